@@ -1,0 +1,54 @@
+# deflect — the two set-up commands are `make demo` and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+HOST   ?= 127.0.0.1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_VERBOSITY := error
+
+.PHONY: install demo demo-data test lint bench bench-quality bench-speed bench-http clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0   # the CPU build; unpinned, pip fetches a multi-GB CUDA build
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## Build the demo help center (ingest, index, calibrate) and serve it with the widget on localhost.
+demo: demo-data
+	@echo "Demo help page: http://$(HOST):$(PORT)/   agent console: /agent   content-team report: /report"
+	$(BIN)/deflect serve --host $(HOST) --port $(PORT)
+
+demo-data: install
+	$(BIN)/deflect ingest faq_articles/
+	$(BIN)/deflect index
+	$(BIN)/deflect calibrate
+	$(BIN)/deflect suggest "Meine Zeitung ist heute nicht gekommen" --no-log
+	$(BIN)/deflect suggest "How do I cancel my subscription?" --no-log
+	$(BIN)/deflect suggest "Wo finde ich die Lösung vom Kreuzworträtsel im E-Paper?" --no-log
+
+test: install lint
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check deflect web scripts tests
+
+bench: bench-quality bench-speed bench-http
+
+bench-quality: install
+	$(VENV)/bin/pip install --quiet -e '.[bench]'
+	$(PY) scripts/bench_quality.py
+
+bench-speed: install
+	$(VENV)/bin/pip install --quiet -e '.[bench]'
+	$(PY) scripts/bench_speed.py
+
+bench-http: install
+	$(PY) scripts/bench_http.py
+
+clean:
+	rm -rf index/*.faiss index/*.npz index/*.npy index/manifest.json deflect.db deflect.db-*

@@ -1,0 +1,269 @@
+"""The ``deflect`` command line: a thin click layer over the library."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from datetime import datetime, timezone
+
+import click
+
+from .errors import DeflectError
+from .home import Home
+
+
+def home_option(fn):
+    """``--home DIR`` on every command (default: $DEFLECT_HOME or the current directory)."""
+    @click.option("--home", "home", type=click.Path(file_okay=False), default=None, envvar="DEFLECT_HOME",
+                  help="Data folder with deflect.db and index/ (default: current directory).")
+    @functools.wraps(fn)
+    def wrapper(*args, home=None, **kwargs):
+        return fn(*args, home=Home.resolve(home).ensure(), **kwargs)
+    return wrapper
+
+
+def friendly(fn):
+    """Turn library errors into ClickException with the hint how to fix them."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DeflectError as exc:
+            message = str(exc) + (f"\nHint: {exc.hint}" if exc.hint else "")
+            raise click.ClickException(message) from exc
+    return wrapper
+
+
+def _store(home: Home):
+    from .store import open_store
+    return open_store(home.db_path)
+
+
+def _deflector(home: Home, threads: int = 1):
+    from .embedder import set_threads
+    from .engine import Deflector
+    set_threads(threads)
+    return Deflector.open(home)
+
+
+@click.group()
+@click.version_option(package_name="deflect")
+def cli():
+    """deflect — suggest FAQ articles, know when not to, and report what the FAQ is missing."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--prune", is_flag=True, help="Delete stored articles that are not in the given folders.")
+@home_option
+@friendly
+def ingest(paths, prune, home):
+    """Ingest FAQ articles (*.md, folders searched recursively) and ticket exports (*.jsonl, *.csv)."""
+    from .ingest import ingest as run
+    store = _store(home)
+    report = run(store, paths, prune=prune)
+    a, t = report["articles"], report["tickets"]
+    click.echo(f"articles: {a['new']} new, {a['changed']} changed, {a['unchanged']} unchanged"
+               + (f", {a['deleted']} deleted" if a["deleted"] else ""))
+    click.echo(f"tickets:  {t['new']} new, {t['changed']} changed, {t['unchanged']} unchanged")
+    if a["new"] or a["changed"] or t["new"] or t["changed"] or a["deleted"]:
+        click.echo("Run `deflect index` to make the changes searchable.")
+
+
+@cli.command()
+@click.option("--model", default=None, help="Embedding model: use-m3+minilm (default), use-m3, minilm, "
+                                           "or a sentence-transformers name/path.")
+@click.option("--full", is_flag=True, help="Re-embed everything instead of re-using unchanged vectors.")
+@click.option("--kind", type=click.Choice(["auto", "flat", "hnsw", "ivf"]), default="auto",
+              help="FAISS index type (auto: exact while small, approximate when large).")
+@click.option("--device", default=None, help="Torch device for embedding, e.g. cuda (default: cpu).")
+@click.option("--threads", type=int, default=None, help="CPU threads for embedding (default: all cores).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@home_option
+@friendly
+def index(model, full, kind, device, threads, quiet, home):
+    """Build or update the search index from the stored articles and tickets."""
+    import os
+
+    from tqdm import tqdm
+
+    from . import indexer
+    from .embedder import DEFAULT_MODEL, load_embedder, set_threads
+    store = _store(home)
+    set_threads(threads or os.cpu_count() or 1)
+    model = model or store.get_setting("model") or DEFAULT_MODEL
+    embedder = load_embedder(model, device=device)
+    bar = tqdm(total=0, unit="doc", desc="embedding", disable=quiet, file=sys.stderr)
+
+    def on_total(n):
+        bar.total = n
+        bar.refresh()
+
+    manifest = indexer.build(store, embedder, home.index_dir, full=full, kind=kind,
+                             progress=bar.update, on_total=on_total)
+    bar.close()
+    store.set_setting("model", embedder.name)
+    c = manifest["counts"]
+    click.echo(f"indexed {c['documents']} documents ({c['articles']} articles, {c['tickets']} tickets, "
+               f"{c['linked_tickets']} linked) with {manifest['model']} into {home.index_dir} "
+               f"[{manifest['index']['kind']}], {manifest['embedded']} embedded, {manifest['seconds']} s")
+    _after_index(home)
+
+
+def _after_index(home: Home) -> None:
+    """Let the gap report notice topics that the new index now covers."""
+    try:
+        from .gaps import check_coverage
+    except ImportError:
+        return
+    covered = check_coverage(_deflector(home))
+    for topic in covered or []:
+        click.echo(f"gap {topic} is now covered by an article")
+
+
+@cli.command()
+@click.argument("labelled", required=False, type=click.Path(dir_okay=False))
+@click.option("--wrong-cost", type=float, default=2.0, show_default=True,
+              help="How much worse a wrong answer is than an honest 'no answer'.")
+@home_option
+@friendly
+def calibrate(labelled, wrong_cost, home):
+    """Fit the answer/no-answer decision on LABELLED inquiries, or from the ticket history."""
+    from .calibrate import calibrate_labelled, calibrate_tickets
+    from .formats import read_inquiries
+    deflector = _deflector(home, threads=2)
+    if labelled:
+        report = calibrate_labelled(deflector, read_inquiries(labelled, require_labels=True), wrong_cost)
+    else:
+        report = calibrate_tickets(deflector, wrong_cost)
+    click.echo(f"calibrated on {report['samples']} {report['source']} samples ({report['covered']} covered): "
+               f"threshold {report['threshold']}, answers {report['answer_rate']:.0%}, "
+               f"right when answering {report['right_when_answered']}")
+
+
+@cli.command()
+@click.argument("text", required=False)
+@click.option("--jsonl", is_flag=True, help="Read inquiry lines {id, text, language?} from stdin, "
+                                            "write one JSON result per line.")
+@click.option("-k", "--top", "k", type=int, default=3, show_default=True, help="Articles to return.")
+@click.option("--language", default=None, help="Language of TEXT (default: detected).")
+@click.option("--no-log", is_flag=True, help="Do not log the inquiries for the gap report.")
+@home_option
+@friendly
+def suggest(text, jsonl, k, language, no_log, home):
+    """Suggest FAQ articles for TEXT (or for each line of stdin with --jsonl)."""
+    from .formats import Inquiry, read_inquiries
+    if not jsonl and not text:
+        raise click.UsageError("give a TEXT or use --jsonl with inquiry lines on stdin")
+    deflector = _deflector(home, threads=2)
+    if jsonl:
+        inquiries = read_inquiries(sys.stdin)
+        for start in range(0, len(inquiries), 256):
+            batch = inquiries[start:start + 256]
+            results = deflector.suggest_batch([q.text for q in batch], k=k,
+                                              languages=[q.language for q in batch])
+            for q, s in zip(batch, results):
+                if not no_log:
+                    deflector.store.log_inquiry(q, s.decision, s.confidence,
+                                                s.articles[0].id if s.articles else None, channel="cli")
+                click.echo(json.dumps({"id": q.id, "decision": s.decision, "confidence": s.confidence,
+                                       "articles": [{"id": a.id, "title": a.title, "score": a.score}
+                                                    for a in s.articles]}, ensure_ascii=False))
+        return
+    s = deflector.suggest(text, language=language, k=k)
+    if not no_log:
+        import uuid
+        deflector.store.log_inquiry(Inquiry(uuid.uuid4().hex, text, s.language), s.decision, s.confidence,
+                                    s.articles[0].id if s.articles else None, channel="cli")
+    verdict = "ANSWER" if s.decision == "answer" else "NO ANSWER (the FAQ does not seem to cover this)"
+    click.echo(f"{verdict}  confidence {s.confidence:.2f}  [{s.language}]")
+    for i, a in enumerate(s.articles, 1):
+        click.echo(f"  {i}. {a.title}  ({a.id}, score {a.score:.2f})" + (f"  {a.url}" if a.url else ""))
+
+
+@cli.command(name="eval")
+@click.argument("labelled", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@home_option
+@friendly
+def eval_(labelled, as_json, home):
+    """Replay LABELLED inquiries: ranking quality and how much the FAQ would deflect."""
+    from .evaluate import evaluate
+    from .formats import read_inquiries
+    inquiries = read_inquiries(labelled, require_labels=True)
+    deflector = _deflector(home, threads=2)
+    metrics = evaluate(inquiries, deflector.suggest_batch([q.text for q in inquiries], k=3))
+    if as_json:
+        click.echo(json.dumps(metrics))
+        return
+    labels = {"top1": "right article first", "top3": "right article in top 3", "mrr": "mean reciprocal rank",
+              "auroc": "confidence separates covered/uncovered (AUROC)",
+              "deflected": "covered inquiries deflected", "wrong_answer": "covered answered wrongly",
+              "answered_uncovered": "uncovered answered anyway", "answer_rate": "answer rate"}
+    click.echo(f"{metrics['inquiries']} inquiries ({metrics['covered']} covered, {metrics['uncovered']} not)")
+    for key, label in labels.items():
+        value = metrics[key]
+        click.echo(f"  {label:<50} {'n/a' if value is None else f'{value:.3f}'}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@home_option
+@friendly
+def status(as_json, home):
+    """Counts, model, index age and calibration."""
+    from .errors import IndexMissingError, IndexMismatchError
+    from .indexer import read_manifest
+    store = _store(home)
+    info: dict = {"home": str(home.path), "store": store.counts()}
+    try:
+        manifest = read_manifest(home.index_dir)
+        built = datetime.fromisoformat(manifest["updated_at"])
+        info["index"] = {"model": manifest["model"], "dim": manifest["dim"], "counts": manifest["counts"],
+                         "type": manifest["index"]["kind"], "built_at": manifest["built_at"],
+                         "updated_at": manifest["updated_at"],
+                         "age_hours": round((datetime.now(timezone.utc) - built).total_seconds() / 3600, 2)}
+        stale = manifest.get("article_hashes") != store.article_hashes()
+        info["index"]["stale"] = stale
+    except (IndexMissingError, IndexMismatchError) as exc:
+        info["index"] = {"error": str(exc)}
+    cal = store.get_setting("calibration")
+    info["calibration"] = ({k: cal[k] for k in ("source", "threshold", "n_samples", "fitted_at", "wrong_cost")}
+                           | {"report": cal.get("report")}) if cal else None
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    s = info["store"]
+    click.echo(f"home:        {info['home']}")
+    click.echo(f"store:       {s['articles']} articles, {s['tickets']} tickets ({s['tickets_linked']} linked), "
+               f"{s['inquiries']} logged inquiries")
+    ix = info["index"]
+    if "error" in ix:
+        click.echo(f"index:       none ({ix['error']})")
+    else:
+        click.echo(f"index:       {ix['counts']['documents']} documents, model {ix['model']} ({ix['dim']}-dim), "
+                   f"{ix['type']}, updated {ix['updated_at']} ({ix['age_hours']} h ago)"
+                   + ("  — articles changed since: run `deflect index`" if ix["stale"] else ""))
+    if cal:
+        click.echo(f"calibration: from {cal['source']} ({cal['n_samples']} samples), threshold "
+                   f"{cal['threshold']:.3f}, fitted {cal['fitted_at']}")
+    else:
+        click.echo("calibration: none — run `deflect calibrate [LABELLED.jsonl]`")
+
+
+def _register_extensions() -> None:
+    from .gaps_cli import gaps
+    from .serve_cli import keys, serve
+    for command in (gaps, serve, keys):
+        cli.add_command(command)
+
+
+_register_extensions()
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

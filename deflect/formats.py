@@ -1,0 +1,290 @@
+"""Read deflect's input formats: Markdown FAQ articles, ticket exports (JSONL/CSV), inquiry sets (JSONL).
+
+Every reader validates the whole input and raises :class:`InputError` naming the file and line
+of the first problem, so callers can refuse a batch before anything is stored.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+
+import frontmatter
+import yaml
+
+from .errors import InputError
+from .language import detect_language
+
+ARTICLE_SUFFIXES = {".md", ".markdown"}
+TICKET_SUFFIXES = {".jsonl", ".csv"}
+TICKET_FIELDS = ("id", "subject", "body", "resolution", "article_id", "language",
+                 "created_at", "channel", "status")
+_LANG = re.compile(r"^[a-z]{2}$")
+
+
+@dataclass
+class Article:
+    """One FAQ article: front matter plus the Markdown body (the answer)."""
+
+    id: str
+    title: str
+    body: str
+    language: str
+    questions: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    url: str | None = None
+    source: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        data = json.dumps([self.title, self.body, self.language, self.questions, self.tags, self.url],
+                          ensure_ascii=False)
+        return hashlib.sha1(data.encode("utf-8")).hexdigest()
+
+    def to_row(self) -> dict:
+        row = asdict(self)
+        row["content_hash"] = self.content_hash
+        return row
+
+
+@dataclass
+class Ticket:
+    """One resolved ticket from the helpdesk export."""
+
+    id: str
+    subject: str
+    body: str
+    resolution: str
+    article_id: str | None
+    language: str
+    created_at: str | None = None
+    channel: str | None = None
+    status: str | None = None
+    source: str | None = None
+    line: int | None = None
+
+    @property
+    def text(self) -> str:
+        """The customer's words: subject and body, without repeating a body that equals the subject."""
+        subject, body = self.subject.strip(), self.body.strip()
+        if not subject or body.startswith(subject):
+            return body or subject
+        return f"{subject}\n{body}" if body else subject
+
+    def to_row(self) -> dict:
+        row = asdict(self)
+        row.pop("line")
+        return row
+
+
+@dataclass
+class Inquiry:
+    """A customer question; ``expected_article`` is set in labelled sets (None = not covered)."""
+
+    id: str
+    text: str
+    language: str | None = None
+    expected_article: str | None = None
+    labelled: bool = False
+
+
+def _str_list(value, path: str, name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+        raise InputError(f"'{name}' must be a list of strings", path, 1)
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def _language(value, text: str, path: str, line: int | None) -> str:
+    if value is None or value == "":
+        return detect_language(text)
+    lang = str(value).strip().lower()
+    if not _LANG.match(lang):
+        raise InputError(f"language {value!r} is not an ISO 639-1 code such as 'de' or 'en'", path, line)
+    return lang
+
+
+def read_article(path: Path) -> Article:
+    """Parse one Markdown article with YAML front matter."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", str(path)) from exc
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1  # +1 for 1-based, +1 for the opening '---'
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(f"invalid YAML front matter: {problem}", str(path), line,
+                         hint="Check quoting: values with ':' need quotes.") from exc
+    meta = post.metadata
+    if not isinstance(meta, dict):
+        raise InputError("front matter must be a YAML mapping", str(path), 1)
+    title = meta.get("title")
+    if not isinstance(title, (str, int, float)) or not str(title).strip():
+        raise InputError("missing 'title' in front matter", str(path), 1,
+                         hint="Every article needs a title: line between the --- markers.")
+    article_id = str(meta.get("id") or path.stem).strip()
+    if not article_id:
+        raise InputError("empty 'id'", str(path), 1)
+    url = meta.get("url")
+    return Article(
+        id=article_id,
+        title=str(title).strip(),
+        body=post.content.strip(),
+        language=_language(meta.get("language"), f"{title} {post.content[:500]}", str(path), 1),
+        questions=_str_list(meta.get("questions"), str(path), "questions"),
+        tags=_str_list(meta.get("tags"), str(path), "tags"),
+        url=str(url) if url else None,
+        source=str(path),
+    )
+
+
+def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
+    """Split paths (files or folders, searched recursively) into article and ticket files."""
+    articles: list[Path] = []
+    tickets: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise InputError("no such file or folder", str(p))
+        candidates = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+        for q in candidates:
+            suffix = q.suffix.lower()
+            if suffix in ARTICLE_SUFFIXES:
+                if q.name.lower() != "readme.md" or not p.is_dir():
+                    articles.append(q)
+            elif suffix in TICKET_SUFFIXES:
+                tickets.append(q)
+            elif not p.is_dir():
+                raise InputError("unknown file type (expected .md, .jsonl or .csv)", str(q))
+    return articles, tickets
+
+
+def read_articles(files: Iterable[Path]) -> list[Article]:
+    """Parse articles, refusing duplicate ids across files."""
+    seen: dict[str, Article] = {}
+    for path in files:
+        article = read_article(path)
+        if article.id in seen:
+            raise InputError(f"duplicate article id {article.id!r} (also in {seen[article.id].source})",
+                             str(path), 1, hint="Give each article a unique 'id' in its front matter.")
+        seen[article.id] = article
+    return list(seen.values())
+
+
+def _json_lines(path: Path) -> Iterator[tuple[int, dict]]:
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON ({exc.msg})", str(path), n) from exc
+            if not isinstance(obj, dict):
+                raise InputError("each line must be a JSON object", str(path), n)
+            yield n, obj
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or "id" not in reader.fieldnames:
+            raise InputError("CSV needs a header row with at least an 'id' column", str(path), 1)
+        for row in reader:
+            yield reader.line_num, {k: (v if v != "" else None) for k, v in row.items() if k}
+
+
+def _opt_str(value) -> str | None:
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def read_tickets(path: Path, known_articles: set[str] | None = None) -> list[Ticket]:
+    """Parse a JSONL or CSV ticket export; ``known_articles`` checks each ``article_id``."""
+    rows = _csv_rows(path) if path.suffix.lower() == ".csv" else _json_lines(path)
+    tickets: list[Ticket] = []
+    seen: dict[str, int] = {}
+    for n, obj in rows:
+        tid = _opt_str(obj.get("id"))
+        if tid is None:
+            raise InputError("ticket without 'id'", str(path), n)
+        if tid in seen:
+            raise InputError(f"duplicate ticket id {tid!r} (first on line {seen[tid]})", str(path), n)
+        seen[tid] = n
+        subject, body = _opt_str(obj.get("subject")) or "", _opt_str(obj.get("body")) or ""
+        if not subject and not body:
+            raise InputError(f"ticket {tid!r} has neither 'subject' nor 'body'", str(path), n)
+        article_id = _opt_str(obj.get("article_id"))
+        if article_id is not None and known_articles is not None and article_id not in known_articles:
+            raise InputError(f"ticket {tid!r} links unknown article_id {article_id!r}", str(path), n,
+                             hint="Ingest the article first, or set article_id to null.")
+        tickets.append(Ticket(
+            id=tid, subject=subject, body=body,
+            resolution=_opt_str(obj.get("resolution")) or "",
+            article_id=article_id,
+            language=_language(obj.get("language"), f"{subject} {body}", str(path), n),
+            created_at=_opt_str(obj.get("created_at")),
+            channel=_opt_str(obj.get("channel")),
+            status=_opt_str(obj.get("status")),
+            source=str(path), line=n,
+        ))
+    return tickets
+
+
+def parse_inquiry(obj: dict, where: str = "<input>", line: int | None = None,
+                  auto_id: str | None = None) -> Inquiry:
+    """Validate one inquiry object ``{id?, text, language?, expected_article?}``."""
+    text = obj.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("inquiry without 'text'", where, line)
+    iid = _opt_str(obj.get("id")) or auto_id
+    if iid is None:
+        raise InputError("inquiry without 'id'", where, line)
+    lang = obj.get("language")
+    return Inquiry(
+        id=iid, text=text.strip(),
+        language=_language(lang, text, where, line) if lang else None,
+        expected_article=_opt_str(obj.get("expected_article")),
+        labelled="expected_article" in obj,
+    )
+
+
+def read_inquiries(source: str | Path | IO[str], require_labels: bool = False) -> list[Inquiry]:
+    """Parse inquiry lines (JSONL) from a path or an open text stream."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise InputError("no such file", str(path))
+        stream: IO[str] = open(path, encoding="utf-8")
+        where = str(path)
+    else:
+        stream, where = source, "<stdin>"
+    inquiries: list[Inquiry] = []
+    with stream if isinstance(source, (str, Path)) else contextlib.nullcontext(stream):
+        for n, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON ({exc.msg})", where, n) from exc
+            if not isinstance(obj, dict):
+                raise InputError("each line must be a JSON object", where, n)
+            inquiry = parse_inquiry(obj, where, n, auto_id=f"line-{n}")
+            if require_labels and not inquiry.labelled:
+                raise InputError("labelled set needs 'expected_article' (null when not covered)", where, n)
+            inquiries.append(inquiry)
+    return inquiries

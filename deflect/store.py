@@ -1,0 +1,244 @@
+"""The embedded SQLite store (sqlite-utils): articles, tickets, logged inquiries, settings, caches.
+
+Schema changes go through named migrations (``MIGRATIONS``), applied once each and recorded in
+the ``_migrations`` table. Append new ones at the end; never edit one that has shipped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import sqlite_utils
+
+from .errors import DeflectError, NotFoundError
+from .formats import Article, Inquiry, Ticket
+from .gaps_store import GAPS_MIGRATIONS
+from .redact import redact
+from .service_store import SERVICE_MIGRATIONS
+
+
+def utcnow() -> str:
+    """Current UTC time as ISO 8601 with seconds."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _m001_core(db: sqlite_utils.Database) -> None:
+    db["articles"].create({
+        "id": str, "title": str, "body": str, "language": str, "questions": str, "tags": str,
+        "url": str, "source": str, "content_hash": str, "created_at": str, "updated_at": str,
+    }, pk="id")
+    db["tickets"].create({
+        "id": str, "subject": str, "body": str, "resolution": str, "article_id": str,
+        "language": str, "created_at": str, "channel": str, "status": str, "source": str,
+        "content_hash": str, "ingested_at": str,
+    }, pk="id")
+    db["tickets"].create_index(["article_id"])
+    db["inquiries"].create({
+        "id": str, "text": str, "language": str, "created_at": str, "decision": str,
+        "confidence": float, "article_id": str, "channel": str, "session": str, "page": str,
+    }, pk="id")
+    db["inquiries"].create_index(["created_at"])
+    db["settings"].create({"key": str, "value": str}, pk="key")
+    db["embeddings"].create({"key": str, "vector": bytes}, pk="key")
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("001_core", _m001_core),
+    # gaps migrations go here (functions defined in deflect/gaps_store.py, imported below)
+    *GAPS_MIGRATIONS,
+    # service migrations go here (functions defined in deflect/service_store.py, imported below)
+    *SERVICE_MIGRATIONS,
+]
+
+
+def register_migration(name: str, fn: Callable[[sqlite_utils.Database], None]) -> None:
+    """Add a migration (used by feature modules that own tables, e.g. gaps, web)."""
+    if name not in {n for n, _ in MIGRATIONS}:
+        MIGRATIONS.append((name, fn))
+
+
+class Store:
+    """Typed access to one deflect database file."""
+
+    def __init__(self, path: str | Path, check_same_thread: bool = True):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=check_same_thread)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        self.db = sqlite_utils.Database(conn)
+        self.migrate()
+
+    # -- schema -----------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Apply pending migrations; returns their names."""
+        if "_migrations" not in self.db.table_names():
+            self.db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+        done = {r["name"] for r in self.db["_migrations"].rows}
+        applied = []
+        for name, fn in MIGRATIONS:
+            if name in done:
+                continue
+            with self.db.conn:
+                fn(self.db)
+                self.db["_migrations"].insert({"name": name, "applied_at": utcnow()})
+            applied.append(name)
+        return applied
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # -- settings ---------------------------------------------------------------------------
+    def get_setting(self, key: str, default=None):
+        try:
+            return json.loads(self.db["settings"].get(key)["value"])
+        except sqlite_utils.db.NotFoundError:
+            return default
+
+    def set_setting(self, key: str, value) -> None:
+        self.db["settings"].upsert({"key": key, "value": json.dumps(value)}, pk="key")
+
+    # -- articles ---------------------------------------------------------------------------
+    def upsert_articles(self, articles: Iterable[Article]) -> dict[str, list[str]]:
+        """Store articles; returns ids by outcome: ``new``, ``changed``, ``unchanged``."""
+        outcome: dict[str, list[str]] = {"new": [], "changed": [], "unchanged": []}
+        now = utcnow()
+        rows = []
+        for article in articles:
+            old = self.db.execute("select content_hash, created_at from articles where id = ?",
+                                  [article.id]).fetchone()
+            row = article.to_row()
+            if old and old[0] == row["content_hash"]:
+                outcome["unchanged"].append(article.id)
+                continue
+            outcome["changed" if old else "new"].append(article.id)
+            row.update(questions=json.dumps(row["questions"], ensure_ascii=False),
+                       tags=json.dumps(row["tags"], ensure_ascii=False),
+                       created_at=old[1] if old else now, updated_at=now)
+            rows.append(row)
+        if rows:
+            self.db["articles"].upsert_all(rows, pk="id")
+        return outcome
+
+    def delete_article(self, article_id: str) -> None:
+        """Delete an article; tickets that linked it keep their history but lose the link."""
+        if not self.has_article(article_id):
+            raise NotFoundError(f"no article {article_id!r}")
+        with self.db.conn:
+            self.db.execute("update tickets set article_id = null where article_id = ?", [article_id])
+            self.db["articles"].delete(article_id)
+
+    def has_article(self, article_id: str) -> bool:
+        return self.db.execute("select 1 from articles where id = ?", [article_id]).fetchone() is not None
+
+    def article_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("select id from articles")}
+
+    @staticmethod
+    def _article(row: dict) -> Article:
+        return Article(id=row["id"], title=row["title"], body=row["body"] or "", language=row["language"],
+                       questions=json.loads(row["questions"] or "[]"), tags=json.loads(row["tags"] or "[]"),
+                       url=row["url"], source=row["source"])
+
+    def get_article(self, article_id: str) -> Article:
+        try:
+            return self._article(self.db["articles"].get(article_id))
+        except sqlite_utils.db.NotFoundError:
+            raise NotFoundError(f"no article {article_id!r}") from None
+
+    def articles(self) -> list[Article]:
+        return [self._article(r) for r in self.db["articles"].rows_where(order_by="id")]
+
+    def article_hashes(self) -> dict[str, str]:
+        return dict(self.db.execute("select id, content_hash from articles").fetchall())
+
+    # -- tickets ----------------------------------------------------------------------------
+    def upsert_tickets(self, tickets: Iterable[Ticket]) -> dict[str, int]:
+        """Store tickets (personal data redacted); returns counts ``new``/``changed``/``unchanged``."""
+        counts = {"new": 0, "changed": 0, "unchanged": 0}
+        existing = dict(self.db.execute("select id, content_hash from tickets").fetchall())
+        now = utcnow()
+        rows = []
+        for ticket in tickets:
+            row = ticket.to_row()
+            for key in ("subject", "body", "resolution"):
+                row[key] = redact(row[key])
+            row["content_hash"] = hashlib.sha1(json.dumps(row, sort_keys=True).encode()).hexdigest()
+            old = existing.get(ticket.id)
+            if old == row["content_hash"]:
+                counts["unchanged"] += 1
+                continue
+            counts["changed" if old else "new"] += 1
+            row["ingested_at"] = now
+            rows.append(row)
+        if rows:
+            self.db["tickets"].upsert_all(rows, pk="id", batch_size=1000)
+        return counts
+
+    def tickets(self) -> Iterator[dict]:
+        yield from self.db["tickets"].rows_where(order_by="rowid")
+
+    def get_tickets(self, ids: Iterable[str]) -> dict[str, dict]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return {r["id"]: r for r in self.db["tickets"].rows_where(f"id in ({marks})", ids)}
+
+    # -- inquiries --------------------------------------------------------------------------
+    def log_inquiry(self, inquiry: Inquiry, decision: str, confidence: float,
+                    article_id: str | None, channel: str = "cli", session: str | None = None,
+                    page: str | None = None) -> str:
+        """Record an inquiry and what deflect answered; returns its id."""
+        iid = inquiry.id or uuid.uuid4().hex
+        self.db["inquiries"].upsert({
+            "id": iid, "text": inquiry.text, "language": inquiry.language, "created_at": utcnow(),
+            "decision": decision, "confidence": float(confidence), "article_id": article_id,
+            "channel": channel, "session": session, "page": page,
+        }, pk="id")
+        return iid
+
+    # -- embedding cache --------------------------------------------------------------------
+    @staticmethod
+    def embedding_key(model_id: str, text: str) -> str:
+        return hashlib.sha1(f"{model_id}\0{text}".encode("utf-8")).hexdigest()
+
+    def cached_embeddings(self, keys: list[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, blob in self.db.execute(f"select key, vector from embeddings where key in ({marks})", chunk):
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def cache_embeddings(self, items: dict[str, np.ndarray]) -> None:
+        if items:
+            self.db["embeddings"].upsert_all(
+                ({"key": k, "vector": np.asarray(v, dtype=np.float32).tobytes()} for k, v in items.items()),
+                pk="key", batch_size=2000)
+
+    # -- overview ---------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        q = self.db.execute
+        return {
+            "articles": q("select count(*) from articles").fetchone()[0],
+            "tickets": q("select count(*) from tickets").fetchone()[0],
+            "tickets_linked": q("select count(*) from tickets where article_id is not null").fetchone()[0],
+            "inquiries": q("select count(*) from inquiries").fetchone()[0],
+        }
+
+
+def open_store(path: str | Path) -> Store:
+    """Open (and migrate) the store, turning SQLite errors into a DeflectError."""
+    try:
+        return Store(path)
+    except sqlite3.DatabaseError as exc:
+        raise DeflectError(f"cannot open the database {path}: {exc}",
+                           hint="Is it a deflect database? Use --home to point at another folder.") from exc

@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""Quality benchmark: deflect and its peers on the shared/bench cases, in one run, same machine.
+
+    .venv/bin/python scripts/bench_quality.py                 # seeds 0-2, all cases, writes docs/
+    .venv/bin/python scripts/bench_quality.py --seeds 0 --cases xsid_de --no-peers
+
+For every case and seed it builds the case with ``../shared/bench/make_case.py``, drives deflect
+through its CLI exactly as a user would (ingest, index, calibrate on dev.jsonl, suggest --jsonl on
+test.jsonl, gaps --format json), and runs the peers from shared/bench/README.md on the same files:
+BM25, dense MiniLM with one vector per article, kNN MiniLM and kNN USE (nearest neighbours over
+article titles/questions and linked tickets). Peers use the README's threshold rule (maximise right
+minus wrong answers on dev.jsonl) and cluster the test inquiries they would not answer as their gap
+report. truth.jsonl is read only here, for scoring. The table goes to docs/benchmarks.md between
+the quality markers, the raw numbers to docs/bench_quality.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+BENCH = Path(os.environ.get("DEFLECT_BENCH", ROOT.parent / "shared" / "bench"))
+DEFLECT = [sys.executable, "-m", "deflect.cli"]
+CASES = {"banking77": ("banking77", []), "xsid_de": ("xsid_de", []), "xsid_de-en": ("xsid_de", ["--queries", "en"])}
+METRICS = ("top1", "top3", "mrr", "auroc", "deflected", "wrong_answer", "answered_uncovered",
+           "topic_recall", "false_gaps", "purity")
+TARGETS = {  # from the engine and gap-report issues: (metric, op, value)
+    "banking77": [("top1", ">=", 0.93), ("auroc", ">=", 0.92), ("deflected", ">=", 0.80),
+                  ("answered_uncovered", "<=", 0.05), ("topic_recall", ">=", 0.9), ("false_gaps", "<=", 3),
+                  ("purity", ">=", 0.85)],
+    "xsid_de": [("top1", ">=", 0.90), ("auroc", ">=", 0.92), ("topic_recall", ">=", 0.9), ("false_gaps", "<=", 1)],
+    "xsid_de-en": [("top1", ">=", 0.88)],
+}
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def run(cmd: list[str], home: Path, stdin: Path | None = None) -> str:
+    env = {**os.environ, "DEFLECT_HOME": str(home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
+    with open(stdin, "rb") if stdin else open(os.devnull, "rb") as f:
+        out = subprocess.run(DEFLECT + cmd, env=env, stdin=f, capture_output=True, check=False)
+    if out.returncode:
+        raise SystemExit(f"deflect {' '.join(cmd)} failed:\n{out.stderr.decode()}")
+    return out.stdout.decode()
+
+
+# -- scoring -----------------------------------------------------------------------------------
+def score_answers(test: list[dict], results: dict[str, dict]) -> dict:
+    """Ranking and decision metrics from per-inquiry results {decision, confidence, articles: [ids]}."""
+    from deflect.evaluate import auroc
+
+    cov = np.array([r["expected_article"] is not None for r in test])
+    ranks, answered, conf = [], [], []
+    for r in test:
+        res = results[r["id"]]
+        ids = res["articles"]
+        ranks.append(ids.index(r["expected_article"]) + 1 if r["expected_article"] in ids else 0)
+        answered.append(res["decision"] == "answer")
+        conf.append(res["confidence"])
+    ranks, answered, conf = np.array(ranks), np.array(answered), np.array(conf)
+    first = ranks == 1
+    return {
+        "top1": float(first[cov].mean()), "top3": float(((ranks >= 1) & (ranks <= 3))[cov].mean()),
+        "mrr": float(np.where(ranks[cov] > 0, 1 / np.maximum(ranks[cov], 1), 0).mean()),
+        "auroc": auroc(conf, cov),
+        "deflected": float((answered & first)[cov].mean()),
+        "wrong_answer": float((answered & ~first)[cov].mean()),
+        "answered_uncovered": float(answered[~cov].mean()),
+    }
+
+
+def score_gaps(report: dict, truth: dict[str, str], covered_topics: set[str]) -> dict:
+    from score_gaps import score_gap_report
+    s = score_gap_report(report, truth, covered_topics)
+    return {k: s[k] for k in ("topic_recall", "false_gaps", "purity") if k in s}
+
+
+# -- peers --------------------------------------------------------------------------------------
+def load_case(case: Path) -> dict:
+    import frontmatter
+    articles = []
+    for p in sorted((case / "articles").glob("*.md")):
+        meta = frontmatter.load(p).metadata
+        articles.append({"id": str(meta["id"]), "title": str(meta["title"]), "questions": meta.get("questions") or []})
+    return {"articles": articles, "tickets": read_jsonl(case / "tickets.jsonl"),
+            "dev": read_jsonl(case / "dev.jsonl"), "test": read_jsonl(case / "test.jsonl")}
+
+
+class Encoders:
+    def __init__(self):
+        self._models = {}
+
+    def __call__(self, name: str, texts: list[str]) -> np.ndarray:
+        from deflect.embedder import load_embedder
+        if name not in self._models:
+            self._models[name] = load_embedder(name)
+        return self._models[name].encode(texts)
+
+
+def knn_system(data: dict, vectors, name: str):
+    """Nearest neighbours over titles/questions and linked tickets; score = best similarity per article."""
+    texts, labels = [], []
+    for a in data["articles"]:
+        for t in [a["title"], *a["questions"]]:
+            texts.append(t)
+            labels.append(a["id"])
+    for t in data["tickets"]:
+        if t["article_id"]:
+            texts.append(t["subject"])
+            labels.append(t["article_id"])
+    pool = vectors(name, texts)
+    labels = np.array(labels)
+    ids = [a["id"] for a in data["articles"]]
+
+    def predict(queries: list[str]):
+        q = vectors(name, queries)
+        sims = q @ pool.T
+        out = []
+        for row in sims:
+            best = {}
+            for j in np.argsort(-row)[:50]:
+                best.setdefault(labels[j], float(row[j]))
+            ranked = sorted(best, key=best.get, reverse=True)
+            ranked += [i for i in ids if i not in best]
+            out.append((ranked[:3], best[ranked[0]]))
+        return out, q
+    return predict
+
+
+def dense_system(data: dict, vectors, name: str):
+    """One vector per article (title + questions), cosine similarity."""
+    ids = [a["id"] for a in data["articles"]]
+    docs = vectors(name, [" ".join([a["title"], *a["questions"]]) for a in data["articles"]])
+
+    def predict(queries: list[str]):
+        q = vectors(name, queries)
+        sims = q @ docs.T
+        return [([ids[j] for j in np.argsort(-row)[:3]], float(row.max())) for row in sims], q
+    return predict
+
+
+def bm25_system(data: dict, vectors, name: str):
+    from rank_bm25 import BM25Okapi
+    tok = re.compile(r"\w+")
+    ids = [a["id"] for a in data["articles"]]
+    corpus = [tok.findall(" ".join([a["title"], *a["questions"]]).lower()) for a in data["articles"]]
+    bm25 = BM25Okapi(corpus)
+
+    def predict(queries: list[str]):
+        out = []
+        for text in queries:
+            s = bm25.get_scores(tok.findall(text.lower()))
+            out.append(([ids[j] for j in np.argsort(-s)[:3]], float(s.max())))
+        return out, vectors("minilm", queries)
+    return predict
+
+
+PEERS = [("BM25 (rank_bm25)", bm25_system, "minilm"), ("dense MiniLM, one vector per article", dense_system, "minilm"),
+         ("knn MiniLM", knn_system, "minilm"), ("knn USE", knn_system, "use-m3")]
+
+
+def peer_run(data: dict, system, vectors, name: str, truth, covered_topics) -> dict:
+    predict = system(data, vectors, name)
+    dev_pred, _ = predict([r["text"] for r in data["dev"]])
+    scores = np.array([c for _, c in dev_pred])
+    right = np.array([r["expected_article"] is not None and p[0] == r["expected_article"]
+                      for r, (p, _) in zip(data["dev"], dev_pred)])
+    best_t, best_u = np.inf, 0
+    for t in np.unique(scores):
+        u = np.sum((scores >= t) & right) - np.sum((scores >= t) & ~right)
+        if u > best_u:
+            best_t, best_u = t, u
+    test_pred, q = predict([r["text"] for r in data["test"]])
+    results = {r["id"]: {"decision": "answer" if c >= best_t else "no_answer", "confidence": c, "articles": p}
+               for r, (p, c) in zip(data["test"], test_pred)}
+    metrics = score_answers(data["test"], results)
+    if metrics["auroc"] is not None:  # raw scores are not probabilities; AUROC is rank-based anyway
+        pass
+    rejected = [i for i, r in enumerate(data["test"]) if results[r["id"]]["decision"] == "no_answer"]
+    report = {"topics": []}
+    if len(rejected) >= 2:
+        from sklearn.cluster import AgglomerativeClustering
+        qv = vectors("minilm" if name == "minilm" else name, [data["test"][i]["text"] for i in rejected])
+        clusters = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+                                           distance_threshold=0.6).fit_predict(qv)
+        for c in np.unique(clusters):
+            members = [{"source": "inquiry", "id": data["test"][rejected[i]]["id"]} for i in np.flatnonzero(clusters == c)]
+            report["topics"].append({"id": f"P{c}", "size": len(members), "members": members})
+    metrics.update(score_gaps(report, truth, covered_topics))
+    return metrics
+
+
+# -- deflect ------------------------------------------------------------------------------------
+def deflect_run(case: Path, home: Path) -> tuple[dict, dict]:
+    timings = {}
+    t0 = time.perf_counter()
+    run(["ingest", str(case / "articles"), str(case / "tickets.jsonl")], home)
+    run(["index", "--quiet"], home)
+    timings["index_s"] = time.perf_counter() - t0
+    run(["calibrate", str(case / "dev.jsonl")], home)
+    t0 = time.perf_counter()
+    lines = run(["suggest", "--jsonl"], home, stdin=case / "test.jsonl").splitlines()
+    timings["suggest_s"] = time.perf_counter() - t0
+    results = {}
+    for line in lines:
+        obj = json.loads(line)
+        results[obj["id"]] = {"decision": obj["decision"], "confidence": obj["confidence"],
+                              "articles": [a["id"] for a in obj["articles"]]}
+    t0 = time.perf_counter()
+    report = json.loads(run(["gaps", "--format", "json"], home))
+    timings["gaps_s"] = time.perf_counter() - t0
+    return results, report | {"_timings": timings}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    p.add_argument("--no-peers", action="store_true")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    p.add_argument("--json", type=Path, default=ROOT / "docs" / "bench_quality.json")
+    args = p.parse_args()
+    import torch
+    torch.set_num_threads(2)
+    vectors = Encoders()
+    rows: dict[tuple[str, str], list[dict]] = {}
+    with tempfile.TemporaryDirectory(prefix="deflect-bench-") as tmp:
+        for case_name in args.cases:
+            dataset, extra = CASES[case_name]
+            for seed in args.seeds:
+                case = Path(tmp) / f"{case_name}-{seed}"
+                subprocess.run([sys.executable, str(BENCH / "make_case.py"), dataset, str(case), "--seed", str(seed),
+                                *extra], check=True, capture_output=True)
+                truth = {r["id"]: r["topic"] for r in read_jsonl(case / "truth.jsonl")}
+                data = load_case(case)
+                article_ids = {a["id"] for a in data["articles"]}
+                covered_topics = {t for t in set(truth.values())
+                                  if t.lower().replace("_", "-").replace("/", "-") in article_ids}
+                results, report = deflect_run(case, Path(tmp) / f"home-{case_name}-{seed}")
+                m = score_answers(data["test"], results) | score_gaps(report, truth, covered_topics)
+                m |= {k: round(v, 1) for k, v in report["_timings"].items()}
+                rows.setdefault((case_name, "deflect"), []).append(m)
+                print(case_name, seed, "deflect", {k: m.get(k) for k in METRICS}, flush=True)
+                if args.no_peers:
+                    continue
+                for label, system, name in PEERS:
+                    if case_name != "banking77" and label.startswith("dense"):
+                        continue
+                    pm = peer_run(data, system, vectors, name, truth, covered_topics)
+                    rows.setdefault((case_name, label), []).append(pm)
+                    print(case_name, seed, label, {k: pm.get(k) for k in METRICS}, flush=True)
+    write_report(rows, args)
+
+
+def _mean(values: list) -> float | None:
+    vals = [v for v in values if v is not None]
+    return float(np.mean(vals)) if vals else None
+
+
+def write_report(rows: dict, args) -> None:
+    import platform
+    summary = {f"{c}|{s}": {k: _mean([r.get(k) for r in rs]) for k in METRICS + ("index_s", "suggest_s", "gaps_s")}
+               for (c, s), rs in rows.items()}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"seeds": args.seeds, "summary": summary,
+                                     "runs": {f"{c}|{s}": rs for (c, s), rs in rows.items()}}, indent=1))
+    lines = [f"Measured {time.strftime('%Y-%m-%d')} by `scripts/bench_quality.py` on this machine "
+             f"({os.cpu_count()} cores, {platform.python_version()}); mean over seeds "
+             f"{', '.join(map(str, args.seeds))}. Targets from the issues in the last column (met / MISSED).", "",
+             "| case | system | " + " | ".join(METRICS) + " | targets |",
+             "|---|---|" + "---|" * len(METRICS) + "---|"]
+    for (c, s), rs in rows.items():
+        m = summary[f"{c}|{s}"]
+        cells = []
+        for k in METRICS:
+            v = m[k]
+            cells.append("–" if v is None else (f"{v:.1f}" if k == "false_gaps" else f"{v:.3f}"))
+        verdict = ""
+        if s == "deflect":
+            missed = [f"{k} {op} {t}" for k, op, t in TARGETS.get(c, [])
+                      if m.get(k) is None or not (m[k] >= t if op == ">=" else m[k] <= t)]
+            verdict = "met" if not missed else "MISSED: " + ", ".join(missed)
+        lines.append(f"| {c} | {'**deflect**' if s == 'deflect' else s} | " + " | ".join(cells) + f" | {verdict} |")
+    block = "\n".join(lines)
+    replace_section(args.out, "quality", block)
+    print(block)
+
+
+def replace_section(path: Path, name: str, block: str) -> None:
+    """Replace the text between <!-- name:start --> and <!-- name:end --> in a Markdown file."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = path.read_text(encoding="utf-8") if path.exists() else f"# Benchmarks\n\n{start}\n{end}\n"
+    if start not in text:
+        text += f"\n{start}\n{end}\n"
+    before, rest = text.split(start, 1)
+    after = rest.split(end, 1)[1]
+    path.write_text(f"{before}{start}\n{block}\n{end}{after}", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Shared fixtures: the real packaged models over the demo help center, built once per session."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+ROOT = Path(__file__).resolve().parent.parent
+FAQ = ROOT / "faq_articles"
+
+
+@pytest.fixture(scope="session")
+def demo_home_template(tmp_path_factory) -> Path:
+    """A home folder with the demo help center ingested, indexed with the default model and
+    calibrated from its ticket history. Read-only: copy it (``demo_home``) to change it."""
+    from deflect import indexer
+    from deflect.calibrate import calibrate_tickets
+    from deflect.embedder import load_embedder, set_threads
+    from deflect.engine import Deflector
+    from deflect.home import Home
+    from deflect.ingest import ingest
+    from deflect.store import open_store
+
+    set_threads(2)
+    home = Home(tmp_path_factory.mktemp("demo-home")).ensure()
+    store = open_store(home.db_path)
+    ingest(store, [FAQ])
+    indexer.build(store, load_embedder(), home.index_dir)
+    store.close()
+    deflector = Deflector.open(home)
+    calibrate_tickets(deflector)
+    deflector.close()
+    return home.path
+
+
+@pytest.fixture
+def demo_home(demo_home_template, tmp_path) -> Path:
+    """A private, writable copy of the demo home."""
+    target = tmp_path / "home"
+    shutil.copytree(demo_home_template, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def demo_deflector(demo_home_template):
+    """A Deflector over the (read-only) demo home, loaded once per session."""
+    from deflect.engine import Deflector
+
+    deflector = Deflector.open(demo_home_template)
+    yield deflector
+    deflector.close()

@@ -1,0 +1,131 @@
+"""Input formats: articles, ticket exports, inquiry sets — and clear errors naming file and line."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from deflect.errors import InputError
+from deflect.formats import find_files, read_article, read_articles, read_inquiries, read_tickets
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_article_front_matter_and_defaults(tmp_path):
+    p = write(tmp_path / "faq" / "abo-pause.md",
+              "---\ntitle: \"Abo pausieren: so geht's\"\nquestions: null\ntags: [abo]\n---\n"
+              "Sie können Ihr Abo **pausieren**.\n")
+    a = read_article(p)
+    assert a.id == "abo-pause"            # id defaults to the file stem
+    assert a.title == "Abo pausieren: so geht's"
+    assert a.questions == []              # null questions are allowed
+    assert a.language == "de"             # detected when not given
+    assert a.body.startswith("Sie können")
+
+
+def test_article_with_all_fields(tmp_path):
+    p = write(tmp_path / "x.md", "---\nid: en-pw\ntitle: Reset password\nlanguage: en\nquestions:\n"
+              "  - forgot my password\n  - cannot log in\nurl: /help/pw\n---\nClick *Forgot password*.\n")
+    a = read_article(p)
+    assert (a.id, a.language, a.url) == ("en-pw", "en", "/help/pw")
+    assert a.questions == ["forgot my password", "cannot log in"]
+
+
+def test_bad_yaml_names_file_and_line(tmp_path):
+    p = write(tmp_path / "bad.md", "---\ntitle: ok\nquestions:\n  - \"unclosed\n---\nbody\n")
+    with pytest.raises(InputError) as err:
+        read_article(p)
+    assert "bad.md:" in str(err.value) and "YAML" in str(err.value)
+    assert err.value.line is not None and err.value.line >= 2
+
+
+def test_missing_title_is_an_error(tmp_path):
+    p = write(tmp_path / "notitle.md", "---\nid: x\n---\nbody\n")
+    with pytest.raises(InputError, match=r"notitle\.md:1: missing 'title'"):
+        read_article(p)
+
+
+def test_bad_language_is_an_error(tmp_path):
+    p = write(tmp_path / "l.md", "---\ntitle: T\nlanguage: German\n---\nbody\n")
+    with pytest.raises(InputError, match="ISO 639-1"):
+        read_article(p)
+
+
+def test_duplicate_article_ids_name_both_files(tmp_path):
+    a = write(tmp_path / "a" / "one.md", "---\nid: same\ntitle: A\n---\nx\n")
+    b = write(tmp_path / "b" / "two.md", "---\nid: same\ntitle: B\n---\ny\n")
+    with pytest.raises(InputError) as err:
+        read_articles([a, b])
+    assert "duplicate article id 'same'" in str(err.value)
+    assert "one.md" in str(err.value) and "two.md" in str(err.value)
+
+
+def test_find_files_splits_by_extension(tmp_path):
+    write(tmp_path / "faq" / "a.md", "---\ntitle: A\n---\nx\n")
+    write(tmp_path / "faq" / "README.md", "not an article")
+    write(tmp_path / "faq" / "t" / "tickets.jsonl", "")
+    write(tmp_path / "faq" / "t" / "more.csv", "id\n")
+    articles, tickets = find_files([tmp_path / "faq"])
+    assert [p.name for p in articles] == ["a.md"]
+    assert sorted(p.name for p in tickets) == ["more.csv", "tickets.jsonl"]
+    with pytest.raises(InputError, match="no such file"):
+        find_files([tmp_path / "missing"])
+
+
+def ticket(**kw):
+    row = {"id": "T1", "subject": "Zeitung fehlt", "body": "Heute keine Zeitung", "resolution": "Gutschrift",
+           "article_id": None, "language": "de"}
+    row.update(kw)
+    return json.dumps(row, ensure_ascii=False)
+
+
+def test_tickets_jsonl(tmp_path):
+    p = write(tmp_path / "t.jsonl", ticket() + "\n\n" + ticket(id="T2", article_id="a1", channel="email") + "\n")
+    tickets = read_tickets(p, {"a1"})
+    assert [t.id for t in tickets] == ["T1", "T2"]
+    assert tickets[1].article_id == "a1" and tickets[1].channel == "email"
+    assert tickets[0].text == "Zeitung fehlt\nHeute keine Zeitung"
+
+
+def test_ticket_line_that_is_not_json(tmp_path):
+    p = write(tmp_path / "t.jsonl", ticket() + "\n{broken\n")
+    with pytest.raises(InputError, match=r"t\.jsonl:2: not valid JSON"):
+        read_tickets(p)
+
+
+def test_ticket_with_unknown_article(tmp_path):
+    p = write(tmp_path / "t.jsonl", ticket() + "\n" + ticket(id="T2", article_id="nope") + "\n")
+    with pytest.raises(InputError, match=r"t\.jsonl:2: .*unknown article_id 'nope'") as err:
+        read_tickets(p, {"a1"})
+    assert err.value.hint
+
+
+def test_duplicate_ticket_ids(tmp_path):
+    p = write(tmp_path / "t.jsonl", ticket() + "\n" + ticket() + "\n")
+    with pytest.raises(InputError, match="duplicate ticket id 'T1'"):
+        read_tickets(p)
+
+
+def test_tickets_csv_same_columns(tmp_path):
+    p = write(tmp_path / "t.csv", "id,subject,body,resolution,article_id,language,channel\n"
+              "T1,Rechnung,\"Wo ist meine Rechnung, bitte?\",Im Konto,,de,email\n"
+              "T2,Invoice,Where is my invoice?,In your account,a1,en,\n")
+    tickets = read_tickets(p, {"a1"})
+    assert tickets[0].article_id is None and tickets[0].body == "Wo ist meine Rechnung, bitte?"
+    assert tickets[1].article_id == "a1" and tickets[1].channel is None
+
+
+def test_inquiries_and_labels():
+    stream = io.StringIO('{"id": "q1", "text": "Wo ist meine Zeitung?", "expected_article": "a"}\n'
+                         '{"id": "q2", "text": "How to pay?", "language": "en", "expected_article": null}\n')
+    rows = read_inquiries(stream, require_labels=True)
+    assert [(r.id, r.expected_article) for r in rows] == [("q1", "a"), ("q2", None)]
+    with pytest.raises(InputError, match="needs 'expected_article'"):
+        read_inquiries(io.StringIO('{"id": "q1", "text": "hallo"}\n'), require_labels=True)
+    with pytest.raises(InputError, match="<stdin>:1: inquiry without 'text'"):
+        read_inquiries(io.StringIO('{"id": "q1"}\n'))

@@ -1,0 +1,150 @@
+"""Ingest and index: idempotent, all-or-nothing, atomic builds, a manifest checked on load."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from deflect import indexer
+from deflect.cli import cli
+from deflect.embedder import load_embedder
+from deflect.errors import IndexMismatchError, IndexMissingError, InputError
+from deflect.home import Home
+from deflect.ingest import ingest
+from deflect.store import open_store
+
+ARTICLES = {
+    "zustellung.md": "---\nid: zustellung\ntitle: Zeitung nicht erhalten\nlanguage: de\nquestions:\n"
+                     "  - Meine Zeitung ist heute nicht gekommen\n---\nWir liefern nach und schreiben gut.\n",
+    "password.md": "---\nid: password\ntitle: Reset your password\nlanguage: en\nquestions:\n"
+                   "  - I forgot my password\n---\nUse the *forgot password* link.\n",
+}
+TICKETS = [
+    {"id": "T1", "subject": "Keine Zeitung", "body": "Heute lag keine Zeitung im Briefkasten, "
+     "bitte melden Sie sich unter max@example.com oder 0170 1234567", "resolution": "Nachgeliefert",
+     "article_id": "zustellung", "language": "de"},
+    {"id": "T2", "subject": "Login", "body": "Cannot log in, forgot password", "resolution": "Reset link sent",
+     "article_id": None, "language": "en"},
+]
+
+
+@pytest.fixture
+def faq(tmp_path):
+    folder = tmp_path / "faq"
+    folder.mkdir()
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / "tickets.jsonl").write_text("\n".join(json.dumps(t) for t in TICKETS) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def home(tmp_path):
+    return Home(tmp_path / "home").ensure()
+
+
+def test_ingest_is_idempotent_and_detects_changes(faq, home):
+    store = open_store(home.db_path)
+    first = ingest(store, [faq])
+    assert first["articles"]["new"] == 2 and first["tickets"]["new"] == 2
+    again = ingest(store, [faq])
+    assert again["articles"] == {"new": 0, "changed": 0, "unchanged": 2, "deleted": 0}
+    assert again["tickets"]["unchanged"] == 2
+    (faq / "password.md").write_text(ARTICLES["password.md"].replace("link.", "link on the login page."))
+    changed = ingest(store, [faq])
+    assert changed["articles"]["changed"] == 1 and changed["articles"]["unchanged"] == 1
+
+
+def test_ticket_pii_is_redacted_at_ingest(faq, home):
+    store = open_store(home.db_path)
+    ingest(store, [faq])
+    body = store.get_tickets(["T1"])["T1"]["body"]
+    assert "max@example.com" not in body and "1234567" not in body
+    assert "[E-MAIL]" in body and "[PHONE]" in body
+
+
+def test_bad_input_stores_nothing(faq, home):
+    store = open_store(home.db_path)
+    (faq / "zz-bad.jsonl").write_text('{"id": "T9", "subject": "x", "article_id": "nope"}\n')
+    with pytest.raises(InputError, match=r"zz-bad\.jsonl:1: .*unknown article_id 'nope'"):
+        ingest(store, [faq])
+    assert store.counts()["articles"] == 0 and store.counts()["tickets"] == 0
+
+
+def test_cli_reports_file_and_line(faq, home):
+    (faq / "zz-bad.jsonl").write_text('{"id": "T9", "subject": "x"}\nnot json\n')
+    result = CliRunner().invoke(cli, ["ingest", str(faq), "--home", str(home.path)])
+    assert result.exit_code == 1
+    assert "zz-bad.jsonl:2: not valid JSON" in result.output
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_embedder()
+
+
+def test_index_manifest_and_reuse_of_unchanged_vectors(faq, home, model):
+    store = open_store(home.db_path)
+    ingest(store, [faq])
+    manifest = indexer.build(store, model, home.index_dir)
+    assert manifest["model"] == model.name and manifest["dim"] == model.dim
+    assert manifest["counts"]["articles"] == 2 and manifest["counts"]["tickets"] == 2
+    assert manifest["index"]["kind"] == "flat" and manifest["built_at"]
+    on_disk = json.loads((home.index_dir / "manifest.json").read_text())
+    assert on_disk["build_id"] == manifest["build_id"]
+    again = indexer.build(store, model, home.index_dir)
+    assert again["embedded"] == 0                      # nothing changed: no work
+    (faq / "password.md").write_text(ARTICLES["password.md"].replace("link.", "link, then check mail."))
+    ingest(store, [faq])
+    changed = indexer.build(store, model, home.index_dir)
+    assert changed["embedded"] == 1                    # only the changed body is re-embedded
+    files = {p.name for p in home.index_dir.iterdir()}
+    assert set(changed["files"].values()) <= files and len(files) == 4   # old build files removed
+
+
+def test_crash_mid_build_leaves_previous_index_usable(faq, home, model, monkeypatch):
+    store = open_store(home.db_path)
+    ingest(store, [faq])
+    indexer.build(store, model, home.index_dir)
+    before = indexer.IndexBundle.load(home.index_dir)
+    (faq / "new.md").write_text("---\ntitle: Neuer Artikel\n---\nText\n")
+    ingest(store, [faq])
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("power cut")
+    monkeypatch.setattr(indexer, "_atomic_write", crash)   # vectors written, docs/manifest not
+    with pytest.raises(KeyboardInterrupt):
+        indexer.build(store, model, home.index_dir)
+    after = indexer.IndexBundle.load(home.index_dir)
+    assert after.manifest["build_id"] == before.manifest["build_id"]
+    assert after.article_ids == before.article_ids
+    scores, ids = after.vectors.search(model.encode(["Zeitung nicht gekommen"]), 1)
+    assert ids[0, 0] >= 0
+
+
+def test_index_built_with_another_model_is_refused(faq, home, model):
+    store = open_store(home.db_path)
+    ingest(store, [faq])
+    indexer.build(store, model, home.index_dir)
+    with pytest.raises(IndexMismatchError, match="built with model") as err:
+        indexer.IndexBundle.load(home.index_dir, expected_model="minilm")
+    assert "deflect index --model minilm" in err.value.hint
+
+
+def test_missing_index_is_a_clear_error(home):
+    with pytest.raises(IndexMissingError, match="no index"):
+        indexer.IndexBundle.load(home.index_dir)
+    result = CliRunner().invoke(cli, ["suggest", "Hallo", "--home", str(home.path)])
+    assert result.exit_code == 1 and "deflect index" in result.output
+
+
+def test_labels_spread_to_unlinked_neighbours():
+    from deflect.labels import spread_labels
+    # 0,1 labelled article 0; 2 unlinked near them; 3,4 unlinked near each other only
+    neighbours = np.array([[1, 2], [0, 2], [0, 1], [4, -1], [3, -1]])
+    scores = np.array([[0.9, 0.8], [0.9, 0.8], [0.8, 0.8], [0.9, 0], [0.9, 0]], np.float32)
+    labels = spread_labels(neighbours, scores, np.array([0, 0, -1, -1, -1]), 1).toarray()
+    assert labels[2, 0] > 0.9          # unlinked ticket among linked ones: the article
+    assert labels[3, 0] == 0 and labels[4, 0] == 0   # a cluster of unlinked tickets: a gap
