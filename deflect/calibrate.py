@@ -8,7 +8,7 @@ the way to a human open).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -22,7 +22,7 @@ class Calibrator:
         self.wrong_cost = wrong_cost
         self.regularisation = regularisation
 
-    def fit(self, features: np.ndarray, correct: np.ndarray) -> "Calibrator":
+    def fit(self, features: np.ndarray, correct: np.ndarray) -> Calibrator:
         """``correct[i]``: the engine's first article is the expected one (False for uncovered)."""
         from sklearn.linear_model import LogisticRegression
 
@@ -43,7 +43,7 @@ class Calibrator:
         proba = self.predict_proba(features)
         self.threshold_ = self._best_threshold(proba, correct)
         self.n_samples_ = int(len(correct))
-        self.fitted_at_ = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        self.fitted_at_ = datetime.now(UTC).replace(microsecond=0).isoformat()
         return self
 
     def _best_threshold(self, proba: np.ndarray, correct: np.ndarray) -> float:
@@ -70,7 +70,7 @@ class Calibrator:
                 "fitted_at": self.fitted_at_}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Calibrator":
+    def from_dict(cls, data: dict) -> Calibrator:
         cal = cls(data.get("wrong_cost", 2.0), data.get("regularisation", 1.0))
         cal.mean_, cal.scale_ = np.array(data["mean"]), np.array(data["scale"])
         cal.coef_, cal.intercept_ = np.array(data["coef"]), float(data["intercept"])
@@ -82,7 +82,7 @@ class Calibrator:
         store.set_setting(SETTING, {**self.to_dict(), "source": source, "report": report or {}})
 
     @classmethod
-    def load(cls, store) -> "Calibrator | None":
+    def load(cls, store) -> Calibrator | None:
         data = store.get_setting(SETTING)
         return cls.from_dict(data) if data else None
 

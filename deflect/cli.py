@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 
@@ -212,7 +212,7 @@ def eval_(labelled, as_json, home):
 @friendly
 def status(as_json, home):
     """Counts, model, index age and calibration."""
-    from .errors import IndexMissingError, IndexMismatchError
+    from .errors import IndexMismatchError, IndexMissingError
     from .indexer import read_manifest
     store = _store(home)
     info: dict = {"home": str(home.path), "store": store.counts()}
@@ -222,7 +222,7 @@ def status(as_json, home):
         info["index"] = {"model": manifest["model"], "dim": manifest["dim"], "counts": manifest["counts"],
                          "type": manifest["index"]["kind"], "built_at": manifest["built_at"],
                          "updated_at": manifest["updated_at"],
-                         "age_hours": round((datetime.now(timezone.utc) - built).total_seconds() / 3600, 2)}
+                         "age_hours": round((datetime.now(UTC) - built).total_seconds() / 3600, 2)}
         stale = manifest.get("article_hashes") != store.article_hashes()
         info["index"]["stale"] = stale
     except (IndexMissingError, IndexMismatchError) as exc:

@@ -25,11 +25,13 @@ from .embedder import Embedder, load_embedder
 from .errors import DeflectError, NotFoundError
 from .formats import Article
 from .home import Home
-from .indexer import BODY, DELETED, NEIGHBOURS, QUESTION, TICKET, TITLE, IndexBundle
+from .indexer import BODY, DELETED, NEIGHBOURS, TICKET, TITLE, IndexBundle
 from .labels import neighbour_weights
 from .language import detect_language
 from .store import Store, open_store
 
+KNN_WEIGHT = 0.3          # share of the neighbour votes in the ranking (the classifier has the rest)
+ARTICLE_SIM_WEIGHT = 0.1  # bonus for similarity to the article's own title, questions and body
 FEATURES = ("mix_top", "mix_margin", "knn_top", "knn_none", "clf_top", "clf_none", "article_sim",
             "neighbour_sim")
 
@@ -98,10 +100,10 @@ class Deflector:
 
     @classmethod
     def open(cls, home: Home | str | None = None, model: str | None = None,
-             device: str | None = None) -> "Deflector":
+             device: str | None = None) -> Deflector:
         """Open a home folder's store, index (checked against ``model`` if given) and calibration."""
         home = home if isinstance(home, Home) else Home.resolve(home)
-        store = open_store(home.db_path)
+        store = open_store(home.db_path, check_same_thread=False)
         bundle = IndexBundle.load(home.index_dir, expected_model=model)
         embedder = load_embedder(bundle.model, device=device)
         if embedder.dim != bundle.dim:
@@ -174,14 +176,14 @@ class Deflector:
         if b.classifier is not None:
             clf = b.classifier.proba(vectors, n_art)
             clf_art, clf_none = clf[:, :n_art], clf[:, n_art]
-            mix = 0.5 * knn + 0.5 * clf_art
+            mix = KNN_WEIGHT * knn + (1 - KNN_WEIGHT) * clf_art
         else:
             clf_art, clf_none, mix = knn, knn_none, knn
         art_sim = np.full((n, n_art), -1.0, np.float32)
         if len(self._art_vectors):
             s = vectors @ self._art_vectors.T
             art_sim[:, self._art_of[self._art_starts]] = np.maximum.reduceat(s, self._art_starts, axis=1)
-        ranking = mix + 0.01 * art_sim
+        ranking = mix + ARTICLE_SIM_WEIGHT * art_sim
         if n_art == 0:
             features = np.zeros((n, len(FEATURES)), np.float32)
         else:
@@ -234,7 +236,7 @@ class Deflector:
                                            round(float(max(scores.ranking[i, a], 0.0)), 4),
                                            article.url, article.language))
                 conf = float(confidence[i]) if hits else 0.0
-                tickets = self._similar_tickets(scores.neighbours[i], scores.similarities[i], with_tickets,
+                tickets = self._similar_tickets(vectors[i], with_tickets,
                                                 exclude_tickets[i] if exclude_tickets else None)
                 results.append(Suggestion(
                     decision="answer" if hits and conf >= threshold else "no_answer",
@@ -243,12 +245,13 @@ class Deflector:
                 ))
             return results
 
-    def _similar_tickets(self, nbrs: np.ndarray, sims: np.ndarray, limit: int,
-                         exclude: str | None) -> list[TicketHit]:
+    def _similar_tickets(self, vector: np.ndarray, limit: int, exclude: str | None) -> list[TicketHit]:
+        """The most similar resolved tickets (articles' own documents skipped)."""
         if limit <= 0:
             return []
         b = self.bundle
-        picked = [(str(b.ref[p]), float(s)) for p, s in zip(nbrs, sims)
+        sims, nbrs = b.vectors.search(vector[None, :], min(len(b.kind), NEIGHBOURS + 10 * limit))
+        picked = [(str(b.ref[p]), float(s)) for p, s in zip(nbrs[0], sims[0])
                   if p >= 0 and b.kind[p] == TICKET and b.ref[p] != exclude][:limit]
         rows = self.store.get_tickets(t for t, _ in picked)
         return [TicketHit(t, round(s, 4), rows[t]["subject"] or "", rows[t]["body"] or "",

@@ -10,9 +10,10 @@ import csv
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO
 
 import frontmatter
 import yaml

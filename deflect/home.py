@@ -15,7 +15,7 @@ class Home:
     path: Path
 
     @classmethod
-    def resolve(cls, path: str | os.PathLike | None = None) -> "Home":
+    def resolve(cls, path: str | os.PathLike | None = None) -> Home:
         """The given folder, else ``$DEFLECT_HOME``, else the current directory."""
         chosen = path or os.environ.get(HOME_ENV) or os.getcwd()
         return cls(Path(chosen).expanduser().resolve())
@@ -28,6 +28,6 @@ class Home:
     def index_dir(self) -> Path:
         return self.path / "index"
 
-    def ensure(self) -> "Home":
+    def ensure(self) -> Home:
         self.path.mkdir(parents=True, exist_ok=True)
         return self

@@ -1,8 +1,8 @@
 """Ingest articles and ticket exports into the store: validate everything first, then write."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .formats import find_files, read_articles, read_tickets
 from .store import Store

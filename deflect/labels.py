@@ -18,11 +18,14 @@ def neighbour_weights(scores: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def spread_labels(neighbours: np.ndarray, scores: np.ndarray, seeds: np.ndarray, n_labels: int,
-                  temperature: float = 0.05, iterations: int = 10, prune: float = 0.01) -> sparse.csr_matrix:
+                  temperature: float = 0.05, iterations: int = 10, prune: float = 0.01,
+                  alpha: float = 0.7) -> sparse.csr_matrix:
     """Soft article labels for every document.
 
     neighbours: (n, k) document positions (-1 = none), self excluded; scores: their similarities;
-    seeds: (n,) article index of labelled documents, -1 for unlabelled. Returns a CSR matrix
+    seeds: (n,) article index of labelled documents, -1 for unlabelled. Each hop through an
+    unlabelled document keeps only ``alpha`` of the mass, so a cluster of unlinked tickets that is
+    merely connected to an article at its edge does not inherit it. Returns a CSR matrix
     (n, n_labels) whose rows sum to at most 1.
     """
     n, k = neighbours.shape
@@ -40,7 +43,7 @@ def spread_labels(neighbours: np.ndarray, scores: np.ndarray, seeds: np.ndarray,
     free = sparse.diags((~labelled).astype(np.float32))
     labels = seed_matrix
     for _ in range(iterations):
-        labels = (keep_seeds @ seed_matrix + free @ (graph @ labels)).tocsr()
+        labels = (keep_seeds @ seed_matrix + alpha * (free @ (graph @ labels))).tocsr()
         if prune:
             labels.data[labels.data < prune] = 0
             labels.eliminate_zeros()

@@ -6,7 +6,7 @@ import re
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
 CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
-PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\d[\d ()/.-]{6,}\d(?!\w)")
+PHONE = re.compile(r"(?<![\w+])(?:\+|00|\(0)?\d[\d ()/.-]{6,}\d(?!\w)")
 
 PLACEHOLDERS = {"email": "[E-MAIL]", "iban": "[IBAN]", "card": "[CARD]", "phone": "[PHONE]"}
 
@@ -32,7 +32,7 @@ def _phone(match: re.Match) -> str:
     # Dates (12.03.2026), amounts and short numbers are not phone numbers.
     if len(digits) < 7 or re.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{2,4}", text):
         return text
-    if not (text.startswith(("+", "00", "0")) or " " in text or "/" in text or "-" in text):
+    if not text.startswith(("+", "0", "(0")):  # phone numbers are written with +49, 0049 or 0…
         return text
     return PLACEHOLDERS["phone"]
 

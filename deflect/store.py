@@ -9,9 +9,9 @@ import hashlib
 import json
 import sqlite3
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import sqlite_utils
@@ -25,10 +25,11 @@ from .service_store import SERVICE_MIGRATIONS
 
 def utcnow() -> str:
     """Current UTC time as ISO 8601 with seconds."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def _m001_core(db: sqlite_utils.Database) -> None:
+    db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
     db["articles"].create({
         "id": str, "title": str, "body": str, "language": str, "questions": str, "tags": str,
         "url": str, "source": str, "content_hash": str, "created_at": str, "updated_at": str,
@@ -50,17 +51,9 @@ def _m001_core(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_core", _m001_core),
-    # gaps migrations go here (functions defined in deflect/gaps_store.py, imported below)
     *GAPS_MIGRATIONS,
-    # service migrations go here (functions defined in deflect/service_store.py, imported below)
     *SERVICE_MIGRATIONS,
 ]
-
-
-def register_migration(name: str, fn: Callable[[sqlite_utils.Database], None]) -> None:
-    """Add a migration (used by feature modules that own tables, e.g. gaps, web)."""
-    if name not in {n for n, _ in MIGRATIONS}:
-        MIGRATIONS.append((name, fn))
 
 
 class Store:
@@ -78,18 +71,32 @@ class Store:
     # -- schema -----------------------------------------------------------------------------
     def migrate(self) -> list[str]:
         """Apply pending migrations; returns their names."""
-        if "_migrations" not in self.db.table_names():
-            self.db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-        done = {r["name"] for r in self.db["_migrations"].rows}
-        applied = []
-        for name, fn in MIGRATIONS:
-            if name in done:
-                continue
-            with self.db.conn:
+        conn = self.db.conn
+        pending = lambda: [(n, fn) for n, fn in MIGRATIONS if n not in done]  # noqa: E731
+        done = self._applied()
+        if not pending():
+            return []
+        # One writer at a time: another process may be migrating the same file right now.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            done = self._applied()
+            applied = []
+            for name, fn in pending():
                 fn(self.db)
-                self.db["_migrations"].insert({"name": name, "applied_at": utcnow()})
-            applied.append(name)
+                conn.execute("insert into _migrations (name, applied_at) values (?, ?)", [name, utcnow()])
+                applied.append(name)
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
         return applied
+
+    def _applied(self) -> set[str]:
+        if "_migrations" not in self.db.table_names():
+            return set()
+        return {r[0] for r in self.db.execute("select name from _migrations")}
 
     def close(self) -> None:
         self.db.conn.close()
@@ -207,7 +214,7 @@ class Store:
     # -- embedding cache --------------------------------------------------------------------
     @staticmethod
     def embedding_key(model_id: str, text: str) -> str:
-        return hashlib.sha1(f"{model_id}\0{text}".encode("utf-8")).hexdigest()
+        return hashlib.sha1(f"{model_id}\0{text}".encode()).hexdigest()
 
     def cached_embeddings(self, keys: list[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
@@ -235,10 +242,10 @@ class Store:
         }
 
 
-def open_store(path: str | Path) -> Store:
+def open_store(path: str | Path, check_same_thread: bool = True) -> Store:
     """Open (and migrate) the store, turning SQLite errors into a DeflectError."""
     try:
-        return Store(path)
+        return Store(path, check_same_thread=check_same_thread)
     except sqlite3.DatabaseError as exc:
         raise DeflectError(f"cannot open the database {path}: {exc}",
                            hint="Is it a deflect database? Use --home to point at another folder.") from exc

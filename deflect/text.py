@@ -14,7 +14,8 @@ def markdown_to_text(markdown: str) -> str:
     parts: list[str] = []
     for token in _md.parse(markdown or ""):
         if token.type == "inline" and token.children is not None:
-            words = [c.content for c in token.children if c.type in ("text", "code_inline")]
+            words = [" " if c.type in ("softbreak", "hardbreak") else c.content
+                     for c in token.children if c.type in ("text", "code_inline", "softbreak", "hardbreak")]
             text = "".join(words).strip()
             if text:
                 parts.append(text)

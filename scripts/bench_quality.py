@@ -188,8 +188,6 @@ def peer_run(data: dict, system, vectors, name: str, truth, covered_topics) -> d
     results = {r["id"]: {"decision": "answer" if c >= best_t else "no_answer", "confidence": c, "articles": p}
                for r, (p, c) in zip(data["test"], test_pred)}
     metrics = score_answers(data["test"], results)
-    if metrics["auroc"] is not None:  # raw scores are not probabilities; AUROC is rank-based anyway
-        pass
     rejected = [i for i, r in enumerate(data["test"]) if results[r["id"]]["decision"] == "no_answer"]
     report = {"topics": []}
     if len(rejected) >= 2:
@@ -198,7 +196,8 @@ def peer_run(data: dict, system, vectors, name: str, truth, covered_topics) -> d
         clusters = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
                                            distance_threshold=0.6).fit_predict(qv)
         for c in np.unique(clusters):
-            members = [{"source": "inquiry", "id": data["test"][rejected[i]]["id"]} for i in np.flatnonzero(clusters == c)]
+            members = [{"source": "inquiry", "id": data["test"][rejected[i]]["id"]}
+                       for i in np.flatnonzero(clusters == c)]
             report["topics"].append({"id": f"P{c}", "size": len(members), "members": members})
     metrics.update(score_gaps(report, truth, covered_topics))
     return metrics
@@ -283,7 +282,7 @@ def write_report(rows: dict, args) -> None:
              f"{', '.join(map(str, args.seeds))}. Targets from the issues in the last column (met / MISSED).", "",
              "| case | system | " + " | ".join(METRICS) + " | targets |",
              "|---|---|" + "---|" * len(METRICS) + "---|"]
-    for (c, s), rs in rows.items():
+    for c, s in rows:
         m = summary[f"{c}|{s}"]
         cells = []
         for k in METRICS:

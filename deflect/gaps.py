@@ -1,0 +1,1048 @@
+"""The uncovered-topics report: which recurring customer questions the FAQ does not answer, and the
+workflow that closes each gap.
+
+Sources are the resolved tickets and the logged inquiries. Every item is judged with the engine's
+calibrated decision (a ticket without itself: leave-one-out); tickets an agent linked to an article
+are covered by definition. The items the engine would not answer are clustered (average-linkage
+agglomerative clustering over the cosine distance of the embeddings, in chunks for large inputs), and
+each cluster is then tested as a whole: when the nearest neighbours of its members are mostly covered
+material (linked tickets, article questions, items the engine answers), the cluster lies inside a
+covered region -- the FAQ has the answer, the engine just did not find it -- and its inquiries go to
+the "not found although covered" list of that article. The other clusters of at least ``min_size``
+members are the gap topics.
+
+Topics keep a stable id (``G-0001``, never reused): items stay in the topic they were put in, new
+items join the nearest topic when they are close enough, and only the rest is clustered again.
+Workflow: ``new -> planned (owner, due) -> covered | dismissed``; ``check_coverage`` (called after
+every index build or article upsert) marks open topics whose members the engine now answers.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+
+from .errors import DeflectError, InputError, NotFoundError
+from .language import detect_language
+
+MIN_SIZE = 5                # members a recurring topic needs (one-off questions are not topics)
+DISTANCE = 0.5              # average-linkage cosine distance at which clusters stop merging (fallback)
+EVIDENCE_SHARE = 1.0        # a cluster whose neighbourhood holds more covered material is not a gap (off)
+HARD_SHARE = 0.3            # ... nor one with more linked tickets / article documents than this times the
+                            # share they have among all items
+AUTO_FACTOR = 0.9           # clustering threshold = this times the typical spread of a covered topic
+NEIGHBOURS = 10             # neighbours per member for the evidence test
+CHUNK = 5000                # the most items one agglomerative run clusters (quadratic memory)
+SPLIT_JUMP = 0.1            # a cluster whose two halves merge this far above their own spread is split
+MAX_POOL = 30000            # the evidence test looks for neighbours among at most this many rows
+REUSE_SIMILARITY = 0.9      # a new cluster this close to an inactive old topic takes its id
+COVER_SHARE = 0.5           # share of members the engine must answer for a topic to count as covered
+PERIOD_DAYS = 30
+STATUSES = ("new", "planned", "covered", "dismissed")
+OPEN = ("new", "planned")
+
+_DE_STOP = set("""aber alle allem allen aller alles als also am an ander andere anderem anderen anderer anderes
+auch auf aus bei bin bis bist bitte da damit dann das dass dein deine deinem deinen deiner dem den denn der
+des dich die dies diese diesem diesen dieser dieses dir doch dort du durch ein eine einem einen einer eines
+er es etwas euch euer eure für gegen gibt hab habe haben hat hatte hätte ich ihm ihn ihnen ihr ihre ihrem
+ihren ihrer im in ist ja jetzt kann kein keine keinem keinen keiner können könnte man mein meine meinem
+meinen meiner mich mir mit muss nach nicht noch nun nur ob oder ohne schon sein seine seinem seinen seiner
+sich sie sind so soll sollte über um und uns unser unsere unter viel vom von vor war waren was weil wenn
+wer werde werden wie wieder will wir wird wo wurde würde zu zum zur zwar hallo danke guten tag leider
+gerne warum wann welche welcher welches""".split())
+_WORD = re.compile(r"(?u)\b[^\W\d_][\w'-]+\b")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+# -- the clustering estimator --------------------------------------------------------------------
+class GapReport:
+    """Clusters the items the engine would not answer and decides which clusters are gaps.
+
+    scikit-learn conventions: configured in ``__init__``, ``fit`` returns self, learned attributes
+    end in ``_``. ``fit`` takes every item (and article document) vector so that each cluster can be
+    tested against its neighbourhood: ``candidate`` marks the rows to cluster, ``covered`` the covered
+    material (linked tickets, article documents, items the engine answers) with its ``article``, and
+    ``hard`` the rows whose article is certain (linked tickets, article documents). Optionally the
+    sticky assignment of earlier runs (``labels`` indexing ``centroids``) keeps topics stable.
+
+    ``distance_threshold="auto"`` calibrates the clustering on the hard rows: ``auto_factor`` times
+    the typical spread of a covered topic. How far apart two phrasings of one question lie differs a
+    lot between domains and models.
+    """
+
+    def __init__(self, min_size: int = MIN_SIZE, distance_threshold: float | str = "auto",
+                 max_evidence_share: float = EVIDENCE_SHARE, max_hard_share: float = HARD_SHARE,
+                 neighbours: int = NEIGHBOURS, chunk_size: int = CHUNK, auto_factor: float = AUTO_FACTOR,
+                 max_pool: int = MAX_POOL, split_jump: float | None = SPLIT_JUMP, random_state: int = 0):
+        self.min_size = min_size
+        self.distance_threshold = distance_threshold
+        self.max_evidence_share = max_evidence_share
+        self.max_hard_share = max_hard_share
+        self.neighbours = neighbours
+        self.chunk_size = chunk_size
+        self.auto_factor = auto_factor
+        self.max_pool = max_pool
+        self.split_jump = split_jump
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, candidate: np.ndarray, covered: np.ndarray, article: np.ndarray | None = None,
+            hard: np.ndarray | None = None, labels: np.ndarray | None = None,
+            centroids: np.ndarray | None = None) -> GapReport:
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        n, dim = X.shape
+        candidate = np.asarray(candidate, bool)
+        covered = np.asarray(covered, bool)
+        hard = covered.copy() if hard is None else np.asarray(hard, bool)
+        article = np.full(n, None, dtype=object) if article is None else np.asarray(article, dtype=object)
+        self.threshold_ = self._threshold(X, hard, article)
+        old = np.zeros((0, dim), np.float32) if centroids is None else np.asarray(centroids, np.float32)
+        lab = np.full(n, -1, np.int64) if labels is None else np.asarray(labels, np.int64).copy()
+        lab[~candidate] = -1
+        cents = [_centroid(X[lab == k]) if (lab == k).any() else old[k] for k in range(len(old))]
+        # the neighbourhood the evidence test looks at: every row, or a uniform sample of large inputs
+        pool = np.arange(n) if n <= self.max_pool else np.sort(
+            np.random.default_rng(self.random_state).choice(n, self.max_pool, replace=False))
+        self._pool, self._Xp = pool, X[pool]
+        self._pos = {int(r): i for i, r in enumerate(pool)}
+        self._covered, self._hard, self._article = covered[pool], hard[pool], article[pool]
+        self._base = max(float(self._hard.mean()), 1e-6)
+        self._knn: dict[int, np.ndarray] = {}
+        self._X = X
+        self._rng = np.random.default_rng(self.random_state)
+        # 1. new candidates join the nearest existing topic when they are inside its spread
+        free = np.flatnonzero(candidate & (lab < 0))
+        if len(cents) and len(free):
+            lab[free] = self._assign(X, free, lab, np.array(cents))
+        # 2. the rest is clustered (in chunks when large); only clusters that pass the evidence test
+        #    are kept, and a cluster that fails is split along its tree until its parts pass or get small
+        free = np.flatnonzero(candidate & (lab < 0))
+        tested: dict[int, tuple[float, float, str | None]] = {}
+        for members, evidence in self._cluster(X, free):
+            tested[len(cents)] = evidence
+            lab[members] = len(cents)
+            cents.append(_centroid(X[members]))
+        k = len(cents)
+        self.n_existing_ = len(old)
+        self.labels_ = lab
+        self.centroids_ = np.array(cents, np.float32).reshape(k, dim)
+        self.sizes_ = np.bincount(lab[lab >= 0], minlength=k)
+        # 3. the evidence test for every topic (old topics may have become covered)
+        share = np.full(k, np.nan)
+        hard_share = np.full(k, np.nan)
+        top_article = np.full(k, None, dtype=object)
+        for c in range(k):
+            members = np.flatnonzero(lab == c)
+            if c in tested:  # new clusters were tested while they were formed
+                share[c], hard_share[c], top_article[c] = tested[c]
+            elif len(members):
+                share[c], hard_share[c], top_article[c] = self._evidence(members)
+        self.evidence_share_ = share
+        self.hard_share_ = hard_share
+        self.evidence_article_ = top_article
+        self.is_gap_ = (self.sizes_ >= self.min_size) & np.array(
+            [self._passes(share[c], hard_share[c]) for c in range(k)], bool)
+        for name in ("_X", "_Xp", "_pool", "_pos", "_covered", "_hard", "_article", "_knn"):
+            delattr(self, name)
+        return self
+
+    def _evidence(self, members: np.ndarray) -> tuple[float, float, str | None]:
+        """(share of covered material, share of linked tickets/article documents relative to their
+        share overall, the article most of that material belongs to) among the members' neighbours."""
+        size = len(members)
+        if len(members) > 40:
+            members = self._rng.choice(members, 40, replace=False)
+        todo = np.array([m for m in members if int(m) not in self._knn], np.int64)
+        k = min(self.neighbours, len(self._Xp) - 1)
+        for start in range(0, len(todo), 512):
+            part = todo[start:start + 512]
+            sims = self._X[part] @ self._Xp.T
+            for j, r in enumerate(part):
+                if int(r) in self._pos:
+                    sims[j, self._pos[int(r)]] = -np.inf
+            if k <= 0:
+                top = np.zeros((len(part), 0), np.int64)
+            else:  # the k nearest, nearest first
+                top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+                order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1)
+                top = np.take_along_axis(top, order, axis=1)
+            for j, r in enumerate(part):
+                self._knn[int(r)] = top[j]
+        # a small cluster looks at fewer neighbours (its own members should be most of them)
+        k_eff = max(1, min(k, size - 1)) if size else k
+        nbrs = np.array([self._knn[int(m)][:k_eff] for m in members], np.int64).reshape(len(members), -1)
+        if nbrs.size == 0:
+            return 0.0, 0.0, None
+        ev = self._covered[nbrs]
+        votes = Counter(a for a in self._article[nbrs[ev]] if a)
+        return (float(ev.mean()), float(self._hard[nbrs].mean()) / self._base,
+                votes.most_common(1)[0][0] if votes else None)
+
+    def _passes(self, share: float, hard_share: float) -> bool:
+        if np.isnan(share) or np.isnan(hard_share):
+            return False
+        return share <= self.max_evidence_share and hard_share <= self.max_hard_share
+
+    def _threshold(self, X: np.ndarray, hard: np.ndarray, article: np.ndarray) -> float:
+        """The clustering threshold: given, or ``auto_factor`` times the typical spread of a covered
+        topic -- the median over articles of the mean cosine distance between two of its linked
+        tickets / article documents. (Phrasings of one question lie much further apart in some
+        domains and models than in others; the covered topics show how far.)"""
+        if self.distance_threshold != "auto":
+            return float(self.distance_threshold)
+        rng = np.random.default_rng(self.random_state)
+        rows = np.flatnonzero(hard)
+        by_article: dict[str, list[int]] = {}
+        for r in rows:
+            if article[r] is not None:
+                by_article.setdefault(str(article[r]), []).append(int(r))
+        spreads = []
+        for members in by_article.values():
+            if len(members) < 3:
+                continue
+            if len(members) > 200:
+                members = list(rng.choice(members, 200, replace=False))
+            V = X[members]
+            S = V @ V.T
+            m = len(members)
+            spreads.append(1.0 - (S.sum() - np.trace(S)) / (m * (m - 1)))
+        if len(spreads) < 3:
+            return DISTANCE
+        self.topic_spread_ = float(np.median(spreads))
+        return round(float(np.clip(self.auto_factor * self.topic_spread_, 0.2, 0.8)), 4)
+
+    def _cutoffs(self, X: np.ndarray, lab: np.ndarray, cents: np.ndarray) -> np.ndarray:
+        """Per topic: the similarity to its centroid a member needs (the topic's own spread)."""
+        floor = 1.0 - self.threshold_
+        cut = np.full(len(cents), floor, np.float32)
+        for c in range(len(cents)):
+            members = np.flatnonzero(lab == c)
+            if len(members) >= 3:
+                cut[c] = max(floor, float(np.quantile(X[members] @ cents[c], 0.1)))
+        return cut
+
+    def _assign(self, X: np.ndarray, rows: np.ndarray, lab: np.ndarray, cents: np.ndarray) -> np.ndarray:
+        cut = self._cutoffs(X, lab, cents)
+        out = np.full(len(rows), -1, np.int64)
+        for start in range(0, len(rows), 8192):
+            part = rows[start:start + 8192]
+            sims = X[part] @ cents.T
+            best = sims.argmax(axis=1)
+            ok = sims[np.arange(len(part)), best] >= cut[best]
+            out[start:start + 8192] = np.where(ok, best, -1)
+        return out
+
+    def _cluster(self, X: np.ndarray, rows: np.ndarray) -> list[tuple[np.ndarray, tuple]]:
+        """Gap clusters among ``rows``: agglomerative on at most ``chunk_size`` rows at a time; with
+        more, a sample is clustered, the rest joins its clusters (or is dropped with the clusters that
+        failed), and what is left goes round again."""
+        pending = np.asarray(rows, np.int64)
+        found: list[tuple[np.ndarray, tuple]] = []
+        for _ in range(8):
+            if len(pending) < self.min_size:
+                break
+            final = len(pending) <= self.chunk_size
+            sample = pending if final else np.sort(self._rng.choice(pending, self.chunk_size, replace=False))
+            kept, dropped = self._select(X, sample)
+            if final:
+                found += kept
+                break
+            groups = [g for g, _ in kept] + dropped
+            if not groups:
+                break
+            cents = np.array([_centroid(X[g]) for g in groups])
+            glab = np.full(len(X), -1, np.int64)
+            for i, g in enumerate(groups):
+                glab[g] = i
+            rest = np.setdiff1d(pending, np.concatenate(groups))
+            assigned = self._assign(X, rest, glab, cents) if len(rest) else np.zeros(0, np.int64)
+            for i, (g, evidence) in enumerate(kept):
+                found.append((np.sort(np.r_[g, rest[assigned == i]]), evidence))
+            left = rest[assigned < 0]
+            if len(left) > 0.9 * len(pending):
+                break
+            pending = left
+        return found
+
+    def _select(self, X: np.ndarray, rows: np.ndarray) -> tuple[list[tuple[np.ndarray, tuple]], list[np.ndarray]]:
+        """Cut the average-linkage tree of ``rows`` at the threshold; keep the clusters that pass the
+        evidence test, split the others along the tree. Returns (kept, dropped) clusters of rows."""
+        if len(rows) < 2:
+            return [], []
+        tree = _linkage(X[rows])
+        n = len(rows)
+        children = tree[:, :2].astype(np.int64)
+        height = tree[:, 2]
+        size = tree[:, 3].astype(np.int64)
+
+        def leaves(node: int) -> np.ndarray:
+            out, stack = [], [node]
+            while stack:
+                v = stack.pop()
+                if v < n:
+                    out.append(v)
+                else:
+                    stack.extend(children[v - n])
+            return rows[np.array(out, np.int64)]
+
+        def count(node: int) -> int:
+            return 1 if node < n else int(size[node - n])
+
+        tops, stack = [], [2 * n - 2]
+        while stack:  # the maximal subtrees merged below the threshold
+            v = stack.pop()
+            if v < n or height[v - n] <= self.threshold_:
+                tops.append(v)
+            else:
+                stack.extend(children[v - n])
+        kept, dropped = [], []
+        stack = [v for v in tops if count(v) >= self.min_size]
+        while stack:
+            v = stack.pop()
+            members = leaves(v)
+            parts = [c for c in (children[v - n] if v >= n else []) if count(c) >= self.min_size]
+            if len(parts) == 2 and self.split_jump is not None:
+                # two parts that merged far above their own spread are two topics
+                inner = max(height[c - n] if c >= n else 0.0 for c in parts)
+                if height[v - n] - inner >= self.split_jump:
+                    stack.extend(parts)
+                    continue
+            evidence = self._evidence(members)
+            if self._passes(evidence[0], evidence[1]):
+                kept.append((np.sort(members), evidence))
+                continue
+            if parts:
+                stack.extend(parts)
+            else:
+                dropped.append(np.sort(members))
+        return kept, dropped
+
+
+def _centroid(V: np.ndarray) -> np.ndarray:
+    c = V.mean(axis=0)
+    return (c / max(float(np.linalg.norm(c)), 1e-12)).astype(np.float32)
+
+
+def _linkage(V: np.ndarray) -> np.ndarray:
+    """Average-linkage tree over cosine distances (distances by BLAS, far faster than pdist)."""
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import squareform
+
+    D = 1.0 - V @ V.T
+    np.fill_diagonal(D, 0.0)
+    np.clip(D, 0.0, 2.0, out=D)
+    D = (D + D.T) / 2
+    return linkage(squareform(D.astype(np.float64), checks=False), method="average")
+
+
+def _agglomerate(V: np.ndarray, threshold: float) -> np.ndarray:
+    if len(V) < 2:
+        return np.zeros(len(V), np.int64)
+    from scipy.cluster.hierarchy import fcluster
+    return fcluster(_linkage(V), threshold, "distance").astype(np.int64)
+
+
+def _neighbours(X: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
+    """Indexes of the ``k`` most similar rows of X for each of ``rows`` (itself excluded)."""
+    k = min(k, len(X) - 1)
+    if k <= 0:
+        return np.zeros((len(rows), 0), np.int64)
+    out = np.zeros((len(rows), k), np.int64)
+    for start in range(0, len(rows), 256):
+        part = rows[start:start + 256]
+        sims = X[part] @ X.T
+        sims[np.arange(len(part)), part] = -np.inf
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        out[start:start + 256] = top
+    return out
+
+
+# -- items: what the report is built from ----------------------------------------------------------
+@dataclass
+class Item:
+    key: str
+    source: str                     # "ticket" | "inquiry"
+    id: str
+    text: str
+    language: str | None
+    channel: str | None
+    created_at: str | None
+    linked: str | None = None       # a ticket's linked article
+    logged_decision: str | None = None
+    logged_article: str | None = None
+
+
+def load_items(store) -> list[Item]:
+    """Every resolved ticket and logged inquiry in the store."""
+    from .indexer import ticket_text
+
+    items = []
+    for r in store.db.execute("select id, subject, body, article_id, language, created_at, ingested_at, "
+                              "channel from tickets order by rowid"):
+        text = ticket_text({"subject": r[1], "body": r[2]})
+        if text:
+            items.append(Item(f"ticket:{r[0]}", "ticket", r[0], text, r[4], r[7], r[5] or r[6], linked=r[3]))
+    for r in store.db.execute("select id, text, language, created_at, channel, decision, article_id "
+                              "from inquiries order by created_at, rowid"):
+        if r[1] and r[1].strip():
+            items.append(Item(f"inquiry:{r[0]}", "inquiry", r[0], r[1].strip(), r[2], r[4], r[3],
+                              logged_decision=r[5], logged_article=r[6]))
+    return items
+
+
+def fingerprint(deflector) -> str:
+    """What the engine's judgements depend on: model, articles, calibration."""
+    store = deflector.store
+    bundle = getattr(deflector, "bundle", None)
+    model = getattr(bundle, "model", None) or store.get_setting("model")
+    cal = store.get_setting("calibration") or {}
+    data = [model, sorted(store.article_hashes().items()), cal.get("threshold"), cal.get("fitted_at")]
+    return hashlib.sha1(json.dumps(data, default=str).encode()).hexdigest()[:16]
+
+
+def _cached_rows(store, keys: list[str] | None = None) -> dict[str, dict]:
+    cols = "key, text_hash, vector, fingerprint, decision, confidence, article_id, topic_id"
+    if keys is None:
+        cur = store.db.execute(f"select {cols} from gap_items")
+        return {r[0]: dict(zip(cols.split(", "), r, strict=False)) for r in cur}
+    out = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        cur = store.db.execute(f"select {cols} from gap_items where key in ({','.join('?' * len(chunk))})", chunk)
+        out.update({r[0]: dict(zip(cols.split(", "), r, strict=False)) for r in cur})
+    return out
+
+
+def _vectors(deflector, items: list[Item], cached: dict[str, dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Item vectors: from the gap cache, the index (tickets), the store's embedding cache, or embedded.
+    Returns (vectors, mask of rows whose vector is new)."""
+    hashes = [_text_hash(it.text) for it in items]
+    out: list[np.ndarray | None] = [None] * len(items)
+    fresh = np.zeros(len(items), bool)
+    for i, it in enumerate(items):
+        row = cached.get(it.key)
+        if row and row["text_hash"] == hashes[i] and row["vector"]:
+            out[i] = np.frombuffer(row["vector"], dtype=np.float32)
+    todo = [i for i, v in enumerate(out) if v is None]
+    bundle = getattr(deflector, "bundle", None)
+    if todo and bundle is not None:
+        from .indexer import TICKET, _hash
+        emb = bundle.load_embeddings(deflector.home.index_dir) if hasattr(bundle, "load_embeddings") else None
+        if emb is not None:
+            pos = {str(r): p for p, (r, k) in enumerate(zip(bundle.ref, bundle.kind, strict=False)) if k == TICKET}
+            for i in todo:
+                it = items[i]
+                p = pos.get(it.id) if it.source == "ticket" else None
+                if p is not None and bundle.hashes[p] == _hash(it.text):
+                    out[i] = np.asarray(emb[p], dtype=np.float32)
+            todo = [i for i, v in enumerate(out) if v is None]
+    model = getattr(bundle, "model", None) or deflector.store.get_setting("model")
+    if todo and model and hasattr(deflector.store, "cached_embeddings"):
+        keys = [deflector.store.embedding_key(model, items[i].text) for i in todo]
+        found = deflector.store.cached_embeddings(keys)
+        for i, key in zip(todo, keys, strict=False):
+            if key in found:
+                out[i] = found[key]
+        todo = [i for i, v in enumerate(out) if v is None]
+    if todo:
+        for start in range(0, len(todo), 512):
+            part = todo[start:start + 512]
+            vecs = deflector.embed([items[i].text for i in part])
+            for i, v in zip(part, vecs, strict=False):
+                out[i] = v
+    for i, v in enumerate(out):
+        row = cached.get(items[i].key)
+        fresh[i] = not (row and row["text_hash"] == hashes[i] and row["vector"])
+    if not items:
+        return np.zeros((0, 1), np.float32), fresh
+    V = np.vstack([np.asarray(v, np.float32) for v in out])
+    V /= np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)
+    return V, fresh
+
+
+def _judge(deflector, items: list[Item], V: np.ndarray, rows: np.ndarray) -> list[tuple[str, float, str | None]]:
+    """The engine's decision for ``rows`` of items (tickets without themselves)."""
+    out = []
+    for start in range(0, len(rows), 2048):
+        part = rows[start:start + 2048]
+        texts = [items[i].text for i in part]
+        exclude = [items[i].id if items[i].source == "ticket" else None for i in part]
+        for s in deflector.suggest_batch(texts, k=1, exclude_tickets=exclude, vectors=V[part]):
+            out.append((s.decision, float(s.confidence), s.articles[0].id if s.articles else None))
+    return out
+
+
+def _judgements(deflector, items: list[Item], V: np.ndarray, cached: dict[str, dict], fp: str,
+                articles: set[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(decision, confidence, article, changed) per item; re-judges only what the cache lacks."""
+    n = len(items)
+    decision = np.empty(n, dtype=object)
+    confidence = np.zeros(n)
+    article = np.full(n, None, dtype=object)
+    changed = np.zeros(n, bool)
+    todo = []
+    for i, it in enumerate(items):
+        if it.linked and it.linked in articles:
+            decision[i], confidence[i], article[i] = "linked", 1.0, it.linked
+            row = cached.get(it.key)
+            changed[i] = not row or row["decision"] != "linked" or row["article_id"] != it.linked
+            continue
+        row = cached.get(it.key)
+        if row and row["fingerprint"] == fp and row["text_hash"] == _text_hash(it.text) and row["decision"] in (
+                "answer", "no_answer"):
+            decision[i], confidence[i], article[i] = row["decision"], row["confidence"] or 0.0, row["article_id"]
+        else:
+            todo.append(i)
+    if todo:
+        rows = np.array(todo)
+        for i, (d, c, a) in zip(rows, _judge(deflector, items, V, rows), strict=False):
+            decision[i], confidence[i], article[i] = d, c, a
+            changed[i] = True
+    return decision, confidence, article, changed
+
+
+def _article_docs(deflector) -> tuple[np.ndarray, list[str], dict[str, str]]:
+    """Vectors of the article documents (titles, questions, bodies), their article ids, and titles."""
+    store = deflector.store
+    titles = {r[0]: r[1] for r in store.db.execute("select id, title from articles")}
+    bundle = getattr(deflector, "bundle", None)
+    if bundle is not None and getattr(bundle, "article_vectors", None) is not None:
+        positions = bundle.article_positions
+        vecs = np.asarray(bundle.article_vectors, np.float32)
+        ids = [bundle.article_ids[s] for s in bundle.seed[positions]]
+        if len(ids) == len(vecs):
+            keep = [i for i, a in enumerate(ids) if a in titles]
+            return vecs[keep], [ids[i] for i in keep], titles
+    docs, ids = [], []
+    for a in store.articles():
+        for text in [a.title, *a.questions]:
+            docs.append(text)
+            ids.append(a.id)
+    vecs = deflector.embed(docs) if docs else np.zeros((0, 1), np.float32)
+    return np.asarray(vecs, np.float32), ids, titles
+
+
+# -- the report ------------------------------------------------------------------------------------
+def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_DAYS,
+                 statuses: tuple[str, ...] | None = OPEN, now: datetime | None = None,
+                 estimator: GapReport | None = None, persist: bool = True) -> dict:
+    """Judge new items, cluster, keep topic ids stable, persist, and return the JSON-able report:
+    ``{"generated_at", "params", "counts", "topics": [...], "not_found": [...]}``.
+    ``statuses`` selects the topics listed (None: all)."""
+    if min_size < 2:
+        raise InputError(f"min_size must be at least 2 (got {min_size})")
+    store = deflector.store
+    now = now or utcnow()
+    est = estimator or GapReport(min_size=min_size)
+    items = load_items(store)
+    fp = fingerprint(deflector)
+    cached = _cached_rows(store)
+    articles = store.article_ids()
+    V, fresh = _vectors(deflector, items, cached)
+    decision, confidence, article, changed = _judgements(deflector, items, V, cached, fp, articles)
+    A, a_ids, titles = _article_docs(deflector)
+    topics = {r["id"]: r for r in store.db["gap_topics"].rows} if "gap_topics" in store.db.table_names() else {}
+    n = len(items)
+    candidate = np.array([d == "no_answer" for d in decision], bool)
+    # sticky membership: items stay in their topic; covered/dismissed topics keep theirs for good
+    tid_of = [cached.get(it.key, {}).get("topic_id") for it in items]
+    old_ids = sorted(topics)
+    index_of = {t: k for k, t in enumerate(old_ids)}
+    labels = np.array([index_of.get(t, -1) if t else -1 for t in tid_of], np.int64)
+    closed = np.array([bool(t) and topics.get(t, {}).get("status") in ("covered", "dismissed") for t in tid_of])
+    cand = candidate | closed
+    dim = V.shape[1] if n else (A.shape[1] if len(A) else 1)
+    centroids = np.array([np.frombuffer(topics[t]["centroid"], np.float32) if topics[t]["centroid"]
+                          else np.zeros(dim, np.float32) for t in old_ids], np.float32).reshape(len(old_ids), dim)
+    X = np.vstack([V, A]) if n and len(A) else (V if n else A)
+    pad = len(X) - n
+    ev = np.r_[np.array([d in ("linked", "answer") for d in decision], bool), np.ones(pad, bool)]
+    hard = np.r_[np.array([d == "linked" for d in decision], bool), np.ones(pad, bool)]
+    ev_art = np.r_[article, np.array(a_ids, dtype=object)] if pad else article
+    lab0 = np.r_[labels, np.full(pad, -1)]
+    cand_all = np.r_[cand, np.zeros(pad, bool)]
+    if n:
+        est.fit(X, cand_all, ev, ev_art, hard=hard, labels=lab0, centroids=centroids if len(old_ids) else None)
+        lab = est.labels_[:n]
+    else:
+        est.labels_, est.sizes_ = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        est.is_gap_, est.evidence_share_, est.hard_share_ = np.zeros(0, bool), np.zeros(0), np.zeros(0)
+        est.threshold_ = DISTANCE if est.distance_threshold == "auto" else float(est.distance_threshold)
+        est.evidence_article_, est.centroids_, est.n_existing_ = np.zeros(0, object), np.zeros((0, 1)), 0
+        lab = est.labels_
+    # map clusters to topic ids
+    ids: dict[int, str] = {}
+    active: set[str] = set()
+    next_id = int(store.get_setting("gaps_next_id", 1))
+    for k, t in enumerate(old_ids):
+        status = topics[t]["status"]
+        if status in ("covered", "dismissed", "planned") or (est.sizes_[k] > 0 and est.is_gap_[k]):
+            ids[k] = t
+            if status in OPEN and est.sizes_[k] > 0:
+                active.add(t)
+    released = {k for k, t in enumerate(old_ids) if k not in ids}
+    inactive = [t for t in old_ids if topics[t]["status"] == "new" and t not in active]
+    for k in range(est.n_existing_, len(est.sizes_)):
+        if not est.is_gap_[k]:
+            continue
+        reuse = None
+        if inactive:
+            sims = [float(est.centroids_[k] @ np.frombuffer(topics[t]["centroid"], np.float32))
+                    if topics[t]["centroid"] else -1.0 for t in inactive]
+            j = int(np.argmax(sims))
+            if sims[j] >= REUSE_SIMILARITY:
+                reuse = inactive.pop(j)
+        if reuse is None:
+            reuse = f"G-{next_id:04d}"
+            next_id += 1
+        ids[k] = reuse
+        active.add(reuse)
+    topic_of = [ids.get(int(k)) if k >= 0 and int(k) not in released else None for k in lab]
+    report_topics = []
+    texts = [it.text for it in items]
+    keywords = _keywords(texts, lab, [k for k in ids if est.sizes_[k] > 0])
+    members_of: dict[str, list[int]] = {}
+    for i, t in enumerate(topic_of):
+        if t:
+            members_of.setdefault(t, []).append(i)
+    entries: dict[str, dict] = {}
+    for k, t in ids.items():
+        rows = members_of.get(t, [])
+        if not rows:
+            continue
+        entries[t] = _topic_entry(t, topics.get(t), rows, items, V, est.centroids_[k], keywords.get(k, []),
+                                  A, a_ids, titles, now, period_days, decision, article,
+                                  float(est.evidence_share_[k]) if not np.isnan(est.evidence_share_[k]) else None)
+    in_topic = {k for k, t in ids.items() if (topics.get(t) or {}).get("status", "new") != "covered"}
+    not_found = _not_found(items, V, lab, in_topic, decision, article, titles, A, a_ids)
+    if persist:
+        _persist(store, items, V, fresh, decision, confidence, article, changed, fp, topic_of, tid_of,
+                 entries, topics, active, ids, est, now, next_id)
+        topics = {r["id"]: r for r in store.db["gap_topics"].rows}
+    listed = []
+    for t, entry in entries.items():
+        status = (topics.get(t) or {}).get("status", "new")
+        if statuses is not None and status not in statuses:
+            continue
+        if status == "new" and entry["size"] < min_size:
+            continue
+        listed.append(_with_workflow(entry, topics.get(t), now))
+    # planned topics with no current members (e.g. items pruned) still show, from their last report
+    for t, row in topics.items():
+        if t in entries or (statuses is not None and row["status"] not in statuses):
+            continue
+        if row["status"] == "planned" or statuses is None or row["status"] in ("covered", "dismissed"):
+            if row.get("report"):
+                listed.append(_with_workflow(json.loads(row["report"]), row, now))
+    listed.sort(key=lambda e: (not e.get("overdue", False), -e["size"], e["id"]))
+    report_topics = listed
+    counts = {
+        "items": n, "tickets": sum(it.source == "ticket" for it in items),
+        "inquiries": sum(it.source == "inquiry" for it in items),
+        "linked": int(sum(d == "linked" for d in decision)),
+        "answered": int(sum(d == "answer" for d in decision)),
+        "not_answered": int(candidate.sum()), "judged_now": int(changed.sum()),
+        "topics": len(report_topics),
+    }
+    return {"generated_at": _iso(now), "params": {"min_size": min_size, "period_days": period_days,
+                                                  "distance_threshold": est.threshold_,
+                                                  "max_evidence_share": est.max_evidence_share},
+            "counts": counts, "topics": report_topics, "not_found": not_found}
+
+
+def _keywords(texts: list[str], lab: np.ndarray, clusters: list[int], top: int = 4) -> dict[int, list[str]]:
+    """Distinctive words per cluster: mean TF-IDF in the cluster minus the mean over all texts."""
+    if not clusters:
+        return {}
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+    rows = np.flatnonzero(np.isin(lab, clusters))
+    rng = np.random.default_rng(0)
+    others = np.setdiff1d(np.arange(len(texts)), rows)
+    if len(others) > 20000:
+        others = rng.choice(others, 20000, replace=False)
+    pool = np.r_[rows, others]
+    stop = sorted(set(ENGLISH_STOP_WORDS) | _DE_STOP)
+    vec = TfidfVectorizer(token_pattern=_WORD.pattern, stop_words=stop, min_df=2, sublinear_tf=True,
+                          max_features=50000)
+    try:
+        M = vec.fit_transform([texts[i] for i in pool])
+    except ValueError:  # empty vocabulary
+        return {}
+    vocab = np.array(vec.get_feature_names_out())
+    background = np.asarray(M.mean(axis=0)).ravel()
+    where = {int(r): j for j, r in enumerate(pool)}
+    out = {}
+    for c in clusters:
+        sel = [where[i] for i in np.flatnonzero(lab == c) if i in where]
+        if not sel:
+            continue
+        score = np.asarray(M[sel].mean(axis=0)).ravel() - background
+        order = np.argsort(-score)[:top]
+        out[c] = [str(vocab[j]) for j in order if score[j] > 0]
+    return out
+
+
+_QUESTION_START = re.compile(r"^(how|what|why|when|where|which|who|can|could|do|does|did|is|are|will|would|"
+                             r"should|may|wie|was|warum|wann|wo|welche[rsmn]?|wer|kann|können|könnte|muss|"
+                             r"darf|ist|sind|gibt|habe|hat|wird|werde)\b", re.IGNORECASE)
+
+
+def suggest_title(question: str, language: str | None) -> str:
+    """An article title from the most representative customer question (no language model)."""
+    text = re.sub(r"\s+", " ", question).strip().strip("\"'")
+    text = re.sub(r"^(hi|hello|hallo|hey|guten tag|moin)[,!.]?\s+", "", text, flags=re.IGNORECASE)
+    first = re.split(r"(?<=[.!?])\s", text)[0] if len(text) > 80 else text
+    first = first.rstrip(" .!?")
+    if len(first) > 90:
+        first = first[:90].rsplit(" ", 1)[0] + "…"
+    if not first:
+        return "FAQ"
+    first = first[0].upper() + first[1:]
+    if _QUESTION_START.match(first):
+        return first + "?"
+    return f"{first}: was ist zu tun?" if (language or "") == "de" else f"{first}: what can I do?"
+
+
+def _topic_entry(tid: str, row: dict | None, rows: list[int], items: list[Item], V: np.ndarray,
+                 centroid: np.ndarray, keywords: list[str], A: np.ndarray, a_ids: list[str],
+                 titles: dict[str, str], now: datetime, period_days: int, decision, article,
+                 evidence_share: float | None) -> dict:
+    members = [items[i] for i in rows]
+    sims = V[rows] @ centroid
+    order = np.argsort(-sims)
+    languages = Counter((m.language or detect_language(m.text)) for m in members)
+    language = languages.most_common(1)[0][0]
+    rep = members[int(order[0])].text
+    examples, seen = [], set()
+    for j in order:
+        t = members[int(j)].text
+        norm = re.sub(r"\W+", " ", t.lower()).strip()
+        if norm in seen:
+            continue
+        seen.add(norm)
+        examples.append({"source": members[int(j)].source, "id": members[int(j)].id, "text": t[:300]})
+        if len(examples) == 5:
+            break
+    times = [t for t in (_parse_time(m.created_at) for m in members) if t]
+    start = now - timedelta(days=period_days)
+    this = sum(start < t <= now for t in times)
+    prev = sum(start - timedelta(days=period_days) < t <= start for t in times)
+    direction = ("new" if prev == 0 and this > 0 else "rising" if this > 1.25 * prev else
+                 "falling" if this < 0.8 * prev else "steady")
+    nearest = None
+    if len(A):
+        s = A @ centroid
+        j = int(np.argmax(s))
+        nearest = {"id": a_ids[j], "title": titles.get(a_ids[j], a_ids[j]), "score": round(float(s[j]), 4)}
+    answered = Counter(article[i] for i in rows if decision[i] == "answer" and article[i])
+    label_kw = ", ".join(keywords[:3])
+    label = (f"{label_kw}: {rep}" if label_kw else rep)
+    if len(label) > 120:
+        label = label[:119].rsplit(" ", 1)[0] + "…"
+    return {
+        "id": tid, "label": label, "keywords": keywords, "representative": rep,
+        "suggested_title": suggest_title(rep, language), "language": language, "size": len(members),
+        "sources": {"ticket": sum(m.source == "ticket" for m in members),
+                    "inquiry": sum(m.source == "inquiry" for m in members),
+                    "channels": dict(Counter(m.channel or "unknown" for m in members).most_common()),
+                    "languages": dict(languages.most_common())},
+        "first_seen": _iso(min(times)) if times else None, "last_seen": _iso(max(times)) if times else None,
+        "trend": {"this_period": this, "previous_period": prev, "direction": direction,
+                  "period_days": period_days},
+        "examples": examples, "nearest_article": nearest,
+        "answered_with": dict(answered.most_common(3)),
+        "evidence_share": None if evidence_share is None else round(evidence_share, 3),
+        "members": [{"source": m.source, "id": m.id} for m in members],
+        "status": (row or {}).get("status", "new"),
+    }
+
+
+def _with_workflow(entry: dict, row: dict | None, now: datetime) -> dict:
+    row = row or {}
+    entry = dict(entry)
+    status = row.get("status") or entry.get("status") or "new"
+    due = row.get("due")
+    entry.update({
+        "status": status, "owner": row.get("owner"), "due": due, "reason": row.get("reason"),
+        "overdue": bool(status == "planned" and due and due < now.date().isoformat()),
+        "created_at": row.get("created_at"), "planned_at": row.get("planned_at"),
+        "covered_at": row.get("covered_at"), "covered_by": row.get("covered_by"),
+        "time_to_coverage_days": row.get("time_to_coverage_days"), "dismissed_at": row.get("dismissed_at"),
+    })
+    return entry
+
+
+def _not_found(items: list[Item], V: np.ndarray, lab: np.ndarray, in_topic: set[int], decision, article, titles: dict[str, str], A: np.ndarray, a_ids: list[str],
+               k: int = 10, min_votes: float = 0.6) -> list[dict]:
+    """Inquiries that got no answer or a wrong article although agents resolved the same kind of
+    ticket with an existing article: grouped per article, with the phrasings to add to its questions."""
+    linked = np.array([d == "linked" for d in decision], bool)
+    gap_rows = np.array([int(lab[i]) in in_topic for i in range(len(items))], bool)
+    look = [i for i, it in enumerate(items) if it.source == "inquiry" and not gap_rows[i]
+            and (it.logged_decision == "no_answer" or decision[i] == "no_answer"
+                 or (it.logged_article and it.logged_article != article[i]))]
+    if not look or not (linked.any() or len(A)):
+        return []
+    E = np.vstack([V[linked], A]) if len(A) else V[linked]
+    e_art = np.r_[np.array([items[i].linked for i in np.flatnonzero(linked)], dtype=object),
+                  np.array(a_ids, dtype=object)]
+    kk = min(k, len(E))
+    groups: dict[str, dict] = {}
+    for start in range(0, len(look), 1024):
+        part = np.array(look[start:start + 1024])
+        sims = V[part] @ E.T
+        top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+        for row, i in enumerate(part):
+            nb = top[row]
+            w = np.maximum(sims[row, nb], 0) ** 4
+            votes: Counter = Counter()
+            for a, x in zip(e_art[nb], w, strict=False):
+                votes[a] += float(x)
+            if not votes:
+                continue
+            best, mass = votes.most_common(1)[0]
+            it = items[i]
+            if mass < min_votes * sum(votes.values()) or best not in titles:
+                continue
+            reason = "no_answer" if (it.logged_decision or decision[i]) == "no_answer" else "wrong_article"
+            if reason == "wrong_article" and (it.logged_article or article[i]) == best:
+                continue
+            g = groups.setdefault(best, {"article_id": best, "title": titles.get(best, best), "count": 0,
+                                         "reasons": Counter(), "inquiries": [], "phrasings": [], "_seen": set()})
+            g["count"] += 1
+            g["reasons"][reason] += 1
+            g["inquiries"].append(it.id)
+            norm = re.sub(r"\W+", " ", it.text.lower()).strip()
+            if norm not in g["_seen"] and len(g["phrasings"]) < 10:
+                g["_seen"].add(norm)
+                g["phrasings"].append(it.text[:300])
+    out = []
+    for g in sorted(groups.values(), key=lambda g: (-g["count"], g["article_id"])):
+        g.pop("_seen")
+        g["reasons"] = dict(g["reasons"])
+        out.append(g)
+    return out
+
+
+def _persist(store, items, V, fresh, decision, confidence, article, changed, fp, topic_of, tid_of, entries,
+             topics, active, ids, est, now, next_id) -> None:
+    stamp = _iso(now)
+    rows = []
+    for i, it in enumerate(items):
+        if not (fresh[i] or changed[i] or topic_of[i] != tid_of[i]):
+            continue
+        rows.append({"key": it.key, "source": it.source, "item_id": it.id, "text_hash": _text_hash(it.text),
+                     "vector": np.asarray(V[i], np.float32).tobytes(), "fingerprint": fp,
+                     "decision": decision[i], "confidence": float(confidence[i]), "article_id": article[i],
+                     "topic_id": topic_of[i], "updated_at": stamp})
+    with store.db.conn:
+        if rows:
+            store.db["gap_items"].upsert_all(rows, pk="key", batch_size=1000)
+        keys = {it.key for it in items}
+        gone = [r[0] for r in store.db.execute("select key from gap_items") if r[0] not in keys]
+        for start in range(0, len(gone), 500):
+            chunk = gone[start:start + 500]
+            store.db.execute(f"delete from gap_items where key in ({','.join('?' * len(chunk))})", chunk)
+        store.db.execute("update gap_topics set active = 0")
+        centroid_of = {t: est.centroids_[k] for k, t in ids.items()}
+        for t, entry in entries.items():
+            old = topics.get(t)
+            row = {"id": t, "active": int(t in active), "label": entry["label"],
+                   "title": entry["suggested_title"], "keywords": json.dumps(entry["keywords"], ensure_ascii=False),
+                   "representative": entry["representative"], "language": entry["language"],
+                   "size": entry["size"], "centroid": np.asarray(centroid_of[t], np.float32).tobytes(),
+                   "report": json.dumps(entry, ensure_ascii=False), "updated_at": stamp,
+                   "first_seen": entry["first_seen"], "last_seen": entry["last_seen"]}
+            if old is None:
+                row.update(status="new", created_at=stamp)
+                store.db["gap_topics"].insert(row, pk="id")
+                _event(store, t, "created", {"size": entry["size"]}, stamp)
+            else:
+                store.db["gap_topics"].update(t, row)
+        store.set_setting("gaps_next_id", next_id)
+
+
+def _event(store, topic_id: str, action: str, detail: dict, at: str) -> None:
+    store.db["gap_events"].insert({"topic_id": topic_id, "at": at, "action": action,
+                                   "detail": json.dumps(detail, ensure_ascii=False)})
+
+
+# -- workflow --------------------------------------------------------------------------------------
+def _row(store, topic_id: str) -> dict:
+    topic_id = (topic_id or "").strip()
+    row = None
+    if "gap_topics" in store.db.table_names():
+        row = store.db.execute("select * from gap_topics where id = ? collate nocase", [topic_id]).fetchone()
+    if row is None:
+        raise NotFoundError(f"no topic {topic_id} (run `deflect gaps` to list topics)",
+                            hint="Topic ids look like G-0001; `deflect gaps --status all` lists every topic.")
+    cols = [c.name for c in store.db["gap_topics"].columns]
+    return dict(zip(cols, row, strict=False))
+
+
+def _public(row: dict, now: datetime | None = None) -> dict:
+    now = now or utcnow()
+    entry = json.loads(row["report"]) if row.get("report") else {"id": row["id"], "label": row.get("label"),
+                                                                 "size": row.get("size") or 0, "members": []}
+    return _with_workflow(entry, row, now)
+
+
+def get_topic(store, topic_id: str) -> dict:
+    """One topic with its last report entry and workflow state; NotFoundError if unknown."""
+    return _public(_row(store, topic_id))
+
+
+def list_topics(store, statuses: tuple[str, ...] | None = None) -> list[dict]:
+    """Stored topics (without re-running the report), overdue first, then by size."""
+    if "gap_topics" not in store.db.table_names():
+        return []
+    out = [_public(r) for r in store.db["gap_topics"].rows if statuses is None or r["status"] in statuses]
+    return sorted(out, key=lambda e: (not e["overdue"], -(e.get("size") or 0), e["id"]))
+
+
+def parse_due(value: str) -> date:
+    """A due date YYYY-MM-DD; InputError otherwise."""
+    try:
+        return date.fromisoformat(str(value).strip())
+    except (TypeError, ValueError):
+        raise InputError(f"due date {value!r} is not a date of the form YYYY-MM-DD",
+                         hint="For example --due 2025-07-31.") from None
+
+
+def _transition(store, topic_id: str, action: str, allowed: tuple[str, ...], changes: dict,
+                detail: dict, now: datetime | None) -> dict:
+    row = _row(store, topic_id)
+    if row["status"] not in allowed:
+        raise DeflectError(f"topic {row['id']} is {row['status']}; cannot {action} it",
+                           hint="`deflect gaps reopen ID` puts a covered or dismissed topic back to new."
+                           if row["status"] in ("covered", "dismissed") else None)
+    stamp = _iso(now or utcnow())
+    with store.db.conn:
+        store.db["gap_topics"].update(row["id"], {**changes, "updated_at": stamp})
+        _event(store, row["id"], action, {"from": row["status"], **detail}, stamp)
+    return get_topic(store, row["id"])
+
+
+def plan(store, topic_id: str, owner: str, due: str | date, now: datetime | None = None) -> dict:
+    """new|planned -> planned: someone will write the article by ``due``."""
+    owner = (owner or "").strip()
+    if not owner:
+        raise InputError("a planned topic needs an owner", hint="Pass --owner NAME.")
+    due_date = due if isinstance(due, date) else parse_due(due)
+    stamp = _iso(now or utcnow())
+    row = _row(store, topic_id)
+    planned_at = row["planned_at"] if row["status"] == "planned" and row["planned_at"] else stamp
+    return _transition(store, topic_id, "plan", ("new", "planned"),
+                       {"status": "planned", "owner": owner, "due": due_date.isoformat(), "planned_at": planned_at},
+                       {"owner": owner, "due": due_date.isoformat()}, now)
+
+
+def dismiss(store, topic_id: str, reason: str, now: datetime | None = None) -> dict:
+    """new|planned -> dismissed (with the reason why no article will be written)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputError("dismissing a topic needs a reason", hint="Pass --reason TEXT.")
+    return _transition(store, topic_id, "dismiss", ("new", "planned"),
+                       {"status": "dismissed", "reason": reason, "dismissed_at": _iso(now or utcnow())},
+                       {"reason": reason}, now)
+
+
+def reopen(store, topic_id: str, now: datetime | None = None) -> dict:
+    """covered|dismissed -> new."""
+    return _transition(store, topic_id, "reopen", ("covered", "dismissed"),
+                       {"status": "new", "reason": None, "dismissed_at": None, "covered_at": None,
+                        "covered_by": None, "time_to_coverage_days": None, "owner": None, "due": None,
+                        "planned_at": None}, {}, now)
+
+
+def check_coverage(deflector, now: datetime | None = None, share: float = COVER_SHARE) -> list[str]:
+    """Mark open topics covered when the engine now answers their members with an article (or an
+    article lies inside the topic). Call after every index build and article upsert; returns the ids."""
+    store = deflector.store
+    if "gap_topics" not in store.db.table_names():
+        return []
+    open_topics = [r for r in store.db["gap_topics"].rows_where("status in ('new', 'planned')")]
+    if not open_topics:
+        return []
+    now = now or utcnow()
+    fp = fingerprint(deflector)
+    articles = store.article_ids()
+    A, a_ids, titles = _article_docs(deflector)
+    covered = []
+    all_items = {it.key: it for it in load_items(store)}
+    for row in open_topics:
+        keys = [r[0] for r in store.db.execute("select key from gap_items where topic_id = ?", [row["id"]])]
+        if not keys:
+            continue
+        cached = _cached_rows(store, keys)
+        items = [all_items[k] for k in keys if k in all_items]
+        if not items:
+            continue
+        V, _ = _vectors(deflector, items, cached)
+        decision, confidence, article, changed = _judgements(deflector, items, V, cached, fp, articles)
+        answered = Counter(article[i] for i in range(len(items)) if decision[i] in ("answer", "linked")
+                           and article[i] in articles)
+        by = None
+        if answered and sum(answered.values()) >= share * len(items):
+            by = answered.most_common(1)[0][0]
+        elif len(A):
+            # an article whose own documents sit inside the topic covers it, even before re-indexing
+            centroid = V.mean(axis=0)
+            centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
+            radius = float(np.median(V @ centroid))
+            s = A @ centroid
+            j = int(np.argmax(s))
+            if s[j] >= radius:
+                by = a_ids[j]
+        stamp = _iso(now)
+        with store.db.conn:
+            for i, it in enumerate(items):
+                if changed[i]:
+                    store.db["gap_items"].update(it.key, {"fingerprint": fp, "decision": decision[i],
+                                                          "confidence": float(confidence[i]),
+                                                          "article_id": article[i], "updated_at": stamp})
+            if by is None:
+                continue
+            since = _parse_time(row["planned_at"]) or _parse_time(row["created_at"]) or now
+            days = round((now - since).total_seconds() / 86400, 2)
+            store.db["gap_topics"].update(row["id"], {"status": "covered", "covered_by": by, "covered_at": stamp,
+                                                      "time_to_coverage_days": days, "updated_at": stamp})
+            _event(store, row["id"], "covered", {"from": row["status"], "article_id": by, "days": days}, stamp)
+        covered.append(row["id"])
+    return covered
+
+
+def overdue_topics(store, today: date | None = None) -> list[dict]:
+    """Planned topics whose due date has passed."""
+    return [t for t in list_topics(store, ("planned",)) if t["overdue"]]
+
+
+__all__ = ["GapReport", "build_report", "check_coverage", "plan", "dismiss", "reopen", "get_topic",
+           "list_topics", "parse_due", "suggest_title", "overdue_topics", "fingerprint", "load_items",
+           "MIN_SIZE", "STATUSES"]

@@ -1,0 +1,60 @@
+"""Tables of the gap report (migrations registered in ``deflect.store.MIGRATIONS``).
+
+- ``gap_items``: one row per judged item (a resolved ticket or a logged inquiry): its vector, the
+  engine's judgement under one index fingerprint, and the gap topic it currently belongs to.
+- ``gap_topics``: the uncovered topics with their workflow state (new → planned → covered | dismissed).
+- ``gap_events``: the history of every status change (who planned what, when it got covered).
+"""
+from __future__ import annotations
+
+import sqlite_utils
+
+
+def _m101_gaps(db: sqlite_utils.Database) -> None:
+    db["gap_items"].create({
+        "key": str,             # "ticket:<id>" | "inquiry:<id>"
+        "source": str,          # "ticket" | "inquiry"
+        "item_id": str,
+        "text_hash": str,       # the vector and judgement belong to this text
+        "vector": bytes,        # float32, L2-normalised, the index's model
+        "fingerprint": str,     # index fingerprint the judgement was made under
+        "decision": str,        # the engine's decision now: "answer" | "no_answer" | "linked"
+        "confidence": float,
+        "article_id": str,      # the engine's first article (or the ticket's linked article)
+        "topic_id": str,        # current gap topic (NULL: none)
+        "updated_at": str,
+    }, pk="key")
+    db["gap_items"].create_index(["topic_id"])
+    db["gap_topics"].create({
+        "id": str,              # "G-0001", never reused
+        "status": str,          # new | planned | covered | dismissed
+        "active": int,          # 1 = found by the last report run
+        "label": str,
+        "title": str,           # suggested article title
+        "keywords": str,        # JSON list
+        "representative": str,  # the most representative customer question
+        "language": str,
+        "size": int,
+        "centroid": bytes,      # float32
+        "report": str,          # JSON: the topic's last report entry
+        "owner": str,
+        "due": str,             # YYYY-MM-DD
+        "reason": str,          # why dismissed
+        "created_at": str,
+        "updated_at": str,
+        "first_seen": str,
+        "last_seen": str,
+        "planned_at": str,
+        "covered_at": str,
+        "covered_by": str,      # article id
+        "time_to_coverage_days": float,
+        "dismissed_at": str,
+    }, pk="id")
+    db["gap_topics"].create_index(["status"])
+    db["gap_events"].create({
+        "id": int, "topic_id": str, "at": str, "action": str, "detail": str,
+    }, pk="id")
+    db["gap_events"].create_index(["topic_id"])
+
+
+GAPS_MIGRATIONS = [("101_gaps", _m101_gaps)]

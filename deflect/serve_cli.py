@@ -1,0 +1,203 @@
+"""`deflect serve` (the web service under gunicorn) and `deflect keys` (API keys for agents and admins)."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+
+import click
+
+from .errors import DeflectError
+from .home import Home
+
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _home_option(fn):
+    @click.option("--home", "home", type=click.Path(file_okay=False), default=None, envvar="DEFLECT_HOME",
+                  help="Data folder with deflect.db and index/ (default: current directory).")
+    @functools.wraps(fn)
+    def wrapper(*args, home=None, **kwargs):
+        return fn(*args, home=Home.resolve(home).ensure(), **kwargs)
+    return wrapper
+
+
+def _friendly(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DeflectError as exc:
+            raise click.ClickException(str(exc) + (f"\nHint: {exc.hint}" if exc.hint else "")) from exc
+    return wrapper
+
+
+# -- serve ------------------------------------------------------------------------------------------
+def limit_threads() -> None:
+    """One compute thread per worker: torch with 2 threads under concurrent load took 218 ms per query
+    against 13.6 ms with 1 thread on a 2-core machine (threads of several requests fight for the cores)."""
+    for name in THREAD_ENV:
+        os.environ[name] = "1"
+    from .ann import set_threads as faiss_threads
+    from .embedder import set_threads as torch_threads
+    torch_threads(1)
+    faiss_threads(1)
+    try:
+        import torch
+        torch.set_num_interop_threads(1)
+    except (ImportError, RuntimeError):  # RuntimeError: already set / parallel work started
+        pass
+
+
+def make_app(app_config: dict, warm: bool = True):
+    """Create the app in this process and, with ``warm``, load the model and index and answer one
+    query so the first customer does not wait for it."""
+    limit_threads()
+    from web import create_app
+    from web.state import get_deflector
+    app = create_app(app_config)
+    if warm:
+        with app.app_context():
+            try:
+                get_deflector().suggest("Hallo, wie kann ich mein Abo kündigen?", k=1)
+            except DeflectError as exc:  # serve anyway: requests get a 409 JSON with the hint
+                app.logger.error("deflect: cannot load the index: %s", exc)
+    return app
+
+
+def _post_fork(server, worker) -> None:
+    limit_threads()
+
+
+def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: int, timeout: int,
+                 access_log: bool = False, log_level: str = "info", warm: bool = True) -> None:
+    """Serve the app under gunicorn (each worker creates its own app, model and index: no preload,
+    so torch is never imported in the master before forking)."""
+    from gunicorn.app.base import BaseApplication
+
+    options = {
+        "bind": f"{host}:{port}", "workers": workers, "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync", "timeout": timeout, "graceful_timeout": 30,
+        "keepalive": 5, "preload_app": False, "post_fork": _post_fork, "proc_name": "deflect",
+        "accesslog": "-" if access_log else None, "errorlog": "-", "loglevel": log_level,
+        # gunicorn >= 25 opens a control socket at a fixed path: several servers would collide.
+        "control_socket_disable": True,
+    }
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                if value is not None and key in self.cfg.settings:  # settings differ between versions
+                    self.cfg.set(key, value)
+
+        def load(self):
+            return make_app(app_config, warm=warm)
+
+    Server().run()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes; each loads the model and index once (~memory per worker).")
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Request threads per worker (queries run one at a time per worker).")
+@click.option("--timeout", type=click.IntRange(10, 3600), default=120, show_default=True,
+              help="Seconds before a silent worker is restarted (covers model loading).")
+@click.option("--widget-origin", "origins", multiple=True,
+              help="Origin allowed to embed the widget, e.g. https://help.example.com (repeatable; "
+                   "default: $DEFLECT_WIDGET_ORIGINS).")
+@click.option("--rate-limit", default=None, help="Widget requests per client, e.g. 30/minute (per worker); "
+                                                 "0 disables.")
+@click.option("--trust-proxy", type=click.IntRange(0, 10), default=None,
+              help="Number of reverse proxies in front whose X-Forwarded-For to trust.")
+@click.option("--access-log", is_flag=True, help="Log every request to stderr.")
+@click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
+@_home_option
+@_friendly
+def serve(host, port, workers, threads, timeout, origins, rate_limit, trust_proxy, access_log, dev, home):
+    """Run the web service: API v1, the widget and the pages."""
+    for name in THREAD_ENV:  # inherited by the workers before torch or BLAS start their pools
+        os.environ[name] = "1"
+    if not (home.index_dir / "manifest.json").exists():
+        raise click.ClickException(f"no index in {home.path}\nHint: run `deflect ingest FOLDER` and "
+                                   "`deflect index` first (or pass --home).")
+    from .store import open_store
+    open_store(home.db_path).close()  # apply migrations once here, before workers race to do it
+    config: dict = {"DEFLECT_HOME": str(home.path)}
+    if origins:
+        config["WIDGET_ORIGINS"] = list(origins)
+    if rate_limit is not None:
+        config["RATE_LIMIT"] = rate_limit
+    if trust_proxy is not None:
+        config["TRUST_PROXY"] = trust_proxy
+    if dev:
+        app = make_app(config)
+        app.run(host=host, port=port, threaded=True, debug=False, use_reloader=False)
+        return
+    click.echo(f"deflect: serving {home.path} on http://{host}:{port}/ "
+               f"({workers} worker(s) x {threads} thread(s))", err=True)
+    run_gunicorn(config, host, port, workers, threads, timeout, access_log=access_log)
+
+
+# -- keys -------------------------------------------------------------------------------------------
+@click.group()
+def keys():
+    """Manage API keys for the agent (scope agent) and admin (scope admin) endpoints."""
+
+
+def _store(home: Home):
+    from .store import open_store
+    return open_store(home.db_path)
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who uses the key, e.g. helpdesk or cms.")
+@click.option("--scope", type=click.Choice(["agent", "admin"]), default="agent", show_default=True,
+              help="agent: /api/v1/agent/suggest; admin: everything.")
+@click.option("--quiet", is_flag=True, help="Print only the key.")
+@_home_option
+@_friendly
+def keys_create(name, scope, quiet, home):
+    """Create an API key; it is printed once and stored only as a hash."""
+    from .service_store import create_key
+    record, key = create_key(_store(home), name, scope)
+    if quiet:
+        click.echo(key)
+        return
+    click.echo(f"Created key {record['id']} '{record['name']}' (scope {record['scope']}). "
+               "Copy it now, it is not shown again:", err=True)
+    click.echo(key)
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the keys as JSON.")
+@_home_option
+@_friendly
+def keys_list(as_json, home):
+    """List API keys (never the keys themselves)."""
+    from .service_store import list_keys
+    rows = list_keys(_store(home))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no keys; create one with `deflect keys create --name NAME`")
+        return
+    click.echo(f"{'id':<13} {'name':<20} {'scope':<6} {'key':<12} {'created':<26} {'last used':<26} status")
+    for r in rows:
+        status = f"revoked {r['revoked_at']}" if r["revoked_at"] else "active"
+        click.echo(f"{r['id']:<13} {r['name'][:20]:<20} {r['scope']:<6} {r['prefix'] + '…':<12} "
+                   f"{r['created_at']:<26} {r['last_used_at'] or '-':<26} {status}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@_home_option
+@_friendly
+def keys_revoke(key_id, home):
+    """Revoke the key with id KEY_ID (or every active key with that name)."""
+    from .service_store import revoke_key
+    for r in revoke_key(_store(home), key_id):
+        click.echo(f"revoked {r['id']} '{r['name']}' (scope {r['scope']})")

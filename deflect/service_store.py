@@ -1,0 +1,139 @@
+"""The web service's tables: feedback events (behind the deflection metrics) and API keys (hashed).
+
+The migration functions are listed in ``deflect.store.MIGRATIONS``. This module must not import
+``deflect.store`` at import time (the store imports it); functions take the ``Store`` as an argument.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import sqlite_utils
+
+from .errors import DeflectError, NotFoundError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .store import Store
+
+SCOPES = ("agent", "admin")
+EVENTS = ("helpful", "not_helpful", "contacted_support", "clicked")
+KEY_PREFIX = "dfk_"
+
+
+def _utcnow() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def m_service_001(db: sqlite_utils.Database) -> None:
+    """Feedback events and API keys."""
+    db["feedback"].create({
+        "id": str, "inquiry_id": str, "article_id": str, "event": str, "session": str, "created_at": str,
+    }, pk="id")
+    db["feedback"].create_index(["inquiry_id"])
+    db["feedback"].create_index(["event", "created_at"])
+    db["api_keys"].create({
+        "id": str, "name": str, "scope": str, "key_hash": str, "prefix": str,
+        "created_at": str, "last_used_at": str, "revoked_at": str,
+    }, pk="id")
+    db["api_keys"].create_index(["key_hash"], unique=True)
+    db["inquiries"].create_index(["session"], if_not_exists=True)
+
+
+SERVICE_MIGRATIONS = [("service_001_feedback_keys", m_service_001)]
+
+
+# -- API keys -------------------------------------------------------------------------------
+def hash_key(key: str) -> str:
+    """sha256 hex digest of a key (keys are random 256-bit tokens, so no salt or KDF is needed)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _public(row: dict) -> dict:
+    return {k: row[k] for k in ("id", "name", "scope", "prefix", "created_at", "last_used_at", "revoked_at")}
+
+
+def create_key(store: Store, name: str, scope: str = "agent") -> tuple[dict, str]:
+    """Create a key; returns its record and the key itself (shown once, only its hash is stored)."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise DeflectError("a key needs a name of 1 to 100 characters",
+                           hint="Use --name, e.g. --name helpdesk.")
+    if scope not in SCOPES:
+        raise DeflectError(f"unknown scope {scope!r}", hint="Use 'agent' or 'admin'.")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = {"id": uuid.uuid4().hex[:12], "name": name, "scope": scope, "key_hash": hash_key(key),
+           "prefix": key[:len(KEY_PREFIX) + 6], "created_at": _utcnow(), "last_used_at": None,
+           "revoked_at": None}
+    store.db["api_keys"].insert(row)
+    return _public(row), key
+
+
+def list_keys(store: Store, include_revoked: bool = True) -> list[dict]:
+    where = None if include_revoked else "revoked_at is null"
+    return [_public(r) for r in store.db["api_keys"].rows_where(where, order_by="created_at, rowid")]
+
+
+def revoke_key(store: Store, id_or_name: str) -> list[dict]:
+    """Revoke the key with this id, or every active key with this name; returns the revoked keys."""
+    rows = list(store.db["api_keys"].rows_where(
+        "revoked_at is null and (id = ? or name = ?)", [id_or_name, id_or_name]))
+    if not rows:
+        raise NotFoundError(f"no active key with id or name {id_or_name!r}",
+                            hint="See `deflect keys list` for the ids.")
+    now = _utcnow()
+    with store.db.conn:
+        for row in rows:
+            store.db["api_keys"].update(row["id"], {"revoked_at": now})
+            row["revoked_at"] = now
+    return [_public(r) for r in rows]
+
+
+def verify_key(store: Store, key: str, touch_after_s: int = 60) -> dict | None:
+    """The active key record for ``key``, or None; records the last use (at most once a minute)."""
+    if not key or not key.startswith(KEY_PREFIX) or len(key) > 200:
+        return None
+    row = store.db.execute(
+        "select id, name, scope, prefix, created_at, last_used_at, revoked_at from api_keys "
+        "where key_hash = ? and revoked_at is null", [hash_key(key)]).fetchone()
+    if row is None:
+        return None
+    record = dict(zip(("id", "name", "scope", "prefix", "created_at", "last_used_at", "revoked_at"), row,
+                      strict=True))
+    now = datetime.now(UTC)
+    last = record["last_used_at"]
+    if last is None or (now - datetime.fromisoformat(last)).total_seconds() >= touch_after_s:
+        try:
+            with store.db.conn:
+                store.db.execute("update api_keys set last_used_at = ? where id = ?",
+                                 [now.replace(microsecond=0).isoformat(), record["id"]])
+        except sqlite3.OperationalError:  # a busy database must not fail the request
+            pass
+    return record
+
+
+# -- feedback -------------------------------------------------------------------------------
+def get_inquiry(store: Store, inquiry_id: str) -> dict | None:
+    try:
+        return store.db["inquiries"].get(inquiry_id)
+    except sqlite_utils.db.NotFoundError:
+        return None
+
+
+def record_feedback(store: Store, inquiry_id: str, event: str, article_id: str | None = None,
+                    session: str | None = None) -> str:
+    """Store one feedback event for a logged inquiry; returns its id."""
+    if event not in EVENTS:
+        raise DeflectError(f"unknown event {event!r}", hint="Use one of: " + ", ".join(EVENTS) + ".")
+    inquiry = get_inquiry(store, inquiry_id)
+    if inquiry is None:
+        raise NotFoundError(f"no inquiry {inquiry_id!r}")
+    fid = uuid.uuid4().hex
+    store.db["feedback"].insert({
+        "id": fid, "inquiry_id": inquiry_id, "article_id": article_id, "event": event,
+        "session": session or inquiry.get("session"), "created_at": _utcnow(),
+    })
+    return fid

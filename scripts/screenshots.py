@@ -1,0 +1,221 @@
+"""Take the README screenshots: the widget on the demo help page and the content report.
+
+    .venv/bin/python scripts/screenshots.py [--home DEMO_HOME] [--out docs]
+
+With ``--home`` the given demo home (ingested, indexed and calibrated, e.g. by ``make demo``) is
+copied to a temporary folder; without it a demo home is built there from faq_articles/ (a few
+minutes on 2 cores). The copy then gets 30 days of *simulated* widget traffic (questions asked,
+"did this help?" votes, contacts), so the report has something to show; the given home is never
+changed. The real app is served on a free localhost port and photographed in headless Chromium
+(Debian's /usr/bin/chromium driven by Playwright).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+WIDGET_QUESTION = "Ich habe mein Passwort vergessen – wie komme ich wieder in mein Konto?"
+
+# Simulated customer questions: (text, weight). Covered ones and recurring uncovered ones.
+COVERED = [
+    ("Meine Zeitung kam heute nicht", 6), ("Zeitung heute nicht im Briefkasten", 5),
+    ("Ich bin im Urlaub, kann ich die Zeitung pausieren?", 4), ("Urlaubsservice einrichten", 3),
+    ("Wie kündige ich mein Abo?", 5), ("Abo kündigen Frist", 3), ("Passwort vergessen", 4),
+    ("Ich komme nicht ins E-Paper", 4), ("Rechnung herunterladen", 3), ("Bankverbindung ändern", 3),
+    ("Wir ziehen um, neue Adresse für die Zeitung", 3), ("Gibt es Rabatt für Studenten?", 2),
+    ("E-Paper offline lesen im Flugzeug", 2), ("Warum wird mein Abo teurer?", 2),
+    ("Probeabo kostenlos testen", 2), ("How do I cancel my subscription?", 2),
+    ("I forgot my password", 2), ("Can I read the e-paper offline?", 1),
+    ("Wo finde ich meine Kundennummer?", 2), ("Plus-Artikel trotz Abo gesperrt", 2),
+]
+UNCOVERED = [
+    ("Die Zeitung war heute wieder komplett nass", 4), ("Bei Regen bitte die Zeitung in Folie packen", 3),
+    ("Wo finde ich die Auflösung vom Kreuzworträtsel?", 4), ("Rätsel fehlt im E-Paper", 3),
+    ("E-Paper App stürzt auf Android ständig ab", 3), ("App öffnet nach dem Update nicht mehr", 2),
+    ("Kann ich das Abo meiner verstorbenen Mutter übernehmen?", 2), ("Gibt es die Zeitung in Großdruck?", 1),
+    ("Delivery to the Netherlands possible?", 2),
+    ("Kann ich mit meiner Schulklasse die Druckerei besichtigen?", 1),
+]
+
+def build_home(root: Path) -> Path:
+    """Ingest faq_articles/ (articles and tickets), index with the default model, calibrate."""
+    from deflect import indexer
+    from deflect.calibrate import calibrate_tickets
+    from deflect.embedder import DEFAULT_MODEL, load_embedder, set_threads
+    from deflect.engine import Deflector
+    from deflect.home import Home
+    from deflect.ingest import ingest
+    from deflect.store import open_store
+
+    set_threads(2)
+    home = Home(root).ensure()
+    store = open_store(home.db_path)
+    ingest(store, [ROOT / "faq_articles"])
+    embedder = load_embedder(DEFAULT_MODEL)
+    print("indexing the demo help center (a few minutes) …", flush=True)
+    indexer.build(store, embedder, home.index_dir)
+    store.set_setting("model", embedder.name)
+    store.close()
+    deflector = Deflector.open(home)
+    calibrate_tickets(deflector)
+    deflector.store.close()
+    return home.path
+
+
+def copy_home(src: Path, dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in src.glob("deflect.db*"):
+        shutil.copy2(path, dest / path.name)
+    shutil.copytree(src / "index", dest / "index")
+    return dest
+
+
+def seed_activity(home: Path, days: int = 30, seed: int = 7) -> None:
+    """Simulated widget traffic over ``days`` days: inquiries, votes and contacts, then a gap report
+    with one overdue and one upcoming planned topic."""
+    from deflect import gaps
+    from deflect.engine import Deflector
+    from deflect.formats import Inquiry
+    from deflect.service_store import record_feedback
+
+    rng = random.Random(seed)
+    deflector = Deflector.open(home)
+    store = deflector.store
+    texts = [t for t, _ in COVERED + UNCOVERED]
+    weights = [w for _, w in COVERED + UNCOVERED]
+    answers = dict(zip(texts, deflector.suggest_batch(texts, k=3), strict=True))
+    now = datetime.now(UTC).replace(microsecond=0)
+    stamps: list[tuple[str, str]] = []
+    for back in range(days - 1, -1, -1):
+        day = now - timedelta(days=back)
+        sessions = int((6 + (days - back) * 0.25) * (0.6 if day.weekday() >= 5 else 1.0)) + rng.randint(0, 4)
+        for _ in range(sessions):
+            session = uuid.uuid4().hex
+            helped = rng.random() < 0.45 + 0.25 * (days - back) / days   # the FAQ gets better over time
+            for _ in range(1 if rng.random() < 0.7 else 2):
+                text = rng.choices(texts, weights)[0]
+                s = answers[text]
+                at = (day.replace(hour=rng.randint(6, 21), minute=rng.randint(0, 59))).isoformat()
+                if at > now.isoformat():
+                    at = now.isoformat()
+                top = s.articles[0].id if s.articles else None
+                iid = store.log_inquiry(Inquiry(uuid.uuid4().hex, text, s.language), s.decision, s.confidence,
+                                        top, channel="widget", session=session, page="/")
+                stamps.append((iid, at))
+                if s.decision == "answer":
+                    roll = rng.random()
+                    if roll < (0.75 if helped else 0.3):
+                        record_feedback(store, iid, "helpful", top, session)
+                    elif roll < 0.9:
+                        record_feedback(store, iid, "not_helpful", top, session)
+                    if not helped and rng.random() < 0.35:
+                        record_feedback(store, iid, "contacted_support", top, session)
+                elif rng.random() < 0.55:
+                    record_feedback(store, iid, "contacted_support", None, session)
+    with store.db.conn:
+        pairs = [(at, i) for i, at in stamps]
+        store.db.conn.executemany("update inquiries set created_at = ? where id = ?", pairs)
+        store.db.conn.executemany("update feedback set created_at = ? where inquiry_id = ?", pairs)
+    report = gaps.build_report(deflector)
+    topics = report["topics"]
+    if topics:
+        gaps.plan(store, topics[0]["id"], "Miriam (Content)", (now - timedelta(days=3)).date())
+    if len(topics) > 2:
+        gaps.plan(store, topics[2]["id"], "Jonas (Leserservice)", (now + timedelta(days=10)).date())
+    print(f"seeded {len(stamps)} inquiries; gap report: {len(topics)} topics, "
+          f"{len(report['not_found'])} not-found groups", flush=True)
+    store.close()
+
+
+@contextmanager
+def serve(home: Path):
+    from werkzeug.serving import make_server
+
+    from web import create_app
+
+    app = create_app({"DEFLECT_HOME": str(home), "RATE_LIMIT": "off"})
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(5)
+
+
+def shoot(base: str, key: str, out: Path) -> list[Path]:
+    from playwright.sync_api import expect, sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    widget_png, report_png = out / "screenshot-widget.png", out / "screenshot-report.png"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1280, "height": 760}, device_scale_factor=1)
+        page.set_default_timeout(30_000)
+        page.goto(base + "/")
+        search = page.locator("#help-search")
+        search.click()
+        search.press_sequentially(WIDGET_QUESTION, delay=15)
+        expect(page.locator(".deflect-search .deflect-option").first).to_be_visible()
+        search.press("ArrowDown")
+        page.mouse.move(0, 0)
+        page.wait_for_timeout(400)
+        hero = page.locator(".hero").bounding_box()
+        page.screenshot(path=str(widget_png), clip={"x": 0, "y": 0, "width": 1280,
+                                                    "height": min(760, hero["y"] + hero["height"])})
+
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
+        context.add_init_script(f"localStorage.setItem('deflect.apiKey', {json.dumps(key)})")
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(base + "/report")
+        expect(page.locator("body")).to_have_attribute("data-loaded", "true")
+        page.locator("#report-status").evaluate("el => el.textContent = ''")
+        details = page.locator("#gaps-body details")
+        if details.count() > 1:
+            details.nth(1).locator("summary").click()
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(report_png), full_page=True)
+        browser.close()
+    return [widget_png, report_png]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", type=Path, help="an indexed and calibrated demo home to copy")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    args = parser.parse_args()
+
+    from deflect.embedder import set_threads
+    from deflect.service_store import create_key
+    from deflect.store import open_store
+
+    with tempfile.TemporaryDirectory(prefix="deflect-shots-") as tmp:
+        home = copy_home(args.home, Path(tmp) / "home") if args.home else build_home(Path(tmp) / "home")
+        set_threads(1)
+        seed_activity(home)
+        store = open_store(home / "deflect.db")
+        key = create_key(store, "screenshots", "admin")[1]
+        store.close()
+        with serve(home) as base:
+            for path in shoot(base, key, args.out):
+                print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,783 @@
+"""API v1 with the Flask test client and a fake deflector: every endpoint, auth, limits and bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+
+import pytest
+from api_support import bearer, make_app, new_key
+
+from deflect.errors import IndexMissingError
+from deflect.service_store import revoke_key
+
+
+@pytest.fixture()
+def setup(tmp_path):
+    app, fake = make_app(tmp_path)
+    return app, app.test_client(), fake
+
+
+def rows(fake, sql, params=()):
+    return [
+        dict(zip([d[0] for d in cur.description], r, strict=True))
+        for cur in [fake.store.db.execute(sql, params)]
+        for r in cur.fetchall()
+    ]
+
+
+# -- suggest -------------------------------------------------------------------------------------
+def test_suggest_answer_shape_and_logging(setup):
+    app, client, fake = setup
+    r = client.post(
+        "/api/v1/suggest", json={"text": "Wie kann ich mein Abo kündigen?", "session": "s1", "page": "/hilfe"}
+    )
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["ok"] is True and body["decision"] == "answer" and body["language"] == "de"
+    assert 0 <= body["confidence"] <= 1
+    first = body["articles"][0]
+    assert first["id"] == "kuendigung-abo" and first["url"] == "/hilfe/kuendigung/abo"
+    assert set(first) >= {"id", "title", "url", "score", "snippet"}
+    assert "<mark>Abo</mark>" in first["snippet"] and "<mark>kündigen</mark>" in first["snippet"]
+    assert "**" not in first["snippet"]
+    logged = rows(fake, "select * from inquiries")
+    assert len(logged) == 1
+    assert logged[0]["id"] == body["id"] and logged[0]["channel"] == "widget"
+    assert logged[0]["session"] == "s1" and logged[0]["page"] == "/hilfe"
+    assert logged[0]["decision"] == "answer" and logged[0]["article_id"] == "kuendigung-abo"
+    assert fake.reload_calls == 1
+
+
+def test_suggest_no_answer_still_returns_candidates(setup):
+    _, client, fake = setup
+    r = client.post("/api/v1/suggest", json={"text": "Kann ich bei euch Aktien kaufen?", "language": "de"})
+    body = r.get_json()
+    assert r.status_code == 200 and body["decision"] == "no_answer"
+    assert len(body["articles"]) == 3
+    assert rows(fake, "select decision from inquiries") == [{"decision": "no_answer"}]
+
+
+def test_suggest_snippet_is_escaped_before_marking(setup):
+    _, client, _ = setup
+    r = client.post("/api/v1/suggest", json={"text": "Zugang script sicher"})
+    snippet = next(a for a in r.get_json()["articles"] if a["id"] == "xss-test")["snippet"]
+    assert "<script>" not in snippet and "&lt;" in snippet
+    assert "<mark>Zugang</mark>" in snippet and "<mark>sicher</mark>" in snippet and "&amp;" in snippet
+    assert snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+
+
+def test_suggest_redacts_personal_data_before_logging(setup):
+    _, client, fake = setup
+    client.post(
+        "/api/v1/suggest",
+        json={"text": "Abo kündigen, ich bin max.muster@example.org, IBAN DE89 3704 0044 0532 0130 00"},
+    )
+    text = rows(fake, "select text from inquiries")[0]["text"]
+    assert "example.org" not in text and "[E-MAIL]" in text and "[IBAN]" in text
+
+
+@pytest.mark.parametrize(
+    "payload, fragment",
+    [
+        ({"text": "ab"}, "too short"),
+        ({"text": "   "}, "'text'"),
+        ({}, "missing field 'text'"),
+        ({"text": 42}, "must be a string"),
+        ({"text": "x" * 1001}, "too long"),
+        ({"text": "Abo kündigen", "language": "fr"}, "'language' must be one of"),
+        ({"text": "Abo kündigen", "session": "s" * 129}, "'session' is too long"),
+        ({"text": "Abo kündigen", "page": ["x"]}, "'page' must be a string"),
+    ],
+)
+def test_suggest_bad_fields(setup, payload, fragment):
+    _, client, fake = setup
+    r = client.post("/api/v1/suggest", json=payload)
+    assert r.status_code == 400
+    assert r.get_json()["ok"] is False and fragment in r.get_json()["error"]
+    assert rows(fake, "select count(*) as n from inquiries") == [{"n": 0}]
+
+
+@pytest.mark.parametrize(
+    "kwargs, status, fragment",
+    [
+        ({"data": "text=hallo", "content_type": "application/x-www-form-urlencoded"}, 415, "Content-Type"),
+        ({"data": "{not json", "content_type": "application/json"}, 400, "not valid JSON"),
+        ({"data": "", "content_type": "application/json"}, 400, "empty"),
+        ({"data": "[1, 2]", "content_type": "application/json"}, 400, "JSON object"),
+        ({"data": b"\xff\xfe{", "content_type": "application/json"}, 400, "not valid JSON"),
+        ({"data": json.dumps({"text": "x" * 70000}), "content_type": "application/json"}, 413, "too large"),
+    ],
+)
+def test_suggest_bad_bodies(setup, kwargs, status, fragment):
+    _, client, _ = setup
+    r = client.post("/api/v1/suggest", **kwargs)
+    assert r.status_code == status
+    assert r.get_json() == {"ok": False, "error": r.get_json()["error"]} and fragment in r.get_json()["error"]
+
+
+def test_unknown_route_and_wrong_method_are_json(setup):
+    _, client, _ = setup
+    r = client.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.get_json()["ok"] is False
+    r = client.get("/api/v2/suggest")
+    assert r.status_code == 404 and r.is_json
+    r = client.get("/api/v1/suggest")
+    assert r.status_code == 405 and r.get_json()["ok"] is False and "POST" in r.headers["Allow"]
+    r = client.post("/api/v1/metrics")
+    assert r.status_code == 405 and r.is_json
+
+
+def test_engine_errors_become_json(setup):
+    _, client, fake = setup
+    fake.fail = IndexMissingError("no index yet", hint="Run `deflect index`.")
+    r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+    assert r.status_code == 409
+    assert r.get_json() == {"ok": False, "error": "no index yet", "hint": "Run `deflect index`."}
+    fake.fail = RuntimeError("boom at /secret/path")
+    r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+    assert r.status_code == 500 and r.get_json() == {"ok": False, "error": "internal error"}
+    assert b"Traceback" not in r.data and b"secret" not in r.data
+
+
+# -- rate limits and CORS ------------------------------------------------------------------------
+def test_rate_limit_per_client(tmp_path):
+    app, _ = make_app(tmp_path, RATE_LIMIT={"suggest": "2/minute"})
+    client = app.test_client()
+    ok = [client.post("/api/v1/suggest", json={"text": "Abo kündigen"}).status_code for _ in range(2)]
+    assert ok == [200, 200]
+    r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+    assert r.status_code == 429 and r.get_json()["ok"] is False
+    assert 1 <= int(r.headers["Retry-After"]) <= 30
+    other = client.post(
+        "/api/v1/suggest", json={"text": "Abo kündigen"}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    )
+    assert other.status_code == 200
+    # X-Forwarded-For is not trusted by default: a spoofed header does not get a fresh bucket.
+    spoofed = client.post(
+        "/api/v1/suggest", json={"text": "Abo kündigen"}, headers={"X-Forwarded-For": "1.2.3.4"}
+    )
+    assert spoofed.status_code == 429
+    # feedback has its own bucket (unlimited here)
+    assert client.post("/api/v1/feedback", json={"inquiry_id": "nope", "helpful": True}).status_code == 404
+
+
+def test_rate_limit_behind_trusted_proxy(tmp_path):
+    app, _ = make_app(tmp_path, RATE_LIMIT={"suggest": 1}, TRUST_PROXY=1)
+    client = app.test_client()
+
+    def post(ip):
+        return client.post(
+            "/api/v1/suggest", json={"text": "Abo kündigen"}, headers={"X-Forwarded-For": ip}
+        ).status_code
+
+    assert [post("1.1.1.1"), post("1.1.1.1"), post("2.2.2.2")] == [200, 429, 200]
+
+
+def test_token_bucket_refills():
+    from web.limits import TokenBucket, parse_rate
+
+    now = [0.0]
+    bucket = TokenBucket(2, 60, clock=lambda: now[0])
+    assert [bucket.take("a"), bucket.take("a")] == [0.0, 0.0]
+    assert bucket.take("a") == pytest.approx(30.0)
+    now[0] = 30.0
+    assert bucket.take("a") == 0.0
+    assert parse_rate("30/minute") == (30, 60.0) and parse_rate(10) == (10, 60.0)
+    assert parse_rate("5/s") == (5, 1.0) and parse_rate("off") is None and parse_rate(0) is None
+    with pytest.raises(ValueError):
+        parse_rate("lots")
+
+
+def test_cors_for_widget_origins(tmp_path):
+    app, _ = make_app(tmp_path, WIDGET_ORIGINS=["https://help.example.com"])
+    client = app.test_client()
+    r = client.post(
+        "/api/v1/suggest", json={"text": "Abo kündigen"}, headers={"Origin": "https://help.example.com"}
+    )
+    assert r.headers["Access-Control-Allow-Origin"] == "https://help.example.com"
+    assert "Origin" in r.headers["Vary"]
+    r = client.post(
+        "/api/v1/suggest", json={"text": "Abo kündigen"}, headers={"Origin": "https://evil.example"}
+    )
+    assert r.status_code == 200 and "Access-Control-Allow-Origin" not in r.headers
+    # same origin is always allowed
+    r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"}, headers={"Origin": "http://localhost"})
+    assert r.headers["Access-Control-Allow-Origin"] == "http://localhost"
+    # errors carry the CORS headers too, so the widget can read them
+    r = client.post("/api/v1/suggest", json={"text": "x"}, headers={"Origin": "https://help.example.com"})
+    assert r.status_code == 400 and r.headers["Access-Control-Allow-Origin"] == "https://help.example.com"
+
+
+def test_cors_preflight(tmp_path):
+    app, _ = make_app(tmp_path, WIDGET_ORIGINS="https://help.example.com, https://www.example.com/")
+    client = app.test_client()
+    pre = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    r = client.options("/api/v1/suggest", headers={"Origin": "https://www.example.com", **pre})
+    assert r.status_code == 204
+    assert r.headers["Access-Control-Allow-Origin"] == "https://www.example.com"
+    assert "POST" in r.headers["Access-Control-Allow-Methods"]
+    assert "Content-Type" in r.headers["Access-Control-Allow-Headers"]
+    r = client.options("/api/v1/feedback", headers={"Origin": "https://evil.example", **pre})
+    assert r.status_code == 403 and r.get_json()["ok"] is False
+    assert "Access-Control-Allow-Origin" not in r.headers
+    # admin endpoints are not for browsers on other origins
+    r = client.options(
+        "/api/v1/articles/x",
+        headers={"Origin": "https://help.example.com", "Access-Control-Request-Method": "PUT"},
+    )
+    assert r.status_code == 403
+    r = client.options(
+        "/api/v1/suggest",
+        headers={"Origin": "https://help.example.com", "Access-Control-Request-Method": "DELETE"},
+    )
+    assert r.status_code == 403
+
+
+def test_cors_wildcard(tmp_path):
+    app, _ = make_app(tmp_path, WIDGET_ORIGINS=["*"])
+    r = app.test_client().post(
+        "/api/v1/suggest", json={"text": "Abo kündigen"}, headers={"Origin": "https://a.b"}
+    )
+    assert r.headers["Access-Control-Allow-Origin"] == "https://a.b"
+
+
+# -- feedback ------------------------------------------------------------------------------------
+def test_feedback_events(setup):
+    _, client, fake = setup
+    iid = client.post("/api/v1/suggest", json={"text": "Abo kündigen", "session": "s9"}).get_json()["id"]
+    r = client.post(
+        "/api/v1/feedback", json={"inquiry_id": iid, "article_id": "kuendigung-abo", "helpful": True}
+    )
+    assert r.status_code == 201 and r.get_json()["ok"] is True and r.get_json()["event"] == "helpful"
+    r = client.post("/api/v1/feedback", json={"inquiry_id": iid, "event": "contacted_support"})
+    assert r.status_code == 201
+    r = client.post("/api/v1/feedback", json={"inquiry_id": iid, "helpful": False, "event": "not_helpful"})
+    assert r.status_code == 201
+    stored = rows(
+        fake, "select inquiry_id, article_id, event, session from feedback order by created_at, event"
+    )
+    assert {e["event"] for e in stored} == {"helpful", "contacted_support", "not_helpful"}
+    assert all(e["session"] == "s9" and e["inquiry_id"] == iid for e in stored)
+
+
+@pytest.mark.parametrize(
+    "payload, status, fragment",
+    [
+        ({"inquiry_id": "unknown", "helpful": True}, 404, "no inquiry"),
+        ({"helpful": True}, 400, "missing field 'inquiry_id'"),
+        ({"inquiry_id": "{iid}"}, 400, "give 'event'"),
+        ({"inquiry_id": "{iid}", "event": "loved_it"}, 400, "'event' must be one of"),
+        ({"inquiry_id": "{iid}", "helpful": "yes"}, 400, "true or false"),
+        ({"inquiry_id": "{iid}", "helpful": True, "event": "not_helpful"}, 400, "contradicts"),
+        ({"inquiry_id": "{iid}", "helpful": True, "article_id": "a" * 129}, 400, "too long"),
+    ],
+)
+def test_feedback_bad_input(setup, payload, status, fragment):
+    _, client, _ = setup
+    iid = client.post("/api/v1/suggest", json={"text": "Abo kündigen"}).get_json()["id"]
+    payload = {k: (v.replace("{iid}", iid) if isinstance(v, str) else v) for k, v in payload.items()}
+    r = client.post("/api/v1/feedback", json=payload)
+    assert r.status_code == status and fragment in r.get_json()["error"]
+
+
+# -- auth ----------------------------------------------------------------------------------------
+def test_agent_endpoint_needs_a_key(setup):
+    _, client, fake = setup
+    payload = {"subject": "Passwort", "body": "I forgot my password"}
+    r = client.post("/api/v1/agent/suggest", json=payload)
+    assert r.status_code == 401 and r.get_json()["ok"] is False and "Bearer" in r.headers["WWW-Authenticate"]
+    r = client.post("/api/v1/agent/suggest", json=payload, headers=bearer("dfk_wrong"))
+    assert r.status_code == 401
+    key = new_key(fake, "agent", name="helpdesk")
+    assert client.post("/api/v1/agent/suggest", json=payload, headers=bearer(key)).status_code == 200
+    assert client.post("/api/v1/agent/suggest", json=payload, headers={"X-API-Key": key}).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/agent/suggest", json=payload, headers={"Authorization": f"bearer {key}"}
+        ).status_code
+        == 200
+    )
+    # an agent key is not an admin key
+    r = client.get("/api/v1/metrics", headers=bearer(key))
+    assert r.status_code == 403 and "admin" in r.get_json()["error"]
+    # revoked keys stop working; the key itself is never stored
+    assert key not in json.dumps(rows(fake, "select * from api_keys"))
+    assert rows(fake, "select last_used_at is not null as used from api_keys") == [{"used": 1}]
+    revoke_key(fake.store, "helpdesk")
+    assert client.post("/api/v1/agent/suggest", json=payload, headers=bearer(key)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/api/v1/metrics"),
+        ("get", "/api/v1/gaps"),
+        ("patch", "/api/v1/gaps/t1"),
+        ("put", "/api/v1/articles/a1"),
+        ("delete", "/api/v1/articles/a1"),
+    ],
+)
+def test_admin_endpoints_need_an_admin_key(setup, method, path):
+    _, client, fake = setup
+    assert getattr(client, method)(path, json={}).status_code == 401
+    agent = new_key(fake, "agent")
+    assert getattr(client, method)(path, json={}, headers=bearer(agent)).status_code == 403
+
+
+# -- agent suggest -------------------------------------------------------------------------------
+def test_agent_suggest_with_article_draft(setup):
+    _, client, fake = setup
+    key = new_key(fake, "agent")
+    r = client.post(
+        "/api/v1/agent/suggest",
+        headers=bearer(key),
+        json={"subject": "Kündigung", "body": "Ich möchte mein Abo kündigen."},
+    )
+    body = r.get_json()
+    assert r.status_code == 200 and body["decision"] == "answer" and body["language"] == "de"
+    assert body["articles"][0]["id"] == "kuendigung-abo"
+    draft = body["draft"]
+    types = [p["source"]["type"] for p in draft["parts"]]
+    assert types == ["template", "article", "template"]
+    article_part = draft["parts"][1]
+    assert article_part["source"] == {
+        "type": "article",
+        "id": "kuendigung-abo",
+        "title": "Wie kündige ich mein Abo?",
+        "url": "/hilfe/kuendigung/abo",
+    }
+    assert "Sie können Ihr Abo online kündigen." in article_part["text"] and "**" not in article_part["text"]
+    assert "/hilfe/kuendigung/abo" in article_part["text"]
+    assert draft["text"].startswith("Guten Tag,") and "Freundliche Grüße" in draft["text"]
+    assert draft["text"] == "\n\n".join(p["text"] for p in draft["parts"])
+    logged = rows(fake, "select channel, text from inquiries")
+    assert logged == [{"channel": "agent", "text": "Kündigung\nIch möchte mein Abo kündigen."}]
+
+
+def test_agent_suggest_ticket_draft_and_redaction(tmp_path):
+    from deflect.engine import TicketHit
+
+    app, fake = make_app(tmp_path, HELP_CENTER_URL="https://help.example.com")
+    client = app.test_client()
+    key = new_key(fake, "admin")
+    fake.raw_tickets = [
+        TicketHit(
+            "T-1",
+            0.8,
+            "Lieferung an anna@example.com",
+            "Tel. 0170 1234567 bitte",
+            "Nachgeliefert, Gutschrift auf DE89 3704 0044 0532 0130 00.",
+            None,
+            "de",
+        )
+    ]
+    r = client.post(
+        "/api/v1/agent/suggest",
+        headers=bearer(key),
+        json={"body": "Meine Zeitung wurde heute wieder nicht geliefert", "language": "de"},
+    )
+    body = r.get_json()
+    assert body["decision"] == "no_answer"
+    ticket = body["tickets"][0]
+    dump = json.dumps(body)
+    assert "anna@example.com" not in dump and "1234567" not in dump and "3704" not in dump
+    assert ticket["subject"] == "Lieferung an [E-MAIL]" and "[PHONE]" in ticket["body"]
+    assert set(ticket) == {"id", "score", "subject", "body", "resolution", "article_id"}
+    part = body["draft"]["parts"][1]
+    assert part["source"]["type"] == "ticket" and part["source"]["id"] == "T-1"
+    assert part["text"] == "Nachgeliefert, Gutschrift auf [IBAN]."
+
+
+def test_agent_suggest_fallback_and_english(setup):
+    _, client, fake = setup
+    key = new_key(fake)
+    fake.raw_tickets = []
+    r = client.post(
+        "/api/v1/agent/suggest", headers=bearer(key), json={"body": "Can I buy shares of your company?"}
+    )
+    draft = r.get_json()["draft"]
+    assert r.get_json()["language"] == "en" and draft["text"].startswith("Hello,")
+    assert [p["source"]["id"] for p in draft["parts"]] == ["greeting", "fallback", "closing"]
+
+
+def test_agent_suggest_english_article_link(tmp_path):
+    app, fake = make_app(tmp_path, HELP_CENTER_URL="https://help.example.com/")
+    key = new_key(fake, "agent")
+    r = app.test_client().post(
+        "/api/v1/agent/suggest",
+        headers=bearer(key),
+        json={"subject": "password", "body": "I forgot my password, how can I reset it?"},
+    )
+    part = r.get_json()["draft"]["parts"][1]
+    assert part["source"]["url"] == "https://help.example.com/help/en/password"
+    assert part["text"].startswith("Click Forgot password on the login page. We send you")
+
+
+@pytest.mark.parametrize(
+    "payload, fragment",
+    [
+        ({}, "give the ticket's 'body'"),
+        ({"subject": "", "body": "hi"}, "at least 3"),
+        ({"body": "x" * 20001}, "too long"),
+        ({"body": ["list"]}, "must be a string"),
+        ({"body": "Abo kündigen", "language": "it"}, "'language'"),
+    ],
+)
+def test_agent_suggest_bad_input(setup, payload, fragment):
+    _, client, fake = setup
+    r = client.post("/api/v1/agent/suggest", headers=bearer(new_key(fake)), json=payload)
+    assert r.status_code == 400 and fragment in r.get_json()["error"]
+
+
+# -- articles ------------------------------------------------------------------------------------
+def test_put_article_json_then_searchable(setup):
+    _, client, fake = setup
+    key = new_key(fake)
+    article = {
+        "title": "Urlaubsservice für die Zeitung",
+        "body": "Pausieren Sie die Zustellung im Urlaub online.",
+        "questions": ["Zeitung im Urlaub pausieren"],
+        "tags": ["zustellung"],
+        "url": "/hilfe/urlaub",
+    }
+    r = client.put("/api/v1/articles/zustellung-urlaub", json=article, headers=bearer(key))
+    assert r.status_code == 201
+    body = r.get_json()
+    assert (
+        body["created"] is True
+        and body["article"]["language"] == "de"
+        and body["article"]["id"] == "zustellung-urlaub"
+    )
+    r = client.post("/api/v1/suggest", json={"text": "Zeitung im Urlaub pausieren"})
+    assert r.get_json()["articles"][0]["id"] == "zustellung-urlaub"
+    article["body"] += " Oder rufen Sie uns an."
+    r = client.put("/api/v1/articles/zustellung-urlaub", json=article, headers=bearer(key))
+    assert r.status_code == 200 and r.get_json()["created"] is False and r.get_json()["changed"] is True
+    r = client.put("/api/v1/articles/zustellung-urlaub", json=article, headers=bearer(key))
+    assert r.status_code == 200 and r.get_json()["changed"] is False
+    assert fake.store.get_article("zustellung-urlaub").source == "api"
+
+
+def test_put_article_markdown(setup):
+    _, client, fake = setup
+    md = (
+        '---\ntitle: "Rechnung: Wo finde ich sie?"\nlanguage: de\nquestions:\n  - Rechnung herunterladen\n'
+        "tags: [rechnung]\n---\nIhre Rechnungen finden Sie im Kundenkonto unter *Rechnungen*.\n"
+    )
+    r = client.put(
+        "/api/v1/articles/rechnung-abrufen",
+        data=md.encode(),
+        content_type="text/markdown; charset=utf-8",
+        headers=bearer(new_key(fake)),
+    )
+    assert r.status_code == 201
+    a = fake.store.get_article("rechnung-abrufen")
+    assert a.title == "Rechnung: Wo finde ich sie?" and a.questions == ["Rechnung herunterladen"]
+    assert a.body.startswith("Ihre Rechnungen finden")
+
+
+@pytest.mark.parametrize(
+    "article_id, kwargs, status, fragment",
+    [
+        ("a1", {"json": {"body": "no title"}}, 400, "missing field 'title'"),
+        ("a1", {"json": {"title": "T", "body": ""}}, 400, "'body'"),
+        ("a1", {"json": {"title": "T", "body": "B", "id": "other"}}, 400, "differs"),
+        ("a1", {"json": {"title": "T", "body": "B", "url": "javascript:alert(1)"}}, 400, "'url'"),
+        ("a1", {"json": {"title": "T", "body": "B", "url": "//evil.example/x"}}, 400, "'url'"),
+        ("a1", {"json": {"title": "T", "body": "B", "language": "deutsch"}}, 400, "ISO 639-1"),
+        ("a1", {"json": {"title": "T", "body": "B", "questions": [1, 2]}}, 400, "list of strings"),
+        ("a1", {"json": {"title": "T", "body": "B", "tags": ["t"] * 51}}, 400, "too many"),
+        ("a1", {"json": {"title": "T" * 301, "body": "B"}}, 400, "too long"),
+        ("bad id!", {"json": {"title": "T", "body": "B"}}, 400, "article id"),
+        ("a1", {"data": "title: T", "content_type": "text/plain"}, 415, "text/markdown"),
+        ("a1", {"data": "---\ntitle: [unclosed\n---\nbody", "content_type": "text/markdown"}, 400, "YAML"),
+        ("a1", {"data": "---\n- a\n- b\n---\nbody", "content_type": "text/markdown"}, 400, "title"),
+        ("a1", {"data": b"---\ntitle: T\n---\n\xff\xfe", "content_type": "text/markdown"}, 400, "UTF-8"),
+        (
+            "a1",
+            {"data": "---\ntitle: T\n---\n" + "x" * 1_100_000, "content_type": "text/markdown"},
+            413,
+            "too large",
+        ),
+    ],
+)
+def test_put_article_bad_input(setup, article_id, kwargs, status, fragment):
+    _, client, fake = setup
+    r = client.put(f"/api/v1/articles/{article_id}", headers=bearer(new_key(fake)), **kwargs)
+    assert r.status_code == status, r.get_json()
+    assert r.get_json()["ok"] is False and fragment in r.get_json()["error"]
+
+
+def test_put_article_allows_bodies_over_the_general_limit(setup):
+    _, client, fake = setup
+    r = client.put(
+        "/api/v1/articles/long",
+        headers=bearer(new_key(fake)),
+        json={"title": "Long", "body": "Wort " * 30000},
+    )
+    assert r.status_code == 201
+
+
+def test_delete_article(setup):
+    _, client, fake = setup
+    key = new_key(fake)
+    r = client.delete("/api/v1/articles/kuendigung-abo", headers=bearer(key))
+    assert r.status_code == 200 and r.get_json() == {"ok": True, "deleted": "kuendigung-abo"}
+    ids = [
+        a["id"] for a in client.post("/api/v1/suggest", json={"text": "Abo kündigen"}).get_json()["articles"]
+    ]
+    assert "kuendigung-abo" not in ids
+    r = client.delete("/api/v1/articles/kuendigung-abo", headers=bearer(key))
+    assert r.status_code == 404 and r.get_json()["ok"] is False
+
+
+# -- metrics -------------------------------------------------------------------------------------
+def _inquiry(store, iid, created, decision, session=None, channel="widget", text="q"):
+    store.db["inquiries"].insert(
+        {"id": iid, "text": text, "language": "de", "created_at": created, "decision": decision,
+         "confidence": 0.5, "article_id": None, "channel": channel, "session": session, "page": None}
+    )
+
+
+def _event(store, inquiry_id, event, article_id=None):
+    store.db["feedback"].insert(
+        {"id": uuid.uuid4().hex, "inquiry_id": inquiry_id, "article_id": article_id, "event": event,
+         "session": None, "created_at": "2026-03-02T10:00:00+00:00"}
+    )
+
+
+def test_metrics_definitions(tmp_path):
+    from datetime import date
+
+    from deflect.store import Store
+    from web.metrics import compute
+
+    store = Store(tmp_path / "m.db")
+    d1, d2 = "2026-03-01T09:00:00+00:00", "2026-03-02T09:00:00+00:00"
+    # day 1: session A saw an answer and was deflected; session B saw an answer then contacted support;
+    #        session C got no answer; one inquiry without session got an answer; one agent inquiry.
+    _inquiry(store, "a1", d1, "answer", "A", text="Abo kündigen")
+    _inquiry(store, "a2", d1, "no_answer", "A", text="Aktien kaufen")
+    _inquiry(store, "b1", d1, "answer", "B")
+    _inquiry(store, "c1", d1, "no_answer", "C", text="aktien kaufen ")
+    _inquiry(store, "n1", d1, "answer", None)
+    _inquiry(store, "x1", d1, "answer", "Z", channel="agent")
+    # day 2: session D saw an answer, voted helpful twice for the same article (counted once)
+    _inquiry(store, "d1", d2, "answer", "D")
+    _event(store, "a1", "helpful", "art")
+    _event(store, "b1", "not_helpful", "art")
+    _event(store, "b1", "contacted_support")
+    _event(store, "d1", "helpful", "art")
+    _event(store, "d1", "helpful", "art")
+    _event(store, "d1", "clicked", "art")
+    m = compute(store, days=3, today=date(2026, 3, 2))
+    assert [d["date"] for d in m["days"]] == ["2026-02-28", "2026-03-01", "2026-03-02"]
+    empty, day1, day2 = m["days"]
+    assert empty["inquiries"] == 0 and empty["deflection_rate"] is None and empty["helpful_rate"] is None
+    assert (day1["inquiries"], day1["sessions"], day1["answered"], day1["no_answer"]) == (5, 4, 3, 2)
+    assert (day1["helpful"], day1["not_helpful"], day1["contacted_support"]) == (1, 1, 1)
+    # sessions with a suggestion: A, B, n1 -> deflected: A, n1
+    assert day1["sessions_with_suggestion"] == 3 and day1["deflected_sessions"] == 2
+    assert day1["deflection_rate"] == round(2 / 3, 4)
+    assert day1["helpful_rate"] == 0.5 and day1["no_answer_rate"] == 0.4
+    assert (day2["helpful"], day2["deflection_rate"], day2["helpful_rate"]) == (1, 1.0, 1.0)
+    t = m["totals"]
+    counts = (t["inquiries"], t["sessions"], t["sessions_with_suggestion"], t["deflected_sessions"])
+    assert counts == (6, 5, 4, 3)
+    assert t["deflection_rate"] == 0.75 and t["helpful_rate"] == round(2 / 3, 4)
+    top = m["top_unanswered"][0]
+    assert top["count"] == 2 and top["text"].strip().lower() == "aktien kaufen"
+    everything = compute(store, days=3, channel=None, today=date(2026, 3, 2))
+    assert everything["totals"]["inquiries"] == 7
+    store.close()
+
+
+def test_metrics_endpoint(setup):
+    _, client, fake = setup
+    key = new_key(fake)
+    iid = client.post("/api/v1/suggest", json={"text": "Abo kündigen", "session": "s"}).get_json()["id"]
+    client.post("/api/v1/feedback", json={"inquiry_id": iid, "helpful": True, "article_id": "kuendigung-abo"})
+    client.post("/api/v1/suggest", json={"text": "Aktien kaufen"})
+    r = client.get("/api/v1/metrics?days=7", headers=bearer(key))
+    body = r.get_json()
+    assert r.status_code == 200 and body["ok"] is True and len(body["days"]) == 7
+    today = body["days"][-1]
+    assert today["inquiries"] == 2 and today["helpful"] == 1 and today["deflection_rate"] == 1.0
+    assert today["no_answer_rate"] == 0.5 and body["top_unanswered"] == [
+        {"text": "Aktien kaufen", "count": 1}
+    ]
+    for query in ("days=0", "days=abc", "days=400", "channel=fax", "top=0"):
+        r = client.get(f"/api/v1/metrics?{query}", headers=bearer(key))
+        assert r.status_code == 400 and r.get_json()["ok"] is False
+    assert (
+        client.get("/api/v1/metrics?channel=all", headers=bearer(key)).get_json()["totals"]["inquiries"] == 2
+    )
+
+
+# -- gaps ----------------------------------------------------------------------------------------
+def _topic_entry(tid, label, size, status, **extra):
+    return {"id": tid, "label": label, "size": size, "status": status, "suggested_title": label + "?",
+            "sources": {"ticket": size, "inquiry": 0, "languages": {"de": size}, "channels": {"email": size}},
+            "trend": {"this_period": size, "previous_period": 0, "direction": "new"},
+            "examples": [{"source": "ticket", "id": "T-1", "text": label}],
+            "nearest_article": {"id": "x", "title": "X", "score": 0.1}, "owner": None, "due": None,
+            "overdue": False, **extra}
+
+
+class FakeGaps:
+    """Stands in for deflect.gaps (build_report, plan, dismiss, reopen)."""
+
+    MIN_SIZE, PERIOD_DAYS = 5, 30
+
+    def __init__(self):
+        self.calls = []
+
+    def build_report(self, deflector, **options):
+        self.calls.append(("build_report", options))
+        return {"generated_at": "2026-03-02T10:00:00+00:00", "counts": {"topics": 2},
+                "topics": [_topic_entry("t1", "Aktien kaufen", 6, "new"),
+                           _topic_entry("t2", "=HYPERLINK(\"http://evil\")", 5, "planned", owner="anna",
+                                        due="2026-04-01")],
+                "not_found": []}
+
+    def _topic(self, topic_id):
+        from deflect.errors import NotFoundError
+
+        if topic_id not in ("t1", "t2"):
+            raise NotFoundError(f"no topic {topic_id!r}")
+        return {"id": topic_id}
+
+    def plan(self, store, topic_id, owner, due):
+        self.calls.append(("plan", topic_id, owner, due))
+        return self._topic(topic_id) | {"status": "planned", "owner": owner, "due": due}
+
+    def dismiss(self, store, topic_id, reason):
+        self.calls.append(("dismiss", topic_id, reason))
+        return self._topic(topic_id) | {"status": "dismissed"}
+
+    def reopen(self, store, topic_id):
+        self.calls.append(("reopen", topic_id))
+        return self._topic(topic_id) | {"status": "new"}
+
+
+@pytest.fixture()
+def gaps(monkeypatch):
+    import sys
+
+    fake = FakeGaps()
+    monkeypatch.setitem(sys.modules, "deflect.gaps", fake)
+    return fake
+
+
+def test_gaps_report_json_and_csv(setup, gaps):
+    _, client, fake = setup
+    key = new_key(fake)
+    r = client.get("/api/v1/gaps", headers=bearer(key))
+    assert r.status_code == 200 and r.get_json()["ok"] is True and r.get_json()["topics"][0]["id"] == "t1"
+    options = {"min_size": 5, "period_days": 30, "statuses": ("new", "planned")}
+    assert gaps.calls[-1] == ("build_report", options)
+    r = client.get("/api/v1/gaps?status=all&min_size=3&period_days=7", headers=bearer(key))
+    assert gaps.calls[-1] == ("build_report", {"min_size": 3, "period_days": 7, "statuses": None})
+    r = client.get("/api/v1/gaps?format=csv", headers=bearer(key))
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert "attachment" in r.headers["Content-Disposition"]
+    lines = r.data.decode().splitlines()
+    assert lines[0].startswith("id,status,overdue,size,")
+    assert lines[1].startswith("t1,new,0,6,6,0,Aktien kaufen,")
+    # customer text cannot become a spreadsheet formula
+    label = next(csv.reader([lines[2]]))[6]
+    assert label == "'=HYPERLINK(\"http://evil\")"
+    for query in ("format=xml", "status=closed", "min_size=1", "period_days=x"):
+        assert client.get(f"/api/v1/gaps?{query}", headers=bearer(key)).status_code == 400, query
+
+
+def test_gaps_workflow(setup, gaps):
+    _, client, fake = setup
+    key = new_key(fake)
+    r = client.patch(
+        "/api/v1/gaps/t1",
+        headers=bearer(key),
+        json={"status": "planned", "owner": "anna", "due": "2026-04-01"},
+    )
+    assert r.status_code == 200 and r.get_json()["topic"]["owner"] == "anna"
+    r = client.patch(
+        "/api/v1/gaps/t2", headers=bearer(key), json={"status": "dismissed", "reason": "not our business"}
+    )
+    assert r.status_code == 200 and r.get_json()["status"] == "dismissed"
+    r = client.patch("/api/v1/gaps/t2", headers=bearer(key), json={"status": "new"})
+    assert r.status_code == 200
+    assert gaps.calls == [
+        ("plan", "t1", "anna", "2026-04-01"),
+        ("dismiss", "t2", "not our business"),
+        ("reopen", "t2"),
+    ]
+    for payload, status in [
+        ({"status": "planned"}, 400),
+        ({"status": "planned", "owner": "a"}, 400),
+        ({"status": "planned", "owner": "a", "due": "soon"}, 400),
+        ({"status": "dismissed"}, 400),
+        ({"status": "done"}, 400),
+        ({}, 400),
+        ({"status": "new", "reason": "x"}, 200),
+    ]:
+        r = client.patch("/api/v1/gaps/t1", headers=bearer(key), json=payload)
+        assert r.status_code == status, payload
+    r = client.patch("/api/v1/gaps/t9", headers=bearer(key), json={"status": "new"})
+    assert r.status_code == 404 and r.get_json()["ok"] is False
+
+
+def test_gaps_missing_module_is_json(setup, monkeypatch):
+    import sys
+
+    _, client, fake = setup
+    monkeypatch.setitem(sys.modules, "deflect.gaps", None)  # import raises ModuleNotFoundError
+    r = client.get("/api/v1/gaps", headers=bearer(new_key(fake)))
+    assert r.status_code == 501 and r.get_json()["ok"] is False
+
+
+# -- misc ----------------------------------------------------------------------------------------
+def test_health_and_openapi_are_public(setup):
+    _, client, _ = setup
+    assert client.get("/api/v1/health").get_json() == {"ok": True, "articles": 3, "tickets": 2}
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.1") and "/api/v1/suggest" in doc["paths"]
+
+
+def test_create_app_loads_deflector_once(tmp_path, monkeypatch):
+    from api_support import FakeDeflector
+
+    import deflect.engine as engine
+    from deflect.home import Home
+    from web import create_app
+
+    opened = []
+
+    def fake_open(home, model=None):
+        opened.append(home)
+        return FakeDeflector(Home.resolve(home.path))
+
+    monkeypatch.setattr(engine.Deflector, "open", staticmethod(fake_open))
+    app = create_app({"TESTING": True, "DEFLECT_HOME": str(tmp_path / "h"), "RATE_LIMIT": 0})
+    client = app.test_client()
+    for _ in range(3):
+        assert client.post("/api/v1/suggest", json={"text": "Abo kündigen"}).status_code == 200
+    assert len(opened) == 1 and opened[0].path == (tmp_path / "h").resolve()
+
+
+def test_article_push_checks_gap_coverage(setup, gaps):
+    _, client, fake = setup
+    key = new_key(fake)
+    gaps.check_coverage = lambda deflector: ["t1"]
+    article = {"title": "Aktien des Verlags", "body": "Der Verlag ist nicht börsennotiert."}
+    r = client.put("/api/v1/articles/aktien", json=article, headers=bearer(key))
+    assert r.status_code == 201 and r.get_json()["covered_topics"] == ["t1"]
+
+    def broken(deflector):
+        raise RuntimeError("report broke")
+
+    gaps.check_coverage = broken
+    article["body"] += " Aktien gibt es nicht."
+    r = client.put("/api/v1/articles/aktien", json=article, headers=bearer(key))
+    assert r.status_code == 200 and r.get_json()["covered_topics"] == []

@@ -1,0 +1,70 @@
+"""Snippets, Markdown to plain text, and agent drafts."""
+from __future__ import annotations
+
+from deflect.formats import Article
+from web.draft import article_excerpt, build_draft
+from web.text import markdown_blocks, query_stems, snippet
+
+
+def test_markdown_blocks_keep_words_apart():
+    md = ("Hallo\nWelt **fett** [Link](http://x) `code`\n\n# Titel\n\n1. eins\n2. zwei\n\n- a\n- b\n\n"
+          "| A | B |\n|---|---|\n| 1 | 2 |\n\n```\nx = 1\n```\n<script>alert(1)</script>")
+    blocks = markdown_blocks(md)
+    assert blocks[:7] == ["Hallo Welt fett Link code", "Titel", "1. eins", "2. zwei", "- a", "- b", "A | B"]
+    assert "1 | 2" in blocks and "x = 1" in blocks
+    assert any("<script>" in b for b in blocks)  # raw HTML stays text (escaped later)
+
+
+def test_query_stems():
+    assert query_stems("Wie kann ich mein Abo kündigen?") == ["abo", "kündi"]
+    assert query_stems("How do I cancel my subscription?") == ["cance", "subscript"]
+    assert query_stems("ab ?? 12345") == []
+
+
+def test_snippet_marks_inflected_words_and_escapes():
+    text = "Sie können die Kündigung online senden. <b>Fristen</b> & Regeln gelten."
+    html = snippet(text, "kündigen Fristen")
+    assert "<mark>Kündigung</mark>" in html and "<mark>Fristen</mark>" in html
+    assert "&lt;b&gt;" in html and "&amp;" in html and "<b>" not in html
+
+
+def test_snippet_window_holds_the_most_query_words():
+    text = ("Einleitung ohne Treffer. " * 20 + "Das Passwort setzen Sie im Kundenkonto zurück. " +
+            "Weitere Hinweise folgen. " * 20)
+    html = snippet(text, "Passwort Kundenkonto zurücksetzen")
+    plain = html.replace("<mark>", "").replace("</mark>", "")
+    assert html.startswith("…") and html.endswith("…")
+    assert "<mark>Passwort</mark>" in html and "<mark>Kundenkonto</mark>" in html
+    assert len(plain) <= 202
+
+
+def test_snippet_without_matches_starts_at_the_beginning():
+    assert snippet("Kurzer Text.", "xyz") == "Kurzer Text."
+    assert snippet("", "Abo") == ""
+    long = "Wort " * 100
+    assert snippet(long, "nichts").endswith("…") and not snippet(long, "nichts").startswith("…")
+
+
+def test_article_excerpt_does_not_end_on_an_introduction():
+    body = ("Sie können online kündigen.\n\n**So geht es:**\n\n1. Anmelden\n2. Kündigen\n\n"
+            "Weitere Informationen folgen in einem sehr langen Absatz. " * 1)
+    excerpt = article_excerpt(body, min_chars=20)
+    assert excerpt.startswith("Sie können online kündigen.")
+    assert not excerpt.endswith(":")
+    assert "1. Anmelden" in article_excerpt(body, min_chars=40)
+
+
+def test_build_draft_parts_cite_sources():
+    article = Article(id="a", title="Abo kündigen", body="Kündigen Sie online.", language="de",
+                      url="/hilfe/a")
+    draft = build_draft("de", article=article, base_url="https://help.example.com")
+    assert [p["source"]["type"] for p in draft["parts"]] == ["template", "article", "template"]
+    assert draft["parts"][1]["source"]["url"] == "https://help.example.com/hilfe/a"
+    assert "https://help.example.com/hilfe/a" in draft["parts"][1]["text"]
+    ticket = {"id": "T-9", "subject": "Mail an a@b.de",
+              "resolution": "Erstattet an DE89 3704 0044 0532 0130 00"}
+    draft = build_draft("en", ticket=ticket, signature="Rheinblick team")
+    assert draft["parts"][1] == {"text": "Erstattet an [IBAN]",
+                                 "source": {"type": "ticket", "id": "T-9", "title": "Mail an [E-MAIL]"}}
+    assert draft["text"].startswith("Hello,") and draft["text"].endswith("Rheinblick team")
+    assert build_draft("fr")["text"].startswith("Hello,")  # unknown languages fall back to English

@@ -1,0 +1,96 @@
+"""The engine on the demo help center with the real packaged models."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from deflect.cli import cli
+from deflect.engine import Deflector
+from deflect.formats import Article
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Meine Zeitung lag heute nicht im Briefkasten, krieg ich eine Gutschrift?", "zustellung-zeitung-fehlt"),
+    ("Wie lange muss ich nach meiner Kündigung noch zahlen?", "kuendigung-fristen"),
+    ("Passwort vergessen, wie komme ich wieder rein?", "konto-passwort-vergessen"),
+    ("How do I end my subscription?", "en-cancel-subscription"),
+    ("I'll be travelling for three weeks, can you stop the paper meanwhile?", "en-vacation-hold"),
+])
+def test_german_and_english_inquiries_find_the_right_article(demo_deflector, text, expected):
+    s = demo_deflector.suggest(text)
+    assert s.articles[0].id == expected
+    assert s.decision == "answer"
+
+
+def test_english_question_finds_a_german_only_article(demo_deflector):
+    s = demo_deflector.suggest("My newspaper was not delivered this morning")
+    assert s.articles[0].id == "zustellung-zeitung-fehlt"
+    assert s.language == "en"
+
+
+def test_uncovered_questions_get_no_answer(demo_deflector):
+    for text in ("Wo finde ich im E-Paper die Lösung vom Kreuzworträtsel?",
+                 "The e-paper app closes immediately on my Pixel since Android 15"):
+        s = demo_deflector.suggest(text)
+        assert s.decision == "no_answer", (text, s.confidence)
+        assert 0.0 <= s.confidence < 0.5
+
+
+def test_similar_tickets_come_with_resolutions(demo_deflector):
+    s = demo_deflector.suggest("Die Zeitung kam heute wieder nicht", with_tickets=3)
+    assert 1 <= len(s.tickets) <= 3
+    assert all(t.resolution for t in s.tickets)
+    assert all("@" not in t.body for t in s.tickets)   # PII redacted
+
+
+def test_new_article_is_searchable_at_once_and_deletion_removes_it(demo_home):
+    d = Deflector.open(demo_home)
+    text = "Kann ich die Zeitung auch als Hörbuch-Podcast hören?"
+    article = Article(id="podcast", title="Die Zeitung als Podcast hören", language="de",
+                      body="Jeden Morgen lesen wir die wichtigsten Artikel als **Podcast** vor.",
+                      questions=["Gibt es die Zeitung zum Hören?", "Podcast der Zeitung"])
+    d.upsert_article(article)
+    assert d.suggest(text).articles[0].id == "podcast"
+    reopened = Deflector.open(demo_home)       # saved: another process sees it too
+    assert reopened.suggest(text).articles[0].id == "podcast"
+    d.delete_article("podcast")
+    assert all(a.id != "podcast" for a in d.suggest(text).articles)
+    assert reopened.reload_if_changed()
+    assert all(a.id != "podcast" for a in reopened.suggest(text).articles)
+
+
+def test_cli_suggest_jsonl_logs_inquiries_and_eval(demo_home, tmp_path):
+    runner = CliRunner()
+    lines = [{"id": "q1", "text": "Wie ändere ich meine Bankverbindung für die Lastschrift?"},
+             {"id": "q2", "text": "Wo finde ich die Lösung vom Kreuzworträtsel im E-Paper?"}]
+    stdin = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n"
+    result = runner.invoke(cli, ["suggest", "--jsonl", "--home", str(demo_home)], input=stdin)
+    assert result.exit_code == 0, result.output
+    out = [json.loads(x) for x in result.output.strip().splitlines()]
+    assert [o["id"] for o in out] == ["q1", "q2"]
+    assert out[0]["decision"] == "answer" and out[0]["articles"][0]["id"] == "rechnung-bankverbindung-aendern"
+    assert out[1]["decision"] == "no_answer"
+    assert set(out[0]) == {"id", "decision", "confidence", "articles"}
+    assert set(out[0]["articles"][0]) == {"id", "title", "score"}
+    status = json.loads(runner.invoke(cli, ["status", "--json", "--home", str(demo_home)]).output)
+    assert status["store"]["inquiries"] == 2
+    assert status["calibration"]["source"] == "tickets"
+
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in [
+        {"id": "l1", "text": "Meine Zeitung ist nicht gekommen", "expected_article": "zustellung-zeitung-fehlt"},
+        {"id": "l2", "text": "How can I reset my password?", "expected_article": "en-password-reset"},
+        {"id": "l3", "text": "Gibt es einen Parkplatz am Verlagshaus?", "expected_article": None},
+        {"id": "l4", "text": "Wo ist das Kreuzworträtsel im E-Paper?", "expected_article": None},
+    ]) + "\n")
+    result = runner.invoke(cli, ["eval", str(labelled), "--json", "--home", str(demo_home)])
+    metrics = json.loads(result.output)
+    assert metrics["covered"] == 2 and metrics["top1"] == 1.0
+    assert metrics["auroc"] is not None
+
+    result = runner.invoke(cli, ["calibrate", str(labelled), "--home", str(demo_home)])
+    assert result.exit_code == 0 and "calibrated on 4 labelled" in result.output

@@ -1,0 +1,387 @@
+"""The gap report: clustering, stable topic ids, the workflow (plan/dismiss/reopen, auto-cover), the CLI.
+
+A small fake engine keeps these tests fast: texts embed near the direction of the topic words they
+contain (German and English words of one topic share a direction), and the engine answers a text
+when an article shares one of its topic words.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from deflect import gaps as G
+from deflect.errors import DeflectError, InputError, NotFoundError
+from deflect.formats import Article, Inquiry, Ticket
+from deflect.home import Home
+from deflect.store import open_store
+
+TOPICS = {
+    "refund": 0, "erstattung": 0,
+    "delivery": 1, "lieferung": 1,
+    "password": 2, "passwort": 2,
+    "crash": 3, "absturz": 3,
+    "invoice": 4, "rechnung": 4,
+    "coupon": 5,
+}
+DIM = 24
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def _topics_of(text: str) -> set[int]:
+    words = {w.strip("?.,!").lower() for w in text.split()}
+    return {TOPICS[w] for w in words if w in TOPICS}
+
+
+def fake_vector(text: str) -> np.ndarray:
+    seed = int(hashlib.sha1(text.encode()).hexdigest()[:8], 16)
+    v = np.random.default_rng(seed).normal(0, 0.1, DIM)
+    for t in _topics_of(text):
+        v[t] += 1.0
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str = ""
+    score: float = 0.0
+
+
+@dataclass
+class Suggestion:
+    decision: str
+    confidence: float
+    articles: list = field(default_factory=list)
+
+
+class FakeDeflector:
+    """The parts of ``deflect.engine.Deflector`` the gap report uses."""
+
+    def __init__(self, home: Home):
+        self.home = home
+        self.store = open_store(home.db_path)
+        self.embedded = 0
+
+    def embed(self, texts):
+        self.embedded += len(texts)
+        return np.array([fake_vector(t) for t in texts], np.float32).reshape(len(texts), DIM)
+
+    def suggest_batch(self, texts, k=5, exclude_tickets=None, vectors=None):
+        topic_of = {}
+        for a in self.store.articles():
+            for t in _topics_of(" ".join([a.title, *a.questions])):
+                topic_of[t] = a.id
+        out = []
+        for text in texts:
+            hits = [topic_of[t] for t in _topics_of(text) if t in topic_of]
+            if hits:
+                out.append(Suggestion("answer", 0.9, [Hit(hits[0])]))
+            else:
+                first = sorted(topic_of.values())[:1]
+                out.append(Suggestion("no_answer", 0.1, [Hit(a) for a in first]))
+        return out
+
+
+def article(aid: str, title: str, questions: list[str]) -> Article:
+    return Article(id=aid, title=title, body="Answer.", language="en", questions=questions)
+
+
+def ticket(tid: str, text: str, article_id: str | None = None, lang: str = "en") -> Ticket:
+    return Ticket(id=tid, subject=text, body=text, resolution="done", article_id=article_id, language=lang,
+                  created_at="2025-05-20T10:00:00+00:00", channel="email")
+
+
+def log(store, iid: str, text: str, decision: str = "no_answer", lang: str = "en") -> None:
+    store.log_inquiry(Inquiry(iid, text, lang), decision, 0.1, None, channel="widget")
+
+
+@pytest.fixture
+def deflector(tmp_path):
+    home = Home(tmp_path / "home").ensure()
+    d = FakeDeflector(home)
+    s = d.store
+    s.upsert_articles([article("refunds", "How do I get a refund?", ["refund for my order", "erstattung"]),
+                       article("delivery", "Where is my delivery?", ["delivery late", "lieferung fehlt"])])
+    tickets = []
+    for i in range(8):
+        tickets.append(ticket(f"r{i}", f"refund please order {i}", "refunds" if i % 2 else None))
+        tickets.append(ticket(f"d{i}", f"delivery missing parcel {i}", "delivery" if i % 2 else None))
+    for i in range(7):
+        tickets.append(ticket(f"p{i}", f"I forgot my password {i}"))
+    for i in range(4):
+        tickets.append(ticket(f"pd{i}", f"Passwort vergessen Nummer {i}", lang="de"))
+    for i in range(6):
+        tickets.append(ticket(f"c{i}", f"the app crash again {i}"))
+    tickets.append(ticket("one-off", "coupon code question"))
+    s.upsert_tickets(tickets)
+    for i in range(3):
+        log(s, f"q-p{i}", f"password reset link {i}")
+        log(s, f"q-c{i}", f"absturz der app {i}", lang="de")
+    return d
+
+
+def estimator(**kw) -> G.GapReport:
+    return G.GapReport(min_size=kw.pop("min_size", 4), distance_threshold=kw.pop("distance_threshold", 0.5), **kw)
+
+
+def by_content(report: dict) -> dict[str, dict]:
+    """Topic per content key: 'password' / 'crash' / ... from its members' ids."""
+    out = {}
+    for t in report["topics"]:
+        ids = {m["id"] for m in t["members"]}
+        if any(i.startswith(("p", "q-p")) for i in ids):
+            out["password"] = t
+        elif any(i.startswith(("c", "q-c")) for i in ids):
+            out["crash"] = t
+        else:
+            out.setdefault("other", t)
+    return out
+
+
+# -- the estimator ---------------------------------------------------------------------------------
+def test_estimator_separates_gaps_from_covered_regions():
+    rng = np.random.default_rng(0)
+    centres = np.eye(8, dtype=np.float32)
+
+    def blob(c, n):
+        v = centres[c] + rng.normal(0, 0.15, (n, 8)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    # topic 0: covered (linked rows + unanswered rows); topics 1 and 2: uncovered
+    X = np.vstack([blob(0, 20), blob(0, 10), blob(1, 15), blob(2, 12), blob(3, 2)])
+    linked = np.r_[np.ones(20, bool), np.zeros(39, bool)]
+    candidate = ~linked
+    article = np.array(["a0"] * 20 + [None] * 39, dtype=object)
+    est = G.GapReport(min_size=5, distance_threshold=0.4).fit(X, candidate, linked, article, hard=linked)
+    assert est.labels_.shape == (59,)
+    gaps = [set(np.flatnonzero(est.labels_ == k)) for k in np.flatnonzero(est.is_gap_)]
+    assert {frozenset(g) for g in gaps} == {frozenset(range(30, 45)), frozenset(range(45, 57))}
+    assert all(est.labels_[20:30] == -1)       # unanswered but inside a covered region
+    assert all(est.labels_[57:] == -1)         # too few to be a topic
+
+
+def test_estimator_auto_threshold_follows_the_topic_spread():
+    rng = np.random.default_rng(1)
+    X = rng.normal(0, 1, (40, 16)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    article = np.array([f"a{i % 4}" for i in range(40)], dtype=object)
+    est = G.GapReport().fit(X, np.zeros(40, bool), np.ones(40, bool), article, hard=np.ones(40, bool))
+    assert 0.2 <= est.threshold_ <= 0.8
+    assert est.topic_spread_ == pytest.approx(1.0, abs=0.15)   # random directions: distance about 1
+
+
+# -- the report ------------------------------------------------------------------------------------
+def test_report_topics_members_and_shape(deflector):
+    report = G.build_report(deflector, min_size=4, estimator=estimator(), now=NOW)
+    assert set(report) >= {"topics", "not_found", "counts", "params", "generated_at"}
+    topics = by_content(report)
+    assert set(topics) == {"password", "crash"}      # refund/delivery are covered; the coupon is one-off
+    pw = topics["password"]
+    assert {"id", "label", "size", "status", "members", "sources", "first_seen", "last_seen", "trend",
+            "examples", "nearest_article", "suggested_title", "keywords", "overdue"} <= set(pw)
+    members = {(m["source"], m["id"]) for m in pw["members"]}
+    assert ("ticket", "p0") in members and ("ticket", "pd0") in members and ("inquiry", "q-p0") in members
+    assert pw["size"] == len(pw["members"]) == 14
+    assert pw["sources"]["ticket"] == 11 and pw["sources"]["inquiry"] == 3
+    assert pw["sources"]["languages"] == {"en": 10, "de": 4}      # German and English in one topic
+    assert pw["status"] == "new" and pw["id"].startswith("G-")
+    assert 1 <= len(pw["examples"]) <= 5
+    assert pw["nearest_article"]["id"] in {"refunds", "delivery"}
+    assert "password" in pw["keywords"]
+    assert pw["trend"]["this_period"] == 14 and pw["trend"]["direction"] == "new"
+    json.dumps(report)  # JSON-able
+
+
+def test_min_size_makes_small_groups_disappear(deflector):
+    report = G.build_report(deflector, min_size=8, estimator=estimator(min_size=8), now=NOW)
+    assert set(by_content(report)) == {"password", "crash"}      # crash has 6 tickets + 3 inquiries
+    report = G.build_report(deflector, min_size=10, estimator=estimator(min_size=10), now=NOW)
+    assert set(by_content(report)) == {"password"}
+
+
+def test_rerun_keeps_ids_and_judges_only_new_items(deflector):
+    first = by_content(G.build_report(deflector, estimator=estimator(), now=NOW))
+    G.plan(deflector.store, first["password"]["id"], "ana", "2025-07-01", now=NOW)
+    judged = deflector.store.db.execute("select count(*) from gap_items").fetchone()[0]
+    for i in range(4):
+        log(deflector.store, f"q-p-new{i}", f"password expired {i}")
+        log(deflector.store, f"q-inv{i}", f"wrong invoice amount {i}")
+    deflector.embedded = 0
+    report = G.build_report(deflector, estimator=estimator(), now=NOW + timedelta(days=1))
+    assert deflector.embedded == 8 + 6   # only the new inquiries (and the articles: a fake has no index)
+    assert report["counts"]["judged_now"] == 8
+    second = by_content(report)
+    assert second["password"]["id"] == first["password"]["id"]
+    assert second["password"]["status"] == "planned" and second["password"]["owner"] == "ana"
+    assert second["password"]["size"] == first["password"]["size"] + 4
+    assert second["crash"]["id"] == first["crash"]["id"]
+    new = [t for t in report["topics"] if t["id"] not in {first["password"]["id"], first["crash"]["id"]}]
+    assert len(new) == 1 and {m["id"] for m in new[0]["members"]} == {f"q-inv{i}" for i in range(4)}
+    assert new[0]["id"] > max(first["password"]["id"], first["crash"]["id"])   # never reused
+    assert judged + 8 == deflector.store.db.execute("select count(*) from gap_items").fetchone()[0]
+    again = by_content(G.build_report(deflector, estimator=estimator(), now=NOW + timedelta(days=2)))
+    assert {k: t["id"] for k, t in again.items()} == {k: t["id"] for k, t in second.items()}
+
+
+def test_not_found_lists_covered_questions_the_customer_did_not_get(deflector):
+    s = deflector.store
+    for i in range(3):   # answered "no" at the time, but agents resolve such tickets with an article
+        log(s, f"q-r{i}", f"refund please order {i}")
+    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    groups = {g["article_id"]: g for g in report["not_found"]}
+    assert set(groups["refunds"]["inquiries"]) >= {"q-r0", "q-r1", "q-r2"}
+    assert groups["refunds"]["reasons"]["no_answer"] >= 3
+    assert groups["refunds"]["phrasings"]
+
+
+# -- the workflow ----------------------------------------------------------------------------------
+def test_workflow_transitions_and_errors(deflector):
+    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    tid = by_content(report)["password"]["id"]
+    store = deflector.store
+    with pytest.raises(NotFoundError, match=r"no topic G-0042 \(run `deflect gaps` to list topics\)"):
+        G.plan(store, "G-0042", "ana", "2025-07-01")
+    with pytest.raises(InputError, match="not a date of the form YYYY-MM-DD"):
+        G.plan(store, tid, "ana", "2025-13-45")
+    with pytest.raises(InputError, match="owner"):
+        G.plan(store, tid, " ", "2025-07-01")
+    topic = G.plan(store, tid, "ana", "2025-07-01", now=NOW)
+    assert (topic["status"], topic["owner"], topic["due"]) == ("planned", "ana", "2025-07-01")
+    assert topic["planned_at"] == NOW.isoformat()
+    with pytest.raises(InputError, match="reason"):
+        G.dismiss(store, tid, "")
+    topic = G.dismiss(store, tid, "handled by the app team", now=NOW)
+    assert topic["status"] == "dismissed" and topic["reason"] == "handled by the app team"
+    with pytest.raises(DeflectError, match="is dismissed; cannot plan"):
+        G.plan(store, tid, "ana", "2025-07-01")
+    assert G.reopen(store, tid)["status"] == "new"
+    with pytest.raises(DeflectError, match="is new; cannot reopen"):
+        G.reopen(store, tid)
+    actions = [r[0] for r in store.db.execute("select action from gap_events where topic_id = ? order by id",
+                                              [tid])]
+    assert actions == ["created", "plan", "dismiss", "reopen"]
+    # a dismissed topic stays dismissed (and keeps its id) on the next run
+    G.dismiss(store, tid, "not ours")
+    rerun = G.build_report(deflector, estimator=estimator(), statuses=None, now=NOW)
+    assert {t["id"]: t["status"] for t in rerun["topics"]}[tid] == "dismissed"
+    assert tid not in {t["id"] for t in G.build_report(deflector, estimator=estimator(), now=NOW)["topics"]}
+
+
+def test_overdue_planned_topics_stand_out(deflector):
+    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    topics = by_content(report)
+    G.plan(deflector.store, topics["password"]["id"], "ana", "2025-05-01")
+    G.plan(deflector.store, topics["crash"]["id"], "ben", "2099-01-01")
+    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    first = report["topics"][0]
+    assert first["id"] == topics["password"]["id"] and first["overdue"] is True
+    assert by_content(report)["crash"]["overdue"] is False
+    assert [t["id"] for t in G.overdue_topics(deflector.store, today=NOW.date())] == [topics["password"]["id"]]
+
+
+def test_new_article_covers_a_planned_topic(deflector):
+    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    tid = by_content(report)["password"]["id"]
+    G.plan(deflector.store, tid, "ana", "2025-07-01", now=NOW)
+    assert G.check_coverage(deflector, now=NOW) == []
+    deflector.store.upsert_articles([article("password-reset", "Reset your password",
+                                             ["I forgot my password", "Passwort vergessen"])])
+    later = NOW + timedelta(days=3, hours=12)
+    assert G.check_coverage(deflector, now=later) == [tid]
+    topic = G.get_topic(deflector.store, tid)
+    assert topic["status"] == "covered" and topic["covered_by"] == "password-reset"
+    assert topic["time_to_coverage_days"] == 3.5 and topic["covered_at"] == later.isoformat()
+    assert G.check_coverage(deflector, now=later) == []         # only once
+    report = G.build_report(deflector, estimator=estimator(), now=later)
+    assert tid not in {t["id"] for t in report["topics"]}         # the open list no longer shows it
+    shown = G.build_report(deflector, estimator=estimator(), statuses=("covered",), now=later)["topics"]
+    assert [t["id"] for t in shown] == [tid]
+
+
+def test_check_coverage_without_topics_is_cheap(tmp_path):
+    d = FakeDeflector(Home(tmp_path).ensure())
+    assert G.check_coverage(d) == []
+    assert d.embedded == 0
+
+
+def test_suggest_title():
+    assert G.suggest_title("how do i reset my password", "en") == "How do i reset my password?"
+    assert G.suggest_title("Hallo, Passwort vergessen.", "de") == "Passwort vergessen: was ist zu tun?"
+    assert G.suggest_title("app crashes on start", "en") == "App crashes on start: what can I do?"
+    assert G.suggest_title("Wie kündige ich mein Abo", "de") == "Wie kündige ich mein Abo?"
+
+
+# -- the CLI ---------------------------------------------------------------------------------------
+@pytest.fixture
+def cli_home(deflector, monkeypatch):
+    import deflect.engine
+
+    monkeypatch.setattr(deflect.engine.Deflector, "open", classmethod(lambda cls, home=None, **kw: deflector))
+    real = G.GapReport
+    monkeypatch.setattr(G, "GapReport", lambda min_size=G.MIN_SIZE, **kw: real(min_size=min_size,
+                                                                                 distance_threshold=0.5))
+    return str(deflector.home.path)
+
+
+def test_cli_report_formats(cli_home):
+    from deflect.gaps_cli import gaps
+
+    runner = CliRunner()
+    out = runner.invoke(gaps, ["--home", cli_home, "--min-size", "4"])
+    assert out.exit_code == 0, out.output
+    assert "G-0001" in out.output and "suggested title" in out.output
+    out = runner.invoke(gaps, ["--home", cli_home, "--format", "json", "--min-size", "4"])
+    report = json.loads(out.output)
+    assert {t["size"] for t in report["topics"]} == {14, 9}
+    assert all({"source", "id"} == set(m) for t in report["topics"] for m in t["members"])
+    out = runner.invoke(gaps, ["--home", cli_home, "--format", "csv", "--min-size", "4"])
+    lines = out.output.strip().splitlines()
+    assert lines[0].startswith("id,status,overdue,size") and len(lines) == 3
+
+
+def test_cli_workflow_and_errors(cli_home):
+    from deflect.gaps_cli import gaps
+
+    runner = CliRunner()
+    report = json.loads(runner.invoke(gaps, ["--home", cli_home, "--format", "json", "--min-size", "4"]).output)
+    tid = report["topics"][0]["id"]
+    out = runner.invoke(gaps, ["--home", cli_home, "plan", tid, "--owner", "ana", "--due", "2025-02-30"])
+    assert out.exit_code == 1 and "not a date of the form YYYY-MM-DD" in out.output
+    out = runner.invoke(gaps, ["plan", "G-0042", "--owner", "ana", "--due", "2025-07-01", "--home", cli_home])
+    assert out.exit_code == 1 and "no topic G-0042 (run `deflect gaps` to list topics)" in out.output
+    out = runner.invoke(gaps, ["plan", tid, "--owner", "ana", "--due", "2020-01-01", "--home", cli_home])
+    assert out.exit_code == 0 and "planned" in out.output and "OVERDUE" in out.output
+    out = runner.invoke(gaps, ["--home", cli_home, "--min-size", "4"])
+    assert "OVERDUE" in out.output
+    out = runner.invoke(gaps, ["dismiss", tid, "--reason", "duplicate", "--home", cli_home])
+    assert out.exit_code == 0 and "dismissed" in out.output
+    out = runner.invoke(gaps, ["show", tid, "--home", cli_home])
+    assert json.loads(out.output)["status"] == "dismissed"
+    out = runner.invoke(gaps, ["reopen", tid, "--home", cli_home])
+    assert out.exit_code == 0 and "is new" in out.output
+
+
+# -- the benchmark scorer --------------------------------------------------------------------------
+def test_score_gap_report():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from score_gaps import score_gap_report
+
+    truth = {f"a{i}": "A" for i in range(10)} | {f"b{i}": "B" for i in range(10)} | {f"c{i}": "C" for i in range(3)}
+    truth |= {f"k{i}": "K" for i in range(10)}
+    report = {"topics": [
+        {"id": "G-1", "members": [{"source": "ticket", "id": f"a{i}"} for i in range(8)]},
+        {"id": "G-2", "members": [{"source": "ticket", "id": f"b{i}"} for i in range(4)]},   # too small
+        {"id": "G-3", "members": [{"source": "inquiry", "id": f"k{i}"} for i in range(6)]},  # covered
+    ]}
+    s = score_gap_report(report, truth, covered_topics={"K"})
+    assert s["topic_recall"] == 0.5          # A found; B too small; C has only 3 rows (not recurring)
+    assert s["false_gaps"] == 1 and s["purity"] == 1.0

@@ -1,0 +1,152 @@
+"""The HTML pages render (Flask test client, no model): help center, articles, contact, agent, report."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from deflect.formats import Article
+from deflect.store import open_store
+from web import create_app
+from web.pages import category_of, group_articles, render_markdown
+
+ARTICLES = [
+    Article(id="zustellung-zeitung-fehlt", title="Zeitung nicht erhalten", language="de",
+            body="Bitte melden Sie es **sofort**.\n\n| Kanal | Zeit |\n|---|---|\n| Telefon | 7–18 Uhr |",
+            questions=["Zeitung kam nicht"], tags=["zustellung"], url="/hilfe/zustellung/zeitung-fehlt"),
+    Article(id="abo-uebersicht", title="Welche Abo-Varianten gibt es?", language="de",
+            body="Print und digital.", tags=["abo"], url="/hilfe/abo/varianten"),
+    Article(id="service-kontakt", title="Kontakt zum Leserservice", language="de", body="Telefon 0800.",
+            tags=["service"], url="/hilfe/kontakt"),
+    Article(id="en-cancel-subscription", title="How do I cancel my subscription?", language="en",
+            body="Online or by email.", tags=["cancellation", "subscription"],
+            url="/help/en/cancel-subscription"),
+    Article(id="evil", title='<img src=x onerror="alert(1)">Böse', language="de",
+            body='<script>alert(2)</script>\n\n[klick](javascript:alert(3))\n\n<b onclick="x()">fett</b>',
+            tags=["redaktion"], url="/hilfe/redaktion/evil"),
+]
+
+
+@pytest.fixture
+def client(tmp_path):
+    store = open_store(tmp_path / "deflect.db")
+    store.upsert_articles(ARTICLES)
+    store.close()
+    app = create_app({"DEFLECT_HOME": str(tmp_path), "TESTING": True, "DEFLECTOR": None})
+    return app.test_client()
+
+
+def test_help_center_page(client):
+    resp = client.get("/")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert '<html lang="de">' in html
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert len(scripts) == 1, "the widget is embedded with exactly one script tag"
+    tag = scripts[0]
+    for attr in ('src="/static/widget.js"', 'data-deflect-api="/"', 'data-deflect-target="#help-search"',
+                 'data-deflect-form="#contact-form"', 'data-deflect-lang="de"', "defer"):
+        assert attr in tag
+    assert 'id="help-search"' in html and 'id="contact-form"' in html
+    assert 'href="/articles/zustellung-zeitung-fehlt"' in html
+    assert "Zustellung" in html and "Abo &amp; Angebote" in html
+    assert "How do I cancel" not in html          # English articles live on the English page
+    assert "&lt;img src=x" in html and "<img src=x" not in html
+
+
+def test_help_center_page_in_english(client):
+    html = client.get("/?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert 'data-deflect-lang="en"' in html
+    assert "How do I cancel my subscription?" in html
+    assert "Zeitung nicht erhalten" not in html
+    assert "How can we help?" in html
+
+
+def test_article_page_renders_markdown(client):
+    resp = client.get("/articles/zustellung-zeitung-fehlt")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert "<strong>sofort</strong>" in html
+    assert "<table>" in html and "<td>Telefon</td>" in html
+    assert "Zeitung kam nicht" in html          # the questions the article answers
+    assert 'href="/#kontakt"' in html
+
+
+def test_article_page_is_xss_safe(client):
+    html = client.get("/articles/evil").get_data(as_text=True)
+    assert "<script>alert(2)" not in html and "&lt;script&gt;alert(2)&lt;/script&gt;" in html
+    assert 'href="javascript' not in html
+    assert "<b onclick" not in html
+    assert '<img src=x onerror="alert(1)">' not in html
+    assert "&lt;img src=x onerror=" in html
+
+
+def test_unknown_article_is_404(client):
+    resp = client.get("/articles/nope")
+    assert resp.status_code == 404
+    assert "Artikel nicht gefunden" in resp.get_data(as_text=True)
+
+
+def test_help_center_urls_lead_to_the_article(client):
+    resp = client.get("/hilfe/zustellung/zeitung-fehlt")
+    assert resp.status_code == 302
+    assert resp.headers["Location"].endswith("/articles/zustellung-zeitung-fehlt")
+    assert client.get("/help/en/cancel-subscription").headers["Location"].endswith(
+        "/articles/en-cancel-subscription")
+    missing = client.get("/help/en/nothing-here")
+    assert missing.status_code == 404 and "Article not found" in missing.get_data(as_text=True)
+
+
+def test_contact_form_thanks_without_storing(client):
+    resp = client.post("/contact", data={"lang": "de", "subject": "<b>Hallo</b>", "body": "Text",
+                                         "email": "a@example.org", "name": "A"})
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert "Vielen Dank" in html and "&lt;b&gt;Hallo&lt;/b&gt;" in html
+    en = client.post("/contact", data={"lang": "en", "subject": "Hi"}).get_data(as_text=True)
+    assert "Thank you for your message" in en
+    assert client.get("/contact").status_code == 302
+
+
+def test_agent_and_report_pages(client):
+    agent = client.get("/agent").get_data(as_text=True)
+    assert 'id="api-key"' in agent and 'id="copy-draft"' in agent and "/static/agent.js" in agent
+    report = client.get("/report").get_data(as_text=True)
+    assert 'id="gaps-table"' in report and "/static/report.js" in report
+    assert 'href="/api/v1/gaps?format=csv"' in report
+    assert 'aria-current="page"' in report
+
+
+@pytest.mark.parametrize("name", ["widget.js", "widget.css", "site.css", "console.css", "console.js",
+                                  "agent.js", "report.js", "favicon.svg"])
+def test_static_files_are_served_locally(client, name):
+    resp = client.get(f"/static/{name}")
+    assert resp.status_code == 200
+    body = resp.get_data(as_text=True)
+    assert "http://" not in body.replace("http://www.w3.org", "") and "cdn" not in body.lower()
+    resp.close()
+
+
+def test_widget_never_uses_innerhtml():
+    from pathlib import Path
+
+    static = Path(__file__).resolve().parent.parent / "web" / "static"
+    for name in ("widget.js", "agent.js", "report.js", "console.js"):
+        code = (static / name).read_text(encoding="utf-8")
+        assert "innerHTML" not in code and "insertAdjacentHTML" not in code and "eval(" not in code, name
+
+
+def test_categories():
+    by_id = {a.id: a for a in ARTICLES}
+    assert category_of(by_id["zustellung-zeitung-fehlt"]) == "zustellung"
+    assert category_of(by_id["service-kontakt"]) == "service"
+    assert category_of(by_id["en-cancel-subscription"]) == "account"
+    groups = group_articles(ARTICLES, "de")
+    assert [g["key"] for g in groups] == ["abo", "zustellung", "redaktion", "service"]
+    assert [g["title"] for g in group_articles(ARTICLES, "en")] == ["Account & privacy"]
+
+
+def test_render_markdown_disables_html():
+    assert render_markdown("<i>x</i>") == "<p>&lt;i&gt;x&lt;/i&gt;</p>\n"
+    assert "href" not in render_markdown("[a](javascript:alert(1))")

@@ -1,0 +1,356 @@
+"""API v1 (JSON): suggestions for the widget and for agents, feedback, metrics, gaps, article pushes.
+
+Every answer has ``"ok"``; errors are ``{"ok": false, "error": "..."}`` with a 4xx status
+(see web/errors.py). The OpenAPI document at ``/api/v1/openapi.json`` describes each endpoint.
+"""
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import re
+import uuid
+from functools import lru_cache
+
+import frontmatter
+import yaml
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from deflect.errors import NotFoundError
+from deflect.formats import Article, Inquiry
+from deflect.language import detect_language
+from deflect.redact import redact
+from deflect.service_store import EVENTS, record_feedback
+
+from . import metrics as metrics_lib
+from .auth import require_key
+from .draft import build_draft
+from .errors import ApiError
+from .limits import int_arg, json_body, list_field, rate_limit, text_field
+from .openapi import document
+from .state import get_deflector, get_store, write_lock
+from .text import plain_text, snippet
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+LANGS = ("de", "en")
+ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+ISO_LANG = re.compile(r"^[a-z]{2}$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MARKDOWN_TYPES = ("text/markdown", "text/x-markdown")
+K_ARTICLES = 3
+K_TICKETS = 3
+
+
+def deflector():
+    """The process's Deflector, reloaded first if another worker changed the index."""
+    d = get_deflector()
+    if not g.get("deflect_checked_reload"):
+        g.deflect_checked_reload = True
+        reload = getattr(d, "reload_if_changed", None)
+        if reload is not None:
+            reload()
+    return d
+
+
+@lru_cache(maxsize=512)
+def _cached_plain(body: str) -> str:
+    return plain_text(body)
+
+
+def _plain(body: str) -> str:
+    """Plain text of an article body (cached; huge bodies are not kept in the cache)."""
+    return _cached_plain(body) if len(body) <= 50_000 else plain_text(body)
+
+
+def _articles_json(hits, query: str) -> list[dict]:
+    """Article hits with an HTML snippet of the article body (query words in <mark>)."""
+    ids = [h.id for h in hits]
+    bodies: dict[str, str] = {}
+    if ids:
+        marks = ",".join("?" * len(ids))
+        bodies = dict(get_store().db.execute(f"select id, body from articles where id in ({marks})", ids))
+    return [{"id": h.id, "title": h.title, "url": h.url, "score": round(float(h.score), 4),
+             "language": getattr(h, "language", None),
+             "snippet": snippet(_plain(bodies.get(h.id) or ""), query)}
+            for h in hits]
+
+
+def _log(text: str, suggestion, channel: str, session: str | None = None, page: str | None = None) -> str:
+    iid = uuid.uuid4().hex
+    top = suggestion.articles[0].id if suggestion.articles else None
+    get_store().log_inquiry(Inquiry(id=iid, text=text, language=suggestion.language), suggestion.decision,
+                            suggestion.confidence, top, channel=channel, session=session, page=page)
+    return iid
+
+
+# -- public: widget ------------------------------------------------------------------------------
+@bp.post("/suggest")
+@rate_limit("suggest")
+def suggest():
+    data = json_body()
+    text = text_field(data, "text", required=True, min_len=3, max_len=1000)
+    language = text_field(data, "language", choices=LANGS)
+    session = text_field(data, "session", max_len=128)
+    page = text_field(data, "page", max_len=2000)
+    text = redact(text)
+    s = deflector().suggest(text, language=language, k=K_ARTICLES)
+    iid = _log(text, s, "widget", session, page)
+    return jsonify({"ok": True, "id": iid, "decision": s.decision,
+                    "confidence": round(float(s.confidence), 4), "language": s.language,
+                    "articles": _articles_json(s.articles, text)})
+
+
+@bp.post("/feedback")
+@rate_limit("feedback")
+def feedback():
+    data = json_body()
+    inquiry_id = text_field(data, "inquiry_id", required=True, max_len=64)
+    article_id = text_field(data, "article_id", max_len=128)
+    event = text_field(data, "event", choices=EVENTS)
+    session = text_field(data, "session", max_len=128)
+    helpful = data.get("helpful")
+    if helpful is not None and not isinstance(helpful, bool):
+        raise ApiError("'helpful' must be true or false")
+    if event is None:
+        if helpful is None:
+            raise ApiError("give 'event' (" + ", ".join(EVENTS) + ") or 'helpful'")
+        event = "helpful" if helpful else "not_helpful"
+    elif helpful is not None and event in ("helpful", "not_helpful") and (event == "helpful") != helpful:
+        raise ApiError("'helpful' contradicts 'event'")
+    fid = record_feedback(get_store(), inquiry_id, event, article_id=article_id, session=session)
+    return jsonify({"ok": True, "id": fid, "event": event}), 201
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+@bp.get("/health")
+def health():
+    counts = get_store().counts()
+    return jsonify({"ok": True, "articles": counts["articles"], "tickets": counts["tickets"]})
+
+
+# -- agents ---------------------------------------------------------------------------------------
+@bp.post("/agent/suggest")
+@require_key("agent")
+def agent_suggest():
+    data = json_body()
+    subject = text_field(data, "subject", max_len=500) or ""
+    body = text_field(data, "body", max_len=20000) or ""
+    language = text_field(data, "language", choices=LANGS)
+    if len(subject) + len(body) < 3:
+        raise ApiError("give the ticket's 'body' (and 'subject'); at least 3 characters")
+    text = body if not subject or body.startswith(subject) else (f"{subject}\n{body}" if body else subject)
+    text = redact(text)
+    s = deflector().suggest(text, language=language, k=K_ARTICLES, with_tickets=K_TICKETS)
+    iid = _log(text, s, "agent")
+    tickets = [{"id": t.id, "score": round(float(t.score), 4), "subject": redact(t.subject),
+                "body": redact(t.body), "resolution": redact(t.resolution), "article_id": t.article_id}
+               for t in s.tickets]
+    article = None
+    if s.decision == "answer" and s.articles:
+        try:
+            article = get_store().get_article(s.articles[0].id)
+        except NotFoundError:
+            article = None
+    min_score = float(current_app.config.get("DRAFT_TICKET_MIN_SCORE", 0.5))
+    ticket = next((t for t in tickets if t["score"] >= min_score and t["resolution"].strip()), None)
+    draft = build_draft(s.language, article=article, ticket=ticket,
+                        base_url=current_app.config.get("HELP_CENTER_URL"),
+                        signature=current_app.config.get("DRAFT_SIGNATURE"))
+    return jsonify({"ok": True, "id": iid, "decision": s.decision,
+                    "confidence": round(float(s.confidence), 4), "language": s.language,
+                    "articles": _articles_json(s.articles, text), "tickets": tickets, "draft": draft})
+
+
+# -- admin: metrics and gaps ----------------------------------------------------------------------
+@bp.get("/metrics")
+@require_key("admin")
+def metrics():
+    days = int_arg("days", 30, 1, 366)
+    top = int_arg("top", 10, 1, 100)
+    channel = request.args.get("channel", "widget")
+    if channel not in ("widget", "agent", "cli", "all"):
+        raise ApiError("'channel' must be one of: widget, agent, cli, all")
+    result = metrics_lib.compute(get_store(), days=days, top=top,
+                                 channel=None if channel == "all" else channel)
+    return jsonify({"ok": True, **result})
+
+
+def _gaps():
+    try:
+        return importlib.import_module("deflect.gaps")
+    except ModuleNotFoundError as exc:
+        if exc.name != "deflect.gaps":
+            raise
+        raise ApiError("the gap report is not available in this installation", 501) from None
+
+
+_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+GAP_STATUSES = {"open": ("new", "planned"), "all": None, "new": ("new",), "planned": ("planned",),
+                "covered": ("covered",), "dismissed": ("dismissed",)}
+
+
+def safe_csv(text: str) -> str:
+    """Defuse spreadsheet formulas in cells (customer text like ``=HYPERLINK(...)``) with a leading '."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in csv.reader(io.StringIO(text)):
+        writer.writerow([f"'{cell}" if cell.startswith(_CSV_FORMULA) and not _NUMBER.match(cell) else cell
+                         for cell in row])
+    return out.getvalue()
+
+
+@bp.get("/gaps")
+@require_key("admin")
+def gaps_report():
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise ApiError("'format' must be json or csv")
+    status = request.args.get("status", "open")
+    if status not in GAP_STATUSES:
+        raise ApiError("'status' must be one of: " + ", ".join(GAP_STATUSES))
+    gaps = _gaps()
+    options = {"min_size": int_arg("min_size", getattr(gaps, "MIN_SIZE", 5), 2, 10000),
+               "period_days": int_arg("period_days", getattr(gaps, "PERIOD_DAYS", 30), 1, 3660),
+               "statuses": GAP_STATUSES[status]}
+    d = deflector()
+    with write_lock():  # the report judges and persists; one at a time per process
+        report = gaps.build_report(d, **options)
+    if fmt == "csv":
+        from deflect.gaps_cli import to_csv
+        return Response(safe_csv(to_csv(report)), mimetype="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="deflect-gaps.csv"'})
+    return jsonify({"ok": True, **report})
+
+
+@bp.patch("/gaps/<topic_id>")
+@require_key("admin")
+def gaps_update(topic_id: str):
+    if len(topic_id) > 128:
+        raise ApiError("topic id too long")
+    data = json_body()
+    status = text_field(data, "status", required=True, choices=("planned", "dismissed", "new"))
+    gaps = _gaps()
+    store = get_store()
+    if status == "planned":
+        owner = text_field(data, "owner", required=True, max_len=100)
+        due = text_field(data, "due", required=True, max_len=10)
+        if not DATE.match(due):
+            raise ApiError("'due' must be a date YYYY-MM-DD")
+        result = gaps.plan(store, topic_id, owner, due)
+    elif status == "dismissed":
+        reason = text_field(data, "reason", required=True, max_len=500)
+        result = gaps.dismiss(store, topic_id, reason)
+    else:
+        result = gaps.reopen(store, topic_id)
+    body = {"ok": True, "id": topic_id, "status": status}
+    if isinstance(result, dict):
+        body["topic"] = result
+    return jsonify(body)
+
+
+# -- admin: article pushes from a CMS or helpdesk -------------------------------------------------
+def _check_article_id(article_id: str) -> None:
+    if not ARTICLE_ID.match(article_id):
+        raise ApiError("article id must be 1 to 128 letters, digits, '.', '_' or '-'")
+
+
+def _markdown_fields() -> dict:
+    try:
+        text = request.get_data().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError("request body is not UTF-8 text") from None
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError as exc:
+        raise ApiError(f"invalid YAML front matter: {getattr(exc, 'problem', None) or exc}",
+                       hint="Check quoting: values with ':' need quotes.") from None
+    if not isinstance(post.metadata, dict):
+        raise ApiError("front matter must be a YAML mapping")
+    data = {k: (str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+            for k, v in post.metadata.items()}
+    data["body"] = post.content
+    return data
+
+
+def _article_from(data: dict, article_id: str) -> Article:
+    given_id = data.get("id")
+    if given_id is not None and str(given_id) != article_id:
+        raise ApiError(f"the body's id {given_id!r} differs from the URL's {article_id!r}")
+    title = text_field(data, "title", required=True, max_len=300)
+    body = text_field(data, "body", required=True, max_len=500_000)
+    language = data.get("language")
+    if language is None or language == "":
+        language = detect_language(f"{title} {body[:500]}")
+    elif not isinstance(language, str) or not ISO_LANG.match(language.strip().lower()):
+        raise ApiError("'language' must be an ISO 639-1 code such as 'de' or 'en'")
+    url = text_field(data, "url", max_len=2000)
+    if url is not None and not (url.startswith("/") and not url.startswith("//")
+                                or url.startswith(("https://", "http://"))):
+        raise ApiError("'url' must be a path starting with '/' or an http(s) URL")
+    return Article(id=article_id, title=title, body=body, language=language.strip().lower(),
+                   questions=list_field(data, "questions", max_items=100, max_len=500),
+                   tags=list_field(data, "tags", max_items=50, max_len=100), url=url, source="api")
+
+
+def _article_dict(article: Article) -> dict:
+    return {"id": article.id, "title": article.title, "language": article.language,
+            "questions": article.questions, "tags": article.tags, "url": article.url}
+
+
+@bp.put("/articles/<article_id>")
+@require_key("admin")
+def put_article(article_id: str):
+    _check_article_id(article_id)
+    request.max_content_length = int(current_app.config.get("ARTICLE_MAX_CONTENT_LENGTH", 1024 * 1024))
+    if request.mimetype in MARKDOWN_TYPES:
+        data = _markdown_fields()
+    elif request.mimetype == "application/json":
+        data = json_body()
+    else:
+        raise ApiError("send the article as application/json or text/markdown (with front matter)", 415)
+    article = _article_from(data, article_id)
+    existed = get_store().has_article(article_id)
+    d = deflector()
+    covered: list[str] = []
+    with write_lock():
+        outcome = d.upsert_article(article)
+        changed = not (isinstance(outcome, dict) and article_id in (outcome.get("unchanged") or []))
+        if changed:
+            covered = _check_coverage(d)
+    return jsonify({"ok": True, "created": not existed, "changed": changed, "article": _article_dict(article),
+                    "covered_topics": covered}), (200 if existed else 201)
+
+
+def _check_coverage(d) -> list[str]:
+    """Gap topics the changed article now covers (deflect.gaps.check_coverage), if gaps are installed.
+    The article is stored already, so a failure here is logged, not returned."""
+    try:
+        gaps = importlib.import_module("deflect.gaps")
+    except ModuleNotFoundError:
+        return []
+    check = getattr(gaps, "check_coverage", None)
+    if check is None:
+        return []
+    try:
+        return list(check(d) or [])
+    except Exception:  # never fail an accepted article push over the report
+        current_app.logger.exception("deflect: gap coverage check failed")
+        return []
+
+
+@bp.delete("/articles/<article_id>")
+@require_key("admin")
+def delete_article(article_id: str):
+    _check_article_id(article_id)
+    if not get_store().has_article(article_id):
+        raise NotFoundError(f"no article {article_id!r}")
+    d = deflector()
+    with write_lock():
+        d.delete_article(article_id)
+    return jsonify({"ok": True, "deleted": article_id})

@@ -1,0 +1,52 @@
+"""API keys for the agent and admin endpoints.
+
+Keys are created with ``deflect keys create --name NAME [--scope agent|admin]`` and stored as sha256
+hashes. Clients send ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. Scope ``agent`` may call
+the agent endpoint; ``admin`` may call everything.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, request
+
+from deflect.service_store import verify_key
+
+from .errors import ApiError
+from .state import get_store
+
+SCOPE_RANK = {"agent": 1, "admin": 2}
+
+
+def presented_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return (request.headers.get("X-API-Key") or "").strip() or None
+
+
+def require_key(scope: str = "admin"):
+    """View decorator: 401 without a valid key, 403 when the key's scope is too small."""
+    if scope not in SCOPE_RANK:
+        raise ValueError(f"unknown scope {scope!r}")
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            key = presented_key()
+            challenge = {"WWW-Authenticate": 'Bearer realm="deflect"'}
+            if key is None:
+                raise ApiError("API key required", 401, headers=challenge,
+                               hint="Send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'; "
+                                    "create one with `deflect keys create`.")
+            record = verify_key(get_store(), key)
+            if record is None:
+                raise ApiError("invalid or revoked API key", 401, headers=challenge)
+            if SCOPE_RANK.get(record["scope"], 0) < SCOPE_RANK[scope]:
+                raise ApiError(f"this key has scope {record['scope']!r}; this endpoint needs {scope!r}", 403)
+            g.api_key = record
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,84 @@
+"""A draft reply for agents, assembled from the best source; every part cites where it came from.
+
+Parts, in order: a greeting (``template``), then the best article's opening paragraphs as plain
+text with a link (``article``) when deflect is confident, else the most similar resolved ticket's
+resolution (``ticket``) when it is similar enough, else a holding reply (``template``); and a
+closing (``template``). The draft is in the ticket's language (German or English).
+"""
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from deflect.formats import Article
+from deflect.redact import redact
+
+from .text import markdown_blocks
+
+TEMPLATES = {
+    "de": {
+        "greeting": "Guten Tag,",
+        "link": "Ausführliche Informationen finden Sie in unserem Hilfe-Center: {url}",
+        "fallback": "vielen Dank für Ihre Nachricht. Wir kümmern uns darum und melden uns so schnell wie "
+                    "möglich bei Ihnen.",
+        "closing": "Bei weiteren Fragen sind wir gern für Sie da.\n\nFreundliche Grüße\n{signature}",
+        "signature": "Ihr Kundenservice",
+    },
+    "en": {
+        "greeting": "Hello,",
+        "link": "You can find more details in our help center: {url}",
+        "fallback": "thank you for your message. We are looking into it and will get back to you as soon "
+                    "as possible.",
+        "closing": "If you have any further questions, we are happy to help.\n\nKind regards\n{signature}",
+        "signature": "Your customer service team",
+    },
+}
+
+
+def article_excerpt(body: str, min_chars: int = 300, max_chars: int = 900) -> str:
+    """The article's first paragraph(s) as plain text: at least ``min_chars`` where the article has
+    them, never ending on an introduction (``...:``), at most ``max_chars``."""
+    chosen: list[str] = []
+    total = 0
+    for block in markdown_blocks(body):
+        if chosen and total >= min_chars and not chosen[-1].endswith(":"):
+            break
+        if chosen and total + len(block) > max_chars:
+            break
+        chosen.append(block)
+        total += len(block)
+    while chosen and chosen[-1].endswith(":") and len(chosen) > 1:
+        chosen.pop()
+    return "\n\n".join(chosen)
+
+
+def _template(name: str, text: str) -> dict:
+    return {"text": text, "source": {"type": "template", "id": name}}
+
+
+def build_draft(language: str, article: Article | None = None, ticket: dict | None = None,
+                base_url: str | None = None, signature: str | None = None) -> dict:
+    """``{"text", "parts": [{"text", "source": {"type", "id", "title"?, "url"?}}]}``.
+
+    ``article`` is the confident best article (or None); ``ticket`` a similar resolved ticket
+    (dict with id, subject, resolution) used when there is no article.
+    """
+    t = TEMPLATES.get(language, TEMPLATES["en"])
+    parts = [_template("greeting", t["greeting"])]
+    if article is not None:
+        url = article.url
+        if url and base_url:
+            url = urljoin(base_url.rstrip("/") + "/", url.lstrip("/"))
+        text = article_excerpt(article.body) or article.title
+        if url:
+            text += "\n\n" + t["link"].format(url=url)
+        source = {"type": "article", "id": article.id, "title": article.title}
+        if url:
+            source["url"] = url
+        parts.append({"text": text, "source": source})
+    elif ticket is not None and (ticket.get("resolution") or "").strip():
+        source = {"type": "ticket", "id": ticket["id"], "title": redact(ticket.get("subject") or "")}
+        parts.append({"text": redact(ticket["resolution"].strip()), "source": source})
+    else:
+        parts.append(_template("fallback", t["fallback"]))
+    parts.append(_template("closing", t["closing"].format(signature=signature or t["signature"])))
+    return {"text": "\n\n".join(p["text"] for p in parts), "parts": parts}

@@ -1,0 +1,243 @@
+"""Limits on the public API: per-client rate limits, CORS for the widget origins, body and field limits.
+
+Rate limits are token buckets kept **in process memory**: each gunicorn worker counts on its own,
+so with ``--workers N`` a client can get up to N times the configured rate. Clients are told apart
+by IP address; ``X-Forwarded-For`` is only trusted with ``TRUST_PROXY`` = number of proxies in front.
+
+CORS: the widget endpoints answer browsers from ``WIDGET_ORIGINS`` (config list, or the
+comma-separated ``DEFLECT_WIDGET_ORIGINS``; ``*`` allows any) and always from the service's own origin.
+A disallowed origin gets no CORS headers, and its preflight a 403.
+"""
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from functools import wraps
+from typing import Any
+
+from flask import Flask, current_app, request
+
+from .errors import ApiError, error_response
+
+EXT = "deflect_limits"
+# Endpoints a browser on a widget origin may call.
+CORS_ENDPOINTS = {"api.suggest", "api.feedback", "api.openapi"}
+DEFAULT_RATE_LIMIT = {"suggest": "30/minute", "feedback": "60/minute"}
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
+            "d": 86400, "day": 86400}
+_RATE = re.compile(r"^\s*(\d+)\s*(?:/\s*([a-z]+))?\s*$")
+
+
+def parse_rate(value: Any) -> tuple[int, float] | None:
+    """``"30/minute"`` -> (30, 60.0); an int means per minute; 0, None, "off" disable the limit."""
+    if value is None or value is False:
+        return None
+    if isinstance(value, str) and value.strip().lower() in ("", "off", "0"):
+        return None
+    if isinstance(value, int):
+        return (value, 60.0) if value > 0 else None
+    match = _RATE.match(str(value).lower())
+    if not match or match.group(2) not in (None, *_PERIODS):
+        raise ValueError(f"bad rate limit {value!r}; use e.g. '30/minute'")
+    count = int(match.group(1))
+    return (count, float(_PERIODS[match.group(2) or "minute"])) if count > 0 else None
+
+
+class TokenBucket:
+    """Thread-safe token buckets per key: ``capacity`` requests at once, refilled at ``capacity/per``/s."""
+
+    MAX_KEYS = 50_000
+
+    def __init__(self, capacity: int, per: float, clock=time.monotonic):
+        self.capacity = float(capacity)
+        self.rate = capacity / per
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """Take a token; returns 0 if allowed, else the seconds until the next token."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                if len(self._buckets) > self.MAX_KEYS:
+                    self._prune(now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self.rate
+
+    def _prune(self, now: float) -> None:
+        full_after = self.capacity / self.rate
+        for key, (_, last) in list(self._buckets.items()):
+            if now - last >= full_after:
+                del self._buckets[key]
+
+
+def _rate_config(app: Flask) -> dict[str, Any]:
+    configured = app.config.get("RATE_LIMIT", DEFAULT_RATE_LIMIT)
+    if isinstance(configured, dict):
+        return {**DEFAULT_RATE_LIMIT, **configured}
+    return {name: configured for name in DEFAULT_RATE_LIMIT}
+
+
+def _origins(app: Flask) -> set[str]:
+    value = app.config.get("WIDGET_ORIGINS") or []
+    if isinstance(value, str):
+        value = value.split(",")
+    return {o.strip().rstrip("/").lower() for o in value if o and o.strip()}
+
+
+def init_app(app: Flask) -> None:
+    buckets = {}
+    for name, value in _rate_config(app).items():
+        rate = parse_rate(value)
+        if rate:
+            buckets[name] = TokenBucket(*rate)
+    app.extensions[EXT] = {"buckets": buckets, "origins": _origins(app)}
+    app.before_request(_preflight)
+    app.after_request(_cors_headers)
+
+
+def client_ip() -> str:
+    """The client's address (``ProxyFix`` has applied X-Forwarded-For when TRUST_PROXY is set)."""
+    return request.remote_addr or "unknown"
+
+
+def rate_limit(name: str):
+    """View decorator: take a token from bucket ``name`` for this client, or answer 429."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            bucket = current_app.extensions[EXT]["buckets"].get(name)
+            if bucket is not None:
+                wait = bucket.take(client_ip())
+                if wait > 0:
+                    seconds = max(1, math.ceil(wait))
+                    raise ApiError(f"too many requests; try again in {seconds} s", 429,
+                                   headers={"Retry-After": str(seconds)})
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+# -- CORS -------------------------------------------------------------------------------------
+def origin_allowed(origin: str) -> bool:
+    origin = origin.strip().rstrip("/").lower()
+    if origin == request.host_url.rstrip("/").lower():
+        return True
+    allowed = current_app.extensions[EXT]["origins"]
+    return "*" in allowed or origin in allowed
+
+
+def _preflight():
+    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+        return None
+    if not request.path.startswith("/api/"):
+        return None
+    origin = request.headers.get("Origin", "")
+    wanted = request.headers["Access-Control-Request-Method"].upper()
+    rule = request.url_rule
+    if request.endpoint not in CORS_ENDPOINTS or rule is None or not origin or not origin_allowed(origin):
+        return error_response("cross-origin request not allowed from this origin", 403)
+    if wanted not in (rule.methods or set()):
+        return error_response(f"method {wanted} not allowed for {request.path}", 403)
+    methods = sorted((rule.methods or set()) - {"HEAD"})
+    response = current_app.make_response(("", 204))
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+    response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+    response.headers["Access-Control-Max-Age"] = "600"
+    response.headers["Vary"] = "Origin"
+    return response
+
+
+def _cors_headers(response):
+    if request.endpoint in CORS_ENDPOINTS:
+        response.vary.add("Origin")
+        origin = request.headers.get("Origin")
+        if origin and "Access-Control-Allow-Origin" not in response.headers and origin_allowed(origin):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+    return response
+
+
+# -- body and field limits ------------------------------------------------------------------------
+def json_body(max_bytes: int | None = None) -> dict:
+    """The request's JSON object; 415 for another content type, 400 for bad JSON, 413 when too big."""
+    if max_bytes is not None:
+        request.max_content_length = max_bytes
+    if request.mimetype != "application/json":
+        raise ApiError(f"expected Content-Type: application/json, got {request.mimetype or 'none'!r}", 415)
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise ApiError("request body is empty; send a JSON object")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError("request body is not valid JSON")
+    if not isinstance(data, dict):
+        raise ApiError("request body must be a JSON object")
+    return data
+
+
+def text_field(data: dict, name: str, *, required: bool = False, min_len: int = 1, max_len: int = 1000,
+               choices: tuple[str, ...] | None = None, strip: bool = True) -> str | None:
+    """A string field (None when absent/null and not required), checked for type, length and choices."""
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise ApiError(f"missing field '{name}'")
+        return None
+    if not isinstance(value, str):
+        raise ApiError(f"'{name}' must be a string")
+    if strip:
+        value = value.strip()
+    if not value and not required:
+        return None
+    if choices is not None:
+        if value not in choices:
+            raise ApiError(f"'{name}' must be one of: " + ", ".join(choices))
+        return value
+    if not value:
+        raise ApiError(f"'{name}' is empty")
+    if len(value) < min_len:
+        raise ApiError(f"'{name}' is too short (at least {min_len} characters)")
+    if len(value) > max_len:
+        raise ApiError(f"'{name}' is too long (at most {max_len} characters)")
+    return value
+
+
+def list_field(data: dict, name: str, *, max_items: int = 50, max_len: int = 500) -> list[str]:
+    value = data.get(name)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ApiError(f"'{name}' must be a list of strings")
+    if len(value) > max_items:
+        raise ApiError(f"'{name}' has too many items (at most {max_items})")
+    if any(len(v) > max_len for v in value):
+        raise ApiError(f"each item of '{name}' must be at most {max_len} characters")
+    return [v.strip() for v in value if v.strip()]
+
+
+def int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    """An integer query-string argument within [lo, hi]."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(f"'{name}' must be an integer") from None
+    if not lo <= value <= hi:
+        raise ApiError(f"'{name}' must be between {lo} and {hi}")
+    return value

@@ -1,0 +1,119 @@
+"""Deflection metrics from logged inquiries and feedback events.
+
+Definitions (per UTC day of the inquiry, and as totals over the whole window):
+
+- **inquiries**: logged inquiries (channel ``widget`` unless another channel is asked for).
+- **sessions**: distinct sessions among them; an inquiry logged without a session counts as a session
+  of its own.
+- **answered** / **no_answer**: inquiries whose decision was ``answer`` / ``no_answer``.
+- **helpful** / **not_helpful**: "did this help?" votes on those inquiries, counted once per
+  suggestion (inquiry and article); **contacted_support**: "contacted support after all" events.
+- **deflection rate** = sessions that saw at least one suggestion (an inquiry with decision
+  ``answer``) and sent no ``contacted_support`` event (for any of the session's inquiries, at any
+  time) / sessions that saw at least one suggestion.
+- **helpful rate** = helpful / (helpful + not_helpful).
+- **no-answer rate** = no_answer inquiries / inquiries.
+
+A rate is ``null`` when its denominator is 0. ``top_unanswered`` lists the most frequent
+``no_answer`` texts in the window (case and surrounding space ignored), most frequent first.
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from deflect.store import Store
+
+SESSION = "coalesce(i.session, 'inquiry:' || i.id)"
+
+
+def _rate(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def _empty(day: str | None = None) -> dict:
+    row = {"inquiries": 0, "sessions": 0, "answered": 0, "no_answer": 0, "helpful": 0, "not_helpful": 0,
+           "contacted_support": 0, "sessions_with_suggestion": 0, "deflected_sessions": 0}
+    return {"date": day, **row} if day is not None else row
+
+
+def _finish(row: dict) -> dict:
+    row["deflection_rate"] = _rate(row["deflected_sessions"], row["sessions_with_suggestion"])
+    row["helpful_rate"] = _rate(row["helpful"], row["helpful"] + row["not_helpful"])
+    row["no_answer_rate"] = _rate(row["no_answer"], row["inquiries"])
+    return row
+
+
+def compute(store: Store, days: int = 30, channel: str | None = "widget", top: int = 10,
+            today: date | None = None) -> dict:
+    """Metrics for the last ``days`` UTC days (today included); ``channel=None`` counts every channel."""
+    today = today or datetime.now(UTC).date()
+    first = today - timedelta(days=days - 1)
+    since, until = first.isoformat(), (today + timedelta(days=1)).isoformat()
+    where = "i.created_at >= :since and i.created_at < :until"
+    if channel:
+        where += " and i.channel = :channel"
+    params = {"since": since, "until": until, "channel": channel, "top": top}
+    q = store.db.execute
+
+    per_day = {(first + timedelta(days=n)).isoformat(): _empty((first + timedelta(days=n)).isoformat())
+               for n in range(days)}
+    totals = _empty()
+
+    # Inquiries, decisions and sessions.
+    for day, n, answered, no_answer, sessions in q(f"""
+            select substr(i.created_at, 1, 10) as day, count(*), sum(i.decision = 'answer'),
+                   sum(i.decision = 'no_answer'), count(distinct {SESSION})
+            from inquiries i where {where} group by day""", params):
+        if day in per_day:
+            per_day[day].update(inquiries=n, answered=answered or 0, no_answer=no_answer or 0,
+                                sessions=sessions)
+    n, answered, no_answer, sessions = q(f"""
+            select count(*), sum(i.decision = 'answer'), sum(i.decision = 'no_answer'),
+                   count(distinct {SESSION}) from inquiries i where {where}""", params).fetchone()
+    totals.update(inquiries=n, answered=answered or 0, no_answer=no_answer or 0, sessions=sessions)
+
+    # Feedback events, by the day of the inquiry they belong to (votes once per suggestion).
+    events = f"""
+            select substr(i.created_at, 1, 10) as day, f.event,
+                   count(distinct f.inquiry_id || '|' || coalesce(f.article_id, '')) as votes,
+                   count(*) as n
+            from feedback f join inquiries i on i.id = f.inquiry_id where {where} group by day, f.event"""
+    for day, event, votes, count in q(events, params):
+        value = votes if event in ("helpful", "not_helpful") else count
+        if event in ("helpful", "not_helpful", "contacted_support") and day in per_day:
+            per_day[day][event] += value
+    for event, votes, count in q(f"""
+            select f.event, count(distinct f.inquiry_id || '|' || coalesce(f.article_id, '')), count(*)
+            from feedback f join inquiries i on i.id = f.inquiry_id
+            where {where} group by f.event""", params):
+        if event in ("helpful", "not_helpful", "contacted_support"):
+            totals[event] += votes if event in ("helpful", "not_helpful") else count
+
+    # Deflection: sessions that saw a suggestion, and those of them that did not contact support.
+    contacted = f"""
+            select distinct {SESSION} as s from feedback f join inquiries i on i.id = f.inquiry_id
+            where f.event = 'contacted_support'"""
+    for day, saw, deflected in q(f"""
+            with seen as (
+                select substr(i.created_at, 1, 10) as day, {SESSION} as s from inquiries i
+                where {where} and i.decision = 'answer' group by day, s)
+            select day, count(*), sum(s not in ({contacted})) from seen group by day""", params):
+        if day in per_day:
+            per_day[day].update(sessions_with_suggestion=saw, deflected_sessions=deflected or 0)
+    saw, deflected = q(f"""
+            with seen as (select distinct {SESSION} as s from inquiries i
+                          where {where} and i.decision = 'answer')
+            select count(*), sum(s not in ({contacted})) from seen""", params).fetchone()
+    totals.update(sessions_with_suggestion=saw, deflected_sessions=deflected or 0)
+
+    top_unanswered = [{"text": text, "count": count} for _, count, _, text in q(f"""
+            select lower(trim(i.text)) as k, count(*) as n, max(i.created_at), i.text from inquiries i
+            where {where} and i.decision = 'no_answer' group by k order by n desc, max(i.created_at) desc
+            limit :top""", params)]
+
+    return {
+        "from": since, "to": today.isoformat(), "channel": channel or "all",
+        "days": [_finish(row) for row in per_day.values()],
+        "totals": _finish(totals),
+        "top_unanswered": top_unanswered,
+    }

@@ -1,0 +1,249 @@
+"""The OpenAPI 3.1 document of API v1, served at ``/api/v1/openapi.json``.
+
+Tests check it against the app: every route is documented with its methods, and responses of the
+test suite validate against the documented schemas (tests/test_api_openapi.py).
+"""
+from __future__ import annotations
+
+from copy import deepcopy
+
+VERSION = "1.0.0"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(properties: dict, required: list[str] | None = None, extra: bool = False) -> dict:
+    schema = {"type": "object", "properties": properties, "additionalProperties": extra}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+STR = {"type": "string"}
+NSTR = {"type": ["string", "null"]}
+NUM = {"type": "number"}
+NNUM = {"type": ["number", "null"]}
+INT = {"type": "integer"}
+OK = {"type": "boolean", "const": True}
+LANG = {"type": "string", "enum": ["de", "en"]}
+
+SCHEMAS = {
+    "Error": _obj({"ok": {"type": "boolean", "const": False}, "error": STR, "hint": STR}, ["ok", "error"]),
+    "ArticleHit": _obj({
+        "id": STR, "title": STR, "url": NSTR, "score": NUM, "language": NSTR,
+        "snippet": {"type": "string", "description": "HTML-escaped excerpt of the article with the "
+                    "query's words in <mark>...</mark>; safe to insert as HTML; at most ~200 characters."},
+    }, ["id", "title", "url", "score", "snippet"]),
+    "SuggestRequest": _obj({
+        "text": {"type": "string", "minLength": 3, "maxLength": 1000},
+        "language": LANG,
+        "session": {"type": "string", "maxLength": 128, "description": "Widget session (for metrics)."},
+        "page": {"type": "string", "maxLength": 2000, "description": "Page the widget is on."},
+    }, ["text"], extra=True),
+    "SuggestResponse": _obj({
+        "ok": OK, "id": {"type": "string", "description": "Inquiry id (send it back with feedback)."},
+        "decision": {"type": "string", "enum": ["answer", "no_answer"]},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "language": STR,
+        "articles": {"type": "array", "items": _ref("ArticleHit"),
+                     "description": "Best first; for no_answer the nearest candidates."},
+    }, ["ok", "id", "decision", "confidence", "language", "articles"]),
+    "AgentSuggestRequest": _obj({
+        "subject": {"type": "string", "maxLength": 500},
+        "body": {"type": "string", "maxLength": 20000},
+        "language": LANG,
+    }, ["body"], extra=True),
+    "TicketHit": _obj({
+        "id": STR, "score": NUM, "subject": STR, "body": STR, "resolution": STR, "article_id": NSTR,
+    }, ["id", "score", "subject", "body", "resolution", "article_id"]),
+    "Source": _obj({
+        "type": {"type": "string", "enum": ["article", "ticket", "template"]},
+        "id": STR, "title": STR, "url": STR,
+    }, ["type", "id"]),
+    "Draft": _obj({
+        "text": STR,
+        "parts": {"type": "array",
+                  "items": _obj({"text": STR, "source": _ref("Source")}, ["text", "source"])},
+    }, ["text", "parts"]),
+    "AgentSuggestResponse": _obj({
+        "ok": OK, "id": STR, "decision": {"type": "string", "enum": ["answer", "no_answer"]},
+        "confidence": NUM, "language": STR,
+        "articles": {"type": "array", "items": _ref("ArticleHit")},
+        "tickets": {"type": "array", "items": _ref("TicketHit"),
+                    "description": "Similar resolved tickets; personal data redacted."},
+        "draft": _ref("Draft"),
+    }, ["ok", "id", "decision", "confidence", "language", "articles", "tickets", "draft"]),
+    "FeedbackRequest": _obj({
+        "inquiry_id": {"type": "string", "maxLength": 64},
+        "article_id": {"type": "string", "maxLength": 128},
+        "helpful": {"type": "boolean"},
+        "event": {"type": "string", "enum": ["helpful", "not_helpful", "contacted_support", "clicked"]},
+        "session": {"type": "string", "maxLength": 128},
+    }, ["inquiry_id"], extra=True),
+    "FeedbackResponse": _obj({"ok": OK, "id": STR, "event": STR}, ["ok"]),
+    "MetricsRow": _obj({
+        "date": STR, "inquiries": INT, "sessions": INT, "answered": INT, "no_answer": INT, "helpful": INT,
+        "not_helpful": INT, "contacted_support": INT, "sessions_with_suggestion": INT,
+        "deflected_sessions": INT, "deflection_rate": NNUM, "helpful_rate": NNUM, "no_answer_rate": NNUM,
+    }, ["inquiries", "sessions", "answered", "no_answer", "helpful", "not_helpful", "contacted_support",
+        "deflection_rate", "helpful_rate", "no_answer_rate"]),
+    "MetricsResponse": _obj({
+        "ok": OK, "from": STR, "to": STR, "channel": STR,
+        "days": {"type": "array", "items": _ref("MetricsRow")},
+        "totals": _ref("MetricsRow"),
+        "top_unanswered": {"type": "array", "items": _obj({"text": STR, "count": INT}, ["text", "count"])},
+    }, ["ok", "days", "totals", "top_unanswered"]),
+    "GapsReport": {"type": "object", "properties": {"ok": OK}, "required": ["ok"],
+                   "additionalProperties": True,
+                   "description": "The gap report of deflect.gaps.build_report (topics of unanswered "
+                                  "inquiries with their status)."},
+    "GapUpdate": {"oneOf": [
+        _obj({"status": {"const": "planned"}, "owner": {"type": "string", "maxLength": 100},
+              "due": {"type": "string", "format": "date"}}, ["status", "owner", "due"]),
+        _obj({"status": {"const": "dismissed"}, "reason": {"type": "string", "maxLength": 500}},
+             ["status", "reason"]),
+        _obj({"status": {"const": "new"}}, ["status"]),
+    ]},
+    "GapUpdateResponse": _obj({"ok": OK, "id": STR, "status": STR, "topic": {"type": "object"}},
+                              ["ok", "id", "status"]),
+    "ArticleInput": _obj({
+        "id": STR, "title": {"type": "string", "maxLength": 300}, "body": {"type": "string"},
+        "language": {"type": "string", "pattern": "^[a-z]{2}$"},
+        "questions": {"type": "array", "items": STR}, "tags": {"type": "array", "items": STR},
+        "url": {"type": "string", "description": "A path starting with / or an http(s) URL."},
+    }, ["title", "body"], extra=True),
+    "Article": _obj({
+        "id": STR, "title": STR, "language": STR, "questions": {"type": "array", "items": STR},
+        "tags": {"type": "array", "items": STR}, "url": NSTR,
+    }, ["id", "title", "language", "questions", "tags", "url"]),
+    "PutArticleResponse": _obj({"ok": OK, "created": {"type": "boolean"}, "changed": {"type": "boolean"},
+                                "article": _ref("Article"),
+                                "covered_topics": {"type": "array", "items": STR,
+                                                   "description": "Gap topics this article now covers."}},
+                               ["ok", "created", "changed", "article", "covered_topics"]),
+    "DeleteArticleResponse": _obj({"ok": OK, "deleted": STR}, ["ok", "deleted"]),
+    "Health": _obj({"ok": OK, "articles": INT, "tickets": INT}, ["ok"]),
+}
+
+_ERRORS = {
+    "400": "Bad input (missing or invalid field, bad JSON).",
+    "401": "Missing, invalid or revoked API key.",
+    "403": "The key's scope does not allow this endpoint.",
+    "404": "Unknown inquiry, article or topic.",
+    "409": "No index built yet, or it does not match the model.",
+    "413": "Request body too large.",
+    "415": "Wrong Content-Type.",
+    "429": "Rate limit exceeded; see Retry-After.",
+    "501": "Not available in this installation.",
+}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, ok_status: str, ok_schema: str, errors: list[str], request: str | None = None,
+        secured: str | None = None, params: list[dict] | None = None, tag: str = "widget",
+        extra_ok: dict | None = None, request_content: dict | None = None) -> dict:
+    op: dict = {"summary": summary, "tags": [tag], "responses": {ok_status: _json(_ref(ok_schema), "OK")}}
+    if extra_ok:
+        op["responses"].update(extra_ok)
+    for code in errors:
+        op["responses"][code] = _json(_ref("Error"), _ERRORS[code])
+    if request:
+        op["requestBody"] = {"required": True, "content": request_content or
+                             {"application/json": {"schema": _ref(request)}}}
+    if secured:
+        op["security"] = [{"bearerAuth": []}, {"apiKeyHeader": []}]
+        op["x-scope"] = secured
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _path(name: str, description: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": STR, "description": description}
+
+
+PATHS = {
+    "/api/v1/suggest": {"post": _op(
+        "Suggest articles for a customer's question (widget); logged as an inquiry. Rate-limited per "
+        "client; CORS for the configured widget origins.",
+        "200", "SuggestResponse", ["400", "409", "413", "415", "429"], request="SuggestRequest")},
+    "/api/v1/feedback": {"post": _op(
+        "Record 'did this help?' (helpful / not_helpful), a click, or 'contacted support after all'.",
+        "201", "FeedbackResponse", ["400", "404", "413", "415", "429"], request="FeedbackRequest")},
+    "/api/v1/agent/suggest": {"post": _op(
+        "For agents: articles, similar resolved tickets (redacted) and a draft reply citing its sources.",
+        "200", "AgentSuggestResponse", ["400", "401", "403", "409", "413", "415"],
+        request="AgentSuggestRequest", secured="agent", tag="agent")},
+    "/api/v1/metrics": {"get": _op(
+        "Deflection metrics per day and in total (definitions in the README).",
+        "200", "MetricsResponse", ["400", "401", "403"], secured="admin", tag="admin", params=[
+            _query("days", {"type": "integer", "minimum": 1, "maximum": 366, "default": 30}, "Days back."),
+            _query("channel", {"type": "string", "enum": ["widget", "agent", "cli", "all"],
+                               "default": "widget"}, "Which logged inquiries count."),
+            _query("top", {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+                   "Length of top_unanswered."),
+        ])},
+    "/api/v1/gaps": {"get": _op(
+        "The gap report: topics customers ask about that the FAQ does not cover.",
+        "200", "GapsReport", ["400", "401", "403", "409", "501"], secured="admin", tag="admin",
+        params=[_query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"},
+                       "csv: one row per topic (text/csv)."),
+                _query("status", {"type": "string", "enum": ["open", "all", "new", "planned", "covered",
+                                                             "dismissed"], "default": "open"},
+                       "Which topics to list (open = new and planned)."),
+                _query("min_size", {"type": "integer", "minimum": 2, "default": 5}, "Members a topic needs."),
+                _query("period_days", {"type": "integer", "minimum": 1, "default": 30},
+                       "Length of the trend period.")])},
+    "/api/v1/gaps/{topic_id}": {"patch": _op(
+        "Move a topic through the workflow: planned (owner, due), dismissed (reason), new (reopen).",
+        "200", "GapUpdateResponse", ["400", "401", "403", "404", "413", "415", "501"], request="GapUpdate",
+        secured="admin", tag="admin", params=[_path("topic_id", "Topic id from the report.")])},
+    "/api/v1/articles/{article_id}": {
+        "put": _op(
+            "Create or replace an article (from a CMS or helpdesk); searchable at once.",
+            "200", "PutArticleResponse", ["400", "401", "403", "409", "413", "415"], request="ArticleInput",
+            secured="admin", tag="admin", params=[_path("article_id", "Letters, digits, '.', '_', '-'.")],
+            extra_ok={"201": _json(_ref("PutArticleResponse"), "Created")},
+            request_content={"application/json": {"schema": _ref("ArticleInput")},
+                             "text/markdown": {"schema": {"type": "string", "description":
+                                                          "Markdown with YAML front matter (title, ...)."}}}),
+        "delete": _op(
+            "Delete an article; it is no longer suggested.",
+            "200", "DeleteArticleResponse", ["400", "401", "403", "404", "409"], secured="admin", tag="admin",
+            params=[_path("article_id", "The article's id.")]),
+    },
+    "/api/v1/openapi.json": {"get": {"summary": "This document.", "tags": ["meta"],
+                                     "responses": {"200": {"description": "OpenAPI 3.1 document",
+                                                           "content": {"application/json": {}}}}}},
+    "/api/v1/health": {"get": _op("Liveness and store counts.", "200", "Health", [], tag="meta")},
+}
+
+
+def document() -> dict:
+    """The OpenAPI document (a fresh copy)."""
+    return deepcopy({
+        "openapi": "3.1.0",
+        "info": {"title": "deflect API", "version": VERSION,
+                 "description": "Contact deflection: suggestions for the help-page widget and for agents, "
+                                "feedback and deflection metrics, the content-gap report, article pushes. "
+                                "Errors are {\"ok\": false, \"error\": \"...\"} with a 4xx status."},
+        "servers": [{"url": "/"}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer",
+                               "description": "An API key from `deflect keys create`."},
+                "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            },
+        },
+    })

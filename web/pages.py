@@ -1,0 +1,232 @@
+"""HTML pages: the demo help center (`/`, articles, contact form), the agent console and the report.
+
+The pages are thin shells: the widget (static/widget.js), agent.js and report.js talk to /api/v1.
+Articles are rendered from Markdown with raw HTML disabled, so article text cannot inject markup.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from markdown_it import MarkdownIt
+
+from deflect.errors import NotFoundError
+from deflect.formats import Article
+
+from .state import get_store
+
+bp = Blueprint("pages", __name__, static_folder="static", static_url_path="/static",
+               template_folder="templates")
+
+_markdown = MarkdownIt("js-default", {"html": False, "linkify": False})
+
+SITE = "Rheinblick Zeitung"
+LANGS = ("de", "en")
+
+# Category of an article: the folder in its help-center URL (/hilfe/<category>/...), else its first tag.
+CATEGORIES = {
+    "de": OrderedDict([
+        ("abo", ("Abo & Angebote", "Varianten, Preise, Probe-, Geschenk- und Studierendenabo")),
+        ("zustellung", ("Zustellung", "Zeitung fehlt, Urlaubsservice, Umzug, Zustellzeiten")),
+        ("epaper", ("E-Paper", "Anmeldung, Geräte, Offline-Lesen, Archiv und PDF")),
+        ("digital", ("Digital & RZ Plus", "Plus-Artikel, Bezahlschranke, Digitalzugang")),
+        ("rechnung", ("Rechnung & Zahlung", "Rechnungen, Zahlungsarten, Lastschrift, Erstattung")),
+        ("kuendigung", ("Kündigung", "Abo kündigen, Fristen, Widerruf")),
+        ("konto", ("Kundenkonto", "Passwort, E-Mail, Kundennummer, Datenschutz")),
+        ("anzeigen", ("Anzeigen", "Kleinanzeigen und Traueranzeigen")),
+        ("redaktion", ("Redaktion", "Fehler melden, Leserbriefe")),
+        ("service", ("Kontakt", "So erreichen Sie den Leserservice")),
+    ]),
+    "en": OrderedDict([
+        ("subscription", ("Subscriptions", "Options, prices, gifts and discounts")),
+        ("delivery", ("Delivery & travel", "Holidays, reading from abroad")),
+        ("epaper", ("E-paper & digital", "Login, offline reading, English content")),
+        ("billing", ("Billing", "Payment methods, invoices, VAT")),
+        ("account", ("Account & privacy", "Passwords, your data, cancellation")),
+        ("other", ("More help", "Everything else")),
+    ]),
+}
+_EN_TAGS = {
+    "subscription": "subscription", "gift": "subscription", "student": "subscription",
+    "discount": "subscription", "english": "subscription", "cancellation": "account",
+    "vacation": "delivery", "holiday": "delivery", "abroad": "delivery", "international": "delivery",
+    "delivery": "delivery", "epaper": "epaper", "e-paper": "epaper", "offline": "epaper",
+    "login": "epaper", "digital": "epaper", "payment": "billing", "invoice": "billing", "vat": "billing",
+    "billing": "billing",
+    "password": "account", "account": "account", "privacy": "account", "gdpr": "account",
+}
+
+TEXT = {
+    "de": {
+        "site": SITE, "service": "Leserservice", "help_center": "Hilfe & Kontakt",
+        "hero_title": "Wie können wir Ihnen helfen?",
+        "hero_lead": "Stellen Sie Ihre Frage – wir zeigen Ihnen passende Antworten, während Sie tippen.",
+        "search_label": "Ihre Frage an den Leserservice",
+        "search_placeholder": "z. B. „Zeitung kam heute nicht“ oder „Abo kündigen“",
+        "popular": "Häufig gesucht",
+        "popular_items": [("Zeitung nicht erhalten", "zustellung-zeitung-fehlt"),
+                          ("Urlaubsservice", "zustellung-urlaubsservice"),
+                          ("E-Paper-Anmeldung", "epaper-login"),
+                          ("Abo kündigen", "kuendigung-abo"), ("Rechnung herunterladen", "rechnung-abrufen")],
+        "topics": "Alle Themen", "articles": "Artikel",
+        "contact_title": "Keine Antwort gefunden? Schreiben Sie uns.",
+        "contact_lead": "Unser Leserservice antwortet werktags innerhalb von 1–2 Tagen. "
+                        "Telefon: 0800 555 0100 (kostenlos), Mo–Fr 7–18 Uhr.",
+        "name": "Ihr Name", "email": "E-Mail-Adresse", "customer_no": "Kundennummer (optional)",
+        "subject": "Betreff", "message": "Ihre Nachricht", "send": "Nachricht senden",
+        "required": "Pflichtfeld",
+        "other_lang": "Help in English", "other_lang_code": "en",
+        "back": "Zurück zur Hilfe-Übersicht", "breadcrumb": "Hilfe",
+        "questions": "Dieser Artikel beantwortet Fragen wie",
+        "still": "Noch Fragen?", "still_lead": "Unser Team hilft Ihnen gern persönlich weiter.",
+        "to_contact": "Zum Kontaktformular",
+        "thanks_title": "Vielen Dank für Ihre Nachricht!",
+        "thanks_lead": "Dies ist die Demo-Seite von deflect: Die Nachricht wurde nicht verschickt "
+                       "und nicht gespeichert. Im echten Einsatz landet sie im Helpdesk.",
+        "footer": "Rheinblick Medien GmbH · Hafenstraße 12 · Rheinstadt",
+        "demo_note": "Demo-Hilfecenter eines fiktiven Verlags – betrieben mit deflect.",
+        "not_found": "Artikel nicht gefunden",
+        "skip": "Zum Inhalt springen",
+    },
+    "en": {
+        "site": SITE, "service": "Reader service", "help_center": "Help & contact",
+        "hero_title": "How can we help?",
+        "hero_lead": "Ask your question – we suggest answers while you type.",
+        "search_label": "Your question for the reader service",
+        "search_placeholder": "e.g. “cancel my subscription” or “e-paper login”",
+        "popular": "Popular searches",
+        "popular_items": [("Cancel subscription", "en-cancel-subscription"),
+                          ("Forgot password", "en-password-reset"), ("Read offline", "en-offline-reading"),
+                          ("Student discount", "en-student-discount"), ("Holiday pause", "en-vacation-hold")],
+        "topics": "All topics", "articles": "articles",
+        "contact_title": "No answer found? Write to us.",
+        "contact_lead": "Our reader service replies within 1–2 working days. "
+                        "Phone: +49 800 555 0100, Mon–Fri 7am–6pm.",
+        "name": "Your name", "email": "Email address", "customer_no": "Customer number (optional)",
+        "subject": "Subject", "message": "Your message", "send": "Send message",
+        "required": "required",
+        "other_lang": "Hilfe auf Deutsch", "other_lang_code": "de",
+        "back": "Back to the help center", "breadcrumb": "Help",
+        "questions": "This article answers questions like",
+        "still": "Still need help?", "still_lead": "Our team is happy to help you in person.",
+        "to_contact": "Go to the contact form",
+        "thanks_title": "Thank you for your message!",
+        "thanks_lead": "This is deflect's demo page: your message was neither sent nor stored. "
+                       "In a real deployment it goes to the helpdesk.",
+        "footer": "Rheinblick Medien GmbH · Hafenstraße 12 · Rheinstadt, Germany",
+        "demo_note": "Demo help center of a fictional publisher – powered by deflect.",
+        "not_found": "Article not found",
+        "skip": "Skip to content",
+    },
+}
+
+
+def page_lang() -> str:
+    """The demo pages are German unless ``?lang=en``."""
+    lang = (request.args.get("lang") or "").lower()
+    return lang if lang in LANGS else "de"
+
+
+def category_of(article: Article) -> str:
+    """The help-center section an article belongs to."""
+    parts = [p for p in (article.url or "").split("/") if p]
+    if article.language == "en":
+        for tag in article.tags:
+            key = tag.lower().split("-")[0]
+            if key in _EN_TAGS:
+                return _EN_TAGS[key]
+        return "other"
+    if len(parts) >= 3 and parts[0] == "hilfe":
+        return parts[1]
+    if len(parts) == 2 and parts[0] == "hilfe":
+        return "service"
+    return article.tags[0].lower() if article.tags else "service"
+
+
+def group_articles(articles: list[Article], lang: str) -> list[dict]:
+    """Articles of one language grouped into the help center's sections, in a stable order."""
+    known = CATEGORIES[lang]
+    groups: dict[str, list[Article]] = {}
+    for article in articles:
+        if (article.language or "de") != lang:
+            continue
+        groups.setdefault(category_of(article), []).append(article)
+    order = [key for key in known if key in groups] + sorted(k for k in groups if k not in known)
+    out = []
+    for key in order:
+        title, blurb = known.get(key, (key.replace("-", " ").capitalize(), ""))
+        items = sorted(groups[key], key=lambda a: a.title.lower())
+        out.append({"key": key, "title": title, "blurb": blurb, "articles": items})
+    return out
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to HTML with raw HTML disabled (escaped) and unsafe link schemes refused."""
+    return _markdown.render(text or "")
+
+
+@bp.app_template_global()
+def article_href(article: Article) -> str:
+    """Where the demo help center shows an article."""
+    return url_for("pages.article", article_id=article.id)
+
+
+@bp.route("/")
+def index():
+    """The demo help center: search box with the widget, article sections, contact form."""
+    lang = page_lang()
+    articles = get_store().articles()
+    ids = {a.id for a in articles}
+    popular = [(label, aid) for label, aid in TEXT[lang]["popular_items"] if aid in ids]
+    return render_template("index.html", lang=lang, t=TEXT[lang], groups=group_articles(articles, lang),
+                           popular=popular)
+
+
+@bp.route("/articles/<article_id>")
+def article(article_id: str):
+    try:
+        art = get_store().get_article(article_id)
+    except NotFoundError:
+        lang = page_lang()
+        return render_template("not_found.html", lang=lang, t=TEXT[lang]), 404
+    lang = art.language if art.language in LANGS else "de"
+    cat = category_of(art)
+    section = CATEGORIES[lang].get(cat, (cat.capitalize(), ""))[0]
+    return render_template("article.html", lang=lang, t=TEXT[lang], article=art, section=section,
+                           body_html=render_markdown(art.body))
+
+
+@bp.route("/hilfe/<path:rest>")
+@bp.route("/help/<path:rest>")
+def article_by_url(rest: str):
+    """The articles' own help-center URLs (what the API returns as `url`) lead to the article."""
+    path = request.path.rstrip("/")
+    row = get_store().db.execute("select id from articles where url = ? or url = ?",
+                                 [path, path + "/"]).fetchone()
+    if row is None:
+        lang = "en" if path.startswith("/help/") else "de"
+        return render_template("not_found.html", lang=lang, t=TEXT[lang]), 404
+    return redirect(url_for("pages.article", article_id=row[0]))
+
+
+@bp.route("/contact", methods=["GET", "POST"])
+def contact():
+    """The demo contact form's target: thanks the customer; stores nothing."""
+    lang = request.form.get("lang") if request.method == "POST" else page_lang()
+    lang = lang if lang in LANGS else "de"
+    if request.method == "GET":
+        return redirect(url_for("pages.index", lang=lang if lang != "de" else None) + "#kontakt")
+    subject = (request.form.get("subject") or "").strip()[:200]
+    return render_template("thanks.html", lang=lang, t=TEXT[lang], subject=subject)
+
+
+@bp.route("/agent")
+def agent():
+    """Agent console: paste an inquiry, get articles, similar tickets and a cited draft (agent.js)."""
+    return render_template("agent.html", lang="en")
+
+
+@bp.route("/report")
+def report():
+    """Content-team report: gaps with plan/dismiss, not-found list, metrics charts, CSV (report.js)."""
+    return render_template("report.html", lang="en")

@@ -1,0 +1,78 @@
+"""Process and request state: the Deflector is loaded once per process (lazily, thread-safe) and kept
+in ``app.extensions["deflect"]``; a Store (SQLite connection) is opened per request on ``g`` and
+closed on teardown (flaskr style), so threads never share a connection."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from flask import Flask, current_app, g
+
+from deflect.home import Home
+from deflect.store import Store, open_store
+
+EXT = "deflect"
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXT] = {
+        "deflector": app.config.get("DEFLECTOR"),
+        "load_lock": threading.Lock(),
+        "write_lock": threading.Lock(),   # serialises index mutations (PUT/DELETE articles) per process
+    }
+    app.teardown_appcontext(close_store)
+
+
+def _state() -> dict[str, Any]:
+    return current_app.extensions[EXT]
+
+
+def get_home() -> Home:
+    """The data folder: the loaded deflector's, else ``DEFLECT_HOME`` from the config / environment."""
+    deflector = _state()["deflector"]
+    if deflector is not None and getattr(deflector, "home", None) is not None:
+        return deflector.home
+    return Home.resolve(current_app.config.get("DEFLECT_HOME"))
+
+
+def get_deflector():
+    """The process's Deflector, opened on first use (index and model load once per worker)."""
+    state = _state()
+    deflector = state["deflector"]
+    if deflector is None:
+        with state["load_lock"]:
+            deflector = state["deflector"]
+            if deflector is None:
+                from deflect.engine import Deflector  # heavy imports (torch) only when needed
+
+                home = Home.resolve(current_app.config.get("DEFLECT_HOME"))
+                deflector = Deflector.open(home, model=current_app.config.get("DEFLECT_MODEL"))
+                _share_store(deflector)
+                state["deflector"] = deflector
+    return deflector
+
+
+def _share_store(deflector) -> None:
+    """The engine's own store is used (under the engine's lock) by whichever request thread calls it,
+    so it must not be bound to the thread that opened it."""
+    store = getattr(deflector, "store", None)
+    if isinstance(store, Store):
+        deflector.store = Store(store.path, check_same_thread=False)
+        store.close()
+
+
+def write_lock() -> threading.Lock:
+    return _state()["write_lock"]
+
+
+def get_store() -> Store:
+    """This request's Store (opened on first use, closed at teardown)."""
+    if "deflect_store" not in g:
+        g.deflect_store = open_store(get_home().db_path)
+    return g.deflect_store
+
+
+def close_store(exc: BaseException | None = None) -> None:
+    store = g.pop("deflect_store", None)
+    if store is not None:
+        store.close()

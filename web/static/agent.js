@@ -1,0 +1,141 @@
+/* Agent console: inquiry -> articles, similar tickets, a cited draft reply, copy button. */
+(function () {
+  "use strict";
+  var C = window.deflectConsole;
+  var el = C.el;
+  var $ = function (id) { return document.getElementById(id); };
+
+  function snippet(text) {
+    // The API's snippet is HTML-escaped with <mark>; rebuild it as DOM, allowing only <mark>.
+    var frag = document.createDocumentFragment();
+    var inMark = false;
+    String(text || "").split(/(<\/?mark>)/i).forEach(function (part) {
+      if (/^<mark>$/i.test(part)) { inMark = true; return; }
+      if (/^<\/mark>$/i.test(part)) { inMark = false; return; }
+      if (!part) return;
+      var t = document.createTextNode(part.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, function (m, n) {
+        if (n[0] === "#") return String.fromCodePoint(n[1].toLowerCase() === "x" ? parseInt(n.slice(2), 16) : parseInt(n.slice(1), 10));
+        return { amp: "&", lt: "<", gt: ">", quot: "\"", apos: "'" }[n.toLowerCase()];
+      }));
+      if (inMark) { var m = el("mark"); m.appendChild(t); frag.appendChild(m); } else frag.appendChild(t);
+    });
+    return frag;
+  }
+
+  function score(x) { return typeof x === "number" ? x.toFixed(2) : ""; }
+
+  function sourceLabel(src) {
+    if (!src) return "";
+    if (src.type === "article") return "Article: " + (src.title || src.id);
+    if (src.type === "ticket") return "Resolved ticket " + src.id;
+    if (src.type === "template") return "Template: " + (src.id || "text");
+    return src.type ? src.type + (src.id ? " " + src.id : "") : "";
+  }
+
+  function renderDraft(draft, result) {
+    $("draft").value = (draft && draft.text) || "";
+    var list = $("draft-sources");
+    list.textContent = "";
+    var seen = {};
+    ((draft && draft.parts) || []).forEach(function (part) {
+      var src = part.source;
+      if (!src || !src.type) return;
+      var key = src.type + ":" + src.id;
+      if (seen[key]) return;
+      seen[key] = true;
+      var li = el("li");
+      var href = src.type === "article" ? C.safeHref(src.url || ("/articles/" + encodeURIComponent(src.id))) : null;
+      if (href) li.appendChild(el("a", { href: href, target: "_blank", rel: "noopener" }, sourceLabel(src)));
+      else li.appendChild(el("span", null, sourceLabel(src)));
+      var excerpt = String(part.text || "").replace(/\s+/g, " ").slice(0, 140);
+      li.appendChild(el("span", { "class": "quote" }, "“" + excerpt + (part.text && part.text.length > 140 ? "…" : "") + "”"));
+      list.appendChild(li);
+    });
+    var badge = $("decision");
+    var confident = result.decision === "answer";
+    badge.textContent = (confident ? "confident answer" : "no confident article") +
+      (typeof result.confidence === "number" ? " · " + Math.round(result.confidence * 100) + " %" : "");
+    badge.className = "badge " + (confident ? "badge-good" : "badge-warn");
+    $("draft-panel").hidden = false;
+  }
+
+  function renderArticles(articles) {
+    var list = $("agent-articles");
+    list.textContent = "";
+    if (!articles || !articles.length) { list.appendChild(el("li", { "class": "empty" }, "No articles.")); return; }
+    articles.forEach(function (a) {
+      var li = el("li", { "class": "hit" });
+      var head = el("div", { "class": "hit-head" });
+      var href = C.safeHref(a.url || ("/articles/" + encodeURIComponent(a.id)));
+      head.appendChild(href ? el("a", { href: href, target: "_blank", rel: "noopener" }, a.title || a.id) : el("span", null, a.title || a.id));
+      head.appendChild(el("span", { "class": "score", title: "similarity" }, score(a.score)));
+      li.appendChild(head);
+      if (a.snippet) { var p = el("p", { "class": "snippet" }); p.appendChild(snippet(a.snippet)); li.appendChild(p); }
+      list.appendChild(li);
+    });
+  }
+
+  function renderTickets(tickets) {
+    var list = $("agent-tickets");
+    list.textContent = "";
+    if (!tickets || !tickets.length) { list.appendChild(el("li", { "class": "empty" }, "No similar tickets.")); return; }
+    tickets.forEach(function (t) {
+      var li = el("li", { "class": "hit" });
+      var head = el("div", { "class": "hit-head" });
+      head.appendChild(el("strong", null, (t.subject || "(no subject)") + " "));
+      head.appendChild(el("span", { "class": "muted" }, t.id));
+      head.appendChild(el("span", { "class": "score", title: "similarity" }, score(t.score)));
+      li.appendChild(head);
+      if (t.body) {
+        var body = String(t.body).replace(/\n\s*\n+/g, "\n").trim();
+        li.appendChild(el("p", { "class": "ticket-body" }, body.length > 400 ? body.slice(0, 399) + "…" : body));
+      }
+      var res = el("p", { "class": "resolution" });
+      res.appendChild(el("span", { "class": "label" }, "Resolution: "));
+      res.appendChild(document.createTextNode(t.resolution || "–"));
+      li.appendChild(res);
+      if (t.article_id) li.appendChild(el("p", { "class": "muted small" }, "Linked article: " + t.article_id));
+      list.appendChild(li);
+    });
+  }
+
+  function submit(ev) {
+    ev.preventDefault();
+    var status = $("agent-status");
+    var body = $("body").value.trim();
+    var subject = $("subject").value.trim();
+    if (!body && !subject) { status.textContent = "Paste the customer's message first."; return; }
+    var payload = { subject: subject, body: body || subject };
+    if ($("language").value) payload.language = $("language").value;
+    status.textContent = "Searching…";
+    status.className = "status";
+    $("suggest-btn").disabled = true;
+    C.api("/api/v1/agent/suggest", { method: "POST", body: payload }).then(function (result) {
+      status.textContent = "";
+      renderDraft(result.draft, result);
+      renderArticles(result.articles);
+      renderTickets(result.tickets);
+      $("agent-results").hidden = false;
+    }, function (err) {
+      status.textContent = err.message;
+      status.className = "status error";
+    }).then(function () {
+      $("suggest-btn").disabled = false;
+    });
+  }
+
+  function copyDraft() {
+    var text = $("draft").value;
+    var done = function () { $("copy-status").textContent = "Copied to the clipboard."; };
+    var fallback = function () {
+      $("draft").select();
+      try { document.execCommand("copy"); done(); } catch (e) { $("copy-status").textContent = "Press Ctrl+C to copy."; }
+    };
+    if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(text).then(done, fallback);
+    else fallback();
+  }
+
+  C.initKeyForm();
+  $("inquiry-form").addEventListener("submit", submit);
+  $("copy-draft").addEventListener("click", copyDraft);
+})();

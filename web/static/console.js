@@ -1,0 +1,80 @@
+/* Shared by the agent console and the report: API key (localStorage), API calls, DOM helpers. */
+(function () {
+  "use strict";
+  var KEY = "deflect.apiKey";
+
+  function getKey() {
+    try { return localStorage.getItem(KEY) || ""; } catch (e) { return ""; }
+  }
+  function setKey(value) {
+    try { if (value) localStorage.setItem(KEY, value); else localStorage.removeItem(KEY); } catch (e) { /* private mode */ }
+  }
+
+  /** Build an element; text is set with textContent (never parsed as HTML). */
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        if (attrs[k] !== null && attrs[k] !== undefined && attrs[k] !== false) node.setAttribute(k, attrs[k]);
+      });
+    }
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  /** Only http(s) and relative links; anything else becomes null. */
+  function safeHref(url) {
+    if (!url) return null;
+    try {
+      var u = new URL(String(url), location.href);
+      return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
+    } catch (e) { return null; }
+  }
+
+  function api(path, options) {
+    options = options || {};
+    var headers = { "Accept": options.accept || "application/json" };
+    var key = getKey();
+    if (key) headers["Authorization"] = "Bearer " + key;
+    var init = { method: options.method || "GET", headers: headers };
+    if (options.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(options.body);
+    }
+    return fetch(path, init).then(function (resp) {
+      if (options.raw && resp.ok) return resp;
+      return resp.json().catch(function () { return {}; }).then(function (data) {
+        if (!resp.ok || data.ok === false) {
+          var msg = data.error || ("HTTP " + resp.status);
+          if (resp.status === 401 || resp.status === 403) msg += " – enter a valid API key above.";
+          var err = new Error(msg);
+          err.status = resp.status;
+          throw err;
+        }
+        return data;
+      });
+    });
+  }
+
+  function pct(x) {
+    return x === null || x === undefined || isNaN(x) ? "–" : Math.round(x * 100) + " %";
+  }
+
+  function initKeyForm(onChange) {
+    var form = document.getElementById("key-form");
+    var input = document.getElementById("api-key");
+    var status = document.getElementById("key-status");
+    if (!form) return;
+    input.value = getKey();
+    status.textContent = getKey() ? "saved" : "";
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      setKey(input.value.trim());
+      status.textContent = input.value.trim() ? "saved" : "cleared";
+      if (onChange) onChange();
+    });
+  }
+
+  window.deflectConsole = { api: api, el: el, getKey: getKey, setKey: setKey, pct: pct,
+    safeHref: safeHref, initKeyForm: initKeyForm };
+})();

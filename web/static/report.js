@@ -1,0 +1,381 @@
+/* Content report: deflection metrics with inline-SVG charts, uncovered topics with plan/dismiss,
+ * the not-found list, top unanswered inquiries, CSV export. No chart library. */
+(function () {
+  "use strict";
+  var C = window.deflectConsole;
+  var el = C.el;
+  var $ = function (id) { return document.getElementById(id); };
+  var NS = "http://www.w3.org/2000/svg";
+  var state = { report: null, metrics: null };
+
+  function status(text, isError) {
+    var s = $("report-status");
+    s.textContent = text || "";
+    s.className = "status" + (isError ? " error" : "");
+  }
+
+  // -- charts -------------------------------------------------------------------------------
+  function svg(tag, attrs, text) {
+    var node = document.createElementNS(NS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  var W = 360, H = 150, PAD = { l: 34, r: 10, t: 12, b: 24 };
+
+  function frame(label) {
+    var root = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": label,
+      preserveAspectRatio: "xMidYMid meet", "class": "chart-svg" });
+    root.appendChild(svg("title", {}, label));
+    return root;
+  }
+  function shortDate(d) { return String(d || "").slice(5); }
+
+  function axes(root, days, ticks) {
+    ticks.forEach(function (t) {
+      root.appendChild(svg("line", { x1: PAD.l, x2: W - PAD.r, y1: t.y, y2: t.y, "class": "grid" }));
+      root.appendChild(svg("text", { x: PAD.l - 6, y: t.y + 4, "text-anchor": "end", "class": "tick" }, t.label));
+    });
+    if (days.length) {
+      root.appendChild(svg("text", { x: PAD.l, y: H - 6, "class": "tick" }, shortDate(days[0].date)));
+      root.appendChild(svg("text", { x: W - PAD.r, y: H - 6, "text-anchor": "end", "class": "tick" },
+        shortDate(days[days.length - 1].date)));
+    }
+  }
+
+  function empty(container) {
+    container.textContent = "";
+    container.appendChild(el("p", { "class": "empty" }, "No data in this period yet."));
+  }
+
+  function volumeChart(container, days) {
+    if (!days.length) return empty(container);
+    var total = days.reduce(function (s, d) { return s + (d.inquiries || 0); }, 0);
+    var root = frame("Inquiries per day: " + total + " in " + days.length + " days");
+    var max = Math.max(1, Math.max.apply(null, days.map(function (d) { return (d.answered || 0) + (d.no_answer || 0); })));
+    var innerH = H - PAD.t - PAD.b, innerW = W - PAD.l - PAD.r;
+    var y = function (v) { return PAD.t + innerH - (v / max) * innerH; };
+    axes(root, days, [{ y: y(0), label: "0" }, { y: y(max), label: String(max) }]);
+    var bw = innerW / days.length;
+    days.forEach(function (d, i) {
+      var x = PAD.l + i * bw + Math.min(2, bw * 0.15);
+      var w = Math.max(1, bw - 2 * Math.min(2, bw * 0.15));
+      var a = d.answered || 0, n = d.no_answer || 0;
+      var g = svg("g", {});
+      g.appendChild(svg("title", {}, d.date + ": " + a + " answered, " + n + " without answer"));
+      if (a) g.appendChild(svg("rect", { x: x, width: w, y: y(a), height: y(0) - y(a), "class": "bar-answer", rx: 1.5 }));
+      if (n) g.appendChild(svg("rect", { x: x, width: w, y: y(a + n), height: y(a) - y(a + n), "class": "bar-none", rx: 1.5 }));
+      root.appendChild(g);
+    });
+    container.textContent = "";
+    container.appendChild(root);
+  }
+
+  function rateChart(container, days, key, cls, what) {
+    var points = days.map(function (d, i) { return { i: i, v: d[key], d: d }; })
+      .filter(function (p) { return p.v !== null && p.v !== undefined && !isNaN(p.v); });
+    if (!points.length) return empty(container);
+    var avg = points.reduce(function (s, p) { return s + p.v; }, 0) / points.length;
+    var last = points[points.length - 1];
+    var root = frame(what + " per day: latest " + C.pct(last.v) + ", average " + C.pct(avg));
+    var innerH = H - PAD.t - PAD.b, innerW = W - PAD.l - PAD.r;
+    var x = function (i) { return PAD.l + (days.length === 1 ? innerW / 2 : (i / (days.length - 1)) * innerW); };
+    var y = function (v) { return PAD.t + innerH - v * innerH; };
+    axes(root, days, [{ y: y(0), label: "0%" }, { y: y(0.5), label: "50%" }, { y: y(1), label: "100%" }]);
+    var d = "", prev = -2;
+    points.forEach(function (p) { d += (p.i === prev + 1 ? " L" : " M") + x(p.i).toFixed(1) + " " + y(p.v).toFixed(1); prev = p.i; });
+    var area = svg("path", { d: d.trim(), "class": "line " + cls });
+    root.appendChild(area);
+    points.forEach(function (p) {
+      var dot = svg("circle", { cx: x(p.i), cy: y(p.v), r: points.length > 40 ? 1.6 : 2.6, "class": "dot " + cls });
+      dot.appendChild(svg("title", {}, p.d.date + ": " + C.pct(p.v)));
+      root.appendChild(dot);
+    });
+    container.textContent = "";
+    container.appendChild(root);
+  }
+
+  // -- metrics ------------------------------------------------------------------------------
+  function kpi(label, value, note) {
+    var box = el("div", { "class": "kpi" });
+    box.appendChild(el("span", { "class": "kpi-label" }, label));
+    box.appendChild(el("span", { "class": "kpi-value" }, value));
+    if (note) box.appendChild(el("span", { "class": "kpi-note" }, note));
+    return box;
+  }
+
+  function renderMetrics(m) {
+    var t = m.totals || {};
+    var k = $("kpis");
+    k.textContent = "";
+    k.appendChild(kpi("Deflection rate", C.pct(t.deflection_rate), "sessions helped without contacting support"));
+    k.appendChild(kpi("Helpful rate", C.pct(t.helpful_rate), (t.helpful || 0) + " yes · " + (t.not_helpful || 0) + " no"));
+    k.appendChild(kpi("No-answer rate", C.pct(t.no_answer_rate), (t.no_answer || 0) + " of " + (t.inquiries || 0) + " inquiries"));
+    k.appendChild(kpi("Inquiries", String(t.inquiries || 0), (t.sessions || 0) + " sessions"));
+    k.appendChild(kpi("Contacted support", String(t.contacted_support || 0), "after seeing suggestions"));
+    var days = m.days || [];
+    volumeChart($("chart-volume"), days);
+    rateChart($("chart-deflection"), days, "deflection_rate", "c-deflect", "Deflection rate");
+    rateChart($("chart-helpful"), days, "helpful_rate", "c-helpful", "Helpful rate");
+    var tu = $("top-unanswered");
+    tu.textContent = "";
+    (m.top_unanswered || []).forEach(function (row) {
+      var li = el("li");
+      li.appendChild(el("span", { "class": "q" }, row.text));
+      li.appendChild(el("span", { "class": "count", title: "times asked" }, "×" + row.count));
+      tu.appendChild(li);
+    });
+    if (!tu.children.length) tu.appendChild(el("li", { "class": "empty" }, "Nothing unanswered in this period."));
+  }
+
+  // -- gaps ---------------------------------------------------------------------------------
+  function counts(obj) {
+    if (!obj) return "";
+    if (Array.isArray(obj)) return obj.join(", ");
+    if (typeof obj !== "object") return String(obj);
+    return Object.keys(obj).filter(function (k) { return typeof obj[k] !== "object"; })
+      .map(function (k) { return k + " " + obj[k]; }).join(" · ");
+  }
+
+  function trendText(tr) {
+    if (tr === null || tr === undefined) return { text: "–", cls: "" };
+    if (typeof tr === "number") return { text: (tr > 0 ? "▲ +" : tr < 0 ? "▼ " : "● ") + tr, cls: tr > 0 ? "up" : tr < 0 ? "down" : "" };
+    if (typeof tr === "string") return { text: tr, cls: /up|rising|new/.test(tr) ? "up" : "" };
+    var cur = tr.this_period !== undefined ? tr.this_period : tr.current;
+    var prev = tr.previous_period !== undefined ? tr.previous_period : tr.previous;
+    if (cur === undefined) return { text: counts(tr), cls: "" };
+    var dir = tr.direction || (cur > (prev || 0) ? "rising" : cur < (prev || 0) ? "falling" : "steady");
+    var arrow = { rising: "▲", "new": "▲", falling: "▼", steady: "●" }[dir] || "";
+    return { text: arrow + " " + cur + " vs " + (prev || 0), cls: dir === "rising" || dir === "new" ? "up" : dir === "falling" ? "down" : "",
+      title: dir + ": " + cur + " in the last " + (tr.period_days || "?") + " days, " + (prev || 0) + " in the period before" };
+  }
+
+  function sourceText(src) {
+    if (!src || typeof src !== "object") return counts(src);
+    var parts = [];
+    if (src.ticket !== undefined) parts.push(src.ticket + (src.ticket === 1 ? " ticket" : " tickets"));
+    if (src.inquiry !== undefined) parts.push(src.inquiry + (src.inquiry === 1 ? " inquiry" : " inquiries"));
+    return parts.length ? parts.join(" · ") : counts(src);
+  }
+
+  function nearest(t) {
+    var n = t.nearest_article;
+    if (n && typeof n === "object") return { id: n.id, title: n.title || n.id, score: n.score };
+    if (typeof n === "string") return { id: n, title: t.nearest_title || n, score: t.nearest_score };
+    if (t.nearest_article_id) return { id: t.nearest_article_id, title: t.nearest_article_title || t.nearest_article_id, score: t.nearest_score };
+    return null;
+  }
+
+  function isOverdue(t) {
+    if (t.overdue !== undefined) return !!t.overdue;
+    if (t.status !== "planned" || !t.due) return false;
+    return String(t.due) < new Date().toISOString().slice(0, 10);
+  }
+
+  function exampleText(ex) {
+    if (typeof ex === "string") return ex;
+    return ex && (ex.text || ex.subject || ex.body) || "";
+  }
+
+  function topicLabel(t) {
+    return t.label || (t.keywords || []).join(", ") || t.id;
+  }
+
+  function gapRow(t) {
+    var tr = el("tr", { "data-topic": t.id, "class": isOverdue(t) ? "overdue" : null });
+    var topic = el("td", { "class": "topic" });
+    topic.appendChild(el("span", { "class": "topic-id" }, t.id));
+    var examples = t.examples || [];
+    if (examples.length) {
+      var det = el("details");
+      det.appendChild(el("summary", null, topicLabel(t)));
+      var ul = el("ul", { "class": "examples" });
+      examples.slice(0, 5).forEach(function (ex) {
+        var full = exampleText(ex).replace(/\s+/g, " ").trim();
+        var li = el("li", { title: full.length > 160 ? full : null },
+          full.length > 160 ? full.slice(0, 159).replace(/\s+\S*$/, "") + " …" : full);
+        if (ex && ex.source) li.appendChild(el("span", { "class": "muted small" }, " (" + ex.source + (ex.language ? ", " + ex.language : "") + ")"));
+        ul.appendChild(li);
+      });
+      det.appendChild(ul);
+      topic.appendChild(det);
+    } else {
+      topic.appendChild(el("span", { "class": "topic-label" }, topicLabel(t)));
+    }
+    tr.appendChild(topic);
+    tr.appendChild(el("td", { "class": "num" }, t.size));
+    var trend = trendText(t.trend);
+    tr.appendChild(el("td", { "class": "trend " + trend.cls, title: trend.title || null }, trend.text));
+    var src = el("td", { "class": "small" });
+    src.appendChild(el("div", null, sourceText(t.sources)));
+    var langs = t.languages || (t.sources && t.sources.languages);
+    if (langs) src.appendChild(el("div", { "class": "muted" }, "languages: " + counts(langs)));
+    var channels = t.sources && t.sources.channels;
+    if (channels) src.appendChild(el("div", { "class": "muted" }, counts(channels)));
+    tr.appendChild(src);
+    var near = nearest(t);
+    var nearTd = el("td", { "class": "small" });
+    if (near) {
+      nearTd.appendChild(el("a", { href: "/articles/" + encodeURIComponent(near.id), target: "_blank", rel: "noopener" }, near.title));
+      if (typeof near.score === "number") nearTd.appendChild(el("span", { "class": "score" }, near.score.toFixed(2)));
+    } else nearTd.textContent = "–";
+    tr.appendChild(nearTd);
+    tr.appendChild(el("td", { "class": "suggested" }, t.suggested_title || ""));
+    var st = el("td");
+    st.appendChild(el("span", { "class": "badge status-" + (t.status || "new") }, t.status || "new"));
+    if (isOverdue(t)) st.appendChild(el("span", { "class": "badge badge-bad" }, "overdue"));
+    if (t.status === "dismissed" && t.reason) st.appendChild(el("div", { "class": "muted small" }, t.reason));
+    if (t.status === "covered" && t.covered_by) st.appendChild(el("div", { "class": "muted small" }, "by " + t.covered_by));
+    tr.appendChild(st);
+    var owner = el("td", { "class": "small" });
+    if (t.owner) owner.appendChild(el("div", null, t.owner));
+    if (t.due) owner.appendChild(el("div", { "class": isOverdue(t) ? "due overdue-text" : "due muted" }, "due " + t.due));
+    tr.appendChild(owner);
+    var actions = el("td", { "class": "actions" });
+    var label = topicLabel(t);
+    if (t.status === "new" || t.status === "planned" || !t.status) {
+      var plan = el("button", { type: "button", "class": "btn btn-small", "aria-label": "Plan " + t.id + ": " + label }, t.status === "planned" ? "Re-plan" : "Plan");
+      plan.addEventListener("click", function () { openPlan(t); });
+      var dis = el("button", { type: "button", "class": "btn btn-small btn-ghost", "aria-label": "Dismiss " + t.id + ": " + label }, "Dismiss");
+      dis.addEventListener("click", function () { openDismiss(t); });
+      actions.appendChild(plan);
+      actions.appendChild(dis);
+    } else {
+      var re = el("button", { type: "button", "class": "btn btn-small btn-ghost", "aria-label": "Reopen " + t.id + ": " + label }, "Reopen");
+      re.addEventListener("click", function () { patch(t.id, { status: "new" }); });
+      actions.appendChild(re);
+    }
+    tr.appendChild(actions);
+    return tr;
+  }
+
+  function renderGaps() {
+    var body = $("gaps-body");
+    body.textContent = "";
+    var filter = $("status-filter").value;
+    var topics = ((state.report && state.report.topics) || []).filter(function (t) {
+      var s = t.status || "new";
+      if (!filter) return true;
+      if (filter === "open") return s === "new" || s === "planned";
+      return s === filter;
+    });
+    topics.forEach(function (t) { body.appendChild(gapRow(t)); });
+    if (!topics.length) {
+      var tr = el("tr");
+      tr.appendChild(el("td", { colspan: "9", "class": "empty" }, state.report ? "No topics with this status." : "Not loaded."));
+      body.appendChild(tr);
+    }
+  }
+
+  function renderNotFound(items) {
+    var box = $("not-found");
+    box.textContent = "";
+    (items || []).forEach(function (item) {
+      var card = el("div", { "class": "nf-item" });
+      var head = el("div", { "class": "nf-head" });
+      var aid = item.article_id || item.id;
+      head.appendChild(el("a", { href: "/articles/" + encodeURIComponent(aid), target: "_blank", rel: "noopener" }, item.title || item.article_title || aid));
+      var n = item.count || item.size || (item.phrasings || item.questions || []).length;
+      if (n) head.appendChild(el("span", { "class": "count" }, "×" + n));
+      card.appendChild(head);
+      var ul = el("ul", { "class": "phrasings" });
+      (item.phrasings || item.questions_to_add || item.questions || item.examples || []).slice(0, 8).forEach(function (p) {
+        ul.appendChild(el("li", null, exampleText(p)));
+      });
+      card.appendChild(ul);
+      box.appendChild(card);
+    });
+    if (!box.children.length) box.appendChild(el("p", { "class": "empty" }, "Nothing here: every covered question was found."));
+  }
+
+  // -- actions ------------------------------------------------------------------------------
+  var current = null;
+  function openPlan(t) {
+    current = t;
+    $("plan-topic").textContent = t.id + ": " + (t.suggested_title || topicLabel(t));
+    $("plan-owner").value = t.owner || "";
+    var due = new Date(Date.now() + 14 * 864e5).toISOString().slice(0, 10);
+    $("plan-due").value = t.due || due;
+    $("plan-error").textContent = "";
+    $("plan-dialog").showModal();
+  }
+  function openDismiss(t) {
+    current = t;
+    $("dismiss-topic").textContent = t.id + ": " + topicLabel(t);
+    $("dismiss-reason").value = "";
+    $("dismiss-error").textContent = "";
+    $("dismiss-dialog").showModal();
+  }
+
+  function patch(id, body, dialog, errorBox) {
+    return C.api("/api/v1/gaps/" + encodeURIComponent(id), { method: "PATCH", body: body }).then(function (resp) {
+      if (dialog) dialog.close();
+      var updated = resp.topic || null;
+      var topics = (state.report && state.report.topics) || [];
+      for (var i = 0; i < topics.length; i++) {
+        if (topics[i].id === id) {
+          if (updated) topics[i] = updated;
+          else Object.keys(body).forEach(function (k) { topics[i][k] = body[k]; });
+          if (body.status === "new" && !updated) { delete topics[i].owner; delete topics[i].due; delete topics[i].reason; }
+        }
+      }
+      renderGaps();
+      status("Topic " + id + " is now " + body.status + ".");
+    }, function (err) {
+      if (errorBox) errorBox.textContent = err.message; else status(err.message, true);
+    });
+  }
+
+  $("plan-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    patch(current.id, { status: "planned", owner: $("plan-owner").value.trim(), due: $("plan-due").value },
+      $("plan-dialog"), $("plan-error"));
+  });
+  $("dismiss-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    patch(current.id, { status: "dismissed", reason: $("dismiss-reason").value.trim() },
+      $("dismiss-dialog"), $("dismiss-error"));
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("[data-close]"), function (b) {
+    b.addEventListener("click", function () { b.closest("dialog").close(); });
+  });
+
+  $("csv-export").addEventListener("click", function (ev) {
+    ev.preventDefault();
+    C.api("/api/v1/gaps?format=csv", { raw: true, accept: "text/csv" }).then(function (resp) {
+      return resp.blob();
+    }).then(function (blob) {
+      var url = URL.createObjectURL(blob);
+      var a = el("a", { href: url, download: "deflect-gaps-" + new Date().toISOString().slice(0, 10) + ".csv" });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+    }, function (err) { status(err.message, true); });
+  });
+
+  // -- loading ------------------------------------------------------------------------------
+  function load() {
+    if (!C.getKey()) { status("Enter an admin API key above (deflect keys create --name me --scope admin).", true); }
+    else status("Loading…");
+    var days = $("days").value;
+    var errors = [];
+    var metrics = C.api("/api/v1/metrics?days=" + encodeURIComponent(days)).then(function (m) {
+      state.metrics = m; renderMetrics(m);
+    }, function (err) { errors.push("metrics: " + err.message); });
+    var gaps = C.api("/api/v1/gaps?status=all").then(function (r) {
+      state.report = r; renderGaps(); renderNotFound(r.not_found);
+    }, function (err) { errors.push("gaps: " + err.message); renderGaps(); });
+    return Promise.all([metrics, gaps]).then(function () {
+      if (errors.length) status(errors.join(" · "), true);
+      else status("");
+      document.body.setAttribute("data-loaded", "true");
+    });
+  }
+
+  $("days").addEventListener("change", load);
+  $("reload").addEventListener("click", load);
+  $("status-filter").addEventListener("change", renderGaps);
+  C.initKeyForm(load);
+  load();
+})();

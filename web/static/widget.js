@@ -1,0 +1,533 @@
+/*! deflect help widget: suggests FAQ articles while customers type. Plain JS, no dependencies.
+ *
+ * Embed with one tag:
+ *   <script src="https://host/static/widget.js" data-deflect-api="https://host"
+ *           data-deflect-target="#help-search" data-deflect-form="#contact-form"
+ *           data-deflect-lang="de" defer></script>
+ *
+ * data-deflect-api      API base URL (default: the origin this script was loaded from)
+ * data-deflect-target   CSS selector of a search input: search-as-you-type with a results list
+ * data-deflect-form     CSS selector of a contact form: suggestions while the customer writes
+ * data-deflect-lang     "de" or "en" (default: <html lang>)
+ * data-deflect-contact  URL of the contact page (default: the contact form above, if any)
+ *
+ * Security: article titles are inserted as text; snippets (HTML-escaped by the API, with <mark>
+ * around matching words) are rebuilt as DOM nodes allowing only <mark>; API text is never parsed as HTML.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript ||
+    document.querySelector("script[data-deflect-target], script[data-deflect-form]");
+  if (!script || window.__deflectLoaded) return;
+  window.__deflectLoaded = true;
+
+  var STRINGS = {
+    de: {
+      results: "Passende Hilfeartikel",
+      formIntro: "Vielleicht beantwortet einer dieser Artikel schon Ihre Frage:",
+      helpful: "Hat das geholfen?",
+      yes: "Ja",
+      no: "Nein",
+      thanks: "Danke für Ihr Feedback!",
+      sorry: "Schade. Unser Team hilft Ihnen gern weiter:",
+      formSorry: "Schade. Schreiben Sie uns einfach – wir helfen Ihnen gern weiter.",
+      noAnswer: "Dazu haben wir leider keinen passenden Artikel. Unser Team hilft Ihnen gern:",
+      contact: "Zum Kontaktformular",
+      error: "Die Suche ist gerade nicht erreichbar. Unser Team hilft Ihnen gern:",
+      found: function (n) { return n === 1 ? "1 Artikel gefunden." : n + " Artikel gefunden."; },
+      keys: "Pfeiltasten wählen einen Vorschlag, Enter öffnet ihn, Escape schließt die Liste.",
+    },
+    en: {
+      results: "Matching help articles",
+      formIntro: "One of these articles may already answer your question:",
+      helpful: "Did this help?",
+      yes: "Yes",
+      no: "No",
+      thanks: "Thank you for your feedback!",
+      sorry: "Sorry about that. Our team is happy to help:",
+      formSorry: "Sorry about that. Just send us your message – we are happy to help.",
+      noAnswer: "Sorry, we don't have an article about that. Our team is happy to help:",
+      contact: "Go to the contact form",
+      error: "Search is unavailable right now. Our team is happy to help:",
+      found: function (n) { return n === 1 ? "1 article found." : n + " articles found."; },
+      keys: "Use the arrow keys to pick a suggestion, Enter opens it, Escape closes the list.",
+    },
+  };
+
+  var data = script.dataset || {};
+  var scriptUrl = new URL(script.getAttribute("src") || "", location.href);
+  var cfg = {
+    api: (data.deflectApi || scriptUrl.origin).replace(/\/+$/, ""),
+    target: data.deflectTarget || "",
+    form: data.deflectForm || "",
+    contact: data.deflectContact || "",
+    lang: (data.deflectLang || document.documentElement.lang || "en").slice(0, 2).toLowerCase(),
+    debounce: 300,       // search box: ~300 ms after the last keystroke
+    formDebounce: 800,   // contact form: customers write longer texts, no need to ask on every pause
+    minChars: 3,
+    maxChars: 1000,
+  };
+  var T = STRINGS[cfg.lang] || STRINGS.en;
+  var RELATED = 0.5; // show further articles whose score is at least half the best one's
+  var uid = 0;
+
+  // -- helpers ------------------------------------------------------------------------------
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      for (var key in attrs) {
+        if (Object.prototype.hasOwnProperty.call(attrs, key) && attrs[key] !== null) {
+          node.setAttribute(key, attrs[key]);
+        }
+      }
+    }
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  var ENTITIES = { amp: "&", lt: "<", gt: ">", quot: "\"", apos: "'", nbsp: "\u00a0" };
+  function decodeEntities(s) {
+    return s.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, function (all, name) {
+      if (name.charAt(0) === "#") {
+        var code = name.charAt(1).toLowerCase() === "x" ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+        return code > 0 && code < 0x110000 ? String.fromCodePoint(code) : all;
+      }
+      var known = ENTITIES[name.toLowerCase()];
+      return known === undefined ? all : known;
+    });
+  }
+
+  /** Rebuild an escaped snippet as DOM: text nodes plus <mark> elements, nothing else. */
+  function snippetNodes(snippet) {
+    var frag = document.createDocumentFragment();
+    var parts = String(snippet || "").split(/(<\/?mark>)/i);
+    var inMark = false;
+    for (var i = 0; i < parts.length; i++) {
+      var part = parts[i];
+      if (/^<mark>$/i.test(part)) { inMark = true; continue; }
+      if (/^<\/mark>$/i.test(part)) { inMark = false; continue; }
+      if (!part) continue;
+      var text = document.createTextNode(decodeEntities(part));
+      if (inMark) {
+        var mark = document.createElement("mark");
+        mark.appendChild(text);
+        frag.appendChild(mark);
+      } else {
+        frag.appendChild(text);
+      }
+    }
+    return frag;
+  }
+
+  function articleHref(article) {
+    var fallback = cfg.api + "/articles/" + encodeURIComponent(article.id || "");
+    if (!article.url) return fallback;
+    try {
+      var url = new URL(String(article.url), location.href);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : fallback;
+    } catch (e) {
+      return fallback;
+    }
+  }
+
+  var memory = {};
+  function storageGet(key) {
+    try { return window.sessionStorage.getItem(key); } catch (e) { return memory[key] || null; }
+  }
+  function storageSet(key, value) {
+    try { window.sessionStorage.setItem(key, value); } catch (e) { memory[key] = value; }
+  }
+
+  function sessionId() {
+    var id = storageGet("deflect.session");
+    if (!id) {
+      id = window.crypto && crypto.randomUUID ? crypto.randomUUID()
+        : Date.now().toString(36) + Math.random().toString(36).slice(2);
+      storageSet("deflect.session", id);
+    }
+    return id;
+  }
+
+  function postJSON(path, body, options) {
+    options = options || {};
+    return fetch(cfg.api + path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(body),
+      signal: options.signal,
+      keepalive: !!options.keepalive,
+      credentials: "omit",
+    }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (payload) {
+        if (!resp.ok || payload.ok === false) {
+          var err = new Error(payload.error || ("HTTP " + resp.status));
+          err.status = resp.status;
+          throw err;
+        }
+        return payload;
+      });
+    });
+  }
+
+  function suggest(text, signal) {
+    return postJSON("/api/v1/suggest", {
+      text: text.slice(0, cfg.maxChars), session: sessionId(), page: location.pathname,
+    }, { signal: signal }).then(function (result) {
+      if (result.id) storageSet("deflect.lastInquiry", result.id);
+      return result;
+    });
+  }
+
+  function sendFeedback(inquiryId, articleId, event, keepalive) {
+    if (!inquiryId) return Promise.resolve(null);
+    var body = { inquiry_id: inquiryId, event: event, session: sessionId() };
+    if (articleId) body.article_id = articleId;
+    if (event === "helpful" || event === "not_helpful") body.helpful = event === "helpful";
+    return postJSON("/api/v1/feedback", body, { keepalive: keepalive }).catch(function () { return null; });
+  }
+
+  function debounce(fn, ms) {
+    var timer = null;
+    function wrapped() {
+      var args = arguments;
+      clearTimeout(timer);
+      timer = setTimeout(function () { fn.apply(null, args); }, ms);
+    }
+    wrapped.cancel = function () { clearTimeout(timer); };
+    return wrapped;
+  }
+
+  /** Runs the latest query only: debounced, and aborts the request a newer query replaces. */
+  function Searcher(onResult, onError, delay) {
+    var controller = null;
+    var lastText = null;
+    var run = function (text) {
+      if (text === lastText) return;
+      lastText = text;
+      if (controller) controller.abort();
+      if (text.length < cfg.minChars) { onResult(null, text); return; }
+      controller = window.AbortController ? new AbortController() : null;
+      var mine = controller;
+      suggest(text, mine && mine.signal).then(function (result) {
+        if (mine === controller) onResult(result, text);
+      }, function (err) {
+        if (err && err.name === "AbortError") return;
+        if (mine === controller) { lastText = null; onError(err, text); }
+      });
+    };
+    var later = debounce(run, delay || cfg.debounce);
+    return {
+      soon: later,
+      now: function (text) { later.cancel(); run(text); },
+      reset: function () { later.cancel(); if (controller) controller.abort(); controller = null; lastText = null; },
+    };
+  }
+
+  // -- the way to a human -------------------------------------------------------------------
+  function contactForm() {
+    return cfg.form ? document.querySelector(cfg.form) : null;
+  }
+
+  function contactLink(prefill) {
+    var form = contactForm();
+    var href = cfg.contact || (form && form.id ? "#" + form.id : "");
+    if (!href) return null;
+    var link = el("a", { "class": "deflect-contact", href: href }, T.contact);
+    if (form && !cfg.contact) {
+      link.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        var fields = formFields(form);
+        if (fields.subject && !fields.subject.value && prefill) fields.subject.value = prefill().slice(0, 200);
+        form.scrollIntoView({ behavior: "smooth", block: "start" });
+        var first = fields.subject || fields.body || form.querySelector("input, textarea, select");
+        if (first) first.focus({ preventScroll: true });
+      });
+    }
+    return link;
+  }
+
+  function formFields(form) {
+    return {
+      subject: form.querySelector("[name=subject]") ||
+        form.querySelector("input[type=text]:not([name=name]), input:not([type])"),
+      body: form.querySelector("[name=body], [name=message]") || form.querySelector("textarea"),
+    };
+  }
+
+  // -- a result block: options, "did this help?", messages --------------------------------------
+  function Results(container, options) {
+    var self = this;
+    this.options = options;
+    this.container = container;
+    this.inquiryId = null;
+    this.articles = [];
+    this.active = -1;
+    this.id = "deflect-" + (++uid);
+
+    if (options.intro) {
+      this.intro = el("p", { "class": "deflect-intro", id: this.id + "-intro" }, T.formIntro);
+      container.appendChild(this.intro);
+    }
+    this.list = el("ul", {
+      "class": "deflect-list", id: this.id + "-list",
+      role: options.listbox ? "listbox" : null,
+      "aria-label": options.intro ? null : T.results,
+      "aria-labelledby": options.intro ? this.id + "-intro" : null,
+    });
+    container.appendChild(this.list);
+    this.feedback = el("div", { "class": "deflect-feedback", role: "group", "aria-labelledby": this.id + "-q" });
+    container.appendChild(this.feedback);
+    this.message = el("div", { "class": "deflect-message" });   // announced via the live region
+    container.appendChild(this.message);
+    this.list.addEventListener("mousedown", function (ev) {
+      if (options.listbox) ev.preventDefault(); // keep focus in the combobox
+    });
+    this.list.addEventListener("click", function (ev) {
+      var item = ev.target.closest ? ev.target.closest("[data-index]") : null;
+      if (!item) return;
+      self.opened(Number(item.getAttribute("data-index")));
+      var link = item.querySelector("a");
+      if (link && !ev.target.closest("a")) window.location.href = link.href;  // the whole option is clickable
+    });
+  }
+
+  Results.prototype.clear = function () {
+    this.list.textContent = "";
+    this.feedback.textContent = "";
+    this.message.textContent = "";
+    this.message.className = "deflect-message";
+    this.articles = [];
+    this.active = -1;
+  };
+
+  Results.prototype.show = function (result) {
+    this.clear();
+    this.inquiryId = result.id || null;
+    if (result.decision !== "answer") return false;
+    // The first article is the confident answer; others only when nearly as likely.
+    var all = result.articles || [];
+    var best = all.length ? Number(all[0].score) || 0 : 0;
+    var articles = all.slice(0, 3).filter(function (a, i) {
+      return i === 0 || (Number(a.score) || 0) >= best * RELATED;
+    });
+    if (!articles.length) return false;
+    this.articles = articles;
+    for (var i = 0; i < articles.length; i++) {
+      var a = articles[i];
+      var item = el("li", {
+        "class": "deflect-option", id: this.id + "-opt-" + i, "data-index": String(i),
+        role: this.options.listbox ? "option" : null,
+        "aria-selected": this.options.listbox ? "false" : null,
+      });
+      var link = el("a", {
+        "class": "deflect-title", href: articleHref(a),
+        tabindex: this.options.listbox ? "-1" : null,
+      }, a.title || a.id);
+      item.appendChild(link);
+      if (a.snippet) {
+        var p = el("p", { "class": "deflect-snippet" });
+        p.appendChild(snippetNodes(a.snippet));
+        item.appendChild(p);
+      }
+      this.list.appendChild(item);
+    }
+    this.renderFeedback();
+    return true;
+  };
+
+  Results.prototype.renderFeedback = function () {
+    var self = this;
+    this.feedback.textContent = "";
+    var top = this.articles[0];
+    var q = el("span", { "class": "deflect-question", id: this.id + "-q" }, T.helpful);
+    var yes = el("button", { type: "button", "class": "deflect-btn deflect-yes",
+      "aria-label": T.yes + " – " + T.helpful + " (" + (top.title || "") + ")" }, T.yes);
+    var no = el("button", { type: "button", "class": "deflect-btn deflect-no",
+      "aria-label": T.no + " – " + T.helpful + " (" + (top.title || "") + ")" }, T.no);
+    yes.addEventListener("click", function () { self.rate(true); });
+    no.addEventListener("click", function () { self.rate(false); });
+    this.feedback.appendChild(q);
+    this.feedback.appendChild(yes);
+    this.feedback.appendChild(no);
+  };
+
+  Results.prototype.rate = function (helpful) {
+    var article = this.articles[this.active >= 0 ? this.active : 0];
+    sendFeedback(this.inquiryId, article && article.id, helpful ? "helpful" : "not_helpful");
+    this.feedback.textContent = "";
+    var inForm = !this.options.listbox;
+    var msg = el("p", { "class": "deflect-thanks", tabindex: "-1" },
+      helpful ? T.thanks : inForm ? T.formSorry : T.sorry);
+    if (!helpful && !inForm) {
+      var link = contactLink(this.options.query);
+      if (link) { msg.appendChild(document.createTextNode(" ")); msg.appendChild(link); }
+    }
+    this.feedback.appendChild(msg);
+    msg.focus();
+  };
+
+  Results.prototype.noAnswer = function (text) {
+    this.clear();
+    this.message.className = "deflect-message deflect-noanswer";
+    this.message.appendChild(el("span", null, text));
+    var link = contactLink(this.options.query);
+    if (link) { this.message.appendChild(document.createTextNode(" ")); this.message.appendChild(link); }
+  };
+
+  Results.prototype.opened = function (index) {
+    var article = this.articles[index];
+    if (article) sendFeedback(this.inquiryId, article.id, "clicked", true);
+  };
+
+  Results.prototype.setActive = function (index) {
+    var items = this.list.children;
+    if (!items.length) { this.active = -1; return null; }
+    if (index < 0) index = items.length - 1;
+    if (index >= items.length) index = 0;
+    for (var i = 0; i < items.length; i++) items[i].setAttribute("aria-selected", i === index ? "true" : "false");
+    this.active = index;
+    items[index].scrollIntoView({ block: "nearest" });
+    return items[index];
+  };
+
+  // -- search box: a combobox with a listbox ------------------------------------------------
+  function attachSearch(input) {
+    var wrapper = el("div", { "class": "deflect deflect-search", lang: cfg.lang });
+    var panel = el("div", { "class": "deflect-panel", hidden: "" });
+    var hint = el("span", { "class": "deflect-sr", id: "deflect-hint-" + (++uid) }, T.keys);
+    var live = el("div", { "class": "deflect-sr", role: "status", "aria-live": "polite" });
+    wrapper.appendChild(panel);
+    wrapper.appendChild(hint);
+    wrapper.appendChild(live);
+    input.insertAdjacentElement("afterend", wrapper);
+
+    var results = new Results(panel, { listbox: true, query: function () { return input.value.trim(); } });
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", results.list.id);
+    input.setAttribute("aria-describedby",
+      ((input.getAttribute("aria-describedby") || "") + " " + hint.id).trim());
+    input.setAttribute("autocomplete", "off");
+
+    function open() {
+      panel.hidden = false;
+      input.setAttribute("aria-expanded", results.articles.length ? "true" : "false");
+    }
+    function close() {
+      panel.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      results.active = -1;
+      var items = results.list.children;
+      for (var i = 0; i < items.length; i++) items[i].setAttribute("aria-selected", "false");
+    }
+
+    var searcher = Searcher(function (result, text) {
+      input.removeAttribute("aria-activedescendant");
+      wrapper.classList.remove("deflect-busy");
+      if (!result) { results.clear(); close(); live.textContent = ""; return; }
+      if (results.show(result)) {
+        live.textContent = T.found(results.articles.length);
+      } else {
+        live.textContent = T.noAnswer;
+        results.noAnswer(T.noAnswer);
+      }
+      open();
+    }, function () {
+      wrapper.classList.remove("deflect-busy");
+      live.textContent = T.error;
+      results.noAnswer(T.error);
+      open();
+    });
+
+    input.addEventListener("input", function () {
+      var text = input.value.trim();
+      if (text.length >= cfg.minChars) wrapper.classList.add("deflect-busy");
+      searcher.soon(text);
+    });
+    input.addEventListener("focus", function () {
+      if (results.articles.length || results.message.textContent) open();
+    });
+    input.addEventListener("keydown", function (ev) {
+      var item;
+      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+        if (!results.articles.length) return;
+        ev.preventDefault();
+        open();
+        item = results.setActive(results.active + (ev.key === "ArrowDown" ? 1 : -1));
+        if (item) input.setAttribute("aria-activedescendant", item.id);
+      } else if (ev.key === "Enter") {
+        ev.preventDefault();
+        if (!panel.hidden && results.active >= 0) {
+          var link = results.list.children[results.active].querySelector("a");
+          results.opened(results.active);
+          window.location.href = link.href;
+        } else {
+          searcher.now(input.value.trim());
+        }
+      } else if (ev.key === "Escape") {
+        if (!panel.hidden) { ev.preventDefault(); close(); }
+      }
+    });
+    document.addEventListener("click", function (ev) {
+      // (a feedback button replaced by its thank-you note is no longer in the document)
+      if (ev.target.isConnected && ev.target !== input && !wrapper.contains(ev.target)) close();
+    });
+  }
+
+  // -- contact form: suggestions above the submit button, contacted_support on submit ------
+  function attachForm(form) {
+    var fields = formFields(form);
+    var submit = form.querySelector("[type=submit], button:not([type])");
+    var panel = el("div", { "class": "deflect deflect-panel deflect-inline", lang: cfg.lang, hidden: "" });
+    var live = el("div", { "class": "deflect-sr", role: "status", "aria-live": "polite" });
+    if (submit && submit.parentNode) submit.parentNode.insertBefore(panel, submit);
+    else form.appendChild(panel);
+    panel.insertAdjacentElement("afterend", live);
+
+    function text() {
+      var parts = [];
+      if (fields.subject && fields.subject.value.trim()) parts.push(fields.subject.value.trim());
+      if (fields.body && fields.body.value.trim()) parts.push(fields.body.value.trim());
+      return parts.join("\n");
+    }
+    var results = new Results(panel, { listbox: false, intro: true, query: text });
+    var searcher = Searcher(function (result) {
+      if (result && results.show(result)) {
+        panel.hidden = false;
+        live.textContent = T.found(results.articles.length);
+      } else {
+        if (result) results.inquiryId = result.id || null;
+        panel.hidden = true;
+        live.textContent = "";
+      }
+    }, function () { panel.hidden = true; }, cfg.formDebounce);
+    var onInput = function () { searcher.soon(text()); };
+    if (fields.subject) fields.subject.addEventListener("input", onInput);
+    if (fields.body) fields.body.addEventListener("input", onInput);
+
+    form.addEventListener("submit", function () {
+      // The customer contacts support after all: record it, then let the form submit normally.
+      var inquiry = results.inquiryId || storageGet("deflect.lastInquiry");
+      var top = results.articles[0];
+      sendFeedback(inquiry, top && top.id, "contacted_support", true);
+    });
+  }
+
+  function init() {
+    var input = cfg.target ? document.querySelector(cfg.target) : null;
+    if (input) attachSearch(input);
+    var form = contactForm();
+    if (form) attachForm(form);
+    if (!document.querySelector("link[data-deflect-css]")) {
+      var css = el("link", { rel: "stylesheet", "data-deflect-css": "",
+        href: new URL("widget.css", scriptUrl).href });
+      document.head.appendChild(css);
+    }
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
