@@ -29,7 +29,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwrig
 GERMAN_QUESTION = "Meine Zeitung ist heute nicht gekommen"
 GERMAN_ARTICLE = "zustellung-zeitung-fehlt"
 GERMAN_TITLE = "Zeitung nicht erhalten: Zustellung reklamieren"
-UNCOVERED_QUESTION = "Kann ich mein Auto bei euch parken?"
+UNCOVERED_QUESTION = "Wo finde ich im E-Paper die Lösung vom Kreuzworträtsel?"
 NO_ANSWER_DE = "Dazu haben wir leider keinen passenden Artikel. Unser Team hilft Ihnen gern:"
 TIMEOUT = 20_000  # ms; the first query pays for warming up the model
 
