@@ -175,7 +175,7 @@ class VectorIndex:
             storage = "Flat" if qtype == "Flat" else qtype
             index = faiss.index_factory(d, f"IVF{nlist},{storage}", faiss.METRIC_INNER_PRODUCT)
             ivf = faiss.extract_index_ivf(index)
-            ivf.by_residual = bool(p["by_residual"])
+            ivf.by_residual = bool(p["by_residual"]) and qtype != "Flat"  # IVFFlat has no residual mode
             ivf.cp.niter = int(p["niter"])
             ivf.cp.seed = int(p["seed"])
             ivf.cp.max_points_per_centroid = max(256, -(-train_size // nlist))

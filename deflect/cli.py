@@ -73,24 +73,37 @@ def ingest(paths, prune, home):
 @cli.command()
 @click.option("--model", default=None, help="Embedding model: use-m3+minilm (default), use-m3, minilm, "
                                            "or a sentence-transformers name/path.")
-@click.option("--full", is_flag=True, help="Re-embed everything instead of re-using unchanged vectors.")
+@click.option("--full", is_flag=True, help="Rebuild everything and re-embed every text.")
+@click.option("--rebuild", is_flag=True, help="Rebuild the index, labels and classifier from scratch, re-using "
+                                             "the stored vectors of unchanged texts (no incremental update).")
 @click.option("--kind", type=click.Choice(["auto", "flat", "hnsw", "ivf"]), default="auto",
               help="FAISS index type (auto: exact while small, approximate when large).")
-@click.option("--device", default=None, help="Torch device for embedding, e.g. cuda (default: cpu).")
+@click.option("--device", default=None, help="Torch device for embedding, e.g. cuda or cuda:1 (default: cpu).")
 @click.option("--threads", type=int, default=None, help="CPU threads for embedding (default: all cores).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @home_option
 @friendly
-def index(model, full, kind, device, threads, quiet, home):
-    """Build or update the search index from the stored articles and tickets."""
+def index(model, full, rebuild, kind, device, threads, quiet, home):
+    """Build or update the search index from the stored articles and tickets.
+
+    By default only what changed since the last build is embedded and added (new or changed
+    articles and tickets); --rebuild or --full start from scratch."""
     import os
 
+    # Idle OpenMP threads of torch and faiss sleep instead of spinning: on a busy 2-core machine
+    # spinning made embedding ~35% slower and the classifier fit 2x slower (scripts/bench_speed.py).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from tqdm import tqdm
 
     from . import indexer
     from .embedder import DEFAULT_MODEL, load_embedder, set_threads
     store = _store(home)
     set_threads(threads or os.cpu_count() or 1)
+    if device and device.startswith("cuda"):
+        import torch
+        if not torch.cuda.is_available():
+            raise DeflectError(f"--device {device}: no CUDA GPU is available to torch on this machine",
+                               hint="Leave out --device to embed on the CPU.")
     model = model or store.get_setting("model") or DEFAULT_MODEL
     embedder = load_embedder(model, device=device)
     bar = tqdm(total=0, unit="doc", desc="embedding", disable=quiet, file=sys.stderr)
@@ -99,22 +112,24 @@ def index(model, full, kind, device, threads, quiet, home):
         bar.total = n
         bar.refresh()
 
-    manifest = indexer.build(store, embedder, home.index_dir, full=full, kind=kind,
+    manifest = indexer.build(store, embedder, home.index_dir, full=full, rebuild=rebuild, kind=kind,
                              progress=bar.update, on_total=on_total)
     bar.close()
     store.set_setting("model", embedder.name)
     c = manifest["counts"]
-    click.echo(f"indexed {c['documents']} documents ({c['articles']} articles, {c['tickets']} tickets, "
-               f"{c['linked_tickets']} linked) with {manifest['model']} into {home.index_dir} "
-               f"[{manifest['index']['kind']}], {manifest['embedded']} embedded, {manifest['seconds']} s")
+    how = {"full": "built", "update": "updated", "unchanged": "unchanged:"}.get(manifest["mode"], "built")
+    click.echo(f"{how} {c['documents']} documents ({c['articles']} articles, {c['tickets']} tickets, "
+               f"{c['linked_tickets']} linked) with {manifest['model']} in {home.index_dir} "
+               f"[{manifest['index']['kind']}], {manifest['embedded']} embedded"
+               + (f", {manifest['added']} added, {manifest['removed']} removed" if manifest["mode"] == "update"
+                  else "") + f", {manifest['seconds']} s")
     _after_index(home)
 
 
 def _after_index(home: Home) -> None:
     """Let the gap report notice topics that the new index now covers."""
-    try:
-        from .gaps import check_coverage
-    except ImportError:
+    from .gaps import check_coverage, has_open_topics
+    if not has_open_topics(_store(home)):
         return
     covered = check_coverage(_deflector(home))
     for topic in covered or []:
@@ -165,7 +180,8 @@ def suggest(text, jsonl, k, language, no_log, home):
             for q, s in zip(batch, results):
                 if not no_log:
                     deflector.store.log_inquiry(q, s.decision, s.confidence,
-                                                s.articles[0].id if s.articles else None, channel="cli")
+                                                s.articles[0].id if s.articles else None, channel="cli",
+                                                vector=s.vector, model=deflector.bundle.model)
                 click.echo(json.dumps({"id": q.id, "decision": s.decision, "confidence": s.confidence,
                                        "articles": [{"id": a.id, "title": a.title, "score": a.score}
                                                     for a in s.articles]}, ensure_ascii=False))
@@ -174,7 +190,8 @@ def suggest(text, jsonl, k, language, no_log, home):
     if not no_log:
         import uuid
         deflector.store.log_inquiry(Inquiry(uuid.uuid4().hex, text, s.language), s.decision, s.confidence,
-                                    s.articles[0].id if s.articles else None, channel="cli")
+                                    s.articles[0].id if s.articles else None, channel="cli",
+                                    vector=s.vector, model=deflector.bundle.model)
     verdict = "ANSWER" if s.decision == "answer" else "NO ANSWER (the FAQ does not seem to cover this)"
     click.echo(f"{verdict}  confidence {s.confidence:.2f}  [{s.language}]")
     for i, a in enumerate(s.articles, 1):

@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 
 from . import indexer
 from .calibrate import Calibrator
 from .embedder import Embedder, load_embedder
 from .errors import DeflectError, NotFoundError
-from .formats import Article
+from .formats import Article, Ticket
 from .home import Home
-from .indexer import BODY, DELETED, NEIGHBOURS, TICKET, TITLE, IndexBundle
+from .indexer import BODY, NEIGHBOURS, TICKET, TITLE, IndexBundle
 from .labels import neighbour_weights
 from .language import detect_language
 from .store import Store, open_store
@@ -67,10 +67,16 @@ class Suggestion:
     tickets: list[TicketHit] = field(default_factory=list)   # similar resolved tickets (only if asked)
     id: str | None = None
     features: dict[str, float] = field(default_factory=dict, repr=False)
+    vector: np.ndarray | None = field(default=None, repr=False)   # the inquiry's embedding
 
     def to_dict(self) -> dict:
-        data = asdict(self)
+        vector, self.vector = self.vector, None
+        try:
+            data = asdict(self)
+        finally:
+            self.vector = vector
         data.pop("features")
+        data.pop("vector")
         return data
 
 
@@ -94,7 +100,8 @@ class Deflector:
         self.bundle = bundle
         self.embedder = embedder
         self.calibrator = calibrator
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()        # queries, and swapping in changed index data
+        self._write_lock = threading.RLock()  # one change or save at a time; queries do not wait for saves
         self._manifest_mtime = self._mtime()
         self._prepare()
 
@@ -126,23 +133,31 @@ class Deflector:
         self._art_vectors = np.ascontiguousarray(b.article_vectors[order], dtype=np.float32)
         self._art_of = b.seed[positions][order]
         self._art_starts = np.flatnonzero(np.r_[True, np.diff(self._art_of) != 0]) if len(order) else np.array([])
-        self._ticket_pos = {r: i for i, r in enumerate(b.ref) if b.kind[i] == TICKET}
+        tickets = np.flatnonzero(b.kind == TICKET)
+        self._ticket_pos = dict(zip(b.ref[tickets].tolist(), tickets.tolist()))
 
     def reload_if_changed(self) -> bool:
-        """Reload the index if another process rebuilt or updated it; True if reloaded."""
+        """Reload the index if another process rebuilt or updated it; True if reloaded. Queries go on
+        with the old index while the new one loads; a reload waits for no change of this process."""
         mtime = self._mtime()
         if mtime == self._manifest_mtime:
             return False
-        with self._lock:
+        if not self._write_lock.acquire(blocking=False):   # this process is changing/saving the index
+            return False
+        try:
+            mtime = self._mtime()
             if mtime == self._manifest_mtime:
                 return False
-            self.bundle = IndexBundle.load(self.home.index_dir)
-            if self.bundle.model != self.embedder.name:
-                self.embedder = load_embedder(self.bundle.model)
-            self.calibrator = Calibrator.load(self.store)
-            self._manifest_mtime = mtime
-            self._prepare()
-        return True
+            bundle = IndexBundle.load(self.home.index_dir)
+            embedder = self.embedder if bundle.model == self.embedder.name else load_embedder(bundle.model)
+            calibrator = Calibrator.load(self.store)
+            with self._lock:
+                self.bundle, self.embedder, self.calibrator = bundle, embedder, calibrator
+                self._manifest_mtime = mtime
+                self._prepare()
+            return True
+        finally:
+            self._write_lock.release()
 
     # -- scoring --------------------------------------------------------------------------------
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -166,10 +181,7 @@ class Deflector:
         weights = np.where(valid, neighbour_weights(sims, indexer.TEMPERATURE), 0.0)
         totals = weights.sum(1, keepdims=True)
         weights = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
-        rows = np.repeat(np.arange(n), nbrs.shape[1])[valid.ravel()]
-        mixer = sparse.csr_matrix((weights.ravel()[valid.ravel()], (rows, nbrs.ravel()[valid.ravel()])),
-                                  shape=(n, b.labels.shape[0]))
-        knn = np.asarray((mixer @ b.labels).todense(), dtype=np.float32).reshape(n, -1)
+        knn = b.votes(nbrs, weights)   # = csr(weights) @ labels, without a sparse matrix per query
         if knn.shape[1] < n_art:  # articles added since the labels were spread
             knn = np.pad(knn, ((0, 0), (0, n_art - knn.shape[1])))
         knn_none = np.clip(1.0 - knn.sum(1), 0.0, 1.0)
@@ -241,7 +253,7 @@ class Deflector:
                 results.append(Suggestion(
                     decision="answer" if hits and conf >= threshold else "no_answer",
                     confidence=round(conf, 4), articles=hits, language=lang, tickets=tickets,
-                    features=dict(zip(FEATURES, map(float, scores.features[i]))),
+                    features=dict(zip(FEATURES, map(float, scores.features[i]))), vector=vectors[i],
                 ))
             return results
 
@@ -258,60 +270,96 @@ class Deflector:
                           rows[t]["resolution"] or "", rows[t]["article_id"], rows[t]["language"])
                 for t, s in picked if t in rows]
 
-    # -- live article updates -------------------------------------------------------------------
+    # -- live updates (the index is changed in place and saved; no rebuild) -------------------
+    # A change is searchable as soon as it is applied in memory (under the query lock, a few ms);
+    # saving it for other processes then runs under the write lock only, while queries go on.
     def upsert_article(self, article: Article) -> dict[str, list[str]]:
         """Store an article and make it searchable at once (index updated in place and saved)."""
-        with self._lock:
+        with self._write_lock:
             outcome = self.store.upsert_articles([article])
             if outcome["unchanged"]:
                 return outcome
-            self._remove_article_docs(article.id)
-            b = self.bundle
-            if article.id not in b.article_ids:
-                b.article_ids.append(article.id)
-                b.labels = sparse.csr_matrix((b.labels.data, b.labels.indices, b.labels.indptr),
-                                             shape=(b.labels.shape[0], len(b.article_ids)))
-            a = b.article_ids.index(article.id)
             docs = indexer.article_texts(article)
-            vectors = self.embed([t for _, t in docs])
-            start = len(b.kind)
-            ids = np.arange(start, start + len(docs), dtype=np.int64)
-            b.vectors.add(vectors, ids)
-            b.kind = np.r_[b.kind, np.array([kd for kd, _ in docs], np.int8)]
-            b.ref = np.r_[b.ref, np.array([article.id] * len(docs), dtype=object)]
-            b.seed = np.r_[b.seed, np.full(len(docs), a, np.int32)]
-            b.hashes = np.r_[b.hashes, np.array([indexer._hash(t) for _, t in docs], dtype=object)]
-            new_rows = sparse.csr_matrix((np.ones(len(docs), np.float32), (np.arange(len(docs)),
-                                          np.full(len(docs), a))), shape=(len(docs), len(b.article_ids)))
-            b.labels = sparse.vstack([b.labels, new_rows]).tocsr()
-            b.article_vectors = np.concatenate([b.article_vectors, vectors.astype(np.float32)])
+            vectors = self._embed_live([t for _, t in docs])
+            with self._lock:
+                b = self.bundle
+                self._remove_article_docs(article.id)
+                b.add_articles([article.id])
+                a = b.article_ids.index(article.id)
+                b.append(np.array([kd for kd, _ in docs], np.int8), [article.id] * len(docs),
+                         np.full(len(docs), a, np.int32), [indexer._hash(t) for _, t in docs], vectors)
+                self._prepare()
             self._save()
             return outcome
 
     def delete_article(self, article_id: str) -> None:
         """Remove an article from the store and the index."""
-        with self._lock:
+        with self._write_lock:
             if not self.store.has_article(article_id):
                 raise NotFoundError(f"no article {article_id!r}")
             self.store.delete_article(article_id)
-            self._remove_article_docs(article_id)
+            with self._lock:
+                self._remove_article_docs(article_id)
+                self.bundle.forget_articles({article_id})
+                self._prepare()
             self._save()
+
+    def add_tickets(self, tickets: Iterable[Ticket]) -> dict[str, int]:
+        """Store resolved tickets (new or changed) and make them searchable at once: new vectors are
+        appended, unlinked tickets get labels from their neighbours; nothing else is rebuilt."""
+        tickets = list(tickets)
+        with self._write_lock:
+            counts = self.store.upsert_tickets(tickets)
+            if not counts["new"] and not counts["changed"]:
+                return counts
+            rows = self.store.get_tickets(t.id for t in tickets)
+            b = self.bundle
+            columns = b.article_index()
+            docs = []
+            for t in dict.fromkeys(t.id for t in tickets):
+                row = rows.get(t)
+                text = indexer.ticket_text(row) if row else ""
+                if text:
+                    docs.append((t, columns.get(row["article_id"], -1), text, indexer._hash(text)))
+            old = [(d, self._ticket_pos.get(d[0])) for d in docs]
+            todo = [d for d, p in old if p is None or b.hashes[p] != d[3] or b.seed[p] != d[1]]
+            stale = np.array([p for d, p in old if p is not None and d in todo], np.int64)
+            if not todo:
+                return counts
+            vectors = self._embed_live([d[2] for d in todo])
+            seeds = np.array([d[1] for d in todo], np.int32)
+            with self._lock:
+                b.remove(stale)
+                positions = b.append(np.full(len(todo), TICKET, np.int8), [d[0] for d in todo], seeds,
+                                     [d[3] for d in todo], vectors)
+                b.spread_to(positions[seeds < 0], vectors[seeds < 0])
+                self._prepare()
+            self._save()
+            return counts
+
+    def _embed_live(self, texts: list[str]) -> np.ndarray:
+        """Embed the texts of a live change a few at a time under the query lock (tokenizers are not
+        thread-safe; a query waits for one small batch at most), short ones not padded to long ones."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.embedder.dim), np.float32)
+        step = 1 if len(texts) <= 64 else 16
+        for start in range(0, len(order), step):
+            part = order[start:start + step]
+            with self._lock:
+                out[part] = self.embed([texts[i] for i in part])
+        return out
 
     def _remove_article_docs(self, article_id: str) -> None:
         b = self.bundle
-        positions = np.flatnonzero((b.ref == article_id) & (b.kind >= TITLE) & (b.kind <= BODY))
-        if len(positions):
-            b.article_vectors = b.article_vectors[~np.isin(b.article_positions, positions)]
-            b.vectors.remove(positions.astype(np.int64))
-            b.kind[positions] = DELETED
-            b.seed[positions] = -1
+        b.remove(np.flatnonzero((b.ref == article_id) & (b.kind >= TITLE) & (b.kind <= BODY)))
 
     def _save(self) -> None:
-        b = self.bundle
-        b.manifest = b.manifest or {}
-        b.save(self.home.index_dir, extra={"article_hashes": self.store.article_hashes()})
-        self._manifest_mtime = self._mtime()
-        self._prepare()
+        """Save the index for other processes (called with the write lock held, not the query lock)."""
+        with self._write_lock:
+            b = self.bundle
+            b.manifest = b.manifest or {}
+            b.save(self.home.index_dir, extra={"article_hashes": self.store.article_hashes()})
+            self._manifest_mtime = self._mtime()
 
     def close(self) -> None:
         self.store.close()

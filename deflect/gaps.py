@@ -1,15 +1,21 @@
 """The uncovered-topics report: which recurring customer questions the FAQ does not answer, and the
 workflow that closes each gap.
 
-Sources are the resolved tickets and the logged inquiries. Every item is judged with the engine's
-calibrated decision (a ticket without itself: leave-one-out); tickets an agent linked to an article
-are covered by definition. The items the engine would not answer are clustered (average-linkage
-agglomerative clustering over the cosine distance of the embeddings, in chunks for large inputs), and
-each cluster is then tested as a whole: when the nearest neighbours of its members are mostly covered
-material (linked tickets, article questions, items the engine answers), the cluster lies inside a
-covered region -- the FAQ has the answer, the engine just did not find it -- and its inquiries go to
-the "not found although covered" list of that article. The other clusters of at least ``min_size``
-members are the gap topics.
+Sources are the resolved tickets and the logged inquiries. Each is judged by the engine's calibrated
+decision (a ticket without itself: leave-one-out; an inquiry logged since the articles and the
+calibration last changed keeps the decision it got); a ticket an agent linked to an article is covered.
+
+The items the engine would not answer are clustered: average-linkage agglomerative clustering over
+cosine distance, cut at a threshold calibrated on the covered topics (``auto_factor`` times the typical
+spread of the linked tickets and questions of one article: how far apart two phrasings of one question
+lie differs a lot between domains and models). Each cluster is then tested as a whole against its
+neighbourhood: where the members' nearest neighbours hold linked tickets and article documents at
+anything like their share overall, the cluster lies inside a covered region -- the FAQ has the answer,
+the engine just missed these phrasings -- and it is split along its tree until its parts pass or become
+too small. Clusters of at least ``min_size`` that pass are the gap topics; unanswered inquiries whose
+neighbours agents resolved with one article make the "not found although covered" list. Large inputs
+are clustered in chunks (a sample is clustered, the rest joins by the same average-linkage rule) and
+searched in a reduced space.
 
 Topics keep a stable id (``G-0001``, never reused): items stay in the topic they were put in, new
 items join the nearest topic when they are close enough, and only the rest is clustered again.
@@ -38,11 +44,15 @@ HARD_SHARE = 0.3            # ... nor one with more linked tickets / article doc
 AUTO_FACTOR = 0.9           # clustering threshold = this times the typical spread of a covered topic
 NEIGHBOURS = 10             # neighbours per member for the evidence test
 CHUNK = 5000                # the most items one agglomerative run clusters (quadratic memory)
-SPLIT_JUMP = 0.1            # a cluster whose two halves merge this far above their own spread is split
-MAX_POOL = 30000            # the evidence test looks for neighbours among at most this many rows
+MAX_POOL = 30000            # the evidence test looks for neighbours among at most this many rows ...
+REDUCE_DIMS = 256           # ... in a PCA space of this many dimensions when there are more rows
+NEAR_FACTOR = 1.5           # neighbours further than this times the threshold do not count as evidence
+EVIDENCE_SAMPLE = 100       # members whose neighbours are looked at per test
+HYSTERESIS = 1.5            # an existing topic is dropped only when its evidence exceeds the limits this much
 REUSE_SIMILARITY = 0.9      # a new cluster this close to an inactive old topic takes its id
 COVER_SHARE = 0.5           # share of members the engine must answer for a topic to count as covered
 PERIOD_DAYS = 30
+REGION = "~"                # gap_items.topic_id of a candidate found inside a covered region
 STATUSES = ("new", "planned", "covered", "dismissed")
 OPEN = ("new", "planned")
 
@@ -99,7 +109,8 @@ class GapReport:
     def __init__(self, min_size: int = MIN_SIZE, distance_threshold: float | str = "auto",
                  max_evidence_share: float = EVIDENCE_SHARE, max_hard_share: float = HARD_SHARE,
                  neighbours: int = NEIGHBOURS, chunk_size: int = CHUNK, auto_factor: float = AUTO_FACTOR,
-                 max_pool: int = MAX_POOL, split_jump: float | None = SPLIT_JUMP, random_state: int = 0):
+                 max_pool: int = MAX_POOL, reduce_dims: int | None = REDUCE_DIMS, near_factor: float = NEAR_FACTOR,
+                 random_state: int = 0):
         self.min_size = min_size
         self.distance_threshold = distance_threshold
         self.max_evidence_share = max_evidence_share
@@ -108,12 +119,16 @@ class GapReport:
         self.chunk_size = chunk_size
         self.auto_factor = auto_factor
         self.max_pool = max_pool
-        self.split_jump = split_jump
+        self.reduce_dims = reduce_dims
+        self.near_factor = near_factor
         self.random_state = random_state
 
     def fit(self, X: np.ndarray, candidate: np.ndarray, covered: np.ndarray, article: np.ndarray | None = None,
             hard: np.ndarray | None = None, labels: np.ndarray | None = None,
-            centroids: np.ndarray | None = None) -> GapReport:
+            centroids: np.ndarray | None = None, known: dict[int, tuple] | None = None,
+            new: np.ndarray | None = None) -> GapReport:
+        """``known[k]``: evidence of old topic k that is still valid (not tested again); ``new``: the
+        rows not seen by earlier runs (only they may join old topics; default all)."""
         X = np.ascontiguousarray(X, dtype=np.float32)
         n, dim = X.shape
         candidate = np.asarray(candidate, bool)
@@ -125,88 +140,141 @@ class GapReport:
         lab = np.full(n, -1, np.int64) if labels is None else np.asarray(labels, np.int64).copy()
         lab[~candidate] = -1
         cents = [_centroid(X[lab == k]) if (lab == k).any() else old[k] for k in range(len(old))]
-        # the neighbourhood the evidence test looks at: every row, or a uniform sample of large inputs
-        pool = np.arange(n) if n <= self.max_pool else np.sort(
-            np.random.default_rng(self.random_state).choice(n, self.max_pool, replace=False))
-        self._pool, self._Xp = pool, X[pool]
-        self._pos = {int(r): i for i, r in enumerate(pool)}
-        self._covered, self._hard, self._article = covered[pool], hard[pool], article[pool]
-        self._base = max(float(self._hard.mean()), 1e-6)
-        self._knn: dict[int, np.ndarray] = {}
-        self._X = X
-        self._rng = np.random.default_rng(self.random_state)
-        # 1. new candidates join the nearest existing topic when they are inside its spread
-        free = np.flatnonzero(candidate & (lab < 0))
+        self._prepare_evidence(X, covered, hard, article)
+        # 1. new candidates join the nearest existing topic when they are inside its spread (rows seen
+        #    before and left out stay out: they were left out for a reason)
+        free = np.flatnonzero(candidate & (lab < 0) & (True if new is None else np.asarray(new, bool)))
         if len(cents) and len(free):
             lab[free] = self._assign(X, free, lab, np.array(cents))
         # 2. the rest is clustered (in chunks when large); only clusters that pass the evidence test
         #    are kept, and a cluster that fails is split along its tree until its parts pass or get small
-        free = np.flatnonzero(candidate & (lab < 0))
-        tested: dict[int, tuple[float, float, str | None]] = {}
-        for members, evidence in self._cluster(X, free):
-            tested[len(cents)] = evidence
-            lab[members] = len(cents)
-            cents.append(_centroid(X[members]))
+        #    (the leftovers go round again: without the rows that formed clusters, some of them may now
+        #    group -- average linkage depends on what else is there -- and a re-run should find nothing new)
+        tested: dict[int, tuple] = dict(known or {})
+        self.rejected_ = np.zeros(n, bool)   # candidates found inside a covered region
+        for _ in range(3):
+            free = np.flatnonzero(candidate & (lab < 0) & ~self.rejected_)
+            found = self._cluster(X, free)
+            self.rejected_[self.__dict__.pop("rejected_rows_", np.zeros(0, np.int64))] = True
+            for members, evidence in found:
+                tested[len(cents)] = evidence
+                lab[members] = len(cents)
+                cents.append(_centroid(X[members]))
+            if not found:
+                break
         k = len(cents)
         self.n_existing_ = len(old)
         self.labels_ = lab
+        self.rejected_ &= lab < 0
         self.centroids_ = np.array(cents, np.float32).reshape(k, dim)
         self.sizes_ = np.bincount(lab[lab >= 0], minlength=k)
-        # 3. the evidence test for every topic (old topics may have become covered)
-        share = np.full(k, np.nan)
-        hard_share = np.full(k, np.nan)
-        top_article = np.full(k, None, dtype=object)
-        for c in range(k):
-            members = np.flatnonzero(lab == c)
-            if c in tested:  # new clusters were tested while they were formed
-                share[c], hard_share[c], top_article[c] = tested[c]
-            elif len(members):
-                share[c], hard_share[c], top_article[c] = self._evidence(members)
-        self.evidence_share_ = share
-        self.hard_share_ = hard_share
-        self.evidence_article_ = top_article
+        # 3. the evidence test for the old topics (they may have become covered)
+        evidence = [tested[c] if c in tested else (self._evidence(np.flatnonzero(lab == c))
+                                                    if self.sizes_[c] else (np.nan, np.nan, None))
+                    for c in range(k)]
+        self.evidence_share_ = np.array([e[0] for e in evidence], float).reshape(k)
+        self.hard_share_ = np.array([e[1] for e in evidence], float).reshape(k)
+        self.evidence_article_ = np.array([e[2] for e in evidence] + [None], dtype=object)[:k]
         self.is_gap_ = (self.sizes_ >= self.min_size) & np.array(
-            [self._passes(share[c], hard_share[c]) for c in range(k)], bool)
-        for name in ("_X", "_Xp", "_pool", "_pos", "_covered", "_hard", "_article", "_knn"):
-            delattr(self, name)
+            [self._passes(e[0], e[1], slack=HYSTERESIS if c < len(old) else 1.0) for c, e in enumerate(evidence)],
+            bool).reshape(k)
+        self._release()
         return self
+
+    def _prepare_evidence(self, X: np.ndarray, covered: np.ndarray, hard: np.ndarray, article: np.ndarray) -> None:
+        """The neighbourhood the evidence test searches: every row, or a uniform sample of large inputs
+        (a cluster's own members are always searched too); in a PCA space of ``reduce_dims`` for large
+        inputs (neighbour search is the report's main cost)."""
+        n, dim = X.shape
+        rng = np.random.default_rng(self.random_state)
+        pool = np.arange(n) if n <= self.max_pool else np.sort(rng.choice(n, self.max_pool, replace=False))
+        self.projection_ = None
+        if self.reduce_dims and n > self.max_pool and dim > self.reduce_dims:
+            # the dominant subspace (uncentred, so cosine similarities keep their meaning), from the
+            # second-moment matrix of a sample: exact for the sample, far cheaper than an SVD of it
+            sample = X[rng.choice(n, min(n, 20000), replace=False)].astype(np.float64)
+            _, vecs = np.linalg.eigh(sample.T @ sample)
+            self.projection_ = np.ascontiguousarray(vecs[:, ::-1][:, :self.reduce_dims], dtype=np.float32)
+        Xr = self.project(X)
+        self._Xr, self._pool, self._Xp = Xr, pool, np.ascontiguousarray(Xr[pool])
+        self._in_pool = np.zeros(n, bool)
+        self._in_pool[pool] = True
+        self._pos = np.full(n, -1, np.int64)
+        self._pos[pool] = np.arange(len(pool))
+        self._covered, self._hard, self._article = covered, hard, article
+        self._base = max(float(hard[pool].mean()), 1e-6)
+        self._knn: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._rng = rng
+        # only neighbours about as close as a topic's members count (far rows are another region);
+        # cosine similarity in the reduced space is a little higher, which errs on the safe side
+        self._near = 1.0 - self.near_factor * self.threshold_
+
+    def project(self, X: np.ndarray) -> np.ndarray:
+        """Vectors in the space the evidence test searches (reduced for large inputs, normalised)."""
+        if getattr(self, "projection_", None) is None:
+            return np.asarray(X, np.float32)
+        Xr = np.asarray(X, np.float32) @ self.projection_
+        return Xr / np.maximum(np.linalg.norm(Xr, axis=1, keepdims=True), 1e-12)
+
+    def _release(self) -> None:
+        for name in ("_Xr", "_Xp", "_pool", "_in_pool", "_pos", "_covered", "_hard", "_article", "_knn", "_rng"):
+            self.__dict__.pop(name, None)
+
+    def _pool_neighbours(self, rows: np.ndarray) -> None:
+        """Cache the nearest pool rows (similarities, row indexes; nearest first) of ``rows``."""
+        k = min(self.neighbours, len(self._Xp) - 1)
+        todo = np.array([r for r in rows if int(r) not in self._knn], np.int64)
+        for start in range(0, len(todo), 512):
+            part = todo[start:start + 512]
+            sims = self._Xr[part] @ self._Xp.T
+            own = self._pos[part]
+            hit = own >= 0
+            sims[np.flatnonzero(hit), own[hit]] = -np.inf
+            if k <= 0:
+                top = np.zeros((len(part), 0), np.int64)
+            else:
+                top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+                order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1)
+                top = np.take_along_axis(top, order, axis=1)
+            top_sims = np.take_along_axis(sims, top, axis=1)
+            for j, r in enumerate(part):
+                self._knn[int(r)] = (top_sims[j], self._pool[top[j]])
 
     def _evidence(self, members: np.ndarray) -> tuple[float, float, str | None]:
         """(share of covered material, share of linked tickets/article documents relative to their
         share overall, the article most of that material belongs to) among the members' neighbours."""
         size = len(members)
-        if len(members) > 40:
-            members = self._rng.choice(members, 40, replace=False)
-        todo = np.array([m for m in members if int(m) not in self._knn], np.int64)
+        if size == 0:
+            return np.nan, np.nan, None
+        sample = self._rng.choice(members, EVIDENCE_SAMPLE, replace=False) if size > EVIDENCE_SAMPLE else members
+        self._pool_neighbours(sample)
         k = min(self.neighbours, len(self._Xp) - 1)
-        for start in range(0, len(todo), 512):
-            part = todo[start:start + 512]
-            sims = self._X[part] @ self._Xp.T
-            for j, r in enumerate(part):
-                if int(r) in self._pos:
-                    sims[j, self._pos[int(r)]] = -np.inf
-            if k <= 0:
-                top = np.zeros((len(part), 0), np.int64)
-            else:  # the k nearest, nearest first
-                top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-                order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1)
-                top = np.take_along_axis(top, order, axis=1)
-            for j, r in enumerate(part):
-                self._knn[int(r)] = top[j]
-        # a small cluster looks at fewer neighbours (its own members should be most of them)
-        k_eff = max(1, min(k, size - 1)) if size else k
-        nbrs = np.array([self._knn[int(m)][:k_eff] for m in members], np.int64).reshape(len(members), -1)
-        if nbrs.size == 0:
+        outside = members[~self._in_pool[members]]
+        if len(outside):  # members the pool sample missed are neighbours too
+            own = self._Xr[sample] @ self._Xr[outside].T
+            own[sample[:, None] == outside[None, :]] = -np.inf
+        nbrs = np.zeros((len(sample), k), np.int64)
+        near = np.zeros((len(sample), k), bool)
+        for j, r in enumerate(sample):
+            sims, idx = self._knn[int(r)]
+            if len(outside):
+                sims, idx = np.r_[sims, own[j]], np.r_[idx, outside]
+                order = np.argsort(-sims)[:k]
+                sims, idx = sims[order], idx[order]
+            m = min(k, len(idx))
+            nbrs[j, :m], near[j, :m] = idx[:m], sims[:m] >= self._near
+        if not near.any():  # nothing around at all: an isolated topic
             return 0.0, 0.0, None
-        ev = self._covered[nbrs]
+        ev = self._covered[nbrs] & near
         votes = Counter(a for a in self._article[nbrs[ev]] if a)
-        return (float(ev.mean()), float(self._hard[nbrs].mean()) / self._base,
+        return (float(ev.sum() / near.sum()), float((self._hard[nbrs] & near).sum() / near.sum()) / self._base,
                 votes.most_common(1)[0][0] if votes else None)
 
-    def _passes(self, share: float, hard_share: float) -> bool:
+    def _passes(self, share: float, hard_share: float, slack: float = 1.0) -> bool:
+        """The evidence test; ``slack`` > 1 lets an existing topic stay until it clearly fails."""
         if np.isnan(share) or np.isnan(hard_share):
             return False
-        return share <= self.max_evidence_share and hard_share <= self.max_hard_share
+        return share <= self.max_evidence_share * slack and hard_share <= self.max_hard_share * slack
 
     def _threshold(self, X: np.ndarray, hard: np.ndarray, article: np.ndarray) -> float:
         """The clustering threshold: given, or ``auto_factor`` times the typical spread of a covered
@@ -237,13 +305,15 @@ class GapReport:
         return round(float(np.clip(self.auto_factor * self.topic_spread_, 0.2, 0.8)), 4)
 
     def _cutoffs(self, X: np.ndarray, lab: np.ndarray, cents: np.ndarray) -> np.ndarray:
-        """Per topic: the similarity to its centroid a member needs (the topic's own spread)."""
+        """Per topic: the similarity to its (normalised) centroid a row needs to join -- the average-
+        linkage rule: its mean similarity to the members, ``x . mean``, must reach ``1 - threshold``."""
         floor = 1.0 - self.threshold_
         cut = np.full(len(cents), floor, np.float32)
         for c in range(len(cents)):
             members = np.flatnonzero(lab == c)
-            if len(members) >= 3:
-                cut[c] = max(floor, float(np.quantile(X[members] @ cents[c], 0.1)))
+            if len(members) >= 2:
+                spread = float(np.linalg.norm(X[members].mean(axis=0)))
+                cut[c] = min(0.999, floor / max(spread, 1e-6))
         return cut
 
     def _assign(self, X: np.ndarray, rows: np.ndarray, lab: np.ndarray, cents: np.ndarray) -> np.ndarray:
@@ -263,12 +333,14 @@ class GapReport:
         failed), and what is left goes round again."""
         pending = np.asarray(rows, np.int64)
         found: list[tuple[np.ndarray, tuple]] = []
-        for _ in range(8):
+        rejected: list[np.ndarray] = [np.zeros(0, np.int64)]
+        for _ in range(20):
             if len(pending) < self.min_size:
                 break
             final = len(pending) <= self.chunk_size
             sample = pending if final else np.sort(self._rng.choice(pending, self.chunk_size, replace=False))
-            kept, dropped = self._select(X, sample)
+            kept, dropped, out = self._select(X, sample)
+            rejected.append(out)
             if final:
                 found += kept
                 break
@@ -283,17 +355,21 @@ class GapReport:
             assigned = self._assign(X, rest, glab, cents) if len(rest) else np.zeros(0, np.int64)
             for i, (g, evidence) in enumerate(kept):
                 found.append((np.sort(np.r_[g, rest[assigned == i]]), evidence))
+            rejected.append(rest[assigned >= len(kept)])   # joined a cluster that failed
             left = rest[assigned < 0]
-            if len(left) > 0.9 * len(pending):
+            if len(left) >= len(pending) - self.min_size:  # no progress
                 break
             pending = left
+        self.rejected_rows_ = np.unique(np.concatenate(rejected))
         return found
 
-    def _select(self, X: np.ndarray, rows: np.ndarray) -> tuple[list[tuple[np.ndarray, tuple]], list[np.ndarray]]:
+    def _select(self, X: np.ndarray, rows: np.ndarray) -> tuple[list[tuple[np.ndarray, tuple]], list[np.ndarray],
+                                                                np.ndarray]:
         """Cut the average-linkage tree of ``rows`` at the threshold; keep the clusters that pass the
-        evidence test, split the others along the tree. Returns (kept, dropped) clusters of rows."""
+        evidence test, split the others along the tree. Returns (kept clusters with their evidence,
+        dropped clusters, rejected rows: inside a covered region)."""
         if len(rows) < 2:
-            return [], []
+            return [], [], np.zeros(0, np.int64)
         tree = _linkage(X[rows])
         n = len(rows)
         children = tree[:, :2].astype(np.int64)
@@ -320,27 +396,24 @@ class GapReport:
                 tops.append(v)
             else:
                 stack.extend(children[v - n])
-        kept, dropped = [], []
+        kept, dropped, failed = [], [], []
         stack = [v for v in tops if count(v) >= self.min_size]
         while stack:
             v = stack.pop()
             members = leaves(v)
             parts = [c for c in (children[v - n] if v >= n else []) if count(c) >= self.min_size]
-            if len(parts) == 2 and self.split_jump is not None:
-                # two parts that merged far above their own spread are two topics
-                inner = max(height[c - n] if c >= n else 0.0 for c in parts)
-                if height[v - n] - inner >= self.split_jump:
-                    stack.extend(parts)
-                    continue
             evidence = self._evidence(members)
             if self._passes(evidence[0], evidence[1]):
                 kept.append((np.sort(members), evidence))
                 continue
+            failed.append(members)
             if parts:
                 stack.extend(parts)
             else:
                 dropped.append(np.sort(members))
-        return kept, dropped
+        rejected = np.setdiff1d(np.concatenate(failed), np.concatenate([g for g, _ in kept])) if failed and kept \
+            else (np.unique(np.concatenate(failed)) if failed else np.zeros(0, np.int64))
+        return kept, dropped, rejected
 
 
 def _centroid(V: np.ndarray) -> np.ndarray:
@@ -353,33 +426,11 @@ def _linkage(V: np.ndarray) -> np.ndarray:
     from scipy.cluster.hierarchy import linkage
     from scipy.spatial.distance import squareform
 
-    D = 1.0 - V @ V.T
-    np.fill_diagonal(D, 0.0)
+    D = V @ V.T
+    np.subtract(1.0, D, out=D)
     np.clip(D, 0.0, 2.0, out=D)
-    D = (D + D.T) / 2
-    return linkage(squareform(D.astype(np.float64), checks=False), method="average")
-
-
-def _agglomerate(V: np.ndarray, threshold: float) -> np.ndarray:
-    if len(V) < 2:
-        return np.zeros(len(V), np.int64)
-    from scipy.cluster.hierarchy import fcluster
-    return fcluster(_linkage(V), threshold, "distance").astype(np.int64)
-
-
-def _neighbours(X: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
-    """Indexes of the ``k`` most similar rows of X for each of ``rows`` (itself excluded)."""
-    k = min(k, len(X) - 1)
-    if k <= 0:
-        return np.zeros((len(rows), 0), np.int64)
-    out = np.zeros((len(rows), k), np.int64)
-    for start in range(0, len(rows), 256):
-        part = rows[start:start + 256]
-        sims = X[part] @ X.T
-        sims[np.arange(len(part)), part] = -np.inf
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        out[start:start + 256] = top
-    return out
+    np.fill_diagonal(D, 0.0)
+    return linkage(squareform(D, checks=False).astype(np.float64), method="average")
 
 
 # -- items: what the report is built from ----------------------------------------------------------
@@ -395,6 +446,7 @@ class Item:
     linked: str | None = None       # a ticket's linked article
     logged_decision: str | None = None
     logged_article: str | None = None
+    logged_confidence: float | None = None
 
 
 def load_items(store) -> list[Item]:
@@ -407,11 +459,11 @@ def load_items(store) -> list[Item]:
         text = ticket_text({"subject": r[1], "body": r[2]})
         if text:
             items.append(Item(f"ticket:{r[0]}", "ticket", r[0], text, r[4], r[7], r[5] or r[6], linked=r[3]))
-    for r in store.db.execute("select id, text, language, created_at, channel, decision, article_id "
-                              "from inquiries order by created_at, rowid"):
+    for r in store.db.execute("select id, text, language, created_at, channel, decision, article_id, "
+                              "confidence from inquiries order by created_at, rowid"):
         if r[1] and r[1].strip():
             items.append(Item(f"inquiry:{r[0]}", "inquiry", r[0], r[1].strip(), r[2], r[4], r[3],
-                              logged_decision=r[5], logged_article=r[6]))
+                              logged_decision=r[5], logged_article=r[6], logged_confidence=r[7]))
     return items
 
 
@@ -438,51 +490,53 @@ def _cached_rows(store, keys: list[str] | None = None) -> dict[str, dict]:
     return out
 
 
-def _vectors(deflector, items: list[Item], cached: dict[str, dict]) -> tuple[np.ndarray, np.ndarray]:
-    """Item vectors: from the gap cache, the index (tickets), the store's embedding cache, or embedded.
-    Returns (vectors, mask of rows whose vector is new)."""
+def _vectors(deflector, items: list[Item], cached: dict[str, dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Item vectors: from the index (tickets), the store's embedding cache (shared with the engine),
+    the gap cache, or embedded now (and put into the embedding cache). Returns (vectors, rows not seen
+    by an earlier run, rows whose vector only the gap cache can keep: the model is unknown)."""
+    store = deflector.store
     hashes = [_text_hash(it.text) for it in items]
+    seen = np.array([bool(cached.get(it.key)) and cached[it.key]["text_hash"] == h for it, h in zip(items, hashes,
+                                                                                                   strict=True)],
+                    bool).reshape(len(items))
     out: list[np.ndarray | None] = [None] * len(items)
-    fresh = np.zeros(len(items), bool)
-    for i, it in enumerate(items):
-        row = cached.get(it.key)
-        if row and row["text_hash"] == hashes[i] and row["vector"]:
-            out[i] = np.frombuffer(row["vector"], dtype=np.float32)
-    todo = [i for i, v in enumerate(out) if v is None]
     bundle = getattr(deflector, "bundle", None)
-    if todo and bundle is not None:
+    model = getattr(bundle, "model", None) or store.get_setting("model")
+    if bundle is not None and hasattr(bundle, "load_embeddings"):
         from .indexer import TICKET, _hash
-        emb = bundle.load_embeddings(deflector.home.index_dir) if hasattr(bundle, "load_embeddings") else None
+        emb = bundle.load_embeddings(deflector.home.index_dir)
         if emb is not None:
-            pos = {str(r): p for p, (r, k) in enumerate(zip(bundle.ref, bundle.kind, strict=False)) if k == TICKET}
-            for i in todo:
-                it = items[i]
+            pos = {str(r): p for p, (r, k) in enumerate(zip(bundle.ref, bundle.kind, strict=True)) if k == TICKET}
+            for i, it in enumerate(items):
                 p = pos.get(it.id) if it.source == "ticket" else None
                 if p is not None and bundle.hashes[p] == _hash(it.text):
                     out[i] = np.asarray(emb[p], dtype=np.float32)
-            todo = [i for i, v in enumerate(out) if v is None]
-    model = getattr(bundle, "model", None) or deflector.store.get_setting("model")
-    if todo and model and hasattr(deflector.store, "cached_embeddings"):
-        keys = [deflector.store.embedding_key(model, items[i].text) for i in todo]
-        found = deflector.store.cached_embeddings(keys)
-        for i, key in zip(todo, keys, strict=False):
+    for i, it in enumerate(items):
+        row = cached.get(it.key)
+        if out[i] is None and seen[i] and row["vector"]:
+            out[i] = np.frombuffer(row["vector"], dtype=np.float32)
+    todo = [i for i, v in enumerate(out) if v is None]
+    if todo and model:
+        keys = [store.embedding_key(model, items[i].text) for i in todo]
+        found = store.cached_embeddings(keys)
+        for i, key in zip(todo, keys, strict=True):
             if key in found:
                 out[i] = found[key]
         todo = [i for i, v in enumerate(out) if v is None]
-    if todo:
-        for start in range(0, len(todo), 512):
-            part = todo[start:start + 512]
-            vecs = deflector.embed([items[i].text for i in part])
-            for i, v in zip(part, vecs, strict=False):
-                out[i] = v
-    for i, v in enumerate(out):
-        row = cached.get(items[i].key)
-        fresh[i] = not (row and row["text_hash"] == hashes[i] and row["vector"])
+    for start in range(0, len(todo), 512):
+        part = todo[start:start + 512]
+        vecs = np.asarray(deflector.embed([items[i].text for i in part]), np.float32)
+        for i, v in zip(part, vecs, strict=True):
+            out[i] = v
+        if model:
+            store.cache_embeddings({store.embedding_key(model, items[i].text): v for i, v in zip(part, vecs,
+                                                                                                strict=True)})
+    keep = np.full(len(items), not model, bool)
     if not items:
-        return np.zeros((0, 1), np.float32), fresh
+        return np.zeros((0, 1), np.float32), ~seen, keep
     V = np.vstack([np.asarray(v, np.float32) for v in out])
     V /= np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)
-    return V, fresh
+    return V, ~seen, keep
 
 
 def _judge(deflector, items: list[Item], V: np.ndarray, rows: np.ndarray) -> list[tuple[str, float, str | None]]:
@@ -506,6 +560,7 @@ def _judgements(deflector, items: list[Item], V: np.ndarray, cached: dict[str, d
     article = np.full(n, None, dtype=object)
     changed = np.zeros(n, bool)
     todo = []
+    since = _judged_since(deflector)
     for i, it in enumerate(items):
         if it.linked and it.linked in articles:
             decision[i], confidence[i], article[i] = "linked", 1.0, it.linked
@@ -516,6 +571,10 @@ def _judgements(deflector, items: list[Item], V: np.ndarray, cached: dict[str, d
         if row and row["fingerprint"] == fp and row["text_hash"] == _text_hash(it.text) and row["decision"] in (
                 "answer", "no_answer"):
             decision[i], confidence[i], article[i] = row["decision"], row["confidence"] or 0.0, row["article_id"]
+        elif _logged_is_current(it, since, articles):
+            # what the customer got when it was logged, with today's index and calibration
+            decision[i], confidence[i], article[i] = it.logged_decision, it.logged_confidence or 0.0, it.logged_article
+            changed[i] = True
         else:
             todo.append(i)
     if todo:
@@ -524,6 +583,27 @@ def _judgements(deflector, items: list[Item], V: np.ndarray, cached: dict[str, d
             decision[i], confidence[i], article[i] = d, c, a
             changed[i] = True
     return decision, confidence, article, changed
+
+
+def _judged_since(deflector) -> datetime | None:
+    """Since when the engine decides as it does today: the last article change or calibration.
+    (Index rebuilds that only add tickets barely move the decision and are not counted.)"""
+    store = deflector.store
+    cal = store.get_setting("calibration") or {}
+    last_article = store.db.execute("select max(updated_at) from articles").fetchone()[0]
+    times = [t for t in (_parse_time(last_article), _parse_time(cal.get("fitted_at"))) if t]
+    if not times or getattr(deflector, "bundle", None) is None:
+        return None
+    return max(times)
+
+
+def _logged_is_current(item: Item, since: datetime | None, articles: set[str]) -> bool:
+    if since is None or item.source != "inquiry" or item.logged_decision not in ("answer", "no_answer"):
+        return False
+    if item.logged_decision == "answer" and item.logged_article not in articles:
+        return False
+    logged = _parse_time(item.created_at)
+    return logged is not None and logged > since   # same second: unknown order, judge again
 
 
 def _article_docs(deflector) -> tuple[np.ndarray, list[str], dict[str, str]]:
@@ -559,11 +639,12 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
     store = deflector.store
     now = now or utcnow()
     est = estimator or GapReport(min_size=min_size)
+    min_size = est.min_size
     items = load_items(store)
     fp = fingerprint(deflector)
     cached = _cached_rows(store)
     articles = store.article_ids()
-    V, fresh = _vectors(deflector, items, cached)
+    V, fresh, keep = _vectors(deflector, items, cached)
     decision, confidence, article, changed = _judgements(deflector, items, V, cached, fp, articles)
     A, a_ids, titles = _article_docs(deflector)
     topics = {r["id"]: r for r in store.db["gap_topics"].rows} if "gap_topics" in store.db.table_names() else {}
@@ -575,7 +656,9 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
     index_of = {t: k for k, t in enumerate(old_ids)}
     labels = np.array([index_of.get(t, -1) if t else -1 for t in tid_of], np.int64)
     closed = np.array([bool(t) and topics.get(t, {}).get("status") in ("covered", "dismissed") for t in tid_of])
-    cand = candidate | closed
+    # candidates an earlier run found inside a covered region stay there while nothing changed
+    settled = np.array([t == REGION and not (changed[i] or fresh[i]) for i, t in enumerate(tid_of)], bool)
+    cand = (candidate & ~settled) | closed
     dim = V.shape[1] if n else (A.shape[1] if len(A) else 1)
     centroids = np.array([np.frombuffer(topics[t]["centroid"], np.float32) if topics[t]["centroid"]
                           else np.zeros(dim, np.float32) for t in old_ids], np.float32).reshape(len(old_ids), dim)
@@ -586,14 +669,22 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
     ev_art = np.r_[article, np.array(a_ids, dtype=object)] if pad else article
     lab0 = np.r_[labels, np.full(pad, -1)]
     cand_all = np.r_[cand, np.zeros(pad, bool)]
+    # evidence of old topics stays valid while the engine judges the same and the topic has not grown much
+    known = {}
+    for k, t in enumerate(old_ids):
+        prev = json.loads(topics[t]["report"] or "{}").get("evidence") or {}
+        if prev.get("fingerprint") == fp and prev.get("tested_size", 0) >= 0.8 * int((labels == k).sum()):
+            known[k] = (prev["share"], prev["hard_share"], prev.get("article"), prev["tested_size"])
     if n:
-        est.fit(X, cand_all, ev, ev_art, hard=hard, labels=lab0, centroids=centroids if len(old_ids) else None)
+        est.fit(X, cand_all, ev, ev_art, hard=hard, labels=lab0, centroids=centroids if len(old_ids) else None,
+                known={k: v[:3] for k, v in known.items()}, new=np.r_[fresh | changed, np.zeros(pad, bool)])
         lab = est.labels_[:n]
     else:
         est.labels_, est.sizes_ = np.zeros(0, np.int64), np.zeros(0, np.int64)
         est.is_gap_, est.evidence_share_, est.hard_share_ = np.zeros(0, bool), np.zeros(0), np.zeros(0)
         est.threshold_ = DISTANCE if est.distance_threshold == "auto" else float(est.distance_threshold)
         est.evidence_article_, est.centroids_, est.n_existing_ = np.zeros(0, object), np.zeros((0, 1)), 0
+        est.rejected_ = np.zeros(0, bool)
         lab = est.labels_
     # map clusters to topic ids
     ids: dict[int, str] = {}
@@ -623,12 +714,14 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
         ids[k] = reuse
         active.add(reuse)
     topic_of = [ids.get(int(k)) if k >= 0 and int(k) not in released else None for k in lab]
+    for i in np.flatnonzero(settled | est.rejected_[:n]):
+        topic_of[i] = topic_of[i] or REGION
     report_topics = []
     texts = [it.text for it in items]
     keywords = _keywords(texts, lab, [k for k in ids if est.sizes_[k] > 0])
     members_of: dict[str, list[int]] = {}
     for i, t in enumerate(topic_of):
-        if t:
+        if t and t != REGION:
             members_of.setdefault(t, []).append(i)
     entries: dict[str, dict] = {}
     for k, t in ids.items():
@@ -636,12 +729,21 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
         if not rows:
             continue
         entries[t] = _topic_entry(t, topics.get(t), rows, items, V, est.centroids_[k], keywords.get(k, []),
-                                  A, a_ids, titles, now, period_days, decision, article,
-                                  float(est.evidence_share_[k]) if not np.isnan(est.evidence_share_[k]) else None)
+                                  A, a_ids, titles, now, period_days, decision, article)
+        share, hard_share = float(est.evidence_share_[k]), float(est.hard_share_[k])
+        entries[t]["evidence_share"] = None if np.isnan(share) else round(share, 3)
+        entries[t]["evidence"] = None if np.isnan(hard_share) else {
+            "share": share, "hard_share": hard_share, "article": est.evidence_article_[k], "fingerprint": fp,
+            "tested_size": known[k][3] if k in known else len(rows)}
     in_topic = {k for k, t in ids.items() if (topics.get(t) or {}).get("status", "new") != "covered"}
-    not_found = _not_found(items, V, lab, in_topic, decision, article, titles, A, a_ids)
+    questions = {a.id: {_norm(q) for q in [a.title, *a.questions]} for a in store.articles()}
+    Vs, As = V, A
+    if n and getattr(est, "projection_", None) is not None:  # large inputs: search in the reduced space
+        Vs, As = est.project(V), (est.project(A) if len(A) else A)
+    not_found = _not_found(items, Vs, lab, in_topic, decision, article, titles, As, a_ids,
+                           floor=1.0 - est.threshold_, questions=questions)
     if persist:
-        _persist(store, items, V, fresh, decision, confidence, article, changed, fp, topic_of, tid_of,
+        _persist(store, items, V, fresh, keep, decision, confidence, article, changed, fp, topic_of, tid_of,
                  entries, topics, active, ids, est, now, next_id)
         topics = {r["id"]: r for r in store.db["gap_topics"].rows}
     listed = []
@@ -667,6 +769,7 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
         "linked": int(sum(d == "linked" for d in decision)),
         "answered": int(sum(d == "answer" for d in decision)),
         "not_answered": int(candidate.sum()), "judged_now": int(changed.sum()),
+        "in_covered_regions": sum(t == REGION for t in topic_of),
         "topics": len(report_topics),
     }
     return {"generated_at": _iso(now), "params": {"min_size": min_size, "period_days": period_days,
@@ -726,13 +829,12 @@ def suggest_title(question: str, language: str | None) -> str:
     first = first[0].upper() + first[1:]
     if _QUESTION_START.match(first):
         return first + "?"
-    return f"{first}: was ist zu tun?" if (language or "") == "de" else f"{first}: what can I do?"
+    return f"Hilfe: {first}" if (language or "") == "de" else f"Help: {first}"
 
 
 def _topic_entry(tid: str, row: dict | None, rows: list[int], items: list[Item], V: np.ndarray,
                  centroid: np.ndarray, keywords: list[str], A: np.ndarray, a_ids: list[str],
-                 titles: dict[str, str], now: datetime, period_days: int, decision, article,
-                 evidence_share: float | None) -> dict:
+                 titles: dict[str, str], now: datetime, period_days: int, decision, article) -> dict:
     members = [items[i] for i in rows]
     sims = V[rows] @ centroid
     order = np.argsort(-sims)
@@ -777,7 +879,6 @@ def _topic_entry(tid: str, row: dict | None, rows: list[int], items: list[Item],
                   "period_days": period_days},
         "examples": examples, "nearest_article": nearest,
         "answered_with": dict(answered.most_common(3)),
-        "evidence_share": None if evidence_share is None else round(evidence_share, 3),
         "members": [{"source": m.source, "id": m.id} for m in members],
         "status": (row or {}).get("status", "new"),
     }
@@ -798,8 +899,10 @@ def _with_workflow(entry: dict, row: dict | None, now: datetime) -> dict:
     return entry
 
 
-def _not_found(items: list[Item], V: np.ndarray, lab: np.ndarray, in_topic: set[int], decision, article, titles: dict[str, str], A: np.ndarray, a_ids: list[str],
-               k: int = 10, min_votes: float = 0.6) -> list[dict]:
+def _not_found(items: list[Item], V: np.ndarray, lab: np.ndarray, in_topic: set[int], decision, article,
+               titles: dict[str, str], A: np.ndarray, a_ids: list[str], k: int = 10,
+               min_votes: float = 0.6, floor: float = 0.5,
+               questions: dict[str, set[str]] | None = None) -> list[dict]:
     """Inquiries that got no answer or a wrong article although agents resolved the same kind of
     ticket with an existing article: grouped per article, with the phrasings to add to its questions."""
     linked = np.array([d == "linked" for d in decision], bool)
@@ -830,6 +933,8 @@ def _not_found(items: list[Item], V: np.ndarray, lab: np.ndarray, in_topic: set[
             it = items[i]
             if mass < min_votes * sum(votes.values()) or best not in titles:
                 continue
+            if max(float(x) for a, x in zip(e_art[nb], sims[row, nb], strict=True) if a == best) < floor:
+                continue  # nothing the agents answered with that article is as close as a topic's members
             reason = "no_answer" if (it.logged_decision or decision[i]) == "no_answer" else "wrong_article"
             if reason == "wrong_article" and (it.logged_article or article[i]) == best:
                 continue
@@ -838,8 +943,9 @@ def _not_found(items: list[Item], V: np.ndarray, lab: np.ndarray, in_topic: set[
             g["count"] += 1
             g["reasons"][reason] += 1
             g["inquiries"].append(it.id)
-            norm = re.sub(r"\W+", " ", it.text.lower()).strip()
-            if norm not in g["_seen"] and len(g["phrasings"]) < 10:
+            norm = _norm(it.text)
+            known = (questions or {}).get(best, set())
+            if norm not in g["_seen"] and norm not in known and len(g["phrasings"]) < 10:
                 g["_seen"].add(norm)
                 g["phrasings"].append(it.text[:300])
     out = []
@@ -850,7 +956,11 @@ def _not_found(items: list[Item], V: np.ndarray, lab: np.ndarray, in_topic: set[
     return out
 
 
-def _persist(store, items, V, fresh, decision, confidence, article, changed, fp, topic_of, tid_of, entries,
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def _persist(store, items, V, fresh, keep, decision, confidence, article, changed, fp, topic_of, tid_of, entries,
              topics, active, ids, est, now, next_id) -> None:
     stamp = _iso(now)
     rows = []
@@ -858,7 +968,7 @@ def _persist(store, items, V, fresh, decision, confidence, article, changed, fp,
         if not (fresh[i] or changed[i] or topic_of[i] != tid_of[i]):
             continue
         rows.append({"key": it.key, "source": it.source, "item_id": it.id, "text_hash": _text_hash(it.text),
-                     "vector": np.asarray(V[i], np.float32).tobytes(), "fingerprint": fp,
+                     "vector": np.asarray(V[i], np.float32).tobytes() if keep[i] else None, "fingerprint": fp,
                      "decision": decision[i], "confidence": float(confidence[i]), "article_id": article[i],
                      "topic_id": topic_of[i], "updated_at": stamp})
     with store.db.conn:
@@ -918,11 +1028,11 @@ def get_topic(store, topic_id: str) -> dict:
     return _public(_row(store, topic_id))
 
 
-def list_topics(store, statuses: tuple[str, ...] | None = None) -> list[dict]:
+def list_topics(store, statuses: tuple[str, ...] | None = None, now: datetime | None = None) -> list[dict]:
     """Stored topics (without re-running the report), overdue first, then by size."""
     if "gap_topics" not in store.db.table_names():
         return []
-    out = [_public(r) for r in store.db["gap_topics"].rows if statuses is None or r["status"] in statuses]
+    out = [_public(r, now) for r in store.db["gap_topics"].rows if statuses is None or r["status"] in statuses]
     return sorted(out, key=lambda e: (not e["overdue"], -(e.get("size") or 0), e["id"]))
 
 
@@ -935,11 +1045,17 @@ def parse_due(value: str) -> date:
                          hint="For example --due 2025-07-31.") from None
 
 
+class TopicStateError(DeflectError):
+    """The topic's status does not allow this step (e.g. planning a dismissed topic)."""
+
+    status = 409
+
+
 def _transition(store, topic_id: str, action: str, allowed: tuple[str, ...], changes: dict,
                 detail: dict, now: datetime | None) -> dict:
     row = _row(store, topic_id)
     if row["status"] not in allowed:
-        raise DeflectError(f"topic {row['id']} is {row['status']}; cannot {action} it",
+        raise TopicStateError(f"topic {row['id']} is {row['status']}; cannot {action} it",
                            hint="`deflect gaps reopen ID` puts a covered or dismissed topic back to new."
                            if row["status"] in ("covered", "dismissed") else None)
     stamp = _iso(now or utcnow())
@@ -981,6 +1097,14 @@ def reopen(store, topic_id: str, now: datetime | None = None) -> dict:
                         "planned_at": None}, {}, now)
 
 
+def has_open_topics(store) -> bool:
+    """Whether any topic is new or planned (cheap: lets callers skip loading the engine)."""
+    if "gap_topics" not in store.db.table_names():
+        return False
+    return store.db.execute("select 1 from gap_topics where status in ('new', 'planned') limit 1").fetchone() \
+        is not None
+
+
 def check_coverage(deflector, now: datetime | None = None, share: float = COVER_SHARE) -> list[str]:
     """Mark open topics covered when the engine now answers their members with an article (or an
     article lies inside the topic). Call after every index build and article upsert; returns the ids."""
@@ -1004,7 +1128,7 @@ def check_coverage(deflector, now: datetime | None = None, share: float = COVER_
         items = [all_items[k] for k in keys if k in all_items]
         if not items:
             continue
-        V, _ = _vectors(deflector, items, cached)
+        V, _, _ = _vectors(deflector, items, cached)
         decision, confidence, article, changed = _judgements(deflector, items, V, cached, fp, articles)
         answered = Counter(article[i] for i in range(len(items)) if decision[i] in ("answer", "linked")
                            and article[i] in articles)
@@ -1038,11 +1162,11 @@ def check_coverage(deflector, now: datetime | None = None, share: float = COVER_
     return covered
 
 
-def overdue_topics(store, today: date | None = None) -> list[dict]:
+def overdue_topics(store, now: datetime | None = None) -> list[dict]:
     """Planned topics whose due date has passed."""
-    return [t for t in list_topics(store, ("planned",)) if t["overdue"]]
+    return [t for t in list_topics(store, ("planned",), now) if t["overdue"]]
 
 
-__all__ = ["GapReport", "build_report", "check_coverage", "plan", "dismiss", "reopen", "get_topic",
-           "list_topics", "parse_due", "suggest_title", "overdue_topics", "fingerprint", "load_items",
-           "MIN_SIZE", "STATUSES"]
+__all__ = ["GapReport", "TopicStateError", "build_report", "check_coverage", "has_open_topics", "plan", "dismiss",
+           "reopen", "get_topic", "list_topics", "overdue_topics", "parse_due", "suggest_title", "fingerprint",
+           "load_items", "MIN_SIZE", "STATUSES", "OPEN"]

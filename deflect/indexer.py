@@ -23,14 +23,15 @@ reason it was chosen, build time). A save writes new files first and replaces th
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from scipy import sparse
@@ -50,16 +51,22 @@ TEMPERATURE = 0.05        # sharpness of similarity weights
 SPREAD_ITERATIONS = 10
 CLASSIFIER_SAMPLE = 30000  # max documents the linear classifier is trained on
 BODY_CHARS = 600
-# auto index: exact (flat) search up to this many documents, approximate (IVF, SQ8 codes) above.
-# A single-thread flat scan costs ~0.1 ms per 1000 vectors of 384 dims; at 20k that is already a
-# tenth of a query's embedding time, while IVF keeps recall@10 >= 0.95 (scripts/bench_speed.py).
-APPROX_THRESHOLD = 20_000
+# auto index: exact (flat) search up to APPROX_THRESHOLD documents; IVF with exact (Flat) storage
+# above; IVF with 8-bit codes (a quarter of the memory) above COMPRESS_THRESHOLD. A single-thread flat
+# scan of 10k MiniLM vectors took 0.8-1.0 ms CPU per query against 0.16 ms for IVF256,Flat (nprobe 32)
+# at recall@10 0.998 (real embeddings, scripts/bench_speed.py); SQ8 at 1M: see scripts/bench_ann.py.
+APPROX_THRESHOLD = 20_000  # lead: exact neighbours keep label voting exact on mid-size help desks (~1 ms at 10k)
+COMPRESS_THRESHOLD = 200_000
 ENCODE_BATCH = 128        # texts per forward pass when building (2-3x faster than 32 on CPU)
 EXACT_GRAPH_PAIRS = 1e9   # exact kNN graph for label spreading up to this many query x doc pairs
 UPDATE_LIMIT = 0.5        # incremental update while fewer than this share of documents change
 RETRAIN_ARTICLES = 0.1    # refit the classifier when more than this share of articles changed
 MERGE_ROWS = 50_000       # embedding files up to this many rows are rewritten as one file
 MAX_SEGMENTS = 8          # above this many embedding segment files they are merged
+
+
+# hop damping of spread_labels (kept in step with its default)
+_ALPHA = float(getattr(inspect.signature(spread_labels).parameters.get("alpha"), "default", 1.0))
 
 
 def _hash(text: str) -> str:
@@ -103,7 +110,7 @@ class Classifier:
         out[:, cols] = p
         return out
 
-    def without(self, articles: np.ndarray) -> "Classifier":
+    def without(self, articles: np.ndarray) -> Classifier:
         """The classifier with the classes of ``articles`` (deleted ones) dropped."""
         keep = ~np.isin(self.classes, articles) | (self.classes < 0)
         return Classifier(self.coef[keep], self.intercept[keep], self.classes[keep])
@@ -159,6 +166,26 @@ class IndexBundle:
     def live_articles(self) -> set[str]:
         """Ids of the articles that have searchable documents."""
         return set(self.ref[self.article_positions].tolist())
+
+    def votes(self, neighbours: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """(n, n_articles) float32: sum over each row's neighbours of weight x that neighbour's labels.
+        The same numbers as ``csr(weights) @ labels`` without building a sparse matrix per query."""
+        n, k = neighbours.shape
+        out = np.zeros((n, self.labels.shape[1]), np.float32)
+        flat = neighbours.ravel()
+        keep = np.flatnonzero(flat >= 0)
+        if not len(keep) or not out.shape[1]:
+            return out
+        rows, pos, w = keep // k, flat[keep], weights.ravel()[keep].astype(np.float32)
+        indptr, indices, data = self.labels.indptr, self.labels.indices, self.labels.data
+        starts, lengths = indptr[pos], indptr[pos + 1] - indptr[pos]
+        total = int(lengths.sum())
+        if not total:
+            return out
+        owner = np.repeat(np.arange(len(pos)), lengths)
+        at = starts[owner] + (np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+        np.add.at(out, (rows[owner], indices[at]), w[owner] * data[at])
+        return out
 
     # -- in-place updates ----------------------------------------------------------------------
     def add_articles(self, ids: list[str]) -> None:
@@ -235,8 +262,8 @@ class IndexBundle:
         from_fixed = (rows @ fixed).tocsr()          # rows of `positions` in fixed are empty
         among = (rows @ free.T).tocsr()              # weights between the new rows themselves
         new = sparse.csr_matrix((len(positions), self.n_articles), dtype=np.float32)
-        for _ in range(SPREAD_ITERATIONS):
-            new = (from_fixed + among @ new).tocsr()
+        for _ in range(SPREAD_ITERATIONS):   # the same iteration as spread_labels, other rows fixed
+            new = (_ALPHA * (from_fixed + among @ new)).tocsr()
             new.data[new.data < 0.01] = 0
             new.eliminate_zeros()
         self.labels = (fixed + free.T @ new).astype(np.float32).tocsr()
@@ -261,7 +288,7 @@ class IndexBundle:
         if segments:
             files["embeddings"] = segments[0]
         live = self.kind != DELETED
-        now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        now = datetime.now(UTC).replace(microsecond=0).isoformat()
         manifest = {
             "format": FORMAT, "model": self.model, "dim": self.dim, "build_id": build,
             "built_at": self.manifest.get("built_at", now), "updated_at": now,
@@ -269,7 +296,7 @@ class IndexBundle:
                        "tickets": int((self.kind == TICKET).sum()),
                        "linked_tickets": int(((self.kind == TICKET) & (self.seed >= 0)).sum()),
                        "deleted_rows": int((~live).sum())},
-            "index": {**self.vectors.describe(), "reason": self.manifest.get("index", {}).get("reason")},
+            "index": describe_index(self.vectors),
             "files": files, "embedding_segments": segments[1:], "embedding_rows": self.saved_rows,
             "params": {"neighbours": NEIGHBOURS, "temperature": TEMPERATURE,
                        "classifier": self.classifier is not None},
@@ -308,7 +335,7 @@ class IndexBundle:
         return list(self.embedding_files)
 
     @classmethod
-    def load(cls, index_dir: Path, expected_model: str | None = None) -> "IndexBundle":
+    def load(cls, index_dir: Path, expected_model: str | None = None) -> IndexBundle:
         """Load the index; a missing index or one built with another model is a clear error."""
         manifest = read_manifest(index_dir)
         if expected_model is not None and manifest["model"] != expected_model:
@@ -353,6 +380,30 @@ class IndexBundle:
         self._emb_cache = parts[0] if len(parts) == 1 else np.concatenate(parts)
         return self._emb_cache
 
+    def gather_embeddings(self, index_dir: Path, positions: np.ndarray) -> np.ndarray | None:
+        """float32 embeddings of some positions, read from the segment files without joining them."""
+        if self._emb_cache is not None:
+            return np.asarray(self._emb_cache[positions], np.float32)
+        positions = np.asarray(positions, np.int64)
+        out = np.empty((len(positions), self.dim), np.float32)
+        start = 0
+        parts = []
+        for name in self.embedding_files:
+            if not (index_dir / name).exists():
+                return None
+            parts.append(np.load(index_dir / name, mmap_mode="r"))
+        parts += self.pending
+        if sum(len(p) for p in parts) != len(self.kind):
+            return None
+        order = np.argsort(positions, kind="stable")
+        sorted_pos = positions[order]
+        for part in parts:
+            lo, hi = np.searchsorted(sorted_pos, [start, start + len(part)])
+            if hi > lo:
+                out[order[lo:hi]] = part[sorted_pos[lo:hi] - start]
+            start += len(part)
+        return out
+
 
 def _atomic_write(path: Path, write: Callable) -> None:
     tmp = path.with_name(path.name + ".tmp")
@@ -379,6 +430,13 @@ def read_manifest(index_dir: Path) -> dict:
     return manifest
 
 
+def classifier_sample(n: int, seed: int = 0) -> np.ndarray:
+    """Rows the classifier is trained on: all, or a fixed random sample of CLASSIFIER_SAMPLE."""
+    if n <= CLASSIFIER_SAMPLE:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, CLASSIFIER_SAMPLE, replace=False))
+
+
 def fit_classifier(vectors: np.ndarray, targets: np.ndarray, seed: int = 0,
                    previous: Classifier | None = None) -> Classifier | None:
     """Logistic regression on (a sample of) the labelled documents; None if too few classes.
@@ -388,13 +446,13 @@ def fit_classifier(vectors: np.ndarray, targets: np.ndarray, seed: int = 0,
 
     if len(np.unique(targets)) < 2:
         return None
-    rng = np.random.default_rng(seed)
     if len(targets) > CLASSIFIER_SAMPLE:
-        pick = np.sort(rng.choice(len(targets), CLASSIFIER_SAMPLE, replace=False))
+        pick = classifier_sample(len(targets), seed)
         vectors, targets = vectors[pick], targets[pick]
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     classes = np.unique(targets)
-    model = LogisticRegression(C=10.0, max_iter=300, tol=1e-3)
+    # lead: class_weight balanced — articles with few questions and no tickets must not be outvoted (dev.jsonl)
+    model = LogisticRegression(C=10.0, max_iter=300, tol=1e-3, class_weight="balanced")
     if previous is not None and len(classes) > 2:
         rows = {int(c): i for i, c in enumerate(previous.classes)}
         coef = np.zeros((len(classes), vectors.shape[1]), np.float64)
@@ -456,39 +514,43 @@ def embed_documents(texts: list[str], hashes: list[str], embedder: Embedder,
     Returns (vectors, number newly embedded)."""
     out = np.zeros((len(texts), embedder.dim), np.float32)
     todo = list(range(len(texts)))
-    old = _previous_embeddings(previous, previous_dir, embedder)
-    if old is not None:
+    if previous is not None and previous.model == embedder.name and previous_dir is not None:
         where = dict(zip(previous.hashes.tolist(), range(len(previous.hashes))))
         found = [(i, where.get(h)) for i, h in enumerate(hashes)]
-        todo = [i for i, j in found if j is None]
         hit = [(i, j) for i, j in found if j is not None]
-        if hit:
-            rows, src = np.array(hit).T
-            order = np.argsort(src)       # read the (memory-mapped) file front to back
-            out[rows[order]] = old[src[order]]
-        if progress:
-            progress(len(texts) - len(todo))
+        old = previous.gather_embeddings(previous_dir, np.array([j for _, j in hit], np.int64)) if hit else None
+        if old is not None:
+            out[[i for i, _ in hit]] = old
+            todo = [i for i, j in found if j is None]
+            if progress:
+                progress(len(texts) - len(todo))
     if todo:
         out[todo] = encode_sorted(embedder, [texts[i] for i in todo], progress=progress)
     return out, len(todo)
 
 
-def _previous_embeddings(previous: IndexBundle | None, index_dir: Path | None,
-                         embedder: Embedder) -> np.ndarray | None:
-    if previous is None or previous.model != embedder.name or index_dir is None:
-        return None
-    return previous.load_embeddings(index_dir)
-
-
-def index_kind(n: int, kind: str = "auto") -> tuple[dict, str]:
-    """VectorIndex arguments for ``n`` documents and the reason for the choice (for the manifest)."""
+def index_args(n: int, kind: str = "auto") -> dict:
+    """VectorIndex.build arguments for ``n`` documents: ``auto`` is exact up to APPROX_THRESHOLD, then
+    IVF with exact vectors, and IVF with 8-bit codes above COMPRESS_THRESHOLD."""
     if kind != "auto":
-        return {"kind": kind}, f"requested: {kind}"
-    if n > APPROX_THRESHOLD:
-        reason = f"auto: {n} documents > {APPROX_THRESHOLD}, approximate search with compressed vectors"
+        return {"kind": kind}
+    return {"kind": "auto", "threshold": APPROX_THRESHOLD, "qtype": "SQ8" if n > COMPRESS_THRESHOLD else "Flat",
+            "by_residual": n > COMPRESS_THRESHOLD}
+
+
+def describe_index(vectors: VectorIndex) -> dict:
+    """The manifest's ``index`` entry: kind, parameters, count and why this kind was chosen."""
+    d = vectors.describe()
+    p = d["params"]
+    if p.get("requested", "auto") != "auto":
+        reason = f"requested: {d['kind']}"
+    elif d["kind"] == "flat":
+        reason = f"auto: {d['count']} documents <= threshold {p.get('threshold')}: exact search"
     else:
-        reason = f"auto: {n} documents <= {APPROX_THRESHOLD}, exact search"
-    return {"kind": "auto", "threshold": APPROX_THRESHOLD}, reason
+        reason = (f"auto: more than {p.get('threshold')} documents (trained on {p.get('trained_on')}): "
+                  f"approximate search {p.get('factory')}" + (f", nprobe {p['nprobe']}" if "nprobe" in p else "")
+                  + (f", efSearch {p['ef_search']}" if "ef_search" in p else ""))
+    return {**d, "reason": reason}
 
 
 def build(store: Store, embedder: Embedder, index_dir: Path, full: bool = False, kind: str = "auto",
@@ -534,8 +596,7 @@ def _full_build(store: Store, embedder: Embedder, index_dir: Path, article_ids: 
     timings["embed"] = time.perf_counter() - t
     t = time.perf_counter()
     ids = np.arange(len(docs), dtype=np.int64)
-    args, reason = index_kind(len(docs), kind)
-    vindex = VectorIndex.build(vectors, ids, **args)
+    vindex = VectorIndex.build(vectors, ids, **index_args(len(docs), kind))
     timings["index"] = time.perf_counter() - t
     t = time.perf_counter()
     seeds = np.array([d[2] for d in docs], np.int32)
@@ -551,8 +612,7 @@ def _full_build(store: Store, embedder: Embedder, index_dir: Path, article_ids: 
                          ref=np.array([d[1] for d in docs], dtype=object), seed=seeds, labels=labels,
                          hashes=np.array(hashes, dtype=object), article_ids=article_ids,
                          classifier=classifier, embeddings=vectors,
-                         article_vectors=vectors[(kinds >= TITLE) & (kinds <= BODY)],
-                         manifest={"index": {"reason": reason}})
+                         article_vectors=vectors[(kinds >= TITLE) & (kinds <= BODY)])
     del vectors
     build_info = {"mode": "full", "graph": graph, "documents": len(docs), "embedded": embedded}
     manifest = bundle.save(index_dir, extra={"article_hashes": store.article_hashes(), "build": build_info,
@@ -591,7 +651,7 @@ def _update(previous: IndexBundle, store: Store, embedder: Embedder, index_dir: 
     """Apply the changes since the previous index in place; None when a full build is due."""
     if previous.model != embedder.name or previous.dim != embedder.dim:
         return None
-    if kind != "auto" and kind != previous.vectors.kind:
+    if kind != previous.vectors.requested:
         return None
     described = previous.vectors.describe()
     if described["kind"] != "flat":
@@ -605,7 +665,7 @@ def _update(previous: IndexBundle, store: Store, embedder: Embedder, index_dir: 
     if on_total:
         on_total(len(add))
     article_hashes = store.article_hashes()
-    if not len(add) and not len(remove):
+    if not len(add) and not len(remove) and not _classless(previous):
         if previous.manifest.get("article_hashes") == article_hashes:
             return {**previous.manifest, "mode": "unchanged", "embedded": 0, "added": 0, "removed": 0}
     b = previous
@@ -618,29 +678,33 @@ def _update(previous: IndexBundle, store: Store, embedder: Embedder, index_dir: 
     b.add_articles(new_articles)
     removed = b.remove(remove)
     kinds = np.array([docs[i][0] for i in add], np.int8)
-    positions = b.append(kinds, [docs[i][1] for i in add], seeds[add] if len(add) else seeds[:0],
-                         new_hashes, vectors)
-    unlinked = (kinds == TICKET) & (seeds[add] < 0) if len(add) else np.zeros(0, bool)
+    positions = b.append(kinds, [docs[i][1] for i in add], seeds[add], new_hashes, vectors)
+    unlinked = (kinds == TICKET) & (seeds[add] < 0)
     b.spread_to(positions[unlinked], vectors[unlinked])
     if gone:
         b.forget_articles(gone)
-    retrain = bool(new_articles and any(a in changed_articles for a in new_articles)) or (
-        len(changed_articles) > RETRAIN_ARTICLES * max(len(article_ids), 1)) or (
-        b.classifier is None and bool(article_ids))
+    retrain = bool(_classless(b)) or len(changed_articles) > RETRAIN_ARTICLES * max(len(article_ids), 1)
     if retrain:
-        emb = b.load_embeddings(index_dir)
         live_pos = np.flatnonzero(b.kind != DELETED)
-        if emb is not None:
-            targets = hard_labels(b.labels[live_pos], -1)
-            b.classifier = fit_classifier(np.asarray(emb[live_pos], np.float32), targets,
-                                          previous=b.classifier)
-    update = {"mode": "update", "at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        live_pos = live_pos[classifier_sample(len(live_pos))]
+        sample = b.gather_embeddings(index_dir, live_pos)
+        if sample is not None:
+            b.classifier = fit_classifier(sample, hard_labels(b.labels[live_pos], -1), previous=b.classifier)
+    update = {"mode": "update", "at": datetime.now(UTC).replace(microsecond=0).isoformat(),
               "added": int(len(add)), "removed": int(removed), "embedded": int(embedded),
               "new_articles": len(new_articles), "changed_articles": len(changed_articles),
               "deleted_articles": len(gone), "classifier_refitted": retrain}
     manifest = b.save(index_dir, extra={"article_hashes": article_hashes, "last_update": update})
     return {**manifest, "mode": "update", "embedded": int(embedded), "added": int(len(add)),
             "removed": int(removed)}
+
+
+def _classless(bundle: IndexBundle) -> set[int]:
+    """Article columns with searchable documents but no class in the classifier (added since it was fit)."""
+    live = set(bundle.seed[bundle.article_positions].tolist())
+    if bundle.classifier is None:
+        return live if len(live) >= 2 else set()
+    return live - set(bundle.classifier.classes.tolist())
 
 
 def _neighbour_rows(n: int, positions: np.ndarray, nbrs: np.ndarray, scores: np.ndarray) -> sparse.csr_matrix:

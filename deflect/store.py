@@ -201,9 +201,12 @@ class Store:
     # -- inquiries --------------------------------------------------------------------------
     def log_inquiry(self, inquiry: Inquiry, decision: str, confidence: float,
                     article_id: str | None, channel: str = "cli", session: str | None = None,
-                    page: str | None = None) -> str:
-        """Record an inquiry and what deflect answered; returns its id."""
+                    page: str | None = None, vector: np.ndarray | None = None, model: str | None = None) -> str:
+        """Record an inquiry and what deflect answered; returns its id. With ``vector`` and ``model``
+        its embedding is cached, so the gap report does not embed it again."""
         iid = inquiry.id or uuid.uuid4().hex
+        if vector is not None and model:
+            self.cache_embeddings({self.embedding_key(model, inquiry.text): vector})
         self.db["inquiries"].upsert({
             "id": iid, "text": inquiry.text, "language": inquiry.language, "created_at": utcnow(),
             "decision": decision, "confidence": float(confidence), "article_id": article_id,

@@ -30,7 +30,9 @@ TOPICS = {
     "coupon": 5,
 }
 DIM = 24
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)   # inquiries are logged by the real clock
+PAST = (NOW - timedelta(days=30)).date().isoformat()
+FUTURE = (NOW + timedelta(days=60)).date().isoformat()
 
 
 def _topics_of(text: str) -> set[int]:
@@ -67,12 +69,14 @@ class FakeDeflector:
         self.home = home
         self.store = open_store(home.db_path)
         self.embedded = 0
+        self.judged = 0
 
     def embed(self, texts):
         self.embedded += len(texts)
         return np.array([fake_vector(t) for t in texts], np.float32).reshape(len(texts), DIM)
 
     def suggest_batch(self, texts, k=5, exclude_tickets=None, vectors=None):
+        self.judged += len(texts)
         topic_of = {}
         for a in self.store.articles():
             for t in _topics_of(" ".join([a.title, *a.questions])):
@@ -94,7 +98,7 @@ def article(aid: str, title: str, questions: list[str]) -> Article:
 
 def ticket(tid: str, text: str, article_id: str | None = None, lang: str = "en") -> Ticket:
     return Ticket(id=tid, subject=text, body=text, resolution="done", article_id=article_id, language=lang,
-                  created_at="2025-05-20T10:00:00+00:00", channel="email")
+                  created_at=(NOW - timedelta(days=10)).isoformat(), channel="email")
 
 
 def log(store, iid: str, text: str, decision: str = "no_answer", lang: str = "en") -> None:
@@ -276,13 +280,13 @@ def test_workflow_transitions_and_errors(deflector):
 def test_overdue_planned_topics_stand_out(deflector):
     report = G.build_report(deflector, estimator=estimator(), now=NOW)
     topics = by_content(report)
-    G.plan(deflector.store, topics["password"]["id"], "ana", "2025-05-01")
-    G.plan(deflector.store, topics["crash"]["id"], "ben", "2099-01-01")
+    G.plan(deflector.store, topics["password"]["id"], "ana", PAST)
+    G.plan(deflector.store, topics["crash"]["id"], "ben", FUTURE)
     report = G.build_report(deflector, estimator=estimator(), now=NOW)
     first = report["topics"][0]
     assert first["id"] == topics["password"]["id"] and first["overdue"] is True
     assert by_content(report)["crash"]["overdue"] is False
-    assert [t["id"] for t in G.overdue_topics(deflector.store, today=NOW.date())] == [topics["password"]["id"]]
+    assert [t["id"] for t in G.overdue_topics(deflector.store, now=NOW)] == [topics["password"]["id"]]
 
 
 def test_new_article_covers_a_planned_topic(deflector):
@@ -306,14 +310,36 @@ def test_new_article_covers_a_planned_topic(deflector):
 
 def test_check_coverage_without_topics_is_cheap(tmp_path):
     d = FakeDeflector(Home(tmp_path).ensure())
+    assert not G.has_open_topics(d.store)
     assert G.check_coverage(d) == []
     assert d.embedded == 0
 
 
+def test_logged_decisions_are_reused_while_articles_and_calibration_are_unchanged(deflector):
+    from types import SimpleNamespace
+
+    deflector.bundle = SimpleNamespace(model="fake", manifest={})   # an engine with an index
+    earlier = (NOW - timedelta(days=2)).isoformat()
+    deflector.store.set_setting("calibration", {"threshold": 0.5, "fitted_at": earlier})
+    with deflector.store.db.conn:
+        deflector.store.db.execute("update articles set updated_at = ?", [earlier])
+    G.build_report(deflector, estimator=estimator(), now=NOW)
+    assert deflector.judged == 26          # the unlinked tickets (leave-one-out); the inquiries were logged
+    for i in range(5):                     # the engine would answer these today, but did not when asked
+        log(deflector.store, f"q-late{i}", f"refund please order {i}")
+    deflector.judged = 0
+    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    assert deflector.judged == 0
+    assert {"q-late0", "q-late4"} <= set(report["not_found"][0]["inquiries"])
+    deflector.store.upsert_articles([article("coupons", "Coupons", ["coupon code"])])   # articles changed
+    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    assert deflector.judged == 26 + 11     # every unlinked ticket and every inquiry is judged again
+
+
 def test_suggest_title():
     assert G.suggest_title("how do i reset my password", "en") == "How do i reset my password?"
-    assert G.suggest_title("Hallo, Passwort vergessen.", "de") == "Passwort vergessen: was ist zu tun?"
-    assert G.suggest_title("app crashes on start", "en") == "App crashes on start: what can I do?"
+    assert G.suggest_title("Hallo, Passwort vergessen.", "de") == "Hilfe: Passwort vergessen"
+    assert G.suggest_title("app crashes on start", "en") == "Help: App crashes on start"
     assert G.suggest_title("Wie kündige ich mein Abo", "de") == "Wie kündige ich mein Abo?"
 
 
@@ -355,7 +381,7 @@ def test_cli_workflow_and_errors(cli_home):
     assert out.exit_code == 1 and "not a date of the form YYYY-MM-DD" in out.output
     out = runner.invoke(gaps, ["plan", "G-0042", "--owner", "ana", "--due", "2025-07-01", "--home", cli_home])
     assert out.exit_code == 1 and "no topic G-0042 (run `deflect gaps` to list topics)" in out.output
-    out = runner.invoke(gaps, ["plan", tid, "--owner", "ana", "--due", "2020-01-01", "--home", cli_home])
+    out = runner.invoke(gaps, ["plan", tid, "--owner", "ana", "--due", PAST, "--home", cli_home])
     assert out.exit_code == 0 and "planned" in out.output and "OVERDUE" in out.output
     out = runner.invoke(gaps, ["--home", cli_home, "--min-size", "4"])
     assert "OVERDUE" in out.output

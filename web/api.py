@@ -79,8 +79,11 @@ def _articles_json(hits, query: str) -> list[dict]:
 def _log(text: str, suggestion, channel: str, session: str | None = None, page: str | None = None) -> str:
     iid = uuid.uuid4().hex
     top = suggestion.articles[0].id if suggestion.articles else None
+    # The inquiry's embedding is cached with it, so the gap report does not embed it again.
+    model = getattr(getattr(get_deflector(), "bundle", None), "model", None)
     get_store().log_inquiry(Inquiry(id=iid, text=text, language=suggestion.language), suggestion.decision,
-                            suggestion.confidence, top, channel=channel, session=session, page=page)
+                            suggestion.confidence, top, channel=channel, session=session, page=page,
+                            vector=getattr(suggestion, "vector", None), model=model)
     return iid
 
 

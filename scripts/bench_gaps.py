@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Time the gap report on ~100k logged inquiries and tickets: first run, unchanged re-run, and an
+incremental re-run after new inquiries.
+
+    .venv/bin/python scripts/bench_gaps.py SOURCE_HOME [--n 100000] [--work DIR] [--new 1000]
+
+SOURCE_HOME is an indexed and calibrated home (e.g. a banking77 case: ``deflect ingest``,
+``deflect index``, ``deflect calibrate dev.jsonl``). Its tickets are kept; its logged inquiries are
+replaced by ``n - tickets`` synthetic inquiries: ticket texts with small variations (a greeting, a
+closing, a number), their vectors a mix of the ticket's and one of its 10 nearest tickets' plus a little
+noise (new phrasings that stay where real questions lie). As the
+service would, each synthetic inquiry is judged by the engine and logged with its decision, and its
+vector is put into the store's embedding cache -- so the report measures clustering, not embedding
+(the engine's own cost for each inquiry is paid when it is asked). Prints one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+GREETINGS = ["", "", "Hi, ", "Hello, ", "Hey, ", "Good morning, "]
+CLOSINGS = ["", "", " Thanks!", " Please help.", " Thank you.", " Any idea?"]
+NOISE = 0.01   # per dimension, on top of the mix with a neighbouring ticket
+
+
+def synthesize(deflector, n: int, start: int, rng: np.random.Generator, base_texts: list[str],
+               base_vectors: np.ndarray, neighbours: np.ndarray) -> int:
+    """Log ``n`` synthetic inquiries (judged by the engine, vectors cached); returns how many."""
+    from deflect.store import Store
+
+    store = deflector.store
+    model = deflector.bundle.model
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    done = 0
+    while done < n:
+        m = min(4096, n - done)
+        pick = rng.integers(0, len(base_texts), m)
+        texts = [f"{GREETINGS[rng.integers(len(GREETINGS))]}{base_texts[p]}"
+                 f"{CLOSINGS[rng.integers(len(CLOSINGS))]} (#{start + done + j})" for j, p in enumerate(pick)]
+        mate = neighbours[pick, rng.integers(0, neighbours.shape[1], m)]
+        mix = rng.uniform(0.0, 0.5, (m, 1)).astype(np.float32)
+        V = (1 - mix) * base_vectors[pick] + mix * base_vectors[mate]
+        V += rng.normal(0, NOISE, V.shape).astype(np.float32)
+        V /= np.linalg.norm(V, axis=1, keepdims=True)
+        results = deflector.suggest_batch(texts, k=1, vectors=V)
+        rows = [{"id": f"syn-{start + done + j}", "text": t, "language": "en", "created_at": now,
+                 "decision": s.decision, "confidence": float(s.confidence),
+                 "article_id": s.articles[0].id if s.articles else None, "channel": "widget",
+                 "session": None, "page": None} for j, (t, s) in enumerate(zip(texts, results, strict=True))]
+        with store.db.conn:
+            store.db["inquiries"].insert_all(rows, pk="id", batch_size=2000)
+            store.cache_embeddings({Store.embedding_key(model, t): v for t, v in zip(texts, V, strict=True)})
+        done += m
+    return done
+
+
+def nearest(V: np.ndarray, k: int) -> np.ndarray:
+    """The k nearest other rows of each row."""
+    out = np.zeros((len(V), k), np.int64)
+    for start in range(0, len(V), 2048):
+        sims = V[start:start + 2048] @ V.T
+        sims[np.arange(len(sims)), np.arange(start, start + len(sims))] = -np.inf
+        out[start:start + 2048] = np.argpartition(-sims, k, axis=1)[:, :k]
+    return out
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("source", type=Path)
+    p.add_argument("--n", type=int, default=100_000, help="inquiries + tickets in total")
+    p.add_argument("--new", type=int, default=1000, help="inquiries added before the incremental re-run")
+    p.add_argument("--work", type=Path, default=Path("/tmp/deflect-bench-gaps"))
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+
+    from deflect.embedder import set_threads
+    from deflect.engine import Deflector
+    from deflect.gaps import build_report
+    from deflect.indexer import TICKET
+
+    set_threads(2)
+    if args.work.exists():
+        shutil.rmtree(args.work)
+    shutil.copytree(args.source, args.work)
+    out: dict = {"source": str(args.source)}
+    t0 = time.perf_counter()
+    deflector = Deflector.open(args.work)
+    out["open_s"] = round(time.perf_counter() - t0, 2)
+    store = deflector.store
+    with store.db.conn:
+        for table in ("inquiries", "gap_items", "gap_topics", "gap_events"):
+            store.db.execute(f"delete from {table}")
+        store.db.execute("delete from settings where key = 'gaps_next_id'")
+    b = deflector.bundle
+    emb = np.asarray(b.load_embeddings(deflector.home.index_dir), np.float32)
+    pos = np.flatnonzero(b.kind == TICKET)
+    rows = store.get_tickets(str(r) for r in b.ref[pos])
+    keep = [i for i, r in enumerate(b.ref[pos]) if str(r) in rows]
+    base_texts = [(rows[str(b.ref[pos[i]])]["subject"] or "").strip() for i in keep]
+    base_vectors = emb[pos[keep]]
+    n_tickets = len(rows)
+    rng = np.random.default_rng(args.seed)
+    t0 = time.perf_counter()
+    neighbours = nearest(base_vectors, 10)
+    synthesize(deflector, args.n - n_tickets, 0, rng, base_texts, base_vectors, neighbours)
+    out["setup_s"] = round(time.perf_counter() - t0, 1)
+    out["items"] = store.counts()
+
+    def timed(label: str) -> dict:
+        t = time.perf_counter()
+        report = build_report(deflector)
+        out[f"{label}_s"] = round(time.perf_counter() - t, 2)
+        out[f"{label}_topics"] = len(report["topics"])
+        out[f"{label}_judged"] = report["counts"]["judged_now"]
+        return report
+
+    first = timed("first_run")
+    ids = {t["id"] for t in first["topics"]}
+    timed("rerun_unchanged")
+    synthesize(deflector, args.new, args.n, rng, base_texts, base_vectors, neighbours)
+    third = timed("rerun_after_new")
+    out["ids_kept"] = len(ids & {t["id"] for t in third["topics"]})
+    out["peak_rss_mb"] = round(rss_mb())
+    out["not_answered"] = third["counts"]["not_answered"]
+    out["threshold"] = third["params"]["distance_threshold"]
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
