@@ -275,6 +275,14 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
+    publish(args.out)
+
+
+def publish(table: Path) -> None:
+    """Copy the table (without its heading) into the http section of docs/benchmarks.md."""
+    from bench_quality import replace_section
+    body = table.read_text(encoding="utf-8").split("\n", 1)[1].strip()
+    replace_section(ROOT / "docs" / "benchmarks.md", "http", body)
 
 
 if __name__ == "__main__":
