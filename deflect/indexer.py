@@ -23,7 +23,6 @@ reason it was chosen, build time). A save writes new files first and replaces th
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import time
@@ -40,7 +39,7 @@ from .ann import VectorIndex
 from .embedder import Embedder
 from .errors import IndexMismatchError, IndexMissingError
 from .formats import Article
-from .labels import hard_labels, neighbour_weights, spread_labels
+from .labels import ALPHA, hard_labels, neighbour_weights, spread_labels
 from .store import Store
 from .text import clip, markdown_to_text
 
@@ -65,8 +64,8 @@ MERGE_ROWS = 50_000       # embedding files up to this many rows are rewritten a
 MAX_SEGMENTS = 8          # above this many embedding segment files they are merged
 
 
-# hop damping of spread_labels (kept in step with its default)
-_ALPHA = float(getattr(inspect.signature(spread_labels).parameters.get("alpha"), "default", 1.0))
+# hop damping of spread_labels (the same constant as its default)
+_ALPHA = ALPHA
 
 
 def _hash(text: str) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+ALPHA = 0.7   # share of the label mass kept per hop through an unlabelled document
+
 
 def neighbour_weights(scores: np.ndarray, temperature: float) -> np.ndarray:
     """Similarity scores (n, k) to positive weights; sharper for a lower temperature."""
@@ -19,7 +21,7 @@ def neighbour_weights(scores: np.ndarray, temperature: float) -> np.ndarray:
 
 def spread_labels(neighbours: np.ndarray, scores: np.ndarray, seeds: np.ndarray, n_labels: int,
                   temperature: float = 0.05, iterations: int = 10, prune: float = 0.01,
-                  alpha: float = 0.7) -> sparse.csr_matrix:
+                  alpha: float = ALPHA) -> sparse.csr_matrix:
     """Soft article labels for every document.
 
     neighbours: (n, k) document positions (-1 = none), self excluded; scores: their similarities;
