@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: install demo demo-data test lint bench bench-quality bench-speed bench-http clean
+.PHONY: install demo demo-data test lint bench bench-quality bench-speed bench-http bench-gaps clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -37,7 +37,7 @@ test: install lint
 lint: install
 	$(BIN)/ruff check deflect web scripts tests
 
-bench: bench-quality bench-speed bench-http
+bench: bench-quality bench-speed bench-http bench-gaps
 
 bench-quality: install
 	$(VENV)/bin/pip install --quiet -e '.[bench]'
@@ -49,6 +49,9 @@ bench-speed: install
 
 bench-http: install
 	$(PY) scripts/bench_http.py
+
+bench-gaps: install
+	$(PY) scripts/bench_gaps.py
 
 clean:
 	rm -rf index/*.faiss index/*.npz index/*.npy index/manifest.json deflect.db deflect.db-*

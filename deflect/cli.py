@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
+from .calibrate import WRONG_COST
 from .errors import DeflectError
 from .home import Home
 
@@ -138,7 +139,7 @@ def _after_index(home: Home) -> None:
 
 @cli.command()
 @click.argument("labelled", required=False, type=click.Path(dir_okay=False))
-@click.option("--wrong-cost", type=float, default=2.0, show_default=True,
+@click.option("--wrong-cost", type=float, default=WRONG_COST, show_default=True,
               help="How much worse a wrong answer is than an honest 'no answer'.")
 @home_option
 @friendly

@@ -28,10 +28,13 @@ from .home import Home
 from .indexer import BODY, NEIGHBOURS, TICKET, TITLE, IndexBundle
 from .labels import neighbour_weights
 from .language import detect_language
+from .locks import FairRLock
 from .store import Store, open_store
 
 KNN_WEIGHT = 0.3          # share of the neighbour votes in the ranking (the classifier has the rest)
 ARTICLE_SIM_WEIGHT = 0.1  # bonus for similarity to the article's own title, questions and body
+NEAR_DUPLICATE = 0.95     # an inquiry this similar to one of an article's own texts (a question variant
+NEAR_DUPLICATE_BONUS = 1.0  # added to the article's questions, word for word) gets that article first
 FEATURES = ("mix_top", "mix_margin", "knn_top", "knn_none", "clf_top", "clf_none", "article_sim",
             "neighbour_sim")
 
@@ -100,7 +103,7 @@ class Deflector:
         self.bundle = bundle
         self.embedder = embedder
         self.calibrator = calibrator
-        self._lock = threading.RLock()        # queries, and swapping in changed index data
+        self._lock = FairRLock()              # queries, and swapping in changed index data (first come, first served)
         self._write_lock = threading.RLock()  # one change or save at a time; queries do not wait for saves
         self._manifest_mtime = self._mtime()
         self._prepare()
@@ -195,7 +198,7 @@ class Deflector:
         if len(self._art_vectors):
             s = vectors @ self._art_vectors.T
             art_sim[:, self._art_of[self._art_starts]] = np.maximum.reduceat(s, self._art_starts, axis=1)
-        ranking = mix + ARTICLE_SIM_WEIGHT * art_sim
+        ranking = mix + ARTICLE_SIM_WEIGHT * art_sim + NEAR_DUPLICATE_BONUS * (art_sim >= NEAR_DUPLICATE)
         if n_art == 0:
             features = np.zeros((n, len(FEATURES)), np.float32)
         else:
@@ -245,7 +248,7 @@ class Deflector:
                     if article is None:
                         continue
                     hits.append(ArticleHit(article.id, article.title,
-                                           round(float(max(scores.ranking[i, a], 0.0)), 4),
+                                           round(float(min(max(scores.ranking[i, a], 0.0), 1.0)), 4),
                                            article.url, article.language))
                 conf = float(confidence[i]) if hits else 0.0
                 tickets = self._similar_tickets(vectors[i], with_tickets,
@@ -339,10 +342,11 @@ class Deflector:
 
     def _embed_live(self, texts: list[str]) -> np.ndarray:
         """Embed the texts of a live change a few at a time under the query lock (tokenizers are not
-        thread-safe; a query waits for one small batch at most), short ones not padded to long ones."""
+        thread-safe; a query waits for one small batch at most, and the change for the query in
+        progress: the lock is fair), short ones not padded to long ones."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.embedder.dim), np.float32)
-        step = 1 if len(texts) <= 64 else 16
+        step = 8
         for start in range(0, len(order), step):
             part = order[start:start + step]
             with self._lock:

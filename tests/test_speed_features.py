@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -394,3 +395,43 @@ def test_cli_index_device_cuda_without_a_gpu_is_a_clear_error(home):
     result = CliRunner().invoke(cli, ["index", "--device", "cuda", "--home", str(home.path)])
     assert result.exit_code == 1
     assert "no CUDA GPU" in result.output and "Leave out --device" in result.output
+
+
+def test_a_question_added_to_an_existing_article_finds_it_first(deflector):
+    # a question in words no document has goes to the article that ranked last for it: the classifier
+    # knows nothing of the new question, the article's own new question (word for word) must still win
+    question = "quoxel formular beantragen zxq"
+    last = deflector.suggest(question, k=len(TOPICS)).articles[-1].id
+    article = next(a for a in deflector.store.articles() if a.id == last)
+    deflector.upsert_article(replace(article, questions=[*article.questions, question]))
+    after = deflector.suggest(question, k=len(TOPICS))
+    assert after.articles[0].id == last and 0.0 <= after.articles[0].score <= 1.0
+
+
+def test_a_live_change_is_not_starved_by_a_stream_of_queries(deflector):
+    import threading
+    import time
+
+    stop, answered = threading.Event(), []
+
+    def ask():
+        while not stop.is_set():
+            deflector.suggest("passwort vergessen login")
+            answered.append(1)
+
+    askers = [threading.Thread(target=ask) for _ in range(2)]
+    for t in askers:
+        t.start()
+    try:
+        time.sleep(0.05)
+        article = Article(id="gewinn", title="Gewinnspiel Teilnahme", body="So nehmen Sie teil.", language="de",
+                          questions=[f"gewinnspiel frage {i}" for i in range(12)])
+        t0 = time.perf_counter()
+        deflector.upsert_article(article)
+        took = time.perf_counter() - t0
+    finally:
+        stop.set()
+        for t in askers:
+            t.join()
+    assert deflector.suggest("gewinnspiel frage 3", k=1).articles[0].id == "gewinn"
+    assert answered and took < 5.0
