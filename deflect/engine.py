@@ -5,7 +5,9 @@ For an inquiry the engine combines three pieces of evidence per article:
   carrying the soft article labels spread from linked to unlinked tickets (``deflect.labels``) —
   neighbours that agents answered without any article vote for "no article";
 - a linear classifier over the same embeddings (with a "no article" class);
-- the best similarity to the article's own title, questions and body.
+- the best similarity to the article's own title, questions and body (an inquiry that is, word for
+  word, one of an article's own questions gets that article first, even right after the question was
+  added and before the classifier has seen it).
 A calibrated model (``deflect.calibrate``) turns these into a confidence, and the decision is
 ``answer`` when the confidence reaches the calibrated threshold.
 """
