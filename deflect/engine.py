@@ -326,15 +326,19 @@ class Deflector:
                 text = indexer.ticket_text(row) if row else ""
                 if text:
                     docs.append((t, columns.get(row["article_id"], -1), text, indexer._hash(text)))
-            old = [(d, self._ticket_pos.get(d[0])) for d in docs]
-            todo = [d for d, p in old if p is None or b.hashes[p] != d[3] or b.seed[p] != d[1]]
-            stale = np.array([p for d, p in old if p is not None and d in todo], np.int64)
+            todo, stale = [], []   # new or changed (text or link); the old rows of changed ones go
+            for d in docs:
+                p = self._ticket_pos.get(d[0])
+                if p is None or b.hashes[p] != d[3] or b.seed[p] != d[1]:
+                    todo.append(d)
+                    if p is not None:
+                        stale.append(p)
             if not todo:
                 return counts
             vectors = self._embed_live([d[2] for d in todo])
             seeds = np.array([d[1] for d in todo], np.int32)
             with self._lock:
-                b.remove(stale)
+                b.remove(np.array(stale, np.int64))
                 positions = b.append(np.full(len(todo), TICKET, np.int8), [d[0] for d in todo], seeds,
                                      [d[3] for d in todo], vectors)
                 b.spread_to(positions[seeds < 0], vectors[seeds < 0])

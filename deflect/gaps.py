@@ -154,8 +154,8 @@ class GapReport:
         self.rejected_ = np.zeros(n, bool)   # candidates found inside a covered region
         for _ in range(3):
             free = np.flatnonzero(candidate & (lab < 0) & ~self.rejected_)
-            found = self._cluster(X, free)
-            self.rejected_[self.__dict__.pop("rejected_rows_", np.zeros(0, np.int64))] = True
+            found, rejected = self._cluster(X, free)
+            self.rejected_[rejected] = True
             for members, evidence in found:
                 tested[len(cents)] = evidence
                 lab[members] = len(cents)
@@ -327,10 +327,11 @@ class GapReport:
             out[start:start + 8192] = np.where(ok, best, -1)
         return out
 
-    def _cluster(self, X: np.ndarray, rows: np.ndarray) -> list[tuple[np.ndarray, tuple]]:
-        """Gap clusters among ``rows``: agglomerative on at most ``chunk_size`` rows at a time; with
-        more, a sample is clustered, the rest joins its clusters (or is dropped with the clusters that
-        failed), and what is left goes round again."""
+    def _cluster(self, X: np.ndarray, rows: np.ndarray) -> tuple[list[tuple[np.ndarray, tuple]], np.ndarray]:
+        """Gap clusters among ``rows`` (with their evidence) and the rows found inside a covered region:
+        agglomerative on at most ``chunk_size`` rows at a time; with more, a sample is clustered, the
+        rest joins its clusters (or is dropped with the clusters that failed), and what is left goes
+        round again."""
         pending = np.asarray(rows, np.int64)
         found: list[tuple[np.ndarray, tuple]] = []
         rejected: list[np.ndarray] = [np.zeros(0, np.int64)]
@@ -360,8 +361,7 @@ class GapReport:
             if len(left) >= len(pending) - self.min_size:  # no progress
                 break
             pending = left
-        self.rejected_rows_ = np.unique(np.concatenate(rejected))
-        return found
+        return found, np.unique(np.concatenate(rejected))
 
     def _select(self, X: np.ndarray, rows: np.ndarray) -> tuple[list[tuple[np.ndarray, tuple]], list[np.ndarray],
                                                                 np.ndarray]:

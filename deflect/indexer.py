@@ -64,10 +64,6 @@ MERGE_ROWS = 50_000       # embedding files up to this many rows are rewritten a
 MAX_SEGMENTS = 8          # above this many embedding segment files they are merged
 
 
-# hop damping of spread_labels (the same constant as its default)
-_ALPHA = ALPHA
-
-
 def _hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
@@ -262,7 +258,7 @@ class IndexBundle:
         among = (rows @ free.T).tocsr()              # weights between the new rows themselves
         new = sparse.csr_matrix((len(positions), self.n_articles), dtype=np.float32)
         for _ in range(SPREAD_ITERATIONS):   # the same iteration as spread_labels, other rows fixed
-            new = (_ALPHA * (from_fixed + among @ new)).tocsr()
+            new = (ALPHA * (from_fixed + among @ new)).tocsr()
             new.data[new.data < 0.01] = 0
             new.eliminate_zeros()
         self.labels = (fixed + free.T @ new).astype(np.float32).tocsr()
@@ -364,17 +360,23 @@ class IndexBundle:
                    article_vectors=d["article_vectors"], manifest=manifest, embedding_files=segments,
                    saved_rows=rows)
 
-    def load_embeddings(self, index_dir: Path) -> np.ndarray | None:
-        """(n, dim) float16 embeddings of every position (memory-mapped where possible), or None."""
-        if self._emb_cache is not None:
-            return self._emb_cache
+    def _embedding_parts(self, index_dir: Path) -> list[np.ndarray] | None:
+        """The saved segment files (memory-mapped) and the unsaved rows, in position order; None when
+        a file is missing or the rows do not add up to the documents."""
         parts = []
         for name in self.embedding_files:
             if not (index_dir / name).exists():
                 return None
             parts.append(np.load(index_dir / name, mmap_mode="r"))
         parts += self.pending
-        if not parts or sum(len(p) for p in parts) != len(self.kind):
+        return parts if sum(len(p) for p in parts) == len(self.kind) else None
+
+    def load_embeddings(self, index_dir: Path) -> np.ndarray | None:
+        """(n, dim) float16 embeddings of every position (memory-mapped where possible), or None."""
+        if self._emb_cache is not None:
+            return self._emb_cache
+        parts = self._embedding_parts(index_dir)
+        if not parts:
             return None
         self._emb_cache = parts[0] if len(parts) == 1 else np.concatenate(parts)
         return self._emb_cache
@@ -383,17 +385,12 @@ class IndexBundle:
         """float32 embeddings of some positions, read from the segment files without joining them."""
         if self._emb_cache is not None:
             return np.asarray(self._emb_cache[positions], np.float32)
+        parts = self._embedding_parts(index_dir)
+        if parts is None:
+            return None
         positions = np.asarray(positions, np.int64)
         out = np.empty((len(positions), self.dim), np.float32)
         start = 0
-        parts = []
-        for name in self.embedding_files:
-            if not (index_dir / name).exists():
-                return None
-            parts.append(np.load(index_dir / name, mmap_mode="r"))
-        parts += self.pending
-        if sum(len(p) for p in parts) != len(self.kind):
-            return None
         order = np.argsort(positions, kind="stable")
         sorted_pos = positions[order]
         for part in parts:
