@@ -140,7 +140,11 @@ class GapReport:
         lab = np.full(n, -1, np.int64) if labels is None else np.asarray(labels, np.int64).copy()
         lab[~candidate] = -1
         cents = [_centroid(X[lab == k]) if (lab == k).any() else old[k] for k in range(len(old))]
-        self._prepare_evidence(X, covered, hard, article)
+        rng = np.random.default_rng(self.random_state)
+        hood = _Neighbourhood(X, covered, hard, article, rng, neighbours=self.neighbours,
+                              near=1.0 - self.near_factor * self.threshold_, max_pool=self.max_pool,
+                              reduce_dims=self.reduce_dims)
+        self.projection_ = hood.projection
         # 1. new candidates join the nearest existing topic when they are inside its spread (rows seen
         #    before and left out stay out: they were left out for a reason)
         free = np.flatnonzero(candidate & (lab < 0) & (True if new is None else np.asarray(new, bool)))
@@ -154,7 +158,7 @@ class GapReport:
         self.rejected_ = np.zeros(n, bool)   # candidates found inside a covered region
         for _ in range(3):
             free = np.flatnonzero(candidate & (lab < 0) & ~self.rejected_)
-            found, rejected = self._cluster(X, free)
+            found, rejected = self._cluster(X, free, hood)
             self.rejected_[rejected] = True
             for members, evidence in found:
                 tested[len(cents)] = evidence
@@ -169,7 +173,7 @@ class GapReport:
         self.centroids_ = np.array(cents, np.float32).reshape(k, dim)
         self.sizes_ = np.bincount(lab[lab >= 0], minlength=k)
         # 3. the evidence test for the old topics (they may have become covered)
-        evidence = [tested[c] if c in tested else (self._evidence(np.flatnonzero(lab == c))
+        evidence = [tested[c] if c in tested else (hood.evidence(np.flatnonzero(lab == c))
                                                     if self.sizes_[c] else (np.nan, np.nan, None))
                     for c in range(k)]
         self.evidence_share_ = np.array([e[0] for e in evidence], float).reshape(k)
@@ -178,97 +182,11 @@ class GapReport:
         self.is_gap_ = (self.sizes_ >= self.min_size) & np.array(
             [self._passes(e[0], e[1], slack=HYSTERESIS if c < len(old) else 1.0) for c, e in enumerate(evidence)],
             bool).reshape(k)
-        self._release()
         return self
-
-    def _prepare_evidence(self, X: np.ndarray, covered: np.ndarray, hard: np.ndarray, article: np.ndarray) -> None:
-        """The neighbourhood the evidence test searches: every row, or a uniform sample of large inputs
-        (a cluster's own members are always searched too); in a PCA space of ``reduce_dims`` for large
-        inputs (neighbour search is the report's main cost)."""
-        n, dim = X.shape
-        rng = np.random.default_rng(self.random_state)
-        pool = np.arange(n) if n <= self.max_pool else np.sort(rng.choice(n, self.max_pool, replace=False))
-        self.projection_ = None
-        if self.reduce_dims and n > self.max_pool and dim > self.reduce_dims:
-            # the dominant subspace (uncentred, so cosine similarities keep their meaning), from the
-            # second-moment matrix of a sample: exact for the sample, far cheaper than an SVD of it
-            sample = X[rng.choice(n, min(n, 20000), replace=False)].astype(np.float64)
-            _, vecs = np.linalg.eigh(sample.T @ sample)
-            self.projection_ = np.ascontiguousarray(vecs[:, ::-1][:, :self.reduce_dims], dtype=np.float32)
-        Xr = self.project(X)
-        self._Xr, self._pool, self._Xp = Xr, pool, np.ascontiguousarray(Xr[pool])
-        self._in_pool = np.zeros(n, bool)
-        self._in_pool[pool] = True
-        self._pos = np.full(n, -1, np.int64)
-        self._pos[pool] = np.arange(len(pool))
-        self._covered, self._hard, self._article = covered, hard, article
-        self._base = max(float(hard[pool].mean()), 1e-6)
-        self._knn: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._rng = rng
-        # only neighbours about as close as a topic's members count (far rows are another region);
-        # cosine similarity in the reduced space is a little higher, which errs on the safe side
-        self._near = 1.0 - self.near_factor * self.threshold_
 
     def project(self, X: np.ndarray) -> np.ndarray:
         """Vectors in the space the evidence test searches (reduced for large inputs, normalised)."""
-        if getattr(self, "projection_", None) is None:
-            return np.asarray(X, np.float32)
-        Xr = np.asarray(X, np.float32) @ self.projection_
-        return Xr / np.maximum(np.linalg.norm(Xr, axis=1, keepdims=True), 1e-12)
-
-    def _release(self) -> None:
-        for name in ("_Xr", "_Xp", "_pool", "_in_pool", "_pos", "_covered", "_hard", "_article", "_knn", "_rng"):
-            self.__dict__.pop(name, None)
-
-    def _pool_neighbours(self, rows: np.ndarray) -> None:
-        """Cache the nearest pool rows (similarities, row indexes; nearest first) of ``rows``."""
-        k = min(self.neighbours, len(self._Xp) - 1)
-        todo = np.array([r for r in rows if int(r) not in self._knn], np.int64)
-        for start in range(0, len(todo), 512):
-            part = todo[start:start + 512]
-            sims = self._Xr[part] @ self._Xp.T
-            own = self._pos[part]
-            hit = own >= 0
-            sims[np.flatnonzero(hit), own[hit]] = -np.inf
-            if k <= 0:
-                top = np.zeros((len(part), 0), np.int64)
-            else:
-                top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-                order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1)
-                top = np.take_along_axis(top, order, axis=1)
-            top_sims = np.take_along_axis(sims, top, axis=1)
-            for j, r in enumerate(part):
-                self._knn[int(r)] = (top_sims[j], self._pool[top[j]])
-
-    def _evidence(self, members: np.ndarray) -> tuple[float, float, str | None]:
-        """(share of covered material, share of linked tickets/article documents relative to their
-        share overall, the article most of that material belongs to) among the members' neighbours."""
-        size = len(members)
-        if size == 0:
-            return np.nan, np.nan, None
-        sample = self._rng.choice(members, EVIDENCE_SAMPLE, replace=False) if size > EVIDENCE_SAMPLE else members
-        self._pool_neighbours(sample)
-        k = min(self.neighbours, len(self._Xp) - 1)
-        outside = members[~self._in_pool[members]]
-        if len(outside):  # members the pool sample missed are neighbours too
-            own = self._Xr[sample] @ self._Xr[outside].T
-            own[sample[:, None] == outside[None, :]] = -np.inf
-        nbrs = np.zeros((len(sample), k), np.int64)
-        near = np.zeros((len(sample), k), bool)
-        for j, r in enumerate(sample):
-            sims, idx = self._knn[int(r)]
-            if len(outside):
-                sims, idx = np.r_[sims, own[j]], np.r_[idx, outside]
-                order = np.argsort(-sims)[:k]
-                sims, idx = sims[order], idx[order]
-            m = min(k, len(idx))
-            nbrs[j, :m], near[j, :m] = idx[:m], sims[:m] >= self._near
-        if not near.any():  # nothing around at all: an isolated topic
-            return 0.0, 0.0, None
-        ev = self._covered[nbrs] & near
-        votes = Counter(a for a in self._article[nbrs[ev]] if a)
-        return (float(ev.sum() / near.sum()), float((self._hard[nbrs] & near).sum() / near.sum()) / self._base,
-                votes.most_common(1)[0][0] if votes else None)
+        return _project(X, getattr(self, "projection_", None))
 
     def _passes(self, share: float, hard_share: float, slack: float = 1.0) -> bool:
         """The evidence test; ``slack`` > 1 lets an existing topic stay until it clearly fails."""
@@ -327,7 +245,8 @@ class GapReport:
             out[start:start + 8192] = np.where(ok, best, -1)
         return out
 
-    def _cluster(self, X: np.ndarray, rows: np.ndarray) -> tuple[list[tuple[np.ndarray, tuple]], np.ndarray]:
+    def _cluster(self, X: np.ndarray, rows: np.ndarray,
+                 hood: _Neighbourhood) -> tuple[list[tuple[np.ndarray, tuple]], np.ndarray]:
         """Gap clusters among ``rows`` (with their evidence) and the rows found inside a covered region:
         agglomerative on at most ``chunk_size`` rows at a time; with more, a sample is clustered, the
         rest joins its clusters (or is dropped with the clusters that failed), and what is left goes
@@ -339,8 +258,8 @@ class GapReport:
             if len(pending) < self.min_size:
                 break
             final = len(pending) <= self.chunk_size
-            sample = pending if final else np.sort(self._rng.choice(pending, self.chunk_size, replace=False))
-            kept, dropped, out = self._select(X, sample)
+            sample = pending if final else np.sort(hood.rng.choice(pending, self.chunk_size, replace=False))
+            kept, dropped, out = self._select(X, sample, hood)
             rejected.append(out)
             if final:
                 found += kept
@@ -363,8 +282,8 @@ class GapReport:
             pending = left
         return found, np.unique(np.concatenate(rejected))
 
-    def _select(self, X: np.ndarray, rows: np.ndarray) -> tuple[list[tuple[np.ndarray, tuple]], list[np.ndarray],
-                                                                np.ndarray]:
+    def _select(self, X: np.ndarray, rows: np.ndarray,
+                hood: _Neighbourhood) -> tuple[list[tuple[np.ndarray, tuple]], list[np.ndarray], np.ndarray]:
         """Cut the average-linkage tree of ``rows`` at the threshold; keep the clusters that pass the
         evidence test, split the others along the tree. Returns (kept clusters with their evidence,
         dropped clusters, rejected rows: inside a covered region)."""
@@ -402,7 +321,7 @@ class GapReport:
             v = stack.pop()
             members = leaves(v)
             parts = [c for c in (children[v - n] if v >= n else []) if count(c) >= self.min_size]
-            evidence = self._evidence(members)
+            evidence = hood.evidence(members)
             if self._passes(evidence[0], evidence[1]):
                 kept.append((np.sort(members), evidence))
                 continue
@@ -414,6 +333,96 @@ class GapReport:
         rejected = np.setdiff1d(np.concatenate(failed), np.concatenate([g for g, _ in kept])) if failed and kept \
             else (np.unique(np.concatenate(failed)) if failed else np.zeros(0, np.int64))
         return kept, dropped, rejected
+
+
+class _Neighbourhood:
+    """What the evidence test searches during one fit: every row, or a uniform sample of large inputs
+    (a cluster's own members are always searched too), in a PCA space of ``reduce_dims`` for large
+    inputs (neighbour search is the report's main cost). Neighbours are cached per row."""
+
+    def __init__(self, X: np.ndarray, covered: np.ndarray, hard: np.ndarray, article: np.ndarray,
+                 rng: np.random.Generator, *, neighbours: int, near: float, max_pool: int,
+                 reduce_dims: int | None):
+        n, dim = X.shape
+        self.rng = rng
+        pool = np.arange(n) if n <= max_pool else np.sort(rng.choice(n, max_pool, replace=False))
+        self.projection = None
+        if reduce_dims and n > max_pool and dim > reduce_dims:
+            # the dominant subspace (uncentred, so cosine similarities keep their meaning), from the
+            # second-moment matrix of a sample: exact for the sample, far cheaper than an SVD of it
+            sample = X[rng.choice(n, min(n, 20000), replace=False)].astype(np.float64)
+            _, vecs = np.linalg.eigh(sample.T @ sample)
+            self.projection = np.ascontiguousarray(vecs[:, ::-1][:, :reduce_dims], dtype=np.float32)
+        self.Xr = _project(X, self.projection)
+        self.pool, self.Xp = pool, np.ascontiguousarray(self.Xr[pool])
+        self.in_pool = np.zeros(n, bool)
+        self.in_pool[pool] = True
+        self.pos = np.full(n, -1, np.int64)
+        self.pos[pool] = np.arange(len(pool))
+        self.covered, self.hard, self.article = covered, hard, article
+        self.base = max(float(hard[pool].mean()), 1e-6)
+        self.k = min(neighbours, len(pool) - 1)
+        # only neighbours about as close as a topic's members count (far rows are another region);
+        # cosine similarity in the reduced space is a little higher, which errs on the safe side
+        self.near = near
+        self._knn: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _pool_neighbours(self, rows: np.ndarray) -> None:
+        """Cache the nearest pool rows (similarities, row indexes; nearest first) of ``rows``."""
+        k = self.k
+        todo = np.array([r for r in rows if int(r) not in self._knn], np.int64)
+        for start in range(0, len(todo), 512):
+            part = todo[start:start + 512]
+            sims = self.Xr[part] @ self.Xp.T
+            own = self.pos[part]
+            hit = own >= 0
+            sims[np.flatnonzero(hit), own[hit]] = -np.inf
+            if k <= 0:
+                top = np.zeros((len(part), 0), np.int64)
+            else:
+                top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+                order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1)
+                top = np.take_along_axis(top, order, axis=1)
+            top_sims = np.take_along_axis(sims, top, axis=1)
+            for j, r in enumerate(part):
+                self._knn[int(r)] = (top_sims[j], self.pool[top[j]])
+
+    def evidence(self, members: np.ndarray) -> tuple[float, float, str | None]:
+        """(share of covered material, share of linked tickets/article documents relative to their
+        share overall, the article most of that material belongs to) among the members' neighbours."""
+        size = len(members)
+        if size == 0:
+            return np.nan, np.nan, None
+        sample = self.rng.choice(members, EVIDENCE_SAMPLE, replace=False) if size > EVIDENCE_SAMPLE else members
+        self._pool_neighbours(sample)
+        k = self.k
+        outside = members[~self.in_pool[members]]
+        if len(outside):  # members the pool sample missed are neighbours too
+            own = self.Xr[sample] @ self.Xr[outside].T
+            own[sample[:, None] == outside[None, :]] = -np.inf
+        nbrs = np.zeros((len(sample), k), np.int64)
+        near = np.zeros((len(sample), k), bool)
+        for j, r in enumerate(sample):
+            sims, idx = self._knn[int(r)]
+            if len(outside):
+                sims, idx = np.r_[sims, own[j]], np.r_[idx, outside]
+                order = np.argsort(-sims)[:k]
+                sims, idx = sims[order], idx[order]
+            m = min(k, len(idx))
+            nbrs[j, :m], near[j, :m] = idx[:m], sims[:m] >= self.near
+        if not near.any():  # nothing around at all: an isolated topic
+            return 0.0, 0.0, None
+        ev = self.covered[nbrs] & near
+        votes = Counter(a for a in self.article[nbrs[ev]] if a)
+        return (float(ev.sum() / near.sum()), float((self.hard[nbrs] & near).sum() / near.sum()) / self.base,
+                votes.most_common(1)[0][0] if votes else None)
+
+
+def _project(X: np.ndarray, projection: np.ndarray | None) -> np.ndarray:
+    if projection is None:
+        return np.asarray(X, np.float32)
+    Xr = np.asarray(X, np.float32) @ projection
+    return Xr / np.maximum(np.linalg.norm(Xr, axis=1, keepdims=True), 1e-12)
 
 
 def _centroid(V: np.ndarray) -> np.ndarray:
