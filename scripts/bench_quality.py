@@ -3,6 +3,8 @@
 
     .venv/bin/python scripts/bench_quality.py                 # seeds 0-2, all cases, writes docs/
     .venv/bin/python scripts/bench_quality.py --seeds 0 --cases xsid_de --no-peers
+    .venv/bin/python scripts/bench_quality.py --seeds 3 4 5 --cases xsid_de xsid_de-en \
+        --section quality-more-seeds --json docs/bench_quality_more_seeds.json   # beyond the target seeds
 
 For every case and seed it builds the case with ``../shared/bench/make_case.py``, drives deflect
 through its CLI exactly as a user would (ingest, index, calibrate on dev.jsonl, suggest --jsonl on
@@ -232,6 +234,8 @@ def main() -> None:
     p.add_argument("--no-peers", action="store_true")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     p.add_argument("--json", type=Path, default=ROOT / "docs" / "bench_quality.json")
+    p.add_argument("--section", default="quality",
+                   help="the section of --out to replace (another name for runs outside the target seeds)")
     args = p.parse_args()
     import torch
     torch.set_num_threads(2)
@@ -295,7 +299,7 @@ def write_report(rows: dict, args) -> None:
             verdict = "met" if not missed else "MISSED: " + ", ".join(missed)
         lines.append(f"| {c} | {'**deflect**' if s == 'deflect' else s} | " + " | ".join(cells) + f" | {verdict} |")
     block = "\n".join(lines)
-    replace_section(args.out, "quality", block)
+    replace_section(args.out, args.section, block)
     print(block)
 
 
