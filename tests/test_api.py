@@ -381,7 +381,7 @@ def test_agent_suggest_ticket_draft_and_redaction(tmp_path):
     body = r.get_json()
     assert body["decision"] == "no_answer"
     ticket = body["tickets"][0]
-    dump = json.dumps(body)
+    dump = json.dumps({k: v for k, v in body.items() if k != "id"})  # the random inquiry id may hold "3704"
     assert "anna@example.com" not in dump and "1234567" not in dump and "3704" not in dump
     assert ticket["subject"] == "Lieferung an [E-MAIL]" and "[PHONE]" in ticket["body"]
     assert set(ticket) == {"id", "score", "subject", "body", "resolution", "article_id"}
