@@ -330,9 +330,10 @@ class GapReport:
                 stack.extend(parts)
             else:
                 dropped.append(np.sort(members))
-        rejected = np.setdiff1d(np.concatenate(failed), np.concatenate([g for g, _ in kept])) if failed and kept \
-            else (np.unique(np.concatenate(failed)) if failed else np.zeros(0, np.int64))
-        return kept, dropped, rejected
+        if not failed:
+            return kept, dropped, np.zeros(0, np.int64)
+        in_kept = np.concatenate([g for g, _ in kept]) if kept else np.zeros(0, np.int64)
+        return kept, dropped, np.setdiff1d(np.concatenate(failed), in_kept)   # rows only in failed clusters
 
 
 class _Neighbourhood:
