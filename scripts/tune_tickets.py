@@ -29,11 +29,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_quality import read_jsonl, run  # noqa: E402
 
+from deflect.indexer import ticket_text  # noqa: E402
+
 
 def fold_cases(case: Path, work: Path, folds: int, limit: int, seed: int) -> list[Path]:
     """Write one case folder per fold: the other tickets, and the fold's tickets as inquiries."""
     tickets = read_jsonl(case / "tickets.jsonl")
-    linked = [i for i, t in enumerate(tickets) if t.get("article_id")]
+    linked = [i for i, t in enumerate(tickets) if t.get("article_id") and ticket_text(t)]
     if len(linked) < folds:
         raise SystemExit(f"{case}: {len(linked)} linked tickets, fewer than {folds} folds")
     order = np.random.default_rng(seed).permutation(linked)[:limit]
@@ -48,9 +50,8 @@ def fold_cases(case: Path, work: Path, folds: int, limit: int, seed: int) -> lis
                     fh.write(json.dumps(t, ensure_ascii=False) + "\n")
         with open(d / "held.jsonl", "w", encoding="utf-8") as fh:
             for i in sorted(held):
-                t = tickets[i]
-                text = t.get("body") or t.get("subject") or ""
-                fh.write(json.dumps({"id": t["id"], "text": text, "language": t.get("language"),
+                t = tickets[i]   # the customer's words as the engine reads a ticket
+                fh.write(json.dumps({"id": t["id"], "text": ticket_text(t), "language": t.get("language"),
                                      "expected_article": t["article_id"]}, ensure_ascii=False) + "\n")
         out.append(d)
     return out
