@@ -74,12 +74,13 @@ def run_fold(case: Path, fold: Path) -> list[tuple[bool, bool, bool]]:
     return out
 
 
-def summary(rows: list[tuple[bool, bool, bool]]) -> dict:
+def summary(name: str, rows: list[tuple[bool, bool, bool]]) -> str:
+    """One line: how many held-out tickets, and top1 / top3 / deflected / wrong_answer over them."""
     a = np.array(rows, bool).reshape(len(rows), 3)
     first, top3, answered = a[:, 0], a[:, 1], a[:, 2]
     n = max(len(rows), 1)
-    return {"n": len(rows), "top1": first.sum() / n, "top3": top3.sum() / n,
-            "deflected": (first & answered).sum() / n, "wrong_answer": (~first & answered).sum() / n}
+    return (f"{name:24s} n={len(rows):5d} top1={first.sum() / n:.3f} top3={top3.sum() / n:.3f} "
+            f"deflected={(first & answered).sum() / n:.3f} wrong_answer={(~first & answered).sum() / n:.3f}")
 
 
 def main() -> None:
@@ -92,23 +93,20 @@ def main() -> None:
     args = p.parse_args()
     if args.folds < 2:
         raise SystemExit("--folds must be at least 2")
+    for case in args.cases:   # before minutes of work on the cases named earlier
+        if not (case / "tickets.jsonl").exists() or not (case / "articles").is_dir():
+            raise SystemExit(f"{case}: needs articles/ and tickets.jsonl")
     with tempfile.TemporaryDirectory(prefix="deflect-tune-") as tmp:
         work = args.work or Path(tmp)
         every: list[tuple[bool, bool, bool]] = []
         for case in args.cases:
-            if not (case / "tickets.jsonl").exists() or not (case / "articles").is_dir():
-                raise SystemExit(f"{case}: needs articles/ and tickets.jsonl")
             rows = []
             for fold in fold_cases(case, work, args.folds, args.max, args.seed):
                 rows += run_fold(case, fold)
             every += rows
-            s = summary(rows)
-            print(f"{case.name:24s} n={s['n']:5d} top1={s['top1']:.3f} top3={s['top3']:.3f} "
-                  f"deflected={s['deflected']:.3f} wrong_answer={s['wrong_answer']:.3f}", flush=True)
+            print(summary(case.name, rows), flush=True)
         if len(args.cases) > 1:
-            s = summary(every)
-            print(f"{'all':24s} n={s['n']:5d} top1={s['top1']:.3f} top3={s['top3']:.3f} "
-                  f"deflected={s['deflected']:.3f} wrong_answer={s['wrong_answer']:.3f}")
+            print(summary("all", every))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ def test_reentrant_nonblocking_timeout_and_foreign_release():
         t.join()
         assert result == {"nb": False, "to": False} and not lock._queue
 
-
         def foreign_release():
             try:
                 lock.release()
