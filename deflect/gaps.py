@@ -5,11 +5,14 @@ Sources are the resolved tickets and the logged inquiries. Each is judged by the
 decision (a ticket without itself: leave-one-out; an inquiry logged since the articles and the
 calibration last changed keeps the decision it got); a ticket an agent linked to an article is covered.
 
-The items the engine would not answer are clustered: average-linkage agglomerative clustering over
-cosine distance, cut at a threshold calibrated on the covered topics (``auto_factor`` times the typical
-spread of the linked tickets and questions of one article: how far apart two phrasings of one question
-lie differs a lot between domains and models). Each cluster is then tested as a whole against its
-neighbourhood: where the members' nearest neighbours hold linked tickets and article documents at
+The items the engine would not answer are clustered -- except near misses, which it judged more likely
+right than wrong (confidence at least ``NEAR_MISS``; the answer threshold lies higher because a wrong
+answer costs more than no answer): they are covered questions it did not dare to answer, material for the
+"not found although covered" list, not for a new article. The clustering is average-linkage
+agglomerative over cosine distance, cut at a threshold calibrated on the covered topics (``auto_factor``
+times the typical spread of the linked tickets and questions of one article: how far apart two phrasings
+of one question lie differs a lot between domains and models). Each cluster is then tested as a whole
+against its neighbourhood: where the members' nearest neighbours hold linked tickets and article documents at
 anything like their share overall, the cluster lies inside a covered region -- the FAQ has the answer,
 the engine just missed these phrasings -- and it is split along its tree until its parts pass or become
 too small. Clusters of at least ``min_size`` that pass are the gap topics; unanswered inquiries whose
@@ -51,6 +54,7 @@ EVIDENCE_SAMPLE = 100       # members whose neighbours are looked at per test
 HYSTERESIS = 1.5            # an existing topic is dropped only when its evidence exceeds the limits this much
 REUSE_SIMILARITY = 0.9      # a new cluster this close to an inactive old topic takes its id
 COVER_SHARE = 0.5           # share of members the engine must answer for a topic to count as covered
+NEAR_MISS = 0.5             # an unanswered item whose first article is at least this likely right is no gap
 PERIOD_DAYS = 30
 REGION = "~"                # gap_items.topic_id of a candidate found inside a covered region
 STATUSES = ("new", "planned", "covered", "dismissed")
@@ -659,7 +663,7 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
     A, a_ids, titles = _article_docs(deflector)
     topics = {r["id"]: r for r in store.db["gap_topics"].rows} if "gap_topics" in store.db.table_names() else {}
     n = len(items)
-    candidate = np.array([d == "no_answer" for d in decision], bool)
+    candidate = np.array([d == "no_answer" for d in decision], bool) & (confidence < NEAR_MISS)
     # sticky membership: items stay in their topic; covered/dismissed topics keep theirs for good
     tid_of = [cached.get(it.key, {}).get("topic_id") for it in items]
     old_ids = sorted(topics)
@@ -784,7 +788,8 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
     }
     return {"generated_at": _iso(now), "params": {"min_size": min_size, "period_days": period_days,
                                                   "distance_threshold": est.threshold_,
-                                                  "max_evidence_share": est.max_evidence_share},
+                                                  "max_evidence_share": est.max_evidence_share,
+                                                  "near_miss": NEAR_MISS},
             "counts": counts, "topics": report_topics, "not_found": not_found}
 
 

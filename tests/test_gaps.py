@@ -244,6 +244,28 @@ def test_not_found_lists_covered_questions_the_customer_did_not_get(deflector):
     assert groups["refunds"]["phrasings"]
 
 
+def test_near_misses_are_not_gap_material(deflector):
+    """Inquiries the engine left unanswered although it judged its first article more likely right than
+    wrong form no topic (they are covered questions it did not dare to answer); real gaps still do."""
+    from types import SimpleNamespace
+
+    deflector.bundle = SimpleNamespace(model="fake", manifest={})   # logged decisions stay valid
+    earlier = (NOW - timedelta(days=2)).isoformat()
+    deflector.store.set_setting("calibration", {"threshold": 0.7, "fitted_at": earlier})
+    with deflector.store.db.conn:
+        deflector.store.db.execute("update articles set updated_at = ?", [earlier])
+    for i in range(6):
+        deflector.store.log_inquiry(Inquiry(f"q-near{i}", f"invoice wrong amount {i}", "en"), "no_answer",
+                                    0.6, "refunds", channel="widget")
+        deflector.store.log_inquiry(Inquiry(f"q-gap{i}", f"rechnung falsch {i}", "de"), "no_answer",
+                                    0.2, "refunds", channel="widget")
+    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    members = [{m["id"] for m in t["members"]} for t in report["topics"]]
+    assert not any(m & {f"q-near{i}" for i in range(6)} for m in members)
+    assert {f"q-gap{i}" for i in range(6)} in members
+    assert report["params"]["near_miss"] == G.NEAR_MISS
+
+
 # -- the workflow ----------------------------------------------------------------------------------
 def test_workflow_transitions_and_errors(deflector):
     report = G.build_report(deflector, estimator=estimator(), now=NOW)
