@@ -39,7 +39,7 @@ from .store import Store, open_store
 KNN_WEIGHT = 0.3          # share of the neighbour votes in the ranking (the classifier has the rest)
 ARTICLE_SIM_WEIGHT = 0.1  # bonus for similarity to the article's own title, questions and body
 # lead: word-form classifier's share in the ranking; 0.3 chosen on held-out linked tickets of the xsid_de
-# cases (4-fold, seeds 0-5: 246 -> 249 of 261 right first; 0.2-0.8 all 248-250) and banking77 dev.jsonl
+# cases (4-fold, seeds 0-5: 246 -> 249 of 261 right first; 0.2-0.8 all 248-249) and banking77 dev.jsonl
 # (474 of 513 with and without)
 LEXICAL_WEIGHT = 0.3
 NEAR_DUPLICATE = 0.95     # an inquiry this similar to one of an article's own texts (a question variant
