@@ -13,7 +13,10 @@ scikit-learn conventions: configured in ``__init__``, ``fit`` returns self, lear
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
+from scipy import sparse
 
 NGRAMS = (2, 5)
 MAX_FEATURES = 2 ** 15   # n-grams kept (most frequent): 32k x 4 bytes per article class
@@ -59,11 +62,32 @@ class LexicalClassifier:
         self.classes_ = model.classes_.astype(np.int32)
         return self
 
+    def transform(self, texts: list[str]) -> sparse.csr_matrix:
+        """The TF-IDF rows of ``texts``: the numbers of the fitted vectorizer's ``transform``, without its
+        per-call checks and set-up (0.6 of 0.7 ms for one inquiry)."""
+        if getattr(self, "_analyze", None) is None:
+            self._analyze = self.vectorizer_.build_analyzer()
+        vocabulary, idf = self.vectorizer_.vocabulary_, self.vectorizer_.idf_
+        indptr, indices, values = [0], [], []
+        for text in texts:
+            counts = Counter(j for j in map(vocabulary.get, self._analyze(text)) if j is not None)
+            cols = np.fromiter(counts.keys(), np.int64, len(counts))
+            tf = np.fromiter(counts.values(), np.float64, len(counts))
+            v = (1.0 + np.log(tf)) * idf[cols]          # sublinear tf times idf, then l2-normalised
+            norm = np.sqrt(v @ v)
+            indices.append(cols)
+            values.append(v / norm if norm > 0 else v)
+            indptr.append(indptr[-1] + len(cols))
+        return sparse.csr_matrix((np.concatenate(values or [np.zeros(0)]).astype(np.float32),
+                                  np.concatenate(indices or [np.zeros(0, np.int64)]), indptr),
+                                 shape=(len(texts), len(idf)))
+
     def predict_proba(self, texts: list[str], n_articles: int) -> np.ndarray:
         """(n, n_articles + 1) probabilities, the last column for "no article"; classes of articles
         beyond ``n_articles`` are dropped."""
-        X = self.vectorizer_.transform(texts)
-        logits = np.asarray(X @ self.coef_.T) + self.intercept_
+        if getattr(self, "_weights", None) is None:   # (features, classes): a row per n-gram, no copy per call
+            self._weights = np.ascontiguousarray(self.coef_.T)
+        logits = np.asarray(self.transform(texts) @ self._weights) + self.intercept_
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         p /= p.sum(axis=1, keepdims=True)

@@ -52,3 +52,10 @@ def test_deleted_articles_and_articles_beyond_the_index_get_nothing():
 def test_too_little_to_learn_from_gives_no_classifier():
     assert fit_lexical(["nur eine Klasse", "immer noch eine"], np.array([0, 0])) is None
     assert fit_lexical(["", ""], np.array([0, 1])) is None     # no words at all
+
+
+def test_own_transform_gives_the_vectorizers_numbers():
+    clf = fitted()
+    texts = ["Zeige alle Wecker", "", "ÄÖÜ straße, 12!!", "wecker wecker wecker löschen", "unbekannte Wörter"]
+    np.testing.assert_allclose(clf.transform(texts).toarray(), clf.vectorizer_.transform(texts).toarray(),
+                               atol=1e-6)
