@@ -1,13 +1,10 @@
 """The deflection engine: suggest FAQ articles for an inquiry, and decide whether to answer at all.
 
-For an inquiry the engine combines four pieces of evidence per article:
+For an inquiry the engine combines three pieces of evidence per article:
 - votes of its nearest documents (article titles/questions/bodies and resolved tickets), each
   carrying the soft article labels spread from linked to unlinked tickets (``deflect.labels``) —
   neighbours that agents answered without any article vote for "no article";
 - a linear classifier over the same embeddings (with a "no article" class);
-- a linear classifier over the words (character n-grams, ``deflect.lexical``): which words went with
-  which article in the ticket history tells sibling questions apart that the embeddings place close
-  together ("Zeige alle Wecker" / "Lösche alle Wecker"); it re-orders the ranking only;
 - the best similarity to the article's own title, questions and body (an inquiry that is, word for
   word, one of an article's own questions gets that article first, even right after the question was
   added and before the classifier has seen it).
@@ -38,10 +35,6 @@ from .store import Store, open_store
 
 KNN_WEIGHT = 0.3          # share of the neighbour votes in the ranking (the classifier has the rest)
 ARTICLE_SIM_WEIGHT = 0.1  # bonus for similarity to the article's own title, questions and body
-# lead: word-form classifier's share in the ranking; 0.3 chosen on held-out linked tickets of the xsid_de
-# cases (4-fold, seeds 0-5: 246 -> 249 of 261 right first; 0.2-0.8 all 248-249) and banking77 dev.jsonl
-# (474 of 513 with and without)
-LEXICAL_WEIGHT = 0.3
 NEAR_DUPLICATE = 0.95     # an inquiry this similar to one of an article's own texts (a question variant
 NEAR_DUPLICATE_BONUS = 1.0  # added to the article's questions, word for word) gets that article first
 FEATURES = ("mix_top", "mix_margin", "knn_top", "knn_none", "clf_top", "clf_none", "article_sim",
@@ -176,10 +169,8 @@ class Deflector:
         """L2-normalised float32 embeddings (n, dim) with the index's model."""
         return self.embedder.encode(list(texts))
 
-    def score(self, vectors: np.ndarray, exclude: list[int | None] | None = None,
-              texts: list[str] | None = None) -> Scores:
-        """Evidence per article for each query vector (and its text, for the word-form classifier);
-        ``exclude[i]`` drops a document position."""
+    def score(self, vectors: np.ndarray, exclude: list[int | None] | None = None) -> Scores:
+        """Evidence per article for each query vector; ``exclude[i]`` drops a document position."""
         b = self.bundle
         n, n_art = len(vectors), b.n_articles
         k = NEIGHBOURS + (1 if exclude is not None else 0)
@@ -210,8 +201,6 @@ class Deflector:
             s = vectors @ self._art_vectors.T
             art_sim[:, self._art_of[self._art_starts]] = np.maximum.reduceat(s, self._art_starts, axis=1)
         ranking = mix + ARTICLE_SIM_WEIGHT * art_sim + NEAR_DUPLICATE_BONUS * (art_sim >= NEAR_DUPLICATE)
-        if texts is not None and b.lexical is not None and n_art:
-            ranking = ranking + LEXICAL_WEIGHT * b.lexical.predict_proba(texts, n_art)[:, :n_art]
         if n_art == 0:
             features = np.zeros((n, len(FEATURES)), np.float32)
         else:
@@ -248,7 +237,7 @@ class Deflector:
             exclude = None
             if exclude_tickets is not None:
                 exclude = [self._ticket_pos.get(t) if t else None for t in exclude_tickets]
-            scores = self.score(vectors, exclude, texts)
+            scores = self.score(vectors, exclude)
             confidence, threshold = self._confidence(scores.features)
             b = self.bundle
             results = []

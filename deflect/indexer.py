@@ -1,6 +1,5 @@
 """Build, update, save and load the search index: one vector per article title, question variant and
-body, and per resolved ticket; soft article labels spread to unlinked tickets; a linear classifier over
-the embeddings and one over the words (``deflect.lexical``).
+body, and per resolved ticket; soft article labels spread to unlinked tickets; a linear classifier.
 
 Files live in ``index/`` beside a ``manifest.json`` (model, dimension, counts, index type and the
 reason it was chosen, build time). A save writes new files first and replaces the manifest last
@@ -13,12 +12,11 @@ reason it was chosen, build time). A save writes new files first and replaces th
   vectors of unchanged texts unless ``full``), build the vector index (``auto``: exact search
   up to ``APPROX_THRESHOLD`` documents, an approximate FAISS index with compressed vectors
   above), spread article labels to the *unlinked* tickets over their nearest neighbours, fit the
-  classifiers, save.
+  classifier, save.
 - **incremental update** (otherwise): documents of new or changed articles and tickets are
   embedded and appended, removed or changed ones are deleted from the vector index, new
   unlinked tickets get labels spread from their neighbours (all other labels stay fixed), the
-  classifiers are kept (refitted, the embedding one warm-started, only when articles were added
-  or many changed),
+  classifier is kept (refitted, warm-started, only when articles were added or many changed),
   and only the new embedding rows are written (a new segment file beside the old ones).
   ``Deflector.upsert_article`` and ``Deflector.add_tickets`` use the same bundle operations.
 """
@@ -42,7 +40,6 @@ from .embedder import Embedder
 from .errors import IndexMismatchError, IndexMissingError
 from .formats import Article
 from .labels import ALPHA, hard_labels, neighbour_weights, spread_labels
-from .lexical import LexicalClassifier, fit_lexical
 from .store import Store
 from .text import clip, markdown_to_text
 
@@ -135,7 +132,6 @@ class IndexBundle:
     article_ids: list[str]
     classifier: Classifier | None
     article_vectors: np.ndarray | None = None   # (m, dim) vectors of the article documents
-    lexical: LexicalClassifier | None = None
     manifest: dict = field(default_factory=dict)
     embeddings: np.ndarray | None = None   # (n, dim) rows not saved yet (a build's vectors)
     embedding_files: list[str] = field(default_factory=list)
@@ -247,8 +243,6 @@ class IndexBundle:
         self.labels = labels
         if self.classifier is not None:
             self.classifier = self.classifier.without(cols)
-        if self.lexical is not None:
-            self.lexical = self.lexical.without(cols)
 
     def spread_to(self, positions: np.ndarray, vectors: np.ndarray) -> None:
         """Labels for new unlinked documents from their neighbours (all other rows stay fixed)."""
@@ -284,8 +278,6 @@ class IndexBundle:
         if self.classifier is not None:
             arrays.update(clf_coef=self.classifier.coef, clf_intercept=self.classifier.intercept,
                           clf_classes=self.classifier.classes)
-        if self.lexical is not None:
-            arrays.update(self.lexical.to_arrays())
         _atomic_write(index_dir / files["docs"], lambda f: np.savez(f, **arrays))
         segments = self._save_embeddings(index_dir, build)
         if segments:
@@ -302,7 +294,7 @@ class IndexBundle:
             "index": describe_index(self.vectors),
             "files": files, "embedding_segments": segments[1:], "embedding_rows": self.saved_rows,
             "params": {"neighbours": NEIGHBOURS, "temperature": TEMPERATURE,
-                       "classifier": self.classifier is not None, "lexical": self.lexical is not None},
+                       "classifier": self.classifier is not None},
             **{k: v for k, v in self.manifest.items() if k in ("build", "last_update")},
             **(extra or {}),
         }
@@ -365,7 +357,6 @@ class IndexBundle:
         return cls(model=manifest["model"], dim=int(manifest["dim"]), vectors=vectors, kind=d["kind"],
                    ref=d["ref"].astype(object), seed=d["seed"], labels=labels, hashes=d["hashes"].astype(object),
                    article_ids=[str(a) for a in d["article_ids"]], classifier=clf,
-                   lexical=LexicalClassifier.from_arrays(d),
                    article_vectors=d["article_vectors"], manifest=manifest, embedding_files=segments,
                    saved_rows=rows)
 
@@ -475,12 +466,6 @@ def fit_classifier(vectors: np.ndarray, targets: np.ndarray, seed: int = 0,
     if coef.shape[0] == 1:  # binary problem: sklearn keeps one row
         coef, intercept = np.vstack([-coef, coef]), np.array([-intercept[0], intercept[0]])
     return Classifier(coef.astype(np.float32), intercept.astype(np.float32), model.classes_.astype(np.int32))
-
-
-def _fit_lexical(texts: list[str], targets: np.ndarray) -> LexicalClassifier | None:
-    """The word-form classifier on the same rows as ``fit_classifier`` (a sample of large inputs)."""
-    pick = classifier_sample(len(targets))
-    return fit_lexical([texts[i] for i in pick], targets[pick])
 
 
 def collect_documents(store: Store) -> tuple[list[str], list[tuple[int, str, int, str]]]:
@@ -619,13 +604,10 @@ def _full_build(store: Store, embedder: Embedder, index_dir: Path, article_ids: 
     classifier = fit_classifier(vectors, targets) if article_ids else None
     timings["classifier"] = time.perf_counter() - t
     t = time.perf_counter()
-    lexical = _fit_lexical([d[3] for d in docs], targets) if article_ids else None
-    timings["lexical"] = time.perf_counter() - t
-    t = time.perf_counter()
     bundle = IndexBundle(model=embedder.name, dim=embedder.dim, vectors=vindex, kind=kinds,
                          ref=np.array([d[1] for d in docs], dtype=object), seed=seeds, labels=labels,
                          hashes=np.array(hashes, dtype=object), article_ids=article_ids,
-                         classifier=classifier, lexical=lexical, embeddings=vectors,
+                         classifier=classifier, embeddings=vectors,
                          article_vectors=vectors[(kinds >= TITLE) & (kinds <= BODY)])
     del vectors
     build_info = {"mode": "full", "graph": graph, "documents": len(docs), "embedded": embedded}
@@ -703,10 +685,7 @@ def _update(previous: IndexBundle, store: Store, embedder: Embedder, index_dir: 
         live_pos = live_pos[classifier_sample(len(live_pos))]
         sample = b.gather_embeddings(index_dir, live_pos)
         if sample is not None:
-            targets = hard_labels(b.labels[live_pos], -1)
-            b.classifier = fit_classifier(sample, targets, previous=b.classifier)
-            text_of = dict(zip(hashes, (d[3] for d in docs)))
-            b.lexical = fit_lexical([text_of.get(h, "") for h in b.hashes[live_pos]], targets)
+            b.classifier = fit_classifier(sample, hard_labels(b.labels[live_pos], -1), previous=b.classifier)
     update = {"mode": "update", "at": datetime.now(UTC).replace(microsecond=0).isoformat(),
               "added": int(len(add)), "removed": int(removed), "embedded": int(embedded),
               "new_articles": len(new_articles), "changed_articles": len(changed_articles),

@@ -164,7 +164,7 @@ def test_manifest_records_model_counts_files_and_build(store, home):
     assert m["counts"]["linked_tickets"] == 20 and m["counts"]["deleted_rows"] == 0
     assert m["build"]["mode"] == "full" and m["build"]["graph"]["searched"] == 30
     assert m["embedding_rows"] == m["counts"]["documents"] and m["last_update"] is None
-    assert set(m["timings"]) == {"embed", "index", "labels", "classifier", "lexical", "save"}
+    assert set(m["timings"]) == {"embed", "index", "labels", "classifier", "save"}
     names = {p.name for p in home.index_dir.iterdir()}
     assert names == {"manifest.json", m["files"]["vectors"], m["files"]["docs"], m["files"]["embeddings"]}
     assert m["article_hashes"] == store.article_hashes()
@@ -187,7 +187,6 @@ def test_appending_tickets_updates_in_place_like_a_rebuild(store, home):
     n = len(before.kind)
     assert (after.kind[:n] == before.kind).all() and (after.labels[:n] != before.labels).nnz == 0
     assert np.array_equal(after.classifier.coef, before.classifier.coef)
-    assert np.array_equal(after.lexical.coef_, before.lexical.coef_)
     # same searchable documents as a rebuild from scratch
     rebuilt_dir = home.path / "rebuilt"
     indexer.build(store, FakeEmbedder(), rebuilt_dir, full=True)
@@ -252,7 +251,6 @@ def test_new_and_deleted_articles_update_labels_and_classifier(store, home):
     urlaub, gewinn = b.article_ids.index("urlaub"), b.article_ids.index("gewinn")
     assert b.labels[:, urlaub].nnz == 0 and urlaub not in b.classifier.classes
     assert gewinn in b.classifier.classes
-    assert urlaub not in b.lexical.classes_ and gewinn in b.lexical.classes_   # refitted on the words too
     assert not ((b.ref == "urlaub") & (b.kind != DELETED)).any()
     # tickets that linked the deleted article lost the link (store) and were re-added unlinked
     relinked = [p for p in np.flatnonzero(b.kind == TICKET) if b.ref[p].startswith("T-urlaub-")]
@@ -335,9 +333,7 @@ def test_upsert_article_is_searchable_at_once_and_persisted(deflector, home):
     emb = FakeEmbedder()
     m = indexer.build(deflector.store, emb, home.index_dir)
     assert m["mode"] == "update" and emb.encoded == 0 and m["last_update"]["classifier_refitted"]
-    rebuilt = IndexBundle.load(home.index_dir)
-    gewinn = b.article_ids.index("gewinn")
-    assert gewinn in rebuilt.classifier.classes and gewinn in rebuilt.lexical.classes_
+    assert b.article_ids.index("gewinn") in IndexBundle.load(home.index_dir).classifier.classes
 
 
 def test_add_tickets_is_searchable_at_once_and_persisted(deflector, home):
