@@ -6,16 +6,16 @@ decision (a ticket without itself: leave-one-out; an inquiry logged since the ar
 calibration last changed keeps the decision it got); a ticket an agent linked to an article is covered.
 
 The items the engine would not answer are clustered -- except near misses, which it judged more likely
-right than wrong (confidence at least ``NEAR_MISS``; the answer threshold lies higher because a wrong
+right than wrong (confidence at least ``NEAR_MISS``; the answer threshold usually lies higher, as a wrong
 answer costs more than no answer): they are covered questions it did not dare to answer, material for the
 "not found although covered" list, not for a new article. The clustering is average-linkage
 agglomerative over cosine distance, cut at a threshold calibrated on the covered topics (``auto_factor``
 times the typical spread of the linked tickets and questions of one article: how far apart two phrasings
 of one question lie differs a lot between domains and models). Each cluster is then tested as a whole
-against its neighbourhood: where the members' nearest neighbours hold linked tickets and article documents at
-anything like their share overall, the cluster lies inside a covered region -- the FAQ has the answer,
-the engine just missed these phrasings -- and it is split along its tree until its parts pass or become
-too small. Clusters of at least ``min_size`` that pass are the gap topics; unanswered inquiries whose
+against its neighbourhood: where the members' nearest neighbours hold linked tickets and article
+documents at anything like their share overall, the cluster lies inside a covered region -- the FAQ has
+the answer, the engine just missed these phrasings -- and it is split along its tree until its parts pass
+or become too small. Clusters of at least ``min_size`` that pass are the gap topics; unanswered inquiries whose
 neighbours agents resolved with one article make the "not found although covered" list. Large inputs
 are clustered in chunks (a sample is clustered, the rest joins by the same average-linkage rule) and
 searched in a reduced space.
