@@ -2,6 +2,7 @@
 """Held-out linked tickets: a label source for tuning the engine that is not anybody's test set.
 
     .venv/bin/python scripts/tune_tickets.py CASE_DIR [CASE_DIR ...] [--folds 4] [--max 600]
+    .venv/bin/python scripts/tune_tickets.py CASE_DIR [CASE_DIR ...] --cold-start
 
 A case is a folder in deflect's input formats (``articles/``, ``tickets.jsonl``, optionally
 ``dev.jsonl``), e.g. one written by ``../shared/bench/make_case.py`` or your own help desk's export.
@@ -14,11 +15,18 @@ deflected / wrong_answer over all of them, per case and overall.
 Why: the benchmark's dev.jsonl has 24 rows per xsid case (nearly all answered right), too few to
 tell two engine variants apart; the linked tickets of the same cases give ten times as many held-out
 rows without touching test.jsonl or truth.jsonl (this script reads neither).
+
+``--cold-start`` asks instead how well an article is found before any ticket was linked to it -- a
+newly written article, such as one that closes a gap topic: one fold per article with at least
+``--min-tickets`` linked tickets, built without that article's linked tickets (its unlinked ones stay,
+as answered by hand before the article existed), asking them. The engine then has only the article's
+title, questions and body, competing with siblings that have a ticket history.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -39,10 +47,27 @@ def fold_cases(case: Path, work: Path, folds: int, limit: int, seed: int) -> lis
     if len(linked) < folds:
         raise SystemExit(f"{case}: {len(linked)} linked tickets, fewer than {folds} folds")
     order = np.random.default_rng(seed).permutation(linked)[:limit]
+    return _write_folds(case, work, tickets, [(f"fold{f}", set(order[f::folds].tolist())) for f in range(folds)])
+
+
+def cold_start_cases(case: Path, work: Path, min_tickets: int) -> list[Path]:
+    """One case folder per article with at least ``min_tickets`` linked tickets: all of them held out."""
+    tickets = read_jsonl(case / "tickets.jsonl")
+    by_article: dict[str, set[int]] = {}
+    for i, t in enumerate(tickets):
+        if t.get("article_id") and ticket_text(t):
+            by_article.setdefault(str(t["article_id"]), set()).add(i)
+    folds = [("cold-" + re.sub(r"[^\w.-]", "_", a), held)
+             for a, held in sorted(by_article.items()) if len(held) >= min_tickets]
+    if not folds:
+        raise SystemExit(f"{case}: no article has {min_tickets} linked tickets")
+    return _write_folds(case, work, tickets, folds)
+
+
+def _write_folds(case: Path, work: Path, tickets: list[dict], folds: list[tuple[str, set[int]]]) -> list[Path]:
     out = []
-    for f in range(folds):
-        held = set(order[f::folds].tolist())
-        d = work / f"{case.name}-fold{f}"
+    for name, held in folds:
+        d = work / f"{case.name}-{name}"
         d.mkdir(parents=True, exist_ok=True)
         with open(d / "tickets.jsonl", "w", encoding="utf-8") as fh:
             for i, t in enumerate(tickets):
@@ -89,6 +114,9 @@ def main() -> None:
     p.add_argument("--folds", type=int, default=4)
     p.add_argument("--max", type=int, default=600, help="at most this many linked tickets per case are held out")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cold-start", action="store_true",
+                   help="one fold per article: all its linked tickets held out (a newly written article)")
+    p.add_argument("--min-tickets", type=int, default=3, help="with --cold-start: articles with fewer are skipped")
     p.add_argument("--work", type=Path, help="where the fold cases and homes go (default: a temporary folder)")
     args = p.parse_args()
     if args.folds < 2:
@@ -101,7 +129,9 @@ def main() -> None:
         every: list[tuple[bool, bool, bool]] = []
         for case in args.cases:
             rows = []
-            for fold in fold_cases(case, work, args.folds, args.max, args.seed):
+            folds = (cold_start_cases(case, work, args.min_tickets) if args.cold_start
+                     else fold_cases(case, work, args.folds, args.max, args.seed))
+            for fold in folds:
                 rows += run_fold(case, fold)
             every += rows
             print(summary(case.name, rows), flush=True)

@@ -1,0 +1,49 @@
+"""scripts/tune_tickets.py: the held-out folds it writes (the engine runs are covered elsewhere)."""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from tune_tickets import cold_start_cases, fold_cases  # noqa: E402
+
+
+def _case(tmp_path: Path) -> Path:
+    case = tmp_path / "case"
+    (case / "articles").mkdir(parents=True)
+    tickets = [{"id": f"a{i}", "subject": f"A question {i}", "body": "", "article_id": "faq/a"} for i in range(4)]
+    tickets += [{"id": f"b{i}", "subject": f"B question {i}", "body": "", "article_id": "b"} for i in range(2)]
+    tickets += [{"id": f"n{i}", "subject": f"unlinked {i}", "body": "", "article_id": None} for i in range(3)]
+    (case / "tickets.jsonl").write_text("".join(json.dumps(t) + "\n" for t in tickets))
+    return case
+
+
+def _ids(path: Path) -> set[str]:
+    return {json.loads(line)["id"] for line in path.read_text().splitlines()}
+
+
+def test_cold_start_holds_out_all_linked_tickets_of_one_article(tmp_path):
+    folds = cold_start_cases(_case(tmp_path), tmp_path / "work", min_tickets=3)
+    assert len(folds) == 1                       # "b" has only 2 linked tickets
+    fold = folds[0]
+    assert fold.name == "case-cold-faq_a"        # article ids may hold characters a folder name cannot
+    held = [json.loads(line) for line in (fold / "held.jsonl").read_text().splitlines()]
+    assert {h["id"] for h in held} == {"a0", "a1", "a2", "a3"}
+    assert {h["expected_article"] for h in held} == {"faq/a"}
+    assert held[0]["text"] == "A question 0"
+    kept = _ids(fold / "tickets.jsonl")
+    assert kept == {"b0", "b1", "n0", "n1", "n2"}   # the rest of the history, unlinked tickets included
+
+
+def test_kfold_covers_every_linked_ticket_once(tmp_path):
+    folds = fold_cases(_case(tmp_path), tmp_path / "work", folds=2, limit=100, seed=0)
+    held = [_ids(f / "held.jsonl") for f in folds]
+    assert set.union(*held) == {"a0", "a1", "a2", "a3", "b0", "b1"} and not held[0] & held[1]
+    for f, h in zip(folds, held):
+        assert not _ids(f / "tickets.jsonl") & h
+
+
+def test_cold_start_without_enough_tickets_says_so(tmp_path):
+    with pytest.raises(SystemExit, match="no article has 9 linked tickets"):
+        cold_start_cases(_case(tmp_path), tmp_path / "work", min_tickets=9)
