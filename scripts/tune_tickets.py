@@ -57,8 +57,9 @@ def cold_start_cases(case: Path, work: Path, min_tickets: int) -> list[Path]:
     for i, t in enumerate(tickets):
         if t.get("article_id") and ticket_text(t):
             by_article.setdefault(str(t["article_id"]), set()).add(i)
-    folds = [("cold-" + re.sub(r"[^\w.-]", "_", a), held)
-             for a, held in sorted(by_article.items()) if len(held) >= min_tickets]
+    picked = [(a, held) for a, held in sorted(by_article.items()) if len(held) >= min_tickets]
+    # numbered: two ids may clean up to the same folder name ("faq/a", "faq_a")
+    folds = [(f"cold{k}-" + re.sub(r"[^\w.-]", "_", a), held) for k, (a, held) in enumerate(picked)]
     if not folds:
         raise SystemExit(f"{case}: no article has {min_tickets} linked tickets")
     return _write_folds(case, work, tickets, folds)

@@ -27,7 +27,7 @@ def test_cold_start_holds_out_all_linked_tickets_of_one_article(tmp_path):
     folds = cold_start_cases(_case(tmp_path), tmp_path / "work", min_tickets=3)
     assert len(folds) == 1                       # "b" has only 2 linked tickets
     fold = folds[0]
-    assert fold.name == "case-cold-faq_a"        # article ids may hold characters a folder name cannot
+    assert fold.name == "case-cold0-faq_a"       # article ids may hold characters a folder name cannot
     held = [json.loads(line) for line in (fold / "held.jsonl").read_text().splitlines()]
     assert {h["id"] for h in held} == {"a0", "a1", "a2", "a3"}
     assert {h["expected_article"] for h in held} == {"faq/a"}
@@ -47,3 +47,13 @@ def test_kfold_covers_every_linked_ticket_once(tmp_path):
 def test_cold_start_without_enough_tickets_says_so(tmp_path):
     with pytest.raises(SystemExit, match="no article has 9 linked tickets"):
         cold_start_cases(_case(tmp_path), tmp_path / "work", min_tickets=9)
+
+
+def test_cold_start_folds_of_lookalike_ids_stay_apart(tmp_path):
+    case = _case(tmp_path)
+    extra = [{"id": f"c{i}", "subject": f"C question {i}", "body": "", "article_id": "faq_a"} for i in range(3)]
+    with open(case / "tickets.jsonl", "a") as fh:
+        fh.write("".join(json.dumps(t) + "\n" for t in extra))
+    folds = cold_start_cases(case, tmp_path / "work", min_tickets=3)
+    assert len({f.name for f in folds}) == 2
+    assert sorted(len(_ids(f / "held.jsonl")) for f in folds) == [3, 4]
