@@ -40,10 +40,15 @@ from bench_quality import read_jsonl, run  # noqa: E402
 from deflect.indexer import ticket_text  # noqa: E402
 
 
+def _linked(tickets: list[dict]) -> list[int]:
+    """Positions of the tickets that can be held out: linked to an article, with text to ask."""
+    return [i for i, t in enumerate(tickets) if t.get("article_id") and ticket_text(t)]
+
+
 def fold_cases(case: Path, work: Path, folds: int, limit: int, seed: int) -> list[Path]:
     """Write one case folder per fold: the other tickets, and the fold's tickets as inquiries."""
     tickets = read_jsonl(case / "tickets.jsonl")
-    linked = [i for i, t in enumerate(tickets) if t.get("article_id") and ticket_text(t)]
+    linked = _linked(tickets)
     if len(linked) < folds:
         raise SystemExit(f"{case}: {len(linked)} linked tickets, fewer than {folds} folds")
     order = np.random.default_rng(seed).permutation(linked)[:limit]
@@ -54,9 +59,8 @@ def cold_start_cases(case: Path, work: Path, min_tickets: int) -> list[Path]:
     """One case folder per article with at least ``min_tickets`` linked tickets: all of them held out."""
     tickets = read_jsonl(case / "tickets.jsonl")
     by_article: dict[str, set[int]] = {}
-    for i, t in enumerate(tickets):
-        if t.get("article_id") and ticket_text(t):
-            by_article.setdefault(str(t["article_id"]), set()).add(i)
+    for i in _linked(tickets):
+        by_article.setdefault(str(tickets[i]["article_id"]), set()).add(i)
     picked = [(a, held) for a, held in sorted(by_article.items()) if len(held) >= min_tickets]
     # numbered: two ids may clean up to the same folder name ("faq/a", "faq_a")
     folds = [(f"cold{k}-" + re.sub(r"[^\w.-]", "_", a), held) for k, (a, held) in enumerate(picked)]
