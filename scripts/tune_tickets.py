@@ -21,6 +21,16 @@ newly written article, such as one that closes a gap topic: one fold per article
 ``--min-tickets`` linked tickets, built without that article's linked tickets (its unlinked ones stay,
 as answered by hand before the article existed), asking them. The engine then has only the article's
 title, questions and body, competing with siblings that have a ticket history.
+
+``--missing-article`` checks the gap report instead: would it find the topic if an article were
+missing? One fold per article with at least ``--min-tickets`` linked tickets: the article is left out,
+its tickets lose their link (answered by hand, as before any article existed) and its dev.jsonl rows
+expect no article; the gap report over the ticket history is then scored as in shared/bench/README.md
+(found = a topic of at least 5 members, purity >= 0.7, whose majority is the missing article; false
+gaps = topics whose majority is an article that exists), with the links as the only labels. Tickets
+that had no link to begin with have no known topic and are not scored; ``--unlink-share 0.5`` drops
+them and removes that share of the other links, so that covered tickets without a link -- the usual
+source of false gaps -- are scored too.
 """
 from __future__ import annotations
 
@@ -30,13 +40,16 @@ import re
 import shutil
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_quality import read_jsonl, run  # noqa: E402
+from score_gaps import score_gap_report  # noqa: E402
 
+from deflect.formats import find_files, read_article  # noqa: E402
 from deflect.indexer import ticket_text  # noqa: E402
 
 
@@ -69,31 +82,102 @@ def cold_start_cases(case: Path, work: Path, min_tickets: int) -> list[Path]:
     return _write_folds(case, work, tickets, folds)
 
 
+def missing_article_cases(case: Path, work: Path, min_tickets: int, unlink_share: float = 0.0,
+                          seed: int = 0, limit: int | None = None) -> list[Path]:
+    """One case folder per article with at least ``min_tickets`` linked tickets (at most ``limit``,
+    spread over the sorted ids): the article left out, its tickets unlinked, its dev.jsonl rows
+    expecting no article; ``truth.json`` has the known topics."""
+    files = {read_article(f).id: f for f in find_files([case / "articles"])[0]}
+    tickets = read_jsonl(case / "tickets.jsonl")
+    if unlink_share:   # every ticket's topic known: drop those without a link, unlink a share of the rest
+        rng = np.random.default_rng(seed)
+        tickets = [t for t in tickets if t.get("article_id")]
+        drop = rng.random(len(tickets)) < unlink_share
+        truth = {t["id"]: t["article_id"] for t in tickets}
+        tickets = [{**t, "article_id": None} if d else t for t, d in zip(tickets, drop, strict=True)]
+    else:
+        truth = {t["id"]: t["article_id"] for t in tickets if t.get("article_id")}
+    counts = Counter(str(truth[t["id"]]) for t in tickets if t["id"] in truth and ticket_text(t))
+    picked = [a for a in sorted(files) if counts.get(a, 0) >= min_tickets]
+    if not picked:
+        raise SystemExit(f"{case}: no article has {min_tickets} linked tickets")
+    if limit and len(picked) > limit:
+        picked = [picked[int(i)] for i in np.linspace(0, len(picked) - 1, limit).round()]
+    dev = read_jsonl(case / "dev.jsonl") if (case / "dev.jsonl").exists() else None
+    out = []
+    for k, missing in enumerate(picked):
+        d = work / (f"{case.name}-miss{k}-" + re.sub(r"[^\w.-]", "_", missing))
+        shutil.rmtree(d, ignore_errors=True)
+        for aid, f in files.items():
+            if aid != missing:
+                target = d / "articles" / f.relative_to(case / "articles")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, target)
+        _write_jsonl(d / "tickets.jsonl", [{**t, "article_id": None} if t.get("article_id") == missing else t
+                                           for t in tickets])
+        if dev is not None:
+            _write_jsonl(d / "dev.jsonl", [{**r, "expected_article": None} if r.get("expected_article") == missing
+                                           else r for r in dev])
+        (d / "truth.json").write_text(json.dumps({"missing": missing, "articles": sorted(files), "topics": truth},
+                                                 ensure_ascii=False), encoding="utf-8")
+        out.append(d)
+    return out
+
+
+def run_missing_fold(fold: Path) -> dict:
+    """Build the fold's engine, run the gap report, score it: found (1 or 0; None when the missing
+    article has fewer known tickets than a topic needs), split, false gaps, purity."""
+    home = fold / "home"
+    _build(home, fold / "articles", fold / "tickets.jsonl", fold / "dev.jsonl")
+    report = json.loads(run(["gaps", "--format", "json"], home))
+    truth = json.loads((fold / "truth.json").read_text(encoding="utf-8"))
+    score = score_gap_report(report, truth["topics"], set(truth["articles"]) - {truth["missing"]})
+    return {"found": score["topic_recall"], "split": bool(score["split"]),
+            "false_gaps": score["false_gaps"], "purity": score["purity"]}
+
+
+def missing_summary(name: str, rows: list[dict]) -> str:
+    """One line: folds, share of missing articles found as a topic, split, false gaps, purity."""
+    purities = [r["purity"] for r in rows if r["purity"] is not None]
+    found = [r["found"] for r in rows if r["found"] is not None]
+    return (f"{name:24s} folds={len(rows):4d} found={np.mean(found) if found else float('nan'):.3f} "
+            f"split={sum(r['split'] for r in rows)} false_gaps={sum(r['false_gaps'] for r in rows)} "
+            f"purity={np.mean(purities) if purities else float('nan'):.3f}")
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
 def _write_folds(case: Path, work: Path, tickets: list[dict], folds: list[tuple[str, set[int]]]) -> list[Path]:
     out = []
     for name, held in folds:
         d = work / f"{case.name}-{name}"
-        d.mkdir(parents=True, exist_ok=True)
-        with open(d / "tickets.jsonl", "w", encoding="utf-8") as fh:
-            for i, t in enumerate(tickets):
-                if i not in held:
-                    fh.write(json.dumps(t, ensure_ascii=False) + "\n")
-        with open(d / "held.jsonl", "w", encoding="utf-8") as fh:
-            for i in sorted(held):
-                t = tickets[i]   # the customer's words as the engine reads a ticket
-                fh.write(json.dumps({"id": t["id"], "text": ticket_text(t), "language": t.get("language"),
-                                     "expected_article": t["article_id"]}, ensure_ascii=False) + "\n")
+        _write_jsonl(d / "tickets.jsonl", [t for i, t in enumerate(tickets) if i not in held])
+        # the customer's words as the engine reads a ticket
+        _write_jsonl(d / "held.jsonl", [{"id": tickets[i]["id"], "text": ticket_text(tickets[i]),
+                                         "language": tickets[i].get("language"),
+                                         "expected_article": tickets[i]["article_id"]} for i in sorted(held)])
         out.append(d)
     return out
+
+
+def _build(home: Path, articles: Path, tickets: Path, dev: Path) -> None:
+    """A fresh engine through the CLI (a ticket held out now may be in an old store): ingest, index,
+    calibrate on ``dev`` if it exists, else on the ticket history."""
+    shutil.rmtree(home, ignore_errors=True)
+    run(["ingest", str(articles), str(tickets)], home)
+    run(["index", "--quiet"], home)
+    run(["calibrate", str(dev)] if dev.exists() else ["calibrate"], home)
 
 
 def run_fold(case: Path, fold: Path) -> list[tuple[bool, bool, bool]]:
     """(first right, in the first three, answered) per held-out ticket."""
     home = fold / "home"
-    shutil.rmtree(home, ignore_errors=True)   # a fresh store: a ticket held out now may be in an old one
-    run(["ingest", str(case / "articles"), str(fold / "tickets.jsonl")], home)
-    run(["index", "--quiet"], home)
-    run(["calibrate", str(case / "dev.jsonl")] if (case / "dev.jsonl").exists() else ["calibrate"], home)
+    _build(home, case / "articles", fold / "tickets.jsonl", case / "dev.jsonl")
     held = {r["id"]: r["expected_article"] for r in read_jsonl(fold / "held.jsonl")}
     out = []
     for line in run(["suggest", "--jsonl", "--no-log"], home, stdin=fold / "held.jsonl").splitlines():
@@ -121,20 +205,38 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cold-start", action="store_true",
                    help="one fold per article: all its linked tickets held out (a newly written article)")
-    p.add_argument("--min-tickets", type=int, default=3, help="with --cold-start: articles with fewer are skipped")
+    p.add_argument("--missing-article", action="store_true",
+                   help="one fold per article: left out, its tickets unlinked; is it found as a gap topic?")
+    p.add_argument("--min-tickets", type=int, default=None,
+                   help="with --cold-start (default 3) or --missing-article (default 5): articles with fewer "
+                        "linked tickets are skipped")
+    p.add_argument("--unlink-share", type=float, default=0.0,
+                   help="with --missing-article: drop the tickets without a link and unlink this share of "
+                        "the others (every ticket's topic is then known)")
+    p.add_argument("--max-articles", type=int, default=None,
+                   help="with --missing-article: at most this many folds per case (articles spread over the ids)")
     p.add_argument("--work", type=Path, help="where the fold cases and homes go (default: a temporary folder)")
     args = p.parse_args()
     if args.folds < 2:
         raise SystemExit("--folds must be at least 2")
+    if args.cold_start and args.missing_article:
+        raise SystemExit("--cold-start and --missing-article are two different checks: choose one")
+    if not 0.0 <= args.unlink_share < 1.0:
+        raise SystemExit("--unlink-share must be at least 0 and below 1")
     for case in args.cases:   # before minutes of work on the cases named earlier
         if not (case / "tickets.jsonl").exists() or not (case / "articles").is_dir():
             raise SystemExit(f"{case}: needs articles/ and tickets.jsonl")
     with tempfile.TemporaryDirectory(prefix="deflect-tune-") as tmp:
         work = args.work or Path(tmp)
+        if args.missing_article:
+            missing_main(args.cases, work, 5 if args.min_tickets is None else args.min_tickets,
+                         args.unlink_share, args.seed, args.max_articles)
+            return
         every: list[tuple[bool, bool, bool]] = []
         for case in args.cases:
             rows = []
-            folds = (cold_start_cases(case, work, args.min_tickets) if args.cold_start
+            folds = (cold_start_cases(case, work, 3 if args.min_tickets is None else args.min_tickets)
+                     if args.cold_start
                      else fold_cases(case, work, args.folds, args.max, args.seed))
             for fold in folds:
                 rows += run_fold(case, fold)
@@ -142,6 +244,19 @@ def main() -> None:
             print(summary(case.name, rows), flush=True)
         if len(args.cases) > 1:
             print(summary("all", every))
+
+
+def missing_main(cases: list[Path], work: Path, min_tickets: int, unlink_share: float, seed: int,
+                 limit: int | None) -> None:
+    """The --missing-article check over the cases: one line per case and one for all."""
+    every: list[dict] = []
+    for case in cases:
+        folds = missing_article_cases(case, work, min_tickets, unlink_share, seed, limit)
+        rows = [run_missing_fold(fold) for fold in folds]
+        every += rows
+        print(missing_summary(case.name, rows), flush=True)
+    if len(cases) > 1:
+        print(missing_summary("all", every))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from tune_tickets import cold_start_cases, fold_cases  # noqa: E402
+from tune_tickets import cold_start_cases, fold_cases, missing_article_cases  # noqa: E402
 
 
 def _case(tmp_path: Path) -> Path:
@@ -57,3 +57,55 @@ def test_cold_start_folds_of_lookalike_ids_stay_apart(tmp_path):
     folds = cold_start_cases(case, tmp_path / "work", min_tickets=3)
     assert len({f.name for f in folds}) == 2
     assert sorted(len(_ids(f / "held.jsonl")) for f in folds) == [3, 4]
+
+
+def _articles(case: Path) -> None:
+    (case / "articles" / "faq").mkdir(parents=True)
+    (case / "articles" / "faq" / "a.md").write_text("---\nid: faq/a\ntitle: A\n---\nAnswer A.\n")
+    (case / "articles" / "b.md").write_text("---\ntitle: B\n---\nAnswer B.\n")
+    (case / "dev.jsonl").write_text(json.dumps({"id": "d0", "text": "A?", "expected_article": "faq/a"}) + "\n"
+                                    + json.dumps({"id": "d1", "text": "B?", "expected_article": "b"}) + "\n")
+
+
+def test_missing_article_leaves_the_article_out_and_unlinks_its_tickets(tmp_path):
+    case = _case(tmp_path)
+    _articles(case)
+    folds = missing_article_cases(case, tmp_path / "work", min_tickets=3)
+    assert len(folds) == 1                       # "b" has only 2 linked tickets
+    fold = folds[0]
+    assert [p.relative_to(fold / "articles").as_posix() for p in (fold / "articles").rglob("*.md")] == ["b.md"]
+    tickets = {t["id"]: t["article_id"] for t in map(json.loads, (fold / "tickets.jsonl").read_text().splitlines())}
+    assert len(tickets) == 9 and {tickets[f"a{i}"] for i in range(4)} == {None} and tickets["b0"] == "b"
+    dev = {r["id"]: r["expected_article"] for r in map(json.loads, (fold / "dev.jsonl").read_text().splitlines())}
+    assert dev == {"d0": None, "d1": "b"}       # asking for the missing article: no article expected
+    truth = json.loads((fold / "truth.json").read_text())
+    assert truth["missing"] == "faq/a" and truth["articles"] == ["b", "faq/a"]
+    assert truth["topics"]["a0"] == "faq/a" and "n0" not in truth["topics"]   # unlinked: topic unknown
+
+
+def test_missing_article_with_unlink_share_knows_every_tickets_topic(tmp_path):
+    case = _case(tmp_path)
+    _articles(case)
+    fold = missing_article_cases(case, tmp_path / "work", min_tickets=3, unlink_share=0.5, seed=1)[0]
+    tickets = [json.loads(line) for line in (fold / "tickets.jsonl").read_text().splitlines()]
+    assert {t["id"] for t in tickets} == {"a0", "a1", "a2", "a3", "b0", "b1"}   # no unknown topics left
+    assert set(json.loads((fold / "truth.json").read_text())["topics"]) == {t["id"] for t in tickets}
+
+
+def test_missing_article_without_enough_tickets_says_so(tmp_path):
+    case = _case(tmp_path)
+    _articles(case)
+    with pytest.raises(SystemExit, match="no article has 9 linked tickets"):
+        missing_article_cases(case, tmp_path / "work", min_tickets=9)
+
+
+def test_missing_article_folds_can_be_limited_to_a_spread_of_articles(tmp_path):
+    case = _case(tmp_path)
+    _articles(case)
+    for name in ("c", "d"):
+        (case / "articles" / f"{name}.md").write_text(f"---\ntitle: {name.upper()}\n---\nAnswer.\n")
+        with open(case / "tickets.jsonl", "a") as fh:
+            fh.write("".join(json.dumps({"id": f"{name}{i}", "subject": f"{name} {i}", "body": "",
+                                         "article_id": name}) + "\n" for i in range(3)))
+    folds = missing_article_cases(case, tmp_path / "work", min_tickets=3, limit=2)
+    assert [json.loads((f / "truth.json").read_text())["missing"] for f in folds] == ["c", "faq/a"]
