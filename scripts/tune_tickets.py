@@ -3,6 +3,7 @@
 
     .venv/bin/python scripts/tune_tickets.py CASE_DIR [CASE_DIR ...] [--folds 4] [--max 600]
     .venv/bin/python scripts/tune_tickets.py CASE_DIR [CASE_DIR ...] --cold-start
+    .venv/bin/python scripts/tune_tickets.py CASE_DIR [CASE_DIR ...] --missing-article [--unlink-share 0.5]
 
 A case is a folder in deflect's input formats (``articles/``, ``tickets.jsonl``, optionally
 ``dev.jsonl``), e.g. one written by ``../shared/bench/make_case.py`` or your own help desk's export.
@@ -27,10 +28,10 @@ missing? One fold per article with at least ``--min-tickets`` linked tickets: th
 its tickets lose their link (answered by hand, as before any article existed) and its dev.jsonl rows
 expect no article; the gap report over the ticket history is then scored as in shared/bench/README.md
 (found = a topic of at least 5 members, purity >= 0.7, whose majority is the missing article; false
-gaps = topics whose majority is an article that exists), with the links as the only labels. Tickets
-that had no link to begin with have no known topic and are not scored; ``--unlink-share 0.5`` drops
-them and removes that share of the other links, so that covered tickets without a link -- the usual
-source of false gaps -- are scored too.
+gaps = topics whose majority is an article that exists; split = found as more than one topic), with
+the links as the only labels. Tickets that had no link to begin with have no known topic and are not
+scored; ``--unlink-share 0.5`` drops them and removes that share of the other links, so that covered
+tickets without a link -- the usual source of false gaps -- are scored too.
 """
 from __future__ import annotations
 
