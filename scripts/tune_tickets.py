@@ -76,8 +76,7 @@ def cold_start_cases(case: Path, work: Path, min_tickets: int) -> list[Path]:
     for i in _linked(tickets):
         by_article.setdefault(str(tickets[i]["article_id"]), set()).add(i)
     picked = [(a, held) for a, held in sorted(by_article.items()) if len(held) >= min_tickets]
-    # numbered: two ids may clean up to the same folder name ("faq/a", "faq_a")
-    folds = [(f"cold{k}-" + re.sub(r"[^\w.-]", "_", a), held) for k, (a, held) in enumerate(picked)]
+    folds = [(_fold_name("cold", k, a), held) for k, (a, held) in enumerate(picked)]
     if not folds:
         raise SystemExit(f"{case}: no article has {min_tickets} linked tickets")
     return _write_folds(case, work, tickets, folds)
@@ -107,7 +106,7 @@ def missing_article_cases(case: Path, work: Path, min_tickets: int, unlink_share
     dev = read_jsonl(case / "dev.jsonl") if (case / "dev.jsonl").exists() else None
     out = []
     for k, missing in enumerate(picked):
-        d = work / (f"{case.name}-miss{k}-" + re.sub(r"[^\w.-]", "_", missing))
+        d = work / f"{case.name}-{_fold_name('miss', k, missing)}"
         shutil.rmtree(d, ignore_errors=True)
         for aid, f in files.items():
             if aid != missing:
@@ -144,6 +143,12 @@ def missing_summary(name: str, rows: list[dict]) -> str:
     return (f"{name:24s} folds={len(rows):4d} found={np.mean(found) if found else float('nan'):.3f} "
             f"split={sum(r['split'] for r in rows)} false_gaps={sum(r['false_gaps'] for r in rows)} "
             f"purity={np.mean(purities) if purities else float('nan'):.3f}")
+
+
+def _fold_name(kind: str, k: int, article_id: str) -> str:
+    """The folder name of fold ``k`` about one article; numbered, as two ids may clean up to the same
+    name ("faq/a", "faq_a")."""
+    return f"{kind}{k}-" + re.sub(r"[^\w.-]", "_", article_id)
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
