@@ -9,11 +9,9 @@ The items the engine would not answer are clustered -- except near misses, which
 right than wrong (confidence at least ``NEAR_MISS``; the answer threshold usually lies higher, as a wrong
 answer costs more than no answer): they are covered questions it did not dare to answer, material for the
 "not found although covered" list, not for a new article. The clustering is average-linkage
-agglomerative over cosine distance, cut at a threshold calibrated on the covered topics: a factor times
-the typical spread of the linked tickets and questions of one article (how far apart two phrasings of
-one question lie differs a lot between domains and models), the factor being the one at which the same
-clustering of the covered topics' own rows finds them best (how close topics lie to each other differs
-too). Each cluster is then tested as a whole
+agglomerative over cosine distance, cut at a threshold calibrated on the covered topics (``auto_factor``
+times the typical spread of the linked tickets and questions of one article: how far apart two phrasings
+of one question lie differs a lot between domains and models). Each cluster is then tested as a whole
 against its neighbourhood: where the members' nearest neighbours hold linked tickets and article
 documents at anything like their share overall, the cluster lies inside a covered region -- the FAQ has
 the answer, the engine just missed these phrasings -- and it is split along its tree until its parts pass
@@ -46,13 +44,7 @@ DISTANCE = 0.5              # average-linkage cosine distance at which clusters 
 EVIDENCE_SHARE = 1.0        # a cluster whose neighbourhood holds more covered material is not a gap (off)
 HARD_SHARE = 0.3            # ... nor one with more linked tickets / article documents than this times the
                             # share they have among all items
-AUTO_FACTOR = 0.9           # clustering threshold = a factor times the typical spread of a covered topic:
-                            # this one when too few covered topics are there to calibrate it on
-FACTORS = tuple(round(0.6 + 0.1 * i, 1) for i in range(15))   # the factors tried (0.6 ... 2.0)
-FACTOR_TOLERANCE = 0.05     # of the factors that find the covered topics about as well as the best, the largest
-CALIBRATION_ROWS = 40       # rows per covered topic clustered to calibrate the factor ...
-CALIBRATION_MAX = 3000      # ... and at most this many in all
-MIN_PURITY = 0.7            # a covered topic counts as found by a cluster that is at least this much of it
+AUTO_FACTOR = 0.9           # clustering threshold = this times the typical spread of a covered topic
 NEIGHBOURS = 10             # neighbours per member for the evidence test
 CHUNK = 5000                # the most items one agglomerative run clusters (quadratic memory)
 MAX_POOL = 30000            # the evidence test looks for neighbours among at most this many rows ...
@@ -113,16 +105,14 @@ class GapReport:
     ``hard`` the rows whose article is certain (linked tickets, article documents). Optionally the
     sticky assignment of earlier runs (``labels`` indexing ``centroids``) keeps topics stable.
 
-    ``distance_threshold="auto"`` calibrates the clustering on the hard rows: a factor times the
-    typical spread of a covered topic (how far apart two phrasings of one question lie differs a lot
-    between domains and models). The factor is ``auto_factor`` if given, else the one at which the
-    same clustering of the hard rows finds their own articles best (``auto_factor_``, with the share
-    found per factor in ``factor_recovery_``): how close topics lie to each other differs too.
+    ``distance_threshold="auto"`` calibrates the clustering on the hard rows: ``auto_factor`` times
+    the typical spread of a covered topic. How far apart two phrasings of one question lie differs a
+    lot between domains and models.
     """
 
     def __init__(self, min_size: int = MIN_SIZE, distance_threshold: float | str = "auto",
                  max_evidence_share: float = EVIDENCE_SHARE, max_hard_share: float = HARD_SHARE,
-                 neighbours: int = NEIGHBOURS, chunk_size: int = CHUNK, auto_factor: float | None = None,
+                 neighbours: int = NEIGHBOURS, chunk_size: int = CHUNK, auto_factor: float = AUTO_FACTOR,
                  max_pool: int = MAX_POOL, reduce_dims: int | None = REDUCE_DIMS, near_factor: float = NEAR_FACTOR,
                  random_state: int = 0):
         self.min_size = min_size
@@ -209,11 +199,10 @@ class GapReport:
         return share <= self.max_evidence_share * slack and hard_share <= self.max_hard_share * slack
 
     def _threshold(self, X: np.ndarray, hard: np.ndarray, article: np.ndarray) -> float:
-        """The clustering threshold: given, or a factor times the typical spread of a covered topic --
-        the median over articles of the mean cosine distance between two of its linked tickets /
-        article documents. (Phrasings of one question lie much further apart in some domains and
-        models than in others; the covered topics show how far.) The factor: see ``_factor``."""
-        self.auto_factor_, self.factor_recovery_ = None, {}
+        """The clustering threshold: given, or ``auto_factor`` times the typical spread of a covered
+        topic -- the median over articles of the mean cosine distance between two of its linked
+        tickets / article documents. (Phrasings of one question lie much further apart in some
+        domains and models than in others; the covered topics show how far.)"""
         if self.distance_threshold != "auto":
             return float(self.distance_threshold)
         rng = np.random.default_rng(self.random_state)
@@ -235,47 +224,7 @@ class GapReport:
         if len(spreads) < 3:
             return DISTANCE
         self.topic_spread_ = float(np.median(spreads))
-        self.auto_factor_ = self._factor(X, by_article, rng) if self.auto_factor is None else self.auto_factor
-        return round(float(np.clip(self.auto_factor_ * self.topic_spread_, 0.2, 0.8)), 4)
-
-    def _factor(self, X: np.ndarray, by_article: dict[str, list[int]], rng: np.random.Generator) -> float:
-        """The factor (times the topic spread) at which the clustering finds the covered topics: their
-        rows (up to ``CALIBRATION_ROWS`` per article with at least ``min_size``) are clustered as if
-        they were gaps, and an article counts as found when a cluster of at least ``min_size`` is at
-        least ``MIN_PURITY`` of it. Of the factors within ``FACTOR_TOLERANCE`` of the best share found,
-        the largest: the candidates the report clusters lie sparser than all covered rows together (the
-        answered questions of every covered topic are not among them), so the coarsest cut that does
-        not merge covered topics here merges even less there, and keeps more of a gap's varied
-        phrasings together. ``AUTO_FACTOR`` when fewer than three articles have enough rows."""
-        from scipy.cluster.hierarchy import fcluster
-
-        names = sorted(by_article)
-        per = int(np.clip(CALIBRATION_MAX // len(names), self.min_size, CALIBRATION_ROWS))
-        if len(names) * per > CALIBRATION_MAX:
-            names = sorted(rng.choice(names, CALIBRATION_MAX // per, replace=False))
-        rows, owner = [], []
-        for k, a in enumerate(names):   # every article's rows are clustered, the small ones as distractors
-            members = by_article[a]
-            if len(members) > per:
-                members = list(rng.choice(members, per, replace=False))
-            rows += members
-            owner += [k] * len(members)
-        owner_ = np.array(owner, np.int64)
-        eligible = np.flatnonzero(np.bincount(owner_, minlength=len(names)) >= self.min_size)
-        if len(eligible) < 3:
-            return AUTO_FACTOR
-        tree = _linkage(X[np.array(rows, np.int64)])
-        shares = []
-        for factor in FACTORS:
-            cluster = fcluster(tree, factor * self.topic_spread_, criterion="distance").astype(np.int64)
-            size = np.bincount(cluster)
-            pairs, count = np.unique(cluster * len(names) + owner_, return_counts=True)
-            of = size[pairs // len(names)]
-            found = np.unique((pairs % len(names))[(of >= self.min_size) & (count >= MIN_PURITY * of)])
-            shares.append(len(np.intersect1d(found, eligible)) / len(eligible))
-        self.factor_recovery_ = {f: round(s, 3) for f, s in zip(FACTORS, shares)}
-        best = max(shares)
-        return max(f for f, s in zip(FACTORS, shares) if s >= best - FACTOR_TOLERANCE)
+        return round(float(np.clip(self.auto_factor * self.topic_spread_, 0.2, 0.8)), 4)
 
     def _cutoffs(self, X: np.ndarray, lab: np.ndarray, cents: np.ndarray) -> np.ndarray:
         """Per topic: the similarity to its (normalised) centroid a row needs to join -- the average-
@@ -839,7 +788,6 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
     }
     return {"generated_at": _iso(now), "params": {"min_size": min_size, "period_days": period_days,
                                                   "distance_threshold": est.threshold_,
-                                                  "auto_factor": getattr(est, "auto_factor_", None),
                                                   "max_evidence_share": est.max_evidence_share,
                                                   "near_miss": NEAR_MISS},
             "counts": counts, "topics": report_topics, "not_found": not_found}

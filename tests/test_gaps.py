@@ -180,34 +180,6 @@ def test_estimator_auto_threshold_follows_the_topic_spread():
     assert est.topic_spread_ == pytest.approx(1.0, abs=0.15)   # random directions: distance about 1
 
 
-def _varied_topics(offset: float | None, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Six covered topics (12 linked rows each) and one uncovered (12 candidates), all equally varied;
-    the topic centres orthogonal (``offset=None``) or ``offset`` away from a shared direction."""
-    dim = 64
-    eye = np.eye(dim)
-    centres = eye[:7] if offset is None else np.array([eye[0] + offset * eye[i + 1] for i in range(7)])
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    X = np.vstack([c + rng.normal(0, 0.13, (12, dim)) for c in centres]).astype(np.float32)
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    article = np.array([f"a{i // 12}" for i in range(72)] + [None] * 12, dtype=object)
-    hard = np.r_[np.ones(72, bool), np.zeros(12, bool)]
-    return X, hard, article
-
-
-def test_estimator_cut_follows_how_far_apart_covered_topics_lie():
-    X, hard, article = _varied_topics(None, np.random.default_rng(0))
-    auto = G.GapReport().fit(X, ~hard, hard, article, hard=hard)
-    fixed = G.GapReport(auto_factor=0.9).fit(X, ~hard, hard, article, hard=hard)
-    # the covered topics are found again at the chosen cut, not at the fixed one
-    assert auto.factor_recovery_[auto.auto_factor_] == 1.0 and auto.factor_recovery_[0.9] < 0.5
-    assert sorted(auto.sizes_[auto.is_gap_]) == [12]           # the varied gap in one topic
-    assert sorted(fixed.sizes_[fixed.is_gap_]) != [12]          # a fixed cut splits it
-    assert fixed.auto_factor_ == 0.9 and fixed.factor_recovery_ == {}
-    X_packed, _, _ = _varied_topics(0.6, np.random.default_rng(0))
-    packed = G.GapReport().fit(X_packed, ~hard, hard, article, hard=hard)
-    assert packed.auto_factor_ < auto.auto_factor_             # topics close together: a finer cut
-
-
 # -- the report ------------------------------------------------------------------------------------
 def test_report_topics_members_and_shape(deflector):
     report = G.build_report(deflector, min_size=4, estimator=estimator(), now=NOW)
