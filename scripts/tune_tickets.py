@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/tune_tickets.py CASE_DIR [CASE_DIR ...] [--folds 4] [--max 600]
     .venv/bin/python scripts/tune_tickets.py CASE_DIR [CASE_DIR ...] --cold-start
-    .venv/bin/python scripts/tune_tickets.py CASE_DIR [CASE_DIR ...] --missing-article [--unlink-share 0.5]
+    .venv/bin/python scripts/tune_tickets.py CASE_DIR [...] --missing-article [--unlink-share 0.5] [--together 2]
 
 A case is a folder in deflect's input formats (``articles/``, ``tickets.jsonl``, optionally
 ``dev.jsonl``), e.g. one written by ``../shared/bench/make_case.py`` or your own help desk's export.
@@ -31,7 +31,10 @@ expect no article; the gap report over the ticket history is then scored as in s
 gaps = topics whose majority is an article that exists; split = found as more than one topic), with
 the links as the only labels. Tickets that had no link to begin with have no known topic and are not
 scored; ``--unlink-share 0.5`` drops them and removes that share of the other links, so that covered
-tickets without a link -- the usual source of false gaps -- are scored too.
+tickets without a link -- the usual source of false gaps -- are scored too. ``--together 2`` leaves out
+two articles per fold: with one missing topic at a time nothing can show two gap topics merged into one
+(a coarser clustering looks only better), with two it is scored (the merged topic is impure or found
+for one of them only).
 """
 from __future__ import annotations
 
@@ -83,10 +86,11 @@ def cold_start_cases(case: Path, work: Path, min_tickets: int) -> list[Path]:
 
 
 def missing_article_cases(case: Path, work: Path, min_tickets: int, unlink_share: float = 0.0,
-                          seed: int = 0, limit: int | None = None) -> list[Path]:
-    """One case folder per article with at least ``min_tickets`` linked tickets (at most ``limit``,
-    spread over the sorted ids): the article left out, its tickets unlinked, its dev.jsonl rows
-    expecting no article; ``truth.json`` has the known topics."""
+                          seed: int = 0, limit: int | None = None, together: int = 1) -> list[Path]:
+    """One case folder per ``together`` articles with at least ``min_tickets`` linked tickets (at most
+    ``limit`` articles, spread over the sorted ids; grouped across the list, not neighbours): the
+    articles left out, their tickets unlinked, their dev.jsonl rows expecting no article;
+    ``truth.json`` has the missing ids and the known topics."""
     files = {read_article(f).id: f for f in find_files([case / "articles"])[0]}
     tickets = read_jsonl(case / "tickets.jsonl")
     if unlink_share:   # every ticket's topic known: drop those without a link, unlink a share of the rest
@@ -104,19 +108,21 @@ def missing_article_cases(case: Path, work: Path, min_tickets: int, unlink_share
     if limit and len(picked) > limit:
         picked = [picked[int(i)] for i in np.linspace(0, len(picked) - 1, limit).round()]
     dev = read_jsonl(case / "dev.jsonl") if (case / "dev.jsonl").exists() else None
+    groups = -(-len(picked) // together)
     out = []
-    for k, missing in enumerate(picked):
-        d = work / f"{case.name}-{_fold_name('miss', k, missing)}"
+    for k in range(groups):
+        missing = picked[k::groups]
+        d = work / f"{case.name}-{_fold_name('miss', k, '+'.join(missing))}"
         shutil.rmtree(d, ignore_errors=True)
         for aid, f in files.items():
-            if aid != missing:
+            if aid not in missing:
                 target = d / "articles" / f.relative_to(case / "articles")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(f, target)
-        _write_jsonl(d / "tickets.jsonl", [{**t, "article_id": None} if t.get("article_id") == missing else t
+        _write_jsonl(d / "tickets.jsonl", [{**t, "article_id": None} if t.get("article_id") in missing else t
                                            for t in tickets])
         if dev is not None:
-            _write_jsonl(d / "dev.jsonl", [{**r, "expected_article": None} if r.get("expected_article") == missing
+            _write_jsonl(d / "dev.jsonl", [{**r, "expected_article": None} if r.get("expected_article") in missing
                                            else r for r in dev])
         (d / "truth.json").write_text(json.dumps({"missing": missing, "articles": sorted(files), "topics": truth},
                                                  ensure_ascii=False), encoding="utf-8")
@@ -125,22 +131,24 @@ def missing_article_cases(case: Path, work: Path, min_tickets: int, unlink_share
 
 
 def run_missing_fold(fold: Path) -> dict:
-    """Build the fold's engine, run the gap report, score it: found (1 or 0; None when the missing
-    article has fewer known tickets than a topic needs), split, false gaps, purity."""
+    """Build the fold's engine, run the gap report, score it: missing articles with enough known
+    tickets to make a topic, how many of them were found, split into several topics, false gaps, purity."""
     home = fold / "home"
     _build(home, fold / "articles", fold / "tickets.jsonl", fold / "dev.jsonl")
     report = json.loads(run(["gaps", "--format", "json"], home))
     truth = json.loads((fold / "truth.json").read_text(encoding="utf-8"))
-    score = score_gap_report(report, truth["topics"], set(truth["articles"]) - {truth["missing"]})
-    return {"found": score["topic_recall"], "split": bool(score["split"]),
-            "false_gaps": score["false_gaps"], "purity": score["purity"]}
+    score = score_gap_report(report, truth["topics"], set(truth["articles"]) - set(truth["missing"]))
+    missing = score["uncovered_topics"]
+    return {"missing": missing, "found": round(score["topic_recall"] * missing) if missing else 0,
+            "split": len(score["split"]), "false_gaps": score["false_gaps"], "purity": score["purity"]}
 
 
 def missing_summary(name: str, rows: list[dict]) -> str:
     """One line: folds, share of missing articles found as a topic, split, false gaps, purity."""
     purities = [r["purity"] for r in rows if r["purity"] is not None]
-    found = [r["found"] for r in rows if r["found"] is not None]
-    return (f"{name:24s} folds={len(rows):4d} found={np.mean(found) if found else float('nan'):.3f} "
+    missing = sum(r["missing"] for r in rows)
+    found = sum(r["found"] for r in rows) / missing if missing else float("nan")
+    return (f"{name:24s} folds={len(rows):4d} missing={missing:4d} found={found:.3f} "
             f"split={sum(r['split'] for r in rows)} false_gaps={sum(r['false_gaps'] for r in rows)} "
             f"purity={np.mean(purities) if purities else float('nan'):.3f}")
 
@@ -212,7 +220,8 @@ def main() -> None:
     p.add_argument("--cold-start", action="store_true",
                    help="one fold per article: all its linked tickets held out (a newly written article)")
     p.add_argument("--missing-article", action="store_true",
-                   help="one fold per article: left out, its tickets unlinked; is it found as a gap topic?")
+                   help="one fold per article (or --together N): left out, its tickets unlinked; is it found as a gap "
+                        "topic?")
     p.add_argument("--min-tickets", type=int, default=None,
                    help="with --cold-start (default 3) or --missing-article (default 5): articles with fewer "
                         "linked tickets are skipped")
@@ -220,13 +229,18 @@ def main() -> None:
                    help="with --missing-article: drop the tickets without a link and unlink this share of "
                         "the others (every ticket's topic is then known)")
     p.add_argument("--max-articles", type=int, default=None,
-                   help="with --missing-article: at most this many folds per case (articles spread over the ids)")
+                   help="with --missing-article: at most this many articles per case (spread over the ids)")
+    p.add_argument("--together", type=int, default=1,
+                   help="with --missing-article: leave out this many articles per fold (2 or more also scores "
+                        "gap topics merged with each other)")
     p.add_argument("--work", type=Path, help="where the fold cases and homes go (default: a temporary folder)")
     args = p.parse_args()
     if args.folds < 2:
         raise SystemExit("--folds must be at least 2")
     if args.cold_start and args.missing_article:
         raise SystemExit("--cold-start and --missing-article are two different checks: choose one")
+    if args.together < 1:
+        raise SystemExit("--together must be at least 1")
     if not 0.0 <= args.unlink_share < 1.0:
         raise SystemExit("--unlink-share must be at least 0 and below 1")
     for case in args.cases:   # before minutes of work on the cases named earlier
@@ -236,7 +250,7 @@ def main() -> None:
         work = args.work or Path(tmp)
         if args.missing_article:
             missing_main(args.cases, work, 5 if args.min_tickets is None else args.min_tickets,
-                         args.unlink_share, args.seed, args.max_articles)
+                         args.unlink_share, args.seed, args.max_articles, args.together)
             return
         every: list[tuple[bool, bool, bool]] = []
         for case in args.cases:
@@ -253,11 +267,11 @@ def main() -> None:
 
 
 def missing_main(cases: list[Path], work: Path, min_tickets: int, unlink_share: float, seed: int,
-                 limit: int | None) -> None:
+                 limit: int | None, together: int = 1) -> None:
     """The --missing-article check over the cases: one line per case and one for all."""
     every: list[dict] = []
     for case in cases:
-        folds = missing_article_cases(case, work, min_tickets, unlink_share, seed, limit)
+        folds = missing_article_cases(case, work, min_tickets, unlink_share, seed, limit, together)
         rows = [run_missing_fold(fold) for fold in folds]
         every += rows
         print(missing_summary(case.name, rows), flush=True)

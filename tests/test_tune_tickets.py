@@ -79,7 +79,7 @@ def test_missing_article_leaves_the_article_out_and_unlinks_its_tickets(tmp_path
     dev = {r["id"]: r["expected_article"] for r in map(json.loads, (fold / "dev.jsonl").read_text().splitlines())}
     assert dev == {"d0": None, "d1": "b"}       # asking for the missing article: no article expected
     truth = json.loads((fold / "truth.json").read_text())
-    assert truth["missing"] == "faq/a" and truth["articles"] == ["b", "faq/a"]
+    assert truth["missing"] == ["faq/a"] and truth["articles"] == ["b", "faq/a"]
     assert truth["topics"]["a0"] == "faq/a" and "n0" not in truth["topics"]   # unlinked: topic unknown
 
 
@@ -108,4 +108,23 @@ def test_missing_article_folds_can_be_limited_to_a_spread_of_articles(tmp_path):
             fh.write("".join(json.dumps({"id": f"{name}{i}", "subject": f"{name} {i}", "body": "",
                                          "article_id": name}) + "\n" for i in range(3)))
     folds = missing_article_cases(case, tmp_path / "work", min_tickets=3, limit=2)
-    assert [json.loads((f / "truth.json").read_text())["missing"] for f in folds] == ["c", "faq/a"]
+    assert [json.loads((f / "truth.json").read_text())["missing"] for f in folds] == [["c"], ["faq/a"]]
+
+
+def test_missing_articles_together_leave_several_out_per_fold(tmp_path):
+    case = _case(tmp_path)
+    _articles(case)
+    for name in ("c", "d"):
+        (case / "articles" / f"{name}.md").write_text(f"---\ntitle: {name.upper()}\n---\nAnswer.\n")
+        with open(case / "tickets.jsonl", "a") as fh:
+            fh.write("".join(json.dumps({"id": f"{name}{i}", "subject": f"{name} {i}", "body": "",
+                                         "article_id": name}) + "\n" for i in range(3)))
+    folds = missing_article_cases(case, tmp_path / "work", min_tickets=3, together=2)
+    truths = [json.loads((f / "truth.json").read_text()) for f in folds]
+    assert [t["missing"] for t in truths] == [["c", "faq/a"], ["d"]]   # grouped across the list
+    fold = folds[0]
+    assert sorted(p.name for p in (fold / "articles").rglob("*.md")) == ["b.md", "d.md"]
+    tickets = {t["id"]: t["article_id"] for t in map(json.loads, (fold / "tickets.jsonl").read_text().splitlines())}
+    assert {tickets["a0"], tickets["c0"]} == {None} and tickets["d0"] == "d" and tickets["b0"] == "b"
+    dev = {r["id"]: r["expected_article"] for r in map(json.loads, (fold / "dev.jsonl").read_text().splitlines())}
+    assert dev == {"d0": None, "d1": "b"}
