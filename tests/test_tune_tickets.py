@@ -67,6 +67,20 @@ def _articles(case: Path) -> None:
                                     + json.dumps({"id": "d1", "text": "B?", "expected_article": "b"}) + "\n")
 
 
+def _more_articles(case: Path, names: tuple[str, ...]) -> None:
+    """An article per name, with three tickets linked to it."""
+    for name in names:
+        (case / "articles" / f"{name}.md").write_text(f"---\ntitle: {name.upper()}\n---\nAnswer.\n")
+        with open(case / "tickets.jsonl", "a") as fh:
+            fh.write("".join(json.dumps({"id": f"{name}{i}", "subject": f"{name} {i}", "body": "",
+                                         "article_id": name}) + "\n" for i in range(3)))
+
+
+def _by_id(path: Path, field: str) -> dict:
+    """``field`` of every row of a JSONL file, by id."""
+    return {row["id"]: row[field] for row in map(json.loads, path.read_text().splitlines())}
+
+
 def test_missing_article_leaves_the_article_out_and_unlinks_its_tickets(tmp_path):
     case = _case(tmp_path)
     _articles(case)
@@ -74,9 +88,9 @@ def test_missing_article_leaves_the_article_out_and_unlinks_its_tickets(tmp_path
     assert len(folds) == 1                       # "b" has only 2 linked tickets
     fold = folds[0]
     assert [p.relative_to(fold / "articles").as_posix() for p in (fold / "articles").rglob("*.md")] == ["b.md"]
-    tickets = {t["id"]: t["article_id"] for t in map(json.loads, (fold / "tickets.jsonl").read_text().splitlines())}
+    tickets = _by_id(fold / "tickets.jsonl", "article_id")
     assert len(tickets) == 9 and {tickets[f"a{i}"] for i in range(4)} == {None} and tickets["b0"] == "b"
-    dev = {r["id"]: r["expected_article"] for r in map(json.loads, (fold / "dev.jsonl").read_text().splitlines())}
+    dev = _by_id(fold / "dev.jsonl", "expected_article")
     assert dev == {"d0": None, "d1": "b"}       # asking for the missing article: no article expected
     truth = json.loads((fold / "truth.json").read_text())
     assert truth["missing"] == ["faq/a"] and truth["articles"] == ["b", "faq/a"]
@@ -102,11 +116,7 @@ def test_missing_article_without_enough_tickets_says_so(tmp_path):
 def test_missing_article_folds_can_be_limited_to_a_spread_of_articles(tmp_path):
     case = _case(tmp_path)
     _articles(case)
-    for name in ("c", "d"):
-        (case / "articles" / f"{name}.md").write_text(f"---\ntitle: {name.upper()}\n---\nAnswer.\n")
-        with open(case / "tickets.jsonl", "a") as fh:
-            fh.write("".join(json.dumps({"id": f"{name}{i}", "subject": f"{name} {i}", "body": "",
-                                         "article_id": name}) + "\n" for i in range(3)))
+    _more_articles(case, ("c", "d"))
     folds = missing_article_cases(case, tmp_path / "work", min_tickets=3, limit=2)
     assert [json.loads((f / "truth.json").read_text())["missing"] for f in folds] == [["c"], ["faq/a"]]
 
@@ -114,17 +124,13 @@ def test_missing_article_folds_can_be_limited_to_a_spread_of_articles(tmp_path):
 def test_missing_articles_together_leave_several_out_per_fold(tmp_path):
     case = _case(tmp_path)
     _articles(case)
-    for name in ("c", "d"):
-        (case / "articles" / f"{name}.md").write_text(f"---\ntitle: {name.upper()}\n---\nAnswer.\n")
-        with open(case / "tickets.jsonl", "a") as fh:
-            fh.write("".join(json.dumps({"id": f"{name}{i}", "subject": f"{name} {i}", "body": "",
-                                         "article_id": name}) + "\n" for i in range(3)))
+    _more_articles(case, ("c", "d"))
     folds = missing_article_cases(case, tmp_path / "work", min_tickets=3, together=2)
     truths = [json.loads((f / "truth.json").read_text()) for f in folds]
     assert [t["missing"] for t in truths] == [["c", "faq/a"], ["d"]]   # grouped across the list
     fold = folds[0]
     assert sorted(p.name for p in (fold / "articles").rglob("*.md")) == ["b.md", "d.md"]
-    tickets = {t["id"]: t["article_id"] for t in map(json.loads, (fold / "tickets.jsonl").read_text().splitlines())}
+    tickets = _by_id(fold / "tickets.jsonl", "article_id")
     assert {tickets["a0"], tickets["c0"]} == {None} and tickets["d0"] == "d" and tickets["b0"] == "b"
-    dev = {r["id"]: r["expected_article"] for r in map(json.loads, (fold / "dev.jsonl").read_text().splitlines())}
+    dev = _by_id(fold / "dev.jsonl", "expected_article")
     assert dev == {"d0": None, "d1": "b"}
