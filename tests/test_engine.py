@@ -94,3 +94,69 @@ def test_cli_suggest_jsonl_logs_inquiries_and_eval(demo_home, tmp_path):
 
     result = runner.invoke(cli, ["calibrate", str(labelled), "--home", str(demo_home)])
     assert result.exit_code == 0 and "calibrated on 4 labelled" in result.output
+
+
+def test_calibrate_learns_the_labelled_inquiries_as_examples_of_their_articles(demo_home, tmp_path):
+    runner = CliRunner()
+    home = ["--home", str(demo_home)]
+    question = "Wo finde ich im E-Paper die Lösung vom Kreuzworträtsel?"
+    labelled = tmp_path / "labelled.jsonl"
+    rows = [
+        {"id": "l1", "text": question, "expected_article": "epaper-archiv"},
+        {"id": "l2", "text": "Steht die Rätsellösung im E-Paper-Archiv?", "expected_article": "epaper-archiv"},
+        {"id": "l3", "text": "Meine Zeitung ist nicht gekommen", "expected_article": "zustellung-zeitung-fehlt"},
+        {"id": "l4", "text": "Gibt es einen Parkplatz am Verlagshaus?", "expected_article": None},
+        {"id": "l5", "text": "Wie bestelle ich ein Poster?", "expected_article": "shop-poster"},
+    ]
+    labelled.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    tickets_before = json.loads(runner.invoke(cli, ["status", "--json", *home]).output)["store"]["tickets"]
+
+    result = runner.invoke(cli, ["calibrate", str(labelled), "--no-learn", *home])
+    assert result.exit_code == 0, result.output
+    assert "learned" not in result.output
+    assert json.loads(runner.invoke(cli, ["status", "--json", *home]).output)["store"]["tickets"] == tickets_before
+
+    result = runner.invoke(cli, ["calibrate", str(labelled), *home])
+    assert result.exit_code == 0, result.output
+    assert "learned 3 labelled inquiries" in result.output and "3 new" in result.output
+    assert "1 expect an article that does not exist" in result.output
+    status = json.loads(runner.invoke(cli, ["status", "--json", *home]).output)
+    assert status["store"]["tickets"] == tickets_before + 3          # the uncovered one is not an example
+    threshold = status["calibration"]["threshold"]
+
+    deflector = Deflector.open(demo_home)
+    try:
+        s = deflector.suggest("Wo steht die Lösung vom Kreuzworträtsel im E-Paper?", with_tickets=5)
+        assert s.articles[0].id == "epaper-archiv"
+        assert all(t.resolution for t in s.tickets)   # agent assist shows resolved contacts, not the examples
+    finally:
+        deflector.close()
+
+    # again with the same file: nothing new, and the decision is fitted as if unseen (about the same)
+    result = runner.invoke(cli, ["calibrate", str(labelled), *home])
+    assert result.exit_code == 0 and "nothing new" in result.output, result.output
+    again = json.loads(runner.invoke(cli, ["status", "--json", *home]).output)["calibration"]["threshold"]
+    assert abs(again - threshold) < 0.1
+
+    # a question labelled again (other case and spacing) replaces its label; one labelled "not covered"
+    # loses its link
+    relabel = tmp_path / "relabel.jsonl"
+    relabel.write_text(json.dumps({"id": "x", "text": "meine zeitung  ist nicht gekommen",
+                                   "expected_article": "zustellung-zustellzeiten"}) + "\n"
+                       + json.dumps({"id": "y", "text": question, "expected_article": None}) + "\n"
+                       + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[3:4] * 3),
+                       encoding="utf-8")
+    result = runner.invoke(cli, ["calibrate", str(relabel), *home])
+    assert result.exit_code == 0, result.output
+    assert "learned 1 labelled inquiries" in result.output and "2 changed" in result.output
+    from deflect.calibrate import labelled_ticket_id
+    from deflect.store import open_store
+    store = open_store(demo_home / "deflect.db")
+    try:
+        links = {t["subject"]: t["article_id"] for t in store.tickets() if t["channel"] == "labelled"}
+    finally:
+        store.close()
+    assert links == {question: None, "Steht die Rätsellösung im E-Paper-Archiv?": "epaper-archiv",
+                     "meine zeitung  ist nicht gekommen": "zustellung-zustellzeiten"}
+    same = ("Meine Zeitung ist nicht gekommen", "meine zeitung  ist nicht gekommen")
+    assert labelled_ticket_id(same[0]) == labelled_ticket_id(same[1])
