@@ -8,15 +8,11 @@ the way to a human open).
 """
 from __future__ import annotations
 
-import hashlib
-import time
 from datetime import UTC, datetime
 
 import numpy as np
 
 SETTING = "calibration"
-LABELLED_CHANNEL = "labelled"   # the channel of the labelled inquiries kept as linked examples
-FOLDS = 5                       # cross-fitting folds of a labelled calibration set
 # A customer sent to the wrong article (or answered when the FAQ has no answer) costs as much as three
 # honest "no answer"s: chosen on banking77 dev.jsonl by repeated half splits (fit on one half, count on
 # the other): cost 2 answered 5.7% of uncovered inquiries, cost 3 4.7%, for ~3 points less deflection.
@@ -95,72 +91,15 @@ class Calibrator:
         return cls.from_dict(data) if data else None
 
 
-def calibrate_labelled(deflector, inquiries: list, wrong_cost: float = WRONG_COST, learn: bool = True,
-                       source: str | None = None, folds: int = FOLDS) -> dict:
-    """Fit the decision on labelled inquiries (``expected_article`` None = not covered); with ``learn``,
-    first keep those that expect an article as examples of it (``learn_labelled``).
-
-    The decision is fitted on questions the engine has not learned, and yet on an engine that knows
-    as much as the one that will answer: the inquiries are split into ``folds``, and each fold is
-    judged with its own learned examples left out of the classifier and of their neighbours, the
-    other folds' examples in (cross-fitting). Fitted on an engine without any of them, the threshold
-    would be too low for the engine with all of them, which is more confident everywhere."""
+def calibrate_labelled(deflector, inquiries: list, wrong_cost: float = WRONG_COST) -> dict:
+    """Fit the decision on labelled inquiries (``expected_article`` None = not covered)."""
     from .errors import InputError
 
     if len(inquiries) < 4:
         raise InputError(f"only {len(inquiries)} labelled inquiries; calibration needs at least 4",
                          hint="Label more inquiries, or calibrate from the ticket history (no file).")
-    learned = learn_labelled(deflector, inquiries, source) if learn else None
-    ids = [labelled_ticket_id(q.text) for q in inquiries]
-    order = np.random.default_rng(0).permutation(len(inquiries))
-    suggestions: list = [None] * len(inquiries)
-    for k in range(min(folds, len(inquiries))):
-        part = order[k::folds].tolist()
-        with deflector.unlearned(ids[i] for i in part):
-            for i, s in zip(part, deflector.suggest_batch([inquiries[i].text for i in part], k=1,
-                                                          exclude_tickets=[ids[i] for i in part])):
-                suggestions[i] = s
-    report = _fit(deflector, suggestions, [q.expected_article for q in inquiries], "labelled", wrong_cost)
-    return {**report, "learned": learned}
-
-
-def labelled_ticket_id(text: str) -> str:
-    """The ticket id a labelled inquiry is kept under: one per text (case and spacing ignored), so
-    that labelling the same question again replaces its label instead of adding a second example."""
-    return "labelled:" + hashlib.sha1(" ".join(text.lower().split()).encode("utf-8")).hexdigest()[:16]
-
-
-def learn_labelled(deflector, inquiries: list, source: str | None = None) -> dict:
-    """Keep the labelled inquiries that expect an existing article as resolved contacts linked to it
-    (channel ``labelled``), and rebuild the index's labels and classifier with them (stored vectors are
-    reused; only the new texts are embedded). A question learned before that now expects no article
-    loses its link."""
-    from .formats import Ticket
-    from .language import detect_language
-
-    articles = deflector.store.article_ids()
-    existing = set(deflector.store.get_tickets([labelled_ticket_id(q.text) for q in inquiries]))
-    tickets: dict[str, Ticket] = {}
-    unknown = 0
-    for q in inquiries:
-        tid = labelled_ticket_id(q.text)
-        if q.expected_article is not None and q.expected_article not in articles:
-            unknown += 1
-            continue
-        if q.expected_article is None and tid not in existing:
-            continue
-        tickets[tid] = Ticket(id=tid, subject=q.text, body="", resolution="", article_id=q.expected_article,
-                              language=q.language or detect_language(q.text), channel=LABELLED_CHANNEL,
-                              source=source)
-    counts = deflector.store.upsert_tickets(tickets.values())
-    report = {"learned": sum(t.article_id is not None for t in tickets.values()),
-              "unknown_article": unknown, "new": counts["new"], "changed": counts["changed"],
-              "rebuilt": False, "seconds": 0.0}
-    if counts["new"] or counts["changed"]:
-        started = time.perf_counter()
-        deflector.rebuild()
-        report.update(rebuilt=True, seconds=round(time.perf_counter() - started, 2))
-    return report
+    suggestions = deflector.suggest_batch([q.text for q in inquiries], k=1)
+    return _fit(deflector, suggestions, [q.expected_article for q in inquiries], "labelled", wrong_cost)
 
 
 def calibrate_tickets(deflector, wrong_cost: float = WRONG_COST, limit: int = 3000, seed: int = 0) -> dict:

@@ -141,33 +141,20 @@ def _after_index(home: Home) -> None:
 @click.argument("labelled", required=False, type=click.Path(dir_okay=False))
 @click.option("--wrong-cost", type=float, default=WRONG_COST, show_default=True,
               help="How much worse a wrong answer is than an honest 'no answer'.")
-@click.option("--learn/--no-learn", default=True, show_default=True,
-              help="Also keep the LABELLED inquiries that expect an article as examples of it (linked "
-                   "tickets of channel 'labelled'; the index is rebuilt with them, and the decision is cross-fitted).")
 @home_option
 @friendly
-def calibrate(labelled, wrong_cost, learn, home):
+def calibrate(labelled, wrong_cost, home):
     """Fit the answer/no-answer decision on LABELLED inquiries, or from the ticket history."""
     from .calibrate import calibrate_labelled, calibrate_tickets
     from .formats import read_inquiries
     deflector = _deflector(home, threads=2)
     if labelled:
-        report = calibrate_labelled(deflector, read_inquiries(labelled, require_labels=True), wrong_cost,
-                                    learn=learn, source=str(labelled))
+        report = calibrate_labelled(deflector, read_inquiries(labelled, require_labels=True), wrong_cost)
     else:
         report = calibrate_tickets(deflector, wrong_cost)
-    learned = report.get("learned")
-    if learned:
-        click.echo(f"learned {learned['learned']} labelled inquiries as examples of their articles ("
-                   + (f"{learned['new']} new, {learned['changed']} changed; index rebuilt in {learned['seconds']} s"
-                      if learned["rebuilt"] else "nothing new") + ")"
-                   + (f"; {learned['unknown_article']} expect an article that does not exist and were left out"
-                      if learned["unknown_article"] else ""))
     click.echo(f"calibrated on {report['samples']} {report['source']} samples ({report['covered']} covered): "
                f"threshold {report['threshold']}, answers {report['answer_rate']:.0%}, "
                f"right when answering {report['right_when_answered']}")
-    if learned and learned["rebuilt"]:
-        _after_index(home)
 
 
 @cli.command()

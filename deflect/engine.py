@@ -15,21 +15,20 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import indexer
-from .calibrate import LABELLED_CHANNEL, Calibrator
+from .calibrate import Calibrator
 from .embedder import Embedder, load_embedder
 from .errors import DeflectError, NotFoundError
 from .formats import Article, Ticket
 from .home import Home
 from .indexer import BODY, NEIGHBOURS, TICKET, TITLE, IndexBundle
-from .labels import hard_labels, neighbour_weights
+from .labels import neighbour_weights
 from .language import detect_language
 from .locks import FairRLock
 from .store import Store, open_store
@@ -142,18 +141,17 @@ class Deflector:
         tickets = np.flatnonzero(b.kind == TICKET)
         self._ticket_pos = dict(zip(b.ref[tickets].tolist(), tickets.tolist()))
 
-    def reload_if_changed(self, force: bool = False) -> bool:
-        """Reload the index if another process rebuilt or updated it (or ``force``); True if reloaded.
-        Queries go on with the old index while the new one loads; a reload waits for no change of
-        this process."""
+    def reload_if_changed(self) -> bool:
+        """Reload the index if another process rebuilt or updated it; True if reloaded. Queries go on
+        with the old index while the new one loads; a reload waits for no change of this process."""
         mtime = self._mtime()
-        if mtime == self._manifest_mtime and not force:
+        if mtime == self._manifest_mtime:
             return False
         if not self._write_lock.acquire(blocking=False):   # this process is changing/saving the index
             return False
         try:
             mtime = self._mtime()
-            if mtime == self._manifest_mtime and not force:
+            if mtime == self._manifest_mtime:
                 return False
             bundle = IndexBundle.load(self.home.index_dir)
             embedder = self.embedder if bundle.model == self.embedder.name else load_embedder(bundle.model)
@@ -165,36 +163,6 @@ class Deflector:
             return True
         finally:
             self._write_lock.release()
-
-    def rebuild(self) -> dict:
-        """Rebuild the index from the store -- labels, classifier and vector index from scratch, stored
-        vectors re-used -- and answer with it; returns the build statistics."""
-        with self._write_lock:
-            stats = indexer.build(self.store, self.embedder, self.home.index_dir, rebuild=True,
-                                  kind=self.bundle.vectors.requested)
-        self.reload_if_changed(force=True)
-        return stats
-
-    @contextmanager
-    def unlearned(self, ticket_ids: Iterable[str]) -> Iterator[None]:
-        """Within the block the classifier is one refitted without these tickets (those in the index),
-        as if they had never been learned; combined with ``exclude_tickets`` for the neighbour votes,
-        inquiries learned earlier can be judged again without their own answer in the engine."""
-        b = self.bundle
-        drop = np.array(sorted({self._ticket_pos[t] for t in ticket_ids if t in self._ticket_pos}), np.int64)
-        if not len(drop) or b.classifier is None:
-            yield
-            return
-        live = np.setdiff1d(np.flatnonzero(b.kind != indexer.DELETED), drop)
-        vectors = b.gather_embeddings(self.home.index_dir, live)
-        refit = None if vectors is None else indexer.fit_classifier(
-            vectors, hard_labels(b.labels[live], -1), previous=b.classifier)
-        with self._lock:
-            kept, b.classifier = b.classifier, refit or b.classifier
-            try:
-                yield
-            finally:
-                b.classifier = kept
 
     # -- scoring --------------------------------------------------------------------------------
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -301,12 +269,11 @@ class Deflector:
         b = self.bundle
         sims, nbrs = b.vectors.search(vector[None, :], min(len(b.kind), NEIGHBOURS + 10 * limit))
         picked = [(str(b.ref[p]), float(s)) for p, s in zip(nbrs[0], sims[0])
-                  if p >= 0 and b.kind[p] == TICKET and b.ref[p] != exclude]
+                  if p >= 0 and b.kind[p] == TICKET and b.ref[p] != exclude][:limit]
         rows = self.store.get_tickets(t for t, _ in picked)
-        # labelled inquiries learned by `calibrate` are examples, not contacts an agent resolved
         return [TicketHit(t, round(s, 4), rows[t]["subject"] or "", rows[t]["body"] or "",
                           rows[t]["resolution"] or "", rows[t]["article_id"], rows[t]["language"])
-                for t, s in picked if t in rows and rows[t].get("channel") != LABELLED_CHANNEL][:limit]
+                for t, s in picked if t in rows]
 
     # -- live updates (the index is changed in place and saved; no rebuild) -------------------
     # A change is searchable as soon as it is applied in memory (under the query lock, a few ms);
