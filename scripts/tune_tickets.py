@@ -139,7 +139,7 @@ def run_missing_fold(fold: Path) -> dict:
     truth = json.loads((fold / "truth.json").read_text(encoding="utf-8"))
     score = score_gap_report(report, truth["topics"], set(truth["articles"]) - set(truth["missing"]))
     missing = score["uncovered_topics"]
-    return {"missing": missing, "found": round(score["topic_recall"] * missing) if missing else 0,
+    return {"missing": missing, "found": missing - len(score["missed"]),
             "split": len(score["split"]), "false_gaps": score["false_gaps"], "purity": score["purity"]}
 
 
@@ -154,8 +154,8 @@ def missing_summary(name: str, rows: list[dict]) -> str:
 
 
 def _fold_name(kind: str, k: int, article_id: str) -> str:
-    """The folder name of fold ``k`` about one article; numbered, as two ids may clean up to the same
-    name ("faq/a", "faq_a")."""
+    """The folder name of fold ``k`` about an article (or several, joined by "+"); numbered, as two ids
+    may clean up to the same name ("faq/a", "faq_a")."""
     return f"{kind}{k}-" + re.sub(r"[^\w.-]", "_", article_id)
 
 
@@ -248,35 +248,33 @@ def main() -> None:
             raise SystemExit(f"{case}: needs articles/ and tickets.jsonl")
     with tempfile.TemporaryDirectory(prefix="deflect-tune-") as tmp:
         work = args.work or Path(tmp)
-        if args.missing_article:
-            missing_main(args.cases, work, 5 if args.min_tickets is None else args.min_tickets,
-                         args.unlink_share, args.seed, args.max_articles, args.together)
-            return
-        every: list[tuple[bool, bool, bool]] = []
-        for case in args.cases:
-            rows = []
+
+        def missing(case: Path) -> list[dict]:
+            folds = missing_article_cases(case, work, 5 if args.min_tickets is None else args.min_tickets,
+                                          args.unlink_share, args.seed, args.max_articles, args.together)
+            return [run_missing_fold(fold) for fold in folds]
+
+        def held_out(case: Path) -> list[tuple[bool, bool, bool]]:
             folds = (cold_start_cases(case, work, 3 if args.min_tickets is None else args.min_tickets)
                      if args.cold_start
                      else fold_cases(case, work, args.folds, args.max, args.seed))
-            for fold in folds:
-                rows += run_fold(case, fold)
-            every += rows
-            print(summary(case.name, rows), flush=True)
-        if len(args.cases) > 1:
-            print(summary("all", every))
+            return [row for fold in folds for row in run_fold(case, fold)]
+
+        if args.missing_article:
+            _per_case(args.cases, missing, missing_summary)
+        else:
+            _per_case(args.cases, held_out, summary)
 
 
-def missing_main(cases: list[Path], work: Path, min_tickets: int, unlink_share: float, seed: int,
-                 limit: int | None, together: int = 1) -> None:
-    """The --missing-article check over the cases: one line per case and one for all."""
-    every: list[dict] = []
+def _per_case(cases: list[Path], rows_of, summarise) -> None:
+    """Print ``summarise`` of each case's rows (``rows_of(case)``), then of all of them together."""
+    every: list = []
     for case in cases:
-        folds = missing_article_cases(case, work, min_tickets, unlink_share, seed, limit, together)
-        rows = [run_missing_fold(fold) for fold in folds]
+        rows = rows_of(case)
         every += rows
-        print(missing_summary(case.name, rows), flush=True)
+        print(summarise(case.name, rows), flush=True)
     if len(cases) > 1:
-        print(missing_summary("all", every))
+        print(summarise("all", every))
 
 
 if __name__ == "__main__":
