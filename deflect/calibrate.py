@@ -17,6 +17,7 @@ SETTING = "calibration"
 # honest "no answer"s: chosen on banking77 dev.jsonl by repeated half splits (fit on one half, count on
 # the other): cost 2 answered 5.7% of uncovered inquiries, cost 3 4.7%, for ~3 points less deflection.
 WRONG_COST = 3.0
+CALIBRATION_FOLDS = 3   # ticket-history calibration: classifiers fitted, each without a third of the tickets
 
 
 class Calibrator:
@@ -103,8 +104,9 @@ def calibrate_labelled(deflector, inquiries: list, wrong_cost: float = WRONG_COS
 
 
 def calibrate_tickets(deflector, wrong_cost: float = WRONG_COST, limit: int = 3000, seed: int = 0) -> dict:
-    """Fit the decision from the ticket history, each ticket judged without itself: tickets linked to
-    an article expect it; unlinked tickets whose neighbourhood holds no article evidence expect none."""
+    """Fit the decision from the ticket history, each ticket judged without itself (left out of its
+    neighbours and of the classifier, see ``_judged_as_new``): tickets linked to an article expect it;
+    unlinked tickets whose neighbourhood holds no article evidence expect none."""
     from .errors import NotCalibratedError
     from .indexer import TICKET, ticket_text
 
@@ -124,8 +126,44 @@ def calibrate_tickets(deflector, wrong_cost: float = WRONG_COST, limit: int = 30
     rows = deflector.store.get_tickets(refs)
     texts = [ticket_text(rows[r]) for r in refs]
     expected = [b.article_ids[b.seed[p]] if b.seed[p] >= 0 else None for p in picked]
-    suggestions = deflector.suggest_batch(texts, k=1, exclude_tickets=refs)
+    suggestions = _judged_as_new(deflector, texts, refs, picked)
     return _fit(deflector, suggestions, expected, "tickets", wrong_cost)
+
+
+def _judged_as_new(deflector, texts: list[str], refs: list[str], positions: np.ndarray,
+                   folds: int = CALIBRATION_FOLDS) -> list:
+    """Suggestions for tickets of the index as if each were a new inquiry: left out of its own
+    neighbours and, fold by fold, of the classifier's training rows. A classifier that was trained on
+    a ticket is sure of it; a decision fitted on such certainty answered new inquiries, even ones from
+    outside the help desk's domain, too boldly."""
+    from .indexer import DELETED, classifier_sample, fit_classifier
+    from .labels import hard_labels
+
+    b = deflector.bundle
+    with deflector._lock:   # one embedding at a time (tokenizers are not thread-safe)
+        vectors = deflector.embed(texts)
+    live = np.flatnonzero(b.kind != DELETED)
+    live = live[classifier_sample(len(live))]          # the rows the index's classifier was fitted on
+    train = b.gather_embeddings(deflector.home.index_dir, live) if b.classifier is not None else None
+    if train is None:
+        return deflector.suggest_batch(texts, k=1, exclude_tickets=refs, vectors=vectors)
+    targets = hard_labels(b.labels[live], -1)
+    fold = np.arange(len(positions)) % folds
+    out: list = [None] * len(texts)
+    for f in range(folds):
+        mine = np.flatnonzero(fold == f)
+        keep = ~np.isin(live, positions[mine])
+        classifier = fit_classifier(train[keep], targets[keep])
+        with deflector._lock:   # queries of other threads wait for this fold's scoring, not for its fit
+            original, b.classifier = b.classifier, classifier or b.classifier
+            try:
+                judged = deflector.suggest_batch([texts[i] for i in mine], k=1, vectors=vectors[mine],
+                                                 exclude_tickets=[refs[i] for i in mine])
+            finally:
+                b.classifier = original
+        for i, s in zip(mine, judged, strict=True):
+            out[i] = s
+    return out
 
 
 def _fit(deflector, suggestions, expected: list, source: str, wrong_cost: float) -> dict:

@@ -1,0 +1,17 @@
+"""The answer / no-answer decision fitted from the ticket history."""
+from __future__ import annotations
+
+from deflect.calibrate import calibrate_tickets
+from deflect.engine import Deflector
+
+
+def test_ticket_calibration_judges_tickets_as_new_and_keeps_the_index_classifier(demo_home):
+    deflector = Deflector.open(demo_home)
+    before = deflector.bundle.classifier
+    report = calibrate_tickets(deflector)
+    assert deflector.bundle.classifier is before
+    assert report["source"] == "tickets" and 0.0 < report["threshold"] < 1.01
+    # judged by classifiers that never saw them, not every answered ticket is right any more (a
+    # classifier trained on a ticket is sure of it: the report said 1.0, and the decision was too bold)
+    assert report["right_when_answered"] < 1.0
+    deflector.close()
