@@ -136,18 +136,15 @@ def _judged_as_new(deflector, texts: list[str], refs: list[str], positions: np.n
     neighbours and, fold by fold, of the classifier's training rows. A classifier that was trained on
     a ticket is sure of it; a decision fitted on such certainty answered new inquiries, even ones from
     outside the help desk's domain, too boldly."""
-    from .indexer import DELETED, classifier_sample, fit_classifier
-    from .labels import hard_labels
+    from .indexer import classifier_rows, fit_classifier
 
     b = deflector.bundle
     with deflector._lock:   # one embedding at a time (tokenizers are not thread-safe)
         vectors = deflector.embed(texts)
-    live = np.flatnonzero(b.kind != DELETED)
-    live = live[classifier_sample(len(live))]          # the rows the index's classifier was fitted on
-    train = b.gather_embeddings(deflector.home.index_dir, live) if b.classifier is not None else None
-    if train is None:
+    rows = classifier_rows(b, deflector.home.index_dir) if b.classifier is not None else None
+    if rows is None:
         return deflector.suggest_batch(texts, k=1, exclude_tickets=refs, vectors=vectors)
-    targets = hard_labels(b.labels[live], -1)
+    live, train, targets = rows
     fold = np.arange(len(positions)) % folds
     out: list = [None] * len(texts)
     for f in range(folds):

@@ -433,6 +433,17 @@ def classifier_sample(n: int, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, CLASSIFIER_SAMPLE, replace=False))
 
 
+def classifier_rows(bundle: IndexBundle, index_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """What the classifier of an index is fitted on: the positions (a fixed sample of the live
+    documents), their embeddings and hard labels; None when the embeddings are not on disk."""
+    live = np.flatnonzero(bundle.kind != DELETED)
+    live = live[classifier_sample(len(live))]
+    vectors = bundle.gather_embeddings(index_dir, live)
+    if vectors is None:
+        return None
+    return live, vectors, hard_labels(bundle.labels[live], -1)
+
+
 def fit_classifier(vectors: np.ndarray, targets: np.ndarray, seed: int = 0,
                    previous: Classifier | None = None) -> Classifier | None:
     """Logistic regression on (a sample of) the labelled documents; None if too few classes.
@@ -681,11 +692,9 @@ def _update(previous: IndexBundle, store: Store, embedder: Embedder, index_dir: 
         b.forget_articles(gone)
     retrain = bool(_classless(b)) or len(changed_articles) > RETRAIN_ARTICLES * max(len(article_ids), 1)
     if retrain:
-        live_pos = np.flatnonzero(b.kind != DELETED)
-        live_pos = live_pos[classifier_sample(len(live_pos))]
-        sample = b.gather_embeddings(index_dir, live_pos)
-        if sample is not None:
-            b.classifier = fit_classifier(sample, hard_labels(b.labels[live_pos], -1), previous=b.classifier)
+        rows = classifier_rows(b, index_dir)
+        if rows is not None:
+            b.classifier = fit_classifier(rows[1], rows[2], previous=b.classifier)
     update = {"mode": "update", "at": datetime.now(UTC).replace(microsecond=0).isoformat(),
               "added": int(len(add)), "removed": int(removed), "embedded": int(embedded),
               "new_articles": len(new_articles), "changed_articles": len(changed_articles),
