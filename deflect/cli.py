@@ -152,8 +152,13 @@ def calibrate(labelled, wrong_cost, home):
         report = calibrate_labelled(deflector, read_inquiries(labelled, require_labels=True), wrong_cost)
     else:
         report = calibrate_tickets(deflector, wrong_cost)
-    click.echo(f"calibrated on {report['samples']} {report['source']} samples ({report['covered']} covered): "
-               f"threshold {report['threshold']}, answers {report['answer_rate']:.0%}, "
+    if report["source"] == "tickets":
+        what = (f"{report['samples']} tickets judged as new inquiries ({report['covered']} linked, "
+                f"{report['uncovered']} unlinked far from any article, {report['unseen']} linked ones asked "
+                f"again as if their article did not exist)")
+    else:
+        what = f"{report['samples']} labelled inquiries ({report['covered']} covered)"
+    click.echo(f"calibrated on {what}: threshold {report['threshold']}, answers {report['answer_rate']:.0%}, "
                f"right when answering {report['right_when_answered']}")
 
 

@@ -169,16 +169,22 @@ class Deflector:
         """L2-normalised float32 embeddings (n, dim) with the index's model."""
         return self.embedder.encode(list(texts))
 
-    def score(self, vectors: np.ndarray, exclude: list[int | None] | None = None) -> Scores:
-        """Evidence per article for each query vector; ``exclude[i]`` drops a document position."""
+    def score(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
+              classifier: indexer.Classifier | None = None, hidden: int | None = None) -> Scores:
+        """Evidence per article for each query vector. For judging documents of the index as if they
+        were new: ``exclude[i]`` drops a document position (or an array of them) from item i's
+        neighbours, ``classifier`` replaces the index's, and article column ``hidden`` is treated
+        as if the article did not exist."""
         b = self.bundle
         n, n_art = len(vectors), b.n_articles
-        k = NEIGHBOURS + (1 if exclude is not None else 0)
-        sims, nbrs = b.vectors.search(vectors, k)
-        if exclude is not None:
-            for i, pos in enumerate(exclude):
-                if pos is not None:
-                    hit = nbrs[i] == pos
+        dropped = [np.atleast_1d(np.asarray(e if e is not None else [], np.int64)) for e in exclude] \
+            if exclude is not None else None
+        k = NEIGHBOURS + (max(map(len, dropped), default=0) if dropped else 0)
+        sims, nbrs = b.vectors.search(vectors, min(k, max(len(b.kind), 1)))
+        if dropped is not None:
+            for i, positions in enumerate(dropped):
+                if len(positions):
+                    hit = np.isin(nbrs[i], positions)
                     nbrs[i, hit], sims[i, hit] = -1, -1.0
             order = np.argsort(nbrs < 0, axis=1, kind="stable")[:, :NEIGHBOURS]
             nbrs, sims = np.take_along_axis(nbrs, order, 1), np.take_along_axis(sims, order, 1)
@@ -189,9 +195,14 @@ class Deflector:
         knn = b.votes(nbrs, weights)   # = csr(weights) @ labels, without a sparse matrix per query
         if knn.shape[1] < n_art:  # articles added since the labels were spread
             knn = np.pad(knn, ((0, 0), (0, n_art - knn.shape[1])))
+        if hidden is not None:
+            knn[:, hidden] = 0.0
         knn_none = np.clip(1.0 - knn.sum(1), 0.0, 1.0)
-        if b.classifier is not None:
-            clf = b.classifier.proba(vectors, n_art)
+        classifier = classifier if classifier is not None else b.classifier
+        if classifier is not None and hidden is not None:
+            classifier = classifier.without(np.array([hidden]))
+        if classifier is not None:
+            clf = classifier.proba(vectors, n_art)
             clf_art, clf_none = clf[:, :n_art], clf[:, n_art]
             mix = KNN_WEIGHT * knn + (1 - KNN_WEIGHT) * clf_art
         else:
@@ -201,6 +212,8 @@ class Deflector:
             s = vectors @ self._art_vectors.T
             art_sim[:, self._art_of[self._art_starts]] = np.maximum.reduceat(s, self._art_starts, axis=1)
         ranking = mix + ARTICLE_SIM_WEIGHT * art_sim + NEAR_DUPLICATE_BONUS * (art_sim >= NEAR_DUPLICATE)
+        if hidden is not None:
+            ranking[:, hidden] = -np.inf
         if n_art == 0:
             features = np.zeros((n, len(FEATURES)), np.float32)
         else:
@@ -213,6 +226,18 @@ class Deflector:
                 clf_none, art_sim[idx, top], np.where(valid[:, 0], sims[:, 0], 0.0),
             ]).astype(np.float32)
         return Scores(ranking, features, nbrs, sims)
+
+    def judge(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
+              classifier: indexer.Classifier | None = None,
+              hidden: int | None = None) -> tuple[np.ndarray, list[str | None]]:
+        """Evidence features and first article id per vector (see ``score`` for the arguments):
+        what calibration needs to judge documents of the index as if they were new inquiries."""
+        with self._lock:
+            scores = self.score(vectors, exclude, classifier, hidden)
+            ids = self.bundle.article_ids
+            firsts = [ids[a] if ids[a] in self._articles else None
+                      for a in np.argmax(scores.ranking, axis=1)] if len(ids) else [None] * len(vectors)
+            return scores.features, firsts
 
     def _confidence(self, features: np.ndarray) -> tuple[np.ndarray, float]:
         if self.calibrator is not None:

@@ -15,3 +15,16 @@ def test_ticket_calibration_judges_tickets_as_new_and_keeps_the_index_classifier
     # classifier trained on a ticket is sure of it: the report said 1.0, and the decision was too bold)
     assert report["right_when_answered"] < 1.0
     deflector.close()
+
+
+def test_ticket_calibration_asks_linked_tickets_again_as_if_their_article_did_not_exist(demo_home):
+    deflector = Deflector.open(demo_home)
+    without = calibrate_tickets(deflector, unseen_share=0.0)
+    report = calibrate_tickets(deflector, unseen_share=0.5)
+    # half as many such questions as unlinked tickets of known gaps, all expecting no answer
+    assert report["covered"] == without["covered"]
+    unlinked = without["samples"] - without["covered"]
+    assert report["samples"] == without["samples"] + round(0.5 * unlinked)
+    # a question without an answer in the FAQ need not sit among unlinked tickets to be turned down
+    assert deflector.suggest("Wie kann ich").decision == "no_answer"
+    deflector.close()
