@@ -831,14 +831,29 @@ _QUESTION_START = re.compile(r"^(how|what|why|when|where|which|who|can|could|do|
                              r"darf|ist|sind|gibt|habe|hat|wird|werde)\b", re.IGNORECASE)
 
 
-def suggest_title(question: str, language: str | None) -> str:
-    """An article title from the most representative customer question (no language model)."""
-    text = re.sub(r"\s+", " ", question).strip().strip("\"'")
-    text = re.sub(r"^(hi|hello|hallo|hey|guten tag|moin)[,!.]?\s+", "", text, flags=re.IGNORECASE)
-    first = re.split(r"(?<=[.!?])\s", text)[0] if len(text) > 80 else text
+_GREETING = re.compile(r"^(hi|hello|hallo|hey|moin|servus|guten (morgen|tag|abend)|good (morning|afternoon|evening)|"
+                       r"liebe[sr]? .{0,40}|sehr geehrte[rs]? .{0,60}|dear .{0,40}|to whom it may concern)[,!.:]?$",
+                       re.IGNORECASE)
+
+
+def headline(text: str) -> str:
+    """What a ticket or inquiry is about, in one line: the first sentence of its first line that is
+    not a greeting (a ticket's subject comes first), at most about 90 characters."""
+    lines = [re.sub(r"\s+", " ", line).strip().strip("\"'") for line in text.splitlines()]
+    lines = [line for line in lines if line and not _GREETING.match(line)]
+    first = lines[0] if lines else ""
+    first = re.sub(r"^(hi|hello|hallo|hey|guten tag|moin)[,!.]?\s+", "", first, flags=re.IGNORECASE)
+    sentences = [x for x in re.split(r"(?<=[.!?])\s+", first) if len(x.split()) >= 2]
+    first = sentences[0] if sentences else first
     first = first.rstrip(" .!?")
     if len(first) > 90:
         first = first[:90].rsplit(" ", 1)[0] + "…"
+    return first
+
+
+def suggest_title(question: str, language: str | None) -> str:
+    """An article title from the most representative customer question (no language model)."""
+    first = headline(question)
     if not first:
         return "FAQ"
     first = first[0].upper() + first[1:]
@@ -879,7 +894,7 @@ def _topic_entry(tid: str, row: dict | None, rows: list[int], items: list[Item],
         nearest = {"id": a_ids[j], "title": titles.get(a_ids[j], a_ids[j]), "score": round(float(s[j]), 4)}
     answered = Counter(article[i] for i in rows if decision[i] == "answer" and article[i])
     label_kw = ", ".join(keywords[:3])
-    label = (f"{label_kw}: {rep}" if label_kw else rep)
+    label = f"{label_kw}: {headline(rep) or rep}" if label_kw else (headline(rep) or rep)
     if len(label) > 120:
         label = label[:119].rsplit(" ", 1)[0] + "…"
     return {

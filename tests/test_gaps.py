@@ -363,6 +363,13 @@ def test_suggest_title():
     assert G.suggest_title("Hallo, Passwort vergessen.", "de") == "Hilfe: Passwort vergessen"
     assert G.suggest_title("app crashes on start", "en") == "Help: App crashes on start"
     assert G.suggest_title("Wie kündige ich mein Abo", "de") == "Wie kündige ich mein Abo?"
+    # a ticket's text is its subject, then the body: the subject is the title, greetings never are
+    assert G.suggest_title("E-Paper-App crasht\nHallo, seit dem Update stürzt die App ab.", "de") == \
+        "Hilfe: E-Paper-App crasht"
+    assert G.suggest_title("Sehr geehrte Damen und Herren,\n\nseit Wochen fehlt das Rätsel. Wo ist es?", "de") == \
+        "Hilfe: Seit Wochen fehlt das Rätsel"
+    assert G.suggest_title("Hello,\nwe didn't get our paper today. Second time this week.", "en") == \
+        "Help: We didn't get our paper today"
 
 
 # -- the CLI ---------------------------------------------------------------------------------------
