@@ -461,6 +461,7 @@ class Item:
     logged_decision: str | None = None
     logged_article: str | None = None
     logged_confidence: float | None = None
+    subject: str | None = None      # a ticket's subject line (``text`` runs subject and body together)
 
 
 def load_items(store) -> list[Item]:
@@ -472,7 +473,8 @@ def load_items(store) -> list[Item]:
                               "channel from tickets order by rowid"):
         text = ticket_text({"subject": r[1], "body": r[2]})
         if text:
-            items.append(Item(f"ticket:{r[0]}", "ticket", r[0], text, r[4], r[7], r[5] or r[6], linked=r[3]))
+            items.append(Item(f"ticket:{r[0]}", "ticket", r[0], text, r[4], r[7], r[5] or r[6], linked=r[3],
+                              subject=(r[1] or "").strip() or None))
     for r in store.db.execute("select id, text, language, created_at, channel, decision, article_id, "
                               "confidence from inquiries order by created_at, rowid"):
         if r[1] and r[1].strip():
@@ -851,6 +853,17 @@ def headline(text: str) -> str:
     return first
 
 
+def _about(item: Item) -> str:
+    """The text a headline is taken from: a ticket's subject first if it has a few words; a one-word
+    subject ("Kreuzworträtsel") says less than the body's first sentence."""
+    subject = item.subject or ""
+    if len(subject.split()) >= 2:
+        return f"{subject}\n{item.text}"
+    if subject and item.text.startswith(subject):
+        return item.text[len(subject):].strip() or item.text
+    return item.text
+
+
 def suggest_title(question: str, language: str | None) -> str:
     """An article title from the most representative customer question (no language model)."""
     first = headline(question)
@@ -870,7 +883,9 @@ def _topic_entry(tid: str, row: dict | None, rows: list[int], items: list[Item],
     order = np.argsort(-sims)
     languages = Counter((m.language or detect_language(m.text)) for m in members)
     language = languages.most_common(1)[0][0]
-    rep = members[int(order[0])].text
+    first = members[int(order[0])]
+    rep = first.text
+    about = _about(first)
     examples, seen = [], set()
     for j in order:
         t = members[int(j)].text
@@ -894,12 +909,12 @@ def _topic_entry(tid: str, row: dict | None, rows: list[int], items: list[Item],
         nearest = {"id": a_ids[j], "title": titles.get(a_ids[j], a_ids[j]), "score": round(float(s[j]), 4)}
     answered = Counter(article[i] for i in rows if decision[i] == "answer" and article[i])
     label_kw = ", ".join(keywords[:3])
-    label = f"{label_kw}: {headline(rep) or rep}" if label_kw else (headline(rep) or rep)
+    label = f"{label_kw}: {headline(about) or rep}" if label_kw else (headline(about) or rep)
     if len(label) > 120:
         label = label[:119].rsplit(" ", 1)[0] + "…"
     return {
         "id": tid, "label": label, "keywords": keywords, "representative": rep,
-        "suggested_title": suggest_title(rep, language), "language": language, "size": len(members),
+        "suggested_title": suggest_title(about, language), "language": language, "size": len(members),
         "sources": {"ticket": sum(m.source == "ticket" for m in members),
                     "inquiry": sum(m.source == "inquiry" for m in members),
                     "channels": dict(Counter(m.channel or "unknown" for m in members).most_common()),

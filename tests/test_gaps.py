@@ -384,6 +384,16 @@ def cli_home(deflector, monkeypatch):
     return str(deflector.home.path)
 
 
+def test_topic_title_is_the_ticket_subject_unless_it_is_a_single_word():
+    # a stored ticket's text runs subject and body together on one line
+    crash = G.Item("ticket:t1", "ticket", "t1", "E-Paper-App crasht Hallo, seit dem Update stürzt die App ab.",
+                   "de", None, None, subject="E-Paper-App crasht")
+    assert G.suggest_title(G._about(crash), "de") == "Hilfe: E-Paper-App crasht"
+    puzzle = G.Item("ticket:t2", "ticket", "t2", "Kreuzworträtsel Ist das Kreuzworträtsel nur noch gedruckt?",
+                    "de", None, None, subject="Kreuzworträtsel")
+    assert G.suggest_title(G._about(puzzle), "de") == "Ist das Kreuzworträtsel nur noch gedruckt?"
+
+
 def test_cli_report_formats(cli_home):
     from deflect.gaps_cli import gaps
 
