@@ -180,7 +180,7 @@ class Deflector:
         dropped = [np.atleast_1d(np.asarray(e if e is not None else [], np.int64)) for e in exclude] \
             if exclude is not None else None
         k = NEIGHBOURS + (max(map(len, dropped), default=0) if dropped else 0)
-        sims, nbrs = b.vectors.search(vectors, min(k, max(len(b.kind), 1)))
+        sims, nbrs = b.vectors.search(vectors, k)
         if dropped is not None:
             for i, positions in enumerate(dropped):
                 if len(positions):
