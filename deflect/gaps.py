@@ -833,9 +833,10 @@ _QUESTION_START = re.compile(r"^(how|what|why|when|where|which|who|can|could|do|
                              r"darf|ist|sind|gibt|habe|hat|wird|werde)\b", re.IGNORECASE)
 
 
-_GREETING = re.compile(r"^(hi|hello|hallo|hey|moin|servus|guten (morgen|tag|abend)|good (morning|afternoon|evening)|"
-                       r"liebe[sr]? .{0,40}|sehr geehrte[rs]? .{0,60}|dear .{0,40}|to whom it may concern)[,!.:]?$",
-                       re.IGNORECASE)
+_HELLO = r"hi|hello|hallo|hey|moin|servus|guten (?:morgen|tag|abend)|good (?:morning|afternoon|evening)"
+_ADDRESS = r"liebe[sr]? [^,.!?:]{0,40}|sehr geehrte[rs]? [^,.!?:]{0,60}|dear [^,.!?:]{0,40}|to whom it may concern"
+_GREETING = re.compile(rf"^(?:{_HELLO}|{_ADDRESS})[,!.:]?$", re.IGNORECASE)            # a line of its own
+_GREETING_START = re.compile(rf"^(?:(?:{_HELLO})[,!.:]?|(?:{_ADDRESS})[,!.:])\s+", re.IGNORECASE)
 
 
 def headline(text: str) -> str:
@@ -844,7 +845,7 @@ def headline(text: str) -> str:
     lines = [re.sub(r"\s+", " ", line).strip().strip("\"'") for line in text.splitlines()]
     lines = [line for line in lines if line and not _GREETING.match(line)]
     first = lines[0] if lines else ""
-    first = re.sub(r"^(hi|hello|hallo|hey|guten tag|moin)[,!.]?\s+", "", first, flags=re.IGNORECASE)
+    first = _GREETING_START.sub("", first)
     sentences = [x for x in re.split(r"(?<=[.!?])\s+", first) if len(x.split()) >= 2]
     first = sentences[0] if sentences else first
     first = first.rstrip(" .!?")

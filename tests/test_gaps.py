@@ -370,6 +370,10 @@ def test_suggest_title():
         "Hilfe: Seit Wochen fehlt das Rätsel"
     assert G.suggest_title("Hello,\nwe didn't get our paper today. Second time this week.", "en") == \
         "Help: We didn't get our paper today"
+    # a greeting that starts a sentence is cut off, not the sentence dropped with it
+    assert G.suggest_title("Liebes Team, meine Zeitung fehlt seit Montag", "de") == \
+        "Hilfe: Meine Zeitung fehlt seit Montag"
+    assert G.suggest_title("Dear team, my paper is missing", "en") == "Help: My paper is missing"
 
 
 # -- the CLI ---------------------------------------------------------------------------------------
