@@ -105,11 +105,9 @@ def calibrate_labelled(deflector, inquiries: list, wrong_cost: float = WRONG_COS
     if len(inquiries) < 4:
         raise InputError(f"only {len(inquiries)} labelled inquiries; calibration needs at least 4",
                          hint="Label more inquiries, or calibrate from the ticket history (no file).")
-    from .engine import FEATURES
-
-    suggestions = deflector.suggest_batch([q.text for q in inquiries], k=1)
-    features = np.array([[s.features[f] for f in FEATURES] for s in suggestions])
-    firsts = [s.articles[0].id if s.articles else None for s in suggestions]
+    with deflector._lock:   # one embedding at a time (tokenizers are not thread-safe)
+        vectors = deflector.embed([q.text for q in inquiries])
+    features, firsts = deflector.judge(vectors)
     return _fit(deflector, features, firsts, [q.expected_article for q in inquiries], "labelled", wrong_cost)
 
 
@@ -166,11 +164,11 @@ def _judged_as_new(deflector, texts: list[str], positions: np.ndarray, hidden: n
     fold = np.arange(len(positions)) % folds
     features = np.zeros((len(texts), len(FEATURES)), np.float32)
     firsts: list[str | None] = [None] * len(texts)
+    live, train, targets = rows if rows is not None else (None, None, None)
     for f in range(folds):
         in_fold = fold == f
         classifier = None
         if rows is not None:
-            live, train, targets = rows
             keep = ~np.isin(live, positions[in_fold])
             classifier = fit_classifier(train[keep], targets[keep])
         for h in np.unique(hidden[in_fold]):

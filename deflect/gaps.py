@@ -910,7 +910,8 @@ def _topic_entry(tid: str, row: dict | None, rows: list[int], items: list[Item],
         nearest = {"id": a_ids[j], "title": titles.get(a_ids[j], a_ids[j]), "score": round(float(s[j]), 4)}
     answered = Counter(article[i] for i in rows if decision[i] == "answer" and article[i])
     label_kw = ", ".join(keywords[:3])
-    label = f"{label_kw}: {headline(about) or rep}" if label_kw else (headline(about) or rep)
+    head = headline(about) or rep
+    label = f"{label_kw}: {head}" if label_kw else head
     if len(label) > 120:
         label = label[:119].rsplit(" ", 1)[0] + "…"
     return {
