@@ -57,6 +57,61 @@ def test_similar_tickets_come_with_resolutions(demo_deflector):
     assert all("@" not in t.body for t in s.tickets)   # PII redacted
 
 
+def _small_help_desk(tmp_path):
+    """Three articles of an alarm-clock assistant's help desk: agents linked ten tickets to "set an
+    alarm" and six to the weather, none yet to "show my alarms" (a new article)."""
+    from deflect import indexer
+    from deflect.embedder import load_embedder
+    from deflect.formats import Ticket
+    from deflect.home import Home
+    from deflect.store import open_store
+
+    articles = [
+        Article(id="wecker-stellen", title="Wecker stellen", language="de",
+                questions=["Wie stelle ich einen Wecker?", "Wecker für morgen früh einstellen"],
+                body="Sagen Sie zum Beispiel „Stelle den Wecker auf 7 Uhr“."),
+        Article(id="wecker-anzeigen", title="Gestellte Wecker anzeigen", language="de",
+                questions=["Welche Wecker habe ich gestellt?"],
+                body="Fragen Sie „Welche Wecker sind gestellt?“ – die App listet alle aktiven Wecker auf."),
+        Article(id="wetter", title="Wettervorhersage abfragen", language="de",
+                questions=["Wie wird das Wetter morgen?"],
+                body="Fragen Sie nach dem Wetter für heute, morgen oder das Wochenende."),
+    ]
+    linked = {
+        "wecker-stellen": ["Stelle den Wecker auf 6:30", "Weck mich morgen um 7 Uhr", "Wecker für 5 Uhr bitte",
+                           "Stell einen Wecker für Montag um 8", "Ich brauche einen Wecker um halb sieben",
+                           "Wecker auf 9 Uhr stellen", "Bitte weck mich in einer Stunde",
+                           "Neuen Wecker für Samstag 10 Uhr", "Stelle einen Wecker für jeden Werktag",
+                           "Wecker morgen früh um sechs"],
+        "wetter": ["Regnet es heute in Berlin?", "Wie warm wird es am Wochenende?", "Brauche ich morgen einen Schirm?",
+                   "Wetter in München heute", "Wird es heute schneien?", "Wie ist die Vorhersage für Freitag?"],
+        None: ["Spiel etwas Jazz", "Füge dieses Lied zu meiner Playlist hinzu", "Spiele die neuen Hits",
+               "Mach Musik von Queen an", "Lies mir die Nachrichten vor", "Welche Filme laufen heute im Kino?",
+               "Reserviere einen Tisch für zwei", "Spiel meine Lieblingsmusik"],
+    }
+    tickets = [Ticket(id=f"t{i}", subject=text, body=text, resolution="Erledigt.", article_id=article, language="de")
+               for i, (article, text) in enumerate((a, t) for a, texts in linked.items() for t in texts)]
+    home = Home(tmp_path / "home").ensure()
+    store = open_store(home.db_path)
+    store.upsert_articles(articles)
+    store.upsert_tickets(tickets)
+    indexer.build(store, load_embedder(), home.index_dir)
+    store.close()
+    return Deflector.open(home)
+
+
+def test_article_without_ticket_history_is_not_outvoted_by_a_sibling_with_one(tmp_path):
+    # Votes and classifier learn mostly from tickets: without the article prototypes every question
+    # about alarms went to "set an alarm", whose ten tickets all say "Wecker".
+    d = _small_help_desk(tmp_path)
+    for text in ("Kannst du mir alle meine Wecker zeigen?", "Was für Wecker habe ich?",
+                 "Zeige alle gestellten Wecker"):
+        assert d.suggest(text).articles[0].id == "wecker-anzeigen", text
+    for text in ("Weck mich übermorgen um 6", "Stelle einen Wecker auf halb acht"):
+        assert d.suggest(text).articles[0].id == "wecker-stellen", text
+    d.close()
+
+
 def test_new_article_is_searchable_at_once_and_deletion_removes_it(demo_home):
     d = Deflector.open(demo_home)
     text = "Kann ich die Zeitung auch als Hörbuch-Podcast hören?"
