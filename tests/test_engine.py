@@ -101,8 +101,8 @@ def _small_help_desk(tmp_path):
 
 
 def test_article_without_ticket_history_is_not_outvoted_by_a_sibling_with_one(tmp_path):
-    # Votes and classifier learn mostly from tickets: without the article prototypes every question
-    # about alarms went to "set an alarm", whose ten tickets all say "Wecker".
+    # Votes and classifier learn mostly from tickets: without the article prototypes the first two
+    # questions went to "set an alarm", whose ten tickets all say "Wecker".
     d = _small_help_desk(tmp_path)
     for text in ("Kannst du mir alle meine Wecker zeigen?", "Was für Wecker habe ich?",
                  "Zeige alle gestellten Wecker"):
