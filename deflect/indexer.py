@@ -1,5 +1,6 @@
 """Build, update, save and load the search index: one vector per article title, question variant and
-body, and per resolved ticket; soft article labels spread to unlinked tickets; a linear classifier.
+body, and per resolved ticket; soft article labels spread to unlinked tickets; a linear classifier,
+and a second one over the article documents alone (``fit_article_classifier``).
 
 Files live in ``index/`` beside a ``manifest.json`` (model, dimension, counts, index type and the
 reason it was chosen, build time). A save writes new files first and replaces the manifest last
@@ -36,7 +37,7 @@ import numpy as np
 from scipy import sparse
 
 from .ann import VectorIndex
-from .embedder import Embedder
+from .embedder import Embedder, multilingual_columns
 from .errors import IndexMismatchError, IndexMissingError
 from .formats import Article
 from .labels import ALPHA, hard_labels, neighbour_weights, spread_labels
@@ -49,6 +50,7 @@ NEIGHBOURS = 10           # k of the label-spreading graph and of query-time vot
 TEMPERATURE = 0.05        # sharpness of similarity weights
 SPREAD_ITERATIONS = 10
 CLASSIFIER_SAMPLE = 30000  # max documents the linear classifier is trained on
+ARTICLE_CLASSIFIER_C = 1000.0  # inverse regularisation of the classifier over the article texts alone
 BODY_CHARS = 600
 # auto index: exact (flat) search up to APPROX_THRESHOLD documents; IVF with exact (Flat) storage
 # above; IVF with 8-bit codes (a quarter of the memory) above COMPRESS_THRESHOLD. A single-thread flat
@@ -132,6 +134,7 @@ class IndexBundle:
     article_ids: list[str]
     classifier: Classifier | None
     article_vectors: np.ndarray | None = None   # (m, dim) vectors of the article documents
+    article_classifier: Classifier | None = None  # over the article documents alone, see article_model()
     manifest: dict = field(default_factory=dict)
     embeddings: np.ndarray | None = None   # (n, dim) rows not saved yet (a build's vectors)
     embedding_files: list[str] = field(default_factory=list)
@@ -141,6 +144,7 @@ class IndexBundle:
     def __post_init__(self) -> None:
         if self.article_vectors is None:
             self.article_vectors = np.zeros((0, self.dim), np.float32)
+        self._article_model_stale = self.article_classifier is None
         self.pending: list[np.ndarray] = []
         if self.embeddings is not None:
             self.pending.append(np.asarray(self.embeddings, np.float16))
@@ -161,6 +165,15 @@ class IndexBundle:
     def live_articles(self) -> set[str]:
         """Ids of the articles that have searchable documents."""
         return set(self.ref[self.article_positions].tolist())
+
+    def article_model(self) -> Classifier | None:
+        """The classifier over the article documents alone (titles, questions, bodies; no tickets),
+        refitted after they changed; None with fewer than two articles."""
+        if self._article_model_stale:
+            self.article_classifier = fit_article_classifier(
+                self.article_vectors, self.seed[self.article_positions], multilingual_columns(self.model, self.dim))
+            self._article_model_stale = False
+        return self.article_classifier
 
     def votes(self, neighbours: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """(n, n_articles) float32: sum over each row's neighbours of weight x that neighbour's labels.
@@ -216,6 +229,7 @@ class IndexBundle:
         art = (kinds >= TITLE) & (kinds <= BODY)
         if art.any():
             self.article_vectors = np.concatenate([self.article_vectors, vectors[art]])
+            self._article_model_stale = True
         self.pending.append(vectors.astype(np.float16))
         self._emb_cache = None
         return positions
@@ -226,7 +240,10 @@ class IndexBundle:
         positions = positions[self.kind[positions] != DELETED] if len(positions) else positions
         if not len(positions):
             return 0
-        self.article_vectors = self.article_vectors[~np.isin(self.article_positions, positions)]
+        removed = np.isin(self.article_positions, positions)
+        if removed.any():
+            self.article_vectors = self.article_vectors[~removed]
+            self._article_model_stale = True
         self.vectors.remove(positions)
         self.kind[positions] = DELETED
         self.seed[positions] = -1
@@ -243,6 +260,7 @@ class IndexBundle:
         self.labels = labels
         if self.classifier is not None:
             self.classifier = self.classifier.without(cols)
+        self._article_model_stale = True
 
     def spread_to(self, positions: np.ndarray, vectors: np.ndarray) -> None:
         """Labels for new unlinked documents from their neighbours (all other rows stay fixed)."""
@@ -278,6 +296,10 @@ class IndexBundle:
         if self.classifier is not None:
             arrays.update(clf_coef=self.classifier.coef, clf_intercept=self.classifier.intercept,
                           clf_classes=self.classifier.classes)
+        article_model = self.article_model()
+        if article_model is not None:
+            arrays.update(art_coef=article_model.coef, art_intercept=article_model.intercept,
+                          art_classes=article_model.classes)
         _atomic_write(index_dir / files["docs"], lambda f: np.savez(f, **arrays))
         segments = self._save_embeddings(index_dir, build)
         if segments:
@@ -351,13 +373,17 @@ class IndexBundle:
         clf = None
         if "clf_coef" in d:
             clf = Classifier(d["clf_coef"], d["clf_intercept"], d["clf_classes"])
+        article_clf = None   # indexes saved before it existed get it fitted on first use
+        if "art_coef" in d:
+            article_clf = Classifier(d["art_coef"], d["art_intercept"], d["art_classes"])
         segments = ([files["embeddings"]] if files.get("embeddings") else []) + manifest.get(
             "embedding_segments", [])
         rows = int(manifest.get("embedding_rows", len(d["kind"]) if segments else 0))
         return cls(model=manifest["model"], dim=int(manifest["dim"]), vectors=vectors, kind=d["kind"],
                    ref=d["ref"].astype(object), seed=d["seed"], labels=labels, hashes=d["hashes"].astype(object),
                    article_ids=[str(a) for a in d["article_ids"]], classifier=clf,
-                   article_vectors=d["article_vectors"], manifest=manifest, embedding_files=segments,
+                   article_vectors=d["article_vectors"], article_classifier=article_clf, manifest=manifest,
+                   embedding_files=segments,
                    saved_rows=rows)
 
     def _embedding_parts(self, index_dir: Path) -> list[np.ndarray] | None:
@@ -474,9 +500,37 @@ def fit_classifier(vectors: np.ndarray, targets: np.ndarray, seed: int = 0,
     with threadpool_limits(1, user_api="blas"):
         model.fit(vectors, targets)
     coef, intercept = model.coef_, model.intercept_
-    if coef.shape[0] == 1:  # binary problem: sklearn keeps one row
-        coef, intercept = np.vstack([-coef, coef]), np.array([-intercept[0], intercept[0]])
+    if coef.shape[0] == 1:  # binary problem: sklearn keeps one row, the log-odds of the second class
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.array([0.0, intercept[0]])
     return Classifier(coef.astype(np.float32), intercept.astype(np.float32), model.classes_.astype(np.int32))
+
+
+def fit_article_classifier(vectors: np.ndarray, articles: np.ndarray,
+                           columns: np.ndarray | None = None) -> Classifier | None:
+    """Logistic regression over the article documents alone: which article's own texts an inquiry
+    is worded like. Unlike the main classifier it never sees a ticket, so an article with no ticket
+    history is not outweighed by a sibling with a long one. Only ``columns`` of the vectors count
+    (``embedder.multilingual_columns``: an inquiry in one language must find an article written in
+    another); the returned classifier takes whole vectors. None with fewer than two articles."""
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    if len(np.unique(articles)) < 2:
+        return None
+    vectors = np.asarray(vectors, dtype=np.float32)
+    columns = np.arange(vectors.shape[1]) if columns is None else np.asarray(columns)
+    part = vectors[:, columns]
+    norms = np.linalg.norm(part, axis=1)
+    scale = float(np.median(norms)) or 1.0   # the part's share of a whole vector's length
+    model = LogisticRegression(C=ARTICLE_CLASSIFIER_C, max_iter=300)
+    with threadpool_limits(1, user_api="blas"):
+        model.fit(part / np.maximum(norms, 1e-12)[:, None], articles)
+    coef, intercept = model.coef_, model.intercept_
+    if coef.shape[0] == 1:  # two articles: sklearn keeps one row, the log-odds of the second
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.array([0.0, intercept[0]])
+    full = np.zeros((len(coef), vectors.shape[1]), np.float32)
+    full[:, columns] = coef / scale
+    return Classifier(full, intercept.astype(np.float32), model.classes_.astype(np.int32))
 
 
 def collect_documents(store: Store) -> tuple[list[str], list[tuple[int, str, int, str]]]:

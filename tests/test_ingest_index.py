@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from deflect import indexer
 from deflect.cli import cli
-from deflect.embedder import load_embedder
+from deflect.embedder import load_embedder, multilingual_columns
 from deflect.errors import IndexMismatchError, IndexMissingError, InputError
 from deflect.home import Home
 from deflect.ingest import ingest
@@ -102,6 +102,30 @@ def test_index_manifest_and_reuse_of_unchanged_vectors(faq, home, model):
     assert changed["embedded"] == 1                    # only the changed body is re-embedded
     files = {p.name for p in home.index_dir.iterdir()}
     assert set(changed["files"].values()) <= files and len(files) == 4   # old build files removed
+
+
+def test_article_classifier_is_saved_with_the_index_and_refitted_when_an_article_changes(faq, home, model):
+    store = open_store(home.db_path)
+    ingest(store, [faq])
+    indexer.build(store, model, home.index_dir)
+    saved = indexer.IndexBundle.load(home.index_dir).article_classifier
+    assert saved is not None and sorted(saved.classes.tolist()) == [0, 1]
+    english_only = np.setdiff1d(np.arange(model.dim), multilingual_columns(model.name, model.dim))
+    assert len(english_only) == 384 and not saved.coef[:, english_only].any()   # MiniLM's part
+    (faq / "password.md").write_text(ARTICLES["password.md"].replace("I forgot my password",
+                                                                     "I cannot remember my password"))
+    ingest(store, [faq])
+    assert indexer.build(store, model, home.index_dir)["mode"] == "update"
+    refitted = indexer.IndexBundle.load(home.index_dir).article_classifier
+    assert refitted is not None and not np.allclose(refitted.coef, saved.coef)
+
+
+@pytest.mark.parametrize("name, dim, expected", [
+    ("use-m3+minilm", 896, (0, 512)), ("minilm+use-m3", 896, (384, 896)), ("use-m3", 512, (0, 512)),
+    ("minilm", 384, (0, 384)), ("some/model+minilm", 1152, (0, 768)), ("a+b", 100, (0, 100)),
+])
+def test_multilingual_columns_leave_out_the_english_only_part(name, dim, expected):
+    assert multilingual_columns(name, dim).tolist() == list(range(*expected))
 
 
 def test_crash_mid_build_leaves_previous_index_usable(faq, home, model, monkeypatch):
