@@ -9,9 +9,11 @@ The items the engine would not answer are clustered -- except near misses, which
 right than wrong (confidence at least ``NEAR_MISS``; the answer threshold usually lies higher, as a wrong
 answer costs more than no answer): they are covered questions it did not dare to answer, material for the
 "not found although covered" list, not for a new article. The clustering is average-linkage
-agglomerative over cosine distance, cut at a threshold calibrated on the covered topics (``auto_factor``
-times the typical spread of the linked tickets and questions of one article: how far apart two phrasings
-of one question lie differs a lot between domains and models). Each cluster is then tested as a whole
+agglomerative over cosine distance -- unless nearly all items are English, in the multilingual part of
+the vectors (``gap_space``: an English-only part of the model would split a topic by language) -- cut at
+a threshold calibrated on the covered topics (``auto_factor`` times the typical spread of the linked
+tickets and questions of one article: how far apart two phrasings of one question lie differs a lot
+between domains and models). Each cluster is then tested as a whole
 against its neighbourhood: where the members' nearest neighbours hold linked tickets and article
 documents at anything like their share overall, the cluster lies inside a covered region -- the FAQ has
 the answer, the engine just missed these phrasings -- and it is split along its tree until its parts pass
@@ -56,6 +58,7 @@ REUSE_SIMILARITY = 0.9      # a new cluster this close to an inactive old topic 
 COVER_SHARE = 0.5           # share of members the engine must answer for a topic to count as covered
 NEAR_MISS = 0.5             # an unanswered item whose first article is at least this likely right is no gap
 PERIOD_DAYS = 30
+ENGLISH_DESK = 0.9          # a help desk with this share of English items clusters in the whole vectors
 REGION = "~"                # gap_items.topic_id of a candidate found inside a covered region
 STATUSES = ("new", "planned", "covered", "dismissed")
 OPEN = ("new", "planned")
@@ -430,6 +433,14 @@ def _project(X: np.ndarray, projection: np.ndarray | None) -> np.ndarray:
     return Xr / np.maximum(np.linalg.norm(Xr, axis=1, keepdims=True), 1e-12)
 
 
+def _stored_centroid(row: dict, dim: int) -> np.ndarray:
+    """A topic's saved centroid; zeros when there is none or it was saved in another space (another
+    model, or a report from before the gap space): the topic's current members give it again."""
+    blob = row.get("centroid")
+    vec = np.frombuffer(blob, np.float32) if blob else np.zeros(0, np.float32)
+    return vec if len(vec) == dim else np.zeros(dim, np.float32)
+
+
 def _centroid(V: np.ndarray) -> np.ndarray:
     c = V.mean(axis=0)
     return (c / max(float(np.linalg.norm(c)), 1e-12)).astype(np.float32)
@@ -481,6 +492,40 @@ def load_items(store) -> list[Item]:
             items.append(Item(f"inquiry:{r[0]}", "inquiry", r[0], r[1].strip(), r[2], r[4], r[3],
                               logged_decision=r[5], logged_article=r[6], logged_confidence=r[7]))
     return items
+
+
+def english_share(items: list[Item]) -> float | None:
+    """Share of the items in English (their language, else a guess; undecided ones do not count)."""
+    langs = [(it.language or detect_language(it.text, default="")).lower()[:2] for it in items]
+    known = [lang for lang in langs if lang]
+    return sum(lang == "en" for lang in known) / len(known) if known else None
+
+
+def gap_space(deflector, *matrices: np.ndarray, english: float | None = None) -> list[np.ndarray]:
+    """The vectors the report clusters and compares. On an English help desk (``english``, the share
+    of English items, at least ``ENGLISH_DESK``) the whole vectors. Otherwise only the columns of the
+    model's parts that know more than English (``embedder.multilingual_columns``), normalised again:
+    an English-only part (MiniLM in the default ensemble) puts any two English texts nearer than an
+    English and a German phrasing of one question, and any two German texts near each other, which
+    splits topics by language and merges German questions that share a word."""
+    from .embedder import multilingual_columns
+
+    bundle = getattr(deflector, "bundle", None)
+    model = getattr(bundle, "model", None) or deflector.store.get_setting("model")
+    dim = next((m.shape[1] for m in matrices if m.ndim == 2 and len(m)), None)
+    if not model or dim is None or (english is not None and english >= ENGLISH_DESK):
+        return list(matrices)
+    cols = multilingual_columns(str(model), dim)
+    if len(cols) == dim:
+        return list(matrices)
+    out = []
+    for m in matrices:
+        if m.ndim != 2 or m.shape[1] != dim:
+            out.append(m)
+            continue
+        part = np.ascontiguousarray(m[:, cols], dtype=np.float32)
+        out.append(part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12))
+    return out
 
 
 def fingerprint(deflector) -> str:
@@ -663,6 +708,7 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
     V, fresh, keep = _vectors(deflector, items, cached)
     decision, confidence, article, changed = _judgements(deflector, items, V, cached, fp, articles)
     A, a_ids, titles = _article_docs(deflector)
+    Vg, Ag = gap_space(deflector, V, A, english=english_share(items))
     topics = {r["id"]: r for r in store.db["gap_topics"].rows} if "gap_topics" in store.db.table_names() else {}
     n = len(items)
     candidate = np.array([d == "no_answer" for d in decision], bool) & (confidence < NEAR_MISS)
@@ -675,10 +721,9 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
     # candidates an earlier run found inside a covered region stay there while nothing changed
     settled = np.array([t == REGION and not (changed[i] or fresh[i]) for i, t in enumerate(tid_of)], bool)
     cand = (candidate & ~settled) | closed
-    dim = V.shape[1] if n else (A.shape[1] if len(A) else 1)
-    centroids = np.array([np.frombuffer(topics[t]["centroid"], np.float32) if topics[t]["centroid"]
-                          else np.zeros(dim, np.float32) for t in old_ids], np.float32).reshape(len(old_ids), dim)
-    X = np.vstack([V, A]) if n and len(A) else (V if n else A)
+    dim = Vg.shape[1] if n else (Ag.shape[1] if len(Ag) else 1)
+    centroids = np.array([_stored_centroid(topics[t], dim) for t in old_ids], np.float32).reshape(len(old_ids), dim)
+    X = np.vstack([Vg, Ag]) if n and len(Ag) else (Vg if n else Ag)
     pad = len(X) - n
     ev = np.r_[np.array([d in ("linked", "answer") for d in decision], bool), np.ones(pad, bool)]
     hard = np.r_[np.array([d == "linked" for d in decision], bool), np.ones(pad, bool)]
@@ -719,7 +764,7 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
             continue
         reuse = None
         if inactive:
-            sims = [float(est.centroids_[k] @ np.frombuffer(topics[t]["centroid"], np.float32))
+            sims = [float(est.centroids_[k] @ _stored_centroid(topics[t], len(est.centroids_[k])))
                     if topics[t]["centroid"] else -1.0 for t in inactive]
             j = int(np.argmax(sims))
             if sims[j] >= REUSE_SIMILARITY:
@@ -744,8 +789,8 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
         rows = members_of.get(t, [])
         if not rows:
             continue
-        entries[t] = _topic_entry(t, topics.get(t), rows, items, V, est.centroids_[k], keywords.get(k, []),
-                                  A, a_ids, titles, now, period_days, decision, article)
+        entries[t] = _topic_entry(t, topics.get(t), rows, items, Vg, est.centroids_[k], keywords.get(k, []),
+                                  Ag, a_ids, titles, now, period_days, decision, article)
         share, hard_share = float(est.evidence_share_[k]), float(est.hard_share_[k])
         entries[t]["evidence_share"] = None if np.isnan(share) else round(share, 3)
         entries[t]["evidence"] = None if np.isnan(hard_share) else {
@@ -753,9 +798,9 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
             "tested_size": known[k][3] if k in known else len(rows)}
     in_topic = {k for k, t in ids.items() if (topics.get(t) or {}).get("status", "new") != "covered"}
     questions = {a.id: {_norm(q) for q in [a.title, *a.questions]} for a in store.articles()}
-    Vs, As = V, A
+    Vs, As = Vg, Ag
     if n and getattr(est, "projection_", None) is not None:  # large inputs: search in the reduced space
-        Vs, As = est.project(V), (est.project(A) if len(A) else A)
+        Vs, As = est.project(Vg), (est.project(Ag) if len(Ag) else Ag)
     not_found = _not_found(items, Vs, lab, in_topic, decision, article, titles, As, a_ids,
                            floor=1.0 - est.threshold_, questions=questions)
     if persist:
@@ -1167,6 +1212,7 @@ def check_coverage(deflector, now: datetime | None = None, share: float = COVER_
     A, a_ids, titles = _article_docs(deflector)
     covered = []
     all_items = {it.key: it for it in load_items(store)}
+    english = english_share(list(all_items.values()))
     for row in open_topics:
         keys = [r[0] for r in store.db.execute("select key from gap_items where topic_id = ?", [row["id"]])]
         if not keys:
@@ -1177,6 +1223,7 @@ def check_coverage(deflector, now: datetime | None = None, share: float = COVER_
             continue
         V, _, _ = _vectors(deflector, items, cached)
         decision, confidence, article, changed = _judgements(deflector, items, V, cached, fp, articles)
+        V, Ag = gap_space(deflector, V, A, english=english)
         answered = Counter(article[i] for i in range(len(items)) if decision[i] in ("answer", "linked")
                            and article[i] in articles)
         by = None
@@ -1187,7 +1234,7 @@ def check_coverage(deflector, now: datetime | None = None, share: float = COVER_
             centroid = V.mean(axis=0)
             centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
             radius = float(np.median(V @ centroid))
-            s = A @ centroid
+            s = Ag @ centroid
             j = int(np.argmax(s))
             if s[j] >= radius:
                 by = a_ids[j]

@@ -202,6 +202,71 @@ def test_report_topics_members_and_shape(deflector):
     json.dumps(report)  # JSON-able
 
 
+class EnsembleFakeDeflector(FakeDeflector):
+    """Vectors shaped like the default ensemble ``use-m3+minilm``: a multilingual part that knows the
+    topic in both languages, and an English-only part that sees a German text only as German."""
+
+    def embed(self, texts):
+        self.embedded += len(texts)
+        out = np.zeros((len(texts), 512 + 384), np.float32)
+        for i, text in enumerate(texts):
+            out[i, :DIM] = fake_vector(text)
+            if {w.lower() for w in text.split()} & {"der", "die", "ist", "mein", "vergessen"}:
+                out[i, 512 + DIM] = 1.0            # German: the same point whatever the topic
+            else:
+                out[i, 512:512 + DIM] = fake_vector(text)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_german_and_english_phrasings_share_a_topic_despite_an_english_only_model_part(tmp_path):
+    home = Home(tmp_path / "home").ensure()
+    d = EnsembleFakeDeflector(home)
+    d.store.set_setting("model", "use-m3+minilm")
+    d.store.upsert_articles([article("refunds", "How do I get a refund?", ["refund for my order", "erstattung"])])
+    d.store.upsert_tickets([ticket(f"r{i}", f"refund please order {i}", "refunds") for i in range(4)]
+                           + [ticket(f"p{i}", f"I forgot my password {i}") for i in range(3)]
+                           + [ticket(f"pd{i}", f"mein Passwort vergessen {i}", lang="de") for i in range(3)]
+                           + [ticket(f"cd{i}", f"die App ist der Absturz {i}", lang="de") for i in range(3)])
+    report = G.build_report(d, min_size=5, estimator=estimator(min_size=5), now=NOW)
+    [topic] = report["topics"]                     # three English and three German phrasings: one topic
+    assert {m["id"] for m in topic["members"]} == {"p0", "p1", "p2", "pd0", "pd1", "pd2"}
+    assert topic["sources"]["languages"] == {"en": 3, "de": 3}
+    assert topic["nearest_article"]["id"] == "refunds"
+    # a report saved before the gap space (its centroid in the whole vector space) keeps its ids
+    d.store.db["gap_topics"].update(topic["id"], {"centroid": np.ones(512 + 384, np.float32).tobytes()})
+    rerun = G.build_report(d, min_size=5, estimator=estimator(min_size=5), now=NOW)
+    assert [(t["id"], t["size"]) for t in rerun["topics"]] == [(topic["id"], 6)]
+
+
+def test_gap_space_keeps_the_multilingual_part_of_an_ensemble(tmp_path):
+    d = FakeDeflector(Home(tmp_path / "home").ensure())
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4, 512 + 384)).astype(np.float32)
+    A = rng.normal(size=(2, 512 + 384)).astype(np.float32)
+    assert G.gap_space(d, X, A)[0] is X                            # no model known: vectors as they are
+    d.store.set_setting("model", "use-m3")
+    assert G.gap_space(d, X)[0] is X                               # one model: all of it
+    d.store.set_setting("model", "use-m3+minilm")
+    Xg, Ag = G.gap_space(d, X, A)
+    assert Xg.shape == (4, 512) and Ag.shape == (2, 512)
+    np.testing.assert_allclose(np.linalg.norm(Xg, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(Xg[0], X[0, :512] / np.linalg.norm(X[0, :512]), rtol=1e-5)
+    empty = np.zeros((0, 1), np.float32)                           # no article documents
+    assert G.gap_space(d, X, empty)[1] is empty
+    # an English help desk keeps the English-only part: there it sees what the other part sees, and more
+    assert G.gap_space(d, X, english=0.95)[0] is X
+    assert G.gap_space(d, X, english=0.5)[0].shape == (4, 512)
+
+
+def test_english_share_counts_the_items_languages():
+    def item(text, language=None):
+        return G.Item(key=text, source="inquiry", id=text, text=text, language=language, channel=None,
+                      created_at=None)
+    assert G.english_share([]) is None
+    assert G.english_share([item("x", "en"), item("y", "EN-us"), item("z", "de"), item("w", "de")]) == 0.5
+    assert G.english_share([item("Where is my parcel?"), item("Wo ist mein Paket?"), item("1234")]) == 0.5
+
+
 def test_min_size_makes_small_groups_disappear(deflector):
     report = G.build_report(deflector, min_size=8, estimator=estimator(min_size=8), now=NOW)
     assert set(by_content(report)) == {"password", "crash"}      # crash has 6 tickets + 3 inquiries
