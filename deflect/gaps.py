@@ -510,8 +510,7 @@ def gap_space(deflector, *matrices: np.ndarray, english: float | None = None) ->
     splits topics by language and merges German questions that share a word."""
     from .embedder import multilingual_columns
 
-    bundle = getattr(deflector, "bundle", None)
-    model = getattr(bundle, "model", None) or deflector.store.get_setting("model")
+    model = _model_name(deflector)
     dim = next((m.shape[1] for m in matrices if m.ndim == 2 and len(m)), None)
     if not model or dim is None or (english is not None and english >= ENGLISH_DESK):
         return list(matrices)
@@ -528,13 +527,16 @@ def gap_space(deflector, *matrices: np.ndarray, english: float | None = None) ->
     return out
 
 
+def _model_name(deflector) -> str | None:
+    """The embedding model of the index (or, without one, the model the store was set up with)."""
+    return getattr(getattr(deflector, "bundle", None), "model", None) or deflector.store.get_setting("model")
+
+
 def fingerprint(deflector) -> str:
     """What the engine's judgements depend on: model, articles, calibration."""
     store = deflector.store
-    bundle = getattr(deflector, "bundle", None)
-    model = getattr(bundle, "model", None) or store.get_setting("model")
     cal = store.get_setting("calibration") or {}
-    data = [model, sorted(store.article_hashes().items()), cal.get("threshold"), cal.get("fitted_at")]
+    data = [_model_name(deflector), sorted(store.article_hashes().items()), cal.get("threshold"), cal.get("fitted_at")]
     return hashlib.sha1(json.dumps(data, default=str).encode()).hexdigest()[:16]
 
 
@@ -562,7 +564,7 @@ def _vectors(deflector, items: list[Item], cached: dict[str, dict]) -> tuple[np.
                     bool).reshape(len(items))
     out: list[np.ndarray | None] = [None] * len(items)
     bundle = getattr(deflector, "bundle", None)
-    model = getattr(bundle, "model", None) or store.get_setting("model")
+    model = _model_name(deflector)
     if bundle is not None and hasattr(bundle, "load_embeddings"):
         from .indexer import TICKET, _hash
         emb = bundle.load_embeddings(deflector.home.index_dir)
@@ -1213,6 +1215,7 @@ def check_coverage(deflector, now: datetime | None = None, share: float = COVER_
     covered = []
     all_items = {it.key: it for it in load_items(store)}
     english = english_share(list(all_items.values()))
+    Ag = gap_space(deflector, A, english=english)[0]
     for row in open_topics:
         keys = [r[0] for r in store.db.execute("select key from gap_items where topic_id = ?", [row["id"]])]
         if not keys:
@@ -1223,7 +1226,7 @@ def check_coverage(deflector, now: datetime | None = None, share: float = COVER_
             continue
         V, _, _ = _vectors(deflector, items, cached)
         decision, confidence, article, changed = _judgements(deflector, items, V, cached, fp, articles)
-        V, Ag = gap_space(deflector, V, A, english=english)
+        V = gap_space(deflector, V, english=english)[0]
         answered = Counter(article[i] for i in range(len(items)) if decision[i] in ("answer", "linked")
                            and article[i] in articles)
         by = None
