@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .errors import DeflectError
+from deflect.errors import DeflectError
 
 DEFAULT_MODEL = "use-m3+minilm"
 _ALIASES = {"all-minilm-l6-v2": "minilm", "sentence-transformers/all-minilm-l6-v2": "minilm",

@@ -13,7 +13,7 @@ For an inquiry the engine combines these pieces of evidence per article:
   from tickets, so an article that few tickets were linked to -- a new one, or one agents rarely
   link -- lost to siblings with a long history even where its own questions fit the inquiry better.
   This term's share fades as the article's ticket history grows.
-A calibrated model (``deflect.calibrate``) turns these into a confidence, and the decision is
+A calibrated model (``deflect.decision.calibrate``) turns these into a confidence, and the decision is
 ``answer`` when the confidence reaches the calibrated threshold.
 """
 from __future__ import annotations
@@ -26,17 +26,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import indexer
-from .calibrate import Calibrator
-from .embedder import Embedder, load_embedder
-from .errors import DeflectError, NotFoundError
-from .formats import Article, Ticket
-from .home import Home
-from .indexer import BODY, NEIGHBOURS, TICKET, TITLE, IndexBundle
-from .labels import neighbour_weights
-from .language import detect_language
-from .locks import FairRLock
-from .store import Store, open_store
+from deflect.decision.calibrate import Calibrator
+from deflect.embedder import Embedder, load_embedder
+from deflect.errors import DeflectError, NotFoundError
+from deflect.formats import Article, Ticket
+from deflect.home import Home
+from deflect.index import build as indexer
+from deflect.index.build import BODY, NEIGHBOURS, TICKET, TITLE, IndexBundle
+from deflect.labels import neighbour_weights
+from deflect.language import detect_language
+from deflect.locks import FairRLock
+from deflect.store import Store, open_store
 
 KNN_WEIGHT = 0.3          # share of the neighbour votes in the ranking (the classifier has the rest)
 ARTICLE_SIM_WEIGHT = 0.1  # bonus for similarity to the article's own title, questions and body

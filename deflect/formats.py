@@ -18,8 +18,8 @@ from typing import IO
 import frontmatter
 import yaml
 
-from .errors import InputError
-from .language import detect_language
+from deflect.errors import InputError
+from deflect.language import detect_language
 
 ARTICLE_SUFFIXES = {".md", ".markdown"}
 TICKET_SUFFIXES = {".jsonl", ".csv"}

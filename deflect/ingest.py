@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from .formats import find_files, read_articles, read_tickets
-from .store import Store
+from deflect.formats import find_files, read_articles, read_tickets
+from deflect.store import Store
 
 
 def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False) -> dict:
@@ -25,7 +25,7 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False) -> di
     for path in ticket_files:
         for ticket in read_tickets(path, known):
             if ticket.id in seen:
-                from .errors import InputError
+                from deflect.errors import InputError
                 raise InputError(f"duplicate ticket id {ticket.id!r} (also in {seen[ticket.id]})",
                                  str(path), ticket.line)
             seen[ticket.id] = str(path)

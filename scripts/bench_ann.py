@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark deflect.ann.VectorIndex at serving scale (default 1M x 384-dim vectors).
+"""Benchmark deflect.index.ann.VectorIndex at serving scale (default 1M x 384-dim vectors).
 
 Data: real all-MiniLM-L6-v2 embeddings of the banking77 and xSID texts in
 /work/shared/bench/data (about 14.5k texts); a held-out sample of them are the queries,
@@ -43,7 +43,7 @@ K = 10
 def _import_ann():
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    import deflect.ann as ann
+    import deflect.index.ann as ann
 
     return ann
 

@@ -156,7 +156,7 @@ def main() -> None:
     from deflect.embedder import set_threads
     from deflect.engine import Deflector
     from deflect.gaps import build_report
-    from deflect.indexer import TICKET
+    from deflect.index.build import TICKET
 
     set_threads(2)
     if args.multilingual:

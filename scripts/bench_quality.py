@@ -63,7 +63,7 @@ def run(cmd: list[str], home: Path, stdin: Path | None = None) -> str:
 # -- scoring -----------------------------------------------------------------------------------
 def score_answers(test: list[dict], results: dict[str, dict]) -> dict:
     """Ranking and decision metrics from per-inquiry results {decision, confidence, articles: [ids]}."""
-    from deflect.evaluate import auroc
+    from deflect.decision.evaluate import auroc
 
     cov = np.array([r["expected_article"] is not None for r in test])
     ranks, answered, conf = [], [], []

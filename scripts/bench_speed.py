@@ -123,8 +123,8 @@ def variants(tickets, n: int, start_round: int = 0, tag: str = ""):
 
 def make_corpus(work: Path, size: int) -> Path:
     """A deflect home with ``size`` documents in its store, and texts.json (deflect's documents)."""
-    from deflect import indexer
     from deflect.home import Home
+    from deflect.index import build as indexer
     from deflect.store import open_store
     home = work / f"corpus-{size}"
     if (home / "texts.json").exists():
@@ -176,8 +176,8 @@ def worker_build(args) -> dict:
         emb.save(str(out))
         result["index"] = emb.config.get("build", {}).get("settings", {})
     else:
-        from deflect import indexer
         from deflect.embedder import load_embedder
+        from deflect.index import build as indexer
         from deflect.store import open_store
         embedder = load_embedder("minilm")
         embedder.encode(texts[:32])
@@ -384,7 +384,7 @@ def recall_at_10(index_dir: Path, query_texts: list[str]) -> dict:
     import faiss
 
     from deflect.embedder import load_embedder
-    from deflect.indexer import DELETED, IndexBundle
+    from deflect.index.build import DELETED, IndexBundle
     b = IndexBundle.load(index_dir)
     live = np.flatnonzero(b.kind != DELETED)
     x = np.asarray(b.load_embeddings(index_dir)[live], np.float32)
@@ -413,10 +413,10 @@ def million(work: Path, base_home: Path, n: int, qs: list[str], qpath: Path) -> 
     import faiss
     from scipy import sparse
 
-    from deflect import indexer
-    from deflect.ann import VectorIndex
     from deflect.embedder import load_embedder
-    from deflect.indexer import TICKET, IndexBundle
+    from deflect.index import build as indexer
+    from deflect.index.ann import VectorIndex
+    from deflect.index.build import TICKET, IndexBundle
     home = work / f"million-{n}"
     shutil.rmtree(home, ignore_errors=True)
     (home / "index").mkdir(parents=True)
@@ -832,7 +832,7 @@ def incremental_lines(report: dict) -> list[str]:
 
 
 def ann_lines(report: dict) -> list[str]:
-    from deflect import indexer
+    from deflect.index import build as indexer
     out = ["", "### A million tickets", "",
            f"The index type follows the corpus size (`deflect index --kind auto`): exact search up to "
            f"{indexer.APPROX_THRESHOLD:,} documents, IVF with exact vectors up to {indexer.COMPRESS_THRESHOLD:,}, "

@@ -52,11 +52,11 @@ UNCOVERED = [
 
 def build_home(root: Path) -> Path:
     """Ingest faq_articles/ (articles and tickets), index with the default model, calibrate."""
-    from deflect import indexer
-    from deflect.calibrate import calibrate_tickets
+    from deflect.decision.calibrate import calibrate_tickets
     from deflect.embedder import DEFAULT_MODEL, load_embedder, set_threads
     from deflect.engine import Deflector
     from deflect.home import Home
+    from deflect.index import build as indexer
     from deflect.ingest import ingest
     from deflect.store import open_store
 
@@ -89,7 +89,7 @@ def seed_activity(home: Path, days: int = 30, seed: int = 7) -> None:
     from deflect import gaps
     from deflect.engine import Deflector
     from deflect.formats import Inquiry
-    from deflect.service_store import record_feedback
+    from deflect.store.service import record_feedback
 
     rng = random.Random(seed)
     deflector = Deflector.open(home)
@@ -142,9 +142,8 @@ def seed_activity(home: Path, days: int = 30, seed: int = 7) -> None:
 
 @contextmanager
 def serve(home: Path):
+    from deflect.web import create_app
     from werkzeug.serving import make_server
-
-    from web import create_app
 
     app = create_app({"DEFLECT_HOME": str(home), "RATE_LIMIT": "off"})
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
@@ -202,8 +201,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from deflect.embedder import set_threads
-    from deflect.service_store import create_key
     from deflect.store import open_store
+    from deflect.store.service import create_key
 
     with tempfile.TemporaryDirectory(prefix="deflect-shots-") as tmp:
         home = copy_home(args.home, Path(tmp) / "home") if args.home else build_home(Path(tmp) / "home")

@@ -9,8 +9,8 @@ from deflect.engine import ArticleHit, Suggestion, TicketHit
 from deflect.formats import Article, Ticket
 from deflect.home import Home
 from deflect.language import detect_language
-from deflect.service_store import create_key
 from deflect.store import Store
+from deflect.store.service import create_key
 
 WORD = re.compile(r"\w+")
 
@@ -134,7 +134,7 @@ class FakeDeflector:
 
 def make_app(tmp_path: Path, **config):
     """An app over a fresh home in ``tmp_path`` with a FakeDeflector; returns (app, fake)."""
-    from web import create_app
+    from deflect.web import create_app
 
     home = Home.resolve(tmp_path / "home").ensure()
     fake = FakeDeflector(home)

@@ -18,11 +18,11 @@ FAQ = ROOT / "faq_articles"
 def demo_home_template(tmp_path_factory) -> Path:
     """A home folder with the demo help center ingested, indexed with the default model and
     calibrated from its ticket history. Read-only: copy it (``demo_home``) to change it."""
-    from deflect import indexer
-    from deflect.calibrate import calibrate_tickets
+    from deflect.decision.calibrate import calibrate_tickets
     from deflect.embedder import load_embedder, set_threads
     from deflect.engine import Deflector
     from deflect.home import Home
+    from deflect.index import build as indexer
     from deflect.ingest import ingest
     from deflect.store import open_store
 

@@ -1,4 +1,4 @@
-"""Tests for deflect.ann.VectorIndex (synthetic data, no model)."""
+"""Tests for deflect.index.ann.VectorIndex (synthetic data, no model)."""
 from __future__ import annotations
 
 import json
@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from deflect import ann
-from deflect.ann import VectorIndex, VectorIndexError
 from deflect.errors import DeflectError, IndexMismatchError, IndexMissingError
+from deflect.index import ann
+from deflect.index.ann import VectorIndex, VectorIndexError
 
 KINDS = ["flat", "ivf", "hnsw"]
 # small-corpus settings: ivf probes every list, so only quantisation error remains

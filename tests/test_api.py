@@ -10,7 +10,7 @@ import pytest
 from api_support import bearer, make_app, new_key
 
 from deflect.errors import IndexMissingError
-from deflect.service_store import revoke_key
+from deflect.store.service import revoke_key
 
 
 @pytest.fixture()
@@ -176,7 +176,7 @@ def test_rate_limit_behind_trusted_proxy(tmp_path):
 
 
 def test_token_bucket_refills():
-    from web.limits import TokenBucket, parse_rate
+    from deflect.web.limits import TokenBucket, parse_rate
 
     now = [0.0]
     bucket = TokenBucket(2, 60, clock=lambda: now[0])
@@ -551,8 +551,9 @@ def _event(store, inquiry_id, event, article_id=None):
 def test_metrics_definitions(tmp_path):
     from datetime import date
 
+    from deflect.web.metrics import compute
+
     from deflect.store import Store
-    from web.metrics import compute
 
     store = Store(tmp_path / "m.db")
     d1, d2 = "2026-03-01T09:00:00+00:00", "2026-03-02T09:00:00+00:00"
@@ -747,10 +748,10 @@ def test_health_and_openapi_are_public(setup):
 
 def test_create_app_loads_deflector_once(tmp_path, monkeypatch):
     from api_support import FakeDeflector
+    from deflect.web import create_app
 
     import deflect.engine as engine
     from deflect.home import Home
-    from web import create_app
 
     opened = []
 

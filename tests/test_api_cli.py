@@ -8,10 +8,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-import deflect.serve_cli as serve_cli
+import deflect.cli.serve as serve_cli
 from deflect.cli import cli
-from deflect.service_store import hash_key, verify_key
 from deflect.store import Store
+from deflect.store.service import hash_key, verify_key
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,7 +75,7 @@ def test_serve_passes_options_to_gunicorn(tmp_path, monkeypatch):
 
 
 def test_workers_use_one_compute_thread():
-    code = ("import os, torch, faiss; from deflect.serve_cli import limit_threads; limit_threads(); "
+    code = ("import os, torch, faiss; from deflect.cli.serve import limit_threads; limit_threads(); "
             "print(torch.get_num_threads(), faiss.omp_get_max_threads(), os.environ['OMP_NUM_THREADS'])")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from deflect.cli import cli
-from deflect.service_store import create_key
 from deflect.store import Store
+from deflect.store.service import create_key
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +50,7 @@ def tiny_home(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def real_app(tiny_home):
-    from web import create_app
+    from deflect.web import create_app
     app = create_app({"TESTING": True, "DEFLECT_HOME": str(tiny_home), "RATE_LIMIT": 0})
     store = Store(tiny_home / "deflect.db")
     key = create_key(store, "tests", "admin")[1]
@@ -102,7 +102,7 @@ def test_concurrent_requests_share_one_engine(real_app):
 
 
 def test_article_push_is_live_in_every_worker(real_app, tiny_home):
-    from web import create_app
+    from deflect.web import create_app
     app, key = real_app
     other = create_app({"TESTING": True, "DEFLECT_HOME": str(tiny_home), "RATE_LIMIT": 0})  # a 2nd worker
     client, other_client = app.test_client(), other.test_client()

@@ -1,9 +1,10 @@
 """Snippets, Markdown to plain text, and agent drafts."""
 from __future__ import annotations
 
+from deflect.web.draft import article_excerpt, build_draft
+from deflect.web.text import markdown_blocks, query_stems, snippet
+
 from deflect.formats import Article
-from web.draft import article_excerpt, build_draft
-from web.text import markdown_blocks, query_stems, snippet
 
 
 def test_markdown_blocks_keep_words_apart():

@@ -45,9 +45,8 @@ def browser_home(demo_home_template, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def server(browser_home):
     """The real app (API + pages) on a free localhost port."""
+    from deflect.web import create_app
     from werkzeug.serving import make_server
-
-    from web import create_app
 
     app = create_app({"DEFLECT_HOME": str(browser_home), "RATE_LIMIT": "600/minute", "TESTING": True})
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
@@ -281,7 +280,7 @@ def test_article_page_renders_markdown(server, page):
 
 # -- agent console and report --------------------------------------------------------------------------
 def _key(store, scope: str) -> str:
-    from deflect.service_store import create_key
+    from deflect.store.service import create_key
 
     return create_key(store, f"browser-{scope}", scope)[1]
 

@@ -1,7 +1,7 @@
 """The answer / no-answer decision fitted from the ticket history."""
 from __future__ import annotations
 
-from deflect.calibrate import calibrate_tickets
+from deflect.decision.calibrate import calibrate_tickets
 from deflect.engine import Deflector
 
 

@@ -72,10 +72,10 @@ def test_similar_tickets_come_with_resolutions(demo_deflector):
 def _small_help_desk(tmp_path):
     """Three articles of an alarm-clock assistant's help desk: agents linked ten tickets to "set an
     alarm" and six to the weather, none yet to "show my alarms" (a new article)."""
-    from deflect import indexer
     from deflect.embedder import load_embedder
     from deflect.formats import Ticket
     from deflect.home import Home
+    from deflect.index import build as indexer
     from deflect.store import open_store
 
     articles = [

@@ -464,7 +464,7 @@ def test_topic_title_is_the_ticket_subject_unless_it_is_a_single_word():
 
 
 def test_cli_report_formats(cli_home):
-    from deflect.gaps_cli import gaps
+    from deflect.cli.gaps import gaps
 
     runner = CliRunner()
     out = runner.invoke(gaps, ["--home", cli_home, "--min-size", "4"])
@@ -480,7 +480,7 @@ def test_cli_report_formats(cli_home):
 
 
 def test_cli_workflow_and_errors(cli_home):
-    from deflect.gaps_cli import gaps
+    from deflect.cli.gaps import gaps
 
     runner = CliRunner()
     report = json.loads(runner.invoke(gaps, ["--home", cli_home, "--format", "json", "--min-size", "4"]).output)

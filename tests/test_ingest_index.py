@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from deflect import indexer
 from deflect.cli import cli
 from deflect.embedder import load_embedder, multilingual_columns
 from deflect.errors import IndexMismatchError, IndexMissingError, InputError
 from deflect.home import Home
+from deflect.index import build as indexer
 from deflect.ingest import ingest
 from deflect.store import open_store
 

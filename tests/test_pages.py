@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from deflect.web import create_app
+from deflect.web.pages import category_of, group_articles, render_markdown
 
 from deflect.formats import Article
 from deflect.store import open_store
-from web import create_app
-from web.pages import category_of, group_articles, render_markdown
 
 ARTICLES = [
     Article(id="zustellung-zeitung-fehlt", title="Zeitung nicht erhalten", language="de",

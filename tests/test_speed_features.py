@@ -14,11 +14,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from deflect import indexer
 from deflect.engine import Deflector
 from deflect.formats import Article, Ticket
 from deflect.home import Home
-from deflect.indexer import DELETED, TICKET, IndexBundle
+from deflect.index import build as indexer
+from deflect.index.build import DELETED, TICKET, IndexBundle
 from deflect.store import open_store
 
 DIM = 64

@@ -65,7 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .api import bp as api_bp
     app.register_blueprint(api_bp)
-    if importlib.util.find_spec("web.pages") is not None:
+    if importlib.util.find_spec("deflect.web.pages") is not None:
         from .pages import bp as pages_bp
         app.register_blueprint(pages_bp)
     return app

@@ -20,7 +20,7 @@ from deflect.errors import NotFoundError
 from deflect.formats import Article, Inquiry
 from deflect.language import detect_language
 from deflect.redact import redact
-from deflect.service_store import EVENTS, record_feedback
+from deflect.store.service import EVENTS, record_feedback
 
 from . import metrics as metrics_lib
 from .auth import require_key
@@ -225,7 +225,7 @@ def gaps_report():
     with write_lock():  # the report judges and persists; one at a time per process
         report = gaps.build_report(d, **options)
     if fmt == "csv":
-        from deflect.gaps_cli import to_csv
+        from deflect.cli.gaps import to_csv
         return Response(safe_csv(to_csv(report)), mimetype="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="deflect-gaps.csv"'})
     return jsonify({"ok": True, **report})

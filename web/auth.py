@@ -10,7 +10,7 @@ from functools import wraps
 
 from flask import g, request
 
-from deflect.service_store import verify_key
+from deflect.store.service import verify_key
 
 from .errors import ApiError
 from .state import get_store

@@ -38,8 +38,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
-from .errors import DeflectError, InputError, NotFoundError
-from .language import detect_language
+from deflect.errors import DeflectError, InputError, NotFoundError
+from deflect.language import detect_language
 
 MIN_SIZE = 5                # members a recurring topic needs (one-off questions are not topics)
 DISTANCE = 0.5              # average-linkage cosine distance at which clusters stop merging (fallback)
@@ -477,7 +477,7 @@ class Item:
 
 def load_items(store) -> list[Item]:
     """Every resolved ticket and logged inquiry in the store."""
-    from .indexer import ticket_text
+    from deflect.index.build import ticket_text
 
     items = []
     for r in store.db.execute("select id, subject, body, article_id, language, created_at, ingested_at, "
@@ -508,7 +508,7 @@ def gap_space(deflector, *matrices: np.ndarray, english: float | None = None) ->
     an English-only part (MiniLM in the default ensemble) puts any two English texts nearer than an
     English and a German phrasing of one question, and any two German texts near each other, which
     splits topics by language and merges German questions that share a word."""
-    from .embedder import multilingual_columns
+    from deflect.embedder import multilingual_columns
 
     model = _model_name(deflector)
     dim = next((m.shape[1] for m in matrices if m.ndim == 2 and len(m)), None)
@@ -566,7 +566,7 @@ def _vectors(deflector, items: list[Item], cached: dict[str, dict]) -> tuple[np.
     bundle = getattr(deflector, "bundle", None)
     model = _model_name(deflector)
     if bundle is not None and hasattr(bundle, "load_embeddings"):
-        from .indexer import TICKET, _hash
+        from deflect.index.build import TICKET, _hash
         emb = bundle.load_embeddings(deflector.home.index_dir)
         if emb is not None:
             pos = {str(r): p for p, (r, k) in enumerate(zip(bundle.ref, bundle.kind, strict=True)) if k == TICKET}

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-from .errors import DeflectError, NotFoundError
-from .formats import Article, Inquiry, Ticket
-from .gaps_store import GAPS_MIGRATIONS
-from .redact import redact
-from .service_store import SERVICE_MIGRATIONS
+from deflect.errors import DeflectError, NotFoundError
+from deflect.formats import Article, Inquiry, Ticket
+from deflect.redact import redact
+from deflect.store.gaps import GAPS_MIGRATIONS
+from deflect.store.service import SERVICE_MIGRATIONS
 
 
 def utcnow() -> str:

@@ -100,7 +100,7 @@ class Calibrator:
 
 def calibrate_labelled(deflector, inquiries: list, wrong_cost: float = WRONG_COST) -> dict:
     """Fit the decision on labelled inquiries (``expected_article`` None = not covered)."""
-    from .errors import InputError
+    from deflect.errors import InputError
 
     if len(inquiries) < 4:
         raise InputError(f"only {len(inquiries)} labelled inquiries; calibration needs at least 4",
@@ -118,8 +118,8 @@ def calibrate_tickets(deflector, wrong_cost: float = WRONG_COST, limit: int = 30
     unlinked tickets whose neighbourhood holds no article evidence expect none; and, as the first
     customers of a question the FAQ does not cover yet, some linked tickets are asked once more as if
     their article did not exist (left out with all its documents), expecting none."""
-    from .errors import NotCalibratedError
-    from .indexer import TICKET, hard_labels, ticket_text
+    from deflect.errors import NotCalibratedError
+    from deflect.index.build import TICKET, hard_labels, ticket_text
 
     b = deflector.bundle
     mass = np.asarray(b.labels.sum(axis=1)).ravel()
@@ -154,8 +154,8 @@ def _judged_as_new(deflector, texts: list[str], positions: np.ndarray, hidden: n
     inquiries, even ones from outside the help desk's domain, too boldly. Where ``hidden[i]`` names an
     article column, ticket i is judged as if that article did not exist: its documents (``owner``)
     are no neighbours and it is neither a class nor a candidate."""
-    from .engine import FEATURES
-    from .indexer import classifier_rows, fit_classifier
+    from deflect.engine import FEATURES
+    from deflect.index.build import classifier_rows, fit_classifier
 
     b = deflector.bundle
     with deflector._lock:   # one embedding at a time (tokenizers are not thread-safe)

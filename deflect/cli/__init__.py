@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import click
 
-from .calibrate import WRONG_COST
-from .errors import DeflectError
-from .home import Home
+from deflect.decision.calibrate import WRONG_COST
+from deflect.errors import DeflectError
+from deflect.home import Home
 
 
 def home_option(fn):
@@ -36,13 +36,13 @@ def friendly(fn):
 
 
 def _store(home: Home):
-    from .store import open_store
+    from deflect.store import open_store
     return open_store(home.db_path)
 
 
 def _deflector(home: Home, threads: int = 1):
-    from .embedder import set_threads
-    from .engine import Deflector
+    from deflect.embedder import set_threads
+    from deflect.engine import Deflector
     set_threads(threads)
     return Deflector.open(home)
 
@@ -60,7 +60,7 @@ def cli():
 @friendly
 def ingest(paths, prune, home):
     """Ingest FAQ articles (*.md, folders searched recursively) and ticket exports (*.jsonl, *.csv)."""
-    from .ingest import ingest as run
+    from deflect.ingest import ingest as run
     store = _store(home)
     report = run(store, paths, prune=prune)
     a, t = report["articles"], report["tickets"]
@@ -96,8 +96,8 @@ def index(model, full, rebuild, kind, device, threads, quiet, home):
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from tqdm import tqdm
 
-    from . import indexer
-    from .embedder import DEFAULT_MODEL, load_embedder, set_threads
+    from deflect.embedder import DEFAULT_MODEL, load_embedder, set_threads
+    from deflect.index import build as indexer
     store = _store(home)
     set_threads(threads or os.cpu_count() or 1)
     if device and device.startswith("cuda"):
@@ -129,7 +129,7 @@ def index(model, full, rebuild, kind, device, threads, quiet, home):
 
 def _after_index(home: Home) -> None:
     """Let the gap report notice topics that the new index now covers."""
-    from .gaps import check_coverage, has_open_topics
+    from deflect.gaps import check_coverage, has_open_topics
     if not has_open_topics(_store(home)):
         return
     covered = check_coverage(_deflector(home))
@@ -145,8 +145,8 @@ def _after_index(home: Home) -> None:
 @friendly
 def calibrate(labelled, wrong_cost, home):
     """Fit the answer/no-answer decision on LABELLED inquiries, or from the ticket history."""
-    from .calibrate import calibrate_labelled, calibrate_tickets
-    from .formats import read_inquiries
+    from deflect.decision.calibrate import calibrate_labelled, calibrate_tickets
+    from deflect.formats import read_inquiries
     deflector = _deflector(home, threads=2)
     if labelled:
         report = calibrate_labelled(deflector, read_inquiries(labelled, require_labels=True), wrong_cost)
@@ -173,7 +173,7 @@ def calibrate(labelled, wrong_cost, home):
 @friendly
 def suggest(text, jsonl, k, language, no_log, home):
     """Suggest FAQ articles for TEXT (or for each line of stdin with --jsonl)."""
-    from .formats import Inquiry, read_inquiries
+    from deflect.formats import Inquiry, read_inquiries
     if not jsonl and not text:
         raise click.UsageError("give a TEXT or use --jsonl with inquiry lines on stdin")
     deflector = _deflector(home, threads=2)
@@ -211,8 +211,8 @@ def suggest(text, jsonl, k, language, no_log, home):
 @friendly
 def eval_(labelled, as_json, home):
     """Replay LABELLED inquiries: ranking quality and how much the FAQ would deflect."""
-    from .evaluate import evaluate
-    from .formats import read_inquiries
+    from deflect.decision.evaluate import evaluate
+    from deflect.formats import read_inquiries
     inquiries = read_inquiries(labelled, require_labels=True)
     deflector = _deflector(home, threads=2)
     metrics = evaluate(inquiries, deflector.suggest_batch([q.text for q in inquiries], k=3))
@@ -235,8 +235,8 @@ def eval_(labelled, as_json, home):
 @friendly
 def status(as_json, home):
     """Counts, model, index age and calibration."""
-    from .errors import IndexMismatchError, IndexMissingError
-    from .indexer import read_manifest
+    from deflect.errors import IndexMismatchError, IndexMissingError
+    from deflect.index.build import read_manifest
     store = _store(home)
     info: dict = {"home": str(home.path), "store": store.counts()}
     try:
@@ -275,8 +275,8 @@ def status(as_json, home):
 
 
 def _register_extensions() -> None:
-    from .gaps_cli import gaps
-    from .serve_cli import keys, serve
+    from deflect.cli.gaps import gaps
+    from deflect.cli.serve import keys, serve
     for command in (gaps, serve, keys):
         cli.add_command(command)
 

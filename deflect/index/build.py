@@ -36,13 +36,13 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from .ann import VectorIndex
-from .embedder import Embedder, multilingual_columns
-from .errors import IndexMismatchError, IndexMissingError
-from .formats import Article
-from .labels import ALPHA, hard_labels, neighbour_weights, spread_labels
-from .store import Store
-from .text import clip, markdown_to_text
+from deflect.embedder import Embedder, multilingual_columns
+from deflect.errors import IndexMismatchError, IndexMissingError
+from deflect.formats import Article
+from deflect.index.ann import VectorIndex
+from deflect.labels import ALPHA, hard_labels, neighbour_weights, spread_labels
+from deflect.store import Store
+from deflect.text import clip, markdown_to_text
 
 FORMAT = 1
 TITLE, QUESTION, BODY, TICKET, DELETED = 0, 1, 2, 3, -1

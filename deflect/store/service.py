@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
-from .errors import DeflectError, NotFoundError
+from deflect.errors import DeflectError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .store import Store
+    from deflect.store import Store
 
 SCOPES = ("agent", "admin")
 EVENTS = ("helpful", "not_helpful", "contacted_support", "clicked")

@@ -9,8 +9,8 @@ import sys
 
 import click
 
-from .errors import DeflectError
-from .home import Home
+from deflect.errors import DeflectError
+from deflect.home import Home
 
 FORMATS = ("table", "json", "csv")
 STATUS_CHOICES = ("open", "all", "new", "planned", "covered", "dismissed")
@@ -36,7 +36,7 @@ def _friendly(fn):
 
 
 def _statuses(choice: str) -> tuple[str, ...] | None:
-    from .gaps import OPEN
+    from deflect.gaps import OPEN
     return {"open": OPEN, "all": None}.get(choice, (choice,))
 
 
@@ -58,9 +58,9 @@ def gaps(ctx, fmt, min_size, status, period_days, output, home):
     if ctx.invoked_subcommand is not None:
         ctx.obj = {"home": home}
         return
-    from .embedder import set_threads
-    from .engine import Deflector
-    from .gaps import MIN_SIZE, PERIOD_DAYS, build_report
+    from deflect.embedder import set_threads
+    from deflect.engine import Deflector
+    from deflect.gaps import MIN_SIZE, PERIOD_DAYS, build_report
     set_threads(2)
     deflector = Deflector.open(home)
     report = build_report(deflector, min_size=min_size or MIN_SIZE, period_days=period_days or PERIOD_DAYS,
@@ -163,7 +163,7 @@ def _sub_home(fn):
 
 
 def _store(ctx):
-    from .store import open_store
+    from deflect.store import open_store
     return open_store(ctx.obj["home"].db_path)
 
 
@@ -185,7 +185,7 @@ def _echo_topic(topic: dict) -> None:
 @_friendly
 def plan(ctx, topic_id, owner, due):
     """Plan an article for topic TOPIC_ID: owner and due date."""
-    from .gaps import plan as run
+    from deflect.gaps import plan as run
     _echo_topic(run(_store(ctx), topic_id, owner, due))
 
 
@@ -197,7 +197,7 @@ def plan(ctx, topic_id, owner, due):
 @_friendly
 def dismiss(ctx, topic_id, reason):
     """Dismiss topic TOPIC_ID (no article will be written)."""
-    from .gaps import dismiss as run
+    from deflect.gaps import dismiss as run
     _echo_topic(run(_store(ctx), topic_id, reason))
 
 
@@ -208,7 +208,7 @@ def dismiss(ctx, topic_id, reason):
 @_friendly
 def reopen(ctx, topic_id):
     """Put a covered or dismissed topic back to new."""
-    from .gaps import reopen as run
+    from deflect.gaps import reopen as run
     _echo_topic(run(_store(ctx), topic_id))
 
 
@@ -219,9 +219,9 @@ def reopen(ctx, topic_id):
 @_friendly
 def show(ctx, topic_id):
     """Show one topic (from the last report run) as JSON."""
-    from .gaps import get_topic
+    from deflect.gaps import get_topic
     click.echo(json.dumps(get_topic(_store(ctx), topic_id), ensure_ascii=False, indent=1))
 
 
-def main() -> None:  # pragma: no cover - convenience for `python -m deflect.gaps_cli`
+def main() -> None:  # pragma: no cover - convenience for `python -m deflect.cli.gaps`
     gaps(sys.argv[1:])

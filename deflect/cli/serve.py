@@ -7,8 +7,8 @@ import os
 
 import click
 
-from .errors import DeflectError
-from .home import Home
+from deflect.errors import DeflectError
+from deflect.home import Home
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -38,8 +38,8 @@ def limit_threads() -> None:
     against 13.6 ms with 1 thread on a 2-core machine (threads of several requests fight for the cores)."""
     for name in THREAD_ENV:
         os.environ[name] = "1"
-    from .ann import set_threads as faiss_threads
-    from .embedder import set_threads as torch_threads
+    from deflect.embedder import set_threads as torch_threads
+    from deflect.index.ann import set_threads as faiss_threads
     torch_threads(1)
     faiss_threads(1)
     try:
@@ -53,8 +53,8 @@ def make_app(app_config: dict, warm: bool = True):
     """Create the app in this process and, with ``warm``, load the model and index and answer one
     query so the first customer does not wait for it."""
     limit_threads()
-    from web import create_app
-    from web.state import get_deflector
+    from deflect.web import create_app
+    from deflect.web.state import get_deflector
     app = create_app(app_config)
     if warm:
         with app.app_context():
@@ -123,7 +123,7 @@ def serve(host, port, workers, threads, timeout, origins, rate_limit, trust_prox
     if not (home.index_dir / "manifest.json").exists():
         raise click.ClickException(f"no index in {home.path}\nHint: run `deflect ingest FOLDER` and "
                                    "`deflect index` first (or pass --home).")
-    from .store import open_store
+    from deflect.store import open_store
     open_store(home.db_path).close()  # apply migrations once here, before workers race to do it
     config: dict = {"DEFLECT_HOME": str(home.path)}
     if origins:
@@ -148,7 +148,7 @@ def keys():
 
 
 def _store(home: Home):
-    from .store import open_store
+    from deflect.store import open_store
     return open_store(home.db_path)
 
 
@@ -161,7 +161,7 @@ def _store(home: Home):
 @_friendly
 def keys_create(name, scope, quiet, home):
     """Create an API key; it is printed once and stored only as a hash."""
-    from .service_store import create_key
+    from deflect.store.service import create_key
     record, key = create_key(_store(home), name, scope)
     if quiet:
         click.echo(key)
@@ -177,7 +177,7 @@ def keys_create(name, scope, quiet, home):
 @_friendly
 def keys_list(as_json, home):
     """List API keys (never the keys themselves)."""
-    from .service_store import list_keys
+    from deflect.store.service import list_keys
     rows = list_keys(_store(home))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -198,6 +198,6 @@ def keys_list(as_json, home):
 @_friendly
 def keys_revoke(key_id, home):
     """Revoke the key with id KEY_ID (or every active key with that name)."""
-    from .service_store import revoke_key
+    from deflect.store.service import revoke_key
     for r in revoke_key(_store(home), key_id):
         click.echo(f"revoked {r['id']} '{r['name']}' (scope {r['scope']})")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .formats import Inquiry
+from deflect.formats import Inquiry
 
 
 def auroc(scores: np.ndarray, positives: np.ndarray) -> float | None:
