@@ -1,12 +1,27 @@
 """Text helpers shared by the engine and the service."""
 from __future__ import annotations
 
+import hashlib
 import re
 
 from markdown_it import MarkdownIt
 
 _md = MarkdownIt("commonmark", {"html": False}).enable("table")
 _SPACE = re.compile(r"\s+")
+
+# Words that say nothing about what a customer asks (German and English), left out of keywords and
+# of the words marked in snippets.
+STOP_WORDS = frozenset("""
+aber about alle allem allen aller alles als also am an and ander andere anderem anderen anderer anderes are
+auch auf aus been bei bin bis bist bitte but can could da damit danke dann das dass dear dein deine deinem
+deinen deiner dem den denn der des dich did die dies diese diesem diesen dieser dieses dir doch does dort du
+durch ein eine einem einen einer eines er es etwas euch euer eure for from für gegen gerne gibt guten hab habe
+haben hallo has hat hatte have hello how hätte ich ihm ihn ihnen ihr ihre ihrem ihren ihrer im in ist ja jetzt
+kann kein keine keinem keinen keiner können könnte leider man mein meine meinem meinen meiner mich mir mit
+muss nach nicht noch not nun nur ob oder ohne our please schon sein seine seinem seinen seiner sich sie sind
+so soll sollte tag thank thanks that the this um und uns unser unsere unter viel vom von vor wann war waren
+warum was weil welche welcher welches wenn wer werde werden what when where which why wie wieder will wir wird
+with wo would wurde würde you your zu zum zur zwar über""".split())
 
 
 def markdown_to_text(markdown: str) -> str:
@@ -31,3 +46,8 @@ def clip(text: str, max_chars: int) -> str:
         return text
     cut = text[:max_chars].rsplit(" ", 1)[0]
     return cut + "…"
+
+
+def text_hash(text: str) -> str:
+    """A short stable key for a text (16 hex digits of its SHA-1): caches and change detection."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]

@@ -63,8 +63,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register(app)
     limits.init_app(app)
 
-    from .api import bp as api_bp
-    app.register_blueprint(api_bp)
+    from . import api
+    api.register(app)
     if importlib.util.find_spec("deflect.web.pages") is not None:
         from .pages import bp as pages_bp
         app.register_blueprint(pages_bp)

@@ -23,7 +23,7 @@ from .errors import ApiError, error_response
 
 EXT = "deflect_limits"
 # Endpoints a browser on a widget origin may call.
-CORS_ENDPOINTS = {"api.suggest", "api.feedback", "api.openapi"}
+CORS_ENDPOINTS = {"widget.suggest", "widget.feedback", "widget.openapi"}
 DEFAULT_RATE_LIMIT = {"suggest": "30/minute", "feedback": "60/minute"}
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
             "d": 86400, "day": 86400}

@@ -7,14 +7,11 @@ from html import escape
 
 from markdown_it import MarkdownIt
 
+from deflect.text import STOP_WORDS
+
 _md = MarkdownIt("commonmark", {"html": False}).enable("table")
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
-_STOP = set("""der die das und ist nicht ich mein meine meinen meiner mir mich sie wir ein eine einen wie was
-warum wann kann habe hat haben wird werden bitte danke mit für auf von zum zur auch noch schon nur bei aus
-nach über oder aber wenn dass dem den des kein keine sich sind war ihr ihre ihren uns unser hallo guten tag
-the and not can could have has will would please thanks thank with for from about but that this does did
-been are was your our you how what why when where which hello dear""".split())
 
 
 def _inline_text(token) -> str:
@@ -73,7 +70,7 @@ def query_stems(query: str) -> list[str]:
     """
     stems: list[str] = []
     for word in _WORD.findall(query.lower()):
-        if len(word) < 3 or word in _STOP or word.isdigit():
+        if len(word) < 3 or word in STOP_WORDS or word.isdigit():
             continue
         stem = word[:max(5, len(word) - 3)] if len(word) > 5 else word
         if stem not in stems:

@@ -10,22 +10,17 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import sqlite_utils
 
+from deflect.clock import utcnow_iso as utcnow
 from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article, Inquiry, Ticket
 from deflect.redact import redact
 from deflect.store.gaps import GAPS_MIGRATIONS
 from deflect.store.service import SERVICE_MIGRATIONS
-
-
-def utcnow() -> str:
-    """Current UTC time as ISO 8601 with seconds."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def _m001_core(db: sqlite_utils.Database) -> None:

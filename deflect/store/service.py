@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
+from deflect.clock import utcnow_iso
 from deflect.errors import DeflectError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -22,10 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
 SCOPES = ("agent", "admin")
 EVENTS = ("helpful", "not_helpful", "contacted_support", "clicked")
 KEY_PREFIX = "dfk_"
-
-
-def _utcnow() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def m_service_001(db: sqlite_utils.Database) -> None:
@@ -66,7 +63,7 @@ def create_key(store: Store, name: str, scope: str = "agent") -> tuple[dict, str
         raise DeflectError(f"unknown scope {scope!r}", hint="Use 'agent' or 'admin'.")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = {"id": uuid.uuid4().hex[:12], "name": name, "scope": scope, "key_hash": hash_key(key),
-           "prefix": key[:len(KEY_PREFIX) + 6], "created_at": _utcnow(), "last_used_at": None,
+           "prefix": key[:len(KEY_PREFIX) + 6], "created_at": utcnow_iso(), "last_used_at": None,
            "revoked_at": None}
     store.db["api_keys"].insert(row)
     return _public(row), key
@@ -84,7 +81,7 @@ def revoke_key(store: Store, id_or_name: str) -> list[dict]:
     if not rows:
         raise NotFoundError(f"no active key with id or name {id_or_name!r}",
                             hint="See `deflect keys list` for the ids.")
-    now = _utcnow()
+    now = utcnow_iso()
     with store.db.conn:
         for row in rows:
             store.db["api_keys"].update(row["id"], {"revoked_at": now})
@@ -134,6 +131,6 @@ def record_feedback(store: Store, inquiry_id: str, event: str, article_id: str |
     fid = uuid.uuid4().hex
     store.db["feedback"].insert({
         "id": fid, "inquiry_id": inquiry_id, "article_id": article_id, "event": event,
-        "session": session or inquiry.get("session"), "created_at": _utcnow(),
+        "session": session or inquiry.get("session"), "created_at": utcnow_iso(),
     })
     return fid

@@ -1,175 +1,35 @@
-"""API v1 (JSON): suggestions for the widget and for agents, feedback, metrics, gaps, article pushes.
-
-Every answer has ``"ok"``; errors are ``{"ok": false, "error": "..."}`` with a 4xx status
-(see web/errors.py). The OpenAPI document at ``/api/v1/openapi.json`` describes each endpoint.
-"""
+"""API v1 for the content team and integrations (key scope ``admin``): metrics, the gap report and its
+workflow, article pushes from a CMS or help desk."""
 from __future__ import annotations
 
 import csv
 import importlib
 import io
 import re
-import uuid
-from functools import lru_cache
 
 import frontmatter
 import yaml
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from deflect.errors import NotFoundError
-from deflect.formats import Article, Inquiry
+from deflect.formats import Article
 from deflect.language import detect_language
-from deflect.redact import redact
-from deflect.store.service import EVENTS, record_feedback
 
-from . import metrics as metrics_lib
-from .auth import require_key
-from .draft import build_draft
-from .errors import ApiError
-from .limits import int_arg, json_body, list_field, rate_limit, text_field
-from .openapi import document
-from .state import get_deflector, get_store, write_lock
-from .text import plain_text, snippet
+from .. import metrics as metrics_lib
+from ..auth import require_key
+from ..errors import ApiError
+from ..limits import int_arg, json_body, list_field, text_field
+from ..state import get_store, write_lock
+from .common import deflector
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint("admin", __name__, url_prefix="/api/v1")
 
-LANGS = ("de", "en")
 ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 ISO_LANG = re.compile(r"^[a-z]{2}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MARKDOWN_TYPES = ("text/markdown", "text/x-markdown")
-K_ARTICLES = 3
-K_TICKETS = 3
 
 
-def deflector():
-    """The process's Deflector, reloaded first if another worker changed the index."""
-    d = get_deflector()
-    if not g.get("deflect_checked_reload"):
-        g.deflect_checked_reload = True
-        reload = getattr(d, "reload_if_changed", None)
-        if reload is not None:
-            reload()
-    return d
-
-
-@lru_cache(maxsize=512)
-def _cached_plain(body: str) -> str:
-    return plain_text(body)
-
-
-def _plain(body: str) -> str:
-    """Plain text of an article body (cached; huge bodies are not kept in the cache)."""
-    return _cached_plain(body) if len(body) <= 50_000 else plain_text(body)
-
-
-def _articles_json(hits, query: str) -> list[dict]:
-    """Article hits with an HTML snippet of the article body (query words in <mark>)."""
-    ids = [h.id for h in hits]
-    bodies: dict[str, str] = {}
-    if ids:
-        marks = ",".join("?" * len(ids))
-        bodies = dict(get_store().db.execute(f"select id, body from articles where id in ({marks})", ids))
-    return [{"id": h.id, "title": h.title, "url": h.url, "score": round(float(h.score), 4),
-             "language": getattr(h, "language", None),
-             "snippet": snippet(_plain(bodies.get(h.id) or ""), query)}
-            for h in hits]
-
-
-def _log(text: str, suggestion, channel: str, session: str | None = None, page: str | None = None) -> str:
-    iid = uuid.uuid4().hex
-    top = suggestion.articles[0].id if suggestion.articles else None
-    # The inquiry's embedding is cached with it, so the gap report does not embed it again.
-    model = getattr(getattr(get_deflector(), "bundle", None), "model", None)
-    get_store().log_inquiry(Inquiry(id=iid, text=text, language=suggestion.language), suggestion.decision,
-                            suggestion.confidence, top, channel=channel, session=session, page=page,
-                            vector=getattr(suggestion, "vector", None), model=model)
-    return iid
-
-
-# -- public: widget ------------------------------------------------------------------------------
-@bp.post("/suggest")
-@rate_limit("suggest")
-def suggest():
-    data = json_body()
-    text = text_field(data, "text", required=True, min_len=3, max_len=1000)
-    language = text_field(data, "language", choices=LANGS)
-    session = text_field(data, "session", max_len=128)
-    page = text_field(data, "page", max_len=2000)
-    text = redact(text)
-    s = deflector().suggest(text, language=language, k=K_ARTICLES)
-    iid = _log(text, s, "widget", session, page)
-    return jsonify({"ok": True, "id": iid, "decision": s.decision,
-                    "confidence": round(float(s.confidence), 4), "language": s.language,
-                    "articles": _articles_json(s.articles, text)})
-
-
-@bp.post("/feedback")
-@rate_limit("feedback")
-def feedback():
-    data = json_body()
-    inquiry_id = text_field(data, "inquiry_id", required=True, max_len=64)
-    article_id = text_field(data, "article_id", max_len=128)
-    event = text_field(data, "event", choices=EVENTS)
-    session = text_field(data, "session", max_len=128)
-    helpful = data.get("helpful")
-    if helpful is not None and not isinstance(helpful, bool):
-        raise ApiError("'helpful' must be true or false")
-    if event is None:
-        if helpful is None:
-            raise ApiError("give 'event' (" + ", ".join(EVENTS) + ") or 'helpful'")
-        event = "helpful" if helpful else "not_helpful"
-    elif helpful is not None and event in ("helpful", "not_helpful") and (event == "helpful") != helpful:
-        raise ApiError("'helpful' contradicts 'event'")
-    fid = record_feedback(get_store(), inquiry_id, event, article_id=article_id, session=session)
-    return jsonify({"ok": True, "id": fid, "event": event}), 201
-
-
-@bp.get("/openapi.json")
-def openapi():
-    return jsonify(document())
-
-
-@bp.get("/health")
-def health():
-    counts = get_store().counts()
-    return jsonify({"ok": True, "articles": counts["articles"], "tickets": counts["tickets"]})
-
-
-# -- agents ---------------------------------------------------------------------------------------
-@bp.post("/agent/suggest")
-@require_key("agent")
-def agent_suggest():
-    data = json_body()
-    subject = text_field(data, "subject", max_len=500) or ""
-    body = text_field(data, "body", max_len=20000) or ""
-    language = text_field(data, "language", choices=LANGS)
-    if len(subject) + len(body) < 3:
-        raise ApiError("give the ticket's 'body' (and 'subject'); at least 3 characters")
-    text = body if not subject or body.startswith(subject) else (f"{subject}\n{body}" if body else subject)
-    text = redact(text)
-    s = deflector().suggest(text, language=language, k=K_ARTICLES, with_tickets=K_TICKETS)
-    iid = _log(text, s, "agent")
-    tickets = [{"id": t.id, "score": round(float(t.score), 4), "subject": redact(t.subject),
-                "body": redact(t.body), "resolution": redact(t.resolution), "article_id": t.article_id}
-               for t in s.tickets]
-    article = None
-    if s.decision == "answer" and s.articles:
-        try:
-            article = get_store().get_article(s.articles[0].id)
-        except NotFoundError:
-            article = None
-    min_score = float(current_app.config.get("DRAFT_TICKET_MIN_SCORE", 0.5))
-    ticket = next((t for t in tickets if t["score"] >= min_score and t["resolution"].strip()), None)
-    draft = build_draft(s.language, article=article, ticket=ticket,
-                        base_url=current_app.config.get("HELP_CENTER_URL"),
-                        signature=current_app.config.get("DRAFT_SIGNATURE"))
-    return jsonify({"ok": True, "id": iid, "decision": s.decision,
-                    "confidence": round(float(s.confidence), 4), "language": s.language,
-                    "articles": _articles_json(s.articles, text), "tickets": tickets, "draft": draft})
-
-
-# -- admin: metrics and gaps ----------------------------------------------------------------------
 @bp.get("/metrics")
 @require_key("admin")
 def metrics():

@@ -1,0 +1,15 @@
+"""API v1 (JSON), one blueprint per audience: ``widget`` (public), ``agent`` and ``admin`` (API keys).
+
+Every answer has ``"ok"``; errors are ``{"ok": false, "error": "..."}`` (see web/errors.py). The OpenAPI
+document at ``/api/v1/openapi.json`` describes each endpoint.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from . import admin, agent, widget
+
+
+def register(app: Flask) -> None:
+    for module in (widget, agent, admin):
+        app.register_blueprint(module.bp)

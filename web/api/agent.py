@@ -1,0 +1,48 @@
+"""API v1 for agents (key scope ``agent``): suggested articles, similar resolved tickets and a draft."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from deflect.errors import NotFoundError
+from deflect.redact import redact
+
+from ..auth import require_key
+from ..draft import build_draft
+from ..errors import ApiError
+from ..limits import json_body, text_field
+from ..state import get_store
+from .common import K_ARTICLES, K_TICKETS, LANGS, articles_json, deflector, log_inquiry
+
+bp = Blueprint("agent", __name__, url_prefix="/api/v1")
+
+
+@bp.post("/agent/suggest")
+@require_key("agent")
+def agent_suggest():
+    data = json_body()
+    subject = text_field(data, "subject", max_len=500) or ""
+    body = text_field(data, "body", max_len=20000) or ""
+    language = text_field(data, "language", choices=LANGS)
+    if len(subject) + len(body) < 3:
+        raise ApiError("give the ticket's 'body' (and 'subject'); at least 3 characters")
+    text = body if not subject or body.startswith(subject) else (f"{subject}\n{body}" if body else subject)
+    text = redact(text)
+    s = deflector().suggest(text, language=language, k=K_ARTICLES, with_tickets=K_TICKETS)
+    iid = log_inquiry(text, s, "agent")
+    tickets = [{"id": t.id, "score": round(float(t.score), 4), "subject": redact(t.subject),
+                "body": redact(t.body), "resolution": redact(t.resolution), "article_id": t.article_id}
+               for t in s.tickets]
+    article = None
+    if s.decision == "answer" and s.articles:
+        try:
+            article = get_store().get_article(s.articles[0].id)
+        except NotFoundError:
+            article = None
+    min_score = float(current_app.config.get("DRAFT_TICKET_MIN_SCORE", 0.5))
+    ticket = next((t for t in tickets if t["score"] >= min_score and t["resolution"].strip()), None)
+    draft = build_draft(s.language, article=article, ticket=ticket,
+                        base_url=current_app.config.get("HELP_CENTER_URL"),
+                        signature=current_app.config.get("DRAFT_SIGNATURE"))
+    return jsonify({"ok": True, "id": iid, "decision": s.decision,
+                    "confidence": round(float(s.confidence), 4), "language": s.language,
+                    "articles": articles_json(s.articles, text), "tickets": tickets, "draft": draft})

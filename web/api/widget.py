@@ -1,0 +1,64 @@
+"""API v1 for the public help-page widget: suggestions while the customer types, feedback, health and
+the OpenAPI document. No key; rate-limited and CORS-limited (web/limits.py)."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from deflect.redact import redact
+from deflect.store.service import EVENTS, record_feedback
+
+from ..errors import ApiError
+from ..limits import json_body, rate_limit, text_field
+from ..openapi import document
+from ..state import get_store
+from .common import K_ARTICLES, LANGS, articles_json, deflector, log_inquiry
+
+bp = Blueprint("widget", __name__, url_prefix="/api/v1")
+
+
+@bp.post("/suggest")
+@rate_limit("suggest")
+def suggest():
+    data = json_body()
+    text = text_field(data, "text", required=True, min_len=3, max_len=1000)
+    language = text_field(data, "language", choices=LANGS)
+    session = text_field(data, "session", max_len=128)
+    page = text_field(data, "page", max_len=2000)
+    text = redact(text)
+    s = deflector().suggest(text, language=language, k=K_ARTICLES)
+    iid = log_inquiry(text, s, "widget", session, page)
+    return jsonify({"ok": True, "id": iid, "decision": s.decision,
+                    "confidence": round(float(s.confidence), 4), "language": s.language,
+                    "articles": articles_json(s.articles, text)})
+
+
+@bp.post("/feedback")
+@rate_limit("feedback")
+def feedback():
+    data = json_body()
+    inquiry_id = text_field(data, "inquiry_id", required=True, max_len=64)
+    article_id = text_field(data, "article_id", max_len=128)
+    event = text_field(data, "event", choices=EVENTS)
+    session = text_field(data, "session", max_len=128)
+    helpful = data.get("helpful")
+    if helpful is not None and not isinstance(helpful, bool):
+        raise ApiError("'helpful' must be true or false")
+    if event is None:
+        if helpful is None:
+            raise ApiError("give 'event' (" + ", ".join(EVENTS) + ") or 'helpful'")
+        event = "helpful" if helpful else "not_helpful"
+    elif helpful is not None and event in ("helpful", "not_helpful") and (event == "helpful") != helpful:
+        raise ApiError("'helpful' contradicts 'event'")
+    fid = record_feedback(get_store(), inquiry_id, event, article_id=article_id, session=session)
+    return jsonify({"ok": True, "id": fid, "event": event}), 201
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+@bp.get("/health")
+def health():
+    counts = get_store().counts()
+    return jsonify({"ok": True, "articles": counts["articles"], "tickets": counts["tickets"]})
