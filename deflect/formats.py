@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -25,6 +27,7 @@ ARTICLE_SUFFIXES = {".md", ".markdown"}
 TICKET_SUFFIXES = {".jsonl", ".csv"}
 TICKET_FIELDS = ("id", "subject", "body", "resolution", "article_id", "language",
                  "created_at", "channel", "status")
+CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone")
 _LANG = re.compile(r"^[a-z]{2}$")
 
 
@@ -68,6 +71,9 @@ class Ticket:
     status: str | None = None
     source: str | None = None
     line: int | None = None
+    # The customer's own name, e-mail and phone as the export gives them: removed from the ticket's
+    # text before it is stored, and never stored themselves.
+    customer: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -80,6 +86,7 @@ class Ticket:
     def to_row(self) -> dict:
         row = asdict(self)
         row.pop("line")
+        row.pop("customer")
         return row
 
 
@@ -92,6 +99,16 @@ class Inquiry:
     language: str | None = None
     expected_article: str | None = None
     labelled: bool = False
+
+
+def url_problem(url: str) -> str | None:
+    """Why an article's ``url`` cannot be linked from the help page, or None. A site path must not
+    start with ``//`` or ``/\\``: browsers read both as another host (``/\\evil.example/phish``)."""
+    if url.startswith(("https://", "http://")):
+        return None
+    if not url.startswith("/") or url[1:2] in ("/", "\\") or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return "'url' must be a path starting with '/' or an http(s) URL"
+    return None
 
 
 def _str_list(value, path: str, name: str) -> list[str]:
@@ -138,6 +155,8 @@ def read_article(path: Path) -> Article:
     if not article_id:
         raise InputError("empty 'id'", str(path), 1)
     url = meta.get("url")
+    if url is not None and (not isinstance(url, str) or url_problem(url.strip())):
+        raise InputError(url_problem(str(url).strip()) or "'url' must be text", str(path), 1)
     return Article(
         id=article_id,
         title=str(title).strip(),
@@ -145,7 +164,7 @@ def read_article(path: Path) -> Article:
         language=_language(meta.get("language"), f"{title} {post.content[:500]}", str(path), 1),
         questions=_str_list(meta.get("questions"), str(path), "questions"),
         tags=_str_list(meta.get("tags"), str(path), "tags"),
-        url=str(url) if url else None,
+        url=url.strip() if url else None,
         source=str(path),
     )
 
@@ -183,34 +202,66 @@ def read_articles(files: Iterable[Path]) -> list[Article]:
     return list(seen.values())
 
 
+def _not_utf8(path: Path, exc: UnicodeDecodeError, data: bytes) -> InputError:
+    line = data[:exc.start].count(b"\n") + 1
+    return InputError("not UTF-8 text", str(path), line,
+                      hint="Export the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 IN > OUT).")
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc, data) from None
+
+
 def _json_lines(path: Path) -> Iterator[tuple[int, dict]]:
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON ({exc.msg})", str(path), n) from exc
-            if not isinstance(obj, dict):
-                raise InputError("each line must be a JSON object", str(path), n)
-            yield n, obj
+    for n, line in enumerate(_read_text(path).split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON ({exc.msg})", str(path), n) from exc
+        if not isinstance(obj, dict):
+            raise InputError("each line must be a JSON object", str(path), n)
+        yield n, obj
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict]]:
-    with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or "id" not in reader.fieldnames:
-            raise InputError("CSV needs a header row with at least an 'id' column", str(path), 1)
+    # strict: a quote left open must not swallow the rows after it into one field.
+    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""), strict=True)
+    start = 1
+    try:
+        missing = [c for c in ("id", "body") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"CSV header has no {' or '.join(repr(c) for c in missing)} column", str(path), 1,
+                             hint="The first row names the columns: id,subject,body,resolution,article_id,...")
+        start = reader.line_num + 1
         for row in reader:
-            yield reader.line_num, {k: (v if v != "" else None) for k, v in row.items() if k}
+            if None in row:
+                raise InputError(f"{len(row[None])} more value(s) than the header has columns", str(path), start,
+                                 hint="Quote values that contain commas.")
+            yield start, {k: (v if v != "" else None) for k, v in row.items() if k}
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(f"broken CSV in the row starting here ({exc})", str(path), start,
+                         hint="Check for a quote that is opened but not closed.") from None
 
 
-def _opt_str(value) -> str | None:
+def _opt_str(value, name: str = "value", where: str = "<input>", line: int | None = None) -> str | None:
+    """A text field: None or blank -> None; numbers become text; lists and objects are refused."""
     if value is None:
         return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise InputError(f"'{name}' must be text, not {type(value).__name__}", where, line)
     value = str(value).strip()
     return value or None
+
+
+def _field(obj: dict, name: str, where: str, line: int) -> str | None:
+    return _opt_str(obj.get(name), name, where, line)
 
 
 def read_tickets(path: Path, known_articles: set[str] | None = None) -> list[Ticket]:
@@ -219,28 +270,30 @@ def read_tickets(path: Path, known_articles: set[str] | None = None) -> list[Tic
     tickets: list[Ticket] = []
     seen: dict[str, int] = {}
     for n, obj in rows:
-        tid = _opt_str(obj.get("id"))
+        field_of = functools.partial(_field, obj, where=str(path), line=n)
+        tid = field_of("id")
         if tid is None:
             raise InputError("ticket without 'id'", str(path), n)
         if tid in seen:
             raise InputError(f"duplicate ticket id {tid!r} (first on line {seen[tid]})", str(path), n)
         seen[tid] = n
-        subject, body = _opt_str(obj.get("subject")) or "", _opt_str(obj.get("body")) or ""
+        subject, body = field_of("subject") or "", field_of("body") or ""
         if not subject and not body:
             raise InputError(f"ticket {tid!r} has neither 'subject' nor 'body'", str(path), n)
-        article_id = _opt_str(obj.get("article_id"))
+        article_id = field_of("article_id")
         if article_id is not None and known_articles is not None and article_id not in known_articles:
             raise InputError(f"ticket {tid!r} links unknown article_id {article_id!r}", str(path), n,
                              hint="Ingest the article first, or set article_id to null.")
         tickets.append(Ticket(
             id=tid, subject=subject, body=body,
-            resolution=_opt_str(obj.get("resolution")) or "",
+            resolution=field_of("resolution") or "",
             article_id=article_id,
             language=_language(obj.get("language"), f"{subject} {body}", str(path), n),
-            created_at=_opt_str(obj.get("created_at")),
-            channel=_opt_str(obj.get("channel")),
-            status=_opt_str(obj.get("status")),
+            created_at=field_of("created_at"),
+            channel=field_of("channel"),
+            status=field_of("status"),
             source=str(path), line=n,
+            customer=tuple(v for v in map(field_of, CUSTOMER_FIELDS) if v),
         ))
     return tickets
 

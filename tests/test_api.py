@@ -486,6 +486,7 @@ def test_put_article_markdown(setup):
         ("a1", {"json": {"title": "T", "body": "B", "id": "other"}}, 400, "differs"),
         ("a1", {"json": {"title": "T", "body": "B", "url": "javascript:alert(1)"}}, 400, "'url'"),
         ("a1", {"json": {"title": "T", "body": "B", "url": "//evil.example/x"}}, 400, "'url'"),
+        ("a1", {"json": {"title": "T", "body": "B", "url": "/\\evil.example/phish"}}, 400, "'url'"),
         ("a1", {"json": {"title": "T", "body": "B", "language": "deutsch"}}, 400, "ISO 639-1"),
         ("a1", {"json": {"title": "T", "body": "B", "questions": [1, 2]}}, 400, "list of strings"),
         ("a1", {"json": {"title": "T", "body": "B", "tags": ["t"] * 51}}, 400, "too many"),

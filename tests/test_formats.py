@@ -129,3 +129,73 @@ def test_inquiries_and_labels():
         read_inquiries(io.StringIO('{"id": "q1", "text": "hallo"}\n'), require_labels=True)
     with pytest.raises(InputError, match="<stdin>:1: inquiry without 'text'"):
         read_inquiries(io.StringIO('{"id": "q1"}\n'))
+
+
+# -- ingest refuses what it cannot store faithfully ------------------------------------------------
+def test_ticket_fields_must_be_text(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"id": 12345, "subject": ["x"], "body": {"a": 1}}\n')
+    with pytest.raises(InputError, match=r"t.jsonl:1: 'subject' must be text, not list"):
+        read_tickets(path)
+    path.write_text('{"id": 12345, "subject": "Abo", "body": "kündigen", "status": 3}\n')
+    ticket = read_tickets(path)[0]
+    assert (ticket.id, ticket.status) == ("12345", "3")
+
+
+def test_csv_with_an_unclosed_quote_is_refused(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('id,subject,body\n1,"Abo,kündigen\n2,Zeitung,fehlt\n3,E-Paper,Login\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"t.csv:2: broken CSV") as info:
+        read_tickets(path)
+    assert "quote" in info.value.hint
+
+
+def test_csv_needs_a_body_column(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,subject\n1,Abo kündigen\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no 'body' column"):
+        read_tickets(path)
+
+
+def test_csv_row_with_more_values_than_columns(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,subject,body\n1,Abo,kündigen\n2,Zeitung,fehlt, seit Montag\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"t.csv:3: 1 more value"):
+        read_tickets(path)
+
+
+def test_multi_line_csv_values_keep_their_line_numbers(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('id,subject,body\n1,Abo,"Zeile eins\nZeile zwei"\n2,Zeitung,fehlt\n', encoding="utf-8")
+    tickets = read_tickets(path)
+    assert [(t.id, t.line) for t in tickets] == [("1", 2), ("2", 4)]
+    assert tickets[0].body == "Zeile eins\nZeile zwei"
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.jsonl"])
+def test_latin1_export_is_refused_with_a_hint(tmp_path, name):
+    path = tmp_path / name
+    line = "1,Kündigung,Bitte kündigen\n" if name.endswith(".csv") else '{"id": "1", "body": "Kündigung"}\n'
+    header = "id,subject,body\n" if name.endswith(".csv") else ""
+    path.write_bytes((header + line).encode("latin-1"))
+    with pytest.raises(InputError, match=rf"{name}:\d: not UTF-8") as info:
+        read_tickets(path)
+    assert "UTF-8" in info.value.hint
+
+
+def test_customer_fields_are_kept_out_of_the_row(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps({"id": "1", "body": "Hallo", "customer_name": "Hans Meier",
+                                "customer_email": "hans@example.org"}) + "\n")
+    ticket = read_tickets(path)[0]
+    assert ticket.customer == ("Hans Meier", "hans@example.org")
+    assert "customer" not in ticket.to_row()
+
+
+@pytest.mark.parametrize("url", ["/\\evil.example/phish", "//evil.example/phish", "javascript:alert(1)",
+                                 "/hilfe/ abo", "hilfe/abo"])
+def test_article_url_that_leaves_the_site_is_refused(tmp_path, url):
+    path = tmp_path / "a.md"
+    path.write_text(f'---\ntitle: Abo\nurl: "{url}"\n---\nText\n'.replace("\\", "\\\\"), encoding="utf-8")
+    with pytest.raises(InputError, match="'url' must be a path"):
+        read_article(path)

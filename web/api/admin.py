@@ -12,7 +12,7 @@ import yaml
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from deflect.errors import NotFoundError
-from deflect.formats import Article
+from deflect.formats import Article, url_problem
 from deflect.language import detect_language
 
 from .. import metrics as metrics_lib
@@ -153,9 +153,8 @@ def _article_from(data: dict, article_id: str) -> Article:
     elif not isinstance(language, str) or not ISO_LANG.match(language.strip().lower()):
         raise ApiError("'language' must be an ISO 639-1 code such as 'de' or 'en'")
     url = text_field(data, "url", max_len=2000)
-    if url is not None and not (url.startswith("/") and not url.startswith("//")
-                                or url.startswith(("https://", "http://"))):
-        raise ApiError("'url' must be a path starting with '/' or an http(s) URL")
+    if url is not None and url_problem(url):
+        raise ApiError(url_problem(url))
     return Article(id=article_id, title=title, body=body, language=language.strip().lower(),
                    questions=list_field(data, "questions", max_items=100, max_len=500),
                    tags=list_field(data, "tags", max_items=50, max_len=100), url=url, source="api")
