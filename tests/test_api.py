@@ -283,6 +283,20 @@ def test_feedback_bad_input(setup, payload, status, fragment):
 
 
 # -- auth ----------------------------------------------------------------------------------------
+def test_wrong_keys_are_throttled_and_logged(setup, caplog):
+    _, client, fake = setup
+    key = new_key(fake, "admin")
+    with caplog.at_level("WARNING"):
+        answers = [client.get("/api/v1/metrics", headers=bearer(f"dfk_guess{i}")).status_code for i in range(12)]
+    assert answers[:10] == [401] * 10 and answers[10:] == [429, 429]
+    assert sum("wrong API key from" in r.getMessage() for r in caplog.records) >= 10
+    # While throttled even the right key is refused: a guess that hits cannot be told apart.
+    r = client.get("/api/v1/metrics", headers=bearer(key))
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1 and r.get_json()["ok"] is False
+    other = client.get("/api/v1/metrics", headers=bearer(key), environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert other.status_code == 200
+
+
 def test_agent_endpoint_needs_a_key(setup):
     _, client, fake = setup
     payload = {"subject": "Passwort", "body": "I forgot my password"}

@@ -2,20 +2,36 @@
 
 Keys are created with ``deflect keys create --name NAME [--scope agent|admin]`` and stored as sha256
 hashes. Clients send ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. Scope ``agent`` may call
-the agent endpoint; ``admin`` may call everything.
+the agent endpoint; ``admin`` may call everything. A client that presents wrong keys is slowed down:
+after ``FAILED_KEYS`` wrong keys in a minute it gets 429 for every key, right or wrong, until the
+minute has passed (so guessing stops paying off), and each wrong key is logged with the client's address.
 """
 from __future__ import annotations
 
+import math
 from functools import wraps
 
-from flask import g, request
+from flask import current_app, g, request
 
 from deflect.store.service import verify_key
 
 from .errors import ApiError
+from .limits import TokenBucket, client_ip
 from .state import get_store
 
 SCOPE_RANK = {"agent": 1, "admin": 2}
+FAILED_KEYS = 10            # wrong keys a client may present per minute
+EXT = "deflect_auth"
+
+
+def _failures() -> TokenBucket:
+    return current_app.extensions.setdefault(EXT, TokenBucket(FAILED_KEYS, 60.0))
+
+
+def _too_many(wait: float) -> ApiError:
+    seconds = max(1, math.ceil(wait))
+    return ApiError(f"too many wrong API keys; try again in {seconds} s", 429,
+                    headers={"Retry-After": str(seconds)})
 
 
 def presented_key() -> str | None:
@@ -39,8 +55,16 @@ def require_key(scope: str = "admin"):
                 raise ApiError("API key required", 401, headers=challenge,
                                hint="Send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'; "
                                     "create one with `deflect keys create`.")
+            failures, ip = _failures(), client_ip()
+            wait = failures.wait(ip)
+            if wait > 0:
+                raise _too_many(wait)
             record = verify_key(get_store(), key)
             if record is None:
+                current_app.logger.warning("deflect: wrong API key from %s on %s", ip, request.path)
+                wait = failures.take(ip)
+                if wait > 0:
+                    raise _too_many(wait)
                 raise ApiError("invalid or revoked API key", 401, headers=challenge)
             if SCOPE_RANK.get(record["scope"], 0) < SCOPE_RANK[scope]:
                 raise ApiError(f"this key has scope {record['scope']!r}; this endpoint needs {scope!r}", 403)

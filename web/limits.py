@@ -71,6 +71,14 @@ class TokenBucket:
             self._buckets[key] = (tokens, now)
             return (1 - tokens) / self.rate
 
+    def wait(self, key: str) -> float:
+        """Seconds until ``key`` has a token again (0 if it has one), without taking it."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - last) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def _prune(self, now: float) -> None:
         full_after = self.capacity / self.rate
         for key, (_, last) in list(self._buckets.items()):
