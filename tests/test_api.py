@@ -797,3 +797,23 @@ def test_article_push_checks_gap_coverage(setup, gaps):
     article["body"] += " Aktien gibt es nicht."
     r = client.put("/api/v1/articles/aktien", json=article, headers=bearer(key))
     assert r.status_code == 200 and r.get_json()["covered_topics"] == []
+
+
+# -- hostile input gets a 400, not a 500 -----------------------------------------------------------
+@pytest.mark.parametrize("path,payload", [
+    ("/api/v1/suggest", '{"text": "\\ud800 Abo kündigen"}'),
+    ("/api/v1/agent/suggest", '{"subject": "Abo", "body": "\\udfff kündigen"}'),
+    ("/api/v1/articles/a1", '{"title": "Abo", "body": "Text", "questions": ["\\ud800"]}'),
+])
+def test_lone_surrogates_are_refused(setup, path, payload):
+    _, client, fake = setup
+    method = client.put if "/articles/" in path else client.post
+    r = method(path, data=payload, content_type="application/json", headers=bearer(new_key(fake)))
+    assert r.status_code == 400 and "invalid Unicode" in r.get_json()["error"]
+
+
+def test_deeply_nested_json_is_refused(setup):
+    _, client, _ = setup
+    body = '{"text": ' + "[" * 1000 + "]" * 1000 + "}"
+    r = client.post("/api/v1/suggest", data=body, content_type="application/json")
+    assert r.status_code == 400 and r.get_json() == {"ok": False, "error": "request body is nested too deeply"}

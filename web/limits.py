@@ -10,6 +10,7 @@ A disallowed origin gets no CORS headers, and its preflight a 403.
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -187,12 +188,23 @@ def json_body(max_bytes: int | None = None) -> dict:
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise ApiError("request body is empty; send a JSON object")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError("request body is not valid JSON")
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise ApiError("request body is nested too deeply") from None
+    except ValueError:  # also bodies that are not UTF-8
+        raise ApiError("request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ApiError("request body must be a JSON object")
     return data
+
+
+def _check_unicode(name: str, value: str) -> None:
+    """JSON can carry lone UTF-16 surrogates (``"\\ud800"``); no tokenizer or database can take them."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(f"'{name}' contains invalid Unicode (a lone surrogate)") from None
 
 
 def text_field(data: dict, name: str, *, required: bool = False, min_len: int = 1, max_len: int = 1000,
@@ -205,6 +217,7 @@ def text_field(data: dict, name: str, *, required: bool = False, min_len: int = 
         return None
     if not isinstance(value, str):
         raise ApiError(f"'{name}' must be a string")
+    _check_unicode(name, value)
     if strip:
         value = value.strip()
     if not value and not required:
@@ -232,6 +245,8 @@ def list_field(data: dict, name: str, *, max_items: int = 50, max_len: int = 500
         raise ApiError(f"'{name}' must be a list of strings")
     if len(value) > max_items:
         raise ApiError(f"'{name}' has too many items (at most {max_items})")
+    for item in value:
+        _check_unicode(name, item)
     if any(len(v) > max_len for v in value):
         raise ApiError(f"each item of '{name}' must be at most {max_len} characters")
     return [v.strip() for v in value if v.strip()]
