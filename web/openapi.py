@@ -124,7 +124,11 @@ SCHEMAS = {
                                                    "description": "Gap topics this article now covers."}},
                                ["ok", "created", "changed", "article", "covered_topics"]),
     "DeleteArticleResponse": _obj({"ok": OK, "deleted": STR}, ["ok", "deleted"]),
-    "Health": _obj({"ok": OK, "articles": INT, "tickets": INT}, ["ok"]),
+    "Health": _obj({"ok": OK, "articles": INT, "tickets": INT,
+                    "database": {"type": "string", "enum": ["ok", "unavailable"]},
+                    "spool": _obj({"pending": {"type": "boolean"}, "spooled": INT, "dropped": INT, "drained": INT},
+                                  ["pending", "spooled", "dropped", "drained"])},
+                   ["ok", "database", "spool"]),
 }
 
 _ERRORS = {

@@ -10,7 +10,9 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import sqlite_utils
@@ -194,20 +196,43 @@ class Store:
         return {r["id"]: r for r in self.db["tickets"].rows_where(f"id in ({marks})", ids)}
 
     # -- inquiries --------------------------------------------------------------------------
+    @staticmethod
+    def inquiry_row(inquiry: Inquiry, decision: str, confidence: float, article_id: str | None,
+                    channel: str = "cli", session: str | None = None, page: str | None = None) -> dict:
+        """The stored form of an inquiry and what deflect answered: personal data redacted, the page
+        without its query string and fragment (where search terms, e-mails and tokens travel)."""
+        return {
+            "id": inquiry.id or uuid.uuid4().hex, "text": redact(inquiry.text), "language": inquiry.language,
+            "created_at": utcnow(), "decision": decision, "confidence": float(confidence),
+            "article_id": article_id, "channel": channel, "session": session, "page": page_location(page),
+        }
+
+    def write_inquiries(self, rows: list[dict]) -> None:
+        """Store inquiry rows (upserted by id, so writing a row twice is harmless)."""
+        with self.db.conn:
+            self.db["inquiries"].upsert_all(rows, pk="id")
+
     def log_inquiry(self, inquiry: Inquiry, decision: str, confidence: float,
                     article_id: str | None, channel: str = "cli", session: str | None = None,
                     page: str | None = None, vector: np.ndarray | None = None, model: str | None = None) -> str:
         """Record an inquiry and what deflect answered; returns its id. With ``vector`` and ``model``
         its embedding is cached, so the gap report does not embed it again."""
-        iid = inquiry.id or uuid.uuid4().hex
+        row = self.inquiry_row(inquiry, decision, confidence, article_id, channel, session, page)
         if vector is not None and model:
-            self.cache_embeddings({self.embedding_key(model, inquiry.text): vector})
-        self.db["inquiries"].upsert({
-            "id": iid, "text": inquiry.text, "language": inquiry.language, "created_at": utcnow(),
-            "decision": decision, "confidence": float(confidence), "article_id": article_id,
-            "channel": channel, "session": session, "page": page,
-        }, pk="id")
-        return iid
+            self.cache_embeddings({self.embedding_key(model, row["text"]): vector})
+        self.write_inquiries([row])
+        return row["id"]
+
+    @contextmanager
+    def busy_timeout(self, seconds: float) -> Iterator[None]:
+        """Wait at most ``seconds`` for a lock held by another connection (then SQLite raises
+        'database is locked'), instead of the connection's default."""
+        previous = self.db.execute("pragma busy_timeout").fetchone()[0]
+        self.db.execute(f"pragma busy_timeout = {int(seconds * 1000)}")
+        try:
+            yield
+        finally:
+            self.db.execute(f"pragma busy_timeout = {int(previous)}")
 
     # -- embedding cache --------------------------------------------------------------------
     @staticmethod
@@ -238,6 +263,14 @@ class Store:
             "tickets_linked": q("select count(*) from tickets where article_id is not null").fetchone()[0],
             "inquiries": q("select count(*) from inquiries").fetchone()[0],
         }
+
+
+def page_location(page: str | None) -> str | None:
+    """Scheme, host and path of a page address; the query string and fragment are dropped."""
+    if not page:
+        return page
+    parts = urlsplit(page.strip())
+    return redact(urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))) or None
 
 
 def open_store(path: str | Path, check_same_thread: bool = True) -> Store:

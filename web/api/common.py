@@ -1,14 +1,18 @@
 """What the API's three audiences share: the process's engine, article hits as JSON, inquiry logging."""
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from functools import lru_cache
 
-from flask import g
+from flask import current_app, g
 
+from deflect.errors import DeflectError
 from deflect.formats import Inquiry
+from deflect.store import Store
+from deflect.store.spool import MAX_BYTES, Spool
 
-from ..state import get_deflector, get_store
+from ..state import get_deflector, get_home, get_store
 from ..text import plain_text, snippet
 
 LANGS = ("de", "en")
@@ -50,12 +54,41 @@ def articles_json(hits, query: str) -> list[dict]:
             for h in hits]
 
 
+def spool() -> Spool:
+    """This process's spool for inquiries the database could not take (in the home's spool/ folder)."""
+    spools = current_app.extensions.setdefault("deflect_spool", {})
+    home = get_home().path
+    if home not in spools:
+        spools[home] = Spool(home / "spool" / "inquiries.jsonl",
+                             int(current_app.config.get("SPOOL_MAX_BYTES") or MAX_BYTES))
+    return spools[home]
+
+
 def log_inquiry(text: str, suggestion, channel: str, session: str | None = None, page: str | None = None) -> str:
-    iid = uuid.uuid4().hex
+    """Log the inquiry for the gap report and metrics; returns its id. A database that is locked
+    (longer than ``LOG_LOCK_TIMEOUT`` seconds), read-only or full delays and fails no answer: the row
+    goes to the spool and is written by a later request."""
     top = suggestion.articles[0].id if suggestion.articles else None
+    row = Store.inquiry_row(Inquiry(id=uuid.uuid4().hex, text=text, language=suggestion.language),
+                            suggestion.decision, suggestion.confidence, top, channel, session, page)
+    waiting = spool()
+    try:
+        store = get_store()
+        with store.busy_timeout(float(current_app.config.get("LOG_LOCK_TIMEOUT", 1.0))):
+            store.write_inquiries([row])
+            if waiting.pending():
+                waiting.drain(store.write_inquiries)
+    except (sqlite3.Error, DeflectError, OSError) as exc:
+        kept = waiting.append(row)
+        current_app.logger.warning("deflect: inquiry %s not written to the database (%s); %s", row["id"], exc,
+                                   "spooled" if kept else "LOST: the spool is full or unwritable")
+        return row["id"]
     # The inquiry's embedding is cached with it, so the gap report does not embed it again.
     model = getattr(getattr(get_deflector(), "bundle", None), "model", None)
-    get_store().log_inquiry(Inquiry(id=iid, text=text, language=suggestion.language), suggestion.decision,
-                            suggestion.confidence, top, channel=channel, session=session, page=page,
-                            vector=getattr(suggestion, "vector", None), model=model)
-    return iid
+    vector = getattr(suggestion, "vector", None)
+    if vector is not None and model:
+        try:
+            store.cache_embeddings({store.embedding_key(model, row["text"]): vector})
+        except sqlite3.Error:  # only a cache: the gap report embeds the text again
+            pass
+    return row["id"]

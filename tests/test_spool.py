@@ -1,0 +1,114 @@
+"""The public widget keeps answering when the database cannot take the inquiry log."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+from api_support import make_app
+
+from deflect.formats import Inquiry
+from deflect.store import Store
+from deflect.store.spool import Spool
+
+
+def logged(home) -> list[dict]:
+    store = Store(home / "deflect.db")
+    try:
+        return [dict(r) for r in store.db["inquiries"].rows_where(order_by="created_at")]
+    finally:
+        store.close()
+
+
+def test_read_only_database_spools_and_recovers_by_itself(tmp_path, monkeypatch, caplog):
+    app, fake = make_app(tmp_path)
+    client = app.test_client()
+    write = Store.write_inquiries
+
+    def read_only(self, rows):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(Store, "write_inquiries", read_only)
+    with caplog.at_level("WARNING"):
+        answers = [client.post("/api/v1/suggest", json={"text": f"Abo kündigen {i}"}) for i in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 200]
+    assert all(r.get_json()["articles"][0]["id"] == "kuendigung-abo" for r in answers)
+    assert "not written to the database" in caplog.text and "spooled" in caplog.text
+    health = client.get("/api/v1/health").get_json()
+    assert health["spool"]["pending"] is True and health["spool"]["spooled"] == 3
+    assert logged(fake.home.path) == []
+
+    monkeypatch.setattr(Store, "write_inquiries", write)  # the database is writable again
+    last = client.post("/api/v1/suggest", json={"text": "Passwort vergessen"})
+    rows = logged(fake.home.path)
+    assert {r["id"] for r in rows} == {r.get_json()["id"] for r in [*answers, last]}
+    health = client.get("/api/v1/health").get_json()
+    assert health["spool"] == {"pending": False, "spooled": 3, "dropped": 0, "drained": 3}
+
+
+def test_a_locked_database_delays_no_answer_beyond_the_lock_timeout(tmp_path):
+    app, fake = make_app(tmp_path, LOG_LOCK_TIMEOUT=0.2)
+    client = app.test_client()
+    client.post("/api/v1/suggest", json={"text": "Abo kündigen"})  # opens and migrates the store
+    locker = sqlite3.connect(fake.home.path / "deflect.db", isolation_level=None)
+    locker.execute("begin exclusive")
+    try:
+        started = time.monotonic()
+        r = client.post("/api/v1/suggest", json={"text": "Wie kündige ich mein Abo?"})
+        waited = time.monotonic() - started
+    finally:
+        locker.execute("rollback")
+        locker.close()
+    assert r.status_code == 200 and r.get_json()["decision"]
+    assert waited < 5  # the store's own timeout is 30 s
+    client.post("/api/v1/suggest", json={"text": "Passwort vergessen"})
+    assert r.get_json()["id"] in {row["id"] for row in logged(fake.home.path)}
+
+
+def test_spool_is_bounded_and_survives_a_torn_line(tmp_path):
+    spool = Spool(tmp_path / "s.jsonl", max_bytes=300)
+    assert spool.append({"id": "a", "text": "x" * 100}) and spool.append({"id": "b", "text": "y" * 100})
+    assert not spool.append({"id": "c", "text": "z" * 100}) and spool.dropped == 1
+    with open(spool.path, "a") as f:
+        f.write('{"id": "torn", "te')  # a crash in the middle of an append
+    written: list[dict] = []
+    assert spool.drain(written.extend) == 2
+    assert [r["id"] for r in written] == ["a", "b"] and not spool.pending() and spool.dropped == 2
+
+
+def test_a_failed_drain_keeps_the_rows(tmp_path):
+    spool = Spool(tmp_path / "s.jsonl")
+    spool.append({"id": "a"})
+
+    def still_locked(rows):
+        raise sqlite3.OperationalError("database is locked")
+
+    try:
+        spool.drain(still_locked)
+    except sqlite3.OperationalError:
+        pass
+    assert spool.pending()
+    written: list[dict] = []
+    assert spool.drain(written.extend) == 1 and written == [{"id": "a"}]
+
+
+def test_spool_appends_from_threads_lose_nothing(tmp_path):
+    spool = Spool(tmp_path / "s.jsonl")
+    threads = [threading.Thread(target=lambda n=n: [spool.append({"id": f"{n}-{i}"}) for i in range(50)])
+               for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    written: list[dict] = []
+    spool.drain(written.extend)
+    assert len({r["id"] for r in written}) == 200
+
+
+def test_stored_inquiries_are_redacted_and_pages_lose_their_query(tmp_path):
+    store = Store(tmp_path / "deflect.db")
+    iid = store.log_inquiry(Inquiry(id=None, text="Bitte an max@example.com antworten"), "no_answer", 0.1, None,
+                            page="https://hilfe.example/suche?q=max@example.com&iban=DE89370400440532013000#top")
+    row = store.db["inquiries"].get(iid)
+    assert row["text"] == "Bitte an [E-MAIL] antworten"
+    assert row["page"] == "https://hilfe.example/suche"
