@@ -14,11 +14,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from deflect.engine import Deflector
+from deflect.deflector import Deflector
 from deflect.formats import Article, Ticket
 from deflect.home import Home
 from deflect.index import build as indexer
-from deflect.index.build import DELETED, TICKET, IndexBundle
+from deflect.index import bundle as bundle_file
+from deflect.index.bundle import IndexBundle
+from deflect.index.documents import BODY, DELETED, TICKET
 from deflect.store import open_store
 
 DIM = 64
@@ -159,7 +161,7 @@ def test_large_flat_build_uses_an_approximate_graph_for_labels(store, home, monk
 def test_manifest_records_model_counts_files_and_build(store, home):
     emb = FakeEmbedder()
     m = indexer.build(store, emb, home.index_dir)
-    assert m["model"] == "fake-bow" and m["dim"] == DIM and m["format"] == indexer.FORMAT
+    assert m["model"] == "fake-bow" and m["dim"] == DIM and m["format"] == bundle_file.FORMAT
     assert m["counts"]["articles"] == len(TOPICS) and m["counts"]["tickets"] == 50
     assert m["counts"]["linked_tickets"] == 20 and m["counts"]["deleted_rows"] == 0
     assert m["build"]["mode"] == "full" and m["build"]["graph"]["searched"] == 30
@@ -231,7 +233,7 @@ def test_changed_article_is_replaced_without_touching_the_rest(store, home):
     assert update["added"] == 2 and update["removed"] == 1          # new question, body replaced
     after = IndexBundle.load(home.index_dir)
     assert nearest(after, emb, "rechnung per email bekommen") == "rechnung"
-    old_body = [p for p in np.flatnonzero(before.ref == "rechnung") if before.kind[p] == indexer.BODY][0]
+    old_body = [p for p in np.flatnonzero(before.ref == "rechnung") if before.kind[p] == BODY][0]
     assert after.kind[old_body] == DELETED and len(after.vectors) == len(before.vectors) + 1
     assert after.article_ids == before.article_ids                     # columns never move
     assert set(live_docs(after)) == set(live_docs(_rebuilt(store, home)))
@@ -285,8 +287,8 @@ def test_unchanged_store_does_no_work_and_big_changes_rebuild(store, home):
 
 
 def test_embedding_segments_are_appended_and_merged(store, home, monkeypatch):
-    monkeypatch.setattr(indexer, "MERGE_ROWS", 0)
-    monkeypatch.setattr(indexer, "MAX_SEGMENTS", 3)
+    monkeypatch.setattr(bundle_file, "MERGE_ROWS", 0)
+    monkeypatch.setattr(bundle_file, "MAX_SEGMENTS", 3)
     emb = FakeEmbedder()
     indexer.build(store, emb, home.index_dir)
     for day in range(1, 4):
@@ -363,11 +365,11 @@ def test_delete_article_leaves_no_votes_for_it(deflector, home):
 def test_cli_index_updates_incrementally_and_rebuilds_on_request(store, home, monkeypatch):
     from click.testing import CliRunner
 
-    from deflect import embedder, engine
+    from deflect import deflector, embedder
     from deflect.cli import cli
     fake = FakeEmbedder()
     monkeypatch.setattr(embedder, "load_embedder", lambda model=None, device=None: fake)
-    monkeypatch.setattr(engine, "load_embedder", lambda model=None, device=None: fake)
+    monkeypatch.setattr(deflector, "load_embedder", lambda model=None, device=None: fake)
     run = CliRunner()
     first = run.invoke(cli, ["index", "--quiet", "--home", str(home.path)])
     assert first.exit_code == 0, first.output
