@@ -1,7 +1,10 @@
-"""One fake engine for the tests that need no model: ``FakeDeflector`` implements ``deflect.engine.Engine``
-over a real store. Texts embed with ``vector`` (default: hashed words); an article's relevance to an
-inquiry is ``relevance(inquiry, article text)`` (default: the share of the inquiry's words the article
-has); the first article is the answer when its relevance reaches 0.5."""
+"""Fakes for the tests that need no model.
+
+``FakeEmbedder`` stands in for ``deflect.embedder.Embedder`` (hashed bag of words). ``FakeDeflector``
+implements ``deflect.engine.Engine`` over a real store: texts embed with ``vector`` (default: the same
+hashed words); an article's relevance to an inquiry is ``relevance(inquiry, article text)`` (default:
+the share of the inquiry's words the article has); the first article is the answer when its relevance
+reaches 0.5."""
 from __future__ import annotations
 
 import hashlib
@@ -35,11 +38,29 @@ def word_overlap(query: str, text: str) -> float:
 
 
 def hashed_words(text: str) -> np.ndarray:
-    """A unit vector of hashed words: texts sharing words are similar."""
+    """A unit vector of hashed words: texts sharing words are similar; deterministic."""
     v = np.full(HASH_DIM, 0.01, np.float32)
     for word in WORD.findall(text.lower()):
-        v[int(hashlib.md5(word.encode()).hexdigest(), 16) % HASH_DIM] += 1.0
+        h = int(hashlib.md5(word.encode()).hexdigest(), 16)
+        v[h % HASH_DIM] += 1.0
+        v[(h >> 16) % HASH_DIM] += 0.5
     return v / np.linalg.norm(v)
+
+
+class FakeEmbedder:
+    """An ``Embedder`` of ``hashed_words``; counts the texts it encodes."""
+
+    name, dim = "fake-bow", HASH_DIM
+
+    def __init__(self):
+        self.encoded = 0
+
+    def encode(self, texts: list[str], progress: Callable[[int], None] | None = None,
+               chunk: int = 1024) -> np.ndarray:
+        self.encoded += len(texts)
+        if progress:
+            progress(len(texts))
+        return np.array([hashed_words(t) for t in texts], np.float32).reshape(len(texts), HASH_DIM)
 
 
 class FakeDeflector:
