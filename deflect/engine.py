@@ -1,49 +1,22 @@
-"""The deflection engine: suggest FAQ articles for an inquiry, and decide whether to answer at all.
-
-For an inquiry the engine combines these pieces of evidence per article:
-- votes of its nearest documents (article titles/questions/bodies and resolved tickets), each
-  carrying the soft article labels spread from linked to unlinked tickets (``deflect.labels``) —
-  neighbours that agents answered without any article vote for "no article";
-- a linear classifier over the same embeddings (with a "no article" class);
-- the best similarity to the article's own title, questions and body (an inquiry that is, word for
-  word, one of an article's own questions gets that article first, even right after the question was
-  added and before the classifier has seen it);
-- for articles with little ticket history, a classifier over the article documents alone (titles,
-  questions, bodies; ``indexer.fit_article_classifier``): votes and the main classifier learn mostly
-  from tickets, so an article that few tickets were linked to -- a new one, or one agents rarely
-  link -- lost to siblings with a long history even where its own questions fit the inquiry better.
-  This term's share fades as the article's ticket history grows.
-A calibrated model (``deflect.decision.calibrate``) turns these into a confidence, and the decision is
-``answer`` when the confidence reaches the calibrated threshold.
+"""What an engine is to the rest of deflect: the ``Engine`` interface that the service, the gap report,
+the CLI and the calibration use, and the results it gives (``Suggestion`` with ``ArticleHit`` and
+``TicketHit``; ``Scores`` and the evidence ``FEATURES``). ``deflect.deflector.Deflector`` is the engine.
 """
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from deflect.decision.calibrate import Calibrator
-from deflect.embedder import Embedder, load_embedder
-from deflect.errors import DeflectError, NotFoundError
+from deflect.decision.calibrator import Calibrator
 from deflect.formats import Article, Ticket
 from deflect.home import Home
-from deflect.index import build as indexer
-from deflect.index.build import BODY, NEIGHBOURS, TICKET, TITLE, IndexBundle
-from deflect.labels import neighbour_weights
-from deflect.language import detect_language
-from deflect.locks import FairRLock
-from deflect.store import Store, open_store
+from deflect.index.bundle import IndexBundle
+from deflect.index.classifier import Classifier
+from deflect.store import Store
 
-KNN_WEIGHT = 0.3          # share of the neighbour votes in the ranking (the classifier has the rest)
-ARTICLE_SIM_WEIGHT = 0.1  # bonus for similarity to the article's own title, questions and body
-NEAR_DUPLICATE = 0.95     # an inquiry this similar to one of an article's own texts (a question variant
-NEAR_DUPLICATE_BONUS = 1.0  # added to the article's questions, word for word) gets that article first
-ARTICLE_MODEL_WEIGHT = 0.7   # bonus from the article-text classifier for an article without ticket
-ARTICLE_MODEL_HISTORY = 3.0  # history, fading as weight x HISTORY / (HISTORY + tickets labelled with it)
 FEATURES = ("mix_top", "mix_margin", "knn_top", "knn_none", "clf_top", "clf_none", "article_sim",
             "neighbour_sim")
 
@@ -102,335 +75,68 @@ class Scores:
     similarities: np.ndarray
 
 
-class Deflector:
-    """Loads the store, the index and the calibration of a home folder once; answers inquiries."""
+@runtime_checkable
+class Engine(Protocol):
+    """Suggests articles for inquiries and keeps its index current with live changes.
 
-    def __init__(self, home: Home, store: Store, bundle: IndexBundle, embedder: Embedder,
-                 calibrator: Calibrator | None):
-        self.home = home
-        self.store = store
-        self.bundle = bundle
-        self.embedder = embedder
-        self.calibrator = calibrator
-        self._lock = FairRLock()              # queries, and swapping in changed index data (first come, first served)
-        self._write_lock = threading.RLock()  # one change or save at a time; queries do not wait for saves
-        self._manifest_mtime = self._mtime()
-        self._prepare()
+    ``bundle`` is the loaded index (None where an engine has none); ``model`` the name of the
+    embedding model its vectors come from (None when unknown). ``calibrator`` is settable: a new
+    calibration takes effect at once. Every model call is safe from several threads.
+    """
 
-    @classmethod
-    def open(cls, home: Home | str | None = None, model: str | None = None,
-             device: str | None = None) -> Deflector:
-        """Open a home folder's store, index (checked against ``model`` if given) and calibration."""
-        home = home if isinstance(home, Home) else Home.resolve(home)
-        store = open_store(home.db_path, check_same_thread=False)
-        bundle = IndexBundle.load(home.index_dir, expected_model=model)
-        embedder = load_embedder(bundle.model, device=device)
-        if embedder.dim != bundle.dim:
-            raise DeflectError(f"model {bundle.model!r} gives {embedder.dim}-dim vectors, the index has "
-                               f"{bundle.dim}", hint="Rebuild the index with `deflect index --full`.")
-        return cls(home, store, bundle, embedder, Calibrator.load(store))
+    calibrator: Calibrator | None
 
-    # -- loading --------------------------------------------------------------------------------
-    def _mtime(self) -> float:
-        try:
-            return os.stat(self.home.index_dir / "manifest.json").st_mtime
-        except OSError:
-            return 0.0
+    @property
+    def home(self) -> Home: ...
 
-    def _prepare(self) -> None:
-        b = self.bundle
-        self._articles = {a.id: a for a in self.store.articles()}
-        positions = b.article_positions
-        order = np.argsort(b.seed[positions], kind="stable")
-        self._art_vectors = np.ascontiguousarray(b.article_vectors[order], dtype=np.float32)
-        self._art_of = b.seed[positions][order]
-        self._art_starts = np.flatnonzero(np.r_[True, np.diff(self._art_of) != 0]) if len(order) else np.array([])
-        tickets = np.flatnonzero(b.kind == TICKET)
-        self._ticket_pos = dict(zip(b.ref[tickets].tolist(), tickets.tolist()))
-        self._prepare_article_model()
+    @property
+    def store(self) -> Store: ...
 
-    def _prepare_article_model(self) -> None:
-        """The article-text classifier and its weight per article column (``ARTICLE_MODEL_WEIGHT``,
-        fading with the ticket label mass the article has)."""
-        b = self.bundle
-        self._article_model = b.article_model()
-        n = max(b.n_articles, b.labels.shape[1])
-        history = np.zeros(n, np.float32)
-        if b.labels.shape[1]:
-            history[:b.labels.shape[1]] = np.asarray(b.labels.T @ (b.kind == TICKET).astype(np.float32)).ravel()
-        self._article_model_weight = (ARTICLE_MODEL_WEIGHT * ARTICLE_MODEL_HISTORY
-                                      / (ARTICLE_MODEL_HISTORY + history)).astype(np.float32)
+    @property
+    def bundle(self) -> IndexBundle | None: ...
 
-    def reload_if_changed(self) -> bool:
-        """Reload the index if another process rebuilt or updated it; True if reloaded. Queries go on
-        with the old index while the new one loads; a reload waits for no change of this process."""
-        mtime = self._mtime()
-        if mtime == self._manifest_mtime:
-            return False
-        if not self._write_lock.acquire(blocking=False):   # this process is changing/saving the index
-            return False
-        try:
-            mtime = self._mtime()
-            if mtime == self._manifest_mtime:
-                return False
-            bundle = IndexBundle.load(self.home.index_dir)
-            embedder = self.embedder if bundle.model == self.embedder.name else load_embedder(bundle.model)
-            calibrator = Calibrator.load(self.store)
-            with self._lock:
-                self.bundle, self.embedder, self.calibrator = bundle, embedder, calibrator
-                self._manifest_mtime = mtime
-                self._prepare()
-            return True
-        finally:
-            self._write_lock.release()
+    @property
+    def model(self) -> str | None: ...
 
-    # -- scoring --------------------------------------------------------------------------------
     def embed(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 embeddings (n, dim) with the index's model."""
-        return self.embedder.encode(list(texts))
-
-    def score(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
-              classifier: indexer.Classifier | None = None, hidden: int | None = None) -> Scores:
-        """Evidence per article for each query vector. For judging documents of the index as if they
-        were new: ``exclude[i]`` drops a document position (or an array of them) from item i's
-        neighbours, ``classifier`` replaces the index's, and article column ``hidden`` is treated
-        as if the article did not exist."""
-        b = self.bundle
-        n, n_art = len(vectors), b.n_articles
-        dropped = [np.atleast_1d(np.asarray(e if e is not None else [], np.int64)) for e in exclude] \
-            if exclude is not None else None
-        k = NEIGHBOURS + (max(map(len, dropped), default=0) if dropped else 0)
-        sims, nbrs = b.vectors.search(vectors, k)
-        if dropped is not None:
-            for i, positions in enumerate(dropped):
-                if len(positions):
-                    hit = np.isin(nbrs[i], positions)
-                    nbrs[i, hit], sims[i, hit] = -1, -1.0
-            order = np.argsort(nbrs < 0, axis=1, kind="stable")[:, :NEIGHBOURS]
-            nbrs, sims = np.take_along_axis(nbrs, order, 1), np.take_along_axis(sims, order, 1)
-        valid = nbrs >= 0
-        weights = np.where(valid, neighbour_weights(sims, indexer.TEMPERATURE), 0.0)
-        totals = weights.sum(1, keepdims=True)
-        weights = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
-        knn = b.votes(nbrs, weights)   # = csr(weights) @ labels, without a sparse matrix per query
-        if knn.shape[1] < n_art:  # articles added since the labels were spread
-            knn = np.pad(knn, ((0, 0), (0, n_art - knn.shape[1])))
-        if hidden is not None:
-            knn[:, hidden] = 0.0
-        knn_none = np.clip(1.0 - knn.sum(1), 0.0, 1.0)
-        classifier = classifier if classifier is not None else b.classifier
-        if classifier is not None and hidden is not None:
-            classifier = classifier.without(np.array([hidden]))
-        if classifier is not None:
-            clf = classifier.proba(vectors, n_art)
-            clf_art, clf_none = clf[:, :n_art], clf[:, n_art]
-            mix = KNN_WEIGHT * knn + (1 - KNN_WEIGHT) * clf_art
-        else:
-            clf_art, clf_none, mix = knn, knn_none, knn
-        art_sim = np.full((n, n_art), -1.0, np.float32)
-        if len(self._art_vectors):
-            s = vectors @ self._art_vectors.T
-            art_sim[:, self._art_of[self._art_starts]] = np.maximum.reduceat(s, self._art_starts, axis=1)
-        ranking = (mix + ARTICLE_SIM_WEIGHT * art_sim + NEAR_DUPLICATE_BONUS * (art_sim >= NEAR_DUPLICATE)
-                   + self._article_model_bonus(vectors, n_art, hidden))
-        if hidden is not None:
-            ranking[:, hidden] = -np.inf
-        if n_art == 0:
-            features = np.zeros((n, len(FEATURES)), np.float32)
-        else:
-            order = np.argsort(-ranking, axis=1)
-            top = order[:, 0]
-            second = mix[np.arange(n), order[:, 1]] if n_art > 1 else np.zeros(n, np.float32)
-            idx = np.arange(n)
-            features = np.column_stack([
-                mix[idx, top], mix[idx, top] - second, knn[idx, top], knn_none, clf_art[idx, top],
-                clf_none, art_sim[idx, top], np.where(valid[:, 0], sims[:, 0], 0.0),
-            ]).astype(np.float32)
-        return Scores(ranking, features, nbrs, sims)
-
-    def _article_model_bonus(self, vectors: np.ndarray, n_articles: int, hidden: int | None) -> np.ndarray:
-        """(n, n_articles): the article-text classifier's probabilities (``hidden`` left out), times
-        each article's weight; 0 without that classifier."""
-        model = self._article_model
-        if model is None:
-            return np.zeros((len(vectors), n_articles), np.float32)
-        if hidden is not None:
-            model = model.without(np.array([hidden]))
-        return model.proba(vectors, n_articles)[:, :n_articles] * self._article_model_weight[:n_articles]
+        ...
 
     def judge(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
-              classifier: indexer.Classifier | None = None,
+              classifier: Classifier | None = None,
               hidden: int | None = None) -> tuple[np.ndarray, list[str | None]]:
-        """Evidence features and first article id per vector (see ``score`` for the arguments):
-        what calibration needs to judge documents of the index as if they were new inquiries."""
-        with self._lock:
-            scores = self.score(vectors, exclude, classifier, hidden)
-            ids = self.bundle.article_ids
-            firsts = [ids[a] if ids[a] in self._articles else None
-                      for a in np.argmax(scores.ranking, axis=1)] if len(ids) else [None] * len(vectors)
-            return scores.features, firsts
+        """Evidence ``FEATURES`` and the first article id per vector; ``exclude[i]`` leaves document
+        positions out of item i's neighbours, ``classifier`` replaces the index's, and article column
+        ``hidden`` is treated as if the article did not exist."""
+        ...
 
-    def _confidence(self, features: np.ndarray) -> tuple[np.ndarray, float]:
-        if self.calibrator is not None:
-            return self.calibrator.predict_proba(features), self.calibrator.threshold_
-        return np.clip(features[:, 0], 0.0, 1.0), 0.5
-
-    # -- answering ------------------------------------------------------------------------------
-    def suggest(self, text: str, language: str | None = None, k: int = 5,
-                with_tickets: int = 0) -> Suggestion:
-        """Suggest up to ``k`` articles (and ``with_tickets`` similar resolved tickets)."""
-        return self.suggest_batch([text], k=k, with_tickets=with_tickets, languages=[language])[0]
+    def suggest(self, text: str, language: str | None = None, k: int = 5, with_tickets: int = 0) -> Suggestion:
+        """Up to ``k`` articles (and ``with_tickets`` similar resolved tickets) and the decision."""
+        ...
 
     def suggest_batch(self, texts: list[str], k: int = 5, exclude_tickets: list[str | None] | None = None,
                       vectors: np.ndarray | None = None, with_tickets: int = 0,
                       languages: list[str | None] | None = None) -> list[Suggestion]:
-        """Batch version; ``exclude_tickets[i]`` leaves that ticket out of item i's neighbours
-        (to judge a ticket that is itself in the index); ``vectors`` skips embedding."""
-        texts = list(texts)
-        with self._lock:
-            if vectors is None:
-                vectors = self.embed(texts)
-            exclude = None
-            if exclude_tickets is not None:
-                exclude = [self._ticket_pos.get(t) if t else None for t in exclude_tickets]
-            scores = self.score(vectors, exclude)
-            confidence, threshold = self._confidence(scores.features)
-            b = self.bundle
-            results = []
-            for i, text in enumerate(texts):
-                lang = (languages[i] if languages else None) or detect_language(text)
-                order = np.argsort(-scores.ranking[i])[:k]
-                hits = []
-                for a in order:
-                    article = self._articles.get(b.article_ids[a])
-                    if article is None:
-                        continue
-                    hits.append(ArticleHit(article.id, article.title,
-                                           round(float(min(max(scores.ranking[i, a], 0.0), 1.0)), 4),
-                                           article.url, article.language))
-                conf = float(confidence[i]) if hits else 0.0
-                tickets = self._similar_tickets(vectors[i], with_tickets,
-                                                exclude_tickets[i] if exclude_tickets else None)
-                results.append(Suggestion(
-                    decision="answer" if hits and conf >= threshold else "no_answer",
-                    confidence=round(conf, 4), articles=hits, language=lang, tickets=tickets,
-                    features=dict(zip(FEATURES, map(float, scores.features[i]))), vector=vectors[i],
-                ))
-            return results
+        """``suggest`` for many texts; ``exclude_tickets[i]`` leaves that ticket out of item i's
+        neighbours, ``vectors`` (the texts' embeddings) skips embedding."""
+        ...
 
-    def _similar_tickets(self, vector: np.ndarray, limit: int, exclude: str | None) -> list[TicketHit]:
-        """The most similar resolved tickets (articles' own documents skipped)."""
-        if limit <= 0:
-            return []
-        b = self.bundle
-        sims, nbrs = b.vectors.search(vector[None, :], min(len(b.kind), NEIGHBOURS + 10 * limit))
-        picked = [(str(b.ref[p]), float(s)) for p, s in zip(nbrs[0], sims[0])
-                  if p >= 0 and b.kind[p] == TICKET and b.ref[p] != exclude][:limit]
-        rows = self.store.get_tickets(t for t, _ in picked)
-        return [TicketHit(t, round(s, 4), rows[t]["subject"] or "", rows[t]["body"] or "",
-                          rows[t]["resolution"] or "", rows[t]["article_id"], rows[t]["language"])
-                for t, s in picked if t in rows]
-
-    # -- live updates (the index is changed in place and saved; no rebuild) -------------------
-    # A change is searchable as soon as it is applied in memory (under the query lock, a few ms);
-    # saving it for other processes then runs under the write lock only, while queries go on.
     def upsert_article(self, article: Article) -> dict[str, list[str]]:
-        """Store an article and make it searchable at once (index updated in place and saved)."""
-        with self._write_lock:
-            outcome = self.store.upsert_articles([article])
-            if outcome["unchanged"]:
-                return outcome
-            docs = indexer.article_texts(article)
-            vectors = self._embed_live([t for _, t in docs])
-            with self._lock:
-                b = self.bundle
-                self._remove_article_docs(article.id)
-                b.add_articles([article.id])
-                a = b.article_ids.index(article.id)
-                b.append(np.array([kd for kd, _ in docs], np.int8), [article.id] * len(docs),
-                         np.full(len(docs), a, np.int32), [indexer._hash(t) for _, t in docs], vectors)
-                self._prepare()
-            self._save()
-            return outcome
+        """Store an article and make it searchable at once; the store's outcome (``unchanged`` ids...)."""
+        ...
 
     def delete_article(self, article_id: str) -> None:
-        """Remove an article from the store and the index."""
-        with self._write_lock:
-            if not self.store.has_article(article_id):
-                raise NotFoundError(f"no article {article_id!r}")
-            self.store.delete_article(article_id)
-            with self._lock:
-                self._remove_article_docs(article_id)
-                self.bundle.forget_articles({article_id})
-                self._prepare()
-            self._save()
+        """Remove an article from the store and the index (NotFoundError if there is none)."""
+        ...
 
     def add_tickets(self, tickets: Iterable[Ticket]) -> dict[str, int]:
-        """Store resolved tickets (new or changed) and make them searchable at once: new vectors are
-        appended, unlinked tickets get labels from their neighbours; nothing else is rebuilt."""
-        tickets = list(tickets)
-        with self._write_lock:
-            counts = self.store.upsert_tickets(tickets)
-            if not counts["new"] and not counts["changed"]:
-                return counts
-            rows = self.store.get_tickets(t.id for t in tickets)
-            b = self.bundle
-            columns = b.article_index()
-            docs = []
-            for t in dict.fromkeys(t.id for t in tickets):
-                row = rows.get(t)
-                text = indexer.ticket_text(row) if row else ""
-                if text:
-                    docs.append((t, columns.get(row["article_id"], -1), text, indexer._hash(text)))
-            todo, stale = [], []   # new or changed (text or link); the old rows of changed ones go
-            for d in docs:
-                p = self._ticket_pos.get(d[0])
-                if p is None or b.hashes[p] != d[3] or b.seed[p] != d[1]:
-                    todo.append(d)
-                    if p is not None:
-                        stale.append(p)
-            if not todo:
-                return counts
-            vectors = self._embed_live([d[2] for d in todo])
-            seeds = np.array([d[1] for d in todo], np.int32)
-            with self._lock:
-                b.remove(np.array(stale, np.int64))
-                positions = b.append(np.full(len(todo), TICKET, np.int8), [d[0] for d in todo], seeds,
-                                     [d[3] for d in todo], vectors)
-                b.spread_to(positions[seeds < 0], vectors[seeds < 0])
-                self._prepare()
-            self._save()
-            return counts
+        """Store resolved tickets and make them searchable at once; counts of new/changed/unchanged."""
+        ...
 
-    def _embed_live(self, texts: list[str]) -> np.ndarray:
-        """Embed the texts of a live change a few at a time under the query lock (tokenizers are not
-        thread-safe; a query waits for one small batch at most, and the change for the query in
-        progress: the lock is fair), short ones not padded to long ones."""
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), self.embedder.dim), np.float32)
-        step = 8
-        for start in range(0, len(order), step):
-            part = order[start:start + step]
-            with self._lock:
-                out[part] = self.embed([texts[i] for i in part])
-        return out
-
-    def _remove_article_docs(self, article_id: str) -> None:
-        b = self.bundle
-        b.remove(np.flatnonzero((b.ref == article_id) & (b.kind >= TITLE) & (b.kind <= BODY)))
-
-    def _save(self) -> None:
-        """Save the index for other processes (called with the write lock held, not the query lock)."""
-        with self._write_lock:
-            b = self.bundle
-            b.manifest = b.manifest or {}
-            b.save(self.home.index_dir, extra={"article_hashes": self.store.article_hashes()})
-            self._manifest_mtime = self._mtime()
+    def reload_if_changed(self) -> bool:
+        """Reload the index if another process changed it; True if it did."""
+        ...
 
     def close(self) -> None:
-        self.store.close()
-
-
-def open_deflector(home: str | Path | None = None) -> Deflector:
-    """Convenience: ``Deflector.open`` for a home path."""
-    return Deflector.open(home)
+        """Release the store."""
+        ...

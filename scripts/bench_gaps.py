@@ -153,10 +153,10 @@ def main() -> None:
     args = p.parse_args()
 
     from deflect import gaps
+    from deflect.deflector import Deflector
     from deflect.embedder import set_threads
-    from deflect.engine import Deflector
     from deflect.gaps import build_report
-    from deflect.index.build import TICKET
+    from deflect.index.documents import TICKET
 
     set_threads(2)
     if args.multilingual:

@@ -124,7 +124,7 @@ def variants(tickets, n: int, start_round: int = 0, tag: str = ""):
 def make_corpus(work: Path, size: int) -> Path:
     """A deflect home with ``size`` documents in its store, and texts.json (deflect's documents)."""
     from deflect.home import Home
-    from deflect.index import build as indexer
+    from deflect.index import documents
     from deflect.store import open_store
     home = work / f"corpus-{size}"
     if (home / "texts.json").exists():
@@ -134,9 +134,9 @@ def make_corpus(work: Path, size: int) -> Path:
     articles, tickets = base_material(work)
     store = open_store(home / "deflect.db")
     store.upsert_articles(articles)
-    n_article_docs = sum(len(indexer.article_texts(a)) for a in articles)
+    n_article_docs = sum(len(documents.article_texts(a)) for a in articles)
     store.upsert_tickets(variants(tickets, size - n_article_docs))
-    _, docs = indexer.collect_documents(store)
+    _, docs = documents.collect_documents(store)
     store.close()
     (home / "texts.json").write_text(json.dumps([d[3] for d in docs], ensure_ascii=False), encoding="utf-8")
     return home
@@ -212,7 +212,7 @@ def worker_serve(args) -> None:
         def ask(q):
             return emb.search(q, 10)
     else:
-        from deflect.engine import Deflector
+        from deflect.deflector import Deflector
         from deflect.home import Home
         d = Deflector.open(Home(Path(args.home)))
 
@@ -325,7 +325,7 @@ def worker_upsert(args) -> dict:
     arriving; time until a query finds the new text first, and until the change is saved."""
     import threading
     threads(1)
-    from deflect.engine import Deflector
+    from deflect.deflector import Deflector
     from deflect.home import Home
     d = Deflector.open(Home(Path(args.home)))
     d.suggest("warm up")
@@ -384,7 +384,8 @@ def recall_at_10(index_dir: Path, query_texts: list[str]) -> dict:
     import faiss
 
     from deflect.embedder import load_embedder
-    from deflect.index.build import DELETED, IndexBundle
+    from deflect.index.bundle import IndexBundle
+    from deflect.index.documents import DELETED
     b = IndexBundle.load(index_dir)
     live = np.flatnonzero(b.kind != DELETED)
     x = np.asarray(b.load_embeddings(index_dir)[live], np.float32)
@@ -416,7 +417,8 @@ def million(work: Path, base_home: Path, n: int, qs: list[str], qpath: Path) -> 
     from deflect.embedder import load_embedder
     from deflect.index import build as indexer
     from deflect.index.ann import VectorIndex
-    from deflect.index.build import TICKET, IndexBundle
+    from deflect.index.bundle import IndexBundle
+    from deflect.index.documents import TICKET
     home = work / f"million-{n}"
     shutil.rmtree(home, ignore_errors=True)
     (home / "index").mkdir(parents=True)

@@ -52,9 +52,9 @@ UNCOVERED = [
 
 def build_home(root: Path) -> Path:
     """Ingest faq_articles/ (articles and tickets), index with the default model, calibrate."""
-    from deflect.decision.calibrate import calibrate_tickets
+    from deflect.decision.fit import calibrate_tickets
+    from deflect.deflector import Deflector
     from deflect.embedder import DEFAULT_MODEL, load_embedder, set_threads
-    from deflect.engine import Deflector
     from deflect.home import Home
     from deflect.index import build as indexer
     from deflect.ingest import ingest
@@ -87,7 +87,7 @@ def seed_activity(home: Path, days: int = 30, seed: int = 7) -> None:
     """Simulated widget traffic over ``days`` days: inquiries, votes and contacts, then a gap report
     with one overdue and one upcoming planned topic."""
     from deflect import gaps
-    from deflect.engine import Deflector
+    from deflect.deflector import Deflector
     from deflect.formats import Inquiry
     from deflect.store.service import record_feedback
 

@@ -54,7 +54,7 @@ from bench_quality import read_jsonl, run  # noqa: E402
 from score_gaps import score_gap_report  # noqa: E402
 
 from deflect.formats import find_files, read_article  # noqa: E402
-from deflect.index.build import ticket_text  # noqa: E402
+from deflect.index.documents import ticket_text  # noqa: E402
 
 
 def _linked(tickets: list[dict]) -> list[int]:

@@ -1,18 +1,14 @@
-"""Helpers for the API tests: a small fake Deflector (word overlap instead of embeddings) and app setup."""
+"""Helpers for the API tests: a small help desk for the fake engine (``fakes.FakeDeflector``) and app setup."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from deflect.engine import ArticleHit, Suggestion, TicketHit
+from fakes import FakeDeflector
+
 from deflect.formats import Article, Ticket
 from deflect.home import Home
-from deflect.language import detect_language
-from deflect.store import Store
 from deflect.store.service import create_key
-
-WORD = re.compile(r"\w+")
 
 ARTICLES = [
     Article(
@@ -63,73 +59,9 @@ TICKETS = [
 ]
 
 
-class FakeDeflector:
-    """Stands in for deflect.engine.Deflector: ranks stored articles by word overlap with the query."""
-
-    def __init__(self, home: Home, articles=ARTICLES, tickets=TICKETS):
-        self.home = home
-        self.store = Store(home.db_path, check_same_thread=False)
-        self.store.upsert_articles(articles)
-        self.store.upsert_tickets(tickets)
-        self.reload_calls = 0
-        self.fail: Exception | None = None
-        self.raw_tickets: list[TicketHit] | None = None  # returned as-is (to test output redaction)
-
-    @staticmethod
-    def _words(text: str) -> set[str]:
-        return {w[:5] for w in WORD.findall(text.lower()) if len(w) >= 4}
-
-    def suggest(
-        self, text: str, language: str | None = None, k: int = 5, with_tickets: int = 0
-    ) -> Suggestion:
-        if self.fail is not None:
-            raise self.fail
-        query = self._words(text)
-        scored = []
-        for a in self.store.articles():
-            words = self._words(" ".join([a.title, a.body, *a.questions]))
-            score = len(query & words) / max(1, len(query))
-            scored.append((score, a))
-        scored.sort(key=lambda x: (-x[0], x[1].id))
-        hits = [ArticleHit(a.id, a.title, round(s, 4), a.url, a.language) for s, a in scored[:k]]
-        best = scored[0][0] if scored else 0.0
-        tickets: list[TicketHit] = []
-        if with_tickets:
-            if self.raw_tickets is not None:
-                tickets = self.raw_tickets[:with_tickets]
-            else:
-                for row in self.store.tickets():
-                    overlap = len(query & self._words(f"{row['subject']} {row['body']}")) / max(1, len(query))
-                    if overlap:
-                        tickets.append(
-                            TicketHit(
-                                row["id"],
-                                round(overlap, 4),
-                                row["subject"],
-                                row["body"],
-                                row["resolution"],
-                                row["article_id"],
-                                row["language"],
-                            )
-                        )
-                tickets = sorted(tickets, key=lambda t: -t.score)[:with_tickets]
-        return Suggestion(
-            decision="answer" if best >= 0.5 else "no_answer",
-            confidence=round(best, 4),
-            articles=hits,
-            language=language or detect_language(text),
-            tickets=tickets,
-        )
-
-    def upsert_article(self, article: Article):
-        return self.store.upsert_articles([article])
-
-    def delete_article(self, article_id: str) -> None:
-        self.store.delete_article(article_id)
-
-    def reload_if_changed(self) -> bool:
-        self.reload_calls += 1
-        return False
+def help_desk(home: Home) -> FakeDeflector:
+    """The fake engine over the API tests' help desk (``ARTICLES``, ``TICKETS``)."""
+    return FakeDeflector(home, ARTICLES, TICKETS)
 
 
 def make_app(tmp_path: Path, **config):
@@ -137,7 +69,7 @@ def make_app(tmp_path: Path, **config):
     from deflect.web import create_app
 
     home = Home.resolve(tmp_path / "home").ensure()
-    fake = FakeDeflector(home)
+    fake = help_desk(home)
     settings = {
         "TESTING": True,
         "DEFLECT_HOME": str(home.path),

@@ -18,9 +18,9 @@ FAQ = ROOT / "faq_articles"
 def demo_home_template(tmp_path_factory) -> Path:
     """A home folder with the demo help center ingested, indexed with the default model and
     calibrated from its ticket history. Read-only: copy it (``demo_home``) to change it."""
-    from deflect.decision.calibrate import calibrate_tickets
+    from deflect.decision.fit import calibrate_tickets
+    from deflect.deflector import Deflector
     from deflect.embedder import load_embedder, set_threads
-    from deflect.engine import Deflector
     from deflect.home import Home
     from deflect.index import build as indexer
     from deflect.ingest import ingest
@@ -49,7 +49,7 @@ def demo_home(demo_home_template, tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def demo_deflector(demo_home_template):
     """A Deflector over the (read-only) demo home, loaded once per session."""
-    from deflect.engine import Deflector
+    from deflect.deflector import Deflector
 
     deflector = Deflector.open(demo_home_template)
     yield deflector

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from deflect.errors import DeflectError, IndexMismatchError, IndexMissingError
-from deflect.index import ann
+from deflect.index import ann, ann_file
 from deflect.index.ann import VectorIndex, VectorIndexError
 
 KINDS = ["flat", "ivf", "hnsw"]
@@ -278,7 +278,7 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
     new = VectorIndex.build(random_vectors(500, seed=18), np.arange(500), "flat")
 
     calls = {"n": 0}
-    real_call = ann._CrcWriter.__call__
+    real_call = ann_file._CrcWriter.__call__
 
     def failing_call(self, data):  # the disk fills up after the first block
         calls["n"] += 1
@@ -286,7 +286,7 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
             raise OSError(28, "No space left on device")
         return real_call(self, data)
 
-    monkeypatch.setattr(ann._CrcWriter, "__call__", failing_call)
+    monkeypatch.setattr(ann_file._CrcWriter, "__call__", failing_call)
     with pytest.raises(DeflectError):
         new.write(path)
     assert calls["n"] > 1
@@ -298,7 +298,7 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
     def failing_fsync(fd):
         raise OSError(5, "I/O error")
 
-    monkeypatch.setattr(ann.os, "fsync", failing_fsync)
+    monkeypatch.setattr(ann_file.os, "fsync", failing_fsync)
     with pytest.raises(DeflectError) as err:
         new.write(path)
     assert err.value.hint

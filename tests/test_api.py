@@ -764,17 +764,17 @@ def test_health_and_openapi_are_public(setup):
 
 
 def test_create_app_loads_deflector_once(tmp_path, monkeypatch):
-    from api_support import FakeDeflector
+    from api_support import help_desk
     from deflect.web import create_app
 
-    import deflect.engine as engine
+    import deflect.deflector as engine
     from deflect.home import Home
 
     opened = []
 
     def fake_open(home, model=None):
         opened.append(home)
-        return FakeDeflector(Home.resolve(home.path))
+        return help_desk(Home.resolve(home.path))
 
     monkeypatch.setattr(engine.Deflector, "open", staticmethod(fake_open))
     app = create_app({"TESTING": True, "DEFLECT_HOME": str(tmp_path / "h"), "RATE_LIMIT": 0})

@@ -1,8 +1,8 @@
 """The answer / no-answer decision fitted from the ticket history."""
 from __future__ import annotations
 
-from deflect.decision.calibrate import calibrate_tickets
-from deflect.engine import Deflector
+from deflect.decision.fit import calibrate_tickets
+from deflect.deflector import Deflector
 
 
 def test_ticket_calibration_judges_tickets_as_new_and_keeps_the_index_classifier(demo_home):

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from deflect.cli import cli
-from deflect.engine import Deflector
+from deflect.deflector import Deflector
 from deflect.formats import Article
 
 pytestmark = pytest.mark.slow

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from fakes import FakeDeflector
 
 from deflect import gaps as G
 from deflect.errors import DeflectError, InputError, NotFoundError
 from deflect.formats import Article, Inquiry, Ticket
 from deflect.home import Home
-from deflect.store import open_store
 
 TOPICS = {
     "refund": 0, "erstattung": 0,
@@ -48,48 +47,14 @@ def fake_vector(text: str) -> np.ndarray:
     return (v / np.linalg.norm(v)).astype(np.float32)
 
 
-@dataclass
-class Hit:
-    id: str
-    title: str = ""
-    score: float = 0.0
+def topic_relevance(query: str, text: str) -> float:
+    """The fake engine answers a text (0.9) when an article shares one of its topic words, else not (0.1)."""
+    return 0.9 if _topics_of(query) & _topics_of(text) else 0.1
 
 
-@dataclass
-class Suggestion:
-    decision: str
-    confidence: float
-    articles: list = field(default_factory=list)
-
-
-class FakeDeflector:
-    """The parts of ``deflect.engine.Deflector`` the gap report uses."""
-
-    def __init__(self, home: Home):
-        self.home = home
-        self.store = open_store(home.db_path)
-        self.embedded = 0
-        self.judged = 0
-
-    def embed(self, texts):
-        self.embedded += len(texts)
-        return np.array([fake_vector(t) for t in texts], np.float32).reshape(len(texts), DIM)
-
-    def suggest_batch(self, texts, k=5, exclude_tickets=None, vectors=None):
-        self.judged += len(texts)
-        topic_of = {}
-        for a in self.store.articles():
-            for t in _topics_of(" ".join([a.title, *a.questions])):
-                topic_of[t] = a.id
-        out = []
-        for text in texts:
-            hits = [topic_of[t] for t in _topics_of(text) if t in topic_of]
-            if hits:
-                out.append(Suggestion("answer", 0.9, [Hit(hits[0])]))
-            else:
-                first = sorted(topic_of.values())[:1]
-                out.append(Suggestion("no_answer", 0.1, [Hit(a) for a in first]))
-        return out
+def gap_engine(home: Home, vector=fake_vector) -> FakeDeflector:
+    """The fake engine of these tests: topic vectors, answers by shared topic words."""
+    return FakeDeflector(home, vector=vector, relevance=topic_relevance)
 
 
 def article(aid: str, title: str, questions: list[str]) -> Article:
@@ -108,7 +73,7 @@ def log(store, iid: str, text: str, decision: str = "no_answer", lang: str = "en
 @pytest.fixture
 def deflector(tmp_path):
     home = Home(tmp_path / "home").ensure()
-    d = FakeDeflector(home)
+    d = gap_engine(home)
     s = d.store
     s.upsert_articles([article("refunds", "How do I get a refund?", ["refund for my order", "erstattung"]),
                        article("delivery", "Where is my delivery?", ["delivery late", "lieferung fehlt"])])
@@ -202,25 +167,21 @@ def test_report_topics_members_and_shape(deflector):
     json.dumps(report)  # JSON-able
 
 
-class EnsembleFakeDeflector(FakeDeflector):
-    """Vectors shaped like the default ensemble ``use-m3+minilm``: a multilingual part that knows the
+def ensemble_vector(text: str) -> np.ndarray:
+    """A vector shaped like the default ensemble ``use-m3+minilm``: a multilingual part that knows the
     topic in both languages, and an English-only part that sees a German text only as German."""
-
-    def embed(self, texts):
-        self.embedded += len(texts)
-        out = np.zeros((len(texts), 512 + 384), np.float32)
-        for i, text in enumerate(texts):
-            out[i, :DIM] = fake_vector(text)
-            if {w.lower() for w in text.split()} & {"der", "die", "ist", "mein", "vergessen"}:
-                out[i, 512 + DIM] = 1.0            # German: the same point whatever the topic
-            else:
-                out[i, 512:512 + DIM] = fake_vector(text)
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
+    out = np.zeros(512 + 384, np.float32)
+    out[:DIM] = fake_vector(text)
+    if {w.lower() for w in text.split()} & {"der", "die", "ist", "mein", "vergessen"}:
+        out[512 + DIM] = 1.0            # German: the same point whatever the topic
+    else:
+        out[512:512 + DIM] = fake_vector(text)
+    return out / np.linalg.norm(out)
 
 
 def test_german_and_english_phrasings_share_a_topic_despite_an_english_only_model_part(tmp_path):
     home = Home(tmp_path / "home").ensure()
-    d = EnsembleFakeDeflector(home)
+    d = gap_engine(home, vector=ensemble_vector)
     d.store.set_setting("model", "use-m3+minilm")
     d.store.upsert_articles([article("refunds", "How do I get a refund?", ["refund for my order", "erstattung"])])
     d.store.upsert_tickets([ticket(f"r{i}", f"refund please order {i}", "refunds") for i in range(4)]
@@ -239,7 +200,7 @@ def test_german_and_english_phrasings_share_a_topic_despite_an_english_only_mode
 
 
 def test_gap_space_keeps_the_multilingual_part_of_an_ensemble(tmp_path):
-    d = FakeDeflector(Home(tmp_path / "home").ensure())
+    d = gap_engine(Home(tmp_path / "home").ensure())
     rng = np.random.default_rng(0)
     X = rng.normal(size=(4, 512 + 384)).astype(np.float32)
     A = rng.normal(size=(2, 512 + 384)).astype(np.float32)
@@ -396,7 +357,7 @@ def test_new_article_covers_a_planned_topic(deflector):
 
 
 def test_check_coverage_without_topics_is_cheap(tmp_path):
-    d = FakeDeflector(Home(tmp_path).ensure())
+    d = gap_engine(Home(tmp_path).ensure())
     assert not G.has_open_topics(d.store)
     assert G.check_coverage(d) == []
     assert d.embedded == 0
@@ -444,9 +405,9 @@ def test_suggest_title():
 # -- the CLI ---------------------------------------------------------------------------------------
 @pytest.fixture
 def cli_home(deflector, monkeypatch):
-    import deflect.engine
+    import deflect.deflector
 
-    monkeypatch.setattr(deflect.engine.Deflector, "open", classmethod(lambda cls, home=None, **kw: deflector))
+    monkeypatch.setattr(deflect.deflector.Deflector, "open", classmethod(lambda cls, home=None, **kw: deflector))
     real = G.GapReport
     monkeypatch.setattr(G, "GapReport", lambda min_size=G.MIN_SIZE, **kw: real(min_size=min_size,
                                                                                  distance_threshold=0.5))

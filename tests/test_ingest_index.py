@@ -12,6 +12,8 @@ from deflect.embedder import load_embedder, multilingual_columns
 from deflect.errors import IndexMismatchError, IndexMissingError, InputError
 from deflect.home import Home
 from deflect.index import build as indexer
+from deflect.index import bundle as bundle_file
+from deflect.index.bundle import IndexBundle
 from deflect.ingest import ingest
 from deflect.store import open_store
 
@@ -108,7 +110,7 @@ def test_article_classifier_is_saved_with_the_index_and_refitted_when_an_article
     store = open_store(home.db_path)
     ingest(store, [faq])
     indexer.build(store, model, home.index_dir)
-    saved = indexer.IndexBundle.load(home.index_dir).article_classifier
+    saved = IndexBundle.load(home.index_dir).article_classifier
     assert saved is not None and sorted(saved.classes.tolist()) == [0, 1]
     english_only = np.setdiff1d(np.arange(model.dim), multilingual_columns(model.name, model.dim))
     assert len(english_only) == 384 and not saved.coef[:, english_only].any()   # MiniLM's part
@@ -116,7 +118,7 @@ def test_article_classifier_is_saved_with_the_index_and_refitted_when_an_article
                                                                      "I cannot remember my password"))
     ingest(store, [faq])
     assert indexer.build(store, model, home.index_dir)["mode"] == "update"
-    refitted = indexer.IndexBundle.load(home.index_dir).article_classifier
+    refitted = IndexBundle.load(home.index_dir).article_classifier
     assert refitted is not None and not np.allclose(refitted.coef, saved.coef)
 
 
@@ -132,16 +134,16 @@ def test_crash_mid_build_leaves_previous_index_usable(faq, home, model, monkeypa
     store = open_store(home.db_path)
     ingest(store, [faq])
     indexer.build(store, model, home.index_dir)
-    before = indexer.IndexBundle.load(home.index_dir)
+    before = IndexBundle.load(home.index_dir)
     (faq / "new.md").write_text("---\ntitle: Neuer Artikel\n---\nText\n")
     ingest(store, [faq])
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("power cut")
-    monkeypatch.setattr(indexer, "_atomic_write", crash)   # vectors written, docs/manifest not
+    monkeypatch.setattr(bundle_file, "atomic_write", crash)   # vectors written, docs/manifest not
     with pytest.raises(KeyboardInterrupt):
         indexer.build(store, model, home.index_dir)
-    after = indexer.IndexBundle.load(home.index_dir)
+    after = IndexBundle.load(home.index_dir)
     assert after.manifest["build_id"] == before.manifest["build_id"]
     assert after.article_ids == before.article_ids
     scores, ids = after.vectors.search(model.encode(["Zeitung nicht gekommen"]), 1)
@@ -153,13 +155,13 @@ def test_index_built_with_another_model_is_refused(faq, home, model):
     ingest(store, [faq])
     indexer.build(store, model, home.index_dir)
     with pytest.raises(IndexMismatchError, match="built with model") as err:
-        indexer.IndexBundle.load(home.index_dir, expected_model="minilm")
+        IndexBundle.load(home.index_dir, expected_model="minilm")
     assert "deflect index --model minilm" in err.value.hint
 
 
 def test_missing_index_is_a_clear_error(home):
     with pytest.raises(IndexMissingError, match="no index"):
-        indexer.IndexBundle.load(home.index_dir)
+        IndexBundle.load(home.index_dir)
     result = CliRunner().invoke(cli, ["suggest", "Hallo", "--home", str(home.path)])
     assert result.exit_code == 1 and "deflect index" in result.output
 

@@ -2,53 +2,33 @@
 manifest), incremental updates give the same searchable state as a rebuild without re-embedding,
 and live article/ticket updates through the engine are persisted.
 
-A small deterministic bag-of-words embedder stands in for the model, so this file runs in seconds.
+A small deterministic bag-of-words embedder (``fakes.FakeEmbedder``) stands in for the model, so this
+file runs in seconds.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from fakes import HASH_DIM, FakeEmbedder
 
-from deflect.engine import Deflector
+from deflect.deflector import Deflector
 from deflect.formats import Article, Ticket
 from deflect.home import Home
 from deflect.index import build as indexer
-from deflect.index.build import DELETED, TICKET, IndexBundle
+from deflect.index import bundle as bundle_file
+from deflect.index.bundle import IndexBundle
+from deflect.index.documents import BODY, DELETED, TICKET
 from deflect.store import open_store
 
-DIM = 64
 TOPICS = {
     "zustellung": ("Zeitung nicht erhalten", ["zeitung nicht gekommen briefkasten", "zustellung fehlt heute"]),
     "passwort": ("Passwort vergessen", ["passwort vergessen login", "kann mich nicht anmelden passwort"]),
     "rechnung": ("Rechnung herunterladen", ["rechnung pdf herunterladen", "wo finde ich meine rechnung"]),
     "urlaub": ("Urlaubsunterbrechung", ["urlaub zeitung pausieren", "zustellung im urlaub aussetzen"]),
 }
-
-
-class FakeEmbedder:
-    """Hashed bag of words: texts sharing words are similar; deterministic; counts its calls."""
-
-    name, dim = "fake-bow", DIM
-
-    def __init__(self):
-        self.encoded = 0
-
-    def encode(self, texts, progress=None, chunk=1024):
-        out = np.full((len(texts), DIM), 0.01, np.float32)
-        for i, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                h = int(hashlib.md5(word.encode()).hexdigest(), 16)
-                out[i, h % DIM] += 1.0
-                out[i, (h >> 16) % DIM] += 0.5
-        self.encoded += len(texts)
-        if progress:
-            progress(len(texts))
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
 def make_articles() -> list[Article]:
@@ -159,7 +139,7 @@ def test_large_flat_build_uses_an_approximate_graph_for_labels(store, home, monk
 def test_manifest_records_model_counts_files_and_build(store, home):
     emb = FakeEmbedder()
     m = indexer.build(store, emb, home.index_dir)
-    assert m["model"] == "fake-bow" and m["dim"] == DIM and m["format"] == indexer.FORMAT
+    assert m["model"] == "fake-bow" and m["dim"] == HASH_DIM and m["format"] == bundle_file.FORMAT
     assert m["counts"]["articles"] == len(TOPICS) and m["counts"]["tickets"] == 50
     assert m["counts"]["linked_tickets"] == 20 and m["counts"]["deleted_rows"] == 0
     assert m["build"]["mode"] == "full" and m["build"]["graph"]["searched"] == 30
@@ -193,7 +173,7 @@ def test_appending_tickets_updates_in_place_like_a_rebuild(store, home):
     rebuilt = IndexBundle.load(rebuilt_dir)
     assert set(live_docs(after)) == set(live_docs(rebuilt))
     emb_after = after.load_embeddings(home.index_dir)
-    assert emb_after.shape == (len(after.kind), DIM)
+    assert emb_after.shape == (len(after.kind), HASH_DIM)
     new = np.flatnonzero(np.isin(after.ref, [t.id for t in make_tickets(2, start=10)]))
     assert np.allclose(np.asarray(emb_after[new], np.float32), emb.encode(list(after_texts(after, new))),
                        atol=2e-3)
@@ -231,7 +211,7 @@ def test_changed_article_is_replaced_without_touching_the_rest(store, home):
     assert update["added"] == 2 and update["removed"] == 1          # new question, body replaced
     after = IndexBundle.load(home.index_dir)
     assert nearest(after, emb, "rechnung per email bekommen") == "rechnung"
-    old_body = [p for p in np.flatnonzero(before.ref == "rechnung") if before.kind[p] == indexer.BODY][0]
+    old_body = [p for p in np.flatnonzero(before.ref == "rechnung") if before.kind[p] == BODY][0]
     assert after.kind[old_body] == DELETED and len(after.vectors) == len(before.vectors) + 1
     assert after.article_ids == before.article_ids                     # columns never move
     assert set(live_docs(after)) == set(live_docs(_rebuilt(store, home)))
@@ -285,8 +265,8 @@ def test_unchanged_store_does_no_work_and_big_changes_rebuild(store, home):
 
 
 def test_embedding_segments_are_appended_and_merged(store, home, monkeypatch):
-    monkeypatch.setattr(indexer, "MERGE_ROWS", 0)
-    monkeypatch.setattr(indexer, "MAX_SEGMENTS", 3)
+    monkeypatch.setattr(bundle_file, "MERGE_ROWS", 0)
+    monkeypatch.setattr(bundle_file, "MAX_SEGMENTS", 3)
     emb = FakeEmbedder()
     indexer.build(store, emb, home.index_dir)
     for day in range(1, 4):
@@ -297,7 +277,7 @@ def test_embedding_segments_are_appended_and_merged(store, home, monkeypatch):
         assert len(segments) == (day + 1 if day < 3 else 1)      # appended, merged at MAX_SEGMENTS
         assert {p.name for p in home.index_dir.glob("embeddings-*")} == set(segments)
         vectors = b.load_embeddings(home.index_dir)
-        assert vectors.shape == (len(b.kind), DIM) and m["embedding_rows"] == len(b.kind)
+        assert vectors.shape == (len(b.kind), HASH_DIM) and m["embedding_rows"] == len(b.kind)
         last = len(b.kind) - 1
         text = next(t.body for t in make_tickets(1, start=300 + day) if t.id == b.ref[last])
         assert np.allclose(np.asarray(vectors[last], np.float32), emb.encode([text])[0], atol=2e-3)
@@ -327,7 +307,7 @@ def test_upsert_article_is_searchable_at_once_and_persisted(deflector, home):
     top = deflector.suggest("gewinnspiel mitmachen", k=1)
     assert top.articles[0].id == "gewinn"
     b = IndexBundle.load(home.index_dir)
-    assert b.load_embeddings(home.index_dir).shape == (len(b.kind), DIM)
+    assert b.load_embeddings(home.index_dir).shape == (len(b.kind), HASH_DIM)
     assert "gewinn" in b.live_articles()
     # the next `deflect index` re-uses the stored vectors and gives the new article its class
     emb = FakeEmbedder()
@@ -363,11 +343,11 @@ def test_delete_article_leaves_no_votes_for_it(deflector, home):
 def test_cli_index_updates_incrementally_and_rebuilds_on_request(store, home, monkeypatch):
     from click.testing import CliRunner
 
-    from deflect import embedder, engine
+    from deflect import deflector, embedder
     from deflect.cli import cli
     fake = FakeEmbedder()
     monkeypatch.setattr(embedder, "load_embedder", lambda model=None, device=None: fake)
-    monkeypatch.setattr(engine, "load_embedder", lambda model=None, device=None: fake)
+    monkeypatch.setattr(deflector, "load_embedder", lambda model=None, device=None: fake)
     run = CliRunner()
     first = run.invoke(cli, ["index", "--quiet", "--home", str(home.path)])
     assert first.exit_code == 0, first.output

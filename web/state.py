@@ -43,7 +43,7 @@ def get_deflector():
         with state["load_lock"]:
             deflector = state["deflector"]
             if deflector is None:
-                from deflect.engine import Deflector  # heavy imports (torch) only when needed
+                from deflect.deflector import Deflector  # heavy imports (torch) only when needed
 
                 home = Home.resolve(current_app.config.get("DEFLECT_HOME"))
                 deflector = Deflector.open(home, model=current_app.config.get("DEFLECT_MODEL"))

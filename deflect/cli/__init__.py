@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from deflect.decision.calibrate import WRONG_COST
+from deflect.decision.calibrator import WRONG_COST
 from deflect.errors import DeflectError
 from deflect.home import Home
 
@@ -41,8 +41,8 @@ def _store(home: Home):
 
 
 def _deflector(home: Home, threads: int = 1):
+    from deflect.deflector import Deflector
     from deflect.embedder import set_threads
-    from deflect.engine import Deflector
     set_threads(threads)
     return Deflector.open(home)
 
@@ -145,7 +145,7 @@ def _after_index(home: Home) -> None:
 @friendly
 def calibrate(labelled, wrong_cost, home):
     """Fit the answer/no-answer decision on LABELLED inquiries, or from the ticket history."""
-    from deflect.decision.calibrate import calibrate_labelled, calibrate_tickets
+    from deflect.decision.fit import calibrate_labelled, calibrate_tickets
     from deflect.formats import read_inquiries
     deflector = _deflector(home, threads=2)
     if labelled:
@@ -236,7 +236,7 @@ def eval_(labelled, as_json, home):
 def status(as_json, home):
     """Counts, model, index age and calibration."""
     from deflect.errors import IndexMismatchError, IndexMissingError
-    from deflect.index.build import read_manifest
+    from deflect.index.bundle import read_manifest
     store = _store(home)
     info: dict = {"home": str(home.path), "store": store.counts()}
     try:

@@ -58,8 +58,8 @@ def gaps(ctx, fmt, min_size, status, period_days, output, home):
     if ctx.invoked_subcommand is not None:
         ctx.obj = {"home": home}
         return
+    from deflect.deflector import Deflector
     from deflect.embedder import set_threads
-    from deflect.engine import Deflector
     from deflect.gaps import MIN_SIZE, PERIOD_DAYS, build_report
     set_threads(2)
     deflector = Deflector.open(home)

@@ -477,7 +477,7 @@ class Item:
 
 def load_items(store) -> list[Item]:
     """Every resolved ticket and logged inquiry in the store."""
-    from deflect.index.build import ticket_text
+    from deflect.index.documents import ticket_text
 
     items = []
     for r in store.db.execute("select id, subject, body, article_id, language, created_at, ingested_at, "
@@ -566,7 +566,8 @@ def _vectors(deflector, items: list[Item], cached: dict[str, dict]) -> tuple[np.
     bundle = getattr(deflector, "bundle", None)
     model = _model_name(deflector)
     if bundle is not None and hasattr(bundle, "load_embeddings"):
-        from deflect.index.build import TICKET, _hash
+        from deflect.index.documents import TICKET
+        from deflect.index.documents import text_hash as _hash
         emb = bundle.load_embeddings(deflector.home.index_dir)
         if emb is not None:
             pos = {str(r): p for p, (r, k) in enumerate(zip(bundle.ref, bundle.kind, strict=True)) if k == TICKET}

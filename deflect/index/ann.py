@@ -1,4 +1,5 @@
-"""Vector index over sentence embeddings -- the only module in deflect that imports faiss.
+"""Vector index over sentence embeddings -- with ``ann_file`` (its file format) the only modules in deflect
+that import faiss.
 
 ``VectorIndex`` stores L2-normalised float32 vectors keyed by int64 ids and answers
 inner-product (= cosine) top-k queries. Three concrete kinds exist:
@@ -33,23 +34,21 @@ Approximate indexes are trained on the first non-empty ``add`` (``build`` does t
 the whole corpus); vectors added later are encoded with that training, so rebuild from
 the source embeddings when the corpus has changed a lot (``describe()["params"]["trained_on"]``).
 
-Ids must be non-negative (``-1`` marks "no result"). ``add`` has upsert semantics.
+Ids must be non-negative (``-1`` marks "no result"). ``add`` has upsert semantics. The file format
+is ``deflect.index.ann_file``.
 Mutations are not thread-safe; concurrent ``search`` calls are.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
-import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
-from deflect.errors import DeflectError, IndexMismatchError, IndexMissingError
+from deflect.errors import DeflectError, IndexMismatchError
+from deflect.index.ann_file import CORRUPT_HINT, read_index_file, write_index_file
 
 __all__ = ["VectorIndex", "VectorIndexError", "set_threads", "KINDS", "DEFAULT_THRESHOLD"]
 
@@ -91,9 +90,6 @@ _QTYPES = {
 }
 
 _CHUNK = 65_536  # rows normalised / added per step, bounds temporary memory
-_HEAD = b"DFLANN01"
-_TAIL = b"DFLAEND1"
-_FORMAT = 1
 
 
 class VectorIndexError(DeflectError):
@@ -415,57 +411,12 @@ class VectorIndex:
 
     # ------------------------------------------------------------------ persistence
     def write(self, path: Path) -> None:
-        """Write the index to one file atomically (``path.tmp`` then ``os.replace``)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
+        """Write the index to one file atomically (``deflect.index.ann_file``)."""
         arrays: list[tuple[str, np.ndarray]] = []
         if self.kind == "hnsw":
             arrays = [("labels", self._labels), ("live", self._live.astype(np.uint8))]
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as f:
-                f.write(_HEAD)
-                sink = _CrcWriter(f)
-                faiss_nbytes = 0
-                if self._index is not None:
-                    writer = faiss.PyCallbackIOWriter(sink)
-                    faiss.write_index(self._index, writer)
-                    del writer  # flushes the last buffered block
-                    faiss_nbytes = sink.nbytes
-                meta_arrays = []
-                for name, arr in arrays:
-                    data = np.ascontiguousarray(arr)
-                    sink(data.tobytes())
-                    meta_arrays.append({"name": name, "dtype": data.dtype.str, "shape": list(data.shape)})
-                trailer = json.dumps({
-                    "format": _FORMAT,
-                    "describe": self.describe(),
-                    "requested": self.requested,
-                    "all_params": self.params,
-                    "faiss_nbytes": faiss_nbytes,
-                    "body_nbytes": sink.nbytes,
-                    "arrays": meta_arrays,
-                    "crc32": sink.crc,
-                    "faiss_version": faiss.__version__,
-                }).encode()
-                f.write(trailer)
-                f.write(struct.pack("<Q", len(trailer)))
-                f.write(_TAIL)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException as exc:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-            if isinstance(exc, OSError):
-                raise DeflectError(
-                    f"could not write vector index {path}: {exc}",
-                    hint="check free disk space and permissions of the index directory",
-                ) from exc
-            raise
-        _fsync_dir(path.parent)
+        write_index_file(path, self._index, arrays,
+                         {"describe": self.describe(), "requested": self.requested, "all_params": self.params})
 
     @classmethod
     def read(cls, path: Path, description: dict | None = None) -> VectorIndex:
@@ -475,133 +426,31 @@ class VectorIndex:
         match the file (else IndexMismatchError); its search-time knobs (``nprobe``,
         ``ef_search``) override the stored ones, so they can be tuned without a rebuild.
         """
-        path = Path(path)
-        if not path.is_file():
-            raise IndexMissingError(f"vector index file {path} does not exist",
-                                    hint="build the index first (deflect index)")
-        corrupt_hint = "the index file is damaged or incomplete; rebuild the index"
+        meta, faiss_index, arrays = read_index_file(path, description)
         try:
-            with open(path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if size < len(_HEAD) + 16 or f.read(len(_HEAD)) != _HEAD:
-                    raise IndexMismatchError(f"{path} is not a deflect vector index", hint=corrupt_hint)
-                f.seek(size - 16)
-                (tlen,) = struct.unpack("<Q", f.read(8))
-                if f.read(8) != _TAIL or tlen > size - len(_HEAD) - 16:
-                    raise IndexMismatchError(f"{path} is truncated or corrupt", hint=corrupt_hint)
-                f.seek(size - 16 - tlen)
-                try:
-                    meta = json.loads(f.read(tlen))
-                except ValueError as exc:
-                    raise IndexMismatchError(f"{path} has a corrupt header", hint=corrupt_hint) from exc
-                if meta.get("format") != _FORMAT:
-                    raise IndexMismatchError(f"{path} has unsupported format {meta.get('format')!r}",
-                                             hint="rebuild the index with this version of deflect")
-                body = size - len(_HEAD) - 16 - tlen
-                if body != meta["body_nbytes"]:
-                    raise IndexMismatchError(f"{path} is truncated or corrupt", hint=corrupt_hint)
-                # verify the checksum before letting faiss parse anything
-                f.seek(len(_HEAD))
-                crc, left = 0, body
-                while left:
-                    block = f.read(min(left, 1 << 22))
-                    if not block:
-                        break
-                    crc = zlib.crc32(block, crc)
-                    left -= len(block)
-                if left or crc != meta["crc32"]:
-                    raise IndexMismatchError(f"{path} failed its checksum", hint=corrupt_hint)
-                desc = meta["describe"]
-                cls._check_description(path, desc, description)
-                f.seek(len(_HEAD))
-                index = cls.__new__(cls)
-                index.dim = int(desc["dim"])
-                index.requested = meta["requested"]
-                index.kind = desc["kind"]
-                index.params = dict(meta["all_params"])
-                index._labels = np.empty(0, np.int64)
-                index._live = np.empty(0, bool)
-                index._n_live = 0
-                index._bitmap = None
-                index._index = None
-                if meta["faiss_nbytes"]:
-                    reader = faiss.PyCallbackIOReader(_LimitedReader(f, meta["faiss_nbytes"]))
-                    index._index = faiss.read_index(reader)
-                    del reader
-                    if index._index.d != index.dim:
-                        raise IndexMismatchError(f"{path}: stored index has dim {index._index.d}",
-                                                 hint=corrupt_hint)
-                f.seek(len(_HEAD) + meta["faiss_nbytes"])
-                loaded = {}
-                for a in meta["arrays"]:
-                    dtype = np.dtype(a["dtype"])
-                    count = int(np.prod(a["shape"]))
-                    loaded[a["name"]] = np.fromfile(f, dtype=dtype, count=count).reshape(a["shape"])
-                if index.kind == "hnsw":
-                    index._labels = loaded["labels"].astype(np.int64)
-                    index._live = loaded["live"].astype(bool)
-                    index._n_live = int(index._live.sum())
-                if description:  # search-time knobs may be tuned in the manifest
-                    for key in _SEARCH_PARAMS:
-                        if key in description.get("params", {}) and key in index.params:
-                            index.params[key] = description["params"][key]
-                if len(index) != desc["count"]:
-                    raise IndexMismatchError(
-                        f"{path}: holds {len(index)} vectors, header says {desc['count']}", hint=corrupt_hint)
-                return index
-        except DeflectError:
-            raise
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError, struct.error) as exc:
-            raise IndexMismatchError(f"could not read vector index {path}: {exc}", hint=corrupt_hint) from exc
-
-    @staticmethod
-    def _check_description(path: Path, stored: dict, description: dict | None) -> None:
-        if not description:
-            return
-        for key in ("kind", "dim", "count"):
-            if key in description and description[key] != stored[key]:
+            desc = meta["describe"]
+            index = cls.__new__(cls)
+            index.dim, index.kind = int(desc["dim"]), desc["kind"]
+            index.requested, index.params = meta["requested"], dict(meta["all_params"])
+            index._index, index._bitmap = faiss_index, None
+            index._labels, index._live, index._n_live = np.empty(0, np.int64), np.empty(0, bool), 0
+            if faiss_index is not None and faiss_index.d != index.dim:
+                raise IndexMismatchError(f"{path}: stored index has dim {faiss_index.d}", hint=CORRUPT_HINT)
+            if index.kind == "hnsw":
+                index._labels = arrays["labels"].astype(np.int64)
+                index._live = arrays["live"].astype(bool)
+                index._n_live = int(index._live.sum())
+            if description:  # search-time knobs may be tuned in the manifest
+                for key in _SEARCH_PARAMS:
+                    if key in description.get("params", {}) and key in index.params:
+                        index.params[key] = description["params"][key]
+            if len(index) != desc["count"]:
                 raise IndexMismatchError(
-                    f"{path}: manifest says {key}={description[key]!r} but the file has {stored[key]!r}",
-                    hint="the manifest and the index file are from different builds; rebuild the index",
-                )
+                    f"{path}: holds {len(index)} vectors, header says {desc['count']}", hint=CORRUPT_HINT)
+            return index
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexMismatchError(f"could not read vector index {path}: {exc}", hint=CORRUPT_HINT) from exc
 
     def __repr__(self) -> str:
         return f"VectorIndex(kind={self.kind!r}, dim={self.dim}, count={len(self)})"
 
-
-class _CrcWriter:
-    """Callback for faiss.PyCallbackIOWriter: writes to a file, tracking size and crc32."""
-
-    def __init__(self, f: Any) -> None:
-        self.f, self.crc, self.nbytes = f, 0, 0
-
-    def __call__(self, data: bytes) -> int:
-        self.f.write(data)
-        self.crc = zlib.crc32(data, self.crc)
-        self.nbytes += len(data)
-        return len(data)
-
-
-class _LimitedReader:
-    """Callback for faiss.PyCallbackIOReader that never reads past the faiss section."""
-
-    def __init__(self, f: Any, nbytes: int) -> None:
-        self.f, self.left = f, nbytes
-
-    def __call__(self, n: int) -> bytes:
-        data = self.f.read(min(n, self.left))
-        self.left -= len(data)
-        return data
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

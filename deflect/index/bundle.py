@@ -1,0 +1,376 @@
+"""The saved search index (``IndexBundle``): vectors, per-document metadata, soft article labels and
+classifiers, changed in place by live updates and builds, saved to and loaded from ``index/``.
+
+Files live in ``index/`` beside a ``manifest.json`` (model, dimension, counts, index type and the
+reason it was chosen, build time). A save writes new files first and replaces the manifest last
+(atomically), so a crash mid-build leaves the previous index usable. Embeddings of all documents are
+kept as float16 segment files: an update writes only its new rows, a new segment beside the old ones.
+"""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from deflect.embedder import multilingual_columns
+from deflect.errors import IndexMismatchError, IndexMissingError
+from deflect.index.ann import VectorIndex
+from deflect.index.classifier import Classifier, fit_article_classifier
+from deflect.index.documents import DELETED, TICKET, is_article_doc
+from deflect.labels import NEIGHBOURS, TEMPERATURE, neighbour_graph, spread_into
+
+FORMAT = 1
+MERGE_ROWS = 50_000       # embedding files up to this many rows are rewritten as one file
+MAX_SEGMENTS = 8          # above this many embedding segment files they are merged
+
+
+@dataclass
+class IndexBundle:
+    """Everything the engine searches: vectors, per-document metadata, labels, classifier.
+
+    Documents are addressed by position (the id in ``vectors``); removed documents stay as
+    ``DELETED`` rows until the next full build. Embeddings of all positions are kept on disk as
+    float16 segment files (``embedding_files``, ``saved_rows`` rows) plus ``pending`` rows not
+    saved yet; ``load_embeddings`` gives them as one (n, dim) array.
+    """
+
+    model: str
+    dim: int
+    vectors: VectorIndex
+    kind: np.ndarray                 # (n,) int8: TITLE/QUESTION/BODY/TICKET/DELETED
+    ref: np.ndarray                  # (n,) str: article id or ticket id
+    seed: np.ndarray                 # (n,) int32 article index of linked documents, -1 unlinked
+    labels: sparse.csr_matrix        # (n, n_articles) soft labels
+    hashes: np.ndarray               # (n,) text hashes (for re-using embeddings)
+    article_ids: list[str]
+    classifier: Classifier | None
+    article_vectors: np.ndarray | None = None   # (m, dim) vectors of the article documents
+    article_classifier: Classifier | None = None  # over the article documents alone, see article_model()
+    manifest: dict = field(default_factory=dict)
+    embeddings: np.ndarray | None = None   # (n, dim) rows not saved yet (a build's vectors)
+    embedding_files: list[str] = field(default_factory=list)
+    saved_rows: int = 0
+    _emb_cache: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.article_vectors is None:
+            self.article_vectors = np.zeros((0, self.dim), np.float32)
+        self._article_model_stale = self.article_classifier is None
+        self.pending: list[np.ndarray] = []
+        if self.embeddings is not None:
+            self.pending.append(np.asarray(self.embeddings, np.float16))
+            self.embeddings = None
+
+    @property
+    def article_positions(self) -> np.ndarray:
+        """Document positions of the live article documents (titles, questions, bodies)."""
+        return np.flatnonzero(is_article_doc(self.kind))
+
+    @property
+    def n_articles(self) -> int:
+        return len(self.article_ids)
+
+    def article_index(self) -> dict[str, int]:
+        return {a: i for i, a in enumerate(self.article_ids)}
+
+    def live_articles(self) -> set[str]:
+        """Ids of the articles that have searchable documents."""
+        return set(self.ref[self.article_positions].tolist())
+
+    def article_model(self) -> Classifier | None:
+        """The classifier over the article documents alone (titles, questions, bodies; no tickets),
+        refitted after they changed; None with fewer than two articles."""
+        if self._article_model_stale:
+            self.article_classifier = fit_article_classifier(
+                self.article_vectors, self.seed[self.article_positions], multilingual_columns(self.model, self.dim))
+            self._article_model_stale = False
+        return self.article_classifier
+
+    def votes(self, neighbours: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """(n, n_articles) float32: sum over each row's neighbours of weight x that neighbour's labels.
+        The same numbers as ``csr(weights) @ labels`` without building a sparse matrix per query."""
+        n, k = neighbours.shape
+        out = np.zeros((n, self.labels.shape[1]), np.float32)
+        flat = neighbours.ravel()
+        keep = np.flatnonzero(flat >= 0)
+        if not len(keep) or not out.shape[1]:
+            return out
+        rows, pos, w = keep // k, flat[keep], weights.ravel()[keep].astype(np.float32)
+        indptr, indices, data = self.labels.indptr, self.labels.indices, self.labels.data
+        starts, lengths = indptr[pos], indptr[pos + 1] - indptr[pos]
+        total = int(lengths.sum())
+        if not total:
+            return out
+        owner = np.repeat(np.arange(len(pos)), lengths)
+        at = starts[owner] + (np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+        np.add.at(out, (rows[owner], indices[at]), w[owner] * data[at])
+        return out
+
+    # -- in-place updates ----------------------------------------------------------------------
+    def add_articles(self, ids: list[str]) -> None:
+        """Append label columns for articles not known yet (existing columns never move)."""
+        known = set(self.article_ids)
+        new = [a for a in dict.fromkeys(ids) if a not in known]
+        if new:
+            self.article_ids.extend(new)
+            self.labels = sparse.csr_matrix((self.labels.data, self.labels.indices, self.labels.indptr),
+                                            shape=(self.labels.shape[0], len(self.article_ids)))
+
+    def append(self, kinds: np.ndarray, refs: list[str], seeds: np.ndarray, hashes: list[str],
+               vectors: np.ndarray, labels: sparse.csr_matrix | None = None) -> np.ndarray:
+        """Add documents (searchable at once); returns their positions. ``labels`` defaults to
+        one-hot rows for linked documents and empty rows for unlinked ones."""
+        m = len(kinds)
+        start = len(self.kind)
+        positions = np.arange(start, start + m, dtype=np.int64)
+        if m == 0:
+            return positions
+        kinds, seeds = np.asarray(kinds, np.int8), np.asarray(seeds, np.int32)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if labels is None:
+            linked = np.flatnonzero(seeds >= 0)
+            labels = sparse.csr_matrix((np.ones(len(linked), np.float32), (linked, seeds[linked])),
+                                       shape=(m, self.n_articles))
+        self.vectors.add(vectors, positions)
+        self.kind = np.concatenate([self.kind, kinds])
+        self.ref = np.concatenate([self.ref, np.array(list(refs), dtype=object)])
+        self.seed = np.concatenate([self.seed, seeds])
+        self.hashes = np.concatenate([self.hashes, np.array(list(hashes), dtype=object)])
+        self.labels = sparse.vstack([self.labels, labels.astype(np.float32)], format="csr")
+        art = is_article_doc(kinds)
+        if art.any():
+            self.article_vectors = np.concatenate([self.article_vectors, vectors[art]])
+            self._article_model_stale = True
+        self.pending.append(vectors.astype(np.float16))
+        self._emb_cache = None
+        return positions
+
+    def remove(self, positions: np.ndarray) -> int:
+        """Delete documents from the search (their rows stay as DELETED); returns how many."""
+        positions = np.unique(np.asarray(positions, np.int64))
+        positions = positions[self.kind[positions] != DELETED] if len(positions) else positions
+        if not len(positions):
+            return 0
+        removed = np.isin(self.article_positions, positions)
+        if removed.any():
+            self.article_vectors = self.article_vectors[~removed]
+            self._article_model_stale = True
+        self.vectors.remove(positions)
+        self.kind[positions] = DELETED
+        self.seed[positions] = -1
+        return len(positions)
+
+    def forget_articles(self, ids: set[str]) -> None:
+        """Articles that no longer exist: no label mass and no classifier class points to them."""
+        cols = np.array([i for i, a in enumerate(self.article_ids) if a in ids], np.int64)
+        if not len(cols):
+            return
+        labels = self.labels.tocsr(copy=True)
+        labels.data[np.isin(labels.indices, cols)] = 0
+        labels.eliminate_zeros()
+        self.labels = labels
+        if self.classifier is not None:
+            self.classifier = self.classifier.without(cols)
+        self._article_model_stale = True
+
+    def spread_to(self, positions: np.ndarray, vectors: np.ndarray) -> None:
+        """Labels for new unlinked documents from their neighbours (all other rows stay fixed)."""
+        if not len(positions) or not self.n_articles:
+            return
+        scores, nbrs = self.vectors.search(vectors, NEIGHBOURS + 1)
+        nbrs[nbrs == positions[:, None]] = -1    # not its own neighbour
+        self.labels = spread_into(self.labels, positions, neighbour_graph(nbrs, scores, self.labels.shape[0]))
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, index_dir: Path, extra: dict | None = None) -> dict:
+        """Write new files, then switch the manifest atomically and delete the old files."""
+        index_dir.mkdir(parents=True, exist_ok=True)
+        build = uuid.uuid4().hex[:12]
+        files = {"vectors": f"vectors-{build}.faiss", "docs": f"docs-{build}.npz"}
+        self.vectors.write(index_dir / files["vectors"])
+        arrays = dict(kind=self.kind, ref=self.ref.astype(str), seed=self.seed, hashes=self.hashes.astype(str),
+                      labels_data=self.labels.data, labels_indices=self.labels.indices,
+                      labels_indptr=self.labels.indptr, labels_shape=np.array(self.labels.shape),
+                      article_ids=np.array(self.article_ids, dtype=str),
+                      article_vectors=self.article_vectors)
+        if self.classifier is not None:
+            arrays.update(clf_coef=self.classifier.coef, clf_intercept=self.classifier.intercept,
+                          clf_classes=self.classifier.classes)
+        article_model = self.article_model()
+        if article_model is not None:
+            arrays.update(art_coef=article_model.coef, art_intercept=article_model.intercept,
+                          art_classes=article_model.classes)
+        atomic_write(index_dir / files["docs"], lambda f: np.savez(f, **arrays))
+        segments = self._save_embeddings(index_dir, build)
+        if segments:
+            files["embeddings"] = segments[0]
+        live = self.kind != DELETED
+        now = datetime.now(UTC).replace(microsecond=0).isoformat()
+        manifest = {
+            "format": FORMAT, "model": self.model, "dim": self.dim, "build_id": build,
+            "built_at": self.manifest.get("built_at", now), "updated_at": now,
+            "counts": {"documents": int(live.sum()), "articles": len(self.live_articles()),
+                       "tickets": int((self.kind == TICKET).sum()),
+                       "linked_tickets": int(((self.kind == TICKET) & (self.seed >= 0)).sum()),
+                       "deleted_rows": int((~live).sum())},
+            "index": describe_index(self.vectors),
+            "files": files, "embedding_segments": segments[1:], "embedding_rows": self.saved_rows,
+            "params": {"neighbours": NEIGHBOURS, "temperature": TEMPERATURE,
+                       "classifier": self.classifier is not None},
+            **{k: v for k, v in self.manifest.items() if k in ("build", "last_update")},
+            **(extra or {}),
+        }
+        atomic_write(index_dir / "manifest.json",
+                      lambda f: f.write(json.dumps(manifest, indent=2).encode("utf-8")))
+        keep = set(files.values()) | set(segments) | {"manifest.json", ".gitkeep"}
+        for path in index_dir.iterdir():
+            if path.is_file() and path.name not in keep and path.name.split("-")[0] in ("vectors", "docs",
+                                                                                        "embeddings"):
+                path.unlink(missing_ok=True)
+        self.manifest = manifest
+        return manifest
+
+    def _save_embeddings(self, index_dir: Path, build: str) -> list[str]:
+        """Write the pending embedding rows (a new segment, or everything merged into one file)."""
+        n = len(self.kind)
+        pending = sum(len(p) for p in self.pending)
+        if self.saved_rows + pending != n:   # rows do not line up with positions: drop them
+            self.embedding_files, self.saved_rows, self.pending, self._emb_cache = [], 0, [], None
+            return []
+        if not pending:
+            return list(self.embedding_files)
+        name = f"embeddings-{build}.npy"
+        if self.embedding_files and (n <= MERGE_ROWS or len(self.embedding_files) >= MAX_SEGMENTS):
+            everything = np.asarray(self.load_embeddings(index_dir), np.float16)
+            atomic_write(index_dir / name, lambda f: np.save(f, everything))
+            self.embedding_files = [name]
+        else:
+            rows = np.concatenate(self.pending) if len(self.pending) > 1 else self.pending[0]
+            atomic_write(index_dir / name, lambda f: np.save(f, rows))
+            self.embedding_files = [*self.embedding_files, name]
+        self.saved_rows, self.pending, self._emb_cache = n, [], None
+        return list(self.embedding_files)
+
+    @classmethod
+    def load(cls, index_dir: Path, expected_model: str | None = None) -> IndexBundle:
+        """Load the index; a missing index or one built with another model is a clear error."""
+        manifest = read_manifest(index_dir)
+        if expected_model is not None and manifest["model"] != expected_model:
+            raise IndexMismatchError(
+                f"the index in {index_dir} was built with model {manifest['model']!r}, "
+                f"not {expected_model!r}",
+                hint=f"Rebuild it with `deflect index --model {expected_model}`, or use the index's model.")
+        files = manifest["files"]
+        try:
+            vectors = VectorIndex.read(index_dir / files["vectors"], manifest.get("index"))
+            with np.load(index_dir / files["docs"], allow_pickle=False) as z:
+                d = {k: z[k] for k in z.files}
+        except (OSError, KeyError, ValueError) as exc:
+            raise IndexMismatchError(f"the index in {index_dir} is unreadable: {exc}",
+                                     hint="Rebuild it with `deflect index --full`.") from exc
+        labels = sparse.csr_matrix((d["labels_data"], d["labels_indices"], d["labels_indptr"]),
+                                   shape=tuple(d["labels_shape"]))
+        clf = None
+        if "clf_coef" in d:
+            clf = Classifier(d["clf_coef"], d["clf_intercept"], d["clf_classes"])
+        article_clf = None   # indexes saved before it existed get it fitted on first use
+        if "art_coef" in d:
+            article_clf = Classifier(d["art_coef"], d["art_intercept"], d["art_classes"])
+        segments = ([files["embeddings"]] if files.get("embeddings") else []) + manifest.get(
+            "embedding_segments", [])
+        rows = int(manifest.get("embedding_rows", len(d["kind"]) if segments else 0))
+        return cls(model=manifest["model"], dim=int(manifest["dim"]), vectors=vectors, kind=d["kind"],
+                   ref=d["ref"].astype(object), seed=d["seed"], labels=labels, hashes=d["hashes"].astype(object),
+                   article_ids=[str(a) for a in d["article_ids"]], classifier=clf,
+                   article_vectors=d["article_vectors"], article_classifier=article_clf, manifest=manifest,
+                   embedding_files=segments,
+                   saved_rows=rows)
+
+    def _embedding_parts(self, index_dir: Path) -> list[np.ndarray] | None:
+        """The saved segment files (memory-mapped) and the unsaved rows, in position order; None when
+        a file is missing or the rows do not add up to the documents."""
+        parts = []
+        for name in self.embedding_files:
+            if not (index_dir / name).exists():
+                return None
+            parts.append(np.load(index_dir / name, mmap_mode="r"))
+        parts += self.pending
+        return parts if sum(len(p) for p in parts) == len(self.kind) else None
+
+    def load_embeddings(self, index_dir: Path) -> np.ndarray | None:
+        """(n, dim) float16 embeddings of every position (memory-mapped where possible), or None."""
+        if self._emb_cache is not None:
+            return self._emb_cache
+        parts = self._embedding_parts(index_dir)
+        if not parts:
+            return None
+        self._emb_cache = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return self._emb_cache
+
+    def gather_embeddings(self, index_dir: Path, positions: np.ndarray) -> np.ndarray | None:
+        """float32 embeddings of some positions, read from the segment files without joining them."""
+        if self._emb_cache is not None:
+            return np.asarray(self._emb_cache[positions], np.float32)
+        parts = self._embedding_parts(index_dir)
+        if parts is None:
+            return None
+        positions = np.asarray(positions, np.int64)
+        out = np.empty((len(positions), self.dim), np.float32)
+        start = 0
+        order = np.argsort(positions, kind="stable")
+        sorted_pos = positions[order]
+        for part in parts:
+            lo, hi = np.searchsorted(sorted_pos, [start, start + len(part)])
+            if hi > lo:
+                out[order[lo:hi]] = part[sorted_pos[lo:hi] - start]
+            start += len(part)
+        return out
+
+
+def atomic_write(path: Path, write: Callable) -> None:
+    """Write a file through ``write(f)`` into a temporary file that then replaces ``path``."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_manifest(index_dir: Path) -> dict:
+    """The index's manifest; a missing, unreadable or other-format one is a clear error."""
+    path = Path(index_dir) / "manifest.json"
+    if not path.exists():
+        raise IndexMissingError(f"no index in {index_dir}",
+                                hint="Build it with `deflect ingest ...` and then `deflect index`.")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexMismatchError(f"unreadable index manifest {path}: {exc}",
+                                 hint="Rebuild it with `deflect index --full`.") from exc
+    if manifest.get("format") != FORMAT:
+        raise IndexMismatchError(f"index format {manifest.get('format')} in {index_dir} is not supported",
+                                 hint="Rebuild it with `deflect index --full`.")
+    return manifest
+
+
+def describe_index(vectors: VectorIndex) -> dict:
+    """The manifest's ``index`` entry: kind, parameters, count and why this kind was chosen."""
+    d = vectors.describe()
+    p = d["params"]
+    if p.get("requested", "auto") != "auto":
+        reason = f"requested: {d['kind']}"
+    elif d["kind"] == "flat":
+        reason = f"auto: {d['count']} documents <= threshold {p.get('threshold')}: exact search"
+    else:
+        reason = (f"auto: more than {p.get('threshold')} documents (trained on {p.get('trained_on')}): "
+                  f"approximate search {p.get('factory')}" + (f", nprobe {p['nprobe']}" if "nprobe" in p else "")
+                  + (f", efSearch {p['ef_search']}" if "ef_search" in p else ""))
+    return {**d, "reason": reason}
