@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from flask import current_app, g
 
+from deflect.engine import ArticleHit, Engine, Suggestion
 from deflect.errors import DeflectError
 from deflect.formats import Inquiry
 from deflect.store import Store
@@ -20,14 +21,12 @@ K_ARTICLES = 3
 K_TICKETS = 3
 
 
-def deflector():
+def deflector() -> Engine:
     """The process's Deflector, reloaded first if another worker changed the index."""
     d = get_deflector()
     if not g.get("deflect_checked_reload"):
         g.deflect_checked_reload = True
-        reload = getattr(d, "reload_if_changed", None)
-        if reload is not None:
-            reload()
+        d.reload_if_changed()
     return d
 
 
@@ -41,7 +40,7 @@ def _plain(body: str) -> str:
     return _cached_plain(body) if len(body) <= 50_000 else plain_text(body)
 
 
-def articles_json(hits, query: str) -> list[dict]:
+def articles_json(hits: list[ArticleHit], query: str) -> list[dict]:
     """Article hits with an HTML snippet of the article body (query words in <mark>)."""
     ids = [h.id for h in hits]
     bodies: dict[str, str] = {}
@@ -49,7 +48,7 @@ def articles_json(hits, query: str) -> list[dict]:
         marks = ",".join("?" * len(ids))
         bodies = dict(get_store().db.execute(f"select id, body from articles where id in ({marks})", ids))
     return [{"id": h.id, "title": h.title, "url": h.url, "score": round(float(h.score), 4),
-             "language": getattr(h, "language", None),
+             "language": h.language,
              "snippet": snippet(_plain(bodies.get(h.id) or ""), query)}
             for h in hits]
 
@@ -64,7 +63,8 @@ def spool() -> Spool:
     return spools[home]
 
 
-def log_inquiry(text: str, suggestion, channel: str, session: str | None = None, page: str | None = None) -> str:
+def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | None = None,
+                page: str | None = None) -> str:
     """Log the inquiry for the gap report and metrics; returns its id. A database that is locked
     (longer than ``LOG_LOCK_TIMEOUT`` seconds), read-only or full delays and fails no answer: the row
     goes to the spool and is written by a later request."""
@@ -84,8 +84,7 @@ def log_inquiry(text: str, suggestion, channel: str, session: str | None = None,
                                    "spooled" if kept else "LOST: the spool is full or unwritable")
         return row["id"]
     # The inquiry's embedding is cached with it, so the gap report does not embed it again.
-    model = getattr(getattr(get_deflector(), "bundle", None), "model", None)
-    vector = getattr(suggestion, "vector", None)
+    model, vector = get_deflector().model, suggestion.vector
     if vector is not None and model:
         try:
             store.cache_embeddings({store.embedding_key(model, row["text"]): vector})
