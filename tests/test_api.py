@@ -137,7 +137,8 @@ def test_engine_errors_become_json(setup):
     assert r.get_json() == {"ok": False, "error": "no index yet", "hint": "Run `deflect index`."}
     fake.fail = RuntimeError("boom at /secret/path")
     r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
-    assert r.status_code == 500 and r.get_json() == {"ok": False, "error": "internal error"}
+    body = r.get_json()
+    assert r.status_code == 500 and body == {"ok": False, "error": "internal error", "id": body["id"]}
     assert b"Traceback" not in r.data and b"secret" not in r.data
 
 
@@ -782,3 +783,50 @@ def test_article_push_checks_gap_coverage(setup, gaps):
     article["body"] += " Aktien gibt es nicht."
     r = client.put("/api/v1/articles/aktien", json=article, headers=bearer(key))
     assert r.status_code == 200 and r.get_json()["covered_topics"] == []
+
+
+# -- server faults and declared client errors ----------------------------------------------------
+def test_os_error_is_a_500_without_the_path_and_with_a_logged_id(setup, caplog):
+    _, client, fake = setup
+    fake.fail = OSError("/srv/secret/path: No space left on device")
+    with caplog.at_level("ERROR"):
+        r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+    body = r.get_json()
+    assert r.status_code == 500 and body["ok"] is False and body["error"] == "internal error"
+    assert b"/srv" not in r.data and b"secret" not in r.data and b"No space" not in r.data
+    logged = [rec for rec in caplog.records if body["id"] in rec.getMessage()]
+    assert logged and logged[0].exc_info is not None  # the traceback is in the log, not in the answer
+
+
+def test_undeclared_deflect_error_is_a_server_fault(setup):
+    from deflect.errors import DeflectError
+    _, client, fake = setup
+    fake.fail = DeflectError("cannot load the embedding model '/models/x': disk full", hint="Check /models.")
+    r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+    assert r.status_code == 500 and set(r.get_json()) == {"ok", "error", "id"}
+    assert b"models" not in r.data
+
+
+def test_declared_client_error_keeps_its_message(setup):
+    from deflect.errors import ClientError
+
+    class QuotaError(ClientError):
+        status = 429
+
+    _, client, fake = setup
+    fake.fail = QuotaError("too many inquiries today", hint="Try again tomorrow.")
+    r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+    assert r.status_code == 429
+    assert r.get_json() == {"ok": False, "error": "too many inquiries today", "hint": "Try again tomorrow."}
+
+
+def test_index_errors_stay_409_without_absolute_paths(setup):
+    from deflect.errors import IndexMismatchError
+    _, client, fake = setup
+    fake.fail = IndexMissingError("no index in /srv/deflect/home/index", hint="Run `deflect index`.")
+    r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+    assert r.status_code == 409
+    assert r.get_json() == {"ok": False, "error": "no index in …/index", "hint": "Run `deflect index`."}
+    fake.fail = IndexMismatchError("/srv/deflect/home/index/vectors.faiss failed its checksum")
+    r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+    assert r.status_code == 409 and r.get_json()["error"] == "…/vectors.faiss failed its checksum"

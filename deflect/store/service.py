@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import sqlite_utils
 
 from deflect.clock import utcnow_iso
-from deflect.errors import DeflectError, NotFoundError
+from deflect.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
     from deflect.store import Store
@@ -57,10 +57,10 @@ def create_key(store: Store, name: str, scope: str = "agent") -> tuple[dict, str
     """Create a key; returns its record and the key itself (shown once, only its hash is stored)."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise DeflectError("a key needs a name of 1 to 100 characters",
-                           hint="Use --name, e.g. --name helpdesk.")
+        raise InputError("a key needs a name of 1 to 100 characters",
+                         hint="Use --name, e.g. --name helpdesk.")
     if scope not in SCOPES:
-        raise DeflectError(f"unknown scope {scope!r}", hint="Use 'agent' or 'admin'.")
+        raise InputError(f"unknown scope {scope!r}", hint="Use 'agent' or 'admin'.")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = {"id": uuid.uuid4().hex[:12], "name": name, "scope": scope, "key_hash": hash_key(key),
            "prefix": key[:len(KEY_PREFIX) + 6], "created_at": utcnow_iso(), "last_used_at": None,
@@ -124,7 +124,7 @@ def record_feedback(store: Store, inquiry_id: str, event: str, article_id: str |
                     session: str | None = None) -> str:
     """Store one feedback event for a logged inquiry; returns its id."""
     if event not in EVENTS:
-        raise DeflectError(f"unknown event {event!r}", hint="Use one of: " + ", ".join(EVENTS) + ".")
+        raise InputError(f"unknown event {event!r}", hint="Use one of: " + ", ".join(EVENTS) + ".")
     inquiry = get_inquiry(store, inquiry_id)
     if inquiry is None:
         raise NotFoundError(f"no inquiry {inquiry_id!r}")
