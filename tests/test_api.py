@@ -177,7 +177,9 @@ def test_rate_limit_behind_trusted_proxy(tmp_path):
 
 
 def test_token_bucket_refills():
-    from deflect.web.limits import TokenBucket, parse_rate
+    from deflect.web.limits import TokenBucket
+
+    from deflect.settings import parse_rate
 
     now = [0.0]
     bucket = TokenBucket(2, 60, clock=lambda: now[0])
