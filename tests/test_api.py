@@ -788,11 +788,16 @@ def test_article_push_checks_gap_coverage(setup, gaps):
 
 
 # -- server faults and declared client errors ----------------------------------------------------
-def test_os_error_is_a_500_without_the_path_and_with_a_logged_id(setup, caplog):
+def suggest_failing(setup, error: Exception):
+    """POST /api/v1/suggest while the engine raises ``error``."""
     _, client, fake = setup
-    fake.fail = OSError("/srv/secret/path: No space left on device")
+    fake.fail = error
+    return client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+
+
+def test_os_error_is_a_500_without_the_path_and_with_a_logged_id(setup, caplog):
     with caplog.at_level("ERROR"):
-        r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+        r = suggest_failing(setup, OSError("/srv/secret/path: No space left on device"))
     body = r.get_json()
     assert r.status_code == 500 and body["ok"] is False and body["error"] == "internal error"
     assert b"/srv" not in r.data and b"secret" not in r.data and b"No space" not in r.data
@@ -802,33 +807,27 @@ def test_os_error_is_a_500_without_the_path_and_with_a_logged_id(setup, caplog):
 
 def test_undeclared_deflect_error_is_a_server_fault(setup):
     from deflect.errors import DeflectError
-    _, client, fake = setup
-    fake.fail = DeflectError("cannot load the embedding model '/models/x': disk full", hint="Check /models.")
-    r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+    r = suggest_failing(setup, DeflectError("cannot load the embedding model '/models/x': disk full",
+                                            hint="Check /models."))
     assert r.status_code == 500 and set(r.get_json()) == {"ok", "error", "id"}
     assert b"models" not in r.data
 
 
 def test_declared_client_error_keeps_its_message(setup):
-    from deflect.errors import ClientError
+    from deflect.errors import DeflectError
 
-    class QuotaError(ClientError):
+    class QuotaError(DeflectError):  # declared a client error by its status
         status = 429
 
-    _, client, fake = setup
-    fake.fail = QuotaError("too many inquiries today", hint="Try again tomorrow.")
-    r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+    r = suggest_failing(setup, QuotaError("too many inquiries today", hint="Try again tomorrow."))
     assert r.status_code == 429
     assert r.get_json() == {"ok": False, "error": "too many inquiries today", "hint": "Try again tomorrow."}
 
 
 def test_index_errors_stay_409_without_absolute_paths(setup):
     from deflect.errors import IndexMismatchError
-    _, client, fake = setup
-    fake.fail = IndexMissingError("no index in /srv/deflect/home/index", hint="Run `deflect index`.")
-    r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+    r = suggest_failing(setup, IndexMissingError("no index in /srv/deflect/home/index", hint="Run `deflect index`."))
     assert r.status_code == 409
     assert r.get_json() == {"ok": False, "error": "no index in …/index", "hint": "Run `deflect index`."}
-    fake.fail = IndexMismatchError("/srv/deflect/home/index/vectors.faiss failed its checksum")
-    r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+    r = suggest_failing(setup, IndexMismatchError("/srv/deflect/home/index/vectors.faiss failed its checksum"))
     assert r.status_code == 409 and r.get_json()["error"] == "…/vectors.faiss failed its checksum"

@@ -7,9 +7,10 @@ from functools import lru_cache
 from flask import g
 
 from deflect.formats import Inquiry
+from deflect.text import plain_text
 
 from ..state import get_deflector, get_store
-from ..text import plain_text, snippet
+from ..text import snippet
 
 LANGS = ("de", "en")
 K_ARTICLES = 3
