@@ -163,31 +163,32 @@ def _convert(setting: Setting, value: Any, where: str) -> Any:
                            hint=f"{setting.env}: {setting.help}") from None
 
 
+def _value(setting: Setting, env: Mapping[str, str], overrides: Mapping[str, Any]) -> tuple[Any, str]:
+    """(value, source) of one setting."""
+    given = overrides.get(setting.name)
+    if given is not None:
+        return _convert(setting, given, setting.option), "override"
+    raw = env.get(setting.env, "")
+    if raw.strip():
+        return _convert(setting, raw, setting.env), "env"
+    return _copy(setting.default), "default"
+
+
 def from_env(name: str, env: Mapping[str, str] | None = None) -> Any:
     """One setting from the environment (``os.environ`` unless given), else its default."""
-    setting = BY_NAME[name]
-    raw = (os.environ if env is None else env).get(setting.env, "")
-    return _convert(setting, raw, setting.env) if raw.strip() else _copy(setting.default)
+    return _value(BY_NAME[name], os.environ if env is None else env, {})[0]
 
 
 def load(env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
     """Every setting: the override if given (not None), else the environment, else the default."""
     env = os.environ if env is None else env
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    for setting in SETTINGS:
-        given = (overrides or {}).get(setting.name)
-        raw = env.get(setting.env, "")
-        if given is not None:
-            values[setting.name], sources[setting.name] = _convert(setting, given, setting.option), "override"
-        elif raw.strip():
-            values[setting.name], sources[setting.name] = _convert(setting, raw, setting.env), "env"
-        else:
-            values[setting.name], sources[setting.name] = _copy(setting.default), "default"
-    unknown = set(overrides or {}) - set(BY_NAME)
+    overrides = overrides or {}
+    unknown = sorted(set(overrides) - set(BY_NAME))
     if unknown:
-        raise SettingError(f"unknown setting {sorted(unknown)[0]!r}", hint="Known: " + ", ".join(BY_NAME) + ".")
-    return Settings(values, sources)
+        raise SettingError(f"unknown setting {unknown[0]!r}", hint="Known: " + ", ".join(BY_NAME) + ".")
+    found = {s.name: _value(s, env, overrides) for s in SETTINGS}
+    return Settings({name: value for name, (value, _) in found.items()},
+                    {name: source for name, (_, source) in found.items()})
 
 
 def _copy(value: Any) -> Any:
