@@ -36,6 +36,7 @@ test: install lint
 
 lint: install
 	$(BIN)/ruff check deflect web scripts tests
+	$(PY) -m deflect.devtools.layers
 
 bench: bench-quality bench-speed bench-http bench-gaps
 

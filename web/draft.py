@@ -11,8 +11,7 @@ from urllib.parse import urljoin
 
 from deflect.formats import Article
 from deflect.redact import redact
-
-from .text import markdown_blocks
+from deflect.text import markdown_blocks
 
 TEMPLATES = {
     "de": {

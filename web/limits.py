@@ -4,15 +4,14 @@ Rate limits are token buckets kept **in process memory**: each gunicorn worker c
 so with ``--workers N`` a client can get up to N times the configured rate. Clients are told apart
 by IP address; ``X-Forwarded-For`` is only trusted with ``TRUST_PROXY`` = number of proxies in front.
 
-CORS: the widget endpoints answer browsers from ``WIDGET_ORIGINS`` (config list, or the
-comma-separated ``DEFLECT_WIDGET_ORIGINS``; ``*`` allows any) and always from the service's own origin.
+CORS: the widget endpoints answer browsers from ``WIDGET_ORIGINS`` (the ``widget_origins`` setting;
+``*`` allows any) and always from the service's own origin.
 A disallowed origin gets no CORS headers, and its preflight a 403.
 """
 from __future__ import annotations
 
 import json
 import math
-import re
 import threading
 import time
 from functools import wraps
@@ -20,30 +19,13 @@ from typing import Any
 
 from flask import Flask, current_app, request
 
+from deflect.settings import DEFAULT_RATE_LIMIT, parse_rate
+
 from .errors import ApiError, error_response
 
 EXT = "deflect_limits"
 # Endpoints a browser on a widget origin may call.
 CORS_ENDPOINTS = {"widget.suggest", "widget.feedback", "widget.openapi"}
-DEFAULT_RATE_LIMIT = {"suggest": "30/minute", "feedback": "60/minute"}
-_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
-            "d": 86400, "day": 86400}
-_RATE = re.compile(r"^\s*(\d+)\s*(?:/\s*([a-z]+))?\s*$")
-
-
-def parse_rate(value: Any) -> tuple[int, float] | None:
-    """``"30/minute"`` -> (30, 60.0); an int means per minute; 0, None, "off" disable the limit."""
-    if value is None or value is False:
-        return None
-    if isinstance(value, str) and value.strip().lower() in ("", "off", "0"):
-        return None
-    if isinstance(value, int):
-        return (value, 60.0) if value > 0 else None
-    match = _RATE.match(str(value).lower())
-    if not match or match.group(2) not in (None, *_PERIODS):
-        raise ValueError(f"bad rate limit {value!r}; use e.g. '30/minute'")
-    count = int(match.group(1))
-    return (count, float(_PERIODS[match.group(2) or "minute"])) if count > 0 else None
 
 
 class TokenBucket:
@@ -88,7 +70,7 @@ class TokenBucket:
 
 
 def _rate_config(app: Flask) -> dict[str, Any]:
-    configured = app.config.get("RATE_LIMIT", DEFAULT_RATE_LIMIT)
+    configured = app.config["RATE_LIMIT"]
     if isinstance(configured, dict):
         return {**DEFAULT_RATE_LIMIT, **configured}
     return {name: configured for name in DEFAULT_RATE_LIMIT}

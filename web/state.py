@@ -28,7 +28,7 @@ def _state() -> dict[str, Any]:
 
 
 def get_home() -> Home:
-    """The data folder: the loaded deflector's, else ``DEFLECT_HOME`` from the config / environment."""
+    """The data folder: the loaded deflector's, else the config's ``DEFLECT_HOME`` (the ``home`` setting)."""
     deflector = _state()["deflector"]
     if deflector is not None and getattr(deflector, "home", None) is not None:
         return deflector.home

@@ -30,8 +30,8 @@ from scipy import sparse
 from deflect.embedder import Embedder
 from deflect.errors import IndexMismatchError, IndexMissingError
 from deflect.index.ann import VectorIndex
-from deflect.index.bundle import IndexBundle
-from deflect.index.classifier import classifier_rows, fit_classifier
+from deflect.index.bundle import IndexBundle, classifier_rows
+from deflect.index.classifier import fit_classifier
 from deflect.index.documents import DELETED, TICKET, collect_documents, is_article_doc, text_hash
 from deflect.labels import NEIGHBOURS, hard_labels, spread_labels
 from deflect.store import Store

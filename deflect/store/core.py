@@ -22,7 +22,7 @@ from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article, Inquiry, Ticket
 from deflect.redact import redact
 from deflect.store.gaps import GAPS_MIGRATIONS
-from deflect.store.service import SERVICE_MIGRATIONS
+from deflect.store.service_schema import SERVICE_MIGRATIONS
 
 
 def _m001_core(db: sqlite_utils.Database) -> None:

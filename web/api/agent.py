@@ -38,11 +38,11 @@ def agent_suggest():
             article = get_store().get_article(s.articles[0].id)
         except NotFoundError:
             article = None
-    min_score = float(current_app.config.get("DRAFT_TICKET_MIN_SCORE", 0.5))
+    min_score = float(current_app.config["DRAFT_TICKET_MIN_SCORE"])
     ticket = next((t for t in tickets if t["score"] >= min_score and t["resolution"].strip()), None)
     draft = build_draft(s.language, article=article, ticket=ticket,
-                        base_url=current_app.config.get("HELP_CENTER_URL"),
-                        signature=current_app.config.get("DRAFT_SIGNATURE"))
+                        base_url=current_app.config["HELP_CENTER_URL"],
+                        signature=current_app.config["DRAFT_SIGNATURE"])
     return jsonify({"ok": True, "id": iid, "decision": s.decision,
                     "confidence": round(float(s.confidence), 4), "language": s.language,
                     "articles": articles_json(s.articles, text), "tickets": tickets, "draft": draft})

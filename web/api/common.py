@@ -12,9 +12,10 @@ from deflect.errors import DeflectError
 from deflect.formats import Inquiry
 from deflect.store import Store
 from deflect.store.spool import MAX_BYTES, Spool
+from deflect.text import plain_text
 
 from ..state import get_deflector, get_home, get_store
-from ..text import plain_text, snippet
+from ..text import snippet
 
 LANGS = ("de", "en")
 K_ARTICLES = 3
