@@ -27,7 +27,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scripts.common import DOCS, ROOT, replace_section
+from scripts.common import DOCS, ROOT, deflect_command, replace_section
 from scripts.machine import cpu_name
 
 QUERIES = [
@@ -56,7 +56,7 @@ def free_port() -> int:
 
 def build_home(target: Path) -> None:
     """Ingest, index and calibrate the demo help center into ``target``."""
-    cmd = [sys.executable, "-m", "deflect.cli"]
+    cmd = deflect_command()
     for args in (["ingest", str(ROOT / "faq_articles")], ["index", "--quiet"], ["calibrate"]):
         print("$ deflect", " ".join(args), file=sys.stderr)
         subprocess.run([*cmd, *args, "--home", str(target)], cwd=ROOT, check=True)
@@ -80,7 +80,7 @@ class Server:
         self.log = tempfile.TemporaryFile()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "deflect.cli", "serve", "--home", str(home), "--port", str(self.port),
+            [*deflect_command(), "serve", "--home", str(home), "--port", str(self.port),
              "--workers", str(workers), "--threads", str(threads), "--rate-limit", "0"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 

@@ -36,12 +36,21 @@ def make_case(dataset: str, out: Path, seed: int = 0, extra: list[str] | None = 
     return out
 
 
+def deflect_command() -> list[str]:
+    """The ``deflect`` command of this interpreter's environment: the console script that installing
+    the package puts next to the interpreter, as a user runs it."""
+    script = Path(sys.executable).parent / "deflect"
+    if not script.exists():
+        raise SystemExit(f"no `deflect` command next to {sys.executable}: install the package (pip install -e .)")
+    return [str(script)]
+
+
 def run_deflect(args: list[str], home: Path, stdin: Path | None = None, env: dict[str, str] | None = None) -> str:
     """``deflect ARGS`` in a fresh process on ``home`` (as a user would run it); its standard output.
     A failure ends the script with deflect's error output."""
     full_env = {**os.environ, **QUIET_ENV, **(env or {}), "DEFLECT_HOME": str(home)}
     with open(stdin, "rb") if stdin else open(os.devnull, "rb") as f:
-        out = subprocess.run([sys.executable, "-m", "deflect.cli", *args], env=full_env, stdin=f,
+        out = subprocess.run([*deflect_command(), *args], env=full_env, stdin=f,
                              capture_output=True, check=False)
     if out.returncode:
         raise SystemExit(f"deflect {' '.join(args)} failed:\n{out.stderr.decode(errors='replace')[-3000:]}")
