@@ -67,6 +67,18 @@ def _fraction(value: Any) -> float:
     return number
 
 
+def _seconds(low: float, high: float) -> Callable[[Any], float]:
+    def convert(value: Any) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError("must be a number of seconds") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low:g} and {high:g} seconds")
+        return number
+    return convert
+
+
 def _origins(value: Any) -> list[str]:
     items = value.split(",") if isinstance(value, str) else list(value)
     return [str(item).strip() for item in items if str(item).strip()]
@@ -136,6 +148,15 @@ SETTINGS: tuple[Setting, ...] = (
             "Name under the closing of agent drafts (unset: \"customer service team\" in the draft's language)."),
     Setting("draft_ticket_min_score", 0.5, _fraction, "DRAFT_TICKET_MIN_SCORE", "--draft-ticket-min-score",
             "Similarity (0-1) a resolved ticket needs for its resolution to become the agent draft."),
+    Setting("privacy_allow", [], _origins, "PRIVACY_ALLOW", "--privacy-allow",
+            "The company's own phone numbers, e-mail addresses (or @domain) and address parts, comma-separated: "
+            "kept when personal data is redacted."),
+    Setting("log_lock_timeout", 1.0, _seconds(0.0, 30.0), "LOG_LOCK_TIMEOUT", "--log-lock-timeout",
+            "Seconds a suggest request waits for a locked database to log the inquiry; then the inquiry is "
+            "spooled and the answer goes out."),
+    Setting("spool_max_bytes", 50 * 1024 * 1024, _int_range(1024, 1 << 40), "SPOOL_MAX_BYTES",
+            "--spool-max-bytes", "Largest spool (bytes) of inquiries waiting for the database; beyond it they "
+            "are lost and logged."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

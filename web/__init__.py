@@ -1,4 +1,4 @@
-"""deflect's web service: the JSON API (``/api/v1``) and, when installed, the pages and the widget.
+"""deflect's web service: the JSON API (``/api/v1``), the pages and the widget.
 
 ``create_app(test_config=None)`` is the app factory (flaskr style). Its config is every setting of
 :mod:`deflect.settings` under its config key (``WIDGET_ORIGINS``, ``RATE_LIMIT``, ``TRUST_PROXY``, ...),
@@ -6,8 +6,6 @@ read from the ``DEFLECT_*`` environment; ``test_config`` overrides them. One key
 ``DEFLECTOR``, an already opened Deflector (tests inject a fake); else one is opened once per process.
 """
 from __future__ import annotations
-
-import importlib.util
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -39,7 +37,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import api
     api.register(app)
-    if importlib.util.find_spec("deflect.web.pages") is not None:
-        from .pages import bp as pages_bp
-        app.register_blueprint(pages_bp)
+    from .pages import bp as pages_bp
+    app.register_blueprint(pages_bp)
     return app

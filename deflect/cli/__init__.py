@@ -272,8 +272,9 @@ def settings_(as_json):
 
 def _register_extensions() -> None:
     from deflect.cli.gaps import gaps
+    from deflect.cli.privacy import privacy
     from deflect.cli.serve import keys, serve
-    for command in (gaps, serve, keys):
+    for command in (gaps, privacy, serve, keys):
         cli.add_command(command)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 # A module belongs to the layer of the longest prefix that names it; every module must have one.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("deflect.errors", "deflect.home", "deflect.clock", "deflect.text", "deflect.language",
-              "deflect.locks", "deflect.labels", "deflect.formats", "deflect.redact", "deflect.privacy",
+              "deflect.locks", "deflect.labels", "deflect.formats", "deflect.privacy",
               "deflect.settings")),
     ("store", ("deflect.store",)),
     ("ingest", ("deflect.ingest",)),

@@ -4,13 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from deflect.errors import NotFoundError
-from deflect.redact import redact
 
 from ..auth import require_key
 from ..draft import build_draft
 from ..errors import ApiError
 from ..limits import json_body, text_field
-from ..state import get_store
+from ..state import get_redactor, get_store
 from .common import K_ARTICLES, K_TICKETS, LANGS, articles_json, deflector, log_inquiry
 
 bp = Blueprint("agent", __name__, url_prefix="/api/v1")
@@ -26,6 +25,7 @@ def agent_suggest():
     if len(subject) + len(body) < 3:
         raise ApiError("give the ticket's 'body' (and 'subject'); at least 3 characters")
     text = body if not subject or body.startswith(subject) else (f"{subject}\n{body}" if body else subject)
+    redact = get_redactor().redact
     text = redact(text)
     s = deflector().suggest(text, language=language, k=K_ARTICLES, with_tickets=K_TICKETS)
     iid = log_inquiry(text, s, "agent")
@@ -42,7 +42,7 @@ def agent_suggest():
     ticket = next((t for t in tickets if t["score"] >= min_score and t["resolution"].strip()), None)
     draft = build_draft(s.language, article=article, ticket=ticket,
                         base_url=current_app.config["HELP_CENTER_URL"],
-                        signature=current_app.config["DRAFT_SIGNATURE"])
+                        signature=current_app.config["DRAFT_SIGNATURE"], redactor=get_redactor())
     return jsonify({"ok": True, "id": iid, "decision": s.decision,
                     "confidence": round(float(s.confidence), 4), "language": s.language,
                     "articles": articles_json(s.articles, text), "tickets": tickets, "draft": draft})
