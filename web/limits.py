@@ -189,9 +189,15 @@ def _check_unicode(name: str, value: str) -> None:
         raise ApiError(f"'{name}' contains invalid Unicode (a lone surrogate)") from None
 
 
+# What text fields trim and do not count: the JSON whitespace characters. The OpenAPI document says the
+# same with a pattern (openapi.text_schema), so the two cannot drift apart.
+SPACE = " \t\n\r"
+
+
 def text_field(data: dict, name: str, *, required: bool = False, min_len: int = 1, max_len: int = 1000,
-               choices: tuple[str, ...] | None = None, strip: bool = True) -> str | None:
-    """A string field (None when absent/null and not required), checked for type, length and choices."""
+               choices: tuple[str, ...] | None = None) -> str | None:
+    """A string field, trimmed (None when absent, null or blank and not required), checked for type,
+    length (``max_len`` characters as sent, at least ``min_len`` that are not spaces) and choices."""
     value = data.get(name)
     if value is None:
         if required:
@@ -200,21 +206,25 @@ def text_field(data: dict, name: str, *, required: bool = False, min_len: int = 
     if not isinstance(value, str):
         raise ApiError(f"'{name}' must be a string")
     _check_unicode(name, value)
-    if strip:
-        value = value.strip()
-    if not value and not required:
-        return None
     if choices is not None:
         if value not in choices:
             raise ApiError(f"'{name}' must be one of: " + ", ".join(choices))
         return value
-    if not value:
-        raise ApiError(f"'{name}' is empty")
-    if len(value) < min_len:
-        raise ApiError(f"'{name}' is too short (at least {min_len} characters)")
     if len(value) > max_len:
         raise ApiError(f"'{name}' is too long (at most {max_len} characters)")
+    value = value.strip(SPACE)
+    if not value:
+        if required:
+            raise ApiError(f"'{name}' is empty")
+        return None
+    if visible_chars(value) < min_len:
+        raise ApiError(f"'{name}' is too short (at least {min_len} characters besides spaces)")
     return value
+
+
+def visible_chars(text: str) -> int:
+    """Characters of ``text`` that are not spaces."""
+    return sum(ch not in SPACE for ch in text)
 
 
 def list_field(data: dict, name: str, *, max_items: int = 50, max_len: int = 500) -> list[str]:
