@@ -24,6 +24,7 @@ from deflect.settings import DEFAULT_RATE_LIMIT, parse_rate
 from .errors import ApiError, error_response
 
 EXT = "deflect_limits"
+MAX_URL = 4096              # characters of path and query string
 # Endpoints a browser on a widget origin may call.
 CORS_ENDPOINTS = {"widget.suggest", "widget.feedback", "widget.openapi"}
 
@@ -90,6 +91,7 @@ def init_app(app: Flask) -> None:
         if rate:
             buckets[name] = TokenBucket(*rate)
     app.extensions[EXT] = {"buckets": buckets, "origins": _origins(app)}
+    app.before_request(_request_line)
     app.before_request(_preflight)
     app.after_request(_cors_headers)
 
@@ -128,11 +130,25 @@ def origin_allowed(origin: str) -> bool:
     return "*" in allowed or origin in allowed
 
 
+def _request_line():
+    """Under /api/: a URL too long for the service is a JSON 414 (gunicorn itself refuses request
+    lines over its ``limit_request_line``, which `deflect serve` sets above MAX_URL)."""
+    if len(request.full_path) > MAX_URL and request.path.startswith("/api/"):
+        return error_response(f"URL too long (at most {MAX_URL} characters)", 414)
+    return None
+
+
 def _preflight():
-    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+    if request.method != "OPTIONS" or not request.path.startswith("/api/"):
         return None
-    if not request.path.startswith("/api/"):
-        return None
+    if "Access-Control-Request-Method" not in request.headers:  # a plain OPTIONS: which methods there are
+        rule = request.url_rule
+        if rule is None:
+            return None  # the 404 handler answers
+        methods = sorted((rule.methods or set()) - {"HEAD"})
+        response = current_app.make_response(({"ok": True, "methods": methods}, 200))
+        response.headers["Allow"] = ", ".join(methods)
+        return response
     origin = request.headers.get("Origin", "")
     wanted = request.headers["Access-Control-Request-Method"].upper()
     rule = request.url_rule
