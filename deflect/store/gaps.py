@@ -4,6 +4,9 @@
   engine's judgement under one index fingerprint, and the gap topic it currently belongs to.
 - ``gap_topics``: the uncovered topics with their workflow state (new → planned → covered | dismissed).
 - ``gap_events``: the history of every status change (who planned what, when it got covered).
+- ``gap_report``: the stored report's own row (when it was built, with what, its counts and the
+  not-found list); ``gap_topics.listed`` marks the topics it lists.
+- ``gap_runs``: every build of the stored report; at most one is running per home (a unique index).
 """
 from __future__ import annotations
 
@@ -57,4 +60,30 @@ def _m101_gaps(db: sqlite_utils.Database) -> None:
     db["gap_events"].create_index(["topic_id"])
 
 
-GAPS_MIGRATIONS = [("101_gaps", _m101_gaps)]
+def _m102_stored_report(db: sqlite_utils.Database) -> None:
+    db["gap_topics"].add_column("listed", int)      # 1 = in the stored report
+    db.execute("update gap_topics set listed = active")
+    db["gap_report"].create({
+        "id": int,              # always 1: the latest report
+        "generated_at": str,
+        "params": str,          # JSON: the run's parameters (min_size, period_days, threshold, ...)
+        "counts": str,          # JSON: items, tickets, inquiries, linked, answered, ...
+        "not_found": str,       # JSON list: inquiries not found although covered, per article
+        "run_id": int,
+    }, pk="id")
+    db["gap_runs"].create({
+        "id": int,
+        "state": str,           # running | done | failed
+        "trigger": str,         # api | cli | index | article
+        "options": str,         # JSON: min_size, period_days asked for
+        "started_at": str,
+        "finished_at": str,
+        "error": str,
+        "host": str,            # where it runs (a running row whose process is gone is stale)
+        "pid": int,
+        "rerun": int,           # 1 = something changed while it ran: run again when done
+    }, pk="id")
+    db.execute("create unique index gap_runs_one_running on gap_runs(state) where state = 'running'")
+
+
+GAPS_MIGRATIONS = [("101_gaps", _m101_gaps), ("102_stored_report", _m102_stored_report)]
