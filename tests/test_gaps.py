@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from deflect.errors import DeflectError, InputError, NotFoundError
+from deflect.formats import Article, Inquiry, Ticket
 from deflect.gaps.cluster import MIN_SIZE, GapReport
 from deflect.gaps.describe import about, suggest_title
 from deflect.gaps.items import NEAR_MISS, Item, english_share, gap_space
 from deflect.gaps.report import build_report
 from deflect.gaps.workflow import check_coverage, dismiss, get_topic, has_open_topics, overdue_topics, plan, reopen
-from deflect.errors import DeflectError, InputError, NotFoundError
-from deflect.formats import Article, Inquiry, Ticket
 from deflect.home import Home
 from deflect.store import open_store
 

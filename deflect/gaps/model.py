@@ -225,7 +225,7 @@ def _schema(tp, ref) -> dict:
         simple = [a for a in args if a in _SCALARS]
         if len(simple) == len(args):
             return {"type": [_SCALARS[a]["type"] for a in args]}
-        return {"anyOf": [_schema(a, ref) for a in args]}
+        return {"oneOf": [_schema(a, ref) for a in args]}
     raise TypeError(f"no JSON schema for {tp!r}")
 
 
@@ -238,8 +238,7 @@ def json_schema(cls: type, ref=None) -> dict:
     for f in dataclasses.fields(cls):
         prop = _schema(hints[f.name], ref)
         if f.metadata.get("doc"):
-            prop = {**prop, "description": f.metadata["doc"]} if "$ref" not in prop else \
-                {"allOf": [prop], "description": f.metadata["doc"]}
+            prop = {**prop, "description": f.metadata["doc"]}
         props[f.name] = prop
     schema = {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
     if cls.__doc__ and not cls.__doc__.startswith(f"{cls.__name__}("):
