@@ -20,7 +20,7 @@ from deflect.formats import Article, Inquiry, Ticket
 from deflect.gaps.cluster import MIN_SIZE, GapReport
 from deflect.gaps.describe import about, suggest_title
 from deflect.gaps.items import NEAR_MISS, Item, english_share, gap_space
-from deflect.gaps.report import build_report
+from deflect.gaps.report import build_report, stored_report, stored_report_json
 from deflect.gaps.workflow import check_coverage, dismiss, get_topic, has_open_topics, overdue_topics, plan, reopen
 from deflect.home import Home
 from deflect.store import open_store
@@ -450,6 +450,53 @@ def test_suggest_title():
     assert suggest_title("Dear team, my paper is missing", "en") == "Help: My paper is missing"
 
 
+# -- runs of the stored report ---------------------------------------------------------------------
+def test_runs_one_at_a_time_and_again_after_a_change(deflector, monkeypatch):
+    import deflect.gaps.report
+    from deflect.gaps import runs
+
+    store = deflector.store
+    assert runs.refresh(deflector, "index") is None           # nothing to refresh before a first report
+    first, started = runs.claim(store, None, "cli")
+    assert started and first.state == "running" and first.options.min_size == MIN_SIZE
+    again, started = runs.claim(store, None, "api")
+    assert not started and again.id == first.id               # one at a time per home
+    with pytest.raises(runs.RunInProgressError, match="already going on"):
+        runs.run_now(deflector)
+    assert runs.execute(deflector, first, estimator()).state == "done"
+    assert stored_report(store).generated_at is not None
+    # a change while a run goes on asks it to run again when done
+    second, _ = runs.claim(store, None, "cli")
+    assert runs.refresh(deflector, "article").id == second.id
+    last = runs.execute(deflector, second, estimator())
+    assert last.id == second.id + 1 and last.state == "done" and runs.latest_run(store).id == last.id
+    # a run whose process is gone does not block the next one
+    stuck, _ = runs.claim(store, None, "cli")
+    store.db["gap_runs"].update(stuck.id, {"pid": 2 ** 22 + 12345})
+    fresh, started = runs.claim(store, None, "cli")
+    assert started and runs.get_run(store, stuck.id).state == "failed"
+    assert runs.get_run(store, stuck.id).error == "interrupted"
+    # a failed run says why
+    monkeypatch.setattr(deflect.gaps.report, "load_items", lambda store: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        runs.execute(deflector, fresh, estimator())
+    assert runs.get_run(store, fresh.id).state == "failed"
+    assert runs.get_run(store, fresh.id).error.startswith("ZeroDivisionError")
+
+
+def test_stored_report_reads_what_the_run_found(deflector):
+    assert stored_report(deflector.store) is None
+    built = build_report(deflector, estimator=estimator(), statuses=None, now=NOW)
+    read = stored_report(deflector.store, None, now=NOW)
+    assert read.to_dict() == built.to_dict()
+    assert read.counts.topics == len(read.topics) == 2
+    # the API's JSON is put together from the stored text: the same report
+    plan(deflector.store, read.topics[0].id, "ana", PAST, now=NOW)
+    for statuses in (None, ("planned",), ("new", "planned"), ("covered",)):
+        text = stored_report_json(deflector.store, statuses, now=NOW)
+        assert json.loads(text) == {"ok": True, **stored_report(deflector.store, statuses, now=NOW).to_dict()}
+
+
 # -- the CLI ---------------------------------------------------------------------------------------
 @pytest.fixture
 def cli_home(deflector, monkeypatch):
@@ -488,6 +535,14 @@ def test_cli_report_formats(cli_home):
     out = runner.invoke(gaps, ["--home", cli_home, "--format", "csv"])
     lines = out.output.strip().splitlines()
     assert lines[0].startswith("id,status,overdue,size") and len(lines) == 3
+
+
+def test_cli_builds_the_first_report_when_none_is_stored(cli_home, tmp_path):
+    from deflect.cli.gaps import gaps
+
+    out = CliRunner().invoke(gaps, ["--home", cli_home, "--format", "csv", "-o", str(tmp_path / "g.csv")])
+    assert out.exit_code == 0 and "No gap report stored yet: building it now" in out.output
+    assert len((tmp_path / "g.csv").read_text().splitlines()) == 3
 
 
 def test_cli_workflow_and_errors(cli_home):

@@ -7,6 +7,7 @@ JSON back (the stored report).
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from dataclasses import dataclass, field
@@ -15,6 +16,9 @@ from typing import Literal
 Status = Literal["new", "planned", "covered", "dismissed"]
 STATUSES: tuple[str, ...] = typing.get_args(Status)
 OPEN = ("new", "planned")
+# The fields of a Topic that its stored row holds (the workflow state), not the report entry.
+WORKFLOW = ("status", "owner", "due", "reason", "overdue", "created_at", "planned_at", "covered_at", "covered_by",
+            "time_to_coverage_days", "dismissed_at")
 
 
 def _doc(text: str, default=dataclasses.MISSING, factory=dataclasses.MISSING):
@@ -123,6 +127,14 @@ class Topic(_Json):
     covered_by: str | None = _doc("The article that covers the topic.", None)
     time_to_coverage_days: float | None = None
     dismissed_at: str | None = None
+
+    def entry_json(self) -> tuple[str, str]:
+        """The report entry as stored: (its JSON without members and workflow state, the members' JSON)."""
+        entry = self.to_dict()
+        members = entry.pop("members")
+        for name in WORKFLOW:
+            entry.pop(name)
+        return json.dumps(entry, ensure_ascii=False), json.dumps(members, ensure_ascii=False)
 
     @classmethod
     def from_dict(cls, data: dict) -> Topic:

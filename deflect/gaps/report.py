@@ -27,9 +27,9 @@ from deflect.gaps.items import (
     gather,
     load_items,
 )
-from deflect.gaps.model import OPEN, Counts, Evidence, NotFound, Params, Report, Topic
+from deflect.gaps.model import OPEN, Counts, Evidence, NotFound, Params, Report, Run, Topic
 from deflect.gaps.not_found import not_found
-from deflect.gaps.workflow import list_topics, record_event
+from deflect.gaps.workflow import list_topics, listed_rows, record_event, workflow_state
 from deflect.text import text_hash
 
 PERIOD_DAYS = 30
@@ -98,16 +98,40 @@ def build_report(deflector, min_size: int = MIN_SIZE, period_days: int = PERIOD_
     return stored_report(store, statuses, now)
 
 
-def stored_report(store, statuses: tuple[str, ...] | None = OPEN, now: datetime | None = None) -> Report | None:
+def stored_report(store, statuses: tuple[str, ...] | None = OPEN, now: datetime | None = None,
+                  members: bool = True) -> Report | None:
     """The report the last run stored, listing the topics with ``statuses`` (None: all) in their
-    workflow state now; None when no report was built yet."""
-    row = store.db.execute("select generated_at, params, counts, not_found from gap_report where id = 1").fetchone()
-    if row is None:
+    workflow state now (``members``: with their members); None when no report was built yet."""
+    meta = _meta(store)
+    if meta is None:
         return None
-    topics = list_topics(store, statuses, now)
-    counts = Counts(**{**json.loads(row[2]), "topics": len(topics)})
-    return Report(generated_at=row[0], params=Params(**json.loads(row[1])), counts=counts, topics=topics,
-                  not_found=[NotFound(**g) for g in json.loads(row[3])])
+    topics = list_topics(store, statuses, now, members)
+    counts = Counts(**{**json.loads(meta["counts"]), "topics": len(topics)})
+    return Report(generated_at=meta["generated_at"], params=Params(**json.loads(meta["params"])), counts=counts,
+                  topics=topics, not_found=[NotFound(**g) for g in json.loads(meta["not_found"])])
+
+
+def stored_report_json(store, statuses: tuple[str, ...] | None = OPEN, now: datetime | None = None,
+                       run: Run | None = None) -> str | None:
+    """``{"ok": true, ...stored_report(...).to_dict(), "run": ...}`` as JSON text, put together from the
+    stored JSON of each topic without reading its members back (milliseconds for a large report)."""
+    meta = _meta(store)
+    if meta is None:
+        return None
+    now = now or utcnow()
+    rows = listed_rows(store, statuses, now)
+    topics = ", ".join(f'{r["report"][:-1]}, "members": {r["members"] or "[]"}, '
+                       f'{json.dumps(workflow_state(r, now), ensure_ascii=False)[1:]}' for r in rows)
+    counts = json.dumps({**json.loads(meta["counts"]), "topics": len(rows)})
+    run_json = json.dumps(run.to_dict() if run else None, ensure_ascii=False)
+    return (f'{{"ok": true, "generated_at": {json.dumps(meta["generated_at"])}, "params": {meta["params"]}, '
+            f'"counts": {counts}, "topics": [{topics}], "not_found": {meta["not_found"]}, "run": {run_json}}}')
+
+
+def _meta(store) -> dict | None:
+    cur = store.db.execute("select generated_at, params, counts, not_found from gap_report where id = 1")
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
 
 def _stored_centroid(row: dict, dim: int) -> np.ndarray:
@@ -250,10 +274,10 @@ def _persist(store, corpus: Corpus, naming: Naming, entries: dict[str, Topic], p
             row = {"id": t, "active": int(t in naming.active), "label": entry.label, "title": entry.suggested_title,
                    "keywords": json.dumps(entry.keywords, ensure_ascii=False),
                    "representative": entry.representative, "language": entry.language, "size": entry.size,
-                   "centroid": np.asarray(centroid_of[t], np.float32).tobytes(),
-                   "report": json.dumps(entry.to_dict(), ensure_ascii=False), "updated_at": stamp,
+                   "centroid": np.asarray(centroid_of[t], np.float32).tobytes(), "updated_at": stamp,
                    "first_seen": entry.first_seen, "last_seen": entry.last_seen,
                    "listed": int(entry.status != "new" or entry.size >= est.min_size)}
+            row["report"], row["members"] = entry.entry_json()
             if t not in previous.topics:
                 row.update(status="new", created_at=stamp)
                 store.db["gap_topics"].insert(row, pk="id")

@@ -32,16 +32,14 @@ class TopicStateError(DeflectError):
     status = 409
 
 
-def with_workflow(topic: Topic, row: dict | None, now: datetime) -> Topic:
-    """``topic`` (a report entry) with the workflow state of its stored ``row``."""
-    row = row or {}
-    status = row.get("status") or topic.status or "new"
-    due = row.get("due")
-    return replace(topic, status=status, owner=row.get("owner"), due=due, reason=row.get("reason"),
-                   overdue=bool(status == "planned" and due and due < now.date().isoformat()),
-                   created_at=row.get("created_at"), planned_at=row.get("planned_at"),
-                   covered_at=row.get("covered_at"), covered_by=row.get("covered_by"),
-                   time_to_coverage_days=row.get("time_to_coverage_days"), dismissed_at=row.get("dismissed_at"))
+def workflow_state(row: dict, now: datetime) -> dict:
+    """The workflow fields of a topic (``model.WORKFLOW``) from its stored row."""
+    status, due = row.get("status") or "new", row.get("due")
+    return {"status": status, "owner": row.get("owner"), "due": due, "reason": row.get("reason"),
+            "overdue": bool(status == "planned" and due and due < now.date().isoformat()),
+            "created_at": row.get("created_at"), "planned_at": row.get("planned_at"),
+            "covered_at": row.get("covered_at"), "covered_by": row.get("covered_by"),
+            "time_to_coverage_days": row.get("time_to_coverage_days"), "dismissed_at": row.get("dismissed_at")}
 
 
 def record_event(store, topic_id: str, action: str, detail: dict, at: str) -> None:
@@ -59,10 +57,15 @@ def _row(store, topic_id: str) -> dict:
     return dict(zip(cols, row, strict=False))
 
 
-def _public(row: dict, now: datetime | None = None) -> Topic:
-    entry = Topic.from_dict(json.loads(row["report"])) if row.get("report") else \
-        Topic(id=row["id"], label=row.get("label"), size=row.get("size") or 0)
-    return with_workflow(entry, row, now or utcnow())
+def _public(row: dict, now: datetime | None = None, members: bool = True) -> Topic:
+    """A stored topic: its last report entry (``members``: with its members) in its workflow state."""
+    if row.get("report"):
+        data = json.loads(row["report"])
+        data["members"] = json.loads(row.get("members") or "[]") if members else []
+        entry = Topic.from_dict(data)
+    else:
+        entry = Topic(id=row["id"], label=row.get("label"), size=row.get("size") or 0)
+    return replace(entry, **workflow_state(row, now or utcnow()))
 
 
 def get_topic(store, topic_id: str) -> Topic:
@@ -70,16 +73,26 @@ def get_topic(store, topic_id: str) -> Topic:
     return _public(_row(store, topic_id))
 
 
-def list_topics(store, statuses: tuple[str, ...] | None = None, now: datetime | None = None) -> list[Topic]:
-    """The topics of the stored report (the last run's, and those given a status since), overdue first,
-    then by size."""
-    sql = "select * from gap_topics where listed = 1"
+def listed_rows(store, statuses: tuple[str, ...] | None = None, now: datetime | None = None,
+                columns: str = "*") -> list[dict]:
+    """The stored rows of the report's topics (the last run's, and those given a status since) with
+    ``statuses`` (None: all), overdue first, then by size."""
+    sql = f"select {columns} from gap_topics where listed = 1"
     if statuses is not None:
         sql += f" and status in ({','.join('?' * len(statuses))})"
     cur = store.db.execute(sql, list(statuses or ()))
     cols = [d[0] for d in cur.description]
-    out = [_public(dict(zip(cols, r, strict=True)), now) for r in cur]
-    return sorted(out, key=lambda t: (not t.overdue, -(t.size or 0), t.id))
+    today = (now or utcnow()).date().isoformat()
+    rows = [dict(zip(cols, r, strict=True)) for r in cur]
+    return sorted(rows, key=lambda r: (not (r["status"] == "planned" and (r["due"] or "9") < today),
+                                       -(r["size"] or 0), r["id"]))
+
+
+def list_topics(store, statuses: tuple[str, ...] | None = None, now: datetime | None = None,
+                members: bool = True) -> list[Topic]:
+    """The report's topics in their workflow state (``members``: with their members), overdue first,
+    then by size."""
+    return [_public(row, now, members) for row in listed_rows(store, statuses, now)]
 
 
 def parse_due(value: str) -> date:

@@ -10,6 +10,8 @@
 """
 from __future__ import annotations
 
+import json
+
 import sqlite_utils
 
 
@@ -62,7 +64,18 @@ def _m101_gaps(db: sqlite_utils.Database) -> None:
 
 def _m102_stored_report(db: sqlite_utils.Database) -> None:
     db["gap_topics"].add_column("listed", int)      # 1 = in the stored report
+    db["gap_topics"].add_column("members", str)     # JSON list: the members of the last report entry
     db.execute("update gap_topics set listed = active")
+    # ``report`` keeps the entry without its members (and without the workflow state the row holds)
+    workflow = ("status", "owner", "due", "reason", "overdue", "created_at", "planned_at", "covered_at",
+                "covered_by", "time_to_coverage_days", "dismissed_at")
+    for topic_id, report in db.execute("select id, report from gap_topics where report is not null").fetchall():
+        entry = json.loads(report)
+        members = entry.pop("members", [])
+        for name in workflow:
+            entry.pop(name, None)
+        db.execute("update gap_topics set report = ?, members = ? where id = ?",
+                   [json.dumps(entry, ensure_ascii=False), json.dumps(members, ensure_ascii=False), topic_id])
     db["gap_report"].create({
         "id": int,              # always 1: the latest report
         "generated_at": str,

@@ -15,7 +15,7 @@ from deflect.errors import NotFoundError
 from deflect.formats import Article
 from deflect.gaps.model import Report, RunOptions
 from deflect.gaps.render import to_csv
-from deflect.gaps.report import stored_report
+from deflect.gaps.report import stored_report, stored_report_json
 from deflect.gaps.runs import get_run, latest_run, refresh_in_background, start_in_background
 from deflect.gaps.workflow import check_coverage, dismiss, plan, reopen
 from deflect.language import detect_language
@@ -78,16 +78,18 @@ def gaps_report():
         if name in request.args:
             raise ApiError(f"'{name}' is an option of a run", hint="POST /api/v1/gaps/runs with "
                            '{"min_size": ..., "period_days": ...} builds the report with it.')
-    store = get_store()
-    report, run = stored_report(store, GAP_STATUSES[status]), latest_run(store)
-    if report is None:
-        if run is None:
-            run, _ = start_in_background(deflector(), store, None, "api")
-        report = Report()
+    store, statuses = get_store(), GAP_STATUSES[status]
+    run = latest_run(store)
     if fmt == "csv":
+        report = stored_report(store, statuses, members=False) or Report()
         return Response(safe_csv(to_csv(report)), mimetype="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="deflect-gaps.csv"'})
-    return jsonify({"ok": True, **replace(report, run=run).to_dict()})
+    body = stored_report_json(store, statuses, run=run)
+    if body is not None:
+        return Response(body, mimetype="application/json")
+    if run is None:   # none was ever built: the first one starts now
+        run, _ = start_in_background(deflector(), store, None, "api")
+    return jsonify({"ok": True, **replace(Report(), run=run).to_dict()})
 
 
 @bp.post("/gaps/runs")
