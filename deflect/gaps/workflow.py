@@ -73,11 +73,15 @@ def get_topic(store, topic_id: str) -> Topic:
     return _public(_row(store, topic_id))
 
 
+_ROW = "id, status, label, size, report, owner, due, reason, created_at, planned_at, covered_at, covered_by, " \
+       "time_to_coverage_days, dismissed_at"
+
+
 def listed_rows(store, statuses: tuple[str, ...] | None = None, now: datetime | None = None,
-                columns: str = "*") -> list[dict]:
+                members: bool = True) -> list[dict]:
     """The stored rows of the report's topics (the last run's, and those given a status since) with
-    ``statuses`` (None: all), overdue first, then by size."""
-    sql = f"select {columns} from gap_topics where listed = 1"
+    ``statuses`` (None: all), overdue first, then by size; the columns a topic is read from."""
+    sql = f"select {_ROW}{', members' if members else ''} from gap_topics where listed = 1"
     if statuses is not None:
         sql += f" and status in ({','.join('?' * len(statuses))})"
     cur = store.db.execute(sql, list(statuses or ()))
@@ -92,7 +96,7 @@ def list_topics(store, statuses: tuple[str, ...] | None = None, now: datetime | 
                 members: bool = True) -> list[Topic]:
     """The report's topics in their workflow state (``members``: with their members), overdue first,
     then by size."""
-    return [_public(row, now, members) for row in listed_rows(store, statuses, now)]
+    return [_public(row, now, members) for row in listed_rows(store, statuses, now, members)]
 
 
 def parse_due(value: str) -> date:
