@@ -34,11 +34,12 @@ from deflect.formats import Article, Ticket
 from deflect.home import Home
 from deflect.index.bundle import IndexBundle
 from deflect.index.classifier import Classifier
-from deflect.index.documents import TICKET, article_texts, is_article_doc, text_hash, ticket_text
+from deflect.index.documents import TICKET, article_texts, is_article_doc, ticket_text
 from deflect.labels import NEIGHBOURS, row_weights
 from deflect.language import detect_language
 from deflect.locks import FairRLock
 from deflect.store import Store, open_store
+from deflect.text import text_hash
 
 KNN_WEIGHT = 0.3          # share of the neighbour votes in the ranking (the classifier has the rest)
 ARTICLE_SIM_WEIGHT = 0.1  # bonus for similarity to the article's own title, questions and body

@@ -84,9 +84,10 @@ def copy_home(src: Path, dest: Path) -> Path:
 def seed_activity(home: Path, days: int = 30, seed: int = 7) -> None:
     """Simulated widget traffic over ``days`` days: inquiries, votes and contacts, then a gap report
     with one overdue and one upcoming planned topic."""
-    from deflect import gaps
     from deflect.deflector import Deflector
     from deflect.formats import Inquiry
+    from deflect.gaps.runs import run_now
+    from deflect.gaps.workflow import list_topics, plan
     from deflect.store.service import record_feedback
 
     rng = random.Random(seed)
@@ -127,14 +128,13 @@ def seed_activity(home: Path, days: int = 30, seed: int = 7) -> None:
         pairs = [(at, i) for i, at in stamps]
         store.db.conn.executemany("update inquiries set created_at = ? where id = ?", pairs)
         store.db.conn.executemany("update feedback set created_at = ? where inquiry_id = ?", pairs)
-    report = gaps.build_report(deflector)
-    topics = report["topics"]
+    run_now(deflector, trigger="cli")
+    topics = list_topics(store, ("new", "planned"))
     if topics:
-        gaps.plan(store, topics[0]["id"], "Miriam (Content)", (now - timedelta(days=3)).date())
+        plan(store, topics[0].id, "Miriam (Content)", (now - timedelta(days=3)).date())
     if len(topics) > 2:
-        gaps.plan(store, topics[2]["id"], "Jonas (Leserservice)", (now + timedelta(days=10)).date())
-    print(f"seeded {len(stamps)} inquiries; gap report: {len(topics)} topics, "
-          f"{len(report['not_found'])} not-found groups", flush=True)
+        plan(store, topics[2].id, "Jonas (Leserservice)", (now + timedelta(days=10)).date())
+    print(f"seeded {len(stamps)} inquiries; gap report: {len(topics)} topics", flush=True)
     store.close()
 
 

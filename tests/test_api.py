@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import uuid
+import zlib
 
+import numpy as np
 import pytest
-from api_support import bearer, make_app, new_key
+from api_support import TICKETS, FakeDeflector, bearer, make_app, new_key
 
 from deflect.errors import IndexMissingError
+from deflect.formats import Ticket
+from deflect.gaps.runs import claim, execute, latest_run, run_now, wait
+from deflect.gaps.workflow import list_topics
+from deflect.home import Home
 from deflect.store.service import revoke_key
 
 
@@ -331,6 +338,8 @@ def test_agent_endpoint_needs_a_key(setup):
     [
         ("get", "/api/v1/metrics"),
         ("get", "/api/v1/gaps"),
+        ("post", "/api/v1/gaps/runs"),
+        ("get", "/api/v1/gaps/runs/1"),
         ("patch", "/api/v1/gaps/t1"),
         ("put", "/api/v1/articles/a1"),
         ("delete", "/api/v1/articles/a1"),
@@ -636,102 +645,114 @@ def test_metrics_endpoint(setup):
 
 
 # -- gaps ----------------------------------------------------------------------------------------
-def _topic_entry(tid, label, size, status, **extra):
-    return {"id": tid, "label": label, "size": size, "status": status, "suggested_title": label + "?",
-            "sources": {"ticket": size, "inquiry": 0, "languages": {"de": size}, "channels": {"email": size}},
-            "trend": {"this_period": size, "previous_period": 0, "direction": "new"},
-            "examples": [{"source": "ticket", "id": "T-1", "text": label}],
-            "nearest_article": {"id": "x", "title": "X", "score": 0.1}, "owner": None, "due": None,
-            "overdue": False, **extra}
+def crc_words(text: str) -> np.ndarray:
+    """Hashed word stems in 256 dimensions: the gap report's clustering needs few collisions."""
+    out = np.zeros(256, np.float32)
+    for word in {w[:5] for w in re.findall(r"\w+", text.lower()) if len(w) >= 4}:
+        out[zlib.crc32(word.encode()) % 256] += 1.0
+    return out / max(float(np.linalg.norm(out)), 1e-9)
 
 
-class FakeGaps:
-    """Stands in for deflect.gaps (build_report, plan, dismiss, reopen)."""
-
-    MIN_SIZE, PERIOD_DAYS = 5, 30
-
-    def __init__(self):
-        self.calls = []
-
-    def build_report(self, deflector, **options):
-        self.calls.append(("build_report", options))
-        return {"generated_at": "2026-03-02T10:00:00+00:00", "counts": {"topics": 2},
-                "topics": [_topic_entry("t1", "Aktien kaufen", 6, "new"),
-                           _topic_entry("t2", "=HYPERLINK(\"http://evil\")", 5, "planned", owner="anna",
-                                        due="2026-04-01")],
-                "not_found": []}
-
-    def _topic(self, topic_id):
-        from deflect.errors import NotFoundError
-
-        if topic_id not in ("t1", "t2"):
-            raise NotFoundError(f"no topic {topic_id!r}")
-        return {"id": topic_id}
-
-    def plan(self, store, topic_id, owner, due):
-        self.calls.append(("plan", topic_id, owner, due))
-        return self._topic(topic_id) | {"status": "planned", "owner": owner, "due": due}
-
-    def dismiss(self, store, topic_id, reason):
-        self.calls.append(("dismiss", topic_id, reason))
-        return self._topic(topic_id) | {"status": "dismissed"}
-
-    def reopen(self, store, topic_id):
-        self.calls.append(("reopen", topic_id))
-        return self._topic(topic_id) | {"status": "new"}
+SHARES = [Ticket(f"A-{i}", "Aktien kaufen", f"Kann ich Aktien des Verlags kaufen? Depot {1000 + i}", "Nein.",
+                 None, "de") for i in range(6)]
 
 
 @pytest.fixture()
-def gaps(monkeypatch):
-    import sys
+def gaps_app(tmp_path):
+    """An app over a home whose tickets hold one uncovered topic (six questions about shares)."""
+    home = Home.resolve(tmp_path / "home").ensure()
+    engine = FakeDeflector(home, tickets=TICKETS + SHARES, vector=crc_words)
+    app, _ = make_app(tmp_path, DEFLECTOR=engine)
+    return app.test_client(), engine, new_key(engine)
 
-    fake = FakeGaps()
-    monkeypatch.setitem(sys.modules, "deflect.gaps", fake)
-    return fake
+
+def _stored(engine) -> str:
+    """Build the stored report (a real run); returns the shares topic's id."""
+    run_now(engine)
+    [topic] = list_topics(engine.store)
+    assert {m.id for m in topic.members} == {t.id for t in SHARES}
+    return topic.id
 
 
-def test_gaps_report_json_and_csv(setup, gaps):
-    _, client, fake = setup
-    key = new_key(fake)
-    r = client.get("/api/v1/gaps", headers=bearer(key))
-    assert r.status_code == 200 and r.get_json()["ok"] is True and r.get_json()["topics"][0]["id"] == "t1"
-    options = {"min_size": 5, "period_days": 30, "statuses": ("new", "planned")}
-    assert gaps.calls[-1] == ("build_report", options)
-    r = client.get("/api/v1/gaps?status=all&min_size=3&period_days=7", headers=bearer(key))
-    assert gaps.calls[-1] == ("build_report", {"min_size": 3, "period_days": 7, "statuses": None})
+def test_gaps_report_is_built_once_then_read(gaps_app):
+    client, engine, key = gaps_app
+    r = client.get("/api/v1/gaps", headers=bearer(key))      # no report yet: the first run starts
+    body = r.get_json()
+    assert r.status_code == 200 and body["generated_at"] is None and body["topics"] == []
+    assert body["run"]["state"] in ("running", "done") and body["run"]["trigger"] == "api"
+    assert wait(engine.store, body["run"]["id"]).state == "done"
+    body = client.get("/api/v1/gaps", headers=bearer(key)).get_json()
+    assert body["generated_at"] and body["run"]["state"] == "done" and body["counts"]["topics"] == 1
+    [topic] = body["topics"]
+    assert topic["size"] == 6 and topic["status"] == "new" and topic["sources"]["ticket"] == 6
+    assert client.get("/api/v1/gaps?status=dismissed", headers=bearer(key)).get_json()["topics"] == []
+    # reading does not build again
+    assert client.get("/api/v1/gaps", headers=bearer(key)).get_json()["run"]["id"] == body["run"]["id"]
+
+
+def test_gaps_report_csv_and_bad_queries(gaps_app):
+    client, engine, key = gaps_app
+    tid = _stored(engine)
+    client.patch(f"/api/v1/gaps/{tid}", headers=bearer(key),
+                 json={"status": "planned", "owner": "=HYPERLINK(\"http://evil\")", "due": "2026-04-01"})
     r = client.get("/api/v1/gaps?format=csv", headers=bearer(key))
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert "attachment" in r.headers["Content-Disposition"]
     lines = r.data.decode().splitlines()
-    assert lines[0].startswith("id,status,overdue,size,")
-    assert lines[1].startswith("t1,new,0,6,6,0,Aktien kaufen,")
-    # customer text cannot become a spreadsheet formula
-    label = next(csv.reader([lines[2]]))[6]
-    assert label == "'=HYPERLINK(\"http://evil\")"
-    for query in ("format=xml", "status=closed", "min_size=1", "period_days=x"):
-        assert client.get(f"/api/v1/gaps?{query}", headers=bearer(key)).status_code == 400, query
+    assert lines[0].startswith("id,status,overdue,size,") and len(lines) == 2
+    assert lines[1].startswith(f"{tid},planned,")
+    # customer or agent text cannot become a spreadsheet formula
+    row = dict(zip(next(csv.reader([lines[0]])), next(csv.reader([lines[1]])), strict=True))
+    assert row["owner"] == "'=HYPERLINK(\"http://evil\")" and row["tickets"] == "6"
+    for query in ("format=xml", "status=closed", "min_size=3", "period_days=7"):
+        r = client.get(f"/api/v1/gaps?{query}", headers=bearer(key))
+        assert r.status_code == 400, query
+    assert "POST /api/v1/gaps/runs" in r.get_json()["hint"]
 
 
-def test_gaps_workflow(setup, gaps):
-    _, client, fake = setup
-    key = new_key(fake)
-    r = client.patch(
-        "/api/v1/gaps/t1",
-        headers=bearer(key),
-        json={"status": "planned", "owner": "anna", "due": "2026-04-01"},
-    )
+def test_gaps_runs_one_at_a_time(gaps_app):
+    client, engine, key = gaps_app
+    r = client.post("/api/v1/gaps/runs", headers=bearer(key), json={"min_size": 3, "period_days": 7})
+    assert r.status_code == 202
+    run = r.get_json()["run"]
+    assert run["options"] == {"min_size": 3, "period_days": 7} and run["trigger"] == "api"
+    assert wait(engine.store, run["id"]).state == "done"
+    r = client.get(f"/api/v1/gaps/runs/{run['id']}", headers=bearer(key))
+    assert r.status_code == 200 and r.get_json()["run"]["state"] == "done"
+    body = client.get("/api/v1/gaps", headers=bearer(key)).get_json()
+    assert body["params"]["min_size"] == 3 and body["params"]["period_days"] == 7
+    assert body["topics"][0]["trend"]["period_days"] == 7
+    # while a run goes on (here: one claimed by another process), a request gets that run
+    other, started = claim(engine.store, None, "cli")
+    assert started and other.options.min_size == 3           # a run without options keeps the last ones
+    r = client.post("/api/v1/gaps/runs", headers=bearer(key))
+    assert r.status_code == 200 and r.get_json()["run"]["id"] == other.id
+    assert r.get_json()["run"]["state"] == "running"
+    assert execute(engine, other).state == "done"
+    for payload in ({"min_size": 1}, {"min_size": "5"}, {"period_days": 0}, {"min_size": True}):
+        assert client.post("/api/v1/gaps/runs", headers=bearer(key), json=payload).status_code == 400, payload
+    r = client.get("/api/v1/gaps/runs/999", headers=bearer(key))
+    assert r.status_code == 404 and r.get_json()["ok"] is False
+
+
+def test_gaps_workflow(gaps_app):
+    client, engine, key = gaps_app
+    tid = _stored(engine)
+
+    def listed(status="open"):
+        topics = client.get(f"/api/v1/gaps?status={status}", headers=bearer(key)).get_json()["topics"]
+        return {t["id"]: t for t in topics}
+
+    r = client.patch(f"/api/v1/gaps/{tid}", headers=bearer(key),
+                     json={"status": "planned", "owner": "anna", "due": "2020-04-01"})
     assert r.status_code == 200 and r.get_json()["topic"]["owner"] == "anna"
-    r = client.patch(
-        "/api/v1/gaps/t2", headers=bearer(key), json={"status": "dismissed", "reason": "not our business"}
-    )
+    assert listed()[tid]["status"] == "planned" and listed()[tid]["overdue"] is True
+    r = client.patch(f"/api/v1/gaps/{tid}", headers=bearer(key),
+                     json={"status": "dismissed", "reason": "not our business"})
     assert r.status_code == 200 and r.get_json()["status"] == "dismissed"
-    r = client.patch("/api/v1/gaps/t2", headers=bearer(key), json={"status": "new"})
-    assert r.status_code == 200
-    assert gaps.calls == [
-        ("plan", "t1", "anna", "2026-04-01"),
-        ("dismiss", "t2", "not our business"),
-        ("reopen", "t2"),
-    ]
+    assert tid not in listed() and listed("dismissed")[tid]["reason"] == "not our business"
+    r = client.patch(f"/api/v1/gaps/{tid}", headers=bearer(key), json={"status": "new"})
+    assert r.status_code == 200 and listed()[tid]["status"] == "new"
     for payload, status in [
         ({"status": "planned"}, 400),
         ({"status": "planned", "owner": "a"}, 400),
@@ -739,21 +760,12 @@ def test_gaps_workflow(setup, gaps):
         ({"status": "dismissed"}, 400),
         ({"status": "done"}, 400),
         ({}, 400),
-        ({"status": "new", "reason": "x"}, 200),
+        ({"status": "new", "reason": "x"}, 409),        # it is new already
     ]:
-        r = client.patch("/api/v1/gaps/t1", headers=bearer(key), json=payload)
+        r = client.patch(f"/api/v1/gaps/{tid}", headers=bearer(key), json=payload)
         assert r.status_code == status, payload
-    r = client.patch("/api/v1/gaps/t9", headers=bearer(key), json={"status": "new"})
+    r = client.patch("/api/v1/gaps/G-0999", headers=bearer(key), json={"status": "new"})
     assert r.status_code == 404 and r.get_json()["ok"] is False
-
-
-def test_gaps_missing_module_is_json(setup, monkeypatch):
-    import sys
-
-    _, client, fake = setup
-    monkeypatch.setitem(sys.modules, "deflect.gaps", None)  # import raises ModuleNotFoundError
-    r = client.get("/api/v1/gaps", headers=bearer(new_key(fake)))
-    assert r.status_code == 501 and r.get_json()["ok"] is False
 
 
 # -- misc ----------------------------------------------------------------------------------------
@@ -787,18 +799,23 @@ def test_create_app_loads_deflector_once(tmp_path, monkeypatch):
     assert len(opened) == 1 and opened[0].path == (tmp_path / "h").resolve()
 
 
-def test_article_push_checks_gap_coverage(setup, gaps):
-    _, client, fake = setup
-    key = new_key(fake)
-    gaps.check_coverage = lambda deflector: ["t1"]
-    article = {"title": "Aktien des Verlags", "body": "Der Verlag ist nicht börsennotiert."}
+def test_article_push_covers_a_gap_and_refreshes_the_report(gaps_app, monkeypatch):
+    client, engine, key = gaps_app
+    tid = _stored(engine)
+    first = latest_run(engine.store)
+    article = {"title": "Aktien des Verlags kaufen", "body": "Der Verlag ist nicht börsennotiert."}
     r = client.put("/api/v1/articles/aktien", json=article, headers=bearer(key))
-    assert r.status_code == 201 and r.get_json()["covered_topics"] == ["t1"]
+    assert r.status_code == 201 and r.get_json()["covered_topics"] == [tid]
+    run = latest_run(engine.store)                  # the stored report is built again in the background
+    assert run.id > first.id and run.trigger == "article" and wait(engine.store, run.id).state == "done"
+    body = client.get("/api/v1/gaps?status=covered", headers=bearer(key)).get_json()
+    assert [t["covered_by"] for t in body["topics"]] == ["aktien"] and body["run"]["id"] >= run.id
 
     def broken(deflector):
         raise RuntimeError("report broke")
 
-    gaps.check_coverage = broken
+    import deflect.web.api.admin as admin
+    monkeypatch.setattr(admin, "check_coverage", broken)
     article["body"] += " Aktien gibt es nicht."
     r = client.put("/api/v1/articles/aktien", json=article, headers=bearer(key))
     assert r.status_code == 200 and r.get_json()["covered_topics"] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -128,11 +129,20 @@ def test_gap_report_and_workflow_with_the_real_library(real_app):
     for text in ["Kann ich Aktien des Verlags kaufen?", "Wo kann ich Aktien der Zeitung kaufen?",
                  "Verlag Aktien kaufen", "Gibt es Aktien vom Verlag zu kaufen?"]:
         client.post("/api/v1/suggest", json={"text": text})
-    r = client.get("/api/v1/gaps?status=all&min_size=2", headers=auth)
+    r = client.post("/api/v1/gaps/runs", headers=auth, json={"min_size": 2})   # built in the background
+    assert r.status_code == 202, r.get_json()
+    run_id = r.get_json()["run"]["id"]
+    for _ in range(600):
+        run = client.get(f"/api/v1/gaps/runs/{run_id}", headers=auth).get_json()["run"]
+        if run["state"] != "running":
+            break
+        time.sleep(0.1)
+    assert run["state"] == "done", run
+    r = client.get("/api/v1/gaps?status=all", headers=auth)
     body = r.get_json()
     assert r.status_code == 200 and body["ok"] is True, body
-    assert isinstance(body["topics"], list) and body["counts"]["items"] > 0
-    r = client.get("/api/v1/gaps?format=csv&status=all&min_size=2", headers=auth)
+    assert isinstance(body["topics"], list) and body["counts"]["items"] > 0 and body["params"]["min_size"] == 2
+    r = client.get("/api/v1/gaps?format=csv&status=all", headers=auth)
     assert r.status_code == 200 and r.data.decode().startswith("id,status,")
     assert client.patch("/api/v1/gaps/G-9999", headers=auth, json={"status": "new"}).status_code == 404
     if body["topics"]:  # the tiny home may form no topic; the demo home does (see the gaps tests)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
 from api_support import bearer, make_app, new_key
@@ -70,10 +69,17 @@ def validate(doc: dict, schema: dict, value, path: str = "$") -> list[str]:
 
 
 @pytest.fixture()
-def env(tmp_path, monkeypatch):
-    from test_api import FakeGaps
-    monkeypatch.setitem(sys.modules, "deflect.gaps", FakeGaps())
-    app, fake = make_app(tmp_path, RATE_LIMIT={"suggest": 4})
+def env(tmp_path):
+    """The app over a home with a stored gap report (one topic, G-0001)."""
+    from fakes import FakeDeflector
+    from test_api import SHARES, TICKETS, crc_words
+
+    from deflect.gaps.runs import run_now
+    from deflect.home import Home
+
+    fake = FakeDeflector(Home.resolve(tmp_path / "home").ensure(), tickets=TICKETS + SHARES, vector=crc_words)
+    run_now(fake)
+    app, _ = make_app(tmp_path, RATE_LIMIT={"suggest": 4}, DEFLECTOR=fake)
     client = app.test_client()
     return app, client, fake, client.get("/api/v1/openapi.json").get_json()
 
@@ -126,7 +132,15 @@ def test_responses_match_the_schemas(env):
         ("get", "/api/v1/metrics", {"headers": bearer(agent)}),
         ("get", "/api/v1/metrics?days=0", {"headers": bearer(admin)}),
         ("get", "/api/v1/gaps", {"headers": bearer(admin)}),
+        ("get", "/api/v1/gaps?format=csv", {"headers": bearer(admin)}),
+        ("post", "/api/v1/gaps/runs", {"json": {"min_size": 5}, "headers": bearer(admin)}),
+        ("post", "/api/v1/gaps/runs", {"headers": bearer(admin)}),
+        ("post", "/api/v1/gaps/runs", {"json": {"min_size": 1}, "headers": bearer(admin)}),
+        ("get", "/api/v1/gaps/runs/{run_id}", {"headers": bearer(admin)}),
+        ("get", "/api/v1/gaps/runs/{run_id}", {"headers": bearer(agent)}),
         ("patch", "/api/v1/gaps/{topic_id}", {"json": {"status": "planned", "owner": "a"},
+                                              "headers": bearer(admin)}),
+        ("patch", "/api/v1/gaps/{topic_id}", {"json": {"status": "planned", "owner": "a", "due": "2030-01-01"},
                                               "headers": bearer(admin)}),
         ("patch", "/api/v1/gaps/{topic_id}", {"json": {"status": "what"}, "headers": bearer(admin)}),
         ("put", "/api/v1/articles/{article_id}", {"json": {"title": "T", "body": "Body text"},
@@ -143,7 +157,8 @@ def test_responses_match_the_schemas(env):
     iid = None
     seen = set()
     for method, template, kwargs in calls:
-        url = template.replace("{topic_id}", "t1").replace("{article_id}", "new-article")
+        url = template.replace("{topic_id}", "G-0001").replace("{article_id}", "new-article")
+        url = url.replace("{run_id}", "1")
         if iid and "json" in kwargs:
             kwargs = {**kwargs, "json": {k: (iid if v == "{iid}" else v) for k, v in kwargs["json"].items()}}
         response = getattr(client, method)(url, **kwargs)
@@ -154,4 +169,6 @@ def test_responses_match_the_schemas(env):
     # the run exercised the documented error statuses that matter most
     assert {("/api/v1/suggest", 429), ("/api/v1/suggest", 415), ("/api/v1/agent/suggest", 401),
             ("/api/v1/metrics", 403), ("/api/v1/articles/{article_id}", 201),
-            ("/api/v1/articles/{article_id}", 413), ("/api/v1/articles/{article_id}", 404)} <= seen
+            ("/api/v1/articles/{article_id}", 413), ("/api/v1/articles/{article_id}", 404),
+            ("/api/v1/gaps/runs", 202), ("/api/v1/gaps/runs", 200), ("/api/v1/gaps/runs/{run_id}", 200),
+            ("/api/v1/gaps/{topic_id}", 200)} <= seen

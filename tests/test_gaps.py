@@ -15,9 +15,13 @@ import pytest
 from click.testing import CliRunner
 from fakes import FakeDeflector
 
-from deflect import gaps as G
 from deflect.errors import DeflectError, InputError, NotFoundError
 from deflect.formats import Article, Inquiry, Ticket
+from deflect.gaps.cluster import MIN_SIZE, GapReport
+from deflect.gaps.describe import about, suggest_title
+from deflect.gaps.items import NEAR_MISS, Item, english_share, gap_space
+from deflect.gaps.report import build_report, stored_report, stored_report_json
+from deflect.gaps.workflow import check_coverage, dismiss, get_topic, has_open_topics, overdue_topics, plan, reopen
 from deflect.home import Home
 
 TOPICS = {
@@ -95,8 +99,13 @@ def deflector(tmp_path):
     return d
 
 
-def estimator(**kw) -> G.GapReport:
-    return G.GapReport(min_size=kw.pop("min_size", 4), distance_threshold=kw.pop("distance_threshold", 0.5), **kw)
+def report_of(deflector, **kw) -> dict:
+    """A run of the report, as the JSON it answers with."""
+    return build_report(deflector, **kw).to_dict()
+
+
+def estimator(**kw) -> GapReport:
+    return GapReport(min_size=kw.pop("min_size", 4), distance_threshold=kw.pop("distance_threshold", 0.5), **kw)
 
 
 def by_content(report: dict) -> dict[str, dict]:
@@ -127,7 +136,7 @@ def test_estimator_separates_gaps_from_covered_regions():
     linked = np.r_[np.ones(20, bool), np.zeros(39, bool)]
     candidate = ~linked
     article = np.array(["a0"] * 20 + [None] * 39, dtype=object)
-    est = G.GapReport(min_size=5, distance_threshold=0.4).fit(X, candidate, linked, article, hard=linked)
+    est = GapReport(min_size=5, distance_threshold=0.4).fit(X, candidate, linked, article, hard=linked)
     assert est.labels_.shape == (59,)
     gaps = [set(np.flatnonzero(est.labels_ == k)) for k in np.flatnonzero(est.is_gap_)]
     assert {frozenset(g) for g in gaps} == {frozenset(range(30, 45)), frozenset(range(45, 57))}
@@ -140,14 +149,14 @@ def test_estimator_auto_threshold_follows_the_topic_spread():
     X = rng.normal(0, 1, (40, 16)).astype(np.float32)
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     article = np.array([f"a{i % 4}" for i in range(40)], dtype=object)
-    est = G.GapReport().fit(X, np.zeros(40, bool), np.ones(40, bool), article, hard=np.ones(40, bool))
+    est = GapReport().fit(X, np.zeros(40, bool), np.ones(40, bool), article, hard=np.ones(40, bool))
     assert 0.2 <= est.threshold_ <= 0.8
     assert est.topic_spread_ == pytest.approx(1.0, abs=0.15)   # random directions: distance about 1
 
 
 # -- the report ------------------------------------------------------------------------------------
 def test_report_topics_members_and_shape(deflector):
-    report = G.build_report(deflector, min_size=4, estimator=estimator(), now=NOW)
+    report = report_of(deflector, min_size=4, estimator=estimator(), now=NOW)
     assert set(report) >= {"topics", "not_found", "counts", "params", "generated_at"}
     topics = by_content(report)
     assert set(topics) == {"password", "crash"}      # refund/delivery are covered; the coupon is one-off
@@ -188,14 +197,14 @@ def test_german_and_english_phrasings_share_a_topic_despite_an_english_only_mode
                            + [ticket(f"p{i}", f"I forgot my password {i}") for i in range(3)]
                            + [ticket(f"pd{i}", f"mein Passwort vergessen {i}", lang="de") for i in range(3)]
                            + [ticket(f"cd{i}", f"die App ist der Absturz {i}", lang="de") for i in range(3)])
-    report = G.build_report(d, min_size=5, estimator=estimator(min_size=5), now=NOW)
+    report = report_of(d, min_size=5, estimator=estimator(min_size=5), now=NOW)
     [topic] = report["topics"]                     # three English and three German phrasings: one topic
     assert {m["id"] for m in topic["members"]} == {"p0", "p1", "p2", "pd0", "pd1", "pd2"}
     assert topic["sources"]["languages"] == {"en": 3, "de": 3}
     assert topic["nearest_article"]["id"] == "refunds"
     # a report saved before the gap space (its centroid in the whole vector space) keeps its ids
     d.store.db["gap_topics"].update(topic["id"], {"centroid": np.ones(512 + 384, np.float32).tobytes()})
-    rerun = G.build_report(d, min_size=5, estimator=estimator(min_size=5), now=NOW)
+    rerun = report_of(d, min_size=5, estimator=estimator(min_size=5), now=NOW)
     assert [(t["id"], t["size"]) for t in rerun["topics"]] == [(topic["id"], 6)]
 
 
@@ -204,46 +213,46 @@ def test_gap_space_keeps_the_multilingual_part_of_an_ensemble(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(4, 512 + 384)).astype(np.float32)
     A = rng.normal(size=(2, 512 + 384)).astype(np.float32)
-    assert G.gap_space(d, X, A)[0] is X                            # no model known: vectors as they are
+    assert gap_space(d, X, A)[0] is X                            # no model known: vectors as they are
     d.store.set_setting("model", "use-m3")
-    assert G.gap_space(d, X)[0] is X                               # one model: all of it
+    assert gap_space(d, X)[0] is X                               # one model: all of it
     d.store.set_setting("model", "use-m3+minilm")
-    Xg, Ag = G.gap_space(d, X, A)
+    Xg, Ag = gap_space(d, X, A)
     assert Xg.shape == (4, 512) and Ag.shape == (2, 512)
     np.testing.assert_allclose(np.linalg.norm(Xg, axis=1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(Xg[0], X[0, :512] / np.linalg.norm(X[0, :512]), rtol=1e-5)
     empty = np.zeros((0, 1), np.float32)                           # no article documents
-    assert G.gap_space(d, X, empty)[1] is empty
+    assert gap_space(d, X, empty)[1] is empty
     # an English help desk keeps the English-only part: there it sees what the other part sees, and more
-    assert G.gap_space(d, X, english=0.95)[0] is X
-    assert G.gap_space(d, X, english=0.5)[0].shape == (4, 512)
+    assert gap_space(d, X, english=0.95)[0] is X
+    assert gap_space(d, X, english=0.5)[0].shape == (4, 512)
 
 
 def test_english_share_counts_the_items_languages():
     def item(text, language=None):
-        return G.Item(key=text, source="inquiry", id=text, text=text, language=language, channel=None,
+        return Item(key=text, source="inquiry", id=text, text=text, language=language, channel=None,
                       created_at=None)
-    assert G.english_share([]) is None
-    assert G.english_share([item("x", "en"), item("y", "EN-us"), item("z", "de"), item("w", "de")]) == 0.5
-    assert G.english_share([item("Where is my parcel?"), item("Wo ist mein Paket?"), item("1234")]) == 0.5
+    assert english_share([]) is None
+    assert english_share([item("x", "en"), item("y", "EN-us"), item("z", "de"), item("w", "de")]) == 0.5
+    assert english_share([item("Where is my parcel?"), item("Wo ist mein Paket?"), item("1234")]) == 0.5
 
 
 def test_min_size_makes_small_groups_disappear(deflector):
-    report = G.build_report(deflector, min_size=8, estimator=estimator(min_size=8), now=NOW)
+    report = report_of(deflector, min_size=8, estimator=estimator(min_size=8), now=NOW)
     assert set(by_content(report)) == {"password", "crash"}      # crash has 6 tickets + 3 inquiries
-    report = G.build_report(deflector, min_size=10, estimator=estimator(min_size=10), now=NOW)
+    report = report_of(deflector, min_size=10, estimator=estimator(min_size=10), now=NOW)
     assert set(by_content(report)) == {"password"}
 
 
 def test_rerun_keeps_ids_and_judges_only_new_items(deflector):
-    first = by_content(G.build_report(deflector, estimator=estimator(), now=NOW))
-    G.plan(deflector.store, first["password"]["id"], "ana", "2025-07-01", now=NOW)
+    first = by_content(report_of(deflector, estimator=estimator(), now=NOW))
+    plan(deflector.store, first["password"]["id"], "ana", "2025-07-01", now=NOW)
     judged = deflector.store.db.execute("select count(*) from gap_items").fetchone()[0]
     for i in range(4):
         log(deflector.store, f"q-p-new{i}", f"password expired {i}")
         log(deflector.store, f"q-inv{i}", f"wrong invoice amount {i}")
     deflector.embedded = 0
-    report = G.build_report(deflector, estimator=estimator(), now=NOW + timedelta(days=1))
+    report = report_of(deflector, estimator=estimator(), now=NOW + timedelta(days=1))
     assert deflector.embedded == 8 + 6   # only the new inquiries (and the articles: a fake has no index)
     assert report["counts"]["judged_now"] == 8
     second = by_content(report)
@@ -255,7 +264,7 @@ def test_rerun_keeps_ids_and_judges_only_new_items(deflector):
     assert len(new) == 1 and {m["id"] for m in new[0]["members"]} == {f"q-inv{i}" for i in range(4)}
     assert new[0]["id"] > max(first["password"]["id"], first["crash"]["id"])   # never reused
     assert judged + 8 == deflector.store.db.execute("select count(*) from gap_items").fetchone()[0]
-    again = by_content(G.build_report(deflector, estimator=estimator(), now=NOW + timedelta(days=2)))
+    again = by_content(report_of(deflector, estimator=estimator(), now=NOW + timedelta(days=2)))
     assert {k: t["id"] for k, t in again.items()} == {k: t["id"] for k, t in second.items()}
 
 
@@ -263,7 +272,7 @@ def test_not_found_lists_covered_questions_the_customer_did_not_get(deflector):
     s = deflector.store
     for i in range(3):   # answered "no" at the time, but agents resolve such tickets with an article
         log(s, f"q-r{i}", f"refund please order {i}")
-    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    report = report_of(deflector, estimator=estimator(), now=NOW)
     groups = {g["article_id"]: g for g in report["not_found"]}
     assert set(groups["refunds"]["inquiries"]) >= {"q-r0", "q-r1", "q-r2"}
     assert groups["refunds"]["reasons"]["no_answer"] >= 3
@@ -285,81 +294,81 @@ def test_near_misses_are_not_gap_material(deflector):
                                     0.6, "refunds", channel="widget")
         deflector.store.log_inquiry(Inquiry(f"q-gap{i}", f"rechnung falsch {i}", "de"), "no_answer",
                                     0.2, "refunds", channel="widget")
-    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    report = report_of(deflector, estimator=estimator(), now=NOW)
     members = [{m["id"] for m in t["members"]} for t in report["topics"]]
     assert not any(m & {f"q-near{i}" for i in range(6)} for m in members)
     assert {f"q-gap{i}" for i in range(6)} in members
-    assert report["params"]["near_miss"] == G.NEAR_MISS
+    assert report["params"]["near_miss"] == NEAR_MISS
 
 
 # -- the workflow ----------------------------------------------------------------------------------
 def test_workflow_transitions_and_errors(deflector):
-    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    report = report_of(deflector, estimator=estimator(), now=NOW)
     tid = by_content(report)["password"]["id"]
     store = deflector.store
     with pytest.raises(NotFoundError, match=r"no topic G-0042 \(run `deflect gaps` to list topics\)"):
-        G.plan(store, "G-0042", "ana", "2025-07-01")
+        plan(store, "G-0042", "ana", "2025-07-01")
     with pytest.raises(InputError, match="not a date of the form YYYY-MM-DD"):
-        G.plan(store, tid, "ana", "2025-13-45")
+        plan(store, tid, "ana", "2025-13-45")
     with pytest.raises(InputError, match="owner"):
-        G.plan(store, tid, " ", "2025-07-01")
-    topic = G.plan(store, tid, "ana", "2025-07-01", now=NOW)
-    assert (topic["status"], topic["owner"], topic["due"]) == ("planned", "ana", "2025-07-01")
-    assert topic["planned_at"] == NOW.isoformat()
+        plan(store, tid, " ", "2025-07-01")
+    topic = plan(store, tid, "ana", "2025-07-01", now=NOW)
+    assert (topic.status, topic.owner, topic.due) == ("planned", "ana", "2025-07-01")
+    assert topic.planned_at == NOW.isoformat()
     with pytest.raises(InputError, match="reason"):
-        G.dismiss(store, tid, "")
-    topic = G.dismiss(store, tid, "handled by the app team", now=NOW)
-    assert topic["status"] == "dismissed" and topic["reason"] == "handled by the app team"
+        dismiss(store, tid, "")
+    topic = dismiss(store, tid, "handled by the app team", now=NOW)
+    assert topic.status == "dismissed" and topic.reason == "handled by the app team"
     with pytest.raises(DeflectError, match="is dismissed; cannot plan"):
-        G.plan(store, tid, "ana", "2025-07-01")
-    assert G.reopen(store, tid)["status"] == "new"
+        plan(store, tid, "ana", "2025-07-01")
+    assert reopen(store, tid).status == "new"
     with pytest.raises(DeflectError, match="is new; cannot reopen"):
-        G.reopen(store, tid)
+        reopen(store, tid)
     actions = [r[0] for r in store.db.execute("select action from gap_events where topic_id = ? order by id",
                                               [tid])]
     assert actions == ["created", "plan", "dismiss", "reopen"]
     # a dismissed topic stays dismissed (and keeps its id) on the next run
-    G.dismiss(store, tid, "not ours")
-    rerun = G.build_report(deflector, estimator=estimator(), statuses=None, now=NOW)
+    dismiss(store, tid, "not ours")
+    rerun = report_of(deflector, estimator=estimator(), statuses=None, now=NOW)
     assert {t["id"]: t["status"] for t in rerun["topics"]}[tid] == "dismissed"
-    assert tid not in {t["id"] for t in G.build_report(deflector, estimator=estimator(), now=NOW)["topics"]}
+    assert tid not in {t["id"] for t in report_of(deflector, estimator=estimator(), now=NOW)["topics"]}
 
 
 def test_overdue_planned_topics_stand_out(deflector):
-    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    report = report_of(deflector, estimator=estimator(), now=NOW)
     topics = by_content(report)
-    G.plan(deflector.store, topics["password"]["id"], "ana", PAST)
-    G.plan(deflector.store, topics["crash"]["id"], "ben", FUTURE)
-    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    plan(deflector.store, topics["password"]["id"], "ana", PAST)
+    plan(deflector.store, topics["crash"]["id"], "ben", FUTURE)
+    report = report_of(deflector, estimator=estimator(), now=NOW)
     first = report["topics"][0]
     assert first["id"] == topics["password"]["id"] and first["overdue"] is True
     assert by_content(report)["crash"]["overdue"] is False
-    assert [t["id"] for t in G.overdue_topics(deflector.store, now=NOW)] == [topics["password"]["id"]]
+    assert [t.id for t in overdue_topics(deflector.store, now=NOW)] == [topics["password"]["id"]]
 
 
 def test_new_article_covers_a_planned_topic(deflector):
-    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    report = report_of(deflector, estimator=estimator(), now=NOW)
     tid = by_content(report)["password"]["id"]
-    G.plan(deflector.store, tid, "ana", "2025-07-01", now=NOW)
-    assert G.check_coverage(deflector, now=NOW) == []
+    plan(deflector.store, tid, "ana", "2025-07-01", now=NOW)
+    assert check_coverage(deflector, now=NOW) == []
     deflector.store.upsert_articles([article("password-reset", "Reset your password",
                                              ["I forgot my password", "Passwort vergessen"])])
     later = NOW + timedelta(days=3, hours=12)
-    assert G.check_coverage(deflector, now=later) == [tid]
-    topic = G.get_topic(deflector.store, tid)
-    assert topic["status"] == "covered" and topic["covered_by"] == "password-reset"
-    assert topic["time_to_coverage_days"] == 3.5 and topic["covered_at"] == later.isoformat()
-    assert G.check_coverage(deflector, now=later) == []         # only once
-    report = G.build_report(deflector, estimator=estimator(), now=later)
+    assert check_coverage(deflector, now=later) == [tid]
+    topic = get_topic(deflector.store, tid)
+    assert topic.status == "covered" and topic.covered_by == "password-reset"
+    assert topic.time_to_coverage_days == 3.5 and topic.covered_at == later.isoformat()
+    assert check_coverage(deflector, now=later) == []         # only once
+    report = report_of(deflector, estimator=estimator(), now=later)
     assert tid not in {t["id"] for t in report["topics"]}         # the open list no longer shows it
-    shown = G.build_report(deflector, estimator=estimator(), statuses=("covered",), now=later)["topics"]
+    shown = report_of(deflector, estimator=estimator(), statuses=("covered",), now=later)["topics"]
     assert [t["id"] for t in shown] == [tid]
 
 
 def test_check_coverage_without_topics_is_cheap(tmp_path):
     d = gap_engine(Home(tmp_path).ensure())
-    assert not G.has_open_topics(d.store)
-    assert G.check_coverage(d) == []
+    assert not has_open_topics(d.store)
+    assert check_coverage(d) == []
     assert d.embedded == 0
 
 
@@ -371,57 +380,104 @@ def test_logged_decisions_are_reused_while_articles_and_calibration_are_unchange
     deflector.store.set_setting("calibration", {"threshold": 0.5, "fitted_at": earlier})
     with deflector.store.db.conn:
         deflector.store.db.execute("update articles set updated_at = ?", [earlier])
-    G.build_report(deflector, estimator=estimator(), now=NOW)
+    report_of(deflector, estimator=estimator(), now=NOW)
     assert deflector.judged == 26          # the unlinked tickets (leave-one-out); the inquiries were logged
     for i in range(5):                     # the engine would answer these today, but did not when asked
         log(deflector.store, f"q-late{i}", f"refund please order {i}")
     deflector.judged = 0
-    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    report = report_of(deflector, estimator=estimator(), now=NOW)
     assert deflector.judged == 0
     assert {"q-late0", "q-late4"} <= set(report["not_found"][0]["inquiries"])
     deflector.store.upsert_articles([article("coupons", "Coupons", ["coupon code"])])   # articles changed
-    report = G.build_report(deflector, estimator=estimator(), now=NOW)
+    report = report_of(deflector, estimator=estimator(), now=NOW)
     assert deflector.judged == 26 + 11     # every unlinked ticket and every inquiry is judged again
 
 
 def test_suggest_title():
-    assert G.suggest_title("how do i reset my password", "en") == "How do i reset my password?"
-    assert G.suggest_title("Hallo, Passwort vergessen.", "de") == "Hilfe: Passwort vergessen"
-    assert G.suggest_title("app crashes on start", "en") == "Help: App crashes on start"
-    assert G.suggest_title("Wie kündige ich mein Abo", "de") == "Wie kündige ich mein Abo?"
+    assert suggest_title("how do i reset my password", "en") == "How do i reset my password?"
+    assert suggest_title("Hallo, Passwort vergessen.", "de") == "Hilfe: Passwort vergessen"
+    assert suggest_title("app crashes on start", "en") == "Help: App crashes on start"
+    assert suggest_title("Wie kündige ich mein Abo", "de") == "Wie kündige ich mein Abo?"
     # a ticket's text is its subject, then the body: the subject is the title, greetings never are
-    assert G.suggest_title("E-Paper-App crasht\nHallo, seit dem Update stürzt die App ab.", "de") == \
+    assert suggest_title("E-Paper-App crasht\nHallo, seit dem Update stürzt die App ab.", "de") == \
         "Hilfe: E-Paper-App crasht"
-    assert G.suggest_title("Sehr geehrte Damen und Herren,\n\nseit Wochen fehlt das Rätsel. Wo ist es?", "de") == \
+    assert suggest_title("Sehr geehrte Damen und Herren,\n\nseit Wochen fehlt das Rätsel. Wo ist es?", "de") == \
         "Hilfe: Seit Wochen fehlt das Rätsel"
-    assert G.suggest_title("Hello,\nwe didn't get our paper today. Second time this week.", "en") == \
+    assert suggest_title("Hello,\nwe didn't get our paper today. Second time this week.", "en") == \
         "Help: We didn't get our paper today"
     # a greeting that starts a sentence is cut off, not the sentence dropped with it
-    assert G.suggest_title("Liebes Team, meine Zeitung fehlt seit Montag", "de") == \
+    assert suggest_title("Liebes Team, meine Zeitung fehlt seit Montag", "de") == \
         "Hilfe: Meine Zeitung fehlt seit Montag"
-    assert G.suggest_title("Dear team, my paper is missing", "en") == "Help: My paper is missing"
+    assert suggest_title("Dear team, my paper is missing", "en") == "Help: My paper is missing"
+
+
+# -- runs of the stored report ---------------------------------------------------------------------
+def test_runs_one_at_a_time_and_again_after_a_change(deflector, monkeypatch):
+    import deflect.gaps.report
+    from deflect.gaps import runs
+
+    store = deflector.store
+    assert runs.refresh(deflector, "index") is None           # nothing to refresh before a first report
+    first, started = runs.claim(store, None, "cli")
+    assert started and first.state == "running" and first.options.min_size == MIN_SIZE
+    again, started = runs.claim(store, None, "api")
+    assert not started and again.id == first.id               # one at a time per home
+    with pytest.raises(runs.RunInProgressError, match="already going on"):
+        runs.run_now(deflector)
+    assert runs.execute(deflector, first, estimator()).state == "done"
+    assert stored_report(store).generated_at is not None
+    # a change while a run goes on asks it to run again when done
+    second, _ = runs.claim(store, None, "cli")
+    assert runs.refresh(deflector, "article").id == second.id
+    last = runs.execute(deflector, second, estimator())
+    assert last.id == second.id + 1 and last.state == "done" and runs.latest_run(store).id == last.id
+    # a run whose process is gone does not block the next one
+    stuck, _ = runs.claim(store, None, "cli")
+    store.db["gap_runs"].update(stuck.id, {"pid": 2 ** 22 + 12345})
+    fresh, started = runs.claim(store, None, "cli")
+    assert started and runs.get_run(store, stuck.id).state == "failed"
+    assert runs.get_run(store, stuck.id).error == "interrupted"
+    # a failed run says why
+    monkeypatch.setattr(deflect.gaps.report, "load_items", lambda store: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        runs.execute(deflector, fresh, estimator())
+    assert runs.get_run(store, fresh.id).state == "failed"
+    assert runs.get_run(store, fresh.id).error.startswith("ZeroDivisionError")
+
+
+def test_stored_report_reads_what_the_run_found(deflector):
+    assert stored_report(deflector.store) is None
+    built = build_report(deflector, estimator=estimator(), statuses=None, now=NOW)
+    read = stored_report(deflector.store, None, now=NOW)
+    assert read.to_dict() == built.to_dict()
+    assert read.counts.topics == len(read.topics) == 2
+    # the API's JSON is put together from the stored text: the same report
+    plan(deflector.store, read.topics[0].id, "ana", PAST, now=NOW)
+    for statuses in (None, ("planned",), ("new", "planned"), ("covered",)):
+        text = stored_report_json(deflector.store, statuses, now=NOW)
+        assert json.loads(text) == {"ok": True, **stored_report(deflector.store, statuses, now=NOW).to_dict()}
 
 
 # -- the CLI ---------------------------------------------------------------------------------------
 @pytest.fixture
 def cli_home(deflector, monkeypatch):
     import deflect.deflector
+    import deflect.gaps.report
 
     monkeypatch.setattr(deflect.deflector.Deflector, "open", classmethod(lambda cls, home=None, **kw: deflector))
-    real = G.GapReport
-    monkeypatch.setattr(G, "GapReport", lambda min_size=G.MIN_SIZE, **kw: real(min_size=min_size,
-                                                                                 distance_threshold=0.5))
+    monkeypatch.setattr(deflect.gaps.report, "GapReport",
+                        lambda min_size=MIN_SIZE, **kw: GapReport(min_size=min_size, distance_threshold=0.5))
     return str(deflector.home.path)
 
 
 def test_topic_title_is_the_ticket_subject_unless_it_is_a_single_word():
     # a stored ticket's text runs subject and body together on one line
-    crash = G.Item("ticket:t1", "ticket", "t1", "E-Paper-App crasht Hallo, seit dem Update stürzt die App ab.",
+    crash = Item("ticket:t1", "ticket", "t1", "E-Paper-App crasht Hallo, seit dem Update stürzt die App ab.",
                    "de", None, None, subject="E-Paper-App crasht")
-    assert G.suggest_title(G._about(crash), "de") == "Hilfe: E-Paper-App crasht"
-    puzzle = G.Item("ticket:t2", "ticket", "t2", "Kreuzworträtsel Ist das Kreuzworträtsel nur noch gedruckt?",
+    assert suggest_title(about(crash), "de") == "Hilfe: E-Paper-App crasht"
+    puzzle = Item("ticket:t2", "ticket", "t2", "Kreuzworträtsel Ist das Kreuzworträtsel nur noch gedruckt?",
                     "de", None, None, subject="Kreuzworträtsel")
-    assert G.suggest_title(G._about(puzzle), "de") == "Ist das Kreuzworträtsel nur noch gedruckt?"
+    assert suggest_title(about(puzzle), "de") == "Ist das Kreuzworträtsel nur noch gedruckt?"
 
 
 def test_cli_report_formats(cli_home):
@@ -429,22 +485,33 @@ def test_cli_report_formats(cli_home):
 
     runner = CliRunner()
     out = runner.invoke(gaps, ["--home", cli_home, "--min-size", "4"])
+    assert out.exit_code == 2 and "add --rebuild" in out.output      # options belong to a run
+    out = runner.invoke(gaps, ["--home", cli_home, "--rebuild", "--min-size", "4"])
     assert out.exit_code == 0, out.output
     assert "G-0001" in out.output and "suggested title" in out.output
-    out = runner.invoke(gaps, ["--home", cli_home, "--format", "json", "--min-size", "4"])
+    out = runner.invoke(gaps, ["--home", cli_home, "--format", "json"])   # the stored report
     report = json.loads(out.output)
-    assert {t["size"] for t in report["topics"]} == {14, 9}
+    assert {t["size"] for t in report["topics"]} == {14, 9} and report["params"]["min_size"] == 4
     assert all({"source", "id"} == set(m) for t in report["topics"] for m in t["members"])
-    out = runner.invoke(gaps, ["--home", cli_home, "--format", "csv", "--min-size", "4"])
+    out = runner.invoke(gaps, ["--home", cli_home, "--format", "csv"])
     lines = out.output.strip().splitlines()
     assert lines[0].startswith("id,status,overdue,size") and len(lines) == 3
+
+
+def test_cli_builds_the_first_report_when_none_is_stored(cli_home, tmp_path):
+    from deflect.cli.gaps import gaps
+
+    out = CliRunner().invoke(gaps, ["--home", cli_home, "--format", "csv", "-o", str(tmp_path / "g.csv")])
+    assert out.exit_code == 0 and "No gap report stored yet: building it now" in out.output
+    assert len((tmp_path / "g.csv").read_text().splitlines()) == 3
 
 
 def test_cli_workflow_and_errors(cli_home):
     from deflect.cli.gaps import gaps
 
     runner = CliRunner()
-    report = json.loads(runner.invoke(gaps, ["--home", cli_home, "--format", "json", "--min-size", "4"]).output)
+    report = json.loads(runner.invoke(gaps, ["--home", cli_home, "--rebuild", "--format", "json",
+                                             "--min-size", "4"]).output)
     tid = report["topics"][0]["id"]
     out = runner.invoke(gaps, ["--home", cli_home, "plan", tid, "--owner", "ana", "--due", "2025-02-30"])
     assert out.exit_code == 1 and "not a date of the form YYYY-MM-DD" in out.output
@@ -452,7 +519,7 @@ def test_cli_workflow_and_errors(cli_home):
     assert out.exit_code == 1 and "no topic G-0042 (run `deflect gaps` to list topics)" in out.output
     out = runner.invoke(gaps, ["plan", tid, "--owner", "ana", "--due", PAST, "--home", cli_home])
     assert out.exit_code == 0 and "planned" in out.output and "OVERDUE" in out.output
-    out = runner.invoke(gaps, ["--home", cli_home, "--min-size", "4"])
+    out = runner.invoke(gaps, ["--home", cli_home])
     assert "OVERDUE" in out.output
     out = runner.invoke(gaps, ["dismiss", tid, "--reason", "duplicate", "--home", cli_home])
     assert out.exit_code == 0 and "dismissed" in out.output

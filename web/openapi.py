@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from copy import deepcopy
 
+from deflect.gaps.model import Report, json_schema, nested_types
+
 VERSION = "1.0.0"
 
 
@@ -121,10 +123,6 @@ SCHEMAS = {
         "totals": _ref("MetricsRow"),
         "top_unanswered": {"type": "array", "items": _obj({"text": STR, "count": INT}, ["text", "count"])},
     }, ["ok", "days", "totals", "top_unanswered"]),
-    "GapsReport": {"type": "object", "properties": {"ok": OK}, "required": ["ok"],
-                   "additionalProperties": True,
-                   "description": "The gap report of deflect.gaps.build_report (topics of unanswered "
-                                  "inquiries with their status)."},
     "GapUpdate": {"oneOf": [
         _obj({"status": {"const": "planned"}, "owner": {"type": "string", "maxLength": 100},
               "due": {"type": "string", "format": "date"}}, ["status", "owner", "due"]),
@@ -132,8 +130,14 @@ SCHEMAS = {
              ["status", "reason"]),
         _obj({"status": {"const": "new"}}, ["status"]),
     ]},
-    "GapUpdateResponse": _obj({"ok": OK, "id": STR, "status": STR, "topic": {"type": "object"}},
-                              ["ok", "id", "status"]),
+    "GapUpdateResponse": _obj({"ok": OK, "id": STR, "status": STR, "topic": _ref("GapTopic")},
+                              ["ok", "id", "status", "topic"]),
+    "GapRunRequest": _obj({"min_size": {"type": "integer", "minimum": 2, "maximum": 10000,
+                                        "description": "Members a topic needs (default: the last report's, else 5)."},
+                           "period_days": {"type": "integer", "minimum": 1, "maximum": 3660,
+                                           "description": "Length of the trend period (default: the last "
+                                                          "report's, else 30)."}}),
+    "GapRunResponse": _obj({"ok": OK, "run": _ref("GapRun")}, ["ok", "run"]),
     "ArticleInput": _obj({
         "title": text_schema(300, nullable=False), "body": text_schema(500_000, nullable=False),
         "language": {"type": ["string", "null"], "pattern": "^([a-z]{2})?$",
@@ -161,16 +165,26 @@ SCHEMAS = {
                    ["ok", "database", "spool"]),
 }
 
+
+def _gap_ref(kind: type) -> dict:
+    return _ref("Gap" + kind.__name__)
+
+
+# The gap report's objects, derived from the dataclasses of deflect.gaps.model (Report -> GapReport, ...).
+SCHEMAS.update({"Gap" + kind.__name__: json_schema(kind, _gap_ref) for kind in nested_types(Report)[1:]})
+_report = json_schema(Report, _gap_ref)
+SCHEMAS["GapsReport"] = {**_report, "properties": {"ok": OK, **_report["properties"]},
+                         "required": ["ok", *_report["required"]]}
+
 _ERRORS = {
     "400": "Bad input (missing or invalid field, bad JSON).",
     "401": "Missing, invalid or revoked API key.",
     "403": "The key's scope does not allow this endpoint.",
-    "404": "Unknown inquiry, article or topic.",
+    "404": "Unknown inquiry, article, topic or run.",
     "409": "No index built yet, or it does not match the model.",
     "413": "Request body too large.",
     "415": "Wrong Content-Type.",
     "429": "Rate limit exceeded; see Retry-After.",
-    "501": "Not available in this installation.",
 }
 
 
@@ -229,19 +243,26 @@ PATHS = {
                    "Length of top_unanswered."),
         ])},
     "/api/v1/gaps": {"get": _op(
-        "The gap report: topics customers ask about that the FAQ does not cover.",
-        "200", "GapsReport", ["400", "401", "403", "409", "501"], secured="admin", tag="admin",
+        "The stored gap report: topics customers ask about that the FAQ does not cover, in their workflow "
+        "state now, and the latest run. A run builds it (POST /api/v1/gaps/runs, article pushes); before "
+        "the first report this starts that run (generated_at is null until it is done). 409: no index yet.",
+        "200", "GapsReport", ["400", "401", "403", "409"], secured="admin", tag="admin",
         params=[_query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"},
                        "csv: one row per topic (text/csv)."),
                 _query("status", {"type": "string", "enum": ["open", "all", "new", "planned", "covered",
                                                              "dismissed"], "default": "open"},
-                       "Which topics to list (open = new and planned)."),
-                _query("min_size", {"type": "integer", "minimum": 2, "default": 5}, "Members a topic needs."),
-                _query("period_days", {"type": "integer", "minimum": 1, "default": 30},
-                       "Length of the trend period.")])},
+                       "Which topics to list (open = new and planned).")])},
+    "/api/v1/gaps/runs": {"post": _op(
+        "Build the gap report again, in the background (one run at a time per home): 202 with the new "
+        "run, or 200 with the run going on now.",
+        "202", "GapRunResponse", ["400", "401", "403", "409", "413", "415"], request="GapRunRequest",
+        secured="admin", tag="admin", extra_ok={"200": _json(_ref("GapRunResponse"), "A run is going on")})},
+    "/api/v1/gaps/runs/{run_id}": {"get": _op(
+        "The state of a run of the gap report.", "200", "GapRunResponse", ["401", "403", "404"],
+        secured="admin", tag="admin", params=[_path("run_id", "The run's id (a number).")])},
     "/api/v1/gaps/{topic_id}": {"patch": _op(
         "Move a topic through the workflow: planned (owner, due), dismissed (reason), new (reopen).",
-        "200", "GapUpdateResponse", ["400", "401", "403", "404", "413", "415", "501"], request="GapUpdate",
+        "200", "GapUpdateResponse", ["400", "401", "403", "404", "413", "415"], request="GapUpdate",
         secured="admin", tag="admin", params=[_path("topic_id", "Topic id from the report.")])},
     "/api/v1/articles/{article_id}": {
         "put": _op(
@@ -262,6 +283,9 @@ PATHS = {
                                                            "content": {"application/json": {}}}}}},
     "/api/v1/health": {"get": _op("Liveness and store counts.", "200", "Health", [], tag="meta")},
 }
+
+
+PATHS["/api/v1/gaps/runs"]["post"]["requestBody"]["required"] = False   # no body: the last report's options
 
 
 def document() -> dict:

@@ -101,13 +101,18 @@ def index(model, full, rebuild, kind, device, threads, quiet, home):
 
 
 def _after_index(home: Home) -> None:
-    """Let the gap report notice topics that the new index now covers."""
-    from deflect.gaps import check_coverage, has_open_topics
-    if not has_open_topics(open_home_store(home)):
+    """Let the gap report notice topics that the new index now covers, and build it again."""
+    from deflect.gaps.runs import has_report, refresh
+    from deflect.gaps.workflow import check_coverage, has_open_topics
+    store = open_home_store(home)
+    if not (has_open_topics(store) or has_report(store)):
         return
-    covered = check_coverage(_deflector(home))
-    for topic in covered or []:
+    deflector = _deflector(home)
+    for topic in check_coverage(deflector):
         click.echo(f"gap {topic} is now covered by an article")
+    run = refresh(deflector, trigger="index")
+    if run is not None:
+        click.echo(f"gap report: run {run.id} {run.state}")
 
 
 @cli.command()

@@ -32,9 +32,10 @@ from deflect.errors import IndexMismatchError, IndexMissingError
 from deflect.index.ann import VectorIndex
 from deflect.index.bundle import IndexBundle, classifier_rows
 from deflect.index.classifier import fit_classifier
-from deflect.index.documents import DELETED, TICKET, collect_documents, is_article_doc, text_hash
+from deflect.index.documents import DELETED, TICKET, collect_documents, is_article_doc
 from deflect.labels import NEIGHBOURS, hard_labels, spread_labels
 from deflect.store import Store
+from deflect.text import text_hash
 
 # auto index: exact (flat) search up to APPROX_THRESHOLD documents; IVF with exact (Flat) storage
 # above; IVF with 8-bit codes (a quarter of the memory) above COMPRESS_THRESHOLD. A single-thread flat

@@ -2,8 +2,6 @@
 text hash that tells an unchanged document (whose vector can be re-used) from a changed one."""
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
 from deflect.formats import Article
@@ -14,10 +12,6 @@ TITLE, QUESTION, BODY, TICKET, DELETED = 0, 1, 2, 3, -1   # document kinds; DELE
 BODY_CHARS = 600           # an article body is indexed (with its title) up to this many characters
 TICKET_CHARS = 1000
 
-
-def text_hash(text: str) -> str:
-    """Short hash of a document's text (its identity when deciding what to re-embed)."""
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
 def article_texts(article: Article) -> list[tuple[int, str]]:

@@ -4,8 +4,13 @@
   engine's judgement under one index fingerprint, and the gap topic it currently belongs to.
 - ``gap_topics``: the uncovered topics with their workflow state (new → planned → covered | dismissed).
 - ``gap_events``: the history of every status change (who planned what, when it got covered).
+- ``gap_report``: the stored report's own row (when it was built, with what, its counts and the
+  not-found list); ``gap_topics.listed`` marks the topics it lists.
+- ``gap_runs``: every build of the stored report; at most one is running per home (a unique index).
 """
 from __future__ import annotations
+
+import json
 
 import sqlite_utils
 
@@ -57,4 +62,41 @@ def _m101_gaps(db: sqlite_utils.Database) -> None:
     db["gap_events"].create_index(["topic_id"])
 
 
-GAPS_MIGRATIONS = [("101_gaps", _m101_gaps)]
+def _m102_stored_report(db: sqlite_utils.Database) -> None:
+    db["gap_topics"].add_column("listed", int)      # 1 = in the stored report
+    db["gap_topics"].add_column("members", str)     # JSON list: the members of the last report entry
+    db.execute("update gap_topics set listed = active")
+    # ``report`` keeps the entry without its members (and without the workflow state the row holds)
+    workflow = ("status", "owner", "due", "reason", "overdue", "created_at", "planned_at", "covered_at",
+                "covered_by", "time_to_coverage_days", "dismissed_at")
+    for topic_id, report in db.execute("select id, report from gap_topics where report is not null").fetchall():
+        entry = json.loads(report)
+        members = entry.pop("members", [])
+        for name in workflow:
+            entry.pop(name, None)
+        db.execute("update gap_topics set report = ?, members = ? where id = ?",
+                   [json.dumps(entry, ensure_ascii=False), json.dumps(members, ensure_ascii=False), topic_id])
+    db["gap_report"].create({
+        "id": int,              # always 1: the latest report
+        "generated_at": str,
+        "params": str,          # JSON: the run's parameters (min_size, period_days, threshold, ...)
+        "counts": str,          # JSON: items, tickets, inquiries, linked, answered, ...
+        "not_found": str,       # JSON list: inquiries not found although covered, per article
+        "run_id": int,
+    }, pk="id")
+    db["gap_runs"].create({
+        "id": int,
+        "state": str,           # running | done | failed
+        "trigger": str,         # api | cli | index | article
+        "options": str,         # JSON: min_size, period_days asked for
+        "started_at": str,
+        "finished_at": str,
+        "error": str,
+        "host": str,            # where it runs (a running row whose process is gone is stale)
+        "pid": int,
+        "rerun": int,           # 1 = something changed while it ran: run again when done
+    }, pk="id")
+    db.execute("create unique index gap_runs_one_running on gap_runs(state) where state = 'running'")
+
+
+GAPS_MIGRATIONS = [("101_gaps", _m101_gaps), ("102_stored_report", _m102_stored_report)]

@@ -3,9 +3,9 @@ workflow, article pushes from a CMS or help desk."""
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 import re
+from dataclasses import replace
 
 import frontmatter
 import yaml
@@ -13,6 +13,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from deflect.errors import NotFoundError
 from deflect.formats import Article, url_problem
+from deflect.gaps.model import Report, RunOptions
+from deflect.gaps.render import to_csv
+from deflect.gaps.report import stored_report, stored_report_json
+from deflect.gaps.runs import get_run, latest_run, refresh_in_background, start_in_background
+from deflect.gaps.workflow import check_coverage, dismiss, plan, reopen
 from deflect.language import detect_language
 
 from .. import metrics as metrics_lib
@@ -43,15 +48,6 @@ def metrics():
     return jsonify({"ok": True, **result})
 
 
-def _gaps():
-    try:
-        return importlib.import_module("deflect.gaps")
-    except ModuleNotFoundError as exc:
-        if exc.name != "deflect.gaps":
-            raise
-        raise ApiError("the gap report is not available in this installation", 501) from None
-
-
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 GAP_STATUSES = {"open": ("new", "planned"), "all": None, "new": ("new",), "planned": ("planned",),
@@ -71,24 +67,55 @@ def safe_csv(text: str) -> str:
 @bp.get("/gaps")
 @require_key("admin")
 def gaps_report():
+    """The stored report (a run builds it); before the first one, that run is started."""
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
         raise ApiError("'format' must be json or csv")
     status = request.args.get("status", "open")
     if status not in GAP_STATUSES:
         raise ApiError("'status' must be one of: " + ", ".join(GAP_STATUSES))
-    gaps = _gaps()
-    options = {"min_size": int_arg("min_size", getattr(gaps, "MIN_SIZE", 5), 2, 10000),
-               "period_days": int_arg("period_days", getattr(gaps, "PERIOD_DAYS", 30), 1, 3660),
-               "statuses": GAP_STATUSES[status]}
-    d = deflector()
-    with write_lock():  # the report judges and persists; one at a time per process
-        report = gaps.build_report(d, **options)
+    for name in ("min_size", "period_days"):
+        if name in request.args:
+            raise ApiError(f"'{name}' is an option of a run", hint="POST /api/v1/gaps/runs with "
+                           '{"min_size": ..., "period_days": ...} builds the report with it.')
+    store, statuses = get_store(), GAP_STATUSES[status]
+    run = latest_run(store)
     if fmt == "csv":
-        from deflect.cli.gaps import to_csv
+        report = stored_report(store, statuses, members=False) or Report()
         return Response(safe_csv(to_csv(report)), mimetype="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="deflect-gaps.csv"'})
-    return jsonify({"ok": True, **report})
+    body = stored_report_json(store, statuses, run=run)
+    if body is not None:
+        return Response(body, mimetype="application/json")
+    if run is None:   # none was ever built: the first one starts now
+        run, _ = start_in_background(deflector(), store, None, "api")
+    return jsonify({"ok": True, **replace(Report(), run=run).to_dict()})
+
+
+@bp.post("/gaps/runs")
+@require_key("admin")
+def gaps_run():
+    """Build the report in the background: 202 with the new run, or 200 with the one running now."""
+    data = json_body() if request.get_data() else {}
+    options = RunOptions(min_size=_int_field(data, "min_size", 2, 10000),
+                         period_days=_int_field(data, "period_days", 1, 3660))
+    run, started = start_in_background(deflector(), get_store(), options, "api")
+    return jsonify({"ok": True, "run": run.to_dict()}), (202 if started else 200)
+
+
+@bp.get("/gaps/runs/<int:run_id>")
+@require_key("admin")
+def gaps_run_state(run_id: int):
+    return jsonify({"ok": True, "run": get_run(get_store(), run_id).to_dict()})
+
+
+def _int_field(data: dict, name: str, low: int, high: int) -> int | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ApiError(f"'{name}' must be a whole number from {low} to {high}")
+    return value
 
 
 @bp.patch("/gaps/<topic_id>")
@@ -98,23 +125,19 @@ def gaps_update(topic_id: str):
         raise ApiError("topic id too long")
     data = json_body()
     status = text_field(data, "status", required=True, choices=("planned", "dismissed", "new"))
-    gaps = _gaps()
     store = get_store()
     if status == "planned":
         owner = text_field(data, "owner", required=True, max_len=100)
         due = text_field(data, "due", required=True, max_len=10)
         if not DATE.match(due):
             raise ApiError("'due' must be a date YYYY-MM-DD")
-        result = gaps.plan(store, topic_id, owner, due)
+        topic = plan(store, topic_id, owner, due)
     elif status == "dismissed":
         reason = text_field(data, "reason", required=True, max_len=500)
-        result = gaps.dismiss(store, topic_id, reason)
+        topic = dismiss(store, topic_id, reason)
     else:
-        result = gaps.reopen(store, topic_id)
-    body = {"ok": True, "id": topic_id, "status": status}
-    if isinstance(result, dict):
-        body["topic"] = result
-    return jsonify(body)
+        topic = reopen(store, topic_id)
+    return jsonify({"ok": True, "id": topic.id, "status": topic.status, "topic": topic.to_dict()})
 
 
 # -- admin: article pushes from a CMS or helpdesk -------------------------------------------------
@@ -184,26 +207,21 @@ def put_article(article_id: str):
         outcome = d.upsert_article(article)
         changed = not (isinstance(outcome, dict) and article_id in (outcome.get("unchanged") or []))
         if changed:
-            covered = _check_coverage(d)
+            covered = _after_article_change(d)
     return jsonify({"ok": True, "created": not existed, "changed": changed, "article": _article_dict(article),
                     "covered_topics": covered}), (200 if existed else 201)
 
 
-def _check_coverage(d) -> list[str]:
-    """Gap topics the changed article now covers (deflect.gaps.check_coverage), if gaps are installed.
-    The article is stored already, so a failure here is logged, not returned."""
+def _after_article_change(d, check: bool = True) -> list[str]:
+    """Gap topics the change now covers (``check_coverage``), and the stored report built again in the
+    background. The article is stored already, so a failure here is logged, not returned."""
+    covered: list[str] = []
     try:
-        gaps = importlib.import_module("deflect.gaps")
-    except ModuleNotFoundError:
-        return []
-    check = getattr(gaps, "check_coverage", None)
-    if check is None:
-        return []
-    try:
-        return list(check(d) or [])
+        covered = list(check_coverage(d)) if check else []
+        refresh_in_background(d, get_store(), "article")
     except Exception:  # never fail an accepted article push over the report
-        current_app.logger.exception("deflect: gap coverage check failed")
-        return []
+        current_app.logger.exception("deflect: gap report update after an article change failed")
+    return covered
 
 
 @bp.delete("/articles/<article_id>")
@@ -215,4 +233,5 @@ def delete_article(article_id: str):
     d = deflector()
     with write_lock():
         d.delete_article(article_id)
+    _after_article_change(d, check=False)
     return jsonify({"ok": True, "deleted": article_id})

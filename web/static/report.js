@@ -128,53 +128,24 @@
     if (!tu.children.length) tu.appendChild(el("li", { "class": "empty" }, "Nothing unanswered in this period."));
   }
 
-  // -- gaps ---------------------------------------------------------------------------------
+  // -- gaps (the fields of deflect.gaps.model.Topic / NotFound / Run) --------------------------
   function counts(obj) {
-    if (!obj) return "";
-    if (Array.isArray(obj)) return obj.join(", ");
-    if (typeof obj !== "object") return String(obj);
-    return Object.keys(obj).filter(function (k) { return typeof obj[k] !== "object"; })
-      .map(function (k) { return k + " " + obj[k]; }).join(" · ");
+    return Object.keys(obj || {}).map(function (k) { return k + " " + obj[k]; }).join(" · ");
   }
 
   function trendText(tr) {
-    if (tr === null || tr === undefined) return { text: "–", cls: "" };
-    if (typeof tr === "number") return { text: (tr > 0 ? "▲ +" : tr < 0 ? "▼ " : "● ") + tr, cls: tr > 0 ? "up" : tr < 0 ? "down" : "" };
-    if (typeof tr === "string") return { text: tr, cls: /up|rising|new/.test(tr) ? "up" : "" };
-    var cur = tr.this_period !== undefined ? tr.this_period : tr.current;
-    var prev = tr.previous_period !== undefined ? tr.previous_period : tr.previous;
-    if (cur === undefined) return { text: counts(tr), cls: "" };
-    var dir = tr.direction || (cur > (prev || 0) ? "rising" : cur < (prev || 0) ? "falling" : "steady");
+    if (!tr) return { text: "–", cls: "" };
+    var dir = tr.direction;
     var arrow = { rising: "▲", "new": "▲", falling: "▼", steady: "●" }[dir] || "";
-    return { text: arrow + " " + cur + " vs " + (prev || 0), cls: dir === "rising" || dir === "new" ? "up" : dir === "falling" ? "down" : "",
-      title: dir + ": " + cur + " in the last " + (tr.period_days || "?") + " days, " + (prev || 0) + " in the period before" };
+    return { text: arrow + " " + tr.this_period + " vs " + tr.previous_period,
+      cls: dir === "rising" || dir === "new" ? "up" : dir === "falling" ? "down" : "",
+      title: dir + ": " + tr.this_period + " in the last " + tr.period_days + " days, " + tr.previous_period + " in the period before" };
   }
 
   function sourceText(src) {
-    if (!src || typeof src !== "object") return counts(src);
-    var parts = [];
-    if (src.ticket !== undefined) parts.push(src.ticket + (src.ticket === 1 ? " ticket" : " tickets"));
-    if (src.inquiry !== undefined) parts.push(src.inquiry + (src.inquiry === 1 ? " inquiry" : " inquiries"));
-    return parts.length ? parts.join(" · ") : counts(src);
-  }
-
-  function nearest(t) {
-    var n = t.nearest_article;
-    if (n && typeof n === "object") return { id: n.id, title: n.title || n.id, score: n.score };
-    if (typeof n === "string") return { id: n, title: t.nearest_title || n, score: t.nearest_score };
-    if (t.nearest_article_id) return { id: t.nearest_article_id, title: t.nearest_article_title || t.nearest_article_id, score: t.nearest_score };
-    return null;
-  }
-
-  function isOverdue(t) {
-    if (t.overdue !== undefined) return !!t.overdue;
-    if (t.status !== "planned" || !t.due) return false;
-    return String(t.due) < new Date().toISOString().slice(0, 10);
-  }
-
-  function exampleText(ex) {
-    if (typeof ex === "string") return ex;
-    return ex && (ex.text || ex.subject || ex.body) || "";
+    if (!src) return "";
+    return src.ticket + (src.ticket === 1 ? " ticket" : " tickets") + " · " +
+      src.inquiry + (src.inquiry === 1 ? " inquiry" : " inquiries");
   }
 
   function topicLabel(t) {
@@ -182,19 +153,19 @@
   }
 
   function gapRow(t) {
-    var tr = el("tr", { "data-topic": t.id, "class": isOverdue(t) ? "overdue" : null });
+    var tr = el("tr", { "data-topic": t.id, "class": t.overdue ? "overdue" : null });
     var topic = el("td", { "class": "topic" });
     topic.appendChild(el("span", { "class": "topic-id" }, t.id));
-    var examples = t.examples || [];
+    var examples = t.examples;
     if (examples.length) {
       var det = el("details");
       det.appendChild(el("summary", null, topicLabel(t)));
       var ul = el("ul", { "class": "examples" });
       examples.slice(0, 5).forEach(function (ex) {
-        var full = exampleText(ex).replace(/\s+/g, " ").trim();
+        var full = ex.text.replace(/\s+/g, " ").trim();
         var li = el("li", { title: full.length > 160 ? full : null },
           full.length > 160 ? full.slice(0, 159).replace(/\s+\S*$/, "") + " …" : full);
-        if (ex && ex.source) li.appendChild(el("span", { "class": "muted small" }, " (" + ex.source + (ex.language ? ", " + ex.language : "") + ")"));
+        li.appendChild(el("span", { "class": "muted small" }, " (" + ex.source + ")"));
         ul.appendChild(li);
       });
       det.appendChild(ul);
@@ -208,32 +179,32 @@
     tr.appendChild(el("td", { "class": "trend " + trend.cls, title: trend.title || null }, trend.text));
     var src = el("td", { "class": "small" });
     src.appendChild(el("div", null, sourceText(t.sources)));
-    var langs = t.languages || (t.sources && t.sources.languages);
-    if (langs) src.appendChild(el("div", { "class": "muted" }, "languages: " + counts(langs)));
-    var channels = t.sources && t.sources.channels;
-    if (channels) src.appendChild(el("div", { "class": "muted" }, counts(channels)));
+    if (t.sources) {
+      src.appendChild(el("div", { "class": "muted" }, "languages: " + counts(t.sources.languages)));
+      src.appendChild(el("div", { "class": "muted" }, counts(t.sources.channels)));
+    }
     tr.appendChild(src);
-    var near = nearest(t);
+    var near = t.nearest_article;
     var nearTd = el("td", { "class": "small" });
     if (near) {
       nearTd.appendChild(el("a", { href: "/articles/" + encodeURIComponent(near.id), target: "_blank", rel: "noopener" }, near.title));
-      if (typeof near.score === "number") nearTd.appendChild(el("span", { "class": "score" }, near.score.toFixed(2)));
+      nearTd.appendChild(el("span", { "class": "score" }, near.score.toFixed(2)));
     } else nearTd.textContent = "–";
     tr.appendChild(nearTd);
     tr.appendChild(el("td", { "class": "suggested" }, t.suggested_title || ""));
     var st = el("td");
-    st.appendChild(el("span", { "class": "badge status-" + (t.status || "new") }, t.status || "new"));
-    if (isOverdue(t)) st.appendChild(el("span", { "class": "badge badge-bad" }, "overdue"));
+    st.appendChild(el("span", { "class": "badge status-" + t.status }, t.status));
+    if (t.overdue) st.appendChild(el("span", { "class": "badge badge-bad" }, "overdue"));
     if (t.status === "dismissed" && t.reason) st.appendChild(el("div", { "class": "muted small" }, t.reason));
     if (t.status === "covered" && t.covered_by) st.appendChild(el("div", { "class": "muted small" }, "by " + t.covered_by));
     tr.appendChild(st);
     var owner = el("td", { "class": "small" });
     if (t.owner) owner.appendChild(el("div", null, t.owner));
-    if (t.due) owner.appendChild(el("div", { "class": isOverdue(t) ? "due overdue-text" : "due muted" }, "due " + t.due));
+    if (t.due) owner.appendChild(el("div", { "class": t.overdue ? "due overdue-text" : "due muted" }, "due " + t.due));
     tr.appendChild(owner);
     var actions = el("td", { "class": "actions" });
     var label = topicLabel(t);
-    if (t.status === "new" || t.status === "planned" || !t.status) {
+    if (t.status === "new" || t.status === "planned") {
       var plan = el("button", { type: "button", "class": "btn btn-small", "aria-label": "Plan " + t.id + ": " + label }, t.status === "planned" ? "Re-plan" : "Plan");
       plan.addEventListener("click", function () { openPlan(t); });
       var dis = el("button", { type: "button", "class": "btn btn-small btn-ghost", "aria-label": "Dismiss " + t.id + ": " + label }, "Dismiss");
@@ -254,15 +225,16 @@
     body.textContent = "";
     var filter = $("status-filter").value;
     var topics = ((state.report && state.report.topics) || []).filter(function (t) {
-      var s = t.status || "new";
       if (!filter) return true;
-      if (filter === "open") return s === "new" || s === "planned";
-      return s === filter;
+      if (filter === "open") return t.status === "new" || t.status === "planned";
+      return t.status === filter;
     });
     topics.forEach(function (t) { body.appendChild(gapRow(t)); });
     if (!topics.length) {
       var tr = el("tr");
-      tr.appendChild(el("td", { colspan: "9", "class": "empty" }, state.report ? "No topics with this status." : "Not loaded."));
+      var empty = !state.report ? "Not loaded." : state.report.generated_at ? "No topics with this status." :
+        "No gap report yet" + (building() ? ": it is being built…" : ".");
+      tr.appendChild(el("td", { colspan: "9", "class": "empty" }, empty));
       body.appendChild(tr);
     }
   }
@@ -270,18 +242,14 @@
   function renderNotFound(items) {
     var box = $("not-found");
     box.textContent = "";
-    (items || []).forEach(function (item) {
+    items.forEach(function (item) {
       var card = el("div", { "class": "nf-item" });
       var head = el("div", { "class": "nf-head" });
-      var aid = item.article_id || item.id;
-      head.appendChild(el("a", { href: "/articles/" + encodeURIComponent(aid), target: "_blank", rel: "noopener" }, item.title || item.article_title || aid));
-      var n = item.count || item.size || (item.phrasings || item.questions || []).length;
-      if (n) head.appendChild(el("span", { "class": "count" }, "×" + n));
+      head.appendChild(el("a", { href: "/articles/" + encodeURIComponent(item.article_id), target: "_blank", rel: "noopener" }, item.title));
+      head.appendChild(el("span", { "class": "count" }, "×" + item.count));
       card.appendChild(head);
       var ul = el("ul", { "class": "phrasings" });
-      (item.phrasings || item.questions_to_add || item.questions || item.examples || []).slice(0, 8).forEach(function (p) {
-        ul.appendChild(el("li", null, exampleText(p)));
-      });
+      item.phrasings.slice(0, 8).forEach(function (p) { ul.appendChild(el("li", null, p)); });
       card.appendChild(ul);
       box.appendChild(card);
     });
@@ -310,14 +278,9 @@
   function patch(id, body, dialog, errorBox) {
     return C.api("/api/v1/gaps/" + encodeURIComponent(id), { method: "PATCH", body: body }).then(function (resp) {
       if (dialog) dialog.close();
-      var updated = resp.topic || null;
       var topics = (state.report && state.report.topics) || [];
       for (var i = 0; i < topics.length; i++) {
-        if (topics[i].id === id) {
-          if (updated) topics[i] = updated;
-          else Object.keys(body).forEach(function (k) { topics[i][k] = body[k]; });
-          if (body.status === "new" && !updated) { delete topics[i].owner; delete topics[i].due; delete topics[i].reason; }
-        }
+        if (topics[i].id === resp.topic.id) topics[i] = resp.topic;
       }
       renderGaps();
       status("Topic " + id + " is now " + body.status + ".");
@@ -363,14 +326,37 @@
     var metrics = C.api("/api/v1/metrics?days=" + encodeURIComponent(days)).then(function (m) {
       state.metrics = m; renderMetrics(m);
     }, function (err) { errors.push("metrics: " + err.message); });
-    var gaps = C.api("/api/v1/gaps?status=all").then(function (r) {
-      state.report = r; renderGaps(); renderNotFound(r.not_found);
-    }, function (err) { errors.push("gaps: " + err.message); renderGaps(); });
+    var gaps = loadGaps().catch(function (err) { errors.push("gaps: " + err.message); renderGaps(); });
     return Promise.all([metrics, gaps]).then(function () {
       if (errors.length) status(errors.join(" · "), true);
       else status("");
       document.body.setAttribute("data-loaded", "true");
     });
+  }
+
+  // The report is built by a run and stored; while one runs (the first one starts when none was
+  // stored yet), poll it and show the new report when it is done.
+  function building() { return !!(state.report && state.report.run && state.report.run.state === "running"); }
+  var polling = null;
+
+  function loadGaps() {
+    return C.api("/api/v1/gaps?status=all").then(function (r) {
+      state.report = r;
+      renderGaps();
+      renderNotFound(r.not_found);
+      $("gaps-built").textContent = (r.generated_at ? "Report of " + r.generated_at.replace("T", " ").slice(0, 16) + " UTC" : "") +
+        (building() ? (r.generated_at ? " · " : "") + "a new report is being built…" : "") +
+        (r.run && r.run.state === "failed" ? " · the last run failed: " + r.run.error : "");
+      if (building() && !polling) polling = setTimeout(pollRun, 2000);
+    });
+  }
+
+  function pollRun() {
+    C.api("/api/v1/gaps/runs/" + state.report.run.id).then(function (resp) {
+      if (resp.run.state === "running") { polling = setTimeout(pollRun, 2000); return; }
+      polling = null;
+      loadGaps();
+    }, function (err) { polling = null; status(err.message, true); });
   }
 
   $("days").addEventListener("change", load);

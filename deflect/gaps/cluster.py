@@ -1,0 +1,288 @@
+"""The clustering estimator: groups the items the engine would not answer and decides which groups
+are gaps (average-linkage agglomerative over cosine distance, each cluster tested against its
+neighbourhood)."""
+from __future__ import annotations
+
+import numpy as np
+
+from deflect.gaps.neighbourhood import Neighbourhood, centroid, project
+
+MIN_SIZE = 5                # members a recurring topic needs (one-off questions are not topics)
+DISTANCE = 0.5              # average-linkage cosine distance at which clusters stop merging (fallback)
+EVIDENCE_SHARE = 1.0        # a cluster whose neighbourhood holds more covered material is not a gap (off)
+HARD_SHARE = 0.3            # ... nor one with more linked tickets / article documents than this times the
+                            # share they have among all items
+AUTO_FACTOR = 0.9           # clustering threshold = this times the typical spread of a covered topic
+NEIGHBOURS = 10             # neighbours per member for the evidence test
+CHUNK = 5000                # the most items one agglomerative run clusters (quadratic memory)
+MAX_POOL = 30000            # the evidence test looks for neighbours among at most this many rows ...
+REDUCE_DIMS = 256           # ... in a PCA space of this many dimensions when there are more rows
+NEAR_FACTOR = 1.5           # neighbours further than this times the threshold do not count as evidence
+HYSTERESIS = 1.5            # an existing topic is dropped only when its evidence exceeds the limits this much
+
+
+class GapReport:
+    """Clusters the items the engine would not answer and decides which clusters are gaps.
+
+    scikit-learn conventions: configured in ``__init__``, ``fit`` returns self, learned attributes
+    end in ``_``. ``fit`` takes every item (and article document) vector so that each cluster can be
+    tested against its neighbourhood: ``candidate`` marks the rows to cluster, ``covered`` the covered
+    material (linked tickets, article documents, items the engine answers) with its ``article``, and
+    ``hard`` the rows whose article is certain (linked tickets, article documents). Optionally the
+    sticky assignment of earlier runs (``labels`` indexing ``centroids``) keeps topics stable.
+
+    ``distance_threshold="auto"`` calibrates the clustering on the hard rows: ``auto_factor`` times
+    the typical spread of a covered topic. How far apart two phrasings of one question lie differs a
+    lot between domains and models.
+    """
+
+    def __init__(self, min_size: int = MIN_SIZE, distance_threshold: float | str = "auto",
+                 max_evidence_share: float = EVIDENCE_SHARE, max_hard_share: float = HARD_SHARE,
+                 neighbours: int = NEIGHBOURS, chunk_size: int = CHUNK, auto_factor: float = AUTO_FACTOR,
+                 max_pool: int = MAX_POOL, reduce_dims: int | None = REDUCE_DIMS, near_factor: float = NEAR_FACTOR,
+                 random_state: int = 0):
+        self.min_size = min_size
+        self.distance_threshold = distance_threshold
+        self.max_evidence_share = max_evidence_share
+        self.max_hard_share = max_hard_share
+        self.neighbours = neighbours
+        self.chunk_size = chunk_size
+        self.auto_factor = auto_factor
+        self.max_pool = max_pool
+        self.reduce_dims = reduce_dims
+        self.near_factor = near_factor
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, candidate: np.ndarray, covered: np.ndarray, article: np.ndarray | None = None,
+            hard: np.ndarray | None = None, labels: np.ndarray | None = None,
+            centroids: np.ndarray | None = None, known: dict[int, tuple] | None = None,
+            new: np.ndarray | None = None) -> GapReport:
+        """``known[k]``: evidence of old topic k that is still valid (not tested again); ``new``: the
+        rows not seen by earlier runs (only they may join old topics; default all)."""
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        n, dim = X.shape
+        candidate = np.asarray(candidate, bool)
+        covered = np.asarray(covered, bool)
+        hard = covered.copy() if hard is None else np.asarray(hard, bool)
+        article = np.full(n, None, dtype=object) if article is None else np.asarray(article, dtype=object)
+        self.threshold_ = self._threshold(X, hard, article)
+        old = np.zeros((0, dim), np.float32) if centroids is None else np.asarray(centroids, np.float32)
+        lab = np.full(n, -1, np.int64) if labels is None else np.asarray(labels, np.int64).copy()
+        lab[~candidate] = -1
+        cents = [centroid(X[lab == k]) if (lab == k).any() else old[k] for k in range(len(old))]
+        rng = np.random.default_rng(self.random_state)
+        hood = Neighbourhood(X, covered, hard, article, rng, neighbours=self.neighbours,
+                              near=1.0 - self.near_factor * self.threshold_, max_pool=self.max_pool,
+                              reduce_dims=self.reduce_dims)
+        self.projection_ = hood.projection
+        # 1. new candidates join the nearest existing topic when they are inside its spread (rows seen
+        #    before and left out stay out: they were left out for a reason)
+        free = np.flatnonzero(candidate & (lab < 0) & (True if new is None else np.asarray(new, bool)))
+        if len(cents) and len(free):
+            lab[free] = self._assign(X, free, lab, np.array(cents))
+        # 2. the rest is clustered (in chunks when large); only clusters that pass the evidence test
+        #    are kept, and a cluster that fails is split along its tree until its parts pass or get small
+        #    (the leftovers go round again: without the rows that formed clusters, some of them may now
+        #    group -- average linkage depends on what else is there -- and a re-run should find nothing new)
+        tested: dict[int, tuple] = dict(known or {})
+        self.rejected_ = np.zeros(n, bool)   # candidates found inside a covered region
+        for _ in range(3):
+            free = np.flatnonzero(candidate & (lab < 0) & ~self.rejected_)
+            found, rejected = self._cluster(X, free, hood)
+            self.rejected_[rejected] = True
+            for members, evidence in found:
+                tested[len(cents)] = evidence
+                lab[members] = len(cents)
+                cents.append(centroid(X[members]))
+            if not found:
+                break
+        k = len(cents)
+        self.n_existing_ = len(old)
+        self.labels_ = lab
+        self.rejected_ &= lab < 0
+        self.centroids_ = np.array(cents, np.float32).reshape(k, dim)
+        self.sizes_ = np.bincount(lab[lab >= 0], minlength=k)
+        # 3. the evidence test for the old topics (they may have become covered)
+        evidence = [tested[c] if c in tested else (hood.evidence(np.flatnonzero(lab == c))
+                                                    if self.sizes_[c] else (np.nan, np.nan, None))
+                    for c in range(k)]
+        self.evidence_share_ = np.array([e[0] for e in evidence], float).reshape(k)
+        self.hard_share_ = np.array([e[1] for e in evidence], float).reshape(k)
+        self.evidence_article_ = np.array([e[2] for e in evidence] + [None], dtype=object)[:k]
+        self.is_gap_ = (self.sizes_ >= self.min_size) & np.array(
+            [self._passes(e[0], e[1], slack=HYSTERESIS if c < len(old) else 1.0) for c, e in enumerate(evidence)],
+            bool).reshape(k)
+        return self
+
+    def fit_empty(self) -> GapReport:
+        """The fitted state for no items at all: no clusters."""
+        self.labels_, self.sizes_ = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        self.is_gap_, self.evidence_share_, self.hard_share_ = np.zeros(0, bool), np.zeros(0), np.zeros(0)
+        self.threshold_ = DISTANCE if self.distance_threshold == "auto" else float(self.distance_threshold)
+        self.evidence_article_, self.centroids_, self.n_existing_ = np.zeros(0, object), np.zeros((0, 1)), 0
+        self.rejected_ = np.zeros(0, bool)
+        return self
+
+    def project(self, X: np.ndarray) -> np.ndarray:
+        """Vectors in the space the evidence test searches (reduced for large inputs, normalised)."""
+        return project(X, getattr(self, "projection_", None))
+
+    def _passes(self, share: float, hard_share: float, slack: float = 1.0) -> bool:
+        """The evidence test; ``slack`` > 1 lets an existing topic stay until it clearly fails."""
+        if np.isnan(share) or np.isnan(hard_share):
+            return False
+        return share <= self.max_evidence_share * slack and hard_share <= self.max_hard_share * slack
+
+    def _threshold(self, X: np.ndarray, hard: np.ndarray, article: np.ndarray) -> float:
+        """The clustering threshold: given, or ``auto_factor`` times the typical spread of a covered
+        topic -- the median over articles of the mean cosine distance between two of its linked
+        tickets / article documents. (Phrasings of one question lie much further apart in some
+        domains and models than in others; the covered topics show how far.)"""
+        if self.distance_threshold != "auto":
+            return float(self.distance_threshold)
+        rng = np.random.default_rng(self.random_state)
+        rows = np.flatnonzero(hard)
+        by_article: dict[str, list[int]] = {}
+        for r in rows:
+            if article[r] is not None:
+                by_article.setdefault(str(article[r]), []).append(int(r))
+        spreads = []
+        for members in by_article.values():
+            if len(members) < 3:
+                continue
+            if len(members) > 200:
+                members = list(rng.choice(members, 200, replace=False))
+            V = X[members]
+            S = V @ V.T
+            m = len(members)
+            spreads.append(1.0 - (S.sum() - np.trace(S)) / (m * (m - 1)))
+        if len(spreads) < 3:
+            return DISTANCE
+        self.topic_spread_ = float(np.median(spreads))
+        return round(float(np.clip(self.auto_factor * self.topic_spread_, 0.2, 0.8)), 4)
+
+    def _cutoffs(self, X: np.ndarray, lab: np.ndarray, cents: np.ndarray) -> np.ndarray:
+        """Per topic: the similarity to its (normalised) centroid a row needs to join -- the average-
+        linkage rule: its mean similarity to the members, ``x . mean``, must reach ``1 - threshold``."""
+        floor = 1.0 - self.threshold_
+        cut = np.full(len(cents), floor, np.float32)
+        for c in range(len(cents)):
+            members = np.flatnonzero(lab == c)
+            if len(members) >= 2:
+                spread = float(np.linalg.norm(X[members].mean(axis=0)))
+                cut[c] = min(0.999, floor / max(spread, 1e-6))
+        return cut
+
+    def _assign(self, X: np.ndarray, rows: np.ndarray, lab: np.ndarray, cents: np.ndarray) -> np.ndarray:
+        cut = self._cutoffs(X, lab, cents)
+        out = np.full(len(rows), -1, np.int64)
+        for start in range(0, len(rows), 8192):
+            part = rows[start:start + 8192]
+            sims = X[part] @ cents.T
+            best = sims.argmax(axis=1)
+            ok = sims[np.arange(len(part)), best] >= cut[best]
+            out[start:start + 8192] = np.where(ok, best, -1)
+        return out
+
+    def _cluster(self, X: np.ndarray, rows: np.ndarray,
+                 hood: Neighbourhood) -> tuple[list[tuple[np.ndarray, tuple]], np.ndarray]:
+        """Gap clusters among ``rows`` (with their evidence) and the rows found inside a covered region:
+        agglomerative on at most ``chunk_size`` rows at a time; with more, a sample is clustered, the
+        rest joins its clusters (or is dropped with the clusters that failed), and what is left goes
+        round again."""
+        pending = np.asarray(rows, np.int64)
+        found: list[tuple[np.ndarray, tuple]] = []
+        rejected: list[np.ndarray] = [np.zeros(0, np.int64)]
+        for _ in range(20):
+            if len(pending) < self.min_size:
+                break
+            final = len(pending) <= self.chunk_size
+            sample = pending if final else np.sort(hood.rng.choice(pending, self.chunk_size, replace=False))
+            kept, dropped, out = self._select(X, sample, hood)
+            rejected.append(out)
+            if final:
+                found += kept
+                break
+            groups = [g for g, _ in kept] + dropped
+            if not groups:
+                break
+            cents = np.array([centroid(X[g]) for g in groups])
+            glab = np.full(len(X), -1, np.int64)
+            for i, g in enumerate(groups):
+                glab[g] = i
+            rest = np.setdiff1d(pending, np.concatenate(groups))
+            assigned = self._assign(X, rest, glab, cents) if len(rest) else np.zeros(0, np.int64)
+            for i, (g, evidence) in enumerate(kept):
+                found.append((np.sort(np.r_[g, rest[assigned == i]]), evidence))
+            rejected.append(rest[assigned >= len(kept)])   # joined a cluster that failed
+            left = rest[assigned < 0]
+            if len(left) >= len(pending) - self.min_size:  # no progress
+                break
+            pending = left
+        return found, np.unique(np.concatenate(rejected))
+
+    def _select(self, X: np.ndarray, rows: np.ndarray,
+                hood: Neighbourhood) -> tuple[list[tuple[np.ndarray, tuple]], list[np.ndarray], np.ndarray]:
+        """Cut the average-linkage tree of ``rows`` at the threshold; keep the clusters that pass the
+        evidence test, split the others along the tree. Returns (kept clusters with their evidence,
+        dropped clusters, rejected rows: inside a covered region)."""
+        if len(rows) < 2:
+            return [], [], np.zeros(0, np.int64)
+        tree = _linkage(X[rows])
+        n = len(rows)
+        children = tree[:, :2].astype(np.int64)
+        height = tree[:, 2]
+        size = tree[:, 3].astype(np.int64)
+
+        def leaves(node: int) -> np.ndarray:
+            out, stack = [], [node]
+            while stack:
+                v = stack.pop()
+                if v < n:
+                    out.append(v)
+                else:
+                    stack.extend(children[v - n])
+            return rows[np.array(out, np.int64)]
+
+        def count(node: int) -> int:
+            return 1 if node < n else int(size[node - n])
+
+        tops, stack = [], [2 * n - 2]
+        while stack:  # the maximal subtrees merged below the threshold
+            v = stack.pop()
+            if v < n or height[v - n] <= self.threshold_:
+                tops.append(v)
+            else:
+                stack.extend(children[v - n])
+        kept, dropped, failed = [], [], []
+        stack = [v for v in tops if count(v) >= self.min_size]
+        while stack:
+            v = stack.pop()
+            members = leaves(v)
+            parts = [c for c in (children[v - n] if v >= n else []) if count(c) >= self.min_size]
+            evidence = hood.evidence(members)
+            if self._passes(evidence[0], evidence[1]):
+                kept.append((np.sort(members), evidence))
+                continue
+            failed.append(members)
+            if parts:
+                stack.extend(parts)
+            else:
+                dropped.append(np.sort(members))
+        if not failed:
+            return kept, dropped, np.zeros(0, np.int64)
+        in_kept = np.concatenate([g for g, _ in kept]) if kept else np.zeros(0, np.int64)
+        return kept, dropped, np.setdiff1d(np.concatenate(failed), in_kept)   # rows only in failed clusters
+
+
+
+def _linkage(V: np.ndarray) -> np.ndarray:
+    """Average-linkage tree over cosine distances (distances by BLAS, far faster than pdist)."""
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import squareform
+
+    D = V @ V.T
+    np.subtract(1.0, D, out=D)
+    np.clip(D, 0.0, 2.0, out=D)
+    np.fill_diagonal(D, 0.0)
+    return linkage(squareform(D, checks=False).astype(np.float64), method="average")

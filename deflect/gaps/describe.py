@@ -1,0 +1,160 @@
+"""Words for a topic: its keywords, a one-line headline, a suggested article title, and the topic
+entry of the report (members, examples, sources, trend, nearest article)."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from deflect.clock import iso, parse_time
+from deflect.gaps.items import Item
+from deflect.gaps.model import Example, Member, NearestArticle, Sources, Topic, Trend
+from deflect.language import detect_language
+from deflect.text import STOP_WORDS
+
+_WORD = re.compile(r"(?u)\b[^\W\d_][\w'-]+\b")
+
+
+def keywords(texts: list[str], lab: np.ndarray, clusters: list[int], top: int = 4) -> dict[int, list[str]]:
+    """Distinctive words per cluster: mean TF-IDF in the cluster minus the mean over all texts."""
+    if not clusters:
+        return {}
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+    rows = np.flatnonzero(np.isin(lab, clusters))
+    rng = np.random.default_rng(0)
+    others = np.setdiff1d(np.arange(len(texts)), rows)
+    if len(others) > 20000:
+        others = rng.choice(others, 20000, replace=False)
+    pool = np.r_[rows, others]
+    stop = sorted(set(ENGLISH_STOP_WORDS) | STOP_WORDS)
+    vec = TfidfVectorizer(token_pattern=_WORD.pattern, stop_words=stop, min_df=2, sublinear_tf=True,
+                          max_features=50000)
+    try:
+        M = vec.fit_transform([texts[i] for i in pool])
+    except ValueError:  # empty vocabulary
+        return {}
+    vocab = np.array(vec.get_feature_names_out())
+    background = np.asarray(M.mean(axis=0)).ravel()
+    where = {int(r): j for j, r in enumerate(pool)}
+    out = {}
+    for c in clusters:
+        sel = [where[i] for i in np.flatnonzero(lab == c) if i in where]
+        if not sel:
+            continue
+        score = np.asarray(M[sel].mean(axis=0)).ravel() - background
+        order = np.argsort(-score)[:top]
+        out[c] = [str(vocab[j]) for j in order if score[j] > 0]
+    return out
+
+
+_QUESTION_START = re.compile(r"^(how|what|why|when|where|which|who|can|could|do|does|did|is|are|will|would|"
+                             r"should|may|wie|was|warum|wann|wo|welche[rsmn]?|wer|kann|können|könnte|muss|"
+                             r"darf|ist|sind|gibt|habe|hat|wird|werde)\b", re.IGNORECASE)
+
+
+_HELLO = r"hi|hello|hallo|hey|moin|servus|guten (?:morgen|tag|abend)|good (?:morning|afternoon|evening)"
+_ADDRESS = r"liebe[sr]? [^,.!?:]{0,40}|sehr geehrte[rs]? [^,.!?:]{0,60}|dear [^,.!?:]{0,40}|to whom it may concern"
+_GREETING = re.compile(rf"^(?:{_HELLO}|{_ADDRESS})[,!.:]?$", re.IGNORECASE)            # a line of its own
+_GREETING_START = re.compile(rf"^(?:(?:{_HELLO})[,!.:]?|(?:{_ADDRESS})[,!.:])\s+", re.IGNORECASE)
+
+
+def headline(text: str) -> str:
+    """What a ticket or inquiry is about, in one line: the first sentence of its first line that is
+    not a greeting (a ticket's subject comes first), at most about 90 characters."""
+    lines = [re.sub(r"\s+", " ", line).strip().strip("\"'") for line in text.splitlines()]
+    lines = [line for line in lines if line and not _GREETING.match(line)]
+    first = lines[0] if lines else ""
+    first = _GREETING_START.sub("", first)
+    sentences = [x for x in re.split(r"(?<=[.!?])\s+", first) if len(x.split()) >= 2]
+    first = sentences[0] if sentences else first
+    first = first.rstrip(" .!?")
+    if len(first) > 90:
+        first = first[:90].rsplit(" ", 1)[0] + "…"
+    return first
+
+
+def about(item: Item) -> str:
+    """The text a headline is taken from: a ticket's subject first if it has a few words; a one-word
+    subject ("Kreuzworträtsel") says less than the body's first sentence."""
+    subject = item.subject or ""
+    if len(subject.split()) >= 2:
+        return f"{subject}\n{item.text}"
+    if subject and item.text.startswith(subject):
+        return item.text[len(subject):].strip() or item.text
+    return item.text
+
+
+def suggest_title(question: str, language: str | None) -> str:
+    """An article title from the most representative customer question (no language model)."""
+    first = headline(question)
+    if not first:
+        return "FAQ"
+    first = first[0].upper() + first[1:]
+    if _QUESTION_START.match(first):
+        return first + "?"
+    return f"Hilfe: {first}" if (language or "") == "de" else f"Help: {first}"
+
+
+
+
+def topic_entry(tid: str, status: str, rows: list[int], items: list[Item], V: np.ndarray, centre: np.ndarray,
+                words: list[str], docs, now: datetime, period_days: int, judged) -> Topic:
+    """The report entry of topic ``tid`` whose members are ``rows`` of the items (``V``: their vectors
+    in the gap space, ``centre`` the topic's centroid there; ``docs``: the article documents, in that
+    space too)."""
+    members = [items[i] for i in rows]
+    sims = V[rows] @ centre
+    order = np.argsort(-sims)
+    languages = Counter((m.language or detect_language(m.text)) for m in members)
+    language = languages.most_common(1)[0][0]
+    first = members[int(order[0])]
+    subject = about(first)
+    examples, seen = [], set()
+    for j in order:
+        m = members[int(j)]
+        if norm(m.text) in seen:
+            continue
+        seen.add(norm(m.text))
+        examples.append(Example(m.source, m.id, m.text[:300]))
+        if len(examples) == 5:
+            break
+    nearest = None
+    if len(docs.vectors):
+        s = docs.vectors @ centre
+        j = int(np.argmax(s))
+        nearest = NearestArticle(docs.ids[j], docs.titles.get(docs.ids[j], docs.ids[j]), round(float(s[j]), 4))
+    answered = Counter(judged.article[i] for i in rows if judged.decision[i] == "answer" and judged.article[i])
+    times = [t for t in (parse_time(m.created_at) for m in members) if t]
+    head = headline(subject) or first.text
+    label = f"{', '.join(words[:3])}: {head}" if words else head
+    if len(label) > 120:
+        label = label[:119].rsplit(" ", 1)[0] + "…"
+    return Topic(
+        id=tid, label=label, keywords=words, representative=first.text,
+        suggested_title=suggest_title(subject, language), language=language, size=len(members),
+        sources=Sources(ticket=sum(m.source == "ticket" for m in members),
+                        inquiry=sum(m.source == "inquiry" for m in members),
+                        channels=dict(Counter(m.channel or "unknown" for m in members).most_common()),
+                        languages=dict(languages.most_common())),
+        first_seen=iso(min(times)) if times else None, last_seen=iso(max(times)) if times else None,
+        trend=trend(times, now, period_days), examples=examples, nearest_article=nearest,
+        answered_with=dict(answered.most_common(3)), members=[Member(m.source, m.id) for m in members],
+        status=status)
+
+
+def trend(times: list[datetime], now: datetime, period_days: int) -> Trend:
+    """Members in the last ``period_days`` against the period before."""
+    start = now - timedelta(days=period_days)
+    this = sum(start < t <= now for t in times)
+    prev = sum(start - timedelta(days=period_days) < t <= start for t in times)
+    direction = ("new" if prev == 0 and this > 0 else "rising" if this > 1.25 * prev else
+                 "falling" if this < 0.8 * prev else "steady")
+    return Trend(this_period=this, previous_period=prev, direction=direction, period_days=period_days)
+
+
+def norm(text: str) -> str:
+    """A text without case and punctuation (to tell phrasings apart)."""
+    return re.sub(r"\W+", " ", text.lower()).strip()

@@ -1,0 +1,80 @@
+"""The report as text: a readable table, one CSV row per topic, JSON."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from deflect.gaps.model import Report
+
+CSV_FIELDS = ("id", "status", "overdue", "size", "tickets", "inquiries", "label", "suggested_title", "owner",
+              "due", "languages", "channels", "first_seen", "last_seen", "this_period", "previous_period",
+              "trend", "nearest_article", "nearest_score", "covered_by", "time_to_coverage_days")
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(report.to_dict(), ensure_ascii=False, indent=1)
+
+
+def to_csv(report: Report) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for t in report.topics:
+        src, trend, near = t.sources, t.trend, t.nearest_article
+        w.writerow({
+            "id": t.id, "status": t.status, "overdue": int(t.overdue), "size": t.size,
+            "tickets": src.ticket if src else 0, "inquiries": src.inquiry if src else 0, "label": t.label,
+            "suggested_title": t.suggested_title, "owner": t.owner or "", "due": t.due or "",
+            "languages": " ".join(f"{k}:{v}" for k, v in (src.languages if src else {}).items()),
+            "channels": " ".join(f"{k}:{v}" for k, v in (src.channels if src else {}).items()),
+            "first_seen": t.first_seen or "", "last_seen": t.last_seen or "",
+            "this_period": trend.this_period if trend else "",
+            "previous_period": trend.previous_period if trend else "",
+            "trend": trend.direction if trend else "", "nearest_article": near.id if near else "",
+            "nearest_score": near.score if near else "", "covered_by": t.covered_by or "",
+            "time_to_coverage_days": t.time_to_coverage_days or "",
+        })
+    return buf.getvalue()
+
+
+def _cut(text: str | None, width: int) -> str:
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def to_table(report: Report) -> str:
+    c = report.counts
+    lines = [f"{c.items} items ({c.tickets} tickets, {c.inquiries} inquiries): {c.linked} linked, "
+             f"{c.answered} answered, {c.not_answered} not answered → {len(report.topics)} topics "
+             f"(min size {report.params.min_size}; report of {report.generated_at})", ""]
+    if report.topics:
+        lines.append(f"{'ID':<7} {'STATUS':<9} {'SIZE':>4} {'T/I':>7} {'TREND':<8} {'NEAREST ARTICLE':<24} "
+                     f"TOPIC")
+        for t in report.topics:
+            near = t.nearest_article
+            status = "OVERDUE" if t.overdue else t.status
+            sources = f"{t.sources.ticket}/{t.sources.inquiry}" if t.sources else "0/0"
+            nearest = f"{near.id} {near.score:.2f}" if near else "-"
+            lines.append(f"{t.id:<7} {status:<9} {t.size:>4} {sources:>7} "
+                         f"{t.trend.direction if t.trend else '':<8} {_cut(nearest, 24):<24} {_cut(t.label, 70)}")
+            extra = f"suggested title: {_cut(t.suggested_title, 80)}"
+            if t.status == "planned":
+                extra += f"  · owner {t.owner} due {t.due}" + ("  ← OVERDUE" if t.overdue else "")
+            if t.status == "covered":
+                extra += f"  · covered by {t.covered_by} after {t.time_to_coverage_days} days"
+            if t.status == "dismissed":
+                extra += f"  · dismissed: {_cut(t.reason, 60)}"
+            lines.append(" " * 8 + extra)
+    else:
+        lines.append("No uncovered topics.")
+    if report.not_found:
+        lines += ["", "Not found although covered (add these phrasings to the article's questions):"]
+        for g in report.not_found[:20]:
+            reasons = ", ".join(f"{k} {v}" for k, v in g.reasons.items())
+            lines.append(f"  {g.article_id:<30} {g.count:>4} inquiries ({reasons})")
+            for p in g.phrasings[:3]:
+                lines.append(f"      “{_cut(p, 90)}”")
+    lines += ["", "Plan a topic: deflect gaps plan ID --owner NAME --due YYYY-MM-DD · "
+                  "dismiss: deflect gaps dismiss ID --reason TEXT"]
+    return "\n".join(lines)
