@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: install demo demo-data test lint bench bench-quality bench-speed bench-http bench-gaps clean
+.PHONY: install demo demo-data test test-quick lint bench bench-quality bench-speed bench-http bench-gaps clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -34,24 +34,29 @@ demo-data: install
 test: install lint
 	$(BIN)/pytest -q
 
+## The tests that need neither the real model nor a browser (seconds, not minutes).
+test-quick: install
+	$(BIN)/pytest -q -m "not slow and not browser"
+
 lint: install
 	$(BIN)/ruff check deflect web scripts tests
+	$(PY) -m deflect.devtools.layers
 
 bench: bench-quality bench-speed bench-http bench-gaps
 
 bench-quality: install
 	$(VENV)/bin/pip install --quiet -e '.[bench]'
-	$(PY) scripts/bench_quality.py
+	$(PY) -m scripts.bench_quality
 
 bench-speed: install
 	$(VENV)/bin/pip install --quiet -e '.[bench]'
-	$(PY) scripts/bench_speed.py
+	$(PY) -m scripts.bench_speed
 
 bench-http: install
-	$(PY) scripts/bench_http.py
+	$(PY) -m scripts.bench_http
 
 bench-gaps: install
-	$(PY) scripts/bench_gaps.py
+	$(PY) -m scripts.bench_gaps
 
 clean:
 	rm -rf index/*.faiss index/*.npz index/*.npy index/manifest.json deflect.db deflect.db-*

@@ -1,11 +1,12 @@
-"""Error types. Every error a user can cause is a DeflectError with a hint how to fix it."""
+"""Error types. Every error a user can cause is a ClientError (HTTP 4xx) with a hint how to fix it;
+any other DeflectError is the server's fault (HTTP 500: the service logs it, the client gets an id)."""
 from __future__ import annotations
 
 
 class DeflectError(Exception):
-    """Base error; ``hint`` tells the user how to fix it."""
+    """Base error; ``hint`` tells how to fix it. Not declared a client error, it is a server fault."""
 
-    status = 400
+    status = 500
 
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)
@@ -16,7 +17,17 @@ class DeflectError(Exception):
         return self.message
 
 
-class InputError(DeflectError):
+class SettingError(DeflectError):
+    """A setting (environment variable or option) has a value that cannot be used."""
+
+
+class ClientError(DeflectError):
+    """The request or the given data is at fault: its message and hint are meant for the client."""
+
+    status = 400
+
+
+class InputError(ClientError):
     """Bad input data; names the file and line."""
 
     def __init__(self, message: str, path: str | None = None, line: int | None = None,
@@ -29,25 +40,25 @@ class InputError(DeflectError):
         self.line = line
 
 
-class NotFoundError(DeflectError):
+class NotFoundError(ClientError):
     """A requested object (article, topic, ...) does not exist."""
 
     status = 404
 
 
-class IndexMissingError(DeflectError):
+class ConflictError(ClientError):
+    """The stored data is not in a state that allows the request (yet)."""
+
+    status = 409
+
+
+class IndexMissingError(ConflictError):
     """No index has been built yet."""
 
-    status = 409
 
-
-class IndexMismatchError(DeflectError):
+class IndexMismatchError(ConflictError):
     """The index on disk was built with another model or is unreadable."""
 
-    status = 409
 
-
-class NotCalibratedError(DeflectError):
+class NotCalibratedError(ConflictError):
     """An operation needs a calibration that has not been fitted."""
-
-    status = 409

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-HOME_ENV = "DEFLECT_HOME"
+from deflect import settings
 
 
 @dataclass(frozen=True)
@@ -16,8 +16,8 @@ class Home:
 
     @classmethod
     def resolve(cls, path: str | os.PathLike | None = None) -> Home:
-        """The given folder, else ``$DEFLECT_HOME``, else the current directory."""
-        chosen = path or os.environ.get(HOME_ENV) or os.getcwd()
+        """The given folder, else the ``home`` setting (``$DEFLECT_HOME``), else the current directory."""
+        chosen = path or settings.from_env("home") or os.getcwd()
         return cls(Path(chosen).expanduser().resolve())
 
     @property

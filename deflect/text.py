@@ -25,7 +25,8 @@ with wo would wurde würde you your zu zum zur zwar über""".split())
 
 
 def markdown_to_text(markdown: str) -> str:
-    """Plain text of a Markdown document (paragraphs joined by blank lines, markup removed)."""
+    """Plain text of a Markdown document (paragraphs joined by blank lines, markup removed): the text
+    that is embedded for search, so a change here changes every index."""
     parts: list[str] = []
     for token in _md.parse(markdown or ""):
         if token.type == "inline" and token.children is not None:
@@ -37,6 +38,57 @@ def markdown_to_text(markdown: str) -> str:
         elif token.type in ("fence", "code_block"):
             parts.append(token.content.strip())
     return "\n\n".join(parts)
+
+
+def _readable_inline(token) -> str:
+    out = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            out.append(" ")
+        elif child.type == "image":
+            out.append(child.content)
+    return _SPACE.sub(" ", "".join(out)).strip()
+
+
+def markdown_blocks(markdown: str) -> list[str]:
+    """Readable plain-text blocks of a Markdown document, for people (agent drafts, article text in
+    API answers): paragraphs, headings, list items ("- ", "1. "), table rows (cells joined by " | ")
+    and code blocks; markup removed."""
+    blocks: list[str] = []
+    prefix: str | None = None
+    cells: list[str] | None = None
+    ordered: list[bool] = []
+    for token in _md.parse(markdown or ""):
+        kind = token.type
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            ordered.append(kind == "ordered_list_open")
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            ordered.pop()
+        elif kind == "list_item_open":
+            prefix = f"{token.info}. " if ordered and ordered[-1] and token.info else "- "
+        elif kind == "tr_open":
+            cells = []
+        elif kind == "tr_close":
+            if cells:
+                blocks.append(" | ".join(cells))
+            cells = None
+        elif kind == "inline":
+            text = _readable_inline(token)
+            if cells is not None:
+                cells.append(text)
+            elif text:
+                blocks.append((prefix or "") + text)
+                prefix = None
+        elif kind in ("fence", "code_block") and token.content.strip():
+            blocks.append(token.content.strip())
+    return blocks
+
+
+def plain_text(markdown: str) -> str:
+    """The readable blocks of a Markdown document, joined by blank lines."""
+    return "\n\n".join(markdown_blocks(markdown))
 
 
 def clip(text: str, max_chars: int) -> str:

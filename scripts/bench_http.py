@@ -6,8 +6,8 @@ bounded number of `POST /api/v1/suggest` requests from 1, 4 and 16 concurrent cl
 threads, one keep-alive http.client connection per client) and writes a Markdown table with
 p50/p90/p99 latency and throughput to docs/bench_http.md.
 
-    .venv/bin/python scripts/bench_http.py                       # builds a demo home (~2 min)
-    .venv/bin/python scripts/bench_http.py --home /path/to/home  # re-uses a built home (copied)
+    .venv/bin/python -m scripts.bench_http                       # builds a demo home (~2 min)
+    .venv/bin/python -m scripts.bench_http --home /path/to/home  # re-uses a built home (copied)
 """
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from scripts.common import DOCS, ROOT, deflect_command, replace_section
+from scripts.machine import cpu_name
 
 QUERIES = [
     "Wie kann ich mein Abo kündigen?", "Meine Zeitung kam heute nicht", "Ich habe mein Passwort vergessen",
@@ -55,7 +56,7 @@ def free_port() -> int:
 
 def build_home(target: Path) -> None:
     """Ingest, index and calibrate the demo help center into ``target``."""
-    cmd = [sys.executable, "-m", "deflect.cli"]
+    cmd = deflect_command()
     for args in (["ingest", str(ROOT / "faq_articles")], ["index", "--quiet"], ["calibrate"]):
         print("$ deflect", " ".join(args), file=sys.stderr)
         subprocess.run([*cmd, *args, "--home", str(target)], cwd=ROOT, check=True)
@@ -79,7 +80,7 @@ class Server:
         self.log = tempfile.TemporaryFile()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "deflect.cli", "serve", "--home", str(home), "--port", str(self.port),
+            [*deflect_command(), "serve", "--home", str(home), "--port", str(self.port),
              "--workers", str(workers), "--threads", str(threads), "--rate-limit", "0"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -185,15 +186,7 @@ def run_level(port: int, clients: int, total: int) -> dict:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPU cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+    return f"{os.cpu_count()} CPU cores ({cpu_name()}), Python {platform.python_version()}, {platform.system()}"
 
 
 def main() -> None:
@@ -205,7 +198,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="Unmeasured requests first (default 20).")
     parser.add_argument("--configs", default="1x4,2x4",
                         help="Server configurations WORKERSxTHREADS, comma-separated (default 1x4,2x4).")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench_http.md")
+    parser.add_argument("--out", type=Path, default=DOCS / "bench_http.md")
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
     configs = [tuple(int(x) for x in c.split("x")) for c in args.configs.split(",")]
@@ -280,9 +273,8 @@ def main() -> None:
 
 def publish(table: Path) -> None:
     """Copy the table (without its heading) into the http section of docs/benchmarks.md."""
-    from bench_quality import replace_section
     body = table.read_text(encoding="utf-8").split("\n", 1)[1].strip()
-    replace_section(ROOT / "docs" / "benchmarks.md", "http", body)
+    replace_section(DOCS / "benchmarks.md", "http", body)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Quality benchmark: deflect and its peers on the shared/bench cases, in one run, same machine.
 
-    .venv/bin/python scripts/bench_quality.py                 # seeds 0-2, all cases, writes docs/
-    .venv/bin/python scripts/bench_quality.py --seeds 0 --cases xsid_de --no-peers
-    .venv/bin/python scripts/bench_quality.py --seeds 3 4 5 --cases xsid_de xsid_de-en \
+    .venv/bin/python -m scripts.bench_quality                 # seeds 0-2, all cases, writes docs/
+    .venv/bin/python -m scripts.bench_quality --seeds 0 --cases xsid_de --no-peers
+    .venv/bin/python -m scripts.bench_quality --seeds 3 4 5 --cases xsid_de xsid_de-en \
         --section quality-more-seeds --json docs/bench_quality_more_seeds.json   # beyond the target seeds
 
 For every case and seed it builds the case with ``../shared/bench/make_case.py``, drives deflect
@@ -21,19 +21,15 @@ import argparse
 import json
 import os
 import re
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-BENCH = Path(os.environ.get("DEFLECT_BENCH", ROOT.parent / "shared" / "bench"))
-DEFLECT = [sys.executable, "-m", "deflect.cli"]
+from scripts.common import DOCS, make_case, read_jsonl, replace_section, run_deflect
+from scripts.score_gaps import score_gap_report, slug
+
 CASES = {"banking77": ("banking77", []), "xsid_de": ("xsid_de", []), "xsid_de-en": ("xsid_de", ["--queries", "en"])}
 METRICS = ("top1", "top3", "mrr", "auroc", "deflected", "wrong_answer", "answered_uncovered",
            "topic_recall", "false_gaps", "purity")
@@ -44,20 +40,6 @@ TARGETS = {  # from the engine and gap-report issues: (metric, op, value)
     "xsid_de": [("top1", ">=", 0.90), ("auroc", ">=", 0.92), ("topic_recall", ">=", 0.9), ("false_gaps", "<=", 1)],
     "xsid_de-en": [("top1", ">=", 0.88)],
 }
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def run(cmd: list[str], home: Path, stdin: Path | None = None) -> str:
-    env = {**os.environ, "DEFLECT_HOME": str(home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
-    with open(stdin, "rb") if stdin else open(os.devnull, "rb") as f:
-        out = subprocess.run(DEFLECT + cmd, env=env, stdin=f, capture_output=True, check=False)
-    if out.returncode:
-        raise SystemExit(f"deflect {' '.join(cmd)} failed:\n{out.stderr.decode()}")
-    return out.stdout.decode()
 
 
 # -- scoring -----------------------------------------------------------------------------------
@@ -86,7 +68,6 @@ def score_answers(test: list[dict], results: dict[str, dict]) -> dict:
 
 
 def score_gaps(report: dict, truth: dict[str, str], covered_topics: set[str]) -> dict:
-    from score_gaps import score_gap_report
     s = score_gap_report(report, truth, covered_topics)
     return {k: s[k] for k in ("topic_recall", "false_gaps", "purity") if k in s}
 
@@ -209,12 +190,12 @@ def peer_run(data: dict, system, vectors, name: str, truth, covered_topics) -> d
 def deflect_run(case: Path, home: Path) -> tuple[dict, dict]:
     timings = {}
     t0 = time.perf_counter()
-    run(["ingest", str(case / "articles"), str(case / "tickets.jsonl")], home)
-    run(["index", "--quiet"], home)
+    run_deflect(["ingest", str(case / "articles"), str(case / "tickets.jsonl")], home)
+    run_deflect(["index", "--quiet"], home)
     timings["index_s"] = time.perf_counter() - t0
-    run(["calibrate", str(case / "dev.jsonl")], home)
+    run_deflect(["calibrate", str(case / "dev.jsonl")], home)
     t0 = time.perf_counter()
-    lines = run(["suggest", "--jsonl"], home, stdin=case / "test.jsonl").splitlines()
+    lines = run_deflect(["suggest", "--jsonl"], home, stdin=case / "test.jsonl").splitlines()
     timings["suggest_s"] = time.perf_counter() - t0
     results = {}
     for line in lines:
@@ -222,7 +203,7 @@ def deflect_run(case: Path, home: Path) -> tuple[dict, dict]:
         results[obj["id"]] = {"decision": obj["decision"], "confidence": obj["confidence"],
                               "articles": [a["id"] for a in obj["articles"]]}
     t0 = time.perf_counter()
-    report = json.loads(run(["gaps", "--format", "json"], home))
+    report = json.loads(run_deflect(["gaps", "--format", "json"], home))
     timings["gaps_s"] = time.perf_counter() - t0
     return results, report | {"_timings": timings}
 
@@ -232,8 +213,8 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     p.add_argument("--no-peers", action="store_true")
-    p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
-    p.add_argument("--json", type=Path, default=ROOT / "docs" / "bench_quality.json")
+    p.add_argument("--out", type=Path, default=DOCS / "benchmarks.md")
+    p.add_argument("--json", type=Path, default=DOCS / "bench_quality.json")
     p.add_argument("--section", default="quality",
                    help="the section of --out to replace (another name for runs outside the target seeds)")
     args = p.parse_args()
@@ -246,13 +227,11 @@ def main() -> None:
             dataset, extra = CASES[case_name]
             for seed in args.seeds:
                 case = Path(tmp) / f"{case_name}-{seed}"
-                subprocess.run([sys.executable, str(BENCH / "make_case.py"), dataset, str(case), "--seed", str(seed),
-                                *extra], check=True, capture_output=True)
+                make_case(dataset, case, seed, extra)
                 truth = {r["id"]: r["topic"] for r in read_jsonl(case / "truth.jsonl")}
                 data = load_case(case)
                 article_ids = {a["id"] for a in data["articles"]}
-                covered_topics = {t for t in set(truth.values())
-                                  if t.lower().replace("_", "-").replace("/", "-") in article_ids}
+                covered_topics = {t for t in set(truth.values()) if slug(t) in article_ids}
                 results, report = deflect_run(case, Path(tmp) / f"home-{case_name}-{seed}")
                 m = score_answers(data["test"], results) | score_gaps(report, truth, covered_topics)
                 m |= {k: round(v, 1) for k, v in report["_timings"].items()}
@@ -301,17 +280,6 @@ def write_report(rows: dict, args) -> None:
     block = "\n".join(lines)
     replace_section(args.out, args.section, block)
     print(block)
-
-
-def replace_section(path: Path, name: str, block: str) -> None:
-    """Replace the text between <!-- name:start --> and <!-- name:end --> in a Markdown file."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    text = path.read_text(encoding="utf-8") if path.exists() else f"# Benchmarks\n\n{start}\n{end}\n"
-    if start not in text:
-        text += f"\n{start}\n{end}\n"
-    before, rest = text.split(start, 1)
-    after = rest.split(end, 1)[1]
-    path.write_text(f"{before}{start}\n{block}\n{end}{after}", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Score a gap report (``deflect gaps --format json``) against a benchmark case's truth.
 
-    .venv/bin/python scripts/score_gaps.py CASE_DIR REPORT.json
+    .venv/bin/python -m scripts.score_gaps CASE_DIR REPORT.json
 
 Definitions (shared/bench/README.md), for report topics with at least ``min_members`` (5) members:
 - purity of a topic: share of its members (with a known true topic) that belong to its majority topic;
@@ -15,10 +15,12 @@ The engine never reads truth.jsonl; only this scorer does.
 """
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from collections import Counter
 from pathlib import Path
+
+from scripts.common import read_jsonl
 
 MIN_MEMBERS = 5
 MIN_PURITY = 0.7
@@ -64,23 +66,19 @@ def score_gap_report(report: dict, truth: dict[str, str], covered_topics: set[st
 
 def load_truth(case: Path) -> tuple[dict[str, str], set[str]]:
     """(row id -> true topic, covered topics) of a case folder made by make_case.py."""
-    truth = {}
-    with open(case / "truth.jsonl", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                row = json.loads(line)
-                truth[row["id"]] = row["topic"]
+    truth = {row["id"]: row["topic"] for row in read_jsonl(case / "truth.jsonl")}
     articles = {p.stem for p in (case / "articles").glob("*.md")}
     covered = {t for t in set(truth.values()) if slug(t) in articles}
     return truth, covered
 
 
 def main() -> None:
-    if len(sys.argv) != 3:
-        raise SystemExit(__doc__)
-    case, report_path = Path(sys.argv[1]), Path(sys.argv[2])
-    truth, covered = load_truth(case)
-    report = json.loads(Path(report_path).read_text(encoding="utf-8"))
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("case", type=Path, help="the case folder (made by make_case.py)")
+    p.add_argument("report", type=Path, help="the gap report, `deflect gaps --format json`")
+    args = p.parse_args()
+    truth, covered = load_truth(args.case)
+    report = json.loads(args.report.read_text(encoding="utf-8"))
     score = score_gap_report(report, truth, covered)
     detail = score.pop("detail")
     print(json.dumps(score, indent=1))

@@ -1,6 +1,6 @@
 """Take the README screenshots: the widget on the demo help page and the content report.
 
-    .venv/bin/python scripts/screenshots.py [--home DEMO_HOME] [--out docs]
+    .venv/bin/python -m scripts.screenshots [--home DEMO_HOME] [--out docs]
 
 With ``--home`` the given demo home (ingested, indexed and calibrated, e.g. by ``make demo``) is
 copied to a temporary folder; without it a demo home is built there from faq_articles/ (a few
@@ -15,7 +15,6 @@ import argparse
 import json
 import random
 import shutil
-import sys
 import tempfile
 import threading
 import uuid
@@ -23,8 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from scripts.common import DOCS, ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 WIDGET_QUESTION = "Ich habe mein Passwort vergessen – wie komme ich wieder in mein Konto?"
@@ -197,7 +195,7 @@ def shoot(base: str, key: str, out: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, help="an indexed and calibrated demo home to copy")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--out", type=Path, default=DOCS)
     args = parser.parse_args()
 
     from deflect.embedder import set_threads

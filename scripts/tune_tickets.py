@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Held-out linked tickets: a label source for tuning the engine that is not anybody's test set.
 
-    .venv/bin/python scripts/tune_tickets.py CASE_DIR [CASE_DIR ...] [--folds 4] [--max 600]
-    .venv/bin/python scripts/tune_tickets.py CASE_DIR [CASE_DIR ...] --cold-start
-    .venv/bin/python scripts/tune_tickets.py CASE_DIR [...] --missing-article [--unlink-share 0.5] [--together 2]
+    .venv/bin/python -m scripts.tune_tickets CASE_DIR [CASE_DIR ...] [--folds 4] [--max 600]
+    .venv/bin/python -m scripts.tune_tickets CASE_DIR [CASE_DIR ...] --cold-start
+    .venv/bin/python -m scripts.tune_tickets CASE_DIR [...] --missing-article [--unlink-share 0.5] [--together 2]
 
 A case is a folder in deflect's input formats (``articles/``, ``tickets.jsonl``, optionally
 ``dev.jsonl``), e.g. one written by ``../shared/bench/make_case.py`` or your own help desk's export.
@@ -42,19 +42,16 @@ import argparse
 import json
 import re
 import shutil
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_quality import read_jsonl, run  # noqa: E402
-from score_gaps import score_gap_report  # noqa: E402
-
-from deflect.formats import find_files, read_article  # noqa: E402
-from deflect.index.documents import ticket_text  # noqa: E402
+from deflect.formats import find_files, read_article
+from deflect.index.documents import ticket_text
+from scripts.common import read_jsonl, run_deflect, write_jsonl
+from scripts.score_gaps import score_gap_report
 
 
 def _linked(tickets: list[dict]) -> list[int]:
@@ -119,10 +116,10 @@ def missing_article_cases(case: Path, work: Path, min_tickets: int, unlink_share
                 target = d / "articles" / f.relative_to(case / "articles")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(f, target)
-        _write_jsonl(d / "tickets.jsonl", [{**t, "article_id": None} if t.get("article_id") in missing else t
+        write_jsonl(d / "tickets.jsonl", [{**t, "article_id": None} if t.get("article_id") in missing else t
                                            for t in tickets])
         if dev is not None:
-            _write_jsonl(d / "dev.jsonl", [{**r, "expected_article": None} if r.get("expected_article") in missing
+            write_jsonl(d / "dev.jsonl", [{**r, "expected_article": None} if r.get("expected_article") in missing
                                            else r for r in dev])
         (d / "truth.json").write_text(json.dumps({"missing": missing, "articles": sorted(files), "topics": truth},
                                                  ensure_ascii=False), encoding="utf-8")
@@ -135,7 +132,7 @@ def run_missing_fold(fold: Path) -> dict:
     tickets to make a topic, how many of them were found, split into several topics, false gaps, purity."""
     home = fold / "home"
     _build(home, fold / "articles", fold / "tickets.jsonl", fold / "dev.jsonl")
-    report = json.loads(run(["gaps", "--format", "json"], home))
+    report = json.loads(run_deflect(["gaps", "--format", "json"], home))
     truth = json.loads((fold / "truth.json").read_text(encoding="utf-8"))
     score = score_gap_report(report, truth["topics"], set(truth["articles"]) - set(truth["missing"]))
     missing = score["uncovered_topics"]
@@ -159,20 +156,13 @@ def _fold_name(kind: str, k: int, article_id: str) -> str:
     return f"{kind}{k}-" + re.sub(r"[^\w.-]", "_", article_id)
 
 
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 def _write_folds(case: Path, work: Path, tickets: list[dict], folds: list[tuple[str, set[int]]]) -> list[Path]:
     out = []
     for name, held in folds:
         d = work / f"{case.name}-{name}"
-        _write_jsonl(d / "tickets.jsonl", [t for i, t in enumerate(tickets) if i not in held])
+        write_jsonl(d / "tickets.jsonl", [t for i, t in enumerate(tickets) if i not in held])
         # the customer's words as the engine reads a ticket
-        _write_jsonl(d / "held.jsonl", [{"id": tickets[i]["id"], "text": ticket_text(tickets[i]),
+        write_jsonl(d / "held.jsonl", [{"id": tickets[i]["id"], "text": ticket_text(tickets[i]),
                                          "language": tickets[i].get("language"),
                                          "expected_article": tickets[i]["article_id"]} for i in sorted(held)])
         out.append(d)
@@ -183,9 +173,9 @@ def _build(home: Path, articles: Path, tickets: Path, dev: Path) -> None:
     """A fresh engine through the CLI (a ticket held out now may be in an old store): ingest, index,
     calibrate on ``dev`` if it exists, else on the ticket history."""
     shutil.rmtree(home, ignore_errors=True)
-    run(["ingest", str(articles), str(tickets)], home)
-    run(["index", "--quiet"], home)
-    run(["calibrate", str(dev)] if dev.exists() else ["calibrate"], home)
+    run_deflect(["ingest", str(articles), str(tickets)], home)
+    run_deflect(["index", "--quiet"], home)
+    run_deflect(["calibrate", str(dev)] if dev.exists() else ["calibrate"], home)
 
 
 def run_fold(case: Path, fold: Path) -> list[tuple[bool, bool, bool]]:
@@ -194,7 +184,7 @@ def run_fold(case: Path, fold: Path) -> list[tuple[bool, bool, bool]]:
     _build(home, case / "articles", fold / "tickets.jsonl", case / "dev.jsonl")
     held = {r["id"]: r["expected_article"] for r in read_jsonl(fold / "held.jsonl")}
     out = []
-    for line in run(["suggest", "--jsonl", "--no-log"], home, stdin=fold / "held.jsonl").splitlines():
+    for line in run_deflect(["suggest", "--jsonl", "--no-log"], home, stdin=fold / "held.jsonl").splitlines():
         obj = json.loads(line)
         ids = [a["id"] for a in obj["articles"]]
         gold = held[obj["id"]]

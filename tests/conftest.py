@@ -54,3 +54,14 @@ def demo_deflector(demo_home_template):
     deflector = Deflector.open(demo_home_template)
     yield deflector
     deflector.close()
+
+
+# Fixtures that load the real embedding model; a test that needs one (directly or through another
+# fixture) is slow, so that `pytest -m "not slow"` runs without the model.
+REAL_MODEL_FIXTURES = {"demo_home_template"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

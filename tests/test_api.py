@@ -137,7 +137,8 @@ def test_engine_errors_become_json(setup):
     assert r.get_json() == {"ok": False, "error": "no index yet", "hint": "Run `deflect index`."}
     fake.fail = RuntimeError("boom at /secret/path")
     r = client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
-    assert r.status_code == 500 and r.get_json() == {"ok": False, "error": "internal error"}
+    body = r.get_json()
+    assert r.status_code == 500 and body == {"ok": False, "error": "internal error", "id": body["id"]}
     assert b"Traceback" not in r.data and b"secret" not in r.data
 
 
@@ -176,7 +177,9 @@ def test_rate_limit_behind_trusted_proxy(tmp_path):
 
 
 def test_token_bucket_refills():
-    from deflect.web.limits import TokenBucket, parse_rate
+    from deflect.web.limits import TokenBucket
+
+    from deflect.settings import parse_rate
 
     now = [0.0]
     bucket = TokenBucket(2, 60, clock=lambda: now[0])
@@ -819,3 +822,70 @@ def test_deeply_nested_json_is_refused(setup):
     body = '{"text": ' + "[" * 1000 + "]" * 1000 + "}"
     r = client.post("/api/v1/suggest", data=body, content_type="application/json")
     assert r.status_code == 400 and r.get_json() == {"ok": False, "error": "request body is nested too deeply"}
+
+
+# -- server faults and declared client errors ----------------------------------------------------
+def suggest_failing(setup, error: Exception):
+    """POST /api/v1/suggest while the engine raises ``error``."""
+    _, client, fake = setup
+    fake.fail = error
+    return client.post("/api/v1/suggest", json={"text": "Abo kündigen"})
+
+
+def test_os_error_is_a_500_without_the_path_and_with_a_logged_id(setup, caplog):
+    with caplog.at_level("ERROR"):
+        r = suggest_failing(setup, OSError("/srv/secret/path: No space left on device"))
+    body = r.get_json()
+    assert r.status_code == 500 and body["ok"] is False and body["error"] == "internal error"
+    assert b"/srv" not in r.data and b"secret" not in r.data and b"No space" not in r.data
+    logged = [rec for rec in caplog.records if body["id"] in rec.getMessage()]
+    assert logged and logged[0].exc_info is not None  # the traceback is in the log, not in the answer
+
+
+def test_undeclared_deflect_error_is_a_server_fault(setup):
+    from deflect.errors import DeflectError
+    r = suggest_failing(setup, DeflectError("cannot load the embedding model '/models/x': disk full",
+                                            hint="Check /models."))
+    assert r.status_code == 500 and set(r.get_json()) == {"ok", "error", "id"}
+    assert b"models" not in r.data
+
+
+def test_declared_client_error_keeps_its_message(setup):
+    from deflect.errors import DeflectError
+
+    class QuotaError(DeflectError):  # declared a client error by its status
+        status = 429
+
+    r = suggest_failing(setup, QuotaError("too many inquiries today", hint="Try again tomorrow."))
+    assert r.status_code == 429
+    assert r.get_json() == {"ok": False, "error": "too many inquiries today", "hint": "Try again tomorrow."}
+
+
+def test_index_errors_stay_409_without_absolute_paths(setup):
+    from deflect.errors import IndexMismatchError
+    r = suggest_failing(setup, IndexMissingError("no index in /srv/deflect/home/index", hint="Run `deflect index`."))
+    assert r.status_code == 409
+    assert r.get_json() == {"ok": False, "error": "no index in …/index", "hint": "Run `deflect index`."}
+    r = suggest_failing(setup, IndexMismatchError("/srv/deflect/home/index/vectors.faiss failed its checksum"))
+    assert r.status_code == 409 and r.get_json()["error"] == "…/vectors.faiss failed its checksum"
+
+
+# -- every /api/ answer is JSON ---------------------------------------------------------------------
+def test_plain_options_lists_the_methods_as_json(setup):
+    _, client, _ = setup
+    r = client.options("/api/v1/suggest")
+    assert r.status_code == 200 and r.get_json() == {"ok": True, "methods": ["OPTIONS", "POST"]}
+    assert r.headers["Allow"] == "OPTIONS, POST"
+    r = client.options("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.get_json()["ok"] is False
+
+
+def test_double_slashes_and_long_urls_answer_json(setup):
+    _, client, _ = setup
+    # As a server reads "GET //api/v1/health" (the test client would take "//api" for a host name).
+    r = client.get("/", environ_overrides={"PATH_INFO": "//api/v1/health"})
+    assert r.status_code == 200 and r.get_json()["ok"] is True  # no redirect elsewhere
+    r = client.get("/", environ_overrides={"PATH_INFO": "//api/v1//nothing"})
+    assert r.status_code == 404 and r.get_json()["ok"] is False
+    r = client.get("/api/v1/health?q=" + "x" * 5000)
+    assert r.status_code == 414 and r.get_json()["error"].startswith("URL too long")

@@ -69,9 +69,12 @@ def test_serve_passes_options_to_gunicorn(tmp_path, monkeypatch):
                                  "--threads", "8", "--widget-origin", "https://help.example.com",
                                  "--rate-limit", "10/minute", "--trust-proxy", "1"])
     assert r.exit_code == 0, r.output
-    assert seen == {"config": {"DEFLECT_HOME": str(tmp_path.resolve()), "WIDGET_ORIGINS": ["https://help.example.com"],
-                               "RATE_LIMIT": "10/minute", "TRUST_PROXY": 1},
-                    "host": "127.0.0.1", "port": 8123, "workers": 2, "threads": 8, "timeout": 120}
+    config = seen.pop("config")
+    assert {k: config[k] for k in ("DEFLECT_HOME", "WIDGET_ORIGINS", "RATE_LIMIT", "TRUST_PROXY")} == {
+        "DEFLECT_HOME": str(tmp_path.resolve()), "WIDGET_ORIGINS": ["https://help.example.com"],
+        "RATE_LIMIT": "10/minute", "TRUST_PROXY": 1}
+    assert config["DRAFT_TICKET_MIN_SCORE"] == 0.5 and config["DRAFT_SIGNATURE"] is None  # the rest: defaults
+    assert seen == {"host": "127.0.0.1", "port": 8123, "workers": 2, "threads": 8, "timeout": 120}
 
 
 def test_workers_use_one_compute_thread():
@@ -80,3 +83,54 @@ def test_workers_use_one_compute_thread():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["1", "1", "1"]
+
+
+def test_serve_takes_every_setting_from_env_or_option(tmp_path, monkeypatch):
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "manifest.json").write_text("{}")
+    seen = {}
+    monkeypatch.setattr(serve_cli, "run_gunicorn", lambda config, *a, **kw: seen.update(config))
+    monkeypatch.setenv("DEFLECT_DRAFT_SIGNATURE", "Ihr Rheinblick-Team")
+    monkeypatch.setenv("DEFLECT_DRAFT_TICKET_MIN_SCORE", "0.7")
+    monkeypatch.setenv("DEFLECT_MODEL", "minilm")
+    monkeypatch.setenv("DEFLECT_WIDGET_ORIGINS", "https://a.example, https://b.example")
+    r = CliRunner().invoke(cli, ["serve", "--home", str(tmp_path), "--draft-ticket-min-score", "0.9",
+                                 "--help-center-url", "https://help.example.com"])
+    assert r.exit_code == 0, r.output
+    assert seen["DRAFT_SIGNATURE"] == "Ihr Rheinblick-Team" and seen["DEFLECT_MODEL"] == "minilm"
+    assert seen["DRAFT_TICKET_MIN_SCORE"] == 0.9  # the option wins over the environment
+    assert seen["HELP_CENTER_URL"] == "https://help.example.com"
+    assert seen["WIDGET_ORIGINS"] == ["https://a.example", "https://b.example"]
+
+
+def test_serve_names_the_bad_setting(tmp_path, monkeypatch):
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "manifest.json").write_text("{}")
+    monkeypatch.setattr(serve_cli, "run_gunicorn", lambda *a, **kw: None)
+    monkeypatch.setenv("DEFLECT_TRUST_PROXY", "many")
+    r = CliRunner().invoke(cli, ["serve", "--home", str(tmp_path)])
+    assert r.exit_code != 0 and "DEFLECT_TRUST_PROXY='many'" in r.output
+    monkeypatch.delenv("DEFLECT_TRUST_PROXY")
+    r = CliRunner().invoke(cli, ["serve", "--home", str(tmp_path), "--rate-limit", "lots"])
+    assert r.exit_code != 0 and "--rate-limit='lots'" in r.output
+
+
+def test_status_in_an_empty_folder_creates_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DEFLECT_HOME", raising=False)
+    r = CliRunner().invoke(cli, ["status"])
+    assert r.exit_code == 1 and "no deflect data here" in r.output and "--home" in r.output
+    assert list(tmp_path.iterdir()) == []
+    r = CliRunner().invoke(cli, ["status", "--home", str(tmp_path / "missing")])
+    assert r.exit_code == 1 and not (tmp_path / "missing").exists()
+
+
+def test_settings_command_shows_value_and_source(monkeypatch):
+    monkeypatch.setenv("DEFLECT_TRUST_PROXY", "2")
+    monkeypatch.delenv("DEFLECT_RATE_LIMIT", raising=False)
+    r = CliRunner().invoke(cli, ["settings", "--json"])
+    rows = {row["name"]: row for row in json.loads(r.output)}
+    assert rows["trust_proxy"] == {"name": "trust_proxy", "value": 2, "source": "env", "env": "DEFLECT_TRUST_PROXY"}
+    assert rows["rate_limit"]["source"] == "default"
+    table = CliRunner().invoke(cli, ["settings"]).output
+    assert "from DEFLECT_TRUST_PROXY" in table and "draft_ticket_min_score" in table

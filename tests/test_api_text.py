@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from deflect.web.draft import article_excerpt, build_draft
-from deflect.web.text import markdown_blocks, query_stems, snippet
+from deflect.web.text import query_stems, snippet
 
 from deflect.formats import Article
+from deflect.text import markdown_blocks
 
 
 def test_markdown_blocks_keep_words_apart():

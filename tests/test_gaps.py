@@ -464,11 +464,7 @@ def test_cli_workflow_and_errors(cli_home):
 
 # -- the benchmark scorer --------------------------------------------------------------------------
 def test_score_gap_report():
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-    from score_gaps import score_gap_report
+    from scripts.score_gaps import score_gap_report
 
     truth = {f"a{i}": "A" for i in range(10)} | {f"b{i}": "B" for i in range(10)} | {f"c{i}": "C" for i in range(3)}
     truth |= {f"k{i}": "K" for i in range(10)}

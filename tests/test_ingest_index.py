@@ -84,9 +84,11 @@ def test_cli_reports_file_and_line(faq, home):
 
 @pytest.fixture(scope="module")
 def model():
+    """The real default model: the tests that use it are marked slow."""
     return load_embedder()
 
 
+@pytest.mark.slow
 def test_index_manifest_and_reuse_of_unchanged_vectors(faq, home, model):
     store = open_store(home.db_path)
     ingest(store, [faq])
@@ -106,6 +108,7 @@ def test_index_manifest_and_reuse_of_unchanged_vectors(faq, home, model):
     assert set(changed["files"].values()) <= files and len(files) == 4   # old build files removed
 
 
+@pytest.mark.slow
 def test_article_classifier_is_saved_with_the_index_and_refitted_when_an_article_changes(faq, home, model):
     store = open_store(home.db_path)
     ingest(store, [faq])
@@ -130,6 +133,7 @@ def test_multilingual_columns_leave_out_the_english_only_part(name, dim, expecte
     assert multilingual_columns(name, dim).tolist() == list(range(*expected))
 
 
+@pytest.mark.slow
 def test_crash_mid_build_leaves_previous_index_usable(faq, home, model, monkeypatch):
     store = open_store(home.db_path)
     ingest(store, [faq])
@@ -150,6 +154,7 @@ def test_crash_mid_build_leaves_previous_index_usable(faq, home, model, monkeypa
     assert ids[0, 0] >= 0
 
 
+@pytest.mark.slow
 def test_index_built_with_another_model_is_refused(faq, home, model):
     store = open_store(home.db_path)
     ingest(store, [faq])

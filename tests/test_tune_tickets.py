@@ -1,12 +1,10 @@
-"""scripts/tune_tickets.py: the held-out folds it writes (the engine runs are covered elsewhere)."""
+"""scripts.tune_tickets: the held-out folds it writes (the engine runs are covered elsewhere)."""
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from tune_tickets import cold_start_cases, fold_cases, missing_article_cases  # noqa: E402
+from scripts.tune_tickets import cold_start_cases, fold_cases, missing_article_cases
 
 
 def _case(tmp_path: Path) -> Path:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 from deflect.formats import Article
-from deflect.redact import redact
-
-from .text import markdown_blocks
+from deflect.privacy import Redactor, default_redactor
+from deflect.text import markdown_blocks
 
 TEMPLATES = {
     "de": {
@@ -56,11 +55,13 @@ def _template(name: str, text: str) -> dict:
 
 
 def build_draft(language: str, article: Article | None = None, ticket: dict | None = None,
-                base_url: str | None = None, signature: str | None = None) -> dict:
+                base_url: str | None = None, signature: str | None = None,
+                redactor: Redactor | None = None) -> dict:
     """``{"text", "parts": [{"text", "source": {"type", "id", "title"?, "url"?}}]}``.
 
     ``article`` is the confident best article (or None); ``ticket`` a similar resolved ticket
-    (dict with id, subject, resolution) used when there is no article.
+    (dict with id, subject, resolution) used when there is no article; its text is redacted (again) with
+    ``redactor``, so no other customer's personal data reaches the draft.
     """
     t = TEMPLATES.get(language, TEMPLATES["en"])
     parts = [_template("greeting", t["greeting"])]
@@ -76,6 +77,7 @@ def build_draft(language: str, article: Article | None = None, ticket: dict | No
             source["url"] = url
         parts.append({"text": text, "source": source})
     elif ticket is not None and (ticket.get("resolution") or "").strip():
+        redact = (redactor or default_redactor()).redact
         source = {"type": "ticket", "id": ticket["id"], "title": redact(ticket.get("subject") or "")}
         parts.append({"text": redact(ticket["resolution"].strip()), "source": source})
     else:

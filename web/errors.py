@@ -1,21 +1,30 @@
 """One error shape for the API: ``{"ok": false, "error": "...", "hint"?: "..."}`` with the right status.
 
-Bad input never becomes a 500 or a stack trace: HTTP errors (404, 405, 413, 415, 429, ...) and
-:class:`deflect.errors.DeflectError` (its ``.status``) are turned into JSON under ``/api/``;
-anything unexpected is logged and answered with a bare ``500 {"ok": false, "error": "internal error"}``.
+Bad input never becomes a 500 or a stack trace: HTTP errors (404, 405, 413, 415, 429, ...) and the
+client errors of :mod:`deflect.errors` (a ``status`` below 500) are turned into JSON under ``/api/``
+with their message and hint, absolute file paths shortened to their last part. Everything else (a
+DeflectError not declared a client error, an OSError, a bug) is a server fault: it is logged with its
+traceback under a short error id, and the client gets ``500 {"ok": false, "error": "internal error",
+"id": "..."}`` and nothing of the exception's text.
 """
 from __future__ import annotations
+
+import re
+import uuid
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from deflect.errors import DeflectError
+from deflect.errors import ClientError, DeflectError
 
 API_PREFIX = "/api/"
+# An absolute file path (POSIX or Windows drive) not inside a URL: "/srv/data/index/vectors.faiss".
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~])(?:[A-Za-z]:[\\/]|/)(?:[^\s'\"`:,;()\[\]]+[\\/])*([^\s'\"`:,;()\[\]\\/]+)")
 
 
-class ApiError(DeflectError):
-    """A client error with an explicit HTTP status (400 unless given)."""
+class ApiError(ClientError):
+    """An error the service answers with as it is: its own HTTP status (400 unless given), message and
+    headers (also a 501 "not available in this installation")."""
 
     def __init__(self, message: str, status: int = 400, hint: str | None = None,
                  headers: dict[str, str] | None = None):
@@ -25,10 +34,12 @@ class ApiError(DeflectError):
 
 
 def error_response(message: str, status: int, hint: str | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+                   headers: dict[str, str] | None = None, error_id: str | None = None) -> Response:
     body: dict = {"ok": False, "error": message}
     if hint:
         body["hint"] = hint
+    if error_id:
+        body["id"] = error_id
     response = jsonify(body)
     response.status_code = status
     for key, value in (headers or {}).items():
@@ -36,8 +47,17 @@ def error_response(message: str, status: int, hint: str | None = None,
     return response
 
 
+def without_paths(text: str | None) -> str | None:
+    """``text`` with absolute file paths shortened to ``…/<last part>``: the client learns which file,
+    not where the server keeps it."""
+    if not text:
+        return text
+    return _ABSOLUTE_PATH.sub(lambda m: f"…/{m.group(1)}", text)
+
+
 def _is_api() -> bool:
-    return request.path.startswith(API_PREFIX) or request.path.rstrip("/") == API_PREFIX.rstrip("/")
+    path = "/" + request.path.lstrip("/")  # "//api/v1/x" too: the URL map does not merge slashes
+    return path.startswith(API_PREFIX) or path.rstrip("/") == API_PREFIX.rstrip("/")
 
 
 _MESSAGES = {
@@ -70,12 +90,17 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DeflectError)
     def deflect_error(exc: DeflectError):
-        status = int(getattr(exc, "status", 400) or 400)
-        return error_response(exc.message, status, exc.hint, getattr(exc, "headers", None))
+        if isinstance(exc, ApiError):  # written by the service for the client, whatever its status
+            return error_response(exc.message, exc.status, exc.hint, exc.headers)
+        status = int(exc.status)
+        if status >= 500:
+            return server_fault(exc)
+        return error_response(without_paths(exc.message), status, without_paths(exc.hint))
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    def server_fault(exc: Exception):
+        error_id = uuid.uuid4().hex[:12]
+        app.logger.error("internal error %s on %s %s", error_id, request.method, request.path, exc_info=exc)
         if not _is_api():
-            return InternalServerError()
-        return error_response("internal error", 500)
+            return InternalServerError(f"Internal error (id {error_id}).")
+        return error_response("internal error", 500, error_id=error_id)

@@ -6,6 +6,7 @@ Articles are rendered from Markdown with raw HTML disabled, so article text cann
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from markdown_it import MarkdownIt
@@ -56,69 +57,72 @@ _EN_TAGS = {
     "password": "account", "account": "account", "privacy": "account", "gdpr": "account",
 }
 
-TEXT = {
-    "de": {
-        "site": SITE, "service": "Leserservice", "help_center": "Hilfe & Kontakt",
-        "hero_title": "Wie können wir Ihnen helfen?",
-        "hero_lead": "Stellen Sie Ihre Frage – wir zeigen Ihnen passende Antworten, während Sie tippen.",
-        "search_label": "Ihre Frage an den Leserservice",
-        "search_placeholder": "z. B. „Zeitung kam heute nicht“ oder „Abo kündigen“",
-        "popular": "Häufig gesucht",
-        "popular_items": [("Zeitung nicht erhalten", "zustellung-zeitung-fehlt"),
-                          ("Urlaubsservice", "zustellung-urlaubsservice"),
-                          ("E-Paper-Anmeldung", "epaper-login"),
-                          ("Abo kündigen", "kuendigung-abo"), ("Rechnung herunterladen", "rechnung-abrufen")],
-        "topics": "Alle Themen", "articles": "Artikel",
-        "contact_title": "Keine Antwort gefunden? Schreiben Sie uns.",
-        "contact_lead": "Unser Leserservice antwortet werktags innerhalb von 1–2 Tagen. "
-                        "Telefon: 0800 555 0100 (kostenlos), Mo–Fr 7–18 Uhr.",
-        "name": "Ihr Name", "email": "E-Mail-Adresse", "customer_no": "Kundennummer (optional)",
-        "subject": "Betreff", "message": "Ihre Nachricht", "send": "Nachricht senden",
-        "required": "Pflichtfeld",
-        "other_lang": "Help in English", "other_lang_code": "en",
-        "back": "Zurück zur Hilfe-Übersicht", "breadcrumb": "Hilfe",
-        "questions": "Dieser Artikel beantwortet Fragen wie",
-        "still": "Noch Fragen?", "still_lead": "Unser Team hilft Ihnen gern persönlich weiter.",
-        "to_contact": "Zum Kontaktformular",
-        "thanks_title": "Vielen Dank für Ihre Nachricht!",
-        "thanks_lead": "Dies ist die Demo-Seite von deflect: Die Nachricht wurde nicht verschickt "
-                       "und nicht gespeichert. Im echten Einsatz landet sie im Helpdesk.",
-        "footer": "Rheinblick Medien GmbH · Hafenstraße 12 · Rheinstadt",
-        "demo_note": "Demo-Hilfecenter eines fiktiven Verlags – betrieben mit deflect.",
-        "not_found": "Artikel nicht gefunden",
-        "skip": "Zum Inhalt springen",
-    },
-    "en": {
-        "site": SITE, "service": "Reader service", "help_center": "Help & contact",
-        "hero_title": "How can we help?",
-        "hero_lead": "Ask your question – we suggest answers while you type.",
-        "search_label": "Your question for the reader service",
-        "search_placeholder": "e.g. “cancel my subscription” or “e-paper login”",
-        "popular": "Popular searches",
-        "popular_items": [("Cancel subscription", "en-cancel-subscription"),
-                          ("Forgot password", "en-password-reset"), ("Read offline", "en-offline-reading"),
-                          ("Student discount", "en-student-discount"), ("Holiday pause", "en-vacation-hold")],
-        "topics": "All topics", "articles": "articles",
-        "contact_title": "No answer found? Write to us.",
-        "contact_lead": "Our reader service replies within 1–2 working days. "
-                        "Phone: +49 800 555 0100, Mon–Fri 7am–6pm.",
-        "name": "Your name", "email": "Email address", "customer_no": "Customer number (optional)",
-        "subject": "Subject", "message": "Your message", "send": "Send message",
-        "required": "required",
-        "other_lang": "Hilfe auf Deutsch", "other_lang_code": "de",
-        "back": "Back to the help center", "breadcrumb": "Help",
-        "questions": "This article answers questions like",
-        "still": "Still need help?", "still_lead": "Our team is happy to help you in person.",
-        "to_contact": "Go to the contact form",
-        "thanks_title": "Thank you for your message!",
-        "thanks_lead": "This is deflect's demo page: your message was neither sent nor stored. "
-                       "In a real deployment it goes to the helpdesk.",
-        "footer": "Rheinblick Medien GmbH · Hafenstraße 12 · Rheinstadt, Germany",
-        "demo_note": "Demo help center of a fictional publisher – powered by deflect.",
-        "not_found": "Article not found",
-        "skip": "Skip to content",
-    },
+# The pages' wording: each phrase as (German, English), the order of LANGS.
+PHRASES: dict[str, tuple[Any, Any]] = {
+    "site": (SITE, SITE),
+    "service": ("Leserservice", "Reader service"),
+    "help_center": ("Hilfe & Kontakt", "Help & contact"),
+    "hero_title": ("Wie können wir Ihnen helfen?", "How can we help?"),
+    "hero_lead": (
+        "Stellen Sie Ihre Frage – wir zeigen Ihnen passende Antworten, während Sie tippen.",
+        "Ask your question – we suggest answers while you type.",
+    ),
+    "search_label": ("Ihre Frage an den Leserservice", "Your question for the reader service"),
+    "search_placeholder": (
+        "z. B. „Zeitung kam heute nicht“ oder „Abo kündigen“",
+        "e.g. “cancel my subscription” or “e-paper login”",
+    ),
+    "popular": ("Häufig gesucht", "Popular searches"),
+    "popular_items": (
+        [("Zeitung nicht erhalten", "zustellung-zeitung-fehlt"), ("Urlaubsservice", "zustellung-urlaubsservice"),
+         ("E-Paper-Anmeldung", "epaper-login"), ("Abo kündigen", "kuendigung-abo"),
+         ("Rechnung herunterladen", "rechnung-abrufen")],
+        [("Cancel subscription", "en-cancel-subscription"), ("Forgot password", "en-password-reset"),
+         ("Read offline", "en-offline-reading"), ("Student discount", "en-student-discount"),
+         ("Holiday pause", "en-vacation-hold")],
+    ),
+    "topics": ("Alle Themen", "All topics"),
+    "articles": ("Artikel", "articles"),
+    "contact_title": ("Keine Antwort gefunden? Schreiben Sie uns.", "No answer found? Write to us."),
+    "contact_lead": (
+        "Unser Leserservice antwortet werktags innerhalb von 1–2 Tagen. Telefon: 0800 555 0100 (kostenlos), "
+        "Mo–Fr 7–18 Uhr.",
+        "Our reader service replies within 1–2 working days. Phone: +49 800 555 0100, Mon–Fri 7am–6pm.",
+    ),
+    "name": ("Ihr Name", "Your name"),
+    "email": ("E-Mail-Adresse", "Email address"),
+    "customer_no": ("Kundennummer (optional)", "Customer number (optional)"),
+    "subject": ("Betreff", "Subject"),
+    "message": ("Ihre Nachricht", "Your message"),
+    "send": ("Nachricht senden", "Send message"),
+    "required": ("Pflichtfeld", "required"),
+    "other_lang": ("Help in English", "Hilfe auf Deutsch"),
+    "other_lang_code": ("en", "de"),
+    "back": ("Zurück zur Hilfe-Übersicht", "Back to the help center"),
+    "breadcrumb": ("Hilfe", "Help"),
+    "questions": ("Dieser Artikel beantwortet Fragen wie", "This article answers questions like"),
+    "still": ("Noch Fragen?", "Still need help?"),
+    "still_lead": ("Unser Team hilft Ihnen gern persönlich weiter.", "Our team is happy to help you in person."),
+    "to_contact": ("Zum Kontaktformular", "Go to the contact form"),
+    "thanks_title": ("Vielen Dank für Ihre Nachricht!", "Thank you for your message!"),
+    "thanks_lead": (
+        "Dies ist die Demo-Seite von deflect: Die Nachricht wurde nicht verschickt und nicht gespeichert. Im "
+        "echten Einsatz landet sie im Helpdesk.",
+        "This is deflect's demo page: your message was neither sent nor stored. In a real deployment it goes to "
+        "the helpdesk.",
+    ),
+    "footer": (
+        "Rheinblick Medien GmbH · Hafenstraße 12 · Rheinstadt",
+        "Rheinblick Medien GmbH · Hafenstraße 12 · Rheinstadt, Germany",
+    ),
+    "demo_note": (
+        "Demo-Hilfecenter eines fiktiven Verlags – betrieben mit deflect.",
+        "Demo help center of a fictional publisher – powered by deflect.",
+    ),
+    "not_found": ("Artikel nicht gefunden", "Article not found"),
+    "skip": ("Zum Inhalt springen", "Skip to content"),
 }
+TEXT = {lang: {key: pair[i] for key, pair in PHRASES.items()} for i, lang in enumerate(LANGS)}
 
 
 def page_lang() -> str:

@@ -8,7 +8,9 @@ from typing import Any
 
 from flask import Flask, current_app, g
 
+from deflect.engine import Engine
 from deflect.home import Home
+from deflect.privacy import Redactor, default_redactor
 from deflect.store import Store, open_store
 
 EXT = "deflect"
@@ -19,6 +21,7 @@ def init_app(app: Flask) -> None:
         "deflector": app.config.get("DEFLECTOR"),
         "load_lock": threading.Lock(),
         "write_lock": threading.Lock(),   # serialises index mutations (PUT/DELETE articles) per process
+        "redactor": Redactor(allow) if (allow := app.config.get("PRIVACY_ALLOW")) else default_redactor(),
     }
     app.teardown_appcontext(close_store)
 
@@ -28,14 +31,14 @@ def _state() -> dict[str, Any]:
 
 
 def get_home() -> Home:
-    """The data folder: the loaded deflector's, else ``DEFLECT_HOME`` from the config / environment."""
+    """The data folder: the loaded deflector's, else the config's ``DEFLECT_HOME`` (the ``home`` setting)."""
     deflector = _state()["deflector"]
-    if deflector is not None and getattr(deflector, "home", None) is not None:
+    if deflector is not None:
         return deflector.home
     return Home.resolve(current_app.config.get("DEFLECT_HOME"))
 
 
-def get_deflector():
+def get_deflector() -> Engine:
     """The process's Deflector, opened on first use (index and model load once per worker)."""
     state = _state()
     deflector = state["deflector"]
@@ -47,18 +50,14 @@ def get_deflector():
 
                 home = Home.resolve(current_app.config.get("DEFLECT_HOME"))
                 deflector = Deflector.open(home, model=current_app.config.get("DEFLECT_MODEL"))
-                _share_store(deflector)
+                deflector.store.redactor = get_redactor()
                 state["deflector"] = deflector
     return deflector
 
 
-def _share_store(deflector) -> None:
-    """The engine's own store is used (under the engine's lock) by whichever request thread calls it,
-    so it must not be bound to the thread that opened it."""
-    store = getattr(deflector, "store", None)
-    if isinstance(store, Store):
-        deflector.store = Store(store.path, check_same_thread=False)
-        store.close()
+def get_redactor() -> Redactor:
+    """The redactor with this app's allow-list (the ``privacy_allow`` setting)."""
+    return _state()["redactor"]
 
 
 def write_lock() -> threading.Lock:
@@ -68,7 +67,7 @@ def write_lock() -> threading.Lock:
 def get_store() -> Store:
     """This request's Store (opened on first use, closed at teardown)."""
     if "deflect_store" not in g:
-        g.deflect_store = open_store(get_home().db_path)
+        g.deflect_store = open_store(get_home().db_path, redactor=get_redactor())
     return g.deflect_store
 
 

@@ -1,66 +1,13 @@
-"""Text for API answers: Markdown -> plain-text blocks, and XSS-safe snippets with the query's words
-marked."""
+"""Text for API answers: XSS-safe snippets with the query's words marked."""
 from __future__ import annotations
 
 import re
 from html import escape
 
-from markdown_it import MarkdownIt
-
 from deflect.text import STOP_WORDS
 
-_md = MarkdownIt("commonmark", {"html": False}).enable("table")
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
-
-
-def _inline_text(token) -> str:
-    out = []
-    for child in token.children or []:
-        if child.type in ("text", "code_inline"):
-            out.append(child.content)
-        elif child.type in ("softbreak", "hardbreak"):
-            out.append(" ")
-        elif child.type == "image":
-            out.append(child.content)
-    return _SPACE.sub(" ", "".join(out)).strip()
-
-
-def markdown_blocks(markdown: str) -> list[str]:
-    """Plain-text blocks of a Markdown document: paragraphs, headings, list items ("- ", "1. "),
-    table rows (cells joined by " | ") and code blocks; markup removed."""
-    blocks: list[str] = []
-    prefix: str | None = None
-    cells: list[str] | None = None
-    ordered: list[bool] = []
-    for token in _md.parse(markdown or ""):
-        kind = token.type
-        if kind in ("bullet_list_open", "ordered_list_open"):
-            ordered.append(kind == "ordered_list_open")
-        elif kind in ("bullet_list_close", "ordered_list_close"):
-            ordered.pop()
-        elif kind == "list_item_open":
-            prefix = f"{token.info}. " if ordered and ordered[-1] and token.info else "- "
-        elif kind == "tr_open":
-            cells = []
-        elif kind == "tr_close":
-            if cells:
-                blocks.append(" | ".join(cells))
-            cells = None
-        elif kind == "inline":
-            text = _inline_text(token)
-            if cells is not None:
-                cells.append(text)
-            elif text:
-                blocks.append((prefix or "") + text)
-                prefix = None
-        elif kind in ("fence", "code_block") and token.content.strip():
-            blocks.append(token.content.strip())
-    return blocks
-
-
-def plain_text(markdown: str) -> str:
-    return "\n\n".join(markdown_blocks(markdown))
 
 
 def query_stems(query: str) -> list[str]:

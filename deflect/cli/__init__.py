@@ -1,43 +1,16 @@
 """The ``deflect`` command line: a thin click layer over the library."""
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from datetime import UTC, datetime
 
 import click
 
+from deflect.cli.common import friendly, home_option, open_home_store
 from deflect.decision.calibrator import WRONG_COST
 from deflect.errors import DeflectError
 from deflect.home import Home
-
-
-def home_option(fn):
-    """``--home DIR`` on every command (default: $DEFLECT_HOME or the current directory)."""
-    @click.option("--home", "home", type=click.Path(file_okay=False), default=None, envvar="DEFLECT_HOME",
-                  help="Data folder with deflect.db and index/ (default: current directory).")
-    @functools.wraps(fn)
-    def wrapper(*args, home=None, **kwargs):
-        return fn(*args, home=Home.resolve(home).ensure(), **kwargs)
-    return wrapper
-
-
-def friendly(fn):
-    """Turn library errors into ClickException with the hint how to fix them."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except DeflectError as exc:
-            message = str(exc) + (f"\nHint: {exc.hint}" if exc.hint else "")
-            raise click.ClickException(message) from exc
-    return wrapper
-
-
-def _store(home: Home):
-    from deflect.store import open_store
-    return open_store(home.db_path)
 
 
 def _deflector(home: Home, threads: int = 1):
@@ -61,7 +34,7 @@ def cli():
 def ingest(paths, prune, home):
     """Ingest FAQ articles (*.md, folders searched recursively) and ticket exports (*.jsonl, *.csv)."""
     from deflect.ingest import ingest as run
-    store = _store(home)
+    store = open_home_store(home)
     report = run(store, paths, prune=prune)
     a, t = report["articles"], report["tickets"]
     click.echo(f"articles: {a['new']} new, {a['changed']} changed, {a['unchanged']} unchanged"
@@ -98,7 +71,7 @@ def index(model, full, rebuild, kind, device, threads, quiet, home):
 
     from deflect.embedder import DEFAULT_MODEL, load_embedder, set_threads
     from deflect.index import build as indexer
-    store = _store(home)
+    store = open_home_store(home)
     set_threads(threads or os.cpu_count() or 1)
     if device and device.startswith("cuda"):
         import torch
@@ -135,7 +108,7 @@ def index(model, full, rebuild, kind, device, threads, quiet, home):
 def _after_index(home: Home) -> None:
     """Let the gap report notice topics that the new index now covers."""
     from deflect.gaps import check_coverage, has_open_topics
-    if not has_open_topics(_store(home)):
+    if not has_open_topics(open_home_store(home)):
         return
     covered = check_coverage(_deflector(home))
     for topic in covered or []:
@@ -236,13 +209,17 @@ def eval_(labelled, as_json, home):
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-@home_option
+@home_option(create=False)
 @friendly
 def status(as_json, home):
     """Counts, model, index age and calibration."""
     from deflect.errors import IndexMismatchError, IndexMissingError
     from deflect.index.files import verify_index
-    store = _store(home)
+    if not home.db_path.exists():  # looking must not create a store
+        raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR (or set "
+                                   "DEFLECT_HOME) for an existing data folder, or run `deflect ingest "
+                                   "FOLDER` to start one here.")
+    store = open_home_store(home)
     info: dict = {"home": str(home.path), "store": store.counts()}
     try:
         manifest = verify_index(home.index_dir)
@@ -280,10 +257,30 @@ def status(as_json, home):
         click.echo("calibration: none — run `deflect calibrate [LABELLED.jsonl]`")
 
 
+@cli.command(name="settings")
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@friendly
+def settings_(as_json):
+    """Every setting with its current value and where it comes from (environment or default)."""
+    from deflect.settings import SETTINGS, format_value, load
+    current = load()
+    rows = [{"name": s.name, "value": current[s.name], "source": current.sources[s.name], "env": s.env}
+            for s in SETTINGS]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    shown = [format_value(row["value"]) or "-" for row in rows]
+    name_width, value_width = max(len(s.name) for s in SETTINGS), max(len(v) for v in shown)
+    for row, value in zip(rows, shown):
+        source = f"from {row['env']}" if row["source"] == "env" else f"{row['source']}; {row['env']}"
+        click.echo(f"{row['name']:<{name_width}}  {value:<{value_width}}  ({source})")
+
+
 def _register_extensions() -> None:
     from deflect.cli.gaps import gaps
+    from deflect.cli.privacy import privacy
     from deflect.cli.serve import keys, serve
-    for command in (gaps, serve, keys):
+    for command in (gaps, privacy, serve, keys):
         cli.add_command(command)
 
 

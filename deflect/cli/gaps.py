@@ -9,30 +9,11 @@ import sys
 
 import click
 
-from deflect.errors import DeflectError
+from deflect.cli.common import friendly, home_option
 from deflect.home import Home
 
 FORMATS = ("table", "json", "csv")
 STATUS_CHOICES = ("open", "all", "new", "planned", "covered", "dismissed")
-
-
-def _home_option(fn):
-    @click.option("--home", "home", type=click.Path(file_okay=False), default=None, envvar="DEFLECT_HOME",
-                  help="Data folder with deflect.db and index/ (default: current directory).")
-    @functools.wraps(fn)
-    def wrapper(*args, home=None, **kwargs):
-        return fn(*args, home=Home.resolve(home).ensure(), **kwargs)
-    return wrapper
-
-
-def _friendly(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except DeflectError as exc:
-            raise click.ClickException(str(exc) + (f"\nHint: {exc.hint}" if exc.hint else "")) from exc
-    return wrapper
 
 
 def _statuses(choice: str) -> tuple[str, ...] | None:
@@ -49,9 +30,9 @@ def _statuses(choice: str) -> tuple[str, ...] | None:
 @click.option("--period-days", type=int, default=None, help="Length of the trend period (default 30 days).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to FILE instead of stdout.")
-@_home_option
+@home_option
 @click.pass_context
-@_friendly
+@friendly
 def gaps(ctx, fmt, min_size, status, period_days, output, home):
     """The uncovered-topics report: recurring questions the FAQ does not answer (and the workflow
     to close each gap: `plan`, `dismiss`, `reopen`, `show`)."""
@@ -182,7 +163,7 @@ def _echo_topic(topic: dict) -> None:
 @click.option("--due", required=True, help="Due date, YYYY-MM-DD.")
 @_sub_home
 @click.pass_context
-@_friendly
+@friendly
 def plan(ctx, topic_id, owner, due):
     """Plan an article for topic TOPIC_ID: owner and due date."""
     from deflect.gaps import plan as run
@@ -194,7 +175,7 @@ def plan(ctx, topic_id, owner, due):
 @click.option("--reason", required=True, help="Why no article will be written.")
 @_sub_home
 @click.pass_context
-@_friendly
+@friendly
 def dismiss(ctx, topic_id, reason):
     """Dismiss topic TOPIC_ID (no article will be written)."""
     from deflect.gaps import dismiss as run
@@ -205,7 +186,7 @@ def dismiss(ctx, topic_id, reason):
 @click.argument("topic_id")
 @_sub_home
 @click.pass_context
-@_friendly
+@friendly
 def reopen(ctx, topic_id):
     """Put a covered or dismissed topic back to new."""
     from deflect.gaps import reopen as run
@@ -216,7 +197,7 @@ def reopen(ctx, topic_id):
 @click.argument("topic_id")
 @_sub_home
 @click.pass_context
-@_friendly
+@friendly
 def show(ctx, topic_id):
     """Show one topic (from the last report run) as JSON."""
     from deflect.gaps import get_topic

@@ -1,35 +1,16 @@
 """`deflect serve` (the web service under gunicorn) and `deflect keys` (API keys for agents and admins)."""
 from __future__ import annotations
 
-import functools
 import json
 import os
 
 import click
 
+from deflect import settings
+from deflect.cli.common import friendly, home_option, open_home_store
 from deflect.errors import DeflectError
-from deflect.home import Home
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-
-
-def _home_option(fn):
-    @click.option("--home", "home", type=click.Path(file_okay=False), default=None, envvar="DEFLECT_HOME",
-                  help="Data folder with deflect.db and index/ (default: current directory).")
-    @functools.wraps(fn)
-    def wrapper(*args, home=None, **kwargs):
-        return fn(*args, home=Home.resolve(home).ensure(), **kwargs)
-    return wrapper
-
-
-def _friendly(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except DeflectError as exc:
-            raise click.ClickException(str(exc) + (f"\nHint: {exc.hint}" if exc.hint else "")) from exc
-    return wrapper
 
 
 # -- serve ------------------------------------------------------------------------------------------
@@ -82,6 +63,9 @@ def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: 
         "accesslog": "-" if access_log else None, "errorlog": "-", "loglevel": log_level,
         # gunicorn >= 25 opens a control socket at a fixed path: several servers would collide.
         "control_socket_disable": True,
+        # Request lines up to gunicorn's maximum reach the app, which answers long API URLs with a
+        # JSON 414; only longer ones get gunicorn's own plain-text 400.
+        "limit_request_line": 8190,
     }
 
     class Server(BaseApplication):
@@ -96,6 +80,15 @@ def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: 
     Server().run()
 
 
+def setting_options(fn):
+    """One option per setting (``--home`` is home_option's), from the table in deflect.settings."""
+    for setting in reversed(settings.SETTINGS):
+        if setting.name != "home":
+            fn = click.option(setting.option, setting.name, multiple=setting.many, default=None,
+                              help=f"{setting.help}{' (repeatable)' if setting.many else ''} [{setting.env}]")(fn)
+    return fn
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
@@ -105,33 +98,22 @@ def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: 
               help="Request threads per worker (queries run one at a time per worker).")
 @click.option("--timeout", type=click.IntRange(10, 3600), default=120, show_default=True,
               help="Seconds before a silent worker is restarted (covers model loading).")
-@click.option("--widget-origin", "origins", multiple=True,
-              help="Origin allowed to embed the widget, e.g. https://help.example.com (repeatable; "
-                   "default: $DEFLECT_WIDGET_ORIGINS).")
-@click.option("--rate-limit", default=None, help="Widget requests per client, e.g. 30/minute (per worker); "
-                                                 "0 disables.")
-@click.option("--trust-proxy", type=click.IntRange(0, 10), default=None,
-              help="Number of reverse proxies in front whose X-Forwarded-For to trust.")
+@setting_options
 @click.option("--access-log", is_flag=True, help="Log every request to stderr.")
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
-@_home_option
-@_friendly
-def serve(host, port, workers, threads, timeout, origins, rate_limit, trust_proxy, access_log, dev, home):
-    """Run the web service: API v1, the widget and the pages."""
+@home_option
+@friendly
+def serve(host, port, workers, threads, timeout, access_log, dev, home, **options):
+    """Run the web service: API v1, the widget and the pages. Every setting can be given as an option
+    or in its environment variable (see `deflect settings`)."""
     for name in THREAD_ENV:  # inherited by the workers before torch or BLAS start their pools
         os.environ[name] = "1"
+    given = {name: value for name, value in options.items() if value not in (None, ())}
+    config = settings.load(overrides={**given, "home": str(home.path)}).flask_config()
     if not (home.index_dir / "manifest.json").exists():
         raise click.ClickException(f"no index in {home.path}\nHint: run `deflect ingest FOLDER` and "
                                    "`deflect index` first (or pass --home).")
-    from deflect.store import open_store
-    open_store(home.db_path).close()  # apply migrations once here, before workers race to do it
-    config: dict = {"DEFLECT_HOME": str(home.path)}
-    if origins:
-        config["WIDGET_ORIGINS"] = list(origins)
-    if rate_limit is not None:
-        config["RATE_LIMIT"] = rate_limit
-    if trust_proxy is not None:
-        config["TRUST_PROXY"] = trust_proxy
+    open_home_store(home).close()  # apply migrations once here, before workers race to do it
     if dev:
         app = make_app(config)
         app.run(host=host, port=port, threaded=True, debug=False, use_reloader=False)
@@ -147,22 +129,17 @@ def keys():
     """Manage API keys for the agent (scope agent) and admin (scope admin) endpoints."""
 
 
-def _store(home: Home):
-    from deflect.store import open_store
-    return open_store(home.db_path)
-
-
 @keys.command("create")
 @click.option("--name", required=True, help="Who uses the key, e.g. helpdesk or cms.")
 @click.option("--scope", type=click.Choice(["agent", "admin"]), default="agent", show_default=True,
               help="agent: /api/v1/agent/suggest; admin: everything.")
 @click.option("--quiet", is_flag=True, help="Print only the key.")
-@_home_option
-@_friendly
+@home_option
+@friendly
 def keys_create(name, scope, quiet, home):
     """Create an API key; it is printed once and stored only as a hash."""
     from deflect.store.service import create_key
-    record, key = create_key(_store(home), name, scope)
+    record, key = create_key(open_home_store(home), name, scope)
     if quiet:
         click.echo(key)
         return
@@ -173,12 +150,12 @@ def keys_create(name, scope, quiet, home):
 
 @keys.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the keys as JSON.")
-@_home_option
-@_friendly
+@home_option
+@friendly
 def keys_list(as_json, home):
     """List API keys (never the keys themselves)."""
     from deflect.store.service import list_keys
-    rows = list_keys(_store(home))
+    rows = list_keys(open_home_store(home))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -194,10 +171,10 @@ def keys_list(as_json, home):
 
 @keys.command("revoke")
 @click.argument("key_id")
-@_home_option
-@_friendly
+@home_option
+@friendly
 def keys_revoke(key_id, home):
     """Revoke the key with id KEY_ID (or every active key with that name)."""
     from deflect.store.service import revoke_key
-    for r in revoke_key(_store(home), key_id):
+    for r in revoke_key(open_home_store(home), key_id):
         click.echo(f"revoked {r['id']} '{r['name']}' (scope {r['scope']})")

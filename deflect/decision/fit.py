@@ -10,7 +10,8 @@ from deflect.decision.calibrator import WRONG_COST, Calibrator
 from deflect.engine import FEATURES, Engine
 from deflect.errors import InputError, NotCalibratedError
 from deflect.formats import Inquiry
-from deflect.index.classifier import classifier_rows, fit_classifier
+from deflect.index.bundle import classifier_rows
+from deflect.index.classifier import fit_classifier
 from deflect.index.documents import TICKET, ticket_text
 from deflect.labels import hard_labels
 

@@ -34,8 +34,8 @@ from scipy import sparse
 from deflect.embedder import Embedder
 from deflect.errors import IndexMismatchError, IndexMissingError
 from deflect.index.ann import VectorIndex
-from deflect.index.bundle import IndexBundle, salvage_embeddings
-from deflect.index.classifier import classifier_rows, fit_classifier
+from deflect.index.bundle import IndexBundle, classifier_rows, salvage_embeddings
+from deflect.index.classifier import fit_classifier
 from deflect.index.documents import DELETED, TICKET, collect_documents, content_state, is_article_doc, text_hash
 from deflect.index.files import verify_index
 from deflect.index.lock import index_lock

@@ -24,7 +24,7 @@ from scipy import sparse
 from deflect.embedder import multilingual_columns
 from deflect.errors import DeflectError, IndexMismatchError
 from deflect.index.ann import VectorIndex
-from deflect.index.classifier import Classifier, fit_article_classifier
+from deflect.index.classifier import Classifier, classifier_sample, fit_article_classifier
 from deflect.index.documents import DELETED, TICKET, is_article_doc
 from deflect.index.files import (
     FORMAT,
@@ -39,7 +39,7 @@ from deflect.index.files import (
     remove_stale,
 )
 from deflect.index.lock import index_lock
-from deflect.labels import NEIGHBOURS, TEMPERATURE, neighbour_graph, spread_into
+from deflect.labels import NEIGHBOURS, TEMPERATURE, hard_labels, neighbour_graph, spread_into
 
 MERGE_ROWS = 50_000       # embedding files up to this many rows are rewritten as one file
 MAX_SEGMENTS = 8          # above this many embedding segment files they are merged
@@ -425,3 +425,14 @@ def describe_index(vectors: VectorIndex) -> dict:
                   f"approximate search {p.get('factory')}" + (f", nprobe {p['nprobe']}" if "nprobe" in p else "")
                   + (f", efSearch {p['ef_search']}" if "ef_search" in p else ""))
     return {**d, "reason": reason}
+
+
+def classifier_rows(bundle: IndexBundle, index_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """What the classifier of an index is fitted on: the positions (a fixed sample of the live
+    documents), their embeddings and hard labels; None when the embeddings are not on disk."""
+    live = np.flatnonzero(bundle.kind != DELETED)
+    live = live[classifier_sample(len(live))]
+    vectors = bundle.gather_embeddings(index_dir, live)
+    if vectors is None:
+        return None
+    return live, vectors, hard_labels(bundle.labels[live], -1)

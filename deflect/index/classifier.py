@@ -3,16 +3,8 @@ article" class) and the one over the article documents alone (``fit_article_clas
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-from deflect.index.documents import DELETED
-from deflect.labels import hard_labels
-
-if TYPE_CHECKING:   # the bundle holds classifiers; this module only reads a bundle it is given
-    from deflect.index.bundle import IndexBundle
 
 CLASSIFIER_SAMPLE = 30000  # max documents the linear classifier is trained on
 ARTICLE_CLASSIFIER_C = 1000.0  # inverse regularisation of the classifier over the article texts alone
@@ -48,17 +40,6 @@ def classifier_sample(n: int, seed: int = 0) -> np.ndarray:
     if n <= CLASSIFIER_SAMPLE:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, CLASSIFIER_SAMPLE, replace=False))
-
-
-def classifier_rows(bundle: IndexBundle, index_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """What the classifier of an index is fitted on: the positions (a fixed sample of the live
-    documents), their embeddings and hard labels; None when the embeddings are not on disk."""
-    live = np.flatnonzero(bundle.kind != DELETED)
-    live = live[classifier_sample(len(live))]
-    vectors = bundle.gather_embeddings(index_dir, live)
-    if vectors is None:
-        return None
-    return live, vectors, hard_labels(bundle.labels[live], -1)
 
 
 def fit_classifier(vectors: np.ndarray, targets: np.ndarray, seed: int = 0,

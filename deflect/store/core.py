@@ -20,9 +20,9 @@ import sqlite_utils
 from deflect.clock import utcnow_iso as utcnow
 from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article, Inquiry, Ticket
-from deflect.redact import redact
+from deflect.privacy import Redactor, default_redactor
 from deflect.store.gaps import GAPS_MIGRATIONS
-from deflect.store.service import SERVICE_MIGRATIONS
+from deflect.store.service_schema import SERVICE_MIGRATIONS
 
 
 def _m001_core(db: sqlite_utils.Database) -> None:
@@ -56,8 +56,9 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 class Store:
     """Typed access to one deflect database file."""
 
-    def __init__(self, path: str | Path, check_same_thread: bool = True):
+    def __init__(self, path: str | Path, check_same_thread: bool = True, redactor: Redactor | None = None):
         self.path = Path(path)
+        self.redactor = redactor or default_redactor()  # everything personal is redacted before it is stored
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=check_same_thread)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -172,7 +173,7 @@ class Store:
         for ticket in tickets:
             row = ticket.to_row()
             for key in ("subject", "body", "resolution"):
-                row[key] = redact(row[key])
+                row[key] = self.redactor.redact(row[key], known=ticket.customer)
             row["content_hash"] = hashlib.sha1(json.dumps(row, sort_keys=True).encode()).hexdigest()
             old = existing.get(ticket.id)
             if old == row["content_hash"]:
@@ -196,16 +197,10 @@ class Store:
         return {r["id"]: r for r in self.db["tickets"].rows_where(f"id in ({marks})", ids)}
 
     # -- inquiries --------------------------------------------------------------------------
-    @staticmethod
-    def inquiry_row(inquiry: Inquiry, decision: str, confidence: float, article_id: str | None,
+    def inquiry_row(self, inquiry: Inquiry, decision: str, confidence: float, article_id: str | None,
                     channel: str = "cli", session: str | None = None, page: str | None = None) -> dict:
-        """The stored form of an inquiry and what deflect answered: personal data redacted, the page
-        without its query string and fragment (where search terms, e-mails and tokens travel)."""
-        return {
-            "id": inquiry.id or uuid.uuid4().hex, "text": redact(inquiry.text), "language": inquiry.language,
-            "created_at": utcnow(), "decision": decision, "confidence": float(confidence),
-            "article_id": article_id, "channel": channel, "session": session, "page": page_location(page),
-        }
+        """The stored form of an inquiry (see ``inquiry_row``), redacted with this store's redactor."""
+        return inquiry_row(inquiry, decision, confidence, article_id, channel, session, page, self.redactor)
 
     def write_inquiries(self, rows: list[dict]) -> None:
         """Store inquiry rows (upserted by id, so writing a row twice is harmless)."""
@@ -265,18 +260,31 @@ class Store:
         }
 
 
-def page_location(page: str | None) -> str | None:
+def inquiry_row(inquiry: Inquiry, decision: str, confidence: float, article_id: str | None,
+                channel: str = "cli", session: str | None = None, page: str | None = None,
+                redactor: Redactor | None = None) -> dict:
+    """The stored form of an inquiry and what deflect answered: personal data redacted, the page
+    without its query string and fragment (where search terms, e-mails and tokens travel)."""
+    redactor = redactor or default_redactor()
+    return {
+        "id": inquiry.id or uuid.uuid4().hex, "text": redactor.redact(inquiry.text), "language": inquiry.language,
+        "created_at": utcnow(), "decision": decision, "confidence": float(confidence),
+        "article_id": article_id, "channel": channel, "session": session, "page": page_location(page, redactor),
+    }
+
+
+def page_location(page: str | None, redactor: Redactor | None = None) -> str | None:
     """Scheme, host and path of a page address; the query string and fragment are dropped."""
     if not page:
         return page
     parts = urlsplit(page.strip())
-    return redact(urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))) or None
+    return (redactor or default_redactor()).redact(urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))) or None
 
 
-def open_store(path: str | Path, check_same_thread: bool = True) -> Store:
+def open_store(path: str | Path, check_same_thread: bool = True, redactor: Redactor | None = None) -> Store:
     """Open (and migrate) the store, turning SQLite errors into a DeflectError."""
     try:
-        return Store(path, check_same_thread=check_same_thread)
+        return Store(path, check_same_thread=check_same_thread, redactor=redactor)
     except sqlite3.DatabaseError as exc:
         raise DeflectError(f"cannot open the database {path}: {exc}",
                            hint="Is it a deflect database? Use --home to point at another folder.") from exc

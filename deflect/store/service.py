@@ -1,8 +1,5 @@
 """The web service's tables: feedback events (behind the deflection metrics) and API keys (hashed).
-
-The migration functions are listed in ``deflect.store.MIGRATIONS``. This module must not import
-``deflect.store`` at import time (the store imports it); functions take the ``Store`` as an argument.
-"""
+Their schema is in ``deflect.store.service_schema``."""
 from __future__ import annotations
 
 import hashlib
@@ -10,37 +7,16 @@ import secrets
 import sqlite3
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import sqlite_utils
 
 from deflect.clock import utcnow_iso
-from deflect.errors import DeflectError, NotFoundError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from deflect.store import Store
+from deflect.errors import InputError, NotFoundError
+from deflect.store.core import Store
 
 SCOPES = ("agent", "admin")
 EVENTS = ("helpful", "not_helpful", "contacted_support", "clicked")
 KEY_PREFIX = "dfk_"
-
-
-def m_service_001(db: sqlite_utils.Database) -> None:
-    """Feedback events and API keys."""
-    db["feedback"].create({
-        "id": str, "inquiry_id": str, "article_id": str, "event": str, "session": str, "created_at": str,
-    }, pk="id")
-    db["feedback"].create_index(["inquiry_id"])
-    db["feedback"].create_index(["event", "created_at"])
-    db["api_keys"].create({
-        "id": str, "name": str, "scope": str, "key_hash": str, "prefix": str,
-        "created_at": str, "last_used_at": str, "revoked_at": str,
-    }, pk="id")
-    db["api_keys"].create_index(["key_hash"], unique=True)
-    db["inquiries"].create_index(["session"], if_not_exists=True)
-
-
-SERVICE_MIGRATIONS = [("service_001_feedback_keys", m_service_001)]
 
 
 # -- API keys -------------------------------------------------------------------------------
@@ -57,10 +33,10 @@ def create_key(store: Store, name: str, scope: str = "agent") -> tuple[dict, str
     """Create a key; returns its record and the key itself (shown once, only its hash is stored)."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise DeflectError("a key needs a name of 1 to 100 characters",
-                           hint="Use --name, e.g. --name helpdesk.")
+        raise InputError("a key needs a name of 1 to 100 characters",
+                         hint="Use --name, e.g. --name helpdesk.")
     if scope not in SCOPES:
-        raise DeflectError(f"unknown scope {scope!r}", hint="Use 'agent' or 'admin'.")
+        raise InputError(f"unknown scope {scope!r}", hint="Use 'agent' or 'admin'.")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = {"id": uuid.uuid4().hex[:12], "name": name, "scope": scope, "key_hash": hash_key(key),
            "prefix": key[:len(KEY_PREFIX) + 6], "created_at": utcnow_iso(), "last_used_at": None,
@@ -124,7 +100,7 @@ def record_feedback(store: Store, inquiry_id: str, event: str, article_id: str |
                     session: str | None = None) -> str:
     """Store one feedback event for a logged inquiry; returns its id."""
     if event not in EVENTS:
-        raise DeflectError(f"unknown event {event!r}", hint="Use one of: " + ", ".join(EVENTS) + ".")
+        raise InputError(f"unknown event {event!r}", hint="Use one of: " + ", ".join(EVENTS) + ".")
     inquiry = get_inquiry(store, inquiry_id)
     if inquiry is None:
         raise NotFoundError(f"no inquiry {inquiry_id!r}")

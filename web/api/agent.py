@@ -4,13 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from deflect.errors import NotFoundError
-from deflect.redact import redact
 
 from ..auth import require_key
 from ..draft import build_draft
 from ..errors import ApiError
-from ..limits import json_body, text_field
-from ..state import get_store
+from ..limits import json_body, text_field, visible_chars
+from ..state import get_redactor, get_store
 from .common import K_ARTICLES, K_TICKETS, LANGS, articles_json, deflector, log_inquiry
 
 bp = Blueprint("agent", __name__, url_prefix="/api/v1")
@@ -23,9 +22,10 @@ def agent_suggest():
     subject = text_field(data, "subject", max_len=500) or ""
     body = text_field(data, "body", max_len=20000) or ""
     language = text_field(data, "language", choices=LANGS)
-    if len(subject) + len(body) < 3:
-        raise ApiError("give the ticket's 'body' (and 'subject'); at least 3 characters")
+    if visible_chars(subject) < 3 and visible_chars(body) < 3:
+        raise ApiError("give the ticket's 'body' or 'subject' with at least 3 characters besides spaces")
     text = body if not subject or body.startswith(subject) else (f"{subject}\n{body}" if body else subject)
+    redact = get_redactor().redact
     text = redact(text)
     s = deflector().suggest(text, language=language, k=K_ARTICLES, with_tickets=K_TICKETS)
     iid = log_inquiry(text, s, "agent")
@@ -38,11 +38,11 @@ def agent_suggest():
             article = get_store().get_article(s.articles[0].id)
         except NotFoundError:
             article = None
-    min_score = float(current_app.config.get("DRAFT_TICKET_MIN_SCORE", 0.5))
+    min_score = float(current_app.config["DRAFT_TICKET_MIN_SCORE"])
     ticket = next((t for t in tickets if t["score"] >= min_score and t["resolution"].strip()), None)
     draft = build_draft(s.language, article=article, ticket=ticket,
-                        base_url=current_app.config.get("HELP_CENTER_URL"),
-                        signature=current_app.config.get("DRAFT_SIGNATURE"))
+                        base_url=current_app.config["HELP_CENTER_URL"],
+                        signature=current_app.config["DRAFT_SIGNATURE"], redactor=get_redactor())
     return jsonify({"ok": True, "id": iid, "decision": s.decision,
                     "confidence": round(float(s.confidence), 4), "language": s.language,
                     "articles": articles_json(s.articles, text), "tickets": tickets, "draft": draft})

@@ -10,11 +10,12 @@ from flask import current_app, g
 from deflect.engine import ArticleHit, Engine, Suggestion
 from deflect.errors import DeflectError
 from deflect.formats import Inquiry
-from deflect.store import Store
-from deflect.store.spool import MAX_BYTES, Spool
+from deflect.store.core import inquiry_row
+from deflect.store.spool import Spool
+from deflect.text import plain_text
 
-from ..state import get_deflector, get_home, get_store
-from ..text import plain_text, snippet
+from ..state import get_deflector, get_home, get_redactor, get_store
+from ..text import snippet
 
 LANGS = ("de", "en")
 K_ARTICLES = 3
@@ -46,7 +47,10 @@ def articles_json(hits: list[ArticleHit], query: str) -> list[dict]:
     bodies: dict[str, str] = {}
     if ids:
         marks = ",".join("?" * len(ids))
-        bodies = dict(get_store().db.execute(f"select id, body from articles where id in ({marks})", ids))
+        try:
+            bodies = dict(get_store().db.execute(f"select id, body from articles where id in ({marks})", ids))
+        except (sqlite3.Error, DeflectError) as exc:  # the answer goes out without snippets
+            current_app.logger.warning("deflect: article snippets not read from the database (%s)", exc)
     return [{"id": h.id, "title": h.title, "url": h.url, "score": round(float(h.score), 4),
              "language": h.language,
              "snippet": snippet(_plain(bodies.get(h.id) or ""), query)}
@@ -58,8 +62,7 @@ def spool() -> Spool:
     spools = current_app.extensions.setdefault("deflect_spool", {})
     home = get_home().path
     if home not in spools:
-        spools[home] = Spool(home / "spool" / "inquiries.jsonl",
-                             int(current_app.config.get("SPOOL_MAX_BYTES") or MAX_BYTES))
+        spools[home] = Spool(home / "spool" / "inquiries.jsonl", int(current_app.config["SPOOL_MAX_BYTES"]))
     return spools[home]
 
 
@@ -69,12 +72,12 @@ def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | 
     (longer than ``LOG_LOCK_TIMEOUT`` seconds), read-only or full delays and fails no answer: the row
     goes to the spool and is written by a later request."""
     top = suggestion.articles[0].id if suggestion.articles else None
-    row = Store.inquiry_row(Inquiry(id=uuid.uuid4().hex, text=text, language=suggestion.language),
-                            suggestion.decision, suggestion.confidence, top, channel, session, page)
+    row = inquiry_row(Inquiry(id=uuid.uuid4().hex, text=text, language=suggestion.language),
+                      suggestion.decision, suggestion.confidence, top, channel, session, page, get_redactor())
     waiting = spool()
     try:
         store = get_store()
-        with store.busy_timeout(float(current_app.config.get("LOG_LOCK_TIMEOUT", 1.0))):
+        with store.busy_timeout(float(current_app.config["LOG_LOCK_TIMEOUT"])):
             store.write_inquiries([row])
             if waiting.pending():
                 waiting.drain(store.write_inquiries)

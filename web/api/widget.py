@@ -7,13 +7,12 @@ import sqlite3
 from flask import Blueprint, jsonify
 
 from deflect.errors import DeflectError
-from deflect.redact import redact
 from deflect.store.service import EVENTS, record_feedback
 
 from ..errors import ApiError
 from ..limits import json_body, rate_limit, text_field
 from ..openapi import document
-from ..state import get_store
+from ..state import get_redactor, get_store
 from .common import K_ARTICLES, LANGS, articles_json, deflector, log_inquiry, spool
 
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
@@ -27,7 +26,7 @@ def suggest():
     language = text_field(data, "language", choices=LANGS)
     session = text_field(data, "session", max_len=128)
     page = text_field(data, "page", max_len=2000)
-    text = redact(text)
+    text = get_redactor().redact(text)
     s = deflector().suggest(text, language=language, k=K_ARTICLES)
     iid = log_inquiry(text, s, "widget", session, page)
     return jsonify({"ok": True, "id": iid, "decision": s.decision,

@@ -1,0 +1,93 @@
+"""`deflect privacy scan` (what in the store looks personal) and `deflect privacy scrub` (redact it)."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from deflect.cli.common import friendly, home_option, open_home_store
+from deflect.home import Home
+
+# Tables and columns scrub rewrites: the customer texts deflect stores. Gap topics are derived from
+# them and are rebuilt by `deflect gaps --rebuild`.
+SCRUBBED = {"tickets": ("subject", "body", "resolution"), "inquiries": ("text", "page")}
+
+
+@click.group()
+def privacy():
+    """Personal data in the store: audit it, redact it."""
+
+
+@privacy.command()
+@click.option("--json", "as_json", is_flag=True, help="The whole report as JSON.")
+@click.option("--examples", default=3, show_default=True, type=click.IntRange(0, 50),
+              help="Masked examples per column.")
+@click.option("--fail", is_flag=True, help="Exit with status 1 when anything personal is found (for cron and CI).")
+@home_option(create=False)
+@friendly
+def scan(as_json: bool, examples: int, fail: bool, home: Home):
+    """Report what looks personal in the store's texts, per table column and kind (examples masked)."""
+    from deflect.privacy import scan as run
+
+    if not home.db_path.exists():
+        raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
+    store = open_home_store(home)
+    try:
+        report = run(store.db, store.redactor, limit_examples=examples)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    elif not report["total"]:
+        click.echo("No personal data found.")
+    else:
+        click.echo(f"{report['total']} finding(s): " + ", ".join(f"{k} {n}" for k, n in report["kinds"].items()))
+        for column, entry in report["columns"].items():
+            kinds = ", ".join(f"{k} {n}" for k, n in entry["kinds"].items())
+            click.echo(f"  {column}: {entry['rows']} row(s), {kinds}")
+            for example in entry["examples"]:
+                click.echo(f"    row {example['row']}: {example['kind']} {example['text']}")
+        click.echo("Redact what is stored with `deflect privacy scrub`.")
+    if fail and report["total"]:
+        raise SystemExit(1)
+
+
+@privacy.command()
+@click.option("--dry-run", is_flag=True, help="Count the rows that would change; change nothing.")
+@home_option(create=False)
+@friendly
+def scrub(dry_run: bool, home: Home):
+    """Redact the stored tickets and inquiries again with the current rules and allow-list."""
+    if not home.db_path.exists():
+        raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
+    store = open_home_store(home)
+    try:
+        changed = scrub_store(store, dry_run)
+    finally:
+        store.close()
+    verb = "would change" if dry_run else "changed"
+    click.echo(", ".join(f"{table}: {n} row(s) {verb}" for table, n in changed.items()))
+    if changed.get("tickets") and not dry_run:
+        click.echo("Run `deflect index` to embed the changed tickets and `deflect gaps --rebuild` for the report.")
+
+
+def scrub_store(store, dry_run: bool = False) -> dict[str, int]:
+    """Rows per table whose texts the store's redactor changes; written back unless ``dry_run``
+    (one transaction per table, so a crash leaves each table either scrubbed or as it was)."""
+    from deflect.store.core import page_location
+
+    changed: dict[str, int] = {}
+    for table, columns in SCRUBBED.items():
+        updates = []
+        for row in store.db.query(f'select rowid as __rowid, {", ".join(columns)} from "{table}"'):
+            new = {c: (page_location(row[c], store.redactor) if c == "page" else store.redactor.redact(row[c]))
+                   for c in columns if row[c]}
+            if any(new[c] != row[c] for c in new):
+                updates.append((row["__rowid"], new))
+        changed[table] = len(updates)
+        if updates and not dry_run:
+            with store.db.conn:
+                for rowid, values in updates:
+                    sets = ", ".join(f"{c} = ?" for c in values)
+                    store.db.execute(f'update "{table}" set {sets} where rowid = ?', [*values.values(), rowid])
+    return changed

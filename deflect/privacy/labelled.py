@@ -1,0 +1,143 @@
+"""Values recognised by their label: customer/contract/order/invoice numbers, dates of birth, tax and ID numbers.
+
+Only the value is reported ("Kundennummer 77773" → "Kundennummer [CUSTOMER-ID]"): the label tells the
+reader what was there, which keeps a redacted ticket useful. A number without a label is left alone unless
+its format is distinctive and a python-stdnum validator confirms it (US SSN, UK NI number).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+
+from stdnum.de import idnr, stnr
+from stdnum.eu import vat
+from stdnum.us import ssn
+
+from .findings import Finding, make
+
+# Between label and value: spaces, ":", "#", "(", "-", or a verb ("Kundennummer lautet 662001"). Each
+# repetition starts with a non-space token, so the pattern cannot backtrack badly on long runs of spaces.
+_SEP = r"[ \t]*(?:(?:[:#=(]|-(?!\w)|\b(?:lautet|lauten|ist|is|are|was)\b)[ \t]*)*"
+
+_CUSTOMER_LABEL = (
+    r"(?i:\b(?:(?:kunden|vertrags|bestell|auftrags|rechnungs|abo(?:nnement)?s?|mitglieds|konto)[-\s]?){1,2}"
+    r"(?:nummer|nr\b\.?)|\bkd\.?-?\s?nr\b\.?"
+    r"|\b(?:customer|cust\.?|account|acct\.?|order|contract|invoice|subscription|subscriber|member(?:ship)?)"
+    r"\s?(?:number|no\b\.?|nr\b\.?|#|id\b)|\border\s?#|\binvoice\s?#)"
+)
+# "55554", "KD-204711", "RE-2026-0042", "2026/1187", and digit groups written with spaces ("100 234 567",
+# "VN 55 123", "2004 5566 77") of two to four digits each, so "Kundennummer 55554 12 Ausgaben" stops after
+# 55554.
+_CUSTOMER_VALUE = (r"#?((?:[A-Z]{1,5}[- ]?)?(?:\d{2,4}(?:[ ]\d{2,4}){1,3}|\d[\dA-Za-z]*(?:[-/][\dA-Za-z]+)*))"
+                   r"(?![\w-])")
+_CUSTOMER = re.compile(_CUSTOMER_LABEL + _SEP + _CUSTOMER_VALUE)
+
+_MONTHS = (r"(?:jan(?:uar|uary)?|jänner|feb(?:ruar|ruary)?|mär(?:z)?|maerz|mar(?:ch)?|apr(?:il)?|mai|may|"
+           r"jun[ei]?|jul[iy]?|aug(?:ust)?|sep(?:t(?:ember)?)?|o[ck]t(?:ober)?|nov(?:ember)?|de[cz](?:ember)?)")
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+_DATE = (
+    rf"(?i:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}\.[ ]?\d{{1,2}}\.[ ]?(?:\d{{4}}|\d{{2}})|\d{{1,2}}[/-]\d{{1,2}}[/-]"
+    rf"(?:\d{{4}}|\d{{2}})|{_DAY}\.?[ ](?:of[ ])?{_MONTHS}\.?,?[ ]\d{{2,4}}|{_MONTHS}\.?[ ]{_DAY},?[ ]\d{{4}})(?!\d)"
+)
+_DOB_LABEL = (r"(?i:\bgeboren(?:[ ]am)?|\bgeb\.(?:[ ]?am)?|\bgeburtsdatum|\bgeb\.?-?datum|\bgeburtstag"
+              r"|\bborn(?:[ ]on)?|\bd\.?o\.?b\b\.?|\bdate[ ]of[ ]birth|\bbirth[ ]?date|\bbirthday)")
+# An optional format hint may stand between label and date: "Geburtsdatum (TT.MM.JJJJ): 09.09.1999".
+_DOB = re.compile(_DOB_LABEL + r"(?:[ \t]*\([^()\n]{1,20}\))?[ \t]*[:\-–]?[ \t]*(" + _DATE + ")")
+_DOB_AFTER = re.compile(r"(?i:\bam[ ])(" + _DATE + r")[ ]geboren\b")
+
+
+def _plausible_birth_date(value: str) -> bool:
+    """Whether ``value`` can be a real date (day/month in either order) between 1900 and this year."""
+    numbers = [int(n) for n in re.findall(r"\d+", value)]
+    if len(numbers) < 3:  # a month name stands in for one number
+        return bool(re.search(r"(19|20)\d\d|\b\d\d$", value))
+    if numbers[0] > 31:
+        numbers = numbers[::-1]  # ISO: year first
+    day, month, year = numbers[0], numbers[1], numbers[2]
+    year += 1900 if year < 100 else 0
+    for d, m in ((day, month), (month, day)):
+        try:
+            if 1900 <= date(year, m, d).year <= date.today().year:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+# (label, value shape, validator or None). A labelled value is redacted when its shape fits even if a
+# checksum fails: a mistyped tax ID is still the customer's tax ID, and the label is strong evidence.
+_ID_RULES: list[tuple[str, str, Callable[[str], bool] | None]] = [
+    (r"steuer[-\s]?id(?:entifikationsnummer)?(?:[-\s]?nr\b\.?)?|steueridentifikationsnummer|"
+     r"identifikationsnummer|\bidnr\b\.?|tax[ ]?id(?:entification)?(?:[ ](?:number|no\b\.?))?|\btin\b",
+     r"\d{2,3}(?:[ ]?\d{2,3}){3,4}", idnr.is_valid),
+    (r"steuer[-\s]?(?:nummer|nr\b\.?)|\bst\.?-?[ ]?nr\b\.?|\bstnr\b", r"\d{2,5}/\d{3,4}/\d{4,5}|\d{10,13}",
+     stnr.is_valid),
+    (r"ust[-.\s]?id(?:[-.\s]?nr\b\.?)?|ust[-\s]?idnr|umsatzsteuer[-\s]?(?:id(?:entifikationsnummer)?|nummer)"
+     r"|\buid(?:[-\s]?(?:nummer|nr\b\.?))?|vat[ ]?(?:id|number|no\b\.?|reg(?:istration)?[ ](?:number|no\b\.?))",
+     r"[A-Z]{2}[ ]?[0-9A-Z]{2,4}(?:[ ]?[0-9A-Z]{2,4}){1,4}", vat.is_valid),
+    (r"(?:personal)?ausweis[-\s]?(?:nummer|nr\b\.?)|personalausweis|id[-\s]card[ ](?:number|no\b\.?)",
+     r"(?=[A-Z]*\d)[A-Z0-9]{8,10}", None),
+    (r"\b(?:reise)?pass[-\s]?(?:nummer|nr\b\.?)|\bpassport(?:[ ](?:number|no\b\.?|#))?",
+     r"(?=[A-Z]*\d)[A-Z0-9]{6,10}", None),
+    (r"\bssn\b|social[ ]security[ ](?:number|no\b\.?)", r"\d{3}-?\d{2}-?\d{4}", ssn.is_valid),
+    (r"sozialversicherungs(?:nummer|nr\b\.?)|\bsv[-\s]?(?:nummer|nr\b\.?)|rentenversicherungs(?:nummer|nr\b\.?)",
+     r"\d{2}[ ]?\d{6}[ ]?[A-Z][ ]?\d{3}", None),
+    (r"\bni[ ](?:number|no\b\.?)|\bnino\b|national[ ]insurance(?:[ ](?:number|no\b\.?))?",
+     r"[A-Z]{2}[ ]?\d{2}[ ]?\d{2}[ ]?\d{2}[ ]?[A-D]", None),
+    (r"führerschein[-\s]?(?:nummer|nr\b\.?)|driver'?s?[ ]licen[cs]e(?:[ ](?:number|no\b\.?))?",
+     r"(?=[A-Z]*\d)[A-Z0-9]{8,12}", None),
+]
+# Where a checksum confirms the value, a few words may stand between label and value ("USt-IdNr. der
+# Firma: DE 136 695 976"); without one, the value must follow the label directly.
+_FILLER = r"(?:[ \t]*(?:[^\W\d_]+\.?|\([^()\n]{1,20}\))){0,3}?"
+_ID_PATTERNS = [(re.compile(rf"(?i:{label})" + (_FILLER if check in (idnr.is_valid, vat.is_valid, ssn.is_valid) else "")
+                            + _SEP + rf"({value})(?![\w-])"), check)
+                for label, value, check in _ID_RULES]
+
+# Unlabelled, but distinctive and checkable: US SSN "536-90-4399", UK NI number "JG 10 37 95 B".
+_SSN_BARE = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
+_NINO_BARE = re.compile(r"(?<![\w-])[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][ ]?\d{2}[ ]?\d{2}[ ]?\d{2}[ ]?[A-D](?![\w-])")
+_NINO_BAD_PREFIX = {"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"}
+
+
+def find_customer_ids(text: str) -> list[Finding]:
+    """Customer, contract, order, invoice, subscription and account numbers after their label."""
+    out: list[Finding] = []
+    for m in _CUSTOMER.finditer(text):
+        value = m.group(1)
+        if sum(ch.isdigit() for ch in value) >= 3:
+            f = make(text, "customer_id", m.start(1), m.end(1))
+            if f is not None:
+                out.append(f)
+    return out
+
+
+def find_birth_dates(text: str) -> list[Finding]:
+    """Dates after (or, German, before) a birth label: "geb. 13.04.1970", "DOB 03/12/1985", "am … geboren"."""
+    out: list[Finding] = []
+    for pattern in (_DOB, _DOB_AFTER):
+        for m in pattern.finditer(text):
+            if _plausible_birth_date(m.group(1)):
+                out.append(Finding(m.start(1), m.end(1), "dob", m.group(1)))
+    return out
+
+
+def find_id_numbers(text: str) -> list[Finding]:
+    """Tax IDs, tax and VAT numbers, ID card, passport, social security and driving licence numbers."""
+    out: list[Finding] = []
+    if not any(ch.isdigit() for ch in text):
+        return out  # every ID number holds a digit
+    for pattern, check in _ID_PATTERNS:
+        for m in pattern.finditer(text):
+            value = m.group(1)
+            if check is vat.is_valid and not check(value):
+                continue  # "VAT number" is also said of the amount; only a valid VAT ID is one
+            out.append(Finding(m.start(1), m.end(1), "id_number", value))
+    for m in _SSN_BARE.finditer(text):
+        if ssn.is_valid(m.group()):
+            out.append(Finding(m.start(), m.end(), "id_number", m.group()))
+    for m in _NINO_BARE.finditer(text):
+        if m.group()[:2] not in _NINO_BAD_PREFIX:
+            out.append(Finding(m.start(), m.end(), "id_number", m.group()))
+    return out

@@ -1,0 +1,74 @@
+"""``Redactor``: find personal data in free text and replace it with placeholders such as ``[NAME]``."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+
+from deflect.settings import from_env
+
+from .addresses import find_postcodes, find_streets
+from .findings import Finding, apply, resolve
+from .known import AllowList, find_known
+from .labelled import find_birth_dates, find_customer_ids, find_id_numbers
+from .names import find_names
+from .numbers import PHONE_REGIONS, find_cards, find_emails, find_ibans, find_phones
+
+
+class Redactor:
+    """Detects e-mail addresses, phone numbers, IBANs, card numbers, names, postal addresses, customer and
+    contract numbers, dates of birth and tax/ID numbers in German and English text.
+
+    ``allow``: the company's own numbers, addresses and e-mail addresses, kept verbatim wherever they
+    appear (compared after normalising case, whitespace and punctuation; phone numbers by E.164).
+    """
+
+    def __init__(self, allow: Iterable[str] = (), phone_regions: Iterable[str] = PHONE_REGIONS):
+        self.allow = AllowList([allow] if isinstance(allow, str) else allow)
+        self.phone_regions = tuple(phone_regions)
+
+    def find(self, text: str | None, known: Iterable[str] = ()) -> list[Finding]:
+        """Non-overlapping findings in text order. ``known``: exact field values of the ticket (customer
+        name, e-mail, phone), removed wherever they occur; for a name also each of its parts."""
+        if not text:
+            return []
+        if isinstance(known, str):
+            known = (known,)  # a single value, not its characters
+        streets = find_streets(text)
+        candidates: list[Finding] = [
+            *find_emails(text),
+            *find_ibans(text),
+            *find_cards(text),
+            *find_phones(text, self.phone_regions),
+            *find_customer_ids(text),
+            *find_birth_dates(text),
+            *find_id_numbers(text),
+            *streets,
+            *find_postcodes(text, streets),
+            *find_names(text, streets),
+            *find_known(text, known),
+        ]
+        if self.allow:
+            protected = self.allow.protected(text)
+            candidates = [f for f in candidates if not self.allow.allows(f, protected)]
+        return resolve(candidates, text)
+
+    def redact(self, text: str | None, known: Iterable[str] = ()) -> str:
+        """``text`` with every finding replaced by its placeholder; ``None`` becomes ``""``."""
+        if not text:
+            return ""
+        return apply(text, self.find(text, known))
+
+
+@functools.lru_cache(maxsize=1)
+def default_redactor() -> Redactor:
+    """The process's redactor with the allow-list of the ``privacy_allow`` setting (read once). It is
+    stateless after construction, so one shared instance is safe across threads."""
+    return Redactor(from_env("privacy_allow"))
+
+
+def redact(text: str | None, known: Iterable[str] = (), allow: Iterable[str] = ()) -> str:
+    """``text`` with personal data replaced; ``allow`` adds to the default allow-list (``None`` → ``""``)."""
+    allow = (allow,) if isinstance(allow, str) else tuple(allow)
+    if allow:
+        return Redactor([*default_redactor().allow.entries, *allow]).redact(text, known)
+    return default_redactor().redact(text, known)

@@ -1,0 +1,109 @@
+"""Audit a deflect database for personal data left in its text columns (``deflect privacy scan``).
+
+The report counts findings per ``table.column`` and per kind and lists the affected row ids, with a few
+masked examples ("Hans M***") so an operator can judge the finds without the report itself leaking them.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import sqlite_utils
+
+from .redact import Redactor, default_redactor
+
+# Tables that hold no customer text (or only hashes and vectors).
+INTERNAL_TABLES = frozenset({"_migrations", "embeddings", "settings", "api_keys"})
+# The free-text columns of the known tables; ``None``: every TEXT column.
+KNOWN_COLUMNS: dict[str, tuple[str, ...] | None] = {
+    "tickets": ("subject", "body", "resolution"),
+    "inquiries": ("text", "page"),
+    "gap_topics": None,
+}
+# In other tables, columns with these names hold ids, hashes, timestamps and enums, not free text.
+_TECHNICAL = re.compile(
+    r"(?i)^(?:id|key|rowid|hash|uuid|.*_id|.*_key|.*_hash|.*_at|.*_on|language|lang|status|decision|channel|scope"
+    r"|prefix|fingerprint|source|event|action|kind|type|state|created|updated|date|vector|centroid)$")
+
+
+def mask(text: str, kind: str) -> str:
+    """A recognisable but harmless stand-in: "Hans M***", "a***@w***.de", "55***"."""
+    if kind == "email" and "@" in text:
+        local, _, domain = text.partition("@")
+        host, _, tld = domain.rpartition(".")
+        return f"{local[:1]}***@{host[:1]}***.{tld}" if host else f"{local[:1]}***@***"
+    if kind == "name":
+        words = text.split()
+        return " ".join([*words[:-1], words[-1][:1] + "***"]) if len(words) > 1 else text[:1] + "***"
+    keep = 1 if len(text) <= 4 else 2
+    return text[:keep] + "***"
+
+
+def _columns(db: sqlite_utils.Database, table: str) -> list[str]:
+    text_columns = [c.name for c in db[table].columns if (c.type or "").upper() == "TEXT"]
+    if table in KNOWN_COLUMNS:
+        wanted = KNOWN_COLUMNS[table]
+        return text_columns if wanted is None else [c for c in wanted if c in text_columns]
+    return [c for c in text_columns if not _TECHNICAL.match(c)]
+
+
+def _tables(db: sqlite_utils.Database) -> list[str]:
+    fts = {name for t in db.table_names() if (name := db[t].detect_fts())}
+    return [t for t in db.table_names()
+            if t not in INTERNAL_TABLES and t not in fts and not re.search(r"_fts(?:_\w+)?$", t)
+            and not t.startswith("sqlite_")]
+
+
+def _row_id(row: dict, pks: list[str]) -> object:
+    return row["__rowid"] if pks == ["rowid"] else (row[pks[0]] if len(pks) == 1 else [row[k] for k in pks])
+
+
+def scan(db: sqlite_utils.Database, redactor: Redactor | None = None, limit_examples: int = 3) -> dict:
+    """Count personal data per ``table.column`` and per kind across the database's text columns.
+
+    Returns ``{"tables": {table: {"rows", "rows_with_findings", "columns"}}, "columns": {"table.column":
+    {"findings", "rows", "kinds", "examples", "row_ids"}}, "kinds": {kind: n}, "total": n}``.
+    """
+    redactor = redactor or default_redactor()
+    report: dict = {"tables": {}, "columns": {}, "kinds": {}, "total": 0}
+    kinds_total: Counter[str] = Counter()
+    for table in _tables(db):
+        columns = _columns(db, table)
+        if not columns:
+            continue
+        pks = db[table].pks
+        key_sql = "rowid as __rowid" if pks == ["rowid"] else ", ".join(f'"{k}"' for k in pks)
+        sql = f'select {key_sql}, {", ".join(chr(34) + c + chr(34) for c in columns)} from "{table}" order by rowid'
+        stats = {c: {"findings": 0, "rows": 0, "kinds": Counter(), "examples": [], "row_ids": []} for c in columns}
+        rows = flagged = 0
+        for row in db.query(sql):
+            rows += 1
+            hit = False
+            for column in columns:
+                value = row[column]
+                if not isinstance(value, str) or not value.strip():
+                    continue
+                findings = redactor.find(value)
+                if not findings:
+                    continue
+                hit = True
+                entry = stats[column]
+                row_id = _row_id(row, pks)
+                entry["findings"] += len(findings)
+                entry["rows"] += 1
+                entry["row_ids"].append(row_id)
+                entry["kinds"].update(f.kind for f in findings)
+                for f in findings:
+                    example = {"row": row_id, "kind": f.kind, "text": mask(f.text, f.kind)}
+                    if len(entry["examples"]) < limit_examples and example not in entry["examples"]:
+                        entry["examples"].append(example)
+            flagged += hit
+        report["tables"][table] = {"rows": rows, "rows_with_findings": flagged, "columns": columns}
+        for column, entry in stats.items():
+            if entry["findings"]:
+                kinds_total.update(entry["kinds"])
+                entry["kinds"] = dict(sorted(entry["kinds"].items()))
+                report["columns"][f"{table}.{column}"] = entry
+    report["kinds"] = dict(sorted(kinds_total.items()))
+    report["total"] = sum(kinds_total.values())
+    return report

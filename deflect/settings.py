@@ -1,0 +1,229 @@
+"""Every setting deflect has, in one table: name, default, environment variable, `deflect serve` option,
+Flask config key and meaning.
+
+Settings come from, in order of precedence: an override (a `deflect serve` option, a test's config),
+the environment (``DEFLECT_<NAME>``; an empty variable counts as unset), the default. ``load()`` reads
+and converts them all once; a value that cannot be used raises a SettingError naming its variable.
+``python -m deflect.devtools.settings_doc`` writes the table into README.md.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from deflect.errors import SettingError
+
+ENV_PREFIX = "DEFLECT_"
+DEFAULT_RATE_LIMIT = {"suggest": "30/minute", "feedback": "60/minute"}
+_RATE_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
+                 "d": 86400, "day": 86400}
+_RATE = re.compile(r"^\s*(\d+)\s*(?:/\s*([a-z]+))?\s*$")
+
+
+def parse_rate(value: Any) -> tuple[int, float] | None:
+    """``"30/minute"`` -> (30, 60.0); an int means per minute; 0, None, "off" disable the limit."""
+    if value is None or value is False:
+        return None
+    if isinstance(value, str) and value.strip().lower() in ("", "off", "0"):
+        return None
+    if isinstance(value, int):
+        return (value, 60.0) if value > 0 else None
+    match = _RATE.match(str(value).lower())
+    if not match or match.group(2) not in (None, *_RATE_PERIODS):
+        raise ValueError(f"bad rate limit {value!r}; use e.g. '30/minute'")
+    count = int(match.group(1))
+    return (count, float(_RATE_PERIODS[match.group(2) or "minute"])) if count > 0 else None
+
+
+# -- converters: a text (environment, command line) or an already typed value -> the setting's value;
+# ValueError says what is wrong with it.
+def _text(value: Any) -> str | None:
+    text = str(value).strip()
+    return text or None
+
+
+def _int_range(low: int, high: int) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        try:
+            number = int(str(value).strip()) if isinstance(value, str) else int(value)
+        except ValueError:
+            raise ValueError("must be a whole number") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return number
+    return convert
+
+
+def _fraction(value: Any) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if not 0.0 <= number <= 1.0:
+        raise ValueError("must be between 0 and 1")
+    return number
+
+
+def _seconds(low: float, high: float) -> Callable[[Any], float]:
+    def convert(value: Any) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError("must be a number of seconds") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low:g} and {high:g} seconds")
+        return number
+    return convert
+
+
+def _origins(value: Any) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _rate_limit(value: Any) -> str | int | dict[str, Any]:
+    """One rate for every limited endpoint ("30/minute", 0 or "off") or one per endpoint
+    ("suggest=30/minute,feedback=60/minute", or a dict)."""
+    if isinstance(value, str) and "=" in value:
+        pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValueError("write ENDPOINT=RATE for every endpoint, e.g. suggest=30/minute,feedback=60/minute")
+        value = {name.strip(): rate.strip() for name, rate in pairs}
+    if not isinstance(value, Mapping):
+        parse_rate(value)
+        return value
+    unknown = sorted(set(value) - set(DEFAULT_RATE_LIMIT))
+    if unknown:
+        raise ValueError(f"unknown endpoint {unknown[0]!r}; limited are {', '.join(DEFAULT_RATE_LIMIT)}")
+    for rate in value.values():
+        parse_rate(rate)
+    return dict(value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: ``convert`` turns a text or typed value into it; ``config`` is its Flask config key."""
+
+    name: str
+    default: Any
+    convert: Callable[[Any], Any]
+    config: str
+    option: str
+    help: str
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def many(self) -> bool:
+        """A list: the option is repeatable, the variable comma-separated."""
+        return isinstance(self.default, list)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    #       name, default, convert, Flask config key, `deflect serve` option, meaning
+    Setting("home", None, _text, "DEFLECT_HOME", "--home",
+            "Data folder with deflect.db and index/ (unset: the current directory)."),
+    Setting("model", None, _text, "DEFLECT_MODEL", "--model",
+            "Embedding model the service expects the index to be built with (unset: the index's own)."),
+    Setting("widget_origins", [], _origins, "WIDGET_ORIGINS", "--widget-origin",
+            "Origins allowed to call the widget endpoints from a browser, comma-separated; * allows any "
+            "(the service's own origin always may)."),
+    Setting("rate_limit", dict(DEFAULT_RATE_LIMIT), _rate_limit, "RATE_LIMIT", "--rate-limit",
+            "Widget requests per client IP and worker: one rate (30/minute; 0 or off disables) or "
+            "suggest=RATE,feedback=RATE."),
+    Setting("trust_proxy", 0, _int_range(0, 10), "TRUST_PROXY", "--trust-proxy",
+            "Number of reverse proxies in front whose X-Forwarded-For/-Proto/-Host to trust."),
+    Setting("max_content_length", 64 * 1024, _int_range(1, 1 << 30), "MAX_CONTENT_LENGTH",
+            "--max-content-length", "Largest request body in bytes (article pushes have their own limit)."),
+    Setting("article_max_content_length", 1024 * 1024, _int_range(1, 1 << 30), "ARTICLE_MAX_CONTENT_LENGTH",
+            "--article-max-content-length", "Largest body in bytes of an article pushed to /api/v1/articles."),
+    Setting("help_center_url", None, _text, "HELP_CENTER_URL", "--help-center-url",
+            "Base URL for relative article links in agent drafts, e.g. https://help.example.com."),
+    Setting("draft_signature", None, _text, "DRAFT_SIGNATURE", "--draft-signature",
+            "Name under the closing of agent drafts (unset: \"customer service team\" in the draft's language)."),
+    Setting("draft_ticket_min_score", 0.5, _fraction, "DRAFT_TICKET_MIN_SCORE", "--draft-ticket-min-score",
+            "Similarity (0-1) a resolved ticket needs for its resolution to become the agent draft."),
+    Setting("failed_key_limit", 10, _int_range(0, 100_000), "FAILED_KEY_LIMIT", "--failed-key-limit",
+            "Wrong API keys a client may present per minute before every key it sends gets 429 (0: no limit)."),
+    Setting("privacy_allow", [], _origins, "PRIVACY_ALLOW", "--privacy-allow",
+            "The company's own phone numbers, e-mail addresses (or @domain) and address parts, comma-separated: "
+            "kept when personal data is redacted."),
+    Setting("log_lock_timeout", 1.0, _seconds(0.0, 30.0), "LOG_LOCK_TIMEOUT", "--log-lock-timeout",
+            "Seconds a suggest request waits for a locked database to log the inquiry; then the inquiry is "
+            "spooled and the answer goes out."),
+    Setting("spool_max_bytes", 50 * 1024 * 1024, _int_range(1024, 1 << 40), "SPOOL_MAX_BYTES",
+            "--spool-max-bytes", "Largest spool (bytes) of inquiries waiting for the database; beyond it they "
+            "are lost and logged."),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The value of every setting and where it came from ("default", "env" or "override")."""
+
+    values: Mapping[str, Any]
+    sources: Mapping[str, str]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def flask_config(self) -> dict[str, Any]:
+        """The settings under their Flask config keys."""
+        return {s.config: self.values[s.name] for s in SETTINGS}
+
+
+def _convert(setting: Setting, value: Any, where: str) -> Any:
+    try:
+        return setting.convert(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingError(f"{where}={value!r} is not a valid {setting.name}: {exc}",
+                           hint=f"{setting.env}: {setting.help}") from None
+
+
+def _value(setting: Setting, env: Mapping[str, str], overrides: Mapping[str, Any]) -> tuple[Any, str]:
+    """(value, source) of one setting."""
+    given = overrides.get(setting.name)
+    if given is not None:
+        return _convert(setting, given, setting.option), "override"
+    raw = env.get(setting.env, "")
+    if raw.strip():
+        return _convert(setting, raw, setting.env), "env"
+    return _copy(setting.default), "default"
+
+
+def from_env(name: str, env: Mapping[str, str] | None = None) -> Any:
+    """One setting from the environment (``os.environ`` unless given), else its default."""
+    return _value(BY_NAME[name], os.environ if env is None else env, {})[0]
+
+
+def load(env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Every setting: the override if given (not None), else the environment, else the default."""
+    env = os.environ if env is None else env
+    overrides = overrides or {}
+    unknown = sorted(set(overrides) - set(BY_NAME))
+    if unknown:
+        raise SettingError(f"unknown setting {unknown[0]!r}", hint="Known: " + ", ".join(BY_NAME) + ".")
+    found = {s.name: _value(s, env, overrides) for s in SETTINGS}
+    return Settings({name: value for name, (value, _) in found.items()},
+                    {name: source for name, (_, source) in found.items()})
+
+
+def _copy(value: Any) -> Any:
+    return type(value)(value) if isinstance(value, (list, dict)) else value
+
+
+def format_value(value: Any) -> str:
+    """A value as it is written in the environment ("" when unset)."""
+    if value is None:
+        return ""
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)

@@ -1,0 +1,106 @@
+"""No customer's personal data reaches another customer's draft, the similar tickets or the store."""
+from __future__ import annotations
+
+import json
+
+from api_support import ARTICLES, bearer, new_key
+from click.testing import CliRunner
+from fakes import FakeDeflector
+
+from deflect.cli import cli
+from deflect.formats import Ticket, read_tickets
+from deflect.home import Home
+from deflect.privacy import Redactor
+from deflect.store import Store
+
+LEAKS = [
+    Ticket(id="T-1", subject="Rückbuchung Abo", body="Bitte die Abbuchung zurückholen.",
+           resolution="Rückbuchung für Frau Musterfrau4 erledigt, Kundennummer 55554.",
+           article_id=None, language="de"),
+    Ticket(id="T-2", subject="Adresse", body="Hans Meier3, Lindenallee 6, 80331 München, Kundennummer 77773, "
+           "geboren 13.04.1970, IBAN de89 3704 0044 0532 0130 00",
+           resolution="Adresse geändert. Bei Fragen: Hotline 0800 123 456 7.", article_id=None, language="de"),
+]
+PERSONAL = ["Musterfrau4", "55554", "Meier3", "Lindenallee", "80331", "77773", "13.04.1970", "de89"]
+
+
+def app_with(tmp_path, tickets, **config):
+    from deflect.web import create_app
+
+    home = Home.resolve(tmp_path / "home").ensure()
+    fake = FakeDeflector(home, ARTICLES, tickets)
+    app = create_app({"TESTING": True, "DEFLECT_HOME": str(home.path), "DEFLECTOR": fake,
+                      "RATE_LIMIT": {"suggest": 0, "feedback": 0}, **config})
+    return app.test_client(), fake
+
+
+def test_stored_tickets_keep_no_personal_data(tmp_path):
+    store = Store(tmp_path / "deflect.db")
+    store.upsert_tickets(LEAKS)
+    stored = json.dumps(list(store.tickets()), ensure_ascii=False)
+    assert not [p for p in PERSONAL if p in stored]
+    resolution = store.get_tickets(["T-1"])["T-1"]["resolution"]
+    assert resolution == "Rückbuchung für Frau [NAME] erledigt, Kundennummer [CUSTOMER-ID]."
+
+
+def test_agent_draft_and_similar_tickets_show_no_other_customer(tmp_path):
+    allow = ["0800 123 456 7"]
+    client, fake = app_with(tmp_path, [], PRIVACY_ALLOW=allow)
+    fake.store.redactor = Redactor(allow)  # as `deflect ingest` with DEFLECT_PRIVACY_ALLOW set
+    fake.store.upsert_tickets(LEAKS)
+    payload = {"subject": "Rückbuchung", "body": "Bitte Rückbuchung der Abbuchung, Abo Adresse geändert"}
+    r = client.post("/api/v1/agent/suggest", json=payload, headers=bearer(new_key(fake, "agent")))
+    body = json.dumps(r.get_json(), ensure_ascii=False)
+    assert r.status_code == 200 and r.get_json()["tickets"]
+    assert not [p for p in PERSONAL if p in body]
+    # The company's own hotline is on the allow-list: it stays in what agents see.
+    assert "0800 123 456 7" in json.dumps(r.get_json()["tickets"], ensure_ascii=False)
+
+
+def test_customer_fields_of_an_export_are_removed_from_its_text(tmp_path):
+    export = tmp_path / "tickets.jsonl"
+    export.write_text(json.dumps({
+        "id": "Z-1", "subject": "Abo", "body": "Hier schreibt Kowalski wegen seines Abos, erreichbar unter "
+        "kowalski.privat@mailbox.example oder 0171 5550123", "resolution": "Erledigt, Herr Kowalski.",
+        "customer_name": "Jan Kowalski", "customer_email": "kowalski.privat@mailbox.example",
+        "customer_phone": "0171 5550123"}) + "\n", encoding="utf-8")
+    store = Store(tmp_path / "deflect.db")
+    store.upsert_tickets(read_tickets(export))
+    row = store.get_tickets(["Z-1"])["Z-1"]
+    assert "Kowalski" not in json.dumps(row) and "5550123" not in row["body"]
+
+
+def test_privacy_scan_and_scrub(tmp_path):
+    home = tmp_path / "home"
+    store = Store(home / "deflect.db")
+    store.upsert_tickets(LEAKS[:1])
+    # Rows stored by an older version, before its redaction knew names and customer numbers:
+    store.db.execute("update tickets set resolution = ? where id = 'T-1'",
+                     ["Rückbuchung für Frau Musterfrau4 erledigt, Kundennummer 55554."])
+    store.db.execute("insert into inquiries (id, text, created_at, decision, channel, page) values "
+                     "('i1', 'Ich bin Hans Meier3 aus der Lindenallee 6', '2026-12-01T00:00:00+00:00', "
+                     "'no_answer', 'widget', 'https://hilfe.example/s?q=hans@example.org')")
+    store.db.conn.commit()
+    store.close()
+    runner = CliRunner()
+    r = runner.invoke(cli, ["privacy", "scan", "--home", str(home), "--fail"])
+    assert r.exit_code == 1, r.output
+    assert "tickets.resolution: 1 row(s)" in r.output and "inquiries.text: 1 row(s)" in r.output
+    assert "Musterfrau4" not in r.output and "Meier3" not in r.output  # examples are masked
+    data = json.loads(runner.invoke(cli, ["privacy", "scan", "--home", str(home), "--json"]).output)
+    assert data["kinds"]["name"] >= 2 and data["columns"]["tickets.resolution"]["row_ids"] == ["T-1"]
+
+    r = runner.invoke(cli, ["privacy", "scrub", "--home", str(home), "--dry-run"])
+    assert "tickets: 1 row(s) would change, inquiries: 1 row(s) would change" in r.output
+    r = runner.invoke(cli, ["privacy", "scrub", "--home", str(home)])
+    assert r.exit_code == 0 and "deflect index" in r.output
+    r = runner.invoke(cli, ["privacy", "scan", "--home", str(home), "--fail"])
+    assert r.exit_code == 0 and "No personal data found." in r.output
+    store = Store(home / "deflect.db")
+    assert store.db["inquiries"].get("i1")["page"] == "https://hilfe.example/s"
+
+
+def test_privacy_scan_in_an_empty_folder_creates_nothing(tmp_path):
+    r = CliRunner().invoke(cli, ["privacy", "scan", "--home", str(tmp_path / "none")])
+    assert r.exit_code != 0 and "no deflect data here" in r.output
+    assert not (tmp_path / "none").exists()
