@@ -32,9 +32,12 @@ from deflect.engine import FEATURES, ArticleHit, Scores, Suggestion, TicketHit
 from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article, Ticket
 from deflect.home import Home
+from deflect.index.build import save_current
 from deflect.index.bundle import IndexBundle
 from deflect.index.classifier import Classifier
 from deflect.index.documents import TICKET, article_texts, is_article_doc, ticket_text
+from deflect.index.files import read_manifest, remove_orphans
+from deflect.index.lock import index_lock
 from deflect.labels import NEIGHBOURS, row_weights
 from deflect.language import detect_language
 from deflect.locks import FairRLock
@@ -63,6 +66,7 @@ class Deflector:
         self._lock = FairRLock()              # queries, and swapping in changed index data (first come, first served)
         self._write_lock = threading.RLock()  # one change or save at a time; queries do not wait for saves
         self._manifest_mtime = self._mtime()
+        self._reload_problem: str | None = None
         self._prepare()
 
     @classmethod
@@ -76,6 +80,7 @@ class Deflector:
         if embedder.dim != bundle.dim:
             raise DeflectError(f"model {bundle.model!r} gives {embedder.dim}-dim vectors, the index has "
                                f"{bundle.dim}", hint="Rebuild the index with `deflect index --full`.")
+        remove_orphans(home.index_dir)
         return cls(home, store, bundle, embedder, Calibrator.load(store))
 
     # -- loading --------------------------------------------------------------------------------
@@ -111,26 +116,44 @@ class Deflector:
 
     def reload_if_changed(self) -> bool:
         """Reload the index if another process rebuilt or updated it; True if reloaded. Queries go on
-        with the old index while the new one loads; a reload waits for no change of this process."""
+        with the old index while the new one loads; a reload waits for no change of this process and
+        for no other process's save (the next call looks again). Index files that cannot be loaded
+        (damaged, missing) leave the loaded index answering, and ``index_problem`` says why."""
         mtime = self._mtime()
         if mtime == self._manifest_mtime:
             return False
         if not self._write_lock.acquire(blocking=False):   # this process is changing/saving the index
             return False
         try:
-            mtime = self._mtime()
-            if mtime == self._manifest_mtime:
-                return False
-            bundle = IndexBundle.load(self.home.index_dir)
-            embedder = self.embedder if bundle.model == self.embedder.name else load_embedder(bundle.model)
-            calibrator = Calibrator.load(self.store)
-            with self._lock:
-                self.bundle, self.embedder, self.calibrator = bundle, embedder, calibrator
-                self._manifest_mtime = mtime
-                self._prepare()
+            with index_lock(self.home.index_dir, blocking=False) as unlocked:
+                if not unlocked:
+                    return False
+                mtime = self._mtime()
+                if mtime == self._manifest_mtime:
+                    return False
+                try:
+                    bundle = IndexBundle.load(self.home.index_dir)
+                except DeflectError as exc:   # tried again when the manifest changes (a repair)
+                    self._reload_problem = f"the index on disk could not be loaded, the loaded one answers: {exc}"
+                    self._manifest_mtime = mtime
+                    return False
+                embedder = self.embedder if bundle.model == self.embedder.name else load_embedder(bundle.model)
+                calibrator = Calibrator.load(self.store)
+                with self._lock:
+                    self.bundle, self.embedder, self.calibrator = bundle, embedder, calibrator
+                    self._manifest_mtime = mtime
+                    self._reload_problem = None
+                    self._prepare()
+            remove_orphans(self.home.index_dir)
             return True
         finally:
             self._write_lock.release()
+
+    @property
+    def index_problem(self) -> str | None:
+        """What is wrong with the index files on disk (the loaded index keeps answering), or with its
+        saved embeddings; None when nothing is known to be wrong."""
+        return self._reload_problem or self.bundle.problem
 
     # -- scoring --------------------------------------------------------------------------------
     @property
@@ -368,15 +391,54 @@ class Deflector:
         b.remove(np.flatnonzero((b.ref == article_id) & is_article_doc(b.kind)))
 
     def _save(self) -> None:
-        """Save the index for other processes (called with the write lock held, not the query lock)."""
-        with self._write_lock:
-            b = self.bundle
-            b.manifest = b.manifest or {}
-            b.save(self.home.index_dir, extra={"article_hashes": self.store.article_hashes()})
+        """Save the index for other processes (called with the write lock held, not the query lock).
+
+        Under the index folder's exclusive lock. When another process saved since this one loaded or
+        saved (a `deflect index`, another worker) its index is newer than this one's but may lack this
+        process's changes, which are in the store: that index is taken, caught up with the store and
+        saved, rather than overwritten (``deflect.index.build.save_current``). A damaged or missing one
+        is replaced by this process's index, caught up the same way."""
+        index_dir = self.home.index_dir
+        with self._write_lock, index_lock(index_dir, exclusive=True):
+            try:
+                on_disk = read_manifest(index_dir).get("build_id")
+            except DeflectError:
+                on_disk = None
+            theirs = None
+            if on_disk is not None and on_disk != self.bundle.manifest.get("build_id"):
+                try:
+                    theirs = IndexBundle.load(index_dir)
+                except DeflectError:
+                    theirs = None
+            if theirs is None:
+                self.bundle.save(index_dir, extra={"article_hashes": self.store.article_hashes()})
+            else:
+                same_model = theirs.model == self.embedder.name
+                embedder = self.embedder if same_model else load_embedder(theirs.model)
+                save_current(theirs, self.store, _QueryLockedModel(self) if same_model else embedder, index_dir,
+                             since=None, extra={})
+                with self._lock:
+                    self.bundle, self.embedder = theirs, embedder
+                    self._prepare()
             self._manifest_mtime = self._mtime()
+            self._reload_problem = None
 
     def close(self) -> None:
         self.store.close()
+
+
+class _QueryLockedModel:
+    """The engine's model as an ``Embedder`` whose calls go through ``Deflector.embed`` (under the query
+    lock: the model is not used by two threads at once)."""
+
+    def __init__(self, deflector: Deflector):
+        self.name, self.dim, self._deflector = deflector.embedder.name, deflector.embedder.dim, deflector
+
+    def encode(self, texts: list[str], progress=None) -> np.ndarray:
+        vectors = self._deflector.embed(texts)
+        if progress:
+            progress(len(texts))
+        return vectors
 
 
 def open_deflector(home: str | Path | None = None) -> Deflector:

@@ -98,6 +98,12 @@ class Engine(Protocol):
     @property
     def model(self) -> str | None: ...
 
+    @property
+    def index_problem(self) -> str | None:
+        """What is wrong with the index on disk while the loaded one keeps answering (it could not be
+        reloaded: damaged or missing files); None when nothing is known to be wrong."""
+        ...
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 embeddings (n, dim) with the index's model."""
         ...

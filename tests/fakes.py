@@ -66,7 +66,7 @@ class FakeEmbedder:
 class FakeDeflector:
     """Stands in for ``deflect.deflector.Deflector`` (see the module docstring). Counts the texts it
     embeds (``embedded``) and judges (``judged``) and its reload checks; ``fail`` is raised by every
-    suggestion, ``raw_tickets`` are returned as similar tickets as they are."""
+    suggestion, ``raw_tickets`` are returned as similar tickets as they are, ``index_problem`` is reported as is."""
 
     def __init__(self, home: Home, articles: Iterable[Article] = (), tickets: Iterable[Ticket] = (),
                  vector: Callable[[str], np.ndarray] = hashed_words,
@@ -82,6 +82,7 @@ class FakeDeflector:
         self.embedded = self.judged = self.reload_calls = 0
         self.fail: Exception | None = None
         self.raw_tickets: list[TicketHit] | None = None
+        self.index_problem: str | None = None
 
     @property
     def model(self) -> str | None:

@@ -161,8 +161,10 @@ SCHEMAS = {
     "Health": _obj({"ok": OK, "articles": INT, "tickets": INT,
                     "database": {"type": "string", "enum": ["ok", "unavailable"]},
                     "spool": _obj({"pending": {"type": "boolean"}, "spooled": INT, "dropped": INT, "drained": INT},
-                                  ["pending", "spooled", "dropped", "drained"])},
-                   ["ok", "database", "spool"]),
+                                  ["pending", "spooled", "dropped", "drained"]),
+                    "index": _obj({"ok": {"type": "boolean"}, "problem": {"type": ["string", "null"]}},
+                                  ["ok", "problem"])},
+                   ["ok", "database", "spool", "index"]),
 }
 
 

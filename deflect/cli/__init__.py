@@ -90,6 +90,8 @@ def index(model, full, rebuild, kind, device, threads, quiet, home):
                              progress=bar.update, on_total=on_total)
     bar.close()
     store.set_setting("model", embedder.name)
+    if manifest["damage"]:
+        click.echo(f"the index was damaged ({manifest['damage']}): rebuilt it from the store")
     c = manifest["counts"]
     how = {"full": "built", "update": "updated", "unchanged": "unchanged:"}.get(manifest["mode"], "built")
     click.echo(f"{how} {c['documents']} documents ({c['articles']} articles, {c['tickets']} tickets, "
@@ -97,6 +99,9 @@ def index(model, full, rebuild, kind, device, threads, quiet, home):
                f"[{manifest['index']['kind']}], {manifest['embedded']} embedded"
                + (f", {manifest['added']} added, {manifest['removed']} removed" if manifest["mode"] == "update"
                   else "") + f", {manifest['seconds']} s")
+    if manifest.get("caught_up"):
+        u = manifest["caught_up"]
+        click.echo(f"changes stored while indexing were applied too: {u['added']} added, {u['removed']} removed")
     _after_index(home)
 
 
@@ -214,7 +219,7 @@ def eval_(labelled, as_json, home):
 def status(as_json, home):
     """Counts, model, index age and calibration."""
     from deflect.errors import IndexMismatchError, IndexMissingError
-    from deflect.index.bundle import read_manifest
+    from deflect.index.files import verify_index
     if not home.db_path.exists():  # looking must not create a store
         raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR (or set "
                                    "DEFLECT_HOME) for an existing data folder, or run `deflect ingest "
@@ -222,7 +227,7 @@ def status(as_json, home):
     store = open_home_store(home)
     info: dict = {"home": str(home.path), "store": store.counts()}
     try:
-        manifest = read_manifest(home.index_dir)
+        manifest = verify_index(home.index_dir)
         built = datetime.fromisoformat(manifest["updated_at"])
         info["index"] = {"model": manifest["model"], "dim": manifest["dim"], "counts": manifest["counts"],
                          "type": manifest["index"]["kind"], "built_at": manifest["built_at"],
@@ -231,7 +236,7 @@ def status(as_json, home):
         stale = manifest.get("article_hashes") != store.article_hashes()
         info["index"]["stale"] = stale
     except (IndexMissingError, IndexMismatchError) as exc:
-        info["index"] = {"error": str(exc)}
+        info["index"] = {"error": str(exc), "missing": isinstance(exc, IndexMissingError)}
     cal = store.get_setting("calibration")
     info["calibration"] = ({k: cal[k] for k in ("source", "threshold", "n_samples", "fitted_at", "wrong_cost")}
                            | {"report": cal.get("report")}) if cal else None
@@ -244,7 +249,8 @@ def status(as_json, home):
                f"{s['inquiries']} logged inquiries")
     ix = info["index"]
     if "error" in ix:
-        click.echo(f"index:       none ({ix['error']})")
+        click.echo(f"index:       none ({ix['error']})" if ix["missing"]
+                   else f"index:       damaged ({ix['error']}) — run `deflect index` to rebuild it")
     else:
         click.echo(f"index:       {ix['counts']['documents']} documents, model {ix['model']} ({ix['dim']}-dim), "
                    f"{ix['type']}, updated {ix['updated_at']} ({ix['age_hours']} h ago)"

@@ -22,7 +22,7 @@ from deflect.errors import DeflectError, IndexMismatchError, IndexMissingError
 _HEAD = b"DFLANN01"
 _TAIL = b"DFLAEND1"
 _FORMAT = 1
-CORRUPT_HINT = "the index file is damaged or incomplete; rebuild the index"
+CORRUPT_HINT = "The index file is damaged or incomplete: run `deflect index`, it rebuilds a damaged index."
 
 
 def write_index_file(path: Path, index: Any, arrays: list[tuple[str, np.ndarray]], meta: dict) -> None:
@@ -98,6 +98,15 @@ def read_index_file(path: Path, description: dict | None = None) -> tuple[dict, 
     except DeflectError:
         raise
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, struct.error) as exc:
+        raise IndexMismatchError(f"could not read vector index {path}: {exc}", hint=CORRUPT_HINT) from exc
+
+
+def verify_index_file(path: Path) -> None:
+    """Check a file's head, tail, sizes and checksum without letting faiss read it (IndexMismatchError)."""
+    try:
+        with open(path, "rb") as f:
+            _read_trailer(Path(path), f)
+    except OSError as exc:
         raise IndexMismatchError(f"could not read vector index {path}: {exc}", hint=CORRUPT_HINT) from exc
 
 

@@ -16,6 +16,10 @@ unlinked tickets; the classifiers (``deflect.index.classifier``); saved as an ``
   classifier is kept (refitted, warm-started, only when articles were added or many changed),
   and only the new embedding rows are written (a new segment file beside the old ones).
   ``Deflector.upsert_article`` and ``Deflector.add_tickets`` use the same bundle operations.
+
+Before saving, either path applies what changed in the store while it ran (``save_current``). A
+damaged previous index (see ``deflect.index.files``) is rebuilt in full, re-using the vectors of its
+intact files and those the store cached for the same texts; ``damage`` in the result says what it was.
 """
 from __future__ import annotations
 
@@ -30,9 +34,11 @@ from scipy import sparse
 from deflect.embedder import Embedder
 from deflect.errors import IndexMismatchError, IndexMissingError
 from deflect.index.ann import VectorIndex
-from deflect.index.bundle import IndexBundle, classifier_rows
+from deflect.index.bundle import IndexBundle, classifier_rows, salvage_embeddings
 from deflect.index.classifier import fit_classifier
-from deflect.index.documents import DELETED, TICKET, collect_documents, is_article_doc
+from deflect.index.documents import DELETED, TICKET, collect_documents, content_state, is_article_doc
+from deflect.index.files import verify_index
+from deflect.index.lock import index_lock
 from deflect.labels import NEIGHBOURS, hard_labels, spread_labels
 from deflect.store import Store
 from deflect.text import text_hash
@@ -71,23 +77,41 @@ def encode_sorted(embedder: Embedder, texts: list[str],
     return out
 
 
-def embed_documents(texts: list[str], hashes: list[str], embedder: Embedder,
-                    previous: IndexBundle | None, previous_dir: Path | None,
-                    progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, int]:
-    """Embeddings for all texts, re-using the previous build's vectors for unchanged texts.
-    Returns (vectors, number newly embedded)."""
+Known = tuple[np.ndarray, Callable[[np.ndarray], np.ndarray | None]]  # text hashes; their vectors by row
+
+
+def known_from(previous: IndexBundle | None, previous_dir: Path | None, embedder: Embedder) -> list[Known]:
+    """The previous index's vectors, to re-use for unchanged texts (none from another model)."""
+    if previous is None or previous_dir is None or previous.model != embedder.name:
+        return []
+    return [(previous.hashes, lambda rows: previous.gather_embeddings(previous_dir, rows))]
+
+
+def embed_documents(texts: list[str], hashes: list[str], embedder: Embedder, known: list[Known],
+                    progress: Callable[[int], None] | None = None,
+                    store: Store | None = None) -> tuple[np.ndarray, int]:
+    """Embeddings for all texts, re-using ``known`` vectors of unchanged texts and, given a ``store``
+    (a repair), the vectors it cached for the same texts. Returns (vectors, number newly embedded)."""
     out = np.zeros((len(texts), embedder.dim), np.float32)
     todo = list(range(len(texts)))
-    if previous is not None and previous.model == embedder.name and previous_dir is not None:
-        where = dict(zip(previous.hashes.tolist(), range(len(previous.hashes))))
-        found = [(i, where.get(h)) for i, h in enumerate(hashes)]
-        hit = [(i, j) for i, j in found if j is not None]
-        old = previous.gather_embeddings(previous_dir, np.array([j for _, j in hit], np.int64)) if hit else None
+    for source_hashes, gather in known:
+        where = dict(zip(source_hashes.tolist(), range(len(source_hashes))))
+        hit = [(i, where[hashes[i]]) for i in todo if hashes[i] in where]
+        old = gather(np.array([j for _, j in hit], np.int64)) if hit else None
         if old is not None:
             out[[i for i, _ in hit]] = old
-            todo = [i for i, j in found if j is None]
-            if progress:
-                progress(len(texts) - len(todo))
+            done = {i for i, _ in hit}
+            todo = [i for i in todo if i not in done]
+    if store is not None and todo:
+        keys = [store.embedding_key(embedder.name, texts[i]) for i in todo]
+        cached = store.cached_embeddings(keys)
+        found = [(i, cached[k]) for i, k in zip(todo, keys) if k in cached and len(cached[k]) == embedder.dim]
+        for i, vector in found:
+            out[i] = vector
+        done = {i for i, _ in found}
+        todo = [i for i in todo if i not in done]
+    if progress and len(todo) < len(texts):
+        progress(len(texts) - len(todo))
     if todo:
         out[todo] = encode_sorted(embedder, [texts[i] for i in todo], progress=progress)
     return out, len(todo)
@@ -107,42 +131,93 @@ def build(store: Store, embedder: Embedder, index_dir: Path, full: bool = False,
           progress: Callable[[int], None] | None = None, on_total: Callable[[int], None] | None = None,
           rebuild: bool = False) -> dict:
     """Build or update the index from the store and save it; returns the manifest plus statistics
-    (``mode``: full | update | unchanged, ``embedded``, ``added``, ``removed``, ``seconds``).
+    (``mode``: full | update | unchanged, ``embedded``, ``added``, ``removed``, ``seconds``;
+    ``damage``: what was wrong with the previous index when it had to be rebuilt, else None;
+    ``caught_up``: documents changed in the store while building, applied before saving).
 
     ``full`` re-embeds everything; ``rebuild`` rebuilds index, labels and classifier from scratch
     but re-uses the vectors of unchanged texts; otherwise the previous index is updated in place
-    when that is possible."""
+    when that is possible. A damaged previous index is rebuilt, re-using what of it is intact."""
     started = time.perf_counter()
+    since = content_state(store)
     article_ids, docs = collect_documents(store)
     if not docs:
         raise IndexMissingError("nothing to index: the store has no articles or tickets",
                                 hint="Ingest your FAQ first: `deflect ingest faq_articles/`.")
     texts = [d[3] for d in docs]
     hashes = [text_hash(t) for t in texts]
-    previous = None
-    if not full:
-        try:
-            previous = IndexBundle.load(index_dir)
-        except (IndexMissingError, IndexMismatchError):
-            previous = None
+    previous, damage = (None, None) if full else load_previous(index_dir)
     stats = None
     if previous is not None and not rebuild:
         stats = _update(previous, store, embedder, index_dir, article_ids, docs, hashes, kind,
-                        progress, on_total)
+                        progress, on_total, since)
     if stats is None:
         if on_total:
             on_total(len(docs))
-        stats = _full_build(store, embedder, index_dir, article_ids, docs, hashes, kind, previous,
-                            progress)
-    return {**stats, "seconds": round(time.perf_counter() - started, 2)}
+        known = known_from(previous, index_dir, embedder)
+        salvaged = salvage_embeddings(index_dir) if damage else None
+        if salvaged is not None and salvaged[0] == embedder.name:
+            known.append((salvaged[1], lambda rows: np.asarray(salvaged[2][rows], np.float32)))
+        stats = _full_build(store, embedder, index_dir, article_ids, docs, hashes, kind, known,
+                            progress, since, repair=damage is not None)
+    return {**stats, "damage": damage, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def load_previous(index_dir: Path) -> tuple[IndexBundle | None, str | None]:
+    """The previous index to update or re-use vectors from (its embedding files checked now, as a
+    build reads them anyway), or None; and what is damaged when there is one that cannot be used."""
+    try:
+        previous = IndexBundle.load(index_dir)
+        previous.verify_embeddings(index_dir)
+        return previous, None
+    except IndexMissingError:
+        try:
+            verify_index(index_dir)   # build files without a manifest: damaged, not missing
+        except IndexMismatchError as exc:
+            return None, str(exc)
+        except IndexMissingError:
+            pass
+        return None, None
+    except IndexMismatchError as exc:
+        return None, str(exc)
+
+
+# Changes that reach the store while a build runs (an article pushed to the server, a ticket, a delete)
+# must not be lost when the build saves the index it computed from the store as it was before. The
+# store is the truth, so every save -- a build's, and a server's live change when another process saved
+# in between (``Deflector._save``) -- happens under the index folder's exclusive lock right after its
+# index was brought up to the store's current content. Whichever save comes last then holds every change
+# that reached the store before it, whatever the order of processes; a server's own in-memory update
+# needs no message between processes, and its next reload finds the caught-up index.
+def save_current(bundle: IndexBundle, store: Store, embedder: Embedder, index_dir: Path,
+                 since: tuple[dict, dict] | None, extra: dict) -> tuple[dict, dict | None]:
+    """Apply the store's changes since ``since`` (its ``content_state`` when the bundle's documents
+    were read; None: compare everything) and save, under the folder's exclusive lock. Returns the
+    manifest and the statistics of the changes caught up (None when there were none)."""
+    with index_lock(index_dir, exclusive=True):
+        now = content_state(store)
+        caught = catch_up(bundle, store, embedder, index_dir) if now != since else None
+        return bundle.save(index_dir, extra={**extra, "article_hashes": now[0]}), caught
+
+
+def catch_up(bundle: IndexBundle, store: Store, embedder: Embedder, index_dir: Path) -> dict | None:
+    """Bring ``bundle`` in place to the store's documents (incrementally, however many changed);
+    the update's statistics, or None when it already matched."""
+    article_ids, docs = collect_documents(store)
+    hashes = [text_hash(d[3]) for d in docs]
+    plan = _plan(bundle, article_ids, docs, hashes)
+    if not len(plan[0]) and not len(plan[1]) and not bundle.live_articles() - set(article_ids):
+        return None
+    return _apply(bundle, embedder, index_dir, article_ids, docs, hashes, plan, None)
 
 
 def _full_build(store: Store, embedder: Embedder, index_dir: Path, article_ids: list[str], docs: list,
-                hashes: list[str], kind: str, previous: IndexBundle | None,
-                progress: Callable[[int], None] | None) -> dict:
+                hashes: list[str], kind: str, known: list[Known], progress: Callable[[int], None] | None,
+                since: tuple[dict, dict], repair: bool) -> dict:
     timings = {}
     t = time.perf_counter()
-    vectors, embedded = embed_documents([d[3] for d in docs], hashes, embedder, previous, index_dir, progress)
+    vectors, embedded = embed_documents([d[3] for d in docs], hashes, embedder, known, progress,
+                                        store=store if repair else None)
     timings["embed"] = time.perf_counter() - t
     t = time.perf_counter()
     ids = np.arange(len(docs), dtype=np.int64)
@@ -165,11 +240,11 @@ def _full_build(store: Store, embedder: Embedder, index_dir: Path, article_ids: 
                          article_vectors=vectors[is_article_doc(kinds)])
     del vectors
     build_info = {"mode": "full", "graph": graph, "documents": len(docs), "embedded": embedded}
-    manifest = bundle.save(index_dir, extra={"article_hashes": store.article_hashes(), "build": build_info,
-                                             "last_update": None})
+    manifest, caught = save_current(bundle, store, embedder, index_dir, since,
+                                    {"build": build_info, "last_update": None})
     timings["save"] = time.perf_counter() - t
     return {**manifest, "mode": "full", "embedded": embedded, "added": len(docs), "removed": 0,
-            "timings": {k: round(v, 3) for k, v in timings.items()}}
+            "caught_up": caught, "timings": {k: round(v, 3) for k, v in timings.items()}}
 
 
 def _plan(previous: IndexBundle, article_ids: list[str], docs: list, hashes: list[str]):
@@ -197,7 +272,8 @@ def _plan(previous: IndexBundle, article_ids: list[str], docs: list, hashes: lis
 
 def _update(previous: IndexBundle, store: Store, embedder: Embedder, index_dir: Path,
             article_ids: list[str], docs: list, hashes: list[str], kind: str,
-            progress: Callable[[int], None] | None, on_total: Callable[[int], None] | None) -> dict | None:
+            progress: Callable[[int], None] | None, on_total: Callable[[int], None] | None,
+            since: tuple[dict, dict]) -> dict | None:
     """Apply the changes since the previous index in place; None when a full build is due."""
     if previous.model != embedder.name or previous.dim != embedder.dim:
         return None
@@ -208,23 +284,34 @@ def _update(previous: IndexBundle, store: Store, embedder: Embedder, index_dir: 
         trained_on = int(described["params"].get("trained_on") or 0)
         if trained_on and len(docs) > 2 * trained_on:   # the approximate index outgrew its training
             return None
-    add, remove, seeds, new_articles = _plan(previous, article_ids, docs, hashes)
+    plan = _plan(previous, article_ids, docs, hashes)
+    add, remove = plan[0], plan[1]
     live = int((previous.kind != DELETED).sum())
     if len(add) + len(remove) > UPDATE_LIMIT * max(live, 1):
         return None
     if on_total:
         on_total(len(add))
-    article_hashes = store.article_hashes()
     if not len(add) and not len(remove) and not _classless(previous):
-        if previous.manifest.get("article_hashes") == article_hashes:
-            return {**previous.manifest, "mode": "unchanged", "embedded": 0, "added": 0, "removed": 0}
-    b = previous
+        if previous.manifest.get("article_hashes") == since[0]:
+            return {**previous.manifest, "mode": "unchanged", "embedded": 0, "added": 0, "removed": 0,
+                    "caught_up": None}
+    update = _apply(previous, embedder, index_dir, article_ids, docs, hashes, plan, progress)
+    manifest, caught = save_current(previous, store, embedder, index_dir, since, {"last_update": update})
+    return {**manifest, "mode": "update", "embedded": update["embedded"], "added": update["added"],
+            "removed": update["removed"], "caught_up": caught}
+
+
+def _apply(b: IndexBundle, embedder: Embedder, index_dir: Path, article_ids: list[str], docs: list,
+           hashes: list[str], plan: tuple, progress: Callable[[int], None] | None) -> dict:
+    """Change ``b`` in place by a ``_plan``: remove and add documents, spread labels to new unlinked
+    tickets, forget deleted articles, refit the classifier when many articles changed. Statistics."""
+    add, remove, seeds, new_articles = plan
     changed_articles = {b.ref[p] for p in remove if b.kind[p] != TICKET} | {
         docs[i][1] for i in add if docs[i][0] != TICKET}
     gone = b.live_articles() - set(article_ids)
     texts = [docs[i][3] for i in add]
     new_hashes = [hashes[i] for i in add]
-    vectors, embedded = embed_documents(texts, new_hashes, embedder, b, index_dir, progress)
+    vectors, embedded = embed_documents(texts, new_hashes, embedder, known_from(b, index_dir, embedder), progress)
     b.add_articles(new_articles)
     removed = b.remove(remove)
     kinds = np.array([docs[i][0] for i in add], np.int8)
@@ -238,13 +325,10 @@ def _update(previous: IndexBundle, store: Store, embedder: Embedder, index_dir: 
         rows = classifier_rows(b, index_dir)
         if rows is not None:
             b.classifier = fit_classifier(rows[1], rows[2], previous=b.classifier)
-    update = {"mode": "update", "at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-              "added": int(len(add)), "removed": int(removed), "embedded": int(embedded),
-              "new_articles": len(new_articles), "changed_articles": len(changed_articles),
-              "deleted_articles": len(gone), "classifier_refitted": retrain}
-    manifest = b.save(index_dir, extra={"article_hashes": article_hashes, "last_update": update})
-    return {**manifest, "mode": "update", "embedded": int(embedded), "added": int(len(add)),
-            "removed": int(removed)}
+    return {"mode": "update", "at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "added": int(len(add)), "removed": int(removed), "embedded": int(embedded),
+            "new_articles": len(new_articles), "changed_articles": len(changed_articles),
+            "deleted_articles": len(gone), "classifier_refitted": retrain}
 
 
 def _classless(bundle: IndexBundle) -> set[int]:

@@ -3,15 +3,17 @@ classifiers, changed in place by live updates and builds, saved to and loaded fr
 
 Files live in ``index/`` beside a ``manifest.json`` (model, dimension, counts, index type and the
 reason it was chosen, build time). A save writes new files first and replaces the manifest last
-(atomically), so a crash mid-build leaves the previous index usable. Embeddings of all documents are
-kept as float16 segment files: an update writes only its new rows, a new segment beside the old ones.
+(atomically), so a crash mid-build leaves the previous index usable; saves hold the folder's exclusive
+lock and loads its shared one (``deflect.index.lock``), and every file is checked against the sizes
+and checksums the manifest records (``deflect.index.files``). Embeddings of all documents are kept as
+float16 segment files: an update writes only its new rows, a new segment beside the old ones.
 """
 from __future__ import annotations
 
+import io
 import json
-import os
 import uuid
-from collections.abc import Callable
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,13 +22,25 @@ import numpy as np
 from scipy import sparse
 
 from deflect.embedder import multilingual_columns
-from deflect.errors import IndexMismatchError, IndexMissingError
+from deflect.errors import DeflectError, IndexMismatchError
 from deflect.index.ann import VectorIndex
 from deflect.index.classifier import Classifier, classifier_sample, fit_article_classifier
 from deflect.index.documents import DELETED, TICKET, is_article_doc
+from deflect.index.files import (
+    FORMAT,
+    MANIFEST,
+    REPAIR_HINT,
+    atomic_write,
+    check_file,
+    checksum,
+    embedding_files,
+    read_checked,
+    read_manifest,
+    remove_stale,
+)
+from deflect.index.lock import index_lock
 from deflect.labels import NEIGHBOURS, TEMPERATURE, hard_labels, neighbour_graph, spread_into
 
-FORMAT = 1
 MERGE_ROWS = 50_000       # embedding files up to this many rows are rewritten as one file
 MAX_SEGMENTS = 8          # above this many embedding segment files they are merged
 
@@ -64,6 +78,8 @@ class IndexBundle:
             self.article_vectors = np.zeros((0, self.dim), np.float32)
         self._article_model_stale = self.article_classifier is None
         self.pending: list[np.ndarray] = []
+        self.problem: str | None = None     # why saved embedding rows were found unusable, if they were
+        self._verified: set[str] = set()    # embedding files whose checksum was checked
         if self.embeddings is not None:
             self.pending.append(np.asarray(self.embeddings, np.float16))
             self.embeddings = None
@@ -190,8 +206,13 @@ class IndexBundle:
 
     # -- persistence -------------------------------------------------------------------------
     def save(self, index_dir: Path, extra: dict | None = None) -> dict:
-        """Write new files, then switch the manifest atomically and delete the old files."""
+        """Write new files, then switch the manifest atomically and delete the old files (and what
+        crashed saves left), all under the folder's exclusive lock."""
         index_dir.mkdir(parents=True, exist_ok=True)
+        with index_lock(index_dir, exclusive=True):
+            return self._save(index_dir, extra)
+
+    def _save(self, index_dir: Path, extra: dict | None) -> dict:
         build = uuid.uuid4().hex[:12]
         files = {"vectors": f"vectors-{build}.faiss", "docs": f"docs-{build}.npz"}
         self.vectors.write(index_dir / files["vectors"])
@@ -208,7 +229,11 @@ class IndexBundle:
             arrays.update(art_coef=article_model.coef, art_intercept=article_model.intercept,
                           art_classes=article_model.classes)
         atomic_write(index_dir / files["docs"], lambda f: np.savez(f, **arrays))
+        known = self.manifest.get("checksums", {})
         segments = self._save_embeddings(index_dir, build)
+        checksums = {files["vectors"]: checksum(index_dir / files["vectors"], contents=False),   # crc inside
+                     files["docs"]: checksum(index_dir / files["docs"]),
+                     **{name: known.get(name) or checksum(index_dir / name) for name in segments}}
         if segments:
             files["embeddings"] = segments[0]
         live = self.kind != DELETED
@@ -222,18 +247,14 @@ class IndexBundle:
                        "deleted_rows": int((~live).sum())},
             "index": describe_index(self.vectors),
             "files": files, "embedding_segments": segments[1:], "embedding_rows": self.saved_rows,
+            "checksums": checksums,
             "params": {"neighbours": NEIGHBOURS, "temperature": TEMPERATURE,
                        "classifier": self.classifier is not None},
             **{k: v for k, v in self.manifest.items() if k in ("build", "last_update")},
             **(extra or {}),
         }
-        atomic_write(index_dir / "manifest.json",
-                      lambda f: f.write(json.dumps(manifest, indent=2).encode("utf-8")))
-        keep = set(files.values()) | set(segments) | {"manifest.json", ".gitkeep"}
-        for path in index_dir.iterdir():
-            if path.is_file() and path.name not in keep and path.name.split("-")[0] in ("vectors", "docs",
-                                                                                        "embeddings"):
-                path.unlink(missing_ok=True)
+        atomic_write(index_dir / MANIFEST, lambda f: f.write(json.dumps(manifest, indent=2).encode("utf-8")))
+        remove_stale(index_dir, set(files.values()) | set(segments))
         self.manifest = manifest
         return manifest
 
@@ -242,25 +263,40 @@ class IndexBundle:
         n = len(self.kind)
         pending = sum(len(p) for p in self.pending)
         if self.saved_rows + pending != n:   # rows do not line up with positions: drop them
-            self.embedding_files, self.saved_rows, self.pending, self._emb_cache = [], 0, [], None
+            self._drop_embeddings()
             return []
         if not pending:
             return list(self.embedding_files)
         name = f"embeddings-{build}.npy"
         if self.embedding_files and (n <= MERGE_ROWS or len(self.embedding_files) >= MAX_SEGMENTS):
-            everything = np.asarray(self.load_embeddings(index_dir), np.float16)
+            everything = self.load_embeddings(index_dir)
+            if everything is None:    # a segment was missing or damaged: its rows are gone
+                return []
+            everything = np.asarray(everything, np.float16)
             atomic_write(index_dir / name, lambda f: np.save(f, everything))
             self.embedding_files = [name]
         else:
             rows = np.concatenate(self.pending) if len(self.pending) > 1 else self.pending[0]
             atomic_write(index_dir / name, lambda f: np.save(f, rows))
             self.embedding_files = [*self.embedding_files, name]
+        self._verified.add(name)
         self.saved_rows, self.pending, self._emb_cache = n, [], None
         return list(self.embedding_files)
 
+    def _drop_embeddings(self) -> None:
+        self.embedding_files, self.saved_rows, self.pending, self._emb_cache = [], 0, [], None
+
     @classmethod
     def load(cls, index_dir: Path, expected_model: str | None = None) -> IndexBundle:
-        """Load the index; a missing index or one built with another model is a clear error."""
+        """Load the index (under the folder's shared lock); a missing index or one built with another
+        model is a clear error, and so is a damaged one: every file is checked against the manifest's
+        sizes and checksums (the embedding files' contents when first read: ``verify_embeddings``)."""
+        index_dir = Path(index_dir)
+        with index_lock(index_dir):
+            return cls._load(index_dir, expected_model)
+
+    @classmethod
+    def _load(cls, index_dir: Path, expected_model: str | None) -> IndexBundle:
         manifest = read_manifest(index_dir)
         if expected_model is not None and manifest["model"] != expected_model:
             raise IndexMismatchError(
@@ -268,23 +304,26 @@ class IndexBundle:
                 f"not {expected_model!r}",
                 hint=f"Rebuild it with `deflect index --model {expected_model}`, or use the index's model.")
         files = manifest["files"]
+        segments = embedding_files(manifest)
+        for name in [files["vectors"], *segments]:
+            check_file(index_dir, name, manifest, contents=False)
+        vectors = VectorIndex.read(index_dir / files["vectors"], manifest.get("index"))
+        data = read_checked(index_dir, files["docs"], manifest)
         try:
-            vectors = VectorIndex.read(index_dir / files["vectors"], manifest.get("index"))
-            with np.load(index_dir / files["docs"], allow_pickle=False) as z:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 d = {k: z[k] for k in z.files}
-        except (OSError, KeyError, ValueError) as exc:
-            raise IndexMismatchError(f"the index in {index_dir} is unreadable: {exc}",
-                                     hint="Rebuild it with `deflect index --full`.") from exc
-        labels = sparse.csr_matrix((d["labels_data"], d["labels_indices"], d["labels_indptr"]),
-                                   shape=tuple(d["labels_shape"]))
+            labels = sparse.csr_matrix((d["labels_data"], d["labels_indices"], d["labels_indptr"]),
+                                       shape=tuple(d["labels_shape"]))
+            if not len(d["kind"]) == len(d["ref"]) == len(d["seed"]) == len(d["hashes"]) == labels.shape[0]:
+                raise ValueError("its arrays have different lengths")
+        except (OSError, KeyError, ValueError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+            raise IndexMismatchError(f"index file {files['docs']} is damaged: {exc}", hint=REPAIR_HINT) from exc
         clf = None
         if "clf_coef" in d:
             clf = Classifier(d["clf_coef"], d["clf_intercept"], d["clf_classes"])
         article_clf = None   # indexes saved before it existed get it fitted on first use
         if "art_coef" in d:
             article_clf = Classifier(d["art_coef"], d["art_intercept"], d["art_classes"])
-        segments = ([files["embeddings"]] if files.get("embeddings") else []) + manifest.get(
-            "embedding_segments", [])
         rows = int(manifest.get("embedding_rows", len(d["kind"]) if segments else 0))
         return cls(model=manifest["model"], dim=int(manifest["dim"]), vectors=vectors, kind=d["kind"],
                    ref=d["ref"].astype(object), seed=d["seed"], labels=labels, hashes=d["hashes"].astype(object),
@@ -293,14 +332,32 @@ class IndexBundle:
                    embedding_files=segments,
                    saved_rows=rows)
 
+    def verify_embeddings(self, index_dir: Path) -> None:
+        """Check the embedding files' checksums now (a build reads them all anyway) and that they
+        cover every document; IndexMismatchError names what is damaged."""
+        for name in self.embedding_files:
+            if name not in self._verified:
+                check_file(index_dir, name, self.manifest)
+                self._verified.add(name)
+        if self.saved_rows + sum(len(p) for p in self.pending) != len(self.kind):
+            raise IndexMismatchError(f"the embeddings in {index_dir} do not cover all documents of the index",
+                                     hint=REPAIR_HINT)
+
     def _embedding_parts(self, index_dir: Path) -> list[np.ndarray] | None:
         """The saved segment files (memory-mapped) and the unsaved rows, in position order; None when
-        a file is missing or the rows do not add up to the documents."""
+        the rows do not add up to the documents, or a file is missing or damaged (checked when first
+        read; its rows are then dropped and ``problem`` says why)."""
         parts = []
         for name in self.embedding_files:
-            if not (index_dir / name).exists():
+            try:
+                if name not in self._verified:
+                    check_file(index_dir, name, self.manifest)
+                    self._verified.add(name)
+                parts.append(np.load(index_dir / name, mmap_mode="r"))
+            except (IndexMismatchError, OSError, ValueError) as exc:
+                self.problem = str(exc)
+                self._drop_embeddings()
                 return None
-            parts.append(np.load(index_dir / name, mmap_mode="r"))
         parts += self.pending
         return parts if sum(len(p) for p in parts) == len(self.kind) else None
 
@@ -334,31 +391,25 @@ class IndexBundle:
         return out
 
 
-def atomic_write(path: Path, write: Callable) -> None:
-    """Write a file through ``write(f)`` into a temporary file that then replaces ``path``."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def read_manifest(index_dir: Path) -> dict:
-    """The index's manifest; a missing, unreadable or other-format one is a clear error."""
-    path = Path(index_dir) / "manifest.json"
-    if not path.exists():
-        raise IndexMissingError(f"no index in {index_dir}",
-                                hint="Build it with `deflect ingest ...` and then `deflect index`.")
+def salvage_embeddings(index_dir: Path) -> tuple[str, np.ndarray, np.ndarray] | None:
+    """(model, text hashes, float16 embeddings) of an index that cannot be loaded but whose manifest,
+    document file and embedding files are intact (its vector file was damaged, say); else None."""
+    index_dir = Path(index_dir)
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IndexMismatchError(f"unreadable index manifest {path}: {exc}",
-                                 hint="Rebuild it with `deflect index --full`.") from exc
-    if manifest.get("format") != FORMAT:
-        raise IndexMismatchError(f"index format {manifest.get('format')} in {index_dir} is not supported",
-                                 hint="Rebuild it with `deflect index --full`.")
-    return manifest
+        with index_lock(index_dir):
+            manifest = read_manifest(index_dir)
+            with np.load(io.BytesIO(read_checked(index_dir, manifest["files"]["docs"], manifest)),
+                         allow_pickle=False) as z:
+                hashes = z["hashes"].astype(object)
+            parts = []
+            for name in embedding_files(manifest):
+                check_file(index_dir, name, manifest)
+                parts.append(np.load(index_dir / name, allow_pickle=False))
+    except (DeflectError, OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
+    if not parts or sum(len(p) for p in parts) != len(hashes):
+        return None
+    return manifest["model"], hashes, np.concatenate(parts)
 
 
 def describe_index(vectors: VectorIndex) -> dict:

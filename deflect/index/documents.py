@@ -45,6 +45,12 @@ def collect_documents(store: Store) -> tuple[list[str], list[tuple[int, str, int
     return article_ids, docs
 
 
+def content_state(store: Store) -> tuple[dict[str, str], dict[str, str]]:
+    """The content hashes of the stored articles and tickets: taken when a build reads the documents,
+    compared again before it saves, to tell whether anything changed in between."""
+    return store.article_hashes(), dict(store.db.execute("select id, content_hash from tickets").fetchall())
+
+
 def is_article_doc(kinds: np.ndarray) -> np.ndarray:
     """Which of ``kinds`` (an int array) are documents of an article: titles, questions, bodies."""
     return (kinds >= TITLE) & (kinds <= BODY)

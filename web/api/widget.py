@@ -63,10 +63,15 @@ def openapi():
 @bp.get("/health")
 def health():
     """Liveness: suggest answers from memory even while the database is unavailable, so that is
-    reported here, not turned into a failure."""
+    reported here, not turned into a failure; so is an index on disk that could not be loaded."""
+    try:
+        problem = deflector().index_problem
+    except DeflectError as exc:
+        problem = str(exc)
+    index = {"ok": problem is None, "problem": problem}
     try:
         counts = get_store().counts()
     except (sqlite3.Error, DeflectError):
-        return jsonify({"ok": True, "database": "unavailable", "spool": spool().stats()})
+        return jsonify({"ok": True, "database": "unavailable", "spool": spool().stats(), "index": index})
     return jsonify({"ok": True, "articles": counts["articles"], "tickets": counts["tickets"], "database": "ok",
-                    "spool": spool().stats()})
+                    "spool": spool().stats(), "index": index})
