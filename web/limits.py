@@ -142,10 +142,12 @@ def _preflight():
     if request.method != "OPTIONS" or not request.path.startswith("/api/"):
         return None
     if "Access-Control-Request-Method" not in request.headers:  # a plain OPTIONS: which methods there are
-        rule = request.url_rule
-        if rule is None:
+        if request.url_rule is None:
             return None  # the 404 handler answers
-        methods = sorted((rule.methods or set()) - {"HEAD"})
+        # The methods of this resource: every rule written like the one that matched.
+        pattern = request.url_rule.rule
+        methods = sorted({m for r in current_app.url_map.iter_rules() if r.rule == pattern
+                          for m in r.methods or ()} - {"HEAD", "OPTIONS"})
         response = current_app.make_response(({"ok": True, "methods": methods}, 200))
         response.headers["Allow"] = ", ".join(methods)
         return response

@@ -124,19 +124,20 @@ SCHEMAS = {
         "top_unanswered": {"type": "array", "items": _obj({"text": STR, "count": INT}, ["text", "count"])},
     }, ["ok", "days", "totals", "top_unanswered"]),
     "GapUpdate": {"oneOf": [
-        _obj({"status": {"const": "planned"}, "owner": {"type": "string", "maxLength": 100},
-              "due": {"type": "string", "format": "date"}}, ["status", "owner", "due"]),
-        _obj({"status": {"const": "dismissed"}, "reason": {"type": "string", "maxLength": 500}},
-             ["status", "reason"]),
-        _obj({"status": {"const": "new"}}, ["status"]),
+        _obj({"status": {"const": "planned"}, "owner": text_schema(100, nullable=False),
+              "due": {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}},
+             ["status", "owner", "due"], extra=True),
+        _obj({"status": {"const": "dismissed"}, "reason": text_schema(500, nullable=False)},
+             ["status", "reason"], extra=True),
+        _obj({"status": {"const": "new"}}, ["status"], extra=True),
     ]},
     "GapUpdateResponse": _obj({"ok": OK, "id": STR, "status": STR, "topic": _ref("GapTopic")},
                               ["ok", "id", "status", "topic"]),
-    "GapRunRequest": _obj({"min_size": {"type": "integer", "minimum": 2, "maximum": 10000,
+    "GapRunRequest": _obj({"min_size": {"type": ["integer", "null"], "minimum": 2, "maximum": 10000,
                                         "description": "Members a topic needs (default: the last report's, else 5)."},
-                           "period_days": {"type": "integer", "minimum": 1, "maximum": 3660,
+                           "period_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3660,
                                            "description": "Length of the trend period (default: the last "
-                                                          "report's, else 30)."}}),
+                                                          "report's, else 30)."}}, extra=True),
     "GapRunResponse": _obj({"ok": OK, "run": _ref("GapRun")}, ["ok", "run"]),
     "ArticleInput": _obj({
         "title": text_schema(300, nullable=False), "body": text_schema(500_000, nullable=False),
@@ -253,7 +254,10 @@ PATHS = {
                        "csv: one row per topic (text/csv)."),
                 _query("status", {"type": "string", "enum": ["open", "all", "new", "planned", "covered",
                                                              "dismissed"], "default": "open"},
-                       "Which topics to list (open = new and planned).")])},
+                       "Which topics to list (open = new and planned).")],
+        extra_ok={"200": {"description": "The report (JSON), or one row per topic with format=csv.",
+                          "content": {"application/json": {"schema": _ref("GapsReport")},
+                                      "text/csv": {"schema": {"type": "string"}}}}})},
     "/api/v1/gaps/runs": {"post": _op(
         "Build the gap report again, in the background (one run at a time per home): 202 with the new "
         "run, or 200 with the run going on now.",
@@ -265,7 +269,8 @@ PATHS = {
     "/api/v1/gaps/{topic_id}": {"patch": _op(
         "Move a topic through the workflow: planned (owner, due), dismissed (reason), new (reopen).",
         "200", "GapUpdateResponse", ["400", "401", "403", "404", "413", "415"], request="GapUpdate",
-        secured="admin", tag="admin", params=[_path("topic_id", "Topic id from the report.")])},
+        secured="admin", tag="admin",
+        params=[_path("topic_id", "Topic id from the report.", {"type": "string", "maxLength": 128})])},
     "/api/v1/articles/{article_id}": {
         "put": _op(
             "Create or replace an article (from a CMS or helpdesk); searchable at once.",

@@ -113,6 +113,8 @@ def _int_field(data: dict, name: str, low: int, high: int) -> int | None:
     value = data.get(name)
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():  # JSON does not tell 5 from 5.0
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ApiError(f"'{name}' must be a whole number from {low} to {high}")
     return value
@@ -175,7 +177,8 @@ def _article_from(data: dict, article_id: str) -> Article:
         language = detect_language(f"{title} {body[:500]}")
     elif not isinstance(language, str) or not ISO_LANG.match(language):
         raise ApiError("'language' must be an ISO 639-1 code such as 'de' or 'en'")
-    url = data.get("url") or None
+    url = data.get("url")
+    url = None if url == "" else url
     if url is not None and (not isinstance(url, str) or len(url) > 2000 or url_problem(url)):
         raise ApiError("'url' must be a path starting with '/' or an http(s) URL of at most 2000 characters")
     return Article(id=article_id, title=title, body=body, language=language,
