@@ -264,37 +264,45 @@ def _field(obj: dict, name: str, where: str, line: int) -> str | None:
     return _opt_str(obj.get(name), name, where, line)
 
 
+def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
+                 known_articles: set[str] | None = None) -> Ticket:
+    """Validate one ticket object (a JSONL line, a CSV row, an API body); ``known_articles`` checks its
+    ``article_id``. Raises InputError naming ``where`` and ``line``."""
+    field_of = functools.partial(_field, obj, where=where, line=line)
+    tid = field_of("id")
+    if tid is None:
+        raise InputError("ticket without 'id'", where, line)
+    subject, body = field_of("subject") or "", field_of("body") or ""
+    if not subject and not body:
+        raise InputError(f"ticket {tid!r} has neither 'subject' nor 'body'", where, line)
+    article_id = field_of("article_id")
+    if article_id is not None and known_articles is not None and article_id not in known_articles:
+        raise InputError(f"ticket {tid!r} links unknown article_id {article_id!r}", where, line,
+                         hint="Ingest the article first, or set article_id to null.")
+    return Ticket(
+        id=tid, subject=subject, body=body,
+        resolution=field_of("resolution") or "",
+        article_id=article_id,
+        language=_language(obj.get("language"), f"{subject} {body}", where, line),
+        created_at=field_of("created_at"),
+        channel=field_of("channel"),
+        status=field_of("status"),
+        source=where, line=line,
+        customer=tuple(v for v in map(field_of, CUSTOMER_FIELDS) if v),
+    )
+
+
 def read_tickets(path: Path, known_articles: set[str] | None = None) -> list[Ticket]:
     """Parse a JSONL or CSV ticket export; ``known_articles`` checks each ``article_id``."""
     rows = _csv_rows(path) if path.suffix.lower() == ".csv" else _json_lines(path)
     tickets: list[Ticket] = []
     seen: dict[str, int] = {}
     for n, obj in rows:
-        field_of = functools.partial(_field, obj, where=str(path), line=n)
-        tid = field_of("id")
-        if tid is None:
-            raise InputError("ticket without 'id'", str(path), n)
-        if tid in seen:
-            raise InputError(f"duplicate ticket id {tid!r} (first on line {seen[tid]})", str(path), n)
-        seen[tid] = n
-        subject, body = field_of("subject") or "", field_of("body") or ""
-        if not subject and not body:
-            raise InputError(f"ticket {tid!r} has neither 'subject' nor 'body'", str(path), n)
-        article_id = field_of("article_id")
-        if article_id is not None and known_articles is not None and article_id not in known_articles:
-            raise InputError(f"ticket {tid!r} links unknown article_id {article_id!r}", str(path), n,
-                             hint="Ingest the article first, or set article_id to null.")
-        tickets.append(Ticket(
-            id=tid, subject=subject, body=body,
-            resolution=field_of("resolution") or "",
-            article_id=article_id,
-            language=_language(obj.get("language"), f"{subject} {body}", str(path), n),
-            created_at=field_of("created_at"),
-            channel=field_of("channel"),
-            status=field_of("status"),
-            source=str(path), line=n,
-            customer=tuple(v for v in map(field_of, CUSTOMER_FIELDS) if v),
-        ))
+        ticket = parse_ticket(obj, str(path), n, known_articles)
+        if ticket.id in seen:
+            raise InputError(f"duplicate ticket id {ticket.id!r} (first on line {seen[ticket.id]})", str(path), n)
+        seen[ticket.id] = n
+        tickets.append(ticket)
     return tickets
 
 
