@@ -124,6 +124,21 @@ SCHEMAS = {
                                                    "description": "Gap topics this article now covers."}},
                                ["ok", "created", "changed", "article", "covered_topics"]),
     "DeleteArticleResponse": _obj({"ok": OK, "deleted": STR}, ["ok", "deleted"]),
+    "TicketInput": _obj({
+        "id": STR, "subject": STR, "body": STR, "resolution": STR, "article_id": NSTR,
+        "language": {"type": "string", "pattern": "^[a-z]{2}$"}, "created_at": STR, "channel": STR, "status": STR,
+        "customer_name": {"type": "string", "description": "Removed from the ticket's text; never stored."},
+        "customer_email": {"type": "string", "description": "Removed from the ticket's text; never stored."},
+        "customer_phone": {"type": "string", "description": "Removed from the ticket's text; never stored."},
+    }, [], extra=True),
+    "PutTicketResponse": _obj({"ok": OK, "id": STR, "created": {"type": "boolean"}, "changed": {"type": "boolean"}},
+                              ["ok", "id", "created", "changed"]),
+    "TicketBatchResponse": _obj({"ok": OK, "received": INT, "new": INT, "changed": INT, "unchanged": INT},
+                                ["ok", "received", "new", "changed", "unchanged"]),
+    "WebhookResponse": _obj({"ok": OK, "status": {"type": "string", "enum": ["queued", "duplicate", "ignored"],
+                                                  "description": "queued: worked off in the background; "
+                                                  "duplicate: a retry of a delivery already taken."}},
+                            ["ok", "status"]),
     "Health": _obj({"ok": OK, "articles": INT, "tickets": INT,
                     "database": {"type": "string", "enum": ["ok", "unavailable"]},
                     "spool": _obj({"pending": {"type": "boolean"}, "spooled": INT, "dropped": INT, "drained": INT},
@@ -133,9 +148,9 @@ SCHEMAS = {
 
 _ERRORS = {
     "400": "Bad input (missing or invalid field, bad JSON).",
-    "401": "Missing, invalid or revoked API key.",
+    "401": "Missing, invalid or revoked API key (webhooks: a bad or missing signature).",
     "403": "The key's scope does not allow this endpoint.",
-    "404": "Unknown inquiry, article or topic.",
+    "404": "Unknown inquiry, article, topic or connection.",
     "409": "No index built yet, or it does not match the model.",
     "413": "Request body too large.",
     "415": "Wrong Content-Type.",
@@ -156,7 +171,7 @@ def _op(summary: str, ok_status: str, ok_schema: str, errors: list[str], request
         op["responses"].update(extra_ok)
     for code in errors:
         op["responses"][code] = _json(_ref("Error"), _ERRORS[code])
-    if request:
+    if request or request_content:
         op["requestBody"] = {"required": True, "content": request_content or
                              {"application/json": {"schema": _ref(request)}}}
     if secured:
@@ -225,6 +240,29 @@ PATHS = {
             "200", "DeleteArticleResponse", ["400", "401", "403", "404", "409"], secured="admin", tag="admin",
             params=[_path("article_id", "The article's id.")]),
     },
+    "/api/v1/tickets/{ticket_id}": {"put": _op(
+        "Create or replace one resolved ticket from any help desk (checked like `deflect ingest`); "
+        "personal data is redacted and the ticket is searchable at once.",
+        "200", "PutTicketResponse", ["400", "401", "403", "409", "413", "415"], request="TicketInput",
+        secured="agent", tag="tickets", params=[_path("ticket_id", "The help desk's ticket id.")],
+        extra_ok={"201": _json(_ref("PutTicketResponse"), "Created")})},
+    "/api/v1/tickets": {"post": _op(
+        "Add resolved tickets in a batch: a JSON array (application/json) or JSON lines "
+        "(application/x-ndjson), at most 5000; all are checked before any is stored.",
+        "200", "TicketBatchResponse", ["400", "401", "403", "409", "413", "415"], request="TicketInput",
+        secured="agent", tag="tickets",
+        request_content={"application/json": {"schema": {"type": "array", "items": _ref("TicketInput")}},
+                         "application/x-ndjson": {"schema": {"type": "string",
+                                                             "description": "One ticket object per line."}}})},
+    "/api/v1/connectors/{name}/webhook": {"post": _op(
+        "A help desk's webhook (Zammad trigger, Chatwoot account webhook), signed with the connection's "
+        "secret: Zammad X-Hub-Signature (HMAC-SHA1 of the raw body), Chatwoot X-Chatwoot-Signature "
+        "(HMAC-SHA256 of '<X-Chatwoot-Timestamp>.<raw body>'). Answers at once; resolved tickets are added "
+        "and new ones get one internal note in the background. Retries of a delivery are taken once.",
+        "202", "WebhookResponse", ["400", "401", "404", "413"], tag="connectors",
+        params=[_path("name", "The connection's name (`deflect connectors`).")],
+        extra_ok={"200": _json(_ref("WebhookResponse"), "A duplicate or an event deflect has no use for")},
+        request_content={"application/json": {"schema": {"type": "object"}}})},
     "/api/v1/openapi.json": {"get": {"summary": "This document.", "tags": ["meta"],
                                      "responses": {"200": {"description": "OpenAPI 3.1 document",
                                                            "content": {"application/json": {}}}}}},
@@ -238,7 +276,8 @@ def document() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "deflect API", "version": VERSION,
                  "description": "Contact deflection: suggestions for the help-page widget and for agents, "
-                                "feedback and deflection metrics, the content-gap report, article pushes. "
+                                "feedback and deflection metrics, the content-gap report, article and ticket pushes, "
+                                "help-desk webhooks. "
                                 "Errors are {\"ok\": false, \"error\": \"...\"} with a 4xx status."},
         "servers": [{"url": "/"}],
         "paths": PATHS,
