@@ -153,7 +153,7 @@ class Inbox:
                 self.engine.add_tickets([ticket])
             return "done"
         if not claim_note(store, job.connection, event.remote_id):
-            return "duplicate"
+            return "already_noted"
         try:
             note = compose_note(self.engine, event.subject, event.text, self.options, event.customer, self.redactor)
             note_id = connector.post_note(event.remote_id, note.html, note.markdown)
