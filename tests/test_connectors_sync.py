@@ -99,6 +99,7 @@ def test_zammad_kb_answers_and_links_become_articles(tmp_path):
         assert rows["zd-1"]["article_id"] == "zd-kb-1-de"   # the link in the ticket's language
         assert rows["zd-2"]["article_id"] == "zd-kb-1-en"
         assert rows["zd-3"]["article_id"] is None
+        assert desk.requests["POST /api/v1/knowledge_bases/init"] == 2   # the structure, then the bodies; once
         assert "nicole.braun@example.com" not in str(rows)   # the customer's address is redacted
 
 

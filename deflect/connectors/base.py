@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from deflect.connectors.http import HelpdeskClient
 from deflect.connectors.records import Connection, token
 from deflect.formats import Article, Ticket
 
+LINKS_MAX_AGE = 600.0   # seconds the map of article links is trusted before it is read again
 BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre"}
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 
@@ -96,6 +98,19 @@ class Connector(ABC):
     def __init__(self, connection: Connection, client: HelpdeskClient | None = None):
         self.connection = connection
         self.client = client or HelpdeskClient(connection.url, self.auth_headers(token(connection)))
+        self._links_read_at: float | None = None
+
+    def _links_stale(self) -> bool:
+        """Whether the article links must be read (again): never read, or older than LINKS_MAX_AGE, so
+        that an article published while the service runs is recognised in the webhooks after it."""
+        return self._links_read_at is None or time.monotonic() - self._links_read_at > LINKS_MAX_AGE
+
+    def _refresh_links(self) -> None:
+        for _ in self.articles():   # reading every article records the links and their time
+            pass
+
+    def _links_read(self) -> None:
+        self._links_read_at = time.monotonic()
 
     @abstractmethod
     def auth_headers(self, api_token: str) -> dict[str, str]:

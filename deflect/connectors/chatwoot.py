@@ -64,12 +64,12 @@ class ChatwootConnector(Connector):
                 if len(rows) < PER_PAGE:
                     break
                 page += 1
+        self._links_read()
 
     def linked_article(self, text: str) -> str | None:
         """The help-center article whose URL is in ``text`` (an agent's reply)."""
-        if self._links is None:
-            for _ in self.articles():
-                pass
+        if self._links is None or self._links_stale():
+            self._refresh_links()
         for url in urls_in(text):
             match = _ARTICLE_URL.search(url)
             if match:

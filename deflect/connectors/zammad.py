@@ -81,11 +81,11 @@ class ZammadConnector(Connector):
             self._kb[str(t["id"])] = (article_id, language)
             yield Article(id=article_id, title=t["title"].strip(), body=body, language=language,
                           url=self._answer_url(answer, locale), source=f"{self.connection.name}:kb")
+        self._links_read()
 
     def _kb_map(self) -> dict[str, tuple[str, str]]:
-        if self._kb is None:
-            for _ in self.articles():
-                pass
+        if self._kb is None or self._links_stale():
+            self._refresh_links()
         return self._kb or {}
 
     def linked_article(self, remote_id: str, language: str | None) -> str | None:
