@@ -104,9 +104,11 @@ class Inquiry:
 def url_problem(url: str) -> str | None:
     """Why an article's ``url`` cannot be linked from the help page, or None. A site path must not
     start with ``//`` or ``/\\``: browsers read both as another host (``/\\evil.example/phish``)."""
+    if any(ord(ch) <= 32 or ord(ch) == 127 for ch in url):  # spaces and control characters
+        return "'url' must be a path starting with '/' or an http(s) URL, without spaces"
     if url.startswith(("https://", "http://")):
         return None
-    if not url.startswith("/") or url[1:2] in ("/", "\\") or any(ch.isspace() or ord(ch) < 32 for ch in url):
+    if not url.startswith("/") or url[1:2] in ("/", "\\"):
         return "'url' must be a path starting with '/' or an http(s) URL"
     return None
 

@@ -148,6 +148,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Name under the closing of agent drafts (unset: \"customer service team\" in the draft's language)."),
     Setting("draft_ticket_min_score", 0.5, _fraction, "DRAFT_TICKET_MIN_SCORE", "--draft-ticket-min-score",
             "Similarity (0-1) a resolved ticket needs for its resolution to become the agent draft."),
+    Setting("failed_key_limit", 10, _int_range(0, 100_000), "FAILED_KEY_LIMIT", "--failed-key-limit",
+            "Wrong API keys a client may present per minute before every key it sends gets 429 (0: no limit)."),
     Setting("privacy_allow", [], _origins, "PRIVACY_ALLOW", "--privacy-allow",
             "The company's own phone numbers, e-mail addresses (or @domain) and address parts, comma-separated: "
             "kept when personal data is redacted."),

@@ -868,3 +868,24 @@ def test_index_errors_stay_409_without_absolute_paths(setup):
     assert r.get_json() == {"ok": False, "error": "no index in …/index", "hint": "Run `deflect index`."}
     r = suggest_failing(setup, IndexMismatchError("/srv/deflect/home/index/vectors.faiss failed its checksum"))
     assert r.status_code == 409 and r.get_json()["error"] == "…/vectors.faiss failed its checksum"
+
+
+# -- every /api/ answer is JSON ---------------------------------------------------------------------
+def test_plain_options_lists_the_methods_as_json(setup):
+    _, client, _ = setup
+    r = client.options("/api/v1/suggest")
+    assert r.status_code == 200 and r.get_json() == {"ok": True, "methods": ["OPTIONS", "POST"]}
+    assert r.headers["Allow"] == "OPTIONS, POST"
+    r = client.options("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.get_json()["ok"] is False
+
+
+def test_double_slashes_and_long_urls_answer_json(setup):
+    _, client, _ = setup
+    # As a server reads "GET //api/v1/health" (the test client would take "//api" for a host name).
+    r = client.get("/", environ_overrides={"PATH_INFO": "//api/v1/health"})
+    assert r.status_code == 200 and r.get_json()["ok"] is True  # no redirect elsewhere
+    r = client.get("/", environ_overrides={"PATH_INFO": "//api/v1//nothing"})
+    assert r.status_code == 404 and r.get_json()["ok"] is False
+    r = client.get("/api/v1/health?q=" + "x" * 5000)
+    assert r.status_code == 414 and r.get_json()["error"].startswith("URL too long")

@@ -112,3 +112,20 @@ def test_stored_inquiries_are_redacted_and_pages_lose_their_query(tmp_path):
     row = store.db["inquiries"].get(iid)
     assert row["text"] == "Bitte an [E-MAIL] antworten"
     assert row["page"] == "https://hilfe.example/suche"
+
+
+def test_an_unreadable_database_still_gets_an_answer(tmp_path, monkeypatch):
+    import deflect.web.state as state
+
+    from deflect.errors import DeflectError
+
+    app, _ = make_app(tmp_path)
+    client = app.test_client()
+
+    def unreadable(*args, **kwargs):
+        raise DeflectError("cannot open the database: disk I/O error")
+
+    monkeypatch.setattr(state, "open_store", unreadable)
+    r = client.post("/api/v1/suggest", json={"text": "Wie kündige ich mein Abo?"})
+    assert r.status_code == 200 and r.get_json()["articles"][0]["id"] == "kuendigung-abo"
+    assert client.get("/api/v1/health").get_json()["database"] == "unavailable"

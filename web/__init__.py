@@ -21,6 +21,7 @@ __all__ = ["create_app", "get_deflector", "get_home", "get_store"]
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the Flask app from the settings; ``test_config`` overrides them (see the module docstring)."""
     app = Flask(__name__)
+    app.url_map.merge_slashes = False  # "//api/v1/x" is a 404, not a redirect to another path
     app.config.from_mapping(settings.load().flask_config(), DEFLECTOR=None)
     if test_config:
         app.config.update(test_config)

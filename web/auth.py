@@ -3,7 +3,7 @@
 Keys are created with ``deflect keys create --name NAME [--scope agent|admin]`` and stored as sha256
 hashes. Clients send ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. Scope ``agent`` may call
 the agent endpoint; ``admin`` may call everything. A client that presents wrong keys is slowed down:
-after ``FAILED_KEYS`` wrong keys in a minute it gets 429 for every key, right or wrong, until the
+after ``FAILED_KEY_LIMIT`` wrong keys in a minute it gets 429 for every key, right or wrong, until the
 minute has passed (so guessing stops paying off), and each wrong key is logged with the client's address.
 """
 from __future__ import annotations
@@ -20,12 +20,12 @@ from .limits import TokenBucket, client_ip
 from .state import get_store
 
 SCOPE_RANK = {"agent": 1, "admin": 2}
-FAILED_KEYS = 10            # wrong keys a client may present per minute
 EXT = "deflect_auth"
 
 
-def _failures() -> TokenBucket:
-    return current_app.extensions.setdefault(EXT, TokenBucket(FAILED_KEYS, 60.0))
+def _failures() -> TokenBucket | None:
+    limit = int(current_app.config["FAILED_KEY_LIMIT"])
+    return current_app.extensions.setdefault(EXT, TokenBucket(limit, 60.0)) if limit > 0 else None
 
 
 def _too_many(wait: float) -> ApiError:
@@ -56,13 +56,13 @@ def require_key(scope: str = "admin"):
                                hint="Send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'; "
                                     "create one with `deflect keys create`.")
             failures, ip = _failures(), client_ip()
-            wait = failures.wait(ip)
+            wait = failures.wait(ip) if failures else 0.0
             if wait > 0:
                 raise _too_many(wait)
             record = verify_key(get_store(), key)
             if record is None:
                 current_app.logger.warning("deflect: wrong API key from %s on %s", ip, request.path)
-                wait = failures.take(ip)
+                wait = failures.take(ip) if failures else 0.0
                 if wait > 0:
                     raise _too_many(wait)
                 raise ApiError("invalid or revoked API key", 401, headers=challenge)

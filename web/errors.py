@@ -56,7 +56,8 @@ def without_paths(text: str | None) -> str | None:
 
 
 def _is_api() -> bool:
-    return request.path.startswith(API_PREFIX) or request.path.rstrip("/") == API_PREFIX.rstrip("/")
+    path = "/" + request.path.lstrip("/")  # "//api/v1/x" too: the URL map does not merge slashes
+    return path.startswith(API_PREFIX) or path.rstrip("/") == API_PREFIX.rstrip("/")
 
 
 _MESSAGES = {

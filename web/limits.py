@@ -24,6 +24,7 @@ from deflect.settings import DEFAULT_RATE_LIMIT, parse_rate
 from .errors import ApiError, error_response
 
 EXT = "deflect_limits"
+MAX_URL = 4096              # characters of path and query string
 # Endpoints a browser on a widget origin may call.
 CORS_ENDPOINTS = {"widget.suggest", "widget.feedback", "widget.openapi"}
 
@@ -90,6 +91,7 @@ def init_app(app: Flask) -> None:
         if rate:
             buckets[name] = TokenBucket(*rate)
     app.extensions[EXT] = {"buckets": buckets, "origins": _origins(app)}
+    app.before_request(_request_line)
     app.before_request(_preflight)
     app.after_request(_cors_headers)
 
@@ -128,11 +130,25 @@ def origin_allowed(origin: str) -> bool:
     return "*" in allowed or origin in allowed
 
 
+def _request_line():
+    """Under /api/: a URL too long for the service is a JSON 414 (gunicorn itself refuses request
+    lines over its ``limit_request_line``, which `deflect serve` sets above MAX_URL)."""
+    if len(request.full_path) > MAX_URL and request.path.startswith("/api/"):
+        return error_response(f"URL too long (at most {MAX_URL} characters)", 414)
+    return None
+
+
 def _preflight():
-    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+    if request.method != "OPTIONS" or not request.path.startswith("/api/"):
         return None
-    if not request.path.startswith("/api/"):
-        return None
+    if "Access-Control-Request-Method" not in request.headers:  # a plain OPTIONS: which methods there are
+        rule = request.url_rule
+        if rule is None:
+            return None  # the 404 handler answers
+        methods = sorted((rule.methods or set()) - {"HEAD"})
+        response = current_app.make_response(({"ok": True, "methods": methods}, 200))
+        response.headers["Allow"] = ", ".join(methods)
+        return response
     origin = request.headers.get("Origin", "")
     wanted = request.headers["Access-Control-Request-Method"].upper()
     rule = request.url_rule
@@ -189,9 +205,15 @@ def _check_unicode(name: str, value: str) -> None:
         raise ApiError(f"'{name}' contains invalid Unicode (a lone surrogate)") from None
 
 
+# What text fields trim and do not count: the JSON whitespace characters. The OpenAPI document says the
+# same with a pattern (openapi.text_schema), so the two cannot drift apart.
+SPACE = " \t\n\r"
+
+
 def text_field(data: dict, name: str, *, required: bool = False, min_len: int = 1, max_len: int = 1000,
-               choices: tuple[str, ...] | None = None, strip: bool = True) -> str | None:
-    """A string field (None when absent/null and not required), checked for type, length and choices."""
+               choices: tuple[str, ...] | None = None) -> str | None:
+    """A string field, trimmed (None when absent, null or blank and not required), checked for type,
+    length (``max_len`` characters as sent, at least ``min_len`` that are not spaces) and choices."""
     value = data.get(name)
     if value is None:
         if required:
@@ -200,21 +222,25 @@ def text_field(data: dict, name: str, *, required: bool = False, min_len: int = 
     if not isinstance(value, str):
         raise ApiError(f"'{name}' must be a string")
     _check_unicode(name, value)
-    if strip:
-        value = value.strip()
-    if not value and not required:
-        return None
     if choices is not None:
         if value not in choices:
             raise ApiError(f"'{name}' must be one of: " + ", ".join(choices))
         return value
-    if not value:
-        raise ApiError(f"'{name}' is empty")
-    if len(value) < min_len:
-        raise ApiError(f"'{name}' is too short (at least {min_len} characters)")
     if len(value) > max_len:
         raise ApiError(f"'{name}' is too long (at most {max_len} characters)")
+    value = value.strip(SPACE)
+    if not value:
+        if required:
+            raise ApiError(f"'{name}' is empty")
+        return None
+    if visible_chars(value) < min_len:
+        raise ApiError(f"'{name}' is too short (at least {min_len} characters besides spaces)")
     return value
+
+
+def visible_chars(text: str) -> int:
+    """Characters of ``text`` that are not spaces."""
+    return sum(ch not in SPACE for ch in text)
 
 
 def list_field(data: dict, name: str, *, max_items: int = 50, max_len: int = 500) -> list[str]:

@@ -28,6 +28,25 @@ NNUM = {"type": ["number", "null"]}
 INT = {"type": "integer"}
 OK = {"type": "boolean", "const": True}
 LANG = {"type": "string", "enum": ["de", "en"]}
+ARTICLE_ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"}
+NLANG = {"type": ["string", "null"], "enum": ["de", "en", None]}
+
+
+def _strings(max_items: int, max_len: int) -> dict:
+    """A list of texts as web.limits.list_field takes it (one text alone counts as a list of one)."""
+    item = {"type": "string", "maxLength": max_len}
+    return {"anyOf": [{"type": "array", "items": item, "maxItems": max_items}, item, {"type": "null"}]}
+
+
+def text_schema(max_len: int, min_len: int = 1, nullable: bool = True, **extra) -> dict:
+    """A text field as web.limits.text_field checks it: at most ``max_len`` characters as sent and at
+    least ``min_len`` that are not JSON whitespace (optional ones may also be null or blank)."""
+    schema = {"type": ["string", "null"] if nullable else "string", "maxLength": max_len, **extra}
+    if not nullable:
+        schema["pattern"] = f"^([ \\t\\n\\r]*[^ \\t\\n\\r]){{{min_len}}}"
+    elif min_len > 1:
+        schema["pattern"] = f"^([ \\t\\n\\r]*$|([ \\t\\n\\r]*[^ \\t\\n\\r]){{{min_len}}})"
+    return schema
 
 SCHEMAS = {
     "Error": _obj({"ok": {"type": "boolean", "const": False}, "error": STR, "hint": STR}, ["ok", "error"]),
@@ -37,10 +56,10 @@ SCHEMAS = {
                     "query's words in <mark>...</mark>; safe to insert as HTML; at most ~200 characters."},
     }, ["id", "title", "url", "score", "snippet"]),
     "SuggestRequest": _obj({
-        "text": {"type": "string", "minLength": 3, "maxLength": 1000},
-        "language": LANG,
-        "session": {"type": "string", "maxLength": 128, "description": "Widget session (for metrics)."},
-        "page": {"type": "string", "maxLength": 2000, "description": "Page the widget is on."},
+        "text": text_schema(1000, 3, nullable=False),
+        "language": NLANG,
+        "session": text_schema(128, description="Widget session (for metrics)."),
+        "page": text_schema(2000, description="Page the widget is on (stored without query string and fragment)."),
     }, ["text"], extra=True),
     "SuggestResponse": _obj({
         "ok": OK, "id": {"type": "string", "description": "Inquiry id (send it back with feedback)."},
@@ -50,11 +69,11 @@ SCHEMAS = {
         "articles": {"type": "array", "items": _ref("ArticleHit"),
                      "description": "Best first; for no_answer the nearest candidates."},
     }, ["ok", "id", "decision", "confidence", "language", "articles"]),
-    "AgentSuggestRequest": _obj({
-        "subject": {"type": "string", "maxLength": 500},
-        "body": {"type": "string", "maxLength": 20000},
-        "language": LANG,
-    }, ["body"], extra=True),
+    "AgentSuggestRequest": {**_obj({
+        "subject": text_schema(500), "body": text_schema(20000), "language": NLANG,
+    }, extra=True), "anyOf": [_obj({"body": text_schema(20000, 3, nullable=False)}, ["body"], extra=True),
+                              _obj({"subject": text_schema(500, 3, nullable=False)}, ["subject"], extra=True)],
+        "description": "The ticket's subject and body; one of them with at least 3 characters besides spaces."},
     "TicketHit": _obj({
         "id": STR, "score": NUM, "subject": STR, "body": STR, "resolution": STR, "article_id": NSTR,
     }, ["id", "score", "subject", "body", "resolution", "article_id"]),
@@ -76,12 +95,19 @@ SCHEMAS = {
         "draft": _ref("Draft"),
     }, ["ok", "id", "decision", "confidence", "language", "articles", "tickets", "draft"]),
     "FeedbackRequest": _obj({
-        "inquiry_id": {"type": "string", "maxLength": 64},
-        "article_id": {"type": "string", "maxLength": 128},
-        "helpful": {"type": "boolean"},
-        "event": {"type": "string", "enum": ["helpful", "not_helpful", "contacted_support", "clicked"]},
-        "session": {"type": "string", "maxLength": 128},
-    }, ["inquiry_id"], extra=True),
+        "inquiry_id": text_schema(64, nullable=False),
+        "article_id": text_schema(128),
+        "helpful": {"type": ["boolean", "null"]},
+        "event": {"type": ["string", "null"], "enum": ["helpful", "not_helpful", "contacted_support", "clicked", None]},
+        "session": text_schema(128),
+    }, ["inquiry_id"], extra=True) | {
+        "anyOf": [{"properties": {"event": {"type": "string"}}, "required": ["event"]},
+                  {"properties": {"helpful": {"type": "boolean"}}, "required": ["helpful"]}],
+        "not": {"anyOf": [{"properties": {"event": {"const": "helpful"}, "helpful": {"const": False}},
+                           "required": ["event", "helpful"]},
+                          {"properties": {"event": {"const": "not_helpful"}, "helpful": {"const": True}},
+                           "required": ["event", "helpful"]}]},
+        "description": "An 'event', or 'helpful' as a shorthand for the helpful/not_helpful events."},
     "FeedbackResponse": _obj({"ok": OK, "id": STR, "event": STR}, ["ok"]),
     "MetricsRow": _obj({
         "date": STR, "inquiries": INT, "sessions": INT, "answered": INT, "no_answer": INT, "helpful": INT,
@@ -109,11 +135,15 @@ SCHEMAS = {
     "GapUpdateResponse": _obj({"ok": OK, "id": STR, "status": STR, "topic": {"type": "object"}},
                               ["ok", "id", "status"]),
     "ArticleInput": _obj({
-        "id": STR, "title": {"type": "string", "maxLength": 300}, "body": {"type": "string"},
-        "language": {"type": "string", "pattern": "^[a-z]{2}$"},
-        "questions": {"type": "array", "items": STR}, "tags": {"type": "array", "items": STR},
-        "url": {"type": "string", "description": "A path starting with / or an http(s) URL."},
-    }, ["title", "body"], extra=True),
+        "title": text_schema(300, nullable=False), "body": text_schema(500_000, nullable=False),
+        "language": {"type": ["string", "null"], "pattern": "^([a-z]{2})?$",
+                     "description": "ISO 639-1; detected when missing."},
+        "questions": _strings(100, 500), "tags": _strings(50, 100),
+        "url": {"type": ["string", "null"], "maxLength": 2000,
+                "pattern": "^((https?://|/(?![/\\\\]))[^\\x00-\\x20\\x7f]*)?$",
+                "description": "A path starting with / (not // or /\\) or an http(s) URL."},
+    }, ["title", "body"], extra=True) | {
+        "description": "An 'id' in the body, if any, must be the URL's article id."},
     "Article": _obj({
         "id": STR, "title": STR, "language": STR, "questions": {"type": "array", "items": STR},
         "tags": {"type": "array", "items": STR}, "url": NSTR,
@@ -175,6 +205,8 @@ def _op(summary: str, ok_status: str, ok_schema: str, errors: list[str], request
         op["requestBody"] = {"required": True, "content": request_content or
                              {"application/json": {"schema": _ref(request)}}}
     if secured:
+        op["responses"].setdefault("429", _json(_ref("Error"), "Too many wrong API keys from this client "
+                                                              "(see Retry-After)."))
         op["security"] = [{"bearerAuth": []}, {"apiKeyHeader": []}]
         op["x-scope"] = secured
     if params:
@@ -186,8 +218,8 @@ def _query(name: str, schema: dict, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
-def _path(name: str, description: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": STR, "description": description}
+def _path(name: str, description: str, schema: dict = STR) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": schema, "description": description}
 
 
 PATHS = {
@@ -230,7 +262,7 @@ PATHS = {
         "put": _op(
             "Create or replace an article (from a CMS or helpdesk); searchable at once.",
             "200", "PutArticleResponse", ["400", "401", "403", "409", "413", "415"], request="ArticleInput",
-            secured="admin", tag="admin", params=[_path("article_id", "Letters, digits, '.', '_', '-'.")],
+            secured="admin", tag="admin", params=[_path("article_id", "Letters, digits, '.', '_', '-'.", ARTICLE_ID)],
             extra_ok={"201": _json(_ref("PutArticleResponse"), "Created")},
             request_content={"application/json": {"schema": _ref("ArticleInput")},
                              "text/markdown": {"schema": {"type": "string", "description":
@@ -238,7 +270,7 @@ PATHS = {
         "delete": _op(
             "Delete an article; it is no longer suggested.",
             "200", "DeleteArticleResponse", ["400", "401", "403", "404", "409"], secured="admin", tag="admin",
-            params=[_path("article_id", "The article's id.")]),
+            params=[_path("article_id", "The article's id.", ARTICLE_ID)]),
     },
     "/api/v1/tickets/{ticket_id}": {"put": _op(
         "Create or replace one resolved ticket from any help desk (checked like `deflect ingest`); "

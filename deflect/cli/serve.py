@@ -63,6 +63,9 @@ def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: 
         "accesslog": "-" if access_log else None, "errorlog": "-", "loglevel": log_level,
         # gunicorn >= 25 opens a control socket at a fixed path: several servers would collide.
         "control_socket_disable": True,
+        # Request lines up to gunicorn's maximum reach the app, which answers long API URLs with a
+        # JSON 414; only longer ones get gunicorn's own plain-text 400.
+        "limit_request_line": 8190,
     }
 
     class Server(BaseApplication):

@@ -150,12 +150,12 @@ def _article_from(data: dict, article_id: str) -> Article:
     language = data.get("language")
     if language is None or language == "":
         language = detect_language(f"{title} {body[:500]}")
-    elif not isinstance(language, str) or not ISO_LANG.match(language.strip().lower()):
+    elif not isinstance(language, str) or not ISO_LANG.match(language):
         raise ApiError("'language' must be an ISO 639-1 code such as 'de' or 'en'")
-    url = text_field(data, "url", max_len=2000)
-    if url is not None and url_problem(url):
-        raise ApiError(url_problem(url))
-    return Article(id=article_id, title=title, body=body, language=language.strip().lower(),
+    url = data.get("url") or None
+    if url is not None and (not isinstance(url, str) or len(url) > 2000 or url_problem(url)):
+        raise ApiError("'url' must be a path starting with '/' or an http(s) URL of at most 2000 characters")
+    return Article(id=article_id, title=title, body=body, language=language,
                    questions=list_field(data, "questions", max_items=100, max_len=500),
                    tags=list_field(data, "tags", max_items=50, max_len=100), url=url, source="api")
 

@@ -8,7 +8,7 @@ from deflect.errors import NotFoundError
 
 from ..auth import require_key
 from ..errors import ApiError
-from ..limits import json_body, text_field
+from ..limits import json_body, text_field, visible_chars
 from ..state import get_redactor, get_store
 from .common import K_ARTICLES, K_TICKETS, LANGS, articles_json, deflector, log_inquiry
 
@@ -22,8 +22,8 @@ def agent_suggest():
     subject = text_field(data, "subject", max_len=500) or ""
     body = text_field(data, "body", max_len=20000) or ""
     language = text_field(data, "language", choices=LANGS)
-    if len(subject) + len(body) < 3:
-        raise ApiError("give the ticket's 'body' (and 'subject'); at least 3 characters")
+    if visible_chars(subject) < 3 and visible_chars(body) < 3:
+        raise ApiError("give the ticket's 'body' or 'subject' with at least 3 characters besides spaces")
     text = body if not subject or body.startswith(subject) else (f"{subject}\n{body}" if body else subject)
     redact = get_redactor().redact
     text = redact(text)

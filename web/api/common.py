@@ -47,7 +47,10 @@ def articles_json(hits: list[ArticleHit], query: str) -> list[dict]:
     bodies: dict[str, str] = {}
     if ids:
         marks = ",".join("?" * len(ids))
-        bodies = dict(get_store().db.execute(f"select id, body from articles where id in ({marks})", ids))
+        try:
+            bodies = dict(get_store().db.execute(f"select id, body from articles where id in ({marks})", ids))
+        except (sqlite3.Error, DeflectError) as exc:  # the answer goes out without snippets
+            current_app.logger.warning("deflect: article snippets not read from the database (%s)", exc)
     return [{"id": h.id, "title": h.title, "url": h.url, "score": round(float(h.score), 4),
              "language": h.language,
              "snippet": snippet(_plain(bodies.get(h.id) or ""), query)}
