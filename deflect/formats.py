@@ -28,7 +28,10 @@ TICKET_SUFFIXES = {".jsonl", ".csv"}
 TICKET_FIELDS = ("id", "subject", "body", "resolution", "article_id", "language",
                  "created_at", "channel", "status")
 CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone")
-_LANG = re.compile(r"^[a-z]{2}$")
+# What counts as blank around a field: the JSON whitespace characters (the API's OpenAPI document says the
+# same with a pattern, so a value is blank for both or for neither).
+SPACE = " \t\n\r"
+_LANG = re.compile(r"^[A-Za-z]{2}$")
 
 
 @dataclass
@@ -126,10 +129,10 @@ def _str_list(value, path: str, name: str) -> list[str]:
 def _language(value, text: str, path: str, line: int | None) -> str:
     if value is None or value == "":
         return detect_language(text)
-    lang = str(value).strip().lower()
+    lang = str(value).strip(SPACE)
     if not _LANG.match(lang):
         raise InputError(f"language {value!r} is not an ISO 639-1 code such as 'de' or 'en'", path, line)
-    return lang
+    return lang.lower()
 
 
 def read_article(path: Path) -> Article:
@@ -258,12 +261,40 @@ def _opt_str(value, name: str = "value", where: str = "<input>", line: int | Non
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InputError(f"'{name}' must be text, not {type(value).__name__}", where, line)
-    value = str(value).strip()
+    value = str(value).strip(SPACE)
     return value or None
 
 
 def _field(obj: dict, name: str, where: str, line: int) -> str | None:
     return _opt_str(obj.get(name), name, where, line)
+
+
+def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
+                 known_articles: set[str] | None = None) -> Ticket:
+    """Validate one ticket object (a JSONL line, a CSV row, an API body); ``known_articles`` checks its
+    ``article_id``. Raises InputError naming ``where`` and ``line``."""
+    field_of = functools.partial(_field, obj, where=where, line=line)
+    tid = field_of("id")
+    if tid is None:
+        raise InputError("ticket without 'id'", where, line)
+    subject, body = field_of("subject") or "", field_of("body") or ""
+    if not subject and not body:
+        raise InputError(f"ticket {tid!r} has neither 'subject' nor 'body'", where, line)
+    article_id = field_of("article_id")
+    if article_id is not None and known_articles is not None and article_id not in known_articles:
+        raise InputError(f"ticket {tid!r} links unknown article_id {article_id!r}", where, line,
+                         hint="Ingest the article first, or set article_id to null.")
+    return Ticket(
+        id=tid, subject=subject, body=body,
+        resolution=field_of("resolution") or "",
+        article_id=article_id,
+        language=_language(obj.get("language"), f"{subject} {body}", where, line),
+        created_at=field_of("created_at"),
+        channel=field_of("channel"),
+        status=field_of("status"),
+        source=where, line=line,
+        customer=tuple(v for v in map(field_of, CUSTOMER_FIELDS) if v),
+    )
 
 
 def read_tickets(path: Path, known_articles: set[str] | None = None) -> list[Ticket]:
@@ -272,31 +303,11 @@ def read_tickets(path: Path, known_articles: set[str] | None = None) -> list[Tic
     tickets: list[Ticket] = []
     seen: dict[str, int] = {}
     for n, obj in rows:
-        field_of = functools.partial(_field, obj, where=str(path), line=n)
-        tid = field_of("id")
-        if tid is None:
-            raise InputError("ticket without 'id'", str(path), n)
-        if tid in seen:
-            raise InputError(f"duplicate ticket id {tid!r} (first on line {seen[tid]})", str(path), n)
-        seen[tid] = n
-        subject, body = field_of("subject") or "", field_of("body") or ""
-        if not subject and not body:
-            raise InputError(f"ticket {tid!r} has neither 'subject' nor 'body'", str(path), n)
-        article_id = field_of("article_id")
-        if article_id is not None and known_articles is not None and article_id not in known_articles:
-            raise InputError(f"ticket {tid!r} links unknown article_id {article_id!r}", str(path), n,
-                             hint="Ingest the article first, or set article_id to null.")
-        tickets.append(Ticket(
-            id=tid, subject=subject, body=body,
-            resolution=field_of("resolution") or "",
-            article_id=article_id,
-            language=_language(obj.get("language"), f"{subject} {body}", str(path), n),
-            created_at=field_of("created_at"),
-            channel=field_of("channel"),
-            status=field_of("status"),
-            source=str(path), line=n,
-            customer=tuple(v for v in map(field_of, CUSTOMER_FIELDS) if v),
-        ))
+        ticket = parse_ticket(obj, str(path), n, known_articles)
+        if ticket.id in seen:
+            raise InputError(f"duplicate ticket id {ticket.id!r} (first on line {seen[ticket.id]})", str(path), n)
+        seen[ticket.id] = n
+        tickets.append(ticket)
     return tickets
 
 

@@ -1,9 +1,9 @@
 """Snippets, Markdown to plain text, and agent drafts."""
 from __future__ import annotations
 
-from deflect.web.draft import article_excerpt, build_draft
 from deflect.web.text import query_stems, snippet
 
+from deflect.draft import article_excerpt, build_draft
 from deflect.formats import Article
 from deflect.text import markdown_blocks
 

@@ -31,6 +31,9 @@ INT = {"type": "integer"}
 OK = {"type": "boolean", "const": True}
 LANG = {"type": "string", "enum": ["de", "en"]}
 ARTICLE_ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"}
+# A ticket's text fields as deflect.formats reads them: text or a number, blank (JSON whitespace) = missing.
+TICKET_TEXT = {"type": ["string", "number", "null"]}
+TICKET_FILLED = {"anyOf": [{"type": "string", "pattern": "[^ \\t\\n\\r]"}, {"type": "number"}]}
 NLANG = {"type": ["string", "null"], "enum": ["de", "en", None]}
 
 
@@ -159,6 +162,27 @@ SCHEMAS = {
                                                    "description": "Gap topics this article now covers."}},
                                ["ok", "created", "changed", "article", "covered_topics"]),
     "DeleteArticleResponse": _obj({"ok": OK, "deleted": STR}, ["ok", "deleted"]),
+    "TicketInput": {**_obj({
+        "id": {**TICKET_TEXT, "description": "The help desk's ticket id (in PUT: the URL's, if given)."},
+        "subject": TICKET_TEXT, "body": TICKET_TEXT, "resolution": TICKET_TEXT,
+        "article_id": {**TICKET_TEXT, "description": "An article deflect has (else 409), or null."},
+        "language": {"type": ["string", "null"], "pattern": "^([ \\t\\n\\r]*[A-Za-z]{2}[ \\t\\n\\r]*)?$",
+                     "description": "ISO 639-1; detected when missing."},
+        "created_at": TICKET_TEXT, "channel": TICKET_TEXT, "status": TICKET_TEXT,
+        "customer_name": {**TICKET_TEXT, "description": "Removed from the ticket's text; never stored."},
+        "customer_email": {**TICKET_TEXT, "description": "Removed from the ticket's text; never stored."},
+        "customer_phone": {**TICKET_TEXT, "description": "Removed from the ticket's text; never stored."},
+    }, extra=True), "anyOf": [_obj({"subject": TICKET_FILLED}, ["subject"], extra=True),
+                              _obj({"body": TICKET_FILLED}, ["body"], extra=True)],
+        "description": "A resolved ticket as in a `deflect ingest` export; a subject or a body is needed."},
+    "PutTicketResponse": _obj({"ok": OK, "id": STR, "created": {"type": "boolean"}, "changed": {"type": "boolean"}},
+                              ["ok", "id", "created", "changed"]),
+    "TicketBatchResponse": _obj({"ok": OK, "received": INT, "new": INT, "changed": INT, "unchanged": INT},
+                                ["ok", "received", "new", "changed", "unchanged"]),
+    "WebhookResponse": _obj({"ok": OK, "status": {"type": "string", "enum": ["queued", "duplicate", "ignored"],
+                                                  "description": "queued: worked off in the background; "
+                                                  "duplicate: a retry of a delivery already taken."}},
+                            ["ok", "status"]),
     "Health": _obj({"ok": OK, "articles": INT, "tickets": INT,
                     "database": {"type": "string", "enum": ["ok", "unavailable"]},
                     "spool": _obj({"pending": {"type": "boolean"}, "spooled": INT, "dropped": INT, "drained": INT},
@@ -181,9 +205,9 @@ SCHEMAS["GapsReport"] = {**_report, "properties": {"ok": OK, **_report["properti
 
 _ERRORS = {
     "400": "Bad input (missing or invalid field, bad JSON).",
-    "401": "Missing, invalid or revoked API key.",
+    "401": "Missing, invalid or revoked API key (webhooks: a bad or missing signature).",
     "403": "The key's scope does not allow this endpoint.",
-    "404": "Unknown inquiry, article, topic or run.",
+    "404": "Unknown inquiry, article, topic, run or connection.",
     "409": "No index built yet, or it does not match the model.",
     "413": "Request body too large.",
     "415": "Wrong Content-Type.",
@@ -203,7 +227,7 @@ def _op(summary: str, ok_status: str, ok_schema: str, errors: list[str], request
         op["responses"].update(extra_ok)
     for code in errors:
         op["responses"][code] = _json(_ref("Error"), _ERRORS[code])
-    if request:
+    if request or request_content:
         op["requestBody"] = {"required": True, "content": request_content or
                              {"application/json": {"schema": _ref(request)}}}
     if secured:
@@ -285,6 +309,31 @@ PATHS = {
             "200", "DeleteArticleResponse", ["400", "401", "403", "404", "409"], secured="admin", tag="admin",
             params=[_path("article_id", "The article's id.", ARTICLE_ID)]),
     },
+    "/api/v1/tickets/{ticket_id}": {"put": _op(
+        "Create or replace one resolved ticket from any help desk (checked like `deflect ingest`); "
+        "personal data is redacted and the ticket is searchable at once.",
+        "200", "PutTicketResponse", ["400", "401", "403", "409", "413", "415"], request="TicketInput",
+        secured="agent", tag="tickets", params=[_path("ticket_id", "The help desk's ticket id.")],
+        extra_ok={"201": _json(_ref("PutTicketResponse"), "Created")})},
+    "/api/v1/tickets": {"post": _op(
+        "Add resolved tickets in a batch: a JSON array (application/json) or JSON lines "
+        "(application/x-ndjson), at most 5000; all are checked before any is stored.",
+        "200", "TicketBatchResponse", ["400", "401", "403", "409", "413", "415"], request="TicketInput",
+        secured="agent", tag="tickets",
+        request_content={"application/json": {"schema": {"type": "array", "minItems": 1, "maxItems": 5000,
+                                                         "items": {"allOf": [
+            _ref("TicketInput"), {"properties": {"id": TICKET_FILLED}, "required": ["id"]}]}}},
+                         "application/x-ndjson": {"schema": {"type": "string",
+                                                             "description": "One ticket object per line."}}})},
+    "/api/v1/connectors/{name}/webhook": {"post": _op(
+        "A help desk's webhook (Zammad trigger, Chatwoot account webhook), signed with the connection's "
+        "secret: Zammad X-Hub-Signature (HMAC-SHA1 of the raw body), Chatwoot X-Chatwoot-Signature "
+        "(HMAC-SHA256 of '<X-Chatwoot-Timestamp>.<raw body>'). Answers at once; resolved tickets are added "
+        "and new ones get one internal note in the background. Retries of a delivery are taken once.",
+        "202", "WebhookResponse", ["400", "401", "404", "413"], tag="connectors",
+        params=[_path("name", "The connection's name (`deflect connectors`).")],
+        extra_ok={"200": _json(_ref("WebhookResponse"), "A duplicate or an event deflect has no use for")},
+        request_content={"application/json": {"schema": {"type": "object"}}})},
     "/api/v1/openapi.json": {"get": {"summary": "This document.", "tags": ["meta"],
                                      "responses": {"200": {"description": "OpenAPI 3.1 document",
                                                            "content": {"application/json": {}}}}}},
@@ -301,7 +350,8 @@ def document() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "deflect API", "version": VERSION,
                  "description": "Contact deflection: suggestions for the help-page widget and for agents, "
-                                "feedback and deflection metrics, the content-gap report, article pushes. "
+                                "feedback and deflection metrics, the content-gap report, article and ticket pushes, "
+                                "help-desk webhooks. "
                                 "Errors are {\"ok\": false, \"error\": \"...\"} with a 4xx status."},
         "servers": [{"url": "/"}],
         "paths": PATHS,

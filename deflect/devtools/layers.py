@@ -17,7 +17,7 @@ from pathlib import Path
 # A module belongs to the layer of the longest prefix that names it; every module must have one.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("deflect.errors", "deflect.home", "deflect.clock", "deflect.text", "deflect.language",
-              "deflect.locks", "deflect.labels", "deflect.formats", "deflect.privacy",
+              "deflect.locks", "deflect.labels", "deflect.formats", "deflect.privacy", "deflect.draft",
               "deflect.settings")),
     ("store", ("deflect.store",)),
     ("ingest", ("deflect.ingest",)),
@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", ("deflect.engine", "deflect.deflector")),
     ("decision", ("deflect.decision",)),   # fitting the calibration (fit, calibrate), evaluate
     ("gaps", ("deflect.gaps",)),
+    ("connectors", ("deflect.connectors",)),   # help-desk connectors: store + engine, used by web and cli
     ("web", ("deflect.web",)),
     ("cli", ("deflect.cli",)),
 )

@@ -21,6 +21,7 @@ from deflect.clock import utcnow_iso as utcnow
 from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article, Inquiry, Ticket
 from deflect.privacy import Redactor, default_redactor
+from deflect.store.connectors_schema import CONNECTORS_MIGRATIONS
 from deflect.store.gaps import GAPS_MIGRATIONS
 from deflect.store.service_schema import SERVICE_MIGRATIONS
 
@@ -50,6 +51,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_core", _m001_core),
     *GAPS_MIGRATIONS,
     *SERVICE_MIGRATIONS,
+    *CONNECTORS_MIGRATIONS,
 ]
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from deflect.draft import build_draft
 from deflect.errors import NotFoundError
 
 from ..auth import require_key
-from ..draft import build_draft
 from ..errors import ApiError
 from ..limits import json_body, text_field, visible_chars
 from ..state import get_redactor, get_store

@@ -1,0 +1,151 @@
+"""What every help-desk connector does, and the pieces they share.
+
+A connector reads the help desk's knowledge base and resolved tickets page by page from a cursor
+(``ticket_pages``), fetches one ticket's conversation (``fetch_ticket``), checks and reads webhook
+deliveries (``verify``, ``delivery_id``, ``event``) and posts an internal note (``post_note``).
+Tickets are stored under ``<connection>-<remote id>`` so two help desks never share an id."""
+from __future__ import annotations
+
+import hmac
+import re
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+from deflect.connectors.http import HelpdeskClient
+from deflect.connectors.records import Connection, token
+from deflect.formats import Article, Ticket
+
+LINKS_MAX_AGE = 600.0   # seconds the map of article links is trusted before it is read again
+BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre"}
+_URL = re.compile(r"https?://[^\s<>\"')\]]+")
+
+
+@dataclass
+class Event:
+    """What a webhook delivery means for deflect."""
+
+    kind: str                      # "new": a customer opened a ticket; "resolved": it was closed
+    remote_id: str                 # the ticket's id in the help desk (Chatwoot: the conversation's display id)
+    subject: str = ""
+    text: str = ""                 # the customer's words (for "new")
+    customer: tuple[str, ...] = ()   # the customer's name and address, removed before anything is stored
+
+
+class _TextOf(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.skip += 1
+        elif tag in BLOCK_TAGS:
+            self.parts.append("\n")
+        if tag == "a":   # keep link targets: an article URL in a reply is a link to the article
+            href = dict(attrs).get("href")
+            if href and href.startswith("http"):
+                self.parts.append(f" {href} ")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self.skip = max(0, self.skip - 1)
+        elif tag in BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Readable text of an HTML message body: block tags become line breaks, link targets are kept."""
+    parser = _TextOf()
+    parser.feed(html or "")
+    parser.close()
+    lines = (re.sub(r"[ \t\xa0]+", " ", line).strip() for line in "".join(parser.parts).split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def urls_in(text: str) -> list[str]:
+    return [u.rstrip(".,;:!?") for u in _URL.findall(text or "")]
+
+
+def signature_matches(expected_hex: str, header: str | None, prefix: str) -> bool:
+    """Constant-time comparison of ``<prefix><hex>`` with the signature the help desk sent."""
+    if not header or not header.startswith(prefix):
+        return False
+    return hmac.compare_digest(expected_hex, header[len(prefix):].strip().lower())
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A request header, whatever its case (werkzeug's headers and plain dicts alike)."""
+    value = headers.get(name)
+    if value is None:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        value = lowered.get(name.lower())
+    return value
+
+
+class Connector(ABC):
+    """One help desk's API (see the module docstring)."""
+
+    kind = ""
+
+    def __init__(self, connection: Connection, client: HelpdeskClient | None = None):
+        self.connection = connection
+        self.client = client or HelpdeskClient(connection.url, self.auth_headers(token(connection)))
+        self._links_read_at: float | None = None
+
+    def _links_stale(self) -> bool:
+        """Whether the article links must be read (again): never read, or older than LINKS_MAX_AGE, so
+        that an article published while the service runs is recognised in the webhooks after it."""
+        return self._links_read_at is None or time.monotonic() - self._links_read_at > LINKS_MAX_AGE
+
+    def _refresh_links(self) -> None:
+        for _ in self.articles():   # reading every article records the links and their time
+            pass
+
+    def _links_read(self) -> None:
+        self._links_read_at = time.monotonic()
+
+    @abstractmethod
+    def auth_headers(self, api_token: str) -> dict[str, str]:
+        """The headers that carry the API token."""
+
+    def ticket_id(self, remote_id: str | int) -> str:
+        return f"{self.connection.name}-{remote_id}"
+
+    # -- backfill ---------------------------------------------------------------------------
+    @abstractmethod
+    def articles(self) -> Iterator[Article]:
+        """The published knowledge-base articles, one per language."""
+
+    @abstractmethod
+    def ticket_pages(self, cursor: dict) -> Iterator[tuple[list[Ticket], dict]]:
+        """Resolved tickets from ``cursor`` on, a page at a time with the cursor past that page."""
+
+    @abstractmethod
+    def fetch_ticket(self, remote_id: str) -> Ticket | None:
+        """One resolved ticket with its conversation (None when it holds no customer question)."""
+
+    # -- webhook in, note out ---------------------------------------------------------------
+    @abstractmethod
+    def verify(self, headers: Mapping[str, str], raw: bytes, secret: str, now: float) -> bool:
+        """Whether the delivery's signature over the raw body is right."""
+
+    @abstractmethod
+    def delivery_id(self, headers: Mapping[str, str], raw: bytes) -> str:
+        """The delivery's id, the same on each retry of it."""
+
+    @abstractmethod
+    def event(self, payload: dict) -> Event | None:
+        """What the delivery means (None: nothing for deflect)."""
+
+    @abstractmethod
+    def post_note(self, remote_id: str, html: str, markdown: str) -> str | None:
+        """Post an internal note (never visible to the customer) on the ticket, as HTML or Markdown,
+        whichever the help desk shows; its id."""

@@ -1,0 +1,172 @@
+"""Zammad: knowledge-base answers, closed tickets and their KB links, trigger webhooks, internal notes.
+
+REST (token auth ``Authorization: Token token=...``):
+``GET /api/v1/tickets?page&per_page&expand`` (at most 100 a page, ids ascending; the last page is short),
+``GET /api/v1/ticket_articles/by_ticket/{id}``, ``GET /api/v1/links?link_object=Ticket&link_object_value={id}``
+(a link to ``KnowledgeBase::Answer::Translation`` is the answer that solved the ticket),
+``POST /api/v1/knowledge_bases/init`` (the whole KB as id-keyed asset tables; bodies with
+``answer_translation_content_ids``), ``POST /api/v1/ticket_articles`` (the internal note).
+Webhooks come from a trigger: ``X-Hub-Signature: sha1=HMAC-SHA1(secret, raw body)``, the delivery id
+in ``X-Zammad-Delivery``; the payload is the ticket and its newest article."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator, Mapping
+
+from deflect.connectors.base import Connector, Event, header, html_to_text, signature_matches
+from deflect.formats import Article, Ticket, parse_ticket
+
+PER_PAGE = 100
+RESOLVED_STATES = {"closed"}
+NEW_STATES = {"new", "open"}
+LINK_TYPE = "KnowledgeBase::Answer::Translation"
+
+
+def _assets(payload: dict) -> dict:
+    return payload.get("assets", payload) if isinstance(payload, dict) else {}
+
+
+def _table(assets: dict, name: str) -> dict[str, dict]:
+    """An asset table keyed by id (Zammad sends objects keyed by id; lists are accepted too)."""
+    table = assets.get(name) or {}
+    if isinstance(table, list):
+        return {str(row["id"]): row for row in table}
+    return {str(k): v for k, v in table.items()}
+
+
+def _text(article: dict) -> str:
+    body = article.get("body") or ""
+    return html_to_text(body) if "html" in (article.get("content_type") or "text/html") else body.strip()
+
+
+class ZammadConnector(Connector):
+    kind = "zammad"
+
+    def __init__(self, connection, client=None):
+        super().__init__(connection, client)
+        self._kb: dict[str, tuple[str, str]] | None = None   # translation id -> (article id, language)
+
+    def auth_headers(self, api_token: str) -> dict[str, str]:
+        return {"Authorization": f"Token token={api_token}"}
+
+    # -- knowledge base ---------------------------------------------------------------------
+    def _answer_url(self, answer: dict, locale: str) -> str:
+        return f"{self.connection.url.rstrip('/')}/help/{locale}/{answer.get('category_id')}/{answer['id']}"
+
+    def articles(self) -> Iterator[Article]:
+        assets = _assets(self.client.post("/api/v1/knowledge_bases/init", {}))
+        answers = _table(assets, "KnowledgeBaseAnswer")
+        translations = _table(assets, "KnowledgeBaseAnswerTranslation")
+        kb_locales = _table(assets, "KnowledgeBaseLocale")
+        system_locales = _table(assets, "Locale")
+        published = {aid: a for aid, a in answers.items()
+                     if a.get("published_at") and not a.get("archived_at") and not a.get("internal_at")}
+        wanted = [t for t in translations.values() if str(t.get("answer_id")) in published]
+        contents = _table(assets, "KnowledgeBaseAnswerTranslationContent")
+        missing = [t["content_id"] for t in wanted if t.get("content_id") and str(t["content_id"]) not in contents]
+        if missing:
+            more = self.client.post("/api/v1/knowledge_bases/init", {"answer_translation_content_ids": missing})
+            contents.update(_table(_assets(more), "KnowledgeBaseAnswerTranslationContent"))
+        self._kb = {}
+        for t in sorted(wanted, key=lambda t: int(t["id"])):
+            kb_locale = kb_locales.get(str(t.get("kb_locale_id"))) or {}
+            locale = (system_locales.get(str(kb_locale.get("system_locale_id"))) or {}).get("locale") or "en-us"
+            language = locale[:2].lower()
+            answer = published[str(t["answer_id"])]
+            article_id = f"{self.connection.name}-kb-{answer['id']}-{language}"
+            body = html_to_text((contents.get(str(t.get("content_id"))) or {}).get("body") or "")
+            if not (t.get("title") or "").strip():
+                continue
+            self._kb[str(t["id"])] = (article_id, language)
+            yield Article(id=article_id, title=t["title"].strip(), body=body, language=language,
+                          url=self._answer_url(answer, locale), source=f"{self.connection.name}:kb")
+        self._links_read()
+
+    def _kb_map(self) -> dict[str, tuple[str, str]]:
+        if self._kb is None or self._links_stale():
+            self._refresh_links()
+        return self._kb or {}
+
+    def linked_article(self, remote_id: str, language: str | None) -> str | None:
+        """The KB article an agent linked to the ticket (the one in the ticket's language first)."""
+        payload = self.client.get("/api/v1/links", {"link_object": "Ticket", "link_object_value": remote_id})
+        kb = self._kb_map()
+        found = [kb[str(link.get("link_object_value"))] for link in (payload or {}).get("links", [])
+                 if link.get("link_object") == LINK_TYPE and str(link.get("link_object_value")) in kb]
+        found.sort(key=lambda item: item[1] != language)
+        return found[0][0] if found else None
+
+    # -- tickets ----------------------------------------------------------------------------
+    def ticket_pages(self, cursor: dict) -> Iterator[tuple[list[Ticket], dict]]:
+        page, last_id = int(cursor.get("page", 1)), int(cursor.get("last_id", 0))
+        while True:
+            rows = self.client.get("/api/v1/tickets", {"page": page, "per_page": PER_PAGE, "expand": "true"}) or []
+            tickets = []
+            for row in rows:
+                if int(row["id"]) <= last_id:
+                    continue
+                if row.get("state") in RESOLVED_STATES:
+                    ticket = self._ticket(row)
+                    if ticket is not None:
+                        tickets.append(ticket)
+                last_id = max(last_id, int(row["id"]))
+            full = len(rows) >= PER_PAGE
+            # a short page is the end: it is read again next time, for the tickets closed since
+            yield tickets, {"page": page + 1 if full else page, "last_id": last_id}
+            if not full:
+                return
+            page += 1
+
+    def fetch_ticket(self, remote_id: str) -> Ticket | None:
+        row = self.client.get(f"/api/v1/tickets/{remote_id}", {"expand": "true"})
+        return self._ticket(row) if row else None
+
+    def _ticket(self, row: dict) -> Ticket | None:
+        remote_id = str(row["id"])
+        articles = self.client.get(f"/api/v1/ticket_articles/by_ticket/{remote_id}") or []
+        public = [a for a in articles if not a.get("internal")]
+        question, answers = [], []
+        for article in public:
+            if article.get("sender") == "Customer" and not answers:
+                question.append(_text(article))
+            elif article.get("sender") == "Agent":
+                answers.append(_text(article))
+        if not question:
+            return None
+        customer = [row.get("customer")] if isinstance(row.get("customer"), str) else []
+        customer += [a.get("from") for a in public if a.get("sender") == "Customer" and a.get("from")]
+        obj = {"id": self.ticket_id(remote_id), "subject": row.get("title") or "", "body": "\n\n".join(question),
+               "resolution": answers[-1] if answers else "", "created_at": row.get("created_at"),
+               "channel": public[0].get("type"), "status": row.get("state")}
+        ticket = parse_ticket(obj, f"{self.connection.name}:ticket/{remote_id}")
+        ticket.article_id = self.linked_article(remote_id, ticket.language)
+        ticket.customer = tuple(c for c in customer if c)
+        ticket.source = f"{self.connection.name}:ticket/{remote_id}"
+        return ticket
+
+    # -- webhook and note -------------------------------------------------------------------
+    def verify(self, headers: Mapping[str, str], raw: bytes, secret: str, now: float) -> bool:
+        expected = hmac.new(secret.encode(), raw, hashlib.sha1).hexdigest()
+        return signature_matches(expected, header(headers, "X-Hub-Signature"), "sha1=")
+
+    def delivery_id(self, headers: Mapping[str, str], raw: bytes) -> str:
+        return header(headers, "X-Zammad-Delivery") or "sha1:" + hashlib.sha1(raw).hexdigest()
+
+    def event(self, payload: dict) -> Event | None:
+        ticket, article = payload.get("ticket") or {}, payload.get("article") or {}
+        if "id" not in ticket:
+            return None
+        remote_id, state = str(ticket["id"]), ticket.get("state")
+        if state in RESOLVED_STATES:
+            return Event("resolved", remote_id)
+        if state in NEW_STATES and article.get("sender") == "Customer" and not article.get("internal"):
+            customer = tuple(v for v in (ticket.get("customer"), article.get("from")) if isinstance(v, str) and v)
+            return Event("new", remote_id, subject=ticket.get("title") or "", text=_text(article), customer=customer)
+        return None
+
+    def post_note(self, remote_id: str, html: str, markdown: str) -> str | None:
+        note = self.client.post("/api/v1/ticket_articles", {
+            "ticket_id": int(remote_id) if remote_id.isdigit() else remote_id, "body": html,
+            "content_type": "text/html", "type": "note", "internal": True})
+        return str(note.get("id")) if isinstance(note, dict) and note.get("id") is not None else None

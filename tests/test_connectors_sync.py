@@ -1,0 +1,184 @@
+"""Backfill from the help desks (against the local fakes over real HTTP): resumable, exactly once,
+rate-limit and dropped-connection proof; knowledge-base links become the tickets' articles."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from click.testing import CliRunner
+from helpdesk_fakes import FakeChatwoot, FakeZammad
+
+from deflect.cli import cli
+from deflect.connectors import connector_for
+from deflect.connectors.http import HelpdeskClient, HelpdeskError
+from deflect.connectors.records import Connection, get_connection, load_cursor, save_connection
+from deflect.connectors.sync import sync
+from deflect.errors import InputError
+from deflect.store import open_store
+
+
+def token_file(tmp_path, token: str = "s3cret-token", name: str = "token") -> str:
+    path = tmp_path / name
+    path.write_text(token + "\n")
+    os.chmod(path, 0o600)
+    return str(path)
+
+
+def connect(tmp_path, kind: str, url: str, name: str = "desk", **options):
+    store = open_store(tmp_path / "home" / "deflect.db")
+    save_connection(store, Connection(name=name, kind=kind, url=url, token_file=token_file(tmp_path),
+                                      options=options))
+    return store
+
+
+def fast(connector):
+    """The connector with a client that does not really sleep between retries (it records the waits)."""
+    connector.client.waits = []
+    connector.client.sleep = connector.client.waits.append
+    return connector
+
+
+class Stop(Exception):
+    pass
+
+
+def test_zammad_backfill_interrupted_and_resumed_imports_each_ticket_once(tmp_path):
+    with FakeZammad() as desk:
+        for i in range(1, 5051):   # 5000 closed tickets; every 101st is still open
+            desk.add_ticket(i, f"Lieferung {i}", f"Meine Zeitung {i} kam heute nicht.", "Nachgeliefert.",
+                            state="open" if i % 101 == 0 else "closed")
+        closed = [i for i, t in desk.tickets.items() if t["state"] == "closed"]
+        assert len(closed) == 5000
+        store = connect(tmp_path, "zammad", desk.url)
+        pages = []
+
+        def stop_after_20(n, cursor):
+            pages.append(n)
+            if len(pages) == 20:
+                raise Stop
+
+        with pytest.raises(Stop):
+            sync(store, connector_for(get_connection(store, "desk")), stop_after_20)
+        assert load_cursor(store, "desk", "tickets")["page"] == 21
+        first = store.counts()["tickets"]
+        assert first == sum(pages) and 1900 < first < 2000
+        assert get_connection(store, "desk").last_error == "Stop"
+
+        run = sync(store, connector_for(get_connection(store, "desk")))
+        assert run["tickets_new"] == 5000 - first and run["tickets_unchanged"] == 0
+        assert store.counts()["tickets"] == 5000
+        # every closed ticket's conversation was read exactly once over both runs; open ones never
+        reads = {int(k.rsplit("/", 1)[1]): n for k, n in desk.requests.items() if "/by_ticket/" in k}
+        assert sorted(reads) == sorted(closed) and set(reads.values()) == {1}
+        assert desk.requests["GET /api/v1/tickets"] == 51   # each page listed once over both runs
+        assert get_connection(store, "desk").counts["tickets"] == 5000
+
+        again = sync(store, connector_for(get_connection(store, "desk")))   # only the short last page is read
+        assert again["tickets_new"] == again["tickets_unchanged"] == 0 and again["pages"] == 1
+
+
+def test_zammad_kb_answers_and_links_become_articles(tmp_path):
+    with FakeZammad() as desk:
+        desk.add_ticket(1, "Passwort vergessen", "Ich habe mein Passwort vergessen, wie komme ich rein?",
+                        "Über Passwort vergessen.", linked=[1, 2])
+        desk.add_ticket(2, "Forgot password", "I forgot my password and cannot log in.", "Use the reset link.",
+                        linked=[2])
+        desk.add_ticket(3, "Rechnung", "Wo finde ich meine Rechnung?", "Im Kundenkonto.")
+        desk.kb["KnowledgeBaseAnswer"]["9"] = {"id": 9, "category_id": 1, "published_at": None, "archived_at": None,
+                                               "internal_at": None, "translation_ids": [9]}
+        desk.kb["KnowledgeBaseAnswerTranslation"]["9"] = {"id": 9, "answer_id": 9, "kb_locale_id": 1,
+                                                          "title": "Entwurf", "content_id": 9}
+        store = connect(tmp_path, "zammad", desk.url, name="zd")
+        run = sync(store, connector_for(get_connection(store, "zd")))
+        assert run["articles_new"] == 2 and run["tickets_new"] == 3
+        de, en = store.get_article("zd-kb-1-de"), store.get_article("zd-kb-1-en")
+        assert (de.language, en.language) == ("de", "en") and "Forgot password" in en.body
+        assert en.url.startswith(desk.url + "/help/en-us/")
+        assert not store.has_article("zd-kb-9-de")   # unpublished
+        rows = store.get_tickets(["zd-1", "zd-2", "zd-3"])
+        assert rows["zd-1"]["article_id"] == "zd-kb-1-de"   # the link in the ticket's language
+        assert rows["zd-2"]["article_id"] == "zd-kb-1-en"
+        assert rows["zd-3"]["article_id"] is None
+        assert desk.requests["POST /api/v1/knowledge_bases/init"] == 2   # the structure, then the bodies; once
+        assert "nicole.braun@example.com" not in str(rows)   # the customer's address is redacted
+
+
+def test_chatwoot_backfill_pages_messages_and_article_urls(tmp_path):
+    with FakeChatwoot() as desk:
+        url = f"{desk.url}/hc/help/en/articles/1793612100-reset-your-password"
+        desk.add_conversation(1, "How do I reset my password?", [f"See {url} please."])
+        long_thread = [f"reply {i}" for i in range(44)]
+        desk.add_conversation(2, "My invoice is wrong", long_thread, private_note="internal: check billing")
+        for cid in range(3, 61):
+            desk.add_conversation(cid, f"Question {cid} about delivery", [f"Answer {cid}"])
+        desk.add_conversation(61, "Still open", [], status="open")
+        store = connect(tmp_path, "chatwoot", desk.url, name="cw", account_id=1)
+        run = sync(store, connector_for(get_connection(store, "cw")))
+        assert run["articles_new"] == 1 and run["tickets_new"] == 60 and run["pages"] == 3
+        rows = store.get_tickets(["cw-1", "cw-2", "cw-61"])
+        assert rows["cw-1"]["article_id"] == "cw-hc-1"
+        assert rows["cw-2"]["resolution"] == "reply 43"   # the newest of 45 messages, read 20 at a time
+        assert desk.requests["GET /api/v1/accounts/1/conversations/2/messages"] == 3
+        assert "cw-61" not in rows
+        assert "internal" not in str(rows)   # private notes are not the customer's nor the answer
+
+
+def test_client_honours_retry_after_and_survives_dropped_connections(tmp_path):
+    with FakeZammad() as desk:
+        desk.add_ticket(1, "x", "question one", "answer")
+        client = HelpdeskClient(desk.url, {"Authorization": "Token token=s3cret-token"})
+        waits: list[float] = []
+        client.sleep = waits.append
+        desk.fail("/api/v1/tickets", "429")
+        desk.fail("/api/v1/tickets", "drop")
+        desk.fail("/api/v1/tickets", "500")
+        assert client.get("/api/v1/tickets", {"page": 1})[0]["id"] == 1
+        assert waits == [1.0, 1.0, 2.0] and client.retries == 3   # Retry-After, then back-off
+        with pytest.raises(HelpdeskError, match="refused the API token"):
+            HelpdeskClient(desk.url, {"Authorization": "Token token=wrong"}).get("/api/v1/tickets")
+        with pytest.raises(HelpdeskError, match="404"):
+            client.get("/api/v1/tickets/99")
+        desk.fail("/api/v1/ticket_articles", "drop")   # a write is not repeated after a dropped connection
+        with pytest.raises(HelpdeskError, match="no answer"):
+            client.post("/api/v1/ticket_articles", {"ticket_id": 1, "type": "note", "internal": True, "body": "x"})
+        assert desk.notes == []
+
+
+def test_cli_sync_with_a_planted_429_and_a_dropped_connection(tmp_path):
+    runner = CliRunner()
+    home = str(tmp_path / "home")
+    with FakeZammad() as desk:
+        for i in range(1, 251):
+            desk.add_ticket(i, f"Frage {i}", f"Wie ändere ich meine Adresse {i}?", "Im Kundenkonto.",
+                            linked=[1] if i % 10 == 0 else [])
+        desk.fail("/api/v1/tickets", "429")
+        desk.fail("/by_ticket/120", "drop")
+        token = token_file(tmp_path)
+        result = runner.invoke(cli, ["connect", "zammad", "--url", desk.url, "--token-file", token, "--home", home])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(cli, ["sync", "--quiet", "--home", home])
+        assert result.exit_code == 0, result.output
+        assert "tickets 250 new, 0 changed, 0 unchanged (3 pages, 2 retried requests)" in result.output
+        assert "articles 2 new" in result.output
+        listing = runner.invoke(cli, ["connectors", "--home", home])
+        assert "250 tickets (25 linked)" in listing.output and "s3cret-token" not in listing.output
+        store = open_store(tmp_path / "home" / "deflect.db")
+        assert store.counts()["tickets"] == 250
+        assert "s3cret-token" not in str(list(store.db["connections"].rows))
+
+
+def test_cli_refuses_a_token_file_others_can_read(tmp_path):
+    path = tmp_path / "token"
+    path.write_text("t")
+    os.chmod(path, 0o644)
+    result = CliRunner().invoke(cli, ["connect", "zammad", "--url", "https://z.example.com", "--token-file",
+                                      str(path), "--home", str(tmp_path / "home")])
+    assert result.exit_code != 0 and "chmod 600" in result.output
+
+
+def test_connection_names_and_urls_are_checked(tmp_path):
+    store = open_store(tmp_path / "deflect.db")
+    with pytest.raises(InputError, match="connection name"):
+        save_connection(store, Connection(name="Bad Name", kind="zammad", url="https://x", token_env="T"))
+    with pytest.raises(InputError, match="https://"):
+        save_connection(store, Connection(name="ok", kind="zammad", url="ftp://x", token_env="T"))

@@ -1,0 +1,105 @@
+"""API v1 for any help desk without a connector (key scope ``agent``): push resolved tickets one at a
+time (``PUT /tickets/<id>``) or in batches (``POST /tickets``, a JSON array or JSON lines). They are
+checked like a ``deflect ingest`` export, stored (personal data redacted) and searchable at once."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, jsonify, request
+
+from deflect.errors import InputError
+from deflect.formats import SPACE, Ticket, parse_ticket
+
+from ..auth import require_key
+from ..errors import ApiError
+from ..limits import json_body
+from ..state import get_store, write_lock
+from .common import deflector
+
+bp = Blueprint("tickets", __name__, url_prefix="/api/v1")
+BATCH_MAX_BYTES = 8 * 1024 * 1024
+BATCH_MAX_TICKETS = 5000
+JSON_LINES = {"application/x-ndjson", "application/jsonl", "application/json-lines", "application/x-jsonlines"}
+
+
+def _check_links(tickets: list[Ticket]) -> None:
+    """A ticket may only link an article deflect has: 409, since the request is fine but the article is
+    missing here (push it first)."""
+    known = get_store().article_ids()
+    for ticket in tickets:
+        if ticket.article_id is not None and ticket.article_id not in known:
+            raise ApiError(f"ticket {ticket.id!r} links unknown article_id {ticket.article_id!r}", 409,
+                           hint="Push the article first (PUT /api/v1/articles/<id>), or send article_id null.")
+
+
+def _add(tickets: list[Ticket]) -> dict[str, int]:
+    d = deflector()
+    with write_lock():
+        return d.add_tickets(tickets)
+
+
+@bp.put("/tickets/<ticket_id>")
+@require_key("agent")
+def put_ticket(ticket_id: str):
+    data = json_body()
+    given = data.get("id")
+    if given is not None and str(given).strip(SPACE) != ticket_id:
+        raise ApiError(f"the body's 'id' {given!r} is not the URL's {ticket_id!r}", 409)
+    ticket = parse_ticket({**data, "id": ticket_id}, "body")
+    _check_links([ticket])
+    counts = _add([ticket])
+    created = counts["new"] == 1
+    return jsonify({"ok": True, "id": ticket_id, "created": created, "changed": counts["changed"] == 1}), (
+        201 if created else 200)
+
+
+def _batch_objects() -> list[tuple[int, object]]:
+    """(item number, decoded item) of a JSON array or of JSON lines."""
+    raw = request.get_data(cache=True)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError("request body is not UTF-8") from None
+    if request.mimetype == "application/json":
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            raise ApiError("request body is not valid JSON") from None
+        if not isinstance(data, list):
+            raise ApiError("send a JSON array of tickets (or JSON lines as application/x-ndjson)")
+        return list(enumerate(data, 1))
+    if request.mimetype in JSON_LINES:
+        items = []
+        for n, line in enumerate(text.split("\n"), 1):
+            if line.strip():
+                try:
+                    items.append((n, json.loads(line)))
+                except (ValueError, RecursionError):
+                    raise ApiError(f"line {n}: not valid JSON") from None
+        return items
+    raise ApiError(f"expected Content-Type application/json (an array) or application/x-ndjson, got "
+                   f"{request.mimetype or 'none'!r}", 415)
+
+
+@bp.post("/tickets")
+@require_key("agent")
+def post_tickets():
+    request.max_content_length = BATCH_MAX_BYTES
+    items = _batch_objects()
+    if not items:
+        raise ApiError("no tickets in the request body")
+    if len(items) > BATCH_MAX_TICKETS:
+        raise ApiError(f"at most {BATCH_MAX_TICKETS} tickets per request; send more requests")
+    seen: dict[str, int] = {}
+    tickets = []
+    for n, obj in items:
+        if not isinstance(obj, dict):
+            raise InputError("each ticket must be a JSON object", "item", n)
+        ticket = parse_ticket(obj, "item", n)
+        if ticket.id in seen:
+            raise ApiError(f"item {n}: ticket {ticket.id!r} is also item {seen[ticket.id]}", 409)
+        seen[ticket.id] = n
+        tickets.append(ticket)
+    _check_links(tickets)
+    counts = _add(tickets)
+    return jsonify({"ok": True, "received": len(tickets), **counts})
