@@ -41,6 +41,7 @@ from deflect.index.lock import index_lock
 from deflect.labels import NEIGHBOURS, row_weights
 from deflect.language import detect_language
 from deflect.locks import FairRLock
+from deflect.privacy import without_placeholders
 from deflect.store import Store, open_store
 from deflect.text import text_hash
 
@@ -272,8 +273,8 @@ class Deflector:
         (to judge a ticket that is itself in the index); ``vectors`` skips embedding."""
         texts = list(texts)
         with self._lock:
-            if vectors is None:
-                vectors = self.embed(texts)
+            if vectors is None:  # embedded as the documents are: without redaction placeholders
+                vectors = self.embed([without_placeholders(text) for text in texts])
             exclude = None
             if exclude_tickets is not None:
                 exclude = [self._ticket_pos.get(t) if t else None for t in exclude_tickets]

@@ -57,24 +57,14 @@ def _int_range(low: int, high: int) -> Callable[[Any], int]:
     return convert
 
 
-def _fraction(value: Any) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError("must be a number") from None
-    if not 0.0 <= number <= 1.0:
-        raise ValueError("must be between 0 and 1")
-    return number
-
-
-def _seconds(low: float, high: float) -> Callable[[Any], float]:
+def _number(low: float, high: float, unit: str = "") -> Callable[[Any], float]:
     def convert(value: Any) -> float:
         try:
             number = float(value)
         except ValueError:
-            raise ValueError("must be a number of seconds") from None
+            raise ValueError(f"must be a number{unit and ' of ' + unit}") from None
         if not low <= number <= high:
-            raise ValueError(f"must be between {low:g} and {high:g} seconds")
+            raise ValueError(f"must be between {low:g} and {high:g}{unit and ' ' + unit}")
         return number
     return convert
 
@@ -146,14 +136,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Base URL for relative article links in agent drafts, e.g. https://help.example.com."),
     Setting("draft_signature", None, _text, "DRAFT_SIGNATURE", "--draft-signature",
             "Name under the closing of agent drafts (unset: \"customer service team\" in the draft's language)."),
-    Setting("draft_ticket_min_score", 0.5, _fraction, "DRAFT_TICKET_MIN_SCORE", "--draft-ticket-min-score",
+    Setting("draft_ticket_min_score", 0.5, _number(0.0, 1.0), "DRAFT_TICKET_MIN_SCORE", "--draft-ticket-min-score",
             "Similarity (0-1) a resolved ticket needs for its resolution to become the agent draft."),
     Setting("failed_key_limit", 10, _int_range(0, 100_000), "FAILED_KEY_LIMIT", "--failed-key-limit",
             "Wrong API keys a client may present per minute before every key it sends gets 429 (0: no limit)."),
     Setting("privacy_allow", [], _origins, "PRIVACY_ALLOW", "--privacy-allow",
             "The company's own phone numbers, e-mail addresses (or @domain) and address parts, comma-separated: "
             "kept when personal data is redacted."),
-    Setting("log_lock_timeout", 1.0, _seconds(0.0, 30.0), "LOG_LOCK_TIMEOUT", "--log-lock-timeout",
+    Setting("log_lock_timeout", 1.0, _number(0.0, 30.0, "seconds"), "LOG_LOCK_TIMEOUT", "--log-lock-timeout",
             "Seconds a suggest request waits for a locked database to log the inquiry; then the inquiry is "
             "spooled and the answer goes out."),
     Setting("spool_max_bytes", 50 * 1024 * 1024, _int_range(1024, 1 << 40), "SPOOL_MAX_BYTES",

@@ -6,7 +6,9 @@ when an article shares one of its topic words.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -543,3 +545,22 @@ def test_score_gap_report():
     s = score_gap_report(report, truth, covered_topics={"K"})
     assert s["topic_recall"] == 0.5          # A found; B too small; C has only 3 rows (not recurring)
     assert s["false_gaps"] == 1 and s["purity"] == 1.0
+
+
+def test_cli_csv_defuses_spreadsheet_formulas(cli_home):
+    from deflect.cli.gaps import gaps
+    from deflect.store import open_store
+
+    runner = CliRunner()
+    assert runner.invoke(gaps, ["--home", cli_home, "--rebuild", "--min-size", "4"]).exit_code == 0
+    store = open_store(f"{cli_home}/deflect.db")
+    topic = list_topics_ids(store)[0]
+    plan(store, topic, '=HYPERLINK("http://evil.example","Klick")', FUTURE)
+    out = runner.invoke(gaps, ["--home", cli_home, "--format", "csv"])
+    row = next(r for r in csv.DictReader(io.StringIO(out.output)) if r["id"] == topic)
+    assert row["owner"] == '\'=HYPERLINK("http://evil.example","Klick")'
+
+
+def list_topics_ids(store) -> list[str]:
+    from deflect.gaps.workflow import list_topics
+    return [t.id for t in list_topics(store)]

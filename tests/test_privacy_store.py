@@ -104,3 +104,12 @@ def test_privacy_scan_in_an_empty_folder_creates_nothing(tmp_path):
     r = CliRunner().invoke(cli, ["privacy", "scan", "--home", str(tmp_path / "none")])
     assert r.exit_code != 0 and "no deflect data here" in r.output
     assert not (tmp_path / "none").exists()
+
+
+def test_placeholders_are_left_out_of_what_is_embedded():
+    from deflect.index.documents import ticket_text
+    from deflect.privacy import without_placeholders
+
+    row = {"subject": "Zeitung fehlt", "body": "Hallo, heute keine Zeitung.\nViele Grüße\n[NAME], [ADDRESS]"}
+    assert ticket_text(row) == "Zeitung fehlt Hallo, heute keine Zeitung. Viele Grüße ,"
+    assert without_placeholders("Kundennummer [CUSTOMER-ID], Tel. [PHONE]") == "Kundennummer, Tel."

@@ -129,3 +129,22 @@ def test_an_unreadable_database_still_gets_an_answer(tmp_path, monkeypatch):
     r = client.post("/api/v1/suggest", json={"text": "Wie kündige ich mein Abo?"})
     assert r.status_code == 200 and r.get_json()["articles"][0]["id"] == "kuendigung-abo"
     assert client.get("/api/v1/health").get_json()["database"] == "unavailable"
+
+
+def test_a_worker_that_started_on_a_read_only_database_recovers_by_itself(tmp_path):
+    """SQLite keeps a connection opened on a read-only file read-only, even after the file is writable."""
+    import sqlite_utils
+    from api_support import bearer, new_key
+
+    app, fake = make_app(tmp_path)
+    client = app.test_client()
+    key = new_key(fake)
+    read_only = sqlite3.connect(f"file:{fake.store.path}?mode=ro", uri=True, check_same_thread=False)
+    fake.store.db = sqlite_utils.Database(read_only)  # as opened while the file was not writable
+    article = {"title": "Abo pausieren", "body": "So pausieren Sie Ihr Abo im Urlaub."}
+    first = client.put("/api/v1/articles/abo-pause", json=article, headers=bearer(key))
+    assert first.status_code == 500 and first.get_json()["error"] == "internal error"
+    second = client.put("/api/v1/articles/abo-pause", json=article, headers=bearer(key))  # no restart
+    assert second.status_code == 201 and fake.store.has_article("abo-pause")
+    assert client.post("/api/v1/suggest", json={"text": "Abo pausieren im Urlaub"}).get_json()["articles"][0][
+        "id"] == "abo-pause"

@@ -10,12 +10,15 @@ traceback under a short error id, and the client gets ``500 {"ok": false, "error
 from __future__ import annotations
 
 import re
+import sqlite3
 import uuid
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from deflect.errors import ClientError, DeflectError
+
+from .state import reconnect_engine_store
 
 API_PREFIX = "/api/"
 # An absolute file path (POSIX or Windows drive) not inside a URL: "/srv/data/index/vectors.faiss".
@@ -68,6 +71,10 @@ _MESSAGES = {
 }
 
 
+def is_read_only(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc).replace(" ", "").lower()
+
+
 def register(app: Flask) -> None:
     """Install the JSON error handlers on ``app``."""
 
@@ -99,6 +106,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def server_fault(exc: Exception):
+        if is_read_only(exc):
+            reconnect_engine_store()  # the next request works once the database is writable again
         error_id = uuid.uuid4().hex[:12]
         app.logger.error("internal error %s on %s %s", error_id, request.method, request.path, exc_info=exc)
         if not _is_api():

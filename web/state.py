@@ -3,6 +3,7 @@ in ``app.extensions["deflect"]``; a Store (SQLite connection) is opened per requ
 closed on teardown (flaskr style), so threads never share a connection."""
 from __future__ import annotations
 
+import sqlite3
 import threading
 from typing import Any
 
@@ -53,6 +54,17 @@ def get_deflector() -> Engine:
                 deflector.store.redactor = get_redactor()
                 state["deflector"] = deflector
     return deflector
+
+
+def reconnect_engine_store() -> None:
+    """Open the loaded engine's database connection again (see Store.reconnect); requests open their
+    own store anyway."""
+    deflector = _state()["deflector"]
+    if deflector is not None:
+        try:
+            deflector.store.reconnect()
+        except sqlite3.Error:
+            current_app.logger.warning("deflect: the database cannot be opened yet; trying again on the next fault")
 
 
 def get_redactor() -> Redactor:

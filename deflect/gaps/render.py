@@ -4,8 +4,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
-from deflect.gaps.model import Report
+from deflect.gaps.model import Report, Topic
 
 CSV_FIELDS = ("id", "status", "overdue", "size", "tickets", "inquiries", "label", "suggested_title", "owner",
               "due", "languages", "channels", "first_seen", "last_seen", "this_period", "previous_period",
@@ -16,25 +17,42 @@ def to_json(report: Report) -> str:
     return json.dumps(report.to_dict(), ensure_ascii=False, indent=1)
 
 
+# A cell a spreadsheet would run as a formula (customer text such as "=HYPERLINK(...)") gets a leading '.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def safe_cell(value):
+    """``value`` as a spreadsheet shows it, never as a formula it runs."""
+    if isinstance(value, str) and value.startswith(_FORMULA) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def _csv_row(t: Topic) -> dict:
+    src, trend, near = t.sources, t.trend, t.nearest_article
+    return {
+        "id": t.id, "status": t.status, "overdue": int(t.overdue), "size": t.size,
+        "tickets": src.ticket if src else 0, "inquiries": src.inquiry if src else 0, "label": t.label,
+        "suggested_title": t.suggested_title, "owner": t.owner or "", "due": t.due or "",
+        "languages": " ".join(f"{k}:{v}" for k, v in (src.languages if src else {}).items()),
+        "channels": " ".join(f"{k}:{v}" for k, v in (src.channels if src else {}).items()),
+        "first_seen": t.first_seen or "", "last_seen": t.last_seen or "",
+        "this_period": trend.this_period if trend else "",
+        "previous_period": trend.previous_period if trend else "",
+        "trend": trend.direction if trend else "", "nearest_article": near.id if near else "",
+        "nearest_score": near.score if near else "", "covered_by": t.covered_by or "",
+        "time_to_coverage_days": t.time_to_coverage_days or "",
+    }
+
+
 def to_csv(report: Report) -> str:
+    """One row per topic; cells that look like spreadsheet formulas are defused."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
     w.writeheader()
     for t in report.topics:
-        src, trend, near = t.sources, t.trend, t.nearest_article
-        w.writerow({
-            "id": t.id, "status": t.status, "overdue": int(t.overdue), "size": t.size,
-            "tickets": src.ticket if src else 0, "inquiries": src.inquiry if src else 0, "label": t.label,
-            "suggested_title": t.suggested_title, "owner": t.owner or "", "due": t.due or "",
-            "languages": " ".join(f"{k}:{v}" for k, v in (src.languages if src else {}).items()),
-            "channels": " ".join(f"{k}:{v}" for k, v in (src.channels if src else {}).items()),
-            "first_seen": t.first_seen or "", "last_seen": t.last_seen or "",
-            "this_period": trend.this_period if trend else "",
-            "previous_period": trend.previous_period if trend else "",
-            "trend": trend.direction if trend else "", "nearest_article": near.id if near else "",
-            "nearest_score": near.score if near else "", "covered_by": t.covered_by or "",
-            "time_to_coverage_days": t.time_to_coverage_days or "",
-        })
+        w.writerow({key: safe_cell(value) for key, value in _csv_row(t).items()})
     return buf.getvalue()
 
 

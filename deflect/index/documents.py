@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deflect.formats import Article
+from deflect.privacy import without_placeholders
 from deflect.store import Store
 from deflect.text import clip, markdown_to_text
 
@@ -25,8 +26,9 @@ def article_texts(article: Article) -> list[tuple[int, str]]:
 
 
 def ticket_text(row: dict) -> str:
-    """The customer's words of a stored ticket."""
-    subject, body = (row.get("subject") or "").strip(), (row.get("body") or "").strip()
+    """The customer's words of a stored ticket (without the placeholders of redacted personal data)."""
+    subject = without_placeholders(row.get("subject") or "").strip()
+    body = without_placeholders(row.get("body") or "").strip()
     if not subject or body.startswith(subject):
         return clip(body or subject, TICKET_CHARS)
     return clip(f"{subject}\n{body}" if body else subject, TICKET_CHARS)

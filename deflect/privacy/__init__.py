@@ -6,8 +6,9 @@
 """
 from __future__ import annotations
 
-from .findings import KINDS, PLACEHOLDERS, Finding
+from .findings import KINDS, PLACEHOLDERS, Finding, without_placeholders
 from .redact import Redactor, default_redactor, redact
 from .scan import mask, scan
 
-__all__ = ["KINDS", "PLACEHOLDERS", "Finding", "Redactor", "default_redactor", "mask", "redact", "scan"]
+__all__ = ["KINDS", "PLACEHOLDERS", "Finding", "Redactor", "default_redactor", "mask", "redact", "scan",
+           "without_placeholders"]

@@ -1,6 +1,7 @@
 """What a detector reports (``Finding``), the placeholders, and how overlapping findings are resolved."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -16,6 +17,13 @@ PLACEHOLDERS: dict[str, str] = {
     "id_number": "[ID-NUMBER]",
 }
 KINDS: tuple[str, ...] = tuple(PLACEHOLDERS)
+_PLACEHOLDER = re.compile(r"[ \t]*(?:" + "|".join(re.escape(p) for p in PLACEHOLDERS.values()) + r")")
+
+
+def without_placeholders(text: str) -> str:
+    """``text`` with the redaction placeholders taken out: they say nothing about the question, and
+    as words shared by many texts ("[NAME]" in every signature) they would pull unrelated texts together."""
+    return _PLACEHOLDER.sub("", text)
 
 # When findings of different kinds overlap, the more specific evidence wins: a checksum-validated or
 # labelled value beats a shape-only guess. E.g. "DOB 03/12/1985" is a date of birth, not a phone number,

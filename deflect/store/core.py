@@ -62,11 +62,21 @@ class Store:
         self.path = Path(path)
         self.redactor = redactor or default_redactor()  # everything personal is redacted before it is stored
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=check_same_thread)
+        self.check_same_thread = check_same_thread
+        self.db = self._connect()
+        self.migrate()
+
+    def _connect(self) -> sqlite_utils.Database:
+        conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=self.check_same_thread)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        self.db = sqlite_utils.Database(conn)
-        self.migrate()
+        return sqlite_utils.Database(conn)
+
+    def reconnect(self) -> None:
+        """Open the database file again: a connection opened while the file was read-only stays
+        read-only even after the file is writable again."""
+        old, self.db = self.db, self._connect()
+        old.conn.close()
 
     # -- schema -----------------------------------------------------------------------------
     def migrate(self) -> list[str]:

@@ -2,8 +2,6 @@
 workflow, article pushes from a CMS or help desk."""
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import replace
 
@@ -48,20 +46,8 @@ def metrics():
     return jsonify({"ok": True, **result})
 
 
-_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 GAP_STATUSES = {"open": ("new", "planned"), "all": None, "new": ("new",), "planned": ("planned",),
                 "covered": ("covered",), "dismissed": ("dismissed",)}
-
-
-def safe_csv(text: str) -> str:
-    """Defuse spreadsheet formulas in cells (customer text like ``=HYPERLINK(...)``) with a leading '."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for row in csv.reader(io.StringIO(text)):
-        writer.writerow([f"'{cell}" if cell.startswith(_CSV_FORMULA) and not _NUMBER.match(cell) else cell
-                         for cell in row])
-    return out.getvalue()
 
 
 @bp.get("/gaps")
@@ -82,7 +68,7 @@ def gaps_report():
     run = latest_run(store)
     if fmt == "csv":
         report = stored_report(store, statuses, members=False) or Report()
-        return Response(safe_csv(to_csv(report)), mimetype="text/csv",
+        return Response(to_csv(report), mimetype="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="deflect-gaps.csv"'})
     body = stored_report_json(store, statuses, run=run)
     if body is not None:
