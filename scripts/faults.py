@@ -11,7 +11,7 @@ and an index build is killed. Afterwards it counts:
 - recovery without a restart: /api/v1/health says the database is ok, the spool is empty and the index
   has no problem, with the same server processes.
 
-chmod does not stop root, so when started as root the server and the repair run as ``nobody``.
+chmod does not stop root: as root the database file is made immutable (``chattr +i``) instead.
 Results go to docs/benchmarks.md (section "faults").
 
     .venv/bin/python -m scripts.faults                       # builds a demo home (~2 min)
@@ -38,11 +38,13 @@ from pathlib import Path
 from scripts.bench_http import QUERIES, build_home, copy_home, free_port
 from scripts.common import DOCS, ROOT, deflect_command, replace_section
 
-USER = "nobody"
 
-
-def as_user(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", USER, "--", *cmd] if os.geteuid() == 0 else cmd
+def set_read_only(path: Path, read_only: bool) -> None:
+    """No new connection may write ``path``: chmod for a user, the immutable flag for root."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i" if read_only else "-i", str(path)], check=True)
+    else:
+        path.chmod(0o444 if read_only else 0o644)
 
 
 class Drill:
@@ -55,6 +57,7 @@ class Drill:
         self.acknowledged: list[str] = []
         self.outcomes: Counter[str] = Counter()
         self.events: list[tuple[float, str]] = []
+        self.failures: list[tuple[float, str]] = []
         self.started = time.monotonic()
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "HOME": str(home.parent)}
 
@@ -62,7 +65,7 @@ class Drill:
     def start_server(self) -> None:
         cmd = [*deflect_command(), "serve", "--home", str(self.home), "--port", str(self.port),
                "--workers", "2", "--threads", "4", "--rate-limit", "0"]
-        self.server = subprocess.Popen(as_user(cmd), cwd=ROOT, env=self.env, stdout=self.log,
+        self.server = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log,
                                        stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -74,9 +77,6 @@ class Drill:
     def workers(self) -> list[int]:
         pid = self.server.pid
         tasks = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        if os.geteuid() == 0 and tasks:  # runuser -> gunicorn master -> workers
-            master = int(tasks[0])
-            tasks = Path(f"/proc/{master}/task/{master}/children").read_text().split()
         return [int(t) for t in tasks]
 
     def request(self, method: str, path: str, body: dict | None = None, timeout: float = 30):
@@ -106,10 +106,16 @@ class Drill:
         session = f"drill-{n}"
         while not self.stop.is_set():
             text = rng.choice(QUERIES) + f" ({rng.randrange(10_000)})"
-            try:
-                status, body = self.request("POST", "/api/v1/suggest", {"text": text, "session": session})
-            except (OSError, ValueError) as exc:
-                status, body = 0, {"error": type(exc).__name__}
+            status, body = 0, {}
+            for attempt in range(2):  # the widget asks once more when the connection breaks
+                try:
+                    status, body = self.request("POST", "/api/v1/suggest", {"text": text, "session": session})
+                    break
+                except (OSError, ValueError) as exc:
+                    with self.lock:
+                        self.outcomes["suggest connection broken" + (", asked again" if attempt == 0 else "")] += 1
+                        self.failures.append((round(time.monotonic() - self.started, 1), type(exc).__name__))
+                    time.sleep(0.3)
             with self.lock:
                 if 200 <= status < 300:
                     self.acknowledged.append(body["id"])
@@ -136,9 +142,11 @@ class Drill:
     def read_only(self, seconds: float) -> None:
         db = self.home / "deflect.db"
         self.note("database read-only")
-        db.chmod(0o444)
-        self.stop.wait(seconds)
-        db.chmod(0o664)
+        set_read_only(db, True)
+        try:
+            self.stop.wait(seconds)
+        finally:
+            set_read_only(db, False)
         self.note("database writable again")
 
     def locked(self, seconds: float) -> None:
@@ -160,13 +168,13 @@ class Drill:
         manifest.write_bytes(b"\xff\xfe garbled {")
         self.note("manifest garbled")
         self.stop.wait(seconds)
-        result = subprocess.run(as_user([*deflect_command(), "index", "--quiet", "--home", str(self.home)]),
+        result = subprocess.run([*deflect_command(), "index", "--quiet", "--home", str(self.home)],
                                 cwd=ROOT, env=self.env, capture_output=True, text=True)
         said = (result.stdout + result.stderr).strip()[-200:]
         self.note(f"deflect index (repair) exited {result.returncode}: {said}")
 
     def kill_build(self, after: float) -> None:
-        build = subprocess.Popen(as_user([*deflect_command(), "index", "--full", "--quiet", "--home", str(self.home)]),
+        build = subprocess.Popen([*deflect_command(), "index", "--full", "--quiet", "--home", str(self.home)],
                                  cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                  start_new_session=True)
         self.note("index build started")
@@ -182,10 +190,12 @@ class Drill:
         self.locked(30)
         self.at(95)
         self.kill_worker()
-        self.at(110)
-        self.garble_manifest(15)
-        self.at(140)
+        self.at(105)
+        repair = threading.Thread(target=self.garble_manifest, args=(10,))  # the repair takes a while
+        repair.start()
+        self.at(150)
         self.kill_build(8)
+        repair.join()
 
     # -- the run --------------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -205,12 +215,13 @@ class Drill:
         recovered = self.recover()
         stored = self.stored_ids()
         lost = [i for i in self.acknowledged if i not in stored]
-        answers_lost = sum(n for k, n in self.outcomes.items() if k.startswith("suggest") and k != "suggest 2xx")
+        answers_lost = sum(n for k, n in self.outcomes.items()
+                           if k.startswith("suggest ") and k[8:].isdigit() and not k[8].startswith("2"))
         result = {
             "clients": self.clients, "seconds": self.seconds, "outcomes": dict(sorted(self.outcomes.items())),
             "answers_lost": answers_lost, "acknowledged": len(self.acknowledged),
             "acknowledged_lost": len(lost), "recovered_without_restart": recovered and self.server.pid in pids,
-            "health": self.health(), "events": self.events,
+            "health": self.health(), "events": self.events, "connection_failures_at": self.failures,
         }
         self.server.terminate()
         self.server.wait(timeout=60)
@@ -277,10 +288,6 @@ def main() -> None:
             build_home(source)
         home = work / "home"
         copy_home(source, home)
-        if os.geteuid() == 0:
-            shutil.chown(work, USER)
-            for path in [home, *home.rglob("*")]:
-                shutil.chown(path, USER)
         result = Drill(home, args.clients, args.seconds).run()
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -148,3 +148,44 @@ def test_a_worker_that_started_on_a_read_only_database_recovers_by_itself(tmp_pa
     assert second.status_code == 201 and fake.store.has_article("abo-pause")
     assert client.post("/api/v1/suggest", json={"text": "Abo pausieren im Urlaub"}).get_json()["articles"][0][
         "id"] == "abo-pause"
+
+
+def test_votes_wait_with_their_inquiry_while_the_database_is_read_only(tmp_path, monkeypatch):
+    from deflect.store.service import write_feedback
+
+    app, fake = make_app(tmp_path)
+    client = app.test_client()
+    def read_only(*args, **kwargs):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(Store, "write_inquiries", read_only)
+    monkeypatch.setattr("deflect.web.api.widget.record_feedback", read_only)
+    iid = client.post("/api/v1/suggest", json={"text": "Abo kündigen"}).get_json()["id"]
+    r = client.post("/api/v1/feedback", json={"inquiry_id": iid, "helpful": True})
+    assert r.status_code == 201
+    assert client.post("/api/v1/feedback", json={"inquiry_id": "never-asked", "helpful": True}).status_code == 201
+
+    monkeypatch.undo()  # the database is writable again
+    client.post("/api/v1/suggest", json={"text": "Passwort vergessen"})  # drains the spool
+    store = Store(fake.home.path / "deflect.db")
+    votes = [dict(r) for r in store.db["feedback"].rows]
+    assert [(v["inquiry_id"], v["event"]) for v in votes] == [(iid, "helpful")]  # the orphan vote is dropped
+    assert write_feedback(store, []) == 0
+
+
+def test_a_vote_for_an_inquiry_in_the_spool_is_not_refused(tmp_path, monkeypatch):
+    app, fake = make_app(tmp_path)
+    client = app.test_client()
+
+    def read_only(self, rows):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(Store, "write_inquiries", read_only)
+    iid = client.post("/api/v1/suggest", json={"text": "Abo kündigen"}).get_json()["id"]
+    monkeypatch.undo()  # writable again, but the inquiry still waits in the spool
+    r = client.post("/api/v1/feedback", json={"inquiry_id": iid, "event": "helpful"})
+    assert r.status_code == 201
+    assert client.post("/api/v1/feedback", json={"inquiry_id": "never-asked", "helpful": True}).status_code == 404
+    client.post("/api/v1/suggest", json={"text": "Passwort vergessen"})
+    store = Store(fake.home.path / "deflect.db")
+    assert [v["inquiry_id"] for v in store.db["feedback"].rows] == [iid]

@@ -204,6 +204,7 @@ SCHEMAS["GapsReport"] = {**_report, "properties": {"ok": OK, **_report["properti
                          "required": ["ok", *_report["required"]]}
 
 _ERRORS = {
+    "503": "The database cannot take it now and the spool is full: try again (see Retry-After).",
     "400": "Bad input (missing or invalid field, bad JSON).",
     "401": "Missing, invalid or revoked API key (webhooks: a bad or missing signature).",
     "403": "The key's scope does not allow this endpoint.",
@@ -255,7 +256,7 @@ PATHS = {
         "200", "SuggestResponse", ["400", "409", "413", "415", "429"], request="SuggestRequest")},
     "/api/v1/feedback": {"post": _op(
         "Record 'did this help?' (helpful / not_helpful), a click, or 'contacted support after all'.",
-        "201", "FeedbackResponse", ["400", "404", "413", "415", "429"], request="FeedbackRequest")},
+        "201", "FeedbackResponse", ["400", "404", "413", "415", "429", "503"], request="FeedbackRequest")},
     "/api/v1/agent/suggest": {"post": _op(
         "For agents: articles, similar resolved tickets (redacted) and a draft reply citing its sources.",
         "200", "AgentSuggestResponse", ["400", "401", "403", "409", "413", "415"],

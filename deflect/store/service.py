@@ -96,6 +96,26 @@ def get_inquiry(store: Store, inquiry_id: str) -> dict | None:
         return None
 
 
+def feedback_row(inquiry_id: str, event: str, article_id: str | None = None, session: str | None = None) -> dict:
+    """A feedback event as stored (its inquiry is checked when it is written)."""
+    if event not in EVENTS:
+        raise InputError(f"unknown event {event!r}", hint="Use one of: " + ", ".join(EVENTS) + ".")
+    return {"id": uuid.uuid4().hex, "inquiry_id": inquiry_id, "article_id": article_id, "event": event,
+            "session": session, "created_at": utcnow_iso()}
+
+
+def write_feedback(store: Store, rows: list[dict]) -> int:
+    """Store feedback rows (upserted by id) whose inquiry exists; returns how many had none."""
+    ids = [r["inquiry_id"] for r in rows]
+    marks = ",".join("?" * len(ids))
+    known = {r[0] for r in store.db.execute(f"select id from inquiries where id in ({marks})", ids)} if ids else set()
+    keep = [r for r in rows if r["inquiry_id"] in known]
+    if keep:
+        with store.db.conn:
+            store.db["feedback"].upsert_all(keep, pk="id")
+    return len(rows) - len(keep)
+
+
 def record_feedback(store: Store, inquiry_id: str, event: str, article_id: str | None = None,
                     session: str | None = None) -> str:
     """Store one feedback event for a logged inquiry; returns its id."""

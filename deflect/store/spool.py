@@ -66,20 +66,31 @@ class Spool:
         except OSError:
             return False
 
+    def _read(self) -> list[dict]:
+        rows = []
+        with open(self.path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                try:
+                    rows.append(json.loads(line))
+                except ValueError:  # a line cut short by a crash mid-append
+                    if line.strip():
+                        self.dropped += 1
+        return rows
+
+    def holds(self, key: str, value: str) -> bool:
+        """Whether a waiting row has ``key`` = ``value`` (e.g. an inquiry a vote is about)."""
+        if not self.pending():
+            return False
+        with self._locked():
+            return any(row.get(key) == value for row in self._read())
+
     def drain(self, write: Callable[[list[dict]], None], batch: int = 500) -> int:
         """Hand the waiting rows to ``write`` (which raises when the database still cannot take them)
         and empty the spool; returns how many rows were written."""
         if not self.pending():
             return 0
         with self._locked() as fd:
-            rows = []
-            with open(self.path, encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    try:
-                        rows.append(json.loads(line))
-                    except ValueError:  # a line cut short by a crash mid-append
-                        if line.strip():
-                            self.dropped += 1
+            rows = self._read()
             for start in range(0, len(rows), batch):
                 write(rows[start:start + batch])
             os.ftruncate(fd, 0)

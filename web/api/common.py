@@ -10,7 +10,9 @@ from flask import current_app, g
 from deflect.engine import ArticleHit, Engine, Suggestion
 from deflect.errors import DeflectError
 from deflect.formats import Inquiry
+from deflect.store import Store
 from deflect.store.core import inquiry_row
+from deflect.store.service import write_feedback
 from deflect.store.spool import Spool
 from deflect.text import plain_text
 
@@ -66,6 +68,31 @@ def spool() -> Spool:
     return spools[home]
 
 
+def keep(table: str, row: dict, exc: BaseException) -> bool:
+    """Put a row the database did not take into the spool (logged); False when it is lost."""
+    kept = spool().append({**row, "table": table})
+    current_app.logger.warning("deflect: %s row %s not written to the database (%s); %s", table, row["id"], exc,
+                               "spooled" if kept else "LOST: the spool is full or unwritable")
+    return kept
+
+
+def drain_spool(store: Store) -> None:
+    """Write what waits in the spool (inquiries before the votes about them)."""
+    waiting = spool()
+    if waiting.pending():
+        waiting.drain(lambda rows: _write_spooled(store, rows))
+
+
+def _write_spooled(store: Store, rows: list[dict]) -> None:
+    tables: dict[str, list[dict]] = {"inquiries": [], "feedback": []}
+    for row in rows:
+        tables[row.pop("table", "inquiries")].append(row)
+    if tables["inquiries"]:
+        store.write_inquiries(tables["inquiries"])
+    if tables["feedback"] and (orphans := write_feedback(store, tables["feedback"])):
+        current_app.logger.warning("deflect: %d spooled vote(s) dropped: their inquiry is not stored", orphans)
+
+
 def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | None = None,
                 page: str | None = None) -> str:
     """Log the inquiry for the gap report and metrics; returns its id. A database that is locked
@@ -74,17 +101,13 @@ def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | 
     top = suggestion.articles[0].id if suggestion.articles else None
     row = inquiry_row(Inquiry(id=uuid.uuid4().hex, text=text, language=suggestion.language),
                       suggestion.decision, suggestion.confidence, top, channel, session, page, get_redactor())
-    waiting = spool()
     try:
         store = get_store()
         with store.busy_timeout(float(current_app.config["LOG_LOCK_TIMEOUT"])):
             store.write_inquiries([row])
-            if waiting.pending():
-                waiting.drain(store.write_inquiries)
+            drain_spool(store)
     except (sqlite3.Error, DeflectError, OSError) as exc:
-        kept = waiting.append(row)
-        current_app.logger.warning("deflect: inquiry %s not written to the database (%s); %s", row["id"], exc,
-                                   "spooled" if kept else "LOST: the spool is full or unwritable")
+        keep("inquiries", row, exc)
         return row["id"]
     # The inquiry's embedding is cached with it, so the gap report does not embed it again.
     model, vector = get_deflector().model, suggestion.vector

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 
-from deflect.errors import DeflectError
-from deflect.store.service import EVENTS, record_feedback
+from deflect.errors import ClientError, DeflectError, NotFoundError
+from deflect.store.service import EVENTS, feedback_row, record_feedback
 
 from ..errors import ApiError
 from ..limits import json_body, rate_limit, text_field
 from ..openapi import document
 from ..state import get_redactor, get_store
-from .common import K_ARTICLES, LANGS, articles_json, deflector, log_inquiry, spool
+from .common import K_ARTICLES, LANGS, articles_json, deflector, keep, log_inquiry, spool
 
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
 
@@ -51,8 +51,26 @@ def feedback():
         event = "helpful" if helpful else "not_helpful"
     elif helpful is not None and event in ("helpful", "not_helpful") and (event == "helpful") != helpful:
         raise ApiError("'helpful' contradicts 'event'")
-    fid = record_feedback(get_store(), inquiry_id, event, article_id=article_id, session=session)
+    try:
+        store = get_store()
+        with store.busy_timeout(float(current_app.config["LOG_LOCK_TIMEOUT"])):
+            fid = record_feedback(store, inquiry_id, event, article_id=article_id, session=session)
+    except NotFoundError:
+        if not spool().holds("id", inquiry_id):  # an inquiry still waiting in the spool is no unknown one
+            raise
+        fid = _keep_vote(inquiry_id, event, article_id, session, "its inquiry is still in the spool")
+    except (sqlite3.Error, DeflectError, OSError) as exc:
+        if isinstance(exc, ClientError):
+            raise
+        fid = _keep_vote(inquiry_id, event, article_id, session, exc)
     return jsonify({"ok": True, "id": fid, "event": event}), 201
+
+
+def _keep_vote(inquiry_id: str, event: str, article_id: str | None, session: str | None, why) -> str:
+    row = feedback_row(inquiry_id, event, article_id, session)
+    if not keep("feedback", row, why if isinstance(why, BaseException) else RuntimeError(why)):
+        raise ApiError("the vote cannot be stored right now; try again later", 503, headers={"Retry-After": "30"})
+    return row["id"]
 
 
 @bp.get("/openapi.json")

@@ -171,9 +171,14 @@
   }
 
   function suggest(text, signal) {
-    return postJSON("/api/v1/suggest", {
-      text: text.slice(0, cfg.maxChars), session: sessionId(), page: location.pathname,
-    }, { signal: signal }).then(function (result) {
+    var body = { text: text.slice(0, cfg.maxChars), session: sessionId(), page: location.pathname };
+    var ask = function () { return postJSON("/api/v1/suggest", body, { signal: signal }); };
+    // A connection that breaks (a restarting server process) is asked once more: a suggestion changes
+    // nothing on the server but the log, so asking twice is harmless.
+    return ask().catch(function (err) {
+      if (err && (err.name === "AbortError" || err.status)) throw err;
+      return new Promise(function (resolve) { setTimeout(resolve, 300); }).then(ask);
+    }).then(function (result) {
       if (result.id) storageSet("deflect.lastInquiry", result.id);
       return result;
     });
