@@ -238,7 +238,12 @@ def _lexicon_names(text: str) -> list[Finding]:
         if first in lx.FIRST_NAMES or all(part in lx.FIRST_NAMES for part in first.split("-")):
             run = _run(text, m.start(), limit=3)
             if len(run) >= 2 and all(text[s].isupper() or text[s:e].islower() for s, e in run):
-                out.append(_span(text, run))
+                # Given name + surname; a third word only after a middle name or an initial
+                # ("Anna Maria Schmidt", "James D. Conrey"): in "Martin Garrix Show" or "Derek Watkins
+                # Lied" the capitalised word after the surname is a noun.
+                second = text[run[1][0]:run[1][1]]
+                middle = second.lower() in lx.FIRST_NAMES or (len(second) == 2 and second.endswith("."))
+                out.append(_span(text, run[:3] if middle else run[:2]))
     return out
 
 
