@@ -24,6 +24,7 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -252,19 +253,28 @@ class Drill:
             conn.close()
 
 
+def _cell(text: str) -> str:
+    """One table cell: one line, no temporary paths."""
+    return re.sub(r"/tmp/\S+", "…", " ".join(str(text).split())).replace("|", "/")
+
+
 def markdown(result: dict, when: str) -> str:
     outcomes = ", ".join(f"{k}: {v:,}" for k, v in result["outcomes"].items())
-    events = "\n".join(f"| {s} s | {what} |" for s, what in result["events"])
+    events = "\n".join(f"| {s} s | {_cell(what)} |" for s, what in result["events"])
+    spool = (result.get("health") or {}).get("spool") or {}
     return f"""### Fault drill (scripts/faults.py, {when})
 
 {result['clients']} clients for {result['seconds']:.0f} s against `deflect serve` (2 workers x 4 threads) on
-this machine, with the faults below. Requests: {outcomes}.
+this machine, with the faults below (read-only: the database file made immutable, as chmod does not stop
+root; locked: another process holding an exclusive transaction). Clients ask once more when a connection
+breaks, as the widget does. Requests: {outcomes}.
 
 | measure | result |
 |---|---|
-| suggest answers lost (no 2xx) | {result['answers_lost']} |
+| suggest answers lost (no 2xx after asking again) | {result['answers_lost']} |
 | acknowledged inquiries | {result['acknowledged']:,} |
 | acknowledged inquiries missing from the database after recovery | {result['acknowledged_lost']} |
+| rows that went through the spool (in the worker that answered /health) | {spool.get('drained', 0):,} |
 | recovered without a restart | {'yes' if result['recovered_without_restart'] else 'no'} |
 
 | at | event |
