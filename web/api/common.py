@@ -60,11 +60,11 @@ def articles_json(hits: list[ArticleHit], query: str) -> list[dict]:
 
 
 def spool() -> Spool:
-    """This process's spool for inquiries the database could not take (in the home's spool/ folder)."""
+    """This process's spool for the inquiries and votes the database could not take (home/spool/)."""
     spools = current_app.extensions.setdefault("deflect_spool", {})
     home = get_home().path
     if home not in spools:
-        spools[home] = Spool(home / "spool" / "inquiries.jsonl", int(current_app.config["SPOOL_MAX_BYTES"]))
+        spools[home] = Spool(home / "spool" / "rows.jsonl", int(current_app.config["SPOOL_MAX_BYTES"]))
     return spools[home]
 
 
