@@ -23,6 +23,8 @@ FEATURES = ("mix_top", "mix_margin", "knn_top", "knn_none", "clf_top", "clf_none
 
 @dataclass
 class ArticleHit:
+    """A suggested article: its score is the ranking's, not a probability."""
+
     id: str
     title: str
     score: float
@@ -32,6 +34,8 @@ class ArticleHit:
 
 @dataclass
 class TicketHit:
+    """A similar resolved ticket (its texts as stored, personal data redacted)."""
+
     id: str
     score: float
     subject: str
