@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: install demo demo-data test test-quick lint bench bench-quality bench-speed bench-http bench-gaps clean
+.PHONY: install demo demo-data test test-quick lint bench bench-quality bench-speed bench-http bench-gaps bench-faults clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -42,7 +42,7 @@ lint: install
 	$(BIN)/ruff check deflect web scripts tests
 	$(PY) -m deflect.devtools.layers
 
-bench: bench-quality bench-speed bench-http bench-gaps
+bench: bench-quality bench-speed bench-http bench-gaps bench-faults
 
 bench-quality: install
 	$(VENV)/bin/pip install --quiet -e '.[bench]'
@@ -57,6 +57,10 @@ bench-http: install
 
 bench-gaps: install
 	$(PY) -m scripts.bench_gaps
+
+## The fault drill: suggest under load while the database and the index are broken on purpose (~5 min).
+bench-faults: install
+	$(PY) -m scripts.faults
 
 clean:
 	rm -rf index/*.faiss index/*.npz index/*.npy index/manifest.json deflect.db deflect.db-*
