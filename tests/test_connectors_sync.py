@@ -1,13 +1,17 @@
 """Backfill from the help desks (against the local fakes over real HTTP): resumable, exactly once,
-rate-limit and dropped-connection proof; knowledge-base links become the tickets' articles."""
+rate-limit and dropped-connection proof; knowledge-base links become the tickets' articles and
+linked evidence for the calibration."""
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 from click.testing import CliRunner
+from fakes import FakeEmbedder
 from helpdesk_fakes import FakeChatwoot, FakeZammad
 
+import deflect.embedder
 from deflect.cli import cli
 from deflect.connectors import connector_for
 from deflect.connectors.http import HelpdeskClient, HelpdeskError
@@ -101,6 +105,43 @@ def test_zammad_kb_answers_and_links_become_articles(tmp_path):
         assert rows["zd-3"]["article_id"] is None
         assert desk.requests["POST /api/v1/knowledge_bases/init"] == 2   # the structure, then the bodies; once
         assert "nicole.braun@example.com" not in str(rows)   # the customer's address is redacted
+
+
+def test_zammad_kb_links_count_as_linked_evidence_in_ticket_calibration(tmp_path, monkeypatch):
+    """connect, sync, index, calibrate, status: the tickets whose agents linked a KB answer are the
+    linked tickets that `deflect calibrate` judges as new inquiries expecting that answer."""
+    monkeypatch.setitem(deflect.embedder._CACHE, (FakeEmbedder.name, None), FakeEmbedder())   # no real model
+    runner = CliRunner()
+    home = str(tmp_path / "home")
+    with FakeZammad() as desk:
+        for i in range(1, 7):
+            desk.add_ticket(i, "Passwort vergessen", f"Ich habe mein Passwort vergessen und komme nicht rein ({i}).",
+                            "Über Passwort vergessen.", linked=[1])
+            desk.add_ticket(10 + i, "Forgot password", f"I forgot my password and cannot log in ({i}).",
+                            "Use the reset link.", linked=[2])
+        for i, topic in enumerate(["Rechnung doppelt abgebucht", "Lieferung beschädigt angekommen",
+                                   "Kündigung des Abonnements", "Adresse im Kundenkonto ändern",
+                                   "Gutschein funktioniert nicht", "Rücksendung Etikett fehlt"], start=21):
+            desk.add_ticket(i, topic, f"{topic}, bitte helfen Sie mir.", "Erledigt.")
+        token = token_file(tmp_path)
+        assert runner.invoke(cli, ["connect", "zammad", "--url", desk.url, "--token-file", token,
+                                   "--home", home]).exit_code == 0
+        result = runner.invoke(cli, ["sync", "--quiet", "--home", home])
+        assert result.exit_code == 0, result.output
+        assert "tickets 18 new" in result.output
+    result = runner.invoke(cli, ["index", "--model", FakeEmbedder.name, "--quiet", "--home", home])
+    assert result.exit_code == 0, result.output
+    assert "(2 articles, 18 tickets, 12 linked)" in result.output
+    result = runner.invoke(cli, ["calibrate", "--home", home])
+    assert result.exit_code == 0, result.output
+    assert "tickets judged as new inquiries (12 linked," in result.output
+    status = runner.invoke(cli, ["status", "--home", home])
+    assert "18 tickets (12 linked)" in status.output and "calibration: from tickets" in status.output
+    report = json.loads(runner.invoke(cli, ["status", "--json", "--home", home]).output)["calibration"]["report"]
+    assert report["covered"] == 12 and report["samples"] == 12 + report["uncovered"] + report["unseen"]
+    rows = open_store(tmp_path / "home" / "deflect.db").get_tickets(["zammad-1", "zammad-11", "zammad-21"])
+    assert [rows[t]["article_id"] for t in ("zammad-1", "zammad-11", "zammad-21")] == [
+        "zammad-kb-1-de", "zammad-kb-1-en", None]
 
 
 def test_chatwoot_backfill_pages_messages_and_article_urls(tmp_path):
