@@ -1,10 +1,11 @@
-"""Take the README screenshots: the widget on the demo help page and the content report.
+"""Take the docs' screenshots: the widget on the demo help page and the content report (README), and
+the agent console answering a customer's ticket (docs/connectors.md).
 
-    .venv/bin/python -m scripts.screenshots [--home DEMO_HOME] [--out docs]
+    .venv/bin/python -m scripts.screenshots [--home DEMO_HOME] [--out docs] [--shots widget report agent]
 
 With ``--home`` the given demo home (ingested, indexed and calibrated, e.g. by ``make demo``) is
 copied to a temporary folder; without it a demo home is built there from faq_articles/ (a few
-minutes on 2 cores). The copy then gets 30 days of *simulated* widget traffic (questions asked,
+minutes on 2 cores). For the report the copy gets 30 days of *simulated* widget traffic (questions asked,
 "did this help?" votes, contacts), so the report has something to show; the given home is never
 changed. The real app is served on a free localhost port and photographed in headless Chromium
 (Debian's /usr/bin/chromium driven by Playwright).
@@ -25,7 +26,12 @@ from pathlib import Path
 from scripts.common import DOCS, ROOT
 
 CHROMIUM = "/usr/bin/chromium"
+SHOTS = ("widget", "report", "agent")
 WIDGET_QUESTION = "Ich habe mein Passwort vergessen – wie komme ich wieder in mein Konto?"
+# A customer's new ticket as a help desk would pass it on (subject, message), for the agent console.
+AGENT_TICKET = ("Zeitung fehlt schon wieder",
+                "Guten Tag, seit Montag liegt morgens keine Zeitung mehr in meinem Briefkasten. "
+                "Können Sie die fehlenden Ausgaben nachliefern? Viele Grüße, Erika Musterfrau")
 
 # Simulated customer questions: (text, weight). Covered ones and recurring uncovered ones.
 COVERED = [
@@ -154,48 +160,101 @@ def serve(home: Path):
         thread.join(5)
 
 
-def shoot(base: str, key: str, out: Path) -> list[Path]:
-    from playwright.sync_api import expect, sync_playwright
+def shoot_widget(browser, base: str, out: Path) -> Path:
+    """The demo help page with the widget's suggestions open under the search field."""
+    from playwright.sync_api import expect
+
+    path = out / "screenshot-widget.png"
+    page = browser.new_page(viewport={"width": 1280, "height": 760}, device_scale_factor=1)
+    page.set_default_timeout(30_000)
+    page.goto(base + "/")
+    search = page.locator("#help-search")
+    search.click()
+    search.press_sequentially(WIDGET_QUESTION, delay=15)
+    expect(page.locator(".deflect-search .deflect-option").first).to_be_visible()
+    search.press("ArrowDown")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(400)
+    hero = page.locator(".hero").bounding_box()
+    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": 1280,
+                                          "height": min(760, hero["y"] + hero["height"])})
+    page.close()
+    return path
+
+
+def _console_page(browser, key: str, width: int, height: int):
+    """A console page (report, agent) whose API key is already stored, as after signing in once."""
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+    context.add_init_script(f"localStorage.setItem('deflect.apiKey', {json.dumps(key)})")
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    return page
+
+
+def shoot_report(browser, base: str, key: str, out: Path) -> Path:
+    """The content report, the second gap topic opened."""
+    from playwright.sync_api import expect
+
+    path = out / "screenshot-report.png"
+    page = _console_page(browser, key, 1440, 900)
+    page.goto(base + "/report")
+    expect(page.locator("body")).to_have_attribute("data-loaded", "true")
+    page.locator("#report-status").evaluate("el => el.textContent = ''")
+    details = page.locator("#gaps-body details")
+    if details.count() > 1:
+        details.nth(1).locator("summary").click()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(path), full_page=True)
+    page.context.close()
+    return path
+
+
+def shoot_agent(browser, base: str, key: str, out: Path) -> Path:
+    """The agent console answering a pasted customer ticket: the articles with their confidence, similar
+    resolved tickets and the draft -- what a connector posts as the ticket's internal note."""
+    from playwright.sync_api import expect
+
+    path = out / "connectors-agent.png"
+    page = _console_page(browser, key, 1200, 800)
+    page.goto(base + "/agent")
+    page.fill("#subject", AGENT_TICKET[0])
+    page.fill("#body", AGENT_TICKET[1])
+    page.click("#suggest-btn")
+    expect(page.locator("#draft")).not_to_have_value("", timeout=120_000)   # the first query loads the model
+    expect(page.locator("#agent-articles .hit").first).to_be_visible()
+    page.locator("#agent-status").evaluate("el => el.textContent = ''")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(path), full_page=True)
+    page.context.close()
+    return path
+
+
+def shoot(base: str, key: str, out: Path, shots: list[str]) -> list[Path]:
+    """Photograph the pages named in ``shots`` (``widget``, ``report``, ``agent``) into ``out``."""
+    from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
-    widget_png, report_png = out / "screenshot-widget.png", out / "screenshot-report.png"
+    paths = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1280, "height": 760}, device_scale_factor=1)
-        page.set_default_timeout(30_000)
-        page.goto(base + "/")
-        search = page.locator("#help-search")
-        search.click()
-        search.press_sequentially(WIDGET_QUESTION, delay=15)
-        expect(page.locator(".deflect-search .deflect-option").first).to_be_visible()
-        search.press("ArrowDown")
-        page.mouse.move(0, 0)
-        page.wait_for_timeout(400)
-        hero = page.locator(".hero").bounding_box()
-        page.screenshot(path=str(widget_png), clip={"x": 0, "y": 0, "width": 1280,
-                                                    "height": min(760, hero["y"] + hero["height"])})
-
-        context = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
-        context.add_init_script(f"localStorage.setItem('deflect.apiKey', {json.dumps(key)})")
-        page = context.new_page()
-        page.set_default_timeout(120_000)
-        page.goto(base + "/report")
-        expect(page.locator("body")).to_have_attribute("data-loaded", "true")
-        page.locator("#report-status").evaluate("el => el.textContent = ''")
-        details = page.locator("#gaps-body details")
-        if details.count() > 1:
-            details.nth(1).locator("summary").click()
-        page.wait_for_timeout(300)
-        page.screenshot(path=str(report_png), full_page=True)
+        if "widget" in shots:
+            paths.append(shoot_widget(browser, base, out))
+        if "report" in shots:
+            paths.append(shoot_report(browser, base, key, out))
+        if "agent" in shots:
+            paths.append(shoot_agent(browser, base, key, out))
         browser.close()
-    return [widget_png, report_png]
+    return paths
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, help="an indexed and calibrated demo home to copy")
     parser.add_argument("--out", type=Path, default=DOCS)
+    parser.add_argument("--shots", nargs="+", choices=SHOTS, default=list(SHOTS),
+                        help="which pages to photograph (default: all)")
     args = parser.parse_args()
 
     from deflect.embedder import set_threads
@@ -205,12 +264,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="deflect-shots-") as tmp:
         home = copy_home(args.home, Path(tmp) / "home") if args.home else build_home(Path(tmp) / "home")
         set_threads(1)
-        seed_activity(home)
+        if "report" in args.shots:   # only the report needs the simulated traffic
+            seed_activity(home)
         store = open_store(home / "deflect.db")
         key = create_key(store, "screenshots", "admin")[1]
         store.close()
         with serve(home) as base:
-            for path in shoot(base, key, args.out):
+            for path in shoot(base, key, args.out, args.shots):
                 print(f"wrote {path}")
 
 
