@@ -74,9 +74,9 @@ class Store:
 
     def reconnect(self) -> None:
         """Open the database file again: a connection opened while the file was read-only stays
-        read-only even after the file is writable again."""
-        old, self.db = self.db, self._connect()
-        old.conn.close()
+        read-only even after the file is writable again. The old connection is not closed here: a
+        thread may still be reading through it; it closes when the last reference goes."""
+        self.db = self._connect()
 
     # -- schema -----------------------------------------------------------------------------
     def migrate(self) -> list[str]:
