@@ -209,11 +209,6 @@ class Store:
         return {r["id"]: r for r in self.db["tickets"].rows_where(f"id in ({marks})", ids)}
 
     # -- inquiries --------------------------------------------------------------------------
-    def inquiry_row(self, inquiry: Inquiry, decision: str, confidence: float, article_id: str | None,
-                    channel: str = "cli", session: str | None = None, page: str | None = None) -> dict:
-        """The stored form of an inquiry (see ``inquiry_row``), redacted with this store's redactor."""
-        return inquiry_row(inquiry, decision, confidence, article_id, channel, session, page, self.redactor)
-
     def write_inquiries(self, rows: list[dict]) -> None:
         """Store inquiry rows (upserted by id, so writing a row twice is harmless)."""
         with self.db.conn:
@@ -224,7 +219,7 @@ class Store:
                     page: str | None = None, vector: np.ndarray | None = None, model: str | None = None) -> str:
         """Record an inquiry and what deflect answered; returns its id. With ``vector`` and ``model``
         its embedding is cached, so the gap report does not embed it again."""
-        row = self.inquiry_row(inquiry, decision, confidence, article_id, channel, session, page)
+        row = inquiry_row(inquiry, decision, confidence, article_id, channel, session, page, self.redactor)
         if vector is not None and model:
             self.cache_embeddings({self.embedding_key(model, row["text"]): vector})
         self.write_inquiries([row])

@@ -68,12 +68,17 @@ def spool() -> Spool:
     return spools[home]
 
 
-def keep(table: str, row: dict, exc: BaseException) -> bool:
-    """Put a row the database did not take into the spool (logged); False when it is lost."""
+def keep(table: str, row: dict, reason: object) -> bool:
+    """Put a row the database did not take into the spool (logged with ``reason``); False when it is lost."""
     kept = spool().append({**row, "table": table})
-    current_app.logger.warning("deflect: %s row %s not written to the database (%s); %s", table, row["id"], exc,
+    current_app.logger.warning("deflect: %s row %s not written to the database (%s); %s", table, row["id"], reason,
                                "spooled" if kept else "LOST: the spool is full or unwritable")
     return kept
+
+
+def lock_wait(store: Store):
+    """Wait at most LOG_LOCK_TIMEOUT seconds for a locked database (then the row goes to the spool)."""
+    return store.busy_timeout(float(current_app.config["LOG_LOCK_TIMEOUT"]))
 
 
 def drain_spool(store: Store) -> None:
@@ -103,7 +108,7 @@ def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | 
                       suggestion.decision, suggestion.confidence, top, channel, session, page, get_redactor())
     try:
         store = get_store()
-        with store.busy_timeout(float(current_app.config["LOG_LOCK_TIMEOUT"])):
+        with lock_wait(store):
             store.write_inquiries([row])
             drain_spool(store)
     except (sqlite3.Error, DeflectError, OSError) as exc:

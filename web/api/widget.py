@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from deflect.errors import ClientError, DeflectError, NotFoundError
 from deflect.store.service import EVENTS, feedback_row, record_feedback
@@ -13,7 +13,7 @@ from ..errors import ApiError
 from ..limits import json_body, rate_limit, text_field
 from ..openapi import document
 from ..state import get_redactor, get_store
-from .common import K_ARTICLES, LANGS, articles_json, deflector, keep, log_inquiry, spool
+from .common import K_ARTICLES, LANGS, articles_json, deflector, keep, lock_wait, log_inquiry, spool
 
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
 
@@ -53,22 +53,22 @@ def feedback():
         raise ApiError("'helpful' contradicts 'event'")
     try:
         store = get_store()
-        with store.busy_timeout(float(current_app.config["LOG_LOCK_TIMEOUT"])):
+        with lock_wait(store):
             fid = record_feedback(store, inquiry_id, event, article_id=article_id, session=session)
     except NotFoundError:
         if not spool().holds("id", inquiry_id):  # an inquiry still waiting in the spool is no unknown one
             raise
         fid = _keep_vote(inquiry_id, event, article_id, session, "its inquiry is still in the spool")
+    except ClientError:
+        raise
     except (sqlite3.Error, DeflectError, OSError) as exc:
-        if isinstance(exc, ClientError):
-            raise
         fid = _keep_vote(inquiry_id, event, article_id, session, exc)
     return jsonify({"ok": True, "id": fid, "event": event}), 201
 
 
-def _keep_vote(inquiry_id: str, event: str, article_id: str | None, session: str | None, why) -> str:
+def _keep_vote(inquiry_id: str, event: str, article_id: str | None, session: str | None, reason: object) -> str:
     row = feedback_row(inquiry_id, event, article_id, session)
-    if not keep("feedback", row, why if isinstance(why, BaseException) else RuntimeError(why)):
+    if not keep("feedback", row, reason):
         raise ApiError("the vote cannot be stored right now; try again later", 503, headers={"Retry-After": "30"})
     return row["id"]
 
@@ -86,10 +86,11 @@ def health():
         problem = deflector().index_problem
     except DeflectError as exc:
         problem = str(exc)
-    index = {"ok": problem is None, "problem": problem}
+    body: dict = {"ok": True}
     try:
         counts = get_store().counts()
+        body.update(articles=counts["articles"], tickets=counts["tickets"], database="ok")
     except (sqlite3.Error, DeflectError):
-        return jsonify({"ok": True, "database": "unavailable", "spool": spool().stats(), "index": index})
-    return jsonify({"ok": True, "articles": counts["articles"], "tickets": counts["tickets"], "database": "ok",
-                    "spool": spool().stats(), "index": index})
+        body["database"] = "unavailable"
+    body.update(spool=spool().stats(), index={"ok": problem is None, "problem": problem})
+    return jsonify(body)
