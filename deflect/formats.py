@@ -22,15 +22,13 @@ import yaml
 
 from deflect.errors import InputError
 from deflect.language import detect_language
+from deflect.text import SPACE
 
 ARTICLE_SUFFIXES = {".md", ".markdown"}
 TICKET_SUFFIXES = {".jsonl", ".csv"}
 TICKET_FIELDS = ("id", "subject", "body", "resolution", "article_id", "language",
                  "created_at", "channel", "status")
 CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone")
-# What counts as blank around a field: the JSON whitespace characters (the API's OpenAPI document says the
-# same with a pattern, so a value is blank for both or for neither).
-SPACE = " \t\n\r"
 _LANG = re.compile(r"^[A-Za-z]{2}$")
 
 

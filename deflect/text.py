@@ -8,6 +8,11 @@ from markdown_it import MarkdownIt
 
 _md = MarkdownIt("commonmark", {"html": False}).enable("table")
 _SPACE = re.compile(r"\s+")
+# What counts as blank around an input field: the JSON whitespace characters. The ticket formats and the
+# API trim these; the OpenAPI document's patterns are written from the same characters (SPACE_CLASS), so a
+# value is blank for all of them or for none.
+SPACE = " \t\n\r"
+SPACE_CLASS = SPACE.encode("unicode_escape").decode()  # " \\t\\n\\r", for a regex character class
 
 # Words that say nothing about what a customer asks (German and English), left out of keywords and
 # of the words marked in snippets.

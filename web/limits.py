@@ -20,6 +20,7 @@ from typing import Any
 from flask import Flask, current_app, request
 
 from deflect.settings import DEFAULT_RATE_LIMIT, parse_rate
+from deflect.text import SPACE
 
 from .errors import ApiError, error_response
 
@@ -207,9 +208,6 @@ def _check_unicode(name: str, value: str) -> None:
         raise ApiError(f"'{name}' contains invalid Unicode (a lone surrogate)") from None
 
 
-# What text fields trim and do not count: the JSON whitespace characters. The OpenAPI document says the
-# same with a pattern (openapi.text_schema), so the two cannot drift apart.
-SPACE = " \t\n\r"
 
 
 def text_field(data: dict, name: str, *, required: bool = False, min_len: int = 1, max_len: int = 1000,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from copy import deepcopy
 
 from deflect.gaps.model import Report, json_schema, nested_types
+from deflect.text import SPACE_CLASS
 
 VERSION = "1.0.0"
 
@@ -33,7 +34,8 @@ LANG = {"type": "string", "enum": ["de", "en"]}
 ARTICLE_ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"}
 # A ticket's text fields as deflect.formats reads them: text or a number, blank (JSON whitespace) = missing.
 TICKET_TEXT = {"type": ["string", "number", "null"]}
-TICKET_FILLED = {"anyOf": [{"type": "string", "pattern": "[^ \\t\\n\\r]"}, {"type": "number"}]}
+_BLANK, _FILLED = f"[{SPACE_CLASS}]", f"[^{SPACE_CLASS}]"   # one JSON whitespace / other character
+TICKET_FILLED = {"anyOf": [{"type": "string", "pattern": _FILLED}, {"type": "number"}]}
 NLANG = {"type": ["string", "null"], "enum": ["de", "en", None]}
 
 
@@ -48,9 +50,9 @@ def text_schema(max_len: int, min_len: int = 1, nullable: bool = True, **extra) 
     least ``min_len`` that are not JSON whitespace (optional ones may also be null or blank)."""
     schema = {"type": ["string", "null"] if nullable else "string", "maxLength": max_len, **extra}
     if not nullable:
-        schema["pattern"] = f"^([ \\t\\n\\r]*[^ \\t\\n\\r]){{{min_len}}}"
+        schema["pattern"] = f"^({_BLANK}*{_FILLED}){{{min_len}}}"
     elif min_len > 1:
-        schema["pattern"] = f"^([ \\t\\n\\r]*$|([ \\t\\n\\r]*[^ \\t\\n\\r]){{{min_len}}})"
+        schema["pattern"] = f"^({_BLANK}*$|({_BLANK}*{_FILLED}){{{min_len}}})"
     return schema
 
 SCHEMAS = {
@@ -166,7 +168,7 @@ SCHEMAS = {
         "id": {**TICKET_TEXT, "description": "The help desk's ticket id (in PUT: the URL's, if given)."},
         "subject": TICKET_TEXT, "body": TICKET_TEXT, "resolution": TICKET_TEXT,
         "article_id": {**TICKET_TEXT, "description": "An article deflect has (else 409), or null."},
-        "language": {"type": ["string", "null"], "pattern": "^([ \\t\\n\\r]*[A-Za-z]{2}[ \\t\\n\\r]*)?$",
+        "language": {"type": ["string", "null"], "pattern": f"^({_BLANK}*[A-Za-z]{{2}}{_BLANK}*)?$",
                      "description": "ISO 639-1; detected when missing."},
         "created_at": TICKET_TEXT, "channel": TICKET_TEXT, "status": TICKET_TEXT,
         "customer_name": {**TICKET_TEXT, "description": "Removed from the ticket's text; never stored."},
