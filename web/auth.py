@@ -25,7 +25,11 @@ EXT = "deflect_auth"
 
 def _failures() -> TokenBucket | None:
     limit = int(current_app.config["FAILED_KEY_LIMIT"])
-    return current_app.extensions.setdefault(EXT, TokenBucket(limit, 60.0)) if limit > 0 else None
+    if limit <= 0:
+        return None
+    if EXT not in current_app.extensions:  # one bucket per app, made on first use
+        current_app.extensions.setdefault(EXT, TokenBucket(limit, 60.0))
+    return current_app.extensions[EXT]
 
 
 def _too_many(wait: float) -> ApiError:
