@@ -15,7 +15,9 @@ For an inquiry the engine combines these pieces of evidence per article:
   link -- lost to siblings with a long history even where its own questions fit the inquiry better.
   This term's share fades as the article's ticket history grows.
 A calibrated model (``deflect.decision.calibrator``) turns these into a confidence, and the decision is
-``answer`` when the confidence reaches the calibrated threshold.
+``answer`` when the confidence reaches the calibrated threshold; below it ``suggest`` (these articles
+might help) when the right article is likely enough among the first three, else ``no_answer``
+(``deflect.decision.floor``).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from deflect.decision.calibrator import Calibrator
+from deflect.decision.floor import decide, relevance, shown_count
 from deflect.embedder import Embedder, load_embedder
 from deflect.engine import FEATURES, ArticleHit, Scores, Suggestion, TicketHit
 from deflect.errors import DeflectError, NotFoundError
@@ -42,6 +45,7 @@ from deflect.labels import NEIGHBOURS, row_weights
 from deflect.language import detect_language
 from deflect.locks import FairRLock
 from deflect.privacy import without_placeholders
+from deflect.settings import from_env
 from deflect.store import Store, open_store
 from deflect.text import text_hash
 
@@ -64,6 +68,7 @@ class Deflector:
         self.bundle = bundle
         self.embedder = embedder
         self.calibrator = calibrator
+        self.suggest_floor: float | None = from_env("suggest_floor")   # moves the fitted floor (a setting)
         self._lock = FairRLock()              # queries, and swapping in changed index data (first come, first served)
         self._write_lock = threading.RLock()  # one change or save at a time; queries do not wait for saves
         self._manifest_mtime = self._mtime()
@@ -255,10 +260,30 @@ class Deflector:
                       for a in np.argmax(scores.ranking, axis=1)] if len(ids) else [None] * len(vectors)
             return scores.features, firsts
 
+    def judge_top(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
+                  classifier: Classifier | None = None, hidden: int | None = None,
+                  k: int = 3) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+        """``judge`` with the first ``k`` articles per vector and their scores, as ``suggest`` ranks them
+        (what fitting the relevance floor needs)."""
+        with self._lock:
+            scores = self.score(vectors, exclude, classifier, hidden)
+            ids = self.bundle.article_ids
+            ranked: list[list[tuple[str, float]]] = []
+            for row in scores.ranking:
+                order = np.argsort(-row)[:k] if len(ids) else []
+                ranked.append([(ids[a], _hit_score(row[a])) for a in order
+                               if ids[a] in self._articles and np.isfinite(row[a])])
+            return scores.features, ranked
+
     def _confidence(self, features: np.ndarray) -> tuple[np.ndarray, float]:
         if self.calibrator is not None:
             return self.calibrator.predict_proba(features), self.calibrator.threshold_
         return np.clip(features[:, 0], 0.0, 1.0), 0.5
+
+    def _relevance(self, features: np.ndarray, confidence: np.ndarray, threshold: float) -> tuple[np.ndarray, float]:
+        """P(the right article is among those a suggestion shows) and the floor for "might help"."""
+        floor = self.calibrator.floor_ if self.calibrator is not None else None
+        return relevance(floor, features, confidence, threshold, self.suggest_floor)
 
     # -- answering ------------------------------------------------------------------------------
     def suggest(self, text: str, language: str | None = None, k: int = 5,
@@ -280,6 +305,7 @@ class Deflector:
                 exclude = [self._ticket_pos.get(t) if t else None for t in exclude_tickets]
             scores = self.score(vectors, exclude)
             confidence, threshold = self._confidence(scores.features)
+            relevant, floor = self._relevance(scores.features, confidence, threshold)
             b = self.bundle
             results = []
             for i, text in enumerate(texts):
@@ -290,14 +316,14 @@ class Deflector:
                     article = self._articles.get(b.article_ids[a])
                     if article is None:
                         continue
-                    hits.append(ArticleHit(article.id, article.title,
-                                           round(float(min(max(scores.ranking[i, a], 0.0), 1.0)), 4),
+                    hits.append(ArticleHit(article.id, article.title, _hit_score(scores.ranking[i, a]),
                                            article.url, article.language))
                 conf = float(confidence[i]) if hits else 0.0
                 tickets = self._similar_tickets(vectors[i], with_tickets,
                                                 exclude_tickets[i] if exclude_tickets else None)
+                decision = decide(conf, threshold, float(relevant[i]), floor, bool(hits))
                 results.append(Suggestion(
-                    decision="answer" if hits and conf >= threshold else "no_answer",
+                    decision=decision, shown=shown_count(decision, [h.score for h in hits]),
                     confidence=round(conf, 4), articles=hits, language=lang, tickets=tickets,
                     features=dict(zip(FEATURES, map(float, scores.features[i]))), vector=vectors[i],
                 ))
@@ -426,6 +452,11 @@ class Deflector:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _hit_score(value: float) -> float:
+    """An article's ranking score as suggestions report it: within 0..1, four decimals."""
+    return round(float(min(max(value, 0.0), 1.0)), 4)
 
 
 class _QueryLockedModel:

@@ -11,6 +11,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from deflect.decision.calibrator import Calibrator
+from deflect.decision.floor import shown_count
 from deflect.formats import Article, Ticket
 from deflect.home import Home
 from deflect.index.bundle import IndexBundle
@@ -49,14 +50,21 @@ class TicketHit:
 class Suggestion:
     """What deflect answers for one inquiry."""
 
-    decision: str                    # "answer" | "no_answer"
+    decision: str                    # "answer" | "suggest" | "no_answer" (deflect.decision.floor)
     confidence: float                # 0..1, calibrated probability that the first article is right
     articles: list[ArticleHit]       # best first (also for no_answer: the nearest candidates)
     language: str
     tickets: list[TicketHit] = field(default_factory=list)   # similar resolved tickets (only if asked)
     id: str | None = None
+    shown: int | None = None         # how many of ``articles`` the customer is shown (None: by the rule)
     features: dict[str, float] = field(default_factory=dict, repr=False)
     vector: np.ndarray | None = field(default=None, repr=False)   # the inquiry's embedding
+
+    def shown_articles(self) -> list[ArticleHit]:
+        """The articles the customer is shown: the answer (two when nearly tied), up to three that
+        might help, or none (``deflect.decision.floor.shown_count``)."""
+        n = self.shown if self.shown is not None else shown_count(self.decision, [a.score for a in self.articles])
+        return self.articles[:n]
 
     def to_dict(self) -> dict:
         vector, self.vector = self.vector, None
@@ -118,6 +126,12 @@ class Engine(Protocol):
         """Evidence ``FEATURES`` and the first article id per vector; ``exclude[i]`` leaves document
         positions out of item i's neighbours, ``classifier`` replaces the index's, and article column
         ``hidden`` is treated as if the article did not exist."""
+        ...
+
+    def judge_top(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
+                  classifier: Classifier | None = None, hidden: int | None = None,
+                  k: int = 3) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+        """``judge`` with the first ``k`` articles per vector, (id, ranking score) best first."""
         ...
 
     def suggest(self, text: str, language: str | None = None, k: int = 5, with_tickets: int = 0) -> Suggestion:

@@ -138,6 +138,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Name under the closing of agent drafts (unset: \"customer service team\" in the draft's language)."),
     Setting("draft_ticket_min_score", 0.5, _number(0.0, 1.0), "DRAFT_TICKET_MIN_SCORE", "--draft-ticket-min-score",
             "Similarity (0-1) a resolved ticket needs for its resolution to become the agent draft."),
+    Setting("suggest_floor", None, _number(0.0, 1.0), "SUGGEST_FLOOR", "--suggest-floor",
+            "Probability (0-1) that the right article is among the first three from which a question that is "
+            "not answered gets \"these articles might help\" instead of \"no answer\" (unset: the floor fitted "
+            "by `deflect calibrate`)."),
     Setting("failed_key_limit", 10, _int_range(0, 100_000), "FAILED_KEY_LIMIT", "--failed-key-limit",
             "Wrong API keys a client may present per minute before every key it sends gets 429 (0: no limit)."),
     Setting("privacy_allow", [], _origins, "PRIVACY_ALLOW", "--privacy-allow",

@@ -5,14 +5,15 @@ Definitions (per UTC day of the inquiry, and as totals over the whole window):
 - **inquiries**: logged inquiries (channel ``widget`` unless another channel is asked for).
 - **sessions**: distinct sessions among them; an inquiry logged without a session counts as a session
   of its own.
-- **answered** / **no_answer**: inquiries whose decision was ``answer`` / ``no_answer``.
+- **answered** / **suggested** / **no_answer**: inquiries whose decision was ``answer`` (a confident
+  article), ``suggest`` (not sure: articles that might help, beside the way to a human) / ``no_answer``.
 - **helpful** / **not_helpful**: "did this help?" votes on those inquiries, counted once per
   suggestion (inquiry and article); **contacted_support**: "contacted support after all" events.
 - **deflection rate** = sessions that saw at least one suggestion (an inquiry with decision
   ``answer``) and sent no ``contacted_support`` event (for any of the session's inquiries, at any
   time) / sessions that saw at least one suggestion.
 - **helpful rate** = helpful / (helpful + not_helpful).
-- **no-answer rate** = no_answer inquiries / inquiries.
+- **no-answer rate** = no_answer inquiries / inquiries; **suggest rate** = suggested inquiries / inquiries.
 
 A rate is ``null`` when its denominator is 0. ``top_unanswered`` lists the most frequent
 ``no_answer`` texts in the window (case and surrounding space ignored), most frequent first.
@@ -31,7 +32,7 @@ def _rate(num: int, den: int) -> float | None:
 
 
 def _empty(day: str | None = None) -> dict:
-    row = {"inquiries": 0, "sessions": 0, "answered": 0, "no_answer": 0, "helpful": 0, "not_helpful": 0,
+    row = {"inquiries": 0, "sessions": 0, "answered": 0, "suggested": 0, "no_answer": 0, "helpful": 0, "not_helpful": 0,
            "contacted_support": 0, "sessions_with_suggestion": 0, "deflected_sessions": 0}
     return {"date": day, **row} if day is not None else row
 
@@ -40,6 +41,7 @@ def _finish(row: dict) -> dict:
     row["deflection_rate"] = _rate(row["deflected_sessions"], row["sessions_with_suggestion"])
     row["helpful_rate"] = _rate(row["helpful"], row["helpful"] + row["not_helpful"])
     row["no_answer_rate"] = _rate(row["no_answer"], row["inquiries"])
+    row["suggest_rate"] = _rate(row["suggested"], row["inquiries"])
     return row
 
 
@@ -60,17 +62,18 @@ def compute(store: Store, days: int = 30, channel: str | None = "widget", top: i
     totals = _empty()
 
     # Inquiries, decisions and sessions.
-    for day, n, answered, no_answer, sessions in q(f"""
+    for day, n, answered, suggested, no_answer, sessions in q(f"""
             select substr(i.created_at, 1, 10) as day, count(*), sum(i.decision = 'answer'),
-                   sum(i.decision = 'no_answer'), count(distinct {SESSION})
+                   sum(i.decision = 'suggest'), sum(i.decision = 'no_answer'), count(distinct {SESSION})
             from inquiries i where {where} group by day""", params):
         if day in per_day:
-            per_day[day].update(inquiries=n, answered=answered or 0, no_answer=no_answer or 0,
-                                sessions=sessions)
-    n, answered, no_answer, sessions = q(f"""
-            select count(*), sum(i.decision = 'answer'), sum(i.decision = 'no_answer'),
+            per_day[day].update(inquiries=n, answered=answered or 0, suggested=suggested or 0,
+                                no_answer=no_answer or 0, sessions=sessions)
+    n, answered, suggested, no_answer, sessions = q(f"""
+            select count(*), sum(i.decision = 'answer'), sum(i.decision = 'suggest'), sum(i.decision = 'no_answer'),
                    count(distinct {SESSION}) from inquiries i where {where}""", params).fetchone()
-    totals.update(inquiries=n, answered=answered or 0, no_answer=no_answer or 0, sessions=sessions)
+    totals.update(inquiries=n, answered=answered or 0, suggested=suggested or 0, no_answer=no_answer or 0,
+                  sessions=sessions)
 
     # Feedback events, by the day of the inquiry they belong to (votes once per suggestion).
     events = f"""

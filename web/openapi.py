@@ -29,6 +29,13 @@ NSTR = {"type": ["string", "null"]}
 NUM = {"type": "number"}
 NNUM = {"type": ["number", "null"]}
 INT = {"type": "integer"}
+DECISION = {"type": "string", "enum": ["answer", "suggest", "no_answer"],
+            "description": "answer: confident, show the first article (two when nearly tied); suggest: not sure, "
+                           "show up to three that might help beside the way to a human; no_answer: nothing "
+                           "relevant, say so and show the way to a human."}
+SHOWN = {"type": "integer", "minimum": 0, "maximum": 3,
+         "description": "How many of 'articles' (from the first) to show the customer: 1-2 for answer, "
+                        "1-3 for suggest, 0 for no_answer."}
 OK = {"type": "boolean", "const": True}
 LANG = {"type": "string", "enum": ["de", "en"]}
 ARTICLE_ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"}
@@ -70,12 +77,13 @@ SCHEMAS = {
     }, ["text"], extra=True),
     "SuggestResponse": _obj({
         "ok": OK, "id": {"type": "string", "description": "Inquiry id (send it back with feedback)."},
-        "decision": {"type": "string", "enum": ["answer", "no_answer"]},
+        "decision": DECISION,
+        "shown": SHOWN,
         "confidence": {"type": "number", "minimum": 0, "maximum": 1},
         "language": STR,
         "articles": {"type": "array", "items": _ref("ArticleHit"),
                      "description": "Best first; for no_answer the nearest candidates."},
-    }, ["ok", "id", "decision", "confidence", "language", "articles"]),
+    }, ["ok", "id", "decision", "shown", "confidence", "language", "articles"]),
     "AgentSuggestRequest": {**_obj({
         "subject": text_schema(500), "body": text_schema(20000), "language": NLANG,
     }, extra=True), "anyOf": [_obj({"body": text_schema(20000, 3, nullable=False)}, ["body"], extra=True),
@@ -94,13 +102,13 @@ SCHEMAS = {
                   "items": _obj({"text": STR, "source": _ref("Source")}, ["text", "source"])},
     }, ["text", "parts"]),
     "AgentSuggestResponse": _obj({
-        "ok": OK, "id": STR, "decision": {"type": "string", "enum": ["answer", "no_answer"]},
+        "ok": OK, "id": STR, "decision": DECISION, "shown": SHOWN,
         "confidence": NUM, "language": STR,
         "articles": {"type": "array", "items": _ref("ArticleHit")},
         "tickets": {"type": "array", "items": _ref("TicketHit"),
                     "description": "Similar resolved tickets; personal data redacted."},
         "draft": _ref("Draft"),
-    }, ["ok", "id", "decision", "confidence", "language", "articles", "tickets", "draft"]),
+    }, ["ok", "id", "decision", "shown", "confidence", "language", "articles", "tickets", "draft"]),
     "FeedbackRequest": _obj({
         "inquiry_id": text_schema(64, nullable=False),
         "article_id": text_schema(128),
@@ -117,11 +125,12 @@ SCHEMAS = {
         "description": "An 'event', or 'helpful' as a shorthand for the helpful/not_helpful events."},
     "FeedbackResponse": _obj({"ok": OK, "id": STR, "event": STR}, ["ok"]),
     "MetricsRow": _obj({
-        "date": STR, "inquiries": INT, "sessions": INT, "answered": INT, "no_answer": INT, "helpful": INT,
-        "not_helpful": INT, "contacted_support": INT, "sessions_with_suggestion": INT,
+        "date": STR, "inquiries": INT, "sessions": INT, "answered": INT, "suggested": INT, "no_answer": INT,
+        "helpful": INT, "not_helpful": INT, "contacted_support": INT, "sessions_with_suggestion": INT,
         "deflected_sessions": INT, "deflection_rate": NNUM, "helpful_rate": NNUM, "no_answer_rate": NNUM,
-    }, ["inquiries", "sessions", "answered", "no_answer", "helpful", "not_helpful", "contacted_support",
-        "deflection_rate", "helpful_rate", "no_answer_rate"]),
+        "suggest_rate": NNUM,
+    }, ["inquiries", "sessions", "answered", "suggested", "no_answer", "helpful", "not_helpful",
+        "contacted_support", "deflection_rate", "helpful_rate", "no_answer_rate", "suggest_rate"]),
     "MetricsResponse": _obj({
         "ok": OK, "from": STR, "to": STR, "channel": STR,
         "days": {"type": "array", "items": _ref("MetricsRow")},

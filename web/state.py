@@ -52,6 +52,8 @@ def get_deflector() -> Engine:
                 home = Home.resolve(current_app.config.get("DEFLECT_HOME"))
                 deflector = Deflector.open(home, model=current_app.config.get("DEFLECT_MODEL"))
                 deflector.store.redactor = get_redactor()
+                if (floor := current_app.config.get("SUGGEST_FLOOR")) is not None:
+                    deflector.suggest_floor = floor
                 state["deflector"] = deflector
     return deflector
 

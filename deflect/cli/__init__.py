@@ -143,6 +143,9 @@ def calibrate(labelled, wrong_cost, home):
         what = f"{report['samples']} labelled inquiries ({report['covered']} covered)"
     click.echo(f"calibrated on {what}: threshold {report['threshold']}, answers {report['answer_rate']:.0%}, "
                f"right when answering {report['right_when_answered']}")
+    if report.get("suggest_floor") is not None:
+        click.echo(f"\"these articles might help\" from relevance {report['suggest_floor']}: shown for "
+                   f"{report['suggest_rate']:.0%}, right article among them {report['found_when_suggested']}")
 
 
 @cli.command()
@@ -181,7 +184,8 @@ def suggest(text, jsonl, k, language, no_log, home):
         deflector.store.log_inquiry(Inquiry(uuid.uuid4().hex, text, s.language), s.decision, s.confidence,
                                     s.articles[0].id if s.articles else None, channel="cli",
                                     vector=s.vector, model=deflector.bundle.model)
-    verdict = "ANSWER" if s.decision == "answer" else "NO ANSWER (the FAQ does not seem to cover this)"
+    verdict = {"answer": "ANSWER", "suggest": "SUGGEST (not sure: these articles might help)"}.get(
+        s.decision, "NO ANSWER (the FAQ does not seem to cover this)")
     click.echo(f"{verdict}  confidence {s.confidence:.2f}  [{s.language}]")
     for i, a in enumerate(s.articles, 1):
         click.echo(f"  {i}. {a.title}  ({a.id}, score {a.score:.2f})" + (f"  {a.url}" if a.url else ""))

@@ -61,7 +61,8 @@ def compose_note(engine: Engine, subject: str, text: str, options: NoteOptions,
 
 
 def _verdict(s: Suggestion) -> str:
-    what = "answer found" if s.decision == "answer" else "no confident answer"
+    what = {"answer": "answer found", "suggest": "no confident answer, these articles might help"}.get(
+        s.decision, "no confident answer")
     return f"deflect: {what} (confidence {s.confidence:.0%})"
 
 

@@ -4,7 +4,8 @@
 learned attributes end in ``_``. It is a logistic regression over the engine's evidence features
 (standardised), and a threshold that maximises ``right answers - wrong_cost * wrong answers`` on
 the calibration set (a wrong answer sends a customer the wrong way; an honest "no answer" keeps
-the way to a human open). Fitting it from the engine's judgements is ``deflect.decision.fit``.
+the way to a human open). Fitting it from the engine's judgements is ``deflect.decision.fit``. Below the
+threshold, ``floor_`` (``deflect.decision.floor``) tells "these articles might help" from "no answer".
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from deflect.decision.floor import RelevanceFloor
 from deflect.store import Store
 
 SETTING = "calibration"
@@ -23,6 +25,8 @@ WRONG_COST = 3.0
 
 class Calibrator:
     """Maps evidence features to P(first suggested article is right) and picks the threshold."""
+
+    floor_: RelevanceFloor | None = None   # fitted with it from the same judgements; None: the default floor
 
     def __init__(self, wrong_cost: float = WRONG_COST, regularisation: float = 1.0):
         self.wrong_cost = wrong_cost
@@ -73,7 +77,8 @@ class Calibrator:
         return {"wrong_cost": self.wrong_cost, "regularisation": self.regularisation,
                 "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "coef": self.coef_.tolist(),
                 "intercept": self.intercept_, "threshold": self.threshold_, "n_samples": self.n_samples_,
-                "fitted_at": self.fitted_at_}
+                "fitted_at": self.fitted_at_,
+                **({"suggest_floor": self.floor_.to_dict()} if self.floor_ is not None else {})}
 
     @classmethod
     def from_dict(cls, data: dict) -> Calibrator:
@@ -82,6 +87,8 @@ class Calibrator:
         cal.coef_, cal.intercept_ = np.array(data["coef"]), float(data["intercept"])
         cal.threshold_, cal.n_samples_ = float(data["threshold"]), int(data["n_samples"])
         cal.fitted_at_ = data.get("fitted_at")
+        if data.get("suggest_floor"):
+            cal.floor_ = RelevanceFloor.from_dict(data["suggest_floor"])
         return cal
 
     def save(self, store: Store, source: str, report: dict | None = None) -> None:

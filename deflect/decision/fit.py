@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from deflect.decision.calibrator import WRONG_COST, Calibrator
+from deflect.decision.floor import fit_floor, floor_report
 from deflect.engine import FEATURES, Engine
 from deflect.errors import InputError, NotCalibratedError
 from deflect.formats import Inquiry
@@ -30,8 +31,9 @@ def calibrate_labelled(deflector: Engine, inquiries: list[Inquiry], wrong_cost: 
         raise InputError(f"only {len(inquiries)} labelled inquiries; calibration needs at least 4",
                          hint="Label more inquiries, or calibrate from the ticket history (no file).")
     vectors = deflector.embed([q.text for q in inquiries])
-    features, firsts = deflector.judge(vectors)
-    return _fit(deflector, features, firsts, [q.expected_article for q in inquiries], "labelled", wrong_cost)
+    features, ranked = deflector.judge_top(vectors)
+    return _fit(deflector, features, _firsts(ranked), [q.expected_article for q in inquiries], "labelled",
+                wrong_cost, ranked=ranked)
 
 
 def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: int = 3000, seed: int = 0,
@@ -61,14 +63,15 @@ def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: 
     texts = [ticket_text(rows[r]) for r in refs]
     expected = [b.article_ids[b.seed[p]] if b.seed[p] >= 0 and h < 0 else None for p, h in zip(picked, hidden)]
     owner = np.where(b.seed >= 0, b.seed, hard_labels(b.labels, -1))   # whose documents are whose
-    features, firsts = _judged_as_new(deflector, texts, picked, hidden, owner)
-    return _fit(deflector, features, firsts, expected, "tickets", wrong_cost,
-                {"uncovered": len(uncovered), "unseen": len(unseen)})
+    features, ranked = _judged_as_new(deflector, texts, picked, hidden, owner)
+    return _fit(deflector, features, _firsts(ranked), expected, "tickets", wrong_cost,
+                {"uncovered": len(uncovered), "unseen": len(unseen)}, ranked=ranked)
 
 
 def _judged_as_new(deflector: Engine, texts: list[str], positions: np.ndarray, hidden: np.ndarray, owner: np.ndarray,
-                   folds: int = CALIBRATION_FOLDS) -> tuple[np.ndarray, list[str | None]]:
-    """Evidence features and first article for tickets of the index as if each were a new inquiry:
+                   folds: int = CALIBRATION_FOLDS) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+    """Evidence features and the first three articles (id, score) for tickets of the index as if each were
+    a new inquiry:
     left out of its own neighbours and, fold by fold, of the classifier's training rows. A classifier
     that was trained on a ticket is sure of it; a decision fitted on such certainty answered new
     inquiries, even ones from outside the help desk's domain, too boldly. Where ``hidden[i]`` names an
@@ -79,7 +82,7 @@ def _judged_as_new(deflector: Engine, texts: list[str], positions: np.ndarray, h
     rows = classifier_rows(b, deflector.home.index_dir) if b.classifier is not None else None
     fold = np.arange(len(positions)) % folds
     features = np.zeros((len(texts), len(FEATURES)), np.float32)
-    firsts: list[str | None] = [None] * len(texts)
+    ranked: list[list[tuple[str, float]]] = [[] for _ in texts]
     live, train, targets = rows if rows is not None else (None, None, None)
     for f in range(folds):
         in_fold = fold == f
@@ -91,26 +94,37 @@ def _judged_as_new(deflector: Engine, texts: list[str], positions: np.ndarray, h
             mine = np.flatnonzero(in_fold & (hidden == h))
             gone = np.flatnonzero(owner == h) if h >= 0 else np.zeros(0, np.int64)
             exclude = [np.r_[positions[i], gone] for i in mine]
-            feats, ids = deflector.judge(vectors[mine], exclude, classifier, int(h) if h >= 0 else None)
+            feats, tops = deflector.judge_top(vectors[mine], exclude, classifier, int(h) if h >= 0 else None)
             features[mine] = feats
-            for i, a in zip(mine, ids, strict=True):
-                firsts[i] = a
-    return features, firsts
+            for i, top in zip(mine, tops, strict=True):
+                ranked[i] = top
+    return features, ranked
+
+
+def _firsts(ranked: list[list[tuple[str, float]]]) -> list[str | None]:
+    return [r[0][0] if r else None for r in ranked]
 
 
 def _fit(deflector: Engine, features: np.ndarray, firsts: list[str | None], expected: list, source: str,
-         wrong_cost: float, counts: dict | None = None) -> dict:
+         wrong_cost: float, counts: dict | None = None,
+         ranked: list[list[tuple[str, float]]] | None = None) -> dict:
+    """Fit and save the calibrator; with the first articles per row (``ranked``) also the relevance
+    floor of "these articles might help" (without: the default floor)."""
     correct = np.array([e is not None and a == e for a, e in zip(firsts, expected, strict=True)])
     calibrator = Calibrator(wrong_cost=wrong_cost).fit(features, correct)
     covered = np.array([e is not None for e in expected])
     proba = calibrator.predict_proba(features)
     answered = proba >= calibrator.threshold_
+    if ranked is not None:
+        calibrator.floor_ = fit_floor(features, ranked, expected, answered)
     report = {
         "source": source, "samples": len(expected), "covered": int(covered.sum()), **(counts or {}),
         "threshold": round(calibrator.threshold_, 4),
         "answer_rate": round(float(answered.mean()), 4),
         "right_when_answered": round(float(correct[answered].mean()), 4) if answered.any() else None,
+        **floor_report(calibrator.floor_, features, ranked, expected, answered),
     }
     calibrator.save(deflector.store, source, report)
     deflector.calibrator = calibrator
     return report
+

@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("store", ("deflect.store",)),
     ("ingest", ("deflect.ingest",)),
     ("index", ("deflect.embedder", "deflect.index")),
-    ("calibrator", ("deflect.decision.calibrator",)),
+    ("calibrator", ("deflect.decision.calibrator", "deflect.decision.floor")),
     ("engine", ("deflect.engine", "deflect.deflector")),
     ("decision", ("deflect.decision",)),   # fitting the calibration (fit, calibrate), evaluate
     ("gaps", ("deflect.gaps",)),

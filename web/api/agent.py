@@ -43,6 +43,6 @@ def agent_suggest():
     draft = build_draft(s.language, article=article, ticket=ticket,
                         base_url=current_app.config["HELP_CENTER_URL"],
                         signature=current_app.config["DRAFT_SIGNATURE"], redactor=get_redactor())
-    return jsonify({"ok": True, "id": iid, "decision": s.decision,
+    return jsonify({"ok": True, "id": iid, "decision": s.decision, "shown": len(s.shown_articles()),
                     "confidence": round(float(s.confidence), 4), "language": s.language,
                     "articles": articles_json(s.articles, text), "tickets": tickets, "draft": draft})

@@ -29,7 +29,7 @@ def suggest():
     text = get_redactor().redact(text)
     s = deflector().suggest(text, language=language, k=K_ARTICLES)
     iid = log_inquiry(text, s, "widget", session, page)
-    return jsonify({"ok": True, "id": iid, "decision": s.decision,
+    return jsonify({"ok": True, "id": iid, "decision": s.decision, "shown": len(s.shown_articles()),
                     "confidence": round(float(s.confidence), 4), "language": s.language,
                     "articles": articles_json(s.articles, text)})
 

@@ -4,6 +4,12 @@
   var C = window.deflectConsole;
   var el = C.el;
   var $ = function (id) { return document.getElementById(id); };
+  // The engine's decision as the console shows it: [badge text, badge class].
+  var DECISIONS = {
+    answer: ["confident answer", "badge-good"],
+    suggest: ["not sure: articles that might help", "badge-warn"],
+    no_answer: ["no confident article", "badge-warn"],
+  };
 
   function snippet(text) {
     // The API's snippet is HTML-escaped with <mark>; rebuild it as DOM, allowing only <mark>.
@@ -52,10 +58,10 @@
       list.appendChild(li);
     });
     var badge = $("decision");
-    var confident = result.decision === "answer";
-    badge.textContent = (confident ? "confident answer" : "no confident article") +
+    var verdict = DECISIONS[result.decision] || DECISIONS.no_answer;
+    badge.textContent = verdict[0] +
       (typeof result.confidence === "number" ? " · " + Math.round(result.confidence * 100) + " %" : "");
-    badge.className = "badge " + (confident ? "badge-good" : "badge-warn");
+    badge.className = "badge " + verdict[1];
     $("draft-panel").hidden = false;
   }
 

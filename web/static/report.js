@@ -52,7 +52,7 @@
     if (!days.length) return empty(container);
     var total = days.reduce(function (s, d) { return s + (d.inquiries || 0); }, 0);
     var root = frame("Inquiries per day: " + total + " in " + days.length + " days");
-    var max = Math.max(1, Math.max.apply(null, days.map(function (d) { return (d.answered || 0) + (d.no_answer || 0); })));
+    var max = Math.max(1, Math.max.apply(null, days.map(function (d) { return (d.answered || 0) + (d.suggested || 0) + (d.no_answer || 0); })));
     var innerH = H - PAD.t - PAD.b, innerW = W - PAD.l - PAD.r;
     var y = function (v) { return PAD.t + innerH - (v / max) * innerH; };
     axes(root, days, [{ y: y(0), label: "0" }, { y: y(max), label: String(max) }]);
@@ -60,11 +60,13 @@
     days.forEach(function (d, i) {
       var x = PAD.l + i * bw + Math.min(2, bw * 0.15);
       var w = Math.max(1, bw - 2 * Math.min(2, bw * 0.15));
-      var a = d.answered || 0, n = d.no_answer || 0;
+      var a = d.answered || 0, s = d.suggested || 0, n = d.no_answer || 0;
       var g = svg("g", {});
-      g.appendChild(svg("title", {}, d.date + ": " + a + " answered, " + n + " without answer"));
+      g.appendChild(svg("title", {}, d.date + ": " + a + " answered, " + s + " with articles that might help, " +
+        n + " without answer"));
       if (a) g.appendChild(svg("rect", { x: x, width: w, y: y(a), height: y(0) - y(a), "class": "bar-answer", rx: 1.5 }));
-      if (n) g.appendChild(svg("rect", { x: x, width: w, y: y(a + n), height: y(a) - y(a + n), "class": "bar-none", rx: 1.5 }));
+      if (s) g.appendChild(svg("rect", { x: x, width: w, y: y(a + s), height: y(a) - y(a + s), "class": "bar-suggest", rx: 1.5 }));
+      if (n) g.appendChild(svg("rect", { x: x, width: w, y: y(a + s + n), height: y(a + s) - y(a + s + n), "class": "bar-none", rx: 1.5 }));
       root.appendChild(g);
     });
     container.textContent = "";
@@ -111,6 +113,7 @@
     k.appendChild(kpi("Deflection rate", C.pct(t.deflection_rate), "sessions helped without contacting support"));
     k.appendChild(kpi("Helpful rate", C.pct(t.helpful_rate), (t.helpful || 0) + " yes · " + (t.not_helpful || 0) + " no"));
     k.appendChild(kpi("No-answer rate", C.pct(t.no_answer_rate), (t.no_answer || 0) + " of " + (t.inquiries || 0) + " inquiries"));
+    k.appendChild(kpi("Suggest rate", C.pct(t.suggest_rate), (t.suggested || 0) + " not sure: articles that might help"));
     k.appendChild(kpi("Inquiries", String(t.inquiries || 0), (t.sessions || 0) + " sessions"));
     k.appendChild(kpi("Contacted support", String(t.contacted_support || 0), "after seeing suggestions"));
     var days = m.days || [];

@@ -1,0 +1,144 @@
+"""The widget's three answers, and the relevance floor between the second and the third.
+
+- ``answer``: the calibrated confidence reaches the answer threshold; the customer is shown the first
+  article, and the second too when the two are nearly tied.
+- ``suggest``: not confident, but probably relevant: "these articles might help", up to three, with the
+  way to a human beside them.
+- ``no_answer``: nothing relevant; said honestly, with the way to a human.
+
+"Probably relevant" is a second calibrated probability: that the right article is among the articles
+shown (``RelevanceFloor``, a logistic model over the same evidence features as the confidence), and a
+floor on it fitted on the calibration data: among the inquiries that are not answered, showing
+candidates gains when the right one is among them and costs ``SUGGEST_COST`` when it is not (the
+customer read a few titles before taking the way to a human; far less than a wrong answer). The floor
+is stored with the calibration; ``DEFLECT_SUGGEST_FLOOR`` moves it. Without a fitted floor the
+confidence (a lower bound of the probability that the right article is among several) stands in,
+and the floor is ``DEFAULT_FLOOR_SHARE`` of the answer threshold.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+DECISIONS = ("answer", "suggest", "no_answer")
+SUGGESTED = 3               # at most this many articles "might help"
+NEAR_TIE = 0.85             # an answer shows the second article too when its score is this share of the first's
+RELATED = 0.5               # a suggested article's score is at least this share of the first's
+SUGGEST_COST = 1.0          # showing candidates none of which is right, against one shown with the right one
+DEFAULT_FLOOR_SHARE = 0.5   # no fitted floor: suggest from this share of the answer threshold
+MIN_ROWS = 20               # fewer calibration rows (or only one class): no floor is fitted
+
+
+def shown_count(decision: str, scores: Sequence[float]) -> int:
+    """How many of the ranked articles (their ranking ``scores``, best first) the customer is shown."""
+    if decision == "no_answer" or not len(scores):
+        return 0
+    best = max(float(scores[0]), 1e-9)
+    if decision == "answer":
+        return 2 if len(scores) > 1 and float(scores[1]) >= NEAR_TIE * best else 1
+    return sum(1 for i, s in enumerate(scores[:SUGGESTED]) if i == 0 or float(s) >= RELATED * best)
+
+
+def decide(confidence: float, threshold: float, relevance: float, floor: float, has_articles: bool) -> str:
+    """One of ``DECISIONS``: the answer when confident, else a suggestion when relevant enough."""
+    if not has_articles:
+        return "no_answer"
+    if confidence >= threshold:
+        return "answer"
+    return "suggest" if relevance >= floor else "no_answer"
+
+
+class RelevanceFloor:
+    """P(the right article is among those shown) from the evidence features, and the floor on it."""
+
+    def __init__(self, cost: float = SUGGEST_COST, regularisation: float = 1.0):
+        self.cost = cost
+        self.regularisation = regularisation
+
+    def fit(self, features: np.ndarray, found: np.ndarray, answered: np.ndarray) -> RelevanceFloor:
+        """``found[i]``: the right article is among those a suggestion would show (False for uncovered
+        inquiries); ``answered[i]``: the inquiry is answered anyway (the floor is chosen among the rest)."""
+        from sklearn.linear_model import LogisticRegression
+
+        features = np.asarray(features, np.float64)
+        found, answered = np.asarray(found, bool), np.asarray(answered, bool)
+        self.mean_ = features.mean(axis=0)
+        self.scale_ = features.std(axis=0) + 1e-6
+        model = LogisticRegression(C=self.regularisation, max_iter=1000, class_weight="balanced")
+        model.fit((features - self.mean_) / self.scale_, found)
+        self.coef_, self.intercept_ = model.coef_[0], float(model.intercept_[0])
+        rest = ~answered
+        self.floor_ = self._best_floor(self.predict_proba(features[rest]), found[rest])
+        self.n_samples_ = int(len(found))
+        return self
+
+    def _best_floor(self, proba: np.ndarray, found: np.ndarray) -> float:
+        """The floor that maximises found - cost x not found among the inquiries shown candidates;
+        halfway to the next lower probability, so that tiny shifts don't flip decisions."""
+        best_t, best_u = 1.01, 0.0
+        for t in np.unique(proba):
+            shown = proba >= t
+            utility = np.sum(shown & found) - self.cost * np.sum(shown & ~found)
+            if utility > best_u:
+                best_t, best_u = float(t), float(utility)
+        lower = proba[proba < best_t]
+        return float((best_t + lower.max()) / 2) if len(lower) and best_t <= 1.0 else best_t
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        z = (np.asarray(features, np.float64) - self.mean_) / self.scale_
+        return 1.0 / (1.0 + np.exp(-(z @ self.coef_ + self.intercept_)))
+
+    def to_dict(self) -> dict:
+        return {"cost": self.cost, "regularisation": self.regularisation, "mean": self.mean_.tolist(),
+                "scale": self.scale_.tolist(), "coef": self.coef_.tolist(), "intercept": self.intercept_,
+                "floor": self.floor_, "n_samples": self.n_samples_}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RelevanceFloor:
+        rel = cls(data.get("cost", SUGGEST_COST), data.get("regularisation", 1.0))
+        rel.mean_, rel.scale_ = np.array(data["mean"]), np.array(data["scale"])
+        rel.coef_, rel.intercept_ = np.array(data["coef"]), float(data["intercept"])
+        rel.floor_, rel.n_samples_ = float(data["floor"]), int(data["n_samples"])
+        return rel
+
+
+def fit_floor(features: np.ndarray, ranked: list[list[tuple[str, float]]], expected: Sequence[str | None],
+              answered: np.ndarray, cost: float = SUGGEST_COST) -> RelevanceFloor | None:
+    """The relevance floor from calibration rows: their features, ranked articles (id, score; best first),
+    expected article (None = not covered) and whether the answer threshold answers them. None when the
+    rows are too few or all alike (then the default floor applies)."""
+    found = found_among_shown(ranked, expected)
+    if len(found) < MIN_ROWS or found.all() or not found.any():
+        return None
+    return RelevanceFloor(cost).fit(features, found, answered)
+
+
+def relevance(floor: RelevanceFloor | None, features: np.ndarray, confidence: np.ndarray, threshold: float,
+              override: float | None = None) -> tuple[np.ndarray, float]:
+    """(P(the right article is among those shown) per row, the floor on it): the fitted model and floor,
+    else the confidence and ``DEFAULT_FLOOR_SHARE`` of the answer threshold; ``override`` (the
+    ``suggest_floor`` setting) replaces the floor."""
+    if floor is not None:
+        proba, value = floor.predict_proba(features), floor.floor_
+    else:
+        proba, value = np.asarray(confidence, np.float64), DEFAULT_FLOOR_SHARE * threshold
+    return proba, float(override) if override is not None else value
+
+
+def found_among_shown(ranked: list[list[tuple[str, float]]], expected: Sequence[str | None]) -> np.ndarray:
+    """Per row: its expected article is among the articles a suggestion would show."""
+    return np.array([e is not None and e in [a for a, _ in r[:shown_count("suggest", [s for _, s in r])]]
+                     for r, e in zip(ranked, expected, strict=True)], bool).reshape(len(expected))
+
+
+def floor_report(floor: RelevanceFloor | None, features: np.ndarray, ranked: list[list[tuple[str, float]]] | None,
+                 expected: Sequence[str | None], answered: np.ndarray) -> dict:
+    """The relevance floor in the calibration report: its value, how often "might help" is shown, and
+    how often the right article is among the suggested ones then."""
+    if floor is None or ranked is None:
+        return {"suggest_floor": None}
+    suggested = ~np.asarray(answered, bool) & (floor.predict_proba(features) >= floor.floor_)
+    found = found_among_shown(ranked, expected)
+    return {"suggest_floor": round(floor.floor_, 4), "suggest_rate": round(float(suggested.mean()), 4),
+            "found_when_suggested": round(float(found[suggested].mean()), 4) if suggested.any() else None}
