@@ -4,7 +4,7 @@
 implements ``deflect.engine.Engine`` over a real store: texts embed with ``vector`` (default: the same
 hashed words); an article's relevance to an inquiry is ``relevance(inquiry, article text)`` (default:
 the share of the inquiry's words the article has); the first article is the answer when its relevance
-reaches 0.5."""
+reaches 0.5, and the first ones "might help" (``suggest``) from ``suggest_at`` (default: never)."""
 from __future__ import annotations
 
 import hashlib
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from deflect.decision.calibrator import Calibrator
+from deflect.decision.floor import decide
 from deflect.engine import FEATURES, ArticleHit, Suggestion, TicketHit
 from deflect.errors import NotFoundError
 from deflect.formats import Article, Ticket
@@ -70,14 +71,14 @@ class FakeDeflector:
 
     def __init__(self, home: Home, articles: Iterable[Article] = (), tickets: Iterable[Ticket] = (),
                  vector: Callable[[str], np.ndarray] = hashed_words,
-                 relevance: Callable[[str, str], float] = word_overlap):
+                 relevance: Callable[[str, str], float] = word_overlap, suggest_at: float = 2.0):
         self.home = home
         self.store = open_store(home.db_path, check_same_thread=False)
         self.store.upsert_articles(list(articles))
         self.store.upsert_tickets(list(tickets))
         self.bundle = None
         self.calibrator: Calibrator | None = None
-        self.vector, self.relevance = vector, relevance
+        self.vector, self.relevance, self.suggest_at = vector, relevance, suggest_at
         self.dim = len(vector(""))
         self.embedded = self.judged = self.reload_calls = 0
         self.fail: Exception | None = None
@@ -94,12 +95,17 @@ class FakeDeflector:
 
     def judge(self, vectors: np.ndarray, exclude: list | None = None, classifier: Classifier | None = None,
               hidden: int | None = None) -> tuple[np.ndarray, list[str | None]]:
+        features, ranked = self.judge_top(vectors, exclude, classifier, hidden, k=1)
+        return features, [r[0][0] if r else None for r in ranked]
+
+    def judge_top(self, vectors: np.ndarray, exclude: list | None = None, classifier: Classifier | None = None,
+                  hidden: int | None = None, k: int = 3) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
         """Evidence from the similarity to each article's own texts (the fake has no documents to
         exclude and no classifier to replace; ``hidden`` leaves an article out)."""
         articles = self.store.articles()
         features = np.zeros((len(vectors), len(FEATURES)), np.float32)
         if not articles:
-            return features, [None] * len(vectors)
+            return features, [[] for _ in range(len(vectors))]
         sims = np.asarray(vectors, np.float32) @ np.array([self.vector(_text(a)) for a in articles]).T
         if hidden is not None:
             sims[:, hidden] = -np.inf
@@ -109,7 +115,8 @@ class FakeDeflector:
         second = sims[rows, order[:, 1]] if len(articles) > 1 else np.zeros(len(vectors), np.float32)
         for name, column in (("mix_top", top), ("mix_margin", top - second), ("article_sim", top)):
             features[:, FEATURES.index(name)] = column
-        return features, [articles[i].id for i in order[:, 0]]
+        return features, [[(articles[a].id, float(sims[r, a])) for a in order[r, :k] if np.isfinite(sims[r, a])]
+                          for r in range(len(vectors))]
 
     def suggest(self, text: str, language: str | None = None, k: int = 5, with_tickets: int = 0) -> Suggestion:
         return self.suggest_batch([text], k=k, with_tickets=with_tickets, languages=[language])[0]
@@ -126,7 +133,7 @@ class FakeDeflector:
             scored = sorted(((self.relevance(text, _text(a)), a) for a in articles), key=lambda x: (-x[0], x[1].id))
             best = scored[0][0] if scored else 0.0
             out.append(Suggestion(
-                decision="answer" if best >= ANSWER_AT else "no_answer", confidence=round(best, 4),
+                decision=decide(best, ANSWER_AT, best, self.suggest_at, bool(scored)), confidence=round(best, 4),
                 articles=[ArticleHit(a.id, a.title, round(s, 4), a.url, a.language) for s, a in scored[:k]],
                 language=(languages[i] if languages else None) or detect_language(text),
                 tickets=self._similar_tickets(text, with_tickets, exclude_tickets[i] if exclude_tickets else None)))

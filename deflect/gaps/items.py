@@ -11,6 +11,7 @@ import numpy as np
 
 from deflect.clock import parse_time
 from deflect.engine import Engine
+from deflect.gaps.found import by_feedback, found_articles
 from deflect.language import detect_language
 from deflect.text import text_hash
 
@@ -37,8 +38,9 @@ class Item:
 @dataclass
 class Judgements:
     """The engine's judgement of each item (arrays parallel to the items): its decision ("answer",
-    "no_answer", or "linked" for a ticket an agent linked to an article), confidence, first article,
-    and whether it changed since the cached one."""
+    "no_answer", or "linked" for a ticket an agent linked to an article; a "suggest" is one of the two by
+    its customer's feedback, ``deflect.gaps.found``), confidence, first article, and whether it changed
+    since the cached one."""
     decision: np.ndarray
     confidence: np.ndarray
     article: np.ndarray
@@ -250,6 +252,9 @@ def judgements(deflector: Engine, items: list[Item], V: np.ndarray, cached: dict
         for i, (d, c, a) in zip(rows, _judge(deflector, items, V, rows), strict=False):
             decision[i], confidence[i], article[i] = d, c, a
             changed[i] = True
+    unlinked = decision != "linked"
+    by_feedback(decision, article, changed, [it.id if it.source == "inquiry" and unlinked[i] else None
+                                             for i, it in enumerate(items)], found_articles(deflector.store), articles)
     return Judgements(decision, confidence, article, changed)
 
 
@@ -266,7 +271,7 @@ def _judged_since(deflector: Engine) -> datetime | None:
 
 
 def _logged_is_current(item: Item, since: datetime | None, articles: set[str]) -> bool:
-    if since is None or item.source != "inquiry" or item.logged_decision not in ("answer", "no_answer"):
+    if since is None or item.source != "inquiry" or item.logged_decision not in ("answer", "suggest", "no_answer"):
         return False
     if item.logged_decision == "answer" and item.logged_article not in articles:
         return False

@@ -49,7 +49,7 @@ def not_found(items: list[Item], V: np.ndarray, lab: np.ndarray, in_topic: set[i
                 continue
             if max(float(x) for a, x in zip(e_art[nb], sims[row, nb], strict=True) if a == best) < floor:
                 continue  # nothing the agents answered with that article is as close as a topic's members
-            reason = "no_answer" if (it.logged_decision or decision[i]) == "no_answer" else "wrong_article"
+            reason = "no_answer" if (it.logged_decision or decision[i]) in ("no_answer", "suggest") else "wrong_article"
             if reason == "wrong_article" and (it.logged_article or article[i]) == best:
                 continue
             g = groups.setdefault(best, NotFound(best, docs.titles.get(best, best)))
