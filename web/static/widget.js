@@ -10,6 +10,11 @@
  * data-deflect-form     CSS selector of a contact form: suggestions while the customer writes
  * data-deflect-lang     "de" or "en" (default: <html lang>)
  * data-deflect-contact  URL of the contact page (default: the contact form above, if any)
+ * data-deflect-search   URL of the results page that Enter in the search box opens with ?q= (default: API + /search)
+ *
+ * The API answers one of three ways: "answer" (the article, and a second one when nearly tied, with
+ * "did this help?"), "suggest" (not sure: up to three articles that might help, the way to a human beside
+ * them) or "no_answer" (said honestly, the way to a human); "shown" says how many articles to show.
  *
  * Security: article titles are inserted as text; snippets (HTML-escaped by the API, with <mark>
  * around matching words) are rebuilt as DOM nodes allowing only <mark>; API text is never parsed as HTML.
@@ -33,10 +38,12 @@
       sorry: "Schade. Unser Team hilft Ihnen gern weiter:",
       formSorry: "Schade. Schreiben Sie uns einfach – wir helfen Ihnen gern weiter.",
       noAnswer: "Dazu haben wir leider keinen passenden Artikel. Unser Team hilft Ihnen gern:",
+      mightHelp: "Vielleicht hilft einer dieser Artikel",
+      orAsk: "Nicht dabei? Unser Team hilft Ihnen gern:",
       contact: "Zum Kontaktformular",
       error: "Die Suche ist gerade nicht erreichbar. Unser Team hilft Ihnen gern:",
       found: function (n) { return n === 1 ? "1 Artikel gefunden." : n + " Artikel gefunden."; },
-      keys: "Pfeiltasten wählen einen Vorschlag, Enter öffnet ihn, Escape schließt die Liste.",
+      keys: "Pfeiltasten wählen einen Vorschlag, Enter öffnet ihn (ohne Auswahl: alle Ergebnisse), Escape schließt die Liste.",
     },
     en: {
       results: "Matching help articles",
@@ -48,10 +55,12 @@
       sorry: "Sorry about that. Our team is happy to help:",
       formSorry: "Sorry about that. Just send us your message – we are happy to help.",
       noAnswer: "Sorry, we don't have an article about that. Our team is happy to help:",
+      mightHelp: "These articles might help",
+      orAsk: "Not there? Our team is happy to help:",
       contact: "Go to the contact form",
       error: "Search is unavailable right now. Our team is happy to help:",
       found: function (n) { return n === 1 ? "1 article found." : n + " articles found."; },
-      keys: "Use the arrow keys to pick a suggestion, Enter opens it, Escape closes the list.",
+      keys: "Use the arrow keys to pick a suggestion, Enter opens it (none picked: all results), Escape closes the list.",
     },
   };
 
@@ -62,6 +71,7 @@
     target: data.deflectTarget || "",
     form: data.deflectForm || "",
     contact: data.deflectContact || "",
+    search: data.deflectSearch || "",
     lang: (data.deflectLang || document.documentElement.lang || "en").slice(0, 2).toLowerCase(),
     debounce: 300,       // search box: ~300 ms after the last keystroke
     formDebounce: 800,   // contact form: customers write longer texts, no need to ask on every pause
@@ -69,7 +79,6 @@
     maxChars: 1000,
   };
   var T = STRINGS[cfg.lang] || STRINGS.en;
-  var RELATED = 0.5; // show further articles whose score is at least half the best one's
   var uid = 0;
 
   // -- helpers ------------------------------------------------------------------------------
@@ -129,6 +138,21 @@
     } catch (e) {
       return fallback;
     }
+  }
+
+  /** The articles the API says to show (``shown``; older servers: the first one of an answer). */
+  function shownArticles(result) {
+    var all = result.articles || [];
+    var n = typeof result.shown === "number" ? result.shown : (result.decision === "answer" ? 1 : 0);
+    return all.slice(0, Math.max(0, Math.min(n, 3)));
+  }
+
+  function searchPage(text) {
+    var base = cfg.search || cfg.api + "/search";
+    var url = new URL(base, location.href);
+    url.searchParams.set("q", text);
+    if (cfg.lang !== "de") url.searchParams.set("lang", cfg.lang);
+    return url.href;
   }
 
   var memory = {};
@@ -274,6 +298,8 @@
       this.intro = el("p", { "class": "deflect-intro", id: this.id + "-intro" }, T.formIntro);
       container.appendChild(this.intro);
     }
+    this.heading = el("p", { "class": "deflect-heading", id: this.id + "-heading", hidden: "" });
+    container.appendChild(this.heading);
     this.list = el("ul", {
       "class": "deflect-list", id: this.id + "-list",
       role: options.listbox ? "listbox" : null,
@@ -298,6 +324,8 @@
   }
 
   Results.prototype.clear = function () {
+    this.heading.textContent = "";
+    this.heading.hidden = true;
     this.list.textContent = "";
     this.feedback.textContent = "";
     this.message.textContent = "";
@@ -306,17 +334,39 @@
     this.active = -1;
   };
 
+  /** The API's answer, one of three kinds; false when there is nothing to list (no_answer). */
   Results.prototype.show = function (result) {
     this.clear();
     this.inquiryId = result.id || null;
-    if (result.decision !== "answer") return false;
-    // The first article is the confident answer; others only when nearly as likely.
-    var all = result.articles || [];
-    var best = all.length ? Number(all[0].score) || 0 : 0;
-    var articles = all.slice(0, 3).filter(function (a, i) {
-      return i === 0 || (Number(a.score) || 0) >= best * RELATED;
-    });
-    if (!articles.length) return false;
+    var kind = result.decision;
+    var articles = shownArticles(result);
+    if (!articles.length || (kind !== "answer" && kind !== "suggest")) return false;
+    if (kind === "answer") this.showAnswer(articles);
+    else this.showSuggestions(articles);
+    return true;
+  };
+
+  /** Confident: the article (two when nearly tied) and "did this help?". */
+  Results.prototype.showAnswer = function (articles) {
+    this.renderList(articles);
+    this.renderFeedback();
+  };
+
+  /** Not sure: "these articles might help", and the way to a human beside them. */
+  Results.prototype.showSuggestions = function (articles) {
+    if (!this.intro) {   // the contact form's intro already says "may answer your question"
+      this.heading.textContent = T.mightHelp;
+      this.heading.hidden = false;
+    }
+    this.renderList(articles);
+    if (!this.options.listbox) return;   // in the contact form the way to a human is the form itself
+    this.message.className = "deflect-message deflect-orask";
+    this.message.appendChild(el("span", null, T.orAsk));
+    var link = contactLink(this.options.query);
+    if (link) { this.message.appendChild(document.createTextNode(" ")); this.message.appendChild(link); }
+  };
+
+  Results.prototype.renderList = function (articles) {
     this.articles = articles;
     for (var i = 0; i < articles.length; i++) {
       var a = articles[i];
@@ -337,8 +387,6 @@
       }
       this.list.appendChild(item);
     }
-    this.renderFeedback();
-    return true;
   };
 
   Results.prototype.renderFeedback = function () {
@@ -434,7 +482,7 @@
       wrapper.classList.remove("deflect-busy");
       if (!result) { results.clear(); close(); live.textContent = ""; return; }
       if (results.show(result)) {
-        live.textContent = T.found(results.articles.length);
+        live.textContent = (result.decision === "suggest" ? T.mightHelp + ": " : "") + T.found(results.articles.length);
       } else {
         live.textContent = T.noAnswer;
         results.noAnswer(T.noAnswer);
@@ -469,6 +517,9 @@
           var link = results.list.children[results.active].querySelector("a");
           results.opened(results.active);
           window.location.href = link.href;
+        } else if (input.value.trim().length >= cfg.minChars) {
+          searcher.reset();
+          window.location.href = searchPage(input.value.trim());   // the results page: the same three answers
         } else {
           searcher.now(input.value.trim());
         }
