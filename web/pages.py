@@ -1,20 +1,24 @@
 """HTML pages: the demo help center (`/`, articles, contact form), the agent console and the report.
 
-The pages are thin shells: the widget (static/widget.js), agent.js and report.js talk to /api/v1.
-Articles are rendered from Markdown with raw HTML disabled, so article text cannot inject markup.
+The pages are thin shells: the widget (static/widget.js), agent.js and report.js talk to /api/v1. The
+results page (`/search?q=`, where Enter in the widget's search box leads) is rendered here, with the
+same three answers as the widget. Articles are rendered from Markdown with raw HTML disabled, so
+article text cannot inject markup.
 """
 from __future__ import annotations
 
 from collections import OrderedDict
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from markdown_it import MarkdownIt
+from markupsafe import Markup
 
-from deflect.errors import NotFoundError
+from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article
 
-from .state import get_store
+from .api.common import K_ARTICLES, articles_json, deflector, log_inquiry
+from .state import get_redactor, get_store
 
 bp = Blueprint("pages", __name__, static_folder="static", static_url_path="/static",
                template_folder="templates")
@@ -120,6 +124,18 @@ PHRASES: dict[str, tuple[Any, Any]] = {
         "Demo help center of a fictional publisher – powered by deflect.",
     ),
     "not_found": ("Artikel nicht gefunden", "Article not found"),
+    "results_title": ("Suchergebnisse", "Search results"),
+    "results_for": ("Ihre Frage", "Your question"),
+    "answer_title": ("Die Antwort auf Ihre Frage", "The answer to your question"),
+    "might_help": ("Vielleicht hilft einer dieser Artikel", "These articles might help"),
+    "no_answer": ("Dazu haben wir leider keinen passenden Artikel.", "Sorry, we don't have an article about that."),
+    "or_ask": ("Nicht dabei? Unser Team hilft Ihnen gern persönlich weiter.",
+               "Not there? Our team is happy to help you in person."),
+    "search_short": ("Bitte geben Sie Ihre Frage ein (mindestens 3 Zeichen).",
+                     "Please type your question (at least 3 characters)."),
+    "search_error": ("Die Suche ist gerade nicht erreichbar. Unser Team hilft Ihnen gern persönlich weiter.",
+                     "Search is unavailable right now. Our team is happy to help you in person."),
+    "search_button": ("Suchen", "Search"),
     "skip": ("Zum Inhalt springen", "Skip to content"),
 }
 TEXT = {lang: {key: pair[i] for key, pair in PHRASES.items()} for i, lang in enumerate(LANGS)}
@@ -211,6 +227,33 @@ def article_by_url(rest: str):
         lang = "en" if path.startswith("/help/") else "de"
         return render_template("not_found.html", lang=lang, t=TEXT[lang]), 404
     return redirect(url_for("pages.article", article_id=row[0]))
+
+
+@bp.route("/search")
+def search():
+    """The results page: the widget's three answers for ``q`` (the answer, articles that might help, or
+    none) with the way to a human; logged like a widget inquiry."""
+    lang = page_lang()
+    query = " ".join((request.args.get("q") or "").split())[:1000]
+    found: dict = {"decision": None, "articles": []}
+    if len(query) >= 3:
+        found = _search(query)
+    return render_template("search.html", lang=lang, t=TEXT[lang], query=query, **found)
+
+
+def _search(query: str) -> dict:
+    """The suggestion for the results page: decision and the articles to show (snippets as Markup)."""
+    text = get_redactor().redact(query)
+    try:
+        s = deflector().suggest(text, k=K_ARTICLES)
+    except DeflectError as exc:
+        current_app.logger.warning("deflect: the results page could not search (%s)", exc)
+        return {"decision": "error", "articles": []}
+    log_inquiry(text, s, "widget", page=request.path)
+    articles = articles_json(s.shown_articles(), text)
+    for a in articles:
+        a["snippet"] = Markup(a["snippet"])   # HTML-escaped by web.text.snippet, only <mark> added
+    return {"decision": s.decision, "articles": articles}
 
 
 @bp.route("/contact", methods=["GET", "POST"])
