@@ -149,6 +149,35 @@ def test_uncovered_question_shows_the_way_to_a_human(server, page):
 
 
 # -- widget behaviour ------------------------------------------------------------------------------------
+UNSURE_QUESTION = "Ich ziehe um"   # the demo's calibration is not sure: the moving article "might help"
+UNSURE_ARTICLE = "Umzug: Lieferadresse ändern"
+
+
+def test_unsure_question_shows_articles_that_might_help_and_enter_opens_the_results_page(server, page):
+    page.goto(server + "/")
+    ask(page, UNSURE_QUESTION)
+    panel = page.locator(".deflect-search")
+    sync_api.expect(panel.locator(".deflect-heading")).to_have_text("Vielleicht hilft einer dieser Artikel")
+    options = panel.locator(".deflect-option")
+    sync_api.expect(options.first).to_be_visible()
+    assert 1 <= options.count() <= 3
+    assert UNSURE_ARTICLE in options.locator(".deflect-title").all_text_contents()
+    contact = panel.locator(".deflect-orask").get_by_role("link", name="Zum Kontaktformular")
+    sync_api.expect(contact).to_be_visible()
+    sync_api.expect(panel.locator(".deflect-question")).to_have_count(0)   # no "did this help?" when unsure
+
+    with page.expect_navigation():
+        page.locator("#help-search").press("Enter")
+    assert "/search?q=" in page.url
+    results = page.locator(".results")
+    assert results.get_attribute("data-decision") == "suggest"
+    sync_api.expect(results.locator(".results-title")).to_have_text("Vielleicht hilft einer dieser Artikel")
+    titles = results.locator(".result-title").all_text_contents()
+    assert 1 <= len(titles) <= 3 and UNSURE_ARTICLE in titles
+    sync_api.expect(results.get_by_role("link", name="Zum Kontaktformular")).to_be_visible()
+    sync_api.expect(page.locator("#help-search")).to_have_value(UNSURE_QUESTION)
+
+
 def test_keyboard_navigation_and_aria(server, page):
     page.goto(server + "/")
     search = page.locator("#help-search")
@@ -313,7 +342,7 @@ def test_report_shows_metrics_and_charts(server, page, store):
     page.goto(server + "/report")
     page.fill("#api-key", key)
     page.click("#key-form button")
-    sync_api.expect(page.locator("#kpis .kpi")).to_have_count(5)
+    sync_api.expect(page.locator("#kpis .kpi")).to_have_count(6)   # incl. the suggest rate
     sync_api.expect(page.locator("#chart-volume svg rect").first).to_be_attached()
     assert page.locator("#chart-volume svg").get_attribute("role") == "img"
     sync_api.expect(page.locator("body")).to_have_attribute("data-loaded", "true")

@@ -113,9 +113,9 @@
     k.appendChild(kpi("Deflection rate", C.pct(t.deflection_rate), "sessions helped without contacting support"));
     k.appendChild(kpi("Helpful rate", C.pct(t.helpful_rate), (t.helpful || 0) + " yes · " + (t.not_helpful || 0) + " no"));
     k.appendChild(kpi("No-answer rate", C.pct(t.no_answer_rate), (t.no_answer || 0) + " of " + (t.inquiries || 0) + " inquiries"));
-    k.appendChild(kpi("Suggest rate", C.pct(t.suggest_rate), (t.suggested || 0) + " not sure: articles that might help"));
     k.appendChild(kpi("Inquiries", String(t.inquiries || 0), (t.sessions || 0) + " sessions"));
     k.appendChild(kpi("Contacted support", String(t.contacted_support || 0), "after seeing suggestions"));
+    k.appendChild(kpi("Suggest rate", C.pct(t.suggest_rate), (t.suggested || 0) + " not sure: articles that might help"));
     var days = m.days || [];
     volumeChart($("chart-volume"), days);
     rateChart($("chart-deflection"), days, "deflection_rate", "c-deflect", "Deflection rate");
