@@ -33,6 +33,7 @@ QUESTIONS_PER_ARTICLE = 4  # question variants asked per article (the rest stay 
 SENTENCES_PER_ARTICLE = 3  # body sentences asked per article
 MIN_SENTENCE_WORDS = 5     # shorter body lines (headings, "Thanks!") are no question's equivalent
 MAX_SENTENCE_CHARS = 300
+PASSAGE_SHARE = 0.6        # of a body sentence's words asked (see ``part_of``)
 MAX_INQUIRIES = 1500
 # Per self-supervised inquiry asked as if its article did not exist: chosen on dev.jsonl of the bench
 # cases with no history (banking77, xsid_de, xquad_de), see scripts/bench_coldstart.py.
@@ -61,6 +62,17 @@ def body_sentences(article: Article) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def part_of(sentence: str, rng: np.random.Generator, share: float = PASSAGE_SHARE) -> str:
+    """A stretch of ``share`` of a sentence's words (at least ``MIN_SENTENCE_WORDS``): a question about
+    a passage names some of its words, never the whole sentence, which the index holds word for word."""
+    words = sentence.split()
+    n = max(MIN_SENTENCE_WORDS, int(round(share * len(words))))
+    if n >= len(words):
+        return sentence
+    start = int(rng.integers(len(words) - n + 1))
+    return " ".join(words[start:start + n])
+
+
 def self_supervised_inquiries(engine: Engine, seed: int = 0, store: Store | None = None) -> list[Inquiry]:
     """Question variants, titles and body sentences of the live articles, each with the index
     position of its own document (-1 for body sentences, which are no document of their own). A
@@ -84,7 +96,7 @@ def self_supervised_inquiries(engine: Engine, seed: int = 0, store: Store | None
                                where.get((TITLE, article.id, text_hash(article.title)), -1)))
         sentences = body_sentences(article)
         for s in rng.permutation(sentences)[:SENTENCES_PER_ARTICLE] if sentences else []:
-            out.append(Inquiry(article.id, str(s), "passage", -1))
+            out.append(Inquiry(article.id, part_of(str(s), rng), "passage", -1))
     if len(out) > MAX_INQUIRIES:
         out = [out[i] for i in np.sort(rng.choice(len(out), MAX_INQUIRIES, replace=False))]
     return out

@@ -28,8 +28,8 @@ from deflect.errors import DeflectError
 from deflect.index.documents import TICKET
 from deflect.store import Store, open_store
 
-MIN_LINKED_TICKETS = 100    # the ticket history calibrates once it has this many linked tickets
-MIN_UNCOVERED_TICKETS = 20  # and this many unlinked ones far from any article
+MIN_LINKED_TICKETS = 2      # the ticket history calibrates once it has this many linked tickets
+MIN_UNCOVERED_TICKETS = 2   # and this many unlinked ones far from any article (what calibrate_tickets needs)
 REFIT_TICKETS = 50          # new tickets since the automatic calibration that make it refit
 CHECK_SECONDS = 10.0        # a service looks at most this often
 AUTOMATIC = ("help center", "tickets")   # calibration sources a refit may replace
