@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -112,13 +111,12 @@ def test_the_service_refits_the_decision_as_tickets_arrive_without_a_restart(col
     first = client.post("/api/v1/suggest", json={"text": "Wie kündige ich mein Abo?"})
     assert first.status_code == 200
     assert refitter.running
-    answered_while_refitting = []
-    while refitter.running and len(answered_while_refitting) < 3:
-        t0 = time.monotonic()
+    answered_while_refitting = 0
+    while refitter.running and answered_while_refitting < 3:
         r = client.post("/api/v1/suggest", json={"text": "Meine Zeitung ist heute nicht gekommen"})
         assert r.status_code == 200
-        answered_while_refitting.append(time.monotonic() - t0)
-    assert answered_while_refitting and max(answered_while_refitting) < 5.0
+        answered_while_refitting += refitter.running   # answered before the refit was done
+    assert answered_while_refitting >= 1
     refitter.wait(timeout=600)
     assert not refitter.running and refitter.last_error is None, refitter.last_error
     # the engine answers with the refitted decision, fitted on the ticket history now
