@@ -773,7 +773,10 @@ def test_health_and_openapi_are_public(setup):
     _, client, _ = setup
     spool = {"pending": False, "spooled": 0, "dropped": 0, "drained": 0}
     assert client.get("/api/v1/health").get_json() == {"ok": True, "articles": 3, "tickets": 2, "database": "ok",
-                                                       "spool": spool, "index": {"ok": True, "problem": None}}
+                                                       "spool": spool, "index": {"ok": True, "problem": None},
+                                                       "calibration": {"source": None, "fitted_at": None,
+                                                                       "fitted_on": "none: run `deflect calibrate "
+                                                                                    "[LABELLED.jsonl]`"}}
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1") and "/api/v1/suggest" in doc["paths"]
 

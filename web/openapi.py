@@ -199,7 +199,9 @@ SCHEMAS = {
                     "spool": _obj({"pending": {"type": "boolean"}, "spooled": INT, "dropped": INT, "drained": INT},
                                   ["pending", "spooled", "dropped", "drained"]),
                     "index": _obj({"ok": {"type": "boolean"}, "problem": {"type": ["string", "null"]}},
-                                  ["ok", "problem"])},
+                                  ["ok", "problem"]),
+                    "calibration": _obj({"source": NSTR, "fitted_at": NSTR, "fitted_on": STR},
+                                        ["source", "fitted_at", "fitted_on"])},
                    ["ok", "database", "spool", "index"]),
 }
 

@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
         "deflector": app.config.get("DEFLECTOR"),
         "load_lock": threading.Lock(),
         "write_lock": threading.Lock(),   # serialises index mutations (PUT/DELETE articles) per process
+        "refitter": None,   # deflect.decision.refit.Refitter, made on first use (its imports are heavy)
         "redactor": Redactor(allow) if (allow := app.config.get("PRIVACY_ALLOW")) else default_redactor(),
     }
     app.teardown_appcontext(close_store)
@@ -56,6 +57,18 @@ def get_deflector() -> Engine:
                     deflector.suggest_floor = floor
                 state["deflector"] = deflector
     return deflector
+
+
+def get_refitter():
+    """The process's ``Refitter``: keeps the engine on its home's current calibration and refits the
+    automatic one in the background as tickets arrive."""
+    state = _state()
+    if state["refitter"] is None:
+        with state["load_lock"]:
+            if state["refitter"] is None:
+                from deflect.decision.refit import Refitter
+                state["refitter"] = Refitter()
+    return state["refitter"]
 
 
 def reconnect_engine_store() -> None:

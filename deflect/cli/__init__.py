@@ -127,22 +127,21 @@ def _after_index(home: Home) -> None:
 @home_option
 @friendly
 def calibrate(labelled, wrong_cost, home):
-    """Fit the answer/no-answer decision on LABELLED inquiries, or from the ticket history."""
-    from deflect.decision.fit import calibrate_labelled, calibrate_tickets
+    """Fit the answer/no-answer decision on LABELLED inquiries; without a file from the ticket history,
+    or, while that is short, from the help center's own texts (a cold start)."""
+    from deflect.decision.describe import describe_calibration
+    from deflect.decision.fit import calibrate_labelled
+    from deflect.decision.refit import calibrate_from_history
     from deflect.formats import read_inquiries
     deflector = _deflector(home, threads=2)
     if labelled:
-        report = calibrate_labelled(deflector, read_inquiries(labelled, require_labels=True), wrong_cost)
+        report = calibrate_labelled(deflector, read_inquiries(labelled, require_labels=True), wrong_cost,
+                                    name=click.format_filename(labelled))
     else:
-        report = calibrate_tickets(deflector, wrong_cost)
-    if report["source"] == "tickets":
-        what = (f"{report['samples']} tickets judged as new inquiries ({report['covered']} linked, "
-                f"{report['uncovered']} unlinked far from any article, {report['unseen']} linked ones asked "
-                f"again as if their article did not exist)")
-    else:
-        what = f"{report['samples']} labelled inquiries ({report['covered']} covered)"
-    click.echo(f"calibrated on {what}: threshold {report['threshold']}, answers {report['answer_rate']:.0%}, "
-               f"right when answering {report['right_when_answered']}")
+        report = calibrate_from_history(deflector, wrong_cost)
+    what = describe_calibration(deflector.store.get_setting("calibration"), when=False)
+    click.echo(f"calibrated on {what}: threshold {report['threshold']}, answers {report['answer_rate']:.0%} "
+               f"of them, right when answering {report['right_when_answered']}")
     if report.get("suggest_floor") is not None:
         click.echo(f"\"these articles might help\" from relevance {report['suggest_floor']}: shown for "
                    f"{report['suggest_rate']:.0%}, right article among them {report['found_when_suggested']}")
@@ -222,6 +221,7 @@ def eval_(labelled, as_json, home):
 @friendly
 def status(as_json, home):
     """Counts, model, index age and calibration."""
+    from deflect.decision.describe import describe_calibration
     from deflect.errors import IndexMismatchError, IndexMissingError
     from deflect.index.files import verify_index
     if not home.db_path.exists():  # looking must not create a store
@@ -243,7 +243,7 @@ def status(as_json, home):
         info["index"] = {"error": str(exc), "missing": isinstance(exc, IndexMissingError)}
     cal = store.get_setting("calibration")
     info["calibration"] = ({k: cal[k] for k in ("source", "threshold", "n_samples", "fitted_at", "wrong_cost")}
-                           | {"report": cal.get("report")}) if cal else None
+                           | {"fitted_on": describe_calibration(cal), "report": cal.get("report")}) if cal else None
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -259,11 +259,8 @@ def status(as_json, home):
         click.echo(f"index:       {ix['counts']['documents']} documents, model {ix['model']} ({ix['dim']}-dim), "
                    f"{ix['type']}, updated {ix['updated_at']} ({ix['age_hours']} h ago)"
                    + ("  — articles changed since: run `deflect index`" if ix["stale"] else ""))
-    if cal:
-        click.echo(f"calibration: from {cal['source']} ({cal['n_samples']} samples), threshold "
-                   f"{cal['threshold']:.3f}, fitted {cal['fitted_at']}")
-    else:
-        click.echo("calibration: none — run `deflect calibrate [LABELLED.jsonl]`")
+    click.echo(f"calibration: {describe_calibration(cal)}"
+               + (f", threshold {cal['threshold']:.3f}" if cal else ""))
 
 
 @cli.command(name="settings")

@@ -15,6 +15,7 @@ from deflect.index.bundle import classifier_rows
 from deflect.index.classifier import fit_classifier
 from deflect.index.documents import TICKET, ticket_text
 from deflect.labels import hard_labels
+from deflect.store import Store
 
 # Ticket-history calibration: per unlinked ticket of a known gap, this many linked tickets are asked once
 # more as if their article did not exist -- the first customers of a question nobody has answered yet,
@@ -25,29 +26,29 @@ UNSEEN_SHARE = 0.5
 CALIBRATION_FOLDS = 3   # ticket-history calibration: classifiers fitted, each without a third of the tickets
 
 
-def calibrate_labelled(deflector: Engine, inquiries: list[Inquiry], wrong_cost: float = WRONG_COST) -> dict:
-    """Fit the decision on labelled inquiries (``expected_article`` None = not covered)."""
+def calibrate_labelled(deflector: Engine, inquiries: list[Inquiry], wrong_cost: float = WRONG_COST,
+                       name: str | None = None) -> dict:
+    """Fit the decision on labelled inquiries (``expected_article`` None = not covered); ``name``: the
+    file they came from (said in ``deflect status``)."""
     if len(inquiries) < 4:
         raise InputError(f"only {len(inquiries)} labelled inquiries; calibration needs at least 4",
                          hint="Label more inquiries, or calibrate from the ticket history (no file).")
     vectors = deflector.embed([q.text for q in inquiries])
     features, ranked = deflector.judge_top(vectors)
-    return _fit(deflector, features, _firsts(ranked), [q.expected_article for q in inquiries], "labelled",
-                wrong_cost, ranked=ranked)
+    return fit_decision(deflector, features, firsts_of(ranked), [q.expected_article for q in inquiries], "labelled",
+                        wrong_cost, {"file": name} if name else None, ranked=ranked)
 
 
 def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: int = 3000, seed: int = 0,
-                      unseen_share: float = UNSEEN_SHARE) -> dict:
+                      unseen_share: float = UNSEEN_SHARE, store: Store | None = None) -> dict:
     """Fit the decision from the ticket history, each ticket judged as a new inquiry (left out of its
     neighbours and of the classifier, see ``_judged_as_new``). Tickets linked to an article expect it;
     unlinked tickets whose neighbourhood holds no article evidence expect none; and, as the first
     customers of a question the FAQ does not cover yet, some linked tickets are asked once more as if
-    their article did not exist (left out with all its documents), expecting none."""
+    their article did not exist (left out with all its documents), expecting none. ``store``: the
+    connection to read tickets from and save to (default: the engine's)."""
     b = deflector.bundle
-    mass = np.asarray(b.labels.sum(axis=1)).ravel()
-    positions = np.flatnonzero(b.kind == TICKET)
-    linked = positions[b.seed[positions] >= 0]
-    uncovered = positions[(b.seed[positions] < 0) & (mass[positions] < 0.2)]
+    linked, uncovered = ticket_history(deflector)
     if len(linked) < 2 or len(uncovered) < 2:
         raise NotCalibratedError(
             "the ticket history has too few linked and unlinked tickets to calibrate from",
@@ -59,13 +60,22 @@ def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: 
     picked = np.r_[linked, uncovered, unseen]
     hidden = np.r_[np.full(len(linked) + len(uncovered), -1), b.seed[unseen]]
     refs = [str(b.ref[p]) for p in picked]
-    rows = deflector.store.get_tickets(refs)
+    rows = (store or deflector.store).get_tickets(refs)
     texts = [ticket_text(rows[r]) for r in refs]
     expected = [b.article_ids[b.seed[p]] if b.seed[p] >= 0 and h < 0 else None for p, h in zip(picked, hidden)]
     owner = np.where(b.seed >= 0, b.seed, hard_labels(b.labels, -1))   # whose documents are whose
     features, ranked = _judged_as_new(deflector, texts, picked, hidden, owner)
-    return _fit(deflector, features, _firsts(ranked), expected, "tickets", wrong_cost,
-                {"uncovered": len(uncovered), "unseen": len(unseen)}, ranked=ranked)
+    return fit_decision(deflector, features, firsts_of(ranked), expected, "tickets", wrong_cost,
+                        {"uncovered": len(uncovered), "unseen": len(unseen)}, ranked=ranked)
+
+
+def ticket_history(deflector: Engine) -> tuple[np.ndarray, np.ndarray]:
+    """Index positions of the tickets a ticket-history calibration learns from: those linked to an
+    article, and unlinked ones whose neighbourhood holds no article evidence."""
+    b = deflector.bundle
+    mass = np.asarray(b.labels.sum(axis=1)).ravel()
+    positions = np.flatnonzero(b.kind == TICKET)
+    return positions[b.seed[positions] >= 0], positions[(b.seed[positions] < 0) & (mass[positions] < 0.2)]
 
 
 def _judged_as_new(deflector: Engine, texts: list[str], positions: np.ndarray, hidden: np.ndarray, owner: np.ndarray,
@@ -101,15 +111,18 @@ def _judged_as_new(deflector: Engine, texts: list[str], positions: np.ndarray, h
     return features, ranked
 
 
-def _firsts(ranked: list[list[tuple[str, float]]]) -> list[str | None]:
+def firsts_of(ranked: list[list[tuple[str, float]]]) -> list[str | None]:
+    """The first article id of each ranked list (None where nothing was ranked)."""
     return [r[0][0] if r else None for r in ranked]
 
 
-def _fit(deflector: Engine, features: np.ndarray, firsts: list[str | None], expected: list, source: str,
-         wrong_cost: float, counts: dict | None = None,
-         ranked: list[list[tuple[str, float]]] | None = None) -> dict:
-    """Fit and save the calibrator; with the first articles per row (``ranked``) also the relevance
-    floor of "these articles might help" (without: the default floor)."""
+def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | None], expected: list, source: str,
+                 wrong_cost: float, counts: dict | None = None, store: Store | None = None,
+                 ranked: list[list[tuple[str, float]]] | None = None) -> dict:
+    """Fit a calibrator on judged samples (``expected`` None = no article is right), save it (in
+    ``store``, default the engine's) with a report of what it was fitted on (``source``, ``counts``,
+    the tickets in the index) and give it to the engine at once. With the first articles per sample
+    (``ranked``) also the relevance floor of "these articles might help" (without: the default floor)."""
     correct = np.array([e is not None and a == e for a, e in zip(firsts, expected, strict=True)])
     calibrator = Calibrator(wrong_cost=wrong_cost).fit(features, correct)
     covered = np.array([e is not None for e in expected])
@@ -119,12 +132,13 @@ def _fit(deflector: Engine, features: np.ndarray, firsts: list[str | None], expe
         calibrator.floor_ = fit_floor(features, ranked, expected, answered)
     report = {
         "source": source, "samples": len(expected), "covered": int(covered.sum()), **(counts or {}),
+        "tickets_indexed": int((deflector.bundle.kind == TICKET).sum()),
         "threshold": round(calibrator.threshold_, 4),
         "answer_rate": round(float(answered.mean()), 4),
         "right_when_answered": round(float(correct[answered].mean()), 4) if answered.any() else None,
         **floor_report(calibrator.floor_, features, ranked, expected, answered),
     }
-    calibrator.save(deflector.store, source, report)
+    calibrator.save(store or deflector.store, source, report)
     deflector.calibrator = calibrator
     return report
 

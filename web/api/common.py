@@ -16,7 +16,7 @@ from deflect.store.service import write_feedback
 from deflect.store.spool import Spool
 from deflect.text import plain_text
 
-from ..state import get_deflector, get_home, get_redactor, get_store
+from ..state import get_deflector, get_home, get_redactor, get_refitter, get_store
 from ..text import snippet
 
 LANGS = ("de", "en")
@@ -25,11 +25,13 @@ K_TICKETS = 3
 
 
 def deflector() -> Engine:
-    """The process's Deflector, reloaded first if another worker changed the index."""
+    """The process's Deflector, reloaded first if another worker changed the index; its decision
+    follows the home's calibration (refitted in the background as tickets arrive)."""
     d = get_deflector()
     if not g.get("deflect_checked_reload"):
         g.deflect_checked_reload = True
         d.reload_if_changed()
+        get_refitter().poll(d)
     return d
 
 

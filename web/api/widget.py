@@ -6,6 +6,8 @@ import sqlite3
 
 from flask import Blueprint, jsonify
 
+from deflect.decision.calibrator import SETTING
+from deflect.decision.describe import describe_calibration
 from deflect.errors import ClientError, DeflectError, NotFoundError
 from deflect.store.service import EVENTS, feedback_row, record_feedback
 
@@ -78,6 +80,12 @@ def openapi():
     return jsonify(document())
 
 
+def _calibration(cal: dict | None) -> dict:
+    """The decision's calibration for /health: its source and what it was fitted on, in words."""
+    return {"source": cal.get("source") if cal else None, "fitted_at": cal.get("fitted_at") if cal else None,
+            "fitted_on": describe_calibration(cal, when=False)}
+
+
 @bp.get("/health")
 def health():
     """Liveness: suggest answers from memory even while the database is unavailable, so that is
@@ -89,7 +97,8 @@ def health():
     body: dict = {"ok": True}
     try:
         counts = get_store().counts()
-        body.update(articles=counts["articles"], tickets=counts["tickets"], database="ok")
+        body.update(articles=counts["articles"], tickets=counts["tickets"], database="ok",
+                    calibration=_calibration(get_store().get_setting(SETTING)))
     except (sqlite3.Error, DeflectError):
         body["database"] = "unavailable"
     body.update(spool=spool().stats(), index={"ok": problem is None, "problem": problem})

@@ -1,0 +1,127 @@
+"""Cold start: the answer / no-answer decision of a help center with no ticket and no labelled file,
+what `deflect status` says it was fitted on, and the refit in the service as tickets arrive."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from api_support import bearer
+from click.testing import CliRunner
+
+from deflect.cli import cli
+from deflect.home import Home
+from deflect.store.service import create_key
+
+ROOT = Path(__file__).resolve().parent.parent
+FAQ = ROOT / "faq_articles"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cold_home_template(tmp_path_factory, demo_home_template) -> Path:
+    """The demo help center's articles only (no tickets), indexed with the default model."""
+    from deflect.embedder import load_embedder
+    from deflect.index import build as indexer
+    from deflect.ingest import ingest
+    from deflect.store import open_store
+
+    home = Home(tmp_path_factory.mktemp("cold-home")).ensure()
+    store = open_store(home.db_path)
+    ingest(store, [p for p in sorted(FAQ.iterdir()) if p.is_dir() and p.name != "tickets"])
+    indexer.build(store, load_embedder(), home.index_dir)
+    store.close()
+    return home.path
+
+
+@pytest.fixture
+def cold_home(cold_home_template, tmp_path) -> Path:
+    target = tmp_path / "cold"
+    shutil.copytree(cold_home_template, target)
+    return target
+
+
+def test_calibrate_without_tickets_or_labels_fits_the_decision_from_the_help_center(cold_home):
+    from deflect.deflector import Deflector
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["calibrate", "--home", str(cold_home)])
+    assert result.exit_code == 0, result.output
+    assert "calibrated on self-supervised from 54 articles' texts" in result.output
+    status = runner.invoke(cli, ["status", "--home", str(cold_home)])
+    assert "calibration: self-supervised from 54 articles' texts (" in status.output
+    assert "questions" in status.output and "passages" in status.output
+    engine = Deflector.open(cold_home)
+    assert engine.calibrator is not None
+    # a customer's own words for an article's question are answered, off-topic questions are not
+    answered = engine.suggest("Ich komme nicht in mein E-Paper rein, das Login klappt nicht")
+    assert answered.decision == "answer" and answered.articles[0].id == "epaper-login"
+    for text in ("What is the capital of France?", "Wie kann ich"):
+        assert engine.suggest(text).decision == "no_answer", text
+    engine.close()
+
+
+def test_status_says_what_the_calibration_was_fitted_on(cold_home, tmp_path):
+    labelled = tmp_path / "dev.jsonl"
+    labelled.write_text("\n".join([
+        '{"id": "1", "text": "Ich komme nicht ins E-Paper", "expected_article": "epaper-login"}',
+        '{"id": "2", "text": "Wie kündige ich mein Abo?", "expected_article": null}',
+        '{"id": "3", "text": "Zeitung kam nicht", "expected_article": null}',
+        '{"id": "4", "text": "What is the capital of France?", "expected_article": null}']) + "\n")
+    runner = CliRunner()
+    assert "calibration: none" in runner.invoke(cli, ["status", "--home", str(cold_home)]).output
+    result = runner.invoke(cli, ["calibrate", str(labelled), "--home", str(cold_home)])
+    assert result.exit_code == 0, result.output
+    status = runner.invoke(cli, ["status", "--home", str(cold_home)])
+    assert f"calibration: 4 labelled inquiries from file {labelled} (1 covered); fitted " in status.output
+    as_json = runner.invoke(cli, ["status", "--json", "--home", str(cold_home)]).output
+    assert '"fitted_on": "4 labelled inquiries from file' in as_json
+
+
+def test_the_service_refits_the_decision_as_tickets_arrive_without_a_restart(cold_home):
+    """Tickets pushed to the running service: the automatic calibration is refitted in the
+    background (from the ticket history once it is long enough), suggest keeps answering meanwhile,
+    and the new decision answers without a restart."""
+    from deflect.web import create_app
+
+    from deflect.decision.help_center import calibrate_help_center
+    from deflect.decision.refit import Refitter
+    from deflect.deflector import Deflector
+
+    engine = Deflector.open(cold_home)
+    calibrate_help_center(engine)
+    cold = engine.calibrator
+    app = create_app({"TESTING": True, "DEFLECT_HOME": str(cold_home), "DEFLECTOR": engine, "WIDGET_ORIGINS": [],
+                      "RATE_LIMIT": {"suggest": 0, "feedback": 0}})
+    refitter = Refitter(every=50, check_seconds=0.0)
+    app.extensions["deflect"]["refitter"] = refitter
+    key = create_key(engine.store, "desk", "agent")[1]
+    client = app.test_client()
+    health = client.get("/api/v1/health").get_json()
+    assert health["calibration"]["source"] == "help center"
+    assert health["calibration"]["fitted_on"].startswith("self-supervised from 54 articles' texts")
+
+    lines = (FAQ / "tickets" / "tickets.jsonl").read_text(encoding="utf-8").splitlines()
+    tickets = [json.loads(line) for line in lines if line.strip()]
+    pushed = client.post("/api/v1/tickets", json=tickets, headers=bearer(key))
+    assert pushed.status_code == 200, pushed.get_json()
+
+    # the next request starts the refit in the background; suggest answers while it runs
+    first = client.post("/api/v1/suggest", json={"text": "Wie kündige ich mein Abo?"})
+    assert first.status_code == 200
+    assert refitter.running
+    answered_while_refitting = 0
+    while refitter.running and answered_while_refitting < 3:
+        r = client.post("/api/v1/suggest", json={"text": "Meine Zeitung ist heute nicht gekommen"})
+        assert r.status_code == 200
+        answered_while_refitting += refitter.running   # answered before the refit was done
+    assert answered_while_refitting >= 1
+    refitter.wait(timeout=600)
+    assert not refitter.running and refitter.last_error is None, refitter.last_error
+    # the engine answers with the refitted decision, fitted on the ticket history now
+    assert engine.calibrator is not cold
+    assert engine.store.get_setting("calibration")["source"] == "tickets"
+    health = client.get("/api/v1/health").get_json()
+    assert health["calibration"]["fitted_on"].startswith("from tickets: ")
+    engine.close()
