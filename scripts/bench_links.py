@@ -67,10 +67,13 @@ def score_links(links: dict[str, dict], truth: dict[str, str | None], agent: set
     return out
 
 
-def index_case(case: Path, home: Path) -> dict:
-    shutil.rmtree(home, ignore_errors=True)
+def index_case(case: Path, home: Path, fresh: bool = True) -> dict:
+    """Ingest and index ``case`` into ``home`` (``fresh``: a new home; else the home's index is rebuilt,
+    its vectors re-used, and every link inferred again)."""
+    if fresh:
+        shutil.rmtree(home, ignore_errors=True)
     run_deflect(["ingest", str(case / "articles"), str(case / "tickets.jsonl")], home)
-    run_deflect(["index", "--quiet"], home)
+    run_deflect(["index", "--quiet"] + ([] if fresh else ["--rebuild"]), home)
     return json.loads(run_deflect(["status", "--json"], home))
 
 
@@ -82,11 +85,11 @@ def gap_scores(case: Path, home: Path) -> dict:
     return {k: score[k] for k in ("topic_recall", "false_gaps", "topics", "purity")}
 
 
-def run_case(dataset: str, seed: int, work: Path, gaps: bool) -> dict:
+def run_case(dataset: str, seed: int, work: Path, gaps: bool, fresh: bool = True) -> dict:
     unlinked = make_case(dataset, work / f"{dataset}-unlinked", seed, ["--history", "unlinked"])
     half = make_case(dataset, work / f"{dataset}-half", seed)
     truth, agent = true_articles(half)
-    status = index_case(unlinked, work / f"{dataset}-home")
+    status = index_case(unlinked, work / f"{dataset}-home", fresh)
     links = read_links(work / f"{dataset}-home")
     out = {"case": f"{dataset} unlinked", "seed": seed, "tickets": len(truth), "agent_links": len(agent),
            "covered_tickets": sum(1 for a in truth.values() if a), "status": status.get("inferred_links"),
@@ -147,6 +150,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--work", type=Path, default=Path("/tmp/deflect-bench-links"))
     p.add_argument("--gaps", action="store_true", help="also build and score the gap report")
+    p.add_argument("--fresh", action=argparse.BooleanOptionalAction, default=True,
+                   help="new homes (default); --no-fresh rebuilds the index of the homes of an earlier run, "
+                        "re-using their vectors")
     p.add_argument("--demo", action="store_true", help="also the demo help center with its links hidden")
     p.add_argument("--publish", action=argparse.BooleanOptionalAction, default=True,
                    help="write docs/benchmarks.md and docs/bench_links.json")
@@ -154,7 +160,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     results = [run_demo(args.work)] if args.demo else []
     for dataset in [c for c in args.cases.split(",") if c]:
-        results.append(run_case(dataset, args.seed, args.work, args.gaps))
+        results.append(run_case(dataset, args.seed, args.work, args.gaps, args.fresh))
         print(json.dumps(results[-1]), flush=True)
     if args.demo:
         print(json.dumps(results[0]))

@@ -141,7 +141,7 @@ def build(store: Store, embedder: Embedder, index_dir: Path, full: bool = False,
     when that is possible. A damaged previous index is rebuilt, re-using what of it is intact."""
     started = time.perf_counter()
     since = content_state(store)
-    infer_from_resolutions(store)   # before the documents are read: confident links seed their tickets
+    infer_from_resolutions(store, force=full or rebuild)   # before the documents are read: confident links seed
     article_ids, docs = collect_documents(store)
     if not docs:
         raise IndexMissingError("nothing to index: the store has no articles or tickets",

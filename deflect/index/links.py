@@ -38,16 +38,17 @@ def _unlinked_tickets(store: Store, ticket_ids: list[str] | None) -> list[tuple[
     return [(r[0], r[1] or "", r[2] or "") for r in rows]
 
 
-def infer_from_resolutions(store: Store, ticket_ids: list[str] | None = None) -> dict:
+def infer_from_resolutions(store: Store, ticket_ids: list[str] | None = None, force: bool = False) -> dict:
     """Infer links from the resolutions of the unlinked tickets (``ticket_ids``: only those; default all,
-    skipped when neither articles nor tickets changed since the last time). Returns counts by source."""
+    skipped when neither articles nor tickets changed since the last time, unless ``force``). Returns
+    counts by source."""
     articles = store.articles()
     tickets = _unlinked_tickets(store, ticket_ids)
     state = None
     if ticket_ids is None:
         data = [[a.id, a.title, a.url, a.body] for a in articles] + [[t[0], t[2]] for t in tickets]
         state = hashlib.sha1(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
-        if store.get_setting(STATE_KEY) == state:
+        if store.get_setting(STATE_KEY) == state and not force:
             return {"skipped": True}
     matcher = ResolutionMatcher(articles)
     rows, counts = [], {}
