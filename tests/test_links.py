@@ -218,3 +218,11 @@ def test_gap_report_leaves_tickets_with_an_inferred_article_out(tmp_path):
     after = report_of(d, min_size=4, estimator=estimator(), now=NOW)
     assert set(by_content(after)) == {"crash"}
     assert after["counts"]["linked"] == 7
+
+
+def test_a_one_word_title_counts_when_it_is_named_not_used(matcher):
+    one = ResolutionMatcher([*ARTICLES, Article(id="kuendigung", title="Kündigung", body="So kündigen Sie.",
+                                                language="de")])
+    found = one.match("Siehe Hilfeartikel: Kündigung.")
+    assert (found.article_id, found.source) == ("kuendigung", "title") and found.confidence >= EVIDENCE_CONFIDENCE
+    assert one.match("Kündigung zum Monatsende bestätigt, Kunde informiert").confidence < EVIDENCE_CONFIDENCE

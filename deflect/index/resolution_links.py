@@ -26,6 +26,7 @@ bitte siehe artikel hilfe kann koennen können
 
 _URL = re.compile(r"https?://[^\s<>\"'()\[\]]+|(?<![\w/.])/[\w\-./%~]+", re.IGNORECASE)
 _TOKEN = re.compile(r"[\w\-]+")
+_SEGMENT = re.compile(r"[:;.!?\n\"“”„«»‹›()\[\]]+")
 
 
 @dataclass(frozen=True)
@@ -165,9 +166,12 @@ class ResolutionMatcher:
         found = {a for _, _, a in spans}
         start, end, article_id = max(spans, key=lambda s: s[1] - s[0])
         n = end - start
-        if n == 1 and len(tokens[start]) < 6:
+        whole = tuple(tokens[start:end]) in {tuple(words(part)) for part in _SEGMENT.split(text)}
+        if n == 1 and len(tokens[start]) < 6 and not whole:
             return None
         confidence = 0.6 if n == 1 else 0.85 if n == 2 else 0.92
+        if whole:   # set off as a part of its own ("Artikel: Kündigung.", „Versand“): named, not just used
+            confidence = max(confidence, 0.9)
         if len(found) > 1:
             confidence = min(confidence, 0.6)
         return LinkMatch(article_id, confidence, "title", " ".join(tokens[start:end]))
