@@ -40,6 +40,7 @@ from deflect.index.bundle import IndexBundle
 from deflect.index.classifier import Classifier
 from deflect.index.documents import TICKET, article_texts, is_article_doc, ticket_text
 from deflect.index.files import read_manifest, remove_orphans
+from deflect.index.links import infer_from_neighbours, infer_from_resolutions
 from deflect.index.lock import index_lock
 from deflect.labels import NEIGHBOURS, row_weights
 from deflect.language import detect_language
@@ -47,6 +48,7 @@ from deflect.locks import FairRLock
 from deflect.privacy import without_placeholders
 from deflect.settings import from_env
 from deflect.store import Store, open_store
+from deflect.store.links import evidence_links
 from deflect.text import text_hash
 
 KNN_WEIGHT = 0.3          # share of the neighbour votes in the ranking (the classifier has the rest)
@@ -385,6 +387,8 @@ class Deflector:
             if not counts["new"] and not counts["changed"]:
                 return counts
             rows = self.store.get_tickets(t.id for t in tickets)
+            infer_from_resolutions(self.store, list(rows))
+            inferred = evidence_links(self.store)
             b = self.bundle
             columns = b.article_index()
             docs = []
@@ -392,7 +396,7 @@ class Deflector:
                 row = rows.get(t)
                 text = ticket_text(row) if row else ""
                 if text:
-                    docs.append((t, columns.get(row["article_id"], -1), text, text_hash(text)))
+                    docs.append((t, columns.get(row["article_id"] or inferred.get(t), -1), text, text_hash(text)))
             todo, stale = [], []   # new or changed (text or link); the old rows of changed ones go
             for d in docs:
                 p = self._ticket_pos.get(d[0])
@@ -410,6 +414,7 @@ class Deflector:
                                      [d[3] for d in todo], vectors)
                 b.spread_to(positions[seeds < 0], vectors[seeds < 0])
                 self._prepare()
+            infer_from_neighbours(b, self.store, positions)
             self._save()
             return counts
 

@@ -410,7 +410,7 @@ def test_agent_suggest_ticket_draft_and_redaction(tmp_path):
     dump = json.dumps({k: v for k, v in body.items() if k != "id"})  # the random inquiry id may hold "3704"
     assert "anna@example.com" not in dump and "1234567" not in dump and "3704" not in dump
     assert ticket["subject"] == "Lieferung an [E-MAIL]" and "[PHONE]" in ticket["body"]
-    assert set(ticket) == {"id", "score", "subject", "body", "resolution", "article_id"}
+    assert set(ticket) == {"id", "score", "subject", "body", "resolution", "article_id", "inferred_article"}
     part = body["draft"]["parts"][1]
     assert part["source"]["type"] == "ticket" and part["source"]["id"] == "T-1"
     assert part["text"] == "Nachgeliefert, Gutschrift auf [IBAN]."

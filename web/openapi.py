@@ -90,8 +90,15 @@ SCHEMAS = {
                               _obj({"subject": text_schema(500, 3, nullable=False)}, ["subject"], extra=True)],
         "description": "The ticket's subject and body; one of them with at least 3 characters besides spaces."},
     "TicketHit": _obj({
-        "id": STR, "score": NUM, "subject": STR, "body": STR, "resolution": STR, "article_id": NSTR,
-    }, ["id", "score", "subject", "body", "resolution", "article_id"]),
+        "id": STR, "score": NUM, "subject": STR, "body": STR, "resolution": STR,
+        "article_id": {"type": ["string", "null"], "description": "The article an agent linked (null: none)."},
+        "inferred_article": {"anyOf": [_obj({
+            "id": STR, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "source": {"type": "string", "enum": ["url", "id", "title", "text", "neighbours"]},
+        }, ["id", "confidence", "source"]), {"type": "null"}],
+            "description": "For a ticket no agent linked: the article deflect inferred from its resolution "
+                           "(a link, id, title or pasted answer text) or its neighbourhood; never an agent's link."},
+    }, ["id", "score", "subject", "body", "resolution", "article_id", "inferred_article"]),
     "Source": _obj({
         "type": {"type": "string", "enum": ["article", "ticket", "template"]},
         "id": STR, "title": STR, "url": STR,

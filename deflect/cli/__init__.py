@@ -224,12 +224,13 @@ def status(as_json, home):
     from deflect.decision.describe import describe_calibration
     from deflect.errors import IndexMismatchError, IndexMissingError
     from deflect.index.files import verify_index
+    from deflect.store.links import link_counts
     if not home.db_path.exists():  # looking must not create a store
         raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR (or set "
                                    "DEFLECT_HOME) for an existing data folder, or run `deflect ingest "
                                    "FOLDER` to start one here.")
     store = open_home_store(home)
-    info: dict = {"home": str(home.path), "store": store.counts()}
+    info: dict = {"home": str(home.path), "store": store.counts(), "inferred_links": link_counts(store)}
     try:
         manifest = verify_index(home.index_dir)
         built = datetime.fromisoformat(manifest["updated_at"])
@@ -251,6 +252,10 @@ def status(as_json, home):
     click.echo(f"home:        {info['home']}")
     click.echo(f"store:       {s['articles']} articles, {s['tickets']} tickets ({s['tickets_linked']} linked), "
                f"{s['inquiries']} logged inquiries")
+    links = info["inferred_links"]
+    by_source = ", ".join(f"{n} from {source}" for source, n in links["by_source"].items())
+    click.echo(f"inferred:    {links['total']} article links inferred for unlinked tickets"
+               + (f" ({by_source}; {links['confident']} confident, used as evidence)" if links["total"] else ""))
     ix = info["index"]
     if "error" in ix:
         click.echo(f"index:       none ({ix['error']})" if ix["missing"]

@@ -28,11 +28,12 @@ class Item:
     language: str | None
     channel: str | None
     created_at: str | None
-    linked: str | None = None       # a ticket's linked article
+    linked: str | None = None       # a ticket's linked article (agent-made or confidently inferred)
     logged_decision: str | None = None
     logged_article: str | None = None
     logged_confidence: float | None = None
     subject: str | None = None      # a ticket's subject line (``text`` runs subject and body together)
+    inferred: bool = False          # ``linked`` is an inferred link (deflect.store.links), not an agent's
 
 
 @dataclass
@@ -76,14 +77,17 @@ class ArticleDocs:
 def load_items(store) -> list[Item]:
     """Every resolved ticket and logged inquiry in the store."""
     from deflect.index.documents import ticket_text
+    from deflect.store.links import covering_links
 
+    inferred = covering_links(store)   # a ticket whose resolution or neighbourhood points to an article
     items = []
     for r in store.db.execute("select id, subject, body, article_id, language, created_at, ingested_at, "
                               "channel from tickets order by rowid"):
         text = ticket_text({"subject": r[1], "body": r[2]})
         if text:
-            items.append(Item(f"ticket:{r[0]}", "ticket", r[0], text, r[4], r[7], r[5] or r[6], linked=r[3],
-                              subject=(r[1] or "").strip() or None))
+            items.append(Item(f"ticket:{r[0]}", "ticket", r[0], text, r[4], r[7], r[5] or r[6],
+                              linked=r[3] or inferred.get(r[0]), subject=(r[1] or "").strip() or None,
+                              inferred=not r[3] and r[0] in inferred))
     for r in store.db.execute("select id, text, language, created_at, channel, decision, article_id, "
                               "confidence from inquiries order by created_at, rowid"):
         if r[1] and r[1].strip():

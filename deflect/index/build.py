@@ -38,6 +38,7 @@ from deflect.index.bundle import IndexBundle, classifier_rows, salvage_embedding
 from deflect.index.classifier import fit_classifier
 from deflect.index.documents import DELETED, TICKET, collect_documents, content_state, is_article_doc
 from deflect.index.files import verify_index
+from deflect.index.links import infer_from_neighbours, infer_from_resolutions
 from deflect.index.lock import index_lock
 from deflect.labels import NEIGHBOURS, hard_labels, spread_labels
 from deflect.store import Store
@@ -140,6 +141,7 @@ def build(store: Store, embedder: Embedder, index_dir: Path, full: bool = False,
     when that is possible. A damaged previous index is rebuilt, re-using what of it is intact."""
     started = time.perf_counter()
     since = content_state(store)
+    infer_from_resolutions(store, force=full or rebuild)   # before the documents are read: confident links seed
     article_ids, docs = collect_documents(store)
     if not docs:
         raise IndexMissingError("nothing to index: the store has no articles or tickets",
@@ -197,6 +199,7 @@ def save_current(bundle: IndexBundle, store: Store, embedder: Embedder, index_di
     with index_lock(index_dir, exclusive=True):
         now = content_state(store)
         caught = catch_up(bundle, store, embedder, index_dir) if now != since else None
+        infer_from_neighbours(bundle, store)
         return bundle.save(index_dir, extra={**extra, "article_hashes": now[0]}), caught
 
 

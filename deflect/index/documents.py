@@ -7,6 +7,7 @@ import numpy as np
 from deflect.formats import Article
 from deflect.privacy import without_placeholders
 from deflect.store import Store
+from deflect.store.links import evidence_links
 from deflect.text import clip, markdown_to_text
 
 TITLE, QUESTION, BODY, TICKET, DELETED = 0, 1, 2, 3, -1   # document kinds; DELETED rows wait for a full build
@@ -35,15 +36,17 @@ def ticket_text(row: dict) -> str:
 
 
 def collect_documents(store: Store) -> tuple[list[str], list[tuple[int, str, int, str]]]:
-    """(article ids, documents as (kind, ref, seed article index, text)) from the store."""
+    """(article ids, documents as (kind, ref, seed article index, text)) from the store. A ticket's seed
+    is its agent-made link, else a confident link inferred from its resolution (``deflect.index.links``)."""
     articles = store.articles()
+    inferred = evidence_links(store)
     article_ids = [a.id for a in articles]
     position = {a: i for i, a in enumerate(article_ids)}
     docs = [(kind, a.id, position[a.id], text) for a in articles for kind, text in article_texts(a)]
     for row in store.tickets():
         text = ticket_text(row)
         if text:
-            docs.append((TICKET, row["id"], position.get(row["article_id"], -1), text))
+            docs.append((TICKET, row["id"], position.get(row["article_id"] or inferred.get(row["id"]), -1), text))
     return article_ids, docs
 
 

@@ -23,6 +23,7 @@ from deflect.formats import Article, Inquiry, Ticket
 from deflect.privacy import Redactor, default_redactor
 from deflect.store.connectors_schema import CONNECTORS_MIGRATIONS
 from deflect.store.gaps import GAPS_MIGRATIONS
+from deflect.store.links_schema import LINKS_MIGRATIONS
 from deflect.store.service_schema import SERVICE_MIGRATIONS
 
 
@@ -52,6 +53,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     *GAPS_MIGRATIONS,
     *SERVICE_MIGRATIONS,
     *CONNECTORS_MIGRATIONS,
+    *LINKS_MIGRATIONS,
 ]
 
 
@@ -149,6 +151,7 @@ class Store:
             raise NotFoundError(f"no article {article_id!r}")
         with self.db.conn:
             self.db.execute("update tickets set article_id = null where article_id = ?", [article_id])
+            self.db.execute("delete from inferred_links where article_id = ?", [article_id])
             self.db["articles"].delete(article_id)
 
     def has_article(self, article_id: str) -> bool:

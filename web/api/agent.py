@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, jsonify
 
 from deflect.draft import build_draft
 from deflect.errors import NotFoundError
+from deflect.store.links import inferred_links
 
 from ..auth import require_key
 from ..errors import ApiError
@@ -13,6 +14,13 @@ from ..state import get_redactor, get_store
 from .common import K_ARTICLES, K_TICKETS, LANGS, articles_json, deflector, log_inquiry
 
 bp = Blueprint("agent", __name__, url_prefix="/api/v1")
+
+
+def inferred_json(link: dict | None) -> dict | None:
+    """An inferred link as the API shows it (marked by its own field, never as ``article_id``)."""
+    if link is None:
+        return None
+    return {"id": link["article_id"], "confidence": round(float(link["confidence"]), 4), "source": link["source"]}
 
 
 @bp.post("/agent/suggest")
@@ -29,8 +37,10 @@ def agent_suggest():
     text = redact(text)
     s = deflector().suggest(text, language=language, k=K_ARTICLES, with_tickets=K_TICKETS)
     iid = log_inquiry(text, s, "agent")
+    inferred = inferred_links(get_store(), ticket_ids=[t.id for t in s.tickets])
     tickets = [{"id": t.id, "score": round(float(t.score), 4), "subject": redact(t.subject),
-                "body": redact(t.body), "resolution": redact(t.resolution), "article_id": t.article_id}
+                "body": redact(t.body), "resolution": redact(t.resolution), "article_id": t.article_id,
+                "inferred_article": inferred_json(inferred.get(t.id)) if not t.article_id else None}
                for t in s.tickets]
     article = None
     if s.decision == "answer" and s.articles:

@@ -101,6 +101,10 @@
       res.appendChild(document.createTextNode(t.resolution || "–"));
       li.appendChild(res);
       if (t.article_id) li.appendChild(el("p", { "class": "muted small" }, "Linked article: " + t.article_id));
+      else if (t.inferred_article) li.appendChild(el("p", { "class": "muted small inferred" },
+        "Inferred article: " + t.inferred_article.id + " (inferred from the " +
+        (t.inferred_article.source === "neighbours" ? "similar tickets" : "resolution's " + t.inferred_article.source) +
+        ", confidence " + score(t.inferred_article.confidence) + "; no agent linked it)"));
       list.appendChild(li);
     });
   }
