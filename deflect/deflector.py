@@ -35,8 +35,9 @@ from deflect.home import Home
 from deflect.index.build import save_current
 from deflect.index.bundle import IndexBundle
 from deflect.index.classifier import Classifier
-from deflect.index.documents import TICKET, article_texts, is_article_doc, ticket_text
+from deflect.index.documents import BODY, TICKET, article_texts, is_article_doc, passage_of, ticket_text
 from deflect.index.files import read_manifest, remove_orphans
+from deflect.index.lexical import LexicalIndex, article_words
 from deflect.index.lock import index_lock
 from deflect.labels import NEIGHBOURS, row_weights
 from deflect.language import detect_language
@@ -51,6 +52,7 @@ NEAR_DUPLICATE = 0.95     # an inquiry this similar to one of an article's own t
 NEAR_DUPLICATE_BONUS = 1.0  # added to the article's questions, word for word) gets that article first
 ARTICLE_MODEL_WEIGHT = 0.7   # bonus from the article-text classifier for an article without ticket
 ARTICLE_MODEL_HISTORY = 3.0  # history, fading as weight x HISTORY / (HISTORY + tickets labelled with it)
+LEXICAL_WEIGHT = 0.3      # bonus for the article whose words best match the inquiry's (BM25, relative to the best)
 EMBED_SLICE = 32          # texts embedded per hold of the query lock (a query waits for one slice at most)
 
 
@@ -99,8 +101,16 @@ class Deflector:
         self._art_vectors = np.ascontiguousarray(b.article_vectors[order], dtype=np.float32)
         self._art_of = b.seed[positions][order]
         self._art_starts = np.flatnonzero(np.r_[True, np.diff(self._art_of) != 0]) if len(order) else np.array([])
+        self._art_hashes = b.hashes[positions][order]
+        self._art_is_body = b.kind[positions][order] == BODY
+        self._art_rows = {int(a): (int(lo), int(hi)) for a, lo, hi in zip(
+            self._art_of[self._art_starts], self._art_starts, np.r_[self._art_starts[1:], len(order)])}
+        self._passages = {text_hash(t): passage_of(t) for a in self._articles.values()
+                          for kind, t in article_texts(a) if kind == BODY}
         tickets = np.flatnonzero(b.kind == TICKET)
         self._ticket_pos = dict(zip(b.ref[tickets].tolist(), tickets.tolist()))
+        self._lexical = LexicalIndex([article_words(self._articles[a]) if a in self._articles else ""
+                                      for a in b.article_ids])
         self._prepare_article_model()
 
     def _prepare_article_model(self) -> None:
@@ -177,11 +187,12 @@ class Deflector:
         return out
 
     def score(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
-              classifier: Classifier | None = None, hidden: int | None = None) -> Scores:
-        """Evidence per article for each query vector. For judging documents of the index as if they
-        were new: ``exclude[i]`` drops a document position (or an array of them) from item i's
-        neighbours, ``classifier`` replaces the index's, and article column ``hidden`` is treated
-        as if the article did not exist."""
+              classifier: Classifier | None = None, hidden: int | None = None,
+              texts: list[str] | None = None) -> Scores:
+        """Evidence per article for each query vector (and its text, for the lexical evidence; without
+        texts there is none). For judging documents of the index as if they were new: ``exclude[i]``
+        drops a document position (or an array of them) from item i's neighbours, ``classifier``
+        replaces the index's, and article column ``hidden`` is treated as if the article did not exist."""
         b = self.bundle
         n, n_art = len(vectors), b.n_articles
         dropped = [np.atleast_1d(np.asarray(e if e is not None else [], np.int64)) for e in exclude] \
@@ -217,7 +228,8 @@ class Deflector:
             s = vectors @ self._art_vectors.T
             art_sim[:, self._art_of[self._art_starts]] = np.maximum.reduceat(s, self._art_starts, axis=1)
         ranking = (mix + ARTICLE_SIM_WEIGHT * art_sim + NEAR_DUPLICATE_BONUS * (art_sim >= NEAR_DUPLICATE)
-                   + self._article_model_bonus(vectors, n_art, hidden))
+                   + self._article_model_bonus(vectors, n_art, hidden)
+                   + LEXICAL_WEIGHT * self._lexical_scores(texts, n))
         if hidden is not None:
             ranking[:, hidden] = -np.inf
         if n_art == 0:
@@ -233,6 +245,13 @@ class Deflector:
             ]).astype(np.float32)
         return Scores(ranking, features, nbrs, sims)
 
+    def _lexical_scores(self, texts: list[str] | None, n: int) -> np.ndarray:
+        """(n, n_articles) BM25 scores relative to each inquiry's best article; 0 without texts."""
+        if texts is None or self._lexical.size == 0:
+            return np.zeros((n, self.bundle.n_articles), np.float32)
+        lex = self._lexical.relative_scores(list(texts))
+        return np.pad(lex, ((0, 0), (0, self.bundle.n_articles - lex.shape[1])))
+
     def _article_model_bonus(self, vectors: np.ndarray, n_articles: int, hidden: int | None) -> np.ndarray:
         """(n, n_articles): the article-text classifier's probabilities (``hidden`` left out), times
         each article's weight; 0 without that classifier."""
@@ -245,11 +264,11 @@ class Deflector:
 
     def judge(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
               classifier: Classifier | None = None,
-              hidden: int | None = None) -> tuple[np.ndarray, list[str | None]]:
+              hidden: int | None = None, texts: list[str] | None = None) -> tuple[np.ndarray, list[str | None]]:
         """Evidence features and first article id per vector (see ``score`` for the arguments):
         what calibration needs to judge documents of the index as if they were new inquiries."""
         with self._lock:
-            scores = self.score(vectors, exclude, classifier, hidden)
+            scores = self.score(vectors, exclude, classifier, hidden, texts)
             ids = self.bundle.article_ids
             firsts = [ids[a] if ids[a] in self._articles else None
                       for a in np.argmax(scores.ranking, axis=1)] if len(ids) else [None] * len(vectors)
@@ -278,7 +297,7 @@ class Deflector:
             exclude = None
             if exclude_tickets is not None:
                 exclude = [self._ticket_pos.get(t) if t else None for t in exclude_tickets]
-            scores = self.score(vectors, exclude)
+            scores = self.score(vectors, exclude, texts=texts)
             confidence, threshold = self._confidence(scores.features)
             b = self.bundle
             results = []
@@ -292,7 +311,7 @@ class Deflector:
                         continue
                     hits.append(ArticleHit(article.id, article.title,
                                            round(float(min(max(scores.ranking[i, a], 0.0), 1.0)), 4),
-                                           article.url, article.language))
+                                           article.url, article.language, self._best_passage(vectors[i], a)))
                 conf = float(confidence[i]) if hits else 0.0
                 tickets = self._similar_tickets(vectors[i], with_tickets,
                                                 exclude_tickets[i] if exclude_tickets else None)
@@ -302,6 +321,15 @@ class Deflector:
                     features=dict(zip(FEATURES, map(float, scores.features[i]))), vector=vectors[i],
                 ))
             return results
+
+    def _best_passage(self, vector: np.ndarray, column: int) -> str | None:
+        """The passage of an article's body most similar to the inquiry (None without a body)."""
+        lo, hi = self._art_rows.get(int(column), (0, 0))
+        body = np.flatnonzero(self._art_is_body[lo:hi]) + lo
+        if not len(body):
+            return None
+        best = body[int(np.argmax(self._art_vectors[body] @ vector))]
+        return self._passages.get(self._art_hashes[best])
 
     def _similar_tickets(self, vector: np.ndarray, limit: int, exclude: str | None) -> list[TicketHit]:
         """The most similar resolved tickets (articles' own documents skipped)."""

@@ -93,9 +93,9 @@ class FakeDeflector:
         return np.array([self.vector(t) for t in texts], np.float32).reshape(len(texts), self.dim)
 
     def judge(self, vectors: np.ndarray, exclude: list | None = None, classifier: Classifier | None = None,
-              hidden: int | None = None) -> tuple[np.ndarray, list[str | None]]:
+              hidden: int | None = None, texts: list[str] | None = None) -> tuple[np.ndarray, list[str | None]]:
         """Evidence from the similarity to each article's own texts (the fake has no documents to
-        exclude and no classifier to replace; ``hidden`` leaves an article out)."""
+        exclude, no classifier to replace and no lexical evidence; ``hidden`` leaves an article out)."""
         articles = self.store.articles()
         features = np.zeros((len(vectors), len(FEATURES)), np.float32)
         if not articles:

@@ -29,8 +29,8 @@ def calibrate_labelled(deflector: Engine, inquiries: list[Inquiry], wrong_cost: 
     if len(inquiries) < 4:
         raise InputError(f"only {len(inquiries)} labelled inquiries; calibration needs at least 4",
                          hint="Label more inquiries, or calibrate from the ticket history (no file).")
-    vectors = deflector.embed([q.text for q in inquiries])
-    features, firsts = deflector.judge(vectors)
+    texts = [q.text for q in inquiries]
+    features, firsts = deflector.judge(deflector.embed(texts), texts=texts)
     return _fit(deflector, features, firsts, [q.expected_article for q in inquiries], "labelled", wrong_cost)
 
 
@@ -91,7 +91,8 @@ def _judged_as_new(deflector: Engine, texts: list[str], positions: np.ndarray, h
             mine = np.flatnonzero(in_fold & (hidden == h))
             gone = np.flatnonzero(owner == h) if h >= 0 else np.zeros(0, np.int64)
             exclude = [np.r_[positions[i], gone] for i in mine]
-            feats, ids = deflector.judge(vectors[mine], exclude, classifier, int(h) if h >= 0 else None)
+            feats, ids = deflector.judge(vectors[mine], exclude, classifier, int(h) if h >= 0 else None,
+                                         texts=[texts[i] for i in mine])
             features[mine] = feats
             for i, a in zip(mine, ids, strict=True):
                 firsts[i] = a
