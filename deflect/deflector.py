@@ -52,7 +52,8 @@ NEAR_DUPLICATE = 0.95     # an inquiry this similar to one of an article's own t
 NEAR_DUPLICATE_BONUS = 1.0  # added to the article's questions, word for word) gets that article first
 ARTICLE_MODEL_WEIGHT = 0.7   # bonus from the article-text classifier for an article without ticket
 ARTICLE_MODEL_HISTORY = 3.0  # history, fading as weight x HISTORY / (HISTORY + tickets labelled with it)
-LEXICAL_WEIGHT = 0.3      # bonus for the article whose words best match the inquiry's (BM25, relative to the best)
+LEXICAL_WEIGHT = 0.4      # bonus for the article whose words best match the inquiry's (BM25, relative to the best),
+CROSS_LANGUAGE_SHARE = 0.5  # this share of it where the inquiry's language is not the article's (names match only)
 EMBED_SLICE = 32          # texts embedded per hold of the query lock (a query waits for one slice at most)
 
 
@@ -111,6 +112,8 @@ class Deflector:
         self._ticket_pos = dict(zip(b.ref[tickets].tolist(), tickets.tolist()))
         self._lexical = LexicalIndex([article_words(self._articles[a]) if a in self._articles else ""
                                       for a in b.article_ids])
+        self._art_language = np.array([self._articles[a].language if a in self._articles else ""
+                                       for a in b.article_ids], dtype=object)
         self._prepare_article_model()
 
     def _prepare_article_model(self) -> None:
@@ -246,10 +249,16 @@ class Deflector:
         return Scores(ranking, features, nbrs, sims)
 
     def _lexical_scores(self, texts: list[str] | None, n: int) -> np.ndarray:
-        """(n, n_articles) BM25 scores relative to each inquiry's best article; 0 without texts."""
+        """(n, n_articles) BM25 scores relative to each inquiry's best article, weighed down where the
+        inquiry is (detectably) in another language than the article; 0 without texts."""
         if texts is None or self._lexical.size == 0:
             return np.zeros((n, self.bundle.n_articles), np.float32)
-        lex = self._lexical.relative_scores(list(texts))
+        texts = list(texts)
+        lex = self._lexical.relative_scores(texts)
+        asked = np.array([detect_language(t, default="") for t in texts], dtype=object)
+        other = (asked[:, None] != self._art_language[None, :]) & (asked[:, None] != "") \
+            & (self._art_language[None, :] != "")
+        lex = np.where(other, CROSS_LANGUAGE_SHARE * lex, lex).astype(np.float32)
         return np.pad(lex, ((0, 0), (0, self.bundle.n_articles - lex.shape[1])))
 
     def _article_model_bonus(self, vectors: np.ndarray, n_articles: int, hidden: int | None) -> np.ndarray:
