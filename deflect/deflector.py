@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ from deflect.index.bundle import IndexBundle
 from deflect.index.classifier import Classifier
 from deflect.index.documents import BODY, TICKET, article_texts, is_article_doc, passage_of, ticket_text
 from deflect.index.files import read_manifest, remove_orphans
-from deflect.index.lexical import LexicalIndex, article_words
+from deflect.index.lexical import LexicalIndex, article_words, tokens
 from deflect.index.lock import index_lock
 from deflect.labels import NEIGHBOURS, row_weights
 from deflect.language import detect_language
@@ -106,15 +107,25 @@ class Deflector:
         self._art_is_body = b.kind[positions][order] == BODY
         self._art_rows = {int(a): (int(lo), int(hi)) for a, lo, hi in zip(
             self._art_of[self._art_starts], self._art_starts, np.r_[self._art_starts[1:], len(order)])}
-        self._passages = {text_hash(t): passage_of(t) for a in self._articles.values()
-                          for kind, t in article_texts(a) if kind == BODY}
+        derived = {a.id: self._derived(a) for a in self._articles.values()}
+        self._derived_cache = {derived[a].key: derived[a] for a in derived}
+        self._passages = {h: p for d in derived.values() for h, p in d.passages.items()}
         tickets = np.flatnonzero(b.kind == TICKET)
         self._ticket_pos = dict(zip(b.ref[tickets].tolist(), tickets.tolist()))
-        self._lexical = LexicalIndex([article_words(self._articles[a]) if a in self._articles else ""
-                                      for a in b.article_ids])
+        self._lexical = LexicalIndex([derived[a].tokens if a in derived else [] for a in b.article_ids])
         self._art_language = np.array([self._articles[a].language if a in self._articles else ""
                                        for a in b.article_ids], dtype=object)
         self._prepare_article_model()
+
+    def _derived(self, article: Article) -> _ArticleDerived:
+        """An article's passages and lexical tokens, re-used from the last ``_prepare`` while it is unchanged
+        (a live update then re-reads only the changed article)."""
+        key = text_hash("\0".join([article.id, article.title, *article.questions, article.body]))
+        cached = getattr(self, "_derived_cache", {}).get(key)
+        if cached is not None:
+            return cached
+        passages = {text_hash(t): passage_of(t) for kind, t in article_texts(article) if kind == BODY}
+        return _ArticleDerived(key, passages, tokens(article_words(article)))
 
     def _prepare_article_model(self) -> None:
         """The article-text classifier and its weight per article column (``ARTICLE_MODEL_WEIGHT``,
@@ -463,6 +474,16 @@ class Deflector:
 
     def close(self) -> None:
         self.store.close()
+
+
+@dataclass(frozen=True)
+class _ArticleDerived:
+    """What the engine derives from an article's text at load time: its body passages by text hash
+    (for snippets) and its lexical tokens."""
+
+    key: str
+    passages: dict[str, str]
+    tokens: list[str]
 
 
 class _QueryLockedModel:

@@ -21,12 +21,13 @@ GRAM_MIN_WORD = 7
 GRAM_SHARE = 0.3            # the weight of a word's n-grams together, against 1 for the word itself
 _WORD = re.compile(r"[^\W_]+")
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_COMBINING = re.compile(r"[\u0300-\u036f]")
 
 
 def fold(text: str) -> str:
     """Lower case, German umlauts and ß spelled out, other accents dropped."""
     text = unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return text if text.isascii() else _COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 
 def tokens(text: str) -> list[str]:
@@ -46,14 +47,15 @@ class LexicalIndex:
     documents are one sparse (vocabulary x documents) matrix of BM25 term weights, an inquiry a sparse
     row of its tokens, and the scores of a batch one sparse product."""
 
-    def __init__(self, documents: list[str]):
+    def __init__(self, documents: list[str | list[str]]):
+        """``documents``: texts, or their ``tokens`` already (re-used across rebuilds by the caller)."""
         self.size = len(documents)
         self._vocabulary: dict[str, int] = {}
         rows, cols, counts = [], [], []
         lengths = np.zeros(len(documents), np.float32)
         for d, text in enumerate(documents):
             bag: dict[int, int] = {}
-            for t in tokens(text):
+            for t in tokens(text) if isinstance(text, str) else text:
                 j = self._vocabulary.setdefault(t, len(self._vocabulary))
                 bag[j] = bag.get(j, 0) + 1
             rows += [d] * len(bag)
