@@ -104,8 +104,9 @@ def main() -> None:
     (DOCS / "bench_models.json").write_text(json.dumps(results, indent=1))
     lines = [f"Measured {time.strftime('%Y-%m-%d')} by `scripts/bench_models.py` ({os.cpu_count()} cores, "
              f"Python {platform.python_version()}, one thread per model, load average "
-             f"{os.getloadavg()[0]:.1f} at the end); dev top1 = nearest article document for "
-             f"{args.dev_rows} covered dev.jsonl rows of {args.case} --history none, seed 0.", "",
+             f"{os.getloadavg()[0]:.1f} at the end); dev top1 = nearest article document for the "
+             f"{max((r['dev_rows'] for r in results), default=0)} covered dev.jsonl rows (at most "
+             f"{args.dev_rows}) of {args.case} --history none, seed 0.", "",
              "| model | dim | load s | short inquiry p50 ms | long text (≈400 tokens) ms | docs/s indexing "
              "| peak RSS MB | dev top1 |", "|---|---|---|---|---|---|---|---|"]
     for r in results:
