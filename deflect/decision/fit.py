@@ -33,8 +33,8 @@ def calibrate_labelled(deflector: Engine, inquiries: list[Inquiry], wrong_cost: 
     if len(inquiries) < 4:
         raise InputError(f"only {len(inquiries)} labelled inquiries; calibration needs at least 4",
                          hint="Label more inquiries, or calibrate from the ticket history (no file).")
-    vectors = deflector.embed([q.text for q in inquiries])
-    features, ranked = deflector.judge_top(vectors)
+    texts = [q.text for q in inquiries]
+    features, ranked = deflector.judge_top(deflector.embed(texts), texts=texts)
     return fit_decision(deflector, features, firsts_of(ranked), [q.expected_article for q in inquiries], "labelled",
                         wrong_cost, {"file": name} if name else None, ranked=ranked)
 
@@ -104,7 +104,8 @@ def _judged_as_new(deflector: Engine, texts: list[str], positions: np.ndarray, h
             mine = np.flatnonzero(in_fold & (hidden == h))
             gone = np.flatnonzero(owner == h) if h >= 0 else np.zeros(0, np.int64)
             exclude = [np.r_[positions[i], gone] for i in mine]
-            feats, tops = deflector.judge_top(vectors[mine], exclude, classifier, int(h) if h >= 0 else None)
+            feats, tops = deflector.judge_top(vectors[mine], exclude, classifier, int(h) if h >= 0 else None,
+                                              texts=[texts[i] for i in mine])
             features[mine] = feats
             for i, top in zip(mine, tops, strict=True):
                 ranked[i] = top

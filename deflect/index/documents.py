@@ -2,6 +2,8 @@
 text hash that tells an unchanged document (whose vector can be re-used) from a changed one."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from deflect.formats import Article
@@ -11,19 +13,47 @@ from deflect.store.links import evidence_links
 from deflect.text import clip, markdown_to_text
 
 TITLE, QUESTION, BODY, TICKET, DELETED = 0, 1, 2, 3, -1   # document kinds; DELETED rows wait for a full build
-BODY_CHARS = 600           # an article body is indexed (with its title) up to this many characters
+BODY_CHARS = 600           # a body up to this long is one passage; a longer one is cut into passages of
+PASSAGE_CHARS = 400        # whole sentences up to about this many characters, each overlapping the one before
+MAX_PASSAGES = 40          # by a sentence, at most this many per article (the rest of a long manual is left out)
 TICKET_CHARS = 1000
-
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n\s*\n")
 
 
 def article_texts(article: Article) -> list[tuple[int, str]]:
-    """The documents one article contributes: title, each question variant, title + body."""
+    """The documents one article contributes: title, each question variant, and title + passage for
+    each passage of the body (``body_passages``): an answer deep in a long body is found by its passage."""
     docs = [(TITLE, article.title)]
     docs += [(QUESTION, q) for q in dict.fromkeys(article.questions) if q and q != article.title]
-    body = clip(markdown_to_text(article.body), BODY_CHARS)
-    if body:
-        docs.append((BODY, f"{article.title}\n{body}"))
+    docs += [(BODY, f"{article.title}\n{p}") for p in body_passages(article.body)]
     return docs
+
+
+def passage_of(text: str) -> str:
+    """The passage of a body document (``article_texts``) without the title in front of it."""
+    return text.split("\n", 1)[1] if "\n" in text else text
+
+
+def body_passages(markdown: str) -> list[str]:
+    """The body as passages: one when it is short (``BODY_CHARS``), else windows of whole sentences of
+    about ``PASSAGE_CHARS`` characters, each starting with the last sentence of the one before, so that
+    no answer is cut off from its context on both sides."""
+    body = clip(markdown_to_text(markdown), 100 * BODY_CHARS)
+    if len(body) <= BODY_CHARS:
+        return [body] if body else []
+    sentences = [clip(s, PASSAGE_CHARS) for s in _SENTENCE_END.split(markdown_to_text(markdown)) if s.strip()]
+    passages: list[str] = []
+    start = 0
+    while start < len(sentences) and len(passages) < MAX_PASSAGES:
+        end, size = start, 0
+        while end < len(sentences) and (end == start or size + len(sentences[end]) <= PASSAGE_CHARS):
+            size += len(sentences[end]) + 1
+            end += 1
+        passages.append(" ".join(sentences[start:end]))
+        if end >= len(sentences):
+            break
+        start = end - 1 if end - 1 > start else end
+    return passages
 
 
 def ticket_text(row: dict) -> str:

@@ -46,7 +46,8 @@ def _plain(body: str) -> str:
 
 
 def articles_json(hits: list[ArticleHit], query: str) -> list[dict]:
-    """Article hits with an HTML snippet of the article body (query words in <mark>)."""
+    """Article hits with an HTML snippet of the article body (query words in <mark>), taken from the
+    passage that best matches the query where the engine found one."""
     ids = [h.id for h in hits]
     bodies: dict[str, str] = {}
     if ids:
@@ -57,7 +58,7 @@ def articles_json(hits: list[ArticleHit], query: str) -> list[dict]:
             current_app.logger.warning("deflect: article snippets not read from the database (%s)", exc)
     return [{"id": h.id, "title": h.title, "url": h.url, "score": round(float(h.score), 4),
              "language": h.language,
-             "snippet": snippet(_plain(bodies.get(h.id) or ""), query)}
+             "snippet": snippet(h.snippet or _plain(bodies.get(h.id) or ""), query)}
             for h in hits]
 
 

@@ -1,0 +1,99 @@
+"""The lexical signal: BM25 over each article's own words (title, question variants, body), as a sparse
+matrix, so that the words of an inquiry that embeddings blur -- product names, codes, numbers, rare
+terms -- count as evidence. Tokens are folded (case, accents, German umlauts and ß) so that "Grösse",
+"Größe" and "groesse" meet; long words add their character 4-grams as well, so that a part of a German
+compound ("Lieferadresse" / "Adresse") or a word with a typo still shares tokens with the article.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+from scipy import sparse
+
+from deflect.formats import Article
+from deflect.text import STOP_WORDS, markdown_to_text
+
+K1, B = 1.2, 0.75           # the usual BM25 saturation and length normalisation
+GRAM = 4                    # character n-grams of words at least GRAM_MIN_WORD long
+GRAM_MIN_WORD = 7
+GRAM_SHARE = 0.3            # the weight of a word's n-grams together, against 1 for the word itself
+_WORD = re.compile(r"[^\W_]+")
+_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+
+
+def fold(text: str) -> str:
+    """Lower case, German umlauts and ß spelled out, other accents dropped."""
+    text = unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
+    return text if text.isascii() else _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+
+
+def tokens(text: str) -> list[str]:
+    """The words of a text (stop words left out) and the character n-grams of its long words."""
+    words = [w for w in _WORD.findall(fold(text)) if w not in STOP_WORDS]
+    grams = [f"#{w[i:i + GRAM]}" for w in words if len(w) >= GRAM_MIN_WORD for i in range(len(w) - GRAM + 1)]
+    return words + grams
+
+
+def article_words(article: Article) -> str:
+    """An article's text for the lexical index: title, question variants and the whole body."""
+    return "\n".join([article.title, *article.questions, markdown_to_text(article.body)])
+
+
+class LexicalIndex:
+    """BM25 scores of inquiries against a fixed set of documents (one per article), vectorised: the
+    documents are one sparse (vocabulary x documents) matrix of BM25 term weights, an inquiry a sparse
+    row of its tokens, and the scores of a batch one sparse product."""
+
+    def __init__(self, documents: list[str | list[str]]):
+        """``documents``: texts, or their ``tokens`` already (re-used across rebuilds by the caller)."""
+        self.size = len(documents)
+        self._vocabulary: dict[str, int] = {}
+        rows, cols, counts = [], [], []
+        lengths = np.zeros(len(documents), np.float32)
+        for d, text in enumerate(documents):
+            bag: dict[int, int] = {}
+            for t in tokens(text) if isinstance(text, str) else text:
+                j = self._vocabulary.setdefault(t, len(self._vocabulary))
+                bag[j] = bag.get(j, 0) + 1
+            rows += [d] * len(bag)
+            cols += list(bag)
+            counts += list(bag.values())
+            lengths[d] = sum(bag.values())
+        tf = sparse.csr_matrix((np.array(counts, np.float32), (rows, cols)),
+                               shape=(len(documents), len(self._vocabulary)))
+        df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float32)
+        idf = np.log1p((len(documents) - df + 0.5) / (df + 0.5))
+        norm = K1 * (1 - B + B * lengths / max(float(lengths.mean()) if len(lengths) else 1.0, 1e-6))
+        weights = tf.copy()
+        weights.data = weights.data * (K1 + 1) / (weights.data + np.repeat(norm, np.diff(tf.indptr)))
+        weights = weights.multiply(idf[None, :]).tocsr()
+        gram = np.array([t.startswith("#") for t in self._vocabulary], bool)
+        self._gram = gram
+        self._weights = weights.T.tocsr()   # (vocabulary, documents)
+
+    def scores(self, queries: list[str]) -> np.ndarray:
+        """(n, documents) float32 BM25 scores; a word's n-grams together weigh ``GRAM_SHARE`` of it."""
+        rows, cols, vals = [], [], []
+        for i, text in enumerate(queries):
+            found = [self._vocabulary.get(t) for t in dict.fromkeys(tokens(text))]
+            found = [j for j in found if j is not None]
+            n_grams = sum(self._gram[j] for j in found)
+            long_words = sum(len(w) >= GRAM_MIN_WORD for w in _WORD.findall(fold(text)) if w not in STOP_WORDS)
+            gram_weight = GRAM_SHARE * long_words / max(n_grams, 1)
+            for j in found:
+                rows.append(i)
+                cols.append(j)
+                vals.append(gram_weight if self._gram[j] else 1.0)
+        query = sparse.csr_matrix((np.array(vals, np.float32), (rows, cols)),
+                                  shape=(len(queries), len(self._vocabulary)))
+        return np.asarray((query @ self._weights).todense(), np.float32)
+
+    def relative_scores(self, queries: list[str]) -> np.ndarray:
+        """BM25 scores divided by each inquiry's best: 1 for the best-matching document, 0 where no
+        word matched at all."""
+        s = self.scores(queries)
+        best = s.max(axis=1, keepdims=True) if s.shape[1] else np.zeros((len(s), 1), np.float32)
+        return np.where(best > 0, s / np.maximum(best, 1e-9), 0.0).astype(np.float32)
