@@ -70,6 +70,22 @@ def test_the_floor_is_fitted_on_the_calibration_rows_and_kept_with_the_calibrati
     assert Calibrator.load(store).floor_ is None
 
 
+def test_a_question_less_similar_than_any_found_one_is_never_suggested(tmp_path):
+    """Calibration rows hold only questions of the help center's domain; one about something else
+    entirely must not be suggested articles because the model extrapolates."""
+    features, ranked, expected = _calibration_rows()
+    floor = fit_floor(features, ranked, expected, features[:, 0] > 0.9, similarity_column=6)
+    assert floor.min_similarity_ is not None
+    odd = features[:1].copy()
+    odd[0, 6] = floor.min_similarity_ - 0.01
+    assert floor.predict_proba(odd)[0] == 0.0
+    store = Store(tmp_path / "c.db")
+    cal = Calibrator().fit(features, np.array([e == "a" for e in expected]))
+    cal.floor_ = floor
+    cal.save(store, "labelled")
+    assert Calibrator.load(store).floor_.predict_proba(odd)[0] == 0.0
+
+
 def test_no_floor_from_too_few_or_one_sided_rows_and_the_default_then():
     features, ranked, expected = _calibration_rows(10)
     assert fit_floor(features, ranked, expected, np.zeros(10, bool)) is None

@@ -130,7 +130,8 @@ def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | Non
     proba = calibrator.predict_proba(features)
     answered = proba >= calibrator.threshold_
     if ranked is not None:
-        calibrator.floor_ = fit_floor(features, ranked, expected, answered)
+        calibrator.floor_ = fit_floor(features, ranked, expected, answered,
+                                     similarity_column=FEATURES.index("article_sim"))
     report = {
         "source": source, "samples": len(expected), "covered": int(covered.sum()), **(counts or {}),
         "tickets_indexed": int((deflector.bundle.kind == TICKET).sum()),

@@ -28,6 +28,11 @@ RELATED = 0.5               # a suggested article's score is at least this share
 SUGGEST_COST = 1.0          # showing candidates none of which is right, against one shown with the right one
 DEFAULT_FLOOR_SHARE = 0.5   # no fitted floor: suggest from this share of the answer threshold
 MIN_ROWS = 20               # fewer calibration rows (or only one class): no floor is fitted
+# Calibration rows are questions of the help center's own domain, so the logistic model never sees a
+# question about something else entirely (a cake recipe on a newspaper's help page) and extrapolates.
+# A suggestion therefore also needs its best article to be at least as similar as the right article is
+# in all but this share of the calibration rows where it was found.
+SIMILARITY_QUANTILE = 0.02
 
 
 def shown_count(decision: str, scores: Sequence[float]) -> int:
@@ -56,9 +61,11 @@ class RelevanceFloor:
         self.cost = cost
         self.regularisation = regularisation
 
-    def fit(self, features: np.ndarray, found: np.ndarray, answered: np.ndarray) -> RelevanceFloor:
+    def fit(self, features: np.ndarray, found: np.ndarray, answered: np.ndarray,
+            similarity_column: int | None = None) -> RelevanceFloor:
         """``found[i]``: the right article is among those a suggestion would show (False for uncovered
-        inquiries); ``answered[i]``: the inquiry is answered anyway (the floor is chosen among the rest)."""
+        inquiries); ``answered[i]``: the inquiry is answered anyway (the floor is chosen among the rest);
+        ``similarity_column``: the feature holding the best article's similarity (see SIMILARITY_QUANTILE)."""
         from sklearn.linear_model import LogisticRegression
 
         features = np.asarray(features, np.float64)
@@ -68,6 +75,9 @@ class RelevanceFloor:
         model = LogisticRegression(C=self.regularisation, max_iter=1000, class_weight="balanced")
         model.fit((features - self.mean_) / self.scale_, found)
         self.coef_, self.intercept_ = model.coef_[0], float(model.intercept_[0])
+        self.similarity_column_ = similarity_column
+        self.min_similarity_ = (float(np.quantile(features[found, similarity_column], SIMILARITY_QUANTILE))
+                                if similarity_column is not None else None)
         rest = ~answered
         self.floor_ = self._best_floor(self.predict_proba(features[rest]), found[rest])
         self.n_samples_ = int(len(found))
@@ -86,13 +96,19 @@ class RelevanceFloor:
         return float((best_t + lower.max()) / 2) if len(lower) and best_t <= 1.0 else best_t
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        z = (np.asarray(features, np.float64) - self.mean_) / self.scale_
-        return 1.0 / (1.0 + np.exp(-(z @ self.coef_ + self.intercept_)))
+        """P(the right article is among those shown); 0 where the best article is less similar than
+        ``min_similarity_``."""
+        features = np.asarray(features, np.float64)
+        proba = 1.0 / (1.0 + np.exp(-(((features - self.mean_) / self.scale_) @ self.coef_ + self.intercept_)))
+        if self.min_similarity_ is not None:
+            proba = np.where(features[:, self.similarity_column_] >= self.min_similarity_, proba, 0.0)
+        return proba
 
     def to_dict(self) -> dict:
         return {"cost": self.cost, "regularisation": self.regularisation, "mean": self.mean_.tolist(),
                 "scale": self.scale_.tolist(), "coef": self.coef_.tolist(), "intercept": self.intercept_,
-                "floor": self.floor_, "n_samples": self.n_samples_}
+                "floor": self.floor_, "n_samples": self.n_samples_,
+                "similarity_column": self.similarity_column_, "min_similarity": self.min_similarity_}
 
     @classmethod
     def from_dict(cls, data: dict) -> RelevanceFloor:
@@ -100,18 +116,20 @@ class RelevanceFloor:
         rel.mean_, rel.scale_ = np.array(data["mean"]), np.array(data["scale"])
         rel.coef_, rel.intercept_ = np.array(data["coef"]), float(data["intercept"])
         rel.floor_, rel.n_samples_ = float(data["floor"]), int(data["n_samples"])
+        rel.similarity_column_, rel.min_similarity_ = data.get("similarity_column"), data.get("min_similarity")
         return rel
 
 
 def fit_floor(features: np.ndarray, ranked: list[list[tuple[str, float]]], expected: Sequence[str | None],
-              answered: np.ndarray, cost: float = SUGGEST_COST) -> RelevanceFloor | None:
+              answered: np.ndarray, cost: float = SUGGEST_COST,
+              similarity_column: int | None = None) -> RelevanceFloor | None:
     """The relevance floor from calibration rows: their features, ranked articles (id, score; best first),
     expected article (None = not covered) and whether the answer threshold answers them. None when the
     rows are too few or all alike (then the default floor applies)."""
     found = found_among_shown(ranked, expected)
     if len(found) < MIN_ROWS or found.all() or not found.any():
         return None
-    return RelevanceFloor(cost).fit(features, found, answered)
+    return RelevanceFloor(cost).fit(features, found, answered, similarity_column)
 
 
 def relevance(floor: RelevanceFloor | None, features: np.ndarray, confidence: np.ndarray, threshold: float,
