@@ -545,6 +545,12 @@ def test_score_gap_report():
     s = score_gap_report(report, truth, covered_topics={"K"})
     assert s["topic_recall"] == 0.5          # A found; B too small; C has only 3 rows (not recurring)
     assert s["false_gaps"] == 1 and s["purity"] == 1.0
+    assert s["topics_per_gap"] == 1.0
+    # A found twice more (once with too few labelled members, which does not count): 2 topics for 1 gap
+    report["topics"] += [{"id": "G-4", "members": [{"source": "ticket", "id": f"a{i}"} for i in range(5)]},
+                         {"id": "G-5", "members": [{"source": "ticket", "id": f"a{i}"} for i in range(2)]
+                          + [{"source": "ticket", "id": f"x{i}"} for i in range(4)]}]
+    assert score_gap_report(report, truth, covered_topics={"K"})["topics_per_gap"] == 2.0
 
 
 def test_cli_csv_defuses_spreadsheet_formulas(cli_home):
