@@ -10,8 +10,9 @@ Definitions (shared/bench/README.md), for report topics with at least ``min_memb
   share that appear as a report topic whose majority topic it is, with purity >= 0.7;
 - false_gaps: report topics whose majority topic does have an article;
 - purity: mean purity of the report topics;
-- topics_per_gap: report topics (at least ``min_members`` labelled members, purity >= 0.7) whose majority is an uncovered topic, divided by the
-  distinct uncovered topics they hit (1.0: each real gap appears once; 3.0: split in three on average).
+- topics_per_gap: report topics (at least ``min_members`` labelled members, purity >= 0.7) whose majority
+  is an uncovered topic, divided by the distinct uncovered topics they hit (1.0: each real gap appears
+  once; 3.0: split in three on average).
 Also reported: split (uncovered topics found in more than one report topic), the per-topic detail.
 The engine never reads truth.jsonl; only this scorer does.
 """

@@ -248,7 +248,7 @@ def test_min_size_makes_small_groups_disappear(deflector):
 
 def test_rerun_keeps_ids_and_judges_only_new_items(deflector):
     first = by_content(report_of(deflector, estimator=estimator(), now=NOW))
-    plan(deflector.store, first["password"]["id"], "ana", "2025-07-01", now=NOW)
+    plan(deflector.store, first["password"]["id"], "ana", "2025-07-01", now=NOW, force=True)
     judged = deflector.store.db.execute("select count(*) from gap_items").fetchone()[0]
     for i in range(4):
         log(deflector.store, f"q-p-new{i}", f"password expired {i}")
@@ -314,7 +314,10 @@ def test_workflow_transitions_and_errors(deflector):
         plan(store, tid, "ana", "2025-13-45")
     with pytest.raises(InputError, match="owner"):
         plan(store, tid, " ", "2025-07-01")
-    topic = plan(store, tid, "ana", "2025-07-01", now=NOW)
+    with pytest.raises(InputError, match="due date 2025-07-01 is in the past") as past:
+        plan(store, tid, "ana", "2025-07-01", now=NOW)
+    assert past.value.status == 422 and get_topic(store, tid).status == "new"
+    topic = plan(store, tid, "ana", "2025-07-01", now=NOW, force=True)
     assert (topic.status, topic.owner, topic.due) == ("planned", "ana", "2025-07-01")
     assert topic.planned_at == NOW.isoformat()
     with pytest.raises(InputError, match="reason"):
@@ -339,7 +342,7 @@ def test_workflow_transitions_and_errors(deflector):
 def test_overdue_planned_topics_stand_out(deflector):
     report = report_of(deflector, estimator=estimator(), now=NOW)
     topics = by_content(report)
-    plan(deflector.store, topics["password"]["id"], "ana", PAST)
+    plan(deflector.store, topics["password"]["id"], "ana", PAST, force=True)
     plan(deflector.store, topics["crash"]["id"], "ben", FUTURE)
     report = report_of(deflector, estimator=estimator(), now=NOW)
     first = report["topics"][0]
@@ -351,7 +354,7 @@ def test_overdue_planned_topics_stand_out(deflector):
 def test_new_article_covers_a_planned_topic(deflector):
     report = report_of(deflector, estimator=estimator(), now=NOW)
     tid = by_content(report)["password"]["id"]
-    plan(deflector.store, tid, "ana", "2025-07-01", now=NOW)
+    plan(deflector.store, tid, "ana", "2025-07-01", now=NOW, force=True)
     assert check_coverage(deflector, now=NOW) == []
     deflector.store.upsert_articles([article("password-reset", "Reset your password",
                                              ["I forgot my password", "Passwort vergessen"])])
@@ -454,7 +457,7 @@ def test_stored_report_reads_what_the_run_found(deflector):
     assert read.to_dict() == built.to_dict()
     assert read.counts.topics == len(read.topics) == 2
     # the API's JSON is put together from the stored text: the same report
-    plan(deflector.store, read.topics[0].id, "ana", PAST, now=NOW)
+    plan(deflector.store, read.topics[0].id, "ana", PAST, now=NOW, force=True)
     for statuses in (None, ("planned",), ("new", "planned"), ("covered",)):
         text = stored_report_json(deflector.store, statuses, now=NOW)
         assert json.loads(text) == {"ok": True, **stored_report(deflector.store, statuses, now=NOW).to_dict()}
@@ -520,6 +523,8 @@ def test_cli_workflow_and_errors(cli_home):
     out = runner.invoke(gaps, ["plan", "G-0042", "--owner", "ana", "--due", "2025-07-01", "--home", cli_home])
     assert out.exit_code == 1 and "no topic G-0042 (run `deflect gaps` to list topics)" in out.output
     out = runner.invoke(gaps, ["plan", tid, "--owner", "ana", "--due", PAST, "--home", cli_home])
+    assert out.exit_code == 1 and f"due date {PAST} is in the past" in out.output and "--force" in out.output
+    out = runner.invoke(gaps, ["plan", tid, "--owner", "ana", "--due", PAST, "--force", "--home", cli_home])
     assert out.exit_code == 0 and "planned" in out.output and "OVERDUE" in out.output
     out = runner.invoke(gaps, ["--home", cli_home])
     assert "OVERDUE" in out.output
