@@ -575,3 +575,89 @@ def test_cli_csv_defuses_spreadsheet_formulas(cli_home):
 def list_topics_ids(store) -> list[str]:
     from deflect.gaps.workflow import list_topics
     return [t.id for t in list_topics(store)]
+
+
+# -- one topic per question: the merge pass ----------------------------------------------------------
+def split_vector(text: str) -> np.ndarray:
+    """The fake vectors, German texts shifted along a language direction of their own: one question
+    asked in two languages lies in two clusters for the first pass."""
+    v = fake_vector(text).astype(np.float64)
+    if any(w in text.lower() for w in ("passwort", "vergessen")):
+        v[DIM - 1] += 2.0
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+@pytest.fixture
+def bilingual(tmp_path):
+    """Three covered topics; one uncovered question (password) asked in English (9) and German (6)."""
+    d = gap_engine(Home(tmp_path / "home").ensure(), vector=split_vector)
+    d.store.upsert_articles([article("refunds", "How do I get a refund?", ["refund for my order", "erstattung"]),
+                             article("delivery", "Where is my delivery?", ["delivery late", "lieferung fehlt"]),
+                             article("invoices", "Your invoice", ["invoice copy", "rechnung als pdf"])])
+    tickets = [ticket(f"r{i}", f"refund please order {i}", "refunds") for i in range(4)]
+    tickets += [ticket(f"d{i}", f"delivery missing parcel {i}", "delivery") for i in range(4)]
+    tickets += [ticket(f"i{i}", f"invoice needed {i}", "invoices") for i in range(4)]
+    tickets += [ticket(f"p{i}", f"I forgot my password {i}") for i in range(9)]
+    tickets += [ticket(f"pd{i}", f"Passwort vergessen Nummer {i}", lang="de") for i in range(6)]
+    d.store.upsert_tickets(tickets)
+    return d
+
+
+def password_topics(report: dict) -> list[dict]:
+    return [t for t in report["topics"] if any(m["id"].startswith("p") for m in t["members"])]
+
+
+def test_merge_pass_joins_one_question_asked_in_two_languages(bilingual):
+    first = password_topics(report_of(bilingual, estimator=estimator(merge=False), now=NOW))
+    assert len(first) == 2          # the first pass alone: one question, two topics
+    merged = password_topics(report_of(bilingual, estimator=estimator(), now=NOW))
+    assert len(merged) == 1 and merged[0]["size"] == 15
+
+
+def test_a_merged_topic_keeps_the_larger_id_and_the_other_redirects(bilingual):
+    from deflect.web import create_app
+
+    from deflect.gaps.workflow import merged_into
+    from deflect.store.service import create_key
+
+    first = report_of(bilingual, estimator=estimator(merge=False), now=NOW)
+    english, german = sorted(password_topics(first), key=lambda t: -t["size"])
+    store = bilingual.store
+    plan(store, german["id"], "ana", FUTURE)
+    [topic] = password_topics(report_of(bilingual, estimator=estimator(), now=NOW))
+    assert topic["id"] == english["id"] and topic["size"] == 15
+    # the plan of the smaller topic carries over; its id answers with the merged topic
+    assert (topic["status"], topic["owner"], topic["due"]) == ("planned", "ana", FUTURE)
+    assert merged_into(store, german["id"]) == english["id"] and merged_into(store, english["id"]) is None
+    assert get_topic(store, german["id"]).id == english["id"]
+    assert german["id"] not in {t["id"] for t in report_of(bilingual, estimator=estimator(), statuses=None,
+                                                         now=NOW)["topics"]}
+    key = create_key(store, "report", "admin")[1]
+    client = create_app({"TESTING": True, "DEFLECT_HOME": str(bilingual.home.path), "DEFLECTOR": bilingual,
+                         "RATE_LIMIT": 0}).test_client()
+    r = client.get(f"/api/v1/gaps/{german['id']}", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 301 and r.headers["Location"].endswith(f"/api/v1/gaps/{english['id']}")
+    assert r.get_json()["merged_into"] == english["id"] and r.get_json()["topic"]["id"] == english["id"]
+    r = client.get(f"/api/v1/gaps/{english['id']}", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200 and r.get_json()["merged_into"] is None and r.get_json()["topic"]["size"] == 15
+    # acting on the old id acts on the merged topic
+    r = client.patch(f"/api/v1/gaps/{german['id'].lower()}", headers={"Authorization": f"Bearer {key}"},
+                     json={"status": "dismissed", "reason": "known"})
+    assert r.status_code == 200 and r.get_json()["id"] == english["id"]
+    actions = [r[0] for r in store.db.execute("select action from gap_events where topic_id = ? order by id",
+                                              [german["id"]])]
+    assert actions == ["created", "plan", "merged"]
+
+
+def test_cli_answers_a_merged_id_with_the_merged_topic(bilingual, monkeypatch):
+    import deflect.deflector
+    from deflect.cli.gaps import gaps
+
+    first = report_of(bilingual, estimator=estimator(merge=False), now=NOW)
+    english, german = sorted(password_topics(first), key=lambda t: -t["size"])
+    report_of(bilingual, estimator=estimator(), now=NOW)
+    monkeypatch.setattr(deflect.deflector.Deflector, "open", classmethod(lambda cls, home=None, **kw: bilingual))
+    out = CliRunner().invoke(gaps, ["show", german["id"], "--home", str(bilingual.home.path)])
+    assert out.exit_code == 0
+    assert f"{german['id']} was merged into {english['id']}" in out.output
+    assert f'"id": "{english["id"]}"' in out.output
