@@ -661,3 +661,60 @@ def test_cli_answers_a_merged_id_with_the_merged_topic(bilingual, monkeypatch):
     assert out.exit_code == 0
     assert f"{german['id']} was merged into {english['id']}" in out.output
     assert f'"id": "{english["id"]}"' in out.output
+
+
+# Words -> directions: covered topics (refund, delivery, invoice) share a "shop" direction, the two
+# uncovered app questions (crash, coupon) an "app" direction about as strongly (two distinct questions
+# about as close as two distinct covered ones); each phrasing of the password question has a direction
+# of its own.
+PHRASINGS = {"refund": {0: 1.0, 10: 0.8}, "delivery": {1: 1.0, 10: 0.8}, "invoice": {4: 1.0, 10: 0.8},
+             "crash": {3: 1.0, 11: 0.7}, "coupon": {5: 1.0, 11: 0.7},
+             "forgot": {2: 1.0, 12: 1.0}, "reset": {2: 1.0, 13: 1.0},
+             "vergessen": {2: 1.0, 14: 1.0}, "zurücksetzen": {2: 1.0, 15: 1.0}}
+
+
+def phrasing_vector(text: str) -> np.ndarray:
+    seed = int(hashlib.sha1(text.encode()).hexdigest()[:8], 16)
+    v = np.random.default_rng(seed).normal(0, 0.08, DIM)
+    for word in text.lower().split():
+        for dim, weight in PHRASINGS.get(word.strip("?.,!"), {}).items():
+            v[dim] += weight
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+@pytest.fixture
+def phrasings(tmp_path):
+    d = gap_engine(Home(tmp_path / "home").ensure(), vector=phrasing_vector)
+    d.store.upsert_articles([article("refunds", "How do I get a refund?", ["refund for my order", "refund"]),
+                             article("delivery", "Where is my delivery?", ["delivery late", "delivery"]),
+                             article("invoices", "Your invoice", ["invoice copy", "invoice"])])
+    tickets = [ticket(f"r{i}", f"refund please order {i}", "refunds") for i in range(4)]
+    tickets += [ticket(f"d{i}", f"delivery missing parcel {i}", "delivery") for i in range(4)]
+    tickets += [ticket(f"i{i}", f"invoice needed {i}", "invoices") for i in range(4)]
+    for i in range(5):   # one question, four phrasings, two languages
+        tickets += [ticket(f"pw-a{i}", f"I forgot my password {i}"), ticket(f"pw-b{i}", f"password reset link broken {i}"),
+                    ticket(f"pw-c{i}", f"Passwort vergessen Nr {i}", lang="de"),
+                    ticket(f"pw-d{i}", f"Passwort zurücksetzen geht nicht {i}", lang="de")]
+    tickets += [ticket(f"crash{i}", f"the app crash again {i}") for i in range(6)]      # two questions,
+    tickets += [ticket(f"coupon{i}", f"app coupon rejected {i}") for i in range(6)]     # close together
+    d.store.upsert_tickets(tickets)
+    return d
+
+
+def topics_holding(report: dict, prefix: str) -> list[dict]:
+    return [t for t in report["topics"] if any(m["id"].startswith(prefix) for m in t["members"])]
+
+
+def test_one_question_in_four_phrasings_over_two_languages_is_one_topic(phrasings):
+    assert len(topics_holding(report_of(phrasings, estimator=estimator(merge=False), now=NOW), "pw-")) >= 2
+    [topic] = topics_holding(report_of(phrasings, estimator=estimator(), now=NOW), "pw-")
+    assert {m["id"] for m in topic["members"]} == {f"pw-{k}{i}" for k in "abcd" for i in range(5)}
+    assert topic["sources"]["languages"] == {"en": 10, "de": 10}
+
+
+def test_two_different_questions_close_together_stay_two_topics(phrasings):
+    report = report_of(phrasings, estimator=estimator(), now=NOW)
+    [crash], [coupon] = topics_holding(report, "crash"), topics_holding(report, "coupon")
+    assert crash["id"] != coupon["id"]
+    assert {m["id"] for m in crash["members"]} == {f"crash{i}" for i in range(6)}
+    assert {m["id"] for m in coupon["members"]} == {f"coupon{i}" for i in range(6)}

@@ -61,22 +61,24 @@ _QUESTION_START = re.compile(r"^(how|what|why|when|where|which|who|can|could|do|
                              r"darf|ist|sind|gibt|habe|hat|wird|werde)\b", re.IGNORECASE)
 
 
-_HELLO = r"hi|hello|hallo|hey|moin|servus|guten (?:morgen|tag|abend)|good (?:morning|afternoon|evening)"
+_HELLO = (r"(?:hi|hello|hallo|hey) (?:there|zusammen|all|everyone|team)|hi|hello|hallo|hey|moin|servus|"
+          r"guten (?:morgen|tag|abend)|good (?:morning|afternoon|evening)")
 _ADDRESS = r"liebe[sr]? [^,.!?:]{0,40}|sehr geehrte[rs]? [^,.!?:]{0,60}|dear [^,.!?:]{0,40}|to whom it may concern"
 _GREETING = re.compile(rf"^(?:{_HELLO}|{_ADDRESS})[,!.:]?$", re.IGNORECASE)            # a line of its own
 _GREETING_START = re.compile(rf"^(?:(?:{_HELLO})[,!.:]?|(?:{_ADDRESS})[,!.:])\s+", re.IGNORECASE)
 
 
-def headline(text: str, width: int = 90) -> str:
+def headline(text: str, width: int = 90, end: bool = False) -> str:
     """What a ticket or inquiry is about, in one line: the first sentence of its first line that is
-    not a greeting (a ticket's subject comes first), at most about ``width`` characters."""
+    not a greeting (a ticket's subject comes first), at most about ``width`` characters (``end``: with
+    its closing punctuation)."""
     lines = [re.sub(r"\s+", " ", line).strip().strip("\"'") for line in text.splitlines()]
     lines = [line for line in lines if line and not _GREETING.match(line)]
     first = lines[0] if lines else ""
     first = _GREETING_START.sub("", first)
     sentences = [x for x in re.split(r"(?<=[.!?])\s+", first) if len(x.split()) >= 2]
     first = sentences[0] if sentences else first
-    first = first.rstrip(" .!?")
+    first = first.rstrip(" ") if end else first.rstrip(" .!?")
     if len(first) > width:
         first = first[:width].rsplit(" ", 1)[0] + "…"
     return first
@@ -93,17 +95,20 @@ def about(item: Item) -> str:
     return item.text
 
 
-def example_text(item: Item) -> str:
-    """A member as the report shows it: its subject line and the first sentence of its body (the
-    first sentence alone when there is no subject or the body starts with it)."""
+def example_parts(item: Item) -> tuple[str, str]:
+    """A member as the report shows it: (its subject line, the first sentence of its body); no subject
+    when there is none or the body starts with it."""
     subject = re.sub(r"\s+", " ", item.subject or "").strip()
     body = item.text[len(item.subject):] if item.subject and item.text.startswith(item.subject) else item.text
-    first = headline(body, EXAMPLE_WIDTH)
+    first = headline(body, EXAMPLE_WIDTH, end=True)
+    first = first[:1].upper() + first[1:]
     if not subject or norm(first).startswith(norm(subject)):
-        return first or headline(item.text, EXAMPLE_WIDTH)
-    if not first:
-        return subject[:EXAMPLE_WIDTH]
-    return f"{subject} — {first}"[:EXAMPLE_WIDTH + 60]
+        return "", first or headline(item.text, EXAMPLE_WIDTH, end=True)
+    return subject[:EXAMPLE_WIDTH], first
+
+
+def example_text(parts: tuple[str, str]) -> str:
+    return " — ".join(p for p in parts if p)
 
 
 def near_duplicate(a: str, b: str) -> bool:
@@ -142,15 +147,17 @@ def topic_entry(tid: str, status: str, rows: list[int], items: list[Item], V: np
     first = members[int(next(j for j in order if spoken[int(j)] == language))]
     subject = about(first)
     examples: list[Example] = []
-    shown: list[int] = []
+    shown: list[tuple[int, tuple[str, str]]] = []
     for j in order:
         m = members[int(j)]
-        text = example_text(m)
-        if any(near_duplicate(text, e.text) for e in examples) or \
-                (shown and float(np.max(V[[rows[k] for k in shown]] @ V[rows[int(j)]])) >= DUPLICATE_SIMILARITY):
+        parts = example_parts(m)
+        # near-duplicates: the same words give or take a few, the same first sentence, or nearly the same vector
+        if any(near_duplicate(example_text(parts), example_text(p)) or (parts[1] and near_duplicate(parts[1], p[1]))
+               for _, p in shown) or \
+                (shown and float(np.max(V[[rows[k] for k, _ in shown]] @ V[rows[int(j)]])) >= DUPLICATE_SIMILARITY):
             continue
-        examples.append(Example(m.source, m.id, text))
-        shown.append(int(j))
+        examples.append(Example(m.source, m.id, example_text(parts)))
+        shown.append((int(j), parts))
         if len(examples) == EXAMPLES:
             break
     nearest = None

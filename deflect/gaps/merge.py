@@ -44,34 +44,46 @@ def merge_clusters(X: np.ndarray, lab: np.ndarray, clusters: list[int], centres:
     tests a merged member set, ``rank`` orders clusters by which keeps its id (highest wins).
     Relabels ``lab`` in place and returns {absorbed cluster: the cluster it went into}."""
     level = distinct_level(centres)
-    members = {c: np.flatnonzero(lab == c) for c in clusters}
-    members = {c: m for c, m in members.items() if len(m)}
-    merged: dict[int, int] = {}
+    ids = [c for c in clusters if (lab == c).any()]
+    if len(ids) < 2:
+        return {}
+    members = [np.flatnonzero(lab == c) for c in ids]
+    sums = np.array([X[m].sum(axis=0) for m in members], np.float64)
+    C = (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
+    near = (C @ centres.T).max(axis=1) if len(centres) else np.full(len(ids), -1.0, np.float32)
+    S = C @ C.T
+    alive = np.ones(len(ids), bool)
     refused: set[tuple[int, int]] = set()
-    while len(members) > 1:
-        ids = list(members)
-        C = np.array([centroid(X[members[c]]) for c in ids])
-        S = C @ C.T
-        np.fill_diagonal(S, -np.inf)
-        near_covered = (C @ centres.T).max(axis=1) if len(centres) else np.full(len(ids), -1.0)
-        bound = np.maximum(np.maximum.outer(near_covered, near_covered), level)
-        ok = S > bound
-        pairs = sorted(((float(S[a, b]), a, b) for a, b in zip(*np.nonzero(np.triu(ok, 1)), strict=True)
-                        if (ids[a], ids[b]) not in refused), reverse=True)
-        done = False
+    merged: dict[int, int] = {}
+
+    def allowed() -> np.ndarray:
+        # a pair merges only when the two are closer to each other than either is to a covered topic,
+        # and closer than distinct covered topics typically are
+        ok = S > np.maximum(np.maximum.outer(near, near), level)
+        ok &= np.outer(alive, alive)
+        np.fill_diagonal(ok, False)
+        return np.triu(ok, 1)
+
+    while True:
+        ok = allowed()
+        pairs = sorted(((float(S[a, b]), int(a), int(b)) for a, b in zip(*np.nonzero(ok), strict=True)
+                        if (int(a), int(b)) not in refused), reverse=True)
         for _, a, b in pairs:
-            keep, gone = (ids[a], ids[b]) if rank(ids[a]) >= rank(ids[b]) else (ids[b], ids[a])
+            keep, gone = (a, b) if rank(ids[a]) >= rank(ids[b]) else (b, a)
             union = np.r_[members[keep], members[gone]]
             if not passes(union):
-                refused.add((ids[a], ids[b]))
+                refused.add((a, b))
                 continue
-            lab[members[gone]] = keep
-            members[keep] = np.sort(union)
-            del members[gone]
-            merged[gone] = keep
-            done = True
+            lab[members[gone]] = ids[keep]
+            members[keep], members[gone] = np.sort(union), members[gone][:0]
+            sums[keep] += sums[gone]
+            C[keep] = sums[keep] / np.linalg.norm(sums[keep])
+            alive[gone] = False
+            S[keep], S[:, keep] = C @ C[keep], C @ C[keep]
+            near[keep] = float((centres @ C[keep]).max()) if len(centres) else -1.0
+            merged[ids[gone]] = ids[keep]
             break
-        if not done:
+        else:
             break
     for gone, keep in list(merged.items()):     # a cluster merged into one that merged on
         while keep in merged:
