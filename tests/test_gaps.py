@@ -692,7 +692,8 @@ def phrasings(tmp_path):
     tickets += [ticket(f"d{i}", f"delivery missing parcel {i}", "delivery") for i in range(4)]
     tickets += [ticket(f"i{i}", f"invoice needed {i}", "invoices") for i in range(4)]
     for i in range(5):   # one question, four phrasings, two languages
-        tickets += [ticket(f"pw-a{i}", f"I forgot my password {i}"), ticket(f"pw-b{i}", f"password reset link broken {i}"),
+        tickets += [ticket(f"pw-a{i}", f"I forgot my password {i}"),
+                    ticket(f"pw-b{i}", f"password reset link broken {i}"),
                     ticket(f"pw-c{i}", f"Passwort vergessen Nr {i}", lang="de"),
                     ticket(f"pw-d{i}", f"Passwort zurücksetzen geht nicht {i}", lang="de")]
     tickets += [ticket(f"crash{i}", f"the app crash again {i}") for i in range(6)]      # two questions,
