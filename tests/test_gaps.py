@@ -719,3 +719,28 @@ def test_two_different_questions_close_together_stay_two_topics(phrasings):
     assert crash["id"] != coupon["id"]
     assert {m["id"] for m in crash["members"]} == {f"crash{i}" for i in range(6)}
     assert {m["id"] for m in coupon["members"]} == {f"coupon{i}" for i in range(6)}
+
+
+def test_topic_entry_reads_in_the_majority_language_without_repeats():
+    from deflect.gaps.describe import topic_entry
+    from deflect.gaps.items import ArticleDocs, Judgements
+
+    def member(i: int, subject: str, body: str, lang: str) -> Item:
+        return Item(f"ticket:t{i}", "ticket", f"t{i}", f"{subject} {body}", lang,
+                    "email", (NOW - timedelta(days=3 + 7 * i)).isoformat(), subject=subject)
+    members = [member(0, "E-paper app keeps crashing", "Hi there, the app closes every time. Please help.", "en"),
+               member(1, "App stürzt ab", "Hallo zusammen, seit dem Update stürzt die App ab. Danke!", "de"),
+               member(2, "App stürzt ab", "Guten Tag, seit dem Update stürzt die App ab.", "de"),
+               member(3, "E-Paper-App schließt sich", "Die App schließt sich beim Öffnen einer Ausgabe.", "de")]
+    V = np.array([fake_vector(f"crash {i}") for i in range(4)])
+    n = len(members)
+    judged = Judgements(np.array(["no_answer"] * n, object), np.zeros(n), np.array([None] * n, object),
+                        np.zeros(n, bool))
+    entry = topic_entry("G-0001", "new", list(range(n)), members, V, V[0], ["app"],
+                        ArticleDocs(np.zeros((0, DIM), np.float32), [], {}), NOW, 30, judged)
+    assert entry.language == "de" and entry.suggested_title.startswith("Hilfe: ")
+    assert "crashing" not in entry.suggested_title
+    texts = [e.text for e in entry.examples]
+    assert "E-paper app keeps crashing — The app closes every time." in texts
+    assert "App stürzt ab — Seit dem Update stürzt die App ab." in texts and len(texts) == 3   # one of the two repeats
+    assert entry.cost.customers == 4 and entry.cost.tickets == 4 and sum(entry.weekly) == 4 and entry.weekly[-1] == 1

@@ -136,7 +136,7 @@ class GapReport:
             return (c < n_old, int(self.sizes_[c]), -c)
 
         self.merged_ = merge_clusters(X, self.labels_, [int(c) for c in gaps], covered_centres(X, hard, article),
-                                      passes, rank)
+                                      passes, rank, covered_rows=X[hard])
         for gone in self.merged_:
             self.is_gap_[gone], self.sizes_[gone] = False, 0
         for keep in set(self.merged_.values()):

@@ -38,19 +38,30 @@ def distinct_level(centres: np.ndarray) -> float:
     return float(np.median(S.max(axis=1)))
 
 
+def _nearest_covered(C: np.ndarray, centres: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per cluster centre: its similarity to the nearest covered topic centre or covered row."""
+    near = np.full(len(C), -1.0, np.float32)
+    for part in (centres, rows):
+        if len(part):
+            near = np.maximum(near, (C @ part.T).max(axis=1))
+    return near
+
+
 def merge_clusters(X: np.ndarray, lab: np.ndarray, clusters: list[int], centres: np.ndarray,
-                   passes: Callable[[np.ndarray], bool], rank: Callable[[int], tuple]) -> dict[int, int]:
+                   passes: Callable[[np.ndarray], bool], rank: Callable[[int], tuple],
+                   covered_rows: np.ndarray | None = None) -> dict[int, int]:
     """Merge the ``clusters`` (labels in ``lab``) that are one question, closest pair first; ``passes``
     tests a merged member set, ``rank`` orders clusters by which keeps its id (highest wins).
     Relabels ``lab`` in place and returns {absorbed cluster: the cluster it went into}."""
     level = distinct_level(centres)
+    covered_rows = np.zeros((0, X.shape[1]), np.float32) if covered_rows is None else covered_rows
     ids = [c for c in clusters if (lab == c).any()]
     if len(ids) < 2:
         return {}
     members = [np.flatnonzero(lab == c) for c in ids]
     sums = np.array([X[m].sum(axis=0) for m in members], np.float64)
     C = (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
-    near = (C @ centres.T).max(axis=1) if len(centres) else np.full(len(ids), -1.0, np.float32)
+    near = _nearest_covered(C, centres, covered_rows)
     S = C @ C.T
     alive = np.ones(len(ids), bool)
     refused: set[tuple[int, int]] = set()
@@ -80,7 +91,7 @@ def merge_clusters(X: np.ndarray, lab: np.ndarray, clusters: list[int], centres:
             C[keep] = sums[keep] / np.linalg.norm(sums[keep])
             alive[gone] = False
             S[keep], S[:, keep] = C @ C[keep], C @ C[keep]
-            near[keep] = float((centres @ C[keep]).max()) if len(centres) else -1.0
+            near[keep] = _nearest_covered(C[keep:keep + 1], centres, covered_rows)[0]
             merged[ids[gone]] = ids[keep]
             break
         else:
