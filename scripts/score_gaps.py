@@ -9,7 +9,10 @@ Definitions (shared/bench/README.md), for report topics with at least ``min_memb
   ``min_members`` rows among tickets and test inquiries; a topic with fewer cannot be reported -- the
   share that appear as a report topic whose majority topic it is, with purity >= 0.7;
 - false_gaps: report topics whose majority topic does have an article;
-- purity: mean purity of the report topics.
+- purity: mean purity of the report topics;
+- topics_per_gap: report topics (at least ``min_members`` labelled members, purity >= 0.7) whose majority
+  is an uncovered topic, divided by the distinct uncovered topics they hit (1.0: each real gap appears
+  once; 3.0: split in three on average).
 Also reported: split (uncovered topics found in more than one report topic), the per-topic detail.
 The engine never reads truth.jsonl; only this scorer does.
 """
@@ -32,10 +35,11 @@ def slug(topic: str) -> str:
 
 def score_gap_report(report: dict, truth: dict[str, str], covered_topics: set[str],
                      min_members: int = MIN_MEMBERS, min_purity: float = MIN_PURITY) -> dict:
-    """topic_recall, false_gaps, purity (and detail) of ``report`` given every row's true topic."""
+    """topic_recall, false_gaps, purity, topics_per_gap (and detail) of ``report`` given every row's true topic."""
     rows_per_topic = Counter(truth.values())
     uncovered = {t for t, n in rows_per_topic.items() if t not in covered_topics and n >= min_members}
     found: dict[str, list[str]] = {}
+    labelled: dict[str, list[str]] = {}     # ... of topics with at least min_members labelled members
     false_gaps, purities, detail = 0, [], []
     for topic in report.get("topics", []):
         members = topic.get("members", [])
@@ -51,13 +55,17 @@ def score_gap_report(report: dict, truth: dict[str, str], covered_topics: set[st
         false_gaps += covered
         if not covered and purity >= min_purity:
             found.setdefault(majority, []).append(topic.get("id"))
+            if sum(labels.values()) >= min_members:
+                labelled.setdefault(majority, []).append(topic.get("id"))
         detail.append({"id": topic.get("id"), "size": len(members), "majority": majority,
                        "purity": round(purity, 3), "covered": covered})
     recalled = {t for t in uncovered if t in found}
+    hits = sum(len(ids) for ids in labelled.values())
     return {
         "topic_recall": round(len(recalled) / len(uncovered), 4) if uncovered else None,
         "false_gaps": false_gaps,
         "purity": round(sum(purities) / len(purities), 4) if purities else None,
+        "topics_per_gap": round(hits / len(labelled), 4) if labelled else None,
         "topics": len(purities), "uncovered_topics": len(uncovered),
         "split": sorted(t for t, ids in found.items() if len(ids) > 1),
         "missed": sorted(uncovered - recalled), "detail": detail,

@@ -694,7 +694,8 @@ def test_gaps_report_csv_and_bad_queries(gaps_app):
     client, engine, key = gaps_app
     tid = _stored(engine)
     client.patch(f"/api/v1/gaps/{tid}", headers=bearer(key),
-                 json={"status": "planned", "owner": "=HYPERLINK(\"http://evil\")", "due": "2026-04-01"})
+                 json={"status": "planned", "owner": "=HYPERLINK(\"http://evil\")", "due": "2026-04-01",
+                           "force": True})
     r = client.get("/api/v1/gaps?format=csv", headers=bearer(key))
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert "attachment" in r.headers["Content-Disposition"]
@@ -745,6 +746,10 @@ def test_gaps_workflow(gaps_app):
 
     r = client.patch(f"/api/v1/gaps/{tid}", headers=bearer(key),
                      json={"status": "planned", "owner": "anna", "due": "2020-04-01"})
+    assert r.status_code == 422 and "due date 2020-04-01 is in the past" in r.get_json()["error"]
+    assert listed()[tid]["status"] == "new"
+    r = client.patch(f"/api/v1/gaps/{tid}", headers=bearer(key),
+                     json={"status": "planned", "owner": "anna", "due": "2020-04-01", "force": True})
     assert r.status_code == 200 and r.get_json()["topic"]["owner"] == "anna"
     assert listed()[tid]["status"] == "planned" and listed()[tid]["overdue"] is True
     r = client.patch(f"/api/v1/gaps/{tid}", headers=bearer(key),

@@ -143,6 +143,10 @@ def test_responses_match_the_schemas(env):
         ("patch", "/api/v1/gaps/{topic_id}", {"json": {"status": "planned", "owner": "a", "due": "2030-01-01"},
                                               "headers": bearer(admin)}),
         ("patch", "/api/v1/gaps/{topic_id}", {"json": {"status": "what"}, "headers": bearer(admin)}),
+        ("patch", "/api/v1/gaps/{topic_id}", {"json": {"status": "planned", "owner": "a", "due": "2001-01-01"},
+                                              "headers": bearer(admin)}),
+        ("get", "/api/v1/gaps/{topic_id}", {"headers": bearer(admin)}),
+        ("get", "/api/v1/gaps/{topic_id}", {"headers": bearer(agent)}),
         ("put", "/api/v1/articles/{article_id}", {"json": {"title": "T", "body": "Body text"},
                                                   "headers": bearer(admin)}),
         ("put", "/api/v1/articles/{article_id}", {"json": {"title": "T", "body": "Body text 2"},
@@ -171,4 +175,4 @@ def test_responses_match_the_schemas(env):
             ("/api/v1/metrics", 403), ("/api/v1/articles/{article_id}", 201),
             ("/api/v1/articles/{article_id}", 413), ("/api/v1/articles/{article_id}", 404),
             ("/api/v1/gaps/runs", 202), ("/api/v1/gaps/runs", 200), ("/api/v1/gaps/runs/{run_id}", 200),
-            ("/api/v1/gaps/{topic_id}", 200)} <= seen
+            ("/api/v1/gaps/{topic_id}", 200), ("/api/v1/gaps/{topic_id}", 422)} <= seen

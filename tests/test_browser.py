@@ -351,6 +351,8 @@ def test_report_shows_metrics_and_charts(server, page, store):
 
 
 def test_report_gap_workflow_and_csv_export(server, page, store):
+    from deflect.gaps.workflow import get_topic
+
     key = _key(store, "admin")
     page.goto(server + "/report")
     page.fill("#api-key", key)
@@ -361,6 +363,10 @@ def test_report_gap_workflow_and_csv_export(server, page, store):
     sync_api.expect(page.locator("#gaps-built")).to_contain_text("Report of")
     assert rows.count() >= 2, "the demo tickets hold uncovered topics"
     first, second = rows.nth(0).get_attribute("data-topic"), rows.nth(1).get_attribute("data-topic")
+    # each topic shows what it cost lately and its weekly volume, the costliest first
+    costs = [int(c) for c in page.locator("#gaps-body td.cost .num").all_text_contents()]
+    assert len(costs) == rows.count() and costs == sorted(costs, reverse=True)
+    assert page.locator("#gaps-body td.cost svg.sparkline").count() == rows.count()
 
     rows.nth(0).get_by_role("button", name="Plan").click()
     dialog = page.locator("#plan-dialog")
@@ -368,6 +374,11 @@ def test_report_gap_workflow_and_csv_export(server, page, store):
     page.fill("#plan-owner", "Miriam")
     page.fill("#plan-due", "2020-01-31")
     page.locator("#plan-form button[type=submit]").click()
+    # a due date in the past asks first; the second press confirms it
+    sync_api.expect(page.locator("#plan-error")).to_contain_text("2020-01-31 is in the past")
+    sync_api.expect(dialog).to_be_visible()
+    assert get_topic(store, first).status == "new"
+    page.locator("#plan-form button[type=submit]", has_text="Plan anyway").click()
     sync_api.expect(dialog).to_be_hidden()
     planned = page.locator(f'#gaps-body tr[data-topic="{first}"]')
     sync_api.expect(planned.locator(".badge.status-planned")).to_have_text("planned")
@@ -382,8 +393,6 @@ def test_report_gap_workflow_and_csv_export(server, page, store):
     page.select_option("#status-filter", "")
     dismissed = page.locator(f'#gaps-body tr[data-topic="{second}"] .badge')
     sync_api.expect(dismissed).to_contain_text(["dismissed"])
-
-    from deflect.gaps.workflow import get_topic
 
     assert get_topic(store, first).status == "planned"
     assert get_topic(store, second).status == "dismissed"

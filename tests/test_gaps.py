@@ -248,7 +248,7 @@ def test_min_size_makes_small_groups_disappear(deflector):
 
 def test_rerun_keeps_ids_and_judges_only_new_items(deflector):
     first = by_content(report_of(deflector, estimator=estimator(), now=NOW))
-    plan(deflector.store, first["password"]["id"], "ana", "2025-07-01", now=NOW)
+    plan(deflector.store, first["password"]["id"], "ana", "2025-07-01", now=NOW, force=True)
     judged = deflector.store.db.execute("select count(*) from gap_items").fetchone()[0]
     for i in range(4):
         log(deflector.store, f"q-p-new{i}", f"password expired {i}")
@@ -314,7 +314,10 @@ def test_workflow_transitions_and_errors(deflector):
         plan(store, tid, "ana", "2025-13-45")
     with pytest.raises(InputError, match="owner"):
         plan(store, tid, " ", "2025-07-01")
-    topic = plan(store, tid, "ana", "2025-07-01", now=NOW)
+    with pytest.raises(InputError, match="due date 2025-07-01 is in the past") as past:
+        plan(store, tid, "ana", "2025-07-01", now=NOW)
+    assert past.value.status == 422 and get_topic(store, tid).status == "new"
+    topic = plan(store, tid, "ana", "2025-07-01", now=NOW, force=True)
     assert (topic.status, topic.owner, topic.due) == ("planned", "ana", "2025-07-01")
     assert topic.planned_at == NOW.isoformat()
     with pytest.raises(InputError, match="reason"):
@@ -339,7 +342,7 @@ def test_workflow_transitions_and_errors(deflector):
 def test_overdue_planned_topics_stand_out(deflector):
     report = report_of(deflector, estimator=estimator(), now=NOW)
     topics = by_content(report)
-    plan(deflector.store, topics["password"]["id"], "ana", PAST)
+    plan(deflector.store, topics["password"]["id"], "ana", PAST, force=True)
     plan(deflector.store, topics["crash"]["id"], "ben", FUTURE)
     report = report_of(deflector, estimator=estimator(), now=NOW)
     first = report["topics"][0]
@@ -351,7 +354,7 @@ def test_overdue_planned_topics_stand_out(deflector):
 def test_new_article_covers_a_planned_topic(deflector):
     report = report_of(deflector, estimator=estimator(), now=NOW)
     tid = by_content(report)["password"]["id"]
-    plan(deflector.store, tid, "ana", "2025-07-01", now=NOW)
+    plan(deflector.store, tid, "ana", "2025-07-01", now=NOW, force=True)
     assert check_coverage(deflector, now=NOW) == []
     deflector.store.upsert_articles([article("password-reset", "Reset your password",
                                              ["I forgot my password", "Passwort vergessen"])])
@@ -454,7 +457,7 @@ def test_stored_report_reads_what_the_run_found(deflector):
     assert read.to_dict() == built.to_dict()
     assert read.counts.topics == len(read.topics) == 2
     # the API's JSON is put together from the stored text: the same report
-    plan(deflector.store, read.topics[0].id, "ana", PAST, now=NOW)
+    plan(deflector.store, read.topics[0].id, "ana", PAST, now=NOW, force=True)
     for statuses in (None, ("planned",), ("new", "planned"), ("covered",)):
         text = stored_report_json(deflector.store, statuses, now=NOW)
         assert json.loads(text) == {"ok": True, **stored_report(deflector.store, statuses, now=NOW).to_dict()}
@@ -520,6 +523,8 @@ def test_cli_workflow_and_errors(cli_home):
     out = runner.invoke(gaps, ["plan", "G-0042", "--owner", "ana", "--due", "2025-07-01", "--home", cli_home])
     assert out.exit_code == 1 and "no topic G-0042 (run `deflect gaps` to list topics)" in out.output
     out = runner.invoke(gaps, ["plan", tid, "--owner", "ana", "--due", PAST, "--home", cli_home])
+    assert out.exit_code == 1 and f"due date {PAST} is in the past" in out.output and "--force" in out.output
+    out = runner.invoke(gaps, ["plan", tid, "--owner", "ana", "--due", PAST, "--force", "--home", cli_home])
     assert out.exit_code == 0 and "planned" in out.output and "OVERDUE" in out.output
     out = runner.invoke(gaps, ["--home", cli_home])
     assert "OVERDUE" in out.output
@@ -545,6 +550,12 @@ def test_score_gap_report():
     s = score_gap_report(report, truth, covered_topics={"K"})
     assert s["topic_recall"] == 0.5          # A found; B too small; C has only 3 rows (not recurring)
     assert s["false_gaps"] == 1 and s["purity"] == 1.0
+    assert s["topics_per_gap"] == 1.0
+    # A found twice more (once with too few labelled members, which does not count): 2 topics for 1 gap
+    report["topics"] += [{"id": "G-4", "members": [{"source": "ticket", "id": f"a{i}"} for i in range(5)]},
+                         {"id": "G-5", "members": [{"source": "ticket", "id": f"a{i}"} for i in range(2)]
+                          + [{"source": "ticket", "id": f"x{i}"} for i in range(4)]}]
+    assert score_gap_report(report, truth, covered_topics={"K"})["topics_per_gap"] == 2.0
 
 
 def test_cli_csv_defuses_spreadsheet_formulas(cli_home):
@@ -564,3 +575,172 @@ def test_cli_csv_defuses_spreadsheet_formulas(cli_home):
 def list_topics_ids(store) -> list[str]:
     from deflect.gaps.workflow import list_topics
     return [t.id for t in list_topics(store)]
+
+
+# -- one topic per question: the merge pass ----------------------------------------------------------
+def split_vector(text: str) -> np.ndarray:
+    """The fake vectors, German texts shifted along a language direction of their own: one question
+    asked in two languages lies in two clusters for the first pass."""
+    v = fake_vector(text).astype(np.float64)
+    if any(w in text.lower() for w in ("passwort", "vergessen")):
+        v[DIM - 1] += 2.0
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+@pytest.fixture
+def bilingual(tmp_path):
+    """Three covered topics; one uncovered question (password) asked in English (9) and German (6)."""
+    d = gap_engine(Home(tmp_path / "home").ensure(), vector=split_vector)
+    d.store.upsert_articles([article("refunds", "How do I get a refund?", ["refund for my order", "erstattung"]),
+                             article("delivery", "Where is my delivery?", ["delivery late", "lieferung fehlt"]),
+                             article("invoices", "Your invoice", ["invoice copy", "rechnung als pdf"])])
+    tickets = [ticket(f"r{i}", f"refund please order {i}", "refunds") for i in range(4)]
+    tickets += [ticket(f"d{i}", f"delivery missing parcel {i}", "delivery") for i in range(4)]
+    tickets += [ticket(f"i{i}", f"invoice needed {i}", "invoices") for i in range(4)]
+    tickets += [ticket(f"p{i}", f"I forgot my password {i}") for i in range(9)]
+    tickets += [ticket(f"pd{i}", f"Passwort vergessen Nummer {i}", lang="de") for i in range(6)]
+    d.store.upsert_tickets(tickets)
+    return d
+
+
+def password_topics(report: dict) -> list[dict]:
+    return [t for t in report["topics"] if any(m["id"].startswith("p") for m in t["members"])]
+
+
+def test_merge_pass_joins_one_question_asked_in_two_languages(bilingual):
+    first = password_topics(report_of(bilingual, estimator=estimator(merge=False), now=NOW))
+    assert len(first) == 2          # the first pass alone: one question, two topics
+    merged = password_topics(report_of(bilingual, estimator=estimator(), now=NOW))
+    assert len(merged) == 1 and merged[0]["size"] == 15
+
+
+def test_a_merged_topic_keeps_the_larger_id_and_the_other_redirects(bilingual):
+    from deflect.web import create_app
+
+    from deflect.gaps.workflow import merged_into
+    from deflect.store.service import create_key
+
+    first = report_of(bilingual, estimator=estimator(merge=False), now=NOW)
+    english, german = sorted(password_topics(first), key=lambda t: -t["size"])
+    store = bilingual.store
+    plan(store, german["id"], "ana", FUTURE)
+    [topic] = password_topics(report_of(bilingual, estimator=estimator(), now=NOW))
+    assert topic["id"] == english["id"] and topic["size"] == 15
+    # the plan of the smaller topic carries over; its id answers with the merged topic
+    assert (topic["status"], topic["owner"], topic["due"]) == ("planned", "ana", FUTURE)
+    assert merged_into(store, german["id"]) == english["id"] and merged_into(store, english["id"]) is None
+    assert get_topic(store, german["id"]).id == english["id"]
+    assert german["id"] not in {t["id"] for t in report_of(bilingual, estimator=estimator(), statuses=None,
+                                                         now=NOW)["topics"]}
+    key = create_key(store, "report", "admin")[1]
+    client = create_app({"TESTING": True, "DEFLECT_HOME": str(bilingual.home.path), "DEFLECTOR": bilingual,
+                         "RATE_LIMIT": 0}).test_client()
+    r = client.get(f"/api/v1/gaps/{german['id']}", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 301 and r.headers["Location"].endswith(f"/api/v1/gaps/{english['id']}")
+    assert r.get_json()["merged_into"] == english["id"] and r.get_json()["topic"]["id"] == english["id"]
+    r = client.get(f"/api/v1/gaps/{english['id']}", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200 and r.get_json()["merged_into"] is None and r.get_json()["topic"]["size"] == 15
+    # acting on the old id acts on the merged topic
+    r = client.patch(f"/api/v1/gaps/{german['id'].lower()}", headers={"Authorization": f"Bearer {key}"},
+                     json={"status": "dismissed", "reason": "known"})
+    assert r.status_code == 200 and r.get_json()["id"] == english["id"]
+    actions = [r[0] for r in store.db.execute("select action from gap_events where topic_id = ? order by id",
+                                              [german["id"]])]
+    assert actions == ["created", "plan", "merged"]
+
+
+def test_cli_answers_a_merged_id_with_the_merged_topic(bilingual, monkeypatch):
+    import deflect.deflector
+    from deflect.cli.gaps import gaps
+
+    first = report_of(bilingual, estimator=estimator(merge=False), now=NOW)
+    english, german = sorted(password_topics(first), key=lambda t: -t["size"])
+    report_of(bilingual, estimator=estimator(), now=NOW)
+    monkeypatch.setattr(deflect.deflector.Deflector, "open", classmethod(lambda cls, home=None, **kw: bilingual))
+    out = CliRunner().invoke(gaps, ["show", german["id"], "--home", str(bilingual.home.path)])
+    assert out.exit_code == 0
+    assert f"{german['id']} was merged into {english['id']}" in out.output
+    assert f'"id": "{english["id"]}"' in out.output
+
+
+# Words -> directions: covered topics (refund, delivery, invoice) share a "shop" direction, the two
+# uncovered app questions (crash, coupon) an "app" direction about as strongly (two distinct questions
+# about as close as two distinct covered ones); each phrasing of the password question has a direction
+# of its own.
+PHRASINGS = {"refund": {0: 1.0, 10: 0.8}, "delivery": {1: 1.0, 10: 0.8}, "invoice": {4: 1.0, 10: 0.8},
+             "crash": {3: 1.0, 11: 0.7}, "coupon": {5: 1.0, 11: 0.7},
+             "forgot": {2: 1.0, 12: 1.0}, "reset": {2: 1.0, 13: 1.0},
+             "vergessen": {2: 1.0, 14: 1.0}, "zurücksetzen": {2: 1.0, 15: 1.0}}
+
+
+def phrasing_vector(text: str) -> np.ndarray:
+    seed = int(hashlib.sha1(text.encode()).hexdigest()[:8], 16)
+    v = np.random.default_rng(seed).normal(0, 0.08, DIM)
+    for word in text.lower().split():
+        for dim, weight in PHRASINGS.get(word.strip("?.,!"), {}).items():
+            v[dim] += weight
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+@pytest.fixture
+def phrasings(tmp_path):
+    d = gap_engine(Home(tmp_path / "home").ensure(), vector=phrasing_vector)
+    d.store.upsert_articles([article("refunds", "How do I get a refund?", ["refund for my order", "refund"]),
+                             article("delivery", "Where is my delivery?", ["delivery late", "delivery"]),
+                             article("invoices", "Your invoice", ["invoice copy", "invoice"])])
+    tickets = [ticket(f"r{i}", f"refund please order {i}", "refunds") for i in range(4)]
+    tickets += [ticket(f"d{i}", f"delivery missing parcel {i}", "delivery") for i in range(4)]
+    tickets += [ticket(f"i{i}", f"invoice needed {i}", "invoices") for i in range(4)]
+    for i in range(5):   # one question, four phrasings, two languages
+        tickets += [ticket(f"pw-a{i}", f"I forgot my password {i}"),
+                    ticket(f"pw-b{i}", f"password reset link broken {i}"),
+                    ticket(f"pw-c{i}", f"Passwort vergessen Nr {i}", lang="de"),
+                    ticket(f"pw-d{i}", f"Passwort zurücksetzen geht nicht {i}", lang="de")]
+    tickets += [ticket(f"crash{i}", f"the app crash again {i}") for i in range(6)]      # two questions,
+    tickets += [ticket(f"coupon{i}", f"app coupon rejected {i}") for i in range(6)]     # close together
+    d.store.upsert_tickets(tickets)
+    return d
+
+
+def topics_holding(report: dict, prefix: str) -> list[dict]:
+    return [t for t in report["topics"] if any(m["id"].startswith(prefix) for m in t["members"])]
+
+
+def test_one_question_in_four_phrasings_over_two_languages_is_one_topic(phrasings):
+    assert len(topics_holding(report_of(phrasings, estimator=estimator(merge=False), now=NOW), "pw-")) >= 2
+    [topic] = topics_holding(report_of(phrasings, estimator=estimator(), now=NOW), "pw-")
+    assert {m["id"] for m in topic["members"]} == {f"pw-{k}{i}" for k in "abcd" for i in range(5)}
+    assert topic["sources"]["languages"] == {"en": 10, "de": 10}
+
+
+def test_two_different_questions_close_together_stay_two_topics(phrasings):
+    report = report_of(phrasings, estimator=estimator(), now=NOW)
+    [crash], [coupon] = topics_holding(report, "crash"), topics_holding(report, "coupon")
+    assert crash["id"] != coupon["id"]
+    assert {m["id"] for m in crash["members"]} == {f"crash{i}" for i in range(6)}
+    assert {m["id"] for m in coupon["members"]} == {f"coupon{i}" for i in range(6)}
+
+
+def test_topic_entry_reads_in_the_majority_language_without_repeats():
+    from deflect.gaps.describe import topic_entry
+    from deflect.gaps.items import ArticleDocs, Judgements
+
+    def member(i: int, subject: str, body: str, lang: str) -> Item:
+        return Item(f"ticket:t{i}", "ticket", f"t{i}", f"{subject} {body}", lang,
+                    "email", (NOW - timedelta(days=3 + 7 * i)).isoformat(), subject=subject)
+    members = [member(0, "E-paper app keeps crashing", "Hi there, the app closes every time. Please help.", "en"),
+               member(1, "App stürzt ab", "Hallo zusammen, seit dem Update stürzt die App ab. Danke!", "de"),
+               member(2, "App stürzt ab", "Guten Tag, seit dem Update stürzt die App ab.", "de"),
+               member(3, "E-Paper-App schließt sich", "Die App schließt sich beim Öffnen einer Ausgabe.", "de")]
+    V = np.array([fake_vector(f"crash {i}") for i in range(4)])
+    n = len(members)
+    judged = Judgements(np.array(["no_answer"] * n, object), np.zeros(n), np.array([None] * n, object),
+                        np.zeros(n, bool))
+    entry = topic_entry("G-0001", "new", list(range(n)), members, V, V[0], ["app"],
+                        ArticleDocs(np.zeros((0, DIM), np.float32), [], {}), NOW, 30, judged)
+    assert entry.language == "de" and entry.suggested_title.startswith("Hilfe: ")
+    assert "crashing" not in entry.suggested_title
+    texts = [e.text for e in entry.examples]
+    assert "E-paper app keeps crashing — The app closes every time." in texts
+    assert "App stürzt ab — Seit dem Update stürzt die App ab." in texts and len(texts) == 3   # one of the two repeats
+    assert entry.cost.customers == 4 and entry.cost.tickets == 4 and sum(entry.weekly) == 4 and entry.weekly[-1] == 1

@@ -147,7 +147,9 @@ SCHEMAS = {
     }, ["ok", "days", "totals", "top_unanswered"]),
     "GapUpdate": {"oneOf": [
         _obj({"status": {"const": "planned"}, "owner": text_schema(100, nullable=False),
-              "due": {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}},
+              "due": {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+              "force": {"type": "boolean", "default": False,
+                        "description": "Accept a due date in the past (without it: 422)."}},
              ["status", "owner", "due"], extra=True),
         _obj({"status": {"const": "dismissed"}, "reason": text_schema(500, nullable=False)},
              ["status", "reason"], extra=True),
@@ -161,6 +163,9 @@ SCHEMAS = {
                                            "description": "Length of the trend period (default: the last "
                                                           "report's, else 30)."}}, extra=True),
     "GapRunResponse": _obj({"ok": OK, "run": _ref("GapRun")}, ["ok", "run"]),
+    "GapTopicResponse": _obj({"ok": OK, "merged_into": {"type": ["string", "null"], "description":
+                                                         "The topic asked for was merged into this one (301)."},
+                              "topic": _ref("GapTopic")}, ["ok", "merged_into", "topic"]),
     "ArticleInput": _obj({
         "title": text_schema(300, nullable=False), "body": text_schema(500_000, nullable=False),
         "language": {"type": ["string", "null"], "pattern": "^([a-z]{2})?$",
@@ -233,6 +238,7 @@ _ERRORS = {
     "409": "No index built yet, or it does not match the model.",
     "413": "Request body too large.",
     "415": "Wrong Content-Type.",
+    "422": "Understood but refused: confirm it (a due date in the past needs \"force\": true).",
     "429": "Rate limit exceeded; see Retry-After.",
 }
 
@@ -312,11 +318,19 @@ PATHS = {
     "/api/v1/gaps/runs/{run_id}": {"get": _op(
         "The state of a run of the gap report.", "200", "GapRunResponse", ["401", "403", "404"],
         secured="admin", tag="admin", params=[_path("run_id", "The run's id (a number).")])},
-    "/api/v1/gaps/{topic_id}": {"patch": _op(
-        "Move a topic through the workflow: planned (owner, due), dismissed (reason), new (reopen).",
-        "200", "GapUpdateResponse", ["400", "401", "403", "404", "413", "415"], request="GapUpdate",
-        secured="admin", tag="admin",
-        params=[_path("topic_id", "Topic id from the report.", {"type": "string", "maxLength": 128})])},
+    "/api/v1/gaps/{topic_id}": {
+        "get": _op(
+            "One topic of the stored report in its workflow state. A topic merged into another (one question "
+            "found twice) answers 301 with the topic it is part of now (Location: that topic).",
+            "200", "GapTopicResponse", ["400", "401", "403", "404"], secured="admin", tag="admin",
+            params=[_path("topic_id", "Topic id from the report.", {"type": "string", "maxLength": 128})],
+            extra_ok={"301": _json(_ref("GapTopicResponse"), "Merged into another topic")}),
+        "patch": _op(
+            "Move a topic through the workflow: planned (owner, due; a due date in the past needs force), "
+            "dismissed (reason), new (reopen). A merged topic's id acts on the topic it was merged into.",
+            "200", "GapUpdateResponse", ["400", "401", "403", "404", "413", "415", "422"], request="GapUpdate",
+            secured="admin", tag="admin",
+            params=[_path("topic_id", "Topic id from the report.", {"type": "string", "maxLength": 128})])},
     "/api/v1/articles/{article_id}": {
         "put": _op(
             "Create or replace an article (from a CMS or helpdesk); searchable at once.",

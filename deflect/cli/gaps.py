@@ -102,17 +102,29 @@ def _echo_topic(topic) -> None:
     click.echo(": ".join(bits[:1]) + ("; " + "; ".join(bits[1:]) if bits[1:] else "") + f" — {topic.label}")
 
 
+def _note_merge(store, topic_id: str) -> None:
+    """Say so when ``topic_id`` was merged into another topic (the command acts on that one)."""
+    from deflect.gaps.workflow import merged_into
+    target = merged_into(store, topic_id)
+    if target:
+        click.echo(f"{topic_id.strip().upper()} was merged into {target} (one question): showing {target}.",
+                   err=True)
+
+
 @gaps.command()
 @click.argument("topic_id")
 @click.option("--owner", required=True, help="Who writes the article.")
 @click.option("--due", required=True, help="Due date, YYYY-MM-DD.")
+@click.option("--force", is_flag=True, help="Accept a due date in the past.")
 @_sub_home
 @click.pass_context
 @friendly
-def plan(ctx, topic_id, owner, due):
+def plan(ctx, topic_id, owner, due, force):
     """Plan an article for topic TOPIC_ID: owner and due date."""
     from deflect.gaps.workflow import plan as run
-    _echo_topic(run(_store(ctx), topic_id, owner, due))
+    store = _store(ctx)
+    _note_merge(store, topic_id)
+    _echo_topic(run(store, topic_id, owner, due, force=force))
 
 
 @gaps.command()
@@ -124,7 +136,9 @@ def plan(ctx, topic_id, owner, due):
 def dismiss(ctx, topic_id, reason):
     """Dismiss topic TOPIC_ID (no article will be written)."""
     from deflect.gaps.workflow import dismiss as run
-    _echo_topic(run(_store(ctx), topic_id, reason))
+    store = _store(ctx)
+    _note_merge(store, topic_id)
+    _echo_topic(run(store, topic_id, reason))
 
 
 @gaps.command()
@@ -135,7 +149,9 @@ def dismiss(ctx, topic_id, reason):
 def reopen(ctx, topic_id):
     """Put a covered or dismissed topic back to new."""
     from deflect.gaps.workflow import reopen as run
-    _echo_topic(run(_store(ctx), topic_id))
+    store = _store(ctx)
+    _note_merge(store, topic_id)
+    _echo_topic(run(store, topic_id))
 
 
 @gaps.command()
@@ -144,9 +160,12 @@ def reopen(ctx, topic_id):
 @click.pass_context
 @friendly
 def show(ctx, topic_id):
-    """Show one topic (from the last report run) as JSON."""
+    """Show one topic (from the last report run) as JSON; a merged topic's id shows the topic it is
+    part of now (and says so)."""
     from deflect.gaps.workflow import get_topic
-    click.echo(json.dumps(get_topic(_store(ctx), topic_id).to_dict(), ensure_ascii=False, indent=1))
+    store = _store(ctx)
+    _note_merge(store, topic_id)
+    click.echo(json.dumps(get_topic(store, topic_id).to_dict(), ensure_ascii=False, indent=1))
 
 
 def main() -> None:  # pragma: no cover - convenience for `python -m deflect.cli.gaps`

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from deflect.gaps.merge import covered_centres, merge_clusters
 from deflect.gaps.neighbourhood import Neighbourhood, centroid, project
 
 MIN_SIZE = 5                # members a recurring topic needs (one-off questions are not topics)
@@ -40,7 +41,7 @@ class GapReport:
                  max_evidence_share: float = EVIDENCE_SHARE, max_hard_share: float = HARD_SHARE,
                  neighbours: int = NEIGHBOURS, chunk_size: int = CHUNK, auto_factor: float = AUTO_FACTOR,
                  max_pool: int = MAX_POOL, reduce_dims: int | None = REDUCE_DIMS, near_factor: float = NEAR_FACTOR,
-                 random_state: int = 0):
+                 merge: bool = True, random_state: int = 0):
         self.min_size = min_size
         self.distance_threshold = distance_threshold
         self.max_evidence_share = max_evidence_share
@@ -51,14 +52,16 @@ class GapReport:
         self.max_pool = max_pool
         self.reduce_dims = reduce_dims
         self.near_factor = near_factor
+        self.merge = merge
         self.random_state = random_state
 
     def fit(self, X: np.ndarray, candidate: np.ndarray, covered: np.ndarray, article: np.ndarray | None = None,
             hard: np.ndarray | None = None, labels: np.ndarray | None = None,
             centroids: np.ndarray | None = None, known: dict[int, tuple] | None = None,
-            new: np.ndarray | None = None) -> GapReport:
+            new: np.ndarray | None = None, fixed: np.ndarray | None = None) -> GapReport:
         """``known[k]``: evidence of old topic k that is still valid (not tested again); ``new``: the
-        rows not seen by earlier runs (only they may join old topics; default all)."""
+        rows not seen by earlier runs (only they may join old topics; default all); ``fixed``: old
+        topics that never merge with another (closed ones)."""
         X = np.ascontiguousarray(X, dtype=np.float32)
         n, dim = X.shape
         candidate = np.asarray(candidate, bool)
@@ -112,7 +115,37 @@ class GapReport:
         self.is_gap_ = (self.sizes_ >= self.min_size) & np.array(
             [self._passes(e[0], e[1], slack=HYSTERESIS if c < len(old) else 1.0) for c, e in enumerate(evidence)],
             bool).reshape(k)
+        self.merged_: dict[int, int] = {}
+        if self.merge:
+            self._merge(X, hood, hard, article, len(old), fixed)
         return self
+
+    def _merge(self, X: np.ndarray, hood: Neighbourhood, hard: np.ndarray, article: np.ndarray, n_old: int,
+               fixed: np.ndarray | None) -> None:
+        """The second pass (``merge``): gap clusters that are one question become one. An old topic keeps
+        its id before a new cluster, the larger before the smaller."""
+        fixed = np.zeros(n_old, bool) if fixed is None else np.asarray(fixed, bool)
+        gaps = [c for c in np.flatnonzero(self.is_gap_) if not (c < len(fixed) and fixed[c])]
+        if len(gaps) < 2:
+            return
+        def passes(rows: np.ndarray) -> bool:
+            evidence = hood.evidence(rows)
+            return self._passes(evidence[0], evidence[1])
+
+        def rank(c: int) -> tuple:
+            return (c < n_old, int(self.sizes_[c]), -c)
+
+        self.merged_ = merge_clusters(X, self.labels_, [int(c) for c in gaps], covered_centres(X, hard, article),
+                                      passes, rank, covered_rows=X[hard])
+        for gone in self.merged_:
+            self.is_gap_[gone], self.sizes_[gone] = False, 0
+        for keep in set(self.merged_.values()):
+            rows = np.flatnonzero(self.labels_ == keep)
+            self.sizes_[keep] = len(rows)
+            self.centroids_[keep] = centroid(X[rows])
+            share, hard_share, art = hood.evidence(rows)   # neighbours are cached: cheap
+            self.evidence_share_[keep], self.hard_share_[keep] = share, hard_share
+            self.evidence_article_[keep] = art
 
     def fit_empty(self) -> GapReport:
         """The fitted state for no items at all: no clusters."""

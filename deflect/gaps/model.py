@@ -60,7 +60,8 @@ class Member:
 class Example(_Json):
     source: Literal["ticket", "inquiry"]
     id: str
-    text: str = _doc("The ticket's or inquiry's text (at most 300 characters).", "")
+    text: str = _doc("The ticket's subject line and the first sentence of its body (an inquiry: its first "
+                     "sentence).", "")
 
 
 @dataclass(slots=True)
@@ -77,6 +78,15 @@ class Trend(_Json):
     previous_period: int = _doc("Members created in the period before.", 0)
     direction: Literal["new", "rising", "falling", "steady"] = "steady"
     period_days: int = 30
+
+
+@dataclass(slots=True)
+class Cost(_Json):
+    """How many customers a topic cost lately: each inquiry and ticket is one who did not find an answer."""
+    customers: int = _doc("Inquiries and tickets of the last ``days`` days.", 0)
+    inquiries: int = 0
+    tickets: int = 0
+    days: int = 30
 
 
 @dataclass(slots=True)
@@ -111,7 +121,11 @@ class Topic(_Json):
     first_seen: str | None = None
     last_seen: str | None = None
     trend: Trend | None = None
-    examples: list[Example] = _doc("Up to five distinct members, most representative first.", factory=list)
+    weekly: list[int] = _doc("Members per week over the last 12 weeks, oldest first (the last week ends "
+                             "when the report was built).", factory=list)
+    cost: Cost | None = _doc("Customers the topic cost in the last 30 days (the report ranks by it).", None)
+    examples: list[Example] = _doc("Up to five members that say different things, most representative first.",
+                                   factory=list)
     nearest_article: NearestArticle | None = None
     answered_with: dict[str, int] = _doc("Articles the engine answered members with (up to 3).", factory=dict)
     members: list[Member] = field(default_factory=list)
@@ -144,6 +158,7 @@ class Topic(_Json):
         plain = {k: v for k, v in data.items() if k in names}
         return cls(**{**plain,
                       "sources": obj(Sources, data.get("sources")), "trend": obj(Trend, data.get("trend")),
+                      "cost": obj(Cost, data.get("cost")), "weekly": list(data.get("weekly") or []),
                       "examples": [Example(**e) for e in data.get("examples") or []],
                       "nearest_article": obj(NearestArticle, data.get("nearest_article")),
                       "members": [Member(m["source"], m["id"]) for m in data.get("members") or []],

@@ -10,7 +10,8 @@ from deflect.gaps.model import Report, Topic
 
 CSV_FIELDS = ("id", "status", "overdue", "size", "tickets", "inquiries", "label", "suggested_title", "owner",
               "due", "languages", "channels", "first_seen", "last_seen", "this_period", "previous_period",
-              "trend", "nearest_article", "nearest_score", "covered_by", "time_to_coverage_days")
+              "trend", "nearest_article", "nearest_score", "covered_by", "time_to_coverage_days", "customers_30d",
+              "weekly")
 
 
 def to_json(report: Report) -> str:
@@ -43,6 +44,7 @@ def _csv_row(t: Topic) -> dict:
         "trend": trend.direction if trend else "", "nearest_article": near.id if near else "",
         "nearest_score": near.score if near else "", "covered_by": t.covered_by or "",
         "time_to_coverage_days": t.time_to_coverage_days or "",
+        "customers_30d": t.cost.customers if t.cost else "", "weekly": " ".join(map(str, t.weekly)),
     }
 
 

@@ -30,7 +30,7 @@ from deflect.gaps.items import (
 )
 from deflect.gaps.model import OPEN, Counts, Evidence, NotFound, Params, Report, Run, Topic
 from deflect.gaps.not_found import not_found
-from deflect.gaps.workflow import list_topics, listed_rows, record_event, workflow_state
+from deflect.gaps.workflow import list_topics, listed_rows, merge_topics, record_event, workflow_state
 from deflect.text import text_hash
 
 PERIOD_DAYS = 30
@@ -53,6 +53,7 @@ class Naming:
     active: set[str]                # open topics with members now
     next_id: int
     topic_of: list[str | None]      # per item: its topic now (REGION: inside a covered region)
+    merged: dict[str, str]          # old topic -> the topic it was merged into by this run
 
 
 def build_report(deflector: Engine, min_size: int = MIN_SIZE, period_days: int = PERIOD_DAYS,
@@ -71,7 +72,7 @@ def build_report(deflector: Engine, min_size: int = MIN_SIZE, period_days: int =
     docs = article_docs(deflector)
     Vg, Ag = gap_space(deflector, corpus.vectors, docs.vectors, english=english_share(items))
     docs_g = ArticleDocs(Ag, docs.ids, docs.titles)
-    previous = Previous(topics={r["id"]: r for r in store.db["gap_topics"].rows}, ids=[],
+    previous = Previous(topics={r["id"]: r for r in store.db["gap_topics"].rows_where("merged_into is null")}, ids=[],
                         topic_of=[cached.get(it.key, {}).get("topic_id") for it in items])
     previous.ids = sorted(previous.topics)
     settled, known = _fit(est, corpus, Vg, docs_g, previous)
@@ -166,6 +167,7 @@ def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs,
     hard = np.r_[judged.is_("linked"), np.ones(pad, bool)]
     article = np.r_[judged.article, np.array(docs.ids, dtype=object)] if pad else judged.article
     # evidence of old topics stays valid while the engine judges the same and the topic has not grown much
+    fixed = np.array([topics[t]["status"] in ("covered", "dismissed") for t in previous.ids], bool)
     known = {}
     for k, t in enumerate(previous.ids):
         prev = json.loads(topics[t]["report"] or "{}").get("evidence") or {}
@@ -178,7 +180,7 @@ def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs,
     est.fit(X, np.r_[cand, np.zeros(pad, bool)], covered, article, hard=hard,
             labels=np.r_[labels, np.full(pad, -1)], centroids=centroids if len(previous.ids) else None,
             known={k: v[:3] for k, v in known.items()},
-            new=np.r_[corpus.fresh | judged.changed, np.zeros(pad, bool)])
+            new=np.r_[corpus.fresh | judged.changed, np.zeros(pad, bool)], fixed=fixed)
     return settled, known
 
 
@@ -189,14 +191,18 @@ def _name(store, est: GapReport, previous: Previous, settled: np.ndarray) -> Nam
     ids: dict[int, str] = {}
     active: set[str] = set()
     next_id = int(store.get_setting("gaps_next_id", 1))
+    merged = getattr(est, "merged_", {})
     for k, t in enumerate(previous.ids):
         status, size = topics[t]["status"], sizes[k] if k < len(sizes) else 0
+        if k in merged:
+            continue
         if status in ("covered", "dismissed", "planned") or (size > 0 and est.is_gap_[k]):
             ids[k] = t
             if status in OPEN and size > 0:
                 active.add(t)
     released = {k for k in range(len(previous.ids)) if k not in ids}
-    inactive = [t for t in previous.ids if topics[t]["status"] == "new" and t not in active]
+    inactive = [t for k, t in enumerate(previous.ids) if topics[t]["status"] == "new" and t not in active
+                and k not in merged]
     for k in range(est.n_existing_, len(sizes)):
         if not est.is_gap_[k]:
             continue
@@ -216,7 +222,8 @@ def _name(store, est: GapReport, previous: Previous, settled: np.ndarray) -> Nam
     topic_of = [ids.get(int(k)) if k >= 0 and int(k) not in released else None for k in est.labels_[:n]]
     for i in np.flatnonzero(settled | est.rejected_[:n]):
         topic_of[i] = topic_of[i] or REGION
-    return Naming(ids, active, next_id, topic_of)
+    redirects = {previous.ids[gone]: ids[keep] for gone, keep in merged.items() if gone < len(previous.ids)}
+    return Naming(ids, active, next_id, topic_of, redirects)
 
 
 def _entries(corpus: Corpus, naming: Naming, est: GapReport, previous: Previous, known: dict[int, tuple],
@@ -275,6 +282,7 @@ def _persist(store, corpus: Corpus, naming: Naming, entries: dict[str, Topic], p
             row = {"id": t, "active": int(t in naming.active), "label": entry.label, "title": entry.suggested_title,
                    "keywords": json.dumps(entry.keywords, ensure_ascii=False),
                    "representative": entry.representative, "language": entry.language, "size": entry.size,
+                   "cost": entry.cost.customers if entry.cost else 0,
                    "centroid": np.asarray(centroid_of[t], np.float32).tobytes(), "updated_at": stamp,
                    "first_seen": entry.first_seen, "last_seen": entry.last_seen,
                    "listed": int(entry.status != "new" or entry.size >= est.min_size)}
@@ -285,6 +293,8 @@ def _persist(store, corpus: Corpus, naming: Naming, entries: dict[str, Topic], p
                 record_event(store, t, "created", {"size": entry.size}, stamp)
             else:
                 store.db["gap_topics"].update(t, row)
+        for gone, keep in naming.merged.items():
+            merge_topics(store, gone, keep, stamp)
         store.set_setting("gaps_next_id", naming.next_id)
         store.db["gap_report"].upsert({
             "id": 1, "generated_at": meta.generated_at, "params": json.dumps(meta.params.to_dict()),

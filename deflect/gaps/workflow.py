@@ -33,6 +33,12 @@ class TopicStateError(DeflectError):
     status = 409
 
 
+class PastDueError(InputError):
+    """A due date in the past, not confirmed (``force``)."""
+
+    status = 422
+
+
 def workflow_state(row: dict, now: datetime) -> dict:
     """The workflow fields of a topic (``model.WORKFLOW``) from its stored row."""
     status, due = row.get("status") or "new", row.get("due")
@@ -49,13 +55,27 @@ def record_event(store, topic_id: str, action: str, detail: dict, at: str) -> No
 
 
 def _row(store, topic_id: str) -> dict:
+    """The stored row of a topic; of the topic it was merged into when it was merged."""
     topic_id = (topic_id or "").strip()
-    row = store.db.execute("select * from gap_topics where id = ? collate nocase", [topic_id]).fetchone()
-    if row is None:
-        raise NotFoundError(f"no topic {topic_id} (run `deflect gaps` to list topics)",
-                            hint="Topic ids look like G-0001; `deflect gaps --status all` lists every topic.")
     cols = [c.name for c in store.db["gap_topics"].columns]
-    return dict(zip(cols, row, strict=False))
+    for _ in range(100):   # a chain of merges ends; the bound only guards against a broken store
+        row = store.db.execute("select * from gap_topics where id = ? collate nocase", [topic_id]).fetchone()
+        if row is None:
+            raise NotFoundError(f"no topic {topic_id} (run `deflect gaps` to list topics)",
+                                hint="Topic ids look like G-0001; `deflect gaps --status all` lists every topic.")
+        found = dict(zip(cols, row, strict=False))
+        if not found.get("merged_into"):
+            return found
+        topic_id = found["merged_into"]
+    raise DeflectError(f"topic {topic_id}: its merges go round in a circle")
+
+
+def merged_into(store, topic_id: str) -> str | None:
+    """The topic that ``topic_id`` was merged into (following later merges too); None when it was not
+    merged. NotFoundError for an unknown id."""
+    asked = (topic_id or "").strip()
+    final = _row(store, asked)["id"]
+    return None if final.lower() == asked.lower() else final
 
 
 def _public(row: dict, now: datetime | None = None, members: bool = True) -> Topic:
@@ -74,15 +94,16 @@ def get_topic(store, topic_id: str) -> Topic:
     return _public(_row(store, topic_id))
 
 
-_ROW = "id, status, label, size, report, owner, due, reason, created_at, planned_at, covered_at, covered_by, " \
-       "time_to_coverage_days, dismissed_at"
+_ROW = "id, status, label, size, cost, report, owner, due, reason, created_at, planned_at, covered_at, " \
+       "covered_by, time_to_coverage_days, dismissed_at"
 
 
 def listed_rows(store, statuses: tuple[str, ...] | None = None, now: datetime | None = None,
                 members: bool = True) -> list[dict]:
     """The stored rows of the report's topics (the last run's, and those given a status since) with
-    ``statuses`` (None: all), overdue first, then by size; the columns a topic is read from."""
-    sql = f"select {_ROW}{', members' if members else ''} from gap_topics where listed = 1"
+    ``statuses`` (None: all), overdue first, then the costliest (customers lately), then by size; the
+    columns a topic is read from."""
+    sql = f"select {_ROW}{', members' if members else ''} from gap_topics where listed = 1 and merged_into is null"
     if statuses is not None:
         sql += f" and status in ({','.join('?' * len(statuses))})"
     cur = store.db.execute(sql, list(statuses or ()))
@@ -90,13 +111,13 @@ def listed_rows(store, statuses: tuple[str, ...] | None = None, now: datetime | 
     today = (now or utcnow()).date().isoformat()
     rows = [dict(zip(cols, r, strict=True)) for r in cur]
     return sorted(rows, key=lambda r: (not (r["status"] == "planned" and (r["due"] or "9") < today),
-                                       -(r["size"] or 0), r["id"]))
+                                       -(r["cost"] or 0), -(r["size"] or 0), r["id"]))
 
 
 def list_topics(store, statuses: tuple[str, ...] | None = None, now: datetime | None = None,
                 members: bool = True) -> list[Topic]:
     """The report's topics in their workflow state (``members``: with their members), overdue first,
-    then by size."""
+    then the costliest, then by size."""
     return [_public(row, now, members) for row in listed_rows(store, statuses, now, members)]
 
 
@@ -124,14 +145,20 @@ def _transition(store, topic_id: str, action: str, allowed: tuple[str, ...], cha
     return get_topic(store, row["id"])
 
 
-def plan(store, topic_id: str, owner: str, due: str | date, now: datetime | None = None) -> Topic:
-    """new|planned -> planned: someone will write the article by ``due``."""
+def plan(store, topic_id: str, owner: str, due: str | date, now: datetime | None = None,
+         force: bool = False) -> Topic:
+    """new|planned -> planned: someone will write the article by ``due`` (a date in the past only
+    with ``force``: it is most likely a typo)."""
     owner = (owner or "").strip()
     if not owner:
         raise InputError("a planned topic needs an owner", hint="Pass --owner NAME.")
     due_date = due if isinstance(due, date) else parse_due(due)
     stamp = iso(now or utcnow())
     row = _row(store, topic_id)
+    today = (now or utcnow()).date()
+    if due_date < today and not force and row["status"] in ("new", "planned"):
+        raise PastDueError(f"due date {due_date.isoformat()} is in the past (today is {today.isoformat()})",
+                           hint="Pass a later date, or confirm this one: --force (API: \"force\": true).")
     planned_at = row["planned_at"] if row["status"] == "planned" and row["planned_at"] else stamp
     return _transition(store, topic_id, "plan", ("new", "planned"),
                        {"status": "planned", "owner": owner, "due": due_date.isoformat(), "planned_at": planned_at},
@@ -156,10 +183,24 @@ def reopen(store, topic_id: str, now: datetime | None = None) -> Topic:
                         "planned_at": None}, {}, now)
 
 
+def merge_topics(store, gone: str, keep: str, stamp: str) -> None:
+    """Record that topic ``gone`` is now part of topic ``keep`` (in the caller's transaction): its id
+    redirects there (so do the ids merged into it before), and its plan carries over when ``keep`` has
+    none."""
+    row, target = _row(store, gone), _row(store, keep)
+    store.db.execute("update gap_topics set merged_into = ?, active = 0, listed = 0, updated_at = ? "
+                     "where id = ? or merged_into = ?", [keep, stamp, gone, gone])
+    if row["status"] == "planned" and target["status"] == "new":
+        store.db["gap_topics"].update(keep, {"status": "planned", "owner": row["owner"], "due": row["due"],
+                                             "planned_at": row["planned_at"], "listed": 1})
+    record_event(store, gone, "merged", {"into": keep, "status": row["status"]}, stamp)
+    record_event(store, keep, "absorbed", {"from": gone, "status": target["status"]}, stamp)
+
+
 def has_open_topics(store) -> bool:
     """Whether any topic is new or planned (cheap: lets callers skip loading the engine)."""
-    return store.db.execute("select 1 from gap_topics where status in ('new', 'planned') limit 1").fetchone() \
-        is not None
+    return store.db.execute("select 1 from gap_topics where status in ('new', 'planned') and merged_into is null "
+                            "limit 1").fetchone() is not None
 
 
 def overdue_topics(store, now: datetime | None = None) -> list[Topic]:
@@ -171,7 +212,7 @@ def check_coverage(deflector: Engine, now: datetime | None = None, share: float 
     """Mark open topics covered when the engine now answers their members with an article (or an
     article lies inside the topic). Call after every index build and article upsert; returns the ids."""
     store = deflector.store
-    open_topics = [r for r in store.db["gap_topics"].rows_where("status in ('new', 'planned')")]
+    open_topics = [r for r in store.db["gap_topics"].rows_where("status in ('new', 'planned') and merged_into is null")]
     if not open_topics:
         return []
     now = now or utcnow()

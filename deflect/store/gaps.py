@@ -7,6 +7,8 @@
 - ``gap_report``: the stored report's own row (when it was built, with what, its counts and the
   not-found list); ``gap_topics.listed`` marks the topics it lists.
 - ``gap_runs``: every build of the stored report; at most one is running per home (a unique index).
+- ``gap_topics.merged_into``: a topic merged into another (one question found twice) redirects there;
+  ``gap_topics.cost``: the customers it cost lately (the report lists the costliest first).
 """
 from __future__ import annotations
 
@@ -99,4 +101,10 @@ def _m102_stored_report(db: sqlite_utils.Database) -> None:
     db.execute("create unique index gap_runs_one_running on gap_runs(state) where state = 'running'")
 
 
-GAPS_MIGRATIONS = [("101_gaps", _m101_gaps), ("102_stored_report", _m102_stored_report)]
+def _m103_topic_merges(db: sqlite_utils.Database) -> None:
+    db["gap_topics"].add_column("merged_into", str)     # the topic this one was merged into (NULL: none)
+    db["gap_topics"].add_column("cost", int)            # customers of the last 30 days (the report ranks by it)
+
+
+GAPS_MIGRATIONS = [("101_gaps", _m101_gaps), ("102_stored_report", _m102_stored_report),
+                   ("103_topic_merges", _m103_topic_merges)]

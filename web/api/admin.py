@@ -15,7 +15,7 @@ from deflect.gaps.model import Report, RunOptions
 from deflect.gaps.render import to_csv
 from deflect.gaps.report import stored_report, stored_report_json
 from deflect.gaps.runs import get_run, latest_run, refresh_in_background, start_in_background
-from deflect.gaps.workflow import check_coverage, dismiss, plan, reopen
+from deflect.gaps.workflow import check_coverage, dismiss, get_topic, merged_into, plan, reopen
 from deflect.language import detect_language
 
 from .. import metrics as metrics_lib
@@ -106,6 +106,23 @@ def _int_field(data: dict, name: str, low: int, high: int) -> int | None:
     return value
 
 
+@bp.get("/gaps/<topic_id>")
+@require_key("admin")
+def gaps_topic(topic_id: str):
+    """One topic; an id merged into another topic answers 301 with that topic."""
+    if len(topic_id) > 128:
+        raise ApiError("topic id too long")
+    store = get_store()
+    target = merged_into(store, topic_id)
+    topic = get_topic(store, target or topic_id)
+    body = jsonify({"ok": True, "merged_into": target, "topic": topic.to_dict()})
+    if target is None:
+        return body
+    body.status_code = 301
+    body.headers["Location"] = f"/api/v1/gaps/{target}"
+    return body
+
+
 @bp.patch("/gaps/<topic_id>")
 @require_key("admin")
 def gaps_update(topic_id: str):
@@ -119,7 +136,10 @@ def gaps_update(topic_id: str):
         due = text_field(data, "due", required=True, max_len=10)
         if not DATE.match(due):
             raise ApiError("'due' must be a date YYYY-MM-DD")
-        topic = plan(store, topic_id, owner, due)
+        force = data.get("force", False)
+        if not isinstance(force, bool):
+            raise ApiError("'force' must be true or false")
+        topic = plan(store, topic_id, owner, due, force=force)
     elif status == "dismissed":
         reason = text_field(data, "reason", required=True, max_len=500)
         topic = dismiss(store, topic_id, reason)

@@ -155,6 +155,36 @@
     return t.label || (t.keywords || []).join(", ") || t.id;
   }
 
+  // A topic's weekly volume as a small line (inline SVG); the last point is the week ending now.
+  var SW = 96, SH = 24;
+  function sparkline(weeks) {
+    weeks = weeks || [];
+    var total = weeks.reduce(function (s, v) { return s + v; }, 0);
+    var label = "Weekly volume, last " + weeks.length + " weeks (oldest first): " + weeks.join(", ");
+    var root = svg("svg", { viewBox: "0 0 " + SW + " " + SH, width: SW, height: SH, role: "img",
+      "aria-label": label, "class": "sparkline" });
+    root.appendChild(svg("title", {}, label));
+    if (!weeks.length || !total) return root;
+    var max = Math.max.apply(null, weeks);
+    var x = function (i) { return weeks.length === 1 ? SW / 2 : 1 + (i / (weeks.length - 1)) * (SW - 2); };
+    var y = function (v) { return SH - 2 - (v / max) * (SH - 4); };
+    var d = weeks.map(function (v, i) { return (i ? "L" : "M") + x(i).toFixed(1) + " " + y(v).toFixed(1); }).join(" ");
+    root.appendChild(svg("path", { d: d, "class": "spark-line" }));
+    var last = weeks.length - 1;
+    root.appendChild(svg("circle", { cx: x(last), cy: y(weeks[last]), r: 2, "class": "spark-dot" }));
+    return root;
+  }
+
+  function costCell(t) {
+    var td = el("td", { "class": "cost" });
+    var c = t.cost;
+    td.appendChild(el("div", { "class": "num", title: c ? "customers in the last " + c.days + " days" : null },
+      c ? String(c.customers) : "–"));
+    if (c) td.appendChild(el("div", { "class": "muted small" }, c.inquiries + " inq. · " + c.tickets + " tickets"));
+    td.appendChild(sparkline(t.weekly));
+    return td;
+  }
+
   function gapRow(t) {
     var tr = el("tr", { "data-topic": t.id, "class": t.overdue ? "overdue" : null });
     var topic = el("td", { "class": "topic" });
@@ -177,6 +207,7 @@
       topic.appendChild(el("span", { "class": "topic-label" }, topicLabel(t)));
     }
     tr.appendChild(topic);
+    tr.appendChild(costCell(t));
     tr.appendChild(el("td", { "class": "num" }, t.size));
     var trend = trendText(t.trend);
     tr.appendChild(el("td", { "class": "trend " + trend.cls, title: trend.title || null }, trend.text));
@@ -237,7 +268,7 @@
       var tr = el("tr");
       var empty = !state.report ? "Not loaded." : state.report.generated_at ? "No topics with this status." :
         "No gap report yet" + (building() ? ": it is being built…" : ".");
-      tr.appendChild(el("td", { colspan: "9", "class": "empty" }, empty));
+      tr.appendChild(el("td", { colspan: "10", "class": "empty" }, empty));
       body.appendChild(tr);
     }
   }
@@ -268,6 +299,8 @@
     var due = new Date(Date.now() + 14 * 864e5).toISOString().slice(0, 10);
     $("plan-due").value = t.due || due;
     $("plan-error").textContent = "";
+    pastConfirmed = null;
+    $("plan-submit").textContent = "Plan";
     $("plan-dialog").showModal();
   }
   function openDismiss(t) {
@@ -292,10 +325,31 @@
     });
   }
 
+  // A due date in the past is most likely a typo: the first submit asks, the second confirms it.
+  var pastConfirmed = null;
+  function today() {
+    var d = new Date();
+    return new Date(d.getTime() - d.getTimezoneOffset() * 6e4).toISOString().slice(0, 10);
+  }
+  $("plan-due").addEventListener("input", function () {
+    pastConfirmed = null;
+    $("plan-submit").textContent = "Plan";
+    $("plan-error").textContent = "";
+  });
   $("plan-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
-    patch(current.id, { status: "planned", owner: $("plan-owner").value.trim(), due: $("plan-due").value },
-      $("plan-dialog"), $("plan-error"));
+    var due = $("plan-due").value;
+    var past = due && due < today();
+    if (past && pastConfirmed !== due) {
+      pastConfirmed = due;
+      $("plan-error").textContent = "The due date " + due + " is in the past: the topic will be overdue at once. " +
+        "Press “Plan anyway” to confirm, or pick a later date.";
+      $("plan-submit").textContent = "Plan anyway";
+      return;
+    }
+    var body = { status: "planned", owner: $("plan-owner").value.trim(), due: due };
+    if (past) body.force = true;
+    patch(current.id, body, $("plan-dialog"), $("plan-error"));
   });
   $("dismiss-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
