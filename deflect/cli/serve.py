@@ -175,11 +175,13 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
     # prometheus-client, starts), removed at the end.
     metrics_dir = tempfile.mkdtemp(prefix="deflect-metrics-")
     os.environ[PROMETHEUS_DIR] = metrics_dir
+    master = os.getpid()
     try:
         run_gunicorn(config, host, port, workers, threads, timeout, access_log=access_log, reread=read_config)
     finally:
-        os.environ.pop(PROMETHEUS_DIR, None)
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        if os.getpid() == master:   # an exiting worker (a fork) leaves through here too
+            os.environ.pop(PROMETHEUS_DIR, None)
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 # -- keys -------------------------------------------------------------------------------------------
