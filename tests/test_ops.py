@@ -75,6 +75,9 @@ def test_metrics_latency_per_route_template_and_figures_from_the_store(tmp_path)
     assert _count(after, "/api/v1/feedback", status="201") - _count(before, "/api/v1/feedback", status="201") == 1
     assert _count(after, "/api/v1/articles/<article_id>", "DELETE", "404") >= 1
     assert "no-such-article" not in text   # the route template, never the raw path
+    assert client.open("/wp-login.php", method="PROPFIND").status_code in (404, 405)
+    later = _samples(client.get("/metrics").get_data(as_text=True))
+    assert _count(later, "unmatched", "other", "404") == 1   # a made-up method makes no series of its own
     for decision in set(decisions):   # label values as the engine decided
         key = ("deflect_inquiries_total", (("channel", "widget"), ("decision", decision)))
         assert after[key] == decisions.count(decision)
