@@ -52,7 +52,9 @@ def get_deflector() -> Engine:
                 home = Home.resolve(current_app.config.get("DEFLECT_HOME"))
                 deflector = Deflector.open(home, model=current_app.config.get("DEFLECT_MODEL"))
                 deflector.store.redactor = get_redactor()
-                deflector.embed_batcher.max_wait = float(current_app.config.get("EMBED_BATCH_WAIT_MS") or 0) / 1000
+                batcher = getattr(deflector, "embed_batcher", None)   # engines without micro-batching have none
+                if batcher is not None:
+                    batcher.max_wait = float(current_app.config.get("EMBED_BATCH_WAIT_MS") or 0) / 1000
                 state["deflector"] = deflector
     return deflector
 
