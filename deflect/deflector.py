@@ -36,6 +36,7 @@ from deflect.engine import FEATURES, ArticleHit, Scores, Suggestion, TicketHit
 from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article, Ticket
 from deflect.home import Home
+from deflect.index.batching import MicroBatcher
 from deflect.index.build import save_current
 from deflect.index.bundle import IndexBundle
 from deflect.index.classifier import Classifier
@@ -79,6 +80,8 @@ class Deflector:
         self._write_lock = threading.RLock()  # one change or save at a time; queries do not wait for saves
         self._manifest_mtime = self._mtime()
         self._reload_problem: str | None = None
+        # concurrent queries of this process share one model forward (see deflect.index.batching)
+        self.embed_batcher = MicroBatcher(self._embed_slices, max_batch=EMBED_SLICE)
         self._prepare()
 
     @classmethod
@@ -194,11 +197,18 @@ class Deflector:
         return self.bundle.model
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """L2-normalised float32 embeddings (n, dim) with the index's model. The model runs under the
-        query lock (tokenizers are not thread-safe), ``EMBED_SLICE`` texts at a time, so a query waits
-        for one slice at most and a change for the query in progress (the lock is fair); texts go
-        shortest first, short ones not padded to long ones."""
+        """L2-normalised float32 embeddings (n, dim) with the index's model. Up to ``EMBED_SLICE``
+        texts (a live query) are embedded in one forward with those of concurrent callers
+        (``embed_batcher``), unless this thread holds the query lock (the forward takes it)."""
         texts = list(texts)
+        if 0 < len(texts) <= EMBED_SLICE and not self._lock.held():
+            return self.embed_batcher(texts)
+        return self._embed_slices(texts)
+
+    def _embed_slices(self, texts: list[str]) -> np.ndarray:
+        """The model runs under the query lock (tokenizers are not thread-safe), ``EMBED_SLICE`` texts
+        at a time, so a query waits for one slice at most and a change for the query in progress (the
+        lock is fair); texts go shortest first, short ones not padded to long ones."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.embedder.dim), np.float32)
         for start in range(0, len(order), EMBED_SLICE):
@@ -338,8 +348,12 @@ class Deflector:
         """Batch version; ``exclude_tickets[i]`` leaves that ticket out of item i's neighbours
         (to judge a ticket that is itself in the index); ``vectors`` skips embedding."""
         texts = list(texts)
+        embedded_with = None
+        if vectors is None:  # embedded as the documents are: without redaction placeholders; before the
+            embedded_with = self.embedder   # query lock is taken, so concurrent queries share a forward
+            vectors = self.embed([without_placeholders(text) for text in texts])
         with self._lock:
-            if vectors is None:  # embedded as the documents are: without redaction placeholders
+            if embedded_with is not None and embedded_with is not self.embedder:  # a reload changed the model
                 vectors = self.embed([without_placeholders(text) for text in texts])
             exclude = None
             if exclude_tickets is not None:

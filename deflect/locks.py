@@ -55,6 +55,10 @@ class FairRLock:
                 self._owner = None
                 self._cond.notify_all()
 
+    def held(self) -> bool:
+        """Whether the calling thread holds the lock."""
+        return self._owner == threading.get_ident()
+
     def __enter__(self) -> FairRLock:
         self.acquire()
         return self

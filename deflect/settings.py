@@ -69,6 +69,15 @@ def _number(low: float, high: float, unit: str = "") -> Callable[[Any], float]:
     return convert
 
 
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise ValueError("must be one of " + ", ".join(choices))
+        return text
+    return convert
+
+
 def _origins(value: Any) -> list[str]:
     items = value.split(",") if isinstance(value, str) else list(value)
     return [str(item).strip() for item in items if str(item).strip()]
@@ -153,6 +162,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("spool_max_bytes", 50 * 1024 * 1024, _int_range(1024, 1 << 40), "SPOOL_MAX_BYTES",
             "--spool-max-bytes", "Largest spool (bytes) of inquiries waiting for the database; beyond it they "
             "are lost and logged."),
+    Setting("log_format", "text", _choice("text", "json"), "LOG_FORMAT", "--log-format",
+            "Log lines as plain text, or json: one JSON object per line (time, level, logger, message)."),
+    Setting("metrics_key", None, _text, "METRICS_KEY", "--metrics-key",
+            "Bearer token that GET /metrics (Prometheus) requires (unset: open; then keep it off the public "
+            "network, see docs/deploy.md)."),
+    Setting("embed_batch_wait_ms", 2.0, _number(0.0, 100.0, "milliseconds"), "EMBED_BATCH_WAIT_MS",
+            "--embed-batch-wait-ms", "Milliseconds a model forward waits for concurrent queries to join it, only "
+            "while the worker is busy (a lone query never waits); 0 batches only what is already queued."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -206,6 +223,28 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | No
     found = {s.name: _value(s, env, overrides) for s in SETTINGS}
     return Settings({name: value for name, (value, _) in found.items()},
                     {name: source for name, (_, source) in found.items()})
+
+
+def read_env_file(path: str | os.PathLike) -> dict[str, str]:
+    """``NAME=value`` lines of an environment file (as systemd's EnvironmentFile: ``#`` comments, blank
+    lines, optional ``export`` and quotes)."""
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except OSError as exc:
+        raise SettingError(f"cannot read the environment file {path}: {exc.strerror or exc}") from None
+    values = {}
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.removeprefix("export ").partition("=")
+        if not sep or not name.strip():
+            raise SettingError(f"{path}:{number}: expected NAME=value, got {line!r}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name.strip()] = value
+    return values
 
 
 def _copy(value: Any) -> Any:

@@ -113,6 +113,20 @@ class Server:
         except OSError:
             return []
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the gunicorn workers have used so far (Linux /proc): the cost of the
+        requests, whatever else runs on the machine."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        try:
+            pid = self.proc.pid
+            for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, ValueError, IndexError):
+            return float("nan")
+        return total
+
     def output(self) -> str:
         self.log.seek(0)
         return self.log.read().decode(errors="replace")[-4000:]
@@ -196,8 +210,8 @@ def main() -> None:
     parser.add_argument("--clients", default="1,4,16", help="Concurrency levels (default 1,4,16).")
     parser.add_argument("--requests", type=int, default=200, help="Requests per level (default 200).")
     parser.add_argument("--warmup", type=int, default=20, help="Unmeasured requests first (default 20).")
-    parser.add_argument("--configs", default="1x4,2x4",
-                        help="Server configurations WORKERSxTHREADS, comma-separated (default 1x4,2x4).")
+    parser.add_argument("--configs", default="2x1,2x4,2x8",
+                        help="Server configurations WORKERSxTHREADS, comma-separated (default 2x1,2x4,2x8).")
     parser.add_argument("--out", type=Path, default=DOCS / "bench_http.md")
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
@@ -218,12 +232,14 @@ def main() -> None:
                 print(f"[{workers}x{threads}] ready after {ready:.1f} s", file=sys.stderr)
                 run_level(server.port, max(levels), args.warmup)
                 for clients in levels:
+                    cpu = server.cpu_seconds()
                     r = run_level(server.port, clients, args.requests)
-                    r.update(workers=workers, threads=threads, ready_s=ready, rss=server.worker_rss_mb())
+                    r.update(workers=workers, threads=threads, ready_s=ready, rss=server.worker_rss_mb(),
+                             cpu_ms=(server.cpu_seconds() - cpu) * 1000 / max(1, r["requests"] + r["errors"]))
                     results.append(r)
                     print(f"[{workers}x{threads}] {clients:>2} clients: p50 {r['p50']:.1f} ms  "
                           f"p99 {r['p99']:.1f} ms  {r['rps']:.1f} req/s  errors {r['errors']}  "
-                          f"load {r['load']:.2f}", file=sys.stderr)
+                          f"cpu {r['cpu_ms']:.1f} ms/req  load {r['load']:.2f}", file=sys.stderr)
             finally:
                 server.stop()
 
@@ -239,16 +255,21 @@ def main() -> None:
         "runs torch, BLAS and faiss with 1 thread. Clients are stdlib threads with one keep-alive "
         f"connection each, sending `POST /api/v1/suggest` (k=3; {len(QUERIES)} German/English questions in "
         f"turn; the inquiry is logged to SQLite); {args.requests} measured requests per row after "
-        f"{args.warmup} warm-up requests. Latency is client-side wall time per request in ms.",
+        f"{args.warmup} warm-up requests. Latency is client-side wall time per request in ms. Concurrent "
+        "requests of a worker share one model forward (micro-batching, `deflect.index.batching`; with 1 thread "
+        "per worker nothing is batched). CPU ms/req: CPU time of the workers per request (user + system), "
+        f"which other work on the machine barely changes; capacity = {os.cpu_count()} cores x 1000 / CPU ms/req, "
+        "the req/s the workers could answer on these cores alone.",
         "",
         "| workers x threads | clients | requests | errors | p50 ms | p90 ms | p99 ms | max ms | req/s "
-        "| load avg |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU ms/req | capacity req/s | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        capacity = (os.cpu_count() or 1) * 1000 / r["cpu_ms"] if r["cpu_ms"] > 0 else float("nan")
         lines.append(f"| {r['workers']} x {r['threads']} | {r['clients']} | {r['requests']} | {r['errors']} "
                      f"| {r['p50']:.1f} | {r['p90']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | {r['rps']:.1f} "
-                     f"| {r['load']:.2f} |")
+                     f"| {r['cpu_ms']:.1f} | {capacity:.0f} | {r['load']:.2f} |")
     ready = ", ".join(f"{w} x {t}: {s:.0f} s" for w, t, s in
                       sorted({(r["workers"], r["threads"], r["ready_s"]) for r in results}))
     rss = ", ".join(f"{r['workers']} x {r['threads']}: " + " + ".join(f"{m:.0f}" for m in r["rss"]) + " MB"

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from deflect import settings
 
-from . import errors, limits, state
+from . import errors, limits, logs, ops, state
 from .state import get_deflector, get_home, get_store
 
 __all__ = ["create_app", "get_deflector", "get_home", "get_store"]
@@ -27,6 +27,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    if app.config["LOG_FORMAT"] == "json":
+        logs.use_json(app)
 
     proxies = int(app.config["TRUST_PROXY"] or 0)
     if proxies > 0:
@@ -35,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     state.init_app(app)
     errors.register(app)
     limits.init_app(app)
+    ops.init_app(app)
 
     from . import api
     api.register(app)

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Callable
 
 import click
 
@@ -50,17 +53,50 @@ def _post_fork(server, worker) -> None:
     limit_threads()
 
 
+def _child_exit(server, worker) -> None:
+    """A gone worker's live metrics (gauges) leave the Prometheus exposition; its counts stay."""
+    if os.environ.get(PROMETHEUS_DIR):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)
+
+
+PROMETHEUS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _logger_class(config: Callable[[], dict]):
+    """gunicorn's logger, its lines as JSON while the ``log_format`` setting says json (looked up on
+    every set-up, so a reload by SIGHUP switches the format)."""
+    from gunicorn.glogging import Logger
+
+    from deflect.logs import JsonFormatter
+
+    class DeflectLogger(Logger):
+        def setup(self, cfg):
+            super().setup(cfg)
+            if config().get("LOG_FORMAT") == "json":
+                for log in (self.error_log, self.access_log):
+                    for handler in log.handlers:
+                        handler.setFormatter(JsonFormatter())
+
+    return DeflectLogger
+
+
 def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: int, timeout: int,
-                 access_log: bool = False, log_level: str = "info", warm: bool = True) -> None:
+                 access_log: bool = False, log_level: str = "info", warm: bool = True,
+                 reread: Callable[[], dict] | None = None) -> None:
     """Serve the app under gunicorn (each worker creates its own app, model and index: no preload,
-    so torch is never imported in the master before forking)."""
+    so torch is never imported in the master before forking). On SIGHUP ``reread()`` gives the config
+    again; gunicorn then replaces the workers with ones made with it (settings that cannot be read
+    keep the old ones)."""
     from gunicorn.app.base import BaseApplication
 
+    current = {"config": app_config}
     options = {
         "bind": f"{host}:{port}", "workers": workers, "threads": threads,
         "worker_class": "gthread" if threads > 1 else "sync", "timeout": timeout, "graceful_timeout": 30,
-        "keepalive": 5, "preload_app": False, "post_fork": _post_fork, "proc_name": "deflect",
-        "accesslog": "-" if access_log else None, "errorlog": "-", "loglevel": log_level,
+        "keepalive": 5, "preload_app": False, "post_fork": _post_fork, "child_exit": _child_exit,
+        "proc_name": "deflect", "accesslog": "-" if access_log else None, "errorlog": "-", "loglevel": log_level,
+        "logger_class": _logger_class(lambda: current["config"]),
         # gunicorn >= 25 opens a control socket at a fixed path: several servers would collide.
         "control_socket_disable": True,
         # Request lines up to gunicorn's maximum reach the app, which answers long API URLs with a
@@ -69,13 +105,21 @@ def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: 
     }
 
     class Server(BaseApplication):
+        loaded = False
+
         def load_config(self):
+            if self.loaded and reread is not None:   # a reload (SIGHUP): read the settings again
+                try:
+                    current["config"] = reread()
+                except DeflectError as exc:
+                    click.echo(f"deflect: settings not reloaded, the old ones stay: {exc}", err=True)
+            self.loaded = True
             for key, value in options.items():
                 if value is not None and key in self.cfg.settings:  # settings differ between versions
                     self.cfg.set(key, value)
 
         def load(self):
-            return make_app(app_config, warm=warm)
+            return make_app(current["config"], warm=warm)
 
     Server().run()
 
@@ -99,17 +143,24 @@ def setting_options(fn):
 @click.option("--timeout", type=click.IntRange(10, 3600), default=120, show_default=True,
               help="Seconds before a silent worker is restarted (covers model loading).")
 @setting_options
+@click.option("--env-file", type=click.Path(dir_okay=False), default=None,
+              help="File of DEFLECT_NAME=value lines, read at start and again on SIGHUP (over the environment).")
 @click.option("--access-log", is_flag=True, help="Log every request to stderr.")
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
 @home_option
 @friendly
-def serve(host, port, workers, threads, timeout, access_log, dev, home, **options):
-    """Run the web service: API v1, the widget and the pages. Every setting can be given as an option
-    or in its environment variable (see `deflect settings`)."""
+def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home, **options):
+    """Run the web service: API v1, the widget and the pages. Every setting can be given as an option,
+    in its environment variable (see `deflect settings`) or in the --env-file; SIGHUP reads them again."""
     for name in THREAD_ENV:  # inherited by the workers before torch or BLAS start their pools
         os.environ[name] = "1"
     given = {name: value for name, value in options.items() if value not in (None, ())}
-    config = settings.load(overrides={**given, "home": str(home.path)}).flask_config()
+
+    def read_config() -> dict:
+        env = {**os.environ, **settings.read_env_file(env_file)} if env_file else os.environ
+        return settings.load(env=env, overrides={**given, "home": str(home.path)}).flask_config()
+
+    config = read_config()
     if not (home.index_dir / "manifest.json").exists():
         raise click.ClickException(f"no index in {home.path}\nHint: run `deflect ingest FOLDER` and "
                                    "`deflect index` first (or pass --home).")
@@ -120,7 +171,17 @@ def serve(host, port, workers, threads, timeout, access_log, dev, home, **option
         return
     click.echo(f"deflect: serving {home.path} on http://{host}:{port}/ "
                f"({workers} worker(s) x {threads} thread(s))", err=True)
-    run_gunicorn(config, host, port, workers, threads, timeout, access_log=access_log)
+    # The workers' request metrics meet in a folder of this serve's own (set before any worker, and
+    # prometheus-client, starts), removed at the end.
+    metrics_dir = tempfile.mkdtemp(prefix="deflect-metrics-")
+    os.environ[PROMETHEUS_DIR] = metrics_dir
+    master = os.getpid()
+    try:
+        run_gunicorn(config, host, port, workers, threads, timeout, access_log=access_log, reread=read_config)
+    finally:
+        if os.getpid() == master:   # an exiting worker (a fork) leaves through here too
+            os.environ.pop(PROMETHEUS_DIR, None)
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 # -- keys -------------------------------------------------------------------------------------------

@@ -1,0 +1,118 @@
+"""Dynamic micro-batching of concurrent embedding calls within one process.
+
+Request threads of one worker (gunicorn gthread) that each need a few texts embedded hand them to a
+``MicroBatcher``; while one batched model forward runs, the calls that arrive queue up, and the next
+forward takes all of them at once (up to ``max_batch`` texts). One forward of n short texts costs far
+less than n forwards of one on a CPU, so throughput grows with concurrency, while a lone caller is
+dispatched at once (no wait when nothing else is queued). Under load (the previous forward served
+several callers) the next one may wait up to ``max_wait`` seconds for more callers to join.
+
+There is no background thread: the first waiting caller runs the forward for everyone (leader and
+followers), so the batcher survives ``fork`` and needs no shutdown. A failing forward of several callers
+is run again per caller, so an exception reaches only the caller whose texts raised it.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+
+Forward = Callable[[list[str]], np.ndarray]
+
+
+class _Call:
+    __slots__ = ("texts", "result", "error", "done")
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        self.result: np.ndarray | None = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
+class MicroBatcher:
+    """Embeds the texts of concurrent callers in one call of ``forward`` (texts -> (n, dim) array)."""
+
+    def __init__(self, forward: Forward, max_batch: int = 32, max_wait: float = 0.0):
+        self.forward = forward
+        self.max_batch = max_batch
+        self.max_wait = max_wait          # seconds a forward under load waits for more callers
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: deque[_Call] = deque()
+        self._busy = False
+        self._last_callers = 0
+        self.forwards = 0                 # forwards run, and callers served by them (for tests and stats)
+        self.callers = 0
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        """The vectors of ``texts`` (row i for text i), computed together with concurrent calls."""
+        call = _Call(list(texts))
+        with self._cond:
+            self._queue.append(call)
+            if self._busy:
+                self._cond.notify_all()   # a leader waiting for more callers counts again
+            while not call.done:
+                if self._busy:
+                    self._cond.wait()
+                    continue
+                self._busy = True
+                try:
+                    batch = self._take()
+                    self._cond.release()
+                    try:
+                        self._run(batch)
+                    finally:
+                        self._cond.acquire()
+                finally:
+                    self._busy = False
+                    self._cond.notify_all()
+        if call.error is not None:
+            raise call.error
+        assert call.result is not None
+        return call.result
+
+    def _take(self) -> list[_Call]:
+        """The calls of the next forward, from the front of the queue (called with the lock held)."""
+        if self.max_wait > 0 and self._last_callers > 1:
+            deadline = time.monotonic() + self.max_wait
+            while sum(len(c.texts) for c in self._queue) < self.max_batch:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+        batch = [self._queue.popleft()]
+        size = len(batch[0].texts)
+        while self._queue and size + len(self._queue[0].texts) <= self.max_batch:
+            size += len(self._queue[0].texts)
+            batch.append(self._queue.popleft())
+        self._last_callers = len(batch)
+        return batch
+
+    def _run(self, batch: list[_Call]) -> None:
+        """One forward for the whole batch; each call gets its rows (or, when it fails, its own error)."""
+        self.forwards += 1
+        self.callers += len(batch)
+        if len(batch) == 1:
+            self._run_one(batch[0])
+            return
+        try:
+            vectors = self.forward([t for call in batch for t in call.texts])
+        except Exception:   # find whose texts fail: each caller alone
+            for call in batch:
+                self._run_one(call)
+            return
+        start = 0
+        for call in batch:
+            call.result = np.array(vectors[start:start + len(call.texts)])
+            start += len(call.texts)
+            call.done = True
+
+    def _run_one(self, call: _Call) -> None:
+        try:
+            call.result = np.asarray(self.forward(call.texts))
+        except BaseException as exc:  # handed to its caller, raised in its thread
+            call.error = exc
+        call.done = True

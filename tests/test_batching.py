@@ -1,0 +1,133 @@
+"""Micro-batching of concurrent embedding calls (deflect.index.batching) and its use by the Deflector."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from deflect.index.batching import MicroBatcher
+
+
+def _vectors(texts: list[str]) -> np.ndarray:
+    """A stand-in model: row i is (len(text), first character code) of text i."""
+    return np.array([[len(t), ord(t[0])] for t in texts], np.float32)
+
+
+def _concurrently(fn, args: list, start_together: bool = True) -> list:
+    results: list = [None] * len(args)
+    barrier = threading.Barrier(len(args))
+
+    def run(i: int) -> None:
+        if start_together:
+            barrier.wait()
+        try:
+            results[i] = fn(args[i])
+        except Exception as exc:  # kept to assert which caller got which error
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(args))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_concurrent_callers_share_forwards_and_each_gets_its_rows():
+    calls: list[int] = []
+
+    def slow_model(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        time.sleep(0.05)   # while one forward runs, the other callers queue up
+        return _vectors(texts)
+
+    batcher = MicroBatcher(slow_model, max_batch=32)
+    inputs = [[f"{chr(97 + i)}" * (i + 1), "x" * (i + 3)] for i in range(12)]
+    results = _concurrently(batcher, inputs)
+    for texts, got in zip(inputs, results):
+        assert np.array_equal(got, _vectors(texts))
+    assert sum(calls) == 24 and len(calls) < 12   # fewer forwards than callers
+    assert max(calls) > 2
+    assert batcher.callers == 12 and batcher.forwards == len(calls)
+
+
+def test_a_batch_never_exceeds_max_batch():
+    sizes: list[int] = []
+
+    def model(texts):
+        sizes.append(len(texts))
+        time.sleep(0.02)
+        return _vectors(texts)
+
+    batcher = MicroBatcher(model, max_batch=4)
+    results = _concurrently(batcher, [["abc", "de"] for _ in range(10)])
+    assert all(np.array_equal(r, _vectors(["abc", "de"])) for r in results)
+    assert max(sizes) <= 4
+
+
+def test_an_exception_reaches_only_the_caller_whose_texts_raised_it():
+    def model(texts):
+        time.sleep(0.02)
+        if any(t.startswith("bad") for t in texts):
+            raise ValueError("cannot embed bad text")
+        return _vectors(texts)
+
+    batcher = MicroBatcher(model)
+    inputs = [["good one"], ["bad one"], ["fine"], ["also good", "ok"], ["bad again"], ["last"]]
+    results = _concurrently(batcher, inputs * 2)
+    for texts, got in zip(inputs * 2, results):
+        if texts[0].startswith("bad"):
+            assert isinstance(got, ValueError) and "bad text" in str(got)
+        else:
+            assert np.array_equal(got, _vectors(texts))
+
+
+def test_a_lone_caller_is_dispatched_at_once_even_with_a_wait():
+    batcher = MicroBatcher(_vectors, max_wait=1.0)
+    for _ in range(3):
+        start = time.perf_counter()
+        assert np.array_equal(batcher(["hello"]), _vectors(["hello"]))
+        assert time.perf_counter() - start < 0.2
+
+
+def test_under_load_the_wait_is_bounded():
+    def model(texts):
+        time.sleep(0.01)
+        return _vectors(texts)
+
+    batcher = MicroBatcher(model, max_wait=0.05)
+    _concurrently(batcher, [["abc"] for _ in range(6)])   # leaves the batcher "under load"
+    start = time.perf_counter()
+    batcher(["lonely"])
+    assert time.perf_counter() - start < 0.5
+
+
+@pytest.fixture(scope="module")
+def queries() -> list[str]:
+    return ["Wie kann ich mein Abo kündigen?", "I forgot my password", "Zeitung nass",
+            "Kann ich das E-Paper offline lesen, auch im Flugzeug ohne Internet?", "Rechnung",
+            "How can I pay for my subscription with a credit card or PayPal?"]
+
+
+def test_batched_forward_equals_single_forwards(demo_deflector, queries):
+    singles = np.vstack([demo_deflector.embed([q]) for q in queries])
+    together = demo_deflector.embed_batcher.forward(queries)
+    assert together.shape == singles.shape
+    np.testing.assert_allclose(together, singles, atol=2e-5)
+
+
+def test_concurrent_suggestions_equal_sequential_ones(demo_deflector, queries):
+    before = demo_deflector.embed_batcher.forwards, demo_deflector.embed_batcher.callers
+    alone = [demo_deflector.suggest(q, k=3) for q in queries]
+    together = _concurrently(lambda q: demo_deflector.suggest(q, k=3), queries * 3)
+    for one, other in zip(alone * 3, together):
+        assert not isinstance(other, Exception)
+        assert [a.id for a in other.articles] == [a.id for a in one.articles]
+        assert other.decision == one.decision
+        assert other.confidence == pytest.approx(one.confidence, abs=1e-3)
+        np.testing.assert_allclose(other.vector, one.vector, atol=2e-5)
+    forwards = demo_deflector.embed_batcher.forwards - before[0]
+    callers = demo_deflector.embed_batcher.callers - before[1]
+    assert callers == len(queries) * 4 and forwards < callers   # some suggestions shared a forward

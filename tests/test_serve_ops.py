@@ -1,0 +1,105 @@
+"""`deflect serve` as operators run it: request metrics summed over the gunicorn workers, SIGHUP
+re-reading the --env-file without dropping requests, and JSON log lines."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFLECT = Path(sys.executable).parent / "deflect"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _request(port: int, method: str, path: str, body: dict | None = None, key: str | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    try:
+        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _suggest_count(port: int, key: str) -> float:
+    status, data = _request(port, "GET", "/metrics", key=key)
+    assert status == 200
+    for family in text_string_to_metric_families(data.decode()):
+        for s in family.samples:
+            if (s.name == "deflect_http_request_duration_seconds_count"
+                    and s.labels == {"method": "POST", "endpoint": "/api/v1/suggest", "status": "200"}):
+                return s.value
+    return 0.0
+
+
+def _wait(condition, timeout: float, what: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"deflect serve exited:\n{log.read_text()[-3000:]}"
+        try:
+            if condition():
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{what} not within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def test_metrics_over_workers_sighup_reload_and_json_logs(demo_home, tmp_path):
+    env_file = tmp_path / "deflect.env"
+    env_file.write_text("DEFLECT_METRICS_KEY=first\nDEFLECT_RATE_LIMIT=0\n")
+    log = tmp_path / "serve.log"
+    port = _port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEFLECT_")}
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(DEFLECT), "serve", "--home", str(demo_home), "--port", str(port),
+                                 "--workers", "2", "--threads", "2", "--env-file", str(env_file)],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait(lambda: _request(port, "GET", "/readyz")[0] == 200, 300, "ready", proc, log)
+        for i in range(10):
+            status, _ = _request(port, "POST", "/api/v1/suggest", {"text": f"Wie kündige ich mein Abo? {i}"})
+            assert status == 200
+        assert _request(port, "GET", "/metrics")[0] == 401
+        # every scrape (whichever worker answers it) counts the requests of both workers
+        assert [_suggest_count(port, "first") for _ in range(4)] == [10.0] * 4
+
+        env_file.write_text("DEFLECT_METRICS_KEY=second\nDEFLECT_RATE_LIMIT=0\nDEFLECT_LOG_FORMAT=json\n")
+        mark = log.stat().st_size
+        os.kill(proc.pid, signal.SIGHUP)
+        answered = []
+
+        def reloaded() -> bool:
+            answered.append(_request(port, "GET", "/healthz")[0])   # requests go on during the reload
+            return _request(port, "GET", "/metrics", key="second")[0] == 200
+        _wait(reloaded, 300, "the new settings", proc, log)
+        assert set(answered) == {200}
+        _wait(lambda: _request(port, "GET", "/metrics", key="first")[0] == 401, 120, "old workers gone", proc, log)
+
+        status, _ = _request(port, "POST", "/api/v1/suggest", {"text": "I forgot my password"})
+        assert status == 200
+        assert _suggest_count(port, "second") == 11.0   # the old workers' requests stay counted
+
+        lines = [line for line in log.read_bytes()[mark:].decode(errors="replace").splitlines() if line.startswith("{")]
+        entries = [json.loads(line) for line in lines]
+        assert any(e["logger"] == "gunicorn.error" and "Booting worker" in e["message"] for e in entries)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
