@@ -149,6 +149,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("spool_max_bytes", 50 * 1024 * 1024, _int_range(1024, 1 << 40), "SPOOL_MAX_BYTES",
             "--spool-max-bytes", "Largest spool (bytes) of inquiries waiting for the database; beyond it they "
             "are lost and logged."),
+    Setting("holdout", 0.0, _number(0.0, 0.5), "HOLDOUT", "--holdout",
+            "Share of widget sessions (0-0.5, e.g. 0.05) that get no suggestions, drawn once per session: the "
+            "control group of the holdout experiment in the metrics (0: off)."),
+    Setting("feedback_min_sessions", 8, _int_range(1, 100_000), "FEEDBACK_MIN_SESSIONS", "--feedback-min-sessions",
+            "Distinct sessions whose feedback about an article a neighbourhood of similar phrasings needs before "
+            "that feedback moves the article there (one session or client cannot)."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -77,6 +77,7 @@ class FakeDeflector:
         self.store.upsert_tickets(list(tickets))
         self.bundle = None
         self.calibrator: Calibrator | None = None
+        self.learned = None
         self.vector, self.relevance = vector, relevance
         self.dim = len(vector(""))
         self.embedded = self.judged = self.reload_calls = 0

@@ -22,6 +22,7 @@ from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article, Inquiry, Ticket
 from deflect.privacy import Redactor, default_redactor
 from deflect.store.connectors_schema import CONNECTORS_MIGRATIONS
+from deflect.store.feedback_schema import FEEDBACK_MIGRATIONS
 from deflect.store.gaps import GAPS_MIGRATIONS
 from deflect.store.service_schema import SERVICE_MIGRATIONS
 
@@ -52,6 +53,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     *GAPS_MIGRATIONS,
     *SERVICE_MIGRATIONS,
     *CONNECTORS_MIGRATIONS,
+    *FEEDBACK_MIGRATIONS,
 ]
 
 
