@@ -413,7 +413,8 @@ PATHS.update({
             _query("session", STR, "Only this session's evidence."),
             _query("kind", {"type": "string", "enum": ["helpful", "not_helpful", "agent_choice", "resolved"]},
                    "Only this kind."),
-            _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "At most this many.")])},
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                   "At most this many.")])},
     "/api/v1/learned/forget": {"post": _op(
         "Forget learned evidence; suggestions change after the background refit.",
         "200", "ForgetResponse", ["400", "401", "403", "413", "415"], request="ForgetRequest",

@@ -3,10 +3,10 @@
 everything else shown to agents."""
 from __future__ import annotations
 
-from deflect.text import clip
 from deflect.privacy import Redactor, default_redactor
 from deflect.store import Store
 from deflect.store.feedback import ticket_sessions
+from deflect.text import clip
 
 MAX_STEPS = 30
 PHRASES = {"searched": "searched '{text}'", "shown": "was shown '{title}'", "read": "read '{title}'",
@@ -24,8 +24,8 @@ def session_history(store: Store, sessions: list[str], redactor: Redactor | None
     q = store.db.execute
     titles = dict(q("select id, title from articles"))
     events: list[tuple[str, int, dict]] = []
-    for iid, text, decision, article, at in q(f"""
-            select id, text, decision, article_id, created_at from inquiries
+    for text, decision, article, at in q(f"""
+            select text, decision, article_id, created_at from inquiries
             where session in ({marks}) order by created_at, rowid""", sessions):
         events.append((at, 0, {"action": "searched", "text": clip(redact(text or ""), 120), "at": at}))
         if decision == "answer" and article:

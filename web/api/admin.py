@@ -19,9 +19,9 @@ from deflect.gaps.workflow import check_coverage, dismiss, plan, reopen
 from deflect.language import detect_language
 
 from .. import metrics as metrics_lib
-from ..experiment import experiment_metrics
 from ..auth import require_key
 from ..errors import ApiError
+from ..experiment import experiment_metrics
 from ..limits import int_arg, json_body, list_field, text_field
 from ..state import get_store, write_lock
 from .common import deflector

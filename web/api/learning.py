@@ -56,7 +56,8 @@ def learned_list():
 def learned_forget():
     data = json_body()
     ids = data.get("ids")
-    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > LIST_MAX):
+    if ids is not None and (not isinstance(ids, list) or len(ids) > LIST_MAX
+                            or not all(isinstance(i, str) for i in ids)):
         raise ApiError(f"'ids' must be a list of at most {LIST_MAX} evidence ids")
     article = text_field(data, "article_id", max_len=128)
     session = text_field(data, "session", max_len=128)
