@@ -37,7 +37,7 @@ def refresher() -> Refresher:
 
 
 def schedule_refit() -> int:
-    """Refit soon, in the background; returns the generation that will include what is stored now."""
+    """Refit soon, in the background; returns the ticket to wait for (Refresher.wait)."""
     r = refresher()
     r.requested_at = time.monotonic()
     return r.request()

@@ -25,6 +25,7 @@ from deflect.store.service import get_inquiry
 
 log = logging.getLogger(__name__)
 VOTES = ("helpful", "not_helpful")
+MIN_INTERVAL_S = 3.0   # between two refits: a burst of votes is learned in one refit, not one each
 
 
 def client_key(address: str | None) -> str | None:
@@ -92,34 +93,38 @@ def build_learned(store: Store, engine: Engine, params: LearningParams | None = 
 
 
 class Refresher:
-    """Refits ``engine.learned`` in a background thread: ``request()`` returns at once, requests that
-    arrive while a refit runs are served by one more refit. Suggest never waits: the new boost is
-    swapped in whole when it is ready. ``generation`` counts finished refits."""
+    """Refits ``engine.learned`` in a background thread: ``request()`` returns at once; requests that
+    arrive while a refit runs are served together by one more refit (at most one every
+    ``min_interval`` seconds). Suggest never waits: the new boost is swapped in whole when it is ready.
+    ``generation`` counts finished refits."""
 
     def __init__(self, engine: Engine, open_store: Callable[[], Store], params: LearningParams | None = None):
         self.engine, self._open_store, self.params = engine, open_store, params
         self.generation = 0
+        self.min_interval = MIN_INTERVAL_S
         self.last_error: str | None = None
         self.evidence = 0
-        self._dirty = False
+        self._requested = 0      # requests so far
+        self._served = 0         # requests whose data the last finished refit included
         self._running = False
+        self._last_start = -float("inf")
         self._cond = threading.Condition()
 
     def request(self) -> int:
-        """Ask for a refit; returns the generation that will include everything stored so far."""
+        """Ask for a refit; returns a ticket for ``wait``: served once a refit that started after this
+        call has finished (it includes everything stored before the call)."""
         with self._cond:
-            self._dirty = True
-            target = self.generation + (2 if self._running else 1)
+            self._requested += 1
             if not self._running:
                 self._running = True
                 threading.Thread(target=self._run, name="deflect-learning", daemon=True).start()
-            return target
+            return self._requested
 
-    def wait(self, generation: int, timeout: float = 60.0) -> bool:
-        """Wait until ``generation`` refits are done; False on timeout."""
+    def wait(self, ticket: int, timeout: float = 60.0) -> bool:
+        """Wait until the refit for ``ticket`` is done; False on timeout."""
         end = time.monotonic() + timeout
         with self._cond:
-            while self.generation < generation:
+            while self._served < ticket:
                 left = end - time.monotonic()
                 if left <= 0:
                     return False
@@ -139,11 +144,16 @@ class Refresher:
     def _run(self) -> None:
         while True:
             with self._cond:
-                if not self._dirty:
+                if self._served >= self._requested:
                     self._running = False
                     self._cond.notify_all()
                     return
-                self._dirty = False
+            pause = self._last_start + self.min_interval - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)   # requests arriving meanwhile are served by this refit
+            with self._cond:
+                serving = self._requested
+            self._last_start = time.monotonic()
             try:
                 self.refit_now()
                 self.last_error = None
@@ -152,4 +162,5 @@ class Refresher:
                 log.warning("deflect: learning from feedback failed: %s", exc)
             with self._cond:
                 self.generation += 1
+                self._served = serving
                 self._cond.notify_all()

@@ -57,7 +57,7 @@ def article_outcomes(store: Store, days: int = 30, today: date | None = None, li
                            from feedback f join inquiries i on i.id = f.inquiry_id
                            where {window} and f.event = 'helpful' and i.session is not null)
             select a, count(distinct s) from votes where exists(
-                select 1 from ({CONTACTS}) c where c.session = votes.s and c.at > votes.at
+                select 1 from ({CONTACTS}) c where c.session = votes.s and c.at >= votes.at
                 and julianday(c.at) <= julianday(votes.at, :days)) group by a""", params):
         if article:
             row(article)["contacted_after_helpful"] = n

@@ -65,8 +65,8 @@ def learned_forget():
     if not ids and not (article or session or kind):
         raise ApiError("say what to forget: 'ids', 'article_id', 'session' or 'kind'")
     n = forget_evidence(get_store(), ids=ids or None, article_id=article, session=session, kind=kind)
-    generation = schedule_refit()
-    return jsonify({"ok": True, "forgotten": n, "generation": generation})
+    schedule_refit()
+    return jsonify({"ok": True, "forgotten": n, **_state()})
 
 
 @bp.post("/learned/refit")
@@ -76,10 +76,10 @@ def learned_refit():
     wait = data.get("wait", False)
     if not isinstance(wait, bool):
         raise ApiError("'wait' must be true or false")
-    generation = schedule_refit()
-    if wait and not refresher().wait(generation, timeout=300):
+    ticket = schedule_refit()
+    if wait and not refresher().wait(ticket, timeout=300):
         raise ApiError("the refit is still running; see GET /api/v1/learned", 503, headers={"Retry-After": "10"})
-    return jsonify({"ok": True, **_state(), "requested": generation}), (200 if wait else 202)
+    return jsonify({"ok": True, **_state(), "requested": ticket}), (200 if wait else 202)
 
 
 @bp.post("/agent/choice")
