@@ -98,9 +98,10 @@ def build_home(dataset: str, tmp: Path) -> tuple[Path, Path]:
 
 
 def open_app(home: Path, deflector=None, **config):
+    from deflect.web import create_app
+
     from deflect.store import open_store
     from deflect.store.service import create_key
-    from deflect.web import create_app
 
     app = create_app({"DEFLECT_HOME": str(home), "RATE_LIMIT": "off", "DEFLECTOR": deflector, **config})
     store = open_store(home / "deflect.db")
@@ -228,7 +229,8 @@ def write_report(runs: list[dict], holdout: dict | None, args) -> None:
         d = m["difference"]
         lines += [f"**Holdout simulation** (banking77 engine, `HOLDOUT={holdout['share']}`, {holdout['sessions']} "
                   f"sessions; without deflect a session contacts with p = {CONTACT_P}, a shown session with "
-                  f"{CONTACT_P} × (1 − {holdout['true_prevented']})): true difference {holdout['true_difference']:+.3f}; "
+                  f"{CONTACT_P} × (1 − {holdout['true_prevented']})): true difference "
+                  f"{holdout['true_difference']:+.3f}; "
                   f"measured shown {m['shown']['contact_rate']:.3f} ({m['shown']['sessions']} sessions) vs held out "
                   f"{m['holdout']['contact_rate']:.3f} ({m['holdout']['sessions']}), difference {d['value']:+.3f}, "
                   f"95 % CI [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}] — "

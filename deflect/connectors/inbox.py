@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from deflect.connectors import connector_for
 from deflect.connectors.base import Connector, Event
 from deflect.connectors.note import NoteOptions, compose_note
-from deflect.feedback.history import session_history
-from deflect.feedback.learning import learn_from_ticket
-from deflect.store.feedback import record_contact, ticket_sessions
 from deflect.connectors.records import (
     Connection,
     claim_delivery,
@@ -34,8 +31,11 @@ from deflect.connectors.records import (
 )
 from deflect.engine import Engine
 from deflect.errors import ClientError
+from deflect.feedback.history import session_history
+from deflect.feedback.learning import learn_from_ticket
 from deflect.privacy import Redactor
 from deflect.store import Store
+from deflect.store.feedback import record_contact, ticket_sessions
 
 log = logging.getLogger(__name__)
 
