@@ -11,6 +11,7 @@ from flask import current_app, request
 
 from deflect.errors import DeflectError
 from deflect.feedback.learning import Refresher, client_key
+from deflect.index.learned import LearningParams
 from deflect.store import Store, open_store
 from deflect.store.feedback import assign_arm
 
@@ -29,7 +30,8 @@ def refresher() -> Refresher:
             found = ext.get(EXT)
             if found is None:
                 path, redactor = get_home().db_path, get_redactor()
-                found = Refresher(get_deflector(), lambda: open_store(path, redactor=redactor))
+                params = LearningParams(min_sessions=int(current_app.config.get("FEEDBACK_MIN_SESSIONS") or 8))
+                found = Refresher(get_deflector(), lambda: open_store(path, redactor=redactor), params)
                 found.requested_at = time.monotonic()
                 found.request()
                 ext[EXT] = found
