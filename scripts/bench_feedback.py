@@ -204,7 +204,7 @@ def holdout_run(app, case: Path, sessions: int, rng: random.Random) -> dict:
 
 def write_report(runs: list[dict], holdout: dict | None, args) -> None:
     lines = [f"Measured {time.strftime('%Y-%m-%d')} by `scripts/bench_feedback.py` on this machine "
-             f"({os.cpu_count()} cores, {platform.python_version()}); seed {args.seed}, cases built with "
+             f"({os.cpu_count()} cores, {platform.python_version()}); seed 0, cases built with "
              "`make_case.py DATASET --history none`. Per round every *replayed* inquiry is asked by a new "
              "customer (own session and address) who votes on the first listed article (right: helpful, "
              f"wrong: not helpful; {RANDOM_VOTERS:.0%} vote at random); *unseen* inquiries are asked, never "
@@ -254,7 +254,14 @@ def main() -> None:
     p.add_argument("--no-write", dest="write", action="store_false")
     p.add_argument("--out", type=Path, default=DOCS / "benchmarks.md")
     p.add_argument("--json", type=Path, default=DOCS / "bench_feedback.json")
+    p.add_argument("--save", type=Path, help="write this run's raw results here (JSON) instead of the report")
+    p.add_argument("--merge", type=Path, nargs="+", help="write the report from runs saved with --save")
     args = p.parse_args()
+    if args.merge:
+        saved = [json.loads(path.read_text()) for path in args.merge]
+        write_report([r for s in saved for r in s["runs"]], next((s["holdout"] for s in saved if s["holdout"]), None),
+                     args)
+        return
     from deflect.embedder import set_threads
     set_threads(1)   # as `deflect serve` runs each worker: more threads per query only contend here
     rng = random.Random(args.seed)
@@ -265,6 +272,9 @@ def main() -> None:
             runs.append(run)
             if dataset == "banking77" and args.holdout_sessions:
                 holdout = holdout_run(app, case, args.holdout_sessions, rng)
+    if args.save:
+        args.save.write_text(json.dumps({"runs": runs, "holdout": holdout}, indent=1))
+        return
     write_report(runs, holdout, args)
 
 

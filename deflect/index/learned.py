@@ -7,8 +7,9 @@ article is ``max_boost * tanh(net / scale)`` of its summed weight, so it is boun
 of evidence. The guards, so that one session or one client cannot move an article:
 
 - each session's weight for an article is capped (``session_cap``), and each client's (``client_cap``);
-- an article is moved only where at least ``min_sessions`` distinct sessions gave evidence about it
-  in the inquiry's neighbourhood;
+- an article is raised only where at least ``min_sessions`` distinct sessions said it helped in the
+  inquiry's neighbourhood, and lowered only where as many said it did not (each direction on its own:
+  a few sessions flooding one direction cannot borrow the support of honest votes the other way);
 - weights decay with age (``half_life_days``).
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class LearningParams:
-    similarity: float = 0.75      # evidence this similar to an inquiry (cosine) or more counts for it
+    similarity: float = 0.65      # evidence this similar to an inquiry (cosine) or more counts for it
     min_sessions: int = 8         # distinct sessions an article's evidence needs in a neighbourhood
     session_cap: float = 1.0      # most weight one session gives one article
     client_cap: float = 3.0       # most weight one client (address) gives one article
@@ -77,11 +78,15 @@ class LearnedBoost:
             hit = np.flatnonzero((near[q] > 0) & (cols >= 0))
             if not len(hit):
                 continue
-            net = np.bincount(cols[hit], weights=near[q, hit] * self.weights[hit], minlength=len(article_ids))
-            pairs = np.unique(cols[hit] * self._n_sessions + self.sessions[hit])
-            support = np.bincount(pairs // self._n_sessions, minlength=len(article_ids))
-            moved = support >= p.min_sessions
-            out[q, moved] = p.max_boost * np.tanh(net[moved] / p.scale)
+            net = np.zeros(len(article_ids), np.float64)
+            for side in (hit[self.weights[hit] > 0], hit[self.weights[hit] < 0]):
+                if not len(side):
+                    continue
+                pairs = np.unique(cols[side] * self._n_sessions + self.sessions[side])
+                support = np.bincount(pairs // self._n_sessions, minlength=len(article_ids))
+                part = np.bincount(cols[side], weights=near[q, side] * self.weights[side], minlength=len(article_ids))
+                net += np.where(support >= p.min_sessions, part, 0.0)
+            out[q] = p.max_boost * np.tanh(net / p.scale)
         return out
 
     def explain(self, query: np.ndarray, article_ids: list[str]) -> dict[str, float]:
