@@ -19,7 +19,7 @@ also reach articles deflect was not yet confident enough to answer with.
 Then a flood: 5 sessions send 500 "helpful" votes (100 each, from 5 addresses) for a wrong article on
 one phrasing; every test inquiry is asked again and the answers (first article and decision) compared.
 
-Holdout: on the banking77 home with ``HOLDOUT=0.3``, sessions ask one test inquiry each; a session
+Holdout: on the first case's home with ``HOLDOUT=0.3``, sessions ask one test inquiry each; a session
 would contact support with probability 0.5 without deflect, and a shown session contacts with
 0.5 x (1 - 0.3) (the true effect: 30 % of shown sessions' contacts prevented, a difference of -0.15).
 Contacts arrive as the contact form's event or as a ticket pushed with the session id, half each. The
@@ -227,8 +227,9 @@ def write_report(runs: list[dict], holdout: dict | None, args) -> None:
     if holdout:
         m = holdout["measured"]
         d = m["difference"]
-        lines += [f"**Holdout simulation** (banking77 engine, `HOLDOUT={holdout['share']}`, {holdout['sessions']} "
-                  f"sessions; without deflect a session contacts with p = {CONTACT_P}, a shown session with "
+        lines += [f"**Holdout simulation** ({runs[0]['case']} engine, `HOLDOUT={holdout['share']}`, "
+                  f"{holdout['sessions']} sessions; without deflect a session contacts with p = {CONTACT_P}, "
+                  "a shown session with "
                   f"{CONTACT_P} × (1 − {holdout['true_prevented']})): true difference "
                   f"{holdout['true_difference']:+.3f}; "
                   f"measured shown {m['shown']['contact_rate']:.3f} ({m['shown']['sessions']} sessions) vs held out "
@@ -270,7 +271,7 @@ def main() -> None:
         for dataset in args.cases:
             run, (app, case) = feedback_run(dataset, Path(tmp), args.rounds, args.limit, rng)
             runs.append(run)
-            if dataset == "banking77" and args.holdout_sessions:
+            if holdout is None and args.holdout_sessions:   # on the first case's engine
                 holdout = holdout_run(app, case, args.holdout_sessions, rng)
     if args.save:
         args.save.write_text(json.dumps({"runs": runs, "holdout": holdout}, indent=1))
