@@ -171,8 +171,6 @@ def feedback_run(dataset: str, tmp: Path, rounds: int, limit: int | None, rng: r
 
 def holdout_run(app, case: Path, sessions: int, rng: random.Random) -> dict:
     """Sessions on a second app (same engine) with the holdout experiment on; contacts with a known effect."""
-    from deflect.feedback.stats import newcombe_difference  # noqa: F401 -- the metrics compute it
-
     engine = app.extensions["deflect"]["deflector"]
     home = Path(app.config["DEFLECT_HOME"])
     holdout_app, key = open_app(home, deflector=engine, HOLDOUT=HOLDOUT_SHARE)
