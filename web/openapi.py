@@ -367,12 +367,18 @@ SCHEMAS.update({
     "LearnedResponse": _obj({"ok": OK, "generation": INT, "evidence_in_use": INT, "last_error": NSTR,
                              "evidence": {"type": "array", "items": _ref("Evidence")}},
                             ["ok", "generation", "evidence_in_use", "evidence"]),
-    "ForgetRequest": _obj({"ids": {"type": ["array", "null"], "items": STR, "maxItems": 1000},
-                           "article_id": text_schema(128), "session": text_schema(128),
-                           "kind": {"type": ["string", "null"],
-                                    "enum": ["helpful", "not_helpful", "agent_choice", "resolved", None]}},
-                          extra=True) | {"description": "What to forget: evidence ids, or all of an article, "
-                                                        "session or kind (combined: all of them must match)."},
+    "ForgetRequest": {**_obj({"ids": {"type": ["array", "null"], "items": STR, "maxItems": 1000},
+                              "article_id": text_schema(128), "session": text_schema(128),
+                              "kind": {"type": ["string", "null"],
+                                       "enum": ["helpful", "not_helpful", "agent_choice", "resolved", None]}},
+                             extra=True),
+                      "anyOf": [_obj({"ids": {"type": "array", "items": STR, "minItems": 1, "maxItems": 1000}},
+                                     ["ids"], extra=True),
+                                _obj({"article_id": text_schema(128, nullable=False)}, ["article_id"], extra=True),
+                                _obj({"session": text_schema(128, nullable=False)}, ["session"], extra=True),
+                                _obj({"kind": {"type": "string"}}, ["kind"], extra=True)],
+                      "description": "What to forget: evidence ids, or all of an article, session or kind "
+                                     "(combined: all of them must match)."},
     "ForgetResponse": _obj({"ok": OK, "forgotten": INT, "generation": INT, "evidence_in_use": INT,
                             "last_error": NSTR}, ["ok", "forgotten", "generation"]),
     "RefitRequest": _obj({"wait": {"type": "boolean", "description": "Answer when the refit is done."}},
@@ -403,9 +409,11 @@ SCHEMAS["AgentSuggestResponse"]["properties"]["history"] = {
 SCHEMAS["MetricsResponse"]["properties"].update(
     holdout=_ref("Holdout"), outcomes={"type": "array", "items": _ref("ArticleOutcome")})
 SCHEMAS["TicketInput"]["properties"].update(
-    session={**TICKET_TEXT, "description": "The widget session id from the contact form's hidden field "
+    session={**TICKET_TEXT, "maxLength": 128,
+             "description": "The widget session id from the contact form's hidden field "
              "deflect_session: the agent sees the customer's history, the contact counts in the metrics."},
-    customer_id={**TICKET_TEXT, "description": "The help desk's customer id (stored hashed): links the "
+    customer_id={**TICKET_TEXT, "maxLength": 200,
+                 "description": "The help desk's customer id (stored hashed): links the "
                  "customer's sessions."})
 PATHS.update({
     "/api/v1/learned": {"get": _op(
@@ -430,10 +438,11 @@ PATHS.update({
         "201", "ChoiceResponse", ["400", "401", "403", "404", "413", "415"], request="ChoiceRequest",
         secured="agent", tag="agent")},
     "/api/v1/agent/history": {"get": _op(
-        "What a customer did in the widget before writing: by ticket id (sent with its session or customer "
-        "id) or by widget session; redacted.",
+        "What a customer did in the widget before writing, by the ticket id the help desk sent with the "
+        "widget session or customer id; redacted.",
         "200", "HistoryResponse", ["400", "401", "403"], secured="agent", tag="agent", params=[
-            _query("ticket", STR, "The help desk's ticket id."), _query("session", STR, "A widget session id.")])},
+            {**_query("ticket", {"type": "string", "maxLength": 200, "pattern": f"{_FILLED}"},
+                      "The help desk's ticket id."), "required": True}])},
 })
 PATHS["/api/v1/learned/refit"]["post"]["requestBody"]["required"] = False
 

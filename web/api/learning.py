@@ -9,9 +9,10 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 
 from deflect.errors import NotFoundError
-from deflect.feedback.history import session_history, ticket_history
+from deflect.feedback.history import ticket_history
 from deflect.feedback.learning import learn_from_choice
 from deflect.store.feedback import KIND_WEIGHTS, evidence_rows, forget_evidence
+from deflect.text import SPACE
 
 from ..auth import require_key
 from ..errors import ApiError
@@ -101,10 +102,7 @@ def agent_choice():
 @bp.get("/agent/history")
 @require_key("agent")
 def agent_history():
-    ticket = (request.args.get("ticket") or "").strip()[:200]
-    session = (request.args.get("session") or "").strip()[:128]
-    if not ticket and not session:
-        raise ApiError("give 'ticket' (a ticket id) or 'session' (a widget session id)")
-    store, redactor = get_store(), get_redactor()
-    history = ticket_history(store, ticket, redactor) if ticket else session_history(store, [session], redactor)
-    return jsonify({"ok": True, **history})
+    ticket = (request.args.get("ticket") or "").strip(SPACE)
+    if not ticket or len(ticket) > 200:
+        raise ApiError("give 'ticket': the help desk's ticket id (at most 200 characters)")
+    return jsonify({"ok": True, **ticket_history(get_store(), ticket, get_redactor())})
