@@ -42,6 +42,7 @@ from deflect.index.bundle import IndexBundle
 from deflect.index.classifier import Classifier
 from deflect.index.documents import BODY, TICKET, article_texts, is_article_doc, passage_of, ticket_text
 from deflect.index.files import read_manifest, remove_orphans
+from deflect.index.learned import LearnedBoost
 from deflect.index.lexical import LexicalIndex, article_words, tokens
 from deflect.index.links import infer_from_neighbours, infer_from_resolutions
 from deflect.index.lock import index_lock
@@ -76,6 +77,7 @@ class Deflector:
         self.embedder = embedder
         self.calibrator = calibrator
         self.suggest_floor: float | None = from_env("suggest_floor")   # moves the fitted floor (a setting)
+        self.learned: LearnedBoost | None = None   # feedback evidence (deflect.feedback.learning sets it)
         self._lock = FairRLock()              # queries, and swapping in changed index data (first come, first served)
         self._write_lock = threading.RLock()  # one change or save at a time; queries do not wait for saves
         self._manifest_mtime = self._mtime()
@@ -219,11 +221,13 @@ class Deflector:
 
     def score(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
               classifier: Classifier | None = None, hidden: int | None = None,
-              texts: list[str] | None = None) -> Scores:
+              texts: list[str] | None = None, learned: LearnedBoost | None = None) -> Scores:
         """Evidence per article for each query vector (and its text, for the lexical evidence; without
         texts there is none). For judging documents of the index as if they were new: ``exclude[i]``
         drops a document position (or an array of them) from item i's neighbours, ``classifier``
-        replaces the index's, and article column ``hidden`` is treated as if the article did not exist."""
+        replaces the index's, and article column ``hidden`` is treated as if the article did not exist.
+        ``learned`` (feedback evidence) moves the mixed score of the articles it has evidence about, so
+        it changes both the ranking and the confidence."""
         b = self.bundle
         n, n_art = len(vectors), b.n_articles
         dropped = [np.atleast_1d(np.asarray(e if e is not None else [], np.int64)) for e in exclude] \
@@ -254,6 +258,8 @@ class Deflector:
             mix = KNN_WEIGHT * knn + (1 - KNN_WEIGHT) * clf_art
         else:
             clf_art, clf_none, mix = knn, knn_none, knn
+        if learned is not None and len(learned):
+            mix = mix + learned.boost(vectors, b.article_ids[:n_art])
         art_sim = np.full((n, n_art), -1.0, np.float32)
         if len(self._art_vectors):
             s = vectors @ self._art_vectors.T
@@ -358,7 +364,7 @@ class Deflector:
             exclude = None
             if exclude_tickets is not None:
                 exclude = [self._ticket_pos.get(t) if t else None for t in exclude_tickets]
-            scores = self.score(vectors, exclude, texts=texts)
+            scores = self.score(vectors, exclude, texts=texts, learned=self.learned)
             confidence, threshold = self._confidence(scores.features)
             relevant, floor = self._relevance(scores.features, confidence, threshold)
             b = self.bundle

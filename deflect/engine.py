@@ -16,6 +16,7 @@ from deflect.formats import Article, Ticket
 from deflect.home import Home
 from deflect.index.bundle import IndexBundle
 from deflect.index.classifier import Classifier
+from deflect.index.learned import LearnedBoost
 from deflect.store import Store
 
 FEATURES = ("mix_top", "mix_margin", "knn_top", "knn_none", "clf_top", "clf_none", "article_sim",
@@ -95,10 +96,12 @@ class Engine(Protocol):
 
     ``bundle`` is the loaded index (None where an engine has none); ``model`` the name of the
     embedding model its vectors come from (None when unknown). ``calibrator`` is settable: a new
-    calibration takes effect at once. Every model call is safe from several threads.
+    calibration takes effect at once. ``learned`` (settable the same way) is the evidence from
+    feedback that moves suggestions (None: nothing learned). Every model call is safe from several threads.
     """
 
     calibrator: Calibrator | None
+    learned: LearnedBoost | None
 
     @property
     def home(self) -> Home: ...

@@ -170,6 +170,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("embed_batch_wait_ms", 2.0, _number(0.0, 100.0, "milliseconds"), "EMBED_BATCH_WAIT_MS",
             "--embed-batch-wait-ms", "Milliseconds a model forward waits for concurrent queries to join it, only "
             "while the worker is busy (a lone query never waits); 0 batches only what is already queued."),
+    Setting("holdout", 0.0, _number(0.0, 0.5), "HOLDOUT", "--holdout",
+            "Share of widget sessions (0-0.5, e.g. 0.05) that get no suggestions, drawn once per session: the "
+            "control group of the holdout experiment in the metrics (0: off)."),
+    Setting("feedback_min_sessions", 8, _int_range(1, 100_000), "FEEDBACK_MIN_SESSIONS", "--feedback-min-sessions",
+            "Distinct sessions whose feedback about an article a neighbourhood of similar phrasings needs before "
+            "that feedback moves the article there (one session or client cannot)."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

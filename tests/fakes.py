@@ -78,6 +78,7 @@ class FakeDeflector:
         self.store.upsert_tickets(list(tickets))
         self.bundle = None
         self.calibrator: Calibrator | None = None
+        self.learned = None
         self.vector, self.relevance, self.suggest_at = vector, relevance, suggest_at
         self.dim = len(vector(""))
         self.embedded = self.judged = self.reload_calls = 0

@@ -402,3 +402,36 @@ def test_report_gap_workflow_and_csv_export(server, page, store):
     path = download.value.path()
     header = Path(path).read_text(encoding="utf-8").splitlines()[0]
     assert header.startswith("id,") and "label" in header
+
+
+def test_agent_console_shows_what_the_customer_already_did(server, page, store):
+    """Search, vote "not helpful", send the contact form: the agent console shows that history for the
+    new ticket (the form carried the widget session in its hidden deflect_session field)."""
+    page.goto(server + "/")
+    ask(page, GERMAN_QUESTION)
+    first = page.locator(".deflect-search .deflect-option").first
+    sync_api.expect(first.locator(".deflect-title")).to_have_text(GERMAN_TITLE)
+    with page.expect_response("**/api/v1/feedback"):
+        page.get_by_role("button", name="Nein", exact=False).first.click()
+    session = session_of(page)
+    assert page.locator("#contact-form input[name=deflect_session]").input_value() == session
+    page.fill("#cf-name", "Erika Muster")
+    page.fill("#cf-email", "erika@example.org")
+    page.fill("#cf-subject", "Zeitung fehlt schon wieder")
+    page.fill("#cf-body", "Auch heute keine Zeitung. Erika Muster, Tel. 0170 1234567")
+    page.locator("#contact-form [type=submit]").click()
+    page.wait_for_url("**/contact")
+    reference = page.locator("#ticket-reference").text_content()
+    assert reference.startswith("web-")
+
+    page.goto(server + "/agent")
+    page.fill("#api-key", _key(store, "agent"))
+    page.click("#key-form button")
+    page.fill("#ticket-id", reference)
+    page.fill("#body", "Auch heute keine Zeitung.")
+    page.click("#suggest-btn")
+    summary = page.locator("#history-summary")
+    sync_api.expect(summary).to_contain_text(f"searched '{GERMAN_QUESTION}'")
+    sync_api.expect(summary).to_contain_text(f"was shown '{GERMAN_TITLE}'")
+    sync_api.expect(summary).to_contain_text("said not helpful")
+    assert "0170" not in page.locator("#history-panel").text_content()

@@ -380,6 +380,106 @@ PATHS = {
 PATHS["/api/v1/gaps/runs"]["post"]["requestBody"]["required"] = False   # no body: the last report's options
 
 
+# -- learning from feedback, the holdout experiment, customer history (web/api/learning.py) ----------
+_STEP = _obj({"action": {"type": "string", "enum": ["searched", "shown", "read", "helpful", "not_helpful",
+                                                    "contacted"]},
+              "at": STR, "text": STR, "article_id": STR, "title": STR}, ["action", "at"])
+SCHEMAS.update({
+    "History": _obj({"sessions": {"type": "array", "items": STR},
+                     "steps": {"type": "array", "items": _STEP, "description": "Oldest first; texts redacted."},
+                     "summary": {"type": "string", "description": "The steps in words, e.g. \"searched 'Zeitung "
+                                 "nass', was shown 'Nasse Zeitung', said not helpful\"."}},
+                    ["sessions", "steps", "summary"]),
+    "HistoryResponse": _obj({"ok": OK, "sessions": {"type": "array", "items": STR},
+                             "steps": {"type": "array", "items": _STEP}, "summary": STR},
+                            ["ok", "sessions", "steps", "summary"]),
+    "Evidence": _obj({"id": STR, "kind": {"type": "string", "enum": ["helpful", "not_helpful", "agent_choice",
+                                                                     "resolved"]},
+                      "text": STR, "article_id": STR, "weight": NUM, "session": NSTR, "created_at": STR},
+                     ["id", "kind", "text", "article_id", "weight", "session", "created_at"]),
+    "LearnedResponse": _obj({"ok": OK, "generation": INT, "evidence_in_use": INT, "last_error": NSTR,
+                             "evidence": {"type": "array", "items": _ref("Evidence")}},
+                            ["ok", "generation", "evidence_in_use", "evidence"]),
+    "ForgetRequest": {**_obj({"ids": {"type": ["array", "null"], "items": STR, "maxItems": 1000},
+                              "article_id": text_schema(128), "session": text_schema(128),
+                              "kind": {"type": ["string", "null"],
+                                       "enum": ["helpful", "not_helpful", "agent_choice", "resolved", None]}},
+                             extra=True),
+                      "anyOf": [_obj({"ids": {"type": "array", "items": STR, "minItems": 1, "maxItems": 1000}},
+                                     ["ids"], extra=True),
+                                _obj({"article_id": text_schema(128, nullable=False)}, ["article_id"], extra=True),
+                                _obj({"session": text_schema(128, nullable=False)}, ["session"], extra=True),
+                                _obj({"kind": {"type": "string"}}, ["kind"], extra=True)],
+                      "description": "What to forget: evidence ids, or all of an article, session or kind "
+                                     "(combined: all of them must match)."},
+    "ForgetResponse": _obj({"ok": OK, "forgotten": INT, "generation": INT, "evidence_in_use": INT,
+                            "last_error": NSTR}, ["ok", "forgotten", "generation"]),
+    "RefitRequest": _obj({"wait": {"type": "boolean", "description": "Answer when the refit is done."}},
+                         extra=True),
+    "RefitResponse": _obj({"ok": OK, "generation": INT, "evidence_in_use": INT, "last_error": NSTR,
+                           "requested": {"type": "integer", "description": "This request's refit ticket."}},
+                          ["ok", "generation", "requested"]),
+    "ChoiceRequest": _obj({"inquiry_id": text_schema(64, nullable=False),
+                           "article_id": text_schema(128, nullable=False)}, ["inquiry_id", "article_id"], extra=True),
+    "ChoiceResponse": _obj({"ok": OK, "id": STR}, ["ok", "id"]),
+    "Holdout": {"type": "object", "description": "The holdout experiment: contact rates of sessions with and "
+                "without suggestions, their difference (shown - holdout) with a 95 % Newcombe interval, "
+                "and the sessions needed for an interval of ± half_width; 'meaning' says it in words."},
+    "ArticleOutcome": _obj({"article_id": STR, "title": STR, "shown": INT, "found_answer": INT, "not_helpful": INT,
+                            "contacted_anyway": INT, "contacted_after_helpful": INT},
+                           ["article_id", "shown", "found_answer", "not_helpful", "contacted_anyway",
+                            "contacted_after_helpful"]),
+})
+SCHEMAS["SuggestResponse"]["properties"]["holdout"] = {
+    "type": "boolean", "description": "true: this session is in the holdout experiment's control group and "
+    "gets no suggestions (show the plain contact form)."}
+SCHEMAS["AgentSuggestRequest"]["properties"].update(
+    ticket_id=text_schema(200, description="The help desk's ticket id: its customer's widget history is added."),
+    session=text_schema(128, description="A widget session id: its history is added."))
+SCHEMAS["AgentSuggestResponse"]["properties"]["history"] = {
+    "anyOf": [_ref("History"), {"type": "null"}],
+    "description": "What the customer already did in the widget (with ticket_id or session), else null."}
+SCHEMAS["MetricsResponse"]["properties"].update(
+    holdout=_ref("Holdout"), outcomes={"type": "array", "items": _ref("ArticleOutcome")})
+SCHEMAS["TicketInput"]["properties"].update(
+    session={**TICKET_TEXT, "maxLength": 128,
+             "description": "The widget session id from the contact form's hidden field "
+             "deflect_session: the agent sees the customer's history, the contact counts in the metrics."},
+    customer_id={**TICKET_TEXT, "maxLength": 200,
+                 "description": "The help desk's customer id (stored hashed): links the "
+                 "customer's sessions."})
+PATHS.update({
+    "/api/v1/learned": {"get": _op(
+        "Everything deflect learned from feedback (newest first), and the refit state.",
+        "200", "LearnedResponse", ["400", "401", "403"], secured="admin", tag="admin", params=[
+            _query("article", STR, "Only this article's evidence."),
+            _query("session", STR, "Only this session's evidence."),
+            _query("kind", {"type": "string", "enum": ["helpful", "not_helpful", "agent_choice", "resolved"]},
+                   "Only this kind."),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                   "At most this many.")])},
+    "/api/v1/learned/forget": {"post": _op(
+        "Forget learned evidence; suggestions change after the background refit.",
+        "200", "ForgetResponse", ["400", "401", "403", "413", "415"], request="ForgetRequest",
+        secured="admin", tag="admin")},
+    "/api/v1/learned/refit": {"post": _op(
+        "Refit what is learned now, in the background (202), or wait for it (wait: true, 200).",
+        "202", "RefitResponse", ["400", "401", "403", "413", "415", "503"], request="RefitRequest",
+        secured="admin", tag="admin", extra_ok={"200": _json(_ref("RefitResponse"), "Refitted (wait: true)")})},
+    "/api/v1/agent/choice": {"post": _op(
+        "An agent chose this article for a logged inquiry: evidence for (its phrasing, the article).",
+        "201", "ChoiceResponse", ["400", "401", "403", "404", "413", "415"], request="ChoiceRequest",
+        secured="agent", tag="agent")},
+    "/api/v1/agent/history": {"get": _op(
+        "What a customer did in the widget before writing, by the ticket id the help desk sent with the "
+        "widget session or customer id; redacted.",
+        "200", "HistoryResponse", ["400", "401", "403"], secured="agent", tag="agent", params=[
+            {**_query("ticket", {"type": "string", "maxLength": 200, "pattern": f"{_FILLED}"},
+                      "The help desk's ticket id."), "required": True}])},
+})
+PATHS["/api/v1/learned/refit"]["post"]["requestBody"]["required"] = False
+
+
 def document() -> dict:
     """The OpenAPI document (a fresh copy)."""
     return deepcopy({

@@ -7,6 +7,7 @@ article text cannot inject markup.
 """
 from __future__ import annotations
 
+import uuid
 from collections import OrderedDict
 from typing import Any
 
@@ -16,6 +17,7 @@ from markupsafe import Markup
 
 from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article
+from deflect.store.feedback import record_contact
 
 from .api.common import K_ARTICLES, articles_json, deflector, log_inquiry
 from .state import get_redactor, get_store
@@ -115,6 +117,8 @@ PHRASES: dict[str, tuple[Any, Any]] = {
         "This is deflect's demo page: your message was neither sent nor stored. In a real deployment it goes to "
         "the helpdesk.",
     ),
+    "reference": ("Vorgangsnummer (in der Agenten-Konsole: was Sie schon gesucht haben)",
+                  "Reference (in the agent console: what you already searched)"),
     "footer": (
         "Rheinblick Medien GmbH · Hafenstraße 12 · Rheinstadt",
         "Rheinblick Medien GmbH · Hafenstraße 12 · Rheinstadt, Germany",
@@ -258,13 +262,25 @@ def _search(query: str) -> dict:
 
 @bp.route("/contact", methods=["GET", "POST"])
 def contact():
-    """The demo contact form's target: thanks the customer; stores nothing."""
+    """The demo contact form's target: thanks the customer with a ticket reference. It stores no
+    message, only that the widget session behind the form (its hidden ``deflect_session`` field)
+    contacted support, as a help desk sending the ticket with that session would."""
     lang = request.form.get("lang") if request.method == "POST" else page_lang()
     lang = lang if lang in LANGS else "de"
     if request.method == "GET":
         return redirect(url_for("pages.index", lang=lang if lang != "de" else None) + "#kontakt")
     subject = (request.form.get("subject") or "").strip()[:200]
-    return render_template("thanks.html", lang=lang, t=TEXT[lang], subject=subject)
+    reference = demo_contact((request.form.get("deflect_session") or "").strip()[:128])
+    return render_template("thanks.html", lang=lang, t=TEXT[lang], subject=subject, reference=reference)
+
+
+def demo_contact(session: str) -> str | None:
+    """The demo help desk's ticket reference for a contact from a widget session (None without one)."""
+    if not session:
+        return None
+    reference = "web-" + uuid.uuid4().hex[:8]
+    record_contact(get_store(), "form", session=session, ticket_id=reference)
+    return reference
 
 
 @bp.route("/agent")

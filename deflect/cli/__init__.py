@@ -289,10 +289,11 @@ def settings_(as_json):
 
 def _register_extensions() -> None:
     from deflect.cli.connectors import connect, connectors_, sync
+    from deflect.cli.feedback import feedback
     from deflect.cli.gaps import gaps
     from deflect.cli.privacy import privacy
     from deflect.cli.serve import keys, serve
-    for command in (gaps, privacy, serve, keys, connect, sync, connectors_):
+    for command in (gaps, privacy, serve, keys, connect, sync, connectors_, feedback):
         cli.add_command(command)
 
 

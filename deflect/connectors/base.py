@@ -32,6 +32,15 @@ class Event:
     subject: str = ""
     text: str = ""                 # the customer's words (for "new")
     customer: tuple[str, ...] = ()   # the customer's name and address, removed before anything is stored
+    session: str | None = None     # the widget session the contact form sent (custom field deflect_session)
+
+
+def session_field(attributes: object) -> str | None:
+    """The widget session from a help desk's custom attributes (``deflect_session``), if any."""
+    value = attributes.get("deflect_session") if isinstance(attributes, dict) else None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        return None
+    return str(value).strip()[:128] or None
 
 
 class _TextOf(HTMLParser):

@@ -17,7 +17,7 @@ import hmac
 import re
 from collections.abc import Iterator, Mapping
 
-from deflect.connectors.base import Connector, Event, header, signature_matches, urls_in
+from deflect.connectors.base import Connector, Event, header, session_field, signature_matches, urls_in
 from deflect.formats import Article, Ticket, parse_ticket
 
 PER_PAGE = 25
@@ -178,7 +178,8 @@ class ChatwootConnector(Connector):
             return None
         sender = payload.get("sender") or {}
         customer = tuple(v for v in (sender.get("name"), sender.get("email"), sender.get("phone_number")) if v)
-        return Event("new", str(remote_id), text=text, customer=customer)
+        return Event("new", str(remote_id), text=text, customer=customer,
+                     session=session_field(conversation.get("custom_attributes")))
 
     def post_note(self, remote_id: str, html: str, markdown: str) -> str | None:
         note = self.client.post(self._path(f"/conversations/{remote_id}/messages"),

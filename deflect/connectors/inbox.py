@@ -31,8 +31,11 @@ from deflect.connectors.records import (
 )
 from deflect.engine import Engine
 from deflect.errors import ClientError
+from deflect.feedback.history import session_history
+from deflect.feedback.learning import learn_from_ticket
 from deflect.privacy import Redactor
 from deflect.store import Store
+from deflect.store.feedback import record_contact, ticket_sessions
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +154,16 @@ class Inbox:
                 return "ignored"
             with self.write_lock:
                 self.engine.add_tickets([ticket])
+            learn_from_ticket(store, ticket.article_id, ticket_sessions(store, ticket.id))
             return "done"
+        if event.session:
+            record_contact(store, "connector", session=event.session, ticket_id=connector.ticket_id(event.remote_id))
         if not claim_note(store, job.connection, event.remote_id):
             return "already_noted"
         try:
-            note = compose_note(self.engine, event.subject, event.text, self.options, event.customer, self.redactor)
+            history = session_history(store, [event.session], self.redactor) if event.session else None
+            note = compose_note(self.engine, event.subject, event.text, self.options, event.customer, self.redactor,
+                                history=history)
             note_id = connector.post_note(event.remote_id, note.html, note.markdown)
         except BaseException:
             release_note(store, job.connection, event.remote_id)

@@ -1,5 +1,6 @@
-"""The internal note for a new ticket: suggested articles with their confidence and links, similar
-resolved tickets (redacted) and the agent draft, as HTML (Zammad) and Markdown (Chatwoot).
+"""The internal note for a new ticket: what the customer already did in the widget (when the ticket
+came with its session), suggested articles with their confidence and links, similar resolved tickets
+(redacted) and the agent draft, as HTML (Zammad) and Markdown (Chatwoot).
 
 It is what ``/api/v1/agent/suggest`` answers, written for the agent's eyes in the help desk."""
 from __future__ import annotations
@@ -37,9 +38,10 @@ class Note:
 
 def compose_note(engine: Engine, subject: str, text: str, options: NoteOptions,
                  customer: tuple[str, ...] = (), redactor: Redactor | None = None,
-                 log_channel: str | None = "agent") -> Note:
+                 log_channel: str | None = "agent", history: dict | None = None) -> Note:
     """Suggest for the ticket and write the note; the inquiry is logged (``log_channel``) for the gap
-    report and metrics, redacted like every inquiry."""
+    report and metrics, redacted like every inquiry. ``history`` (deflect.feedback.history, already
+    redacted) opens the note with what the customer already did."""
     redact = (redactor or default_redactor()).redact
     query = redact(text if not subject or text.startswith(subject) else f"{subject}\n{text}", known=customer)
     s = engine.suggest(query, k=K_ARTICLES, with_tickets=K_TICKETS)
@@ -57,7 +59,17 @@ def compose_note(engine: Engine, subject: str, text: str, options: NoteOptions,
     ticket = next((t for t in tickets if t["score"] >= options.ticket_min_score and t["resolution"].strip()), None)
     draft = build_draft(s.language, article=article, ticket=ticket, base_url=options.help_center_url,
                         signature=options.signature, redactor=redactor)
-    return Note(html=_html(s, tickets, draft["text"]), markdown=_markdown(s, tickets, draft["text"]), suggestion=s)
+    done = (history or {}).get("summary") or ""
+    return Note(html=_history_html(done) + _html(s, tickets, draft["text"]),
+                markdown=_history_markdown(done) + _markdown(s, tickets, draft["text"]), suggestion=s)
+
+
+def _history_markdown(done: str) -> str:
+    return f"**The customer already:** {done}\n\n" if done else ""
+
+
+def _history_html(done: str) -> str:
+    return f"<p><strong>The customer already:</strong> {html.escape(done)}</p>" if done else ""
 
 
 def _verdict(s: Suggestion) -> str:

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 from collections.abc import Iterator, Mapping
 
-from deflect.connectors.base import Connector, Event, header, html_to_text, signature_matches
+from deflect.connectors.base import Connector, Event, header, html_to_text, session_field, signature_matches
 from deflect.formats import Article, Ticket, parse_ticket
 
 PER_PAGE = 100
@@ -162,7 +162,8 @@ class ZammadConnector(Connector):
             return Event("resolved", remote_id)
         if state in NEW_STATES and article.get("sender") == "Customer" and not article.get("internal"):
             customer = tuple(v for v in (ticket.get("customer"), article.get("from")) if isinstance(v, str) and v)
-            return Event("new", remote_id, subject=ticket.get("title") or "", text=_text(article), customer=customer)
+            return Event("new", remote_id, subject=ticket.get("title") or "", text=_text(article), customer=customer,
+                         session=session_field(ticket))
         return None
 
     def post_note(self, remote_id: str, html: str, markdown: str) -> str | None:

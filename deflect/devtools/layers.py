@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("calibrator", ("deflect.decision.calibrator", "deflect.decision.floor")),
     ("engine", ("deflect.engine", "deflect.deflector")),
     ("decision", ("deflect.decision",)),   # fitting the calibration (fit, calibrate), evaluate
+    ("feedback", ("deflect.feedback",)),   # holdout, outcomes, customer history, learning from feedback
     ("gaps", ("deflect.gaps",)),
     ("connectors", ("deflect.connectors",)),   # help-desk connectors: store + engine, used by web and cli
     ("web", ("deflect.web",)),

@@ -22,6 +22,7 @@ from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article, Inquiry, Ticket
 from deflect.privacy import Redactor, default_redactor
 from deflect.store.connectors_schema import CONNECTORS_MIGRATIONS
+from deflect.store.feedback_schema import FEEDBACK_MIGRATIONS
 from deflect.store.gaps import GAPS_MIGRATIONS
 from deflect.store.links_schema import LINKS_MIGRATIONS
 from deflect.store.service_schema import SERVICE_MIGRATIONS
@@ -54,6 +55,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     *SERVICE_MIGRATIONS,
     *CONNECTORS_MIGRATIONS,
     *LINKS_MIGRATIONS,
+    *FEEDBACK_MIGRATIONS,
 ]
 
 

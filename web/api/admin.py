@@ -21,6 +21,7 @@ from deflect.language import detect_language
 from .. import metrics as metrics_lib
 from ..auth import require_key
 from ..errors import ApiError
+from ..experiment import experiment_metrics
 from ..limits import int_arg, json_body, list_field, text_field
 from ..state import get_store, write_lock
 from .common import deflector
@@ -43,7 +44,7 @@ def metrics():
         raise ApiError("'channel' must be one of: widget, agent, cli, all")
     result = metrics_lib.compute(get_store(), days=days, top=top,
                                  channel=None if channel == "all" else channel)
-    return jsonify({"ok": True, **result})
+    return jsonify({"ok": True, **result, **experiment_metrics(get_store(), days)})
 
 
 GAP_STATUSES = {"open": ("new", "planned"), "all": None, "new": ("new",), "planned": ("planned",),

@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, jsonify
 
 from deflect.draft import build_draft
 from deflect.errors import NotFoundError
+from deflect.feedback.history import session_history, ticket_history
 from deflect.store.links import inferred_links
 
 from ..auth import require_key
@@ -30,6 +31,8 @@ def agent_suggest():
     subject = text_field(data, "subject", max_len=500) or ""
     body = text_field(data, "body", max_len=20000) or ""
     language = text_field(data, "language", choices=LANGS)
+    ticket_ref = text_field(data, "ticket_id", max_len=200)
+    session = text_field(data, "session", max_len=128)
     if visible_chars(subject) < 3 and visible_chars(body) < 3:
         raise ApiError("give the ticket's 'body' or 'subject' with at least 3 characters besides spaces")
     text = body if not subject or body.startswith(subject) else (f"{subject}\n{body}" if body else subject)
@@ -53,6 +56,9 @@ def agent_suggest():
     draft = build_draft(s.language, article=article, ticket=ticket,
                         base_url=current_app.config["HELP_CENTER_URL"],
                         signature=current_app.config["DRAFT_SIGNATURE"], redactor=get_redactor())
+    history = (ticket_history(get_store(), ticket_ref, get_redactor()) if ticket_ref
+               else session_history(get_store(), [session], get_redactor()) if session else None)
     return jsonify({"ok": True, "id": iid, "decision": s.decision, "shown": len(s.shown_articles()),
                     "confidence": round(float(s.confidence), 4), "language": s.language,
-                    "articles": articles_json(s.articles, text), "tickets": tickets, "draft": draft})
+                    "articles": articles_json(s.articles, text), "tickets": tickets, "draft": draft,
+                    "history": history})

@@ -1,6 +1,11 @@
 """API v1 for any help desk without a connector (key scope ``agent``): push resolved tickets one at a
 time (``PUT /tickets/<id>``) or in batches (``POST /tickets``, a JSON array or JSON lines). They are
-checked like a ``deflect ingest`` export, stored (personal data redacted) and searchable at once."""
+checked like a ``deflect ingest`` export, stored (personal data redacted) and searchable at once.
+
+A ticket may carry the widget's ``session`` (the hidden field the widget adds to the contact form) and
+the help desk's ``customer_id`` (stored hashed): the contact counts for the holdout experiment and the
+outcomes, the agent sees the customer's widget history, and a ticket resolved with an article teaches
+deflect that the session's searches mean that article."""
 from __future__ import annotations
 
 import json
@@ -8,10 +13,13 @@ import json
 from flask import Blueprint, jsonify, request
 
 from deflect.errors import InputError
+from deflect.feedback.learning import learn_from_ticket
 from deflect.formats import SPACE, Ticket, parse_ticket
+from deflect.store.feedback import record_contact, ticket_sessions
 
 from ..auth import require_key
 from ..errors import ApiError
+from ..learning import schedule_refit
 from ..limits import json_body
 from ..state import get_store, write_lock
 from .common import deflector
@@ -38,6 +46,32 @@ def _add(tickets: list[Ticket]) -> dict[str, int]:
         return d.add_tickets(tickets)
 
 
+def _contact_fields(obj: dict, where: str) -> tuple[str | None, str | None]:
+    """The ticket's ``session`` and ``customer_id`` (text or a number; blank = none)."""
+    found = []
+    for name, limit in (("session", 128), ("customer_id", 200)):
+        value = obj.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+            raise ApiError(f"{where}: {name!r} must be text")
+        value = str(value).strip(SPACE) if value is not None else ""
+        if len(value) > limit:
+            raise ApiError(f"{where}: {name!r} is longer than {limit} characters")
+        found.append(value or None)
+    return found[0], found[1]
+
+
+def _record_contacts(items: list[tuple[Ticket, str | None, str | None]]) -> None:
+    """Tickets that came with a session or customer id: the contact, and (resolved with an article)
+    evidence for the article from the sessions' searches."""
+    store, learned = get_store(), 0
+    for ticket, session, customer in items:
+        if session or customer:
+            record_contact(store, "api", session, customer, ticket.id)
+            learned += learn_from_ticket(store, ticket.article_id, ticket_sessions(store, ticket.id))
+    if learned:
+        schedule_refit()
+
+
 @bp.put("/tickets/<ticket_id>")
 @require_key("agent")
 def put_ticket(ticket_id: str):
@@ -46,8 +80,10 @@ def put_ticket(ticket_id: str):
     if given is not None and str(given).strip(SPACE) != ticket_id:
         raise ApiError(f"the body's 'id' {given!r} is not the URL's {ticket_id!r}", 409)
     ticket = parse_ticket({**data, "id": ticket_id}, "body")
+    session, customer = _contact_fields(data, "body")
     _check_links([ticket])
     counts = _add([ticket])
+    _record_contacts([(ticket, session, customer)])
     created = counts["new"] == 1
     return jsonify({"ok": True, "id": ticket_id, "created": created, "changed": counts["changed"] == 1}), (
         201 if created else 200)
@@ -91,7 +127,7 @@ def post_tickets():
     if len(items) > BATCH_MAX_TICKETS:
         raise ApiError(f"at most {BATCH_MAX_TICKETS} tickets per request; send more requests")
     seen: dict[str, int] = {}
-    tickets = []
+    tickets, contacts = [], []
     for n, obj in items:
         if not isinstance(obj, dict):
             raise InputError("each ticket must be a JSON object", "item", n)
@@ -100,6 +136,8 @@ def post_tickets():
             raise ApiError(f"item {n}: ticket {ticket.id!r} is also item {seen[ticket.id]}", 409)
         seen[ticket.id] = n
         tickets.append(ticket)
+        contacts.append((ticket, *_contact_fields(obj, f"item {n}")))
     _check_links(tickets)
     counts = _add(tickets)
+    _record_contacts(contacts)
     return jsonify({"ok": True, "received": len(tickets), **counts})

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 
 from deflect.decision.calibrator import SETTING
 from deflect.decision.describe import describe_calibration
+from deflect.engine import Suggestion
 from deflect.errors import ClientError, DeflectError, NotFoundError
+from deflect.feedback.learning import learn_from_vote
+from deflect.language import detect_language
 from deflect.store.service import EVENTS, feedback_row, record_feedback
 
 from ..errors import ApiError
+from ..learning import keep_fresh, request_client, schedule_refit, widget_arm
 from ..limits import json_body, rate_limit, text_field
 from ..openapi import document
 from ..state import get_redactor, get_store
@@ -29,11 +33,34 @@ def suggest():
     session = text_field(data, "session", max_len=128)
     page = text_field(data, "page", max_len=2000)
     text = get_redactor().redact(text)
+    if _held_out(session):
+        return _holdout_answer(text, language, session, page)
+    keep_fresh()
     s = deflector().suggest(text, language=language, k=K_ARTICLES)
     iid = log_inquiry(text, s, "widget", session, page)
     return jsonify({"ok": True, "id": iid, "decision": s.decision, "shown": len(s.shown_articles()),
                     "confidence": round(float(s.confidence), 4), "language": s.language,
                     "articles": articles_json(s.articles, text)})
+
+
+def _held_out(session: str | None) -> bool:
+    if not session or not float(current_app.config.get("HOLDOUT") or 0.0):
+        return False
+    try:
+        store = get_store()
+    except (sqlite3.Error, DeflectError):
+        return False
+    return widget_arm(store, session) == "holdout"
+
+
+def _holdout_answer(text: str, language: str | None, session: str | None, page: str | None):
+    """A held-out session (the holdout experiment's control group): no suggestions; the inquiry is
+    logged with the decision "holdout", so metrics count the session but no shown answer."""
+    lang = language or detect_language(text)
+    iid = log_inquiry(text, Suggestion(decision="holdout", confidence=0.0, articles=[], language=lang),
+                      "widget", session, page)
+    return jsonify({"ok": True, "id": iid, "decision": "no_answer", "confidence": 0.0, "language": lang,
+                    "articles": [], "holdout": True})
 
 
 @bp.post("/feedback")
@@ -57,6 +84,7 @@ def feedback():
         store = get_store()
         with lock_wait(store):
             fid = record_feedback(store, inquiry_id, event, article_id=article_id, session=session)
+        _learn(store, inquiry_id, event, article_id, session)
     except NotFoundError:
         if not spool().holds("id", inquiry_id):  # an inquiry still waiting in the spool is no unknown one
             raise
@@ -66,6 +94,19 @@ def feedback():
     except (sqlite3.Error, DeflectError, OSError) as exc:
         fid = _keep_vote(inquiry_id, event, article_id, session, exc)
     return jsonify({"ok": True, "id": fid, "event": event}), 201
+
+
+def _learn(store, inquiry_id: str, event: str, article_id: str | None, session: str | None) -> None:
+    """A vote becomes evidence (deflect.feedback.learning) and a refit is scheduled; a database that
+    cannot take it now loses the evidence, never the vote."""
+    try:
+        with lock_wait(store):
+            learned = learn_from_vote(store, inquiry_id, event, article_id, session, request_client())
+    except (sqlite3.Error, DeflectError) as exc:
+        current_app.logger.warning("deflect: a vote was not learned from (%s)", exc)
+        return
+    if learned:
+        schedule_refit()
 
 
 def _keep_vote(inquiry_id: str, event: str, article_id: str | None, session: str | None, reason: object) -> str:

@@ -65,7 +65,7 @@
     $("draft-panel").hidden = false;
   }
 
-  function renderArticles(articles) {
+  function renderArticles(articles, inquiryId) {
     var list = $("agent-articles");
     list.textContent = "";
     if (!articles || !articles.length) { list.appendChild(el("li", { "class": "empty" }, "No articles.")); return; }
@@ -77,6 +77,7 @@
       head.appendChild(el("span", { "class": "score", title: "similarity" }, score(a.score)));
       li.appendChild(head);
       if (a.snippet) { var p = el("p", { "class": "snippet" }); p.appendChild(snippet(a.snippet)); li.appendChild(p); }
+      if (inquiryId) li.appendChild(chooseButton(inquiryId, a));
       list.appendChild(li);
     });
   }
@@ -109,6 +110,37 @@
     });
   }
 
+  // -- one customer history: what the customer did in the widget before writing ------------------
+  var STEP_WORDS = { searched: "searched", shown: "was shown", read: "read", helpful: "said helpful:",
+    not_helpful: "said not helpful", contacted: "contacted support" };
+
+  function renderHistory(history) {
+    var panel = $("history-panel");
+    var list = $("history-steps");
+    list.textContent = "";
+    if (!history) { panel.hidden = true; return; }
+    $("history-summary").textContent = history.summary ||
+      "No widget activity is known for this ticket (it came without a widget session).";
+    (history.steps || []).forEach(function (step) {
+      var words = STEP_WORDS[step.action] || step.action;
+      var what = step.text ? " “" + step.text + "”" : step.title ? " “" + step.title + "”" : "";
+      if (step.action === "not_helpful" && step.title) what = " (“" + step.title + "”)";
+      list.appendChild(el("li", null, words + what));
+    });
+    panel.hidden = false;
+  }
+
+  // -- the article the agent chose: evidence deflect learns from ------------------------------
+  function chooseButton(inquiryId, article) {
+    var button = el("button", { type: "button", "class": "btn btn-ghost btn-small choose" }, "Use this article");
+    button.addEventListener("click", function () {
+      C.api("/api/v1/agent/choice", { method: "POST", body: { inquiry_id: inquiryId, article_id: article.id } })
+        .then(function () { button.textContent = "Chosen"; button.disabled = true; },
+          function (err) { button.textContent = err.message; });
+    });
+    return button;
+  }
+
   function submit(ev) {
     ev.preventDefault();
     var status = $("agent-status");
@@ -117,13 +149,15 @@
     if (!body && !subject) { status.textContent = "Paste the customer's message first."; return; }
     var payload = { subject: subject, body: body || subject };
     if ($("language").value) payload.language = $("language").value;
+    if ($("ticket-id").value.trim()) payload.ticket_id = $("ticket-id").value.trim();
     status.textContent = "Searching…";
     status.className = "status";
     $("suggest-btn").disabled = true;
     C.api("/api/v1/agent/suggest", { method: "POST", body: payload }).then(function (result) {
       status.textContent = "";
       renderDraft(result.draft, result);
-      renderArticles(result.articles);
+      renderArticles(result.articles, result.id);
+      renderHistory(result.history);
       renderTickets(result.tickets);
       $("agent-results").hidden = false;
     }, function (err) {

@@ -16,6 +16,11 @@
  * "did this help?"), "suggest" (not sure: up to three articles that might help, the way to a human beside
  * them) or "no_answer" (said honestly, the way to a human); "shown" says how many articles to show.
  *
+ * The contact form gets a hidden field deflect_session with the widget's session id: send it on to
+ * the help desk and back to deflect with the ticket ("session" in PUT /api/v1/tickets/<id>), and the
+ * agent sees what the customer already searched, read and voted. A session held out by the holdout
+ * experiment (DEFLECT_HOLDOUT) sees no suggestions: the form stays a plain contact form.
+ *
  * Security: article titles are inserted as text; snippets (HTML-escaped by the API, with <mark>
  * around matching words) are rebuilt as DOM nodes allowing only <mark>; API text is never parsed as HTML.
  */
@@ -204,8 +209,23 @@
       return new Promise(function (resolve) { setTimeout(resolve, 300); }).then(ask);
     }).then(function (result) {
       if (result.id) storageSet("deflect.lastInquiry", result.id);
-      return result;
+      return heldOut(result) ? null : result;
     });
+  }
+
+  // -- holdout experiment: a held-out session gets no suggestions (the form is a plain contact form)
+  function heldOut(result) {
+    return !!(result && result.holdout);
+  }
+
+  // -- one customer history: the contact form carries the widget session (hidden deflect_session)
+  function addSessionField(form) {
+    var field = form.querySelector("input[name=deflect_session]");
+    if (!field) {
+      field = el("input", { type: "hidden", name: "deflect_session" });
+      form.appendChild(field);
+    }
+    field.value = sessionId();
   }
 
   function sendFeedback(inquiryId, articleId, event, keepalive) {
@@ -576,7 +596,7 @@
     var input = cfg.target ? document.querySelector(cfg.target) : null;
     if (input) attachSearch(input);
     var form = contactForm();
-    if (form) attachForm(form);
+    if (form) { attachForm(form); addSessionField(form); }
     if (!document.querySelector("link[data-deflect-css]")) {
       var css = el("link", { rel: "stylesheet", "data-deflect-css": "",
         href: new URL("widget.css", scriptUrl).href });

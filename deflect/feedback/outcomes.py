@@ -1,0 +1,64 @@
+"""What happened after each article was suggested (widget inquiries answered with it first):
+
+- ``shown``: sessions it was suggested to;
+- ``found_answer``: sessions that voted it helpful;
+- ``not_helpful``: sessions that voted it not helpful;
+- ``contacted_anyway``: sessions it was suggested to that contacted support afterwards (the contact
+  form, or a ticket carrying the session id);
+- ``contacted_after_helpful``: sessions that voted it helpful and contacted support within 7 days after
+  the vote, from the same session or as the same customer (when the help desk sends a customer id).
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from deflect.store import Store
+
+AFTER_HELPFUL_DAYS = 7
+# Every contact with its session: direct ones, and those of other sessions of the same customer.
+CONTACTS = """
+    select i.session as session, f.created_at as at from feedback f join inquiries i on i.id = f.inquiry_id
+        where f.event = 'contacted_support' and i.session is not null
+    union all select session, created_at from contacts where session is not null
+    union all select a.session, b.created_at from contacts a join contacts b
+        on a.customer = b.customer and a.session is not null and b.id != a.id"""
+
+
+def article_outcomes(store: Store, days: int = 30, today: date | None = None, limit: int = 50) -> list[dict]:
+    """One row per article suggested in the last ``days`` UTC days, most shown first."""
+    today = today or datetime.now(UTC).date()
+    since = (today - timedelta(days=days - 1)).isoformat()
+    until = (today + timedelta(days=1)).isoformat()
+    q = store.db.execute
+    titles = dict(q("select id, title from articles"))
+    rows: dict[str, dict] = {}
+
+    def row(article: str) -> dict:
+        return rows.setdefault(article, {"article_id": article, "title": titles.get(article, article), "shown": 0,
+                                         "found_answer": 0, "not_helpful": 0, "contacted_anyway": 0,
+                                         "contacted_after_helpful": 0})
+
+    window = "i.created_at >= :since and i.created_at < :until and i.channel = 'widget'"
+    params = {"since": since, "until": until, "days": f"+{AFTER_HELPFUL_DAYS} days"}
+    for article, shown, contacted in q(f"""
+            with seen as (select i.article_id as a, i.session as s, min(i.created_at) as at from inquiries i
+                          where {window} and i.decision = 'answer' and i.session is not null group by a, s)
+            select a, count(*), sum(exists(select 1 from ({CONTACTS}) c where c.session = seen.s and c.at >= seen.at))
+            from seen group by a""", params):
+        row(article).update(shown=shown, contacted_anyway=contacted or 0)
+    for article, event, n in q(f"""
+            select coalesce(f.article_id, i.article_id), f.event, count(distinct coalesce(i.session, i.id))
+            from feedback f join inquiries i on i.id = f.inquiry_id
+            where {window} and f.event in ('helpful', 'not_helpful') group by 1, 2""", params):
+        if article:
+            row(article)["found_answer" if event == "helpful" else "not_helpful"] = n
+    for article, n in q(f"""
+            with votes as (select coalesce(f.article_id, i.article_id) as a, i.session as s, f.created_at as at
+                           from feedback f join inquiries i on i.id = f.inquiry_id
+                           where {window} and f.event = 'helpful' and i.session is not null)
+            select a, count(distinct s) from votes where exists(
+                select 1 from ({CONTACTS}) c where c.session = votes.s and c.at >= votes.at
+                and julianday(c.at) <= julianday(votes.at, :days)) group by a""", params):
+        if article:
+            row(article)["contacted_after_helpful"] = n
+    return sorted(rows.values(), key=lambda r: (-r["shown"], -r["found_answer"], r["article_id"]))[:limit]

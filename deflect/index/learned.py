@@ -1,0 +1,104 @@
+"""What deflect learned from feedback, as a bounded boost per (neighbourhood, article).
+
+Every piece of evidence is a phrasing (its embedding), an article and a signed weight (helpful, an
+agent's choice, a ticket resolved with the article: positive; not helpful: negative). For an inquiry,
+the evidence whose phrasing is within ``similarity`` of it counts, the nearer the more; the boost of an
+article is ``max_boost * tanh(net / scale)`` of its summed weight, so it is bounded whatever the amount
+of evidence. The guards, so that one session or one client cannot move an article:
+
+- each session's weight for an article is capped (``session_cap``), and each client's (``client_cap``);
+- an article is raised only where at least ``min_sessions`` distinct sessions said it helped in the
+  inquiry's neighbourhood, and lowered only where as many said it did not (each direction on its own:
+  a few sessions flooding one direction cannot borrow the support of honest votes the other way);
+- weights decay with age (``half_life_days``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LearningParams:
+    similarity: float = 0.65      # evidence this similar to an inquiry (cosine) or more counts for it
+    min_sessions: int = 8         # distinct sessions an article's evidence needs in a neighbourhood
+    session_cap: float = 1.0      # most weight one session gives one article
+    client_cap: float = 3.0       # most weight one client (address) gives one article
+    half_life_days: float = 90.0  # evidence counts half after this many days
+    max_boost: float = 0.3        # the largest change of an article's score, either way
+    scale: float = 3.0            # net weight at which the boost reaches 76 % of max_boost
+
+
+class LearnedBoost:
+    """Evidence ready to score: unit vectors, article ids, capped and decayed signed weights, sessions."""
+
+    def __init__(self, vectors: np.ndarray, articles: list[str], weights: np.ndarray, sessions: list[str],
+                 params: LearningParams):
+        self.vectors = np.ascontiguousarray(vectors, np.float32).reshape(len(articles), -1)
+        self.articles = list(articles)
+        self.weights = np.asarray(weights, np.float32)
+        self.params = params
+        codes: dict[str, int] = {}
+        self.sessions = np.array([codes.setdefault(s, len(codes)) for s in sessions], np.int64)
+        self._n_sessions = max(1, len(codes))
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+    @classmethod
+    def build(cls, rows: list[dict], vectors: np.ndarray, params: LearningParams | None = None,
+              now: datetime | None = None) -> LearnedBoost:
+        """From evidence rows (``article_id``, ``weight``, ``session``, ``client``, ``created_at``, ``id``)
+        and their phrasings' vectors: decay, then the caps per session and per client."""
+        params = params or LearningParams()
+        now = now or datetime.now(UTC)
+        weights = np.array([float(r["weight"]) for r in rows], np.float32)
+        for i, row in enumerate(rows):
+            age = (now - datetime.fromisoformat(row["created_at"])).total_seconds() / 86400.0
+            weights[i] *= 0.5 ** (max(0.0, age) / params.half_life_days)
+        sessions = [r.get("session") or f"evidence:{r['id']}" for r in rows]
+        clients = [r.get("client") or f"evidence:{r['id']}" for r in rows]
+        articles = [r["article_id"] for r in rows]
+        for owners, cap in ((sessions, params.session_cap), (clients, params.client_cap)):
+            weights = _capped(weights, [f"{o}\0{a}" for o, a in zip(owners, articles)], cap)
+        return cls(vectors, articles, weights, sessions, params)
+
+    def boost(self, queries: np.ndarray, article_ids: list[str]) -> np.ndarray:
+        """(n, len(article_ids)): the change of each article's score for each query vector."""
+        out = np.zeros((len(queries), len(article_ids)), np.float32)
+        if not len(self) or not len(article_ids):
+            return out
+        column = {a: i for i, a in enumerate(article_ids)}
+        cols = np.array([column.get(a, -1) for a in self.articles], np.int64)
+        p = self.params
+        near = np.clip((queries @ self.vectors.T - p.similarity) / (1.0 - p.similarity), 0.0, 1.0)
+        for q in range(len(queries)):
+            hit = np.flatnonzero((near[q] > 0) & (cols >= 0))
+            if not len(hit):
+                continue
+            net = np.zeros(len(article_ids), np.float64)
+            for side in (hit[self.weights[hit] > 0], hit[self.weights[hit] < 0]):
+                if not len(side):
+                    continue
+                pairs = np.unique(cols[side] * self._n_sessions + self.sessions[side])
+                support = np.bincount(pairs // self._n_sessions, minlength=len(article_ids))
+                part = np.bincount(cols[side], weights=near[q, side] * self.weights[side], minlength=len(article_ids))
+                net += np.where(support >= p.min_sessions, part, 0.0)
+            out[q] = p.max_boost * np.tanh(net / p.scale)
+        return out
+
+    def explain(self, query: np.ndarray, article_ids: list[str]) -> dict[str, float]:
+        """The non-zero boosts for one query vector, by article id."""
+        row = self.boost(query[None, :], article_ids)[0]
+        return {a: round(float(v), 4) for a, v in zip(article_ids, row) if v}
+
+
+def _capped(weights: np.ndarray, groups: list[str], cap: float) -> np.ndarray:
+    """Weights scaled down per group so that each group's absolute total is at most ``cap``."""
+    totals: dict[str, float] = {}
+    for g, w in zip(groups, np.abs(weights)):
+        totals[g] = totals.get(g, 0.0) + float(w)
+    scale = np.array([min(1.0, cap / totals[g]) if totals[g] > 0 else 1.0 for g in groups], np.float32)
+    return weights * scale

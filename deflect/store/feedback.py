@@ -1,0 +1,117 @@
+"""The feedback-learning tables (schema in ``deflect.store.feedback_schema``): holdout arms of widget
+sessions, contacts that carry a session, and the evidence deflect learns from."""
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+
+from deflect.clock import utcnow_iso
+from deflect.errors import InputError
+from deflect.store.core import Store
+
+ARMS = ("shown", "holdout")
+CONTACT_SOURCES = ("form", "api", "connector", "widget")
+# Evidence kinds and their weight for the (phrasing, article) pair: an agent's choice and a ticket
+# resolved with the article are worth more than a customer's vote; "not helpful" counts against.
+KIND_WEIGHTS = {"helpful": 1.0, "not_helpful": -1.0, "agent_choice": 2.0, "resolved": 2.0}
+
+
+def one_way_hash(value: str) -> str:
+    """A stable hash of a customer id or a client address: the same customer is recognised, the id
+    itself is never stored."""
+    return hashlib.sha256(("deflect\0" + value).encode("utf-8")).hexdigest()[:24]
+
+
+# -- holdout arms ---------------------------------------------------------------------------
+def session_arm(store: Store, session: str) -> str | None:
+    row = store.db.execute("select arm from widget_sessions where session = ?", [session]).fetchone()
+    return row[0] if row else None
+
+
+def assign_arm(store: Store, session: str, share: float, rng: random.Random | None = None) -> str:
+    """The session's arm: the stored one, else drawn now ("holdout" with probability ``share``) and
+    stored, so the session keeps it. Two requests racing for a new session get the same (first) arm."""
+    known = session_arm(store, session)
+    if known is not None:
+        return known
+    arm = "holdout" if share > 0 and (rng or random).random() < share else "shown"
+    with store.db.conn:
+        store.db.execute("insert or ignore into widget_sessions (session, arm, assigned_at) values (?, ?, ?)",
+                         [session, arm, utcnow_iso()])
+    return session_arm(store, session) or arm
+
+
+# -- contacts -------------------------------------------------------------------------------
+def record_contact(store: Store, source: str, session: str | None = None, customer: str | None = None,
+                   ticket_id: str | None = None) -> str | None:
+    """Note that a customer contacted support (``customer``: the help desk's id, stored hashed).
+    Nothing is recorded without a session or a customer; a ticket is recorded once."""
+    if source not in CONTACT_SOURCES:
+        raise InputError(f"unknown contact source {source!r}")
+    if not session and not customer:
+        return None
+    if ticket_id and store.db.execute("select 1 from contacts where ticket_id = ? and source = ?",
+                                      [ticket_id, source]).fetchone():
+        return None
+    cid = uuid.uuid4().hex
+    with store.db.conn:
+        store.db["contacts"].insert({"id": cid, "session": session or None,
+                                     "customer": one_way_hash(customer) if customer else None,
+                                     "source": source, "ticket_id": ticket_id, "created_at": utcnow_iso()})
+    return cid
+
+
+def ticket_sessions(store: Store, ticket_id: str) -> list[str]:
+    """The widget sessions a ticket was sent with (and those of the same customer)."""
+    rows = store.db.execute("select session, customer from contacts where ticket_id = ?", [ticket_id]).fetchall()
+    sessions = [s for s, _ in rows if s]
+    customers = [c for _, c in rows if c]
+    if customers:
+        marks = ",".join("?" * len(customers))
+        sessions += [r[0] for r in store.db.execute(
+            f"select distinct session from contacts where customer in ({marks}) and session is not null", customers)]
+    return list(dict.fromkeys(sessions))
+
+
+# -- evidence -------------------------------------------------------------------------------
+def add_evidence(store: Store, kind: str, text: str, article_id: str, session: str | None = None,
+                 client: str | None = None, inquiry_id: str | None = None, created_at: str | None = None) -> str:
+    """Store one piece of evidence for (phrasing, article); ``text`` must already be redacted."""
+    if kind not in KIND_WEIGHTS:
+        raise InputError(f"unknown evidence kind {kind!r}", hint="Use one of: " + ", ".join(KIND_WEIGHTS) + ".")
+    eid = uuid.uuid4().hex[:16]
+    with store.db.conn:
+        store.db["evidence"].insert({
+            "id": eid, "kind": kind, "text": text, "article_id": article_id, "weight": KIND_WEIGHTS[kind],
+            "session": session, "client": client, "inquiry_id": inquiry_id, "created_at": created_at or utcnow_iso(),
+        })
+    return eid
+
+
+def evidence_rows(store: Store, article_id: str | None = None, session: str | None = None,
+                  kind: str | None = None, limit: int | None = None) -> list[dict]:
+    """Stored evidence, newest first, optionally of one article, session or kind."""
+    where, params = [], []
+    for column, value in (("article_id", article_id), ("session", session), ("kind", kind)):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    return list(store.db["evidence"].rows_where(" and ".join(where) or None, params,
+                                                order_by="created_at desc, rowid desc", limit=limit))
+
+
+def forget_evidence(store: Store, ids: list[str] | None = None, article_id: str | None = None,
+                    session: str | None = None, kind: str | None = None) -> int:
+    """Delete evidence by id, or all of an article, session or kind; returns how many went."""
+    if ids:
+        marks = ",".join("?" * len(ids))
+        where, params = f"id in ({marks})", list(ids)
+    else:
+        parts = [(c, v) for c, v in (("article_id", article_id), ("session", session), ("kind", kind)) if v]
+        if not parts:
+            raise InputError("say what to forget: ids, an article, a session or a kind")
+        where, params = " and ".join(f"{c} = ?" for c, _ in parts), [v for _, v in parts]
+    with store.db.conn:
+        cursor = store.db.execute(f"delete from evidence where {where}", params)
+    return cursor.rowcount

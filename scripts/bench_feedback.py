@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Feedback benchmark: does deflect learn from votes, resist a flood of false ones, and does the holdout
+experiment recover a known effect?
+
+    .venv/bin/python -m scripts.bench_feedback                    # banking77 and xsid_de, writes docs/
+    .venv/bin/python -m scripts.bench_feedback --cases xsid_de --rounds 2 --no-write
+
+Per case (``make_case.py DATASET --history none``: a help center on its first day, FAQ only) deflect is
+built through its CLI (ingest, index, calibrate on dev.jsonl) and then driven through its HTTP API
+(Flask test client), as the widget would: every simulated customer is a new widget session with its own
+client address. The test inquiries are split at random into a *replayed* half and an *unseen* half.
+Each round, every replayed inquiry is asked again by a new customer, who votes on the first article
+listed: "helpful" when it is the right one, "not helpful" otherwise; one customer in ten votes at
+random. After the round deflect refits in the background (``POST /api/v1/learned/refit``). The unseen
+half is only asked, never voted on: its curve shows what generalises beyond the phrasings voted on.
+Customers vote on the first listed article whatever the decision (as on a results page), so votes
+also reach articles deflect was not yet confident enough to answer with.
+
+Then a flood: 5 sessions send 500 "helpful" votes (100 each, from 5 addresses) for a wrong article on
+one phrasing; every test inquiry is asked again and the answers (first article and decision) compared.
+
+Holdout: on the first case's home with ``HOLDOUT=0.3``, sessions ask one test inquiry each; a session
+would contact support with probability 0.5 without deflect, and a shown session contacts with
+0.5 x (1 - 0.3) (the true effect: 30 % of shown sessions' contacts prevented, a difference of -0.15).
+Contacts arrive as the contact form's event or as a ticket pushed with the session id, half each. The
+metrics' difference and 95 % interval are checked against the true effect. truth.jsonl is not read;
+test labels are used only to simulate the customers' votes and to score.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from scripts.common import DOCS, make_case, read_jsonl, replace_section, run_deflect
+
+CASES = ("banking77", "xsid_de")
+RANDOM_VOTERS = 0.1
+FLOOD_SESSIONS, FLOOD_VOTES = 5, 500
+HOLDOUT_SHARE, CONTACT_P, TRUE_PREVENTED = 0.3, 0.5, 0.3
+
+
+class Customers:
+    """The widget's side of the API through a Flask test client: new sessions, own addresses."""
+
+    def __init__(self, app, admin_key: str):
+        self.client = app.test_client()
+        self.admin = {"Authorization": f"Bearer {admin_key}"}
+        self.n = 0
+
+    def new(self) -> tuple[str, str]:
+        self.n += 1
+        return f"bench-{self.n}", f"10.{self.n // 65536 % 256}.{self.n // 256 % 256}.{self.n % 256}"
+
+    def ask(self, text: str, session: str, ip: str) -> dict:
+        r = self.client.post("/api/v1/suggest", json={"text": text, "session": session},
+                             environ_base={"REMOTE_ADDR": ip})
+        assert r.status_code == 200, r.get_data(as_text=True)
+        return r.get_json()
+
+    def vote(self, inquiry: str, article: str, helpful: bool, session: str, ip: str) -> None:
+        r = self.client.post("/api/v1/feedback", json={"inquiry_id": inquiry, "article_id": article,
+                                                       "helpful": helpful, "session": session},
+                             environ_base={"REMOTE_ADDR": ip})
+        assert r.status_code == 201, r.get_data(as_text=True)
+
+    def refit(self) -> dict:
+        r = self.client.post("/api/v1/learned/refit", json={"wait": True}, headers=self.admin)
+        assert r.status_code == 200, r.get_data(as_text=True)
+        return r.get_json()
+
+
+def score(rows: list[dict], answers: dict[str, dict]) -> dict:
+    covered = [r for r in rows if r["expected_article"] is not None]
+    uncovered = [r for r in rows if r["expected_article"] is None]
+    first = lambda r: (answers[r["id"]]["articles"] or [{"id": None}])[0]["id"]  # noqa: E731
+    answered = lambda r: answers[r["id"]]["decision"] == "answer"  # noqa: E731
+    return {
+        "top1": sum(first(r) == r["expected_article"] for r in covered) / max(1, len(covered)),
+        "deflected": sum(answered(r) and first(r) == r["expected_article"] for r in covered) / max(1, len(covered)),
+        "wrong_answer": sum(answered(r) and first(r) != r["expected_article"] for r in covered) / max(1, len(covered)),
+        "answered_uncovered": sum(answered(r) for r in uncovered) / max(1, len(uncovered)),
+    }
+
+
+def build_home(dataset: str, tmp: Path) -> tuple[Path, Path]:
+    case = make_case(dataset, tmp / f"case-{dataset}", 0, ["--history", "none"])
+    home = tmp / f"home-{dataset}"
+    run_deflect(["ingest", str(case / "articles")], home)
+    run_deflect(["index", "--quiet"], home)
+    run_deflect(["calibrate", str(case / "dev.jsonl")], home)
+    return case, home
+
+
+def open_app(home: Path, deflector=None, **config):
+    from deflect.web import create_app
+
+    from deflect.store import open_store
+    from deflect.store.service import create_key
+
+    app = create_app({"DEFLECT_HOME": str(home), "RATE_LIMIT": "off", "DEFLECTOR": deflector, **config})
+    store = open_store(home / "deflect.db")
+    _, key = create_key(store, "bench", "admin")
+    store.close()
+    return app, key
+
+
+def feedback_run(dataset: str, tmp: Path, rounds: int, limit: int | None, rng: random.Random) -> tuple[dict, object]:
+    case, home = build_home(dataset, tmp)
+    test = read_jsonl(case / "test.jsonl")
+    article_ids = sorted(p.stem for p in (case / "articles").glob("*.md"))
+    rng.shuffle(test)
+    if limit:
+        test = test[:limit]
+    replayed, unseen = test[: len(test) // 2], test[len(test) // 2:]
+    app, key = open_app(home)
+    customers = Customers(app, key)
+    curve = []
+    votes = 0
+    for rnd in range(rounds + 1):
+        t0 = time.perf_counter()
+        answers = {}
+        for row in replayed + unseen:
+            session, ip = customers.new()
+            answer = customers.ask(row["text"], session, ip)
+            answers[row["id"]] = answer
+            if rnd == rounds or row in unseen or not answer["articles"]:
+                continue
+            shown = answer["articles"][0]["id"]
+            helpful = shown == row["expected_article"]
+            if rng.random() < RANDOM_VOTERS:
+                helpful = rng.random() < 0.5
+            customers.vote(answer["id"], shown, helpful, session, ip)
+            votes += 1
+        state = customers.refit() if rnd < rounds else None
+        curve.append({"round": rnd, "replayed": score(replayed, answers), "unseen": score(unseen, answers),
+                      "votes_so_far": votes, "evidence_in_use": state and state["evidence_in_use"],
+                      "seconds": round(time.perf_counter() - t0, 1)})
+        print(dataset, curve[-1], flush=True)
+    before = answers
+    # The flood: a phrasing answered right, 500 false "helpful" votes for another article from 5 sessions.
+    target = next(r for r in replayed if r["expected_article"] is not None
+                  and before[r["id"]]["decision"] == "answer"
+                  and before[r["id"]]["articles"][0]["id"] == r["expected_article"])
+    wrong = rng.choice([a for a in article_ids if a != target["expected_article"]])
+    for s in range(FLOOD_SESSIONS):
+        session, ip = f"flood-{s}", f"192.0.2.{s + 1}"
+        for _ in range(FLOOD_VOTES // FLOOD_SESSIONS):
+            answer = customers.ask(target["text"], session, ip)
+            customers.vote(answer["id"], wrong, True, session, ip)
+    customers.refit()
+    changed = 0
+    for row in replayed + unseen:
+        session, ip = customers.new()
+        after = customers.ask(row["text"], session, ip)
+        b = before[row["id"]]
+        if (after["decision"], [a["id"] for a in after["articles"][:1]]) != (b["decision"],
+                                                                            [a["id"] for a in b["articles"][:1]]):
+            changed += 1
+    flood = {"article": wrong, "phrasing_expected": target["expected_article"], "votes": FLOOD_VOTES,
+             "sessions": FLOOD_SESSIONS, "answers_changed": changed, "answers_checked": len(test)}
+    print(dataset, "flood", flood, flush=True)
+    return {"case": dataset, "replayed": len(replayed), "unseen": len(unseen), "curve": curve, "flood": flood}, (
+        app, case)
+
+
+def holdout_run(app, case: Path, sessions: int, rng: random.Random) -> dict:
+    """Sessions on a second app (same engine) with the holdout experiment on; contacts with a known effect."""
+    engine = app.extensions["deflect"]["deflector"]
+    home = Path(app.config["DEFLECT_HOME"])
+    holdout_app, key = open_app(home, deflector=engine, HOLDOUT=HOLDOUT_SHARE)
+    client = holdout_app.test_client()
+    agent = {"Authorization": f"Bearer {key}"}
+    test = read_jsonl(case / "test.jsonl")
+    for n in range(sessions):
+        row = rng.choice(test)
+        session = f"holdout-sim-{n}"
+        answer = client.post("/api/v1/suggest", json={"text": row["text"], "session": session}).get_json()
+        p = CONTACT_P if answer.get("holdout") else CONTACT_P * (1 - TRUE_PREVENTED)
+        if rng.random() >= p:
+            continue
+        if rng.random() < 0.5:   # the contact form (the widget sends contacted_support)
+            r = client.post("/api/v1/feedback", json={"inquiry_id": answer["id"], "event": "contacted_support",
+                                                      "session": session})
+        else:                    # a ticket that reaches the help desk with the form's hidden session field
+            r = client.put(f"/api/v1/tickets/sim-{n}", json={"subject": row["text"], "body": row["text"],
+                                                            "session": session}, headers=agent)
+        assert r.status_code in (200, 201), r.get_data(as_text=True)
+    metrics = client.get("/api/v1/metrics?days=1", headers=agent).get_json()["holdout"]
+    true_difference = -CONTACT_P * TRUE_PREVENTED
+    low, high = metrics["difference"]["ci95"]
+    result = {"sessions": sessions, "share": HOLDOUT_SHARE, "true_difference": true_difference,
+              "true_prevented": TRUE_PREVENTED, "measured": metrics, "covered": low <= true_difference <= high}
+    print("holdout", json.dumps(result)[:600], flush=True)
+    return result
+
+
+def write_report(runs: list[dict], holdout: dict | None, args) -> None:
+    lines = [f"Measured {time.strftime('%Y-%m-%d')} by `scripts/bench_feedback.py` on this machine "
+             f"({os.cpu_count()} cores, {platform.python_version()}); seed 0, cases built with "
+             "`make_case.py DATASET --history none`. Per round every *replayed* inquiry is asked by a new "
+             "customer (own session and address) who votes on the first listed article (right: helpful, "
+             f"wrong: not helpful; {RANDOM_VOTERS:.0%} vote at random); *unseen* inquiries are asked, never "
+             "voted on. Round 0 is before any feedback.", ""]
+    for run in runs:
+        lines += [f"**{run['case']}** ({run['replayed']} replayed, {run['unseen']} unseen test inquiries)", "",
+                  "| round | votes so far | replayed top1 | replayed deflected | replayed wrong answer | "
+                  "unseen top1 | unseen deflected | unseen wrong answer | answered uncovered (all) |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for c in run["curve"]:
+            r, u = c["replayed"], c["unseen"]
+            both = (r["answered_uncovered"] + u["answered_uncovered"]) / 2
+            lines.append(f"| {c['round']} | {c['votes_so_far']} | {r['top1']:.3f} | {r['deflected']:.3f} | "
+                         f"{r['wrong_answer']:.3f} | {u['top1']:.3f} | {u['deflected']:.3f} | "
+                         f"{u['wrong_answer']:.3f} | {both:.3f} |")
+        f = run["flood"]
+        lines += ["", f"Flood: {f['votes']} false \"helpful\" votes from {f['sessions']} sessions (5 addresses) for "
+                  f"`{f['article']}` on a phrasing of `{f['phrasing_expected']}`: **{f['answers_changed']} of "
+                  f"{f['answers_checked']} answers changed** (first article and decision).", ""]
+    if holdout:
+        m = holdout["measured"]
+        d = m["difference"]
+        lines += [f"**Holdout simulation** ({runs[0]['case']} engine, `HOLDOUT={holdout['share']}`, "
+                  f"{holdout['sessions']} sessions; without deflect a session contacts with p = {CONTACT_P}, "
+                  "a shown session with "
+                  f"{CONTACT_P} × (1 − {holdout['true_prevented']})): true difference "
+                  f"{holdout['true_difference']:+.3f}; "
+                  f"measured shown {m['shown']['contact_rate']:.3f} ({m['shown']['sessions']} sessions) vs held out "
+                  f"{m['holdout']['contact_rate']:.3f} ({m['holdout']['sessions']}), difference {d['value']:+.3f}, "
+                  f"95 % CI [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}] — "
+                  f"{'contains' if holdout['covered'] else 'MISSES'} the true effect; prevented share "
+                  f"{m['prevented_share']:.2f} (true {holdout['true_prevented']}).", "",
+                  f"> {m['meaning']}"]
+    block = "\n".join(lines)
+    if args.write:
+        replace_section(args.out, "feedback", block)
+        args.json.write_text(json.dumps({"runs": runs, "holdout": holdout}, indent=1))
+    print(block)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--limit", type=int, default=None, help="at most this many test inquiries per case")
+    p.add_argument("--holdout-sessions", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-write", dest="write", action="store_false")
+    p.add_argument("--out", type=Path, default=DOCS / "benchmarks.md")
+    p.add_argument("--json", type=Path, default=DOCS / "bench_feedback.json")
+    p.add_argument("--save", type=Path, help="write this run's raw results here (JSON) instead of the report")
+    p.add_argument("--merge", type=Path, nargs="+", help="write the report from runs saved with --save")
+    args = p.parse_args()
+    if args.merge:
+        saved = [json.loads(path.read_text()) for path in args.merge]
+        write_report([r for s in saved for r in s["runs"]], next((s["holdout"] for s in saved if s["holdout"]), None),
+                     args)
+        return
+    from deflect.embedder import set_threads
+    set_threads(1)   # as `deflect serve` runs each worker: more threads per query only contend here
+    rng = random.Random(args.seed)
+    runs, holdout = [], None
+    with tempfile.TemporaryDirectory(prefix="deflect-bench-feedback-") as tmp:
+        for dataset in args.cases:
+            run, (app, case) = feedback_run(dataset, Path(tmp), args.rounds, args.limit, rng)
+            runs.append(run)
+            if holdout is None and args.holdout_sessions:   # on the first case's engine
+                holdout = holdout_run(app, case, args.holdout_sessions, rng)
+    if args.save:
+        args.save.write_text(json.dumps({"runs": runs, "holdout": holdout}, indent=1))
+        return
+    write_report(runs, holdout, args)
+
+
+if __name__ == "__main__":
+    main()

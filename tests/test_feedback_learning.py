@@ -1,0 +1,66 @@
+"""The learned boost and its guards: caps per session and client, a minimum of distinct sessions,
+decay, and "not helpful" lowering an article."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from deflect.index.learned import LearnedBoost, LearningParams
+
+ARTICLES = ["right", "wrong"]
+NOW = datetime(2026, 1, 10, tzinfo=UTC)
+
+
+def unit(*xs: float) -> np.ndarray:
+    v = np.array(xs, np.float32)
+    return v / np.linalg.norm(v)
+
+
+QUERY = unit(1, 0, 0)
+NEAR = unit(1, 0.05, 0)       # a phrasing very like the query
+FAR = unit(0, 1, 0)
+
+
+def rows(n: int, article: str, weight: float = 1.0, sessions: int | None = None, clients: int | None = None,
+         age_days: float = 0.0) -> list[dict]:
+    at = (NOW - timedelta(days=age_days)).isoformat()
+    return [{"id": f"{article}-{weight}-{i}", "article_id": article, "weight": weight,
+             "session": f"s{i % (sessions or n)}", "client": f"c{i % (clients or n)}", "created_at": at}
+            for i in range(n)]
+
+
+def boost(evidence: list[dict], vectors: np.ndarray | None = None, **params) -> dict[str, float]:
+    vectors = vectors if vectors is not None else np.stack([NEAR] * len(evidence))
+    learned = LearnedBoost.build(evidence, vectors, LearningParams(**params), now=NOW)
+    return dict(zip(ARTICLES, learned.boost(QUERY[None, :], ARTICLES)[0].tolist()))
+
+
+def test_helpful_votes_from_enough_sessions_raise_the_article():
+    b = boost(rows(10, "right"))
+    assert b["right"] == pytest.approx(0.3 * np.tanh(10 * 0.98 / 3), rel=0.05) and b["wrong"] == 0
+
+
+def test_not_helpful_lowers_it():
+    assert boost(rows(10, "wrong", weight=-1.0))["wrong"] < -0.2
+
+
+def test_a_flood_from_few_sessions_moves_nothing():
+    # 500 votes from 5 sessions (5 clients): below the minimum of distinct sessions
+    assert boost(rows(500, "wrong", sessions=5, clients=5)) == {"right": 0.0, "wrong": 0.0}
+
+
+def test_one_session_and_one_client_are_capped():
+    one_session = boost(rows(100, "wrong", sessions=1), min_sessions=1)["wrong"]
+    assert one_session == pytest.approx(0.3 * np.tanh(1.0 * 0.98 / 3), rel=0.05)  # 100 votes count as one
+    one_client = boost(rows(100, "wrong", clients=1), min_sessions=1)["wrong"]
+    assert one_client == pytest.approx(0.3 * np.tanh(3.0 * 0.98 / 3), rel=0.05)  # client cap 3
+
+
+def test_far_phrasings_do_not_count_and_old_evidence_decays():
+    assert boost(rows(10, "right"), np.stack([FAR] * 10)) == {"right": 0.0, "wrong": 0.0}
+    fresh = boost(rows(10, "right"))["right"]
+    old = boost(rows(10, "right", age_days=180))["right"]
+    assert 0 < old < fresh
+    assert old == pytest.approx(0.3 * np.tanh(10 * 0.98 * 0.25 / 3), rel=0.05)   # two half-lives

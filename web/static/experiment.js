@@ -1,0 +1,57 @@
+/* Report: the holdout experiment (contact rates with and without suggestions) and outcomes per article,
+   from GET /api/v1/metrics. Self-contained: it reads the key report.js's key form saves. */
+(function () {
+  "use strict";
+  var C = window.deflectConsole;
+  var el = C.el;
+  var $ = function (id) { return document.getElementById(id); };
+
+  function rate(arm) {
+    if (!arm || arm.contact_rate === null) return "–";
+    return C.pct(arm.contact_rate) + " of " + arm.sessions + " sessions (95 % CI " + C.pct(arm.ci95[0]) +
+      "–" + C.pct(arm.ci95[1]) + ")";
+  }
+
+  function renderHoldout(h) {
+    var box = $("holdout");
+    box.textContent = "";
+    box.appendChild(el("p", { "class": "holdout-meaning" }, h.meaning));
+    var dl = el("dl", { "class": "holdout-figures" });
+    [["Contact rate with suggestions", rate(h.shown)], ["Contact rate without (held out)", rate(h.holdout)],
+      ["Difference (shown − held out)", h.difference ? (h.difference.value * 100).toFixed(1) + " points (95 % CI " +
+        (h.difference.ci95[0] * 100).toFixed(1) + " to " + (h.difference.ci95[1] * 100).toFixed(1) + ")" : "–"],
+      ["Sessions needed", (h.sessions_needed || []).map(function (n) {
+        return "±" + Math.round(n.half_width * 100) + " points: " + n.sessions; }).join(" · ") || "–"]
+    ].forEach(function (pair) { dl.appendChild(el("dt", null, pair[0])); dl.appendChild(el("dd", null, pair[1])); });
+    box.appendChild(dl);
+  }
+
+  function renderOutcomes(rows) {
+    var body = $("outcomes-body");
+    body.textContent = "";
+    if (!rows.length) {
+      var empty = el("tr");
+      empty.appendChild(el("td", { colspan: "6" }, "No suggestions yet."));
+      body.appendChild(empty);
+      return;
+    }
+    rows.forEach(function (r) {
+      var tr = el("tr");
+      [r.title || r.article_id, r.shown, r.found_answer, r.not_helpful, r.contacted_anyway, r.contacted_after_helpful]
+        .forEach(function (v, i) { tr.appendChild(el(i ? "td" : "th", i ? { "class": "num" } : { scope: "row" }, String(v))); });
+      body.appendChild(tr);
+    });
+  }
+
+  function load() {
+    if (!C.getKey()) return;
+    C.api("/api/v1/metrics?days=30").then(function (m) {
+      if (m.holdout) renderHoldout(m.holdout);
+      renderOutcomes(m.outcomes || []);
+    }, function (err) { $("holdout").textContent = err.message; });
+  }
+
+  var form = $("key-form");
+  if (form) form.addEventListener("submit", function () { setTimeout(load, 0); });
+  load();
+})();
