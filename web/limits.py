@@ -261,9 +261,9 @@ def list_field(data: dict, name: str, *, max_items: int = 50, max_len: int = 500
 
 
 def int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    """An integer query-string argument within [lo, hi]."""
+    """An integer query-string argument within [lo, hi] (absent: ``default``; empty is not an integer)."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)

@@ -38,7 +38,7 @@ def _public(row: dict) -> dict:
 @bp.get("/learned")
 @require_key("admin")
 def learned_list():
-    kind = request.args.get("kind") or None
+    kind = request.args.get("kind")
     if kind is not None and kind not in KIND_WEIGHTS:
         raise ApiError(f"unknown kind {kind!r}", hint="Use one of: " + ", ".join(KIND_WEIGHTS) + ".")
     try:
