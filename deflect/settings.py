@@ -149,6 +149,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("spool_max_bytes", 50 * 1024 * 1024, _int_range(1024, 1 << 40), "SPOOL_MAX_BYTES",
             "--spool-max-bytes", "Largest spool (bytes) of inquiries waiting for the database; beyond it they "
             "are lost and logged."),
+    Setting("owner_article", None, _text, "OWNER_ARTICLE", "--owner-article",
+            "Default owner of gap topics whose fix is an FAQ article (pre-fills planning)."),
+    Setting("owner_product", None, _text, "OWNER_PRODUCT", "--owner-product",
+            "Default owner of gap topics whose fix is a product repair (a defect or outage)."),
+    Setting("owner_process", None, _text, "OWNER_PROCESS", "--owner-process",
+            "Default owner of gap topics whose fix is a self-service function (what only agents can do now)."),
+    Setting("incident_hook_url", None, _text, "INCIDENT_HOOK_URL", "--incident-hook-url",
+            "URL that gets a POST (JSON) when an incident is flagged (unset: no notification)."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -24,6 +24,7 @@ from deflect.privacy import Redactor, default_redactor
 from deflect.store.connectors_schema import CONNECTORS_MIGRATIONS
 from deflect.store.gaps import GAPS_MIGRATIONS
 from deflect.store.service_schema import SERVICE_MIGRATIONS
+from deflect.store.why_schema import WHY_MIGRATIONS
 
 
 def _m001_core(db: sqlite_utils.Database) -> None:
@@ -52,6 +53,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     *GAPS_MIGRATIONS,
     *SERVICE_MIGRATIONS,
     *CONNECTORS_MIGRATIONS,
+    *WHY_MIGRATIONS,
 ]
 
 
