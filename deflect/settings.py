@@ -157,6 +157,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Default owner of gap topics whose fix is a self-service function (what only agents can do now)."),
     Setting("incident_hook_url", None, _text, "INCIDENT_HOOK_URL", "--incident-hook-url",
             "URL that gets a POST (JSON) when an incident is flagged (unset: no notification)."),
+    Setting("incident_check_interval", 60, _int_range(1, 86400), "INCIDENT_CHECK_INTERVAL",
+            "--incident-check-interval", "Seconds between two incident checks after widget questions (per worker)."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

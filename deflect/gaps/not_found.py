@@ -29,7 +29,7 @@ WORD_SUPPORT = 0.6          # below the floor, this share of the customer's word
 def _floors(V: np.ndarray, linked_rows: np.ndarray, linked_art: np.ndarray, docs: ArticleDocs,
             floor: float) -> dict[str, float]:
     """Per article: how close the tickets agents answered with it are to its documents (a low percentile),
-    never below ``floor``."""
+    never below ``floor`` nor above halfway from it to 1."""
     out: dict[str, float] = {}
     if not len(docs.vectors) or not len(linked_rows):
         return out
@@ -39,7 +39,8 @@ def _floors(V: np.ndarray, linked_rows: np.ndarray, linked_art: np.ndarray, docs
         own = docs.vectors[ids == art]
         if len(rows) >= MIN_LINKED and len(own):
             closeness = (V[rows] @ own.T).max(axis=1)
-            out[art] = max(floor, float(np.percentile(closeness, COHESION_PERCENTILE)))
+            # never above halfway from ``floor`` to 1: near-duplicate tickets must not demand near-duplicates
+            out[art] = max(floor, min(float(np.percentile(closeness, COHESION_PERCENTILE)), (1.0 + floor) / 2))
     return out
 
 
