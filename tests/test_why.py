@@ -221,7 +221,31 @@ def test_watch_closes_an_incident_once_quiet(deflector):  # noqa: F811
     crash_history(deflector.store, crash, now)
     for i in range(12):
         log(deflector.store, f"burst{i}", f"app crash on start {i}")
+    now = datetime.now(UTC).replace(microsecond=0)
     assert [i["topic_id"] for i in watch(deflector, now)] == [crash]
     assert watch(deflector, now + timedelta(hours=5)) == []
     states = [r[0] for r in deflector.store.db.execute("select state from incidents")]
     assert states == ["closed"]
+
+
+def test_cli_kind_incidents_and_notice(deflector):  # noqa: F811
+    from deflect.cli.gaps import gaps
+    from deflect.cli.incidents import incidents
+
+    home = str(deflector.home.path)
+    report = report_of(deflector, estimator=estimator(), now=NOW)
+    crash = next(t for t in report["topics"] if "crash" in " ".join(t["keywords"]))["id"]
+    out = CliRunner().invoke(gaps, ["kind", crash, "process", "--home", home])
+    assert out.exit_code == 0 and f"{crash}: fix process (team)" in out.output
+    table = CliRunner().invoke(gaps, ["--home", home]).output
+    assert "fix: process (team" in table
+    now = datetime.now(UTC).replace(microsecond=0)
+    crash_history(deflector.store, crash, now)
+    for i in range(12):
+        log(deflector.store, f"burst{i}", f"app crash on start {i}")
+    watch(deflector, datetime.now(UTC).replace(microsecond=0))
+    out = CliRunner().invoke(incidents, ["--home", home])
+    assert out.exit_code == 0 and f"#1 open   {crash} 15 in the window" in out.output   # 3 asked before
+    out = CliRunner().invoke(incidents, ["--home", home, "notice", "1", "--text", "de=Die App stürzt ab."])
+    assert out.exit_code == 0, out.output
+    assert '"de": "Die App stürzt ab."' in CliRunner().invoke(incidents, ["--home", home]).output

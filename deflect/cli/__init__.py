@@ -284,9 +284,10 @@ def settings_(as_json):
 def _register_extensions() -> None:
     from deflect.cli.connectors import connect, connectors_, sync
     from deflect.cli.gaps import gaps
+    from deflect.cli.incidents import incidents
     from deflect.cli.privacy import privacy
     from deflect.cli.serve import keys, serve
-    for command in (gaps, privacy, serve, keys, connect, sync, connectors_):
+    for command in (gaps, incidents, privacy, serve, keys, connect, sync, connectors_):
         cli.add_command(command)
 
 

@@ -1,6 +1,6 @@
 """Incidents: a topic whose volume in the last minutes or hours is far above its usual level.
 
-The usual level of a window (the last 10 and 30 minutes, hour, three hours) is read from the count in
+The usual level of a window (the last 5, 10 and 30 minutes, hour, three hours) is read from the count in
 the same window at the same time of day on earlier days of the same kind (weekdays with weekdays,
 weekends with weekends) over the last weeks: the median, raised by the scaled median absolute
 deviation (a topic whose volume varies a lot needs more to alarm). A window is an incident when its
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from scipy.stats import poisson
 
-WINDOWS = (timedelta(minutes=10), timedelta(minutes=30), timedelta(hours=1), timedelta(hours=3))
+WINDOWS = (timedelta(minutes=5), timedelta(minutes=10), timedelta(minutes=30), timedelta(hours=1), timedelta(hours=3))
 LOOKBACK_DAYS = 56          # eight weeks of history at most
 MIN_DAYS = 7                # fewer comparable days than this: no usual level, no alarm
 MIN_COUNT = 6

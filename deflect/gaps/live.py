@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 import urllib.request
@@ -25,7 +26,9 @@ def record_new_inquiries(deflector: Engine, limit: int = 2000) -> int:
     """Assign the inquiries logged since the last call to topics; returns how many were new."""
     store = deflector.store
     mark = store.get_setting("incidents_mark") or ""
-    rows = store.db.execute("select id, text, created_at from inquiries where created_at > ? "
+    # ">=": inquiries logged later within the second of the mark are still new (the check below skips
+    # the ones already assigned)
+    rows = store.db.execute("select id, text, created_at from inquiries where created_at >= ? "
                             "order by created_at limit ?", [mark, limit]).fetchall()
     rows = [r for r in rows if r[1] and not store.db.execute(
         "select 1 from topic_volume where inquiry_id = ?", [r[0]]).fetchone()]
@@ -76,7 +79,10 @@ def watch(deflector: Engine, now: datetime | None = None, hook_url: str | None =
                 row = {"topic_id": topic_id, "state": "open", "started_at": iso(alarm.started_at),
                        "detected_at": iso(now), "count": alarm.count, "baseline": alarm.baseline,
                        "spread": alarm.spread, "score": alarm.score, "updated_at": iso(now)}
-                row["id"] = store.db["incidents"].insert(row).last_pk
+                try:
+                    row["id"] = store.db["incidents"].insert(row).last_pk
+                except sqlite3.IntegrityError:   # another worker opened it just now
+                    continue
                 opened.append(row)
             elif current and (parse_time(current[1]) or now) + QUIET_AFTER <= now:
                 store.db.execute("update incidents set state = 'closed', ended_at = ? where id = ?",

@@ -40,6 +40,8 @@ def m_why_002_incidents(db: sqlite_utils.Database) -> None:
         "updated_at": str,
     }, pk="id")
     db["incidents"].create_index(["topic_id", "state"])
+    # one open incident per topic, also when two workers check at once
+    db.execute("create unique index incidents_one_open on incidents(topic_id) where state = 'open'")
     db["incident_notices"].create({
         "id": int,
         "incident_id": int,
