@@ -4,6 +4,7 @@ live assignment, notification hook), notices in the API and the widget's matchin
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -183,7 +184,22 @@ def test_new_inquiries_raise_an_incident_within_minutes_and_notices_reach_the_wi
     crash_history(d.store, crash, now)
     for i in range(12):
         log(d.store, f"burst{i}", f"app crash on start {i}")
+    from test_api_openapi import check as matches_openapi
+
     client, admin = app.test_client(), bearer(new_key(d, "admin"))
+    doc = client.get("/api/v1/openapi.json").get_json()
+    real_post, real_get, real_put = client.post, client.get, client.put
+
+    def checked(method, real):
+        def call(url, **kw):
+            response = real(url, **kw)
+            template = re.sub(r"/incidents/\d+/", "/incidents/{incident_id}/", url.split("?")[0])
+            template = re.sub(r"/gaps/[^/]+/kind", "/gaps/{topic_id}/kind", template)
+            matches_openapi(doc, method, template, response)   # every answer as documented
+            return response
+        return call
+    client.post, client.get, client.put = checked("post", real_post), checked("get", real_get), \
+        checked("put", real_put)
     r = client.post("/api/v1/incidents/check", headers=admin)
     assert r.status_code == 200, r.get_json()
     incidents = client.get("/api/v1/incidents", headers=admin).get_json()["incidents"]
