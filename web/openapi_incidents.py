@@ -11,6 +11,10 @@ def add(paths: dict, schemas: dict, h: dict) -> None:
 
     texts = {"type": "object", "propertyNames": LANG, "additionalProperties": STR,
              "description": "The notice per language, e.g. {\"de\": \"...\", \"en\": \"...\"}."}
+    texts_in = {**texts, "minProperties": 1, "additionalProperties": text_schema(500, nullable=False)}
+    moment = {"type": ["string", "null"], "format": "date-time", "maxLength": 40,
+              "pattern": "^(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-5][0-9]",
+              "description": "ISO 8601 time (UTC unless an offset is given)."}
     schemas.update({
         "Notice": _obj({"id": INT, "incident_id": INT, "topic_id": STR, "texts": texts, "starts_at": STR,
                         "ends_at": NSTR, "created_at": STR, "created_by": NSTR,
@@ -30,7 +34,7 @@ def add(paths: dict, schemas: dict, h: dict) -> None:
                           "notices"]),
         "IncidentsResponse": _obj({"ok": OK, "incidents": {"type": "array", "items": _ref("Incident")}},
                                   ["ok", "incidents"]),
-        "NoticeInput": _obj({"texts": texts, "starts_at": text_schema(40), "ends_at": text_schema(40),
+        "NoticeInput": _obj({"texts": texts_in, "starts_at": moment, "ends_at": moment,
                              "by": text_schema(100)}, ["texts"], extra=True),
         "NoticeResponse": _obj({"ok": OK, "notice": _ref("Notice")}, ["ok", "notice"]),
         "LiveNotice": _obj({"id": INT, "topic_id": STR, "texts": texts, "starts_at": STR, "ends_at": NSTR},
@@ -68,8 +72,13 @@ def add(paths: dict, schemas: dict, h: dict) -> None:
         "/api/v1/incidents/{incident_id}/notices": {"post": _op(
             "Publish a notice for an incident (text per language, start, end): the widget shows it above its "
             "answers to customers whose question belongs to the incident's topic.",
-            "201", "NoticeResponse", ["400", "401", "403", "404", "413", "415"], request="NoticeInput", **admin,
+            "201", "NoticeResponse", ["400", "401", "403", "404", "409", "413", "415"], request="NoticeInput",
+            **admin,
             params=[_path("incident_id", "The incident's id (a number).", INT)])},
+    })
+    paths["/api/v1/incidents/{incident_id}/notices"]["post"]["responses"]["409"]["description"] = \
+        "ends_at is not after starts_at (the notice would never be shown)."
+    paths.update({
         "/api/v1/gaps/{topic_id}/kind": {"put": _op(
             "Set a topic's fix kind (article, product, process); it sticks to the topic across runs.",
             "200", "FixKindResponse", ["400", "401", "403", "404", "413", "415"], request="FixKindInput", **admin,

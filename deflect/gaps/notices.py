@@ -4,16 +4,35 @@ widget shows it above its answers to customers whose question belongs to the inc
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from deflect.clock import iso, parse_time, utcnow
 from deflect.engine import Engine
-from deflect.errors import InputError, NotFoundError
+from deflect.errors import ClientError, InputError, NotFoundError
 from deflect.gaps.topic_match import assign
 from deflect.language import detect_language
 
 MAX_TEXT = 500
 PREFIX = {"de": "Bekannte Störung: ", "en": "Known issue: "}
+
+
+class EmptyWindowError(ClientError):
+    """A notice that would never be shown: its end is not after its start."""
+
+    status = 409
+
+
+def _moment(value: str) -> datetime:
+    """An ISO time as given (any case, ``Z`` allowed), in UTC; InputError when it is none."""
+    moment = parse_time(str(value).strip().upper().replace(" ", "T"))
+    try:
+        return moment.astimezone(UTC) if moment else _bad_time()
+    except (OverflowError, ValueError):
+        return _bad_time()
+
+
+def _bad_time() -> datetime:
+    raise InputError("starts_at and ends_at must be ISO times, e.g. 2026-05-01T08:00:00Z")
 
 
 def notice_rows(store, where: str = "1", params: list | None = None) -> list[dict]:
@@ -39,12 +58,11 @@ def publish(store, incident_id: int, texts: dict[str, str], starts_at: str | Non
         raise InputError("a notice needs a text in at least one language, e.g. {\"de\": \"...\"}")
     if any(len(v) > MAX_TEXT for v in clean.values()):
         raise InputError(f"a notice's text is at most {MAX_TEXT} characters")
-    start = parse_time(starts_at) if starts_at else (now or utcnow())
-    end = parse_time(ends_at) if ends_at else None
-    if start is None or (ends_at and end is None):
-        raise InputError("starts_at and ends_at must be ISO times, e.g. 2026-05-01T08:00:00Z")
+    start = _moment(starts_at) if starts_at else (now or utcnow())
+    end = _moment(ends_at) if ends_at else None
     if end is not None and end <= start:
-        raise InputError("ends_at must be after starts_at")
+        raise EmptyWindowError("ends_at must be after starts_at", hint="Leave ends_at out for a notice "
+                               "shown until you end it.")
     with store.db.conn:
         nid = store.db["incident_notices"].insert({
             "incident_id": incident_id, "topic_id": row[0], "texts": json.dumps(clean, ensure_ascii=False),

@@ -51,9 +51,9 @@ def check_incidents():
 def publish_notice(incident_id: int):
     data = json_body()
     texts = data.get("texts")
-    if not isinstance(texts, dict) or not texts or not all(
-            isinstance(k, str) and k in LANGS and isinstance(v, str) for k, v in texts.items()):
+    if not isinstance(texts, dict) or not texts or not all(k in LANGS for k in texts):
         raise ApiError("'texts' must be an object of language -> text, e.g. {\"de\": \"...\", \"en\": \"...\"}")
+    texts = {lang: text_field(texts, lang, required=True, max_len=500) for lang in texts}
     notice = publish(get_store(), incident_id, texts, text_field(data, "starts_at", max_len=40),
                      text_field(data, "ends_at", max_len=40), by=text_field(data, "by", max_len=100) or "team")
     return jsonify({"ok": True, "notice": notice}), 201
