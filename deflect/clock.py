@@ -1,7 +1,7 @@
 """Time as deflect stores it: UTC, whole seconds, ISO 8601 (so stored times sort as text)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def utcnow() -> datetime:
@@ -28,3 +28,17 @@ def parse_time(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class SimulatedClock:
+    """A clock that only moves when told (replays and benchmarks): ``now()`` and ``advance()``."""
+
+    def __init__(self, start: datetime):
+        self._now = start.astimezone(UTC).replace(microsecond=0)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._now += delta
+        return self._now

@@ -176,6 +176,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("feedback_min_sessions", 8, _int_range(1, 100_000), "FEEDBACK_MIN_SESSIONS", "--feedback-min-sessions",
             "Distinct sessions whose feedback about an article a neighbourhood of similar phrasings needs before "
             "that feedback moves the article there (one session or client cannot)."),
+    Setting("owner_article", None, _text, "OWNER_ARTICLE", "--owner-article",
+            "Default owner of gap topics whose fix is an FAQ article (pre-fills planning)."),
+    Setting("owner_product", None, _text, "OWNER_PRODUCT", "--owner-product",
+            "Default owner of gap topics whose fix is a product repair (a defect or outage)."),
+    Setting("owner_process", None, _text, "OWNER_PROCESS", "--owner-process",
+            "Default owner of gap topics whose fix is a self-service function (what only agents can do now)."),
+    Setting("incident_hook_url", None, _text, "INCIDENT_HOOK_URL", "--incident-hook-url",
+            "URL that gets a POST (JSON) when an incident is flagged (unset: no notification)."),
+    Setting("incident_check_interval", 60, _int_range(1, 86400), "INCIDENT_CHECK_INTERVAL",
+            "--incident-check-interval", "Seconds between two incident checks after widget questions (per worker)."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

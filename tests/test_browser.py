@@ -435,3 +435,53 @@ def test_agent_console_shows_what_the_customer_already_did(server, page, store):
     sync_api.expect(summary).to_contain_text(f"was shown '{GERMAN_TITLE}'")
     sync_api.expect(summary).to_contain_text("said not helpful")
     assert "0170" not in page.locator("#history-panel").text_content()
+
+
+# -- incident notices (kept last: it builds the gap report of the shared demo home) -------------------
+def _api(server: str, method: str, path: str, key: str | None = None, body: dict | None = None) -> dict:
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+    request = urllib.request.Request(server + path, method=method, headers=headers,
+                                     data=json.dumps(body).encode() if body is not None else None)
+    with urllib.request.urlopen(request, timeout=120) as resp:
+        return json.loads(resp.read())
+
+
+def test_incident_notice_shows_for_a_matching_question_only(server, page, store):
+    from datetime import UTC, datetime, timedelta
+
+    from deflect.clock import iso
+
+    key = _key(store, "admin")
+    run = _api(server, "POST", "/api/v1/gaps/runs", key, {})["run"]
+    deadline = time.monotonic() + 300
+    while run["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        run = _api(server, "GET", f"/api/v1/gaps/runs/{run['id']}", key)["run"]
+    topics = _api(server, "GET", "/api/v1/gaps", key)["topics"]
+    crash = next(t for t in topics if t["fix"]["kind"] == "product" and "app" in json.dumps(t).lower()
+                 and "crash" in json.dumps(t).lower())
+    now = datetime.now(UTC)
+    history = [{"inquiry_id": f"hist-{d}-{k}", "topic_id": crash["id"], "at": iso(now - timedelta(days=d, hours=3 * k)),
+                "similarity": 0.9} for d in range(1, 29) for k in range(2)]
+    with store.db.conn:
+        store.db["topic_volume"].insert_all(history, pk="inquiry_id")
+    for i in range(12):   # a burst of customers whose e-paper app crashes
+        _api(server, "POST", "/api/v1/suggest", body={"text": f"Die E-Paper-App stürzt ständig ab ({i})"})
+    incidents = _api(server, "POST", "/api/v1/incidents/check", key)["incidents"]
+    incident = next(i for i in incidents if i["topic_id"] == crash["id"])
+    _api(server, "POST", f"/api/v1/incidents/{incident['id']}/notices", key,
+         {"texts": {"de": "Die E-Paper-App stürzt unter Android 15 ab. Ein Update folgt.",
+                    "en": "The e-paper app crashes on Android 15. An update is on its way."}})
+
+    page.goto(server + "/")
+    ask(page, "Meine E-Paper App stürzt beim Öffnen ab")
+    notice = page.locator(".deflect-search .deflect-notice")
+    sync_api.expect(notice).to_contain_text("Bekannte Störung: Die E-Paper-App stürzt unter Android 15 ab.")
+    page.locator("#help-search").fill("")
+    page.goto(server + "/")
+    ask(page, GERMAN_QUESTION)
+    sync_api.expect(page.locator(".deflect-search .deflect-option").first).to_be_visible()
+    page.wait_for_timeout(1000)
+    sync_api.expect(page.locator(".deflect-search .deflect-notice")).to_have_count(0)
+    seen = _api(server, "GET", "/api/v1/incidents", key)["incidents"][0]["notices"][0]["sessions_seen"]
+    assert seen >= 1

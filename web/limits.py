@@ -27,7 +27,8 @@ from .errors import ApiError, error_response
 EXT = "deflect_limits"
 MAX_URL = 4096              # characters of path and query string
 # Endpoints a browser on a widget origin may call.
-CORS_ENDPOINTS = {"widget.suggest", "widget.feedback", "widget.openapi"}
+CORS_ENDPOINTS = {"widget.suggest", "widget.feedback", "widget.openapi", "incidents.notices",
+                  "incidents.match_notice"}
 
 
 class TokenBucket:

@@ -10,6 +10,8 @@ from copy import deepcopy
 from deflect.gaps.model import Report, json_schema, nested_types
 from deflect.text import SPACE_CLASS
 
+from .openapi_incidents import add as add_incidents
+
 VERSION = "1.0.0"
 
 
@@ -378,6 +380,7 @@ PATHS = {
 
 
 PATHS["/api/v1/gaps/runs"]["post"]["requestBody"]["required"] = False   # no body: the last report's options
+add_incidents(PATHS, SCHEMAS, globals())
 
 
 # -- learning from feedback, the holdout experiment, customer history (web/api/learning.py) ----------

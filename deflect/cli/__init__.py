@@ -291,9 +291,10 @@ def _register_extensions() -> None:
     from deflect.cli.connectors import connect, connectors_, sync
     from deflect.cli.feedback import feedback
     from deflect.cli.gaps import gaps
+    from deflect.cli.incidents import incidents
     from deflect.cli.privacy import privacy
     from deflect.cli.serve import keys, serve
-    for command in (gaps, privacy, serve, keys, connect, sync, connectors_, feedback):
+    for command in (gaps, incidents, privacy, serve, keys, connect, sync, connectors_, feedback):
         cli.add_command(command)
 
 

@@ -168,5 +168,22 @@ def show(ctx, topic_id):
     click.echo(json.dumps(get_topic(store, topic_id).to_dict(), ensure_ascii=False, indent=1))
 
 
+@gaps.command()
+@click.argument("topic_id")
+@click.argument("kind", type=click.Choice(("article", "product", "process", "auto")))
+@_sub_home
+@click.pass_context
+@friendly
+def kind(ctx, topic_id, kind):
+    """Set the fix of topic TOPIC_ID: article, product (a defect or outage), process (a self-service
+    function), or auto (the classifier's again at the next run). It sticks to the topic."""
+    from deflect.gaps.fix_kind import set_kind
+    fix = set_kind(_store(ctx), topic_id, None if kind == "auto" else kind, by="cli")
+    if fix is None:
+        click.echo(f"{topic_id}: the classifier's kind again from the next report run")
+    else:
+        click.echo(f"{topic_id}: fix {fix.kind} ({fix.source})" + (f", owner {fix.owner}" if fix.owner else ""))
+
+
 def main() -> None:  # pragma: no cover - convenience for `python -m deflect.cli.gaps`
     gaps(sys.argv[1:])

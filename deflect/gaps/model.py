@@ -106,6 +106,21 @@ class Evidence(_Json):
     tested_size: int
 
 
+FixKind = Literal["article", "product", "process"]
+
+
+@dataclass(slots=True)
+class Fix(_Json):
+    """Which fix a recurring topic needs: an FAQ article, a product repair (defect, outage), or a
+    self-service function for what only an agent can do now (refunds, changes to an account)."""
+    kind: FixKind = "article"
+    confidence: float = _doc("How sure the classifier is (0-1); 1.0 when the team set the kind.", 0.0)
+    evidence: list[str] = _doc("The words and signals the kind was read from.", factory=list)
+    source: Literal["auto", "team"] = _doc("auto: classified; team: set by the team (sticks to the topic).",
+                                           "auto")
+    owner: str | None = _doc("The kind's default owner (setting owner_<kind>): pre-fills planning.", None)
+
+
 @dataclass(slots=True)
 class Topic(_Json):
     """One uncovered topic: what the last run found, and its workflow state now."""
@@ -131,6 +146,7 @@ class Topic(_Json):
     members: list[Member] = field(default_factory=list)
     evidence_share: float | None = _doc("Share of covered material among the members' neighbours.", None)
     evidence: Evidence | None = None
+    fix: Fix | None = None
     owner: str | None = None
     due: str | None = _doc("Due date of a planned article, YYYY-MM-DD.", None)
     reason: str | None = _doc("Why the topic was dismissed.", None)
@@ -163,8 +179,29 @@ class Topic(_Json):
                       "nearest_article": obj(NearestArticle, data.get("nearest_article")),
                       "members": [Member(m["source"], m["id"]) for m in data.get("members") or []],
                       "evidence": obj(Evidence, data.get("evidence")),
+                      "fix": obj(Fix, data.get("fix")),
                       "keywords": list(data.get("keywords") or []),
                       "answered_with": dict(data.get("answered_with") or {})})
+
+
+WhyReason = Literal["wording", "language", "sibling", "doubt", "new"]
+
+
+@dataclass(slots=True)
+class Why(_Json):
+    """Why one phrasing did not find its article, and the fix."""
+    text: str
+    inquiry: str
+    reason: WhyReason
+    fix: str = _doc("What to do about it (nothing for new).", "")
+    missing_words: list[str] = _doc("wording: the customer's words the article and its questions lack.",
+                                    factory=list)
+    twin: str | None = _doc("language: the article's version in another language (its id).", None)
+    twin_title: str | None = None
+    sibling: str | None = _doc("sibling: the article that outranked it (its id).", None)
+    sibling_title: str | None = None
+    confidence: float | None = _doc("doubt: the confidence of the first (right) article.", None)
+    greyed: bool = _doc("new: the article is younger than the inquiry; nothing to fix.", False)
 
 
 @dataclass(slots=True)
@@ -176,6 +213,11 @@ class NotFound(_Json):
     reasons: dict[str, int] = _doc("Inquiries per reason: no_answer, wrong_article.", factory=dict)
     inquiries: list[str] = _doc("The inquiries' ids.", factory=list)
     phrasings: list[str] = _doc("Phrasings to add to the article's questions (up to 10).", factory=list)
+    why: list[Why] = _doc("Per phrasing: why the article was not found, with its evidence.", factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> NotFound:
+        return cls(**{**data, "why": [Why(**w) for w in data.get("why") or []]})
 
 
 @dataclass(slots=True)
@@ -198,6 +240,8 @@ class Counts(_Json):
     judged_now: int = 0
     in_covered_regions: int = 0
     topics: int = _doc("Topics listed (with the status asked for).", 0)
+    not_found_reasons: dict[str, int] = _doc("Phrasings of the not-found list per reason (wording, language, "
+                                             "sibling, doubt, new).", factory=dict)
 
 
 @dataclass(slots=True)

@@ -1,5 +1,14 @@
 """The "not found although covered" list: inquiries that got no answer or a wrong article although
-agents resolved the same kind of ticket with an existing article."""
+agents resolved the same kind of question with an existing article, with the reason per phrasing
+(``deflect.gaps.why``).
+
+An inquiry is listed for an article only when the evidence says the article answers it: most of the
+vote of its nearest linked tickets and article documents goes to that article, and the inquiry is as
+close to the article's material as the tickets agents answered with it are (a relevance floor per
+article; below it, most of the customer's own words must occur in the article), so off-topic and
+out-of-domain inquiries are never listed. For an inquiry the engine left
+unanswered, the article it ranked first is the one named when the neighbourhood supports it: the
+engine's ranking learnt from the agents' links which article they use for such a question."""
 from __future__ import annotations
 
 from collections import Counter
@@ -9,14 +18,40 @@ import numpy as np
 from deflect.gaps.describe import norm
 from deflect.gaps.items import ArticleDocs, Item, Judgements
 from deflect.gaps.model import NotFound
+from deflect.gaps.why import ArticleFacts, explain, missing_words
+
+COHESION_PERCENTILE = 25    # the article's floor: this percentile of its linked tickets' closeness to it
+MIN_LINKED = 3              # linked tickets an article needs for a floor of its own
+FIRST_SUPPORT = 0.25        # the engine's first article needs this share of the winner's vote to be named
+WORD_SUPPORT = 0.6          # below the floor, this share of the customer's words must occur in the article
+
+
+def _floors(V: np.ndarray, linked_rows: np.ndarray, linked_art: np.ndarray, docs: ArticleDocs,
+            floor: float) -> dict[str, float]:
+    """Per article: how close the tickets agents answered with it are to its documents (a low percentile),
+    never below ``floor`` nor above halfway from it to 1."""
+    out: dict[str, float] = {}
+    if not len(docs.vectors) or not len(linked_rows):
+        return out
+    ids = np.array(docs.ids, dtype=object)
+    for art in set(linked_art):
+        rows = linked_rows[linked_art == art]
+        own = docs.vectors[ids == art]
+        if len(rows) >= MIN_LINKED and len(own):
+            closeness = (V[rows] @ own.T).max(axis=1)
+            # never above halfway from ``floor`` to 1: near-duplicate tickets must not demand near-duplicates
+            out[art] = max(floor, min(float(np.percentile(closeness, COHESION_PERCENTILE)), (1.0 + floor) / 2))
+    return out
 
 
 def not_found(items: list[Item], V: np.ndarray, lab: np.ndarray, in_topic: set[int], judged: Judgements,
               docs: ArticleDocs, k: int = 10, min_votes: float = 0.6, floor: float = 0.5,
-              questions: dict[str, set[str]] | None = None) -> list[NotFound]:
+              questions: dict[str, set[str]] | None = None, facts: dict[str, ArticleFacts] | None = None,
+              created: dict[str, str | None] | None = None) -> list[NotFound]:
     """Per article, the inquiries (not in a gap topic) whose nearest linked tickets and article
-    documents mostly belong to that article, with the phrasings to add to its questions. ``V`` and
-    ``docs.vectors`` lie in one space; ``floor``: the similarity a neighbour needs to count."""
+    documents mostly belong to that article, with the phrasings to add to its questions and why each
+    was not found. ``V`` and ``docs.vectors`` lie in one space; ``floor``: the similarity a neighbour
+    needs to count at least; ``facts``/``created``: the articles, for the reasons."""
     decision, article = judged.decision, judged.article
     linked = judged.is_("linked")
     gap_rows = np.array([int(lab[i]) in in_topic for i in range(len(items))], bool)
@@ -25,9 +60,11 @@ def not_found(items: list[Item], V: np.ndarray, lab: np.ndarray, in_topic: set[i
                  or (it.logged_article and it.logged_article != article[i]))]
     if not look or not (linked.any() or len(docs.vectors)):
         return []
+    linked_rows = np.flatnonzero(linked)
+    linked_art = np.array([items[i].linked for i in linked_rows], dtype=object)
     E = np.vstack([V[linked], docs.vectors]) if len(docs.vectors) else V[linked]
-    e_art = np.r_[np.array([items[i].linked for i in np.flatnonzero(linked)], dtype=object),
-                  np.array(docs.ids, dtype=object)]
+    e_art = np.r_[linked_art, np.array(docs.ids, dtype=object)]
+    floors = _floors(V, linked_rows, linked_art, docs, floor)
     kk = min(k, len(E))
     groups: dict[str, NotFound] = {}
     seen: dict[str, set[str]] = {}
@@ -36,21 +73,14 @@ def not_found(items: list[Item], V: np.ndarray, lab: np.ndarray, in_topic: set[i
         sims = V[part] @ E.T
         top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
         for row, i in enumerate(part):
-            nb = top[row]
-            w = np.maximum(sims[row, nb], 0) ** 4
-            votes: Counter = Counter()
-            for a, x in zip(e_art[nb], w, strict=False):
-                votes[a] += float(x)
-            if not votes:
-                continue
-            best, mass = votes.most_common(1)[0]
             it = items[i]
-            if mass < min_votes * sum(votes.values()) or best not in docs.titles:
+            best = _target(it, sims[row], top[row], e_art, floors, floor, min_votes,
+                           decision[i], article[i], docs.titles, facts)
+            if best is None:
                 continue
-            if max(float(x) for a, x in zip(e_art[nb], sims[row, nb], strict=True) if a == best) < floor:
-                continue  # nothing the agents answered with that article is as close as a topic's members
             reason = "no_answer" if (it.logged_decision or decision[i]) in ("no_answer", "suggest") else "wrong_article"
-            if reason == "wrong_article" and (it.logged_article or article[i]) == best:
+            first = it.logged_article or article[i]
+            if reason == "wrong_article" and first == best:
                 continue
             g = groups.setdefault(best, NotFound(best, docs.titles.get(best, best)))
             g.count += 1
@@ -62,4 +92,35 @@ def not_found(items: list[Item], V: np.ndarray, lab: np.ndarray, in_topic: set[i
             if text not in phrasings and text not in known and len(g.phrasings) < 10:
                 phrasings.add(text)
                 g.phrasings.append(it.text[:300])
+                if facts and best in facts:
+                    conf = it.logged_confidence if it.logged_confidence is not None else judged.confidence[i]
+                    g.why.append(explain(it.text[:300], it.id, it.language, it.created_at, best, first,
+                                         conf, facts, created))
     return sorted(groups.values(), key=lambda g: (-g.count, g.article_id))
+
+
+def _target(it: Item, sims: np.ndarray, nb: np.ndarray, e_art: np.ndarray, floors: dict[str, float],
+            floor: float, min_votes: float, decision: str, first: str | None, titles: dict,
+            facts: dict[str, ArticleFacts] | None) -> str | None:
+    """The article that answers the inquiry by the evidence, or None (off-topic, out of domain, unclear)."""
+    w = np.maximum(sims[nb], 0) ** 4
+    votes: Counter = Counter()
+    closest: dict[str, float] = {}
+    for a, x, s in zip(e_art[nb], w, sims[nb], strict=True):
+        votes[a] += float(x)
+        closest[a] = max(closest.get(a, -1.0), float(s))
+    if not votes:
+        return None
+    best, mass = votes.most_common(1)[0]
+    engine_first = it.logged_article or first
+    if (it.logged_decision or decision) == "no_answer" and engine_first and engine_first != best \
+            and votes.get(engine_first, 0.0) >= FIRST_SUPPORT * mass:
+        best, mass = engine_first, votes[engine_first]
+    elif mass < min_votes * sum(votes.values()):
+        return None
+    if best not in titles or closest.get(best, -1.0) < floor:
+        return None
+    if closest[best] < floors.get(best, floor):   # less close than what agents answered with it:
+        if facts is None or best not in facts or missing_words(it.text, facts[best])[1] > 1 - WORD_SUPPORT:
+            return None                            # only its own words can still make it relevant
+    return best

@@ -63,6 +63,16 @@ def _cut(text: str | None, width: int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
+def _why_line(w) -> str:
+    """One phrasing's reason and its evidence, short."""
+    detail = {"wording": lambda: "missing: " + ", ".join(w.missing_words[:5]),
+              "language": lambda: f"only in another language: {w.twin}",
+              "sibling": lambda: f"outranked by {w.sibling}",
+              "doubt": lambda: f"confidence {w.confidence:.2f}" if w.confidence is not None else "",
+              "new": lambda: "article is newer than the inquiry"}[w.reason]()
+    return f"{w.reason}: {detail}" if detail else w.reason
+
+
 def to_table(report: Report) -> str:
     c = report.counts
     lines = [f"{c.items} items ({c.tickets} tickets, {c.inquiries} inquiries): {c.linked} linked, "
@@ -86,15 +96,21 @@ def to_table(report: Report) -> str:
             if t.status == "dismissed":
                 extra += f"  · dismissed: {_cut(t.reason, 60)}"
             lines.append(" " * 8 + extra)
+            if t.fix:
+                who = f", owner {t.fix.owner}" if t.fix.owner else ""
+                lines.append(" " * 8 + f"fix: {t.fix.kind} ({t.fix.source}, {t.fix.confidence:.2f}{who})"
+                             + (f" — {', '.join(t.fix.evidence[:5])}" if t.fix.evidence else ""))
     else:
         lines.append("No uncovered topics.")
     if report.not_found:
-        lines += ["", "Not found although covered (add these phrasings to the article's questions):"]
+        why_counts = ", ".join(f"{k} {v}" for k, v in (c.not_found_reasons or {}).items() if v)
+        lines += ["", "Not found although covered" + (f" — why: {why_counts}" if why_counts else "") + ":"]
         for g in report.not_found[:20]:
             reasons = ", ".join(f"{k} {v}" for k, v in g.reasons.items())
             lines.append(f"  {g.article_id:<30} {g.count:>4} inquiries ({reasons})")
+            why = {w.text: w for w in g.why}
             for p in g.phrasings[:3]:
-                lines.append(f"      “{_cut(p, 90)}”")
+                lines.append(f"      “{_cut(p, 90)}”" + (f"  [{_why_line(why[p[:300]])}]" if p[:300] in why else ""))
     lines += ["", "Plan a topic: deflect gaps plan ID --owner NAME --due YYYY-MM-DD · "
                   "dismiss: deflect gaps dismiss ID --reason TEXT"]
     return "\n".join(lines)

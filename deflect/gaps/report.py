@@ -17,6 +17,7 @@ from deflect.engine import Engine
 from deflect.errors import InputError
 from deflect.gaps.cluster import MIN_SIZE, GapReport
 from deflect.gaps.describe import keywords, norm, topic_entry
+from deflect.gaps.fix_kind import attach_fixes
 from deflect.gaps.items import (
     NEAR_MISS,
     ArticleDocs,
@@ -30,6 +31,7 @@ from deflect.gaps.items import (
 )
 from deflect.gaps.model import OPEN, Counts, Evidence, NotFound, Params, Report, Run, Topic
 from deflect.gaps.not_found import not_found
+from deflect.gaps.why import article_facts, reason_counts
 from deflect.gaps.workflow import list_topics, listed_rows, merge_topics, record_event, workflow_state
 from deflect.text import text_hash
 
@@ -79,20 +81,24 @@ def build_report(deflector: Engine, min_size: int = MIN_SIZE, period_days: int =
     naming = _name(store, est, previous, settled)
     lab = est.labels_[:len(items)]
     entries = _entries(corpus, naming, est, previous, known, Vg, docs_g, now, period_days)
+    spiking = {r[0] for r in store.db.execute("select topic_id from incidents where state = 'open'")}
+    attach_fixes(store, entries, {it.key: it.text for it in items}, spiking)
     in_topic = {k for k, t in naming.ids.items() if (previous.topics.get(t) or {}).get("status", "new") != "covered"}
     questions = {a.id: {norm(q) for q in [a.title, *a.questions]} for a in store.articles()}
     Vs, docs_s = Vg, docs_g
     if len(items) and getattr(est, "projection_", None) is not None:  # large inputs: the reduced space
         docs_s = ArticleDocs(est.project(Ag) if len(Ag) else Ag, docs.ids, docs.titles)
         Vs = est.project(Vg)
+    created = {r[0]: r[1] for r in store.db.execute("select id, created_at from articles")}
     missed = not_found(items, Vs, lab, in_topic, corpus.judged, docs_s, floor=1.0 - est.threshold_,
-                       questions=questions)
+                       questions=questions, facts=article_facts(store.articles()), created=created)
     judged = corpus.judged
     counts = Counts(items=len(items), tickets=sum(it.source == "ticket" for it in items),
                     inquiries=sum(it.source == "inquiry" for it in items),
                     linked=int(judged.is_("linked").sum()), answered=int(judged.is_("answer").sum()),
                     not_answered=int(judged.unanswered().sum()), judged_now=int(judged.changed.sum()),
-                    in_covered_regions=sum(t == REGION for t in naming.topic_of))
+                    in_covered_regions=sum(t == REGION for t in naming.topic_of),
+                    not_found_reasons=reason_counts(missed))
     params = Params(min_size=est.min_size, period_days=period_days, distance_threshold=est.threshold_,
                     max_evidence_share=est.max_evidence_share, near_miss=NEAR_MISS)
     meta = Report(generated_at=iso(now), params=params, counts=counts, not_found=missed)
@@ -110,7 +116,7 @@ def stored_report(store, statuses: tuple[str, ...] | None = OPEN, now: datetime 
     topics = list_topics(store, statuses, now, members)
     counts = Counts(**{**json.loads(meta["counts"]), "topics": len(topics)})
     return Report(generated_at=meta["generated_at"], params=Params(**json.loads(meta["params"])), counts=counts,
-                  topics=topics, not_found=[NotFound(**g) for g in json.loads(meta["not_found"])])
+                  topics=topics, not_found=[NotFound.from_dict(g) for g in json.loads(meta["not_found"])])
 
 
 def stored_report_json(store, statuses: tuple[str, ...] | None = OPEN, now: datetime | None = None,

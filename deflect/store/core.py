@@ -26,6 +26,7 @@ from deflect.store.feedback_schema import FEEDBACK_MIGRATIONS
 from deflect.store.gaps import GAPS_MIGRATIONS
 from deflect.store.links_schema import LINKS_MIGRATIONS
 from deflect.store.service_schema import SERVICE_MIGRATIONS
+from deflect.store.why_schema import WHY_MIGRATIONS
 
 
 def _m001_core(db: sqlite_utils.Database) -> None:
@@ -56,6 +57,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     *CONNECTORS_MIGRATIONS,
     *LINKS_MIGRATIONS,
     *FEEDBACK_MIGRATIONS,
+    *WHY_MIGRATIONS,
 ]
 
 

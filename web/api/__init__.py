@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import admin, agent, connectors, learning, tickets, widget
+from . import admin, agent, connectors, incidents, learning, tickets, widget
 
 
 def register(app: Flask) -> None:
-    for module in (widget, agent, admin, tickets, connectors, learning):
+    for module in (widget, agent, admin, tickets, connectors, learning, incidents):
         app.register_blueprint(module.bp)

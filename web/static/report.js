@@ -295,7 +295,7 @@
   function openPlan(t) {
     current = t;
     $("plan-topic").textContent = t.id + ": " + (t.suggested_title || topicLabel(t));
-    $("plan-owner").value = t.owner || "";
+    $("plan-owner").value = t.owner || (t.fix && t.fix.owner) || "";   // the fix kind's default owner
     var due = new Date(Date.now() + 14 * 864e5).toISOString().slice(0, 10);
     $("plan-due").value = t.due || due;
     $("plan-error").textContent = "";

@@ -305,6 +305,41 @@
   }
 
   // -- a result block: options, "did this help?", messages --------------------------------------
+  // -- incident notices: "Bekannte Störung: ..." above the answers, for questions about the incident's
+  // topic. The live notices are asked for once per page; questions are matched only while there are any.
+  var Notices = (function () {
+    var live = null;
+    function any() {
+      if (!live) {
+        live = fetch(cfg.api + "/api/v1/notices", { credentials: "omit" }).then(function (resp) {
+          return resp.json();
+        }).then(function (p) { return !!(p.notices && p.notices.length); }, function () { return false; });
+      }
+      return live;
+    }
+    function show(results, result) {
+      var old = results.container.querySelector(".deflect-notice");
+      if (old) old.remove();
+      var text = results.options.query ? results.options.query() : "";
+      if (!text) return;
+      any().then(function (has) {
+        if (!has) return null;
+        return postJSON("/api/v1/notices/match", { text: text.slice(0, cfg.maxChars), language: cfg.lang,
+          session: sessionId(), inquiry_id: result && result.id }).catch(function () { return null; });
+      }).then(function (payload) {
+        var notice = payload && payload.notice;
+        if (!notice || results.inquiryId !== (result && result.id || null)) return;   // a newer question
+        if (results.container.querySelector(".deflect-notice")) return;
+        var box = el("div", { "class": "deflect-notice", role: "note" });
+        box.appendChild(el("strong", null, notice.prefix.trim() + " "));
+        box.appendChild(document.createTextNode(notice.text));
+        results.container.insertBefore(box, results.container.firstChild);
+        if (results.container.hidden) results.container.hidden = false;
+      });
+    }
+    return { show: show };
+  })();
+
   function Results(container, options) {
     var self = this;
     this.options = options;
@@ -358,6 +393,7 @@
   Results.prototype.show = function (result) {
     this.clear();
     this.inquiryId = result.id || null;
+    Notices.show(this, result);
     var kind = result.decision;
     var articles = shownArticles(result);
     if (!articles.length || (kind !== "answer" && kind !== "suggest")) return false;

@@ -1,0 +1,110 @@
+"""Notices for incidents: a short text per language the team publishes (with a start and an end); the
+widget shows it above its answers to customers whose question belongs to the incident's topic
+("Bekannte Störung: ..."), and counts the sessions that saw it and then did not contact support."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from deflect.clock import iso, parse_time, utcnow
+from deflect.engine import Engine
+from deflect.errors import ClientError, InputError, NotFoundError
+from deflect.gaps.topic_match import assign
+from deflect.language import detect_language
+
+MAX_TEXT = 500
+PREFIX = {"de": "Bekannte Störung: ", "en": "Known issue: "}
+
+
+class EmptyWindowError(ClientError):
+    """A notice that would never be shown: its end is not after its start."""
+
+    status = 409
+
+
+def _moment(value: str) -> datetime:
+    """An ISO time as given (any case, ``Z`` allowed), in UTC; InputError when it is none."""
+    moment = parse_time(str(value).strip().upper().replace(" ", "T"))
+    try:
+        return moment.astimezone(UTC) if moment else _bad_time()
+    except (OverflowError, ValueError):
+        return _bad_time()
+
+
+def _bad_time() -> datetime:
+    raise InputError("starts_at and ends_at must be ISO times, e.g. 2026-05-01T08:00:00Z")
+
+
+def notice_rows(store, where: str = "1", params: list | None = None) -> list[dict]:
+    cur = store.db.execute(f"select * from incident_notices where {where} order by id", params or [])
+    cols = [d[0] for d in cur.description]
+    out = []
+    for r in cur.fetchall():
+        row = dict(zip(cols, r, strict=True))
+        row["texts"] = json.loads(row["texts"] or "{}")
+        row.update(reach(store, row["id"]))
+        out.append(row)
+    return out
+
+
+def publish(store, incident_id: int, texts: dict[str, str], starts_at: str | None = None,
+            ends_at: str | None = None, by: str = "team", now: datetime | None = None) -> dict:
+    """A notice for an incident; shown from ``starts_at`` (default now) until ``ends_at`` (default: open)."""
+    row = store.db.execute("select topic_id from incidents where id = ?", [incident_id]).fetchone()
+    if row is None:
+        raise NotFoundError(f"no incident {incident_id}", hint="GET /api/v1/incidents lists them.")
+    clean = {str(k).strip().lower()[:2]: str(v).strip() for k, v in (texts or {}).items() if str(v).strip()}
+    if not clean:
+        raise InputError("a notice needs a text in at least one language, e.g. {\"de\": \"...\"}")
+    if any(len(v) > MAX_TEXT for v in clean.values()):
+        raise InputError(f"a notice's text is at most {MAX_TEXT} characters")
+    start = _moment(starts_at) if starts_at else (now or utcnow())
+    end = _moment(ends_at) if ends_at else None
+    if end is not None and end <= start:
+        raise EmptyWindowError("ends_at must be after starts_at", hint="Leave ends_at out for a notice "
+                               "shown until you end it.")
+    with store.db.conn:
+        nid = store.db["incident_notices"].insert({
+            "incident_id": incident_id, "topic_id": row[0], "texts": json.dumps(clean, ensure_ascii=False),
+            "starts_at": iso(start), "ends_at": iso(end) if end else None, "created_at": iso(now or utcnow()),
+            "created_by": by}).last_pk
+    return notice_rows(store, "id = ?", [nid])[0]
+
+
+def live_notices(store, now: datetime | None = None) -> list[dict]:
+    stamp = iso(now or utcnow())
+    return notice_rows(store, "starts_at <= ? and (ends_at is null or ends_at > ?)", [stamp, stamp])
+
+
+def match(deflector: Engine, text: str, language: str | None = None, session: str | None = None,
+          inquiry_id: str | None = None, now: datetime | None = None) -> dict | None:
+    """The live notice whose topic the question belongs to (nearest centroid), in the customer's
+    language (else another), recording that the session saw it; None when none matches."""
+    live = live_notices(deflector.store, now)
+    if not live or not text.strip():
+        return None
+    topic, similarity = assign(deflector, [text])[0]
+    found = [n for n in live if n["topic_id"] == topic]
+    if not found:
+        return None
+    notice = found[-1]
+    lang = (language or detect_language(text)).lower()[:2]
+    texts = notice["texts"]
+    shown_lang = lang if lang in texts else next(iter(texts))
+    if session:
+        with deflector.store.db.conn:
+            deflector.store.db["notice_views"].insert(
+                {"notice_id": notice["id"], "session": session, "inquiry_id": inquiry_id,
+                 "at": iso(now or utcnow())}, pk=("notice_id", "session"), ignore=True)
+    return {"id": notice["id"], "incident_id": notice["incident_id"], "topic_id": topic,
+            "language": shown_lang, "text": texts[shown_lang], "prefix": PREFIX.get(shown_lang, PREFIX["en"]),
+            "starts_at": notice["starts_at"], "ends_at": notice["ends_at"], "similarity": round(similarity, 3)}
+
+
+def reach(store, notice_id: int) -> dict:
+    """Sessions that saw the notice, and how many of them did not contact support afterwards."""
+    seen = store.db.execute("select count(*) from notice_views where notice_id = ?", [notice_id]).fetchone()[0]
+    contacted = store.db.execute(
+        "select count(distinct v.session) from notice_views v join feedback f on f.session = v.session "
+        "and f.event = 'contacted_support' and f.created_at >= v.at where v.notice_id = ?", [notice_id]).fetchone()[0]
+    return {"sessions_seen": seen, "sessions_no_contact": seen - contacted}

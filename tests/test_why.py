@@ -1,0 +1,267 @@
+"""How a recurring contact could have been avoided: why a covered question was not found (one small home
+per reason), which fix a topic needs (and the team's override sticking to it), incidents (detector,
+live assignment, notification hook), notices in the API and the widget's matching."""
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from api_support import bearer, make_app, new_key
+from click.testing import CliRunner
+from test_gaps import NOW, deflector, estimator, log, report_of  # noqa: F401  (the fixture)
+
+from deflect.clock import iso
+from deflect.errors import InputError
+from deflect.formats import Inquiry
+from deflect.gaps.fix_kind import MemberText, classify, set_kind
+from deflect.gaps.incidents import check
+from deflect.gaps.live import notify, watch
+from deflect.gaps.report import stored_report
+
+
+# -- why not found: one home per reason ---------------------------------------------------------------
+def logged(store, iid: str, text: str, lang: str, article: str | None, confidence: float = 0.3) -> None:
+    store.log_inquiry(Inquiry(iid, text, lang), "no_answer", confidence, article, channel="widget")
+
+
+def why_of(report: dict, inquiry: str) -> dict:
+    found = [w for g in report["not_found"] for w in g["why"] if w["inquiry"] == inquiry]
+    assert found, f"{inquiry} is not in the not-found list: {report['not_found']}"
+    return found[0]
+
+
+def test_reason_doubt_shows_the_confidence(deflector):  # noqa: F811
+    logged(deflector.store, "q", "refund for my order please", "en", "refunds", confidence=0.41)
+    report = report_of(deflector, estimator=estimator(), now=NOW)
+    why = why_of(report, "q")
+    assert (why["reason"], why["confidence"]) == ("doubt", 0.41)
+    assert report["counts"]["not_found_reasons"]["doubt"] == 1
+
+
+def test_reason_wording_shows_the_missing_words(deflector):  # noqa: F811
+    logged(deflector.store, "q", "refund moneyback kthxbye", "en", "refunds")
+    why = why_of(report_of(deflector, estimator=estimator(), now=NOW), "q")
+    assert why["reason"] == "wording"
+    assert set(why["missing_words"]) == {"moneyback", "kthxbye"}
+    assert "question" in why["fix"]
+
+
+def test_reason_language_names_the_other_language_version(deflector):  # noqa: F811
+    logged(deflector.store, "q", "Erstattung für meine Bestellung", "de", "refunds")
+    why = why_of(report_of(deflector, estimator=estimator(), now=NOW), "q")
+    assert (why["reason"], why["twin"], why["twin_title"]) == ("language", "refunds", "How do I get a refund?")
+    assert "Translate" in why["fix"]
+
+
+def test_reason_sibling_names_the_article_that_outranked_it(deflector):  # noqa: F811
+    logged(deflector.store, "q", "refund for my order please", "en", "delivery")
+    why = why_of(report_of(deflector, estimator=estimator(), now=NOW), "q")
+    assert (why["reason"], why["sibling"], why["sibling_title"]) == ("sibling", "delivery", "Where is my delivery?")
+
+
+def test_reason_new_when_the_article_is_younger_than_the_inquiry(deflector):  # noqa: F811
+    s = deflector.store
+    logged(s, "q", "refund for my order please", "en", "refunds")
+    with s.db.conn:
+        s.db.execute("update inquiries set created_at = ? where id = 'q'", [iso(NOW - timedelta(days=3))])
+        s.db.execute("update articles set created_at = ? where id = 'refunds'", [iso(NOW - timedelta(days=1))])
+    report = report_of(deflector, estimator=estimator(), now=NOW)
+    why = why_of(report, "q")
+    assert why["reason"] == "new" and why["greyed"] and why["fix"] == ""
+    # the CLI carries the same fields
+    from deflect.cli.gaps import gaps
+    out = CliRunner().invoke(gaps, ["--format", "json", "--home", str(deflector.home.path)])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["counts"]["not_found_reasons"]["new"] == 1
+    assert data["not_found"][0]["why"][0]["reason"] == "new"
+
+
+# -- which fix -----------------------------------------------------------------------------------------
+def test_fix_kinds_from_words_resolutions_and_spikes():
+    crash = [MemberText("Die App stürzt ständig ab seit dem Update"), MemberText("App keeps crashing on start"),
+             MemberText("Fehlermeldung beim Öffnen")]
+    assert classify(crash).kind == "product"
+    transfer = [MemberText("Kann ich das Abo meiner verstorbenen Mutter übernehmen?",
+                           "Abo nach Vorlage der Sterbeurkunde intern umgeschrieben."),
+                MemberText("Take over my father's subscription", "Subscription transferred to the family member.")]
+    fix = classify(transfer)
+    assert fix.kind == "process" and {"übernehmen", "verstorbenen"} & set(fix.evidence)
+    question = [MemberText("Wo finde ich die Auflösung vom Kreuzworträtsel?"), MemberText("Where are the answers?")]
+    assert classify(question).kind == "article"
+    plain = [MemberText("Kreuzworträtsel Auflösung"), MemberText("Rätselseite")]
+    assert classify(plain).kind == "article" and classify(plain, spike=True).kind == "product"
+    assert "spike" in classify(plain, spike=True).evidence
+
+
+def test_team_override_sticks_to_the_topic_and_owner_prefills(deflector, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("DEFLECT_OWNER_PROCESS", "Self-service team")
+    report = report_of(deflector, estimator=estimator(), now=NOW)
+    crash = next(t for t in report["topics"] if "crash" in " ".join(t["keywords"]))
+    assert crash["fix"]["kind"] == "product" and crash["fix"]["source"] == "auto"
+    fix = set_kind(deflector.store, crash["id"], "process")
+    assert (fix.kind, fix.source, fix.owner) == ("process", "team", "Self-service team")
+    with pytest.raises(InputError):
+        set_kind(deflector.store, crash["id"], "bug")
+    again = report_of(deflector, estimator=estimator(), now=NOW + timedelta(days=1))
+    assert next(t for t in again["topics"] if t["id"] == crash["id"])["fix"]["kind"] == "process"
+    stored = stored_report(deflector.store).to_dict()
+    assert next(t for t in stored["topics"] if t["id"] == crash["id"])["fix"]["source"] == "team"
+
+
+# -- incidents -----------------------------------------------------------------------------------------
+START = datetime(2026, 3, 2, tzinfo=UTC)   # a Monday
+
+
+def steady(days: int, per_day: int) -> list[float]:
+    return [(START + timedelta(days=d, hours=8 + 10 * k / per_day)).timestamp()
+            for d in range(days) for k in range(per_day)]
+
+
+def test_detector_flags_a_burst_and_not_small_counts_or_the_usual_level():
+    history = steady(28, 10)
+    now = START + timedelta(days=28, hours=11)
+    assert check(history, now) is None                      # a usual day
+    burst = [(now - timedelta(minutes=m)).timestamp() for m in range(1, 9) for _ in range(2)]
+    alarm = check(sorted(history + burst), now)
+    assert alarm is not None and alarm.count >= 16 and alarm.baseline < 3
+    few = [(now - timedelta(minutes=m)).timestamp() for m in range(1, 4)]
+    assert check(sorted(history + few), now) is None         # three inquiries are no incident
+    assert check(burst, now) is None                         # without a history there is no usual level
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):  # noqa: N802
+        _Hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hook():
+    _Hook.received = []
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+
+
+def test_hook_gets_the_incident_and_a_dead_hook_is_retried_without_failing(hook):
+    assert notify(hook, {"id": 1, "topic_id": "G-0001"})
+    assert _Hook.received[0]["incident"]["topic_id"] == "G-0001"
+    assert not notify("http://127.0.0.1:9/nothing", {"id": 2}, tries=2, pause=0.01)
+
+
+def crash_history(store, topic_id: str, now: datetime) -> None:
+    rows = [{"inquiry_id": f"h{d}-{k}", "topic_id": topic_id, "at": iso(now - timedelta(days=d, hours=k * 3)),
+             "similarity": 0.9} for d in range(1, 29) for k in range(2)]
+    with store.db.conn:
+        store.db["topic_volume"].insert_all(rows, pk="inquiry_id")
+
+
+def test_new_inquiries_raise_an_incident_within_minutes_and_notices_reach_the_widget(tmp_path, hook):
+    from test_gaps import gap_engine
+    from test_gaps import ticket as gap_ticket
+
+    from deflect.home import Home
+
+    d = gap_engine(Home(tmp_path / "home").ensure())
+    app, _ = make_app(tmp_path, INCIDENT_HOOK_URL=hook, DEFLECTOR=d)
+    d.store.upsert_tickets([gap_ticket(f"c{i}", f"the app crash again {i}") for i in range(6)])
+    report = report_of(d, estimator=estimator(), now=NOW)
+    crash = report["topics"][0]["id"]
+    now = datetime.now(UTC).replace(microsecond=0)
+    crash_history(d.store, crash, now)
+    for i in range(12):
+        log(d.store, f"burst{i}", f"app crash on start {i}")
+    from test_api_openapi import check as matches_openapi
+
+    client, admin = app.test_client(), bearer(new_key(d, "admin"))
+    doc = client.get("/api/v1/openapi.json").get_json()
+    real_post, real_get, real_put = client.post, client.get, client.put
+
+    def checked(method, real):
+        def call(url, **kw):
+            response = real(url, **kw)
+            template = re.sub(r"/incidents/\d+/", "/incidents/{incident_id}/", url.split("?")[0])
+            template = re.sub(r"/gaps/[^/]+/kind", "/gaps/{topic_id}/kind", template)
+            matches_openapi(doc, method, template, response)   # every answer as documented
+            return response
+        return call
+    client.post, client.get, client.put = checked("post", real_post), checked("get", real_get), \
+        checked("put", real_put)
+    r = client.post("/api/v1/incidents/check", headers=admin)
+    assert r.status_code == 200, r.get_json()
+    incidents = client.get("/api/v1/incidents", headers=admin).get_json()["incidents"]
+    assert [i["topic_id"] for i in incidents] == [crash] and incidents[0]["count"] >= 12
+    for _ in range(50):
+        if _Hook.received:
+            break
+        threading.Event().wait(0.05)
+    assert _Hook.received and _Hook.received[0]["incident"]["topic_id"] == crash
+    # a notice for it reaches customers whose question belongs to the topic, and only them
+    r = client.post(f"/api/v1/incidents/{incidents[0]['id']}/notices", headers=admin,
+                    json={"texts": {"de": "Die App stürzt ab, wir arbeiten daran.",
+                                    "en": "The app crashes; a fix is coming."}})
+    assert r.status_code == 201, r.get_json()
+    assert client.get("/api/v1/notices").get_json()["notices"][0]["topic_id"] == crash
+    hit = client.post("/api/v1/notices/match", json={"text": "app crash again", "language": "en", "session": "s1"})
+    assert hit.get_json()["notice"]["text"] == "The app crashes; a fix is coming."
+    miss = client.post("/api/v1/notices/match", json={"text": "refund please", "session": "s2"})
+    assert miss.get_json()["notice"] is None
+    notice = client.get("/api/v1/incidents", headers=admin).get_json()["incidents"][0]["notices"][0]
+    assert (notice["sessions_seen"], notice["sessions_no_contact"]) == (1, 1)
+    bad = client.post(f"/api/v1/incidents/{incidents[0]['id']}/notices", headers=admin, json={"texts": {}})
+    assert bad.status_code == 400
+    assert client.post("/api/v1/incidents/999/notices", headers=admin, json={"texts": {"de": "x"}}).status_code == 404
+    # the override through the API
+    r = client.put(f"/api/v1/gaps/{crash}/kind", headers=admin, json={"kind": "product"})
+    assert r.get_json()["fix"]["source"] == "team"
+    assert client.put(f"/api/v1/gaps/{crash}/kind", headers=admin, json={"kind": "bug"}).status_code == 400
+
+
+def test_watch_closes_an_incident_once_quiet(deflector):  # noqa: F811
+    report = report_of(deflector, estimator=estimator(), now=NOW)
+    crash = next(t for t in report["topics"] if "crash" in " ".join(t["keywords"]))["id"]
+    now = datetime.now(UTC).replace(microsecond=0)
+    crash_history(deflector.store, crash, now)
+    for i in range(12):
+        log(deflector.store, f"burst{i}", f"app crash on start {i}")
+    now = datetime.now(UTC).replace(microsecond=0)
+    assert [i["topic_id"] for i in watch(deflector, now)] == [crash]
+    assert watch(deflector, now + timedelta(hours=5)) == []
+    states = [r[0] for r in deflector.store.db.execute("select state from incidents")]
+    assert states == ["closed"]
+
+
+def test_cli_kind_incidents_and_notice(deflector):  # noqa: F811
+    from deflect.cli.gaps import gaps
+    from deflect.cli.incidents import incidents
+
+    home = str(deflector.home.path)
+    report = report_of(deflector, estimator=estimator(), now=NOW)
+    crash = next(t for t in report["topics"] if "crash" in " ".join(t["keywords"]))["id"]
+    out = CliRunner().invoke(gaps, ["kind", crash, "process", "--home", home])
+    assert out.exit_code == 0 and f"{crash}: fix process (team)" in out.output
+    table = CliRunner().invoke(gaps, ["--home", home]).output
+    assert "fix: process (team" in table
+    now = datetime.now(UTC).replace(microsecond=0)
+    crash_history(deflector.store, crash, now)
+    for i in range(12):
+        log(deflector.store, f"burst{i}", f"app crash on start {i}")
+    watch(deflector, datetime.now(UTC).replace(microsecond=0))
+    out = CliRunner().invoke(incidents, ["--home", home])
+    assert out.exit_code == 0 and f"#1 open   {crash} 15 in the window" in out.output   # 3 asked before
+    out = CliRunner().invoke(incidents, ["--home", home, "notice", "1", "--text", "de=Die App stürzt ab."])
+    assert out.exit_code == 0, out.output
+    assert '"de": "Die App stürzt ab."' in CliRunner().invoke(incidents, ["--home", home]).output

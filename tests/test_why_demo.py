@@ -1,0 +1,47 @@
+"""On the demo help center (real model): the fix each recurring topic needs, and "not found although
+covered" advice that names the article agents use and never lists off-topic questions."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from deflect.formats import Inquiry
+
+
+def _report(home, questions: list[str]) -> dict:
+    from deflect.deflector import Deflector
+    from deflect.gaps.report import stored_report
+    from deflect.gaps.runs import run_now
+
+    d = Deflector.open(home)
+    for text, s in zip(questions, d.suggest_batch(questions, k=3), strict=True):
+        d.store.log_inquiry(Inquiry(uuid.uuid4().hex, text, s.language), s.decision, s.confidence,
+                            s.articles[0].id if s.articles else None, channel="widget")
+    run_now(d)
+    report = stored_report(d.store).to_dict()
+    d.close()
+    return report
+
+
+def _topic(report: dict, *words: str) -> dict:
+    found = [t for t in report["topics"] if any(w in json.dumps(t["examples"], ensure_ascii=False).lower()
+                                                for w in words)]
+    assert found, f"no topic about {words}: {[t['suggested_title'] for t in report['topics']]}"
+    return max(found, key=lambda t: t["size"])
+
+
+def test_demo_fix_kinds_and_not_found_advice(demo_home):
+    weather, address = "Wie wird das Wetter morgen?", "Ich möchte meine Adresse ändern"
+    report = _report(demo_home, [weather, address, "Was ist die Hauptstadt von Frankreich?",
+                                 "Wann kommt die Zeitung morgens?"])
+    assert _topic(report, "stürzt", "crash")["fix"]["kind"] == "product"
+    assert _topic(report, "nass", "soggy")["fix"]["kind"] == "product"
+    assert _topic(report, "übernehmen", "verstorben")["fix"]["kind"] == "process"
+    puzzles = [t for t in report["topics"] if "rätsel" in json.dumps(t["examples"], ensure_ascii=False).lower()]
+    assert puzzles and all(t["fix"]["kind"] == "article" for t in puzzles)
+    listed = {p: g["article_id"] for g in report["not_found"] for p in g["phrasings"]}
+    assert weather not in listed and "Was ist die Hauptstadt von Frankreich?" not in listed
+    assert listed.get(address) == "zustellung-umzug"
+    why = next(w for g in report["not_found"] for w in g["why"] if w["text"] == address)
+    assert why["reason"] in ("doubt", "wording")
+    assert sum(report["counts"]["not_found_reasons"].values()) == len(listed)

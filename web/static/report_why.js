@@ -1,0 +1,127 @@
+/* Content report, "how could it have been avoided": live incidents first (with a notice form), the
+ * open topics grouped by the fix they need (article / product / process, with evidence and an
+ * override), and why the covered questions were not found (counts per reason, reason per phrasing). */
+(function () {
+  "use strict";
+  var C = window.deflectConsole;
+  var el = C.el;
+  var $ = function (id) { return document.getElementById(id); };
+  var KINDS = { article: "FAQ article", product: "Product repair", process: "Self-service process" };
+  var REASONS = { wording: "wording", language: "language", sibling: "sibling", doubt: "doubt", "new": "new" };
+
+  function renderIncidents(list) {
+    var box = $("incidents");
+    box.textContent = "";
+    list.forEach(function (inc) {
+      var card = el("div", { "class": "nf-item incident", "data-incident": String(inc.id) });
+      var head = el("div", { "class": "nf-head" });
+      head.appendChild(el("strong", null, inc.topic_id + ": " + (inc.title || inc.label || "")));
+      head.appendChild(el("span", { "class": "count" }, inc.count + " (usually " + inc.baseline + ")"));
+      card.appendChild(head);
+      card.appendChild(el("p", { "class": "sub small" }, "since " + String(inc.started_at).replace("T", " ").slice(0, 16) +
+        " UTC" + (inc.fix_kind ? " · fix: " + inc.fix_kind : "")));
+      inc.notices.forEach(function (n) {
+        card.appendChild(el("p", { "class": "small notice-line" }, "Notice: " + Object.keys(n.texts).map(function (k) {
+          return k + ": " + n.texts[k]; }).join(" · ") + " — seen by " + n.sessions_seen + " sessions, " +
+          n.sessions_no_contact + " did not contact"));
+      });
+      var form = el("form", { "class": "notice-form" });
+      var de = el("input", { maxlength: "500", placeholder: "Hinweis (de)", "aria-label": "Notice in German" });
+      var en = el("input", { maxlength: "500", placeholder: "Notice (en)", "aria-label": "Notice in English" });
+      var ends = el("input", { type: "datetime-local", "aria-label": "Ends at" });
+      var err = el("span", { "class": "status error", role: "alert" });
+      form.appendChild(de); form.appendChild(en); form.appendChild(ends);
+      form.appendChild(el("button", { type: "submit", "class": "btn" }, "Publish notice"));
+      form.appendChild(err);
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var texts = {};
+        if (de.value.trim()) texts.de = de.value.trim();
+        if (en.value.trim()) texts.en = en.value.trim();
+        var body = { texts: texts };
+        if (ends.value) body.ends_at = new Date(ends.value).toISOString();
+        C.api("/api/v1/incidents/" + inc.id + "/notices", { method: "POST", body: body }).then(load,
+          function (e) { err.textContent = e.message; });
+      });
+      card.appendChild(form);
+      box.appendChild(card);
+    });
+    if (!list.length) box.appendChild(el("p", { "class": "empty" }, "No live incidents."));
+  }
+
+  function renderKinds(topics) {
+    var box = $("fix-kinds");
+    box.textContent = "";
+    Object.keys(KINDS).forEach(function (kind) {
+      var group = topics.filter(function (t) { return (t.fix ? t.fix.kind : "article") === kind; });
+      var col = el("div", { "class": "panel list-panel kind-" + kind, "data-kind": kind });
+      col.appendChild(el("h3", null, KINDS[kind] + " (" + group.length + ")"));
+      group.forEach(function (t) {
+        var row = el("div", { "class": "nf-item", "data-topic": t.id });
+        row.appendChild(el("strong", null, t.id + " "));
+        row.appendChild(el("span", null, t.suggested_title || t.label || ""));
+        var fix = t.fix || {};
+        row.appendChild(el("p", { "class": "sub small" }, (fix.source === "team" ? "set by the team" :
+          "confidence " + Math.round((fix.confidence || 0) * 100) + "%") +
+          (fix.evidence && fix.evidence.length ? " · " + fix.evidence.join(", ") : "") +
+          (fix.owner ? " · owner " + fix.owner : "")));
+        var select = el("select", { "aria-label": "Fix kind of " + t.id });
+        Object.keys(KINDS).forEach(function (k) {
+          var opt = el("option", { value: k }, KINDS[k]);
+          if (k === kind) opt.selected = true;
+          select.appendChild(opt);
+        });
+        select.addEventListener("change", function () {
+          C.api("/api/v1/gaps/" + encodeURIComponent(t.id) + "/kind", { method: "PUT", body: { kind: select.value } })
+            .then(function (resp) { t.fix = resp.fix; renderKinds(topics); });
+        });
+        row.appendChild(select);
+        col.appendChild(row);
+      });
+      box.appendChild(col);
+    });
+  }
+
+  function renderWhy(report) {
+    var counts = (report.counts && report.counts.not_found_reasons) || {};
+    var parts = Object.keys(counts).filter(function (k) { return counts[k]; }).map(function (k) {
+      return REASONS[k] + " " + counts[k]; });
+    $("nf-why").textContent = parts.length ? "Why not found: " + parts.join(" · ") : "";
+    // the reason after each phrasing report.js listed
+    var cards = document.querySelectorAll("#not-found .nf-item");
+    (report.not_found || []).forEach(function (item, i) {
+      var card = cards[i];
+      if (!card) return;
+      var why = {};
+      (item.why || []).forEach(function (w) { why[w.text] = w; });
+      Array.prototype.forEach.call(card.querySelectorAll(".phrasings li"), function (li) {
+        var w = why[li.textContent];
+        if (!w || li.getAttribute("data-reason")) return;
+        li.setAttribute("data-reason", w.reason);
+        if (w.greyed) li.classList.add("greyed");
+        var detail = w.reason === "wording" ? "missing: " + w.missing_words.join(", ") :
+          w.reason === "language" ? "only in another language: " + (w.twin_title || w.twin) :
+          w.reason === "sibling" ? "outranked by " + (w.sibling_title || w.sibling) :
+          w.reason === "doubt" ? "confidence " + Math.round((w.confidence || 0) * 100) + "%" :
+          "the article is newer than the question";
+        li.appendChild(el("span", { "class": "why small" }, " — " + w.reason + ": " + detail));
+      });
+    });
+  }
+
+  var last = null;
+  // report.js lists the phrasings; each time it does, the reasons are added to them
+  new MutationObserver(function () { if (last) renderWhy(last); }).observe($("not-found"), { childList: true });
+
+  function load() {
+    if (!C.getKey()) return;
+    C.api("/api/v1/incidents").then(function (r) { renderIncidents(r.incidents); }, function () {});
+    C.api("/api/v1/gaps?status=open").then(function (r) {
+      last = r;
+      renderKinds(r.topics || []);
+      renderWhy(r);
+    }, function () {});
+  }
+  $("reload").addEventListener("click", load);
+  load();
+})();
