@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 import pytest
 from api_support import bearer, make_app, new_key
@@ -143,3 +144,18 @@ def test_env_file(tmp_path):
         settings.read_env_file(path)
     with pytest.raises(SettingError, match="cannot read"):
         settings.read_env_file(tmp_path / "missing.env")
+
+
+def test_serve_options_and_env_file_reach_the_parts_that_read_the_environment(monkeypatch):
+    """A gap report built inside the server takes its default owners from the environment: an owner given
+    as a `deflect serve` option or in the env file must be there too."""
+    from deflect.cli.serve import export_settings
+    from deflect.gaps.fix_kind import default_owner
+
+    monkeypatch.delenv("DEFLECT_OWNER_PRODUCT", raising=False)
+    monkeypatch.delenv("DEFLECT_OWNER_PROCESS", raising=False)
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    export_settings({"owner_product": "App-Team", "widget_origins": ("https://a.example",)},
+                    {"DEFLECT_OWNER_PROCESS": "Kundenservice"})
+    assert default_owner("product") == "App-Team"
+    assert default_owner("process") == "Kundenservice"

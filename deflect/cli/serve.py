@@ -124,6 +124,15 @@ def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: 
     Server().run()
 
 
+def export_settings(given: dict, file_env: dict[str, str]) -> None:
+    """Put the settings given as options or in the env file into this process's environment (inherited by
+    the workers): the parts below the web app, such as a gap report's default owners, read them there."""
+    os.environ.update(file_env)
+    for name, value in given.items():
+        if isinstance(value, str):
+            os.environ[settings.BY_NAME[name].env] = value
+
+
 def setting_options(fn):
     """One option per setting (``--home`` is home_option's), from the table in deflect.settings."""
     for setting in reversed(settings.SETTINGS):
@@ -157,8 +166,11 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
     given = {name: value for name, value in options.items() if value not in (None, ())}
 
     def read_config() -> dict:
-        env = {**os.environ, **settings.read_env_file(env_file)} if env_file else os.environ
-        return settings.load(env=env, overrides={**given, "home": str(home.path)}).flask_config()
+        file_env = settings.read_env_file(env_file) if env_file else {}
+        config = settings.load(env={**os.environ, **file_env},
+                               overrides={**given, "home": str(home.path)}).flask_config()
+        export_settings(given, file_env)
+        return config
 
     config = read_config()
     if not (home.index_dir / "manifest.json").exists():
