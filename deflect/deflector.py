@@ -43,7 +43,7 @@ from deflect.index.classifier import Classifier
 from deflect.index.documents import BODY, TICKET, article_texts, is_article_doc, passage_of, ticket_text
 from deflect.index.files import read_manifest, remove_orphans
 from deflect.index.learned import LearnedBoost
-from deflect.index.lexical import LexicalIndex, article_words, tokens
+from deflect.index.lexical import LexicalIndex, article_words, content_words, tokens
 from deflect.index.links import infer_from_neighbours, infer_from_resolutions
 from deflect.index.lock import index_lock
 from deflect.labels import NEIGHBOURS, row_weights
@@ -61,8 +61,10 @@ NEAR_DUPLICATE = 0.95     # an inquiry this similar to one of an article's own t
 NEAR_DUPLICATE_BONUS = 1.0  # added to the article's questions, word for word) gets that article first
 ARTICLE_MODEL_WEIGHT = 0.7   # bonus from the article-text classifier for an article without ticket
 ARTICLE_MODEL_HISTORY = 3.0  # history, fading as weight x HISTORY / (HISTORY + tickets labelled with it)
-LEXICAL_WEIGHT = 0.4      # bonus for the article whose words best match the inquiry's (BM25, relative to the best),
 CROSS_LANGUAGE_SHARE = 0.5  # this share of it where the inquiry's language is not the article's (names match only)
+# The word statistics (idf) come from all articles together, so a word of a language few articles are written
+# in looks rare and decisive ("newspaper" among German articles); lexical evidence counts for articles in the
+# help center's main language only.
 EMBED_SLICE = 32          # texts embedded per hold of the query lock (a query waits for one slice at most)
 
 
@@ -77,6 +79,7 @@ class Deflector:
         self.embedder = embedder
         self.calibrator = calibrator
         self.suggest_floor: float | None = from_env("suggest_floor")   # moves the fitted floor (a setting)
+        self.lexical_weight: float = from_env("lexical_weight")   # word-match evidence in the ranking (a setting)
         self.learned: LearnedBoost | None = None   # feedback evidence (deflect.feedback.learning sets it)
         self._lock = FairRLock()              # queries, and swapping in changed index data (first come, first served)
         self._write_lock = threading.RLock()  # one change or save at a time; queries do not wait for saves
@@ -266,7 +269,7 @@ class Deflector:
             art_sim[:, self._art_of[self._art_starts]] = np.maximum.reduceat(s, self._art_starts, axis=1)
         ranking = (mix + ARTICLE_SIM_WEIGHT * art_sim + NEAR_DUPLICATE_BONUS * (art_sim >= NEAR_DUPLICATE)
                    + self._article_model_bonus(vectors, n_art, hidden)
-                   + LEXICAL_WEIGHT * self._lexical_scores(texts, n))
+                   + (self.lexical_weight * self._lexical_scores(texts, n) if self.lexical_weight else 0.0))
         if hidden is not None:
             ranking[:, hidden] = -np.inf
         if n_art == 0:
@@ -283,12 +286,16 @@ class Deflector:
         return Scores(ranking, features, nbrs, sims)
 
     def _lexical_scores(self, texts: list[str] | None, n: int) -> np.ndarray:
-        """(n, n_articles) BM25 scores relative to each inquiry's best article, weighed down where the
-        inquiry is (detectably) in another language than the article; 0 without texts."""
+        """(n, n_articles) BM25 scores relative to each inquiry's best article, for articles in the help
+        center's main language, weighed down where the inquiry is (detectably) in another language than
+        the article; 0 without texts."""
         if texts is None or self._lexical.size == 0:
             return np.zeros((n, self.bundle.n_articles), np.float32)
         texts = list(texts)
-        lex = self._lexical.relative_scores(texts)
+        known = self._art_language[self._art_language != ""]
+        main = max(set(known), key=list(known).count) if len(known) else ""
+        counted = (self._art_language == main) | (self._art_language == "")
+        lex = self._lexical.relative_scores(texts, counted)
         asked = np.array([detect_language(t, default="") for t in texts], dtype=object)
         other = (asked[:, None] != self._art_language[None, :]) & (asked[:, None] != "") \
             & (self._art_language[None, :] != "")
@@ -367,6 +374,8 @@ class Deflector:
             scores = self.score(vectors, exclude, texts=texts, learned=self.learned)
             confidence, threshold = self._confidence(scores.features)
             relevant, floor = self._relevance(scores.features, confidence, threshold)
+            # a question without a content word yet ("Wie kann ich", half-typed) is suggested nothing
+            relevant = np.where([bool(content_words(t)) for t in texts], relevant, 0.0)
             b = self.bundle
             results = []
             for i, text in enumerate(texts):

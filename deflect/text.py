@@ -23,9 +23,9 @@ deinen deiner dem den denn der des dich did die dies diese diesem diesen dieser 
 durch ein eine einem einen einer eines er es etwas euch euer eure for from für gegen gerne gibt guten hab habe
 haben hallo has hat hatte have hello how hätte ich ihm ihn ihnen ihr ihre ihrem ihren ihrer im in ist ja jetzt
 kann kein keine keinem keinen keiner können könnte leider man mein meine meinem meinen meiner mich mir mit
-muss nach nicht noch not nun nur ob oder ohne our please schon sein seine seinem seinen seiner sich sie sind
-so soll sollte tag thank thanks that the this um und uns unser unsere unter viel vom von vor wann war waren
-warum was weil welche welcher welches wenn wer werde werden what when where which why wie wieder will wir wird
+muss möchte möchten nach nicht noch not nun nur ob oder ohne our please schon sein seine seinem seinen seiner
+sich sie sind so soll sollte tag thank thanks that the this um und uns unser unsere unter viel vom von vor wann war
+waren warum was weil welche welcher welches wenn wer werde werden what when where which why wie wieder will wir wird
 with wo would wurde würde you your zu zum zur zwar über""".split())
 
 

@@ -24,15 +24,23 @@ _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 
 
+def content_words(text: str) -> list[str]:
+    """The words of a text that say what it is about (folded, stop words left out)."""
+    return [w for w in _WORD.findall(fold(text)) if w not in _FOLDED_STOP_WORDS]
+
+
 def fold(text: str) -> str:
     """Lower case, German umlauts and ß spelled out, other accents dropped."""
     text = unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
     return text if text.isascii() else _COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 
+_FOLDED_STOP_WORDS = frozenset(fold(w) for w in STOP_WORDS)
+
+
 def tokens(text: str) -> list[str]:
     """The words of a text (stop words left out) and the character n-grams of its long words."""
-    words = [w for w in _WORD.findall(fold(text)) if w not in STOP_WORDS]
+    words = content_words(text)
     grams = [f"#{w[i:i + GRAM]}" for w in words if len(w) >= GRAM_MIN_WORD for i in range(len(w) - GRAM + 1)]
     return words + grams
 
@@ -81,7 +89,7 @@ class LexicalIndex:
             found = [self._vocabulary.get(t) for t in dict.fromkeys(tokens(text))]
             found = [j for j in found if j is not None]
             n_grams = sum(self._gram[j] for j in found)
-            long_words = sum(len(w) >= GRAM_MIN_WORD for w in _WORD.findall(fold(text)) if w not in STOP_WORDS)
+            long_words = sum(len(w) >= GRAM_MIN_WORD for w in content_words(text))
             gram_weight = GRAM_SHARE * long_words / max(n_grams, 1)
             for j in found:
                 rows.append(i)
@@ -91,9 +99,11 @@ class LexicalIndex:
                                   shape=(len(queries), len(self._vocabulary)))
         return np.asarray((query @ self._weights).todense(), np.float32)
 
-    def relative_scores(self, queries: list[str]) -> np.ndarray:
+    def relative_scores(self, queries: list[str], counted: np.ndarray | None = None) -> np.ndarray:
         """BM25 scores divided by each inquiry's best: 1 for the best-matching document, 0 where no
-        word matched at all."""
+        word matched at all; documents not ``counted`` (a boolean mask) score 0."""
         s = self.scores(queries)
+        if counted is not None:
+            s = s * np.asarray(counted, bool)[None, :]
         best = s.max(axis=1, keepdims=True) if s.shape[1] else np.zeros((len(s), 1), np.float32)
         return np.where(best > 0, s / np.maximum(best, 1e-9), 0.0).astype(np.float32)
