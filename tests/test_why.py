@@ -221,6 +221,11 @@ def test_new_inquiries_raise_an_incident_within_minutes_and_notices_reach_the_wi
     assert miss.get_json()["notice"] is None
     notice = client.get("/api/v1/incidents", headers=admin).get_json()["incidents"][0]["notices"][0]
     assert (notice["sessions_seen"], notice["sessions_no_contact"]) == (1, 1)
+    asked = client.post("/api/v1/suggest", json={"text": "app crash again", "session": "s1"}).get_json()["id"]
+    assert client.post("/api/v1/feedback", json={"inquiry_id": asked, "event": "contacted_support",
+                                                 "session": "s1"}).status_code in (200, 201)
+    assert client.get("/api/v1/metrics", headers=admin).get_json()["notices"] == {
+        "sessions_seen": 1, "sessions_no_contact": 0}   # s1 saw the notice and still wrote
     bad = client.post(f"/api/v1/incidents/{incidents[0]['id']}/notices", headers=admin, json={"texts": {}})
     assert bad.status_code == 400
     assert client.post("/api/v1/incidents/999/notices", headers=admin, json={"texts": {"de": "x"}}).status_code == 404

@@ -444,6 +444,10 @@ SCHEMAS["AgentSuggestResponse"]["properties"]["history"] = {
     "description": "What the customer already did in the widget (with ticket_id or session), else null."}
 SCHEMAS["MetricsResponse"]["properties"].update(
     holdout=_ref("Holdout"), outcomes={"type": "array", "items": _ref("ArticleOutcome")})
+SCHEMAS["MetricsResponse"]["properties"]["notices"] = {
+    **_obj({"sessions_seen": INT, "sessions_no_contact": INT}, ["sessions_seen", "sessions_no_contact"]),
+    "description": "Incident notices in the period: widget sessions shown one, and those of them that did not "
+                   "contact support afterwards."}
 SCHEMAS["TicketInput"]["properties"].update(
     session={**TICKET_TEXT, "maxLength": 128,
              "description": "The widget session id from the contact form's hidden field "

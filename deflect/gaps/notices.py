@@ -108,3 +108,13 @@ def reach(store, notice_id: int) -> dict:
         "select count(distinct v.session) from notice_views v join feedback f on f.session = v.session "
         "and f.event = 'contacted_support' and f.created_at >= v.at where v.notice_id = ?", [notice_id]).fetchone()[0]
     return {"sessions_seen": seen, "sessions_no_contact": seen - contacted}
+
+
+def reach_since(store, since: str) -> dict:
+    """Incident notices over a period (views from ``since``, an ISO date): sessions that saw one, and how
+    many of them did not contact support afterwards."""
+    seen = store.db.execute("select count(distinct session) from notice_views where at >= ?", [since]).fetchone()[0]
+    contacted = store.db.execute(
+        "select count(distinct v.session) from notice_views v join feedback f on f.session = v.session "
+        "and f.event = 'contacted_support' and f.created_at >= v.at where v.at >= ?", [since]).fetchone()[0]
+    return {"sessions_seen": seen, "sessions_no_contact": seen - contacted}

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from deflect.errors import NotFoundError
 from deflect.formats import Article, url_problem
 from deflect.gaps.model import Report, RunOptions
+from deflect.gaps.notices import reach_since as notice_reach_since
 from deflect.gaps.render import to_csv
 from deflect.gaps.report import stored_report, stored_report_json
 from deflect.gaps.runs import get_run, latest_run, refresh_in_background, start_in_background
@@ -44,7 +45,8 @@ def metrics():
         raise ApiError("'channel' must be one of: widget, agent, cli, all")
     result = metrics_lib.compute(get_store(), days=days, top=top,
                                  channel=None if channel == "all" else channel)
-    return jsonify({"ok": True, **result, **experiment_metrics(get_store(), days)})
+    return jsonify({"ok": True, **result, **experiment_metrics(get_store(), days),
+                    "notices": notice_reach_since(get_store(), result["from"])})
 
 
 GAP_STATUSES = {"open": ("new", "planned"), "all": None, "new": ("new",), "planned": ("planned",),
