@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,14 +35,15 @@ from deflect.engine import FEATURES, ArticleHit, Scores, Suggestion, TicketHit
 from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article, Ticket
 from deflect.home import Home
+from deflect.index.article_text import ArticleTexts
 from deflect.index.batching import MicroBatcher
 from deflect.index.build import save_current
 from deflect.index.bundle import IndexBundle
 from deflect.index.classifier import Classifier
-from deflect.index.documents import BODY, TICKET, article_texts, is_article_doc, passage_of, ticket_text
+from deflect.index.documents import BODY, TICKET, article_texts, is_article_doc, ticket_text
 from deflect.index.files import read_manifest, remove_orphans
 from deflect.index.learned import LearnedBoost
-from deflect.index.lexical import LexicalIndex, article_words, content_words, tokens
+from deflect.index.lexical import content_words
 from deflect.index.links import infer_from_neighbours, infer_from_resolutions
 from deflect.index.lock import index_lock
 from deflect.labels import NEIGHBOURS, row_weights
@@ -61,10 +61,6 @@ NEAR_DUPLICATE = 0.95     # an inquiry this similar to one of an article's own t
 NEAR_DUPLICATE_BONUS = 1.0  # added to the article's questions, word for word) gets that article first
 ARTICLE_MODEL_WEIGHT = 0.7   # bonus from the article-text classifier for an article without ticket
 ARTICLE_MODEL_HISTORY = 3.0  # history, fading as weight x HISTORY / (HISTORY + tickets labelled with it)
-CROSS_LANGUAGE_SHARE = 0.5  # this share of it where the inquiry's language is not the article's (names match only)
-# The word statistics (idf) come from all articles together, so a word of a language few articles are written
-# in looks rare and decisive ("newspaper" among German articles); lexical evidence counts for articles in the
-# help center's main language only.
 EMBED_SLICE = 32          # texts embedded per hold of the query lock (a query waits for one slice at most)
 
 
@@ -122,25 +118,10 @@ class Deflector:
         self._art_is_body = b.kind[positions][order] == BODY
         self._art_rows = {int(a): (int(lo), int(hi)) for a, lo, hi in zip(
             self._art_of[self._art_starts], self._art_starts, np.r_[self._art_starts[1:], len(order)])}
-        derived = {a.id: self._derived(a) for a in self._articles.values()}
-        self._derived_cache = {derived[a].key: derived[a] for a in derived}
-        self._passages = {h: p for d in derived.values() for h, p in d.passages.items()}
+        self._texts = ArticleTexts(self._articles, list(b.article_ids), getattr(self, "_texts", None))
         tickets = np.flatnonzero(b.kind == TICKET)
         self._ticket_pos = dict(zip(b.ref[tickets].tolist(), tickets.tolist()))
-        self._lexical = LexicalIndex([derived[a].tokens if a in derived else [] for a in b.article_ids])
-        self._art_language = np.array([self._articles[a].language if a in self._articles else ""
-                                       for a in b.article_ids], dtype=object)
         self._prepare_article_model()
-
-    def _derived(self, article: Article) -> _ArticleDerived:
-        """An article's passages and lexical tokens, re-used from the last ``_prepare`` while it is unchanged
-        (a live update then re-reads only the changed article)."""
-        key = text_hash("\0".join([article.id, article.title, *article.questions, article.body]))
-        cached = getattr(self, "_derived_cache", {}).get(key)
-        if cached is not None:
-            return cached
-        passages = {text_hash(t): passage_of(t) for kind, t in article_texts(article) if kind == BODY}
-        return _ArticleDerived(key, passages, tokens(article_words(article)))
 
     def _prepare_article_model(self) -> None:
         """The article-text classifier and its weight per article column (``ARTICLE_MODEL_WEIGHT``,
@@ -268,8 +249,9 @@ class Deflector:
             s = vectors @ self._art_vectors.T
             art_sim[:, self._art_of[self._art_starts]] = np.maximum.reduceat(s, self._art_starts, axis=1)
         ranking = (mix + ARTICLE_SIM_WEIGHT * art_sim + NEAR_DUPLICATE_BONUS * (art_sim >= NEAR_DUPLICATE)
-                   + self._article_model_bonus(vectors, n_art, hidden)
-                   + (self.lexical_weight * self._lexical_scores(texts, n) if self.lexical_weight else 0.0))
+                   + self._article_model_bonus(vectors, n_art, hidden))
+        if self.lexical_weight:
+            ranking = ranking + self.lexical_weight * self._texts.lexical_scores(texts, n, n_art)
         if hidden is not None:
             ranking[:, hidden] = -np.inf
         if n_art == 0:
@@ -284,23 +266,6 @@ class Deflector:
                 clf_none, art_sim[idx, top], np.where(valid[:, 0], sims[:, 0], 0.0),
             ]).astype(np.float32)
         return Scores(ranking, features, nbrs, sims)
-
-    def _lexical_scores(self, texts: list[str] | None, n: int) -> np.ndarray:
-        """(n, n_articles) BM25 scores relative to each inquiry's best article, for articles in the help
-        center's main language, weighed down where the inquiry is (detectably) in another language than
-        the article; 0 without texts."""
-        if texts is None or self._lexical.size == 0:
-            return np.zeros((n, self.bundle.n_articles), np.float32)
-        texts = list(texts)
-        known = self._art_language[self._art_language != ""]
-        main = max(set(known), key=list(known).count) if len(known) else ""
-        counted = (self._art_language == main) | (self._art_language == "")
-        lex = self._lexical.relative_scores(texts, counted)
-        asked = np.array([detect_language(t, default="") for t in texts], dtype=object)
-        other = (asked[:, None] != self._art_language[None, :]) & (asked[:, None] != "") \
-            & (self._art_language[None, :] != "")
-        lex = np.where(other, CROSS_LANGUAGE_SHARE * lex, lex).astype(np.float32)
-        return np.pad(lex, ((0, 0), (0, self.bundle.n_articles - lex.shape[1])))
 
     def _article_model_bonus(self, vectors: np.ndarray, n_articles: int, hidden: int | None) -> np.ndarray:
         """(n, n_articles): the article-text classifier's probabilities (``hidden`` left out), times
@@ -406,7 +371,7 @@ class Deflector:
         if not len(body):
             return None
         best = body[int(np.argmax(self._art_vectors[body] @ vector))]
-        return self._passages.get(self._art_hashes[best])
+        return self._texts.passages.get(self._art_hashes[best])
 
     def _similar_tickets(self, vector: np.ndarray, limit: int, exclude: str | None) -> list[TicketHit]:
         """The most similar resolved tickets (articles' own documents skipped)."""
@@ -539,16 +504,6 @@ class Deflector:
 def _hit_score(value: float) -> float:
     """An article's ranking score as suggestions report it: within 0..1, four decimals."""
     return round(float(min(max(value, 0.0), 1.0)), 4)
-
-
-@dataclass(frozen=True)
-class _ArticleDerived:
-    """What the engine derives from an article's text at load time: its body passages by text hash
-    (for snippets) and its lexical tokens."""
-
-    key: str
-    passages: dict[str, str]
-    tokens: list[str]
 
 
 class _QueryLockedModel:

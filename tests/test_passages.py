@@ -5,6 +5,7 @@ import numpy as np
 
 from deflect.deflector import Deflector
 from deflect.formats import Article
+from deflect.index.article_text import ArticleTexts
 from deflect.index.documents import BODY, BODY_CHARS, PASSAGE_CHARS, article_texts, body_passages
 from deflect.index.lexical import LexicalIndex, tokens
 
@@ -33,6 +34,22 @@ def test_lexical_index_matches_codes_umlauts_and_parts_of_compounds():
     relative = index.relative_scores(["Rechnung", "zzz"])
     assert relative[0].max() == 1.0 and not relative[1].any()
     assert "und" not in tokens("Rechnung und Mahnung")
+
+
+def test_word_match_evidence_counts_for_articles_in_the_help_centers_main_language_only():
+    """Word statistics come from all articles together: among German articles an English word looks rare
+    and decisive, so English articles of other topics would win English questions by their words."""
+    articles = {a.id: a for a in [
+        Article("de-zustellung", "Zeitung nicht zugestellt", "Fehlt die Zeitung, liefern wir sie nach.", "de"),
+        Article("de-kuendigung", "Abo kündigen", "Die Kündigungsfrist beträgt einen Monat.", "de"),
+        Article("en-delivery", "International delivery", "The newspaper is delivered abroad by post.", "en"),
+    ]}
+    texts = ArticleTexts(articles, list(articles))
+    english = texts.lexical_scores(["The newspaper was not delivered"], 1, 3)
+    assert english[0, 2] == 0.0
+    german = texts.lexical_scores(["Zeitung wurde nicht zugestellt"], 1, 4)
+    assert german.shape == (1, 4) and german[0, 0] == 1.0 and german[0, 1] < 1.0
+    assert not texts.lexical_scores(None, 2, 3).any()
 
 
 def test_an_answer_deep_in_a_long_body_is_found_and_shown_as_the_snippet(demo_home):
