@@ -263,6 +263,12 @@ def main() -> None:
     write_report(rows, args)
 
 
+def _settings_note() -> str:
+    """The deflect settings this run changed from their defaults (through the environment)."""
+    changed = sorted(f"`{k}={v}`" for k, v in os.environ.items() if k.startswith("DEFLECT_") and k != "DEFLECT_BENCH")
+    return ", ".join(changed) if changed else "the defaults"
+
+
 def _mean(values: list) -> float | None:
     vals = [v for v in values if v is not None]
     return float(np.mean(vals)) if vals else None
@@ -277,7 +283,8 @@ def write_report(rows: dict, args) -> None:
                                      "runs": {f"{c}|{s}": rs for (c, s), rs in rows.items()}}, indent=1))
     lines = [f"Measured {time.strftime('%Y-%m-%d')} by `scripts/bench_quality.py` on this machine "
              f"({os.cpu_count()} cores, {platform.python_version()}); mean over seeds "
-             f"{', '.join(map(str, args.seeds))}. Targets from the issues in the last column (met / MISSED).", "",
+             f"{', '.join(map(str, args.seeds))}. Targets from the issues in the last column (met / MISSED). "
+             f"deflect's settings: {_settings_note()}.", "",
              "| case | system | " + " | ".join(METRICS) + " | targets |",
              "|---|---|" + "---|" * len(METRICS) + "---|"]
     for c, s in rows:
