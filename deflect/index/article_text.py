@@ -36,7 +36,8 @@ class ArticleTexts:
         derived = {a.id: _derive(a, cache) for a in articles.values()}
         self._cache = {d.key: d for d in derived.values()}
         self.passages = {h: p for d in derived.values() for h, p in d.passages.items()}
-        self._lexical = LexicalIndex([derived[a].tokens if a in derived else [] for a in article_ids])
+        self._tokens = [derived[a].tokens if a in derived else [] for a in article_ids]
+        self._lexical: LexicalIndex | None = None   # built on first use: the word-match evidence is a setting
         self._language = np.array([articles[a].language if a in articles else "" for a in article_ids], dtype=object)
         known = Counter(lang for lang in self._language if lang)
         main = known.most_common(1)[0][0] if known else ""
@@ -46,8 +47,10 @@ class ArticleTexts:
         """(n, n_articles) BM25 scores relative to each inquiry's best article, for articles in the help
         center's main language, weighed down where the inquiry is (detectably) in another language than
         the article; 0 without texts."""
-        if texts is None or self._lexical.size == 0:
+        if texts is None or not self._tokens:
             return np.zeros((n, n_articles), np.float32)
+        if self._lexical is None:
+            self._lexical = LexicalIndex(self._tokens)
         texts = list(texts)
         lex = self._lexical.relative_scores(texts, self._counted)
         asked = np.array([detect_language(t, default="") for t in texts], dtype=object)
