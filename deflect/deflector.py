@@ -242,6 +242,8 @@ class Deflector:
             mix = KNN_WEIGHT * knn + (1 - KNN_WEIGHT) * clf_art
         else:
             clf_art, clf_none, mix = knn, knn_none, knn
+        if self.lexical_weight and texts is not None:   # evidence like the others: it moves the confidence too
+            mix = mix + self.lexical_weight * self._texts.lexical_scores(texts, n, n_art)
         if learned is not None and len(learned):
             mix = mix + learned.boost(vectors, b.article_ids[:n_art])
         art_sim = np.full((n, n_art), -1.0, np.float32)
@@ -250,8 +252,6 @@ class Deflector:
             art_sim[:, self._art_of[self._art_starts]] = np.maximum.reduceat(s, self._art_starts, axis=1)
         ranking = (mix + ARTICLE_SIM_WEIGHT * art_sim + NEAR_DUPLICATE_BONUS * (art_sim >= NEAR_DUPLICATE)
                    + self._article_model_bonus(vectors, n_art, hidden))
-        if self.lexical_weight:
-            ranking = ranking + self.lexical_weight * self._texts.lexical_scores(texts, n, n_art)
         if hidden is not None:
             ranking[:, hidden] = -np.inf
         if n_art == 0:

@@ -171,9 +171,9 @@ SETTINGS: tuple[Setting, ...] = (
             "--embed-batch-wait-ms", "Milliseconds a model forward waits for concurrent queries to join it, only "
             "while the worker is busy (a lone query never waits); 0 batches only what is already queued."),
     Setting("lexical_weight", 0.0, _number(0.0, 2.0), "LEXICAL_WEIGHT", "--lexical-weight",
-            "Weight of the word-match (BM25) evidence in the ranking, for articles in the help center's main "
-            "language (0: off). Helps single-language help centers with long answer bodies; see "
-            "docs/benchmarks.md before turning it on for a mixed-language one."),
+            "Weight of the word-match (BM25, per-language statistics) evidence in the ranking and the "
+            "confidence, for articles of the help center's large languages (0: off). Helps help centers with "
+            "long answer bodies; recalibrate after changing it; see docs/benchmarks.md."),
     Setting("holdout", 0.0, _number(0.0, 0.5), "HOLDOUT", "--holdout",
             "Share of widget sessions (0-0.5, e.g. 0.05) that get no suggestions, drawn once per session: the "
             "control group of the holdout experiment in the metrics (0: off)."),

@@ -2,7 +2,6 @@
 snippets) and the word-match (BM25) evidence over each article's words, with the articles' languages."""
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,10 +12,15 @@ from deflect.index.lexical import LexicalIndex, article_words, tokens
 from deflect.language import detect_language
 from deflect.text import text_hash
 
-CROSS_LANGUAGE_SHARE = 0.5  # share of the word-match evidence where the inquiry's language is not the article's
-# The word statistics (idf) come from all articles together, so a word of a language few articles are written
-# in looks rare and decisive ("newspaper" among German articles): word-match evidence counts for articles in
-# the help center's main language only.
+# Word statistics (idf) and matching are per article language: among German articles an English word looks
+# rare and decisive ("newspaper"), so pooled statistics let English articles of other topics win English
+# questions by their words. Only the articles of the help center's large languages (MAJORITY of the
+# articles, or the largest language) get word evidence: the others get none, neither for nor against, and
+# evidence over a few articles of a question's language would draw it to them whatever their topic. An
+# inquiry in a large language is matched against that language's articles; one in another or uncertain
+# language against all large languages' articles, each by its own statistics (names, codes, numbers and
+# word parts like "adress" are shared across languages).
+MAJORITY = 0.5   # a language of at least this share of the articles is a large one (see above)
 
 
 @dataclass(frozen=True)
@@ -37,26 +41,36 @@ class ArticleTexts:
         self._cache = {d.key: d for d in derived.values()}
         self.passages = {h: p for d in derived.values() for h, p in d.passages.items()}
         self._tokens = [derived[a].tokens if a in derived else [] for a in article_ids]
-        self._lexical: LexicalIndex | None = None   # built on first use: the word-match evidence is a setting
+        self._lexical: dict[str, LexicalIndex] | None = None   # built on first use: the evidence is a setting
         self._language = np.array([articles[a].language if a in articles else "" for a in article_ids], dtype=object)
-        known = Counter(lang for lang in self._language if lang)
-        main = known.most_common(1)[0][0] if known else ""
-        self._counted = (self._language == main) | (self._language == "")
 
     def lexical_scores(self, texts: list[str] | None, n: int, n_articles: int) -> np.ndarray:
-        """(n, n_articles) BM25 scores relative to each inquiry's best article, for articles in the help
-        center's main language, weighed down where the inquiry is (detectably) in another language than
-        the article; 0 without texts."""
+        """(n, n_articles) word-match evidence in [0, 1]: the share of an inquiry's word information an
+        article matches (``LexicalIndex.coverage_scores``), by the statistics of the article's language
+        and only where the inquiry's language allows it (see above); 0 without texts."""
+        out = np.zeros((n, n_articles), np.float32)
         if texts is None or not self._tokens:
-            return np.zeros((n, n_articles), np.float32)
+            return out
         if self._lexical is None:
-            self._lexical = LexicalIndex(self._tokens)
+            self._lexical = {lang: LexicalIndex([self._tokens[i] for i in np.flatnonzero(self._language == lang)])
+                             for lang in self._large_languages()}
         texts = list(texts)
-        lex = self._lexical.relative_scores(texts, self._counted)
         asked = np.array([detect_language(t, default="") for t in texts], dtype=object)
-        other = (asked[:, None] != self._language[None, :]) & (asked[:, None] != "") & (self._language[None, :] != "")
-        lex = np.where(other, CROSS_LANGUAGE_SHARE * lex, lex).astype(np.float32)
-        return np.pad(lex, ((0, 0), (0, n_articles - lex.shape[1])))
+        for lang, index in self._lexical.items():
+            rows = np.flatnonzero((asked == lang) | ~np.isin(asked, list(self._lexical)))
+            if not len(rows):
+                continue
+            columns = np.flatnonzero(self._language == lang)
+            columns = columns[columns < n_articles]
+            scores = index.coverage_scores([texts[i] for i in rows])
+            out[np.ix_(rows, columns)] = scores[:, :len(columns)]
+        return out
+
+    def _large_languages(self) -> list[str]:
+        counts = {lang: int(np.sum(self._language == lang)) for lang in dict.fromkeys(self._language)}
+        total = max(sum(counts.values()), 1)
+        large = [lang for lang, c in counts.items() if c / total >= MAJORITY]
+        return large or [max(counts, key=counts.get)]
 
 
 def _derive(article: Article, cache: dict[str, _Derived]) -> _Derived:

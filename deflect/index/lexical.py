@@ -78,6 +78,7 @@ class LexicalIndex:
         weights = tf.copy()
         weights.data = weights.data * (K1 + 1) / (weights.data + np.repeat(norm, np.diff(tf.indptr)))
         weights = weights.multiply(idf[None, :]).tocsr()
+        self._idf = idf
         gram = np.array([t.startswith("#") for t in self._vocabulary], bool)
         self._gram = gram
         self._weights = weights.T.tocsr()   # (vocabulary, documents)
@@ -99,11 +100,21 @@ class LexicalIndex:
                                   shape=(len(queries), len(self._vocabulary)))
         return np.asarray((query @ self._weights).todense(), np.float32)
 
-    def relative_scores(self, queries: list[str], counted: np.ndarray | None = None) -> np.ndarray:
-        """BM25 scores divided by each inquiry's best: 1 for the best-matching document, 0 where no
-        word matched at all; documents not ``counted`` (a boolean mask) score 0."""
+    def coverage_scores(self, queries: list[str]) -> np.ndarray:
+        """(n, documents) BM25 scores divided by what a document holding each of the inquiry's tokens once
+        (at average length) would score, clipped to 1: the share of the inquiry's word information a
+        document matches. A token this index has never seen counts as the rarest word (a word the
+        articles do not use is information no article matches), so a weak match stays weak however
+        little else matched: no relative scaling makes the best of poor matches look decisive."""
         s = self.scores(queries)
-        if counted is not None:
-            s = s * np.asarray(counted, bool)[None, :]
-        best = s.max(axis=1, keepdims=True) if s.shape[1] else np.zeros((len(s), 1), np.float32)
-        return np.where(best > 0, s / np.maximum(best, 1e-9), 0.0).astype(np.float32)
+        rarest = float(np.log1p((self.size + 0.5) / 0.5))
+        full = np.zeros(len(queries), np.float32)
+        for i, text in enumerate(queries):
+            toks = list(dict.fromkeys(tokens(text)))
+            long_words = sum(len(w) >= GRAM_MIN_WORD for w in content_words(text))
+            n_grams = sum(t.startswith("#") for t in toks)
+            gram_weight = GRAM_SHARE * long_words / max(n_grams, 1)
+            for t in toks:
+                j = self._vocabulary.get(t)
+                full[i] += (gram_weight if t.startswith("#") else 1.0) * (self._idf[j] if j is not None else rarest)
+        return np.clip(s / np.maximum(full, 1e-9)[:, None], 0.0, 1.0).astype(np.float32)
