@@ -20,10 +20,12 @@ import json
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from deflect.clock import utcnow, utcnow_iso
+from deflect.clock import utcnow_iso
 from deflect.errors import DeflectError, IndexMismatchError, IndexMissingError
 from deflect.home import Home
 from deflect.index.files import MANIFEST, checksum, crc_of, manifest_files, read_manifest, verify_index
@@ -58,7 +60,7 @@ def publish(index_dir: Path, root: Path, documents: dict[str, dict | None] | Non
     root.mkdir(parents=True, exist_ok=True)
     with index_lock(index_dir):   # no save replaces files while they are copied
         manifest = verify_index(index_dir)
-        version = f"{utcnow().strftime('%Y%m%dT%H%M%S%f')}Z-{_short_id(manifest)}"
+        version = _new_version(root, manifest)
         staging = root / f".{version}.tmp"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
@@ -77,6 +79,15 @@ def publish(index_dir: Path, root: Path, documents: dict[str, dict | None] | Non
     point(root, version)
     prune(root, keep)
     return version
+
+
+def _new_version(root: Path, manifest: dict) -> str:
+    """A name that sorts by publication time (microseconds, later than every published one)."""
+    while True:
+        version = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}Z-{_short_id(manifest)}"
+        if all(version > v for v in versions(root)):
+            return version
+        time.sleep(0.001)
 
 
 def _short_id(manifest: dict) -> str:
