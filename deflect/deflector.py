@@ -81,18 +81,23 @@ class Deflector:
         self._write_lock = threading.RLock()  # one change or save at a time; queries do not wait for saves
         self._manifest_mtime = self._mtime()
         self._reload_problem: str | None = None
+        # False for a published snapshot (deflect.index.snapshots): live changes are answered from memory
+        # and kept in the store, the next published snapshot carries them; the snapshot is never rewritten
+        self.saves_index = True
         # concurrent queries of this process share one model forward (see deflect.index.batching)
         self.embed_batcher = MicroBatcher(self._embed_slices, max_batch=EMBED_SLICE)
         self._prepare()
 
     @classmethod
     def open(cls, home: Home | str | None = None, model: str | None = None,
-             device: str | None = None) -> Deflector:
-        """Open a home folder's store, index (checked against ``model`` if given) and calibration."""
+             device: str | None = None, embedder: Embedder | None = None) -> Deflector:
+        """Open a home folder's store, index (checked against ``model`` if given) and calibration;
+        ``embedder`` (an already loaded model) is used when the index was built with it."""
         home = home if isinstance(home, Home) else Home.resolve(home)
         store = open_store(home.db_path, check_same_thread=False)
         bundle = IndexBundle.load(home.index_dir, expected_model=model)
-        embedder = load_embedder(bundle.model, device=device)
+        if embedder is None or embedder.name != bundle.model:
+            embedder = load_embedder(bundle.model, device=device)
         if embedder.dim != bundle.dim:
             raise DeflectError(f"model {bundle.model!r} gives {embedder.dim}-dim vectors, the index has "
                                f"{bundle.dim}", hint="Rebuild the index with `deflect index --full`.")
@@ -472,6 +477,8 @@ class Deflector:
         process's changes, which are in the store: that index is taken, caught up with the store and
         saved, rather than overwritten (``deflect.index.build.save_current``). A damaged or missing one
         is replaced by this process's index, caught up the same way."""
+        if not self.saves_index:
+            return
         index_dir = self.home.index_dir
         with self._write_lock, index_lock(index_dir, exclusive=True):
             try:

@@ -127,13 +127,20 @@ SETTINGS: tuple[Setting, ...] = (
     #       name, default, convert, Flask config key, `deflect serve` option, meaning
     Setting("home", None, _text, "DEFLECT_HOME", "--home",
             "Data folder with deflect.db and index/ (unset: the current directory)."),
+    Setting("snapshot_dir", None, _text, "SNAPSHOT_DIR", "--snapshots",
+            "Folder of index snapshots published by `deflect index --publish DIR`: serve the one its pointer "
+            "names and take up each new one without a restart (unset: the home's index/)."),
+    Setting("snapshot_check_interval", 2.0, _number(0.1, 3600.0, "seconds"), "SNAPSHOT_CHECK_INTERVAL",
+            "--snapshot-check-interval", "Seconds between two looks (per worker, in the background) at the "
+            "snapshot pointer."),
     Setting("model", None, _text, "DEFLECT_MODEL", "--model",
             "Embedding model the service expects the index to be built with (unset: the index's own)."),
     Setting("widget_origins", [], _origins, "WIDGET_ORIGINS", "--widget-origin",
             "Origins allowed to call the widget endpoints from a browser, comma-separated; * allows any "
             "(the service's own origin always may)."),
     Setting("rate_limit", dict(DEFAULT_RATE_LIMIT), _rate_limit, "RATE_LIMIT", "--rate-limit",
-            "Widget requests per client IP and worker: one rate (30/minute; 0 or off disables) or "
+            "Widget requests per client IP in each minute (or second, hour) window, counted in the database for "
+            "all workers and replicas: one rate (30/minute; 0 or off disables) or "
             "suggest=RATE,feedback=RATE."),
     Setting("trust_proxy", 0, _int_range(0, 10), "TRUST_PROXY", "--trust-proxy",
             "Number of reverse proxies in front whose X-Forwarded-For/-Proto/-Host to trust."),

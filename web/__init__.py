@@ -2,7 +2,8 @@
 
 ``create_app(test_config=None)`` is the app factory (flaskr style). Its config is every setting of
 :mod:`deflect.settings` under its config key (``WIDGET_ORIGINS``, ``RATE_LIMIT``, ``TRUST_PROXY``, ...),
-read from the ``DEFLECT_*`` environment; ``test_config`` overrides them. One key is not a setting:
+read from the ``DEFLECT_*`` environment; ``test_config`` overrides them. With ``SNAPSHOT_DIR`` the engine
+serves published index snapshots and takes up new ones (web/snapshots.py). One key is not a setting:
 ``DEFLECTOR``, an already opened Deflector (tests inject a fake); else one is opened once per process.
 """
 from __future__ import annotations
@@ -35,6 +36,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     state.init_app(app)
+    if app.config.get("SNAPSHOT_DIR"):
+        from . import snapshots
+        snapshots.init_app(app)
     errors.register(app)
     limits.init_app(app)
     ops.init_app(app)

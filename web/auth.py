@@ -4,7 +4,8 @@ Keys are created with ``deflect keys create --name NAME [--scope agent|admin]`` 
 hashes. Clients send ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. Scope ``agent`` may call
 the agent endpoint; ``admin`` may call everything. A client that presents wrong keys is slowed down:
 after ``FAILED_KEY_LIMIT`` wrong keys in a minute it gets 429 for every key, right or wrong, until the
-minute has passed (so guessing stops paying off), and each wrong key is logged with the client's address.
+minute has passed (so guessing stops paying off; counted in the store, so across all workers and
+replicas), and each wrong key is logged with the client's address.
 """
 from __future__ import annotations
 
@@ -16,19 +17,19 @@ from flask import current_app, g, request
 from deflect.store.service import verify_key
 
 from .errors import ApiError
-from .limits import TokenBucket, client_ip
+from .limits import SharedLimit, client_ip
 from .state import get_store
 
 SCOPE_RANK = {"agent": 1, "admin": 2}
 EXT = "deflect_auth"
 
 
-def _failures() -> TokenBucket | None:
+def _failures() -> SharedLimit | None:
     limit = int(current_app.config["FAILED_KEY_LIMIT"])
     if limit <= 0:
         return None
-    if EXT not in current_app.extensions:  # one bucket per app, made on first use
-        current_app.extensions.setdefault(EXT, TokenBucket(limit, 60.0))
+    if EXT not in current_app.extensions:  # one limit per app, made on first use; counted in the store
+        current_app.extensions.setdefault(EXT, SharedLimit("failed_key", limit, 60.0))
     return current_app.extensions[EXT]
 
 
@@ -60,13 +61,13 @@ def require_key(scope: str = "admin"):
                                hint="Send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'; "
                                     "create one with `deflect keys create`.")
             failures, ip = _failures(), client_ip()
-            wait = failures.wait(ip) if failures else 0.0
+            wait = failures.wait(get_store(), ip) if failures else 0.0
             if wait > 0:
                 raise _too_many(wait)
             record = verify_key(get_store(), key)
             if record is None:
                 current_app.logger.warning("deflect: wrong API key from %s on %s", ip, request.path)
-                wait = failures.take(ip) if failures else 0.0
+                wait = failures.take(get_store(), ip) if failures else 0.0
                 if wait > 0:
                     raise _too_many(wait)
                 raise ApiError("invalid or revoked API key", 401, headers=challenge)

@@ -1,8 +1,9 @@
 """Limits on the public API: per-client rate limits, CORS for the widget origins, body and field limits.
 
-Rate limits are token buckets kept **in process memory**: each gunicorn worker counts on its own,
-so with ``--workers N`` a client can get up to N times the configured rate. Clients are told apart
-by IP address; ``X-Forwarded-For`` is only trusted with ``TRUST_PROXY`` = number of proxies in front.
+Rate limits count hits per client in fixed windows (30/minute: at most 30 hits in each calendar
+minute) **in the store**, so every worker and every replica sharing the database counts together
+(``deflect.store.rate_limits``). Clients are told apart by IP address; ``X-Forwarded-For`` is only
+trusted with ``TRUST_PROXY`` = number of proxies in front.
 
 CORS: the widget endpoints answer browsers from ``WIDGET_ORIGINS`` (the ``widget_origins`` setting;
 ``*`` allows any) and always from the service's own origin.
@@ -12,17 +13,22 @@ from __future__ import annotations
 
 import json
 import math
-import threading
+import sqlite3
 import time
 from functools import wraps
 from typing import Any
 
 from flask import Flask, current_app, request
 
+from deflect.errors import DeflectError
 from deflect.settings import DEFAULT_RATE_LIMIT, parse_rate
+from deflect.store import Store
+from deflect.store.rate_limits import count_hit, hits
+from deflect.store.rate_limits import prune as prune_windows
 from deflect.text import SPACE
 
 from .errors import ApiError, error_response
+from .state import get_store
 
 EXT = "deflect_limits"
 MAX_URL = 4096              # characters of path and query string
@@ -31,45 +37,50 @@ CORS_ENDPOINTS = {"widget.suggest", "widget.feedback", "widget.openapi", "incide
                   "incidents.match_notice"}
 
 
-class TokenBucket:
-    """Thread-safe token buckets per key: ``capacity`` requests at once, refilled at ``capacity/per``/s."""
+class SharedLimit:
+    """``capacity`` hits per client in each fixed window of ``per`` seconds, counted in the store
+    (``deflect.store.rate_limits``) so that all workers and replicas on one database count together.
 
-    MAX_KEYS = 50_000
+    When the database cannot count (locked past its timeout, down) the request is let through and the
+    fault logged: a rate limit must not turn a database hiccup into refused customers."""
 
-    def __init__(self, capacity: int, per: float, clock=time.monotonic):
-        self.capacity = float(capacity)
-        self.rate = capacity / per
-        self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
+    PRUNE_EVERY = 60.0   # seconds between two deletions of ended windows, per process and limit
 
-    def take(self, key: str) -> float:
-        """Take a token; returns 0 if allowed, else the seconds until the next token."""
+    def __init__(self, name: str, capacity: int, per: float, clock=time.time):
+        self.name, self.capacity, self.per, self.clock = name, int(capacity), max(1, int(per)), clock
+        self._next_prune = 0.0
+
+    def _window(self) -> tuple[int, float]:
         now = self.clock()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                if len(self._buckets) > self.MAX_KEYS:
-                    self._prune(now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1 - tokens) / self.rate
+        start = int(now // self.per) * self.per
+        return start, start + self.per - now
 
-    def wait(self, key: str) -> float:
-        """Seconds until ``key`` has a token again (0 if it has one), without taking it."""
-        now = self.clock()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - last) * self.rate)
-        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+    def take(self, store: Store, key: str) -> float:
+        """Count a hit; 0 if allowed, else the seconds until the window ends."""
+        start, left = self._window()
+        try:
+            count = count_hit(store, self.name, key, start)
+            self._prune(store, start)
+        except (sqlite3.Error, DeflectError) as exc:
+            current_app.logger.warning("deflect: rate limit %s not counted (%s); request let through", self.name, exc)
+            return 0.0
+        return 0.0 if count <= self.capacity else left
 
-    def _prune(self, now: float) -> None:
-        full_after = self.capacity / self.rate
-        for key, (_, last) in list(self._buckets.items()):
-            if now - last >= full_after:
-                del self._buckets[key]
+    def wait(self, store: Store, key: str) -> float:
+        """Seconds until ``key`` may hit again (0 if it may now), without counting a hit."""
+        start, left = self._window()
+        try:
+            count = hits(store, self.name, key, start)
+        except (sqlite3.Error, DeflectError) as exc:
+            current_app.logger.warning("deflect: rate limit %s not read (%s); request let through", self.name, exc)
+            return 0.0
+        return 0.0 if count < self.capacity else left
+
+    def _prune(self, store: Store, current: int) -> None:
+        now = time.monotonic()
+        if now >= self._next_prune:
+            self._next_prune = now + self.PRUNE_EVERY
+            prune_windows(store, current - self.per)
 
 
 def _rate_config(app: Flask) -> dict[str, Any]:
@@ -87,12 +98,12 @@ def _origins(app: Flask) -> set[str]:
 
 
 def init_app(app: Flask) -> None:
-    buckets = {}
+    limits = {}
     for name, value in _rate_config(app).items():
         rate = parse_rate(value)
         if rate:
-            buckets[name] = TokenBucket(*rate)
-    app.extensions[EXT] = {"buckets": buckets, "origins": _origins(app)}
+            limits[name] = SharedLimit(name, *rate)
+    app.extensions[EXT] = {"limits": limits, "origins": _origins(app)}
     app.before_request(_request_line)
     app.before_request(_preflight)
     app.after_request(_cors_headers)
@@ -104,14 +115,14 @@ def client_ip() -> str:
 
 
 def rate_limit(name: str):
-    """View decorator: take a token from bucket ``name`` for this client, or answer 429."""
+    """View decorator: count a hit of this client on limit ``name``, or answer 429."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            bucket = current_app.extensions[EXT]["buckets"].get(name)
-            if bucket is not None:
-                wait = bucket.take(client_ip())
+            limit = current_app.extensions[EXT]["limits"].get(name)
+            if limit is not None:
+                wait = limit.take(get_store(), client_ip())
                 if wait > 0:
                     seconds = max(1, math.ceil(wait))
                     raise ApiError(f"too many requests; try again in {seconds} s", 429,

@@ -216,7 +216,9 @@ SCHEMAS = {
                     "index": _obj({"ok": {"type": "boolean"}, "problem": {"type": ["string", "null"]}},
                                   ["ok", "problem"]),
                     "calibration": _obj({"source": NSTR, "fitted_at": NSTR, "fitted_on": STR},
-                                        ["source", "fitted_at", "fitted_on"])},
+                                        ["source", "fitted_at", "fitted_on"]),
+                    "snapshot": _obj({"version": NSTR, "published": NSTR, "failed_loads": INT, "last_error": NSTR},
+                                     ["version", "published", "failed_loads", "last_error"])},
                    ["ok", "database", "spool", "index"]),
 }
 

@@ -20,6 +20,7 @@ EXT = "deflect"
 def init_app(app: Flask) -> None:
     app.extensions[EXT] = {
         "deflector": app.config.get("DEFLECTOR"),
+        "open_engine": None,   # a function opening the engine another way (web.snapshots), else Deflector.open
         "load_lock": threading.Lock(),
         "write_lock": threading.Lock(),   # serialises index mutations (PUT/DELETE articles) per process
         "refitter": None,   # deflect.decision.refit.Refitter, made on first use (its imports are heavy)
@@ -48,18 +49,30 @@ def get_deflector() -> Engine:
         with state["load_lock"]:
             deflector = state["deflector"]
             if deflector is None:
-                from deflect.deflector import Deflector  # heavy imports (torch) only when needed
-
-                home = Home.resolve(current_app.config.get("DEFLECT_HOME"))
-                deflector = Deflector.open(home, model=current_app.config.get("DEFLECT_MODEL"))
-                deflector.store.redactor = get_redactor()
-                if (floor := current_app.config.get("SUGGEST_FLOOR")) is not None:
-                    deflector.suggest_floor = floor
-                batcher = getattr(deflector, "embed_batcher", None)   # engines without micro-batching have none
-                if batcher is not None:
-                    batcher.max_wait = float(current_app.config.get("EMBED_BATCH_WAIT_MS") or 0) / 1000
+                if state["open_engine"] is not None:   # serving snapshots: web.snapshots opens it
+                    deflector = state["open_engine"]()
+                else:
+                    from deflect.deflector import Deflector  # heavy imports (torch) only when needed
+                    home = Home.resolve(current_app.config.get("DEFLECT_HOME"))
+                    deflector = configure(Deflector.open(home, model=current_app.config.get("DEFLECT_MODEL")))
                 state["deflector"] = deflector
     return deflector
+
+
+def configure(deflector: Engine) -> Engine:
+    """Apply this app's settings to a freshly opened engine (redaction, suggest floor, batch wait)."""
+    deflector.store.redactor = get_redactor()
+    if (floor := current_app.config.get("SUGGEST_FLOOR")) is not None:
+        deflector.suggest_floor = floor
+    batcher = getattr(deflector, "embed_batcher", None)   # engines without micro-batching have none
+    if batcher is not None:
+        batcher.max_wait = float(current_app.config.get("EMBED_BATCH_WAIT_MS") or 0) / 1000
+    return deflector
+
+
+def set_deflector(deflector: Engine) -> None:
+    """Serve ``deflector`` from now on (a new snapshot): requests that began keep the one they have."""
+    _state()["deflector"] = deflector
 
 
 def get_refitter():

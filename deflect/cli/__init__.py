@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
@@ -55,9 +56,14 @@ def ingest(paths, prune, home):
 @click.option("--device", default=None, help="Torch device for embedding, e.g. cuda or cuda:1 (default: cpu).")
 @click.option("--threads", type=int, default=None, help="CPU threads for embedding (default: all cores).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--publish", "publish_dir", type=click.Path(file_okay=False), default=None,
+              help="Then publish the index and its calibration as a new versioned snapshot in this folder and "
+                   "point the serving replicas (`deflect serve --snapshots DIR`) at it.")
+@click.option("--keep", type=click.IntRange(1, 1000), default=3, show_default=True,
+              help="Snapshots kept in the --publish folder (older ones are deleted).")
 @home_option
 @friendly
-def index(model, full, rebuild, kind, device, threads, quiet, home):
+def index(model, full, rebuild, kind, device, threads, quiet, publish_dir, keep, home):
     """Build or update the search index from the stored articles and tickets.
 
     By default only what changed since the last build is embedded and added (new or changed
@@ -103,6 +109,18 @@ def index(model, full, rebuild, kind, device, threads, quiet, home):
         u = manifest["caught_up"]
         click.echo(f"changes stored while indexing were applied too: {u['added']} added, {u['removed']} removed")
     _after_index(home)
+    if publish_dir:
+        _publish(home, store, publish_dir, keep)
+
+
+def _publish(home: Home, store, root: str, keep: int) -> None:
+    """Publish the home's index with the calibration in the store as a new snapshot."""
+    from deflect.decision.calibrator import SETTING
+    from deflect.index.snapshots import CALIBRATION, publish
+    calibration = store.get_setting(SETTING)
+    version = publish(home.index_dir, Path(root), {CALIBRATION: calibration} if calibration else None, keep=keep)
+    click.echo(f"published snapshot {version} in {Path(root).resolve()}"
+               + ("" if calibration else " (no calibration yet: the replicas use the database's)"))
 
 
 def _after_index(home: Home) -> None:

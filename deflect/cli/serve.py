@@ -173,7 +173,11 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
         return config
 
     config = read_config()
-    if not (home.index_dir / "manifest.json").exists():
+    if config.get("SNAPSHOT_DIR"):
+        from deflect.index.snapshots import PUBLISH_HINT, current_version
+        if current_version(config["SNAPSHOT_DIR"]) is None:
+            raise click.ClickException(f"no index snapshot in {config['SNAPSHOT_DIR']}\nHint: {PUBLISH_HINT}")
+    elif not (home.index_dir / "manifest.json").exists():
         raise click.ClickException(f"no index in {home.path}\nHint: run `deflect ingest FOLDER` and "
                                    "`deflect index` first (or pass --home).")
     open_home_store(home).close()  # apply migrations once here, before workers race to do it

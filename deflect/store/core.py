@@ -25,6 +25,7 @@ from deflect.store.connectors_schema import CONNECTORS_MIGRATIONS
 from deflect.store.feedback_schema import FEEDBACK_MIGRATIONS
 from deflect.store.gaps import GAPS_MIGRATIONS
 from deflect.store.links_schema import LINKS_MIGRATIONS
+from deflect.store.rate_limits_schema import RATE_LIMIT_MIGRATIONS
 from deflect.store.service_schema import SERVICE_MIGRATIONS
 from deflect.store.why_schema import WHY_MIGRATIONS
 
@@ -58,6 +59,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     *LINKS_MIGRATIONS,
     *FEEDBACK_MIGRATIONS,
     *WHY_MIGRATIONS,
+    *RATE_LIMIT_MIGRATIONS,
 ]
 
 

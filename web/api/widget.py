@@ -143,4 +143,8 @@ def health():
     except (sqlite3.Error, DeflectError):
         body["database"] = "unavailable"
     body.update(spool=spool().stats(), index={"ok": problem is None, "problem": problem})
+    if current_app.config.get("SNAPSHOT_DIR"):
+        from ..snapshots import snapshot_info
+        if (info := snapshot_info()) is not None:
+            body["snapshot"] = info
     return jsonify(body)
