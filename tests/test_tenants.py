@@ -77,6 +77,18 @@ def test_cli_creates_and_lists_help_centers(tmp_path):
     assert keys.exit_code == 0 and keys.output.startswith("dfk_")
 
 
+def test_serve_refuses_a_tenants_folder_it_cannot_serve(tmp_path):
+    runner = CliRunner()
+    empty = runner.invoke(cli, ["serve", "--tenants", str(tmp_path)])
+    assert empty.exit_code != 0 and "no help center" in empty.output
+    missing = runner.invoke(cli, ["serve", "--tenants", str(tmp_path / "missing")])
+    assert missing.exit_code != 0 and "does not exist" in missing.output
+    open_store(Home(tmp_path / NEWS).ensure().db_path).close()
+    shared = runner.invoke(cli, ["serve", "--tenants", str(tmp_path)],
+                           env={"DEFLECT_DATABASE_URL": "postgresql://db/deflect"})
+    assert shared.exit_code != 0 and "DEFLECT_DATABASE_URL" in shared.output
+
+
 def test_unknown_tenant_and_paths_outside_the_tenants_are_json_404s(tmp_path):
     from deflect.web.tenants import create_tenants_app
 
@@ -208,7 +220,9 @@ def test_pages_and_widget_address_their_own_help_center(client):
     assert f'href="/t/{TRIPS}/api/v1/gaps?format=csv"' in client.get(f"/t/{TRIPS}/report").text
     assert client.get(f"/t/{TRIPS}/articles/kuendigung-abo").status_code == 404   # the newspaper's article
     assert client.get(f"/t/{NEWS}/articles/kuendigung-abo").status_code == 200
-    assert client.get(f"/t/{TRIPS}/api/v1/health").json["store"]["articles"] == len(list(TRIPS_FAQ.rglob("*.md")))
+    assert client.get(f"/t/{TRIPS}/api/v1/health").json["articles"] == len(list(TRIPS_FAQ.rglob("*.md")))
+    metrics = client.get(f"/t/{TRIPS}/metrics")
+    assert metrics.status_code == 200 and b"deflect_index" in metrics.data
 
 
 def _key_protected(trip_inquiry: str) -> list[tuple[str, str, dict | None]]:
