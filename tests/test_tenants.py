@@ -23,7 +23,9 @@ TRIPS_FAQ = ROOT / "faq_leserreisen"
 NEWS, TRIPS = "rheinblick", "leserreisen"
 # No brake on wrong keys here: every cross-tenant request must meet the key check itself (a 429 after
 # ten wrong keys would hide what the check answers).
-CONFIG = {"TESTING": True, "RATE_LIMIT": {"suggest": 0, "feedback": 0}, "FAILED_KEY_LIMIT": 0}
+# The browser test's customer site may call the widget API.
+CONFIG = {"TESTING": True, "RATE_LIMIT": {"suggest": 0, "feedback": 0}, "FAILED_KEY_LIMIT": 0,
+          "WIDGET_ORIGINS": ["http://reisen.example"]}
 
 
 # -- the registry and the CLI (no model) --------------------------------------------------------------
@@ -221,6 +223,7 @@ def test_pages_and_widget_address_their_own_help_center(client):
     assert client.get(f"/t/{TRIPS}/articles/kuendigung-abo").status_code == 404   # the newspaper's article
     assert client.get(f"/t/{NEWS}/articles/kuendigung-abo").status_code == 200
     assert client.get(f"/t/{TRIPS}/api/v1/health").json["articles"] == len(list(TRIPS_FAQ.rglob("*.md")))
+    assert client.get(f"/t/{TRIPS}/api/v1/openapi.json").json["servers"] == [{"url": f"/t/{TRIPS}/"}]
     metrics = client.get(f"/t/{TRIPS}/metrics")
     assert metrics.status_code == 200 and b"deflect_index" in metrics.data
 
@@ -315,3 +318,70 @@ def test_readyz_speaks_for_every_help_center(client):
     assert ready.status_code == 200, ready.text
     assert set(ready.json["tenants"]) == {NEWS, TRIPS}
     assert all(state["ok"] for state in ready.json["tenants"].values())
+
+
+# -- the widget in a browser --------------------------------------------------------------------------
+CUSTOMER_PAGE = "http://reisen.example/hilfe.html"
+
+
+@pytest.fixture(scope="module")
+def live_server(service):
+    """The two help centers on a real local HTTP server (the customer's site may call the widget API)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    httpd = make_server("127.0.0.1", 0, service, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def browser_page():
+    chromium_path = Path("/usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
+    if not chromium_path.exists():
+        pytest.skip("needs /usr/bin/chromium")
+    pw = sync_api.sync_playwright().start()
+    chromium = pw.chromium.launch(executable_path=str(chromium_path), headless=True,
+                                  args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    page = chromium.new_context(locale="de-DE").new_page()
+    page.set_default_timeout(20_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page, sync_api.expect
+    chromium.close()
+    pw.stop()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.mark.browser
+def test_widget_on_a_customer_site_asks_the_help_center_it_was_loaded_from(live_server, browser_page):
+    page, expect = browser_page
+    html = (f'<html lang="de"><body><input id="q" type="search">'
+            f'<script src="{live_server}/t/{TRIPS}/widget.js" data-deflect-target="#q"></script></body></html>')
+    page.route(CUSTOMER_PAGE, lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(CUSTOMER_PAGE)
+    with page.expect_response(f"{live_server}/t/{TRIPS}/api/v1/suggest") as response:
+        page.locator("#q").press_sequentially("Was kostet die Stornierung meiner Reise?", delay=25)
+    assert response.value.status == 200
+    first = page.locator(".deflect-search .deflect-option").first
+    expect(first.locator(".deflect-title")).to_have_text("Reise stornieren: Kosten und Fristen")
+    # the article's own URL leads to the customer's help site, where the widget sits
+    assert first.locator("a").get_attribute("href") == "http://reisen.example/hilfe/buchung/stornieren"
+
+
+@pytest.mark.browser
+def test_widget_on_the_help_centers_own_page_links_into_it(live_server, browser_page):
+    page, expect = browser_page
+    page.goto(f"{live_server}/t/{TRIPS}/")
+    with page.expect_response(f"{live_server}/t/{TRIPS}/api/v1/suggest"):
+        page.locator("#help-search").press_sequentially("Wann kommen meine Reiseunterlagen?", delay=25)
+    first = page.locator(".deflect-search .deflect-option").first
+    expect(first.locator(".deflect-title")).to_have_text("Wann bekomme ich meine Reiseunterlagen?")
+    first.locator("a").click()
+    page.wait_for_url(f"{live_server}/t/{TRIPS}/articles/reisen-unterlagen")
+    expect(page.locator("h1")).to_contain_text("Reiseunterlagen")
