@@ -51,7 +51,7 @@ def children(pid: int) -> list[int]:
 
 def post(url: str, body: dict) -> dict:
     request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=120) as response:
+    with urllib.request.urlopen(request, timeout=600) as response:   # the first waits for the model
         return json.load(response)
 
 
@@ -69,7 +69,7 @@ def serve(args: list[str], bases: list[str]) -> tuple[float, float]:
                     for question in QUESTIONS:
                         post(f"http://127.0.0.1:{port}{base}/api/v1/suggest", {"text": question})
                     break
-                except (urllib.error.URLError, ConnectionError):
+                except (urllib.error.URLError, OSError):   # not listening yet
                     if time.monotonic() > deadline or process.poll() is not None:
                         raise SystemExit(f"deflect serve {' '.join(args)} did not come up") from None
                     time.sleep(1)
@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=ROOT / "demo-tenants", help="the demo's tenants folder")
     args = parser.parse_args()
     folder = args.folder.resolve()
-    build(folder)
+    build(folder, refresh=False)
     names = list(HELP_CENTERS)
     rows = []
     with tempfile.TemporaryDirectory() as one:

@@ -30,10 +30,13 @@ def deflect(*args: str) -> None:
     subprocess.run([*deflect_command(), *args], check=True, env={**os.environ, **QUIET_ENV})
 
 
-def build(folder: Path) -> None:
-    """Create (once) and bring up to date every help center of the demo."""
+def build(folder: Path, refresh: bool = True) -> None:
+    """Create (once) and bring up to date every help center of the demo (without ``refresh``: only
+    those without an index yet)."""
     for name, articles in HELP_CENTERS.items():
         home = folder / name
+        if not refresh and (home / "index" / "manifest.json").exists():
+            continue
         if not (home / "deflect.db").exists():
             deflect("tenants", "create", name, "--tenants", str(folder))
         deflect("ingest", str(articles), "--home", str(home))

@@ -3,8 +3,12 @@ and tenant isolation, with two real help centers (the demo's faq_articles/ and f
 the real packaged model."""
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
 import shutil
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -23,9 +27,18 @@ TRIPS_FAQ = ROOT / "faq_leserreisen"
 NEWS, TRIPS = "rheinblick", "leserreisen"
 # No brake on wrong keys here: every cross-tenant request must meet the key check itself (a 429 after
 # ten wrong keys would hide what the check answers).
-# The browser test's customer site may call the widget API.
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# The browser test's customer site (another local origin: Chromium lets no public page reach a
+# loopback server) may call the widget API.
+CUSTOMER_PORT = _free_port()
 CONFIG = {"TESTING": True, "RATE_LIMIT": {"suggest": 0, "feedback": 0}, "FAILED_KEY_LIMIT": 0,
-          "WIDGET_ORIGINS": ["http://reisen.example"]}
+          "WIDGET_ORIGINS": [f"http://127.0.0.1:{CUSTOMER_PORT}"]}
 
 
 # -- the registry and the CLI (no model) --------------------------------------------------------------
@@ -213,6 +226,7 @@ def test_pages_and_widget_address_their_own_help_center(client):
     assert f'src="/t/{TRIPS}/static/widget.js" data-deflect-api="/t/{TRIPS}/"' in home.text
     assert f'data-deflect-links="/t/{TRIPS}"' in home.text
     assert f'href="/t/{TRIPS}/articles/reisen-buchen"' in home.text
+    assert client.get(f"/t/{TRIPS}/widget.css").data == client.get(f"/t/{TRIPS}/static/widget.css").data
     widget = client.get(f"/t/{TRIPS}/widget.js")
     assert widget.status_code == 200 and b"deflect help widget" in widget.data
     assert client.get(f"/t/{TRIPS}/static/widget.js").data == widget.data
@@ -321,20 +335,35 @@ def test_readyz_speaks_for_every_help_center(client):
 
 
 # -- the widget in a browser --------------------------------------------------------------------------
-CUSTOMER_PAGE = "http://reisen.example/hilfe.html"
+def _serve_in_thread(httpd):
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    return thread
 
 
 @pytest.fixture(scope="module")
 def live_server(service):
-    """The two help centers on a real local HTTP server (the customer's site may call the widget API)."""
-    import threading
-
+    """The two help centers on a real local HTTP server, addressed as localhost (the customer's site is
+    127.0.0.1: another origin)."""
     from werkzeug.serving import make_server
 
     httpd = make_server("127.0.0.1", 0, service, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
+    thread = _serve_in_thread(httpd)
+    yield f"http://localhost:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def customer_site(live_server, tmp_path):
+    """A customer's help page on its own origin with the travel help center's widget: one script tag."""
+    (tmp_path / "hilfe.html").write_text(
+        f'<html lang="de"><body><input id="q" type="search">'
+        f'<script src="{live_server}/t/{TRIPS}/widget.js" data-deflect-target="#q"></script></body></html>')
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", CUSTOMER_PORT), handler)
+    thread = _serve_in_thread(httpd)
+    yield f"http://127.0.0.1:{CUSTOMER_PORT}/hilfe.html"
     httpd.shutdown()
     thread.join(5)
 
@@ -359,19 +388,19 @@ def browser_page():
 
 
 @pytest.mark.browser
-def test_widget_on_a_customer_site_asks_the_help_center_it_was_loaded_from(live_server, browser_page):
+def test_widget_on_a_customer_site_asks_the_help_center_it_was_loaded_from(live_server, customer_site,
+                                                                           browser_page):
     page, expect = browser_page
-    html = (f'<html lang="de"><body><input id="q" type="search">'
-            f'<script src="{live_server}/t/{TRIPS}/widget.js" data-deflect-target="#q"></script></body></html>')
-    page.route(CUSTOMER_PAGE, lambda route: route.fulfill(body=html, content_type="text/html"))
-    page.goto(CUSTOMER_PAGE)
+    with page.expect_response(f"{live_server}/t/{TRIPS}/widget.css") as style:
+        page.goto(customer_site)
+    assert style.value.status == 200
     with page.expect_response(f"{live_server}/t/{TRIPS}/api/v1/suggest") as response:
         page.locator("#q").press_sequentially("Was kostet die Stornierung meiner Reise?", delay=25)
     assert response.value.status == 200
     first = page.locator(".deflect-search .deflect-option").first
     expect(first.locator(".deflect-title")).to_have_text("Reise stornieren: Kosten und Fristen")
     # the article's own URL leads to the customer's help site, where the widget sits
-    assert first.locator("a").get_attribute("href") == "http://reisen.example/hilfe/buchung/stornieren"
+    assert first.locator("a").get_attribute("href") == f"http://127.0.0.1:{CUSTOMER_PORT}/hilfe/buchung/stornieren"
 
 
 @pytest.mark.browser

@@ -12,6 +12,7 @@ for every tenant; any other path, and an unknown tenant, is a 404 ``{"ok": false
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,9 +34,11 @@ def tenant_app(home: Home, config: dict[str, Any] | None = None) -> Flask:
     """The app of one tenant: the single-home app over ``home`` (never an injected engine: an engine
     belongs to one home)."""
     app = create_app({**(config or {}), "DEFLECT_HOME": str(home.path), "DEFLECTOR": None})
-    # /t/<tenant>/widget.js: the script tag of a tenant's widget, beside /t/<tenant>/static/widget.js
-    app.add_url_rule("/widget.js", "tenant_widget",
-                     lambda: send_from_directory(pages_bp.static_folder, "widget.js"))
+    # /t/<tenant>/widget.js: the script tag of a tenant's widget, beside /t/<tenant>/static/widget.js;
+    # the widget takes its style sheet from beside its script.
+    for name in ("widget.js", "widget.css"):
+        app.add_url_rule(f"/{name}", f"tenant_{name}", functools.partial(send_from_directory,
+                                                                         pages_bp.static_folder, name))
     return app
 
 
