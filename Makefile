@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: install demo demo-data test test-quick lint bench bench-quality bench-speed bench-http bench-gaps bench-faults clean
+.PHONY: install demo demo-data demo-tenants test test-quick lint bench bench-quality bench-speed bench-http bench-gaps bench-faults clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -30,6 +30,10 @@ demo-data: install
 	$(BIN)/deflect suggest "Meine Zeitung ist heute nicht gekommen" --no-log
 	$(BIN)/deflect suggest "How do I cancel my subscription?" --no-log
 	$(BIN)/deflect suggest "Wo finde ich die Lösung vom Kreuzworträtsel im E-Paper?" --no-log
+
+## Two help centers on one instance (faq_articles/ and faq_leserreisen/ under /t/<name>/), one model for both.
+demo-tenants: install
+	$(PY) -m scripts.demo_tenants --host $(HOST) --port $(PORT)
 
 test: install lint
 	$(BIN)/pytest -q
@@ -63,4 +67,4 @@ bench-faults: install
 	$(PY) -m scripts.faults
 
 clean:
-	rm -rf index/*.faiss index/*.npz index/*.npy index/manifest.json deflect.db deflect.db-*
+	rm -rf index/*.faiss index/*.npz index/*.npy index/manifest.json deflect.db deflect.db-* demo-tenants/

@@ -12,6 +12,7 @@ Model names:
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -132,17 +133,25 @@ class _E5Part:
         return _normalise(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)
 
 
+def canonical_name(model: str) -> str:
+    """A model spec with its parts' aliases resolved: ``use+minilm`` and ``use-m3+minilm`` are one model."""
+    return "+".join(_ALIASES.get(p.strip().lower(), p.strip()) for p in model.split("+"))
+
+
 class Embedder:
-    """Turns texts into L2-normalised float32 vectors with one model (or an ensemble)."""
+    """Turns texts into L2-normalised float32 vectors with one model (or an ensemble). One embedder may
+    serve several engines (help centers) of a process: one forward runs at a time, since tokenizers and
+    the models' buffers are not thread-safe."""
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str | None = None, batch_size: int = 64,
                  threads: int | None = None):
         self.model = model
-        self.name = "+".join(_ALIASES.get(p.strip().lower(), p.strip()) for p in model.split("+"))
+        self.name = canonical_name(model)
         self.device = device
         self.batch_size = batch_size
         self.threads = threads or 1
         self._parts = [self._load(p) for p in self.name.split("+")]
+        self._forward_lock = threading.Lock()
         self.dim = sum(p.dim for p in self._parts)
 
     def _load(self, name: str):
@@ -160,7 +169,8 @@ class Embedder:
         outs = []
         for start in range(0, len(texts), chunk):
             part = texts[start:start + chunk]
-            vecs = [p.encode(part) for p in self._parts]
+            with self._forward_lock:
+                vecs = [p.encode(part) for p in self._parts]
             outs.append(vecs[0] if len(vecs) == 1 else _normalise(np.concatenate(vecs, axis=1)))
             if progress:
                 progress(len(part))
@@ -168,11 +178,14 @@ class Embedder:
 
 
 _CACHE: dict[tuple, Embedder] = {}
+_CACHE_LOCK = threading.Lock()
 
 
 def load_embedder(model: str = DEFAULT_MODEL, device: str | None = None) -> Embedder:
-    """One embedder per model and device per process."""
-    key = (model, device)
-    if key not in _CACHE:
-        _CACHE[key] = Embedder(model, device=device)
-    return _CACHE[key]
+    """One embedder per model (by its canonical name) and device per process: the help centers of a
+    multi-tenant service whose indexes were built with the same model share one loaded model."""
+    key = (canonical_name(model), device)
+    with _CACHE_LOCK:   # two help centers loading at once in one worker must not load the model twice
+        if key not in _CACHE:
+            _CACHE[key] = Embedder(model, device=device)
+        return _CACHE[key]

@@ -135,6 +135,9 @@ SETTINGS: tuple[Setting, ...] = (
             "snapshot pointer."),
     Setting("model", None, _text, "DEFLECT_MODEL", "--model",
             "Embedding model the service expects the index to be built with (unset: the index's own)."),
+    Setting("tenants", None, _text, "DEFLECT_TENANTS", "--tenants",
+            "Folder of help centers served by one instance: each subfolder that is a deflect home is one, "
+            "under /t/<folder name>/ (unset: the home alone, at /)."),
     Setting("widget_origins", [], _origins, "WIDGET_ORIGINS", "--widget-origin",
             "Origins allowed to call the widget endpoints from a browser, comma-separated; * allows any "
             "(the service's own origin always may)."),

@@ -312,7 +312,8 @@ def _register_extensions() -> None:
     from deflect.cli.incidents import incidents
     from deflect.cli.privacy import privacy
     from deflect.cli.serve import keys, serve
-    for command in (gaps, incidents, privacy, serve, keys, connect, sync, connectors_, feedback):
+    from deflect.cli.tenants import tenants
+    for command in (gaps, incidents, privacy, serve, keys, connect, sync, connectors_, feedback, tenants):
         cli.add_command(command)
 
 

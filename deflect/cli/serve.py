@@ -35,18 +35,30 @@ def limit_threads() -> None:
 
 def make_app(app_config: dict, warm: bool = True):
     """Create the app in this process and, with ``warm``, load the model and index and answer one
-    query so the first customer does not wait for it."""
+    query so the first customer does not wait for it. With the ``tenants`` setting: the app of every
+    help center in that folder behind one dispatcher (``/t/<name>/``), each warmed the same way."""
     limit_threads()
+    if app_config.get("DEFLECT_TENANTS"):
+        from deflect.web.tenants import create_tenants_app
+        dispatcher = create_tenants_app(app_config["DEFLECT_TENANTS"], app_config)
+        for name, app in dispatcher.apps.items():
+            if warm:
+                _warm(app, f"help center {name!r}: ")
+        return dispatcher
     from deflect.web import create_app
-    from deflect.web.state import get_deflector
     app = create_app(app_config)
     if warm:
-        with app.app_context():
-            try:
-                get_deflector().suggest("Hallo, wie kann ich mein Abo kündigen?", k=1)
-            except DeflectError as exc:  # serve anyway: requests get a 409 JSON with the hint
-                app.logger.error("deflect: cannot load the index: %s", exc)
+        _warm(app)
     return app
+
+
+def _warm(app, who: str = "") -> None:
+    from deflect.web.state import get_deflector
+    with app.app_context():
+        try:
+            get_deflector().suggest("Hallo, wie kann ich mein Abo kündigen?", k=1)
+        except DeflectError as exc:  # serve anyway: requests get a 409 JSON with the hint
+            app.logger.error("deflect: %scannot load the index: %s", who, exc)
 
 
 def _post_fork(server, worker) -> None:
@@ -170,22 +182,37 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
         config = settings.load(env={**os.environ, **file_env},
                                overrides={**given, "home": str(home.path)}).flask_config()
         export_settings(given, file_env)
+        if config.get("DEFLECT_TENANTS"):   # at start and on SIGHUP: a help center added since is served
+            from deflect.tenants import find_tenants
+            if file_env.get("DEFLECT_DATABASE_URL") or os.environ.get("DEFLECT_DATABASE_URL"):
+                # One database for all tenants would mix their rows: each keeps its home's own store.
+                raise DeflectError("--tenants serves each help center from its own home's store",
+                                   hint="Unset DEFLECT_DATABASE_URL: all help centers would share its database.")
+            for tenant in find_tenants(config["DEFLECT_TENANTS"]).values():
+                open_home_store(tenant).close()   # migrated once, before workers race to do it
         return config
 
     config = read_config()
-    if config.get("SNAPSHOT_DIR"):
-        from deflect.index.snapshots import PUBLISH_HINT, current_version
-        if current_version(config["SNAPSHOT_DIR"]) is None:
-            raise click.ClickException(f"no index snapshot in {config['SNAPSHOT_DIR']}\nHint: {PUBLISH_HINT}")
-    elif not (home.index_dir / "manifest.json").exists():
-        raise click.ClickException(f"no index in {home.path}\nHint: run `deflect ingest FOLDER` and "
-                                   "`deflect index` first (or pass --home).")
-    open_home_store(home).close()  # apply migrations once here, before workers race to do it
+    if config.get("DEFLECT_TENANTS"):
+        if config.get("SNAPSHOT_DIR"):
+            raise click.ClickException("--snapshots serves one help center\nHint: use either --tenants or "
+                                       "--snapshots (each help center of a tenants folder serves its own index).")
+        serving = check_tenants(config["DEFLECT_TENANTS"])
+    else:
+        if config.get("SNAPSHOT_DIR"):
+            from deflect.index.snapshots import PUBLISH_HINT, current_version
+            if current_version(config["SNAPSHOT_DIR"]) is None:
+                raise click.ClickException(f"no index snapshot in {config['SNAPSHOT_DIR']}\nHint: {PUBLISH_HINT}")
+        elif not (home.index_dir / "manifest.json").exists():
+            raise click.ClickException(f"no index in {home.path}\nHint: run `deflect ingest FOLDER` and "
+                                       "`deflect index` first (or pass --home).")
+        open_home_store(home).close()  # apply migrations once here, before workers race to do it
+        serving = str(home.path)
     if dev:
-        app = make_app(config)
-        app.run(host=host, port=port, threaded=True, debug=False, use_reloader=False)
+        from werkzeug.serving import run_simple
+        run_simple(host, port, make_app(config), threaded=True, use_reloader=False)
         return
-    click.echo(f"deflect: serving {home.path} on http://{host}:{port}/ "
+    click.echo(f"deflect: serving {serving} on http://{host}:{port}/ "
                f"({workers} worker(s) x {threads} thread(s))", err=True)
     # The workers' request metrics meet in a folder of this serve's own (set before any worker, and
     # prometheus-client, starts), removed at the end.
@@ -198,6 +225,21 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
         if os.getpid() == master:   # an exiting worker (a fork) leaves through here too
             os.environ.pop(PROMETHEUS_DIR, None)
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def check_tenants(folder: str) -> str:
+    """Check the help centers of a tenants folder before the workers start; returns what is served,
+    for the start line."""
+    from deflect.tenants import find_tenants
+    found = find_tenants(folder)
+    if not found:
+        raise click.ClickException(f"no help center in {folder}\nHint: create one with "
+                                   f"`deflect tenants create NAME --tenants {folder}`.")
+    for name, home in found.items():
+        if not (home.index_dir / "manifest.json").exists():
+            click.echo(f"deflect: help center {name!r} has no index yet: its API answers 409 until "
+                       f"`deflect index --home {home.path}` has run (then send SIGHUP)", err=True)
+    return f"{len(found)} help center(s) of {folder} under /t/<name>/: {', '.join(found)}"
 
 
 # -- keys -------------------------------------------------------------------------------------------

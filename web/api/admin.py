@@ -122,7 +122,7 @@ def gaps_topic(topic_id: str):
     if target is None:
         return body
     body.status_code = 301
-    body.headers["Location"] = f"/api/v1/gaps/{target}"
+    body.headers["Location"] = f"{request.script_root}/api/v1/gaps/{target}"
     return body
 
 

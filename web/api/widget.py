@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
 from deflect.decision.calibrator import SETTING
 from deflect.decision.describe import describe_calibration
@@ -118,7 +118,10 @@ def _keep_vote(inquiry_id: str, event: str, article_id: str | None, session: str
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(document())
+    doc = document()
+    if request.script_root:   # a help center of a multi-tenant service: its API is under /t/<name>/
+        doc["servers"] = [{"url": request.script_root + "/"}]
+    return jsonify(doc)
 
 
 def _calibration(cal: dict | None) -> dict:

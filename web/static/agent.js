@@ -50,7 +50,7 @@
       if (seen[key]) return;
       seen[key] = true;
       var li = el("li");
-      var href = src.type === "article" ? C.safeHref(src.url || ("/articles/" + encodeURIComponent(src.id))) : null;
+      var href = src.type === "article" ? C.safeHref(C.link(src.url || ("/articles/" + encodeURIComponent(src.id)))) : null;
       if (href) li.appendChild(el("a", { href: href, target: "_blank", rel: "noopener" }, sourceLabel(src)));
       else li.appendChild(el("span", null, sourceLabel(src)));
       var excerpt = String(part.text || "").replace(/\s+/g, " ").slice(0, 140);
@@ -72,7 +72,7 @@
     articles.forEach(function (a) {
       var li = el("li", { "class": "hit" });
       var head = el("div", { "class": "hit-head" });
-      var href = C.safeHref(a.url || ("/articles/" + encodeURIComponent(a.id)));
+      var href = C.safeHref(C.link(a.url || ("/articles/" + encodeURIComponent(a.id))));
       head.appendChild(href ? el("a", { href: href, target: "_blank", rel: "noopener" }, a.title || a.id) : el("span", null, a.title || a.id));
       head.appendChild(el("span", { "class": "score", title: "similarity" }, score(a.score)));
       li.appendChild(head);

@@ -1,7 +1,16 @@
 /* Shared by the agent console and the report: API key (localStorage), API calls, DOM helpers. */
 (function () {
   "use strict";
-  var KEY = "deflect.apiKey";
+  // Under a multi-tenant service the pages live below /t/<name>: API calls and site links go there, and
+  // each help center keeps its own key in the browser.
+  var meta = document.querySelector('meta[name="deflect-base"]');
+  var BASE = ((meta && meta.getAttribute("content")) || "").replace(/\/+$/, "");
+  var KEY = "deflect.apiKey" + (BASE ? ":" + BASE : "");
+
+  /** A path of this deflect service ("/articles/x", an article's "/hilfe/..." URL) under its base. */
+  function link(path) {
+    return BASE && /^\/(?!\/)/.test(path) ? BASE + path : path;
+  }
 
   function getKey() {
     try { return localStorage.getItem(KEY) || ""; } catch (e) { return ""; }
@@ -41,7 +50,7 @@
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(options.body);
     }
-    return fetch(path, init).then(function (resp) {
+    return fetch(link(path), init).then(function (resp) {
       if (options.raw && resp.ok) return resp;
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (!resp.ok || data.ok === false) {
@@ -76,5 +85,5 @@
   }
 
   window.deflectConsole = { api: api, el: el, getKey: getKey, setKey: setKey, pct: pct,
-    safeHref: safeHref, initKeyForm: initKeyForm };
+    safeHref: safeHref, initKeyForm: initKeyForm, link: link };
 })();

@@ -221,7 +221,7 @@
     var near = t.nearest_article;
     var nearTd = el("td", { "class": "small" });
     if (near) {
-      nearTd.appendChild(el("a", { href: "/articles/" + encodeURIComponent(near.id), target: "_blank", rel: "noopener" }, near.title));
+      nearTd.appendChild(el("a", { href: C.link("/articles/" + encodeURIComponent(near.id)), target: "_blank", rel: "noopener" }, near.title));
       nearTd.appendChild(el("span", { "class": "score" }, near.score.toFixed(2)));
     } else nearTd.textContent = "–";
     tr.appendChild(nearTd);
@@ -279,7 +279,7 @@
     items.forEach(function (item) {
       var card = el("div", { "class": "nf-item" });
       var head = el("div", { "class": "nf-head" });
-      head.appendChild(el("a", { href: "/articles/" + encodeURIComponent(item.article_id), target: "_blank", rel: "noopener" }, item.title));
+      head.appendChild(el("a", { href: C.link("/articles/" + encodeURIComponent(item.article_id)), target: "_blank", rel: "noopener" }, item.title));
       head.appendChild(el("span", { "class": "count" }, "×" + item.count));
       card.appendChild(head);
       var ul = el("ul", { "class": "phrasings" });

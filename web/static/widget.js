@@ -5,12 +5,15 @@
  *           data-deflect-target="#help-search" data-deflect-form="#contact-form"
  *           data-deflect-lang="de" defer></script>
  *
- * data-deflect-api      API base URL (default: the origin this script was loaded from)
+ * data-deflect-api      API base URL (default: where this script was loaded from, without /static/widget.js
+ *                       or /widget.js: a help center of a multi-tenant service, https://host/t/<name>,
+ *                       answers from its own API)
  * data-deflect-target   CSS selector of a search input: search-as-you-type with a results list
  * data-deflect-form     CSS selector of a contact form: suggestions while the customer writes
  * data-deflect-lang     "de" or "en" (default: <html lang>)
  * data-deflect-contact  URL of the contact page (default: the contact form above, if any)
  * data-deflect-search   URL of the results page that Enter in the search box opens with ?q= (default: API + /search)
+ * data-deflect-links    prefix of article URLs that start with "/" (default: none, they lead to this site)
  *
  * The API answers one of three ways: "answer" (the article, and a second one when nearly tied, with
  * "did this help?"), "suggest" (not sure: up to three articles that might help, the way to a human beside
@@ -72,7 +75,9 @@
   var data = script.dataset || {};
   var scriptUrl = new URL(script.getAttribute("src") || "", location.href);
   var cfg = {
-    api: (data.deflectApi || scriptUrl.origin).replace(/\/+$/, ""),
+    api: (data.deflectApi || scriptUrl.origin + scriptUrl.pathname.replace(/\/(static\/)?widget\.js$/, ""))
+      .replace(/\/+$/, ""),
+    links: (data.deflectLinks || "").replace(/\/+$/, ""),
     target: data.deflectTarget || "",
     form: data.deflectForm || "",
     contact: data.deflectContact || "",
@@ -137,8 +142,10 @@
   function articleHref(article) {
     var fallback = cfg.api + "/articles/" + encodeURIComponent(article.id || "");
     if (!article.url) return fallback;
+    var href = String(article.url);
+    if (cfg.links && /^\/(?!\/)/.test(href)) href = cfg.links + href;
     try {
-      var url = new URL(String(article.url), location.href);
+      var url = new URL(href, location.href);
       return url.protocol === "http:" || url.protocol === "https:" ? url.href : fallback;
     } catch (e) {
       return fallback;

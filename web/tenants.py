@@ -1,0 +1,110 @@
+"""Several help centers in one service: ``/t/<tenant>/...`` goes to that tenant's app.
+
+Each tenant (a deflect home in the tenants folder, see :mod:`deflect.tenants`) gets an app of its own,
+made by ``create_app`` with the tenant's home: its own store, index, calibration, keys, rate limits and
+background refits, so nothing of one tenant's state is reachable through another's URLs. The app runs
+under the script root ``/t/<tenant>``: its API, pages, report and widget are the single-home ones
+behind that prefix (``url_for`` and the pages' scripts follow it). The embedding model is not the
+apps' own: engines with the same model share the process's one (``deflect.embedder.load_embedder``).
+
+Outside ``/t/``: ``/`` lists the help centers, ``/healthz`` and ``/readyz`` speak for the process and
+for every tenant; any other path, and an unknown tenant, is a 404 ``{"ok": false, "error": ...}``.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request, send_from_directory
+from werkzeug.exceptions import HTTPException
+from werkzeug.utils import redirect
+
+from deflect.home import Home
+from deflect.tenants import find_tenants
+
+from . import create_app, ops
+from .errors import error_response
+from .pages import bp as pages_bp
+
+PREFIX = "/t/"
+
+
+def tenant_app(home: Home, config: dict[str, Any] | None = None) -> Flask:
+    """The app of one tenant: the single-home app over ``home`` (never an injected engine: an engine
+    belongs to one home)."""
+    app = create_app({**(config or {}), "DEFLECT_HOME": str(home.path), "DEFLECTOR": None})
+    # /t/<tenant>/widget.js: the script tag of a tenant's widget, beside /t/<tenant>/static/widget.js;
+    # the widget takes its style sheet from beside its script.
+    for name in ("widget.js", "widget.css"):
+        app.add_url_rule(f"/{name}", f"tenant_{name}", functools.partial(send_from_directory,
+                                                                         pages_bp.static_folder, name))
+    return app
+
+
+class TenantDispatcher:
+    """WSGI app: ``/t/<name>/rest`` is answered by tenant ``name``'s app as ``/rest`` under the script
+    root ``/t/<name>``; everything else by the root app."""
+
+    def __init__(self, apps: dict[str, Flask], root: Flask):
+        self.apps = apps
+        self.root = root
+
+    def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or "/"
+        if not path.startswith(PREFIX):
+            return self.root(environ, start_response)
+        name, slash, rest = path[len(PREFIX):].partition("/")
+        app = self.apps.get(name)
+        if app is None:
+            return self.root(environ, start_response)   # its 404 names the tenant it does not know
+        script_root = environ.get("SCRIPT_NAME", "") + PREFIX + name
+        if not slash:   # "/t/name": the help center's page is "/t/name/"
+            return redirect(script_root + "/", 308)(environ, start_response)
+        environ["SCRIPT_NAME"], environ["PATH_INFO"] = script_root, "/" + rest
+        return app(environ, start_response)
+
+
+def root_app(apps: dict[str, Flask]) -> Flask:
+    """The paths outside ``/t/``: the list of help centers and the process's health."""
+    root = Flask(__name__)
+    root.url_map.merge_slashes = False
+
+    @root.get("/")
+    def index():
+        return render_template("tenants.html", tenants=sorted(apps))
+
+    @root.get("/healthz")
+    def healthz():
+        return jsonify({"ok": True, "tenants": len(apps)})
+
+    @root.get("/readyz")
+    def readyz():
+        """Ready when every tenant is (its index loaded, its store answering); else 503 naming them."""
+        states, reasons = {}, []
+        for name, app in apps.items():
+            with app.test_request_context("/readyz"):
+                response = app.make_response(ops.readyz())
+            states[name] = response.get_json()
+            if response.status_code != 200:
+                reasons.append(f"{name}: {states[name].get('error')}")
+        if reasons:
+            return error_response("not ready: " + "; ".join(reasons), 503, headers={"Retry-After": "5"})
+        return jsonify({"ok": True, "tenants": states})
+
+    @root.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code == 404 and request.path.startswith(PREFIX):
+            name = request.path[len(PREFIX):].partition("/")[0]
+            return error_response(f"no help center {name!r} here", 404,
+                                  hint="Help centers are served under /t/<name>/; / lists them.")
+        return error_response(f"not found: {request.path}" if exc.code == 404 else (exc.description or exc.name),
+                              exc.code or 500, hint="Help centers are served under /t/<name>/; / lists them.")
+
+    return root
+
+
+def create_tenants_app(folder: str, config: dict[str, Any] | None = None) -> TenantDispatcher:
+    """The service of every tenant in ``folder`` (``config``: the settings, as ``create_app`` takes them)."""
+    apps = {name: tenant_app(home, config) for name, home in find_tenants(folder).items()}
+    return TenantDispatcher(apps, root_app(apps))
