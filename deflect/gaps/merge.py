@@ -6,7 +6,8 @@ questions apart but may leave one question in several clusters (on data written 
 family of phrasings is a cluster of its own). Where one such family lies from another of the same
 question, and from a different question, the covered topics show: the first pass is run on their linked
 tickets and article documents, and their clusters are merged closest pair first; the level at which
-that grouping best matches the articles (BCubed F1) is the level up to which gap clusters merge. With
+that grouping best matches the articles (BCubed F1; midway between that merge and the next) is the
+level up to which gap clusters merge. With
 too few covered clusters to learn from, two gap clusters merge only when their centres are closer to each
 other than either is to anything covered and than distinct covered topics typically are. The merged
 cluster must still pass the evidence test.
@@ -90,15 +91,21 @@ def calibrated_level(X: np.ndarray, parts: list[np.ndarray], article: np.ndarray
         return 2 * prec * rec / (prec + rec)
 
     groups: list[dict[str, int] | None] = [dict(c) for c in counts]
-    best, level = f1([g for g in groups if g]), 1.0
-    for sim, a, b in greedy_merges(C, sizes):
+    merges = greedy_merges(C, sizes)
+    best, step = f1([g for g in groups if g]), -1
+    for i, (_, a, b) in enumerate(merges):
         for art, k in groups[b].items():
             groups[a][art] = groups[a].get(art, 0) + k
         groups[b] = None
         score = f1([g for g in groups if g])
         if score > best:
-            best, level = score, sim
-    return level
+            best, step = score, i
+    if step < 0:
+        return 1.0
+    # midway between the last merge that helped and the next one (centroid linkage is not monotone:
+    # never above the merge that helped)
+    helped = merges[step][0]
+    return (helped + min(helped, merges[step + 1][0])) / 2 if step + 1 < len(merges) else helped
 
 
 def _nearest_covered(C: np.ndarray, centres: np.ndarray, rows: np.ndarray) -> np.ndarray:
