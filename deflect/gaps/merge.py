@@ -7,10 +7,10 @@ family of phrasings is a cluster of its own). Where one such family lies from an
 question, and from a different question, the covered topics show: the first pass is run on their linked
 tickets and article documents, and their clusters are merged closest pair first; the level at which
 that grouping best matches the articles (BCubed F1; midway between that merge and the next) is the
-level up to which gap clusters merge (with too few covered clusters to learn from: how similar distinct
-covered topics typically are). Two gap clusters merge only above that level and when their centres are
-closer to each other than either is to anything covered; the merged cluster must still pass the evidence
-test.
+level up to which gap clusters merge, unless distinct covered topics are typically less similar (the
+median similarity of one to its nearest other; the only reading with too few covered clusters). Two gap
+clusters merge only above that level and when their centres are closer to each other than either is to
+anything covered; the merged cluster must still pass the evidence test.
 """
 from __future__ import annotations
 
@@ -121,11 +121,12 @@ def merge_clusters(X: np.ndarray, lab: np.ndarray, clusters: list[int], centres:
                    passes: Callable[[np.ndarray], bool], rank: Callable[[int], tuple],
                    covered_rows: np.ndarray | None = None, level: float | None = None) -> dict[int, int]:
     """Merge the ``clusters`` (labels in ``lab``) that are one question, closest pair first, while their
-    centres are more similar than ``level`` (learnt by ``calibrated_level``; None: ``distinct_level``)
+    centres are more similar than ``level`` (learnt by ``calibrated_level``) or ``distinct_level``
     and than either is to any covered topic centre or covered row; ``passes`` tests a merged member set,
     ``rank`` orders clusters by which keeps its id (highest wins).
     Relabels ``lab`` in place and returns {absorbed cluster: the cluster it went into}."""
-    level = distinct_level(centres) if level is None else level
+    # two readings of how alike distinct covered questions are; the guard below keeps real gaps apart
+    level = distinct_level(centres) if level is None else min(level, distinct_level(centres))
     covered_rows = np.zeros((0, X.shape[1]), np.float32) if covered_rows is None else covered_rows
     ids = [c for c in clusters if (lab == c).any()]
     if len(ids) < 2:
