@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -26,19 +27,37 @@ from scripts.common import DOCS, make_case, replace_section, run_deflect
 from scripts.score_gaps import load_truth, score_gap_report
 
 CASES = {"xsid_de": ("xsid_de", []), "banking77": ("banking77", []),
-         "xsid_de-unlinked": ("xsid_de", ["--history", "unlinked"])}
+         "xsid_de-unlinked": ("xsid_de", ["--history", "unlinked"]),
+         "banking77-unlinked": ("banking77", ["--history", "unlinked"])}
 METRICS = ("topics_per_gap", "topic_recall", "false_gaps", "purity", "topics")
 
 
+def vector_donor(work: Path, dataset: str) -> Path | None:
+    """The index folder of a home built earlier on the same data set (its vectors of the same texts)."""
+    for name, (other, _) in CASES.items():
+        for index in sorted(work.glob(f"home-{name}-*/index")):
+            if other == dataset and (index.parent / "ready").exists() and (index / "manifest.json").exists():
+                return index
+    return None
+
+
 def home_for(work: Path, name: str, seed: int) -> tuple[Path, Path]:
-    """(case folder, indexed and calibrated home with the test inquiries logged), built once."""
+    """(case folder, indexed and calibrated home with the test inquiries logged), built once. The index
+    is built from scratch (``index --rebuild``: labels, classifier, links), but the vectors of texts a
+    home of the same data set embedded already are taken from its index (the same model gives the same
+    vectors; embedding is what takes long)."""
     dataset, extra = CASES[name]
     case, home = work / f"case-{name}-{seed}", work / f"home-{name}-{seed}"
     if (home / "ready").exists():
         return case, home
     if not case.exists():
         make_case(dataset, case, seed, extra)
-    for cmd in (["ingest", str(case / "articles"), str(case / "tickets.jsonl")], ["index", "--quiet"],
+    donor = vector_donor(work, dataset)
+    run_deflect(["ingest", str(case / "articles"), str(case / "tickets.jsonl")], home)
+    if donor is not None:
+        shutil.rmtree(home / "index", ignore_errors=True)
+        shutil.copytree(donor, home / "index")
+    for cmd in (["index", "--quiet", *(["--rebuild"] if donor is not None else [])],
                 ["calibrate", str(case / "dev.jsonl")]):
         run_deflect(cmd, home)
     run_deflect(["suggest", "--jsonl"], home, stdin=case / "test.jsonl")
@@ -116,6 +135,7 @@ def main() -> None:
     p.add_argument("--case-seeds", nargs="*", default=[], metavar="CASE=S,S",
                    help="other seeds for one case, e.g. banking77=0 (its homes take long to build)")
     p.add_argument("--work", type=Path, default=Path("/tmp/deflect-bench-topics"))
+    p.add_argument("--build-only", action="store_true", help="only build the homes (measure later)")
     p.add_argument("--publish", action=argparse.BooleanOptionalAction, default=True,
                    help="write the topics section of docs/benchmarks.md")
     args = p.parse_args()
@@ -128,8 +148,13 @@ def main() -> None:
     for name in args.cases:
         for seed in seeds_of.get(name, args.seeds):
             case, home = home_for(args.work, name, seed)
+            if args.build_only:
+                print("built", home, flush=True)
+                continue
             results.setdefault(name, {})[seed] = measure(case, home)
             print(name, seed, json.dumps(results[name][seed]), flush=True)
+    if args.build_only:
+        return
     block = publish(results)
     print(block)
     if args.publish:

@@ -744,3 +744,28 @@ def test_topic_entry_reads_in_the_majority_language_without_repeats():
     assert "E-paper app keeps crashing — The app closes every time." in texts
     assert "App stürzt ab — Seit dem Update stürzt die App ab." in texts and len(texts) == 3   # one of the two repeats
     assert entry.cost.customers == 4 and entry.cost.tickets == 4 and sum(entry.weekly) == 4 and entry.weekly[-1] == 1
+
+
+def test_merge_level_is_learnt_from_how_covered_topics_split():
+    from deflect.gaps.merge import calibrated_level
+
+    rng = np.random.default_rng(0)
+    axes = np.eye(DIM)
+    rows, article, parts = [], [], []
+    for a in range(4):   # four covered questions, each written in two families of phrasings
+        for family in range(2):
+            direction = axes[a] + 0.6 * axes[8 + 2 * a + family]      # families of one question share axis a
+            start = len(rows)
+            for _ in range(6):
+                v = direction + rng.normal(0, 0.05, DIM)
+                rows.append(v / np.linalg.norm(v))
+                article.append(f"a{a}")
+            parts.append(np.arange(start, start + 6))
+    X = np.array(rows, np.float32)
+    level = calibrated_level(X, parts, np.array(article, dtype=object))
+    same = float(X[parts[0]].mean(0) @ X[parts[1]].mean(0) / np.linalg.norm(X[parts[0]].mean(0))
+                 / np.linalg.norm(X[parts[1]].mean(0)))
+    other = float(X[parts[0]].mean(0) @ X[parts[2]].mean(0) / np.linalg.norm(X[parts[0]].mean(0))
+                  / np.linalg.norm(X[parts[2]].mean(0)))
+    assert other < level <= same    # families of one question merge, different questions do not
+    assert calibrated_level(X, parts[:2], np.array(article, dtype=object)) is None   # too little to learn from

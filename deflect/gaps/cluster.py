@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deflect.gaps.merge import covered_centres, merge_clusters
+from deflect.gaps.merge import calibrated_level, covered_centres, merge_clusters
 from deflect.gaps.neighbourhood import Neighbourhood, centroid, project
 
 MIN_SIZE = 5                # members a recurring topic needs (one-off questions are not topics)
@@ -19,6 +19,7 @@ CHUNK = 5000                # the most items one agglomerative run clusters (qua
 MAX_POOL = 30000            # the evidence test looks for neighbours among at most this many rows ...
 REDUCE_DIMS = 256           # ... in a PCA space of this many dimensions when there are more rows
 NEAR_FACTOR = 1.5           # neighbours further than this times the threshold do not count as evidence
+CALIBRATION_ROWS = 3000     # covered rows the merge pass learns its level on
 HYSTERESIS = 1.5            # an existing topic is dropped only when its evidence exceeds the limits this much
 
 
@@ -135,8 +136,9 @@ class GapReport:
         def rank(c: int) -> tuple:
             return (c < n_old, int(self.sizes_[c]), -c)
 
+        self.merge_level_ = calibrated_level(X, self._covered_parts(X, hard, article), article)
         self.merged_ = merge_clusters(X, self.labels_, [int(c) for c in gaps], covered_centres(X, hard, article),
-                                      passes, rank, covered_rows=X[hard])
+                                      passes, rank, covered_rows=X[hard], level=self.merge_level_)
         for gone in self.merged_:
             self.is_gap_[gone], self.sizes_[gone] = False, 0
         for keep in set(self.merged_.values()):
@@ -146,6 +148,20 @@ class GapReport:
             share, hard_share, art = hood.evidence(rows)   # neighbours are cached: cheap
             self.evidence_share_[keep], self.hard_share_[keep] = share, hard_share
             self.evidence_article_[keep] = art
+
+    def _covered_parts(self, X: np.ndarray, hard: np.ndarray, article: np.ndarray) -> list[np.ndarray]:
+        """The first pass's clusters of the covered rows (linked tickets, article documents; a sample of
+        at most ``CALIBRATION_ROWS``): what one covered question looks like after the first pass."""
+        rows = np.flatnonzero(hard & np.array([a is not None for a in article], bool).reshape(len(article)))
+        if len(rows) > CALIBRATION_ROWS:
+            rows = np.sort(np.random.default_rng(self.random_state).choice(rows, CALIBRATION_ROWS, replace=False))
+        if len(rows) < 2:
+            return []
+        from scipy.cluster.hierarchy import fcluster
+
+        cut = fcluster(_linkage(X[rows]), self.threshold_, criterion="distance")
+        parts = [rows[cut == c] for c in np.unique(cut)]
+        return [p for p in parts if len(p) >= self.min_size]
 
     def fit_empty(self) -> GapReport:
         """The fitted state for no items at all: no clusters."""

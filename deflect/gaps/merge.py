@@ -2,10 +2,15 @@
 (other words, another language) are merged.
 
 The first pass cuts the clustering tree at the spread of one covered topic, which keeps different
-questions apart but may leave one question in several clusters. Two gap clusters merge only when the
-covered topics say they are one: their centres are closer to each other than either is to any covered
-topic's centre, and closer than two distinct covered topics typically are (the median similarity of a
-covered topic to its nearest other one). The merged cluster must still pass the evidence test.
+questions apart but may leave one question in several clusters (on data written from templates, each
+family of phrasings is a cluster of its own). Where one such family lies from another of the same
+question, and from a different question, the covered topics show: the first pass is run on their linked
+tickets and article documents, and their clusters are merged closest pair first; the level at which
+that grouping best matches the articles (BCubed F1; midway between that merge and the next) is the
+level up to which gap clusters merge, unless distinct covered topics are typically less similar (the
+median similarity of one to its nearest other; the only reading with too few covered clusters). Two gap
+clusters merge only above that level and when their centres are closer to each other than either is to
+anything covered; the merged cluster must still pass the evidence test.
 """
 from __future__ import annotations
 
@@ -38,6 +43,71 @@ def distinct_level(centres: np.ndarray) -> float:
     return float(np.median(S.max(axis=1)))
 
 
+def greedy_merges(C: np.ndarray, weights: np.ndarray) -> list[tuple[float, int, int]]:
+    """Centroid linkage over unit vectors ``C`` (cluster centres, ``weights`` their sizes): the merges,
+    closest pair first, as (similarity, kept, absorbed) until one is left."""
+    sums = C * weights[:, None]
+    Cn = C.copy()
+    S = Cn @ Cn.T
+    np.fill_diagonal(S, -np.inf)
+    alive = np.ones(len(C), bool)
+    out = []
+    for _ in range(len(C) - 1):
+        flat = int(np.argmax(S))
+        a, b = divmod(flat, len(C))
+        out.append((float(S[a, b]), a, b))
+        sums[a] += sums[b]
+        Cn[a] = sums[a] / max(float(np.linalg.norm(sums[a])), 1e-12)
+        alive[b] = False
+        S[b, :], S[:, b] = -np.inf, -np.inf
+        S[a] = np.where(alive, Cn @ Cn[a], -np.inf)
+        S[a, a] = -np.inf
+        S[:, a] = S[a]
+    return out
+
+
+def calibrated_level(X: np.ndarray, parts: list[np.ndarray], article: np.ndarray) -> float | None:
+    """The similarity at which the merge pass stops, learnt from the covered topics: ``parts`` are the
+    first pass's clusters of covered rows (linked tickets, article documents). Merging them closest pair
+    first, the level is the one whose grouping best matches their articles (BCubed F1 over the rows).
+    None with too few parts to tell."""
+    labels = [np.asarray(article[p], dtype=object) for p in parts]
+    if len(parts) < 4 or len({a for lab in labels for a in lab}) < 3:
+        return None
+    C = np.array([centroid(X[p]) for p in parts], np.float32)
+    sizes = np.array([len(p) for p in parts], float)
+    counts = [dict(zip(*np.unique(lab.astype(str), return_counts=True), strict=True)) for lab in labels]
+    total: dict[str, int] = {}
+    for c in counts:
+        for a, k in c.items():
+            total[a] = total.get(a, 0) + int(k)
+    n = sizes.sum()
+
+    def f1(groups: list[dict[str, int]]) -> float:
+        # BCubed: per row, the share of its group with its article (precision) and the share of its
+        # article in its group (recall)
+        prec = sum(k * k / sum(g.values()) for g in groups for k in g.values()) / n
+        rec = sum(k * k / total[a] for g in groups for a, k in g.items()) / n
+        return 2 * prec * rec / (prec + rec)
+
+    groups: list[dict[str, int] | None] = [dict(c) for c in counts]
+    merges = greedy_merges(C, sizes)
+    best, step = f1([g for g in groups if g]), -1
+    for i, (_, a, b) in enumerate(merges):
+        for art, k in groups[b].items():
+            groups[a][art] = groups[a].get(art, 0) + k
+        groups[b] = None
+        score = f1([g for g in groups if g])
+        if score > best:
+            best, step = score, i
+    if step < 0:
+        return 1.0
+    # midway between the last merge that helped and the next one (centroid linkage is not monotone:
+    # never above the merge that helped)
+    helped = merges[step][0]
+    return (helped + min(helped, merges[step + 1][0])) / 2 if step + 1 < len(merges) else helped
+
+
 def _nearest_covered(C: np.ndarray, centres: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Per cluster centre: its similarity to the nearest covered topic centre or covered row."""
     near = np.full(len(C), -1.0, np.float32)
@@ -49,11 +119,14 @@ def _nearest_covered(C: np.ndarray, centres: np.ndarray, rows: np.ndarray) -> np
 
 def merge_clusters(X: np.ndarray, lab: np.ndarray, clusters: list[int], centres: np.ndarray,
                    passes: Callable[[np.ndarray], bool], rank: Callable[[int], tuple],
-                   covered_rows: np.ndarray | None = None) -> dict[int, int]:
-    """Merge the ``clusters`` (labels in ``lab``) that are one question, closest pair first; ``passes``
-    tests a merged member set, ``rank`` orders clusters by which keeps its id (highest wins).
+                   covered_rows: np.ndarray | None = None, level: float | None = None) -> dict[int, int]:
+    """Merge the ``clusters`` (labels in ``lab``) that are one question, closest pair first, while their
+    centres are more similar than ``level`` (learnt by ``calibrated_level``) or ``distinct_level``
+    and than either is to any covered topic centre or covered row; ``passes`` tests a merged member set,
+    ``rank`` orders clusters by which keeps its id (highest wins).
     Relabels ``lab`` in place and returns {absorbed cluster: the cluster it went into}."""
-    level = distinct_level(centres)
+    # two readings of how alike distinct covered questions are; the guard below keeps real gaps apart
+    level = distinct_level(centres) if level is None else min(level, distinct_level(centres))
     covered_rows = np.zeros((0, X.shape[1]), np.float32) if covered_rows is None else covered_rows
     ids = [c for c in clusters if (lab == c).any()]
     if len(ids) < 2:
@@ -68,8 +141,9 @@ def merge_clusters(X: np.ndarray, lab: np.ndarray, clusters: list[int], centres:
     merged: dict[int, int] = {}
 
     def allowed() -> np.ndarray:
-        # a pair merges only when the two are closer to each other than either is to a covered topic,
-        # and closer than distinct covered topics typically are
+        # a pair merges only when the two are closer to each other than either is to anything covered,
+        # and above the level (without the guard, two different questions close together glue, e.g.
+        # getting a virtual card and a virtual card that does not work on banking77)
         ok = S > np.maximum(np.maximum.outer(near, near), level)
         ok &= np.outer(alive, alive)
         np.fill_diagonal(ok, False)
