@@ -4,7 +4,9 @@ Every piece of evidence is a phrasing (its embedding), an article and a signed w
 agent's choice, a ticket resolved with the article: positive; not helpful: negative). For an inquiry,
 the evidence whose phrasing is within ``similarity`` of it counts, the nearer the more; the boost of an
 article is ``max_boost * tanh(net / scale)`` of its summed weight, so it is bounded whatever the amount
-of evidence. The guards, so that one session or one client cannot move an article:
+of evidence. For the answer decision the same evidence about the first article is a log-likelihood
+ratio added to the calibrated confidence's log-odds (``log_odds``). The guards, so that one session or
+one client cannot move an article:
 
 - each session's weight for an article is capped (``session_cap``), and each client's (``client_cap``);
 - an article is raised only where at least ``min_sessions`` distinct sessions said it helped in the
