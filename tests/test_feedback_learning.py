@@ -86,3 +86,10 @@ def test_votes_of_enough_sessions_move_the_confidence_of_the_first_article_by_ba
 def test_a_flood_from_few_sessions_does_not_move_the_confidence():
     assert log_odds(rows(500, "wrong", sessions=5, clients=5), "wrong") == 0.0
     assert log_odds(rows(7, "right")) == 0.0   # below the minimum of distinct sessions (8)
+
+
+def test_helpful_votes_for_another_article_near_it_count_against_the_first():
+    near = (0.05 ** 2 + 1) ** -0.5
+    nearness = (near - 0.65) / 0.35
+    # similar phrasings found their answer in "wrong" ten times: "right" is less likely right here
+    assert log_odds(rows(10, "wrong")) == pytest.approx(-10 * nearness * np.log(3), rel=1e-4)

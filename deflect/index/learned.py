@@ -111,7 +111,9 @@ class LearnedBoost:
         estimates from retrieval evidence: whether that article is right for a phrasing like this. Taking
         a customer's vote to be mistaken with probability ``vote_error``, each helpful vote multiplies the
         odds that the article is right by ``(1 - vote_error) / vote_error`` and each "not helpful" divides
-        them (Bayes' rule, votes of distinct sessions independent). The votes count as in ``boost``:
+        them (Bayes' rule, votes of distinct sessions independent); so does each helpful vote for another
+        article near it, since a phrasing like this one then had another right answer (where similar
+        phrasings ask for different articles their votes cancel out). The votes count as in ``boost``:
         capped per session and client, decayed, weighted by nearness, and each direction only where at
         least ``min_sessions`` distinct sessions voted that way, so a flood from a few sessions says nothing."""
         out = np.zeros(len(queries), np.float64)
@@ -123,8 +125,8 @@ class LearnedBoost:
         for q in range(len(queries)):
             a = int(first[q])
             (up, up_support), (down, down_support) = self._sides(near[q], cols, len(article_ids))
-            net = (up[a] if up_support[a] >= p.min_sessions else 0.0) - (
-                down[a] if down_support[a] >= p.min_sessions else 0.0)
+            up = np.where(up_support >= p.min_sessions, up, 0.0)
+            net = up[a] - (down[a] if down_support[a] >= p.min_sessions else 0.0) - (up.sum() - up[a])
             out[q] = per_vote * net
         return out
 
