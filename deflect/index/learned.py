@@ -16,6 +16,7 @@ one client cannot move an article:
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -73,7 +74,7 @@ class LearnedBoost:
         p = self.params
         return np.clip((queries @ self.vectors.T - p.similarity) / (1.0 - p.similarity), 0.0, 1.0)
 
-    def _sides(self, near: np.ndarray, cols: np.ndarray, n_articles: int):
+    def _sides(self, near: np.ndarray, cols: np.ndarray, n_articles: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Per direction (helpful, not helpful): the near-weighted mass of each article column and the
         number of distinct sessions behind it, for one query's ``near`` row."""
         hit = np.flatnonzero((near > 0) & (cols >= 0))
