@@ -213,7 +213,7 @@ def write_report(runs: list[dict], holdout: dict | None, args) -> None:
         sample = ""
         if run.get("limit") and run.get("test_total", 0) > run["replayed"] + run["unseen"]:
             sample = (f"; a random {run['replayed'] + run['unseen']} of the case's {run['test_total']} test "
-                      f"inquiries (`--limit {run['limit']}`: the full run did not fit the time on a shared machine)")
+                      f"inquiries, `--limit {run['limit']}`: the full run did not fit the time on a shared machine")
         lines += [f"**{run['case']}** ({run['replayed']} replayed, {run['unseen']} unseen test inquiries{sample})", "",
                   "| round | votes so far | replayed top1 | replayed deflected | replayed wrong answer | "
                   "unseen top1 | unseen deflected | unseen wrong answer | answered uncovered (all) |",
