@@ -215,8 +215,9 @@ class Deflector:
         texts there is none). For judging documents of the index as if they were new: ``exclude[i]``
         drops a document position (or an array of them) from item i's neighbours, ``classifier``
         replaces the index's, and article column ``hidden`` is treated as if the article did not exist.
-        ``learned`` (feedback evidence) moves the mixed score of the articles it has evidence about, so
-        it changes both the ranking and the confidence."""
+        ``learned`` (feedback evidence) moves the ranking of the articles it has evidence about; the
+        features stay those of the retrieval evidence (the votes reach the confidence in ``suggest_batch``,
+        counted once)."""
         b = self.bundle
         n, n_art = len(vectors), b.n_articles
         dropped = [np.atleast_1d(np.asarray(e if e is not None else [], np.int64)) for e in exclude] \
@@ -249,13 +250,12 @@ class Deflector:
             clf_art, clf_none, mix = knn, knn_none, knn
         if self.lexical_weight and texts is not None:   # evidence like the others: it moves the confidence too
             mix = mix + self.lexical_weight * self._texts.lexical_scores(texts, n, n_art)
-        if learned is not None and len(learned):
-            mix = mix + learned.boost(vectors, b.article_ids[:n_art])
+        boost = learned.boost(vectors, b.article_ids[:n_art]) if learned is not None and len(learned) else 0.0
         art_sim = np.full((n, n_art), -1.0, np.float32)
         if len(self._art_vectors):
             s = vectors @ self._art_vectors.T
             art_sim[:, self._art_of[self._art_starts]] = np.maximum.reduceat(s, self._art_starts, axis=1)
-        ranking = (mix + ARTICLE_SIM_WEIGHT * art_sim + NEAR_DUPLICATE_BONUS * (art_sim >= NEAR_DUPLICATE)
+        ranking = (mix + boost + ARTICLE_SIM_WEIGHT * art_sim + NEAR_DUPLICATE_BONUS * (art_sim >= NEAR_DUPLICATE)
                    + self._article_model_bonus(vectors, n_art, hidden))
         if hidden is not None:
             ranking[:, hidden] = -np.inf
@@ -344,6 +344,13 @@ class Deflector:
             scores = self.score(vectors, exclude, texts=texts, learned=self.learned)
             confidence, threshold = self._confidence(scores.features)
             relevant, floor = self._relevance(scores.features, confidence, threshold)
+            if self.learned is not None and len(self.learned) and self.bundle.n_articles:
+                # customers' votes on the first article are evidence about exactly what the confidence
+                # estimates: Bayes' rule adds their log-likelihood ratio to its log-odds (LearnedBoost.log_odds)
+                votes = self.learned.log_odds(vectors, self.bundle.article_ids[:self.bundle.n_articles],
+                                              np.argmax(scores.ranking, axis=1))
+                odds = np.log(np.clip(confidence, 1e-9, 1 - 1e-9)) - np.log1p(-np.clip(confidence, 1e-9, 1 - 1e-9))
+                confidence = 1.0 / (1.0 + np.exp(-(odds + votes)))
             # a question without a content word yet ("Wie kann ich", half-typed) is suggested nothing
             relevant = np.where([bool(content_words(t)) for t in texts], relevant, 0.0)
             b = self.bundle

@@ -113,6 +113,7 @@ def open_app(home: Path, deflector=None, **config):
 def feedback_run(dataset: str, tmp: Path, rounds: int, limit: int | None, rng: random.Random) -> tuple[dict, object]:
     case, home = build_home(dataset, tmp)
     test = read_jsonl(case / "test.jsonl")
+    test_total = len(test)
     article_ids = sorted(p.stem for p in (case / "articles").glob("*.md"))
     rng.shuffle(test)
     if limit:
@@ -165,7 +166,8 @@ def feedback_run(dataset: str, tmp: Path, rounds: int, limit: int | None, rng: r
     flood = {"article": wrong, "phrasing_expected": target["expected_article"], "votes": FLOOD_VOTES,
              "sessions": FLOOD_SESSIONS, "answers_changed": changed, "answers_checked": len(test)}
     print(dataset, "flood", flood, flush=True)
-    return {"case": dataset, "replayed": len(replayed), "unseen": len(unseen), "curve": curve, "flood": flood}, (
+    return {"case": dataset, "replayed": len(replayed), "unseen": len(unseen), "test_total": test_total,
+            "limit": limit, "curve": curve, "flood": flood}, (
         app, case)
 
 
@@ -208,7 +210,11 @@ def write_report(runs: list[dict], holdout: dict | None, args) -> None:
              f"wrong: not helpful; {RANDOM_VOTERS:.0%} vote at random); *unseen* inquiries are asked, never "
              "voted on. Round 0 is before any feedback.", ""]
     for run in runs:
-        lines += [f"**{run['case']}** ({run['replayed']} replayed, {run['unseen']} unseen test inquiries)", "",
+        sample = ""
+        if run.get("limit") and run.get("test_total", 0) > run["replayed"] + run["unseen"]:
+            sample = (f"; a random {run['replayed'] + run['unseen']} of the case's {run['test_total']} test "
+                      f"inquiries, `--limit {run['limit']}`: the full run did not fit the time on a shared machine")
+        lines += [f"**{run['case']}** ({run['replayed']} replayed, {run['unseen']} unseen test inquiries{sample})", "",
                   "| round | votes so far | replayed top1 | replayed deflected | replayed wrong answer | "
                   "unseen top1 | unseen deflected | unseen wrong answer | answered uncovered (all) |",
                   "|---|---|---|---|---|---|---|---|---|"]

@@ -200,3 +200,20 @@ def test_feedback_changes_the_real_engines_answer_and_a_flood_does_not(live_app)
     scores = {a["id"]: a["score"] for a in after["articles"]}
     assert after["articles"][0]["id"] != first["id"] or scores[first["id"]] < first["score"] - 0.2
     assert after["confidence"] < before["confidence"]
+
+
+def test_helpful_votes_of_enough_customers_turn_a_suggestion_into_the_answer(live_app):
+    app, admin = live_app
+    client = app.test_client()
+    candidates = ["Zeitung", "Abo", "Rechnung Frage", "Lieferung", "Konto"]
+    unsure = [(q, a) for q in candidates if (a := ask(client, q, "probe"))["articles"] and a["decision"] != "answer"]
+    assert unsure, "every candidate is already answered"
+    question, before = unsure[0]
+    first = before["articles"][0]["id"]
+    for s in range(10):   # ten customers found their answer in the first article
+        answer = ask(client, question, f"h{s}", ip=f"10.2.0.{s}")
+        vote(client, answer, True, f"h{s}", ip=f"10.2.0.{s}", article=first)
+    client.post("/api/v1/learned/refit", json={"wait": True}, headers=admin)
+    after = ask(client, question, "probe2")
+    assert after["articles"][0]["id"] == first
+    assert after["decision"] == "answer" and after["confidence"] > before["confidence"]

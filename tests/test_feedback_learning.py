@@ -64,3 +64,32 @@ def test_far_phrasings_do_not_count_and_old_evidence_decays():
     old = boost(rows(10, "right", age_days=180))["right"]
     assert 0 < old < fresh
     assert old == pytest.approx(0.3 * np.tanh(10 * 0.98 * 0.25 / 3), rel=0.05)   # two half-lives
+
+
+def log_odds(evidence: list[dict], article: str = "right", **params) -> float:
+    learned = LearnedBoost.build(evidence, np.stack([NEAR] * len(evidence)), LearningParams(**params), now=NOW)
+    return float(learned.log_odds(QUERY[None, :], ARTICLES, np.array([ARTICLES.index(article)]))[0])
+
+
+def test_votes_of_enough_sessions_move_the_confidence_of_the_first_article_by_bayes_rule():
+    near = (0.05 ** 2 + 1) ** -0.5   # cosine of NEAR and QUERY
+    nearness = (near - 0.65) / 0.35
+    # each helpful vote multiplies the odds by (1 - 0.25) / 0.25 = 3, weighted by nearness
+    assert log_odds(rows(10, "right")) == pytest.approx(10 * nearness * np.log(3), rel=1e-4)
+    # ten helpful and eight not helpful: the net two votes count
+    mixed = rows(10, "right") + [dict(r, id=f"n{i}", session=f"t{i}", client=f"d{i}")
+                                 for i, r in enumerate(rows(8, "right", weight=-1.0))]
+    assert log_odds(mixed) == pytest.approx(2 * nearness * np.log(3), rel=1e-4)
+    assert log_odds(rows(10, "wrong", weight=-1.0), "wrong") == pytest.approx(-10 * nearness * np.log(3), rel=1e-4)
+
+
+def test_a_flood_from_few_sessions_does_not_move_the_confidence():
+    assert log_odds(rows(500, "wrong", sessions=5, clients=5), "wrong") == 0.0
+    assert log_odds(rows(7, "right")) == 0.0   # below the minimum of distinct sessions (8)
+
+
+def test_helpful_votes_for_another_article_near_it_count_against_the_first():
+    near = (0.05 ** 2 + 1) ** -0.5
+    nearness = (near - 0.65) / 0.35
+    # similar phrasings found their answer in "wrong" ten times: "right" is less likely right here
+    assert log_odds(rows(10, "wrong")) == pytest.approx(-10 * nearness * np.log(3), rel=1e-4)

@@ -4,7 +4,9 @@ Every piece of evidence is a phrasing (its embedding), an article and a signed w
 agent's choice, a ticket resolved with the article: positive; not helpful: negative). For an inquiry,
 the evidence whose phrasing is within ``similarity`` of it counts, the nearer the more; the boost of an
 article is ``max_boost * tanh(net / scale)`` of its summed weight, so it is bounded whatever the amount
-of evidence. The guards, so that one session or one client cannot move an article:
+of evidence. For the answer decision the same evidence about the first article is a log-likelihood
+ratio added to the calibrated confidence's log-odds (``log_odds``). The guards, so that one session or
+one client cannot move an article:
 
 - each session's weight for an article is capped (``session_cap``), and each client's (``client_cap``);
 - an article is raised only where at least ``min_sessions`` distinct sessions said it helped in the
@@ -14,6 +16,7 @@ of evidence. The guards, so that one session or one client cannot move an articl
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,6 +32,7 @@ class LearningParams:
     half_life_days: float = 90.0  # evidence counts half after this many days
     max_boost: float = 0.3        # the largest change of an article's score, either way
     scale: float = 3.0            # net weight at which the boost reaches 76 % of max_boost
+    vote_error: float = 0.25      # how often a vote is taken to be mistaken (random, careless or false)
 
 
 class LearnedBoost:
@@ -65,28 +69,66 @@ class LearnedBoost:
             weights = _capped(weights, [f"{o}\0{a}" for o, a in zip(owners, articles)], cap)
         return cls(vectors, articles, weights, sessions, params)
 
+    def _near(self, queries: np.ndarray) -> np.ndarray:
+        """(n, len(self)): how near each piece of evidence is to each query, 0 (too far) to 1 (the same)."""
+        p = self.params
+        return np.clip((queries @ self.vectors.T - p.similarity) / (1.0 - p.similarity), 0.0, 1.0)
+
+    def _sides(self, near: np.ndarray, cols: np.ndarray, n_articles: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Per direction (helpful, not helpful): the near-weighted mass of each article column and the
+        number of distinct sessions behind it, for one query's ``near`` row."""
+        hit = np.flatnonzero((near > 0) & (cols >= 0))
+        for side in (hit[self.weights[hit] > 0], hit[self.weights[hit] < 0]):
+            if not len(side):
+                yield np.zeros(n_articles), np.zeros(n_articles, np.int64)
+                continue
+            pairs = np.unique(cols[side] * self._n_sessions + self.sessions[side])
+            support = np.bincount(pairs // self._n_sessions, minlength=n_articles)
+            mass = np.bincount(cols[side], weights=near[side] * np.abs(self.weights[side]), minlength=n_articles)
+            yield mass, support
+
+    def _columns(self, article_ids: list[str]) -> np.ndarray:
+        column = {a: i for i, a in enumerate(article_ids)}
+        return np.array([column.get(a, -1) for a in self.articles], np.int64)
+
     def boost(self, queries: np.ndarray, article_ids: list[str]) -> np.ndarray:
         """(n, len(article_ids)): the change of each article's score for each query vector."""
         out = np.zeros((len(queries), len(article_ids)), np.float32)
         if not len(self) or not len(article_ids):
             return out
-        column = {a: i for i, a in enumerate(article_ids)}
-        cols = np.array([column.get(a, -1) for a in self.articles], np.int64)
-        p = self.params
-        near = np.clip((queries @ self.vectors.T - p.similarity) / (1.0 - p.similarity), 0.0, 1.0)
+        cols, p = self._columns(article_ids), self.params
+        near = self._near(queries)
         for q in range(len(queries)):
-            hit = np.flatnonzero((near[q] > 0) & (cols >= 0))
-            if not len(hit):
-                continue
-            net = np.zeros(len(article_ids), np.float64)
-            for side in (hit[self.weights[hit] > 0], hit[self.weights[hit] < 0]):
-                if not len(side):
-                    continue
-                pairs = np.unique(cols[side] * self._n_sessions + self.sessions[side])
-                support = np.bincount(pairs // self._n_sessions, minlength=len(article_ids))
-                part = np.bincount(cols[side], weights=near[q, side] * self.weights[side], minlength=len(article_ids))
-                net += np.where(support >= p.min_sessions, part, 0.0)
+            (up, up_support), (down, down_support) = self._sides(near[q], cols, len(article_ids))
+            net = np.where(up_support >= p.min_sessions, up, 0.0) - np.where(down_support >= p.min_sessions, down, 0.0)
             out[q] = p.max_boost * np.tanh(net / p.scale)
+        return out
+
+    def log_odds(self, queries: np.ndarray, article_ids: list[str], first: np.ndarray) -> np.ndarray:
+        """For each query, what the votes near it say about its first article (column ``first[i]``) being
+        right, as a log-likelihood ratio to add to the log-odds of the calibrated confidence.
+
+        A vote on a first-listed article is a direct observation of what the calibrated confidence
+        estimates from retrieval evidence: whether that article is right for a phrasing like this. Taking
+        a customer's vote to be mistaken with probability ``vote_error``, each helpful vote multiplies the
+        odds that the article is right by ``(1 - vote_error) / vote_error`` and each "not helpful" divides
+        them (Bayes' rule, votes of distinct sessions independent); so does each helpful vote for another
+        article near it, since a phrasing like this one then had another right answer (where similar
+        phrasings ask for different articles their votes cancel out). The votes count as in ``boost``:
+        capped per session and client, decayed, weighted by nearness, and each direction only where at
+        least ``min_sessions`` distinct sessions voted that way, so a flood from a few sessions says nothing."""
+        out = np.zeros(len(queries), np.float64)
+        if not len(self) or not len(article_ids):
+            return out
+        cols, p = self._columns(article_ids), self.params
+        per_vote = np.log((1.0 - p.vote_error) / p.vote_error)
+        near = self._near(queries)
+        for q in range(len(queries)):
+            a = int(first[q])
+            (up, up_support), (down, down_support) = self._sides(near[q], cols, len(article_ids))
+            up = np.where(up_support >= p.min_sessions, up, 0.0)
+            net = up[a] - (down[a] if down_support[a] >= p.min_sessions else 0.0) - (up.sum() - up[a])
+            out[q] = per_vote * net
         return out
 
     def explain(self, query: np.ndarray, article_ids: list[str]) -> dict[str, float]:
