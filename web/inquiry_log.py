@@ -19,6 +19,7 @@ upserted by id.
 """
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import time
@@ -102,7 +103,7 @@ class InquiryLog:
                 batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
             stored = False
             try:
-                stored = self._in_context(lambda: self._write(batch))
+                stored = self._in_context(functools.partial(self._write, batch))
             except BaseException:   # the process is going down: a later call starts a new writer
                 with self._cond:
                     self._close_store()
