@@ -213,6 +213,8 @@ def main() -> None:
     parser.add_argument("--configs", default="2x1,2x4,2x8",
                         help="Server configurations WORKERSxTHREADS, comma-separated (default 2x1,2x4,2x8).")
     parser.add_argument("--out", type=Path, default=DOCS / "bench_http.md")
+    parser.add_argument("--no-publish", action="store_true",
+                        help="Leave docs/benchmarks.md as it is (a trial run; the table goes to --out only).")
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
     configs = [tuple(int(x) for x in c.split("x")) for c in args.configs.split(",")]
@@ -289,7 +291,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
-    publish(args.out)
+    if not args.no_publish:
+        publish(args.out)
 
 
 def publish(table: Path) -> None:
