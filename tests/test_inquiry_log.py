@@ -6,10 +6,11 @@ import sqlite3
 import threading
 import uuid
 
+from deflect.web.inquiry_log import InquiryLog
+
 from deflect.formats import Inquiry
 from deflect.store import open_store
 from deflect.store.core import inquiry_row
-from web.inquiry_log import InquiryLog
 
 
 def _row(text: str) -> dict:
