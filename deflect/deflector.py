@@ -84,8 +84,10 @@ class Deflector:
         # False for a published snapshot (deflect.index.snapshots): live changes are answered from memory
         # and kept in the store, the next published snapshot carries them; the snapshot is never rewritten
         self.saves_index = True
-        # concurrent queries of this process share one model forward (see deflect.index.batching)
+        # concurrent queries of this process share one model forward (see deflect.index.batching), and
+        # concurrent live suggestions also one search and scoring
         self.embed_batcher = MicroBatcher(self._embed_slices, max_batch=EMBED_SLICE)
+        self.suggest_batcher = MicroBatcher(self._suggest_together, max_batch=EMBED_SLICE)
         self._prepare()
 
     @classmethod
@@ -322,8 +324,26 @@ class Deflector:
     # -- answering ------------------------------------------------------------------------------
     def suggest(self, text: str, language: str | None = None, k: int = 5,
                 with_tickets: int = 0) -> Suggestion:
-        """Suggest up to ``k`` articles (and ``with_tickets`` similar resolved tickets)."""
-        return self.suggest_batch([text], k=k, with_tickets=with_tickets, languages=[language])[0]
+        """Suggest up to ``k`` articles (and ``with_tickets`` similar resolved tickets). Concurrent calls
+        are answered together (``suggest_batcher``: one model forward, one search and one scoring for
+        all), unless this thread holds the query lock (the batch takes it)."""
+        if self._lock.held():
+            return self.suggest_batch([text], k=k, with_tickets=with_tickets, languages=[language])[0]
+        return self.suggest_batcher([(text, language, k, with_tickets)])[0]
+
+    def _suggest_together(self, calls: list[tuple[str, str | None, int, int]]) -> list[Suggestion]:
+        """``suggest`` for the (text, language, k, with_tickets) of several callers: one ``suggest_batch``
+        per distinct (k, with_tickets), in the callers' order."""
+        results: list[Suggestion | None] = [None] * len(calls)
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, (_, _, k, with_tickets) in enumerate(calls):
+            groups.setdefault((k, with_tickets), []).append(i)
+        for (k, with_tickets), members in groups.items():
+            answers = self.suggest_batch([calls[i][0] for i in members], k=k, with_tickets=with_tickets,
+                                         languages=[calls[i][1] for i in members])
+            for i, answer in zip(members, answers):
+                results[i] = answer
+        return results  # type: ignore[return-value]
 
     def suggest_batch(self, texts: list[str], k: int = 5, exclude_tickets: list[str | None] | None = None,
                       vectors: np.ndarray | None = None, with_tickets: int = 0,

@@ -213,6 +213,8 @@ def main() -> None:
     parser.add_argument("--configs", default="2x1,2x4,2x8",
                         help="Server configurations WORKERSxTHREADS, comma-separated (default 2x1,2x4,2x8).")
     parser.add_argument("--out", type=Path, default=DOCS / "bench_http.md")
+    parser.add_argument("--no-publish", action="store_true",
+                        help="Leave docs/benchmarks.md as it is (a trial run; the table goes to --out only).")
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
     configs = [tuple(int(x) for x in c.split("x")) for c in args.configs.split(",")]
@@ -254,10 +256,12 @@ def main() -> None:
         f"`{manifest.get('model', '?')}`, index `{manifest.get('index', {}).get('kind', '?')}`); each worker "
         "runs torch, BLAS and faiss with 1 thread. Clients are stdlib threads with one keep-alive "
         f"connection each, sending `POST /api/v1/suggest` (k=3; {len(QUERIES)} German/English questions in "
-        f"turn; the inquiry is logged to SQLite); {args.requests} measured requests per row after "
-        f"{args.warmup} warm-up requests. Latency is client-side wall time per request in ms. Concurrent "
-        "requests of a worker share one model forward (micro-batching, `deflect.index.batching`; with 1 thread "
-        "per worker nothing is batched). CPU ms/req: CPU time of the workers per request (user + system), "
+        f"turn; the inquiry is logged to SQLite, stored before the answer goes out); {args.requests} measured "
+        f"requests per row after {args.warmup} warm-up requests. Latency is client-side wall time per request "
+        "in ms. Concurrent requests of a worker are answered together: one model forward, search and scoring "
+        "(micro-batching, `deflect.index.batching`), their inquiries written in one transaction "
+        "(`web/inquiry_log.py`); with 1 thread per worker nothing is batched. CPU ms/req: CPU time of the "
+        "workers per request (user + system), "
         f"which other work on the machine barely changes; capacity = {os.cpu_count()} cores x 1000 / CPU ms/req, "
         "the req/s the workers could answer on these cores alone.",
         "",
@@ -289,7 +293,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
-    publish(args.out)
+    if not args.no_publish:
+        publish(args.out)
 
 
 def publish(table: Path) -> None:

@@ -119,7 +119,8 @@ def test_batched_forward_equals_single_forwards(demo_deflector, queries):
 
 
 def test_concurrent_suggestions_equal_sequential_ones(demo_deflector, queries):
-    before = demo_deflector.embed_batcher.forwards, demo_deflector.embed_batcher.callers
+    batcher = demo_deflector.suggest_batcher
+    before = batcher.forwards, batcher.callers
     alone = [demo_deflector.suggest(q, k=3) for q in queries]
     together = _concurrently(lambda q: demo_deflector.suggest(q, k=3), queries * 3)
     for one, other in zip(alone * 3, together):
@@ -128,6 +129,5 @@ def test_concurrent_suggestions_equal_sequential_ones(demo_deflector, queries):
         assert other.decision == one.decision
         assert other.confidence == pytest.approx(one.confidence, abs=1e-3)
         np.testing.assert_allclose(other.vector, one.vector, atol=2e-5)
-    forwards = demo_deflector.embed_batcher.forwards - before[0]
-    callers = demo_deflector.embed_batcher.callers - before[1]
-    assert callers == len(queries) * 4 and forwards < callers   # some suggestions shared a forward
+    forwards, callers = batcher.forwards - before[0], batcher.callers - before[1]
+    assert callers == len(queries) * 4 and forwards < callers   # some suggestions were answered together

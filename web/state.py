@@ -64,9 +64,9 @@ def configure(deflector: Engine) -> Engine:
     deflector.store.redactor = get_redactor()
     if (floor := current_app.config.get("SUGGEST_FLOOR")) is not None:
         deflector.suggest_floor = floor
-    batcher = getattr(deflector, "embed_batcher", None)   # engines without micro-batching have none
-    if batcher is not None:
-        batcher.max_wait = float(current_app.config.get("EMBED_BATCH_WAIT_MS") or 0) / 1000
+    for name in ("suggest_batcher", "embed_batcher"):   # engines without micro-batching have none
+        if (batcher := getattr(deflector, name, None)) is not None:
+            batcher.max_wait = float(current_app.config.get("EMBED_BATCH_WAIT_MS") or 0) / 1000
     return deflector
 
 

@@ -22,10 +22,16 @@ def limit_threads() -> None:
     against 13.6 ms with 1 thread on a 2-core machine (threads of several requests fight for the cores)."""
     for name in THREAD_ENV:
         os.environ[name] = "1"
+    from threadpoolctl import threadpool_limits
+
     from deflect.embedder import set_threads as torch_threads
     from deflect.index.ann import set_threads as faiss_threads
     torch_threads(1)
     faiss_threads(1)
+    # numpy's BLAS is already loaded (the CLI imports numpy) and read the variables above before they
+    # were set: without this it ran the scoring's matrix products of batched queries on 2 threads that
+    # spin for each other, the most CPU per request of anything outside the model.
+    threadpool_limits(1, user_api="blas")
     try:
         import torch
         torch.set_num_interop_threads(1)

@@ -1,11 +1,12 @@
-"""Dynamic micro-batching of concurrent embedding calls within one process.
+"""Dynamic micro-batching of concurrent calls within one process (model forwards, whole suggestions).
 
-Request threads of one worker (gunicorn gthread) that each need a few texts embedded hand them to a
-``MicroBatcher``; while one batched model forward runs, the calls that arrive queue up, and the next
-forward takes all of them at once (up to ``max_batch`` texts). One forward of n short texts costs far
-less than n forwards of one on a CPU, so throughput grows with concurrency, while a lone caller is
-dispatched at once (no wait when nothing else is queued). Under load (the previous forward served
-several callers) the next one may wait up to ``max_wait`` seconds for more callers to join.
+Request threads of one worker (gunicorn gthread) that each need a few items processed (texts embedded,
+inquiries answered) hand them to a ``MicroBatcher``; while one batched forward runs, the calls that
+arrive queue up, and the next forward takes all of them at once (up to ``max_batch`` items). One
+forward of n short texts costs far less than n forwards of one on a CPU, so throughput grows with
+concurrency, while a lone caller is dispatched at once (no wait when nothing else is queued). Under
+load (the previous forward served several callers) the next one may wait up to ``max_wait`` seconds
+for more callers to join.
 
 There is no background thread: the first waiting caller runs the forward for everyone (leader and
 followers), so the batcher survives ``fork`` and needs no shutdown. A failing forward of several callers
@@ -16,25 +17,35 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-Forward = Callable[[list[str]], np.ndarray]
+# items -> one result per item (an (n, dim) array of vectors, or a list)
+Forward = Callable[[list[Any]], Sequence[Any]]
 
 
 class _Call:
     __slots__ = ("texts", "result", "error", "done")
 
-    def __init__(self, texts: list[str]):
-        self.texts = texts
-        self.result: np.ndarray | None = None
+    def __init__(self, texts: list[Any]):
+        self.texts = texts            # the call's items (texts, for a model forward)
+        self.result: Any = None
         self.error: BaseException | None = None
         self.done = False
 
 
+def _part(results: Sequence[Any], start: int, stop: int) -> Any:
+    """One caller's results: rows of an array (a copy, so the batch's array is not kept alive), or a list."""
+    if isinstance(results, np.ndarray):
+        return np.array(results[start:stop])
+    return list(results[start:stop])
+
+
 class MicroBatcher:
-    """Embeds the texts of concurrent callers in one call of ``forward`` (texts -> (n, dim) array)."""
+    """Processes the items of concurrent callers in one call of ``forward`` (items -> one result per item,
+    in order: e.g. texts -> an (n, dim) array of their vectors)."""
 
     def __init__(self, forward: Forward, max_batch: int = 32, max_wait: float = 0.0):
         self.forward = forward
@@ -47,8 +58,8 @@ class MicroBatcher:
         self.forwards = 0                 # forwards run, and callers served by them (for tests and stats)
         self.callers = 0
 
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        """The vectors of ``texts`` (row i for text i), computed together with concurrent calls."""
+    def __call__(self, texts: list[Any]) -> Any:
+        """The results of ``texts`` (row or element i for item i), computed together with concurrent calls."""
         call = _Call(list(texts))
         with self._cond:
             self._queue.append(call)
@@ -106,13 +117,14 @@ class MicroBatcher:
             return
         start = 0
         for call in batch:
-            call.result = np.array(vectors[start:start + len(call.texts)])
+            call.result = _part(vectors, start, start + len(call.texts))
             start += len(call.texts)
             call.done = True
 
     def _run_one(self, call: _Call) -> None:
         try:
-            call.result = np.asarray(self.forward(call.texts))
+            result = self.forward(call.texts)
+            call.result = np.asarray(result) if isinstance(result, np.ndarray) else result
         except BaseException as exc:  # handed to its caller, raised in its thread
             call.error = exc
         call.done = True

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 from functools import lru_cache
 
@@ -10,12 +11,13 @@ from flask import current_app, g
 from deflect.engine import ArticleHit, Engine, Suggestion
 from deflect.errors import DeflectError
 from deflect.formats import Inquiry
-from deflect.store import Store
+from deflect.store import Store, open_store
 from deflect.store.core import inquiry_row
 from deflect.store.service import write_feedback
 from deflect.store.spool import Spool
 from deflect.text import plain_text
 
+from ..inquiry_log import InquiryLog
 from ..state import get_deflector, get_home, get_redactor, get_refitter, get_store
 from ..text import snippet
 
@@ -47,8 +49,9 @@ def _plain(body: str) -> str:
 
 def articles_json(hits: list[ArticleHit], query: str) -> list[dict]:
     """Article hits with an HTML snippet of the article body (query words in <mark>), taken from the
-    passage that best matches the query where the engine found one."""
-    ids = [h.id for h in hits]
+    passage that best matches the query where the engine found one (the body is read from the
+    database only for a hit without one)."""
+    ids = [h.id for h in hits if not h.snippet]
     bodies: dict[str, str] = {}
     if ids:
         marks = ",".join("?" * len(ids))
@@ -101,27 +104,41 @@ def _write_spooled(store: Store, rows: list[dict]) -> None:
         current_app.logger.warning("deflect: %d spooled vote(s) dropped: their inquiry is not stored", orphans)
 
 
+def inquiry_log() -> InquiryLog:
+    """This process's writer of logged inquiries (web.inquiry_log), one per home."""
+    logs = current_app.extensions.setdefault("deflect_inquiry_log", {})
+    home = get_home().path
+    found = logs.get(home)
+    if found is None:
+        with _LOG_LOCK:
+            found = logs.get(home)
+            if found is None:
+                app, path, redactor = current_app._get_current_object(), get_home().db_path, get_redactor()
+
+                def in_app(fn):
+                    with app.app_context():
+                        return fn()
+
+                found = logs[home] = InquiryLog(lambda: open_store(path, redactor=redactor),
+                                                lambda row, reason: keep("inquiries", row, reason), drain_spool,
+                                                float(current_app.config["LOG_LOCK_TIMEOUT"]), run=in_app)
+    return found
+
+
+_LOG_LOCK = threading.Lock()
+
+
 def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | None = None,
                 page: str | None = None) -> str:
-    """Log the inquiry for the gap report and metrics; returns its id. A database that is locked
-    (longer than ``LOG_LOCK_TIMEOUT`` seconds), read-only or full delays and fails no answer: the row
-    goes to the spool and is written by a later request."""
+    """Log the inquiry for the gap report and metrics (with its embedding, so the gap report does not
+    embed it again); returns its id once the row is stored. A database that is locked (longer than
+    ``LOG_LOCK_TIMEOUT`` seconds), read-only or full delays and fails no answer: the row goes to the
+    spool and is written with a later one. Rows of concurrent requests are written together
+    (web.inquiry_log, which also says what an acknowledged row is)."""
     top = suggestion.articles[0].id if suggestion.articles else None
     row = inquiry_row(Inquiry(id=uuid.uuid4().hex, text=text, language=suggestion.language),
                       suggestion.decision, suggestion.confidence, top, channel, session, page, get_redactor())
-    try:
-        store = get_store()
-        with lock_wait(store):
-            store.write_inquiries([row])
-            drain_spool(store)
-    except (sqlite3.Error, DeflectError, OSError) as exc:
-        keep("inquiries", row, exc)
-        return row["id"]
-    # The inquiry's embedding is cached with it, so the gap report does not embed it again.
     model, vector = get_deflector().model, suggestion.vector
-    if vector is not None and model:
-        try:
-            store.cache_embeddings({store.embedding_key(model, row["text"]): vector})
-        except sqlite3.Error:  # only a cache: the gap report embeds the text again
-            pass
+    embedding = (Store.embedding_key(model, row["text"]), vector) if vector is not None and model else None
+    inquiry_log().log(row, embedding)
     return row["id"]

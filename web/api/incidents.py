@@ -15,7 +15,7 @@ from deflect.gaps.notices import live_notices, match, publish
 from ..auth import require_key
 from ..errors import ApiError
 from ..limits import json_body, rate_limit, text_field
-from ..state import get_redactor, get_store, write_lock
+from ..state import get_home, get_redactor, get_store, write_lock
 from .common import LANGS, deflector
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/v1")
@@ -93,7 +93,8 @@ def _check_after_suggest(response):
     """New widget questions may be the start of an incident: check soon, without waiting for them."""
     if request.endpoint == "widget.suggest" and response.status_code == 200:
         try:
-            watch_in_background(deflector(), get_store().path, current_app.config.get("INCIDENT_HOOK_URL"),
+            # the database file's path without opening a connection for it (this runs on every suggest)
+            watch_in_background(deflector(), get_home().db_path, current_app.config.get("INCIDENT_HOOK_URL"),
                                 float(current_app.config.get("INCIDENT_CHECK_INTERVAL", 60)))
         except Exception:  # never fail an answered question over the incident check
             current_app.logger.exception("deflect: incident check could not start")
