@@ -130,10 +130,10 @@ def seed_activity(home: Path, days: int = 30, seed: int = 7) -> None:
                         record_feedback(store, iid, "contacted_support", top, session)
                 elif rng.random() < 0.55:
                     record_feedback(store, iid, "contacted_support", None, session)
-    with store.db.conn:
+    with store.db.transaction():
         pairs = [(at, i) for i, at in stamps]
-        store.db.conn.executemany("update inquiries set created_at = ? where id = ?", pairs)
-        store.db.conn.executemany("update feedback set created_at = ? where inquiry_id = ?", pairs)
+        store.db.executemany("update inquiries set created_at = ? where id = ?", pairs)
+        store.db.executemany("update feedback set created_at = ? where inquiry_id = ?", pairs)
     run_now(deflector, trigger="cli")
     topics = list_topics(store, ("new", "planned"))
     if topics:

@@ -289,7 +289,7 @@ def test_near_misses_are_not_gap_material(deflector):
     deflector.bundle = SimpleNamespace(model="fake", manifest={})   # logged decisions stay valid
     earlier = (NOW - timedelta(days=2)).isoformat()
     deflector.store.set_setting("calibration", {"threshold": 0.7, "fitted_at": earlier})
-    with deflector.store.db.conn:
+    with deflector.store.db.transaction():
         deflector.store.db.execute("update articles set updated_at = ?", [earlier])
     for i in range(6):
         deflector.store.log_inquiry(Inquiry(f"q-near{i}", f"invoice wrong amount {i}", "en"), "no_answer",
@@ -383,7 +383,7 @@ def test_logged_decisions_are_reused_while_articles_and_calibration_are_unchange
     deflector.bundle = SimpleNamespace(model="fake", manifest={})   # an engine with an index
     earlier = (NOW - timedelta(days=2)).isoformat()
     deflector.store.set_setting("calibration", {"threshold": 0.5, "fitted_at": earlier})
-    with deflector.store.db.conn:
+    with deflector.store.db.transaction():
         deflector.store.db.execute("update articles set updated_at = ?", [earlier])
     report_of(deflector, estimator=estimator(), now=NOW)
     assert deflector.judged == 26          # the unlinked tickets (leave-one-out); the inquiries were logged

@@ -16,7 +16,7 @@ import uuid
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from deflect.errors import ClientError, DeflectError
+from deflect.errors import ClientError, DeflectError, StoreUnavailable
 
 from .state import reconnect_engine_store
 
@@ -99,6 +99,10 @@ def register(app: Flask) -> None:
     def deflect_error(exc: DeflectError):
         if isinstance(exc, ApiError):  # written by the service for the client, whatever its status
             return error_response(exc.message, exc.status, exc.hint, exc.headers)
+        if isinstance(exc, StoreUnavailable):   # the database is restarting: the client retries, no fault
+            app.logger.warning("deflect: %s (%s %s)", exc.message, request.method, request.path)
+            return error_response("the database is not available right now", exc.status, exc.hint,
+                                  {"Retry-After": str(exc.retry_after)})
         status = int(exc.status)
         if status >= 500:
             return server_fault(exc)

@@ -3,7 +3,6 @@ engine's ``learned`` boost, see deflect.feedback.learning), the client key of a 
 holdout arm of a widget session."""
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 
@@ -13,6 +12,7 @@ from deflect.errors import DeflectError
 from deflect.feedback.learning import Refresher, client_key
 from deflect.index.learned import LearningParams
 from deflect.store import Store, open_store
+from deflect.store.database import DatabaseErrors
 from deflect.store.feedback import assign_arm
 
 from .state import get_deflector, get_home, get_redactor
@@ -66,5 +66,5 @@ def widget_arm(store: Store, session: str | None) -> str:
         return "shown"
     try:
         return assign_arm(store, session, share)   # stored with its time: the experiment's log
-    except (sqlite3.Error, DeflectError):
+    except (*DatabaseErrors, DeflectError):
         return "shown"

@@ -3,7 +3,6 @@ in ``app.extensions["deflect"]``; a Store (SQLite connection) is opened per requ
 closed on teardown (flaskr style), so threads never share a connection."""
 from __future__ import annotations
 
-import sqlite3
 import threading
 from typing import Any
 
@@ -13,6 +12,7 @@ from deflect.engine import Engine
 from deflect.home import Home
 from deflect.privacy import Redactor, default_redactor
 from deflect.store import Store, open_store
+from deflect.store.database import DatabaseErrors
 
 EXT = "deflect"
 
@@ -81,7 +81,7 @@ def reconnect_engine_store() -> None:
     if deflector is not None:
         try:
             deflector.store.reconnect()
-        except sqlite3.Error:
+        except DatabaseErrors:
             current_app.logger.warning("deflect: the database cannot be opened yet; trying again on the next fault")
 
 

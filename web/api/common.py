@@ -1,7 +1,6 @@
 """What the API's three audiences share: the process's engine, article hits as JSON, inquiry logging."""
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from functools import lru_cache
 
@@ -12,6 +11,7 @@ from deflect.errors import DeflectError
 from deflect.formats import Inquiry
 from deflect.store import Store
 from deflect.store.core import inquiry_row
+from deflect.store.database import DatabaseErrors
 from deflect.store.service import write_feedback
 from deflect.store.spool import Spool
 from deflect.text import plain_text
@@ -54,7 +54,7 @@ def articles_json(hits: list[ArticleHit], query: str) -> list[dict]:
         marks = ",".join("?" * len(ids))
         try:
             bodies = dict(get_store().db.execute(f"select id, body from articles where id in ({marks})", ids))
-        except (sqlite3.Error, DeflectError) as exc:  # the answer goes out without snippets
+        except (*DatabaseErrors, DeflectError) as exc:  # the answer goes out without snippets
             current_app.logger.warning("deflect: article snippets not read from the database (%s)", exc)
     return [{"id": h.id, "title": h.title, "url": h.url, "score": round(float(h.score), 4),
              "language": h.language,
@@ -114,7 +114,7 @@ def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | 
         with lock_wait(store):
             store.write_inquiries([row])
             drain_spool(store)
-    except (sqlite3.Error, DeflectError, OSError) as exc:
+    except (*DatabaseErrors, DeflectError, OSError) as exc:
         keep("inquiries", row, exc)
         return row["id"]
     # The inquiry's embedding is cached with it, so the gap report does not embed it again.
@@ -122,6 +122,6 @@ def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | 
     if vector is not None and model:
         try:
             store.cache_embeddings({store.embedding_key(model, row["text"]): vector})
-        except sqlite3.Error:  # only a cache: the gap report embeds the text again
+        except DatabaseErrors:  # only a cache: the gap report embeds the text again
             pass
     return row["id"]

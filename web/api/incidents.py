@@ -93,7 +93,7 @@ def _check_after_suggest(response):
     """New widget questions may be the start of an incident: check soon, without waiting for them."""
     if request.endpoint == "widget.suggest" and response.status_code == 200:
         try:
-            watch_in_background(deflector(), get_store().path, current_app.config.get("INCIDENT_HOOK_URL"),
+            watch_in_background(deflector(), get_store().location, current_app.config.get("INCIDENT_HOOK_URL"),
                                 float(current_app.config.get("INCIDENT_CHECK_INTERVAL", 60)))
         except Exception:  # never fail an answered question over the incident check
             current_app.logger.exception("deflect: incident check could not start")
