@@ -90,7 +90,7 @@ class Deflector:
              device: str | None = None) -> Deflector:
         """Open a home folder's store, index (checked against ``model`` if given) and calibration."""
         home = home if isinstance(home, Home) else Home.resolve(home)
-        store = open_store(home.db_path, check_same_thread=False)
+        store = open_store(home.database, check_same_thread=False)
         bundle = IndexBundle.load(home.index_dir, expected_model=model)
         embedder = load_embedder(bundle.model, device=device)
         if embedder.dim != bundle.dim:

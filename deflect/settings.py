@@ -127,6 +127,9 @@ SETTINGS: tuple[Setting, ...] = (
     #       name, default, convert, Flask config key, `deflect serve` option, meaning
     Setting("home", None, _text, "DEFLECT_HOME", "--home",
             "Data folder with deflect.db and index/ (unset: the current directory)."),
+    Setting("database_url", None, _text, "DATABASE_URL", "--database",
+            "PostgreSQL URL of the store, postgresql://USER:PASSWORD@HOST:PORT/DB (unset: the SQLite file "
+            "deflect.db in the home). Several processes and machines may share it."),
     Setting("model", None, _text, "DEFLECT_MODEL", "--model",
             "Embedding model the service expects the index to be built with (unset: the index's own)."),
     Setting("widget_origins", [], _origins, "WIDGET_ORIGINS", "--widget-origin",

@@ -66,7 +66,7 @@ def build_home(root: Path) -> Path:
 
     set_threads(2)
     home = Home(root).ensure()
-    store = open_store(home.db_path)
+    store = open_store(home.database)
     ingest(store, [ROOT / "faq_articles"])
     embedder = load_embedder(DEFAULT_MODEL)
     print("indexing the demo help center (a few minutes) …", flush=True)

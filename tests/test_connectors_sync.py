@@ -20,6 +20,9 @@ from deflect.connectors.sync import sync
 from deflect.errors import InputError
 from deflect.store import open_store
 
+# every test here runs on both store backends (SQLite, PostgreSQL): see conftest.database
+pytestmark = pytest.mark.usefixtures("database")
+
 
 def token_file(tmp_path, token: str = "s3cret-token", name: str = "token") -> str:
     path = tmp_path / name

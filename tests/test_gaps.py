@@ -77,8 +77,9 @@ def log(store, iid: str, text: str, decision: str = "no_answer", lang: str = "en
 
 
 @pytest.fixture
-def deflector(tmp_path):
-    home = Home(tmp_path / "home").ensure()
+def deflector(tmp_path, database):
+    """The gap engine over a small help desk, on each store backend (see conftest.database)."""
+    home = Home(tmp_path / "home", database).ensure()
     d = gap_engine(home)
     s = d.store
     s.upsert_articles([article("refunds", "How do I get a refund?", ["refund for my order", "erstattung"]),

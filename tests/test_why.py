@@ -22,6 +22,9 @@ from deflect.gaps.incidents import check
 from deflect.gaps.live import notify, watch
 from deflect.gaps.report import stored_report
 
+# every test here runs on both store backends (SQLite, PostgreSQL): see conftest.database
+pytestmark = pytest.mark.usefixtures("database")
+
 
 # -- why not found: one home per reason ---------------------------------------------------------------
 def logged(store, iid: str, text: str, lang: str, article: str | None, confidence: float = 0.3) -> None:

@@ -29,7 +29,7 @@ def refresher() -> Refresher:
         with ext.setdefault(EXT + "_lock", threading.Lock()):
             found = ext.get(EXT)
             if found is None:
-                path, redactor = get_home().db_path, get_redactor()
+                path, redactor = get_home().database, get_redactor()
                 params = LearningParams(min_sessions=int(current_app.config.get("FEEDBACK_MIN_SESSIONS") or 8))
                 found = Refresher(get_deflector(), lambda: open_store(path, redactor=redactor), params)
                 found.requested_at = time.monotonic()

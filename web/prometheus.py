@@ -54,7 +54,7 @@ class StoreCollector:
         yield from self._index()
         database = GaugeMetricFamily("deflect_database_up", "1 when the store could be read for this scrape.")
         try:
-            store = open_store(self.home.db_path)
+            store = open_store(self.home.database)
         except (*DatabaseErrors, DeflectError):
             database.add_metric([], 0)
             yield database

@@ -1,6 +1,7 @@
 """Process and request state: the Deflector is loaded once per process (lazily, thread-safe) and kept
 in ``app.extensions["deflect"]``; a Store (SQLite connection) is opened per request on ``g`` and
-closed on teardown (flaskr style), so threads never share a connection."""
+closed on teardown (flaskr style), so threads never share a connection (on PostgreSQL it comes from
+the process's pool)."""
 from __future__ import annotations
 
 import threading
@@ -37,7 +38,7 @@ def get_home() -> Home:
     deflector = _state()["deflector"]
     if deflector is not None:
         return deflector.home
-    return Home.resolve(current_app.config.get("DEFLECT_HOME"))
+    return Home.resolve(current_app.config.get("DEFLECT_HOME"), current_app.config.get("DATABASE_URL"))
 
 
 def get_deflector() -> Engine:
@@ -50,7 +51,7 @@ def get_deflector() -> Engine:
             if deflector is None:
                 from deflect.deflector import Deflector  # heavy imports (torch) only when needed
 
-                home = Home.resolve(current_app.config.get("DEFLECT_HOME"))
+                home = Home.resolve(current_app.config.get("DEFLECT_HOME"), current_app.config.get("DATABASE_URL"))
                 deflector = Deflector.open(home, model=current_app.config.get("DEFLECT_MODEL"))
                 deflector.store.redactor = get_redactor()
                 if (floor := current_app.config.get("SUGGEST_FLOOR")) is not None:
@@ -97,7 +98,7 @@ def write_lock() -> threading.Lock:
 def get_store() -> Store:
     """This request's Store (opened on first use, closed at teardown)."""
     if "deflect_store" not in g:
-        g.deflect_store = open_store(get_home().db_path, redactor=get_redactor())
+        g.deflect_store = open_store(get_home().database, redactor=get_redactor())
     return g.deflect_store
 
 

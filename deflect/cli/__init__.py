@@ -224,8 +224,9 @@ def status(as_json, home):
     from deflect.decision.describe import describe_calibration
     from deflect.errors import IndexMismatchError, IndexMissingError
     from deflect.index.files import verify_index
+    from deflect.store import store_exists
     from deflect.store.links import link_counts
-    if not home.db_path.exists():  # looking must not create a store
+    if not store_exists(home.database):  # looking must not create a store
         raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR (or set "
                                    "DEFLECT_HOME) for an existing data folder, or run `deflect ingest "
                                    "FOLDER` to start one here.")

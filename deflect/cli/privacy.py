@@ -28,8 +28,9 @@ def privacy():
 def scan(as_json: bool, examples: int, fail: bool, home: Home):
     """Report what looks personal in the store's texts, per table column and kind (examples masked)."""
     from deflect.privacy import scan as run
+    from deflect.store import store_exists
 
-    if not home.db_path.exists():
+    if not store_exists(home.database):
         raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
     store = open_home_store(home)
     try:
@@ -58,7 +59,8 @@ def scan(as_json: bool, examples: int, fail: bool, home: Home):
 @friendly
 def scrub(dry_run: bool, home: Home):
     """Redact the stored tickets and inquiries again with the current rules and allow-list."""
-    if not home.db_path.exists():
+    from deflect.store import store_exists
+    if not store_exists(home.database):
         raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
     store = open_home_store(home)
     try:

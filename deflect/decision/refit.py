@@ -111,7 +111,7 @@ class Refitter:
                     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:   # another worker refits this home; its result is taken up by poll
                     return
-                store = open_store(engine.home.db_path, check_same_thread=False)
+                store = open_store(engine.home.database, check_same_thread=False)
                 try:
                     if not self._due(engine, store.get_setting(SETTING)):   # another worker was first
                         return

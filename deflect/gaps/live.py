@@ -173,13 +173,15 @@ def watch_in_background(deflector: Engine, path, hook_url: str | None = None,
 
     def run() -> None:
         from deflect.store import Store
-        store = Store(path)
-        try:
+        store = None
+        try:   # a database that cannot be opened now (a restarting server) is tried at the next check
+            store = Store(path)
             watch(_OnStore(deflector, store), hook_url=hook_url)
         except Exception:
             log.exception("deflect: incident check failed")
         finally:
-            store.close()
+            if store is not None:
+                store.close()
             _watch_lock.release()
     thread = threading.Thread(target=run, daemon=True, name="deflect-incidents")
     thread.start()

@@ -35,7 +35,7 @@ def _bad_time() -> datetime:
     raise InputError("starts_at and ends_at must be ISO times, e.g. 2026-05-01T08:00:00Z")
 
 
-def notice_rows(store, where: str = "1", params: list | None = None) -> list[dict]:
+def notice_rows(store, where: str = "1 = 1", params: list | None = None) -> list[dict]:
     cur = store.db.execute(f"select * from incident_notices where {where} order by id", params or [])
     cols = [d[0] for d in cur.description]
     out = []

@@ -289,6 +289,18 @@ def page_location(page: str | None, redactor: Redactor | None = None) -> str | N
     return (redactor or default_redactor()).redact(urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))) or None
 
 
+def store_exists(location: str | Path) -> bool:
+    """Whether a deflect store is at ``location`` (a file, or a database that has been migrated), without
+    creating one."""
+    if not is_url(location):
+        return Path(location).exists()
+    db = connect(location)
+    try:
+        return "_migrations" in db.table_names()
+    finally:
+        db.close()
+
+
 def open_store(path: str | Path, check_same_thread: bool = True, redactor: Redactor | None = None) -> Store:
     """Open (and migrate) the store, turning SQLite errors into a DeflectError."""
     try:

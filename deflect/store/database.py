@@ -13,6 +13,7 @@ restarted server is reconnected to; while it cannot be reached every call raises
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import zlib
@@ -64,10 +65,15 @@ def _stored(value: Any) -> Any:
     return value
 
 
+_EMPTY_IN = re.compile(r"(?i)\bin\s*\(\s*\)")
+
+
 @lru_cache(maxsize=2048)
 def _postgres_sql(sql: str) -> str:
     """``?`` and ``:name`` placeholders as psycopg's ``%s``/``%(name)s``, literal ``%`` doubled; quoted
-    strings and identifiers are left alone."""
+    strings and identifiers are left alone. An empty ``in ()`` (SQLite: no value matches) becomes an
+    empty subquery, which PostgreSQL accepts with the same meaning, ``not in`` included."""
+    sql = _EMPTY_IN.sub("in (select null where false)", sql)
     out, i, n = [], 0, len(sql)
     while i < n:
         ch = sql[i]
@@ -400,6 +406,16 @@ class _Pool:
 _POOLS: dict[str, _Pool] = {}
 _POOLS_LOCK = threading.Lock()
 _SHAPES: dict[tuple[str, str], tuple[list[Column], list[str]]] = {}
+
+
+def release(url: str) -> None:
+    """Close this process's idle connections to ``url`` (before the database is dropped)."""
+    with _POOLS_LOCK:
+        pool = _POOLS.pop(url, None)
+    for conn in pool.idle if pool else ():
+        conn.close()
+    for key in [k for k in _SHAPES if k[0] == url]:
+        _SHAPES.pop(key, None)
 
 
 def unavailable(exc: BaseException) -> StoreUnavailable:
