@@ -25,6 +25,7 @@ from deflect.store.database import Database, DatabaseErrors, RowNotFound, connec
 from deflect.store.feedback_schema import FEEDBACK_MIGRATIONS
 from deflect.store.gaps import GAPS_MIGRATIONS
 from deflect.store.links_schema import LINKS_MIGRATIONS
+from deflect.store.order_schema import ORDER_MIGRATIONS
 from deflect.store.service_schema import SERVICE_MIGRATIONS
 from deflect.store.why_schema import WHY_MIGRATIONS
 
@@ -58,6 +59,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     *LINKS_MIGRATIONS,
     *FEEDBACK_MIGRATIONS,
     *WHY_MIGRATIONS,
+    *ORDER_MIGRATIONS,
 ]
 
 

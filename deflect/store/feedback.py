@@ -98,8 +98,9 @@ def evidence_rows(store: Store, article_id: str | None = None, session: str | No
         if value:
             where.append(f"{column} = ?")
             params.append(value)
-    return list(store.db["evidence"].rows_where(" and ".join(where) or None, params,
-                                                order_by="created_at desc, id desc", limit=limit))
+    rows = store.db["evidence"].rows_where(" and ".join(where) or None, params,
+                                           order_by="created_at desc, seq desc", limit=limit)
+    return [{k: v for k, v in r.items() if k != "seq"} for r in rows]   # seq: the store's own ordering
 
 
 def forget_evidence(store: Store, ids: list[str] | None = None, article_id: str | None = None,

@@ -45,7 +45,7 @@ def create_key(store: Store, name: str, scope: str = "agent") -> tuple[dict, str
 
 def list_keys(store: Store, include_revoked: bool = True) -> list[dict]:
     where = None if include_revoked else "revoked_at is null"
-    return [_public(r) for r in store.db["api_keys"].rows_where(where, order_by="created_at, id")]
+    return [_public(r) for r in store.db["api_keys"].rows_where(where, order_by="created_at, seq")]
 
 
 def revoke_key(store: Store, id_or_name: str) -> list[dict]:
