@@ -274,6 +274,13 @@ def _copy(value: Any) -> Any:
     return type(value)(value) if isinstance(value, (list, dict)) else value
 
 
+def without_password(url: str | None) -> str | None:
+    """A database URL fit to show: its password replaced by ``***``."""
+    if not url:
+        return url
+    return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
 def format_value(value: Any) -> str:
     """A value as it is written in the environment ("" when unset)."""
     if value is None:

@@ -85,7 +85,7 @@ def database(request, monkeypatch):
         monkeypatch.delenv("DEFLECT_DATABASE_URL", raising=False)
         yield None
         return
-    from deflect.store.database import release
+    from deflect.store.postgres import release
 
     server = request.getfixturevalue("postgres_server")
     url = server.create_database()

@@ -13,7 +13,8 @@ from deflect.formats import Article, Inquiry
 from deflect.home import Home
 from deflect.store import open_store
 from deflect.store.core import MIGRATIONS
-from deflect.store.database import RowNotFound, _postgres_sql, release
+from deflect.store.database import RowNotFound
+from deflect.store.postgres import _postgres_sql, release
 
 
 @pytest.fixture
@@ -205,3 +206,24 @@ def test_a_server_restart_answers_503_then_recovers(postgres_server, tmp_path, m
     finally:
         release(url)
         postgres_server.drop_database(url)
+
+
+def test_the_database_option_and_setting(server_url, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from deflect.cli import cli
+    from deflect.store.service import list_keys
+
+    monkeypatch.delenv("DEFLECT_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    r = runner.invoke(cli, ["keys", "create", "--name", "cms", "--quiet", "--home", str(tmp_path / "home"),
+                            "--database", server_url])
+    assert r.exit_code == 0, r.output
+    assert not (tmp_path / "home" / "deflect.db").exists()      # the store is on the server
+    store = open_store(server_url)
+    assert [k["name"] for k in list_keys(store)] == ["cms"]
+    store.close()
+    monkeypatch.setenv("DEFLECT_DATABASE_URL", server_url.replace("postgres@", "postgres:s3cret@"))
+    shown = runner.invoke(cli, ["settings"]).output
+    assert "s3cret" not in shown and "postgres:***@127.0.0.1" in shown
+    assert "--database" in runner.invoke(cli, ["serve", "--help"]).output

@@ -2,7 +2,8 @@
 
 Bad input never becomes a 500 or a stack trace: HTTP errors (404, 405, 413, 415, 429, ...) and the
 client errors of :mod:`deflect.errors` (a ``status`` below 500) are turned into JSON under ``/api/``
-with their message and hint, absolute file paths shortened to their last part. Everything else (a
+with their message and hint, absolute file paths shortened to their last part; a database server that
+cannot be reached (``StoreUnavailable``) is a 503 with ``Retry-After``. Everything else (a
 DeflectError not declared a client error, an OSError, a bug) is a server fault: it is logged with its
 traceback under a short error id, and the client gets ``500 {"ok": false, "error": "internal error",
 "id": "..."}`` and nothing of the exception's text.

@@ -274,10 +274,13 @@ def status(as_json, home):
 @friendly
 def settings_(as_json):
     """Every setting with its current value and where it comes from (environment or default)."""
-    from deflect.settings import SETTINGS, format_value, load
+    from deflect.settings import SETTINGS, format_value, load, without_password
     current = load()
     rows = [{"name": s.name, "value": current[s.name], "source": current.sources[s.name], "env": s.env}
             for s in SETTINGS]
+    for row in rows:
+        if row["name"] == "database_url":   # the password stays in the environment
+            row["value"] = without_password(row["value"])
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

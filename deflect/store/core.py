@@ -21,11 +21,12 @@ from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article, Inquiry, Ticket
 from deflect.privacy import Redactor, default_redactor
 from deflect.store.connectors_schema import CONNECTORS_MIGRATIONS
-from deflect.store.database import Database, DatabaseErrors, RowNotFound, connect, is_url
+from deflect.store.database import Database, DatabaseErrors, RowNotFound, SQLiteDatabase, is_url
 from deflect.store.feedback_schema import FEEDBACK_MIGRATIONS
 from deflect.store.gaps import GAPS_MIGRATIONS
 from deflect.store.links_schema import LINKS_MIGRATIONS
 from deflect.store.order_schema import ORDER_MIGRATIONS
+from deflect.store.postgres import PostgresDatabase
 from deflect.store.service_schema import SERVICE_MIGRATIONS
 from deflect.store.why_schema import WHY_MIGRATIONS
 
@@ -61,6 +62,13 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     *WHY_MIGRATIONS,
     *ORDER_MIGRATIONS,
 ]
+
+
+def connect(location: str | Path, check_same_thread: bool = True) -> Database:
+    """The database at ``location``: a ``postgresql://`` URL, else a SQLite file path."""
+    if is_url(location):
+        return PostgresDatabase(str(location))
+    return SQLiteDatabase(location, check_same_thread=check_same_thread)
 
 
 _MIGRATED: set[str] = set()   # PostgreSQL URLs this process has seen fully migrated
