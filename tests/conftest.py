@@ -9,6 +9,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# The store of a test is the home's SQLite file unless the test asks for a server (fixture ``database``).
+os.environ.pop("DEFLECT_DATABASE_URL", None)
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "faq_articles"

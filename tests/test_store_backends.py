@@ -4,6 +4,7 @@ restart of the server (503 with Retry-After meanwhile, back by itself afterwards
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from api_support import make_app
@@ -127,6 +128,13 @@ def test_placeholders_become_psycopg_ones():
 
 # -- PostgreSQL only ---------------------------------------------------------------------------------
 
+def wait_for(condition, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def server_url(postgres_server):
     url = postgres_server.create_database()
@@ -227,3 +235,75 @@ def test_the_database_option_and_setting(server_url, tmp_path, monkeypatch):
     shown = runner.invoke(cli, ["settings"]).output
     assert "s3cret" not in shown and "postgres:***@127.0.0.1" in shown
     assert "--database" in runner.invoke(cli, ["serve", "--help"]).output
+
+
+def test_requests_during_a_restart_under_load_get_503_never_500(postgres_server, tmp_path, monkeypatch):
+    """Threads of a real server keep asking and voting while PostgreSQL restarts: every answer is a
+    success or a 503 with Retry-After, and every acknowledged vote is stored."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    url = postgres_server.create_database()
+    monkeypatch.setenv("DEFLECT_DATABASE_URL", url)
+    app, fake = make_app(tmp_path)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}/api/v1"
+    statuses: list[int] = []
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def post(path: str, body: dict) -> tuple[int, dict, dict]:
+        request = urllib.request.Request(base + path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as r:
+                return r.status, json.loads(r.read()), dict(r.headers)
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}"), dict(e.headers)
+
+    failures: list[str] = []
+
+    def client(n: int) -> None:
+        try:
+            ask(n)
+        except Exception as exc:   # noqa: BLE001 - reported by the test
+            failures.append(repr(exc))
+            stop.set()
+
+    def ask(n: int) -> None:
+        while not stop.is_set():
+            status, body, headers = post("/suggest", {"text": "Wie kündige ich mein Abo?", "session": f"s{n}"})
+            statuses.append(status)
+            assert status == 200 or (status == 503 and int(headers["Retry-After"]) > 0), (status, body)
+            if status == 200:
+                vote, answer, headers = post("/feedback", {"inquiry_id": body["id"], "event": "helpful"})
+                statuses.append(vote)
+                assert vote == 201 or (vote == 503 and "Retry-After" in headers), (vote, answer)
+                if vote == 201:
+                    acknowledged.append(answer["id"])
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        wait_for(lambda: len(statuses) >= 20 or stop.is_set())
+        postgres_server.stop()
+        threading.Event().wait(1.0)
+        postgres_server.start()
+        seen = len(statuses)
+        wait_for(lambda: len(statuses) >= seen + 20 or stop.is_set())
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+        server.shutdown()
+    assert not failures and 500 not in statuses and statuses.count(503) >= 1 and statuses[-1] in (200, 201)
+    store = open_store(url)
+    stored = {r[0] for r in store.db.execute("select id from feedback")}
+    assert set(acknowledged) <= stored   # nothing acknowledged is lost (votes may wait in the spool)
+    store.close()
+    fake.close()
+    release(url)
+    postgres_server.drop_database(url)
