@@ -96,7 +96,7 @@ class Deflector:
         """Open a home folder's store, index (checked against ``model`` if given) and calibration;
         ``embedder`` (an already loaded model) is used when the index was built with it."""
         home = home if isinstance(home, Home) else Home.resolve(home)
-        store = open_store(home.db_path, check_same_thread=False)
+        store = open_store(home.database, check_same_thread=False)
         bundle = IndexBundle.load(home.index_dir, expected_model=model)
         if embedder is None or embedder.name != bundle.model:
             embedder = load_embedder(bundle.model, device=device)

@@ -62,3 +62,13 @@ class IndexMismatchError(ConflictError):
 
 class NotCalibratedError(ConflictError):
     """An operation needs a calibration that has not been fitted."""
+
+
+class StoreUnavailable(ClientError):
+    """The database server cannot be reached right now (restarting, network); the client may retry."""
+
+    status = 503
+
+    def __init__(self, message: str, hint: str | None = None, retry_after: int = 5):
+        super().__init__(message, hint or f"Try again in {retry_after} seconds.")
+        self.retry_after = retry_after

@@ -1,4 +1,5 @@
-"""Where deflect keeps its data: the home folder with the SQLite store and the built index."""
+"""Where deflect keeps its data: the home folder with the built index and the SQLite store, or the store's
+PostgreSQL URL (the ``database_url`` setting)."""
 from __future__ import annotations
 
 import os
@@ -10,19 +11,28 @@ from deflect import settings
 
 @dataclass(frozen=True)
 class Home:
-    """A deflect data folder: ``deflect.db`` (the store) and ``index/`` (the built index)."""
+    """A deflect data folder: ``deflect.db`` (the store, unless ``database_url`` names a PostgreSQL
+    server) and ``index/`` (the built index)."""
 
     path: Path
+    database_url: str | None = None
 
     @classmethod
-    def resolve(cls, path: str | os.PathLike | None = None) -> Home:
-        """The given folder, else the ``home`` setting (``$DEFLECT_HOME``), else the current directory."""
+    def resolve(cls, path: str | os.PathLike | None = None, database: str | None = None) -> Home:
+        """The given folder, else the ``home`` setting (``$DEFLECT_HOME``), else the current directory; the
+        given database URL, else the ``database_url`` setting (``$DEFLECT_DATABASE_URL``), else none."""
         chosen = path or settings.from_env("home") or os.getcwd()
-        return cls(Path(chosen).expanduser().resolve())
+        return cls(Path(chosen).expanduser().resolve(), database or settings.from_env("database_url"))
 
     @property
     def db_path(self) -> Path:
+        """The SQLite file of the store (when no database URL is set)."""
         return self.path / "deflect.db"
+
+    @property
+    def database(self) -> str | Path:
+        """Where the store is: the PostgreSQL URL, else the SQLite file."""
+        return self.database_url or self.db_path
 
     @property
     def index_dir(self) -> Path:

@@ -31,7 +31,7 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False) -> di
             seen[ticket.id] = str(path)
             tickets.append(ticket)
     report = {"article_files": len(article_files), "ticket_files": len(ticket_files)}
-    with store.db.conn:
+    with store.db.transaction():
         arts = store.upsert_articles(articles)
         pruned = []
         if prune:

@@ -133,6 +133,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("snapshot_check_interval", 2.0, _number(0.1, 3600.0, "seconds"), "SNAPSHOT_CHECK_INTERVAL",
             "--snapshot-check-interval", "Seconds between two looks (per worker, in the background) at the "
             "snapshot pointer."),
+    Setting("database_url", None, _text, "DATABASE_URL", "--database",
+            "PostgreSQL URL of the store, postgresql://USER:PASSWORD@HOST:PORT/DB (unset: the SQLite file "
+            "deflect.db in the home). Several processes and machines may share it."),
     Setting("model", None, _text, "DEFLECT_MODEL", "--model",
             "Embedding model the service expects the index to be built with (unset: the index's own)."),
     Setting("tenants", None, _text, "DEFLECT_TENANTS", "--tenants",
@@ -279,6 +282,13 @@ def read_env_file(path: str | os.PathLike) -> dict[str, str]:
 
 def _copy(value: Any) -> Any:
     return type(value)(value) if isinstance(value, (list, dict)) else value
+
+
+def without_password(url: str | None) -> str | None:
+    """A database URL fit to show: its password replaced by ``***``."""
+    if not url:
+        return url
+    return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
 def format_value(value: Any) -> str:

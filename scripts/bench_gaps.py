@@ -63,7 +63,7 @@ def synthesize(deflector, n: int, start: int, rng: np.random.Generator, base_tex
                  "decision": s.decision, "confidence": float(s.confidence),
                  "article_id": s.articles[0].id if s.articles else None, "channel": "widget",
                  "session": None, "page": None} for j, (t, s) in enumerate(zip(texts, results, strict=True))]
-        with store.db.conn:
+        with store.db.transaction():
             store.db["inquiries"].insert_all(rows, pk="id", batch_size=2000)
             store.cache_embeddings({Store.embedding_key(model, t): v for t, v in zip(texts, V, strict=True)})
         done += m
@@ -195,7 +195,7 @@ def main() -> None:
     out["model"] = deflector.bundle.model
     out["open_s"] = round(time.perf_counter() - t0, 2)
     store = deflector.store
-    with store.db.conn:
+    with store.db.transaction():
         for table in ("inquiries", "gap_items", "gap_topics", "gap_events", "gap_report", "gap_runs"):
             store.db.execute(f"delete from {table}")
         store.db.execute("delete from settings where key = 'gaps_next_id'")

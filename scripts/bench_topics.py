@@ -71,7 +71,7 @@ def fresh_report(deflector, merge: bool) -> dict:
     from deflect.gaps.report import build_report
 
     store = deflector.store
-    with store.db.conn:
+    with store.db.transaction():
         store.db.execute("update gap_items set topic_id = null")
         for table in ("gap_topics", "gap_events", "gap_report", "gap_runs"):
             store.db.execute(f"delete from {table}")

@@ -66,7 +66,7 @@ def build_home(root: Path) -> Path:
 
     set_threads(2)
     home = Home(root).ensure()
-    store = open_store(home.db_path)
+    store = open_store(home.database)
     ingest(store, [ROOT / "faq_articles"])
     embedder = load_embedder(DEFAULT_MODEL)
     print("indexing the demo help center (a few minutes) …", flush=True)
@@ -130,10 +130,10 @@ def seed_activity(home: Path, days: int = 30, seed: int = 7) -> None:
                         record_feedback(store, iid, "contacted_support", top, session)
                 elif rng.random() < 0.55:
                     record_feedback(store, iid, "contacted_support", None, session)
-    with store.db.conn:
+    with store.db.transaction():
         pairs = [(at, i) for i, at in stamps]
-        store.db.conn.executemany("update inquiries set created_at = ? where id = ?", pairs)
-        store.db.conn.executemany("update feedback set created_at = ? where inquiry_id = ?", pairs)
+        store.db.executemany("update inquiries set created_at = ? where id = ?", pairs)
+        store.db.executemany("update feedback set created_at = ? where inquiry_id = ?", pairs)
     run_now(deflector, trigger="cli")
     topics = list_topics(store, ("new", "planned"))
     if topics:

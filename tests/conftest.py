@@ -9,6 +9,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# The store of a test is the home's SQLite file unless the test asks for a server (fixture ``database``).
+os.environ.pop("DEFLECT_DATABASE_URL", None)
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "faq_articles"
@@ -56,12 +58,60 @@ def demo_deflector(demo_home_template):
     deflector.close()
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throw-away PostgreSQL server for the session (see postgres_support); skipped with the reason
+    when none can be started, unless DEFLECT_REQUIRE_POSTGRES=1."""
+    import tempfile
+
+    from postgres_support import start_server
+
+    base = Path(tempfile.mkdtemp(prefix="deflect-pg-"))
+    try:
+        server = start_server(base)
+    except RuntimeError as exc:
+        shutil.rmtree(base, ignore_errors=True)
+        if os.environ.get("DEFLECT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"DEFLECT_REQUIRE_POSTGRES=1 but {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    yield server
+    server.stop("immediate")
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, monkeypatch):
+    """Run the test once per store backend: the home's SQLite file, and a fresh database on the session's
+    PostgreSQL server (through ``DEFLECT_DATABASE_URL``, as an operator sets it). Yields the URL or None."""
+    if request.param == "sqlite":
+        monkeypatch.delenv("DEFLECT_DATABASE_URL", raising=False)
+        yield None
+        return
+    from deflect.store.postgres import release
+
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    monkeypatch.setenv("DEFLECT_DATABASE_URL", url)
+    yield url
+    release(url)
+    server.drop_database(url)
+
+
 # Fixtures that load the real embedding model; a test that needs one (directly or through another
 # fixture) is slow, so that `pytest -m "not slow"` runs without the model.
 REAL_MODEL_FIXTURES = {"demo_home_template"}
+
+
+# The demo home keeps its data in its SQLite file: tests over it run on that backend only.
+SQLITE_HOME_FIXTURES = {"demo_home_template", "demo_home", "demo_deflector"}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    on_server = [item for item in items if SQLITE_HOME_FIXTURES & set(getattr(item, "fixturenames", ()))
+                 and getattr(getattr(item, "callspec", None), "params", {}).get("database") == "postgresql"]
+    if on_server:
+        config.hook.pytest_deselected(items=on_server)
+        items[:] = [item for item in items if item not in on_server]

@@ -73,7 +73,7 @@ class FakeDeflector:
                  vector: Callable[[str], np.ndarray] = hashed_words,
                  relevance: Callable[[str, str], float] = word_overlap, suggest_at: float = 2.0):
         self.home = home
-        self.store = open_store(home.db_path, check_same_thread=False)
+        self.store = open_store(home.database, check_same_thread=False)
         self.store.upsert_articles(list(articles))
         self.store.upsert_tickets(list(tickets))
         self.bundle = None

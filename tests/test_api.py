@@ -20,6 +20,9 @@ from deflect.gaps.workflow import list_topics
 from deflect.home import Home
 from deflect.store.service import revoke_key
 
+# every test here runs on both store backends (SQLite, PostgreSQL): see conftest.database
+pytestmark = pytest.mark.usefixtures("database")
+
 
 @pytest.fixture()
 def setup(tmp_path):

@@ -6,12 +6,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import deflect.cli.serve as serve_cli
 from deflect.cli import cli
+from deflect.home import Home
 from deflect.store import Store
 from deflect.store.service import hash_key, verify_key
+
+# every test here runs on both store backends (SQLite, PostgreSQL): see conftest.database
+pytestmark = pytest.mark.usefixtures("database")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +33,7 @@ def test_keys_create_list_revoke(tmp_path):
     admin_key = quiet.output.strip()
     assert admin_key.startswith("dfk_") and "\n" not in admin_key
 
-    store = Store(Path(home) / "deflect.db")
+    store = Store(Home.resolve(home).database)
     stored = json.dumps(list(store.db["api_keys"].rows))
     assert key not in stored and admin_key not in stored and hash_key(key) in stored
     assert verify_key(store, key)["scope"] == "agent" and verify_key(store, admin_key)["scope"] == "admin"

@@ -8,6 +8,9 @@ import pytest
 from api_support import bearer, make_app, new_key
 from test_api_openapi import check
 
+# every test here runs on both store backends (SQLite, PostgreSQL): see conftest.database
+pytestmark = pytest.mark.usefixtures("database")
+
 
 @pytest.fixture()
 def env(tmp_path):

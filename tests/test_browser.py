@@ -463,7 +463,7 @@ def test_incident_notice_shows_for_a_matching_question_only(server, page, store)
     now = datetime.now(UTC)
     history = [{"inquiry_id": f"hist-{d}-{k}", "topic_id": crash["id"], "at": iso(now - timedelta(days=d, hours=3 * k)),
                 "similarity": 0.9} for d in range(1, 29) for k in range(2)]
-    with store.db.conn:
+    with store.db.transaction():
         store.db["topic_volume"].insert_all(history, pk="inquiry_id")
     for i in range(12):   # a burst of customers whose e-paper app crashes
         _api(server, "POST", "/api/v1/suggest", body={"text": f"Die E-Paper-App stürzt ständig ab ({i})"})

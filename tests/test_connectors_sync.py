@@ -18,7 +18,11 @@ from deflect.connectors.http import HelpdeskClient, HelpdeskError
 from deflect.connectors.records import Connection, get_connection, load_cursor, save_connection
 from deflect.connectors.sync import sync
 from deflect.errors import InputError
+from deflect.home import Home
 from deflect.store import open_store
+
+# every test here runs on both store backends (SQLite, PostgreSQL): see conftest.database
+pytestmark = pytest.mark.usefixtures("database")
 
 
 def token_file(tmp_path, token: str = "s3cret-token", name: str = "token") -> str:
@@ -29,7 +33,7 @@ def token_file(tmp_path, token: str = "s3cret-token", name: str = "token") -> st
 
 
 def connect(tmp_path, kind: str, url: str, name: str = "desk", **options):
-    store = open_store(tmp_path / "home" / "deflect.db")
+    store = open_store(Home.resolve(tmp_path / "home").database)
     save_connection(store, Connection(name=name, kind=kind, url=url, token_file=token_file(tmp_path),
                                       options=options))
     return store
@@ -139,7 +143,7 @@ def test_zammad_kb_links_count_as_linked_evidence_in_ticket_calibration(tmp_path
     assert "18 tickets (12 linked)" in status.output and "calibration: from tickets" in status.output
     report = json.loads(runner.invoke(cli, ["status", "--json", "--home", home]).output)["calibration"]["report"]
     assert report["covered"] == 12 and report["samples"] == 12 + report["uncovered"] + report["unseen"]
-    rows = open_store(tmp_path / "home" / "deflect.db").get_tickets(["zammad-1", "zammad-11", "zammad-21"])
+    rows = open_store(Home.resolve(tmp_path / "home").database).get_tickets(["zammad-1", "zammad-11", "zammad-21"])
     assert [rows[t]["article_id"] for t in ("zammad-1", "zammad-11", "zammad-21")] == [
         "zammad-kb-1-de", "zammad-kb-1-en", None]
 
@@ -203,7 +207,7 @@ def test_cli_sync_with_a_planted_429_and_a_dropped_connection(tmp_path):
         assert "articles 2 new" in result.output
         listing = runner.invoke(cli, ["connectors", "--home", home])
         assert "250 tickets (25 linked)" in listing.output and "s3cret-token" not in listing.output
-        store = open_store(tmp_path / "home" / "deflect.db")
+        store = open_store(Home.resolve(tmp_path / "home").database)
         assert store.counts()["tickets"] == 250
         assert "s3cret-token" not in str(list(store.db["connections"].rows))
 
@@ -218,7 +222,7 @@ def test_cli_refuses_a_token_file_others_can_read(tmp_path):
 
 
 def test_connection_names_and_urls_are_checked(tmp_path):
-    store = open_store(tmp_path / "deflect.db")
+    store = open_store(Home.resolve(tmp_path).database)
     with pytest.raises(InputError, match="connection name"):
         save_connection(store, Connection(name="Bad Name", kind="zammad", url="https://x", token_env="T"))
     with pytest.raises(InputError, match="https://"):

@@ -11,6 +11,9 @@ from test_connectors_sync import token_file
 
 from deflect.connectors.records import Connection, save_connection
 
+# every test here runs on both store backends (SQLite, PostgreSQL): see conftest.database
+pytestmark = pytest.mark.usefixtures("database")
+
 SECRET = "hook-secret"
 
 

@@ -12,6 +12,9 @@ from deflect.cli import cli
 from deflect.connectors.note import NoteOptions, compose_note
 from deflect.feedback.history import session_history
 
+# every test here runs on both store backends (SQLite, PostgreSQL): see conftest.database
+pytestmark = pytest.mark.usefixtures("database")
+
 PASSWORD = "I forgot my password and cannot log in"
 
 

@@ -6,6 +6,9 @@ import pytest
 from deflect.feedback.holdout import summarize
 from deflect.feedback.stats import newcombe_difference, sessions_needed, wilson
 
+# every test here runs on both store backends (SQLite, PostgreSQL): see conftest.database
+pytestmark = pytest.mark.usefixtures("database")
+
 
 def test_wilson_interval_matches_the_published_examples():
     assert wilson(81, 263) == pytest.approx((0.2553, 0.3662), abs=5e-5)

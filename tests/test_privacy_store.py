@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from api_support import ARTICLES, bearer, new_key
 from click.testing import CliRunner
 from fakes import FakeDeflector
@@ -12,6 +13,9 @@ from deflect.formats import Ticket, read_tickets
 from deflect.home import Home
 from deflect.privacy import Redactor
 from deflect.store import Store
+
+# every test here runs on both store backends (SQLite, PostgreSQL): see conftest.database
+pytestmark = pytest.mark.usefixtures("database")
 
 LEAKS = [
     Ticket(id="T-1", subject="Rückbuchung Abo", body="Bitte die Abbuchung zurückholen.",
@@ -35,7 +39,7 @@ def app_with(tmp_path, tickets, **config):
 
 
 def test_stored_tickets_keep_no_personal_data(tmp_path):
-    store = Store(tmp_path / "deflect.db")
+    store = Store(Home.resolve(tmp_path).database)
     store.upsert_tickets(LEAKS)
     stored = json.dumps(list(store.tickets()), ensure_ascii=False)
     assert not [p for p in PERSONAL if p in stored]
@@ -64,7 +68,7 @@ def test_customer_fields_of_an_export_are_removed_from_its_text(tmp_path):
         "kowalski.privat@mailbox.example oder 0171 5550123", "resolution": "Erledigt, Herr Kowalski.",
         "customer_name": "Jan Kowalski", "customer_email": "kowalski.privat@mailbox.example",
         "customer_phone": "0171 5550123"}) + "\n", encoding="utf-8")
-    store = Store(tmp_path / "deflect.db")
+    store = Store(Home.resolve(tmp_path).database)
     store.upsert_tickets(read_tickets(export))
     row = store.get_tickets(["Z-1"])["Z-1"]
     assert "Kowalski" not in json.dumps(row) and "5550123" not in row["body"]
@@ -72,15 +76,15 @@ def test_customer_fields_of_an_export_are_removed_from_its_text(tmp_path):
 
 def test_privacy_scan_and_scrub(tmp_path):
     home = tmp_path / "home"
-    store = Store(home / "deflect.db")
+    store = Store(Home.resolve(home).database)
     store.upsert_tickets(LEAKS[:1])
     # Rows stored by an older version, before its redaction knew names and customer numbers:
-    store.db.execute("update tickets set resolution = ? where id = 'T-1'",
-                     ["Rückbuchung für Frau Musterfrau4 erledigt, Kundennummer 55554."])
-    store.db.execute("insert into inquiries (id, text, created_at, decision, channel, page) values "
-                     "('i1', 'Ich bin Hans Meier3 aus der Lindenallee 6', '2026-12-01T00:00:00+00:00', "
-                     "'no_answer', 'widget', 'https://hilfe.example/s?q=hans@example.org')")
-    store.db.conn.commit()
+    with store.db.transaction():
+        store.db.execute("update tickets set resolution = ? where id = 'T-1'",
+                         ["Rückbuchung für Frau Musterfrau4 erledigt, Kundennummer 55554."])
+        store.db.execute("insert into inquiries (id, text, created_at, decision, channel, page) values "
+                         "('i1', 'Ich bin Hans Meier3 aus der Lindenallee 6', '2026-12-01T00:00:00+00:00', "
+                         "'no_answer', 'widget', 'https://hilfe.example/s?q=hans@example.org')")
     store.close()
     runner = CliRunner()
     r = runner.invoke(cli, ["privacy", "scan", "--home", str(home), "--fail"])
@@ -96,7 +100,7 @@ def test_privacy_scan_and_scrub(tmp_path):
     assert r.exit_code == 0 and "deflect index" in r.output
     r = runner.invoke(cli, ["privacy", "scan", "--home", str(home), "--fail"])
     assert r.exit_code == 0 and "No personal data found." in r.output
-    store = Store(home / "deflect.db")
+    store = Store(Home.resolve(home).database)
     assert store.db["inquiries"].get("i1")["page"] == "https://hilfe.example/s"
 
 

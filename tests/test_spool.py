@@ -133,14 +133,15 @@ def test_an_unreadable_database_still_gets_an_answer(tmp_path, monkeypatch):
 
 def test_a_worker_that_started_on_a_read_only_database_recovers_by_itself(tmp_path):
     """SQLite keeps a connection opened on a read-only file read-only, even after the file is writable."""
-    import sqlite_utils
     from api_support import bearer, new_key
+
+    from deflect.store.database import SQLiteDatabase
 
     app, fake = make_app(tmp_path)
     client = app.test_client()
     key = new_key(fake)
     read_only = sqlite3.connect(f"file:{fake.store.path}?mode=ro", uri=True, check_same_thread=False)
-    fake.store.db = sqlite_utils.Database(read_only)  # as opened while the file was not writable
+    fake.store.db = SQLiteDatabase(fake.store.path, conn=read_only)  # as opened while the file was not writable
     article = {"title": "Abo pausieren", "body": "So pausieren Sie Ihr Abo im Urlaub."}
     first = client.put("/api/v1/articles/abo-pause", json=article, headers=bearer(key))
     assert first.status_code == 500 and first.get_json()["error"] == "internal error"

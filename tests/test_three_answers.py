@@ -17,6 +17,9 @@ from deflect.gaps.found import by_feedback, found_articles
 from deflect.settings import load
 from deflect.store import Store
 
+# every test here runs on both store backends (SQLite, PostgreSQL): see conftest.database
+pytestmark = pytest.mark.usefixtures("database")
+
 ANSWERED = "Abo kündigen"                 # every word in the article: the answer
 SUGGESTED = "Kündigung Aktien Börse"      # one word of three: not sure, but relevant
 UNCOVERED = "Aktien kaufen Börse Depot"   # nothing relevant

@@ -22,6 +22,9 @@ from deflect.gaps.incidents import check
 from deflect.gaps.live import notify, watch
 from deflect.gaps.report import stored_report
 
+# every test here runs on both store backends (SQLite, PostgreSQL): see conftest.database
+pytestmark = pytest.mark.usefixtures("database")
+
 
 # -- why not found: one home per reason ---------------------------------------------------------------
 def logged(store, iid: str, text: str, lang: str, article: str | None, confidence: float = 0.3) -> None:
@@ -66,7 +69,7 @@ def test_reason_sibling_names_the_article_that_outranked_it(deflector):  # noqa:
 def test_reason_new_when_the_article_is_younger_than_the_inquiry(deflector):  # noqa: F811
     s = deflector.store
     logged(s, "q", "refund for my order please", "en", "refunds")
-    with s.db.conn:
+    with s.db.transaction():
         s.db.execute("update inquiries set created_at = ? where id = 'q'", [iso(NOW - timedelta(days=3))])
         s.db.execute("update articles set created_at = ? where id = 'refunds'", [iso(NOW - timedelta(days=1))])
     report = report_of(deflector, estimator=estimator(), now=NOW)
@@ -165,7 +168,7 @@ def test_hook_gets_the_incident_and_a_dead_hook_is_retried_without_failing(hook)
 def crash_history(store, topic_id: str, now: datetime) -> None:
     rows = [{"inquiry_id": f"h{d}-{k}", "topic_id": topic_id, "at": iso(now - timedelta(days=d, hours=k * 3)),
              "similarity": 0.9} for d in range(1, 29) for k in range(2)]
-    with store.db.conn:
+    with store.db.transaction():
         store.db["topic_volume"].insert_all(rows, pk="inquiry_id")
 
 

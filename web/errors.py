@@ -2,7 +2,8 @@
 
 Bad input never becomes a 500 or a stack trace: HTTP errors (404, 405, 413, 415, 429, ...) and the
 client errors of :mod:`deflect.errors` (a ``status`` below 500) are turned into JSON under ``/api/``
-with their message and hint, absolute file paths shortened to their last part. Everything else (a
+with their message and hint, absolute file paths shortened to their last part; a database server that
+cannot be reached (``StoreUnavailable``) is a 503 with ``Retry-After``. Everything else (a
 DeflectError not declared a client error, an OSError, a bug) is a server fault: it is logged with its
 traceback under a short error id, and the client gets ``500 {"ok": false, "error": "internal error",
 "id": "..."}`` and nothing of the exception's text.
@@ -16,7 +17,7 @@ import uuid
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from deflect.errors import ClientError, DeflectError
+from deflect.errors import ClientError, DeflectError, StoreUnavailable
 
 from .state import reconnect_engine_store
 
@@ -99,6 +100,10 @@ def register(app: Flask) -> None:
     def deflect_error(exc: DeflectError):
         if isinstance(exc, ApiError):  # written by the service for the client, whatever its status
             return error_response(exc.message, exc.status, exc.hint, exc.headers)
+        if isinstance(exc, StoreUnavailable):   # the database is restarting: the client retries, no fault
+            app.logger.warning("deflect: %s (%s %s)", exc.message, request.method, request.path)
+            return error_response("the database is not available right now", exc.status, exc.hint,
+                                  {"Retry-After": str(exc.retry_after)})
         status = int(exc.status)
         if status >= 500:
             return server_fault(exc)

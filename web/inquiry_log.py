@@ -20,7 +20,6 @@ upserted by id.
 from __future__ import annotations
 
 import functools
-import sqlite3
 import threading
 import time
 from collections import deque
@@ -29,6 +28,7 @@ from collections.abc import Callable
 import numpy as np
 
 from deflect.store import Store
+from deflect.store.database import DatabaseErrors
 
 IDLE_SECONDS = 5.0    # a writer with nothing to write this long closes its connection and ends
 MAX_BATCH = 256       # rows per transaction
@@ -129,7 +129,7 @@ class InquiryLog:
                 vectors = {e.embedding[0]: e.embedding[1] for e in batch if e.embedding is not None}
                 try:   # only a cache: the gap report embeds the text again
                     store.cache_embeddings(vectors)
-                except sqlite3.Error:
+                except DatabaseErrors:
                     pass
         except Exception as exc:   # a database error, or any other: the rows go to the spool either way
             self._close_store()
@@ -145,5 +145,5 @@ class InquiryLog:
         if store is not None:
             try:
                 store.close()
-            except sqlite3.Error:
+            except DatabaseErrors:
                 pass

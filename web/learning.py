@@ -3,7 +3,6 @@ engine's ``learned`` boost, see deflect.feedback.learning), the client key of a 
 holdout arm of a widget session."""
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 
@@ -13,6 +12,7 @@ from deflect.errors import DeflectError
 from deflect.feedback.learning import Refresher, client_key
 from deflect.index.learned import LearningParams
 from deflect.store import Store, open_store
+from deflect.store.database import DatabaseErrors
 from deflect.store.feedback import assign_arm
 
 from .state import get_deflector, get_home, get_redactor
@@ -29,7 +29,7 @@ def refresher() -> Refresher:
         with ext.setdefault(EXT + "_lock", threading.Lock()):
             found = ext.get(EXT)
             if found is None:
-                path, redactor = get_home().db_path, get_redactor()
+                path, redactor = get_home().database, get_redactor()
                 params = LearningParams(min_sessions=int(current_app.config.get("FEEDBACK_MIN_SESSIONS") or 8))
                 found = Refresher(get_deflector(), lambda: open_store(path, redactor=redactor), params)
                 found.requested_at = time.monotonic()
@@ -66,5 +66,5 @@ def widget_arm(store: Store, session: str | None) -> str:
         return "shown"
     try:
         return assign_arm(store, session, share)   # stored with its time: the experiment's log
-    except (sqlite3.Error, DeflectError):
+    except (*DatabaseErrors, DeflectError):
         return "shown"

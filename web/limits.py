@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import time
 from functools import wraps
 from typing import Any
@@ -23,6 +22,7 @@ from flask import Flask, current_app, request
 from deflect.errors import DeflectError
 from deflect.settings import DEFAULT_RATE_LIMIT, parse_rate
 from deflect.store import Store
+from deflect.store.database import DatabaseErrors
 from deflect.store.rate_limits import count_hit, hits
 from deflect.store.rate_limits import prune as prune_windows
 from deflect.text import SPACE
@@ -61,7 +61,7 @@ class SharedLimit:
         try:
             count = count_hit(store, self.name, key, start)
             self._prune(store, start)
-        except (sqlite3.Error, DeflectError) as exc:
+        except (*DatabaseErrors, DeflectError) as exc:
             current_app.logger.warning("deflect: rate limit %s not counted (%s); request let through", self.name, exc)
             return 0.0
         return 0.0 if count <= self.capacity else left
@@ -71,7 +71,7 @@ class SharedLimit:
         start, left = self._window()
         try:
             count = hits(store, self.name, key, start)
-        except (sqlite3.Error, DeflectError) as exc:
+        except (*DatabaseErrors, DeflectError) as exc:
             current_app.logger.warning("deflect: rate limit %s not read (%s); request let through", self.name, exc)
             return 0.0
         return 0.0 if count < self.capacity else left

@@ -27,6 +27,11 @@ from deflect.store import Store
 SESSION = "coalesce(i.session, 'inquiry:' || i.id)"
 
 
+def _count(condition: str) -> str:
+    """SQL counting the rows where ``condition`` holds (a boolean is no number on PostgreSQL)."""
+    return f"sum(case when {condition} then 1 else 0 end)"
+
+
 def _rate(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
@@ -63,15 +68,16 @@ def compute(store: Store, days: int = 30, channel: str | None = "widget", top: i
 
     # Inquiries, decisions and sessions.
     for day, n, answered, suggested, no_answer, sessions in q(f"""
-            select substr(i.created_at, 1, 10) as day, count(*), sum(i.decision = 'answer'),
-                   sum(i.decision = 'suggest'), sum(i.decision = 'no_answer'), count(distinct {SESSION})
+            select substr(i.created_at, 1, 10) as day, count(*), {_count("i.decision = 'answer'")},
+                   {_count("i.decision = 'suggest'")}, {_count("i.decision = 'no_answer'")}, count(distinct {SESSION})
             from inquiries i where {where} group by day""", params):
         if day in per_day:
             per_day[day].update(inquiries=n, answered=answered or 0, suggested=suggested or 0,
                                 no_answer=no_answer or 0, sessions=sessions)
     n, answered, suggested, no_answer, sessions = q(f"""
-            select count(*), sum(i.decision = 'answer'), sum(i.decision = 'suggest'), sum(i.decision = 'no_answer'),
-                   count(distinct {SESSION}) from inquiries i where {where}""", params).fetchone()
+            select count(*), {_count("i.decision = 'answer'")}, {_count("i.decision = 'suggest'")},
+                   {_count("i.decision = 'no_answer'")}, count(distinct {SESSION})
+            from inquiries i where {where}""", params).fetchone()
     totals.update(inquiries=n, answered=answered or 0, suggested=suggested or 0, no_answer=no_answer or 0,
                   sessions=sessions)
 
@@ -100,19 +106,22 @@ def compute(store: Store, days: int = 30, channel: str | None = "widget", top: i
             with seen as (
                 select substr(i.created_at, 1, 10) as day, {SESSION} as s from inquiries i
                 where {where} and i.decision = 'answer' group by day, s)
-            select day, count(*), sum(s not in ({contacted})) from seen group by day""", params):
+            select day, count(*), {_count(f"s not in ({contacted})")} from seen group by day""", params):
         if day in per_day:
             per_day[day].update(sessions_with_suggestion=saw, deflected_sessions=deflected or 0)
     saw, deflected = q(f"""
             with seen as (select distinct {SESSION} as s from inquiries i
                           where {where} and i.decision = 'answer')
-            select count(*), sum(s not in ({contacted})) from seen""", params).fetchone()
+            select count(*), {_count(f"s not in ({contacted})")} from seen""", params).fetchone()
     totals.update(sessions_with_suggestion=saw, deflected_sessions=deflected or 0)
 
     top_unanswered = [{"text": text, "count": count} for _, count, _, text in q(f"""
-            select lower(trim(i.text)) as k, count(*) as n, max(i.created_at), i.text from inquiries i
-            where {where} and i.decision = 'no_answer' group by k order by n desc, max(i.created_at) desc
-            limit :top""", params)]
+            select k, n, at, text from (
+                select lower(trim(i.text)) as k, i.text as text, i.created_at as at,
+                       count(*) over (partition by lower(trim(i.text))) as n,
+                       row_number() over (partition by lower(trim(i.text)) order by i.created_at desc) as latest
+                from inquiries i where {where} and i.decision = 'no_answer') phrasings
+            where latest = 1 order by n desc, at desc limit :top""", params)]
 
     return {
         "from": since, "to": today.isoformat(), "channel": channel or "all",

@@ -7,12 +7,12 @@ KEY``); docs/deploy.md shows how to keep it off the public network behind nginx.
 from __future__ import annotations
 
 import hmac
-import sqlite3
 import time
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from deflect.errors import DeflectError
+from deflect.store.database import DatabaseErrors
 
 from . import prometheus
 from .state import get_deflector, get_home, get_store
@@ -57,7 +57,7 @@ def readyz():
         reasons.append(f"index not loaded: {exc}")
     try:
         get_store().db.execute("select count(*) from articles").fetchone()
-    except (sqlite3.Error, DeflectError) as exc:
+    except (*DatabaseErrors, DeflectError) as exc:
         reasons.append(f"database unreachable: {exc}")
     if reasons:
         response = jsonify({"ok": False, "error": "not ready: " + "; ".join(reasons), "reasons": reasons})

@@ -13,7 +13,6 @@ Two kinds, so the figures are right however many gunicorn workers answer:
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram, generate_latest
@@ -25,6 +24,7 @@ from deflect.errors import DeflectError
 from deflect.home import Home
 from deflect.index.files import read_manifest
 from deflect.store import open_store
+from deflect.store.database import DatabaseErrors
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -54,15 +54,15 @@ class StoreCollector:
         yield from self._index()
         database = GaugeMetricFamily("deflect_database_up", "1 when the store could be read for this scrape.")
         try:
-            store = open_store(self.home.db_path)
-        except (sqlite3.Error, DeflectError):
+            store = open_store(self.home.database)
+        except (*DatabaseErrors, DeflectError):
             database.add_metric([], 0)
             yield database
             return
         try:
             yield from self._store(store)
             database.add_metric([], 1)
-        except sqlite3.Error:
+        except DatabaseErrors:
             database.add_metric([], 0)
         finally:
             store.close()

@@ -1,9 +1,9 @@
 """Process and request state: the Deflector is loaded once per process (lazily, thread-safe) and kept
 in ``app.extensions["deflect"]``; a Store (SQLite connection) is opened per request on ``g`` and
-closed on teardown (flaskr style), so threads never share a connection."""
+closed on teardown (flaskr style), so threads never share a connection (on PostgreSQL it comes from
+the process's pool)."""
 from __future__ import annotations
 
-import sqlite3
 import threading
 from typing import Any
 
@@ -13,6 +13,7 @@ from deflect.engine import Engine
 from deflect.home import Home
 from deflect.privacy import Redactor, default_redactor
 from deflect.store import Store, open_store
+from deflect.store.database import DatabaseErrors
 
 EXT = "deflect"
 
@@ -38,7 +39,7 @@ def get_home() -> Home:
     deflector = _state()["deflector"]
     if deflector is not None:
         return deflector.home
-    return Home.resolve(current_app.config.get("DEFLECT_HOME"))
+    return Home.resolve(current_app.config.get("DEFLECT_HOME"), current_app.config.get("DATABASE_URL"))
 
 
 def get_deflector() -> Engine:
@@ -53,7 +54,7 @@ def get_deflector() -> Engine:
                     deflector = state["open_engine"]()
                 else:
                     from deflect.deflector import Deflector  # heavy imports (torch) only when needed
-                    home = Home.resolve(current_app.config.get("DEFLECT_HOME"))
+                    home = Home.resolve(current_app.config.get("DEFLECT_HOME"), current_app.config.get("DATABASE_URL"))
                     deflector = configure(Deflector.open(home, model=current_app.config.get("DEFLECT_MODEL")))
                 state["deflector"] = deflector
     return deflector
@@ -94,7 +95,7 @@ def reconnect_engine_store() -> None:
     if deflector is not None:
         try:
             deflector.store.reconnect()
-        except sqlite3.Error:
+        except DatabaseErrors:
             current_app.logger.warning("deflect: the database cannot be opened yet; trying again on the next fault")
 
 
@@ -110,7 +111,7 @@ def write_lock() -> threading.Lock:
 def get_store() -> Store:
     """This request's Store (opened on first use, closed at teardown)."""
     if "deflect_store" not in g:
-        g.deflect_store = open_store(get_home().db_path, redactor=get_redactor())
+        g.deflect_store = open_store(get_home().database, redactor=get_redactor())
     return g.deflect_store
 
 

@@ -242,8 +242,9 @@ def status(as_json, home):
     from deflect.decision.describe import describe_calibration
     from deflect.errors import IndexMismatchError, IndexMissingError
     from deflect.index.files import verify_index
+    from deflect.store import store_exists
     from deflect.store.links import link_counts
-    if not home.db_path.exists():  # looking must not create a store
+    if not store_exists(home.database):  # looking must not create a store
         raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR (or set "
                                    "DEFLECT_HOME) for an existing data folder, or run `deflect ingest "
                                    "FOLDER` to start one here.")
@@ -291,10 +292,13 @@ def status(as_json, home):
 @friendly
 def settings_(as_json):
     """Every setting with its current value and where it comes from (environment or default)."""
-    from deflect.settings import SETTINGS, format_value, load
+    from deflect.settings import SETTINGS, format_value, load, without_password
     current = load()
     rows = [{"name": s.name, "value": current[s.name], "source": current.sources[s.name], "env": s.env}
             for s in SETTINGS]
+    for row in rows:
+        if row["name"] == "database_url":   # the password stays in the environment
+            row["value"] = without_password(row["value"])
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -11,15 +11,19 @@ from deflect.home import Home
 
 
 def home_option(fn=None, *, create: bool = True):
-    """``--home DIR`` (default: the ``home`` setting, ``$DEFLECT_HOME``, else the current directory);
-    the command gets the Home, its folder created unless ``create`` is False."""
+    """``--home DIR`` (default: the ``home`` setting, ``$DEFLECT_HOME``, else the current directory) and
+    ``--database URL`` (default: ``$DEFLECT_DATABASE_URL``, else the home's SQLite file); the command gets
+    the Home, its folder created unless ``create`` is False."""
     def decorate(fn):
         @click.option("--home", "home", type=click.Path(file_okay=False), default=None,
                       help="Data folder with deflect.db and index/ (default: $DEFLECT_HOME, else the current "
                            "directory).")
+        @click.option("--database", "database", default=None, metavar="URL",
+                      help="PostgreSQL URL of the store, postgresql://USER@HOST/DB (default: "
+                           "$DEFLECT_DATABASE_URL, else deflect.db in the home).")
         @functools.wraps(fn)
-        def wrapper(*args, home=None, **kwargs):
-            resolved = Home.resolve(home)
+        def wrapper(*args, home=None, database=None, **kwargs):
+            resolved = Home.resolve(home, database)
             return fn(*args, home=resolved.ensure() if create else resolved, **kwargs)
         return wrapper
     return decorate(fn) if fn is not None else decorate
@@ -39,4 +43,4 @@ def friendly(fn):
 def open_home_store(home: Home):
     """The home's store (created and migrated on first use)."""
     from deflect.store import open_store
-    return open_store(home.db_path)
+    return open_store(home.database)

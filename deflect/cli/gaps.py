@@ -48,7 +48,7 @@ def gaps(ctx, fmt, rebuild, min_size, status, period_days, output, home):
     from deflect.store import open_store
     if (min_size or period_days) and not rebuild:
         raise click.UsageError("--min-size and --period-days are options of a run: add --rebuild")
-    store = open_store(home.db_path)
+    store = open_store(home.database)
     report = None if rebuild else stored_report(store, _statuses(status))
     if report is None:
         if not rebuild:
@@ -83,14 +83,14 @@ def _sub_home(fn):
     def wrapper(*args, sub_home=None, **kwargs):
         ctx = click.get_current_context()
         if sub_home:
-            ctx.obj = {"home": Home.resolve(sub_home).ensure()}
+            ctx.obj = {"home": Home.resolve(sub_home, ctx.obj["home"].database_url if ctx.obj else None).ensure()}
         return fn(*args, **kwargs)
     return wrapper
 
 
 def _store(ctx):
     from deflect.store import open_store
-    return open_store(ctx.obj["home"].db_path)
+    return open_store(ctx.obj["home"].database)
 
 
 def _echo_topic(topic) -> None:

@@ -29,7 +29,7 @@ def incidents(ctx, check_now, show_all, as_json, home):
         from deflect.embedder import set_threads
         set_threads(2)
         watch(Deflector.open(home), hook_url=from_env("incident_hook_url"))
-    rows = open_incidents(open_store(home.db_path), include_closed=show_all)
+    rows = open_incidents(open_store(home.database), include_closed=show_all)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
@@ -59,5 +59,5 @@ def notice(ctx, incident_id, texts, starts, ends):
     pairs = [t.split("=", 1) for t in texts]
     if any(len(p) != 2 for p in pairs):
         raise click.UsageError("write --text LANG=TEXT, e.g. --text de='Bekannte Störung ...'")
-    row = publish(open_store(ctx.obj["home"].db_path), incident_id, dict(pairs), starts, ends, by="cli")
+    row = publish(open_store(ctx.obj["home"].database), incident_id, dict(pairs), starts, ends, by="cli")
     click.echo(f"notice #{row['id']} for incident #{incident_id} from {row['starts_at']}")

@@ -28,8 +28,9 @@ def privacy():
 def scan(as_json: bool, examples: int, fail: bool, home: Home):
     """Report what looks personal in the store's texts, per table column and kind (examples masked)."""
     from deflect.privacy import scan as run
+    from deflect.store import store_exists
 
-    if not home.db_path.exists():
+    if not store_exists(home.database):
         raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
     store = open_home_store(home)
     try:
@@ -58,7 +59,8 @@ def scan(as_json: bool, examples: int, fail: bool, home: Home):
 @friendly
 def scrub(dry_run: bool, home: Home):
     """Redact the stored tickets and inquiries again with the current rules and allow-list."""
-    if not home.db_path.exists():
+    from deflect.store import store_exists
+    if not store_exists(home.database):
         raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
     store = open_home_store(home)
     try:
@@ -79,15 +81,15 @@ def scrub_store(store, dry_run: bool = False) -> dict[str, int]:
     changed: dict[str, int] = {}
     for table, columns in SCRUBBED.items():
         updates = []
-        for row in store.db.query(f'select rowid as __rowid, {", ".join(columns)} from "{table}"'):
+        for row in store.db.query(f'select id, {", ".join(columns)} from "{table}" order by id'):
             new = {c: (page_location(row[c], store.redactor) if c == "page" else store.redactor.redact(row[c]))
                    for c in columns if row[c]}
             if any(new[c] != row[c] for c in new):
-                updates.append((row["__rowid"], new))
+                updates.append((row["id"], new))
         changed[table] = len(updates)
         if updates and not dry_run:
-            with store.db.conn:
-                for rowid, values in updates:
+            with store.db.transaction():
+                for row_id, values in updates:
                     sets = ", ".join(f"{c} = ?" for c in values)
-                    store.db.execute(f'update "{table}" set {sets} where rowid = ?', [*values.values(), rowid])
+                    store.db.execute(f'update "{table}" set {sets} where id = ?', [*values.values(), row_id])
     return changed

@@ -152,9 +152,10 @@ def export_settings(given: dict, file_env: dict[str, str]) -> None:
 
 
 def setting_options(fn):
-    """One option per setting (``--home`` is home_option's), from the table in deflect.settings."""
+    """One option per setting (``--home`` and ``--database`` are home_option's), from the table in
+    deflect.settings."""
     for setting in reversed(settings.SETTINGS):
-        if setting.name != "home":
+        if setting.name not in ("home", "database_url"):
             fn = click.option(setting.option, setting.name, multiple=setting.many, default=None,
                               help=f"{setting.help}{' (repeatable)' if setting.many else ''} [{setting.env}]")(fn)
     return fn
@@ -182,6 +183,8 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
     for name in THREAD_ENV:  # inherited by the workers before torch or BLAS start their pools
         os.environ[name] = "1"
     given = {name: value for name, value in options.items() if value not in (None, ())}
+    if home.database_url:   # --database, or the variable: the workers open their stores there too
+        given["database_url"] = home.database_url
 
     def read_config() -> dict:
         file_env = settings.read_env_file(env_file) if env_file else {}

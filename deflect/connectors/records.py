@@ -102,7 +102,7 @@ def save_connection(store: Store, connection: Connection) -> None:
         raise InputError(f"url {connection.url!r} must start with https:// or http://")
     if not (connection.token_file or connection.token_env):
         raise InputError("give the API token's file or environment variable")
-    with store.db.conn:
+    with store.db.transaction():
         store.db["connections"].upsert(_row(connection), pk="name")
 
 
@@ -122,7 +122,7 @@ def record_sync(store: Store, name: str, counts: dict | None = None, error: str 
     values: dict = {"last_error": error}
     if counts is not None:
         values.update(counts=json.dumps(counts), last_sync_at=utcnow())
-    with store.db.conn:
+    with store.db.transaction():
         store.db["connections"].update(name, values)
 
 
@@ -140,35 +140,37 @@ def save_cursor(store: Store, name: str, job: str, cursor: dict) -> None:
 
 def claim_delivery(store: Store, name: str, delivery_id: str) -> bool:
     """Record a webhook delivery; False when it was seen before (a retry)."""
-    with store.db.conn:
-        cursor = store.db.execute("insert or ignore into connector_deliveries (connection, delivery_id, "
-                                  "received_at, status) values (?, ?, ?, 'queued')", [name, delivery_id, utcnow()])
+    with store.db.transaction():
+        cursor = store.db.execute("insert into connector_deliveries (connection, delivery_id, received_at, status) "
+                                  "values (?, ?, ?, 'queued') on conflict (connection, delivery_id) do nothing",
+                                  [name, delivery_id, utcnow()])
     return cursor.rowcount == 1
 
 
 def finish_delivery(store: Store, name: str, delivery_id: str, status: str, error: str | None = None) -> None:
-    with store.db.conn:
+    with store.db.transaction():
         store.db.execute("update connector_deliveries set status = ?, error = ? where connection = ? and "
                          "delivery_id = ?", [status, error, name, delivery_id])
 
 
 def claim_note(store: Store, name: str, remote_ticket: str) -> bool:
     """Reserve the one internal note of a ticket; False when it has one (or one is being posted)."""
-    with store.db.conn:
-        cursor = store.db.execute("insert or ignore into connector_notes (connection, remote_ticket, status) "
-                                  "values (?, ?, 'posting')", [name, remote_ticket])
+    with store.db.transaction():
+        cursor = store.db.execute("insert into connector_notes (connection, remote_ticket, status) "
+                                  "values (?, ?, 'posting') on conflict (connection, remote_ticket) do nothing",
+                                  [name, remote_ticket])
     return cursor.rowcount == 1
 
 
 def note_posted(store: Store, name: str, remote_ticket: str, note_id: str | None) -> None:
-    with store.db.conn:
+    with store.db.transaction():
         store.db.execute("update connector_notes set status = 'posted', note_id = ?, posted_at = ? "
                          "where connection = ? and remote_ticket = ?", [note_id, utcnow(), name, remote_ticket])
 
 
 def release_note(store: Store, name: str, remote_ticket: str) -> None:
     """The note could not be posted: free the ticket for the next attempt."""
-    with store.db.conn:
+    with store.db.transaction():
         store.db.execute("delete from connector_notes where connection = ? and remote_ticket = ? and "
                          "status = 'posting'", [name, remote_ticket])
 

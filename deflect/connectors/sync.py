@@ -35,7 +35,7 @@ def sync(store: Store, connector: Connector, progress: Callable[[int, dict], Non
         outcome = store.upsert_articles(list(connector.articles()))
         run["articles_new"], run["articles_changed"] = len(outcome["new"]), len(outcome["changed"])
         for tickets, cursor in connector.ticket_pages(load_cursor(store, name, JOB)):
-            with store.db.conn:
+            with store.db.transaction():
                 counts = store.upsert_tickets(tickets)
                 save_cursor(store, name, JOB, cursor)
             for key, value in counts.items():

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from deflect.engine import Engine
 from deflect.errors import DeflectError
 from deflect.index.documents import TICKET
 from deflect.store import Store, open_store
+from deflect.store.database import DatabaseErrors
 
 MIN_LINKED_TICKETS = 2      # the ticket history calibrates once it has this many linked tickets
 MIN_UNCOVERED_TICKETS = 2   # and this many unlinked ones far from any article (what calibrate_tickets needs)
@@ -74,7 +74,7 @@ class Refitter:
                 return
             try:
                 stored = engine.store.get_setting(SETTING)
-            except (sqlite3.Error, DeflectError, OSError):   # the database is unavailable: look again later
+            except (*DatabaseErrors, DeflectError, OSError):   # the database is unavailable: look again later
                 return
             current = engine.calibrator
             if stored and (current is None or stored.get("fitted_at") != current.fitted_at_):
@@ -111,7 +111,7 @@ class Refitter:
                     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:   # another worker refits this home; its result is taken up by poll
                     return
-                store = open_store(engine.home.db_path, check_same_thread=False)
+                store = open_store(engine.home.database, check_same_thread=False)
                 try:
                     if not self._due(engine, store.get_setting(SETTING)):   # another worker was first
                         return

@@ -26,7 +26,7 @@ def session_history(store: Store, sessions: list[str], redactor: Redactor | None
     events: list[tuple[str, int, dict]] = []
     for text, decision, article, at in q(f"""
             select text, decision, article_id, created_at from inquiries
-            where session in ({marks}) order by created_at, rowid""", sessions):
+            where session in ({marks}) order by created_at, seq""", sessions):
         events.append((at, 0, {"action": "searched", "text": clip(redact(text or ""), 120), "at": at}))
         if decision == "answer" and article:
             events.append((at, 1, {"action": "shown", "article_id": article,
@@ -34,7 +34,7 @@ def session_history(store: Store, sessions: list[str], redactor: Redactor | None
     for event, article, at, top in q(f"""
             select f.event, f.article_id, f.created_at, i.article_id from feedback f
             join inquiries i on i.id = f.inquiry_id where i.session in ({marks})
-            order by f.created_at, f.rowid""", sessions):
+            order by f.created_at, f.seq""", sessions):
         action = {"clicked": "read", "contacted_support": "contacted"}.get(event, event)
         article = article or top
         step = {"action": action, "at": at}

@@ -25,7 +25,7 @@ def arm_counts(store: Store, since: str, until: str) -> dict[str, tuple[int, int
     """(sessions, sessions that contacted) per arm for sessions assigned in [since, until)."""
     counts = {"shown": (0, 0), "holdout": (0, 0)}
     for arm, n, contacted in store.db.execute(f"""
-            select arm, count(*), sum(session in ({CONTACTED})) from widget_sessions
+            select arm, count(*), sum(case when session in ({CONTACTED}) then 1 else 0 end) from widget_sessions
             where assigned_at >= ? and assigned_at < ? group by arm""", [since, until]):
         counts[arm] = (n, contacted or 0)
     return counts

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from deflect.clock import parse_time
 from deflect.store import Store
 
 AFTER_HELPFUL_DAYS = 7
@@ -39,11 +40,12 @@ def article_outcomes(store: Store, days: int = 30, today: date | None = None, li
                                          "contacted_after_helpful": 0})
 
     window = "i.created_at >= :since and i.created_at < :until and i.channel = 'widget'"
-    params = {"since": since, "until": until, "days": f"+{AFTER_HELPFUL_DAYS} days"}
+    params = {"since": since, "until": until}
     for article, shown, contacted in q(f"""
             with seen as (select i.article_id as a, i.session as s, min(i.created_at) as at from inquiries i
                           where {window} and i.decision = 'answer' and i.session is not null group by a, s)
-            select a, count(*), sum(exists(select 1 from ({CONTACTS}) c where c.session = seen.s and c.at >= seen.at))
+            select a, count(*), sum(case when exists(select 1 from ({CONTACTS}) c
+                                            where c.session = seen.s and c.at >= seen.at) then 1 else 0 end)
             from seen group by a""", params):
         row(article).update(shown=shown, contacted_anyway=contacted or 0)
     for article, event, n in q(f"""
@@ -52,13 +54,16 @@ def article_outcomes(store: Store, days: int = 30, today: date | None = None, li
             where {window} and f.event in ('helpful', 'not_helpful') group by 1, 2""", params):
         if article:
             row(article)["found_answer" if event == "helpful" else "not_helpful"] = n
-    for article, n in q(f"""
+    after_helpful: dict[str, set[str]] = {}
+    for article, session, voted, contacted_at in q(f"""
             with votes as (select coalesce(f.article_id, i.article_id) as a, i.session as s, f.created_at as at
                            from feedback f join inquiries i on i.id = f.inquiry_id
                            where {window} and f.event = 'helpful' and i.session is not null)
-            select a, count(distinct s) from votes where exists(
-                select 1 from ({CONTACTS}) c where c.session = votes.s and c.at >= votes.at
-                and julianday(c.at) <= julianday(votes.at, :days)) group by a""", params):
-        if article:
-            row(article)["contacted_after_helpful"] = n
+            select distinct votes.a, votes.s, votes.at, c.at from votes join ({CONTACTS}) c
+                on c.session = votes.s and c.at >= votes.at""", params):
+        voted_at, contacted = parse_time(voted), parse_time(contacted_at)
+        if article and voted_at and contacted and contacted <= voted_at + timedelta(days=AFTER_HELPFUL_DAYS):
+            after_helpful.setdefault(article, set()).add(session)
+    for article, sessions in after_helpful.items():
+        row(article)["contacted_after_helpful"] = len(sessions)
     return sorted(rows.values(), key=lambda r: (-r["shown"], -r["found_answer"], r["article_id"]))[:limit]

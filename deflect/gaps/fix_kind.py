@@ -130,7 +130,7 @@ def _rising(entry: Topic) -> bool:
 def set_kind(store, topic_id: str, kind: str | None, by: str = "team", note: str = "") -> Fix | None:
     """The team's override of a topic's kind (None: back to the classifier's at the next run). Updates
     the stored report entry at once; returns the topic's fix now."""
-    row = store.db.execute("select id, report from gap_topics where id = ? collate nocase",
+    row = store.db.execute("select id, report from gap_topics where upper(id) = upper(?)",
                            [(topic_id or "").strip()]).fetchone()
     if row is None:
         raise NotFoundError(f"no topic {topic_id} (run `deflect gaps` to list topics)")
@@ -140,7 +140,7 @@ def set_kind(store, topic_id: str, kind: str | None, by: str = "team", note: str
     entry = json.loads(report or "{}")
     auto = Fix(**entry["fix"]) if entry.get("fix") else None
     at = utcnow_iso()
-    with store.db.conn:
+    with store.db.transaction():
         if kind is None:
             store.db.execute("delete from topic_fix_kinds where topic_id = ?", [topic_id])
             fix = auto if auto and auto.source == "auto" else None

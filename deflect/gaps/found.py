@@ -20,7 +20,7 @@ def found_articles(store) -> dict[str, str]:
     contacted: set[str] = set()
     for session, event, article in store.db.execute("""
             select coalesce(i.session, 'inquiry:' || i.id), f.event, f.article_id
-            from feedback f join inquiries i on i.id = f.inquiry_id order by f.created_at, f.rowid"""):
+            from feedback f join inquiries i on i.id = f.inquiry_id order by f.created_at, f.seq"""):
         if event in FOUND and article:
             taken[session] = article
         elif event == "not_helpful" and article:

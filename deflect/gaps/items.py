@@ -82,14 +82,14 @@ def load_items(store) -> list[Item]:
     inferred = covering_links(store)   # a ticket whose resolution or neighbourhood points to an article
     items = []
     for r in store.db.execute("select id, subject, body, article_id, language, created_at, ingested_at, "
-                              "channel from tickets order by rowid"):
+                              "channel from tickets order by id"):
         text = ticket_text({"subject": r[1], "body": r[2]})
         if text:
             items.append(Item(f"ticket:{r[0]}", "ticket", r[0], text, r[4], r[7], r[5] or r[6],
                               linked=r[3] or inferred.get(r[0]), subject=(r[1] or "").strip() or None,
                               inferred=not r[3] and r[0] in inferred))
     for r in store.db.execute("select id, text, language, created_at, channel, decision, article_id, "
-                              "confidence from inquiries order by created_at, rowid"):
+                              "confidence from inquiries order by created_at, seq"):
         if r[1] and r[1].strip():
             items.append(Item(f"inquiry:{r[0]}", "inquiry", r[0], r[1].strip(), r[2], r[4], r[3],
                               logged_decision=r[5], logged_article=r[6], logged_confidence=r[7]))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 import urllib.request
@@ -16,6 +15,7 @@ from deflect.engine import Engine
 from deflect.gaps.incidents import LOOKBACK_DAYS, check
 from deflect.gaps.notices import notice_rows
 from deflect.gaps.topic_match import assign
+from deflect.store.database import IntegrityErrors
 
 QUIET_AFTER = timedelta(hours=1)     # an incident closes when no window has alarmed for this long
 HOOK_TRIES = 3
@@ -35,7 +35,7 @@ def record_new_inquiries(deflector: Engine, limit: int = 2000) -> int:
     if not rows:
         return 0
     found = assign(deflector, [r[1] for r in rows])
-    with store.db.conn:
+    with store.db.transaction():
         store.db["topic_volume"].insert_all(
             [{"inquiry_id": r[0], "topic_id": t, "at": r[2], "similarity": round(s, 4)}
              for r, (t, s) in zip(rows, found, strict=True)], pk="inquiry_id", replace=True)
@@ -70,7 +70,7 @@ def watch(deflector: Engine, now: datetime | None = None, hook_url: str | None =
         alarm = check(topic_times(store, topic_id, now), now)
         current = store.db.execute("select id, updated_at from incidents where topic_id = ? and state = 'open'",
                                    [topic_id]).fetchone()
-        with store.db.conn:
+        with store.db.transaction():
             if alarm and current:
                 store.db.execute("update incidents set count = ?, baseline = ?, spread = ?, score = ?, updated_at = ? "
                                  "where id = ?", [alarm.count, alarm.baseline, alarm.spread, alarm.score, iso(now),
@@ -81,7 +81,7 @@ def watch(deflector: Engine, now: datetime | None = None, hook_url: str | None =
                        "spread": alarm.spread, "score": alarm.score, "updated_at": iso(now)}
                 try:
                     row["id"] = store.db["incidents"].insert(row).last_pk
-                except sqlite3.IntegrityError:   # another worker opened it just now
+                except IntegrityErrors:   # another worker opened it just now
                     continue
                 opened.append(row)
             elif current and (parse_time(current[1]) or now) + QUIET_AFTER <= now:
@@ -132,12 +132,12 @@ def notify(hook_url: str, payload: dict, tries: int = HOOK_TRIES, pause: float =
 def notify_in_background(store, hook_url: str, row: dict) -> threading.Thread:
     """Tell the hook without blocking anyone; the incident records when the hook took it."""
     from deflect.store import open_store
-    path = store.path if hasattr(store, "path") else None
+    path = getattr(store, "location", None)
 
     def run() -> None:
         if notify(hook_url, row) and path:
             own = open_store(path, check_same_thread=False)
-            with own.db.conn:
+            with own.db.transaction():
                 own.db.execute("update incidents set notified_at = ? where id = ?", [iso(utcnow()), row["id"]])
             own.close()
     thread = threading.Thread(target=run, daemon=True, name="incident-hook")
@@ -173,13 +173,15 @@ def watch_in_background(deflector: Engine, path, hook_url: str | None = None,
 
     def run() -> None:
         from deflect.store import Store
-        store = Store(path)
-        try:
+        store = None
+        try:   # a database that cannot be opened now (a restarting server) is tried at the next check
+            store = Store(path)
             watch(_OnStore(deflector, store), hook_url=hook_url)
         except Exception:
             log.exception("deflect: incident check failed")
         finally:
-            store.close()
+            if store is not None:
+                store.close()
             _watch_lock.release()
     thread = threading.Thread(target=run, daemon=True, name="deflect-incidents")
     thread.start()

@@ -35,7 +35,7 @@ def _bad_time() -> datetime:
     raise InputError("starts_at and ends_at must be ISO times, e.g. 2026-05-01T08:00:00Z")
 
 
-def notice_rows(store, where: str = "1", params: list | None = None) -> list[dict]:
+def notice_rows(store, where: str = "1 = 1", params: list | None = None) -> list[dict]:
     cur = store.db.execute(f"select * from incident_notices where {where} order by id", params or [])
     cols = [d[0] for d in cur.description]
     out = []
@@ -63,7 +63,7 @@ def publish(store, incident_id: int, texts: dict[str, str], starts_at: str | Non
     if end is not None and end <= start:
         raise EmptyWindowError("ends_at must be after starts_at", hint="Leave ends_at out for a notice "
                                "shown until you end it.")
-    with store.db.conn:
+    with store.db.transaction():
         nid = store.db["incident_notices"].insert({
             "incident_id": incident_id, "topic_id": row[0], "texts": json.dumps(clean, ensure_ascii=False),
             "starts_at": iso(start), "ends_at": iso(end) if end else None, "created_at": iso(now or utcnow()),
@@ -92,7 +92,7 @@ def match(deflector: Engine, text: str, language: str | None = None, session: st
     texts = notice["texts"]
     shown_lang = lang if lang in texts else next(iter(texts))
     if session:
-        with deflector.store.db.conn:
+        with deflector.store.db.transaction():
             deflector.store.db["notice_views"].insert(
                 {"notice_id": notice["id"], "session": session, "inquiry_id": inquiry_id,
                  "at": iso(now or utcnow())}, pk=("notice_id", "session"), ignore=True)

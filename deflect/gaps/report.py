@@ -273,7 +273,7 @@ def _persist(store, corpus: Corpus, naming: Naming, entries: dict[str, Topic], p
                      "confidence": float(judged.confidence[i]), "article_id": judged.article[i],
                      "topic_id": naming.topic_of[i], "updated_at": stamp})
     centroid_of = {t: est.centroids_[k] for k, t in naming.ids.items()}
-    with store.db.conn:
+    with store.db.transaction():
         if rows:
             store.db["gap_items"].upsert_all(rows, pk="key", batch_size=1000)
         keys = {it.key for it in items}
@@ -283,7 +283,8 @@ def _persist(store, corpus: Corpus, naming: Naming, entries: dict[str, Topic], p
             store.db.execute(f"delete from gap_items where key in ({','.join('?' * len(chunk))})", chunk)
         # listed: the topics the report shows -- open ones the run found, and every topic someone gave a
         # status (with its last entry when it has no members now)
-        store.db.execute("update gap_topics set active = 0, listed = (status != 'new' and report is not null)")
+        store.db.execute("update gap_topics set active = 0, "
+                         "listed = case when status != 'new' and report is not null then 1 else 0 end")
         for t, entry in entries.items():
             row = {"id": t, "active": int(t in naming.active), "label": entry.label, "title": entry.suggested_title,
                    "keywords": json.dumps(entry.keywords, ensure_ascii=False),

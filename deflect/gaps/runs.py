@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import socket
-import sqlite3
 import threading
 import time
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from deflect.errors import DeflectError, InputError, NotFoundError
 from deflect.gaps.cluster import MIN_SIZE, GapReport
 from deflect.gaps.model import Run, RunOptions
 from deflect.gaps.report import PERIOD_DAYS, build_report
+from deflect.store.database import IntegrityErrors
 
 STALE_AFTER = timedelta(hours=6)    # a run running this long is taken to be dead
 HOST = socket.gethostname()
@@ -46,7 +46,7 @@ def _one(store, where: str, params: list) -> dict | None:
 
 def latest_run(store) -> Run | None:
     """The latest run (it may still be running)."""
-    row = _one(store, "1", [])
+    row = _one(store, "1 = 1", [])
     return _run(row) if row else None
 
 
@@ -79,7 +79,7 @@ def _clear_stale(store, now: datetime) -> None:
     started = parse_time(row["started_at"]) or now
     gone = row["host"] == HOST and row["pid"] != os.getpid() and not _alive(row["pid"])
     if gone or now - started > STALE_AFTER:
-        with store.db.conn:
+        with store.db.transaction():
             store.db.execute("update gap_runs set state = 'failed', finished_at = ?, error = ? "
                              "where id = ? and state = 'running'", [iso(now), "interrupted", row["id"]])
 
@@ -102,13 +102,14 @@ def claim(store, options: RunOptions | None = None, trigger: str = "api") -> tup
     now = utcnow()
     _clear_stale(store, now)
     try:
-        with store.db.conn:
+        with store.db.transaction():
             cur = store.db.execute(
                 "insert into gap_runs (state, trigger, options, started_at, host, pid, rerun) "
-                "values ('running', ?, ?, ?, ?, ?, 0)",
+                "values ('running', ?, ?, ?, ?, ?, 0) returning id",
                 [trigger, json.dumps(options.to_dict()), iso(now), HOST, os.getpid()])
-        return get_run(store, cur.lastrowid), True
-    except sqlite3.IntegrityError:     # gap_runs_one_running: one is running
+            run_id = cur.fetchone()[0]
+        return get_run(store, run_id), True
+    except IntegrityErrors:     # gap_runs_one_running: one is running
         running = _one(store, "state = 'running'", [])
         if running is None:            # it ended just now: try again
             return claim(store, options, trigger)
@@ -117,7 +118,7 @@ def claim(store, options: RunOptions | None = None, trigger: str = "api") -> tup
 
 def _finish(store, run_id: int, state: str, error: str | None) -> bool:
     """Record the end of a run; returns whether a change asked for another run meanwhile."""
-    with store.db.conn:
+    with store.db.transaction():
         row = store.db.execute("update gap_runs set state = ?, finished_at = ?, error = ? where id = ? "
                                "returning rerun", [state, iso(utcnow()), error, run_id]).fetchone()
     return bool(row and row[0])
@@ -173,7 +174,7 @@ def refresh(deflector: Engine, trigger: str) -> Run | None:
 
 def _ask_rerun(store) -> bool:
     """Ask the running run to run again when done; False when none is running any more."""
-    with store.db.conn:
+    with store.db.transaction():
         return store.db.execute("update gap_runs set rerun = 1 where state = 'running'").rowcount > 0
 
 
@@ -193,7 +194,7 @@ def start_in_background(deflector: Engine, store, options: RunOptions | None = N
     (the new run, True), or (the one running now, False)."""
     run, started = claim(store, options, trigger)
     if started:
-        threading.Thread(target=_background, args=(deflector, store.path, run), daemon=True,
+        threading.Thread(target=_background, args=(deflector, store.location, run), daemon=True,
                          name=f"deflect-gaps-run-{run.id}").start()
     return run, started
 

@@ -59,7 +59,7 @@ def _row(store, topic_id: str) -> dict:
     topic_id = (topic_id or "").strip()
     cols = [c.name for c in store.db["gap_topics"].columns]
     for _ in range(100):   # a chain of merges ends; the bound only guards against a broken store
-        row = store.db.execute("select * from gap_topics where id = ? collate nocase", [topic_id]).fetchone()
+        row = store.db.execute("select * from gap_topics where upper(id) = upper(?)", [topic_id]).fetchone()
         if row is None:
             raise NotFoundError(f"no topic {topic_id} (run `deflect gaps` to list topics)",
                                 hint="Topic ids look like G-0001; `deflect gaps --status all` lists every topic.")
@@ -138,7 +138,7 @@ def _transition(store, topic_id: str, action: str, allowed: tuple[str, ...], cha
                               hint="`deflect gaps reopen ID` puts a covered or dismissed topic back to new."
                               if row["status"] in ("covered", "dismissed") else None)
     stamp = iso(now or utcnow())
-    with store.db.conn:
+    with store.db.transaction():
         # a topic someone acts on stays in the report until the next run decides
         store.db["gap_topics"].update(row["id"], {**changes, "listed": 1, "updated_at": stamp})
         record_event(store, row["id"], action, {"from": row["status"], **detail}, stamp)
@@ -249,7 +249,7 @@ def check_coverage(deflector: Engine, now: datetime | None = None, share: float 
             if s[j] >= radius:
                 by = docs.ids[j]
         stamp = iso(now)
-        with store.db.conn:
+        with store.db.transaction():
             for i, it in enumerate(items):
                 if judged.changed[i]:
                     store.db["gap_items"].update(it.key, {"fingerprint": fp, "decision": judged.decision[i],

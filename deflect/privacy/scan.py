@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-
-import sqlite_utils
+from typing import Any
 
 from .redact import Redactor, default_redactor
 
@@ -39,7 +38,7 @@ def mask(text: str, kind: str) -> str:
     return text[:keep] + "***"
 
 
-def _columns(db: sqlite_utils.Database, table: str) -> list[str]:
+def _columns(db: Any, table: str) -> list[str]:
     text_columns = [c.name for c in db[table].columns if (c.type or "").upper() == "TEXT"]
     if table in KNOWN_COLUMNS:
         wanted = KNOWN_COLUMNS[table]
@@ -47,18 +46,16 @@ def _columns(db: sqlite_utils.Database, table: str) -> list[str]:
     return [c for c in text_columns if not _TECHNICAL.match(c)]
 
 
-def _tables(db: sqlite_utils.Database) -> list[str]:
-    fts = {name for t in db.table_names() if (name := db[t].detect_fts())}
+def _tables(db: Any) -> list[str]:
     return [t for t in db.table_names()
-            if t not in INTERNAL_TABLES and t not in fts and not re.search(r"_fts(?:_\w+)?$", t)
-            and not t.startswith("sqlite_")]
+            if t not in INTERNAL_TABLES and not re.search(r"_fts(?:_\w+)?$", t) and not t.startswith("sqlite_")]
 
 
 def _row_id(row: dict, pks: list[str]) -> object:
-    return row["__rowid"] if pks == ["rowid"] else (row[pks[0]] if len(pks) == 1 else [row[k] for k in pks])
+    return row[pks[0]] if len(pks) == 1 else [row[k] for k in pks]
 
 
-def scan(db: sqlite_utils.Database, redactor: Redactor | None = None, limit_examples: int = 3) -> dict:
+def scan(db: Any, redactor: Redactor | None = None, limit_examples: int = 3) -> dict:
     """Count personal data per ``table.column`` and per kind across the database's text columns.
 
     Returns ``{"tables": {table: {"rows", "rows_with_findings", "columns"}}, "columns": {"table.column":
@@ -72,8 +69,8 @@ def scan(db: sqlite_utils.Database, redactor: Redactor | None = None, limit_exam
         if not columns:
             continue
         pks = db[table].pks
-        key_sql = "rowid as __rowid" if pks == ["rowid"] else ", ".join(f'"{k}"' for k in pks)
-        sql = f'select {key_sql}, {", ".join(chr(34) + c + chr(34) for c in columns)} from "{table}" order by rowid'
+        key_sql = ", ".join(f'"{k}"' for k in pks)
+        sql = f'select {key_sql}, {", ".join(chr(34) + c + chr(34) for c in columns)} from "{table}" order by {key_sql}'
         stats = {c: {"findings": 0, "rows": 0, "kinds": Counter(), "examples": [], "row_ids": []} for c in columns}
         rows = flagged = 0
         for row in db.query(sql):

@@ -5,10 +5,10 @@ holds it. Deliveries and notes are keyed so that a retried webhook or a second n
 twice (the primary key is the guard)."""
 from __future__ import annotations
 
-import sqlite_utils
+from deflect.store.database import Database
 
 
-def m_connectors_001(db: sqlite_utils.Database) -> None:
+def m_connectors_001(db: Database) -> None:
     """Connections, their resumable cursors, webhook deliveries seen, internal notes posted."""
     db["connections"].create({
         "name": str, "kind": str, "url": str, "token_file": str, "token_env": str, "secret_file": str,

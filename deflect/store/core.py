@@ -1,4 +1,5 @@
-"""The embedded SQLite store (sqlite-utils): articles, tickets, logged inquiries, settings, caches.
+"""The store: articles, tickets, logged inquiries, settings, caches, in a SQLite file (the default) or
+on a PostgreSQL server (``deflect.store.database``).
 
 Schema changes go through named migrations (``MIGRATIONS``), applied once each and recorded in
 the ``_migrations`` table. Append new ones at the end; never edit one that has shipped.
@@ -7,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -15,22 +15,24 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-import sqlite_utils
 
 from deflect.clock import utcnow_iso as utcnow
 from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article, Inquiry, Ticket
 from deflect.privacy import Redactor, default_redactor
 from deflect.store.connectors_schema import CONNECTORS_MIGRATIONS
+from deflect.store.database import Database, DatabaseErrors, RowNotFound, SQLiteDatabase, is_url
 from deflect.store.feedback_schema import FEEDBACK_MIGRATIONS
 from deflect.store.gaps import GAPS_MIGRATIONS
 from deflect.store.links_schema import LINKS_MIGRATIONS
+from deflect.store.order_schema import ORDER_MIGRATIONS
+from deflect.store.postgres import PostgresDatabase
 from deflect.store.rate_limits_schema import RATE_LIMIT_MIGRATIONS
 from deflect.store.service_schema import SERVICE_MIGRATIONS
 from deflect.store.why_schema import WHY_MIGRATIONS
 
 
-def _m001_core(db: sqlite_utils.Database) -> None:
+def _m001_core(db: Database) -> None:
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
     db["articles"].create({
         "id": str, "title": str, "body": str, "language": str, "questions": str, "tags": str,
@@ -51,7 +53,7 @@ def _m001_core(db: sqlite_utils.Database) -> None:
     db["embeddings"].create({"key": str, "vector": bytes}, pk="key")
 
 
-MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("001_core", _m001_core),
     *GAPS_MIGRATIONS,
     *SERVICE_MIGRATIONS,
@@ -60,28 +62,42 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     *FEEDBACK_MIGRATIONS,
     *WHY_MIGRATIONS,
     *RATE_LIMIT_MIGRATIONS,
+    *ORDER_MIGRATIONS,
 ]
 
 
+def connect(location: str | Path, check_same_thread: bool = True) -> Database:
+    """The database at ``location``: a ``postgresql://`` URL, else a SQLite file path."""
+    if is_url(location):
+        return PostgresDatabase(str(location))
+    return SQLiteDatabase(location, check_same_thread=check_same_thread)
+
+
+_MIGRATED: set[str] = set()   # PostgreSQL URLs this process has seen fully migrated
+
+
 class Store:
-    """Typed access to one deflect database file."""
+    """Typed access to one deflect database: a SQLite file path or a ``postgresql://`` URL."""
 
     def __init__(self, path: str | Path, check_same_thread: bool = True, redactor: Redactor | None = None):
-        self.path = Path(path)
+        self.location = str(path) if is_url(path) else Path(path)
+        # a SQLite store's file; None on a server
+        self.path: Path | None = None if is_url(path) else Path(path)
         self.redactor = redactor or default_redactor()  # everything personal is redacted before it is stored
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self.check_same_thread = check_same_thread
         self.db = self._connect()
-        self.migrate()
+        if self.path is not None or self.location not in _MIGRATED:
+            self.migrate()
+            if self.path is None:
+                _MIGRATED.add(self.location)
 
-    def _connect(self) -> sqlite_utils.Database:
-        conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=self.check_same_thread)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return sqlite_utils.Database(conn)
+    def _connect(self) -> Database:
+        return connect(self.location, check_same_thread=self.check_same_thread)
 
     def reconnect(self) -> None:
-        """Open the database file again: a connection opened while the file was read-only stays
+        """Open the database again: a SQLite connection opened while the file was read-only stays
         read-only even after the file is writable again. The old connection is not closed here: a
         thread may still be reading through it; it closes when the last reference goes."""
         self.db = self._connect()
@@ -89,26 +105,18 @@ class Store:
     # -- schema -----------------------------------------------------------------------------
     def migrate(self) -> list[str]:
         """Apply pending migrations; returns their names."""
-        conn = self.db.conn
         pending = lambda: [(n, fn) for n, fn in MIGRATIONS if n not in done]  # noqa: E731
         done = self._applied()
         if not pending():
             return []
-        # One writer at a time: another process may be migrating the same file right now.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        # One writer at a time: another process may be migrating the same database right now.
+        with self.db.migration_lock():
             done = self._applied()
             applied = []
             for name, fn in pending():
                 fn(self.db)
-                conn.execute("insert into _migrations (name, applied_at) values (?, ?)", [name, utcnow()])
+                self.db.execute("insert into _migrations (name, applied_at) values (?, ?)", [name, utcnow()])
                 applied.append(name)
-            if conn.in_transaction:
-                conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         return applied
 
     def _applied(self) -> set[str]:
@@ -117,13 +125,13 @@ class Store:
         return {r[0] for r in self.db.execute("select name from _migrations")}
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.db.close()
 
     # -- settings ---------------------------------------------------------------------------
     def get_setting(self, key: str, default=None):
         try:
             return json.loads(self.db["settings"].get(key)["value"])
-        except sqlite_utils.db.NotFoundError:
+        except RowNotFound:
             return default
 
     def set_setting(self, key: str, value) -> None:
@@ -155,7 +163,7 @@ class Store:
         """Delete an article; tickets that linked it keep their history but lose the link."""
         if not self.has_article(article_id):
             raise NotFoundError(f"no article {article_id!r}")
-        with self.db.conn:
+        with self.db.transaction():
             self.db.execute("update tickets set article_id = null where article_id = ?", [article_id])
             self.db.execute("delete from inferred_links where article_id = ?", [article_id])
             self.db["articles"].delete(article_id)
@@ -175,7 +183,7 @@ class Store:
     def get_article(self, article_id: str) -> Article:
         try:
             return self._article(self.db["articles"].get(article_id))
-        except sqlite_utils.db.NotFoundError:
+        except RowNotFound:
             raise NotFoundError(f"no article {article_id!r}") from None
 
     def articles(self) -> list[Article]:
@@ -208,7 +216,7 @@ class Store:
         return counts
 
     def tickets(self) -> Iterator[dict]:
-        yield from self.db["tickets"].rows_where(order_by="rowid")
+        yield from self.db["tickets"].rows_where(order_by="id")
 
     def get_tickets(self, ids: Iterable[str]) -> dict[str, dict]:
         ids = list(ids)
@@ -220,7 +228,7 @@ class Store:
     # -- inquiries --------------------------------------------------------------------------
     def write_inquiries(self, rows: list[dict]) -> None:
         """Store inquiry rows (upserted by id, so writing a row twice is harmless)."""
-        with self.db.conn:
+        with self.db.transaction():
             self.db["inquiries"].upsert_all(rows, pk="id")
 
     def log_inquiry(self, inquiry: Inquiry, decision: str, confidence: float,
@@ -236,14 +244,10 @@ class Store:
 
     @contextmanager
     def busy_timeout(self, seconds: float) -> Iterator[None]:
-        """Wait at most ``seconds`` for a lock held by another connection (then SQLite raises
-        'database is locked'), instead of the connection's default."""
-        previous = self.db.execute("pragma busy_timeout").fetchone()[0]
-        self.db.execute(f"pragma busy_timeout = {int(seconds * 1000)}")
-        try:
+        """Wait at most ``seconds`` for a lock held by another connection (then the write raises),
+        instead of the connection's default."""
+        with self.db.busy_timeout(seconds):
             yield
-        finally:
-            self.db.execute(f"pragma busy_timeout = {int(previous)}")
 
     # -- embedding cache --------------------------------------------------------------------
     @staticmethod
@@ -297,10 +301,22 @@ def page_location(page: str | None, redactor: Redactor | None = None) -> str | N
     return (redactor or default_redactor()).redact(urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))) or None
 
 
+def store_exists(location: str | Path) -> bool:
+    """Whether a deflect store is at ``location`` (a file, or a database that has been migrated), without
+    creating one."""
+    if not is_url(location):
+        return Path(location).exists()
+    db = connect(location)
+    try:
+        return "_migrations" in db.table_names()
+    finally:
+        db.close()
+
+
 def open_store(path: str | Path, check_same_thread: bool = True, redactor: Redactor | None = None) -> Store:
     """Open (and migrate) the store, turning SQLite errors into a DeflectError."""
     try:
         return Store(path, check_same_thread=check_same_thread, redactor=redactor)
-    except sqlite3.DatabaseError as exc:
+    except DatabaseErrors as exc:
         raise DeflectError(f"cannot open the database {path}: {exc}",
                            hint="Is it a deflect database? Use --home to point at another folder.") from exc

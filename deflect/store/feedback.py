@@ -36,8 +36,9 @@ def assign_arm(store: Store, session: str, share: float, rng: random.Random | No
     if known is not None:
         return known
     arm = "holdout" if share > 0 and (rng or random).random() < share else "shown"
-    with store.db.conn:
-        store.db.execute("insert or ignore into widget_sessions (session, arm, assigned_at) values (?, ?, ?)",
+    with store.db.transaction():
+        store.db.execute("insert into widget_sessions (session, arm, assigned_at) values (?, ?, ?) "
+                         "on conflict (session) do nothing",
                          [session, arm, utcnow_iso()])
     return session_arm(store, session) or arm
 
@@ -55,7 +56,7 @@ def record_contact(store: Store, source: str, session: str | None = None, custom
                                       [ticket_id, source]).fetchone():
         return None
     cid = uuid.uuid4().hex
-    with store.db.conn:
+    with store.db.transaction():
         store.db["contacts"].insert({"id": cid, "session": session or None,
                                      "customer": one_way_hash(customer) if customer else None,
                                      "source": source, "ticket_id": ticket_id, "created_at": utcnow_iso()})
@@ -81,7 +82,7 @@ def add_evidence(store: Store, kind: str, text: str, article_id: str, session: s
     if kind not in KIND_WEIGHTS:
         raise InputError(f"unknown evidence kind {kind!r}", hint="Use one of: " + ", ".join(KIND_WEIGHTS) + ".")
     eid = uuid.uuid4().hex[:16]
-    with store.db.conn:
+    with store.db.transaction():
         store.db["evidence"].insert({
             "id": eid, "kind": kind, "text": text, "article_id": article_id, "weight": KIND_WEIGHTS[kind],
             "session": session, "client": client, "inquiry_id": inquiry_id, "created_at": created_at or utcnow_iso(),
@@ -97,8 +98,9 @@ def evidence_rows(store: Store, article_id: str | None = None, session: str | No
         if value:
             where.append(f"{column} = ?")
             params.append(value)
-    return list(store.db["evidence"].rows_where(" and ".join(where) or None, params,
-                                                order_by="created_at desc, rowid desc", limit=limit))
+    rows = store.db["evidence"].rows_where(" and ".join(where) or None, params,
+                                           order_by="created_at desc, seq desc", limit=limit)
+    return [{k: v for k, v in r.items() if k != "seq"} for r in rows]   # seq: the store's own ordering
 
 
 def forget_evidence(store: Store, ids: list[str] | None = None, article_id: str | None = None,
@@ -112,6 +114,6 @@ def forget_evidence(store: Store, ids: list[str] | None = None, article_id: str 
         if not parts:
             raise InputError("say what to forget: ids, an article, a session or a kind")
         where, params = " and ".join(f"{c} = ?" for c, _ in parts), [v for _, v in parts]
-    with store.db.conn:
+    with store.db.transaction():
         cursor = store.db.execute(f"delete from evidence where {where}", params)
     return cursor.rowcount

@@ -11,10 +11,10 @@
 """
 from __future__ import annotations
 
-import sqlite_utils
+from deflect.store.database import Database
 
 
-def m_feedback_001(db: sqlite_utils.Database) -> None:
+def m_feedback_001(db: Database) -> None:
     """Holdout arms, contacts, learned evidence."""
     db["widget_sessions"].create({"session": str, "arm": str, "assigned_at": str}, pk="session")
     db["contacts"].create({

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 
-import sqlite_utils
+from deflect.store.database import Database
 
 
-def _m101_gaps(db: sqlite_utils.Database) -> None:
+def _m101_gaps(db: Database) -> None:
     db["gap_items"].create({
         "key": str,             # "ticket:<id>" | "inquiry:<id>"
         "source": str,          # "ticket" | "inquiry"
@@ -64,7 +64,7 @@ def _m101_gaps(db: sqlite_utils.Database) -> None:
     db["gap_events"].create_index(["topic_id"])
 
 
-def _m102_stored_report(db: sqlite_utils.Database) -> None:
+def _m102_stored_report(db: Database) -> None:
     db["gap_topics"].add_column("listed", int)      # 1 = in the stored report
     db["gap_topics"].add_column("members", str)     # JSON list: the members of the last report entry
     db.execute("update gap_topics set listed = active")
@@ -101,7 +101,7 @@ def _m102_stored_report(db: sqlite_utils.Database) -> None:
     db.execute("create unique index gap_runs_one_running on gap_runs(state) where state = 'running'")
 
 
-def _m103_topic_merges(db: sqlite_utils.Database) -> None:
+def _m103_topic_merges(db: Database) -> None:
     db["gap_topics"].add_column("merged_into", str)     # the topic this one was merged into (NULL: none)
     db["gap_topics"].add_column("cost", int)            # customers of the last 30 days (the report ranks by it)
 

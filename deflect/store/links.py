@@ -43,7 +43,7 @@ def replace_links(store, rows: list[dict], sources: Iterable[str], ticket_ids: I
     sources = list(sources)
     marks = ",".join("?" * len(sources))
     now = utcnow()
-    with store.db.conn:
+    with store.db.transaction():
         if ticket_ids is None:
             store.db.execute(f"delete from inferred_links where source in ({marks})", sources)
         else:

@@ -7,10 +7,10 @@ one an agent made.
 """
 from __future__ import annotations
 
-import sqlite_utils
+from deflect.store.database import Database
 
 
-def m_links_001(db: sqlite_utils.Database) -> None:
+def m_links_001(db: Database) -> None:
     """The inferred links, one row per ticket."""
     db["inferred_links"].create({
         "ticket_id": str,

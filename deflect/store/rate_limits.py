@@ -14,7 +14,7 @@ from deflect.store.core import Store
 def count_hit(store: Store, bucket: str, client: str, window_start: int) -> int:
     """Count one hit of ``client`` on ``bucket`` in the window starting at ``window_start``; the
     window's hits including this one."""
-    with store.db.conn:
+    with store.db.transaction():
         row = store.db.execute(
             "insert into rate_limits (bucket, client, window_start, hits) values (?, ?, ?, 1) "
             "on conflict (bucket, client, window_start) do update set hits = rate_limits.hits + 1 "
@@ -31,6 +31,6 @@ def hits(store: Store, bucket: str, client: str, window_start: int) -> int:
 
 def prune(store: Store, before: int) -> int:
     """Delete the counters of windows that started before ``before``; how many."""
-    with store.db.conn:
+    with store.db.transaction():
         cursor = store.db.execute("delete from rate_limits where window_start < ?", [before])
     return max(cursor.rowcount, 0)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 import uuid
 from datetime import UTC, datetime
-
-import sqlite_utils
 
 from deflect.clock import utcnow_iso
 from deflect.errors import InputError, NotFoundError
 from deflect.store.core import Store
+from deflect.store.database import OperationalErrors, RowNotFound
 
 SCOPES = ("agent", "admin")
 EVENTS = ("helpful", "not_helpful", "contacted_support", "clicked")
@@ -47,7 +45,7 @@ def create_key(store: Store, name: str, scope: str = "agent") -> tuple[dict, str
 
 def list_keys(store: Store, include_revoked: bool = True) -> list[dict]:
     where = None if include_revoked else "revoked_at is null"
-    return [_public(r) for r in store.db["api_keys"].rows_where(where, order_by="created_at, rowid")]
+    return [_public(r) for r in store.db["api_keys"].rows_where(where, order_by="created_at, seq")]
 
 
 def revoke_key(store: Store, id_or_name: str) -> list[dict]:
@@ -58,7 +56,7 @@ def revoke_key(store: Store, id_or_name: str) -> list[dict]:
         raise NotFoundError(f"no active key with id or name {id_or_name!r}",
                             hint="See `deflect keys list` for the ids.")
     now = utcnow_iso()
-    with store.db.conn:
+    with store.db.transaction():
         for row in rows:
             store.db["api_keys"].update(row["id"], {"revoked_at": now})
             row["revoked_at"] = now
@@ -80,10 +78,10 @@ def verify_key(store: Store, key: str, touch_after_s: int = 60) -> dict | None:
     last = record["last_used_at"]
     if last is None or (now - datetime.fromisoformat(last)).total_seconds() >= touch_after_s:
         try:
-            with store.db.conn:
+            with store.db.transaction():
                 store.db.execute("update api_keys set last_used_at = ? where id = ?",
                                  [now.replace(microsecond=0).isoformat(), record["id"]])
-        except sqlite3.OperationalError:  # a busy database must not fail the request
+        except OperationalErrors:  # a busy database must not fail the request
             pass
     return record
 
@@ -92,7 +90,7 @@ def verify_key(store: Store, key: str, touch_after_s: int = 60) -> dict | None:
 def get_inquiry(store: Store, inquiry_id: str) -> dict | None:
     try:
         return store.db["inquiries"].get(inquiry_id)
-    except sqlite_utils.db.NotFoundError:
+    except RowNotFound:
         return None
 
 
@@ -111,7 +109,7 @@ def write_feedback(store: Store, rows: list[dict]) -> int:
     known = {r[0] for r in store.db.execute(f"select id from inquiries where id in ({marks})", ids)} if ids else set()
     keep = [r for r in rows if r["inquiry_id"] in known]
     if keep:
-        with store.db.conn:
+        with store.db.transaction():
             store.db["feedback"].upsert_all(keep, pk="id")
     return len(rows) - len(keep)
 

@@ -1,10 +1,10 @@
 """Migrations of the web service's tables (feedback events, API keys); listed in the store's MIGRATIONS."""
 from __future__ import annotations
 
-import sqlite_utils
+from deflect.store.database import Database
 
 
-def m_service_001(db: sqlite_utils.Database) -> None:
+def m_service_001(db: Database) -> None:
     """Feedback events and API keys."""
     db["feedback"].create({
         "id": str, "inquiry_id": str, "article_id": str, "event": str, "session": str, "created_at": str,

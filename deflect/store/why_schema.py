@@ -11,16 +11,16 @@
 """
 from __future__ import annotations
 
-import sqlite_utils
+from deflect.store.database import Database
 
 
-def m_why_001_fix_kinds(db: sqlite_utils.Database) -> None:
+def m_why_001_fix_kinds(db: Database) -> None:
     db["topic_fix_kinds"].create({
         "topic_id": str, "kind": str, "by": str, "note": str, "at": str,
     }, pk="topic_id")
 
 
-def m_why_002_incidents(db: sqlite_utils.Database) -> None:
+def m_why_002_incidents(db: Database) -> None:
     db["topic_volume"].create({
         "inquiry_id": str, "topic_id": str, "at": str, "similarity": float,
     }, pk="inquiry_id")

@@ -1,7 +1,6 @@
 """What the API's three audiences share: the process's engine, article hits as JSON, inquiry logging."""
 from __future__ import annotations
 
-import sqlite3
 import threading
 import uuid
 from functools import lru_cache
@@ -13,6 +12,7 @@ from deflect.errors import DeflectError
 from deflect.formats import Inquiry
 from deflect.store import Store, open_store
 from deflect.store.core import inquiry_row
+from deflect.store.database import DatabaseErrors
 from deflect.store.service import write_feedback
 from deflect.store.spool import Spool
 from deflect.text import plain_text
@@ -57,7 +57,7 @@ def articles_json(hits: list[ArticleHit], query: str) -> list[dict]:
         marks = ",".join("?" * len(ids))
         try:
             bodies = dict(get_store().db.execute(f"select id, body from articles where id in ({marks})", ids))
-        except (sqlite3.Error, DeflectError) as exc:  # the answer goes out without snippets
+        except (*DatabaseErrors, DeflectError) as exc:  # the answer goes out without snippets
             current_app.logger.warning("deflect: article snippets not read from the database (%s)", exc)
     return [{"id": h.id, "title": h.title, "url": h.url, "score": round(float(h.score), 4),
              "language": h.language,
@@ -113,7 +113,7 @@ def inquiry_log() -> InquiryLog:
         with _LOG_LOCK:
             found = logs.get(home)
             if found is None:
-                app, path, redactor = current_app._get_current_object(), get_home().db_path, get_redactor()
+                app, path, redactor = current_app._get_current_object(), get_home().database, get_redactor()
 
                 def in_app(fn):
                     with app.app_context():

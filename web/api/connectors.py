@@ -26,7 +26,7 @@ def inbox() -> Inbox:
         with _create_lock:
             found = current_app.extensions.get(EXT)
             if found is None:
-                config, db_path, redactor = current_app.config, get_home().db_path, get_redactor()
+                config, db_path, redactor = current_app.config, get_home().database, get_redactor()
                 options = NoteOptions(help_center_url=config.get("HELP_CENTER_URL"),
                                       signature=config.get("DRAFT_SIGNATURE"),
                                       ticket_min_score=float(config.get("DRAFT_TICKET_MIN_SCORE", 0.5)))

@@ -93,8 +93,8 @@ def _check_after_suggest(response):
     """New widget questions may be the start of an incident: check soon, without waiting for them."""
     if request.endpoint == "widget.suggest" and response.status_code == 200:
         try:
-            # the database file's path without opening a connection for it (this runs on every suggest)
-            watch_in_background(deflector(), get_home().db_path, current_app.config.get("INCIDENT_HOOK_URL"),
+            # where the database is without opening a connection for it (this runs on every suggest)
+            watch_in_background(deflector(), get_home().database, current_app.config.get("INCIDENT_HOOK_URL"),
                                 float(current_app.config.get("INCIDENT_CHECK_INTERVAL", 60)))
         except Exception:  # never fail an answered question over the incident check
             current_app.logger.exception("deflect: incident check could not start")

@@ -2,8 +2,6 @@
 the OpenAPI document. No key; rate-limited and CORS-limited (web/limits.py)."""
 from __future__ import annotations
 
-import sqlite3
-
 from flask import Blueprint, current_app, jsonify, request
 
 from deflect.decision.calibrator import SETTING
@@ -12,6 +10,7 @@ from deflect.engine import Suggestion
 from deflect.errors import ClientError, DeflectError, NotFoundError
 from deflect.feedback.learning import learn_from_vote
 from deflect.language import detect_language
+from deflect.store.database import DatabaseErrors
 from deflect.store.service import EVENTS, feedback_row, record_feedback
 
 from ..errors import ApiError
@@ -48,7 +47,7 @@ def _held_out(session: str | None) -> bool:
         return False
     try:
         store = get_store()
-    except (sqlite3.Error, DeflectError):
+    except (*DatabaseErrors, DeflectError):
         return False
     return widget_arm(store, session) == "holdout"
 
@@ -91,7 +90,7 @@ def feedback():
         fid = _keep_vote(inquiry_id, event, article_id, session, "its inquiry is still in the spool")
     except ClientError:
         raise
-    except (sqlite3.Error, DeflectError, OSError) as exc:
+    except (*DatabaseErrors, DeflectError, OSError) as exc:
         fid = _keep_vote(inquiry_id, event, article_id, session, exc)
     return jsonify({"ok": True, "id": fid, "event": event}), 201
 
@@ -102,7 +101,7 @@ def _learn(store, inquiry_id: str, event: str, article_id: str | None, session: 
     try:
         with lock_wait(store):
             learned = learn_from_vote(store, inquiry_id, event, article_id, session, request_client())
-    except (sqlite3.Error, DeflectError) as exc:
+    except (*DatabaseErrors, DeflectError) as exc:
         current_app.logger.warning("deflect: a vote was not learned from (%s)", exc)
         return
     if learned:
@@ -143,7 +142,7 @@ def health():
         counts = get_store().counts()
         body.update(articles=counts["articles"], tickets=counts["tickets"], database="ok",
                     calibration=_calibration(get_store().get_setting(SETTING)))
-    except (sqlite3.Error, DeflectError):
+    except (*DatabaseErrors, DeflectError):
         body["database"] = "unavailable"
     body.update(spool=spool().stats(), index={"ok": problem is None, "problem": problem})
     if current_app.config.get("SNAPSHOT_DIR"):
