@@ -115,3 +115,20 @@ def pytest_collection_modifyitems(config, items):
     if on_server:
         config.hook.pytest_deselected(items=on_server)
         items[:] = [item for item in items if item not in on_server]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium, one per session: Playwright's sync API allows one running instance per thread."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
+    chromium_path = Path("/usr/bin/chromium")
+    if not chromium_path.exists():
+        if os.environ.get("DEFLECT_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{chromium_path} is missing (apt-get install -y chromium chromium-driver)")
+        pytest.skip("needs /usr/bin/chromium (apt-get install -y chromium chromium-driver)")
+    pw = sync_api.sync_playwright().start()
+    chromium = pw.chromium.launch(executable_path=str(chromium_path), headless=True,
+                                  args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    yield chromium
+    chromium.close()
+    pw.stop()

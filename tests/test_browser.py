@@ -57,18 +57,6 @@ def server(browser_home):
     thread.join(5)
 
 
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing (apt-get install -y chromium chromium-driver)")
-    pw = sync_api.sync_playwright().start()
-    chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                  args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-    yield chromium
-    chromium.close()
-    pw.stop()
-
-
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")

@@ -369,21 +369,15 @@ def customer_site(live_server, tmp_path):
 
 
 @pytest.fixture
-def browser_page():
-    chromium_path = Path("/usr/bin/chromium")
+def browser_page(browser):
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
-    if not chromium_path.exists():
-        pytest.skip("needs /usr/bin/chromium")
-    pw = sync_api.sync_playwright().start()
-    chromium = pw.chromium.launch(executable_path=str(chromium_path), headless=True,
-                                  args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-    page = chromium.new_context(locale="de-DE").new_page()
+    context = browser.new_context(locale="de-DE")
+    page = context.new_page()
     page.set_default_timeout(20_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page, sync_api.expect
-    chromium.close()
-    pw.stop()
+    context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from deflect.errors import StoreUnavailable
 from deflect.store import Store
 from deflect.store.database import DatabaseErrors
 
@@ -119,26 +120,34 @@ class InquiryLog:
         """One transaction for the batch (and one for the embeddings); on failure the rows are spooled and
         the connection is opened again for the next batch (one opened read-only stays read-only)."""
         rows = [entry.row for entry in batch]
-        try:
-            if self._store is None:
-                self._store = self._open_store()
-            store = self._store
-            with store.busy_timeout(self.lock_timeout):
-                store.write_inquiries(rows)
-                self._after_write(store)
-                vectors = {e.embedding[0]: e.embedding[1] for e in batch if e.embedding is not None}
-                try:   # only a cache: the gap report embeds the text again
-                    store.cache_embeddings(vectors)
-                except DatabaseErrors:
-                    pass
-        except Exception as exc:   # a database error, or any other: the rows go to the spool either way
-            self._close_store()
-            for row in rows:
-                self._keep(row, exc)
-            return False
+        # A connection kept from before a database server restart fails once; a fresh one is tried before
+        # the rows go to the spool.
+        for retry in (self._store is not None, False):
+            try:
+                if self._store is None:
+                    self._store = self._open_store()
+                self._write_rows(self._store, batch, rows)
+                break
+            except Exception as exc:   # a database error, or any other: the rows go to the spool either way
+                self._close_store()
+                if retry and isinstance(exc, StoreUnavailable):
+                    continue
+                for row in rows:
+                    self._keep(row, exc)
+                return False
         self.batches += 1
         self.rows += len(rows)
         return True
+
+    def _write_rows(self, store: Store, batch: list[Entry], rows: list[dict]) -> None:
+        with store.busy_timeout(self.lock_timeout):
+            store.write_inquiries(rows)
+            self._after_write(store)
+            vectors = {e.embedding[0]: e.embedding[1] for e in batch if e.embedding is not None}
+            try:   # only a cache: the gap report embeds the text again
+                store.cache_embeddings(vectors)
+            except DatabaseErrors:
+                pass
 
     def _close_store(self) -> None:
         store, self._store = self._store, None
