@@ -272,7 +272,7 @@ class Rows:
 def check_rows(rows: Rows, tally: Tally) -> dict:
     """Rows against the clients' 2xx: lost (acknowledged, not in the database), duplicated (one
     request stored twice), and stored without an answer (in flight when a replica died)."""
-    texts = rows.all("select id, text from inquiries where session like 'drill%'")
+    texts = rows.all("select id, text from inquiries where session like ?", ["drill%"])
     by_mark: Counter = Counter()
     for _, text in texts:
         mark = next((w for w in (text or "").split() if w.startswith("drillq")), None)
@@ -285,7 +285,7 @@ def check_rows(rows: Rows, tally: Tally) -> dict:
     unanswered = sum(n - 1 for mark, n in by_mark.items() if n > 1 and mark in tally.resent) \
         + sum(1 for mark in by_mark if mark not in tally.inquiries)
     votes = rows.all("select f.id, f.inquiry_id from feedback f join inquiries i on i.id = f.inquiry_id "
-                     "where i.session like 'drill%'")
+                     "where i.session like ?", ["drill%"])
     vote_ids = {f for f, _ in votes}
     per_inquiry = Counter(i for _, i in votes)
     lost_votes = sum(1 for fid in tally.feedback if fid not in vote_ids)
