@@ -149,7 +149,8 @@ def load_snapshot(root: Path, version: str, previous: Engine | None = None) -> E
 
     path = Path(root) / version
     verify_snapshot(path)
-    home = SnapshotHome(Home.resolve(current_app.config.get("DEFLECT_HOME")).path, snapshot=path)
+    base = Home.resolve(current_app.config.get("DEFLECT_HOME"), current_app.config.get("DATABASE_URL"))
+    home = SnapshotHome(base.path, base.database_url, snapshot=path)
     engine = Deflector.open(home, model=current_app.config.get("DEFLECT_MODEL"),
                             embedder=getattr(previous, "embedder", None))
     try:
