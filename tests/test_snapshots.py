@@ -130,3 +130,20 @@ def test_rate_limit_is_shared_by_two_apps_on_one_store(tmp_path):
     assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 3600
     other = two.post("/api/v1/suggest", json={"text": "Abo kündigen"}, environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert other.status_code == 200
+
+
+def test_a_snapshot_engine_keeps_the_database_of_its_home(tmp_path):
+    """Replicas on PostgreSQL: the engine opened from a snapshot stores its rows there, not in a SQLite
+    file of the home folder."""
+    from deflect.web.snapshots import snapshot_home
+    from flask import Flask
+
+    app = Flask("t")
+    url = "postgresql://deflect@db.example:5432/deflect"
+    app.config.update(DEFLECT_HOME=str(tmp_path), DATABASE_URL=url)
+    with app.app_context():
+        home = snapshot_home(tmp_path / "snapshots" / "v1")
+    assert home.database == url and home.index_dir == tmp_path / "snapshots" / "v1"
+    app.config.update(DATABASE_URL=None)
+    with app.app_context():
+        assert snapshot_home(tmp_path / "v2").database == tmp_path / "deflect.db"

@@ -141,6 +141,12 @@ class SnapshotWatcher:
                 "last_error": self.last_error}
 
 
+def snapshot_home(path: Path) -> SnapshotHome:
+    """The app's home (its store: the SQLite file or the database URL) with the index of snapshot ``path``."""
+    base = Home.resolve(current_app.config.get("DEFLECT_HOME"), current_app.config.get("DATABASE_URL"))
+    return SnapshotHome(base.path, base.database_url, snapshot=path)
+
+
 def load_snapshot(root: Path, version: str, previous: Engine | None = None) -> Engine:
     """An engine on snapshot ``version``, checked in full and answering a smoke query; it reuses the
     model of ``previous`` when the snapshot was built with the same one."""
@@ -149,9 +155,7 @@ def load_snapshot(root: Path, version: str, previous: Engine | None = None) -> E
 
     path = Path(root) / version
     verify_snapshot(path)
-    base = Home.resolve(current_app.config.get("DEFLECT_HOME"), current_app.config.get("DATABASE_URL"))
-    home = SnapshotHome(base.path, base.database_url, snapshot=path)
-    engine = Deflector.open(home, model=current_app.config.get("DEFLECT_MODEL"),
+    engine = Deflector.open(snapshot_home(path), model=current_app.config.get("DEFLECT_MODEL"),
                             embedder=getattr(previous, "embedder", None))
     try:
         engine.saves_index = False
