@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from deflect.gaps.link_merge import merge_by_links
 from deflect.gaps.merge import calibrated_level, covered_centres, merge_clusters
 from deflect.gaps.neighbourhood import Neighbourhood, centroid, project
 
@@ -136,9 +137,21 @@ class GapReport:
         def rank(c: int) -> tuple:
             return (c < n_old, int(self.sizes_[c]), -c)
 
-        self.merge_level_ = calibrated_level(X, self._covered_parts(X, hard, article), article)
-        self.merged_ = merge_clusters(X, self.labels_, [int(c) for c in gaps], covered_centres(X, hard, article),
-                                      passes, rank, covered_rows=X[hard], level=self.merge_level_)
+        parts = self._covered_parts(X, hard, article)
+        # first by the company the members keep (families of phrasings of one question), then by centres
+        # (one question in two languages or wordings whose members are not each other's neighbours)
+        self.merged_, self.link_share_ = merge_by_links(X, self.labels_, [int(c) for c in gaps], parts, article,
+                                                        passes, rank, np.random.default_rng(self.random_state))
+        rest = [int(c) for c in gaps if int(c) not in self.merged_]
+        self.merge_level_ = calibrated_level(X, parts, article)
+        later = merge_clusters(X, self.labels_, rest, covered_centres(X, hard, article), passes, rank,
+                               covered_rows=X[hard], level=self.merge_level_)
+        for gone, keep in later.items():     # a cluster absorbed by one that merged on
+            self.merged_[gone] = keep
+        for gone, keep in list(self.merged_.items()):
+            while keep in later:
+                keep = later[keep]
+            self.merged_[gone] = keep
         for gone in self.merged_:
             self.is_gap_[gone], self.sizes_[gone] = False, 0
         for keep in set(self.merged_.values()):
