@@ -1,0 +1,71 @@
+"""The link merge of the gap report: clusters whose members are each other's nearest neighbours are
+one question, at the share of neighbour links learnt from the covered topics."""
+from __future__ import annotations
+
+import numpy as np
+
+from deflect.gaps.link_merge import learnt_share, link_matrix, merge_by_links, nearest_rows
+
+DIM = 32
+
+
+def question(rng: np.random.Generator, start: np.ndarray, end: np.ndarray, n: int = 20) -> np.ndarray:
+    """One question asked in phrasings that run from one wording (``start``) to another (``end``):
+    the first pass cuts it into two families, the members where they meet are neighbours."""
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    V = (1 - t) * start + t * end + rng.normal(0, 0.02, (n, DIM))
+    return V / np.linalg.norm(V, axis=1, keepdims=True)
+
+
+def data(rng: np.random.Generator, n_covered: int = 4) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Rows of ``n_covered`` covered questions and two uncovered ones, each split in two halves.
+    The uncovered questions are the last 40 rows. Returns (X, article per row, covered halves)."""
+    axes = np.eye(DIM)
+    blocks, article, parts = [], [], []
+    for q in range(n_covered + 2):
+        start, end = axes[q] + 0.8 * axes[16 + 2 * q], axes[q] + 0.8 * axes[17 + 2 * q]
+        rows = question(rng, start, end)
+        first = sum(len(b) for b in blocks)
+        blocks.append(rows)
+        covered = q < n_covered
+        article += [f"a{q}" if covered else None] * len(rows)
+        halves = [np.arange(first, first + 10), np.arange(first + 10, first + 20)]
+        if covered:
+            parts += halves
+    return np.vstack(blocks).astype(np.float32), np.array(article, dtype=object), parts
+
+
+def test_the_share_is_learnt_between_one_question_and_two():
+    X, article, parts = data(np.random.default_rng(0))
+    rows = np.concatenate(parts)
+    group = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    L = link_matrix(nearest_rows(X, rows), group, len(parts))
+    share = learnt_share(L, np.bincount(group).astype(float), [article[p] for p in parts], 10)
+    assert share is not None and 0.0 < share < 1.0
+    sister = (L[0, 1] + L[1, 0]) / (10 * 10)            # the two halves of one covered question
+    assert sister > share
+    assert learnt_share(L[:2, :2], np.array([10.0, 10.0]), [article[p] for p in parts[:2]], 10) is None
+
+
+def test_halves_of_one_uncovered_question_merge_and_two_questions_stay_apart():
+    X, article, parts = data(np.random.default_rng(1))
+    lab = np.full(len(X), -1, np.int64)
+    n = len(X)
+    for c, rows in enumerate([np.arange(n - 40, n - 30), np.arange(n - 30, n - 20),
+                              np.arange(n - 20, n - 10), np.arange(n - 10, n)]):
+        lab[rows] = c
+    merged, share = merge_by_links(X, lab, [0, 1, 2, 3], parts, article, lambda rows: True,
+                                   lambda c: (int((lab == c).sum()), -c), np.random.default_rng(0))
+    assert share is not None
+    assert merged == {1: 0, 3: 2}
+    assert set(lab[n - 40:n - 20]) == {0} and set(lab[n - 20:]) == {2}
+
+
+def test_a_merge_the_evidence_test_refuses_does_not_happen():
+    X, article, parts = data(np.random.default_rng(1))
+    lab = np.full(len(X), -1, np.int64)
+    n = len(X)
+    lab[n - 40:n - 30], lab[n - 30:n - 20] = 0, 1
+    merged, _ = merge_by_links(X, lab, [0, 1], parts, article, lambda rows: False, lambda c: (-c,),
+                               np.random.default_rng(0))
+    assert merged == {} and set(lab[n - 30:n - 20]) == {1}
