@@ -47,6 +47,12 @@ def link_matrix(nbrs: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarra
     return L
 
 
+def link_share(W: np.ndarray, sizes: np.ndarray, k: int) -> np.ndarray:
+    """The link share of each pair: the edges between them (``W``, both ways) per neighbour edge of the
+    smaller one (a family of phrasings on the edge of a large one has most of its company there)."""
+    return W / (k * np.maximum(np.minimum.outer(sizes, sizes), 1.0))
+
+
 def greedy_link_merges(L: np.ndarray, sizes: np.ndarray, k: int) -> list[tuple[float, int, int]]:
     """Merge the groups of link matrix ``L`` (``sizes`` members each) most linked pair first: the
     merges as (share, kept, absorbed) until no pair is linked. The share of a pair is the edges between
@@ -58,7 +64,7 @@ def greedy_link_merges(L: np.ndarray, sizes: np.ndarray, k: int) -> list[tuple[f
     alive = np.ones(len(sizes), bool)
     out = []
     while True:
-        share = W / (k * np.maximum(np.minimum.outer(sizes, sizes), 1.0))
+        share = link_share(W, sizes, k)
         share[~alive] = 0.0
         share[:, ~alive] = 0.0
         np.fill_diagonal(share, 0.0)
@@ -162,7 +168,7 @@ def _merge(L: np.ndarray, sizes: np.ndarray, to_covered: np.ndarray, share: floa
     refused: set[tuple[int, int]] = set()
     merged: dict[int, int] = {}
     while True:
-        S = W / (k * np.maximum(np.minimum.outer(sizes, sizes), 1.0))
+        S = link_share(W, sizes, k)
         S[~alive], S[:, ~alive] = 0.0, 0.0
         ok = np.triu((S > share) & (S > np.maximum.outer(to_covered, to_covered)), 1)
         pairs = sorted(((float(S[a, b]), int(a), int(b)) for a, b in zip(*np.nonzero(ok), strict=True)

@@ -1,5 +1,5 @@
-"""The second, coarser pass of the gap report: topics that are one question asked in different ways
-(other words, another language) are merged.
+"""The centre merge of the gap report's second pass: topics that are one question asked in different
+ways (other words, another language) are merged. (It runs after the link merge, ``link_merge``.)
 
 The first pass cuts the clustering tree at the spread of one covered topic, which keeps different
 questions apart but may leave one question in several clusters (on data written from templates, each
