@@ -153,8 +153,10 @@ def calibrate(labelled, wrong_cost, home):
     from deflect.formats import read_inquiries
     deflector = _deflector(home, threads=2)
     if labelled:
-        report = calibrate_labelled(deflector, read_inquiries(labelled, require_labels=True), wrong_cost,
-                                    name=click.format_filename(labelled))
+        from deflect.decision.part_choice import learn_part_weights
+        inquiries = read_inquiries(labelled, require_labels=True)
+        report = calibrate_labelled(deflector, inquiries, wrong_cost, name=click.format_filename(labelled),
+                                    part_weights=learn_part_weights(deflector, inquiries))
     else:
         report = calibrate_from_history(deflector, wrong_cost)
     what = describe_calibration(deflector.store.get_setting("calibration"), when=False)
@@ -239,7 +241,7 @@ def eval_(labelled, as_json, home):
 @friendly
 def status(as_json, home):
     """Counts, model, index age and calibration."""
-    from deflect.decision.describe import describe_calibration
+    from deflect.decision.describe import describe_calibration, describe_part_weights
     from deflect.errors import IndexMismatchError, IndexMissingError
     from deflect.index.files import verify_index
     from deflect.store import store_exists
@@ -264,6 +266,7 @@ def status(as_json, home):
     cal = store.get_setting("calibration")
     info["calibration"] = ({k: cal[k] for k in ("source", "threshold", "n_samples", "fitted_at", "wrong_cost")}
                            | {"fitted_on": describe_calibration(cal), "report": cal.get("report")}) if cal else None
+    info["part_weights"] = describe_part_weights(cal, info["index"].get("model"))
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -285,6 +288,8 @@ def status(as_json, home):
                    + ("  — articles changed since: run `deflect index`" if ix["stale"] else ""))
     click.echo(f"calibration: {describe_calibration(cal)}"
                + (f", threshold {cal['threshold']:.3f}" if cal else ""))
+    if info["part_weights"]:
+        click.echo(f"model parts: {info['part_weights']['summary']}")
 
 
 @cli.command(name="settings")
