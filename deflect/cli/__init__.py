@@ -147,7 +147,7 @@ def _after_index(home: Home) -> None:
 def calibrate(labelled, wrong_cost, home):
     """Fit the answer/no-answer decision on LABELLED inquiries; without a file from the ticket history,
     or, while that is short, from the help center's own texts (a cold start)."""
-    from deflect.decision.describe import describe_calibration
+    from deflect.decision.describe import describe_calibration, describe_part_weights
     from deflect.decision.fit import calibrate_labelled
     from deflect.decision.refit import calibrate_from_history
     from deflect.formats import read_inquiries
@@ -162,6 +162,9 @@ def calibrate(labelled, wrong_cost, home):
     what = describe_calibration(deflector.store.get_setting("calibration"), when=False)
     click.echo(f"calibrated on {what}: threshold {report['threshold']}, answers {report['answer_rate']:.0%} "
                f"of them, right when answering {report['right_when_answered']}")
+    parts = describe_part_weights(deflector.store.get_setting("calibration"), deflector.model)
+    if parts:
+        click.echo(f"model parts: {parts['summary']}")
     if report.get("suggest_floor") is not None:
         click.echo(f"\"these articles might help\" from relevance {report['suggest_floor']}: shown for "
                    f"{report['suggest_rate']:.0%}, right article among them {report['found_when_suggested']}")
