@@ -390,9 +390,12 @@ class Deflector(LiveIndexUpdates):
                       vectors: np.ndarray | None = None, with_tickets: int = 0,
                       languages: list[str | None] | None = None) -> list[Suggestion]:
         """Batch version; ``exclude_tickets[i]`` leaves that ticket out of item i's neighbours
-        (to judge a ticket that is itself in the index); ``vectors`` skips embedding."""
+        (to judge a ticket that is itself in the index); ``vectors`` (the texts' usual embeddings) skips
+        embedding: they are weighted as queries are (``part_weights``)."""
         texts = list(texts)
         embedded_with = None
+        if vectors is not None and parts.weights_differ(self.part_weights):
+            vectors = parts.reweighted(vectors, texts, self.part_weights, self.embedder.part_dims())
         if vectors is None:  # embedded as the documents are: without redaction placeholders; before the
             embedded_with = self.embedder   # query lock is taken, so concurrent queries share a forward
             vectors = self.embed_queries([without_placeholders(text) for text in texts])

@@ -161,3 +161,15 @@ def test_too_few_questions_keep_the_parts_alike(tmp_path):
     engine = Deflector(home, store, IndexBundle.load(home.index_dir), embedder, None)
     weights, report = learn_part_weights(engine)
     assert weights == {} and report["de"]["shares"] is None
+
+
+def test_given_usual_vectors_are_weighted_as_queries_are(tmp_path):
+    embedder = TwoPartEmbedder()
+    engine = _engine(tmp_path, embedder)
+    calibrate_from_history(engine)
+    text = "ich habe eine frage zu adresse ändern"
+    usual = embedder.encode([text])
+    given = engine.suggest_batch([text], vectors=usual)[0]   # as the gap report judges its items
+    asked = engine.suggest(text)
+    assert [a.id for a in given.articles] == [a.id for a in asked.articles]
+    assert abs(given.confidence - asked.confidence) < 1e-4

@@ -80,6 +80,22 @@ def query_vectors(embedder, texts: list[str], shares: tuple[float, ...] | None) 
     return weighted_vectors(parts, shares)
 
 
+def reweighted(vectors: np.ndarray, texts: list[str], weights: Weights | None, dims: list[int]) -> np.ndarray:
+    """Query vectors from the usual vectors of ``texts`` (no model run): each row weighted by the shares
+    of its text's language; rows of languages weighted alike stay as they are."""
+    if not weights_differ(weights):
+        return vectors
+    out = np.array(vectors, np.float32)
+    groups: dict[tuple[float, ...], list[int]] = {}
+    for i, text in enumerate(texts):
+        shares = shares_of(weights, query_language(text))
+        if shares is not None:
+            groups.setdefault(shares, []).append(i)
+    for shares, rows in groups.items():
+        out[rows] = weighted_vectors(unit_parts(out[rows], dims), shares)
+    return out
+
+
 def unit_parts(vectors: np.ndarray, dims: list[int]) -> list[np.ndarray]:
     """Each part's unit vectors from ensemble vectors (of the index, or weighted queries with no zero share)."""
     starts = np.cumsum([0, *dims])
