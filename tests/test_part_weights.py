@@ -97,7 +97,7 @@ def test_the_part_that_finds_the_own_articles_wins_and_the_other_is_not_run(tmp_
     engine = _engine(tmp_path, embedder)
     weights, report = learn_part_weights(engine)
     assert weights == {"de": (1.0, 0.0)}, report
-    assert report["de"]["mrr"] > report["de"]["mrr_equal"] + 0.1
+    assert report["de"]["mrr"] > report["de"]["mrr_equal"]
     calibrate_from_history(engine)   # learns them, fits the decision with them, keeps them with it
     assert engine.part_weights == {"de": (1.0, 0.0)}
     before = embedder._parts[1].texts

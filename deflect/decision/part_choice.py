@@ -3,11 +3,13 @@ center's own data, per query language, when it is calibrated.
 
 The questions asked are the help center's own: labelled inquiries (a calibration file), tickets linked to
 an article, and the self-supervised inquiries of the cold start (question variants, titles, parts of body
-sentences; ``deflect.decision.help_center``). Each must find its own article, with its own text left out
-of the index, among the articles ranked by their most similar document (article texts and linked
-tickets). Per query language the shares on a small grid with the best mean reciprocal rank of the own
-article win -- where a language has at least ``MIN_SAMPLES`` questions over at least ``MIN_ARTICLES``
-articles and the best shares beat equal ones by ``MIN_GAIN``; else the parts count alike.
+sentences; ``deflect.decision.help_center``). Each must find its own article as the engine ranks the
+articles for it (its own document no neighbour), with the query weighted by each candidate's shares
+(the usual vectors reweighted: no model runs per candidate). Per query language the shares on a small
+grid with the best mean reciprocal rank of the own article win -- where a language has at least
+``MIN_SAMPLES`` questions over at least ``MIN_ARTICLES`` articles and the best shares beat equal ones by
+``MIN_GAIN``; else shares that leave a part out (half the model time) where they rank the own articles
+no worse than equal ones; else the parts count alike.
 
 Questions of one language that find articles of the same language say nothing about questions that must
 find an article in another language, which only the multilingual parts can: where more than
@@ -22,8 +24,8 @@ from deflect.decision.help_center import self_supervised_inquiries
 from deflect.embedder import is_english_only
 from deflect.engine import Engine
 from deflect.formats import Inquiry
-from deflect.index.documents import TICKET, is_article_doc, ticket_text
-from deflect.index.part_weights import Weights, grid, own_article_ranks, query_language, query_vectors, unit_parts
+from deflect.index.documents import TICKET, ticket_text
+from deflect.index.part_weights import Weights, grid, query_language, query_vectors, reweighted
 from deflect.store import Store
 
 MIN_SAMPLES = 40       # questions of one language needed to learn its shares
@@ -31,6 +33,7 @@ MIN_ARTICLES = 5       # ... about at least this many articles
 MIN_GAIN = 0.01        # mean reciprocal rank the best shares must add over equal ones
 MAX_TICKETS = 1000     # linked tickets asked (a random sample of them)
 MAX_PER_LANGUAGE = 2000
+RANKED = 10            # articles ranked per question (an own article further down counts 0)
 FOREIGN_ARTICLES = 0.1  # share of articles in other languages from which cross-language questions matter
 
 
@@ -44,22 +47,18 @@ def learn_part_weights(engine: Engine, labelled: list[Inquiry] | None = None, st
     if len(parts) < 2 or b is None or not len(b.article_positions):
         return {}, {}
     dims = embedder.part_dims()
-    docs = np.flatnonzero((is_article_doc(b.kind) | (b.kind == TICKET)) & (b.seed >= 0))
-    docs = docs[np.argsort(b.seed[docs], kind="stable")]
-    stored = b.gather_embeddings(engine.home.index_dir, docs)
-    if stored is None:
-        return {}, {}
-    doc_parts = unit_parts(stored, dims)
-    row_of = {int(p): i for i, p in enumerate(docs)}
-    texts, own, exclude, vectors = _samples(engine, labelled, store, seed, row_of, stored)
+    texts, own, exclude = _samples(engine, labelled, store, seed)
     if not texts:
         return {}, {}
-    missing = [i for i, v in enumerate(vectors) if v is None]
-    if missing:
-        fresh = query_vectors(embedder, [texts[i] for i in missing], None)
-        for i, v in zip(missing, fresh, strict=True):
-            vectors[i] = v
-    query_parts = unit_parts(np.stack(vectors), dims)
+    vectors = np.zeros((len(texts), embedder.dim), np.float32)
+    stored = np.flatnonzero(exclude >= 0)   # their own document's vector is the text's usual vector
+    saved = b.gather_embeddings(engine.home.index_dir, exclude[stored]) if len(stored) else None
+    if saved is not None:
+        vectors[stored] = np.asarray(saved, np.float32)
+    fresh = np.flatnonzero(exclude < 0) if saved is not None else np.arange(len(texts))
+    for lo in range(0, len(fresh), 256):
+        rows = fresh[lo:lo + 256]
+        vectors[rows] = query_vectors(embedder, [texts[i] for i in rows], None)
     languages = np.array([query_language(t) for t in texts], dtype=object)
     article_language = _article_languages(engine, store)
     weights: Weights = {}
@@ -79,11 +78,10 @@ def learn_part_weights(engine: Engine, labelled: list[Inquiry] | None = None, st
             candidates = [c for c in candidates
                           if all(s <= equal + 1e-9 for s, p in zip(c, parts, strict=True) if is_english_only(p))]
             entry["cross_language"] = "English-only parts may not count more"
-        ranks = own_article_ranks([q[mine] for q in query_parts], doc_parts, b.seed[docs], own[mine],
-                                  exclude[mine], candidates)
-        mrr = (1.0 / ranks).mean(axis=1)
-        best = int(np.argmax(mrr))
-        chosen = best if mrr[best] - mrr[0] >= MIN_GAIN else 0
+        mine_texts = [texts[i] for i in mine]
+        mrr = np.array([_own_article_mrr(engine, reweighted(vectors[mine], mine_texts, {language: c}, dims),
+                                         mine_texts, own[mine], exclude[mine]) for c in candidates])
+        chosen = _choice(mrr, candidates)
         entry |= {"mrr": round(float(mrr[chosen]), 4), "mrr_equal": round(float(mrr[0]), 4),
                   "shares": list(candidates[chosen]) if chosen else None}
         report[language] = entry
@@ -92,31 +90,54 @@ def learn_part_weights(engine: Engine, labelled: list[Inquiry] | None = None, st
     return weights, report
 
 
+def _own_article_mrr(engine: Engine, vectors: np.ndarray, texts: list[str], own: np.ndarray, exclude: np.ndarray,
+                     chunk: int = 512) -> float:
+    """Mean reciprocal rank of each question's own article (0 beyond ``RANKED``) as the engine ranks
+    the articles for it, its own document (if any) no neighbour."""
+    ids = engine.bundle.article_ids
+    total = 0.0
+    for lo in range(0, len(texts), chunk):
+        rows = range(lo, min(len(texts), lo + chunk))
+        _, ranked = engine.judge_top(vectors[lo:rows.stop], [[int(exclude[i])] if exclude[i] >= 0 else None
+                                                             for i in rows], k=RANKED, texts=texts[lo:rows.stop])
+        for i, top in zip(rows, ranked, strict=True):
+            found = [a for a, _ in top]
+            total += 1.0 / (found.index(ids[own[i]]) + 1) if ids[own[i]] in found else 0.0
+    return total / max(1, len(texts))
+
+
+def _choice(mrr: np.ndarray, candidates: list[tuple[float, ...]]) -> int:
+    """The candidate shares to use (0: equal ones, the first): the best where it beats equal shares by
+    ``MIN_GAIN``; else the best of those that leave a part out (it need not be run) where it does
+    not rank the own articles worse than equal shares; else equal shares."""
+    best = int(np.argmax(mrr))
+    if mrr[best] - mrr[0] >= MIN_GAIN:
+        return best
+    cheaper = [i for i, c in enumerate(candidates) if min(c) == 0.0 and mrr[i] >= mrr[0]]
+    return max(cheaper, key=lambda i: mrr[i]) if cheaper else 0
+
+
 def _article_languages(engine: Engine, store: Store | None) -> dict[int, str | None]:
     """Article column -> its language (None where unknown), for the articles of the index."""
     column = engine.bundle.article_index()
     return {column[a.id]: (a.language or None) for a in (store or engine.store).articles() if a.id in column}
 
 
-def _samples(engine: Engine, labelled: list[Inquiry] | None, store: Store | None, seed: int,
-             row_of: dict[int, int], stored: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray, list]:
-    """Texts, own article column, excluded document row (-1 none) and stored vector (None: embed it)
-    of every question asked."""
+def _samples(engine: Engine, labelled: list[Inquiry] | None, store: Store | None,
+             seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Texts, own article column and own document position (-1: none, the text is embedded) of every
+    question asked."""
     b = engine.bundle
     column = b.article_index()
     texts: list[str] = []
     own: list[int] = []
     exclude: list[int] = []
-    vectors: list = []
 
     def add(text: str, article: str | None, position: int) -> None:
-        if article not in column or not text.strip():
-            return
-        row = row_of.get(position, -1) if position >= 0 else -1
-        texts.append(text)
-        own.append(column[article])
-        exclude.append(row)
-        vectors.append(np.asarray(stored[row], np.float32) if row >= 0 else None)
+        if article in column and text.strip():
+            texts.append(text)
+            own.append(column[article])
+            exclude.append(position)
 
     for q in labelled or []:
         add(q.text, q.expected_article, -1)
@@ -130,4 +151,4 @@ def _samples(engine: Engine, labelled: list[Inquiry] | None, store: Store | None
             add(ticket_text(row), b.article_ids[b.seed[p]], int(p))
     for q in self_supervised_inquiries(engine, seed, store):
         add(q.text, q.article, q.position)
-    return texts, np.array(own, np.int64), np.array(exclude, np.int64), vectors
+    return texts, np.array(own, np.int64), np.array(exclude, np.int64)

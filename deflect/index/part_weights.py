@@ -120,31 +120,3 @@ def similarity_scale(vectors: np.ndarray) -> np.ndarray | None:
     into weighted means of cosines: the query's length; None when every query has the usual length 1."""
     norms = np.linalg.norm(np.asarray(vectors, np.float32), axis=1)
     return norms.astype(np.float32) if np.any(norms > 1.0 + 1e-3) else None
-
-
-def own_article_ranks(query_parts: list[np.ndarray], doc_parts: list[np.ndarray], doc_owner: np.ndarray,
-                      own: np.ndarray, exclude: np.ndarray, candidates: list[tuple[float, ...]],
-                      chunk: int = 256) -> np.ndarray:
-    """(len(candidates), n): the rank (1 = first) of each query's own article ``own[i]`` (an owner
-    number) when articles are ranked by their most similar document under each candidate's shares;
-    ``exclude[i]`` is a document position left out for query i (its own text), -1 for none.
-    ``doc_owner`` must be sorted (documents grouped by article)."""
-    starts = np.flatnonzero(np.r_[True, np.diff(doc_owner) != 0])
-    owners = doc_owner[starts]
-    column = {int(o): i for i, o in enumerate(owners)}
-    own_col = np.array([column.get(int(o), -1) for o in own])
-    n = len(own)
-    ranks = np.zeros((len(candidates), n), np.int64)
-    for lo in range(0, n, chunk):
-        hi = min(n, lo + chunk)
-        sims = [q[lo:hi] @ d.T for q, d in zip(query_parts, doc_parts, strict=True)]
-        rows = np.arange(hi - lo)
-        gone = exclude[lo:hi]
-        for c, shares in enumerate(candidates):
-            s = sum(np.float32(w) * m for w, m in zip(shares, sims, strict=True))
-            s[rows[gone >= 0], gone[gone >= 0]] = -np.inf
-            per_article = np.maximum.reduceat(s, starts, axis=1)
-            mine = per_article[rows, np.maximum(own_col[lo:hi], 0)]
-            rank = 1 + (per_article > mine[:, None]).sum(axis=1)
-            ranks[c, lo:hi] = np.where(own_col[lo:hi] >= 0, rank, len(owners) + 1)
-    return ranks
