@@ -8,7 +8,9 @@ default model, calibrates it as `deflect calibrate` does without a file (the par
 language are learnt first, ``deflect.decision.part_choice``), then answers the demo tickets' German
 texts and the English questions of scripts/demo_crosslingual.jsonl one at a time (as live requests
 come), once with the learnt shares and once with equal shares, and reports the process CPU time per
-inquiry (one torch thread) and the share of inquiries whose first article stayed the same.
+inquiry (one torch thread) and the share of inquiries whose first article stayed the same; and the
+German tickets once more with MiniLM left out (shares use-m3 1, minilm 0 set by hand): what a part
+with share 0 saves per inquiry.
 """
 from __future__ import annotations
 
@@ -71,6 +73,14 @@ def main() -> None:
             same = float(np.mean([a == b for a, b in zip(firsts_learnt, firsts_equal, strict=True)]))
             rows.append((name, len(texts), ms_equal, ms_learnt, same))
             print(name, len(texts), round(ms_equal, 1), round(ms_learnt, 1), round(same, 3), flush=True)
+        # what a part left out saves, whatever was learnt here: German questions with use-m3 alone
+        engine.calibrator.part_weights_ = {"de": (1.0, 0.0)}
+        ms_alone, firsts_alone = cpu_per_query(engine, german, args.rounds)
+        engine.calibrator.part_weights_ = None
+        ms_equal, firsts_equal = cpu_per_query(engine, german, args.rounds)
+        same = float(np.mean([a == b for a, b in zip(firsts_alone, firsts_equal, strict=True)]))
+        rows.append(("German tickets, use-m3 alone (shares set, not learnt)", len(german), ms_equal, ms_alone, same))
+        print(rows[-1], flush=True)
         engine.close()
     shares = json.dumps({k: list(v) for k, v in (learnt or {}).items()})
     lines = [f"Measured {time.strftime('%Y-%m-%d')} by `scripts/bench_part_weights.py` ({os.cpu_count()} cores, "
@@ -78,7 +88,7 @@ def main() -> None:
              f"(faq_articles/, default model `use-m3+minilm`), calibrated from its ticket history. Learnt "
              f"shares (use-m3, minilm) per query language: `{shares}` "
              f"({json.dumps(report.get('part_weights', {}), ensure_ascii=False)}).", "",
-             "| inquiries | n | CPU ms per inquiry, equal shares | CPU ms, learnt shares | same first article |",
+             "| inquiries | n | CPU ms per inquiry, equal shares | CPU ms, learnt (or set) shares | same first article |",
              "|---|---:|---:|---:|---:|"]
     lines += [f"| {name} | {n} | {eq:.1f} | {lt:.1f} | {same:.3f} |" for name, n, eq, lt, same in rows]
     replace_section(args.out, "part-weights-cpu", "\n".join(lines))
