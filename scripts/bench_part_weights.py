@@ -88,7 +88,8 @@ def main() -> None:
              f"(faq_articles/, default model `use-m3+minilm`), calibrated from its ticket history. Learnt "
              f"shares (use-m3, minilm) per query language: `{shares}` "
              f"({json.dumps(report.get('part_weights', {}), ensure_ascii=False)}).", "",
-             "| inquiries | n | CPU ms per inquiry, equal shares | CPU ms, learnt (or set) shares | same first article |",
+             "| inquiries | n | CPU ms per inquiry, equal shares | CPU ms, learnt (or set) shares "
+             "| same first article |",
              "|---|---:|---:|---:|---:|"]
     lines += [f"| {name} | {n} | {eq:.1f} | {lt:.1f} | {same:.3f} |" for name, n, eq, lt, same in rows]
     replace_section(args.out, "part-weights-cpu", "\n".join(lines))

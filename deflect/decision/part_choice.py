@@ -8,8 +8,9 @@ articles for it (its own document no neighbour), with the query weighted by each
 (the usual vectors reweighted: no model runs per candidate). Per query language the shares on a small
 grid with the best mean reciprocal rank of the own article win -- where a language has at least
 ``MIN_SAMPLES`` questions over at least ``MIN_ARTICLES`` articles and the best shares beat equal ones by
-``MIN_GAIN``; else shares that leave a part out (half the model time) where they rank the own articles
-no worse than equal ones; else the parts count alike.
+``MIN_GAIN`` and on clearly more questions than they lose on (a sign test); else shares that leave a
+part out (half the model time) where they rank the own articles no worse than equal ones; else the
+parts count alike.
 
 Questions of one language that find articles of the same language say nothing about questions that must
 find an article in another language, which only the multilingual parts can: where more than
@@ -79,9 +80,10 @@ def learn_part_weights(engine: Engine, labelled: list[Inquiry] | None = None, st
                           if all(s <= equal + 1e-9 for s, p in zip(c, parts, strict=True) if is_english_only(p))]
             entry["cross_language"] = "English-only parts may not count more"
         mine_texts = [texts[i] for i in mine]
-        mrr = np.array([_own_article_mrr(engine, reweighted(vectors[mine], mine_texts, {language: c}, dims),
-                                         mine_texts, own[mine], exclude[mine]) for c in candidates])
-        chosen = _choice(mrr, candidates)
+        rr = np.array([_own_article_rr(engine, reweighted(vectors[mine], mine_texts, {language: c}, dims),
+                                       mine_texts, own[mine], exclude[mine]) for c in candidates])
+        mrr = rr.mean(axis=1)
+        chosen = _choice(rr, candidates)
         entry |= {"mrr": round(float(mrr[chosen]), 4), "mrr_equal": round(float(mrr[0]), 4),
                   "shares": list(candidates[chosen]) if chosen else None}
         report[language] = entry
@@ -90,31 +92,42 @@ def learn_part_weights(engine: Engine, labelled: list[Inquiry] | None = None, st
     return weights, report
 
 
-def _own_article_mrr(engine: Engine, vectors: np.ndarray, texts: list[str], own: np.ndarray, exclude: np.ndarray,
-                     chunk: int = 512) -> float:
-    """Mean reciprocal rank of each question's own article (0 beyond ``RANKED``) as the engine ranks
+def _own_article_rr(engine: Engine, vectors: np.ndarray, texts: list[str], own: np.ndarray, exclude: np.ndarray,
+                    chunk: int = 512) -> np.ndarray:
+    """The reciprocal rank of each question's own article (0 beyond ``RANKED``) as the engine ranks
     the articles for it, its own document (if any) no neighbour."""
     ids = engine.bundle.article_ids
-    total = 0.0
+    out = np.zeros(len(texts))
     for lo in range(0, len(texts), chunk):
         rows = range(lo, min(len(texts), lo + chunk))
         _, ranked = engine.judge_top(vectors[lo:rows.stop], [[int(exclude[i])] if exclude[i] >= 0 else None
                                                              for i in rows], k=RANKED, texts=texts[lo:rows.stop])
         for i, top in zip(rows, ranked, strict=True):
             found = [a for a, _ in top]
-            total += 1.0 / (found.index(ids[own[i]]) + 1) if ids[own[i]] in found else 0.0
-    return total / max(1, len(texts))
+            out[i] = 1.0 / (found.index(ids[own[i]]) + 1) if ids[own[i]] in found else 0.0
+    return out
 
 
-def _choice(mrr: np.ndarray, candidates: list[tuple[float, ...]]) -> int:
-    """The candidate shares to use (0: equal ones, the first): the best where it beats equal shares by
-    ``MIN_GAIN``; else the best of those that leave a part out (it need not be run) where it does
-    not rank the own articles worse than equal shares; else equal shares."""
-    best = int(np.argmax(mrr))
-    if mrr[best] - mrr[0] >= MIN_GAIN:
-        return best
-    cheaper = [i for i, c in enumerate(candidates) if min(c) == 0.0 and mrr[i] >= mrr[0]]
+def _choice(rr: np.ndarray, candidates: list[tuple[float, ...]]) -> int:
+    """The candidate shares to use (0: equal ones, the first) from each candidate's reciprocal ranks per
+    question: the best where it beats equal shares by ``MIN_GAIN`` in the mean and on clearly more
+    questions than it loses on (``_clearly_better``); else the best of those that leave a part out (it
+    need not be run) where they rank the own articles no worse than equal shares, on as many questions
+    at least; else equal shares."""
+    mrr = rr.mean(axis=1)
+    better = [i for i in range(1, len(candidates)) if mrr[i] - mrr[0] >= MIN_GAIN and _clearly_better(rr[i], rr[0])]
+    if better:
+        return max(better, key=lambda i: mrr[i])
+    cheaper = [i for i, c in enumerate(candidates) if min(c) == 0.0 and mrr[i] >= mrr[0]
+               and np.sum(rr[i] > rr[0]) >= np.sum(rr[i] < rr[0])]
     return max(cheaper, key=lambda i: mrr[i]) if cheaper else 0
+
+
+def _clearly_better(rr: np.ndarray, equal: np.ndarray) -> bool:
+    """More questions ranked better than worse by two standard deviations of a fair coin (a sign test):
+    a few dozen questions tell little apart, and a part weighted wrongly costs every query."""
+    wins, losses = int(np.sum(rr > equal)), int(np.sum(rr < equal))
+    return wins - losses >= 2.0 * np.sqrt(max(1, wins + losses))
 
 
 def _article_languages(engine: Engine, store: Store | None) -> dict[int, str | None]:
