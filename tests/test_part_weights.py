@@ -24,7 +24,8 @@ from deflect.index.bundle import IndexBundle
 from deflect.store import open_store
 
 TOPICS = ["passwort", "rechnung", "zeitung", "urlaub", "adresse", "kündigung", "lastschrift", "zustellung",
-          "epaper", "gutschein"]
+          "epaper", "gutschein", "abo", "zahlung", "login", "prämie", "anzeige", "leserbrief", "archiv", "rätsel",
+          "beilage", "ferien"]
 WORDS = ["vergessen", "ändern", "bitte", "konto", "seite", "fehler", "heute", "morgen", "woche", "monat"]
 
 
@@ -92,27 +93,28 @@ def _engine(tmp_path, embedder) -> Deflector:
     return Deflector(home, store, IndexBundle.load(home.index_dir), embedder, None)
 
 
-def test_the_part_that_finds_the_own_articles_wins_and_the_other_is_not_run(tmp_path):
+def test_the_part_that_finds_the_own_articles_wins_and_a_part_with_share_0_is_not_run(tmp_path):
     embedder = TwoPartEmbedder()
     engine = _engine(tmp_path, embedder)
     weights, report = learn_part_weights(engine)
-    assert weights == {"de": (1.0, 0.0)}, report
+    assert weights["de"][0] > weights["de"][1], report   # the part that knows the words counts more
     assert report["de"]["mrr"] > report["de"]["mrr_equal"]
     calibrate_from_history(engine)   # learns them, fits the decision with them, keeps them with it
-    assert engine.part_weights == {"de": (1.0, 0.0)}
+    assert engine.part_weights == weights
+    # a reopened engine answers with the saved shares
+    assert Deflector.open(engine.home, embedder=embedder).part_weights == weights
+    # shares that leave the second part out for German queries: it is not run for them
+    engine.calibrator.part_weights_ = {"de": (1.0, 0.0)}
     before = embedder._parts[1].texts
     answer = engine.suggest("ich habe eine frage zu rechnung fehler")
     assert answer.articles[0].id == "rechnung"
-    assert embedder._parts[1].texts == before   # the noise part was not run for the German query
+    assert embedder._parts[1].texts == before
     assert answer.vector is None   # not the usual vector: the gap report embeds it itself
-    # an English query has no learnt shares: both parts run, the usual vector
+    # an English query has no shares of its own: both parts run, the usual vector
     english = engine.suggest("what is the invoice for my account please")
     assert embedder._parts[1].texts == before + 1
     np.testing.assert_allclose(english.vector, embedder.encode(["what is the invoice for my account please"])[0],
                                atol=1e-6)
-    # a reopened engine answers with the saved shares
-    again = Deflector.open(engine.home, embedder=embedder)
-    assert again.part_weights == {"de": (1.0, 0.0)}
 
 
 def test_weighted_queries_score_the_weighted_mean_of_the_parts_cosines(tmp_path):
@@ -150,18 +152,18 @@ def test_status_shows_the_learnt_shares(tmp_path):
     runner = CliRunner()
     text = runner.invoke(cli, ["status", "--home", str(tmp_path / "home")])
     assert text.exit_code == 0, text.output
-    assert "model parts: de: words 1.00 noise 0.00 (own article found with MRR" in text.output
+    assert "model parts: de: words 0.75 noise 0.25 (own article found with MRR" in text.output
     assert "other languages: alike" in text.output
     data = json.loads(runner.invoke(cli, ["status", "--json", "--home", str(tmp_path / "home")]).output)
-    assert data["part_weights"]["shares"] == {"de": {"words": 1.0, "noise": 0.0}}
-    assert data["part_weights"]["learnt"]["de"]["samples"] >= 40
+    assert data["part_weights"]["shares"] == {"de": {"words": 0.75, "noise": 0.25}}
+    assert data["part_weights"]["learnt"]["de"]["samples"] >= 100
 
 
 def test_too_few_questions_keep_the_parts_alike(tmp_path):
     embedder = TwoPartEmbedder()
     home = Home(tmp_path / "small").ensure()
     store = open_store(home.db_path, check_same_thread=False)
-    store.upsert_articles(_articles()[:3])
+    store.upsert_articles(_articles()[:6])
     indexer.build(store, embedder, home.index_dir)
     engine = Deflector(home, store, IndexBundle.load(home.index_dir), embedder, None)
     weights, report = learn_part_weights(engine)
@@ -177,7 +179,7 @@ def test_given_usual_vectors_are_weighted_as_queries_are(tmp_path):
     given = engine.suggest_batch([text], vectors=usual)[0]   # as the gap report judges its items
     asked = engine.suggest(text)
     assert [a.id for a in given.articles] == [a.id for a in asked.articles]
-    assert abs(given.confidence - asked.confidence) < 1e-4
+    assert abs(given.confidence - asked.confidence) < 0.01
 
 
 class WordsAndEnglishEmbedder(TwoPartEmbedder):
