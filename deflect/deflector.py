@@ -33,6 +33,7 @@ from deflect.embedder import Embedder, load_embedder
 from deflect.engine import FEATURES, ArticleHit, Scores, Suggestion, TicketHit
 from deflect.errors import DeflectError
 from deflect.home import Home
+from deflect.index import part_weights as parts
 from deflect.index.article_text import ArticleTexts
 from deflect.index.batching import MicroBatcher
 from deflect.index.bundle import IndexBundle
@@ -43,6 +44,7 @@ from deflect.index.learned import LearnedBoost
 from deflect.index.lexical import content_words
 from deflect.index.live_updates import LiveIndexUpdates
 from deflect.index.lock import index_lock
+from deflect.index.part_weights import Weights
 from deflect.labels import NEIGHBOURS, row_weights
 from deflect.language import detect_language
 from deflect.locks import FairRLock
@@ -82,6 +84,7 @@ class Deflector(LiveIndexUpdates):
         # concurrent queries of this process share one model forward (see deflect.index.batching), and
         # concurrent live suggestions also one search and scoring
         self.embed_batcher = MicroBatcher(self._embed_slices, max_batch=EMBED_SLICE)
+        self.query_batcher = MicroBatcher(self._embed_weighted, max_batch=EMBED_SLICE)   # (text, shares) items
         self.suggest_batcher = MicroBatcher(self._suggest_together, max_batch=EMBED_SLICE)
         self._prepare()
 
@@ -205,6 +208,46 @@ class Deflector(LiveIndexUpdates):
                 out[part] = self.embedder.encode([texts[i] for i in part])
         return out
 
+    @property
+    def part_weights(self) -> Weights | None:
+        """The query-side shares of the model's parts per query language, saved with the calibration
+        (``deflect.index.part_weights``); None: the parts count alike."""
+        return getattr(self.calibrator, "part_weights_", None) if self.calibrator is not None else None
+
+    def embed_queries(self, texts: list[str], weights: Weights | None = None) -> np.ndarray:
+        """Query vectors of inquiries: ``embed`` with each part weighted by the shares of the text's
+        language (``weights``, default ``part_weights``); a part with share 0 is not run. With equal
+        shares exactly ``embed``."""
+        weights = self.part_weights if weights is None else weights
+        texts = list(texts)
+        if not parts.weights_differ(weights):
+            return self.embed(texts)
+        items = [(text, parts.shares_of(weights, parts.query_language(text))) for text in texts]
+        if 0 < len(items) <= EMBED_SLICE and not self._lock.held():
+            return self.query_batcher(items)
+        return self._embed_weighted(items)
+
+    def _embed_weighted(self, items: list[tuple[str, tuple[float, ...] | None]]) -> np.ndarray:
+        """``_embed_slices`` for (text, shares) items: one forward per slice of texts with the same shares."""
+        out = np.zeros((len(items), self.embedder.dim), np.float32)
+        groups: dict[tuple[float, ...] | None, list[int]] = {}
+        for i, (_, shares) in enumerate(items):
+            groups.setdefault(shares, []).append(i)
+        for shares, members in groups.items():
+            members.sort(key=lambda i: len(items[i][0]))
+            for start in range(0, len(members), EMBED_SLICE):
+                part = members[start:start + EMBED_SLICE]
+                with self._lock:
+                    out[part] = parts.query_vectors(self.embedder, [items[i][0] for i in part], shares)
+        return out
+
+    def _logged_vector(self, vector: np.ndarray) -> np.ndarray | None:
+        """An inquiry's embedding as stored for the gap report: the usual vector (None where a part
+        was not run for it, the gap report embeds it then)."""
+        if parts.similarity_scale(vector[None, :]) is None:
+            return vector
+        return parts.unweighted(vector, self.embedder.part_dims())
+
     def score(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
               classifier: Classifier | None = None, hidden: int | None = None,
               texts: list[str] | None = None, learned: LearnedBoost | None = None) -> Scores:
@@ -221,6 +264,9 @@ class Deflector(LiveIndexUpdates):
             if exclude is not None else None
         k = NEIGHBOURS + (max(map(len, dropped), default=0) if dropped else 0)
         sims, nbrs = b.vectors.search(vectors, k)
+        scale = parts.similarity_scale(vectors)   # queries with weighted parts: weighted means of cosines
+        if scale is not None:
+            sims = np.where(nbrs >= 0, sims * scale[:, None], sims)
         if dropped is not None:
             for i, positions in enumerate(dropped):
                 if len(positions):
@@ -344,15 +390,18 @@ class Deflector(LiveIndexUpdates):
                       vectors: np.ndarray | None = None, with_tickets: int = 0,
                       languages: list[str | None] | None = None) -> list[Suggestion]:
         """Batch version; ``exclude_tickets[i]`` leaves that ticket out of item i's neighbours
-        (to judge a ticket that is itself in the index); ``vectors`` skips embedding."""
+        (to judge a ticket that is itself in the index); ``vectors`` (the texts' usual embeddings) skips
+        embedding: they are weighted as queries are (``part_weights``)."""
         texts = list(texts)
         embedded_with = None
+        if vectors is not None and parts.weights_differ(self.part_weights):
+            vectors = parts.reweighted(vectors, texts, self.part_weights, self.embedder.part_dims())
         if vectors is None:  # embedded as the documents are: without redaction placeholders; before the
             embedded_with = self.embedder   # query lock is taken, so concurrent queries share a forward
-            vectors = self.embed([without_placeholders(text) for text in texts])
+            vectors = self.embed_queries([without_placeholders(text) for text in texts])
         with self._lock:
             if embedded_with is not None and embedded_with is not self.embedder:  # a reload changed the model
-                vectors = self.embed([without_placeholders(text) for text in texts])
+                vectors = self.embed_queries([without_placeholders(text) for text in texts])
             exclude = None
             if exclude_tickets is not None:
                 exclude = [self._ticket_pos.get(t) if t else None for t in exclude_tickets]
@@ -387,7 +436,8 @@ class Deflector(LiveIndexUpdates):
                 results.append(Suggestion(
                     decision=decision, shown=shown_count(decision, [h.score for h in hits]),
                     confidence=round(conf, 4), articles=hits, language=lang, tickets=tickets,
-                    features=dict(zip(FEATURES, map(float, scores.features[i]))), vector=vectors[i],
+                    features=dict(zip(FEATURES, map(float, scores.features[i]))),
+                    vector=self._logged_vector(vectors[i]),
                 ))
             return results
 

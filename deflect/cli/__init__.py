@@ -147,19 +147,24 @@ def _after_index(home: Home) -> None:
 def calibrate(labelled, wrong_cost, home):
     """Fit the answer/no-answer decision on LABELLED inquiries; without a file from the ticket history,
     or, while that is short, from the help center's own texts (a cold start)."""
-    from deflect.decision.describe import describe_calibration
+    from deflect.decision.describe import describe_calibration, describe_part_weights
     from deflect.decision.fit import calibrate_labelled
     from deflect.decision.refit import calibrate_from_history
     from deflect.formats import read_inquiries
     deflector = _deflector(home, threads=2)
     if labelled:
-        report = calibrate_labelled(deflector, read_inquiries(labelled, require_labels=True), wrong_cost,
-                                    name=click.format_filename(labelled))
+        from deflect.decision.part_choice import learn_part_weights
+        inquiries = read_inquiries(labelled, require_labels=True)
+        report = calibrate_labelled(deflector, inquiries, wrong_cost, name=click.format_filename(labelled),
+                                    part_weights=learn_part_weights(deflector, inquiries))
     else:
         report = calibrate_from_history(deflector, wrong_cost)
     what = describe_calibration(deflector.store.get_setting("calibration"), when=False)
     click.echo(f"calibrated on {what}: threshold {report['threshold']}, answers {report['answer_rate']:.0%} "
                f"of them, right when answering {report['right_when_answered']}")
+    parts = describe_part_weights(deflector.store.get_setting("calibration"), deflector.model)
+    if parts:
+        click.echo(f"model parts: {parts['summary']}")
     if report.get("suggest_floor") is not None:
         click.echo(f"\"these articles might help\" from relevance {report['suggest_floor']}: shown for "
                    f"{report['suggest_rate']:.0%}, right article among them {report['found_when_suggested']}")
@@ -239,7 +244,7 @@ def eval_(labelled, as_json, home):
 @friendly
 def status(as_json, home):
     """Counts, model, index age and calibration."""
-    from deflect.decision.describe import describe_calibration
+    from deflect.decision.describe import describe_calibration, describe_part_weights
     from deflect.errors import IndexMismatchError, IndexMissingError
     from deflect.index.files import verify_index
     from deflect.store import store_exists
@@ -264,6 +269,7 @@ def status(as_json, home):
     cal = store.get_setting("calibration")
     info["calibration"] = ({k: cal[k] for k in ("source", "threshold", "n_samples", "fitted_at", "wrong_cost")}
                            | {"fitted_on": describe_calibration(cal), "report": cal.get("report")}) if cal else None
+    info["part_weights"] = describe_part_weights(cal, info["index"].get("model"))
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -285,6 +291,8 @@ def status(as_json, home):
                    + ("  — articles changed since: run `deflect index`" if ix["stale"] else ""))
     click.echo(f"calibration: {describe_calibration(cal)}"
                + (f", threshold {cal['threshold']:.3f}" if cal else ""))
+    if info["part_weights"]:
+        click.echo(f"model parts: {info['part_weights']['summary']}")
 
 
 @cli.command(name="settings")

@@ -27,6 +27,9 @@ class Calibrator:
     """Maps evidence features to P(first suggested article is right) and picks the threshold."""
 
     floor_: RelevanceFloor | None = None   # fitted with it from the same judgements; None: the default floor
+    # the query-side shares of the model's parts per query language it was fitted with (and the engine
+    # uses with it, deflect.index.part_weights); None: the parts count alike
+    part_weights_: dict[str, tuple[float, ...]] | None = None
 
     def __init__(self, wrong_cost: float = WRONG_COST, regularisation: float = 1.0):
         self.wrong_cost = wrong_cost
@@ -78,7 +81,9 @@ class Calibrator:
                 "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "coef": self.coef_.tolist(),
                 "intercept": self.intercept_, "threshold": self.threshold_, "n_samples": self.n_samples_,
                 "fitted_at": self.fitted_at_,
-                **({"suggest_floor": self.floor_.to_dict()} if self.floor_ is not None else {})}
+                **({"suggest_floor": self.floor_.to_dict()} if self.floor_ is not None else {}),
+                **({"part_weights": {k: list(v) for k, v in self.part_weights_.items()}}
+                   if self.part_weights_ else {})}
 
     @classmethod
     def from_dict(cls, data: dict) -> Calibrator:
@@ -87,6 +92,8 @@ class Calibrator:
         cal.coef_, cal.intercept_ = np.array(data["coef"]), float(data["intercept"])
         cal.threshold_, cal.n_samples_ = float(data["threshold"]), int(data["n_samples"])
         cal.fitted_at_ = data.get("fitted_at")
+        if data.get("part_weights"):
+            cal.part_weights_ = {k: tuple(float(x) for x in v) for k, v in data["part_weights"].items()}
         if data.get("suggest_floor"):
             cal.floor_ = RelevanceFloor.from_dict(data["suggest_floor"])
         return cal

@@ -23,3 +23,26 @@ def describe_calibration(cal: dict | None, when: bool = True) -> str:
     else:
         what = f"{source} ({cal.get('n_samples')} samples)"
     return f"{what}; fitted {cal.get('fitted_at')}" if when else what
+
+
+def describe_part_weights(cal: dict | None, model: str | None) -> dict | None:
+    """The query-side shares of an ensemble model's parts per query language that a stored calibration
+    was fitted with (``deflect.index.part_weights``): ``{"shares": {language: {part: share}}, "learnt":
+    the per-language report, "summary": in words}``; None for a single model or without a calibration."""
+    parts = (model or "").split("+")
+    if not cal or len(parts) < 2:
+        return None
+    shares = {lang: dict(zip(parts, map(float, values))) for lang, values in (cal.get("part_weights") or {}).items()}
+    learnt = (cal.get("report") or {}).get("part_weights") or {}
+    words = []
+    for lang in sorted(set(shares) | set(learnt)):
+        entry = learnt.get(lang, {})
+        if lang in shares:
+            said = " ".join(f"{p} {w:.2f}" for p, w in shares[lang].items())
+            words.append(f"{lang}: {said} (own article found with MRR {entry.get('mrr')} against "
+                         f"{entry.get('mrr_equal')} alike, {entry.get('samples')} questions)")
+        else:
+            words.append(f"{lang}: alike ({entry.get('why') or 'not better than alike'}, "
+                         f"{entry.get('samples', 0)} questions)")
+    summary = "; ".join(words) + "; other languages: alike" if words else "all parts alike (not learnt)"
+    return {"shares": shares, "learnt": learnt, "summary": summary}

@@ -14,6 +14,7 @@ from deflect.formats import Inquiry
 from deflect.index.bundle import classifier_rows
 from deflect.index.classifier import fit_classifier
 from deflect.index.documents import TICKET, ticket_text
+from deflect.index.part_weights import Weights
 from deflect.labels import hard_labels
 from deflect.store import Store
 
@@ -23,30 +24,34 @@ from deflect.store import Store
 # decision learned "no unlinked neighbours = covered" and answered off-topic questions (demo: a third of
 # banking77's). Chosen on held-out demo tickets, off-domain probes and dev.jsonl (see the commit).
 UNSEEN_SHARE = 0.5
+PartChoice = tuple[Weights, dict]   # the model parts' shares per query language, and their report
 CALIBRATION_FOLDS = 3   # ticket-history calibration: classifiers fitted, each without a third of the tickets
 
 
 def calibrate_labelled(deflector: Engine, inquiries: list[Inquiry], wrong_cost: float = WRONG_COST,
-                       name: str | None = None) -> dict:
+                       name: str | None = None, part_weights: PartChoice | None = None) -> dict:
     """Fit the decision on labelled inquiries (``expected_article`` None = not covered); ``name``: the
-    file they came from (said in ``deflect status``)."""
+    file they came from (said in ``deflect status``); ``part_weights``: the model parts' shares to fit
+    and answer with, and their report (``deflect.decision.part_choice``; None: the parts count alike)."""
     if len(inquiries) < 4:
         raise InputError(f"only {len(inquiries)} labelled inquiries; calibration needs at least 4",
                          hint="Label more inquiries, or calibrate from the ticket history (no file).")
     texts = [q.text for q in inquiries]
-    features, ranked = deflector.judge_top(deflector.embed(texts), texts=texts)
+    features, ranked = deflector.judge_top(deflector.embed_queries(texts, _shares(part_weights)), texts=texts)
     return fit_decision(deflector, features, firsts_of(ranked), [q.expected_article for q in inquiries], "labelled",
-                        wrong_cost, {"file": name} if name else None, ranked=ranked)
+                        wrong_cost, {"file": name} if name else None, ranked=ranked, part_weights=part_weights)
 
 
 def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: int = 3000, seed: int = 0,
-                      unseen_share: float = UNSEEN_SHARE, store: Store | None = None) -> dict:
+                      unseen_share: float = UNSEEN_SHARE, store: Store | None = None,
+                      part_weights: PartChoice | None = None) -> dict:
     """Fit the decision from the ticket history, each ticket judged as a new inquiry (left out of its
     neighbours and of the classifier, see ``_judged_as_new``). Tickets linked to an article expect it;
     unlinked tickets whose neighbourhood holds no article evidence expect none; and, as the first
     customers of a question the FAQ does not cover yet, some linked tickets are asked once more as if
     their article did not exist (left out with all its documents), expecting none. ``store``: the
-    connection to read tickets from and save to (default: the engine's)."""
+    connection to read tickets from and save to (default: the engine's); ``part_weights`` as in
+    ``calibrate_labelled``."""
     b = deflector.bundle
     linked, uncovered = ticket_history(deflector)
     if len(linked) < 2 or len(uncovered) < 2:
@@ -64,9 +69,10 @@ def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: 
     texts = [ticket_text(rows[r]) for r in refs]
     expected = [b.article_ids[b.seed[p]] if b.seed[p] >= 0 and h < 0 else None for p, h in zip(picked, hidden)]
     owner = np.where(b.seed >= 0, b.seed, hard_labels(b.labels, -1))   # whose documents are whose
-    features, ranked = _judged_as_new(deflector, texts, picked, hidden, owner)
+    features, ranked = _judged_as_new(deflector, texts, picked, hidden, owner, shares=_shares(part_weights))
     return fit_decision(deflector, features, firsts_of(ranked), expected, "tickets", wrong_cost,
-                        {"uncovered": len(uncovered), "unseen": len(unseen)}, ranked=ranked)
+                        {"uncovered": len(uncovered), "unseen": len(unseen)}, ranked=ranked,
+                        part_weights=part_weights)
 
 
 def ticket_history(deflector: Engine) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +85,8 @@ def ticket_history(deflector: Engine) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _judged_as_new(deflector: Engine, texts: list[str], positions: np.ndarray, hidden: np.ndarray, owner: np.ndarray,
-                   folds: int = CALIBRATION_FOLDS) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+                   folds: int = CALIBRATION_FOLDS,
+                   shares: Weights | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
     """Evidence features and the first three articles (id, score) for tickets of the index as if each were
     a new inquiry:
     left out of its own neighbours and, fold by fold, of the classifier's training rows. A classifier
@@ -88,7 +95,7 @@ def _judged_as_new(deflector: Engine, texts: list[str], positions: np.ndarray, h
     article column, ticket i is judged as if that article did not exist: its documents (``owner``)
     are no neighbours and it is neither a class nor a candidate."""
     b = deflector.bundle
-    vectors = deflector.embed(texts)
+    vectors = deflector.embed_queries(texts, shares if shares is not None else {})
     rows = classifier_rows(b, deflector.home.index_dir) if b.classifier is not None else None
     fold = np.arange(len(positions)) % folds
     features = np.zeros((len(texts), len(FEATURES)), np.float32)
@@ -112,6 +119,11 @@ def _judged_as_new(deflector: Engine, texts: list[str], positions: np.ndarray, h
     return features, ranked
 
 
+def _shares(part_weights: PartChoice | None) -> Weights:
+    """The shares to embed calibration questions with: those given, else none (the parts alike)."""
+    return dict(part_weights[0]) if part_weights else {}
+
+
 def firsts_of(ranked: list[list[tuple[str, float]]]) -> list[str | None]:
     """The first article id of each ranked list (None where nothing was ranked)."""
     return [r[0][0] if r else None for r in ranked]
@@ -119,13 +131,15 @@ def firsts_of(ranked: list[list[tuple[str, float]]]) -> list[str | None]:
 
 def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | None], expected: list, source: str,
                  wrong_cost: float, counts: dict | None = None, store: Store | None = None,
-                 ranked: list[list[tuple[str, float]]] | None = None) -> dict:
+                 ranked: list[list[tuple[str, float]]] | None = None, part_weights: PartChoice | None = None) -> dict:
     """Fit a calibrator on judged samples (``expected`` None = no article is right), save it (in
     ``store``, default the engine's) with a report of what it was fitted on (``source``, ``counts``,
     the tickets in the index) and give it to the engine at once. With the first articles per sample
-    (``ranked``) also the relevance floor of "these articles might help" (without: the default floor)."""
+    (``ranked``) also the relevance floor of "these articles might help" (without: the default floor).
+    ``part_weights``: the model parts' shares the samples were judged with, kept with the calibrator."""
     correct = np.array([e is not None and a == e for a, e in zip(firsts, expected, strict=True)])
     calibrator = Calibrator(wrong_cost=wrong_cost).fit(features, correct)
+    calibrator.part_weights_ = dict(part_weights[0]) if part_weights and part_weights[0] else None
     covered = np.array([e is not None for e in expected])
     proba = calibrator.predict_proba(features)
     answered = proba >= calibrator.threshold_
@@ -139,6 +153,7 @@ def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | Non
         "answer_rate": round(float(answered.mean()), 4),
         "right_when_answered": round(float(correct[answered].mean()), 4) if answered.any() else None,
         **floor_report(calibrator.floor_, features, ranked, expected, answered),
+        **({"part_weights": part_weights[1]} if part_weights and part_weights[1] else {}),
     }
     calibrator.save(store or deflector.store, source, report)
     deflector.calibrator = calibrator

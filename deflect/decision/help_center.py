@@ -17,7 +17,7 @@ import re
 import numpy as np
 
 from deflect.decision.calibrator import WRONG_COST
-from deflect.decision.fit import firsts_of, fit_decision
+from deflect.decision.fit import PartChoice, firsts_of, fit_decision
 from deflect.engine import FEATURES, Engine
 from deflect.errors import NotCalibratedError
 from deflect.formats import Article
@@ -128,15 +128,15 @@ def engine_without(engine: Engine, positions: np.ndarray, store: Store | None = 
 
 def judge_self_supervised(engine: Engine, inquiries: list[Inquiry], hidden_share: float = HIDDEN_SHARE,
                           folds: int = FOLDS, seed: int = 0,
-                          store: Store | None = None) -> tuple[np.ndarray, list, list]:
+                          store: Store | None = None, shares: dict | None = None) -> tuple[np.ndarray, list, list]:
     """Evidence features, the first articles ranked (id, score) and the expected article (None = as if it
     had no article) of the
     inquiries judged as new, fold by fold, and of a ``hidden_share`` of them asked again with their
-    article hidden."""
+    article hidden; ``shares``: the model parts' shares per query language to embed them with."""
     b = engine.bundle
     column = b.article_index()
     rng = np.random.default_rng(seed)
-    vectors = engine.embed([q.text for q in inquiries])
+    vectors = engine.embed_queries([q.text for q in inquiries], shares if shares is not None else {})
     fold = np.zeros(len(inquiries), np.int64)   # an article's inquiries spread over the folds
     seen: dict[str, int] = {}
     for i, q in enumerate(inquiries):
@@ -167,16 +167,20 @@ def judge_self_supervised(engine: Engine, inquiries: list[Inquiry], hidden_share
 
 
 def calibrate_help_center(engine: Engine, wrong_cost: float = WRONG_COST, seed: int = 0,
-                          hidden_share: float = HIDDEN_SHARE, store: Store | None = None) -> dict:
+                          hidden_share: float = HIDDEN_SHARE, store: Store | None = None,
+                          part_weights: PartChoice | None = None) -> dict:
     """Fit the decision from the help center's own texts (see the module docstring); ``store``: the
-    connection to read articles from and save to (default: the engine's)."""
+    connection to read articles from and save to (default: the engine's); ``part_weights`` as in
+    ``deflect.decision.fit.calibrate_labelled``."""
     inquiries = self_supervised_inquiries(engine, seed, store)
     articles = {q.article for q in inquiries}
     if len(articles) < 2:
         raise NotCalibratedError("the help center has fewer than two articles with texts to calibrate from",
                                  hint="Add articles (and run `deflect index`), or pass a labelled set.")
-    features, ranked, expected = judge_self_supervised(engine, inquiries, hidden_share, seed=seed, store=store)
+    features, ranked, expected = judge_self_supervised(engine, inquiries, hidden_share, seed=seed, store=store,
+                                                       shares=dict(part_weights[0]) if part_weights else {})
     kinds = {k: sum(q.kind == k for q in inquiries) for k in ("question", "title", "passage")}
     return fit_decision(engine, features, firsts_of(ranked), expected, "help center", wrong_cost,
                         {"articles": len(articles), **{f"{k}s": n for k, n in kinds.items()},
-                         "hidden": sum(e is None for e in expected)}, store, ranked=ranked)
+                         "hidden": sum(e is None for e in expected)}, store, ranked=ranked,
+                        part_weights=part_weights)

@@ -22,6 +22,7 @@ import numpy as np
 from deflect.decision.calibrator import SETTING, WRONG_COST, Calibrator
 from deflect.decision.fit import calibrate_tickets, ticket_history
 from deflect.decision.help_center import calibrate_help_center
+from deflect.decision.part_choice import learn_part_weights
 from deflect.engine import Engine
 from deflect.errors import DeflectError
 from deflect.index.documents import TICKET
@@ -40,11 +41,13 @@ log = logging.getLogger("deflect.refit")
 def calibrate_from_history(engine: Engine, wrong_cost: float = WRONG_COST, store: Store | None = None) -> dict:
     """Fit the decision without labels: from the ticket history when it is long enough (at least
     ``MIN_LINKED_TICKETS`` linked and ``MIN_UNCOVERED_TICKETS`` unlinked tickets far from any
-    article), else from the help center's own texts."""
+    article), else from the help center's own texts. The model parts' shares per query language are
+    learnt first (``deflect.decision.part_choice``) and the decision is fitted with them."""
+    part_weights = learn_part_weights(engine, store=store)
     linked, uncovered = ticket_history(engine)
     if len(linked) >= MIN_LINKED_TICKETS and len(uncovered) >= MIN_UNCOVERED_TICKETS:
-        return calibrate_tickets(engine, wrong_cost, store=store)
-    return calibrate_help_center(engine, wrong_cost, store=store)
+        return calibrate_tickets(engine, wrong_cost, store=store, part_weights=part_weights)
+    return calibrate_help_center(engine, wrong_cost, store=store, part_weights=part_weights)
 
 
 class Refitter:

@@ -1,0 +1,164 @@
+"""Learning the query-side shares of the model's parts (``deflect.index.part_weights``) from a help
+center's own data, per query language, when it is calibrated.
+
+The questions asked are the help center's own: labelled inquiries (a calibration file), tickets linked to
+an article, and the self-supervised inquiries of the cold start (question variants, titles, parts of body
+sentences; ``deflect.decision.help_center``). Each must find its own article as the engine ranks the
+articles for it (its own document no neighbour), with the query weighted by each candidate's shares
+(the usual vectors reweighted: no model runs per candidate). Per query language the shares on a small
+grid with the best mean reciprocal rank of the own article win -- where a language has at least
+``MIN_SAMPLES`` questions over at least ``MIN_ARTICLES`` articles and the best shares beat equal ones by
+``MIN_GAIN`` and on clearly more questions than they lose on (a sign test); else the parts count
+alike. A part with share 0 is not run for that language's queries.
+
+Questions of one language that find articles of the same language say nothing about questions that must
+find an article in another language, which only the multilingual parts can: where more than
+``FOREIGN_ARTICLES`` of the help center's articles are in another language than the questions and too
+few of the questions asked are about such articles, an English-only part may count less, never more.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from deflect.decision.help_center import self_supervised_inquiries
+from deflect.embedder import is_english_only
+from deflect.engine import Engine
+from deflect.formats import Inquiry
+from deflect.index.documents import TICKET, ticket_text
+from deflect.index.part_weights import Weights, grid, query_language, query_vectors, reweighted
+from deflect.store import Store
+
+MIN_SAMPLES = 100      # questions of one language needed to learn its shares
+MIN_ARTICLES = 5       # ... about at least this many articles
+MIN_GAIN = 0.01        # mean reciprocal rank the best shares must add over equal ones
+MAX_TICKETS = 1000     # linked tickets asked (a random sample of them)
+MAX_PER_LANGUAGE = 2000
+RANKED = 10            # articles ranked per question (an own article further down counts 0)
+FOREIGN_ARTICLES = 0.1  # share of articles in other languages from which cross-language questions matter
+
+
+def learn_part_weights(engine: Engine, labelled: list[Inquiry] | None = None, store: Store | None = None,
+                       seed: int = 0) -> tuple[Weights, dict]:
+    """The shares per query language (``{}``: every part alike) and a report per language (samples,
+    shares, mean reciprocal rank with them and with equal shares) for the calibration's report."""
+    embedder = getattr(engine, "embedder", None)
+    b = engine.bundle
+    parts = list(getattr(embedder, "parts", []))
+    if len(parts) < 2 or b is None or not len(b.article_positions):
+        return {}, {}
+    dims = embedder.part_dims()
+    texts, own, exclude = _samples(engine, labelled, store, seed)
+    if not texts:
+        return {}, {}
+    vectors = np.zeros((len(texts), embedder.dim), np.float32)
+    stored = np.flatnonzero(exclude >= 0)   # their own document's vector is the text's usual vector
+    saved = b.gather_embeddings(engine.home.index_dir, exclude[stored]) if len(stored) else None
+    if saved is not None:
+        vectors[stored] = np.asarray(saved, np.float32)
+    fresh = np.flatnonzero(exclude < 0) if saved is not None else np.arange(len(texts))
+    for lo in range(0, len(fresh), 256):
+        rows = fresh[lo:lo + 256]
+        vectors[rows] = query_vectors(embedder, [texts[i] for i in rows], None)
+    languages = np.array([query_language(t) for t in texts], dtype=object)
+    article_language = _article_languages(engine, store)
+    weights: Weights = {}
+    report: dict = {}
+    for language in sorted(set(languages.tolist())):
+        mine = np.flatnonzero(languages == language)[:MAX_PER_LANGUAGE]
+        n_articles = len(set(own[mine].tolist()))
+        entry: dict = {"samples": int(len(mine)), "articles": n_articles, "parts": parts}
+        if len(mine) < MIN_SAMPLES or n_articles < MIN_ARTICLES:
+            report[language] = entry | {"shares": None, "why": "too few questions to learn from"}
+            continue
+        candidates = grid(len(parts))
+        foreign = np.mean([lang not in (None, language) for lang in article_language.values()])
+        cross = np.mean([article_language.get(int(a)) not in (None, language) for a in own[mine]])
+        if foreign > FOREIGN_ARTICLES and cross < foreign / 2:   # keep what finds the other languages' articles
+            equal = 1.0 / len(parts)
+            candidates = [c for c in candidates
+                          if all(s <= equal + 1e-9 for s, p in zip(c, parts, strict=True) if is_english_only(p))]
+            entry["cross_language"] = "English-only parts may not count more"
+        mine_texts = [texts[i] for i in mine]
+        rr = np.array([_own_article_rr(engine, reweighted(vectors[mine], mine_texts, {language: c}, dims),
+                                       mine_texts, own[mine], exclude[mine]) for c in candidates])
+        mrr = rr.mean(axis=1)
+        chosen = _choice(rr, candidates)
+        entry |= {"mrr": round(float(mrr[chosen]), 4), "mrr_equal": round(float(mrr[0]), 4),
+                  "shares": list(candidates[chosen]) if chosen else None}
+        report[language] = entry
+        if chosen:
+            weights[language] = candidates[chosen]
+    return weights, report
+
+
+def _own_article_rr(engine: Engine, vectors: np.ndarray, texts: list[str], own: np.ndarray, exclude: np.ndarray,
+                    chunk: int = 512) -> np.ndarray:
+    """The reciprocal rank of each question's own article (0 beyond ``RANKED``) as the engine ranks
+    the articles for it, its own document (if any) no neighbour."""
+    ids = engine.bundle.article_ids
+    out = np.zeros(len(texts))
+    for lo in range(0, len(texts), chunk):
+        rows = range(lo, min(len(texts), lo + chunk))
+        _, ranked = engine.judge_top(vectors[lo:rows.stop], [[int(exclude[i])] if exclude[i] >= 0 else None
+                                                             for i in rows], k=RANKED, texts=texts[lo:rows.stop])
+        for i, top in zip(rows, ranked, strict=True):
+            found = [a for a, _ in top]
+            out[i] = 1.0 / (found.index(ids[own[i]]) + 1) if ids[own[i]] in found else 0.0
+    return out
+
+
+def _choice(rr: np.ndarray, candidates: list[tuple[float, ...]]) -> int:
+    """The candidate shares to use (0: equal ones, the first) from each candidate's reciprocal ranks per
+    question: the best of those that beat equal shares by ``MIN_GAIN`` in the mean and on clearly more
+    questions than they lose on (``_clearly_better``); else equal shares. Shares that merely tie with
+    equal ones are not taken even where they would leave a part out: on a help center's few questions a
+    tie says little, and a part dropped wrongly costs every query (xsid_de with no history: 48 questions
+    tied MiniLM alone with equal shares for German questions)."""
+    mrr = rr.mean(axis=1)
+    better = [i for i in range(1, len(candidates)) if mrr[i] - mrr[0] >= MIN_GAIN and _clearly_better(rr[i], rr[0])]
+    # on a tie the shares that leave more parts out (not run: less model time)
+    return max(better, key=lambda i: (round(float(mrr[i]), 4), candidates[i].count(0.0))) if better else 0
+
+
+def _clearly_better(rr: np.ndarray, equal: np.ndarray) -> bool:
+    """More questions ranked better than worse by two standard deviations of a fair coin (a sign test):
+    a few dozen questions tell little apart, and a part weighted wrongly costs every query."""
+    wins, losses = int(np.sum(rr > equal)), int(np.sum(rr < equal))
+    return wins - losses >= 2.0 * np.sqrt(max(1, wins + losses))
+
+
+def _article_languages(engine: Engine, store: Store | None) -> dict[int, str | None]:
+    """Article column -> its language (None where unknown), for the articles of the index."""
+    column = engine.bundle.article_index()
+    return {column[a.id]: (a.language or None) for a in (store or engine.store).articles() if a.id in column}
+
+
+def _samples(engine: Engine, labelled: list[Inquiry] | None, store: Store | None,
+             seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Texts, own article column and own document position (-1: none, the text is embedded) of every
+    question asked."""
+    b = engine.bundle
+    column = b.article_index()
+    texts: list[str] = []
+    own: list[int] = []
+    exclude: list[int] = []
+
+    def add(text: str, article: str | None, position: int) -> None:
+        if article in column and text.strip():
+            texts.append(text)
+            own.append(column[article])
+            exclude.append(position)
+
+    for q in labelled or []:
+        add(q.text, q.expected_article, -1)
+    rng = np.random.default_rng(seed)
+    linked = np.flatnonzero((b.kind == TICKET) & (b.seed >= 0))
+    linked = np.sort(rng.permutation(linked)[:MAX_TICKETS])
+    rows = (store or engine.store).get_tickets([str(b.ref[p]) for p in linked])
+    for p in linked:
+        row = rows.get(str(b.ref[p]))
+        if row is not None:
+            add(ticket_text(row), b.article_ids[b.seed[p]], int(p))
+    for q in self_supervised_inquiries(engine, seed, store):
+        add(q.text, q.article, q.position)
+    return texts, np.array(own, np.int64), np.array(exclude, np.int64)
