@@ -8,6 +8,12 @@ concurrency, while a lone caller is dispatched at once (no wait when nothing els
 load (the previous forward served several callers) the next one may wait up to ``max_wait`` seconds
 for more callers to join.
 
+Callers can also be announced (``expect``) by the code that will make the call, before it does the
+rest of its work (a web request announces itself as it enters the suggest view): a forward then waits,
+up to ``max_gather`` seconds, until every announced caller has joined, so the requests a worker is
+answering at the moment share one forward instead of trickling in one by one behind each other. A
+lone request is not delayed: it joined itself and nobody else is announced.
+
 There is no background thread: the first waiting caller runs the forward for everyone (leader and
 followers), so the batcher survives ``fork`` and needs no shutdown. A failing forward of several callers
 is run again per caller, so an exception reaches only the caller whose texts raised it.
@@ -47,21 +53,45 @@ class MicroBatcher:
     """Processes the items of concurrent callers in one call of ``forward`` (items -> one result per item,
     in order: e.g. texts -> an (n, dim) array of their vectors)."""
 
-    def __init__(self, forward: Forward, max_batch: int = 32, max_wait: float = 0.0):
+    def __init__(self, forward: Forward, max_batch: int = 32, max_wait: float = 0.0, max_gather: float = 0.03):
         self.forward = forward
         self.max_batch = max_batch
         self.max_wait = max_wait          # seconds a forward under load waits for more callers
+        self.max_gather = max_gather      # seconds a forward waits at most for announced callers
         self._cond = threading.Condition(threading.Lock())
         self._queue: deque[_Call] = deque()
         self._busy = False
         self._last_callers = 0
+        self._coming = 0                  # announced callers that have not called yet
+        self._announced = threading.local()
         self.forwards = 0                 # forwards run, and callers served by them (for tests and stats)
         self.callers = 0
+
+    def expect(self) -> None:
+        """Announce that this thread will call soon (see the module docstring); ``withdraw`` when it
+        ends up not calling. A thread announces once: a second ``expect`` before its call counts once."""
+        if getattr(self._announced, "on", False):
+            return
+        self._announced.on = True
+        with self._cond:
+            self._coming += 1
+
+    def withdraw(self) -> None:
+        """This thread's announcement is void (nothing happens when it has called meanwhile)."""
+        if getattr(self._announced, "on", False):
+            self._announced.on = False
+            with self._cond:
+                self._coming -= 1
+                self._cond.notify_all()
 
     def __call__(self, texts: list[Any]) -> Any:
         """The results of ``texts`` (row or element i for item i), computed together with concurrent calls."""
         call = _Call(list(texts))
+        announced = getattr(self._announced, "on", False)
+        self._announced.on = False
         with self._cond:
+            if announced:
+                self._coming -= 1
             self._queue.append(call)
             if self._busy:
                 self._cond.notify_all()   # a leader waiting for more callers counts again
@@ -87,9 +117,16 @@ class MicroBatcher:
 
     def _take(self) -> list[_Call]:
         """The calls of the next forward, from the front of the queue (called with the lock held)."""
+        if self._coming > 0:   # requests of this process on their way here: they come within milliseconds
+            deadline = time.monotonic() + self.max_gather
+            while self._coming > 0 and self._queued() < self.max_batch:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
         if self.max_wait > 0 and self._last_callers > 1:
             deadline = time.monotonic() + self.max_wait
-            while sum(len(c.texts) for c in self._queue) < self.max_batch:
+            while self._queued() < self.max_batch:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -101,6 +138,9 @@ class MicroBatcher:
             batch.append(self._queue.popleft())
         self._last_callers = len(batch)
         return batch
+
+    def _queued(self) -> int:
+        return sum(len(c.texts) for c in self._queue)
 
     def _run(self, batch: list[_Call]) -> None:
         """One forward for the whole batch; each call gets its rows (or, when it fails, its own error)."""
