@@ -197,3 +197,16 @@ def test_packed_minilm_gives_the_models_own_vectors(demo_deflector, queries):
     expected = part.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
     np.testing.assert_allclose(part.packed.encode(texts), expected, atol=1e-5)
     np.testing.assert_allclose(part.encode(texts[:1]), expected[:1], atol=1e-5)
+
+
+def test_each_caller_learns_which_forward_answered_it_once():
+    def model(texts):
+        time.sleep(0.05)
+        return _vectors(texts)
+
+    batcher = MicroBatcher(model)
+    batches = _concurrently(lambda texts: (batcher(texts), batcher.take_batch(), batcher.take_batch())[1:],
+                            [["a"], ["b"], ["c"], ["d"]])
+    assert all(second is None for _, second in batches)
+    for number, callers in (first for first, _ in batches):
+        assert sum(1 for (n, _), _ in batches if n == number) == callers

@@ -33,13 +33,14 @@ Forward = Callable[[list[Any]], Sequence[Any]]
 
 
 class _Call:
-    __slots__ = ("texts", "result", "error", "done")
+    __slots__ = ("texts", "result", "error", "done", "batch")
 
     def __init__(self, texts: list[Any]):
         self.texts = texts            # the call's items (texts, for a model forward)
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = False
+        self.batch: tuple[int, int] = (0, 1)   # (number of the forward, callers it served)
 
 
 def _part(results: Sequence[Any], start: int, stop: int) -> Any:
@@ -63,32 +64,39 @@ class MicroBatcher:
         self._busy = False
         self._last_callers = 0
         self._coming = 0                  # announced callers that have not called yet
-        self._announced = threading.local()
+        self._mine = threading.local()    # this thread's announcement and last batch
         self.forwards = 0                 # forwards run, and callers served by them (for tests and stats)
         self.callers = 0
 
     def expect(self) -> None:
         """Announce that this thread will call soon (see the module docstring); ``withdraw`` when it
         ends up not calling. A thread announces once: a second ``expect`` before its call counts once."""
-        if getattr(self._announced, "on", False):
+        self._mine.batch = None
+        if getattr(self._mine, "on", False):
             return
-        self._announced.on = True
+        self._mine.on = True
         with self._cond:
             self._coming += 1
 
     def withdraw(self) -> None:
         """This thread's announcement is void (nothing happens when it has called meanwhile)."""
-        if getattr(self._announced, "on", False):
-            self._announced.on = False
+        if getattr(self._mine, "on", False):
+            self._mine.on = False
             with self._cond:
                 self._coming -= 1
                 self._cond.notify_all()
 
+    def take_batch(self) -> tuple[int, int] | None:
+        """(number of the forward, callers it served) of this thread's last call, once (then None): what
+        comes after the call can wait for the other callers of the same forward (web.inquiry_log)."""
+        batch, self._mine.batch = getattr(self._mine, "batch", None), None
+        return batch
+
     def __call__(self, texts: list[Any]) -> Any:
         """The results of ``texts`` (row or element i for item i), computed together with concurrent calls."""
         call = _Call(list(texts))
-        announced = getattr(self._announced, "on", False)
-        self._announced.on = False
+        announced = getattr(self._mine, "on", False)
+        self._mine.on = False
         with self._cond:
             if announced:
                 self._coming -= 1
@@ -110,6 +118,7 @@ class MicroBatcher:
                 finally:
                     self._busy = False
                     self._cond.notify_all()
+        self._mine.batch = call.batch
         if call.error is not None:
             raise call.error
         assert call.result is not None
@@ -146,6 +155,8 @@ class MicroBatcher:
         """One forward for the whole batch; each call gets its rows (or, when it fails, its own error)."""
         self.forwards += 1
         self.callers += len(batch)
+        for call in batch:
+            call.batch = (self.forwards, len(batch))
         if len(batch) == 1:
             self._run_one(batch[0])
             return

@@ -157,7 +157,11 @@ def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | 
     top = suggestion.articles[0].id if suggestion.articles else None
     row = inquiry_row(Inquiry(id=uuid.uuid4().hex, text=text, language=suggestion.language),
                       suggestion.decision, suggestion.confidence, top, channel, session, page, get_redactor())
-    model, vector = get_deflector().model, suggestion.vector
+    engine = get_deflector()
+    model, vector = engine.model, suggestion.vector
     embedding = (Store.embedding_key(model, row["text"]), vector) if vector is not None and model else None
-    inquiry_log().log(row, embedding)
+    # answered by a forward together with other requests: their rows are written and answered together
+    batcher = getattr(engine, "suggest_batcher", None)
+    batch = batcher.take_batch() if batcher is not None else None
+    inquiry_log().log(row, embedding, group=((id(batcher), batch[0]), batch[1]) if batch else None)
     return row["id"]
