@@ -68,7 +68,9 @@ class InquiryLog:
         self.lock_timeout = lock_timeout
         self.wait_timeout = wait_timeout if wait_timeout is not None else 2 * lock_timeout + 5.0
         self.group_wait = group_wait
-        self._cond = threading.Condition()
+        lock = threading.RLock()
+        self._cond = threading.Condition(lock)   # requests wait here for their rows
+        self._work = threading.Condition(lock)   # the writer waits here (only it is woken by a new row)
         self._queue: deque[Entry] = deque()
         self._missing: dict[object, tuple[int, float]] = {}   # group -> (rows still to come, first seen)
         self._running = False
@@ -95,7 +97,7 @@ class InquiryLog:
                 self._running = True
                 threading.Thread(target=self._run, name="deflect-inquiry-log", daemon=True).start()
             else:
-                self._cond.notify_all()
+                self._work.notify()
             while not entry.done:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -116,7 +118,7 @@ class InquiryLog:
                         self._close_store()
                         self._running = False
                         return
-                    self._cond.wait(left)
+                    self._work.wait(left)
                 self._wait_for_groups()
                 batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
             stored = False
@@ -140,7 +142,7 @@ class InquiryLog:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            self._cond.wait(left)
+            self._work.wait(left)
         stale = time.monotonic() - 10 * self.group_wait - 1.0   # rows that never came (their request failed)
         for key in [k for k, (_, seen) in self._missing.items() if seen < stale]:
             del self._missing[key]

@@ -59,7 +59,9 @@ class MicroBatcher:
         self.max_batch = max_batch
         self.max_wait = max_wait          # seconds a forward under load waits for more callers
         self.max_gather = max_gather      # seconds a forward waits at most for announced callers
-        self._cond = threading.Condition(threading.Lock())
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)       # callers wait here for their batch
+        self._arrivals = threading.Condition(lock)   # a gathering leader waits here (only it is woken)
         self._queue: deque[_Call] = deque()
         self._busy = False
         self._last_callers = 0
@@ -84,7 +86,7 @@ class MicroBatcher:
             self._mine.on = False
             with self._cond:
                 self._coming -= 1
-                self._cond.notify_all()
+                self._arrivals.notify()
 
     def take_batch(self) -> tuple[int, int] | None:
         """(number of the forward, callers it served) of this thread's last call, once (then None): what
@@ -102,7 +104,7 @@ class MicroBatcher:
                 self._coming -= 1
             self._queue.append(call)
             if self._busy:
-                self._cond.notify_all()   # a leader waiting for more callers counts again
+                self._arrivals.notify()   # a leader waiting for more callers counts again
             while not call.done:
                 if self._busy:
                     self._cond.wait()
@@ -132,14 +134,14 @@ class MicroBatcher:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._cond.wait(left)
+                self._arrivals.wait(left)
         if self.max_wait > 0 and self._last_callers > 1:
             deadline = time.monotonic() + self.max_wait
             while self._queued() < self.max_batch:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._cond.wait(left)
+                self._arrivals.wait(left)
         batch = [self._queue.popleft()]
         size = len(batch[0].texts)
         while self._queue and size + len(self._queue[0].texts) <= self.max_batch:
