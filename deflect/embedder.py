@@ -18,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from deflect.errors import DeflectError
+from deflect.index.packed_bert import packed_encoder
 
 DEFAULT_MODEL = "use-m3+minilm"
 _ALIASES = {"all-minilm-l6-v2": "minilm", "sentence-transformers/all-minilm-l6-v2": "minilm",
@@ -81,11 +82,15 @@ class _SentenceTransformerPart:
             raise DeflectError(f"cannot load the embedding model {name_or_path!r}: {exc}",
                                hint="Use a local model path, or one of: minilm, use-m3, use-m3+minilm.") from exc
         self.batch_size = batch_size
+        # live queries (up to a batch) skip the padding of a batch: deflect.index.packed_bert
+        self.packed = packed_encoder(self.model)
         self.dim = int(self.model.get_embedding_dimension()
                        if hasattr(self.model, "get_embedding_dimension")
                        else self.model.get_sentence_embedding_dimension())
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        if self.packed is not None and 0 < len(texts) <= self.batch_size:
+            return self.packed.encode(texts)
         if len(texts) == 1 and self._direct():
             return self._encode_one(texts[0])
         return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,

@@ -131,3 +131,82 @@ def test_concurrent_suggestions_equal_sequential_ones(demo_deflector, queries):
         np.testing.assert_allclose(other.vector, one.vector, atol=2e-5)
     forwards, callers = batcher.forwards - before[0], batcher.callers - before[1]
     assert callers == len(queries) * 4 and forwards < callers   # some suggestions were answered together
+
+
+def test_a_forward_waits_for_announced_callers_and_they_share_it():
+    sizes: list[int] = []
+
+    def model(texts):
+        sizes.append(len(texts))
+        return _vectors(texts)
+
+    batcher = MicroBatcher(model, max_gather=2.0)
+    joined = threading.Event()
+
+    def late_caller() -> None:
+        batcher.expect()       # e.g. a request still reading its body and checking its fields
+        joined.wait(0.1)
+        time.sleep(0.05)
+        batcher(["late"])
+
+    thread = threading.Thread(target=late_caller)
+    thread.start()
+    while batcher._coming == 0:
+        time.sleep(0.001)
+    joined.set()
+    assert np.array_equal(batcher(["early"]), _vectors(["early"]))
+    thread.join()
+    assert sizes == [2] and batcher.forwards == 1
+
+
+def test_a_withdrawn_or_silent_announcement_delays_a_forward_only_boundedly():
+    batcher = MicroBatcher(_vectors, max_gather=0.2)
+    gone = threading.Thread(target=lambda: (batcher.expect(), time.sleep(0.05), batcher.withdraw()))
+    gone.start()
+    while batcher._coming == 0:
+        time.sleep(0.001)
+    start = time.perf_counter()
+    batcher(["alone"])
+    assert time.perf_counter() - start < 0.15          # released by the withdrawal
+    gone.join()
+    silent = threading.Thread(target=batcher.expect)   # announced and never called nor withdrawn
+    silent.start()
+    silent.join()
+    start = time.perf_counter()
+    assert np.array_equal(batcher(["still answered"]), _vectors(["still answered"]))
+    assert time.perf_counter() - start < 1.0
+
+
+def test_a_lone_announced_caller_is_not_delayed():
+    batcher = MicroBatcher(_vectors, max_gather=1.0)
+    for _ in range(3):
+        batcher.expect()
+        batcher.expect()   # counted once
+        start = time.perf_counter()
+        batcher(["hello"])
+        batcher.withdraw()   # after its call: nothing left to withdraw
+        assert time.perf_counter() - start < 0.2
+    assert batcher._coming == 0
+
+
+def test_packed_minilm_gives_the_models_own_vectors(demo_deflector, queries):
+    parts = [p for p in demo_deflector.embedder._parts if getattr(p, "packed", None) is not None]
+    assert parts, "the default model's MiniLM part is computed packed"
+    part = parts[0]
+    texts = [*queries, "x", "  Hallo   Welt  ", "Konto " * 300, "Ümlaut ß € 😀 Ticket #123"]
+    expected = part.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    np.testing.assert_allclose(part.packed.encode(texts), expected, atol=1e-5)
+    np.testing.assert_allclose(part.encode(texts[:1]), expected[:1], atol=1e-5)
+
+
+def test_each_caller_learns_which_forward_answered_it_once():
+    def model(texts):
+        time.sleep(0.05)
+        return _vectors(texts)
+
+    batcher = MicroBatcher(model)
+    batches = _concurrently(lambda texts: (batcher(texts), batcher.take_batch(), batcher.take_batch())[1:],
+                            [["a"], ["b"], ["c"], ["d"]])
+    assert all(second is None for _, second in batches)
+    for number, callers in (first for first, _ in batches):
+        assert sum(1 for (n, _), _ in batches if n == number) == callers

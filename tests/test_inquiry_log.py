@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import uuid
 
 from deflect.web.inquiry_log import InquiryLog
@@ -54,3 +55,37 @@ def test_a_database_that_cannot_take_the_rows_sends_them_to_the_spool(tmp_path):
     assert log.log(row) is False
     assert [r["id"] for r, _ in kept] == [row["id"]]
     assert log.log(_row("noch eine Frage")) is False   # the writer goes on after a failed batch
+
+
+def test_the_rows_of_one_group_are_written_in_one_transaction_and_answered_together(tmp_path):
+    path, kept = tmp_path / "deflect.db", []
+    open_store(path).close()
+    log = InquiryLog(lambda: open_store(path), lambda row, reason: kept.append((row, reason)) or True,
+                     lambda store: None, 1.0, group_wait=2.0)
+    answered: dict[int, float] = {}
+
+    def request(i: int) -> None:
+        threading.Event().wait(0.03 * i)   # the requests of one forward reach the log one after the other
+        assert log.log(_row(f"Frage {i}"), group=("forward 1", 4))
+        answered[i] = time.monotonic()
+
+    threads = [threading.Thread(target=request, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert log.rows == 4 and log.batches == 1 and not kept
+    assert max(answered.values()) - min(answered.values()) < 0.05
+
+
+def test_a_group_row_that_never_comes_delays_the_others_only_boundedly(tmp_path):
+    path, kept = tmp_path / "deflect.db", []
+    open_store(path).close()
+    log = InquiryLog(lambda: open_store(path), lambda row, reason: kept.append((row, reason)) or True,
+                     lambda store: None, 1.0, group_wait=0.1)
+    start = time.monotonic()
+    assert log.log(_row("allein"), group=("forward 7", 3))   # its two companions failed before logging
+    assert 0.05 < time.monotonic() - start < 1.0
+    start = time.monotonic()
+    assert log.log(_row("ohne Gruppe"))
+    assert time.monotonic() - start < 0.09

@@ -33,16 +33,18 @@ from deflect.store.database import DatabaseErrors
 
 IDLE_SECONDS = 5.0    # a writer with nothing to write this long closes its connection and ends
 MAX_BATCH = 256       # rows per transaction
+GROUP_WAIT = 0.02     # seconds a transaction waits at most for the rest of its rows' groups
 
 
 class Entry:
     """One row handed to the writer; ``stored`` tells the request what became of it."""
 
-    __slots__ = ("row", "embedding", "done", "stored")
+    __slots__ = ("row", "embedding", "group", "done", "stored")
 
-    def __init__(self, row: dict, embedding: tuple[str, np.ndarray] | None):
+    def __init__(self, row: dict, embedding: tuple[str, np.ndarray] | None, group: object = None):
         self.row = row
         self.embedding = embedding   # (cache key, vector) or None
+        self.group = group           # key of the rows written together with this one, or None
         self.done = False
         self.stored = False          # committed to the database (else spooled, or lost: see ``keep``)
 
@@ -53,33 +55,49 @@ class InquiryLog:
     ``open_store`` opens the writer's own connection; ``keep(row, reason)`` spools a row the database did
     not take; ``after_write(store)`` runs in the same lock window after each committed batch (the
     spool is drained there); ``run(fn)`` runs a batch's work in the context it needs (the Flask app's).
+    A row may name its ``group`` (key, size): the requests answered by one forward of the micro-batcher
+    (deflect.index.batching). A transaction waits, up to ``group_wait`` seconds, for the rows of its groups
+    still to come, so those requests are answered together and come back together for the next forward.
     """
 
     def __init__(self, open_store: Callable[[], Store], keep: Callable[[dict, object], bool],
                  after_write: Callable[[Store], None], lock_timeout: float,
-                 run: Callable[[Callable[[], bool]], bool] = lambda fn: fn(), wait_timeout: float | None = None):
+                 run: Callable[[Callable[[], bool]], bool] = lambda fn: fn(), wait_timeout: float | None = None,
+                 group_wait: float = GROUP_WAIT):
         self._open_store, self._keep, self._after_write, self._in_context = open_store, keep, after_write, run
         self.lock_timeout = lock_timeout
         self.wait_timeout = wait_timeout if wait_timeout is not None else 2 * lock_timeout + 5.0
-        self._cond = threading.Condition()
+        self.group_wait = group_wait
+        lock = threading.RLock()
+        self._cond = threading.Condition(lock)   # requests wait here for their rows
+        self._work = threading.Condition(lock)   # the writer waits here (only it is woken by a new row)
         self._queue: deque[Entry] = deque()
+        self._missing: dict[object, tuple[int, float]] = {}   # group -> (rows still to come, first seen)
         self._running = False
         self._store: Store | None = None
         self.batches = 0     # transactions written and rows in them (for tests and stats)
         self.rows = 0
 
-    def log(self, row: dict, embedding: tuple[str, np.ndarray] | None = None) -> bool:
+    def log(self, row: dict, embedding: tuple[str, np.ndarray] | None = None,
+            group: tuple[object, int] | None = None) -> bool:
         """Write ``row`` (with its embedding for the cache) and wait until it is stored; True when it is in
-        the database, False when it was spooled instead (or lost, as ``keep`` logs)."""
-        entry = Entry(row, embedding)
+        the database, False when it was spooled instead (or lost, as ``keep`` logs). ``group``: (key, number
+        of rows in the group), see the class docstring."""
+        entry = Entry(row, embedding, group[0] if group is not None and group[1] > 1 else None)
         deadline = time.monotonic() + self.wait_timeout
         with self._cond:
+            if group is not None and entry.group is not None:
+                left, seen = self._missing.get(entry.group, (group[1], time.monotonic()))
+                if left > 1:
+                    self._missing[entry.group] = (left - 1, seen)
+                else:
+                    self._missing.pop(entry.group, None)
             self._queue.append(entry)
             if not self._running:
                 self._running = True
                 threading.Thread(target=self._run, name="deflect-inquiry-log", daemon=True).start()
             else:
-                self._cond.notify_all()
+                self._work.notify()
             while not entry.done:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -100,7 +118,8 @@ class InquiryLog:
                         self._close_store()
                         self._running = False
                         return
-                    self._cond.wait(left)
+                    self._work.wait(left)
+                self._wait_for_groups()
                 batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
             stored = False
             try:
@@ -115,6 +134,18 @@ class InquiryLog:
                     for entry in batch:
                         entry.stored, entry.done = bool(stored), True
                     self._cond.notify_all()
+
+    def _wait_for_groups(self) -> None:
+        """Wait (lock held, at most ``group_wait``) until no queued row's group has rows still to come."""
+        deadline = time.monotonic() + self.group_wait
+        while len(self._queue) < MAX_BATCH and any(e.group in self._missing for e in self._queue):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._work.wait(left)
+        stale = time.monotonic() - 10 * self.group_wait - 1.0   # rows that never came (their request failed)
+        for key in [k for k, (_, seen) in self._missing.items() if seen < stale]:
+            del self._missing[key]
 
     def _write(self, batch: list[Entry]) -> bool:
         """One transaction for the batch (and one for the embeddings); on failure the rows are spooled and

@@ -60,6 +60,11 @@ def get_deflector() -> Engine:
     return deflector
 
 
+def loaded_deflector() -> Engine | None:
+    """The process's engine if it is loaded already (None before the first request loads it)."""
+    return _state()["deflector"]
+
+
 def configure(deflector: Engine) -> Engine:
     """Apply this app's settings to a freshly opened engine (redaction, suggest floor, batch wait)."""
     deflector.store.redactor = get_redactor()

@@ -8,6 +8,12 @@ concurrency, while a lone caller is dispatched at once (no wait when nothing els
 load (the previous forward served several callers) the next one may wait up to ``max_wait`` seconds
 for more callers to join.
 
+Callers can also be announced (``expect``) by the code that will make the call, before it does the
+rest of its work (a web request announces itself as it enters the suggest view): a forward then waits,
+up to ``max_gather`` seconds, until every announced caller has joined, so the requests a worker is
+answering at the moment share one forward instead of trickling in one by one behind each other. A
+lone request is not delayed: it joined itself and nobody else is announced.
+
 There is no background thread: the first waiting caller runs the forward for everyone (leader and
 followers), so the batcher survives ``fork`` and needs no shutdown. A failing forward of several callers
 is run again per caller, so an exception reaches only the caller whose texts raised it.
@@ -27,13 +33,14 @@ Forward = Callable[[list[Any]], Sequence[Any]]
 
 
 class _Call:
-    __slots__ = ("texts", "result", "error", "done")
+    __slots__ = ("texts", "result", "error", "done", "batch")
 
     def __init__(self, texts: list[Any]):
         self.texts = texts            # the call's items (texts, for a model forward)
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = False
+        self.batch: tuple[int, int] = (0, 1)   # (number of the forward, callers it served)
 
 
 def _part(results: Sequence[Any], start: int, stop: int) -> Any:
@@ -47,24 +54,57 @@ class MicroBatcher:
     """Processes the items of concurrent callers in one call of ``forward`` (items -> one result per item,
     in order: e.g. texts -> an (n, dim) array of their vectors)."""
 
-    def __init__(self, forward: Forward, max_batch: int = 32, max_wait: float = 0.0):
+    def __init__(self, forward: Forward, max_batch: int = 32, max_wait: float = 0.0, max_gather: float = 0.03):
         self.forward = forward
         self.max_batch = max_batch
         self.max_wait = max_wait          # seconds a forward under load waits for more callers
-        self._cond = threading.Condition(threading.Lock())
+        self.max_gather = max_gather      # seconds a forward waits at most for announced callers
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)       # callers wait here for their batch
+        self._arrivals = threading.Condition(lock)   # a gathering leader waits here (only it is woken)
         self._queue: deque[_Call] = deque()
         self._busy = False
         self._last_callers = 0
+        self._coming = 0                  # announced callers that have not called yet
+        self._mine = threading.local()    # this thread's announcement and last batch
         self.forwards = 0                 # forwards run, and callers served by them (for tests and stats)
         self.callers = 0
+
+    def expect(self) -> None:
+        """Announce that this thread will call soon (see the module docstring); ``withdraw`` when it
+        ends up not calling. A thread announces once: a second ``expect`` before its call counts once."""
+        self._mine.batch = None
+        if getattr(self._mine, "on", False):
+            return
+        self._mine.on = True
+        with self._cond:
+            self._coming += 1
+
+    def withdraw(self) -> None:
+        """This thread's announcement is void (nothing happens when it has called meanwhile)."""
+        if getattr(self._mine, "on", False):
+            self._mine.on = False
+            with self._cond:
+                self._coming -= 1
+                self._arrivals.notify()
+
+    def take_batch(self) -> tuple[int, int] | None:
+        """(number of the forward, callers it served) of this thread's last call, once (then None): what
+        comes after the call can wait for the other callers of the same forward (web.inquiry_log)."""
+        batch, self._mine.batch = getattr(self._mine, "batch", None), None
+        return batch
 
     def __call__(self, texts: list[Any]) -> Any:
         """The results of ``texts`` (row or element i for item i), computed together with concurrent calls."""
         call = _Call(list(texts))
+        announced = getattr(self._mine, "on", False)
+        self._mine.on = False
         with self._cond:
+            if announced:
+                self._coming -= 1
             self._queue.append(call)
             if self._busy:
-                self._cond.notify_all()   # a leader waiting for more callers counts again
+                self._arrivals.notify()   # a leader waiting for more callers counts again
             while not call.done:
                 if self._busy:
                     self._cond.wait()
@@ -80,6 +120,7 @@ class MicroBatcher:
                 finally:
                     self._busy = False
                     self._cond.notify_all()
+        self._mine.batch = call.batch
         if call.error is not None:
             raise call.error
         assert call.result is not None
@@ -87,13 +128,20 @@ class MicroBatcher:
 
     def _take(self) -> list[_Call]:
         """The calls of the next forward, from the front of the queue (called with the lock held)."""
-        if self.max_wait > 0 and self._last_callers > 1:
-            deadline = time.monotonic() + self.max_wait
-            while sum(len(c.texts) for c in self._queue) < self.max_batch:
+        if self._coming > 0:   # requests of this process on their way here: they come within milliseconds
+            deadline = time.monotonic() + self.max_gather
+            while self._coming > 0 and self._queued() < self.max_batch:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._cond.wait(left)
+                self._arrivals.wait(left)
+        if self.max_wait > 0 and self._last_callers > 1:
+            deadline = time.monotonic() + self.max_wait
+            while self._queued() < self.max_batch:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._arrivals.wait(left)
         batch = [self._queue.popleft()]
         size = len(batch[0].texts)
         while self._queue and size + len(self._queue[0].texts) <= self.max_batch:
@@ -102,10 +150,15 @@ class MicroBatcher:
         self._last_callers = len(batch)
         return batch
 
+    def _queued(self) -> int:
+        return sum(len(c.texts) for c in self._queue)
+
     def _run(self, batch: list[_Call]) -> None:
         """One forward for the whole batch; each call gets its rows (or, when it fails, its own error)."""
         self.forwards += 1
         self.callers += len(batch)
+        for call in batch:
+            call.batch = (self.forwards, len(batch))
         if len(batch) == 1:
             self._run_one(batch[0])
             return

@@ -12,7 +12,7 @@ from ..auth import require_key
 from ..errors import ApiError
 from ..limits import json_body, text_field, visible_chars
 from ..state import get_redactor, get_store
-from .common import K_ARTICLES, K_TICKETS, LANGS, articles_json, deflector, log_inquiry
+from .common import K_ARTICLES, K_TICKETS, LANGS, articles_json, deflector, joins_batch, log_inquiry
 
 bp = Blueprint("agent", __name__, url_prefix="/api/v1")
 
@@ -25,6 +25,7 @@ def inferred_json(link: dict | None) -> dict | None:
 
 
 @bp.post("/agent/suggest")
+@joins_batch
 @require_key("agent")
 def agent_suggest():
     data = json_body()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from functools import lru_cache
+from functools import lru_cache, wraps
 
 from flask import current_app, g
 
@@ -18,7 +18,7 @@ from deflect.store.spool import Spool
 from deflect.text import plain_text
 
 from ..inquiry_log import InquiryLog
-from ..state import get_deflector, get_home, get_redactor, get_refitter, get_store
+from ..state import get_deflector, get_home, get_redactor, get_refitter, get_store, loaded_deflector
 from ..text import snippet
 
 LANGS = ("de", "en")
@@ -35,6 +35,25 @@ def deflector() -> Engine:
         d.reload_if_changed()
         get_refitter().poll(d)
     return d
+
+
+def joins_batch(view):
+    """View decorator of the suggest endpoints: the request announces itself to the engine's micro-batcher
+    as it arrives (``MicroBatcher.expect``), before its checks, rate limit and redaction, so a forward
+    that starts meanwhile waits for it and the worker's concurrent requests share one forward."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        batcher = getattr(loaded_deflector(), "suggest_batcher", None)   # engines without batching have none
+        if batcher is None:
+            return view(*args, **kwargs)
+        batcher.expect()
+        try:
+            return view(*args, **kwargs)
+        finally:
+            batcher.withdraw()   # answered without a suggestion (an error, a held-out session)
+
+    return wrapped
 
 
 @lru_cache(maxsize=512)
@@ -138,7 +157,11 @@ def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | 
     top = suggestion.articles[0].id if suggestion.articles else None
     row = inquiry_row(Inquiry(id=uuid.uuid4().hex, text=text, language=suggestion.language),
                       suggestion.decision, suggestion.confidence, top, channel, session, page, get_redactor())
-    model, vector = get_deflector().model, suggestion.vector
+    engine = get_deflector()
+    model, vector = engine.model, suggestion.vector
     embedding = (Store.embedding_key(model, row["text"]), vector) if vector is not None and model else None
-    inquiry_log().log(row, embedding)
+    # answered by a forward together with other requests: their rows are written and answered together
+    batcher = getattr(engine, "suggest_batcher", None)
+    batch = batcher.take_batch() if batcher is not None else None
+    inquiry_log().log(row, embedding, group=((id(batcher), batch[0]), batch[1]) if batch else None)
     return row["id"]

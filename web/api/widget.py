@@ -18,12 +18,13 @@ from ..learning import keep_fresh, request_client, schedule_refit, widget_arm
 from ..limits import json_body, rate_limit, text_field
 from ..openapi import document
 from ..state import get_redactor, get_store
-from .common import K_ARTICLES, LANGS, articles_json, deflector, keep, lock_wait, log_inquiry, spool
+from .common import K_ARTICLES, LANGS, articles_json, deflector, joins_batch, keep, lock_wait, log_inquiry, spool
 
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/suggest")
+@joins_batch
 @rate_limit("suggest")
 def suggest():
     data = json_body()
