@@ -63,13 +63,16 @@ def test_metrics_compare_contact_rates_of_shown_and_held_out_sessions(tmp_path):
     app, fake = make_app(tmp_path, HOLDOUT=0.5)
     client = app.test_client()
     admin = bearer(new_key(fake, "admin"))
+    seen = {True: 0, False: 0}     # sessions per arm so far: the arms are drawn at random, the rates are not
     for n in range(60):
         session = f"s{n}"
         answer = ask(client, PASSWORD, session)
-        if answer.get("holdout") and n % 4 != 0:        # 3 of 4 held-out sessions contact support
+        held_out = bool(answer.get("holdout"))
+        seen[held_out] += 1
+        if held_out and seen[True] % 4 != 0:            # 3 of 4 held-out sessions contact support
             client.put(f"/api/v1/tickets/T{n}", json={"subject": "login", "body": PASSWORD, "session": session},
                        headers=admin)
-        elif not answer.get("holdout") and n % 4 == 0:  # 1 of 4 shown sessions contacts support
+        elif not held_out and seen[False] % 4 == 1:     # 1 of 4 shown sessions contacts support
             client.post("/api/v1/feedback", json={"inquiry_id": answer["id"], "event": "contacted_support"})
     body = client.get("/api/v1/metrics", headers=admin).get_json()
     holdout = body["holdout"]
