@@ -364,8 +364,9 @@ class Deflector(LiveIndexUpdates):
                 # estimates: Bayes' rule adds their log-likelihood ratio to its log-odds (LearnedBoost.log_odds)
                 votes = self.learned.log_odds(vectors, self.bundle.article_ids[:self.bundle.n_articles],
                                               np.argmax(scores.ranking, axis=1))
-                odds = np.log(np.clip(confidence, 1e-9, 1 - 1e-9)) - np.log1p(-np.clip(confidence, 1e-9, 1 - 1e-9))
-                confidence = 1.0 / (1.0 + np.exp(-(odds + votes)))
+                prior = np.clip(confidence, 1e-9, 1 - 1e-9).astype(np.float64)
+                # the logistic of the summed log-odds, as tanh: no overflow however many votes
+                confidence = 0.5 * (1.0 + np.tanh((np.log(prior) - np.log1p(-prior) + votes) / 2))
             # a question without a content word yet ("Wie kann ich", half-typed) is suggested nothing
             relevant = np.where([bool(content_words(t)) for t in texts], relevant, 0.0)
             b = self.bundle

@@ -9,12 +9,15 @@ Per case (``make_case.py DATASET --history none``: a help center on its first da
 built through its CLI (ingest, index, calibrate on dev.jsonl) and then driven through its HTTP API
 (Flask test client), as the widget would: every simulated customer is a new widget session with its own
 client address. The test inquiries are split at random into a *replayed* half and an *unseen* half.
-Each round, every replayed inquiry is asked again by a new customer, who votes on the first article
-listed: "helpful" when it is the right one, "not helpful" otherwise; one customer in ten votes at
-random. After the round deflect refits in the background (``POST /api/v1/learned/refit``). The unseen
-half is only asked, never voted on: its curve shows what generalises beyond the phrasings voted on.
-Customers vote on the first listed article whatever the decision (as on a results page), so votes
-also reach articles deflect was not yet confident enough to answer with.
+Each round, every replayed inquiry is asked again by a new customer, who reads what deflect shows and
+votes on one article: an answer shows one article (two when nearly tied), a suggestion up to three
+(``shown`` in the reply); a customer who sees the right article among them reads that one and votes
+"helpful" on it, otherwise votes on the first article listed: "not helpful" (or "helpful" when it is
+the right one after all). One customer in ten votes at random. Where deflect shows nothing (no answer)
+the customer still votes on the first article listed (as on a results page), so votes also reach
+articles deflect was not yet confident enough to answer with. After the round deflect refits in the
+background (``POST /api/v1/learned/refit``). The unseen half is only asked, never voted on: its curve
+shows what generalises beyond the phrasings voted on.
 
 Then a flood: 5 sessions send 500 "helpful" votes (100 each, from 5 addresses) for a wrong article on
 one phrasing; every test inquiry is asked again and the answers (first article and decision) compared.
@@ -132,11 +135,12 @@ def feedback_run(dataset: str, tmp: Path, rounds: int, limit: int | None, rng: r
             answers[row["id"]] = answer
             if rnd == rounds or row in unseen or not answer["articles"]:
                 continue
-            shown = answer["articles"][0]["id"]
-            helpful = shown == row["expected_article"]
+            seen = [a["id"] for a in answer["articles"][:max(1, answer["shown"])]]
+            article = row["expected_article"] if row["expected_article"] in seen else seen[0]
+            helpful = article == row["expected_article"]
             if rng.random() < RANDOM_VOTERS:
                 helpful = rng.random() < 0.5
-            customers.vote(answer["id"], shown, helpful, session, ip)
+            customers.vote(answer["id"], article, helpful, session, ip)
             votes += 1
         state = customers.refit() if rnd < rounds else None
         curve.append({"round": rnd, "replayed": score(replayed, answers), "unseen": score(unseen, answers),
@@ -206,8 +210,9 @@ def write_report(runs: list[dict], holdout: dict | None, args) -> None:
     lines = [f"Measured {time.strftime('%Y-%m-%d')} by `scripts/bench_feedback.py` on this machine "
              f"({os.cpu_count()} cores, {platform.python_version()}); seed 0, cases built with "
              "`make_case.py DATASET --history none`. Per round every *replayed* inquiry is asked by a new "
-             "customer (own session and address) who votes on the first listed article (right: helpful, "
-             f"wrong: not helpful; {RANDOM_VOTERS:.0%} vote at random); *unseen* inquiries are asked, never "
+             "customer (own session and address) who votes on the right article when deflect shows it "
+             "(helpful), else on the first listed one (not helpful, or helpful when right); "
+             f"{RANDOM_VOTERS:.0%} vote at random; *unseen* inquiries are asked, never "
              "voted on. Round 0 is before any feedback.", ""]
     for run in runs:
         sample = ""

@@ -2,17 +2,27 @@
 
 Every piece of evidence is a phrasing (its embedding), an article and a signed weight (helpful, an
 agent's choice, a ticket resolved with the article: positive; not helpful: negative). For an inquiry,
-the evidence whose phrasing is within ``similarity`` of it counts, the nearer the more; the boost of an
-article is ``max_boost * tanh(net / scale)`` of its summed weight, so it is bounded whatever the amount
-of evidence. For the answer decision the same evidence about the first article is a log-likelihood
-ratio added to the calibrated confidence's log-odds (``log_odds``). The guards, so that one session or
-one client cannot move an article:
+the evidence whose phrasing is within ``similarity`` of it counts, the nearer the more; an article's
+score rises by at most ``max_boost * tanh(net / scale)`` of its summed weight and falls by at most
+``max_drop * tanh(net / scale)``, so it is bounded whatever the amount of evidence. For the answer
+decision the same evidence about the first article is a log-likelihood ratio added to the calibrated
+confidence's log-odds (``log_odds``). The guards, so that one session or one client cannot move an
+article:
 
 - each session's weight for an article is capped (``session_cap``), and each client's (``client_cap``);
 - an article is raised only where at least ``min_sessions`` distinct sessions said it helped in the
-  inquiry's neighbourhood, and lowered only where as many said it did not (each direction on its own:
-  a few sessions flooding one direction cannot borrow the support of honest votes the other way);
+  inquiry's neighbourhood, and lowered only where ``min_sessions_down`` said it did not (each direction
+  on its own: a few sessions flooding one direction cannot borrow the support of honest votes the other
+  way);
 - weights decay with age (``half_life_days``).
+
+The guards scale with the harm a direction can do. Raising can put a wrong article in front of every
+customer who asks like this, as a confident answer: that needs many independent voices. Lowering only
+takes an article out of first place: the next candidate must still earn the answer with its own
+retrieval evidence (and its own votes), so the worst it does is a suggestion instead of an answer. A
+phrasing seldom asked gathers few votes, so lowering needs fewer sessions (still more than one session
+or one client), and it is allowed to move an article behind the next one (``max_drop``, about a first
+article's whole ranking score) where a raise stays small.
 """
 from __future__ import annotations
 
@@ -26,12 +36,14 @@ import numpy as np
 @dataclass(frozen=True)
 class LearningParams:
     similarity: float = 0.65      # evidence this similar to an inquiry (cosine) or more counts for it
-    min_sessions: int = 8         # distinct sessions an article's evidence needs in a neighbourhood
+    min_sessions: int = 8         # distinct sessions that must agree in a neighbourhood to raise an article
+    min_sessions_down: int = 3    # ... to lower one (it never puts an article in front of a customer)
     session_cap: float = 1.0      # most weight one session gives one article
     client_cap: float = 3.0       # most weight one client (address) gives one article
     half_life_days: float = 90.0  # evidence counts half after this many days
-    max_boost: float = 0.3        # the largest change of an article's score, either way
-    scale: float = 3.0            # net weight at which the boost reaches 76 % of max_boost
+    max_boost: float = 0.3        # the largest raise of an article's ranking score
+    max_drop: float = 1.0         # the largest lowering: about a first article's whole score (median 1.25)
+    scale: float = 3.0            # net weight at which a change reaches 76 % of its bound
     vote_error: float = 0.25      # how often a vote is taken to be mistaken (random, careless or false)
 
 
@@ -100,8 +112,9 @@ class LearnedBoost:
         near = self._near(queries)
         for q in range(len(queries)):
             (up, up_support), (down, down_support) = self._sides(near[q], cols, len(article_ids))
-            net = np.where(up_support >= p.min_sessions, up, 0.0) - np.where(down_support >= p.min_sessions, down, 0.0)
-            out[q] = p.max_boost * np.tanh(net / p.scale)
+            net = (np.where(up_support >= p.min_sessions, up, 0.0)
+                   - np.where(down_support >= p.min_sessions_down, down, 0.0))
+            out[q] = np.where(net > 0, p.max_boost, p.max_drop) * np.tanh(net / p.scale)
         return out
 
     def log_odds(self, queries: np.ndarray, article_ids: list[str], first: np.ndarray) -> np.ndarray:
@@ -115,8 +128,9 @@ class LearnedBoost:
         them (Bayes' rule, votes of distinct sessions independent); so does each helpful vote for another
         article near it, since a phrasing like this one then had another right answer (where similar
         phrasings ask for different articles their votes cancel out). The votes count as in ``boost``:
-        capped per session and client, decayed, weighted by nearness, and each direction only where at
-        least ``min_sessions`` distinct sessions voted that way, so a flood from a few sessions says nothing."""
+        capped per session and client, decayed, weighted by nearness, and each direction only where enough
+        distinct sessions voted that way (``min_sessions`` for, ``min_sessions_down`` against the first
+        article), so a flood from a few sessions for an article says nothing."""
         out = np.zeros(len(queries), np.float64)
         if not len(self) or not len(article_ids):
             return out
@@ -127,7 +141,7 @@ class LearnedBoost:
             a = int(first[q])
             (up, up_support), (down, down_support) = self._sides(near[q], cols, len(article_ids))
             up = np.where(up_support >= p.min_sessions, up, 0.0)
-            net = up[a] - (down[a] if down_support[a] >= p.min_sessions else 0.0) - (up.sum() - up[a])
+            net = up[a] - (down[a] if down_support[a] >= p.min_sessions_down else 0.0) - (up.sum() - up[a])
             out[q] = per_vote * net
         return out
 
