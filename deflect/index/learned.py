@@ -10,10 +10,10 @@ confidence's log-odds (``log_odds``). The guards, so that one session or one cli
 article:
 
 - each session's weight for an article is capped (``session_cap``), and each client's (``client_cap``);
-- an article is raised only where at least ``min_sessions`` distinct sessions said it helped in the
-  inquiry's neighbourhood, and lowered only where ``min_sessions_down`` said it did not (each direction
-  on its own: a few sessions flooding one direction cannot borrow the support of honest votes the other
-  way);
+- an article is raised only where at least ``min_sessions`` distinct sessions (customers' votes: from
+  as many distinct clients) said it helped in the inquiry's neighbourhood, and lowered only where
+  ``min_sessions_down`` said it did not (each direction on its own: a few sessions flooding one
+  direction cannot borrow the support of honest votes the other way);
 - weights decay with age (``half_life_days``).
 
 The guards scale with the harm a direction can do. Raising can put a wrong article in front of every
@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+STAFF_KINDS = ("agent_choice", "resolved")   # evidence kinds that come from the help desk, not a customer
+
 
 @dataclass(frozen=True)
 class LearningParams:
@@ -48,10 +50,12 @@ class LearningParams:
 
 
 class LearnedBoost:
-    """Evidence ready to score: unit vectors, article ids, capped and decayed signed weights, sessions."""
+    """Evidence ready to score: unit vectors, article ids, capped and decayed signed weights, and who
+    gave it (sessions, and the client each counts as, see ``build``; without clients each session is
+    its own)."""
 
     def __init__(self, vectors: np.ndarray, articles: list[str], weights: np.ndarray, sessions: list[str],
-                 params: LearningParams):
+                 params: LearningParams, clients: list[str] | None = None):
         self.vectors = np.ascontiguousarray(vectors, np.float32).reshape(len(articles), -1)
         self.articles = list(articles)
         self.weights = np.asarray(weights, np.float32)
@@ -59,6 +63,9 @@ class LearnedBoost:
         codes: dict[str, int] = {}
         self.sessions = np.array([codes.setdefault(s, len(codes)) for s in sessions], np.int64)
         self._n_sessions = max(1, len(codes))
+        codes = {}
+        self.clients = np.array([codes.setdefault(c, len(codes)) for c in (clients or sessions)], np.int64)
+        self._n_clients = max(1, len(codes))
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -76,10 +83,13 @@ class LearnedBoost:
             weights[i] *= 0.5 ** (max(0.0, age) / params.half_life_days)
         sessions = [r.get("session") or f"evidence:{r['id']}" for r in rows]
         clients = [r.get("client") or f"evidence:{r['id']}" for r in rows]
+        # a customer's vote is one voice per address; staff evidence (an agent's choice for an inquiry, a
+        # resolved ticket's searches) one per inquiry, its weight still capped per agent
+        voices = [s if r.get("kind") in STAFF_KINDS else c for r, s, c in zip(rows, sessions, clients)]
         articles = [r["article_id"] for r in rows]
         for owners, cap in ((sessions, params.session_cap), (clients, params.client_cap)):
             weights = _capped(weights, [f"{o}\0{a}" for o, a in zip(owners, articles)], cap)
-        return cls(vectors, articles, weights, sessions, params)
+        return cls(vectors, articles, weights, sessions, params, voices)
 
     def _near(self, queries: np.ndarray) -> np.ndarray:
         """(n, len(self)): how near each piece of evidence is to each query, 0 (too far) to 1 (the same)."""
@@ -88,14 +98,15 @@ class LearnedBoost:
 
     def _sides(self, near: np.ndarray, cols: np.ndarray, n_articles: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Per direction (helpful, not helpful): the near-weighted mass of each article column and the
-        number of distinct sessions behind it, for one query's ``near`` row."""
+        number of distinct voices behind it (distinct sessions, and no more than their distinct clients:
+        one address opening many sessions is one voice), for one query's ``near`` row."""
         hit = np.flatnonzero((near > 0) & (cols >= 0))
         for side in (hit[self.weights[hit] > 0], hit[self.weights[hit] < 0]):
             if not len(side):
                 yield np.zeros(n_articles), np.zeros(n_articles, np.int64)
                 continue
-            pairs = np.unique(cols[side] * self._n_sessions + self.sessions[side])
-            support = np.bincount(pairs // self._n_sessions, minlength=n_articles)
+            support = np.minimum(_distinct(cols[side], self.sessions[side], self._n_sessions, n_articles),
+                                 _distinct(cols[side], self.clients[side], self._n_clients, n_articles))
             mass = np.bincount(cols[side], weights=near[side] * np.abs(self.weights[side]), minlength=n_articles)
             yield mass, support
 
@@ -149,6 +160,12 @@ class LearnedBoost:
         """The non-zero boosts for one query vector, by article id."""
         row = self.boost(query[None, :], article_ids)[0]
         return {a: round(float(v), 4) for a, v in zip(article_ids, row) if v}
+
+
+def _distinct(cols: np.ndarray, owners: np.ndarray, n_owners: int, n_articles: int) -> np.ndarray:
+    """Per article column: how many distinct owners (session or client codes) gave evidence."""
+    pairs = np.unique(cols * n_owners + owners)
+    return np.bincount(pairs // n_owners, minlength=n_articles)
 
 
 def _capped(weights: np.ndarray, groups: list[str], cap: float) -> np.ndarray:
