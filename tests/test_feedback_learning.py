@@ -124,3 +124,11 @@ def test_one_address_opening_many_sessions_is_one_voice_but_an_agents_choices_co
     assert boost(rows(30, "right", clients=1)) == {"right": 0.0, "wrong": 0.0}
     choices = [dict(r, kind="agent_choice", weight=2.0) for r in rows(10, "right", clients=1)]
     assert boost(choices)["right"] == pytest.approx(0.3 * np.tanh(3.0 * 0.98 / 3), rel=0.05)  # one agent: cap 3
+
+
+def test_votes_move_the_confidence_without_overflow_at_the_ends(recwarn):
+    from deflect.index.learned import with_votes
+    got = with_votes(np.array([0.5, 1.0, 0.0, 0.9], np.float32), np.array([np.log(3), -5000.0, 5000.0, 0.0]))
+    assert got[0] == pytest.approx(0.75) and got[3] == pytest.approx(0.9)
+    assert got[1] < 1e-6 and got[2] > 1 - 1e-6 and np.isfinite(got).all()
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -162,6 +162,13 @@ class LearnedBoost:
         return {a: round(float(v), 4) for a, v in zip(article_ids, row) if v}
 
 
+def with_votes(confidence: np.ndarray, votes: np.ndarray) -> np.ndarray:
+    """The confidence after the votes: ``votes`` (``LearnedBoost.log_odds``) added to its log-odds. In
+    float64 and as tanh, so that a confidence of 0 or 1 and any number of votes stay finite and quiet."""
+    prior = np.clip(np.asarray(confidence, np.float64), 1e-9, 1 - 1e-9)
+    return 0.5 * (1.0 + np.tanh((np.log(prior) - np.log1p(-prior) + np.asarray(votes, np.float64)) / 2))
+
+
 def _distinct(cols: np.ndarray, owners: np.ndarray, n_owners: int, n_articles: int) -> np.ndarray:
     """Per article column: how many distinct owners (session or client codes) gave evidence."""
     pairs = np.unique(cols * n_owners + owners)
