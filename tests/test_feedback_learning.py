@@ -132,3 +132,4 @@ def test_votes_move_the_confidence_without_overflow_at_the_ends(recwarn):
     assert got[0] == pytest.approx(0.75) and got[3] == pytest.approx(0.9)
     assert got[1] < 1e-6 and got[2] > 1 - 1e-6 and np.isfinite(got).all()
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
