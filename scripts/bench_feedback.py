@@ -245,6 +245,20 @@ def holdout_run(app, case: Path, sessions: int, rng: random.Random) -> dict:
     return result
 
 
+def shown_sentence(curve: list[dict]) -> str:
+    """What votes could reach: a wrong first article is voted down only where deflect shows it."""
+    first, last = curve[0].get("replayed_shown"), curve[-1].get("replayed_shown")
+    if not first:
+        return ""
+    return (f"What the votes could reach (replayed inquiries with an article): before feedback "
+            f"{first['wrong_first']} of {first['covered']} had a wrong first article; deflect showed "
+            f"{first['wrong_first_shown']} of them at all (the others got \"no answer\": nobody sees, nobody votes), "
+            f"{first['wrong_first_right_shown']} with the right article among the shown ones. "
+            f"{first['nothing_shown']} of {first['covered']} were shown nothing. After round {curve[-1]['round']}: "
+            f"{last['wrong_first']} wrong first, {last['wrong_first_shown']} of them shown, "
+            f"{last['nothing_shown']} shown nothing.")
+
+
 def write_report(runs: list[dict], holdout: dict | None, args) -> None:
     lines = [f"Measured {time.strftime('%Y-%m-%d')} by `scripts/bench_feedback.py` on this machine "
              f"({os.cpu_count()} cores, {platform.python_version()}); seed 0, cases built with "
@@ -268,12 +282,7 @@ def write_report(runs: list[dict], holdout: dict | None, args) -> None:
             lines.append(f"| {c['round']} | {c['votes_so_far']} | {r['top1']:.3f} | {r['deflected']:.3f} | "
                          f"{r['wrong_answer']:.3f} | {u['top1']:.3f} | {u['deflected']:.3f} | "
                          f"{u['wrong_answer']:.3f} | {both:.3f} |")
-        lines += ["", "Replayed covered inquiries per round: the first article wrong / of those, shown at all "
-                  "(answer or suggestion, so a customer could vote it down) / of those, with the right article "
-                  "among the shown ones; and how many were shown nothing (no vote possible): " + "; ".join(
-                      f"round {c['round']}: {t['wrong_first']} / {t['wrong_first_shown']} / "
-                      f"{t['wrong_first_right_shown']}, nothing shown {t['nothing_shown']} of {t['covered']}"
-                      for c in run["curve"] if (t := c.get("replayed_shown"))) + "."]
+        lines += ["", shown_sentence(run["curve"])]
         f = run["flood"]
         lines += ["", f"Flood: {f['votes']} false \"helpful\" votes from {f['sessions']} sessions (5 addresses) for "
                   f"`{f['article']}` on a phrasing of `{f['phrasing_expected']}`: **{f['answers_changed']} of "
