@@ -40,7 +40,7 @@ from deflect.index.bundle import IndexBundle
 from deflect.index.classifier import Classifier
 from deflect.index.documents import BODY, TICKET
 from deflect.index.files import remove_orphans
-from deflect.index.learned import LearnedBoost
+from deflect.index.learned import LearnedBoost, with_votes
 from deflect.index.lexical import content_words
 from deflect.index.live_updates import LiveIndexUpdates
 from deflect.index.lock import index_lock
@@ -413,8 +413,7 @@ class Deflector(LiveIndexUpdates):
                 # estimates: Bayes' rule adds their log-likelihood ratio to its log-odds (LearnedBoost.log_odds)
                 votes = self.learned.log_odds(vectors, self.bundle.article_ids[:self.bundle.n_articles],
                                               np.argmax(scores.ranking, axis=1))
-                odds = np.log(np.clip(confidence, 1e-9, 1 - 1e-9)) - np.log1p(-np.clip(confidence, 1e-9, 1 - 1e-9))
-                confidence = 1.0 / (1.0 + np.exp(-(odds + votes)))
+                confidence = with_votes(confidence, votes)
             # a question without a content word yet ("Wie kann ich", half-typed) is suggested nothing
             relevant = np.where([bool(content_words(t)) for t in texts], relevant, 0.0)
             b = self.bundle

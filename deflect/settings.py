@@ -191,8 +191,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Share of widget sessions (0-0.5, e.g. 0.05) that get no suggestions, drawn once per session: the "
             "control group of the holdout experiment in the metrics (0: off)."),
     Setting("feedback_min_sessions", 8, _int_range(1, 100_000), "FEEDBACK_MIN_SESSIONS", "--feedback-min-sessions",
-            "Distinct sessions whose feedback about an article a neighbourhood of similar phrasings needs before "
-            "that feedback moves the article there (one session or client cannot)."),
+            "Distinct sessions (customers' votes: from as many client addresses) that must say an article helped "
+            "among similar phrasings before it is raised there; lowering it needs 3 (or this, if fewer)."),
     Setting("owner_article", None, _text, "OWNER_ARTICLE", "--owner-article",
             "Default owner of gap topics whose fix is an FAQ article (pre-fills planning)."),
     Setting("owner_product", None, _text, "OWNER_PRODUCT", "--owner-product",

@@ -9,12 +9,15 @@ Per case (``make_case.py DATASET --history none``: a help center on its first da
 built through its CLI (ingest, index, calibrate on dev.jsonl) and then driven through its HTTP API
 (Flask test client), as the widget would: every simulated customer is a new widget session with its own
 client address. The test inquiries are split at random into a *replayed* half and an *unseen* half.
-Each round, every replayed inquiry is asked again by a new customer, who votes on the first article
-listed: "helpful" when it is the right one, "not helpful" otherwise; one customer in ten votes at
-random. After the round deflect refits in the background (``POST /api/v1/learned/refit``). The unseen
-half is only asked, never voted on: its curve shows what generalises beyond the phrasings voted on.
-Customers vote on the first listed article whatever the decision (as on a results page), so votes
-also reach articles deflect was not yet confident enough to answer with.
+Each round, every replayed inquiry is asked again by a new customer, who reads what deflect shows and
+votes only on what it shows (``shown`` in the reply, the product's rule): an answer shows one article (two
+when nearly tied), a suggestion up to three, "no answer" none. A customer who sees the right article among
+the shown ones votes "helpful" on it, otherwise "not helpful" on the first shown one; one customer in ten
+votes at random (a random shown article, a random verdict). Where deflect shows nothing the customer does
+not vote. Per round the report also counts, for the replayed covered inquiries, how many have a wrong
+first article and how many of those were shown at all: only those can be voted down. After the round
+deflect refits in the background (``POST /api/v1/learned/refit``). The unseen half is only asked, never
+voted on: its curve shows what generalises beyond the phrasings voted on.
 
 Then a flood: 5 sessions send 500 "helpful" votes (100 each, from 5 addresses) for a wrong article on
 one phrasing; every test inquiry is asked again and the answers (first article and decision) compared.
@@ -75,6 +78,43 @@ class Customers:
         return r.get_json()
 
 
+def shown_ids(answer: dict) -> list[str]:
+    """The articles the customer sees: none on no_answer, the answer (two when nearly tied), or the suggestions."""
+    return [a["id"] for a in answer["articles"][:answer["shown"]]]
+
+
+def customer_vote(row: dict, answer: dict, rng: random.Random) -> tuple[str, bool] | None:
+    """The vote of a customer who read the reply: none when nothing was shown; "helpful" on the right
+    article when it is among the shown ones, else "not helpful" on the first shown; one in ten votes at
+    random (a random shown article, a random verdict)."""
+    seen = shown_ids(answer)
+    if not seen:
+        return None
+    if rng.random() < RANDOM_VOTERS:
+        return rng.choice(seen), rng.random() < 0.5
+    if row["expected_article"] in seen:
+        return row["expected_article"], True
+    return seen[0], False
+
+
+SHOWN_TALLY = ("covered", "wrong_first", "wrong_first_shown", "wrong_first_right_shown", "nothing_shown")
+
+
+def tally_shown(tally: dict, row: dict, answer: dict) -> None:
+    """Counts what the customers of covered inquiries saw, to tell why votes can (or cannot) fix a ranking:
+    a wrong first article is only voted on when it is shown."""
+    if row["expected_article"] is None:
+        return
+    seen = shown_ids(answer)
+    first = (answer["articles"] or [{"id": None}])[0]["id"]
+    tally["covered"] += 1
+    tally["nothing_shown"] += not seen
+    if first != row["expected_article"]:
+        tally["wrong_first"] += 1
+        tally["wrong_first_shown"] += bool(seen)
+        tally["wrong_first_right_shown"] += row["expected_article"] in seen
+
+
 def score(rows: list[dict], answers: dict[str, dict]) -> dict:
     covered = [r for r in rows if r["expected_article"] is not None]
     uncovered = [r for r in rows if r["expected_article"] is None]
@@ -126,21 +166,24 @@ def feedback_run(dataset: str, tmp: Path, rounds: int, limit: int | None, rng: r
     for rnd in range(rounds + 1):
         t0 = time.perf_counter()
         answers = {}
+        shown = dict.fromkeys(SHOWN_TALLY, 0)
         for row in replayed + unseen:
             session, ip = customers.new()
             answer = customers.ask(row["text"], session, ip)
             answers[row["id"]] = answer
-            if rnd == rounds or row in unseen or not answer["articles"]:
+            if row in unseen:
                 continue
-            shown = answer["articles"][0]["id"]
-            helpful = shown == row["expected_article"]
-            if rng.random() < RANDOM_VOTERS:
-                helpful = rng.random() < 0.5
-            customers.vote(answer["id"], shown, helpful, session, ip)
-            votes += 1
+            tally_shown(shown, row, answer)
+            if rnd == rounds:
+                continue
+            vote = customer_vote(row, answer, rng)
+            if vote is not None:
+                customers.vote(answer["id"], *vote, session, ip)
+                votes += 1
         state = customers.refit() if rnd < rounds else None
         curve.append({"round": rnd, "replayed": score(replayed, answers), "unseen": score(unseen, answers),
-                      "votes_so_far": votes, "evidence_in_use": state and state["evidence_in_use"],
+                      "votes_so_far": votes, "replayed_shown": shown,
+                      "evidence_in_use": state and state["evidence_in_use"],
                       "seconds": round(time.perf_counter() - t0, 1)})
         print(dataset, curve[-1], flush=True)
     before = answers
@@ -202,13 +245,28 @@ def holdout_run(app, case: Path, sessions: int, rng: random.Random) -> dict:
     return result
 
 
+def shown_sentence(curve: list[dict]) -> str:
+    """What votes could reach: a wrong first article is voted down only where deflect shows it."""
+    first, last = curve[0].get("replayed_shown"), curve[-1].get("replayed_shown")
+    if not first:
+        return ""
+    return (f"What the votes could reach (replayed inquiries with an article): before feedback "
+            f"{first['wrong_first']} of {first['covered']} had a wrong first article; deflect showed "
+            f"{first['wrong_first_shown']} of them at all (the others got \"no answer\": nobody sees, nobody votes), "
+            f"{first['wrong_first_right_shown']} with the right article among the shown ones. "
+            f"{first['nothing_shown']} of {first['covered']} were shown nothing. After round {curve[-1]['round']}: "
+            f"{last['wrong_first']} wrong first, {last['wrong_first_shown']} of them shown, "
+            f"{last['nothing_shown']} shown nothing.")
+
+
 def write_report(runs: list[dict], holdout: dict | None, args) -> None:
     lines = [f"Measured {time.strftime('%Y-%m-%d')} by `scripts/bench_feedback.py` on this machine "
              f"({os.cpu_count()} cores, {platform.python_version()}); seed 0, cases built with "
              "`make_case.py DATASET --history none`. Per round every *replayed* inquiry is asked by a new "
-             "customer (own session and address) who votes on the first listed article (right: helpful, "
-             f"wrong: not helpful; {RANDOM_VOTERS:.0%} vote at random); *unseen* inquiries are asked, never "
-             "voted on. Round 0 is before any feedback.", ""]
+             "customer (own session and address) who votes only on the articles deflect shows (an answer, or "
+             "the suggestions; nothing on \"no answer\"): \"helpful\" on the right article when it is among "
+             f"them, else \"not helpful\" on the first shown; {RANDOM_VOTERS:.0%} vote at random among the shown "
+             "ones; *unseen* inquiries are asked, never voted on. Round 0 is before any feedback.", ""]
     for run in runs:
         sample = ""
         if run.get("limit") and run.get("test_total", 0) > run["replayed"] + run["unseen"]:
@@ -224,6 +282,7 @@ def write_report(runs: list[dict], holdout: dict | None, args) -> None:
             lines.append(f"| {c['round']} | {c['votes_so_far']} | {r['top1']:.3f} | {r['deflected']:.3f} | "
                          f"{r['wrong_answer']:.3f} | {u['top1']:.3f} | {u['deflected']:.3f} | "
                          f"{u['wrong_answer']:.3f} | {both:.3f} |")
+        lines += ["", shown_sentence(run["curve"])]
         f = run["flood"]
         lines += ["", f"Flood: {f['votes']} false \"helpful\" votes from {f['sessions']} sessions (5 addresses) for "
                   f"`{f['article']}` on a phrasing of `{f['phrasing_expected']}`: **{f['answers_changed']} of "

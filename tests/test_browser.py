@@ -152,7 +152,7 @@ def test_unsure_question_shows_articles_that_might_help_and_enter_opens_the_resu
     assert UNSURE_ARTICLE in options.locator(".deflect-title").all_text_contents()
     contact = panel.locator(".deflect-orask").get_by_role("link", name="Zum Kontaktformular")
     sync_api.expect(contact).to_be_visible()
-    sync_api.expect(panel.locator(".deflect-question")).to_have_count(0)   # no "did this help?" when unsure
+    sync_api.expect(panel.locator(".deflect-question")).to_have_text("Hat das geholfen?")   # votes on suggestions too
 
     with page.expect_navigation():
         page.locator("#help-search").press("Enter")
@@ -164,6 +164,46 @@ def test_unsure_question_shows_articles_that_might_help_and_enter_opens_the_resu
     assert 1 <= len(titles) <= 3 and UNSURE_ARTICLE in titles
     sync_api.expect(results.get_by_role("link", name="Zum Kontaktformular")).to_be_visible()
     sync_api.expect(page.locator("#help-search")).to_have_value(UNSURE_QUESTION)
+
+
+BROAD_QUESTION = "E-Paper"   # several articles might help (sign-in, trial, subscription types)
+
+
+def test_vote_on_a_suggestion_is_about_the_article_highlighted_or_opened(server, page, store):
+    """Under "might help" the customer votes on the article they highlighted (arrow keys) or opened, not
+    on whichever is listed first."""
+    page.goto(server + "/")
+    ask(page, BROAD_QUESTION)
+    panel = page.locator(".deflect-search")
+    sync_api.expect(panel.locator(".deflect-heading")).to_have_text("Vielleicht hilft einer dieser Artikel")
+    options = panel.locator(".deflect-option")
+    sync_api.expect(options.first).to_be_visible()
+    titles = options.locator(".deflect-title").all_text_contents()
+    assert len(titles) >= 2, titles
+    # the last listed one: arrow up from nothing wraps to it
+    page.locator("#help-search").press("ArrowUp")
+    chosen = titles[-1]
+    no = panel.get_by_role("button", name=f"Nein – Hat das geholfen? ({chosen})")
+    sync_api.expect(no).to_be_visible()
+    # opening another one (here in a new tab, so the results stay) makes that one the article voted on
+    opened = titles[1] if len(titles) > 2 else titles[0]
+    with page.context.expect_page() as new_tab:
+        options.nth(titles.index(opened)).locator(".deflect-title").click(modifiers=["Control"])
+    new_tab.value.close()
+    yes = panel.get_by_role("button", name=f"Ja – Hat das geholfen? ({opened})")
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/feedback")
+                              and '"helpful"' in (r.request.post_data or "")) as response:
+        yes.click()
+    assert response.value.status == 201
+    sync_api.expect(panel.locator(".deflect-thanks")).to_have_text("Danke für Ihr Feedback!")
+
+    session = session_of(page)
+    rows = feedback_rows(store, session, "helpful")
+    slug = store.db.execute("select id from articles where title = ?", [opened]).fetchone()[0]
+    assert len(rows) == 1 and rows[0]["article_id"] == slug
+    assert store.db["inquiries"].get(rows[0]["inquiry_id"])["decision"] == "suggest"
+    clicked = feedback_rows(store, session, "clicked")
+    assert [r["article_id"] for r in clicked] == [slug]
 
 
 def test_keyboard_navigation_and_aria(server, page):

@@ -1,6 +1,10 @@
 """The answer / no-answer decision fitted from the ticket history."""
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
+from deflect.decision.calibrator import Calibrator
 from deflect.decision.fit import calibrate_tickets
 from deflect.deflector import Deflector
 
@@ -28,3 +32,11 @@ def test_ticket_calibration_asks_linked_tickets_again_as_if_their_article_did_no
     # a question without an answer in the FAQ need not sit among unlinked tickets to be turned down
     assert deflector.suggest("Wie kann ich").decision == "no_answer"
     deflector.close()
+
+
+def test_a_confidence_far_outside_the_fitted_data_is_zero_and_quiet(recwarn):
+    features = np.array([[0.5, 0.1], [0.6, 0.1], [0.4, 0.1], [0.7, 0.1]], np.float32)
+    calibrator = Calibrator().fit(features, np.array([0, 1, 0, 1]))
+    far = calibrator.predict_proba(np.array([[-1e6, 50.0]], np.float32))
+    assert far[0] == pytest.approx(0.0, abs=1e-12)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -223,3 +223,26 @@ def test_helpful_votes_of_enough_customers_turn_a_suggestion_into_the_answer(liv
     after = ask(client, question, "probe2")
     assert after["articles"][0]["id"] == first
     assert after["decision"] == "answer" and after["confidence"] > before["confidence"]
+
+
+def test_three_customers_saying_not_helpful_lower_the_first_article_two_cannot(live_app):
+    app, admin = live_app
+    client = app.test_client()
+    question = "Zeitung kam nass an"
+    before = ask(client, question, "probe")
+    first = before["articles"][0]["id"]
+
+    def not_helpful(session: str, ip: str) -> dict:
+        vote(client, ask(client, question, session, ip=ip), False, session, ip=ip, article=first)
+        client.post("/api/v1/learned/refit", json={"wait": True}, headers=admin)
+        return ask(client, question, f"probe-{session}")
+
+    not_helpful("n0", "10.3.0.1")
+    two = not_helpful("n1", "10.3.0.2")
+    assert two["articles"][0]["id"] == first and two["confidence"] == before["confidence"]
+    same_address = not_helpful("n2", "10.3.0.2")   # a second session from an address already heard
+    assert same_address["articles"][0]["id"] == first
+    three = not_helpful("n3", "10.3.0.3")
+    # it is no longer first, or at least no longer given as the answer
+    assert three["articles"][0]["id"] != first or (three["decision"] != "answer"
+                                                   and three["confidence"] < before["confidence"])

@@ -93,3 +93,43 @@ def test_helpful_votes_for_another_article_near_it_count_against_the_first():
     nearness = (near - 0.65) / 0.35
     # similar phrasings found their answer in "wrong" ten times: "right" is less likely right here
     assert log_odds(rows(10, "wrong")) == pytest.approx(-10 * nearness * np.log(3), rel=1e-4)
+
+
+def test_lowering_needs_three_agreeing_sessions_raising_still_eight():
+    # three customers (three sessions and addresses) said the article did not help: it is lowered ...
+    assert boost(rows(3, "wrong", weight=-1.0))["wrong"] < -0.5
+    # ... two cannot, and three saying it helped cannot raise it
+    assert boost(rows(2, "wrong", weight=-1.0))["wrong"] == 0.0
+    assert boost(rows(3, "right")) == {"right": 0.0, "wrong": 0.0}
+    # one session or one address voting many times is still one voice
+    assert boost(rows(30, "wrong", weight=-1.0, sessions=1))["wrong"] == 0.0
+    assert boost(rows(30, "wrong", weight=-1.0, clients=1))["wrong"] == 0.0
+
+
+def test_a_lowering_can_take_an_article_out_of_first_place_a_raise_stays_small():
+    down = boost(rows(30, "wrong", weight=-1.0))["wrong"]
+    up = boost(rows(30, "right"))["right"]
+    assert down == pytest.approx(-1.0 * np.tanh(30 * 0.98 / 3), rel=0.05)   # max_drop 1.0
+    assert up == pytest.approx(0.3 * np.tanh(30 * 0.98 / 3), rel=0.05)     # max_boost 0.3
+
+
+def test_three_sessions_saying_not_helpful_lower_the_confidence_of_the_first_article():
+    near = (0.05 ** 2 + 1) ** -0.5
+    nearness = (near - 0.65) / 0.35
+    assert log_odds(rows(3, "wrong", weight=-1.0), "wrong") == pytest.approx(-3 * nearness * np.log(3), rel=1e-4)
+    assert log_odds(rows(2, "wrong", weight=-1.0), "wrong") == 0.0
+
+
+def test_one_address_opening_many_sessions_is_one_voice_but_an_agents_choices_count_per_inquiry():
+    assert boost(rows(30, "right", clients=1)) == {"right": 0.0, "wrong": 0.0}
+    choices = [dict(r, kind="agent_choice", weight=2.0) for r in rows(10, "right", clients=1)]
+    assert boost(choices)["right"] == pytest.approx(0.3 * np.tanh(3.0 * 0.98 / 3), rel=0.05)  # one agent: cap 3
+
+
+def test_votes_move_the_confidence_without_overflow_at_the_ends(recwarn):
+    from deflect.index.learned import with_votes
+    got = with_votes(np.array([0.5, 1.0, 0.0, 0.9], np.float32), np.array([np.log(3), -5000.0, 5000.0, 0.0]))
+    assert got[0] == pytest.approx(0.75) and got[3] == pytest.approx(0.9)
+    assert got[1] < 1e-6 and got[2] > 1 - 1e-6 and np.isfinite(got).all()
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+

@@ -30,7 +30,10 @@ def refresher() -> Refresher:
             found = ext.get(EXT)
             if found is None:
                 path, redactor = get_home().database, get_redactor()
-                params = LearningParams(min_sessions=int(current_app.config.get("FEEDBACK_MIN_SESSIONS") or 8))
+                raise_ = int(current_app.config.get("FEEDBACK_MIN_SESSIONS") or LearningParams.min_sessions)
+                # lowering never needs more sessions than raising (see deflect.index.learned)
+                params = LearningParams(min_sessions=raise_,
+                                        min_sessions_down=min(raise_, LearningParams.min_sessions_down))
                 found = Refresher(get_deflector(), lambda: open_store(path, redactor=redactor), params)
                 found.requested_at = time.monotonic()
                 found.request()

@@ -73,7 +73,9 @@ class Calibrator:
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         z = (np.asarray(features, np.float64) - self.mean_) / self.scale_
-        return 1.0 / (1.0 + np.exp(-(z @ self.coef_ + self.intercept_)))
+        # far outside the fitted data (a feature nearly constant there): exp -> inf, p = 0, the right limit
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-(z @ self.coef_ + self.intercept_)))
 
     # -- persistence ------------------------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -99,7 +99,8 @@ class RelevanceFloor:
         """P(the right article is among those shown); 0 where the best article is less similar than
         ``min_similarity_``."""
         features = np.asarray(features, np.float64)
-        proba = 1.0 / (1.0 + np.exp(-(((features - self.mean_) / self.scale_) @ self.coef_ + self.intercept_)))
+        with np.errstate(over="ignore"):   # far below the data: exp -> inf, p = 0 (the right limit)
+            proba = 1.0 / (1.0 + np.exp(-(((features - self.mean_) / self.scale_) @ self.coef_ + self.intercept_)))
         if self.min_similarity_ is not None:
             proba = np.where(features[:, self.similarity_column_] >= self.min_similarity_, proba, 0.0)
         return proba

@@ -2,17 +2,27 @@
 
 Every piece of evidence is a phrasing (its embedding), an article and a signed weight (helpful, an
 agent's choice, a ticket resolved with the article: positive; not helpful: negative). For an inquiry,
-the evidence whose phrasing is within ``similarity`` of it counts, the nearer the more; the boost of an
-article is ``max_boost * tanh(net / scale)`` of its summed weight, so it is bounded whatever the amount
-of evidence. For the answer decision the same evidence about the first article is a log-likelihood
-ratio added to the calibrated confidence's log-odds (``log_odds``). The guards, so that one session or
-one client cannot move an article:
+the evidence whose phrasing is within ``similarity`` of it counts, the nearer the more; an article's
+score rises by at most ``max_boost * tanh(net / scale)`` of its summed weight and falls by at most
+``max_drop * tanh(net / scale)``, so it is bounded whatever the amount of evidence. For the answer
+decision the same evidence about the first article is a log-likelihood ratio added to the calibrated
+confidence's log-odds (``log_odds``). The guards, so that one session or one client cannot move an
+article:
 
 - each session's weight for an article is capped (``session_cap``), and each client's (``client_cap``);
-- an article is raised only where at least ``min_sessions`` distinct sessions said it helped in the
-  inquiry's neighbourhood, and lowered only where as many said it did not (each direction on its own:
-  a few sessions flooding one direction cannot borrow the support of honest votes the other way);
+- an article is raised only where at least ``min_sessions`` distinct sessions (customers' votes: from
+  as many distinct clients) said it helped in the inquiry's neighbourhood, and lowered only where
+  ``min_sessions_down`` said it did not (each direction on its own: a few sessions flooding one
+  direction cannot borrow the support of honest votes the other way);
 - weights decay with age (``half_life_days``).
+
+The guards scale with the harm a direction can do. Raising can put a wrong article in front of every
+customer who asks like this, as a confident answer: that needs many independent voices. Lowering only
+takes an article out of first place: the next candidate must still earn the answer with its own
+retrieval evidence (and its own votes), so the worst it does is a suggestion instead of an answer. A
+phrasing seldom asked gathers few votes, so lowering needs fewer sessions (still more than one session
+or one client), and it is allowed to move an article behind the next one (``max_drop``, about a first
+article's whole ranking score) where a raise stays small.
 """
 from __future__ import annotations
 
@@ -22,24 +32,30 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+STAFF_KINDS = ("agent_choice", "resolved")   # evidence kinds that come from the help desk, not a customer
+
 
 @dataclass(frozen=True)
 class LearningParams:
     similarity: float = 0.65      # evidence this similar to an inquiry (cosine) or more counts for it
-    min_sessions: int = 8         # distinct sessions an article's evidence needs in a neighbourhood
+    min_sessions: int = 8         # distinct sessions that must agree in a neighbourhood to raise an article
+    min_sessions_down: int = 3    # ... to lower one (it never puts an article in front of a customer)
     session_cap: float = 1.0      # most weight one session gives one article
     client_cap: float = 3.0       # most weight one client (address) gives one article
     half_life_days: float = 90.0  # evidence counts half after this many days
-    max_boost: float = 0.3        # the largest change of an article's score, either way
-    scale: float = 3.0            # net weight at which the boost reaches 76 % of max_boost
+    max_boost: float = 0.3        # the largest raise of an article's ranking score
+    max_drop: float = 1.0         # the largest lowering: about a first article's whole score (median 1.25)
+    scale: float = 3.0            # net weight at which a change reaches 76 % of its bound
     vote_error: float = 0.25      # how often a vote is taken to be mistaken (random, careless or false)
 
 
 class LearnedBoost:
-    """Evidence ready to score: unit vectors, article ids, capped and decayed signed weights, sessions."""
+    """Evidence ready to score: unit vectors, article ids, capped and decayed signed weights, and who
+    gave it (sessions, and the client each counts as, see ``build``; without clients each session is
+    its own)."""
 
     def __init__(self, vectors: np.ndarray, articles: list[str], weights: np.ndarray, sessions: list[str],
-                 params: LearningParams):
+                 params: LearningParams, clients: list[str] | None = None):
         self.vectors = np.ascontiguousarray(vectors, np.float32).reshape(len(articles), -1)
         self.articles = list(articles)
         self.weights = np.asarray(weights, np.float32)
@@ -47,6 +63,9 @@ class LearnedBoost:
         codes: dict[str, int] = {}
         self.sessions = np.array([codes.setdefault(s, len(codes)) for s in sessions], np.int64)
         self._n_sessions = max(1, len(codes))
+        codes = {}
+        self.clients = np.array([codes.setdefault(c, len(codes)) for c in (clients or sessions)], np.int64)
+        self._n_clients = max(1, len(codes))
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -64,10 +83,13 @@ class LearnedBoost:
             weights[i] *= 0.5 ** (max(0.0, age) / params.half_life_days)
         sessions = [r.get("session") or f"evidence:{r['id']}" for r in rows]
         clients = [r.get("client") or f"evidence:{r['id']}" for r in rows]
+        # a customer's vote is one voice per address; staff evidence (an agent's choice for an inquiry, a
+        # resolved ticket's searches) one per inquiry, its weight still capped per agent
+        voices = [s if r.get("kind") in STAFF_KINDS else c for r, s, c in zip(rows, sessions, clients)]
         articles = [r["article_id"] for r in rows]
         for owners, cap in ((sessions, params.session_cap), (clients, params.client_cap)):
             weights = _capped(weights, [f"{o}\0{a}" for o, a in zip(owners, articles)], cap)
-        return cls(vectors, articles, weights, sessions, params)
+        return cls(vectors, articles, weights, sessions, params, voices)
 
     def _near(self, queries: np.ndarray) -> np.ndarray:
         """(n, len(self)): how near each piece of evidence is to each query, 0 (too far) to 1 (the same)."""
@@ -76,14 +98,15 @@ class LearnedBoost:
 
     def _sides(self, near: np.ndarray, cols: np.ndarray, n_articles: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Per direction (helpful, not helpful): the near-weighted mass of each article column and the
-        number of distinct sessions behind it, for one query's ``near`` row."""
+        number of distinct voices behind it (distinct sessions, and no more than their distinct clients:
+        one address opening many sessions is one voice), for one query's ``near`` row."""
         hit = np.flatnonzero((near > 0) & (cols >= 0))
         for side in (hit[self.weights[hit] > 0], hit[self.weights[hit] < 0]):
             if not len(side):
                 yield np.zeros(n_articles), np.zeros(n_articles, np.int64)
                 continue
-            pairs = np.unique(cols[side] * self._n_sessions + self.sessions[side])
-            support = np.bincount(pairs // self._n_sessions, minlength=n_articles)
+            support = np.minimum(_distinct(cols[side], self.sessions[side], self._n_sessions, n_articles),
+                                 _distinct(cols[side], self.clients[side], self._n_clients, n_articles))
             mass = np.bincount(cols[side], weights=near[side] * np.abs(self.weights[side]), minlength=n_articles)
             yield mass, support
 
@@ -100,8 +123,9 @@ class LearnedBoost:
         near = self._near(queries)
         for q in range(len(queries)):
             (up, up_support), (down, down_support) = self._sides(near[q], cols, len(article_ids))
-            net = np.where(up_support >= p.min_sessions, up, 0.0) - np.where(down_support >= p.min_sessions, down, 0.0)
-            out[q] = p.max_boost * np.tanh(net / p.scale)
+            net = (np.where(up_support >= p.min_sessions, up, 0.0)
+                   - np.where(down_support >= p.min_sessions_down, down, 0.0))
+            out[q] = np.where(net > 0, p.max_boost, p.max_drop) * np.tanh(net / p.scale)
         return out
 
     def log_odds(self, queries: np.ndarray, article_ids: list[str], first: np.ndarray) -> np.ndarray:
@@ -115,8 +139,9 @@ class LearnedBoost:
         them (Bayes' rule, votes of distinct sessions independent); so does each helpful vote for another
         article near it, since a phrasing like this one then had another right answer (where similar
         phrasings ask for different articles their votes cancel out). The votes count as in ``boost``:
-        capped per session and client, decayed, weighted by nearness, and each direction only where at
-        least ``min_sessions`` distinct sessions voted that way, so a flood from a few sessions says nothing."""
+        capped per session and client, decayed, weighted by nearness, and each direction only where enough
+        distinct sessions voted that way (``min_sessions`` for, ``min_sessions_down`` against the first
+        article), so a flood from a few sessions for an article says nothing."""
         out = np.zeros(len(queries), np.float64)
         if not len(self) or not len(article_ids):
             return out
@@ -127,7 +152,7 @@ class LearnedBoost:
             a = int(first[q])
             (up, up_support), (down, down_support) = self._sides(near[q], cols, len(article_ids))
             up = np.where(up_support >= p.min_sessions, up, 0.0)
-            net = up[a] - (down[a] if down_support[a] >= p.min_sessions else 0.0) - (up.sum() - up[a])
+            net = up[a] - (down[a] if down_support[a] >= p.min_sessions_down else 0.0) - (up.sum() - up[a])
             out[q] = per_vote * net
         return out
 
@@ -135,6 +160,19 @@ class LearnedBoost:
         """The non-zero boosts for one query vector, by article id."""
         row = self.boost(query[None, :], article_ids)[0]
         return {a: round(float(v), 4) for a, v in zip(article_ids, row) if v}
+
+
+def with_votes(confidence: np.ndarray, votes: np.ndarray) -> np.ndarray:
+    """The confidence after the votes: ``votes`` (``LearnedBoost.log_odds``) added to its log-odds. In
+    float64 and as tanh, so that a confidence of 0 or 1 and any number of votes stay finite and quiet."""
+    prior = np.clip(np.asarray(confidence, np.float64), 1e-9, 1 - 1e-9)
+    return 0.5 * (1.0 + np.tanh((np.log(prior) - np.log1p(-prior) + np.asarray(votes, np.float64)) / 2))
+
+
+def _distinct(cols: np.ndarray, owners: np.ndarray, n_owners: int, n_articles: int) -> np.ndarray:
+    """Per article column: how many distinct owners (session or client codes) gave evidence."""
+    pairs = np.unique(cols * n_owners + owners)
+    return np.bincount(pairs // n_owners, minlength=n_articles)
 
 
 def _capped(weights: np.ndarray, groups: list[str], cap: float) -> np.ndarray:

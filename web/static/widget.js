@@ -354,6 +354,7 @@
     this.inquiryId = null;
     this.articles = [];
     this.active = -1;
+    this.rated = 0;      // the listed article that "did this help?" is about: the one opened or highlighted last
     this.id = "deflect-" + (++uid);
 
     if (options.intro) {
@@ -394,6 +395,7 @@
     this.message.className = "deflect-message";
     this.articles = [];
     this.active = -1;
+    this.rated = 0;
   };
 
   /** The API's answer, one of three kinds; false when there is nothing to list (no_answer). */
@@ -415,13 +417,15 @@
     this.renderFeedback();
   };
 
-  /** Not sure: "these articles might help", and the way to a human beside them. */
+  /** Not sure: "these articles might help", "did this help?" about the one opened or highlighted, and the
+   * way to a human beside them. */
   Results.prototype.showSuggestions = function (articles) {
     if (!this.intro) {   // the contact form's intro already says "may answer your question"
       this.heading.textContent = T.mightHelp;
       this.heading.hidden = false;
     }
     this.renderList(articles);
+    this.renderFeedback();
     if (!this.options.listbox) return;   // in the contact form the way to a human is the form itself
     this.message.className = "deflect-message deflect-orask";
     this.message.appendChild(el("span", null, T.orAsk));
@@ -455,21 +459,29 @@
   Results.prototype.renderFeedback = function () {
     var self = this;
     this.feedback.textContent = "";
-    var top = this.articles[0];
     var q = el("span", { "class": "deflect-question", id: this.id + "-q" }, T.helpful);
-    var yes = el("button", { type: "button", "class": "deflect-btn deflect-yes",
-      "aria-label": T.yes + " – " + T.helpful + " (" + (top.title || "") + ")" }, T.yes);
-    var no = el("button", { type: "button", "class": "deflect-btn deflect-no",
-      "aria-label": T.no + " – " + T.helpful + " (" + (top.title || "") + ")" }, T.no);
-    yes.addEventListener("click", function () { self.rate(true); });
-    no.addEventListener("click", function () { self.rate(false); });
+    this.yes = el("button", { type: "button", "class": "deflect-btn deflect-yes" }, T.yes);
+    this.no = el("button", { type: "button", "class": "deflect-btn deflect-no" }, T.no);
+    this.yes.addEventListener("click", function () { self.rate(true); });
+    this.no.addEventListener("click", function () { self.rate(false); });
     this.feedback.appendChild(q);
-    this.feedback.appendChild(yes);
-    this.feedback.appendChild(no);
+    this.feedback.appendChild(this.yes);
+    this.feedback.appendChild(this.no);
+    this.rateOn(this.rated);
+  };
+
+  /** Makes the listed article at ``index`` the one a vote is about; the buttons' labels name it. */
+  Results.prototype.rateOn = function (index) {
+    if (!this.articles[index]) return;
+    this.rated = index;
+    if (!this.yes || !this.yes.isConnected) return;
+    var about = " – " + T.helpful + " (" + (this.articles[index].title || "") + ")";
+    this.yes.setAttribute("aria-label", T.yes + about);
+    this.no.setAttribute("aria-label", T.no + about);
   };
 
   Results.prototype.rate = function (helpful) {
-    var article = this.articles[this.active >= 0 ? this.active : 0];
+    var article = this.articles[this.rated];
     sendFeedback(this.inquiryId, article && article.id, helpful ? "helpful" : "not_helpful");
     this.feedback.textContent = "";
     var inForm = !this.options.listbox;
@@ -494,6 +506,7 @@
   Results.prototype.opened = function (index) {
     var article = this.articles[index];
     if (article) sendFeedback(this.inquiryId, article.id, "clicked", true);
+    this.rateOn(index);
   };
 
   Results.prototype.setActive = function (index) {
@@ -503,6 +516,7 @@
     if (index >= items.length) index = 0;
     for (var i = 0; i < items.length; i++) items[i].setAttribute("aria-selected", i === index ? "true" : "false");
     this.active = index;
+    this.rateOn(index);
     items[index].scrollIntoView({ block: "nearest" });
     return items[index];
   };
