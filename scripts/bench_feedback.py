@@ -19,11 +19,11 @@ first article and how many of those were shown at all: only those can be voted d
 deflect refits in the background (``POST /api/v1/learned/refit``).
 
 With ``--agents on`` the loop goes on as in the product: a replayed customer who was shown nothing or
-voted "not helpful" contacts support (the widget's ``contacted_support`` event, and the help desk pushes
-the ticket with the widget's session id, ``PUT /api/v1/tickets``); one agent of a team of four (each
-with their own agent key) opens it in the agent console (``POST /api/v1/agent/suggest`` with the ticket)
-and chooses the right article (``POST /api/v1/agent/choice``); one choice in twenty is a random other
-article (an agent's error); tickets about something no article covers get no choice. ``--agents off`` is
+voted "not helpful" contacts support (the widget's ``contacted_support`` event); after the round an
+agent resolves each such ticket with the right article, one in twenty with a random other article (an
+agent's error), without one where no article covers it, and the help desk pushes the resolved ticket
+with the widget's session id (``PUT /api/v1/tickets/<id>``, the path of help desks without a connector):
+deflect learns that the session's search means the article, and the ticket becomes searchable. ``--agents off`` is
 the vote-only loop; ``both`` (the default) runs each on its own copy of the case's home. The unseen half
 is only asked, never voted on: its curve shows what generalises beyond the phrasings voted on.
 
@@ -55,7 +55,7 @@ CASES = ("banking77", "xsid_de")
 RANDOM_VOTERS = 0.1
 FLOOD_SESSIONS, FLOOD_VOTES = 5, 500
 HOLDOUT_SHARE, CONTACT_P, TRUE_PREVENTED = 0.3, 0.5, 0.3
-AGENT_TEAM, AGENT_ERROR = 4, 0.05
+AGENT_ERROR = 0.05
 VARIANTS = {"off": (False,), "on": (True,), "both": (False, True)}
 
 
@@ -83,27 +83,19 @@ class Customers:
                              environ_base={"REMOTE_ADDR": ip})
         assert r.status_code == 201, r.get_data(as_text=True)
 
-    def contact(self, inquiry: str, text: str, session: str, ip: str) -> str:
-        """The customer writes to support: the widget's event, and the ticket the help desk pushes with
-        the session id; returns the ticket id."""
+    def contact(self, inquiry: str, session: str, ip: str) -> None:
+        """The customer writes to support (the widget's event when the contact form is sent)."""
         r = self.client.post("/api/v1/feedback", json={"inquiry_id": inquiry, "event": "contacted_support",
                                                        "session": session}, environ_base={"REMOTE_ADDR": ip})
         assert r.status_code == 201, r.get_data(as_text=True)
-        ticket = f"ticket-{session}"
-        r = self.client.put(f"/api/v1/tickets/{ticket}", json={"subject": text, "body": text, "session": session},
-                            headers=self.admin)
-        assert r.status_code in (200, 201), r.get_data(as_text=True)
-        return ticket
 
-    def agent_choice(self, agent_key: str, ticket: str, text: str, article: str) -> None:
-        """An agent opens the ticket in the agent console and chooses ``article`` for it."""
-        agent = {"Authorization": f"Bearer {agent_key}"}
-        r = self.client.post("/api/v1/agent/suggest", json={"subject": text, "body": text, "ticket_id": ticket},
-                             headers=agent)
-        assert r.status_code == 200, r.get_data(as_text=True)
-        r = self.client.post("/api/v1/agent/choice", json={"inquiry_id": r.get_json()["id"], "article_id": article},
-                             headers=agent)
-        assert r.status_code == 201, r.get_data(as_text=True)
+    def resolve(self, session: str, text: str, article: str | None) -> None:
+        """The help desk pushes the ticket, resolved by an agent with ``article`` (none: answered without
+        one), with the session id the widget put into the contact form."""
+        r = self.client.put(f"/api/v1/tickets/ticket-{session}", headers=self.admin,
+                            json={"subject": text, "body": text, "resolution": "Answered by an agent.",
+                                  "article_id": article, "session": session})
+        assert r.status_code in (200, 201), r.get_data(as_text=True)
 
     def refit(self) -> dict:
         r = self.client.post("/api/v1/learned/refit", json={"wait": True}, headers=self.admin)
@@ -180,16 +172,6 @@ def build_home(dataset: str, tmp: Path) -> tuple[Path, Path]:
     return case, home
 
 
-def agent_keys(home: Path) -> list[str]:
-    from deflect.store import open_store
-    from deflect.store.service import create_key
-
-    store = open_store(home / "deflect.db")
-    keys = [create_key(store, f"agent-{n}", "agent")[1] for n in range(AGENT_TEAM)]
-    store.close()
-    return keys
-
-
 def open_app(home: Path, deflector=None, **config):
     from deflect.web import create_app
 
@@ -216,7 +198,6 @@ def feedback_run(dataset: str, built: tuple[Path, Path], rounds: int, limit: int
         test = test[:limit]
     replayed, unseen = test[: len(test) // 2], test[len(test) // 2:]
     app, key = open_app(home)
-    team = agent_keys(home) if agents else []
     customers = Customers(app, key)
     curve = []
     votes = contacts = choices = 0
@@ -224,6 +205,7 @@ def feedback_run(dataset: str, built: tuple[Path, Path], rounds: int, limit: int
         t0 = time.perf_counter()
         answers = {}
         shown = dict.fromkeys(SHOWN_TALLY, 0)
+        tickets = []
         for row in replayed + unseen:
             session, ip = customers.new()
             answer = customers.ask(row["text"], session, ip)
@@ -237,13 +219,15 @@ def feedback_run(dataset: str, built: tuple[Path, Path], rounds: int, limit: int
             if vote is not None:
                 customers.vote(answer["id"], *vote, session, ip)
                 votes += 1
-            if team and (vote is None or not vote[1]):
-                ticket = customers.contact(answer["id"], row["text"], session, ip)
-                contacts += 1
-                article = agent_article(row, article_ids, rng)
-                if article is not None:
-                    customers.agent_choice(rng.choice(team), ticket, row["text"], article)
-                    choices += 1
+            if agents and (vote is None or not vote[1]):
+                customers.contact(answer["id"], session, ip)
+                tickets.append((row, session))
+        # the tickets are resolved after the round: its answers are scored before anything they teach
+        for row, session in tickets:
+            article = agent_article(row, article_ids, rng)
+            customers.resolve(session, row["text"], article)
+            contacts += 1
+            choices += article is not None
         state = customers.refit() if rnd < rounds else None
         curve.append({"round": rnd, "replayed": score(replayed, answers), "unseen": score(unseen, answers),
                       "votes_so_far": votes, "contacts_so_far": contacts, "agent_choices_so_far": choices,
@@ -333,9 +317,9 @@ def write_report(runs: list[dict], holdout: dict | None, args) -> None:
              "ones; *unseen* inquiries are asked, never voted on. Round 0 is before any feedback. "
              "**Votes only**: nothing else is learned. **Votes and agents**: in addition, a replayed customer "
              "who was shown nothing or voted \"not helpful\" contacts support (the widget's event and a ticket "
-             "pushed with the session id), and one agent of a team of "
-             f"{AGENT_TEAM} opens the ticket in the agent console and chooses the right article "
-             f"({AGENT_ERROR:.0%} of choices a random other article; none where no article covers it). Both "
+             "after the round an agent resolves with the right article ({AGENT_ERROR:.0%} with a random other "
+             "article, none where no article covers it) and the help desk pushes with the session id, "
+             "`PUT /api/v1/tickets/<id>`. Both "
              "variants replay the same inquiries with the same customers.", ""]
     for run in runs:
         sample = ""
@@ -345,7 +329,7 @@ def write_report(runs: list[dict], holdout: dict | None, args) -> None:
         variant = "votes and agents" if run.get("agents") else "votes only"
         lines += [f"**{run['case']}, {variant}** ({run['replayed']} replayed, {run['unseen']} unseen test "
                   f"inquiries{sample})", "",
-                  "| round | votes so far | contacts so far | agent choices so far | replayed top1 | "
+                  "| round | votes so far | tickets so far | resolved with an article so far | replayed top1 | "
                   "replayed deflected | replayed wrong answer | "
                   "unseen top1 | unseen deflected | unseen wrong answer | answered uncovered (all) |",
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
