@@ -147,6 +147,17 @@ def test_resolved_tickets_count_per_ticket_and_customer_floods_stay_powerless():
     assert boost(flood + agent_choices(1, "right", agents=1)) == {"right": 0.0, "wrong": 0.0}
 
 
+def test_an_agents_choice_and_the_ticket_of_the_same_customer_are_one_voice():
+    choice = [dict(r, kind="agent_choice", weight=2.0, session="customer-1", client="agent:a")
+              for r in rows(1, "wrong")]
+    ticket = [dict(r, id="t", kind="resolved", weight=2.0, session="customer-1", client="ticket:9")
+              for r in rows(1, "wrong")]
+    assert boost(choice + ticket) == {"right": 0.0, "wrong": 0.0}
+    other = [dict(r, id="t2", kind="resolved", weight=2.0, session="customer-2", client="ticket:10")
+             for r in rows(1, "wrong")]
+    assert boost(choice + ticket + other)["wrong"] > 0.0      # a second customer's case: two voices
+
+
 def test_votes_move_the_confidence_without_overflow_at_the_ends(recwarn):
     from deflect.index.learned import with_votes
     got = with_votes(np.array([0.5, 1.0, 0.0, 0.9], np.float32), np.array([np.log(3), -5000.0, 5000.0, 0.0]))

@@ -51,7 +51,9 @@ def learn_from_choice(store: Store, inquiry_id: str, article_id: str, agent: str
     inquiry = get_inquiry(store, inquiry_id)
     if inquiry is None or not inquiry.get("text") or not store.has_article(article_id):
         return None
-    return add_evidence(store, "agent_choice", inquiry["text"], article_id, session=f"agent-choice:{inquiry_id}",
+    # the session is the customer's: the inquiry's choice and the ticket it becomes count as one case
+    session = inquiry.get("session") or f"agent-choice:{inquiry_id}"
+    return add_evidence(store, "agent_choice", inquiry["text"], article_id, session=session,
                         client=f"agent:{agent}", inquiry_id=inquiry_id)
 
 

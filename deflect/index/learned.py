@@ -21,7 +21,8 @@ article) counts by its own rule. Its source is authenticated and accountable: an
 with the agent's own key, a resolved ticket is a closed case in the help desk's record, and neither can
 be sent by a customer. The voice is the agent (the key) or the resolved ticket, not the address: an
 article is raised on staff evidence where at least ``min_staff_voices`` distinct voices (two: one agent
-alone never moves an article, two agreeing do) chose it in the inquiry's neighbourhood, and each voice's
+alone never moves an article, two agreeing do) chose it in the inquiry's neighbourhood for as many distinct
+customers (an agent's choice for an inquiry and the ticket it became are one case), and each voice's
 near-weighted weight for an article is capped there (``staff_cap``), so one busy agent counts as one
 voice however many tickets they close. Eight distinct customers, the customer rule, could never gather
 around a rare phrasing from the help desk: each customer who writes in is one ticket, and most
@@ -145,7 +146,10 @@ class LearnedBoost:
         keys, inverse = np.unique(pairs, return_inverse=True)
         per_voice = np.minimum(np.bincount(inverse, weights=near[side] * self.weights[side]), p.staff_cap)
         mass = np.bincount(keys // self._n_clients, weights=per_voice, minlength=n_articles)
-        support = np.bincount(keys // self._n_clients, minlength=n_articles)
+        # distinct voices, and no more than the distinct customers (sessions) they speak about: an agent's
+        # choice for an inquiry and the ticket that inquiry became are one customer's case, one voice
+        support = np.minimum(np.bincount(keys // self._n_clients, minlength=n_articles),
+                             _distinct(cols[side], self.sessions[side], self._n_sessions, n_articles))
         return np.where(support >= p.min_staff_voices, mass, 0.0)
 
     def _columns(self, article_ids: list[str]) -> np.ndarray:
