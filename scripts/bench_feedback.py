@@ -16,8 +16,16 @@ the shown ones votes "helpful" on it, otherwise "not helpful" on the first shown
 votes at random (a random shown article, a random verdict). Where deflect shows nothing the customer does
 not vote. Per round the report also counts, for the replayed covered inquiries, how many have a wrong
 first article and how many of those were shown at all: only those can be voted down. After the round
-deflect refits in the background (``POST /api/v1/learned/refit``). The unseen half is only asked, never
-voted on: its curve shows what generalises beyond the phrasings voted on.
+deflect refits in the background (``POST /api/v1/learned/refit``).
+
+With ``--agents on`` the loop goes on as in the product: a replayed customer who was shown nothing or
+voted "not helpful" contacts support (the widget's ``contacted_support`` event); after the round an
+agent resolves each such ticket with the right article, one in twenty with a random other article (an
+agent's error), without one where no article covers it, and the help desk pushes the resolved ticket
+with the widget's session id (``PUT /api/v1/tickets/<id>``, the path of help desks without a connector):
+deflect learns that the session's search means the article, and the ticket becomes searchable. ``--agents off`` is
+the vote-only loop; ``both`` (the default) runs each on its own copy of the case's home. The unseen half
+is only asked, never voted on: its curve shows what generalises beyond the phrasings voted on.
 
 Then a flood: 5 sessions send 500 "helpful" votes (100 each, from 5 addresses) for a wrong article on
 one phrasing; every test inquiry is asked again and the answers (first article and decision) compared.
@@ -36,6 +44,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -46,6 +55,8 @@ CASES = ("banking77", "xsid_de")
 RANDOM_VOTERS = 0.1
 FLOOD_SESSIONS, FLOOD_VOTES = 5, 500
 HOLDOUT_SHARE, CONTACT_P, TRUE_PREVENTED = 0.3, 0.5, 0.3
+AGENT_ERROR = 0.05
+VARIANTS = {"off": (False,), "on": (True,), "both": (False, True)}
 
 
 class Customers:
@@ -71,6 +82,20 @@ class Customers:
                                                        "helpful": helpful, "session": session},
                              environ_base={"REMOTE_ADDR": ip})
         assert r.status_code == 201, r.get_data(as_text=True)
+
+    def contact(self, inquiry: str, session: str, ip: str) -> None:
+        """The customer writes to support (the widget's event when the contact form is sent)."""
+        r = self.client.post("/api/v1/feedback", json={"inquiry_id": inquiry, "event": "contacted_support",
+                                                       "session": session}, environ_base={"REMOTE_ADDR": ip})
+        assert r.status_code == 201, r.get_data(as_text=True)
+
+    def resolve(self, session: str, text: str, article: str | None) -> None:
+        """The help desk pushes the ticket, resolved by an agent with ``article`` (none: answered without
+        one), with the session id the widget put into the contact form."""
+        r = self.client.put(f"/api/v1/tickets/ticket-{session}", headers=self.admin,
+                            json={"subject": text, "body": text, "resolution": "Answered by an agent.",
+                                  "article_id": article, "session": session})
+        assert r.status_code in (200, 201), r.get_data(as_text=True)
 
     def refit(self) -> dict:
         r = self.client.post("/api/v1/learned/refit", json={"wait": True}, headers=self.admin)
@@ -128,6 +153,16 @@ def score(rows: list[dict], answers: dict[str, dict]) -> dict:
     }
 
 
+def agent_article(row: dict, article_ids: list[str], rng: random.Random) -> str | None:
+    """The article an agent resolves the ticket with: the right one, one time in twenty another; none
+    when no article covers it."""
+    if row["expected_article"] is None:
+        return None
+    if rng.random() < AGENT_ERROR:
+        return rng.choice([a for a in article_ids if a != row["expected_article"]])
+    return row["expected_article"]
+
+
 def build_home(dataset: str, tmp: Path) -> tuple[Path, Path]:
     case = make_case(dataset, tmp / f"case-{dataset}", 0, ["--history", "none"])
     home = tmp / f"home-{dataset}"
@@ -150,8 +185,11 @@ def open_app(home: Path, deflector=None, **config):
     return app, key
 
 
-def feedback_run(dataset: str, tmp: Path, rounds: int, limit: int | None, rng: random.Random) -> tuple[dict, object]:
-    case, home = build_home(dataset, tmp)
+def feedback_run(dataset: str, built: tuple[Path, Path], rounds: int, limit: int | None, rng: random.Random,
+                 agents: bool) -> tuple[dict, object]:
+    case, built_home = built
+    home = built_home.with_name(f"{built_home.name}-{'agents' if agents else 'votes'}")
+    shutil.copytree(built_home, home)
     test = read_jsonl(case / "test.jsonl")
     test_total = len(test)
     article_ids = sorted(p.stem for p in (case / "articles").glob("*.md"))
@@ -162,11 +200,12 @@ def feedback_run(dataset: str, tmp: Path, rounds: int, limit: int | None, rng: r
     app, key = open_app(home)
     customers = Customers(app, key)
     curve = []
-    votes = 0
+    votes = contacts = choices = 0
     for rnd in range(rounds + 1):
         t0 = time.perf_counter()
         answers = {}
         shown = dict.fromkeys(SHOWN_TALLY, 0)
+        tickets = []
         for row in replayed + unseen:
             session, ip = customers.new()
             answer = customers.ask(row["text"], session, ip)
@@ -180,9 +219,19 @@ def feedback_run(dataset: str, tmp: Path, rounds: int, limit: int | None, rng: r
             if vote is not None:
                 customers.vote(answer["id"], *vote, session, ip)
                 votes += 1
+            if agents and (vote is None or not vote[1]):
+                customers.contact(answer["id"], session, ip)
+                tickets.append((row, session))
+        # the tickets are resolved after the round: its answers are scored before anything they teach
+        for row, session in tickets:
+            article = agent_article(row, article_ids, rng)
+            customers.resolve(session, row["text"], article)
+            contacts += 1
+            choices += article is not None
         state = customers.refit() if rnd < rounds else None
         curve.append({"round": rnd, "replayed": score(replayed, answers), "unseen": score(unseen, answers),
-                      "votes_so_far": votes, "replayed_shown": shown,
+                      "votes_so_far": votes, "contacts_so_far": contacts, "agent_choices_so_far": choices,
+                      "replayed_shown": shown,
                       "evidence_in_use": state and state["evidence_in_use"],
                       "seconds": round(time.perf_counter() - t0, 1)})
         print(dataset, curve[-1], flush=True)
@@ -209,9 +258,8 @@ def feedback_run(dataset: str, tmp: Path, rounds: int, limit: int | None, rng: r
     flood = {"article": wrong, "phrasing_expected": target["expected_article"], "votes": FLOOD_VOTES,
              "sessions": FLOOD_SESSIONS, "answers_changed": changed, "answers_checked": len(test)}
     print(dataset, "flood", flood, flush=True)
-    return {"case": dataset, "replayed": len(replayed), "unseen": len(unseen), "test_total": test_total,
-            "limit": limit, "curve": curve, "flood": flood}, (
-        app, case)
+    return {"case": dataset, "agents": agents, "replayed": len(replayed), "unseen": len(unseen),
+            "test_total": test_total, "limit": limit, "curve": curve, "flood": flood}, (app, case)
 
 
 def holdout_run(app, case: Path, sessions: int, rng: random.Random) -> dict:
@@ -266,20 +314,30 @@ def write_report(runs: list[dict], holdout: dict | None, args) -> None:
              "customer (own session and address) who votes only on the articles deflect shows (an answer, or "
              "the suggestions; nothing on \"no answer\"): \"helpful\" on the right article when it is among "
              f"them, else \"not helpful\" on the first shown; {RANDOM_VOTERS:.0%} vote at random among the shown "
-             "ones; *unseen* inquiries are asked, never voted on. Round 0 is before any feedback.", ""]
+             "ones; *unseen* inquiries are asked, never voted on. Round 0 is before any feedback. "
+             "**Votes only**: nothing else is learned. **Votes and agents**: in addition, a replayed customer "
+             "who was shown nothing or voted \"not helpful\" contacts support (the widget's event and a ticket "
+             "after the round an agent resolves with the right article ({AGENT_ERROR:.0%} with a random other "
+             "article, none where no article covers it) and the help desk pushes with the session id, "
+             "`PUT /api/v1/tickets/<id>`. Both "
+             "variants replay the same inquiries with the same customers.", ""]
     for run in runs:
         sample = ""
         if run.get("limit") and run.get("test_total", 0) > run["replayed"] + run["unseen"]:
             sample = (f"; a random {run['replayed'] + run['unseen']} of the case's {run['test_total']} test "
                       f"inquiries, `--limit {run['limit']}`: the full run did not fit the time on a shared machine")
-        lines += [f"**{run['case']}** ({run['replayed']} replayed, {run['unseen']} unseen test inquiries{sample})", "",
-                  "| round | votes so far | replayed top1 | replayed deflected | replayed wrong answer | "
+        variant = "votes and agents" if run.get("agents") else "votes only"
+        lines += [f"**{run['case']}, {variant}** ({run['replayed']} replayed, {run['unseen']} unseen test "
+                  f"inquiries{sample})", "",
+                  "| round | votes so far | tickets so far | resolved with an article so far | replayed top1 | "
+                  "replayed deflected | replayed wrong answer | "
                   "unseen top1 | unseen deflected | unseen wrong answer | answered uncovered (all) |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for c in run["curve"]:
             r, u = c["replayed"], c["unseen"]
             both = (r["answered_uncovered"] + u["answered_uncovered"]) / 2
-            lines.append(f"| {c['round']} | {c['votes_so_far']} | {r['top1']:.3f} | {r['deflected']:.3f} | "
+            lines.append(f"| {c['round']} | {c['votes_so_far']} | {c.get('contacts_so_far', 0)} | "
+                         f"{c.get('agent_choices_so_far', 0)} | {r['top1']:.3f} | {r['deflected']:.3f} | "
                          f"{r['wrong_answer']:.3f} | {u['top1']:.3f} | {u['deflected']:.3f} | "
                          f"{u['wrong_answer']:.3f} | {both:.3f} |")
         lines += ["", shown_sentence(run["curve"])]
@@ -313,6 +371,9 @@ def main() -> None:
     p.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--limit", type=int, default=None, help="at most this many test inquiries per case")
+    p.add_argument("--agents", choices=tuple(VARIANTS), default="both",
+                   help="customers who find nothing contact support and agents choose the article (on), "
+                        "votes only (off), or each in turn (both)")
     p.add_argument("--holdout-sessions", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-write", dest="write", action="store_false")
@@ -332,10 +393,14 @@ def main() -> None:
     runs, holdout = [], None
     with tempfile.TemporaryDirectory(prefix="deflect-bench-feedback-") as tmp:
         for dataset in args.cases:
-            run, (app, case) = feedback_run(dataset, Path(tmp), args.rounds, args.limit, rng)
-            runs.append(run)
-            if holdout is None and args.holdout_sessions:   # on the first case's engine
-                holdout = holdout_run(app, case, args.holdout_sessions, rng)
+            built = build_home(dataset, Path(tmp))
+            for agents in VARIANTS[args.agents]:
+                # the same split and customers for both variants: a fresh generator per run
+                run, (app, case) = feedback_run(dataset, built, args.rounds, args.limit, random.Random(args.seed),
+                                                agents)
+                runs.append(run)
+                if holdout is None and args.holdout_sessions:   # on the first case's engine
+                    holdout = holdout_run(app, case, args.holdout_sessions, rng)
     if args.save:
         args.save.write_text(json.dumps({"runs": runs, "holdout": holdout}, indent=1))
         return

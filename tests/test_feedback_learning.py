@@ -120,10 +120,42 @@ def test_three_sessions_saying_not_helpful_lower_the_confidence_of_the_first_art
     assert log_odds(rows(2, "wrong", weight=-1.0), "wrong") == 0.0
 
 
-def test_one_address_opening_many_sessions_is_one_voice_but_an_agents_choices_count_per_inquiry():
+def test_one_address_opening_many_sessions_is_one_voice():
     assert boost(rows(30, "right", clients=1)) == {"right": 0.0, "wrong": 0.0}
-    choices = [dict(r, kind="agent_choice", weight=2.0) for r in rows(10, "right", clients=1)]
-    assert boost(choices)["right"] == pytest.approx(0.3 * np.tanh(3.0 * 0.98 / 3), rel=0.05)  # one agent: cap 3
+
+
+def agent_choices(n: int, article: str, agents: int) -> list[dict]:
+    """``n`` agents' choices of ``article`` (weight 2, one inquiry each), spread over ``agents`` agents."""
+    return [dict(r, kind="agent_choice", weight=2.0, session=f"agent-choice:{i}", client=f"agent:{i % agents}")
+            for i, r in enumerate(rows(n, article))]
+
+
+def test_one_agent_alone_cannot_move_an_article_two_agreeing_agents_can():
+    assert boost(agent_choices(50, "wrong", agents=1)) == {"right": 0.0, "wrong": 0.0}
+    assert log_odds(agent_choices(50, "wrong", agents=1), "wrong") == 0.0
+    two = boost(agent_choices(2, "right", agents=2))["right"]
+    assert two == pytest.approx(0.3 * np.tanh(2 * 2.0 * 0.98 / 3), rel=0.05)   # two inquiries, far fewer than 8
+    assert log_odds(agent_choices(2, "right", agents=2), "right") > np.log(3)
+    many = boost(agent_choices(100, "right", agents=2))["right"]
+    assert many == pytest.approx(0.3 * np.tanh(2 * 3.0 / 3), rel=0.01)   # each agent capped at 3 there
+
+
+def test_resolved_tickets_count_per_ticket_and_customer_floods_stay_powerless():
+    resolved = [dict(r, kind="resolved", weight=2.0, client=f"ticket:{i // 5}") for i, r in enumerate(rows(5, "right"))]
+    assert boost(resolved)["right"] == 0.0                 # one ticket with five searches: one voice
+    flood = rows(500, "wrong", sessions=5, clients=5)
+    assert boost(flood + agent_choices(1, "right", agents=1)) == {"right": 0.0, "wrong": 0.0}
+
+
+def test_an_agents_choice_and_the_ticket_of_the_same_customer_are_one_voice():
+    choice = [dict(r, kind="agent_choice", weight=2.0, session="customer-1", client="agent:a")
+              for r in rows(1, "wrong")]
+    ticket = [dict(r, id="t", kind="resolved", weight=2.0, session="customer-1", client="ticket:9")
+              for r in rows(1, "wrong")]
+    assert boost(choice + ticket) == {"right": 0.0, "wrong": 0.0}
+    other = [dict(r, id="t2", kind="resolved", weight=2.0, session="customer-2", client="ticket:10")
+             for r in rows(1, "wrong")]
+    assert boost(choice + ticket + other)["wrong"] > 0.0      # a second customer's case: two voices
 
 
 def test_votes_move_the_confidence_without_overflow_at_the_ends(recwarn):

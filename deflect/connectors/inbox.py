@@ -154,7 +154,7 @@ class Inbox:
                 return "ignored"
             with self.write_lock:
                 self.engine.add_tickets([ticket])
-            learn_from_ticket(store, ticket.article_id, ticket_sessions(store, ticket.id))
+            learn_from_ticket(store, ticket.article_id, ticket_sessions(store, ticket.id), ticket.id)
             return "done"
         if event.session:
             record_contact(store, "connector", session=event.session, ticket_id=connector.ticket_id(event.remote_id))

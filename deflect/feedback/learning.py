@@ -51,13 +51,16 @@ def learn_from_choice(store: Store, inquiry_id: str, article_id: str, agent: str
     inquiry = get_inquiry(store, inquiry_id)
     if inquiry is None or not inquiry.get("text") or not store.has_article(article_id):
         return None
-    return add_evidence(store, "agent_choice", inquiry["text"], article_id, session=f"agent-choice:{inquiry_id}",
+    # the session is the customer's: the inquiry's choice and the ticket it becomes count as one case
+    session = inquiry.get("session") or f"agent-choice:{inquiry_id}"
+    return add_evidence(store, "agent_choice", inquiry["text"], article_id, session=session,
                         client=f"agent:{agent}", inquiry_id=inquiry_id)
 
 
-def learn_from_ticket(store: Store, article_id: str | None, sessions: list[str]) -> int:
+def learn_from_ticket(store: Store, article_id: str | None, sessions: list[str], ticket_id: str) -> int:
     """Evidence from a ticket resolved with ``article_id``: the searches of the sessions it arrived with
-    (each search once); returns how many were added."""
+    (each search once); returns how many were added. The ticket is the voice (``client``): the help desk
+    does not say which agent closed it, and one ticket counts once however many searches came with it."""
     if not article_id or not sessions or not store.has_article(article_id):
         return 0
     marks = ",".join("?" * len(sessions))
@@ -67,7 +70,8 @@ def learn_from_ticket(store: Store, article_id: str | None, sessions: list[str])
         known = store.db.execute("select 1 from evidence where inquiry_id = ? and kind = 'resolved' and article_id = ?",
                                  [iid, article_id]).fetchone()
         if text and not known:
-            add_evidence(store, "resolved", text, article_id, session=session, client=None, inquiry_id=iid)
+            add_evidence(store, "resolved", text, article_id, session=session, client=f"ticket:{ticket_id}",
+                         inquiry_id=iid)
             added += 1
     return added
 

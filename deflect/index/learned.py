@@ -16,6 +16,20 @@ article:
   direction cannot borrow the support of honest votes the other way);
 - weights decay with age (``half_life_days``).
 
+Staff evidence (``STAFF_KINDS``: an agent's choice in the agent console, a ticket resolved with an
+article) counts by its own rule. Its source is authenticated and accountable: an agent's choice comes
+with the agent's own key, a resolved ticket is a closed case in the help desk's record, and neither can
+be sent by a customer. The voice is the agent (the key) or the resolved ticket, not the address: an
+article is raised on staff evidence where at least ``min_staff_voices`` distinct voices (two: one agent
+alone never moves an article, two agreeing do) chose it in the inquiry's neighbourhood for as many distinct
+customers (an agent's choice for an inquiry and the ticket it became are one case), and each voice's
+near-weighted weight for an article is capped there (``staff_cap``), so one busy agent counts as one
+voice however many tickets they close. Eight distinct customers, the customer rule, could never gather
+around a rare phrasing from the help desk: each customer who writes in is one ticket, and most
+phrasings are asked a few times a month. A wrong choice by one agent is bounded by the cap and needs a
+second voice to count at all; customer floods stay as powerless as before (staff evidence can only come
+through an agent's key).
+
 The guards scale with the harm a direction can do. Raising can put a wrong article in front of every
 customer who asks like this, as a confident answer: that needs many independent voices. Lowering only
 takes an article out of first place: the next candidate must still earn the answer with its own
@@ -26,7 +40,6 @@ article's whole ranking score) where a raise stays small.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -47,6 +60,8 @@ class LearningParams:
     max_drop: float = 1.0         # the largest lowering: about a first article's whole score (median 1.25)
     scale: float = 3.0            # net weight at which a change reaches 76 % of its bound
     vote_error: float = 0.25      # how often a vote is taken to be mistaken (random, careless or false)
+    min_staff_voices: int = 2     # distinct agents (or resolved tickets) that must agree to raise an article
+    staff_cap: float = 3.0        # most near-weighted weight one agent (or ticket) gives one article there
 
 
 class LearnedBoost:
@@ -55,7 +70,7 @@ class LearnedBoost:
     its own)."""
 
     def __init__(self, vectors: np.ndarray, articles: list[str], weights: np.ndarray, sessions: list[str],
-                 params: LearningParams, clients: list[str] | None = None):
+                 params: LearningParams, clients: list[str] | None = None, staff: np.ndarray | None = None):
         self.vectors = np.ascontiguousarray(vectors, np.float32).reshape(len(articles), -1)
         self.articles = list(articles)
         self.weights = np.asarray(weights, np.float32)
@@ -66,6 +81,7 @@ class LearnedBoost:
         codes = {}
         self.clients = np.array([codes.setdefault(c, len(codes)) for c in (clients or sessions)], np.int64)
         self._n_clients = max(1, len(codes))
+        self.staff = np.zeros(len(self.articles), bool) if staff is None else np.asarray(staff, bool)
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -83,32 +99,58 @@ class LearnedBoost:
             weights[i] *= 0.5 ** (max(0.0, age) / params.half_life_days)
         sessions = [r.get("session") or f"evidence:{r['id']}" for r in rows]
         clients = [r.get("client") or f"evidence:{r['id']}" for r in rows]
-        # a customer's vote is one voice per address; staff evidence (an agent's choice for an inquiry, a
-        # resolved ticket's searches) one per inquiry, its weight still capped per agent
-        voices = [s if r.get("kind") in STAFF_KINDS else c for r, s, c in zip(rows, sessions, clients)]
+        staff = np.array([r.get("kind") in STAFF_KINDS for r in rows], bool)
         articles = [r["article_id"] for r in rows]
+        # customers' votes: capped per session and per address, everywhere; staff evidence is capped per
+        # voice (agent or ticket) where it is used, around each inquiry (``_staff_side``)
+        own = weights
         for owners, cap in ((sessions, params.session_cap), (clients, params.client_cap)):
             weights = _capped(weights, [f"{o}\0{a}" for o, a in zip(owners, articles)], cap)
-        return cls(vectors, articles, weights, sessions, params, voices)
+        weights = np.where(staff, own, weights).astype(np.float32)
+        return cls(vectors, articles, weights, sessions, params, clients, staff)
 
     def _near(self, queries: np.ndarray) -> np.ndarray:
         """(n, len(self)): how near each piece of evidence is to each query, 0 (too far) to 1 (the same)."""
         p = self.params
         return np.clip((queries @ self.vectors.T - p.similarity) / (1.0 - p.similarity), 0.0, 1.0)
 
-    def _sides(self, near: np.ndarray, cols: np.ndarray, n_articles: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Per direction (helpful, not helpful): the near-weighted mass of each article column and the
-        number of distinct voices behind it (distinct sessions, and no more than their distinct clients:
-        one address opening many sessions is one voice), for one query's ``near`` row."""
+    def _sides(self, near: np.ndarray, cols: np.ndarray, n_articles: int) -> tuple[np.ndarray, np.ndarray]:
+        """For one query's ``near`` row: the near-weighted mass of evidence for (``up``) and against
+        (``down``) each article column, each counted only where enough distinct voices stand behind it.
+        Customers' votes count per direction on their own, a voice being a session and no more than its
+        distinct clients (one address opening many sessions is one voice); staff evidence adds to ``up``
+        by its own rule (``_staff_side``)."""
+        p = self.params
         hit = np.flatnonzero((near > 0) & (cols >= 0))
-        for side in (hit[self.weights[hit] > 0], hit[self.weights[hit] < 0]):
+        customer, staff = hit[~self.staff[hit]], hit[self.staff[hit]]
+        sides = []
+        for side, needed in ((customer[self.weights[customer] > 0], p.min_sessions),
+                             (customer[self.weights[customer] < 0], p.min_sessions_down)):
             if not len(side):
-                yield np.zeros(n_articles), np.zeros(n_articles, np.int64)
+                sides.append(np.zeros(n_articles))
                 continue
             support = np.minimum(_distinct(cols[side], self.sessions[side], self._n_sessions, n_articles),
                                  _distinct(cols[side], self.clients[side], self._n_clients, n_articles))
             mass = np.bincount(cols[side], weights=near[side] * np.abs(self.weights[side]), minlength=n_articles)
-            yield mass, support
+            sides.append(np.where(support >= needed, mass, 0.0))
+        up, down = sides
+        return up + self._staff_side(near, cols, staff[self.weights[staff] > 0], n_articles), down
+
+    def _staff_side(self, near: np.ndarray, cols: np.ndarray, side: np.ndarray, n_articles: int) -> np.ndarray:
+        """Staff evidence for each article column: each voice's (agent's or ticket's) near-weighted weight
+        capped at ``staff_cap``, counted where ``min_staff_voices`` distinct voices agree."""
+        if not len(side):
+            return np.zeros(n_articles)
+        p = self.params
+        pairs = cols[side] * self._n_clients + self.clients[side]
+        keys, inverse = np.unique(pairs, return_inverse=True)
+        per_voice = np.minimum(np.bincount(inverse, weights=near[side] * self.weights[side]), p.staff_cap)
+        mass = np.bincount(keys // self._n_clients, weights=per_voice, minlength=n_articles)
+        # distinct voices, and no more than the distinct customers (sessions) they speak about: an agent's
+        # choice for an inquiry and the ticket that inquiry became are one customer's case, one voice
+        support = np.minimum(np.bincount(keys // self._n_clients, minlength=n_articles),
+                             _distinct(cols[side], self.sessions[side], self._n_sessions, n_articles))
+        return np.where(support >= p.min_staff_voices, mass, 0.0)
 
     def _columns(self, article_ids: list[str]) -> np.ndarray:
         column = {a: i for i, a in enumerate(article_ids)}
@@ -122,9 +164,8 @@ class LearnedBoost:
         cols, p = self._columns(article_ids), self.params
         near = self._near(queries)
         for q in range(len(queries)):
-            (up, up_support), (down, down_support) = self._sides(near[q], cols, len(article_ids))
-            net = (np.where(up_support >= p.min_sessions, up, 0.0)
-                   - np.where(down_support >= p.min_sessions_down, down, 0.0))
+            up, down = self._sides(near[q], cols, len(article_ids))
+            net = up - down
             out[q] = np.where(net > 0, p.max_boost, p.max_drop) * np.tanh(net / p.scale)
         return out
 
@@ -141,7 +182,8 @@ class LearnedBoost:
         phrasings ask for different articles their votes cancel out). The votes count as in ``boost``:
         capped per session and client, decayed, weighted by nearness, and each direction only where enough
         distinct sessions voted that way (``min_sessions`` for, ``min_sessions_down`` against the first
-        article), so a flood from a few sessions for an article says nothing."""
+        article), so a flood from a few sessions for an article says nothing; staff evidence counts as in
+        ``boost`` too (capped per agent, from ``min_staff_voices`` agents)."""
         out = np.zeros(len(queries), np.float64)
         if not len(self) or not len(article_ids):
             return out
@@ -150,9 +192,8 @@ class LearnedBoost:
         near = self._near(queries)
         for q in range(len(queries)):
             a = int(first[q])
-            (up, up_support), (down, down_support) = self._sides(near[q], cols, len(article_ids))
-            up = np.where(up_support >= p.min_sessions, up, 0.0)
-            net = up[a] - (down[a] if down_support[a] >= p.min_sessions_down else 0.0) - (up.sum() - up[a])
+            up, down = self._sides(near[q], cols, len(article_ids))
+            net = up[a] - down[a] - (up.sum() - up[a])
             out[q] = per_vote * net
         return out
 

@@ -67,7 +67,7 @@ def _record_contacts(items: list[tuple[Ticket, str | None, str | None]]) -> None
     for ticket, session, customer in items:
         if session or customer:
             record_contact(store, "api", session, customer, ticket.id)
-            learned += learn_from_ticket(store, ticket.article_id, ticket_sessions(store, ticket.id))
+            learned += learn_from_ticket(store, ticket.article_id, ticket_sessions(store, ticket.id), ticket.id)
     if learned:
         schedule_refit()
 
