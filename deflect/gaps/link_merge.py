@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from deflect.gaps.merge import greedy_merge
+
 NEIGHBOURS = 10             # nearest rows per member that count as its company
 MAX_MEMBERS = 200           # members per cluster looked at (a uniform sample of larger ones)
 BLOCK = 2048                # rows per similarity block (memory)
@@ -163,38 +165,19 @@ def _merge(L: np.ndarray, sizes: np.ndarray, to_covered: np.ndarray, share: floa
     W = L + L.T
     np.fill_diagonal(W, 0.0)
     sizes = sizes.copy()
-    members = [np.flatnonzero(lab == c) for c in ids]
-    alive = np.ones(len(ids), bool)
-    refused: set[tuple[int, int]] = set()
-    merged: dict[int, int] = {}
-    while True:
+
+    def candidates(alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         S = link_share(W, sizes, k)
         S[~alive], S[:, ~alive] = 0.0, 0.0
-        ok = np.triu((S > share) & (S > np.maximum.outer(to_covered, to_covered)), 1)
-        pairs = sorted(((float(S[a, b]), int(a), int(b)) for a, b in zip(*np.nonzero(ok), strict=True)
-                        if (int(a), int(b)) not in refused), reverse=True)
-        for _, a, b in pairs:
-            keep, gone = (a, b) if rank(ids[a]) >= rank(ids[b]) else (b, a)
-            union = np.r_[members[keep], members[gone]]
-            if not passes(union):
-                refused.add((a, b))
-                continue
-            lab[members[gone]] = ids[keep]
-            members[keep], members[gone] = np.sort(union), members[gone][:0]
-            W[keep] += W[gone]
-            W[:, keep] += W[:, gone]
-            W[keep, keep] = 0.0
-            W[gone], W[:, gone] = 0.0, 0.0
-            # the guard of the union: the larger of the two readings (edges to one article, per member)
-            to_covered[keep] = max(to_covered[keep], to_covered[gone])
-            sizes[keep] += sizes[gone]
-            alive[gone] = False
-            merged[ids[gone]] = ids[keep]
-            break
-        else:
-            break
-    for gone, keep in list(merged.items()):
-        while keep in merged:
-            keep = merged[keep]
-        merged[gone] = keep
-    return merged
+        return S, np.triu((S > share) & (S > np.maximum.outer(to_covered, to_covered)), 1)
+
+    def absorb(keep: int, gone: int) -> None:
+        W[keep] += W[gone]
+        W[:, keep] += W[:, gone]
+        W[keep, keep] = 0.0
+        W[gone], W[:, gone] = 0.0, 0.0
+        # the guard of the union: the larger of the two readings (edges to one article, per member)
+        to_covered[keep] = max(to_covered[keep], to_covered[gone])
+        sizes[keep] += sizes[gone]
+
+    return greedy_merge(ids, lab, passes, rank, candidates, absorb)

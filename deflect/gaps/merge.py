@@ -136,21 +136,40 @@ def merge_clusters(X: np.ndarray, lab: np.ndarray, clusters: list[int], centres:
     C = (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
     near = _nearest_covered(C, centres, covered_rows)
     S = C @ C.T
-    alive = np.ones(len(ids), bool)
-    refused: set[tuple[int, int]] = set()
-    merged: dict[int, int] = {}
 
-    def allowed() -> np.ndarray:
+    def candidates(alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # a pair merges only when the two are closer to each other than either is to anything covered,
         # and above the level (without the guard, two different questions close together glue, e.g.
         # getting a virtual card and a virtual card that does not work on banking77)
         ok = S > np.maximum(np.maximum.outer(near, near), level)
         ok &= np.outer(alive, alive)
         np.fill_diagonal(ok, False)
-        return np.triu(ok, 1)
+        return S, np.triu(ok, 1)
 
+    def absorb(keep: int, gone: int) -> None:
+        sums[keep] += sums[gone]
+        C[keep] = sums[keep] / np.linalg.norm(sums[keep])
+        S[keep], S[:, keep] = C @ C[keep], C @ C[keep]
+        near[keep] = _nearest_covered(C[keep:keep + 1], centres, covered_rows)[0]
+
+    return greedy_merge(ids, lab, passes, rank, candidates, absorb)
+
+
+def greedy_merge(ids: list[int], lab: np.ndarray, passes: Callable[[np.ndarray], bool],
+                 rank: Callable[[int], tuple],
+                 candidates: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                 absorb: Callable[[int, int], None]) -> dict[int, int]:
+    """Merge the clusters ``ids`` (labels in ``lab``) best pair first: ``candidates(alive)`` gives the pair
+    scores and the pairs allowed (upper triangle), a merge whose member set fails ``passes`` is skipped
+    for good, the cluster ``rank`` puts higher keeps its id, and ``absorb(keep, gone)`` updates the
+    caller's scores after each merge. Relabels ``lab`` in place and returns {absorbed cluster: the
+    cluster it finally went into}."""
+    members = [np.flatnonzero(lab == c) for c in ids]
+    alive = np.ones(len(ids), bool)
+    refused: set[tuple[int, int]] = set()
+    merged: dict[int, int] = {}
     while True:
-        ok = allowed()
+        S, ok = candidates(alive)
         pairs = sorted(((float(S[a, b]), int(a), int(b)) for a, b in zip(*np.nonzero(ok), strict=True)
                         if (int(a), int(b)) not in refused), reverse=True)
         for _, a, b in pairs:
@@ -161,11 +180,8 @@ def merge_clusters(X: np.ndarray, lab: np.ndarray, clusters: list[int], centres:
                 continue
             lab[members[gone]] = ids[keep]
             members[keep], members[gone] = np.sort(union), members[gone][:0]
-            sums[keep] += sums[gone]
-            C[keep] = sums[keep] / np.linalg.norm(sums[keep])
             alive[gone] = False
-            S[keep], S[:, keep] = C @ C[keep], C @ C[keep]
-            near[keep] = _nearest_covered(C[keep:keep + 1], centres, covered_rows)[0]
+            absorb(keep, gone)
             merged[ids[gone]] = ids[keep]
             break
         else:
