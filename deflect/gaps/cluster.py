@@ -21,6 +21,7 @@ MAX_POOL = 30000            # the evidence test looks for neighbours among at mo
 REDUCE_DIMS = 256           # ... in a PCA space of this many dimensions when there are more rows
 NEAR_FACTOR = 1.5           # neighbours further than this times the threshold do not count as evidence
 CALIBRATION_ROWS = 3000     # covered rows the merge pass learns its level on
+LOOSE_ROWS = 5000           # candidates in no cluster that the link merge lets join (a sample of more)
 HYSTERESIS = 1.5            # an existing topic is dropped only when its evidence exceeds the limits this much
 
 
@@ -119,11 +120,11 @@ class GapReport:
             bool).reshape(k)
         self.merged_: dict[int, int] = {}
         if self.merge:
-            self._merge(X, hood, hard, article, len(old), fixed)
+            self._merge(X, hood, hard, article, len(old), fixed, candidate)
         return self
 
     def _merge(self, X: np.ndarray, hood: Neighbourhood, hard: np.ndarray, article: np.ndarray, n_old: int,
-               fixed: np.ndarray | None) -> None:
+               fixed: np.ndarray | None, candidate: np.ndarray) -> None:
         """The second pass (``merge``): gap clusters that are one question become one. An old topic keeps
         its id before a new cluster, the larger before the smaller."""
         fixed = np.zeros(n_old, bool) if fixed is None else np.asarray(fixed, bool)
@@ -137,11 +138,15 @@ class GapReport:
         def rank(c: int) -> tuple:
             return (c < n_old, int(self.sizes_[c]), -c)
 
-        parts = self._covered_parts(X, hard, article)
+        rng = np.random.default_rng(self.random_state)
+        parts, covered_loose = self._covered_parts(X, hard, article)
+        loose = np.flatnonzero(candidate & (self.labels_ < 0))
+        if len(loose) > LOOSE_ROWS:
+            loose = np.sort(rng.choice(loose, LOOSE_ROWS, replace=False))
         # first by the company the members keep (families of phrasings of one question), then by centres
         # (one question in two languages or wordings whose members are not each other's neighbours)
         self.merged_, self.link_share_ = merge_by_links(X, self.labels_, [int(c) for c in gaps], parts, article,
-                                                        passes, rank, np.random.default_rng(self.random_state))
+                                                        passes, rank, rng, loose=loose, covered_loose=covered_loose)
         rest = [int(c) for c in gaps if int(c) not in self.merged_]
         self.merge_level_ = calibrated_level(X, parts, article)
         later = merge_clusters(X, self.labels_, rest, covered_centres(X, hard, article), passes, rank,
@@ -162,19 +167,22 @@ class GapReport:
             self.evidence_share_[keep], self.hard_share_[keep] = share, hard_share
             self.evidence_article_[keep] = art
 
-    def _covered_parts(self, X: np.ndarray, hard: np.ndarray, article: np.ndarray) -> list[np.ndarray]:
+    def _covered_parts(self, X: np.ndarray, hard: np.ndarray,
+                       article: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         """The first pass's clusters of the covered rows (linked tickets, article documents; a sample of
-        at most ``CALIBRATION_ROWS``): what one covered question looks like after the first pass."""
+        at most ``CALIBRATION_ROWS``): what one covered question looks like after the first pass; and
+        the sampled rows in no cluster of ``min_size``."""
         rows = np.flatnonzero(hard & np.array([a is not None for a in article], bool).reshape(len(article)))
         if len(rows) > CALIBRATION_ROWS:
             rows = np.sort(np.random.default_rng(self.random_state).choice(rows, CALIBRATION_ROWS, replace=False))
         if len(rows) < 2:
-            return []
+            return [], np.zeros(0, np.int64)
         from scipy.cluster.hierarchy import fcluster
 
         cut = fcluster(_linkage(X[rows]), self.threshold_, criterion="distance")
         parts = [rows[cut == c] for c in np.unique(cut)]
-        return [p for p in parts if len(p) >= self.min_size]
+        small = [p for p in parts if len(p) < self.min_size]
+        return [p for p in parts if len(p) >= self.min_size], np.sort(np.concatenate(small or [rows[:0]]))
 
     def fit_empty(self) -> GapReport:
         """The fitted state for no items at all: no clusters."""
