@@ -10,11 +10,6 @@ rows and the covered material) that fall into the other one; they merge above a 
 covered topics: the first pass's clusters of their linked tickets and article documents are merged the
 same way, and the share whose grouping best matches their articles (BCubed F1) is the one gap clusters
 merge at. A pair merges only when it is more linked than either cluster is to any one covered article.
-
-Rows the first pass left out of every cluster (too far from any, or in a group too small) often lie
-between two families of one question. Before links are counted each such row joins the group most of
-its neighbours are in (on both sides: loose candidates the gap clusters, loose covered rows the covered
-parts), so that the company it keeps links the families it lies between.
 """
 from __future__ import annotations
 
@@ -25,7 +20,6 @@ import numpy as np
 from deflect.gaps.merge import greedy_merge
 
 NEIGHBOURS = 10             # nearest rows per member that count as its company
-ATTACH_ROUNDS = 3           # rounds in which loose rows join the group of most of their neighbours
 MAX_MEMBERS = 200           # members per cluster looked at (a uniform sample of larger ones)
 BLOCK = 2048                # rows per similarity block (memory)
 
@@ -59,31 +53,6 @@ def link_share(W: np.ndarray, sizes: np.ndarray, k: int) -> np.ndarray:
     """The link share of each pair: the edges between them (``W``, both ways) per neighbour edge of the
     smaller one (a family of phrasings on the edge of a large one has most of its company there)."""
     return W / (k * np.maximum(np.minimum.outer(sizes, sizes), 1.0))
-
-
-def attach_loose(nbrs: np.ndarray, group: np.ndarray, loose: np.ndarray, rounds: int = ATTACH_ROUNDS) -> np.ndarray:
-    """``group`` with each ``loose`` row (positions; group -1) put into the group most of its neighbours
-    are in, when that is at least half of its neighbours; rows attached in one round count in the next
-    (a chain of loose rows between two families)."""
-    group = group.copy()
-    k = nbrs.shape[1]
-    for _ in range(rounds):
-        todo = loose[group[loose] < 0]
-        if not len(todo) or not k:
-            break
-        votes = group[nbrs[todo]]
-        changed = False
-        for row, vote in zip(todo, votes, strict=True):
-            vote = vote[vote >= 0]
-            if not len(vote):
-                continue
-            values, counts = np.unique(vote, return_counts=True)
-            if 2 * counts.max() >= k:
-                group[row] = values[np.argmax(counts)]
-                changed = True
-        if not changed:
-            break
-    return group
 
 
 def greedy_link_merges(L: np.ndarray, sizes: np.ndarray, k: int) -> list[tuple[float, int, int]]:
@@ -153,14 +122,11 @@ def learnt_share(L: np.ndarray, sizes: np.ndarray, labels: list[np.ndarray], k: 
 
 def merge_by_links(X: np.ndarray, lab: np.ndarray, clusters: list[int], covered_parts: list[np.ndarray],
                    article: np.ndarray, passes: Callable[[np.ndarray], bool], rank: Callable[[int], tuple],
-                   rng: np.random.Generator, k: int = NEIGHBOURS, loose: np.ndarray | None = None,
-                   covered_loose: np.ndarray | None = None) -> tuple[dict[int, int], float | None]:
+                   rng: np.random.Generator, k: int = NEIGHBOURS) -> tuple[dict[int, int], float | None]:
     """Merge the gap ``clusters`` (labels in ``lab``) whose members keep each other's company, at the
     share learnt on the ``covered_parts`` (rows of covered material, the first pass's clusters of it,
-    ``article`` of each row). ``loose``: candidate rows in no cluster, ``covered_loose``: covered rows
-    in no part (both join the group of their neighbours first). ``passes`` tests a merged member set,
-    ``rank`` orders clusters by which keeps its id (highest wins). Relabels ``lab`` in place; returns
-    ({absorbed: kept}, the share)."""
+    ``article`` of each row). ``passes`` tests a merged member set, ``rank`` orders clusters by which
+    keeps its id (highest wins). Relabels ``lab`` in place; returns ({absorbed: kept}, the share)."""
     ids = [c for c in clusters if (lab == c).any()]
     if len(ids) < 2:
         return {}, None
@@ -171,34 +137,21 @@ def merge_by_links(X: np.ndarray, lab: np.ndarray, clusters: list[int], covered_
             members = np.sort(rng.choice(members, MAX_MEMBERS, replace=False))
         sampled.append(members)
     covered_rows = np.concatenate(covered_parts) if covered_parts else np.zeros(0, np.int64)
-    loose = np.zeros(0, np.int64) if loose is None else np.asarray(loose, np.int64)
-    covered_loose = np.zeros(0, np.int64) if covered_loose is None else np.asarray(covered_loose, np.int64)
-    in_gap = np.concatenate(sampled)
-    rows = np.r_[in_gap, loose, covered_rows, covered_loose].astype(np.int64)
+    rows = np.r_[np.concatenate(sampled), covered_rows].astype(np.int64)
     nbrs = nearest_rows(X, rows, k)
     # groups: the gap clusters first, then the covered parts; and per covered article (the guard)
     n_gap, n_parts = len(ids), len(covered_parts)
-    part_of = np.r_[np.repeat(np.arange(n_gap), [len(s) for s in sampled]), np.full(len(loose), -1),
-                    np.repeat(np.arange(n_gap, n_gap + n_parts), [len(p) for p in covered_parts]),
-                    np.full(len(covered_loose), -1)].astype(np.int64)
-    # loose rows join by their neighbours' votes: candidates only gap clusters, covered rows only parts
-    gap_side = np.where(part_of < n_gap, part_of, -1)
-    gap_side[len(in_gap) + len(loose):] = -1
-    gap_side = attach_loose(nbrs, gap_side, np.arange(len(in_gap), len(in_gap) + len(loose)))
-    part_side = np.where(part_of >= n_gap, part_of, -1)
-    part_side = attach_loose(nbrs, part_side, np.arange(len(rows) - len(covered_loose), len(rows)))
-    part_of = np.where(gap_side >= 0, gap_side, part_side)
+    part_of = np.r_[np.repeat(np.arange(n_gap), [len(s) for s in sampled]),
+                    np.repeat(np.arange(n_gap, n_gap + n_parts), [len(p) for p in covered_parts])]
     L = link_matrix(nbrs, part_of, n_gap + n_parts)
-    sizes = np.bincount(part_of[part_of >= 0], minlength=n_gap + n_parts).astype(np.float64)
-    part_rows = [rows[part_of == g] for g in range(n_gap, n_gap + n_parts)]
-    share = learnt_share(L[n_gap:, n_gap:], sizes[n_gap:], [article[p] for p in part_rows], k)
+    sizes = np.bincount(part_of, minlength=n_gap + n_parts).astype(np.float64)
+    share = learnt_share(L[n_gap:, n_gap:], sizes[n_gap:], [article[p] for p in covered_parts], k)
     if share is None:
         return {}, None
     to_covered = np.zeros(n_gap)
     if len(covered_rows):   # the guard: each gap cluster's edges to its most linked covered article
-        gap_rows = len(in_gap) + len(loose)
-        names, art_of = np.unique(np.asarray(article[rows[gap_rows:]]).astype(str), return_inverse=True)
-        group = np.r_[part_of[:gap_rows], art_of + n_gap]
+        names, art_of = np.unique(np.asarray(article[covered_rows]).astype(str), return_inverse=True)
+        group = np.r_[part_of[:len(rows) - len(covered_rows)], art_of + n_gap]
         edges = link_matrix(nbrs, group, n_gap + len(names))
         to_covered = edges[:n_gap, n_gap:].max(axis=1) / (k * sizes[:n_gap])
     return _merge(L[:n_gap, :n_gap], sizes[:n_gap], to_covered, share, ids, lab, passes, rank, k), share
