@@ -24,6 +24,7 @@ import numpy as np
 from deflect.gaps.merge import greedy_merge
 from deflect.text import STOP_WORDS
 
+WORDS = 0.5                 # the weight of word likeness beside centre likeness
 MAX_DOC_FREQUENCY = 0.5     # words in more of the documents than this share say nothing about a subject
 MIN_GROUP = 3               # linked tickets / article documents a covered article needs to count
 LOST = 0.1                  # the share of covered articles the learnt rule may lose to glued groups
@@ -59,9 +60,10 @@ def _tfidf(counts, idf: np.ndarray):
     return normalize(tf.multiply(idf[None, :]).tocsr())
 
 
-def _alike(T, C: np.ndarray, rows: np.ndarray | slice, cols: np.ndarray | slice) -> np.ndarray:
-    """The mean of word (TF-IDF rows ``T``) and centre (unit rows ``C``) similarity, ``rows`` x ``cols``."""
-    return (np.asarray((T[rows] @ T[cols].T).todense()) + C[rows] @ C[cols].T) / 2
+def _alike(Ta, Ca: np.ndarray, Tb, Cb: np.ndarray) -> np.ndarray:
+    """Likeness of each ``a`` to each ``b``: the weighted mean of word (TF-IDF rows ``T``) and centre
+    (unit rows ``C``) similarity."""
+    return WORDS * np.asarray((Ta @ Tb.T).todense()) + (1 - WORDS) * (Ca @ Cb.T)
 
 
 def reading(groups: list[dict[str, int] | None]) -> tuple[float, float]:
@@ -101,7 +103,8 @@ def _greedy(S: np.ndarray, near: np.ndarray, margin: float, counts, T, C: np.nda
         T[a] = _tfidf(counts[a].tocsr(), idf)
         sums[a] += sums[b]
         C[a] = sums[a] / max(float(np.linalg.norm(sums[a])), 1e-12)
-        row = _alike(T.tocsr(), C, np.array([a]), slice(None)).ravel()
+        T_now = T.tocsr()
+        row = _alike(T_now[a], C[a:a + 1], T_now, C).ravel()
         row[~alive] = -np.inf
         row[a] = -np.inf
         S[a], S[:, a] = row, row
@@ -125,14 +128,14 @@ def learnt_rule(X: np.ndarray, texts: Sequence[str], parts: list[np.ndarray], ar
     T = _tfidf(counts, idf)
     sums = np.array([X[p].sum(axis=0) for p in parts], np.float64)
     C = (sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)).astype(np.float32)
-    S = _alike(T, C, slice(None), slice(None))
+    S = _alike(T, C, T, C)
     np.fill_diagonal(S, -np.inf)
     from scipy.sparse import vstack
 
     names = list(covered)
     T_cov = vstack([covered[a][0] for a in names]).tocsr()
     C_cov = np.array([covered[a][1] for a in names], np.float32)
-    to_cov = (np.asarray((T @ T_cov.T).todense()) + C @ C_cov.T) / 2
+    to_cov = _alike(T, C, T_cov, C_cov)
     groups: list[dict[str, int] | None] = []
     total: dict[str, int] = {}
     for i, lab in enumerate(labels):
@@ -187,17 +190,9 @@ def merge_by_words(X: np.ndarray, texts: Sequence[str], lab: np.ndarray, cluster
     if rule is None:
         return {}, None
     level, margin = rule
-    S = (np.asarray((T[:n_gap] @ T[:n_gap].T).todense()) + C[:n_gap] @ C[:n_gap].T) / 2
-    cover = np.r_[np.zeros((0, X.shape[1]), np.float32), C[n_gap:]]
-    T_cov = T[n_gap:]
-
-    def nearest_covered(rows: slice | np.ndarray) -> np.ndarray:
-        if not len(cover):
-            return np.full(len(C[rows]), -1.0)
-        both = (np.asarray((T[rows] @ T_cov.T).todense()) + C[rows] @ cover.T) / 2
-        return both.max(axis=1)
-
-    near = nearest_covered(slice(0, n_gap))
+    S = _alike(T[:n_gap], C[:n_gap], T[:n_gap], C[:n_gap])
+    # each cluster's likeness to its most alike covered article (learnt_rule needs two, so there are)
+    near = _alike(T[:n_gap], C[:n_gap], T[n_gap:], C[n_gap:]).max(axis=1)
 
     def candidates(alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ok = (S > np.maximum(np.maximum.outer(near, near) - margin, level)) & np.outer(alive, alive)
@@ -212,7 +207,7 @@ def merge_by_words(X: np.ndarray, texts: Sequence[str], lab: np.ndarray, cluster
         T = T.tocsr()
         sums[keep] += sums[gone]
         C[keep] = sums[keep] / max(float(np.linalg.norm(sums[keep])), 1e-12)
-        row = (np.asarray((T[keep] @ T[:n_gap].T).todense()).ravel() + C[:n_gap] @ C[keep]) / 2
+        row = _alike(T[keep], C[keep:keep + 1], T[:n_gap], C[:n_gap]).ravel()
         S[keep], S[:, keep] = row, row
         near[keep] = max(near[keep], near[gone])   # as in the learnt rule
 
