@@ -8,6 +8,7 @@ import numpy as np
 from deflect.gaps.link_merge import merge_by_links
 from deflect.gaps.merge import calibrated_level, covered_centres, merge_clusters
 from deflect.gaps.neighbourhood import Neighbourhood, centroid, project
+from deflect.gaps.word_merge import merge_by_words
 
 MIN_SIZE = 5                # members a recurring topic needs (one-off questions are not topics)
 DISTANCE = 0.5              # average-linkage cosine distance at which clusters stop merging (fallback)
@@ -60,10 +61,12 @@ class GapReport:
     def fit(self, X: np.ndarray, candidate: np.ndarray, covered: np.ndarray, article: np.ndarray | None = None,
             hard: np.ndarray | None = None, labels: np.ndarray | None = None,
             centroids: np.ndarray | None = None, known: dict[int, tuple] | None = None,
-            new: np.ndarray | None = None, fixed: np.ndarray | None = None) -> GapReport:
+            new: np.ndarray | None = None, fixed: np.ndarray | None = None,
+            texts: list[str] | None = None) -> GapReport:
         """``known[k]``: evidence of old topic k that is still valid (not tested again); ``new``: the
         rows not seen by earlier runs (only they may join old topics; default all); ``fixed``: old
-        topics that never merge with another (closed ones)."""
+        topics that never merge with another (closed ones); ``texts``: the text of each row (the merge
+        pass compares clusters by their words too)."""
         X = np.ascontiguousarray(X, dtype=np.float32)
         n, dim = X.shape
         candidate = np.asarray(candidate, bool)
@@ -119,11 +122,11 @@ class GapReport:
             bool).reshape(k)
         self.merged_: dict[int, int] = {}
         if self.merge:
-            self._merge(X, hood, hard, article, len(old), fixed)
+            self._merge(X, hood, hard, article, len(old), fixed, texts)
         return self
 
     def _merge(self, X: np.ndarray, hood: Neighbourhood, hard: np.ndarray, article: np.ndarray, n_old: int,
-               fixed: np.ndarray | None) -> None:
+               fixed: np.ndarray | None, texts: list[str] | None) -> None:
         """The second pass (``merge``): gap clusters that are one question become one. An old topic keeps
         its id before a new cluster, the larger before the smaller."""
         fixed = np.zeros(n_old, bool) if fixed is None else np.asarray(fixed, bool)
@@ -144,14 +147,13 @@ class GapReport:
                                                         passes, rank, np.random.default_rng(self.random_state))
         rest = [int(c) for c in gaps if int(c) not in self.merged_]
         self.merge_level_ = calibrated_level(X, parts, article)
-        later = merge_clusters(X, self.labels_, rest, covered_centres(X, hard, article), passes, rank,
-                               covered_rows=X[hard], level=self.merge_level_)
-        for gone, keep in later.items():     # a cluster absorbed by one that merged on
-            self.merged_[gone] = keep
-        for gone, keep in list(self.merged_.items()):
-            while keep in later:
-                keep = later[keep]
-            self.merged_[gone] = keep
+        self._fold(merge_clusters(X, self.labels_, rest, covered_centres(X, hard, article), passes, rank,
+                                  covered_rows=X[hard], level=self.merge_level_))
+        if texts is not None:   # last by centre and words (sub-questions of one subject)
+            rest = [int(c) for c in gaps if int(c) not in self.merged_]
+            merged, self.word_rule_ = merge_by_words(X, texts, self.labels_, rest, hard, article, parts, passes,
+                                                       rank)
+            self._fold(merged)
         for gone in self.merged_:
             self.is_gap_[gone], self.sizes_[gone] = False, 0
         for keep in set(self.merged_.values()):
@@ -161,6 +163,16 @@ class GapReport:
             share, hard_share, art = hood.evidence(rows)   # neighbours are cached: cheap
             self.evidence_share_[keep], self.hard_share_[keep] = share, hard_share
             self.evidence_article_[keep] = art
+
+    def _fold(self, later: dict[int, int]) -> None:
+        """Add the merges of a later merge step to ``merged_`` (a cluster absorbed by one that merged on
+        points to where that one went)."""
+        for gone, keep in later.items():
+            self.merged_[gone] = keep
+        for gone, keep in list(self.merged_.items()):
+            while keep in later:
+                keep = later[keep]
+            self.merged_[gone] = keep
 
     def _covered_parts(self, X: np.ndarray, hard: np.ndarray, article: np.ndarray) -> list[np.ndarray]:
         """The first pass's clusters of the covered rows (linked tickets, article documents; a sample of

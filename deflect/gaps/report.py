@@ -186,7 +186,8 @@ def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs,
     est.fit(X, np.r_[cand, np.zeros(pad, bool)], covered, article, hard=hard,
             labels=np.r_[labels, np.full(pad, -1)], centroids=centroids if len(previous.ids) else None,
             known={k: v[:3] for k, v in known.items()},
-            new=np.r_[corpus.fresh | judged.changed, np.zeros(pad, bool)], fixed=fixed)
+            new=np.r_[corpus.fresh | judged.changed, np.zeros(pad, bool)], fixed=fixed,
+            texts=[it.text for it in corpus.items] + [docs.titles.get(a, "") for a in docs.ids])
     return settled, known
 
 
