@@ -140,6 +140,34 @@ def tally_shown(tally: dict, row: dict, answer: dict) -> None:
         tally["wrong_first_right_shown"] += row["expected_article"] in seen
 
 
+def vote_reach(app, rows: list[dict], answers: dict[str, dict]) -> dict:
+    """Why votes did (or did not) move the replayed inquiries that still have a wrong first article: per
+    inquiry, the distinct customers' voices near it (``LearnedBoost.voices``) that said its right article
+    helped, against ``min_sessions`` needed to raise an article; and those that said its wrong first one
+    did not, against ``min_sessions_down``."""
+    engine = app.extensions["deflect"]["deflector"]
+    learned = engine.learned
+    wrong = [r for r in rows if r["expected_article"] is not None
+             and (answers[r["id"]]["articles"] or [{"id": None}])[0]["id"] != r["expected_article"]]
+    reach = {"wrong_first": len(wrong), "right_shown": 0, "up_enough": 0, "up_some": 0, "up_none": 0,
+             "down_enough": 0, "min_sessions": None, "min_sessions_down": None}
+    if learned is None or not wrong:
+        return reach
+    p = learned.params
+    reach.update(min_sessions=p.min_sessions, min_sessions_down=p.min_sessions_down)
+    ids = engine.bundle.article_ids[:engine.bundle.n_articles]
+    vectors = engine.embed_queries([r["text"] for r in wrong])
+    for row, vector in zip(wrong, vectors):
+        up, down = learned.voices(vector, ids)
+        right = ids.index(row["expected_article"]) if row["expected_article"] in ids else None
+        first = answers[row["id"]]["articles"][0]["id"] if answers[row["id"]]["articles"] else None
+        reach["right_shown"] += row["expected_article"] in shown_ids(answers[row["id"]])
+        voices_up = int(up[right]) if right is not None else 0
+        reach["up_enough" if voices_up >= p.min_sessions else "up_some" if voices_up else "up_none"] += 1
+        reach["down_enough"] += first in ids and int(down[ids.index(first)]) >= p.min_sessions_down
+    return reach
+
+
 def score(rows: list[dict], answers: dict[str, dict]) -> dict:
     covered = [r for r in rows if r["expected_article"] is not None]
     uncovered = [r for r in rows if r["expected_article"] is None]
@@ -235,6 +263,8 @@ def feedback_run(dataset: str, built: tuple[Path, Path], rounds: int, limit: int
                       "evidence_in_use": state and state["evidence_in_use"],
                       "seconds": round(time.perf_counter() - t0, 1)})
         print(dataset, curve[-1], flush=True)
+    curve[-1]["vote_reach"] = vote_reach(app, replayed, answers)
+    print(dataset, "vote reach", curve[-1]["vote_reach"], flush=True)
     before = answers
     # The flood: a phrasing answered right, 500 false "helpful" votes for another article from 5 sessions.
     target = next(r for r in replayed if r["expected_article"] is not None
@@ -304,7 +334,18 @@ def shown_sentence(curve: list[dict]) -> str:
             f"{first['wrong_first_right_shown']} with the right article among the shown ones. "
             f"{first['nothing_shown']} of {first['covered']} were shown nothing. After round {curve[-1]['round']}: "
             f"{last['wrong_first']} wrong first, {last['wrong_first_shown']} of them shown, "
-            f"{last['nothing_shown']} shown nothing.")
+            f"{last['nothing_shown']} shown nothing.{reach_sentence(curve[-1].get('vote_reach'))}")
+
+
+def reach_sentence(reach: dict | None) -> str:
+    """Who stood behind the right article of the inquiries still ranked wrong after the last round."""
+    if not reach or not reach["wrong_first"] or reach["min_sessions"] is None:
+        return ""
+    return (f" Of those {reach['wrong_first']} still wrong first, {reach['right_shown']} had the right article "
+            f"among the shown ones; near {reach['up_enough']} of them at least {reach['min_sessions']} distinct "
+            f"customers (sessions and addresses; what raising an article needs) had voted its right article "
+            f"helpful, near {reach['up_some']} fewer, near {reach['up_none']} none; near {reach['down_enough']} at "
+            f"least {reach['min_sessions_down']} had voted the wrong first one not helpful (what lowering needs).")
 
 
 def write_report(runs: list[dict], holdout: dict | None, args) -> None:
@@ -317,7 +358,7 @@ def write_report(runs: list[dict], holdout: dict | None, args) -> None:
              "ones; *unseen* inquiries are asked, never voted on. Round 0 is before any feedback. "
              "**Votes only**: nothing else is learned. **Votes and agents**: in addition, a replayed customer "
              "who was shown nothing or voted \"not helpful\" contacts support (the widget's event and a ticket "
-             "after the round an agent resolves with the right article ({AGENT_ERROR:.0%} with a random other "
+             f"after the round an agent resolves with the right article ({AGENT_ERROR:.0%} with a random other "
              "article, none where no article covers it) and the help desk pushes with the session id, "
              "`PUT /api/v1/tickets/<id>`. Both "
              "variants replay the same inquiries with the same customers.", ""]

@@ -165,3 +165,15 @@ def test_votes_move_the_confidence_without_overflow_at_the_ends(recwarn):
     assert got[1] < 1e-6 and got[2] > 1 - 1e-6 and np.isfinite(got).all()
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
+
+
+def test_voices_count_the_distinct_customers_near_a_query_per_direction():
+    evidence = rows(10, "right", sessions=4) + rows(6, "wrong", weight=-1.0, clients=2)
+    far = rows(5, "right")
+    for r in far:
+        r["session"] = "far-" + r["session"]
+    vectors = np.stack([NEAR] * 16 + [FAR] * 5)
+    learned = LearnedBoost.build(evidence + far, vectors, LearningParams(), now=NOW)
+    up, down = learned.voices(QUERY, ARTICLES)
+    # 4 sessions for "right" (the far ones do not count); 6 sessions against "wrong", but from 2 addresses
+    assert up.tolist() == [4, 0] and down.tolist() == [0, 2]

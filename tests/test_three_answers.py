@@ -89,6 +89,20 @@ def test_a_question_less_similar_than_any_found_one_is_never_suggested(tmp_path)
     assert Calibrator.load(store).floor_.predict_proba(odd)[0] == 0.0
 
 
+def test_candidates_are_shown_where_the_right_one_is_among_them_two_times_in_five():
+    """Up to three titles beside the way to a human cost the customer a moment; a right one among them
+    saves a contact: "might help" where the right article is among them at least one time in three."""
+    x = np.r_[np.ones(20), np.zeros(20)]           # 20 alike inquiries, 8 with the right article among three
+    features = np.c_[x, np.zeros(40)]
+    ranked = [[("a", 1.0), ("b", 0.9), ("c", 0.8)]] * 40
+    expected = ["a"] * 8 + [None] * 32
+    floor = fit_floor(features, ranked, expected, np.zeros(40, bool))
+    proba = floor.predict_proba(features)
+    assert (proba[:20] >= floor.floor_).all() and (proba[20:] < floor.floor_).all()
+    strict = fit_floor(features, ranked, expected, np.zeros(40, bool), cost=1.0)   # one miss weighs one find
+    assert (strict.predict_proba(features) < strict.floor_).all()
+
+
 def test_no_floor_from_too_few_or_one_sided_rows_and_the_default_then():
     features, ranked, expected = _calibration_rows(10)
     assert fit_floor(features, ranked, expected, np.zeros(10, bool)) is None

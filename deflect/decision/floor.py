@@ -10,7 +10,10 @@
 shown (``RelevanceFloor``, a logistic model over the same evidence features as the confidence), and a
 floor on it fitted on the calibration data: among the inquiries that are not answered, showing
 candidates gains when the right one is among them and costs ``SUGGEST_COST`` when it is not (the
-customer read a few titles before taking the way to a human; far less than a wrong answer). The floor
+customer read a few titles before taking the way to a human; far less than a wrong answer, and less
+than the contact a right candidate saves: candidates are shown where at least one time in three the
+right article is among them). Showing them is also what lets customers' votes reach an inquiry
+deflect is unsure of: nobody votes on "no answer". The floor
 is stored with the calibration; ``DEFLECT_SUGGEST_FLOOR`` moves it. Without a fitted floor the
 confidence (a lower bound of the probability that the right article is among several) stands in,
 and the floor is ``DEFAULT_FLOOR_SHARE`` of the answer threshold.
@@ -25,7 +28,7 @@ DECISIONS = ("answer", "suggest", "no_answer")
 SUGGESTED = 3               # at most this many articles "might help"
 NEAR_TIE = 0.85             # an answer shows the second article too when its score is this share of the first's
 RELATED = 0.5               # a suggested article's score is at least this share of the first's
-SUGGEST_COST = 1.0          # showing candidates none of which is right, against one shown with the right one
+SUGGEST_COST = 0.5          # showing candidates none of which is right, against one shown with the right one
 DEFAULT_FLOOR_SHARE = 0.5   # no fitted floor: suggest from this share of the answer threshold
 MIN_ROWS = 20               # fewer calibration rows (or only one class): no floor is fitted
 # Calibration rows are questions of the help center's own domain, so the logistic model never sees a

@@ -197,6 +197,21 @@ class LearnedBoost:
             out[q] = per_vote * net
         return out
 
+    def voices(self, query: np.ndarray, article_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """For one query vector: per article, the distinct customers' voices (sessions, no more than their
+        distinct clients) whose votes near it said it helped, and those that said it did not; what
+        ``min_sessions`` and ``min_sessions_down`` are compared with (staff evidence not counted)."""
+        n = len(article_ids)
+        if not len(self) or not n:
+            return np.zeros(n, np.int64), np.zeros(n, np.int64)
+        cols = self._columns(article_ids)
+        hit = np.flatnonzero((self._near(query[None, :])[0] > 0) & (cols >= 0) & ~self.staff)
+        counts = []
+        for side in (hit[self.weights[hit] > 0], hit[self.weights[hit] < 0]):
+            counts.append(np.minimum(_distinct(cols[side], self.sessions[side], self._n_sessions, n),
+                                     _distinct(cols[side], self.clients[side], self._n_clients, n)))
+        return counts[0], counts[1]
+
     def explain(self, query: np.ndarray, article_ids: list[str]) -> dict[str, float]:
         """The non-zero boosts for one query vector, by article id."""
         row = self.boost(query[None, :], article_ids)[0]
