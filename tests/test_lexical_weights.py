@@ -125,3 +125,12 @@ def test_calibrator_keeps_the_weights_and_status_shows_them(tmp_path, monkeypatc
     data = json.loads(runner.invoke(cli, ["status", "--json", "--home", str(tmp_path / "home")]).output)
     assert data["lexical_weights"]["weights"] == learnt
     assert data["lexical_weights"]["learnt"]["de"]["samples"] >= 100
+
+
+def test_the_demo_help_center_learns_from_its_tickets_and_keeps_english_questions_off(demo_deflector):
+    """The demo's English tickets are too few to learn from: English questions get the setting (off by
+    default), so no word match draws them to English articles of other topics."""
+    report = demo_deflector.store.get_setting("calibration")["report"]["lexical_weights"]
+    assert report["de"]["samples"] >= 100 and "mrr_setting" in report["de"]
+    assert report["en"]["weight"] is None and "too few" in report["en"]["why"]
+    assert "en" not in demo_deflector.lexical_weights
