@@ -42,6 +42,7 @@ from deflect.index.documents import BODY, TICKET
 from deflect.index.files import remove_orphans
 from deflect.index.learned import LearnedBoost, with_votes
 from deflect.index.lexical import content_words
+from deflect.index.lexical_weights import LexicalWeights, query_weights
 from deflect.index.live_updates import LiveIndexUpdates
 from deflect.index.lock import index_lock
 from deflect.index.part_weights import Weights
@@ -72,7 +73,8 @@ class Deflector(LiveIndexUpdates):
         self.embedder = embedder
         self.calibrator = calibrator
         self.suggest_floor: float | None = from_env("suggest_floor")   # moves the fitted floor (a setting)
-        self.lexical_weight: float = from_env("lexical_weight")   # word-match evidence in the ranking (a setting)
+        # word-match evidence in the ranking for query languages with no weight learnt at calibration (a setting)
+        self.lexical_weight: float = from_env("lexical_weight")
         self.learned: LearnedBoost | None = None   # feedback evidence (deflect.feedback.learning sets it)
         self._lock = FairRLock()              # queries, and swapping in changed index data (first come, first served)
         self._write_lock = threading.RLock()  # one change or save at a time; queries do not wait for saves
@@ -214,6 +216,22 @@ class Deflector(LiveIndexUpdates):
         (``deflect.index.part_weights``); None: the parts count alike."""
         return getattr(self.calibrator, "part_weights_", None) if self.calibrator is not None else None
 
+    @property
+    def lexical_weights(self) -> LexicalWeights:
+        """The word-match weights per query language learnt at calibration (``deflect.index.lexical_weights``);
+        a language not named gets the ``lexical_weight`` setting."""
+        return dict(getattr(self.calibrator, "lexical_weights_", None) or {}) if self.calibrator is not None else {}
+
+    def ranking_and_words(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None,
+                          texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(n, articles) the ranking scores without word-match evidence (see ``score``) and that evidence,
+        unweighted: the ranking with word-match weight w is ``ranking + w * words`` (what learning the
+        weight needs, ``deflect.decision.lexical_choice``)."""
+        texts = list(texts)
+        with self._lock:
+            ranking = self.score(vectors, exclude).ranking
+            return ranking, self._texts.lexical_scores(texts, len(texts), ranking.shape[1])
+
     def embed_queries(self, texts: list[str], weights: Weights | None = None) -> np.ndarray:
         """Query vectors of inquiries: ``embed`` with each part weighted by the shares of the text's
         language (``weights``, default ``part_weights``); a part with share 0 is not run. With equal
@@ -250,14 +268,16 @@ class Deflector(LiveIndexUpdates):
 
     def score(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
               classifier: Classifier | None = None, hidden: int | None = None,
-              texts: list[str] | None = None, learned: LearnedBoost | None = None) -> Scores:
+              texts: list[str] | None = None, learned: LearnedBoost | None = None,
+              lexical: LexicalWeights | None = None) -> Scores:
         """Evidence per article for each query vector (and its text, for the lexical evidence; without
         texts there is none). For judging documents of the index as if they were new: ``exclude[i]``
         drops a document position (or an array of them) from item i's neighbours, ``classifier``
         replaces the index's, and article column ``hidden`` is treated as if the article did not exist.
         ``learned`` (feedback evidence) moves the ranking of the articles it has evidence about; the
         features stay those of the retrieval evidence (the votes reach the confidence in ``suggest_batch``,
-        counted once)."""
+        counted once). ``lexical``: the word-match weights per query language (default ``lexical_weights``;
+        a language not named gets the setting)."""
         b = self.bundle
         n, n_art = len(vectors), b.n_articles
         dropped = [np.atleast_1d(np.asarray(e if e is not None else [], np.int64)) for e in exclude] \
@@ -291,8 +311,14 @@ class Deflector(LiveIndexUpdates):
             mix = KNN_WEIGHT * knn + (1 - KNN_WEIGHT) * clf_art
         else:
             clf_art, clf_none, mix = knn, knn_none, knn
-        if self.lexical_weight and texts is not None:   # evidence like the others: it moves the confidence too
-            mix = mix + self.lexical_weight * self._texts.lexical_scores(texts, n, n_art)
+        if texts is not None:   # evidence like the others: it moves the confidence too
+            weight = query_weights(texts, self.lexical_weights if lexical is None else lexical, self.lexical_weight)
+            rows = np.flatnonzero(weight > 0)   # a query with weight 0 is not word-matched at all
+            if len(rows):
+                words = np.zeros_like(mix)
+                words[rows] = weight[rows, None] * self._texts.lexical_scores([texts[i] for i in rows], len(rows),
+                                                                              n_art)
+                mix = mix + words
         boost = learned.boost(vectors, b.article_ids[:n_art]) if learned is not None and len(learned) else 0.0
         art_sim = np.full((n, n_art), -1.0, np.float32)
         if len(self._art_vectors):
@@ -327,11 +353,12 @@ class Deflector(LiveIndexUpdates):
 
     def judge(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
               classifier: Classifier | None = None,
-              hidden: int | None = None, texts: list[str] | None = None) -> tuple[np.ndarray, list[str | None]]:
+              hidden: int | None = None, texts: list[str] | None = None,
+              lexical: LexicalWeights | None = None) -> tuple[np.ndarray, list[str | None]]:
         """Evidence features and first article id per vector (see ``score`` for the arguments):
         what calibration needs to judge documents of the index as if they were new inquiries."""
         with self._lock:
-            scores = self.score(vectors, exclude, classifier, hidden, texts)
+            scores = self.score(vectors, exclude, classifier, hidden, texts, lexical=lexical)
             ids = self.bundle.article_ids
             firsts = [ids[a] if ids[a] in self._articles else None
                       for a in np.argmax(scores.ranking, axis=1)] if len(ids) else [None] * len(vectors)
@@ -339,11 +366,12 @@ class Deflector(LiveIndexUpdates):
 
     def judge_top(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
                   classifier: Classifier | None = None, hidden: int | None = None, k: int = 3,
-                  texts: list[str] | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+                  texts: list[str] | None = None,
+                  lexical: LexicalWeights | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
         """``judge`` with the first ``k`` articles per vector and their scores, as ``suggest`` ranks them
         (what fitting the relevance floor needs)."""
         with self._lock:
-            scores = self.score(vectors, exclude, classifier, hidden, texts)
+            scores = self.score(vectors, exclude, classifier, hidden, texts, lexical=lexical)
             ids = self.bundle.article_ids
             ranked: list[list[tuple[str, float]]] = []
             for row in scores.ranking:

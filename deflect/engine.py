@@ -132,16 +132,19 @@ class Engine(Protocol):
 
     def judge(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
               classifier: Classifier | None = None,
-              hidden: int | None = None, texts: list[str] | None = None) -> tuple[np.ndarray, list[str | None]]:
+              hidden: int | None = None, texts: list[str] | None = None,
+              lexical: dict[str, float] | None = None) -> tuple[np.ndarray, list[str | None]]:
         """Evidence ``FEATURES`` and the first article id per vector; ``exclude[i]`` leaves document
         positions out of item i's neighbours, ``classifier`` replaces the index's, article column
         ``hidden`` is treated as if the article did not exist, and ``texts`` (the vectors' texts) add
-        the lexical evidence."""
+        the lexical evidence, weighted per query language by ``lexical`` (default: the weights saved with
+        the calibration; ``deflect.index.lexical_weights``)."""
         ...
 
     def judge_top(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
                   classifier: Classifier | None = None, hidden: int | None = None, k: int = 3,
-                  texts: list[str] | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+                  texts: list[str] | None = None,
+                  lexical: dict[str, float] | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
         """``judge`` with the first ``k`` articles per vector, (id, ranking score) best first."""
         ...
 

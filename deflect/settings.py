@@ -185,8 +185,9 @@ SETTINGS: tuple[Setting, ...] = (
             "while the worker is busy (a lone query never waits); 0 batches only what is already queued."),
     Setting("lexical_weight", 0.0, _number(0.0, 2.0), "LEXICAL_WEIGHT", "--lexical-weight",
             "Weight of the word-match (BM25, per-language statistics) evidence in the ranking and the "
-            "confidence, for articles of the help center's large languages (0: off). Helps help centers with "
-            "long answer bodies; recalibrate after changing it; see docs/benchmarks.md."),
+            "confidence, for articles of the help center's large languages, for query languages for which "
+            "`deflect calibrate` learnt no weight of their own (0: off). Recalibrate after changing it; see "
+            "docs/benchmarks.md."),
     Setting("holdout", 0.0, _number(0.0, 0.5), "HOLDOUT", "--holdout",
             "Share of widget sessions (0-0.5, e.g. 0.05) that get no suggestions, drawn once per session: the "
             "control group of the holdout experiment in the metrics (0: off)."),

@@ -217,6 +217,8 @@ def deflect_run(case: Path, home: Path) -> tuple[dict, dict]:
     calibrated = run_deflect(["calibrate", str(case / "dev.jsonl")], home)
     parts = next((line.split(": ", 1)[1] for line in calibrated.splitlines() if line.startswith("model parts: ")),
                  None)   # the shares of the model's parts it learnt (said in the log)
+    words = next((line.split(": ", 1)[1] for line in calibrated.splitlines() if line.startswith("word match: ")),
+                 None)   # the word-match weights it learnt
     t0 = time.perf_counter()
     lines = run_deflect(["suggest", "--jsonl"], home, stdin=case / "test.jsonl").splitlines()
     timings["suggest_s"] = time.perf_counter() - t0
@@ -228,7 +230,7 @@ def deflect_run(case: Path, home: Path) -> tuple[dict, dict]:
     t0 = time.perf_counter()
     report = json.loads(run_deflect(["gaps", "--format", "json"], home))
     timings["gaps_s"] = time.perf_counter() - t0
-    return results, report | {"_timings": timings, "_model_parts": parts}
+    return results, report | {"_timings": timings, "_model_parts": parts, "_word_match": words}
 
 
 def main() -> None:
@@ -264,9 +266,11 @@ def main() -> None:
                 covered_topics = {t for t in set(truth.values()) if slug(t) in article_ids}
                 results, report = deflect_run(case, Path(tmp) / f"home-{case_name}-{seed}")
                 m = score_answers(data["test"], results) | score_gaps(report, truth, covered_topics)
-                m |= {k: round(v, 1) for k, v in report["_timings"].items()} | {"model_parts": report["_model_parts"]}
+                m |= {k: round(v, 1) for k, v in report["_timings"].items()} | {"model_parts": report["_model_parts"],
+                                                                                 "word_match": report["_word_match"]}
                 rows.setdefault((case_name, "deflect"), []).append(m)
-                print(case_name, seed, "deflect", {k: m.get(k) for k in METRICS}, m["model_parts"], flush=True)
+                print(case_name, seed, "deflect", {k: m.get(k) for k in METRICS}, m["model_parts"], m["word_match"],
+                      flush=True)
                 if args.no_peers:
                     continue
                 for label, system, name in PEERS:

@@ -19,8 +19,10 @@ FAQ = ROOT / "faq_articles"
 @pytest.fixture(scope="session")
 def demo_home_template(tmp_path_factory) -> Path:
     """A home folder with the demo help center ingested, indexed with the default model and
-    calibrated from its ticket history. Read-only: copy it (``demo_home``) to change it."""
-    from deflect.decision.fit import calibrate_tickets
+    calibrated as `deflect calibrate` does without a file (from its ticket history, with the model
+    parts' shares and the word-match weights learnt from it). Read-only: copy it (``demo_home``) to
+    change it."""
+    from deflect.decision.refit import calibrate_from_history
     from deflect.deflector import Deflector
     from deflect.embedder import load_embedder, set_threads
     from deflect.home import Home
@@ -35,7 +37,7 @@ def demo_home_template(tmp_path_factory) -> Path:
     indexer.build(store, load_embedder(), home.index_dir)
     store.close()
     deflector = Deflector.open(home)
-    calibrate_tickets(deflector)
+    calibrate_from_history(deflector)
     deflector.close()
     return home.path
 

@@ -98,13 +98,14 @@ class FakeDeflector:
         return self.embed(texts)   # one model: no parts to weight
 
     def judge(self, vectors: np.ndarray, exclude: list | None = None, classifier: Classifier | None = None,
-              hidden: int | None = None, texts: list[str] | None = None) -> tuple[np.ndarray, list[str | None]]:
+              hidden: int | None = None, texts: list[str] | None = None,
+              lexical: dict[str, float] | None = None) -> tuple[np.ndarray, list[str | None]]:
         features, ranked = self.judge_top(vectors, exclude, classifier, hidden, k=1, texts=texts)
         return features, [r[0][0] if r else None for r in ranked]
 
     def judge_top(self, vectors: np.ndarray, exclude: list | None = None, classifier: Classifier | None = None,
-                  hidden: int | None = None, k: int = 3,
-                  texts: list[str] | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+                  hidden: int | None = None, k: int = 3, texts: list[str] | None = None,
+                  lexical: dict[str, float] | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
         """Evidence from the similarity to each article's own texts (the fake has no documents to
         exclude, no classifier to replace and no lexical evidence; ``hidden`` leaves an article out)."""
         articles = self.store.articles()

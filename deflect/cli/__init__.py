@@ -147,16 +147,19 @@ def _after_index(home: Home) -> None:
 def calibrate(labelled, wrong_cost, home):
     """Fit the answer/no-answer decision on LABELLED inquiries; without a file from the ticket history,
     or, while that is short, from the help center's own texts (a cold start)."""
-    from deflect.decision.describe import describe_calibration, describe_part_weights
+    from deflect.decision.describe import describe_calibration, describe_lexical_weights, describe_part_weights
     from deflect.decision.fit import calibrate_labelled
     from deflect.decision.refit import calibrate_from_history
     from deflect.formats import read_inquiries
     deflector = _deflector(home, threads=2)
     if labelled:
+        from deflect.decision.lexical_choice import learn_lexical_weights
         from deflect.decision.part_choice import learn_part_weights
         inquiries = read_inquiries(labelled, require_labels=True)
+        part_weights = learn_part_weights(deflector, inquiries)
         report = calibrate_labelled(deflector, inquiries, wrong_cost, name=click.format_filename(labelled),
-                                    part_weights=learn_part_weights(deflector, inquiries))
+                                    part_weights=part_weights,
+                                    lexical=learn_lexical_weights(deflector, inquiries, part_weights=part_weights[0]))
     else:
         report = calibrate_from_history(deflector, wrong_cost)
     what = describe_calibration(deflector.store.get_setting("calibration"), when=False)
@@ -165,6 +168,8 @@ def calibrate(labelled, wrong_cost, home):
     parts = describe_part_weights(deflector.store.get_setting("calibration"), deflector.model)
     if parts:
         click.echo(f"model parts: {parts['summary']}")
+    words = describe_lexical_weights(deflector.store.get_setting("calibration"), deflector.lexical_weight)
+    click.echo(f"word match: {words['summary']}")
     if report.get("suggest_floor") is not None:
         click.echo(f"\"these articles might help\" from relevance {report['suggest_floor']}: shown for "
                    f"{report['suggest_rate']:.0%}, right article among them {report['found_when_suggested']}")
@@ -244,9 +249,10 @@ def eval_(labelled, as_json, home):
 @friendly
 def status(as_json, home):
     """Counts, model, index age and calibration."""
-    from deflect.decision.describe import describe_calibration, describe_part_weights
+    from deflect.decision.describe import describe_calibration, describe_lexical_weights, describe_part_weights
     from deflect.errors import IndexMismatchError, IndexMissingError
     from deflect.index.files import verify_index
+    from deflect.settings import from_env
     from deflect.store import store_exists
     from deflect.store.links import link_counts
     if not store_exists(home.database):  # looking must not create a store
@@ -270,6 +276,7 @@ def status(as_json, home):
     info["calibration"] = ({k: cal[k] for k in ("source", "threshold", "n_samples", "fitted_at", "wrong_cost")}
                            | {"fitted_on": describe_calibration(cal), "report": cal.get("report")}) if cal else None
     info["part_weights"] = describe_part_weights(cal, info["index"].get("model"))
+    info["lexical_weights"] = describe_lexical_weights(cal, from_env("lexical_weight"))
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -293,6 +300,7 @@ def status(as_json, home):
                + (f", threshold {cal['threshold']:.3f}" if cal else ""))
     if info["part_weights"]:
         click.echo(f"model parts: {info['part_weights']['summary']}")
+    click.echo(f"word match:  {info['lexical_weights']['summary']}")
 
 
 @cli.command(name="settings")

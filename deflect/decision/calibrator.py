@@ -30,6 +30,9 @@ class Calibrator:
     # the query-side shares of the model's parts per query language it was fitted with (and the engine
     # uses with it, deflect.index.part_weights); None: the parts count alike
     part_weights_: dict[str, tuple[float, ...]] | None = None
+    # the word-match weights per query language it was fitted with (deflect.index.lexical_weights); None:
+    # the lexical_weight setting for every language
+    lexical_weights_: dict[str, float] | None = None
 
     def __init__(self, wrong_cost: float = WRONG_COST, regularisation: float = 1.0):
         self.wrong_cost = wrong_cost
@@ -85,7 +88,8 @@ class Calibrator:
                 "fitted_at": self.fitted_at_,
                 **({"suggest_floor": self.floor_.to_dict()} if self.floor_ is not None else {}),
                 **({"part_weights": {k: list(v) for k, v in self.part_weights_.items()}}
-                   if self.part_weights_ else {})}
+                   if self.part_weights_ else {}),
+                **({"lexical_weights": dict(self.lexical_weights_)} if self.lexical_weights_ else {})}
 
     @classmethod
     def from_dict(cls, data: dict) -> Calibrator:
@@ -96,6 +100,8 @@ class Calibrator:
         cal.fitted_at_ = data.get("fitted_at")
         if data.get("part_weights"):
             cal.part_weights_ = {k: tuple(float(x) for x in v) for k, v in data["part_weights"].items()}
+        if data.get("lexical_weights"):
+            cal.lexical_weights_ = {k: float(v) for k, v in data["lexical_weights"].items()}
         if data.get("suggest_floor"):
             cal.floor_ = RelevanceFloor.from_dict(data["suggest_floor"])
         return cal

@@ -46,3 +46,24 @@ def describe_part_weights(cal: dict | None, model: str | None) -> dict | None:
                          f"{entry.get('samples', 0)} questions)")
     summary = "; ".join(words) + "; other languages: alike" if words else "all parts alike (not learnt)"
     return {"shares": shares, "learnt": learnt, "summary": summary}
+
+
+def describe_lexical_weights(cal: dict | None, setting: float) -> dict:
+    """The word-match weights per query language a stored calibration was fitted with
+    (``deflect.index.lexical_weights``; ``setting``: the ``lexical_weight`` setting, which the other
+    languages get): ``{"weights": {language: weight}, "learnt": the per-language report, "setting",
+    "summary": in words}``."""
+    weights = {lang: float(w) for lang, w in ((cal or {}).get("lexical_weights") or {}).items()}
+    learnt = ((cal or {}).get("report") or {}).get("lexical_weights") or {}
+    other = f"{setting:g} (the setting)" if setting else "off (the setting)"
+    words = []
+    for lang in sorted(set(weights) | set(learnt)):
+        entry = learnt.get(lang, {})
+        if lang in weights:
+            words.append(f"{lang}: {weights[lang]:g} (own article found with MRR {entry.get('mrr')} against "
+                         f"{entry.get('mrr_setting')} with the setting, {entry.get('samples')} questions)")
+        else:
+            words.append(f"{lang}: {other} ({entry.get('why') or 'no weight better'}, "
+                         f"{entry.get('samples', 0)} questions)")
+    summary = "; ".join(words + [f"other languages: {other}"]) if words else f"{other}, not learnt"
+    return {"weights": weights, "learnt": learnt, "setting": setting, "summary": summary}

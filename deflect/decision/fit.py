@@ -14,6 +14,7 @@ from deflect.formats import Inquiry
 from deflect.index.bundle import classifier_rows
 from deflect.index.classifier import fit_classifier
 from deflect.index.documents import TICKET, ticket_text
+from deflect.index.lexical_weights import LexicalWeights
 from deflect.index.part_weights import Weights
 from deflect.labels import hard_labels
 from deflect.store import Store
@@ -25,33 +26,39 @@ from deflect.store import Store
 # banking77's). Chosen on held-out demo tickets, off-domain probes and dev.jsonl (see the commit).
 UNSEEN_SHARE = 0.5
 PartChoice = tuple[Weights, dict]   # the model parts' shares per query language, and their report
+LexicalChoice = tuple[LexicalWeights, dict]   # the word-match weights per query language, and their report
 CALIBRATION_FOLDS = 3   # ticket-history calibration: classifiers fitted, each without a third of the tickets
 
 
 def calibrate_labelled(deflector: Engine, inquiries: list[Inquiry], wrong_cost: float = WRONG_COST,
-                       name: str | None = None, part_weights: PartChoice | None = None) -> dict:
+                       name: str | None = None, part_weights: PartChoice | None = None,
+                       lexical: LexicalChoice | None = None) -> dict:
     """Fit the decision on labelled inquiries (``expected_article`` None = not covered); ``name``: the
     file they came from (said in ``deflect status``); ``part_weights``: the model parts' shares to fit
-    and answer with, and their report (``deflect.decision.part_choice``; None: the parts count alike)."""
+    and answer with, and their report (``deflect.decision.part_choice``; None: the parts count alike);
+    ``lexical``: the same for the word-match weights (``deflect.decision.lexical_choice``; None: the
+    ``lexical_weight`` setting for every language)."""
     if len(inquiries) < 4:
         raise InputError(f"only {len(inquiries)} labelled inquiries; calibration needs at least 4",
                          hint="Label more inquiries, or calibrate from the ticket history (no file).")
     texts = [q.text for q in inquiries]
-    features, ranked = deflector.judge_top(deflector.embed_queries(texts, _shares(part_weights)), texts=texts)
+    features, ranked = deflector.judge_top(deflector.embed_queries(texts, _shares(part_weights)), texts=texts,
+                                           lexical=_words(lexical))
     return fit_decision(deflector, features, firsts_of(ranked), [q.expected_article for q in inquiries], "labelled",
-                        wrong_cost, {"file": name} if name else None, ranked=ranked, part_weights=part_weights)
+                        wrong_cost, {"file": name} if name else None, ranked=ranked, part_weights=part_weights,
+                        lexical=lexical)
 
 
 def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: int = 3000, seed: int = 0,
                       unseen_share: float = UNSEEN_SHARE, store: Store | None = None,
-                      part_weights: PartChoice | None = None) -> dict:
+                      part_weights: PartChoice | None = None, lexical: LexicalChoice | None = None) -> dict:
     """Fit the decision from the ticket history, each ticket judged as a new inquiry (left out of its
     neighbours and of the classifier, see ``_judged_as_new``). Tickets linked to an article expect it;
     unlinked tickets whose neighbourhood holds no article evidence expect none; and, as the first
     customers of a question the FAQ does not cover yet, some linked tickets are asked once more as if
     their article did not exist (left out with all its documents), expecting none. ``store``: the
     connection to read tickets from and save to (default: the engine's); ``part_weights`` as in
-    ``calibrate_labelled``."""
+    ``calibrate_labelled``, and ``lexical``."""
     b = deflector.bundle
     linked, uncovered = ticket_history(deflector)
     if len(linked) < 2 or len(uncovered) < 2:
@@ -69,10 +76,11 @@ def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: 
     texts = [ticket_text(rows[r]) for r in refs]
     expected = [b.article_ids[b.seed[p]] if b.seed[p] >= 0 and h < 0 else None for p, h in zip(picked, hidden)]
     owner = np.where(b.seed >= 0, b.seed, hard_labels(b.labels, -1))   # whose documents are whose
-    features, ranked = _judged_as_new(deflector, texts, picked, hidden, owner, shares=_shares(part_weights))
+    features, ranked = _judged_as_new(deflector, texts, picked, hidden, owner, shares=_shares(part_weights),
+                                      lexical=_words(lexical))
     return fit_decision(deflector, features, firsts_of(ranked), expected, "tickets", wrong_cost,
                         {"uncovered": len(uncovered), "unseen": len(unseen)}, ranked=ranked,
-                        part_weights=part_weights)
+                        part_weights=part_weights, lexical=lexical)
 
 
 def ticket_history(deflector: Engine) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +94,8 @@ def ticket_history(deflector: Engine) -> tuple[np.ndarray, np.ndarray]:
 
 def _judged_as_new(deflector: Engine, texts: list[str], positions: np.ndarray, hidden: np.ndarray, owner: np.ndarray,
                    folds: int = CALIBRATION_FOLDS,
-                   shares: Weights | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+                   shares: Weights | None = None,
+                   lexical: LexicalWeights | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
     """Evidence features and the first three articles (id, score) for tickets of the index as if each were
     a new inquiry:
     left out of its own neighbours and, fold by fold, of the classifier's training rows. A classifier
@@ -112,7 +121,7 @@ def _judged_as_new(deflector: Engine, texts: list[str], positions: np.ndarray, h
             gone = np.flatnonzero(owner == h) if h >= 0 else np.zeros(0, np.int64)
             exclude = [np.r_[positions[i], gone] for i in mine]
             feats, tops = deflector.judge_top(vectors[mine], exclude, classifier, int(h) if h >= 0 else None,
-                                              texts=[texts[i] for i in mine])
+                                              texts=[texts[i] for i in mine], lexical=lexical)
             features[mine] = feats
             for i, top in zip(mine, tops, strict=True):
                 ranked[i] = top
@@ -124,6 +133,12 @@ def _shares(part_weights: PartChoice | None) -> Weights:
     return dict(part_weights[0]) if part_weights else {}
 
 
+def _words(lexical: LexicalChoice | None) -> LexicalWeights:
+    """The word-match weights to judge calibration questions with: those given, else none learnt (the
+    setting for every language) -- never the previous calibration's, which this one replaces."""
+    return dict(lexical[0]) if lexical else {}
+
+
 def firsts_of(ranked: list[list[tuple[str, float]]]) -> list[str | None]:
     """The first article id of each ranked list (None where nothing was ranked)."""
     return [r[0][0] if r else None for r in ranked]
@@ -131,15 +146,18 @@ def firsts_of(ranked: list[list[tuple[str, float]]]) -> list[str | None]:
 
 def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | None], expected: list, source: str,
                  wrong_cost: float, counts: dict | None = None, store: Store | None = None,
-                 ranked: list[list[tuple[str, float]]] | None = None, part_weights: PartChoice | None = None) -> dict:
+                 ranked: list[list[tuple[str, float]]] | None = None, part_weights: PartChoice | None = None,
+                 lexical: LexicalChoice | None = None) -> dict:
     """Fit a calibrator on judged samples (``expected`` None = no article is right), save it (in
     ``store``, default the engine's) with a report of what it was fitted on (``source``, ``counts``,
     the tickets in the index) and give it to the engine at once. With the first articles per sample
     (``ranked``) also the relevance floor of "these articles might help" (without: the default floor).
-    ``part_weights``: the model parts' shares the samples were judged with, kept with the calibrator."""
+    ``part_weights``: the model parts' shares the samples were judged with, kept with the calibrator, and
+    ``lexical`` the word-match weights."""
     correct = np.array([e is not None and a == e for a, e in zip(firsts, expected, strict=True)])
     calibrator = Calibrator(wrong_cost=wrong_cost).fit(features, correct)
     calibrator.part_weights_ = dict(part_weights[0]) if part_weights and part_weights[0] else None
+    calibrator.lexical_weights_ = dict(lexical[0]) if lexical and lexical[0] else None
     covered = np.array([e is not None for e in expected])
     proba = calibrator.predict_proba(features)
     answered = proba >= calibrator.threshold_
@@ -154,6 +172,7 @@ def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | Non
         "right_when_answered": round(float(correct[answered].mean()), 4) if answered.any() else None,
         **floor_report(calibrator.floor_, features, ranked, expected, answered),
         **({"part_weights": part_weights[1]} if part_weights and part_weights[1] else {}),
+        **({"lexical_weights": lexical[1]} if lexical and lexical[1] else {}),
     }
     calibrator.save(store or deflector.store, source, report)
     deflector.calibrator = calibrator

@@ -47,18 +47,10 @@ def learn_part_weights(engine: Engine, labelled: list[Inquiry] | None = None, st
     if len(parts) < 2 or b is None or not len(b.article_positions):
         return {}, {}
     dims = embedder.part_dims()
-    texts, own, exclude = _samples(engine, labelled, store, seed)
+    texts, own, exclude = judged_questions(engine, labelled, store, seed)
     if not texts:
         return {}, {}
-    vectors = np.zeros((len(texts), embedder.dim), np.float32)
-    stored = np.flatnonzero(exclude >= 0)   # their own document's vector is the text's usual vector
-    saved = b.gather_embeddings(engine.home.index_dir, exclude[stored]) if len(stored) else None
-    if saved is not None:
-        vectors[stored] = np.asarray(saved, np.float32)
-    fresh = np.flatnonzero(exclude < 0) if saved is not None else np.arange(len(texts))
-    for lo in range(0, len(fresh), 256):
-        rows = fresh[lo:lo + 256]
-        vectors[rows] = query_vectors(embedder, [texts[i] for i in rows], None)
+    vectors = usual_vectors(engine, texts, exclude)
     languages = np.array([query_language(t) for t in texts], dtype=object)
     article_language = _article_languages(engine, store)
     weights: Weights = {}
@@ -91,6 +83,22 @@ def learn_part_weights(engine: Engine, labelled: list[Inquiry] | None = None, st
     return weights, report
 
 
+def usual_vectors(engine: Engine, texts: list[str], exclude: np.ndarray) -> np.ndarray:
+    """The usual (equal-share) query vectors of questions: their own document's saved vector where they
+    have one (``exclude`` >= 0), else embedded."""
+    embedder, b = engine.embedder, engine.bundle
+    vectors = np.zeros((len(texts), embedder.dim), np.float32)
+    stored = np.flatnonzero(exclude >= 0)   # their own document's vector is the text's usual vector
+    saved = b.gather_embeddings(engine.home.index_dir, exclude[stored]) if len(stored) else None
+    if saved is not None:
+        vectors[stored] = np.asarray(saved, np.float32)
+    fresh = np.flatnonzero(exclude < 0) if saved is not None else np.arange(len(texts))
+    for lo in range(0, len(fresh), 256):
+        rows = fresh[lo:lo + 256]
+        vectors[rows] = query_vectors(embedder, [texts[i] for i in rows], None)
+    return vectors
+
+
 def _own_article_rr(engine: Engine, vectors: np.ndarray, texts: list[str], own: np.ndarray, exclude: np.ndarray,
                     chunk: int = 512) -> np.ndarray:
     """The reciprocal rank of each question's own article (0 beyond ``RANKED``) as the engine ranks
@@ -110,17 +118,17 @@ def _own_article_rr(engine: Engine, vectors: np.ndarray, texts: list[str], own: 
 def _choice(rr: np.ndarray, candidates: list[tuple[float, ...]]) -> int:
     """The candidate shares to use (0: equal ones, the first) from each candidate's reciprocal ranks per
     question: the best of those that beat equal shares by ``MIN_GAIN`` in the mean and on clearly more
-    questions than they lose on (``_clearly_better``); else equal shares. Shares that merely tie with
+    questions than they lose on (``clearly_better``); else equal shares. Shares that merely tie with
     equal ones are not taken even where they would leave a part out: on a help center's few questions a
     tie says little, and a part dropped wrongly costs every query (xsid_de with no history: 48 questions
     tied MiniLM alone with equal shares for German questions)."""
     mrr = rr.mean(axis=1)
-    better = [i for i in range(1, len(candidates)) if mrr[i] - mrr[0] >= MIN_GAIN and _clearly_better(rr[i], rr[0])]
+    better = [i for i in range(1, len(candidates)) if mrr[i] - mrr[0] >= MIN_GAIN and clearly_better(rr[i], rr[0])]
     # on a tie the shares that leave more parts out (not run: less model time)
     return max(better, key=lambda i: (round(float(mrr[i]), 4), candidates[i].count(0.0))) if better else 0
 
 
-def _clearly_better(rr: np.ndarray, equal: np.ndarray) -> bool:
+def clearly_better(rr: np.ndarray, equal: np.ndarray) -> bool:
     """More questions ranked better than worse by two standard deviations of a fair coin (a sign test):
     a few dozen questions tell little apart, and a part weighted wrongly costs every query."""
     wins, losses = int(np.sum(rr > equal)), int(np.sum(rr < equal))
@@ -133,10 +141,11 @@ def _article_languages(engine: Engine, store: Store | None) -> dict[int, str | N
     return {column[a.id]: (a.language or None) for a in (store or engine.store).articles() if a.id in column}
 
 
-def _samples(engine: Engine, labelled: list[Inquiry] | None, store: Store | None,
-             seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+def judged_questions(engine: Engine, labelled: list[Inquiry] | None, store: Store | None, seed: int,
+                     self_supervised: bool = True) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Texts, own article column and own document position (-1: none, the text is embedded) of every
-    question asked."""
+    question asked: the labelled ones, a sample of the linked tickets and (``self_supervised``) the help
+    center's own texts."""
     b = engine.bundle
     column = b.article_index()
     texts: list[str] = []
@@ -159,6 +168,6 @@ def _samples(engine: Engine, labelled: list[Inquiry] | None, store: Store | None
         row = rows.get(str(b.ref[p]))
         if row is not None:
             add(ticket_text(row), b.article_ids[b.seed[p]], int(p))
-    for q in self_supervised_inquiries(engine, seed, store):
+    for q in self_supervised_inquiries(engine, seed, store) if self_supervised else []:
         add(q.text, q.article, q.position)
     return texts, np.array(own, np.int64), np.array(exclude, np.int64)

@@ -22,6 +22,7 @@ import numpy as np
 from deflect.decision.calibrator import SETTING, WRONG_COST, Calibrator
 from deflect.decision.fit import calibrate_tickets, ticket_history
 from deflect.decision.help_center import calibrate_help_center
+from deflect.decision.lexical_choice import learn_lexical_weights
 from deflect.decision.part_choice import learn_part_weights
 from deflect.engine import Engine
 from deflect.errors import DeflectError
@@ -42,11 +43,15 @@ def calibrate_from_history(engine: Engine, wrong_cost: float = WRONG_COST, store
     """Fit the decision without labels: from the ticket history when it is long enough (at least
     ``MIN_LINKED_TICKETS`` linked and ``MIN_UNCOVERED_TICKETS`` unlinked tickets far from any
     article), else from the help center's own texts. The model parts' shares per query language are
-    learnt first (``deflect.decision.part_choice``) and the decision is fitted with them."""
+    learnt first (``deflect.decision.part_choice``), then, from the linked tickets, the word-match weights
+    (``deflect.decision.lexical_choice``), and the decision is fitted with them. The help center's own
+    texts teach no word-match weight (they are in the word-match index word for word), and their
+    calibration judges without word-match evidence: it keeps the setting."""
     part_weights = learn_part_weights(engine, store=store)
     linked, uncovered = ticket_history(engine)
     if len(linked) >= MIN_LINKED_TICKETS and len(uncovered) >= MIN_UNCOVERED_TICKETS:
-        return calibrate_tickets(engine, wrong_cost, store=store, part_weights=part_weights)
+        lexical = learn_lexical_weights(engine, store=store, part_weights=part_weights[0])
+        return calibrate_tickets(engine, wrong_cost, store=store, part_weights=part_weights, lexical=lexical)
     return calibrate_help_center(engine, wrong_cost, store=store, part_weights=part_weights)
 
 
