@@ -40,3 +40,17 @@ def test_a_confidence_far_outside_the_fitted_data_is_zero_and_quiet(recwarn):
     far = calibrator.predict_proba(np.array([[-1e6, 50.0]], np.float32))
     assert far[0] == pytest.approx(0.0, abs=1e-12)
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_a_feature_that_never_varied_in_calibration_does_not_decide_later():
+    """Calibrated before any unlinked ticket existed, the 'no article among the neighbours' share was 0 up to
+    float rounding; when the first such tickets arrive it must not turn every inquiry into an answer."""
+    rng = np.random.default_rng(0)
+    top = rng.uniform(0, 1, 200)
+    no_article = rng.normal(0, 1e-8, 200)   # constant but for rounding
+    correct = top + rng.normal(0, 0.2, 200) > 0.6
+    calibrator = Calibrator().fit(np.column_stack([top, no_article]), correct)
+    before = calibrator.predict_proba(np.array([[0.3, 0.0], [0.7, 0.0]]))
+    after = calibrator.predict_proba(np.array([[0.3, 0.4], [0.7, 0.4]]))
+    assert after == pytest.approx(before)
+    assert before[0] < calibrator.threshold_

@@ -21,6 +21,11 @@ SETTING = "calibration"
 # honest "no answer"s: chosen on banking77 dev.jsonl by repeated half splits (fit on one half, count on
 # the other): cost 2 answered 5.7% of uncovered inquiries, cost 3 4.7%, for ~3 points less deflection.
 WRONG_COST = 3.0
+# A feature that (nearly) does not vary in the calibration data (no unlinked tickets yet: the share of
+# neighbours without an article is 0 up to float rounding) teaches nothing there; standardised by its
+# tiny spread, any later value (the first tickets arrive) would sit thousands of deviations away and
+# decide alone. Such a feature is left out of the fit (coefficient 0) until a refit sees it vary.
+MIN_SPREAD = 1e-3
 
 
 class Calibrator:
@@ -45,8 +50,10 @@ class Calibrator:
         features = np.asarray(features, np.float64)
         correct = np.asarray(correct, bool)
         self.mean_ = features.mean(axis=0)
-        self.scale_ = features.std(axis=0) + 1e-6
-        z = (features - self.mean_) / self.scale_
+        spread = features.std(axis=0)
+        used = spread > MIN_SPREAD
+        self.scale_ = np.where(used, spread, 1.0)
+        z = np.where(used, (features - self.mean_) / self.scale_, 0.0)
         if correct.all() or not correct.any():
             # One class only: no separation to learn; fall back to the raw top score.
             self.coef_ = np.zeros(features.shape[1])
@@ -55,7 +62,7 @@ class Calibrator:
         else:
             model = LogisticRegression(C=self.regularisation, max_iter=1000, class_weight="balanced")
             model.fit(z, correct)
-            self.coef_, self.intercept_ = model.coef_[0], float(model.intercept_[0])
+            self.coef_, self.intercept_ = np.where(used, model.coef_[0], 0.0), float(model.intercept_[0])
         proba = self.predict_proba(features)
         self.threshold_ = self._best_threshold(proba, correct)
         self.n_samples_ = int(len(correct))
