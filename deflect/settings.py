@@ -180,9 +180,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("metrics_key", None, _text, "METRICS_KEY", "--metrics-key",
             "Bearer token that GET /metrics (Prometheus) requires (unset: open; then keep it off the public "
             "network, see docs/deploy.md)."),
-    Setting("embed_batch_wait_ms", 2.0, _number(0.0, 100.0, "milliseconds"), "EMBED_BATCH_WAIT_MS",
+    Setting("embed_batch_wait_ms", 10.0, _number(0.0, 100.0, "milliseconds"), "EMBED_BATCH_WAIT_MS",
             "--embed-batch-wait-ms", "Milliseconds a model forward waits for concurrent queries to join it, only "
-            "while the worker is busy (a lone query never waits); 0 batches only what is already queued."),
+            "while the worker is busy (a lone query never waits) and until as many joined as joined a forward "
+            "before; 0 batches only what is already queued."),
     Setting("lexical_weight", 0.0, _number(0.0, 2.0), "LEXICAL_WEIGHT", "--lexical-weight",
             "Weight of the word-match (BM25, per-language statistics) evidence in the ranking and the "
             "confidence, for articles of the help center's large languages, for query languages for which "

@@ -99,6 +99,33 @@ class Server:
                 time.sleep(0.25)
         raise RuntimeError(f"deflect serve not ready after {timeout} s:\n{self.output()}")
 
+    def wait_workers_settled(self, workers: int, timeout: float = 300) -> None:
+        """Wait until all ``workers`` run and none is busy any more (each loads the model and index
+        before it accepts connections): measured clients would otherwise all connect to the first
+        ready worker and stay there (keep-alive), and the others serve nobody."""
+        start = time.perf_counter()
+        last = None
+        while time.perf_counter() - start < timeout:
+            now = self.worker_cpu()
+            if last is not None and len(now) == workers and now.keys() == last.keys() \
+                    and all(now[pid] - last[pid] < 0.05 for pid in now):
+                return
+            last = now
+            time.sleep(0.5)
+
+    def worker_cpu(self) -> dict[str, float]:
+        """CPU seconds (user + system) used so far by each gunicorn worker (Linux /proc)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        out = {}
+        try:
+            pid = self.proc.pid
+            for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                out[child] = (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, ValueError, IndexError):
+            pass
+        return out
+
     def worker_rss_mb(self) -> list[float]:
         """Resident memory of each gunicorn worker (Linux /proc), in MB."""
         try:
@@ -116,16 +143,8 @@ class Server:
     def cpu_seconds(self) -> float:
         """CPU time (user + system) the gunicorn workers have used so far (Linux /proc): the cost of the
         requests, whatever else runs on the machine."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        try:
-            pid = self.proc.pid
-            for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / ticks
-        except (OSError, ValueError, IndexError):
-            return float("nan")
-        return total
+        used = self.worker_cpu()
+        return sum(used.values()) if used else float("nan")
 
     def output(self) -> str:
         self.log.seek(0)
@@ -232,6 +251,7 @@ def main() -> None:
             try:
                 ready = server.wait_ready()
                 print(f"[{workers}x{threads}] ready after {ready:.1f} s", file=sys.stderr)
+                server.wait_workers_settled(workers)
                 run_level(server.port, max(levels), args.warmup)
                 for clients in levels:
                     cpu = server.cpu_seconds()

@@ -104,6 +104,36 @@ def test_under_load_the_wait_is_bounded():
     assert time.perf_counter() - start < 0.5
 
 
+def test_under_load_a_forward_waits_only_until_as_many_callers_as_before():
+    """A worker's request threads are the most callers a forward can get: once as many have joined as
+    joined a forward before, the next forward starts instead of waiting out ``max_wait``."""
+    def model(texts):
+        time.sleep(0.01)
+        return _vectors(texts)
+
+    batcher = MicroBatcher(model, max_wait=2.0)
+
+    def round_of_three() -> float:
+        ready = threading.Barrier(3)
+
+        def caller(text: str) -> None:
+            batcher.expect()   # announced before anyone calls: one forward serves the three
+            ready.wait()
+            assert np.array_equal(batcher([text]), _vectors([text]))
+
+        threads = [threading.Thread(target=caller, args=(t,)) for t in ("a", "b", "c")]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return time.perf_counter() - start
+
+    round_of_three()          # leaves the batcher "under load" with three callers in a forward
+    assert round_of_three() < 1.0
+    assert (batcher.forwards, batcher.callers) == (2, 6)
+
+
 @pytest.fixture(scope="module")
 def queries() -> list[str]:
     return ["Wie kann ich mein Abo kündigen?", "I forgot my password", "Zeitung nass",

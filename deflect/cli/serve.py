@@ -108,10 +108,14 @@ def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: 
     keep the old ones)."""
     from gunicorn.app.base import BaseApplication
 
+    from deflect.cli.balanced_worker import BalancedThreadWorker, balances_connections
+
     current = {"config": app_config}
+    # several threaded workers: new connections go to the less busy ones (deflect.cli.balanced_worker)
+    threaded = BalancedThreadWorker if workers > 1 and balances_connections() else "gthread"
     options = {
         "bind": f"{host}:{port}", "workers": workers, "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync", "timeout": timeout, "graceful_timeout": 30,
+        "worker_class": threaded if threads > 1 else "sync", "timeout": timeout, "graceful_timeout": 30,
         "keepalive": 5, "preload_app": False, "post_fork": _post_fork, "child_exit": _child_exit,
         "proc_name": "deflect", "accesslog": "-" if access_log else None, "errorlog": "-", "loglevel": log_level,
         "logger_class": _logger_class(lambda: current["config"]),

@@ -6,7 +6,8 @@ arrive queue up, and the next forward takes all of them at once (up to ``max_bat
 forward of n short texts costs far less than n forwards of one on a CPU, so throughput grows with
 concurrency, while a lone caller is dispatched at once (no wait when nothing else is queued). Under
 load (the previous forward served several callers) the next one may wait up to ``max_wait`` seconds
-for more callers to join.
+for more callers to join, until it has as many as the most any forward served (a worker's request
+threads are the most that can come: waiting longer would only delay the forward).
 
 Callers can also be announced (``expect``) by the code that will make the call, before it does the
 rest of its work (a web request announces itself as it enters the suggest view): a forward then waits,
@@ -65,6 +66,7 @@ class MicroBatcher:
         self._queue: deque[_Call] = deque()
         self._busy = False
         self._last_callers = 0
+        self._most_callers = 1            # the most callers any forward served
         self._coming = 0                  # announced callers that have not called yet
         self._mine = threading.local()    # this thread's announcement and last batch
         self.forwards = 0                 # forwards run, and callers served by them (for tests and stats)
@@ -137,7 +139,7 @@ class MicroBatcher:
                 self._arrivals.wait(left)
         if self.max_wait > 0 and self._last_callers > 1:
             deadline = time.monotonic() + self.max_wait
-            while self._queued() < self.max_batch:
+            while self._queued() < self.max_batch and len(self._queue) < self._most_callers:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -148,6 +150,7 @@ class MicroBatcher:
             size += len(self._queue[0].texts)
             batch.append(self._queue.popleft())
         self._last_callers = len(batch)
+        self._most_callers = max(self._most_callers, len(batch))
         return batch
 
     def _queued(self) -> int:

@@ -9,6 +9,11 @@ copy with padding keys masked out, as the model does. The weights are the model'
 operations run in the same order, so the vectors are those of ``SentenceTransformer.encode`` (to float
 rounding). It also skips the per-call machinery of the model's modules, a fixed cost per forward that
 dominated small batches.
+
+The linear layers (three quarters of the time) multiply with numpy's BLAS on weights stored input-major
+(a copy, about 42 MB for MiniLM): for the few dozen tokens of a live batch that took 20 to 30 % less
+time than torch's on one core of the 2-core AMD server (torch's linear multiplies with the
+output-major weight transposed). Results differ only by float rounding.
 """
 from __future__ import annotations
 
@@ -58,9 +63,9 @@ class PackedBert:
             q, k, v = attention.self.query, attention.self.key, attention.self.value
             self.layers.append((
                 # one product for queries, keys and values instead of three
-                _cat([q.weight, k.weight, v.weight]), _cat([q.bias, k.bias, v.bias]),
-                attention.output.dense, attention.output.LayerNorm,
-                layer.intermediate.dense, layer.output.dense, layer.output.LayerNorm,
+                _Linear(_cat([q.weight, k.weight, v.weight]), _cat([q.bias, k.bias, v.bias])),
+                _Linear.of(attention.output.dense), attention.output.LayerNorm,
+                _Linear.of(layer.intermediate.dense), _Linear.of(layer.output.dense), layer.output.LayerNorm,
             ))
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -82,22 +87,38 @@ class PackedBert:
             x = F.layer_norm(x, (self.hidden,), emb.LayerNorm.weight, emb.LayerNorm.bias, self.eps)
             keys = mask[:, None, None, :]   # attention to real tokens only, as the model masks padding
             head = self.hidden // self.heads
-            for qkv_w, qkv_b, out, out_norm, up, down, down_norm in self.layers:
-                qkv = F.linear(x, qkv_w, qkv_b)
+            for qkv_layer, out, out_norm, up, down, down_norm in self.layers:
+                qkv = qkv_layer(x)
                 padded = qkv.new_zeros(n * width, 3 * self.hidden)
                 padded[tokens] = qkv
                 q, k, v = padded.view(n, width, 3, self.heads, head).permute(2, 0, 3, 1, 4)
                 context = F.scaled_dot_product_attention(q, k, v, attn_mask=keys)
                 context = context.transpose(1, 2).reshape(n * width, self.hidden)[tokens]
-                x = F.layer_norm(F.linear(context, out.weight, out.bias) + x, (self.hidden,),
-                                 out_norm.weight, out_norm.bias, self.eps)
-                inner = F.gelu(F.linear(x, up.weight, up.bias))
-                x = F.layer_norm(F.linear(inner, down.weight, down.bias) + x, (self.hidden,),
-                                 down_norm.weight, down_norm.bias, self.eps)
+                x = F.layer_norm(out(context) + x, (self.hidden,), out_norm.weight, out_norm.bias, self.eps)
+                inner = F.gelu(up(x))
+                x = F.layer_norm(down(inner) + x, (self.hidden,), down_norm.weight, down_norm.bias, self.eps)
             sums = x.new_zeros(n, self.hidden).index_add_(0, text_of, x)
             counts = mask.sum(1, keepdim=True).clamp(min=1).to(x.dtype)
             out = F.normalize(sums / counts, p=2, dim=1)
         return out.float().numpy()
+
+
+class _Linear:
+    """``F.linear`` of a float32 CPU tensor with numpy's BLAS on the weight stored input-major."""
+
+    def __init__(self, weight, bias):
+        self.weight = np.ascontiguousarray(weight.detach().float().numpy().T)   # (in, out)
+        self.bias = bias.detach().float().numpy().copy()
+
+    @classmethod
+    def of(cls, module) -> _Linear:
+        return cls(module.weight, module.bias)
+
+    def __call__(self, x):
+        import torch
+        out = np.matmul(np.ascontiguousarray(x.numpy()), self.weight)
+        out += self.bias
+        return torch.from_numpy(out)
 
 
 def _cat(tensors):
