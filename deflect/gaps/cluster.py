@@ -21,7 +21,9 @@ CHUNK = 5000                # the most items one agglomerative run clusters (qua
 MAX_POOL = 30000            # the evidence test looks for neighbours among at most this many rows ...
 REDUCE_DIMS = 256           # ... in a PCA space of this many dimensions when there are more rows
 NEAR_FACTOR = 1.5           # neighbours further than this times the threshold do not count as evidence
-CALIBRATION_ROWS = 3000     # covered rows the merge pass learns its level on
+CALIBRATION_ROWS = 8000     # covered rows the merge pass learns on (all of them on most help desks; the
+                            # first pass splits covered questions as it splits gaps only on their full
+                            # density; the cap bounds the quadratic clustering)
 HYSTERESIS = 1.5            # an existing topic is dropped only when its evidence exceeds the limits this much
 
 
