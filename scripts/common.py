@@ -77,3 +77,24 @@ def replace_section(path: Path, name: str, block: str) -> None:
     before, rest = text.split(start, 1)
     after = rest.split(end, 1)[1]
     path.write_text(f"{before}{start}\n{block}\n{end}{after}", encoding="utf-8")
+
+
+def demo_engine(folder: Path):
+    """The demo help center (faq_articles/ with its tickets) in a new home under ``folder``, indexed with
+    the default model and calibrated from its ticket history as ``make demo`` does: (engine, the
+    calibration report)."""
+    from deflect.decision.refit import calibrate_from_history
+    from deflect.deflector import Deflector
+    from deflect.embedder import load_embedder
+    from deflect.home import Home
+    from deflect.index import build as indexer
+    from deflect.ingest import ingest
+    from deflect.store import open_store
+
+    home = Home(folder / "home").ensure()
+    store = open_store(home.db_path)
+    ingest(store, [ROOT / "faq_articles"])
+    indexer.build(store, load_embedder(), home.index_dir)
+    store.close()
+    engine = Deflector.open(home)
+    return engine, calibrate_from_history(engine)
