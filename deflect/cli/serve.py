@@ -170,8 +170,9 @@ def setting_options(fn):
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes; each loads the model and index once (~memory per worker).")
-@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Request threads per worker (queries run one at a time per worker).")
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Request threads per worker; the queries they answer at the same time share one model "
+                   "forward, so more threads make larger batches (docs/deploy.md, Throughput).")
 @click.option("--timeout", type=click.IntRange(10, 3600), default=120, show_default=True,
               help="Seconds before a silent worker is restarted (covers model loading).")
 @setting_options
