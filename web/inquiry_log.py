@@ -137,12 +137,8 @@ class InquiryLog:
 
     def _wait_for_groups(self) -> None:
         """Wait (lock held, at most ``group_wait``) until no queued row's group has rows still to come."""
-        deadline = time.monotonic() + self.group_wait
-        while len(self._queue) < MAX_BATCH and any(e.group in self._missing for e in self._queue):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            self._work.wait(left)
+        self._work.wait_for(lambda: len(self._queue) >= MAX_BATCH
+                            or not any(e.group in self._missing for e in self._queue), self.group_wait)
         stale = time.monotonic() - 10 * self.group_wait - 1.0   # rows that never came (their request failed)
         for key in [k for k, (_, seen) in self._missing.items() if seen < stale]:
             del self._missing[key]

@@ -22,7 +22,6 @@ is run again per caller, so an exception reaches only the caller whose texts rai
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -131,19 +130,10 @@ class MicroBatcher:
     def _take(self) -> list[_Call]:
         """The calls of the next forward, from the front of the queue (called with the lock held)."""
         if self._coming > 0:   # requests of this process on their way here: they come within milliseconds
-            deadline = time.monotonic() + self.max_gather
-            while self._coming > 0 and self._queued() < self.max_batch:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._arrivals.wait(left)
+            self._arrivals.wait_for(lambda: self._coming <= 0 or self._queued() >= self.max_batch, self.max_gather)
         if self.max_wait > 0 and self._last_callers > 1:
-            deadline = time.monotonic() + self.max_wait
-            while self._queued() < self.max_batch and len(self._queue) < self._most_callers:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._arrivals.wait(left)
+            self._arrivals.wait_for(lambda: self._queued() >= self.max_batch
+                                    or len(self._queue) >= self._most_callers, self.max_wait)
         batch = [self._queue.popleft()]
         size = len(batch[0].texts)
         while self._queue and size + len(self._queue[0].texts) <= self.max_batch:
