@@ -129,8 +129,7 @@ class LearnedBoost:
             if not len(side):
                 sides.append(np.zeros(n_articles))
                 continue
-            support = np.minimum(_distinct(cols[side], self.sessions[side], self._n_sessions, n_articles),
-                                 _distinct(cols[side], self.clients[side], self._n_clients, n_articles))
+            support = self._customer_voices(cols, side, n_articles)
             mass = np.bincount(cols[side], weights=near[side] * np.abs(self.weights[side]), minlength=n_articles)
             sides.append(np.where(support >= needed, mass, 0.0))
         up, down = sides
@@ -206,11 +205,14 @@ class LearnedBoost:
             return np.zeros(n, np.int64), np.zeros(n, np.int64)
         cols = self._columns(article_ids)
         hit = np.flatnonzero((self._near(query[None, :])[0] > 0) & (cols >= 0) & ~self.staff)
-        counts = []
-        for side in (hit[self.weights[hit] > 0], hit[self.weights[hit] < 0]):
-            counts.append(np.minimum(_distinct(cols[side], self.sessions[side], self._n_sessions, n),
-                                     _distinct(cols[side], self.clients[side], self._n_clients, n)))
-        return counts[0], counts[1]
+        return (self._customer_voices(cols, hit[self.weights[hit] > 0], n),
+                self._customer_voices(cols, hit[self.weights[hit] < 0], n))
+
+    def _customer_voices(self, cols: np.ndarray, side: np.ndarray, n_articles: int) -> np.ndarray:
+        """Per article column: the distinct customers' voices among the evidence rows ``side``, a voice
+        being a session and no more than their distinct clients (one address opening many sessions is one)."""
+        return np.minimum(_distinct(cols[side], self.sessions[side], self._n_sessions, n_articles),
+                          _distinct(cols[side], self.clients[side], self._n_clients, n_articles))
 
     def explain(self, query: np.ndarray, article_ids: list[str]) -> dict[str, float]:
         """The non-zero boosts for one query vector, by article id."""
