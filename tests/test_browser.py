@@ -141,13 +141,19 @@ UNSURE_QUESTION = "Ich ziehe um"   # the demo's calibration is not sure: the mov
 UNSURE_ARTICLE = "Umzug: Lieferadresse ändern"
 
 
-def test_unsure_question_shows_articles_that_might_help_and_enter_opens_the_results_page(server, page):
+def _might_help(server, page, question: str):
+    """Ask ``question`` on the help page and wait for "these articles might help": (panel, its options)."""
     page.goto(server + "/")
-    ask(page, UNSURE_QUESTION)
+    ask(page, question)
     panel = page.locator(".deflect-search")
     sync_api.expect(panel.locator(".deflect-heading")).to_have_text("Vielleicht hilft einer dieser Artikel")
     options = panel.locator(".deflect-option")
     sync_api.expect(options.first).to_be_visible()
+    return panel, options
+
+
+def test_unsure_question_shows_articles_that_might_help_and_enter_opens_the_results_page(server, page):
+    panel, options = _might_help(server, page, UNSURE_QUESTION)
     assert 1 <= options.count() <= 3
     assert UNSURE_ARTICLE in options.locator(".deflect-title").all_text_contents()
     contact = panel.locator(".deflect-orask").get_by_role("link", name="Zum Kontaktformular")
@@ -172,12 +178,7 @@ BROAD_QUESTION = "E-Paper"   # several articles might help (sign-in, trial, subs
 def test_vote_on_a_suggestion_is_about_the_article_highlighted_or_opened(server, page, store):
     """Under "might help" the customer votes on the article they highlighted (arrow keys) or opened, not
     on whichever is listed first."""
-    page.goto(server + "/")
-    ask(page, BROAD_QUESTION)
-    panel = page.locator(".deflect-search")
-    sync_api.expect(panel.locator(".deflect-heading")).to_have_text("Vielleicht hilft einer dieser Artikel")
-    options = panel.locator(".deflect-option")
-    sync_api.expect(options.first).to_be_visible()
+    panel, options = _might_help(server, page, BROAD_QUESTION)
     titles = options.locator(".deflect-title").all_text_contents()
     assert len(titles) >= 2, titles
     # the last listed one: arrow up from nothing wraps to it
