@@ -60,6 +60,15 @@ def _tfidf(counts, idf: np.ndarray):
     return normalize(tf.multiply(idf[None, :]).tocsr())
 
 
+def _combine(counts, sums: np.ndarray, C: np.ndarray, idf: np.ndarray, keep: int, gone: int):
+    """Cluster ``gone`` joins ``keep``: its word counts (rows of a LIL matrix) and vector sum are added,
+    ``keep``'s centre in ``C`` is renewed; returns ``keep``'s new TF-IDF row."""
+    counts[keep] = counts[keep] + counts[gone]
+    sums[keep] += sums[gone]
+    C[keep] = sums[keep] / max(float(np.linalg.norm(sums[keep])), 1e-12)
+    return _tfidf(counts[keep].tocsr(), idf)
+
+
 def _alike(Ta, Ca: np.ndarray, Tb, Cb: np.ndarray) -> np.ndarray:
     """Likeness of each ``a`` to each ``b``: the weighted mean of word (TF-IDF rows ``T``) and centre
     (unit rows ``C``) similarity."""
@@ -99,10 +108,7 @@ def _greedy(S: np.ndarray, near: np.ndarray, margin: float, counts, T, C: np.nda
             groups[a][art] = groups[a].get(art, 0) + c
         groups[b], alive[b] = None, False
         out.append((float(S[a, b]), *reading(groups)))
-        counts[a] = counts[a] + counts[b]
-        T[a] = _tfidf(counts[a].tocsr(), idf)
-        sums[a] += sums[b]
-        C[a] = sums[a] / max(float(np.linalg.norm(sums[a])), 1e-12)
+        T[a] = _combine(counts, sums, C, idf, a, b)
         T_now = T.tocsr()
         row = _alike(T_now[a], C[a:a + 1], T_now, C).ravel()
         row[~alive] = -np.inf
@@ -201,12 +207,9 @@ def merge_by_words(X: np.ndarray, texts: Sequence[str], lab: np.ndarray, cluster
 
     def absorb(keep: int, gone: int) -> None:
         nonlocal T
-        gap_counts[keep] = gap_counts[keep] + gap_counts[gone]
         T = T.tolil()
-        T[keep] = _tfidf(gap_counts[keep].tocsr(), idf)
+        T[keep] = _combine(gap_counts, sums, C, idf, keep, gone)
         T = T.tocsr()
-        sums[keep] += sums[gone]
-        C[keep] = sums[keep] / max(float(np.linalg.norm(sums[keep])), 1e-12)
         row = _alike(T[keep], C[keep:keep + 1], T[:n_gap], C[:n_gap]).ravel()
         S[keep], S[:, keep] = row, row
         near[keep] = max(near[keep], near[gone])   # as in the learnt rule
