@@ -83,7 +83,7 @@ class Calibrator:
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         z = (np.asarray(features, np.float64) - self.mean_) / self.scale_
-        # far outside the fitted data (a feature nearly constant there): exp -> inf, p = 0, the right limit
+        # far outside the fitted data (features many deviations away): exp -> inf, p = 0, the right limit
         with np.errstate(over="ignore"):
             return 1.0 / (1.0 + np.exp(-(z @ self.coef_ + self.intercept_)))
 
