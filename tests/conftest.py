@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,51 @@ def browser():
     yield chromium
     chromium.close()
     pw.stop()
+
+
+# -- the browser tests' app and pages (tests/test_browser*.py) -----------------------------------------
+PAGE_TIMEOUT = 20_000  # ms; the first query pays for warming up the model
+
+
+@pytest.fixture(scope="session")
+def browser_home(demo_home_template, tmp_path_factory) -> Path:
+    """A writable copy of the demo home (faq_articles/ ingested, indexed, calibrated; see conftest)."""
+    target = tmp_path_factory.mktemp("browser") / "home"
+    shutil.copytree(demo_home_template, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def server(browser_home):
+    """The real app (API + pages) on a free localhost port."""
+    from deflect.web import create_app
+    from werkzeug.serving import make_server
+
+    app = create_app({"DEFLECT_HOME": str(browser_home), "RATE_LIMIT": "600/minute", "TESTING": True})
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.set_default_timeout(PAGE_TIMEOUT)
+    yield pg
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def store(browser_home):
+    from deflect.store import open_store
+
+    s = open_store(browser_home / "deflect.db")
+    yield s
+    s.close()
