@@ -55,7 +55,7 @@ def test_halves_of_one_uncovered_question_merge_and_two_questions_stay_apart():
                               np.arange(n - 20, n - 10), np.arange(n - 10, n)]):
         lab[rows] = c
     merged, share = merge_by_links(X, lab, [0, 1, 2, 3], parts, article, lambda rows: True,
-                                   lambda c: (int((lab == c).sum()), -c), np.random.default_rng(0))
+                                   lambda c: (int((lab == c).sum()), -c))
     assert share is not None
     assert merged == {1: 0, 3: 2}
     assert set(lab[n - 40:n - 20]) == {0} and set(lab[n - 20:]) == {2}
@@ -66,6 +66,5 @@ def test_a_merge_the_evidence_test_refuses_does_not_happen():
     lab = np.full(len(X), -1, np.int64)
     n = len(X)
     lab[n - 40:n - 30], lab[n - 30:n - 20] = 0, 1
-    merged, _ = merge_by_links(X, lab, [0, 1], parts, article, lambda rows: False, lambda c: (-c,),
-                               np.random.default_rng(0))
+    merged, _ = merge_by_links(X, lab, [0, 1], parts, article, lambda rows: False, lambda c: (-c,))
     assert merged == {} and set(lab[n - 30:n - 20]) == {1}

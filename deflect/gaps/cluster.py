@@ -24,6 +24,7 @@ NEAR_FACTOR = 1.5           # neighbours further than this times the threshold d
 CALIBRATION_ROWS = 8000     # covered rows the merge pass learns on (all of them on most help desks; the
                             # first pass splits covered questions as it splits gaps only on their full
                             # density; the cap bounds the quadratic clustering)
+MERGE_ROUNDS = 10           # rounds of the merge steps at most (a round that merges nothing ends them)
 HYSTERESIS = 1.5            # an existing topic is dropped only when its evidence exceeds the limits this much
 
 
@@ -143,19 +144,27 @@ class GapReport:
             return (c < n_old, int(self.sizes_[c]), -c)
 
         parts = self._covered_parts(X, hard, article)
-        # first by the company the members keep (families of phrasings of one question), then by centres
-        # (one question in two languages or wordings whose members are not each other's neighbours)
-        self.merged_, self.link_share_ = merge_by_links(X, self.labels_, [int(c) for c in gaps], parts, article,
-                                                        passes, rank, np.random.default_rng(self.random_state))
-        rest = [int(c) for c in gaps if int(c) not in self.merged_]
         self.merge_level_ = calibrated_level(X, parts, article)
-        self._fold(merge_clusters(X, self.labels_, rest, covered_centres(X, hard, article), passes, rank,
-                                  covered_rows=X[hard], level=self.merge_level_))
-        if texts is not None:   # last by centre and words (sub-questions of one subject)
-            rest = [int(c) for c in gaps if int(c) not in self.merged_]
-            merged, self.word_rule_ = merge_by_words(X, texts, self.labels_, rest, hard, article, parts, passes,
-                                                       rank)
+        centres = covered_centres(X, hard, article)
+        # the three steps again and again until a round merges nothing: a merged cluster has other links,
+        # another centre and other words than its parts, so it may merge on; run once, a re-run starting
+        # from the stored topics would merge them (and their ids would go)
+        for self.merge_rounds_ in range(1, MERGE_ROUNDS + 1):
+            before = len(self.merged_)
+            # first by the company the members keep (families of phrasings of one question), then by
+            # centres (one question in two languages or wordings whose members are not each other's
+            # neighbours), last by centre and words (sub-questions of one subject)
+            merged, self.link_share_ = merge_by_links(X, self.labels_, self._unmerged(gaps), parts, article,
+                                                      passes, rank, self.random_state)
             self._fold(merged)
+            self._fold(merge_clusters(X, self.labels_, self._unmerged(gaps), centres, passes, rank,
+                                      covered_rows=X[hard], level=self.merge_level_))
+            if texts is not None:
+                merged, self.word_rule_ = merge_by_words(X, texts, self.labels_, self._unmerged(gaps), hard,
+                                                         article, parts, passes, rank)
+                self._fold(merged)
+            if len(self.merged_) == before:
+                break
         for gone in self.merged_:
             self.is_gap_[gone], self.sizes_[gone] = False, 0
         for keep in set(self.merged_.values()):
@@ -165,6 +174,10 @@ class GapReport:
             share, hard_share, art = hood.evidence(rows)   # neighbours are cached: cheap
             self.evidence_share_[keep], self.hard_share_[keep] = share, hard_share
             self.evidence_article_[keep] = art
+
+    def _unmerged(self, clusters: list[int]) -> list[int]:
+        """The ``clusters`` no merge has absorbed yet."""
+        return [int(c) for c in clusters if int(c) not in self.merged_]
 
     def _fold(self, later: dict[int, int]) -> None:
         """Add the merges of a later merge step to ``merged_`` (a cluster absorbed by one that merged on

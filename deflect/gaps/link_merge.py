@@ -122,11 +122,13 @@ def learnt_share(L: np.ndarray, sizes: np.ndarray, labels: list[np.ndarray], k: 
 
 def merge_by_links(X: np.ndarray, lab: np.ndarray, clusters: list[int], covered_parts: list[np.ndarray],
                    article: np.ndarray, passes: Callable[[np.ndarray], bool], rank: Callable[[int], tuple],
-                   rng: np.random.Generator, k: int = NEIGHBOURS) -> tuple[dict[int, int], float | None]:
+                   seed: int = 0, k: int = NEIGHBOURS) -> tuple[dict[int, int], float | None]:
     """Merge the gap ``clusters`` (labels in ``lab``) whose members keep each other's company, at the
     share learnt on the ``covered_parts`` (rows of covered material, the first pass's clusters of it,
     ``article`` of each row). ``passes`` tests a merged member set, ``rank`` orders clusters by which
-    keeps its id (highest wins). Relabels ``lab`` in place; returns ({absorbed: kept}, the share)."""
+    keeps its id (highest wins); ``seed`` draws the members looked at in a large cluster (the same ones
+    for the same members, whatever the clusters' order, so a re-run on the same topics reads the same
+    links). Relabels ``lab`` in place; returns ({absorbed: kept}, the share)."""
     ids = [c for c in clusters if (lab == c).any()]
     if len(ids) < 2:
         return {}, None
@@ -134,7 +136,8 @@ def merge_by_links(X: np.ndarray, lab: np.ndarray, clusters: list[int], covered_
     for c in ids:
         members = np.flatnonzero(lab == c)
         if len(members) > MAX_MEMBERS:
-            members = np.sort(rng.choice(members, MAX_MEMBERS, replace=False))
+            draw = np.random.default_rng([seed, len(members), int(members[0]), int(members[-1])])
+            members = np.sort(draw.choice(members, MAX_MEMBERS, replace=False))
         sampled.append(members)
     covered_rows = np.concatenate(covered_parts) if covered_parts else np.zeros(0, np.int64)
     rows = np.r_[np.concatenate(sampled), covered_rows].astype(np.int64)
