@@ -268,3 +268,25 @@ def test_tickets_with_a_plausible_link_do_not_vote_as_questions_without_an_artic
                            "evidence": "title words", "ticket_hash": hashes[f"c{i}"]} for i in range(6)], ["title"])
     assert gap > 0.5 and knn_none() < gap - 0.3
     store.close()
+
+
+def test_tickets_with_a_plausible_link_are_no_calibration_examples_of_a_gap(linked_home):
+    """A ticket-history calibration learns "no article" from unlinked tickets far from any article; an
+    undecided ticket (its resolution plausibly names one) is no such example."""
+    from deflect.decision.fit import ticket_history
+    from deflect.deflector import Deflector
+
+    store = open_store(linked_home.db_path, check_same_thread=False)
+    store.upsert_articles([Article(id="coupons", title="Coupon codes explained", body="Codes.", language="en")])
+    indexer.build(store, FakeEmbedder(), linked_home.index_dir)
+
+    def uncovered() -> set[str]:
+        deflector = Deflector(linked_home, store, IndexBundle.load(linked_home.index_dir), FakeEmbedder(), None)
+        return {str(deflector.bundle.ref[p]) for p in ticket_history(deflector)[1]}
+
+    before = uncovered()
+    hashes = dict(store.db.execute("select id, content_hash from tickets").fetchall())
+    replace_links(store, [{"ticket_id": f"c{i}", "article_id": "coupons", "confidence": 0.65, "source": "title",
+                           "evidence": "title words", "ticket_hash": hashes[f"c{i}"]} for i in range(6)], ["title"])
+    assert {f"c{i}" for i in range(6)} <= before and not {f"c{i}" for i in range(6)} & uncovered()
+    store.close()
