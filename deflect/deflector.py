@@ -52,6 +52,7 @@ from deflect.locks import FairRLock
 from deflect.privacy import without_placeholders
 from deflect.settings import from_env
 from deflect.store import Store, open_store
+from deflect.store.links import undecided_tickets
 
 KNN_WEIGHT = 0.3          # share of the neighbour votes in the ranking (the classifier has the rest)
 ARTICLE_SIM_WEIGHT = 0.1  # bonus for similarity to the article's own title, questions and body
@@ -128,6 +129,9 @@ class Deflector(LiveIndexUpdates):
         self._texts = ArticleTexts(self._articles, list(b.article_ids), getattr(self, "_texts", None))
         tickets = np.flatnonzero(b.kind == TICKET)
         self._ticket_pos = dict(zip(b.ref[tickets].tolist(), tickets.tolist()))
+        # tickets whose article is plausible, not known (deflect.store.links.undecided_tickets): no voters
+        self._undecided = np.zeros(len(b.kind), bool)
+        self._undecided[[self._ticket_pos[t] for t in undecided_tickets(self.store) if t in self._ticket_pos]] = True
         self._prepare_article_model()
 
     def _prepare_article_model(self) -> None:
@@ -282,16 +286,22 @@ class Deflector(LiveIndexUpdates):
         n, n_art = len(vectors), b.n_articles
         dropped = [np.atleast_1d(np.asarray(e if e is not None else [], np.int64)) for e in exclude] \
             if exclude is not None else None
-        k = NEIGHBOURS + (max(map(len, dropped), default=0) if dropped else 0)
+        undecided = self._undecided if len(self._undecided) == len(b.kind) else np.zeros(len(b.kind), bool)
+        abstaining = min(int(undecided.sum()), 2 * NEIGHBOURS)   # room for voters behind undecided tickets
+        k = NEIGHBOURS + (max(map(len, dropped), default=0) if dropped else 0) + abstaining
         sims, nbrs = b.vectors.search(vectors, k)
         scale = parts.similarity_scale(vectors)   # queries with weighted parts: weighted means of cosines
         if scale is not None:
             sims = np.where(nbrs >= 0, sims * scale[:, None], sims)
+        if abstaining:
+            hit = (nbrs >= 0) & undecided[np.maximum(nbrs, 0)]
+            nbrs[hit], sims[hit] = -1, -1.0
         if dropped is not None:
             for i, positions in enumerate(dropped):
                 if len(positions):
                     hit = np.isin(nbrs[i], positions)
                     nbrs[i, hit], sims[i, hit] = -1, -1.0
+        if dropped is not None or abstaining:
             order = np.argsort(nbrs < 0, axis=1, kind="stable")[:, :NEIGHBOURS]
             nbrs, sims = np.take_along_axis(nbrs, order, 1), np.take_along_axis(sims, order, 1)
         valid = nbrs >= 0

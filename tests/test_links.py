@@ -226,3 +226,67 @@ def test_a_one_word_title_counts_when_it_is_named_not_used(matcher):
     found = one.match("Siehe Hilfeartikel: Kündigung.")
     assert (found.article_id, found.source) == ("kuendigung", "title") and found.confidence >= EVIDENCE_CONFIDENCE
     assert one.match("Kündigung zum Monatsende bestätigt, Kunde informiert").confidence < EVIDENCE_CONFIDENCE
+
+
+@pytest.mark.parametrize("resolution, article_id", [
+    ("Lieferadressänderung zum Umzug erfasst.", "umzug-lieferadresse"),     # compound: Lieferadress-änderung
+    ("E-Mail-Adresse im Konto geändert, Bestätigungslink versendet.", "email-aendern"),   # Konto, geändert
+])
+def test_title_words_inside_longer_words_are_a_plausible_link_only(resolution, article_id):
+    loose = ResolutionMatcher([*ARTICLES, Article(id="email-aendern", title="E-Mail-Adresse im Kundenkonto ändern",
+                                                  body="Unter Mein Konto.", language="de")])
+    found = loose.match(resolution)
+    assert found is not None and (found.article_id, found.source) == (article_id, "title")
+    assert found.confidence < EVIDENCE_CONFIDENCE
+
+
+def test_a_shared_word_ending_is_no_title_word():
+    loose = ResolutionMatcher([Article(id="widerruf", title="Kündigung widerrufen", body="Binnen 14 Tagen.",
+                                       language="de")])
+    assert loose.match("Bestätigung zum Widerruf versendet.") is None   # Bestät-igung is no Künd-igung
+
+
+def test_tickets_with_a_plausible_link_do_not_vote_as_questions_without_an_article(linked_home):
+    """The coupon cluster is a gap while nothing points to an article; once the resolutions plausibly
+    name one (not surely: no evidence for it either), its tickets no longer say "no article here"."""
+    from deflect.deflector import Deflector
+    from deflect.engine import FEATURES
+
+    query = "coupon voucher code discount invalid shop"
+    store = open_store(linked_home.db_path, check_same_thread=False)
+    store.upsert_articles([Article(id="coupons", title="Coupon codes explained", body="Codes.", language="en")])
+    indexer.build(store, FakeEmbedder(), linked_home.index_dir)
+
+    def knn_none() -> float:
+        deflector = Deflector(linked_home, store, IndexBundle.load(linked_home.index_dir), FakeEmbedder(), None)
+        features = deflector.score(deflector.embed_queries([query]), texts=[query]).features
+        return float(features[0, FEATURES.index("knn_none")])
+
+    gap = knn_none()
+    hashes = dict(store.db.execute("select id, content_hash from tickets").fetchall())
+    replace_links(store, [{"ticket_id": f"c{i}", "article_id": "coupons", "confidence": 0.65, "source": "title",
+                           "evidence": "title words", "ticket_hash": hashes[f"c{i}"]} for i in range(6)], ["title"])
+    assert gap > 0.5 and knn_none() < gap - 0.3
+    store.close()
+
+
+def test_tickets_with_a_plausible_link_are_no_calibration_examples_of_a_gap(linked_home):
+    """A ticket-history calibration learns "no article" from unlinked tickets far from any article; an
+    undecided ticket (its resolution plausibly names one) is no such example."""
+    from deflect.decision.fit import ticket_history
+    from deflect.deflector import Deflector
+
+    store = open_store(linked_home.db_path, check_same_thread=False)
+    store.upsert_articles([Article(id="coupons", title="Coupon codes explained", body="Codes.", language="en")])
+    indexer.build(store, FakeEmbedder(), linked_home.index_dir)
+
+    def uncovered() -> set[str]:
+        deflector = Deflector(linked_home, store, IndexBundle.load(linked_home.index_dir), FakeEmbedder(), None)
+        return {str(deflector.bundle.ref[p]) for p in ticket_history(deflector)[1]}
+
+    before = uncovered()
+    hashes = dict(store.db.execute("select id, content_hash from tickets").fetchall())
+    replace_links(store, [{"ticket_id": f"c{i}", "article_id": "coupons", "confidence": 0.65, "source": "title",
+                           "evidence": "title words", "ticket_hash": hashes[f"c{i}"]} for i in range(6)], ["title"])
+    assert {f"c{i}" for i in range(6)} <= before and not {f"c{i}" for i in range(6)} & uncovered()
+    store.close()

@@ -18,6 +18,7 @@ from deflect.index.lexical_weights import LexicalWeights
 from deflect.index.part_weights import Weights
 from deflect.labels import hard_labels
 from deflect.store import Store
+from deflect.store.links import undecided_tickets
 
 # Ticket-history calibration: per unlinked ticket of a known gap, this many linked tickets are asked once
 # more as if their article did not exist -- the first customers of a question nobody has answered yet,
@@ -85,11 +86,14 @@ def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: 
 
 def ticket_history(deflector: Engine) -> tuple[np.ndarray, np.ndarray]:
     """Index positions of the tickets a ticket-history calibration learns from: those linked to an
-    article, and unlinked ones whose neighbourhood holds no article evidence."""
+    article, and unlinked ones whose neighbourhood holds no article evidence and whose resolution names
+    no article (an undecided ticket, ``undecided_tickets``, is no example of a question without one)."""
     b = deflector.bundle
     mass = np.asarray(b.labels.sum(axis=1)).ravel()
     positions = np.flatnonzero(b.kind == TICKET)
-    return positions[b.seed[positions] >= 0], positions[(b.seed[positions] < 0) & (mass[positions] < 0.2)]
+    undecided = np.isin(b.ref[positions].astype(str), sorted(undecided_tickets(deflector.store)))
+    return (positions[b.seed[positions] >= 0],
+            positions[(b.seed[positions] < 0) & (mass[positions] < 0.2) & ~undecided])
 
 
 def _judged_as_new(deflector: Engine, texts: list[str], positions: np.ndarray, hidden: np.ndarray, owner: np.ndarray,

@@ -7,8 +7,9 @@ vote of its nearest linked tickets and article documents goes to that article, a
 close to the article's material as the tickets agents answered with it are (a relevance floor per
 article; below it, most of the customer's own words must occur in the article), so off-topic and
 out-of-domain inquiries are never listed. For an inquiry the engine left
-unanswered, the article it ranked first is the one named when the neighbourhood supports it: the
-engine's ranking learnt from the agents' links which article they use for such a question."""
+unanswered (no answer, or only articles that might help), the article it ranked first is the one named
+when the neighbourhood supports it: the engine's ranking learnt from the agents' links which article
+they use for such a question."""
 from __future__ import annotations
 
 from collections import Counter
@@ -113,7 +114,7 @@ def _target(it: Item, sims: np.ndarray, nb: np.ndarray, e_art: np.ndarray, floor
         return None
     best, mass = votes.most_common(1)[0]
     engine_first = it.logged_article or first
-    if (it.logged_decision or decision) == "no_answer" and engine_first and engine_first != best \
+    if (it.logged_decision or decision) in ("no_answer", "suggest") and engine_first and engine_first != best \
             and votes.get(engine_first, 0.0) >= FIRST_SUPPORT * mass:
         best, mass = engine_first, votes[engine_first]
     elif mass < min_votes * sum(votes.values()):

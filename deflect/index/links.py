@@ -4,7 +4,8 @@ Two sources, each with a confidence, stored apart from agent-made links (``defle
 
 - **the resolution**: the agent's reply links the article, names its id or title, or pastes its answer
   text (``deflect.index.resolution_links``). Confident ones (``EVIDENCE_CONFIDENCE``) are evidence in
-  the index like agent-made links: ``collect_documents`` seeds their tickets with the article.
+  the index like agent-made links: ``collect_documents`` seeds their tickets with the article; less sure
+  ones leave the ticket undecided (``undecided_tickets``: it does not vote among a query's neighbours).
 - **the neighbourhood**: the article labels spread over the nearest-neighbour graph (``deflect.labels``)
   give an unlinked ticket among tickets and documents of one article most of that article's mass; a
   ticket in a cluster of unlinked tickets gets little (a gap, not a link).

@@ -16,6 +16,7 @@ SHINGLE = 5                 # words per shingle when looking for pasted answer t
 MIN_SHARED_SHINGLES = 6     # a run of 10 words at least: fewer shared words are a restated phrase, not a paste
 COMMON_SHINGLE = 3          # a shingle in this many articles or more is boilerplate (greetings, "contact us")
 STEM = 5                    # near title matches compare words by their first STEM letters (Adresse/Adressen)
+LOOSE_CONFIDENCE = 0.65     # every title word found only inside a longer word (compound, participle): plausible
 STOPWORDS = frozenset("""
 a an and are as at be by can do for from how i in is it my of on or our the this to we what when where
 which why with you your please see article help faq
@@ -64,6 +65,14 @@ def _distinctive_id(article_id: str) -> bool:
     return len(a) >= 4 and ("-" in a or "_" in a or mixed)
 
 
+def _inside(title_word: str, word: str) -> bool:
+    """A title word and a resolution ``word`` are one word: the same stem, or the stem of one inside
+    the other (STEM letters: "konto" is in "kundenkonto", "aende" in "geaendert"; a shared ending such
+    as "igung" of "Kündigung" and "Bestätigung" is no match)."""
+    stem, own = title_word[:STEM], word[:STEM]
+    return own == stem or (len(stem) >= STEM and stem in word) or (len(own) >= STEM and own in title_word)
+
+
 class ResolutionMatcher:
     """Finds the article a resolution points to among ``articles``."""
 
@@ -79,12 +88,12 @@ class ResolutionMatcher:
                     self.paths[path] = a.id
             self.slugs.setdefault(_slug(a.title), a.id)
         self.titles: dict[tuple[str, ...], set[str]] = {}
-        self.near: list[tuple[str, frozenset[str]]] = []
+        self.near: list[tuple[str, frozenset[str]]] = []   # the content words of titles of two or more
         for a in articles:
             tokens = tuple(words(a.title))
             if tokens:
                 self.titles.setdefault(tokens, set()).add(a.id)
-            content = frozenset(w[:STEM] for w in tokens if len(w) >= 3 and w not in STOPWORDS)
+            content = frozenset(w for w in tokens if len(w) >= 3 and w not in STOPWORDS)
             if len(content) >= 2:
                 self.near.append((a.id, content))
         self.title_lengths = sorted({len(t) for t in self.titles}, reverse=True)
@@ -180,8 +189,22 @@ class ResolutionMatcher:
         """Every content word of a title (of at least two) in the resolution, by word stem: a title
         written a little differently ("Adressen ändern" for "Adresse ändern")."""
         mine = {w[:STEM] for w in words(text) if len(w) >= 3}
-        best = sorted(((len(c), a) for a, c in self.near if c <= mine), reverse=True)
-        if not best or (len(best) > 1 and best[1][0] == best[0][0]):
+        stems = [(a, {w[:STEM] for w in c}) for a, c in self.near]
+        best = sorted(((len(c), a) for a, c in stems if c <= mine), reverse=True)
+        if best and (len(best) == 1 or best[1][0] < best[0][0]):
+            size, article_id = best[0]
+            return LinkMatch(article_id, 0.75 if size >= 3 else 0.7, "title", "title words")
+        if best:
             return None
-        size, article_id = best[0]
-        return LinkMatch(article_id, 0.75 if size >= 3 else 0.7, "title", "title words")
+        return self.by_loose_title(text)
+
+    def by_loose_title(self, text: str) -> LinkMatch | None:
+        """Every content word of a title (of at least two) in the resolution as part of a longer word or
+        around one: the stem of one word inside the other ("Konto" for "Kundenkonto", "geändert" for
+        "ändern"). Only plausible, never evidence (``LOOSE_CONFIDENCE``)."""
+        mine = {w for w in words(text) if len(w) >= 3}
+        found = sorted(((len(c), a) for a, c in self.near
+                        if all(any(_inside(title_word, w) for w in mine) for title_word in c)), reverse=True)
+        if not found or (len(found) > 1 and found[1][0] == found[0][0]):
+            return None
+        return LinkMatch(found[0][1], LOOSE_CONFIDENCE, "title", "title words, inside longer words")

@@ -73,3 +73,11 @@ def covering_links(store) -> dict[str, str]:
     one article holds most of the ticket's neighbourhood)."""
     return {t: r["article_id"] for t, r in inferred_links(store).items()
             if r["confidence"] >= EVIDENCE_CONFIDENCE or r["source"] == NEIGHBOUR_SOURCE}
+
+
+def undecided_tickets(store) -> set[str]:
+    """Ids of the tickets whose article is plausible but not known: an inferred link from the resolution
+    below ``EVIDENCE_CONFIDENCE``. Neither evidence for that article nor for a question without one
+    (a gap): they do not vote among a query's neighbours (``Deflector.score``)."""
+    return {t for t, r in inferred_links(store, sources=RESOLUTION_SOURCES).items()
+            if r["confidence"] < EVIDENCE_CONFIDENCE}
