@@ -68,11 +68,13 @@ def test_questions_without_an_article_are_answered_within_the_bound_counted_by_s
     uncovered = np.r_[np.zeros(300, bool), np.ones(60, bool)]
     groups = np.r_[np.full(300, "covered"), np.repeat(["near", "far-1", "far-2"], 20)]
     free = Calibrator().fit(features, correct)
-    bounded = Calibrator().fit(features, correct, uncovered, groups)
+    bounded = Calibrator(max_uncovered=0.10).fit(features, correct, uncovered, groups)
     answered = lambda cal: cal.predict_proba(features) >= cal.threshold_   # noqa: E731
-    assert answered(free)[uncovered].mean() > 0.2            # the close subject is answered
+    assert answered(free)[uncovered].mean() > 0.2            # with no bound the close subject is answered
+    assert Calibrator().fit(features, correct, uncovered, groups).threshold_ == free.threshold_
     assert answered(bounded)[uncovered].mean() == 0.0        # with three subjects no answered one is safe
     assert answered(bounded)[~uncovered].sum() > 0.5 * answered(free)[~uncovered].sum()
     # counted per question, 60 samples would let a few close ones through
-    per_question = Calibrator().fit(features, correct, uncovered)
+    per_question = Calibrator(max_uncovered=0.10).fit(features, correct, uncovered)
     assert answered(per_question)[uncovered].mean() > 0.0
+    assert Calibrator.from_dict(bounded.to_dict()).max_uncovered == 0.10
