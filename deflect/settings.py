@@ -189,6 +189,11 @@ SETTINGS: tuple[Setting, ...] = (
             "confidence, for articles of the help center's large languages, for query languages for which "
             "`deflect calibrate` learnt no weight of their own (0: off). Recalibrate after changing it; see "
             "docs/benchmarks.md."),
+    Setting("max_uncovered_answered", None, _number(0.0, 1.0), "MAX_UNCOVERED_ANSWERED", "--max-uncovered-answered",
+            "Share (0-1) of the questions without an article that `deflect calibrate LABELLED` may let be answered "
+            "anyway, as the labelled file's uncovered questions show it at 90% confidence, counted per article they "
+            "are ranked first for; where too few show it, as few as possible are answered (unset: no bound; see "
+            "docs/benchmarks.md)."),
     Setting("holdout", 0.0, _number(0.0, 0.5), "HOLDOUT", "--holdout",
             "Share of widget sessions (0-0.5, e.g. 0.05) that get no suggestions, drawn once per session: the "
             "control group of the holdout experiment in the metrics (0: off)."),

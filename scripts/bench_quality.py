@@ -5,6 +5,7 @@
     .venv/bin/python -m scripts.bench_quality --seeds 0 --cases xsid_de --no-peers
     .venv/bin/python -m scripts.bench_quality --seeds 3 4 5 --cases xsid_de xsid_de-en \
         --section quality-more-seeds --json docs/bench_quality_more_seeds.json   # beyond the target seeds
+    .venv/bin/python -m scripts.bench_quality --seeds 0 --cases xquad_de --no-peers --homes /tmp/bq  # re-use
 
 For every case and seed it builds the case with ``../shared/bench/make_case.py``, drives deflect
 through its CLI exactly as a user would (ingest, index, calibrate on dev.jsonl, suggest --jsonl on
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -208,11 +210,16 @@ def peer_run(data: dict, system, vectors, name: str, truth, covered_topics) -> d
 
 
 # -- deflect ------------------------------------------------------------------------------------
-def deflect_run(case: Path, home: Path) -> tuple[dict, dict]:
+def deflect_run(case: Path, home: Path, built: Path | None = None) -> tuple[dict, dict]:
+    """``built``: a home of this case kept from an earlier run, ingested and indexed (made here if
+    missing); the run works on a fresh copy of it, so its inquiry log and calibration start empty."""
     timings = {}
     t0 = time.perf_counter()
-    run_deflect(["ingest", str(case / "articles"), str(case / "tickets.jsonl")], home)
-    run_deflect(["index", "--quiet"], home)
+    if built is None or not (built / "index" / "manifest.json").exists():
+        run_deflect(["ingest", str(case / "articles"), str(case / "tickets.jsonl")], built or home)
+        run_deflect(["index", "--quiet"], built or home)
+    if built is not None:
+        shutil.copytree(built, home)
     timings["index_s"] = time.perf_counter() - t0
     calibrated = run_deflect(["calibrate", str(case / "dev.jsonl")], home)
     parts = next((line.split(": ", 1)[1] for line in calibrated.splitlines() if line.startswith("model parts: ")),
@@ -242,6 +249,9 @@ def main() -> None:
     p.add_argument("--json", type=Path, default=DOCS / "bench_quality.json")
     p.add_argument("--section", default="quality",
                    help="the section of --out to replace (another name for runs outside the target seeds)")
+    p.add_argument("--homes", type=Path, default=None,
+                   help="keep the built cases and their indexed homes here and re-use them in later runs "
+                        "(each run calibrates a fresh copy; its index_s is then the copy's time)")
     p.add_argument("--render", action="store_true",
                    help="write the section again from the runs in --json (no new run; e.g. after the targets changed)")
     args = p.parse_args()
@@ -258,13 +268,15 @@ def main() -> None:
         for case_name in args.cases:
             dataset, extra = CASES[case_name]
             for seed in args.seeds:
-                case = Path(tmp) / f"{case_name}-{seed}"
-                make_case(dataset, case, seed, extra)
+                case = (args.homes or Path(tmp)) / f"{case_name}-{seed}"
+                if args.homes is None or not (case / "test.jsonl").exists():
+                    make_case(dataset, case, seed, extra)
                 truth = {r["id"]: r["topic"] for r in read_jsonl(case / "truth.jsonl")}
                 data = load_case(case)
                 article_ids = {a["id"] for a in data["articles"]}
                 covered_topics = {t for t in set(truth.values()) if slug(t) in article_ids}
-                results, report = deflect_run(case, Path(tmp) / f"home-{case_name}-{seed}")
+                results, report = deflect_run(case, Path(tmp) / f"home-{case_name}-{seed}",
+                                              args.homes / f"home-{case_name}-{seed}" if args.homes else None)
                 m = score_answers(data["test"], results) | score_gaps(report, truth, covered_topics)
                 m |= {k: round(v, 1) for k, v in report["_timings"].items()} | {"model_parts": report["_model_parts"],
                                                                                  "word_match": report["_word_match"]}

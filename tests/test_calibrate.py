@@ -54,3 +54,27 @@ def test_a_feature_that_never_varied_in_calibration_does_not_decide_later():
     after = calibrator.predict_proba(np.array([[0.3, 0.4], [0.7, 0.4]]))
     assert after == pytest.approx(before)
     assert before[0] < calibrator.threshold_
+
+
+def test_questions_without_an_article_are_answered_within_the_bound_counted_by_subject():
+    """A labelled file's uncovered questions come from a few missing subjects: one subject that looks like a
+    covered one is one observation, however many questions it has; the threshold must not answer it."""
+    rng = np.random.default_rng(0)
+    right = rng.uniform(0.3, 1.0, 300)
+    correct = np.r_[right + rng.normal(0, 0.1, 300) > 0.5, np.zeros(60, bool)]
+    # three missing subjects of 20 questions each: one close to a covered article, two far from any
+    uncovered_top = np.r_[rng.uniform(0.65, 0.8, 20), rng.uniform(0.0, 0.4, 40)]
+    features = np.r_[right, uncovered_top][:, None]
+    uncovered = np.r_[np.zeros(300, bool), np.ones(60, bool)]
+    groups = np.r_[np.full(300, "covered"), np.repeat(["near", "far-1", "far-2"], 20)]
+    free = Calibrator().fit(features, correct)
+    bounded = Calibrator(max_uncovered=0.10).fit(features, correct, uncovered, groups)
+    answered = lambda cal: cal.predict_proba(features) >= cal.threshold_   # noqa: E731
+    assert answered(free)[uncovered].mean() > 0.2            # with no bound the close subject is answered
+    assert Calibrator().fit(features, correct, uncovered, groups).threshold_ == free.threshold_
+    assert answered(bounded)[uncovered].mean() == 0.0        # with three subjects no answered one is safe
+    assert answered(bounded)[~uncovered].sum() > 0.5 * answered(free)[~uncovered].sum()
+    # counted per question, 60 samples would let a few close ones through
+    per_question = Calibrator(max_uncovered=0.10).fit(features, correct, uncovered)
+    assert answered(per_question)[uncovered].mean() > 0.0
+    assert Calibrator.from_dict(bounded.to_dict()).max_uncovered == 0.10

@@ -17,6 +17,7 @@ from deflect.index.documents import TICKET, ticket_text
 from deflect.index.lexical_weights import LexicalWeights
 from deflect.index.part_weights import Weights
 from deflect.labels import hard_labels
+from deflect.settings import from_env
 from deflect.store import Store
 from deflect.store.links import undecided_tickets
 
@@ -47,7 +48,7 @@ def calibrate_labelled(deflector: Engine, inquiries: list[Inquiry], wrong_cost: 
                                            lexical=_words(lexical))
     return fit_decision(deflector, features, firsts_of(ranked), [q.expected_article for q in inquiries], "labelled",
                         wrong_cost, {"file": name} if name else None, ranked=ranked, part_weights=part_weights,
-                        lexical=lexical)
+                        lexical=lexical, max_uncovered=from_env("max_uncovered_answered"))
 
 
 def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: int = 3000, seed: int = 0,
@@ -151,18 +152,22 @@ def firsts_of(ranked: list[list[tuple[str, float]]]) -> list[str | None]:
 def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | None], expected: list, source: str,
                  wrong_cost: float, counts: dict | None = None, store: Store | None = None,
                  ranked: list[list[tuple[str, float]]] | None = None, part_weights: PartChoice | None = None,
-                 lexical: LexicalChoice | None = None) -> dict:
+                 lexical: LexicalChoice | None = None, max_uncovered: float | None = None) -> dict:
     """Fit a calibrator on judged samples (``expected`` None = no article is right), save it (in
     ``store``, default the engine's) with a report of what it was fitted on (``source``, ``counts``,
     the tickets in the index) and give it to the engine at once. With the first articles per sample
     (``ranked``) also the relevance floor of "these articles might help" (without: the default floor).
     ``part_weights``: the model parts' shares the samples were judged with, kept with the calibrator, and
-    ``lexical`` the word-match weights."""
+    ``lexical`` the word-match weights. ``max_uncovered``: the threshold keeps the share of uncovered
+    samples answered within it (``Calibrator.fit``), counting them by the article each is ranked first for:
+    real questions of a few missing subjects (a labelled file), not one per sample."""
     correct = np.array([e is not None and a == e for a, e in zip(firsts, expected, strict=True)])
-    calibrator = Calibrator(wrong_cost=wrong_cost).fit(features, correct)
+    covered = np.array([e is not None for e in expected])
+    groups = np.array([str(a) for a in firsts], dtype=object)
+    calibrator = Calibrator(wrong_cost=wrong_cost, max_uncovered=max_uncovered).fit(features, correct, ~covered,
+                                                                                    groups)
     calibrator.part_weights_ = dict(part_weights[0]) if part_weights and part_weights[0] else None
     calibrator.lexical_weights_ = dict(lexical[0]) if lexical and lexical[0] else None
-    covered = np.array([e is not None for e in expected])
     proba = calibrator.predict_proba(features)
     answered = proba >= calibrator.threshold_
     if ranked is not None:
@@ -174,6 +179,9 @@ def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | Non
         "threshold": round(calibrator.threshold_, 4),
         "answer_rate": round(float(answered.mean()), 4),
         "right_when_answered": round(float(correct[answered].mean()), 4) if answered.any() else None,
+        **({"uncovered_answered": round(float(answered[~covered].mean()), 4),
+            "uncovered_answered_bound": round(calibrator.uncovered_share(proba, ~covered, groups), 4)}
+           if max_uncovered is not None and not covered.all() else {}),
         **floor_report(calibrator.floor_, features, ranked, expected, answered),
         **({"part_weights": part_weights[1]} if part_weights and part_weights[1] else {}),
         **({"lexical_weights": lexical[1]} if lexical and lexical[1] else {}),
