@@ -246,3 +246,24 @@ def test_three_customers_saying_not_helpful_lower_the_first_article_two_cannot(l
     # it is no longer first, or at least no longer given as the answer
     assert three["articles"][0]["id"] != first or (three["decision"] != "answer"
                                                    and three["confidence"] < before["confidence"])
+
+
+def test_a_helpful_vote_for_a_lower_shown_article_passes_over_the_ones_above_it(tmp_path):
+    app, fake = make_app(tmp_path)
+    client = app.test_client()
+    admin = bearer(new_key(fake, "admin"))
+    answer = ask(client, "password kündige", "probe")   # a near tie: both articles shown
+    assert answer["shown"] == 2 and len(answer["articles"]) == 3
+    first, second, unseen = (a["id"] for a in answer["articles"])
+    vote(client, answer, True, "s1", article=second)
+    # an article the customer was not shown passes nothing over (a forged vote, or a flood)
+    vote(client, answer, True, "s2", ip="10.0.0.2", article=unseen)
+    vote(client, answer, True, "s3", ip="10.0.0.3", article=first)   # nothing above the first
+    listed = client.get("/api/v1/learned", headers=admin).get_json()["evidence"]
+    passed = [(e["kind"], e["article_id"], e["weight"]) for e in listed if e["kind"] == "passed_over"]
+    assert passed == [("passed_over", first, -1.0)]
+    vote(client, answer, True, "s1", article=second)   # the same vote again passes it over once
+    listed = client.get("/api/v1/learned", headers=admin).get_json()["evidence"]
+    assert sum(e["kind"] == "passed_over" for e in listed) == 1
+    out = CliRunner().invoke(cli, ["feedback", "forget", "--kind", "passed_over", "--home", str(fake.home.path)])
+    assert out.exit_code == 0 and "forgot 1" in out.output

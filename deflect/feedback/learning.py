@@ -3,6 +3,10 @@ evidence into the engine's ``learned`` boost (``deflect.index.learned``), refitt
 
 Sources of evidence for a (phrasing, article) pair:
 - a "helpful" / "not helpful" vote on a widget suggestion (the inquiry's text, the article voted on);
+- a "helpful" vote for an article shown below others: the articles shown above it were passed over
+  (``passed_over``, counted like "not helpful"): people read a list from the top, so this customer read
+  them and chose another. Only articles the inquiry really showed count (``inquiries.shown``): a vote for
+  an article that was not shown (a forged request) passes nothing over;
 - an agent's choice of an article for an inquiry in the agent console;
 - a ticket resolved with an article that arrived with widget sessions: each of those sessions'
   searches is evidence for the article the agent resolved it with.
@@ -35,15 +39,35 @@ def client_key(address: str | None) -> str | None:
 
 def learn_from_vote(store: Store, inquiry_id: str, event: str, article_id: str | None,
                     session: str | None, client: str | None) -> str | None:
-    """Evidence from a widget vote; None for other events or without an article."""
+    """Evidence from a widget vote (and the articles it passed over); None for other events or without
+    an article."""
     if event not in VOTES:
         return None
     inquiry = get_inquiry(store, inquiry_id)
     article = article_id or (inquiry or {}).get("article_id")
     if inquiry is None or not article or not store.has_article(article) or not inquiry.get("text"):
         return None
-    return add_evidence(store, event, inquiry["text"], article, session=session or inquiry.get("session"),
-                        client=client, inquiry_id=inquiry_id)
+    session = session or inquiry.get("session")
+    if event == "helpful":
+        for above in passed_over(inquiry.get("shown"), article):
+            if store.has_article(above) and not _known(store, inquiry_id, "passed_over", above):
+                add_evidence(store, "passed_over", inquiry["text"], above, session=session, client=client,
+                             inquiry_id=inquiry_id)
+    return add_evidence(store, event, inquiry["text"], article, session=session, client=client,
+                        inquiry_id=inquiry_id)
+
+
+def passed_over(shown: str | None, article: str) -> list[str]:
+    """The articles shown above ``article`` (``shown``: the inquiry's shown ids, comma-separated); none
+    when it was not shown at all."""
+    ids = [a for a in (shown or "").split(",") if a]
+    return ids[:ids.index(article)] if article in ids else []
+
+
+def _known(store: Store, inquiry_id: str, kind: str, article_id: str) -> bool:
+    """Whether this inquiry already gave this kind of evidence for the article (a vote sent twice)."""
+    return store.db.execute("select 1 from evidence where inquiry_id = ? and kind = ? and article_id = ?",
+                            [inquiry_id, kind, article_id]).fetchone() is not None
 
 
 def learn_from_choice(store: Store, inquiry_id: str, article_id: str, agent: str) -> str | None:
@@ -67,9 +91,7 @@ def learn_from_ticket(store: Store, article_id: str | None, sessions: list[str],
     added = 0
     for iid, text, session in store.db.execute(
             f"select id, text, session from inquiries where session in ({marks}) and channel = 'widget'", sessions):
-        known = store.db.execute("select 1 from evidence where inquiry_id = ? and kind = 'resolved' and article_id = ?",
-                                 [iid, article_id]).fetchone()
-        if text and not known:
+        if text and not _known(store, iid, "resolved", article_id):
             add_evidence(store, "resolved", text, article_id, session=session, client=f"ticket:{ticket_id}",
                          inquiry_id=iid)
             added += 1

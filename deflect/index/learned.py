@@ -1,7 +1,8 @@
 """What deflect learned from feedback, as a bounded boost per (neighbourhood, article).
 
 Every piece of evidence is a phrasing (its embedding), an article and a signed weight (helpful, an
-agent's choice, a ticket resolved with the article: positive; not helpful: negative). For an inquiry,
+agent's choice, a ticket resolved with the article: positive; not helpful, or passed over for an article
+shown below it that was voted helpful: negative). For an inquiry,
 the evidence whose phrasing is within ``similarity`` of it counts, the nearer the more; an article's
 score rises by at most ``max_boost * tanh(net / scale)`` of its summed weight and falls by at most
 ``max_drop * tanh(net / scale)``, so it is bounded whatever the amount of evidence. For the answer

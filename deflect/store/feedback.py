@@ -13,8 +13,9 @@ from deflect.store.core import Store
 ARMS = ("shown", "holdout")
 CONTACT_SOURCES = ("form", "api", "connector", "widget")
 # Evidence kinds and their weight for the (phrasing, article) pair: an agent's choice and a ticket
-# resolved with the article are worth more than a customer's vote; "not helpful" counts against.
-KIND_WEIGHTS = {"helpful": 1.0, "not_helpful": -1.0, "agent_choice": 2.0, "resolved": 2.0}
+# resolved with the article are worth more than a customer's vote; "not helpful" counts against, and so
+# does "passed over": an article shown above the one a customer voted helpful (they read it and chose another).
+KIND_WEIGHTS = {"helpful": 1.0, "not_helpful": -1.0, "passed_over": -1.0, "agent_choice": 2.0, "resolved": 2.0}
 
 
 def one_way_hash(value: str) -> str:

@@ -8,6 +8,8 @@
 - ``evidence``: what deflect learned from: a phrasing (redacted) and an article, a signed weight
   (helpful, an agent's choice, a ticket resolved with the article: positive; not helpful: negative),
   who gave it (session, a hash of the client address) and when.
+- ``inquiries.shown``: the articles the customer was shown for a logged inquiry (ids, comma-separated, in
+  the order shown; empty on "no answer"), so that a vote can be read against what the customer saw.
 """
 from __future__ import annotations
 
@@ -31,4 +33,11 @@ def m_feedback_001(db: Database) -> None:
     db["evidence"].create_index(["session"])
 
 
-FEEDBACK_MIGRATIONS = [("feedback_001_holdout_contacts_evidence", m_feedback_001)]
+def m_feedback_002(db: Database) -> None:
+    """What each logged inquiry showed: a helpful vote for an article below the first one shown passes over
+    the articles above it (``deflect.feedback.learning``)."""
+    db["inquiries"].add_column("shown", str)
+
+
+FEEDBACK_MIGRATIONS = [("feedback_001_holdout_contacts_evidence", m_feedback_001),
+                       ("feedback_002_inquiries_shown", m_feedback_002)]

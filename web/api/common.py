@@ -157,6 +157,7 @@ def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | 
     top = suggestion.articles[0].id if suggestion.articles else None
     row = inquiry_row(Inquiry(id=uuid.uuid4().hex, text=text, language=suggestion.language),
                       suggestion.decision, suggestion.confidence, top, channel, session, page, get_redactor())
+    row["shown"] = ",".join(a.id for a in suggestion.shown_articles())   # what a vote is read against
     engine = get_deflector()
     model, vector = engine.model, suggestion.vector
     embedding = (Store.embedding_key(model, row["text"]), vector) if vector is not None and model else None
