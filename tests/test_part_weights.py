@@ -152,10 +152,13 @@ def test_status_shows_the_learnt_shares(tmp_path):
     runner = CliRunner()
     text = runner.invoke(cli, ["status", "--home", str(tmp_path / "home")])
     assert text.exit_code == 0, text.output
-    assert "model parts: de: words 0.75 noise 0.25 (own article found with MRR" in text.output
-    assert "other languages: alike" in text.output
+    # the noise part finds nothing: the words part counts more (judged without the texts, alone)
     data = json.loads(runner.invoke(cli, ["status", "--json", "--home", str(tmp_path / "home")]).output)
-    assert data["part_weights"]["shares"] == {"de": {"words": 0.75, "noise": 0.25}}
+    shares = data["part_weights"]["shares"]["de"]
+    assert shares["words"] > shares["noise"]
+    said = f"words {shares['words']:.2f} noise {shares['noise']:.2f}"
+    assert f"model parts: de: {said} (own article found with MRR" in text.output, text.output
+    assert "other languages: alike" in text.output
     assert data["part_weights"]["learnt"]["de"]["samples"] >= 100
 
 
