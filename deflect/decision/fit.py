@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from deflect.decision.calibrator import WRONG_COST, Calibrator
-from deflect.decision.floor import fit_floor, floor_report
+from deflect.decision.floor import fit_floor, floor_report, in_other_language
 from deflect.engine import FEATURES, Engine
 from deflect.errors import InputError, NotCalibratedError
 from deflect.formats import Inquiry
@@ -17,6 +17,7 @@ from deflect.index.documents import TICKET, ticket_text
 from deflect.index.lexical_weights import LexicalWeights
 from deflect.index.part_weights import Weights
 from deflect.labels import hard_labels
+from deflect.language import detect_language
 from deflect.store import Store
 from deflect.store.links import undecided_tickets
 
@@ -47,7 +48,7 @@ def calibrate_labelled(deflector: Engine, inquiries: list[Inquiry], wrong_cost: 
                                            lexical=_words(lexical))
     return fit_decision(deflector, features, firsts_of(ranked), [q.expected_article for q in inquiries], "labelled",
                         wrong_cost, {"file": name} if name else None, ranked=ranked, part_weights=part_weights,
-                        lexical=lexical)
+                        lexical=lexical, languages=[q.language or detect_language(q.text) for q in inquiries])
 
 
 def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: int = 3000, seed: int = 0,
@@ -81,7 +82,8 @@ def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: 
                                       lexical=_words(lexical))
     return fit_decision(deflector, features, firsts_of(ranked), expected, "tickets", wrong_cost,
                         {"uncovered": len(uncovered), "unseen": len(unseen)}, ranked=ranked,
-                        part_weights=part_weights, lexical=lexical)
+                        part_weights=part_weights, lexical=lexical,
+                        languages=[rows[r]["language"] or detect_language(t) for r, t in zip(refs, texts)])
 
 
 def ticket_history(deflector: Engine) -> tuple[np.ndarray, np.ndarray]:
@@ -151,13 +153,14 @@ def firsts_of(ranked: list[list[tuple[str, float]]]) -> list[str | None]:
 def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | None], expected: list, source: str,
                  wrong_cost: float, counts: dict | None = None, store: Store | None = None,
                  ranked: list[list[tuple[str, float]]] | None = None, part_weights: PartChoice | None = None,
-                 lexical: LexicalChoice | None = None) -> dict:
+                 lexical: LexicalChoice | None = None, languages: list[str | None] | None = None) -> dict:
     """Fit a calibrator on judged samples (``expected`` None = no article is right), save it (in
     ``store``, default the engine's) with a report of what it was fitted on (``source``, ``counts``,
     the tickets in the index) and give it to the engine at once. With the first articles per sample
     (``ranked``) also the relevance floor of "these articles might help" (without: the default floor).
     ``part_weights``: the model parts' shares the samples were judged with, kept with the calibrator, and
-    ``lexical`` the word-match weights."""
+    ``lexical`` the word-match weights; ``languages``: each sample's language (None: not known), for the
+    relevance floor's similarity guard per language relation."""
     correct = np.array([e is not None and a == e for a, e in zip(firsts, expected, strict=True)])
     calibrator = Calibrator(wrong_cost=wrong_cost).fit(features, correct)
     calibrator.part_weights_ = dict(part_weights[0]) if part_weights and part_weights[0] else None
@@ -165,16 +168,20 @@ def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | Non
     covered = np.array([e is not None for e in expected])
     proba = calibrator.predict_proba(features)
     answered = proba >= calibrator.threshold_
+    cross = None
+    if ranked is not None and languages is not None:
+        article_languages = {a.id: a.language for a in (store or deflector.store).articles()}
+        cross = in_other_language(languages, [article_languages.get(r[0][0]) if r else None for r in ranked])
     if ranked is not None:
         calibrator.floor_ = fit_floor(features, ranked, expected, answered,
-                                     similarity_column=FEATURES.index("article_sim"))
+                                     similarity_column=FEATURES.index("article_sim"), cross_language=cross)
     report = {
         "source": source, "samples": len(expected), "covered": int(covered.sum()), **(counts or {}),
         "tickets_indexed": int((deflector.bundle.kind == TICKET).sum()),
         "threshold": round(calibrator.threshold_, 4),
         "answer_rate": round(float(answered.mean()), 4),
         "right_when_answered": round(float(correct[answered].mean()), 4) if answered.any() else None,
-        **floor_report(calibrator.floor_, features, ranked, expected, answered),
+        **floor_report(calibrator.floor_, features, ranked, expected, answered, cross),
         **({"part_weights": part_weights[1]} if part_weights and part_weights[1] else {}),
         **({"lexical_weights": lexical[1]} if lexical and lexical[1] else {}),
     }
