@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from deflect.decision.calibrator import Calibrator
-from deflect.decision.floor import decide, relevance, shown_count
+from deflect.decision.floor import decide, in_other_language, relevance, shown_count
 from deflect.embedder import Embedder, load_embedder
 from deflect.engine import FEATURES, ArticleHit, Scores, Suggestion, TicketHit
 from deflect.errors import DeflectError
@@ -395,10 +395,16 @@ class Deflector(LiveIndexUpdates):
             return self.calibrator.predict_proba(features), self.calibrator.threshold_
         return np.clip(features[:, 0], 0.0, 1.0), 0.5
 
-    def _relevance(self, features: np.ndarray, confidence: np.ndarray, threshold: float) -> tuple[np.ndarray, float]:
-        """P(the right article is among those a suggestion shows) and the floor for "might help"."""
+    def _relevance(self, scores: Scores, confidence: np.ndarray, threshold: float,
+                   languages: list[str]) -> tuple[np.ndarray, float]:
+        """P(the right article is among those a suggestion shows) and the floor for "might help"; the
+        floor's similarity guard is its own where an inquiry is in another language than its first article."""
         floor = self.calibrator.floor_ if self.calibrator is not None else None
-        return relevance(floor, features, confidence, threshold, self.suggest_floor)
+        ids = self.bundle.article_ids
+        firsts = [next((self._articles[ids[a]].language for a in np.argsort(-row) if ids[a] in self._articles), None)
+                  for row in scores.ranking]
+        return relevance(floor, scores.features, confidence, threshold, self.suggest_floor,
+                         in_other_language(languages, firsts))
 
     # -- answering ------------------------------------------------------------------------------
     def suggest(self, text: str, language: str | None = None, k: int = 5,
@@ -445,7 +451,8 @@ class Deflector(LiveIndexUpdates):
                 exclude = [self._ticket_pos.get(t) if t else None for t in exclude_tickets]
             scores = self.score(vectors, exclude, texts=texts, learned=self.learned)
             confidence, threshold = self._confidence(scores.features)
-            relevant, floor = self._relevance(scores.features, confidence, threshold)
+            langs = [(languages[i] if languages else None) or detect_language(text) for i, text in enumerate(texts)]
+            relevant, floor = self._relevance(scores, confidence, threshold, langs)
             if self.learned is not None and len(self.learned) and self.bundle.n_articles:
                 # customers' votes on the first article are evidence about exactly what the confidence
                 # estimates: Bayes' rule adds their log-likelihood ratio to its log-odds (LearnedBoost.log_odds)
@@ -456,8 +463,7 @@ class Deflector(LiveIndexUpdates):
             relevant = np.where([bool(content_words(t)) for t in texts], relevant, 0.0)
             b = self.bundle
             results = []
-            for i, text in enumerate(texts):
-                lang = (languages[i] if languages else None) or detect_language(text)
+            for i, lang in enumerate(langs):
                 order = np.argsort(-scores.ranking[i])[:k]
                 hits = []
                 for a in order:

@@ -12,7 +12,15 @@ import pytest
 from api_support import make_app
 
 from deflect.decision.calibrator import Calibrator
-from deflect.decision.floor import DEFAULT_FLOOR_SHARE, RelevanceFloor, decide, fit_floor, relevance, shown_count
+from deflect.decision.floor import (
+    DEFAULT_FLOOR_SHARE,
+    MIN_CROSS_LANGUAGE_ROWS,
+    RelevanceFloor,
+    decide,
+    fit_floor,
+    relevance,
+    shown_count,
+)
 from deflect.gaps.found import by_feedback, found_articles
 from deflect.settings import load
 from deflect.store import Store
@@ -87,6 +95,44 @@ def test_a_question_less_similar_than_any_found_one_is_never_suggested(tmp_path)
     cal.floor_ = floor
     cal.save(store, "labelled")
     assert Calibrator.load(store).floor_.predict_proba(odd)[0] == 0.0
+
+
+def test_a_question_in_another_language_than_its_article_has_a_guard_of_its_own(tmp_path):
+    """Found cross-language rows are less similar to their article: they get a guard moved by that gap
+    (a right English question on a German article is suggested), same-language rows keep theirs; with
+    too few such rows, or from a calibration saved before, one guard for all."""
+    rng = np.random.default_rng(1)
+    n = 400
+    features = rng.random((n, 8))
+    cross = np.arange(n) % 10 == 0                      # one row in ten asks in another language
+    features[:, 6] = np.clip(rng.normal(0.6, 0.05, n) - 0.15 * cross, 0.0, 1.0)
+    expected = ["a" if rng.random() < 0.3 + 0.6 * f else None for f in features[:, 0]]
+    ranked = [[("a", 0.6), ("b", 0.5)] if f > 0.3 else [("b", 0.6), ("a", 0.1)] for f in features[:, 0]]
+    pooled = fit_floor(features, ranked, expected, np.zeros(n, bool), similarity_column=6)
+    floor = fit_floor(features, ranked, expected, np.zeros(n, bool), similarity_column=6, cross_language=cross)
+    found = np.array([e == "a" and r[0][0] == "a" for e, r in zip(expected, ranked)])
+    assert (found & cross).sum() >= MIN_CROSS_LANGUAGE_ROWS and pooled.cross_language_min_similarity_ is None
+    assert floor.cross_language_min_similarity_ < floor.min_similarity_ - 0.1   # the gap of 0.15, about
+    assert floor.min_similarity_ >= pooled.min_similarity_                    # same-language rows alone
+    english = features[:2].copy()
+    english[:, 0], english[:, 6] = 0.9, floor.min_similarity_ - 0.05         # likely, but less similar
+    assert floor.predict_proba(english)[0] == 0.0                             # in its article's language: kept out
+    assert floor.predict_proba(english, np.array([True, False]))[0] > 0.0    # in another: let through
+    assert floor.predict_proba(english, np.array([True, False]))[1] == 0.0
+    # kept with the calibration; one saved before there was a cross-language guard has one guard for all
+    store = Store(tmp_path / "c.db")
+    cal = Calibrator().fit(features, found)
+    cal.floor_ = floor
+    cal.save(store, "labelled")
+    assert Calibrator.load(store).floor_.predict_proba(english, np.array([True, False]))[0] > 0.0
+    data = store.get_setting("calibration")
+    data["suggest_floor"].pop("cross_language_min_similarity")
+    store.set_setting("calibration", data)
+    assert Calibrator.load(store).floor_.predict_proba(english, np.array([True, True])).tolist() == [0.0, 0.0]
+    # too few found cross-language rows: their gap is not known, the pooled guard applies to all
+    few = cross & (np.cumsum(found & cross) < MIN_CROSS_LANGUAGE_ROWS)
+    assert fit_floor(features, ranked, expected, np.zeros(n, bool), similarity_column=6,
+                     cross_language=few).cross_language_min_similarity_ is None
 
 
 def test_candidates_are_shown_where_the_right_one_is_among_them_two_times_in_five():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from deflect.decision.calibrator import WRONG_COST, Calibrator
-from deflect.decision.floor import fit_floor, floor_report
+from deflect.decision.floor import fit_floor, floor_report, in_other_language
 from deflect.engine import FEATURES, Engine
 from deflect.errors import InputError, NotCalibratedError
 from deflect.formats import Inquiry
@@ -17,6 +17,7 @@ from deflect.index.documents import TICKET, ticket_text
 from deflect.index.lexical_weights import LexicalWeights
 from deflect.index.part_weights import Weights
 from deflect.labels import hard_labels
+from deflect.language import detect_language
 from deflect.settings import from_env
 from deflect.store import Store
 from deflect.store.links import undecided_tickets
@@ -48,7 +49,8 @@ def calibrate_labelled(deflector: Engine, inquiries: list[Inquiry], wrong_cost: 
                                            lexical=_words(lexical))
     return fit_decision(deflector, features, firsts_of(ranked), [q.expected_article for q in inquiries], "labelled",
                         wrong_cost, {"file": name} if name else None, ranked=ranked, part_weights=part_weights,
-                        lexical=lexical, max_uncovered=from_env("max_uncovered_answered"))
+                        lexical=lexical, max_uncovered=from_env("max_uncovered_answered"),
+                        languages=[q.language or detect_language(q.text) for q in inquiries])
 
 
 def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: int = 3000, seed: int = 0,
@@ -82,7 +84,8 @@ def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: 
                                       lexical=_words(lexical))
     return fit_decision(deflector, features, firsts_of(ranked), expected, "tickets", wrong_cost,
                         {"uncovered": len(uncovered), "unseen": len(unseen)}, ranked=ranked,
-                        part_weights=part_weights, lexical=lexical)
+                        part_weights=part_weights, lexical=lexical,
+                        languages=[rows[r]["language"] or detect_language(t) for r, t in zip(refs, texts)])
 
 
 def ticket_history(deflector: Engine) -> tuple[np.ndarray, np.ndarray]:
@@ -152,7 +155,8 @@ def firsts_of(ranked: list[list[tuple[str, float]]]) -> list[str | None]:
 def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | None], expected: list, source: str,
                  wrong_cost: float, counts: dict | None = None, store: Store | None = None,
                  ranked: list[list[tuple[str, float]]] | None = None, part_weights: PartChoice | None = None,
-                 lexical: LexicalChoice | None = None, max_uncovered: float | None = None) -> dict:
+                 lexical: LexicalChoice | None = None, max_uncovered: float | None = None,
+                 languages: list[str | None] | None = None) -> dict:
     """Fit a calibrator on judged samples (``expected`` None = no article is right), save it (in
     ``store``, default the engine's) with a report of what it was fitted on (``source``, ``counts``,
     the tickets in the index) and give it to the engine at once. With the first articles per sample
@@ -160,7 +164,8 @@ def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | Non
     ``part_weights``: the model parts' shares the samples were judged with, kept with the calibrator, and
     ``lexical`` the word-match weights. ``max_uncovered``: the threshold keeps the share of uncovered
     samples answered within it (``Calibrator.fit``), counting them by the article each is ranked first for:
-    real questions of a few missing subjects (a labelled file), not one per sample."""
+    real questions of a few missing subjects (a labelled file), not one per sample. ``languages``: each
+    sample's language (None: not known), for the relevance floor's similarity guard per language relation."""
     correct = np.array([e is not None and a == e for a, e in zip(firsts, expected, strict=True)])
     covered = np.array([e is not None for e in expected])
     groups = np.array([str(a) for a in firsts], dtype=object)
@@ -170,9 +175,13 @@ def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | Non
     calibrator.lexical_weights_ = dict(lexical[0]) if lexical and lexical[0] else None
     proba = calibrator.predict_proba(features)
     answered = proba >= calibrator.threshold_
+    cross = None
+    if ranked is not None and languages is not None:
+        article_languages = {a.id: a.language for a in (store or deflector.store).articles()}
+        cross = in_other_language(languages, [article_languages.get(r[0][0]) if r else None for r in ranked])
     if ranked is not None:
         calibrator.floor_ = fit_floor(features, ranked, expected, answered,
-                                     similarity_column=FEATURES.index("article_sim"))
+                                     similarity_column=FEATURES.index("article_sim"), cross_language=cross)
     report = {
         "source": source, "samples": len(expected), "covered": int(covered.sum()), **(counts or {}),
         "tickets_indexed": int((deflector.bundle.kind == TICKET).sum()),
@@ -182,7 +191,7 @@ def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | Non
         **({"uncovered_answered": round(float(answered[~covered].mean()), 4),
             "uncovered_answered_bound": round(calibrator.uncovered_share(proba, ~covered, groups), 4)}
            if max_uncovered is not None and not covered.all() else {}),
-        **floor_report(calibrator.floor_, features, ranked, expected, answered),
+        **floor_report(calibrator.floor_, features, ranked, expected, answered, cross),
         **({"part_weights": part_weights[1]} if part_weights and part_weights[1] else {}),
         **({"lexical_weights": lexical[1]} if lexical and lexical[1] else {}),
     }

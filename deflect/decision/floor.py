@@ -14,7 +14,9 @@ customer read a few titles before taking the way to a human; far less than a wro
 than the contact a right candidate saves: candidates are shown where at least one time in three the
 right article is among them). Showing them is also what lets customers' votes reach an inquiry
 deflect is unsure of: nobody votes on "no answer". The floor
-is stored with the calibration; ``DEFLECT_SUGGEST_FLOOR`` moves it. Without a fitted floor the
+is stored with the calibration; ``DEFLECT_SUGGEST_FLOOR`` moves it. A suggestion also needs its first
+article to be about as similar as right ones were in calibration (the similarity guard, its own for
+inquiries in another language than that article). Without a fitted floor the
 confidence (a lower bound of the probability that the right article is among several) stands in,
 and the floor is ``DEFAULT_FLOOR_SHARE`` of the answer threshold.
 """
@@ -36,6 +38,15 @@ MIN_ROWS = 20               # fewer calibration rows (or only one class): no flo
 # A suggestion therefore also needs its best article to be at least as similar as the right article is
 # in all but this share of the calibration rows where it was found.
 SIMILARITY_QUANTILE = 0.02
+# A question in another language than its first article is less similar to it than one in the article's
+# own language (the model's multilingual part maps languages near each other, not onto each other; an
+# English-only part maps German text elsewhere), so a guard learnt on rows nearly all in their article's
+# language keeps out right cross-language questions. The calibration rows in another language than their
+# first article therefore get a guard of their own, the same quantile of their own similarities, and the
+# rows in their article's language one of theirs. With n such rows found, their quantile is about the
+# smallest of them, and the chance that it keeps out more than half of the right cross-language questions
+# is (1/2)^n: under 5% from 5 rows on. With fewer, the pooled guard applies to every row.
+MIN_CROSS_LANGUAGE_ROWS = 5
 
 
 def shown_count(decision: str, scores: Sequence[float]) -> int:
@@ -65,10 +76,12 @@ class RelevanceFloor:
         self.regularisation = regularisation
 
     def fit(self, features: np.ndarray, found: np.ndarray, answered: np.ndarray,
-            similarity_column: int | None = None) -> RelevanceFloor:
+            similarity_column: int | None = None, cross_language: np.ndarray | None = None) -> RelevanceFloor:
         """``found[i]``: the right article is among those a suggestion would show (False for uncovered
         inquiries); ``answered[i]``: the inquiry is answered anyway (the floor is chosen among the rest);
-        ``similarity_column``: the feature holding the best article's similarity (see SIMILARITY_QUANTILE)."""
+        ``similarity_column``: the feature holding the best article's similarity (see SIMILARITY_QUANTILE);
+        ``cross_language[i]``: the inquiry is in another language than its first article (see
+        MIN_CROSS_LANGUAGE_ROWS; None: not known, one guard for all)."""
         from sklearn.linear_model import LogisticRegression
 
         features = np.asarray(features, np.float64)
@@ -79,12 +92,26 @@ class RelevanceFloor:
         model.fit((features - self.mean_) / self.scale_, found)
         self.coef_, self.intercept_ = model.coef_[0], float(model.intercept_[0])
         self.similarity_column_ = similarity_column
-        self.min_similarity_ = (float(np.quantile(features[found, similarity_column], SIMILARITY_QUANTILE))
-                                if similarity_column is not None else None)
+        self.min_similarity_, self.cross_language_min_similarity_ = None, None
+        if similarity_column is not None:
+            self._fit_guards(features[:, similarity_column], found, cross_language)
         rest = ~answered
-        self.floor_ = self._best_floor(self.predict_proba(features[rest]), found[rest])
+        cross_rest = np.asarray(cross_language, bool)[rest] if cross_language is not None else None
+        self.floor_ = self._best_floor(self.predict_proba(features[rest], cross_rest), found[rest])
         self.n_samples_ = int(len(found))
         return self
+
+    def _fit_guards(self, similarity: np.ndarray, found: np.ndarray, cross_language: np.ndarray | None) -> None:
+        """``min_similarity_`` (for rows in their first article's language; with too few found
+        cross-language rows, or none known, for every row) and ``cross_language_min_similarity_`` (None:
+        ``min_similarity_`` applies to cross-language rows too)."""
+        cross = np.zeros(len(found), bool) if cross_language is None else np.asarray(cross_language, bool)
+        same, other = similarity[found & ~cross], similarity[found & cross]
+        if len(other) < MIN_CROSS_LANGUAGE_ROWS or not len(same):
+            self.min_similarity_ = float(np.quantile(similarity[found], SIMILARITY_QUANTILE))
+            return
+        self.min_similarity_ = float(np.quantile(same, SIMILARITY_QUANTILE))
+        self.cross_language_min_similarity_ = float(np.quantile(other, SIMILARITY_QUANTILE))
 
     def _best_floor(self, proba: np.ndarray, found: np.ndarray) -> float:
         """The floor that maximises found - cost x not found among the inquiries shown candidates;
@@ -98,21 +125,32 @@ class RelevanceFloor:
         lower = proba[proba < best_t]
         return float((best_t + lower.max()) / 2) if len(lower) and best_t <= 1.0 else best_t
 
-    def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        """P(the right article is among those shown); 0 where the best article is less similar than
-        ``min_similarity_``."""
+    def predict_proba(self, features: np.ndarray, cross_language: np.ndarray | None = None) -> np.ndarray:
+        """P(the right article is among those shown); 0 where the best article is less similar than the
+        guard (``cross_language[i]``: the inquiry is in another language than its first article; None:
+        all in its language)."""
         features = np.asarray(features, np.float64)
         with np.errstate(over="ignore"):   # far below the data: exp -> inf, p = 0 (the right limit)
             proba = 1.0 / (1.0 + np.exp(-(((features - self.mean_) / self.scale_) @ self.coef_ + self.intercept_)))
         if self.min_similarity_ is not None:
-            proba = np.where(features[:, self.similarity_column_] >= self.min_similarity_, proba, 0.0)
+            proba = np.where(features[:, self.similarity_column_] >= self.guards(cross_language, len(features)),
+                             proba, 0.0)
         return proba
+
+    def guards(self, cross_language: np.ndarray | None, n: int) -> np.ndarray:
+        """The similarity guard per row: the cross-language one where a row is in another language than
+        its first article and such a guard was learnt, else ``min_similarity_``."""
+        same = np.full(n, self.min_similarity_, np.float64)
+        if cross_language is None or self.cross_language_min_similarity_ is None:
+            return same
+        return np.where(np.asarray(cross_language, bool), self.cross_language_min_similarity_, same)
 
     def to_dict(self) -> dict:
         return {"cost": self.cost, "regularisation": self.regularisation, "mean": self.mean_.tolist(),
                 "scale": self.scale_.tolist(), "coef": self.coef_.tolist(), "intercept": self.intercept_,
                 "floor": self.floor_, "n_samples": self.n_samples_,
-                "similarity_column": self.similarity_column_, "min_similarity": self.min_similarity_}
+                "similarity_column": self.similarity_column_, "min_similarity": self.min_similarity_,
+                "cross_language_min_similarity": self.cross_language_min_similarity_}
 
     @classmethod
     def from_dict(cls, data: dict) -> RelevanceFloor:
@@ -121,28 +159,31 @@ class RelevanceFloor:
         rel.coef_, rel.intercept_ = np.array(data["coef"]), float(data["intercept"])
         rel.floor_, rel.n_samples_ = float(data["floor"]), int(data["n_samples"])
         rel.similarity_column_, rel.min_similarity_ = data.get("similarity_column"), data.get("min_similarity")
+        rel.cross_language_min_similarity_ = data.get("cross_language_min_similarity")   # None: saved before it
         return rel
 
 
 def fit_floor(features: np.ndarray, ranked: list[list[tuple[str, float]]], expected: Sequence[str | None],
-              answered: np.ndarray, cost: float = SUGGEST_COST,
-              similarity_column: int | None = None) -> RelevanceFloor | None:
+              answered: np.ndarray, cost: float = SUGGEST_COST, similarity_column: int | None = None,
+              cross_language: np.ndarray | None = None) -> RelevanceFloor | None:
     """The relevance floor from calibration rows: their features, ranked articles (id, score; best first),
-    expected article (None = not covered) and whether the answer threshold answers them. None when the
-    rows are too few or all alike (then the default floor applies)."""
+    expected article (None = not covered), whether the answer threshold answers them and whether they
+    are in another language than their first article. None when the rows are too few or all alike
+    (then the default floor applies)."""
     found = found_among_shown(ranked, expected)
     if len(found) < MIN_ROWS or found.all() or not found.any():
         return None
-    return RelevanceFloor(cost).fit(features, found, answered, similarity_column)
+    return RelevanceFloor(cost).fit(features, found, answered, similarity_column, cross_language)
 
 
 def relevance(floor: RelevanceFloor | None, features: np.ndarray, confidence: np.ndarray, threshold: float,
-              override: float | None = None) -> tuple[np.ndarray, float]:
+              override: float | None = None,
+              cross_language: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """(P(the right article is among those shown) per row, the floor on it): the fitted model and floor,
     else the confidence and ``DEFAULT_FLOOR_SHARE`` of the answer threshold; ``override`` (the
-    ``suggest_floor`` setting) replaces the floor."""
+    ``suggest_floor`` setting) replaces the floor; ``cross_language`` as in ``RelevanceFloor.predict_proba``."""
     if floor is not None:
-        proba, value = floor.predict_proba(features), floor.floor_
+        proba, value = floor.predict_proba(features, cross_language), floor.floor_
     else:
         proba, value = np.asarray(confidence, np.float64), DEFAULT_FLOOR_SHARE * threshold
     return proba, float(override) if override is not None else value
@@ -154,13 +195,27 @@ def found_among_shown(ranked: list[list[tuple[str, float]]], expected: Sequence[
                      for r, e in zip(ranked, expected, strict=True)], bool).reshape(len(expected))
 
 
+def in_other_language(languages: Sequence[str | None], first_languages: Sequence[str | None]) -> np.ndarray:
+    """Per row: its inquiry's language and its first article's are known and differ."""
+    return np.array([lang is not None and first is not None and lang != first
+                     for lang, first in zip(languages, first_languages, strict=True)], bool).reshape(len(languages))
+
+
 def floor_report(floor: RelevanceFloor | None, features: np.ndarray, ranked: list[list[tuple[str, float]]] | None,
-                 expected: Sequence[str | None], answered: np.ndarray) -> dict:
-    """The relevance floor in the calibration report: its value, how often "might help" is shown, and
-    how often the right article is among the suggested ones then."""
+                 expected: Sequence[str | None], answered: np.ndarray,
+                 cross_language: np.ndarray | None = None) -> dict:
+    """The relevance floor in the calibration report: its value, how often "might help" is shown, how
+    often the right article is among the suggested ones then, and the similarity guards."""
     if floor is None or ranked is None:
         return {"suggest_floor": None}
-    suggested = ~np.asarray(answered, bool) & (floor.predict_proba(features) >= floor.floor_)
+    suggested = ~np.asarray(answered, bool) & (floor.predict_proba(features, cross_language) >= floor.floor_)
     found = found_among_shown(ranked, expected)
+    guards = {"same_language": _rounded(floor.min_similarity_),
+              "cross_language": _rounded(floor.cross_language_min_similarity_)}
     return {"suggest_floor": round(floor.floor_, 4), "suggest_rate": round(float(suggested.mean()), 4),
-            "found_when_suggested": round(float(found[suggested].mean()), 4) if suggested.any() else None}
+            "found_when_suggested": round(float(found[suggested].mean()), 4) if suggested.any() else None,
+            "similarity_guard": guards}
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
