@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import random
@@ -181,6 +182,22 @@ def score(rows: list[dict], answers: dict[str, dict]) -> dict:
     }
 
 
+def paired_flips(rows: list[dict], before: dict[str, dict], after: dict[str, dict]) -> dict:
+    """The covered ``rows`` whose first article turned right (``fixed``) or wrong (``broken``) between two
+    rounds' answers, and the exact two-sided sign test of fixed against broken (McNemar): how likely so
+    lopsided a split is if feedback changed first articles at random."""
+    first = lambda answers, r: (answers[r["id"]]["articles"] or [{"id": None}])[0]["id"]  # noqa: E731
+    fixed = broken = 0
+    for r in rows:
+        if r["expected_article"] is None:
+            continue
+        was, now = first(before, r) == r["expected_article"], first(after, r) == r["expected_article"]
+        fixed, broken = fixed + (now and not was), broken + (was and not now)
+    n, low = fixed + broken, min(fixed, broken)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(low + 1)) / 2 ** n) if n else 1.0
+    return {"fixed": fixed, "broken": broken, "p_value": p}
+
+
 def agent_article(row: dict, article_ids: list[str], rng: random.Random) -> str | None:
     """The article an agent resolves the ticket with: the right one, one time in twenty another; none
     when no article covers it."""
@@ -228,6 +245,7 @@ def feedback_run(dataset: str, built: tuple[Path, Path], rounds: int, limit: int
     app, key = open_app(home)
     customers = Customers(app, key)
     curve = []
+    first_answers: dict[str, dict] = {}
     votes = contacts = choices = 0
     for rnd in range(rounds + 1):
         t0 = time.perf_counter()
@@ -257,6 +275,8 @@ def feedback_run(dataset: str, built: tuple[Path, Path], rounds: int, limit: int
             contacts += 1
             choices += article is not None
         state = customers.refit() if rnd < rounds else None
+        if rnd == 0:
+            first_answers = answers
         curve.append({"round": rnd, "replayed": score(replayed, answers), "unseen": score(unseen, answers),
                       "votes_so_far": votes, "contacts_so_far": contacts, "agent_choices_so_far": choices,
                       "replayed_shown": shown,
@@ -264,7 +284,8 @@ def feedback_run(dataset: str, built: tuple[Path, Path], rounds: int, limit: int
                       "seconds": round(time.perf_counter() - t0, 1)})
         print(dataset, curve[-1], flush=True)
     curve[-1]["vote_reach"] = vote_reach(app, replayed, answers)
-    print(dataset, "vote reach", curve[-1]["vote_reach"], flush=True)
+    curve[-1]["flips"] = paired_flips(replayed, first_answers, answers)
+    print(dataset, "vote reach", curve[-1]["vote_reach"], "flips", curve[-1]["flips"], flush=True)
     before = answers
     # The flood: a phrasing answered right, 500 false "helpful" votes for another article from 5 sessions.
     target = next(r for r in replayed if r["expected_article"] is not None
@@ -334,7 +355,16 @@ def shown_sentence(curve: list[dict]) -> str:
             f"{first['wrong_first_right_shown']} with the right article among the shown ones. "
             f"{first['nothing_shown']} of {first['covered']} were shown nothing. After round {curve[-1]['round']}: "
             f"{last['wrong_first']} wrong first, {last['wrong_first_shown']} of them shown, "
-            f"{last['nothing_shown']} shown nothing.{reach_sentence(curve[-1].get('vote_reach'))}")
+            f"{last['nothing_shown']} shown nothing.{flips_sentence(curve[-1].get('flips'))}"
+            f"{reach_sentence(curve[-1].get('vote_reach'))}")
+
+
+def flips_sentence(flips: dict | None) -> str:
+    """The paired change of the replayed inquiries' first article from round 0 to the last round."""
+    if not flips:
+        return ""
+    return (f" Paired, round 0 to the last: {flips['fixed']} inquiries' first article turned right, "
+            f"{flips['broken']} turned wrong (exact sign test, two-sided: p = {flips['p_value']:.2g}).")
 
 
 def reach_sentence(reach: dict | None) -> str:
