@@ -169,10 +169,15 @@ def vote_reach(app, rows: list[dict], answers: dict[str, dict]) -> dict:
     return reach
 
 
+def first_article(answers: dict[str, dict], row: dict) -> str | None:
+    """The first article deflect ranked for ``row`` (None: none)."""
+    return (answers[row["id"]]["articles"] or [{"id": None}])[0]["id"]
+
+
 def score(rows: list[dict], answers: dict[str, dict]) -> dict:
     covered = [r for r in rows if r["expected_article"] is not None]
     uncovered = [r for r in rows if r["expected_article"] is None]
-    first = lambda r: (answers[r["id"]]["articles"] or [{"id": None}])[0]["id"]  # noqa: E731
+    first = lambda r: first_article(answers, r)  # noqa: E731
     answered = lambda r: answers[r["id"]]["decision"] == "answer"  # noqa: E731
     return {
         "top1": sum(first(r) == r["expected_article"] for r in covered) / max(1, len(covered)),
@@ -186,12 +191,12 @@ def paired_flips(rows: list[dict], before: dict[str, dict], after: dict[str, dic
     """The covered ``rows`` whose first article turned right (``fixed``) or wrong (``broken``) between two
     rounds' answers, and the exact two-sided sign test of fixed against broken (McNemar): how likely so
     lopsided a split is if feedback changed first articles at random."""
-    first = lambda answers, r: (answers[r["id"]]["articles"] or [{"id": None}])[0]["id"]  # noqa: E731
     fixed = broken = 0
     for r in rows:
         if r["expected_article"] is None:
             continue
-        was, now = first(before, r) == r["expected_article"], first(after, r) == r["expected_article"]
+        was, now = (first_article(before, r) == r["expected_article"],
+                    first_article(after, r) == r["expected_article"])
         fixed, broken = fixed + (now and not was), broken + (was and not now)
     n, low = fixed + broken, min(fixed, broken)
     p = min(1.0, 2 * sum(math.comb(n, i) for i in range(low + 1)) / 2 ** n) if n else 1.0
