@@ -331,9 +331,12 @@ def write_report(rows: dict, args) -> None:
             if c in NEW_CASE_TARGETS_CASES and peers:
                 targets += [(k, ">=", round(max(p[k] for p in peers if p[k] is not None) + extra, 3))
                             for k, extra in PEER_TARGETS.items()]
-            missed = [f"{k} {op} {t}" for k, op, t in targets
-                      if m.get(k) is None or not (m[k] >= t if op == ">=" else m[k] <= t)]
-            verdict = "met" if not missed else "MISSED: " + ", ".join(missed)
+            # topics_per_gap is undefined when no report topic holds an uncovered question: nothing to split
+            unmeasured = [k for k, _, _ in targets if k == "topics_per_gap" and m.get(k) is None]
+            missed = [f"{k} {op} {t}" for k, op, t in targets if k not in unmeasured
+                      and (m.get(k) is None or not (m[k] >= t if op == ">=" else m[k] <= t))]
+            verdict = ("met" if not missed else "MISSED: " + ", ".join(missed)) + \
+                "".join(f" ({k}: no gap topic)" for k in unmeasured)
         elif s == "deflect":
             verdict = "–"
         lines.append(f"| {c} | {'**deflect**' if s == 'deflect' else s} | " + " | ".join(cells) + f" | {verdict} |")
