@@ -2,9 +2,9 @@
 inquiry, and decide whether to answer at all.
 
 For an inquiry the engine combines these pieces of evidence per article:
-- votes of its nearest documents (article titles/questions/bodies and resolved tickets), each
-  carrying the soft article labels spread from linked to unlinked tickets (``deflect.labels``) —
-  neighbours that agents answered without any article vote for "no article";
+- votes of its nearest documents (article titles/questions/bodies and resolved tickets; who may vote:
+  ``deflect.neighbours``), each carrying the soft article labels spread from linked to unlinked tickets
+  (``deflect.labels``) — neighbours that agents answered without any article vote for "no article";
 - a linear classifier over the same embeddings (with a "no article" class);
 - the best similarity to the article's own title, questions and body (an inquiry that is, word for
   word, one of an article's own questions gets that article first, even right after the question was
@@ -30,7 +30,7 @@ import numpy as np
 from deflect.decision.calibrator import Calibrator
 from deflect.decision.floor import decide, in_other_language, relevance, shown_count
 from deflect.embedder import Embedder, load_embedder
-from deflect.engine import FEATURES, ArticleHit, Scores, Suggestion, TicketHit
+from deflect.engine import FEATURES, ArticleHit, Scores, Suggestion
 from deflect.errors import DeflectError
 from deflect.home import Home
 from deflect.index import part_weights as parts
@@ -46,13 +46,13 @@ from deflect.index.lexical_weights import LexicalWeights, query_weights
 from deflect.index.live_updates import LiveIndexUpdates
 from deflect.index.lock import index_lock
 from deflect.index.part_weights import Weights
-from deflect.labels import NEIGHBOURS, row_weights
+from deflect.labels import row_weights
 from deflect.language import detect_language
 from deflect.locks import FairRLock
+from deflect.neighbours import Neighbourhood
 from deflect.privacy import without_placeholders
 from deflect.settings import from_env
 from deflect.store import Store, open_store
-from deflect.store.links import undecided_tickets
 
 KNN_WEIGHT = 0.3          # share of the neighbour votes in the ranking (the classifier has the rest)
 ARTICLE_SIM_WEIGHT = 0.1  # bonus for similarity to the article's own title, questions and body
@@ -127,11 +127,7 @@ class Deflector(LiveIndexUpdates):
         self._art_rows = {int(a): (int(lo), int(hi)) for a, lo, hi in zip(
             self._art_of[self._art_starts], self._art_starts, np.r_[self._art_starts[1:], len(order)])}
         self._texts = ArticleTexts(self._articles, list(b.article_ids), getattr(self, "_texts", None))
-        tickets = np.flatnonzero(b.kind == TICKET)
-        self._ticket_pos = dict(zip(b.ref[tickets].tolist(), tickets.tolist()))
-        # tickets whose article is plausible, not known (deflect.store.links.undecided_tickets): no voters
-        self._undecided = np.zeros(len(b.kind), bool)
-        self._undecided[[self._ticket_pos[t] for t in undecided_tickets(self.store) if t in self._ticket_pos]] = True
+        self._neighbours = Neighbourhood(b, self.store)
         self._prepare_article_model()
 
     def _prepare_article_model(self) -> None:
@@ -284,26 +280,7 @@ class Deflector(LiveIndexUpdates):
         a language not named gets the setting)."""
         b = self.bundle
         n, n_art = len(vectors), b.n_articles
-        dropped = [np.atleast_1d(np.asarray(e if e is not None else [], np.int64)) for e in exclude] \
-            if exclude is not None else None
-        undecided = self._undecided if len(self._undecided) == len(b.kind) else np.zeros(len(b.kind), bool)
-        abstaining = min(int(undecided.sum()), 2 * NEIGHBOURS)   # room for voters behind undecided tickets
-        k = NEIGHBOURS + (max(map(len, dropped), default=0) if dropped else 0) + abstaining
-        sims, nbrs = b.vectors.search(vectors, k)
-        scale = parts.similarity_scale(vectors)   # queries with weighted parts: weighted means of cosines
-        if scale is not None:
-            sims = np.where(nbrs >= 0, sims * scale[:, None], sims)
-        if abstaining:
-            hit = (nbrs >= 0) & undecided[np.maximum(nbrs, 0)]
-            nbrs[hit], sims[hit] = -1, -1.0
-        if dropped is not None:
-            for i, positions in enumerate(dropped):
-                if len(positions):
-                    hit = np.isin(nbrs[i], positions)
-                    nbrs[i, hit], sims[i, hit] = -1, -1.0
-        if dropped is not None or abstaining:
-            order = np.argsort(nbrs < 0, axis=1, kind="stable")[:, :NEIGHBOURS]
-            nbrs, sims = np.take_along_axis(nbrs, order, 1), np.take_along_axis(sims, order, 1)
+        sims, nbrs = self._neighbours.voters(vectors, exclude)
         valid = nbrs >= 0
         weights = row_weights(nbrs, sims)
         knn = b.votes(nbrs, weights)   # = csr(weights) @ labels, without a sparse matrix per query
@@ -448,7 +425,7 @@ class Deflector(LiveIndexUpdates):
                 vectors = self.embed_queries([without_placeholders(text) for text in texts])
             exclude = None
             if exclude_tickets is not None:
-                exclude = [self._ticket_pos.get(t) if t else None for t in exclude_tickets]
+                exclude = self._neighbours.positions(exclude_tickets)
             scores = self.score(vectors, exclude, texts=texts, learned=self.learned)
             confidence, threshold = self._confidence(scores.features)
             langs = [(languages[i] if languages else None) or detect_language(text) for i, text in enumerate(texts)]
@@ -473,8 +450,8 @@ class Deflector(LiveIndexUpdates):
                     hits.append(ArticleHit(article.id, article.title, _hit_score(scores.ranking[i, a]),
                                            article.url, article.language, self._best_passage(vectors[i], a)))
                 conf = float(confidence[i]) if hits else 0.0
-                tickets = self._similar_tickets(vectors[i], with_tickets,
-                                                exclude_tickets[i] if exclude_tickets else None)
+                tickets = self._neighbours.similar_tickets(vectors[i], with_tickets,
+                                                           exclude_tickets[i] if exclude_tickets else None)
                 decision = decide(conf, threshold, float(relevant[i]), floor, bool(hits))
                 results.append(Suggestion(
                     decision=decision, shown=shown_count(decision, [h.score for h in hits]),
@@ -492,19 +469,6 @@ class Deflector(LiveIndexUpdates):
             return None
         best = body[int(np.argmax(self._art_vectors[body] @ vector))]
         return self._texts.passages.get(self._art_hashes[best])
-
-    def _similar_tickets(self, vector: np.ndarray, limit: int, exclude: str | None) -> list[TicketHit]:
-        """The most similar resolved tickets (articles' own documents skipped)."""
-        if limit <= 0:
-            return []
-        b = self.bundle
-        sims, nbrs = b.vectors.search(vector[None, :], min(len(b.kind), NEIGHBOURS + 10 * limit))
-        picked = [(str(b.ref[p]), float(s)) for p, s in zip(nbrs[0], sims[0])
-                  if p >= 0 and b.kind[p] == TICKET and b.ref[p] != exclude][:limit]
-        rows = self.store.get_tickets(t for t, _ in picked)
-        return [TicketHit(t, round(s, 4), rows[t]["subject"] or "", rows[t]["body"] or "",
-                          rows[t]["resolution"] or "", rows[t]["article_id"], rows[t]["language"])
-                for t, s in picked if t in rows]
 
     def close(self) -> None:
         self.store.close()

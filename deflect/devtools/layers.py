@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ingest", ("deflect.ingest",)),
     ("index", ("deflect.embedder", "deflect.index")),
     ("calibrator", ("deflect.decision.calibrator", "deflect.decision.floor")),
-    ("engine", ("deflect.engine", "deflect.deflector")),
+    ("engine", ("deflect.engine", "deflect.deflector", "deflect.neighbours")),
     ("decision", ("deflect.decision",)),   # fitting the calibration (fit, calibrate), evaluate
     ("feedback", ("deflect.feedback",)),   # holdout, outcomes, customer history, learning from feedback
     ("gaps", ("deflect.gaps",)),

@@ -81,7 +81,7 @@ class LiveIndexUpdates:
                     docs.append((t, columns.get(row["article_id"] or inferred.get(t), -1), text, text_hash(text)))
             todo, stale = [], []   # new or changed (text or link); the old rows of changed ones go
             for d in docs:
-                p = self._ticket_pos.get(d[0])
+                p = self._neighbours.ticket_positions.get(d[0])
                 if p is None or b.hashes[p] != d[3] or b.seed[p] != d[1]:
                     todo.append(d)
                     if p is not None:

@@ -78,6 +78,6 @@ def covering_links(store) -> dict[str, str]:
 def undecided_tickets(store) -> set[str]:
     """Ids of the tickets whose article is plausible but not known: an inferred link from the resolution
     below ``EVIDENCE_CONFIDENCE``. Neither evidence for that article nor for a question without one
-    (a gap): they do not vote among a query's neighbours (``Deflector.score``)."""
+    (a gap): they do not vote among a query's neighbours (``deflect.neighbours``)."""
     return {t for t, r in inferred_links(store, sources=RESOLUTION_SOURCES).items()
             if r["confidence"] < EVIDENCE_CONFIDENCE}
