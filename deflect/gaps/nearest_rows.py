@@ -84,7 +84,7 @@ class NearestRows:
 
 def _best(S: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     """The columns of the ``width`` largest values of each row of ``S``, largest first, and the values."""
-    best = np.argpartition(-S, width - 1, axis=1)[:, :width]
+    best = np.argpartition(S, S.shape[1] - width, axis=1)[:, S.shape[1] - width:]   # (no negated copy of S)
     values = np.take_along_axis(S, best, axis=1)
     order = np.argsort(-values, axis=1, kind="stable")
     return np.take_along_axis(best, order, axis=1), np.take_along_axis(values, order, axis=1)
