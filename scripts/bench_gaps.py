@@ -14,8 +14,9 @@ service would, each synthetic inquiry is judged by the engine and logged with it
 vector is put into the store's embedding cache -- so the report measures clustering, not embedding
 (the engine's own cost for each inquiry is paid when it is asked). Then times ``GET /api/v1/gaps`` on
 the stored report (Flask test client; JSON as the report page asks for it, and CSV; median of
-``--calls``). Prints one JSON object, saves it as docs/bench_gaps.json and writes the "gaps" section
-of docs/benchmarks.md (``--no-publish``: neither).
+``--calls``). Each report's wall-clock and process CPU seconds (``*_cpu_s``, every thread, steadier
+than wall-clock on a busy machine) go into the JSON. Prints one JSON object, saves it as
+docs/bench_gaps.json and writes the "gaps" section of docs/benchmarks.md (``--no-publish``: neither).
 """
 from __future__ import annotations
 
@@ -215,9 +216,10 @@ def main() -> None:
     out["items"] = store.counts()
 
     def timed(label: str) -> dict:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         report = build_report(deflector)
         out[f"{label}_s"] = round(time.perf_counter() - t, 2)
+        out[f"{label}_cpu_s"] = round(time.process_time() - cpu, 2)   # all threads: steadier on a busy machine
         out[f"{label}_topics"] = len(report.topics)
         out[f"{label}_judged"] = report.counts.judged_now
         return report

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from deflect.gaps.link_merge import learnt_share, link_matrix, merge_by_links, nearest_rows
+from deflect.gaps import link_merge
+from deflect.gaps.link_merge import learnt_share, link_matrix, merge_by_links
+from deflect.gaps.nearest_rows import NearestRows, nearest_rows
 
 DIM = 32
 
@@ -39,7 +41,7 @@ def test_the_share_is_learnt_between_one_question_and_two():
     X, article, parts = data(np.random.default_rng(0))
     rows = np.concatenate(parts)
     group = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
-    L = link_matrix(nearest_rows(X, rows), group, len(parts))
+    L = link_matrix(nearest_rows(X, rows, 10), group, len(parts))
     share = learnt_share(L, np.bincount(group).astype(float), [article[p] for p in parts], 10)
     assert share is not None and 0.0 < share < 1.0
     sister = (L[0, 1] + L[1, 0]) / (10 * 10)            # the two halves of one covered question
@@ -68,3 +70,24 @@ def test_a_merge_the_evidence_test_refuses_does_not_happen():
     lab[n - 40:n - 30], lab[n - 30:n - 20] = 0, 1
     merged, _ = merge_by_links(X, lab, [0, 1], parts, article, lambda rows: False, lambda c: (-c,))
     assert merged == {} and set(lab[n - 30:n - 20]) == {1}
+
+
+def test_nearest_rows_kept_across_rounds_follow_the_merged_clusters(monkeypatch):
+    monkeypatch.setattr(link_merge, "MAX_MEMBERS", 6)   # a merged cluster draws other members
+    X, article, parts = data(np.random.default_rng(1))
+    n = len(X)
+    lab = np.full(n, -1, np.int64)
+    for c, start in enumerate(range(n - 40, n, 10)):
+        lab[start:start + 10] = c
+    rank = lambda c: (int((lab == c).sum()), -c)  # noqa: E731
+    kept = NearestRows(X, 10)
+    first, _ = merge_by_links(X, lab, [0, 1, 2, 3], parts, article, lambda rows: True, rank, nearest=kept)
+    assert first == {1: 0, 3: 2}
+    seen = kept._rows.copy()
+    again_kept = merge_by_links(X, lab.copy(), [0, 2], parts, article, lambda rows: True, rank, nearest=kept)
+    again_fresh = merge_by_links(X, lab.copy(), [0, 2], parts, article, lambda rows: True, rank)
+    assert again_kept == again_fresh
+    rows = kept._rows
+    assert set(rows.tolist()) != set(seen.tolist())     # the merged clusters' members were drawn again
+    fresh = nearest_rows(X, rows, 10)
+    assert [set(g.tolist()) for g in kept(rows)] == [set(g.tolist()) for g in fresh]

@@ -18,24 +18,10 @@ from collections.abc import Callable
 import numpy as np
 
 from deflect.gaps.merge import greedy_merge
+from deflect.gaps.nearest_rows import NearestRows
 
 NEIGHBOURS = 10             # nearest rows per member that count as its company
 MAX_MEMBERS = 200           # members per cluster looked at (a uniform sample of larger ones)
-BLOCK = 2048                # rows per similarity block (memory)
-
-
-def nearest_rows(X: np.ndarray, rows: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
-    """Per row of ``rows``: the positions (in ``rows``) of its ``k`` most similar other rows."""
-    V = np.ascontiguousarray(X[rows], dtype=np.float32)
-    k = min(k, len(rows) - 1)
-    out = np.zeros((len(rows), max(k, 0)), np.int64)
-    if k <= 0:
-        return out
-    for start in range(0, len(rows), BLOCK):
-        S = V[start:start + BLOCK] @ V.T
-        S[np.arange(len(S)), np.arange(start, start + len(S))] = -np.inf
-        out[start:start + len(S)] = np.argpartition(-S, k - 1, axis=1)[:, :k]
-    return out
 
 
 def link_matrix(nbrs: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
@@ -122,13 +108,16 @@ def learnt_share(L: np.ndarray, sizes: np.ndarray, labels: list[np.ndarray], k: 
 
 def merge_by_links(X: np.ndarray, lab: np.ndarray, clusters: list[int], covered_parts: list[np.ndarray],
                    article: np.ndarray, passes: Callable[[np.ndarray], bool], rank: Callable[[int], tuple],
-                   seed: int = 0, k: int = NEIGHBOURS) -> tuple[dict[int, int], float | None]:
+                   seed: int = 0, k: int = NEIGHBOURS,
+                   nearest: NearestRows | None = None) -> tuple[dict[int, int], float | None]:
     """Merge the gap ``clusters`` (labels in ``lab``) whose members keep each other's company, at the
     share learnt on the ``covered_parts`` (rows of covered material, the first pass's clusters of it,
     ``article`` of each row). ``passes`` tests a merged member set, ``rank`` orders clusters by which
     keeps its id (highest wins); ``seed`` draws the members looked at in a large cluster (the same ones
     for the same members, whatever the clusters' order, so a re-run on the same topics reads the same
-    links). Relabels ``lab`` in place; returns ({absorbed: kept}, the share)."""
+    links); ``nearest`` (over ``X``, ``k`` per row) keeps the rows' nearest rows from the last call (the
+    merge rounds: only clusters that merged draw other members). Relabels ``lab`` in place; returns
+    ({absorbed: kept}, the share)."""
     ids = [c for c in clusters if (lab == c).any()]
     if len(ids) < 2:
         return {}, None
@@ -141,7 +130,7 @@ def merge_by_links(X: np.ndarray, lab: np.ndarray, clusters: list[int], covered_
         sampled.append(members)
     covered_rows = np.concatenate(covered_parts) if covered_parts else np.zeros(0, np.int64)
     rows = np.r_[np.concatenate(sampled), covered_rows].astype(np.int64)
-    nbrs = nearest_rows(X, rows, k)
+    nbrs = (nearest or NearestRows(X, k))(rows)
     # groups: the gap clusters first, then the covered parts; and per covered article (the guard)
     n_gap, n_parts = len(ids), len(covered_parts)
     part_of = np.r_[np.repeat(np.arange(n_gap), [len(s) for s in sampled]),

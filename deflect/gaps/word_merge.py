@@ -60,13 +60,28 @@ def _tfidf(counts, idf: np.ndarray):
     return normalize(tf.multiply(idf[None, :]).tocsr())
 
 
+def _with_row(M, i: int, row):
+    """CSR matrix ``M`` with row ``i`` replaced by the one-row CSR ``row`` (a LIL round trip per merge
+    costs far more)."""
+    from scipy.sparse import csr_matrix
+
+    start, end = M.indptr[i], M.indptr[i + 1]
+    indptr = M.indptr.copy()
+    indptr[i + 1:] += row.nnz - (end - start)
+    return csr_matrix((np.concatenate([M.data[:start], row.data, M.data[end:]]),
+                       np.concatenate([M.indices[:start], row.indices, M.indices[end:]]), indptr), shape=M.shape)
+
+
 def _combine(counts, sums: np.ndarray, C: np.ndarray, idf: np.ndarray, keep: int, gone: int):
-    """Cluster ``gone`` joins ``keep``: its word counts (rows of a LIL matrix) and vector sum are added,
-    ``keep``'s centre in ``C`` is renewed; returns ``keep``'s new TF-IDF row."""
-    counts[keep] = counts[keep] + counts[gone]
+    """Cluster ``gone`` joins ``keep``: its word counts (rows of a CSR matrix) and vector sum are added,
+    ``keep``'s centre in ``C`` is renewed; returns (the counts with ``keep``'s row renewed, ``keep``'s new
+    TF-IDF row). The counts' rows must have their terms in column order (so the sum has them too)."""
+    row = counts[keep] + counts[gone]
     sums[keep] += sums[gone]
     C[keep] = sums[keep] / max(float(np.linalg.norm(sums[keep])), 1e-12)
-    return _tfidf(counts[keep].tocsr(), idf)
+    tfidf = _tfidf(row, idf)
+    tfidf.sort_indices()   # likeness sums over the row's terms in order
+    return _with_row(counts, keep, row), tfidf
 
 
 def _alike(Ta, Ca: np.ndarray, Tb, Cb: np.ndarray) -> np.ndarray:
@@ -95,7 +110,6 @@ def _greedy(S: np.ndarray, near: np.ndarray, margin: float, counts, T, C: np.nda
     """Merge covered parts most alike pair first among the pairs more alike than either part is to any
     other covered article less ``margin``: per merge (its likeness, then the ``reading`` of the groups)."""
     S, near, sums, C = S.copy(), near.copy(), sums.copy(), C.copy()
-    counts, T = counts.copy().tolil(), T.copy().tolil()
     groups = [dict(g) if g else None for g in groups]
     alive = np.ones(len(S), bool)
     out = []
@@ -108,9 +122,9 @@ def _greedy(S: np.ndarray, near: np.ndarray, margin: float, counts, T, C: np.nda
             groups[a][art] = groups[a].get(art, 0) + c
         groups[b], alive[b] = None, False
         out.append((float(S[a, b]), *reading(groups)))
-        T[a] = _combine(counts, sums, C, idf, a, b)
-        T_now = T.tocsr()
-        row = _alike(T_now[a], C[a:a + 1], T_now, C).ravel()
+        counts, row_a = _combine(counts, sums, C, idf, a, b)
+        T = _with_row(T, a, row_a)
+        row = _alike(row_a, C[a:a + 1], T, C).ravel()
         row[~alive] = -np.inf
         row[a] = -np.inf
         S[a], S[:, a] = row, row
@@ -132,6 +146,7 @@ def learnt_rule(X: np.ndarray, texts: Sequence[str], parts: list[np.ndarray], ar
         return None
     counts = vec.transform([" ".join(texts[r] for r in p) for p in parts]).tocsr().astype(np.float64)
     T = _tfidf(counts, idf)
+    counts.sort_indices()
     sums = np.array([X[p].sum(axis=0) for p in parts], np.float64)
     C = (sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)).astype(np.float32)
     S = _alike(T, C, T, C)
@@ -186,7 +201,8 @@ def merge_by_words(X: np.ndarray, texts: Sequence[str], lab: np.ndarray, cluster
         return {}, None
     vec, counts, idf = found
     n_gap = len(ids)
-    gap_counts = counts[:n_gap].tolil()
+    gap_counts = counts[:n_gap]
+    gap_counts.sort_indices()
     T = _tfidf(counts, idf)
     sums = np.array([X[m].sum(axis=0) for m in [*members, *covered]], np.float64)
     C = (sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)).astype(np.float32)
@@ -206,11 +222,10 @@ def merge_by_words(X: np.ndarray, texts: Sequence[str], lab: np.ndarray, cluster
         return S, np.triu(ok, 1)
 
     def absorb(keep: int, gone: int) -> None:
-        nonlocal T
-        T = T.tolil()
-        T[keep] = _combine(gap_counts, sums, C, idf, keep, gone)
-        T = T.tocsr()
-        row = _alike(T[keep], C[keep:keep + 1], T[:n_gap], C[:n_gap]).ravel()
+        nonlocal T, gap_counts
+        gap_counts, row_keep = _combine(gap_counts, sums, C, idf, keep, gone)
+        T = _with_row(T, keep, row_keep)
+        row = _alike(row_keep, C[keep:keep + 1], T[:n_gap], C[:n_gap]).ravel()
         S[keep], S[:, keep] = row, row
         near[keep] = max(near[keep], near[gone])   # as in the learnt rule
 
