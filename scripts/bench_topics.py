@@ -28,7 +28,10 @@ from scripts.score_gaps import load_truth, score_gap_report
 
 CASES = {"xsid_de": ("xsid_de", []), "banking77": ("banking77", []),
          "xsid_de-unlinked": ("xsid_de", ["--history", "unlinked"]),
-         "banking77-unlinked": ("banking77", ["--history", "unlinked"])}
+         "banking77-unlinked": ("banking77", ["--history", "unlinked"]),
+         # a help center's first day: no tickets, the report's material is the logged inquiries alone
+         "banking77-none": ("banking77", ["--history", "none"]),
+         "xsid_de-none": ("xsid_de", ["--history", "none"])}
 METRICS = ("topics_per_gap", "topic_recall", "false_gaps", "purity", "topics")
 
 

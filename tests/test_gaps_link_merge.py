@@ -91,3 +91,19 @@ def test_nearest_rows_kept_across_rounds_follow_the_merged_clusters(monkeypatch)
     assert set(rows.tolist()) != set(seen.tolist())     # the merged clusters' members were drawn again
     fresh = nearest_rows(X, rows, 10)
     assert [set(g.tolist()) for g in kept(rows)] == [set(g.tolist()) for g in fresh]
+
+def test_the_learnt_share_does_not_depend_on_the_gap_material_around_covered_questions():
+    # gap rows among the covered rows would take their neighbour places (and so move what is learnt
+    # from how covered questions split); the share is learnt on the covered rows alone
+    rng = np.random.default_rng(1)
+    X, article, parts = data(rng)
+    n = len(X)
+    lab = np.full(n, -1, np.int64)
+    lab[n - 40:n - 20], lab[n - 20:] = 0, 1
+    _, alone = merge_by_links(X, lab, [0, 1], parts, article, lambda rows: True, lambda c: (-c,))
+    near = X[np.concatenate(parts[:4])] + rng.normal(0, 0.01, (40, DIM))   # gap rows among two covered questions
+    X2 = np.vstack([X, near / np.linalg.norm(near, axis=1, keepdims=True)]).astype(np.float32)
+    lab2 = np.r_[lab, np.full(40, 2)]
+    article2 = np.r_[article, np.full(40, None, dtype=object)]
+    _, among = merge_by_links(X2, lab2, [0, 1, 2], parts, article2, lambda rows: True, lambda c: (-c,))
+    assert alone is not None and among == alone

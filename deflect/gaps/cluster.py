@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from deflect.gaps.link_merge import NEIGHBOURS as LINK_NEIGHBOURS
-from deflect.gaps.link_merge import merge_by_links
+from deflect.gaps.link_merge import covered_share, merge_by_links
 from deflect.gaps.merge import calibrated_level, covered_centres, merge_clusters
 from deflect.gaps.nearest_rows import NearestRows
 from deflect.gaps.neighbourhood import Neighbourhood, centroid, project
@@ -149,6 +149,7 @@ class GapReport:
         self.merge_level_ = calibrated_level(X, parts, article)
         centres = covered_centres(X, hard, article)
         nearest = NearestRows(X, LINK_NEIGHBOURS)   # kept across the rounds: most rows keep their nearest
+        share = covered_share(X, parts, article, LINK_NEIGHBOURS)   # the covered parts do not change
         # the three steps again and again until a round merges nothing: a merged cluster has other links,
         # another centre and other words than its parts, so it may merge on; run once, a re-run starting
         # from the stored topics would merge them (and their ids would go)
@@ -158,7 +159,8 @@ class GapReport:
             # centres (one question in two languages or wordings whose members are not each other's
             # neighbours), last by centre and words (sub-questions of one subject)
             merged, self.link_share_ = merge_by_links(X, self.labels_, self._unmerged(gaps), parts, article,
-                                                      passes, rank, self.random_state, nearest=nearest)
+                                                      passes, rank, self.random_state, nearest=nearest,
+                                                      share=share)
             self._fold(merged)
             self._fold(merge_clusters(X, self.labels_, self._unmerged(gaps), centres, passes, rank,
                                       covered_rows=X[hard], level=self.merge_level_))

@@ -8,8 +8,10 @@ one family have the other family's phrasings as nearest neighbours, rarely anoth
 clusters are linked by the share of their members' ``NEIGHBOURS`` nearest rows (among the gap clusters'
 rows and the covered material) that fall into the other one; they merge above a share learnt from the
 covered topics: the first pass's clusters of their linked tickets and article documents are merged the
-same way, and the share whose grouping best matches their articles (BCubed F1) is the one gap clusters
-merge at. A pair merges only when it is more linked than either cluster is to any one covered article.
+same way (their neighbours sought among the covered rows alone, so that what is learnt does not depend
+on how much gap material lies around them), and the share whose grouping best matches their articles
+(BCubed F1) is the one gap clusters merge at. A pair merges only when it is more linked than either
+cluster is to any one covered article.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 from deflect.gaps.merge import greedy_merge
-from deflect.gaps.nearest_rows import NearestRows
+from deflect.gaps.nearest_rows import NearestRows, nearest_rows
 
 NEIGHBOURS = 10             # nearest rows per member that count as its company
 MAX_MEMBERS = 200           # members per cluster looked at (a uniform sample of larger ones)
@@ -106,17 +108,32 @@ def learnt_share(L: np.ndarray, sizes: np.ndarray, labels: list[np.ndarray], k: 
     return (helped + min(helped, merges[step + 1][0])) / 2 if step + 1 < len(merges) else helped / 2
 
 
+def covered_share(X: np.ndarray, covered_parts: list[np.ndarray], article: np.ndarray,
+                  k: int = NEIGHBOURS) -> float | None:
+    """The link share learnt on the covered parts alone: their members' nearest rows among the covered
+    rows (not the gap clusters' rows, which change from round to round and would move what is learnt)."""
+    if not covered_parts:
+        return None
+    rows = np.concatenate(covered_parts).astype(np.int64)
+    part_of = np.repeat(np.arange(len(covered_parts)), [len(p) for p in covered_parts])
+    L = link_matrix(nearest_rows(X, rows, k), part_of, len(covered_parts))
+    sizes = np.bincount(part_of, minlength=len(covered_parts)).astype(np.float64)
+    return learnt_share(L, sizes, [article[p] for p in covered_parts], k)
+
+
 def merge_by_links(X: np.ndarray, lab: np.ndarray, clusters: list[int], covered_parts: list[np.ndarray],
                    article: np.ndarray, passes: Callable[[np.ndarray], bool], rank: Callable[[int], tuple],
                    seed: int = 0, k: int = NEIGHBOURS,
-                   nearest: NearestRows | None = None) -> tuple[dict[int, int], float | None]:
+                   nearest: NearestRows | None = None,
+                   share: float | None = None) -> tuple[dict[int, int], float | None]:
     """Merge the gap ``clusters`` (labels in ``lab``) whose members keep each other's company, at the
     share learnt on the ``covered_parts`` (rows of covered material, the first pass's clusters of it,
     ``article`` of each row). ``passes`` tests a merged member set, ``rank`` orders clusters by which
     keeps its id (highest wins); ``seed`` draws the members looked at in a large cluster (the same ones
     for the same members, whatever the clusters' order, so a re-run on the same topics reads the same
     links); ``nearest`` (over ``X``, ``k`` per row) keeps the rows' nearest rows from the last call (the
-    merge rounds: only clusters that merged draw other members). Relabels ``lab`` in place; returns
+    merge rounds: only clusters that merged draw other members); ``share``: the one ``covered_share``
+    learnt on the same covered parts (the rounds learn it once). Relabels ``lab`` in place; returns
     ({absorbed: kept}, the share)."""
     ids = [c for c in clusters if (lab == c).any()]
     if len(ids) < 2:
@@ -137,7 +154,8 @@ def merge_by_links(X: np.ndarray, lab: np.ndarray, clusters: list[int], covered_
                     np.repeat(np.arange(n_gap, n_gap + n_parts), [len(p) for p in covered_parts])]
     L = link_matrix(nbrs, part_of, n_gap + n_parts)
     sizes = np.bincount(part_of, minlength=n_gap + n_parts).astype(np.float64)
-    share = learnt_share(L[n_gap:, n_gap:], sizes[n_gap:], [article[p] for p in covered_parts], k)
+    if share is None:
+        share = covered_share(X, covered_parts, article, k)
     if share is None:
         return {}, None
     to_covered = np.zeros(n_gap)
