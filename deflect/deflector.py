@@ -372,14 +372,15 @@ class Deflector(LiveIndexUpdates):
             return self.calibrator.predict_proba(features), self.calibrator.threshold_
         return np.clip(features[:, 0], 0.0, 1.0), 0.5
 
-    def _relevance(self, scores: Scores, confidence: np.ndarray, threshold: float,
+    def _relevance(self, scores: Scores, orders: np.ndarray, confidence: np.ndarray, threshold: float,
                    languages: list[str]) -> tuple[np.ndarray, float]:
         """P(the right article is among those a suggestion shows) and the floor for "might help"; the
-        floor's similarity guard is its own where an inquiry is in another language than its first article."""
+        floor's similarity guard is its own where an inquiry is in another language than its first article
+        (``orders``: each inquiry's articles, best first)."""
         floor = self.calibrator.floor_ if self.calibrator is not None else None
         ids = self.bundle.article_ids
-        firsts = [next((self._articles[ids[a]].language for a in np.argsort(-row) if ids[a] in self._articles), None)
-                  for row in scores.ranking]
+        firsts = [next((self._articles[ids[a]].language for a in order if ids[a] in self._articles), None)
+                  for order in orders]
         return relevance(floor, scores.features, confidence, threshold, self.suggest_floor,
                          in_other_language(languages, firsts))
 
@@ -429,7 +430,8 @@ class Deflector(LiveIndexUpdates):
             scores = self.score(vectors, exclude, texts=texts, learned=self.learned)
             confidence, threshold = self._confidence(scores.features)
             langs = [(languages[i] if languages else None) or detect_language(text) for i, text in enumerate(texts)]
-            relevant, floor = self._relevance(scores, confidence, threshold, langs)
+            orders = np.argsort(-scores.ranking, axis=1)   # each inquiry's articles, best first
+            relevant, floor = self._relevance(scores, orders, confidence, threshold, langs)
             if self.learned is not None and len(self.learned) and self.bundle.n_articles:
                 # customers' votes on the first article are evidence about exactly what the confidence
                 # estimates: Bayes' rule adds their log-likelihood ratio to its log-odds (LearnedBoost.log_odds)
@@ -441,9 +443,8 @@ class Deflector(LiveIndexUpdates):
             b = self.bundle
             results = []
             for i, lang in enumerate(langs):
-                order = np.argsort(-scores.ranking[i])[:k]
                 hits = []
-                for a in order:
+                for a in orders[i][:k]:
                     article = self._articles.get(b.article_ids[a])
                     if article is None:
                         continue
