@@ -322,9 +322,10 @@ class Deflector(LiveIndexUpdates):
             top = order[:, 0]
             second = mix[np.arange(n), order[:, 1]] if n_art > 1 else np.zeros(n, np.float32)
             idx = np.arange(n)
+            cover = self._texts.word_cover(texts, top) if texts is not None else np.zeros(n, np.float32)
             features = np.column_stack([
                 mix[idx, top], mix[idx, top] - second, knn[idx, top], knn_none, clf_art[idx, top],
-                clf_none, art_sim[idx, top], np.where(valid[:, 0], sims[:, 0], 0.0),
+                clf_none, art_sim[idx, top], np.where(valid[:, 0], sims[:, 0], 0.0), cover,
             ]).astype(np.float32)
         return Scores(ranking, features, nbrs, sims)
 

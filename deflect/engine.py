@@ -19,8 +19,12 @@ from deflect.index.classifier import Classifier
 from deflect.index.learned import LearnedBoost
 from deflect.store import Store
 
+# word_cover: the share of the inquiry's word information its first article holds (``WordCover``), whatever
+# the word-match weight of the ranking: a question about a text missing from the help center shares its
+# subject's words with a sister article, not its particular ones. 0 without texts (the calibrator then
+# leaves it out, see ``MIN_SPREAD``); NaN (not known) for an inquiry in another language than its article.
 FEATURES = ("mix_top", "mix_margin", "knn_top", "knn_none", "clf_top", "clf_none", "article_sim",
-            "neighbour_sim")
+            "neighbour_sim", "word_cover")
 
 
 @dataclass

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from deflect.decision.floor import RelevanceFloor
+from deflect.decision.missing import known_or_mean
 from deflect.store import Store
 
 SETTING = "calibration"
@@ -64,7 +65,7 @@ class Calibrator:
         decision can tell; None: every uncovered sample its own)."""
         from sklearn.linear_model import LogisticRegression
 
-        features = np.asarray(features, np.float64)
+        features = known_or_mean(np.asarray(features, np.float64))
         correct = np.asarray(correct, bool)
         self.mean_ = features.mean(axis=0)
         spread = features.std(axis=0)
@@ -109,7 +110,9 @@ class Calibrator:
         return float(uncovered_bound(proba, np.asarray(uncovered, bool), np.array([self.threshold_]), groups)[0])
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        z = (np.asarray(features, np.float64) - self.mean_) / self.scale_
+        # a calibration saved before the engine had its last features knows only the first ones
+        features = known_or_mean(np.asarray(features, np.float64)[:, :len(self.coef_)], self.mean_)
+        z = (features - self.mean_) / self.scale_
         # far outside the fitted data (features many deviations away): exp -> inf, p = 0, the right limit
         with np.errstate(over="ignore"):
             return 1.0 / (1.0 + np.exp(-(z @ self.coef_ + self.intercept_)))

@@ -26,6 +26,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from deflect.decision.missing import known_or_mean
+
 DECISIONS = ("answer", "suggest", "no_answer")
 SUGGESTED = 3               # at most this many articles "might help"
 NEAR_TIE = 0.85             # an answer shows the second article too when its score is this share of the first's
@@ -84,7 +86,7 @@ class RelevanceFloor:
         MIN_CROSS_LANGUAGE_ROWS; None: not known, one guard for all)."""
         from sklearn.linear_model import LogisticRegression
 
-        features = np.asarray(features, np.float64)
+        features = known_or_mean(np.asarray(features, np.float64))
         found, answered = np.asarray(found, bool), np.asarray(answered, bool)
         self.mean_ = features.mean(axis=0)
         self.scale_ = features.std(axis=0) + 1e-6
@@ -130,8 +132,10 @@ class RelevanceFloor:
         guard (``cross_language[i]``: the inquiry is in another language than its first article; None:
         all in its language)."""
         features = np.asarray(features, np.float64)
+        # a floor saved before the engine had its last features knows only the first ones
+        z = (known_or_mean(features[:, :len(self.coef_)], self.mean_) - self.mean_) / self.scale_
         with np.errstate(over="ignore"):   # far below the data: exp -> inf, p = 0 (the right limit)
-            proba = 1.0 / (1.0 + np.exp(-(((features - self.mean_) / self.scale_) @ self.coef_ + self.intercept_)))
+            proba = 1.0 / (1.0 + np.exp(-(z @ self.coef_ + self.intercept_)))
         if self.min_similarity_ is not None:
             proba = np.where(features[:, self.similarity_column_] >= self.guards(cross_language, len(features)),
                              proba, 0.0)

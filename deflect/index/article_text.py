@@ -1,5 +1,6 @@
 """What the engine derives from its articles' texts when it loads: the body passages by text hash (for
-snippets) and the word-match (BM25) evidence over each article's words, with the articles' languages."""
+snippets), the word-match (BM25) evidence over each article's words, with the articles' languages, and
+how much of an inquiry's words an article holds (``WordCover``, an evidence feature)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ import numpy as np
 
 from deflect.formats import Article
 from deflect.index.documents import BODY, article_texts, passage_of
-from deflect.index.lexical import LexicalIndex, article_words, tokens
+from deflect.index.lexical import LexicalIndex, WordCover, article_words, stems, tokens
 from deflect.language import detect_language
 from deflect.text import text_hash
 
@@ -28,6 +29,7 @@ class _Derived:
     key: str
     passages: dict[str, str]
     tokens: list[str]
+    stems: frozenset[str]
 
 
 class ArticleTexts:
@@ -41,6 +43,7 @@ class ArticleTexts:
         self._cache = {d.key: d for d in derived.values()}
         self.passages = {h: p for d in derived.values() for h, p in d.passages.items()}
         self._tokens = [derived[a].tokens if a in derived else [] for a in article_ids]
+        self._cover = WordCover([derived[a].stems if a in derived else frozenset() for a in article_ids])
         self._lexical: dict[str, LexicalIndex] | None = None   # built on first use: the evidence is a setting
         self._language = np.array([articles[a].language if a in articles else "" for a in article_ids], dtype=object)
 
@@ -66,6 +69,17 @@ class ArticleTexts:
             out[np.ix_(rows, columns)] = scores[:, :len(columns)]
         return out
 
+    def word_cover(self, texts: list[str], columns: np.ndarray) -> np.ndarray:
+        """(n,) how much of ``texts[i]``'s word information the article in column ``columns[i]`` holds
+        (``WordCover``); NaN -- not known -- where the text is in another language than the article: its
+        words cannot be there, whatever it asks."""
+        cover = self._cover.cover(texts, columns)
+        asked = np.array([detect_language(t, default="") for t in texts], dtype=object)
+        known = np.asarray(columns) < len(self._language)
+        article = np.where(known, self._language[np.where(known, columns, 0)] if len(self._language) else "", "")
+        other = (asked != "") & (article != "") & (asked != article)
+        return np.where(other, np.nan, cover).astype(np.float32)
+
     def _large_languages(self) -> list[str]:
         counts = {lang: int(np.sum(self._language == lang)) for lang in dict.fromkeys(self._language)}
         total = max(sum(counts.values()), 1)
@@ -78,4 +92,5 @@ def _derive(article: Article, cache: dict[str, _Derived]) -> _Derived:
     if key in cache:
         return cache[key]
     passages = {text_hash(t): passage_of(t) for kind, t in article_texts(article) if kind == BODY}
-    return _Derived(key, passages, tokens(article_words(article)))
+    words = article_words(article)
+    return _Derived(key, passages, tokens(words), frozenset(stems(words)))

@@ -19,6 +19,7 @@ K1, B = 1.2, 0.75           # the usual BM25 saturation and length normalisation
 GRAM = 4                    # character n-grams of words at least GRAM_MIN_WORD long
 GRAM_MIN_WORD = 7
 GRAM_SHARE = 0.3            # the weight of a word's n-grams together, against 1 for the word itself
+STEM, STEM_MIN = 5, 3       # WordCover: words of at least STEM_MIN letters, compared by their first STEM
 _WORD = re.compile(r"[^\W_]+")
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _COMBINING = re.compile(r"[\u0300-\u036f]")
@@ -43,6 +44,12 @@ def tokens(text: str) -> list[str]:
     words = content_words(text)
     grams = [f"#{w[i:i + GRAM]}" for w in words if len(w) >= GRAM_MIN_WORD for i in range(len(w) - GRAM + 1)]
     return words + grams
+
+
+def stems(text: str) -> list[str]:
+    """The word stems of a text for ``WordCover``: its content words of at least ``STEM_MIN`` letters, cut to
+    ``STEM`` letters (so that "Verteidigung" and "Verteidigungsspieler", "Adresse" and "Adressen" meet)."""
+    return [w[:STEM] for w in content_words(text) if len(w) >= STEM_MIN]
 
 
 def article_words(article: Article) -> str:
@@ -118,3 +125,34 @@ class LexicalIndex:
                 j = self._vocabulary.get(t)
                 full[i] += (gram_weight if t.startswith("#") else 1.0) * (self._idf[j] if j is not None else rarest)
         return np.clip(s / np.maximum(full, 1e-9)[:, None], 0.0, 1.0).astype(np.float32)
+
+
+class WordCover:
+    """How much of an inquiry's word information one given article holds: the idf-weighted share of the
+    inquiry's stems (``stems``) found anywhere in the article. Unlike BM25 it neither saturates nor
+    normalises by length, so it reads the same for a short FAQ entry and a long answer body: whether the
+    inquiry's particular words -- not only its subject's -- are there. A stem no article holds counts as
+    the rarest (information no article matches)."""
+
+    def __init__(self, documents: list[frozenset[str]]):
+        self.documents = documents
+        df: dict[str, int] = {}
+        for d in documents:
+            for t in d:
+                df[t] = df.get(t, 0) + 1
+        n = len(documents)
+        self._idf = {t: float(np.log((n + 1) / (c + 0.5))) for t, c in df.items()}
+        self._rarest = float(np.log((n + 1) / 0.5))
+
+    def cover(self, texts: list[str], columns: np.ndarray) -> np.ndarray:
+        """(n,) the share of ``texts[i]``'s word information document ``columns[i]`` holds; 0 for a text
+        without stems or a column without a document."""
+        out = np.zeros(len(texts), np.float32)
+        for i, (text, column) in enumerate(zip(texts, columns)):
+            words = list(dict.fromkeys(stems(text)))
+            if not words or not 0 <= column < len(self.documents):
+                continue
+            weights = np.array([self._idf.get(w, self._rarest) for w in words])
+            held = np.array([w in self.documents[column] for w in words])
+            out[i] = float(weights[held].sum() / weights.sum())
+        return out

@@ -1,0 +1,72 @@
+"""The word_cover evidence feature: how much of an inquiry's word information its first article holds.
+A question about a text the help center lacks shares its subject's words with a sister article, not its
+particular ones; the decision learns from the labelled questions how much that tells."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deflect.decision.calibrator import Calibrator
+from deflect.decision.floor import RelevanceFloor
+from deflect.engine import FEATURES
+from deflect.index.lexical import WordCover, stems
+
+PANTHERS = "Die Verteidigung der Panthers gab nur 308 Punkte ab und führte die Liga mit 24 Interceptions an."
+MANNING = "Peyton Manning spielte mit 39 Jahren im Super Bowl 50 für die Broncos."
+
+
+def _cover(texts: list[str], columns: list[int]) -> np.ndarray:
+    return WordCover([frozenset(stems(PANTHERS)), frozenset(stems(MANNING))]).cover(texts, np.array(columns))
+
+
+def test_an_inquirys_particular_words_count_more_than_its_subjects():
+    own, sister = _cover(["Interceptions der Panthers-Verteidigung?"] * 2, [0, 1])
+    assert own > 0.9 and sister == 0.0
+    # the same subject (the Panthers) but a particular the article does not hold: a part, not the whole
+    other = _cover(["Welcher Trainer der Panthers?"], [0])[0]
+    assert 0.0 < other < 0.5
+
+
+def test_word_forms_and_compounds_meet_and_unknown_words_stay_unmatched():
+    assert _cover(["Verteidigungsspieler Panthers"], [0])[0] == pytest.approx(1.0)   # "Verteid..." / "Panthe..."
+    assert _cover(["Panthers Xylophonwettbewerb"], [0])[0] < 0.5   # a word no article holds is information missed
+
+
+def test_no_words_or_no_article_give_zero():
+    assert list(_cover(["und oder die", "Panthers"], [0, 5])) == [0.0, 0.0]
+
+
+def test_the_engine_reports_it_for_the_first_article(demo_deflector):
+    own = demo_deflector.suggest("Umzug: Lieferadresse ändern, neue Adresse")
+    paraphrase = demo_deflector.suggest("Wir wohnen bald woanders, was muss ich tun?")
+    assert own.articles[0].id == "zustellung-umzug"
+    assert own.features["word_cover"] > 0.9
+    assert own.features["word_cover"] > paraphrase.features["word_cover"]
+    # an English question to a German article: its words cannot be there -- not known, not low
+    english = demo_deflector.suggest("I moved, how do I change my address?")
+    assert english.articles[0].id == "zustellung-umzug" and np.isnan(english.features["word_cover"])
+
+
+def test_a_value_not_known_tells_the_decision_nothing():
+    rng = np.random.default_rng(1)
+    features = rng.uniform(0, 1, (300, 2))
+    correct = features[:, 0] + features[:, 1] + rng.normal(0, 0.2, 300) > 1.0
+    features[::10, 1] = np.nan   # not known for every tenth
+    calibrator = Calibrator().fit(features, correct)
+    floor = RelevanceFloor().fit(features, correct, np.zeros(300, bool))
+    unknown, at_mean = np.array([[0.7, np.nan]]), np.array([[0.7, calibrator.mean_[1]]])
+    assert calibrator.predict_proba(unknown) == pytest.approx(calibrator.predict_proba(at_mean))
+    assert floor.predict_proba(unknown) == pytest.approx(floor.predict_proba(np.array([[0.7, floor.mean_[1]]])))
+    assert np.isfinite(calibrator.predict_proba(features)).all()
+
+
+def test_a_decision_saved_before_the_feature_existed_still_decides_alike():
+    rng = np.random.default_rng(0)
+    old = rng.uniform(0, 1, (200, len(FEATURES) - 1))
+    correct = old[:, 0] + rng.normal(0, 0.2, 200) > 0.6
+    calibrator = Calibrator().fit(old, correct)
+    floor = RelevanceFloor().fit(old, correct, old[:, 0] > 0.9)
+    loaded = Calibrator.from_dict(calibrator.to_dict())
+    now = np.column_stack([old, rng.uniform(0, 1, 200)])   # the engine's features with word_cover
+    assert loaded.predict_proba(now) == pytest.approx(calibrator.predict_proba(old))
+    assert floor.predict_proba(now) == pytest.approx(floor.predict_proba(old))
