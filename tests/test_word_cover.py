@@ -70,3 +70,18 @@ def test_a_decision_saved_before_the_feature_existed_still_decides_alike():
     now = np.column_stack([old, rng.uniform(0, 1, 200)])   # the engine's features with word_cover
     assert loaded.predict_proba(now) == pytest.approx(calibrator.predict_proba(old))
     assert floor.predict_proba(now) == pytest.approx(floor.predict_proba(old))
+
+
+def test_an_inquiry_without_the_optional_value_is_judged_by_the_model_fitted_without_it():
+    """Calibrated on questions in the articles' language, an inquiry in another language has no word_cover:
+    it gets the decision fitted without that column, as if the column had never been there."""
+    rng = np.random.default_rng(2)
+    features = rng.uniform(0, 1, (400, 3))
+    correct = features[:, 0] + 2 * features[:, 2] + rng.normal(0, 0.3, 400) > 1.5
+    calibrator = Calibrator(optional=(2,)).fit(features, correct)
+    without = Calibrator().fit(features[:, :2], correct)
+    unknown = np.column_stack([features[:50, :2], np.full(50, np.nan)])
+    assert calibrator.predict_proba(unknown) == pytest.approx(without.predict_proba(features[:50, :2]), abs=1e-6)
+    assert calibrator.predict_proba(features[:50]) != pytest.approx(without.predict_proba(features[:50, :2]))
+    loaded = Calibrator.from_dict(calibrator.to_dict())
+    assert loaded.predict_proba(unknown) == pytest.approx(calibrator.predict_proba(unknown))

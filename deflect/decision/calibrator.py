@@ -44,6 +44,7 @@ class Calibrator:
     """Maps evidence features to P(first suggested article is right) and picks the threshold."""
 
     floor_: RelevanceFloor | None = None   # fitted with it from the same judgements; None: the default floor
+    reduced_: tuple[np.ndarray, float] | None = None   # coefficients and intercept without the ``optional`` columns
     # the query-side shares of the model's parts per query language it was fitted with (and the engine
     # uses with it, deflect.index.part_weights); None: the parts count alike
     part_weights_: dict[str, tuple[float, ...]] | None = None
@@ -52,10 +53,15 @@ class Calibrator:
     lexical_weights_: dict[str, float] | None = None
 
     def __init__(self, wrong_cost: float = WRONG_COST, regularisation: float = 1.0,
-                 max_uncovered: float | None = None):
+                 max_uncovered: float | None = None, optional: tuple[int, ...] = ()):
         self.wrong_cost = wrong_cost
         self.regularisation = regularisation
         self.max_uncovered = max_uncovered   # None: no bound on answering uncovered samples
+        # Feature columns that may be unknown (NaN) for an inquiry. Such an inquiry is judged by a second
+        # model fitted without them: a column's mean in their place is not neutral, since the other
+        # coefficients were fitted leaning on that column (an English inquiry to a German help center
+        # calibrated on German questions was answered more, and more often wrongly, so).
+        self.optional = tuple(optional)
 
     def fit(self, features: np.ndarray, correct: np.ndarray, uncovered: np.ndarray | None = None,
             groups: np.ndarray | None = None) -> Calibrator:
@@ -63,29 +69,36 @@ class Calibrator:
         ``uncovered[i]``: sample i has no article at all (None, or no ``max_uncovered``: the threshold has
         no bound on answering them); ``groups[i]``: what it is ranked first for (its subject, as far as the
         decision can tell; None: every uncovered sample its own)."""
-        from sklearn.linear_model import LogisticRegression
-
-        features = known_or_mean(np.asarray(features, np.float64))
+        raw = np.asarray(features, np.float64)
+        features = known_or_mean(raw)
         correct = np.asarray(correct, bool)
         self.mean_ = features.mean(axis=0)
         spread = features.std(axis=0)
         used = spread > MIN_SPREAD
         self.scale_ = np.where(used, spread, 1.0)
         z = np.where(used, (features - self.mean_) / self.scale_, 0.0)
-        if correct.all() or not correct.any():
-            # One class only: no separation to learn; fall back to the raw top score.
-            self.coef_ = np.zeros(features.shape[1])
-            self.coef_[0] = 4.0 / self.scale_[0]
-            self.intercept_ = float(-4.0 * (0.5 - self.mean_[0]) / self.scale_[0])
-        else:
-            model = LogisticRegression(C=self.regularisation, max_iter=1000, class_weight="balanced")
-            model.fit(z, correct)
-            self.coef_, self.intercept_ = np.where(used, model.coef_[0], 0.0), float(model.intercept_[0])
-        proba = self.predict_proba(features)
+        self.coef_, self.intercept_ = self._logistic(z, correct, used)
+        without = used.copy()
+        without[[c for c in self.optional if c < len(used)]] = False
+        self.reduced_ = self._logistic(z, correct, without) if self.optional else None
+        proba = self.predict_proba(raw)
         self.threshold_ = self._best_threshold(proba, correct, uncovered, groups)
         self.n_samples_ = int(len(correct))
         self.fitted_at_ = datetime.now(UTC).replace(microsecond=0).isoformat()
         return self
+
+    def _logistic(self, z: np.ndarray, correct: np.ndarray, used: np.ndarray) -> tuple[np.ndarray, float]:
+        """Coefficients (0 for the columns not ``used``) and intercept over standardised features ``z``."""
+        from sklearn.linear_model import LogisticRegression
+
+        if correct.all() or not correct.any():
+            # One class only: no separation to learn; fall back to the raw top score.
+            coef = np.zeros(z.shape[1])
+            coef[0] = 4.0 / self.scale_[0]
+            return coef, float(-4.0 * (0.5 - self.mean_[0]) / self.scale_[0])
+        model = LogisticRegression(C=self.regularisation, max_iter=1000, class_weight="balanced")
+        model.fit(np.where(used, z, 0.0), correct)
+        return np.where(used, model.coef_[0], 0.0), float(model.intercept_[0])
 
     def _best_threshold(self, proba: np.ndarray, correct: np.ndarray, uncovered: np.ndarray | None = None,
                         groups: np.ndarray | None = None) -> float:
@@ -111,16 +124,22 @@ class Calibrator:
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         # a calibration saved before the engine had its last features knows only the first ones
-        features = known_or_mean(np.asarray(features, np.float64)[:, :len(self.coef_)], self.mean_)
-        z = (features - self.mean_) / self.scale_
+        raw = np.asarray(features, np.float64)[:, :len(self.coef_)]
+        z = (known_or_mean(raw, self.mean_) - self.mean_) / self.scale_
+        logit = z @ self.coef_ + self.intercept_
+        if self.reduced_ is not None and self.optional:
+            unknown = np.isnan(raw[:, [c for c in self.optional if c < raw.shape[1]]]).any(axis=1)
+            logit = np.where(unknown, z @ self.reduced_[0] + self.reduced_[1], logit)
         # far outside the fitted data (features many deviations away): exp -> inf, p = 0, the right limit
         with np.errstate(over="ignore"):
-            return 1.0 / (1.0 + np.exp(-(z @ self.coef_ + self.intercept_)))
+            return 1.0 / (1.0 + np.exp(-logit))
 
     # -- persistence ------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {"wrong_cost": self.wrong_cost, "regularisation": self.regularisation,
                 **({"max_uncovered": self.max_uncovered} if self.max_uncovered is not None else {}),
+                **({"optional": list(self.optional), "reduced_coef": self.reduced_[0].tolist(),
+                    "reduced_intercept": self.reduced_[1]} if self.reduced_ is not None else {}),
                 "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "coef": self.coef_.tolist(),
                 "intercept": self.intercept_, "threshold": self.threshold_, "n_samples": self.n_samples_,
                 "fitted_at": self.fitted_at_,
@@ -131,8 +150,11 @@ class Calibrator:
 
     @classmethod
     def from_dict(cls, data: dict) -> Calibrator:
-        cal = cls(data.get("wrong_cost", WRONG_COST), data.get("regularisation", 1.0), data.get("max_uncovered"))
+        cal = cls(data.get("wrong_cost", WRONG_COST), data.get("regularisation", 1.0), data.get("max_uncovered"),
+                  tuple(data.get("optional", ())))
         cal.mean_, cal.scale_ = np.array(data["mean"]), np.array(data["scale"])
+        if "reduced_coef" in data:
+            cal.reduced_ = (np.array(data["reduced_coef"]), float(data["reduced_intercept"]))
         cal.coef_, cal.intercept_ = np.array(data["coef"]), float(data["intercept"])
         cal.threshold_, cal.n_samples_ = float(data["threshold"]), int(data["n_samples"])
         cal.fitted_at_ = data.get("fitted_at")

@@ -169,8 +169,8 @@ def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | Non
     correct = np.array([e is not None and a == e for a, e in zip(firsts, expected, strict=True)])
     covered = np.array([e is not None for e in expected])
     groups = np.array([str(a) for a in firsts], dtype=object)
-    calibrator = Calibrator(wrong_cost=wrong_cost, max_uncovered=max_uncovered).fit(features, correct, ~covered,
-                                                                                    groups)
+    calibrator = Calibrator(wrong_cost=wrong_cost, max_uncovered=max_uncovered,
+                            optional=(FEATURES.index("word_cover"),)).fit(features, correct, ~covered, groups)
     calibrator.part_weights_ = dict(part_weights[0]) if part_weights and part_weights[0] else None
     calibrator.lexical_weights_ = dict(lexical[0]) if lexical and lexical[0] else None
     proba = calibrator.predict_proba(features)

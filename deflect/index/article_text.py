@@ -74,10 +74,9 @@ class ArticleTexts:
         (``WordCover``); NaN -- not known -- where the text is in another language than the article: its
         words cannot be there, whatever it asks."""
         cover = self._cover.cover(texts, columns)
-        asked = np.array([detect_language(t, default="") for t in texts], dtype=object)
-        known = np.asarray(columns) < len(self._language)
-        article = np.where(known, self._language[np.where(known, columns, 0)] if len(self._language) else "", "")
-        other = (asked != "") & (article != "") & (asked != article)
+        written = [self._language[c] if 0 <= c < len(self._language) else None for c in columns]
+        other = [bool(lang) and bool(asked) and asked != lang
+                 for asked, lang in zip((detect_language(t, default="") for t in texts), written)]
         return np.where(other, np.nan, cover).astype(np.float32)
 
     def _large_languages(self) -> list[str]:
