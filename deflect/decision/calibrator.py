@@ -57,10 +57,10 @@ class Calibrator:
         self.wrong_cost = wrong_cost
         self.regularisation = regularisation
         self.max_uncovered = max_uncovered   # None: no bound on answering uncovered samples
-        # Feature columns that may be unknown (NaN) for an inquiry. Such an inquiry is judged by a second
-        # model fitted without them: a column's mean in their place is not neutral, since the other
-        # coefficients were fitted leaning on that column (an English inquiry to a German help center
-        # calibrated on German questions was answered more, and more often wrongly, so).
+        # Feature columns that may be unknown (NaN) for an inquiry. Such an inquiry is decided by a second
+        # model fitted without them, at its own threshold: a column's mean in their place is not neutral,
+        # since the other coefficients were fitted leaning on that column (an English inquiry to a German
+        # help center calibrated on German questions was answered more, and more often wrongly, so).
         self.optional = tuple(optional)
 
     def fit(self, features: np.ndarray, correct: np.ndarray, uncovered: np.ndarray | None = None,
@@ -78,11 +78,18 @@ class Calibrator:
         self.scale_ = np.where(used, spread, 1.0)
         z = np.where(used, (features - self.mean_) / self.scale_, 0.0)
         self.coef_, self.intercept_ = self._logistic(z, correct, used)
-        without = used.copy()
-        without[[c for c in self.optional if c < len(used)]] = False
-        self.reduced_ = self._logistic(z, correct, without) if self.optional else None
-        proba = self.predict_proba(raw)
-        self.threshold_ = self._best_threshold(proba, correct, uncovered, groups)
+        self.reduced_ = None
+        self.threshold_ = self._best_threshold(self.predict_proba(raw), correct, uncovered, groups)
+        if self.optional:
+            without = used.copy()
+            without[[c for c in self.optional if c < len(used)]] = False
+            coef, intercept = self._logistic(z, correct, without)
+            # the model without them answers where it would by its own threshold: its logit moved so that
+            # that threshold falls on this one
+            own = self._best_threshold(_sigmoid(z @ coef + intercept), correct, uncovered, groups)
+            if max(own, self.threshold_) <= 1.0:
+                intercept += _logit(self.threshold_) - _logit(own)
+            self.reduced_ = (coef, intercept)
         self.n_samples_ = int(len(correct))
         self.fitted_at_ = datetime.now(UTC).replace(microsecond=0).isoformat()
         return self
@@ -130,9 +137,7 @@ class Calibrator:
         if self.reduced_ is not None and self.optional:
             unknown = np.isnan(raw[:, [c for c in self.optional if c < raw.shape[1]]]).any(axis=1)
             logit = np.where(unknown, z @ self.reduced_[0] + self.reduced_[1], logit)
-        # far outside the fitted data (features many deviations away): exp -> inf, p = 0, the right limit
-        with np.errstate(over="ignore"):
-            return 1.0 / (1.0 + np.exp(-logit))
+        return _sigmoid(logit)
 
     # -- persistence ------------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -173,6 +178,17 @@ class Calibrator:
     def load(cls, store: Store) -> Calibrator | None:
         data = store.get_setting(SETTING)
         return cls.from_dict(data) if data else None
+
+
+def _sigmoid(logit: np.ndarray) -> np.ndarray:
+    # far outside the fitted data (features many deviations away): exp -> inf, p = 0, the right limit
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return float(np.log(p / (1 - p)))
 
 
 def uncovered_bound(proba: np.ndarray, uncovered: np.ndarray, thresholds: np.ndarray,
