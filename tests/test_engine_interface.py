@@ -10,7 +10,7 @@ import pytest
 from fakes import FakeDeflector, FakeEmbedder
 
 from deflect.deflector import Deflector
-from deflect.engine import Engine
+from deflect.engine import FEATURES, Engine
 from deflect.formats import Article, Ticket
 from deflect.home import Home
 from deflect.index import build as indexer
@@ -69,7 +69,7 @@ def test_the_deflector_and_the_fake_provide_the_engine_interface(tmp_path):
     s = fake.suggest("passwort vergessen", k=1)
     assert s.articles[0].id == "passwort" and s.decision == "answer"
     features, firsts = fake.judge(fake.embed(["Passwort vergessen passwort vergessen login"]))
-    assert firsts == ["passwort"] and features.shape == (1, 8)
+    assert firsts == ["passwort"] and features.shape == (1, len(FEATURES))
     real.close()
     fake.close()
 
