@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("store", ("deflect.store",)),
     ("ingest", ("deflect.ingest",)),
     ("index", ("deflect.embedder", "deflect.index")),
-    ("calibrator", ("deflect.decision.calibrator", "deflect.decision.floor")),
+    ("calibrator", ("deflect.decision.calibrator", "deflect.decision.floor", "deflect.decision.missing")),
     ("engine", ("deflect.engine", "deflect.deflector", "deflect.neighbours")),
     ("decision", ("deflect.decision",)),   # fitting the calibration (fit, calibrate), evaluate
     ("feedback", ("deflect.feedback",)),   # holdout, outcomes, customer history, learning from feedback
