@@ -1,6 +1,7 @@
 """Evidence features that are not known for an inquiry (NaN): e.g. how many of its words its article holds,
-when the inquiry is in another language than the article. The decision reads such a value as its column's
-mean, so that it tells nothing either way."""
+when the inquiry is in another language than the article. The relevance floor reads such a value as its
+column's mean; the answer decision judges such an inquiry by a model fitted without that column
+(``Calibrator(optional=...)``), the mean standing in only where it has none."""
 from __future__ import annotations
 
 import numpy as np
