@@ -147,6 +147,12 @@ class GapReport:
 
         parts = self._covered_parts(X, hard, article)
         self.merge_level_ = calibrated_level(X, parts, article)
+        if self.merge_level_ is None:
+            # too few linked tickets and article documents per article to tell: the items the engine
+            # answers show it (inquiries like the gap material; their spread is wider than a ticket
+            # history's, so where the history can tell, it does: two close gaps stay apart)
+            parts = self._covered_parts(X, hood.covered, article)
+            self.merge_level_ = calibrated_level(X, parts, article)
         centres = covered_centres(X, hard, article)
         nearest = NearestRows(X, LINK_NEIGHBOURS)   # kept across the rounds: most rows keep their nearest
         share = covered_share(X, parts, article, LINK_NEIGHBOURS)   # the covered parts do not change
@@ -194,10 +200,11 @@ class GapReport:
                 keep = later[keep]
             self.merged_[gone] = keep
 
-    def _covered_parts(self, X: np.ndarray, hard: np.ndarray, article: np.ndarray) -> list[np.ndarray]:
-        """The first pass's clusters of the covered rows (linked tickets, article documents; a sample of
-        at most ``CALIBRATION_ROWS``): what one covered question looks like after the first pass."""
-        rows = np.flatnonzero(hard & np.array([a is not None for a in article], bool).reshape(len(article)))
+    def _covered_parts(self, X: np.ndarray, covered: np.ndarray, article: np.ndarray) -> list[np.ndarray]:
+        """The first pass's clusters of the ``covered`` rows with an article (linked tickets and article
+        documents, or these and the items the engine answers; a sample of at most ``CALIBRATION_ROWS``):
+        what one covered question looks like after the first pass."""
+        rows = np.flatnonzero(covered & np.array([a is not None for a in article], bool).reshape(len(article)))
         if len(rows) > CALIBRATION_ROWS:
             rows = np.sort(np.random.default_rng(self.random_state).choice(rows, CALIBRATION_ROWS, replace=False))
         if len(rows) < 2:

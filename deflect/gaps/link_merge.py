@@ -2,16 +2,16 @@
 members' nearest neighbours lie in the other cluster.
 
 Where a question was asked from templates, the first pass leaves one cluster per family of phrasings,
-and the centre of a family may lie as close to another question as to its sister family, so no level
-of centre similarity parts them right. The members' neighbours still tell: the phrasings on the edge of
-one family have the other family's phrasings as nearest neighbours, rarely another question's. Two
-clusters are linked by the share of their members' ``NEIGHBOURS`` nearest rows (among the gap clusters'
-rows and the covered material) that fall into the other one; they merge above a share learnt from the
-covered topics: the first pass's clusters of their linked tickets and article documents are merged the
-same way (their neighbours sought among the covered rows alone, so that what is learnt does not depend
-on how much gap material lies around them), and the share whose grouping best matches their articles
-(BCubed F1) is the one gap clusters merge at. A pair merges only when it is more linked than either
-cluster is to any one covered article.
+and the centre of a family may lie as close to another question as to its sister family, so no level of
+centre similarity parts them right. The members' neighbours still tell: the phrasings on the edge of one
+family have the other family's phrasings as nearest neighbours, rarely another question's. Two clusters
+are linked by the share of their members' ``NEIGHBOURS`` nearest rows (among the gap clusters' rows and
+the covered material) that fall into the other one; they merge above a share learnt from the covered
+topics: the first pass's clusters of their linked tickets and article documents (too few of them: with
+the items the engine answers) are merged the same way (their neighbours sought among the covered rows
+alone, so that what is learnt does not depend on how much gap material lies around them), and the share
+whose grouping best matches their articles (BCubed F1) is the one gap clusters merge at. A pair merges
+only when it is more linked than either cluster is to any one covered article.
 """
 from __future__ import annotations
 

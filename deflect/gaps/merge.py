@@ -5,12 +5,13 @@ The first pass cuts the clustering tree at the spread of one covered topic, whic
 questions apart but may leave one question in several clusters (on data written from templates, each
 family of phrasings is a cluster of its own). Where one such family lies from another of the same
 question, and from a different question, the covered topics show: the first pass is run on their linked
-tickets and article documents, and their clusters are merged closest pair first; the level at which
-that grouping best matches the articles (BCubed F1; midway between that merge and the next) is the
-level up to which gap clusters merge, unless distinct covered topics are typically less similar (the
-median similarity of one to its nearest other; the only reading with too few covered clusters). Two gap
-clusters merge only above that level and when their centres are closer to each other than either is to
-anything covered; the merged cluster must still pass the evidence test.
+tickets and article documents (too few of them: with the items the engine answers), and their clusters
+are merged closest pair first; the level at which that grouping best matches the articles (BCubed F1;
+midway between that merge and the next) is the level up to which gap clusters merge, unless distinct
+covered topics are typically less similar (the median similarity of one to its nearest other; the only
+reading with too few covered clusters). Two gap clusters merge only above that level and when their
+centres are closer to each other than either is to anything covered; the merged cluster must still pass
+the evidence test.
 """
 from __future__ import annotations
 
@@ -68,9 +69,9 @@ def greedy_merges(C: np.ndarray, weights: np.ndarray) -> list[tuple[float, int, 
 
 def calibrated_level(X: np.ndarray, parts: list[np.ndarray], article: np.ndarray) -> float | None:
     """The similarity at which the merge pass stops, learnt from the covered topics: ``parts`` are the
-    first pass's clusters of covered rows (linked tickets, article documents). Merging them closest pair
-    first, the level is the one whose grouping best matches their articles (BCubed F1 over the rows).
-    None with too few parts to tell."""
+    first pass's clusters of covered rows (linked tickets, article documents; see ``GapReport._merge``).
+    Merging them closest pair first, the level is the one whose grouping best matches their articles
+    (BCubed F1 over the rows). None with too few parts to tell."""
     labels = [np.asarray(article[p], dtype=object) for p in parts]
     if len(parts) < 4 or len({a for lab in labels for a in lab}) < 3:
         return None
