@@ -17,9 +17,10 @@ ASKS = ["where can I find my {} please", "why do you need my {} now", "how do I 
 def help_desk(seed: int, n_covered: int = 14, n_uncovered: int = 8):
     """Questions each asked in 2-4 families of phrasings (a random spread apart, a random size, mostly
     worded with the question's subject): the first ``n_covered`` have an article (linked rows), the
-    rest are asked by customers nobody answered. Returns (X, texts, article, hard, candidate)."""
+    rest are asked by customers nobody answered. Returns (X, texts, article, hard, candidate, question per
+    row)."""
     rng = np.random.default_rng(seed)
-    blocks, texts, article = [], [], []
+    blocks, texts, article, question = [], [], [], []
     for q in range(n_covered + n_uncovered):
         base = rng.normal(size=DIM)
         base /= np.linalg.norm(base)
@@ -33,9 +34,10 @@ def help_desk(seed: int, n_covered: int = 14, n_uncovered: int = 8):
             subject = SUBJECTS[q] if rng.random() < 0.7 else SUBJECTS[rng.integers(len(SUBJECTS))]
             texts += [f"{ask.format(subject)} {i}" for i in range(n)]
             article += [f"a{q}" if q < n_covered else None] * n
+            question += [q] * n
     article = np.array(article, dtype=object)
     hard = np.array([a is not None for a in article])
-    return np.vstack(blocks).astype(np.float32), texts, article, hard, ~hard
+    return np.vstack(blocks).astype(np.float32), texts, article, hard, ~hard, np.array(question)
 
 
 def topics(est: GapReport) -> set[frozenset[int]]:
@@ -43,7 +45,7 @@ def topics(est: GapReport) -> set[frozenset[int]]:
 
 
 def test_a_rerun_on_unchanged_data_keeps_every_topic():
-    X, texts, article, hard, candidate = help_desk(9)
+    X, texts, article, hard, candidate, _ = help_desk(9)
     first = GapReport(min_size=5).fit(X, candidate, hard, article, hard=hard, texts=texts)
     assert first.merged_    # the merge pass had work to do
     # the re-run as the report runs it: each item stays in its stored topic, nothing is new
