@@ -1,6 +1,6 @@
-"""On a help desk whose tickets name no article and whose articles have only a title and a question,
-the gap report learns what one covered question looks like from the inquiries the engine answers: a
-question asked in several families of phrasings is one topic there too."""
+"""On a help desk whose tickets name no article and whose articles have two documents each, the gap
+report learns what one covered question looks like from the inquiries the engine answers: a question
+asked in several families of phrasings is one topic there too."""
 from __future__ import annotations
 
 import numpy as np
