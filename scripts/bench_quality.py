@@ -56,6 +56,10 @@ NEW_CASE_TARGETS = [("wrong_answer", "<=", 0.05), ("answered_uncovered", "<=", 0
 TARGETS |= {c: NEW_CASE_TARGETS for c in ("banking77-none", "banking77-unlinked", "xsid_de-none", "xsid_de-unlinked",
                                           "xquad_de", "xquad_de-en")}
 PEER_TARGETS = {"top1": 0.02, "deflected": 0.0}   # at least the best peer's value plus this
+# The bounds issue 23 puts on sending customers the wrong way. ``deflected_at_bounds``: the most any threshold on
+# a system's confidence deflects within them, read on the test rows themselves -- what its evidence allows
+# whatever rule picks the threshold (an upper bound, not a figure a deployment gets).
+BOUNDS = {"wrong_answer": 0.05, "answered_uncovered": 0.10}
 NEW_CASE_TARGETS_CASES = {c for c, t in TARGETS.items() if t is NEW_CASE_TARGETS}
 
 
@@ -74,14 +78,28 @@ def score_answers(test: list[dict], results: dict[str, dict]) -> dict:
         conf.append(res["confidence"])
     ranks, answered, conf = np.array(ranks), np.array(answered), np.array(conf)
     first = ranks == 1
-    return {
+    return {"deflected_at_bounds": deflected_at_bounds(conf, first, cov), **{
         "top1": float(first[cov].mean()), "top3": float(((ranks >= 1) & (ranks <= 3))[cov].mean()),
         "mrr": float(np.where(ranks[cov] > 0, 1 / np.maximum(ranks[cov], 1), 0).mean()),
         "auroc": auroc(conf, cov),
         "deflected": float((answered & first)[cov].mean()),
         "wrong_answer": float((answered & ~first)[cov].mean()),
         "answered_uncovered": float(answered[~cov].mean()),
-    }
+    }}
+
+
+def deflected_at_bounds(conf: np.ndarray, first: np.ndarray, cov: np.ndarray) -> float:
+    """The highest deflected rate over all thresholds on ``conf`` (answer when conf >= threshold) at which
+    wrong_answer and answered_uncovered stay within ``BOUNDS``; ``first``: the right article ranked first,
+    ``cov``: the inquiry has an article."""
+    order = np.argsort(-conf, kind="stable")
+    c, f, k = conf[order], first[order], cov[order]
+    right = np.cumsum(f & k) / max(int(cov.sum()), 1)
+    wrong = np.cumsum(~f & k) / max(int(cov.sum()), 1)
+    uncovered = np.cumsum(~k) / max(int((~cov).sum()), 1)
+    last = np.r_[c[1:] != c[:-1], True]   # a threshold answers every inquiry with the same confidence alike
+    ok = last & (wrong <= BOUNDS["wrong_answer"]) & (uncovered <= BOUNDS["answered_uncovered"])
+    return float(right[ok].max()) if ok.any() else 0.0
 
 
 def score_gaps(report: dict, truth: dict[str, str], covered_topics: set[str]) -> dict:
@@ -253,6 +271,9 @@ def main() -> None:
     p.add_argument("--homes", type=Path, default=None,
                    help="keep the built cases and their indexed homes here and re-use them in later runs "
                         "(each run calibrates a fresh copy; its index_s is then the copy's time)")
+    p.add_argument("--bounds-section", default=None,
+                   help="also write this section of --out: each system's deflection against the most any threshold "
+                        "deflects within the issue's bounds on wrong answers (deflected_at_bounds)")
     p.add_argument("--render", action="store_true",
                    help="write the section again from the runs in --json (no new run; e.g. after the targets changed)")
     args = p.parse_args()
@@ -308,7 +329,8 @@ def _mean(values: list) -> float | None:
 
 def write_report(rows: dict, args) -> None:
     import platform
-    summary = {f"{c}|{s}": {k: _mean([r.get(k) for r in rs]) for k in METRICS + ("index_s", "suggest_s", "gaps_s")}
+    summary = {f"{c}|{s}": {k: _mean([r.get(k) for r in rs])
+                            for k in METRICS + ("deflected_at_bounds", "index_s", "suggest_s", "gaps_s")}
                for (c, s), rs in rows.items()}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"seeds": args.seeds, "summary": summary,
@@ -344,6 +366,22 @@ def write_report(rows: dict, args) -> None:
     block = "\n".join(lines)
     replace_section(args.out, args.section, block)
     print(block)
+    if args.bounds_section:
+        bounds = " and ".join(f"{k} <= {v}" for k, v in BOUNDS.items())
+        table = [f"Measured {time.strftime('%Y-%m-%d')} by `scripts/bench_quality.py`, the runs of `{args.json}`; mean "
+                 f"over seeds {', '.join(map(str, args.seeds))}. Last column: the most any threshold on the system's "
+                 f"confidence deflects with {bounds}, read on the test rows (an upper bound for any way to pick "
+                 "the threshold).", "",
+                 "| case | system | deflected | wrong_answer | answered_uncovered "
+                 "| deflected within the bounds, best threshold |",
+                 "|---|---|---|---|---|---|"]
+        for c, s in rows:
+            m = summary[f"{c}|{s}"]
+            cells = ["–" if m.get(k) is None else f"{m[k]:.3f}"
+                     for k in ("deflected", "wrong_answer", "answered_uncovered", "deflected_at_bounds")]
+            table.append(f"| {c} | {'**deflect**' if s == 'deflect' else s} | " + " | ".join(cells) + " |")
+        replace_section(args.out, args.bounds_section, "\n".join(table))
+        print("\n".join(table))
 
 
 if __name__ == "__main__":
