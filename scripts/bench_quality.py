@@ -78,14 +78,15 @@ def score_answers(test: list[dict], results: dict[str, dict]) -> dict:
         conf.append(res["confidence"])
     ranks, answered, conf = np.array(ranks), np.array(answered), np.array(conf)
     first = ranks == 1
-    return {"deflected_at_bounds": deflected_at_bounds(conf, first, cov), **{
+    return {
         "top1": float(first[cov].mean()), "top3": float(((ranks >= 1) & (ranks <= 3))[cov].mean()),
         "mrr": float(np.where(ranks[cov] > 0, 1 / np.maximum(ranks[cov], 1), 0).mean()),
         "auroc": auroc(conf, cov),
         "deflected": float((answered & first)[cov].mean()),
         "wrong_answer": float((answered & ~first)[cov].mean()),
         "answered_uncovered": float(answered[~cov].mean()),
-    }}
+        "deflected_at_bounds": deflected_at_bounds(conf, first, cov),
+    }
 
 
 def deflected_at_bounds(conf: np.ndarray, first: np.ndarray, cov: np.ndarray) -> float:

@@ -12,7 +12,7 @@ def test_answering_stops_where_the_second_question_without_an_article_would_be_a
     conf = np.r_[0.99 - 0.01 * np.arange(20), 0.955 - 0.1 * np.arange(10)]
     first = np.r_[np.ones(10, bool), False, np.ones(9, bool), np.zeros(10, bool)]
     cov = np.r_[np.ones(20, bool), np.zeros(10, bool)]
-    # down to 0.86: one of ten without an article answered (0.10), no wrong answer, 13 right = 0.65
+    # down to 0.86: one of ten without an article answered (0.10), one wrong answer (0.05), 13 right = 0.65
     assert deflected_at_bounds(conf, first, cov) == 13 / 20
 
 
