@@ -791,7 +791,8 @@ def test_health_and_openapi_are_public(setup):
                                                        "spool": spool, "index": {"ok": True, "problem": None},
                                                        "calibration": {"source": None, "fitted_at": None,
                                                                        "fitted_on": "none: run `deflect calibrate "
-                                                                                    "[LABELLED.jsonl]`"}}
+                                                                                    "[LABELLED.jsonl]`",
+                                                                       "caveat": None}}
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1") and "/api/v1/suggest" in doc["paths"]
 

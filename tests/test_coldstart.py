@@ -73,10 +73,14 @@ def test_status_says_what_the_calibration_was_fitted_on(cold_home, tmp_path):
     assert "calibration: none" in runner.invoke(cli, ["status", "--home", str(cold_home)]).output
     result = runner.invoke(cli, ["calibrate", str(labelled), "--home", str(cold_home)])
     assert result.exit_code == 0, result.output
+    warning = "caution: few labelled inquiries (1 with an article, 3 without; "
+    assert warning in result.output
     status = runner.invoke(cli, ["status", "--home", str(cold_home)])
+    assert warning in status.output
     assert f"calibration: 4 labelled inquiries from file {labelled} (1 covered); fitted " in status.output
     as_json = runner.invoke(cli, ["status", "--json", "--home", str(cold_home)]).output
     assert '"fitted_on": "4 labelled inquiries from file' in as_json
+    assert json.loads(as_json)["calibration"]["caveat"].startswith("few labelled inquiries (1 with")
 
 
 def test_the_service_refits_the_decision_as_tickets_arrive_without_a_restart(cold_home):

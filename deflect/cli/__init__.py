@@ -147,7 +147,12 @@ def _after_index(home: Home) -> None:
 def calibrate(labelled, wrong_cost, home):
     """Fit the answer/no-answer decision on LABELLED inquiries; without a file from the ticket history,
     or, while that is short, from the help center's own texts (a cold start)."""
-    from deflect.decision.describe import describe_calibration, describe_lexical_weights, describe_part_weights
+    from deflect.decision.describe import (
+        calibration_caveat,
+        describe_calibration,
+        describe_lexical_weights,
+        describe_part_weights,
+    )
     from deflect.decision.fit import calibrate_labelled
     from deflect.decision.refit import calibrate_from_history
     from deflect.formats import read_inquiries
@@ -165,6 +170,9 @@ def calibrate(labelled, wrong_cost, home):
     what = describe_calibration(deflector.store.get_setting("calibration"), when=False)
     click.echo(f"calibrated on {what}: threshold {report['threshold']}, answers {report['answer_rate']:.0%} "
                f"of them, right when answering {report['right_when_answered']}")
+    caveat = calibration_caveat(deflector.store.get_setting("calibration"))
+    if caveat:
+        click.echo(f"caution: {caveat}")
     parts = describe_part_weights(deflector.store.get_setting("calibration"), deflector.model)
     if parts:
         click.echo(f"model parts: {parts['summary']}")
@@ -249,7 +257,12 @@ def eval_(labelled, as_json, home):
 @friendly
 def status(as_json, home):
     """Counts, model, index age and calibration."""
-    from deflect.decision.describe import describe_calibration, describe_lexical_weights, describe_part_weights
+    from deflect.decision.describe import (
+        calibration_caveat,
+        describe_calibration,
+        describe_lexical_weights,
+        describe_part_weights,
+    )
     from deflect.errors import IndexMismatchError, IndexMissingError
     from deflect.index.files import verify_index
     from deflect.settings import from_env
@@ -274,7 +287,8 @@ def status(as_json, home):
         info["index"] = {"error": str(exc), "missing": isinstance(exc, IndexMissingError)}
     cal = store.get_setting("calibration")
     info["calibration"] = ({k: cal[k] for k in ("source", "threshold", "n_samples", "fitted_at", "wrong_cost")}
-                           | {"fitted_on": describe_calibration(cal), "report": cal.get("report")}) if cal else None
+                           | {"fitted_on": describe_calibration(cal), "caveat": calibration_caveat(cal),
+                              "report": cal.get("report")}) if cal else None
     info["part_weights"] = describe_part_weights(cal, info["index"].get("model"))
     info["lexical_weights"] = describe_lexical_weights(cal, from_env("lexical_weight"))
     if as_json:
@@ -298,6 +312,8 @@ def status(as_json, home):
                    + ("  — articles changed since: run `deflect index`" if ix["stale"] else ""))
     click.echo(f"calibration: {describe_calibration(cal)}"
                + (f", threshold {cal['threshold']:.3f}" if cal else ""))
+    if info["calibration"] and info["calibration"]["caveat"]:
+        click.echo(f"             caution: {info['calibration']['caveat']}")
     if info["part_weights"]:
         click.echo(f"model parts: {info['part_weights']['summary']}")
     click.echo(f"word match:  {info['lexical_weights']['summary']}")

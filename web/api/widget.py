@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from deflect.decision.calibrator import SETTING
-from deflect.decision.describe import describe_calibration
+from deflect.decision.describe import calibration_caveat, describe_calibration
 from deflect.engine import Suggestion
 from deflect.errors import ClientError, DeflectError, NotFoundError
 from deflect.feedback.learning import learn_from_vote
@@ -125,9 +125,10 @@ def openapi():
 
 
 def _calibration(cal: dict | None) -> dict:
-    """The decision's calibration for /health: its source and what it was fitted on, in words."""
+    """The decision's calibration for /health: its source, what it was fitted on in words, and a warning when
+    it rests on too few labelled inquiries (None otherwise)."""
     return {"source": cal.get("source") if cal else None, "fitted_at": cal.get("fitted_at") if cal else None,
-            "fitted_on": describe_calibration(cal, when=False)}
+            "fitted_on": describe_calibration(cal, when=False), "caveat": calibration_caveat(cal)}
 
 
 @bp.get("/health")
