@@ -167,16 +167,16 @@ def calibrate(labelled, wrong_cost, home):
                                     lexical=learn_lexical_weights(deflector, inquiries, part_weights=part_weights[0]))
     else:
         report = calibrate_from_history(deflector, wrong_cost)
-    what = describe_calibration(deflector.store.get_setting("calibration"), when=False)
-    click.echo(f"calibrated on {what}: threshold {report['threshold']}, answers {report['answer_rate']:.0%} "
-               f"of them, right when answering {report['right_when_answered']}")
-    caveat = calibration_caveat(deflector.store.get_setting("calibration"))
+    cal = deflector.store.get_setting("calibration")
+    click.echo(f"calibrated on {describe_calibration(cal, when=False)}: threshold {report['threshold']}, answers "
+               f"{report['answer_rate']:.0%} of them, right when answering {report['right_when_answered']}")
+    caveat = calibration_caveat(cal)
     if caveat:
         click.echo(f"caution: {caveat}")
-    parts = describe_part_weights(deflector.store.get_setting("calibration"), deflector.model)
+    parts = describe_part_weights(cal, deflector.model)
     if parts:
         click.echo(f"model parts: {parts['summary']}")
-    words = describe_lexical_weights(deflector.store.get_setting("calibration"), deflector.lexical_weight)
+    words = describe_lexical_weights(cal, deflector.lexical_weight)
     click.echo(f"word match: {words['summary']}")
     if report.get("suggest_floor") is not None:
         click.echo(f"\"these articles might help\" from relevance {report['suggest_floor']}: shown for "
