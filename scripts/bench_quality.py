@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deflect.embedder import canonical_name
 from scripts.common import DOCS, make_case, read_jsonl, replace_section, run_deflect
 from scripts.score_gaps import score_gap_report, slug
 
@@ -240,6 +241,11 @@ def deflect_run(case: Path, home: Path, built: Path | None = None) -> tuple[dict
         # a model named in the environment builds the index too (the CLI's index keeps its own model)
         model = ["--model", os.environ["DEFLECT_MODEL"]] if os.environ.get("DEFLECT_MODEL") else []
         run_deflect(["index", "--quiet", *model], built or home)
+    wanted = os.environ.get("DEFLECT_MODEL")
+    built_with = json.loads(((built or home) / "index" / "manifest.json").read_text())["model"]
+    if wanted and canonical_name(wanted) != built_with:
+        raise SystemExit(f"{built or home} was indexed with {built_with}, not DEFLECT_MODEL={wanted}: "
+                         "remove it or use another --homes folder")
     if built is not None:
         shutil.copytree(built, home)
     timings["index_s"] = time.perf_counter() - t0
