@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from deflect.embedder import canonical_name
+from deflect.index.files import read_manifest
 from scripts.common import DOCS, make_case, read_jsonl, replace_section, run_deflect
 from scripts.score_gaps import score_gap_report, slug
 
@@ -236,14 +237,12 @@ def deflect_run(case: Path, home: Path, built: Path | None = None) -> tuple[dict
     missing); the run works on a fresh copy of it, so its inquiry log and calibration start empty."""
     timings = {}
     t0 = time.perf_counter()
+    wanted = os.environ.get("DEFLECT_MODEL")   # a model named in the environment builds the index too
     if built is None or not (built / "index" / "manifest.json").exists():
         run_deflect(["ingest", str(case / "articles"), str(case / "tickets.jsonl")], built or home)
-        # a model named in the environment builds the index too (the CLI's index keeps its own model)
-        model = ["--model", os.environ["DEFLECT_MODEL"]] if os.environ.get("DEFLECT_MODEL") else []
-        run_deflect(["index", "--quiet", *model], built or home)
-    wanted = os.environ.get("DEFLECT_MODEL")
-    built_with = json.loads(((built or home) / "index" / "manifest.json").read_text())["model"]
-    if wanted and canonical_name(wanted) != built_with:
+        run_deflect(["index", "--quiet", *(["--model", wanted] if wanted else [])], built or home)
+    built_with = read_manifest((built or home) / "index")["model"] if wanted else None
+    if built_with is not None and canonical_name(wanted) != built_with:
         raise SystemExit(f"{built or home} was indexed with {built_with}, not DEFLECT_MODEL={wanted}: "
                          "remove it or use another --homes folder")
     if built is not None:
