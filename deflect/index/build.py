@@ -130,7 +130,7 @@ def index_args(n: int, kind: str = "auto") -> dict:
 
 def build(store: Store, embedder: Embedder, index_dir: Path, full: bool = False, kind: str = "auto",
           progress: Callable[[int], None] | None = None, on_total: Callable[[int], None] | None = None,
-          rebuild: bool = False) -> dict:
+          rebuild: bool = False, reuse: dict[str, np.ndarray] | None = None) -> dict:
     """Build or update the index from the store and save it; returns the manifest plus statistics
     (``mode``: full | update | unchanged, ``embedded``, ``added``, ``removed``, ``seconds``;
     ``damage``: what was wrong with the previous index when it had to be rebuilt, else None;
@@ -138,7 +138,8 @@ def build(store: Store, embedder: Embedder, index_dir: Path, full: bool = False,
 
     ``full`` re-embeds everything; ``rebuild`` rebuilds index, labels and classifier from scratch
     but re-uses the vectors of unchanged texts; otherwise the previous index is updated in place
-    when that is possible. A damaged previous index is rebuilt, re-using what of it is intact."""
+    when that is possible. A damaged previous index is rebuilt, re-using what of it is intact.
+    ``reuse``: vectors of this model already embedded (by text hash; the model choice's), re-used."""
     started = time.perf_counter()
     since = content_state(store)
     infer_from_resolutions(store, force=full or rebuild)   # before the documents are read: confident links seed
@@ -160,6 +161,9 @@ def build(store: Store, embedder: Embedder, index_dir: Path, full: bool = False,
         salvaged = salvage_embeddings(index_dir) if damage else None
         if salvaged is not None and salvaged[0] == embedder.name:
             known.append((salvaged[1], lambda rows: np.asarray(salvaged[2][rows], np.float32)))
+        if reuse:
+            given = np.stack(list(reuse.values())).astype(np.float32, copy=False)
+            known.append((np.array(list(reuse)), lambda rows: given[rows]))
         stats = _full_build(store, embedder, index_dir, article_ids, docs, hashes, kind, known,
                             progress, since, repair=damage is not None)
     return {**stats, "damage": damage, "seconds": round(time.perf_counter() - started, 2)}
