@@ -67,6 +67,11 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
+def joined(parts: list[np.ndarray]) -> np.ndarray:
+    """An ensemble's vectors from its parts' own (each L2-normalised): concatenated and normalised again."""
+    return parts[0] if len(parts) == 1 else _normalise(np.concatenate(parts, axis=1))
+
+
 class _SentenceTransformerPart:
     def __init__(self, name_or_path: str, device: str | None, batch_size: int):
         from sentence_transformers import SentenceTransformer
@@ -182,7 +187,7 @@ class Embedder:
             part = texts[start:start + chunk]
             with self._forward_lock:
                 vecs = [p.encode(part) for p in self._parts]
-            outs.append(vecs[0] if len(vecs) == 1 else _normalise(np.concatenate(vecs, axis=1)))
+            outs.append(joined(vecs))
             if progress:
                 progress(len(part))
         return np.ascontiguousarray(np.concatenate(outs).astype(np.float32, copy=False))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +127,5 @@ def test_labelled_without_auto_is_a_usage_error(tmp_path):
     labelled = tmp_path / "dev.jsonl"
     labelled.write_text('{"id": "1", "text": "x", "expected_article": "a"}\n')
     home = tmp_path / "home"
-    shutil.copytree(ROOT / "faq_articles", tmp_path / "faq")
     result = CliRunner().invoke(cli, ["index", "--labelled", str(labelled), "--home", str(home)])
     assert result.exit_code == 2 and "--model auto" in result.output

@@ -19,7 +19,7 @@ import dataclasses
 import numpy as np
 
 from deflect.decision.part_choice import clearly_better
-from deflect.embedder import DEFAULT_MODEL, canonical_name, load_embedder
+from deflect.embedder import DEFAULT_MODEL, canonical_name, joined, load_embedder
 from deflect.errors import DeflectError
 from deflect.formats import Inquiry
 from deflect.index.build import encode_sorted
@@ -101,7 +101,7 @@ def choose_model(store: Store, labelled: list[Inquiry] | None = None, candidates
         reason = f"ranks the own articles better than the default {default}"
     else:
         chosen, reason = default, "the default: no other model ranks the own articles clearly better"
-    vectors = _ensemble_vectors([doc_vectors[p] for p in chosen.split("+")])
+    vectors = joined([doc_vectors[p] for p in chosen.split("+")])
     reused = {text_hash(t): v for t, v in zip(doc_texts, vectors, strict=True)}
     return ModelChoice(chosen, reason, len(texts), n_articles, scores), reused
 
@@ -156,14 +156,6 @@ def _reciprocal_ranks(scores: np.ndarray, own: np.ndarray) -> np.ndarray:
     mine = scores[np.arange(len(own)), own]
     rank = (scores >= mine[:, None]).sum(axis=1)
     return np.where(rank <= RANKED, 1.0 / rank, 0.0)
-
-
-def _ensemble_vectors(parts: list[np.ndarray]) -> np.ndarray:
-    """An ensemble's vectors from its parts' (as ``Embedder.encode``: concatenated, normalised again)."""
-    if len(parts) == 1:
-        return parts[0]
-    joined = np.concatenate(parts, axis=1)
-    return (joined / np.maximum(np.linalg.norm(joined, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def describe(choice: dict | None) -> str | None:
