@@ -58,6 +58,9 @@ NEW_CASE_TARGETS = [("wrong_answer", "<=", 0.05), ("answered_uncovered", "<=", 0
 TARGETS |= {c: NEW_CASE_TARGETS for c in ("banking77-none", "banking77-unlinked", "xsid_de-none", "xsid_de-unlinked",
                                           "xquad_de", "xquad_de-en")}
 PEER_TARGETS = {"top1": 0.02, "deflected": 0.0}   # at least the best peer's value plus this
+# "deflected at least the best peer's, with wrong_answer <= 0.05" reads two ways: the best peer whatever its wrong
+# answers (the "targets" column), or the best of the peers whose wrong answers stay within the bound (the next
+# column; no deflection target where no peer does). Both are shown until the issue's owner says which counts.
 # The bounds issue 23 puts on sending customers the wrong way. ``deflected_at_bounds``: the most any threshold on
 # a system's confidence deflects within them, read on the test rows themselves -- what its evidence allows
 # whatever rule picks the threshold (an upper bound, not a figure a deployment gets).
@@ -338,6 +341,24 @@ def _mean(values: list) -> float | None:
     return float(np.mean(vals)) if vals else None
 
 
+def _verdict(m: dict, case: str, peers: list[dict], within_bound: bool) -> str:
+    """"met" or "MISSED: ..." for deflect's mean figures ``m`` on ``case``, against the issues' fixed targets and,
+    on the new case kinds, the best of ``peers`` (``within_bound``: of those with wrong_answer within the bound)."""
+    targets = list(TARGETS[case])
+    if case in NEW_CASE_TARGETS_CASES and peers:
+        for k, extra in PEER_TARGETS.items():
+            pool = [p for p in peers if p[k] is not None and not (
+                within_bound and k == "deflected" and p["wrong_answer"] > BOUNDS["wrong_answer"])]
+            if pool:
+                targets.append((k, ">=", round(max(p[k] for p in pool) + extra, 3)))
+    # topics_per_gap is undefined when no report topic holds an uncovered question: nothing to split
+    unmeasured = [k for k, _, _ in targets if k == "topics_per_gap" and m.get(k) is None]
+    missed = [f"{k} {op} {t}" for k, op, t in targets if k not in unmeasured
+              and (m.get(k) is None or not (m[k] >= t if op == ">=" else m[k] <= t))]
+    return ("met" if not missed else "MISSED: " + ", ".join(missed)) + \
+        "".join(f" ({k}: no gap topic)" for k in unmeasured)
+
+
 def write_report(rows: dict, args) -> None:
     import platform
     summary = {f"{c}|{s}": {k: _mean([r.get(k) for r in rs])
@@ -348,32 +369,29 @@ def write_report(rows: dict, args) -> None:
                                      "runs": {f"{c}|{s}": rs for (c, s), rs in rows.items()}}, indent=1))
     lines = [f"Measured {time.strftime('%Y-%m-%d')} by `scripts/bench_quality.py` on this machine "
              f"({os.cpu_count()} cores, {platform.python_version()}); mean over seeds "
-             f"{', '.join(map(str, args.seeds))}. Targets from the issues in the last column (met / MISSED). "
+             f"{', '.join(map(str, args.seeds))}. Targets from the issues in the last two columns (met / MISSED): "
+             "against the best peer whatever its wrong answers, and against the best of the peers whose wrong "
+             "answers stay within the bound (no deflection target where none does). "
              f"deflect's settings: {_settings_note()}.", "",
-             "| case | system | " + " | ".join(METRICS) + " | targets |",
-             "|---|---|" + "---|" * len(METRICS) + "---|"]
+             "| case | system | " + " | ".join(METRICS) + " | targets | targets, best peer within wrong_answer <= "
+             f"{BOUNDS['wrong_answer']} |",
+             "|---|---|" + "---|" * len(METRICS) + "---|---|"]
     for c, s in rows:
         m = summary[f"{c}|{s}"]
         cells = []
         for k in METRICS:
             v = m[k]
             cells.append("–" if v is None else (f"{v:.1f}" if k == "false_gaps" else f"{v:.3f}"))
-        verdict = ""
+        verdicts = ["", ""]
         if s == "deflect" and c in TARGETS:
-            targets = list(TARGETS[c])
             peers = [summary[f"{pc}|{ps}"] for pc, ps in rows if pc == c and ps != "deflect"]
-            if c in NEW_CASE_TARGETS_CASES and peers:
-                targets += [(k, ">=", round(max(p[k] for p in peers if p[k] is not None) + extra, 3))
-                            for k, extra in PEER_TARGETS.items()]
-            # topics_per_gap is undefined when no report topic holds an uncovered question: nothing to split
-            unmeasured = [k for k, _, _ in targets if k == "topics_per_gap" and m.get(k) is None]
-            missed = [f"{k} {op} {t}" for k, op, t in targets if k not in unmeasured
-                      and (m.get(k) is None or not (m[k] >= t if op == ">=" else m[k] <= t))]
-            verdict = ("met" if not missed else "MISSED: " + ", ".join(missed)) + \
-                "".join(f" ({k}: no gap topic)" for k in unmeasured)
+            verdicts = [_verdict(m, c, peers, within_bound) for within_bound in (False, True)]
+            if c not in NEW_CASE_TARGETS_CASES:
+                verdicts[1] = ""
         elif s == "deflect":
-            verdict = "–"
-        lines.append(f"| {c} | {'**deflect**' if s == 'deflect' else s} | " + " | ".join(cells) + f" | {verdict} |")
+            verdicts = ["–", ""]
+        lines.append(f"| {c} | {'**deflect**' if s == 'deflect' else s} | " + " | ".join(cells)
+                     + f" | {verdicts[0]} | {verdicts[1]} |")
     block = "\n".join(lines)
     replace_section(args.out, args.section, block)
     print(block)
