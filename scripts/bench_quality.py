@@ -341,7 +341,7 @@ def _mean(values: list) -> float | None:
     return float(np.mean(vals)) if vals else None
 
 
-def _verdict(m: dict, case: str, peers: list[dict], within_bound: bool) -> str:
+def verdict(m: dict, case: str, peers: list[dict], within_bound: bool) -> str:
     """"met" or "MISSED: ..." for deflect's mean figures ``m`` on ``case``, against the issues' fixed targets and,
     on the new case kinds, the best of ``peers`` (``within_bound``: of those with wrong_answer within the bound)."""
     targets = list(TARGETS[case])
@@ -385,7 +385,7 @@ def write_report(rows: dict, args) -> None:
         verdicts = ["", ""]
         if s == "deflect" and c in TARGETS:
             peers = [summary[f"{pc}|{ps}"] for pc, ps in rows if pc == c and ps != "deflect"]
-            verdicts = [_verdict(m, c, peers, within_bound) for within_bound in (False, True)]
+            verdicts = [verdict(m, c, peers, within_bound) for within_bound in (False, True)]
             if c not in NEW_CASE_TARGETS_CASES:
                 verdicts[1] = ""
         elif s == "deflect":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scripts.bench_quality import _verdict, deflected_at_bounds
+from scripts.bench_quality import deflected_at_bounds, verdict
 
 
 def test_answering_stops_where_the_second_question_without_an_article_would_be_answered():
@@ -29,7 +29,7 @@ def test_both_readings_of_the_best_peer_are_judged():
                "topics_per_gap": 1.0, "false_gaps": 0.0}
     bold = {"top1": 0.80, "deflected": 0.70, "wrong_answer": 0.12}      # deflects most, answers wrongly often
     careful = {"top1": 0.82, "deflected": 0.60, "wrong_answer": 0.04}
-    assert _verdict(deflect, "xsid_de-none", [bold, careful], within_bound=False) == "MISSED: deflected >= 0.7"
-    assert _verdict(deflect, "xsid_de-none", [bold, careful], within_bound=True) == "met"
+    assert verdict(deflect, "xsid_de-none", [bold, careful], within_bound=False) == "MISSED: deflected >= 0.7"
+    assert verdict(deflect, "xsid_de-none", [bold, careful], within_bound=True) == "met"
     # no peer within the bound: no deflection target under that reading, top1 still against the best peer
-    assert _verdict({**deflect, "top1": 0.81}, "xsid_de-none", [bold], within_bound=True) == "MISSED: top1 >= 0.82"
+    assert verdict({**deflect, "top1": 0.81}, "xsid_de-none", [bold], within_bound=True) == "MISSED: top1 >= 0.82"
