@@ -129,3 +129,43 @@ def test_the_service_refits_the_decision_as_tickets_arrive_without_a_restart(col
     health = client.get("/api/v1/health").get_json()
     assert health["calibration"]["fitted_on"].startswith("from tickets: ")
     engine.close()
+
+
+def test_a_labelled_file_is_kept_redacted_for_the_gap_report_and_replaced_by_the_next(cold_home, tmp_path):
+    from deflect.store import open_store
+    from deflect.store.labelled import labelled_questions
+
+    first = tmp_path / "first.jsonl"
+    first.write_text("\n".join([
+        '{"id": "1", "text": "Ich komme nicht ins E-Paper, schreiben Sie an max.mustermann@example.de", '
+        '"expected_article": "epaper-login"}',
+        '{"id": "2", "text": "E-Paper Login geht nicht", "expected_article": "epaper-login"}',
+        '{"id": "3", "text": "Wie kündige ich mein Abo?", "expected_article": null}',
+        '{"id": "4", "text": "What is the capital of France?", "expected_article": null}']) + "\n")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["calibrate", str(first), "--home", str(cold_home)])
+    assert result.exit_code == 0, result.output
+    assert "kept 2 labelled questions with their article (redacted)" in result.output
+    store = open_store(Home(cold_home).db_path)
+    kept = labelled_questions(store)
+    store.close()
+    assert [q["article_id"] for q in kept] == ["epaper-login", "epaper-login"]
+    assert not any("mustermann" in q["text"] for q in kept)
+    status = runner.invoke(cli, ["status", "--home", str(cold_home)]).output
+    assert f"labelled:    2 labelled questions with their article from {first}" in status
+    # the gap report counts them (as covered material: they are never clustered nor listed)
+    report = runner.invoke(cli, ["gaps", "--rebuild", "--format", "json", "--home", str(cold_home)])
+    assert report.exit_code == 0, report.output
+    assert json.loads(report.output)["counts"]["labelled"] == 2
+    # the next file replaces them
+    second = tmp_path / "second.jsonl"
+    second.write_text("\n".join([
+        '{"id": "a", "text": "Zeitung kam heute nicht", "expected_article": null}',
+        '{"id": "b", "text": "Mein E-Paper Passwort funktioniert nicht", "expected_article": "epaper-login"}',
+        '{"id": "c", "text": "Was kostet eine Anzeige?", "expected_article": null}',
+        '{"id": "d", "text": "Wer gewinnt die Bundesliga?", "expected_article": null}']) + "\n")
+    assert runner.invoke(cli, ["calibrate", str(second), "--home", str(cold_home)]).exit_code == 0
+    status = json.loads(runner.invoke(cli, ["status", "--json", "--home", str(cold_home)]).output)
+    assert status["labelled_questions"] == {"total": 1, "current": 1, "source": str(second)}
+    scrub = runner.invoke(cli, ["privacy", "scrub", "--dry-run", "--home", str(cold_home)])
+    assert "labelled_questions: 0 row(s) would change" in scrub.output

@@ -189,11 +189,13 @@ def calibrate(labelled, wrong_cost, home):
     if labelled:
         from deflect.decision.lexical_choice import learn_lexical_weights
         from deflect.decision.part_choice import learn_part_weights
+        from deflect.store.labelled import keep_labelled
         inquiries = read_inquiries(labelled, require_labels=True)
         part_weights = learn_part_weights(deflector, inquiries)
         report = calibrate_labelled(deflector, inquiries, wrong_cost, name=click.format_filename(labelled),
                                     part_weights=part_weights,
                                     lexical=learn_lexical_weights(deflector, inquiries, part_weights=part_weights[0]))
+        kept = keep_labelled(deflector.store, inquiries, click.format_filename(labelled))
     else:
         report = calibrate_from_history(deflector, wrong_cost)
     cal = deflector.store.get_setting("calibration")
@@ -210,6 +212,9 @@ def calibrate(labelled, wrong_cost, home):
     if report.get("suggest_floor") is not None:
         click.echo(f"\"these articles might help\" from relevance {report['suggest_floor']}: shown for "
                    f"{report['suggest_rate']:.0%}, right article among them {report['found_when_suggested']}")
+    if labelled:
+        click.echo(f"kept {kept} labelled questions with their article (redacted): the gap report counts such "
+                   "questions as covered")
 
 
 @cli.command()
@@ -298,13 +303,15 @@ def status(as_json, home):
     from deflect.index.files import verify_index
     from deflect.settings import from_env
     from deflect.store import store_exists
+    from deflect.store.labelled import labelled_counts
     from deflect.store.links import link_counts
     if not store_exists(home.database):  # looking must not create a store
         raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR (or set "
                                    "DEFLECT_HOME) for an existing data folder, or run `deflect ingest "
                                    "FOLDER` to start one here.")
     store = open_home_store(home)
-    info: dict = {"home": str(home.path), "store": store.counts(), "inferred_links": link_counts(store)}
+    info: dict = {"home": str(home.path), "store": store.counts(), "inferred_links": link_counts(store),
+                  "labelled_questions": labelled_counts(store)}
     try:
         manifest = verify_index(home.index_dir)
         built = datetime.fromisoformat(manifest["updated_at"])
@@ -334,6 +341,11 @@ def status(as_json, home):
     by_source = ", ".join(f"{n} from {source}" for source, n in links["by_source"].items())
     click.echo(f"inferred:    {links['total']} article links inferred for unlinked tickets"
                + (f" ({by_source}; {links['confident']} confident, used as evidence)" if links["total"] else ""))
+    lq = info["labelled_questions"]
+    if lq["total"]:
+        click.echo(f"labelled:    {lq['current']} labelled questions with their article from {lq['source']}, "
+                   "counted as covered by the gap report"
+                   + (f" ({lq['total'] - lq['current']} name deleted articles)" if lq["total"] > lq["current"] else ""))
     ix = info["index"]
     if "error" in ix:
         click.echo(f"index:       none ({ix['error']})" if ix["missing"]

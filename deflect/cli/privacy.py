@@ -10,7 +10,8 @@ from deflect.home import Home
 
 # Tables and columns scrub rewrites: the customer texts deflect stores. Gap topics are derived from
 # them and are rebuilt by `deflect gaps --rebuild`.
-SCRUBBED = {"tickets": ("subject", "body", "resolution"), "inquiries": ("text", "page")}
+SCRUBBED = {"tickets": ("subject", "body", "resolution"), "inquiries": ("text", "page"),
+            "labelled_questions": ("text",)}
 
 
 @click.group()

@@ -22,7 +22,7 @@ NEAR_MISS = 0.5             # an unanswered item whose first article is at least
 @dataclass
 class Item:
     key: str
-    source: str                     # "ticket" | "inquiry"
+    source: str                     # "ticket" | "inquiry" ("labelled": a labelled question, never an item)
     id: str
     text: str
     language: str | None
@@ -72,6 +72,25 @@ class ArticleDocs:
     vectors: np.ndarray
     ids: list[str]
     titles: dict[str, str]
+
+
+@dataclass
+class Labelled:
+    """The labelled questions of the last calibration file (``deflect.store.labelled``): vectors, their
+    article ids and texts. Covered material only: they are never clustered nor listed."""
+    vectors: np.ndarray
+    ids: list[str]
+    texts: list[str]
+
+
+def labelled_rows(deflector: Engine) -> Labelled:
+    """The stored labelled questions, embedded like the items (through the store's embedding cache)."""
+    from deflect.store.labelled import labelled_questions
+
+    rows = labelled_questions(deflector.store)
+    items = [Item(f"labelled:{r['id']}", "labelled", r["id"], r["text"], r["language"], None, None) for r in rows]
+    V = vectors(deflector, items, {})[0] if items else np.zeros((0, 1), np.float32)
+    return Labelled(V, [r["article_id"] for r in rows], [r["text"] for r in rows])
 
 
 def load_items(store) -> list[Item]:

@@ -239,6 +239,7 @@ class Counts(_Json):
     not_answered: int = 0
     judged_now: int = 0
     in_covered_regions: int = 0
+    labelled: int = _doc("Labelled questions of the last calibration file, counted as covered material.", 0)
     topics: int = _doc("Topics listed (with the status asked for).", 0)
     not_found_reasons: dict[str, int] = _doc("Phrasings of the not-found list per reason (wording, language, "
                                              "sibling, doubt, new).", factory=dict)

@@ -22,11 +22,13 @@ from deflect.gaps.items import (
     NEAR_MISS,
     ArticleDocs,
     Corpus,
+    Labelled,
     article_docs,
     cached_rows,
     english_share,
     gap_space,
     gather,
+    labelled_rows,
     load_items,
 )
 from deflect.gaps.model import OPEN, Counts, Evidence, NotFound, Params, Report, Run, Topic
@@ -72,12 +74,13 @@ def build_report(deflector: Engine, min_size: int = MIN_SIZE, period_days: int =
     cached = cached_rows(store)
     corpus = gather(deflector, items, cached)
     docs = article_docs(deflector)
-    Vg, Ag = gap_space(deflector, corpus.vectors, docs.vectors, english=english_share(items))
+    labelled = labelled_rows(deflector)
+    Vg, Ag, Lg = gap_space(deflector, corpus.vectors, docs.vectors, labelled.vectors, english=english_share(items))
     docs_g = ArticleDocs(Ag, docs.ids, docs.titles)
     previous = Previous(topics={r["id"]: r for r in store.db["gap_topics"].rows_where("merged_into is null")}, ids=[],
                         topic_of=[cached.get(it.key, {}).get("topic_id") for it in items])
     previous.ids = sorted(previous.topics)
-    settled, known = _fit(est, corpus, Vg, docs_g, previous)
+    settled, known = _fit(est, corpus, Vg, docs_g, Labelled(Lg, labelled.ids, labelled.texts), previous)
     naming = _name(store, est, previous, settled)
     lab = est.labels_[:len(items)]
     entries = _entries(corpus, naming, est, previous, known, Vg, docs_g, now, period_days)
@@ -97,7 +100,7 @@ def build_report(deflector: Engine, min_size: int = MIN_SIZE, period_days: int =
                     inquiries=sum(it.source == "inquiry" for it in items),
                     linked=int(judged.is_("linked").sum()), answered=int(judged.is_("answer").sum()),
                     not_answered=int(judged.unanswered().sum()), judged_now=int(judged.changed.sum()),
-                    in_covered_regions=sum(t == REGION for t in naming.topic_of),
+                    in_covered_regions=sum(t == REGION for t in naming.topic_of), labelled=len(labelled.ids),
                     not_found_reasons=reason_counts(missed))
     params = Params(min_size=est.min_size, period_days=period_days, distance_threshold=est.threshold_,
                     max_evidence_share=est.max_evidence_share, near_miss=NEAR_MISS)
@@ -150,11 +153,14 @@ def _stored_centroid(row: dict, dim: int) -> np.ndarray:
     return vec if len(vec) == dim else np.zeros(dim, np.float32)
 
 
-def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs,
+def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs, labelled: Labelled,
          previous: Previous) -> tuple[np.ndarray, dict[int, tuple]]:
-    """Fit the estimator on the items, the article documents being covered material. Returns the
-    items that stay in a covered region, and the still valid evidence of old topics (by cluster)."""
-    judged, n, topics, Ag = corpus.judged, len(corpus.items), previous.topics, docs.vectors
+    """Fit the estimator on the items, the article documents and labelled questions being covered
+    material. Returns the items that stay in a covered region, and the still valid evidence of old
+    topics (by cluster)."""
+    judged, n, topics = corpus.judged, len(corpus.items), previous.topics
+    Ag = np.vstack([docs.vectors, labelled.vectors]) if len(labelled.ids) and len(docs.ids) else (
+        labelled.vectors if len(labelled.ids) else docs.vectors)
     # sticky membership: items stay in their topic; covered/dismissed topics keep theirs for good
     index_of = {t: k for k, t in enumerate(previous.ids)}
     labels = np.array([index_of.get(t, -1) if t else -1 for t in previous.topic_of], np.int64)
@@ -171,7 +177,8 @@ def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs,
     pad = len(X) - n
     covered = np.r_[judged.is_("linked", "answer"), np.ones(pad, bool)]
     hard = np.r_[judged.is_("linked"), np.ones(pad, bool)]
-    article = np.r_[judged.article, np.array(docs.ids, dtype=object)] if pad else judged.article
+    article = np.r_[judged.article, np.array(docs.ids + labelled.ids, dtype=object)] if pad else judged.article
+    examples = np.r_[np.zeros(n + len(docs.ids), bool), np.ones(len(labelled.ids), bool)][:len(X)]
     # evidence of old topics stays valid while the engine judges the same and the topic has not grown much
     fixed = np.array([topics[t]["status"] in ("covered", "dismissed") for t in previous.ids], bool)
     known = {}
@@ -187,7 +194,8 @@ def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs,
             labels=np.r_[labels, np.full(pad, -1)], centroids=centroids if len(previous.ids) else None,
             known={k: v[:3] for k, v in known.items()},
             new=np.r_[corpus.fresh | judged.changed, np.zeros(pad, bool)], fixed=fixed,
-            texts=[it.text for it in corpus.items] + [docs.titles.get(a, "") for a in docs.ids])
+            texts=[it.text for it in corpus.items] + [docs.titles.get(a, "") for a in docs.ids] + labelled.texts,
+            examples=examples)
     return settled, known
 
 

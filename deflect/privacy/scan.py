@@ -17,6 +17,7 @@ INTERNAL_TABLES = frozenset({"_migrations", "embeddings", "settings", "api_keys"
 KNOWN_COLUMNS: dict[str, tuple[str, ...] | None] = {
     "tickets": ("subject", "body", "resolution"),
     "inquiries": ("text", "page"),
+    "labelled_questions": ("text",),
     "gap_topics": None,
 }
 # In other tables, columns with these names hold ids, hashes, timestamps and enums, not free text.

@@ -24,6 +24,7 @@ from deflect.store.connectors_schema import CONNECTORS_MIGRATIONS
 from deflect.store.database import Database, DatabaseErrors, RowNotFound, SQLiteDatabase, is_url
 from deflect.store.feedback_schema import FEEDBACK_MIGRATIONS
 from deflect.store.gaps import GAPS_MIGRATIONS
+from deflect.store.labelled import LABELLED_MIGRATIONS
 from deflect.store.links_schema import LINKS_MIGRATIONS
 from deflect.store.order_schema import ORDER_MIGRATIONS
 from deflect.store.postgres import PostgresDatabase
@@ -63,6 +64,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     *WHY_MIGRATIONS,
     *RATE_LIMIT_MIGRATIONS,
     *ORDER_MIGRATIONS,
+    *LABELLED_MIGRATIONS,
 ]
 
 
