@@ -72,14 +72,18 @@ class GapReport:
         rows not seen by earlier runs (only they may join old topics; default all); ``fixed``: old
         topics that never merge with another (closed ones); ``texts``: the text of each row (the merge
         pass compares clusters by their words too); ``examples``: hard rows that are labelled questions
-        (evidence and topic spread like linked tickets, but the merge pass does not learn from them)."""
+        (evidence like linked tickets; the clustering scale and the merge pass do not learn from them)."""
         X = np.ascontiguousarray(X, dtype=np.float32)
         n, dim = X.shape
         candidate = np.asarray(candidate, bool)
         covered = np.asarray(covered, bool)
         hard = covered.copy() if hard is None else np.asarray(hard, bool)
         article = np.full(n, None, dtype=object) if article is None else np.asarray(article, dtype=object)
-        self.threshold_ = self._threshold(X, hard, article)
+        # the clustering scale and the merge pass learn from the help center's history only: a labelled
+        # file is a hand-picked sample of any size and spread per article (on long answer bodies its
+        # questions span the whole article and would widen the scale)
+        learn = ~np.asarray(examples, bool) if examples is not None else np.ones(n, bool)
+        self.threshold_ = self._threshold(X, hard & learn, article)
         old = np.zeros((0, dim), np.float32) if centroids is None else np.asarray(centroids, np.float32)
         lab = np.full(n, -1, np.int64) if labels is None else np.asarray(labels, np.int64).copy()
         lab[~candidate] = -1
@@ -128,7 +132,6 @@ class GapReport:
             bool).reshape(k)
         self.merged_: dict[int, int] = {}
         if self.merge:
-            learn = ~np.asarray(examples, bool) if examples is not None else np.ones(n, bool)
             self._merge(X, hood, hard, article, len(old), fixed, texts, learn)
         return self
 
@@ -136,8 +139,7 @@ class GapReport:
                fixed: np.ndarray | None, texts: list[str] | None, learn: np.ndarray) -> None:
         """The second pass (``merge``): gap clusters that are one question become one. An old topic keeps
         its id before a new cluster, the larger before the smaller. It learns how far one question
-        splits from the covered rows in ``learn``: a labelled file's few hand-picked questions per
-        article are no sample of that (counted, they taught banking77 a level that glued two gaps)."""
+        splits from the covered rows in ``learn`` only."""
         fixed = np.zeros(n_old, bool) if fixed is None else np.asarray(fixed, bool)
         gaps = [c for c in np.flatnonzero(self.is_gap_) if not (c < len(fixed) and fixed[c])]
         if len(gaps) < 2:
