@@ -62,13 +62,17 @@ def test_calibrate_without_tickets_or_labels_fits_the_decision_from_the_help_cen
     engine.close()
 
 
+def labelled_file(path: Path, rows: list[tuple[str, str | None]]) -> Path:
+    """A labelled file of (text, expected article) rows, numbered from 1."""
+    path.write_text("".join(json.dumps({"id": str(i), "text": text, "expected_article": article}) + "\n"
+                            for i, (text, article) in enumerate(rows, 1)))
+    return path
+
+
 def test_status_says_what_the_calibration_was_fitted_on(cold_home, tmp_path):
-    labelled = tmp_path / "dev.jsonl"
-    labelled.write_text("\n".join([
-        '{"id": "1", "text": "Ich komme nicht ins E-Paper", "expected_article": "epaper-login"}',
-        '{"id": "2", "text": "Wie kündige ich mein Abo?", "expected_article": null}',
-        '{"id": "3", "text": "Zeitung kam nicht", "expected_article": null}',
-        '{"id": "4", "text": "What is the capital of France?", "expected_article": null}']) + "\n")
+    labelled = labelled_file(tmp_path / "dev.jsonl", [
+        ("Ich komme nicht ins E-Paper", "epaper-login"), ("Wie kündige ich mein Abo?", None),
+        ("Zeitung kam nicht", None), ("What is the capital of France?", None)])
     runner = CliRunner()
     assert "calibration: none" in runner.invoke(cli, ["status", "--home", str(cold_home)]).output
     result = runner.invoke(cli, ["calibrate", str(labelled), "--home", str(cold_home)])
@@ -135,13 +139,10 @@ def test_a_labelled_file_is_kept_redacted_for_the_gap_report_and_replaced_by_the
     from deflect.store import open_store
     from deflect.store.labelled import labelled_questions
 
-    first = tmp_path / "first.jsonl"
-    first.write_text("\n".join([
-        '{"id": "1", "text": "Ich komme nicht ins E-Paper, schreiben Sie an max.mustermann@example.de", '
-        '"expected_article": "epaper-login"}',
-        '{"id": "2", "text": "E-Paper Login geht nicht", "expected_article": "epaper-login"}',
-        '{"id": "3", "text": "Wie kündige ich mein Abo?", "expected_article": null}',
-        '{"id": "4", "text": "What is the capital of France?", "expected_article": null}']) + "\n")
+    first = labelled_file(tmp_path / "first.jsonl", [
+        ("Ich komme nicht ins E-Paper, schreiben Sie an max.mustermann@example.de", "epaper-login"),
+        ("E-Paper Login geht nicht", "epaper-login"), ("Wie kündige ich mein Abo?", None),
+        ("What is the capital of France?", None)])
     runner = CliRunner()
     result = runner.invoke(cli, ["calibrate", str(first), "--home", str(cold_home)])
     assert result.exit_code == 0, result.output
@@ -158,12 +159,9 @@ def test_a_labelled_file_is_kept_redacted_for_the_gap_report_and_replaced_by_the
     assert report.exit_code == 0, report.output
     assert json.loads(report.output)["counts"]["labelled"] == 2
     # the next file replaces them
-    second = tmp_path / "second.jsonl"
-    second.write_text("\n".join([
-        '{"id": "a", "text": "Zeitung kam heute nicht", "expected_article": null}',
-        '{"id": "b", "text": "Mein E-Paper Passwort funktioniert nicht", "expected_article": "epaper-login"}',
-        '{"id": "c", "text": "Was kostet eine Anzeige?", "expected_article": null}',
-        '{"id": "d", "text": "Wer gewinnt die Bundesliga?", "expected_article": null}']) + "\n")
+    second = labelled_file(tmp_path / "second.jsonl", [
+        ("Zeitung kam heute nicht", None), ("Mein E-Paper Passwort funktioniert nicht", "epaper-login"),
+        ("Was kostet eine Anzeige?", None), ("Wer gewinnt die Bundesliga?", None)])
     assert runner.invoke(cli, ["calibrate", str(second), "--home", str(cold_home)]).exit_code == 0
     status = json.loads(runner.invoke(cli, ["status", "--json", "--home", str(cold_home)]).output)
     assert status["labelled_questions"] == {"total": 1, "current": 1, "source": str(second)}

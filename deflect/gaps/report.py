@@ -178,7 +178,7 @@ def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs, labe
     covered = np.r_[judged.is_("linked", "answer"), np.ones(pad, bool)]
     hard = np.r_[judged.is_("linked"), np.ones(pad, bool)]
     article = np.r_[judged.article, np.array(docs.ids + labelled.ids, dtype=object)] if pad else judged.article
-    examples = np.r_[np.zeros(n + len(docs.ids), bool), np.ones(len(labelled.ids), bool)][:len(X)]
+    examples = np.r_[np.zeros(n + len(docs.ids), bool), np.ones(len(labelled.ids), bool)]
     # evidence of old topics stays valid while the engine judges the same and the topic has not grown much
     fixed = np.array([topics[t]["status"] in ("covered", "dismissed") for t in previous.ids], bool)
     known = {}
