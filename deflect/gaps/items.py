@@ -194,7 +194,7 @@ def vectors(deflector: Engine, items: list[Item], cached: dict[str, dict]) -> tu
     out: list[np.ndarray | None] = [None] * len(items)
     bundle = deflector.bundle
     model = model_name(deflector)
-    if bundle is not None and hasattr(bundle, "load_embeddings"):
+    if bundle is not None and hasattr(bundle, "load_embeddings") and any(it.source == "ticket" for it in items):
         from deflect.index.documents import TICKET
         emb = bundle.load_embeddings(deflector.home.index_dir)
         if emb is not None:
