@@ -137,7 +137,7 @@ def seed_activity(home: Path, days: int = 30, seed: int = 7) -> None:
     run_now(deflector, trigger="cli")
     topics = list_topics(store, ("new", "planned"))
     if topics:
-        plan(store, topics[0].id, "Miriam (Content)", (now - timedelta(days=3)).date())
+        plan(store, topics[0].id, "Miriam (Content)", (now - timedelta(days=3)).date(), force=True)   # shown overdue
     if len(topics) > 2:
         plan(store, topics[2].id, "Jonas (Leserservice)", (now + timedelta(days=10)).date())
     print(f"seeded {len(stamps)} inquiries; gap report: {len(topics)} topics", flush=True)

@@ -63,6 +63,23 @@ def test_halves_of_one_uncovered_question_merge_and_two_questions_stay_apart():
     assert set(lab[n - 40:n - 20]) == {0} and set(lab[n - 20:]) == {2}
 
 
+
+def test_a_phrasing_asked_word_for_word_many_times_keeps_its_family_company():
+    X, article, parts = data(np.random.default_rng(1))
+    n = len(X)
+    halves = [np.arange(n - 40, n - 30), np.arange(n - 30, n - 20), np.arange(n - 20, n - 10), np.arange(n - 10, n)]
+    # in each family one phrasing was typed by ten more customers: copies, each other's nearest rows
+    copies = np.vstack([np.repeat(X[h[5]][None], 10, axis=0) for h in halves])
+    X = np.vstack([X, copies]).astype(np.float32)
+    article = np.r_[article, np.full(len(copies), None, dtype=object)]
+    lab = np.full(len(X), -1, np.int64)
+    for c, rows in enumerate(halves):
+        lab[rows] = c
+        lab[n + 10 * c:n + 10 * (c + 1)] = c
+    merged, _ = merge_by_links(X, lab, [0, 1, 2, 3], parts, article, lambda rows: True,
+                               lambda c: (int((lab == c).sum()), -c))
+    assert merged == {1: 0, 3: 2}
+
 def test_a_merge_the_evidence_test_refuses_does_not_happen():
     X, article, parts = data(np.random.default_rng(1))
     lab = np.full(len(X), -1, np.int64)

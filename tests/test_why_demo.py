@@ -49,3 +49,29 @@ def test_demo_fix_kinds_and_not_found_advice(demo_home):
     why = next(w for g in report["not_found"] for w in g["why"] if w["text"] == moved)
     assert why["reason"] in ("doubt", "wording")
     assert sum(report["counts"]["not_found_reasons"].values()) == len(listed)
+
+
+
+def test_demo_questions_asked_word_for_word_again_and_again_are_one_topic_each(demo_home):
+    # widget traffic: many customers type the very same words; each question has a second phrasing too
+    asked = {"puzzle": {"Wo finde ich die Auflösung vom Kreuzworträtsel?": 12, "Rätsel fehlt im E-Paper": 8},
+             "app": {"E-Paper App stürzt auf Android ständig ab": 10, "App öffnet nach dem Update nicht mehr": 6}}
+    question_of = {text: q for q, phrasings in asked.items() for text in phrasings}
+    texts = [text for phrasings in asked.values() for text, times in phrasings.items() for _ in range(times)]
+    from deflect.deflector import Deflector
+    from deflect.gaps.report import stored_report
+    from deflect.gaps.runs import run_now
+
+    d = Deflector.open(demo_home)
+    asked_by = {d.store.log_inquiry(Inquiry(uuid.uuid4().hex, text, s.language), s.decision, s.confidence,
+                                    s.articles[0].id if s.articles else None, channel="widget"): question_of[text]
+                for text, s in zip(texts, d.suggest_batch(texts, k=3), strict=True)}
+    run_now(d)
+    report = stored_report(d.store).to_dict()
+    d.close()
+    for question in asked:
+        topics = {t["suggested_title"] for t in report["topics"]
+                  if any(asked_by.get(m["id"]) == question for m in t["members"])}
+        assert len(topics) == 1, f"{question}: {topics}"
+    puzzle = next(t for t in report["topics"] if any(asked_by.get(m["id"]) == "puzzle" for m in t["members"]))
+    assert sum(asked_by.get(m["id"]) == "puzzle" for m in puzzle["members"]) == 20

@@ -11,7 +11,9 @@ topics: the first pass's clusters of their linked tickets and article documents 
 the items the engine answers) are merged the same way (their neighbours sought among the covered rows
 alone, so that what is learnt does not depend on how much gap material lies around them), and the share
 whose grouping best matches their articles (BCubed F1) is the one gap clusters merge at. A pair merges
-only when it is more linked than either cluster is to any one covered article.
+only when it is more linked than either cluster is to any one covered article. A text asked word for word
+again is one phrasing here: its copies are each other's nearest rows and say nothing about its company (a
+widget question typed by twenty customers would otherwise keep company with itself alone).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from deflect.gaps.merge import greedy_merge
-from deflect.gaps.nearest_rows import NearestRows, nearest_rows
+from deflect.gaps.nearest_rows import NearestRows, distinct_rows, nearest_rows
 
 NEIGHBOURS = 10             # nearest rows per member that count as its company
 MAX_MEMBERS = 200           # members per cluster looked at (a uniform sample of larger ones)
@@ -114,6 +116,7 @@ def covered_share(X: np.ndarray, covered_parts: list[np.ndarray], article: np.nd
     rows (not the gap clusters' rows, which change from round to round and would move what is learnt)."""
     if not covered_parts:
         return None
+    covered_parts = [distinct_rows(X, p) for p in covered_parts]
     rows = np.concatenate(covered_parts).astype(np.int64)
     part_of = np.repeat(np.arange(len(covered_parts)), [len(p) for p in covered_parts])
     L = link_matrix(nearest_rows(X, rows, k), part_of, len(covered_parts))
@@ -139,8 +142,9 @@ def merge_by_links(X: np.ndarray, lab: np.ndarray, clusters: list[int], covered_
     if len(ids) < 2:
         return {}, None
     sampled = []
+    covered_parts = [distinct_rows(X, p) for p in covered_parts]
     for c in ids:
-        members = np.flatnonzero(lab == c)
+        members = distinct_rows(X, np.flatnonzero(lab == c))
         if len(members) > MAX_MEMBERS:
             draw = np.random.default_rng([seed, len(members), int(members[0]), int(members[-1])])
             members = np.sort(draw.choice(members, MAX_MEMBERS, replace=False))

@@ -93,3 +93,13 @@ def _best(S: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
 def nearest_rows(X: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
     """Per row of ``rows``: the positions (in ``rows``) of its ``k`` most similar other rows."""
     return NearestRows(X, k, spare=0)(rows)
+
+
+def distinct_rows(X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``rows`` without the repeats of a vector (a text asked word for word again): the first of each."""
+    rows = np.asarray(rows, np.int64)
+    if len(rows) < 2:
+        return rows
+    V = np.ascontiguousarray(X[rows])
+    _, first = np.unique(V.view(np.dtype((np.void, V.dtype.itemsize * V.shape[1]))).ravel(), return_index=True)
+    return rows[np.sort(first)]
