@@ -134,6 +134,8 @@ def seed_activity(home: Path, days: int = 30, seed: int = 7) -> None:
         pairs = [(at, i) for i, at in stamps]
         store.db.executemany("update inquiries set created_at = ? where id = ?", pairs)
         store.db.executemany("update feedback set created_at = ? where inquiry_id = ?", pairs)
+        # the help center existed before the simulated month (else every question predates its article)
+        store.db.execute("update articles set created_at = ?", ((now - timedelta(days=days + 60)).isoformat(),))
     run_now(deflector, trigger="cli")
     topics = list_topics(store, ("new", "planned"))
     if topics:

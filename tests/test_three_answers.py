@@ -218,10 +218,10 @@ def test_results_page_escapes_the_query_and_marks_only_query_words(client):
 
 
 # -- metrics -------------------------------------------------------------------------------------
-def _inquiry(store, iid, decision, session=None, created="2026-03-01T09:00:00+00:00"):
-    store.db["inquiries"].insert({"id": iid, "text": iid, "language": "de", "created_at": created,
+def _inquiry(store, iid, decision, session=None, created="2026-03-01T09:00:00+00:00", text=None, shown=None):
+    store.db["inquiries"].insert({"id": iid, "text": text or iid, "language": "de", "created_at": created,
                                   "decision": decision, "confidence": 0.5, "article_id": None,
-                                  "channel": "widget", "session": session, "page": None})
+                                  "channel": "widget", "session": session, "page": None, "shown": shown})
 
 
 def _event(store, inquiry_id, event, article_id=None):
@@ -245,9 +245,16 @@ def test_metrics_count_the_three_answers_separately(tmp_path):
 # -- the gap report --------------------------------------------------------------------------------
 def test_a_suggest_session_counts_as_found_only_when_its_customer_took_an_article(tmp_path):
     store = Store(tmp_path / "g.db")
-    _inquiry(store, "typed-1", "suggest", "S")     # session S: typed twice, clicked an article on the first
-    _inquiry(store, "typed-2", "suggest", "S")
+    # session S: search-as-you-type logged two stages, the click came on the first
+    _inquiry(store, "typed-1", "suggest", "S", text="Ich ziehe um")
+    _inquiry(store, "typed-2", "suggest", "S", text="Ich ziehe um, was passiert mit meinem Abo?")
     _event(store, "typed-1", "clicked", "umzug")
+    # session T asked two questions: the article found for the first does not answer the second, unless
+    # it was shown for it too
+    _inquiry(store, "asked-1", "suggest", "T", text="Passwort vergessen")
+    _inquiry(store, "asked-2", "suggest", "T", text="Die Zeitung war heute nass")
+    _inquiry(store, "asked-3", "suggest", "T", text="Wie komme ich wieder ins Konto?", shown="login,passwort")
+    _event(store, "asked-1", "helpful", "passwort")
     _inquiry(store, "voted", "suggest", "V")       # voted helpful
     _event(store, "voted", "helpful", "umzug")
     _inquiry(store, "gave-up", "suggest", "G")     # clicked, then contacted support after all
@@ -258,7 +265,8 @@ def test_a_suggest_session_counts_as_found_only_when_its_customer_took_an_articl
     _event(store, "rejected", "not_helpful", "umzug")
     _inquiry(store, "ignored", "suggest", "I")     # looked, took nothing
     found = found_articles(store)
-    assert found == {"typed-1": "umzug", "typed-2": "umzug", "voted": "umzug"}
+    assert found == {"typed-1": "umzug", "typed-2": "umzug", "voted": "umzug", "asked-1": "passwort",
+                     "asked-3": "passwort"}
 
     ids = ["typed-1", "typed-2", "voted", "gave-up", "rejected", "ignored", None, "answered"]
     decision = np.array(["suggest"] * 6 + ["suggest", "answer"], dtype=object)

@@ -9,29 +9,47 @@ FOUND = ("clicked", "helpful")
 
 
 def found_articles(store) -> dict[str, str]:
-    """Per inquiry id: the article its customer found, judged by the feedback of the inquiry's session (a
-    search-as-you-type session logs several inquiries, the click may come on any of them): the last one
-    clicked or voted helpful, unless the session voted it not helpful or contacted support after all."""
+    """Per inquiry id: the article its customer found, judged by the feedback of the inquiry's session: the
+    last one clicked or voted helpful, unless the session voted it not helpful or contacted support after
+    all. It counts for the inquiry the click or vote came on and for the session's inquiries that asked the
+    same: typed on the way to it (search-as-you-type logs every stage; one text begins with the other) or
+    shown that article. A session may ask two questions; the article found for one answers not the other."""
     sessions: dict[str, list[str]] = {}
-    for iid, session in store.db.execute("select id, coalesce(session, 'inquiry:' || id) from inquiries"):
+    typed: dict[str, str] = {}
+    shown: dict[str, set[str]] = {}
+    for iid, session, text, listed in store.db.execute(
+            "select id, coalesce(session, 'inquiry:' || id), text, shown from inquiries"):
         sessions.setdefault(session, []).append(iid)
-    taken: dict[str, str] = {}
+        typed[iid] = " ".join((text or "").lower().split())
+        shown[iid] = set((listed or "").split(",")) - {""}
+    taken: dict[str, list[tuple[str, str]]] = {}   # per session: (the inquiry it came on, the article), in order
     rejected: set[tuple[str, str]] = set()
     contacted: set[str] = set()
-    for session, event, article in store.db.execute("""
-            select coalesce(i.session, 'inquiry:' || i.id), f.event, f.article_id
+    for session, iid, event, article in store.db.execute("""
+            select coalesce(i.session, 'inquiry:' || i.id), i.id, f.event, f.article_id
             from feedback f join inquiries i on i.id = f.inquiry_id order by f.created_at, f.seq"""):
         if event in FOUND and article:
-            taken[session] = article
+            taken.setdefault(session, []).append((iid, article))
         elif event == "not_helpful" and article:
             rejected.add((session, article))
         elif event == "contacted_support":
             contacted.add(session)
     out = {}
-    for session, article in taken.items():
-        if session not in contacted and (session, article) not in rejected:
-            out.update(dict.fromkeys(sessions.get(session, ()), article))
+    for session, found in taken.items():
+        if session in contacted:
+            continue
+        found = [(on, article) for on, article in found if (session, article) not in rejected]
+        for iid in sessions.get(session, ()):
+            for on, article in reversed(found):
+                if iid == on or article in shown[iid] or _typed_on_the_way(typed[iid], typed[on]):
+                    out[iid] = article
+                    break
     return out
+
+
+def _typed_on_the_way(a: str, b: str) -> bool:
+    """Two stages of one search-as-you-type question: one text begins with the other."""
+    return bool(a and b) and (a.startswith(b) or b.startswith(a))
 
 
 def by_feedback(decision: np.ndarray, article: np.ndarray, changed: np.ndarray, ids: list[str | None],
