@@ -632,6 +632,25 @@ def test_metrics_definitions(tmp_path):
     store.close()
 
 
+
+def test_top_unanswered_leaves_out_the_stages_of_a_typed_question(tmp_path):
+    from datetime import date
+
+    from deflect.web.metrics import compute
+
+    from deflect.store import Store
+
+    store = Store(tmp_path / "m.db")
+    at = "2026-03-01T09:00:00+00:00"
+    for s in "ABC":   # search-as-you-type logs each pause: the first word of every question is a stage
+        _inquiry(store, f"{s}1", at, "no_answer", s, text="Meine")
+        _inquiry(store, f"{s}2", at, "no_answer", s, text="Meine Zeitung ist nass")
+    _inquiry(store, "D1", at, "no_answer", "D", text="Meine")   # nothing typed on: asked as it stands
+    _inquiry(store, "D2", at, "answer", "D", text="Abo kündigen")
+    top = compute(store, days=1, today=date(2026, 3, 1))["top_unanswered"]
+    assert top == [{"text": "Meine Zeitung ist nass", "count": 3}, {"text": "Meine", "count": 1}]
+    store.close()
+
 def test_metrics_endpoint(setup):
     _, client, fake = setup
     key = new_key(fake)

@@ -21,7 +21,7 @@ from deflect.errors import DeflectError, InputError, NotFoundError
 from deflect.formats import Article, Inquiry, Ticket
 from deflect.gaps.cluster import MIN_SIZE, GapReport
 from deflect.gaps.describe import about, suggest_title
-from deflect.gaps.items import NEAR_MISS, Item, english_share, gap_space
+from deflect.gaps.items import NEAR_MISS, Item, english_share, gap_space, load_items
 from deflect.gaps.report import build_report, stored_report, stored_report_json
 from deflect.gaps.workflow import check_coverage, dismiss, get_topic, has_open_topics, overdue_topics, plan, reopen
 from deflect.home import Home
@@ -246,6 +246,21 @@ def test_min_size_makes_small_groups_disappear(deflector):
     report = report_of(deflector, min_size=10, estimator=estimator(min_size=10), now=NOW)
     assert set(by_content(report)) == {"password"}
 
+
+
+def test_search_as_you_type_stages_are_no_items_of_their_own(deflector):
+    s = deflector.store
+    for i in range(6):   # the widget logs each pause of the typing; the first words of many questions
+        for stage, text in (("a", "Where"), ("b", "where  is my"), ("c", f"Where is my coupon code {i}")):
+            s.log_inquiry(Inquiry(f"t{i}{stage}", text, "en"), "no_answer", 0.1, None, channel="widget",
+                          session=f"s{i}")
+    # in the same session: another question, and one asked twice word for word
+    s.log_inquiry(Inquiry("t0-app", "the app crash again", "en"), "no_answer", 0.1, None, session="s0")
+    s.log_inquiry(Inquiry("t0-app2", "the app crash again", "en"), "no_answer", 0.1, None, session="s0")
+    s.log_inquiry(Inquiry("alone", "where", "en"), "no_answer", 0.1, None)   # no session: no stage
+    ids = {it.id for it in load_items(s) if it.source == "inquiry" and not it.id.startswith("q-")}
+    assert ids == {f"t{i}c" for i in range(6)} | {"t0-app", "t0-app2", "alone"}
+    assert report_of(deflector, estimator=estimator())["counts"]["inquiries"] == 6 + len(ids)
 
 def test_rerun_keeps_ids_and_judges_only_new_items(deflector):
     first = by_content(report_of(deflector, estimator=estimator(), now=NOW))

@@ -16,7 +16,8 @@ Definitions (per UTC day of the inquiry, and as totals over the whole window):
 - **no-answer rate** = no_answer inquiries / inquiries; **suggest rate** = suggested inquiries / inquiries.
 
 A rate is ``null`` when its denominator is 0. ``top_unanswered`` lists the most frequent
-``no_answer`` texts in the window (case and surrounding space ignored), most frequent first.
+``no_answer`` texts in the window (case and surrounding space ignored), most frequent first, without the
+stages of a question its customer typed on (search-as-you-type logs each pause).
 """
 from __future__ import annotations
 
@@ -115,17 +116,32 @@ def compute(store: Store, days: int = 30, channel: str | None = "widget", top: i
             select count(*), {_count(f"s not in ({contacted})")} from seen""", params).fetchone()
     totals.update(sessions_with_suggestion=saw, deflected_sessions=deflected or 0)
 
-    top_unanswered = [{"text": text, "count": count} for _, count, _, text in q(f"""
-            select k, n, at, text from (
-                select lower(trim(i.text)) as k, i.text as text, i.created_at as at,
-                       count(*) over (partition by lower(trim(i.text))) as n,
-                       row_number() over (partition by lower(trim(i.text)) order by i.created_at desc) as latest
-                from inquiries i where {where} and i.decision = 'no_answer') phrasings
-            where latest = 1 order by n desc, at desc limit :top""", params)]
-
     return {
         "from": since, "to": today.isoformat(), "channel": channel or "all",
         "days": [_finish(row) for row in per_day.values()],
         "totals": _finish(totals),
-        "top_unanswered": top_unanswered,
+        "top_unanswered": _top_unanswered(q, where, params, top),
     }
+
+
+def _top_unanswered(q, where: str, params: dict, top: int) -> list[dict]:
+    """The most frequent ``no_answer`` texts (case and surrounding space ignored; the latest wording shown),
+    leaving out the stages of a question its customer typed on (``deflect.gaps.items.typed_on``)."""
+    from deflect.gaps.items import typed_on
+
+    rows = q(f"""
+            select i.text, i.created_at, i.decision, i.session from inquiries i
+            where {where} and {SESSION} in (select {SESSION} from inquiries i
+                                            where {where} and i.decision = 'no_answer')
+            order by i.created_at, i.seq""", params).fetchall()
+    rows = [r for r in rows if r[0] and r[0].strip()]
+    counts: dict[str, list] = {}
+    stages = typed_on([r[0] for r in rows], [r[3] for r in rows])
+    for (text, at, decision, _), stage in zip(rows, stages, strict=True):
+        if decision == "no_answer" and not stage:
+            seen = counts.setdefault(text.strip().lower(), [0, "", ""])
+            seen[0] += 1
+            if at >= seen[1]:
+                seen[1], seen[2] = at, text
+    ranked = sorted(counts.values(), key=lambda c: (c[0], c[1]), reverse=True)[:top]
+    return [{"text": text, "count": n} for n, _, text in ranked]

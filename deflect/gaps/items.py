@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from deflect.language import detect_language
 from deflect.text import text_hash
 
 ENGLISH_DESK = 0.9          # a help desk with this share of English items clusters in the whole vectors
+STAGES = 20                 # later inquiries of a session a search-as-you-type stage is compared with
 NEAR_MISS = 0.5             # an unanswered item whose first article is at least this likely right is no gap
 
 
@@ -107,12 +109,32 @@ def load_items(store) -> list[Item]:
             items.append(Item(f"ticket:{r[0]}", "ticket", r[0], text, r[4], r[7], r[5] or r[6],
                               linked=r[3] or inferred.get(r[0]), subject=(r[1] or "").strip() or None,
                               inferred=not r[3] and r[0] in inferred))
-    for r in store.db.execute("select id, text, language, created_at, channel, decision, article_id, "
-                              "confidence from inquiries order by created_at, seq"):
-        if r[1] and r[1].strip():
-            items.append(Item(f"inquiry:{r[0]}", "inquiry", r[0], r[1].strip(), r[2], r[4], r[3],
-                              logged_decision=r[5], logged_article=r[6], logged_confidence=r[7]))
+    rows = [r for r in store.db.execute("select id, text, language, created_at, channel, decision, article_id, "
+                                        "confidence, session from inquiries order by created_at, seq")
+            if r[1] and r[1].strip()]
+    stages = typed_on([r[1] for r in rows], [r[8] for r in rows])
+    for r in (r for r, stage in zip(rows, stages, strict=True) if not stage):
+        items.append(Item(f"inquiry:{r[0]}", "inquiry", r[0], r[1].strip(), r[2], r[4], r[3],
+                          logged_decision=r[5], logged_article=r[6], logged_confidence=r[7]))
     return items
+
+
+def typed_on(texts: list[str], sessions: list[str | None]) -> list[bool]:
+    """Per inquiry (their texts and sessions, in the order logged): whether it is a stage of a question
+    its customer typed on -- search-as-you-type logs each pause ("Meine", "Meine Zeitung", "Meine Zeitung kam
+    heute nicht") -- because a later inquiry of the same session begins with its text. Stages are no
+    question of their own (the first words of many questions would make a topic of their own)."""
+    later: dict[str, deque[str]] = {}   # per session: the texts logged after this row, the nearest STAGES
+    out = [False] * len(texts)
+    for i in range(len(texts) - 1, -1, -1):
+        session = sessions[i]
+        if not session:
+            continue
+        text = " ".join(texts[i].lower().split())
+        seen = later.setdefault(session, deque(maxlen=STAGES))
+        out[i] = any(t != text and t.startswith(text) for t in seen)
+        seen.appendleft(text)
+    return out
 
 
 def english_share(items: list[Item]) -> float | None:
