@@ -108,3 +108,8 @@ def clip(text: str, max_chars: int) -> str:
 def text_hash(text: str) -> str:
     """A short stable key for a text (16 hex digits of its SHA-1): caches and change detection."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def folded(text: str) -> str:
+    """``text`` in lower case with each run of white space one space: how two typings compare."""
+    return " ".join(text.lower().split())

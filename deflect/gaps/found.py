@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from deflect.text import folded
+
 FOUND = ("clicked", "helpful")
 
 
@@ -20,7 +22,7 @@ def found_articles(store) -> dict[str, str]:
     for iid, session, text, listed in store.db.execute(
             "select id, coalesce(session, 'inquiry:' || id), text, shown from inquiries"):
         sessions.setdefault(session, []).append(iid)
-        typed[iid] = " ".join((text or "").lower().split())
+        typed[iid] = folded(text or "")
         shown[iid] = set((listed or "").split(",")) - {""}
     taken: dict[str, list[tuple[str, str]]] = {}   # per session: (the inquiry it came on, the article), in order
     rejected: set[tuple[str, str]] = set()

@@ -14,7 +14,7 @@ from deflect.clock import parse_time
 from deflect.engine import Engine
 from deflect.gaps.found import by_feedback, found_articles
 from deflect.language import detect_language
-from deflect.text import text_hash
+from deflect.text import folded, text_hash
 
 ENGLISH_DESK = 0.9          # a help desk with this share of English items clusters in the whole vectors
 STAGES = 20                 # later inquiries of a session a search-as-you-type stage is compared with
@@ -130,7 +130,7 @@ def typed_on(texts: list[str], sessions: list[str | None]) -> list[bool]:
         session = sessions[i]
         if not session:
             continue
-        text = " ".join(texts[i].lower().split())
+        text = folded(texts[i])
         seen = later.setdefault(session, deque(maxlen=STAGES))
         out[i] = any(t != text and t.startswith(text) for t in seen)
         seen.appendleft(text)
