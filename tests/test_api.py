@@ -633,7 +633,7 @@ def test_metrics_definitions(tmp_path):
 
 
 
-def test_top_unanswered_leaves_out_the_stages_of_a_typed_question(tmp_path):
+def test_metrics_leave_out_the_stages_of_a_typed_question(tmp_path):
     from datetime import date
 
     from deflect.web.metrics import compute
@@ -647,8 +647,10 @@ def test_top_unanswered_leaves_out_the_stages_of_a_typed_question(tmp_path):
         _inquiry(store, f"{s}2", at, "no_answer", s, text="Meine Zeitung ist nass")
     _inquiry(store, "D1", at, "no_answer", "D", text="Meine")   # nothing typed on: asked as it stands
     _inquiry(store, "D2", at, "answer", "D", text="Abo kündigen")
-    top = compute(store, days=1, today=date(2026, 3, 1))["top_unanswered"]
-    assert top == [{"text": "Meine Zeitung ist nass", "count": 3}, {"text": "Meine", "count": 1}]
+    m = compute(store, days=1, today=date(2026, 3, 1))
+    assert m["top_unanswered"] == [{"text": "Meine Zeitung ist nass", "count": 3}, {"text": "Meine", "count": 1}]
+    t = m["totals"]   # the questions asked: the stages are no inquiries of their own
+    assert (t["inquiries"], t["no_answer"], t["answered"], t["sessions"], t["no_answer_rate"]) == (5, 4, 1, 4, 0.8)
     store.close()
 
 def test_metrics_endpoint(setup):

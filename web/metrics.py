@@ -2,7 +2,9 @@
 
 Definitions (per UTC day of the inquiry, and as totals over the whole window):
 
-- **inquiries**: logged inquiries (channel ``widget`` unless another channel is asked for).
+- **inquiries**: logged inquiries (channel ``widget`` unless another channel is asked for), without the
+  stages of a question its customer typed on (search-as-you-type logs each pause; a later inquiry of the
+  session begins with a stage's text, ``deflect.gaps.items.typed_on``).
 - **sessions**: distinct sessions among them; an inquiry logged without a session counts as a session
   of its own.
 - **answered** / **suggested** / **no_answer**: inquiries whose decision was ``answer`` (a confident
@@ -17,15 +19,17 @@ Definitions (per UTC day of the inquiry, and as totals over the whole window):
 
 A rate is ``null`` when its denominator is 0. ``top_unanswered`` lists the most frequent
 ``no_answer`` texts in the window (case and surrounding space ignored), most frequent first, without the
-stages of a question its customer typed on (search-as-you-type logs each pause).
+stages.
 """
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from deflect.gaps.items import typed_on
 from deflect.store import Store
 
 SESSION = "coalesce(i.session, 'inquiry:' || i.id)"
+DECISIONS = {"answer": "answered", "suggest": "suggested", "no_answer": "no_answer"}
 
 
 def _count(condition: str) -> str:
@@ -67,20 +71,24 @@ def compute(store: Store, days: int = 30, channel: str | None = "widget", top: i
                for n in range(days)}
     totals = _empty()
 
-    # Inquiries, decisions and sessions.
-    for day, n, answered, suggested, no_answer, sessions in q(f"""
-            select substr(i.created_at, 1, 10) as day, count(*), {_count("i.decision = 'answer'")},
-                   {_count("i.decision = 'suggest'")}, {_count("i.decision = 'no_answer'")}, count(distinct {SESSION})
-            from inquiries i where {where} group by day""", params):
-        if day in per_day:
-            per_day[day].update(inquiries=n, answered=answered or 0, suggested=suggested or 0,
-                                no_answer=no_answer or 0, sessions=sessions)
-    n, answered, suggested, no_answer, sessions = q(f"""
-            select count(*), {_count("i.decision = 'answer'")}, {_count("i.decision = 'suggest'")},
-                   {_count("i.decision = 'no_answer'")}, count(distinct {SESSION})
-            from inquiries i where {where}""", params).fetchone()
-    totals.update(inquiries=n, answered=answered or 0, suggested=suggested or 0, no_answer=no_answer or 0,
-                  sessions=sessions)
+    # Inquiries (the stages of a question its customer typed on left out), decisions and sessions.
+    rows = q(f"""
+            select i.created_at, i.decision, {SESSION}, i.text, i.session from inquiries i
+            where {where} order by i.created_at, i.seq""", params).fetchall()
+    stages = typed_on([r[3] or "" for r in rows], [r[4] for r in rows])
+    asked = [r for r, stage in zip(rows, stages, strict=True) if not stage]
+    sessions: dict[str | None, set[str]] = {}   # per day (None: the whole window)
+    for at, decision, session, _, _ in asked:
+        day = at[:10]
+        if day not in per_day:
+            continue
+        for key, row in ((day, per_day[day]), (None, totals)):
+            row["inquiries"] += 1
+            if decision in DECISIONS:
+                row[DECISIONS[decision]] += 1
+            sessions.setdefault(key, set()).add(session)
+    for key, seen in sessions.items():
+        (totals if key is None else per_day[key])["sessions"] = len(seen)
 
     # Feedback events, by the day of the inquiry they belong to (votes once per suggestion).
     events = f"""
@@ -120,25 +128,16 @@ def compute(store: Store, days: int = 30, channel: str | None = "widget", top: i
         "from": since, "to": today.isoformat(), "channel": channel or "all",
         "days": [_finish(row) for row in per_day.values()],
         "totals": _finish(totals),
-        "top_unanswered": _top_unanswered(q, where, params, top),
+        "top_unanswered": _top_unanswered(asked, top),
     }
 
 
-def _top_unanswered(q, where: str, params: dict, top: int) -> list[dict]:
-    """The most frequent ``no_answer`` texts (case and surrounding space ignored; the latest wording shown),
-    leaving out the stages of a question its customer typed on (``deflect.gaps.items.typed_on``)."""
-    from deflect.gaps.items import typed_on
-
-    rows = q(f"""
-            select i.text, i.created_at, i.decision, i.session from inquiries i
-            where {where} and {SESSION} in (select {SESSION} from inquiries i
-                                            where {where} and i.decision = 'no_answer')
-            order by i.created_at, i.seq""", params).fetchall()
-    rows = [r for r in rows if r[0] and r[0].strip()]
+def _top_unanswered(asked: list[tuple], top: int) -> list[dict]:
+    """The most frequent ``no_answer`` texts among the ``asked`` rows (created_at, decision, _, text, _; the
+    stages left out), case and surrounding space ignored, the latest wording shown."""
     counts: dict[str, list] = {}
-    stages = typed_on([r[0] for r in rows], [r[3] for r in rows])
-    for (text, at, decision, _), stage in zip(rows, stages, strict=True):
-        if decision == "no_answer" and not stage:
+    for at, decision, _, text, _ in asked:
+        if decision == "no_answer" and text and text.strip():
             seen = counts.setdefault(text.strip().lower(), [0, "", ""])
             seen[0] += 1
             if at >= seen[1]:
