@@ -252,6 +252,18 @@ def test_watch_closes_an_incident_once_quiet(deflector):  # noqa: F811
     assert states == ["closed"]
 
 
+
+def test_one_customer_typing_and_asking_again_is_no_incident(deflector):  # noqa: F811
+    report = report_of(deflector, estimator=estimator(), now=NOW)
+    crash = next(t for t in report["topics"] if "crash" in " ".join(t["keywords"]))["id"]
+    now = datetime.now(UTC).replace(microsecond=0)
+    crash_history(deflector.store, crash, now)
+    for session in ("s1", "s2"):   # two customers, each typing in stages and asking again: 12 inquiries
+        for i in range(6):
+            deflector.store.log_inquiry(Inquiry(f"{session}-{i}", f"app crash on start {'again ' * i}", "en"),
+                                        "no_answer", 0.1, None, channel="widget", session=session)
+    assert watch(deflector, datetime.now(UTC).replace(microsecond=0)) == []
+
 def test_cli_kind_incidents_and_notice(deflector):  # noqa: F811
     from deflect.cli.gaps import gaps
     from deflect.cli.incidents import incidents

@@ -44,19 +44,27 @@ def record_new_inquiries(deflector: Engine, limit: int = 2000) -> int:
 
 
 def topic_times(store, topic_id: str, now: datetime) -> list[float]:
-    """When the topic's inquiries and tickets arrived (epoch seconds, sorted, the last weeks)."""
+    """When the topic's customers asked (epoch seconds, sorted, the last weeks): a widget session once, at its
+    first inquiry of the topic (its search-as-you-type stages and repeats are one customer), every other
+    inquiry and ticket on its own."""
     since = iso(now - timedelta(days=LOOKBACK_DAYS + 1))
-    ids: dict[str, str] = {}
-    for inquiry_id, at in store.db.execute("select inquiry_id, at from topic_volume where topic_id = ? and at >= ?",
-                                           [topic_id, since]):
-        ids[f"inquiry:{inquiry_id}"] = at
-    for key, at in store.db.execute(
-            "select g.key, coalesce(i.created_at, t.created_at) from gap_items g "
+    first: dict[str, str] = {}
+
+    def asked(key: str, session: str | None, at: str | None) -> None:
+        if at and at >= since:
+            who = f"session:{session}" if session else key
+            first[who] = min(at, first.get(who, at))
+
+    for inquiry_id, at, session in store.db.execute(
+            "select v.inquiry_id, v.at, i.session from topic_volume v left join inquiries i on i.id = v.inquiry_id "
+            "where v.topic_id = ? and v.at >= ?", [topic_id, since]):
+        asked(f"inquiry:{inquiry_id}", session, at)
+    for key, at, session in store.db.execute(
+            "select g.key, coalesce(i.created_at, t.created_at), i.session from gap_items g "
             "left join inquiries i on g.source = 'inquiry' and i.id = g.item_id "
             "left join tickets t on g.source = 'ticket' and t.id = g.item_id where g.topic_id = ?", [topic_id]):
-        if at and at >= since:
-            ids.setdefault(key, at)
-    return sorted(m.timestamp() for m in (parse_time(a) for a in ids.values()) if m)
+        asked(key, session, at)
+    return sorted(m.timestamp() for m in (parse_time(a) for a in first.values()) if m)
 
 
 def watch(deflector: Engine, now: datetime | None = None, hook_url: str | None = None) -> list[dict]:
