@@ -64,7 +64,7 @@ def compute(store: Store, days: int = 30, channel: str | None = "widget", top: i
     where = "i.created_at >= :since and i.created_at < :until"
     if channel:
         where += " and i.channel = :channel"
-    params = {"since": since, "until": until, "channel": channel, "top": top}
+    params = {"since": since, "until": until, "channel": channel}
     q = store.db.execute
 
     per_day = {(first + timedelta(days=n)).isoformat(): _empty((first + timedelta(days=n)).isoformat())

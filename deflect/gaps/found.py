@@ -8,6 +8,7 @@ import numpy as np
 from deflect.text import folded
 
 FOUND = ("clicked", "helpful")
+SESSION = "coalesce(i.session, 'inquiry:' || i.id)"   # an inquiry without a session is a session of its own
 
 
 def found_articles(store) -> dict[str, str]:
@@ -16,19 +17,11 @@ def found_articles(store) -> dict[str, str]:
     all. It counts for the inquiry the click or vote came on and for the session's inquiries that asked the
     same: typed on the way to it (search-as-you-type logs every stage; one text begins with the other) or
     shown that article. A session may ask two questions; the article found for one answers not the other."""
-    sessions: dict[str, list[str]] = {}
-    typed: dict[str, str] = {}
-    shown: dict[str, set[str]] = {}
-    for iid, session, text, listed in store.db.execute(
-            "select id, coalesce(session, 'inquiry:' || id), text, shown from inquiries"):
-        sessions.setdefault(session, []).append(iid)
-        typed[iid] = folded(text or "")
-        shown[iid] = set((listed or "").split(",")) - {""}
     taken: dict[str, list[tuple[str, str]]] = {}   # per session: (the inquiry it came on, the article), in order
     rejected: set[tuple[str, str]] = set()
     contacted: set[str] = set()
-    for session, iid, event, article in store.db.execute("""
-            select coalesce(i.session, 'inquiry:' || i.id), i.id, f.event, f.article_id
+    for session, iid, event, article in store.db.execute(f"""
+            select {SESSION}, i.id, f.event, f.article_id
             from feedback f join inquiries i on i.id = f.inquiry_id order by f.created_at, f.seq"""):
         if event in FOUND and article:
             taken.setdefault(session, []).append((iid, article))
@@ -36,6 +29,18 @@ def found_articles(store) -> dict[str, str]:
             rejected.add((session, article))
         elif event == "contacted_support":
             contacted.add(session)
+    if not taken:
+        return {}
+    sessions: dict[str, list[str]] = {}   # the inquiries of the sessions that found an article
+    typed: dict[str, str] = {}
+    shown: dict[str, set[str]] = {}
+    for iid, session, text, listed in store.db.execute(f"""
+            select i.id, {SESSION}, i.text, i.shown from inquiries i where {SESSION} in (
+                select coalesce(j.session, 'inquiry:' || j.id) from feedback f join inquiries j on j.id = f.inquiry_id
+                where f.event in ({", ".join(f"'{e}'" for e in FOUND)}))"""):
+        sessions.setdefault(session, []).append(iid)
+        typed[iid] = folded(text or "")
+        shown[iid] = set((listed or "").split(",")) - {""}
     out = {}
     for session, found in taken.items():
         if session in contacted:
