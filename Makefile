@@ -24,7 +24,7 @@ demo: demo-data
 	$(BIN)/deflect serve --host $(HOST) --port $(PORT)
 
 demo-data: install
-	$(BIN)/deflect ingest faq_articles/
+	$(BIN)/deflect ingest faq_articles/ --dates-to-now
 	$(BIN)/deflect index
 	$(BIN)/deflect calibrate
 	$(BIN)/deflect suggest "Meine Zeitung ist heute nicht gekommen" --no-log

@@ -83,6 +83,7 @@ def demo_engine(folder: Path):
     """The demo help center (faq_articles/ with its tickets) in a new home under ``folder``, indexed with
     the default model and calibrated from its ticket history as ``make demo`` does: (engine, the
     calibration report)."""
+    from deflect.clock import utcnow
     from deflect.decision.refit import calibrate_from_history
     from deflect.deflector import Deflector
     from deflect.embedder import load_embedder
@@ -93,7 +94,7 @@ def demo_engine(folder: Path):
 
     home = Home(folder / "home").ensure()
     store = open_store(home.db_path)
-    ingest(store, [ROOT / "faq_articles"])
+    ingest(store, [ROOT / "faq_articles"], recent_as_of=utcnow())
     indexer.build(store, load_embedder(), home.index_dir)
     store.close()
     engine = Deflector.open(home)

@@ -39,7 +39,7 @@ def build(folder: Path, refresh: bool = True) -> None:
             continue
         if not (home / "deflect.db").exists():
             deflect("tenants", "create", name, "--tenants", str(folder))
-        deflect("ingest", str(articles), "--home", str(home))
+        deflect("ingest", str(articles), "--dates-to-now", "--home", str(home))
         deflect("index", "--home", str(home))
         deflect("calibrate", "--home", str(home))
         deflect("suggest", SAMPLES[name], "--no-log", "--home", str(home))

@@ -55,7 +55,9 @@ UNCOVERED = [
 ]
 
 def build_home(root: Path) -> Path:
-    """Ingest faq_articles/ (articles and tickets), index with the default model, calibrate."""
+    """Ingest faq_articles/ (articles and tickets, dated to end in the last week as ``make demo`` does),
+    index with the default model, calibrate."""
+    from deflect.clock import utcnow
     from deflect.decision.fit import calibrate_tickets
     from deflect.deflector import Deflector
     from deflect.embedder import DEFAULT_MODEL, load_embedder, set_threads
@@ -67,7 +69,7 @@ def build_home(root: Path) -> Path:
     set_threads(2)
     home = Home(root).ensure()
     store = open_store(home.database)
-    ingest(store, [ROOT / "faq_articles"])
+    ingest(store, [ROOT / "faq_articles"], recent_as_of=utcnow())
     embedder = load_embedder(DEFAULT_MODEL)
     print("indexing the demo help center (a few minutes) …", flush=True)
     indexer.build(store, embedder, home.index_dir)

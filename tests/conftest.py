@@ -23,6 +23,7 @@ def demo_home_template(tmp_path_factory) -> Path:
     calibrated as `deflect calibrate` does without a file (from its ticket history, with the model
     parts' shares and the word-match weights learnt from it). Read-only: copy it (``demo_home``) to
     change it."""
+    from deflect.clock import utcnow
     from deflect.decision.refit import calibrate_from_history
     from deflect.deflector import Deflector
     from deflect.embedder import load_embedder, set_threads
@@ -34,7 +35,7 @@ def demo_home_template(tmp_path_factory) -> Path:
     set_threads(2)
     home = Home(tmp_path_factory.mktemp("demo-home")).ensure()
     store = open_store(home.db_path)
-    ingest(store, [FAQ])
+    ingest(store, [FAQ], recent_as_of=utcnow())   # as `make demo`: its tickets end in the last week
     indexer.build(store, load_embedder(), home.index_dir)
     store.close()
     deflector = Deflector.open(home)

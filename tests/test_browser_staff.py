@@ -163,16 +163,21 @@ def test_incident_notice_shows_for_a_matching_question_only(server, page, store)
     while run["state"] == "running" and time.monotonic() < deadline:
         time.sleep(0.5)
         run = _api(server, "GET", f"/api/v1/gaps/runs/{run['id']}", key)["run"]
-    topics = _api(server, "GET", "/api/v1/gaps", key)["topics"]
+    topics = _api(server, "GET", "/api/v1/gaps?status=all", key)["topics"]
     crash = next(t for t in topics if t["fix"]["kind"] == "product" and "app" in json.dumps(t).lower()
                  and "crash" in json.dumps(t).lower())
+    if crash["status"] == "dismissed":   # the report test dismisses the second costliest topic
+        _api(server, "PATCH", f"/api/v1/gaps/{crash['id']}", key, {"status": "new"})
     now = datetime.now(UTC)
     history = [{"inquiry_id": f"hist-{d}-{k}", "topic_id": crash["id"], "at": iso(now - timedelta(days=d, hours=3 * k)),
                 "similarity": 0.9} for d in range(1, 29) for k in range(2)]
     with store.db.transaction():
         store.db["topic_volume"].insert_all(history, pk="inquiry_id")
-    for i in range(12):   # a burst of customers whose e-paper app crashes
-        _api(server, "POST", "/api/v1/suggest", body={"text": f"Die E-Paper-App stürzt ständig ab ({i})"})
+    devices = ("Pixel 8", "Pixel 9", "Galaxy S23", "Galaxy A54", "Xiaomi 14", "OnePlus 12")
+    burst = [f"Die E-Paper-App stürzt seit dem Update auf Android 15 ab ({d})" for d in devices] + \
+            [f"Seit dem Android-15-Update stürzt die E-Paper-App auf meinem {d} beim Öffnen ab" for d in devices]
+    for text in burst:   # a burst of customers whose e-paper app crashes, each in their own words
+        _api(server, "POST", "/api/v1/suggest", body={"text": text})
     incidents = _api(server, "POST", "/api/v1/incidents/check", key)["incidents"]
     incident = next(i for i in incidents if i["topic_id"] == crash["id"])
     _api(server, "POST", f"/api/v1/incidents/{incident['id']}/notices", key,

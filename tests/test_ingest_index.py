@@ -82,6 +82,35 @@ def test_cli_reports_file_and_line(faq, home):
     assert "zz-bad.jsonl:2: not valid JSON" in result.output
 
 
+def test_dates_to_now_moves_an_old_export_into_the_last_week_by_whole_weeks(faq, home):
+    from datetime import UTC, datetime, timedelta
+
+    from deflect.clock import parse_time, utcnow
+
+    dated = [{**TICKETS[0], "created_at": "2026-03-02T08:15:00Z"},      # a Monday morning
+             {**TICKETS[1], "created_at": "2026-03-07T22:40:00+02:00"}]   # a Saturday night, local time
+    (faq / "tickets.jsonl").write_text("\n".join(json.dumps(t) for t in [*dated, {**TICKETS[1], "id": "T3"}]),
+                                       encoding="utf-8")
+    result = CliRunner().invoke(cli, ["ingest", str(faq), "--dates-to-now", "--home", str(home.path)])
+    assert result.exit_code == 0, result.output
+    assert "ticket dates moved" in result.output
+    tickets = open_store(home.db_path).get_tickets(["T1", "T2", "T3"])
+    monday, saturday = (parse_time(tickets[t]["created_at"]) for t in ("T1", "T2"))
+    now = utcnow()
+    assert now - timedelta(days=7) < saturday <= now          # the newest lies in the last week
+    assert saturday - monday == datetime(2026, 3, 7, 20, 40, tzinfo=UTC) - datetime(2026, 3, 2, 8, 15, tzinfo=UTC)
+    assert (monday.weekday(), monday.hour, monday.minute) == (0, 8, 15)
+    assert tickets["T3"]["created_at"] is None                  # an undated ticket stays undated
+
+
+def test_ingest_keeps_the_dates_without_dates_to_now(faq, home):
+    (faq / "tickets.jsonl").write_text(json.dumps({**TICKETS[0], "created_at": "2026-03-02T08:15:00Z"}),
+                                       encoding="utf-8")
+    report = ingest(open_store(home.db_path), [faq])
+    assert report["weeks_moved"] == 0
+    assert open_store(home.db_path).get_tickets(["T1"])["T1"]["created_at"] == "2026-03-02T08:15:00Z"
+
+
 @pytest.fixture(scope="module")
 def model():
     """The real default model: the tests that use it are marked slow."""

@@ -99,6 +99,12 @@ def test_fix_kinds_from_words_resolutions_and_spikes():
     plain = [MemberText("Kreuzworträtsel Auflösung"), MemberText("Rätselseite")]
     assert classify(plain).kind == "article" and classify(plain, spike=True).kind == "product"
     assert "spike" in classify(plain, spike=True).evidence
+    # a month's rise alone is no defect (a new question rises too); beside words of a defect it counts
+    assert classify(plain, rising=True).kind == "article"
+    broken = [MemberText("Rätselseite lädt nicht"), MemberText("Das Rätsel geht nicht mehr"),
+              MemberText("Wo finde ich das Kreuzworträtsel?"), MemberText("Wo ist die Rätselseite?")]
+    assert classify(broken).kind == "article"
+    assert classify(broken, rising=True).kind == "product" and "rising" in classify(broken, rising=True).evidence
 
 
 def test_team_override_sticks_to_the_topic_and_owner_prefills(deflector, monkeypatch):  # noqa: F811

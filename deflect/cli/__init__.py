@@ -30,13 +30,20 @@ def cli():
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--prune", is_flag=True, help="Delete stored articles that are not in the given folders.")
+@click.option("--dates-to-now", is_flag=True,
+              help="Move the tickets' dates by whole weeks so that the newest falls in the last week (weekdays "
+                   "and times of day kept): an older export, or the demo, then counts as recent history in "
+                   "the report's costs and trends and in the incident baselines.")
 @home_option
 @friendly
-def ingest(paths, prune, home):
+def ingest(paths, prune, dates_to_now, home):
     """Ingest FAQ articles (*.md, folders searched recursively) and ticket exports (*.jsonl, *.csv)."""
+    from deflect.clock import utcnow
     from deflect.ingest import ingest as run
     store = open_home_store(home)
-    report = run(store, paths, prune=prune)
+    report = run(store, paths, prune=prune, recent_as_of=utcnow() if dates_to_now else None)
+    if report["weeks_moved"]:
+        click.echo(f"ticket dates moved {report['weeks_moved']} weeks forward")
     a, t = report["articles"], report["tickets"]
     click.echo(f"articles: {a['new']} new, {a['changed']} changed, {a['unchanged']} unchanged"
                + (f", {a['deleted']} deleted" if a["deleted"] else ""))

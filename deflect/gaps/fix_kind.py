@@ -5,8 +5,9 @@ self-service function).
 
 The kind is read from the members' own words (German and English patterns), from what agents did
 (a ticket's resolution: "intern umgeschrieben", "refunded", "forwarded to the app team"), and from
-the topic's volume (a sudden rise is a symptom of a defect, not of a missing article). The team can
-override the kind; the override sticks to the topic id across report runs.
+the topic's volume (a sudden rise -- an open incident -- is a symptom of a defect, not of a missing article;
+a topic that grew over the last month only confirms a defect its words suggest, as every new question
+grows too). The team can override the kind; the override sticks to the topic id across report runs.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ ARTICLE_TEXT = re.compile(
     r"what|which)\b", _I)
 
 PRIOR = {"article": 0.25, "product": 0.0, "process": 0.0}   # a plain question is the default
-SPIKE_WEIGHT = 0.3          # an incident or a sudden rise counts this much for product
+SPIKE_WEIGHT = 0.3          # an incident, or a month's rise beside defect words, counts this much for product
 MIN_SHARE = 0.2             # members a pattern must cover to count at all
 
 
@@ -60,8 +61,9 @@ class MemberText:
     resolution: str = ""
 
 
-def classify(members: list[MemberText], spike: bool = False) -> Fix:
-    """The fix kind of a topic from its members' words, what agents did, and a volume spike."""
+def classify(members: list[MemberText], spike: bool = False, rising: bool = False) -> Fix:
+    """The fix kind of a topic from its members' words, what agents did, and its volume: a ``spike`` (an
+    open incident), or ``rising`` over the last period (counted only beside words of a defect)."""
     n = max(1, len(members))
     hits = {kind: 0 for kind in KINDS}
     words: dict[str, Counter] = {kind: Counter() for kind in KINDS}
@@ -78,12 +80,13 @@ def classify(members: list[MemberText], spike: bool = False) -> Fix:
         share = hits[kind] / n
         weight = 0.5 if kind == "article" else 1.0    # question words occur in any kind of request
         scores[kind] = PRIOR[kind] + (weight * share if share >= MIN_SHARE else 0.0)
-    if spike:
+    rose = rising and not spike and hits["product"] / n >= MIN_SHARE
+    if spike or rose:
         scores["product"] += SPIKE_WEIGHT
     kind = max(KINDS, key=lambda k: (scores[k], -KINDS.index(k)))
     evidence = [w for w, _ in words[kind].most_common(5)]
-    if spike and kind == "product":
-        evidence.append("spike")
+    if kind == "product" and (spike or rose):
+        evidence.append("spike" if spike else "rising")
     confidence = scores[kind] / sum(scores.values()) if sum(scores.values()) else 0.0
     return Fix(kind=kind, confidence=round(confidence, 3), evidence=evidence, source="auto",
                owner=default_owner(kind))
@@ -116,7 +119,7 @@ def topic_members(store, topic: Topic, texts: dict[str, str]) -> list[MemberText
 def attach_fixes(store, entries: dict[str, Topic], texts: dict[str, str], spiking: set[str]) -> None:
     """Give every report entry its fix: the team's kind where it set one, else the classifier's."""
     for topic_id, entry in entries.items():
-        auto = classify(topic_members(store, entry, texts), spike=topic_id in spiking or _rising(entry))
+        auto = classify(topic_members(store, entry, texts), spike=topic_id in spiking, rising=_rising(entry))
         team = override(store, topic_id)
         entry.fix = team_fix(team["kind"], auto) if team else auto
 
