@@ -49,7 +49,7 @@ def build_home(case_name: str, work: Path, seed: int) -> tuple[Path, Path, dict]
         run_deflect(["index", "--quiet"], home)
     index_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    said = run_deflect(["calibrate"], home).strip()
+    said = "; ".join(line for line in run_deflect(["calibrate"], home).strip().splitlines() if line)
     return case, home, {"index_s": round(index_s, 1), "calibrate_s": round(time.perf_counter() - t0, 1),
                         "calibrate_said": said}
 

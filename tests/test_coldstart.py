@@ -48,7 +48,7 @@ def test_calibrate_without_tickets_or_labels_fits_the_decision_from_the_help_cen
     runner = CliRunner()
     result = runner.invoke(cli, ["calibrate", "--home", str(cold_home)])
     assert result.exit_code == 0, result.output
-    assert "calibrated on self-supervised from 54 articles' texts" in result.output
+    assert "calibration: self-supervised from 54 articles' texts" in result.output
     status = runner.invoke(cli, ["status", "--home", str(cold_home)])
     assert "calibration: self-supervised from 54 articles' texts (" in status.output
     assert "questions" in status.output and "passages" in status.output

@@ -170,4 +170,4 @@ def test_cli_suggest_jsonl_logs_inquiries_and_eval(demo_home, tmp_path):
     assert metrics["auroc"] is not None
 
     result = runner.invoke(cli, ["calibrate", str(labelled), "--home", str(demo_home)])
-    assert result.exit_code == 0 and "calibrated on 4 labelled" in result.output
+    assert result.exit_code == 0 and "calibration: 4 labelled" in result.output

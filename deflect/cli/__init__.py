@@ -206,8 +206,9 @@ def calibrate(labelled, wrong_cost, home):
     else:
         report = calibrate_from_history(deflector, wrong_cost)
     cal = deflector.store.get_setting("calibration")
-    click.echo(f"calibrated on {describe_calibration(cal, when=False)}: threshold {report['threshold']}, answers "
-               f"{report['answer_rate']:.0%} of them, right when answering {report['right_when_answered']}")
+    click.echo(f"calibration: {describe_calibration(cal, when=False)}")
+    click.echo(f"threshold {report['threshold']}: answers {report['answer_rate']:.0%} of them, right when answering "
+               f"{report['right_when_answered']}")
     caveat = calibration_caveat(cal)
     if caveat:
         click.echo(f"caution: {caveat}")
