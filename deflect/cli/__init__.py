@@ -43,7 +43,8 @@ def ingest(paths, prune, dates_to_now, home):
     store = open_home_store(home)
     report = run(store, paths, prune=prune, recent_as_of=utcnow() if dates_to_now else None)
     if report["weeks_moved"]:
-        click.echo(f"ticket dates moved {report['weeks_moved']} weeks forward")
+        weeks = report["weeks_moved"]
+        click.echo(f"ticket dates moved {weeks} week{'s' if weeks != 1 else ''} forward")
     a, t = report["articles"], report["tickets"]
     click.echo(f"articles: {a['new']} new, {a['changed']} changed, {a['unchanged']} unchanged"
                + (f", {a['deleted']} deleted" if a["deleted"] else ""))
