@@ -262,6 +262,24 @@ def test_search_as_you_type_stages_are_no_items_of_their_own(deflector):
     assert ids == {f"t{i}c" for i in range(6)} | {"t0-app", "t0-app2", "alone"}
     assert report_of(deflector, estimator=estimator())["counts"]["inquiries"] == 6 + len(ids)
 
+def test_a_customer_asking_twice_and_writing_in_costs_the_topic_once(deflector):
+    from deflect.store.feedback import record_contact
+
+    s = deflector.store
+    for i, text in enumerate(("the app crash again today", "app crash again after update")):   # one customer
+        s.log_inquiry(Inquiry(f"cq{i}", text, "en"), "no_answer", 0.1, None, channel="widget", session="s-crash")
+    s.log_inquiry(Inquiry("cq-other", "the app crash again here", "en"), "no_answer", 0.1, None, channel="widget")
+    record_contact(s, "form", "s-crash", None, "c0")   # ... who then wrote ticket c0 through the contact form
+    assert next(it for it in load_items(s) if it.id == "c0").session == "s-crash"
+    crash = by_content(report_of(deflector, estimator=estimator(), now=NOW))["crash"]
+    members = {m["id"] for m in crash["members"]}
+    assert {"cq0", "cq1", "cq-other", "c0", "c1"} <= members
+    cost = crash["cost"]
+    assert cost["tickets"] == 6 and cost["inquiries"] >= 3
+    # the two inquiries of the session and ticket c0 are one customer; every other one is a customer of its own
+    assert cost["customers"] == cost["inquiries"] + cost["tickets"] - 2
+
+
 def test_rerun_keeps_ids_and_judges_only_new_items(deflector):
     first = by_content(report_of(deflector, estimator=estimator(), now=NOW))
     plan(deflector.store, first["password"]["id"], "ana", "2025-07-01", now=NOW, force=True)

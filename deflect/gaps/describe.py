@@ -206,11 +206,13 @@ def weekly(times: list[datetime], now: datetime, weeks: int = WEEKS) -> list[int
 
 
 def cost(members: list[Item], now: datetime, days: int = COST_DAYS) -> Cost:
-    """The customers a topic cost in the last ``days`` days: its inquiries and tickets created then."""
+    """The customers a topic cost in the last ``days`` days: its inquiries and tickets created then, a widget
+    session once (a customer who asked twice, or asked and then wrote the ticket, is one customer)."""
     start = now - timedelta(days=days)
     recent = [m for m in members if (t := parse_time(m.created_at)) and start < t <= now]
     inquiries = sum(m.source == "inquiry" for m in recent)
-    return Cost(customers=len(recent), inquiries=inquiries, tickets=len(recent) - inquiries, days=days)
+    customers = {f"session:{m.session}" if m.session else m.key for m in recent}
+    return Cost(customers=len(customers), inquiries=inquiries, tickets=len(recent) - inquiries, days=days)
 
 
 def norm(text: str) -> str:

@@ -36,6 +36,7 @@ class Item:
     logged_confidence: float | None = None
     subject: str | None = None      # a ticket's subject line (``text`` runs subject and body together)
     inferred: bool = False          # ``linked`` is an inferred link (deflect.store.links), not an agent's
+    session: str | None = None      # the customer's widget session (an inquiry's, or the one a ticket came with)
 
 
 @dataclass
@@ -101,6 +102,8 @@ def load_items(store) -> list[Item]:
     from deflect.store.links import covering_links
 
     inferred = covering_links(store)   # a ticket whose resolution or neighbourhood points to an article
+    sent_with = dict(store.db.execute("select ticket_id, min(session) from contacts where ticket_id is not null "
+                                      "and session is not null group by ticket_id").fetchall())
     items = []
     for r in store.db.execute("select id, subject, body, article_id, language, created_at, ingested_at, "
                               "channel from tickets order by id"):
@@ -108,14 +111,14 @@ def load_items(store) -> list[Item]:
         if text:
             items.append(Item(f"ticket:{r[0]}", "ticket", r[0], text, r[4], r[7], r[5] or r[6],
                               linked=r[3] or inferred.get(r[0]), subject=(r[1] or "").strip() or None,
-                              inferred=not r[3] and r[0] in inferred))
+                              inferred=not r[3] and r[0] in inferred, session=sent_with.get(r[0])))
     rows = [r for r in store.db.execute("select id, text, language, created_at, channel, decision, article_id, "
                                         "confidence, session from inquiries order by created_at, seq")
             if r[1] and r[1].strip()]
     stages = typed_on([r[1] for r in rows], [r[8] for r in rows])
     for r in (r for r, stage in zip(rows, stages, strict=True) if not stage):
         items.append(Item(f"inquiry:{r[0]}", "inquiry", r[0], r[1].strip(), r[2], r[4], r[3],
-                          logged_decision=r[5], logged_article=r[6], logged_confidence=r[7]))
+                          logged_decision=r[5], logged_article=r[6], logged_confidence=r[7], session=r[8]))
     return items
 
 

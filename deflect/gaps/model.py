@@ -82,8 +82,9 @@ class Trend(_Json):
 
 @dataclass(slots=True)
 class Cost(_Json):
-    """How many customers a topic cost lately: each inquiry and ticket is one who did not find an answer."""
-    customers: int = _doc("Inquiries and tickets of the last ``days`` days.", 0)
+    """How many customers a topic cost lately: each inquiry and ticket is one who did not find an answer (the
+    inquiries of one widget session, and a ticket sent with it, are one customer)."""
+    customers: int = _doc("Customers of the last ``days`` days: inquiries and tickets, a widget session once.", 0)
     inquiries: int = 0
     tickets: int = 0
     days: int = 30
