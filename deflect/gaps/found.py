@@ -36,7 +36,7 @@ def found_articles(store) -> dict[str, str]:
     shown: dict[str, set[str]] = {}
     for iid, session, text, listed in store.db.execute(f"""
             select i.id, {SESSION}, i.text, i.shown from inquiries i where {SESSION} in (
-                select coalesce(j.session, 'inquiry:' || j.id) from feedback f join inquiries j on j.id = f.inquiry_id
+                select {SESSION} from feedback f join inquiries i on i.id = f.inquiry_id
                 where f.event in ({", ".join(f"'{e}'" for e in FOUND)}))"""):
         sessions.setdefault(session, []).append(iid)
         typed[iid] = folded(text or "")

@@ -122,6 +122,12 @@ def load_items(store) -> list[Item]:
     return items
 
 
+def customer_of(key: str, session: str | None) -> str:
+    """Who asked: a widget session is one customer (its repeats, rewordings and the ticket sent with it), every
+    other inquiry and ticket (``key``) one of its own."""
+    return f"session:{session}" if session else key
+
+
 def typed_on(texts: list[str], sessions: list[str | None]) -> list[bool]:
     """Per inquiry (their texts and sessions, in the order logged): whether it is a stage of a question
     its customer typed on -- search-as-you-type logs each pause ("Meine", "Meine Zeitung", "Meine Zeitung kam

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from deflect.clock import iso, parse_time, utcnow
 from deflect.engine import Engine
 from deflect.gaps.incidents import LOOKBACK_DAYS, check
+from deflect.gaps.items import customer_of
 from deflect.gaps.notices import notice_rows
 from deflect.gaps.topic_match import assign
 from deflect.store.database import IntegrityErrors
@@ -52,7 +53,7 @@ def topic_times(store, topic_id: str, now: datetime) -> list[float]:
 
     def asked(key: str, session: str | None, at: str | None) -> None:
         if at and at >= since:
-            who = f"session:{session}" if session else key
+            who = customer_of(key, session)
             first[who] = min(at, first.get(who, at))
 
     for inquiry_id, at, session in store.db.execute(
