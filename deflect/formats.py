@@ -30,6 +30,8 @@ TICKET_FIELDS = ("id", "subject", "body", "resolution", "article_id", "language"
                  "created_at", "channel", "status")
 CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone")
 _LANG = re.compile(r"^[A-Za-z]{2}$")
+_FRONT_MATTER_FENCE = re.compile(r"-{3,}\s*")   # the line that opens and closes the front matter
+FRONT_MATTER_HINT = "Check quoting: values with ':' need quotes."
 
 
 @dataclass
@@ -133,6 +135,17 @@ def _language(value, text: str, path: str, line: int | None) -> str:
     return lang.lower()
 
 
+def front_matter_problem(text: str, exc: yaml.YAMLError) -> tuple[str, int]:
+    """What YAML could not read in the front matter of ``text``, and the 1-based line of the file to fix.
+    YAML notices an unclosed quote or bracket only where the front matter ends; the construct it was
+    reading (``context_mark``) starts on the line to fix. Its lines count from the opening '---'."""
+    opening = next((n for n, line in enumerate(text.splitlines(), 1) if _FRONT_MATTER_FENCE.fullmatch(line)), 1)
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    return problem + (f" ({context})" if context else ""), opening + mark.line if mark is not None else 1
+
+
 def read_article(path: Path) -> Article:
     """Parse one Markdown article with YAML front matter."""
     try:
@@ -142,11 +155,8 @@ def read_article(path: Path) -> Article:
     try:
         post = frontmatter.loads(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1  # +1 for 1-based, +1 for the opening '---'
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"invalid YAML front matter: {problem}", str(path), line,
-                         hint="Check quoting: values with ':' need quotes.") from exc
+        problem, line = front_matter_problem(text, exc)
+        raise InputError(f"invalid YAML front matter: {problem}", str(path), line, hint=FRONT_MATTER_HINT) from exc
     meta = post.metadata
     if not isinstance(meta, dict):
         raise InputError("front matter must be a YAML mapping", str(path), 1)

@@ -529,7 +529,8 @@ def test_put_article_markdown(setup):
         ("a1", {"json": {"title": "T" * 301, "body": "B"}}, 400, "too long"),
         ("bad id!", {"json": {"title": "T", "body": "B"}}, 400, "article id"),
         ("a1", {"data": "title: T", "content_type": "text/plain"}, 415, "text/markdown"),
-        ("a1", {"data": "---\ntitle: [unclosed\n---\nbody", "content_type": "text/markdown"}, 400, "YAML"),
+        ("a1", {"data": "---\ntitle: [unclosed\n---\nbody", "content_type": "text/markdown"}, 400,
+         "invalid YAML front matter on line 2"),
         ("a1", {"data": "---\n- a\n- b\n---\nbody", "content_type": "text/markdown"}, 400, "title"),
         ("a1", {"data": b"---\ntitle: T\n---\n\xff\xfe", "content_type": "text/markdown"}, 400, "UTF-8"),
         (

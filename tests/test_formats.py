@@ -36,12 +36,17 @@ def test_article_with_all_fields(tmp_path):
     assert a.questions == ["forgot my password", "cannot log in"]
 
 
-def test_bad_yaml_names_file_and_line(tmp_path):
-    p = write(tmp_path / "bad.md", "---\ntitle: ok\nquestions:\n  - \"unclosed\n---\nbody\n")
+@pytest.mark.parametrize("text, line", [
+    ("---\ntitle: ok\nquestions:\n  - \"unclosed\n---\nbody\n", 4),     # where the quote opens
+    ("---\nid: a\ntitle: Hallo: Welt\nquestions: []\n---\nbody\n", 3),  # the unquoted colon
+    ("---\ntitle: [broken\n---\nbody\n", 2),                            # where the bracket opens
+    ("\n---\nid: a\ntitle: Hallo: Welt\n---\nbody\n", 4),               # a blank line before the front matter
+])
+def test_bad_yaml_names_file_and_the_line_to_fix(tmp_path, text, line):
+    p = write(tmp_path / "bad.md", text)
     with pytest.raises(InputError) as err:
         read_article(p)
-    assert "bad.md:" in str(err.value) and "YAML" in str(err.value)
-    assert err.value.line is not None and err.value.line >= 2
+    assert f"bad.md:{line}: invalid YAML front matter" in str(err.value)
 
 
 def test_missing_title_is_an_error(tmp_path):

@@ -10,7 +10,7 @@ import yaml
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from deflect.errors import NotFoundError
-from deflect.formats import Article, url_problem
+from deflect.formats import FRONT_MATTER_HINT, Article, front_matter_problem, url_problem
 from deflect.gaps.model import Report, RunOptions
 from deflect.gaps.notices import reach_since as notice_reach_since
 from deflect.gaps.render import to_csv
@@ -165,8 +165,8 @@ def _markdown_fields() -> dict:
     try:
         post = frontmatter.loads(text)
     except yaml.YAMLError as exc:
-        raise ApiError(f"invalid YAML front matter: {getattr(exc, 'problem', None) or exc}",
-                       hint="Check quoting: values with ':' need quotes.") from None
+        problem, line = front_matter_problem(text, exc)
+        raise ApiError(f"invalid YAML front matter on line {line}: {problem}", hint=FRONT_MATTER_HINT) from None
     if not isinstance(post.metadata, dict):
         raise ApiError("front matter must be a YAML mapping")
     data = {k: (str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
