@@ -32,6 +32,8 @@ CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone")
 _LANG = re.compile(r"^[A-Za-z]{2}$")
 _FRONT_MATTER_FENCE = re.compile(r"-{3,}\s*")   # the line that opens and closes the front matter
 FRONT_MATTER_HINT = "Check quoting: values with ':' need quotes."
+UTF8_HINT = "Export the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 IN > OUT)."
+INQUIRY_LINE_HINT = 'One JSON object per line: {"id": ..., "text": ..., "expected_article": an article id or null}.'
 
 
 @dataclass
@@ -217,8 +219,7 @@ def read_articles(files: Iterable[Path]) -> list[Article]:
 
 def _not_utf8(path: Path, exc: UnicodeDecodeError, data: bytes) -> InputError:
     line = data[:exc.start].count(b"\n") + 1
-    return InputError("not UTF-8 text", str(path), line,
-                      hint="Export the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 IN > OUT).")
+    return InputError("not UTF-8 text", str(path), line, hint=UTF8_HINT)
 
 
 def _read_text(path: Path) -> str:
@@ -337,25 +338,60 @@ def parse_inquiry(obj: dict, where: str = "<input>", line: int | None = None,
     )
 
 
+def check_expected_articles(inquiries: Iterable[Inquiry], articles: Iterable[str], where: str) -> None:
+    """Refuse labelled inquiries that expect an article the help center does not have (a typo in the id,
+    or an article deleted since labelling): each would count as a question its article can never answer."""
+    known = set(articles)
+    unknown = [q for q in inquiries if q.expected_article is not None and q.expected_article not in known]
+    if not unknown:
+        return
+    import difflib
+
+    def named(q: Inquiry) -> str:
+        near = difflib.get_close_matches(q.expected_article, known, n=1)
+        return f"{q.id} -> {q.expected_article!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
+
+    shown = "; ".join(named(q) for q in unknown[:3]) + (f"; and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+    many = "inquiries expect" if len(unknown) > 1 else "inquiry expects"
+    raise InputError(f"{len(unknown)} labelled {many} an article the help center does not have: {shown}",
+                     where, hint="Correct the article ids in the file, or ingest those articles first.")
+
+
+def _utf8_lines(stream: IO[str], where: str) -> Iterator[tuple[int, str]]:
+    """(1-based number, text) of each line; bad bytes are refused with their line, whether the stream
+    fails on them or (stdin) decodes them to lone surrogates."""
+    lines, n = iter(stream), 0
+    while True:
+        try:
+            line = next(lines)
+            line.encode("utf-8")
+        except StopIteration:
+            return
+        except (UnicodeDecodeError, UnicodeEncodeError) as exc:
+            raise InputError("not UTF-8 text", where, n + 1, hint=UTF8_HINT) from exc
+        n += 1
+        yield n, line
+
+
 def read_inquiries(source: str | Path | IO[str], require_labels: bool = False) -> list[Inquiry]:
     """Parse inquiry lines (JSONL) from a path or an open text stream."""
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.exists():
             raise InputError("no such file", str(path))
-        stream: IO[str] = open(path, encoding="utf-8")
+        stream: IO[str] = io.StringIO(_read_text(path))   # exact line of bad bytes; a BOM is no JSON
         where = str(path)
     else:
         stream, where = source, "<stdin>"
     inquiries: list[Inquiry] = []
     with stream if isinstance(source, (str, Path)) else contextlib.nullcontext(stream):
-        for n, line in enumerate(stream, 1):
+        for n, line in _utf8_lines(stream, where):
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON ({exc.msg})", where, n) from exc
+                raise InputError(f"not valid JSON ({exc.msg})", where, n, hint=INQUIRY_LINE_HINT) from exc
             if not isinstance(obj, dict):
                 raise InputError("each line must be a JSON object", where, n)
             inquiry = parse_inquiry(obj, where, n, auto_id=f"line-{n}")

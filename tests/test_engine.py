@@ -171,3 +171,22 @@ def test_cli_suggest_jsonl_logs_inquiries_and_eval(demo_home, tmp_path):
 
     result = runner.invoke(cli, ["calibrate", str(labelled), "--home", str(demo_home)])
     assert result.exit_code == 0 and "calibration: 4 labelled" in result.output
+
+
+def test_a_labelled_file_naming_a_missing_article_is_refused_with_the_near_id(demo_home, tmp_path):
+    runner = CliRunner()
+    labelled = tmp_path / "typo.jsonl"
+    labelled.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in [
+        {"id": "l1", "text": "Meine Zeitung ist nicht gekommen", "expected_article": "zustellung-zeitung-fehlt"},
+        {"id": "l2", "text": "Wo finde ich meine Rechnung?", "expected_article": "rechnung-abrufn"},
+        {"id": "l3", "text": "Gibt es einen Parkplatz am Verlagshaus?", "expected_article": None},
+        {"id": "l4", "text": "Wie wird das Wetter morgen?", "expected_article": None},
+    ]) + "\n")
+    before = json.loads(runner.invoke(cli, ["status", "--json", "--home", str(demo_home)]).output)["calibration"]
+    for command in (["calibrate"], ["eval"]):
+        result = runner.invoke(cli, [*command, str(labelled), "--home", str(demo_home)])
+        assert result.exit_code != 0
+        assert ("1 labelled inquiry expects an article the help center does not have: "
+                "l2 -> 'rechnung-abrufn' (did you mean 'rechnung-abrufen'?)") in result.output
+    after = json.loads(runner.invoke(cli, ["status", "--json", "--home", str(demo_home)]).output)["calibration"]
+    assert after == before

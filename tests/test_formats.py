@@ -7,7 +7,15 @@ import json
 import pytest
 
 from deflect.errors import InputError
-from deflect.formats import find_files, read_article, read_articles, read_inquiries, read_tickets
+from deflect.formats import (
+    Inquiry,
+    check_expected_articles,
+    find_files,
+    read_article,
+    read_articles,
+    read_inquiries,
+    read_tickets,
+)
 
 
 def write(path, text):
@@ -204,3 +212,30 @@ def test_article_url_that_leaves_the_site_is_refused(tmp_path, url):
     path.write_text(f'---\ntitle: Abo\nurl: "{url}"\n---\nText\n'.replace("\\", "\\\\"), encoding="utf-8")
     with pytest.raises(InputError, match="'url' must be a path"):
         read_article(path)
+
+
+def test_inquiry_files_name_the_line_of_bad_bytes_and_accept_a_bom(tmp_path):
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes('{"id": "a", "text": "ok"}\n{"id": "b", "text": "Kündigung"}\n'.encode("latin-1"))
+    with pytest.raises(InputError, match=r"latin\.jsonl:2: not UTF-8 text"):
+        read_inquiries(latin)
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes('{"id": "a", "text": "Kündigung", "expected_article": null}\n'.encode("utf-8-sig"))
+    assert [q.text for q in read_inquiries(bom, require_labels=True)] == ["Kündigung"]
+
+
+def test_inquiries_on_stdin_with_bad_bytes_are_refused_with_their_line():
+    # stdin decodes undecodable bytes to lone surrogates (surrogateescape) instead of failing
+    stream = io.StringIO('{"id": "a", "text": "ok"}\n' + b'{"id": "b", "text": "K\xfcndigung"}\n'.decode(
+        "utf-8", "surrogateescape"))
+    with pytest.raises(InputError, match=r"<stdin>:2: not UTF-8 text"):
+        read_inquiries(stream)
+
+
+def test_expected_articles_must_exist():
+    inquiries = [Inquiry("q1", "x", expected_article="abo-kuendigen"), Inquiry("q2", "y", expected_article=None),
+                 Inquiry("q3", "z", expected_article="abo-kundigen")]
+    check_expected_articles(inquiries[:2], {"abo-kuendigen"}, "f.jsonl")
+    with pytest.raises(InputError, match=r"f\.jsonl: 1 labelled inquiry expects an article the help center does not "
+                                         r"have: q3 -> 'abo-kundigen' \(did you mean 'abo-kuendigen'\?\)"):
+        check_expected_articles(inquiries, {"abo-kuendigen"}, "f.jsonl")
