@@ -10,7 +10,7 @@ import csv
 import hashlib
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -23,7 +23,16 @@ from deflect.gaps.cluster import MIN_SIZE, GapReport
 from deflect.gaps.describe import about, suggest_title
 from deflect.gaps.items import NEAR_MISS, Item, english_share, gap_space, load_items
 from deflect.gaps.report import build_report, stored_report, stored_report_json
-from deflect.gaps.workflow import check_coverage, dismiss, get_topic, has_open_topics, overdue_topics, plan, reopen
+from deflect.gaps.workflow import (
+    check_coverage,
+    dismiss,
+    get_topic,
+    has_open_topics,
+    overdue_topics,
+    parse_due,
+    plan,
+    reopen,
+)
 from deflect.home import Home
 
 TOPICS = {
@@ -344,8 +353,14 @@ def test_workflow_transitions_and_errors(deflector):
     store = deflector.store
     with pytest.raises(NotFoundError, match=r"no topic G-0042 \(run `deflect gaps` to list topics\)"):
         plan(store, "G-0042", "ana", "2025-07-01")
+    for typo in ("2025-13-45", "31.02.2026", "1.7.25"):
+        with pytest.raises(InputError, match="not a date of the form YYYY-MM-DD") as bad:
+            plan(store, tid, "ana", typo)
+        example = date.fromisoformat(bad.value.hint.split()[2].rstrip(","))
+        assert example > date.today()   # the example is a date the past-due check accepts
+    assert parse_due("31.12.2026", german=True) == parse_due("2026-12-31") == date(2026, 12, 31)
     with pytest.raises(InputError, match="not a date of the form YYYY-MM-DD"):
-        plan(store, tid, "ana", "2025-13-45")
+        parse_due("31.12.2026")   # the API takes the date as documented: ISO
     with pytest.raises(InputError, match="owner"):
         plan(store, tid, " ", "2025-07-01")
     with pytest.raises(InputError, match="due date 2025-07-01 is in the past") as past:
@@ -569,6 +584,8 @@ def test_cli_workflow_and_errors(cli_home):
     assert json.loads(out.output)["status"] == "dismissed"
     out = runner.invoke(gaps, ["reopen", tid, "--home", cli_home])
     assert out.exit_code == 0 and "is new" in out.output
+    out = runner.invoke(gaps, ["plan", tid, "--owner", "ana", "--due", "31.12.2099", "--home", cli_home])
+    assert out.exit_code == 0 and "due 2099-12-31" in out.output
 
 
 # -- the benchmark scorer --------------------------------------------------------------------------

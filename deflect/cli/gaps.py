@@ -114,17 +114,18 @@ def _note_merge(store, topic_id: str) -> None:
 @gaps.command()
 @click.argument("topic_id")
 @click.option("--owner", required=True, help="Who writes the article.")
-@click.option("--due", required=True, help="Due date, YYYY-MM-DD.")
+@click.option("--due", required=True, help="Due date, YYYY-MM-DD or DD.MM.YYYY.")
 @click.option("--force", is_flag=True, help="Accept a due date in the past.")
 @_sub_home
 @click.pass_context
 @friendly
 def plan(ctx, topic_id, owner, due, force):
     """Plan an article for topic TOPIC_ID: owner and due date."""
+    from deflect.gaps.workflow import parse_due
     from deflect.gaps.workflow import plan as run
     store = _store(ctx)
     _note_merge(store, topic_id)
-    _echo_topic(run(store, topic_id, owner, due, force=force))
+    _echo_topic(run(store, topic_id, owner, parse_due(due, german=True), force=force))
 
 
 @gaps.command()

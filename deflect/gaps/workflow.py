@@ -3,9 +3,10 @@ stored topics, and ``check_coverage``, which marks open topics covered once the 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from deflect.gaps.items import (
 from deflect.gaps.model import Topic
 
 COVER_SHARE = 0.5           # share of members the engine must answer for a topic to count as covered
+_GERMAN_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")   # 31.12.2026, as German teams type a date
 
 
 class TopicStateError(DeflectError):
@@ -121,13 +123,17 @@ def list_topics(store, statuses: tuple[str, ...] | None = None, now: datetime | 
     return [_public(row, now, members) for row in listed_rows(store, statuses, now, members)]
 
 
-def parse_due(value: str) -> date:
-    """A due date YYYY-MM-DD; InputError otherwise."""
+def parse_due(value: str, german: bool = False) -> date:
+    """A due date YYYY-MM-DD (``german``: also DD.MM.YYYY, as people type it); InputError otherwise."""
+    text = str(value).strip()
     try:
-        return date.fromisoformat(str(value).strip())
+        day_first = _GERMAN_DATE.fullmatch(text) if german else None
+        return date(*map(int, day_first.group(3, 2, 1))) if day_first else date.fromisoformat(text)
     except (TypeError, ValueError):
-        raise InputError(f"due date {value!r} is not a date of the form YYYY-MM-DD",
-                         hint="For example --due 2025-07-31.") from None
+        example = (utcnow().date() + timedelta(days=28)).isoformat()   # a date the past-due check accepts
+        also = " (or DD.MM.YYYY)" if german else ""
+        raise InputError(f"due date {value!r} is not a date of the form YYYY-MM-DD{also}",
+                         hint=f"For example {example}, four weeks from today.") from None
 
 
 def _transition(store, topic_id: str, action: str, allowed: tuple[str, ...], changes: dict,
