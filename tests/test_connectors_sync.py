@@ -221,6 +221,17 @@ def test_cli_refuses_a_token_file_others_can_read(tmp_path):
     assert result.exit_code != 0 and "chmod 600" in result.output
 
 
+def test_a_refused_connection_gives_its_error_alone(tmp_path):
+    token = token_file(tmp_path)
+    result = CliRunner().invoke(cli, ["connect", "zammad", "--url", "support.example.com", "--token-file", token,
+                                      "--home", str(tmp_path / "home")])
+    assert result.exit_code != 0 and "must start with https:// or http://" in result.output
+    assert "note:" not in result.output   # nothing was connected, so nothing about its webhooks
+    result = CliRunner().invoke(cli, ["connect", "zammad", "--url", "https://support.example.com", "--token-file",
+                                      token, "--home", str(tmp_path / "home")])
+    assert result.exit_code == 0 and "note: no webhook secret given" in result.output
+
+
 def test_connection_names_and_urls_are_checked(tmp_path):
     store = open_store(Home.resolve(tmp_path).database)
     with pytest.raises(InputError, match="connection name"):

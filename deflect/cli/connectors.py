@@ -40,9 +40,6 @@ def _connect(home, kind: str, options: dict, **given) -> None:
     for path in (given["token_file"], given["webhook_secret_file"]):
         if path:
             check_private_file(path)
-    if not (given["webhook_secret_file"] or given["webhook_secret_env"] or given["allow_unsigned"]):
-        click.echo("note: no webhook secret given; webhooks are refused until you connect again with "
-                   "--webhook-secret-file", err=True)
     if given["allow_unsigned"]:
         options["allow_unsigned"] = True
     from pathlib import Path
@@ -55,6 +52,9 @@ def _connect(home, kind: str, options: dict, **given) -> None:
     save_connection(store, connection)
     click.echo(f"connected {connection.name} ({kind}) at {connection.url}; webhook: POST "
                f"/api/v1/connectors/{connection.name}/webhook; run `deflect sync {connection.name}` to import")
+    if not (given["webhook_secret_file"] or given["webhook_secret_env"] or given["allow_unsigned"]):
+        click.echo("note: no webhook secret given; webhooks are refused until you connect again with "
+                   "--webhook-secret-file", err=True)
 
 
 @click.group()
