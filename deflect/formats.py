@@ -32,6 +32,7 @@ CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone")
 _LANG = re.compile(r"^[A-Za-z]{2}$")
 _FRONT_MATTER_FENCE = re.compile(r"-{3,}\s*")   # the line that opens and closes the front matter
 FRONT_MATTER_HINT = "Check quoting: values with ':' need quotes."
+CSV_SEPARATORS = (",", ";", "\t")   # the first of those the header holds most of separates the columns
 UTF8_HINT = "Export the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 IN > OUT)."
 INQUIRY_LINE_HINT = 'One JSON object per line: {"id": ..., "text": ..., "expected_article": an article id or null}.'
 
@@ -244,8 +245,12 @@ def _json_lines(path: Path) -> Iterator[tuple[int, dict]]:
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    text = _read_text(path)
+    # the header's separator: Excel in a German locale saves ';' where others write ','
+    header = text.split("\n", 1)[0]
+    separator = max(CSV_SEPARATORS, key=header.count)
     # strict: a quote left open must not swallow the rows after it into one field.
-    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""), strict=True)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
     start = 1
     try:
         missing = [c for c in ("id", "body") if c not in (reader.fieldnames or [])]
@@ -256,7 +261,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict]]:
         for row in reader:
             if None in row:
                 raise InputError(f"{len(row[None])} more value(s) than the header has columns", str(path), start,
-                                 hint="Quote values that contain commas.")
+                                 hint=f"Quote values that contain the separator {separator!r}.")
             yield start, {k: (v if v != "" else None) for k, v in row.items() if k}
             start = reader.line_num + 1
     except csv.Error as exc:

@@ -133,6 +133,22 @@ def test_tickets_csv_same_columns(tmp_path):
     assert tickets[1].article_id == "a1" and tickets[1].channel is None
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_tickets_csv_as_excel_saves_it_in_a_german_locale(tmp_path, separator):
+    # Excel with German settings separates with ';' (the comma is the decimal point there), with a BOM and CRLF
+    rows = [["id", "subject", "body", "resolution"], ["T1", "Rechnung", "Wo ist meine Rechnung, bitte?", "Im Konto"],
+            ["T2", "Preis", "Kostet 9,90 € im Monat", "erklärt"]]
+    p = tmp_path / "t.csv"
+    p.write_bytes("".join(separator.join(r) + "\r\n" for r in rows).encode("utf-8-sig"))
+    tickets = read_tickets(p)
+    assert [(t.id, t.body) for t in tickets] == [("T1", "Wo ist meine Rechnung, bitte?"),
+                                                 ("T2", "Kostet 9,90 € im Monat")]
+    p.write_text("id;subject;body\n1;Abo;kündigen\n2;Zeitung;fehlt;seit Montag\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"t.csv:3: 1 more value") as err:
+        read_tickets(p)
+    assert err.value.hint == "Quote values that contain the separator ';'."
+
+
 def test_inquiries_and_labels():
     stream = io.StringIO('{"id": "q1", "text": "Wo ist meine Zeitung?", "expected_article": "a"}\n'
                          '{"id": "q2", "text": "How to pay?", "language": "en", "expected_article": null}\n')
