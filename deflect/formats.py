@@ -33,7 +33,7 @@ _LANG = re.compile(r"^[A-Za-z]{2}$")
 _FRONT_MATTER_FENCE = re.compile(r"-{3,}\s*")   # the line that opens and closes the front matter
 FRONT_MATTER_HINT = "Check quoting: values with ':' need quotes."
 CSV_SEPARATORS = (",", ";", "\t")   # the first of those the header holds most of separates the columns
-UTF8_HINT = "Export the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 IN > OUT)."
+UTF8_HINT = "Save the file as UTF-8 (Excel: 'CSV UTF-8'; or iconv -f cp1252 -t utf-8 IN > OUT)."
 INQUIRY_LINE_HINT = 'One JSON object per line: {"id": ..., "text": ..., "expected_article": an article id or null}.'
 
 
