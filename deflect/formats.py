@@ -30,6 +30,11 @@ TICKET_FIELDS = ("id", "subject", "body", "resolution", "article_id", "language"
                  "created_at", "channel", "status")
 CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone")
 _LANG = re.compile(r"^[A-Za-z]{2}$")
+# An article id names a page and an API path: Latin letters (with accents: kündigung.md), digits, '.', '_',
+# '-'. Spelled out as ranges, since JSON Schema patterns (the OpenAPI document) read \w as ASCII only.
+_ID_CHAR = "0-9A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+ARTICLE_ID_PATTERN = f"^[{_ID_CHAR}][{_ID_CHAR}._-]{{0,127}}$"
+ARTICLE_ID = re.compile(ARTICLE_ID_PATTERN)
 _FRONT_MATTER_FENCE = re.compile(r"-{3,}\s*")   # the line that opens and closes the front matter
 FRONT_MATTER_HINT = "Check quoting: values with ':' need quotes."
 CSV_SEPARATORS = (",", ";", "\t")   # the first of those the header holds most of separates the columns
@@ -138,6 +143,11 @@ def _language(value, text: str, path: str, line: int | None) -> str:
     return lang.lower()
 
 
+def _slug_hint(article_id: str) -> str:
+    """``article_id`` with every run of other characters made one '-' (a suggestion, not a rule)."""
+    return re.sub(f"[^{_ID_CHAR}._]+", "-", article_id).strip("-_.")[:128] or "article-1"
+
+
 def front_matter_problem(text: str, exc: yaml.YAMLError) -> tuple[str, int]:
     """What YAML could not read in the front matter of ``text``, and the 1-based line of the file to fix.
     YAML notices an unclosed quote or bracket only where the front matter ends; the construct it was
@@ -170,6 +180,11 @@ def read_article(path: Path) -> Article:
     article_id = str(meta.get("id") or path.stem).strip()
     if not article_id:
         raise InputError("empty 'id'", str(path), 1)
+    if not ARTICLE_ID.fullmatch(article_id):
+        source = "its 'id'" if meta.get("id") else "the file name"
+        raise InputError(f"article id {article_id!r} (from {source}): an id is 1-128 letters (Latin, also with "
+                         "accents), digits, '.', '_' or '-', starting with a letter or digit", str(path), 1,
+                         hint=f"The id names the article in links and API paths; e.g. {_slug_hint(article_id)!r}.")
     url = meta.get("url")
     if url is not None and (not isinstance(url, str) or url_problem(url.strip())):
         raise InputError(url_problem(str(url).strip()) or "'url' must be text", str(path), 1)

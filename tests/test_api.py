@@ -514,6 +514,14 @@ def test_put_article_markdown(setup):
     assert a.body.startswith("Ihre Rechnungen finden")
 
 
+def test_an_article_ingested_from_a_file_with_umlauts_can_be_updated_through_the_api(setup):
+    # `deflect ingest` takes the id from the file name (kündigung.md -> kündigung); the API takes the same ids
+    _, client, fake = setup
+    r = client.put("/api/v1/articles/kündigung", json={"title": "Kündigung", "body": "So kündigen Sie."},
+                   headers=bearer(new_key(fake)))
+    assert r.status_code == 201 and fake.store.get_article("kündigung").title == "Kündigung"
+
+
 @pytest.mark.parametrize(
     "article_id, kwargs, status, fragment",
     [

@@ -13,6 +13,7 @@ schemathesis = pytest.importorskip("schemathesis")
 from api_support import ARTICLES, make_app, new_key  # noqa: E402
 from fakes import FakeDeflector  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
+from schemathesis.errors import FailureGroup  # noqa: E402
 from test_api import SHARES, TICKETS, crc_words  # noqa: E402
 
 from deflect.gaps.runs import run_now  # noqa: E402
@@ -42,4 +43,12 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP)
 def test_every_answer_matches_the_document(case):
     if case.media_type in ("text/markdown", "application/x-ndjson"):
         return  # text formats (front matter, JSON lines) whose content a JSON schema cannot describe
-    case.call_and_validate(headers={"Authorization": f"Bearer {KEY}"})
+    headers = {"Authorization": f"Bearer {KEY}"}
+    response = case.call(headers=headers)
+    try:
+        case.validate_response(response, headers=headers)
+    except FailureGroup as group:
+        # a body over the size limit is refused with 413 before it is read, as documented; the check for
+        # refused invalid data knows no 413 (ST201: "schema-violating request accepted")
+        if response.status_code != 413 or any(failure.code != "ST201" for failure in group.exceptions):
+            raise

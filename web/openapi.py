@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from copy import deepcopy
 
+from deflect.formats import ARTICLE_ID_PATTERN
 from deflect.gaps.model import Report, json_schema, nested_types
 from deflect.text import SPACE_CLASS
 
@@ -40,7 +41,7 @@ SHOWN = {"type": "integer", "minimum": 0, "maximum": 3,
                         "1-3 for suggest, 0 for no_answer."}
 OK = {"type": "boolean", "const": True}
 LANG = {"type": "string", "enum": ["de", "en"]}
-ARTICLE_ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"}
+ARTICLE_ID = {"type": "string", "pattern": ARTICLE_ID_PATTERN}
 # A ticket's text fields as deflect.formats reads them: text or a number, blank (JSON whitespace) = missing.
 TICKET_TEXT = {"type": ["string", "number", "null"]}
 _BLANK, _FILLED = f"[{SPACE_CLASS}]", f"[^{SPACE_CLASS}]"   # one JSON whitespace / other character
@@ -339,7 +340,8 @@ PATHS = {
         "put": _op(
             "Create or replace an article (from a CMS or helpdesk); searchable at once.",
             "200", "PutArticleResponse", ["400", "401", "403", "409", "413", "415"], request="ArticleInput",
-            secured="admin", tag="admin", params=[_path("article_id", "Letters, digits, '.', '_', '-'.", ARTICLE_ID)],
+            secured="admin", tag="admin",
+            params=[_path("article_id", "Letters (Latin, also with accents), digits, '.', '_', '-'.", ARTICLE_ID)],
             extra_ok={"201": _json(_ref("PutArticleResponse"), "Created")},
             request_content={"application/json": {"schema": _ref("ArticleInput")},
                              "text/markdown": {"schema": {"type": "string", "description":

@@ -10,7 +10,7 @@ import yaml
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from deflect.errors import NotFoundError
-from deflect.formats import FRONT_MATTER_HINT, Article, front_matter_problem, url_problem
+from deflect.formats import ARTICLE_ID, FRONT_MATTER_HINT, Article, front_matter_problem, url_problem
 from deflect.gaps.model import Report, RunOptions
 from deflect.gaps.notices import reach_since as notice_reach_since
 from deflect.gaps.render import to_csv
@@ -29,7 +29,6 @@ from .common import deflector
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1")
 
-ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 ISO_LANG = re.compile(r"^[a-z]{2}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MARKDOWN_TYPES = ("text/markdown", "text/x-markdown")
@@ -153,7 +152,7 @@ def gaps_update(topic_id: str):
 
 # -- admin: article pushes from a CMS or helpdesk -------------------------------------------------
 def _check_article_id(article_id: str) -> None:
-    if not ARTICLE_ID.match(article_id):
+    if not ARTICLE_ID.fullmatch(article_id):
         raise ApiError("article id must be 1 to 128 letters, digits, '.', '_' or '-'")
 
 
