@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import difflib
 import functools
 import hashlib
 import io
@@ -365,7 +366,6 @@ def check_expected_articles(inquiries: Iterable[Inquiry], articles: Iterable[str
     unknown = [q for q in inquiries if q.expected_article is not None and q.expected_article not in known]
     if not unknown:
         return
-    import difflib
 
     def named(q: Inquiry) -> str:
         near = difflib.get_close_matches(q.expected_article, known, n=1)
