@@ -135,18 +135,27 @@ def index(model, labelled, candidates, full, rebuild, kind, device, threads, qui
         _publish(home, store, publish_dir, keep)
 
 
+def _check_labelled(inquiries: list, store, labelled: str) -> None:
+    """Refuse a labelled file whose inquiries expect articles the store lacks (in an empty store the
+    missing index says more)."""
+    from deflect.formats import check_expected_articles
+    articles = store.article_ids()
+    if articles:
+        check_expected_articles(inquiries, articles, click.format_filename(labelled))
+
+
 def _model_choice(store, model: str | None, labelled: str | None, candidates: str | None, device: str | None):
     """(the choice, its re-usable vectors) for ``--model auto``; (None, None) for any other model."""
     from deflect.decision.model_choice import AUTO, candidate_models, choose_model
     from deflect.embedder import load_embedder
-    from deflect.formats import check_expected_articles, read_inquiries
+    from deflect.formats import read_inquiries
     if (model or "").lower() != AUTO:
         if labelled or candidates:
             raise click.UsageError("--labelled and --candidates choose a model: use them with --model auto")
         return None, None
     inquiries = read_inquiries(labelled) if labelled else None
     if inquiries:
-        check_expected_articles(inquiries, store.article_ids(), click.format_filename(labelled))
+        _check_labelled(inquiries, store, labelled)
     choice, reuse = choose_model(store, inquiries, candidate_models(candidates),
                                  load=lambda name: load_embedder(name, device=device))
     click.echo(f"model: {choice.summary()}")
@@ -195,14 +204,15 @@ def calibrate(labelled, wrong_cost, home):
     )
     from deflect.decision.fit import calibrate_labelled
     from deflect.decision.refit import calibrate_from_history
-    from deflect.formats import check_expected_articles, read_inquiries
+    from deflect.formats import read_inquiries
+    if labelled:   # the file is checked before the model loads
+        inquiries = read_inquiries(labelled, require_labels=True)
+        _check_labelled(inquiries, open_home_store(home), labelled)
     deflector = _deflector(home, threads=2)
     if labelled:
         from deflect.decision.lexical_choice import learn_lexical_weights
         from deflect.decision.part_choice import learn_part_weights
         from deflect.store.labelled import keep_labelled
-        inquiries = read_inquiries(labelled, require_labels=True)
-        check_expected_articles(inquiries, deflector.store.article_ids(), click.format_filename(labelled))
         part_weights = learn_part_weights(deflector, inquiries)
         report = calibrate_labelled(deflector, inquiries, wrong_cost, name=click.format_filename(labelled),
                                     part_weights=part_weights,
@@ -281,10 +291,10 @@ def suggest(text, jsonl, k, language, no_log, home):
 def eval_(labelled, as_json, home):
     """Replay LABELLED inquiries: ranking quality and how much the FAQ would deflect."""
     from deflect.decision.evaluate import evaluate
-    from deflect.formats import check_expected_articles, read_inquiries
+    from deflect.formats import read_inquiries
     inquiries = read_inquiries(labelled, require_labels=True)
+    _check_labelled(inquiries, open_home_store(home), labelled)
     deflector = _deflector(home, threads=2)
-    check_expected_articles(inquiries, deflector.store.article_ids(), click.format_filename(labelled))
     metrics = evaluate(inquiries, deflector.suggest_batch([q.text for q in inquiries], k=3))
     if as_json:
         click.echo(json.dumps(metrics))
