@@ -15,12 +15,14 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 import frontmatter
 import yaml
 
+from deflect.clock import parse_time
 from deflect.errors import InputError
 from deflect.language import detect_language
 from deflect.text import SPACE
@@ -31,6 +33,7 @@ TICKET_FIELDS = ("id", "subject", "body", "resolution", "article_id", "language"
                  "created_at", "channel", "status")
 CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone")
 _LANG = re.compile(r"^[A-Za-z]{2}$")
+_DAY_FIRST = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ ,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 # An article id names a page and an API path: Latin letters (with accents: kündigung.md), digits, '.', '_',
 # '-'. Spelled out as ranges, since JSON Schema patterns (the OpenAPI document) read \w as ASCII only.
 _ID_CHAR = "0-9A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
@@ -299,6 +302,23 @@ def _field(obj: dict, name: str, where: str, line: int) -> str | None:
     return _opt_str(obj.get(name), name, where, line)
 
 
+def _created_at(value: str | None, where: str, line: int | None) -> str | None:
+    """A ticket's time as ISO 8601: ISO as given (``Z``, an offset or a space before the time allowed), or
+    ``DD.MM.YYYY[ HH:MM[:SS]]`` as German exports write it. Anything else is refused: an unreadable time
+    would leave the ticket out of every time window of the report (costs, trends, incidents) unseen."""
+    if value is None or parse_time(value) is not None:
+        return value
+    german = _DAY_FIRST.fullmatch(value)
+    if german:
+        day, month, year, hour, minute, second = (int(g) if g else 0 for g in german.groups())
+        try:
+            return datetime(year, month, day, hour, minute, second).isoformat()
+        except ValueError:
+            pass
+    raise InputError(f"created_at {value!r}: not a date and time in a form deflect reads", where, line,
+                     hint="Write it as 2025-12-31T14:05:00+01:00 (ISO 8601) or 31.12.2025 14:05.")
+
+
 def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
                  known_articles: set[str] | None = None) -> Ticket:
     """Validate one ticket object (a JSONL line, a CSV row, an API body); ``known_articles`` checks its
@@ -319,7 +339,7 @@ def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
         resolution=field_of("resolution") or "",
         article_id=article_id,
         language=_language(obj.get("language"), f"{subject} {body}", where, line),
-        created_at=field_of("created_at"),
+        created_at=_created_at(field_of("created_at"), where, line),
         channel=field_of("channel"),
         status=field_of("status"),
         source=where, line=line,
