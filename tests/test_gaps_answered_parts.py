@@ -14,7 +14,7 @@ def unlinked(seed: int):
     the engine answers the rest. Returns (X, texts, article, documents, covered, candidate, question)."""
     X, texts, article, covered, candidate, question = help_desk(seed)
     documents = np.zeros(len(X), bool)
-    for a in set(article[covered]):
+    for a in sorted(set(article[covered])):
         documents[np.flatnonzero(article == a)[:2]] = True
     return X, texts, article, documents, covered, candidate, question
 

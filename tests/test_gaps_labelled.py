@@ -31,7 +31,7 @@ def test_labelled_questions_keep_covered_questions_out_of_the_gap_report():
         X, texts, article, covered, _, question = help_desk(seed, n_covered=N_COVERED)
         rng = np.random.default_rng(100 + seed)
         documents, labelled = np.zeros(len(X), bool), np.zeros(len(X), bool)
-        for a in set(article[covered]):
+        for a in sorted(set(article[covered])):
             rows = rng.permutation(np.flatnonzero(article == a))
             documents[rows[:3]] = True      # an article's title and two question variants
             labelled[rows[3:6]] = True      # three customers' questions a team labelled with it
