@@ -33,6 +33,7 @@ TICKET_FIELDS = ("id", "subject", "body", "resolution", "article_id", "language"
                  "created_at", "channel", "status")
 CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone")
 _LANG = re.compile(r"^[A-Za-z]{2}$")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?")   # or a date
 _DAY_FIRST = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ ,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 # An article id names a page and an API path: Latin letters (with accents: kündigung.md), digits, '.', '_',
 # '-'. Spelled out as ranges, since JSON Schema patterns (the OpenAPI document) read \w as ASCII only.
@@ -302,27 +303,31 @@ def _field(obj: dict, name: str, where: str, line: int) -> str | None:
     return _opt_str(obj.get(name), name, where, line)
 
 
-def _created_at(value: str | None, where: str, line: int | None) -> str | None:
-    """A ticket's time as ISO 8601: ISO as given (``Z``, an offset or a space before the time allowed), or
-    ``DD.MM.YYYY[ HH:MM[:SS]]`` as German exports write it. Anything else is refused: an unreadable time
-    would leave the ticket out of every time window of the report (costs, trends, incidents) unseen."""
-    if value is None or parse_time(value) is not None:
+def _created_at(value: str | None, where: str, line: int | None, export: bool) -> str | None:
+    """A ticket's time, refused when unreadable: it would leave the ticket out of every time window of the
+    report (costs, trends, incidents) unseen. Through the API an RFC 3339 date-time or a date, as documented;
+    in an ``export`` file also ISO 8601 with a space or without an offset, and ``DD.MM.YYYY[ HH:MM[:SS]]``
+    as German exports write it (converted to ISO)."""
+    if value is None:
+        return None
+    if (export or _RFC3339.fullmatch(value)) and parse_time(value) is not None:
         return value
-    german = _DAY_FIRST.fullmatch(value)
+    german = _DAY_FIRST.fullmatch(value) if export else None
     if german:
         day, month, year, hour, minute, second = (int(g) if g else 0 for g in german.groups())
-        try:
+        with contextlib.suppress(ValueError):
             return datetime(year, month, day, hour, minute, second).isoformat()
-        except ValueError:
-            pass
+    forms = "2025-12-31T14:05:00+01:00 (ISO 8601) or 31.12.2025 14:05" if export else \
+        "2025-12-31T14:05:00+01:00 or 2025-12-31 (RFC 3339)"
     raise InputError(f"created_at {value!r}: not a date and time in a form deflect reads", where, line,
-                     hint="Write it as 2025-12-31T14:05:00+01:00 (ISO 8601) or 31.12.2025 14:05.")
+                     hint=f"Write it as {forms}.")
 
 
 def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
-                 known_articles: set[str] | None = None) -> Ticket:
+                 known_articles: set[str] | None = None, export: bool = False) -> Ticket:
     """Validate one ticket object (a JSONL line, a CSV row, an API body); ``known_articles`` checks its
-    ``article_id``. Raises InputError naming ``where`` and ``line``."""
+    ``article_id``; ``export``: from a file, whose times may be written as help desks export them.
+    Raises InputError naming ``where`` and ``line``."""
     field_of = functools.partial(_field, obj, where=where, line=line)
     tid = field_of("id")
     if tid is None:
@@ -339,7 +344,7 @@ def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
         resolution=field_of("resolution") or "",
         article_id=article_id,
         language=_language(obj.get("language"), f"{subject} {body}", where, line),
-        created_at=_created_at(field_of("created_at"), where, line),
+        created_at=_created_at(field_of("created_at"), where, line, export),
         channel=field_of("channel"),
         status=field_of("status"),
         source=where, line=line,
@@ -353,7 +358,7 @@ def read_tickets(path: Path, known_articles: set[str] | None = None) -> list[Tic
     tickets: list[Ticket] = []
     seen: dict[str, int] = {}
     for n, obj in rows:
-        ticket = parse_ticket(obj, str(path), n, known_articles)
+        ticket = parse_ticket(obj, str(path), n, known_articles, export=True)
         if ticket.id in seen:
             raise InputError(f"duplicate ticket id {ticket.id!r} (first on line {seen[ticket.id]})", str(path), n)
         seen[ticket.id] = n

@@ -22,7 +22,8 @@ def env(tmp_path):
 def test_put_ticket_creates_then_updates(env):
     client, fake, auth, doc = env
     body = {"subject": "Abo kündigen", "body": "Wie kündige ich? Max Mustermann, max@example.com",
-            "resolution": "Online gekündigt.", "article_id": "kuendigung-abo", "customer_name": "Max Mustermann"}
+            "resolution": "Online gekündigt.", "article_id": "kuendigung-abo", "customer_name": "Max Mustermann",
+            "created_at": "2026-11-30T09:15:00+01:00"}
     first = client.put("/api/v1/tickets/HD-1", json=body, headers=auth)
     assert first.status_code == 201 and first.get_json() == {"ok": True, "id": "HD-1", "created": True,
                                                              "changed": False}
@@ -33,6 +34,7 @@ def test_put_ticket_creates_then_updates(env):
     assert changed.get_json()["changed"] is True
     row = fake.store.get_tickets(["HD-1"])["HD-1"]
     assert row["article_id"] == "kuendigung-abo" and "Mustermann" not in row["body"] and "max@" not in row["body"]
+    assert row["created_at"] == "2026-11-30T09:15:00+01:00"
     # searchable at once: the engine has it
     assert any(t.id == "HD-1" for t in fake.suggest("Abo kündigen", with_tickets=3).tickets)
 
@@ -43,6 +45,8 @@ def test_put_ticket_creates_then_updates(env):
     ({"body": "y", "article_id": "nope"}, 409, "unknown article_id 'nope'"),
     ({"body": "y", "language": "german"}, 400, "ISO 639-1"),
     ({"body": ["list"]}, 400, "must be text"),
+    ({"body": "y", "created_at": "31.12.2025 14:05"}, 400, "created_at '31.12.2025 14:05': not a date and time"),
+    ({"body": "y", "created_at": 0}, 400, "created_at '0': not a date and time"),
 ])
 def test_put_ticket_validation(env, body, status, message):
     client, _, auth, doc = env
