@@ -35,8 +35,8 @@ CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone")
 _LANG = re.compile(r"^[A-Za-z]{2}$")
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?")   # or a date
 _DAY_FIRST = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ ,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
-# An article id names a page and an API path: Latin letters (with accents: kündigung.md), digits, '.', '_',
-# '-'. Spelled out as ranges, since JSON Schema patterns (the OpenAPI document) read \w as ASCII only.
+# The article ids the API takes in its paths: Latin letters (with accents: kündigung.md gives the id
+# kündigung), digits, '.', '_', '-'. Spelled out as ranges: JSON Schema patterns read \w as ASCII only.
 _ID_CHAR = "0-9A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
 ARTICLE_ID_PATTERN = f"^[{_ID_CHAR}][{_ID_CHAR}._-]{{0,127}}$"
 ARTICLE_ID = re.compile(ARTICLE_ID_PATTERN)
@@ -148,11 +148,6 @@ def _language(value, text: str, path: str, line: int | None) -> str:
     return lang.lower()
 
 
-def _slug_hint(article_id: str) -> str:
-    """``article_id`` with every run of other characters made one '-' (a suggestion, not a rule)."""
-    return re.sub(f"[^{_ID_CHAR}._]+", "-", article_id).strip("-_.")[:128] or "article-1"
-
-
 def front_matter_problem(text: str, exc: yaml.YAMLError) -> tuple[str, int]:
     """What YAML could not read in the front matter of ``text``, and the 1-based line of the file to fix.
     YAML notices an unclosed quote or bracket only where the front matter ends; the construct it was
@@ -185,11 +180,6 @@ def read_article(path: Path) -> Article:
     article_id = str(meta.get("id") or path.stem).strip()
     if not article_id:
         raise InputError("empty 'id'", str(path), 1)
-    if not ARTICLE_ID.fullmatch(article_id):
-        source = "its 'id'" if meta.get("id") else "the file name"
-        raise InputError(f"article id {article_id!r} (from {source}): an id is 1-128 letters (Latin, also with "
-                         "accents), digits, '.', '_' or '-', starting with a letter or digit", str(path), 1,
-                         hint=f"The id names the article in links and API paths; e.g. {_slug_hint(article_id)!r}.")
     url = meta.get("url")
     if url is not None and (not isinstance(url, str) or url_problem(url.strip())):
         raise InputError(url_problem(str(url).strip()) or "'url' must be text", str(path), 1)
