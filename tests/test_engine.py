@@ -140,6 +140,13 @@ def test_new_article_is_searchable_at_once_and_deletion_removes_it(demo_home):
     assert all(a.id != "podcast" for a in reopened.suggest(text).articles)
 
 
+def _labelled_file(path, rows: list[tuple[str, str | None]]):
+    """A labelled inquiry file: (text, expected article) per line, ids l1, l2, ..."""
+    path.write_text("".join(json.dumps({"id": f"l{i}", "text": text, "expected_article": article},
+                                       ensure_ascii=False) + "\n" for i, (text, article) in enumerate(rows, 1)))
+    return path
+
+
 def test_cli_suggest_jsonl_logs_inquiries_and_eval(demo_home, tmp_path):
     runner = CliRunner()
     lines = [{"id": "q1", "text": "Wie ändere ich meine Bankverbindung?"},
@@ -157,13 +164,10 @@ def test_cli_suggest_jsonl_logs_inquiries_and_eval(demo_home, tmp_path):
     assert status["store"]["inquiries"] == 2
     assert status["calibration"]["source"] == "tickets"
 
-    labelled = tmp_path / "labelled.jsonl"
-    labelled.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in [
-        {"id": "l1", "text": "Meine Zeitung ist nicht gekommen", "expected_article": "zustellung-zeitung-fehlt"},
-        {"id": "l2", "text": "How can I reset my password?", "expected_article": "en-password-reset"},
-        {"id": "l3", "text": "Gibt es einen Parkplatz am Verlagshaus?", "expected_article": None},
-        {"id": "l4", "text": "Wo ist das Kreuzworträtsel im E-Paper?", "expected_article": None},
-    ]) + "\n")
+    labelled = _labelled_file(tmp_path / "labelled.jsonl", [
+        ("Meine Zeitung ist nicht gekommen", "zustellung-zeitung-fehlt"),
+        ("How can I reset my password?", "en-password-reset"),
+        ("Gibt es einen Parkplatz am Verlagshaus?", None), ("Wo ist das Kreuzworträtsel im E-Paper?", None)])
     result = runner.invoke(cli, ["eval", str(labelled), "--json", "--home", str(demo_home)])
     metrics = json.loads(result.output)
     assert metrics["covered"] == 2 and metrics["top1"] == 1.0
@@ -175,13 +179,10 @@ def test_cli_suggest_jsonl_logs_inquiries_and_eval(demo_home, tmp_path):
 
 def test_a_labelled_file_naming_a_missing_article_is_refused_with_the_near_id(demo_home, tmp_path):
     runner = CliRunner()
-    labelled = tmp_path / "typo.jsonl"
-    labelled.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in [
-        {"id": "l1", "text": "Meine Zeitung ist nicht gekommen", "expected_article": "zustellung-zeitung-fehlt"},
-        {"id": "l2", "text": "Wo finde ich meine Rechnung?", "expected_article": "rechnung-abrufn"},
-        {"id": "l3", "text": "Gibt es einen Parkplatz am Verlagshaus?", "expected_article": None},
-        {"id": "l4", "text": "Wie wird das Wetter morgen?", "expected_article": None},
-    ]) + "\n")
+    labelled = _labelled_file(tmp_path / "typo.jsonl", [
+        ("Meine Zeitung ist nicht gekommen", "zustellung-zeitung-fehlt"),
+        ("Wo finde ich meine Rechnung?", "rechnung-abrufn"),
+        ("Gibt es einen Parkplatz am Verlagshaus?", None), ("Wie wird das Wetter morgen?", None)])
     before = json.loads(runner.invoke(cli, ["status", "--json", "--home", str(demo_home)]).output)["calibration"]
     for command in (["calibrate"], ["eval"]):
         result = runner.invoke(cli, [*command, str(labelled), "--home", str(demo_home)])
