@@ -162,6 +162,7 @@ def test_chatwoot_backfill_pages_messages_and_article_urls(tmp_path):
         assert run["articles_new"] == 1 and run["tickets_new"] == 60 and run["pages"] == 3
         rows = store.get_tickets(["cw-1", "cw-2", "cw-61"])
         assert rows["cw-1"]["article_id"] == "cw-hc-1"
+        assert rows["cw-1"]["created_at"] == "2026-11-02T09:35:00+00:00"   # from Chatwoot's Unix seconds
         assert rows["cw-2"]["resolution"] == "reply 43"   # the newest of 45 messages, read 20 at a time
         assert desk.requests["GET /api/v1/accounts/1/conversations/2/messages"] == 3
         assert "cw-61" not in rows

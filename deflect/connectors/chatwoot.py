@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 
 from deflect.connectors.base import Connector, Event, header, session_field, signature_matches, urls_in
 from deflect.formats import Article, Ticket, parse_ticket
@@ -132,7 +133,7 @@ class ChatwootConnector(Connector):
         customer = tuple(v for v in (sender.get("name"), sender.get("email"), sender.get("phone_number")) if v)
         obj = {"id": self.ticket_id(remote_id), "subject": "", "body": "\n\n".join(question),
                "resolution": answers[-1] if answers else "", "channel": row.get("channel") or "chat",
-               "status": row.get("status") or "resolved"}
+               "status": row.get("status") or "resolved", "created_at": _epoch_time(row.get("created_at"))}
         where = f"{self.connection.name}:conversation/{remote_id}"
         ticket = parse_ticket(obj, where)
         ticket.article_id = next((a for a in map(self.linked_article, reversed(answers)) if a), None)
@@ -185,3 +186,11 @@ class ChatwootConnector(Connector):
         note = self.client.post(self._path(f"/conversations/{remote_id}/messages"),
                                 {"content": markdown, "message_type": "outgoing", "private": True})
         return str(note.get("id")) if isinstance(note, dict) and note.get("id") is not None else None
+
+
+def _epoch_time(value) -> str | None:
+    """A conversation's ``created_at`` (Chatwoot gives Unix seconds) as RFC 3339; without it the report
+    would count the conversation at the moment of the sync instead of when the customer wrote."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value if isinstance(value, str) and value.strip() else None
+    return datetime.fromtimestamp(value, UTC).replace(microsecond=0).isoformat()
