@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
+from deflect.clock import parse_time
 from deflect.connectors.base import Connector, Event, header, session_field, signature_matches, urls_in
 from deflect.formats import Article, Ticket, parse_ticket
 
@@ -189,8 +190,10 @@ class ChatwootConnector(Connector):
 
 
 def _epoch_time(value) -> str | None:
-    """A conversation's ``created_at`` (Chatwoot gives Unix seconds) as RFC 3339; without it the report
-    would count the conversation at the moment of the sync instead of when the customer wrote."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return value if isinstance(value, str) and value.strip() else None
-    return datetime.fromtimestamp(value, UTC).replace(microsecond=0).isoformat()
+    """A conversation's ``created_at`` (Chatwoot gives Unix seconds; an ISO text is taken too) as RFC 3339,
+    None when unreadable (a sync is not stopped by it). Without it the report would count the conversation
+    at the moment of the sync instead of when the customer wrote."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC).replace(microsecond=0).isoformat()
+    moment = parse_time(value) if isinstance(value, str) else None
+    return moment.isoformat() if moment else None
