@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -70,6 +71,7 @@ def test_serve_passes_options_to_gunicorn(tmp_path, monkeypatch):
         seen.update(config=config, host=host, port=port, workers=workers, threads=threads, timeout=timeout)
 
     monkeypatch.setattr(serve_cli, "run_gunicorn", fake_run)
+    monkeypatch.setattr(serve_cli, "check_port", lambda host, port: None)   # whatever else runs on 8123
     r = CliRunner().invoke(cli, ["serve", "--home", str(tmp_path), "--port", "8123", "--workers", "2",
                                  "--threads", "8", "--widget-origin", "https://help.example.com",
                                  "--rate-limit", "10/minute", "--trust-proxy", "1"])
@@ -80,6 +82,20 @@ def test_serve_passes_options_to_gunicorn(tmp_path, monkeypatch):
         "RATE_LIMIT": "10/minute", "TRUST_PROXY": 1}
     assert config["DRAFT_TICKET_MIN_SCORE"] == 0.5 and config["DRAFT_SIGNATURE"] is None  # the rest: defaults
     assert seen == {"host": "127.0.0.1", "port": 8123, "workers": 2, "threads": 8, "timeout": 120}
+
+
+def test_serve_refuses_a_port_another_program_listens_on(tmp_path, monkeypatch):
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "manifest.json").write_text("{}")
+    started = []
+    monkeypatch.setattr(serve_cli, "run_gunicorn", lambda *a, **kw: started.append(True))
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        r = CliRunner().invoke(cli, ["serve", "--home", str(tmp_path), "--port", str(port)])
+    assert r.exit_code != 0 and not started
+    assert f"cannot listen on 127.0.0.1:{port}" in r.output and f"PORT={port + 1} make demo" in r.output
 
 
 def test_workers_use_one_compute_thread():
@@ -95,6 +111,7 @@ def test_serve_takes_every_setting_from_env_or_option(tmp_path, monkeypatch):
     (tmp_path / "index" / "manifest.json").write_text("{}")
     seen = {}
     monkeypatch.setattr(serve_cli, "run_gunicorn", lambda config, *a, **kw: seen.update(config))
+    monkeypatch.setattr(serve_cli, "check_port", lambda host, port: None)   # a `make demo` may hold 8000
     monkeypatch.setenv("DEFLECT_DRAFT_SIGNATURE", "Ihr Rheinblick-Team")
     monkeypatch.setenv("DEFLECT_DRAFT_TICKET_MIN_SCORE", "0.7")
     monkeypatch.setenv("DEFLECT_MODEL", "minilm")

@@ -222,6 +222,7 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
                                        "`deflect index` first (or pass --home).")
         open_home_store(home).close()  # apply migrations once here, before workers race to do it
         serving = str(home.path)
+    check_port(host, port)
     if dev:
         from werkzeug.serving import run_simple
         run_simple(host, port, make_app(config), threaded=True, use_reloader=False)
@@ -239,6 +240,26 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
         if os.getpid() == master:   # an exiting worker (a fork) leaves through here too
             os.environ.pop(PROMETHEUS_DIR, None)
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse an address another program listens on, before any worker starts (gunicorn would retry for
+    five seconds and end in a log line). Bound the way gunicorn binds (SO_REUSEADDR), so a port that is
+    only waiting to close does not count as taken."""
+    import socket
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise click.ClickException(f"cannot listen on {host}: {exc.strerror}\nHint: give --host an address "
+                                   "of this machine, e.g. 127.0.0.1 or 0.0.0.0.") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}\nHint: another program "
+                                       "(another `deflect serve`?) uses it; pick another port with --port "
+                                       f"(make demo: PORT={port + 1} make demo).") from None
 
 
 def check_tenants(folder: str) -> str:
