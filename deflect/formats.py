@@ -33,6 +33,7 @@ TICKET_FIELDS = ("id", "subject", "body", "resolution", "article_id", "language"
                  "created_at", "channel", "status")
 CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone")
 _LANG = re.compile(r"^[A-Za-z]{2}$")
+_LOCALE = re.compile(r"([A-Za-z]{2})[-_][A-Za-z0-9]{2,8}")   # de-DE, de_AT, en-GB, es-419
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?")   # or a date
 _DAY_FIRST = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ ,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 # The article ids the API takes in its paths: Latin letters (with accents: kündigung.md gives the id
@@ -139,12 +140,18 @@ def _str_list(value, path: str, name: str) -> list[str]:
     return [str(v).strip() for v in value if str(v).strip()]
 
 
-def _language(value, text: str, path: str, line: int | None) -> str:
+def _language(value, text: str, path: str, line: int | None, regional: bool = True) -> str:
+    """An ISO 639-1 code (detected from ``text`` when missing); with ``regional`` a locale as CMS and help
+    desk exports write it (de-DE, de_AT, en-GB) gives its language."""
     if value is None or value == "":
         return detect_language(text)
     lang = str(value).strip(SPACE)
+    locale = _LOCALE.fullmatch(lang) if regional else None
+    if locale:
+        lang = locale.group(1)
     if not _LANG.match(lang):
-        raise InputError(f"language {value!r} is not an ISO 639-1 code such as 'de' or 'en'", path, line)
+        raise InputError(f"language {value!r} is not an ISO 639-1 code such as 'de' or 'en'", path, line,
+                         hint="A locale such as de-DE is read in export files; the API takes the two letters.")
     return lang.lower()
 
 
@@ -333,7 +340,7 @@ def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
         id=tid, subject=subject, body=body,
         resolution=field_of("resolution") or "",
         article_id=article_id,
-        language=_language(obj.get("language"), f"{subject} {body}", where, line),
+        language=_language(obj.get("language"), f"{subject} {body}", where, line, regional=export),
         created_at=_created_at(field_of("created_at"), where, line, export),
         channel=field_of("channel"),
         status=field_of("status"),

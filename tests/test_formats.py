@@ -61,6 +61,16 @@ def test_an_article_id_comes_from_the_file_name_umlauts_kept(tmp_path):
     assert read_article(write(tmp_path / "kündigung.md", "---\ntitle: Kündigung\n---\nText\n")).id == "kündigung"
 
 
+def test_locales_as_cms_and_help_desks_export_them_give_the_language(tmp_path):
+    article = read_article(write(tmp_path / "a.md", "---\ntitle: Abo\nlanguage: de-DE\n---\nText\n"))
+    assert article.language == "de"
+    p = tmp_path / "t.csv"
+    p.write_text("id,body,language\nT1,Where is my invoice?,en_GB\nT2,Wo ist die Rechnung?,de-AT\n", encoding="utf-8")
+    assert [t.language for t in read_tickets(p)] == ["en", "de"]
+    with pytest.raises(InputError, match="language 'deutsch' is not an ISO 639-1 code"):
+        read_article(write(tmp_path / "b.md", "---\ntitle: Abo\nlanguage: deutsch\n---\nText\n"))
+
+
 def test_missing_title_is_an_error(tmp_path):
     p = write(tmp_path / "notitle.md", "---\nid: x\n---\nbody\n")
     with pytest.raises(InputError, match=r"notitle\.md:1: missing 'title'"):
