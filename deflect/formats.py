@@ -35,7 +35,8 @@ CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone")
 _LANG = re.compile(r"^[A-Za-z]{2}$")
 _LOCALE = re.compile(r"([A-Za-z]{2})[-_][A-Za-z0-9]{2,8}")   # de-DE, de_AT, en-GB, es-419
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?")   # or a date
-_DAY_FIRST = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ ,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+DAY_FIRST_DATE = r"(\d{1,2})\.(\d{1,2})\.(\d{4})"   # 31.12.2025, as German exports and people write a date
+_DAY_FIRST = re.compile(DAY_FIRST_DATE + r"(?:[ ,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 # The article ids the API takes in its paths: Latin letters (with accents: kündigung.md gives the id
 # kündigung), digits, '.', '_', '-'. Spelled out as ranges: JSON Schema patterns read \w as ASCII only.
 _ID_CHAR = "0-9A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"

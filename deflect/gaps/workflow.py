@@ -13,6 +13,7 @@ import numpy as np
 from deflect.clock import iso, parse_time, utcnow
 from deflect.engine import Engine
 from deflect.errors import DeflectError, InputError, NotFoundError
+from deflect.formats import DAY_FIRST_DATE
 from deflect.gaps.items import (
     article_docs,
     cached_rows,
@@ -26,7 +27,7 @@ from deflect.gaps.items import (
 from deflect.gaps.model import Topic
 
 COVER_SHARE = 0.5           # share of members the engine must answer for a topic to count as covered
-_GERMAN_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")   # 31.12.2026, as German teams type a date
+_GERMAN_DATE = re.compile(DAY_FIRST_DATE)
 
 
 class TopicStateError(DeflectError):
