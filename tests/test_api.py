@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import uuid
 import zlib
 
 import numpy as np
+import openpyxl
 import pytest
 from api_support import TICKETS, FakeDeflector, bearer, make_app, new_key
 from flask import Flask
@@ -745,6 +747,15 @@ def test_gaps_report_csv_and_bad_queries(gaps_app):
     # customer or agent text cannot become a spreadsheet formula
     row = dict(zip(next(csv.reader([lines[0]])), next(csv.reader([lines[1]])), strict=True))
     assert row["owner"] == "'=HYPERLINK(\"http://evil\")" and row["tickets"] == "6"
+    # the same rows as an Excel workbook: numbers are numbers, the owner's text stays text
+    r = client.get("/api/v1/gaps?format=xlsx", headers=bearer(key))
+    assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
+    assert 'filename="deflect-gaps.xlsx"' in r.headers["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(r.data)).active
+    header, values = (list(v) for v in sheet.values)
+    book = dict(zip(header, values, strict=True))
+    assert header == next(csv.reader([lines[0]])) and book["id"] == tid and book["tickets"] == 6
+    assert book["owner"] == "=HYPERLINK(\"http://evil\")" and sheet["I2"].data_type == "s"
     for query in ("format=xml", "status=closed", "min_size=3", "period_days=7"):
         r = client.get(f"/api/v1/gaps?{query}", headers=bearer(key))
         assert r.status_code == 400, query

@@ -4,11 +4,13 @@ test_browser.py on the same app (the incident test builds the demo home's gap re
 """
 from __future__ import annotations
 
+import io
 import json
 import time
 import urllib.request
 from pathlib import Path
 
+import openpyxl
 from browser_support import BROWSER_MARKS, GERMAN_QUESTION, GERMAN_TITLE, ask, session_of, sync_api
 
 pytestmark = BROWSER_MARKS
@@ -108,6 +110,12 @@ def test_report_gap_workflow_and_csv_export(server, page, store):
     path = download.value.path()
     header = Path(path).read_text(encoding="utf-8").splitlines()[0]
     assert header.startswith("id,") and "label" in header
+    with page.expect_download() as download:
+        page.click("#xlsx-export")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    rows = list(openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active.values)
+    planned_row = dict(zip(rows[0], next(row for row in rows[1:] if row[0] == first), strict=True))
+    assert planned_row["owner"] == "Miriam" and second not in {row[0] for row in rows[1:]}
 
 
 def test_agent_console_shows_what_the_customer_already_did(server, page, store):

@@ -13,6 +13,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
+import openpyxl
 import pytest
 from click.testing import CliRunner
 from fakes import FakeDeflector
@@ -535,7 +536,7 @@ def test_topic_title_is_the_ticket_subject_unless_it_is_a_single_word():
     assert suggest_title(about(puzzle), "de") == "Ist das Kreuzworträtsel nur noch gedruckt?"
 
 
-def test_cli_report_formats(cli_home):
+def test_cli_report_formats(cli_home, tmp_path):
     from deflect.cli.gaps import gaps
 
     runner = CliRunner()
@@ -551,6 +552,14 @@ def test_cli_report_formats(cli_home):
     out = runner.invoke(gaps, ["--home", cli_home, "--format", "csv"])
     lines = out.output.strip().splitlines()
     assert lines[0].startswith("id,status,overdue,size") and len(lines) == 3
+    # the same rows as an Excel workbook: to a file, or to a redirected stdout, never to the terminal
+    out = runner.invoke(gaps, ["--home", cli_home, "--format", "xlsx", "-o", str(tmp_path / "g.xlsx")])
+    assert out.exit_code == 0 and "wrote 2 topics" in out.output
+    out = runner.invoke(gaps, ["--home", cli_home, "--format", "xlsx"])
+    for data in ((tmp_path / "g.xlsx").read_bytes(), out.stdout_bytes):
+        rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.values)
+        assert ",".join(rows[0]).startswith("id,status,overdue,size") and len(rows) == 3
+        assert {row[3] for row in rows[1:]} == {14, 9}
 
 
 def test_cli_builds_the_first_report_when_none_is_stored(cli_home, tmp_path):

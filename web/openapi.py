@@ -10,6 +10,7 @@ from copy import deepcopy
 from deflect.formats import ARTICLE_ID_PATTERN
 from deflect.gaps.model import Report, json_schema, nested_types
 from deflect.text import SPACE_CLASS
+from deflect.xlsx import MIME_TYPE as XLSX_TYPE
 
 from .openapi_incidents import add as add_incidents
 
@@ -310,14 +311,15 @@ PATHS = {
         "state now, and the latest run. A run builds it (POST /api/v1/gaps/runs, article pushes); before "
         "the first report this starts that run (generated_at is null until it is done). 409: no index yet.",
         "200", "GapsReport", ["400", "401", "403", "409"], secured="admin", tag="admin",
-        params=[_query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"},
-                       "csv: one row per topic (text/csv)."),
+        params=[_query("format", {"type": "string", "enum": ["json", "csv", "xlsx"], "default": "json"},
+                       "csv: one row per topic (text/csv); xlsx: the same rows as an Excel workbook."),
                 _query("status", {"type": "string", "enum": ["open", "all", "new", "planned", "covered",
                                                              "dismissed"], "default": "open"},
                        "Which topics to list (open = new and planned).")],
-        extra_ok={"200": {"description": "The report (JSON), or one row per topic with format=csv.",
+        extra_ok={"200": {"description": "The report (JSON), or one row per topic with format=csv or xlsx.",
                           "content": {"application/json": {"schema": _ref("GapsReport")},
-                                      "text/csv": {"schema": {"type": "string"}}}}})},
+                                      "text/csv": {"schema": {"type": "string"}},
+                                      XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})},
     "/api/v1/gaps/runs": {"post": _op(
         "Build the gap report again, in the background (one run at a time per home): 202 with the new "
         "run, or 200 with the run going on now.",

@@ -10,7 +10,7 @@ import click
 from deflect.cli.common import friendly, home_option
 from deflect.home import Home
 
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "json", "csv", "xlsx")
 STATUS_CHOICES = ("open", "all", "new", "planned", "covered", "dismissed")
 
 
@@ -21,7 +21,8 @@ def _statuses(choice: str) -> tuple[str, ...] | None:
 
 @click.group(invoke_without_command=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="Output: a readable table, the JSON report, or one CSV row per topic.")
+              help="Output: a readable table, the JSON report, one CSV row per topic, or those rows as an "
+                   "Excel workbook (needs --output or a redirected stdout).")
 @click.option("--rebuild", is_flag=True,
               help="Build the report now (judge new items, cluster, store it) instead of reading the stored one.")
 @click.option("--min-size", type=int, default=None,
@@ -48,6 +49,8 @@ def gaps(ctx, fmt, rebuild, min_size, status, period_days, output, home):
     from deflect.store import open_store
     if (min_size or period_days) and not rebuild:
         raise click.UsageError("--min-size and --period-days are options of a run: add --rebuild")
+    if fmt == "xlsx" and not output and sys.stdout.isatty():
+        raise click.UsageError("an Excel workbook is not for the terminal: add --output gaps.xlsx")
     store = open_store(home.database)
     report = None if rebuild else stored_report(store, _statuses(status))
     if report is None:
@@ -56,7 +59,10 @@ def gaps(ctx, fmt, rebuild, min_size, status, period_days, output, home):
                        err=True)
         _rebuild(home, min_size, period_days)
         report = stored_report(store, _statuses(status))
-    from deflect.gaps.render import to_csv, to_json, to_table
+    from deflect.gaps.render import to_csv, to_json, to_table, to_xlsx
+    if fmt == "xlsx":
+        _write_bytes(to_xlsx(report), output, len(report.topics))
+        return
     text = {"json": to_json, "csv": to_csv}.get(fmt, to_table)(report)
     if output:
         with open(output, "w", encoding="utf-8") as f:
@@ -64,6 +70,16 @@ def gaps(ctx, fmt, rebuild, min_size, status, period_days, output, home):
         click.echo(f"wrote {len(report.topics)} topics to {output}", err=True)
     else:
         click.echo(text)
+
+
+def _write_bytes(data: bytes, output: str | None, topics: int) -> None:
+    if output:
+        with open(output, "wb") as f:
+            f.write(data)
+        click.echo(f"wrote {topics} topics to {output}", err=True)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
 
 
 def _rebuild(home: Home, min_size: int | None, period_days: int | None) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("deflect.errors", "deflect.home", "deflect.clock", "deflect.text", "deflect.language",
               "deflect.locks", "deflect.labels", "deflect.formats", "deflect.privacy", "deflect.draft",
-              "deflect.settings", "deflect.logs", "deflect.tenants")),
+              "deflect.settings", "deflect.logs", "deflect.tenants", "deflect.xlsx")),
     ("store", ("deflect.store",)),
     ("ingest", ("deflect.ingest",)),
     ("index", ("deflect.embedder", "deflect.index")),

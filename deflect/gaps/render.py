@@ -1,4 +1,4 @@
-"""The report as text: a readable table, one CSV row per topic, JSON."""
+"""The report as text: a readable table, one CSV row (or workbook row) per topic, JSON."""
 from __future__ import annotations
 
 import csv
@@ -7,6 +7,7 @@ import json
 import re
 
 from deflect.gaps.model import Report, Topic
+from deflect.xlsx import to_xlsx as workbook
 
 CSV_FIELDS = ("id", "status", "overdue", "size", "tickets", "inquiries", "label", "suggested_title", "owner",
               "due", "languages", "channels", "first_seen", "last_seen", "this_period", "previous_period",
@@ -56,6 +57,12 @@ def to_csv(report: Report) -> str:
     for t in report.topics:
         w.writerow({key: safe_cell(value) for key, value in _csv_row(t).items()})
     return buf.getvalue()
+
+
+def to_xlsx(report: Report) -> bytes:
+    """The CSV's rows as an Excel workbook: opens in columns whatever the reader's locale."""
+    return workbook(CSV_FIELDS, ([_csv_row(t)[key] for key in CSV_FIELDS] for t in report.topics),
+                    sheet="Gap report")
 
 
 def _cut(text: str | None, width: int) -> str:

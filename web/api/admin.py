@@ -13,11 +13,12 @@ from deflect.errors import NotFoundError
 from deflect.formats import ARTICLE_ID, FRONT_MATTER_HINT, Article, front_matter_problem, url_problem
 from deflect.gaps.model import Report, RunOptions
 from deflect.gaps.notices import reach_since as notice_reach_since
-from deflect.gaps.render import to_csv
+from deflect.gaps.render import to_csv, to_xlsx
 from deflect.gaps.report import stored_report, stored_report_json
 from deflect.gaps.runs import get_run, latest_run, refresh_in_background, start_in_background
 from deflect.gaps.workflow import check_coverage, dismiss, get_topic, merged_into, plan, reopen
 from deflect.language import detect_language
+from deflect.xlsx import MIME_TYPE as XLSX_TYPE
 
 from .. import metrics as metrics_lib
 from ..auth import require_key
@@ -57,8 +58,8 @@ GAP_STATUSES = {"open": ("new", "planned"), "all": None, "new": ("new",), "plann
 def gaps_report():
     """The stored report (a run builds it); before the first one, that run is started."""
     fmt = request.args.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise ApiError("'format' must be json or csv")
+    if fmt not in ("json", "csv", "xlsx"):
+        raise ApiError("'format' must be json, csv or xlsx")
     status = request.args.get("status", "open")
     if status not in GAP_STATUSES:
         raise ApiError("'status' must be one of: " + ", ".join(GAP_STATUSES))
@@ -68,10 +69,11 @@ def gaps_report():
                            '{"min_size": ..., "period_days": ...} builds the report with it.')
     store, statuses = get_store(), GAP_STATUSES[status]
     run = latest_run(store)
-    if fmt == "csv":
+    if fmt in ("csv", "xlsx"):
         report = stored_report(store, statuses, members=False) or Report()
-        return Response(to_csv(report), mimetype="text/csv",
-                        headers={"Content-Disposition": 'attachment; filename="deflect-gaps.csv"'})
+        body, mimetype = (to_csv(report), "text/csv") if fmt == "csv" else (to_xlsx(report), XLSX_TYPE)
+        return Response(body, mimetype=mimetype,
+                        headers={"Content-Disposition": f'attachment; filename="deflect-gaps.{fmt}"'})
     body = stored_report_json(store, statuses, run=run)
     if body is not None:
         return Response(body, mimetype="application/json")

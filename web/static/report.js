@@ -360,19 +360,25 @@
     b.addEventListener("click", function () { b.closest("dialog").close(); });
   });
 
-  $("csv-export").addEventListener("click", function (ev) {
-    ev.preventDefault();
-    C.api("/api/v1/gaps?format=csv", { raw: true, accept: "text/csv" }).then(function (resp) {
-      return resp.blob();
-    }).then(function (blob) {
-      var url = URL.createObjectURL(blob);
-      var a = el("a", { href: url, download: "deflect-gaps-" + new Date().toISOString().slice(0, 10) + ".csv" });
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
-    }, function (err) { status(err.message, true); });
-  });
+  // The export links fetch with the API key (a plain link would carry none) and save what comes back.
+  function exportReport(format, type) {
+    return function (ev) {
+      ev.preventDefault();
+      C.api("/api/v1/gaps?format=" + format, { raw: true, accept: type }).then(function (resp) {
+        return resp.blob();
+      }).then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var a = el("a", { href: url, download: "deflect-gaps-" + new Date().toISOString().slice(0, 10) + "." + format });
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+      }, function (err) { status(err.message, true); });
+    };
+  }
+  $("csv-export").addEventListener("click", exportReport("csv", "text/csv"));
+  $("xlsx-export").addEventListener("click",
+    exportReport("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"));
 
   // -- loading ------------------------------------------------------------------------------
   function load() {
