@@ -54,6 +54,14 @@ def _template(name: str, text: str) -> dict:
     return {"text": text, "source": {"type": "template", "id": name}}
 
 
+def absolute_url(url: str | None, base_url: str | None) -> str | None:
+    """An article's link as a reader elsewhere (a help desk, an e-mail) can follow it: a path such as
+    ``/help/de/kuendigen`` is joined to the help center's address; a full URL stays as it is."""
+    if url and base_url:
+        return urljoin(base_url.rstrip("/") + "/", url.lstrip("/"))
+    return url
+
+
 def build_draft(language: str, article: Article | None = None, ticket: dict | None = None,
                 base_url: str | None = None, signature: str | None = None,
                 redactor: Redactor | None = None) -> dict:
@@ -66,9 +74,7 @@ def build_draft(language: str, article: Article | None = None, ticket: dict | No
     t = TEMPLATES.get(language, TEMPLATES["en"])
     parts = [_template("greeting", t["greeting"])]
     if article is not None:
-        url = article.url
-        if url and base_url:
-            url = urljoin(base_url.rstrip("/") + "/", url.lstrip("/"))
+        url = absolute_url(article.url, base_url)
         text = article_excerpt(article.body) or article.title
         if url:
             text += "\n\n" + t["link"].format(url=url)

@@ -4,8 +4,9 @@ tests/data/connectors/ (each names the documentation page it comes from).
 
 Both check the auth header (401 without the right token), answer 404 for unknown objects, page like the
 real ones (Zammad: ``per_page`` cut to 100, the last page short; Chatwoot: 25 a page, 20 messages a call)
-and take planted faults: ``fail(path_part, "429" | "drop" | "500", times)`` answers the next matching
-requests with 429 + ``Retry-After`` or drops the connection without an answer."""
+and take planted faults: ``fail(path_part, "429" | "drop" | "500" | "empty", times)`` answers the next
+matching requests with 429 + ``Retry-After``, drops the connection without an answer, answers 500 or an
+empty 200; with ``redirect_to`` set every request is redirected there (302)."""
 from __future__ import annotations
 
 import copy
@@ -54,6 +55,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(429, {"error": "too many requests"}, {"Retry-After": str(fake.retry_after)})
         if fault == "500":
             return self._send(500, {"error": "internal server error"})
+        if fault == "empty":   # a proxy or an odd version answering 200 without the object
+            return self._send(200, {})
+        if fake.redirect_to:
+            return self._send(302, {}, {"Location": fake.redirect_to + self.path})
         if not fake.authorized(self.headers):
             return self._send(401, {"error": "authentication failed"})
         status, payload = fake.route(method, parts.path, query, body)
@@ -85,6 +90,7 @@ class FakeHelpdesk:
     """The server, request counts, planted faults and the notes posted (see the module docstring)."""
 
     retry_after = 1
+    redirect_to: str | None = None
 
     def __init__(self, token: str = "s3cret-token"):
         self.token = token
@@ -140,6 +146,7 @@ class FakeZammad(FakeHelpdesk):
         self.articles: dict[int, list[dict]] = {}
         self.links: dict[int, list[int]] = {}        # ticket id -> linked answer translation ids
         self.kb = example("zammad_kb_init")
+        self.serves_locales = True
         self.kb_contents = {"1": {"id": 1, "body": "<p>Klicken Sie auf <b>Passwort vergessen</b>.</p>"},
                             "2": {"id": 2, "body": "<p>Click <b>Forgot password</b> on the login page.</p>"}}
 
@@ -177,6 +184,10 @@ class FakeZammad(FakeHelpdesk):
             payload = example("zammad_links")
             payload["links"] = [dict(payload["links"][0], link_object_value=t) for t in linked]
             return 200, payload
+        if method == "GET" and path == "/api/v1/locales":
+            if not self.serves_locales:
+                return 404, {"error": "No route matches [GET] /api/v1/locales"}
+            return 200, example("zammad_locales")["locales"]
         if method == "POST" and path == "/api/v1/knowledge_bases/init":
             kb = copy.deepcopy(self.kb)
             wanted = {str(i) for i in (body or {}).get("answer_translation_content_ids", [])}

@@ -111,6 +111,32 @@ def test_zammad_kb_answers_and_links_become_articles(tmp_path):
         assert "nicole.braun@example.com" not in str(rows)   # the customer's address is redacted
 
 
+def test_zammad_kb_published_as_zammad_shows_it_and_languages_without_the_locale_table(tmp_path):
+    def answer(aid: int, **dates) -> None:
+        desk.kb["KnowledgeBaseAnswer"][str(aid)] = {"id": aid, "category_id": 1, "translation_ids": [aid],
+                                                   "internal_at": None, "published_at": None, "archived_at": None,
+                                                   **dates}
+        desk.kb["KnowledgeBaseAnswerTranslation"][str(aid)] = {"id": aid, "answer_id": aid, "kb_locale_id": 1,
+                                                              "title": f"Antwort {aid}", "content_id": 1}
+
+    with FakeZammad() as desk:
+        desk.serves_locales = False   # a Zammad that does not answer GET /api/v1/locales
+        past, ahead = "2026-01-01T08:00:00.000Z", "2099-01-01T08:00:00.000Z"
+        answer(3, internal_at="2025-12-01T08:00:00.000Z", published_at=past)   # staff-only first, then public
+        answer(4, published_at=ahead)                                         # scheduled
+        answer(5, published_at=past, archived_at=ahead)                       # to be archived later
+        answer(6, published_at=past, archived_at=past)                        # archived
+        answer(7, internal_at=past)                                           # staff only
+        store = connect(tmp_path, "zammad", desk.url, name="zd")
+        sync(store, connector_for(get_connection(store, "zd")))
+        found = sorted(a.id for a in store.articles())
+        assert found == ["zd-kb-1-de", "zd-kb-1-en", "zd-kb-3-de", "zd-kb-5-de"]
+        # the German and the English translation stay two articles, each in its own language
+        de, en = store.get_article("zd-kb-1-de"), store.get_article("zd-kb-1-en")
+        assert (de.language, en.language) == ("de", "en") and de.title == "Passwort zurücksetzen"
+        assert de.url is None   # its public address needs the locale: the help center's own page serves it
+
+
 def test_zammad_kb_links_count_as_linked_evidence_in_ticket_calibration(tmp_path, monkeypatch):
     """connect, sync, index, calibrate, status: the tickets whose agents linked a KB answer are the
     linked tickets that `deflect calibrate` judges as new inquiries expecting that answer."""
@@ -188,6 +214,18 @@ def test_client_honours_retry_after_and_survives_dropped_connections(tmp_path):
         with pytest.raises(HelpdeskError, match="no answer"):
             client.post("/api/v1/ticket_articles", {"ticket_id": 1, "type": "note", "internal": True, "body": "x"})
         assert desk.notes == []
+
+
+def test_client_follows_no_redirect_so_the_token_stays_with_the_help_desk(tmp_path):
+    with FakeZammad() as desk, FakeZammad() as elsewhere:
+        desk.redirect_to = elsewhere.url
+        client = HelpdeskClient(desk.url, {"Authorization": "Token token=s3cret-token"})
+        with pytest.raises(HelpdeskError, match=f"redirected to {elsewhere.url}/api/v1/tickets") as refused:
+            client.get("/api/v1/tickets", {"page": 1})
+        assert "--url" in refused.value.hint and "s3cret" not in str(refused.value)
+        with pytest.raises(HelpdeskError, match="redirected"):   # a note is not turned into a GET that "succeeds"
+            client.post("/api/v1/ticket_articles", {"ticket_id": 1, "type": "note", "internal": True, "body": "x"})
+        assert sum(elsewhere.requests.values()) == 0 and client.retries == 0
 
 
 def test_cli_sync_with_a_planted_429_and_a_dropped_connection(tmp_path):

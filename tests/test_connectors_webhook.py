@@ -96,6 +96,27 @@ def test_zammad_note_has_articles_tickets_and_draft_within_two_seconds(tmp_path,
         assert "Draft reply" in note["body"] and "Guten Tag" in note["body"]
 
 
+def test_a_note_the_help_desk_failed_is_posted_on_a_later_try_and_an_unconfirmed_one_is_not_counted(
+        tmp_path, app_env, monkeypatch):
+    monkeypatch.setattr("deflect.connectors.inbox.RETRY_DELAYS", (0.2, 0.2))
+    app, client, fake = app_env
+    with FakeZammad() as desk:
+        add_connection(tmp_path, fake, "zammad", desk.url, "zd")
+        for i in (1, 2):
+            desk.add_ticket(i, "Abo kündigen", "Wie kann ich mein Abo kündigen?", None, state="new")
+        desk.fail("/api/v1/ticket_articles", "500")   # Zammad fails the note once; it does not send the hook again
+        raw, headers = desk.webhook(1, SECRET, "d-1")
+        assert client.post("/api/v1/connectors/zd/webhook", data=raw, headers=headers).status_code == 202
+        assert app.extensions["deflect_inbox"].wait_idle(20)
+        assert [n["ticket_id"] for n in desk.notes] == [1] and deliveries(fake, "zd") == {"done": 1}
+        desk.fail("/api/v1/ticket_articles", "empty")   # an answer without the note: not counted as posted
+        raw, headers = desk.webhook(2, SECRET, "d-2")
+        client.post("/api/v1/connectors/zd/webhook", data=raw, headers=headers)
+        assert app.extensions["deflect_inbox"].wait_idle(20)
+        assert deliveries(fake, "zd") == {"done": 1, "failed": 1}
+        assert fake.store.db.execute("select count(*) from connector_notes where status = 'posted'").fetchone()[0] == 1
+
+
 def test_webhook_answers_404_for_unknown_connections_and_400_for_bad_json(tmp_path, app_env):
     _, client, fake = app_env
     assert client.post("/api/v1/connectors/nope/webhook", data=b"{}").status_code == 404

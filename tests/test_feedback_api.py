@@ -126,6 +126,12 @@ def test_agent_and_note_show_what_the_customer_already_did(tmp_path):
         note = compose_note(fake, "Login", "Still locked out", NoteOptions(), log_channel=None,
                             history=session_history(fake.store, ["cust-1"]))
     assert "The customer already:" in note.markdown and "said not helpful" in note.html
+    # the help desk shows the note on its own site: article links there carry the help center's address
+    with app.app_context():
+        note = compose_note(fake, "Login", "I forgot my password", NoteOptions(help_center_url="https://hilfe.example.de/"),
+                            log_channel=None)
+    assert "[How do I reset my password?](https://hilfe.example.de/help/en/password)" in note.markdown
+    assert '<a href="https://hilfe.example.de/help/en/password">' in note.html and "](/help" not in note.markdown
     assert fake.store.db.execute("select customer from contacts").fetchone()[0] not in (None, "C-42")
 
 

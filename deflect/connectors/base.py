@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from deflect.connectors.http import HelpdeskClient
+from deflect.connectors.http import HelpdeskClient, HelpdeskError
 from deflect.connectors.records import Connection, token
 from deflect.formats import Article, Ticket
 
@@ -33,6 +33,15 @@ class Event:
     text: str = ""                 # the customer's words (for "new")
     customer: tuple[str, ...] = ()   # the customer's name and address, removed before anything is stored
     session: str | None = None     # the widget session the contact form sent (custom field deflect_session)
+
+
+def note_id(answer: object, what: str) -> str:
+    """The id of a note the help desk says it stored; without one the note counts as not posted (a later
+    delivery tries again), never as posted."""
+    if isinstance(answer, dict) and answer.get("id") is not None:
+        return str(answer["id"])
+    raise HelpdeskError(f"{what}: the help desk answered without the new note's id, so it is not counted as "
+                        "posted")
 
 
 def session_field(attributes: object) -> str | None:
@@ -155,6 +164,6 @@ class Connector(ABC):
         """What the delivery means (None: nothing for deflect)."""
 
     @abstractmethod
-    def post_note(self, remote_id: str, html: str, markdown: str) -> str | None:
+    def post_note(self, remote_id: str, html: str, markdown: str) -> str:
         """Post an internal note (never visible to the customer) on the ticket, as HTML or Markdown,
-        whichever the help desk shows; its id."""
+        whichever the help desk shows; its id (``note_id``)."""

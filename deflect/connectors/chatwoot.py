@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
 from deflect.clock import parse_time
-from deflect.connectors.base import Connector, Event, header, session_field, signature_matches, urls_in
+from deflect.connectors.base import Connector, Event, header, note_id, session_field, signature_matches, urls_in
 from deflect.formats import Article, Ticket, parse_ticket
 
 PER_PAGE = 25
@@ -183,10 +183,10 @@ class ChatwootConnector(Connector):
         return Event("new", str(remote_id), text=text, customer=customer,
                      session=session_field(conversation.get("custom_attributes")))
 
-    def post_note(self, remote_id: str, html: str, markdown: str) -> str | None:
+    def post_note(self, remote_id: str, html: str, markdown: str) -> str:
         note = self.client.post(self._path(f"/conversations/{remote_id}/messages"),
                                 {"content": markdown, "message_type": "outgoing", "private": True})
-        return str(note.get("id")) if isinstance(note, dict) and note.get("id") is not None else None
+        return note_id(note, "POST .../messages")
 
 
 def _epoch_time(value) -> str | None:

@@ -1,6 +1,9 @@
 """A small JSON client for help-desk APIs: retries with back-off, honouring 429 + Retry-After, and
 surviving dropped connections. The auth headers go out with each request and appear in no message.
 
+Redirects are refused: following one would hand the API token to whatever host it names, and turn a
+POST (an internal note) into a GET that "succeeds" without posting anything.
+
 Reads (GET) are retried after any transient failure. Writes (POST) are retried only when the server
 said it did nothing (429, 503): after a dropped connection a write may have happened, and a note
 posted twice is worse than one not posted (the next webhook tries again)."""
@@ -20,15 +23,17 @@ from deflect.errors import DeflectError
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 WRITE_RETRY_STATUSES = {429, 503}
+DID_NOTHING = {429, 500, 503}   # answers after which the request may be sent again later, a write too
 TRANSIENT = (ConnectionError, http.client.HTTPException, socket.timeout, TimeoutError)
 
 
 class HelpdeskError(DeflectError):
     """The help desk refused or failed a request; ``status`` is its HTTP status (0: no answer)."""
 
-    def __init__(self, message: str, status: int = 0, hint: str | None = None):
+    def __init__(self, message: str, status: int = 0, hint: str | None = None, retryable: bool = False):
         super().__init__(message, hint)
         self.http_status = status
+        self.retryable = retryable   # the help desk did nothing with the request: trying later is safe
 
 
 def retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
@@ -42,6 +47,14 @@ def retry_after(value: str | None, now: Callable[[], float] = time.time) -> floa
         return max(0.0, parsedate_to_datetime(value).timestamp() - now())
     except (TypeError, ValueError):
         return None
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None   # urllib then raises the 3xx as an HTTPError
+
+
+_OPENER = urllib.request.build_opener(_RefuseRedirects)
 
 
 class HelpdeskClient:
@@ -75,7 +88,7 @@ class HelpdeskClient:
             wait: float | None
             try:
                 request = urllib.request.Request(url, data=data, method=method, headers=headers)
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                with _OPENER.open(request, timeout=self.timeout) as response:
                     raw = response.read()
                 return json.loads(raw) if raw.strip() else None
             except urllib.error.HTTPError as exc:
@@ -87,7 +100,9 @@ class HelpdeskClient:
             except (urllib.error.URLError, *TRANSIENT) as exc:
                 reason = getattr(exc, "reason", exc)
                 if method != "GET" or attempt == self.attempts:
-                    raise HelpdeskError(f"{method} {path}: no answer from the help desk ({reason})") from None
+                    unsent = method == "GET" or isinstance(reason, (ConnectionRefusedError, socket.gaierror))
+                    raise HelpdeskError(f"{method} {path}: no answer from the help desk ({reason})",
+                                        retryable=unsent) from None
                 wait = None
             except json.JSONDecodeError:
                 raise HelpdeskError(f"{method} {path}: the help desk did not answer with JSON") from None
@@ -102,6 +117,14 @@ class HelpdeskClient:
                                  hint="Check the token and its permissions (see docs/connectors.md).")
         if status == 404:
             return HelpdeskError(f"{method} {path}: not found (404)", status)
+        if 300 <= status < 400:
+            target = urllib.parse.urlsplit(exc.headers.get("Location") or "")
+            where = f" to {target.scheme}://{target.netloc}{target.path}" if target.netloc else ""
+            return HelpdeskError(f"{method} {path}: the help desk redirected{where} ({status}); deflect follows "
+                                 "no redirect, so that the API token goes to the configured address only", status,
+                                 hint="Connect with the address the help desk answers on itself "
+                                      "(`deflect connect ... --url https://...`).")
         if status == 429:
-            return HelpdeskError(f"{method} {path}: still rate-limited after retrying (429)", status)
-        return HelpdeskError(f"{method} {path}: the help desk answered {status} {exc.reason}", status)
+            return HelpdeskError(f"{method} {path}: still rate-limited after retrying (429)", status, retryable=True)
+        return HelpdeskError(f"{method} {path}: the help desk answered {status} {exc.reason}", status,
+                             retryable=status in DID_NOTHING)

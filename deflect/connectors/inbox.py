@@ -4,8 +4,10 @@
 nothing stored), records the delivery id (a retry of a delivery is recognised and dropped) and queues
 what it means; the webhook answers at once (Chatwoot waits 5 s, Zammad retries slow answers). One
 worker thread per process then adds a resolved ticket through the engine (searchable at once) or posts
-the one internal note of a new ticket. A delivery accepted but not yet worked off when the process
-stops is lost (its id is recorded as ``queued``): the help desk is not asked again."""
+the one internal note of a new ticket. When the help desk fails a request without doing it (down, 500,
+rate-limited), the delivery is tried again later (``RETRY_DELAYS``): the help desk does not send it
+again, as the webhook was answered. A delivery accepted but not yet worked off when the process stops
+is lost (its id is recorded as ``queued`` or ``retrying``): the help desk is not asked again."""
 from __future__ import annotations
 
 import json
@@ -14,10 +16,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from deflect.connectors import connector_for
 from deflect.connectors.base import Connector, Event
+from deflect.connectors.http import HelpdeskError
 from deflect.connectors.note import NoteOptions, compose_note
 from deflect.connectors.records import (
     Connection,
@@ -38,6 +41,7 @@ from deflect.store import Store
 from deflect.store.feedback import record_contact, ticket_sessions
 
 log = logging.getLogger(__name__)
+RETRY_DELAYS = (10.0, 60.0, 300.0)   # seconds before the second, third and fourth try of a failed delivery
 
 
 class SignatureError(ClientError):
@@ -51,6 +55,7 @@ class Job:
     connection: str
     delivery_id: str
     event: Event
+    attempt: int = 1
 
 
 class Inbox:
@@ -67,6 +72,7 @@ class Inbox:
         self._connectors_lock = threading.Lock()
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._pending = 0
+        self.retry_delays = RETRY_DELAYS
         self._idle = threading.Condition()
         self._thread = threading.Thread(target=self._work, name="deflect-connector-inbox", daemon=True)
         self._thread.start()
@@ -111,6 +117,14 @@ class Inbox:
         self._queue.put(Job(name, delivery, event))
         return "queued"
 
+    def _later(self, delay: float, job: Job) -> None:
+        """Queue ``job`` again after ``delay`` seconds; it counts as pending until then."""
+        with self._idle:
+            self._pending += 1
+        timer = threading.Timer(delay, self._queue.put, [job])
+        timer.daemon = True
+        timer.start()
+
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until every queued delivery is worked off; False on timeout."""
         with self._idle:
@@ -132,12 +146,17 @@ class Inbox:
                 status = self._handle(store, job)
                 finish_delivery(store, job.connection, job.delivery_id, status)
             except Exception as exc:   # one bad delivery must not stop the worker
-                log.warning("deflect: webhook delivery %s of %s failed: %s", job.delivery_id, job.connection, exc)
+                again = isinstance(exc, HelpdeskError) and exc.retryable and job.attempt <= len(self.retry_delays)
+                log.warning("deflect: webhook delivery %s of %s failed%s: %s", job.delivery_id, job.connection,
+                            " (tried again later)" if again else "", exc)
                 try:
                     if store is not None:
-                        finish_delivery(store, job.connection, job.delivery_id, "failed", str(exc)[:500])
+                        finish_delivery(store, job.connection, job.delivery_id, "retrying" if again else "failed",
+                                        str(exc)[:500])
                 except Exception:  # noqa: BLE001 - the store itself is failing; the log has it
                     store = None
+                if again:
+                    self._later(self.retry_delays[job.attempt - 1], replace(job, attempt=job.attempt + 1))
             finally:
                 with self._idle:
                     self._pending -= 1

@@ -9,7 +9,7 @@ import html
 import uuid
 from dataclasses import dataclass
 
-from deflect.draft import build_draft
+from deflect.draft import absolute_url, build_draft
 from deflect.engine import Engine, Suggestion
 from deflect.errors import NotFoundError
 from deflect.formats import Inquiry
@@ -60,8 +60,9 @@ def compose_note(engine: Engine, subject: str, text: str, options: NoteOptions,
     draft = build_draft(s.language, article=article, ticket=ticket, base_url=options.help_center_url,
                         signature=options.signature, redactor=redactor)
     done = (history or {}).get("summary") or ""
-    return Note(html=_history_html(done) + _html(s, tickets, draft["text"]),
-                markdown=_history_markdown(done) + _markdown(s, tickets, draft["text"]), suggestion=s)
+    base_url = options.help_center_url
+    return Note(html=_history_html(done) + _html(s, tickets, draft["text"], base_url),
+                markdown=_history_markdown(done) + _markdown(s, tickets, draft["text"], base_url), suggestion=s)
 
 
 def _history_markdown(done: str) -> str:
@@ -78,10 +79,11 @@ def _verdict(s: Suggestion) -> str:
     return f"deflect: {what} (confidence {s.confidence:.0%})"
 
 
-def _markdown(s: Suggestion, tickets: list[dict], draft: str) -> str:
+def _markdown(s: Suggestion, tickets: list[dict], draft: str, base_url: str | None) -> str:
     lines = [f"**{_verdict(s)}**", "", "Suggested articles:"]
-    lines += [f"{i}. [{a.title}]({a.url})  ({a.score:.2f})" if a.url else f"{i}. {a.title}  ({a.score:.2f})"
-              for i, a in enumerate(s.articles, 1)] or ["(none)"]
+    links = [(a, absolute_url(a.url, base_url)) for a in s.articles]
+    lines += [f"{i}. [{a.title}]({url})  ({a.score:.2f})" if url else f"{i}. {a.title}  ({a.score:.2f})"
+              for i, (a, url) in enumerate(links, 1)] or ["(none)"]
     if tickets:
         lines += ["", "Similar resolved tickets:"]
         lines += [f"- {t['id']}: {clip(t['subject'], 80)} → {clip(t['resolution'], 160)}  ({t['score']:.2f})"
@@ -90,10 +92,11 @@ def _markdown(s: Suggestion, tickets: list[dict], draft: str) -> str:
     return "\n".join(lines)
 
 
-def _html(s: Suggestion, tickets: list[dict], draft: str) -> str:
+def _html(s: Suggestion, tickets: list[dict], draft: str, base_url: str | None) -> str:
     e = html.escape
-    items = "".join(f'<li><a href="{e(a.url)}">{e(a.title)}</a> ({a.score:.2f})</li>' if a.url
-                    else f"<li>{e(a.title)} ({a.score:.2f})</li>" for a in s.articles) or "<li>(none)</li>"
+    links = [(a, absolute_url(a.url, base_url)) for a in s.articles]
+    items = "".join(f'<li><a href="{e(url)}">{e(a.title)}</a> ({a.score:.2f})</li>' if url
+                    else f"<li>{e(a.title)} ({a.score:.2f})</li>" for a, url in links) or "<li>(none)</li>"
     parts = [f"<p><strong>{e(_verdict(s))}</strong></p>", f"<p>Suggested articles:</p><ol>{items}</ol>"]
     if tickets:
         rows = "".join(f"<li>{e(t['id'])}: {e(clip(t['subject'], 80))} → {e(clip(t['resolution'], 160))} "

@@ -5,7 +5,8 @@ REST (token auth ``Authorization: Token token=...``):
 ``GET /api/v1/ticket_articles/by_ticket/{id}``, ``GET /api/v1/links?link_object=Ticket&link_object_value={id}``
 (a link to ``KnowledgeBase::Answer::Translation`` is the answer that solved the ticket),
 ``POST /api/v1/knowledge_bases/init`` (the whole KB as id-keyed asset tables; bodies with
-``answer_translation_content_ids``), ``POST /api/v1/ticket_articles`` (the internal note).
+``answer_translation_content_ids``; a KB locale names its system locale by id, read from
+``GET /api/v1/locales``), ``POST /api/v1/ticket_articles`` (the internal note).
 Webhooks come from a trigger: ``X-Hub-Signature: sha1=HMAC-SHA1(secret, raw body)``, the delivery id
 in ``X-Zammad-Delivery``; the payload is the ticket and its newest article."""
 from __future__ import annotations
@@ -13,9 +14,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 
-from deflect.connectors.base import Connector, Event, header, html_to_text, session_field, signature_matches
+from deflect.clock import parse_time
+from deflect.connectors.base import Connector, Event, header, html_to_text, note_id, session_field, signature_matches
+from deflect.connectors.http import HelpdeskError
 from deflect.formats import Article, Ticket, parse_ticket
+from deflect.language import detect_language
 
 PER_PAGE = 100
 RESOLVED_STATES = {"closed"}
@@ -33,6 +38,13 @@ def _table(assets: dict, name: str) -> dict[str, dict]:
     if isinstance(table, list):
         return {str(row["id"]): row for row in table}
     return {str(k): v for k, v in table.items()}
+
+
+def is_published(answer: dict, now: datetime) -> bool:
+    """Zammad's rule for a public answer: published before now, not archived by now (a date ahead is a
+    schedule). ``internal_at`` is an earlier stage of the same answer and does not hide it."""
+    published, archived = parse_time(answer.get("published_at")), parse_time(answer.get("archived_at"))
+    return published is not None and published < now and (archived is None or archived > now)
 
 
 def _text(article: dict) -> str:
@@ -59,9 +71,9 @@ class ZammadConnector(Connector):
         answers = _table(assets, "KnowledgeBaseAnswer")
         translations = _table(assets, "KnowledgeBaseAnswerTranslation")
         kb_locales = _table(assets, "KnowledgeBaseLocale")
-        system_locales = _table(assets, "Locale")
-        published = {aid: a for aid, a in answers.items()
-                     if a.get("published_at") and not a.get("archived_at") and not a.get("internal_at")}
+        system_locales = _table(assets, "Locale") or self._system_locales()
+        now = datetime.now(UTC)
+        published = {aid: a for aid, a in answers.items() if is_published(a, now)}
         wanted = [t for t in translations.values() if str(t.get("answer_id")) in published]
         contents = _table(assets, "KnowledgeBaseAnswerTranslationContent")
         missing = [t["content_id"] for t in wanted if t.get("content_id") and str(t["content_id"]) not in contents]
@@ -71,17 +83,27 @@ class ZammadConnector(Connector):
         self._kb = {}
         for t in sorted(wanted, key=lambda t: int(t["id"])):
             kb_locale = kb_locales.get(str(t.get("kb_locale_id"))) or {}
-            locale = (system_locales.get(str(kb_locale.get("system_locale_id"))) or {}).get("locale") or "en-us"
-            language = locale[:2].lower()
+            locale = (system_locales.get(str(kb_locale.get("system_locale_id"))) or {}).get("locale")
             answer = published[str(t["answer_id"])]
-            article_id = f"{self.connection.name}-kb-{answer['id']}-{language}"
             body = html_to_text((contents.get(str(t.get("content_id"))) or {}).get("body") or "")
             if not (t.get("title") or "").strip():
                 continue
+            # without the locale table, the text tells the language; the public link needs the locale
+            language = locale[:2].lower() if locale else detect_language(f"{t['title']}\n{body}")
+            article_id = f"{self.connection.name}-kb-{answer['id']}-{language}"
             self._kb[str(t["id"])] = (article_id, language)
             yield Article(id=article_id, title=t["title"].strip(), body=body, language=language,
-                          url=self._answer_url(answer, locale), source=f"{self.connection.name}:kb")
+                          url=self._answer_url(answer, locale) if locale else None,
+                          source=f"{self.connection.name}:kb")
         self._links_read()
+
+    def _system_locales(self) -> dict[str, dict]:
+        """Zammad's locales by id (``GET /api/v1/locales``); empty where the help desk does not answer it."""
+        try:
+            rows = self.client.get("/api/v1/locales")
+        except HelpdeskError:
+            return {}
+        return {str(row["id"]): row for row in rows or [] if isinstance(row, dict) and "id" in row}
 
     def _kb_map(self) -> dict[str, tuple[str, str]]:
         if self._kb is None or self._links_stale():
@@ -166,8 +188,8 @@ class ZammadConnector(Connector):
                          session=session_field(ticket))
         return None
 
-    def post_note(self, remote_id: str, html: str, markdown: str) -> str | None:
+    def post_note(self, remote_id: str, html: str, markdown: str) -> str:
         note = self.client.post("/api/v1/ticket_articles", {
             "ticket_id": int(remote_id) if remote_id.isdigit() else remote_id, "body": html,
             "content_type": "text/html", "type": "note", "internal": True})
-        return str(note.get("id")) if isinstance(note, dict) and note.get("id") is not None else None
+        return note_id(note, "POST /api/v1/ticket_articles")
