@@ -324,3 +324,33 @@ def test_scan_reports_per_column_and_kind(tmp_path):
     assert report["kinds"] == {"address": 2, "customer_id": 1, "email": 1, "name": 2, "phone": 1}
     assert report["total"] == 7
     assert "Meier" not in json.dumps(report) and "55554" not in json.dumps(report)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Ich heiße anna schmidt und möchte stornieren.", "Ich heiße [NAME] und möchte stornieren."),
+    ("hallo anna schmidt, die Zeitung fehlt", "hallo [NAME], die Zeitung fehlt"),
+    ("Ich bin anna und habe eine Frage", "Ich bin [NAME] und habe eine Frage"),
+    ("i'm sarah jones", "i'm [NAME]"),
+    ("Die Zeitung für Wagner kam nicht.\nViele Grüße\nSabine Wagner",
+     "Die Zeitung für [NAME] kam nicht.\nViele Grüße\n[NAME]"),
+    ("Mein Name ist nicht wichtig", "Mein Name ist nicht wichtig"),
+    ("ich bin neu hier", "ich bin neu hier"),
+])
+def test_names_in_lower_case_after_an_introduction_and_a_name_where_it_comes_back(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Rest erstattet auf Kd 445566.", "Rest erstattet auf Kd [CUSTOMER-ID]."),
+    ("Buchungsnummer RZ-44821", "Buchungsnummer [CUSTOMER-ID]"),
+    ("Rechnung Nr. 2024-5567 fehlt", "Rechnung Nr. [CUSTOMER-ID] fehlt"),
+    ("Order 112233445 not delivered", "Order [CUSTOMER-ID] not delivered"),
+    ("Meine Abonummer ist die 445566", "Meine Abonummer ist die [CUSTOMER-ID]"),
+    ("KNr 445566", "KNr [CUSTOMER-ID]"),
+    ("Order 3 Zeitungen", "Order 3 Zeitungen"),
+    ("IBAN DE89-3704-0044-0532-0130-00 bitte", "IBAN [IBAN] bitte"),
+    ("Meine IBAN: DE89 3704 0044 0532 0130 01.", "Meine IBAN: [IBAN]."),   # a typo in the customer's own IBAN
+    ("Abo Premium Digital 12 Monate", "Abo Premium Digital 12 Monate"),      # a plan, not a street
+])
+def test_short_labels_dashed_and_mistyped_ibans_and_plans_that_look_like_streets(text, expected):
+    assert redact(text) == expected

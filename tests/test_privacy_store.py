@@ -85,6 +85,13 @@ def test_privacy_scan_and_scrub(tmp_path):
         store.db.execute("insert into inquiries (id, text, created_at, decision, channel, page) values "
                          "('i1', 'Ich bin Hans Meier3 aus der Lindenallee 6', '2026-12-01T00:00:00+00:00', "
                          "'no_answer', 'widget', 'https://hilfe.example/s?q=hans@example.org')")
+        # ... and the copies a vote and the gap report keep of such a text
+        store.db.execute("insert into evidence (id, kind, text, created_at) values ('e1', 'vote', "
+                         "'Zeitung fehlt, Erika Mustermann, Tel 0171 7654321', '2026-12-01T00:00:00+00:00')")
+        report = {"id": "G-0001", "first_seen": "2026-11-02T08:00:00+00:00", "members": 5,
+                  "examples": ["Zeitung fehlt seit Montag. Viele Grüße\nKlaus Berger"]}
+        store.db.execute("insert into gap_topics (id, status, representative, report) values ('G-0001', 'new', ?, ?)",
+                         ["Zeitung fehlt, Klaus Berger, Tel. 0171 1234567", json.dumps(report)])
     store.close()
     runner = CliRunner()
     r = runner.invoke(cli, ["privacy", "scan", "--home", str(home), "--fail"])
@@ -96,12 +103,16 @@ def test_privacy_scan_and_scrub(tmp_path):
 
     r = runner.invoke(cli, ["privacy", "scrub", "--home", str(home), "--dry-run"])
     assert "tickets: 1 row(s) would change, inquiries: 1 row(s) would change" in r.output
+    assert "evidence: 1 row(s) would change" in r.output and "gap_topics: 1 row(s) would change" in r.output
     r = runner.invoke(cli, ["privacy", "scrub", "--home", str(home)])
     assert r.exit_code == 0 and "deflect index" in r.output
     r = runner.invoke(cli, ["privacy", "scan", "--home", str(home), "--fail"])
     assert r.exit_code == 0 and "No personal data found." in r.output
     store = Store(Home.resolve(home).database)
     assert store.db["inquiries"].get("i1")["page"] == "https://hilfe.example/s"
+    topic = store.db["gap_topics"].get("G-0001")
+    assert json.loads(topic["report"]) == {**report, "examples": ["Zeitung fehlt seit Montag. Viele Grüße\n[NAME]"]}
+    assert topic["representative"] == "Zeitung fehlt, [NAME], Tel. [PHONE]"
 
 
 def test_privacy_scan_in_an_empty_folder_creates_nothing(tmp_path):

@@ -69,7 +69,7 @@ def test_metrics_over_workers_sighup_reload_and_json_logs(demo_home, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEFLECT_")}
     with log.open("wb") as out:
         proc = subprocess.Popen([str(DEFLECT), "serve", "--home", str(demo_home), "--port", str(port),
-                                 "--workers", "2", "--threads", "2", "--env-file", str(env_file)],
+                                 "--workers", "2", "--threads", "2", "--env-file", str(env_file), "--access-log"],
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait(lambda: _request(port, "GET", "/readyz")[0] == 200, 300, "ready", proc, log)
@@ -77,6 +77,10 @@ def test_metrics_over_workers_sighup_reload_and_json_logs(demo_home, tmp_path):
             status, _ = _request(port, "POST", "/api/v1/suggest", {"text": f"Wie kündige ich mein Abo? {i}"})
             assert status == 200
         assert _request(port, "GET", "/metrics")[0] == 401
+        # the access log keeps the path, never what the customer searched for
+        assert _request(port, "GET", "/search?q=ich+hei%C3%9Fe+anna+schmidt+0171+1234567")[0] == 200
+        _wait(lambda: '"GET /search HTTP/1.1" 200' in log.read_text(errors="replace"), 30, "access log", proc, log)
+        assert "anna" not in log.read_text(errors="replace")
         # every scrape (whichever worker answers it) counts the requests of both workers
         assert [_suggest_count(port, "first") for _ in range(4)] == [10.0] * 4
 

@@ -8,10 +8,14 @@ import click
 from deflect.cli.common import friendly, home_option, open_home_store
 from deflect.home import Home
 
-# Tables and columns scrub rewrites: the customer texts deflect stores. Gap topics are derived from
-# them and are rebuilt by `deflect gaps --rebuild`.
-SCRUBBED = {"tickets": ("subject", "body", "resolution"), "inquiries": ("text", "page"),
-            "labelled_questions": ("text",)}
+# Tables and columns scrub rewrites: the customer texts deflect stores, and the copies the votes and the
+# gap report keep of them (JSON columns: each text inside; "page": a page address without its query).
+SCRUBBED = {"tickets": {"subject": "text", "body": "text", "resolution": "text"},
+            "inquiries": {"text": "text", "page": "page"}, "labelled_questions": {"text": "text"},
+            "evidence": {"text": "text"},
+            "gap_topics": {"label": "text", "title": "text", "representative": "text", "keywords": "json",
+                           "report": "json"},
+            "gap_report": {"not_found": "json"}}
 
 
 @click.group()
@@ -59,7 +63,8 @@ def scan(as_json: bool, examples: int, fail: bool, home: Home):
 @home_option(create=False)
 @friendly
 def scrub(dry_run: bool, home: Home):
-    """Redact the stored tickets and inquiries again with the current rules and allow-list."""
+    """Redact the stored tickets, inquiries and votes, and the gap report's copies of them, again with the
+    current rules and allow-list."""
     from deflect.store import store_exists
     if not store_exists(home.database):
         raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
@@ -77,14 +82,18 @@ def scrub(dry_run: bool, home: Home):
 def scrub_store(store, dry_run: bool = False) -> dict[str, int]:
     """Rows per table whose texts the store's redactor changes; written back unless ``dry_run``
     (one transaction per table, so a crash leaves each table either scrubbed or as it was)."""
+    from deflect.privacy import redact_json
     from deflect.store.core import page_location
 
+    how = {"text": store.redactor.redact, "json": lambda v: redact_json(v, store.redactor),
+           "page": lambda v: page_location(v, store.redactor)}
     changed: dict[str, int] = {}
     for table, columns in SCRUBBED.items():
+        if table not in store.db.table_names():
+            continue
         updates = []
         for row in store.db.query(f'select id, {", ".join(columns)} from "{table}" order by id'):
-            new = {c: (page_location(row[c], store.redactor) if c == "page" else store.redactor.redact(row[c]))
-                   for c in columns if row[c]}
+            new = {c: how[kind](row[c]) for c, kind in columns.items() if row[c]}
             if any(new[c] != row[c] for c in new):
                 updates.append((row["id"], new))
         changed[table] = len(updates)

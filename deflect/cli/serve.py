@@ -99,6 +99,11 @@ def _logger_class(config: Callable[[], dict]):
     return DeflectLogger
 
 
+# The path without its query string, and no referrer: both carry what customers typed into the search
+# ("/search?q=ich heiße anna schmidt …"), which the log must not keep.
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+
+
 def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: int, timeout: int,
                  access_log: bool = False, log_level: str = "info", warm: bool = True,
                  reread: Callable[[], dict] | None = None) -> None:
@@ -118,6 +123,7 @@ def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: 
         "worker_class": threaded if threads > 1 else "sync", "timeout": timeout, "graceful_timeout": 30,
         "keepalive": 5, "preload_app": False, "post_fork": _post_fork, "child_exit": _child_exit,
         "proc_name": "deflect", "accesslog": "-" if access_log else None, "errorlog": "-", "loglevel": log_level,
+        "access_log_format": ACCESS_LOG_FORMAT,
         "logger_class": _logger_class(lambda: current["config"]),
         # gunicorn >= 25 opens a control socket at a fixed path: several servers would collide.
         "control_socket_disable": True,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .findings import KINDS, PLACEHOLDERS, Finding, without_placeholders
 from .redact import Redactor, default_redactor, redact
-from .scan import mask, scan
+from .scan import mask, redact_json, scan
 
-__all__ = ["KINDS", "PLACEHOLDERS", "Finding", "Redactor", "default_redactor", "mask", "redact", "scan",
-           "without_placeholders"]
+__all__ = ["KINDS", "PLACEHOLDERS", "Finding", "Redactor", "default_redactor", "mask", "redact", "redact_json",
+           "scan", "without_placeholders"]

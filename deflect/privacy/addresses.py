@@ -42,6 +42,8 @@ _US_CITY = re.compile(r"(?<![\w-])((?:[A-Z][a-z]+[ ]){0,2}[A-Z][a-z]+),[ ]?([A-Z
 def _suffix(word: str) -> str | None:
     """``"compound"`` for "Lindenallee"/"Hauptstr.", ``"bare"`` for "Straße"/"Wall", else ``None``."""
     low = word.lower()
+    if low in lx.NOT_STREET_NAMES:
+        return None
     for suffix in lx.STRONG_STREET_SUFFIXES:
         if low.endswith(suffix):
             return "compound" if len(low) > len(suffix) + 1 else "bare"

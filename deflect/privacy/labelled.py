@@ -18,13 +18,16 @@ from .findings import Finding, make
 
 # Between label and value: spaces, ":", "#", "(", "-", or a verb ("Kundennummer lautet 662001"). Each
 # repetition starts with a non-space token, so the pattern cannot backtrack badly on long runs of spaces.
-_SEP = r"[ \t]*(?:(?:[:#=(]|-(?!\w)|\b(?:lautet|lauten|ist|is|are|was)\b)[ \t]*)*"
+_SEP = r"[ \t]*(?:(?:[:#=(]|-(?!\w)|\b(?:lautet|lauten|ist|is|are|was|die|der|the)\b)[ \t]*)*"
 
+# Short forms count as labels only before a long number ("Kd 445566", "Order 112233445"): "Order 3" is not one.
 _CUSTOMER_LABEL = (
-    r"(?i:\b(?:(?:kunden|vertrags|bestell|auftrags|rechnungs|abo(?:nnement)?s?|mitglieds|konto)[-\s]?){1,2}"
-    r"(?:nummer|nr\b\.?)|\bkd\.?-?\s?nr\b\.?"
-    r"|\b(?:customer|cust\.?|account|acct\.?|order|contract|invoice|subscription|subscriber|member(?:ship)?)"
-    r"\s?(?:number|no\b\.?|nr\b\.?|#|id\b)|\border\s?#|\binvoice\s?#)"
+    r"(?i:\b(?:(?:kunden|vertrags|bestell|auftrags|rechnungs|abo(?:nnement)?s?|mitglieds|konto|buchungs"
+    r"|reservierungs|vorgangs)[-\s]?){1,2}(?:nummer|nr\b\.?)|\bkd\.?-?\s?nr\b\.?|\bk\.?-?nr\b\.?"
+    r"|\b(?:rechnung|bestellung|buchung|auftrag|vertrag|reservierung)[ ](?:nr\b\.?|nummer)"
+    r"|\b(?:kd|order|bestellung|booking)\b\.?(?=[ \t]*#?[A-Z]{0,3}-?\d{5})"
+    r"|\b(?:customer|cust\.?|account|acct\.?|order|contract|invoice|subscription|subscriber|member(?:ship)?"
+    r"|booking|reservation)\s?(?:number|no\b\.?|nr\b\.?|#|id\b)|\border\s?#|\binvoice\s?#)"
 )
 # "55554", "KD-204711", "RE-2026-0042", "2026/1187", and digit groups written with spaces ("100 234 567",
 # "VN 55 123", "2004 5566 77") of two to four digits each, so "Kundennummer 55554 12 Ausgaben" stops after

@@ -71,7 +71,7 @@ gmbh ag kg ltd inc co plc verlag zeitungsverlag leserinnen kundinnen abonnenten 
 die der das den dem des ein eine einen einem einer you see soon later bye bis bald dann gleich später
 tschüss ciao euch dir dich frohe frohes schönes schöne schönen happy merry guten gute ostern weihnachten
 wochenende rutsch holidays christmas easter weekend nachbarn eltern mitarbeiter mitarbeiterin mitarbeiterinnen
-zusteller zustellerin gemeinde familie
+zusteller zustellerin gemeinde familie nicht not egal wichtig unwichtig unbekannt unknown irrelevant
 """)
 
 # Common given names (German, Austrian, Swiss, Turkish, Polish, Italian, English). Used only as extra
@@ -127,6 +127,9 @@ WEAK_STREET_SUFFIXES = (
     "bogen", "redder", "brink", "kai", "heide", "tal", "blick", "siedlung", "acker", "rain", "bruch",
     "stiege", "leite", "hain", "aue", "horst", "kopf", "kreuz", "steg",
 )
+# Words with a street ending that name products and plans, not streets ("Digital 12 Monate", "Portal 2").
+NOT_STREET_NAMES = _words("""digital total portal capital kapital hospital dental metal vital crystal rental pedal
+    premiumdigital""")
 STREET_PREFIXES = (
     "am", "an der", "an den", "an dem", "auf der", "auf dem", "auf den", "im", "in der", "in den", "zum",
     "zur", "unter den", "unter der", "hinter der", "hinter dem", "hinter den", "vor dem", "vor der", "bei der",

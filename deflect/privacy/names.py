@@ -186,6 +186,8 @@ def _greeting_names(text: str) -> list[Finding]:
         if _SALUTATION.match(text, pos):
             continue  # "Hallo Frau Meier": the salutation rule takes it
         run = _run(text, pos, limit=3, lower="first")
+        if run and not _at_boundary(text, run[-1][1]) and text[run[0][0]:run[0][1]].lower() in lx.FIRST_NAMES:
+            run = _run(text, pos, limit=2, lower="any")   # "hallo anna schmidt,": a given name, then its surname
         if run and _at_boundary(text, run[-1][1]):
             out.append(_span(text, run))
     return out
@@ -194,11 +196,14 @@ def _greeting_names(text: str) -> list[Finding]:
 def _intro_names(text: str) -> list[Finding]:
     out = []
     for m in _INTRO.finditer(text):
-        run = _run(text, m.end(), limit=4)
+        # after "ich heiße" / "my name is" a name follows, in lower case too ("ich heiße anna schmidt und …")
+        run = _run(text, m.end(), limit=4) or _run(text, m.end(), limit=2, lower="any")
         if run:
             out.append(_span(text, run))
     for m in _WEAK_INTRO.finditer(text):
         run = _run(text, m.end(), limit=3)
+        if not run and _run(text, m.end(), limit=1, lower="first"):   # "ich bin anna", "i'm sarah jones"
+            run = _run(text, m.end(), limit=2, lower="any")
         # "ich bin Abonnent" is no name; "ich bin Franziska Huber" / "I'm Aidan Byrne" are.
         if run and (text[run[0][0]:run[0][1]].lower() in lx.FIRST_NAMES or len(run) >= 2):
             out.append(_span(text, run))

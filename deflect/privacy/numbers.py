@@ -26,8 +26,9 @@ _US_SHAPE = re.compile(r"\(?\d{3}\)?[ .-]?\d{3}[ .-]\d{4}")
 _CURRENCY = re.compile(r"^\s*(?:€|EUR|Euro|\$|USD|£|GBP|CHF|%)", re.I)
 _CURRENCY_BEFORE = re.compile(r"(?:€|EUR|\$|USD|£|GBP|CHF)\s*$", re.I)
 
-_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?=[ ]?[A-Za-z0-9])")
-_IBAN_BODY = re.compile(r"(?:[ ]?[A-Za-z0-9]){11,32}")
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?=[ -]?[A-Za-z0-9])")
+_IBAN_BODY = re.compile(r"(?:[ -]?[A-Za-z0-9]){11,32}")
+_IBAN_LABEL = re.compile(r"(?i:\biban)[ \t]*(?:[:=]|-(?!\w)|\b(?:lautet|ist|is)\b)?[ \t]*$")
 _CARD = re.compile(r"(?<![\d/-])(?<!\d[.,])\d(?:[ -]?\d){12,18}(?!\d|[.,/-]\d)")
 
 
@@ -85,8 +86,22 @@ def phone_key(value: str, regions: tuple[str, ...] = PHONE_REGIONS) -> str | Non
     return None
 
 
+def _iban_ok(value: str, labelled: bool) -> bool:
+    """A valid IBAN; after an "IBAN" label also one whose only fault is its checksum (a typo in the
+    customer's own IBAN is still their IBAN)."""
+    if stdnum_iban.is_valid(value):
+        return True
+    if not labelled:
+        return False
+    number = stdnum_iban.compact(value)
+    if len(number) < 5 or not number.isalnum():
+        return False
+    # with the right check digits it would be valid: country, length and structure fit
+    return stdnum_iban.is_valid(number[:2] + stdnum_iban.calc_check_digits(number) + number[4:])
+
+
 def find_ibans(text: str) -> list[Finding]:
-    """IBANs in any case, grouped by spaces or not, validated by country length and checksum."""
+    """IBANs in any case, grouped by spaces or dashes or not, validated by country length and checksum."""
     out: list[Finding] = []
     pos = 0
     while (m := _IBAN_START.search(text, pos)) is not None:
@@ -94,10 +109,11 @@ def find_ibans(text: str) -> list[Finding]:
         found = None
         if body is not None:
             raw = text[m.start():body.end()]
+            labelled = _IBAN_LABEL.search(text, max(0, m.start() - 16), m.start()) is not None
             # The body may run on into the next word ("… 3249 31 BIC"); try the longest valid prefix.
-            ends = [i + 1 for i, ch in enumerate(raw) if ch != " "]
+            ends = [i + 1 for i, ch in enumerate(raw) if ch not in " -"]
             for end in reversed(ends):
-                if end >= 15 and stdnum_iban.is_valid(raw[:end]):
+                if end >= 15 and _iban_ok(raw[:end], labelled):
                     found = Finding(m.start(), m.start() + end, "iban", raw[:end])
                     break
         if found is not None:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from deflect.settings import from_env
 
+from . import lexicon as lx
 from .addresses import find_postcodes, find_streets
 from .findings import Finding, apply, resolve
 from .known import AllowList, find_known
@@ -56,7 +57,17 @@ class Redactor:
         if self.allow:
             protected = self.allow.protected(text)
             candidates = [f for f in candidates if not self.allow.allows(f, protected)]
-        return resolve(candidates, text)
+        found = resolve(candidates, text)
+        # A name found once (in the signature, after "Ich heiße") is the same person where it comes back
+        # alone: "Die Zeitung für Wagner … Sabine Wagner".
+        names = [f.text for f in found if f.kind == "name"]
+        if names:
+            again = [Finding(f.start, f.end, "name", f.text) for f in find_known(text, names)
+                     if f.text.lower() not in lx.NOT_NAMES]
+            if self.allow:
+                again = [f for f in again if not self.allow.allows(f, protected)]
+            found = resolve(found + again, text)
+        return found
 
     def redact(self, text: str | None, known: Iterable[str] = ()) -> str:
         """``text`` with every finding replaced by its placeholder; ``None`` becomes ``""``."""

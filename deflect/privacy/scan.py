@@ -5,6 +5,7 @@ masked examples ("Hans M***") so an operator can judge the finds without the rep
 """
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from typing import Any
@@ -24,6 +25,28 @@ KNOWN_COLUMNS: dict[str, tuple[str, ...] | None] = {
 _TECHNICAL = re.compile(
     r"(?i)^(?:id|key|rowid|hash|uuid|.*_id|.*_key|.*_hash|.*_at|.*_on|language|lang|status|decision|channel|scope"
     r"|prefix|fingerprint|source|event|action|kind|type|state|created|updated|date|vector|centroid)$")
+
+
+def redact_json(text: str, redactor: Redactor) -> str:
+    """A JSON column (a gap topic's report entry, the not-found list) with every customer text in it
+    redacted; ids, times and other technical fields (by key name) and the structure stay. Text that is
+    not JSON is redacted as text."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return redactor.redact(text)
+
+    def walk(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, key) for v in value]
+        if isinstance(value, str) and not _TECHNICAL.match(key):
+            return redactor.redact(value)
+        return value
+
+    cleaned = walk(data)
+    return text if cleaned == data else json.dumps(cleaned, ensure_ascii=False)
 
 
 def mask(text: str, kind: str) -> str:
