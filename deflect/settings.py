@@ -17,7 +17,7 @@ from typing import Any
 from deflect.errors import SettingError
 
 ENV_PREFIX = "DEFLECT_"
-DEFAULT_RATE_LIMIT = {"suggest": "30/minute", "feedback": "60/minute"}
+DEFAULT_RATE_LIMIT = {"suggest": "60/minute", "feedback": "60/minute"}
 _RATE_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
                  "d": 86400, "day": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*(?:/\s*([a-z]+))?\s*$")

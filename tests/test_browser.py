@@ -94,6 +94,10 @@ def test_unsure_question_shows_articles_that_might_help_and_enter_opens_the_resu
     assert 1 <= len(titles) <= 3 and UNSURE_ARTICLE in titles
     sync_api.expect(results.get_by_role("link", name="Zum Kontaktformular")).to_be_visible()
     sync_api.expect(page.locator("#help-search")).to_have_value(UNSURE_QUESTION)
+    # Back: the help page shows the question and its suggestions again
+    page.go_back()
+    sync_api.expect(page.locator("#help-search")).to_have_value(UNSURE_QUESTION)
+    sync_api.expect(page.locator(".deflect-search .deflect-option").first).to_be_visible()
 
 
 BROAD_QUESTION = "E-Paper"   # several articles might help (sign-in, trial, subscription types)
@@ -181,6 +185,41 @@ def test_debounce_sends_one_request_and_aborts_stale_ones(server, page):
     sync_api.expect(page.locator(".deflect-search .deflect-option").first).to_be_visible()
     assert page.evaluate("window.__suggests") == ["Zeitung fehlt", "Zeitung fehlt seit gestern"]
     assert page.evaluate("window.__aborted") == 1
+
+
+def test_a_rate_limited_search_keeps_its_results_and_a_hanging_one_shows_the_way_to_a_human(server, page):
+    page.add_init_script("""(() => {
+        const fetch0 = window.fetch;
+        window.__mode = 'ok';
+        window.__suggests = [];
+        window.fetch = (url, init) => {
+            if (!String(url).includes('/api/v1/suggest')) return fetch0(url, init);
+            window.__suggests.push([window.__mode, JSON.parse(init.body).text]);
+            if (window.__mode === '429') return Promise.resolve(new Response('{"ok": false, "error": "slow down"}',
+                { status: 429, headers: { 'Content-Type': 'application/json' } }));
+            if (window.__mode === 'hang') return new Promise((resolve, reject) => init.signal.addEventListener(
+                'abort', () => reject(new DOMException('aborted', 'AbortError'))));
+            return fetch0(url, init);
+        };
+    })()""")
+    page.goto(server + "/")
+    ask(page, GERMAN_QUESTION)
+    first = page.locator(".deflect-search .deflect-option .deflect-title").first
+    sync_api.expect(first).to_have_text(GERMAN_TITLE)
+    page.evaluate("window.__mode = '429'")
+    page.locator("#help-search").press_sequentially(" heute", delay=25)
+    page.wait_for_function("window.__suggests.some(s => s[0] === '429')")
+    page.evaluate("window.__mode = 'ok'")
+    sync_api.expect(first).to_have_text(GERMAN_TITLE)   # what was shown stays; no "search is unavailable"
+    assert "nicht erreichbar" not in page.locator(".deflect-search").inner_text()
+    # asked again a little later, it gets the answer for what the customer typed
+    page.wait_for_function("window.__suggests.some(s => s[0] === 'ok' && s[1].endsWith('heute'))", timeout=10_000)
+
+    page.evaluate("window.__mode = 'hang'")
+    page.locator("#help-search").press_sequentially(" früh", delay=25)
+    message = page.locator(".deflect-search .deflect-message")
+    sync_api.expect(message).to_contain_text("nicht erreichbar", timeout=15_000)   # not a spinner for ever
+    sync_api.expect(page.locator(".deflect-search .deflect-contact")).to_be_visible()
 
 
 def test_feedback_buttons_are_reachable_by_tab(server, page):

@@ -4,6 +4,7 @@ API's decision and ``shown``, the results page /search, the metrics and the gap 
 from __future__ import annotations
 
 import html
+import re
 import uuid
 from datetime import date
 
@@ -200,11 +201,18 @@ def test_results_page_shows_the_three_answers_with_the_way_to_a_human(client):
 
     page = html.unescape(client.get("/search", query_string={"q": UNCOVERED, "lang": "en"}).get_data(as_text=True))
     assert 'data-decision="no_answer"' in page and "Sorry, we don't have an article about that." in page
-    assert 'class="result"' not in page and "Go to the contact form" in page and "/?lang=en#kontakt" in page
+    assert 'class="result"' not in page and "Go to the contact form" in page
     assert 'value="Aktien kaufen Börse Depot"' in page   # the question stays in the search box
+    # the way to a human takes the question along into the contact form
+    contact = re.search(r'href="([^"]*#kontakt)"', page).group(1)
+    assert contact.startswith("/?lang=en&subject=Aktien") and contact.endswith("#kontakt")
+    form = client.get(contact.split("#")[0]).get_data(as_text=True)
+    assert 'id="cf-subject"' in form and 'value="Aktien kaufen Börse Depot"' in html.unescape(form)
 
     page = client.get("/search?q=ab").get_data(as_text=True)
     assert "mindestens 3 Zeichen" in page and 'class="result"' not in page
+    assert "Zum Kontaktformular" in page   # a question too short to search still shows the way to a human
+    assert "Zum Kontaktformular" in client.get("/articles/nicht-da").get_data(as_text=True)
     pages = {r[0] for r in fake.store.db.execute("select page from inquiries")}
     assert pages == {"/search"}   # logged like a widget inquiry, the short one not at all
     assert client.get("/search", query_string={"q": "<script>alert(1)</script> Abo"}).status_code == 200

@@ -202,8 +202,10 @@ def index():
     articles = get_store().articles()
     ids = {a.id for a in articles}
     popular = [(label, aid) for label, aid in TEXT[lang]["popular_items"] if aid in ids]
+    # the results page's way to a human carries the customer's question into the form (?subject=)
+    subject = (request.args.get("subject") or "").strip()[:200]
     return render_template("index.html", lang=lang, t=TEXT[lang], groups=group_articles(articles, lang),
-                           popular=popular)
+                           popular=popular, subject=subject)
 
 
 @bp.route("/articles/<article_id>")

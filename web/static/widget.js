@@ -87,6 +87,8 @@
     formDebounce: 800,   // contact form: customers write longer texts, no need to ask on every pause
     minChars: 3,
     maxChars: 1000,
+    minGap: 1000,        // at most one search a second while someone types slowly (the rate limit counts them)
+    timeout: 8000,       // a search that takes longer counts as failed: the way to a human is shown
   };
   var T = STRINGS[cfg.lang] || STRINGS.en;
   var uid = 0;
@@ -206,13 +208,35 @@
     });
   }
 
+  /** A signal that aborts with ``signal`` and after ``ms``; a timeout rejects as a failure, not an abort. */
+  function withTimeout(promiseOf, signal, ms) {
+    if (!window.AbortController) return promiseOf(signal);
+    var controller = new AbortController();
+    var timedOut = false;
+    if (signal) {
+      if (signal.aborted) controller.abort();
+      else signal.addEventListener("abort", function () { controller.abort(); });
+    }
+    var timer = setTimeout(function () { timedOut = true; controller.abort(); }, ms);
+    return promiseOf(controller.signal).then(function (value) {
+      clearTimeout(timer);
+      return value;
+    }, function (err) {
+      clearTimeout(timer);
+      if (timedOut) { var e = new Error("timeout"); e.timeout = true; throw e; }
+      throw err;
+    });
+  }
+
   function suggest(text, signal) {
     var body = { text: text.slice(0, cfg.maxChars), session: sessionId(), page: location.pathname };
-    var ask = function () { return postJSON("/api/v1/suggest", body, { signal: signal }); };
+    var ask = function () {
+      return withTimeout(function (s) { return postJSON("/api/v1/suggest", body, { signal: s }); }, signal, cfg.timeout);
+    };
     // A connection that breaks (a restarting server process) is asked once more: a suggestion changes
     // nothing on the server but the log, so asking twice is harmless.
     return ask().catch(function (err) {
-      if (err && (err.name === "AbortError" || err.status)) throw err;
+      if (err && (err.name === "AbortError" || err.status || err.timeout)) throw err;
       return new Promise(function (resolve) { setTimeout(resolve, 300); }).then(ask);
     }).then(function (result) {
       if (result.id) storageSet("deflect.lastInquiry", result.id);
@@ -254,29 +278,44 @@
     return wrapped;
   }
 
-  /** Runs the latest query only: debounced, and aborts the request a newer query replaces. */
+  /** Runs the latest query only: debounced, at most one request per ``cfg.minGap``, and aborts the
+   *  request a newer query replaces. "Too many requests" (429) keeps what is shown and asks again a
+   *  little later: it is no outage, and telling the customer "search is unavailable" would be wrong. */
   function Searcher(onResult, onError, delay) {
     var controller = null;
     var lastText = null;
+    var lastSent = 0;
+    var gapTimer = null;
     var run = function (text) {
       if (text === lastText) return;
+      clearTimeout(gapTimer);
+      var wait = lastSent + cfg.minGap - Date.now();
+      if (wait > 0 && text.length >= cfg.minChars) { gapTimer = setTimeout(function () { run(text); }, wait); return; }
       lastText = text;
       if (controller) controller.abort();
       if (text.length < cfg.minChars) { onResult(null, text); return; }
       controller = window.AbortController ? new AbortController() : null;
       var mine = controller;
+      lastSent = Date.now();
       suggest(text, mine && mine.signal).then(function (result) {
         if (mine === controller) onResult(result, text);
       }, function (err) {
         if (err && err.name === "AbortError") return;
-        if (mine === controller) { lastText = null; onError(err, text); }
+        if (mine !== controller) return;
+        lastText = null;
+        if (err && err.status === 429) { gapTimer = setTimeout(function () { run(text); }, 3 * cfg.minGap); return; }
+        onError(err, text);
       });
     };
     var later = debounce(run, delay || cfg.debounce);
     return {
       soon: later,
-      now: function (text) { later.cancel(); run(text); },
-      reset: function () { later.cancel(); if (controller) controller.abort(); controller = null; lastText = null; },
+      now: function (text) { later.cancel(); lastSent = 0; run(text); },
+      reset: function () {
+        later.cancel(); clearTimeout(gapTimer);
+        if (controller) controller.abort();
+        controller = null; lastText = null;
+      },
     };
   }
 
@@ -575,8 +614,17 @@
     input.addEventListener("input", function () {
       var text = input.value.trim();
       if (text.length >= cfg.minChars) wrapper.classList.add("deflect-busy");
+      storageSet("deflect.query", text);
       searcher.soon(text);
     });
+    // Back from the results page or an article: the question and its results again (autocomplete=off,
+    // which keeps the browser's own suggestions out of the listbox, also keeps it from restoring the text).
+    var navigation = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+    var saved = storageGet("deflect.query");
+    if (navigation && navigation.type === "back_forward" && saved && !input.value) {
+      input.value = saved;
+      searcher.now(saved);
+    }
     input.addEventListener("focus", function () {
       if (results.articles.length || results.message.textContent) open();
     });
