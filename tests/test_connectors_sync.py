@@ -78,11 +78,19 @@ def test_zammad_backfill_interrupted_and_resumed_imports_each_ticket_once(tmp_pa
         # every closed ticket's conversation was read exactly once over both runs; open ones never
         reads = {int(k.rsplit("/", 1)[1]): n for k, n in desk.requests.items() if "/by_ticket/" in k}
         assert sorted(reads) == sorted(closed) and set(reads.values()) == {1}
-        assert desk.requests["GET /api/v1/tickets"] == 51   # each page listed once over both runs
+        # each page listed once over both runs, and the page before the resumed one again (deletions shift pages)
+        assert desk.requests["GET /api/v1/tickets"] == 52
         assert get_connection(store, "desk").counts["tickets"] == 5000
 
-        again = sync(store, connector_for(get_connection(store, "desk")))   # only the short last page is read
-        assert again["tickets_new"] == again["tickets_unchanged"] == 0 and again["pages"] == 1
+        # the next run looks at the tickets that were open (50 of them), then reads the last two pages
+        for i in (101, 202):
+            desk.tickets[i]["state"] = "closed"
+        del desk.tickets[5]
+        desk.add_ticket(5051, "Lieferung 5051", "Meine Zeitung 5051 kam heute nicht.", "Nachgeliefert.")
+        again = sync(store, connector_for(get_connection(store, "desk")))
+        assert again["tickets_new"] == 3 and again["tickets_unchanged"] == 0
+        assert store.counts()["tickets"] == 5003
+        assert len(load_cursor(store, "desk", "tickets")["pending"]) == 48
 
 
 def test_zammad_kb_answers_and_links_become_articles(tmp_path):

@@ -84,6 +84,8 @@ class ChatwootConnector(Connector):
     # -- conversations ----------------------------------------------------------------------
     def ticket_pages(self, cursor: dict) -> Iterator[tuple[list[Ticket], dict]]:
         page, last_id = int(cursor.get("page", 1)), int(cursor.get("last_id", 0))
+        # one page back: conversations reopened or deleted since the last run move the later ones forward
+        page = max(1, page - 1)
         while True:
             data = (self.client.get(self._path("/conversations"), {"status": "resolved", "sort_by": "created_at_asc",
                                                                    "page": page}) or {}).get("data", {})

@@ -23,6 +23,8 @@ from deflect.formats import Article, Ticket, parse_ticket
 from deflect.language import detect_language
 
 PER_PAGE = 100
+PENDING_MAX = 5000      # open tickets remembered to look at again on later runs
+PENDING_CHECKS = 200    # of them, looked at per run
 RESOLVED_STATES = {"closed"}
 NEW_STATES = {"new", "open"}
 LINK_TYPE = "KnowledgeBase::Answer::Translation"
@@ -121,7 +123,15 @@ class ZammadConnector(Connector):
 
     # -- tickets ----------------------------------------------------------------------------
     def ticket_pages(self, cursor: dict) -> Iterator[tuple[list[Ticket], dict]]:
+        """Closed tickets by ascending id from the cursor's page on. Tickets still open when their page was
+        read are remembered (``pending``) and looked at again on later runs, until closed or deleted."""
         page, last_id = int(cursor.get("page", 1)), int(cursor.get("last_id", 0))
+        pending = [str(i) for i in cursor.get("pending", [])]
+        if pending:
+            tickets, pending = self._closed_since(pending)
+            yield tickets, {"page": page, "last_id": last_id, "pending": pending}
+        # one page back: tickets deleted since the last run move the later ones to earlier pages
+        page = max(1, page - 1)
         while True:
             rows = self.client.get("/api/v1/tickets", {"page": page, "per_page": PER_PAGE, "expand": "true"}) or []
             tickets = []
@@ -132,13 +142,36 @@ class ZammadConnector(Connector):
                     ticket = self._ticket(row)
                     if ticket is not None:
                         tickets.append(ticket)
+                else:
+                    pending.append(str(row["id"]))
                 last_id = max(last_id, int(row["id"]))
+            pending = pending[-PENDING_MAX:]
             full = len(rows) >= PER_PAGE
-            # a short page is the end: it is read again next time, for the tickets closed since
-            yield tickets, {"page": page + 1 if full else page, "last_id": last_id}
+            # a short page is the end: it is read again next time, for the tickets added since
+            yield tickets, {"page": page + 1 if full else page, "last_id": last_id, "pending": pending}
             if not full:
                 return
             page += 1
+
+    def _closed_since(self, pending: list[str]) -> tuple[list[Ticket], list[str]]:
+        """The remembered open tickets closed by now, and those to look at again (the ones not looked
+        at this time first, so each gets its turn)."""
+        checked, later = pending[:PENDING_CHECKS], pending[PENDING_CHECKS:]
+        tickets = []
+        for remote_id in checked:
+            try:
+                row = self.client.get(f"/api/v1/tickets/{remote_id}", {"expand": "true"})
+            except HelpdeskError as exc:
+                if exc.http_status == 404:
+                    continue   # deleted
+                raise
+            if row and row.get("state") in RESOLVED_STATES:
+                ticket = self._ticket(row)
+                if ticket is not None:
+                    tickets.append(ticket)
+            elif row:
+                later.append(remote_id)
+        return tickets, later
 
     def fetch_ticket(self, remote_id: str) -> Ticket | None:
         row = self.client.get(f"/api/v1/tickets/{remote_id}", {"expand": "true"})
