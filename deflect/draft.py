@@ -11,6 +11,7 @@ from urllib.parse import urljoin
 
 from deflect.formats import Article
 from deflect.privacy import Redactor, default_redactor
+from deflect.privacy import lexicon as lx
 from deflect.text import markdown_blocks
 
 TEMPLATES = {
@@ -62,6 +63,21 @@ def absolute_url(url: str | None, base_url: str | None) -> str | None:
     return url
 
 
+def reply_core(text: str) -> str:
+    """An agent's reply without its own greeting line and sign-off (the draft has its own): "Guten Tag
+    Herr Müller,\n\nwir haben … nachgeliefert.\n\nViele Grüße\nAnna" -> "wir haben … nachgeliefert."."""
+    lines = (text or "").strip().split("\n")
+    first = lines[0].strip().lower() if lines else ""
+    if len(lines) > 1 and first.endswith(",") and first.startswith(lx.GREETINGS):
+        lines = lines[1:]
+    for i, line in enumerate(lines):
+        if i and line.strip().lower().rstrip(",.! ") in lx.SIGNOFFS:
+            lines = lines[:i]
+            break
+    core = "\n".join(lines).strip()
+    return core or (text or "").strip()
+
+
 def build_draft(language: str, article: Article | None = None, ticket: dict | None = None,
                 base_url: str | None = None, signature: str | None = None,
                 redactor: Redactor | None = None) -> dict:
@@ -85,7 +101,7 @@ def build_draft(language: str, article: Article | None = None, ticket: dict | No
     elif ticket is not None and (ticket.get("resolution") or "").strip():
         redact = (redactor or default_redactor()).redact
         source = {"type": "ticket", "id": ticket["id"], "title": redact(ticket.get("subject") or "")}
-        parts.append({"text": redact(ticket["resolution"].strip()), "source": source})
+        parts.append({"text": redact(reply_core(ticket["resolution"])), "source": source})
     else:
         parts.append(_template("fallback", t["fallback"]))
     parts.append(_template("closing", t["closing"].format(signature=signature or t["signature"])))

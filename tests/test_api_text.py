@@ -70,3 +70,26 @@ def test_build_draft_parts_cite_sources():
                                  "source": {"type": "ticket", "id": "T-9", "title": "Mail an [E-MAIL]"}}
     assert draft["text"].startswith("Hello,") and draft["text"].endswith("Rheinblick team")
     assert build_draft("fr")["text"].startswith("Hello,")  # unknown languages fall back to English
+
+
+def test_a_draft_from_a_ticket_quotes_the_agents_answer_without_its_greeting_and_sign_off():
+    ticket = {"id": "T-7", "subject": "Zeitung fehlt",
+              "resolution": "Guten Tag Herr Müller,\n\nwir haben die Zeitung nachgeliefert.\n\n"
+                            "Viele Grüße\nAnna Schmidt"}
+    draft = build_draft("de", ticket=ticket)
+    assert draft["parts"][1]["text"] == "wir haben die Zeitung nachgeliefert."
+    assert draft["text"].count("Guten Tag") == 1 and "Anna" not in draft["text"]
+
+
+def test_an_email_reply_loses_its_signature_block_and_the_message_it_quotes():
+    from deflect.connectors.base import html_to_text
+    reply = ('<div>wir haben die Zeitung nachgeliefert.</div><div data-signature="true">Mit freundlichen Grüßen<br>'
+             'Anna Schmidt<br><div>Tel. 0221 555 1234</div></div><blockquote type="cite"><div>Am 02.11.2026 um 08:55 '
+             'schrieb Jürgen Müller:</div><div>Meine Zeitung kam nicht. Abo-Nr. 4711-0815</div></blockquote>')
+    assert html_to_text(reply, reply=True) == "wir haben die Zeitung nachgeliefert."
+    plain = "Danke, erledigt.\n\nAm 02.11.2026 um 08:55 schrieb Jürgen Müller <j@example.de>:\n> Zeitung fehlt"
+    assert html_to_text(f"<pre>{plain}</pre>", reply=True) == "Danke, erledigt."
+    # a knowledge-base answer keeps its quotes; table cells stay apart
+    assert "Tipp" in html_to_text("<p>So geht es.</p><blockquote>Tipp: vorher speichern</blockquote>")
+    table = "<table><tr><td>Digital-Abo</td><td>9,90 €</td></tr><tr><td>Print-Abo</td><td>34,90 €</td></tr></table>"
+    assert html_to_text(table) == "Digital-Abo 9,90 €\n\nPrint-Abo 34,90 €"

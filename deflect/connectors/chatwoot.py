@@ -19,7 +19,16 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
 from deflect.clock import parse_time
-from deflect.connectors.base import Connector, Event, header, note_id, session_field, signature_matches, urls_in
+from deflect.connectors.base import (
+    Connector,
+    Event,
+    header,
+    note_id,
+    reply_text,
+    session_field,
+    signature_matches,
+    urls_in,
+)
 from deflect.formats import Article, Ticket, parse_ticket
 
 PER_PAGE = 25
@@ -125,7 +134,7 @@ class ChatwootConnector(Connector):
         public = [m for m in self.messages(remote_id) if not m.get("private")]
         question, answers = [], []
         for m in public:
-            content = (m.get("content") or "").strip()
+            content = reply_text((m.get("content") or "").strip())   # an e-mail inbox quotes the history
             if m.get("message_type") in INCOMING and not answers and content:
                 question.append(content)
             elif m.get("message_type") in OUTGOING and content:

@@ -17,7 +17,16 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
 from deflect.clock import parse_time
-from deflect.connectors.base import Connector, Event, header, html_to_text, note_id, session_field, signature_matches
+from deflect.connectors.base import (
+    Connector,
+    Event,
+    header,
+    html_to_text,
+    note_id,
+    reply_text,
+    session_field,
+    signature_matches,
+)
 from deflect.connectors.http import HelpdeskError
 from deflect.formats import Article, Ticket, parse_ticket
 from deflect.language import detect_language
@@ -50,8 +59,11 @@ def is_published(answer: dict, now: datetime) -> bool:
 
 
 def _text(article: dict) -> str:
+    """A ticket message's own words: without its signature block and the e-mail it quotes."""
     body = article.get("body") or ""
-    return html_to_text(body) if "html" in (article.get("content_type") or "text/html") else body.strip()
+    if "html" in (article.get("content_type") or "text/html"):
+        return html_to_text(body, reply=True)
+    return reply_text(body.strip())
 
 
 class ZammadConnector(Connector):
