@@ -46,6 +46,7 @@ from deflect.index.lexical_weights import LexicalWeights, query_weights
 from deflect.index.live_updates import LiveIndexUpdates
 from deflect.index.lock import index_lock
 from deflect.index.part_weights import Weights
+from deflect.index.spelling import Respeller
 from deflect.labels import row_weights
 from deflect.language import detect_language
 from deflect.locks import FairRLock
@@ -76,6 +77,7 @@ class Deflector(LiveIndexUpdates):
         self.suggest_floor: float | None = from_env("suggest_floor")   # moves the fitted floor (a setting)
         # word-match evidence in the ranking for query languages with no weight learnt at calibration (a setting)
         self.lexical_weight: float = from_env("lexical_weight")
+        self._respell: Respeller | None = None   # set with the articles (_prepare)
         self.learned: LearnedBoost | None = None   # feedback evidence (deflect.feedback.learning sets it)
         self._lock = FairRLock()              # queries, and swapping in changed index data (first come, first served)
         self._write_lock = threading.RLock()  # one change or save at a time; queries do not wait for saves
@@ -117,6 +119,7 @@ class Deflector(LiveIndexUpdates):
     def _prepare(self) -> None:
         b = self.bundle
         self._articles = {a.id: a for a in self.store.articles()}
+        self._respell = Respeller(text for a in self._articles.values() for text in (a.title, *a.questions, a.body))
         positions = b.article_positions
         order = np.argsort(b.seed[positions], kind="stable")
         self._art_vectors = np.ascontiguousarray(b.article_vectors[order], dtype=np.float32)
@@ -237,7 +240,8 @@ class Deflector(LiveIndexUpdates):
         language (``weights``, default ``part_weights``); a part with share 0 is not run. With equal
         shares exactly ``embed``."""
         weights = self.part_weights if weights is None else weights
-        texts = list(texts)
+        # "kuendigen" as the help center writes it: "kündigen"
+        texts = [self._respell(t) for t in texts] if self._respell is not None else list(texts)
         if not parts.weights_differ(weights):
             return self.embed(texts)
         items = [(text, parts.shares_of(weights, parts.query_language(text))) for text in texts]

@@ -12,6 +12,8 @@ QUESTIONS = [
     ("Ich möchte meine Adresse ändern", "zustellung-umzug"),
     ("I moved, how do I change my address?", "zustellung-umzug"),   # English, on a German article
     ("Abo pausieren", "zustellung-urlaubsservice"),
+    ("kuendigen", "kuendigung-abo"),                              # typed without umlauts
+    ("Adresse aendern", "zustellung-umzug"),
 ]
 
 
