@@ -30,6 +30,7 @@ from deflect.connectors.base import (
     urls_in,
 )
 from deflect.formats import Article, Ticket, parse_ticket
+from deflect.index.lexical import content_words
 
 PER_PAGE = 25
 MESSAGES_PER_CALL = 20
@@ -187,8 +188,8 @@ class ChatwootConnector(Connector):
             return None
         remote_id = conversation.get("display_id") or conversation.get("id")
         text = (payload.get("content") or "").strip()
-        if remote_id is None or not text:
-            return None
+        if remote_id is None or not says_something(text):
+            return None   # "Hallo", "Hi there?": the note waits for the message that asks something
         sender = payload.get("sender") or {}
         customer = tuple(v for v in (sender.get("name"), sender.get("email"), sender.get("phone_number")) if v)
         return Event("new", str(remote_id), text=text, customer=customer,
@@ -198,6 +199,16 @@ class ChatwootConnector(Connector):
         note = self.client.post(self._path(f"/conversations/{remote_id}/messages"),
                                 {"content": markdown, "message_type": "outgoing", "private": True})
         return note_id(note, "POST .../messages")
+
+
+# Words of a chat's opening that ask nothing yet.
+_OPENERS = frozenset({"hi", "hey", "moin", "servus", "hallo", "hello", "there", "frage", "question", "hilfe", "help",
+                      "anliegen", "problem", "kurze", "quick", "team", "support", "jemand", "anyone", "da"})
+
+
+def says_something(text: str) -> bool:
+    """Whether a chat message holds more than a greeting ("Hallo", "Hi there, quick question?")."""
+    return any(word not in _OPENERS for word in content_words(text))
 
 
 def _epoch_time(value) -> str | None:
