@@ -128,3 +128,38 @@ def test_placeholders_are_left_out_of_what_is_embedded():
     row = {"subject": "Zeitung fehlt", "body": "Hallo, heute keine Zeitung.\nViele Grüße\n[NAME], [ADDRESS]"}
     assert ticket_text(row) == "Zeitung fehlt Hallo, heute keine Zeitung. Viele Grüße ,"
     assert without_placeholders("Kundennummer [CUSTOMER-ID], Tel. [PHONE]") == "Kundennummer, Tel."
+
+
+def test_erase_one_customer_on_request(tmp_path):
+    """A customer asks to be erased: the team names their customer id; deflect finds their session and
+    ticket through the contact that links them, and leaves every other customer's data alone."""
+    from deflect.store.feedback import record_contact
+
+    home = tmp_path / "home"
+    store = Store(Home.resolve(home).database)
+    store.upsert_tickets([Ticket("zd-1", "Abo kündigen", "Bitte kündigen", "Erledigt.", None, "de"),
+                          Ticket("zd-2", "Zeitung fehlt", "Heute keine Zeitung", "Nachgeliefert.", None, "de")])
+    with store.db.transaction():
+        for iid, session in (("i1", "s-anna"), ("i2", "s-anna"), ("i3", "s-other")):
+            store.db.execute("insert into inquiries (id, text, created_at, decision, channel, session) values "
+                             "(?, 'Abo kündigen', '2026-12-01T00:00:00+00:00', 'answer', 'widget', ?)", [iid, session])
+        store.db.execute("insert into evidence (id, kind, text, session, inquiry_id, created_at) values "
+                         "('e1', 'helpful', 'Abo kündigen', 's-anna', 'i1', '2026-12-01T00:00:00+00:00')")
+    record_contact(store, "api", session="s-anna", customer="C-42", ticket_id="zd-1")
+    record_contact(store, "api", session="s-other", customer="C-7", ticket_id="zd-2")
+    store.close()
+
+    runner = CliRunner()
+    r = runner.invoke(cli, ["privacy", "erase", "--customer", "C-42", "--dry-run", "--home", str(home)])
+    assert r.exit_code == 0 and "inquiries: 2 row(s) would go" in r.output and "tickets: 1 row(s) would go" in r.output
+    r = runner.invoke(cli, ["privacy", "erase", "--customer", "C-42", "--home", str(home)])
+    assert r.exit_code == 0 and "inquiries: 2 row(s) erased" in r.output and "deflect index" in r.output
+    store = Store(Home.resolve(home).database)
+    assert [r[0] for r in store.db.execute("select id from inquiries")] == ["i3"]
+    assert sorted(store.get_tickets(["zd-1", "zd-2"])) == ["zd-2"]
+    assert store.db.execute("select count(*) from evidence").fetchone()[0] == 0
+    assert [r[0] for r in store.db.execute("select session from contacts")] == ["s-other"]
+    store.close()
+    r = runner.invoke(cli, ["privacy", "erase", "--session", "s-unknown", "--home", str(home)])
+    assert r.exit_code == 0 and "Nothing stored for them." in r.output
+    assert runner.invoke(cli, ["privacy", "erase", "--home", str(home)]).exit_code == 2

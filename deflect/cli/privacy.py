@@ -79,6 +79,38 @@ def scrub(dry_run: bool, home: Home):
         click.echo("Run `deflect index` to embed the changed tickets and `deflect gaps --rebuild` for the report.")
 
 
+@privacy.command()
+@click.option("--session", "sessions", multiple=True, help="A widget session id (the contact form's deflect_session).")
+@click.option("--customer", "customers", multiple=True, help="The help desk's customer id, as sent with the ticket.")
+@click.option("--ticket", "tickets", multiple=True, help="A ticket id as deflect stores it (e.g. zd-4711).")
+@click.option("--dry-run", is_flag=True, help="Count the rows that would go; delete nothing.")
+@home_option(create=False)
+@friendly
+def erase(sessions, customers, tickets, dry_run: bool, home: Home):
+    """Erase one customer's data on request (GDPR Art. 17): their searches, votes, contacts and tickets.
+
+    Contacts link a customer's sessions and tickets, so one of them finds the rest. Each option may be
+    given several times."""
+    from deflect.store import store_exists
+    from deflect.store.erase import erase_customer
+    if not (sessions or customers or tickets):
+        raise click.UsageError("name the customer: --session, --customer or --ticket")
+    if not store_exists(home.database):
+        raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
+    store = open_home_store(home)
+    try:
+        counts = erase_customer(store, sessions, customers, tickets, dry_run=dry_run)
+    finally:
+        store.close()
+    found = {table: n for table, n in counts.items() if n}
+    verb = "would go" if dry_run else "erased"
+    click.echo(", ".join(f"{table}: {n} row(s) {verb}" for table, n in found.items()) or "Nothing stored for them.")
+    if found and not dry_run:
+        click.echo("Run `deflect gaps --rebuild` (the report keeps short examples)"
+                   + (" and `deflect index` (the index keeps the tickets' vectors until then)"
+                      if found.get("tickets") else "") + ".")
+
+
 def scrub_store(store, dry_run: bool = False) -> dict[str, int]:
     """Rows per table whose texts the store's redactor changes; written back unless ``dry_run``
     (one transaction per table, so a crash leaves each table either scrubbed or as it was)."""
