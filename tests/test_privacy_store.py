@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from api_support import ARTICLES, bearer, new_key
@@ -163,3 +164,31 @@ def test_erase_one_customer_on_request(tmp_path):
     r = runner.invoke(cli, ["privacy", "erase", "--session", "s-unknown", "--home", str(home)])
     assert r.exit_code == 0 and "Nothing stored for them." in r.output
     assert runner.invoke(cli, ["privacy", "erase", "--home", str(home)]).exit_code == 2
+
+
+def test_purge_keeps_the_help_pages_traffic_for_the_retention_period_only(tmp_path):
+    from deflect.clock import iso, utcnow
+    from deflect.store.feedback import record_contact
+
+    home = tmp_path / "home"
+    store = Store(Home.resolve(home).database)
+    old, recent = iso(utcnow() - timedelta(days=400)), iso(utcnow() - timedelta(days=3))
+    store.upsert_tickets([Ticket("zd-1", "Abo kündigen", "Bitte kündigen", "Erledigt.", None, "de")])
+    with store.db.transaction():
+        for iid, at in (("old", old), ("recent", recent)):
+            store.db.execute("insert into inquiries (id, text, created_at, decision, channel, session) values "
+                             "(?, 'Abo kündigen', ?, 'answer', 'widget', ?)", [iid, at, f"s-{iid}"])
+            store.db.execute("insert into evidence (id, kind, text, session, inquiry_id, created_at) values "
+                             "(?, 'helpful', 'Abo kündigen', ?, ?, ?)", [f"e-{iid}", f"s-{iid}", iid, at])
+    record_contact(store, "api", session="s-recent", ticket_id="zd-1")
+    store.close()
+    runner = CliRunner()
+    r = runner.invoke(cli, ["privacy", "purge", "--older-than", "365", "--home", str(home)])
+    assert r.exit_code == 0 and "inquiries: 1 row(s) deleted" in r.output and "evidence: 1 row(s) deleted" in r.output
+    store = Store(Home.resolve(home).database)
+    assert [r[0] for r in store.db.execute("select id from inquiries")] == ["recent"]
+    assert [r[0] for r in store.db.execute("select id from evidence")] == ["e-recent"]
+    assert store.db.execute("select count(*) from contacts").fetchone()[0] == 1 and store.get_tickets(["zd-1"])
+    store.close()
+    r = runner.invoke(cli, ["privacy", "purge", "--older-than", "365", "--home", str(home)])
+    assert "Nothing older than 365 days." in r.output

@@ -111,6 +111,34 @@ def erase(sessions, customers, tickets, dry_run: bool, home: Home):
                       if found.get("tickets") else "") + ".")
 
 
+@privacy.command()
+@click.option("--older-than", "days", type=click.IntRange(1), required=True, metavar="DAYS",
+              help="Delete what customers did on the help page more than DAYS days ago.")
+@click.option("--dry-run", is_flag=True, help="Count the rows that would go; delete nothing.")
+@home_option(create=False)
+@friendly
+def purge(days: int, dry_run: bool, home: Home):
+    """Keep the help page's traffic for a retention period only: searches, votes, contacts and sessions
+    older than DAYS go (run it daily, e.g. from cron). Tickets stay: the help desk keeps those."""
+    from datetime import timedelta
+
+    from deflect.clock import iso, utcnow
+    from deflect.store import store_exists
+    from deflect.store.erase import purge_before
+    if not store_exists(home.database):
+        raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
+    cutoff = iso(utcnow() - timedelta(days=days))
+    store = open_home_store(home)
+    try:
+        counts = purge_before(store, cutoff, dry_run=dry_run)
+    finally:
+        store.close()
+    found = {table: n for table, n in counts.items() if n}
+    verb = "would go" if dry_run else "deleted"
+    click.echo(", ".join(f"{table}: {n} row(s) {verb}" for table, n in found.items())
+               or f"Nothing older than {days} days.")
+
+
 def scrub_store(store, dry_run: bool = False) -> dict[str, int]:
     """Rows per table whose texts the store's redactor changes; written back unless ``dry_run``
     (one transaction per table, so a crash leaves each table either scrubbed or as it was)."""

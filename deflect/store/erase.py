@@ -1,5 +1,6 @@
 """Erasing one customer's data on request (GDPR Art. 17): what deflect keeps of their widget sessions,
-their contacts with support and their tickets.
+their contacts with support and their tickets; and what customers did on the help page before a date
+(a retention period).
 
 A customer is named by what the team has: a widget session id (the contact form's ``deflect_session``),
 the help desk's customer id, or a ticket id. Contacts link them, so a ticket also finds the sessions that
@@ -58,11 +59,40 @@ def erase_customer(store: Store, sessions: Iterable[str] = (), customers: Iterab
             where, params = _any_of(columns)
             if not where or table not in tables:
                 continue
-            if dry_run:
-                counts[table] = store.db.execute(f'select count(*) from "{table}" where {where}', params).fetchone()[0]
-            else:
-                counts[table] = store.db.execute(f'delete from "{table}" where {where}', params).rowcount
+            counts[table] = _delete(store, table, where, params, dry_run)
     return counts
+
+
+def purge_before(store: Store, cutoff: str, dry_run: bool = False) -> dict[str, int]:
+    """Delete what customers did on the help page before ``cutoff`` (an ISO time): their searches and
+    everything that hangs on them (votes, notice views, topic counts), contacts and sessions; rows per
+    table. Tickets stay: they are the help desk's records, which the team keeps or deletes there."""
+    inquiries = sorted(_ids(store, "select id from inquiries where created_at < ?", [cutoff]))
+    plan = {
+        "feedback": ("created_at", "inquiry_id"), "evidence": ("created_at", "inquiry_id"),
+        "notice_views": ("at", "inquiry_id"), "topic_volume": ("at", "inquiry_id"),
+        "contacts": ("created_at", None), "widget_sessions": ("assigned_at", None),
+    }
+    tables = set(store.db.table_names())
+    counts: dict[str, int] = {}
+    with store.db.transaction():
+        for table, (when, inquiry) in plan.items():
+            if table not in tables:
+                continue
+            where, params = _any_of([(inquiry, inquiries)] if inquiry else [])
+            where, params = (f'"{when}" < ?' + (f" or {where}" if where else "")), [cutoff, *params]
+            counts[table] = _delete(store, table, where, params, dry_run)
+        where, params = _any_of([("item_id", inquiries)])
+        if where:
+            counts["gap_items"] = _delete(store, "gap_items", f"source = 'inquiry' and ({where})", params, dry_run)
+        counts["inquiries"] = _delete(store, "inquiries", "created_at < ?", [cutoff], dry_run)
+    return counts
+
+
+def _delete(store: Store, table: str, where: str, params: list[str], dry_run: bool) -> int:
+    if dry_run:
+        return store.db.execute(f'select count(*) from "{table}" where {where}', params).fetchone()[0]
+    return store.db.execute(f'delete from "{table}" where {where}', params).rowcount
 
 
 def _any_of(columns: list[tuple[str, list[str]]]) -> tuple[str, list[str]]:
