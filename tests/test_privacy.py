@@ -335,6 +335,8 @@ def test_scan_reports_per_column_and_kind(tmp_path):
      "Die Zeitung für [NAME] kam nicht.\nViele Grüße\n[NAME]"),
     ("Mein Name ist nicht wichtig", "Mein Name ist nicht wichtig"),
     ("ich bin neu hier", "ich bin neu hier"),
+    ("Hallo, Wetter hier ist schlecht", "Hallo, Wetter hier ist schlecht"),   # a noun, not "Meier hier"
+    ("I'm Digital Plus customer", "I'm Digital Plus customer"),               # a plan, not a name
 ])
 def test_names_in_lower_case_after_an_introduction_and_a_name_where_it_comes_back(text, expected):
     assert redact(text) == expected

@@ -204,8 +204,10 @@ def _intro_names(text: str) -> list[Finding]:
         run = _run(text, m.end(), limit=3)
         if not run and _run(text, m.end(), limit=1, lower="first"):   # "ich bin anna", "i'm sarah jones"
             run = _run(text, m.end(), limit=2, lower="any")
-        # "ich bin Abonnent" is no name; "ich bin Franziska Huber" / "I'm Aidan Byrne" are.
-        if run and (text[run[0][0]:run[0][1]].lower() in lx.FIRST_NAMES or len(run) >= 2):
+        # "ich bin Abonnent" is no name; "ich bin Franziska Huber" / "I'm Aidan Byrne" are; "I'm Digital
+        # Plus customer" names a plan.
+        if run and (text[run[0][0]:run[0][1]].lower() in lx.FIRST_NAMES or len(run) >= 2) \
+                and not _ROLE_AFTER.match(text, run[-1][1]):
             out.append(_span(text, run))
     for m in _CUE_COMPOUND.finditer(text):
         if run := _run(text, m.end(), limit=4):
@@ -222,6 +224,12 @@ def _intro_names(text: str) -> list[Finding]:
 _HERE = re.compile(r"(?im)^[ \t]*((?:hallo|hi|hey|moin)[ \t]*,?[ \t]*)?(?=[A-ZÄÖÜ])")
 
 
+_ROLE_AFTER = re.compile(r"(?i)[ \t]+(?:customer|client|subscriber|user|member|kunde|kundin|abonnent(?:in)?|"
+                         r"leser(?:in)?|nutzer(?:in)?|mitglied)\b")
+# "Wetter hier ist schlecht": a noun with a verb after "hier" is the sentence's subject, not a name.
+_HERE_VERB = re.compile(r"[ \t]+(?:hier|here)[ \t]+(?:ist|sind|war|waren|wird|werden|is|are|was|were)\b", re.I)
+
+
 def _here_names(text: str) -> list[Finding]:
     """Self-introduction by "<Name> hier" / "<Name> here" at the start of a line ("Jürgen hier – …",
     "Hallo, Meier hier"). Without a greeting the name must start with a known given name, since "Fehler
@@ -229,7 +237,7 @@ def _here_names(text: str) -> list[Finding]:
     out = []
     for m in _HERE.finditer(text):
         run = _run(text, m.end(), limit=2)
-        if run and re.match(r"[ \t]+(?:hier|here)\b", text[run[-1][1]:]):
+        if run and re.match(r"[ \t]+(?:hier|here)\b", text[run[-1][1]:]) and not _HERE_VERB.match(text, run[-1][1]):
             if m.group(1) or text[run[0][0]:run[0][1]].lower() in lx.FIRST_NAMES:
                 out.append(_span(text, run))
     return out
