@@ -175,6 +175,37 @@ def test_rate_limit_per_client(tmp_path):
     assert spoofed.status_code == 429
     # feedback has its own bucket (unlimited here)
     assert client.post("/api/v1/feedback", json={"inquiry_id": "nope", "helpful": True}).status_code == 404
+    # the results page runs the same search: the same bucket, and over it nothing is logged
+    store = app.config["DEFLECTOR"].store
+    logged = store.db.execute("select count(*) from inquiries").fetchone()[0]
+    page = client.get("/search?q=Abo+k%C3%BCndigen")
+    assert page.status_code == 429 and "Zum Kontaktformular" in page.get_data(as_text=True)
+    assert store.db.execute("select count(*) from inquiries").fetchone()[0] == logged
+
+
+def test_pages_are_nobodys_frame_and_send_no_referrer_elsewhere(tmp_path):
+    app, _ = make_app(tmp_path)
+    client = app.test_client()
+    for path in ("/", "/search?q=Abo+k%C3%BCndigen", "/report", "/api/v1/health"):
+        headers = client.get(path).headers
+        assert headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["Referrer-Policy"] == "same-origin" and headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_chunked_bodies_over_the_limit_are_refused_and_ticket_ids_are_checked(tmp_path):
+    app, fake = make_app(tmp_path, MAX_CONTENT_LENGTH=1024)
+    client = app.test_client()
+    body = b'{"text": "Abo kuendigen"' + b" " * 4000 + b"}"
+    # as a server passes a chunked request on: no Content-Length, a terminated input stream
+    r = client.post("/api/v1/suggest", input_stream=io.BytesIO(body), content_type="application/json",
+                    headers={"Transfer-Encoding": "chunked"}, environ_base={"wsgi.input_terminated": True})
+    assert r.status_code == 413 and r.get_json()["ok"] is False
+    agent = bearer(new_key(fake, "agent"))
+    ticket = {"subject": "Abo", "body": "Abo kündigen", "resolution": "Erledigt."}
+    for tid in ("a" * 201, "a%00b"):
+        r = client.put(f"/api/v1/tickets/{tid}", json=ticket, headers=agent)
+        assert r.status_code == 400 and "printable" in r.get_json()["error"], tid
+    assert client.put("/api/v1/tickets/HD-1", json=ticket, headers=agent).status_code == 201
 
 
 def test_rate_limit_behind_trusted_proxy(tmp_path):

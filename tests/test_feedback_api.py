@@ -41,7 +41,7 @@ def test_holdout_sessions_get_no_suggestions_sticky_and_logged(tmp_path):
         assert bool(first.get("holdout")) == bool(again.get("holdout"))   # sticky per session
         arms[f"s{n}"] = "holdout" if first.get("holdout") else "shown"
         if first.get("holdout"):
-            assert first["articles"] == [] and first["decision"] == "no_answer"
+            assert first["articles"] == [] and first["decision"] == "no_answer" and first["shown"] == 0
         else:
             assert first["articles"][0]["id"] == "en-password-reset"
     assert 5 < list(arms.values()).count("holdout") < 35

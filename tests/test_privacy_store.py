@@ -111,6 +111,8 @@ def test_privacy_scan_and_scrub(tmp_path):
     assert r.exit_code == 0 and "No personal data found." in r.output
     store = Store(Home.resolve(home).database)
     assert store.db["inquiries"].get("i1")["page"] == "https://hilfe.example/s"
+    from deflect.store.core import page_location
+    assert page_location("https://admin:hunter2@hilfe.example/konto?x=1#a") == "https://hilfe.example/konto"
     topic = store.db["gap_topics"].get("G-0001")
     assert json.loads(topic["report"]) == {**report, "examples": ["Zeitung fehlt seit Montag. Viele Grüße\n[NAME]"]}
     assert topic["representative"] == "Zeitung fehlt, [NAME], Tel. [PHONE]"

@@ -107,11 +107,31 @@ def init_app(app: Flask) -> None:
     app.before_request(_request_line)
     app.before_request(_preflight)
     app.after_request(_cors_headers)
+    app.after_request(_page_headers)
+
+
+# The pages are nobody's frame (the report page acts with the admin key a browser keeps: a framing site
+# could trick clicks on it), and their addresses, which carry what customers searched, go to no other site.
+PAGE_HEADERS = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'",
+                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
+def _page_headers(response):
+    for name, value in PAGE_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def client_ip() -> str:
     """The client's address (``ProxyFix`` has applied X-Forwarded-For when TRUST_PROXY is set)."""
     return request.remote_addr or "unknown"
+
+
+def over_limit(name: str) -> int:
+    """Count a hit of this client on limit ``name``: 0 when it may go on, else the seconds to wait."""
+    limit = current_app.extensions[EXT]["limits"].get(name)
+    wait = limit.take(get_store(), client_ip()) if limit is not None else 0
+    return max(1, math.ceil(wait)) if wait > 0 else 0
 
 
 def rate_limit(name: str):
@@ -120,13 +140,9 @@ def rate_limit(name: str):
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            limit = current_app.extensions[EXT]["limits"].get(name)
-            if limit is not None:
-                wait = limit.take(get_store(), client_ip())
-                if wait > 0:
-                    seconds = max(1, math.ceil(wait))
-                    raise ApiError(f"too many requests; try again in {seconds} s", 429,
-                                   headers={"Retry-After": str(seconds)})
+            if seconds := over_limit(name):
+                raise ApiError(f"too many requests; try again in {seconds} s", 429,
+                               headers={"Retry-After": str(seconds)})
             return view(*args, **kwargs)
 
         return wrapped
@@ -199,6 +215,10 @@ def json_body(max_bytes: int | None = None) -> dict:
     if request.mimetype != "application/json":
         raise ApiError(f"expected Content-Type: application/json, got {request.mimetype or 'none'!r}", 415)
     raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    # a chunked body has no Content-Length to refuse it by: it is read up to the limit and cut there
+    if limit is not None and request.content_length is None and len(raw) >= limit:
+        raise ApiError(f"request body too large (limit {limit} bytes)", 413)
     if not raw.strip():
         raise ApiError("request body is empty; send a JSON object")
     try:

@@ -360,7 +360,9 @@ PATHS = {
         "Create or replace one resolved ticket from any help desk (checked like `deflect ingest`); "
         "personal data is redacted and the ticket is searchable at once.",
         "200", "PutTicketResponse", ["400", "401", "403", "409", "413", "415"], request="TicketInput",
-        secured="agent", tag="tickets", params=[_path("ticket_id", "The help desk's ticket id.")],
+        secured="agent", tag="tickets",
+        params=[_path("ticket_id", "The help desk's ticket id (at most 200 printable characters).",
+                      {"type": "string", "minLength": 1, "maxLength": 200})],
         extra_ok={"201": _json(_ref("PutTicketResponse"), "Created")})},
     "/api/v1/tickets": {"post": _op(
         "Add resolved tickets in a batch: a JSON array (application/json) or JSON lines "

@@ -15,6 +15,7 @@ from deflect.errors import DeflectError
 from deflect.store.database import DatabaseErrors
 
 from . import prometheus
+from .errors import without_paths
 from .state import get_deflector, get_home, get_store
 
 bp = Blueprint("ops", __name__)
@@ -52,13 +53,13 @@ def readyz():
     body: dict = {}
     try:
         deflector = get_deflector()
-        body["index"] = {"model": deflector.model, "problem": deflector.index_problem}
+        body["index"] = {"model": deflector.model, "problem": without_paths(deflector.index_problem)}
     except (DeflectError, OSError) as exc:
-        reasons.append(f"index not loaded: {exc}")
+        reasons.append(f"index not loaded: {without_paths(str(exc))}")
     try:
         get_store().db.execute("select count(*) from articles").fetchone()
     except (*DatabaseErrors, DeflectError) as exc:
-        reasons.append(f"database unreachable: {exc}")
+        reasons.append(f"database unreachable: {without_paths(str(exc))}")
     if reasons:
         response = jsonify({"ok": False, "error": "not ready: " + "; ".join(reasons), "reasons": reasons})
         response.status_code = 503

@@ -20,6 +20,7 @@ from deflect.formats import Article
 from deflect.store.feedback import record_contact
 
 from .api.common import K_ARTICLES, articles_json, deflector, log_inquiry
+from .limits import over_limit
 from .state import get_redactor, get_store
 
 bp = Blueprint("pages", __name__, static_folder="static", static_url_path="/static",
@@ -242,9 +243,13 @@ def search():
     lang = page_lang()
     query = " ".join((request.args.get("q") or "").split())[:1000]
     found: dict = {"decision": None, "articles": []}
+    status = 200
     if len(query) >= 3:
-        found = _search(query)
-    return render_template("search.html", lang=lang, t=TEXT[lang], query=query, **found)
+        if over_limit("suggest"):   # the widget's limit: the page runs the model and logs an inquiry too
+            found, status = {"decision": "error", "articles": []}, 429
+        else:
+            found = _search(query)
+    return render_template("search.html", lang=lang, t=TEXT[lang], query=query, **found), status
 
 
 def _search(query: str) -> dict:
@@ -272,7 +277,9 @@ def contact():
     if request.method == "GET":
         return redirect(url_for("pages.index", lang=lang if lang != "de" else None) + "#kontakt")
     subject = (request.form.get("subject") or "").strip()[:200]
-    reference = demo_contact((request.form.get("deflect_session") or "").strip()[:128])
+    # a flood of posts thanks each sender but records no contacts (they count in the holdout experiment)
+    session = "" if over_limit("feedback") else (request.form.get("deflect_session") or "").strip()[:128]
+    reference = demo_contact(session)
     return render_template("thanks.html", lang=lang, t=TEXT[lang], subject=subject, reference=reference)
 
 

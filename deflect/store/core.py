@@ -296,11 +296,12 @@ def inquiry_row(inquiry: Inquiry, decision: str, confidence: float, article_id: 
 
 
 def page_location(page: str | None, redactor: Redactor | None = None) -> str | None:
-    """Scheme, host and path of a page address; the query string and fragment are dropped."""
+    """Scheme, host and path of a page address; credentials, the query string and fragment are dropped."""
     if not page:
         return page
     parts = urlsplit(page.strip())
-    return (redactor or default_redactor()).redact(urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))) or None
+    host = parts.netloc.rpartition("@")[2]   # "user:password@" is no part of where a page is
+    return (redactor or default_redactor()).redact(urlunsplit((parts.scheme, host, parts.path, "", ""))) or None
 
 
 def store_exists(location: str | Path) -> bool:

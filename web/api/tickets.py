@@ -60,6 +60,17 @@ def _contact_fields(obj: dict, where: str) -> tuple[str | None, str | None]:
     return found[0], found[1]
 
 
+MAX_TICKET_ID = 200
+
+
+def _ticket_id(value: str, where: str) -> str:
+    """A ticket id the agent endpoints can name again (``ticket_id`` up to 200 characters): no longer, no
+    control characters."""
+    if len(value) > MAX_TICKET_ID or not value.isprintable():
+        raise ApiError(f"{where}: a ticket id is 1 to {MAX_TICKET_ID} printable characters")
+    return value
+
+
 def _record_contacts(items: list[tuple[Ticket, str | None, str | None]]) -> None:
     """Tickets that came with a session or customer id: the contact, and (resolved with an article)
     evidence for the article from the sessions' searches."""
@@ -79,7 +90,7 @@ def put_ticket(ticket_id: str):
     given = data.get("id")
     if given is not None and str(given).strip(SPACE) != ticket_id:
         raise ApiError(f"the body's 'id' {given!r} is not the URL's {ticket_id!r}", 409)
-    ticket = parse_ticket({**data, "id": ticket_id}, "body")
+    ticket = parse_ticket({**data, "id": _ticket_id(ticket_id, "the URL")}, "body")
     session, customer = _contact_fields(data, "body")
     _check_links([ticket])
     counts = _add([ticket])
@@ -132,6 +143,7 @@ def post_tickets():
         if not isinstance(obj, dict):
             raise InputError("each ticket must be a JSON object", "item", n)
         ticket = parse_ticket(obj, "item", n)
+        _ticket_id(ticket.id, f"item {n}")
         if ticket.id in seen:
             raise ApiError(f"item {n}: ticket {ticket.id!r} is also item {seen[ticket.id]}", 409)
         seen[ticket.id] = n

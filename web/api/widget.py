@@ -13,7 +13,7 @@ from deflect.language import detect_language
 from deflect.store.database import DatabaseErrors
 from deflect.store.service import EVENTS, feedback_row, record_feedback
 
-from ..errors import ApiError
+from ..errors import ApiError, without_paths
 from ..learning import keep_fresh, request_client, schedule_refit, widget_arm
 from ..limits import json_body, rate_limit, text_field
 from ..openapi import document
@@ -59,7 +59,7 @@ def _holdout_answer(text: str, language: str | None, session: str | None, page: 
     lang = language or detect_language(text)
     iid = log_inquiry(text, Suggestion(decision="holdout", confidence=0.0, articles=[], language=lang),
                       "widget", session, page)
-    return jsonify({"ok": True, "id": iid, "decision": "no_answer", "confidence": 0.0, "language": lang,
+    return jsonify({"ok": True, "id": iid, "decision": "no_answer", "shown": 0, "confidence": 0.0, "language": lang,
                     "articles": [], "holdout": True})
 
 
@@ -146,7 +146,7 @@ def health():
                     calibration=_calibration(get_store().get_setting(SETTING)))
     except (*DatabaseErrors, DeflectError):
         body["database"] = "unavailable"
-    body.update(spool=spool().stats(), index={"ok": problem is None, "problem": problem})
+    body.update(spool=spool().stats(), index={"ok": problem is None, "problem": without_paths(problem)})
     if current_app.config.get("SNAPSHOT_DIR"):
         from ..snapshots import snapshot_info
         if (info := snapshot_info()) is not None:
