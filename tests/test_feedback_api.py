@@ -98,10 +98,16 @@ def test_outcomes_per_article(tmp_path):
     vote(client, c, True, "back-again")
     client.put("/api/v1/tickets/T-9", json={"subject": "still no login", "body": "still", "session": "back-again"},
                headers=admin)
+    # a customer the engine was not sure for: the article among those that might help, voted helpful
+    d = ask(client, PASSWORD, "unsure")
+    with fake.store.db.transaction():
+        fake.store.db.execute("update inquiries set decision = 'suggest', shown = ? where id = ?",
+                              ["en-other,en-password-reset", d["id"]])
+    vote(client, d, True, "unsure", article="en-password-reset")
     row = next(o for o in client.get("/api/v1/metrics", headers=admin).get_json()["outcomes"]
                if o["article_id"] == "en-password-reset")
-    assert row == {"article_id": "en-password-reset", "title": "How do I reset my password?", "shown": 3,
-                   "found_answer": 2, "not_helpful": 1, "contacted_anyway": 2, "contacted_after_helpful": 1}
+    assert row == {"article_id": "en-password-reset", "title": "How do I reset my password?", "shown": 4,
+                   "found_answer": 3, "not_helpful": 1, "contacted_anyway": 2, "contacted_after_helpful": 1}
 
 
 def test_agent_and_note_show_what_the_customer_already_did(tmp_path):

@@ -250,6 +250,19 @@ def test_metrics_count_the_three_answers_separately(tmp_path):
     assert m["days"][0]["suggested"] == 2
 
 
+
+def test_a_stage_typed_on_the_way_to_a_question_deflects_no_session(tmp_path):
+    from deflect.web.metrics import compute
+
+    store = Store(tmp_path / "m.db")
+    _inquiry(store, "stage", "answer", "S", text="Gibt es", created="2026-03-01T09:00:00+00:00")
+    _inquiry(store, "asked", "no_answer", "S", text="Gibt es eine Vorlesefunktion?",
+             created="2026-03-01T09:00:05+00:00")
+    _inquiry(store, "helped", "answer", "H", text="Abo kündigen")
+    t = compute(store, days=1, today=date(2026, 3, 1))["totals"]
+    assert (t["inquiries"], t["answered"], t["sessions_with_suggestion"], t["deflected_sessions"]) == (2, 1, 1, 1)
+
+
 # -- the gap report --------------------------------------------------------------------------------
 def test_a_suggest_session_counts_as_found_only_when_its_customer_took_an_article(tmp_path):
     store = Store(tmp_path / "g.db")

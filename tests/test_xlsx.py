@@ -43,3 +43,14 @@ def test_rows_must_match_the_header():
 
 def test_column_names():
     assert [column_name(i) for i in (0, 25, 26, 51, 52, 701, 702)] == ["A", "Z", "AA", "AZ", "BA", "ZZ", "AAA"]
+
+
+def test_the_gap_report_rows_keep_a_zero_as_a_number():
+    from deflect.gaps.model import Report, Topic
+    from deflect.gaps.render import CSV_FIELDS, to_csv, to_xlsx
+
+    report = Report(topics=[Topic(id="G-0006", status="covered", time_to_coverage_days=0.0, label="Schriftgröße")])
+    row = dict(zip(CSV_FIELDS, to_csv(report).splitlines()[1].split(","), strict=True))
+    assert row["time_to_coverage_days"] == "0.0" and row["label"] == "Schriftgröße"
+    sheet = read(to_xlsx(report))
+    assert sheet["U2"].value == 0 and sheet["A2"].value == "G-0006" and sheet.title == "Gap report"

@@ -32,11 +32,6 @@ SESSION = "coalesce(i.session, 'inquiry:' || i.id)"
 DECISIONS = {"answer": "answered", "suggest": "suggested", "no_answer": "no_answer"}
 
 
-def _count(condition: str) -> str:
-    """SQL counting the rows where ``condition`` holds (a boolean is no number on PostgreSQL)."""
-    return f"sum(case when {condition} then 1 else 0 end)"
-
-
 def _rate(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
@@ -107,22 +102,19 @@ def compute(store: Store, days: int = 30, channel: str | None = "widget", top: i
         if event in ("helpful", "not_helpful", "contacted_support"):
             totals[event] += votes if event in ("helpful", "not_helpful") else count
 
-    # Deflection: sessions that saw a suggestion, and those of them that did not contact support.
-    contacted = f"""
-            select distinct {SESSION} as s from feedback f join inquiries i on i.id = f.inquiry_id
-            where f.event = 'contacted_support'"""
-    for day, saw, deflected in q(f"""
-            with seen as (
-                select substr(i.created_at, 1, 10) as day, {SESSION} as s from inquiries i
-                where {where} and i.decision = 'answer' group by day, s)
-            select day, count(*), {_count(f"s not in ({contacted})")} from seen group by day""", params):
-        if day in per_day:
-            per_day[day].update(sessions_with_suggestion=saw, deflected_sessions=deflected or 0)
-    saw, deflected = q(f"""
-            with seen as (select distinct {SESSION} as s from inquiries i
-                          where {where} and i.decision = 'answer')
-            select count(*), {_count(f"s not in ({contacted})")} from seen""", params).fetchone()
-    totals.update(sessions_with_suggestion=saw, deflected_sessions=deflected or 0)
+    # Deflection: sessions that saw an answer (to a question, not to a stage typed on the way to it), and
+    # those of them that did not contact support.
+    contacted = {r[0] for r in q(f"""
+            select distinct {SESSION} from feedback f join inquiries i on i.id = f.inquiry_id
+            where f.event = 'contacted_support'""")}
+    answered: dict[str | None, set[str]] = {}   # per day (None: the whole window)
+    for at, decision, session, _, _ in asked:
+        if decision == "answer" and at[:10] in per_day:
+            answered.setdefault(at[:10], set()).add(session)
+            answered.setdefault(None, set()).add(session)
+    for key, saw in answered.items():
+        (totals if key is None else per_day[key]).update(sessions_with_suggestion=len(saw),
+                                                         deflected_sessions=len(saw - contacted))
 
     return {
         "from": since, "to": today.isoformat(), "channel": channel or "all",

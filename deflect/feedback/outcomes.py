@@ -1,6 +1,7 @@
-"""What happened after each article was suggested (widget inquiries answered with it first):
+"""What happened after each article was suggested (shown to widget sessions as the answer or among the
+articles that might help):
 
-- ``shown``: sessions it was suggested to;
+- ``shown``: sessions it was shown to;
 - ``found_answer``: sessions that voted it helpful;
 - ``not_helpful``: sessions that voted it not helpful;
 - ``contacted_anyway``: sessions it was suggested to that contacted support afterwards (the contact
@@ -41,13 +42,22 @@ def article_outcomes(store: Store, days: int = 30, today: date | None = None, li
 
     window = "i.created_at >= :since and i.created_at < :until and i.channel = 'widget'"
     params = {"since": since, "until": until}
-    for article, shown, contacted in q(f"""
-            with seen as (select i.article_id as a, i.session as s, min(i.created_at) as at from inquiries i
-                          where {window} and i.decision = 'answer' and i.session is not null group by a, s)
-            select a, count(*), sum(case when exists(select 1 from ({CONTACTS}) c
-                                            where c.session = seen.s and c.at >= seen.at) then 1 else 0 end)
-            from seen group by a""", params):
-        row(article).update(shown=shown, contacted_anyway=contacted or 0)
+    # Sessions each article was shown to (as the answer or among the articles that might help), and when first.
+    seen: dict[tuple[str, str], str] = {}
+    for session, at, decision, first, shown in q(f"""
+            select i.session, i.created_at, i.decision, i.article_id, i.shown from inquiries i
+            where {window} and i.decision in ('answer', 'suggest') and i.session is not null""", params):
+        articles = shown.split(",") if shown else ([first] if decision == "answer" and first else [])
+        for article in filter(None, articles):
+            if (article, session) not in seen or at < seen[article, session]:
+                seen[article, session] = at
+    contacts: dict[str, list[str]] = {}
+    for session, at in q(f"select session, at from ({CONTACTS}) c"):
+        contacts.setdefault(session, []).append(at)
+    for (article, session), at in seen.items():
+        r = row(article)
+        r["shown"] += 1
+        r["contacted_anyway"] += any(c >= at for c in contacts.get(session, ()))
     for article, event, n in q(f"""
             select coalesce(f.article_id, i.article_id), f.event, count(distinct coalesce(i.session, i.id))
             from feedback f join inquiries i on i.id = f.inquiry_id

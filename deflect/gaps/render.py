@@ -44,7 +44,7 @@ def _csv_row(t: Topic) -> dict:
         "previous_period": trend.previous_period if trend else "",
         "trend": trend.direction if trend else "", "nearest_article": near.id if near else "",
         "nearest_score": near.score if near else "", "covered_by": t.covered_by or "",
-        "time_to_coverage_days": t.time_to_coverage_days or "",
+        "time_to_coverage_days": "" if t.time_to_coverage_days is None else t.time_to_coverage_days,
         "customers_30d": t.cost.customers if t.cost else "", "weekly": " ".join(map(str, t.weekly)),
     }
 

@@ -49,8 +49,8 @@
   }
 
   function volumeChart(container, days) {
-    if (!days.length) return empty(container);
     var total = days.reduce(function (s, d) { return s + (d.inquiries || 0); }, 0);
+    if (!total) return empty(container);
     var root = frame("Inquiries per day: " + total + " in " + days.length + " days");
     var max = Math.max(1, Math.max.apply(null, days.map(function (d) { return (d.answered || 0) + (d.suggested || 0) + (d.no_answer || 0); })));
     var innerH = H - PAD.t - PAD.b, innerW = W - PAD.l - PAD.r;
@@ -114,7 +114,7 @@
     k.appendChild(kpi("Helpful rate", C.pct(t.helpful_rate), (t.helpful || 0) + " yes · " + (t.not_helpful || 0) + " no"));
     k.appendChild(kpi("No-answer rate", C.pct(t.no_answer_rate), (t.no_answer || 0) + " of " + (t.inquiries || 0) + " inquiries"));
     k.appendChild(kpi("Inquiries", String(t.inquiries || 0), (t.sessions || 0) + " sessions"));
-    k.appendChild(kpi("Contacted support", String(t.contacted_support || 0), "after seeing suggestions"));
+    k.appendChild(kpi("Contacted support", String(t.contacted_support || 0), "from a widget search, whatever it showed"));
     k.appendChild(kpi("Suggest rate", C.pct(t.suggest_rate), (t.suggested || 0) + " not sure: articles that might help"));
     var days = m.days || [];
     volumeChart($("chart-volume"), days);
@@ -364,7 +364,10 @@
   function exportReport(format, type) {
     return function (ev) {
       ev.preventDefault();
-      C.api("/api/v1/gaps?format=" + format, { raw: true, accept: type }).then(function (resp) {
+      // the topics the "Show" filter lists ("" there: all of them)
+      var listed = $("status-filter").value || "all";
+      C.api("/api/v1/gaps?format=" + format + "&status=" + encodeURIComponent(listed),
+        { raw: true, accept: type }).then(function (resp) {
         return resp.blob();
       }).then(function (blob) {
         var url = URL.createObjectURL(blob);
