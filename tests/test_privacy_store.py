@@ -194,3 +194,21 @@ def test_purge_keeps_the_help_pages_traffic_for_the_retention_period_only(tmp_pa
     store.close()
     r = runner.invoke(cli, ["privacy", "purge", "--older-than", "365", "--home", str(home)])
     assert "Nothing older than 365 days." in r.output
+
+
+def test_customer_ids_are_hashed_with_the_stores_own_key(tmp_path):
+    """A customer number cannot be found again by hashing every number in turn; a store that hashed
+    customer ids before keys keeps recognising them."""
+    from deflect.store.feedback import HASH_KEY, one_way_hash, record_contact
+    from deflect.store.feedback_schema import m_feedback_003
+
+    store = Store(Home.resolve(tmp_path / "a").database)
+    key = store.get_setting(HASH_KEY)
+    assert len(key) == 32   # drawn for this store
+    record_contact(store, "api", session="s", customer="123456")
+    stored = store.db.execute("select customer from contacts").fetchone()[0]
+    assert stored == one_way_hash("123456", key) != one_way_hash("123456")
+    # the migration, run on a store whose contacts were hashed the old way, keeps the old way
+    with store.db.transaction():
+        m_feedback_003(store.db)
+    assert store.get_setting(HASH_KEY) == ""

@@ -56,9 +56,9 @@ def keep_fresh() -> None:
         schedule_refit()
 
 
-def request_client() -> str | None:
+def request_client(store: Store) -> str | None:
     """The hashed client address of this request (behind TRUST_PROXY proxies: the forwarded one)."""
-    return client_key(request.remote_addr)
+    return client_key(store, request.remote_addr)
 
 
 def widget_arm(store: Store, session: str | None) -> str:

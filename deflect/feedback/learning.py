@@ -24,7 +24,7 @@ from deflect.engine import Engine
 from deflect.index.learned import LearnedBoost, LearningParams
 from deflect.privacy import without_placeholders
 from deflect.store import Store
-from deflect.store.feedback import add_evidence, evidence_rows, one_way_hash
+from deflect.store.feedback import add_evidence, evidence_rows, hash_key, one_way_hash
 from deflect.store.service import get_inquiry
 
 log = logging.getLogger(__name__)
@@ -32,9 +32,9 @@ VOTES = ("helpful", "not_helpful")
 MIN_INTERVAL_S = 3.0   # between two refits: a burst of votes is learned in one refit, not one each
 
 
-def client_key(address: str | None) -> str | None:
+def client_key(store: Store, address: str | None) -> str | None:
     """The stored form of a client address (hashed; only used to cap what one client can teach)."""
-    return one_way_hash(f"client:{address}") if address else None
+    return one_way_hash(f"client:{address}", hash_key(store)) if address else None
 
 
 def learn_from_vote(store: Store, inquiry_id: str, event: str, article_id: str | None,

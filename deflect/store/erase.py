@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from deflect.store.core import Store
-from deflect.store.feedback import one_way_hash
+from deflect.store.feedback import hash_key, one_way_hash
 
 
 def _marks(values: list[str]) -> str:
@@ -31,7 +31,8 @@ def erase_customer(store: Store, sessions: Iterable[str] = (), customers: Iterab
     """Delete every row of the named sessions, customers and tickets; rows per table (all tables in one
     transaction). ``dry_run`` counts without deleting."""
     sessions, tickets = set(sessions), set(tickets)
-    hashes = [one_way_hash(c) for c in customers]
+    key = hash_key(store)
+    hashes = [one_way_hash(c, key) for c in customers]
     # the customer's contacts name their other sessions and tickets
     where, params = _any_of([("session", sorted(sessions)), ("ticket_id", sorted(tickets)), ("customer", hashes)])
     if where:

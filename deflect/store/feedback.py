@@ -3,6 +3,7 @@ sessions, contacts that carry a session, and the evidence deflect learns from.""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import random
 import uuid
 
@@ -18,10 +19,21 @@ CONTACT_SOURCES = ("form", "api", "connector", "widget")
 KIND_WEIGHTS = {"helpful": 1.0, "not_helpful": -1.0, "passed_over": -1.0, "agent_choice": 2.0, "resolved": 2.0}
 
 
-def one_way_hash(value: str) -> str:
-    """A stable hash of a customer id or a client address: the same customer is recognised, the id
-    itself is never stored."""
-    return hashlib.sha256(("deflect\0" + value).encode("utf-8")).hexdigest()[:24]
+HASH_KEY = "hash_key"   # setting: the store's own key for one_way_hash (feedback_schema makes it)
+
+
+def one_way_hash(value: str, key: str = "") -> str:
+    """A stable hash of a customer id or a client address: the same customer is recognised, the id itself
+    is never stored. Keyed with the store's own ``key``, it cannot be turned back by hashing every
+    customer number or address in turn; ``""``: the shared prefix of stores made before keys."""
+    if not key:
+        return hashlib.sha256(("deflect\0" + value).encode("utf-8")).hexdigest()[:24]
+    return hmac.new(key.encode("utf-8"), value.encode("utf-8"), hashlib.sha256).hexdigest()[:24]
+
+
+def hash_key(store: Store) -> str:
+    """The store's key for ``one_way_hash``."""
+    return store.get_setting(HASH_KEY, "") or ""
 
 
 # -- holdout arms ---------------------------------------------------------------------------
@@ -59,7 +71,7 @@ def record_contact(store: Store, source: str, session: str | None = None, custom
     cid = uuid.uuid4().hex
     with store.db.transaction():
         store.db["contacts"].insert({"id": cid, "session": session or None,
-                                     "customer": one_way_hash(customer) if customer else None,
+                                     "customer": one_way_hash(customer, hash_key(store)) if customer else None,
                                      "source": source, "ticket_id": ticket_id, "created_at": utcnow_iso()})
     return cid
 

@@ -13,6 +13,9 @@
 """
 from __future__ import annotations
 
+import json
+import secrets
+
 from deflect.store.database import Database
 
 
@@ -39,5 +42,16 @@ def m_feedback_002(db: Database) -> None:
     db["inquiries"].add_column("shown", str)
 
 
+def m_feedback_003(db: Database) -> None:
+    """A key of the store's own for the hashes of customer ids and client addresses (``one_way_hash``). A
+    store that holds such hashes already keeps the shared prefix they were made with, so that its customers
+    stay recognised."""
+    used = db.execute("select 1 from contacts where customer is not null union all "
+                      "select 1 from evidence where client like '%' and client not like '%:%' limit 1").fetchone()
+    key = "" if used else secrets.token_hex(16)
+    db["settings"].upsert({"key": "hash_key", "value": json.dumps(key)}, pk="key")
+
+
 FEEDBACK_MIGRATIONS = [("feedback_001_holdout_contacts_evidence", m_feedback_001),
-                       ("feedback_002_inquiries_shown", m_feedback_002)]
+                       ("feedback_002_inquiries_shown", m_feedback_002),
+                       ("feedback_003_hash_key", m_feedback_003)]

@@ -101,7 +101,7 @@ def _learn(store, inquiry_id: str, event: str, article_id: str | None, session: 
     cannot take it now loses the evidence, never the vote."""
     try:
         with lock_wait(store):
-            learned = learn_from_vote(store, inquiry_id, event, article_id, session, request_client())
+            learned = learn_from_vote(store, inquiry_id, event, article_id, session, request_client(store))
     except (*DatabaseErrors, DeflectError) as exc:
         current_app.logger.warning("deflect: a vote was not learned from (%s)", exc)
         return
