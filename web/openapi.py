@@ -48,6 +48,7 @@ TICKET_TEXT = {"type": ["string", "number", "null"]}
 _BLANK, _FILLED = f"[{SPACE_CLASS}]", f"[^{SPACE_CLASS}]"   # one JSON whitespace / other character
 TICKET_FILLED = {"anyOf": [{"type": "string", "pattern": _FILLED}, {"type": "number"}]}
 NLANG = {"type": ["string", "null"], "enum": ["de", "en", None]}
+TICKET_ID_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"   # as web.api.tickets checks it: no control characters
 
 
 def _strings(max_items: int, max_len: int) -> dict:
@@ -191,7 +192,9 @@ SCHEMAS = {
                                ["ok", "created", "changed", "article", "covered_topics"]),
     "DeleteArticleResponse": _obj({"ok": OK, "deleted": STR}, ["ok", "deleted"]),
     "TicketInput": {**_obj({
-        "id": {**TICKET_TEXT, "description": "The help desk's ticket id (in PUT: the URL's, if given)."},
+        "id": {"anyOf": [{"type": "string", "maxLength": 200, "pattern": TICKET_ID_PATTERN},
+                         {"type": ["number", "null"]}],
+               "description": "The help desk's ticket id (in PUT: the URL's, if given)."},
         "subject": TICKET_TEXT, "body": TICKET_TEXT, "resolution": TICKET_TEXT,
         "article_id": {**TICKET_TEXT, "description": "An article deflect has (else 409), or null."},
         "language": {"type": ["string", "null"], "pattern": f"^({_BLANK}*[A-Za-z]{{2}}{_BLANK}*)?$",
@@ -361,8 +364,8 @@ PATHS = {
         "personal data is redacted and the ticket is searchable at once.",
         "200", "PutTicketResponse", ["400", "401", "403", "409", "413", "415"], request="TicketInput",
         secured="agent", tag="tickets",
-        params=[_path("ticket_id", "The help desk's ticket id (at most 200 printable characters).",
-                      {"type": "string", "minLength": 1, "maxLength": 200})],
+        params=[_path("ticket_id", "The help desk's ticket id (at most 200 characters, no control characters).",
+                      {"type": "string", "minLength": 1, "maxLength": 200, "pattern": TICKET_ID_PATTERN})],
         extra_ok={"201": _json(_ref("PutTicketResponse"), "Created")})},
     "/api/v1/tickets": {"post": _op(
         "Add resolved tickets in a batch: a JSON array (application/json) or JSON lines "

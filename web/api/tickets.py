@@ -9,6 +9,7 @@ deflect that the session's searches mean that article."""
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Blueprint, jsonify, request
 
@@ -61,13 +62,14 @@ def _contact_fields(obj: dict, where: str) -> tuple[str | None, str | None]:
 
 
 MAX_TICKET_ID = 200
+TICKET_ID_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _ticket_id(value: str, where: str) -> str:
     """A ticket id the agent endpoints can name again (``ticket_id`` up to 200 characters): no longer, no
     control characters."""
-    if len(value) > MAX_TICKET_ID or not value.isprintable():
-        raise ApiError(f"{where}: a ticket id is 1 to {MAX_TICKET_ID} printable characters")
+    if len(value) > MAX_TICKET_ID or TICKET_ID_CONTROL.search(value):
+        raise ApiError(f"{where}: a ticket id is 1 to {MAX_TICKET_ID} characters without control characters")
     return value
 
 
@@ -143,7 +145,7 @@ def post_tickets():
         if not isinstance(obj, dict):
             raise InputError("each ticket must be a JSON object", "item", n)
         ticket = parse_ticket(obj, "item", n)
-        _ticket_id(ticket.id, f"item {n}")
+        _ticket_id(obj["id"] if isinstance(obj.get("id"), str) else ticket.id, f"item {n}")
         if ticket.id in seen:
             raise ApiError(f"item {n}: ticket {ticket.id!r} is also item {seen[ticket.id]}", 409)
         seen[ticket.id] = n
