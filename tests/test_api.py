@@ -183,6 +183,19 @@ def test_rate_limit_per_client(tmp_path):
     assert store.db.execute("select count(*) from inquiries").fetchone()[0] == logged
 
 
+def test_suggestions_go_out_while_the_database_that_counts_the_rate_is_down(tmp_path, monkeypatch):
+    import sqlite3
+
+    app, _ = make_app(tmp_path, RATE_LIMIT={"suggest": "2/minute"})
+    client = app.test_client()
+
+    def down():
+        raise sqlite3.OperationalError("unable to open database file")
+    monkeypatch.setattr("deflect.web.limits.get_store", down)
+    answers = [client.post("/api/v1/suggest", json={"text": "Abo kündigen"}).status_code for _ in range(3)]
+    assert answers == [200, 200, 200]   # not counted, not refused
+
+
 def test_pages_are_nobodys_frame_and_send_no_referrer_elsewhere(tmp_path):
     app, _ = make_app(tmp_path)
     client = app.test_client()

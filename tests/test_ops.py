@@ -159,3 +159,15 @@ def test_serve_options_and_env_file_reach_the_parts_that_read_the_environment(mo
                     {"DEFLECT_OWNER_PROCESS": "Kundenservice"})
     assert default_owner("product") == "App-Team"
     assert default_owner("process") == "Kundenservice"
+
+
+def test_a_setting_taken_out_of_the_env_file_is_gone_after_the_reload(monkeypatch):
+    from deflect.cli.serve import export_settings
+
+    monkeypatch.setattr(os, "environ", {"PATH": "/usr/bin", "DEFLECT_LOG_FORMAT": "json"})
+    original = dict(os.environ)
+    export_settings({}, {"DEFLECT_METRICS_KEY": "k", "DEFLECT_RATE_LIMIT": "3/minute",
+                         "DEFLECT_LOG_FORMAT": "text"}, original)
+    assert os.environ["DEFLECT_METRICS_KEY"] == "k" and os.environ["DEFLECT_LOG_FORMAT"] == "text"
+    export_settings({}, {"DEFLECT_RATE_LIMIT": "3/minute"}, original)   # the key and the format taken out
+    assert os.environ == {"PATH": "/usr/bin", "DEFLECT_LOG_FORMAT": "json", "DEFLECT_RATE_LIMIT": "3/minute"}

@@ -97,3 +97,27 @@ def test_settings_doc_rewrites_only_its_section(tmp_path):
     text = readme.read_text(encoding="utf-8")
     assert text.startswith("intro\n") and text.endswith("\nrest\n") and "old table" not in text
     assert "`DEFLECT_DRAFT_SIGNATURE`" in text and settings_doc.main(["--check"], readme=readme) == 0
+
+
+def test_an_env_file_before_the_command_gives_it_the_services_home(tmp_path, monkeypatch):
+    """`deflect --env-file /etc/deflect/deflect.env keys create ...`: the key lands where the service
+    reads keys, not in the current folder."""
+    from click.testing import CliRunner
+
+    from deflect.cli import cli
+    from deflect.store import open_store
+
+    service = tmp_path / "service-home"
+    env = tmp_path / "deflect.env"
+    env.write_text(f"# as the service reads it\nDEFLECT_HOME={service}\n")
+    monkeypatch.setenv("DEFLECT_HOME", str(tmp_path / "elsewhere"))   # restored after the test
+    r = CliRunner().invoke(cli, ["--env-file", str(env), "keys", "create", "--name", "ops", "--scope", "admin"])
+    assert r.exit_code == 0, r.output
+    store = open_store(service / "deflect.db")
+    assert [row[0] for row in store.db.execute("select name from api_keys")] == ["ops"]
+    store.close()
+    assert not (tmp_path / "elsewhere").exists()
+    bad = tmp_path / "bad.env"
+    bad.write_text("no equals sign\n")
+    r = CliRunner().invoke(cli, ["--env-file", str(bad), "status"])
+    assert r.exit_code == 1 and "expected NAME=value" in r.output

@@ -128,9 +128,18 @@ def client_ip() -> str:
 
 
 def over_limit(name: str) -> int:
-    """Count a hit of this client on limit ``name``: 0 when it may go on, else the seconds to wait."""
+    """Count a hit of this client on limit ``name``: 0 when it may go on, else the seconds to wait. While
+    the database is unavailable nothing is counted and every request goes on: suggestions keep coming
+    from memory, their inquiries wait in the spool."""
     limit = current_app.extensions[EXT]["limits"].get(name)
-    wait = limit.take(get_store(), client_ip()) if limit is not None else 0
+    if limit is None:
+        return 0
+    try:
+        store = get_store()
+    except (*DatabaseErrors, DeflectError) as exc:
+        current_app.logger.warning("deflect: rate limit %s not counted (%s); request let through", name, exc)
+        return 0
+    wait = limit.take(store, client_ip())
     return max(1, math.ceil(wait)) if wait > 0 else 0
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,9 +23,18 @@ def _deflector(home: Home, threads: int = 1):
 
 
 @click.group()
+@click.option("--env-file", type=click.Path(dir_okay=False), envvar="DEFLECT_ENV_FILE", default=None,
+              help="Read DEFLECT_NAME=value settings from this file first (the service's, e.g. "
+                   "/etc/deflect/deflect.env), so that a command works on the service's database and home.")
 @click.version_option(package_name="deflect")
-def cli():
+def cli(env_file):
     """deflect — suggest FAQ articles, know when not to, and report what the FAQ is missing."""
+    if env_file:
+        from deflect.settings import SettingError, read_env_file
+        try:
+            os.environ.update(read_env_file(env_file))
+        except SettingError as exc:
+            raise click.ClickException(f"{exc}\nHint: the file holds DEFLECT_NAME=value lines.") from None
 
 
 @cli.command()

@@ -12,6 +12,7 @@ import click
 from deflect import settings
 from deflect.cli.common import friendly, home_option, open_home_store
 from deflect.errors import DeflectError
+from deflect.home import Home
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -152,9 +153,17 @@ def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: 
     Server().run()
 
 
-def export_settings(given: dict, file_env: dict[str, str]) -> None:
+def export_settings(given: dict, file_env: dict[str, str], original: dict[str, str] | None = None) -> None:
     """Put the settings given as options or in the env file into this process's environment (inherited by
-    the workers): the parts below the web app, such as a gap report's default owners, read them there."""
+    the workers): the parts below the web app, such as a gap report's default owners, read them there.
+    ``original``: the environment before any file was read; a setting taken out of the file since goes
+    back to it (a reload that only added would keep a removed metrics key or rate limit)."""
+    if original is not None:
+        for name in [n for n in os.environ if n.startswith("DEFLECT_") and n not in file_env]:
+            if name in original:
+                os.environ[name] = original[name]
+            else:
+                del os.environ[name]
     os.environ.update(file_env)
     for name, value in given.items():
         if isinstance(value, str):
@@ -194,14 +203,19 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
     for name in THREAD_ENV:  # inherited by the workers before torch or BLAS start their pools
         os.environ[name] = "1"
     given = {name: value for name, value in options.items() if value not in (None, ())}
+    if env_file and not home.database_url:   # the file's database is the home's store for this process too
+        url = settings.read_env_file(env_file).get("DEFLECT_DATABASE_URL")
+        home = Home(home.path, url or None)
     if home.database_url:   # --database, or the variable: the workers open their stores there too
         given["database_url"] = home.database_url
 
+    original = dict(os.environ)   # what each reading of the env file starts from
+
     def read_config() -> dict:
         file_env = settings.read_env_file(env_file) if env_file else {}
-        config = settings.load(env={**os.environ, **file_env},
+        config = settings.load(env={**original, **file_env},
                                overrides={**given, "home": str(home.path)}).flask_config()
-        export_settings(given, file_env)
+        export_settings(given, file_env, original)
         if config.get("DEFLECT_TENANTS"):   # at start and on SIGHUP: a help center added since is served
             from deflect.tenants import find_tenants
             if file_env.get("DEFLECT_DATABASE_URL") or os.environ.get("DEFLECT_DATABASE_URL"):
