@@ -308,3 +308,9 @@ def test_requests_during_a_restart_under_load_get_503_never_500(postgres_server,
     fake.close()
     release(url)
     postgres_server.drop_database(url)
+
+
+def test_a_database_url_is_shown_without_its_password():
+    from deflect.store.core import without_password
+    assert without_password("postgresql://deflect:SECRET@db:5432/deflect") == "postgresql://deflect:***@db:5432/deflect"
+    assert without_password("postgresql://deflect@db/deflect") == "postgresql://deflect@db/deflect"

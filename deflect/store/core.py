@@ -321,5 +321,18 @@ def open_store(path: str | Path, check_same_thread: bool = True, redactor: Redac
     try:
         return Store(path, check_same_thread=check_same_thread, redactor=redactor)
     except DatabaseErrors as exc:
+        if is_url(path):
+            raise DeflectError(f"cannot open the database {without_password(str(path))}: {exc}",
+                               hint="Check DEFLECT_DATABASE_URL: the server, the role and that it owns the "
+                                    "database (createuser deflect --pwprompt && createdb --owner deflect "
+                                    "deflect).") from exc
         raise DeflectError(f"cannot open the database {path}: {exc}",
                            hint="Is it a deflect database? Use --home to point at another folder.") from exc
+
+
+def without_password(url: str) -> str:
+    """A database URL as it may be shown: its password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
