@@ -314,3 +314,16 @@ def test_a_database_url_is_shown_without_its_password():
     from deflect.store.core import without_password
     assert without_password("postgresql://deflect:SECRET@db:5432/deflect") == "postgresql://deflect:***@db:5432/deflect"
     assert without_password("postgresql://deflect@db/deflect") == "postgresql://deflect@db/deflect"
+
+
+def test_a_store_changed_by_a_newer_deflect_is_not_opened(tmp_path):
+    from deflect.errors import DeflectError
+    from deflect.store import open_store
+
+    store = open_store(tmp_path / "deflect.db")
+    with store.db.transaction():
+        store.db.execute("insert into _migrations (name, applied_at) values ('999_from_the_future', 'x')")
+    store.close()
+    with pytest.raises(DeflectError, match="newer deflect") as refused:
+        open_store(tmp_path / "deflect.db")
+    assert "Upgrade deflect" in refused.value.hint

@@ -109,6 +109,11 @@ class Store:
         """Apply pending migrations; returns their names."""
         pending = lambda: [(n, fn) for n, fn in MIGRATIONS if n not in done]  # noqa: E731
         done = self._applied()
+        newer = sorted(done - {name for name, _ in MIGRATIONS})
+        if newer:   # a newer deflect changed this store: this one could misread or damage it
+            raise DeflectError(f"this store was changed by a newer deflect (migration {newer[-1]!r} is unknown "
+                               "here)", hint="Upgrade deflect to the version that wrote it (docs/deploy.md, "
+                                             "Upgrading).")
         if not pending():
             return []
         # One writer at a time: another process may be migrating the same database right now.
