@@ -171,3 +171,17 @@ def test_a_setting_taken_out_of_the_env_file_is_gone_after_the_reload(monkeypatc
     assert os.environ["DEFLECT_METRICS_KEY"] == "k" and os.environ["DEFLECT_LOG_FORMAT"] == "text"
     export_settings({}, {"DEFLECT_RATE_LIMIT": "3/minute"}, original)   # the key and the format taken out
     assert os.environ == {"PATH": "/usr/bin", "DEFLECT_LOG_FORMAT": "json", "DEFLECT_RATE_LIMIT": "3/minute"}
+
+
+def test_the_services_own_lines_are_json_when_the_log_is(capsys):
+    import json as json_module
+
+    from deflect.cli.serve import say
+
+    say("deflect: serving /srv on http://127.0.0.1:8000/", {"LOG_FORMAT": "json"})
+    say("deflect: settings not reloaded", {"LOG_FORMAT": "json"}, "warning")
+    say("deflect: plain", {"LOG_FORMAT": "text"})
+    lines = capsys.readouterr().err.splitlines()
+    first, second = (json_module.loads(line) for line in lines[:2])
+    assert first["message"].startswith("deflect: serving") and first["level"] == "info"
+    assert second["level"] == "warning" and lines[2] == "deflect: plain"

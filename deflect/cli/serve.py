@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -105,6 +106,16 @@ def _logger_class(config: Callable[[], dict]):
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 
 
+def say(message: str, config: dict, level: str = "info") -> None:
+    """A line of the service's own log on stderr: one JSON object while ``log_format`` says json, as
+    gunicorn's lines then are."""
+    if config.get("LOG_FORMAT") == "json":
+        from deflect.logs import JsonFormatter
+        record = logging.LogRecord("deflect.serve", getattr(logging, level.upper()), __file__, 0, message, None, None)
+        message = JsonFormatter().format(record)
+    click.echo(message, err=True)
+
+
 def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: int, timeout: int,
                  access_log: bool = False, log_level: str = "info", warm: bool = True,
                  reread: Callable[[], dict] | None = None) -> None:
@@ -141,7 +152,7 @@ def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: 
                 try:
                     current["config"] = reread()
                 except DeflectError as exc:
-                    click.echo(f"deflect: settings not reloaded, the old ones stay: {exc}", err=True)
+                    say(f"deflect: settings not reloaded, the old ones stay: {exc}", current["config"], "warning")
             self.loaded = True
             for key, value in options.items():
                 if value is not None and key in self.cfg.settings:  # settings differ between versions
@@ -247,8 +258,7 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
         from werkzeug.serving import run_simple
         run_simple(host, port, make_app(config), threaded=True, use_reloader=False)
         return
-    click.echo(f"deflect: serving {serving} on http://{host}:{port}/ "
-               f"({workers} worker(s) x {threads} thread(s))", err=True)
+    say(f"deflect: serving {serving} on http://{host}:{port}/ ({workers} worker(s) x {threads} thread(s))", config)
     # The workers' request metrics meet in a folder of this serve's own (set before any worker, and
     # prometheus-client, starts), removed at the end.
     metrics_dir = tempfile.mkdtemp(prefix="deflect-metrics-")
