@@ -67,4 +67,4 @@ bench-faults: install
 	$(PY) -m scripts.faults
 
 clean:
-	rm -rf index/*.faiss index/*.npz index/*.npy index/manifest.json deflect.db deflect.db-* demo-tenants/
+	rm -rf index/*.faiss index/*.npz index/*.npy index/manifest.json deflect.db deflect.db-* index.lock spool/ demo-tenants/

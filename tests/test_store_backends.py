@@ -327,3 +327,13 @@ def test_a_store_changed_by_a_newer_deflect_is_not_opened(tmp_path):
     with pytest.raises(DeflectError, match="newer deflect") as refused:
         open_store(tmp_path / "deflect.db")
     assert "Upgrade deflect" in refused.value.hint
+
+
+def test_a_new_sqlite_store_is_readable_by_its_owner_only(tmp_path):
+    import os
+    import stat
+
+    from deflect.store import open_store
+
+    open_store(tmp_path / "deflect.db").close()
+    assert stat.S_IMODE(os.stat(tmp_path / "deflect.db").st_mode) == 0o600

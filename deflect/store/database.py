@@ -11,6 +11,7 @@ The PostgreSQL connections live in ``deflect.store.postgres``; ``deflect.store.c
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -268,7 +269,10 @@ class SQLiteDatabase(Database):
         """The file at ``path``, through ``conn`` when one is given (already open)."""
         self.path = Path(path)
         if conn is None:
+            new = str(self.path) != ":memory:" and not self.path.exists()
             conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=check_same_thread)
+            if new:   # customers' (redacted) texts: for the service's user only, whatever the umask
+                os.chmod(self.path, 0o600)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
         self.conn = conn
