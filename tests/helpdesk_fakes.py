@@ -147,6 +147,8 @@ class FakeZammad(FakeHelpdesk):
         self.links: dict[int, list[int]] = {}        # ticket id -> linked answer translation ids
         self.kb = example("zammad_kb_init")
         self.serves_locales = True
+        self.states = {"new": "new", "open": "open", "pending reminder": "pending reminder", "closed": "closed",
+                       "merged": "merged"}
         self.kb_contents = {"1": {"id": 1, "body": "<p>Klicken Sie auf <b>Passwort vergessen</b>.</p>"},
                             "2": {"id": 2, "body": "<p>Click <b>Forgot password</b> on the login page.</p>"}}
 
@@ -184,6 +186,9 @@ class FakeZammad(FakeHelpdesk):
             payload = example("zammad_links")
             payload["links"] = [dict(payload["links"][0], link_object_value=t) for t in linked]
             return 200, payload
+        if method == "GET" and path == "/api/v1/ticket_states":   # with expand=true: the type's name
+            return 200, [{"id": i, "name": name, "state_type_id": i, "state_type": kind, "active": True}
+                         for i, (name, kind) in enumerate(self.states.items(), 1)]
         if method == "GET" and path == "/api/v1/locales":
             if not self.serves_locales:
                 return 404, {"error": "No route matches [GET] /api/v1/locales"}

@@ -145,6 +145,18 @@ def test_zammad_kb_published_as_zammad_shows_it_and_languages_without_the_locale
         assert de.url is None   # its public address needs the locale: the help center's own page serves it
 
 
+def test_zammad_tickets_in_a_state_of_the_closed_type_are_resolved_whatever_its_name(tmp_path):
+    with FakeZammad() as desk:
+        desk.states["gelöst"] = "closed"   # a team's own state
+        desk.add_ticket(1, "Abo", "Wie kündige ich?", "Online.", state="gelöst")
+        desk.add_ticket(2, "Abo", "Wie pausiere ich?", "Urlaubsservice.", state="pending reminder")
+        desk.add_ticket(3, "Abo", "Zeitung fehlt", "Nachgeliefert.", state="closed")
+        store = connect(tmp_path, "zammad", desk.url)
+        sync(store, connector_for(get_connection(store, "desk")))
+        assert sorted(store.get_tickets(["desk-1", "desk-2", "desk-3"])) == ["desk-1", "desk-3"]
+        assert desk.requests["GET /api/v1/ticket_states"] == 1   # read once
+
+
 def test_zammad_kb_links_count_as_linked_evidence_in_ticket_calibration(tmp_path, monkeypatch):
     """connect, sync, index, calibrate, status: the tickets whose agents linked a KB answer are the
     linked tickets that `deflect calibrate` judges as new inquiries expecting that answer."""

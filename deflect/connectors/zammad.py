@@ -6,7 +6,8 @@ REST (token auth ``Authorization: Token token=...``):
 (a link to ``KnowledgeBase::Answer::Translation`` is the answer that solved the ticket),
 ``POST /api/v1/knowledge_bases/init`` (the whole KB as id-keyed asset tables; bodies with
 ``answer_translation_content_ids``; a KB locale names its system locale by id, read from
-``GET /api/v1/locales``), ``POST /api/v1/ticket_articles`` (the internal note).
+``GET /api/v1/locales``), ``GET /api/v1/ticket_states?expand=true`` (each state's type),
+``POST /api/v1/ticket_articles`` (the internal note).
 Webhooks come from a trigger: ``X-Hub-Signature: sha1=HMAC-SHA1(secret, raw body)``, the delivery id
 in ``X-Zammad-Delivery``; the payload is the ticket and its newest article."""
 from __future__ import annotations
@@ -34,6 +35,7 @@ from deflect.language import detect_language
 PER_PAGE = 100
 PENDING_MAX = 5000      # open tickets remembered to look at again on later runs
 PENDING_CHECKS = 200    # of them, looked at per run
+# Zammad's state types (its default states carry the same names; a team may add or rename states)
 RESOLVED_STATES = {"closed"}
 NEW_STATES = {"new", "open"}
 LINK_TYPE = "KnowledgeBase::Answer::Translation"
@@ -72,6 +74,7 @@ class ZammadConnector(Connector):
     def __init__(self, connection, client=None):
         super().__init__(connection, client)
         self._kb: dict[str, tuple[str, str]] | None = None   # translation id -> (article id, language)
+        self._state_types: dict[str, str] | None = None   # state name -> its type (read once)
 
     def auth_headers(self, api_token: str) -> dict[str, str]:
         return {"Authorization": f"Token token={api_token}"}
@@ -150,7 +153,7 @@ class ZammadConnector(Connector):
             for row in rows:
                 if int(row["id"]) <= last_id:
                     continue
-                if row.get("state") in RESOLVED_STATES:
+                if self.resolved(row.get("state")):
                     ticket = self._ticket(row)
                     if ticket is not None:
                         tickets.append(ticket)
@@ -177,13 +180,29 @@ class ZammadConnector(Connector):
                 if exc.http_status == 404:
                     continue   # deleted
                 raise
-            if row and row.get("state") in RESOLVED_STATES:
+            if row and self.resolved(row.get("state")):
                 ticket = self._ticket(row)
                 if ticket is not None:
                     tickets.append(ticket)
             elif row:
                 later.append(remote_id)
         return tickets, later
+
+    def resolved(self, state: str | None) -> bool:
+        """Whether a ticket in ``state`` is solved: a state of Zammad's type "closed" ("closed", and those a
+        team adds or renames, such as "gelöst")."""
+        return self._type_of(state) in RESOLVED_STATES
+
+    def _type_of(self, state: str | None) -> str | None:
+        if state in RESOLVED_STATES | NEW_STATES or not state:
+            return state
+        if self._state_types is None:   # an unusual name: the help desk's states say what it is
+            try:
+                rows = self.client.get("/api/v1/ticket_states", {"expand": "true"}) or []
+            except HelpdeskError:
+                return None   # asked again with the next unusual name
+            self._state_types = {r["name"]: r.get("state_type") for r in rows if isinstance(r, dict) and r.get("name")}
+        return self._state_types.get(state)
 
     def fetch_ticket(self, remote_id: str) -> Ticket | None:
         row = self.client.get(f"/api/v1/tickets/{remote_id}", {"expand": "true"})
@@ -225,9 +244,9 @@ class ZammadConnector(Connector):
         if "id" not in ticket:
             return None
         remote_id, state = str(ticket["id"]), ticket.get("state")
-        if state in RESOLVED_STATES:
+        if self.resolved(state):
             return Event("resolved", remote_id)
-        if state in NEW_STATES and article.get("sender") == "Customer" and not article.get("internal"):
+        if self._type_of(state) in NEW_STATES and article.get("sender") == "Customer" and not article.get("internal"):
             customer = tuple(v for v in (ticket.get("customer"), article.get("from")) if isinstance(v, str) and v)
             return Event("new", remote_id, subject=ticket.get("title") or "", text=_text(article), customer=customer,
                          session=session_field(ticket))
