@@ -123,6 +123,32 @@ def test_report_gap_workflow_and_csv_export(server, page, store):
     assert first in {row[0] for row in rows[1:]} and second not in {row[0] for row in rows[1:]}
 
 
+def test_a_browser_a_day_behind_the_server_can_still_plan_for_its_today(server, page, store):
+    """West of UTC after midnight UTC the browser's today is the server's yesterday: the server's "in the
+    past" turns the button into "Plan anyway" instead of a dead end."""
+    from datetime import UTC, datetime, timedelta
+
+    from deflect.gaps.workflow import get_topic
+
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    page.clock.set_fixed_time(yesterday)   # the browser's clock (Date) a day behind the server's
+    page.goto(server + "/report")
+    page.fill("#api-key", _key(store, "admin"))
+    page.click("#key-form button")
+    page.select_option("#status-filter", "new")
+    row = page.locator("#gaps-body tr[data-topic]").first
+    sync_api.expect(row).to_be_visible(timeout=120_000)
+    topic = row.get_attribute("data-topic")
+    row.get_by_role("button", name="Plan").click()
+    page.fill("#plan-owner", "Jonas")
+    page.fill("#plan-due", yesterday.date().isoformat())   # the browser's today
+    page.locator("#plan-form button[type=submit]").click()
+    sync_api.expect(page.locator("#plan-error")).to_contain_text("in the past")
+    page.locator("#plan-form button[type=submit]", has_text="Plan anyway").click()
+    sync_api.expect(page.locator("#plan-dialog")).to_be_hidden()
+    assert get_topic(store, topic).status == "planned"
+
+
 def test_agent_console_shows_what_the_customer_already_did(server, page, store):
     """Search, vote "not helpful", send the contact form: the agent console shows that history for the
     new ticket (the form carried the widget session in its hidden deflect_session field)."""

@@ -311,7 +311,7 @@
     $("dismiss-dialog").showModal();
   }
 
-  function patch(id, body, dialog, errorBox) {
+  function patch(id, body, dialog, errorBox, refused) {
     return C.api("/api/v1/gaps/" + encodeURIComponent(id), { method: "PATCH", body: body }).then(function (resp) {
       if (dialog) dialog.close();
       var topics = (state.report && state.report.topics) || [];
@@ -321,6 +321,7 @@
       renderGaps();
       status("Topic " + id + " is now " + body.status + ".");
     }, function (err) {
+      if (refused && refused(err)) return;
       if (errorBox) errorBox.textContent = err.message; else status(err.message, true);
     });
   }
@@ -348,8 +349,15 @@
       return;
     }
     var body = { status: "planned", owner: $("plan-owner").value.trim(), due: due };
-    if (past) body.force = true;
-    patch(current.id, body, $("plan-dialog"), $("plan-error"));
+    if (past || pastConfirmed === due) body.force = true;
+    // The server's today is UTC: west of it, after midnight UTC, the browser's today is its yesterday.
+    patch(current.id, body, $("plan-dialog"), $("plan-error"), function (err) {
+      if (err.status !== 422 || body.force || !due || !/in the past/.test(err.message)) return false;
+      pastConfirmed = due;
+      $("plan-error").textContent = err.message + " Press “Plan anyway” to confirm, or pick a later date.";
+      $("plan-submit").textContent = "Plan anyway";
+      return true;
+    });
   });
   $("dismiss-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
