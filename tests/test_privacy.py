@@ -353,6 +353,10 @@ def test_names_in_lower_case_after_an_introduction_and_a_name_where_it_comes_bac
     ("IBAN DE89-3704-0044-0532-0130-00 bitte", "IBAN [IBAN] bitte"),
     ("Meine IBAN: DE89 3704 0044 0532 0130 01.", "Meine IBAN: [IBAN]."),   # a typo in the customer's own IBAN
     ("Abo Premium Digital 12 Monate", "Abo Premium Digital 12 Monate"),      # a plan, not a street
+    ("Artikelnummer 0171234567 fehlt", "Artikelnummer 0171234567 fehlt"),    # a thing's code, not a phone
+    ("Rufen Sie mich an: 0171 1234567", "Rufen Sie mich an: [PHONE]"),
+    ("Mail an hans (at) web.de", "Mail an [E-MAIL]"),
+    ("anna.schmidt[at]example[dot]org", "[E-MAIL]"),
 ])
 def test_short_labels_dashed_and_mistyped_ibans_and_plans_that_look_like_streets(text, expected):
     assert redact(text) == expected

@@ -18,6 +18,12 @@ from .findings import Finding, make
 PHONE_REGIONS: tuple[str, ...] = ("DE", "AT", "CH", "GB", "US")
 
 EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
+# Written to dodge spam bots: "hans (at) web.de", "hans[at]web[dot]de".
+_AT, _DOT = r"[ ]?[(\[{][ ]?at[ ]?[)\]}][ ]?", r"(?:\.|[ ]?[(\[{][ ]?dot[ ]?[)\]}][ ]?)"
+EMAIL_SPELLED = re.compile(rf"(?i)(?<![\w.%+-])[\w.%+-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}[^\W\d_]{{2,}}(?![\w-])")
+# Numbers after these labels are codes of things, not phone numbers ("Artikelnummer 0171234567").
+_THING_LABEL = re.compile(r"(?i)\b(?:artikel|produkt|gutschein|rätsel|raetsel|serien|ausgabe|seite|item|product|"
+                          r"voucher|coupon|serial)\w*[ \t]*(?:nr\.?|nummer|code|no\.?|number|#)?[ \t]*[:#]?[ \t]*$")
 
 # phonenumbers already rejects slash dates and times; these catch what its matcher lets through.
 _DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\.?")
@@ -33,8 +39,9 @@ _CARD = re.compile(r"(?<![\d/-])(?<!\d[.,])\d(?:[ -]?\d){12,18}(?!\d|[.,/-]\d)")
 
 
 def find_emails(text: str) -> list[Finding]:
-    """E-mail addresses (any case)."""
-    return [Finding(m.start(), m.end(), "email", m.group()) for m in EMAIL.finditer(text)]
+    """E-mail addresses (any case), also spelled with (at) and (dot)."""
+    return [Finding(m.start(), m.end(), "email", m.group()) for pattern in (EMAIL, EMAIL_SPELLED)
+            for m in pattern.finditer(text)]
 
 
 def _phone_ok(text: str, raw: str, start: int, end: int, number: phonenumbers.PhoneNumber, region: str) -> bool:
@@ -46,6 +53,8 @@ def _phone_ok(text: str, raw: str, start: int, end: int, number: phonenumbers.Ph
     if "," in raw or _FRACTION.search(raw):
         return False  # "0.867 / 0.50", "12,99": figures in a table, not a phone number
     if _CURRENCY_BEFORE.search(text[max(0, start - 5):start]):
+        return False
+    if _THING_LABEL.search(text[max(0, start - 30):start]):
         return False
     international = raw.startswith(("+", "00"))
     if international:
