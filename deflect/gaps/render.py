@@ -12,7 +12,7 @@ from deflect.xlsx import to_xlsx as workbook
 CSV_FIELDS = ("id", "status", "overdue", "size", "tickets", "inquiries", "label", "suggested_title", "owner",
               "due", "languages", "channels", "first_seen", "last_seen", "this_period", "previous_period",
               "trend", "nearest_article", "nearest_score", "covered_by", "time_to_coverage_days", "customers_30d",
-              "weekly")
+              "weekly", "fix", "reason")
 
 
 def to_json(report: Report) -> str:
@@ -46,6 +46,7 @@ def _csv_row(t: Topic) -> dict:
         "nearest_score": near.score if near else "", "covered_by": t.covered_by or "",
         "time_to_coverage_days": "" if t.time_to_coverage_days is None else t.time_to_coverage_days,
         "customers_30d": t.cost.customers if t.cost else "", "weekly": " ".join(map(str, t.weekly)),
+        "fix": t.fix.kind if t.fix else "", "reason": t.reason or "",
     }
 
 
