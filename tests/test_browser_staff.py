@@ -56,6 +56,8 @@ def test_report_shows_metrics_and_charts(server, page, store):
     sync_api.expect(page.locator("body")).to_have_attribute("data-loaded", "true")
     inquiries = page.locator("#kpis .kpi").nth(3).locator(".kpi-value").text_content()
     assert int(inquiries) >= 1
+    page.select_option("#days", "7")   # the experiment's heading names the period its figures cover
+    sync_api.expect(page.locator("#experiment-title")).to_contain_text("last 7 days")
 
 
 def test_report_gap_workflow_and_csv_export(server, page, store):

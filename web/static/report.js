@@ -396,6 +396,7 @@
     if (!C.getKey()) { status("Enter an admin API key above (deflect keys create --name me --scope admin).", true); }
     else status("Loading…");
     var days = $("days").value;
+    $("experiment-days").textContent = days;   // the experiment and the outcomes follow the period too
     var errors = [];
     var metrics = C.api("/api/v1/metrics?days=" + encodeURIComponent(days)).then(function (m) {
       state.metrics = m; renderMetrics(m);
