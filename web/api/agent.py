@@ -25,8 +25,8 @@ def inferred_json(link: dict | None) -> dict | None:
 
 
 @bp.post("/agent/suggest")
+@require_key("agent")   # first: a request without a valid key makes no forward wait for it
 @joins_batch
-@require_key("agent")
 def agent_suggest():
     data = json_body()
     subject = text_field(data, "subject", max_len=500) or ""
