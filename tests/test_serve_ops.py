@@ -77,6 +77,12 @@ def test_metrics_over_workers_sighup_reload_and_json_logs(demo_home, tmp_path):
             status, _ = _request(port, "POST", "/api/v1/suggest", {"text": f"Wie kündige ich mein Abo? {i}"})
             assert status == 200
         assert _request(port, "GET", "/metrics")[0] == 401
+        # a local client's forwarded headers do not move the pages' links elsewhere
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("GET", "/", headers={"SCRIPT_NAME": "//evil.example", "X-Forwarded-Proto": "https"})
+        page = conn.getresponse().read().decode()
+        conn.close()
+        assert "evil.example" not in page and "https://127.0.0.1" not in page
         # the access log keeps the path, never what the customer searched for
         assert _request(port, "GET", "/search?q=ich+hei%C3%9Fe+anna+schmidt+0171+1234567")[0] == 200
         _wait(lambda: '"GET /search HTTP/1.1" 200' in log.read_text(errors="replace"), 30, "access log", proc, log)

@@ -139,6 +139,9 @@ def run_gunicorn(app_config: dict, host: str, port: int, workers: int, threads: 
         "logger_class": _logger_class(lambda: current["config"]),
         # gunicorn >= 25 opens a control socket at a fixed path: several servers would collide.
         "control_socket_disable": True,
+        # Forwarded headers are the app's to trust (ProxyFix, --trust-proxy): gunicorn would take a
+        # SCRIPT_NAME or X-Forwarded-Proto header from any local client and build links on it.
+        "forwarded_allow_ips": "",
         # Request lines up to gunicorn's maximum reach the app, which answers long API URLs with a
         # JSON 414; only longer ones get gunicorn's own plain-text 400.
         "limit_request_line": 8190,
