@@ -194,6 +194,14 @@ def test_purge_keeps_the_help_pages_traffic_for_the_retention_period_only(tmp_pa
     store.close()
     r = runner.invoke(cli, ["privacy", "purge", "--older-than", "365", "--home", str(home)])
     assert "Nothing older than 365 days." in r.output
+    # a year of traffic at once: more searches than one statement takes as parameters
+    store = Store(Home.resolve(home).database)
+    with store.db.transaction():
+        store.db.executemany("insert into inquiries (id, text, created_at, decision, channel) values "
+                             "(?, 'Abo kündigen', ?, 'answer', 'widget')", [[f"q{i}", old] for i in range(40000)])
+    store.close()
+    r = runner.invoke(cli, ["privacy", "purge", "--older-than", "365", "--home", str(home)])
+    assert r.exit_code == 0 and "inquiries: 40000 row(s) deleted" in r.output
 
 
 def test_customer_ids_are_hashed_with_the_stores_own_key(tmp_path):

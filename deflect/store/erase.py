@@ -68,25 +68,23 @@ def purge_before(store: Store, cutoff: str, dry_run: bool = False) -> dict[str, 
     """Delete what customers did on the help page before ``cutoff`` (an ISO time): their searches and
     everything that hangs on them (votes, notice views, topic counts), contacts and sessions; rows per
     table. Tickets stay: they are the help desk's records, which the team keeps or deletes there."""
-    inquiries = sorted(_ids(store, "select id from inquiries where created_at < ?", [cutoff]))
+    # the old searches as a subquery, not a list of ids: a year of traffic is more than a statement takes
+    old = "select id from inquiries where created_at < ?"
     plan = {
-        "feedback": ("created_at", "inquiry_id"), "evidence": ("created_at", "inquiry_id"),
-        "notice_views": ("at", "inquiry_id"), "topic_volume": ("at", "inquiry_id"),
-        "contacts": ("created_at", None), "widget_sessions": ("assigned_at", None),
+        "feedback": f"created_at < ? or inquiry_id in ({old})",
+        "evidence": f"created_at < ? or inquiry_id in ({old})",
+        "notice_views": f"at < ? or inquiry_id in ({old})",
+        "topic_volume": f"at < ? or inquiry_id in ({old})",
+        "gap_items": f"source = 'inquiry' and item_id in ({old})",
+        "contacts": "created_at < ?", "widget_sessions": "assigned_at < ?",
+        "inquiries": "created_at < ?",   # last: the others find theirs through it
     }
     tables = set(store.db.table_names())
     counts: dict[str, int] = {}
     with store.db.transaction():
-        for table, (when, inquiry) in plan.items():
-            if table not in tables:
-                continue
-            where, params = _any_of([(inquiry, inquiries)] if inquiry else [])
-            where, params = (f'"{when}" < ?' + (f" or {where}" if where else "")), [cutoff, *params]
-            counts[table] = _delete(store, table, where, params, dry_run)
-        where, params = _any_of([("item_id", inquiries)])
-        if where:
-            counts["gap_items"] = _delete(store, "gap_items", f"source = 'inquiry' and ({where})", params, dry_run)
-        counts["inquiries"] = _delete(store, "inquiries", "created_at < ?", [cutoff], dry_run)
+        for table, where in plan.items():
+            if table in tables:
+                counts[table] = _delete(store, table, where, [cutoff] * where.count("?"), dry_run)
     return counts
 
 
