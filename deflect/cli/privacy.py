@@ -33,11 +33,7 @@ def privacy():
 def scan(as_json: bool, examples: int, fail: bool, home: Home):
     """Report what looks personal in the store's texts, per table column and kind (examples masked)."""
     from deflect.privacy import scan as run
-    from deflect.store import store_exists
-
-    if not store_exists(home.database):
-        raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
-    store = open_home_store(home)
+    store = _existing_store(home)
     try:
         report = run(store.db, store.redactor, limit_examples=examples)
     finally:
@@ -65,10 +61,7 @@ def scan(as_json: bool, examples: int, fail: bool, home: Home):
 def scrub(dry_run: bool, home: Home):
     """Redact the stored tickets, inquiries and votes, and the gap report's copies of them, again with the
     current rules and allow-list."""
-    from deflect.store import store_exists
-    if not store_exists(home.database):
-        raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
-    store = open_home_store(home)
+    store = _existing_store(home)
     try:
         changed = scrub_store(store, dry_run)
     finally:
@@ -91,24 +84,20 @@ def erase(sessions, customers, tickets, dry_run: bool, home: Home):
 
     Contacts link a customer's sessions and tickets, so one of them finds the rest. Each option may be
     given several times."""
-    from deflect.store import store_exists
     from deflect.store.erase import erase_customer
     if not (sessions or customers or tickets):
         raise click.UsageError("name the customer: --session, --customer or --ticket")
-    if not store_exists(home.database):
-        raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
-    store = open_home_store(home)
+    store = _existing_store(home)
     try:
         counts = erase_customer(store, sessions, customers, tickets, dry_run=dry_run)
     finally:
         store.close()
-    found = {table: n for table, n in counts.items() if n}
-    verb = "would go" if dry_run else "erased"
-    click.echo(", ".join(f"{table}: {n} row(s) {verb}" for table, n in found.items()) or "Nothing stored for them.")
+    found = _rows(counts, "would go" if dry_run else "erased")
+    click.echo(found or "Nothing stored for them.")
     if found and not dry_run:
         click.echo("Run `deflect gaps --rebuild` (the report keeps short examples)"
                    + (" and `deflect index` (the index keeps the tickets' vectors until then)"
-                      if found.get("tickets") else "") + ".")
+                      if counts.get("tickets") else "") + ".")
 
 
 @privacy.command()
@@ -123,20 +112,27 @@ def purge(days: int, dry_run: bool, home: Home):
     from datetime import timedelta
 
     from deflect.clock import iso, utcnow
-    from deflect.store import store_exists
     from deflect.store.erase import purge_before
-    if not store_exists(home.database):
-        raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
     cutoff = iso(utcnow() - timedelta(days=days))
-    store = open_home_store(home)
+    store = _existing_store(home)
     try:
         counts = purge_before(store, cutoff, dry_run=dry_run)
     finally:
         store.close()
-    found = {table: n for table, n in counts.items() if n}
-    verb = "would go" if dry_run else "deleted"
-    click.echo(", ".join(f"{table}: {n} row(s) {verb}" for table, n in found.items())
-               or f"Nothing older than {days} days.")
+    click.echo(_rows(counts, "would go" if dry_run else "deleted") or f"Nothing older than {days} days.")
+
+
+def _existing_store(home: Home):
+    """The home's store; a folder without deflect data is refused, not turned into one."""
+    from deflect.store import store_exists
+    if not store_exists(home.database):
+        raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
+    return open_home_store(home)
+
+
+def _rows(counts: dict[str, int], verb: str) -> str:
+    """"inquiries: 2 row(s) erased, tickets: 1 row(s) erased" for the tables with rows ("" for none)."""
+    return ", ".join(f"{table}: {n} row(s) {verb}" for table, n in counts.items() if n)
 
 
 def scrub_store(store, dry_run: bool = False) -> dict[str, int]:
