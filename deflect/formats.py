@@ -42,6 +42,10 @@ _DAY_FIRST = re.compile(DAY_FIRST_DATE + r"(?:[ ,T]+(\d{1,2}):(\d{2})(?::(\d{2})
 _ID_CHAR = "0-9A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
 ARTICLE_ID_PATTERN = f"^[{_ID_CHAR}][{_ID_CHAR}._-]{{0,127}}$"
 ARTICLE_ID = re.compile(ARTICLE_ID_PATTERN)
+# The ticket ids the API takes (any help desk's): up to TICKET_ID_MAX characters, no control characters.
+TICKET_ID_MAX = 200
+TICKET_ID_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+TICKET_ID = re.compile(TICKET_ID_PATTERN)
 _FRONT_MATTER_FENCE = re.compile(r"-{3,}\s*")   # the line that opens and closes the front matter
 FRONT_MATTER_HINT = "Check quoting: values with ':' need quotes."
 CSV_SEPARATORS = (",", ";", "\t")   # the first of those the header holds most of separates the columns

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from copy import deepcopy
 
-from deflect.formats import ARTICLE_ID_PATTERN
+from deflect.formats import ARTICLE_ID_PATTERN, TICKET_ID_MAX, TICKET_ID_PATTERN
 from deflect.gaps.model import Report, json_schema, nested_types
 from deflect.text import SPACE_CLASS
 from deflect.xlsx import MIME_TYPE as XLSX_TYPE
@@ -48,7 +48,6 @@ TICKET_TEXT = {"type": ["string", "number", "null"]}
 _BLANK, _FILLED = f"[{SPACE_CLASS}]", f"[^{SPACE_CLASS}]"   # one JSON whitespace / other character
 TICKET_FILLED = {"anyOf": [{"type": "string", "pattern": _FILLED}, {"type": "number"}]}
 NLANG = {"type": ["string", "null"], "enum": ["de", "en", None]}
-TICKET_ID_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"   # as web.api.tickets checks it: no control characters
 
 
 def _strings(max_items: int, max_len: int) -> dict:
@@ -192,7 +191,7 @@ SCHEMAS = {
                                ["ok", "created", "changed", "article", "covered_topics"]),
     "DeleteArticleResponse": _obj({"ok": OK, "deleted": STR}, ["ok", "deleted"]),
     "TicketInput": {**_obj({
-        "id": {"anyOf": [{"type": "string", "maxLength": 200, "pattern": TICKET_ID_PATTERN},
+        "id": {"anyOf": [{"type": "string", "maxLength": TICKET_ID_MAX, "pattern": TICKET_ID_PATTERN},
                          {"type": ["number", "null"]}],
                "description": "The help desk's ticket id (in PUT: the URL's, if given)."},
         "subject": TICKET_TEXT, "body": TICKET_TEXT, "resolution": TICKET_TEXT,
@@ -365,7 +364,7 @@ PATHS = {
         "200", "PutTicketResponse", ["400", "401", "403", "409", "413", "415"], request="TicketInput",
         secured="agent", tag="tickets",
         params=[_path("ticket_id", "The help desk's ticket id (at most 200 characters, no control characters).",
-                      {"type": "string", "minLength": 1, "maxLength": 200, "pattern": TICKET_ID_PATTERN})],
+                      {"type": "string", "minLength": 1, "maxLength": TICKET_ID_MAX, "pattern": TICKET_ID_PATTERN})],
         extra_ok={"201": _json(_ref("PutTicketResponse"), "Created")})},
     "/api/v1/tickets": {"post": _op(
         "Add resolved tickets in a batch: a JSON array (application/json) or JSON lines "

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify
 from deflect.draft import build_draft
 from deflect.errors import NotFoundError
 from deflect.feedback.history import session_history, ticket_history
+from deflect.formats import TICKET_ID_MAX
 from deflect.store.links import inferred_links
 
 from ..auth import require_key
@@ -32,7 +33,7 @@ def agent_suggest():
     subject = text_field(data, "subject", max_len=500) or ""
     body = text_field(data, "body", max_len=20000) or ""
     language = text_field(data, "language", choices=LANGS)
-    ticket_ref = text_field(data, "ticket_id", max_len=200)
+    ticket_ref = text_field(data, "ticket_id", max_len=TICKET_ID_MAX)
     session = text_field(data, "session", max_len=128)
     if visible_chars(subject) < 3 and visible_chars(body) < 3:
         raise ApiError("give the ticket's 'body' or 'subject' with at least 3 characters besides spaces")

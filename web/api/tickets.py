@@ -9,13 +9,12 @@ deflect that the session's searches mean that article."""
 from __future__ import annotations
 
 import json
-import re
 
 from flask import Blueprint, jsonify, request
 
 from deflect.errors import InputError
 from deflect.feedback.learning import learn_from_ticket
-from deflect.formats import SPACE, Ticket, parse_ticket
+from deflect.formats import SPACE, TICKET_ID, TICKET_ID_MAX, Ticket, parse_ticket
 from deflect.store.feedback import record_contact, ticket_sessions
 
 from ..auth import require_key
@@ -61,15 +60,13 @@ def _contact_fields(obj: dict, where: str) -> tuple[str | None, str | None]:
     return found[0], found[1]
 
 
-MAX_TICKET_ID = 200
-TICKET_ID_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _ticket_id(value: str, where: str) -> str:
     """A ticket id the agent endpoints can name again (``ticket_id`` up to 200 characters): no longer, no
     control characters."""
-    if len(value) > MAX_TICKET_ID or TICKET_ID_CONTROL.search(value):
-        raise ApiError(f"{where}: a ticket id is 1 to {MAX_TICKET_ID} characters without control characters")
+    if len(value) > TICKET_ID_MAX or not TICKET_ID.fullmatch(value):
+        raise ApiError(f"{where}: a ticket id is 1 to {TICKET_ID_MAX} characters without control characters")
     return value
 
 
