@@ -9,7 +9,8 @@ article; below it, most of the customer's own words must occur in the article), 
 out-of-domain inquiries are never listed. For an inquiry the engine left
 unanswered (no answer, or only articles that might help), the article it ranked first is the one named
 when the neighbourhood supports it: the engine's ranking learnt from the agents' links which article
-they use for such a question."""
+they use for such a question. Where the engine found nothing relevant (no answer), that article and the
+neighbourhood's own choice must together hold most of the vote."""
 from __future__ import annotations
 
 from collections import Counter
@@ -113,11 +114,17 @@ def _target(it: Item, sims: np.ndarray, nb: np.ndarray, e_art: np.ndarray, floor
     if not votes:
         return None
     best, mass = votes.most_common(1)[0]
+    total = sum(votes.values())
     engine_first = it.logged_article or first
-    if (it.logged_decision or decision) in ("no_answer", "suggest") and engine_first and engine_first != best \
-            and votes.get(engine_first, 0.0) >= FIRST_SUPPORT * mass:
-        best, mass = engine_first, votes[engine_first]
-    elif mass < min_votes * sum(votes.values()):
+    support = votes.get(engine_first, 0.0) if engine_first else 0.0
+    said = it.logged_decision or decision
+    # the engine's first article is named when the neighbourhood backs it, and either the engine found it
+    # relevant ("suggest") or the neighbourhood is not scattered: a question about nothing in the help
+    # center spreads its vote over many articles, and whichever the engine ranked first would be named
+    if said in ("no_answer", "suggest") and engine_first and engine_first != best \
+            and support >= FIRST_SUPPORT * mass and (said == "suggest" or support + mass >= min_votes * total):
+        best, mass = engine_first, support
+    elif mass < min_votes * total:
         return None
     if best not in titles or closest.get(best, -1.0) < floor:
         return None
