@@ -1,8 +1,9 @@
 """A draft reply for agents, assembled from the best source; every part cites where it came from.
 
 Parts, in order: a greeting (``template``), then the best article's opening paragraphs as plain
-text with a link (``article``) when deflect is confident, else the most similar resolved ticket's
-resolution (``ticket``) when it is similar enough, else a holding reply (``template``); and a
+text with a link (``article``) when deflect is confident, else, where the help center allows it
+(``draft_ticket``), the most similar resolved ticket's resolution (``ticket``), else a holding reply
+(``template``); and a
 closing (``template``). The draft is in the ticket's language (German or English).
 """
 from __future__ import annotations
@@ -76,6 +77,15 @@ def reply_core(text: str) -> str:
             break
     core = "\n".join(lines).strip()
     return core or (text or "").strip()
+
+
+def draft_ticket(tickets: list[dict], min_score: float | None) -> dict | None:
+    """The first similar ticket whose resolution may become the draft: none unless the help center set
+    ``draft_ticket_min_score`` (a resolution was written to another customer: "your address is changed
+    from 1 August", "credited 4.80 EUR")."""
+    if min_score is None:
+        return None
+    return next((t for t in tickets if t["score"] >= float(min_score) and (t.get("resolution") or "").strip()), None)
 
 
 def build_draft(language: str, article: Article | None = None, ticket: dict | None = None,

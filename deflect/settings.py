@@ -158,8 +158,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Base URL for relative article links in agent drafts, e.g. https://help.example.com."),
     Setting("draft_signature", None, _text, "DRAFT_SIGNATURE", "--draft-signature",
             "Name under the closing of agent drafts (unset: \"customer service team\" in the draft's language)."),
-    Setting("draft_ticket_min_score", 0.5, _number(0.0, 1.0), "DRAFT_TICKET_MIN_SCORE", "--draft-ticket-min-score",
-            "Similarity (0-1) a resolved ticket needs for its resolution to become the agent draft."),
+    Setting("draft_ticket_min_score", None, _number(0.0, 1.0), "DRAFT_TICKET_MIN_SCORE", "--draft-ticket-min-score",
+            "Similarity (0-1) a resolved ticket needs for its resolution to become the agent draft where no article "
+            "is confident (unset: never; a resolution was written to another customer and may promise what was done "
+            "for them, so set it only where resolutions are reusable replies)."),
     Setting("suggest_floor", None, _number(0.0, 1.0), "SUGGEST_FLOOR", "--suggest-floor",
             "Probability (0-1) that the right article is among the first three from which a question that is "
             "not answered gets \"these articles might help\" instead of \"no answer\" (unset: the floor fitted "

@@ -441,7 +441,7 @@ def test_agent_suggest_with_article_draft(setup):
 def test_agent_suggest_ticket_draft_and_redaction(tmp_path):
     from deflect.engine import TicketHit
 
-    app, fake = make_app(tmp_path, HELP_CENTER_URL="https://help.example.com")
+    app, fake = make_app(tmp_path, HELP_CENTER_URL="https://help.example.com", DRAFT_TICKET_MIN_SCORE=0.5)
     client = app.test_client()
     key = new_key(fake, "admin")
     fake.raw_tickets = [
@@ -470,6 +470,20 @@ def test_agent_suggest_ticket_draft_and_redaction(tmp_path):
     part = body["draft"]["parts"][1]
     assert part["source"]["type"] == "ticket" and part["source"]["id"] == "T-1"
     assert part["text"] == "Nachgeliefert, Gutschrift auf [IBAN]."
+
+
+def test_agent_draft_never_sends_another_customers_resolution_by_default(tmp_path):
+    from deflect.engine import TicketHit
+
+    app, fake = make_app(tmp_path)
+    key = new_key(fake, "admin")
+    fake.raw_tickets = [TicketHit("T-1", 0.95, "Umzug", "", "Neue Lieferadresse ab dem 1. August hinterlegt.",
+                                  None, "de")]
+    body = app.test_client().post("/api/v1/agent/suggest", headers=bearer(key),
+                                  json={"body": "Wir ziehen im März nach Bonn", "language": "de"}).get_json()
+    assert body["tickets"][0]["resolution"].startswith("Neue Lieferadresse")   # shown as a similar ticket
+    assert "1. August" not in body["draft"]["text"]                                 # never as the reply
+    assert [p["source"]["id"] for p in body["draft"]["parts"]] == ["greeting", "fallback", "closing"]
 
 
 def test_agent_suggest_fallback_and_english(setup):

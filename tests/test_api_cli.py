@@ -80,7 +80,7 @@ def test_serve_passes_options_to_gunicorn(tmp_path, monkeypatch):
     assert {k: config[k] for k in ("DEFLECT_HOME", "WIDGET_ORIGINS", "RATE_LIMIT", "TRUST_PROXY")} == {
         "DEFLECT_HOME": str(tmp_path.resolve()), "WIDGET_ORIGINS": ["https://help.example.com"],
         "RATE_LIMIT": "10/minute", "TRUST_PROXY": 1}
-    assert config["DRAFT_TICKET_MIN_SCORE"] == 0.5 and config["DRAFT_SIGNATURE"] is None  # the rest: defaults
+    assert config["DRAFT_TICKET_MIN_SCORE"] is None and config["DRAFT_SIGNATURE"] is None  # the rest: defaults
     assert seen == {"host": "127.0.0.1", "port": 8123, "workers": 2, "threads": 8, "timeout": 120}
 
 

@@ -11,7 +11,7 @@ from deflect.home import Home
 
 def test_defaults_when_the_environment_is_empty():
     loaded = settings.load(env={})
-    assert loaded["trust_proxy"] == 0 and loaded["draft_ticket_min_score"] == 0.5
+    assert loaded["trust_proxy"] == 0 and loaded["draft_ticket_min_score"] is None
     assert loaded["rate_limit"] == settings.DEFAULT_RATE_LIMIT and loaded["widget_origins"] == []
     assert set(loaded.sources.values()) == {"default"}
     loaded["widget_origins"].append("x")  # each load has its own lists, the table's default is untouched

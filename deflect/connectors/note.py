@@ -9,7 +9,7 @@ import html
 import uuid
 from dataclasses import dataclass
 
-from deflect.draft import absolute_url, build_draft
+from deflect.draft import absolute_url, build_draft, draft_ticket
 from deflect.engine import Engine, Suggestion
 from deflect.errors import NotFoundError
 from deflect.formats import Inquiry
@@ -26,7 +26,7 @@ class NoteOptions:
 
     help_center_url: str | None = None
     signature: str | None = None
-    ticket_min_score: float = 0.5
+    ticket_min_score: float | None = None   # unset: a resolution never becomes the draft
 
 
 @dataclass
@@ -56,7 +56,7 @@ def compose_note(engine: Engine, subject: str, text: str, options: NoteOptions,
             article = None
     tickets = [{"id": t.id, "score": float(t.score), "subject": redact(t.subject), "resolution": redact(t.resolution)}
                for t in s.tickets]
-    ticket = next((t for t in tickets if t["score"] >= options.ticket_min_score and t["resolution"].strip()), None)
+    ticket = draft_ticket(tickets, options.ticket_min_score)
     draft = build_draft(s.language, article=article, ticket=ticket, base_url=options.help_center_url,
                         signature=options.signature, redactor=redactor)
     done = (history or {}).get("summary") or ""

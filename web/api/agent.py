@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from deflect.draft import build_draft
+from deflect.draft import build_draft, draft_ticket
 from deflect.errors import NotFoundError
 from deflect.feedback.history import session_history, ticket_history
 from deflect.formats import TICKET_ID_MAX
@@ -53,8 +53,7 @@ def agent_suggest():
             article = get_store().get_article(s.articles[0].id)
         except NotFoundError:
             article = None
-    min_score = float(current_app.config["DRAFT_TICKET_MIN_SCORE"])
-    ticket = next((t for t in tickets if t["score"] >= min_score and t["resolution"].strip()), None)
+    ticket = draft_ticket(tickets, current_app.config["DRAFT_TICKET_MIN_SCORE"])
     draft = build_draft(s.language, article=article, ticket=ticket,
                         base_url=current_app.config["HELP_CENTER_URL"],
                         signature=current_app.config["DRAFT_SIGNATURE"], redactor=get_redactor())

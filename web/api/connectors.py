@@ -29,7 +29,7 @@ def inbox() -> Inbox:
                 config, db_path, redactor = current_app.config, get_home().database, get_redactor()
                 options = NoteOptions(help_center_url=config.get("HELP_CENTER_URL"),
                                       signature=config.get("DRAFT_SIGNATURE"),
-                                      ticket_min_score=float(config.get("DRAFT_TICKET_MIN_SCORE", 0.5)))
+                                      ticket_min_score=config.get("DRAFT_TICKET_MIN_SCORE"))
                 found = Inbox(get_deflector(), lambda: open_store(db_path, redactor=redactor), options,
                               redactor, write_lock())
                 current_app.extensions[EXT] = found
