@@ -78,6 +78,15 @@ class Article:
         return row
 
 
+# Help desks' names (Zammad, Zendesk, Chatwoot, FreeScout; German ones) for a ticket that is not resolved:
+# it has no answer yet, so it is a contact, never evidence nor a "similar resolved ticket"; any other
+# status, or none, reads as resolved, since exports are of resolved tickets.
+NOT_RESOLVED = frozenset({"new", "open", "opened", "active", "pending", "pending reminder", "pending close",
+                          "hold", "on hold", "on-hold", "waiting", "snoozed", "reopened", "spam", "merged",
+                          "removed", "deleted", "neu", "offen", "in bearbeitung", "wartend", "warten",
+                          "erinnerung", "zurückgestellt"})
+
+
 @dataclass
 class Ticket:
     """One resolved ticket from the helpdesk export."""
@@ -96,6 +105,11 @@ class Ticket:
     # The customer's own name, e-mail and phone as the export gives them: removed from the ticket's
     # text before it is stored, and never stored themselves.
     customer: tuple[str, ...] = ()
+
+    @property
+    def resolved(self) -> bool:
+        """False where the status names a ticket still open (or spam, merged away): ``NOT_RESOLVED``."""
+        return " ".join((self.status or "").casefold().replace("_", " ").split()) not in NOT_RESOLVED
 
     @property
     def text(self) -> str:

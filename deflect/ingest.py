@@ -33,7 +33,8 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
 
     All input is parsed and checked before anything is written, and the write is one transaction:
     a bad file leaves the store as it was. With ``prune``, stored articles that are not in the
-    given folders are deleted. With ``recent_as_of``, the tickets' dates are moved to end in the week
+    given folders are deleted. Tickets whose status says they are not resolved are counted, not
+    stored (``Ticket.resolved``). With ``recent_as_of``, the tickets' dates are moved to end in the week
     before it (``move_to_recent``). Returns counts per outcome.
     """
     article_files, ticket_files = find_files(paths)
@@ -51,6 +52,8 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
                                  str(path), ticket.line)
             seen[ticket.id] = str(path)
             tickets.append(ticket)
+    open_tickets = [t for t in tickets if not t.resolved]
+    tickets = [t for t in tickets if t.resolved]
     weeks = move_to_recent(tickets, recent_as_of) if recent_as_of else 0
     report = {"article_files": len(article_files), "ticket_files": len(ticket_files)}
     with store.db.transaction():
@@ -62,6 +65,6 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
                 store.delete_article(article_id)
         ticket_counts = store.upsert_tickets(tickets)
     report["articles"] = {k: len(v) for k, v in arts.items()} | {"deleted": len(pruned)}
-    report["tickets"] = ticket_counts
+    report["tickets"] = ticket_counts | {"not_resolved": len(open_tickets)}
     report["weeks_moved"] = weeks
     return report

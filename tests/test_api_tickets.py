@@ -26,7 +26,7 @@ def test_put_ticket_creates_then_updates(env):
             "created_at": "2026-11-30T09:15:00+01:00"}
     first = client.put("/api/v1/tickets/HD-1", json=body, headers=auth)
     assert first.status_code == 201 and first.get_json() == {"ok": True, "id": "HD-1", "created": True,
-                                                             "changed": False}
+                                                             "changed": False, "resolved": True}
     check(doc, "put", "/api/v1/tickets/{ticket_id}", first)
     again = client.put("/api/v1/tickets/HD-1", json=body, headers=auth)
     assert again.status_code == 200 and again.get_json()["created"] is False and again.get_json()["changed"] is False
@@ -66,12 +66,36 @@ def test_post_tickets_as_array_and_as_json_lines(env):
     items = [{"id": f"B-{i}", "subject": f"Frage {i}", "body": "Lieferung fehlt", "resolution": "Nachgeliefert"}
              for i in range(5)]
     response = client.post("/api/v1/tickets", json=items, headers=auth)
-    assert response.get_json() == {"ok": True, "received": 5, "new": 5, "changed": 0, "unchanged": 0}
+    assert response.get_json() == {"ok": True, "received": 5, "new": 5, "changed": 0, "unchanged": 0,
+                                   "not_resolved": 0}
     check(doc, "post", "/api/v1/tickets", response)
     lines = "\n".join(json.dumps(item) for item in items[3:] + [{"id": "B-9", "body": "neu"}]) + "\n"
     response = client.post("/api/v1/tickets", data=lines, headers={**auth, "Content-Type": "application/x-ndjson"})
-    assert response.get_json() == {"ok": True, "received": 3, "new": 1, "changed": 0, "unchanged": 2}
+    assert response.get_json() == {"ok": True, "received": 3, "new": 1, "changed": 0, "unchanged": 2,
+                                   "not_resolved": 0}
     assert len(fake.store.get_tickets([f"B-{i}" for i in (0, 1, 2, 3, 4, 9)])) == 6
+
+
+def test_a_ticket_pushed_when_opened_is_a_contact_not_a_resolved_ticket(env):
+    client, fake, auth, doc = env
+    opened = {"subject": "Zeitung fehlt", "body": "Heute keine Zeitung", "status": "open", "session": "s-1",
+              "created_at": "2026-11-30T09:15:00+01:00"}
+    response = client.put("/api/v1/tickets/HD-7", json=opened, headers=auth)
+    assert response.status_code == 202 and response.get_json()["resolved"] is False
+    check(doc, "put", "/api/v1/tickets/{ticket_id}", response)
+    assert fake.store.get_tickets(["HD-7"]) == {}                      # no similar "resolved" ticket, no evidence
+    assert not any(t.id == "HD-7" for t in fake.suggest("Zeitung fehlt", with_tickets=3).tickets)
+    contact = fake.store.db.execute("select session, created_at from contacts where ticket_id = 'HD-7'").fetchall()
+    assert [tuple(c) for c in contact] == [("s-1", "2026-11-30T08:15:00+00:00")]   # when it was written, in UTC
+    resolved = client.put("/api/v1/tickets/HD-7", json={**opened, "status": "Geschlossen",
+                                                          "resolution": "Nachgeliefert."}, headers=auth)
+    assert resolved.status_code == 201 and resolved.get_json()["resolved"] is True
+    batch = [{"id": "B-1", "body": "Rechnung?", "status": "Pending"},
+             {"id": "B-2", "body": "Login", "status": "solved"}]
+    response = client.post("/api/v1/tickets", json=batch, headers=auth)
+    assert response.get_json()["new"] == 1 and response.get_json()["not_resolved"] == 1
+    check(doc, "post", "/api/v1/tickets", response)
+    assert list(fake.store.get_tickets(["B-1", "B-2"])) == ["B-2"]
 
 
 @pytest.mark.parametrize("data, content_type, status, message", [

@@ -59,6 +59,17 @@ def test_ingest_is_idempotent_and_detects_changes(faq, home):
     assert changed["articles"]["changed"] == 1 and changed["articles"]["unchanged"] == 1
 
 
+def test_tickets_an_export_marks_as_not_resolved_are_counted_not_imported(faq, home):
+    (faq / "export.csv").write_text("id;subject;body;status\nT3;Rechnung;Wo ist die Rechnung?;Offen\n"
+                                    "T4;Abo;Abo pausieren;pending reminder\nT5;Login;Passwort vergessen;Gelöst\n",
+                                    encoding="utf-8")
+    result = CliRunner().invoke(cli, ["ingest", str(faq), "--home", str(home.path)])
+    assert result.exit_code == 0, result.output
+    assert "3 new" in result.output and "2 not imported: their status says they are not resolved" in result.output
+    store = open_store(home.db_path)
+    assert sorted(store.get_tickets(["T1", "T2", "T3", "T4", "T5"])) == ["T1", "T2", "T5"]
+
+
 def test_ticket_pii_is_redacted_at_ingest(faq, home):
     store = open_store(home.db_path)
     ingest(store, [faq])

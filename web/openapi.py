@@ -201,17 +201,23 @@ SCHEMAS = {
         "created_at": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": f"^{_BLANK}*$"},
                                  {"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}],
                        "description": "RFC 3339 date-time, or a date (read as midnight UTC); empty: unknown."},
-        "channel": TICKET_TEXT, "status": TICKET_TEXT,
+        "channel": TICKET_TEXT,
+        "status": {**TICKET_TEXT, "description": "The help desk's state; one that says not resolved (open, new, "
+                   "pending, on hold, snoozed, spam, merged; offen, neu, ...) records the contact only: send the "
+                   "ticket again when it is resolved."},
         "customer_name": {**TICKET_TEXT, "description": "Removed from the ticket's text; never stored."},
         "customer_email": {**TICKET_TEXT, "description": "Removed from the ticket's text; never stored."},
         "customer_phone": {**TICKET_TEXT, "description": "Removed from the ticket's text; never stored."},
     }, extra=True), "anyOf": [_obj({"subject": TICKET_FILLED}, ["subject"], extra=True),
                               _obj({"body": TICKET_FILLED}, ["body"], extra=True)],
         "description": "A resolved ticket as in a `deflect ingest` export; a subject or a body is needed."},
-    "PutTicketResponse": _obj({"ok": OK, "id": STR, "created": {"type": "boolean"}, "changed": {"type": "boolean"}},
-                              ["ok", "id", "created", "changed"]),
-    "TicketBatchResponse": _obj({"ok": OK, "received": INT, "new": INT, "changed": INT, "unchanged": INT},
-                                ["ok", "received", "new", "changed", "unchanged"]),
+    "PutTicketResponse": _obj({"ok": OK, "id": STR, "created": {"type": "boolean"}, "changed": {"type": "boolean"},
+                               "resolved": {"type": "boolean", "description": "false: not stored (202), its "
+                                            "status says it is not resolved; the contact is recorded"}},
+                              ["ok", "id", "created", "changed", "resolved"]),
+    "TicketBatchResponse": _obj({"ok": OK, "received": INT, "new": INT, "changed": INT, "unchanged": INT,
+                                 "not_resolved": {**INT, "description": "Not stored: their status says not resolved."}},
+                                ["ok", "received", "new", "changed", "unchanged", "not_resolved"]),
     "WebhookResponse": _obj({"ok": OK, "status": {"type": "string", "enum": ["queued", "duplicate", "ignored"],
                                                   "description": "queued: worked off in the background; "
                                                   "duplicate: a retry of a delivery already taken."}},
@@ -365,7 +371,8 @@ PATHS = {
         secured="agent", tag="tickets",
         params=[_path("ticket_id", "The help desk's ticket id (at most 200 characters, no control characters).",
                       {"type": "string", "minLength": 1, "maxLength": TICKET_ID_MAX, "pattern": TICKET_ID_PATTERN})],
-        extra_ok={"201": _json(_ref("PutTicketResponse"), "Created")})},
+        extra_ok={"201": _json(_ref("PutTicketResponse"), "Created"),
+                  "202": _json(_ref("PutTicketResponse"), "Not resolved yet: the contact recorded, nothing stored")})},
     "/api/v1/tickets": {"post": _op(
         "Add resolved tickets in a batch: a JSON array (application/json) or JSON lines "
         "(application/x-ndjson), at most 5000; all are checked before any is stored.",

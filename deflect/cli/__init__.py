@@ -58,7 +58,9 @@ def ingest(paths, prune, dates_to_now, home):
     a, t = report["articles"], report["tickets"]
     click.echo(f"articles: {a['new']} new, {a['changed']} changed, {a['unchanged']} unchanged"
                + (f", {a['deleted']} deleted" if a["deleted"] else ""))
-    click.echo(f"tickets:  {t['new']} new, {t['changed']} changed, {t['unchanged']} unchanged")
+    click.echo(f"tickets:  {t['new']} new, {t['changed']} changed, {t['unchanged']} unchanged"
+               + (f"; {t['not_resolved']} not imported: their status says they are not resolved (open, pending, "
+                  "spam...); import them again once resolved" if t["not_resolved"] else ""))
     if a["new"] or a["changed"] or t["new"] or t["changed"] or a["deleted"]:
         click.echo("Run `deflect index` to make the changes searchable.")
 

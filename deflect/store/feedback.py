@@ -7,7 +7,7 @@ import hmac
 import random
 import uuid
 
-from deflect.clock import utcnow_iso
+from deflect.clock import iso, parse_time, utcnow, utcnow_iso
 from deflect.errors import InputError
 from deflect.store.core import Store
 
@@ -58,9 +58,10 @@ def assign_arm(store: Store, session: str, share: float, rng: random.Random | No
 
 # -- contacts -------------------------------------------------------------------------------
 def record_contact(store: Store, source: str, session: str | None = None, customer: str | None = None,
-                   ticket_id: str | None = None) -> str | None:
-    """Note that a customer contacted support (``customer``: the help desk's id, stored hashed).
-    Nothing is recorded without a session or a customer; a ticket is recorded once."""
+                   ticket_id: str | None = None, at: str | None = None) -> str | None:
+    """Note that a customer contacted support (``customer``: the help desk's id, stored hashed) ``at`` a
+    time (the ticket's creation; unset, unreadable or in the future: now). Nothing is recorded without a
+    session or a customer; a ticket is recorded once."""
     if source not in CONTACT_SOURCES:
         raise InputError(f"unknown contact source {source!r}")
     if not session and not customer:
@@ -72,8 +73,14 @@ def record_contact(store: Store, source: str, session: str | None = None, custom
     with store.db.transaction():
         store.db["contacts"].insert({"id": cid, "session": session or None,
                                      "customer": one_way_hash(customer, hash_key(store)) if customer else None,
-                                     "source": source, "ticket_id": ticket_id, "created_at": utcnow_iso()})
+                                     "source": source, "ticket_id": ticket_id, "created_at": _contact_time(at)})
     return cid
+
+
+def _contact_time(at: str | None) -> str:
+    """When the contact happened, as stored: a ticket pushed when resolved was written days before."""
+    now, moment = utcnow(), parse_time(at)
+    return iso(min(moment, now)) if moment is not None else iso(now)
 
 
 def ticket_sessions(store: Store, ticket_id: str) -> list[str]:

@@ -76,8 +76,9 @@ def _record_contacts(items: list[tuple[Ticket, str | None, str | None]]) -> None
     store, learned = get_store(), 0
     for ticket, session, customer in items:
         if session or customer:
-            record_contact(store, "api", session, customer, ticket.id)
-            learned += learn_from_ticket(store, ticket.article_id, ticket_sessions(store, ticket.id), ticket.id)
+            record_contact(store, "api", session, customer, ticket.id, at=ticket.created_at)
+            if ticket.resolved:
+                learned += learn_from_ticket(store, ticket.article_id, ticket_sessions(store, ticket.id), ticket.id)
     if learned:
         schedule_refit()
 
@@ -92,11 +93,14 @@ def put_ticket(ticket_id: str):
     ticket = parse_ticket({**data, "id": _ticket_id(ticket_id, "the URL")}, "body")
     session, customer = _contact_fields(data, "body")
     _check_links([ticket])
+    if not ticket.resolved:     # a contact so far: searchable and evidence once it is sent again resolved
+        _record_contacts([(ticket, session, customer)])
+        return jsonify({"ok": True, "id": ticket_id, "created": False, "changed": False, "resolved": False}), 202
     counts = _add([ticket])
     _record_contacts([(ticket, session, customer)])
     created = counts["new"] == 1
-    return jsonify({"ok": True, "id": ticket_id, "created": created, "changed": counts["changed"] == 1}), (
-        201 if created else 200)
+    return jsonify({"ok": True, "id": ticket_id, "created": created, "changed": counts["changed"] == 1,
+                    "resolved": True}), (201 if created else 200)
 
 
 def _batch_objects() -> list[tuple[int, object]]:
@@ -149,6 +153,7 @@ def post_tickets():
         tickets.append(ticket)
         contacts.append((ticket, *_contact_fields(obj, f"item {n}")))
     _check_links(tickets)
-    counts = _add(tickets)
+    counts = _add([t for t in tickets if t.resolved])
     _record_contacts(contacts)
-    return jsonify({"ok": True, "received": len(tickets), **counts})
+    return jsonify({"ok": True, "received": len(tickets), **counts,
+                    "not_resolved": sum(not t.resolved for t in tickets)})
