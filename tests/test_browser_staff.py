@@ -56,8 +56,12 @@ def test_report_shows_metrics_and_charts(server, page, store):
     sync_api.expect(page.locator("body")).to_have_attribute("data-loaded", "true")
     inquiries = page.locator("#kpis .kpi").nth(3).locator(".kpi-value").text_content()
     assert int(inquiries) >= 1
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/v1/metrics" in r.url else None)
     page.select_option("#days", "7")   # the experiment's heading names the period its figures cover
     sync_api.expect(page.locator("#experiment-title")).to_contain_text("last 7 days")
+    page.wait_for_timeout(500)
+    assert sum(url.endswith("days=7") for url in asked) == 2   # the metrics and the experiment's own figures
 
 
 def test_report_gap_workflow_and_csv_export(server, page, store):

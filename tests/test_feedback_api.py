@@ -85,6 +85,26 @@ def test_metrics_compare_contact_rates_of_shown_and_held_out_sessions(tmp_path):
     assert holdout["sessions_needed"][0]["sessions"] > 0
 
 
+def test_results_page_keeps_the_holdout_arm_and_a_ticket_with_the_session_is_no_deflection(tmp_path):
+    app, fake = make_app(tmp_path, HOLDOUT=0.5)
+    client = app.test_client()
+    admin = bearer(new_key(fake, "admin"))
+    arms = {f"s{n}": bool(ask(client, PASSWORD, f"s{n}").get("holdout")) for n in range(20)}
+    held = next(s for s, out in arms.items() if out)
+    shown = [s for s, out in arms.items() if not out]
+    page = client.get("/search", query_string={"q": PASSWORD, "session": held}).get_data(as_text=True)
+    assert 'data-decision="holdout"' in page and "result-title" not in page and "#kontakt" in page
+    page = client.get("/search", query_string={"q": PASSWORD, "session": shown[0]}).get_data(as_text=True)
+    assert "result-title" in page
+    # a shown session whose customer wrote in anyway (a ticket sent with the session) was not deflected
+    client.put("/api/v1/tickets/T-1", json={"subject": "login", "body": PASSWORD, "session": shown[1]},
+               headers=admin)
+    totals = client.get("/api/v1/metrics", headers=admin).get_json()["totals"]
+    assert totals["sessions_with_suggestion"] == len(shown) and totals["deflected_sessions"] == len(shown) - 1
+    assert totals["held_out"] == len(arms) - len(shown) + 1      # the results page's search counts there too
+    assert totals["no_answer_rate"] == 0.0
+
+
 def test_outcomes_per_article(tmp_path):
     app, fake = make_app(tmp_path)
     client = app.test_client()
@@ -203,8 +223,11 @@ def test_feedback_changes_the_real_engines_answer_and_a_flood_does_not(live_app)
     assert other != first["id"]
     for s in range(5):
         answer = ask(client, question, f"flood-{s}", ip=f"192.0.2.{s}")
-        for _ in range(40):
-            vote(client, answer, True, f"flood-{s}", ip=f"192.0.2.{s}", article=other)
+        for _ in range(40):   # refused: the suggestion did not show it (deflect.store.service.record_feedback)
+            r = client.post("/api/v1/feedback", json={"inquiry_id": answer["id"], "helpful": True,
+                                                      "session": f"flood-{s}", "article_id": other},
+                            environ_base={"REMOTE_ADDR": f"192.0.2.{s}"})
+            assert r.status_code == 400 and "was not shown" in r.get_json()["error"]
     client.post("/api/v1/learned/refit", json={"wait": True}, headers=admin)
     flooded = ask(client, question, "probe3")
     assert [(a["id"], a["score"]) for a in flooded["articles"]] == [(a["id"], a["score"]) for a in before["articles"]]
@@ -268,8 +291,10 @@ def test_a_helpful_vote_for_a_lower_shown_article_passes_over_the_ones_above_it(
     assert answer["shown"] == 2 and len(answer["articles"]) == 3
     first, second, unseen = (a["id"] for a in answer["articles"])
     vote(client, answer, True, "s1", article=second)
-    # an article the customer was not shown passes nothing over (a forged vote, or a flood)
-    vote(client, answer, True, "s2", ip="10.0.0.2", article=unseen)
+    # an article the customer was not shown is refused (a forged vote, or a flood): it passes nothing over
+    r = client.post("/api/v1/feedback", json={"inquiry_id": answer["id"], "helpful": True, "session": "s2",
+                                              "article_id": unseen}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert r.status_code == 400
     vote(client, answer, True, "s3", ip="10.0.0.3", article=first)   # nothing above the first
     listed = client.get("/api/v1/learned", headers=admin).get_json()["evidence"]
     passed = [(e["kind"], e["article_id"], e["weight"]) for e in listed if e["kind"] == "passed_over"]

@@ -15,7 +15,7 @@ from deflect.store import Store, open_store
 from deflect.store.database import DatabaseErrors
 from deflect.store.feedback import assign_arm
 
-from .state import get_deflector, get_home, get_redactor
+from .state import get_deflector, get_home, get_redactor, get_store
 
 EXT = "deflect_learning"
 REFRESH_EVERY_S = 60.0   # other workers' evidence is picked up this often (on the next suggest)
@@ -71,3 +71,15 @@ def widget_arm(store: Store, session: str | None) -> str:
         return assign_arm(store, session, share)   # stored with its time: the experiment's log
     except (*DatabaseErrors, DeflectError):
         return "shown"
+
+
+def held_out(session: str | None) -> bool:
+    """Whether the widget session is in the holdout experiment's control group (no suggestions, on the
+    help page nor on the results page); never while the experiment is off or the database cannot say."""
+    if not session or not float(current_app.config.get("HOLDOUT") or 0.0):
+        return False
+    try:
+        store = get_store()
+    except (*DatabaseErrors, DeflectError):
+        return False
+    return widget_arm(store, session) == "holdout"

@@ -11,11 +11,14 @@ Definitions (per UTC day of the inquiry, and as totals over the whole window):
   article), ``suggest`` (not sure: articles that might help, beside the way to a human) / ``no_answer``.
 - **helpful** / **not_helpful**: "did this help?" votes on those inquiries, counted once per
   suggestion (inquiry and article); **contacted_support**: "contacted support after all" events.
+- **held_out**: inquiries of the holdout experiment's control group (shown no suggestion).
 - **deflection rate** = sessions that saw at least one suggestion (an inquiry with decision
-  ``answer``) and sent no ``contacted_support`` event (for any of the session's inquiries, at any
-  time) / sessions that saw at least one suggestion.
+  ``answer``) and did not contact support (no ``contacted_support`` event for any of the session's
+  inquiries, and no contact recorded for the session: the contact form, a ticket sent with the session,
+  at any time) / sessions that saw at least one suggestion.
 - **helpful rate** = helpful / (helpful + not_helpful).
-- **no-answer rate** = no_answer inquiries / inquiries; **suggest rate** = suggested inquiries / inquiries.
+- **no-answer rate** = no_answer inquiries / inquiries shown suggestions (not held out); **suggest rate** =
+  suggested inquiries / the same.
 
 A rate is ``null`` when its denominator is 0. ``top_unanswered`` lists the most frequent
 ``no_answer`` texts in the window (case and surrounding space ignored), most frequent first, without the
@@ -29,7 +32,7 @@ from deflect.gaps.items import typed_on
 from deflect.store import Store
 
 SESSION = "coalesce(i.session, 'inquiry:' || i.id)"
-DECISIONS = {"answer": "answered", "suggest": "suggested", "no_answer": "no_answer"}
+DECISIONS = {"answer": "answered", "suggest": "suggested", "no_answer": "no_answer", "holdout": "held_out"}
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -37,7 +40,8 @@ def _rate(num: int, den: int) -> float | None:
 
 
 def _empty(day: str | None = None) -> dict:
-    row = {"inquiries": 0, "sessions": 0, "answered": 0, "suggested": 0, "no_answer": 0, "helpful": 0, "not_helpful": 0,
+    row = {"inquiries": 0, "sessions": 0, "answered": 0, "suggested": 0, "no_answer": 0, "held_out": 0,
+           "helpful": 0, "not_helpful": 0,
            "contacted_support": 0, "sessions_with_suggestion": 0, "deflected_sessions": 0}
     return {"date": day, **row} if day is not None else row
 
@@ -45,8 +49,8 @@ def _empty(day: str | None = None) -> dict:
 def _finish(row: dict) -> dict:
     row["deflection_rate"] = _rate(row["deflected_sessions"], row["sessions_with_suggestion"])
     row["helpful_rate"] = _rate(row["helpful"], row["helpful"] + row["not_helpful"])
-    row["no_answer_rate"] = _rate(row["no_answer"], row["inquiries"])
-    row["suggest_rate"] = _rate(row["suggested"], row["inquiries"])
+    row["no_answer_rate"] = _rate(row["no_answer"], row["inquiries"] - row["held_out"])
+    row["suggest_rate"] = _rate(row["suggested"], row["inquiries"] - row["held_out"])
     return row
 
 
@@ -106,7 +110,8 @@ def compute(store: Store, days: int = 30, channel: str | None = "widget", top: i
     # those of them that did not contact support.
     contacted = {r[0] for r in q(f"""
             select distinct {SESSION} from feedback f join inquiries i on i.id = f.inquiry_id
-            where f.event = 'contacted_support'""")}
+            where f.event = 'contacted_support'
+            union select session from contacts where session is not null""")}
     answered: dict[str | None, set[str]] = {}   # per day (None: the whole window)
     for at, decision, session, _, _ in asked:
         if decision == "answer" and at[:10] in per_day:

@@ -138,7 +138,7 @@ SCHEMAS = {
     "FeedbackResponse": _obj({"ok": OK, "id": STR, "event": STR}, ["ok"]),
     "MetricsRow": _obj({
         "date": STR, "inquiries": INT, "sessions": INT, "answered": INT, "suggested": INT, "no_answer": INT,
-        "helpful": INT, "not_helpful": INT, "contacted_support": INT, "sessions_with_suggestion": INT,
+        "held_out": INT, "helpful": INT, "not_helpful": INT, "contacted_support": INT, "sessions_with_suggestion": INT,
         "deflected_sessions": INT, "deflection_rate": NNUM, "helpful_rate": NNUM, "no_answer_rate": NNUM,
         "suggest_rate": NNUM,
     }, ["inquiries", "sessions", "answered", "suggested", "no_answer", "helpful", "not_helpful",

@@ -15,11 +15,14 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from deflect.engine import Suggestion
 from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article
+from deflect.language import detect_language
 from deflect.store.feedback import record_contact
 
 from .api.common import K_ARTICLES, articles_json, deflector, log_inquiry
+from .learning import held_out
 from .limits import over_limit
 from .state import get_redactor, get_store
 
@@ -242,17 +245,23 @@ def search():
     none) with the way to a human; logged like a widget inquiry."""
     lang = page_lang()
     query = " ".join((request.args.get("q") or "").split())[:1000]
+    session = (request.args.get("session") or "").strip()[:128] or None   # the widget's, when it opened the page
     found: dict = {"decision": None, "articles": []}
     status = 200
     if len(query) >= 3:
         if over_limit("suggest"):   # the widget's limit: the page runs the model and logs an inquiry too
             found, status = {"decision": "error", "articles": []}, 429
+        elif held_out(session):     # the experiment's control group sees no suggestions here either
+            text = get_redactor().redact(query)
+            log_inquiry(text, Suggestion(decision="holdout", confidence=0.0, articles=[],
+                                         language=detect_language(text)), "widget", session, request.path)
+            found = {"decision": "holdout", "articles": []}
         else:
-            found = _search(query)
+            found = _search(query, session)
     return render_template("search.html", lang=lang, t=TEXT[lang], query=query, **found), status
 
 
-def _search(query: str) -> dict:
+def _search(query: str, session: str | None) -> dict:
     """The suggestion for the results page: decision and the articles to show (snippets as Markup)."""
     text = get_redactor().redact(query)
     try:
@@ -260,7 +269,7 @@ def _search(query: str) -> dict:
     except DeflectError as exc:
         current_app.logger.warning("deflect: the results page could not search (%s)", exc)
         return {"decision": "error", "articles": []}
-    log_inquiry(text, s, "widget", page=request.path)
+    log_inquiry(text, s, "widget", session, request.path)
     articles = articles_json(s.shown_articles(), text)
     for a in articles:
         a["snippet"] = Markup(a["snippet"])   # HTML-escaped by web.text.snippet, only <mark> added

@@ -122,6 +122,12 @@ def record_feedback(store: Store, inquiry_id: str, event: str, article_id: str |
     inquiry = get_inquiry(store, inquiry_id)
     if inquiry is None:
         raise NotFoundError(f"no inquiry {inquiry_id!r}")
+    # a vote counts for an article the suggestion showed (the public endpoint must not fill "found an
+    # answer" for any article); rows logged before ``shown`` existed know their first article only
+    shown = [a for a in (inquiry.get("shown") or "").split(",") if a] or [inquiry.get("article_id")]
+    if article_id is not None and article_id not in shown:
+        raise InputError(f"article {article_id!r} was not shown for inquiry {inquiry_id!r}",
+                         hint="Send the article_id of one of the articles the suggestion showed, or none.")
     fid = uuid.uuid4().hex
     store.db["feedback"].insert({
         "id": fid, "inquiry_id": inquiry_id, "article_id": article_id, "event": event,

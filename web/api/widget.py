@@ -14,7 +14,7 @@ from deflect.store.database import DatabaseErrors
 from deflect.store.service import EVENTS, feedback_row, record_feedback
 
 from ..errors import ApiError, without_paths
-from ..learning import keep_fresh, request_client, schedule_refit, widget_arm
+from ..learning import held_out, keep_fresh, request_client, schedule_refit
 from ..limits import json_body, rate_limit, text_field
 from ..openapi import document
 from ..state import get_redactor, get_store
@@ -33,7 +33,7 @@ def suggest():
     session = text_field(data, "session", max_len=128)
     page = text_field(data, "page", max_len=2000)
     text = get_redactor().redact(text)
-    if _held_out(session):
+    if held_out(session):
         return _holdout_answer(text, language, session, page)
     keep_fresh()
     s = deflector().suggest(text, language=language, k=K_ARTICLES)
@@ -41,16 +41,6 @@ def suggest():
     return jsonify({"ok": True, "id": iid, "decision": s.decision, "shown": len(s.shown_articles()),
                     "confidence": round(float(s.confidence), 4), "language": s.language,
                     "articles": articles_json(s.articles, text)})
-
-
-def _held_out(session: str | None) -> bool:
-    if not session or not float(current_app.config.get("HOLDOUT") or 0.0):
-        return False
-    try:
-        store = get_store()
-    except (*DatabaseErrors, DeflectError):
-        return False
-    return widget_arm(store, session) == "holdout"
 
 
 def _holdout_answer(text: str, language: str | None, session: str | None, page: str | None):

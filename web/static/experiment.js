@@ -45,7 +45,8 @@
 
   function load() {
     if (!C.getKey()) return;
-    C.api("/api/v1/metrics?days=30").then(function (m) {
+    var period = $("days");   // the report's period: the experiment and the outcomes follow it
+    C.api("/api/v1/metrics?days=" + encodeURIComponent(period ? period.value : "30")).then(function (m) {
       if (m.holdout) renderHoldout(m.holdout);
       renderOutcomes(m.outcomes || []);
     }, function (err) { $("holdout").textContent = err.message; });
@@ -53,5 +54,6 @@
 
   var form = $("key-form");
   if (form) form.addEventListener("submit", function () { setTimeout(load, 0); });
+  if ($("days")) $("days").addEventListener("change", load);
   load();
 })();

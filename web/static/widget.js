@@ -166,6 +166,7 @@
     var url = new URL(base, location.href);
     url.searchParams.set("q", text);
     if (cfg.lang !== "de") url.searchParams.set("lang", cfg.lang);
+    url.searchParams.set("session", sessionId());   // one customer: the holdout arm and the history follow
     return url.href;
   }
 
