@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from deflect.clock import iso, parse_time
+from deflect.errors import InputError
 from deflect.formats import Ticket, find_files, read_articles, read_tickets
 from deflect.store import Store
 
@@ -38,6 +39,10 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
     before it (``move_to_recent``). Returns counts per outcome.
     """
     article_files, ticket_files = find_files(paths)
+    if prune and not article_files:
+        raise InputError("--prune deletes every stored article that is not among the given ones, and no "
+                         "article files (.md) were given", hint="Give the article folder as well (deflect ingest "
+                         "faq/ --prune), or leave out --prune to add tickets.")
     articles = read_articles(article_files)
     known = store.article_ids() | {a.id for a in articles}
     if prune:
@@ -47,7 +52,6 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
     for path in ticket_files:
         for ticket in read_tickets(path, known):
             if ticket.id in seen:
-                from deflect.errors import InputError
                 raise InputError(f"duplicate ticket id {ticket.id!r} (also in {seen[ticket.id]})",
                                  str(path), ticket.line)
             seen[ticket.id] = str(path)
@@ -65,6 +69,7 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
                 store.delete_article(article_id)
         ticket_counts = store.upsert_tickets(tickets)
     report["articles"] = {k: len(v) for k, v in arts.items()} | {"deleted": len(pruned)}
+    report["deleted_articles"] = pruned
     report["tickets"] = ticket_counts | {"not_resolved": len(open_tickets)}
     report["weeks_moved"] = weeks
     return report

@@ -70,6 +70,18 @@ def test_tickets_an_export_marks_as_not_resolved_are_counted_not_imported(faq, h
     assert sorted(store.get_tickets(["T1", "T2", "T3", "T4", "T5"])) == ["T1", "T2", "T5"]
 
 
+def test_prune_needs_the_article_folder_and_names_what_it_deleted(faq, home, tmp_path):
+    runner, at = CliRunner(), ["--home", str(home.path)]
+    assert runner.invoke(cli, ["ingest", str(faq), *at]).exit_code == 0
+    # a ticket export alone with --prune would delete every article (and null every agent's link)
+    only_tickets = runner.invoke(cli, ["ingest", str(faq / "tickets.jsonl"), "--prune", *at])
+    assert only_tickets.exit_code != 0 and "no article files" in only_tickets.output
+    assert open_store(home.db_path).article_ids() == {"zustellung", "password"}
+    (faq / "password.md").unlink()
+    pruned = runner.invoke(cli, ["ingest", str(faq), "--prune", *at])
+    assert pruned.exit_code == 0 and "deleted:  password" in pruned.output
+
+
 def test_ticket_pii_is_redacted_at_ingest(faq, home):
     store = open_store(home.db_path)
     ingest(store, [faq])

@@ -10,7 +10,7 @@ import pytest
 from api_support import make_app
 
 from deflect.errors import StoreUnavailable
-from deflect.formats import Article, Inquiry
+from deflect.formats import Article, Inquiry, Ticket
 from deflect.home import Home
 from deflect.store import open_store
 from deflect.store.core import MIGRATIONS
@@ -107,6 +107,23 @@ def test_a_failed_transaction_writes_nothing(store):
     with store.db.transaction():
         store.db.execute("insert into settings (key, value) values (?, ?)", ["k", "1"])
     assert store.get_setting("k") == 1
+
+
+def test_a_failure_after_batched_writes_leaves_none_of_them(store):
+    # upsert_tickets writes in batches of 1,000, each in a block of its own inside the caller's transaction
+    tickets = [Ticket(f"T{i}", "Zeitung fehlt", "heute nicht da", "nachgeliefert", None, "de") for i in range(2500)]
+    with pytest.raises(RuntimeError):
+        with store.db.transaction():
+            store.upsert_tickets(tickets)
+            raise RuntimeError("the next file is bad")
+    assert store.db.execute("select count(*) from tickets").fetchone()[0] == 0
+    with store.db.transaction():
+        with pytest.raises(RuntimeError):
+            with store.db.transaction():      # an inner block that fails takes only its own writes back
+                store.upsert_tickets(tickets[:1])
+                raise RuntimeError("inner")
+        store.upsert_tickets(tickets[1:3])
+    assert store.db.execute("select count(*) from tickets").fetchone()[0] == 2
 
 
 def test_percent_signs_and_quoted_marks_survive_the_placeholders(store):

@@ -58,6 +58,10 @@ def ingest(paths, prune, dates_to_now, home):
     a, t = report["articles"], report["tickets"]
     click.echo(f"articles: {a['new']} new, {a['changed']} changed, {a['unchanged']} unchanged"
                + (f", {a['deleted']} deleted" if a["deleted"] else ""))
+    if report["deleted_articles"]:
+        shown = report["deleted_articles"][:20]
+        more = len(report["deleted_articles"]) - len(shown)
+        click.echo("deleted:  " + ", ".join(shown) + (f" and {more} more" if more else ""))
     click.echo(f"tickets:  {t['new']} new, {t['changed']} changed, {t['unchanged']} unchanged"
                + (f"; {t['not_resolved']} not imported: their status says they are not resolved (open, pending, "
                   "spam...); import them again once resolved" if t["not_resolved"] else ""))

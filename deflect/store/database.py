@@ -276,6 +276,7 @@ class SQLiteDatabase(Database):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
         self.conn = conn
+        self._depth = 0   # transactions open on this connection (inner ones are savepoints)
 
     def execute(self, sql: str, params: Sequence | Mapping | None = None) -> sqlite3.Cursor:
         return self.conn.execute(sql, params if params is not None else ())
@@ -292,8 +293,35 @@ class SQLiteDatabase(Database):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self.conn:
+        # an inner block is a savepoint of the outer transaction: with the connection as the context
+        # manager each block committed on leaving it, so a failure after a batch left the batch stored
+        if self._depth:
+            name = f"deflect_{self._depth}"
+            self.conn.execute(f"SAVEPOINT {name}")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self.conn.execute(f"ROLLBACK TO {name}")
+                self.conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                self.conn.execute(f"RELEASE {name}")
+            finally:
+                self._depth -= 1
+            return
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN")
+        self._depth = 1
+        try:
             yield
+        except BaseException:
+            self.conn.rollback()
+            raise
+        else:
+            self.conn.commit()
+        finally:
+            self._depth = 0
 
     @contextmanager
     def migration_lock(self) -> Iterator[None]:
