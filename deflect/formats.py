@@ -24,6 +24,7 @@ import yaml
 
 from deflect.clock import parse_time
 from deflect.errors import InputError
+from deflect.html_text import html_to_text, looks_like_html
 from deflect.language import detect_language
 from deflect.text import SPACE
 
@@ -339,6 +340,13 @@ def _created_at(value: str | None, where: str, line: int | None, export: bool) -
                      hint=f"Write it as {forms}.")
 
 
+def _plain(text: str) -> str:
+    """A text field as text: help desks export e-mail bodies as HTML (``<p>``, ``&nbsp;``), in which
+    personal data is not found and which agents would read as markup; the message a reply quotes and its
+    signature block are left out, as the connectors do."""
+    return html_to_text(text, reply=True) if looks_like_html(text) else text
+
+
 def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
                  known_articles: set[str] | None = None, export: bool = False) -> Ticket:
     """Validate one ticket object (a JSONL line, a CSV row, an API body); ``known_articles`` checks its
@@ -348,7 +356,7 @@ def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
     tid = field_of("id")
     if tid is None:
         raise InputError("ticket without 'id'", where, line)
-    subject, body = field_of("subject") or "", field_of("body") or ""
+    subject, body = _plain(field_of("subject") or ""), _plain(field_of("body") or "")
     if not subject and not body:
         raise InputError(f"ticket {tid!r} has neither 'subject' nor 'body'", where, line)
     article_id = field_of("article_id")
@@ -357,7 +365,7 @@ def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
                          hint="Ingest the article first, or set article_id to null.")
     return Ticket(
         id=tid, subject=subject, body=body,
-        resolution=field_of("resolution") or "",
+        resolution=_plain(field_of("resolution") or ""),
         article_id=article_id,
         language=_language(obj.get("language"), f"{subject} {body}", where, line, regional=export),
         created_at=_created_at(field_of("created_at"), where, line, export),

@@ -82,7 +82,7 @@ def test_a_draft_from_a_ticket_quotes_the_agents_answer_without_its_greeting_and
 
 
 def test_an_email_reply_loses_its_signature_block_and_the_message_it_quotes():
-    from deflect.connectors.base import html_to_text
+    from deflect.html_text import html_to_text
     reply = ('<div>wir haben die Zeitung nachgeliefert.</div><div data-signature="true">Mit freundlichen Grüßen<br>'
              'Anna Schmidt<br><div>Tel. 0221 555 1234</div></div><blockquote type="cite"><div>Am 02.11.2026 um 08:55 '
              'schrieb Jürgen Müller:</div><div>Meine Zeitung kam nicht. Abo-Nr. 4711-0815</div></blockquote>')

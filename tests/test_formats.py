@@ -281,3 +281,18 @@ def test_expected_articles_must_exist():
     with pytest.raises(InputError, match=r"f\.jsonl: 1 labelled inquiry expects an article the help center does not "
                                          r"have: q3 -> 'abo-kundigen' \(did you mean 'abo-kuendigen'\?\)"):
         check_expected_articles(inquiries, {"abo-kuendigen"}, "f.jsonl")
+
+
+def test_an_html_export_body_is_read_as_text_so_its_personal_data_is_found():
+    from deflect.formats import parse_ticket
+    from deflect.privacy import default_redactor
+
+    ticket = parse_ticket({"id": "Z-1", "subject": "R&uuml;ckruf",
+                           "resolution": "<p>Erledigt.</p><blockquote>alt</blockquote>",
+                           "body": "<p>Kundennummer:&nbsp;4711081, bitte zur&uuml;ck:&nbsp;0171&nbsp;2345678</p>"
+                                   "<div data-signature='true'>Max Muster<br>Hauptstra&szlig;e 5</div>"})
+    assert ticket.subject == "Rückruf" and ticket.resolution == "Erledigt."
+    assert ticket.body == "Kundennummer: 4711081, bitte zurück: 0171 2345678"      # no markup, no signature
+    assert default_redactor().redact(ticket.body) == "Kundennummer: [CUSTOMER-ID], bitte zurück: [PHONE]"
+    plain = parse_ticket({"id": "T-2", "body": "Preis < 10 € & Lieferung > 2 Tage"})
+    assert plain.body == "Preis < 10 € & Lieferung > 2 Tage"                         # plain text stays as it is

@@ -12,14 +12,12 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 from deflect.connectors.http import HelpdeskClient, HelpdeskError
 from deflect.connectors.records import Connection, token
 from deflect.formats import Article, Ticket
 
 LINKS_MAX_AGE = 600.0   # seconds the map of article links is trusted before it is read again
-BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre"}
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 
 
@@ -50,74 +48,6 @@ def session_field(attributes: object) -> str | None:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         return None
     return str(value).strip()[:128] or None
-
-
-# Where an e-mail reply's quoted history starts ("Am 02.11.2026 um 08:55 schrieb …:", "On …, … wrote:").
-_QUOTE_HEADER = re.compile(r"(?im)^[ \t>]*(?:am\b.{4,120}?\bschrieb\b.{0,120}?:|on\b.{4,120}?\bwrote:|-{3,}[ ]*"
-                           r"(?:original message|ursprüngliche nachricht|weitergeleitete nachricht)[ ]*-{3,})[ \t]*$")
-
-
-class _TextOf(HTMLParser):
-    def __init__(self, reply: bool = False):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.reply = reply
-        self.skipping: list[list] = []   # [tag, depth] of the elements whose text is left out
-
-    def _skips(self, tag: str, attrs: dict) -> bool:
-        if tag in ("script", "style"):
-            return True
-        # a reply's signature block and the quoted message it answers
-        return self.reply and (tag == "blockquote" or "data-signature" in attrs)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if self.skipping:
-            if tag == self.skipping[-1][0]:
-                self.skipping[-1][1] += 1
-            return
-        if self._skips(tag, attrs):
-            self.skipping.append([tag, 1])
-            return
-        if tag in BLOCK_TAGS:
-            self.parts.append("\n")
-        elif tag in ("td", "th"):
-            self.parts.append(" ")   # table cells side by side: "Digital-Abo 9,90 €"
-        if tag == "a":   # keep link targets: an article URL in a reply is a link to the article
-            href = attrs.get("href")
-            if href and href.startswith("http"):
-                self.parts.append(f" {href} ")
-
-    def handle_endtag(self, tag):
-        if self.skipping:
-            if tag == self.skipping[-1][0]:
-                self.skipping[-1][1] -= 1
-                if self.skipping[-1][1] == 0:
-                    self.skipping.pop()
-            return
-        if tag in BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_data(self, data):
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def html_to_text(html: str, reply: bool = False) -> str:
-    """Readable text of an HTML body: block tags become line breaks, link targets are kept. ``reply``:
-    an e-mail message, whose signature block and quoted history are left out."""
-    parser = _TextOf(reply)
-    parser.feed(html or "")
-    parser.close()
-    lines = (re.sub(r"[ \t\xa0]+", " ", line).strip() for line in "".join(parser.parts).split("\n"))
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return reply_text(text) if reply else text
-
-
-def reply_text(text: str) -> str:
-    """A plain-text e-mail message without the quoted history below its "… schrieb:" / "… wrote:" line."""
-    quoted = _QUOTE_HEADER.search(text or "")
-    return text[:quoted.start()].rstrip() if quoted and quoted.start() > 0 else text
 
 
 def urls_in(text: str) -> list[str]:

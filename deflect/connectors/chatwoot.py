@@ -24,12 +24,12 @@ from deflect.connectors.base import (
     Event,
     header,
     note_id,
-    reply_text,
     session_field,
     signature_matches,
     urls_in,
 )
 from deflect.formats import Article, Ticket, parse_ticket
+from deflect.html_text import reply_text
 from deflect.index.lexical import content_words
 
 PER_PAGE = 25

@@ -22,14 +22,13 @@ from deflect.connectors.base import (
     Connector,
     Event,
     header,
-    html_to_text,
     note_id,
-    reply_text,
     session_field,
     signature_matches,
 )
 from deflect.connectors.http import HelpdeskError
 from deflect.formats import Article, Ticket, parse_ticket
+from deflect.html_text import html_to_text, reply_text
 from deflect.language import detect_language
 
 PER_PAGE = 100

@@ -16,9 +16,9 @@ from pathlib import Path
 # The layers, lowest first. A module may import modules of its own layer and of the layers below it.
 # A module belongs to the layer of the longest prefix that names it; every module must have one.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("deflect.errors", "deflect.home", "deflect.clock", "deflect.text", "deflect.language",
-              "deflect.locks", "deflect.labels", "deflect.formats", "deflect.privacy", "deflect.draft",
-              "deflect.settings", "deflect.logs", "deflect.tenants", "deflect.xlsx")),
+    ("base", ("deflect.errors", "deflect.home", "deflect.clock", "deflect.text", "deflect.html_text",
+              "deflect.language", "deflect.locks", "deflect.labels", "deflect.formats", "deflect.privacy",
+              "deflect.draft", "deflect.settings", "deflect.logs", "deflect.tenants", "deflect.xlsx")),
     ("store", ("deflect.store",)),
     ("ingest", ("deflect.ingest",)),
     ("index", ("deflect.embedder", "deflect.index")),
