@@ -293,11 +293,27 @@ def _copy(value: Any) -> Any:
     return type(value)(value) if isinstance(value, (list, dict)) else value
 
 
-def without_password(url: str | None) -> str | None:
-    """A database URL fit to show: its password replaced by ``***``."""
-    if not url:
-        return url
-    return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1:***@", url)
+# user:password@ of a database URL: the password runs to the last "@" (one written without percent-encoding
+# may hold "/", "@" or spaces)
+_CREDENTIALS = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@]*):(.*)@(?=[^@]*$)", re.I | re.S)
+
+
+def url_password(url: str | None) -> str | None:
+    """The password written in a database URL, as written (None without one)."""
+    found = _CREDENTIALS.match(url or "")
+    return found.group(2) if found and found.group(2) else None
+
+
+def without_password(url: str | None, text: str | None = None) -> str | None:
+    """``text`` (default: the URL itself) fit to show: the URL's password replaced by ``***`` wherever it
+    occurs (a driver's error message may quote it)."""
+    shown = url if text is None else text
+    secret = url_password(url)
+    if not shown or not secret:
+        return shown
+    if text is None:
+        return _CREDENTIALS.sub(lambda m: f"{m.group(1)}:***@", shown, count=1)
+    return shown.replace(secret, "***")
 
 
 def format_value(value: Any) -> str:

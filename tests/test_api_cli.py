@@ -62,9 +62,18 @@ def test_serve_refuses_a_home_without_index(tmp_path):
     assert r.exit_code != 0 and "no index" in r.output and "deflect index" in r.output
 
 
+def _built_home(path) -> None:
+    """A home as `deflect index` leaves it: a store (SQLite unless the test runs on PostgreSQL) and an index."""
+    from deflect.home import Home
+    from deflect.store import open_store
+
+    open_store(Home.resolve(path).database).close()
+    (path / "index").mkdir()
+    (path / "index" / "manifest.json").write_text("{}")
+
+
 def test_serve_passes_options_to_gunicorn(tmp_path, monkeypatch):
-    (tmp_path / "index").mkdir()
-    (tmp_path / "index" / "manifest.json").write_text("{}")
+    _built_home(tmp_path)
     seen = {}
 
     def fake_run(config, host, port, workers, threads, timeout, access_log=False, **kw):
@@ -85,8 +94,7 @@ def test_serve_passes_options_to_gunicorn(tmp_path, monkeypatch):
 
 
 def test_serve_refuses_a_port_another_program_listens_on(tmp_path, monkeypatch):
-    (tmp_path / "index").mkdir()
-    (tmp_path / "index" / "manifest.json").write_text("{}")
+    _built_home(tmp_path)
     started = []
     monkeypatch.setattr(serve_cli, "run_gunicorn", lambda *a, **kw: started.append(True))
     with socket.socket() as other:
@@ -107,8 +115,7 @@ def test_workers_use_one_compute_thread():
 
 
 def test_serve_takes_every_setting_from_env_or_option(tmp_path, monkeypatch):
-    (tmp_path / "index").mkdir()
-    (tmp_path / "index" / "manifest.json").write_text("{}")
+    _built_home(tmp_path)
     seen = {}
     monkeypatch.setattr(serve_cli, "run_gunicorn", lambda config, *a, **kw: seen.update(config))
     monkeypatch.setattr(serve_cli, "check_port", lambda host, port: None)   # a `make demo` may hold 8000
@@ -126,8 +133,7 @@ def test_serve_takes_every_setting_from_env_or_option(tmp_path, monkeypatch):
 
 
 def test_serve_names_the_bad_setting(tmp_path, monkeypatch):
-    (tmp_path / "index").mkdir()
-    (tmp_path / "index" / "manifest.json").write_text("{}")
+    _built_home(tmp_path)
     monkeypatch.setattr(serve_cli, "run_gunicorn", lambda *a, **kw: None)
     monkeypatch.setenv("DEFLECT_TRUST_PROXY", "many")
     r = CliRunner().invoke(cli, ["serve", "--home", str(tmp_path)])

@@ -220,3 +220,15 @@ def test_customer_ids_are_hashed_with_the_stores_own_key(tmp_path):
     with store.db.transaction():
         m_feedback_003(store.db)
     assert store.get_setting(HASH_KEY) == ""
+
+
+def test_a_command_without_the_database_url_makes_no_empty_store_beside_the_index(tmp_path, monkeypatch):
+    # a PostgreSQL deployment's home: the index is here, the store is in the database
+    monkeypatch.delenv("DEFLECT_DATABASE_URL", raising=False)
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "manifest.json").write_text("{}")
+    for command in (["privacy", "erase", "--session", "s-1"], ["keys", "list"], ["gaps"]):
+        result = CliRunner().invoke(cli, [*command, "--home", str(tmp_path)])
+        assert result.exit_code != 0, command
+        assert "DEFLECT_DATABASE_URL" in result.output and "Nothing stored" not in result.output
+    assert not (tmp_path / "deflect.db").exists()

@@ -328,9 +328,28 @@ def test_requests_during_a_restart_under_load_get_503_never_500(postgres_server,
 
 
 def test_a_database_url_is_shown_without_its_password():
-    from deflect.store.core import without_password
+    from deflect.settings import without_password
     assert without_password("postgresql://deflect:SECRET@db:5432/deflect") == "postgresql://deflect:***@db:5432/deflect"
     assert without_password("postgresql://deflect@db/deflect") == "postgresql://deflect@db/deflect"
+    # passwords written without percent-encoding, as generated ones often are
+    for secret in ("pa/ss42", "Pa@ss42", "Pa ss42"):
+        url = f"postgresql://deflect:{secret}@db:5432/deflect"
+        assert without_password(url) == "postgresql://deflect:***@db:5432/deflect"
+        assert without_password(url, f'invalid dsn: "{secret}"') == 'invalid dsn: "***"'
+
+
+def test_a_wrong_database_url_says_what_to_check_and_never_the_password(postgres_server):
+    from deflect.errors import DeflectError
+    from deflect.store import open_store
+
+    base = postgres_server.url().rsplit("/", 1)[0]
+    for url, said in ((base + "/no_such_database", "does not exist"),
+                      (base.replace("postgres@", "postgres:Pa ss42@") + "/postgres", "")):
+        with pytest.raises(DeflectError) as refused:
+            open_store(url)
+        assert not isinstance(refused.value, StoreUnavailable)     # no "try again in 5 seconds"
+        assert said in str(refused.value) and "Pa ss42" not in str(refused.value) + str(refused.value.hint)
+        assert "DEFLECT_DATABASE_URL" in refused.value.hint
 
 
 def test_a_store_changed_by_a_newer_deflect_is_not_opened(tmp_path):

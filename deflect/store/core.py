@@ -20,6 +20,7 @@ from deflect.clock import utcnow_iso as utcnow
 from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article, Inquiry, Ticket
 from deflect.privacy import Redactor, default_redactor
+from deflect.settings import without_password
 from deflect.store.connectors_schema import CONNECTORS_MIGRATIONS
 from deflect.store.database import Database, DatabaseErrors, RowNotFound, SQLiteDatabase, is_url
 from deflect.store.feedback_schema import FEEDBACK_MIGRATIONS
@@ -311,8 +312,9 @@ def page_location(page: str | None, redactor: Redactor | None = None) -> str | N
 
 def store_exists(location: str | Path) -> bool:
     """Whether a deflect store is at ``location`` (a file, or a database that has been migrated), without
-    creating one."""
+    creating one; raises where the store is elsewhere (``_store_elsewhere``)."""
     if not is_url(location):
+        _store_elsewhere(Path(location))
         return Path(location).exists()
     db = connect(location)
     try:
@@ -322,12 +324,16 @@ def store_exists(location: str | Path) -> bool:
 
 
 def open_store(path: str | Path, check_same_thread: bool = True, redactor: Redactor | None = None) -> Store:
-    """Open (and migrate) the store, turning SQLite errors into a DeflectError."""
+    """Open (and migrate) the store, turning SQLite errors into a DeflectError. A new SQLite file is not
+    made beside an index built from a store that is not there (``_store_elsewhere``)."""
+    if not is_url(path) and str(path) != ":memory:":
+        _store_elsewhere(Path(path))
     try:
         return Store(path, check_same_thread=check_same_thread, redactor=redactor)
     except DatabaseErrors as exc:
         if is_url(path):
-            raise DeflectError(f"cannot open the database {without_password(str(path))}: {exc}",
+            raise DeflectError(f"cannot open the database {without_password(str(path))}: "
+                               f"{without_password(str(path), str(exc))}",
                                hint="Check DEFLECT_DATABASE_URL: the server, the role and that it owns the "
                                     "database (createuser deflect --pwprompt && createdb --owner deflect "
                                     "deflect).") from exc
@@ -335,9 +341,14 @@ def open_store(path: str | Path, check_same_thread: bool = True, redactor: Redac
                            hint="Is it a deflect database? Use --home to point at another folder.") from exc
 
 
-def without_password(url: str) -> str:
-    """A database URL as it may be shown: its password replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+def _store_elsewhere(path: Path) -> None:
+    """Refuse to start an empty SQLite store in a home whose index was built from another one: there the
+    store is a PostgreSQL database whose URL was not given, and a command would answer from the empty
+    file (``privacy erase``: "nothing stored for them" while the data sits in PostgreSQL)."""
+    if not path.exists() and (path.parent / "index" / "manifest.json").exists():
+        raise DeflectError(f"no store in {path.parent}, but its index was built from one: the data is elsewhere, "
+                           "most likely in a PostgreSQL database whose URL was not given",
+                           hint="Set DEFLECT_DATABASE_URL, pass --database URL or the service's settings with "
+                                "--env-file /etc/deflect/deflect.env; to start over in this folder, delete its "
+                                "index/ first.")
+

@@ -14,7 +14,8 @@ from functools import lru_cache
 import psycopg
 from psycopg.adapt import Loader
 
-from deflect.errors import StoreUnavailable
+from deflect.errors import DeflectError, StoreUnavailable
+from deflect.settings import without_password
 from deflect.store.database import Column, Database, quote
 
 RETRY_AFTER_SECONDS = 5
@@ -85,8 +86,8 @@ class _Pool:
                 conn.close()
         try:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
-        except psycopg.OperationalError as exc:
-            raise unavailable(exc) from exc
+        except psycopg.Error as exc:
+            raise connect_error(exc, self.url) from exc
         conn.adapters.register_loader("numeric", _NumericLoader)
         return conn
 
@@ -116,9 +117,29 @@ def release(url: str) -> None:
         _SHAPES.pop(key, None)
 
 
-def unavailable(exc: BaseException) -> StoreUnavailable:
-    return StoreUnavailable(f"the database cannot be reached: {str(exc).strip().splitlines()[0] if str(exc) else exc}",
+def unavailable(exc: BaseException, url: str | None = None) -> StoreUnavailable:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return StoreUnavailable(f"the database cannot be reached: {without_password(url, first)}",
                             retry_after=RETRY_AFTER_SECONDS)
+
+
+# What the server or the driver says when the URL is wrong: retrying does not help, the setting must change.
+_SETTING_FAULTS = ("password authentication failed", "no password supplied", "does not exist",
+                   "authentication failed", "permission denied", "invalid connection option", "missing \"=\"",
+                   "unexpected spaces", "invalid integer value", "invalid port", "invalid dsn", "invalid uri",
+                   "failed to resolve host")
+
+
+def connect_error(exc: psycopg.Error, url: str) -> DeflectError:
+    """A failed connect: the database's setting is wrong (a DeflectError naming what to check), or the
+    server is away for now (StoreUnavailable: 503 and a retry). The URL's password is never shown."""
+    said = str(exc).strip()
+    if isinstance(exc, psycopg.ProgrammingError) or any(f in said.lower() for f in _SETTING_FAULTS):
+        first = said.splitlines()[0] if said else type(exc).__name__
+        return DeflectError(f"cannot connect to {without_password(url)}: {without_password(url, first)}",
+                            hint="Check DEFLECT_DATABASE_URL: user, password, host, port and database name; "
+                                 "write / @ : % and spaces in the password as %2F %40 %3A %25 %20.")
+    return unavailable(exc, url)
 
 
 class PostgresDatabase(Database):
@@ -153,7 +174,7 @@ class PostgresDatabase(Database):
             conn = getattr(self.local, "conn", None)
             if conn is None or conn.broken or conn.closed:   # the server went away: 503, reconnect next time
                 self.local.conn = None
-                raise unavailable(exc) from exc
+                raise unavailable(exc, self.url) from exc
             raise
 
     def execute(self, sql: str, params: Sequence | Mapping | None = None) -> psycopg.Cursor:
