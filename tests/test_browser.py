@@ -60,6 +60,24 @@ def test_uncovered_question_shows_the_way_to_a_human(server, page):
     sync_api.expect(subject).to_have_value(UNCOVERED_QUESTION)
 
 
+def test_embedded_on_a_host_page_without_a_contact_way_or_results_page(server, page):
+    # a team's own page with the one script tag: no contact form named, no results page of its own
+    host = server + "/host-page.html"
+    page.route(host, lambda route: route.fulfill(content_type="text/html", body=(
+        '<!doctype html><html lang="de"><body><form action="/elsewhere"><input id="q" name="q"></form>'
+        f'<script src="{server}/static/widget.js" data-deflect-target="#q"></script></body></html>')))
+    page.goto(host)
+    search = page.locator("#q")
+    search.click()
+    search.press_sequentially(UNCOVERED_QUESTION, delay=25)
+    message = page.locator(".deflect-search .deflect-noanswer")
+    sync_api.expect(message).to_have_text("Dazu haben wir leider keinen passenden Artikel.")   # no dangling ":"
+    search.press("Enter")          # no results page of deflect's demo help center: the answers stay here
+    page.wait_for_timeout(500)
+    assert page.url == host
+    sync_api.expect(message).to_be_visible()
+
+
 # -- widget behaviour ------------------------------------------------------------------------------------
 UNSURE_QUESTION = "Ich ziehe um"   # the demo's calibration is not sure: the moving article "might help"
 UNSURE_ARTICLE = "Umzug: Lieferadresse ändern"

@@ -12,7 +12,8 @@
  * data-deflect-form     CSS selector of a contact form: suggestions while the customer writes
  * data-deflect-lang     "de" or "en" (default: <html lang>)
  * data-deflect-contact  URL of the contact page (default: the contact form above, if any)
- * data-deflect-search   URL of the results page that Enter in the search box opens with ?q= (default: API + /search)
+ * data-deflect-search   URL of a results page that Enter in the search box opens with ?q= (deflect's own: SERVICE/search);
+ *                        unset, Enter shows the answers here (a host site's page is no page of deflect's)
  * data-deflect-links    prefix of article URLs that start with "/" (default: none, they lead to this site)
  *
  * The API answers one of three ways: "answer" (the article, and a second one when nearly tied, with
@@ -162,8 +163,7 @@
   }
 
   function searchPage(text) {
-    var base = cfg.search || cfg.api + "/search";
-    var url = new URL(base, location.href);
+    var url = new URL(cfg.search, location.href);
     url.searchParams.set("q", text);
     if (cfg.lang !== "de") url.searchParams.set("lang", cfg.lang);
     url.searchParams.set("session", sessionId());   // one customer: the holdout arm and the history follow
@@ -325,6 +325,11 @@
     return cfg.form ? document.querySelector(cfg.form) : null;
   }
 
+  /** A message without its "Our team is happy to help:" where the page has no way to a human to point to. */
+  function withWay(text, link) {
+    return link ? text : text.replace(/\s*(?:Unser Team|Our team)[^.:]*:$/, "");
+  }
+
   function contactLink(prefill) {
     var form = contactForm();
     var href = cfg.contact || (form && form.id ? "#" + form.id : "");
@@ -467,10 +472,12 @@
     this.renderList(articles);
     this.renderFeedback();
     if (!this.options.listbox) return;   // in the contact form the way to a human is the form itself
+    var link = contactLink(this.options.query);
+    if (!link) return;                   // a page without a contact form or page: no "Not there? ...:"
     this.message.className = "deflect-message deflect-orask";
     this.message.appendChild(el("span", null, T.orAsk));
-    var link = contactLink(this.options.query);
-    if (link) { this.message.appendChild(document.createTextNode(" ")); this.message.appendChild(link); }
+    this.message.appendChild(document.createTextNode(" "));
+    this.message.appendChild(link);
   };
 
   Results.prototype.renderList = function (articles) {
@@ -525,12 +532,10 @@
     sendFeedback(this.inquiryId, article && article.id, helpful ? "helpful" : "not_helpful");
     this.feedback.textContent = "";
     var inForm = !this.options.listbox;
+    var link = !helpful && !inForm ? contactLink(this.options.query) : null;
     var msg = el("p", { "class": "deflect-thanks", tabindex: "-1" },
-      helpful ? T.thanks : inForm ? T.formSorry : T.sorry);
-    if (!helpful && !inForm) {
-      var link = contactLink(this.options.query);
-      if (link) { msg.appendChild(document.createTextNode(" ")); msg.appendChild(link); }
-    }
+      helpful ? T.thanks : inForm ? T.formSorry : withWay(T.sorry, link));
+    if (link) { msg.appendChild(document.createTextNode(" ")); msg.appendChild(link); }
     this.feedback.appendChild(msg);
     msg.focus();
   };
@@ -538,8 +543,8 @@
   Results.prototype.noAnswer = function (text) {
     this.clear();
     this.message.className = "deflect-message deflect-noanswer";
-    this.message.appendChild(el("span", null, text));
     var link = contactLink(this.options.query);
+    this.message.appendChild(el("span", null, withWay(text, link)));
     if (link) { this.message.appendChild(document.createTextNode(" ")); this.message.appendChild(link); }
   };
 
@@ -565,7 +570,7 @@
   function attachSearch(input) {
     var wrapper = el("div", { "class": "deflect deflect-search", lang: cfg.lang });
     var panel = el("div", { "class": "deflect-panel", hidden: "" });
-    var hint = el("span", { "class": "deflect-sr", id: "deflect-hint-" + (++uid) }, T.keys);
+    var hint = el("span", { "class": "deflect-sr", id: "deflect-hint-" + (++uid) }, (cfg.search ? T.keys : T.keys.replace(/ \([^)]*\)/, "")));
     var live = el("div", { "class": "deflect-sr", role: "status", "aria-live": "polite" });
     wrapper.appendChild(panel);
     wrapper.appendChild(hint);
@@ -643,7 +648,7 @@
           var link = results.list.children[results.active].querySelector("a");
           results.opened(results.active);
           window.location.href = link.href;
-        } else if (input.value.trim().length >= cfg.minChars) {
+        } else if (cfg.search && input.value.trim().length >= cfg.minChars) {
           searcher.reset();
           window.location.href = searchPage(input.value.trim());   // the results page: the same three answers
         } else {
