@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 from deflect.formats import Article
 from deflect.privacy import Redactor, default_redactor
 from deflect.privacy import lexicon as lx
-from deflect.text import markdown_blocks
+from deflect.text import markdown_units
 
 TEMPLATES = {
     "de": {
@@ -35,18 +35,19 @@ TEMPLATES = {
 }
 
 
-def article_excerpt(body: str, min_chars: int = 300, max_chars: int = 900) -> str:
-    """The article's first paragraph(s) as plain text: at least ``min_chars`` where the article has
-    them, never ending on an introduction (``...:``), at most ``max_chars``."""
+def article_excerpt(body: str, max_chars: int = 1200) -> str:
+    """The article's opening parts as plain text, as many as fit in ``max_chars`` (the whole answer of
+    most articles: an agent shortens a draft more easily than completing it), more where the last one
+    is an introduction (``...:``) of what follows; never cut inside a list or table (steps 1-2 of 4 are no
+    instructions): ``markdown_units``."""
     chosen: list[str] = []
     total = 0
-    for block in markdown_blocks(body):
-        if chosen and total >= min_chars and not chosen[-1].endswith(":"):
+    for unit in markdown_units(body):
+        announced = bool(chosen) and chosen[-1].endswith(":")
+        if chosen and not announced and total + len(unit) > max_chars:
             break
-        if chosen and total + len(block) > max_chars:
-            break
-        chosen.append(block)
-        total += len(block)
+        chosen.append(unit)
+        total += len(unit)
     while chosen and chosen[-1].endswith(":") and len(chosen) > 1:
         chosen.pop()
     return "\n\n".join(chosen)

@@ -91,6 +91,59 @@ def markdown_blocks(markdown: str) -> list[str]:
     return blocks
 
 
+def markdown_units(markdown: str) -> list[str]:
+    """The top-level parts of a Markdown document as plain text: a paragraph or heading, a whole list
+    (items numbered as written, nested ones indented, an item's further paragraphs under it), a whole
+    table (a row per line), a code block. An excerpt made of them never stops inside a list of steps."""
+    units: list[str] = []
+    lines: list[str] = []
+    ordered: list[bool] = []
+    prefix: str | None = None
+    cells: list[str] | None = None
+    table = False
+
+    def flush() -> None:
+        if lines:
+            units.append("\n".join(lines))
+            lines.clear()
+
+    for token in _md.parse(markdown or ""):
+        kind = token.type
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            ordered.append(kind == "ordered_list_open")
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            ordered.pop()
+            if not ordered:
+                flush()
+        elif kind == "list_item_open":
+            prefix = f"{token.info}. " if ordered and ordered[-1] and token.info else "- "
+        elif kind in ("table_open", "table_close"):
+            table = kind == "table_open"
+            if not table:
+                flush()
+        elif kind == "tr_open":
+            cells = []
+        elif kind == "tr_close":
+            if cells:
+                lines.append(" | ".join(cells))
+            cells = None
+        elif kind == "inline":
+            text = _readable_inline(token)
+            if cells is not None:
+                cells.append(text)
+            elif text and ordered:
+                lines.append("   " * (len(ordered) - 1) + (prefix or "   ") + text)
+                prefix = None
+            elif text:
+                lines.append(text)
+                flush()
+        elif kind in ("fence", "code_block") and token.content.strip():
+            flush()
+            units.append(token.content.strip())
+    flush()
+    return units
+
+
 def plain_text(markdown: str) -> str:
     """The readable blocks of a Markdown document, joined by blank lines."""
     return "\n\n".join(markdown_blocks(markdown))

@@ -47,13 +47,15 @@ def test_snippet_without_matches_starts_at_the_beginning():
     assert snippet(long, "nichts").endswith("…") and not snippet(long, "nichts").startswith("…")
 
 
-def test_article_excerpt_does_not_end_on_an_introduction():
-    body = ("Sie können online kündigen.\n\n**So geht es:**\n\n1. Anmelden\n2. Kündigen\n\n"
-            "Weitere Informationen folgen in einem sehr langen Absatz. " * 1)
-    excerpt = article_excerpt(body, min_chars=20)
-    assert excerpt.startswith("Sie können online kündigen.")
-    assert not excerpt.endswith(":")
-    assert "1. Anmelden" in article_excerpt(body, min_chars=40)
+def test_article_excerpt_does_not_end_on_an_introduction_nor_inside_a_list():
+    body = ("Sie können online kündigen.\n\n**So geht es:**\n\n1. Anmelden\n2. Kündigen\n   - im Konto\n"
+            "   - per Button\n3. Bestätigen\n\n| Weg | Dauer |\n|---|---|\n| online | sofort |\n\n"
+            + "Weitere Informationen folgen in einem sehr langen Absatz. " * 10)
+    excerpt = article_excerpt(body, max_chars=40)
+    assert excerpt.startswith("Sie können online kündigen.") and not excerpt.endswith(":")
+    assert article_excerpt(body, max_chars=60) == ("Sie können online kündigen.\n\nSo geht es:\n\n1. Anmelden\n"
+                                                   "2. Kündigen\n   - im Konto\n   - per Button\n3. Bestätigen")
+    assert article_excerpt(body, max_chars=160).endswith("3. Bestätigen\n\nWeg | Dauer\nonline | sofort")
 
 
 def test_build_draft_parts_cite_sources():
