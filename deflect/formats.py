@@ -189,7 +189,7 @@ def front_matter_problem(text: str, exc: yaml.YAMLError) -> tuple[str, int]:
 def read_article(path: Path) -> Article:
     """Parse one Markdown article with YAML front matter."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")   # Windows editors save a byte-order mark first
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", str(path)) from exc
     try:
@@ -287,19 +287,31 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict]]:
     header = text.split("\n", 1)[0]
     separator = max(CSV_SEPARATORS, key=header.count)
     # strict: a quote left open must not swallow the rows after it into one field.
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
     start = 1
     try:
-        missing = [c for c in ("id", "body") if c not in (reader.fieldnames or [])]
+        columns = next(reader, [])
+        missing = [c for c in ("id", "body") if c not in columns]
         if missing:
             raise InputError(f"CSV header has no {' or '.join(repr(c) for c in missing)} column", str(path), 1,
                              hint="The first row names the columns: id,subject,body,resolution,article_id,...")
+        twice = sorted({c for c in columns if c and columns.count(c) > 1})
+        if twice:
+            raise InputError(f"CSV header names the column {twice[0]!r} twice", str(path), 1,
+                             hint="Rename or remove one of them: only one value per field can be kept.")
         start = reader.line_num + 1
-        for row in reader:
-            if None in row:
-                raise InputError(f"{len(row[None])} more value(s) than the header has columns", str(path), start,
-                                 hint=f"Quote values that contain the separator {separator!r}.")
-            yield start, {k: (v if v != "" else None) for k, v in row.items() if k}
+        for values in reader:
+            if any(v.strip(SPACE) for v in values):   # rows of separators only (Excel's ;;;) are no tickets
+                # a row with fewer values is a row broken by an unquoted line break: its rest would
+                # become a ticket of its own
+                if len(values) > len(columns):
+                    raise InputError(f"{len(values) - len(columns)} more value(s) than the header has columns",
+                                     str(path), start, hint=f"Quote values that contain the separator {separator!r}.")
+                if len(values) < len(columns):
+                    raise InputError(f"{len(columns) - len(values)} value(s) fewer than the header has columns",
+                                     str(path), start, hint="Quote values that contain a line break (\"...\"), or "
+                                                            f"add the missing separators {separator!r}.")
+                yield start, {k: (v if v != "" else None) for k, v in zip(columns, values, strict=True) if k}
             start = reader.line_num + 1
     except csv.Error as exc:
         raise InputError(f"broken CSV in the row starting here ({exc})", str(path), start,

@@ -71,6 +71,13 @@ def test_locales_as_cms_and_help_desks_export_them_give_the_language(tmp_path):
         read_article(write(tmp_path / "b.md", "---\ntitle: Abo\nlanguage: deutsch\n---\nText\n"))
 
 
+def test_an_article_saved_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "abo.md"
+    path.write_bytes("---\ntitle: Abo pausieren\n---\nSo geht es.\r\n".encode("utf-8-sig"))
+    article = read_article(path)
+    assert article.title == "Abo pausieren" and article.body.strip() == "So geht es."
+
+
 def test_missing_title_is_an_error(tmp_path):
     p = write(tmp_path / "notitle.md", "---\nid: x\n---\nbody\n")
     with pytest.raises(InputError, match=r"notitle\.md:1: missing 'title'"):
@@ -209,6 +216,20 @@ def test_csv_needs_a_body_column(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("id,subject\n1,Abo kündigen\n", encoding="utf-8")
     with pytest.raises(InputError, match="no 'body' column"):
+        read_tickets(path)
+
+
+def test_csv_row_broken_by_a_line_break_is_refused_not_split_into_two_tickets(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id;subject;body;created_at\n5;Zeitung;Hallo,\nmeine Zeitung fehlt seit Montag.;03.11.2025 10:00\n"
+                    ";;;\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"t.csv:2: 1 value\(s\) fewer than the header has columns") as err:
+        read_tickets(path)
+    assert "line break" in err.value.hint
+    path.write_text('id;subject;body\n5;Zeitung;"Hallo,\nfehlt"\n;;\n', encoding="utf-8")   # quoted; Excel's ;;
+    assert [(t.id, t.body) for t in read_tickets(path)] == [("5", "Hallo,\nfehlt")]
+    path.write_text("id;body;body\n5;a;b\n", encoding="utf-8")
+    with pytest.raises(InputError, match="names the column 'body' twice"):
         read_tickets(path)
 
 
