@@ -180,6 +180,7 @@ def test_rate_limit_per_client(tmp_path):
     logged = store.db.execute("select count(*) from inquiries").fetchone()[0]
     page = client.get("/search?q=Abo+k%C3%BCndigen")
     assert page.status_code == 429 and "Zum Kontaktformular" in page.get_data(as_text=True)
+    assert "in einer Minute noch einmal" in page.get_data(as_text=True)     # busy, not "unavailable"
     assert store.db.execute("select count(*) from inquiries").fetchone()[0] == logged
 
 

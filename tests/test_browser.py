@@ -255,11 +255,18 @@ def test_english_page_uses_english_strings(server, page):
     ask(page, "How do I cancel my subscription?")
     sync_api.expect(page.locator(".deflect-search .deflect-title").first).to_have_text(
         "How do I cancel my subscription?")
+    assert page.locator(".deflect-search .deflect-option").first.get_attribute("lang") == "en"   # its own language
     sync_api.expect(page.locator(".deflect-search .deflect-question")).to_have_text("Did this help?")
     page.get_by_role("button", name="No", exact=False).first.click()
     thanks = page.locator(".deflect-search .deflect-thanks")
     sync_api.expect(thanks).to_contain_text("Our team is happy to help")
     sync_api.expect(thanks.get_by_role("link")).to_have_text("Go to the contact form")
+
+
+def test_the_help_page_reflows_at_320_pixels(server, page):
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto(server + "/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
 
 
 def test_contact_form_suggests_and_records_contacted_support(server, page, store):

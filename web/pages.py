@@ -110,6 +110,7 @@ PHRASES: dict[str, tuple[Any, Any]] = {
     "other_lang_code": ("en", "de"),
     "back": ("Zurück zur Hilfe-Übersicht", "Back to the help center"),
     "breadcrumb": ("Hilfe", "Help"),
+    "breadcrumb_label": ("Pfadnavigation", "Breadcrumb"),
     "questions": ("Dieser Artikel beantwortet Fragen wie", "This article answers questions like"),
     "still": ("Noch Fragen?", "Still need help?"),
     "still_lead": ("Unser Team hilft Ihnen gern persönlich weiter.", "Our team is happy to help you in person."),
@@ -143,6 +144,9 @@ PHRASES: dict[str, tuple[Any, Any]] = {
                      "Please type your question (at least 3 characters)."),
     "search_error": ("Die Suche ist gerade nicht erreichbar. Unser Team hilft Ihnen gern persönlich weiter.",
                      "Search is unavailable right now. Our team is happy to help you in person."),
+    "search_busy": ("Gerade kamen sehr viele Suchen von hier. Bitte versuchen Sie es in einer Minute noch einmal "
+                    "– oder schreiben Sie uns direkt.", "Many searches came from here just now. Please try again in "
+                    "a minute, or write to us directly."),
     "search_button": ("Suchen", "Search"),
     "skip": ("Zum Inhalt springen", "Skip to content"),
 }
@@ -250,7 +254,7 @@ def search():
     status = 200
     if len(query) >= 3:
         if over_limit("suggest"):   # the widget's limit: the page runs the model and logs an inquiry too
-            found, status = {"decision": "error", "articles": []}, 429
+            found, status = {"decision": "busy", "articles": []}, 429   # not an outage: later it works
         elif held_out(session):     # the experiment's control group sees no suggestions here either
             text = get_redactor().redact(query)
             log_inquiry(text, Suggestion(decision="holdout", confidence=0.0, articles=[],

@@ -340,7 +340,8 @@
         ev.preventDefault();
         var fields = formFields(form);
         if (fields.subject && !fields.subject.value && prefill) fields.subject.value = prefill().slice(0, 200);
-        form.scrollIntoView({ behavior: "smooth", block: "start" });
+        var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+        form.scrollIntoView({ behavior: still ? "auto" : "smooth", block: "start" });
         var first = fields.subject || fields.body || form.querySelector("input, textarea, select");
         if (first) first.focus({ preventScroll: true });
       });
@@ -486,6 +487,7 @@
       var a = articles[i];
       var item = el("li", {
         "class": "deflect-option", id: this.id + "-opt-" + i, "data-index": String(i),
+        lang: a.language || null,   // a German article on an English page is read out in German
         role: this.options.listbox ? "option" : null,
         "aria-selected": this.options.listbox ? "false" : null,
       });
