@@ -46,3 +46,12 @@ def test_summary_says_what_the_numbers_mean():
     assert off["difference"] is None and "off" in off["meaning"]
     unclear = summarize((100, 40), (20, 9), 0.2)
     assert "not distinguishable from no effect" in unclear["meaning"]
+    # no contact yet in either group: the sample sizes are still planned, not 0
+    early = summarize((40, 0), (10, 0), 0.2)
+    assert all(n["sessions"] > 100 for n in early["sessions_needed"])
+    # a real null result with many sessions is said as such
+    null = summarize((33600, 10080), (8400, 2520), 0.2)
+    assert "No measurable effect" in null["meaning"] and "more sessions" not in null["meaning"]
+    # switched off after it ran: the held-out sessions of the period are still compared
+    after = summarize((1000, 350), (200, 100), 0.0)
+    assert "off now" in after["meaning"] and "lowered the contact rate" in after["meaning"]

@@ -80,9 +80,9 @@ def test_metrics_latency_per_route_template_and_figures_from_the_store(tmp_path)
     later = _samples(client.get("/metrics").get_data(as_text=True))
     assert _count(later, "unmatched", "other", "404") == 1   # a made-up method makes no series of its own
     for decision in set(decisions):   # label values as the engine decided
-        key = ("deflect_inquiries_total", (("channel", "widget"), ("decision", decision)))
+        key = ("deflect_inquiries_stored", (("channel", "widget"), ("decision", decision)))
         assert after[key] == decisions.count(decision)
-    assert after[("deflect_feedback_total", (("event", "not_helpful"),))] == 1
+    assert after[("deflect_feedback_stored", (("event", "not_helpful"),))] == 1
     assert after[("deflect_database_up", ())] == 1
 
 

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from deflect.clock import parse_time, utcnow
@@ -91,11 +91,13 @@ class StoreCollector:
 
     def _store(self, store) -> Iterator[Metric]:
         q = store.db.execute
-        inquiries = CounterMetricFamily("deflect_inquiries", "Logged inquiries by channel and decision.",
-                                        labels=["channel", "decision"])
+        # rows in the store, not counters: `privacy purge` deletes old ones (a counter that falls reads as a reset)
+        inquiries = GaugeMetricFamily("deflect_inquiries_stored", "Logged inquiries kept in the store, by channel "
+                                      "and decision.", labels=["channel", "decision"])
         for channel, decision, n in q("select channel, decision, count(*) from inquiries group by 1, 2"):
             inquiries.add_metric([channel or "", decision or ""], n)
-        feedback = CounterMetricFamily("deflect_feedback", "Feedback events by kind.", labels=["event"])
+        feedback = GaugeMetricFamily("deflect_feedback_stored", "Feedback events kept in the store, by kind.",
+                                     labels=["event"])
         for event, n in q("select event, count(*) from feedback group by 1"):
             feedback.add_metric([event or ""], n)
         yield inquiries

@@ -19,6 +19,7 @@ CONTACTED = """
     where f.event = 'contacted_support' and i.session is not null
     union select session from contacts where session is not null"""
 PRECISIONS = (0.05, 0.02, 0.01)   # half-widths of the interval the sample-size table is given for
+NO_EFFECT = 0.02   # an interval around 0 no wider than this either way: "no measurable effect", not "more sessions"
 
 
 def arm_counts(store: Store, since: str, until: str) -> dict[str, tuple[int, int]]:
@@ -46,7 +47,9 @@ def summarize(shown: tuple[int, int], held: tuple[int, int], share: float) -> di
         if p2 > 0:
             out["prevented_share"] = round(-d / p2, 4)
         if 0 < share < 1:
-            out["sessions_needed"] = [{"half_width": h, "sessions": sessions_needed(k1 / n1, p2, h, share)}
+            # planned with the "plus four" rates: no contact yet (0 %) would otherwise need 0 sessions
+            plan1, plan2 = (k1 + 2) / (n1 + 4), (k2 + 2) / (n2 + 4)
+            out["sessions_needed"] = [{"half_width": h, "sessions": sessions_needed(plan1, plan2, h, share)}
                                       for h in PRECISIONS]
     out["meaning"] = meaning(out)
     return out
@@ -61,7 +64,8 @@ def _arm(n: int, k: int) -> dict:
 def meaning(result: dict) -> str:
     """One paragraph for a reader who is not a statistician."""
     shown, held, diff = result["shown"], result["holdout"], result["difference"]
-    if not result["holdout_share"]:
+    off = not result["holdout_share"]
+    if off and diff is None:
         return ("The holdout experiment is off (DEFLECT_HOLDOUT): every session gets suggestions, so there "
                 "is no control group and no measured effect of deflect on contacts.")
     if diff is None:
@@ -69,8 +73,10 @@ def meaning(result: dict) -> str:
                 "sessions both exist.")
     low, high = diff["ci95"]
     pts = lambda x: f"{abs(x) * 100:.1f} points"  # noqa: E731
-    text = (f"Of {held['sessions']} sessions without suggestions, {held['contact_rate']:.1%} contacted support; "
-            f"of {shown['sessions']} with suggestions, {shown['contact_rate']:.1%}. ")
+    text = ("The holdout experiment is off now (DEFLECT_HOLDOUT); these are the sessions of the period held "
+            "out while it ran. " if off else "")
+    text += (f"Of {held['sessions']} sessions without suggestions, {held['contact_rate']:.1%} contacted support; "
+             f"of {shown['sessions']} with suggestions, {shown['contact_rate']:.1%}. ")
     if high < 0:
         text += (f"Suggestions lowered the contact rate by {pts(diff['value'])} (95 % interval: between "
                  f"{pts(high)} and {pts(low)}): that many contacts in a hundred sessions did not happen "
@@ -78,6 +84,10 @@ def meaning(result: dict) -> str:
     elif low > 0:
         text += (f"With suggestions the contact rate is {pts(diff['value'])} higher (95 % interval "
                  f"{pts(low)} to {pts(high)}): the suggestions do not prevent contacts.")
+    elif max(-low, high) <= NO_EFFECT:
+        text += (f"No measurable effect on contacts: the 95 % interval ({low * 100:+.1f} to {high * 100:+.1f} "
+                 f"points) rules out that suggestions changed the contact rate by more than "
+                 f"{pts(max(-low, high))} either way.")
     else:
         text += (f"The difference ({diff['value'] * 100:+.1f} points, 95 % interval {low * 100:+.1f} to "
                  f"{high * 100:+.1f}) is not distinguishable from no effect yet; more sessions are needed "
