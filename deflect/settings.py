@@ -155,7 +155,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("article_max_content_length", 1024 * 1024, _int_range(1, 1 << 30), "ARTICLE_MAX_CONTENT_LENGTH",
             "--article-max-content-length", "Largest body in bytes of an article pushed to /api/v1/articles."),
     Setting("help_center_url", None, _text, "HELP_CENTER_URL", "--help-center-url",
-            "Base URL for relative article links in agent drafts, e.g. https://help.example.com."),
+            "Base URL for relative article links in agent drafts and help-desk notes, e.g. https://help.example.com "
+            "(unset: the agent console's drafts link the article's page on this service, and notes keep the path)."),
     Setting("draft_signature", None, _text, "DRAFT_SIGNATURE", "--draft-signature",
             "Name under the closing of agent drafts (unset: \"customer service team\" in the draft's language)."),
     Setting("draft_ticket_min_score", None, _number(0.0, 1.0), "DRAFT_TICKET_MIN_SCORE", "--draft-ticket-min-score",

@@ -38,6 +38,13 @@ def test_agent_console_drafts_a_reply(server, page, store):
     page.click("#copy-draft")
     sync_api.expect(page.locator("#copy-status")).not_to_have_text("")
     assert page.evaluate("localStorage.getItem('deflect.apiKey')") == key
+    # the next customer's search fails: the previous customer's draft is not left on screen to be sent
+    page.route("**/api/v1/agent/suggest", lambda route: route.abort())
+    page.fill("#body", "Und wie ändere ich meine Adresse?")
+    page.click("#suggest-btn")
+    sync_api.expect(page.locator("#agent-status")).to_have_class("status error")
+    sync_api.expect(draft).to_be_hidden()
+    sync_api.expect(page.locator("#copy-status")).to_have_text("")
 
 
 def test_report_shows_metrics_and_charts(server, page, store):

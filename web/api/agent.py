@@ -1,7 +1,9 @@
 """API v1 for agents (key scope ``agent``): suggested articles, similar resolved tickets and a draft."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from dataclasses import replace
+
+from flask import Blueprint, current_app, jsonify, url_for
 
 from deflect.draft import build_draft, draft_ticket
 from deflect.errors import NotFoundError
@@ -54,8 +56,12 @@ def agent_suggest():
         except NotFoundError:
             article = None
     ticket = draft_ticket(tickets, current_app.config["DRAFT_TICKET_MIN_SCORE"])
-    draft = build_draft(s.language, article=article, ticket=ticket,
-                        base_url=current_app.config["HELP_CENTER_URL"],
+    base_url = current_app.config["HELP_CENTER_URL"]
+    if article is not None and not base_url and not (article.url or "").startswith(("http://", "https://")):
+        # no help center address set: a path would be a dead link in the customer's e-mail, so the draft
+        # links the article's page on this service
+        article = replace(article, url=url_for("pages.article", article_id=article.id, _external=True))
+    draft = build_draft(s.language, article=article, ticket=ticket, base_url=base_url,
                         signature=current_app.config["DRAFT_SIGNATURE"], redactor=get_redactor())
     history = (ticket_history(get_store(), ticket_ref, get_redactor()) if ticket_ref
                else session_history(get_store(), [session], get_redactor()) if session else None)

@@ -153,6 +153,9 @@
     status.textContent = "Searching…";
     status.className = "status";
     $("suggest-btn").disabled = true;
+    // the previous customer's draft must not stay on screen while (or if) this one fails
+    ["agent-results", "draft-panel", "history-panel"].forEach(function (id) { $(id).hidden = true; });
+    $("copy-status").textContent = "";
     C.api("/api/v1/agent/suggest", { method: "POST", body: payload }).then(function (result) {
       status.textContent = "";
       renderDraft(result.draft, result);
