@@ -229,6 +229,18 @@ def test_greetings_and_signatures_to_people_are_redacted():
     assert redact("Best regards,\nJohn Smith") == "Best regards,\n[NAME]"
     assert redact("Gruß Petra") == "Gruß [NAME]"
     assert redact("Sehr geehrter Herr Dr. Meier,") == "Sehr geehrter Herr Dr. [NAME],"
+    # particles do not use up the words a name may have; couples sign together
+    assert redact("Mit freundlichen Grüßen\nFrau Dr. Ursula von der Heide") == \
+        "Mit freundlichen Grüßen\nFrau Dr. [NAME]"
+    assert redact("Viele Grüße\nSabine und Klaus Wagner") == "Viele Grüße\n[NAME] und [NAME]"
+    # given names with Turkish or Polish letters, also typed without them
+    assert redact("Ich bin Frau Özlem Kaya und habe ein Abo") == "Ich bin Frau [NAME] und habe ein Abo"
+    assert redact("Frau Ayse Demir schreibt") == "Frau [NAME] schreibt"
+
+
+def test_a_known_name_typed_without_umlauts_and_a_date_with_its_time():
+    assert redact("hallo, juergen mueller hier", known=["Jürgen Müller"]) == "hallo, [NAME] hier"
+    assert redact("Anruf am 03.11.2025 10:00 bitte") == "Anruf am 03.11.2025 10:00 bitte"
 
 
 @pytest.mark.parametrize("text", [None, "", "   ", "Keine Daten hier."])

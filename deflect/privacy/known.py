@@ -21,9 +21,18 @@ def _digits_pattern(value: str) -> str:
     return _SEPARATORS.join(chars)
 
 
+# A German letter as a customer without it types it ("Jürgen Müller" -> "juergen mueller", "Jurgen Muller").
+_SPELLED = {"ä": "(?:ä|ae|a)", "ö": "(?:ö|oe|o)", "ü": "(?:ü|ue|u)", "ß": "(?:ß|ss)"}
+
+
+def _spelling(word: str) -> str:
+    return "".join(_SPELLED.get(c.lower(), re.escape(c)) for c in word)
+
+
 def _words_pattern(value: str) -> str:
-    """Match ``value``'s words with any whitespace or light punctuation between them."""
-    return r"[\s,.\-]+".join(re.escape(w) for w in re.findall(r"[^\s,]+", value))
+    """Match ``value``'s words with any whitespace or light punctuation between them, umlauts also as
+    they are typed without them."""
+    return r"[\s,.\-]+".join(_spelling(w) for w in re.findall(r"[^\s,]+", value))
 
 
 def classify(value: str) -> str:
@@ -71,8 +80,8 @@ def find_known(text: str, known: Iterable[str]) -> list[Finding]:
             for part in _name_parts(value):
                 # Parts are matched only where capitalised as a name is: the part "Post" of "Hans Post"
                 # must not take the word "post". The whole name matches in any case (above).
-                for m in re.finditer(rf"(?<![\w-]){re.escape(part)}(?![\w-])", text, re.I):
-                    if m.group()[0].isupper() or text[m.start():m.end()].lower() in lx.FIRST_NAMES:
+                for m in re.finditer(rf"(?<![\w-]){_spelling(part)}(?![\w-])", text, re.I):
+                    if m.group()[0].isupper() or lx.is_first_name(text[m.start():m.end()]):
                         out.append(Finding(m.start(), m.end(), "name", m.group()))
     return out
 

@@ -5,6 +5,8 @@ lower-case; compare with ``word.lower()``.
 """
 from __future__ import annotations
 
+import unicodedata
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -117,7 +119,26 @@ mohammed mohamed muhammad ahmed ahmad fatima hasan hassan hüseyin ibrahim murat
 ivan dmitri sergej sergei olga natalia natalja svetlana tatjana jelena irina andrzej pawel dragan goran
 antonio francesco jose josé juan carlos lucia pablo diego miguel ana ines inés pedro
 harriet imogen deborah hugo arthur alfie archie freya poppy rosie isla florence edith mabel
+özlem gül gülsüm şule çiğdem ümit ülkü ömer öznur özge hülya sevgi büşra tuğba gökhan ilknur songül semra
+hacer derya sibel nurcan aysel serkan volkan tolga oğuz burak cem kemal erkan ayten kübra merve esra ebru
+fadime hatice łukasz wojciech józef bożena grażyna stanisław swetlana oksana ljudmila walentina nadeschda
+milica jovana ivana marija luka
 """)
+
+
+def _folded(word: str) -> str:
+    """``word`` in lower case without diacritics ("Ayşe" -> "ayse", "Łukasz" -> "lukasz", "Jürgen" -> "jurgen")."""
+    word = word.lower().replace("ß", "ss").replace("ı", "i").replace("ł", "l")
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+_FIRST_FOLDED = frozenset(_folded(name) for name in FIRST_NAMES)
+
+
+def is_first_name(word: str) -> bool:
+    """A common given name, written with its diacritics or without them (customers' keyboards)."""
+    low = word.lower()
+    return low in FIRST_NAMES or _folded(low) in _FIRST_FOLDED
 
 # Street name endings (German compounds: "Lindenallee", "Hauptstr.") and separate street words (English).
 STRONG_STREET_SUFFIXES = ("straße", "strasse", "str.", "weg", "allee", "platz", "gasse", "chaussee", "promenade")

@@ -37,6 +37,7 @@ _CUE = re.compile(rf"(?i)(?<![\w-])(?:{_phrases(lx.NAME_LABELS | lx.RELATIONS)})
 _CUE_COMPOUND = re.compile(r"(?i)(?<![\w-])[^\W\d_]+(?:empfänger|inhaber|halter|partner|name)(?:in)?[ \t]*:")
 _SIG_PREFIX = re.compile(r"[ \t]*(?:i\.[ ]?A\.|i\.[ ]?V\.|ppa\.|pp\.|Dr\.|Prof\.|Dipl\.-\w+\.)[ \t]*")
 _DELIMITER = re.compile(r"[ \t]*(?:--|—|__+)[ \t]*")
+_AND = re.compile(r"(?i)[ \t]+(?:und|and|u\.|&)(?=[ \t])")
 
 
 def _name_word(word: str, lower: str = "no") -> bool:
@@ -49,7 +50,7 @@ def _name_word(word: str, lower: str = "no") -> bool:
         return False
     if word[0].isupper():
         return not (word.isupper() and len(word) > 1 and not word.endswith("."))  # "IBAN", "RZ", "EUR"
-    return lower == "any" or (lower == "first" and low in lx.FIRST_NAMES)
+    return lower == "any" or (lower == "first" and lx.is_first_name(low))
 
 
 def _run(text: str, pos: int, limit: int = 3, lower: str = "no", particle_start: bool = False
@@ -60,11 +61,12 @@ def _run(text: str, pos: int, limit: int = 3, lower: str = "no", particle_start:
     while (m := _TOKEN.match(text, pos)) is not None:
         words.append((m.start(1), m.end(1)))
         pos = m.end()
-        if len(words) > limit + 2:
+        if len(words) > limit + 4:
             break
     out: list[tuple[int, int]] = []
     i = 0
-    while i < len(words) and len(out) < limit:
+    # particles do not count: "Ursula von der Heide" is two names
+    while i < len(words) and sum(text[s:e] not in lx.PARTICLES for s, e in out) < limit:
         s, e = words[i]
         word = text[s:e]
         nxt = text[words[i + 1][0]:words[i + 1][1]] if i + 1 < len(words) else ""
@@ -115,8 +117,10 @@ def _pick(text: str, run: list[tuple[int, int]]) -> list[Finding]:
     first = text[run[0][0]:run[0][1]]
     if first.islower():  # particle: "Herr von Bülow"
         keep = run
-    elif first.lower() in lx.FIRST_NAMES or (len(run) > 1 and _at_boundary(text, run[1][1])):
+    elif lx.is_first_name(first) or (len(run) > 1 and _at_boundary(text, run[1][1])):
         keep = run[:2]  # "Frau Anna Schmidt", "Mr Li Wei)"
+        while len(keep) < len(run) and text[keep[-1][0]:keep[-1][1]] in lx.PARTICLES:
+            keep = run[:len(keep) + 1]   # "Frau Ursula von der Heide"
     else:
         keep = run[:1]  # "Frau Schmidt Bescheid geben": a German noun may follow
     return [_span(text, keep)]
@@ -140,6 +144,11 @@ def _signature_line(text: str, lines: list[tuple[int, int]], index: int, lower: 
         while (p := _SIG_PREFIX.match(text, pos)) is not None and p.end() > pos:
             pos = p.end()
         run = _run(text, pos, limit=4, lower=lower)
+        couple = _AND.match(text, run[-1][1]) if run else None
+        if couple:   # "Sabine und Klaus Wagner": both are named
+            second = _run(text, couple.end(), limit=4, lower=lower)
+            if second and text[second[-1][1]:le].strip(_TAIL_OK) == "":
+                return [_span(text, run), _span(text, second)]
         if run and (text[run[-1][1]:le].strip(_TAIL_OK) == "" or text[run[-1][1]:le].lstrip().startswith((",", "|"))):
             return [_span(text, run)]
         return []
@@ -186,7 +195,7 @@ def _greeting_names(text: str) -> list[Finding]:
         if _SALUTATION.match(text, pos):
             continue  # "Hallo Frau Meier": the salutation rule takes it
         run = _run(text, pos, limit=3, lower="first")
-        if run and not _at_boundary(text, run[-1][1]) and text[run[0][0]:run[0][1]].lower() in lx.FIRST_NAMES:
+        if run and not _at_boundary(text, run[-1][1]) and lx.is_first_name(text[run[0][0]:run[0][1]]):
             run = _run(text, pos, limit=2, lower="any")   # "hallo anna schmidt,": a given name, then its surname
         if run and _at_boundary(text, run[-1][1]):
             out.append(_span(text, run))
@@ -206,7 +215,7 @@ def _intro_names(text: str) -> list[Finding]:
             run = _run(text, m.end(), limit=2, lower="any")
         # "ich bin Abonnent" is no name; "ich bin Franziska Huber" / "I'm Aidan Byrne" are; "I'm Digital
         # Plus customer" names a plan.
-        if run and (text[run[0][0]:run[0][1]].lower() in lx.FIRST_NAMES or len(run) >= 2) \
+        if run and (lx.is_first_name(text[run[0][0]:run[0][1]]) or len(run) >= 2) \
                 and not _ROLE_AFTER.match(text, run[-1][1]):
             out.append(_span(text, run))
     for m in _CUE_COMPOUND.finditer(text):
@@ -238,7 +247,7 @@ def _here_names(text: str) -> list[Finding]:
     for m in _HERE.finditer(text):
         run = _run(text, m.end(), limit=2)
         if run and re.match(r"[ \t]+(?:hier|here)\b", text[run[-1][1]:]) and not _HERE_VERB.match(text, run[-1][1]):
-            if m.group(1) or text[run[0][0]:run[0][1]].lower() in lx.FIRST_NAMES:
+            if m.group(1) or lx.is_first_name(text[run[0][0]:run[0][1]]):
                 out.append(_span(text, run))
     return out
 
@@ -248,14 +257,14 @@ def _lexicon_names(text: str) -> list[Finding]:
     out = []
     for m in re.finditer(r"(?<![\w-])[A-ZÄÖÜ][^\W\d_]+(?:-[A-ZÄÖÜ][^\W\d_]+)?(?![\w-])", text):
         first = m.group().lower()
-        if first in lx.FIRST_NAMES or all(part in lx.FIRST_NAMES for part in first.split("-")):
+        if lx.is_first_name(first) or all(lx.is_first_name(part) for part in first.split("-")):
             run = _run(text, m.start(), limit=3)
             if len(run) >= 2 and all(text[s].isupper() or text[s:e].islower() for s, e in run):
                 # Given name + surname; a third word only after a middle name or an initial
                 # ("Anna Maria Schmidt", "James D. Conrey"): in "Martin Garrix Show" or "Derek Watkins
                 # Lied" the capitalised word after the surname is a noun.
                 second = text[run[1][0]:run[1][1]]
-                middle = second.lower() in lx.FIRST_NAMES or (len(second) == 2 and second.endswith("."))
+                middle = lx.is_first_name(second) or (len(second) == 2 and second.endswith("."))
                 out.append(_span(text, run[:3] if middle else run[:2]))
     return out
 
@@ -295,7 +304,7 @@ def _closing_names(text: str, lines: list[tuple[int, int]]) -> list[Finding]:
     # One word needs to be a known given name; two or three capitalised words count when they follow the
     # body's last sentence directly (not a job title under a signature: "…\nTomasz Wiśniewski\nSenior Buyer").
     after_sentence = text[filled[-2][0]:filled[-2][1]].rstrip().endswith((".", "?", "!", ":"))
-    if initial or first.lower() in lx.FIRST_NAMES or (len(run) >= 2 and after_sentence):
+    if initial or lx.is_first_name(first) or (len(run) >= 2 and after_sentence):
         return [_span(text, run)]
     return []
 

@@ -27,6 +27,7 @@ _THING_LABEL = re.compile(r"(?i)\b(?:artikel|produkt|gutschein|rätsel|raetsel|s
 
 # phonenumbers already rejects slash dates and times; these catch what its matcher lets through.
 _DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\.?")
+_DATE_FIRST = re.compile(r"\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})(?!\d)")   # "03.11.2025 10:00": a date, then the time
 _FRACTION = re.compile(r"(?<![\d.])0\.\d")
 _US_SHAPE = re.compile(r"\(?\d{3}\)?[ .-]?\d{3}[ .-]\d{4}")
 _CURRENCY = re.compile(r"^\s*(?:€|EUR|Euro|\$|USD|£|GBP|CHF|%)", re.I)
@@ -48,7 +49,7 @@ def _phone_ok(text: str, raw: str, start: int, end: int, number: phonenumbers.Ph
     digits = re.sub(r"\D", "", raw)
     if (start and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum()):
         return False  # part of a longer token: "RZ0012345678" is a mandate reference
-    if len(digits) < 7 or _DATE.fullmatch(raw) or _CURRENCY.match(text[end:end + 5]):
+    if len(digits) < 7 or _DATE.fullmatch(raw) or _DATE_FIRST.match(raw) or _CURRENCY.match(text[end:end + 5]):
         return False
     if "," in raw or _FRACTION.search(raw):
         return False  # "0.867 / 0.50", "12,99": figures in a table, not a phone number
