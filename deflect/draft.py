@@ -15,6 +15,7 @@ from deflect.privacy import Redactor, default_redactor
 from deflect.privacy import lexicon as lx
 from deflect.text import markdown_units
 
+LANGUAGE_NAMES = {"de": "German", "en": "English"}
 TEMPLATES = {
     "de": {
         "greeting": "Guten Tag,",
@@ -116,4 +117,10 @@ def build_draft(language: str, article: Article | None = None, ticket: dict | No
     else:
         parts.append(_template("fallback", t["fallback"]))
     parts.append(_template("closing", t["closing"].format(signature=signature or t["signature"])))
-    return {"text": "\n\n".join(p["text"] for p in parts), "parts": parts}
+    draft = {"text": "\n\n".join(p["text"] for p in parts), "parts": parts}
+    if article is not None and article.language and article.language != language:
+        # the greeting and closing follow the customer, the answer is the article's own text
+        draft["check"] = (f"The article is in {LANGUAGE_NAMES.get(article.language, article.language)}, the "
+                          f"customer wrote in {LANGUAGE_NAMES.get(language, language)}: translate its answer "
+                          "before sending.")
+    return draft

@@ -95,3 +95,11 @@ def test_an_email_reply_loses_its_signature_block_and_the_message_it_quotes():
     assert "Tipp" in html_to_text("<p>So geht es.</p><blockquote>Tipp: vorher speichern</blockquote>")
     table = "<table><tr><td>Digital-Abo</td><td>9,90 €</td></tr><tr><td>Print-Abo</td><td>34,90 €</td></tr></table>"
     assert html_to_text(table) == "Digital-Abo 9,90 €\n\nPrint-Abo 34,90 €"
+
+
+def test_a_draft_whose_article_is_in_another_language_says_so():
+    article = Article(id="a", title="E-Paper als PDF", body="Laden Sie die Ausgabe als PDF herunter.",
+                      language="de", url="/hilfe/pdf")
+    draft = build_draft("en", article=article)
+    assert draft["text"].startswith("Hello,") and "translate" in draft["check"] and "German" in draft["check"]
+    assert "check" not in build_draft("de", article=article)

@@ -112,6 +112,8 @@ SCHEMAS = {
         "text": STR,
         "parts": {"type": "array",
                   "items": _obj({"text": STR, "source": _ref("Source")}, ["text", "source"])},
+        "check": {**STR, "description": "What the agent must check before sending (an article in another "
+                  "language than the customer's); absent when nothing."},
     }, ["text", "parts"]),
     "AgentSuggestResponse": _obj({
         "ok": OK, "id": STR, "decision": DECISION, "shown": SHOWN,

@@ -61,8 +61,9 @@ def compose_note(engine: Engine, subject: str, text: str, options: NoteOptions,
                         signature=options.signature, redactor=redactor)
     done = (history or {}).get("summary") or ""
     base_url = options.help_center_url
-    return Note(html=_history_html(done) + _html(s, tickets, draft["text"], base_url),
-                markdown=_history_markdown(done) + _markdown(s, tickets, draft["text"], base_url), suggestion=s)
+    check = draft.get("check", "")
+    return Note(html=_history_html(done) + _html(s, tickets, draft["text"], base_url, check),
+                markdown=_history_markdown(done) + _markdown(s, tickets, draft["text"], base_url, check), suggestion=s)
 
 
 def _history_markdown(done: str) -> str:
@@ -79,7 +80,7 @@ def _verdict(s: Suggestion) -> str:
     return f"deflect: {what} (confidence {s.confidence:.0%})"
 
 
-def _markdown(s: Suggestion, tickets: list[dict], draft: str, base_url: str | None) -> str:
+def _markdown(s: Suggestion, tickets: list[dict], draft: str, base_url: str | None, check: str = "") -> str:
     lines = [f"**{_verdict(s)}**", "", "Suggested articles:"]
     links = [(a, absolute_url(a.url, base_url)) for a in s.articles]
     lines += [f"{i}. [{a.title}]({url})  ({a.score:.2f})" if url else f"{i}. {a.title}  ({a.score:.2f})"
@@ -88,11 +89,11 @@ def _markdown(s: Suggestion, tickets: list[dict], draft: str, base_url: str | No
         lines += ["", "Similar resolved tickets:"]
         lines += [f"- {t['id']}: {clip(t['subject'], 80)} → {clip(t['resolution'], 160)}  ({t['score']:.2f})"
                   for t in tickets]
-    lines += ["", "Draft reply:", "", draft]
+    lines += ["", *([f"**Check before sending:** {check}", ""] if check else []), "Draft reply:", "", draft]
     return "\n".join(lines)
 
 
-def _html(s: Suggestion, tickets: list[dict], draft: str, base_url: str | None) -> str:
+def _html(s: Suggestion, tickets: list[dict], draft: str, base_url: str | None, check: str = "") -> str:
     e = html.escape
     links = [(a, absolute_url(a.url, base_url)) for a in s.articles]
     items = "".join(f'<li><a href="{e(url)}">{e(a.title)}</a> ({a.score:.2f})</li>' if url
@@ -103,5 +104,7 @@ def _html(s: Suggestion, tickets: list[dict], draft: str, base_url: str | None) 
                        f"({t['score']:.2f})</li>" for t in tickets)
         parts.append(f"<p>Similar resolved tickets:</p><ul>{rows}</ul>")
     body = "".join(f"<p>{e(p).replace(chr(10), '<br>')}</p>" for p in draft.split("\n\n"))
+    if check:
+        parts.append(f"<p><strong>Check before sending:</strong> {e(check)}</p>")
     parts.append(f"<p>Draft reply:</p><blockquote>{body}</blockquote>")
     return "".join(parts)

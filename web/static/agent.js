@@ -62,6 +62,9 @@
     badge.textContent = verdict[0] +
       (typeof result.confidence === "number" ? " · " + Math.round(result.confidence * 100) + " %" : "");
     badge.className = "badge " + verdict[1];
+    var check = $("draft-check");
+    check.textContent = (draft && draft.check) || "";
+    check.hidden = !check.textContent;
     $("draft-panel").hidden = false;
   }
 
