@@ -70,6 +70,7 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
         ticket_counts = store.upsert_tickets(tickets)
     report["articles"] = {k: len(v) for k, v in arts.items()} | {"deleted": len(pruned)}
     report["deleted_articles"] = pruned
-    report["tickets"] = ticket_counts | {"not_resolved": len(open_tickets)}
+    report["tickets"] = ticket_counts | {"not_resolved": len(open_tickets),
+                                         "undated": sum(t.created_at is None for t in tickets)}
     report["weeks_moved"] = weeks
     return report

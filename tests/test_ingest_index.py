@@ -66,6 +66,7 @@ def test_tickets_an_export_marks_as_not_resolved_are_counted_not_imported(faq, h
     result = CliRunner().invoke(cli, ["ingest", str(faq), "--home", str(home.path)])
     assert result.exit_code == 0, result.output
     assert "3 new" in result.output and "2 not imported: their status says they are not resolved" in result.output
+    assert "3 ticket(s) without created_at" in result.output   # the trends would read them as asked today
     store = open_store(home.db_path)
     assert sorted(store.get_tickets(["T1", "T2", "T3", "T4", "T5"])) == ["T1", "T2", "T5"]
 

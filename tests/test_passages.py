@@ -66,3 +66,12 @@ def test_an_answer_deep_in_a_long_body_is_found_and_shown_as_the_snippet(demo_ho
         assert all(a.snippet is None or a.snippet for a in no_body)
     finally:
         deflector.close()
+
+
+def test_an_article_longer_than_its_passages_reach_is_named():
+    from deflect.index.documents import cut_short
+
+    manual = " ".join(f"Abschnitt {i} erklärt etwas Wichtiges zur Zustellung." for i in range(800))
+    articles = [Article(id="handbuch", title="Handbuch", body=manual, language="de"),
+                Article(id="kurz", title="Kurz", body="Ein Satz.", language="de")]
+    assert cut_short(articles) == ["handbuch"]

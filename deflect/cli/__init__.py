@@ -65,6 +65,10 @@ def ingest(paths, prune, dates_to_now, home):
     click.echo(f"tickets:  {t['new']} new, {t['changed']} changed, {t['unchanged']} unchanged"
                + (f"; {t['not_resolved']} not imported: their status says they are not resolved (open, pending, "
                   "spam...); import them again once resolved" if t["not_resolved"] else ""))
+    if t["undated"]:
+        click.echo(f"note: {t['undated']} ticket(s) without created_at count as asked on the day they are first "
+                   "ingested (the report's trends, costs and incidents); export the creation time if the help "
+                   "desk has it.")
     if a["new"] or a["changed"] or t["new"] or t["changed"] or a["deleted"]:
         click.echo("Run `deflect index` to make the changes searchable.")
 
@@ -146,6 +150,12 @@ def index(model, labelled, candidates, full, rebuild, kind, device, threads, qui
     if manifest.get("caught_up"):
         u = manifest["caught_up"]
         click.echo(f"changes stored while indexing were applied too: {u['added']} added, {u['removed']} removed")
+    from deflect.index.documents import MAX_PASSAGES, cut_short
+    if long := cut_short(store.articles()):
+        click.echo(f"note: {len(long)} article(s) longer than {MAX_PASSAGES} passages (about "
+                   f"{MAX_PASSAGES * 400 // 1000} KB of text) are searchable only up to there: "
+                   + ", ".join(long[:10]) + (" ..." if len(long) > 10 else "")
+                   + "; split them into articles of one question each.")
     _after_index(home)
     if publish_dir:
         _publish(home, store, publish_dir, keep)

@@ -38,9 +38,19 @@ def body_passages(markdown: str) -> list[str]:
     """The body as passages: one when it is short (``BODY_CHARS``), else windows of whole sentences of
     about ``PASSAGE_CHARS`` characters, each starting with the last sentence of the one before, so that
     no answer is cut off from its context on both sides."""
+    return _passages(markdown)[0]
+
+
+def cut_short(articles: list[Article]) -> list[str]:
+    """The ids of articles whose body runs past ``MAX_PASSAGES`` passages: the rest is not searchable."""
+    return [a.id for a in articles if not _passages(a.body)[1]]
+
+
+def _passages(markdown: str) -> tuple[list[str], bool]:
+    """``body_passages`` and whether they hold the whole body."""
     body = clip(markdown_to_text(markdown), 100 * BODY_CHARS)
     if len(body) <= BODY_CHARS:
-        return [body] if body else []
+        return ([body] if body else []), True
     sentences = [clip(s, PASSAGE_CHARS) for s in _SENTENCE_END.split(markdown_to_text(markdown)) if s.strip()]
     passages: list[str] = []
     start = 0
@@ -51,9 +61,9 @@ def body_passages(markdown: str) -> list[str]:
             end += 1
         passages.append(" ".join(sentences[start:end]))
         if end >= len(sentences):
-            break
+            return passages, True
         start = end - 1 if end - 1 > start else end
-    return passages
+    return passages, start >= len(sentences)
 
 
 def ticket_text(row: dict) -> str:

@@ -65,8 +65,10 @@ def _run(text: str, pos: int, limit: int = 3, lower: str = "no", particle_start:
             break
     out: list[tuple[int, int]] = []
     i = 0
-    # particles do not count: "Ursula von der Heide" is two names
-    while i < len(words) and sum(text[s:e] not in lx.PARTICLES for s, e in out) < limit:
+    # after a salutation particles do not count: "Frau Ursula von der Heide" is two names (elsewhere
+    # "Patrick von der Schule abholen" is a name and a place)
+    while i < len(words) and (sum(text[s:e] not in lx.PARTICLES for s, e in out) if particle_start
+                              else len(out)) < limit:
         s, e = words[i]
         word = text[s:e]
         nxt = text[words[i + 1][0]:words[i + 1][1]] if i + 1 < len(words) else ""
