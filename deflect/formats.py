@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -204,9 +205,14 @@ def read_article(path: Path) -> Article:
     if not isinstance(title, (str, int, float)) or not str(title).strip():
         raise InputError("missing 'title' in front matter", str(path), 1,
                          hint="Every article needs a title: line between the --- markers.")
-    article_id = str(meta.get("id") or path.stem).strip()
+    # one spelling of "ü": a file name from macOS or a zip decomposes it, a ticket's article_id does not
+    article_id = unicodedata.normalize("NFC", str(meta.get("id") or path.stem).strip())
     if not article_id:
         raise InputError("empty 'id'", str(path), 1)
+    if "/" in article_id or "\\" in article_id or any(ord(c) < 32 for c in article_id):
+        raise InputError(f"the article id {article_id!r} holds a slash or a control character: its page "
+                         "/articles/<id> could not be linked", str(path), 1,
+                         hint="Set id: in the front matter to letters, digits, '.', '_' or '-'.")
     url = meta.get("url")
     if url is not None and (not isinstance(url, str) or url_problem(url.strip())):
         raise InputError(url_problem(str(url).strip()) or "'url' must be text", str(path), 1)
@@ -372,6 +378,7 @@ def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
     if not subject and not body:
         raise InputError(f"ticket {tid!r} has neither 'subject' nor 'body'", where, line)
     article_id = field_of("article_id")
+    article_id = unicodedata.normalize("NFC", article_id) if article_id else article_id
     if article_id is not None and known_articles is not None and article_id not in known_articles:
         raise InputError(f"ticket {tid!r} links unknown article_id {article_id!r}", where, line,
                          hint="Ingest the article first, or set article_id to null.")

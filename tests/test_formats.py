@@ -11,6 +11,7 @@ from deflect.formats import (
     Inquiry,
     check_expected_articles,
     find_files,
+    parse_ticket,
     read_article,
     read_articles,
     read_inquiries,
@@ -305,7 +306,6 @@ def test_expected_articles_must_exist():
 
 
 def test_an_html_export_body_is_read_as_text_so_its_personal_data_is_found():
-    from deflect.formats import parse_ticket
     from deflect.privacy import default_redactor
 
     ticket = parse_ticket({"id": "Z-1", "subject": "R&uuml;ckruf",
@@ -317,3 +317,17 @@ def test_an_html_export_body_is_read_as_text_so_its_personal_data_is_found():
     assert default_redactor().redact(ticket.body) == "Kundennummer: [CUSTOMER-ID], bitte zurück: [PHONE]"
     plain = parse_ticket({"id": "T-2", "body": "Preis < 10 € & Lieferung > 2 Tage"})
     assert plain.body == "Preis < 10 € & Lieferung > 2 Tage"                         # plain text stays as it is
+
+
+def test_article_ids_from_file_names_are_one_spelling_and_linkable(tmp_path):
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "kündigung")      # as macOS and zip files name it
+    (tmp_path / f"{decomposed}.md").write_text("---\ntitle: Kündigung\n---\nSo geht es.\n", encoding="utf-8")
+    article = read_article(tmp_path / f"{decomposed}.md")
+    assert article.id == "kündigung"
+    assert parse_ticket({"id": "T1", "body": "x", "article_id": decomposed}, known_articles={article.id}).article_id \
+        == "kündigung"
+    (tmp_path / "slash.md").write_text("---\nid: abo/pause\ntitle: Pause\n---\nText\n", encoding="utf-8")
+    with pytest.raises(InputError, match="slash"):
+        read_article(tmp_path / "slash.md")

@@ -83,6 +83,9 @@ def test_cli_creates_and_lists_help_centers(tmp_path):
     assert again.exit_code != 0 and "exists already" in again.output
     bad = runner.invoke(cli, ["tenants", "create", "Rhein_Blick", "--tenants", str(folder)])
     assert bad.exit_code != 0 and "cannot name a help center" in bad.output
+    shared = runner.invoke(cli, ["tenants", "create", "reisen", "--tenants", str(folder)],
+                           env={"DEFLECT_DATABASE_URL": "postgresql://deflect@db/deflect"})
+    assert shared.exit_code != 0 and "DEFLECT_DATABASE_URL" in shared.output and not (folder / "reisen").exists()
     runner.invoke(cli, ["tenants", "create", "leserreisen"], env={"DEFLECT_TENANTS": str(folder)})
     listed = runner.invoke(cli, ["tenants", "list", "--tenants", str(folder)])
     assert listed.exit_code == 0

@@ -40,7 +40,14 @@ def tenants_create(name, folder):
     """Create help center NAME (lowercase letters, digits, hyphens): its home with an empty store."""
     from pathlib import Path
 
+    from deflect.settings import from_env
     from deflect.tenants import is_home, tenant_home
+    if from_env("database_url"):
+        # each help center keeps its own home's store: under the URL its articles would go into the shared
+        # database, and `deflect serve --tenants` refuses that database
+        raise click.ClickException("help centers keep their own store in their home, and DEFLECT_DATABASE_URL is "
+                                   "set\nHint: unset DEFLECT_DATABASE_URL for `deflect tenants` and the commands "
+                                   "on a help center's home.")
     root = Path(_folder(folder)).expanduser()
     root.mkdir(parents=True, exist_ok=True)
     home = tenant_home(root, name)
