@@ -150,3 +150,15 @@ def test_categories():
 def test_render_markdown_disables_html():
     assert render_markdown("<i>x</i>") == "<p>&lt;i&gt;x&lt;/i&gt;</p>\n"
     assert "href" not in render_markdown("[a](javascript:alert(1))")
+
+
+def test_help_page_errors_are_pages_of_the_help_center_in_its_language(client):
+    missing = client.get("/kontakt")
+    assert missing.status_code == 404 and "Seite nicht gefunden" in missing.get_data(as_text=True)
+    assert "Zum Kontaktformular" in missing.get_data(as_text=True)          # the way to a human stays
+    english = client.get("/nothing?lang=en")
+    assert english.status_code == 404 and "Page not found" in english.get_data(as_text=True)
+    wrong = client.post("/search")
+    assert wrong.status_code == 405 and "Allow" in wrong.headers
+    assert "Diese Anfrage können wir leider nicht bearbeiten" in wrong.get_data(as_text=True)
+    assert client.get("/api/v1/nothing").get_json()["ok"] is False         # the API keeps its JSON errors

@@ -14,7 +14,7 @@ import re
 import sqlite3
 import uuid
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from deflect.errors import ClientError, DeflectError, StoreUnavailable
@@ -76,13 +76,32 @@ def is_read_only(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc).replace(" ", "").lower()
 
 
+ERROR_PAGE = "deflect.error_page"
+
+
+def _page(exc: HTTPException, error_id: str | None = None):
+    """A help page's error as a page of the help center (web.pages.error_page); the staff pages and
+    redirects as they are."""
+    if (exc.code or 500) < 400 or request.path.startswith(("/agent", "/report")):
+        return exc
+    error_page = current_app.extensions.get(ERROR_PAGE)   # web.pages registers it with its blueprint
+    if error_page is None:
+        return exc
+    try:
+        body, status = error_page(exc.code or 500, error_id)
+    except Exception:   # the page itself failing must not hide the error
+        return exc
+    given = dict(exc.get_headers())
+    return body, status, {k: given[k] for k in ("Allow", "Retry-After") if k in given}
+
+
 def register(app: Flask) -> None:
     """Install the JSON error handlers on ``app``."""
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if not _is_api():
-            return exc
+            return _page(exc)
         status = exc.code or 500
         given = dict(exc.get_headers())
         headers = {k: given[k] for k in ("Allow", "Retry-After", "WWW-Authenticate") if k in given}
@@ -116,5 +135,5 @@ def register(app: Flask) -> None:
         error_id = uuid.uuid4().hex[:12]
         app.logger.error("internal error %s on %s %s", error_id, request.method, request.path, exc_info=exc)
         if not _is_api():
-            return InternalServerError(f"Internal error (id {error_id}).")
+            return _page(InternalServerError(f"Internal error (id {error_id})."), error_id)
         return error_response("internal error", 500, error_id=error_id)

@@ -22,6 +22,7 @@ from deflect.language import detect_language
 from deflect.store.feedback import record_contact
 
 from .api.common import K_ARTICLES, articles_json, deflector, log_inquiry
+from .errors import ERROR_PAGE
 from .learning import held_out
 from .limits import over_limit
 from .state import get_redactor, get_store
@@ -133,6 +134,10 @@ PHRASES: dict[str, tuple[Any, Any]] = {
         "Demo help center of a fictional publisher – powered by deflect.",
     ),
     "not_found": ("Artikel nicht gefunden", "Article not found"),
+    "page_not_found": ("Seite nicht gefunden", "Page not found"),
+    "bad_request": ("Diese Anfrage können wir leider nicht bearbeiten", "We cannot handle this request"),
+    "server_error": ("Da ist bei uns leider etwas schiefgegangen", "Something went wrong on our side"),
+    "error_id": ("Fehlernummer für unser Team", "Error id for our team"),
     "results_title": ("Suchergebnisse", "Search results"),
     "results_for": ("Ihre Frage", "Your question"),
     "answer_title": ("Die Antwort auf Ihre Frage", "The answer to your question"),
@@ -151,6 +156,20 @@ PHRASES: dict[str, tuple[Any, Any]] = {
     "skip": ("Zum Inhalt springen", "Skip to content"),
 }
 TEXT = {lang: {key: pair[i] for key, pair in PHRASES.items()} for i, lang in enumerate(LANGS)}
+
+
+def error_page(status: int, error_id: str | None = None) -> tuple[str, int]:
+    """A help page's error as a page of the help center, in its language, with the way back and to a
+    human (not the framework's English "Not Found")."""
+    lang = "en" if request.path.startswith("/help/") else page_lang()
+    t = TEXT[lang]
+    heading = t["page_not_found"] if status == 404 else t["server_error"] if status >= 500 else t["bad_request"]
+    return render_template("not_found.html", lang=lang, t=t, heading=heading, error_id=error_id), status
+
+
+@bp.record_once
+def _register_error_page(state) -> None:
+    state.app.extensions[ERROR_PAGE] = error_page
 
 
 def page_lang() -> str:
