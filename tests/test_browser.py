@@ -60,6 +60,21 @@ def test_uncovered_question_shows_the_way_to_a_human(server, page):
     sync_api.expect(subject).to_have_value(UNCOVERED_QUESTION)
 
 
+def test_embedded_beside_a_button_in_a_flex_row_the_panel_goes_below_the_row(server, page):
+    host = server + "/host-row.html"
+    page.route(host, lambda route: route.fulfill(content_type="text/html", body=(
+        '<!doctype html><html lang="de"><body><div class="row" style="display:flex">'
+        '<input id="q" style="flex:1"><button type="button">Chat</button></div>'
+        f'<script src="{server}/static/widget.js" data-deflect-target="#q"></script></body></html>')))
+    page.goto(host)
+    width = page.locator("#q").bounding_box()["width"]
+    page.locator("#q").click()
+    page.locator("#q").press_sequentially(UNCOVERED_QUESTION, delay=25)
+    sync_api.expect(page.locator(".deflect-search .deflect-noanswer")).to_be_visible()
+    assert page.evaluate("document.querySelector('.row').nextElementSibling.classList.contains('deflect')")
+    assert page.locator("#q").bounding_box()["width"] == width          # the field keeps its width
+
+
 def test_embedded_on_a_host_page_without_a_contact_way_or_results_page(server, page):
     # a team's own page with the one script tag: no contact form named, no results page of its own
     host = server + "/host-page.html"

@@ -569,6 +569,19 @@
   };
 
   // -- search box: a combobox with a listbox ------------------------------------------------
+  /** Where the panel goes: after the search field, or after the row that holds it beside its button
+   *  (a flex or grid row of the host page would squeeze the panel in between them). */
+  function panelPlace(input) {
+    var node = input;
+    while (node.parentElement && node.parentElement !== document.body && node.parentElement.tagName !== "FORM") {
+      var style = window.getComputedStyle(node.parentElement);
+      var row = /grid/.test(style.display) || (/flex/.test(style.display) && !/column/.test(style.flexDirection));
+      if (!row) break;
+      node = node.parentElement;
+    }
+    return node;
+  }
+
   function attachSearch(input) {
     var wrapper = el("div", { "class": "deflect deflect-search", lang: cfg.lang });
     var panel = el("div", { "class": "deflect-panel", hidden: "" });
@@ -577,7 +590,7 @@
     wrapper.appendChild(panel);
     wrapper.appendChild(hint);
     wrapper.appendChild(live);
-    input.insertAdjacentElement("afterend", wrapper);
+    panelPlace(input).insertAdjacentElement("afterend", wrapper);
 
     var results = new Results(panel, { listbox: true, query: function () { return input.value.trim(); } });
     input.setAttribute("role", "combobox");
