@@ -127,10 +127,14 @@ def test_unsure_question_shows_articles_that_might_help_and_enter_opens_the_resu
     assert 1 <= len(titles) <= 3 and UNSURE_ARTICLE in titles
     sync_api.expect(results.get_by_role("link", name="Zum Kontaktformular")).to_be_visible()
     sync_api.expect(page.locator("#help-search")).to_have_value(UNSURE_QUESTION)
-    # Back: the help page shows the question and its suggestions again
+    # Back: the help page shows the question and its suggestions again, without asking (and logging) again
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/v1/suggest" in r.url else None)
     page.go_back()
     sync_api.expect(page.locator("#help-search")).to_have_value(UNSURE_QUESTION)
     sync_api.expect(page.locator(".deflect-search .deflect-option").first).to_be_visible()
+    page.wait_for_timeout(300)
+    assert asked == []
 
 
 BROAD_QUESTION = "E-Paper"   # several articles might help (sign-in, trial, subscription types)

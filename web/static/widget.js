@@ -241,7 +241,9 @@
       return new Promise(function (resolve) { setTimeout(resolve, 300); }).then(ask);
     }).then(function (result) {
       if (result.id) storageSet("deflect.lastInquiry", result.id);
-      return heldOut(result) ? null : result;
+      if (heldOut(result)) return null;
+      try { storageSet("deflect.lastResult", JSON.stringify({ text: text, result: result })); } catch (e) { /* full */ }
+      return result;
     });
   }
 
@@ -312,6 +314,9 @@
     return {
       soon: later,
       now: function (text) { later.cancel(); lastSent = 0; run(text); },
+      // what was answered before for this text (Back, a reload): shown again without asking again, so the
+      // one question is not logged once more
+      replay: function (text, result) { later.cancel(); lastText = text; onResult(result, text); },
       reset: function () {
         later.cancel(); clearTimeout(gapTimer);
         if (controller) controller.abort();
@@ -642,9 +647,12 @@
     // which keeps the browser's own suggestions out of the listbox, also keeps it from restoring the text).
     var navigation = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
     var saved = storageGet("deflect.query");
-    if (navigation && navigation.type === "back_forward" && saved && !input.value) {
+    if (navigation && (navigation.type === "back_forward" || navigation.type === "reload") && saved && !input.value) {
       input.value = saved;
-      searcher.now(saved);
+      var last = null;
+      try { last = JSON.parse(storageGet("deflect.lastResult") || "null"); } catch (e) { last = null; }
+      if (last && last.text === saved && last.result) searcher.replay(saved, last.result);
+      else searcher.now(saved);
     }
     input.addEventListener("focus", function () {
       if (results.articles.length || results.message.textContent) open();
