@@ -240,6 +240,7 @@ def test_incident_notice_shows_for_a_matching_question_only(server, page, store)
     ask(page, "Meine E-Paper App stürzt beim Öffnen ab")
     notice = page.locator(".deflect-search .deflect-notice")
     sync_api.expect(notice).to_contain_text("Bekannte Störung: Die E-Paper-App stürzt unter Android 15 ab.")
+    assert notice.get_attribute("role") == "alert" and notice.get_attribute("lang") == "de"   # read out, in German
     page.locator("#help-search").fill("")
     page.goto(server + "/")
     ask(page, GERMAN_QUESTION)

@@ -382,13 +382,15 @@
       if (!text) return;
       any().then(function (has) {
         if (!has) return null;
-        return postJSON("/api/v1/notices/match", { text: text.slice(0, cfg.maxChars), language: cfg.lang,
+        return postJSON("/api/v1/notices/match", { text: text.slice(0, cfg.maxChars),
+          language: cfg.lang === "de" || cfg.lang === "en" ? cfg.lang : undefined,   // others: from the text
           session: sessionId(), inquiry_id: result && result.id }).catch(function () { return null; });
       }).then(function (payload) {
         var notice = payload && payload.notice;
         if (!notice || results.inquiryId !== (result && result.id || null)) return;   // a newer question
         if (results.container.querySelector(".deflect-notice")) return;
-        var box = el("div", { "class": "deflect-notice", role: "note" });
+        // an outage is what a customer most needs to hear: an alert is read out when it appears
+        var box = el("div", { "class": "deflect-notice", role: "alert", lang: notice.language || null });
         box.appendChild(el("strong", null, notice.prefix.trim() + " "));
         box.appendChild(document.createTextNode(notice.text));
         results.container.insertBefore(box, results.container.firstChild);
