@@ -84,6 +84,12 @@ class Customers:
                              environ_base={"REMOTE_ADDR": ip})
         assert r.status_code == 201, r.get_data(as_text=True)
 
+    def forge(self, inquiry: str, article: str, session: str, ip: str) -> int:
+        """A "helpful" vote for an article the suggestion did not show; the status it gets (400: refused)."""
+        return self.client.post("/api/v1/feedback", json={"inquiry_id": inquiry, "article_id": article,
+                                                          "helpful": True, "session": session},
+                                environ_base={"REMOTE_ADDR": ip}).status_code
+
     def contact(self, inquiry: str, session: str, ip: str) -> None:
         """The customer writes to support (the widget's event when the contact form is sent)."""
         r = self.client.post("/api/v1/feedback", json={"inquiry_id": inquiry, "event": "contacted_support",
@@ -297,11 +303,15 @@ def feedback_run(dataset: str, built: tuple[Path, Path], rounds: int, limit: int
                   and before[r["id"]]["decision"] == "answer"
                   and before[r["id"]]["articles"][0]["id"] == r["expected_article"])
     wrong = rng.choice([a for a in article_ids if a != target["expected_article"]])
+    refused = 0
     for s in range(FLOOD_SESSIONS):
         session, ip = f"flood-{s}", f"192.0.2.{s + 1}"
         for _ in range(FLOOD_VOTES // FLOOD_SESSIONS):
             answer = customers.ask(target["text"], session, ip)
-            customers.vote(answer["id"], wrong, True, session, ip)
+            if wrong in shown_ids(answer):
+                customers.vote(answer["id"], wrong, True, session, ip)
+            else:   # the suggestion did not show it: the service refuses the vote
+                refused += customers.forge(answer["id"], wrong, session, ip) == 400
     customers.refit()
     changed = 0
     for row in replayed + unseen:
@@ -312,7 +322,8 @@ def feedback_run(dataset: str, built: tuple[Path, Path], rounds: int, limit: int
                                                                             [a["id"] for a in b["articles"][:1]]):
             changed += 1
     flood = {"article": wrong, "phrasing_expected": target["expected_article"], "votes": FLOOD_VOTES,
-             "sessions": FLOOD_SESSIONS, "answers_changed": changed, "answers_checked": len(test)}
+             "refused": refused, "sessions": FLOOD_SESSIONS, "answers_changed": changed,
+             "answers_checked": len(test)}
     print(dataset, "flood", flood, flush=True)
     return {"case": dataset, "agents": agents, "replayed": len(replayed), "unseen": len(unseen),
             "test_total": test_total, "limit": limit, "curve": curve, "flood": flood}, (app, case)
