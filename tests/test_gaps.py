@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import json
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -18,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 from fakes import FakeDeflector
 
+from deflect.clock import iso, utcnow
 from deflect.errors import DeflectError, InputError, NotFoundError
 from deflect.formats import Article, Inquiry, Ticket
 from deflect.gaps.cluster import MIN_SIZE, GapReport
@@ -493,6 +495,22 @@ def test_runs_one_at_a_time_and_again_after_a_change(deflector, monkeypatch):
     fresh, started = runs.claim(store, None, "cli")
     assert started and runs.get_run(store, stuck.id).state == "failed"
     assert runs.get_run(store, stuck.id).error == "interrupted"
+    # a run on another host (a replica on the shared database) is alive while it marks itself so, dead
+    # once it has been silent for long; without any mark (an older deflect) only after STALE_AFTER
+    with store.db.transaction():
+        store.db.execute("update gap_runs set host = 'replica-2', alive_at = ? where id = ?",
+                         [iso(utcnow() - timedelta(minutes=1)), fresh.id])
+    assert not runs.claim(store, None, "api")[1]
+    with store.db.transaction():
+        store.db.execute("update gap_runs set alive_at = ? where id = ?",
+                         [iso(utcnow() - timedelta(minutes=10)), fresh.id])
+    fresh, started = runs.claim(store, None, "cli")
+    assert started
+    with runs._alive_signs(store.location, fresh.id):     # a run marks itself alive while it builds
+        deadline = time.monotonic() + 10
+        while not runs._one(store, "id = ?", [fresh.id])["alive_at"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert runs._one(store, "id = ?", [fresh.id])["alive_at"]
     # a failed run says why
     monkeypatch.setattr(deflect.gaps.report, "load_items", lambda store: 1 / 0)
     with pytest.raises(ZeroDivisionError):

@@ -11,6 +11,8 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from deflect.clock import iso, parse_time, utcnow
@@ -22,6 +24,8 @@ from deflect.gaps.report import PERIOD_DAYS, build_report
 from deflect.store.database import IntegrityErrors
 
 STALE_AFTER = timedelta(hours=6)    # a run running this long is taken to be dead
+ALIVE_EVERY = 60.0                  # seconds between a running run's signs of life
+SILENT_AFTER = timedelta(minutes=5)  # a run on another host silent this long is taken to be dead
 HOST = socket.gethostname()
 log = logging.getLogger("deflect.gaps")
 
@@ -72,13 +76,16 @@ def resolve_options(store, options: RunOptions | None = None) -> RunOptions:
 
 
 def _clear_stale(store, now: datetime) -> None:
-    """Fail a running row whose process is gone (same host) or that ran for far too long."""
+    """Fail a running row whose process is gone (same host), whose process on another host (a replica on
+    a shared database) gave no sign of life for ``SILENT_AFTER``, or that ran for far too long."""
     row = _one(store, "state = 'running'", [])
     if row is None:
         return
     started = parse_time(row["started_at"]) or now
     gone = row["host"] == HOST and row["pid"] != os.getpid() and not _alive(row["pid"])
-    if gone or now - started > STALE_AFTER:
+    alive_at = parse_time(row.get("alive_at"))
+    silent = row["host"] != HOST and alive_at is not None and now - alive_at > SILENT_AFTER
+    if gone or silent or now - started > STALE_AFTER:
         with store.db.transaction():
             store.db.execute("update gap_runs set state = 'failed', finished_at = ?, error = ? "
                              "where id = ? and state = 'running'", [iso(now), "interrupted", row["id"]])
@@ -124,14 +131,47 @@ def _finish(store, run_id: int, state: str, error: str | None) -> bool:
     return bool(row and row[0])
 
 
+@contextmanager
+def _alive_signs(location, run_id: int) -> Iterator[None]:
+    """While the block runs, mark the run alive every ``ALIVE_EVERY`` seconds (its own connection, in a
+    thread), so that a replica on another host can tell a long run from a process killed mid-run."""
+    from deflect.store import Store
+
+    done = threading.Event()
+
+    def beat() -> None:
+        store = None
+        while True:
+            try:
+                store = store or Store(location)
+                with store.db.transaction():
+                    store.db.execute("update gap_runs set alive_at = ? where id = ? and state = 'running'",
+                                     [iso(utcnow()), run_id])
+            except Exception as exc:   # busy or away now: the run goes on, the next mark may pass
+                log.warning("deflect: gap report run %s could not be marked alive (%s)", run_id, exc)
+            if done.wait(ALIVE_EVERY):
+                break
+        if store is not None:
+            store.close()
+
+    thread = threading.Thread(target=beat, daemon=True, name=f"deflect-gaps-alive-{run_id}")
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=5)
+
+
 def execute(deflector: Engine, run: Run, estimator: GapReport | None = None) -> Run:
     """Build the report of a claimed run (and again while changes asked for it); returns the last run.
     A failure is recorded on the run and raised."""
     store = deflector.store
     while True:
         try:
-            build_report(deflector, min_size=run.options.min_size or MIN_SIZE,
-                         period_days=run.options.period_days or PERIOD_DAYS, statuses=(), estimator=estimator)
+            with _alive_signs(store.location, run.id):
+                build_report(deflector, min_size=run.options.min_size or MIN_SIZE,
+                             period_days=run.options.period_days or PERIOD_DAYS, statuses=(), estimator=estimator)
         except BaseException as exc:
             _finish(store, run.id, "failed", f"{type(exc).__name__}: {exc}"[:1000])
             raise

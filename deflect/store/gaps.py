@@ -106,5 +106,9 @@ def _m103_topic_merges(db: Database) -> None:
     db["gap_topics"].add_column("cost", int)            # customers of the last 30 days (the report ranks by it)
 
 
+def _m104_run_heartbeat(db: Database) -> None:
+    db["gap_runs"].add_column("alive_at", str)          # a running run's last sign of life (every minute)
+
+
 GAPS_MIGRATIONS = [("101_gaps", _m101_gaps), ("102_stored_report", _m102_stored_report),
-                   ("103_topic_merges", _m103_topic_merges)]
+                   ("103_topic_merges", _m103_topic_merges), ("104_run_heartbeat", _m104_run_heartbeat)]
