@@ -89,3 +89,18 @@ def test_a_group_row_that_never_comes_delays_the_others_only_boundedly(tmp_path)
     start = time.monotonic()
     assert log.log(_row("ohne Gruppe"))
     assert time.monotonic() - start < 0.09
+
+
+def test_rows_behind_a_write_the_database_never_answers_go_to_the_spool_at_once(tmp_path):
+    path, kept = tmp_path / "deflect.db", []
+    open_store(path).close()
+    hung = threading.Event()
+    log = _log(path, kept, after=lambda store: hung.wait(20))   # a server that stopped answering
+    first = threading.Thread(target=log.log, args=(_row("Meine Zeitung kam nicht"),))
+    first.start()
+    time.sleep(2.5)                                             # longer than the lock timeout (1 s) + grace
+    started = time.monotonic()
+    assert log.log(_row("Wo ist meine Rechnung?")) is False
+    assert time.monotonic() - started < 0.5 and "has not answered" in str(kept[-1][1])
+    hung.set()
+    first.join(10)

@@ -34,6 +34,7 @@ from deflect.store.database import DatabaseErrors
 IDLE_SECONDS = 5.0    # a writer with nothing to write this long closes its connection and ends
 MAX_BATCH = 256       # rows per transaction
 GROUP_WAIT = 0.02     # seconds a transaction waits at most for the rest of its rows' groups
+STUCK_GRACE = 1.0     # seconds past the lock timeout after which a write that has not returned is stuck
 
 
 class Entry:
@@ -74,6 +75,7 @@ class InquiryLog:
         self._queue: deque[Entry] = deque()
         self._missing: dict[object, tuple[int, float]] = {}   # group -> (rows still to come, first seen)
         self._running = False
+        self._writing_since: float | None = None   # when the batch being written began (None: none)
         self._store: Store | None = None
         self.batches = 0     # transactions written and rows in them (for tests and stats)
         self.rows = 0
@@ -85,6 +87,17 @@ class InquiryLog:
         of rows in the group), see the class docstring."""
         entry = Entry(row, embedding, group[0] if group is not None and group[1] > 1 else None)
         deadline = time.monotonic() + self.wait_timeout
+        with self._cond:
+            # a database that does not answer at all (a hung server, a lost network) keeps a write from
+            # ever timing out: rows behind it go to the spool at once instead of each waiting it out
+            since = self._writing_since
+            if since is not None and time.monotonic() - since > self.lock_timeout + STUCK_GRACE:
+                stuck = time.monotonic() - since
+            else:
+                stuck = None
+        if stuck is not None:
+            self._keep(row, f"the database has not answered a write for {stuck:.0f} s")
+            return False
         with self._cond:
             if group is not None and entry.group is not None:
                 left, seen = self._missing.get(entry.group, (group[1], time.monotonic()))
@@ -121,6 +134,7 @@ class InquiryLog:
                     self._work.wait(left)
                 self._wait_for_groups()
                 batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
+                self._writing_since = time.monotonic()
             stored = False
             try:
                 stored = self._in_context(functools.partial(self._write, batch))
@@ -131,6 +145,7 @@ class InquiryLog:
                 raise
             finally:   # also when the process is going down: nobody waits forever
                 with self._cond:
+                    self._writing_since = None
                     for entry in batch:
                         entry.stored, entry.done = bool(stored), True
                     self._cond.notify_all()
