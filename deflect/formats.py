@@ -395,12 +395,21 @@ def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
     )
 
 
-def read_tickets(path: Path, known_articles: set[str] | None = None) -> list[Ticket]:
-    """Parse a JSONL or CSV ticket export; ``known_articles`` checks each ``article_id``."""
+# Fields a ticket export may carry that deflect reads elsewhere (the tickets API's contact fields).
+CONTACT_FIELDS = ("session", "customer_id")
+
+
+def read_tickets(path: Path, known_articles: set[str] | None = None, unread: set[str] | None = None) -> list[Ticket]:
+    """Parse a JSONL or CSV ticket export; ``known_articles`` checks each ``article_id``; the names of the
+    columns deflect does not read are added to ``unread`` (a "description" or "articleid" would be lost
+    without a word)."""
     rows = _csv_rows(path) if path.suffix.lower() == ".csv" else _json_lines(path)
     tickets: list[Ticket] = []
     seen: dict[str, int] = {}
+    known_fields = {*TICKET_FIELDS, *CUSTOMER_FIELDS, *CONTACT_FIELDS}
     for n, obj in rows:
+        if unread is not None:
+            unread.update(k for k, v in obj.items() if k not in known_fields and v not in (None, ""))
         ticket = parse_ticket(obj, str(path), n, known_articles, export=True)
         if ticket.id in seen:
             raise InputError(f"duplicate ticket id {ticket.id!r} (first on line {seen[ticket.id]})", str(path), n)

@@ -28,6 +28,16 @@ def move_to_recent(tickets: list[Ticket], now: datetime) -> int:
     return weeks
 
 
+# Files in an ingested folder that look like data deflect does not read (an export saved in another form).
+DATA_SUFFIXES = {".json", ".ndjson", ".tsv", ".txt", ".xlsx", ".xls", ".ods", ".xml", ".html", ".htm"}
+
+
+def unread_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files in the given folders that look like data but are neither articles nor ticket exports."""
+    return [q for raw in paths if Path(raw).is_dir() for q in sorted(Path(raw).rglob("*"))
+            if q.is_file() and q.suffix.lower() in DATA_SUFFIXES]
+
+
 def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recent_as_of: datetime | None = None
            ) -> dict:
     """Read article folders/files and ticket files (by extension) and store them.
@@ -49,13 +59,17 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
         known = {a.id for a in articles}
     tickets = []
     seen: dict[str, str] = {}
+    unread: dict[str, list[str]] = {}
     for path in ticket_files:
-        for ticket in read_tickets(path, known):
+        columns: set[str] = set()
+        for ticket in read_tickets(path, known, columns):
             if ticket.id in seen:
                 raise InputError(f"duplicate ticket id {ticket.id!r} (also in {seen[ticket.id]})",
                                  str(path), ticket.line)
             seen[ticket.id] = str(path)
             tickets.append(ticket)
+        if columns:
+            unread[str(path)] = sorted(columns)
     open_tickets = [t for t in tickets if not t.resolved]
     tickets = [t for t in tickets if t.resolved]
     weeks = move_to_recent(tickets, recent_as_of) if recent_as_of else 0
@@ -70,6 +84,8 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
         ticket_counts = store.upsert_tickets(tickets)
     report["articles"] = {k: len(v) for k, v in arts.items()} | {"deleted": len(pruned)}
     report["deleted_articles"] = pruned
+    report["unread_columns"] = unread
+    report["unread_files"] = [str(p) for p in unread_files(paths)]
     report["tickets"] = ticket_counts | {"not_resolved": len(open_tickets),
                                          "undated": sum(t.created_at is None for t in tickets)}
     report["weeks_moved"] = weeks

@@ -67,6 +67,13 @@ def test_tickets_an_export_marks_as_not_resolved_are_counted_not_imported(faq, h
     assert result.exit_code == 0, result.output
     assert "3 new" in result.output and "2 not imported: their status says they are not resolved" in result.output
     assert "3 ticket(s) without created_at" in result.output   # the trends would read them as asked today
+    (faq / "zendesk.csv").write_text("id;subject;body;articleid;created\nZ1;Abo;Wie kündige ich?;kuendigung;"
+                                     "3.11.2025\n", encoding="utf-8")
+    (faq / "export.tsv").write_text("id\tbody\nX1\tHallo\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["ingest", str(faq), "--home", str(home.path)])
+    assert result.exit_code == 0, result.output
+    assert "zendesk.csv: columns not read: articleid, created" in result.output
+    assert "export.tsv was not read" in result.output
     store = open_store(home.db_path)
     assert sorted(store.get_tickets(["T1", "T2", "T3", "T4", "T5"])) == ["T1", "T2", "T5"]
 

@@ -65,6 +65,12 @@ def ingest(paths, prune, dates_to_now, home):
     click.echo(f"tickets:  {t['new']} new, {t['changed']} changed, {t['unchanged']} unchanged"
                + (f"; {t['not_resolved']} not imported: their status says they are not resolved (open, pending, "
                   "spam...); import them again once resolved" if t["not_resolved"] else ""))
+    for path, columns in report["unread_columns"].items():
+        click.echo(f"note: {path}: columns not read: {', '.join(columns)} (deflect reads id, subject, body, "
+                   "resolution, article_id, language, created_at, channel, status and customer_name/_email/_phone); "
+                   "rename a column that holds one of these.")
+    for path in report["unread_files"]:
+        click.echo(f"note: {path} was not read: articles are .md, ticket exports .jsonl or .csv")
     if t["undated"]:
         click.echo(f"note: {t['undated']} ticket(s) without created_at count as asked on the day they are first "
                    "ingested (the report's trends, costs and incidents); export the creation time if the help "

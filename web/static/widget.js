@@ -91,7 +91,8 @@
     minGap: 1000,        // at most one search a second while someone types slowly (the rate limit counts them)
     timeout: 8000,       // a search that takes longer counts as failed: the way to a human is shown
   };
-  var T = STRINGS[cfg.lang] || STRINGS.en;
+  if (!STRINGS[cfg.lang]) cfg.lang = "en";   // a page in another language gets the English strings, marked so
+  var T = STRINGS[cfg.lang];
   var uid = 0;
 
   // -- helpers ------------------------------------------------------------------------------
