@@ -25,7 +25,7 @@ import yaml
 
 from deflect.clock import parse_time
 from deflect.errors import InputError
-from deflect.html_text import html_to_text, looks_like_html
+from deflect.html_text import html_to_text, looks_like_html, markdown_without_html
 from deflect.language import detect_language
 from deflect.text import SPACE
 
@@ -218,8 +218,8 @@ def read_article(path: Path) -> Article:
         raise InputError(url_problem(str(url).strip()) or "'url' must be text", str(path), 1)
     return Article(
         id=article_id,
-        title=str(title).strip(),
-        body=post.content.strip(),
+        title=markdown_without_html(str(title).strip()),
+        body=markdown_without_html(post.content.strip()),
         language=_language(meta.get("language"), f"{title} {post.content[:500]}", str(path), 1),
         questions=_str_list(meta.get("questions"), str(path), "questions"),
         tags=_str_list(meta.get("tags"), str(path), "tags"),

@@ -82,3 +82,23 @@ def reply_text(text: str) -> str:
 def looks_like_html(text: str | None) -> bool:
     """Whether a text field holds HTML markup (an export's e-mail body) rather than plain text."""
     return bool(text) and _LOOKS_HTML.search(text) is not None
+
+
+# The HTML a CMS leaves in a Markdown article ("im <b>Kundenkonto</b>"): known tag names only, so that
+# "Geben Sie <Ihre Kundennummer> ein" stays; scripts and styles go with their content.
+_CODE = re.compile(r"(?is)<(script|style)\b[^>]*>.*?</\1\s*>")
+_LINE_BREAK = re.compile(r"(?i)<br\s*/?>")
+_LINK = re.compile(r"""(?is)<a\b[^<>]*?href=["']?(https?://[^"'\s>]+|/[^"'\s>]*)["']?[^<>]*>(.*?)</a\s*>""")
+_TAG = re.compile(r"(?i)</?(?:a|b|i|u|em|strong|span|div|p|font|small|big|sup|sub|center|mark|abbr|img|hr|"
+                  r"h[1-6]|ul|ol|li|table|thead|tbody|tr|td|th)\b[^<>]*>")
+
+
+def markdown_without_html(markdown: str) -> str:
+    """A Markdown article without the HTML tags in it (their text stays): customers saw "&lt;b&gt;" on
+    the article page and in the widget, since deflect renders no raw HTML."""
+    if not markdown or not _TAG.search(markdown) and not _CODE.search(markdown) and not _LINE_BREAK.search(markdown):
+        return markdown
+    text = _CODE.sub("", markdown)
+    text = _LINE_BREAK.sub("  \n", text)
+    text = _LINK.sub(lambda m: f"[{m.group(2)}]({m.group(1)})", text)   # a link stays a link
+    return _TAG.sub("", text)

@@ -331,3 +331,12 @@ def test_article_ids_from_file_names_are_one_spelling_and_linkable(tmp_path):
     (tmp_path / "slash.md").write_text("---\nid: abo/pause\ntitle: Pause\n---\nText\n", encoding="utf-8")
     with pytest.raises(InputError, match="slash"):
         read_article(tmp_path / "slash.md")
+
+
+def test_html_a_cms_left_in_an_article_is_taken_out_its_text_and_links_kept(tmp_path):
+    path = tmp_path / "rechnung.md"
+    path.write_text('---\ntitle: Rechnung <b>kopieren</b>\n---\nIm <b>Kundenkonto</b> unter <a href="/konto">Rechnungen'
+                    '</a>.<script>alert(1)</script><br>Geben Sie <Ihre Kundennummer> ein.\n', encoding="utf-8")
+    article = read_article(path)
+    assert article.title == "Rechnung kopieren"
+    assert article.body == "Im Kundenkonto unter [Rechnungen](/konto).  \nGeben Sie <Ihre Kundennummer> ein."

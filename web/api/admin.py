@@ -17,6 +17,7 @@ from deflect.gaps.render import to_csv, to_xlsx
 from deflect.gaps.report import stored_report, stored_report_json
 from deflect.gaps.runs import get_run, latest_run, refresh_in_background, start_in_background
 from deflect.gaps.workflow import check_coverage, dismiss, get_topic, merged_into, plan, reopen
+from deflect.html_text import markdown_without_html
 from deflect.language import detect_language
 from deflect.xlsx import MIME_TYPE as XLSX_TYPE
 
@@ -191,7 +192,8 @@ def _article_from(data: dict, article_id: str) -> Article:
     url = None if url == "" else url
     if url is not None and (not isinstance(url, str) or len(url) > 2000 or url_problem(url)):
         raise ApiError("'url' must be a path starting with '/' or an http(s) URL of at most 2000 characters")
-    return Article(id=article_id, title=title, body=body, language=language,
+    return Article(id=article_id, title=markdown_without_html(title), body=markdown_without_html(body),
+                   language=language,
                    questions=list_field(data, "questions", max_items=100, max_len=500),
                    tags=list_field(data, "tags", max_items=50, max_len=100), url=url, source="api")
 
