@@ -61,46 +61,23 @@ def markdown_blocks(markdown: str) -> list[str]:
     """Readable plain-text blocks of a Markdown document, for people (agent drafts, article text in
     API answers): paragraphs, headings, list items ("- ", "1. "), table rows (cells joined by " | ")
     and code blocks; markup removed."""
-    blocks: list[str] = []
-    prefix: str | None = None
-    cells: list[str] | None = None
-    ordered: list[bool] = []
-    for token in _md.parse(markdown or ""):
-        kind = token.type
-        if kind in ("bullet_list_open", "ordered_list_open"):
-            ordered.append(kind == "ordered_list_open")
-        elif kind in ("bullet_list_close", "ordered_list_close"):
-            ordered.pop()
-        elif kind == "list_item_open":
-            prefix = f"{token.info}. " if ordered and ordered[-1] and token.info else "- "
-        elif kind == "tr_open":
-            cells = []
-        elif kind == "tr_close":
-            if cells:
-                blocks.append(" | ".join(cells))
-            cells = None
-        elif kind == "inline":
-            text = _readable_inline(token)
-            if cells is not None:
-                cells.append(text)
-            elif text:
-                blocks.append((prefix or "") + text)
-                prefix = None
-        elif kind in ("fence", "code_block") and token.content.strip():
-            blocks.append(token.content.strip())
-    return blocks
+    return _parts(markdown, grouped=False)
 
 
 def markdown_units(markdown: str) -> list[str]:
     """The top-level parts of a Markdown document as plain text: a paragraph or heading, a whole list
     (items numbered as written, nested ones indented, an item's further paragraphs under it), a whole
     table (a row per line), a code block. An excerpt made of them never stops inside a list of steps."""
+    return _parts(markdown, grouped=True)
+
+
+def _parts(markdown: str, grouped: bool) -> list[str]:
+    """``markdown_units`` (``grouped``), else ``markdown_blocks``: each line a part of its own."""
     units: list[str] = []
     lines: list[str] = []
     ordered: list[bool] = []
     prefix: str | None = None
     cells: list[str] | None = None
-    table = False
 
     def flush() -> None:
         if lines:
@@ -117,10 +94,8 @@ def markdown_units(markdown: str) -> list[str]:
                 flush()
         elif kind == "list_item_open":
             prefix = f"{token.info}. " if ordered and ordered[-1] and token.info else "- "
-        elif kind in ("table_open", "table_close"):
-            table = kind == "table_open"
-            if not table:
-                flush()
+        elif kind == "table_close":
+            flush()
         elif kind == "tr_open":
             cells = []
         elif kind == "tr_close":
@@ -132,7 +107,8 @@ def markdown_units(markdown: str) -> list[str]:
             if cells is not None:
                 cells.append(text)
             elif text and ordered:
-                lines.append("   " * (len(ordered) - 1) + (prefix or "   ") + text)
+                indent = "   " * (len(ordered) - 1) if grouped else ""
+                lines.append(indent + (prefix or ("   " if grouped else "")) + text)
                 prefix = None
             elif text:
                 lines.append(text)
@@ -140,6 +116,8 @@ def markdown_units(markdown: str) -> list[str]:
         elif kind in ("fence", "code_block") and token.content.strip():
             flush()
             units.append(token.content.strip())
+        if not grouped:
+            flush()
     flush()
     return units
 
