@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from copy import deepcopy
 
-from deflect.formats import ARTICLE_ID_PATTERN, TICKET_ID_MAX, TICKET_ID_PATTERN
+from deflect.formats import ARTICLE_ID_PATTERN
 from deflect.gaps.model import Report, json_schema, nested_types
 from deflect.text import SPACE_CLASS
 from deflect.xlsx import MIME_TYPE as XLSX_TYPE
 
 from .openapi_incidents import add as add_incidents
+from .openapi_tickets import add as add_tickets
 
 VERSION = "1.0.0"
 
@@ -192,34 +193,6 @@ SCHEMAS = {
                                                    "description": "Gap topics this article now covers."}},
                                ["ok", "created", "changed", "article", "covered_topics"]),
     "DeleteArticleResponse": _obj({"ok": OK, "deleted": STR}, ["ok", "deleted"]),
-    "TicketInput": {**_obj({
-        "id": {"anyOf": [{"type": "string", "maxLength": TICKET_ID_MAX, "pattern": TICKET_ID_PATTERN},
-                         {"type": ["number", "null"]}],
-               "description": "The help desk's ticket id (in PUT: the URL's, if given)."},
-        "subject": TICKET_TEXT, "body": TICKET_TEXT, "resolution": TICKET_TEXT,
-        "article_id": {**TICKET_TEXT, "description": "An article deflect has (else 409), or null."},
-        "language": {"type": ["string", "null"], "pattern": f"^({_BLANK}*[A-Za-z]{{2}}{_BLANK}*)?$",
-                     "description": "ISO 639-1; detected when missing."},
-        "created_at": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": f"^{_BLANK}*$"},
-                                 {"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}],
-                       "description": "RFC 3339 date-time, or a date (read as midnight UTC); empty: unknown."},
-        "channel": TICKET_TEXT,
-        "status": {**TICKET_TEXT, "description": "The help desk's state; one that says not resolved (open, new, "
-                   "pending, on hold, snoozed, spam, merged; offen, neu, ...) records the contact only: send the "
-                   "ticket again when it is resolved."},
-        "customer_name": {**TICKET_TEXT, "description": "Removed from the ticket's text; never stored."},
-        "customer_email": {**TICKET_TEXT, "description": "Removed from the ticket's text; never stored."},
-        "customer_phone": {**TICKET_TEXT, "description": "Removed from the ticket's text; never stored."},
-    }, extra=True), "anyOf": [_obj({"subject": TICKET_FILLED}, ["subject"], extra=True),
-                              _obj({"body": TICKET_FILLED}, ["body"], extra=True)],
-        "description": "A resolved ticket as in a `deflect ingest` export; a subject or a body is needed."},
-    "PutTicketResponse": _obj({"ok": OK, "id": STR, "created": {"type": "boolean"}, "changed": {"type": "boolean"},
-                               "resolved": {"type": "boolean", "description": "false: not stored (202), its "
-                                            "status says it is not resolved; the contact is recorded"}},
-                              ["ok", "id", "created", "changed", "resolved"]),
-    "TicketBatchResponse": _obj({"ok": OK, "received": INT, "new": INT, "changed": INT, "unchanged": INT,
-                                 "not_resolved": {**INT, "description": "Not stored: their status says not resolved."}},
-                                ["ok", "received", "new", "changed", "unchanged", "not_resolved"]),
     "WebhookResponse": _obj({"ok": OK, "status": {"type": "string", "enum": ["queued", "duplicate", "ignored"],
                                                   "description": "queued: worked off in the background; "
                                                   "duplicate: a retry of a delivery already taken."}},
@@ -366,25 +339,6 @@ PATHS = {
             "200", "DeleteArticleResponse", ["400", "401", "403", "404", "409"], secured="admin", tag="admin",
             params=[_path("article_id", "The article's id.", ARTICLE_ID)]),
     },
-    "/api/v1/tickets/{ticket_id}": {"put": _op(
-        "Create or replace one resolved ticket from any help desk (checked like `deflect ingest`); "
-        "personal data is redacted and the ticket is searchable at once.",
-        "200", "PutTicketResponse", ["400", "401", "403", "409", "413", "415"], request="TicketInput",
-        secured="agent", tag="tickets",
-        params=[_path("ticket_id", "The help desk's ticket id (at most 200 characters, no control characters).",
-                      {"type": "string", "minLength": 1, "maxLength": TICKET_ID_MAX, "pattern": TICKET_ID_PATTERN})],
-        extra_ok={"201": _json(_ref("PutTicketResponse"), "Created"),
-                  "202": _json(_ref("PutTicketResponse"), "Not resolved yet: the contact recorded, nothing stored")})},
-    "/api/v1/tickets": {"post": _op(
-        "Add resolved tickets in a batch: a JSON array (application/json) or JSON lines "
-        "(application/x-ndjson), at most 5000; all are checked before any is stored.",
-        "200", "TicketBatchResponse", ["400", "401", "403", "409", "413", "415"], request="TicketInput",
-        secured="agent", tag="tickets",
-        request_content={"application/json": {"schema": {"type": "array", "minItems": 1, "maxItems": 5000,
-                                                         "items": {"allOf": [
-            _ref("TicketInput"), {"properties": {"id": TICKET_FILLED}, "required": ["id"]}]}}},
-                         "application/x-ndjson": {"schema": {"type": "string",
-                                                             "description": "One ticket object per line."}}})},
     "/api/v1/connectors/{name}/webhook": {"post": _op(
         "A help desk's webhook (Zammad trigger, Chatwoot account webhook), signed with the connection's "
         "secret: Zammad X-Hub-Signature (HMAC-SHA1 of the raw body), Chatwoot X-Chatwoot-Signature "
@@ -403,6 +357,7 @@ PATHS = {
 
 PATHS["/api/v1/gaps/runs"]["post"]["requestBody"]["required"] = False   # no body: the last report's options
 add_incidents(PATHS, SCHEMAS, globals())
+add_tickets(PATHS, SCHEMAS, globals())
 
 
 # -- learning from feedback, the holdout experiment, customer history (web/api/learning.py) ----------
@@ -470,13 +425,6 @@ SCHEMAS["MetricsResponse"]["properties"]["notices"] = {
     **_obj({"sessions_seen": INT, "sessions_no_contact": INT}, ["sessions_seen", "sessions_no_contact"]),
     "description": "Incident notices in the period: widget sessions shown one, and those of them that did not "
                    "contact support afterwards."}
-SCHEMAS["TicketInput"]["properties"].update(
-    session={**TICKET_TEXT, "maxLength": 128,
-             "description": "The widget session id from the contact form's hidden field "
-             "deflect_session: the agent sees the customer's history, the contact counts in the metrics."},
-    customer_id={**TICKET_TEXT, "maxLength": 200,
-                 "description": "The help desk's customer id (stored hashed): links the "
-                 "customer's sessions."})
 PATHS.update({
     "/api/v1/learned": {"get": _op(
         "Everything deflect learned from feedback (newest first), and the refit state.",
