@@ -10,7 +10,7 @@ from scripts.tune_tickets import cold_start_cases, fold_cases, missing_article_c
 def _case(tmp_path: Path) -> Path:
     case = tmp_path / "case"
     (case / "articles").mkdir(parents=True)
-    tickets = [{"id": f"a{i}", "subject": f"A question {i}", "body": "", "article_id": "faq/a"} for i in range(4)]
+    tickets = [{"id": f"a{i}", "subject": f"A question {i}", "body": "", "article_id": "faq:a"} for i in range(4)]
     tickets += [{"id": f"b{i}", "subject": f"B question {i}", "body": "", "article_id": "b"} for i in range(2)]
     tickets += [{"id": f"n{i}", "subject": f"unlinked {i}", "body": "", "article_id": None} for i in range(3)]
     (case / "tickets.jsonl").write_text("".join(json.dumps(t) + "\n" for t in tickets))
@@ -28,7 +28,7 @@ def test_cold_start_holds_out_all_linked_tickets_of_one_article(tmp_path):
     assert fold.name == "case-cold0-faq_a"       # article ids may hold characters a folder name cannot
     held = [json.loads(line) for line in (fold / "held.jsonl").read_text().splitlines()]
     assert {h["id"] for h in held} == {"a0", "a1", "a2", "a3"}
-    assert {h["expected_article"] for h in held} == {"faq/a"}
+    assert {h["expected_article"] for h in held} == {"faq:a"}
     assert held[0]["text"] == "A question 0"
     kept = _ids(fold / "tickets.jsonl")
     assert kept == {"b0", "b1", "n0", "n1", "n2"}   # the rest of the history, unlinked tickets included
@@ -59,9 +59,9 @@ def test_cold_start_folds_of_lookalike_ids_stay_apart(tmp_path):
 
 def _articles(case: Path) -> None:
     (case / "articles" / "faq").mkdir(parents=True)
-    (case / "articles" / "faq" / "a.md").write_text("---\nid: faq/a\ntitle: A\n---\nAnswer A.\n")
+    (case / "articles" / "faq" / "a.md").write_text("---\nid: faq:a\ntitle: A\n---\nAnswer A.\n")
     (case / "articles" / "b.md").write_text("---\ntitle: B\n---\nAnswer B.\n")
-    (case / "dev.jsonl").write_text(json.dumps({"id": "d0", "text": "A?", "expected_article": "faq/a"}) + "\n"
+    (case / "dev.jsonl").write_text(json.dumps({"id": "d0", "text": "A?", "expected_article": "faq:a"}) + "\n"
                                     + json.dumps({"id": "d1", "text": "B?", "expected_article": "b"}) + "\n")
 
 
@@ -91,8 +91,8 @@ def test_missing_article_leaves_the_article_out_and_unlinks_its_tickets(tmp_path
     dev = _by_id(fold / "dev.jsonl", "expected_article")
     assert dev == {"d0": None, "d1": "b"}       # asking for the missing article: no article expected
     truth = json.loads((fold / "truth.json").read_text())
-    assert truth["missing"] == ["faq/a"] and truth["articles"] == ["b", "faq/a"]
-    assert truth["topics"]["a0"] == "faq/a" and "n0" not in truth["topics"]   # unlinked: topic unknown
+    assert truth["missing"] == ["faq:a"] and truth["articles"] == ["b", "faq:a"]
+    assert truth["topics"]["a0"] == "faq:a" and "n0" not in truth["topics"]   # unlinked: topic unknown
 
 
 def test_missing_article_with_unlink_share_knows_every_tickets_topic(tmp_path):
@@ -116,7 +116,7 @@ def test_missing_article_folds_can_be_limited_to_a_spread_of_articles(tmp_path):
     _articles(case)
     _more_articles(case, ("c", "d"))
     folds = missing_article_cases(case, tmp_path / "work", min_tickets=3, limit=2)
-    assert [json.loads((f / "truth.json").read_text())["missing"] for f in folds] == [["c"], ["faq/a"]]
+    assert [json.loads((f / "truth.json").read_text())["missing"] for f in folds] == [["c"], ["faq:a"]]
 
 
 def test_missing_articles_together_leave_several_out_per_fold(tmp_path):
@@ -125,7 +125,7 @@ def test_missing_articles_together_leave_several_out_per_fold(tmp_path):
     _more_articles(case, ("c", "d"))
     folds = missing_article_cases(case, tmp_path / "work", min_tickets=3, together=2)
     truths = [json.loads((f / "truth.json").read_text()) for f in folds]
-    assert [t["missing"] for t in truths] == [["c", "faq/a"], ["d"]]   # grouped across the list
+    assert [t["missing"] for t in truths] == [["c", "faq:a"], ["d"]]   # grouped across the list
     fold = folds[0]
     assert sorted(p.name for p in (fold / "articles").rglob("*.md")) == ["b.md", "d.md"]
     tickets = _by_id(fold / "tickets.jsonl", "article_id")
