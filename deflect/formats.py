@@ -297,7 +297,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict]]:
     start = 1
     try:
         columns = next(reader, [])
-        missing = [c for c in ("id", "body") if c not in columns]
+        missing = [c for c in ("id", "body") if c not in columns and not (c == "body" and "description" in columns)]
         if missing:
             raise InputError(f"CSV header has no {' or '.join(repr(c) for c in missing)} column", str(path), 1,
                              hint="The first row names the columns: id,subject,body,resolution,article_id,...")
@@ -374,7 +374,9 @@ def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
     tid = field_of("id")
     if tid is None:
         raise InputError("ticket without 'id'", where, line)
-    subject, body = _plain(field_of("subject") or ""), _plain(field_of("body") or "")
+    subject = _plain(field_of("subject") or "")
+    # Zendesk's ticket exports name the customer's first message "description"
+    body = _plain(field_of("body") or (field_of("description") if export and "body" not in obj else None) or "")
     if not subject and not body:
         raise InputError(f"ticket {tid!r} has neither 'subject' nor 'body'", where, line)
     article_id = field_of("article_id")
@@ -409,7 +411,8 @@ def read_tickets(path: Path, known_articles: set[str] | None = None, unread: set
     known_fields = {*TICKET_FIELDS, *CUSTOMER_FIELDS, *CONTACT_FIELDS}
     for n, obj in rows:
         if unread is not None:
-            unread.update(k for k, v in obj.items() if k not in known_fields and v not in (None, ""))
+            unread.update(k for k, v in obj.items() if k not in known_fields and v not in (None, "")
+                          and not (k == "description" and "body" not in obj))
         ticket = parse_ticket(obj, str(path), n, known_articles, export=True)
         if ticket.id in seen:
             raise InputError(f"duplicate ticket id {ticket.id!r} (first on line {seen[ticket.id]})", str(path), n)

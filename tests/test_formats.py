@@ -340,3 +340,17 @@ def test_html_a_cms_left_in_an_article_is_taken_out_its_text_and_links_kept(tmp_
     article = read_article(path)
     assert article.title == "Rechnung kopieren"
     assert article.body == "Im Kundenkonto unter [Rechnungen](/konto).  \nGeben Sie <Ihre Kundennummer> ein."
+
+
+def test_a_zendesk_export_names_the_body_description(tmp_path):
+    jsonl = tmp_path / "zendesk.jsonl"
+    jsonl.write_text(json.dumps({"id": 4711, "subject": "Abo", "description": "Wie kündige ich mein Abo?"}) + "\n",
+                     encoding="utf-8")
+    assert [t.body for t in read_tickets(jsonl)] == ["Wie kündige ich mein Abo?"]
+    csv_file = tmp_path / "zendesk.csv"
+    csv_file.write_text("id;subject;description\n4712;Rechnung;Wo ist meine Rechnung?\n", encoding="utf-8")
+    assert [t.body for t in read_tickets(csv_file)] == ["Wo ist meine Rechnung?"]
+    both = tmp_path / "both.jsonl"
+    both.write_text(json.dumps({"id": 1, "body": "Text", "description": "Notiz"}) + "\n", encoding="utf-8")
+    unread: set[str] = set()
+    assert [t.body for t in read_tickets(both, unread=unread)] == ["Text"] and unread == {"description"}
