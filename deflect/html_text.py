@@ -96,7 +96,7 @@ _TAG = re.compile(r"(?i)</?(?:a|b|i|u|em|strong|span|div|p|font|small|big|sup|su
 def markdown_without_html(markdown: str) -> str:
     """A Markdown article without the HTML tags in it (their text stays): customers saw "&lt;b&gt;" on
     the article page and in the widget, since deflect renders no raw HTML."""
-    if not markdown or not _TAG.search(markdown) and not _CODE.search(markdown) and not _LINE_BREAK.search(markdown):
+    if not markdown:
         return markdown
     text = _CODE.sub("", markdown)
     text = _LINE_BREAK.sub("  \n", text)

@@ -88,14 +88,11 @@ class InquiryLog:
         entry = Entry(row, embedding, group[0] if group is not None and group[1] > 1 else None)
         deadline = time.monotonic() + self.wait_timeout
         with self._cond:
-            # a database that does not answer at all (a hung server, a lost network) keeps a write from
-            # ever timing out: rows behind it go to the spool at once instead of each waiting it out
             since = self._writing_since
-            if since is not None and time.monotonic() - since > self.lock_timeout + STUCK_GRACE:
-                stuck = time.monotonic() - since
-            else:
-                stuck = None
-        if stuck is not None:
+        # a database that does not answer at all (a hung server, a lost network) keeps a write from ever
+        # timing out: rows behind it go to the spool at once instead of each waiting it out
+        stuck = time.monotonic() - since if since is not None else 0.0
+        if stuck > self.lock_timeout + STUCK_GRACE:
             self._keep(row, f"the database has not answered a write for {stuck:.0f} s")
             return False
         with self._cond:

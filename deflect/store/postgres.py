@@ -117,26 +117,27 @@ def release(url: str) -> None:
         _SHAPES.pop(key, None)
 
 
+def _first_line(exc: BaseException) -> str:
+    said = str(exc).strip()
+    return said.splitlines()[0] if said else type(exc).__name__
+
+
 def unavailable(exc: BaseException, url: str | None = None) -> StoreUnavailable:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return StoreUnavailable(f"the database cannot be reached: {without_password(url, first)}",
+    return StoreUnavailable(f"the database cannot be reached: {without_password(url, _first_line(exc))}",
                             retry_after=RETRY_AFTER_SECONDS)
 
 
 # What the server or the driver says when the URL is wrong: retrying does not help, the setting must change.
-_SETTING_FAULTS = ("password authentication failed", "no password supplied", "does not exist",
-                   "authentication failed", "permission denied", "invalid connection option", "missing \"=\"",
-                   "unexpected spaces", "invalid integer value", "invalid port", "invalid dsn", "invalid uri",
-                   "failed to resolve host")
+_SETTING_FAULTS = ("authentication failed", "no password supplied", "does not exist", "permission denied",
+                   "invalid connection option", "missing \"=\"", "unexpected spaces", "invalid integer value",
+                   "invalid port", "invalid dsn", "invalid uri", "failed to resolve host")
 
 
 def connect_error(exc: psycopg.Error, url: str) -> DeflectError:
     """A failed connect: the database's setting is wrong (a DeflectError naming what to check), or the
     server is away for now (StoreUnavailable: 503 and a retry). The URL's password is never shown."""
-    said = str(exc).strip()
-    if isinstance(exc, psycopg.ProgrammingError) or any(f in said.lower() for f in _SETTING_FAULTS):
-        first = said.splitlines()[0] if said else type(exc).__name__
-        return DeflectError(f"cannot connect to {without_password(url)}: {without_password(url, first)}",
+    if isinstance(exc, psycopg.ProgrammingError) or any(f in str(exc).lower() for f in _SETTING_FAULTS):
+        return DeflectError(f"cannot connect to {without_password(url)}: {without_password(url, _first_line(exc))}",
                             hint="Check DEFLECT_DATABASE_URL: user, password, host, port and database name; "
                                  "write / @ : % and spaces in the password as %2F %40 %3A %25 %20.")
     return unavailable(exc, url)

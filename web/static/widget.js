@@ -243,7 +243,7 @@
     }).then(function (result) {
       if (result.id) storageSet("deflect.lastInquiry", result.id);
       if (heldOut(result)) return null;
-      try { storageSet("deflect.lastResult", JSON.stringify({ text: text, result: result })); } catch (e) { /* full */ }
+      storageSet("deflect.lastResult", JSON.stringify({ text: text, result: result }));
       return result;
     });
   }
@@ -383,8 +383,7 @@
       if (!text) return;
       any().then(function (has) {
         if (!has) return null;
-        return postJSON("/api/v1/notices/match", { text: text.slice(0, cfg.maxChars),
-          language: cfg.lang === "de" || cfg.lang === "en" ? cfg.lang : undefined,   // others: from the text
+        return postJSON("/api/v1/notices/match", { text: text.slice(0, cfg.maxChars), language: cfg.lang,
           session: sessionId(), inquiry_id: result && result.id }).catch(function () { return null; });
       }).then(function (payload) {
         var notice = payload && payload.notice;
