@@ -36,6 +36,7 @@ class InputError(ClientError):
         if path is not None:
             where = f"{path}:{line}: " if line is not None else f"{path}: "
         super().__init__(where + message, hint)
+        self.detail = message   # without the file and line
         self.path = path
         self.line = line
 

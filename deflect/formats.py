@@ -1,12 +1,12 @@
-"""Read deflect's input formats: Markdown FAQ articles, ticket exports (JSONL/CSV), inquiry sets (JSONL).
+"""deflect's input formats: Markdown FAQ articles, tickets (one row of an export or an API body; the export
+files are read in ``ticket_files``), inquiry sets (JSONL).
 
 Every reader validates the whole input and raises :class:`InputError` naming the file and line
-of the first problem, so callers can refuse a batch before anything is stored.
+of the problem, so callers can refuse a batch before anything is stored.
 """
 from __future__ import annotations
 
 import contextlib
-import csv
 import difflib
 import functools
 import hashlib
@@ -50,7 +50,6 @@ TICKET_ID_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
 TICKET_ID = re.compile(TICKET_ID_PATTERN)
 _FRONT_MATTER_FENCE = re.compile(r"-{3,}\s*")   # the line that opens and closes the front matter
 FRONT_MATTER_HINT = "Check quoting: values with ':' need quotes."
-CSV_SEPARATORS = (",", ";", "\t")   # the first of those the header holds most of separates the columns
 UTF8_HINT = "Save the file as UTF-8 (Excel: 'CSV UTF-8'; or iconv -f cp1252 -t utf-8 IN > OUT)."
 INQUIRY_LINE_HINT = 'One JSON object per line: {"id": ..., "text": ..., "expected_article": an article id or null}.'
 
@@ -266,62 +265,13 @@ def _not_utf8(path: Path, exc: UnicodeDecodeError, data: bytes) -> InputError:
     return InputError("not UTF-8 text", str(path), line, hint=UTF8_HINT)
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """A file's text (UTF-8, a BOM dropped); other bytes are refused with their line."""
     data = path.read_bytes()
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _not_utf8(path, exc, data) from None
-
-
-def _json_lines(path: Path) -> Iterator[tuple[int, dict]]:
-    for n, line in enumerate(_read_text(path).split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON ({exc.msg})", str(path), n) from exc
-        if not isinstance(obj, dict):
-            raise InputError("each line must be a JSON object", str(path), n)
-        yield n, obj
-
-
-def _csv_rows(path: Path) -> Iterator[tuple[int, dict]]:
-    text = _read_text(path)
-    # the header's separator: Excel in a German locale saves ';' where others write ','
-    header = text.split("\n", 1)[0]
-    separator = max(CSV_SEPARATORS, key=header.count)
-    # strict: a quote left open must not swallow the rows after it into one field.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
-    start = 1
-    try:
-        columns = next(reader, [])
-        missing = [c for c in ("id", "body") if c not in columns and not (c == "body" and "description" in columns)]
-        if missing:
-            raise InputError(f"CSV header has no {' or '.join(repr(c) for c in missing)} column", str(path), 1,
-                             hint="The first row names the columns: id,subject,body,resolution,article_id,...")
-        twice = sorted({c for c in columns if c and columns.count(c) > 1})
-        if twice:
-            raise InputError(f"CSV header names the column {twice[0]!r} twice", str(path), 1,
-                             hint="Rename or remove one of them: only one value per field can be kept.")
-        start = reader.line_num + 1
-        for values in reader:
-            if any(v.strip(SPACE) for v in values):   # rows of separators only (Excel's ;;;) are no tickets
-                # a row with fewer values is a row broken by an unquoted line break: its rest would
-                # become a ticket of its own
-                if len(values) > len(columns):
-                    raise InputError(f"{len(values) - len(columns)} more value(s) than the header has columns",
-                                     str(path), start, hint=f"Quote values that contain the separator {separator!r}.")
-                if len(values) < len(columns):
-                    raise InputError(f"{len(columns) - len(values)} value(s) fewer than the header has columns",
-                                     str(path), start, hint="Quote values that contain a line break (\"...\"), or "
-                                                            f"add the missing separators {separator!r}.")
-                yield start, {k: (v if v != "" else None) for k, v in zip(columns, values, strict=True) if k}
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise InputError(f"broken CSV in the row starting here ({exc})", str(path), start,
-                         hint="Check for a quote that is opened but not closed.") from None
 
 
 def _opt_str(value, name: str = "value", where: str = "<input>", line: int | None = None) -> str | None:
@@ -397,30 +347,6 @@ def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
     )
 
 
-# Fields a ticket export may carry that deflect reads elsewhere (the tickets API's contact fields).
-CONTACT_FIELDS = ("session", "customer_id")
-
-
-def read_tickets(path: Path, known_articles: set[str] | None = None, unread: set[str] | None = None) -> list[Ticket]:
-    """Parse a JSONL or CSV ticket export; ``known_articles`` checks each ``article_id``; the names of the
-    columns deflect does not read are added to ``unread`` (a "description" or "articleid" would be lost
-    without a word)."""
-    rows = _csv_rows(path) if path.suffix.lower() == ".csv" else _json_lines(path)
-    tickets: list[Ticket] = []
-    seen: dict[str, int] = {}
-    known_fields = {*TICKET_FIELDS, *CUSTOMER_FIELDS, *CONTACT_FIELDS}
-    for n, obj in rows:
-        if unread is not None:
-            unread.update(k for k, v in obj.items() if k not in known_fields and v not in (None, "")
-                          and not (k == "description" and "body" not in obj))
-        ticket = parse_ticket(obj, str(path), n, known_articles, export=True)
-        if ticket.id in seen:
-            raise InputError(f"duplicate ticket id {ticket.id!r} (first on line {seen[ticket.id]})", str(path), n)
-        seen[ticket.id] = n
-        tickets.append(ticket)
-    return tickets
-
-
 def parse_inquiry(obj: dict, where: str = "<input>", line: int | None = None,
                   auto_id: str | None = None) -> Inquiry:
     """Validate one inquiry object ``{id?, text, language?, expected_article?}``."""
@@ -479,7 +405,7 @@ def read_inquiries(source: str | Path | IO[str], require_labels: bool = False) -
         path = Path(source)
         if not path.exists():
             raise InputError("no such file", str(path))
-        stream: IO[str] = io.StringIO(_read_text(path))   # exact line of bad bytes; a BOM is no JSON
+        stream: IO[str] = io.StringIO(read_text(path))   # exact line of bad bytes; a BOM is no JSON
         where = str(path)
     else:
         stream, where = source, "<stdin>"

@@ -1,14 +1,15 @@
 """Ingest articles and ticket exports into the store: validate everything first, then write."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from deflect.clock import iso, parse_time
 from deflect.errors import InputError
-from deflect.formats import Ticket, find_files, read_articles, read_tickets
+from deflect.formats import Ticket, find_files, read_articles
 from deflect.store import Store
+from deflect.ticket_files import read_tickets
 
 WEEK = timedelta(days=7)
 
@@ -38,15 +39,16 @@ def unread_files(paths: Iterable[str | Path]) -> list[Path]:
             if q.is_file() and q.suffix.lower() in DATA_SUFFIXES]
 
 
-def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recent_as_of: datetime | None = None
-           ) -> dict:
+def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recent_as_of: datetime | None = None,
+           progress: Callable[[int, int], object] | None = None) -> dict:
     """Read article folders/files and ticket files (by extension) and store them.
 
     All input is parsed and checked before anything is written, and the write is one transaction:
     a bad file leaves the store as it was. With ``prune``, stored articles that are not in the
     given folders are deleted. Tickets whose status says they are not resolved are counted, not
     stored (``Ticket.resolved``). With ``recent_as_of``, the tickets' dates are moved to end in the week
-    before it (``move_to_recent``). Returns counts per outcome.
+    before it (``move_to_recent``). ``progress(done, total)`` follows the tickets while they are redacted
+    and stored. Returns counts per outcome.
     """
     article_files, ticket_files = find_files(paths)
     if prune and not article_files:
@@ -81,7 +83,14 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
             pruned = sorted(store.article_ids() - {a.id for a in articles})
             for article_id in pruned:
                 store.delete_article(article_id)
-        ticket_counts = store.upsert_tickets(tickets)
+        done = 0
+
+        def stored(n: int) -> None:
+            nonlocal done
+            done += n
+            progress(done, len(tickets))
+
+        ticket_counts = store.upsert_tickets(tickets, progress=stored if progress else None)
     report["articles"] = {k: len(v) for k, v in arts.items()} | {"deleted": len(pruned)}
     report["deleted_articles"] = pruned
     report["unread_columns"] = unread

@@ -15,8 +15,8 @@ from deflect.formats import (
     read_article,
     read_articles,
     read_inquiries,
-    read_tickets,
 )
+from deflect.ticket_files import read_tickets
 
 
 def write(path, text):
@@ -144,6 +144,33 @@ def test_duplicate_ticket_ids(tmp_path):
     p = write(tmp_path / "t.jsonl", ticket() + "\n" + ticket() + "\n")
     with pytest.raises(InputError, match="duplicate ticket id 'T1'"):
         read_tickets(p)
+
+
+def test_every_bad_row_of_an_export_is_named_at_once(tmp_path):
+    # a team fixing a large export needs every faulty row in one run, not one row per attempt
+    rows = [ticket(id=f"T{n}") for n in range(1, 31)]
+    for n in (4, 9, 17, 20, 21, 22, 23, 24, 25, 26, 27, 28):
+        rows[n - 1] = ticket(id=f"T{n}", article_id="nope")
+    rows[6] = "{broken"
+    rows[11] = ticket(id="T1")
+    p = write(tmp_path / "t.jsonl", "\n".join(rows) + "\n")
+    with pytest.raises(InputError) as err:
+        read_tickets(p, {"a1"})
+    message = str(err.value)
+    assert message.startswith("{}:4: ticket 'T4' links unknown article_id 'nope'\n13 more row(s) cannot be read:"
+                              .format(p))
+    assert "\n  line 7: not valid JSON" in message and "\n  line 12: duplicate ticket id 'T1'" in message
+    assert "\n  line 9: ticket 'T9' links unknown" in message and "\n  and 4 more" in message
+    assert err.value.line == 4 and err.value.hint == "Ingest the article first, or set article_id to null."
+
+    p = write(tmp_path / "t.csv", "id;subject;body\n1;Abo;kündigen\n2;Zeitung;fehlt;seit Montag\n3;nur\n"
+                                  ";;Rechnung\n5;Rechnung;fehlt\n")
+    with pytest.raises(InputError) as err:
+        read_tickets(p)
+    assert str(err.value).splitlines() == [f"{p}:3: 1 more value(s) than the header has columns",
+                                           "2 more row(s) cannot be read:",
+                                           "  line 4: 1 value(s) fewer than the header has columns",
+                                           "  line 5: ticket without 'id'"]
 
 
 def test_tickets_csv_same_columns(tmp_path):

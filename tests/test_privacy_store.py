@@ -10,10 +10,11 @@ from click.testing import CliRunner
 from fakes import FakeDeflector
 
 from deflect.cli import cli
-from deflect.formats import Ticket, read_tickets
+from deflect.formats import Ticket
 from deflect.home import Home
 from deflect.privacy import Redactor
 from deflect.store import Store
+from deflect.ticket_files import read_tickets
 
 # every test here runs on both store backends (SQLite, PostgreSQL): see conftest.database
 pytestmark = pytest.mark.usefixtures("database")

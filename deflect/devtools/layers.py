@@ -17,8 +17,9 @@ from pathlib import Path
 # A module belongs to the layer of the longest prefix that names it; every module must have one.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("deflect.errors", "deflect.home", "deflect.clock", "deflect.text", "deflect.html_text",
-              "deflect.language", "deflect.locks", "deflect.labels", "deflect.formats", "deflect.privacy",
-              "deflect.draft", "deflect.settings", "deflect.logs", "deflect.tenants", "deflect.xlsx")),
+              "deflect.language", "deflect.locks", "deflect.labels", "deflect.formats", "deflect.ticket_files",
+              "deflect.privacy", "deflect.draft", "deflect.settings", "deflect.logs", "deflect.tenants",
+              "deflect.xlsx")),
     ("store", ("deflect.store",)),
     ("ingest", ("deflect.ingest",)),
     ("index", ("deflect.embedder", "deflect.index")),

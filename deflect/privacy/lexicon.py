@@ -5,6 +5,7 @@ lower-case; compare with ``word.lower()``.
 """
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 
@@ -135,6 +136,7 @@ def _folded(word: str) -> str:
 _FIRST_FOLDED = frozenset(_folded(name) for name in FIRST_NAMES)
 
 
+@functools.lru_cache(maxsize=1 << 16)   # asked for every capitalised word of every ticket an export holds
 def is_first_name(word: str) -> bool:
     """A common given name, written with its diacritics or without them (customers' keyboards)."""
     low = word.lower()

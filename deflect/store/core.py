@@ -201,8 +201,10 @@ class Store:
         return dict(self.db.execute("select id, content_hash from articles").fetchall())
 
     # -- tickets ----------------------------------------------------------------------------
-    def upsert_tickets(self, tickets: Iterable[Ticket]) -> dict[str, int]:
-        """Store tickets (personal data redacted); returns counts ``new``/``changed``/``unchanged``."""
+    def upsert_tickets(self, tickets: Iterable[Ticket], progress: Callable[[int], object] | None = None
+                       ) -> dict[str, int]:
+        """Store tickets (personal data redacted); returns counts ``new``/``changed``/``unchanged``.
+        ``progress`` is called with 1 per ticket redacted (an export of 50,000 tickets takes about a minute)."""
         counts = {"new": 0, "changed": 0, "unchanged": 0}
         existing = dict(self.db.execute("select id, content_hash from tickets").fetchall())
         now = utcnow()
@@ -212,6 +214,8 @@ class Store:
             for key in ("subject", "body", "resolution"):
                 row[key] = self.redactor.redact(row[key], known=ticket.customer)
             row["content_hash"] = hashlib.sha1(json.dumps(row, sort_keys=True).encode()).hexdigest()
+            if progress is not None:
+                progress(1)
             old = existing.get(ticket.id)
             if old == row["content_hash"]:
                 counts["unchanged"] += 1

@@ -15,7 +15,8 @@ SUFFIX = ["", " Thanks.", " Danke!", " asap please", " (sent from my phone)", " 
 
 def base_material(work: Path):
     """Articles and tickets of the bench cases and the demo help center."""
-    from deflect.formats import find_files, read_articles, read_tickets
+    from deflect.formats import find_files, read_articles
+    from deflect.ticket_files import read_tickets
     articles, tickets = [], []
     sources = []
     for case in ("banking77", "xsid_de"):
