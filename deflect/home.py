@@ -38,6 +38,11 @@ class Home:
     def index_dir(self) -> Path:
         return self.path / "index"
 
+    @property
+    def spool_file(self) -> Path:
+        """Rows the service could not write to the store yet (``deflect.store.spool``)."""
+        return self.path / "spool" / "rows.jsonl"
+
     def ensure(self) -> Home:
         self.path.mkdir(parents=True, exist_ok=True)
         return self

@@ -157,8 +157,8 @@ def test_every_bad_row_of_an_export_is_named_at_once(tmp_path):
     with pytest.raises(InputError) as err:
         read_tickets(p, {"a1"})
     message = str(err.value)
-    assert message.startswith("{}:4: ticket 'T4' links unknown article_id 'nope'\n13 more row(s) cannot be read:"
-                              .format(p))
+    assert message.startswith(f"{p}:4: ticket 'T4' links unknown article_id 'nope'\n"
+                              "13 more row(s) cannot be read:")
     assert "\n  line 7: not valid JSON" in message and "\n  line 12: duplicate ticket id 'T1'" in message
     assert "\n  line 9: ticket 'T9' links unknown" in message and "\n  and 4 more" in message
     assert err.value.line == 4 and err.value.hint == "Ingest the article first, or set article_id to null."

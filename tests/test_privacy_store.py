@@ -61,6 +61,11 @@ def test_agent_draft_and_similar_tickets_show_no_other_customer(tmp_path):
     assert not [p for p in PERSONAL if p in body]
     # The company's own hotline is on the allow-list: it stays in what agents see.
     assert "0800 123 456 7" in json.dumps(r.get_json()["tickets"], ensure_ascii=False)
+    # the ticket's text the agent asked with is logged with the ticket's id: erasing the ticket erases it
+    r = client.post("/api/v1/agent/suggest", json={**payload, "ticket_id": "zd-77"},
+                    headers=bearer(new_key(fake, "agent")))
+    logged = fake.store.db.execute("select ticket_id from inquiries where id = ?", [r.get_json()["id"]])
+    assert logged.fetchone()[0] == "zd-77"
 
 
 def test_customer_fields_of_an_export_are_removed_from_its_text(tmp_path):
@@ -90,8 +95,10 @@ def test_privacy_scan_and_scrub(tmp_path):
         # ... and the copies a vote and the gap report keep of such a text
         store.db.execute("insert into evidence (id, kind, text, created_at) values ('e1', 'vote', "
                          "'Zeitung fehlt, Erika Mustermann, Tel 0171 7654321', '2026-12-01T00:00:00+00:00')")
+        # (the numbers of the report's structure are no phone numbers)
         report = {"id": "G-0001", "first_seen": "2026-11-02T08:00:00+00:00", "members": 5,
-                  "examples": ["Zeitung fehlt seit Montag. Viele Grüße\nKlaus Berger"]}
+                  "examples": ["Zeitung fehlt seit Montag. Viele Grüße\nKlaus Berger"],
+                  "evidence": {"share": 0.07727272727272727, "hard_share": 0.0925351582119538}}
         store.db.execute("insert into gap_topics (id, status, representative, report) values ('G-0001', 'new', ?, ?)",
                          ["Zeitung fehlt, Klaus Berger, Tel. 0171 1234567", json.dumps(report)])
     store.close()
@@ -167,6 +174,54 @@ def test_erase_one_customer_on_request(tmp_path):
     r = runner.invoke(cli, ["privacy", "erase", "--session", "s-unknown", "--home", str(home)])
     assert r.exit_code == 0 and "Nothing stored for them." in r.output
     assert runner.invoke(cli, ["privacy", "erase", "--home", str(home)]).exit_code == 2
+
+
+def test_erase_reaches_every_copy_of_the_customers_texts(tmp_path):
+    """What the agent pasted from their ticket, a search still waiting in the spool, the cached vectors and
+    the gap report's examples go with the customer; an e-mail address is matched whatever its case."""
+    from deflect.formats import Inquiry
+    from deflect.store.feedback import record_contact
+    from deflect.store.spool import Spool
+
+    home = Home.resolve(tmp_path / "home")
+    store = Store(home.database)
+    store.set_setting("model", "use-m3+minilm")
+    store.upsert_tickets([Ticket("zd-1", "Zeitung fehlt", "Zeitung fehlt seit Montag", "Nachgeliefert.", None, "de")])
+    vector = [1.0, 0.0]
+    store.log_inquiry(Inquiry("a1", "Zeitung fehlt seit Montag, Lindenweg", "de"), "answer", 0.9, None,
+                      channel="agent", ticket_id="zd-1", vector=vector, model="use-m3+minilm")
+    store.log_inquiry(Inquiry("w1", "Wo bleibt meine Zeitung", "de"), "answer", 0.9, None, channel="widget",
+                      session="s-anna", vector=vector, model="use-m3+minilm")
+    store.log_inquiry(Inquiry("w2", "Abo kündigen", "de"), "answer", 0.9, None, channel="widget",
+                      session="s-other", vector=vector, model="use-m3+minilm")
+    record_contact(store, "api", session="s-anna", customer="Anna.Berg@Example.de", ticket_id="zd-1")
+    topic = {"examples": [{"source": "inquiry", "id": "w1", "text": "Wo bleibt meine Zeitung"},
+                          {"source": "inquiry", "id": "w2", "text": "Abo kündigen"}],
+             "representative": "Wo bleibt meine Zeitung", "language": "de", "label": "zeitung: Wo bleibt meine Zeitung"}
+    with store.db.transaction():
+        store.db["gap_topics"].insert({"id": "G-0001", "status": "new", "active": 0, "label": topic["label"],
+                                       "title": "Hilfe: Wo bleibt meine Zeitung", "keywords": '["zeitung"]',
+                                       "representative": topic["representative"], "report": json.dumps(topic),
+                                       "members": json.dumps([{"source": "inquiry", "id": "w1"},
+                                                              {"source": "inquiry", "id": "w2"}])})
+    store.close()
+    Spool(home.spool_file).append({"table": "inquiries", "id": "w3", "text": "Zeitung wieder nicht da",
+                                   "session": "s-anna", "created_at": "2026-12-01T00:00:00+00:00"})
+    Spool(home.spool_file).append({"table": "inquiries", "id": "w4", "text": "Rechnung", "session": "s-other",
+                                   "created_at": "2026-12-01T00:00:00+00:00"})
+
+    r = CliRunner().invoke(cli, ["privacy", "erase", "--customer", "anna.berg@example.de ", "--home", str(home.path)])
+    assert r.exit_code == 0, r.output
+    assert "inquiries: 2 row(s) erased" in r.output and "spooled rows: 1 row(s) erased" in r.output
+    assert "help desk's own copy" in r.output
+    store = Store(home.database)
+    assert [r[0] for r in store.db.execute("select id from inquiries")] == ["w2"]
+    assert store.db.execute("select count(*) from embeddings").fetchone()[0] == 1   # "Abo kündigen" only
+    row = store.db.execute("select representative, label, title, report, members from gap_topics").fetchone()
+    assert "Zeitung" not in " ".join(row[:3]) and "Wo bleibt" not in row[3] and '"w1"' not in row[4]
+    assert row[0] == "Abo kündigen" and json.loads(row[3])["examples"] == [topic["examples"][1]]
+    store.close()
+    assert [json.loads(line)["id"] for line in home.spool_file.read_text().splitlines()] == ["w4"]
 
 
 def test_purge_keeps_the_help_pages_traffic_for_the_retention_period_only(tmp_path):

@@ -84,20 +84,30 @@ def erase(sessions, customers, tickets, dry_run: bool, home: Home):
 
     Contacts link a customer's sessions and tickets, so one of them finds the rest. Each option may be
     given several times."""
-    from deflect.store.erase import erase_customer
+    from deflect.index.documents import ticket_text
+    from deflect.store.erase import erase_customer, find_customer
     if not (sessions or customers or tickets):
         raise click.UsageError("name the customer: --session, --customer or --ticket")
     store = _existing_store(home)
     try:
-        counts = erase_customer(store, sessions, customers, tickets, dry_run=dry_run)
+        erased = find_customer(store, sessions, customers, tickets)
+        counts = erase_customer(store, dry_run=dry_run, erased=erased)
+        if not dry_run:
+            texts = erased.texts | {ticket_text(row) for row in erased.ticket_rows}
+            counts |= _forget_copies(store, home, texts, erased.inquiries, erased.tickets, erased=erased)
     finally:
         store.close()
     found = _rows(counts, "would go" if dry_run else "erased")
-    click.echo(found or "Nothing stored for them.")
+    if not found:
+        click.echo("Nothing stored for them."
+                   + ("\nA customer id is known to deflect only where a ticket was sent with it (the tickets API's "
+                      "customer_id); tickets from exports and connectors are found by --ticket, widget searches by "
+                      "--session." if customers else ""))
+    else:
+        click.echo(found)
     if found and not dry_run:
-        click.echo("Run `deflect gaps --rebuild` (the report keeps short examples)"
-                   + (" and `deflect index` (the index keeps the tickets' vectors until then)"
-                      if counts.get("tickets") else "") + ".")
+        click.echo(_REMAINS + (" The index keeps the erased tickets' vectors until `deflect index --rebuild`."
+                               if counts.get("tickets") else ""))
 
 
 @privacy.command()
@@ -112,14 +122,41 @@ def purge(days: int, dry_run: bool, home: Home):
     from datetime import timedelta
 
     from deflect.clock import iso, utcnow
-    from deflect.store.erase import purge_before
+    from deflect.store.erase import inquiry_texts_before, old_inquiries, purge_before
     cutoff = iso(utcnow() - timedelta(days=days))
     store = _existing_store(home)
     try:
+        old = old_inquiries(store, cutoff) if not dry_run else []
+        texts = inquiry_texts_before(store, cutoff) if not dry_run else set()
         counts = purge_before(store, cutoff, dry_run=dry_run)
+        if not dry_run:
+            counts |= _forget_copies(store, home, texts, old, (), cutoff=cutoff)
     finally:
         store.close()
     click.echo(_rows(counts, "would go" if dry_run else "deleted") or f"Nothing older than {days} days.")
+
+
+# What an erasure does not reach: told to the team with every erasure.
+_REMAINS = ("Not erased by deflect: the help desk's own copy of their tickets, exports and backups made before "
+            "(CSV, Excel, database backups, published index snapshots), and what the customer's own browser keeps "
+            "for the open tab.")
+
+
+def _forget_copies(store, home: Home, texts: set[str], inquiries, tickets, erased=None, cutoff: str | None = None
+                   ) -> dict[str, int]:
+    """Remove the copies of erased rows: their cached vectors, rows waiting in the spool, the gap report's
+    examples and phrasings; then SQLite's journal. Rows per kind of copy."""
+    from deflect.embedder import DEFAULT_MODEL
+    from deflect.gaps.forget import forget_in_report
+    from deflect.store.erase import checkpoint, forget_spooled, forget_vectors
+    models = {store.get_setting("model"), DEFAULT_MODEL}
+    counts = {"cached vectors": forget_vectors(store, texts, models),
+              "spooled rows": forget_spooled(home.spool_file, erased, cutoff),
+              "gap topic examples": forget_in_report(store, inquiries, tickets, texts)}
+    if not checkpoint(store):
+        click.echo("note: the running service holds the database journal open; the deleted rows leave it at "
+                   "its next checkpoint (within minutes).")
+    return counts
 
 
 def _existing_store(home: Home):

@@ -182,7 +182,7 @@ class Inbox:
         try:
             history = session_history(store, [event.session], self.redactor) if event.session else None
             note = compose_note(self.engine, event.subject, event.text, self.options, event.customer, self.redactor,
-                                history=history)
+                                history=history, ticket_id=connector.ticket_id(event.remote_id))
             note_id = connector.post_note(event.remote_id, note.html, note.markdown)
         except BaseException:
             release_note(store, job.connection, event.remote_id)

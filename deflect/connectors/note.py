@@ -38,16 +38,18 @@ class Note:
 
 def compose_note(engine: Engine, subject: str, text: str, options: NoteOptions,
                  customer: tuple[str, ...] = (), redactor: Redactor | None = None,
-                 log_channel: str | None = "agent", history: dict | None = None) -> Note:
+                 log_channel: str | None = "agent", history: dict | None = None, ticket_id: str | None = None
+                 ) -> Note:
     """Suggest for the ticket and write the note; the inquiry is logged (``log_channel``) for the gap
-    report and metrics, redacted like every inquiry. ``history`` (deflect.feedback.history, already
-    redacted) opens the note with what the customer already did."""
+    report and metrics, redacted like every inquiry and with the ticket's id (``ticket_id``: erased with
+    the ticket). ``history`` (deflect.feedback.history, already redacted) opens the note with what the
+    customer already did."""
     redact = (redactor or default_redactor()).redact
     query = redact(text if not subject or text.startswith(subject) else f"{subject}\n{text}", known=customer)
     s = engine.suggest(query, k=K_ARTICLES, with_tickets=K_TICKETS)
     if log_channel:
         engine.store.log_inquiry(Inquiry(uuid.uuid4().hex, query, s.language), s.decision, s.confidence,
-                                 s.articles[0].id if s.articles else None, channel=log_channel)
+                                 s.articles[0].id if s.articles else None, channel=log_channel, ticket_id=ticket_id)
     article = None
     if s.decision == "answer" and s.articles:
         try:

@@ -49,6 +49,31 @@ def redact_json(text: str, redactor: Redactor) -> str:
     return text if cleaned == data else json.dumps(cleaned, ensure_ascii=False)
 
 
+def free_texts(text: str) -> list[str]:
+    """The customer texts of a column value: in a JSON column (as ``redact_json`` reads it) its texts only,
+    so that numbers of the structure (a share of 0.0925351582119538) are not read as phone numbers."""
+    try:
+        data = json.loads(text) if text[:1] in "[{" else None
+    except ValueError:
+        data = None
+    if not isinstance(data, (dict, list)):
+        return [text]
+    found: list[str] = []
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and not _TECHNICAL.match(key):
+            found.append(value)
+
+    walk(data)
+    return found
+
+
 def mask(text: str, kind: str) -> str:
     """A recognisable but harmless stand-in: "Hans M***", "a***@w***.de", "55***"."""
     if kind == "email" and "@" in text:
@@ -104,7 +129,7 @@ def scan(db: Any, redactor: Redactor | None = None, limit_examples: int = 3) -> 
                 value = row[column]
                 if not isinstance(value, str) or not value.strip():
                     continue
-                findings = redactor.find(value)
+                findings = [f for part in free_texts(value) for f in redactor.find(part)]
                 if not findings:
                     continue
                 hit = True

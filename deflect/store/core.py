@@ -245,10 +245,13 @@ class Store:
 
     def log_inquiry(self, inquiry: Inquiry, decision: str, confidence: float,
                     article_id: str | None, channel: str = "cli", session: str | None = None,
-                    page: str | None = None, vector: np.ndarray | None = None, model: str | None = None) -> str:
+                    page: str | None = None, vector: np.ndarray | None = None, model: str | None = None,
+                    ticket_id: str | None = None) -> str:
         """Record an inquiry and what deflect answered; returns its id. With ``vector`` and ``model``
-        its embedding is cached, so the gap report does not embed it again."""
+        its embedding is cached, so the gap report does not embed it again; ``ticket_id``: the ticket whose
+        text it is (an agent's inquiry), erased with it."""
         row = inquiry_row(inquiry, decision, confidence, article_id, channel, session, page, self.redactor)
+        row["ticket_id"] = ticket_id
         if vector is not None and model:
             self.cache_embeddings({self.embedding_key(model, row["text"]): vector})
         self.write_inquiries([row])

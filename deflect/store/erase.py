@@ -4,16 +4,34 @@ their contacts with support and their tickets; and what customers did on the hel
 
 A customer is named by what the team has: a widget session id (the contact form's ``deflect_session``),
 the help desk's customer id, or a ticket id. Contacts link them, so a ticket also finds the sessions that
-led to it and a customer id all of their tickets and sessions. The gap report's topics keep short
-examples of texts: they are rebuilt from what is left (``deflect gaps --rebuild``), and the index drops
-the erased tickets' vectors at its next build (``deflect index``).
+led to it and a customer id all of their tickets and sessions. Beside the rows, the texts go from the
+embedding cache and from rows waiting in the spool (which would bring them back); the gap report's copies
+are dropped by ``deflect.gaps.forget``, and the index drops the erased tickets' vectors when it is rebuilt
+(``deflect index --rebuild``).
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from deflect.store.core import Store
-from deflect.store.feedback import hash_key, one_way_hash
+from deflect.store.database import SQLiteDatabase
+from deflect.store.feedback import customer_key, hash_key, one_way_hash
+from deflect.store.spool import Spool
+
+
+@dataclass
+class Erased:
+    """What an erasure found: the ids of the rows that hold a customer's texts, and the texts themselves
+    (to find their copies: cached vectors, the gap report's examples)."""
+
+    sessions: list[str] = field(default_factory=list)
+    tickets: list[str] = field(default_factory=list)
+    inquiries: list[str] = field(default_factory=list)
+    customers: list[str] = field(default_factory=list)   # hashed
+    texts: set[str] = field(default_factory=set)
+    ticket_rows: list[dict] = field(default_factory=list)
 
 
 def _marks(values: list[str]) -> str:
@@ -26,13 +44,13 @@ def _ids(store: Store, sql: str, values: list[str]) -> set[str]:
     return {row[0] for row in store.db.execute(sql.format(marks=_marks(values)), values).fetchall() if row[0]}
 
 
-def erase_customer(store: Store, sessions: Iterable[str] = (), customers: Iterable[str] = (),
-                   tickets: Iterable[str] = (), dry_run: bool = False) -> dict[str, int]:
-    """Delete every row of the named sessions, customers and tickets; rows per table (all tables in one
-    transaction). ``dry_run`` counts without deleting."""
+def find_customer(store: Store, sessions: Iterable[str] = (), customers: Iterable[str] = (),
+                  tickets: Iterable[str] = ()) -> Erased:
+    """The rows and texts of the named sessions, customers and tickets (nothing is deleted)."""
     sessions, tickets = set(sessions), set(tickets)
     key = hash_key(store)
-    hashes = [one_way_hash(c, key) for c in customers]
+    # as given (stores before ``customer_key``) and as hashed since
+    hashes = sorted({one_way_hash(form, key) for c in customers for form in (c, customer_key(c))})
     # the customer's contacts name their other sessions and tickets
     where, params = _any_of([("session", sorted(sessions)), ("ticket_id", sorted(tickets)), ("customer", hashes)])
     if where:
@@ -40,9 +58,26 @@ def erase_customer(store: Store, sessions: Iterable[str] = (), customers: Iterab
         sessions |= {r[0] for r in rows if r[0]}
         tickets |= {r[1] for r in rows if r[1]}
     s, t = sorted(sessions), sorted(tickets)
-    inquiries = sorted(_ids(store, "select id from inquiries where session in ({marks})", s))
+    where, params = _any_of([("session", s), ("ticket_id", t)])   # an agent's inquiry holds its ticket's text
+    found = store.db.execute(f"select id, text from inquiries where {where}", params).fetchall() if where else []
+    erased = Erased(s, t, sorted(r[0] for r in found), hashes, {r[1] for r in found if r[1]})
+    where, params = _any_of([("session", s), ("inquiry_id", erased.inquiries)])
+    if where:
+        erased.texts |= {r[0] for r in store.db.execute(f"select text from evidence where {where}", params) if r[0]}
+    if t:
+        erased.ticket_rows = [dict(r) for r in store.get_tickets(t).values()]
+    return erased
+
+
+def erase_customer(store: Store, sessions: Iterable[str] = (), customers: Iterable[str] = (),
+                   tickets: Iterable[str] = (), dry_run: bool = False, erased: Erased | None = None
+                   ) -> dict[str, int]:
+    """Delete every row of the named sessions, customers and tickets (``erased``: as ``find_customer``
+    found them); rows per table (all tables in one transaction). ``dry_run`` counts without deleting."""
+    erased = erased or find_customer(store, sessions, customers, tickets)
+    s, t, hashes, inquiries = erased.sessions, erased.tickets, erased.customers, erased.inquiries
     plan = {
-        "inquiries": [("session", s)],
+        "inquiries": [("id", inquiries)],
         "feedback": [("session", s), ("inquiry_id", inquiries)],
         "evidence": [("session", s), ("inquiry_id", inquiries)],
         "notice_views": [("session", s)],
@@ -55,6 +90,8 @@ def erase_customer(store: Store, sessions: Iterable[str] = (), customers: Iterab
     }
     tables = set(store.db.table_names())
     counts: dict[str, int] = {}
+    if not dry_run:
+        _zeroing(store)
     with store.db.transaction():
         for table, columns in plan.items():
             where, params = _any_of(columns)
@@ -81,11 +118,68 @@ def purge_before(store: Store, cutoff: str, dry_run: bool = False) -> dict[str, 
     }
     tables = set(store.db.table_names())
     counts: dict[str, int] = {}
+    if not dry_run:
+        _zeroing(store)
     with store.db.transaction():
         for table, where in plan.items():
             if table in tables:
                 counts[table] = _delete(store, table, where, [cutoff] * where.count("?"), dry_run)
     return counts
+
+
+def forget_vectors(store: Store, texts: Iterable[str], models: Iterable[str]) -> int:
+    """Delete the cached vectors of ``texts`` under each of ``models`` (the cache is keyed by model and
+    text: a vector left there would tell anyone with the text that it was stored); returns how many."""
+    keys = sorted({store.embedding_key(m, t) for m in models if m for t in texts})
+    gone = 0
+    with store.db.transaction():
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            gone += store.db.execute(f"delete from embeddings where key in ({_marks(chunk)})", chunk).rowcount
+    return gone
+
+
+def old_inquiries(store: Store, cutoff: str) -> list[str]:
+    """The ids of the inquiries ``purge_before`` deletes."""
+    return [r[0] for r in store.db.execute("select id from inquiries where created_at < ?", [cutoff])]
+
+
+def inquiry_texts_before(store: Store, cutoff: str) -> set[str]:
+    """The texts of the inquiries ``purge_before`` deletes (their vectors go from the cache with them)."""
+    return {r[0] for r in store.db.execute("select text from inquiries where created_at < ? union "
+                                          "select text from evidence where created_at < ?", [cutoff, cutoff]) if r[0]}
+
+
+def forget_spooled(path: Path, erased: Erased | None = None, cutoff: str | None = None) -> int:
+    """Drop the rows waiting in the spool at ``path`` that belong to ``erased`` or were made before
+    ``cutoff``: once the database takes them again they would bring back what was deleted."""
+    sessions = set(erased.sessions) if erased else set()
+    tickets = set(erased.tickets) if erased else set()
+    inquiries = set(erased.inquiries) if erased else set()
+
+    def goes(row: dict) -> bool:
+        if cutoff is not None and str(row.get("created_at") or "") < cutoff:
+            return True
+        return (row.get("session") in sessions or row.get("ticket_id") in tickets
+                or row.get("inquiry_id") in inquiries or row.get("id") in inquiries)
+
+    return Spool(path).remove(goes)
+
+
+def _zeroing(store: Store) -> None:
+    """SQLite overwrites what it deletes with zeros (else deleted rows stay readable in free pages)."""
+    if isinstance(store.db, SQLiteDatabase):
+        store.db.execute("pragma secure_delete = on")
+
+
+def checkpoint(store: Store) -> bool:
+    """Write SQLite's journal into the database file and empty it: until then the deleted rows stay readable
+    in ``deflect.db-wal``. False where a reader (a running service) kept it from finishing; its next
+    checkpoint does."""
+    if not isinstance(store.db, SQLiteDatabase):
+        return True
+    busy, _, _ = store.db.execute("pragma wal_checkpoint(truncate)").fetchone()
+    return not busy
 
 
 def _delete(store: Store, table: str, where: str, params: list[str], dry_run: bool) -> int:

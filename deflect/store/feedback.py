@@ -31,6 +31,13 @@ def one_way_hash(value: str, key: str = "") -> str:
     return hmac.new(key.encode("utf-8"), value.encode("utf-8"), hashlib.sha256).hexdigest()[:24]
 
 
+def customer_key(customer: str) -> str:
+    """A customer id as it is hashed: trimmed, and an e-mail address in lower case (mail systems do not
+    tell "Sabine.Mueller@Web.de" from "sabine.mueller@web.de", and neither should an erasure)."""
+    customer = customer.strip()
+    return customer.casefold() if "@" in customer else customer
+
+
 def hash_key(store: Store) -> str:
     """The store's key for ``one_way_hash``."""
     return store.get_setting(HASH_KEY, "") or ""
@@ -72,7 +79,8 @@ def record_contact(store: Store, source: str, session: str | None = None, custom
     cid = uuid.uuid4().hex
     with store.db.transaction():
         store.db["contacts"].insert({"id": cid, "session": session or None,
-                                     "customer": one_way_hash(customer, hash_key(store)) if customer else None,
+                                     "customer": one_way_hash(customer_key(customer), hash_key(store))
+                                     if customer else None,
                                      "source": source, "ticket_id": ticket_id, "created_at": _contact_time(at)})
     return cid
 

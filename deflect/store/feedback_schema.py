@@ -10,6 +10,8 @@
   who gave it (session, a hash of the client address) and when.
 - ``inquiries.shown``: the articles the customer was shown for a logged inquiry (ids, comma-separated, in
   the order shown; empty on "no answer"), so that a vote can be read against what the customer saw.
+- ``inquiries.ticket_id``: the ticket an agent's inquiry (the agent API, a connector's note) was the text of,
+  so that erasing the ticket erases it too.
 """
 from __future__ import annotations
 
@@ -52,6 +54,13 @@ def m_feedback_003(db: Database) -> None:
     db["settings"].upsert({"key": "hash_key", "value": json.dumps(key)}, pk="key")
 
 
+def m_feedback_004(db: Database) -> None:
+    """The ticket whose text an agent-channel inquiry holds (``deflect privacy erase --ticket``)."""
+    db["inquiries"].add_column("ticket_id", str)
+    db["inquiries"].create_index(["ticket_id"])
+
+
 FEEDBACK_MIGRATIONS = [("feedback_001_holdout_contacts_evidence", m_feedback_001),
                        ("feedback_002_inquiries_shown", m_feedback_002),
-                       ("feedback_003_hash_key", m_feedback_003)]
+                       ("feedback_003_hash_key", m_feedback_003),
+                       ("feedback_004_inquiries_ticket", m_feedback_004)]

@@ -98,6 +98,19 @@ class Spool:
         self.drained += len(rows)
         return len(rows)
 
+    def remove(self, goes: Callable[[dict], bool]) -> int:
+        """Drop the waiting rows for which ``goes`` is true (an erasure); returns how many."""
+        if not self.pending():
+            return 0
+        with self._locked() as fd:
+            rows = self._read()
+            kept = [row for row in rows if not goes(row)]
+            if len(kept) < len(rows):
+                os.ftruncate(fd, 0)
+                os.write(fd, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in kept).encode())
+                os.fsync(fd)
+        return len(rows) - len(kept)
+
     def stats(self) -> dict[str, int | bool]:
         return {"pending": self.pending(), "spooled": self.spooled, "dropped": self.dropped,
                 "drained": self.drained}

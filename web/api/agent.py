@@ -43,7 +43,7 @@ def agent_suggest():
     redact = get_redactor().redact
     text = redact(text)
     s = deflector().suggest(text, language=language, k=K_ARTICLES, with_tickets=K_TICKETS)
-    iid = log_inquiry(text, s, "agent")
+    iid = log_inquiry(text, s, "agent", ticket_id=ticket_ref)
     inferred = inferred_links(get_store(), ticket_ids=[t.id for t in s.tickets])
     tickets = [{"id": t.id, "score": round(float(t.score), 4), "subject": redact(t.subject),
                 "body": redact(t.body), "resolution": redact(t.resolution), "article_id": t.article_id,

@@ -89,7 +89,7 @@ def spool() -> Spool:
     spools = current_app.extensions.setdefault("deflect_spool", {})
     home = get_home().path
     if home not in spools:
-        spools[home] = Spool(home / "spool" / "rows.jsonl", int(current_app.config["SPOOL_MAX_BYTES"]))
+        spools[home] = Spool(get_home().spool_file, int(current_app.config["SPOOL_MAX_BYTES"]))
     return spools[home]
 
 
@@ -148,7 +148,7 @@ _LOG_LOCK = threading.Lock()
 
 
 def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | None = None,
-                page: str | None = None) -> str:
+                page: str | None = None, ticket_id: str | None = None) -> str:
     """Log the inquiry for the gap report and metrics (with its embedding, so the gap report does not
     embed it again); returns its id once the row is stored. A database that is locked (longer than
     ``LOG_LOCK_TIMEOUT`` seconds), read-only or full delays and fails no answer: the row goes to the
@@ -158,6 +158,7 @@ def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | 
     row = inquiry_row(Inquiry(id=uuid.uuid4().hex, text=text, language=suggestion.language),
                       suggestion.decision, suggestion.confidence, top, channel, session, page, get_redactor())
     row["shown"] = ",".join(a.id for a in suggestion.shown_articles())   # what a vote is read against
+    row["ticket_id"] = ticket_id   # an agent's ticket: erased with it
     engine = get_deflector()
     model, vector = engine.model, suggestion.vector
     embedding = (Store.embedding_key(model, row["text"]), vector) if vector is not None and model else None
