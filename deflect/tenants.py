@@ -39,19 +39,29 @@ def tenants_folder(folder: str | os.PathLike) -> Path:
     return path
 
 
-def find_tenants(folder: str | os.PathLike) -> dict[str, Home]:
+def find_tenants(folder: str | os.PathLike, unusable: list[Path] | None = None) -> dict[str, Home]:
     """The tenants of a folder by name, sorted: every subfolder with deflect data. A subfolder with
-    deflect data whose name cannot be a tenant's is refused (it would be silently unreachable)."""
+    deflect data whose name cannot be a tenant's (a copy "leserreisen.bak") is refused, since it would be
+    silently unreachable; given ``unusable``, it is added there and left out instead (a running service
+    keeps serving the others when such a folder appears)."""
     root = tenants_folder(folder)
     found: dict[str, Home] = {}
     for entry in sorted(root.iterdir()):
         if entry.name.startswith(".") or not entry.is_dir() or not is_home(entry):
             continue
         if not _NAME.fullmatch(entry.name):
+            if unusable is not None:
+                unusable.append(entry)
+                continue
             raise DeflectError(f"the help center folder {entry} has a name that cannot be used in URLs",
                                hint=f"Rename the folder: a tenant name has {NAME_RULE}.")
         found[entry.name] = Home(entry)
     return found
+
+
+def unusable_note(folder: Path) -> str:
+    """What to say of a folder ``find_tenants`` left out."""
+    return f"the help center folder {folder} is not served: its name cannot be used in URLs ({NAME_RULE})"
 
 
 def tenant_home(folder: str | os.PathLike, name: str) -> Home:

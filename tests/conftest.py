@@ -17,6 +17,17 @@ ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "faq_articles"
 
 
+@pytest.fixture(autouse=True)
+def own_settings():
+    """Each test starts from the same DEFLECT_* environment: `deflect serve` puts the settings it was given
+    there for its workers, which would leak into the tests after it."""
+    before = {k: v for k, v in os.environ.items() if k.startswith("DEFLECT_")}
+    yield
+    for name in [k for k in os.environ if k.startswith("DEFLECT_") and k not in before]:
+        del os.environ[name]
+    os.environ.update(before)
+
+
 @pytest.fixture(scope="session")
 def demo_home_template(tmp_path_factory) -> Path:
     """A home folder with the demo help center ingested, indexed with the default model and

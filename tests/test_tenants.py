@@ -125,6 +125,57 @@ def test_unknown_tenant_and_paths_outside_the_tenants_are_json_404s(tmp_path):
     assert moved.status_code == 308 and moved.headers["Location"].endswith(f"/t/{NEWS}/")
 
 
+def test_one_help_center_cannot_take_the_others_down(tmp_path, caplog):
+    """A copy "rheinblick.bak" made before an upgrade, a help center without an index yet, a folder removed
+    while serving: the others stay served and ready."""
+    from deflect.web.tenants import create_tenants_app
+
+    for name in (NEWS, TRIPS, f"{NEWS}.bak"):
+        open_store(Home(tmp_path / name).ensure().db_path).close()
+    unusable: list = []
+    assert list(find_tenants(tmp_path, unusable)) == [TRIPS, NEWS] and unusable == [(tmp_path / f"{NEWS}.bak")]
+    with caplog.at_level("WARNING", logger="deflect.tenants"):
+        client = Client(create_tenants_app(str(tmp_path), CONFIG))   # a worker restarted meanwhile boots
+    assert f"{NEWS}.bak is not served" in caplog.text
+    listed = CliRunner().invoke(cli, ["tenants", "list", "--tenants", str(tmp_path)])
+    assert listed.exit_code == 0 and NEWS in listed.output and f"{NEWS}.bak is not served" in listed.output
+    # neither has an index here: none is ready, and the instance says so
+    assert client.get("/readyz").status_code == 503
+    shutil.rmtree(tmp_path / TRIPS)
+    gone = client.get(f"/t/{TRIPS}/api/v1/health")
+    assert gone.status_code == 404 and not (tmp_path / TRIPS).exists()   # no empty store made by a request
+
+
+def test_readyz_stays_ready_while_any_help_center_is(monkeypatch, tmp_path):
+    from deflect.web import ops
+    from deflect.web.tenants import create_tenants_app
+
+    for name in (NEWS, TRIPS):
+        open_store(Home(tmp_path / name).ensure().db_path).close()
+    client = Client(create_tenants_app(str(tmp_path), CONFIG))
+    monkeypatch.setattr(ops, "readyz", lambda: ({"ok": True}, 200) if NEWS in str(ops.get_home().path)
+                        else ({"ok": False, "error": "not ready: index not loaded"}, 503))
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["not_ready"] == [f"{TRIPS}: not ready: index not loaded"]
+
+
+def test_commands_refuse_to_guess_which_store_is_meant(tmp_path):
+    runner = CliRunner()
+    home = tmp_path / "tenants" / TRIPS
+    open_store(Home(home).ensure().db_path).close()
+    # a database URL left in the environment would take an erasure meant for this help center
+    r = runner.invoke(cli, ["privacy", "erase", "--session", "s-1", "--home", str(home)],
+                      env={"DEFLECT_DATABASE_URL": "postgresql://deflect@db/deflect"})
+    assert r.exit_code != 0 and "holds a store of its own" in r.output
+    r = runner.invoke(cli, ["keys", "create", "--name", "cms"], env={"DEFLECT_TENANTS": str(tmp_path / "tenants"),
+                                                                     "DEFLECT_HOME": None})
+    assert r.exit_code != 0 and "name the help center" in r.output
+    # a typo in --home makes no new (empty, served) help center
+    r = runner.invoke(cli, ["keys", "list", "--home", str(tmp_path / "tenants" / "leserreise")])
+    assert r.exit_code != 0 and "no deflect data here" in r.output
+    assert not (tmp_path / "tenants" / "leserreise" / "deflect.db").exists()
+
+
 # -- two real help centers ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tenants_folder(demo_home_template, tmp_path_factory) -> Path:
@@ -411,3 +462,23 @@ def test_widget_on_the_help_centers_own_page_links_into_it(live_server, browser_
     first.locator("a").click()
     page.wait_for_url(f"{live_server}/t/{TRIPS}/articles/reisen-unterlagen")
     expect(page.locator("h1")).to_contain_text("Reiseunterlagen")
+
+
+@pytest.mark.browser
+def test_two_help_centers_of_one_instance_keep_their_own_widget_session(live_server, browser_page):
+    """Their pages share the service's origin: one help center's search is not replayed on the other's
+    page, and a customer gets one session per help center (never one id linking both stores)."""
+    page, expect = browser_page
+    page.goto(f"{live_server}/t/{TRIPS}/")
+    with page.expect_response(f"{live_server}/t/{TRIPS}/api/v1/suggest"):
+        page.locator("#help-search").press_sequentially("Wann kommen meine Reiseunterlagen?", delay=25)
+    trips_session = page.evaluate(f"sessionStorage.getItem('deflect.session:/t/{TRIPS}')")
+    page.goto(f"{live_server}/t/{NEWS}/")
+    page.reload()
+    expect(page.locator("#help-search")).to_have_value("")
+    expect(page.locator(".deflect-search .deflect-option")).to_have_count(0)
+    with page.expect_response(f"{live_server}/t/{NEWS}/api/v1/suggest"):
+        page.locator("#help-search").press_sequentially("Meine Zeitung ist nicht gekommen", delay=25)
+    news_session = page.evaluate(f"sessionStorage.getItem('deflect.session:/t/{NEWS}')")
+    assert trips_session and news_session and trips_session != news_session
+    assert page.evaluate("sessionStorage.getItem('deflect.session')") is None

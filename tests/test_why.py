@@ -171,6 +171,31 @@ def test_hook_gets_the_incident_and_a_dead_hook_is_retried_without_failing(hook)
     assert not notify("http://127.0.0.1:9/nothing", {"id": 2}, tries=2, pause=0.01)
 
 
+def test_each_help_center_gets_its_own_incident_checks(monkeypatch):
+    """The help centers of one instance share a process: one's traffic must not use up the other's checks."""
+    from deflect.gaps import live
+
+    checked: list[str] = []
+    monkeypatch.setattr(live, "_last_watch", {})
+    monkeypatch.setattr(live, "_OnStore", lambda engine, store: store)
+    monkeypatch.setattr(live, "watch", lambda store, hook_url=None: checked.append(store))
+
+    class Store:
+        def __init__(self, path):
+            self.path = path
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr("deflect.store.Store", Store)
+    for path in ("/srv/deflect/rheinblick/deflect.db", "/srv/deflect/rheinblick/deflect.db",
+                 "/srv/deflect/leserreisen/deflect.db"):
+        thread = live.watch_in_background(None, path, min_interval=3600)
+        if thread is not None:
+            thread.join(5)
+    assert [s.path for s in checked] == ["/srv/deflect/rheinblick/deflect.db", "/srv/deflect/leserreisen/deflect.db"]
+
+
 def crash_history(store, topic_id: str, now: datetime) -> None:
     rows = [{"inquiry_id": f"h{d}-{k}", "topic_id": topic_id, "at": iso(now - timedelta(days=d, hours=k * 3)),
              "similarity": 0.9} for d in range(1, 29) for k in range(2)]

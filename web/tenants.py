@@ -13,7 +13,9 @@ for every tenant; any other path, and an unknown tenant, is a 404 ``{"ok": false
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request, send_from_directory
@@ -21,13 +23,14 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.utils import redirect
 
 from deflect.home import Home
-from deflect.tenants import find_tenants
+from deflect.tenants import find_tenants, unusable_note
 
 from . import create_app, ops
 from .errors import error_response
 from .pages import bp as pages_bp
 
 PREFIX = "/t/"
+log = logging.getLogger("deflect.tenants")
 
 
 def tenant_app(home: Home, config: dict[str, Any] | None = None) -> Flask:
@@ -46,9 +49,10 @@ class TenantDispatcher:
     """WSGI app: ``/t/<name>/rest`` is answered by tenant ``name``'s app as ``/rest`` under the script
     root ``/t/<name>``; everything else by the root app."""
 
-    def __init__(self, apps: dict[str, Flask], root: Flask):
+    def __init__(self, apps: dict[str, Flask], root: Flask, homes: dict[str, Home] | None = None):
         self.apps = apps
         self.root = root
+        self.homes = homes or {}
 
     def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
@@ -56,8 +60,11 @@ class TenantDispatcher:
             return self.root(environ, start_response)
         name, slash, rest = path[len(PREFIX):].partition("/")
         app = self.apps.get(name)
-        if app is None:
-            return self.root(environ, start_response)   # its 404 names the tenant it does not know
+        home = self.homes.get(name)
+        if app is None or (home is not None and not home.db_path.exists()):
+            # unknown, or its folder removed while serving (a request must not create an empty store there,
+            # which the next start would serve as a help center): the root's 404 names it
+            return self.root(environ, start_response)
         script_root = environ.get("SCRIPT_NAME", "") + PREFIX + name
         if not slash:   # "/t/name": the help center's page is "/t/name/"
             return redirect(script_root + "/", 308)(environ, start_response)
@@ -80,7 +87,9 @@ def root_app(apps: dict[str, Flask]) -> Flask:
 
     @root.get("/readyz")
     def readyz():
-        """Ready when every tenant is (its index loaded, its store answering); else 503 naming them."""
+        """Ready while any tenant is (its index loaded, its store answering), naming those that are not;
+        503 when none is. One help center without an index yet (just created) must not take the others
+        out of the load balancer; each one's own readiness is /t/<name>/readyz."""
         states, reasons = {}, []
         for name, app in apps.items():
             with app.test_request_context("/readyz"):
@@ -88,9 +97,9 @@ def root_app(apps: dict[str, Flask]) -> Flask:
             states[name] = response.get_json()
             if response.status_code != 200:
                 reasons.append(f"{name}: {states[name].get('error')}")
-        if reasons:
+        if reasons and len(reasons) == len(apps):
             return error_response("not ready: " + "; ".join(reasons), 503, headers={"Retry-After": "5"})
-        return jsonify({"ok": True, "tenants": states})
+        return jsonify({"ok": True, "tenants": states, "not_ready": reasons})
 
     @root.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -105,6 +114,12 @@ def root_app(apps: dict[str, Flask]) -> Flask:
 
 
 def create_tenants_app(folder: str, config: dict[str, Any] | None = None) -> TenantDispatcher:
-    """The service of every tenant in ``folder`` (``config``: the settings, as ``create_app`` takes them)."""
-    apps = {name: tenant_app(home, config) for name, home in find_tenants(folder).items()}
-    return TenantDispatcher(apps, root_app(apps))
+    """The service of every tenant in ``folder`` (``config``: the settings, as ``create_app`` takes them).
+    A worker started while a folder with an unusable name sits there (a copy made before an upgrade)
+    serves the others and logs it: failing to boot would take every help center down."""
+    unusable: list[Path] = []
+    homes = find_tenants(folder, unusable)
+    apps = {name: tenant_app(home, config) for name, home in homes.items()}
+    for entry in unusable:
+        log.warning("deflect: %s", unusable_note(entry))
+    return TenantDispatcher(apps, root_app(apps), homes)

@@ -10,10 +10,11 @@ from deflect.errors import DeflectError
 from deflect.home import Home
 
 
-def home_option(fn=None, *, create: bool = True):
+def home_option(fn=None, *, create: bool = True, one_home: bool = True):
     """``--home DIR`` (default: the ``home`` setting, ``$DEFLECT_HOME``, else the current directory) and
     ``--database URL`` (default: ``$DEFLECT_DATABASE_URL``, else the home's SQLite file); the command gets
-    the Home, its folder created unless ``create`` is False."""
+    the Home, its folder created unless ``create`` is False. A command on ``one_home`` refuses to guess
+    which store is meant (``check_one_store``)."""
     def decorate(fn):
         @click.option("--home", "home", type=click.Path(file_okay=False), default=None,
                       help="Data folder with deflect.db and index/ (default: $DEFLECT_HOME, else the current "
@@ -24,9 +25,40 @@ def home_option(fn=None, *, create: bool = True):
         @functools.wraps(fn)
         def wrapper(*args, home=None, database=None, **kwargs):
             resolved = Home.resolve(home, database)
+            if one_home:
+                # a group's subcommand may name the home itself (``gaps plan G-0001 --home DIR``)
+                group = click.get_current_context().invoked_subcommand is not None
+                check_one_store(resolved, home_given=home is not None or group, url_given=database is not None)
             return fn(*args, home=resolved.ensure() if create else resolved, **kwargs)
         return wrapper
     return decorate(fn) if fn is not None else decorate
+
+
+def check_one_store(home: Home, home_given: bool, url_given: bool) -> None:
+    """Refuse a command whose store is ambiguous, where it would act on another store than meant (an
+    erasure that reports "nothing stored" while the customer's data sits in the other):
+    - the database URL comes from the environment, while the home holds a store of its own (a help center
+      of a tenants folder keeps its own ``deflect.db``);
+    - no home is named while a tenants folder is set: the current folder would become a store of its own."""
+    from deflect import settings
+    if home.database_url and not url_given and home.db_path.exists():
+        raise click.ClickException(
+            f"{home.path} holds a store of its own (deflect.db), but DEFLECT_DATABASE_URL names another\n"
+            "Hint: for a help center of a tenants folder unset DEFLECT_DATABASE_URL; to use the database, pass "
+            "--database URL (or move deflect.db away).")
+    if not home_given and not settings.from_env("home") and settings.from_env("tenants"):
+        raise click.ClickException(
+            "DEFLECT_TENANTS is set: name the help center this command is for\n"
+            f"Hint: pass --home {settings.from_env('tenants')}/NAME (`deflect tenants list` names them).")
+
+
+def open_existing_store(home: Home):
+    """The home's store; a folder without deflect data is refused, not turned into one (a typo in --home
+    would become a new, empty help center)."""
+    from deflect.store import store_exists
+    if not store_exists(home.database):
+        raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
+    return open_home_store(home)
 
 
 def friendly(fn):

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from deflect.cli.common import friendly, home_option
+from deflect.cli.common import friendly, home_option, open_existing_store
 from deflect.home import Home
 
 FORMATS = ("table", "json", "csv", "xlsx")
@@ -46,12 +46,11 @@ def gaps(ctx, fmt, rebuild, min_size, status, period_days, output, home):
         ctx.obj = {"home": home}
         return
     from deflect.gaps.report import stored_report
-    from deflect.store import open_store
     if (min_size or period_days) and not rebuild:
         raise click.UsageError("--min-size and --period-days are options of a run: add --rebuild")
     if fmt == "xlsx" and not output and sys.stdout.isatty():
         raise click.UsageError("an Excel workbook is not for the terminal: add --output gaps.xlsx")
-    store = open_store(home.database)
+    store = open_existing_store(home)
     report = None if rebuild else stored_report(store, _statuses(status))
     if report is None:
         if not rebuild:
@@ -105,8 +104,7 @@ def _sub_home(fn):
 
 
 def _store(ctx):
-    from deflect.store import open_store
-    return open_store(ctx.obj["home"].database)
+    return open_existing_store(ctx.obj["home"])
 
 
 def _echo_topic(topic) -> None:

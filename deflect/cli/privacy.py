@@ -5,7 +5,7 @@ import json
 
 import click
 
-from deflect.cli.common import friendly, home_option, open_home_store
+from deflect.cli.common import friendly, home_option, open_existing_store
 from deflect.home import Home
 
 # Tables and columns scrub rewrites: the customer texts deflect stores, and the copies the votes and the
@@ -33,7 +33,7 @@ def privacy():
 def scan(as_json: bool, examples: int, fail: bool, home: Home):
     """Report what looks personal in the store's texts, per table column and kind (examples masked)."""
     from deflect.privacy import scan as run
-    store = _existing_store(home)
+    store = open_existing_store(home)
     try:
         report = run(store.db, store.redactor, limit_examples=examples)
     finally:
@@ -61,7 +61,7 @@ def scan(as_json: bool, examples: int, fail: bool, home: Home):
 def scrub(dry_run: bool, home: Home):
     """Redact the stored tickets, inquiries and votes, and the gap report's copies of them, again with the
     current rules and allow-list."""
-    store = _existing_store(home)
+    store = open_existing_store(home)
     try:
         changed = scrub_store(store, dry_run)
     finally:
@@ -88,7 +88,7 @@ def erase(sessions, customers, tickets, dry_run: bool, home: Home):
     from deflect.store.erase import erase_customer, find_customer
     if not (sessions or customers or tickets):
         raise click.UsageError("name the customer: --session, --customer or --ticket")
-    store = _existing_store(home)
+    store = open_existing_store(home)
     try:
         erased = find_customer(store, sessions, customers, tickets)
         counts = erase_customer(store, dry_run=dry_run, erased=erased)
@@ -124,7 +124,7 @@ def purge(days: int, dry_run: bool, home: Home):
     from deflect.clock import iso, utcnow
     from deflect.store.erase import inquiry_texts_before, old_inquiries, purge_before
     cutoff = iso(utcnow() - timedelta(days=days))
-    store = _existing_store(home)
+    store = open_existing_store(home)
     try:
         old = old_inquiries(store, cutoff) if not dry_run else []
         texts = inquiry_texts_before(store, cutoff) if not dry_run else set()
@@ -157,14 +157,6 @@ def _forget_copies(store, home: Home, texts: set[str], inquiries, tickets, erase
         click.echo("note: the running service holds the database journal open; the deleted rows leave it at "
                    "its next checkpoint (within minutes).")
     return counts
-
-
-def _existing_store(home: Home):
-    """The home's store; a folder without deflect data is refused, not turned into one."""
-    from deflect.store import store_exists
-    if not store_exists(home.database):
-        raise click.ClickException(f"no deflect data here ({home.path})\nHint: pass --home DIR.")
-    return open_home_store(home)
 
 
 def _rows(counts: dict[str, int], verb: str) -> str:

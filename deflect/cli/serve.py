@@ -11,7 +11,7 @@ from collections.abc import Callable
 import click
 
 from deflect import settings
-from deflect.cli.common import friendly, home_option, open_home_store
+from deflect.cli.common import friendly, home_option, open_existing_store, open_home_store
 from deflect.errors import DeflectError
 from deflect.home import Home
 
@@ -209,7 +209,7 @@ def setting_options(fn):
               help="File of DEFLECT_NAME=value lines, read at start and again on SIGHUP (over the environment).")
 @click.option("--access-log", is_flag=True, help="Log every request to stderr.")
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
-@home_option
+@home_option(one_home=False)   # --tenants serves many; one home's store is checked where it is opened
 @friendly
 def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home, **options):
     """Run the web service: API v1, the widget and the pages. Every setting can be given as an option,
@@ -342,7 +342,7 @@ def keys_create(name, scope, quiet, home):
 def keys_list(as_json, home):
     """List API keys (never the keys themselves)."""
     from deflect.store.service import list_keys
-    rows = list_keys(open_home_store(home))
+    rows = list_keys(open_existing_store(home))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -363,5 +363,5 @@ def keys_list(as_json, home):
 def keys_revoke(key_id, home):
     """Revoke the key with id KEY_ID (or every active key with that name)."""
     from deflect.store.service import revoke_key
-    for r in revoke_key(open_home_store(home), key_id):
+    for r in revoke_key(open_existing_store(home), key_id):
         click.echo(f"revoked {r['id']} '{r['name']}' (scope {r['scope']})")

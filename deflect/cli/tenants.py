@@ -67,9 +67,13 @@ def tenants_list(as_json, folder):
     """The help centers of the tenants folder: counts, model and index age."""
     from deflect.errors import ConflictError
     from deflect.index.files import read_manifest
-    from deflect.tenants import find_tenants
+    from deflect.tenants import find_tenants, unusable_note
     rows = []
-    for name, home in find_tenants(_folder(folder)).items():
+    unusable: list = []
+    found = find_tenants(_folder(folder), unusable)
+    for entry in unusable:
+        click.echo(f"note: {unusable_note(entry)}; rename it or move it out of the folder.", err=True)
+    for name, home in found.items():
         store = open_home_store(home)
         try:
             counts = store.counts()

@@ -164,21 +164,26 @@ class _OnStore:
         return getattr(self._deflector, name)
 
 
-_last_watch = {"at": 0.0}
-_watch_lock = threading.Lock()
+# Per store (the help centers of one instance each have their own: one's traffic must not use up the
+# other's checks): when its last check started, and the lock of the check running on it.
+_last_watch: dict[str, float] = {}
+_watch_locks: dict[str, threading.Lock] = {}
+_locks_lock = threading.Lock()
 
 
 def watch_in_background(deflector: Engine, path, hook_url: str | None = None,
                         min_interval: float = 60.0) -> threading.Thread | None:
     """``watch`` in a daemon thread with its own connection, at most once per ``min_interval`` seconds
-    per process (never blocks the caller; a run going on is not joined)."""
-    now = time.monotonic()
-    if not _watch_lock.acquire(blocking=False):
+    per store and process (never blocks the caller; a run going on is not joined)."""
+    now, where = time.monotonic(), str(path)
+    with _locks_lock:
+        lock = _watch_locks.setdefault(where, threading.Lock())
+    if not lock.acquire(blocking=False):
         return None
-    if now - _last_watch["at"] < min_interval:
-        _watch_lock.release()
+    if now - _last_watch.get(where, float("-inf")) < min_interval:
+        lock.release()
         return None
-    _last_watch["at"] = now
+    _last_watch[where] = now
 
     def run() -> None:
         from deflect.store import Store
@@ -191,7 +196,7 @@ def watch_in_background(deflector: Engine, path, hook_url: str | None = None,
         finally:
             if store is not None:
                 store.close()
-            _watch_lock.release()
+            lock.release()
     thread = threading.Thread(target=run, daemon=True, name="deflect-incidents")
     thread.start()
     return thread

@@ -171,11 +171,16 @@
     return url.href;
   }
 
+  // Keys per help center: the help centers of one instance (/t/NAME) share the service's origin, and one
+  // must neither replay another's search nor link the same customer across both ("deflect.session" at /).
+  var space = new URL(cfg.api, location.href).pathname.replace(/\/+$/, "");
   var memory = {};
   function storageGet(key) {
+    key += space ? ":" + space : "";
     try { return window.sessionStorage.getItem(key); } catch (e) { return memory[key] || null; }
   }
   function storageSet(key, value) {
+    key += space ? ":" + space : "";
     try { window.sessionStorage.setItem(key, value); } catch (e) { memory[key] = value; }
   }
 
