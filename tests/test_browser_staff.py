@@ -58,6 +58,8 @@ def test_report_shows_metrics_and_charts(server, page, store):
     page.fill("#api-key", key)
     page.click("#key-form button")
     sync_api.expect(page.locator("#kpis .kpi")).to_have_count(6)   # incl. the suggest rate
+    # the parts that need the key as well fill in without a reload
+    sync_api.expect(page.locator("#incidents")).not_to_be_empty()
     sync_api.expect(page.locator("#chart-volume svg rect").first).to_be_attached()
     assert page.locator("#chart-volume svg").get_attribute("role") == "img"
     sync_api.expect(page.locator("body")).to_have_attribute("data-loaded", "true")

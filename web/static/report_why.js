@@ -123,5 +123,8 @@
     }, function () {});
   }
   $("reload").addEventListener("click", load);
+  // a key saved on the first visit: load now (after the key form's own handler has stored it)
+  var keyForm = $("key-form");
+  if (keyForm) keyForm.addEventListener("submit", function () { setTimeout(load, 0); });
   load();
 })();
