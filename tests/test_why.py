@@ -196,6 +196,33 @@ def test_each_help_center_gets_its_own_incident_checks(monkeypatch):
     assert [s.path for s in checked] == ["/srv/deflect/rheinblick/deflect.db", "/srv/deflect/leserreisen/deflect.db"]
 
 
+def test_not_found_names_the_article_the_engine_ranks_now_not_the_one_it_showed_before():
+    """A question about podcasts, asked before the podcast article existed, was shown the subscriptions
+    article (a "suggest"). Once the podcast article is written, the advice must not be "add this phrasing
+    to the subscriptions article"."""
+    import numpy as np
+
+    from deflect.gaps.items import ArticleDocs, Item, Judgements
+    from deflect.gaps.not_found import not_found
+
+    def unit(*xs):
+        v = np.array(xs, np.float32)
+        return v / np.linalg.norm(v)
+
+    abo, podcast = unit(1, 0, 0), unit(0, 1, 0)
+    items = [Item(f"ticket:a{i}", "ticket", f"a{i}", "Abo-Varianten", "de", None, None, linked="abo") for i in range(4)]
+    items += [Item("inquiry:q", "inquiry", "q", "Rheinblick Podcast Folgen finden", "de", "widget", None,
+                   logged_decision="suggest", logged_article="abo", logged_confidence=0.5)]
+    # near both: most of its neighbourhood's vote goes to the podcast article's texts, a fair share to abo's
+    V = np.vstack([unit(1, 0.05 * i, 0) for i in range(4)] + [unit(1, 1.2, 0)])
+    docs = ArticleDocs(np.vstack([abo, podcast, podcast, podcast]), ["abo", "podcast", "podcast", "podcast"],
+                       {"abo": "Welche Abo-Varianten gibt es?", "podcast": "Rheinblick Podcast: Folgen finden"})
+    now = Judgements(np.array(["linked"] * 4 + ["no_answer"], object), np.array([1.0] * 4 + [0.6]),
+                     np.array(["abo"] * 4 + ["podcast"], object), np.zeros(5, bool))
+    listed = not_found(items, V, np.zeros(5, int), set(), now, docs, k=5, floor=0.3)
+    assert [(g.article_id, g.phrasings) for g in listed] == [("podcast", ["Rheinblick Podcast Folgen finden"])]
+
+
 def crash_history(store, topic_id: str, now: datetime) -> None:
     rows = [{"inquiry_id": f"h{d}-{k}", "topic_id": topic_id, "at": iso(now - timedelta(days=d, hours=k * 3)),
              "similarity": 0.9} for d in range(1, 29) for k in range(2)]

@@ -9,7 +9,8 @@ article; below it, most of the customer's own words must occur in the article), 
 out-of-domain inquiries are never listed. For an inquiry the engine left
 unanswered (no answer, or only articles that might help), the article it ranked first is the one named
 when the neighbourhood supports it: the engine's ranking learnt from the agents' links which article
-they use for such a question. Where the engine found nothing relevant (no answer), that article and the
+they use for such a question. Where the engine now ranks another article first (one written since), its
+judgement now counts, not what it showed then. Where the engine found nothing relevant (no answer), that article and the
 neighbourhood's own choice must together hold most of the vote."""
 from __future__ import annotations
 
@@ -115,9 +116,12 @@ def _target(it: Item, sims: np.ndarray, nb: np.ndarray, e_art: np.ndarray, floor
         return None
     best, mass = votes.most_common(1)[0]
     total = sum(votes.values())
-    engine_first = it.logged_article or first
+    # what the engine said when the inquiry was logged, unless it now ranks another article first: the
+    # one it showed then may predate the article written since for its question
+    moved = first is not None and first != it.logged_article
+    engine_first = first if moved else it.logged_article or first
     support = votes.get(engine_first, 0.0) if engine_first else 0.0
-    said = it.logged_decision or decision
+    said = decision if moved else it.logged_decision or decision
     # the engine's first article is named when the neighbourhood backs it, and either the engine found it
     # relevant ("suggest") or the neighbourhood is not scattered: a question about nothing in the help
     # center spreads its vote over many articles, and whichever the engine ranked first would be named
