@@ -8,6 +8,7 @@ and converts them all once; a value that cannot be used raises a SettingError na
 """
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -215,6 +216,7 @@ SETTINGS: tuple[Setting, ...] = (
             "--incident-check-interval", "Seconds between two incident checks after widget questions (per worker)."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
+BY_ENV = {s.env: s for s in SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -286,7 +288,14 @@ def read_env_file(path: str | os.PathLike) -> dict[str, str]:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
-        values[name.strip()] = value
+        name = name.strip()
+        # a misspelt setting would be ignored without a word (DEFLECT_WIDGET_ORIGIN: the widget blocked)
+        if name.startswith("DEFLECT_") and name not in BY_ENV and name != "DEFLECT_ENV_FILE":
+            near = difflib.get_close_matches(name, list(BY_ENV), n=1)
+            raise SettingError(f"{path}:{number}: {name} is no setting of deflect"
+                               + (f": did you mean {near[0]}?" if near else ""),
+                               hint="`deflect settings` lists them.")
+        values[name] = value
     return values
 
 

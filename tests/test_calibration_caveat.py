@@ -1,4 +1,5 @@
-"""The warning `deflect calibrate` and `deflect status` give when a labelled file is too small to lean on."""
+"""The warnings `deflect calibrate` and `deflect status` give: a labelled file too small to lean on, a
+decision fitted by an older release."""
 from __future__ import annotations
 
 from deflect.decision.describe import FEW_COVERED, FEW_UNCOVERED, calibration_caveat
@@ -20,3 +21,12 @@ def test_enough_labels_or_another_source_give_no_warning():
     assert calibration_caveat(_labelled(FEW_COVERED, FEW_UNCOVERED)) is None
     assert calibration_caveat({"source": "tickets", "report": {"samples": 10, "covered": 5}}) is None
     assert calibration_caveat(None) is None
+
+
+def test_a_calibration_from_an_older_release_asks_to_be_fitted_again():
+    # an older release weighed fewer kinds of evidence: its decision still answers, but worse
+    from deflect.engine import FEATURES
+
+    said = calibration_caveat({"source": "tickets", "coef": [0.1] * (len(FEATURES) - 1)})
+    assert said is not None and "older release" in said and "deflect calibrate" in said
+    assert calibration_caveat({"source": "tickets", "coef": [0.1] * len(FEATURES)}) is None

@@ -121,3 +121,8 @@ def test_an_env_file_before_the_command_gives_it_the_services_home(tmp_path, mon
     bad.write_text("no equals sign\n")
     r = CliRunner().invoke(cli, ["--env-file", str(bad), "status"])
     assert r.exit_code == 1 and "expected NAME=value" in r.output
+    # a misspelt setting is refused, not ignored (the widget's origin would be missing without a word)
+    bad.write_text("DEFLECT_WIDGET_ORIGIN=https://www.example.de\nHF_HUB_OFFLINE=1\n")
+    r = CliRunner().invoke(cli, ["--env-file", str(bad), "status"])
+    assert r.exit_code == 1 and "DEFLECT_WIDGET_ORIGIN is no setting of deflect: did you mean " \
+                                "DEFLECT_WIDGET_ORIGINS?" in r.output

@@ -3,6 +3,7 @@ and opening a home's store."""
 from __future__ import annotations
 
 import functools
+import sqlite3
 
 import click
 
@@ -62,13 +63,20 @@ def open_existing_store(home: Home):
 
 
 def friendly(fn):
-    """Turn library errors into ClickException with the hint how to fix them."""
+    """Turn library errors into ClickException with the hint how to fix them; a full disk too (its write
+    was undone: SQLite rolls the transaction back)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except DeflectError as exc:
             raise click.ClickException(str(exc) + (f"\nHint: {exc.hint}" if exc.hint else "")) from exc
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc) and "disk I/O" not in str(exc):
+                raise
+            raise click.ClickException(f"the database could not be written: {exc} (the write was undone)\n"
+                                       "Hint: Is the disk full? `df -h` tells; free space, then run the command "
+                                       "again.") from exc
     return wrapper
 
 

@@ -34,7 +34,14 @@ FEW_UNCOVERED = 20
 
 
 def calibration_caveat(cal: dict | None) -> str | None:
-    """A warning in words when a labelled calibration rests on too few inquiries of either kind, else None."""
+    """A warning in words when the calibration was fitted by an older release (on fewer evidence features
+    than the engine now computes: it still answers, but worse) or a labelled one rests on too few
+    inquiries of either kind, else None."""
+    from deflect.engine import FEATURES  # here: the service's health is answered without the engine
+    known = len((cal or {}).get("coef") or FEATURES)
+    if known < len(FEATURES):
+        return (f"fitted by an older release of deflect, on {known} of the {len(FEATURES)} kinds of evidence the "
+                "engine now weighs: run `deflect calibrate` (after `deflect index`) to use them all")
     report = (cal or {}).get("report") or {}
     if (cal or {}).get("source") != "labelled" or "covered" not in report:
         return None

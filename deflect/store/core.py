@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -344,8 +345,19 @@ def open_store(path: str | Path, check_same_thread: bool = True, redactor: Redac
                                hint="Check DEFLECT_DATABASE_URL: the server, the role and that it owns the "
                                     "database (createuser deflect --pwprompt && createdb --owner deflect "
                                     "deflect).") from exc
-        raise DeflectError(f"cannot open the database {path}: {exc}",
-                           hint="Is it a deflect database? Use --home to point at another folder.") from exc
+        raise DeflectError(f"cannot open the database {path}: {exc}", hint=_open_hint(Path(path), exc)) from exc
+
+
+def _open_hint(path: Path, exc: Exception) -> str:
+    """What to do about a SQLite file that cannot be opened, by what is wrong with where it lies."""
+    folder = path.parent
+    if "full" in str(exc) or "disk I/O" in str(exc):
+        return f"Is the disk full? `df -h {folder}` tells; free space, then try again."
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        return (f"The folder {folder} is not writable for this user: SQLite keeps its journal "
+                "(deflect.db-wal) beside the store, even to read it. Give the service's user write access "
+                "(systemd: ReadWritePaths=).")
+    return "Is it a deflect database? Use --home to point at another folder."
 
 
 def _store_elsewhere(path: Path) -> None:

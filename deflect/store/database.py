@@ -271,7 +271,10 @@ class SQLiteDatabase(Database):
         if conn is None:
             new = str(self.path) != ":memory:" and not self.path.exists()
             conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=check_same_thread)
-            if new:   # customers' (redacted) texts: for the service's user only, whatever the umask
+            # customers' (redacted) texts: for the service's user only, whatever the umask (a store made
+            # by an older release, or copied back from a backup, is tightened too)
+            if new or (self.path.exists() and self.path.stat().st_mode & 0o077
+                       and self.path.stat().st_uid == os.getuid()):
                 os.chmod(self.path, 0o600)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -302,8 +305,9 @@ class SQLiteDatabase(Database):
             try:
                 yield
             except BaseException:
-                self.conn.execute(f"ROLLBACK TO {name}")
-                self.conn.execute(f"RELEASE {name}")
+                if self.conn.in_transaction:   # a full disk or an I/O error has rolled it all back already
+                    self.conn.execute(f"ROLLBACK TO {name}")
+                    self.conn.execute(f"RELEASE {name}")
                 raise
             else:
                 self.conn.execute(f"RELEASE {name}")

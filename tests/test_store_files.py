@@ -1,0 +1,59 @@
+"""The SQLite file of a store as an admin meets it: who may read it, a full disk, a folder it cannot write."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from deflect.cli import cli
+from deflect.errors import DeflectError
+from deflect.store import open_store
+from deflect.store.database import SQLiteDatabase
+
+
+def test_a_store_readable_by_others_is_made_the_owners_only(tmp_path):
+    # a store made by an older release, or copied back from a backup at umask 022
+    path = tmp_path / "deflect.db"
+    sqlite3.connect(path).close()
+    path.chmod(0o644)
+    open_store(path).close()
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_write_the_disk_refused_inside_a_batch_is_reported_not_masked(tmp_path):
+    # SQLite rolls the whole transaction back on a full disk; undoing the inner batch then must not raise
+    # "no such savepoint" over the real error
+    db = SQLiteDatabase(tmp_path / "deflect.db")
+    db.execute("create table t (x)")
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        with db.transaction():
+            db.execute("insert into t values (1)")
+            with db.transaction():
+                db.conn.rollback()
+                raise sqlite3.OperationalError("database or disk is full")
+    assert db.execute("select count(*) from t").fetchone()[0] == 0
+
+
+def test_a_full_disk_is_told_as_such(tmp_path, monkeypatch):
+    from deflect.store import core
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(core.Store, "upsert_articles", full)
+    (tmp_path / "faq").mkdir()
+    (tmp_path / "faq" / "a.md").write_text("---\ntitle: Abo\n---\nSo kündigen Sie.", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["ingest", str(tmp_path / "faq"), "--home", str(tmp_path / "home")])
+    assert r.exit_code == 1 and "disk is full (the write was undone)" in r.output and "df -h" in r.output
+
+
+def test_a_folder_the_service_cannot_write_is_named(tmp_path, monkeypatch):
+    from deflect.store import core
+
+    monkeypatch.setattr(core.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(core, "Store", lambda *a, **k: (_ for _ in ()).throw(
+        sqlite3.OperationalError("unable to open database file")))
+    with pytest.raises(DeflectError) as err:
+        open_store(tmp_path / "deflect.db")
+    assert "is not writable for this user" in err.value.hint
