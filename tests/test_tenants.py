@@ -146,6 +146,16 @@ def test_one_help_center_cannot_take_the_others_down(tmp_path, caplog):
     assert gone.status_code == 404 and not (tmp_path / TRIPS).exists()   # no empty store made by a request
 
 
+def test_log_lines_say_which_help_center_they_are_about(tmp_path, caplog):
+    from deflect.web.tenants import create_tenants_app
+
+    open_store(Home(tmp_path / NEWS).ensure().db_path).close()
+    client = Client(create_tenants_app(str(tmp_path), CONFIG))
+    with caplog.at_level("WARNING"):
+        assert client.get(f"/t/{NEWS}/api/v1/gaps", headers={"Authorization": "Bearer dfk_wrong"}).status_code == 401
+    assert f"on /t/{NEWS}/api/v1/gaps" in caplog.text
+
+
 def test_readyz_stays_ready_while_any_help_center_is(monkeypatch, tmp_path):
     from deflect.web import ops
     from deflect.web.tenants import create_tenants_app

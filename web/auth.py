@@ -66,7 +66,8 @@ def require_key(scope: str = "admin"):
                 raise _too_many(wait)
             record = verify_key(get_store(), key)
             if record is None:
-                current_app.logger.warning("deflect: wrong API key from %s on %s", ip, request.path)
+                current_app.logger.warning("deflect: wrong API key from %s on %s", ip,
+                                           request.script_root + request.path)   # /t/<name>: which help center
                 wait = failures.take(get_store(), ip) if failures else 0.0
                 if wait > 0:
                     raise _too_many(wait)

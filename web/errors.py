@@ -120,7 +120,7 @@ def register(app: Flask) -> None:
         if isinstance(exc, ApiError):  # written by the service for the client, whatever its status
             return error_response(exc.message, exc.status, exc.hint, exc.headers)
         if isinstance(exc, StoreUnavailable):   # the database is restarting: the client retries, no fault
-            app.logger.warning("deflect: %s (%s %s)", exc.message, request.method, request.path)
+            app.logger.warning("deflect: %s (%s %s)", exc.message, request.method, request.script_root + request.path)
             return error_response("the database is not available right now", exc.status, exc.hint,
                                   {"Retry-After": str(exc.retry_after)})
         status = int(exc.status)
@@ -133,7 +133,8 @@ def register(app: Flask) -> None:
         if is_read_only(exc):
             reconnect_engine_store()  # the next request works once the database is writable again
         error_id = uuid.uuid4().hex[:12]
-        app.logger.error("internal error %s on %s %s", error_id, request.method, request.path, exc_info=exc)
+        app.logger.error("internal error %s on %s %s", error_id, request.method, request.script_root + request.path,
+                         exc_info=exc)
         if not _is_api():
             return _page(InternalServerError(f"Internal error (id {error_id})."), error_id)
         return error_response("internal error", 500, error_id=error_id)

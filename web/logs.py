@@ -12,7 +12,8 @@ from deflect.logs import JsonFormatter
 
 class RequestJsonFormatter(JsonFormatter):
     def context(self) -> dict:
-        return {"method": request.method, "path": request.path} if has_request_context() else {}
+        # the full path: under /t/<name>/ it says which help center a line is about
+        return {"method": request.method, "path": request.script_root + request.path} if has_request_context() else {}
 
 
 def use_json(app: Flask) -> None:
