@@ -39,6 +39,11 @@ class Home:
         return self.path / "index"
 
     @property
+    def settings_file(self) -> Path:
+        """A help center's own settings in a tenants instance (``settings.HELP_CENTER_SETTINGS``)."""
+        return self.path / "deflect.env"
+
+    @property
     def spool_file(self) -> Path:
         """Rows the service could not write to the store yet (``deflect.store.spool``)."""
         return self.path / "spool" / "rows.jsonl"

@@ -270,6 +270,25 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | No
                     {name: source for name, (_, source) in found.items()})
 
 
+# What one help center of a tenants instance may set for itself in its home's ``deflect.env``: what its
+# customers and agents see (another brand's address and signature, its own site's origin) and where its
+# incidents go. The others belong to the process (workers, limits, logs) or to the CLI's runs.
+HELP_CENTER_SETTINGS = ("widget_origins", "help_center_url", "draft_signature", "draft_ticket_min_score",
+                        "incident_hook_url", "suggest_floor", "holdout", "metrics_key")
+
+
+def help_center_config(path: str | os.PathLike) -> dict[str, Any]:
+    """The Flask config of the settings a help center's own file sets (``HELP_CENTER_SETTINGS`` only)."""
+    values = read_env_file(path)
+    own = {BY_NAME[name].env: name for name in HELP_CENTER_SETTINGS}
+    other = sorted(set(values) - set(own))
+    if other:
+        raise SettingError(f"{path}: {other[0]} cannot be set for one help center",
+                           hint="A help center's deflect.env may set " + ", ".join(sorted(own))
+                                + "; the others are the instance's (its --env-file or environment).")
+    return {BY_NAME[name].config: _value(BY_NAME[name], values, {})[0] for env, name in own.items() if env in values}
+
+
 def read_env_file(path: str | os.PathLike) -> dict[str, str]:
     """``NAME=value`` lines of an environment file (as systemd's EnvironmentFile: ``#`` comments, blank
     lines, optional ``export`` and quotes)."""

@@ -156,6 +156,39 @@ def test_log_lines_say_which_help_center_they_are_about(tmp_path, caplog):
     assert f"on /t/{NEWS}/api/v1/gaps" in caplog.text
 
 
+def test_a_help_center_sets_its_own_address_signature_and_site(tmp_path, caplog):
+    """Two brands on one instance: each help center's deflect.env sets what its customers and agents see;
+    one that tries to set the instance's settings is refused."""
+    from deflect.web.tenants import create_tenants_app
+
+    for name in (NEWS, TRIPS):
+        open_store(Home(tmp_path / name).ensure().db_path).close()
+    (tmp_path / TRIPS / "deflect.env").write_text(
+        "DEFLECT_HELP_CENTER_URL=https://reisen.example.de/hilfe\nDEFLECT_DRAFT_SIGNATURE='Ihr Leserreisen-Team'\n"
+        "DEFLECT_WIDGET_ORIGINS=https://reisen.example.de\n", encoding="utf-8")
+    config = {**CONFIG, "DRAFT_SIGNATURE": "Ihr Leserservice", "WIDGET_ORIGINS": ["https://www.rheinblick.example"]}
+    dispatcher = create_tenants_app(str(tmp_path), config)
+    trips, news = dispatcher.apps[TRIPS].config, dispatcher.apps[NEWS].config
+    assert trips["DRAFT_SIGNATURE"] == "Ihr Leserreisen-Team" and news["DRAFT_SIGNATURE"] == "Ihr Leserservice"
+    assert trips["HELP_CENTER_URL"] == "https://reisen.example.de/hilfe" and news["HELP_CENTER_URL"] is None
+    client = Client(dispatcher)
+
+    def allowed(name: str, origin: str) -> str | None:
+        return client.options(f"/t/{name}/api/v1/suggest", headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST"}).headers.get("Access-Control-Allow-Origin")
+
+    assert allowed(TRIPS, "https://reisen.example.de") == "https://reisen.example.de"
+    assert allowed(TRIPS, "https://www.rheinblick.example") is None
+    assert allowed(NEWS, "https://www.rheinblick.example") == "https://www.rheinblick.example"
+    # the instance's own settings are not one help center's to change
+    (tmp_path / TRIPS / "deflect.env").write_text("DEFLECT_RATE_LIMIT=off\n", encoding="utf-8")
+    with caplog.at_level("ERROR", logger="deflect.tenants"):
+        dispatcher = create_tenants_app(str(tmp_path), config)
+    assert list(dispatcher.apps) == [NEWS] and "DEFLECT_RATE_LIMIT cannot be set for one help center" in caplog.text
+    started = CliRunner().invoke(cli, ["serve", "--tenants", str(tmp_path)])
+    assert started.exit_code != 0 and "DEFLECT_RATE_LIMIT cannot be set for one help center" in started.output
+
+
 def test_readyz_stays_ready_while_any_help_center_is(monkeypatch, tmp_path):
     from deflect.web import ops
     from deflect.web.tenants import create_tenants_app

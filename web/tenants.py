@@ -22,7 +22,9 @@ from flask import Flask, jsonify, render_template, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 from werkzeug.utils import redirect
 
+from deflect.errors import SettingError
 from deflect.home import Home
+from deflect.settings import help_center_config
 from deflect.tenants import find_tenants, unusable_note
 
 from . import create_app, ops
@@ -35,8 +37,9 @@ log = logging.getLogger("deflect.tenants")
 
 def tenant_app(home: Home, config: dict[str, Any] | None = None) -> Flask:
     """The app of one tenant: the single-home app over ``home`` (never an injected engine: an engine
-    belongs to one home)."""
-    app = create_app({**(config or {}), "DEFLECT_HOME": str(home.path), "DEFLECTOR": None})
+    belongs to one home), with the settings of its own ``deflect.env`` over the instance's."""
+    own = help_center_config(home.settings_file) if home.settings_file.is_file() else {}
+    app = create_app({**(config or {}), **own, "DEFLECT_HOME": str(home.path), "DEFLECTOR": None})
     # /t/<tenant>/widget.js: the script tag of a tenant's widget, beside /t/<tenant>/static/widget.js;
     # the widget takes its style sheet from beside its script.
     for name in ("widget.js", "widget.css"):
@@ -119,7 +122,12 @@ def create_tenants_app(folder: str, config: dict[str, Any] | None = None) -> Ten
     serves the others and logs it: failing to boot would take every help center down."""
     unusable: list[Path] = []
     homes = find_tenants(folder, unusable)
-    apps = {name: tenant_app(home, config) for name, home in homes.items()}
+    apps = {}
+    for name, home in homes.items():
+        try:
+            apps[name] = tenant_app(home, config)
+        except SettingError as exc:   # its own settings file broken since serve started: not served
+            log.error("deflect: help center %r is not served: %s (%s)", name, exc, exc.hint)
     for entry in unusable:
         log.warning("deflect: %s", unusable_note(entry))
     return TenantDispatcher(apps, root_app(apps), homes)

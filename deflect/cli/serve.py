@@ -238,6 +238,8 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
                                    hint="Unset DEFLECT_DATABASE_URL: all help centers would share its database.")
             for tenant in find_tenants(config["DEFLECT_TENANTS"]).values():
                 open_home_store(tenant).close()   # migrated once, before workers race to do it
+                if tenant.settings_file.is_file():   # its own settings: refused now, not in a worker
+                    settings.help_center_config(tenant.settings_file)
         return config
 
     config = read_config()
