@@ -15,11 +15,13 @@ from .findings import Finding, make
 _L = r"[^\W\d_]"                                   # any letter, umlauts included
 _WORD = rf"{_L}+(?:['’.-]{_L}+)*\.?"               # "Karl-Marx-Str.", "Queen's"
 # A house number, not the start of a list or range ("Seite 3 und 4", "Gebiete 56 bis 57").
-_HOUSE = (r"\d{1,3}(?:\s?[a-zA-Z](?![\w]))?(?:\s?[-–/]\s?\d{1,4}[a-zA-Z]?)?(?![\d.,/]\d|\w)"
+# Austrian addresses add stair and door: "Mariahilfer Straße 12/3/14".
+_HOUSE = (r"\d{1,3}(?:\s?[a-zA-Z](?![\w]))?(?:\s?[-–/]\s?\d{1,4}[a-zA-Z]?){0,3}(?![\d.,/]\d|\w)"
           r"(?![ ](?:und|bis|oder|and|or|to)[ ]\d)")
 
 # German style: up to four words, then the house number ("Heinrich-Heine-Allee 5", "Am Markt 3").
-_DE_STREET = re.compile(rf"(?<![\w-])((?:{_WORD}[ ]){{0,3}}{_WORD})[ ]({_HOUSE})")
+_DE_STREET = re.compile(rf"(?<![\w-])((?:{_WORD}[ ]){{0,3}}{_WORD})(?:[ ]|(?<=\.)(?=\d))({_HOUSE})")   # "Hauptstr.12"
+_PO_BOX = re.compile(r"(?i:\bpostfach|\bp\.?\s?o\.?\s?box)[ \t]*:?[ \t]*(\d{1,6}(?:[ ]\d{2,4}){0,3})(?!\d)")
 # English style: house number first ("221B Baker Street", "Flat 3, 27 Victoria Road").
 _EN_SUFFIX = "|".join(re.escape(w.capitalize()) + ("" if w.endswith(".") else r"\b")
                       for w in sorted(lx.EN_STREET_WORDS, key=len, reverse=True))
@@ -98,8 +100,10 @@ def _en_streets(text: str) -> list[Finding]:
 
 
 def find_streets(text: str) -> list[Finding]:
-    """Street + house number, German ("Lindenallee 6", "Am Markt 3") and English ("221B Baker Street")."""
-    return _de_streets(text) + _en_streets(text)
+    """Street + house number, German ("Lindenallee 6", "Am Markt 3") and English ("221B Baker Street"), and
+    a post office box's number ("Postfach 10 12 34")."""
+    boxes = [Finding(m.start(1), m.end(1), "address", m.group(1)) for m in _PO_BOX.finditer(text)]
+    return _de_streets(text) + _en_streets(text) + boxes
 
 
 def _town_plausible(text: str, m: re.Match, streets: list[Finding]) -> bool:

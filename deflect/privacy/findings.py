@@ -15,6 +15,7 @@ PLACEHOLDERS: dict[str, str] = {
     "customer_id": "[CUSTOMER-ID]",
     "dob": "[DOB]",
     "id_number": "[ID-NUMBER]",
+    "secret": "[SECRET]",
 }
 KINDS: tuple[str, ...] = tuple(PLACEHOLDERS)
 _PLACEHOLDER = re.compile(r"[ \t]*(?:" + "|".join(re.escape(p) for p in PLACEHOLDERS.values()) + r")")
@@ -35,6 +36,7 @@ PRIORITY: dict[str, int] = {
     "id_number": 75,
     "dob": 70,
     "customer_id": 65,
+    "secret": 60,
     "phone": 50,
     "address": 40,
     "name": 30,

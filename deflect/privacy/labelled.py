@@ -25,7 +25,7 @@ _CUSTOMER_LABEL = (
     r"(?i:\b(?:(?:kunden|vertrags|bestell|auftrags|rechnungs|abo(?:nnement)?s?|mitglieds|konto|buchungs"
     r"|reservierungs|vorgangs)[-\s]?){1,2}(?:nummer|nr\b\.?)|\bkd\.?-?\s?nr\b\.?|\bk\.?-?nr\b\.?"
     r"|\b(?:rechnung|bestellung|buchung|auftrag|vertrag|reservierung)[ ](?:nr\b\.?|nummer)"
-    r"|\b(?:kd|order|bestellung|booking)\b\.?(?=[ \t]*#?[A-Z]{0,3}-?\d{5})"
+    r"|\b(?:kd|order|bestellung|booking)\b\.?(?=[ \t]*[:#]?[ \t]*[A-Z]{0,3}-?\d{5})"
     r"|\b(?:customer|cust\.?|account|acct\.?|order|contract|invoice|subscription|subscriber|member(?:ship)?"
     r"|booking|reservation)\s?(?:number|no\b\.?|nr\b\.?|#|id\b)|\border\s?#|\binvoice\s?#)"
 )
@@ -46,7 +46,9 @@ _DATE = (
 _DOB_LABEL = (r"(?i:\bgeboren(?:[ ]am)?|\bgeb\.(?:[ ]?am)?|\bgeburtsdatum|\bgeb\.?-?datum|\bgeburtstag"
               r"|\bborn(?:[ ]on)?|\bd\.?o\.?b\b\.?|\bdate[ ]of[ ]birth|\bbirth[ ]?date|\bbirthday)")
 # An optional format hint may stand between label and date: "Geburtsdatum (TT.MM.JJJJ): 09.09.1999".
-_DOB = re.compile(_DOB_LABEL + r"(?:[ \t]*\([^()\n]{1,20}\))?[ \t]*[:\-–]?[ \t]*(" + _DATE + ")")
+# ... or a verb: "Mein Geburtstag ist der 12. April 1961", "Geburtsdatum lautet 03.07.1985".
+_DOB = re.compile(_DOB_LABEL + r"(?:[ \t]*\([^()\n]{1,20}\))?[ \t]*[:\-–]?[ \t]*"
+                  r"(?:(?i:ist|lautet|war|is|was)[ \t]+)?(?:(?i:der|am|the|on)[ \t]+)?(" + _DATE + ")")
 _DOB_AFTER = re.compile(r"(?i:\bam[ ])(" + _DATE + r")[ ]geboren\b")
 
 
@@ -104,6 +106,33 @@ _NINO_BARE = re.compile(r"(?<![\w-])[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][ ]?\d{2}
 _NINO_BAD_PREFIX = {"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"}
 
 
+# An order number in the form of the largest online shop, told without a label: "302-1234567-1234567".
+_ORDER_BARE = re.compile(r"(?<![\w-])\d{3}-\d{7}-\d{7}(?![\w-])")
+# What customers type to prove who they are: a password, PIN or card code after its label. Only a value
+# with a digit or a sign counts ("Passwort vergessen", "the password is wrong" are no passwords).
+_SECRET = re.compile(
+    r"(?i:\b(?:(?:kunden|e-?mail|app|login)?(?:passwort|kennwort)|password|passcode|pw|pin|puk|cvv2?|cvc|"
+    r"prüfziffer|pruefziffer|sicherheitscode|security[ ]code|benutzername|username|user[ ]?name|login)\b)"
+    # a few words may stand before a ':' or a verb: "Passwort fürs E-Paper ist ...", "PIN meiner Karte lautet ..."
+    r"(?:(?:[ \t]+[^\W\d_][^\s:=\d]*){0,3}?(?:[ \t]*[:=][ \t]*|[ \t]+(?i:ist|lautet|war|is|was)[ \t]+)|[ \t]+)"
+    r"(\S{3,64}?)[.,;:)]?(?=\s|$)")
+
+
+_SECRET_SIGN = re.compile(r"[\d#$%&@+=~^§|<>/\\]")   # what a password has and a word has not
+_MARKUP = "*_`'\"()[]!?.,:;"
+
+
+def find_secrets(text: str) -> list[Finding]:
+    """Passwords, PINs, card codes and user names after their label ("Passwort: Sommer2024!"); not a word
+    in Markdown ("**Passwort vergessen**") nor a placeholder an earlier redaction left ("login is [E-MAIL]")."""
+    out = []
+    for m in _SECRET.finditer(text):
+        value = m.group(1)
+        if not value.startswith("[") and _SECRET_SIGN.search(value.strip(_MARKUP)):
+            out.append(Finding(m.start(1), m.end(1), "secret", value))
+    return out
+
+
 def find_customer_ids(text: str) -> list[Finding]:
     """Customer, contract, order, invoice, subscription and account numbers after their label."""
     out: list[Finding] = []
@@ -113,6 +142,7 @@ def find_customer_ids(text: str) -> list[Finding]:
             f = make(text, "customer_id", m.start(1), m.end(1))
             if f is not None:
                 out.append(f)
+    out += [Finding(m.start(), m.end(), "customer_id", m.group()) for m in _ORDER_BARE.finditer(text)]
     return out
 
 

@@ -53,14 +53,16 @@ RELATIONS = _words("""tochter sohn mann ehemann ehefrau mutter vater vaters sohn
     nachbar nachbarin oma opa schwester
     bruder partner partnerin freund freundin enkel enkelin daughter son husband wife mother father neighbour
     neighbor sister brother grandson granddaughter""")
-PARTICLES = _words("von van de der den dem zu zur vom ten ter da di del della la le du dos des bin al el")
+PARTICLES = _words("von van de der den dem zu zur ten ter da di del della la le du dos des bin al el")
+# The particles that are German prepositions or articles as well ("von der Schule", "zur Post").
+GERMAN_PARTICLES = _words("von der den dem zu zur des")
 
 # Capitalised words that are not names although they follow a greeting, salutation or sign-off.
 NOT_NAMES = _words("""
 team teams support support-team service kundenservice kundendienst leserservice abo-team abteilung redaktion
 zusammen leute alle allerseits ihr ihre ihrem ihren ihrer ihnen dein deine euer eure unser unsere wir sie
 ich du er es man mein meine meinen meiner mir mich uns the your our my all everyone everybody there folks
-sir madam madame damen herren kollegen kollegin kolleginnen colleagues customer customers kunden kundin
+sir madam madame damen herren kollegen kollegin kolleginnen colleagues customer customers kunde kunden kundin
 leser leserin abonnent abonnentin nochmal again auch und and oder or für for from aus an am im in zum zur
 bitte danke dank vielen viele liebe lieber liebes gruß grüße gruss grüsse hallo hello hi hey schön sehr
 gut good thanks thank nochmals herzlich herzliche beste freundliche mfg lg vg best regards cheers
@@ -143,7 +145,8 @@ def is_first_name(word: str) -> bool:
     return low in FIRST_NAMES or _folded(low) in _FIRST_FOLDED
 
 # Street name endings (German compounds: "Lindenallee", "Hauptstr.") and separate street words (English).
-STRONG_STREET_SUFFIXES = ("straße", "strasse", "str.", "weg", "allee", "platz", "gasse", "chaussee", "promenade")
+STRONG_STREET_SUFFIXES = ("straße", "strasse", "str.", "str", "weg", "allee", "platz", "gasse", "chaussee",
+                          "promenade")   # "str" without its dot, as typed in a hurry: "Lindenstr 5"
 WEAK_STREET_SUFFIXES = (
     "ring", "damm", "ufer", "pfad", "steig", "stieg", "markt", "hof", "berg", "graben", "kamp", "wall",
     "höhe", "zeile", "anger", "wiese", "twiete", "deich", "feld", "hang", "grund", "winkel", "garten", "park",

@@ -260,14 +260,25 @@ def _lexicon_names(text: str) -> list[Finding]:
     for m in re.finditer(r"(?<![\w-])[A-ZÄÖÜ][^\W\d_]+(?:-[A-ZÄÖÜ][^\W\d_]+)?(?![\w-])", text):
         first = m.group().lower()
         if lx.is_first_name(first) or all(lx.is_first_name(part) for part in first.split("-")):
-            run = _run(text, m.start(), limit=3)
+            run = _run(text, m.start(), limit=5)   # room for "Anna van der Berg"; at most three are kept
             if len(run) >= 2 and all(text[s].isupper() or text[s:e].islower() for s, e in run):
                 # Given name + surname; a third word only after a middle name or an initial
                 # ("Anna Maria Schmidt", "James D. Conrey"): in "Martin Garrix Show" or "Derek Watkins
                 # Lied" the capitalised word after the surname is a noun.
                 second = text[run[1][0]:run[1][1]]
                 middle = lx.is_first_name(second) or (len(second) == 2 and second.endswith("."))
-                out.append(_span(text, run[:3] if middle else run[:2]))
+                keep = run[:3] if middle else run[:2]
+                ext = keep
+                while len(ext) < len(run) and text[ext[-1][0]:ext[-1][1]] in lx.PARTICLES:
+                    ext = run[:len(ext) + 1]   # "Ursula von der Heide," (not "Patrick von der Schule abholen")
+                # German particles are prepositions too, so only at a clause's end; "de", "van", "ten" are not
+                foreign = any(text[s:e] in lx.PARTICLES and text[s:e] not in lx.GERMAN_PARTICLES for s, e in ext)
+                if ext is not keep and (foreign or _at_boundary(text, ext[-1][1])):
+                    keep = ext
+                while keep and text[keep[-1][0]:keep[-1][1]] in lx.PARTICLES:
+                    keep = keep[:-1]   # "Patrick von": a given name and a preposition, no surname
+                if len(keep) >= 2:
+                    out.append(_span(text, keep))
     return out
 
 

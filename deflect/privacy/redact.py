@@ -10,14 +10,14 @@ from . import lexicon as lx
 from .addresses import find_postcodes, find_streets
 from .findings import Finding, apply, resolve
 from .known import AllowList, find_known
-from .labelled import find_birth_dates, find_customer_ids, find_id_numbers
+from .labelled import find_birth_dates, find_customer_ids, find_id_numbers, find_secrets
 from .names import find_names
 from .numbers import PHONE_REGIONS, find_cards, find_emails, find_ibans, find_phones
 
 
 class Redactor:
     """Detects e-mail addresses, phone numbers, IBANs, card numbers, names, postal addresses, customer and
-    contract numbers, dates of birth and tax/ID numbers in German and English text.
+    contract numbers, dates of birth, tax/ID numbers and passwords or PINs in German and English text.
 
     ``allow``: the company's own numbers, addresses and e-mail addresses, kept verbatim wherever they
     appear (compared after normalising case, whitespace and punctuation; phone numbers by E.164).
@@ -49,6 +49,7 @@ class Redactor:
             *find_customer_ids(text),
             *find_birth_dates(text),
             *find_id_numbers(text),
+            *find_secrets(text),
             *streets,
             *find_postcodes(text, streets),
             *find_names(text, streets),

@@ -587,6 +587,29 @@ HAND5: list[tuple[str, list[str], list[str]]] = [
 ]
 
 # Cases seen when running the redactor over the demo ticket export (faq_articles/tickets).
+# Passwords and PINs customers type, streets in a hurry, labels with a verb or a colon, name particles.
+HAND6: list[tuple[str, list[str], list[str]]] = [
+    ("Mein Passwort fürs E-Paper ist ⟦secret:Sommer2024!⟧, trotzdem komme ich nicht rein.", [], []),
+    ("Login: ⟦secret:leser.k77⟧ / PW: ⟦secret:Bello#2019⟧ – geht beides nicht.", [], []),
+    ("Die PIN meiner Karte lautet ⟦secret:4711⟧, bitte sperren Sie die Karte.", [], []),
+    ("I tried again, my password is ⟦secret:Cobol1959⟧ and it still fails.", [], []),
+    ("Card ending 9876, CVV ⟦secret:123⟧, was charged twice.", [], []),
+    ("Ich habe mein **Passwort vergessen** und die PIN-Nummer auch.", [], []),
+    ("Das Passwort muss 8 Zeichen haben, sagt die App. Login über Google geht auch nicht.", [], []),
+    ("Bitte ab Montag an ⟦address:Lindenstr 5⟧, ⟦address:50667 Köln⟧ liefern.", [], []),
+    ("Neue Anschrift ab 1. März: ⟦address:Hauptstr.12⟧ in ⟦address:53111 Bonn⟧", [], []),
+    ("Rechnungen bitte an Postfach ⟦address:10 12 34⟧, ⟦address:53111 Bonn⟧.", [], []),
+    ("Wir wohnen jetzt in ⟦address:Mariahilfer Straße 12/3/14⟧, ⟦address:1060 Wien⟧.", [], []),
+    ("Mein Geburtstag ist der ⟦dob:12. April 1961⟧, vielleicht hilft das.", [], []),
+    ("Kd: ⟦customer_id:445566⟧ – die Zeitung fehlt seit Montag.", [], []),
+    ("Wo bleibt meine Bestellung ⟦customer_id:302-4411223-9988776⟧?", [], []),
+    ("Gruß ⟦name:Anna van der Berg⟧", [], []),
+    ("Bitte Rückruf an ⟦name:Ursula von der Heide⟧, ⟦phone:0171 2345678⟧.", [], []),
+    ("Kann mein Mann ⟦name:Patrick⟧ von der Schule abholen und die Zeitung mitbringen?", [], []),
+    ("Kann ich die Zeitung von der Schule abholen lassen, Patrick hat keine Zeit?", [], []),
+    ("Ich bin Telekom Kunde und habe seit gestern kein Netz.", [], []),
+]
+
 REGRESSIONS: list[tuple[str, list[str], list[str]]] = [
     ("Moin,\n\ngibt es in Sankt Gerold freie Touren?\n\n⟦name:K. Wagner⟧", [], []),
     ("Kann ich das E-Paper auf dem Tolino lesen?\n\n⟦name:Jan⟧", [], []),
@@ -684,7 +707,8 @@ def parse(marked: str) -> tuple[str, list[dict]]:
 def snippets() -> list[dict]:
     """All labelled snippets, as written to ``privacy_snippets.jsonl``."""
     out = []
-    for marked, known, allow in HAND + HAND2 + HAND3 + HAND4 + HAND5 + REGRESSIONS + templated(random.Random(20260412)):
+    hand = HAND + HAND2 + HAND3 + HAND4 + HAND5 + HAND6 + REGRESSIONS
+    for marked, known, allow in hand + templated(random.Random(20260412)):
         text, spans = parse(marked)
         row: dict = {"text": text, "spans": spans}
         if known:
