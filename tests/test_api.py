@@ -206,6 +206,33 @@ def test_pages_are_nobodys_frame_and_send_no_referrer_elsewhere(tmp_path):
         assert headers["Referrer-Policy"] == "same-origin" and headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_pages_run_only_their_own_scripts_and_customer_texts_stay_out_of_caches(tmp_path):
+    app, _ = make_app(tmp_path)
+    client = app.test_client()
+    assert "script-src 'self'" in client.get("/").headers["Content-Security-Policy"]
+    for path in ("/search?q=Abo+k%C3%BCndigen", "/api/v1/health"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+    assert client.get("/static/widget.js").headers.get("Cache-Control") != "no-store"
+
+
+def test_a_foreign_page_cannot_write_into_the_report(tmp_path):
+    """An image on another site pointing at the results page, a form there posting to the contact form:
+    each visitor's browser would add a question to the report, or a contact to the metrics."""
+    app, fake = make_app(tmp_path)
+    client = app.test_client()
+    logged = lambda: fake.store.db.execute("select count(*) from inquiries").fetchone()[0]   # noqa: E731
+    client.get("/search?q=Gewinnspiel+Bonus+casino&session=s-img",
+               headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "image"})
+    assert logged() == 0
+    # the widget on the team's own site opens the results page: that is the customer's question
+    client.get("/search?q=Abo+k%C3%BCndigen&session=s-own",
+               headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "document"})
+    assert logged() == 1
+    for session, site in (("s-forged", "cross-site"), ("s-own\x00", "same-origin")):
+        client.post("/contact", data={"deflect_session": session, "lang": "de"}, headers={"Sec-Fetch-Site": site})
+    assert [r[0] for r in fake.store.db.execute("select session from contacts")] == ["s-own"]
+
+
 def test_chunked_bodies_over_the_limit_are_refused_and_ticket_ids_are_checked(tmp_path):
     app, fake = make_app(tmp_path, MAX_CONTENT_LENGTH=1024)
     client = app.test_client()
@@ -947,12 +974,22 @@ def test_article_push_covers_a_gap_and_refreshes_the_report(gaps_app, monkeypatc
     ("/api/v1/suggest", '{"text": "\\ud800 Abo kündigen"}'),
     ("/api/v1/agent/suggest", '{"subject": "Abo", "body": "\\udfff kündigen"}'),
     ("/api/v1/articles/a1", '{"title": "Abo", "body": "Text", "questions": ["\\ud800"]}'),
+    ("/api/v1/articles/a1", '{"title": "Abo", "body": "Text", "url": "/\\ud800"}'),
 ])
 def test_lone_surrogates_are_refused(setup, path, payload):
     _, client, fake = setup
     method = client.put if "/articles/" in path else client.post
     r = method(path, data=payload, content_type="application/json", headers=bearer(new_key(fake)))
     assert r.status_code == 400 and "invalid Unicode" in r.get_json()["error"]
+
+
+def test_control_characters_and_invisible_text_are_refused(setup):
+    # a NUL cannot be stored in PostgreSQL; zero-width spaces are no question
+    _, client, _ = setup
+    r = client.post("/api/v1/suggest", data='{"text": "Zeitung\\u0000 fehlt"}', content_type="application/json")
+    assert r.status_code == 400 and "control character (U+0000)" in r.get_json()["error"]
+    r = client.post("/api/v1/suggest", json={"text": "\u200b\u200b\u200b\u200b"})
+    assert r.status_code == 400 and "too short" in r.get_json()["error"]
 
 
 def test_deeply_nested_json_is_refused(setup):

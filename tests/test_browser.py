@@ -245,12 +245,12 @@ def test_a_rate_limited_search_keeps_its_results_and_a_hanging_one_shows_the_way
     sync_api.expect(first).to_have_text(GERMAN_TITLE)
     page.evaluate("window.__mode = '429'")
     page.locator("#help-search").press_sequentially(" heute", delay=25)
-    page.wait_for_function("window.__suggests.some(s => s[0] === '429')")
+    page.wait_for_function("() => window.__suggests.some(s => s[0] === '429')")
     page.evaluate("window.__mode = 'ok'")
     sync_api.expect(first).to_have_text(GERMAN_TITLE)   # what was shown stays; no "search is unavailable"
     assert "nicht erreichbar" not in page.locator(".deflect-search").inner_text()
     # asked again a little later, it gets the answer for what the customer typed
-    page.wait_for_function("window.__suggests.some(s => s[0] === 'ok' && s[1].endsWith('heute'))", timeout=10_000)
+    page.wait_for_function("() => window.__suggests.some(s => s[0] === 'ok' && s[1].endsWith('heute'))", timeout=10_000)
 
     page.evaluate("window.__mode = 'hang'")
     page.locator("#help-search").press_sequentially(" früh", delay=25)

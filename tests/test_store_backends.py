@@ -373,3 +373,11 @@ def test_a_new_sqlite_store_is_readable_by_its_owner_only(tmp_path):
 
     open_store(tmp_path / "deflect.db").close()
     assert stat.S_IMODE(os.stat(tmp_path / "deflect.db").st_mode) == 0o600
+
+
+def test_a_nul_character_in_a_text_cannot_jam_the_store(store):
+    """PostgreSQL refuses NUL in text; a row holding one would stay in the spool and hold up every row
+    after it. Any text that still brings one (the API refuses them) is stored without it."""
+    store.log_inquiry(Inquiry("q-nul", "Zeitung\x00 fehlt", "de"), "answer", 0.9, None, session="s\x00-1")
+    row = store.db.execute("select text, session from inquiries where id = 'q-nul'").fetchone()
+    assert tuple(row) in (("Zeitung fehlt", "s-1"), ("Zeitung\x00 fehlt", "s\x00-1"))   # PostgreSQL, SQLite

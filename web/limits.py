@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
+import unicodedata
 from functools import wraps
 from typing import Any
 
@@ -111,15 +113,37 @@ def init_app(app: Flask) -> None:
 
 
 # The pages are nobody's frame (the report page acts with the admin key a browser keeps: a framing site
-# could trick clicks on it), and their addresses, which carry what customers searched, go to no other site.
-PAGE_HEADERS = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'",
+# could trick clicks on it), run only this service's own scripts (no page has an inline one), and their
+# addresses, which carry what customers searched, go to no other site.
+PAGE_HEADERS = {"X-Frame-Options": "DENY",
+                "Content-Security-Policy": "frame-ancestors 'none'; script-src 'self'; object-src 'none'; "
+                                           "base-uri 'self'",
                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+# Answers that hold what customers wrote (the results page, the API) stay out of every cache: a shared
+# computer's browser would keep them.
+PRIVATE_PREFIXES = ("/search", "/api/")
 
 
 def _page_headers(response):
     for name, value in PAGE_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.path.startswith(PRIVATE_PREFIXES) and request.path != "/api/v1/openapi.json":
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def without_controls(text: str) -> str:
+    """``text`` without control characters (NUL and the like: nobody types them)."""
+    return _CONTROL.sub("", text)
+
+
+def cross_site(embedded_only: bool = False) -> bool:
+    """Whether the browser says another site made this request (a form on a foreign page); with
+    ``embedded_only`` only where it is no page the visitor opens (an image, a script, a frame): a widget on
+    a team's own site opens the results page here, a foreign page's image makes its visitors ask unseen."""
+    if request.headers.get("Sec-Fetch-Site") != "cross-site":
+        return False
+    return not embedded_only or request.headers.get("Sec-Fetch-Dest", "document") != "document"
 
 
 def client_ip() -> str:
@@ -241,12 +265,18 @@ def json_body(max_bytes: int | None = None) -> dict:
     return data
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _check_unicode(name: str, value: str) -> None:
-    """JSON can carry lone UTF-16 surrogates (``"\\ud800"``); no tokenizer or database can take them."""
+    """JSON can carry lone UTF-16 surrogates (``"\\ud800"``) and control characters (NUL); no tokenizer or
+    database can take the one, PostgreSQL not the other, and nobody types either."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ApiError(f"'{name}' contains invalid Unicode (a lone surrogate)") from None
+    if (bad := _CONTROL.search(value)) is not None:
+        raise ApiError(f"'{name}' contains a control character (U+{ord(bad.group()):04X})")
 
 
 
@@ -280,8 +310,8 @@ def text_field(data: dict, name: str, *, required: bool = False, min_len: int = 
 
 
 def visible_chars(text: str) -> int:
-    """Characters of ``text`` that are not spaces."""
-    return sum(ch not in SPACE for ch in text)
+    """Characters of ``text`` that are not spaces nor invisible (zero-width spaces, marks of direction)."""
+    return sum(not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc") for ch in text)
 
 
 def list_field(data: dict, name: str, *, max_items: int = 50, max_len: int = 500) -> list[str]:

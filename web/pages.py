@@ -24,7 +24,7 @@ from deflect.store.feedback import record_contact
 from .api.common import K_ARTICLES, articles_json, deflector, log_inquiry
 from .errors import ERROR_PAGE
 from .learning import held_out
-from .limits import over_limit
+from .limits import cross_site, over_limit, without_controls
 from .state import get_redactor, get_store
 
 bp = Blueprint("pages", __name__, static_folder="static", static_url_path="/static",
@@ -267,8 +267,11 @@ def search():
     """The results page: the widget's three answers for ``q`` (the answer, articles that might help, or
     none) with the way to a human; logged like a widget inquiry."""
     lang = page_lang()
-    query = " ".join((request.args.get("q") or "").split())[:1000]
-    session = (request.args.get("session") or "").strip()[:128] or None   # the widget's, when it opened the page
+    query = " ".join(without_controls(request.args.get("q") or "").split())[:1000]
+    # the widget's session, when it opened the page
+    session = without_controls(request.args.get("session") or "").strip()[:128] or None
+    # what a foreign page asks unseen (an image pointing here) is answered, but goes into no report
+    logged = not cross_site(embedded_only=True)
     found: dict = {"decision": None, "articles": []}
     status = 200
     if len(query) >= 3:
@@ -276,15 +279,16 @@ def search():
             found, status = {"decision": "busy", "articles": []}, 429   # not an outage: later it works
         elif held_out(session):     # the experiment's control group sees no suggestions here either
             text = get_redactor().redact(query)
-            log_inquiry(text, Suggestion(decision="holdout", confidence=0.0, articles=[],
-                                         language=detect_language(text)), "widget", session, request.path)
+            if logged:
+                log_inquiry(text, Suggestion(decision="holdout", confidence=0.0, articles=[],
+                                             language=detect_language(text)), "widget", session, request.path)
             found = {"decision": "holdout", "articles": []}
         else:
-            found = _search(query, session)
+            found = _search(query, session, logged)
     return render_template("search.html", lang=lang, t=TEXT[lang], query=query, **found), status
 
 
-def _search(query: str, session: str | None) -> dict:
+def _search(query: str, session: str | None, logged: bool = True) -> dict:
     """The suggestion for the results page: decision and the articles to show (snippets as Markup)."""
     text = get_redactor().redact(query)
     try:
@@ -292,7 +296,8 @@ def _search(query: str, session: str | None) -> dict:
     except DeflectError as exc:
         current_app.logger.warning("deflect: the results page could not search (%s)", exc)
         return {"decision": "error", "articles": []}
-    log_inquiry(text, s, "widget", session, request.path)
+    if logged:
+        log_inquiry(text, s, "widget", session, request.path)
     articles = articles_json(s.shown_articles(), text)
     for a in articles:
         a["snippet"] = Markup(a["snippet"])   # HTML-escaped by web.text.snippet, only <mark> added
@@ -308,9 +313,11 @@ def contact():
     lang = lang if lang in LANGS else "de"
     if request.method == "GET":
         return redirect(url_for("pages.index", lang=lang if lang != "de" else None) + "#kontakt")
-    subject = (request.form.get("subject") or "").strip()[:200]
-    # a flood of posts thanks each sender but records no contacts (they count in the holdout experiment)
-    session = "" if over_limit("feedback") else (request.form.get("deflect_session") or "").strip()[:128]
+    subject = without_controls(request.form.get("subject") or "").strip()[:200]
+    # a flood of posts, or a form on a foreign page, thanks each sender but records no contacts (they
+    # count in the holdout experiment)
+    session = "" if cross_site() or over_limit("feedback") else \
+        without_controls(request.form.get("deflect_session") or "").strip()[:128]
     reference = demo_contact(session)
     return render_template("thanks.html", lang=lang, t=TEXT[lang], subject=subject, reference=reference)
 

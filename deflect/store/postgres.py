@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 import psycopg
 from psycopg.adapt import Loader
@@ -143,6 +144,16 @@ def connect_error(exc: psycopg.Error, url: str) -> DeflectError:
     return unavailable(exc, url)
 
 
+def _without_nul(params: Sequence | Mapping) -> Sequence | Mapping:
+    """PostgreSQL text holds no NUL character (SQLite does): one typed into the widget would make its row
+    impossible to store, and, spooled, every row after it. It is dropped, as it carries nothing."""
+    def clean(value: Any) -> Any:
+        return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
+    if isinstance(params, Mapping):
+        return {k: clean(v) for k, v in params.items()}
+    return [clean(v) for v in params]
+
+
 class PostgresDatabase(Database):
     dialect = "postgresql"
     column_types = {str: "TEXT", int: "BIGINT", float: "DOUBLE PRECISION", bytes: "BYTEA"}
@@ -181,12 +192,12 @@ class PostgresDatabase(Database):
     def execute(self, sql: str, params: Sequence | Mapping | None = None) -> psycopg.Cursor:
         with self._errors():
             conn = self._connection()
-            return conn.execute(_postgres_sql(sql), params if params is not None else ())
+            return conn.execute(_postgres_sql(sql), _without_nul(params) if params is not None else ())
 
     def executemany(self, sql: str, rows: list[Sequence]) -> None:
         with self._errors():
             with self._connection().cursor() as cur:
-                cur.executemany(_postgres_sql(sql), rows)
+                cur.executemany(_postgres_sql(sql), [_without_nul(r) for r in rows])
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

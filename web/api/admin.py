@@ -192,6 +192,8 @@ def _article_from(data: dict, article_id: str) -> Article:
     url = None if url == "" else url
     if url is not None and (not isinstance(url, str) or len(url) > 2000 or url_problem(url)):
         raise ApiError("'url' must be a path starting with '/' or an http(s) URL of at most 2000 characters")
+    if url is not None:
+        text_field({"url": url}, "url", max_len=2000)   # a lone surrogate or a control character: 400
     return Article(id=article_id, title=markdown_without_html(title), body=markdown_without_html(body),
                    language=language,
                    questions=list_field(data, "questions", max_items=100, max_len=500),
