@@ -228,6 +228,9 @@ def test_a_foreign_page_cannot_write_into_the_report(tmp_path):
     client.get("/search?q=Abo+k%C3%BCndigen&session=s-own",
                headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "document"})
     assert logged() == 1
+    # where a widget question came from is kept hashed (never the address): one address, a few customers
+    clients = [r[0] for r in fake.store.db.execute("select client from inquiries")]
+    assert len(clients) == 1 and clients[0] and "127.0.0.1" not in clients[0]
     for session, site in (("s-forged", "cross-site"), ("s-own\x00", "same-origin")):
         client.post("/contact", data={"deflect_session": session, "lang": "de"}, headers={"Sec-Fetch-Site": site})
     assert [r[0] for r in fake.store.db.execute("select session from contacts")] == ["s-own"]

@@ -292,6 +292,22 @@ def test_a_customer_asking_twice_and_writing_in_costs_the_topic_once(deflector):
     assert cost["customers"] == cost["inquiries"] + cost["tickets"] - 2
 
 
+def test_one_address_inventing_sessions_costs_a_topic_a_few_customers(deflector):
+    """A script asking the same question with a new session each time, from one address, must not make its
+    question the costliest topic (nor, by the same count, an incident)."""
+    s = deflector.store
+    for i in range(12):
+        s.log_inquiry(Inquiry(f"fq{i}", f"the app crash again {i}", "en"), "no_answer", 0.1, None,
+                      channel="widget", session=f"s-flood-{i}")
+    s.db.execute("update inquiries set client = 'addr-1' where id like 'fq%'")
+    crash = by_content(report_of(deflector, estimator=estimator(), now=NOW))["crash"]
+    flood = sum(m["id"].startswith("fq") for m in crash["members"])
+    assert flood >= 10
+    cost = crash["cost"]
+    # the flood's members count as at most SESSIONS_PER_CLIENT + 1 customers
+    assert cost["customers"] <= cost["inquiries"] + cost["tickets"] - flood + 4
+
+
 def test_rerun_keeps_ids_and_judges_only_new_items(deflector):
     first = by_content(report_of(deflector, estimator=estimator(), now=NOW))
     plan(deflector.store, first["password"]["id"], "ana", "2025-07-01", now=NOW, force=True)

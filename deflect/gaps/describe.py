@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from deflect.clock import iso, parse_time
-from deflect.gaps.items import Item, customer_of
+from deflect.gaps.items import Customers, Item
 from deflect.gaps.model import Cost, Example, Member, NearestArticle, Sources, Topic, Trend
 from deflect.language import detect_language
 from deflect.text import STOP_WORDS
@@ -211,7 +211,8 @@ def cost(members: list[Item], now: datetime, days: int = COST_DAYS) -> Cost:
     start = now - timedelta(days=days)
     recent = [m for m in members if (t := parse_time(m.created_at)) and start < t <= now]
     inquiries = sum(m.source == "inquiry" for m in recent)
-    customers = {customer_of(m.key, m.session) for m in recent}
+    who = Customers()
+    customers = {who.of(m.key, m.session, m.client) for m in sorted(recent, key=lambda m: m.created_at or "")}
     return Cost(customers=len(customers), inquiries=inquiries, tickets=len(recent) - inquiries, days=days)
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from deflect.clock import iso, parse_time, utcnow
 from deflect.engine import Engine
 from deflect.gaps.incidents import LOOKBACK_DAYS, check
-from deflect.gaps.items import customer_of
+from deflect.gaps.items import Customers
 from deflect.gaps.notices import notice_rows
 from deflect.gaps.topic_match import assign
 from deflect.store.database import IntegrityErrors
@@ -50,21 +50,22 @@ def topic_times(store, topic_id: str, now: datetime) -> list[float]:
     inquiry and ticket on its own."""
     since = iso(now - timedelta(days=LOOKBACK_DAYS + 1))
     first: dict[str, str] = {}
+    customers = Customers()   # one client address: a few customers, however many sessions it invents
 
-    def asked(key: str, session: str | None, at: str | None) -> None:
+    def asked(key: str, session: str | None, at: str | None, client: str | None) -> None:
         if at and at >= since:
-            who = customer_of(key, session)
+            who = customers.of(key, session, client)
             first[who] = min(at, first.get(who, at))
 
-    for inquiry_id, at, session in store.db.execute(
-            "select v.inquiry_id, v.at, i.session from topic_volume v left join inquiries i on i.id = v.inquiry_id "
-            "where v.topic_id = ? and v.at >= ?", [topic_id, since]):
-        asked(f"inquiry:{inquiry_id}", session, at)
-    for key, at, session in store.db.execute(
-            "select g.key, coalesce(i.created_at, t.created_at), i.session from gap_items g "
-            "left join inquiries i on g.source = 'inquiry' and i.id = g.item_id "
-            "left join tickets t on g.source = 'ticket' and t.id = g.item_id where g.topic_id = ?", [topic_id]):
-        asked(key, session, at)
+    rows = [(f"inquiry:{inquiry_id}", session, at, client) for inquiry_id, at, session, client in store.db.execute(
+        "select v.inquiry_id, v.at, i.session, i.client from topic_volume v left join inquiries i "
+        "on i.id = v.inquiry_id where v.topic_id = ? and v.at >= ?", [topic_id, since])]
+    rows += list(store.db.execute(
+        "select g.key, i.session, coalesce(i.created_at, t.created_at), i.client from gap_items g "
+        "left join inquiries i on g.source = 'inquiry' and i.id = g.item_id "
+        "left join tickets t on g.source = 'ticket' and t.id = g.item_id where g.topic_id = ?", [topic_id]))
+    for key, session, at, client in sorted(rows, key=lambda r: r[2] or ""):
+        asked(key, session, at, client)
     return sorted(m.timestamp() for m in (parse_time(a) for a in first.values()) if m)
 
 

@@ -12,6 +12,8 @@
   the order shown; empty on "no answer"), so that a vote can be read against what the customer saw.
 - ``inquiries.ticket_id``: the ticket an agent's inquiry (the agent API, a connector's note) was the text of,
   so that erasing the ticket erases it too.
+- ``inquiries.client``: a hash of the address a widget inquiry came from (as ``evidence.client``), so that a
+  script inventing a session per request counts as few customers in the report and the incident check.
 """
 from __future__ import annotations
 
@@ -60,7 +62,13 @@ def m_feedback_004(db: Database) -> None:
     db["inquiries"].create_index(["ticket_id"])
 
 
+def m_feedback_005(db: Database) -> None:
+    """The hashed client address of a widget inquiry (``deflect.gaps.items.Customers``)."""
+    db["inquiries"].add_column("client", str)
+
+
 FEEDBACK_MIGRATIONS = [("feedback_001_holdout_contacts_evidence", m_feedback_001),
                        ("feedback_002_inquiries_shown", m_feedback_002),
                        ("feedback_003_hash_key", m_feedback_003),
-                       ("feedback_004_inquiries_ticket", m_feedback_004)]
+                       ("feedback_004_inquiries_ticket", m_feedback_004),
+                       ("feedback_005_inquiries_client", m_feedback_005)]

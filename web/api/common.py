@@ -13,11 +13,13 @@ from deflect.formats import Inquiry
 from deflect.store import Store, open_store
 from deflect.store.core import inquiry_row
 from deflect.store.database import DatabaseErrors
+from deflect.store.feedback import hash_key, one_way_hash
 from deflect.store.service import write_feedback
 from deflect.store.spool import Spool
 from deflect.text import plain_text
 
 from ..inquiry_log import InquiryLog
+from ..limits import client_ip
 from ..state import get_deflector, get_home, get_redactor, get_refitter, get_store, loaded_deflector
 from ..text import snippet
 
@@ -147,6 +149,18 @@ def inquiry_log() -> InquiryLog:
 _LOG_LOCK = threading.Lock()
 
 
+def _client() -> str | None:
+    """The request's client address, hashed with the store's key (read once per app; None while the store
+    cannot be read: an answer never waits for it)."""
+    key = current_app.extensions.get("deflect_hash_key")
+    if key is None:
+        try:
+            key = current_app.extensions["deflect_hash_key"] = hash_key(get_store())
+        except (*DatabaseErrors, DeflectError):
+            return None
+    return one_way_hash(f"client:{client_ip()}", key)
+
+
 def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | None = None,
                 page: str | None = None, ticket_id: str | None = None) -> str:
     """Log the inquiry for the gap report and metrics (with its embedding, so the gap report does not
@@ -159,6 +173,8 @@ def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | 
                       suggestion.decision, suggestion.confidence, top, channel, session, page, get_redactor())
     row["shown"] = ",".join(a.id for a in suggestion.shown_articles())   # what a vote is read against
     row["ticket_id"] = ticket_id   # an agent's ticket: erased with it
+    # where a widget inquiry came from, hashed: one address counts as few customers however many sessions
+    row["client"] = _client() if channel == "widget" else None
     engine = get_deflector()
     model, vector = engine.model, suggestion.vector
     embedding = (Store.embedding_key(model, row["text"]), vector) if vector is not None and model else None
