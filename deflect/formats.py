@@ -360,7 +360,7 @@ def parse_inquiry(obj: dict, where: str = "<input>", line: int | None = None,
     return Inquiry(
         id=iid, text=text.strip(),
         language=_language(lang, text, where, line) if lang else None,
-        expected_article=_opt_str(obj.get("expected_article")),
+        expected_article=_opt_str(obj.get("expected_article"), "expected_article", where, line),
         labelled="expected_article" in obj,
     )
 
@@ -410,6 +410,8 @@ def read_inquiries(source: str | Path | IO[str], require_labels: bool = False) -
     else:
         stream, where = source, "<stdin>"
     inquiries: list[Inquiry] = []
+    seen_ids: dict[str, int] = {}
+    seen_texts: dict[str, tuple[int, str | None]] = {}
     with stream if isinstance(source, (str, Path)) else contextlib.nullcontext(stream):
         for n, line in _utf8_lines(stream, where):
             if not line.strip():
@@ -421,7 +423,27 @@ def read_inquiries(source: str | Path | IO[str], require_labels: bool = False) -
             if not isinstance(obj, dict):
                 raise InputError("each line must be a JSON object", where, n)
             inquiry = parse_inquiry(obj, where, n, auto_id=f"line-{n}")
-            if require_labels and not inquiry.labelled:
-                raise InputError("labelled set needs 'expected_article' (null when not covered)", where, n)
+            if require_labels:
+                _check_label(inquiry, obj, where, n, seen_ids, seen_texts)
             inquiries.append(inquiry)
     return inquiries
+
+
+def _check_label(inquiry: Inquiry, obj: dict, where: str, line: int, ids: dict[str, int],
+                 texts: dict[str, tuple[int, str | None]]) -> None:
+    """A labelled line must say its article (null: none), once per id, and the same for the same text: a
+    blank label (a row not reviewed yet) would count as "no article", a repeated id drops a row, and two
+    labels for one text teach the decision both."""
+    if not inquiry.labelled:
+        raise InputError("labelled set needs 'expected_article' (null when not covered)", where, line)
+    if isinstance(obj.get("expected_article"), str) and not inquiry.expected_article:
+        raise InputError("'expected_article' is blank", where, line,
+                         hint="Write the article's id, or null for a question no article answers.")
+    if inquiry.id in ids:
+        raise InputError(f"duplicate id {inquiry.id!r} (first on line {ids[inquiry.id]})", where, line)
+    ids[inquiry.id] = line
+    key = " ".join(inquiry.text.casefold().split())
+    if key in texts and texts[key][1] != inquiry.expected_article:
+        raise InputError(f"the same question is labelled {texts[key][1]!r} on line {texts[key][0]} and "
+                         f"{inquiry.expected_article!r} here", where, line, hint="Keep one of the two labels.")
+    texts.setdefault(key, (line, inquiry.expected_article))

@@ -75,7 +75,7 @@ def test_status_says_what_the_calibration_was_fitted_on(cold_home, tmp_path):
         ("Zeitung kam nicht", None), ("What is the capital of France?", None)])
     runner = CliRunner()
     assert "calibration: none" in runner.invoke(cli, ["status", "--home", str(cold_home)]).output
-    result = runner.invoke(cli, ["calibrate", str(labelled), "--home", str(cold_home)])
+    result = runner.invoke(cli, ["calibrate", str(labelled), "--home", str(cold_home), "--force"])
     assert result.exit_code == 0, result.output
     warning = "caution: few labelled inquiries (1 with an article, 3 without; "
     assert warning in result.output
@@ -144,7 +144,7 @@ def test_a_labelled_file_is_kept_redacted_for_the_gap_report_and_replaced_by_the
         ("E-Paper Login geht nicht", "epaper-login"), ("Wie kündige ich mein Abo?", None),
         ("What is the capital of France?", None)])
     runner = CliRunner()
-    result = runner.invoke(cli, ["calibrate", str(first), "--home", str(cold_home)])
+    result = runner.invoke(cli, ["calibrate", str(first), "--home", str(cold_home), "--force"])
     assert result.exit_code == 0, result.output
     assert "kept 2 labelled questions with their article (redacted)" in result.output
     store = open_store(Home(cold_home).db_path)
@@ -162,7 +162,7 @@ def test_a_labelled_file_is_kept_redacted_for_the_gap_report_and_replaced_by_the
     second = labelled_file(tmp_path / "second.jsonl", [
         ("Zeitung kam heute nicht", None), ("Mein E-Paper Passwort funktioniert nicht", "epaper-login"),
         ("Was kostet eine Anzeige?", None), ("Wer gewinnt die Bundesliga?", None)])
-    assert runner.invoke(cli, ["calibrate", str(second), "--home", str(cold_home)]).exit_code == 0
+    assert runner.invoke(cli, ["calibrate", str(second), "--home", str(cold_home), "--force"]).exit_code == 0
     status = json.loads(runner.invoke(cli, ["status", "--json", "--home", str(cold_home)]).output)
     assert status["labelled_questions"] == {"total": 1, "current": 1, "source": str(second)}
     scrub = runner.invoke(cli, ["privacy", "scrub", "--dry-run", "--home", str(cold_home)])

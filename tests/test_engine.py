@@ -173,8 +173,16 @@ def test_cli_suggest_jsonl_logs_inquiries_and_eval(demo_home, tmp_path):
     assert metrics["covered"] == 2 and metrics["top1"] == 1.0
     assert metrics["auroc"] is not None
 
+    # four questions are too few to fit the decision on: refused, the ticket calibration stays
     result = runner.invoke(cli, ["calibrate", str(labelled), "--home", str(demo_home)])
+    assert result.exit_code != 0 and "2 questions with their article and 2 without" in result.output
+    assert json.loads(runner.invoke(cli, ["status", "--json", "--home", str(demo_home)]).output)[
+        "calibration"]["source"] == "tickets"
+    result = runner.invoke(cli, ["calibrate", str(labelled), "--home", str(demo_home), "--force"])
     assert result.exit_code == 0 and "calibration: 4 labelled" in result.output
+    for cost in ("-1", "nan", "0"):   # a wrong answer is worse than none: any other cost answers everything
+        result = runner.invoke(cli, ["calibrate", "--wrong-cost", cost, "--home", str(demo_home)])
+        assert result.exit_code == 2 and "--wrong-cost" in result.output
 
 
 def test_a_labelled_file_naming_a_missing_article_is_refused_with_the_near_id(demo_home, tmp_path):

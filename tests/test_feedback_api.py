@@ -306,5 +306,11 @@ def test_a_helpful_vote_for_a_lower_shown_article_passes_over_the_ones_above_it(
     vote(client, answer, True, "s1", article=second)   # the same vote again passes it over once
     listed = client.get("/api/v1/learned", headers=admin).get_json()["evidence"]
     assert sum(e["kind"] == "passed_over" for e in listed) == 1
+    # forgetting the vote forgets what it passed over (the first article would stay demoted)
+    out = CliRunner().invoke(cli, ["feedback", "forget", "--article", second, "--home", str(fake.home.path)])
+    assert out.exit_code == 0 and "forgot" in out.output
+    listed = client.get("/api/v1/learned", headers=admin).get_json()["evidence"]
+    assert [e["kind"] for e in listed] == ["helpful"] and listed[0]["article_id"] == first
+    vote(client, answer, True, "s1", article=second)
     out = CliRunner().invoke(cli, ["feedback", "forget", "--kind", "passed_over", "--home", str(fake.home.path)])
     assert out.exit_code == 0 and "forgot 1" in out.output

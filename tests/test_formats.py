@@ -221,6 +221,21 @@ def test_inquiries_and_labels():
         read_inquiries(io.StringIO('{"id": "q1"}\n'))
 
 
+@pytest.mark.parametrize("second,error", [
+    ('{"id": "q2", "text": "Rechnung?", "expected_article": ""}', "<stdin>:2: 'expected_article' is blank"),
+    ('{"id": "q1", "text": "Rechnung?", "expected_article": "b"}', "<stdin>:2: duplicate id 'q1' (first on line 1)"),
+    ('{"id": "q2", "text": "wo ist  meine zeitung?", "expected_article": null}',
+     "<stdin>:2: the same question is labelled 'a' on line 1 and None here"),
+    ('{"id": "q2", "text": "Rechnung?", "expected_article": ["b"]}', "<stdin>:2: 'expected_article' must be text"),
+])
+def test_a_labelled_file_says_each_label_once_and_in_full(second, error):
+    # a row not reviewed yet, an id used twice, two labels for one question: each would teach wrong
+    first = '{"id": "q1", "text": "Wo ist meine Zeitung?", "expected_article": "a"}\n'
+    with pytest.raises(InputError) as err:
+        read_inquiries(io.StringIO(first + second + "\n"), require_labels=True)
+    assert str(err.value).startswith(error)
+
+
 # -- ingest refuses what it cannot store faithfully ------------------------------------------------
 def test_ticket_fields_must_be_text(tmp_path):
     path = tmp_path / "t.jsonl"

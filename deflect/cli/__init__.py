@@ -178,6 +178,13 @@ def index(model, labelled, candidates, full, rebuild, kind, device, threads, qui
         _publish(home, store, publish_dir, keep)
 
 
+def _finite(param, value: float) -> float:
+    """A number option that is a number: "nan" passes click's range check."""
+    if value != value:
+        raise click.BadParameter("not a number", param=param)
+    return value
+
+
 def _check_labelled(inquiries: list, store, labelled: str) -> None:
     """Refuse a labelled file whose inquiries expect articles the store lacks (in an empty store the
     missing index says more)."""
@@ -196,7 +203,7 @@ def _model_choice(store, model: str | None, labelled: str | None, candidates: st
         if labelled or candidates:
             raise click.UsageError("--labelled and --candidates choose a model: use them with --model auto")
         return None, None
-    inquiries = read_inquiries(labelled) if labelled else None
+    inquiries = read_inquiries(labelled, require_labels=True) if labelled else None
     if inquiries:
         _check_labelled(inquiries, store, labelled)
     choice, reuse = choose_model(store, inquiries, candidate_models(candidates),
@@ -232,11 +239,14 @@ def _after_index(home: Home) -> None:
 
 @cli.command()
 @click.argument("labelled", required=False, type=click.Path(dir_okay=False))
-@click.option("--wrong-cost", type=float, default=WRONG_COST, show_default=True,
+@click.option("--wrong-cost", type=click.FloatRange(0, 1000, min_open=True), default=WRONG_COST, show_default=True,
+              callback=lambda ctx, param, value: _finite(param, value),
               help="How much worse a wrong answer is than an honest 'no answer'.")
+@click.option("--force", is_flag=True, help="Fit on a labelled file with fewer questions than advised (10 with "
+                                            "their article, 5 without).")
 @home_option
 @friendly
-def calibrate(labelled, wrong_cost, home):
+def calibrate(labelled, wrong_cost, force, home):
     """Fit the answer/no-answer decision on LABELLED inquiries; without a file from the ticket history,
     or, while that is short, from the help center's own texts (a cold start)."""
     from deflect.decision.describe import (
@@ -249,8 +259,14 @@ def calibrate(labelled, wrong_cost, home):
     from deflect.decision.refit import calibrate_from_history
     from deflect.formats import read_inquiries
     if labelled:   # the file is checked before the model loads
+        from deflect.decision.describe import label_shortfall
         inquiries = read_inquiries(labelled, require_labels=True)
         _check_labelled(inquiries, open_home_store(home), labelled)
+        covered = sum(q.expected_article is not None for q in inquiries)
+        if (short := label_shortfall(covered, len(inquiries) - covered)) and not force:
+            raise click.ClickException(f"{short}; the current calibration is kept\nHint: label more questions "
+                                       "(of several subjects the help center has no article for, too), or pass "
+                                       "--force.")
     deflector = _deflector(home, threads=2)
     if labelled:
         from deflect.decision.lexical_choice import learn_lexical_weights

@@ -31,6 +31,19 @@ def describe_calibration(cal: dict | None, when: bool = True) -> str:
 # without history (171 and 150) answered 0.02-0.08 on seeds 0-3.
 FEW_COVERED = 50
 FEW_UNCOVERED = 20
+# Below these a labelled file is refused (``--force`` takes it): fitted on a handful of questions, or on one
+# kind only, the decision learns noise (more "no article" neighbours read as more confidence) and answers
+# questions no article covers, in place of a calibration that was sound.
+MIN_COVERED = 10
+MIN_UNCOVERED = 5
+
+
+def label_shortfall(covered: int, uncovered: int) -> str | None:
+    """Why a labelled file is too small to fit the decision on, or None."""
+    if covered >= MIN_COVERED and uncovered >= MIN_UNCOVERED:
+        return None
+    return (f"the labelled file has {covered} questions with their article and {uncovered} without; at least "
+            f"{MIN_COVERED} and {MIN_UNCOVERED} are needed to fit the answer/no-answer decision on it")
 
 
 def calibration_caveat(cal: dict | None) -> str | None:

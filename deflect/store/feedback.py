@@ -143,5 +143,10 @@ def forget_evidence(store: Store, ids: list[str] | None = None, article_id: str 
             raise InputError("say what to forget: ids, an article, a session or a kind")
         where, params = " and ".join(f"{c} = ?" for c, _ in parts), [v for _, v in parts]
     with store.db.transaction():
+        # a helpful vote also counted against the articles shown above it ("passed_over", same inquiry):
+        # forgetting the vote forgets that too, or the right article would stay demoted
+        store.db.execute("delete from evidence where kind = 'passed_over' and exists (select 1 from evidence h "
+                         "where h.kind = 'helpful' and h.inquiry_id = evidence.inquiry_id and "
+                         f"coalesce(h.session, '') = coalesce(evidence.session, '') and ({where}))", params)
         cursor = store.db.execute(f"delete from evidence where {where}", params)
     return cursor.rowcount
