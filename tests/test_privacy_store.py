@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from fakes import FakeDeflector
 
 from deflect.cli import cli
-from deflect.formats import Ticket
+from deflect.formats import Inquiry, Ticket
 from deflect.home import Home
 from deflect.privacy import Redactor
 from deflect.store import Store
@@ -222,6 +222,22 @@ def test_erase_reaches_every_copy_of_the_customers_texts(tmp_path):
     assert row[0] == "Abo kündigen" and json.loads(row[3])["examples"] == [topic["examples"][1]]
     store.close()
     assert [json.loads(line)["id"] for line in home.spool_file.read_text().splitlines()] == ["w4"]
+
+
+def test_a_ticket_naming_its_customer_redacts_what_the_session_typed_before(tmp_path):
+    """A surname typed alone in the widget is no name to the rules; once the ticket sent with that session
+    names the customer, it is this customer's and goes from the session's searches."""
+    client, fake = app_with(tmp_path, [])
+    fake.store.log_inquiry(Inquiry("w1", "Urlaubsservice Müller-Lüdenscheidt bitte", "de"), "no_answer", 0.1,
+                           None, channel="widget", session="s-sabine")
+    fake.store.log_inquiry(Inquiry("w2", "Urlaubsservice Müller-Lüdenscheidt bitte", "de"), "no_answer", 0.1,
+                           None, channel="widget", session="s-other")
+    r = client.put("/api/v1/tickets/zd-9", headers=bearer(new_key(fake, "agent")), json={
+        "subject": "Urlaub", "body": "Bitte die Zeitung pausieren.", "resolution": "Erledigt.",
+        "session": "s-sabine", "customer_name": "Sabine Müller-Lüdenscheidt"})
+    assert r.status_code in (200, 201), r.get_json()
+    texts = dict(fake.store.db.execute("select id, text from inquiries").fetchall())
+    assert texts == {"w1": "Urlaubsservice [NAME] bitte", "w2": "Urlaubsservice Müller-Lüdenscheidt bitte"}
 
 
 def test_purge_keeps_the_help_pages_traffic_for_the_retention_period_only(tmp_path):

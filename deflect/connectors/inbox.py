@@ -176,7 +176,8 @@ class Inbox:
             learn_from_ticket(store, ticket.article_id, ticket_sessions(store, ticket.id), ticket.id)
             return "done"
         if event.session:
-            record_contact(store, "connector", session=event.session, ticket_id=connector.ticket_id(event.remote_id))
+            record_contact(store, "connector", session=event.session, ticket_id=connector.ticket_id(event.remote_id),
+                           known=tuple(event.customer))
         if not claim_note(store, job.connection, event.remote_id):
             return "already_noted"
         try:

@@ -65,12 +65,15 @@ def assign_arm(store: Store, session: str, share: float, rng: random.Random | No
 
 # -- contacts -------------------------------------------------------------------------------
 def record_contact(store: Store, source: str, session: str | None = None, customer: str | None = None,
-                   ticket_id: str | None = None, at: str | None = None) -> str | None:
+                   ticket_id: str | None = None, at: str | None = None, known: tuple[str, ...] = ()) -> str | None:
     """Note that a customer contacted support (``customer``: the help desk's id, stored hashed) ``at`` a
     time (the ticket's creation; unset, unreadable or in the future: now). Nothing is recorded without a
-    session or a customer; a ticket is recorded once."""
+    session or a customer; a ticket is recorded once. ``known``: the customer's name, e-mail and phone as
+    the ticket gives them, removed from what the session typed before (``forget_known``)."""
     if source not in CONTACT_SOURCES:
         raise InputError(f"unknown contact source {source!r}")
+    if session and known:
+        forget_known(store, session, known)
     if not session and not customer:
         return None
     if ticket_id and store.db.execute("select 1 from contacts where ticket_id = ? and source = ?",
@@ -83,6 +86,22 @@ def record_contact(store: Store, source: str, session: str | None = None, custom
                                      if customer else None,
                                      "source": source, "ticket_id": ticket_id, "created_at": _contact_time(at)})
     return cid
+
+
+def forget_known(store: Store, session: str, known: tuple[str, ...]) -> int:
+    """Redact the session's searches and votes again, now that its ticket names the customer: a surname
+    typed alone in the widget ("Urlaubsservice Müller-Lüdenscheidt") is no name to the rules, but it is
+    this customer's. Returns the rows changed."""
+    changed = 0
+    with store.db.transaction():
+        for table in ("inquiries", "evidence"):
+            rows = store.db.execute(f"select id, text from {table} where session = ?", [session]).fetchall()
+            for row_id, text in rows:
+                cleaned = store.redactor.redact(text, known=known)
+                if text and cleaned != text:
+                    store.db.execute(f"update {table} set text = ? where id = ?", [cleaned, row_id])
+                    changed += 1
+    return changed
 
 
 def _contact_time(at: str | None) -> str:

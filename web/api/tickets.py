@@ -76,7 +76,7 @@ def _record_contacts(items: list[tuple[Ticket, str | None, str | None]]) -> None
     store, learned = get_store(), 0
     for ticket, session, customer in items:
         if session or customer:
-            record_contact(store, "api", session, customer, ticket.id, at=ticket.created_at)
+            record_contact(store, "api", session, customer, ticket.id, at=ticket.created_at, known=ticket.customer)
             if ticket.resolved:
                 learned += learn_from_ticket(store, ticket.article_id, ticket_sessions(store, ticket.id), ticket.id)
     if learned:
