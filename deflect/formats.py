@@ -208,9 +208,10 @@ def read_article(path: Path) -> Article:
     article_id = unicodedata.normalize("NFC", str(meta.get("id") or path.stem).strip())
     if not article_id:
         raise InputError("empty 'id'", str(path), 1)
-    if "/" in article_id or "\\" in article_id or any(ord(c) < 32 for c in article_id):
-        raise InputError(f"the article id {article_id!r} holds a slash or a control character: its page "
-                         "/articles/<id> could not be linked", str(path), 1,
+    if "/" in article_id or "\\" in article_id or any(ord(c) < 32 or c in '<>"' for c in article_id) \
+            or not article_id.strip("."):
+        raise InputError(f"the article id {article_id!r} holds a slash, a control character or <, >, \" or is "
+                         "only dots: its page /articles/<id> could not be linked", str(path), 1,
                          hint="Set id: in the front matter to letters, digits, '.', '_' or '-'.")
     url = meta.get("url")
     if url is not None and (not isinstance(url, str) or url_problem(url.strip())):

@@ -370,9 +370,10 @@ def test_article_ids_from_file_names_are_one_spelling_and_linkable(tmp_path):
     assert article.id == "kündigung"
     assert parse_ticket({"id": "T1", "body": "x", "article_id": decomposed}, known_articles={article.id}).article_id \
         == "kündigung"
-    (tmp_path / "slash.md").write_text("---\nid: abo/pause\ntitle: Pause\n---\nText\n", encoding="utf-8")
-    with pytest.raises(InputError, match="slash"):
-        read_article(tmp_path / "slash.md")
+    for bad in ("abo/pause", '".."', "kuendigung-<img src=x>"):   # its page could not be linked
+        (tmp_path / "bad.md").write_text(f"---\nid: {bad}\ntitle: Pause\n---\nText\n", encoding="utf-8")
+        with pytest.raises(InputError, match="slash, a control character"):
+            read_article(tmp_path / "bad.md")
 
 
 def test_html_a_cms_left_in_an_article_is_taken_out_its_text_and_links_kept(tmp_path):

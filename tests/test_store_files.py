@@ -57,3 +57,13 @@ def test_a_folder_the_service_cannot_write_is_named(tmp_path, monkeypatch):
     with pytest.raises(DeflectError) as err:
         open_store(tmp_path / "deflect.db")
     assert "is not writable for this user" in err.value.hint
+
+
+def test_serve_on_a_store_restored_without_its_index_asks_for_the_index_only(tmp_path):
+    from deflect.formats import Article
+
+    store = open_store(tmp_path / "deflect.db")
+    store.upsert_articles([Article("abo", "Abo", "So kündigen Sie.", "de")])
+    store.close()
+    r = CliRunner().invoke(cli, ["serve", "--home", str(tmp_path)])
+    assert r.exit_code == 1 and "run `deflect index` first: the store holds the articles" in r.output

@@ -254,8 +254,16 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
             if current_version(config["SNAPSHOT_DIR"]) is None:
                 raise click.ClickException(f"no index snapshot in {config['SNAPSHOT_DIR']}\nHint: {PUBLISH_HINT}")
         elif not (home.index_dir / "manifest.json").exists():
-            raise click.ClickException(f"no index in {home.path}\nHint: run `deflect ingest FOLDER` and "
-                                       "`deflect index` first (or pass --home).")
+            from deflect.store import store_exists
+            # a store restored from a backup without its index needs the index only
+            stored = 0
+            if store_exists(home.database):
+                store = open_home_store(home)
+                stored = store.counts()["articles"]
+                store.close()
+            raise click.ClickException(f"no index in {home.path}\nHint: run " + (
+                "`deflect index` first: the store holds the articles." if stored else
+                "`deflect ingest FOLDER` and `deflect index` first (or pass --home)."))
         open_home_store(home).close()  # apply migrations once here, before workers race to do it
         serving = str(home.path)
     check_port(host, port)
