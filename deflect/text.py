@@ -13,6 +13,11 @@ _SPACE = re.compile(r"\s+")
 # value is blank for all of them or for none.
 SPACE = " \t\n\r"
 SPACE_CLASS = SPACE.encode("unicode_escape").decode()  # " \\t\\n\\r", for a regex character class
+# What nobody types and the API refuses (control characters; PostgreSQL cannot store NUL), and characters
+# that take no room (zero-width spaces, direction marks): a text of those only is empty. Regex classes,
+# written as escapes so that the OpenAPI document's patterns say the same.
+CONTROL_CLASS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f"
+INVISIBLE_CLASS = "\\u00ad\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff"
 
 # Words that say nothing about what a customer asks (German and English), left out of keywords and
 # of the words marked in snippets.

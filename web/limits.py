@@ -15,7 +15,6 @@ import json
 import math
 import re
 import time
-import unicodedata
 from functools import wraps
 from typing import Any
 
@@ -27,7 +26,7 @@ from deflect.store import Store
 from deflect.store.database import DatabaseErrors
 from deflect.store.rate_limits import count_hit, hits
 from deflect.store.rate_limits import prune as prune_windows
-from deflect.text import SPACE
+from deflect.text import CONTROL_CLASS, INVISIBLE_CLASS, SPACE
 
 from .errors import ApiError, error_response
 from .state import get_store
@@ -265,7 +264,8 @@ def json_body(max_bytes: int | None = None) -> dict:
     return data
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(f"[{CONTROL_CLASS}]")
+_INVISIBLE = re.compile(f"[{INVISIBLE_CLASS}]")
 
 
 def _check_unicode(name: str, value: str) -> None:
@@ -311,7 +311,7 @@ def text_field(data: dict, name: str, *, required: bool = False, min_len: int = 
 
 def visible_chars(text: str) -> int:
     """Characters of ``text`` that are not spaces nor invisible (zero-width spaces, marks of direction)."""
-    return sum(not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc") for ch in text)
+    return sum(ch not in SPACE for ch in _INVISIBLE.sub("", text))
 
 
 def list_field(data: dict, name: str, *, max_items: int = 50, max_len: int = 500) -> list[str]:

@@ -9,7 +9,7 @@ from copy import deepcopy
 
 from deflect.formats import ARTICLE_ID_PATTERN
 from deflect.gaps.model import Report, json_schema, nested_types
-from deflect.text import SPACE_CLASS
+from deflect.text import CONTROL_CLASS, INVISIBLE_CLASS, SPACE_CLASS
 from deflect.xlsx import MIME_TYPE as XLSX_TYPE
 
 from .openapi_incidents import add as add_incidents
@@ -46,14 +46,16 @@ LANG = {"type": "string", "enum": ["de", "en"]}
 ARTICLE_ID = {"type": "string", "pattern": ARTICLE_ID_PATTERN}
 # A ticket's text fields as deflect.formats reads them: text or a number, blank (JSON whitespace) = missing.
 TICKET_TEXT = {"type": ["string", "number", "null"]}
-_BLANK, _FILLED = f"[{SPACE_CLASS}]", f"[^{SPACE_CLASS}]"   # one JSON whitespace / other character
+# one JSON whitespace / a character that counts (no control character, nothing invisible) / any allowed one
+_BLANK, _FILLED = f"[{SPACE_CLASS}]", f"[^{SPACE_CLASS}{CONTROL_CLASS}{INVISIBLE_CLASS}]"
+_ALLOWED = f"[^{CONTROL_CLASS}]"
 TICKET_FILLED = {"anyOf": [{"type": "string", "pattern": _FILLED}, {"type": "number"}]}
 NLANG = {"type": ["string", "null"], "enum": ["de", "en", None]}
 
 
 def _strings(max_items: int, max_len: int) -> dict:
     """A list of texts as web.limits.list_field takes it (one text alone counts as a list of one)."""
-    item = {"type": "string", "maxLength": max_len}
+    item = {"type": "string", "maxLength": max_len, "pattern": f"^{_ALLOWED}*$"}
     return {"anyOf": [{"type": "array", "items": item, "maxItems": max_items}, item, {"type": "null"}]}
 
 
@@ -62,9 +64,11 @@ def text_schema(max_len: int, min_len: int = 1, nullable: bool = True, **extra) 
     least ``min_len`` that are not JSON whitespace (optional ones may also be null or blank)."""
     schema = {"type": ["string", "null"] if nullable else "string", "maxLength": max_len, **extra}
     if not nullable:
-        schema["pattern"] = f"^({_BLANK}*{_FILLED}){{{min_len}}}"
+        schema["pattern"] = f"^({_BLANK}*{_FILLED}){{{min_len}}}{_ALLOWED}*$"
     elif min_len > 1:
-        schema["pattern"] = f"^({_BLANK}*$|({_BLANK}*{_FILLED}){{{min_len}}})"
+        schema["pattern"] = f"^({_BLANK}*$|({_BLANK}*{_FILLED}){{{min_len}}}{_ALLOWED}*$)"
+    else:
+        schema["pattern"] = f"^{_ALLOWED}*$"
     return schema
 
 SCHEMAS = {
