@@ -327,9 +327,16 @@ def _copy(value: Any) -> Any:
 _CREDENTIALS = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@]*):(.*)@(?=[^@]*$)", re.I | re.S)
 
 
+# ... or as a parameter of its query: "postgresql://deflect@db/deflect?password=...", as libpq takes it
+_QUERY_PASSWORD = re.compile(r"([?&]password=)([^&#]*)", re.I)
+
+
 def url_password(url: str | None) -> str | None:
     """The password written in a database URL, as written (None without one)."""
     found = _CREDENTIALS.match(url or "")
+    if found and found.group(2):
+        return found.group(2)
+    found = _QUERY_PASSWORD.search(url or "")
     return found.group(2) if found and found.group(2) else None
 
 
@@ -341,7 +348,8 @@ def without_password(url: str | None, text: str | None = None) -> str | None:
     if not shown or not secret:
         return shown
     if text is None:
-        return _CREDENTIALS.sub(lambda m: f"{m.group(1)}:***@", shown, count=1)
+        shown = _CREDENTIALS.sub(lambda m: f"{m.group(1)}:***@", shown, count=1)
+        return _QUERY_PASSWORD.sub(lambda m: f"{m.group(1)}***", shown)
     return shown.replace(secret, "***")
 
 

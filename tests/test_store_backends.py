@@ -210,10 +210,14 @@ def test_a_server_restart_answers_503_then_recovers(postgres_server, tmp_path, m
     try:
         app, fake = make_app(tmp_path)
         client = app.test_client()
-        assert client.post("/api/v1/suggest", json={"text": "Wie kündige ich mein Abo?"}).status_code == 200
+        before = client.post("/api/v1/suggest", json={"text": "Wie kündige ich mein Abo?"})
+        assert before.status_code == 200
         postgres_server.stop()
         try:
-            r = client.post("/api/v1/feedback", json={"inquiry_id": "x", "event": "helpful"})
+            # a vote while the server restarts waits in the spool (the customer was thanked for it)
+            r = client.post("/api/v1/feedback", json={"inquiry_id": before.get_json()["id"], "event": "helpful"})
+            assert r.status_code == 201, r.get_json()
+            r = client.get("/api/v1/gaps", headers={"Authorization": "Bearer dfk_x"})
             assert r.status_code == 503 and int(r.headers["Retry-After"]) > 0
             assert r.get_json()["ok"] is False
             with pytest.raises(StoreUnavailable):
@@ -228,6 +232,8 @@ def test_a_server_restart_answers_503_then_recovers(postgres_server, tmp_path, m
         iid = answer.get_json()["id"]
         assert client.post("/api/v1/feedback", json={"inquiry_id": iid, "event": "helpful"}).status_code == 201
         assert fake.store.db["inquiries"].get(iid)["channel"] == "widget"
+        kept = fake.store.db.execute("select count(*) from feedback where inquiry_id = ?", [before.get_json()["id"]])
+        assert kept.fetchone()[0] == 1
         fake.close()
     finally:
         release(url)
@@ -336,6 +342,11 @@ def test_a_database_url_is_shown_without_its_password():
         url = f"postgresql://deflect:{secret}@db:5432/deflect"
         assert without_password(url) == "postgresql://deflect:***@db:5432/deflect"
         assert without_password(url, f'invalid dsn: "{secret}"') == 'invalid dsn: "***"'
+    # libpq takes the password as a parameter of the query too
+    url = "postgresql://deflect@db/deflect?sslmode=require&password=S3cret_xyz"
+    assert without_password(url) == "postgresql://deflect@db/deflect?sslmode=require&password=***"
+    assert without_password(url, f"cannot connect to {url}: timeout") == \
+        "cannot connect to postgresql://deflect@db/deflect?sslmode=require&password=***: timeout"
 
 
 def test_a_wrong_database_url_says_what_to_check_and_never_the_password(postgres_server):
@@ -350,6 +361,20 @@ def test_a_wrong_database_url_says_what_to_check_and_never_the_password(postgres
         assert not isinstance(refused.value, StoreUnavailable)     # no "try again in 5 seconds"
         assert said in str(refused.value) and "Pa ss42" not in str(refused.value) + str(refused.value.hint)
         assert "DEFLECT_DATABASE_URL" in refused.value.hint
+
+
+def test_a_setting_that_worked_and_fails_now_is_an_outage_for_a_running_service():
+    """A password rotated under a running service: 503 with the setting's hint (clients retry, and it
+    recovers when the setting is put right), not 500; at start it is the setting's fault."""
+    import psycopg
+
+    from deflect.store.postgres import connect_error
+
+    exc = psycopg.OperationalError('connection failed: FATAL: password authentication failed for user "deflect"')
+    url = "postgresql://deflect:Old_pw_1@db/deflect"
+    at_start, running = connect_error(exc, url), connect_error(exc, url, worked=True)
+    assert not isinstance(at_start, StoreUnavailable) and isinstance(running, StoreUnavailable)
+    assert running.status == 503 and "DEFLECT_DATABASE_URL" in running.hint and "Old_pw_1" not in str(running)
 
 
 def test_a_store_changed_by_a_newer_deflect_is_not_opened(tmp_path):

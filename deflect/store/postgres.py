@@ -73,6 +73,7 @@ class _Pool:
 
     def __init__(self, url: str, size: int = 16):
         self.url, self.size, self.lock, self.idle = url, size, threading.Lock(), []
+        self.connected = False   # once: a setting that worked and fails now (a rotated password) is an outage
 
     def take(self) -> psycopg.Connection:
         while True:
@@ -88,7 +89,8 @@ class _Pool:
         try:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
         except psycopg.Error as exc:
-            raise connect_error(exc, self.url) from exc
+            raise connect_error(exc, self.url, worked=self.connected) from exc
+        self.connected = True
         conn.adapters.register_loader("numeric", _NumericLoader)
         return conn
 
@@ -134,13 +136,20 @@ _SETTING_FAULTS = ("authentication failed", "no password supplied", "does not ex
                    "invalid port", "invalid dsn", "invalid uri", "failed to resolve host")
 
 
-def connect_error(exc: psycopg.Error, url: str) -> DeflectError:
+_SETTING_HINT = ("Check DEFLECT_DATABASE_URL: user, password, host, port and database name; write / @ : % and "
+                 "spaces in the password as %2F %40 %3A %25 %20.")
+
+
+def connect_error(exc: psycopg.Error, url: str, worked: bool = False) -> DeflectError:
     """A failed connect: the database's setting is wrong (a DeflectError naming what to check), or the
-    server is away for now (StoreUnavailable: 503 and a retry). The URL's password is never shown."""
+    server is away for now (StoreUnavailable: 503 and a retry). Where the setting ``worked`` before in
+    this process (a password rotated, a name server away), a running service answers 503 too, with the
+    setting's hint: its clients retry, and it recovers without a restart. The password is never shown."""
     if isinstance(exc, psycopg.ProgrammingError) or any(f in str(exc).lower() for f in _SETTING_FAULTS):
-        return DeflectError(f"cannot connect to {without_password(url)}: {without_password(url, _first_line(exc))}",
-                            hint="Check DEFLECT_DATABASE_URL: user, password, host, port and database name; "
-                                 "write / @ : % and spaces in the password as %2F %40 %3A %25 %20.")
+        message = f"cannot connect to {without_password(url)}: {without_password(url, _first_line(exc))}"
+        if worked:
+            return StoreUnavailable(message, hint=_SETTING_HINT, retry_after=RETRY_AFTER_SECONDS)
+        return DeflectError(message, hint=_SETTING_HINT)
     return unavailable(exc, url)
 
 

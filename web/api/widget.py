@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify, request
 from deflect.decision.calibrator import SETTING
 from deflect.decision.describe import calibration_caveat, describe_calibration
 from deflect.engine import Suggestion
-from deflect.errors import ClientError, DeflectError, NotFoundError
+from deflect.errors import ClientError, DeflectError, NotFoundError, StoreUnavailable
 from deflect.feedback.learning import learn_from_vote
 from deflect.language import detect_language
 from deflect.store.database import DatabaseErrors
@@ -79,6 +79,8 @@ def feedback():
         if not spool().holds("id", inquiry_id):  # an inquiry still waiting in the spool is no unknown one
             raise
         fid = _keep_vote(inquiry_id, event, article_id, session, "its inquiry is still in the spool")
+    except StoreUnavailable as exc:   # a restarting database server: the vote waits in the spool
+        fid = _keep_vote(inquiry_id, event, article_id, session, exc)
     except ClientError:
         raise
     except (*DatabaseErrors, DeflectError, OSError) as exc:
