@@ -38,12 +38,6 @@ def _marks(values: list[str]) -> str:
     return ",".join("?" * len(values))
 
 
-def _ids(store: Store, sql: str, values: list[str]) -> set[str]:
-    if not values:
-        return set()
-    return {row[0] for row in store.db.execute(sql.format(marks=_marks(values)), values).fetchall() if row[0]}
-
-
 def find_customer(store: Store, sessions: Iterable[str] = (), customers: Iterable[str] = (),
                   tickets: Iterable[str] = ()) -> Erased:
     """The rows and texts of the named sessions, customers and tickets (nothing is deleted)."""
