@@ -30,3 +30,13 @@ def test_a_calibration_from_an_older_release_asks_to_be_fitted_again():
     said = calibration_caveat({"source": "tickets", "coef": [0.1] * (len(FEATURES) - 1)})
     assert said is not None and "older release" in said and "deflect calibrate" in said
     assert calibration_caveat({"source": "tickets", "coef": [0.1] * len(FEATURES)}) is None
+
+
+def test_status_says_how_often_the_decision_answers_and_suggests(demo_home):
+    # a decision that never answers, or never shows "these articles might help", shows in the plain status
+    from click.testing import CliRunner
+
+    from deflect.cli import cli
+
+    out = CliRunner().invoke(cli, ["status", "--home", str(demo_home)]).output
+    assert "answers " in out and "of the questions it was fitted on" in out and "might help\" for" in out

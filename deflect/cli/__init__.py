@@ -441,6 +441,12 @@ def status(as_json, home):
         click.echo(f"model:       chosen by --model auto, {describe_choice(info['model_choice'])}")
     click.echo(f"calibration: {describe_calibration(cal)}"
                + (f", threshold {cal['threshold']:.3f}" if cal else ""))
+    fitted = (cal or {}).get("report") or {}
+    if "answer_rate" in fitted:   # a decision that never answers or never suggests shows here, not only in --json
+        floor = fitted.get("suggest_floor")
+        click.echo(f"             answers {fitted['answer_rate']:.0%} of the questions it was fitted on"
+                   + (f"; \"these articles might help\" for {fitted.get('suggest_rate', 0):.0%} (relevance from "
+                      f"{floor})" if floor is not None and floor <= 1 else "; \"these articles might help\": never"))
     if info["calibration"] and info["calibration"]["caveat"]:
         click.echo(f"             caution: {info['calibration']['caveat']}")
     if info["part_weights"]:
