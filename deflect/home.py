@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deflect import settings
+from deflect.errors import SettingError
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,13 @@ class Home:
         """The given folder, else the ``home`` setting (``$DEFLECT_HOME``), else the current directory; the
         given database URL, else the ``database_url`` setting (``$DEFLECT_DATABASE_URL``), else none."""
         chosen = path or settings.from_env("home") or os.getcwd()
-        return cls(Path(chosen).expanduser().resolve(), database or settings.from_env("database_url"))
+        url = database or settings.from_env("database_url")
+        if url and not str(url).startswith(("postgresql://", "postgres://")):
+            # anything else would be taken for a SQLite file of that name, password and all
+            raise SettingError(f"{settings.without_password(str(url))} is no PostgreSQL URL",
+                               hint="Write it as postgresql://USER:PASSWORD@HOST/DB, or leave it unset for the "
+                                    "home's own SQLite store.")
+        return cls(Path(chosen).expanduser().resolve(), url)
 
     @property
     def db_path(self) -> Path:
@@ -49,5 +56,8 @@ class Home:
         return self.path / "spool" / "rows.jsonl"
 
     def ensure(self) -> Home:
+        if self.path.exists() and not self.path.is_dir():
+            raise SettingError(f"the home {self.path} is a file, not a folder",
+                               hint="Point --home (or DEFLECT_HOME) at deflect's data folder.")
         self.path.mkdir(parents=True, exist_ok=True)
         return self

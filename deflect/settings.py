@@ -296,6 +296,9 @@ def read_env_file(path: str | os.PathLike) -> dict[str, str]:
         lines = open(path, encoding="utf-8").read().splitlines()
     except OSError as exc:
         raise SettingError(f"cannot read the environment file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise SettingError(f"the environment file {path} is not UTF-8 text",
+                           hint=f"Save it as UTF-8 (iconv -f latin1 -t utf-8 {path}).") from None
     values = {}
     for number, line in enumerate(lines, 1):
         line = line.strip()

@@ -34,7 +34,8 @@ def cli(env_file):
         try:
             os.environ.update(read_env_file(env_file))
         except SettingError as exc:
-            raise click.ClickException(f"{exc}\nHint: the file holds DEFLECT_NAME=value lines.") from None
+            hint = exc.hint or "the file holds DEFLECT_NAME=value lines."
+            raise click.ClickException(f"{exc}\nHint: {hint}") from None
 
 
 @cli.command()
@@ -108,7 +109,8 @@ def ingest(paths, prune, dates_to_now, quiet, home):
 @click.option("--kind", type=click.Choice(["auto", "flat", "hnsw", "ivf"]), default="auto",
               help="FAISS index type (auto: exact while small, approximate when large).")
 @click.option("--device", default=None, help="Torch device for embedding, e.g. cuda or cuda:1 (default: cpu).")
-@click.option("--threads", type=int, default=None, help="CPU threads for embedding (default: all cores).")
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
+              help="CPU threads for embedding (default: all cores).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--publish", "publish_dir", type=click.Path(file_okay=False), default=None,
               help="Then publish the index and its calibration as a new versioned snapshot in this folder and "
@@ -303,7 +305,7 @@ def calibrate(labelled, wrong_cost, force, home):
 @click.argument("text", required=False)
 @click.option("--jsonl", is_flag=True, help="Read inquiry lines {id, text, language?} from stdin, "
                                             "write one JSON result per line.")
-@click.option("-k", "--top", "k", type=int, default=3, show_default=True, help="Articles to return.")
+@click.option("-k", "--top", "k", type=click.IntRange(1, 50), default=3, show_default=True, help="Articles to return.")
 @click.option("--language", default=None, help="Language of TEXT (default: detected).")
 @click.option("--no-log", is_flag=True, help="Do not log the inquiries for the gap report.")
 @home_option

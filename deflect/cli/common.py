@@ -25,12 +25,17 @@ def home_option(fn=None, *, create: bool = True, one_home: bool = True):
                            "$DEFLECT_DATABASE_URL, else deflect.db in the home).")
         @functools.wraps(fn)
         def wrapper(*args, home=None, database=None, **kwargs):
-            resolved = Home.resolve(home, database)
-            if one_home:
-                # a group's subcommand may name the home itself (``gaps plan G-0001 --home DIR``)
-                group = click.get_current_context().invoked_subcommand is not None
-                check_one_store(resolved, home_given=home is not None or group, url_given=database is not None)
-            return fn(*args, home=resolved.ensure() if create else resolved, **kwargs)
+            try:
+                resolved = Home.resolve(home, database)
+                if one_home:
+                    # a group's subcommand may name the home itself (``gaps plan G-0001 --home DIR``)
+                    group = click.get_current_context().invoked_subcommand is not None
+                    check_one_store(resolved, home_given=home is not None or group, url_given=database is not None)
+                if create:
+                    resolved.ensure()
+            except DeflectError as exc:
+                raise click.ClickException(str(exc) + (f"\nHint: {exc.hint}" if exc.hint else "")) from exc
+            return fn(*args, home=resolved, **kwargs)
         return wrapper
     return decorate(fn) if fn is not None else decorate
 

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from deflect.cli.common import friendly, home_option, open_home_store
+from deflect.cli.common import friendly, home_option, open_existing_store, open_home_store
 from deflect.connectors import connector_for
 from deflect.connectors.records import (
     Connection,
@@ -112,7 +112,7 @@ def sync(name, quiet, home):
 @friendly
 def connectors_(as_json, home):
     """The connections: kind, URL, last sync, counts, last error (never a token)."""
-    store = open_home_store(home)
+    store = open_existing_store(home)
     rows = [c.public() | {"webhooks": activity(store, c.name)} for c in list_connections(store)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))

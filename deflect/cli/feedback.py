@@ -7,7 +7,7 @@ import json
 
 import click
 
-from deflect.cli.common import friendly, home_option, open_home_store
+from deflect.cli.common import friendly, home_option, open_existing_store
 from deflect.home import Home
 from deflect.store.feedback import KIND_WEIGHTS, evidence_rows, forget_evidence
 from deflect.text import clip
@@ -30,7 +30,7 @@ def feedback():
 @friendly
 def list_(article: str | None, session: str | None, kind: str | None, limit: int, as_json: bool, home: Home):
     """Learned evidence, newest first: id, kind, weight, article, phrasing (redacted)."""
-    store = open_home_store(home)
+    store = open_existing_store(home)
     try:
         rows = evidence_rows(store, article_id=article, session=session, kind=kind, limit=limit)
         redact = store.redactor.redact
@@ -59,7 +59,7 @@ def forget(ids: tuple[str, ...], article: str | None, session: str | None, kind:
     """Forget evidence by id, or all of an article, a session or a kind."""
     if not ids and not (article or session or kind):
         raise click.UsageError("give evidence ids, or --article, --session or --kind")
-    store = open_home_store(home)
+    store = open_existing_store(home)
     try:
         n = forget_evidence(store, ids=list(ids) or None, article_id=article, session=session, kind=kind)
     finally:

@@ -64,17 +64,20 @@ def gaps(ctx, fmt, rebuild, min_size, status, period_days, output, home):
         return
     text = {"json": to_json, "csv": to_csv}.get(fmt, to_table)(report)
     if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text + ("" if text.endswith("\n") else "\n"))
-        click.echo(f"wrote {len(report.topics)} topics to {output}", err=True)
+        _write_bytes((text + ("" if text.endswith("\n") else "\n")).encode("utf-8"), output, len(report.topics))
     else:
         click.echo(text)
 
 
 def _write_bytes(data: bytes, output: str | None, topics: int) -> None:
     if output:
-        with open(output, "wb") as f:
-            f.write(data)
+        try:
+            with open(output, "wb") as f:
+                f.write(data)
+        except OSError as exc:   # the report itself is stored: writing it again is all it takes
+            raise click.ClickException(f"cannot write {output}: {exc.strerror}\nHint: name a file in a folder "
+                                       "that exists and is writable; `deflect gaps -o FILE` writes the stored "
+                                       "report again.") from exc
         click.echo(f"wrote {topics} topics to {output}", err=True)
     else:
         sys.stdout.buffer.write(data)

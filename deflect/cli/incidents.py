@@ -5,7 +5,7 @@ import json
 
 import click
 
-from deflect.cli.common import friendly, home_option
+from deflect.cli.common import friendly, home_option, open_existing_store
 
 
 @click.group(invoke_without_command=True)
@@ -23,13 +23,12 @@ def incidents(ctx, check_now, show_all, as_json, home):
         return
     from deflect.gaps.live import open_incidents, watch
     from deflect.settings import from_env
-    from deflect.store import open_store
     if check_now:
         from deflect.deflector import Deflector
         from deflect.embedder import set_threads
         set_threads(2)
         watch(Deflector.open(home), hook_url=from_env("incident_hook_url"))
-    rows = open_incidents(open_store(home.database), include_closed=show_all)
+    rows = open_incidents(open_existing_store(home), include_closed=show_all)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
@@ -45,7 +44,7 @@ def incidents(ctx, check_now, show_all, as_json, home):
 
 
 @incidents.command()
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=click.IntRange(1, 2**62))
 @click.option("--text", "texts", multiple=True, required=True, metavar="LANG=TEXT",
               help="The notice in one language, e.g. de='Die App stürzt ab, wir arbeiten daran.' (repeatable).")
 @click.option("--starts", default=None, help="ISO time it is shown from (default: now).")

@@ -72,7 +72,7 @@ def scrub(dry_run: bool, home: Home):
         click.echo("Run `deflect index` to embed the changed tickets and `deflect gaps --rebuild` for the report.")
 
 
-@privacy.command()
+@privacy.command(short_help="Erase one customer's data on request (GDPR Art. 17).")
 @click.option("--session", "sessions", multiple=True, help="A widget session id (the contact form's deflect_session).")
 @click.option("--customer", "customers", multiple=True, help="The help desk's customer id, as sent with the ticket.")
 @click.option("--ticket", "tickets", multiple=True, help="A ticket id as deflect stores it (e.g. zd-4711).")
@@ -111,7 +111,7 @@ def erase(sessions, customers, tickets, dry_run: bool, home: Home):
 
 
 @privacy.command()
-@click.option("--older-than", "days", type=click.IntRange(1), required=True, metavar="DAYS",
+@click.option("--older-than", "days", type=click.IntRange(1, 36500), required=True, metavar="DAYS",
               help="Delete what customers did on the help page more than DAYS days ago.")
 @click.option("--dry-run", is_flag=True, help="Count the rows that would go; delete nothing.")
 @home_option(create=False)

@@ -1,0 +1,42 @@
+"""What an admin's slips at the command line get: a clear message and the right exit code, no traceback, no
+store made where none was meant."""
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from deflect.cli import cli
+
+
+def test_a_database_url_that_is_no_postgresql_url_is_refused_not_made_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli, ["keys", "create", "--name", "cms", "--database",
+                                 "postgresq://deflect:S3cret@db.example/deflect"])
+    assert r.exit_code == 1 and "is no PostgreSQL URL" in r.output and "S3cret" not in r.output
+    assert list(tmp_path.iterdir()) == []   # no SQLite store named after the URL, password and all
+
+
+def test_a_home_that_is_a_file_a_bad_count_and_a_bad_env_file_are_told_plainly(tmp_path):
+    runner = CliRunner()
+    (tmp_path / "afile").write_text("x")
+    r = runner.invoke(cli, ["keys", "list"], env={"DEFLECT_HOME": str(tmp_path / "afile")})
+    assert r.exit_code == 1 and "is a file, not a folder" in r.output and r.exception.__class__ is SystemExit
+    r = runner.invoke(cli, ["suggest", "-k", "0", "Abo kündigen", "--home", str(tmp_path)])
+    assert r.exit_code == 2   # no answer shown for nothing asked, nothing logged
+    env = tmp_path / "deflect.env"
+    env.write_bytes("DEFLECT_DRAFT_SIGNATURE=Ihr Kundenservice Müller\n".encode("latin-1"))
+    r = runner.invoke(cli, ["--env-file", str(env), "status", "--home", str(tmp_path)])
+    assert r.exit_code == 1 and "is not UTF-8 text" in r.output and "iconv" in r.output
+
+
+def test_read_only_commands_make_no_store_in_a_mistyped_home(tmp_path):
+    runner = CliRunner()
+    for command in (["incidents"], ["feedback", "list"], ["connectors"]):
+        r = runner.invoke(cli, [*command, "--home", str(tmp_path / "nothere")])
+        assert r.exit_code == 1 and "no deflect data here" in r.output, command
+    assert not (tmp_path / "nothere" / "deflect.db").exists()
+
+
+def test_a_report_that_cannot_be_written_is_told_without_a_traceback(demo_home):
+    r = CliRunner().invoke(cli, ["gaps", "--format", "csv", "-o", "/nonexistent/dir/gaps.csv",
+                                 "--home", str(demo_home)])
+    assert r.exit_code == 1 and "cannot write /nonexistent/dir/gaps.csv" in r.output
