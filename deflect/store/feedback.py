@@ -33,7 +33,7 @@ def one_way_hash(value: str, key: str = "") -> str:
 
 def customer_key(customer: str) -> str:
     """A customer id as it is hashed: trimmed, and an e-mail address in lower case (mail systems do not
-    tell "Sabine.Mueller@Web.de" from "sabine.mueller@web.de", and neither should an erasure)."""
+    tell "Anna.Berg@Example.de" from "anna.berg@example.de", and neither should an erasure)."""
     customer = customer.strip()
     return customer.casefold() if "@" in customer else customer
 
