@@ -34,7 +34,12 @@ MIN_INTERVAL_S = 3.0   # between two refits: a burst of votes is learned in one 
 
 def client_key(store: Store, address: str | None) -> str | None:
     """The stored form of a client address (hashed; only used to cap what one client can teach)."""
-    return one_way_hash(f"client:{address}", hash_key(store)) if address else None
+    return client_hash(address, hash_key(store)) if address else None
+
+
+def client_hash(address: str, key: str) -> str:
+    """``client_key`` with the store's key already read (a votes' and an inquiry's address hash alike)."""
+    return one_way_hash(f"client:{address}", key)
 
 
 def learn_from_vote(store: Store, inquiry_id: str, event: str, article_id: str | None,

@@ -132,6 +132,12 @@ def suggest_title(question: str, language: str | None) -> str:
 
 
 
+def topic_label(words: list[str], head: str) -> str:
+    """A topic's label: its first keywords, then its headline, in at most 120 characters."""
+    label = f"{', '.join(words[:3])}: {head}" if words else head
+    return label if len(label) <= 120 else label[:119].rsplit(" ", 1)[0] + "…"
+
+
 def topic_entry(tid: str, status: str, rows: list[int], items: list[Item], V: np.ndarray, centre: np.ndarray,
                 words: list[str], docs, now: datetime, period_days: int, judged) -> Topic:
     """The report entry of topic ``tid`` whose members are ``rows`` of the items (``V``: their vectors
@@ -168,11 +174,8 @@ def topic_entry(tid: str, status: str, rows: list[int], items: list[Item], V: np
     answered = Counter(judged.article[i] for i in rows if judged.decision[i] == "answer" and judged.article[i])
     times = [t for t in (parse_time(m.created_at) for m in members) if t]
     head = headline(subject) or first.text
-    label = f"{', '.join(words[:3])}: {head}" if words else head
-    if len(label) > 120:
-        label = label[:119].rsplit(" ", 1)[0] + "…"
     return Topic(
-        id=tid, label=label, keywords=words, representative=first.text,
+        id=tid, label=topic_label(words, head), keywords=words, representative=first.text,
         suggested_title=suggest_title(subject, language), language=language, size=len(members),
         sources=Sources(ticket=sum(m.source == "ticket" for m in members),
                         inquiry=sum(m.source == "inquiry" for m in members),

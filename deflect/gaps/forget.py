@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 
-from deflect.gaps.describe import headline, suggest_title
+from deflect.gaps.describe import headline, suggest_title, topic_label
 from deflect.store import Store
 
 
@@ -22,10 +22,7 @@ def _headline_fields(report: dict, keywords: list[str]) -> dict:
     text = examples[0]["text"] if examples else ""
     question = text.split(" — ")[0]
     head = headline(question) or ", ".join(keywords[:4])
-    label = f"{', '.join(keywords[:3])}: {head}" if keywords and text else head
-    if len(label) > 120:
-        label = label[:119].rsplit(" ", 1)[0] + "…"
-    return {"label": label, "representative": text,
+    return {"label": topic_label(keywords if text else [], head), "representative": text,
             "suggested_title": suggest_title(question, report.get("language")) if text else "FAQ"}
 
 
@@ -33,9 +30,8 @@ def forget_in_report(store: Store, inquiries: Iterable[str] = (), tickets: Itera
                      texts: Iterable[str] = ()) -> int:
     """Remove the erased ``inquiries`` and ``tickets`` (ids) and phrasings equal to ``texts`` from the
     stored topics and the not-found list; returns the topics changed."""
-    gone = {("inquiry", i) for i in inquiries} | {("ticket", t) for t in tickets}
-    texts = set(texts)
-    inquiry_ids = {i for source, i in gone if source == "inquiry"}
+    inquiry_ids, texts = set(inquiries), set(texts)
+    gone = {("inquiry", i) for i in inquiry_ids} | {("ticket", t) for t in tickets}
     if not gone and not texts:
         return 0
     tables = set(store.db.table_names())

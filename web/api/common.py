@@ -9,11 +9,12 @@ from flask import current_app, g
 
 from deflect.engine import ArticleHit, Engine, Suggestion
 from deflect.errors import DeflectError
+from deflect.feedback.learning import client_hash
 from deflect.formats import Inquiry
 from deflect.store import Store, open_store
 from deflect.store.core import inquiry_row
 from deflect.store.database import DatabaseErrors
-from deflect.store.feedback import hash_key, one_way_hash
+from deflect.store.feedback import hash_key
 from deflect.store.service import write_feedback
 from deflect.store.spool import Spool
 from deflect.text import plain_text
@@ -89,10 +90,10 @@ def articles_json(hits: list[ArticleHit], query: str) -> list[dict]:
 def spool() -> Spool:
     """This process's spool for the inquiries and votes the database could not take (home/spool/)."""
     spools = current_app.extensions.setdefault("deflect_spool", {})
-    home = get_home().path
-    if home not in spools:
-        spools[home] = Spool(get_home().spool_file, int(current_app.config["SPOOL_MAX_BYTES"]))
-    return spools[home]
+    home = get_home()
+    if home.path not in spools:
+        spools[home.path] = Spool(home.spool_file, int(current_app.config["SPOOL_MAX_BYTES"]))
+    return spools[home.path]
 
 
 def keep(table: str, row: dict, reason: object) -> bool:
@@ -158,7 +159,7 @@ def _client() -> str | None:
             key = current_app.extensions["deflect_hash_key"] = hash_key(get_store())
         except (*DatabaseErrors, DeflectError):
             return None
-    return one_way_hash(f"client:{client_ip()}", key)
+    return client_hash(client_ip(), key)
 
 
 def log_inquiry(text: str, suggestion: Suggestion, channel: str, session: str | None = None,
