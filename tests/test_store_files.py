@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -33,6 +35,32 @@ def test_a_write_the_disk_refused_inside_a_batch_is_reported_not_masked(tmp_path
                 db.conn.rollback()
                 raise sqlite3.OperationalError("database or disk is full")
     assert db.execute("select count(*) from t").fetchone()[0] == 0
+
+
+def test_a_transaction_that_reads_first_waits_for_another_writer_instead_of_failing(tmp_path):
+    # a gap report run reads, then writes, while its alive-mark thread commits on its own connection
+    db = SQLiteDatabase(tmp_path / "deflect.db", check_same_thread=False)
+    db.execute("create table t (x)")
+    db.conn.commit()
+    other = SQLiteDatabase(tmp_path / "deflect.db", check_same_thread=False)
+    read, marked = threading.Event(), []
+
+    def mark() -> None:
+        read.wait()
+        with other.transaction():
+            other.execute("insert into t values ('alive')")
+        marked.append(time.monotonic())
+
+    thread = threading.Thread(target=mark)
+    thread.start()
+    with db.transaction():
+        db.execute("select count(*) from t").fetchone()
+        read.set()
+        time.sleep(0.3)                      # the other connection tries to commit meanwhile
+        db.execute("insert into t values ('report')")
+    thread.join(timeout=30)
+    rows = [r[0] for r in db.execute("select x from t order by rowid")]
+    assert rows == ["report", "alive"] and marked
 
 
 def test_a_full_disk_is_told_as_such(tmp_path, monkeypatch):

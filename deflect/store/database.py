@@ -314,8 +314,11 @@ class SQLiteDatabase(Database):
             finally:
                 self._depth -= 1
             return
+        # IMMEDIATE: a block that reads first and writes later takes the write lock at its start; begun
+        # deferred, another connection's commit in between made its first write fail at once ("database
+        # is locked", the busy timeout never waited)
         if not self.conn.in_transaction:
-            self.conn.execute("BEGIN")
+            self.conn.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
             yield
