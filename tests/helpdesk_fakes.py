@@ -6,7 +6,8 @@ Both check the auth header (401 without the right token), answer 404 for unknown
 real ones (Zammad: ``per_page`` cut to 100, the last page short; Chatwoot: 25 a page, 20 messages a call)
 and take planted faults: ``fail(path_part, "429" | "drop" | "500" | "empty", times)`` answers the next
 matching requests with 429 + ``Retry-After``, drops the connection without an answer, answers 500 or an
-empty 200; with ``redirect_to`` set every request is redirected there (302)."""
+empty 200; with ``redirect_to`` set every request is redirected there (302); with ``elsewhere`` set the
+server plays another service on the configured address: every request gets 200 with that JSON."""
 from __future__ import annotations
 
 import copy
@@ -57,6 +58,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(500, {"error": "internal server error"})
         if fault == "empty":   # a proxy or an odd version answering 200 without the object
             return self._send(200, {})
+        if fake.elsewhere is not None:
+            return self._send(200, fake.elsewhere)
         if fake.redirect_to:
             return self._send(302, {}, {"Location": fake.redirect_to + self.path})
         if not fake.authorized(self.headers):
@@ -91,6 +94,7 @@ class FakeHelpdesk:
 
     retry_after = 1
     redirect_to: str | None = None
+    elsewhere: object = None
 
     def __init__(self, token: str = "s3cret-token"):
         self.token = token

@@ -271,6 +271,25 @@ def test_cli_sync_with_a_planted_429_and_a_dropped_connection(tmp_path):
         assert "s3cret-token" not in str(list(store.db["connections"].rows))
 
 
+@pytest.mark.parametrize("answer", [{"status": "ok", "data": [1, 2]}, [{"id": "x"}], "hello"])
+@pytest.mark.parametrize("kind", ["zammad", "chatwoot"])
+def test_sync_against_another_service_says_the_url_is_wrong(tmp_path, kind, answer):
+    # the URL of another service (or a proxy's page) answers JSON that is not the help desk's API
+    runner, home = CliRunner(), str(tmp_path / "home")
+    with (FakeZammad() if kind == "zammad" else FakeChatwoot()) as desk:
+        desk.elsewhere = answer
+        extra = ["--account-id", "1"] if kind == "chatwoot" else []
+        result = runner.invoke(cli, ["connect", kind, "--url", desk.url, "--token-file", token_file(tmp_path),
+                                     "--home", home, *extra])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(cli, ["sync", "--quiet", "--home", home])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"answered in a shape that is not {kind.capitalize()}'s API" in result.output
+    assert f"deflect connect {kind} --name {kind} --url URL" in result.output
+    listing = runner.invoke(cli, ["connectors", "--home", home])
+    assert "last error: the help desk at" in listing.output
+
+
 def test_cli_refuses_a_token_file_others_can_read(tmp_path):
     path = tmp_path / "token"
     path.write_text("t")

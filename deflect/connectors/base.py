@@ -10,13 +10,19 @@ import hmac
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from deflect.connectors.http import HelpdeskClient, HelpdeskError
 from deflect.connectors.records import Connection, token
+from deflect.errors import DeflectError
 from deflect.formats import Article, Ticket
 
+T = TypeVar("T")
+# what reading an answer of another shape raises (a list where an object belongs, a missing key, text
+# where a number belongs): the URL points at another service or another API version
+SHAPE_FAULTS = (KeyError, IndexError, TypeError, AttributeError, ValueError)
 LINKS_MAX_AGE = 600.0   # seconds the map of article links is trusted before it is read again
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 
@@ -31,6 +37,41 @@ class Event:
     text: str = ""                 # the customer's words (for "new")
     customer: tuple[str, ...] = ()   # the customer's name and address, removed before anything is stored
     session: str | None = None     # the widget session the contact form sent (custom field deflect_session)
+
+
+def shape_error(connection: Connection, exc: Exception) -> HelpdeskError:
+    """The error for an answer deflect cannot read as the help desk's API."""
+    kind = connection.kind.capitalize()
+    return HelpdeskError(f"the help desk at {connection.url} answered in a shape that is not {kind}'s API "
+                         f"({type(exc).__name__}: {exc})",
+                         hint=f"Check that {connection.url} is {kind}'s own address (not a proxy's login page or "
+                              f"another service); to change it, connect again: `deflect connect {connection.kind} "
+                              f"--name {connection.name} --url URL` with its token options.")
+
+
+def checked_call(connection: Connection, read: Callable[..., T], *args) -> T:
+    """``read(*args)``, with an answer of another shape told as a HelpdeskError."""
+    try:
+        return read(*args)
+    except DeflectError:
+        raise
+    except SHAPE_FAULTS as exc:
+        raise shape_error(connection, exc) from exc
+
+
+def checked_pages(connection: Connection, pages: Iterable[T]) -> Iterator[T]:
+    """The items of a connector's iterator, with an answer of another shape told as a HelpdeskError."""
+    items = iter(pages)
+    while True:
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        except DeflectError:
+            raise
+        except SHAPE_FAULTS as exc:
+            raise shape_error(connection, exc) from exc
+        yield item
 
 
 def note_id(answer: object, what: str) -> str:

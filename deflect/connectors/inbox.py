@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from deflect.connectors import connector_for
-from deflect.connectors.base import Connector, Event
+from deflect.connectors.base import Connector, Event, checked_call
 from deflect.connectors.http import HelpdeskError
 from deflect.connectors.note import NoteOptions, compose_note
 from deflect.connectors.records import (
@@ -168,7 +168,7 @@ class Inbox:
         connector = self.connector(get_connection(store, job.connection))
         event = job.event
         if event.kind == "resolved":
-            ticket = connector.fetch_ticket(event.remote_id)
+            ticket = checked_call(connector.connection, connector.fetch_ticket, event.remote_id)
             if ticket is None:
                 return "ignored"
             with self.write_lock:
@@ -184,7 +184,8 @@ class Inbox:
             history = session_history(store, [event.session], self.redactor) if event.session else None
             note = compose_note(self.engine, event.subject, event.text, self.options, event.customer, self.redactor,
                                 history=history, ticket_id=connector.ticket_id(event.remote_id))
-            note_id = connector.post_note(event.remote_id, note.html, note.markdown)
+            note_id = checked_call(connector.connection, connector.post_note, event.remote_id, note.html,
+                                   note.markdown)
         except BaseException:
             release_note(store, job.connection, event.remote_id)
             raise

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from deflect.connectors.base import Connector
+from deflect.connectors.base import Connector, checked_pages
 from deflect.connectors.records import load_cursor, record_sync, save_cursor
 from deflect.store import Store
 
@@ -32,9 +32,10 @@ def sync(store: Store, connector: Connector, progress: Callable[[int, dict], Non
     run = {"articles_new": 0, "articles_changed": 0, "tickets_new": 0, "tickets_changed": 0,
            "tickets_unchanged": 0, "pages": 0}
     try:
-        outcome = store.upsert_articles(list(connector.articles()))
+        outcome = store.upsert_articles(list(checked_pages(connector.connection, connector.articles())))
         run["articles_new"], run["articles_changed"] = len(outcome["new"]), len(outcome["changed"])
-        for tickets, cursor in connector.ticket_pages(load_cursor(store, name, JOB)):
+        pages = connector.ticket_pages(load_cursor(store, name, JOB))
+        for tickets, cursor in checked_pages(connector.connection, pages):
             with store.db.transaction():
                 counts = store.upsert_tickets(tickets)
                 save_cursor(store, name, JOB, cursor)
