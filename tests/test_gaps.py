@@ -604,7 +604,7 @@ def test_cli_builds_the_first_report_when_none_is_stored(cli_home, tmp_path):
     assert len((tmp_path / "g.csv").read_text().splitlines()) == 3
 
 
-def test_cli_workflow_and_errors(cli_home):
+def test_cli_workflow_and_errors(cli_home, monkeypatch):
     from deflect.cli.gaps import gaps
 
     runner = CliRunner()
@@ -627,8 +627,15 @@ def test_cli_workflow_and_errors(cli_home):
     assert json.loads(out.output)["status"] == "dismissed"
     out = runner.invoke(gaps, ["reopen", tid, "--home", cli_home])
     assert out.exit_code == 0 and "is new" in out.output
+    out = runner.invoke(gaps, ["plan", tid, "--due", "31.12.2099", "--home", cli_home])
+    assert out.exit_code == 2 and "give --owner NAME" in out.output and "is not set" in out.output
+    # the team's default owner for the topic's kind of fix plans it without --owner
+    for kind in ("ARTICLE", "PRODUCT", "PROCESS"):
+        monkeypatch.setenv(f"DEFLECT_OWNER_{kind}", f"team-{kind.lower()}")
+    out = runner.invoke(gaps, ["plan", tid, "--due", "31.12.2099", "--home", cli_home])
+    assert out.exit_code == 0 and "owner team-" in out.output and "due 2099-12-31" in out.output
     out = runner.invoke(gaps, ["plan", tid, "--owner", "ana", "--due", "31.12.2099", "--home", cli_home])
-    assert out.exit_code == 0 and "due 2099-12-31" in out.output
+    assert out.exit_code == 0 and "owner ana" in out.output
 
 
 # -- the benchmark scorer --------------------------------------------------------------------------

@@ -340,6 +340,10 @@ def test_cli_kind_incidents_and_notice(deflector):  # noqa: F811
     watch(deflector, datetime.now(UTC).replace(microsecond=0))
     out = CliRunner().invoke(incidents, ["--home", home])
     assert out.exit_code == 0 and f"#1 open   {crash} 15 in the window" in out.output   # 3 asked before
-    out = CliRunner().invoke(incidents, ["--home", home, "notice", "1", "--text", "de=Die App stürzt ab."])
+    if not deflector.home.database_url:   # a folder without a store is refused, not turned into one
+        typo = str(deflector.home.path / "typo")
+        out = CliRunner().invoke(incidents, ["notice", "1", "--text", "de=x", "--home", typo])
+        assert out.exit_code == 1 and "no deflect data here" in out.output
+    out = CliRunner().invoke(incidents, ["notice", "1", "--text", "de=Die App stürzt ab.", "--home", home])
     assert out.exit_code == 0, out.output
     assert '"de": "Die App stürzt ab."' in CliRunner().invoke(incidents, ["--home", home]).output

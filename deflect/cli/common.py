@@ -40,6 +40,23 @@ def home_option(fn=None, *, create: bool = True, one_home: bool = True):
     return decorate(fn) if fn is not None else decorate
 
 
+def sub_home_option(fn):
+    """``--home`` also after a group's subcommand (``deflect gaps plan G-0001 ... --home DIR``); the
+    subcommand finds the Home in ``ctx.obj["home"]``."""
+    @click.option("--home", "sub_home", type=click.Path(file_okay=False), default=None,
+                  help="Data folder (default: the group's --home, $DEFLECT_HOME or the current directory).")
+    @functools.wraps(fn)
+    def wrapper(*args, sub_home=None, **kwargs):
+        ctx = click.get_current_context()
+        if sub_home:
+            try:
+                ctx.obj = {"home": Home.resolve(sub_home, ctx.obj["home"].database_url if ctx.obj else None)}
+            except DeflectError as exc:
+                raise click.ClickException(str(exc) + (f"\nHint: {exc.hint}" if exc.hint else "")) from exc
+        return fn(*args, **kwargs)
+    return wrapper
+
+
 def check_one_store(home: Home, home_given: bool, url_given: bool) -> None:
     """Refuse a command whose store is ambiguous, where it would act on another store than meant (an
     erasure that reports "nothing stored" while the customer's data sits in the other):
@@ -89,3 +106,20 @@ def open_home_store(home: Home):
     """The home's store (created and migrated on first use)."""
     from deflect.store import open_store
     return open_store(home.database)
+
+
+def open_deflector(home: Home, threads: int = 1):
+    """The home's engine, with ``threads`` torch threads."""
+    from deflect.deflector import Deflector
+    from deflect.embedder import set_threads
+    set_threads(threads)
+    return Deflector.open(home)
+
+
+def check_labelled(inquiries: list, store, labelled: str) -> None:
+    """Refuse a labelled file whose inquiries expect articles the store lacks (in an empty store the
+    missing index says more)."""
+    from deflect.formats import check_expected_articles
+    articles = store.article_ids()
+    if articles:
+        check_expected_articles(inquiries, articles, click.format_filename(labelled))

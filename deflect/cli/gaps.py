@@ -1,13 +1,12 @@
 """`deflect gaps`: the uncovered-topics report and its workflow (plan, dismiss, reopen, show)."""
 from __future__ import annotations
 
-import functools
 import json
 import sys
 
 import click
 
-from deflect.cli.common import friendly, home_option, open_existing_store
+from deflect.cli.common import friendly, home_option, open_existing_store, sub_home_option
 from deflect.home import Home
 
 FORMATS = ("table", "json", "csv", "xlsx")
@@ -93,19 +92,6 @@ def _rebuild(home: Home, min_size: int | None, period_days: int | None) -> None:
     run_now(Deflector.open(home), RunOptions(min_size=min_size, period_days=period_days), trigger="cli")
 
 
-def _sub_home(fn):
-    """``--home`` also after the subcommand (``deflect gaps plan G-0001 ... --home DIR``)."""
-    @click.option("--home", "sub_home", type=click.Path(file_okay=False), default=None,
-                  help="Data folder (default: the group's --home, $DEFLECT_HOME or the current directory).")
-    @functools.wraps(fn)
-    def wrapper(*args, sub_home=None, **kwargs):
-        ctx = click.get_current_context()
-        if sub_home:
-            ctx.obj = {"home": Home.resolve(sub_home, ctx.obj["home"].database_url if ctx.obj else None).ensure()}
-        return fn(*args, **kwargs)
-    return wrapper
-
-
 def _store(ctx):
     return open_existing_store(ctx.obj["home"])
 
@@ -130,25 +116,40 @@ def _note_merge(store, topic_id: str) -> None:
 
 @gaps.command()
 @click.argument("topic_id")
-@click.option("--owner", required=True, help="Who writes the article.")
+@click.option("--owner", default=None,
+              help="Who writes the fix (default: DEFLECT_OWNER_ARTICLE, _PRODUCT or _PROCESS for the topic's fix).")
 @click.option("--due", required=True, help="Due date, YYYY-MM-DD or DD.MM.YYYY.")
 @click.option("--force", is_flag=True, help="Accept a due date in the past.")
-@_sub_home
+@sub_home_option
 @click.pass_context
 @friendly
 def plan(ctx, topic_id, owner, due, force):
-    """Plan an article for topic TOPIC_ID: owner and due date."""
+    """Plan the fix of topic TOPIC_ID: owner and due date."""
     from deflect.gaps.workflow import parse_due
     from deflect.gaps.workflow import plan as run
     store = _store(ctx)
     _note_merge(store, topic_id)
-    _echo_topic(run(store, topic_id, owner, parse_due(due, german=True), force=force))
+    _echo_topic(run(store, topic_id, owner or _default_owner(store, topic_id), parse_due(due, german=True),
+                    force=force))
+
+
+def _default_owner(store, topic_id: str) -> str:
+    """The owner set for the topic's kind of fix (DEFLECT_OWNER_<KIND>); a usage error without one."""
+    from deflect.gaps.fix_kind import default_owner
+    from deflect.gaps.workflow import get_topic
+    fix = get_topic(store, topic_id).fix
+    owner = default_owner(fix.kind) if fix else None
+    if not owner:
+        setting = f"DEFLECT_OWNER_{fix.kind.upper()}" if fix else "DEFLECT_OWNER_ARTICLE"
+        raise click.UsageError(f"give --owner NAME: {topic_id.strip().upper()} has no default owner ({setting} is "
+                               "not set)")
+    return owner
 
 
 @gaps.command()
 @click.argument("topic_id")
 @click.option("--reason", required=True, help="Why no article will be written.")
-@_sub_home
+@sub_home_option
 @click.pass_context
 @friendly
 def dismiss(ctx, topic_id, reason):
@@ -161,7 +162,7 @@ def dismiss(ctx, topic_id, reason):
 
 @gaps.command()
 @click.argument("topic_id")
-@_sub_home
+@sub_home_option
 @click.pass_context
 @friendly
 def reopen(ctx, topic_id):
@@ -174,7 +175,7 @@ def reopen(ctx, topic_id):
 
 @gaps.command()
 @click.argument("topic_id")
-@_sub_home
+@sub_home_option
 @click.pass_context
 @friendly
 def show(ctx, topic_id):
@@ -189,7 +190,7 @@ def show(ctx, topic_id):
 @gaps.command()
 @click.argument("topic_id")
 @click.argument("kind", type=click.Choice(("article", "product", "process", "auto")))
-@_sub_home
+@sub_home_option
 @click.pass_context
 @friendly
 def kind(ctx, topic_id, kind):

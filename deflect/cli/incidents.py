@@ -5,7 +5,7 @@ import json
 
 import click
 
-from deflect.cli.common import friendly, home_option, open_existing_store
+from deflect.cli.common import friendly, home_option, open_existing_store, sub_home_option
 
 
 @click.group(invoke_without_command=True)
@@ -49,14 +49,14 @@ def incidents(ctx, check_now, show_all, as_json, home):
               help="The notice in one language, e.g. de='Die App stürzt ab, wir arbeiten daran.' (repeatable).")
 @click.option("--starts", default=None, help="ISO time it is shown from (default: now).")
 @click.option("--ends", default=None, help="ISO time it ends (default: until removed).")
+@sub_home_option
 @click.pass_context
 @friendly
 def notice(ctx, incident_id, texts, starts, ends):
     """Publish a notice for incident INCIDENT_ID: the widget shows it to customers asking about it."""
     from deflect.gaps.notices import publish
-    from deflect.store import open_store
     pairs = [t.split("=", 1) for t in texts]
     if any(len(p) != 2 for p in pairs):
         raise click.UsageError("write --text LANG=TEXT, e.g. --text de='Bekannte Störung ...'")
-    row = publish(open_store(ctx.obj["home"].database), incident_id, dict(pairs), starts, ends, by="cli")
+    row = publish(open_existing_store(ctx.obj["home"]), incident_id, dict(pairs), starts, ends, by="cli")
     click.echo(f"notice #{row['id']} for incident #{incident_id} from {row['starts_at']}")
