@@ -165,7 +165,8 @@ SETTINGS: tuple[Setting, ...] = (
             "is confident (unset: never; a resolution was written to another customer and may promise what was done "
             "for them, so set it only where resolutions are reusable replies)."),
     Setting("suggest_floor", None, _number(0.0, 1.0), "SUGGEST_FLOOR", "--suggest-floor",
-            "Probability (0-1) that the right article is among the first three from which a question that is "
+            "Score (0-1) that the right article is among the first three (the second score the calibration fits) from "
+            "which a question that is "
             "not answered gets \"these articles might help\" instead of \"no answer\" (unset: the floor fitted "
             "by `deflect calibrate`)."),
     Setting("failed_key_limit", 10, _int_range(0, 100_000), "FAILED_KEY_LIMIT", "--failed-key-limit",
