@@ -142,6 +142,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tenants", None, _text, "DEFLECT_TENANTS", "--tenants",
             "Folder of help centers served by one instance: each subfolder that is a deflect home is one, "
             "under /t/<folder name>/ (unset: the home alone, at /)."),
+    Setting("tenants_root", "private", _choice("private", "list"), "TENANTS_ROOT", "--tenants-root",
+            "What the root page of a tenants instance shows: private (how a help center is reached, no names: "
+            "a host's clients stay private) or list (every help center with its links; /readyz names them too)."),
     Setting("widget_origins", [], _origins, "WIDGET_ORIGINS", "--widget-origin",
             "Origins allowed to call the widget endpoints from a browser, comma-separated; * allows any "
             "(the service's own origin always may)."),

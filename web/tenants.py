@@ -7,8 +7,9 @@ under the script root ``/t/<tenant>``: its API, pages, report and widget are the
 behind that prefix (``url_for`` and the pages' scripts follow it). The embedding model is not the
 apps' own: engines with the same model share the process's one (``deflect.embedder.load_embedder``).
 
-Outside ``/t/``: ``/`` lists the help centers, ``/healthz`` and ``/readyz`` speak for the process and
-for every tenant; any other path, and an unknown tenant, is a 404 ``{"ok": false, "error": ...}``.
+Outside ``/t/``: ``/`` tells how help centers are reached (it names them with tenants_root=list),
+``/healthz`` and ``/readyz`` speak for the process and for every tenant; any other path, and an unknown
+tenant, is a 404 ``{"ok": false, "error": ...}``.
 """
 from __future__ import annotations
 
@@ -75,14 +76,16 @@ class TenantDispatcher:
         return app(environ, start_response)
 
 
-def root_app(apps: dict[str, Flask]) -> Flask:
-    """The paths outside ``/t/``: the list of help centers and the process's health."""
+def root_app(apps: dict[str, Flask], listed: bool = False) -> Flask:
+    """The paths outside ``/t/``: the root page and the process's health. The help centers' names appear
+    only where ``listed`` (setting tenants_root=list): on a host serving several clients, anyone could read
+    who they are."""
     root = Flask(__name__)
     root.url_map.merge_slashes = False
 
     @root.get("/")
     def index():
-        return render_template("tenants.html", tenants=sorted(apps))
+        return render_template("tenants.html", tenants=sorted(apps) if listed else None, count=len(apps))
 
     @root.get("/healthz")
     def healthz():
@@ -100,18 +103,22 @@ def root_app(apps: dict[str, Flask]) -> Flask:
             states[name] = response.get_json()
             if response.status_code != 200:
                 reasons.append(f"{name}: {states[name].get('error')}")
-        if reasons and len(reasons) == len(apps):
+        down = len(reasons)
+        if reasons and not listed:
+            log.warning("deflect: help centers not ready: %s", "; ".join(reasons))
+            reasons = [f"{down} of {len(apps)} help centers (named in the log, or here with tenants_root=list)"]
+        if down and down == len(apps):
             return error_response("not ready: " + "; ".join(reasons), 503, headers={"Retry-After": "5"})
-        return jsonify({"ok": True, "tenants": states, "not_ready": reasons})
+        return jsonify({"ok": True, "tenants": states if listed else len(states), "not_ready": reasons})
 
     @root.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if exc.code == 404 and request.path.startswith(PREFIX):
             name = request.path[len(PREFIX):].partition("/")[0]
             return error_response(f"no help center {name!r} here", 404,
-                                  hint="Help centers are served under /t/<name>/; / lists them.")
+                                  hint="Help centers are served under /t/<name>/.")
         return error_response(f"not found: {request.path}" if exc.code == 404 else (exc.description or exc.name),
-                              exc.code or 500, hint="Help centers are served under /t/<name>/; / lists them.")
+                              exc.code or 500, hint="Help centers are served under /t/<name>/.")
 
     return root
 
@@ -130,4 +137,5 @@ def create_tenants_app(folder: str, config: dict[str, Any] | None = None) -> Ten
             log.error("deflect: help center %r is not served: %s (%s)", name, exc, exc.hint)
     for entry in unusable:
         log.warning("deflect: %s", unusable_note(entry))
-    return TenantDispatcher(apps, root_app(apps), homes)
+    listed = (config or {}).get("TENANTS_ROOT", "private") == "list"
+    return TenantDispatcher(apps, root_app(apps, listed), homes)

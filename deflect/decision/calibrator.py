@@ -1,4 +1,4 @@
-"""The answer / no-answer decision: a calibrated probability that the first article is right.
+"""The answer / no-answer decision: a calibrated score (0 to 1) that the first article is right.
 
 ``Calibrator`` follows scikit-learn conventions: configured in ``__init__``, ``fit`` returns self,
 learned attributes end in ``_``. It is a logistic regression over the engine's evidence features
