@@ -65,7 +65,7 @@ def test_the_rows_of_one_group_are_written_in_one_transaction_and_answered_toget
     answered: dict[int, float] = {}
 
     def request(i: int) -> None:
-        threading.Event().wait(0.03 * i)   # the requests of one forward reach the log one after the other
+        threading.Event().wait(0.2 * i)    # the requests of one forward reach the log one after the other
         assert log.log(_row(f"Frage {i}"), group=("forward 1", 4))
         answered[i] = time.monotonic()
 
@@ -75,20 +75,20 @@ def test_the_rows_of_one_group_are_written_in_one_transaction_and_answered_toget
     for t in threads:
         t.join()
     assert log.rows == 4 and log.batches == 1 and not kept
-    assert max(answered.values()) - min(answered.values()) < 0.05
+    assert max(answered.values()) - min(answered.values()) < 0.3   # they came 0.6 s apart
 
 
 def test_a_group_row_that_never_comes_delays_the_others_only_boundedly(tmp_path):
     path, kept = tmp_path / "deflect.db", []
     open_store(path).close()
     log = InquiryLog(lambda: open_store(path), lambda row, reason: kept.append((row, reason)) or True,
-                     lambda store: None, 1.0, group_wait=0.1)
+                     lambda store: None, 1.0, group_wait=1.0)
     start = time.monotonic()
     assert log.log(_row("allein"), group=("forward 7", 3))   # its two companions failed before logging
-    assert 0.05 < time.monotonic() - start < 1.0
+    assert 0.5 < time.monotonic() - start < 3.0
     start = time.monotonic()
     assert log.log(_row("ohne Gruppe"))
-    assert time.monotonic() - start < 0.09
+    assert time.monotonic() - start < 0.5                      # no group: no wait
 
 
 def test_rows_behind_a_write_the_database_never_answers_go_to_the_spool_at_once(tmp_path):
