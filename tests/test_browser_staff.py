@@ -24,7 +24,7 @@ def _key(store, scope: str) -> str:
 
 def test_agent_console_drafts_a_reply(server, page, store):
     key = _key(store, "agent")
-    page.goto(server + "/agent")
+    page.goto(server + "/agent?lang=en")
     page.fill("#api-key", key)
     page.click("#key-form button")
     page.fill("#subject", "Keine Zeitung")
@@ -54,7 +54,7 @@ def test_report_shows_metrics_and_charts(server, page, store):
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as resp:
         assert resp.status == 200
-    page.goto(server + "/report")
+    page.goto(server + "/report?lang=en")
     page.fill("#api-key", key)
     page.click("#key-form button")
     sync_api.expect(page.locator("#kpis .kpi")).to_have_count(6)   # incl. the suggest rate
@@ -77,7 +77,7 @@ def test_report_gap_workflow_and_csv_export(server, page, store):
     from deflect.gaps.workflow import get_topic
 
     key = _key(store, "admin")
-    page.goto(server + "/report")
+    page.goto(server + "/report?lang=en")
     page.fill("#api-key", key)
     page.click("#key-form button")
     rows = page.locator("#gaps-body tr[data-topic]")
@@ -147,7 +147,7 @@ def test_a_browser_a_day_behind_the_server_can_still_plan_for_its_today(server, 
 
     yesterday = datetime.now(UTC) - timedelta(days=1)
     page.clock.set_fixed_time(yesterday)   # the browser's clock (Date) a day behind the server's
-    page.goto(server + "/report")
+    page.goto(server + "/report?lang=en")
     page.fill("#api-key", _key(store, "admin"))
     page.click("#key-form button")
     page.select_option("#status-filter", "new")
@@ -162,6 +162,38 @@ def test_a_browser_a_day_behind_the_server_can_still_plan_for_its_today(server, 
     page.locator("#plan-form button[type=submit]", has_text="Plan anyway").click()
     sync_api.expect(page.locator("#plan-dialog")).to_be_hidden()
     assert get_topic(store, topic).status == "planned"
+
+
+def test_a_german_browser_gets_the_report_and_the_console_in_german(server, page, store):
+    """The page fixture's browser asks for de-DE, as a German content team's does."""
+    page.goto(server + "/report")
+    sync_api.expect(page.locator("h1")).to_have_text("Inhaltsbericht")
+    page.fill("#api-key", _key(store, "admin"))
+    page.click("#key-form button")
+    sync_api.expect(page.locator("#key-status")).to_have_text("gespeichert")
+    sync_api.expect(page.locator("#kpis .kpi-label").first).to_have_text("Abfangquote")
+    page.select_option("#status-filter", "")
+    row = page.locator("#gaps-body tr[data-topic]").first
+    sync_api.expect(row).to_be_visible(timeout=120_000)
+    badges = page.locator("#gaps-body .badge").all_text_contents()
+    assert badges and set(badges) <= {"neu", "geplant", "beantwortet", "verworfen", "überfällig"}, badges
+    sync_api.expect(page.locator("#gaps-built")).to_contain_text("Bericht vom")
+    sync_api.expect(page.locator("#experiment-title")).to_contain_text("letzte 30 Tage")
+    assert page.locator("html").get_attribute("lang") == "de"
+    # the switch to English, and the links of an English page keep its language
+    page.click("#lang-switch")
+    sync_api.expect(page.locator("h1")).to_have_text("Content report")
+    page.get_by_role("link", name="Agent console").click()
+    sync_api.expect(page.locator("h1")).to_have_text("Agent console")
+    page.click("#lang-switch")
+    sync_api.expect(page.locator("h1")).to_have_text("Agenten-Konsole")
+    page.fill("#api-key", _key(store, "agent"))
+    page.click("#key-form button")
+    page.fill("#body", "Guten Tag, heute morgen war meine Zeitung wieder nicht im Briefkasten.")
+    page.click("#suggest-btn")
+    sync_api.expect(page.locator("#agent-articles .hit a").first).to_have_text(GERMAN_TITLE)
+    sync_api.expect(page.locator("#agent-articles .choose").first).to_have_text("Diesen Artikel verwenden")
+    sync_api.expect(page.locator("#decision")).to_contain_text("sichere Antwort")
 
 
 def test_agent_console_shows_what_the_customer_already_did(server, page, store):
@@ -184,7 +216,7 @@ def test_agent_console_shows_what_the_customer_already_did(server, page, store):
     reference = page.locator("#ticket-reference").text_content()
     assert reference.startswith("web-")
 
-    page.goto(server + "/agent")
+    page.goto(server + "/agent?lang=en")
     page.fill("#api-key", _key(store, "agent"))
     page.click("#key-form button")
     page.fill("#ticket-id", reference)

@@ -1,7 +1,9 @@
 """The HTML pages render (Flask test client, no model): help center, articles, contact, agent, report."""
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from deflect.web import create_app
@@ -116,6 +118,39 @@ def test_agent_and_report_pages(client):
     assert 'id="gaps-table"' in report and "/static/report.js" in report
     assert 'href="/api/v1/gaps?format=csv"' in report
     assert 'aria-current="page"' in report
+
+
+def test_the_console_speaks_the_browsers_language_or_the_one_asked_for(client):
+    german = client.get("/report", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.8"}).get_data(as_text=True)
+    assert '<html lang="de">' in german and "<h1>Inhaltsbericht</h1>" in german
+    assert "Abgefangene Anfragen" in german and 'id="lang-switch">English</a>' in german
+    english = client.get("/report?lang=en", headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
+    assert "<h1>Content report</h1>" in english and 'href="/agent?lang=en"' in english   # links keep it
+    other = client.get("/agent", headers={"Accept-Language": "fr-FR,fr"}).get_data(as_text=True)
+    assert '<html lang="en">' in other and "<h1>Agent console</h1>" in other
+    # the scripts' words travel as JSON in the page (data, not code: the CSP allows scripts from files only)
+    data = re.search(r'<script type="application/json" id="console-text">(.*?)</script>', german).group(1)
+    assert json.loads(data)["nav_agent"] == "Agenten-Konsole"
+
+
+def test_every_console_text_the_pages_use_exists_in_both_languages():
+    from deflect.web.console_text import TEXTS
+
+    web = Path(__file__).parent.parent / "web"
+    used = set()
+    for name in ("console.js", "agent.js", "report.js", "report_why.js", "experiment.js"):
+        used |= set(re.findall(r'\b[tT]\("(\w+)"\s*[,)]', (web / "static" / name).read_text(encoding="utf-8")))
+    for name in ("console_base.html", "agent.html", "report.html"):
+        used |= set(re.findall(r"\bt\.(\w+)", (web / "templates" / name).read_text(encoding="utf-8")))
+    # keys the scripts build from what the API sends
+    used |= {f"status_{s}" for s in ("new", "planned", "covered", "dismissed")}
+    used |= {f"trend_{d}" for d in ("rising", "new", "falling", "steady")}
+    used |= {f"example_{s}" for s in ("ticket", "inquiry")}
+    assert used - set(TEXTS) == set()
+    assert set(TEXTS) - used == set(), "texts no page uses"
+    for key, (english, german) in TEXTS.items():
+        assert english.strip() and german.strip(), key
+        assert sorted(re.findall(r"\{\w+\}", english)) == sorted(re.findall(r"\{\w+\}", german)), key
 
 
 @pytest.mark.parametrize("name", ["widget.js", "widget.css", "site.css", "console.css", "console.js",

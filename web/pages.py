@@ -22,6 +22,7 @@ from deflect.language import detect_language
 from deflect.store.feedback import record_contact
 
 from .api.common import K_ARTICLES, articles_json, deflector, log_inquiry
+from .console_text import console_lang, console_texts
 from .errors import ERROR_PAGE
 from .learning import held_out
 from .limits import cross_site, over_limit, without_controls
@@ -334,10 +335,19 @@ def demo_contact(session: str) -> str | None:
 @bp.route("/agent")
 def agent():
     """Agent console: paste an inquiry, get articles, similar tickets and a cited draft (agent.js)."""
-    return render_template("agent.html", lang="en")
+    return console_page("agent.html")
 
 
 @bp.route("/report")
 def report():
     """Content-team report: gaps with plan/dismiss, not-found list, metrics charts, CSV (report.js)."""
-    return render_template("report.html", lang="en")
+    return console_page("report.html")
+
+
+def console_page(template: str) -> str:
+    """A console page in the console's language (``console_text``): its words for the template and,
+    as JSON in the page, for the scripts; links keep a language chosen with ``?lang=``."""
+    lang = console_lang()
+    asked = lang if request.args.get("lang") else None
+    return render_template(template, lang=lang, t=console_texts(lang), asked_lang=asked,
+                           other_lang=LANGS[1 - LANGS.index(lang)])

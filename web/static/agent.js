@@ -2,13 +2,13 @@
 (function () {
   "use strict";
   var C = window.deflectConsole;
-  var el = C.el;
+  var el = C.el, t = C.t;
   var $ = function (id) { return document.getElementById(id); };
   // The engine's decision as the console shows it: [badge text, badge class].
   var DECISIONS = {
-    answer: ["confident answer", "badge-good"],
-    suggest: ["not sure: articles that might help", "badge-warn"],
-    no_answer: ["no confident article", "badge-warn"],
+    answer: [t("decision_answer"), "badge-good"],
+    suggest: [t("decision_suggest"), "badge-warn"],
+    no_answer: [t("decision_no_answer"), "badge-warn"],
   };
 
   function snippet(text) {
@@ -32,9 +32,9 @@
 
   function sourceLabel(src) {
     if (!src) return "";
-    if (src.type === "article") return "Article: " + (src.title || src.id);
-    if (src.type === "ticket") return "Resolved ticket " + src.id;
-    if (src.type === "template") return "Template: " + (src.id || "text");
+    if (src.type === "article") return t("source_article", { title: src.title || src.id });
+    if (src.type === "ticket") return t("source_ticket", { id: src.id });
+    if (src.type === "template") return t("source_template", { id: src.id || t("source_template_text") });
     return src.type ? src.type + (src.id ? " " + src.id : "") : "";
   }
 
@@ -71,13 +71,13 @@
   function renderArticles(articles, inquiryId) {
     var list = $("agent-articles");
     list.textContent = "";
-    if (!articles || !articles.length) { list.appendChild(el("li", { "class": "empty" }, "No articles.")); return; }
+    if (!articles || !articles.length) { list.appendChild(el("li", { "class": "empty" }, t("no_articles"))); return; }
     articles.forEach(function (a) {
       var li = el("li", { "class": "hit" });
       var head = el("div", { "class": "hit-head" });
       var href = C.safeHref(C.link(a.url || ("/articles/" + encodeURIComponent(a.id))));
       head.appendChild(href ? el("a", { href: href, target: "_blank", rel: "noopener" }, a.title || a.id) : el("span", null, a.title || a.id));
-      head.appendChild(el("span", { "class": "score", title: "similarity" }, score(a.score)));
+      head.appendChild(el("span", { "class": "score", title: t("similarity") }, score(a.score)));
       li.appendChild(head);
       if (a.snippet) { var p = el("p", { "class": "snippet" }); p.appendChild(snippet(a.snippet)); li.appendChild(p); }
       if (inquiryId) li.appendChild(chooseButton(inquiryId, a));
@@ -88,42 +88,41 @@
   function renderTickets(tickets) {
     var list = $("agent-tickets");
     list.textContent = "";
-    if (!tickets || !tickets.length) { list.appendChild(el("li", { "class": "empty" }, "No similar tickets.")); return; }
-    tickets.forEach(function (t) {
+    if (!tickets || !tickets.length) { list.appendChild(el("li", { "class": "empty" }, t("no_tickets"))); return; }
+    tickets.forEach(function (ticket) {
       var li = el("li", { "class": "hit" });
       var head = el("div", { "class": "hit-head" });
-      head.appendChild(el("strong", null, (t.subject || "(no subject)") + " "));
-      head.appendChild(el("span", { "class": "muted" }, t.id));
-      head.appendChild(el("span", { "class": "score", title: "similarity" }, score(t.score)));
+      head.appendChild(el("strong", null, (ticket.subject || t("no_subject")) + " "));
+      head.appendChild(el("span", { "class": "muted" }, ticket.id));
+      head.appendChild(el("span", { "class": "score", title: t("similarity") }, score(ticket.score)));
       li.appendChild(head);
-      if (t.body) {
-        var body = String(t.body).replace(/\n\s*\n+/g, "\n").trim();
+      if (ticket.body) {
+        var body = String(ticket.body).replace(/\n\s*\n+/g, "\n").trim();
         li.appendChild(el("p", { "class": "ticket-body" }, body.length > 400 ? body.slice(0, 399) + "…" : body));
       }
       var res = el("p", { "class": "resolution" });
-      res.appendChild(el("span", { "class": "label" }, "Resolution: "));
-      res.appendChild(document.createTextNode(t.resolution || "–"));
+      res.appendChild(el("span", { "class": "label" }, t("resolution")));
+      res.appendChild(document.createTextNode(ticket.resolution || "–"));
       li.appendChild(res);
-      if (t.article_id) li.appendChild(el("p", { "class": "muted small" }, "Linked article: " + t.article_id));
-      else if (t.inferred_article) li.appendChild(el("p", { "class": "muted small inferred" },
-        "Inferred article: " + t.inferred_article.id + " (inferred from the " +
-        (t.inferred_article.source === "neighbours" ? "similar tickets" : "resolution's " + t.inferred_article.source) +
-        ", confidence " + score(t.inferred_article.confidence) + "; no agent linked it)"));
+      var inferred = ticket.inferred_article;
+      if (ticket.article_id) li.appendChild(el("p", { "class": "muted small" }, t("linked_article", { id: ticket.article_id })));
+      else if (inferred) li.appendChild(el("p", { "class": "muted small inferred" }, t("inferred_article", {
+        id: inferred.id, confidence: score(inferred.confidence),
+        source: inferred.source === "neighbours" ? t("inferred_neighbours") : t("inferred_resolution", { source: inferred.source }) })));
       list.appendChild(li);
     });
   }
 
   // -- one customer history: what the customer did in the widget before writing ------------------
-  var STEP_WORDS = { searched: "searched", shown: "was shown", read: "read", helpful: "said helpful:",
-    not_helpful: "said not helpful", contacted: "contacted support" };
+  var STEP_WORDS = { searched: t("step_searched"), shown: t("step_shown"), read: t("step_read"),
+    helpful: t("step_helpful"), not_helpful: t("step_not_helpful"), contacted: t("step_contacted") };
 
   function renderHistory(history) {
     var panel = $("history-panel");
     var list = $("history-steps");
     list.textContent = "";
     if (!history) { panel.hidden = true; return; }
-    $("history-summary").textContent = history.summary ||
-      "No widget activity is known for this ticket (it came without a widget session).";
+    $("history-summary").textContent = history.summary || t("no_history");
     (history.steps || []).forEach(function (step) {
       var words = STEP_WORDS[step.action] || step.action;
       var what = step.text ? " “" + step.text + "”" : step.title ? " “" + step.title + "”" : "";
@@ -135,10 +134,10 @@
 
   // -- the article the agent chose: evidence deflect learns from ------------------------------
   function chooseButton(inquiryId, article) {
-    var button = el("button", { type: "button", "class": "btn btn-ghost btn-small choose" }, "Use this article");
+    var button = el("button", { type: "button", "class": "btn btn-ghost btn-small choose" }, t("use_article"));
     button.addEventListener("click", function () {
       C.api("/api/v1/agent/choice", { method: "POST", body: { inquiry_id: inquiryId, article_id: article.id } })
-        .then(function () { button.textContent = "Chosen"; button.disabled = true; },
+        .then(function () { button.textContent = t("chosen"); button.disabled = true; },
           function (err) { button.textContent = err.message; });
     });
     return button;
@@ -149,11 +148,11 @@
     var status = $("agent-status");
     var body = $("body").value.trim();
     var subject = $("subject").value.trim();
-    if (!body && !subject) { status.textContent = "Paste the customer's message first."; return; }
+    if (!body && !subject) { status.textContent = t("paste_first"); return; }
     var payload = { subject: subject, body: body || subject };
     if ($("language").value) payload.language = $("language").value;
     if ($("ticket-id").value.trim()) payload.ticket_id = $("ticket-id").value.trim();
-    status.textContent = "Searching…";
+    status.textContent = t("searching");
     status.className = "status";
     $("suggest-btn").disabled = true;
     // the previous customer's draft must not stay on screen while (or if) this one fails
@@ -176,10 +175,10 @@
 
   function copyDraft() {
     var text = $("draft").value;
-    var done = function () { $("copy-status").textContent = "Copied to the clipboard."; };
+    var done = function () { $("copy-status").textContent = t("copied"); };
     var fallback = function () {
       $("draft").select();
-      try { document.execCommand("copy"); done(); } catch (e) { $("copy-status").textContent = "Press Ctrl+C to copy."; }
+      try { document.execCommand("copy"); done(); } catch (e) { $("copy-status").textContent = t("press_copy"); }
     };
     if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(text).then(done, fallback);
     else fallback();

@@ -6,6 +6,18 @@
   var meta = document.querySelector('meta[name="deflect-base"]');
   var BASE = ((meta && meta.getAttribute("content")) || "").replace(/\/+$/, "");
   var KEY = "deflect.apiKey" + (BASE ? ":" + BASE : "");
+  // The page's words in its language (web/console_text.py), as JSON the page carries.
+  var TEXT = {};
+  try { TEXT = JSON.parse(document.getElementById("console-text").textContent); } catch (e) { /* none: keys shown */ }
+
+  /** The text ``key`` with its {name} places filled from ``vars``; ``fallback`` (else the key) when the page
+   * has no such text (a status or source a newer API sends). */
+  function t(key, vars, fallback) {
+    var text = TEXT[key] === undefined ? (fallback === undefined ? key : String(fallback)) : TEXT[key];
+    return text.replace(/\{(\w+)\}/g, function (m, name) {
+      return vars && vars[name] !== undefined && vars[name] !== null ? String(vars[name]) : m;
+    });
+  }
 
   /** A path of this deflect service ("/articles/x", an article's "/hilfe/..." URL) under its base. */
   function link(path) {
@@ -55,7 +67,7 @@
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (!resp.ok || data.ok === false) {
           var msg = data.error || ("HTTP " + resp.status);
-          if (resp.status === 401 || resp.status === 403) msg += " – enter a valid API key above.";
+          if (resp.status === 401 || resp.status === 403) msg += t("key_refused");
           var err = new Error(msg);
           err.status = resp.status;
           throw err;
@@ -75,15 +87,15 @@
     var status = document.getElementById("key-status");
     if (!form) return;
     input.value = getKey();
-    status.textContent = getKey() ? "saved" : "";
+    status.textContent = getKey() ? t("key_saved") : "";
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       setKey(input.value.trim());
-      status.textContent = input.value.trim() ? "saved" : "cleared";
+      status.textContent = input.value.trim() ? t("key_saved") : t("key_cleared");
       if (onChange) onChange();
     });
   }
 
   window.deflectConsole = { api: api, el: el, getKey: getKey, setKey: setKey, pct: pct,
-    safeHref: safeHref, initKeyForm: initKeyForm, link: link };
+    safeHref: safeHref, initKeyForm: initKeyForm, link: link, t: t, lang: document.documentElement.lang || "en" };
 })();

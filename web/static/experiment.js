@@ -3,13 +3,13 @@
 (function () {
   "use strict";
   var C = window.deflectConsole;
-  var el = C.el;
+  var el = C.el, T = C.t;
   var $ = function (id) { return document.getElementById(id); };
 
   function rate(arm) {
     if (!arm || arm.contact_rate === null) return "–";
-    return C.pct(arm.contact_rate) + " of " + arm.sessions + " sessions (95 % CI " + C.pct(arm.ci95[0]) +
-      "–" + C.pct(arm.ci95[1]) + ")";
+    return T("rate_of", { rate: C.pct(arm.contact_rate), sessions: arm.sessions, low: C.pct(arm.ci95[0]),
+      high: C.pct(arm.ci95[1]) });
   }
 
   function renderHoldout(h) {
@@ -17,11 +17,12 @@
     box.textContent = "";
     box.appendChild(el("p", { "class": "holdout-meaning" }, h.meaning));
     var dl = el("dl", { "class": "holdout-figures" });
-    [["Contact rate with suggestions", rate(h.shown)], ["Contact rate without (held out)", rate(h.holdout)],
-      ["Difference (shown − held out)", h.difference ? (h.difference.value * 100).toFixed(1) + " points (95 % CI " +
-        (h.difference.ci95[0] * 100).toFixed(1) + " to " + (h.difference.ci95[1] * 100).toFixed(1) + ")" : "–"],
-      ["Sessions needed", (h.sessions_needed || []).map(function (n) {
-        return "±" + Math.round(n.half_width * 100) + " points: " + n.sessions; }).join(" · ") || "–"]
+    var points = function (x) { return (x * 100).toFixed(1); };
+    [[T("rate_shown"), rate(h.shown)], [T("rate_holdout"), rate(h.holdout)],
+      [T("difference"), h.difference ? T("difference_value", { value: points(h.difference.value),
+        low: points(h.difference.ci95[0]), high: points(h.difference.ci95[1]) }) : "–"],
+      [T("sessions_needed"), (h.sessions_needed || []).map(function (n) {
+        return T("sessions_needed_value", { points: Math.round(n.half_width * 100), sessions: n.sessions }); }).join(" · ") || "–"]
     ].forEach(function (pair) { dl.appendChild(el("dt", null, pair[0])); dl.appendChild(el("dd", null, pair[1])); });
     box.appendChild(dl);
   }
@@ -31,7 +32,7 @@
     body.textContent = "";
     if (!rows.length) {
       var empty = el("tr");
-      empty.appendChild(el("td", { colspan: "6" }, "No suggestions yet."));
+      empty.appendChild(el("td", { colspan: "6" }, T("no_suggestions")));
       body.appendChild(empty);
       return;
     }

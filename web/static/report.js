@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var C = window.deflectConsole;
-  var el = C.el;
+  var el = C.el, T = C.t;
   var $ = function (id) { return document.getElementById(id); };
   var NS = "http://www.w3.org/2000/svg";
   var state = { report: null, metrics: null };
@@ -45,13 +45,13 @@
 
   function empty(container) {
     container.textContent = "";
-    container.appendChild(el("p", { "class": "empty" }, "No data in this period yet."));
+    container.appendChild(el("p", { "class": "empty" }, T("no_data")));
   }
 
   function volumeChart(container, days) {
     var total = days.reduce(function (s, d) { return s + (d.inquiries || 0); }, 0);
     if (!total) return empty(container);
-    var root = frame("Inquiries per day: " + total + " in " + days.length + " days");
+    var root = frame(T("volume_label", { total: total, days: days.length }));
     var max = Math.max(1, Math.max.apply(null, days.map(function (d) { return (d.answered || 0) + (d.suggested || 0) + (d.no_answer || 0); })));
     var innerH = H - PAD.t - PAD.b, innerW = W - PAD.l - PAD.r;
     var y = function (v) { return PAD.t + innerH - (v / max) * innerH; };
@@ -62,8 +62,7 @@
       var w = Math.max(1, bw - 2 * Math.min(2, bw * 0.15));
       var a = d.answered || 0, s = d.suggested || 0, n = d.no_answer || 0;
       var g = svg("g", {});
-      g.appendChild(svg("title", {}, d.date + ": " + a + " answered, " + s + " with articles that might help, " +
-        n + " without answer"));
+      g.appendChild(svg("title", {}, T("volume_day", { date: d.date, answered: a, suggested: s, none: n })));
       if (a) g.appendChild(svg("rect", { x: x, width: w, y: y(a), height: y(0) - y(a), "class": "bar-answer", rx: 1.5 }));
       if (s) g.appendChild(svg("rect", { x: x, width: w, y: y(a + s), height: y(a) - y(a + s), "class": "bar-suggest", rx: 1.5 }));
       if (n) g.appendChild(svg("rect", { x: x, width: w, y: y(a + s + n), height: y(a + s) - y(a + s + n), "class": "bar-none", rx: 1.5 }));
@@ -79,7 +78,7 @@
     if (!points.length) return empty(container);
     var avg = points.reduce(function (s, p) { return s + p.v; }, 0) / points.length;
     var last = points[points.length - 1];
-    var root = frame(what + " per day: latest " + C.pct(last.v) + ", average " + C.pct(avg));
+    var root = frame(T("rate_label", { what: what, latest: C.pct(last.v), average: C.pct(avg) }));
     var innerH = H - PAD.t - PAD.b, innerW = W - PAD.l - PAD.r;
     var x = function (i) { return PAD.l + (days.length === 1 ? innerW / 2 : (i / (days.length - 1)) * innerW); };
     var y = function (v) { return PAD.t + innerH - v * innerH; };
@@ -110,25 +109,25 @@
     var t = m.totals || {};
     var k = $("kpis");
     k.textContent = "";
-    k.appendChild(kpi("Deflection rate", C.pct(t.deflection_rate), "sessions helped without contacting support"));
-    k.appendChild(kpi("Helpful rate", C.pct(t.helpful_rate), (t.helpful || 0) + " yes · " + (t.not_helpful || 0) + " no"));
-    k.appendChild(kpi("No-answer rate", C.pct(t.no_answer_rate), (t.no_answer || 0) + " of " + (t.inquiries || 0) + " inquiries"));
-    k.appendChild(kpi("Inquiries", String(t.inquiries || 0), (t.sessions || 0) + " sessions"));
-    k.appendChild(kpi("Contacted support", String(t.contacted_support || 0), "from a widget search, whatever it showed"));
-    k.appendChild(kpi("Suggest rate", C.pct(t.suggest_rate), (t.suggested || 0) + " not sure: articles that might help"));
+    k.appendChild(kpi(T("deflection_rate"), C.pct(t.deflection_rate), T("kpi_deflection_note")));
+    k.appendChild(kpi(T("helpful_rate"), C.pct(t.helpful_rate), T("kpi_helpful_note", { yes: t.helpful || 0, no: t.not_helpful || 0 })));
+    k.appendChild(kpi(T("kpi_no_answer"), C.pct(t.no_answer_rate), T("kpi_no_answer_note", { none: t.no_answer || 0, inquiries: t.inquiries || 0 })));
+    k.appendChild(kpi(T("kpi_inquiries"), String(t.inquiries || 0), T("kpi_sessions", { sessions: t.sessions || 0 })));
+    k.appendChild(kpi(T("kpi_contacted"), String(t.contacted_support || 0), T("kpi_contacted_note")));
+    k.appendChild(kpi(T("kpi_suggest"), C.pct(t.suggest_rate), T("kpi_suggest_note", { suggested: t.suggested || 0 })));
     var days = m.days || [];
     volumeChart($("chart-volume"), days);
-    rateChart($("chart-deflection"), days, "deflection_rate", "c-deflect", "Deflection rate");
-    rateChart($("chart-helpful"), days, "helpful_rate", "c-helpful", "Helpful rate");
+    rateChart($("chart-deflection"), days, "deflection_rate", "c-deflect", T("deflection_rate"));
+    rateChart($("chart-helpful"), days, "helpful_rate", "c-helpful", T("helpful_rate"));
     var tu = $("top-unanswered");
     tu.textContent = "";
     (m.top_unanswered || []).forEach(function (row) {
       var li = el("li");
       li.appendChild(el("span", { "class": "q" }, row.text));
-      li.appendChild(el("span", { "class": "count", title: "times asked" }, "×" + row.count));
+      li.appendChild(el("span", { "class": "count", title: T("times_asked") }, "×" + row.count));
       tu.appendChild(li);
     });
-    if (!tu.children.length) tu.appendChild(el("li", { "class": "empty" }, "Nothing unanswered in this period."));
+    if (!tu.children.length) tu.appendChild(el("li", { "class": "empty" }, T("nothing_unanswered")));
   }
 
   // -- gaps (the fields of deflect.gaps.model.Topic / NotFound / Run) --------------------------
@@ -140,15 +139,17 @@
     if (!tr) return { text: "–", cls: "" };
     var dir = tr.direction;
     var arrow = { rising: "▲", "new": "▲", falling: "▼", steady: "●" }[dir] || "";
-    return { text: arrow + " " + tr.this_period + " vs " + tr.previous_period,
+    var words = { now: tr.this_period, before: tr.previous_period, days: tr.period_days,
+      direction: T("trend_" + dir, null, dir) };
+    return { text: arrow + " " + T("trend_vs", words),
       cls: dir === "rising" || dir === "new" ? "up" : dir === "falling" ? "down" : "",
-      title: dir + ": " + tr.this_period + " in the last " + tr.period_days + " days, " + tr.previous_period + " in the period before" };
+      title: T("trend_title", words) };
   }
 
   function sourceText(src) {
     if (!src) return "";
-    return src.ticket + (src.ticket === 1 ? " ticket" : " tickets") + " · " +
-      src.inquiry + (src.inquiry === 1 ? " inquiry" : " inquiries");
+    return (src.ticket === 1 ? T("one_ticket") : T("n_tickets", { n: src.ticket })) + " · " +
+      (src.inquiry === 1 ? T("one_inquiry") : T("n_inquiries", { n: src.inquiry }));
   }
 
   function topicLabel(t) {
@@ -160,7 +161,7 @@
   function sparkline(weeks) {
     weeks = weeks || [];
     var total = weeks.reduce(function (s, v) { return s + v; }, 0);
-    var label = "Weekly volume, last " + weeks.length + " weeks (oldest first): " + weeks.join(", ");
+    var label = T("weekly_label", { weeks: weeks.length, values: weeks.join(", ") });
     var root = svg("svg", { viewBox: "0 0 " + SW + " " + SH, width: SW, height: SH, role: "img",
       "aria-label": label, "class": "sparkline" });
     root.appendChild(svg("title", {}, label));
@@ -178,9 +179,9 @@
   function costCell(t) {
     var td = el("td", { "class": "cost" });
     var c = t.cost;
-    td.appendChild(el("div", { "class": "num", title: c ? "customers in the last " + c.days + " days" : null },
+    td.appendChild(el("div", { "class": "num", title: c ? T("customers_title", { days: c.days }) : null },
       c ? String(c.customers) : "–"));
-    if (c) td.appendChild(el("div", { "class": "muted small" }, c.inquiries + " inq. · " + c.tickets + " tickets"));
+    if (c) td.appendChild(el("div", { "class": "muted small" }, T("cost_parts", { inquiries: c.inquiries, tickets: c.tickets })));
     td.appendChild(sparkline(t.weekly));
     return td;
   }
@@ -198,7 +199,7 @@
         var full = ex.text.replace(/\s+/g, " ").trim();
         var li = el("li", { title: full.length > 160 ? full : null },
           full.length > 160 ? full.slice(0, 159).replace(/\s+\S*$/, "") + " …" : full);
-        li.appendChild(el("span", { "class": "muted small" }, " (" + ex.source + ")"));
+        li.appendChild(el("span", { "class": "muted small" }, " (" + T("example_" + ex.source, null, ex.source) + ")"));
         ul.appendChild(li);
       });
       det.appendChild(ul);
@@ -214,7 +215,7 @@
     var src = el("td", { "class": "small" });
     src.appendChild(el("div", null, sourceText(t.sources)));
     if (t.sources) {
-      src.appendChild(el("div", { "class": "muted" }, "languages: " + counts(t.sources.languages)));
+      src.appendChild(el("div", { "class": "muted" }, T("languages", { list: counts(t.sources.languages) })));
       src.appendChild(el("div", { "class": "muted" }, counts(t.sources.channels)));
     }
     tr.appendChild(src);
@@ -227,26 +228,29 @@
     tr.appendChild(nearTd);
     tr.appendChild(el("td", { "class": "suggested" }, t.suggested_title || ""));
     var st = el("td");
-    st.appendChild(el("span", { "class": "badge status-" + t.status }, t.status));
-    if (t.overdue) st.appendChild(el("span", { "class": "badge badge-bad" }, "overdue"));
+    st.appendChild(el("span", { "class": "badge status-" + t.status }, T("status_" + t.status, null, t.status)));
+    if (t.overdue) st.appendChild(el("span", { "class": "badge badge-bad" }, T("overdue")));
     if (t.status === "dismissed" && t.reason) st.appendChild(el("div", { "class": "muted small" }, t.reason));
-    if (t.status === "covered" && t.covered_by) st.appendChild(el("div", { "class": "muted small" }, "by " + t.covered_by));
+    if (t.status === "covered" && t.covered_by) st.appendChild(el("div", { "class": "muted small" }, T("covered_by", { article: t.covered_by })));
     tr.appendChild(st);
     var owner = el("td", { "class": "small" });
     if (t.owner) owner.appendChild(el("div", null, t.owner));
-    if (t.due) owner.appendChild(el("div", { "class": t.overdue ? "due overdue-text" : "due muted" }, "due " + t.due));
+    if (t.due) owner.appendChild(el("div", { "class": t.overdue ? "due overdue-text" : "due muted" }, T("due", { date: t.due })));
     tr.appendChild(owner);
     var actions = el("td", { "class": "actions" });
     var label = topicLabel(t);
     if (t.status === "new" || t.status === "planned") {
-      var plan = el("button", { type: "button", "class": "btn btn-small", "aria-label": "Plan " + t.id + ": " + label }, t.status === "planned" ? "Re-plan" : "Plan");
+      var plan = el("button", { type: "button", "class": "btn btn-small", "aria-label": T("plan_label", { id: t.id, label: label }) },
+        t.status === "planned" ? T("replan") : T("plan"));
       plan.addEventListener("click", function () { openPlan(t); });
-      var dis = el("button", { type: "button", "class": "btn btn-small btn-ghost", "aria-label": "Dismiss " + t.id + ": " + label }, "Dismiss");
+      var dis = el("button", { type: "button", "class": "btn btn-small btn-ghost", "aria-label": T("dismiss_label", { id: t.id, label: label }) },
+        T("dismiss"));
       dis.addEventListener("click", function () { openDismiss(t); });
       actions.appendChild(plan);
       actions.appendChild(dis);
     } else {
-      var re = el("button", { type: "button", "class": "btn btn-small btn-ghost", "aria-label": "Reopen " + t.id + ": " + label }, "Reopen");
+      var re = el("button", { type: "button", "class": "btn btn-small btn-ghost", "aria-label": T("reopen_label", { id: t.id, label: label }) },
+        T("reopen"));
       re.addEventListener("click", function () { patch(t.id, { status: "new" }); });
       actions.appendChild(re);
     }
@@ -266,8 +270,8 @@
     topics.forEach(function (t) { body.appendChild(gapRow(t)); });
     if (!topics.length) {
       var tr = el("tr");
-      var empty = !state.report ? "Not loaded." : state.report.generated_at ? "No topics with this status." :
-        "No gap report yet" + (building() ? ": it is being built…" : ".");
+      var empty = !state.report ? T("not_loaded") : state.report.generated_at ? T("no_topics") :
+        building() ? T("no_report_building") : T("no_report");
       tr.appendChild(el("td", { colspan: "10", "class": "empty" }, empty));
       body.appendChild(tr);
     }
@@ -287,7 +291,7 @@
       card.appendChild(ul);
       box.appendChild(card);
     });
-    if (!box.children.length) box.appendChild(el("p", { "class": "empty" }, "Nothing here: every covered question was found."));
+    if (!box.children.length) box.appendChild(el("p", { "class": "empty" }, T("nothing_not_found")));
   }
 
   // -- actions ------------------------------------------------------------------------------
@@ -300,7 +304,7 @@
     $("plan-due").value = t.due || due;
     $("plan-error").textContent = "";
     pastConfirmed = null;
-    $("plan-submit").textContent = "Plan";
+    $("plan-submit").textContent = T("plan");
     $("plan-dialog").showModal();
   }
   function openDismiss(t) {
@@ -319,7 +323,7 @@
         if (topics[i].id === resp.topic.id) topics[i] = resp.topic;
       }
       renderGaps();
-      status("Topic " + id + " is now " + body.status + ".");
+      status(T("topic_now", { id: id, status: T("status_" + body.status, null, body.status) }));
     }, function (err) {
       if (refused && refused(err)) return;
       if (errorBox) errorBox.textContent = err.message; else status(err.message, true);
@@ -334,7 +338,7 @@
   }
   $("plan-due").addEventListener("input", function () {
     pastConfirmed = null;
-    $("plan-submit").textContent = "Plan";
+    $("plan-submit").textContent = T("plan");
     $("plan-error").textContent = "";
   });
   $("plan-form").addEventListener("submit", function (ev) {
@@ -343,9 +347,8 @@
     var past = due && due < today();
     if (past && pastConfirmed !== due) {
       pastConfirmed = due;
-      $("plan-error").textContent = "The due date " + due + " is in the past: the topic will be overdue at once. " +
-        "Press “Plan anyway” to confirm, or pick a later date.";
-      $("plan-submit").textContent = "Plan anyway";
+      $("plan-error").textContent = T("past_due", { date: due });
+      $("plan-submit").textContent = T("plan_anyway");
       return;
     }
     var body = { status: "planned", owner: $("plan-owner").value.trim(), due: due };
@@ -354,8 +357,8 @@
     patch(current.id, body, $("plan-dialog"), $("plan-error"), function (err) {
       if (err.status !== 422 || body.force || !due || !/in the past/.test(err.message)) return false;
       pastConfirmed = due;
-      $("plan-error").textContent = err.message + " Press “Plan anyway” to confirm, or pick a later date.";
-      $("plan-submit").textContent = "Plan anyway";
+      $("plan-error").textContent = err.message + T("past_due_confirm");
+      $("plan-submit").textContent = T("plan_anyway");
       return true;
     });
   });
@@ -393,15 +396,15 @@
 
   // -- loading ------------------------------------------------------------------------------
   function load() {
-    if (!C.getKey()) { status("Enter an admin API key above (deflect keys create --name me --scope admin).", true); }
-    else status("Loading…");
+    if (!C.getKey()) { status(T("enter_admin_key"), true); }
+    else status(T("loading"));
     var days = $("days").value;
     $("experiment-days").textContent = days;   // the experiment and the outcomes follow the period too
     var errors = [];
     var metrics = C.api("/api/v1/metrics?days=" + encodeURIComponent(days)).then(function (m) {
       state.metrics = m; renderMetrics(m);
-    }, function (err) { errors.push("metrics: " + err.message); });
-    var gaps = loadGaps().catch(function (err) { errors.push("gaps: " + err.message); renderGaps(); });
+    }, function (err) { errors.push(T("metrics_failed", { error: err.message })); });
+    var gaps = loadGaps().catch(function (err) { errors.push(T("gaps_failed", { error: err.message })); renderGaps(); });
     return Promise.all([metrics, gaps]).then(function () {
       if (errors.length) status(errors.join(" · "), true);
       else status("");
@@ -419,9 +422,9 @@
       state.report = r;
       renderGaps();
       renderNotFound(r.not_found);
-      $("gaps-built").textContent = (r.generated_at ? "Report of " + r.generated_at.replace("T", " ").slice(0, 16) + " UTC" : "") +
-        (building() ? (r.generated_at ? " · " : "") + "a new report is being built…" : "") +
-        (r.run && r.run.state === "failed" ? " · the last run failed: " + r.run.error : "");
+      $("gaps-built").textContent = (r.generated_at ? T("report_of", { time: r.generated_at.replace("T", " ").slice(0, 16) }) : "") +
+        (building() ? (r.generated_at ? " · " : "") + T("report_building") : "") +
+        (r.run && r.run.state === "failed" ? " · " + T("run_failed", { error: r.run.error }) : "");
       if (building() && !polling) polling = setTimeout(pollRun, 2000);
     });
   }

@@ -4,10 +4,11 @@
 (function () {
   "use strict";
   var C = window.deflectConsole;
-  var el = C.el;
+  var el = C.el, T = C.t;
   var $ = function (id) { return document.getElementById(id); };
-  var KINDS = { article: "FAQ article", product: "Product repair", process: "Self-service process" };
-  var REASONS = { wording: "wording", language: "language", sibling: "sibling", doubt: "doubt", "new": "new" };
+  var KINDS = { article: T("kind_article"), product: T("kind_product"), process: T("kind_process") };
+  var REASONS = { wording: T("reason_wording"), language: T("reason_language"), sibling: T("reason_sibling"),
+    doubt: T("reason_doubt"), "new": T("reason_new") };
 
   function renderIncidents(list) {
     var box = $("incidents");
@@ -16,22 +17,22 @@
       var card = el("div", { "class": "nf-item incident", "data-incident": String(inc.id) });
       var head = el("div", { "class": "nf-head" });
       head.appendChild(el("strong", null, inc.topic_id + ": " + (inc.title || inc.label || "")));
-      head.appendChild(el("span", { "class": "count" }, inc.count + " (usually " + inc.baseline + ")"));
+      head.appendChild(el("span", { "class": "count" }, T("incident_count", { count: inc.count, baseline: inc.baseline })));
       card.appendChild(head);
-      card.appendChild(el("p", { "class": "sub small" }, "since " + String(inc.started_at).replace("T", " ").slice(0, 16) +
-        " UTC" + (inc.fix_kind ? " · fix: " + inc.fix_kind : "")));
+      card.appendChild(el("p", { "class": "sub small" }, T("incident_since", { time: String(inc.started_at).replace("T", " ").slice(0, 16) }) +
+        (inc.fix_kind ? T("incident_fix", { kind: KINDS[inc.fix_kind] || inc.fix_kind }) : "")));
       inc.notices.forEach(function (n) {
-        card.appendChild(el("p", { "class": "small notice-line" }, "Notice: " + Object.keys(n.texts).map(function (k) {
-          return k + ": " + n.texts[k]; }).join(" · ") + " — seen by " + n.sessions_seen + " sessions, " +
-          n.sessions_no_contact + " did not contact"));
+        var texts = Object.keys(n.texts).map(function (k) { return k + ": " + n.texts[k]; }).join(" · ");
+        card.appendChild(el("p", { "class": "small notice-line" }, T("notice_line", { texts: texts,
+          seen: n.sessions_seen, no_contact: n.sessions_no_contact })));
       });
       var form = el("form", { "class": "notice-form" });
-      var de = el("input", { maxlength: "500", placeholder: "Hinweis (de)", "aria-label": "Notice in German" });
-      var en = el("input", { maxlength: "500", placeholder: "Notice (en)", "aria-label": "Notice in English" });
-      var ends = el("input", { type: "datetime-local", "aria-label": "Ends at" });
+      var de = el("input", { maxlength: "500", placeholder: "Hinweis (de)", "aria-label": T("notice_de") });
+      var en = el("input", { maxlength: "500", placeholder: "Notice (en)", "aria-label": T("notice_en") });
+      var ends = el("input", { type: "datetime-local", "aria-label": T("notice_ends") });
       var err = el("span", { "class": "status error", role: "alert" });
       form.appendChild(de); form.appendChild(en); form.appendChild(ends);
-      form.appendChild(el("button", { type: "submit", "class": "btn" }, "Publish notice"));
+      form.appendChild(el("button", { type: "submit", "class": "btn" }, T("publish_notice")));
       form.appendChild(err);
       form.addEventListener("submit", function (ev) {
         ev.preventDefault();
@@ -46,7 +47,7 @@
       card.appendChild(form);
       box.appendChild(card);
     });
-    if (!list.length) box.appendChild(el("p", { "class": "empty" }, "No live incidents."));
+    if (!list.length) box.appendChild(el("p", { "class": "empty" }, T("no_incidents")));
   }
 
   function renderKinds(topics) {
@@ -61,11 +62,11 @@
         row.appendChild(el("strong", null, t.id + " "));
         row.appendChild(el("span", null, t.suggested_title || t.label || ""));
         var fix = t.fix || {};
-        row.appendChild(el("p", { "class": "sub small" }, (fix.source === "team" ? "set by the team" :
-          "confidence " + Math.round((fix.confidence || 0) * 100) + "%") +
+        row.appendChild(el("p", { "class": "sub small" }, (fix.source === "team" ? T("set_by_team") :
+          T("kind_confidence", { pct: Math.round((fix.confidence || 0) * 100) })) +
           (fix.evidence && fix.evidence.length ? " · " + fix.evidence.join(", ") : "") +
-          (fix.owner ? " · owner " + fix.owner : "")));
-        var select = el("select", { "aria-label": "Fix kind of " + t.id });
+          (fix.owner ? T("kind_owner", { owner: fix.owner }) : "")));
+        var select = el("select", { "aria-label": T("kind_of", { id: t.id }) });
         Object.keys(KINDS).forEach(function (k) {
           var opt = el("option", { value: k }, KINDS[k]);
           if (k === kind) opt.selected = true;
@@ -85,8 +86,8 @@
   function renderWhy(report) {
     var counts = (report.counts && report.counts.not_found_reasons) || {};
     var parts = Object.keys(counts).filter(function (k) { return counts[k]; }).map(function (k) {
-      return REASONS[k] + " " + counts[k]; });
-    $("nf-why").textContent = parts.length ? "Why not found: " + parts.join(" · ") : "";
+      return (REASONS[k] || k) + " " + counts[k]; });
+    $("nf-why").textContent = parts.length ? T("why_not_found", { parts: parts.join(" · ") }) : "";
     // the reason after each phrasing report.js listed
     var cards = document.querySelectorAll("#not-found .nf-item");
     (report.not_found || []).forEach(function (item, i) {
@@ -99,12 +100,12 @@
         if (!w || li.getAttribute("data-reason")) return;
         li.setAttribute("data-reason", w.reason);
         if (w.greyed) li.classList.add("greyed");
-        var detail = w.reason === "wording" ? "missing: " + w.missing_words.join(", ") :
-          w.reason === "language" ? "only in another language: " + (w.twin_title || w.twin) :
-          w.reason === "sibling" ? "outranked by " + (w.sibling_title || w.sibling) :
-          w.reason === "doubt" ? "confidence " + Math.round((w.confidence || 0) * 100) + "%" :
-          "the article is newer than the question";
-        li.appendChild(el("span", { "class": "why small" }, " — " + w.reason + ": " + detail));
+        var detail = w.reason === "wording" ? T("why_wording", { words: w.missing_words.join(", ") }) :
+          w.reason === "language" ? T("why_language", { title: w.twin_title || w.twin }) :
+          w.reason === "sibling" ? T("why_sibling", { title: w.sibling_title || w.sibling }) :
+          w.reason === "doubt" ? T("why_doubt", { pct: Math.round((w.confidence || 0) * 100) }) :
+          T("why_new");
+        li.appendChild(el("span", { "class": "why small" }, " — " + (REASONS[w.reason] || w.reason) + ": " + detail));
       });
     });
   }
