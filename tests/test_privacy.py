@@ -274,6 +274,17 @@ def test_tax_and_id_numbers():
     assert redact("VAT number 19 %") == "VAT number 19 %"
 
 
+def test_licence_plates_after_their_label():
+    # a plate names the vehicle's keeper: personal data like an ID number
+    assert redact("Mein Kennzeichen ist M-AB 1234, bitte Parkausweis ändern.") == \
+        "Mein Kennzeichen ist [ID-NUMBER], bitte Parkausweis ändern."
+    assert redact("Kfz-Kennzeichen: B XY 123E") == "Kfz-Kennzeichen: [ID-NUMBER]"
+    assert redact("Kennzeichen: W-12345A") == "Kennzeichen: [ID-NUMBER]"
+    assert redact("my licence plate AB12 CDE was scanned") == "my licence plate [ID-NUMBER] was scanned"
+    for text in ("Kennzeichen der Sendung", "Kennzeichen 1234", "Bitte das Kennzeichen ändern"):
+        assert redact(text) == text
+
+
 def test_cards_need_a_valid_checksum():
     assert redact("Karte 4111 1111 1111 1111") == "Karte [CARD]"
     assert redact("Sendungsnummer 1234 5678 9012 3456") == "Sendungsnummer 1234 5678 9012 3456"

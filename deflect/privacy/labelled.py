@@ -1,4 +1,5 @@
-"""Values recognised by their label: customer/contract/order/invoice numbers, dates of birth, tax and ID numbers.
+"""Values recognised by their label: customer/contract/order/invoice numbers, dates of birth, tax and ID numbers,
+licence plates.
 
 Only the value is reported ("Kundennummer 77773" → "Kundennummer [CUSTOMER-ID]"): the label tells the
 reader what was there, which keeps a redacted ticket useful. A number without a label is left alone unless
@@ -92,6 +93,11 @@ _ID_RULES: list[tuple[str, str, Callable[[str], bool] | None]] = [
      r"[A-Z]{2}[ ]?\d{2}[ ]?\d{2}[ ]?\d{2}[ ]?[A-D]", None),
     (r"führerschein[-\s]?(?:nummer|nr\b\.?)|driver'?s?[ ]licen[cs]e(?:[ ](?:number|no\b\.?))?",
      r"(?=[A-Z]*\d)[A-Z0-9]{8,12}", None),
+    # a vehicle's plate names its keeper: British "AB12 CDE", German "M-AB 1234" / "B XY 123E", Austrian "W-12345A"
+    (r"(?:kfz-?|auto-?|amtliche[sn]?[ ])?kennzeichen|nummernschild|licen[cs]e[ ]plate(?:[ ](?:number|no\b\.?))?"
+     r"|number[ ]plate|registration[ ](?:number|plate|no\b\.?)|\breg(?:istration)?\.?[ ]no\b\.?",
+     r"[A-Z]{2}\d{2}[ ]?[A-Z]{3}|[A-ZÄÖÜ]{1,3}[- ]?[A-Z]{1,2}[- ]?[1-9]\d{0,3}[EH]?|[A-Z]{1,2}[- ]\d{1,5}[A-Z]{1,2}",
+     None),
 ]
 # Where a checksum confirms the value, a few words may stand between label and value ("USt-IdNr. der
 # Firma: DE 136 695 976"); without one, the value must follow the label directly.
@@ -157,7 +163,8 @@ def find_birth_dates(text: str) -> list[Finding]:
 
 
 def find_id_numbers(text: str) -> list[Finding]:
-    """Tax IDs, tax and VAT numbers, ID card, passport, social security and driving licence numbers."""
+    """Tax IDs, tax and VAT numbers, ID card, passport, social security and driving licence numbers, and
+    licence plates."""
     out: list[Finding] = []
     if not any(ch.isdigit() for ch in text):
         return out  # every ID number holds a digit
