@@ -113,3 +113,22 @@ def test_metrics_over_workers_sighup_reload_and_json_logs(demo_home, tmp_path):
         proc.terminate()
         proc.wait(timeout=60)
     assert proc.returncode == 0
+
+
+def test_ctrl_c_while_the_worker_boots_stops_at_once(demo_home, tmp_path):
+    """Ctrl-C reaches the whole process group; a worker still importing torch must not hold the stop
+    for gunicorn's graceful timeout (30 s)."""
+    log = tmp_path / "serve.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEFLECT_")}
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(DEFLECT), "serve", "--home", str(demo_home), "--port", str(_port())],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait(lambda: "Booting worker" in log.read_text(errors="replace"), 120, "a worker", proc, log)
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert "SIGKILL" not in log.read_text(errors="replace")

@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable
 
@@ -70,6 +71,11 @@ def _warm(app, who: str = "") -> None:
 
 
 def _post_fork(server, worker) -> None:
+    # Until gunicorn sets the worker's own handlers (after this hook), a stop signal met the master's
+    # handlers copied by fork and was lost: Ctrl-C in the first seconds waited the graceful timeout (30 s)
+    # for a worker still importing torch. A worker that serves nothing yet may just go.
+    for stop in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
+        signal.signal(stop, lambda *_: os._exit(0))
     limit_threads()
 
 
