@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 import urllib.request
 from pathlib import Path
@@ -171,13 +172,14 @@ def test_a_german_browser_gets_the_report_and_the_console_in_german(server, page
     page.fill("#api-key", _key(store, "admin"))
     page.click("#key-form button")
     sync_api.expect(page.locator("#key-status")).to_have_text("gespeichert")
-    sync_api.expect(page.locator("#kpis .kpi-label").first).to_have_text("Abfangquote")
+    sync_api.expect(page.locator("#kpis .kpi-label").first).to_have_text("Self-Service-Quote")
     page.select_option("#status-filter", "")
     row = page.locator("#gaps-body tr[data-topic]").first
     sync_api.expect(row).to_be_visible(timeout=120_000)
     badges = page.locator("#gaps-body .badge").all_text_contents()
-    assert badges and set(badges) <= {"neu", "geplant", "beantwortet", "verworfen", "überfällig"}, badges
+    assert badges and set(badges) <= {"neu", "geplant", "abgedeckt", "verworfen", "überfällig"}, badges
     sync_api.expect(page.locator("#gaps-built")).to_contain_text("Bericht vom")
+    assert re.search(r"Bericht vom \d\d\.\d\d\.\d{4} \d\d:\d\d UTC", page.locator("#gaps-built").text_content())
     sync_api.expect(page.locator("#experiment-title")).to_contain_text("letzte 30 Tage")
     assert page.locator("html").get_attribute("lang") == "de"
     # the switch to English, and the links of an English page keep its language
@@ -186,14 +188,14 @@ def test_a_german_browser_gets_the_report_and_the_console_in_german(server, page
     page.get_by_role("link", name="Agent console").click()
     sync_api.expect(page.locator("h1")).to_have_text("Agent console")
     page.click("#lang-switch")
-    sync_api.expect(page.locator("h1")).to_have_text("Agenten-Konsole")
+    sync_api.expect(page.locator("h1")).to_have_text("Agentenkonsole")
     page.fill("#api-key", _key(store, "agent"))
     page.click("#key-form button")
     page.fill("#body", "Guten Tag, heute morgen war meine Zeitung wieder nicht im Briefkasten.")
     page.click("#suggest-btn")
     sync_api.expect(page.locator("#agent-articles .hit a").first).to_have_text(GERMAN_TITLE)
     sync_api.expect(page.locator("#agent-articles .choose").first).to_have_text("Diesen Artikel verwenden")
-    sync_api.expect(page.locator("#decision")).to_contain_text("sichere Antwort")
+    sync_api.expect(page.locator("#decision")).to_contain_text("eindeutige Antwort")
 
 
 def test_agent_console_shows_what_the_customer_already_did(server, page, store):

@@ -121,16 +121,18 @@ def test_agent_and_report_pages(client):
 
 
 def test_the_console_speaks_the_browsers_language_or_the_one_asked_for(client):
-    german = client.get("/report", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.8"}).get_data(as_text=True)
+    response = client.get("/report", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.8"})
+    german = response.get_data(as_text=True)
     assert '<html lang="de">' in german and "<h1>Inhaltsbericht</h1>" in german
-    assert "Abgefangene Anfragen" in german and 'id="lang-switch">English</a>' in german
+    assert "Themen ohne Artikel" in german and 'id="lang-switch">English</a>' in german
+    assert "Accept-Language" in response.headers["Vary"]   # a cache keeps the two languages apart
     english = client.get("/report?lang=en", headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
     assert "<h1>Content report</h1>" in english and 'href="/agent?lang=en"' in english   # links keep it
     other = client.get("/agent", headers={"Accept-Language": "fr-FR,fr"}).get_data(as_text=True)
     assert '<html lang="en">' in other and "<h1>Agent console</h1>" in other
     # the scripts' words travel as JSON in the page (data, not code: the CSP allows scripts from files only)
     data = re.search(r'<script type="application/json" id="console-text">(.*?)</script>', german).group(1)
-    assert json.loads(data)["nav_agent"] == "Agenten-Konsole"
+    assert json.loads(data)["nav_agent"] == "Agentenkonsole"
 
 
 def test_every_console_text_the_pages_use_exists_in_both_languages():
@@ -146,6 +148,10 @@ def test_every_console_text_the_pages_use_exists_in_both_languages():
     used |= {f"status_{s}" for s in ("new", "planned", "covered", "dismissed")}
     used |= {f"trend_{d}" for d in ("rising", "new", "falling", "steady")}
     used |= {f"example_{s}" for s in ("ticket", "inquiry")}
+    used |= {f"lang_{s}" for s in ("de", "en")}
+    used |= {f"channel_{s}" for s in ("email", "contact_form", "phone", "chat", "widget")}
+    used |= {f"inferred_{s}" for s in ("neighbours", "url", "id", "title", "text")}
+    used |= {f"template_{s}" for s in ("greeting", "closing", "fallback")}
     assert used - set(TEXTS) == set()
     assert set(TEXTS) - used == set(), "texts no page uses"
     for key, (english, german) in TEXTS.items():

@@ -344,10 +344,12 @@ def report():
     return console_page("report.html")
 
 
-def console_page(template: str) -> str:
+def console_page(template: str):
     """A console page in the console's language (``console_text``): its words for the template and,
     as JSON in the page, for the scripts; links keep a language chosen with ``?lang=``."""
     lang = console_lang()
     asked = lang if request.args.get("lang") else None
-    return render_template(template, lang=lang, t=console_texts(lang), asked_lang=asked,
-                           other_lang=LANGS[1 - LANGS.index(lang)])
+    response = current_app.make_response(render_template(template, lang=lang, t=console_texts(lang), asked_lang=asked,
+                                                          other_lang=LANGS[1 - LANGS.index(lang)]))
+    response.vary.add("Accept-Language")   # a cache must not hand one team's language to the other
+    return response

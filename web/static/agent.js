@@ -28,13 +28,15 @@
     return frag;
   }
 
-  function score(x) { return typeof x === "number" ? x.toFixed(2) : ""; }
+  function score(x) { return typeof x === "number" ? C.num(x, 2) : ""; }
 
   function sourceLabel(src) {
     if (!src) return "";
     if (src.type === "article") return t("source_article", { title: src.title || src.id });
     if (src.type === "ticket") return t("source_ticket", { id: src.id });
-    if (src.type === "template") return t("source_template", { id: src.id || t("source_template_text") });
+    if (src.type === "template") {
+      return t("source_template", { id: src.id ? t("template_" + src.id, null, src.id) : t("source_template_text") });
+    }
     return src.type ? src.type + (src.id ? " " + src.id : "") : "";
   }
 
@@ -54,7 +56,7 @@
       if (href) li.appendChild(el("a", { href: href, target: "_blank", rel: "noopener" }, sourceLabel(src)));
       else li.appendChild(el("span", null, sourceLabel(src)));
       var excerpt = String(part.text || "").replace(/\s+/g, " ").slice(0, 140);
-      li.appendChild(el("span", { "class": "quote" }, "“" + excerpt + (part.text && part.text.length > 140 ? "…" : "") + "”"));
+      li.appendChild(el("span", { "class": "quote" }, C.quote(excerpt + (part.text && part.text.length > 140 ? "…" : ""))));
       list.appendChild(li);
     });
     var badge = $("decision");
@@ -108,7 +110,7 @@
       if (ticket.article_id) li.appendChild(el("p", { "class": "muted small" }, t("linked_article", { id: ticket.article_id })));
       else if (inferred) li.appendChild(el("p", { "class": "muted small inferred" }, t("inferred_article", {
         id: inferred.id, confidence: score(inferred.confidence),
-        source: inferred.source === "neighbours" ? t("inferred_neighbours") : t("inferred_resolution", { source: inferred.source }) })));
+        source: t("inferred_" + inferred.source, null, inferred.source) })));
       list.appendChild(li);
     });
   }
@@ -123,10 +125,11 @@
     list.textContent = "";
     if (!history) { panel.hidden = true; return; }
     $("history-summary").textContent = history.summary || t("no_history");
+    $("history-summary").lang = history.summary ? "en" : C.lang;   // the API writes its summary in English
     (history.steps || []).forEach(function (step) {
       var words = STEP_WORDS[step.action] || step.action;
-      var what = step.text ? " “" + step.text + "”" : step.title ? " “" + step.title + "”" : "";
-      if (step.action === "not_helpful" && step.title) what = " (“" + step.title + "”)";
+      var what = step.text ? " " + C.quote(step.text) : step.title ? " " + C.quote(step.title) : "";
+      if (step.action === "not_helpful" && step.title) what = " (" + C.quote(step.title) + ")";
       list.appendChild(el("li", null, words + what));
     });
     panel.hidden = false;

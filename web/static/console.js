@@ -67,7 +67,7 @@
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (!resp.ok || data.ok === false) {
           var msg = data.error || ("HTTP " + resp.status);
-          if (resp.status === 401 || resp.status === 403) msg += t("key_refused");
+          if (resp.status === 401) msg += t("key_refused");   // 403: a valid key of another scope, as said
           var err = new Error(msg);
           err.status = resp.status;
           throw err;
@@ -77,8 +77,29 @@
     });
   }
 
+  var LANG = document.documentElement.lang || "en";
+
+  /** A number as the page's language writes it ("0,75" in German), with ``digits`` decimals. */
+  function num(x, digits) {
+    if (typeof x !== "number" || isNaN(x)) return "–";
+    return x.toLocaleString(LANG, { minimumFractionDigits: digits || 0, maximumFractionDigits: digits || 0 });
+  }
+
   function pct(x) {
-    return x === null || x === undefined || isNaN(x) ? "–" : Math.round(x * 100) + " %";
+    return x === null || x === undefined || isNaN(x) ? "–" : num(Math.round(x * 100)) + " %";
+  }
+
+  /** An ISO date ("2026-04-01", or a time "2026-04-01T09:30...") as the page's language writes it. */
+  function date(iso) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?/.exec(String(iso || ""));
+    if (!m) return String(iso || "");
+    var day = LANG === "de" ? m[3] + "." + m[2] + "." + m[1] : m[1] + "-" + m[2] + "-" + m[3];
+    return m[4] ? day + " " + m[4] + ":" + m[5] : day;
+  }
+
+  /** A quotation in the page's language's marks. */
+  function quote(text) {
+    return LANG === "de" ? "„" + text + "“" : "“" + text + "”";
   }
 
   function initKeyForm(onChange) {
@@ -97,5 +118,5 @@
   }
 
   window.deflectConsole = { api: api, el: el, getKey: getKey, setKey: setKey, pct: pct,
-    safeHref: safeHref, initKeyForm: initKeyForm, link: link, t: t, lang: document.documentElement.lang || "en" };
+    safeHref: safeHref, initKeyForm: initKeyForm, link: link, t: t, lang: LANG, num: num, date: date, quote: quote };
 })();

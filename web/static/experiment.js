@@ -15,9 +15,9 @@
   function renderHoldout(h) {
     var box = $("holdout");
     box.textContent = "";
-    box.appendChild(el("p", { "class": "holdout-meaning" }, h.meaning));
+    box.appendChild(el("p", { "class": "holdout-meaning", lang: "en" }, h.meaning));   // the API's words
     var dl = el("dl", { "class": "holdout-figures" });
-    var points = function (x) { return (x * 100).toFixed(1); };
+    var points = function (x) { return C.num(x * 100, 1); };
     [[T("rate_shown"), rate(h.shown)], [T("rate_holdout"), rate(h.holdout)],
       [T("difference"), h.difference ? T("difference_value", { value: points(h.difference.value),
         low: points(h.difference.ci95[0]), high: points(h.difference.ci95[1]) }) : "–"],
@@ -39,7 +39,7 @@
     rows.forEach(function (r) {
       var tr = el("tr");
       [r.title || r.article_id, r.shown, r.found_answer, r.not_helpful, r.contacted_anyway, r.contacted_after_helpful]
-        .forEach(function (v, i) { tr.appendChild(el(i ? "td" : "th", i ? { "class": "num" } : { scope: "row" }, String(v))); });
+        .forEach(function (v, i) { tr.appendChild(el(i ? "td" : "th", i ? { "class": "num" } : { scope: "row" }, i ? C.num(v) : String(v))); });
       body.appendChild(tr);
     });
   }

@@ -82,7 +82,7 @@
     var innerH = H - PAD.t - PAD.b, innerW = W - PAD.l - PAD.r;
     var x = function (i) { return PAD.l + (days.length === 1 ? innerW / 2 : (i / (days.length - 1)) * innerW); };
     var y = function (v) { return PAD.t + innerH - v * innerH; };
-    axes(root, days, [{ y: y(0), label: "0%" }, { y: y(0.5), label: "50%" }, { y: y(1), label: "100%" }]);
+    axes(root, days, [{ y: y(0), label: C.pct(0) }, { y: y(0.5), label: C.pct(0.5) }, { y: y(1), label: C.pct(1) }]);
     var d = "", prev = -2;
     points.forEach(function (p) { d += (p.i === prev + 1 ? " L" : " M") + x(p.i).toFixed(1) + " " + y(p.v).toFixed(1); prev = p.i; });
     var area = svg("path", { d: d.trim(), "class": "line " + cls });
@@ -111,9 +111,11 @@
     k.textContent = "";
     k.appendChild(kpi(T("deflection_rate"), C.pct(t.deflection_rate), T("kpi_deflection_note")));
     k.appendChild(kpi(T("helpful_rate"), C.pct(t.helpful_rate), T("kpi_helpful_note", { yes: t.helpful || 0, no: t.not_helpful || 0 })));
-    k.appendChild(kpi(T("kpi_no_answer"), C.pct(t.no_answer_rate), T("kpi_no_answer_note", { none: t.no_answer || 0, inquiries: t.inquiries || 0 })));
-    k.appendChild(kpi(T("kpi_inquiries"), String(t.inquiries || 0), T("kpi_sessions", { sessions: t.sessions || 0 })));
-    k.appendChild(kpi(T("kpi_contacted"), String(t.contacted_support || 0), T("kpi_contacted_note")));
+    // the rate leaves the held-out inquiries out (they were shown nothing); so does its note
+    k.appendChild(kpi(T("kpi_no_answer"), C.pct(t.no_answer_rate), T("kpi_no_answer_note",
+      { none: C.num(t.no_answer || 0), inquiries: C.num((t.inquiries || 0) - (t.held_out || 0)) })));
+    k.appendChild(kpi(T("kpi_inquiries"), C.num(t.inquiries || 0), T("kpi_sessions", { sessions: C.num(t.sessions || 0) })));
+    k.appendChild(kpi(T("kpi_contacted"), C.num(t.contacted_support || 0), T("kpi_contacted_note")));
     k.appendChild(kpi(T("kpi_suggest"), C.pct(t.suggest_rate), T("kpi_suggest_note", { suggested: t.suggested || 0 })));
     var days = m.days || [];
     volumeChart($("chart-volume"), days);
@@ -131,8 +133,9 @@
   }
 
   // -- gaps (the fields of deflect.gaps.model.Topic / NotFound / Run) --------------------------
-  function counts(obj) {
-    return Object.keys(obj || {}).map(function (k) { return k + " " + obj[k]; }).join(" · ");
+  /** "E-Mail 13 · Widget 12": each key named by the text ``prefix + key`` where the page has one. */
+  function counts(obj, prefix) {
+    return Object.keys(obj || {}).map(function (k) { return T(prefix + k, null, k) + " " + obj[k]; }).join(" · ");
   }
 
   function trendText(tr) {
@@ -215,15 +218,15 @@
     var src = el("td", { "class": "small" });
     src.appendChild(el("div", null, sourceText(t.sources)));
     if (t.sources) {
-      src.appendChild(el("div", { "class": "muted" }, T("languages", { list: counts(t.sources.languages) })));
-      src.appendChild(el("div", { "class": "muted" }, counts(t.sources.channels)));
+      src.appendChild(el("div", { "class": "muted" }, T("languages", { list: counts(t.sources.languages, "lang_") })));
+      src.appendChild(el("div", { "class": "muted" }, counts(t.sources.channels, "channel_")));
     }
     tr.appendChild(src);
     var near = t.nearest_article;
     var nearTd = el("td", { "class": "small" });
     if (near) {
       nearTd.appendChild(el("a", { href: C.link("/articles/" + encodeURIComponent(near.id)), target: "_blank", rel: "noopener" }, near.title));
-      nearTd.appendChild(el("span", { "class": "score" }, near.score.toFixed(2)));
+      nearTd.appendChild(el("span", { "class": "score" }, C.num(near.score, 2)));
     } else nearTd.textContent = "–";
     tr.appendChild(nearTd);
     tr.appendChild(el("td", { "class": "suggested" }, t.suggested_title || ""));
@@ -235,7 +238,7 @@
     tr.appendChild(st);
     var owner = el("td", { "class": "small" });
     if (t.owner) owner.appendChild(el("div", null, t.owner));
-    if (t.due) owner.appendChild(el("div", { "class": t.overdue ? "due overdue-text" : "due muted" }, T("due", { date: t.due })));
+    if (t.due) owner.appendChild(el("div", { "class": t.overdue ? "due overdue-text" : "due muted" }, T("due", { date: C.date(t.due) })));
     tr.appendChild(owner);
     var actions = el("td", { "class": "actions" });
     var label = topicLabel(t);
@@ -323,7 +326,8 @@
         if (topics[i].id === resp.topic.id) topics[i] = resp.topic;
       }
       renderGaps();
-      status(T("topic_now", { id: id, status: T("status_" + body.status, null, body.status) }));
+      status(body.status === "new" ? T("topic_reopened", { id: id }) :
+        T("topic_now", { id: id, status: T("status_" + body.status, null, body.status) }));
     }, function (err) {
       if (refused && refused(err)) return;
       if (errorBox) errorBox.textContent = err.message; else status(err.message, true);
@@ -347,7 +351,7 @@
     var past = due && due < today();
     if (past && pastConfirmed !== due) {
       pastConfirmed = due;
-      $("plan-error").textContent = T("past_due", { date: due });
+      $("plan-error").textContent = T("past_due", { date: C.date(due) });
       $("plan-submit").textContent = T("plan_anyway");
       return;
     }
@@ -357,7 +361,7 @@
     patch(current.id, body, $("plan-dialog"), $("plan-error"), function (err) {
       if (err.status !== 422 || body.force || !due || !/in the past/.test(err.message)) return false;
       pastConfirmed = due;
-      $("plan-error").textContent = err.message + T("past_due_confirm");
+      $("plan-error").textContent = T("past_due", { date: C.date(due) });
       $("plan-submit").textContent = T("plan_anyway");
       return true;
     });
@@ -396,8 +400,8 @@
 
   // -- loading ------------------------------------------------------------------------------
   function load() {
-    if (!C.getKey()) { status(T("enter_admin_key"), true); }
-    else status(T("loading"));
+    if (!C.getKey()) { status(T("enter_admin_key"), true); return Promise.resolve(); }
+    status(T("loading"));
     var days = $("days").value;
     $("experiment-days").textContent = days;   // the experiment and the outcomes follow the period too
     var errors = [];
@@ -422,7 +426,7 @@
       state.report = r;
       renderGaps();
       renderNotFound(r.not_found);
-      $("gaps-built").textContent = (r.generated_at ? T("report_of", { time: r.generated_at.replace("T", " ").slice(0, 16) }) : "") +
+      $("gaps-built").textContent = (r.generated_at ? T("report_of", { time: C.date(r.generated_at) }) : "") +
         (building() ? (r.generated_at ? " · " : "") + T("report_building") : "") +
         (r.run && r.run.state === "failed" ? " · " + T("run_failed", { error: r.run.error }) : "");
       if (building() && !polling) polling = setTimeout(pollRun, 2000);

@@ -19,7 +19,7 @@
       head.appendChild(el("strong", null, inc.topic_id + ": " + (inc.title || inc.label || "")));
       head.appendChild(el("span", { "class": "count" }, T("incident_count", { count: inc.count, baseline: inc.baseline })));
       card.appendChild(head);
-      card.appendChild(el("p", { "class": "sub small" }, T("incident_since", { time: String(inc.started_at).replace("T", " ").slice(0, 16) }) +
+      card.appendChild(el("p", { "class": "sub small" }, T("incident_since", { time: C.date(inc.started_at) }) +
         (inc.fix_kind ? T("incident_fix", { kind: KINDS[inc.fix_kind] || inc.fix_kind }) : "")));
       inc.notices.forEach(function (n) {
         var texts = Object.keys(n.texts).map(function (k) { return k + ": " + n.texts[k]; }).join(" · ");
@@ -27,8 +27,8 @@
           seen: n.sessions_seen, no_contact: n.sessions_no_contact })));
       });
       var form = el("form", { "class": "notice-form" });
-      var de = el("input", { maxlength: "500", placeholder: "Hinweis (de)", "aria-label": T("notice_de") });
-      var en = el("input", { maxlength: "500", placeholder: "Notice (en)", "aria-label": T("notice_en") });
+      var de = el("input", { maxlength: "500", placeholder: T("notice_de"), "aria-label": T("notice_de") });
+      var en = el("input", { maxlength: "500", placeholder: T("notice_en"), "aria-label": T("notice_en") });
       var ends = el("input", { type: "datetime-local", "aria-label": T("notice_ends") });
       var err = el("span", { "class": "status error", role: "alert" });
       form.appendChild(de); form.appendChild(en); form.appendChild(ends);
@@ -74,7 +74,12 @@
         });
         select.addEventListener("change", function () {
           C.api("/api/v1/gaps/" + encodeURIComponent(t.id) + "/kind", { method: "PUT", body: { kind: select.value } })
-            .then(function (resp) { t.fix = resp.fix; renderKinds(topics); });
+            .then(function (resp) { t.fix = resp.fix; renderKinds(topics); }, function (err) {
+              select.value = kind;   // not changed: the select shows the kind the topic still has
+              var s = $("report-status");
+              s.textContent = err.message;
+              s.className = "status error";
+            });
         });
         row.appendChild(select);
         col.appendChild(row);
