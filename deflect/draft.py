@@ -28,7 +28,7 @@ TEMPLATES = {
     "en": {
         "greeting": "Hello,",
         "link": "You can find more details in our help center: {url}",
-        "fallback": "thank you for your message. We are looking into it and will get back to you as soon "
+        "fallback": "Thank you for your message. We are looking into it and will get back to you as soon "
                     "as possible.",
         "closing": "If you have any further questions, we are happy to help.\n\nKind regards\n{signature}",
         "signature": "Your customer service team",
@@ -52,6 +52,26 @@ def article_excerpt(body: str, max_chars: int = 1200) -> str:
     while chosen and chosen[-1].endswith(":") and len(chosen) > 1:
         chosen.pop()
     return "\n\n".join(chosen)
+
+
+# German letters go on in lower case after "Guten Tag," unless the first word is a noun or the polite "Sie"
+# ("das tut uns leid", "wir haben ...", but "Sie können ...", "E-Paper ..."): the words that are neither.
+_GERMAN_LOWER = frozenset(
+    "das der die den dem des dies diese dieser dieses diesen ein eine einen einem einer wir es ich er man bitte so "
+    "um wenn falls damit dafür dazu leider gerne gern danke vielen herzlichen hier unter in im mit auf für bei nach "
+    "zum zur am an von vom aus sobald da dann ja nein natürlich selbstverständlich auch alle jede jeder jedes kein "
+    "keine nur bis ab über seit wie was wo wann warum ob gut schön zunächst zuerst".split())
+
+
+def after_greeting(text: str, language: str) -> str:
+    """``text`` as the paragraph after the draft's greeting line: in German its first word in lower case
+    where it is no noun nor "Sie", in English capitalised."""
+    word = text.split(maxsplit=1)[0] if text.strip() else ""
+    if language == "de" and word[:1].isupper() and word.rstrip(",.!:;").lower() in _GERMAN_LOWER:
+        return text[:len(text) - len(text.lstrip())] + text.lstrip()[0].lower() + text.lstrip()[1:]
+    if language != "de" and word[:1].islower():
+        return text[:len(text) - len(text.lstrip())] + text.lstrip()[0].upper() + text.lstrip()[1:]
+    return text
 
 
 def _template(name: str, text: str) -> dict:
@@ -116,6 +136,7 @@ def build_draft(language: str, article: Article | None = None, ticket: dict | No
         parts.append({"text": redact(reply_core(ticket["resolution"])), "source": source})
     else:
         parts.append(_template("fallback", t["fallback"]))
+    parts[1]["text"] = after_greeting(parts[1]["text"], "de" if language == "de" else "en")
     parts.append(_template("closing", t["closing"].format(signature=signature or t["signature"])))
     draft = {"text": "\n\n".join(p["text"] for p in parts), "parts": parts}
     if article is not None and article.language and article.language != language:

@@ -74,6 +74,18 @@ def test_build_draft_parts_cite_sources():
     assert build_draft("fr")["text"].startswith("Hello,")  # unknown languages fall back to English
 
 
+def test_the_paragraph_after_the_greeting_is_written_as_a_letter_goes_on():
+    # German: lower case after "Guten Tag," unless a noun or the polite "Sie"; English: a capital
+    sorry = Article(id="a", title="Zeitung fehlt", body="Das tut uns leid! Wir liefern nach.", language="de")
+    assert build_draft("de", article=sorry)["text"].startswith("Guten Tag,\n\ndas tut uns leid!")
+    polite = Article(id="b", title="Abo kündigen", body="Sie können online kündigen.", language="de")
+    assert build_draft("de", article=polite)["text"].startswith("Guten Tag,\n\nSie können")
+    ticket = {"id": "T-8", "subject": "Refund", "resolution": "we refunded the last issue."}
+    assert build_draft("en", ticket=ticket)["text"].startswith("Hello,\n\nWe refunded")
+    assert build_draft("en")["text"].startswith("Hello,\n\nThank you for your message.")
+    assert build_draft("de")["text"].startswith("Guten Tag,\n\nvielen Dank")
+
+
 def test_a_draft_from_a_ticket_quotes_the_agents_answer_without_its_greeting_and_sign_off():
     ticket = {"id": "T-7", "subject": "Zeitung fehlt",
               "resolution": "Guten Tag Herr Müller,\n\nwir haben die Zeitung nachgeliefert.\n\n"
