@@ -29,9 +29,11 @@
       var form = el("form", { "class": "notice-form" });
       var de = el("input", { maxlength: "500", placeholder: T("notice_de"), "aria-label": T("notice_de") });
       var en = el("input", { maxlength: "500", placeholder: T("notice_en"), "aria-label": T("notice_en") });
-      var ends = el("input", { type: "datetime-local", "aria-label": T("notice_ends") });
+      var ends = el("input", { type: "datetime-local" });
+      var endsLabel = el("label", { "class": "notice-ends small" }, T("notice_ends") + " ");
+      endsLabel.appendChild(ends);   // a visible name: the browser shows only its date pattern in the field
       var err = el("span", { "class": "status error", role: "alert" });
-      form.appendChild(de); form.appendChild(en); form.appendChild(ends);
+      form.appendChild(de); form.appendChild(en); form.appendChild(endsLabel);
       form.appendChild(el("button", { type: "submit", "class": "btn" }, T("publish_notice")));
       form.appendChild(err);
       form.addEventListener("submit", function (ev) {
