@@ -15,7 +15,11 @@ from deflect.privacy import Redactor, default_redactor
 from deflect.privacy import lexicon as lx
 from deflect.text import markdown_units
 
-LANGUAGE_NAMES = {"de": "German", "en": "English"}
+# The agent's words about a draft, in the agent's language (the draft itself is in the customer's).
+LANGUAGE_NAMES = {"en": {"de": "German", "en": "English"}, "de": {"de": "Deutsch", "en": "Englisch"}}
+CHECK = {"en": "The article is in {article}, the customer wrote in {customer}: translate its answer before sending.",
+         "de": "Der Artikel ist auf {article}, der Kunde schrieb auf {customer}: Übersetzen Sie die Antwort vor "
+               "dem Senden."}
 TEMPLATES = {
     "de": {
         "greeting": "Guten Tag,",
@@ -141,7 +145,13 @@ def build_draft(language: str, article: Article | None = None, ticket: dict | No
     draft = {"text": "\n\n".join(p["text"] for p in parts), "parts": parts}
     if article is not None and article.language and article.language != language:
         # the greeting and closing follow the customer, the answer is the article's own text
-        draft["check"] = (f"The article is in {LANGUAGE_NAMES.get(article.language, article.language)}, the "
-                          f"customer wrote in {LANGUAGE_NAMES.get(language, language)}: translate its answer "
-                          "before sending.")
+        draft["check"] = language_check(article.language, language)
     return draft
+
+
+def language_check(article_language: str, customer_language: str, agent_language: str = "en") -> str:
+    """What the agent must do before sending a draft whose article is in another language than the
+    customer wrote, in ``agent_language``."""
+    names = LANGUAGE_NAMES.get(agent_language, LANGUAGE_NAMES["en"])
+    return CHECK.get(agent_language, CHECK["en"]).format(article=names.get(article_language, article_language),
+                                                         customer=names.get(customer_language, customer_language))

@@ -163,6 +163,9 @@ SETTINGS: tuple[Setting, ...] = (
             "(unset: the agent console's drafts link the article's page on this service, and notes keep the path)."),
     Setting("draft_signature", None, _text, "DRAFT_SIGNATURE", "--draft-signature",
             "Name under the closing of agent drafts (unset: \"customer service team\" in the draft's language)."),
+    Setting("agent_language", "auto", _choice("auto", "de", "en"), "AGENT_LANGUAGE", "--agent-language",
+            "Language of the notes deflect writes into the help desk for agents (the draft inside follows the "
+            "customer): auto (the ticket's), de or en."),
     Setting("draft_ticket_min_score", None, _number(0.0, 1.0), "DRAFT_TICKET_MIN_SCORE", "--draft-ticket-min-score",
             "Similarity (0-1) a resolved ticket needs for its resolution to become the agent draft where no article "
             "is confident (unset: never; a resolution was written to another customer and may promise what was done "
@@ -277,8 +280,8 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | No
 # What one help center of a tenants instance may set for itself in its home's ``deflect.env``: what its
 # customers and agents see (another brand's address and signature, its own site's origin) and where its
 # incidents go. The others belong to the process (workers, limits, logs) or to the CLI's runs.
-HELP_CENTER_SETTINGS = ("widget_origins", "help_center_url", "draft_signature", "draft_ticket_min_score",
-                        "incident_hook_url", "suggest_floor", "holdout", "metrics_key")
+HELP_CENTER_SETTINGS = ("widget_origins", "help_center_url", "draft_signature", "agent_language",
+                        "draft_ticket_min_score", "incident_hook_url", "suggest_floor", "holdout", "metrics_key")
 
 
 def help_center_config(path: str | os.PathLike) -> dict[str, Any]:

@@ -93,7 +93,9 @@ def test_zammad_note_has_articles_tickets_and_draft_within_two_seconds(tmp_path,
         note = desk.notes[0]
         assert note["content_type"] == "text/html"
         assert "Wie kündige ich mein Abo?" in note["body"] and "/hilfe/kuendigung/abo" in note["body"]
-        assert "Draft reply" in note["body"] and "Guten Tag" in note["body"]
+        # a German ticket gets the note's words in German (agent_language auto), the draft too
+        assert "Antwortentwurf:" in note["body"] and "Vorgeschlagene Artikel:" in note["body"]
+        assert "Guten Tag" in note["body"] and "Draft reply" not in note["body"]
 
 
 def test_a_note_the_help_desk_failed_is_posted_on_a_later_try_and_an_unconfirmed_one_is_not_counted(

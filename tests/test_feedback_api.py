@@ -149,9 +149,15 @@ def test_agent_and_note_show_what_the_customer_already_did(tmp_path):
     assert client.post("/api/v1/agent/suggest", json={"body": "Still locked out"}, headers=agent).get_json()[
         "history"] is None
     with app.app_context():
-        note = compose_note(fake, "Login", "Still locked out", NoteOptions(), log_channel=None,
+        note = compose_note(fake, "Login", "Still locked out", NoteOptions(language="en"), log_channel=None,
                             history=session_history(fake.store, ["cust-1"]))
     assert "The customer already:" in note.markdown and "said not helpful" in note.html
+    # a German team's note (agent_language de): its words and the customer's steps in German
+    with app.app_context():
+        note = compose_note(fake, "Login", "Still locked out", NoteOptions(language="de"), log_channel=None,
+                            history=session_history(fake.store, ["cust-1"]))
+    assert "**Bisher im Widget:** suchte „forgot password" in note.markdown and "fand es nicht hilfreich" in note.html
+    assert "Antwortentwurf:" in note.markdown and "The customer already" not in note.markdown
     # the help desk shows the note on its own site: article links there carry the help center's address
     with app.app_context():
         note = compose_note(fake, "Login", "I forgot my password", NoteOptions(help_center_url="https://hilfe.example.de/"),

@@ -9,9 +9,10 @@ import html
 import uuid
 from dataclasses import dataclass
 
-from deflect.draft import absolute_url, build_draft, draft_ticket
+from deflect.draft import absolute_url, build_draft, draft_ticket, language_check
 from deflect.engine import Engine, Suggestion
 from deflect.errors import NotFoundError
+from deflect.feedback.history import summary
 from deflect.formats import Inquiry
 from deflect.privacy import Redactor, default_redactor
 from deflect.text import clip
@@ -27,6 +28,20 @@ class NoteOptions:
     help_center_url: str | None = None
     signature: str | None = None
     ticket_min_score: float | None = None   # unset: a resolution never becomes the draft
+    language: str | None = None             # the note's words (de, en); unset: the ticket's language
+
+
+# The note's own words, for the agent (the draft inside it is in the customer's language).
+WORDS = {
+    "en": {"already": "The customer already:", "answer": "answer found",
+           "suggest": "no confident answer, these articles might help", "no_answer": "no confident answer",
+           "confidence": "confidence", "articles": "Suggested articles:", "none": "(none)",
+           "tickets": "Similar resolved tickets:", "check": "Check before sending:", "draft": "Draft reply:"},
+    "de": {"already": "Bisher im Widget:", "answer": "passender Artikel gefunden",
+           "suggest": "keine eindeutige Antwort, diese Artikel könnten helfen", "no_answer": "keine eindeutige Antwort",
+           "confidence": "Konfidenz", "articles": "Vorgeschlagene Artikel:", "none": "(keine)",
+           "tickets": "Ähnliche gelöste Tickets:", "check": "Vor dem Senden prüfen:", "draft": "Antwortentwurf:"},
+}
 
 
 @dataclass
@@ -61,52 +76,61 @@ def compose_note(engine: Engine, subject: str, text: str, options: NoteOptions,
     ticket = draft_ticket(tickets, options.ticket_min_score)
     draft = build_draft(s.language, article=article, ticket=ticket, base_url=options.help_center_url,
                         signature=options.signature, redactor=redactor)
-    done = (history or {}).get("summary") or ""
+    language = options.language or (s.language if s.language in WORDS else "en")
+    done = summary((history or {}).get("steps") or [], language)
     base_url = options.help_center_url
-    check = draft.get("check", "")
-    return Note(html=_history_html(done) + _html(s, tickets, draft["text"], base_url, check),
-                markdown=_history_markdown(done) + _markdown(s, tickets, draft["text"], base_url, check), suggestion=s)
+    check = language_check(article.language, s.language, language) if draft.get("check") and article else ""
+    w = WORDS[language]
+    return Note(html=_history_html(done, w) + _html(s, tickets, draft["text"], base_url, check, w),
+                markdown=_history_markdown(done, w) + _markdown(s, tickets, draft["text"], base_url, check, w),
+                suggestion=s)
 
 
-def _history_markdown(done: str) -> str:
-    return f"**The customer already:** {done}\n\n" if done else ""
+def _history_markdown(done: str, w: dict) -> str:
+    return f"**{w['already']}** {done}\n\n" if done else ""
 
 
-def _history_html(done: str) -> str:
-    return f"<p><strong>The customer already:</strong> {html.escape(done)}</p>" if done else ""
+def _history_html(done: str, w: dict) -> str:
+    return f"<p><strong>{w['already']}</strong> {html.escape(done)}</p>" if done else ""
 
 
-def _verdict(s: Suggestion) -> str:
-    what = {"answer": "answer found", "suggest": "no confident answer, these articles might help"}.get(
-        s.decision, "no confident answer")
-    return f"deflect: {what} (confidence {s.confidence:.0%})"
+def _number(x: float, digits: int, w: dict) -> str:
+    text = f"{x:.{digits}f}"
+    return text.replace(".", ",") if w is WORDS["de"] else text
 
 
-def _markdown(s: Suggestion, tickets: list[dict], draft: str, base_url: str | None, check: str = "") -> str:
-    lines = [f"**{_verdict(s)}**", "", "Suggested articles:"]
+def _verdict(s: Suggestion, w: dict) -> str:
+    what = w.get(s.decision, w["no_answer"])
+    return f"deflect: {what} ({w['confidence']} {_number(s.confidence * 100, 0, w)} %)"
+
+
+def _markdown(s: Suggestion, tickets: list[dict], draft: str, base_url: str | None, check: str, w: dict) -> str:
+    score = lambda x: _number(x, 2, w)  # noqa: E731
+    lines = [f"**{_verdict(s, w)}**", "", w["articles"]]
     links = [(a, absolute_url(a.url, base_url)) for a in s.articles]
-    lines += [f"{i}. [{a.title}]({url})  ({a.score:.2f})" if url else f"{i}. {a.title}  ({a.score:.2f})"
-              for i, (a, url) in enumerate(links, 1)] or ["(none)"]
+    lines += [f"{i}. [{a.title}]({url})  ({score(a.score)})" if url else f"{i}. {a.title}  ({score(a.score)})"
+              for i, (a, url) in enumerate(links, 1)] or [w["none"]]
     if tickets:
-        lines += ["", "Similar resolved tickets:"]
-        lines += [f"- {t['id']}: {clip(t['subject'], 80)} → {clip(t['resolution'], 160)}  ({t['score']:.2f})"
+        lines += ["", w["tickets"]]
+        lines += [f"- {t['id']}: {clip(t['subject'], 80)} → {clip(t['resolution'], 160)}  ({score(t['score'])})"
                   for t in tickets]
-    lines += ["", *([f"**Check before sending:** {check}", ""] if check else []), "Draft reply:", "", draft]
+    lines += ["", *([f"**{w['check']}** {check}", ""] if check else []), w["draft"], "", draft]
     return "\n".join(lines)
 
 
-def _html(s: Suggestion, tickets: list[dict], draft: str, base_url: str | None, check: str = "") -> str:
+def _html(s: Suggestion, tickets: list[dict], draft: str, base_url: str | None, check: str, w: dict) -> str:
     e = html.escape
+    score = lambda x: _number(x, 2, w)  # noqa: E731
     links = [(a, absolute_url(a.url, base_url)) for a in s.articles]
-    items = "".join(f'<li><a href="{e(url)}">{e(a.title)}</a> ({a.score:.2f})</li>' if url
-                    else f"<li>{e(a.title)} ({a.score:.2f})</li>" for a, url in links) or "<li>(none)</li>"
-    parts = [f"<p><strong>{e(_verdict(s))}</strong></p>", f"<p>Suggested articles:</p><ol>{items}</ol>"]
+    items = "".join(f'<li><a href="{e(url)}">{e(a.title)}</a> ({score(a.score)})</li>' if url
+                    else f"<li>{e(a.title)} ({score(a.score)})</li>" for a, url in links) or f"<li>{w['none']}</li>"
+    parts = [f"<p><strong>{e(_verdict(s, w))}</strong></p>", f"<p>{w['articles']}</p><ol>{items}</ol>"]
     if tickets:
         rows = "".join(f"<li>{e(t['id'])}: {e(clip(t['subject'], 80))} → {e(clip(t['resolution'], 160))} "
-                       f"({t['score']:.2f})</li>" for t in tickets)
-        parts.append(f"<p>Similar resolved tickets:</p><ul>{rows}</ul>")
+                       f"({score(t['score'])})</li>" for t in tickets)
+        parts.append(f"<p>{w['tickets']}</p><ul>{rows}</ul>")
     body = "".join(f"<p>{e(p).replace(chr(10), '<br>')}</p>" for p in draft.split("\n\n"))
     if check:
-        parts.append(f"<p><strong>Check before sending:</strong> {e(check)}</p>")
-    parts.append(f"<p>Draft reply:</p><blockquote>{body}</blockquote>")
+        parts.append(f"<p><strong>{w['check']}</strong> {e(check)}</p>")
+    parts.append(f"<p>{w['draft']}</p><blockquote>{body}</blockquote>")
     return "".join(parts)

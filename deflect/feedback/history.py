@@ -9,9 +9,13 @@ from deflect.store.feedback import ticket_sessions
 from deflect.text import clip
 
 MAX_STEPS = 30
-PHRASES = {"searched": "searched '{text}'", "shown": "was shown '{title}'", "read": "read '{title}'",
-           "helpful": "said '{title}' helped", "not_helpful": "said not helpful",
-           "contacted": "contacted support"}
+PHRASES = {
+    "en": {"searched": "searched '{text}'", "shown": "was shown '{title}'", "read": "read '{title}'",
+           "helpful": "said '{title}' helped", "not_helpful": "said not helpful", "contacted": "contacted support"},
+    "de": {"searched": "suchte „{text}“", "shown": "bekam „{title}“ angezeigt", "read": "las „{title}“",
+           "helpful": "fand „{title}“ hilfreich", "not_helpful": "fand es nicht hilfreich",
+           "contacted": "kontaktierte den Support"},
+}
 
 
 def session_history(store: Store, sessions: list[str], redactor: Redactor | None = None) -> dict:
@@ -64,7 +68,9 @@ def _collapse(steps: list[dict]) -> list[dict]:
     return out
 
 
-def summary(steps: list[dict]) -> str:
-    """The steps in words: "searched 'Zeitung nass', was shown 'Nasse Zeitung', said not helpful"."""
-    return ", ".join(PHRASES[s["action"]].format(text=s.get("text", ""), title=s.get("title", ""))
-                     for s in steps if s["action"] in PHRASES)
+def summary(steps: list[dict], language: str = "en") -> str:
+    """The steps in words: "searched 'Zeitung nass', was shown 'Nasse Zeitung', said not helpful" (in
+    ``language``, de or en, for the agent who reads it)."""
+    phrases = PHRASES.get(language, PHRASES["en"])
+    return ", ".join(phrases[s["action"]].format(text=s.get("text", ""), title=s.get("title", ""))
+                     for s in steps if s["action"] in phrases)

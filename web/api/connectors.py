@@ -27,9 +27,11 @@ def inbox() -> Inbox:
             found = current_app.extensions.get(EXT)
             if found is None:
                 config, db_path, redactor = current_app.config, get_home().database, get_redactor()
+                language = config.get("AGENT_LANGUAGE", "auto")
                 options = NoteOptions(help_center_url=config.get("HELP_CENTER_URL"),
                                       signature=config.get("DRAFT_SIGNATURE"),
-                                      ticket_min_score=config.get("DRAFT_TICKET_MIN_SCORE"))
+                                      ticket_min_score=config.get("DRAFT_TICKET_MIN_SCORE"),
+                                      language=None if language == "auto" else language)
                 found = Inbox(get_deflector(), lambda: open_store(db_path, redactor=redactor), options,
                               redactor, write_lock())
                 current_app.extensions[EXT] = found

@@ -124,8 +124,9 @@
     var list = $("history-steps");
     list.textContent = "";
     if (!history) { panel.hidden = true; return; }
-    $("history-summary").textContent = history.summary || t("no_history");
-    $("history-summary").lang = history.summary ? "en" : C.lang;   // the API writes its summary in English
+    // the API writes its summary in English: another language reads the steps below, in its own words
+    var known = (history.steps || []).length > 0;
+    $("history-summary").textContent = !known ? t("no_history") : C.lang === "en" ? history.summary || "" : "";
     (history.steps || []).forEach(function (step) {
       var words = STEP_WORDS[step.action] || step.action;
       var what = step.text ? " " + C.quote(step.text) : step.title ? " " + C.quote(step.title) : "";
