@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import openpyxl
-from browser_support import BROWSER_MARKS, GERMAN_QUESTION, GERMAN_TITLE, ask, session_of, sync_api
+from browser_support import BROWSER_MARKS, GERMAN_ARTICLE, GERMAN_QUESTION, GERMAN_TITLE, ask, session_of, sync_api
 
 pytestmark = BROWSER_MARKS
 
@@ -196,6 +196,18 @@ def test_a_german_browser_gets_the_report_and_the_console_in_german(server, page
     sync_api.expect(page.locator("#agent-articles .hit a").first).to_have_text(GERMAN_TITLE)
     sync_api.expect(page.locator("#agent-articles .choose").first).to_have_text("Diesen Artikel verwenden")
     sync_api.expect(page.locator("#decision")).to_contain_text("eindeutige Antwort")
+    # an English customer answered from a German article: the API's English check is said in the page's
+    # language (the demo answers English questions from its English articles, so the answer is planted)
+    planted = {"ok": True, "id": "i-1", "decision": "answer", "confidence": 0.9, "language": "en", "tickets": [],
+               "articles": [{"id": GERMAN_ARTICLE, "title": GERMAN_TITLE, "url": None, "score": 0.8,
+                             "language": "de", "snippet": ""}], "history": None,
+               "draft": {"text": "Hello,", "parts": [], "check": "The article is in German, the customer wrote in "
+                                                              "English: translate its answer before sending."}}
+    page.route("**/api/v1/agent/suggest", lambda route: route.fulfill(json=planted))
+    page.fill("#body", "My newspaper did not arrive today")
+    page.click("#suggest-btn")
+    sync_api.expect(page.locator("#draft-check")).to_have_text(
+        "Der Artikel ist auf Deutsch, der Kunde schrieb auf Englisch: Übersetzen Sie die Antwort vor dem Senden.")
 
 
 def test_agent_console_shows_what_the_customer_already_did(server, page, store):

@@ -39,6 +39,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "suggest": ("Suggest", "Antwort vorschlagen"),
     "draft_title": ("Draft reply", "Antwortentwurf"),
     "draft_text": ("Draft reply text", "Text des Antwortentwurfs"),
+    "draft_check": ("The article is in {article}, the customer wrote in {customer}: translate its answer before "
+                    "sending.",
+                    "Der Artikel ist auf {article}, der Kunde schrieb auf {customer}: Übersetzen Sie die Antwort vor "
+                    "dem Senden."),
     "copy_draft": ("Copy draft", "Entwurf kopieren"),
     "sources": ("Sources", "Quellen"),
     "history_title": ("What the customer already did", "Bisherige Schritte des Kunden im Widget"),

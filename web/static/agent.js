@@ -65,7 +65,11 @@
       (typeof result.confidence === "number" ? " · " + Math.round(result.confidence * 100) + " %" : "");
     badge.className = "badge " + verdict[1];
     var check = $("draft-check");
-    check.textContent = (draft && draft.check) || "";
+    // the API words the language check in English; the page says it in its own language
+    var first = (result.articles || [])[0];
+    check.textContent = !(draft && draft.check) ? "" : C.lang === "en" || !first ? draft.check :
+      t("draft_check", { article: t("lang_" + first.language, null, first.language),
+        customer: t("lang_" + result.language, null, result.language) });
     check.hidden = !check.textContent;
     $("draft-panel").hidden = false;
   }
