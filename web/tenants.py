@@ -91,6 +91,8 @@ def root_app(apps: dict[str, Flask], listed: bool = False) -> Flask:
     def healthz():
         return jsonify({"ok": True, "tenants": len(apps)})
 
+    logged: dict[str, list[str]] = {"reasons": []}
+
     @root.get("/readyz")
     def readyz():
         """Ready while any tenant is (its index loaded, its store answering), naming those that are not;
@@ -104,8 +106,11 @@ def root_app(apps: dict[str, Flask], listed: bool = False) -> Flask:
             if response.status_code != 200:
                 reasons.append(f"{name}: {states[name].get('error')}")
         down = len(reasons)
+        if reasons != logged["reasons"]:   # said once when it changes, not on every poll of a load balancer
+            logged["reasons"] = reasons
+            if reasons:
+                log.warning("deflect: help centers not ready: %s", "; ".join(reasons))
         if reasons and not listed:
-            log.warning("deflect: help centers not ready: %s", "; ".join(reasons))
             reasons = [f"{down} of {len(apps)} help centers (named in the log, or here with tenants_root=list)"]
         if down and down == len(apps):
             return error_response("not ready: " + "; ".join(reasons), 503, headers={"Retry-After": "5"})
