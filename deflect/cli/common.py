@@ -11,6 +11,11 @@ from deflect.errors import DeflectError
 from deflect.home import Home
 
 
+def click_error(exc: DeflectError) -> click.ClickException:
+    """A library error as the CLI tells it: the message, then how to fix it."""
+    return click.ClickException(str(exc) + (f"\nHint: {exc.hint}" if exc.hint else ""))
+
+
 def home_option(fn=None, *, create: bool = True, one_home: bool = True):
     """``--home DIR`` (default: the ``home`` setting, ``$DEFLECT_HOME``, else the current directory) and
     ``--database URL`` (default: ``$DEFLECT_DATABASE_URL``, else the home's SQLite file); the command gets
@@ -34,7 +39,7 @@ def home_option(fn=None, *, create: bool = True, one_home: bool = True):
                 if create:
                     resolved.ensure()
             except DeflectError as exc:
-                raise click.ClickException(str(exc) + (f"\nHint: {exc.hint}" if exc.hint else "")) from exc
+                raise click_error(exc) from exc
             return fn(*args, home=resolved, **kwargs)
         return wrapper
     return decorate(fn) if fn is not None else decorate
@@ -52,7 +57,7 @@ def sub_home_option(fn):
             try:
                 ctx.obj = {"home": Home.resolve(sub_home, ctx.obj["home"].database_url if ctx.obj else None)}
             except DeflectError as exc:
-                raise click.ClickException(str(exc) + (f"\nHint: {exc.hint}" if exc.hint else "")) from exc
+                raise click_error(exc) from exc
         return fn(*args, **kwargs)
     return wrapper
 
@@ -92,7 +97,7 @@ def friendly(fn):
         try:
             return fn(*args, **kwargs)
         except DeflectError as exc:
-            raise click.ClickException(str(exc) + (f"\nHint: {exc.hint}" if exc.hint else "")) from exc
+            raise click_error(exc) from exc
         except sqlite3.OperationalError as exc:
             if "full" not in str(exc) and "disk I/O" not in str(exc):
                 raise
