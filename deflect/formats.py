@@ -106,6 +106,9 @@ class Ticket:
     # The customer's own name, e-mail and phone as the export gives them: removed from the ticket's
     # text before it is stored, and never stored themselves.
     customer: tuple[str, ...] = ()
+    # Who the customer is (the help desk's customer id, else the e-mail address): stored only hashed, so
+    # that an erasure by customer finds the ticket.
+    customer_ref: str | None = None
 
     @property
     def resolved(self) -> bool:
@@ -124,6 +127,7 @@ class Ticket:
         row = asdict(self)
         row.pop("line")
         row.pop("customer")
+        row.pop("customer_ref")
         return row
 
 
@@ -345,7 +349,16 @@ def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
         status=field_of("status"),
         source=where, line=line,
         customer=tuple(v for v in map(field_of, CUSTOMER_FIELDS) if v),
+        customer_ref=_customer_ref(obj) or field_of("customer_email"),
     )
+
+
+def _customer_ref(obj: dict) -> str | None:
+    """The help desk's ``customer_id``, text or a number (the tickets API checks it where it is wrong)."""
+    value = obj.get("customer_id")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return str(value).strip(SPACE) or None
 
 
 def parse_inquiry(obj: dict, where: str = "<input>", line: int | None = None,

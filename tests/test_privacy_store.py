@@ -176,6 +176,29 @@ def test_erase_one_customer_on_request(tmp_path):
     assert runner.invoke(cli, ["privacy", "erase", "--home", str(home)]).exit_code == 2
 
 
+def test_erase_by_email_finds_the_tickets_of_an_export(tmp_path):
+    """A help desk's CSV export names the customer by e-mail (or id) only: an erasure by that address
+    finds their tickets, whatever its case, and no other customer's."""
+    home = tmp_path / "home"
+    export = tmp_path / "tickets.csv"
+    export.write_text("id;subject;body;resolution;customer_name;customer_email\n"
+                      "RZ-1;Zeitung fehlt;Heute keine Zeitung, Anna Schäfer;Nachgeliefert.;Anna Schäfer;"
+                      "anna.schaefer@example.de\n"
+                      "RZ-2;Abo;Abo kündigen bitte;Gekündigt.;Bernd Roth;bernd@example.de\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest", str(export), "--home", str(home)]).exit_code == 0
+    store = Store(Home.resolve(home).database)
+    stored = store.db.execute("select customer from tickets order by id").fetchall()
+    assert all(r[0] and "@" not in r[0] for r in stored)   # kept hashed, never the address itself
+    assert "Schäfer" not in str(dict(store.get_tickets(["RZ-1"])["RZ-1"]))
+    store.close()
+    r = runner.invoke(cli, ["privacy", "erase", "--customer", "Anna.Schaefer@Example.de", "--home", str(home)])
+    assert r.exit_code == 0 and "tickets: 1 row(s) erased" in r.output, r.output
+    store = Store(Home.resolve(home).database)
+    assert sorted(store.get_tickets(["RZ-1", "RZ-2"])) == ["RZ-2"]
+    store.close()
+
+
 def test_erase_reaches_every_copy_of_the_customers_texts(tmp_path):
     """What the agent pasted from their ticket, a search still waiting in the spool, the cached vectors and
     the gap report's examples go with the customer; an e-mail address is matched whatever its case."""

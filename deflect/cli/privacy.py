@@ -100,8 +100,9 @@ def erase(sessions, customers, tickets, dry_run: bool, home: Home):
     found = _rows(counts, "would go" if dry_run else "erased")
     if not found:
         click.echo("Nothing stored for them."
-                   + ("\nA customer id is known to deflect only where a ticket was sent with it (the tickets API's "
-                      "customer_id); tickets from exports and connectors are found by --ticket, widget searches by "
+                   + ("\nA customer is known to deflect only where a ticket named them: the tickets API's "
+                      "customer_id, an export's customer_id or customer_email column (ingested since this release); "
+                      "tickets from connectors and older exports are found by --ticket, widget searches by "
                       "--session." if customers else ""))
     else:
         click.echo(found)

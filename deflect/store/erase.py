@@ -51,6 +51,9 @@ def find_customer(store: Store, sessions: Iterable[str] = (), customers: Iterabl
         rows = store.db.execute(f"select session, ticket_id from contacts where {where}", params).fetchall()
         sessions |= {r[0] for r in rows if r[0]}
         tickets |= {r[1] for r in rows if r[1]}
+    if hashes:   # tickets that came in an export name their customer themselves
+        tickets |= {r[0] for r in store.db.execute(f"select id from tickets where customer in ({_marks(hashes)})",
+                                                    hashes)}
     s, t = sorted(sessions), sorted(tickets)
     where, params = _any_of([("session", s), ("ticket_id", t)])   # an agent's inquiry holds its ticket's text
     found = store.db.execute(f"select id, text from inquiries where {where}", params).fetchall() if where else []
