@@ -281,8 +281,20 @@ def test_licence_plates_after_their_label():
     assert redact("Kfz-Kennzeichen: B XY 123E") == "Kfz-Kennzeichen: [ID-NUMBER]"
     assert redact("Kennzeichen: W-12345A") == "Kennzeichen: [ID-NUMBER]"
     assert redact("my licence plate AB12 CDE was scanned") == "my licence plate [ID-NUMBER] was scanned"
-    for text in ("Kennzeichen der Sendung", "Kennzeichen 1234", "Bitte das Kennzeichen ändern"):
+    # a few words may stand between the label and a plate, whose shape is its own
+    assert redact("Kennzeichen des Zustellers: MYK-Z 4711.") == "Kennzeichen des Zustellers: [ID-NUMBER]."
+    assert redact("Kennzeichen vom Zustellerauto ist MYK-Z 4711") == "Kennzeichen vom Zustellerauto ist [ID-NUMBER]"
+    for text in ("Kennzeichen der Sendung", "Kennzeichen 1234", "Bitte das Kennzeichen ändern",
+                 "das Kennzeichen steht im Brief"):
         assert redact(text) == text
+
+
+def test_a_writer_who_introduces_themselves():
+    assert redact("Guten Tag, hier schreibt Jürgen aus Weißenthurm.") == \
+        "Guten Tag, hier schreibt [NAME] aus Weißenthurm."
+    assert redact("Hallo, hier meldet sich Petra Neumann wegen der Zeitung") == \
+        "Hallo, hier meldet sich [NAME] wegen der Zeitung"
+    assert redact("Hier schreibt die Redaktion") == "Hier schreibt die Redaktion"
 
 
 def test_cards_need_a_valid_checksum():

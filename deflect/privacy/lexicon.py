@@ -44,7 +44,8 @@ NAME_INTROS = ("mein name ist", "mein name lautet", "ich heiße", "ich heisse", 
                "ich bin's", "it's me", "meine daten:", "kontaktdaten:", "absender:", "von:", "from:")
 # Need extra evidence (a known given name, or two capitalised words): "ich bin Abonnent", "Kunde: Möchte
 # keine Beilagen mehr" and "Anruf Kundin: Kreuzworträtsel fehlt" are no names.
-WEAK_INTROS = ("ich bin", "i am", "i'm", "this is", "hier ist", "hier spricht", "kunde", "kundin", "customer",
+WEAK_INTROS = ("ich bin", "i am", "i'm", "this is", "hier ist", "hier spricht", "hier schreibt", "es schreibt",
+               "hier meldet sich", "es meldet sich", "kunde", "kundin", "customer",
                "client", "abonnent", "abonnentin", "subscriber", "leser", "leserin")
 NAME_LABELS = _words("""kontoinhaber kontoinhaberin inhaber inhaberin empfänger empfängerin ansprechpartner
     ansprechpartnerin absender absenderin cardholder holder contact recipient mutter vater
