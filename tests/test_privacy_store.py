@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from fakes import FakeDeflector
 
 from deflect.cli import cli
-from deflect.formats import Inquiry, Ticket
+from deflect.formats import Article, Inquiry, Ticket
 from deflect.home import Home
 from deflect.privacy import Redactor
 from deflect.store import Store
@@ -99,8 +99,15 @@ def test_privacy_scan_and_scrub(tmp_path):
         report = {"id": "G-0001", "first_seen": "2026-11-02T08:00:00+00:00", "members": 5,
                   "examples": ["Zeitung fehlt seit Montag. Viele Grüße\nKlaus Berger"],
                   "evidence": {"share": 0.07727272727272727, "hard_share": 0.0925351582119538}}
-        store.db.execute("insert into gap_topics (id, status, representative, report) values ('G-0001', 'new', ?, ?)",
+        store.db.execute("insert into gap_topics (id, status, representative, report, owner) values "
+                         "('G-0001', 'new', ?, ?, 'Jana Krüger')",
                          ["Zeitung fehlt, Klaus Berger, Tel. 0171 1234567", json.dumps(report)])
+    # the help center's own article with its hotline and address, and the team's plan history
+    store.upsert_articles([Article(id="kontakt", title="Kontakt", body="Rufen Sie uns an: 0800 123 4567, "
+                                   "Rheinblick Zeitung, Hafenstraße 3, 56068 Koblenz", language="de")])
+    with store.db.transaction():
+        store.db.execute("insert into gap_events (topic_id, at, action, detail) values ('G-0001', "
+                         "'2026-12-01T00:00:00+00:00', 'plan', ?)", [json.dumps({"owner": "Tim Becker"})])
     store.close()
     runner = CliRunner()
     r = runner.invoke(cli, ["privacy", "scan", "--home", str(home), "--fail"])
@@ -117,6 +124,9 @@ def test_privacy_scan_and_scrub(tmp_path):
     assert r.exit_code == 0 and "deflect index" in r.output
     r = runner.invoke(cli, ["privacy", "scan", "--home", str(home), "--fail"])
     assert r.exit_code == 0 and "No personal data found." in r.output
+    # the published article is listed apart, not counted; the team's own names are no customer data
+    assert "Not counted: the published articles" in r.output and "articles.body: 1 row(s)" in r.output
+    assert "gap_topics.owner" not in r.output and "gap_events" not in r.output
     store = Store(Home.resolve(home).database)
     assert store.db["inquiries"].get("i1")["page"] == "https://hilfe.example/s"
     from deflect.store.core import page_location

@@ -44,14 +44,23 @@ def scan(as_json: bool, examples: int, fail: bool, home: Home):
         click.echo("No personal data found.")
     else:
         click.echo(f"{report['total']} finding(s): " + ", ".join(f"{k} {n}" for k, n in report["kinds"].items()))
-        for column, entry in report["columns"].items():
-            kinds = ", ".join(f"{k} {n}" for k, n in entry["kinds"].items())
-            click.echo(f"  {column}: {entry['rows']} row(s), {kinds}")
-            for example in entry["examples"]:
-                click.echo(f"    row {example['row']}: {example['kind']} {example['text']}")
+        _echo_columns(report["columns"])
         click.echo("Redact what is stored with `deflect privacy scrub`.")
+    if report["published"] and not as_json:
+        click.echo("Not counted: the published articles, the help center's own texts (scrub leaves them as "
+                   "written). Its own hotline, addresses and mail domain belong in DEFLECT_PRIVACY_ALLOW; "
+                   "anything else here is worth a look:")
+        _echo_columns(report["published"])
     if fail and report["total"]:
         raise SystemExit(1)
+
+
+def _echo_columns(columns: dict) -> None:
+    for column, entry in columns.items():
+        kinds = ", ".join(f"{k} {n}" for k, n in entry["kinds"].items())
+        click.echo(f"  {column}: {entry['rows']} row(s), {kinds}")
+        for example in entry["examples"]:
+            click.echo(f"    row {example['row']}: {example['kind']} {example['text']}")
 
 
 @privacy.command()

@@ -14,12 +14,17 @@ from .redact import Redactor, default_redactor
 
 # Tables that hold no customer text (or only hashes and vectors).
 INTERNAL_TABLES = frozenset({"_migrations", "embeddings", "settings", "api_keys"})
-# The free-text columns of the known tables; ``None``: every TEXT column.
+# The help center's own published texts: its hotline, addresses and mail domain are no customer's data.
+# Their finds are reported apart (``published``), not counted, since scrub leaves articles as written.
+PUBLISHED_TABLES = frozenset({"articles"})
+# The free-text columns of the known tables; ``None``: every TEXT column. The team's own words about a
+# topic (its owner, a dismissal's reason, the plan history) are not customer texts.
 KNOWN_COLUMNS: dict[str, tuple[str, ...] | None] = {
     "tickets": ("subject", "body", "resolution"),
     "inquiries": ("text", "page"),
     "labelled_questions": ("text",),
-    "gap_topics": None,
+    "gap_topics": ("label", "title", "keywords", "representative", "report", "members"),
+    "gap_events": (),
 }
 # In other tables, columns with these names hold ids, hashes, timestamps and enums, not free text.
 _TECHNICAL = re.compile(
@@ -108,10 +113,11 @@ def scan(db: Any, redactor: Redactor | None = None, limit_examples: int = 3) -> 
     """Count personal data per ``table.column`` and per kind across the database's text columns.
 
     Returns ``{"tables": {table: {"rows", "rows_with_findings", "columns"}}, "columns": {"table.column":
-    {"findings", "rows", "kinds", "examples", "row_ids"}}, "kinds": {kind: n}, "total": n}``.
+    {"findings", "rows", "kinds", "examples", "row_ids"}}, "kinds": {kind: n}, "total": n, "published":
+    {"table.column": ...}}``: the published articles' finds apart, in neither ``kinds`` nor ``total``.
     """
     redactor = redactor or default_redactor()
-    report: dict = {"tables": {}, "columns": {}, "kinds": {}, "total": 0}
+    report: dict = {"tables": {}, "columns": {}, "kinds": {}, "total": 0, "published": {}}
     kinds_total: Counter[str] = Counter()
     for table in _tables(db):
         columns = _columns(db, table)
@@ -147,9 +153,11 @@ def scan(db: Any, redactor: Redactor | None = None, limit_examples: int = 3) -> 
         report["tables"][table] = {"rows": rows, "rows_with_findings": flagged, "columns": columns}
         for column, entry in stats.items():
             if entry["findings"]:
-                kinds_total.update(entry["kinds"])
+                published = table in PUBLISHED_TABLES
+                if not published:
+                    kinds_total.update(entry["kinds"])
                 entry["kinds"] = dict(sorted(entry["kinds"].items()))
-                report["columns"][f"{table}.{column}"] = entry
+                report["published" if published else "columns"][f"{table}.{column}"] = entry
     report["kinds"] = dict(sorted(kinds_total.items()))
     report["total"] = sum(kinds_total.values())
     return report
