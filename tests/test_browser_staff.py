@@ -181,6 +181,18 @@ def test_a_german_browser_gets_the_report_and_the_console_in_german(server, page
     sync_api.expect(page.locator("#gaps-built")).to_contain_text("Bericht vom")
     assert re.search(r"Bericht vom \d\d\.\d\d\.\d{4} \d\d:\d\d UTC", page.locator("#gaps-built").text_content())
     sync_api.expect(page.locator("#experiment-title")).to_contain_text("letzte 30 Tage")
+    # the content team builds the report again from the page (a run like `deflect gaps --rebuild`)
+    last = store.db.execute("select coalesce(max(id), 0) from gap_runs").fetchone()[0]
+    page.click("#rebuild")
+
+    def rebuilt() -> bool:
+        return store.db.execute("select count(*) from gap_runs where id > ? and trigger = 'api' and state = 'done'",
+                                [last]).fetchone()[0] > 0
+    deadline = time.monotonic() + 120
+    while not rebuilt() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert rebuilt()
+    sync_api.expect(page.locator("#rebuild")).to_be_enabled()
     assert page.locator("html").get_attribute("lang") == "de"
     # the switch to English, and the links of an English page keep its language
     page.click("#lang-switch")

@@ -243,6 +243,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "loading": ("Loading…", "Wird geladen…"),
     "metrics_failed": ("metrics: {error}", "Kennzahlen: {error}"),
     "gaps_failed": ("gaps: {error}", "Themen: {error}"),
+    "rebuild": ("Build again", "Neu erstellen"),
+    "rebuild_title": ("Build the report of uncovered topics again from today's inquiries and tickets (it is built "
+                      "again after each index build)",
+                      "Den Bericht der Themen ohne Artikel aus den heutigen Anfragen und Tickets neu erstellen (das "
+                      "geschieht auch nach jedem Indexaufbau)"),
     "report_of": ("Report of {time} UTC", "Bericht vom {time} UTC"),
     "report_building": ("a new report is being built…", "ein neuer Bericht wird erstellt…"),
     "run_failed": ("the last run failed: {error}", "der letzte Lauf ist fehlgeschlagen: {error}"),

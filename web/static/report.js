@@ -441,6 +441,13 @@
     }, function (err) { polling = null; status(err.message, true); });
   }
 
+  // a run of its own: the report is otherwise built again after each index build
+  $("rebuild").addEventListener("click", function () {
+    $("rebuild").disabled = true;
+    C.api("/api/v1/gaps/runs", { method: "POST", body: {} }).then(loadGaps, function (err) {
+      status(err.message, true);
+    }).then(function () { $("rebuild").disabled = false; });
+  });
   $("days").addEventListener("change", load);
   $("reload").addEventListener("click", load);
   $("status-filter").addEventListener("change", renderGaps);
