@@ -149,7 +149,7 @@ def test_every_console_text_the_pages_use_exists_in_both_languages():
     used |= {f"trend_{d}" for d in ("rising", "new", "falling", "steady")}
     used |= {f"example_{s}" for s in ("ticket", "inquiry")}
     used |= {f"lang_{s}" for s in ("de", "en")}
-    used |= {f"channel_{s}" for s in ("email", "contact_form", "phone", "chat", "widget")}
+    used |= {f"channel_{s}" for s in ("email", "contact_form", "phone", "chat", "widget", "agent")}
     used |= {f"inferred_{s}" for s in ("neighbours", "url", "id", "title", "text")}
     used |= {f"template_{s}" for s in ("greeting", "closing", "fallback")}
     assert used - set(TEXTS) == set()

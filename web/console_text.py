@@ -213,6 +213,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "channel_phone": ("phone", "Telefon"),
     "channel_chat": ("chat", "Chat"),
     "channel_widget": ("widget", "Widget"),
+    "channel_agent": ("agent console", "Agentenkonsole"),
     "example_ticket": ("ticket", "Ticket"),
     "example_inquiry": ("inquiry", "Anfrage"),
     "status_new": ("new", "neu"),
