@@ -312,8 +312,9 @@ def test_purge_keeps_the_help_pages_traffic_for_the_retention_period_only(tmp_pa
 def test_customer_ids_are_hashed_with_the_stores_own_key(tmp_path):
     """A customer number cannot be found again by hashing every number in turn; a store that hashed
     customer ids before keys keeps recognising them."""
-    from deflect.store.feedback import HASH_KEY, one_way_hash, record_contact
+    from deflect.store.feedback import record_contact
     from deflect.store.feedback_schema import m_feedback_003
+    from deflect.store.hashing import HASH_KEY, one_way_hash
 
     store = Store(Home.resolve(tmp_path / "a").database)
     key = store.get_setting(HASH_KEY)

@@ -24,7 +24,8 @@ from deflect.engine import Engine
 from deflect.index.learned import LearnedBoost, LearningParams
 from deflect.privacy import without_placeholders
 from deflect.store import Store
-from deflect.store.feedback import add_evidence, evidence_rows, hash_key, one_way_hash
+from deflect.store.feedback import add_evidence, evidence_rows
+from deflect.store.hashing import hash_key, one_way_hash
 from deflect.store.service import get_inquiry
 
 log = logging.getLogger(__name__)

@@ -26,6 +26,7 @@ from deflect.store.connectors_schema import CONNECTORS_MIGRATIONS
 from deflect.store.database import Database, DatabaseErrors, RowNotFound, SQLiteDatabase, is_url
 from deflect.store.feedback_schema import FEEDBACK_MIGRATIONS
 from deflect.store.gaps import GAPS_MIGRATIONS
+from deflect.store.hashing import customer_key, hash_key, one_way_hash
 from deflect.store.labelled import LABELLED_MIGRATIONS
 from deflect.store.links_schema import LINKS_MIGRATIONS
 from deflect.store.order_schema import ORDER_MIGRATIONS
@@ -206,7 +207,6 @@ class Store:
                        ) -> dict[str, int]:
         """Store tickets (personal data redacted); returns counts ``new``/``changed``/``unchanged``.
         ``progress`` is called with 1 per ticket redacted (an export of 50,000 tickets takes about a minute)."""
-        from deflect.store.feedback import customer_key, hash_key, one_way_hash
         counts = {"new": 0, "changed": 0, "unchanged": 0}
         existing = dict(self.db.execute("select id, content_hash from tickets").fetchall())
         now, key = utcnow(), hash_key(self)

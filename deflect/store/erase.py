@@ -17,7 +17,7 @@ from pathlib import Path
 
 from deflect.store.core import Store
 from deflect.store.database import SQLiteDatabase
-from deflect.store.feedback import customer_key, hash_key, one_way_hash
+from deflect.store.hashing import customer_key, hash_key, one_way_hash
 from deflect.store.spool import Spool
 
 

@@ -2,14 +2,13 @@
 sessions, contacts that carry a session, and the evidence deflect learns from."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import random
 import uuid
 
 from deflect.clock import iso, parse_time, utcnow, utcnow_iso
 from deflect.errors import InputError
 from deflect.store.core import Store
+from deflect.store.hashing import customer_key, hash_key, one_way_hash
 
 ARMS = ("shown", "holdout")
 CONTACT_SOURCES = ("form", "api", "connector", "widget")
@@ -17,30 +16,6 @@ CONTACT_SOURCES = ("form", "api", "connector", "widget")
 # resolved with the article are worth more than a customer's vote; "not helpful" counts against, and so
 # does "passed over": an article shown above the one a customer voted helpful (they read it and chose another).
 KIND_WEIGHTS = {"helpful": 1.0, "not_helpful": -1.0, "passed_over": -1.0, "agent_choice": 2.0, "resolved": 2.0}
-
-
-HASH_KEY = "hash_key"   # setting: the store's own key for one_way_hash (feedback_schema makes it)
-
-
-def one_way_hash(value: str, key: str = "") -> str:
-    """A stable hash of a customer id or a client address: the same customer is recognised, the id itself
-    is never stored. Keyed with the store's own ``key``, it cannot be turned back by hashing every
-    customer number or address in turn; ``""``: the shared prefix of stores made before keys."""
-    if not key:
-        return hashlib.sha256(("deflect\0" + value).encode("utf-8")).hexdigest()[:24]
-    return hmac.new(key.encode("utf-8"), value.encode("utf-8"), hashlib.sha256).hexdigest()[:24]
-
-
-def customer_key(customer: str) -> str:
-    """A customer id as it is hashed: trimmed, and an e-mail address in lower case (mail systems do not
-    tell "Anna.Berg@Example.de" from "anna.berg@example.de", and neither should an erasure)."""
-    customer = customer.strip()
-    return customer.casefold() if "@" in customer else customer
-
-
-def hash_key(store: Store) -> str:
-    """The store's key for ``one_way_hash``."""
-    return store.get_setting(HASH_KEY, "") or ""
 
 
 # -- holdout arms ---------------------------------------------------------------------------

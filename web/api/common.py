@@ -14,7 +14,7 @@ from deflect.formats import Inquiry
 from deflect.store import Store, open_store
 from deflect.store.core import inquiry_row
 from deflect.store.database import DatabaseErrors
-from deflect.store.feedback import hash_key
+from deflect.store.hashing import hash_key
 from deflect.store.service import write_feedback
 from deflect.store.spool import Spool
 from deflect.text import plain_text
