@@ -847,7 +847,16 @@ def test_gaps_report_csv_and_bad_queries(gaps_app):
     book = dict(zip(header, values, strict=True))
     assert header == next(csv.reader([lines[0]])) and book["id"] == tid and book["tickets"] == 6
     assert book["owner"] == "=HYPERLINK(\"http://evil\")" and sheet["I2"].data_type == "s"
-    for query in ("format=xml", "status=closed", "min_size=3", "period_days=7"):
+    # a German content team's workbook: its header row and the workflow's words in German, with the
+    # nearest article's title and example questions to write from
+    r = client.get("/api/v1/gaps?format=xlsx&lang=de", headers=bearer(key))
+    sheet = openpyxl.load_workbook(io.BytesIO(r.data)).active
+    header, values = (list(v) for v in sheet.values)
+    german = dict(zip(header, values, strict=True))
+    assert sheet.title == "Themen ohne Artikel" and german["Thema"] == tid and german["Status"] == "geplant"
+    assert german["Zuständig"] == "=HYPERLINK(\"http://evil\")" and german["Beispielfragen"]
+    assert book["examples"] == german["Beispielfragen"] and "nearest_title" in book
+    for query in ("format=xlsx&lang=fr", "format=xml", "status=closed", "min_size=3", "period_days=7"):
         r = client.get(f"/api/v1/gaps?{query}", headers=bearer(key))
         assert r.status_code == 400, query
     assert "POST /api/v1/gaps/runs" in r.get_json()["hint"]

@@ -302,7 +302,10 @@ PATHS = {
                        "csv: one row per topic (text/csv); xlsx: the same rows as an Excel workbook."),
                 _query("status", {"type": "string", "enum": ["open", "all", "new", "planned", "covered",
                                                              "dismissed"], "default": "open"},
-                       "Which topics to list (open = new and planned).")],
+                       "Which topics to list (open = new and planned)."),
+                _query("lang", {"type": "string", "enum": ["en", "de"], "default": "en"},
+                       "xlsx: the header row, the sheet's name and the status, trend and fix words in English "
+                       "or German (csv and json keep the field names).")],
         extra_ok={"200": {"description": "The report (JSON), or one row per topic with format=csv or xlsx.",
                           "content": {"application/json": {"schema": _ref("GapsReport")},
                                       "text/csv": {"schema": {"type": "string"}},

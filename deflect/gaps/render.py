@@ -12,7 +12,23 @@ from deflect.xlsx import to_xlsx as workbook
 CSV_FIELDS = ("id", "status", "overdue", "size", "tickets", "inquiries", "label", "suggested_title", "owner",
               "due", "languages", "channels", "first_seen", "last_seen", "this_period", "previous_period",
               "trend", "nearest_article", "nearest_score", "covered_by", "time_to_coverage_days", "customers_30d",
-              "weekly", "fix", "reason")
+              "weekly", "fix", "reason", "nearest_title", "examples")
+# The workbook a German content team opens: its header row and the workflow's words in German.
+GERMAN_HEADERS = {
+    "id": "Thema", "status": "Status", "overdue": "überfällig", "size": "Größe", "tickets": "Tickets",
+    "inquiries": "Anfragen", "label": "Stichworte", "suggested_title": "Titelvorschlag", "owner": "Zuständig",
+    "due": "Frist", "languages": "Sprachen", "channels": "Kanäle", "first_seen": "zuerst gesehen",
+    "last_seen": "zuletzt gesehen", "this_period": "dieser Zeitraum", "previous_period": "Zeitraum davor",
+    "trend": "Trend", "nearest_article": "ähnlichster Artikel (ID)", "nearest_score": "Ähnlichkeit",
+    "covered_by": "abgedeckt durch", "time_to_coverage_days": "Tage bis abgedeckt",
+    "customers_30d": "Kunden (30 Tage)", "weekly": "pro Woche", "fix": "Maßnahme", "reason": "Grund",
+    "nearest_title": "ähnlichster Artikel", "examples": "Beispielfragen",
+}
+GERMAN_VALUES = {
+    "status": {"new": "neu", "planned": "geplant", "covered": "abgedeckt", "dismissed": "verworfen"},
+    "trend": {"rising": "steigend", "new": "neu", "falling": "fallend", "steady": "gleichbleibend"},
+    "fix": {"article": "FAQ-Artikel", "product": "Produktfehler beheben", "process": "Self-Service-Funktion"},
+}
 
 
 def to_json(report: Report) -> str:
@@ -47,6 +63,7 @@ def _csv_row(t: Topic) -> dict:
         "time_to_coverage_days": "" if t.time_to_coverage_days is None else t.time_to_coverage_days,
         "customers_30d": t.cost.customers if t.cost else "", "weekly": " ".join(map(str, t.weekly)),
         "fix": t.fix.kind if t.fix else "", "reason": t.reason or "",
+        "nearest_title": near.title if near else "", "examples": " | ".join(e.text for e in t.examples[:3]),
     }
 
 
@@ -60,10 +77,20 @@ def to_csv(report: Report) -> str:
     return buf.getvalue()
 
 
-def to_xlsx(report: Report) -> bytes:
-    """The CSV's rows as an Excel workbook: opens in columns whatever the reader's locale."""
-    return workbook(CSV_FIELDS, ([_csv_row(t)[key] for key in CSV_FIELDS] for t in report.topics),
-                    sheet="Gap report")
+def to_xlsx(report: Report, language: str = "en") -> bytes:
+    """The CSV's rows as an Excel workbook: opens in columns whatever the reader's locale; its header row
+    and the workflow's words (status, trend, fix) in ``language`` (en or de)."""
+    german = language == "de"
+
+    def cells(t: Topic) -> list:
+        row = _csv_row(t)
+        if german:
+            for key, words in GERMAN_VALUES.items():
+                row[key] = words.get(row[key], row[key])
+        return [row[key] for key in CSV_FIELDS]
+
+    headers = [GERMAN_HEADERS[key] for key in CSV_FIELDS] if german else CSV_FIELDS
+    return workbook(headers, (cells(t) for t in report.topics), sheet="Themen ohne Artikel" if german else "Gap report")
 
 
 def _cut(text: str | None, width: int) -> str:

@@ -61,6 +61,9 @@ def gaps_report():
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv", "xlsx"):
         raise ApiError("'format' must be json, csv or xlsx")
+    lang = request.args.get("lang", "en")
+    if lang not in ("en", "de"):
+        raise ApiError("'lang' must be en or de")
     status = request.args.get("status", "open")
     if status not in GAP_STATUSES:
         raise ApiError("'status' must be one of: " + ", ".join(GAP_STATUSES))
@@ -72,7 +75,7 @@ def gaps_report():
     run = latest_run(store)
     if fmt in ("csv", "xlsx"):
         report = stored_report(store, statuses, members=False) or Report()
-        body, mimetype = (to_csv(report), "text/csv") if fmt == "csv" else (to_xlsx(report), XLSX_TYPE)
+        body, mimetype = (to_csv(report), "text/csv") if fmt == "csv" else (to_xlsx(report, lang), XLSX_TYPE)
         return Response(body, mimetype=mimetype,
                         headers={"Content-Disposition": f'attachment; filename="deflect-gaps.{fmt}"'})
     body = stored_report_json(store, statuses, run=run)

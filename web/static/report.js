@@ -381,7 +381,8 @@
       ev.preventDefault();
       // the topics the "Show" filter lists ("" there: all of them)
       var listed = $("status-filter").value || "all";
-      C.api("/api/v1/gaps?format=" + format + "&status=" + encodeURIComponent(listed),
+      C.api("/api/v1/gaps?format=" + format + "&status=" + encodeURIComponent(listed) +
+        (format === "xlsx" ? "&lang=" + encodeURIComponent(C.lang) : ""),
         { raw: true, accept: type }).then(function (resp) {
         return resp.blob();
       }).then(function (blob) {
