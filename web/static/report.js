@@ -134,8 +134,19 @@
 
   // -- gaps (the fields of deflect.gaps.model.Topic / NotFound / Run) --------------------------
   /** "E-Mail 13 · Widget 12": each key named by the text ``prefix + key`` where the page has one. */
+  // What exports name a channel in German or otherwise: one line each for the same channel.
+  var SAME = { telefon: "phone", anruf: "phone", kontaktformular: "contact_form", formular: "contact_form",
+    "e-mail": "email", mail: "email" };
+
   function counts(obj, prefix) {
-    return Object.keys(obj || {}).map(function (k) { return T(prefix + k, null, k) + " " + obj[k]; }).join(" · ");
+    var merged = {}, order = [];
+    Object.keys(obj || {}).forEach(function (k) {
+      var key = SAME[k.toLowerCase()] || k;
+      if (!(key in merged)) { merged[key] = 0; order.push(key); }
+      merged[key] += obj[k];
+    });
+    order.sort(function (a, b) { return merged[b] - merged[a]; });   // stable: ties keep the API's order
+    return order.map(function (k) { return T(prefix + k, null, k) + " " + merged[k]; }).join(" · ");
   }
 
   function trendText(tr) {
