@@ -106,9 +106,9 @@ class Ticket:
     # The customer's own name, e-mail and phone as the export gives them: removed from the ticket's
     # text before it is stored, and never stored themselves.
     customer: tuple[str, ...] = ()
-    # Who the customer is (the help desk's customer id, else the e-mail address): stored only hashed, so
-    # that an erasure by customer finds the ticket.
-    customer_ref: str | None = None
+    # Who the customer is (the help desk's customer id, the e-mail address): stored only hashed, so that an
+    # erasure by either finds the ticket.
+    customer_refs: tuple[str, ...] = ()
 
     @property
     def resolved(self) -> bool:
@@ -127,7 +127,7 @@ class Ticket:
         row = asdict(self)
         row.pop("line")
         row.pop("customer")
-        row.pop("customer_ref")
+        row.pop("customer_refs")
         return row
 
 
@@ -349,7 +349,7 @@ def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,
         status=field_of("status"),
         source=where, line=line,
         customer=tuple(v for v in map(field_of, CUSTOMER_FIELDS) if v),
-        customer_ref=_customer_ref(obj) or field_of("customer_email"),
+        customer_refs=tuple(v for v in (_customer_ref(obj), field_of("customer_email")) if v),
     )
 
 

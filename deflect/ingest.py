@@ -76,6 +76,15 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
     tickets = [t for t in tickets if t.resolved]
     weeks = move_to_recent(tickets, recent_as_of) if recent_as_of else 0
     report = {"article_files": len(article_files), "ticket_files": len(ticket_files)}
+    done = 0
+
+    def stored(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(done, len(tickets))
+
+    # redacted before the transaction: it holds the write lock, and the service's writes wait for it
+    prepared = store.redact_tickets(tickets, progress=stored if progress else None)
     with store.db.transaction():
         arts = store.upsert_articles(articles)
         pruned = []
@@ -83,14 +92,7 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
             pruned = sorted(store.article_ids() - {a.id for a in articles})
             for article_id in pruned:
                 store.delete_article(article_id)
-        done = 0
-
-        def stored(n: int) -> None:
-            nonlocal done
-            done += n
-            progress(done, len(tickets))
-
-        ticket_counts = store.upsert_tickets(tickets, progress=stored if progress else None)
+        ticket_counts = store.store_tickets(prepared)
     report["articles"] = {k: len(v) for k, v in arts.items()} | {"deleted": len(pruned)}
     report["deleted_articles"] = pruned
     report["unread_columns"] = unread

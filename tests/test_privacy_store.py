@@ -191,22 +191,32 @@ def test_erase_by_email_finds_the_tickets_of_an_export(tmp_path):
     finds their tickets, whatever its case, and no other customer's."""
     home = tmp_path / "home"
     export = tmp_path / "tickets.csv"
-    export.write_text("id;subject;body;resolution;customer_name;customer_email\n"
-                      "RZ-1;Zeitung fehlt;Heute keine Zeitung, Anna Schäfer;Nachgeliefert.;Anna Schäfer;"
+    export.write_text("id;subject;body;resolution;customer_id;customer_name;customer_email\n"
+                      "RZ-1;Zeitung fehlt;Heute keine Zeitung, Anna Schäfer;Nachgeliefert.;4711;Anna Schäfer;"
                       "anna.schaefer@example.de\n"
-                      "RZ-2;Abo;Abo kündigen bitte;Gekündigt.;Bernd Roth;bernd@example.de\n", encoding="utf-8")
+                      "RZ-2;Abo;Abo kündigen bitte;Gekündigt.;4712;Bernd Roth;bernd@example.de\n"
+                      "RZ-3;Zeitung nass;Zeitung war nass;Ersatz geschickt.;;Anna Schäfer;"
+                      "anna.schaefer@example.de\n", encoding="utf-8")
     runner = CliRunner()
     assert runner.invoke(cli, ["ingest", str(export), "--home", str(home)]).exit_code == 0
     store = Store(Home.resolve(home).database)
-    stored = store.db.execute("select customer from tickets order by id").fetchall()
-    assert all(r[0] and "@" not in r[0] for r in stored)   # kept hashed, never the address itself
+    stored = [r[0] for r in store.db.execute("select customer from ticket_customers")]
+    assert len(stored) == 5 and not any("@" in h or h.startswith("47") for h in stored)   # hashed, never as given
     assert "Schäfer" not in str(dict(store.get_tickets(["RZ-1"])["RZ-1"]))
     store.close()
+    # the export read again changes nothing
+    r = runner.invoke(cli, ["ingest", str(export), "--home", str(home)])
+    assert "0 new, 0 changed, 3 unchanged" in r.output, r.output
+    # asked by e-mail: both her tickets, the one that also has her customer id too
     r = runner.invoke(cli, ["privacy", "erase", "--customer", "Anna.Schaefer@Example.de", "--home", str(home)])
-    assert r.exit_code == 0 and "tickets: 1 row(s) erased" in r.output, r.output
+    assert r.exit_code == 0 and "tickets: 2 row(s) erased" in r.output, r.output
     store = Store(Home.resolve(home).database)
-    assert sorted(store.get_tickets(["RZ-1", "RZ-2"])) == ["RZ-2"]
+    assert sorted(store.get_tickets(["RZ-1", "RZ-2", "RZ-3"])) == ["RZ-2"]
+    assert store.db.execute("select count(*) from ticket_customers").fetchone()[0] == 2   # Bernd's id and address
     store.close()
+    # asked by customer id
+    r = runner.invoke(cli, ["privacy", "erase", "--customer", "4712", "--home", str(home), "--dry-run"])
+    assert "tickets: 1 row(s) would go" in r.output
 
 
 def test_erase_reaches_every_copy_of_the_customers_texts(tmp_path):

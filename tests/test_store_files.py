@@ -1,6 +1,7 @@
 """The SQLite file of a store as an admin meets it: who may read it, a full disk, a folder it cannot write."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -61,6 +62,35 @@ def test_a_transaction_that_reads_first_waits_for_another_writer_instead_of_fail
     thread.join(timeout=30)
     rows = [r[0] for r in db.execute("select x from t order by rowid")]
     assert rows == ["report", "alive"] and marked
+
+
+def test_an_ingest_redacts_before_it_takes_the_write_lock(tmp_path):
+    # redacting a large export takes a minute; the service's writes (a widget search's log row) must not
+    # wait for it behind the ingest's transaction
+    from deflect.ingest import ingest
+
+    export = tmp_path / "tickets.jsonl"
+    export.write_text("".join(json.dumps({"id": f"T-{i}", "subject": "Zeitung fehlt", "body": f"Heute nicht {i}",
+                                          "resolution": "Nachgeliefert.", "language": "de"}) + "\n"
+                              for i in range(60)), encoding="utf-8")
+    store = open_store(tmp_path / "deflect.db", check_same_thread=False)
+    redact, redacting = store.redactor.redact, threading.Event()
+
+    def slow(text, **kwargs):
+        redacting.set()
+        time.sleep(0.02)
+        return redact(text, **kwargs)
+
+    store.redactor.redact = slow
+    thread = threading.Thread(target=ingest, args=(store, [export]))
+    thread.start()
+    redacting.wait(10)
+    other = SQLiteDatabase(tmp_path / "deflect.db")
+    with other.busy_timeout(0.5):
+        with other.transaction():
+            other.execute("insert into settings (key, value) values ('probe', '1')")
+    thread.join(60)
+    assert store.counts()["tickets"] == 60
 
 
 def test_a_full_disk_is_told_as_such(tmp_path, monkeypatch):

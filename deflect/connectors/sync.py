@@ -36,8 +36,9 @@ def sync(store: Store, connector: Connector, progress: Callable[[int, dict], Non
         run["articles_new"], run["articles_changed"] = len(outcome["new"]), len(outcome["changed"])
         pages = connector.ticket_pages(load_cursor(store, name, JOB))
         for tickets, cursor in checked_pages(connector.connection, pages):
+            prepared = store.redact_tickets(tickets)   # before the transaction takes the write lock
             with store.db.transaction():
-                counts = store.upsert_tickets(tickets)
+                counts = store.store_tickets(prepared)
                 save_cursor(store, name, JOB, cursor)
             for key, value in counts.items():
                 run[f"tickets_{key}"] += value

@@ -52,8 +52,8 @@ def find_customer(store: Store, sessions: Iterable[str] = (), customers: Iterabl
         sessions |= {r[0] for r in rows if r[0]}
         tickets |= {r[1] for r in rows if r[1]}
     if hashes:   # tickets that came in an export name their customer themselves
-        tickets |= {r[0] for r in store.db.execute(f"select id from tickets where customer in ({_marks(hashes)})",
-                                                    hashes)}
+        tickets |= {r[0] for r in store.db.execute(
+            f"select ticket_id from ticket_customers where customer in ({_marks(hashes)})", hashes)}
     s, t = sorted(sessions), sorted(tickets)
     where, params = _any_of([("session", s), ("ticket_id", t)])   # an agent's inquiry holds its ticket's text
     found = store.db.execute(f"select id, text from inquiries where {where}", params).fetchall() if where else []
@@ -83,6 +83,7 @@ def erase_customer(store: Store, sessions: Iterable[str] = (), customers: Iterab
         "contacts": [("session", s), ("ticket_id", t), ("customer", hashes)],
         "widget_sessions": [("session", s)],
         "inferred_links": [("ticket_id", t)],
+        "ticket_customers": [("ticket_id", t)],
         "tickets": [("id", t)],
     }
     tables = set(store.db.table_names())

@@ -68,10 +68,10 @@ def m_feedback_005(db: Database) -> None:
 
 
 def m_feedback_006(db: Database) -> None:
-    """The hashed customer of a ticket (its export's ``customer_id`` or ``customer_email``): an erasure by
-    customer finds tickets that came in a file, not only those the tickets API linked through a contact."""
-    db["tickets"].add_column("customer", str)
-    db["tickets"].create_index(["customer"])
+    """The hashed customers a ticket names (its export's ``customer_id`` and ``customer_email``): an erasure
+    by either finds tickets that came in a file, not only those the tickets API linked through a contact."""
+    db["ticket_customers"].create({"ticket_id": str, "customer": str}, pk=("ticket_id", "customer"))
+    db["ticket_customers"].create_index(["customer"])
 
 
 FEEDBACK_MIGRATIONS = [("feedback_001_holdout_contacts_evidence", m_feedback_001),
@@ -79,4 +79,4 @@ FEEDBACK_MIGRATIONS = [("feedback_001_holdout_contacts_evidence", m_feedback_001
                        ("feedback_003_hash_key", m_feedback_003),
                        ("feedback_004_inquiries_ticket", m_feedback_004),
                        ("feedback_005_inquiries_client", m_feedback_005),
-                       ("feedback_006_tickets_customer", m_feedback_006)]
+                       ("feedback_006_ticket_customers", m_feedback_006)]
