@@ -285,7 +285,8 @@ def test_licence_plates_after_their_label():
     assert redact("Kennzeichen des Zustellers: MYK-Z 4711.") == "Kennzeichen des Zustellers: [ID-NUMBER]."
     assert redact("Kennzeichen vom Zustellerauto ist MYK-Z 4711") == "Kennzeichen vom Zustellerauto ist [ID-NUMBER]"
     for text in ("Kennzeichen der Sendung", "Kennzeichen 1234", "Bitte das Kennzeichen ändern",
-                 "das Kennzeichen steht im Brief"):
+                 "das Kennzeichen steht im Brief", "Kfz-Kennzeichen ändern ab KW 3", "Kennzeichen in Rechnung RE 2024",
+                 "Buchungskennzeichen AB 1234"):
         assert redact(text) == text
 
 

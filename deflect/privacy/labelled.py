@@ -72,10 +72,14 @@ def _plausible_birth_date(value: str) -> bool:
 
 
 # A vehicle's plate names its keeper: British "AB12 CDE", German "M-AB 1234" / "B XY 123E", Austrian "W-12345A".
-_PLATE_LABEL = (r"(?:kfz-?|auto-?|amtliche[sn]?[ ])?kennzeichen|nummernschild"
+_PLATE_LABEL = (r"(?<![\w-])(?:(?:kfz-?|auto-?|amtliche[sn]?[ ])?kennzeichen|nummernschild)"
                 r"|licen[cs]e[ ]plate(?:[ ](?:number|no\b\.?))?|number[ ]plate"
                 r"|registration[ ](?:number|plate|no\b\.?)|\breg(?:istration)?\.?[ ]no\b\.?")
 _PLATE = r"[A-Z]{2}\d{2}[ ]?[A-Z]{3}|[A-ZÄÖÜ]{1,3}[- ]?[A-Z]{1,2}[- ]?[1-9]\d{0,3}[EH]?|[A-Z]{1,2}[- ]\d{1,5}[A-Z]{1,2}"
+# A few words after the label only a plate written as one is (with its hyphen, or British): "KW 3" or
+# "RE 2024" there are a calendar week and an invoice ("Kennzeichen ändern ab KW 3").
+_PLATE_WRITTEN = (r"[A-Z]{2}\d{2}[ ]?[A-Z]{3}|[A-ZÄÖÜ]{1,3}-[A-Z]{1,2}[ -]?[1-9]\d{0,3}[EH]?"
+                  r"|[A-Z]{1,2}-\d{1,5}[A-Z]{1,2}")
 
 # (label, value shape, validator or None). A labelled value is redacted when its shape fits even if a
 # checksum fails: a mistyped tax ID is still the customer's tax ID, and the label is strong evidence.
@@ -102,14 +106,13 @@ _ID_RULES: list[tuple[str, str, Callable[[str], bool] | None]] = [
     (_PLATE_LABEL, _PLATE, None),
 ]
 # Where a checksum confirms the value, a few words may stand between label and value ("USt-IdNr. der
-# Firma: DE 136 695 976"); without one, the value must follow the label directly -- but for a plate, whose
-# shape is its own ("Kennzeichen des Zustellers: MYK-Z 4711").
+# Firma: DE 136 695 976"); without one, the value must follow the label directly -- but for a plate written
+# as one ("Kennzeichen des Zustellers: MYK-Z 4711").
 _FILLER = r"(?:[ \t]*(?:[^\W\d_]+\.?|\([^()\n]{1,20}\))){0,3}?"
-_ID_PATTERNS = [(re.compile(rf"(?i:{label})"
-                            + (_FILLER if check in (idnr.is_valid, vat.is_valid, ssn.is_valid) or label is _PLATE_LABEL
-                               else "")
+_ID_PATTERNS = [(re.compile(rf"(?i:{label})" + (_FILLER if check in (idnr.is_valid, vat.is_valid, ssn.is_valid) else "")
                             + _SEP + rf"({value})(?![\w-])"), check)
                 for label, value, check in _ID_RULES]
+_ID_PATTERNS.append((re.compile(rf"(?i:{_PLATE_LABEL}){_FILLER}{_SEP}({_PLATE_WRITTEN})(?![\w-])"), None))
 
 # Unlabelled, but distinctive and checkable: US SSN "536-90-4399", UK NI number "JG 10 37 95 B".
 _SSN_BARE = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
