@@ -71,9 +71,11 @@ def after_greeting(text: str, language: str) -> str:
     """``text`` as the paragraph after the draft's greeting line: in German its first word in lower case
     where it is no noun nor "Sie", in English capitalised."""
     word = text.split(maxsplit=1)[0] if text.strip() else ""
-    if language == "de" and word[:1].isupper() and word.rstrip(",.!:;").lower() in _GERMAN_LOWER:
+    bare = word.rstrip(",.!:;")
+    if language == "de" and word[:1].isupper() and bare.lower() in _GERMAN_LOWER:
         return text[:len(text) - len(text.lstrip())] + text.lstrip()[0].lower() + text.lstrip()[1:]
-    if language != "de" and word[:1].islower():
+    # a word of letters only, all lower case: not "iOS", a link or "www.example.com"
+    if language != "de" and bare.isalpha() and bare.islower():
         return text[:len(text) - len(text.lstrip())] + text.lstrip()[0].upper() + text.lstrip()[1:]
     return text
 
@@ -140,7 +142,9 @@ def build_draft(language: str, article: Article | None = None, ticket: dict | No
         parts.append({"text": redact(reply_core(ticket["resolution"])), "source": source})
     else:
         parts.append(_template("fallback", t["fallback"]))
-    parts[1]["text"] = after_greeting(parts[1]["text"], "de" if language == "de" else "en")
+    # the rule of the language the paragraph is written in: an article's own, else the customer's
+    written = article.language if article is not None and article.language else language
+    parts[1]["text"] = after_greeting(parts[1]["text"], written)
     parts.append(_template("closing", t["closing"].format(signature=signature or t["signature"])))
     draft = {"text": "\n\n".join(p["text"] for p in parts), "parts": parts}
     if article is not None and article.language and article.language != language:

@@ -84,6 +84,11 @@ def test_the_paragraph_after_the_greeting_is_written_as_a_letter_goes_on():
     assert build_draft("en", ticket=ticket)["text"].startswith("Hello,\n\nWe refunded")
     assert build_draft("en")["text"].startswith("Hello,\n\nThank you for your message.")
     assert build_draft("de")["text"].startswith("Guten Tag,\n\nvielen Dank")
+    for first in ("iOS users can", "https://example.com/help", "www.example.com has"):   # left as written
+        assert build_draft("en", ticket={"id": "T", "subject": "x", "resolution": first})["parts"][1]["text"] == first
+    # an English article to a German customer keeps its English capital
+    english = Article(id="c", title="App", body="In the App Store, search for us.", language="en")
+    assert build_draft("de", article=english)["parts"][1]["text"].startswith("In the App Store")
 
 
 def test_a_draft_from_a_ticket_quotes_the_agents_answer_without_its_greeting_and_sign_off():
