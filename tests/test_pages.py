@@ -128,6 +128,8 @@ def test_the_console_speaks_the_browsers_language_or_the_one_asked_for(client):
     assert "Accept-Language" in response.headers["Vary"]   # a cache keeps the two languages apart
     english = client.get("/report?lang=en", headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
     assert "<h1>Content report</h1>" in english and 'href="/agent?lang=en"' in english   # links keep it
+    unknown = client.get("/report?lang=xx", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert '<html lang="de">' in unknown and 'href="/agent"' in unknown   # no language is asked for in links
     other = client.get("/agent", headers={"Accept-Language": "fr-FR,fr"}).get_data(as_text=True)
     assert '<html lang="en">' in other and "<h1>Agent console</h1>" in other
     # the scripts' words travel as JSON in the page (data, not code: the CSP allows scripts from files only)

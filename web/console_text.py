@@ -149,7 +149,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                          "— the deflection rate alone cannot.",
                          "Mit DEFLECT_HOLDOUT bekommt ein zufälliger Teil der Widget-Sitzungen keine Vorschläge. Der "
                          "Vergleich, wie oft diese und die übrigen Sitzungen den Support kontaktierten, misst, was "
-                         "die Vorschläge bewirken — die Abfangquote allein kann das nicht."),
+                         "die Vorschläge bewirken — die Self-Service-Quote allein kann das nicht."),
     "outcomes_title": ("Outcome per article", "Ergebnis je Artikel"),
     "col_article": ("Article", "Artikel"),
     "col_shown": ("Shown", "Angezeigt"),
@@ -231,7 +231,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no_report": ("No gap report yet.", "Noch kein Bericht."),
     "no_report_building": ("No gap report yet: it is being built…", "Noch kein Bericht: Er wird gerade erstellt…"),
     "nothing_not_found": ("Nothing here: every covered question was found.",
-                          "Nichts hier: Jede beantwortete Frage wurde gefunden."),
+                          "Nichts hier: Jede abgedeckte Frage wurde gefunden."),
     "topic_now": ("Topic {id} is now {status}.", "Thema {id} ist jetzt {status}."),
     "topic_reopened": ("Topic {id} is open again.", "Thema {id} ist wieder offen."),
     "past_due": ("The due date {date} is in the past: the topic will be overdue at once. Press “Plan anyway” to "

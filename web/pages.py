@@ -348,7 +348,7 @@ def console_page(template: str):
     """A console page in the console's language (``console_text``): its words for the template and,
     as JSON in the page, for the scripts; links keep a language chosen with ``?lang=``."""
     lang = console_lang()
-    asked = lang if request.args.get("lang") else None
+    asked = lang if (request.args.get("lang") or "").strip().lower() in LANGS else None
     response = current_app.make_response(render_template(template, lang=lang, t=console_texts(lang), asked_lang=asked,
                                                           other_lang=LANGS[1 - LANGS.index(lang)]))
     response.vary.add("Accept-Language")   # a cache must not hand one team's language to the other
