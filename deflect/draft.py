@@ -8,6 +8,7 @@ closing (``template``). The draft is in the ticket's language (German or English
 """
 from __future__ import annotations
 
+import re
 from urllib.parse import urljoin
 
 from deflect.formats import Article
@@ -67,16 +68,20 @@ _GERMAN_LOWER = frozenset(
     "keine nur bis ab über seit wie was wo wann warum ob gut schön zunächst zuerst".split())
 
 
-def after_greeting(text: str, language: str) -> str:
-    """``text`` as the paragraph after the draft's greeting line: in German its first word in lower case
-    where it is no noun nor "Sie", in English capitalised."""
-    word = text.split(maxsplit=1)[0] if text.strip() else ""
-    bare = word.rstrip(",.!:;")
-    if language == "de" and word[:1].isupper() and bare.lower() in _GERMAN_LOWER:
-        return text[:len(text) - len(text.lstrip())] + text.lstrip()[0].lower() + text.lstrip()[1:]
-    # a word of letters only, all lower case: not "iOS", a link or "www.example.com"
-    if language != "de" and bare.isalpha() and bare.islower():
-        return text[:len(text) - len(text.lstrip())] + text.lstrip()[0].upper() + text.lstrip()[1:]
+_LOWER_WORD = re.compile(r"[a-zäöüß]+(?:['’-][a-zäöüß]+)*")   # "we've", "e-mail"; not "iOS", a link, "www.x.de"
+
+
+def after_greeting(text: str, greeting: str, written: str) -> str:
+    """``text`` (written in language ``written``) as the paragraph after the greeting line (in language
+    ``greeting``): after "Guten Tag," German goes on in lower case where its first word is no noun nor
+    "Sie"; after "Hello," English begins with a capital. Text in the other language stays as written."""
+    lead = text[:len(text) - len(text.lstrip())]
+    rest = text.lstrip()
+    bare = rest.split(maxsplit=1)[0].rstrip(",.!:;") if rest else ""
+    if greeting == written == "de" and bare[:1].isupper() and bare.lower() in _GERMAN_LOWER:
+        return lead + rest[0].lower() + rest[1:]
+    if greeting != "de" and written != "de" and _LOWER_WORD.fullmatch(bare):
+        return lead + rest[0].upper() + rest[1:]
     return text
 
 
@@ -142,9 +147,8 @@ def build_draft(language: str, article: Article | None = None, ticket: dict | No
         parts.append({"text": redact(reply_core(ticket["resolution"])), "source": source})
     else:
         parts.append(_template("fallback", t["fallback"]))
-    # the rule of the language the paragraph is written in: an article's own, else the customer's
     written = article.language if article is not None and article.language else language
-    parts[1]["text"] = after_greeting(parts[1]["text"], written)
+    parts[1]["text"] = after_greeting(parts[1]["text"], "de" if language == "de" else "en", written)
     parts.append(_template("closing", t["closing"].format(signature=signature or t["signature"])))
     draft = {"text": "\n\n".join(p["text"] for p in parts), "parts": parts}
     if article is not None and article.language and article.language != language:

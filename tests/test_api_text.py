@@ -86,9 +86,16 @@ def test_the_paragraph_after_the_greeting_is_written_as_a_letter_goes_on():
     assert build_draft("de")["text"].startswith("Guten Tag,\n\nvielen Dank")
     for first in ("iOS users can", "https://example.com/help", "www.example.com has"):   # left as written
         assert build_draft("en", ticket={"id": "T", "subject": "x", "resolution": first})["parts"][1]["text"] == first
-    # an English article to a German customer keeps its English capital
+    for first, expected in (("we've sent you a new code.", "We've"), ("i've reset it.", "I've"),
+                            ("e-mail us again.", "E-mail")):
+        text = build_draft("en", ticket={"id": "T", "subject": "x", "resolution": first})["parts"][1]["text"]
+        assert text.startswith(expected), text
+    # text in the other language than the greeting stays as written: an English article to a German
+    # customer keeps its capital, a German one to an English customer too
     english = Article(id="c", title="App", body="In the App Store, search for us.", language="en")
     assert build_draft("de", article=english)["parts"][1]["text"].startswith("In the App Store")
+    german = Article(id="d", title="Passwort", body="Das Passwort setzen Sie im Konto zurück.", language="de")
+    assert build_draft("en", article=german)["parts"][1]["text"].startswith("Das Passwort")
 
 
 def test_a_draft_from_a_ticket_quotes_the_agents_answer_without_its_greeting_and_sign_off():

@@ -281,7 +281,12 @@ def test_licence_plates_after_their_label():
     assert redact("Kfz-Kennzeichen: B XY 123E") == "Kfz-Kennzeichen: [ID-NUMBER]"
     assert redact("Kennzeichen: W-12345A") == "Kennzeichen: [ID-NUMBER]"
     assert redact("my licence plate AB12 CDE was scanned") == "my licence plate [ID-NUMBER] was scanned"
-    # a few words may stand between the label and a plate, whose shape is its own
+    # the vehicle's own words for it, glued or hyphenated
+    for label in ("Fahrzeugkennzeichen", "PKW-Kennzeichen", "Fahrzeug-Kennzeichen", "Wunschkennzeichen",
+                  "Kfz.-Kennzeichen"):
+        assert redact(f"{label}: M-AB 1234") == f"{label}: [ID-NUMBER]", label
+    # a few words between label and plate: after a ':' or a verb, or a plate written as one
+    assert redact("Das Kennzeichen meines Autos ist M AB 1234.") == "Das Kennzeichen meines Autos ist [ID-NUMBER]."
     assert redact("Kennzeichen des Zustellers: MYK-Z 4711.") == "Kennzeichen des Zustellers: [ID-NUMBER]."
     assert redact("Kennzeichen vom Zustellerauto ist MYK-Z 4711") == "Kennzeichen vom Zustellerauto ist [ID-NUMBER]"
     for text in ("Kennzeichen der Sendung", "Kennzeichen 1234", "Bitte das Kennzeichen ändern",

@@ -217,6 +217,14 @@ def test_erase_by_email_finds_the_tickets_of_an_export(tmp_path):
     # asked by customer id
     r = runner.invoke(cli, ["privacy", "erase", "--customer", "4712", "--home", str(home), "--dry-run"])
     assert "tickets: 1 row(s) would go" in r.output
+    # a ticket handed to another customer in a later export is not erased on the first one's request
+    export.write_text("id;subject;body;resolution;customer_id;customer_email\n"
+                      "RZ-2;Abo;Abo kündigen bitte;Gekündigt.;4713;carla@example.de\n", encoding="utf-8")
+    assert runner.invoke(cli, ["ingest", str(export), "--home", str(home)]).exit_code == 0
+    r = runner.invoke(cli, ["privacy", "erase", "--customer", "bernd@example.de", "--home", str(home), "--dry-run"])
+    assert "Nothing stored for them." in r.output, r.output
+    r = runner.invoke(cli, ["privacy", "erase", "--customer", "carla@example.de", "--home", str(home), "--dry-run"])
+    assert "tickets: 1 row(s) would go" in r.output
 
 
 def test_erase_reaches_every_copy_of_the_customers_texts(tmp_path):

@@ -72,12 +72,14 @@ def _plausible_birth_date(value: str) -> bool:
 
 
 # A vehicle's plate names its keeper: British "AB12 CDE", German "M-AB 1234" / "B XY 123E", Austrian "W-12345A".
-_PLATE_LABEL = (r"(?<![\w-])(?:(?:kfz-?|auto-?|amtliche[sn]?[ ])?kennzeichen|nummernschild)"
+_PLATE_LABEL = (r"(?<![\w-])(?:(?:(?:kfz\.?|pkw|lkw|fahrzeug|auto|wunsch|e)[- ]?|amtliche[sn]?[ ])?kennzeichen"
+                r"|nummernschild)"
                 r"|licen[cs]e[ ]plate(?:[ ](?:number|no\b\.?))?|number[ ]plate"
                 r"|registration[ ](?:number|plate|no\b\.?)|\breg(?:istration)?\.?[ ]no\b\.?")
 _PLATE = r"[A-Z]{2}\d{2}[ ]?[A-Z]{3}|[A-ZÄÖÜ]{1,3}[- ]?[A-Z]{1,2}[- ]?[1-9]\d{0,3}[EH]?|[A-Z]{1,2}[- ]\d{1,5}[A-Z]{1,2}"
-# A few words after the label only a plate written as one is (with its hyphen, or British): "KW 3" or
-# "RE 2024" there are a calendar week and an invoice ("Kennzeichen ändern ab KW 3").
+# A few words after the label a plate follows a ':' or a verb ("Kennzeichen meines Autos ist M AB 1234"),
+# or is written as one (with its hyphen, or British): without either, "KW 3" or "RE 2024" there are a
+# calendar week and an invoice ("Kennzeichen ändern ab KW 3").
 _PLATE_WRITTEN = (r"[A-Z]{2}\d{2}[ ]?[A-Z]{3}|[A-ZÄÖÜ]{1,3}-[A-Z]{1,2}[ -]?[1-9]\d{0,3}[EH]?"
                   r"|[A-Z]{1,2}-\d{1,5}[A-Z]{1,2}")
 
@@ -112,7 +114,9 @@ _FILLER = r"(?:[ \t]*(?:[^\W\d_]+\.?|\([^()\n]{1,20}\))){0,3}?"
 _ID_PATTERNS = [(re.compile(rf"(?i:{label})" + (_FILLER if check in (idnr.is_valid, vat.is_valid, ssn.is_valid) else "")
                             + _SEP + rf"({value})(?![\w-])"), check)
                 for label, value, check in _ID_RULES]
-_ID_PATTERNS.append((re.compile(rf"(?i:{_PLATE_LABEL}){_FILLER}{_SEP}({_PLATE_WRITTEN})(?![\w-])"), None))
+_NAMED = r"(?:[ \t]*[:=]|[ \t]+(?i:ist|lautet|war|is|was))[ \t]*"
+_ID_PATTERNS += [(re.compile(rf"(?i:{_PLATE_LABEL}){_FILLER}{_NAMED}({_PLATE})(?![\w-])"), None),
+                 (re.compile(rf"(?i:{_PLATE_LABEL}){_FILLER}{_SEP}({_PLATE_WRITTEN})(?![\w-])"), None)]
 
 # Unlabelled, but distinctive and checkable: US SSN "536-90-4399", UK NI number "JG 10 37 95 B".
 _SSN_BARE = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")

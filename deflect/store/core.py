@@ -227,12 +227,18 @@ class Store:
         return prepared
 
     def store_tickets(self, prepared: list[tuple[dict, list[str]]]) -> dict[str, int]:
-        """Write what ``redact_tickets`` prepared: new and changed tickets, and every ticket's customers (a
-        ticket stored before they were kept gets them when its export is read again)."""
+        """Write what ``redact_tickets`` prepared: new and changed tickets, and the customers of every
+        ticket that names them, in place of those it named before (a ticket handed to another customer must
+        not be erased on the first one's request; one stored before they were kept gets them now)."""
         counts = {"new": 0, "changed": 0, "unchanged": 0}
         now, rows, customers = utcnow(), [], []
         with self.db.transaction():
             existing = dict(self.db.execute("select id, content_hash from tickets").fetchall())
+            named = [row["id"] for row, hashes in prepared if hashes]
+            for start in range(0, len(named), 500):
+                chunk = named[start:start + 500]
+                self.db.execute(f"delete from ticket_customers where ticket_id in ({','.join('?' * len(chunk))})",
+                                chunk)
             for row, hashes in prepared:
                 customers += [{"ticket_id": row["id"], "customer": h} for h in hashes]
                 old = existing.get(row["id"])
