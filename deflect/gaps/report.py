@@ -287,9 +287,7 @@ def _persist(store, corpus: Corpus, naming: Naming, entries: dict[str, Topic], p
             store.db["gap_items"].upsert_all(rows, pk="key", batch_size=1000)
         keys = {it.key for it in items}
         gone = [r[0] for r in store.db.execute("select key from gap_items") if r[0] not in keys]
-        for start in range(0, len(gone), 500):
-            chunk = gone[start:start + 500]
-            store.db.execute(f"delete from gap_items where key in ({','.join('?' * len(chunk))})", chunk)
+        store.db["gap_items"].delete_where_in("key", gone)
         # listed: the topics the report shows -- open ones the run found, and every topic someone gave a
         # status (with its last entry when it has no members now)
         store.db.execute("update gap_topics set active = 0, "

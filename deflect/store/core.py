@@ -234,11 +234,7 @@ class Store:
         now, rows, customers = utcnow(), [], []
         with self.db.transaction():
             existing = dict(self.db.execute("select id, content_hash from tickets").fetchall())
-            named = [row["id"] for row, hashes in prepared if hashes]
-            for start in range(0, len(named), 500):
-                chunk = named[start:start + 500]
-                self.db.execute(f"delete from ticket_customers where ticket_id in ({','.join('?' * len(chunk))})",
-                                chunk)
+            self.db["ticket_customers"].delete_where_in("ticket_id", [row["id"] for row, hashes in prepared if hashes])
             for row, hashes in prepared:
                 customers += [{"ticket_id": row["id"], "customer": h} for h in hashes]
                 old = existing.get(row["id"])

@@ -203,6 +203,17 @@ class Table:
         with self.db.transaction():
             self.db.execute(f"delete from {quote(self.name)} where {where}", values)
 
+    def delete_where_in(self, column: str, values: Sequence[Any], chunk: int = 500) -> int:
+        """Delete the rows whose ``column`` is one of ``values`` (in chunks: a statement takes only so many
+        parameters); returns how many went."""
+        gone = 0
+        with self.db.transaction():
+            for start in range(0, len(values), chunk):
+                part = list(values[start:start + chunk])
+                gone += self.db.execute(f"delete from {quote(self.name)} where {quote(column)} in "
+                                        f"({','.join('?' * len(part))})", part).rowcount
+        return gone
+
 
 class Database:
     """A connection to the store's database; see the module docstring."""

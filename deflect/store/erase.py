@@ -129,12 +129,7 @@ def forget_vectors(store: Store, texts: Iterable[str], models: Iterable[str]) ->
     """Delete the cached vectors of ``texts`` under each of ``models`` (the cache is keyed by model and
     text: a vector left there would tell anyone with the text that it was stored); returns how many."""
     keys = sorted({store.embedding_key(m, t) for m in models if m for t in texts})
-    gone = 0
-    with store.db.transaction():
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            gone += store.db.execute(f"delete from embeddings where key in ({_marks(chunk)})", chunk).rowcount
-    return gone
+    return store.db["embeddings"].delete_where_in("key", keys)
 
 
 def old_inquiries(store: Store, cutoff: str) -> list[str]:
