@@ -11,6 +11,7 @@ import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -49,29 +50,27 @@ def shape_error(connection: Connection, exc: Exception) -> HelpdeskError:
                               f"--name {connection.name} --url URL` with its token options.")
 
 
-def checked_call(connection: Connection, read: Callable[..., T], *args) -> T:
-    """``read(*args)``, with an answer of another shape told as a HelpdeskError."""
+@contextmanager
+def answers_of(connection: Connection) -> Iterator[None]:
+    """Within the block, an answer of another shape is told as a HelpdeskError naming the address."""
     try:
-        return read(*args)
+        yield
     except DeflectError:
         raise
     except SHAPE_FAULTS as exc:
         raise shape_error(connection, exc) from exc
 
 
+def checked_call(connection: Connection, read: Callable[..., T], *args) -> T:
+    """``read(*args)``, with an answer of another shape told as a HelpdeskError."""
+    with answers_of(connection):
+        return read(*args)
+
+
 def checked_pages(connection: Connection, pages: Iterable[T]) -> Iterator[T]:
     """The items of a connector's iterator, with an answer of another shape told as a HelpdeskError."""
-    items = iter(pages)
-    while True:
-        try:
-            item = next(items)
-        except StopIteration:
-            return
-        except DeflectError:
-            raise
-        except SHAPE_FAULTS as exc:
-            raise shape_error(connection, exc) from exc
-        yield item
+    with answers_of(connection):
+        yield from pages
 
 
 def note_id(answer: object, what: str) -> str:
