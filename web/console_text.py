@@ -295,12 +295,15 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
+def asked_lang() -> str | None:
+    """The language ``?lang=`` asks for, where it is one of the console's."""
+    asked = (request.args.get("lang") or "").strip().lower()
+    return asked if asked in LANGS else None
+
+
 def console_lang() -> str:
     """The console's language for this request: ``?lang=``, else the browser's, else English."""
-    asked = (request.args.get("lang") or "").strip().lower()
-    if asked in LANGS:
-        return asked
-    return request.accept_languages.best_match(LANGS, default="en")
+    return asked_lang() or request.accept_languages.best_match(LANGS, default="en")
 
 
 def console_texts(lang: str) -> dict[str, str]:

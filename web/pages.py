@@ -22,7 +22,7 @@ from deflect.language import detect_language
 from deflect.store.feedback import record_contact
 
 from .api.common import K_ARTICLES, articles_json, deflector, log_inquiry
-from .console_text import console_lang, console_texts
+from .console_text import asked_lang, console_lang, console_texts
 from .errors import ERROR_PAGE
 from .learning import held_out
 from .limits import cross_site, over_limit, without_controls
@@ -348,8 +348,8 @@ def console_page(template: str):
     """A console page in the console's language (``console_text``): its words for the template and,
     as JSON in the page, for the scripts; links keep a language chosen with ``?lang=``."""
     lang = console_lang()
-    asked = lang if (request.args.get("lang") or "").strip().lower() in LANGS else None
-    response = current_app.make_response(render_template(template, lang=lang, t=console_texts(lang), asked_lang=asked,
+    response = current_app.make_response(render_template(template, lang=lang, t=console_texts(lang),
+                                                          asked_lang=asked_lang(),
                                                           other_lang=LANGS[1 - LANGS.index(lang)]))
     response.vary.add("Accept-Language")   # a cache must not hand one team's language to the other
     return response
