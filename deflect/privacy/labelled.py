@@ -83,6 +83,10 @@ _PLATE = r"[A-Z]{2}\d{2}[ ]?[A-Z]{3}|[A-ZÄÖÜ]{1,3}[- ]?[A-Z]{1,2}[- ]?[1-9]\d
 _PLATE_WRITTEN = (r"[A-Z]{2}\d{2}[ ]?[A-Z]{3}|[A-ZÄÖÜ]{1,3}-[A-Z]{1,2}[ -]?[1-9]\d{0,3}[EH]?"
                   r"|[A-Z]{1,2}-\d{1,5}[A-Z]{1,2}")
 
+# What says the value comes now, a few words after its label: a ':' or a verb ("Kennzeichen meines Autos
+# ist ...", "Passwort fürs E-Paper lautet ...").
+_NAMED = r"(?:[ \t]*[:=][ \t]*|[ \t]+(?i:ist|lautet|war|is|was)[ \t]+)"
+
 # (label, value shape, validator or None). A labelled value is redacted when its shape fits even if a
 # checksum fails: a mistyped tax ID is still the customer's tax ID, and the label is strong evidence.
 _ID_RULES: list[tuple[str, str, Callable[[str], bool] | None]] = [
@@ -114,7 +118,6 @@ _FILLER = r"(?:[ \t]*(?:[^\W\d_]+\.?|\([^()\n]{1,20}\))){0,3}?"
 _ID_PATTERNS = [(re.compile(rf"(?i:{label})" + (_FILLER if check in (idnr.is_valid, vat.is_valid, ssn.is_valid) else "")
                             + _SEP + rf"({value})(?![\w-])"), check)
                 for label, value, check in _ID_RULES]
-_NAMED = r"(?:[ \t]*[:=]|[ \t]+(?i:ist|lautet|war|is|was))[ \t]*"
 _ID_PATTERNS += [(re.compile(rf"(?i:{_PLATE_LABEL}){_FILLER}{_NAMED}({_PLATE})(?![\w-])"), None),
                  (re.compile(rf"(?i:{_PLATE_LABEL}){_FILLER}{_SEP}({_PLATE_WRITTEN})(?![\w-])"), None)]
 
@@ -132,7 +135,7 @@ _SECRET = re.compile(
     r"(?i:\b(?:(?:kunden|e-?mail|app|login)?(?:passwort|kennwort)|password|passcode|pw|pin|puk|cvv2?|cvc|"
     r"prüfziffer|pruefziffer|sicherheitscode|security[ ]code|benutzername|username|user[ ]?name|login)\b)"
     # a few words may stand before a ':' or a verb: "Passwort fürs E-Paper ist ...", "PIN meiner Karte lautet ..."
-    r"(?:(?:[ \t]+[^\W\d_][^\s:=\d]*){0,3}?(?:[ \t]*[:=][ \t]*|[ \t]+(?i:ist|lautet|war|is|was)[ \t]+)|[ \t]+)"
+    rf"(?:(?:[ \t]+[^\W\d_][^\s:=\d]*){{0,3}}?{_NAMED}|[ \t]+)"
     r"(\S{3,64}?)[.,;:)]?(?=\s|$)")
 
 
