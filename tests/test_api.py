@@ -703,8 +703,16 @@ def test_metrics_definitions(tmp_path):
     _inquiry(store, "c1", d1, "no_answer", "C", text="aktien kaufen ")
     _inquiry(store, "n1", d1, "answer", None)
     _inquiry(store, "x1", d1, "answer", "Z", channel="agent")
-    # day 2: session D saw an answer, voted helpful twice for the same article (counted once)
+    # day 2: session D saw an answer, voted helpful twice for the same article (counted once); session E
+    #        saw an answer, said it did not help and left: not deflected; session F said "not helpful" to
+    #        one answer and "helpful" to the next: deflected
     _inquiry(store, "d1", d2, "answer", "D")
+    _inquiry(store, "e1", d2, "answer", "E")
+    _inquiry(store, "f1", d2, "answer", "F")
+    _inquiry(store, "f2", d2, "answer", "F")
+    _event(store, "e1", "not_helpful", "art")
+    _event(store, "f1", "not_helpful", "art")
+    _event(store, "f2", "helpful", "other")
     _event(store, "a1", "helpful", "art")
     _event(store, "b1", "not_helpful", "art")
     _event(store, "b1", "contacted_support")
@@ -721,15 +729,16 @@ def test_metrics_definitions(tmp_path):
     assert day1["sessions_with_suggestion"] == 3 and day1["deflected_sessions"] == 2
     assert day1["deflection_rate"] == round(2 / 3, 4)
     assert day1["helpful_rate"] == 0.5 and day1["no_answer_rate"] == 0.4
-    assert (day2["helpful"], day2["deflection_rate"], day2["helpful_rate"]) == (1, 1.0, 1.0)
+    assert (day2["helpful"], day2["not_helpful"], day2["sessions_with_suggestion"], day2["deflected_sessions"]) \
+        == (2, 2, 3, 2)
     t = m["totals"]
     counts = (t["inquiries"], t["sessions"], t["sessions_with_suggestion"], t["deflected_sessions"])
-    assert counts == (6, 5, 4, 3)
-    assert t["deflection_rate"] == 0.75 and t["helpful_rate"] == round(2 / 3, 4)
+    assert counts == (9, 7, 6, 4)
+    assert t["deflection_rate"] == round(4 / 6, 4) and t["helpful_rate"] == 0.5
     top = m["top_unanswered"][0]
     assert top["count"] == 2 and top["text"].strip().lower() == "aktien kaufen"
     everything = compute(store, days=3, channel=None, today=date(2026, 3, 2))
-    assert everything["totals"]["inquiries"] == 7
+    assert everything["totals"]["inquiries"] == 10
     store.close()
 
 

@@ -13,9 +13,10 @@ Definitions (per UTC day of the inquiry, and as totals over the whole window):
   suggestion (inquiry and article); **contacted_support**: "contacted support after all" events.
 - **held_out**: inquiries of the holdout experiment's control group (shown no suggestion).
 - **deflection rate** = sessions that saw at least one suggestion (an inquiry with decision
-  ``answer``) and did not contact support (no ``contacted_support`` event for any of the session's
+  ``answer``), did not contact support (no ``contacted_support`` event for any of the session's
   inquiries, and no contact recorded for the session: the contact form, a ticket sent with the session,
-  at any time) / sessions that saw at least one suggestion.
+  at any time) and did not say that nothing helped (a "not helpful" vote and no "helpful" one) / sessions
+  that saw at least one suggestion.
 - **helpful rate** = helpful / (helpful + not_helpful).
 - **no-answer rate** = no_answer inquiries / inquiries shown suggestions (not held out); **suggest rate** =
   suggested inquiries / the same.
@@ -107,11 +108,15 @@ def compute(store: Store, days: int = 30, channel: str | None = "widget", top: i
             totals[event] += votes if event in ("helpful", "not_helpful") else count
 
     # Deflection: sessions that saw an answer (to a question, not to a stage typed on the way to it), and
-    # those of them that did not contact support.
-    contacted = {r[0] for r in q(f"""
+    # those of them that did not contact support nor say that no answer helped them: a customer who
+    # voted "not helpful" and left was not helped, whether or not they wrote to support later.
+    not_deflected = {r[0] for r in q(f"""
             select distinct {SESSION} from feedback f join inquiries i on i.id = f.inquiry_id
             where f.event = 'contacted_support'
-            union select session from contacts where session is not null""")}
+            union select session from contacts where session is not null
+            union select {SESSION} from feedback f join inquiries i on i.id = f.inquiry_id
+            group by {SESSION} having sum(case when f.event = 'not_helpful' then 1 else 0 end) > 0
+               and sum(case when f.event = 'helpful' then 1 else 0 end) = 0""")}
     answered: dict[str | None, set[str]] = {}   # per day (None: the whole window)
     for at, decision, session, _, _ in asked:
         if decision == "answer" and at[:10] in per_day:
@@ -119,7 +124,7 @@ def compute(store: Store, days: int = 30, channel: str | None = "widget", top: i
             answered.setdefault(None, set()).add(session)
     for key, saw in answered.items():
         (totals if key is None else per_day[key]).update(sessions_with_suggestion=len(saw),
-                                                         deflected_sessions=len(saw - contacted))
+                                                         deflected_sessions=len(saw - not_deflected))
 
     return {
         "from": since, "to": today.isoformat(), "channel": channel or "all",
