@@ -438,6 +438,29 @@ def test_new_article_covers_a_planned_topic(deflector):
     assert [t["id"] for t in shown] == [tid]
 
 
+def test_an_article_that_might_help_closes_a_new_topic_once_it_is_written(deflector, monkeypatch):
+    import deflect.store.core
+
+    report = report_of(deflector, estimator=estimator(), now=NOW)
+    tid = by_content(report)["password"]["id"]
+    deflector.suggest_at = 0.3   # the engine shows articles it is not sure of as ones that might help
+
+    def unsure(query: str, text: str) -> float:   # relevant, not sure enough to answer
+        return 0.4 if "password" in query.lower() and "password" in text.lower() else 0.1
+
+    deflector.relevance = unsure
+    # an article that existed when the topic was found and now might help does not close it
+    deflector.store.upsert_articles([article("account", "Your account and password", ["account settings"])])
+    assert check_coverage(deflector, now=NOW) == []
+    later = NOW + timedelta(days=2)
+    monkeypatch.setattr(deflect.store.core, "utcnow", lambda: later.isoformat())
+    deflector.store.upsert_articles([article("password-reset", "Reset your password", ["I forgot my password"])])
+    deflector.relevance = lambda q, t: unsure(q, t) + (0.05 if "reset" in t.lower() else 0.0)
+    assert check_coverage(deflector, now=later) == [tid]
+    topic = get_topic(deflector.store, tid)
+    assert topic.status == "covered" and topic.covered_by == "password-reset"
+
+
 def test_check_coverage_without_topics_is_cheap(tmp_path):
     d = gap_engine(Home(tmp_path).ensure())
     assert not has_open_topics(d.store)

@@ -216,8 +216,10 @@ def overdue_topics(store, now: datetime | None = None) -> list[Topic]:
 
 
 def check_coverage(deflector: Engine, now: datetime | None = None, share: float = COVER_SHARE) -> list[str]:
-    """Mark open topics covered when the engine now answers their members with an article (or an
-    article lies inside the topic). Call after every index build and article upsert; returns the ids."""
+    """Mark open topics covered when the engine now answers their members with an article, or shows
+    them an article written or changed since the topic was found as one that might help (a new article
+    has no linked tickets yet, so the engine is seldom sure of it at once), or an article lies inside the
+    topic. Call after every index build and article upsert; returns the ids."""
     store = deflector.store
     open_topics = [r for r in store.db["gap_topics"].rows_where("status in ('new', 'planned') and merged_into is null")]
     if not open_topics:
@@ -226,6 +228,7 @@ def check_coverage(deflector: Engine, now: datetime | None = None, share: float 
     fp = fingerprint(deflector)
     articles = store.article_ids()
     docs = article_docs(deflector)
+    changed_at = {r[0]: parse_time(r[1]) for r in store.db.execute("select id, updated_at from articles")}
     covered = []
     all_items = {it.key: it for it in load_items(store)}
     english = english_share(list(all_items.values()))
@@ -240,9 +243,11 @@ def check_coverage(deflector: Engine, now: datetime | None = None, share: float 
             continue
         V, _, _ = vectors(deflector, items, cached)
         judged = judgements(deflector, items, V, cached, fp, articles)
-        V = gap_space(deflector, V, english=english)[0]
         answered = Counter(judged.article[i] for i in range(len(items))
                            if judged.decision[i] in ("answer", "linked") and judged.article[i] in articles)
+        found = parse_time(row["created_at"]) or now
+        answered += _shown_new(deflector, items, V, judged, {a for a, t in changed_at.items() if t and t > found})
+        V = gap_space(deflector, V, english=english)[0]
         by = None
         if answered and sum(answered.values()) >= share * len(items):
             by = answered.most_common(1)[0][0]
@@ -271,3 +276,16 @@ def check_coverage(deflector: Engine, now: datetime | None = None, share: float 
             record_event(store, row["id"], "covered", {"from": row["status"], "article_id": by, "days": days}, stamp)
         covered.append(row["id"])
     return covered
+
+
+def _shown_new(deflector: Engine, items: list, V: np.ndarray, judged, new: set[str]) -> Counter:
+    """Per article of ``new``: the items left unanswered for which the engine now ranks it first and shows
+    it as one that might help (the judgements count such a "suggest" as unanswered until feedback says
+    otherwise)."""
+    rows = [i for i in range(len(items)) if judged.decision[i] == "no_answer" and judged.article[i] in new]
+    if not rows:
+        return Counter()
+    exclude = [items[i].id if items[i].source == "ticket" else None for i in rows]
+    shown = deflector.suggest_batch([items[i].text for i in rows], k=1, exclude_tickets=exclude, vectors=V[rows])
+    return Counter(s.articles[0].id for s in shown
+                   if s.decision in ("answer", "suggest") and s.articles and s.articles[0].id in new)
