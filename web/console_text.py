@@ -284,13 +284,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     # -- content report: holdout experiment ---------------------------------------------------
     "rate_of": ("{rate} of {sessions} sessions (95 % CI {low}–{high})",
                 "{rate} von {sessions} Sitzungen (95-%-Konfidenzintervall {low}–{high})"),
-    "rate_shown": ("Contact rate with suggestions", "Kontaktquote mit Vorschlägen"),
+    "rate_shown": ("Contact rate of the sessions that get suggestions (not held out)",
+                   "Kontaktquote der Sitzungen, die Vorschläge bekommen (nicht zurückgehalten)"),
     "rate_holdout": ("Contact rate without (held out)", "Kontaktquote ohne Vorschläge (Kontrollgruppe)"),
     "difference": ("Difference (shown − held out)", "Unterschied (mit − ohne Vorschläge)"),
     "difference_value": ("{value} points (95 % CI {low} to {high})",
                          "{value} Prozentpunkte (95-%-Konfidenzintervall {low} bis {high})"),
     "sessions_needed": ("Sessions needed", "Benötigte Sitzungen"),
     "sessions_needed_value": ("±{points} points: {sessions}", "±{points} Prozentpunkte: {sessions}"),
+    "sessions_needed_value_one": ("±{points} point: {sessions}", "±{points} Prozentpunkt: {sessions}"),
     "no_suggestions": ("No suggestions yet.", "Noch keine Vorschläge."),
 }
 

@@ -10,6 +10,7 @@ sessions whose contact the widget prevented (negative: fewer contacts with sugge
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from deflect.feedback.stats import newcombe_difference, sessions_needed, wilson
 from deflect.store import Store
@@ -72,11 +73,11 @@ def meaning(result: dict) -> str:
         return ("Not enough sessions in both groups yet: the comparison starts once shown and held-out "
                 "sessions both exist.")
     low, high = diff["ci95"]
-    pts = lambda x: f"{abs(x) * 100:.1f} points"  # noqa: E731
+    pts = lambda x: f"{_tenths(abs(x) * 100)} points"  # noqa: E731
     text = ("The holdout experiment is off now (DEFLECT_HOLDOUT); these are the sessions of the period held "
             "out while it ran. " if off else "")
-    text += (f"Of {held['sessions']} sessions without suggestions, {held['contact_rate']:.1%} contacted support; "
-             f"of {shown['sessions']} with suggestions, {shown['contact_rate']:.1%}. ")
+    text += (f"Of {held['sessions']} sessions without suggestions, {_tenths(held['contact_rate'] * 100)}% contacted "
+             f"support; of {shown['sessions']} that get suggestions, {_tenths(shown['contact_rate'] * 100)}%. ")
     if high < 0:
         text += (f"Suggestions lowered the contact rate by {pts(diff['value'])} (95 % interval: between "
                  f"{pts(high)} and {pts(low)}): that many contacts in a hundred sessions did not happen "
@@ -85,13 +86,13 @@ def meaning(result: dict) -> str:
         text += (f"With suggestions the contact rate is {pts(diff['value'])} higher (95 % interval "
                  f"{pts(low)} to {pts(high)}): the suggestions do not prevent contacts.")
     elif max(-low, high) <= NO_EFFECT:
-        text += (f"No measurable effect on contacts: the 95 % interval ({low * 100:+.1f} to {high * 100:+.1f} "
-                 f"points) rules out that suggestions changed the contact rate by more than "
-                 f"{pts(max(-low, high))} either way.")
+        text += (f"No measurable effect on contacts: the 95 % interval ({_tenths(low * 100, True)} to "
+                 f"{_tenths(high * 100, True)} points) rules out that suggestions changed the contact rate by "
+                 f"more than {pts(max(-low, high))} either way.")
     else:
-        text += (f"The difference ({diff['value'] * 100:+.1f} points, 95 % interval {low * 100:+.1f} to "
-                 f"{high * 100:+.1f}) is not distinguishable from no effect yet; more sessions are needed "
-                 "(see sessions_needed).")
+        text += (f"The difference ({_tenths(diff['value'] * 100, True)} points, 95 % interval "
+                 f"{_tenths(low * 100, True)} to {_tenths(high * 100, True)}) is not distinguishable from no effect "
+                 "yet; more sessions are needed (see sessions_needed).")
     return text
 
 
@@ -102,3 +103,10 @@ def holdout_report(store: Store, share: float, days: int = 30, today: date | Non
     until = (today + timedelta(days=1)).isoformat()
     counts = arm_counts(store, since, until)
     return summarize(counts["shown"], counts["holdout"], share)
+
+
+def _tenths(x: float, sign: bool = False) -> str:
+    """``x`` to one decimal, a half rounded away from zero as the report page rounds it (the figures are
+    already rounded to four decimals: 44.65 is shown 44.7 in both places, not 44.6 in one)."""
+    value = Decimal(repr(x)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{value:+}" if sign else f"{value}"

@@ -22,7 +22,10 @@
       [T("difference"), h.difference ? T("difference_value", { value: points(h.difference.value),
         low: points(h.difference.ci95[0]), high: points(h.difference.ci95[1]) }) : "–"],
       [T("sessions_needed"), (h.sessions_needed || []).map(function (n) {
-        return T("sessions_needed_value", { points: Math.round(n.half_width * 100), sessions: n.sessions }); }).join(" · ") || "–"]
+        var pts = Math.round(n.half_width * 100);
+        var words = { points: pts, sessions: n.sessions };
+        return pts === 1 ? T("sessions_needed_value_one", words) : T("sessions_needed_value", words);
+      }).join(" · ") || "–"]
     ].forEach(function (pair) { dl.appendChild(el("dt", null, pair[0])); dl.appendChild(el("dd", null, pair[1])); });
     box.appendChild(dl);
   }
