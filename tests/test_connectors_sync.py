@@ -196,7 +196,7 @@ def test_zammad_kb_links_count_as_linked_evidence_in_ticket_calibration(tmp_path
 
 def test_chatwoot_backfill_pages_messages_and_article_urls(tmp_path):
     with FakeChatwoot() as desk:
-        url = f"{desk.url}/hc/help/en/articles/1793612100-reset-your-password"
+        url = f"{desk.url}/hc/help/articles/1793612100-reset-your-password"   # Chatwoot's own article address
         desk.add_conversation(1, "How do I reset my password?", [f"See {url} please."])
         long_thread = [f"reply {i}" for i in range(44)]
         desk.add_conversation(2, "My invoice is wrong", long_thread, private_note="internal: check billing")
@@ -208,6 +208,7 @@ def test_chatwoot_backfill_pages_messages_and_article_urls(tmp_path):
         assert run["articles_new"] == 1 and run["tickets_new"] == 60 and run["pages"] == 3
         rows = store.get_tickets(["cw-1", "cw-2", "cw-61"])
         assert rows["cw-1"]["article_id"] == "cw-hc-1"
+        assert [a.url for a in store.articles()] == [url]   # what notes and the widget link to
         assert rows["cw-1"]["created_at"] == "2026-11-02T09:35:00+00:00"   # from Chatwoot's Unix seconds
         assert rows["cw-2"]["resolution"] == "reply 43"   # the newest of 45 messages, read 20 at a time
         assert desk.requests["GET /api/v1/accounts/1/conversations/2/messages"] == 3
@@ -231,9 +232,20 @@ def test_client_honours_retry_after_and_survives_dropped_connections(tmp_path):
         with pytest.raises(HelpdeskError, match="404"):
             client.get("/api/v1/tickets/99")
         desk.fail("/api/v1/ticket_articles", "drop")   # a write is not repeated after a dropped connection
-        with pytest.raises(HelpdeskError, match="no answer"):
+        with pytest.raises(HelpdeskError, match="no answer") as unanswered:
             client.post("/api/v1/ticket_articles", {"ticket_id": 1, "type": "note", "internal": True, "body": "x"})
         assert desk.notes == []
+        assert "--url" in unanswered.value.hint and "resumes" in unanswered.value.hint
+        # the knowledge base is read with a POST: a read, so it is repeated as a GET is
+        desk.fail("/api/v1/knowledge_bases/init", "drop")
+        desk.fail("/api/v1/knowledge_bases/init", "500")
+        retried = client.retries
+        client.post("/api/v1/knowledge_bases/init", {}, read=True)
+        assert client.retries == retried + 2
+        desk.fail("/api/v1/tickets", "500", times=client.attempts)
+        with pytest.raises(HelpdeskError, match="answered 500") as failing:
+            client.get("/api/v1/tickets", {"page": 1})
+        assert "try again later" in failing.value.hint
 
 
 def test_client_follows_no_redirect_so_the_token_stays_with_the_help_desk(tmp_path):

@@ -69,8 +69,8 @@ class ChatwootConnector(Connector):
                     article_id = f"{self.connection.name}-hc-{row['id']}"
                     for key in (str(row["id"]), str(row.get("slug") or row["id"])):
                         self._links[(slug, key)] = article_id
-                    url = (f"{self.connection.url.rstrip('/')}/hc/{slug}/{row.get('locale') or language}/articles/"
-                           f"{row.get('slug') or row['id']}")
+                    # Chatwoot serves an article at hc/<portal>/articles/<slug>: the locale is no part of it
+                    url = f"{self.connection.url.rstrip('/')}/hc/{slug}/articles/{row.get('slug') or row['id']}"
                     yield Article(id=article_id, title=row["title"].strip(), body=(row.get("content") or "").strip(),
                                   language=language, url=url, source=f"{self.connection.name}:hc/{slug}")
                 if len(rows) < PER_PAGE:

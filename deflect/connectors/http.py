@@ -4,9 +4,10 @@ surviving dropped connections. The auth headers go out with each request and app
 Redirects are refused: following one would hand the API token to whatever host it names, and turn a
 POST (an internal note) into a GET that "succeeds" without posting anything.
 
-Reads (GET) are retried after any transient failure. Writes (POST) are retried only when the server
-said it did nothing (429, 503): after a dropped connection a write may have happened, and a note
-posted twice is worse than one not posted (the next webhook tries again)."""
+Reads (GET, and a POST that only reads: ``post(..., read=True)``) are retried after any transient
+failure. Writes (POST) are retried only when the server said it did nothing (429, 503): after a dropped
+connection a write may have happened, and a note posted twice is worse than one not posted (the next
+webhook tries again)."""
 from __future__ import annotations
 
 import http.client
@@ -25,6 +26,13 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 WRITE_RETRY_STATUSES = {429, 503}
 DID_NOTHING = {429, 500, 503}   # answers after which the request may be sent again later, a write too
 TRANSIENT = (ConnectionError, http.client.HTTPException, socket.timeout, TimeoutError)
+RESUMES = "a sync that stopped resumes where it stopped when run again (`deflect sync NAME`)"
+UNREACHABLE_HINT = ("Check that the help desk is up and that the connection's address is right (to change it, "
+                    f"connect again with `deflect connect KIND --name NAME --url URL`); {RESUMES}.")
+NOT_JSON_HINT = ("The address answers with something else than the help desk's API (a login page, a proxy): "
+                 "connect again with the help desk's own address (`deflect connect KIND --name NAME --url URL`); "
+                 f"{RESUMES}.")
+SERVER_HINT = f"The help desk had a problem with the request; try again later: {RESUMES}."
 
 
 class HelpdeskError(DeflectError):
@@ -75,15 +83,18 @@ class HelpdeskClient:
     def get(self, path: str, params: dict | None = None):
         return self.request("GET", path, params)
 
-    def post(self, path: str, body: dict):
-        return self.request("POST", path, body=body)
+    def post(self, path: str, body: dict, *, read: bool = False):
+        """``read``: the POST only reads (Zammad's knowledge base), so it is retried as a GET is."""
+        return self.request("POST", path, body=body, read=read)
 
-    def request(self, method: str, path: str, params: dict | None = None, body: dict | None = None):
+    def request(self, method: str, path: str, params: dict | None = None, body: dict | None = None,
+                read: bool = False):
         """The decoded JSON answer; HelpdeskError when the help desk refuses or keeps failing."""
         url = self.url(path, params)
         data = json.dumps(body).encode() if body is not None else None
         headers = dict(self._headers, **({"Content-Type": "application/json"} if data is not None else {}))
-        retry_on = RETRY_STATUSES if method == "GET" else WRITE_RETRY_STATUSES
+        read = read or method == "GET"
+        retry_on = RETRY_STATUSES if read else WRITE_RETRY_STATUSES
         for attempt in range(1, self.attempts + 1):
             wait: float | None
             try:
@@ -99,13 +110,14 @@ class HelpdeskClient:
                 exc.close()
             except (urllib.error.URLError, *TRANSIENT) as exc:
                 reason = getattr(exc, "reason", exc)
-                if method != "GET" or attempt == self.attempts:
-                    unsent = method == "GET" or isinstance(reason, (ConnectionRefusedError, socket.gaierror))
-                    raise HelpdeskError(f"{method} {path}: no answer from the help desk ({reason})",
-                                        retryable=unsent) from None
+                if not read or attempt == self.attempts:
+                    unsent = read or isinstance(reason, (ConnectionRefusedError, socket.gaierror))
+                    raise HelpdeskError(f"{method} {path}: no answer from the help desk at {self.base_url} "
+                                        f"({reason})", retryable=unsent, hint=UNREACHABLE_HINT) from None
                 wait = None
             except json.JSONDecodeError:
-                raise HelpdeskError(f"{method} {path}: the help desk did not answer with JSON") from None
+                raise HelpdeskError(f"{method} {path}: the help desk at {self.base_url} did not answer with JSON",
+                                    hint=NOT_JSON_HINT) from None
             self.retries += 1
             self.sleep(min(self.max_wait, wait if wait is not None else self.backoff * 2 ** (attempt - 1)))
         raise AssertionError("unreachable")
@@ -127,4 +139,4 @@ class HelpdeskClient:
         if status == 429:
             return HelpdeskError(f"{method} {path}: still rate-limited after retrying (429)", status, retryable=True)
         return HelpdeskError(f"{method} {path}: the help desk answered {status} {exc.reason}", status,
-                             retryable=status in DID_NOTHING)
+                             retryable=status in DID_NOTHING, hint=SERVER_HINT if status >= 500 else None)

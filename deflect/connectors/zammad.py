@@ -83,7 +83,7 @@ class ZammadConnector(Connector):
         return f"{self.connection.url.rstrip('/')}/help/{locale}/{answer.get('category_id')}/{answer['id']}"
 
     def articles(self) -> Iterator[Article]:
-        assets = _assets(self.client.post("/api/v1/knowledge_bases/init", {}))
+        assets = _assets(self.client.post("/api/v1/knowledge_bases/init", {}, read=True))
         answers = _table(assets, "KnowledgeBaseAnswer")
         translations = _table(assets, "KnowledgeBaseAnswerTranslation")
         kb_locales = _table(assets, "KnowledgeBaseLocale")
@@ -94,7 +94,8 @@ class ZammadConnector(Connector):
         contents = _table(assets, "KnowledgeBaseAnswerTranslationContent")
         missing = [t["content_id"] for t in wanted if t.get("content_id") and str(t["content_id"]) not in contents]
         if missing:
-            more = self.client.post("/api/v1/knowledge_bases/init", {"answer_translation_content_ids": missing})
+            more = self.client.post("/api/v1/knowledge_bases/init", {"answer_translation_content_ids": missing},
+                                    read=True)
             contents.update(_table(_assets(more), "KnowledgeBaseAnswerTranslationContent"))
         self._kb = {}
         for t in sorted(wanted, key=lambda t: int(t["id"])):
