@@ -18,6 +18,7 @@ from deflect.connectors.http import HelpdeskClient, HelpdeskError
 from deflect.connectors.records import Connection, get_connection, load_cursor, save_connection
 from deflect.connectors.sync import sync
 from deflect.errors import InputError
+from deflect.formats import Article
 from deflect.home import Home
 from deflect.store import open_store
 
@@ -143,6 +144,17 @@ def test_zammad_kb_published_as_zammad_shows_it_and_languages_without_the_locale
         de, en = store.get_article("zd-kb-1-de"), store.get_article("zd-kb-1-en")
         assert (de.language, en.language) == ("de", "en") and de.title == "Passwort zurücksetzen"
         assert de.url is None   # its public address needs the locale: the help center's own page serves it
+        # an answer archived since is deleted on the next sync; articles from elsewhere stay
+        store.upsert_articles([Article(id="own-faq", title="Unsere Öffnungszeiten", body="Mo-Fr.", language="de")])
+        desk.kb["KnowledgeBaseAnswer"]["5"]["archived_at"] = past
+        run = sync(store, connector_for(get_connection(store, "zd")))
+        assert run["articles_deleted"] == 1
+        assert sorted(a.id for a in store.articles()) == ["own-faq", "zd-kb-1-de", "zd-kb-1-en", "zd-kb-3-de"]
+        # a knowledge base that lists nothing at all (a token without the permission) deletes nothing
+        for aid in ("1", "3"):
+            desk.kb["KnowledgeBaseAnswer"][aid]["archived_at"] = past
+        run = sync(store, connector_for(get_connection(store, "zd")))
+        assert (run["articles_deleted"], run["articles_kept"]) == (0, 3) and len(store.articles()) == 4
 
 
 def test_zammad_tickets_in_a_state_of_the_closed_type_are_resolved_whatever_its_name(tmp_path):

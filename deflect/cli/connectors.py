@@ -100,9 +100,13 @@ def sync(name, quiet, home):
             run = run_sync(store, connector_for(connection), progress=lambda n, _cursor, bar=bar: bar.update(n))
         finally:
             bar.close()
-        click.echo(f"{connection.name}: articles {run['articles_new']} new, {run['articles_changed']} changed; "
+        click.echo(f"{connection.name}: articles {run['articles_new']} new, {run['articles_changed']} changed, "
+                   f"{run['articles_deleted']} deleted (no longer published); "
                    f"tickets {run['tickets_new']} new, {run['tickets_changed']} changed, "
                    f"{run['tickets_unchanged']} unchanged ({run['pages']} pages, {run['retries']} retried requests)")
+        if run["articles_kept"]:
+            click.echo(f"Warning: {connection.name} listed no published article; the {run['articles_kept']} stored "
+                       "ones are kept. Check that the token may read the knowledge base.", err=True)
     click.echo("Run `deflect index` to make the imported articles and tickets searchable.")
 
 

@@ -3,7 +3,12 @@
 Each page of tickets is stored in one transaction together with the cursor past it, so a sync that
 stops (an error, Ctrl-C, a killed process) resumes after the last page it stored and imports no ticket
 twice; re-running a finished sync reads only what came after. Tickets go to the store (``deflect index``
-makes them searchable); the webhook adds the ones closed from now on through the engine at once."""
+makes them searchable); the webhook adds the ones closed from now on through the engine at once.
+
+The knowledge base is read whole on every run, so an article the help desk no longer publishes (archived,
+unpublished, deleted) is deleted from the store too: customers must not be sent to it. A help desk that
+lists no published article at all while the store holds some is more likely a token that lost its
+permission than a knowledge base emptied at once; those articles are kept and the run says so."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,16 +29,30 @@ def connection_totals(store: Store, name: str) -> dict[str, int]:
             "linked": q("select count(*) from tickets where id like ? and article_id is not null", like).fetchone()[0]}
 
 
+def stored_articles(store: Store, name: str) -> set[str]:
+    """The ids of the stored articles that came from connection ``name``."""
+    return {r[0] for r in store.db.execute("select id from articles where source like ?", [f"{name}:%"])}
+
+
 def sync(store: Store, connector: Connector, progress: Callable[[int, dict], None] | None = None) -> dict:
     """Import the knowledge base, then the resolved tickets from the stored cursor on; ``progress(n,
     cursor)`` after each stored page. Returns this run's counts; the connection records them, or the
     error that stopped the run."""
     name = connector.connection.name
-    run = {"articles_new": 0, "articles_changed": 0, "tickets_new": 0, "tickets_changed": 0,
-           "tickets_unchanged": 0, "pages": 0}
+    run = {"articles_new": 0, "articles_changed": 0, "articles_deleted": 0, "articles_kept": 0, "tickets_new": 0,
+           "tickets_changed": 0, "tickets_unchanged": 0, "pages": 0}
     try:
-        outcome = store.upsert_articles(list(checked_pages(connector.connection, connector.articles())))
-        run["articles_new"], run["articles_changed"] = len(outcome["new"]), len(outcome["changed"])
+        articles = list(checked_pages(connector.connection, connector.articles()))
+        with store.db.transaction():
+            outcome = store.upsert_articles(articles)
+            run["articles_new"], run["articles_changed"] = len(outcome["new"]), len(outcome["changed"])
+            unlisted = sorted(stored_articles(store, name) - {a.id for a in articles})
+            if articles:
+                for article_id in unlisted:
+                    store.delete_article(article_id)
+                run["articles_deleted"] = len(unlisted)
+            else:
+                run["articles_kept"] = len(unlisted)
         pages = connector.ticket_pages(load_cursor(store, name, JOB))
         for tickets, cursor in checked_pages(connector.connection, pages):
             prepared = store.redact_tickets(tickets)   # before the transaction takes the write lock
