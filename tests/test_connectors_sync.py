@@ -93,6 +93,36 @@ def test_zammad_backfill_interrupted_and_resumed_imports_each_ticket_once(tmp_pa
         assert store.counts()["tickets"] == 5003
         assert len(load_cursor(store, "desk", "tickets")["pending"]) == 48
 
+        # a retention rule deletes the 3,000 oldest tickets: the new ones now sit pages earlier than the cursor
+        for i in range(1, 3001):
+            desk.tickets.pop(i, None)
+        for i in range(5052, 5152):
+            desk.add_ticket(i, f"Lieferung {i}", f"Meine Zeitung {i} kam heute nicht.", "Nachgeliefert.")
+        listed = desk.requests["GET /api/v1/tickets"]
+        after = sync(store, connector_for(get_connection(store, "desk")))
+        assert after["tickets_new"] == 100 and store.counts()["tickets"] == 5103
+        assert desk.requests["GET /api/v1/tickets"] - listed < 30   # a few steps back, not every page again
+
+
+def test_chatwoot_conversations_resolved_after_a_sync_and_deletions_are_not_skipped(tmp_path):
+    with FakeChatwoot() as desk:
+        for cid in range(1, 101):   # every tenth conversation still open at the first sync
+            desk.add_conversation(cid, f"Frage {cid} zur Zustellung", [f"Antwort {cid}"],
+                                  status="open" if cid % 10 == 0 else "resolved")
+        store = connect(tmp_path, "chatwoot", desk.url, name="cw", account_id=1)
+        assert sync(store, connector_for(get_connection(store, "cw")))["tickets_new"] == 90
+        for cid in (10, 20):
+            desk.conversations[cid]["status"] = "resolved"
+        for cid in range(1, 61):   # the oldest are deleted; new ones are resolved
+            if cid not in (10, 20):
+                desk.conversations.pop(cid)
+        for cid in range(101, 131):
+            desk.add_conversation(cid, f"Frage {cid} zur Zustellung", [f"Antwort {cid}"])
+        run = sync(store, connector_for(get_connection(store, "cw")))
+        assert run["tickets_new"] == 32 and store.counts()["tickets"] == 122
+        # still open: looked at again next time; 30 to 60 were deleted and are forgotten
+        assert load_cursor(store, "cw", "tickets")["pending"] == ["70", "80", "90", "100"]
+
 
 def test_zammad_kb_answers_and_links_become_articles(tmp_path):
     with FakeZammad() as desk:

@@ -73,6 +73,19 @@ def checked_pages(connection: Connection, pages: Iterable[T]) -> Iterator[T]:
         yield from pages
 
 
+def resume_page(read_page: Callable[[int], list[dict]], page: int, last_id: int) -> tuple[int, list[dict]]:
+    """Where a listing by ascending id resumes, and that page's rows: the page before the cursor's, or
+    further back while that page is empty or begins after ``last_id``. Tickets deleted since the last run
+    (a retention rule can delete thousands) move the later ones to earlier pages; the steps back double, so
+    that is a few requests, and the ones already read are skipped by id."""
+    page, step = max(1, page - 1), 1
+    rows = read_page(page)
+    while page > 1 and (not rows or int(rows[0]["id"]) > last_id):
+        page, step = max(1, page - step), step * 2
+        rows = read_page(page)
+    return page, rows
+
+
 def note_id(answer: object, what: str) -> str:
     """The id of a note the help desk says it stored; without one the note counts as not posted (a later
     delivery tries again), never as posted."""

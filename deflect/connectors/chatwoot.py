@@ -24,15 +24,19 @@ from deflect.connectors.base import (
     Event,
     header,
     note_id,
+    resume_page,
     session_field,
     signature_matches,
     urls_in,
 )
+from deflect.connectors.http import HelpdeskError
 from deflect.formats import Article, Ticket, parse_ticket
 from deflect.html_text import reply_text
 from deflect.index.lexical import content_words
 
 PER_PAGE = 25
+PENDING_MAX = 5000      # conversations not resolved yet, remembered to look at again on later runs
+PENDING_CHECKS = 200    # of them, looked at per run
 MESSAGES_PER_CALL = 20
 MAX_CLOCK_SKEW = 300   # seconds a signed delivery may be old (or early): older ones are replays
 INCOMING, OUTGOING = (0, "incoming"), (1, "outgoing")
@@ -93,25 +97,59 @@ class ChatwootConnector(Connector):
 
     # -- conversations ----------------------------------------------------------------------
     def ticket_pages(self, cursor: dict) -> Iterator[tuple[list[Ticket], dict]]:
+        """Resolved conversations by ascending id from the cursor's page on. The ids the listing skips are
+        conversations not resolved yet (or deleted): they are remembered (``pending``) and looked at again
+        on later runs, until resolved or gone, since a conversation resolved later is listed among the old
+        ones, below the cursor."""
         page, last_id = int(cursor.get("page", 1)), int(cursor.get("last_id", 0))
-        # one page back: conversations reopened or deleted since the last run move the later ones forward
-        page = max(1, page - 1)
+        pending = [str(i) for i in cursor.get("pending", [])]
+        if pending:
+            tickets, pending = self._resolved_since(pending)
+            yield tickets, {"page": page, "last_id": last_id, "pending": pending}
+        page, rows = resume_page(self._resolved_page, page, last_id)
         while True:
-            data = (self.client.get(self._path("/conversations"), {"status": "resolved", "sort_by": "created_at_asc",
-                                                                   "page": page}) or {}).get("data", {})
-            rows = data.get("payload", [])
             tickets = []
-            for row in rows:
-                if int(row["id"]) > last_id:
-                    ticket = self._ticket(row)
-                    if ticket is not None:
-                        tickets.append(ticket)
-            seen = max([last_id, *(int(r["id"]) for r in rows)])
+            for row in sorted(rows, key=lambda r: int(r["id"])):
+                remote = int(row["id"])
+                if remote <= last_id:
+                    continue
+                pending += [str(i) for i in range(max(last_id + 1, remote - PENDING_MAX), remote)]
+                ticket = self._ticket(row)
+                if ticket is not None:
+                    tickets.append(ticket)
+                last_id = remote
+            pending = pending[-PENDING_MAX:]
             full = len(rows) >= PER_PAGE
-            yield tickets, {"page": page + 1 if full else page, "last_id": seen}
+            yield tickets, {"page": page + 1 if full else page, "last_id": last_id, "pending": pending}
             if not full:
                 return
-            page, last_id = page + 1, seen
+            page += 1
+            rows = self._resolved_page(page)
+
+    def _resolved_since(self, pending: list[str]) -> tuple[list[Ticket], list[str]]:
+        """The remembered conversations resolved by now, and those to look at again (the ones not looked
+        at this time first, so each gets its turn)."""
+        checked, later = pending[:PENDING_CHECKS], pending[PENDING_CHECKS:]
+        tickets = []
+        for remote_id in checked:
+            try:
+                row = self.client.get(self._path(f"/conversations/{remote_id}"))
+            except HelpdeskError as exc:
+                if exc.http_status == 404:
+                    continue   # deleted, or never there
+                raise
+            if row and row.get("status") == "resolved":
+                ticket = self._ticket(row)
+                if ticket is not None:
+                    tickets.append(ticket)
+            elif row:
+                later.append(remote_id)
+        return tickets, later
+
+    def _resolved_page(self, page: int) -> list[dict]:
+        answer = self.client.get(self._path("/conversations"), {"status": "resolved", "sort_by": "created_at_asc",
+                                                                "page": page}) or {}
+        return answer.get("data", {}).get("payload", [])
 
     def messages(self, remote_id: str) -> list[dict]:
         """Every message of a conversation, oldest first."""

@@ -23,6 +23,7 @@ from deflect.connectors.base import (
     Event,
     header,
     note_id,
+    resume_page,
     session_field,
     signature_matches,
 )
@@ -145,10 +146,8 @@ class ZammadConnector(Connector):
         if pending:
             tickets, pending = self._closed_since(pending)
             yield tickets, {"page": page, "last_id": last_id, "pending": pending}
-        # one page back: tickets deleted since the last run move the later ones to earlier pages
-        page = max(1, page - 1)
+        page, rows = resume_page(self._ticket_page, page, last_id)
         while True:
-            rows = self.client.get("/api/v1/tickets", {"page": page, "per_page": PER_PAGE, "expand": "true"}) or []
             tickets = []
             for row in rows:
                 if int(row["id"]) <= last_id:
@@ -167,6 +166,10 @@ class ZammadConnector(Connector):
             if not full:
                 return
             page += 1
+            rows = self._ticket_page(page)
+
+    def _ticket_page(self, page: int) -> list[dict]:
+        return self.client.get("/api/v1/tickets", {"page": page, "per_page": PER_PAGE, "expand": "true"}) or []
 
     def _closed_since(self, pending: list[str]) -> tuple[list[Ticket], list[str]]:
         """The remembered open tickets closed by now, and those to look at again (the ones not looked
