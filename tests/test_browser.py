@@ -44,6 +44,11 @@ def test_german_question_right_article_and_helpful_feedback_is_stored(server, pa
     inquiry = store.db["inquiries"].get(rows[0]["inquiry_id"])
     assert inquiry["decision"] == "answer" and inquiry["channel"] == "widget" and inquiry["page"] == "/"
     assert inquiry["text"] == GERMAN_QUESTION
+    # reloaded, the page shows the same answer with the vote given, not the buttons for a second one
+    page.reload()
+    sync_api.expect(first.locator(".deflect-title")).to_have_text(GERMAN_TITLE)
+    sync_api.expect(page.locator(".deflect-search .deflect-thanks")).to_have_text("Danke für Ihr Feedback!")
+    assert page.locator(".deflect-search .deflect-yes").count() == 0
 
 
 def test_uncovered_question_shows_the_way_to_a_human(server, page):

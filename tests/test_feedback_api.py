@@ -309,14 +309,21 @@ def test_a_helpful_vote_for_a_lower_shown_article_passes_over_the_ones_above_it(
     listed = client.get("/api/v1/learned", headers=admin).get_json()["evidence"]
     passed = [(e["kind"], e["article_id"], e["weight"]) for e in listed if e["kind"] == "passed_over"]
     assert passed == [("passed_over", first, -1.0)]
-    vote(client, answer, True, "s1", article=second)   # the same vote again passes it over once
+    # the same suggestion voted again (a page shown again offers the buttons again): the first vote counts
+    for helpful in (True, False):
+        again = client.post("/api/v1/feedback", json={"inquiry_id": answer["id"], "helpful": helpful, "session": "s1",
+                                                      "article_id": second}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+        assert again.status_code == 200 and again.get_json()["already_voted"] and again.get_json()["event"] == "helpful"
     listed = client.get("/api/v1/learned", headers=admin).get_json()["evidence"]
     assert sum(e["kind"] == "passed_over" for e in listed) == 1
+    assert sorted(e["kind"] for e in listed if e["article_id"] == second) == ["helpful"]
+    metrics = client.get("/api/v1/metrics", headers=admin).get_json()["totals"]
+    assert (metrics["helpful"], metrics["not_helpful"]) == (2, 0)
     # forgetting the vote forgets what it passed over (the first article would stay demoted)
     out = CliRunner().invoke(cli, ["feedback", "forget", "--article", second, "--home", str(fake.home.path)])
     assert out.exit_code == 0 and "forgot" in out.output
     listed = client.get("/api/v1/learned", headers=admin).get_json()["evidence"]
     assert [e["kind"] for e in listed] == ["helpful"] and listed[0]["article_id"] == first
-    vote(client, answer, True, "s1", article=second)
+    vote(client, ask(client, "password kündige", "probe"), True, "s1", article=second)
     out = CliRunner().invoke(cli, ["feedback", "forget", "--kind", "passed_over", "--home", str(fake.home.path)])
     assert out.exit_code == 0 and "forgot 1" in out.output

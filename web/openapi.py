@@ -142,7 +142,9 @@ SCHEMAS = {
                           {"properties": {"event": {"const": "not_helpful"}, "helpful": {"const": True}},
                            "required": ["event", "helpful"]}]},
         "description": "An 'event', or 'helpful' as a shorthand for the helpful/not_helpful events."},
-    "FeedbackResponse": _obj({"ok": OK, "id": STR, "event": STR}, ["ok"]),
+    "FeedbackResponse": _obj({"ok": OK, "id": STR, "event": STR, "already_voted": {
+        "type": "boolean", "description": "The suggestion had a vote already (200): that first vote counts, "
+                                          "and id and event are its."}}, ["ok"]),
     "MetricsRow": _obj({
         "date": STR, "inquiries": INT, "sessions": INT, "answered": INT, "suggested": INT, "no_answer": INT,
         "held_out": INT, "helpful": INT, "not_helpful": INT, "contacted_support": INT, "sessions_with_suggestion": INT,
@@ -278,8 +280,10 @@ PATHS = {
         "client; CORS for the configured widget origins.",
         "200", "SuggestResponse", ["400", "409", "413", "415", "429"], request="SuggestRequest")},
     "/api/v1/feedback": {"post": _op(
-        "Record 'did this help?' (helpful / not_helpful), a click, or 'contacted support after all'.",
-        "201", "FeedbackResponse", ["400", "404", "413", "415", "429", "503"], request="FeedbackRequest")},
+        "Record 'did this help?' (helpful / not_helpful), a click, or 'contacted support after all'. A "
+        "suggestion (inquiry and article) takes one vote: a later one answers 200 with already_voted.",
+        "201", "FeedbackResponse", ["400", "404", "413", "415", "429", "503"], request="FeedbackRequest",
+        extra_ok={"200": _json(_ref("FeedbackResponse"), "The suggestion had a vote already")})},
     "/api/v1/agent/suggest": {"post": _op(
         "For agents: articles, similar resolved tickets (redacted) and a draft reply citing its sources.",
         "200", "AgentSuggestResponse", ["400", "401", "403", "409", "413", "415"],

@@ -114,6 +114,21 @@ def write_feedback(store: Store, rows: list[dict]) -> int:
     return len(rows) - len(keep)
 
 
+VOTES = ("helpful", "not_helpful")
+
+
+def earlier_vote(store: Store, inquiry_id: str, event: str, article_id: str | None) -> tuple[str, str] | None:
+    """(id, event) of the vote already given on this suggestion (inquiry and article) when ``event`` is a
+    vote: the first one counts. A page shown again (reload, back) offers the buttons again, and one
+    customer's "helpful" and "not helpful" on one answer would count as two opinions."""
+    if event not in VOTES:
+        return None
+    row = store.db.execute("select id, event from feedback where inquiry_id = ? and coalesce(article_id, '') = ? "
+                           "and event in ('helpful', 'not_helpful') order by created_at, id limit 1",
+                           [inquiry_id, article_id or ""]).fetchone()
+    return (row[0], row[1]) if row else None
+
+
 def record_feedback(store: Store, inquiry_id: str, event: str, article_id: str | None = None,
                     session: str | None = None) -> str:
     """Store one feedback event for a logged inquiry; returns its id."""

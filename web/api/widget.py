@@ -11,7 +11,7 @@ from deflect.errors import ClientError, DeflectError, NotFoundError, StoreUnavai
 from deflect.feedback.learning import learn_from_vote
 from deflect.language import detect_language
 from deflect.store.database import DatabaseErrors
-from deflect.store.service import EVENTS, feedback_row, record_feedback
+from deflect.store.service import EVENTS, earlier_vote, feedback_row, record_feedback
 
 from ..errors import ApiError, without_paths
 from ..learning import held_out, keep_fresh, request_client, schedule_refit
@@ -73,6 +73,9 @@ def feedback():
     try:
         store = get_store()
         with lock_wait(store):
+            earlier = earlier_vote(store, inquiry_id, event, article_id)
+            if earlier is not None:   # the first vote on a suggestion counts; this one is told so
+                return jsonify({"ok": True, "id": earlier[0], "event": earlier[1], "already_voted": True}), 200
             fid = record_feedback(store, inquiry_id, event, article_id=article_id, session=session)
         _learn(store, inquiry_id, event, article_id, session)
     except NotFoundError:

@@ -520,6 +520,9 @@
   Results.prototype.renderFeedback = function () {
     var self = this;
     this.feedback.textContent = "";
+    // the same answer shown again (reload, back): the vote given on it stands, and so does its reply
+    var voted = (storageGet("deflect.voted") || "").split(" ");
+    if (this.inquiryId && voted[0] === this.inquiryId) { this.thank(voted[1] === "helpful", false); return; }
     var q = el("span", { "class": "deflect-question", id: this.id + "-q" }, T.helpful);
     this.yes = el("button", { type: "button", "class": "deflect-btn deflect-yes" }, T.yes);
     this.no = el("button", { type: "button", "class": "deflect-btn deflect-no" }, T.no);
@@ -543,7 +546,14 @@
 
   Results.prototype.rate = function (helpful) {
     var article = this.articles[this.rated];
-    sendFeedback(this.inquiryId, article && article.id, helpful ? "helpful" : "not_helpful");
+    var event = helpful ? "helpful" : "not_helpful";
+    sendFeedback(this.inquiryId, article && article.id, event);
+    if (this.inquiryId) storageSet("deflect.voted", this.inquiryId + " " + event);
+    this.thank(helpful, true);
+  };
+
+  /** The reply to a vote: thanks, or (not helpful) the way to a human; ``focus`` moves focus to it. */
+  Results.prototype.thank = function (helpful, focus) {
     this.feedback.textContent = "";
     var inForm = !this.options.listbox;
     var link = !helpful && !inForm ? contactLink(this.options.query) : null;
@@ -551,7 +561,7 @@
       helpful ? T.thanks : inForm ? T.formSorry : withWay(T.sorry, link));
     if (link) { msg.appendChild(document.createTextNode(" ")); msg.appendChild(link); }
     this.feedback.appendChild(msg);
-    msg.focus();
+    if (focus) msg.focus();
   };
 
   Results.prototype.noAnswer = function (text) {
