@@ -263,6 +263,26 @@ def test_a_rate_limited_search_keeps_its_results_and_a_hanging_one_shows_the_way
     sync_api.expect(message).to_contain_text("nicht erreichbar", timeout=15_000)   # not a spinner for ever
     sync_api.expect(page.locator(".deflect-search .deflect-contact")).to_be_visible()
 
+    # rate-limited before anything was shown: the customer is told and keeps the way to a human
+    page.goto(server + "/")
+    page.evaluate("window.__mode = '429'")
+    ask(page, "Zeitung kam nicht")
+    sync_api.expect(message).to_contain_text("sehr viele Suchen")
+    sync_api.expect(page.locator(".deflect-search .deflect-contact")).to_be_visible()
+    page.evaluate("window.__mode = 'ok'")   # asked again a little later: the answer replaces the note
+    sync_api.expect(page.locator(".deflect-search .deflect-option").first).to_be_visible(timeout=10_000)
+
+
+def test_emoji_and_long_questions_are_counted_and_cut_as_the_service_counts_them(server, page):
+    page.goto(server + "/")
+    box = page.locator("#help-search")
+    box.fill("👍👍")   # two characters for the service (four UTF-16 units): too short, no outage message
+    page.wait_for_timeout(1500)
+    assert "nicht erreichbar" not in page.locator(".deflect-search").inner_text()
+    with page.expect_response("**/api/v1/suggest") as answered:
+        box.fill("Zeitung " + "x" * 991 + "👍" + " kam nicht")   # an emoji on the 1,000-character cut
+    assert answered.value.status == 200
+
 
 def test_feedback_buttons_are_reachable_by_tab(server, page):
     page.goto(server + "/")

@@ -51,6 +51,7 @@
       orAsk: "Nicht dabei? Unser Team hilft Ihnen gern:",
       contact: "Zum Kontaktformular",
       error: "Die Suche ist gerade nicht erreichbar. Unser Team hilft Ihnen gern:",
+      busy: "Gerade kommen sehr viele Suchen von hier. Einen Moment – oder unser Team hilft Ihnen gern:",
       found: function (n) { return n === 1 ? "1 Artikel gefunden." : n + " Artikel gefunden."; },
       keys: "Pfeiltasten wählen einen Vorschlag, Enter öffnet ihn (ohne Auswahl: alle Ergebnisse), Escape schließt die Liste.",
     },
@@ -68,6 +69,7 @@
       orAsk: "Not there? Our team is happy to help:",
       contact: "Go to the contact form",
       error: "Search is unavailable right now. Our team is happy to help:",
+      busy: "Many searches are coming from here right now. One moment – or our team is happy to help:",
       found: function (n) { return n === 1 ? "1 article found." : n + " articles found."; },
       keys: "Use the arrow keys to pick a suggestion, Enter opens it (none picked: all results), Escape closes the list.",
     },
@@ -236,7 +238,7 @@
   }
 
   function suggest(text, signal) {
-    var body = { text: text.slice(0, cfg.maxChars), session: sessionId(), page: location.pathname };
+    var body = { text: clipped(text), session: sessionId(), page: location.pathname };
     var ask = function () {
       return withTimeout(function (s) { return postJSON("/api/v1/suggest", body, { signal: s }); }, signal, cfg.timeout);
     };
@@ -287,9 +289,21 @@
     return wrapped;
   }
 
+  /** Characters as the service counts them (code points, spaces left out): an emoji is one, not two. */
+  function visible(text) {
+    return Array.from(text.replace(/[\s\u200b-\u200f\u2060\ufeff]/g, "")).length;
+  }
+
+  /** At most ``cfg.maxChars`` characters, never cutting an emoji in half (the service refuses half one). */
+  function clipped(text) {
+    var chars = Array.from(text);
+    return chars.length > cfg.maxChars ? chars.slice(0, cfg.maxChars).join("") : text;
+  }
+
   /** Runs the latest query only: debounced, at most one request per ``cfg.minGap``, and aborts the
-   *  request a newer query replaces. "Too many requests" (429) keeps what is shown and asks again a
-   *  little later: it is no outage, and telling the customer "search is unavailable" would be wrong. */
+   *  request a newer query replaces. "Too many requests" (429) asks again a little later and is told to
+   *  ``onError``, which keeps what is shown: it is no outage. A question the service does not take
+   *  (400: too short as it counts) shows nothing, as a too short one does here. */
   function Searcher(onResult, onError, delay) {
     var controller = null;
     var lastText = null;
@@ -299,10 +313,10 @@
       if (text === lastText) return;
       clearTimeout(gapTimer);
       var wait = lastSent + cfg.minGap - Date.now();
-      if (wait > 0 && text.length >= cfg.minChars) { gapTimer = setTimeout(function () { run(text); }, wait); return; }
+      if (wait > 0 && visible(text) >= cfg.minChars) { gapTimer = setTimeout(function () { run(text); }, wait); return; }
       lastText = text;
       if (controller) controller.abort();
-      if (text.length < cfg.minChars) { onResult(null, text); return; }
+      if (visible(text) < cfg.minChars) { onResult(null, text); return; }
       controller = window.AbortController ? new AbortController() : null;
       var mine = controller;
       lastSent = Date.now();
@@ -312,7 +326,8 @@
         if (err && err.name === "AbortError") return;
         if (mine !== controller) return;
         lastText = null;
-        if (err && err.status === 429) { gapTimer = setTimeout(function () { run(text); }, 3 * cfg.minGap); return; }
+        if (err && err.status === 400) { onResult(null, text); return; }
+        if (err && err.status === 429) gapTimer = setTimeout(function () { run(text); }, 3 * cfg.minGap);
         onError(err, text);
       });
     };
@@ -388,7 +403,7 @@
       if (!text) return;
       any().then(function (has) {
         if (!has) return null;
-        return postJSON("/api/v1/notices/match", { text: text.slice(0, cfg.maxChars), language: cfg.lang,
+        return postJSON("/api/v1/notices/match", { text: clipped(text), language: cfg.lang,
           session: sessionId(), inquiry_id: result && result.id }).catch(function () { return null; });
       }).then(function (payload) {
         var notice = payload && payload.notice;
@@ -647,16 +662,18 @@
         results.noAnswer(T.noAnswer);
       }
       open();
-    }, function () {
-      wrapper.classList.remove("deflect-busy");
-      live.textContent = T.error;
-      results.noAnswer(T.error);
+    }, function (err) {
+      var busy = err && err.status === 429;
+      if (busy && results.articles.length) return;   // asked again soon; what is shown stays
+      if (!busy) wrapper.classList.remove("deflect-busy");
+      live.textContent = busy ? T.busy : T.error;
+      results.noAnswer(busy ? T.busy : T.error);
       open();
     });
 
     input.addEventListener("input", function () {
       var text = input.value.trim();
-      if (text.length >= cfg.minChars) wrapper.classList.add("deflect-busy");
+      if (visible(text) >= cfg.minChars) wrapper.classList.add("deflect-busy");
       storageSet("deflect.query", text);
       searcher.soon(text);
     });
@@ -688,7 +705,7 @@
           var link = results.list.children[results.active].querySelector("a");
           results.opened(results.active);
           window.location.href = link.href;
-        } else if (cfg.search && input.value.trim().length >= cfg.minChars) {
+        } else if (cfg.search && visible(input.value) >= cfg.minChars) {
           searcher.reset();
           window.location.href = searchPage(input.value.trim());   // the results page: the same three answers
         } else {
@@ -730,7 +747,7 @@
         panel.hidden = true;
         live.textContent = "";
       }
-    }, function () { panel.hidden = true; }, cfg.formDebounce);
+    }, function (err) { if (!(err && err.status === 429)) panel.hidden = true; }, cfg.formDebounce);
     var onInput = function () { searcher.soon(text()); };
     if (fields.subject) fields.subject.addEventListener("input", onInput);
     if (fields.body) fields.body.addEventListener("input", onInput);
