@@ -236,6 +236,19 @@ def test_a_foreign_page_cannot_write_into_the_report(tmp_path):
     assert [r[0] for r in fake.store.db.execute("select session from contacts")] == ["s-own"]
 
 
+def test_enter_in_the_widget_opens_the_results_page_without_logging_the_question_twice(tmp_path):
+    app, fake = make_app(tmp_path)
+    client = app.test_client()
+    logged = lambda: fake.store.db.execute("select count(*) from inquiries").fetchone()[0]   # noqa: E731
+    assert client.post("/api/v1/suggest", json={"text": "Abo kündigen", "session": "s1"}).status_code == 200
+    page = client.get("/search?q=Abo+k%C3%BCndigen&session=s1")
+    assert page.status_code == 200 and "kündigen" in page.get_data(as_text=True)
+    assert logged() == 1   # the widget's inquiry is the question's
+    client.get("/search?q=Abo+pausieren&session=s1")   # another question of the session is one more
+    client.get("/search?q=Abo+k%C3%BCndigen")           # without the session: somebody else's
+    assert logged() == 3
+
+
 def test_chunked_bodies_over_the_limit_are_refused_and_ticket_ids_are_checked(tmp_path):
     app, fake = make_app(tmp_path, MAX_CONTENT_LENGTH=1024)
     client = app.test_client()

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from deflect.clock import parse_time, utcnow
 from deflect.engine import Suggestion
 from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article
@@ -297,12 +299,28 @@ def _search(query: str, session: str | None, logged: bool = True) -> dict:
     except DeflectError as exc:
         current_app.logger.warning("deflect: the results page could not search (%s)", exc)
         return {"decision": "error", "articles": []}
-    if logged:
+    if logged and not _asked_just_now(session, text):
         log_inquiry(text, s, "widget", session, request.path)
     articles = articles_json(s.shown_articles(), text)
     for a in articles:
         a["snippet"] = Markup(a["snippet"])   # HTML-escaped by web.text.snippet, only <mark> added
     return {"decision": s.decision, "articles": articles}
+
+
+def _asked_just_now(session: str | None, text: str, minutes: int = 30) -> bool:
+    """Whether the session's last inquiry was this very question, a little while ago: Enter in the widget's
+    box opens this page for the question the widget has just logged, and one question is one inquiry."""
+    if not session:
+        return False
+    try:
+        row = get_store().db.execute("select text, created_at from inquiries where session = ? "
+                                     "order by created_at desc, seq desc limit 1", [session]).fetchone()
+    except Exception:   # noqa: BLE001 -- a store that cannot answer now: log it again rather than lose it
+        return False
+    if row is None or " ".join((row[0] or "").split()).lower() != " ".join(text.split()).lower():
+        return False
+    asked = parse_time(row[1])
+    return asked is not None and utcnow() - asked <= timedelta(minutes=minutes)
 
 
 @bp.route("/contact", methods=["GET", "POST"])
