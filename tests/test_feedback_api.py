@@ -124,10 +124,18 @@ def test_outcomes_per_article(tmp_path):
         fake.store.db.execute("update inquiries set decision = 'suggest', shown = ? where id = ?",
                               ["en-other,en-password-reset", d["id"]])
     vote(client, d, True, "unsure", article="en-password-reset")
+    # a customer helped by the article asks something else, finds nothing and writes: not the article's doing
+    e = ask(client, PASSWORD, "two-questions")
+    vote(client, e, True, "two-questions")
+    other = ask(client, "Wetter morgen Regenschirm", "two-questions")
+    assert other["decision"] == "no_answer"
+    client.post("/api/v1/feedback", json={"inquiry_id": other["id"], "event": "contacted_support"})
+    client.put("/api/v1/tickets/T-10", json={"subject": "Wetter", "body": "Regen?", "session": "two-questions"},
+               headers=admin)
     row = next(o for o in client.get("/api/v1/metrics", headers=admin).get_json()["outcomes"]
                if o["article_id"] == "en-password-reset")
-    assert row == {"article_id": "en-password-reset", "title": "How do I reset my password?", "shown": 4,
-                   "found_answer": 3, "not_helpful": 1, "contacted_anyway": 2, "contacted_after_helpful": 1}
+    assert row == {"article_id": "en-password-reset", "title": "How do I reset my password?", "shown": 5,
+                   "found_answer": 4, "not_helpful": 1, "contacted_anyway": 2, "contacted_after_helpful": 1}
 
 
 def test_agent_and_note_show_what_the_customer_already_did(tmp_path):

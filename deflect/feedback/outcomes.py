@@ -5,9 +5,14 @@ articles that might help):
 - ``found_answer``: sessions that voted it helpful;
 - ``not_helpful``: sessions that voted it not helpful;
 - ``contacted_anyway``: sessions it was suggested to that contacted support afterwards (the contact
-  form, or a ticket carrying the session id);
+  form, or a ticket carrying the session id) about the question it was suggested for;
 - ``contacted_after_helpful``: sessions that voted it helpful and contacted support within 7 days after
-  the vote, from the same session or as the same customer (when the help desk sends a customer id).
+  the vote, from the same session or as the same customer (when the help desk sends a customer id), about
+  that question.
+
+A contact is about the question it names (a "contacted support" event carries its inquiry), else about
+the session's last question before it: a customer who found one answer, then asked something else that
+had none and wrote to support, did not write because of the first answer.
 """
 from __future__ import annotations
 
@@ -19,10 +24,11 @@ from deflect.store import Store
 AFTER_HELPFUL_DAYS = 7
 # Every contact with its session: direct ones, and those of other sessions of the same customer.
 CONTACTS = """
-    select i.session as session, f.created_at as at from feedback f join inquiries i on i.id = f.inquiry_id
+    select i.session as session, f.created_at as at, f.inquiry_id as inquiry
+        from feedback f join inquiries i on i.id = f.inquiry_id
         where f.event = 'contacted_support' and i.session is not null
-    union all select session, created_at from contacts where session is not null
-    union all select a.session, b.created_at from contacts a join contacts b
+    union all select session, created_at, null from contacts where session is not null
+    union all select a.session, b.created_at, null from contacts a join contacts b
         on a.customer = b.customer and a.session is not null and b.id != a.id"""
 
 
@@ -42,22 +48,28 @@ def article_outcomes(store: Store, days: int = 30, today: date | None = None, li
 
     window = "i.created_at >= :since and i.created_at < :until and i.channel = 'widget'"
     params = {"since": since, "until": until}
-    # Sessions each article was shown to (as the answer or among the articles that might help), and when first.
+    # Sessions each article was shown to (as the answer or among the articles that might help), and when first;
+    # each session's questions in order, with the articles each showed.
     seen: dict[tuple[str, str], str] = {}
-    for session, at, decision, first, shown in q(f"""
-            select i.session, i.created_at, i.decision, i.article_id, i.shown from inquiries i
-            where {window} and i.decision in ('answer', 'suggest') and i.session is not null""", params):
-        articles = shown.split(",") if shown else ([first] if decision == "answer" and first else [])
-        for article in filter(None, articles):
+    asked: dict[str, list[tuple[str, str, list[str]]]] = {}
+    for iid, session, at, decision, first, shown in q(f"""
+            select i.id, i.session, i.created_at, i.decision, i.article_id, i.shown from inquiries i
+            where {window} and i.session is not null order by i.created_at""", params):
+        articles = [] if decision not in ("answer", "suggest") else \
+            shown.split(",") if shown else ([first] if decision == "answer" and first else [])
+        articles = [a for a in articles if a]
+        asked.setdefault(session, []).append((at, iid, articles))
+        for article in articles:
             if (article, session) not in seen or at < seen[article, session]:
                 seen[article, session] = at
-    contacts: dict[str, list[str]] = {}
-    for session, at in q(f"select session, at from ({CONTACTS}) c"):
-        contacts.setdefault(session, []).append(at)
+    # Each contact with the articles of the question it was about.
+    contacts: dict[str, list[tuple[str, list[str]]]] = {}
+    for session, at, inquiry in q(f"select session, at, inquiry from ({CONTACTS}) c"):
+        contacts.setdefault(session, []).append((at, _about(asked.get(session, []), at, inquiry)))
     for (article, session), at in seen.items():
         r = row(article)
         r["shown"] += 1
-        r["contacted_anyway"] += any(c >= at for c in contacts.get(session, ()))
+        r["contacted_anyway"] += any(c >= at and article in about for c, about in contacts.get(session, ()))
     for article, event, n in q(f"""
             select coalesce(f.article_id, i.article_id), f.event, count(distinct coalesce(i.session, i.id))
             from feedback f join inquiries i on i.id = f.inquiry_id
@@ -65,15 +77,27 @@ def article_outcomes(store: Store, days: int = 30, today: date | None = None, li
         if article:
             row(article)["found_answer" if event == "helpful" else "not_helpful"] = n
     after_helpful: dict[str, set[str]] = {}
-    for article, session, voted, contacted_at in q(f"""
-            with votes as (select coalesce(f.article_id, i.article_id) as a, i.session as s, f.created_at as at
-                           from feedback f join inquiries i on i.id = f.inquiry_id
-                           where {window} and f.event = 'helpful' and i.session is not null)
-            select distinct votes.a, votes.s, votes.at, c.at from votes join ({CONTACTS}) c
-                on c.session = votes.s and c.at >= votes.at""", params):
-        voted_at, contacted = parse_time(voted), parse_time(contacted_at)
-        if article and voted_at and contacted and contacted <= voted_at + timedelta(days=AFTER_HELPFUL_DAYS):
-            after_helpful.setdefault(article, set()).add(session)
+    for article, session, voted in q(f"""
+            select coalesce(f.article_id, i.article_id), i.session, f.created_at
+            from feedback f join inquiries i on i.id = f.inquiry_id
+            where {window} and f.event = 'helpful' and i.session is not null""", params):
+        voted_at = parse_time(voted)
+        for contacted_at, about in contacts.get(session, ()):
+            contacted = parse_time(contacted_at)
+            if article and voted_at and contacted and voted_at <= contacted <= voted_at + timedelta(
+                    days=AFTER_HELPFUL_DAYS) and article in about:
+                after_helpful.setdefault(article, set()).add(session)
     for article, sessions in after_helpful.items():
         row(article)["contacted_after_helpful"] = len(sessions)
     return sorted(rows.values(), key=lambda r: (-r["shown"], -r["found_answer"], r["article_id"]))[:limit]
+
+
+def _about(asked: list[tuple[str, str, list[str]]], at: str, inquiry: str | None) -> list[str]:
+    """The articles shown for the question a contact at ``at`` was about: the inquiry it names, else the
+    session's last question before it (``asked``: its questions in order, with their articles)."""
+    if inquiry is not None:
+        named = [articles for _, iid, articles in asked if iid == inquiry]
+        if named:
+            return named[0]
+    before = [articles for asked_at, _, articles in asked if asked_at <= at]
+    return before[-1] if before else []
