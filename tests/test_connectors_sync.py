@@ -197,6 +197,10 @@ def test_zammad_tickets_in_a_state_of_the_closed_type_are_resolved_whatever_its_
         sync(store, connector_for(get_connection(store, "desk")))
         assert sorted(store.get_tickets(["desk-1", "desk-2", "desk-3"])) == ["desk-1", "desk-3"]
         assert desk.requests["GET /api/v1/ticket_states"] == 1   # read once
+        assert load_cursor(store, "desk", "tickets")["pending"] == ["2"]
+        desk.tickets[2]["state"] = "merged"   # merged into another ticket: it never closes, nothing to wait for
+        sync(store, connector_for(get_connection(store, "desk")))
+        assert load_cursor(store, "desk", "tickets")["pending"] == []
 
 
 def test_zammad_kb_links_count_as_linked_evidence_in_ticket_calibration(tmp_path, monkeypatch):

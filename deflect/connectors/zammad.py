@@ -38,6 +38,7 @@ PENDING_CHECKS = 200    # of them, looked at per run
 # Zammad's state types (its default states carry the same names; a team may add or rename states)
 RESOLVED_STATES = {"closed"}
 NEW_STATES = {"new", "open"}
+GONE_STATES = {"merged", "removed"}   # a ticket merged into another, or removed: nothing more to wait for
 LINK_TYPE = "KnowledgeBase::Answer::Translation"
 
 
@@ -187,7 +188,7 @@ class ZammadConnector(Connector):
                 ticket = self._ticket(row)
                 if ticket is not None:
                     tickets.append(ticket)
-            elif row:
+            elif row and self._type_of(row.get("state")) not in GONE_STATES:   # merged ones never close
                 later.append(remote_id)
         return tickets, later
 
