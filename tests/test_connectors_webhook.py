@@ -111,6 +111,8 @@ def test_a_note_the_help_desk_failed_is_posted_on_a_later_try_and_an_unconfirmed
         assert client.post("/api/v1/connectors/zd/webhook", data=raw, headers=headers).status_code == 202
         assert app.extensions["deflect_inbox"].wait_idle(20)
         assert [n["ticket_id"] for n in desk.notes] == [1] and deliveries(fake, "zd") == {"done": 1}
+        # the ticket's question is one inquiry however often its note was tried
+        assert fake.store.db.execute("select count(*) from inquiries where ticket_id like '%1'").fetchone()[0] == 1
         desk.fail("/api/v1/ticket_articles", "empty")   # an answer without the note: not counted as posted
         raw, headers = desk.webhook(2, SECRET, "d-2")
         client.post("/api/v1/connectors/zd/webhook", data=raw, headers=headers)

@@ -51,6 +51,14 @@ class Note:
     suggestion: Suggestion
 
 
+def _logged_for(store, ticket_id: str | None, channel: str) -> bool:
+    """Whether the ticket's inquiry is logged already (a note tried again after the help desk failed)."""
+    if ticket_id is None:
+        return False
+    return store.db.execute("select 1 from inquiries where ticket_id = ? and channel = ? limit 1",
+                            [ticket_id, channel]).fetchone() is not None
+
+
 def compose_note(engine: Engine, subject: str, text: str, options: NoteOptions,
                  customer: tuple[str, ...] = (), redactor: Redactor | None = None,
                  log_channel: str | None = "agent", history: dict | None = None, ticket_id: str | None = None
@@ -62,7 +70,7 @@ def compose_note(engine: Engine, subject: str, text: str, options: NoteOptions,
     redact = (redactor or default_redactor()).redact
     query = redact(text if not subject or text.startswith(subject) else f"{subject}\n{text}", known=customer)
     s = engine.suggest(query, k=K_ARTICLES, with_tickets=K_TICKETS)
-    if log_channel:
+    if log_channel and not _logged_for(engine.store, ticket_id, log_channel):   # a retried note: logged once
         engine.store.log_inquiry(Inquiry(uuid.uuid4().hex, query, s.language), s.decision, s.confidence,
                                  s.articles[0].id if s.articles else None, channel=log_channel, ticket_id=ticket_id)
     article = None
