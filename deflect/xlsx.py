@@ -3,10 +3,11 @@
 CSV leaves the separator, the decimal mark and the encoding to the reader's locale: Excel with German
 settings reads a comma-separated UTF-8 file into one column with broken umlauts. A workbook fixes all
 three. One sheet, the header row bold and frozen, text as inline strings (never run as a formula),
-numbers as numbers.
+numbers as numbers, dates and times as Excel dates (shown in the reader's date format, sortable).
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 import math
 import numbers
@@ -45,7 +46,10 @@ _WORKBOOK_RELS = _XML + (
     f'<Relationships xmlns="{_PKG_REL}">'
     f'<Relationship Id="rId1" Type="{_DOC}worksheet" Target="worksheets/sheet1.xml"/>'
     f'<Relationship Id="rId2" Type="{_DOC}styles" Target="styles.xml"/></Relationships>')
-# Style 0: plain; style 1: bold (the header row).
+# Style 0: plain; style 1: bold (the header row); 2: a date, 3: a date and time (Excel's built-in formats 14
+# and 22, which it shows in the reader's own date format).
+DATE_STYLE, TIME_STYLE = 2, 3
+_EPOCH = dt.datetime(1899, 12, 30)   # Excel's day 0 (its day 60, 1900-02-29, lies before every date here)
 _STYLES = _XML + (
     f'<styleSheet xmlns="{_MAIN}">'
     '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
@@ -54,8 +58,10 @@ _STYLES = _XML + (
     '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="22" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     '</styleSheet>')
 
@@ -78,6 +84,12 @@ def _cell(ref: str, value: object, style: int) -> str:
     s = f' s="{style}"' if style else ""
     if value is None or value == "":
         return ""
+    if isinstance(value, dt.datetime):   # in UTC, as the service's times are
+        naive = value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+        days = (naive - _EPOCH).total_seconds() / 86400
+        return f'<c r="{ref}" s="{TIME_STYLE}"><v>{round(days, 8)!r}</v></c>'
+    if isinstance(value, dt.date):
+        return f'<c r="{ref}" s="{DATE_STYLE}"><v>{(value - _EPOCH.date()).days}</v></c>'
     if isinstance(value, numbers.Integral):
         return f'<c r="{ref}"{s}><v>{int(value)}</v></c>'
     if isinstance(value, numbers.Real) and math.isfinite(value):

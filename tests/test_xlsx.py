@@ -54,3 +54,21 @@ def test_the_gap_report_rows_keep_a_zero_as_a_number():
     assert row["time_to_coverage_days"] == "0.0" and row["label"] == "Schriftgröße"
     sheet = read(to_xlsx(report))
     assert sheet["U2"].value == 0 and sheet["A2"].value == "G-0006" and sheet.title == "Gap report"
+
+
+def test_dates_and_times_are_excel_dates_in_the_readers_format():
+    from datetime import UTC, date, datetime
+
+    from deflect.gaps.model import Report, Topic
+    from deflect.gaps.render import CSV_FIELDS
+    from deflect.gaps.render import to_xlsx as report_workbook
+
+    sheet = read(to_xlsx(("due", "seen"), [(date(2026, 12, 1), datetime(2026, 9, 26, 10, 0, 42, tzinfo=UTC))]))
+    assert sheet["A2"].value == datetime(2026, 12, 1) and sheet["A2"].is_date
+    assert sheet["B2"].value == datetime(2026, 9, 26, 10, 0, 42) and sheet["B2"].is_date
+    report = Report(topics=[Topic(id="G-0001", status="planned", due="2026-12-01", overdue=True,
+                                  first_seen="2026-09-26T10:00:42+00:00", label="Rätsel")])
+    sheet = read(report_workbook(report, "de"))
+    cells = dict(zip(CSV_FIELDS, [c.value for c in sheet[2]], strict=True))
+    assert cells["due"] == datetime(2026, 12, 1) and cells["first_seen"] == datetime(2026, 9, 26, 10, 0, 42)
+    assert cells["overdue"] == "ja" and cells["status"] == "geplant"

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import re
+from datetime import date, datetime
 
 from deflect.gaps.model import Report, Topic
 from deflect.xlsx import to_xlsx as workbook
@@ -87,10 +88,23 @@ def to_xlsx(report: Report, language: str = "en") -> bytes:
         if german:
             for key, words in GERMAN_VALUES.items():
                 row[key] = words.get(row[key], row[key])
+        row["overdue"] = ("ja" if german else "yes") if t.overdue else ("nein" if german else "no")
+        for key in ("due", "first_seen", "last_seen"):   # dates the reader can sort and filter as dates
+            row[key] = _when(row[key])
         return [row[key] for key in CSV_FIELDS]
 
     headers = [GERMAN_HEADERS[key] for key in CSV_FIELDS] if german else CSV_FIELDS
     return workbook(headers, (cells(t) for t in report.topics), sheet="Themen ohne Artikel" if german else "Gap report")
+
+
+def _when(value: str):
+    """A stored date (YYYY-MM-DD) or time (ISO 8601) as a date or datetime; anything else as it is."""
+    if not value:
+        return value
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    except ValueError:
+        return value
 
 
 def _cut(text: str | None, width: int) -> str:
