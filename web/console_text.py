@@ -120,7 +120,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                     "behoben werden muss (Fehler, Ausfall), oder eine Self-Service-Funktion (was heute nur Agenten "
                     "können). Ändern Sie die Art, wenn sie falsch ist; sie bleibt beim Thema."),
     "gaps_title": ("Uncovered topics", "Themen ohne Artikel"),
-    "costliest_first": ("costliest first", "die mit den meisten Kunden zuerst"),
+    "costliest_first": ("overdue first, then the costliest", "überfällige zuerst, dann die mit den meisten Kunden"),
     "show": ("Show", "Anzeigen"),
     "filter_open": ("new and planned", "neu und geplant"),
     "filter_all": ("all", "alle"),
