@@ -187,6 +187,29 @@ def test_zammad_kb_published_as_zammad_shows_it_and_languages_without_the_locale
         assert (run["articles_deleted"], run["articles_kept"]) == (0, 3) and len(store.articles()) == 4
 
 
+def test_a_ticket_linked_to_an_answer_published_minutes_ago_gets_its_link(tmp_path, monkeypatch):
+    import deflect.connectors.base
+
+    with FakeZammad() as desk:
+        desk.add_ticket(1, "Passwort", "Passwort vergessen", "Siehe Artikel.", linked=[1])
+        desk.add_ticket(2, "Bonus", "Wie bekomme ich den Treuebonus?", "Siehe Artikel.", linked=[9])
+        desk.add_ticket(3, "Intern", "Interne Frage", "Siehe Artikel.", linked=[7])
+        store = connect(tmp_path, "zammad", desk.url, name="zd")
+        connector = connector_for(get_connection(store, "zd"))
+        assert connector.linked_article("1", "de") == "zd-kb-1-de"   # the knowledge base read once
+        monkeypatch.setattr(deflect.connectors.base, "LINKS_REREAD", 0.0)
+        # an answer published after that read, and linked by the agent who closes the ticket
+        desk.kb["KnowledgeBaseAnswer"]["9"] = {"id": 9, "category_id": 1, "published_at": "2026-01-01T08:00:00Z",
+                                               "archived_at": None, "internal_at": None, "translation_ids": [9]}
+        desk.kb["KnowledgeBaseAnswerTranslation"]["9"] = {"id": 9, "answer_id": 9, "kb_locale_id": 1,
+                                                          "title": "Treuebonus", "content_id": 1}
+        assert connector.linked_article("2", "de") == "zd-kb-9-de"
+        reads = desk.requests["POST /api/v1/knowledge_bases/init"]
+        # a link to an answer that is not public (internal) is looked for once, not on every ticket
+        assert connector.linked_article("3", "de") is None and connector.linked_article("3", "de") is None
+        assert desk.requests["POST /api/v1/knowledge_bases/init"] - reads <= 2
+
+
 def test_zammad_tickets_in_a_state_of_the_closed_type_are_resolved_whatever_its_name(tmp_path):
     with FakeZammad() as desk:
         desk.states["gelöst"] = "closed"   # a team's own state

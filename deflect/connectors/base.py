@@ -25,6 +25,7 @@ T = TypeVar("T")
 # where a number belongs): the URL points at another service or another API version
 SHAPE_FAULTS = (KeyError, IndexError, TypeError, AttributeError, ValueError)
 LINKS_MAX_AGE = 600.0   # seconds the map of article links is trusted before it is read again
+LINKS_REREAD = 5.0      # at most this often, when a ticket links an article the map does not know yet
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 
 
@@ -132,11 +133,28 @@ class Connector(ABC):
         self.connection = connection
         self.client = client or HelpdeskClient(connection.url, self.auth_headers(token(connection)))
         self._links_read_at: float | None = None
+        self._unknown_links: set = set()   # links looked for after a read and not found (internal articles)
 
     def _links_stale(self) -> bool:
         """Whether the article links must be read (again): never read, or older than LINKS_MAX_AGE, so
         that an article published while the service runs is recognised in the webhooks after it."""
         return self._links_read_at is None or time.monotonic() - self._links_read_at > LINKS_MAX_AGE
+
+    def _refresh_if_stale(self) -> None:
+        if self._links_stale():
+            self._unknown_links = set()
+            self._refresh_links()
+
+    def _reread_for(self, missing: set) -> bool:
+        """Read the article links again for links the map lacks -- an article published minutes ago --
+        unless they were looked for since the last regular read (an internal article, linked on many
+        tickets, would else cost a read each), at most every LINKS_REREAD seconds; whether it read."""
+        new = missing - self._unknown_links
+        if not new or (self._links_read_at is not None and time.monotonic() - self._links_read_at < LINKS_REREAD):
+            return False
+        self._unknown_links |= new
+        self._refresh_links()
+        return True
 
     def _refresh_links(self) -> None:
         for _ in self.articles():   # reading every article records the links and their time

@@ -84,15 +84,15 @@ class ChatwootConnector(Connector):
 
     def linked_article(self, text: str) -> str | None:
         """The help-center article whose URL is in ``text`` (an agent's reply)."""
-        if self._links is None or self._links_stale():
-            self._refresh_links()
-        for url in urls_in(text):
-            match = _ARTICLE_URL.search(url)
-            if match:
-                portal, key = match.group(1), match.group(2)
+        self._refresh_if_stale()
+        keys = [(m.group(1), m.group(2)) for m in map(_ARTICLE_URL.search, urls_in(text)) if m]
+        for attempt in range(2):
+            for portal, key in keys:
                 found = (self._links or {}).get((portal, key)) or (self._links or {}).get((portal, key.split("-")[0]))
                 if found:
                     return found
+            if attempt or not self._reread_for(set(keys)):   # an article published since the last read
+                return None
         return None
 
     # -- conversations ----------------------------------------------------------------------

@@ -125,16 +125,18 @@ class ZammadConnector(Connector):
         return {str(row["id"]): row for row in rows or [] if isinstance(row, dict) and "id" in row}
 
     def _kb_map(self) -> dict[str, tuple[str, str]]:
-        if self._kb is None or self._links_stale():
-            self._refresh_links()
+        self._refresh_if_stale()
         return self._kb or {}
 
     def linked_article(self, remote_id: str, language: str | None) -> str | None:
         """The KB article an agent linked to the ticket (the one in the ticket's language first)."""
         payload = self.client.get("/api/v1/links", {"link_object": "Ticket", "link_object_value": remote_id})
+        linked = [str(link.get("link_object_value")) for link in (payload or {}).get("links", [])
+                  if link.get("link_object") == LINK_TYPE]
         kb = self._kb_map()
-        found = [kb[str(link.get("link_object_value"))] for link in (payload or {}).get("links", [])
-                 if link.get("link_object") == LINK_TYPE and str(link.get("link_object_value")) in kb]
+        if self._reread_for({t for t in linked if t not in kb}):   # an answer published since the last read
+            kb = self._kb or {}
+        found = [kb[t] for t in linked if t in kb]
         found.sort(key=lambda item: item[1] != language)
         return found[0][0] if found else None
 
