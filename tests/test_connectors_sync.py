@@ -221,6 +221,13 @@ def test_zammad_tickets_in_a_state_of_the_closed_type_are_resolved_whatever_its_
         assert sorted(store.get_tickets(["desk-1", "desk-2", "desk-3"])) == ["desk-1", "desk-3"]
         assert desk.requests["GET /api/v1/ticket_states"] == 1   # read once
         assert load_cursor(store, "desk", "tickets")["pending"] == ["2"]
+        # a state the team adds while deflect runs is read when a ticket first has it
+        connector = connector_for(get_connection(store, "desk"))
+        assert connector.resolved("gelöst") and not connector.resolved("pending reminder")
+        desk.states["erledigt"] = "closed"
+        assert connector.resolved("erledigt") and connector.resolved("erledigt")
+        assert not connector.resolved("ganz neu") and not connector.resolved("ganz neu")   # unknown: asked once
+        assert desk.requests["GET /api/v1/ticket_states"] == 4
         desk.tickets[2]["state"] = "merged"   # merged into another ticket: it never closes, nothing to wait for
         sync(store, connector_for(get_connection(store, "desk")))
         assert load_cursor(store, "desk", "tickets")["pending"] == []

@@ -75,7 +75,8 @@ class ZammadConnector(Connector):
     def __init__(self, connection, client=None):
         super().__init__(connection, client)
         self._kb: dict[str, tuple[str, str]] | None = None   # translation id -> (article id, language)
-        self._state_types: dict[str, str] | None = None   # state name -> its type (read once)
+        self._state_types: dict[str, str] | None = None   # state name -> its type (read when needed)
+        self._states_asked: set[str] = set()   # unusual names the states were read for
 
     def auth_headers(self, api_token: str) -> dict[str, str]:
         return {"Authorization": f"Token token={api_token}"}
@@ -202,10 +203,14 @@ class ZammadConnector(Connector):
     def _type_of(self, state: str | None) -> str | None:
         if state in RESOLVED_STATES | NEW_STATES or not state:
             return state
-        if self._state_types is None:   # an unusual name: the help desk's states say what it is
+        # an unusual name: the help desk's states say what it is; a name they do not know yet is a state
+        # the team added since they were read, so they are read again (once per such name)
+        if self._state_types is None or (state not in self._state_types and state not in self._states_asked):
+            self._states_asked.add(state)
             try:
                 rows = self.client.get("/api/v1/ticket_states", {"expand": "true"}) or []
             except HelpdeskError:
+                self._states_asked.discard(state)
                 return None   # asked again with the next unusual name
             self._state_types = {r["name"]: r.get("state_type") for r in rows if isinstance(r, dict) and r.get("name")}
         return self._state_types.get(state)
