@@ -91,6 +91,10 @@ def test_a_question_less_similar_than_any_found_one_is_never_suggested(tmp_path)
     odd = features[:1].copy()
     odd[0, 6] = floor.min_similarity_ - 0.01
     assert floor.predict_proba(odd)[0] == 0.0
+    # ... unless the confidence itself says the first article is likely right: then it is among those shown
+    proba, value = relevance(floor, odd, np.array([0.7]), 0.8)
+    assert proba[0] == 0.7 and decide(0.7, 0.8, proba[0], value, True) == "suggest"
+    assert relevance(floor, odd, np.array([0.05]), 0.8)[0][0] == 0.05 < value
     store = Store(tmp_path / "c.db")
     cal = Calibrator().fit(features, np.array([e == "a" for e in expected]))
     cal.floor_ = floor

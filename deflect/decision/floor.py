@@ -183,11 +183,15 @@ def fit_floor(features: np.ndarray, ranked: list[list[tuple[str, float]]], expec
 def relevance(floor: RelevanceFloor | None, features: np.ndarray, confidence: np.ndarray, threshold: float,
               override: float | None = None,
               cross_language: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """(P(the right article is among those shown) per row, the floor on it): the fitted model and floor,
-    else the confidence and ``DEFAULT_FLOOR_SHARE`` of the answer threshold; ``override`` (the
+    """(P(the right article is among those shown) per row, the floor on it): the fitted model (never below
+    the confidence) and floor, else the confidence and ``DEFAULT_FLOOR_SHARE`` of the answer threshold; ``override`` (the
     ``suggest_floor`` setting) replaces the floor; ``cross_language`` as in ``RelevanceFloor.predict_proba``."""
     if floor is not None:
-        proba, value = floor.predict_proba(features, cross_language), floor.floor_
+        # the right article is among those shown at least as often as the first one is right: a question
+        # the confidence calls likely enough (a new address written into the form was 0.70, its article
+        # a hair below the similarity guard) is shown its articles
+        proba = np.maximum(floor.predict_proba(features, cross_language), np.asarray(confidence, np.float64))
+        value = floor.floor_
     else:
         proba, value = np.asarray(confidence, np.float64), DEFAULT_FLOOR_SHARE * threshold
     return proba, float(override) if override is not None else value
