@@ -181,7 +181,8 @@ def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | Non
         cross = in_other_language(languages, [article_languages.get(r[0][0]) if r else None for r in ranked])
     if ranked is not None:
         calibrator.floor_ = fit_floor(features, ranked, expected, answered,
-                                     similarity_column=FEATURES.index("article_sim"), cross_language=cross)
+                                     similarity_column=FEATURES.index("article_sim"), cross_language=cross,
+                                     confidence=proba)
     report = {
         "source": source, "samples": len(expected), "covered": int(covered.sum()), **(counts or {}),
         "tickets_indexed": int((deflector.bundle.kind == TICKET).sum()),
@@ -191,7 +192,7 @@ def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | Non
         **({"uncovered_answered": round(float(answered[~covered].mean()), 4),
             "uncovered_answered_bound": round(calibrator.uncovered_share(proba, ~covered, groups), 4)}
            if max_uncovered is not None and not covered.all() else {}),
-        **floor_report(calibrator.floor_, features, ranked, expected, answered, cross),
+        **floor_report(calibrator.floor_, features, ranked, expected, answered, cross, proba),
         **({"part_weights": part_weights[1]} if part_weights and part_weights[1] else {}),
         **({"lexical_weights": lexical[1]} if lexical and lexical[1] else {}),
     }

@@ -78,12 +78,14 @@ class RelevanceFloor:
         self.regularisation = regularisation
 
     def fit(self, features: np.ndarray, found: np.ndarray, answered: np.ndarray,
-            similarity_column: int | None = None, cross_language: np.ndarray | None = None) -> RelevanceFloor:
+            similarity_column: int | None = None, cross_language: np.ndarray | None = None,
+            confidence: np.ndarray | None = None) -> RelevanceFloor:
         """``found[i]``: the right article is among those a suggestion would show (False for uncovered
         inquiries); ``answered[i]``: the inquiry is answered anyway (the floor is chosen among the rest);
         ``similarity_column``: the feature holding the best article's similarity (see SIMILARITY_QUANTILE);
         ``cross_language[i]``: the inquiry is in another language than its first article (see
-        MIN_CROSS_LANGUAGE_ROWS; None: not known, one guard for all)."""
+        MIN_CROSS_LANGUAGE_ROWS; None: not known, one guard for all); ``confidence``: the answer model's,
+        which the probability is never below when the floor is chosen, as in ``relevance``."""
         from sklearn.linear_model import LogisticRegression
 
         features = known_or_mean(np.asarray(features, np.float64))
@@ -99,7 +101,10 @@ class RelevanceFloor:
             self._fit_guards(features[:, similarity_column], found, cross_language)
         rest = ~answered
         cross_rest = np.asarray(cross_language, bool)[rest] if cross_language is not None else None
-        self.floor_ = self._best_floor(self.predict_proba(features[rest], cross_rest), found[rest])
+        proba = self.predict_proba(features[rest], cross_rest)
+        if confidence is not None:
+            proba = np.maximum(proba, np.asarray(confidence, np.float64)[rest])
+        self.floor_ = self._best_floor(proba, found[rest])
         self.n_samples_ = int(len(found))
         return self
 
@@ -169,7 +174,7 @@ class RelevanceFloor:
 
 def fit_floor(features: np.ndarray, ranked: list[list[tuple[str, float]]], expected: Sequence[str | None],
               answered: np.ndarray, cost: float = SUGGEST_COST, similarity_column: int | None = None,
-              cross_language: np.ndarray | None = None) -> RelevanceFloor | None:
+              cross_language: np.ndarray | None = None, confidence: np.ndarray | None = None) -> RelevanceFloor | None:
     """The relevance floor from calibration rows: their features, ranked articles (id, score; best first),
     expected article (None = not covered), whether the answer threshold answers them and whether they
     are in another language than their first article. None when the rows are too few or all alike
@@ -177,15 +182,16 @@ def fit_floor(features: np.ndarray, ranked: list[list[tuple[str, float]]], expec
     found = found_among_shown(ranked, expected)
     if len(found) < MIN_ROWS or found.all() or not found.any():
         return None
-    return RelevanceFloor(cost).fit(features, found, answered, similarity_column, cross_language)
+    return RelevanceFloor(cost).fit(features, found, answered, similarity_column, cross_language, confidence)
 
 
 def relevance(floor: RelevanceFloor | None, features: np.ndarray, confidence: np.ndarray, threshold: float,
               override: float | None = None,
               cross_language: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """(P(the right article is among those shown) per row, the floor on it): the fitted model (never below
-    the confidence) and floor, else the confidence and ``DEFAULT_FLOOR_SHARE`` of the answer threshold; ``override`` (the
-    ``suggest_floor`` setting) replaces the floor; ``cross_language`` as in ``RelevanceFloor.predict_proba``."""
+    the confidence) and floor, else the confidence and ``DEFAULT_FLOOR_SHARE`` of the answer threshold;
+    ``override`` (the ``suggest_floor`` setting) replaces the floor; ``cross_language`` as in
+    ``RelevanceFloor.predict_proba``."""
     if floor is not None:
         # the right article is among those shown at least as often as the first one is right: a question
         # the confidence calls likely enough (a new address written into the form was 0.70, its article
@@ -211,12 +217,15 @@ def in_other_language(languages: Sequence[str | None], first_languages: Sequence
 
 def floor_report(floor: RelevanceFloor | None, features: np.ndarray, ranked: list[list[tuple[str, float]]] | None,
                  expected: Sequence[str | None], answered: np.ndarray,
-                 cross_language: np.ndarray | None = None) -> dict:
+                 cross_language: np.ndarray | None = None, confidence: np.ndarray | None = None) -> dict:
     """The relevance floor in the calibration report: its value, how often "might help" is shown, how
     often the right article is among the suggested ones then, and the similarity guards."""
     if floor is None or ranked is None:
         return {"suggest_floor": None}
-    suggested = ~np.asarray(answered, bool) & (floor.predict_proba(features, cross_language) >= floor.floor_)
+    proba = floor.predict_proba(features, cross_language)
+    if confidence is not None:
+        proba = np.maximum(proba, np.asarray(confidence, np.float64))
+    suggested = ~np.asarray(answered, bool) & (proba >= floor.floor_)
     found = found_among_shown(ranked, expected)
     guards = {"same_language": _rounded(floor.min_similarity_),
               "cross_language": _rounded(floor.cross_language_min_similarity_)}
