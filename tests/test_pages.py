@@ -63,6 +63,11 @@ def test_help_center_page_in_english(client):
     assert "How do I cancel my subscription?" in html
     assert "Zeitung nicht erhalten" not in html
     assert "How can we help?" in html
+    # an English browser gets it without asking; ?lang= still chooses, and caches keep the two apart
+    browser = client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert '<html lang="en">' in browser.get_data(as_text=True) and "Accept-Language" in browser.headers["Vary"]
+    asked = client.get("/?lang=de", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
+    assert '<html lang="de">' in asked
 
 
 def test_article_page_renders_markdown(client):

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -176,9 +176,17 @@ def _register_error_page(state) -> None:
 
 
 def page_lang() -> str:
-    """The demo pages are German unless ``?lang=en``."""
-    lang = (request.args.get("lang") or "").lower()
-    return lang if lang in LANGS else "de"
+    """The demo pages' language: ``?lang=``, else the browser's, else German (the demo newspaper's)."""
+    g.varies_by_language = True
+    return asked_lang() or request.accept_languages.best_match(LANGS, default="de")
+
+
+@bp.after_request
+def _vary_by_language(response):
+    """A page in the browser's language must not be handed by a cache to a browser of the other one."""
+    if g.get("varies_by_language"):
+        response.vary.add("Accept-Language")
+    return response
 
 
 def category_of(article: Article) -> str:
