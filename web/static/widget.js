@@ -289,6 +289,11 @@
     return wrapped;
   }
 
+  /** A message as the screen reader says it: without the colon that leads to the link shown after it. */
+  function spoken(text) {
+    return text.replace(/:$/, ".");
+  }
+
   /** Characters as the service counts them (code points, spaces left out): an emoji is one, not two. */
   function visible(text) {
     return Array.from(text.replace(/[\s\u200b-\u200f\u2060\ufeff]/g, "")).length;
@@ -658,7 +663,7 @@
       if (results.show(result)) {
         live.textContent = (result.decision === "suggest" ? T.mightHelp + ": " : "") + T.found(results.articles.length);
       } else {
-        live.textContent = T.noAnswer;
+        live.textContent = spoken(T.noAnswer);
         results.noAnswer(T.noAnswer);
       }
       open();
@@ -666,7 +671,7 @@
       var busy = err && err.status === 429;
       if (busy && results.articles.length) return;   // asked again soon; what is shown stays
       if (!busy) wrapper.classList.remove("deflect-busy");
-      live.textContent = busy ? T.busy : T.error;
+      live.textContent = spoken(busy ? T.busy : T.error);
       results.noAnswer(busy ? T.busy : T.error);
       open();
     });
