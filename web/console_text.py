@@ -172,6 +172,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     # -- content report: script ---------------------------------------------------------------
     "no_data": ("No data in this period yet.", "Noch keine Daten in diesem Zeitraum."),
     "volume_label": ("Inquiries per day: {total} in {days} days", "Anfragen pro Tag: {total} in {days} Tagen"),
+    "volume_held_out": ("; {held} more of the holdout's control group, shown nothing, are not drawn",
+                        "; dazu {held} der Kontrollgruppe (ohne Vorschläge), nicht gezeichnet"),
     "volume_day": ("{date}: {answered} answered, {suggested} with articles that might help, {none} without answer",
                    "{date}: {answered} beantwortet, {suggested} mit Artikeln, die helfen könnten, {none} ohne Antwort"),
     "rate_label": ("{what} per day: latest {latest}, average {average}",

@@ -51,7 +51,10 @@
   function volumeChart(container, days) {
     var total = days.reduce(function (s, d) { return s + (d.inquiries || 0); }, 0);
     if (!total) return empty(container);
-    var root = frame(T("volume_label", { total: total, days: days.length }));
+    // the bars show what customers were shown; the holdout's control group was shown nothing
+    var held = days.reduce(function (s, d) { return s + (d.held_out || 0); }, 0);
+    var label = T("volume_label", { total: C.num(total - held), days: days.length });
+    var root = frame(held ? label + T("volume_held_out", { held: C.num(held) }) : label);
     var max = Math.max(1, Math.max.apply(null, days.map(function (d) { return (d.answered || 0) + (d.suggested || 0) + (d.no_answer || 0); })));
     var innerH = H - PAD.t - PAD.b, innerW = W - PAD.l - PAD.r;
     var y = function (v) { return PAD.t + innerH - (v / max) * innerH; };
