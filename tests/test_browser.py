@@ -262,6 +262,10 @@ def test_a_rate_limited_search_keeps_its_results_and_a_hanging_one_shows_the_way
     message = page.locator(".deflect-search .deflect-message")
     sync_api.expect(message).to_contain_text("nicht erreichbar", timeout=15_000)   # not a spinner for ever
     sync_api.expect(page.locator(".deflect-search .deflect-contact")).to_be_visible()
+    before = page.url   # Enter does not leave for a results page of a service that did not answer
+    page.locator("#help-search").press("Enter")
+    page.wait_for_timeout(500)
+    assert page.url == before
 
     # rate-limited before anything was shown: the customer is told and keeps the way to a human
     page.goto(server + "/")

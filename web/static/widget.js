@@ -656,7 +656,9 @@
       for (var i = 0; i < items.length; i++) items[i].setAttribute("aria-selected", "false");
     }
 
+    var unreachable = false;   // the last search found the service down: its results page would be too
     var searcher = Searcher(function (result, text) {
+      unreachable = false;
       input.removeAttribute("aria-activedescendant");
       wrapper.classList.remove("deflect-busy");
       if (!result) { results.clear(); close(); live.textContent = ""; return; }
@@ -670,6 +672,7 @@
     }, function (err) {
       var busy = err && err.status === 429;
       if (busy && results.articles.length) return;   // asked again soon; what is shown stays
+      unreachable = !busy;
       if (!busy) wrapper.classList.remove("deflect-busy");
       live.textContent = spoken(busy ? T.busy : T.error);
       results.noAnswer(busy ? T.busy : T.error);
@@ -710,7 +713,7 @@
           var link = results.list.children[results.active].querySelector("a");
           results.opened(results.active);
           window.location.href = link.href;
-        } else if (cfg.search && visible(input.value) >= cfg.minChars) {
+        } else if (cfg.search && visible(input.value) >= cfg.minChars && !unreachable) {
           searcher.reset();
           window.location.href = searchPage(input.value.trim());   // the results page: the same three answers
         } else {
