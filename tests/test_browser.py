@@ -229,6 +229,22 @@ def test_debounce_sends_one_request_and_aborts_stale_ones(server, page):
     assert page.evaluate("window.__aborted") == 1
 
 
+def test_a_vote_the_service_could_not_take_is_sent_with_the_next_page(server, page, store):
+    page.goto(server + "/")
+    ask(page, GERMAN_QUESTION)
+    sync_api.expect(page.locator(".deflect-search .deflect-option").first).to_be_visible()
+    page.route("**/api/v1/feedback", lambda route: route.fulfill(status=503, content_type="application/json",
+                                                                body='{"ok": false, "error": "down"}'))
+    page.get_by_role("button", name="Ja", exact=False).first.click()
+    sync_api.expect(page.locator(".deflect-search .deflect-thanks")).to_have_text("Danke für Ihr Feedback!")
+    assert feedback_rows(store, session_of(page), "helpful", wait=1.0) == []
+    page.unroute("**/api/v1/feedback")
+    page.goto(server + "/?lang=de")   # the next page of the help center sends it
+    rows = feedback_rows(store, session_of(page), "helpful")
+    assert len(rows) == 1 and rows[0]["article_id"] == GERMAN_ARTICLE
+    assert page.evaluate("sessionStorage.getItem('deflect.pendingVotes')") == "[]"
+
+
 def test_a_rate_limited_search_keeps_its_results_and_a_hanging_one_shows_the_way_to_a_human(server, page):
     page.add_init_script("""(() => {
         const fetch0 = window.fetch;

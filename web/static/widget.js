@@ -275,7 +275,31 @@
     var body = { inquiry_id: inquiryId, event: event, session: sessionId() };
     if (articleId) body.article_id = articleId;
     if (event === "helpful" || event === "not_helpful") body.helpful = event === "helpful";
-    return postJSON("/api/v1/feedback", body, { keepalive: keepalive }).catch(function () { return null; });
+    return postVote(body, keepalive);
+  }
+
+  /** Sends a vote or event; one the service could not take (down, overloaded: no answer or a 5xx) waits in
+   *  the session's storage and is sent with the next page of the help center, so the customer's "thank
+   *  you" was not for nothing. A refused one (4xx) is dropped. */
+  function postVote(body, keepalive) {
+    return postJSON("/api/v1/feedback", body, { keepalive: keepalive }).catch(function (err) {
+      if (!err || !err.status || err.status >= 500) {
+        var waiting = pendingVotes();
+        if (waiting.length < 20) { waiting.push(body); storageSet("deflect.pendingVotes", JSON.stringify(waiting)); }
+      }
+      return null;
+    });
+  }
+
+  function pendingVotes() {
+    try { return JSON.parse(storageGet("deflect.pendingVotes") || "[]") || []; } catch (e) { return []; }
+  }
+
+  function sendPendingVotes() {
+    var waiting = pendingVotes();
+    if (!waiting.length) return;
+    storageSet("deflect.pendingVotes", "[]");
+    waiting.forEach(function (body) { postVote(body, false); });
   }
 
   function debounce(fn, ms) {
@@ -773,6 +797,7 @@
     if (input) attachSearch(input);
     var form = contactForm();
     if (form) { attachForm(form); addSessionField(form); }
+    sendPendingVotes();
     if (!document.querySelector("link[data-deflect-css]")) {
       var css = el("link", { rel: "stylesheet", "data-deflect-css": "",
         href: new URL("widget.css", scriptUrl).href });
