@@ -24,6 +24,8 @@ T = TypeVar("T")
 # what reading an answer of another shape raises (a list where an object belongs, a missing key, text
 # where a number belongs): the URL points at another service or another API version
 SHAPE_FAULTS = (KeyError, IndexError, TypeError, AttributeError, ValueError)
+PENDING_MAX = 5000      # tickets not resolved yet, remembered to look at again on later runs
+PENDING_CHECKS = 200    # of them, looked at per run
 LINKS_MAX_AGE = 600.0   # seconds the map of article links is trusted before it is read again
 LINKS_REREAD = 5.0      # at most this often, when a ticket links an article the map does not know yet
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
@@ -155,6 +157,35 @@ class Connector(ABC):
         self._unknown_links |= new
         self._refresh_links()
         return True
+
+    def _look_again(self, pending: list[str], fetch: Callable[[str], dict | None],
+                    state: Callable[[dict], str]) -> tuple[list[Ticket], list[str]]:
+        """The remembered open tickets resolved by now, and those to look at again (the ones not looked at
+        this time first, so each gets its turn). ``fetch(id)``: the ticket's row (404: deleted);
+        ``state(row)``: "resolved", "gone" (it never will be: merged) or anything else (still open)."""
+        checked, later = pending[:PENDING_CHECKS], pending[PENDING_CHECKS:]
+        tickets = []
+        for remote_id in checked:
+            try:
+                row = fetch(remote_id)
+            except HelpdeskError as exc:
+                if exc.http_status == 404:
+                    continue   # deleted
+                raise
+            if not row:
+                continue
+            kind = state(row)
+            if kind == "resolved":
+                ticket = self._ticket(row)
+                if ticket is not None:
+                    tickets.append(ticket)
+            elif kind != "gone":
+                later.append(remote_id)
+        return tickets, later
+
+    @abstractmethod
+    def _ticket(self, row: dict) -> Ticket | None:
+        """A help desk's ticket row as deflect's ticket (None: nothing to learn from)."""
 
     def _refresh_links(self) -> None:
         for _ in self.articles():   # reading every article records the links and their time

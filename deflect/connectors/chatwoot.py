@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from deflect.clock import parse_time
 from deflect.connectors.base import (
+    PENDING_MAX,
     Connector,
     Event,
     header,
@@ -29,14 +30,11 @@ from deflect.connectors.base import (
     signature_matches,
     urls_in,
 )
-from deflect.connectors.http import HelpdeskError
 from deflect.formats import Article, Ticket, parse_ticket
 from deflect.html_text import reply_text
 from deflect.index.lexical import content_words
 
 PER_PAGE = 25
-PENDING_MAX = 5000      # conversations not resolved yet, remembered to look at again on later runs
-PENDING_CHECKS = 200    # of them, looked at per run
 MESSAGES_PER_CALL = 20
 MAX_CLOCK_SKEW = 300   # seconds a signed delivery may be old (or early): older ones are replays
 INCOMING, OUTGOING = (0, "incoming"), (1, "outgoing")
@@ -127,24 +125,9 @@ class ChatwootConnector(Connector):
             rows = self._resolved_page(page)
 
     def _resolved_since(self, pending: list[str]) -> tuple[list[Ticket], list[str]]:
-        """The remembered conversations resolved by now, and those to look at again (the ones not looked
-        at this time first, so each gets its turn)."""
-        checked, later = pending[:PENDING_CHECKS], pending[PENDING_CHECKS:]
-        tickets = []
-        for remote_id in checked:
-            try:
-                row = self.client.get(self._path(f"/conversations/{remote_id}"))
-            except HelpdeskError as exc:
-                if exc.http_status == 404:
-                    continue   # deleted, or never there
-                raise
-            if row and row.get("status") == "resolved":
-                ticket = self._ticket(row)
-                if ticket is not None:
-                    tickets.append(ticket)
-            elif row:
-                later.append(remote_id)
-        return tickets, later
+        """The remembered conversations resolved by now, and those to look at again."""
+        return self._look_again(pending, lambda remote_id: self.client.get(self._path(f"/conversations/{remote_id}")),
+                                lambda row: "resolved" if row.get("status") == "resolved" else "open")
 
     def _resolved_page(self, page: int) -> list[dict]:
         answer = self.client.get(self._path("/conversations"), {"status": "resolved", "sort_by": "created_at_asc",

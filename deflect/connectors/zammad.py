@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from deflect.clock import parse_time
 from deflect.connectors.base import (
+    PENDING_MAX,
     Connector,
     Event,
     header,
@@ -33,8 +34,6 @@ from deflect.html_text import html_to_text, reply_text
 from deflect.language import detect_language
 
 PER_PAGE = 100
-PENDING_MAX = 5000      # open tickets remembered to look at again on later runs
-PENDING_CHECKS = 200    # of them, looked at per run
 # Zammad's state types (its default states carry the same names; a team may add or rename states)
 RESOLVED_STATES = {"closed"}
 NEW_STATES = {"new", "open"}
@@ -176,24 +175,13 @@ class ZammadConnector(Connector):
         return self.client.get("/api/v1/tickets", {"page": page, "per_page": PER_PAGE, "expand": "true"}) or []
 
     def _closed_since(self, pending: list[str]) -> tuple[list[Ticket], list[str]]:
-        """The remembered open tickets closed by now, and those to look at again (the ones not looked
-        at this time first, so each gets its turn)."""
-        checked, later = pending[:PENDING_CHECKS], pending[PENDING_CHECKS:]
-        tickets = []
-        for remote_id in checked:
-            try:
-                row = self.client.get(f"/api/v1/tickets/{remote_id}", {"expand": "true"})
-            except HelpdeskError as exc:
-                if exc.http_status == 404:
-                    continue   # deleted
-                raise
-            if row and self.resolved(row.get("state")):
-                ticket = self._ticket(row)
-                if ticket is not None:
-                    tickets.append(ticket)
-            elif row and self._type_of(row.get("state")) not in GONE_STATES:   # merged ones never close
-                later.append(remote_id)
-        return tickets, later
+        """The remembered open tickets closed by now, and those to look at again."""
+        def state(row: dict) -> str:
+            kind = self._type_of(row.get("state"))
+            return "resolved" if kind in RESOLVED_STATES else "gone" if kind in GONE_STATES else "open"
+
+        return self._look_again(pending, lambda remote_id: self.client.get(f"/api/v1/tickets/{remote_id}",
+                                                                          {"expand": "true"}), state)
 
     def resolved(self, state: str | None) -> bool:
         """Whether a ticket in ``state`` is solved: a state of Zammad's type "closed" ("closed", and those a
