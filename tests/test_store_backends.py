@@ -406,3 +406,27 @@ def test_a_nul_character_in_a_text_cannot_jam_the_store(store):
     store.log_inquiry(Inquiry("q-nul", "Zeitung\x00 fehlt", "de"), "answer", 0.9, None, session="s\x00-1")
     row = store.db.execute("select text, session from inquiries where id = 'q-nul'").fetchone()
     assert tuple(row) in (("Zeitung fehlt", "s-1"), ("Zeitung\x00 fehlt", "s\x00-1"))   # PostgreSQL, SQLite
+
+
+def test_two_votes_on_one_suggestion_at_once_store_one(tmp_path, database):
+    """Two tabs, or a request sent twice: the votes race between the check for an earlier vote and the
+    insert. Each thread has its own connection, as two workers do."""
+    from deflect.store.service import record_vote
+
+    location = Home.resolve(tmp_path / "home").database
+    first = open_store(location)
+    ids = [first.log_inquiry(Inquiry(None, text=f"Abo kündigen {n}", language="de"), "answer", 0.9, "abo",
+                             session=f"s{n}") for n in range(15)]
+    stores = [open_store(location, check_same_thread=False) for _ in range(2)]
+    for iid in ids:
+        barrier = threading.Barrier(2)
+
+        def vote(store, event, iid=iid, barrier=barrier):
+            barrier.wait()
+            record_vote(store, iid, event, "abo")
+
+        threads = [threading.Thread(target=vote, args=(s, e)) for s, e in zip(stores, ("helpful", "not_helpful"))]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+    counts = [first.db.execute("select count(*) from feedback where inquiry_id = ?", [i]).fetchone()[0] for i in ids]
+    assert counts == [1] * len(ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+import zlib
 from datetime import UTC, datetime
 
 from deflect.clock import utcnow_iso
@@ -123,10 +124,25 @@ def earlier_vote(store: Store, inquiry_id: str, event: str, article_id: str | No
     customer's "helpful" and "not helpful" on one answer would count as two opinions."""
     if event not in VOTES:
         return None
+    if store.db.dialect == "postgresql":   # two requests at once: the second waits for the first's vote
+        store.db.execute("select pg_advisory_xact_lock(?)", [zlib.crc32(f"vote:{inquiry_id}".encode())])
     row = store.db.execute("select id, event from feedback where inquiry_id = ? and coalesce(article_id, '') = ? "
                            "and event in ('helpful', 'not_helpful') order by created_at, id limit 1",
                            [inquiry_id, article_id or ""]).fetchone()
     return (row[0], row[1]) if row else None
+
+
+def record_vote(store: Store, inquiry_id: str, event: str, article_id: str | None = None,
+                session: str | None = None) -> tuple[str, tuple[str, str] | None]:
+    """``record_feedback``, unless the suggestion has a vote already (``earlier_vote``): (the new event's
+    id, None) or (the earlier vote's id, the earlier vote). One transaction, so that two votes sent at once
+    (two tabs, a request repeated) are one: SQLite's takes the write lock first, PostgreSQL's a lock on
+    the inquiry."""
+    with store.db.transaction():
+        earlier = earlier_vote(store, inquiry_id, event, article_id)
+        if earlier is not None:
+            return earlier[0], earlier
+        return record_feedback(store, inquiry_id, event, article_id, session), None
 
 
 def record_feedback(store: Store, inquiry_id: str, event: str, article_id: str | None = None,

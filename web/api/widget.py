@@ -11,7 +11,7 @@ from deflect.errors import ClientError, DeflectError, NotFoundError, StoreUnavai
 from deflect.feedback.learning import learn_from_vote
 from deflect.language import detect_language
 from deflect.store.database import DatabaseErrors
-from deflect.store.service import EVENTS, earlier_vote, feedback_row, record_feedback
+from deflect.store.service import EVENTS, feedback_row, record_vote
 
 from ..errors import ApiError, without_paths
 from ..learning import held_out, keep_fresh, request_client, schedule_refit
@@ -73,10 +73,9 @@ def feedback():
     try:
         store = get_store()
         with lock_wait(store):
-            earlier = earlier_vote(store, inquiry_id, event, article_id)
-            if earlier is not None:   # the first vote on a suggestion counts; this one is told so
-                return jsonify({"ok": True, "id": earlier[0], "event": earlier[1], "already_voted": True}), 200
-            fid = record_feedback(store, inquiry_id, event, article_id=article_id, session=session)
+            fid, earlier = record_vote(store, inquiry_id, event, article_id=article_id, session=session)
+        if earlier is not None:   # the first vote on a suggestion counts; this one is told so
+            return jsonify({"ok": True, "id": fid, "event": earlier[1], "already_voted": True}), 200
         _learn(store, inquiry_id, event, article_id, session)
     except NotFoundError:
         if not spool().holds("id", inquiry_id):  # an inquiry still waiting in the spool is no unknown one
