@@ -187,6 +187,31 @@ def test_zammad_kb_published_as_zammad_shows_it_and_languages_without_the_locale
         assert (run["articles_deleted"], run["articles_kept"]) == (0, 3) and len(store.articles()) == 4
 
 
+def test_an_answer_withdrawn_for_a_while_keeps_its_tickets_and_another_connections_articles_stay(tmp_path):
+    with FakeZammad() as desk, FakeZammad() as other:
+        desk.add_ticket(1, "Passwort", "Passwort vergessen", "Siehe Artikel.", linked=[1])
+        desk.kb["KnowledgeBaseAnswer"]["3"] = {"id": 3, "category_id": 1, "translation_ids": [3],
+                                               "internal_at": None, "published_at": "2026-01-01T08:00:00Z",
+                                               "archived_at": None}
+        desk.kb["KnowledgeBaseAnswerTranslation"]["3"] = {"id": 3, "answer_id": 3, "kb_locale_id": 1,
+                                                          "title": "Antwort 3", "content_id": 1}
+        store = connect(tmp_path, "zammad", desk.url, name="desk-de")
+        save_connection(store, Connection(name="desk_de", kind="zammad", url=other.url,
+                                          token_file=token_file(tmp_path, name="other")))
+        sync(store, connector_for(get_connection(store, "desk-de")))
+        # another connection whose name differs by "_" (a wildcard in SQL's LIKE) deletes none of these
+        sync(store, connector_for(get_connection(store, "desk_de")))
+        assert {"desk-de-kb-1-de", "desk-de-kb-3-de"} <= {a.id for a in store.articles()}
+        link = lambda: store.get_tickets(["desk-de-1"])["desk-de-1"]["article_id"]   # noqa: E731
+        assert link() == "desk-de-kb-1-de"
+        desk.kb["KnowledgeBaseAnswer"]["1"]["archived_at"] = "2026-02-01T00:00:00Z"   # reworked for a while
+        assert sync(store, connector_for(get_connection(store, "desk-de")))["articles_deleted"] == 2
+        assert not store.has_article("desk-de-kb-1-de") and link() == "desk-de-kb-1-de"
+        desk.kb["KnowledgeBaseAnswer"]["1"]["archived_at"] = None   # published again: the link counts again
+        sync(store, connector_for(get_connection(store, "desk-de")))
+        assert store.has_article("desk-de-kb-1-de") and link() == "desk-de-kb-1-de"
+
+
 def test_a_ticket_linked_to_an_answer_published_minutes_ago_gets_its_link(tmp_path, monkeypatch):
     import deflect.connectors.base
 

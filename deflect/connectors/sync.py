@@ -22,16 +22,18 @@ JOB = "tickets"
 
 def connection_totals(store: Store, name: str) -> dict[str, int]:
     """What the store holds from one connection: articles, tickets, tickets linked to an article."""
-    like = [f"{name}-%"]
+    prefix = [len(name) + 1, f"{name}-"]   # compared as it is: "_" and "%" in a name are no wildcards
     q = store.db.execute
-    return {"articles": q("select count(*) from articles where id like ?", like).fetchone()[0],
-            "tickets": q("select count(*) from tickets where id like ?", like).fetchone()[0],
-            "linked": q("select count(*) from tickets where id like ? and article_id is not null", like).fetchone()[0]}
+    return {"articles": q("select count(*) from articles where substr(id, 1, ?) = ?", prefix).fetchone()[0],
+            "tickets": q("select count(*) from tickets where substr(id, 1, ?) = ?", prefix).fetchone()[0],
+            "linked": q("select count(*) from tickets where substr(id, 1, ?) = ? and article_id is not null",
+                        prefix).fetchone()[0]}
 
 
 def stored_articles(store: Store, name: str) -> set[str]:
     """The ids of the stored articles that came from connection ``name``."""
-    return {r[0] for r in store.db.execute("select id from articles where source like ?", [f"{name}:%"])}
+    return {r[0] for r in store.db.execute("select id from articles where substr(source, 1, ?) = ?",
+                                           [len(name) + 1, f"{name}:"])}
 
 
 def sync(store: Store, connector: Connector, progress: Callable[[int, dict], None] | None = None) -> dict:
@@ -48,8 +50,8 @@ def sync(store: Store, connector: Connector, progress: Callable[[int, dict], Non
             run["articles_new"], run["articles_changed"] = len(outcome["new"]), len(outcome["changed"])
             unlisted = sorted(stored_articles(store, name) - {a.id for a in articles})
             if articles:
-                for article_id in unlisted:
-                    store.delete_article(article_id)
+                for article_id in unlisted:   # tickets keep their link: it counts again once it is back
+                    store.delete_article(article_id, keep_links=True)
                 run["articles_deleted"] = len(unlisted)
             else:
                 run["articles_kept"] = len(unlisted)

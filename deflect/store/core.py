@@ -169,12 +169,14 @@ class Store:
             self.db["articles"].upsert_all(rows, pk="id")
         return outcome
 
-    def delete_article(self, article_id: str) -> None:
-        """Delete an article; tickets that linked it keep their history but lose the link."""
+    def delete_article(self, article_id: str, keep_links: bool = False) -> None:
+        """Delete an article; tickets that linked it keep their history but lose the link, unless
+        ``keep_links`` (an article withdrawn for a while: the link counts again once it is back)."""
         if not self.has_article(article_id):
             raise NotFoundError(f"no article {article_id!r}")
         with self.db.transaction():
-            self.db.execute("update tickets set article_id = null where article_id = ?", [article_id])
+            if not keep_links:
+                self.db.execute("update tickets set article_id = null where article_id = ?", [article_id])
             self.db.execute("delete from inferred_links where article_id = ?", [article_id])
             self.db["articles"].delete(article_id)
 
