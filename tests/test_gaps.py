@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -456,6 +457,10 @@ def test_an_article_that_might_help_closes_a_new_topic_once_it_is_written(deflec
     assert check_coverage(deflector, now=NOW) == []
     later = NOW + timedelta(days=2)
     monkeypatch.setattr(deflect.store.core, "utcnow", lambda: later.isoformat())
+    # nor does it once edited since (only its address): that is no article written for the topic
+    old = article("account", "Ihr Kundenkonto", ["Kundenkonto Einstellungen"])
+    assert deflector.store.upsert_articles([replace(old, url="/konto")])["changed"] == ["account"]
+    assert check_coverage(deflector, now=later) == []
     deflector.store.upsert_articles([article("password-reset", "Reset your password", ["I forgot my password"])])
     deflector.relevance = lambda q, t: unsure(q, t) + (0.05 if "reset" in t.lower() else 0.0)
     assert check_coverage(deflector, now=later) == [tid]

@@ -217,9 +217,10 @@ def overdue_topics(store, now: datetime | None = None) -> list[Topic]:
 
 def check_coverage(deflector: Engine, now: datetime | None = None, share: float = COVER_SHARE) -> list[str]:
     """Mark open topics covered when the engine now answers their members with an article, or shows
-    them an article written or changed since the topic was found as one that might help (a new article
-    has no linked tickets yet, so the engine is seldom sure of it at once), or an article lies inside the
-    topic. Call after every index build and article upsert; returns the ids."""
+    them an article written since the topic was found as one that might help (a new article has no linked
+    tickets yet, so the engine is seldom sure of it at once; an older one edited, even only its address,
+    is no answer written for the topic), or an article lies inside the topic. Call after every index build
+    and article upsert; returns the ids."""
     store = deflector.store
     open_topics = [r for r in store.db["gap_topics"].rows_where("status in ('new', 'planned') and merged_into is null")]
     if not open_topics:
@@ -228,7 +229,7 @@ def check_coverage(deflector: Engine, now: datetime | None = None, share: float 
     fp = fingerprint(deflector)
     articles = store.article_ids()
     docs = article_docs(deflector)
-    changed_at = {r[0]: parse_time(r[1]) for r in store.db.execute("select id, updated_at from articles")}
+    written = {r[0]: parse_time(r[1]) for r in store.db.execute("select id, created_at from articles")}
     covered = []
     all_items = {it.key: it for it in load_items(store)}
     english = english_share(list(all_items.values()))
@@ -246,7 +247,7 @@ def check_coverage(deflector: Engine, now: datetime | None = None, share: float 
         answered = Counter(judged.article[i] for i in range(len(items))
                            if judged.decision[i] in ("answer", "linked") and judged.article[i] in articles)
         found = parse_time(row["created_at"]) or now
-        answered += _shown_new(deflector, items, V, judged, {a for a, t in changed_at.items() if t and t > found})
+        answered += _shown_new(deflector, items, V, judged, {a for a, t in written.items() if t and t > found})
         V = gap_space(deflector, V, english=english)[0]
         by = None
         if answered and sum(answered.values()) >= share * len(items):
