@@ -247,6 +247,13 @@ def test_enter_in_the_widget_opens_the_results_page_without_logging_the_question
     client.get("/search?q=Abo+pausieren&session=s1")   # another question of the session is one more
     client.get("/search?q=Abo+k%C3%BCndigen")           # without the session: somebody else's
     assert logged() == 3
+    # the holdout's control group, shown nothing, is logged once too
+    app, fake = make_app(tmp_path / "held", HOLDOUT=1.0)
+    client = app.test_client()
+    assert client.post("/api/v1/suggest", json={"text": "Abo kündigen", "session": "s2"}).get_json()["holdout"]
+    client.get("/search?q=Abo+k%C3%BCndigen&session=s2")
+    held = fake.store.db.execute("select count(*), max(decision) from inquiries where session = 's2'").fetchone()
+    assert tuple(held) == (1, "holdout")
 
 
 def test_chunked_bodies_over_the_limit_are_refused_and_ticket_ids_are_checked(tmp_path):

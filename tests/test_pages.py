@@ -68,6 +68,8 @@ def test_help_center_page_in_english(client):
     assert '<html lang="en">' in browser.get_data(as_text=True) and "Accept-Language" in browser.headers["Vary"]
     asked = client.get("/?lang=de", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
     assert '<html lang="de">' in asked
+    for header, lang in (("en-GB,de;q=0.5", "en"), ("fr-FR", "de"), ("fr-FR,en;q=0.8,de;q=0.5", "en")):
+        assert f'<html lang="{lang}">' in client.get("/", headers={"Accept-Language": header}).get_data(as_text=True)
 
 
 def test_article_page_renders_markdown(client):

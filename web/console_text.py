@@ -305,9 +305,19 @@ def asked_lang() -> str | None:
     return asked if asked in LANGS else None
 
 
+def browser_lang(default: str) -> str:
+    """The first of the browser's languages (Accept-Language, best first) that is one of ours, by its
+    primary tag: "en-GB, de;q=0.5" is English (an exact-match rule picks "de" there), "fr" none."""
+    for value, _quality in request.accept_languages:
+        primary = value.split("-")[0].split("_")[0].lower()
+        if primary in LANGS:
+            return primary
+    return default
+
+
 def console_lang() -> str:
     """The console's language for this request: ``?lang=``, else the browser's, else English."""
-    return asked_lang() or request.accept_languages.best_match(LANGS, default="en")
+    return asked_lang() or browser_lang("en")
 
 
 def console_texts(lang: str) -> dict[str, str]:

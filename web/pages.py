@@ -24,7 +24,7 @@ from deflect.language import detect_language
 from deflect.store.feedback import record_contact
 
 from .api.common import K_ARTICLES, articles_json, deflector, log_inquiry
-from .console_text import asked_lang, console_lang, console_texts
+from .console_text import asked_lang, browser_lang, console_lang, console_texts
 from .errors import ERROR_PAGE
 from .learning import held_out
 from .limits import cross_site, over_limit, without_controls
@@ -178,7 +178,7 @@ def _register_error_page(state) -> None:
 def page_lang() -> str:
     """The demo pages' language: ``?lang=``, else the browser's, else German (the demo newspaper's)."""
     g.varies_by_language = True
-    return asked_lang() or request.accept_languages.best_match(LANGS, default="de")
+    return asked_lang() or browser_lang("de")
 
 
 @bp.after_request
@@ -290,7 +290,7 @@ def search():
             found, status = {"decision": "busy", "articles": []}, 429   # not an outage: later it works
         elif held_out(session):     # the experiment's control group sees no suggestions here either
             text = get_redactor().redact(query)
-            if logged:
+            if logged and not _asked_just_now(session, text):
                 log_inquiry(text, Suggestion(decision="holdout", confidence=0.0, articles=[],
                                              language=detect_language(text)), "widget", session, request.path)
             found = {"decision": "holdout", "articles": []}
