@@ -14,7 +14,7 @@ from helpdesk_fakes import FakeChatwoot, FakeZammad
 import deflect.embedder
 from deflect.cli import cli
 from deflect.connectors import connector_for
-from deflect.connectors.http import HelpdeskClient, HelpdeskError
+from deflect.connectors.http import UNREACHABLE_HINT, HelpdeskClient, HelpdeskError
 from deflect.connectors.records import Connection, get_connection, load_cursor, save_connection
 from deflect.connectors.sync import sync
 from deflect.errors import InputError
@@ -330,8 +330,9 @@ def test_client_honours_retry_after_and_survives_dropped_connections(tmp_path):
         assert waits == [1.0, 1.0, 2.0] and client.retries == 3   # Retry-After, then back-off
         with pytest.raises(HelpdeskError, match="refused the API token"):
             HelpdeskClient(desk.url, {"Authorization": "Token token=wrong"}).get("/api/v1/tickets")
-        with pytest.raises(HelpdeskError, match="404"):
+        with pytest.raises(HelpdeskError, match="404") as missing:
             client.get("/api/v1/tickets/99")
+        assert "account id" in missing.value.hint
         desk.fail("/api/v1/ticket_articles", "drop")   # a write is not repeated after a dropped connection
         with pytest.raises(HelpdeskError, match="no answer") as unanswered:
             client.post("/api/v1/ticket_articles", {"ticket_id": 1, "type": "note", "internal": True, "body": "x"})
@@ -347,6 +348,19 @@ def test_client_honours_retry_after_and_survives_dropped_connections(tmp_path):
         with pytest.raises(HelpdeskError, match="answered 500") as failing:
             client.get("/api/v1/tickets", {"page": 1})
         assert "try again later" in failing.value.hint
+
+
+def test_a_sync_error_names_the_connection_to_connect_again_and_to_sync_again(tmp_path):
+    with FakeZammad() as desk:
+        store = connect(tmp_path, "zammad", desk.url, name="zd")
+        connector = connector_for(get_connection(store, "zd"))
+        connector.client.sleep = lambda _: None
+        desk.fail("/api/v1/knowledge_bases/init", "500", times=connector.client.attempts)
+        with pytest.raises(HelpdeskError) as failed:
+            sync(store, connector)
+        assert "`deflect sync zd`" in failed.value.hint
+        assert "try again later" in failed.value.hint
+        assert connector.client.hint(UNREACHABLE_HINT).count("deflect connect zammad --name zd --url URL") == 1
 
 
 def test_client_follows_no_redirect_so_the_token_stays_with_the_help_desk(tmp_path):

@@ -134,6 +134,8 @@ class Connector(ABC):
     def __init__(self, connection: Connection, client: HelpdeskClient | None = None):
         self.connection = connection
         self.client = client or HelpdeskClient(connection.url, self.auth_headers(token(connection)))
+        self.client.connect_command = f"deflect connect {self.kind} --name {connection.name} --url URL"
+        self.client.connection_name = connection.name
         self._links_read_at: float | None = None
         self._unknown_links: set = set()   # links looked for after a read and not found (internal articles)
 

@@ -26,13 +26,16 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 WRITE_RETRY_STATUSES = {429, 503}
 DID_NOTHING = {429, 500, 503}   # answers after which the request may be sent again later, a write too
 TRANSIENT = (ConnectionError, http.client.HTTPException, socket.timeout, TimeoutError)
-RESUMES = "a sync that stopped resumes where it stopped when run again (`deflect sync NAME`)"
+# hints, filled in with the connection's ``connect`` command and ``name`` (HelpdeskClient.hint)
+RESUMES = "a sync that stopped resumes where it stopped when run again (`deflect sync {name}`)"
 UNREACHABLE_HINT = ("Check that the help desk is up and that the connection's address is right (to change it, "
-                    f"connect again with `deflect connect KIND --name NAME --url URL`); {RESUMES}.")
+                    "connect again: `{connect}` with its token options); " + RESUMES + ".")
 NOT_JSON_HINT = ("The address answers with something else than the help desk's API (a login page, a proxy): "
-                 "connect again with the help desk's own address (`deflect connect KIND --name NAME --url URL`); "
-                 f"{RESUMES}.")
-SERVER_HINT = f"The help desk had a problem with the request; try again later: {RESUMES}."
+                 "connect again with the help desk's own address (`{connect}` with its token options); "
+                 + RESUMES + ".")
+SERVER_HINT = "The help desk had a problem with the request; try again later: " + RESUMES + "."
+NOT_FOUND_HINT = ("The help desk has nothing at that address: check the connection's URL (Chatwoot: and its account "
+                  "id); to change them, connect again: `{connect}` with its token options.")
 
 
 class HelpdeskError(DeflectError):
@@ -75,6 +78,8 @@ class HelpdeskClient:
         self.attempts, self.backoff, self.max_wait, self.timeout = attempts, backoff, max_wait, timeout
         self.sleep = sleep
         self.retries = 0   # how many requests were repeated (for the sync's report)
+        # what the hints name (a connector sets its own)
+        self.connect_command, self.connection_name = "deflect connect KIND --name NAME --url URL", "NAME"
 
     def url(self, path: str, params: dict | None = None) -> str:
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
@@ -113,22 +118,25 @@ class HelpdeskClient:
                 if not read or attempt == self.attempts:
                     unsent = read or isinstance(reason, (ConnectionRefusedError, socket.gaierror))
                     raise HelpdeskError(f"{method} {path}: no answer from the help desk at {self.base_url} "
-                                        f"({reason})", retryable=unsent, hint=UNREACHABLE_HINT) from None
+                                        f"({reason})", retryable=unsent, hint=self.hint(UNREACHABLE_HINT)) from None
                 wait = None
             except json.JSONDecodeError:
                 raise HelpdeskError(f"{method} {path}: the help desk at {self.base_url} did not answer with JSON",
-                                    hint=NOT_JSON_HINT) from None
+                                    hint=self.hint(NOT_JSON_HINT)) from None
             self.retries += 1
             self.sleep(min(self.max_wait, wait if wait is not None else self.backoff * 2 ** (attempt - 1)))
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def _refused(method: str, path: str, status: int, exc: urllib.error.HTTPError) -> HelpdeskError:
+    def hint(self, template: str) -> str:
+        """A hint with this connection's command and name filled in."""
+        return template.format(connect=self.connect_command, name=self.connection_name)
+
+    def _refused(self, method: str, path: str, status: int, exc: urllib.error.HTTPError) -> HelpdeskError:
         if status in (401, 403):
             return HelpdeskError(f"{method} {path}: the help desk refused the API token ({status})", status,
                                  hint="Check the token and its permissions (see docs/connectors.md).")
         if status == 404:
-            return HelpdeskError(f"{method} {path}: not found (404)", status)
+            return HelpdeskError(f"{method} {path}: not found (404)", status, hint=self.hint(NOT_FOUND_HINT))
         if 300 <= status < 400:
             target = urllib.parse.urlsplit(exc.headers.get("Location") or "")
             where = f" to {target.scheme}://{target.netloc}{target.path}" if target.netloc else ""
@@ -139,4 +147,4 @@ class HelpdeskClient:
         if status == 429:
             return HelpdeskError(f"{method} {path}: still rate-limited after retrying (429)", status, retryable=True)
         return HelpdeskError(f"{method} {path}: the help desk answered {status} {exc.reason}", status,
-                             retryable=status in DID_NOTHING, hint=SERVER_HINT if status >= 500 else None)
+                             retryable=status in DID_NOTHING, hint=self.hint(SERVER_HINT) if status >= 500 else None)
