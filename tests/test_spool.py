@@ -160,7 +160,7 @@ def test_votes_wait_with_their_inquiry_while_the_database_is_read_only(tmp_path,
         raise sqlite3.OperationalError("attempt to write a readonly database")
 
     monkeypatch.setattr(Store, "write_inquiries", read_only)
-    monkeypatch.setattr("deflect.web.api.widget.record_feedback", read_only)
+    monkeypatch.setattr("deflect.web.api.widget.record_vote", read_only)
     iid = client.post("/api/v1/suggest", json={"text": "Abo kündigen"}).get_json()["id"]
     r = client.post("/api/v1/feedback", json={"inquiry_id": iid, "helpful": True})
     assert r.status_code == 201
