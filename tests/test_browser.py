@@ -311,6 +311,13 @@ def test_feedback_buttons_are_reachable_by_tab(server, page):
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.textContent")
     assert focused == "Ja"
+    # tabbing on, out of the panel, closes it (as a click elsewhere does)
+    panel = page.locator(".deflect-search .deflect-panel")
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if page.evaluate("!document.activeElement.closest('.deflect-search')"):
+            break
+    sync_api.expect(panel).to_be_hidden()
 
 
 def test_english_page_uses_english_strings(server, page):

@@ -751,6 +751,16 @@
       // (a feedback button replaced by its thank-you note is no longer in the document)
       if (ev.target.isConnected && ev.target !== input && !wrapper.contains(ev.target)) close();
     });
+    // Tab away from the box and its panel closes the panel, as a click elsewhere does (focus on the page
+    // itself is a click on nothing, or a button replaced by its note: the click handler decides those)
+    var focusLeft = function () {
+      setTimeout(function () {
+        var now = document.activeElement;
+        if (now && now !== document.body && now !== input && !wrapper.contains(now)) close();
+      }, 0);
+    };
+    input.addEventListener("blur", focusLeft);
+    wrapper.addEventListener("focusout", focusLeft);
   }
 
   // -- contact form: suggestions above the submit button, contacted_support on submit ------
