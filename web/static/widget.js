@@ -278,12 +278,14 @@
     return postVote(body, keepalive);
   }
 
-  /** Sends a vote or event; one the service could not take (down, overloaded: no answer or a 5xx) waits in
+  /** Sends a vote or event. A vote the service could not take (down, overloaded: no answer or a 5xx) waits in
    *  the session's storage and is sent with the next page of the help center, so the customer's "thank
-   *  you" was not for nothing. A refused one (4xx) is dropped. */
+   *  you" was not for nothing; sent twice, the service keeps one. A refused one (4xx) is dropped, and so is
+   *  another event (one sent as the page unloads may have arrived though its answer did not). */
   function postVote(body, keepalive) {
     return postJSON("/api/v1/feedback", body, { keepalive: keepalive }).catch(function (err) {
-      if (!err || !err.status || err.status >= 500) {
+      var vote = body.event === "helpful" || body.event === "not_helpful";
+      if (vote && (!err || !err.status || err.status >= 500)) {
         var waiting = pendingVotes();
         if (waiting.length < 20) { waiting.push(body); storageSet("deflect.pendingVotes", JSON.stringify(waiting)); }
       }
