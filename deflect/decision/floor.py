@@ -84,8 +84,8 @@ class RelevanceFloor:
         inquiries); ``answered[i]``: the inquiry is answered anyway (the floor is chosen among the rest);
         ``similarity_column``: the feature holding the best article's similarity (see SIMILARITY_QUANTILE);
         ``cross_language[i]``: the inquiry is in another language than its first article (see
-        MIN_CROSS_LANGUAGE_ROWS; None: not known, one guard for all); ``confidence``: the answer model's,
-        which the probability is never below when the floor is chosen, as in ``relevance``."""
+        MIN_CROSS_LANGUAGE_ROWS; None: not known, one guard for all); ``confidence``: the answer model's
+        (see ``predict_proba``)."""
         from sklearn.linear_model import LogisticRegression
 
         features = known_or_mean(np.asarray(features, np.float64))
@@ -101,10 +101,8 @@ class RelevanceFloor:
             self._fit_guards(features[:, similarity_column], found, cross_language)
         rest = ~answered
         cross_rest = np.asarray(cross_language, bool)[rest] if cross_language is not None else None
-        proba = self.predict_proba(features[rest], cross_rest)
-        if confidence is not None:
-            proba = np.maximum(proba, np.asarray(confidence, np.float64)[rest])
-        self.floor_ = self._best_floor(proba, found[rest])
+        confidence_rest = np.asarray(confidence, np.float64)[rest] if confidence is not None else None
+        self.floor_ = self._best_floor(self.predict_proba(features[rest], cross_rest, confidence_rest), found[rest])
         self.n_samples_ = int(len(found))
         return self
 
@@ -132,10 +130,14 @@ class RelevanceFloor:
         lower = proba[proba < best_t]
         return float((best_t + lower.max()) / 2) if len(lower) and best_t <= 1.0 else best_t
 
-    def predict_proba(self, features: np.ndarray, cross_language: np.ndarray | None = None) -> np.ndarray:
+    def predict_proba(self, features: np.ndarray, cross_language: np.ndarray | None = None,
+                      confidence: np.ndarray | None = None) -> np.ndarray:
         """P(the right article is among those shown); 0 where the best article is less similar than the
         guard (``cross_language[i]``: the inquiry is in another language than its first article; None:
-        all in its language)."""
+        all in its language), but never below ``confidence`` (the answer model's, where given): the right
+        article is among those shown at least as often as the first one is right, so a question the
+        confidence calls likely enough (a new address written into the form was 0.70, its article a hair
+        below the similarity guard) is shown its articles."""
         features = np.asarray(features, np.float64)
         # a floor saved before the engine had its last features knows only the first ones
         z = (known_or_mean(features[:, :len(self.coef_)], self.mean_) - self.mean_) / self.scale_
@@ -144,7 +146,7 @@ class RelevanceFloor:
         if self.min_similarity_ is not None:
             proba = np.where(features[:, self.similarity_column_] >= self.guards(cross_language, len(features)),
                              proba, 0.0)
-        return proba
+        return proba if confidence is None else np.maximum(proba, np.asarray(confidence, np.float64))
 
     def guards(self, cross_language: np.ndarray | None, n: int) -> np.ndarray:
         """The similarity guard per row: the cross-language one where a row is in another language than
@@ -193,11 +195,7 @@ def relevance(floor: RelevanceFloor | None, features: np.ndarray, confidence: np
     ``override`` (the ``suggest_floor`` setting) replaces the floor; ``cross_language`` as in
     ``RelevanceFloor.predict_proba``."""
     if floor is not None:
-        # the right article is among those shown at least as often as the first one is right: a question
-        # the confidence calls likely enough (a new address written into the form was 0.70, its article
-        # a hair below the similarity guard) is shown its articles
-        proba = np.maximum(floor.predict_proba(features, cross_language), np.asarray(confidence, np.float64))
-        value = floor.floor_
+        proba, value = floor.predict_proba(features, cross_language, confidence), floor.floor_
     else:
         proba, value = np.asarray(confidence, np.float64), DEFAULT_FLOOR_SHARE * threshold
     return proba, float(override) if override is not None else value
@@ -222,10 +220,8 @@ def floor_report(floor: RelevanceFloor | None, features: np.ndarray, ranked: lis
     often the right article is among the suggested ones then, and the similarity guards."""
     if floor is None or ranked is None:
         return {"suggest_floor": None}
-    proba = floor.predict_proba(features, cross_language)
-    if confidence is not None:
-        proba = np.maximum(proba, np.asarray(confidence, np.float64))
-    suggested = ~np.asarray(answered, bool) & (proba >= floor.floor_)
+    suggested = ~np.asarray(answered, bool) & (floor.predict_proba(features, cross_language, confidence)
+                                               >= floor.floor_)
     found = found_among_shown(ranked, expected)
     guards = {"same_language": _rounded(floor.min_similarity_),
               "cross_language": _rounded(floor.cross_language_min_similarity_)}
