@@ -84,13 +84,18 @@ class ChatwootConnector(Connector):
         """The help-center article whose URL is in ``text`` (an agent's reply)."""
         self._refresh_if_stale()
         keys = [(m.group(1), m.group(2)) for m in map(_ARTICLE_URL.search, urls_in(text)) if m]
-        for attempt in range(2):
-            for portal, key in keys:
-                found = (self._links or {}).get((portal, key)) or (self._links or {}).get((portal, key.split("-")[0]))
-                if found:
-                    return found
-            if attempt or not self._reread_for(set(keys)):   # an article published since the last read
-                return None
+        found = self._article_of(keys)
+        if found is None and self._reread_for(set(keys)):   # an article published since the last read
+            found = self._article_of(keys)
+        return found
+
+    def _article_of(self, keys: list[tuple[str, str]]) -> str | None:
+        """The first of (portal, slug or id) article keys that the links read know."""
+        links = self._links or {}
+        for portal, key in keys:
+            found = links.get((portal, key)) or links.get((portal, key.split("-")[0]))
+            if found:
+                return found
         return None
 
     # -- conversations ----------------------------------------------------------------------
