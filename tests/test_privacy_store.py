@@ -201,7 +201,7 @@ def test_erase_by_email_finds_the_tickets_of_an_export(tmp_path):
     assert runner.invoke(cli, ["ingest", str(export), "--home", str(home)]).exit_code == 0
     store = Store(Home.resolve(home).database)
     stored = [r[0] for r in store.db.execute("select customer from ticket_customers")]
-    assert len(stored) == 5 and not any("@" in h or h.startswith("47") for h in stored)   # hashed, never as given
+    assert len(stored) == 5 and not set(stored) & {"4711", "4712"} and not any("@" in h for h in stored)   # hashed
     assert "Schäfer" not in str(dict(store.get_tickets(["RZ-1"])["RZ-1"]))
     store.close()
     # the export read again changes nothing
