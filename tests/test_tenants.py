@@ -149,6 +149,61 @@ def test_one_help_center_cannot_take_the_others_down(tmp_path, caplog):
     assert gone.status_code == 404 and not (tmp_path / TRIPS).exists()   # no empty store made by a request
 
 
+def test_a_help_center_replaced_while_serving_is_not_answered_by_the_old_ones_app(tmp_path, caplog):
+    """An agency moves a customer's folder away and creates a new help center under the same name: until
+    the service reloads, the name answers 404, never from the engine (articles, tickets) of the old one."""
+    from deflect.web.tenants import create_tenants_app
+
+    for name in (NEWS, TRIPS):
+        open_store(Home(tmp_path / name).ensure().db_path).close()
+    client = Client(create_tenants_app(str(tmp_path), CONFIG))
+    assert client.get(f"/t/{TRIPS}/api/v1/health").status_code == 200
+    shutil.move(tmp_path / TRIPS, tmp_path / "elsewhere")
+    open_store(Home(tmp_path / TRIPS).ensure().db_path).close()
+    with caplog.at_level("WARNING", logger="deflect.tenants"):
+        for _ in range(2):
+            replaced = client.get(f"/t/{TRIPS}/api/v1/health")
+            assert replaced.status_code == 404 and "no help center" in replaced.json["error"]
+    assert caplog.text.count(f"store of help center {TRIPS!r} was replaced") == 1
+    assert client.get(f"/t/{NEWS}/api/v1/health").status_code == 200
+    reloaded = Client(create_tenants_app(str(tmp_path), CONFIG))   # what SIGHUP does
+    assert reloaded.get(f"/t/{TRIPS}/api/v1/health").status_code == 200
+
+
+def test_a_settings_file_broken_since_serve_started_keeps_its_help_center_served(tmp_path, capsys):
+    """SIGHUP after a typo in one help center's deflect.env: that help center stays served with the settings
+    it had (as the log says), instead of vanishing behind a 404 while /readyz says all is well."""
+    from deflect.web.tenants import create_tenants_app
+
+    from deflect.cli.serve import check_tenants_config, read_tenant_settings
+
+    for name in (NEWS, TRIPS):
+        open_store(Home(tmp_path / name).ensure().db_path).close()
+    own = tmp_path / TRIPS / "deflect.env"
+    own.write_text("DEFLECT_DRAFT_SIGNATURE=Ihr Reiseteam\n")
+    last: dict = {}
+    assert read_tenant_settings(str(tmp_path), last, {}) == {NEWS: {}, TRIPS: {"DRAFT_SIGNATURE": "Ihr Reiseteam"}}
+    own.write_text("DEFLECT_DRAFT_SIGNATURE=Das Team\nDEFLECT_RATE_LIMIT=5/minute\n")
+    read = read_tenant_settings(str(tmp_path), last, {})
+    assert read[TRIPS] == {"DRAFT_SIGNATURE": "Ihr Reiseteam"}
+    assert f"help center {TRIPS!r} keeps its settings of the last reading" in capsys.readouterr().err
+    client = Client(create_tenants_app(str(tmp_path), {**CONFIG, "TENANT_SETTINGS": read}))
+    assert client.get(f"/t/{TRIPS}/api/v1/health").status_code == 200
+    # at start there are no settings to keep: refused, as before
+    with pytest.raises(DeflectError, match="cannot be set for one help center"):
+        read_tenant_settings(str(tmp_path), {}, {})
+    # a worker that meets the broken file itself (a help center added after serve read them) leaves it out,
+    # and /readyz names it
+    client = Client(create_tenants_app(str(tmp_path), {**CONFIG, "TENANTS_ROOT": "list"}))
+    assert client.get(f"/t/{TRIPS}/api/v1/health").status_code == 404
+    assert f"{TRIPS}: not served" in client.get("/readyz").text
+    # settings a tenants folder cannot be served with are refused on SIGHUP too, not only at start
+    with pytest.raises(DeflectError, match="--snapshots serves one help center"):
+        check_tenants_config({"SNAPSHOT_DIR": str(tmp_path / "snapshots")})
+    with pytest.raises(DeflectError, match="own home's store"):
+        check_tenants_config({"DATABASE_URL": "postgresql://deflect@localhost/deflect"})
+
+
 def test_log_lines_say_which_help_center_they_are_about(tmp_path, caplog):
     from deflect.web.tenants import create_tenants_app
 

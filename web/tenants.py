@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,12 @@ PREFIX = "/t/"
 log = logging.getLogger("deflect.tenants")
 
 
-def tenant_app(home: Home, config: dict[str, Any] | None = None) -> Flask:
+def tenant_app(home: Home, config: dict[str, Any] | None = None, own: dict[str, Any] | None = None) -> Flask:
     """The app of one tenant: the single-home app over ``home`` (never an injected engine: an engine
-    belongs to one home), with the settings of its own ``deflect.env`` over the instance's."""
-    own = help_center_config(home.settings_file) if home.settings_file.is_file() else {}
+    belongs to one home), with its own settings (``own``, else read from its ``deflect.env``) over the
+    instance's."""
+    if own is None:
+        own = help_center_config(home.settings_file) if home.settings_file.is_file() else {}
     app = create_app({**(config or {}), **own, "DEFLECT_HOME": str(home.path), "DEFLECTOR": None})
     # /t/<tenant>/widget.js: the script tag of a tenant's widget, beside /t/<tenant>/static/widget.js;
     # the widget takes its style sheet from beside its script.
@@ -57,6 +60,8 @@ class TenantDispatcher:
         self.apps = apps
         self.root = root
         self.homes = homes or {}
+        self.stores = {name: store_identity(home) for name, home in self.homes.items()}
+        self.replaced: set[str] = set()
 
     def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
@@ -65,9 +70,9 @@ class TenantDispatcher:
         name, slash, rest = path[len(PREFIX):].partition("/")
         app = self.apps.get(name)
         home = self.homes.get(name)
-        if app is None or (home is not None and not home.db_path.exists()):
-            # unknown, or its folder removed while serving (a request must not create an empty store there,
-            # which the next start would serve as a help center): the root's 404 names it
+        if app is None or (home is not None and not self._same_store(name, home)):
+            # unknown, or its folder removed or replaced while serving (a request must neither create an
+            # empty store there nor answer from the engine of the store that was there): the root's 404
             return self.root(environ, start_response)
         script_root = environ.get("SCRIPT_NAME", "") + PREFIX + name
         if not slash:   # "/t/name": the help center's page is "/t/name/"
@@ -75,11 +80,35 @@ class TenantDispatcher:
         environ["SCRIPT_NAME"], environ["PATH_INFO"] = script_root, "/" + rest
         return app(environ, start_response)
 
+    def _same_store(self, name: str, home: Home) -> bool:
+        """Whether the tenant's store is still the one its app was made for. A folder moved away and a
+        new help center created under the same name is another customer's: its app (engine, index, keys
+        in memory) would answer with the old one's articles and tickets until the service reloads."""
+        now = store_identity(home)
+        if now is not None and now == self.stores.get(name):
+            return True
+        if now is not None and name not in self.replaced:
+            self.replaced.add(name)
+            log.warning("deflect: the store of help center %r was replaced while serving; it is served "
+                        "again after a reload (SIGHUP) or restart", name)
+        return False
 
-def root_app(apps: dict[str, Flask], listed: bool = False) -> Flask:
+
+def store_identity(home: Home) -> tuple[int, int] | None:
+    """The store file's device and inode (None when it is gone): a new store in the same place has
+    another one."""
+    try:
+        st = os.stat(home.db_path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def root_app(apps: dict[str, Flask], listed: bool = False, unserved: dict[str, str] | None = None) -> Flask:
     """The paths outside ``/t/``: the root page and the process's health. The help centers' names appear
     only where ``listed`` (setting tenants_root=list): on a host serving several clients, anyone could read
-    who they are."""
+    who they are. ``unserved``: help centers of the folder this worker could not serve, with the reason
+    (readyz names them as not ready)."""
     root = Flask(__name__)
     root.url_map.merge_slashes = False
 
@@ -98,21 +127,22 @@ def root_app(apps: dict[str, Flask], listed: bool = False) -> Flask:
         """Ready while any tenant is (its index loaded, its store answering), naming those that are not;
         503 when none is. One help center without an index yet (just created) must not take the others
         out of the load balancer; each one's own readiness is /t/<name>/readyz."""
-        states, reasons = {}, []
+        states, reasons = {}, [f"{name}: not served: {why}" for name, why in (unserved or {}).items()]
         for name, app in apps.items():
             with app.test_request_context("/readyz"):
                 response = app.make_response(ops.readyz())
             states[name] = response.get_json()
             if response.status_code != 200:
                 reasons.append(f"{name}: {states[name].get('error')}")
-        down = len(reasons)
+        down = len(reasons) - len(unserved or {})
         if reasons != logged["reasons"]:   # said once when it changes, not on every poll of a load balancer
             logged["reasons"] = reasons
             if reasons:
                 log.warning("deflect: help centers not ready: %s", "; ".join(reasons))
         if reasons and not listed:
-            reasons = [f"{down} of {len(apps)} help centers (named in the log, or here with tenants_root=list)"]
-        if down and down == len(apps):
+            reasons = [f"{len(reasons)} of {len(apps) + len(unserved or {})} help centers (named in the log, or here "
+                       "with tenants_root=list)"]
+        if down == len(apps) and (down or unserved):   # none of them answers
             return error_response("not ready: " + "; ".join(reasons), 503, headers={"Retry-After": "5"})
         return jsonify({"ok": True, "tenants": states if listed else len(states), "not_ready": reasons})
 
@@ -134,13 +164,17 @@ def create_tenants_app(folder: str, config: dict[str, Any] | None = None) -> Ten
     serves the others and logs it: failing to boot would take every help center down."""
     unusable: list[Path] = []
     homes = find_tenants(folder, unusable)
-    apps = {}
+    apps, unserved = {}, {}
+    # each one's own settings as `deflect serve` read them (a file broken since keeps the last good ones)
+    read = (config or {}).get("TENANT_SETTINGS") or {}
+    instance = {k: v for k, v in (config or {}).items() if k != "TENANT_SETTINGS"}
     for name, home in homes.items():
         try:
-            apps[name] = tenant_app(home, config)
-        except SettingError as exc:   # its own settings file broken since serve started: not served
+            apps[name] = tenant_app(home, instance, read.get(name))
+        except SettingError as exc:   # added since serve read them, with a broken settings file: not served
             log.error("deflect: help center %r is not served: %s (%s)", name, exc, exc.hint)
+            unserved[name] = str(exc)
     for entry in unusable:
         log.warning("deflect: %s", unusable_note(entry))
     listed = (config or {}).get("TENANTS_ROOT", "private") == "list"
-    return TenantDispatcher(apps, root_app(apps, listed), homes)
+    return TenantDispatcher(apps, root_app(apps, listed, unserved), homes)

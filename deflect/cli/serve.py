@@ -230,29 +230,20 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
         given["database_url"] = home.database_url
 
     original = dict(os.environ)   # what each reading of the env file starts from
+    tenant_settings: dict[str, dict] = {}   # each help center's own settings as last read well
 
     def read_config() -> dict:
         file_env = settings.read_env_file(env_file) if env_file else {}
         config = settings.load(env={**original, **file_env},
                                overrides={**given, "home": str(home.path)}).flask_config()
-        export_settings(given, file_env, original)
         if config.get("DEFLECT_TENANTS"):   # at start and on SIGHUP: a help center added since is served
-            from deflect.tenants import find_tenants
-            if file_env.get("DEFLECT_DATABASE_URL") or os.environ.get("DEFLECT_DATABASE_URL"):
-                # One database for all tenants would mix their rows: each keeps its home's own store.
-                raise DeflectError("--tenants serves each help center from its own home's store",
-                                   hint="Unset DEFLECT_DATABASE_URL: all help centers would share its database.")
-            for tenant in find_tenants(config["DEFLECT_TENANTS"]).values():
-                open_home_store(tenant).close()   # migrated once, before workers race to do it
-                if tenant.settings_file.is_file():   # its own settings: refused now, not in a worker
-                    settings.help_center_config(tenant.settings_file)
+            check_tenants_config(config)
+            config["TENANT_SETTINGS"] = read_tenant_settings(config["DEFLECT_TENANTS"], tenant_settings, config)
+        export_settings(given, file_env, original)   # only settings that passed every check
         return config
 
     config = read_config()
     if config.get("DEFLECT_TENANTS"):
-        if config.get("SNAPSHOT_DIR"):
-            raise click.ClickException("--snapshots serves one help center\nHint: use either --tenants or "
-                                       "--snapshots (each help center of a tenants folder serves its own index).")
         serving = check_tenants(config["DEFLECT_TENANTS"])
     else:
         if config.get("SNAPSHOT_DIR"):
@@ -309,6 +300,39 @@ def check_port(host: str, port: int) -> None:
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}\nHint: another program "
                                        "(another `deflect serve`?) uses it; pick another port with --port "
                                        f"(make demo: PORT={port + 1} make demo).") from None
+
+
+def check_tenants_config(config: dict) -> None:
+    """Settings a tenants folder cannot be served with (at start, and on SIGHUP before any is taken)."""
+    if config.get("DATABASE_URL"):
+        # One database for all tenants would mix their rows: each keeps its home's own store.
+        raise DeflectError("--tenants serves each help center from its own home's store",
+                           hint="Unset DEFLECT_DATABASE_URL: all help centers would share its database.")
+    if config.get("SNAPSHOT_DIR"):
+        # one snapshot folder would be every help center's index
+        raise DeflectError("--snapshots serves one help center",
+                           hint="Use either --tenants or --snapshots (each help center of a tenants folder serves "
+                                "its own index); unset DEFLECT_SNAPSHOT_DIR.")
+
+
+def read_tenant_settings(folder: str, last: dict[str, dict], config: dict) -> dict[str, dict]:
+    """Each help center's own settings (its ``deflect.env``), read here once for every worker, its store
+    migrated once before workers race to do it. A file broken at start is refused; one broken since the
+    last reading keeps that help center's settings of then (served as before, and said in the log)."""
+    from deflect.tenants import find_tenants
+    read: dict[str, dict] = {}
+    for name, tenant in find_tenants(folder).items():
+        open_home_store(tenant).close()
+        try:
+            read[name] = settings.help_center_config(tenant.settings_file) if tenant.settings_file.is_file() else {}
+        except DeflectError as exc:
+            if name not in last:
+                raise
+            say(f"deflect: help center {name!r} keeps its settings of the last reading: {exc}", config, "warning")
+            read[name] = last[name]
+    last.clear()
+    last.update(read)
+    return read
 
 
 def check_tenants(folder: str) -> str:
