@@ -347,3 +347,123 @@ def test_cli_kind_incidents_and_notice(deflector):  # noqa: F811
     out = CliRunner().invoke(incidents, ["notice", "1", "--text", "de=Die App stürzt ab.", "--home", home])
     assert out.exit_code == 0, out.output
     assert '"de": "Die App stürzt ab."' in CliRunner().invoke(incidents, ["--home", home]).output
+
+
+def _crash_incident(deflector, hook_url: str | None = None) -> tuple[str, datetime, list[dict]]:  # noqa: F811
+    report = report_of(deflector, estimator=estimator(), now=NOW)
+    crash = next(t for t in report["topics"] if "crash" in " ".join(t["keywords"]))["id"]
+    now = datetime.now(UTC).replace(microsecond=0)
+    crash_history(deflector.store, crash, now)
+    for i in range(12):
+        log(deflector.store, f"burst{i}", f"app crash on start {i}")
+    return crash, now, watch(deflector, now, hook_url=hook_url)
+
+
+def test_a_notice_ends_with_its_incident_or_when_the_team_ends_it(deflector):  # noqa: F811
+    from deflect.cli.incidents import incidents as incidents_cli
+    from deflect.gaps.notices import end_notice, live_notices, publish
+
+    crash, now, opened = _crash_incident(deflector)
+    store = deflector.store
+    first = publish(store, opened[0]["id"], {"de": "Die App stürzt ab."}, now=now)
+    assert [n["id"] for n in live_notices(store, now + timedelta(minutes=1))] == [first["id"]]
+    later = now + timedelta(hours=5)
+    assert watch(deflector, later) == []                       # quiet again: the incident closes ...
+    assert live_notices(store, later) == []                    # ... and its notice without an end with it
+    # one with its own end stays until then, unless the team ends it before
+    until = publish(store, opened[0]["id"], {"en": "Fixed tonight."}, ends_at=iso(later + timedelta(hours=4)),
+                    now=later)
+    assert [n["id"] for n in live_notices(store, later + timedelta(hours=1))] == [until["id"]]
+    out = CliRunner().invoke(incidents_cli, ["end-notice", str(until["id"]), "--home", str(deflector.home.path)])
+    assert out.exit_code == 0 and f"notice #{until['id']} ended at" in out.output, out.output
+    assert live_notices(store, datetime.now(UTC) + timedelta(seconds=2)) == []
+    ended = end_notice(store, until["id"])                     # ending it again keeps the first end
+    assert ended["ends_at"] <= iso(datetime.now(UTC))
+    with pytest.raises(Exception, match="no notice 999"):
+        end_notice(store, 999)
+
+
+def test_end_notice_through_the_api(tmp_path):
+    from test_gaps import gap_engine
+
+    from deflect.gaps.notices import publish
+    from deflect.home import Home
+
+    d = gap_engine(Home(tmp_path / "home").ensure())
+    app, _ = make_app(tmp_path, DEFLECTOR=d)
+    with d.store.db.transaction():
+        incident = d.store.db["incidents"].insert({
+            "topic_id": "G-0001", "state": "open", "started_at": iso(NOW), "detected_at": iso(NOW),
+            "count": 9, "baseline": 0.5, "spread": 0.0, "score": 9.0, "updated_at": iso(NOW)}).last_pk
+    notice = publish(d.store, incident, {"de": "Störung."})
+    client, admin = app.test_client(), bearer(new_key(d, "admin"))
+    assert [n["id"] for n in client.get("/api/v1/notices").get_json()["notices"]] == [notice["id"]]
+    assert client.post(f"/api/v1/notices/{notice['id']}/end").status_code == 401
+    r = client.post(f"/api/v1/notices/{notice['id']}/end", headers=admin)
+    assert r.status_code == 200 and r.get_json()["notice"]["ends_at"]
+    assert client.get("/api/v1/notices").get_json()["notices"] == []
+    assert client.post("/api/v1/notices/999/end", headers=admin).status_code == 404
+
+
+def test_a_question_near_the_notices_topic_sees_it_though_a_split_off_topic_lies_nearer(deflector, monkeypatch):  # noqa: F811
+    """A report run split the outage's questions into a second topic: a question nearer that one, but as
+    close to the notice's topic as joining it takes, still gets the notice; one too far from it does not."""
+    import numpy as np
+
+    from deflect.gaps import notices
+
+    crash, now, opened = _crash_incident(deflector)
+    notices.publish(deflector.store, opened[0]["id"], {"de": "Die App stürzt ab."}, now=now)
+    sims = {"App lädt nicht mehr": [0.62, 0.9], "Zeitung kam nicht": [0.31, 0.2]}
+    monkeypatch.setattr(notices, "similarities", lambda d, texts: ([crash, "G-9999"], np.array([sims[texts[0]]]), 0.55))
+    hit = notices.match(deflector, "App lädt nicht mehr", "de", now=now + timedelta(minutes=1))
+    assert hit is not None and hit["topic_id"] == crash and hit["text"] == "Die App stürzt ab."
+    assert notices.match(deflector, "Zeitung kam nicht", "de", now=now + timedelta(minutes=1)) is None
+
+
+def test_agents_looking_up_one_ticket_are_one_customer_of_an_incident(deflector):  # noqa: F811
+    from deflect.gaps.live import topic_times
+
+    report = report_of(deflector, estimator=estimator(), now=NOW)
+    crash = next(t for t in report["topics"] if "crash" in " ".join(t["keywords"]))["id"]
+    now = datetime.now(UTC).replace(microsecond=0)
+    before = len(topic_times(deflector.store, crash, now))
+    for i in range(8):   # eight lookups of one ticket, and three lookups without any
+        deflector.store.log_inquiry(Inquiry(f"agent{i}", "app crash on start", "en"), "no_answer", 0.1, None,
+                                    channel="agent", ticket_id="HD-77")
+    for i in range(3):
+        deflector.store.log_inquiry(Inquiry(f"look{i}", "app crash on start", "en"), "no_answer", 0.1, None,
+                                    channel="agent")
+    with deflector.store.db.transaction():
+        deflector.store.db["topic_volume"].insert_all(
+            [{"inquiry_id": f"{p}{i}", "topic_id": crash, "at": iso(now), "similarity": 0.9}
+             for p, n in (("agent", 8), ("look", 3)) for i in range(n)], pk="inquiry_id")
+    assert len(topic_times(deflector.store, crash, now)) == before + 1
+
+
+def test_the_hook_names_the_help_center_and_the_topic(deflector, hook):  # noqa: F811
+    crash, _, opened = _crash_incident(deflector, hook_url=hook)
+    for _ in range(100):
+        if _Hook.received:
+            break
+        threading.Event().wait(0.05)
+    sent = _Hook.received[0]
+    assert sent["help_center"] == deflector.home.path.name and sent["incident"]["topic_id"] == crash
+    assert "crash" in (sent["incident"]["title"] or "").lower()
+
+
+def test_a_topic_never_asked_before_while_inquiries_were_logged_can_be_an_incident(deflector):  # noqa: F811
+    """Inquiries have been logged for weeks, none about this topic: a burst of it is far above its usual
+    level of none, though the topic has no history of its own."""
+    report = report_of(deflector, estimator=estimator(), now=NOW)
+    crash = next(t for t in report["topics"] if "crash" in " ".join(t["keywords"]))["id"]
+    now = datetime.now(UTC).replace(microsecond=0)
+    log(deflector.store, "old", "refund please")
+    with deflector.store.db.transaction():
+        deflector.store.db.execute("update inquiries set created_at = ? where id = 'old'",
+                                   [iso(now - timedelta(days=30))])
+    with deflector.store.db.transaction():   # the topic's members came from the report run, long ago
+        deflector.store.db.execute("delete from gap_items where topic_id = ?", [crash])
+    for i in range(12):
+        log(deflector.store, f"burst{i}", f"app crash on start {i}")
+    assert [i["topic_id"] for i in watch(deflector, now)] == [crash]

@@ -267,6 +267,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "notice_en": ("Notice in English", "Hinweis auf Englisch"),
     "notice_ends": ("Ends at", "Endet am"),
     "publish_notice": ("Publish notice", "Hinweis veröffentlichen"),
+    "end_notice": ("End notice", "Hinweis beenden"),
+    "notice_ended": ("ended {time} UTC", "beendet {time} UTC"),
     "no_incidents": ("No live incidents.", "Keine aktuellen Störungen."),
     "set_by_team": ("set by the team", "vom Team gesetzt"),
     "kind_confidence": ("confidence {pct}%", "Konfidenz {pct} %"),

@@ -14,7 +14,8 @@ def add(paths: dict, schemas: dict, h: dict) -> None:
     texts_in = {**texts, "minProperties": 1, "additionalProperties": text_schema(500, nullable=False)}
     moment = {"type": ["string", "null"], "format": "date-time", "maxLength": 40,
               "pattern": "^(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-5][0-9]",
-              "description": "ISO 8601 time (UTC unless an offset is given)."}
+              "description": "ISO 8601 time (UTC unless an offset is given). Without ends_at the notice is "
+                             "shown while its incident is open, or until it is ended (/notices/{notice_id}/end)."}
     schemas.update({
         "Notice": _obj({"id": INT, "incident_id": INT, "topic_id": STR, "texts": texts, "starts_at": STR,
                         "ends_at": NSTR, "created_at": STR, "created_by": NSTR,
@@ -76,6 +77,10 @@ def add(paths: dict, schemas: dict, h: dict) -> None:
             **admin,
             params=[_path("incident_id", "The incident's id (a number).", INT)])},
     })
+    paths["/api/v1/notices/{notice_id}/end"] = {"post": _op(
+        "End a notice now: the widget no longer shows it (a notice already ended keeps its end).",
+        "200", "NoticeResponse", ["401", "403", "404"], **admin,
+        params=[_path("notice_id", "The notice's id (a number).", INT)])}
     paths["/api/v1/incidents/{incident_id}/notices"]["post"]["responses"]["409"]["description"] = \
         "ends_at is not after starts_at (the notice would never be shown)."
     paths.update({

@@ -38,7 +38,7 @@ def incidents(ctx, check_now, show_all, as_json, home):
         click.echo(f"#{r['id']} {r['state']:<6} {r['topic_id']} {r['count']} in the window (usually "
                    f"{r['baseline']:g}), since {r['started_at']} — {r['title'] or r['label'] or ''}")
         for n in r["notices"]:
-            click.echo(f"    notice #{n['id']} {n['starts_at']} – {n['ends_at'] or 'open'}: "
+            click.echo(f"    notice #{n['id']} {n['starts_at']} – {n['ends_at'] or 'while the incident is open'}: "
                        f"{json.dumps(n['texts'], ensure_ascii=False)} (seen by {n['sessions_seen']} sessions, "
                        f"{n['sessions_no_contact']} did not contact)")
 
@@ -47,8 +47,10 @@ def incidents(ctx, check_now, show_all, as_json, home):
 @click.argument("incident_id", type=click.IntRange(1, 2**62))
 @click.option("--text", "texts", multiple=True, required=True, metavar="LANG=TEXT",
               help="The notice in one language, e.g. de='Die App stürzt ab, wir arbeiten daran.' (repeatable).")
-@click.option("--starts", default=None, help="ISO time it is shown from (default: now).")
-@click.option("--ends", default=None, help="ISO time it ends (default: until removed).")
+@click.option("--starts", default=None, help="ISO time it is shown from (default: now; UTC unless an offset is "
+                                             "given, e.g. 2026-12-07T18:00+01:00).")
+@click.option("--ends", default=None, help="ISO time it ends (default: when the incident closes, or "
+                                           "`deflect incidents end-notice`).")
 @sub_home_option
 @click.pass_context
 @friendly
@@ -59,4 +61,17 @@ def notice(ctx, incident_id, texts, starts, ends):
     if any(len(p) != 2 for p in pairs):
         raise click.UsageError("write --text LANG=TEXT, e.g. --text de='Bekannte Störung ...'")
     row = publish(open_existing_store(ctx.obj["home"]), incident_id, dict(pairs), starts, ends, by="cli")
-    click.echo(f"notice #{row['id']} for incident #{incident_id} from {row['starts_at']}")
+    until = row["ends_at"] or "the incident closes (or `deflect incidents end-notice " + str(row["id"]) + "`)"
+    click.echo(f"notice #{row['id']} for incident #{incident_id} from {row['starts_at']} until {until}")
+
+
+@incidents.command("end-notice")
+@click.argument("notice_id", type=click.IntRange(1, 2**62))
+@sub_home_option
+@click.pass_context
+@friendly
+def end_notice_command(ctx, notice_id):
+    """End notice NOTICE_ID now: customers no longer see it."""
+    from deflect.gaps.notices import end_notice
+    row = end_notice(open_existing_store(ctx.obj["home"]), notice_id)
+    click.echo(f"notice #{notice_id} ended at {row['ends_at']}")

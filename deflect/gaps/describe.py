@@ -215,7 +215,7 @@ def cost(members: list[Item], now: datetime, days: int = COST_DAYS) -> Cost:
     recent = [m for m in members if (t := parse_time(m.created_at)) and start < t <= now]
     inquiries = sum(m.source == "inquiry" for m in recent)
     who = Customers()
-    customers = {who.of(m.key, m.session, m.client) for m in sorted(recent, key=lambda m: m.created_at or "")}
+    customers = {who.of(m.key, m.session, m.client, m.ticket) for m in sorted(recent, key=lambda m: m.created_at or "")}
     return Cost(customers=len(customers), inquiries=inquiries, tickets=len(recent) - inquiries, days=days)
 
 

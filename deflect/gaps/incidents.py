@@ -48,11 +48,12 @@ def _count(times: list[float], start: float, end: float) -> int:
 
 def check(times: list[float], now: datetime, first_seen: float | None = None) -> Alarm | None:
     """The strongest alarm of a topic now (``times``: its inquiries' epoch seconds, sorted;
-    ``first_seen``: when its history starts, default its first inquiry)."""
+    ``first_seen``: when its history starts, if before its first inquiry: a topic that was not asked about
+    while inquiries were logged had a usual level of none)."""
     if not times:
         return None
     t = now.timestamp()
-    start_of_history = times[0] if first_seen is None else first_seen
+    start_of_history = times[0] if first_seen is None else min(times[0], first_seen)
     best: Alarm | None = None
     for window in WINDOWS:
         w = window.total_seconds()

@@ -38,6 +38,7 @@ class Item:
     inferred: bool = False          # ``linked`` is an inferred link (deflect.store.links), not an agent's
     session: str | None = None      # the customer's widget session (an inquiry's, or the one a ticket came with)
     client: str | None = None       # a widget inquiry's client address, hashed
+    ticket: str | None = None       # the ticket an agent's or connector's inquiry was about
 
 
 @dataclass
@@ -114,20 +115,22 @@ def load_items(store) -> list[Item]:
                               linked=r[3] or inferred.get(r[0]), subject=(r[1] or "").strip() or None,
                               inferred=not r[3] and r[0] in inferred, session=sent_with.get(r[0])))
     rows = [r for r in store.db.execute("select id, text, language, created_at, channel, decision, article_id, "
-                                        "confidence, session, client from inquiries order by created_at, seq")
+                                        "confidence, session, client, ticket_id from inquiries "
+                                        "order by created_at, seq")
             if r[1] and r[1].strip()]
     stages = typed_on([r[1] for r in rows], [r[8] for r in rows])
     for r in (r for r, stage in zip(rows, stages, strict=True) if not stage):
         items.append(Item(f"inquiry:{r[0]}", "inquiry", r[0], r[1].strip(), r[2], r[4], r[3],
                           logged_decision=r[5], logged_article=r[6], logged_confidence=r[7], session=r[8],
-                          client=r[9]))
+                          client=r[9], ticket=r[10]))
     return items
 
 
-def customer_of(key: str, session: str | None) -> str:
-    """Who asked: a widget session is one customer (its repeats, rewordings and the ticket sent with it), every
-    other inquiry and ticket (``key``) one of its own."""
-    return f"session:{session}" if session else key
+def customer_of(key: str, session: str | None, ticket: str | None = None) -> str:
+    """Who asked: a widget session is one customer (its repeats, rewordings and the ticket sent with it); an
+    inquiry about a ticket (an agent looking it up, however often; the connector's note) is the ticket's
+    customer; every other inquiry and ticket (``key``) one of its own."""
+    return f"session:{session}" if session else f"ticket:{ticket}" if ticket else key
 
 
 SESSIONS_PER_CLIENT = 3   # the customers one client address counts as at most (a household, an office)
@@ -141,14 +144,14 @@ class Customers:
     def __init__(self) -> None:
         self._sessions: dict[str, set[str]] = {}
 
-    def of(self, key: str, session: str | None, client: str | None = None) -> str:
+    def of(self, key: str, session: str | None, client: str | None = None, ticket: str | None = None) -> str:
         if client and session:
             seen = self._sessions.setdefault(client, set())
             if session not in seen:
                 if len(seen) >= SESSIONS_PER_CLIENT:
                     return f"client:{client}"   # every further session of this address: one more customer
                 seen.add(session)
-        return customer_of(key, session)
+        return customer_of(key, session, ticket)
 
 
 def typed_on(texts: list[str], sessions: list[str | None]) -> list[bool]:

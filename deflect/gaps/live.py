@@ -46,26 +46,30 @@ def record_new_inquiries(deflector: Engine, limit: int = 2000) -> int:
 
 def topic_times(store, topic_id: str, now: datetime) -> list[float]:
     """When the topic's customers asked (epoch seconds, sorted, the last weeks): a widget session once, at its
-    first inquiry of the topic (its search-as-you-type stages and repeats are one customer), every other
-    inquiry and ticket on its own."""
+    first inquiry of the topic (its search-as-you-type stages and repeats are one customer), a ticket once
+    however often agents looked it up, every other inquiry and ticket on its own. An agent's lookup without
+    a ticket is no customer asking."""
     since = iso(now - timedelta(days=LOOKBACK_DAYS + 1))
     first: dict[str, str] = {}
     customers = Customers()   # one client address: a few customers, however many sessions it invents
 
-    def asked(key: str, session: str | None, at: str | None, client: str | None) -> None:
+    def asked(key: str, session: str | None, at: str | None, client: str | None, ticket: str | None) -> None:
         if at and at >= since:
-            who = customers.of(key, session, client)
+            who = customers.of(key, session, client, ticket)
             first[who] = min(at, first.get(who, at))
 
-    rows = [(f"inquiry:{inquiry_id}", session, at, client) for inquiry_id, at, session, client in store.db.execute(
-        "select v.inquiry_id, v.at, i.session, i.client from topic_volume v left join inquiries i "
-        "on i.id = v.inquiry_id where v.topic_id = ? and v.at >= ?", [topic_id, since])]
+    rows = [(f"inquiry:{inquiry_id}", session, at, client, channel, ticket)
+            for inquiry_id, at, session, client, channel, ticket in store.db.execute(
+                "select v.inquiry_id, v.at, i.session, i.client, i.channel, i.ticket_id from topic_volume v "
+                "left join inquiries i on i.id = v.inquiry_id where v.topic_id = ? and v.at >= ?", [topic_id, since])]
     rows += list(store.db.execute(
-        "select g.key, i.session, coalesce(i.created_at, t.created_at), i.client from gap_items g "
-        "left join inquiries i on g.source = 'inquiry' and i.id = g.item_id "
+        "select g.key, i.session, coalesce(i.created_at, t.created_at), i.client, i.channel, i.ticket_id "
+        "from gap_items g left join inquiries i on g.source = 'inquiry' and i.id = g.item_id "
         "left join tickets t on g.source = 'ticket' and t.id = g.item_id where g.topic_id = ?", [topic_id]))
-    for key, session, at, client in sorted(rows, key=lambda r: r[2] or ""):
-        asked(key, session, at, client)
+    for key, session, at, client, channel, ticket in sorted(rows, key=lambda r: r[2] or ""):
+        if channel == "agent" and not ticket and not session:
+            continue
+        asked(key, session, at, client, ticket)
     return sorted(m.timestamp() for m in (parse_time(a) for a in first.values()) if m)
 
 
@@ -75,9 +79,12 @@ def watch(deflector: Engine, now: datetime | None = None, hook_url: str | None =
     now = now or utcnow()
     record_new_inquiries(deflector)
     topics = [r[0] for r in store.db.execute("select id from gap_topics where status in ('new', 'planned')")]
+    # since when inquiries are logged: a topic first asked about since then was not asked before
+    logged_since = parse_time(store.db.execute("select min(created_at) from inquiries").fetchone()[0] or "")
+    first_seen = logged_since.timestamp() if logged_since else None
     opened = []
     for topic_id in topics:
-        alarm = check(topic_times(store, topic_id, now), now)
+        alarm = check(topic_times(store, topic_id, now), now, first_seen)
         current = store.db.execute("select id, updated_at from incidents where topic_id = ? and state = 'open'",
                                    [topic_id]).fetchone()
         with store.db.transaction():
@@ -98,8 +105,11 @@ def watch(deflector: Engine, now: datetime | None = None, hook_url: str | None =
                 store.db.execute("update incidents set state = 'closed', ended_at = ? where id = ?",
                                  [iso(now), current[0]])
     if hook_url:
+        titles = {r["id"]: r.get("title") or r.get("label") for r in open_incidents(store)}
+        home = getattr(deflector, "home", None)
         for row in opened:
-            notify_in_background(store, hook_url, row)
+            notify_in_background(store, hook_url, {**row, "title": titles.get(row["id"])},
+                                 home.path.name if home is not None else None)
     return open_incidents(store)
 
 
@@ -123,9 +133,12 @@ def notices_of(store, incident_id: int) -> list[dict]:
     return notice_rows(store, "incident_id = ?", [incident_id])
 
 
-def notify(hook_url: str, payload: dict, tries: int = HOOK_TRIES, pause: float = 1.0) -> bool:
-    """POST the incident as JSON to the hook, retrying; True when it took it (2xx)."""
-    body = json.dumps({"event": "incident", "incident": payload}, ensure_ascii=False).encode()
+def notify(hook_url: str, payload: dict, tries: int = HOOK_TRIES, pause: float = 1.0,
+           help_center: str | None = None) -> bool:
+    """POST the incident as JSON to the hook, retrying; True when it took it (2xx). ``help_center``: the
+    name of the help center it is about (one hook may serve every help center of an instance)."""
+    body = json.dumps({"event": "incident", **({"help_center": help_center} if help_center else {}),
+                       "incident": payload}, ensure_ascii=False).encode()
     for attempt in range(tries):
         try:
             req = urllib.request.Request(hook_url, data=body, method="POST",
@@ -139,13 +152,13 @@ def notify(hook_url: str, payload: dict, tries: int = HOOK_TRIES, pause: float =
     return False
 
 
-def notify_in_background(store, hook_url: str, row: dict) -> threading.Thread:
+def notify_in_background(store, hook_url: str, row: dict, help_center: str | None = None) -> threading.Thread:
     """Tell the hook without blocking anyone; the incident records when the hook took it."""
     from deflect.store import open_store
     path = getattr(store, "location", None)
 
     def run() -> None:
-        if notify(hook_url, row) and path:
+        if notify(hook_url, row, help_center=help_center) and path:
             own = open_store(path, check_same_thread=False)
             with own.db.transaction():
                 own.db.execute("update incidents set notified_at = ? where id = ?", [iso(utcnow()), row["id"]])

@@ -1,6 +1,7 @@
 """Notices for incidents: a short text per language the team publishes (with a start and an end); the
 widget shows it above its answers to customers whose question belongs to the incident's topic
-("Bekannte Störung: ..."), and counts the sessions that saw it and then did not contact support."""
+("Bekannte Störung: ..."), and counts the sessions that saw it and then did not contact support. A notice
+published without an end is shown while its incident is open, or until the team ends it."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 from deflect.clock import iso, parse_time, utcnow
 from deflect.engine import Engine
 from deflect.errors import ClientError, InputError, NotFoundError
-from deflect.gaps.topic_match import assign
+from deflect.gaps.topic_match import similarities
 from deflect.language import detect_language
 
 MAX_TEXT = 500
@@ -62,7 +63,7 @@ def publish(store, incident_id: int, texts: dict[str, str], starts_at: str | Non
     end = _moment(ends_at) if ends_at else None
     if end is not None and end <= start:
         raise EmptyWindowError("ends_at must be after starts_at", hint="Leave ends_at out for a notice "
-                               "shown until you end it.")
+                               "shown while the incident is open or until you end it.")
     with store.db.transaction():
         nid = store.db["incident_notices"].insert({
             "incident_id": incident_id, "topic_id": row[0], "texts": json.dumps(clean, ensure_ascii=False),
@@ -72,22 +73,40 @@ def publish(store, incident_id: int, texts: dict[str, str], starts_at: str | Non
 
 
 def live_notices(store, now: datetime | None = None) -> list[dict]:
+    """The notices shown now: started, not ended, and (without an end of their own) of an open incident."""
     stamp = iso(now or utcnow())
-    return notice_rows(store, "starts_at <= ? and (ends_at is null or ends_at > ?)", [stamp, stamp])
+    return notice_rows(store, "starts_at <= ? and (ends_at > ? or (ends_at is null and incident_id in "
+                              "(select id from incidents where state = 'open')))", [stamp, stamp])
+
+
+def end_notice(store, notice_id: int, now: datetime | None = None) -> dict:
+    """End a notice now (one already ended keeps its end)."""
+    stamp = iso(now or utcnow())
+    with store.db.transaction():
+        found = store.db.execute("select ends_at from incident_notices where id = ?", [notice_id]).fetchone()
+        if found is None:
+            raise NotFoundError(f"no notice {notice_id}", hint="GET /api/v1/incidents lists them with their notices.")
+        if found[0] is None or found[0] > stamp:
+            store.db.execute("update incident_notices set ends_at = ? where id = ?", [stamp, notice_id])
+    return notice_rows(store, "id = ?", [notice_id])[0]
 
 
 def match(deflector: Engine, text: str, language: str | None = None, session: str | None = None,
           inquiry_id: str | None = None, now: datetime | None = None) -> dict | None:
-    """The live notice whose topic the question belongs to (nearest centroid), in the customer's
-    language (else another), recording that the session saw it; None when none matches."""
+    """The live notice whose topic the question belongs to, in the customer's language (else another),
+    recording that the session saw it; None when none matches. The question belongs to a topic when it is
+    as close to it as joining it takes, even where a newer topic of the same outage (the report split it)
+    lies closer."""
     live = live_notices(deflector.store, now)
     if not live or not text.strip():
         return None
-    topic, similarity = assign(deflector, [text])[0]
-    found = [n for n in live if n["topic_id"] == topic]
+    ids, sims, floor = similarities(deflector, [text])
+    near = {topic: float(s) for topic, s in zip(ids, sims[0] if len(ids) else [], strict=True) if s >= floor}
+    found = [n for n in live if n["topic_id"] in near]
     if not found:
         return None
-    notice = found[-1]
+    notice = max(found, key=lambda n: (near[n["topic_id"]], n["id"]))
+    topic, similarity = notice["topic_id"], near[notice["topic_id"]]
     lang = (language or detect_language(text)).lower()[:2]
     texts = notice["texts"]
     shown_lang = lang if lang in texts else next(iter(texts))

@@ -23,17 +23,25 @@ def topic_centroids(store) -> tuple[list[str], np.ndarray, float]:
     return [t for t, _ in keep], C, 1.0 - float(threshold)
 
 
-def assign(deflector: Engine, texts: list[str]) -> list[tuple[str | None, float]]:
-    """Each text's nearest open topic (None when none is close enough) and the similarity."""
+def similarities(deflector: Engine, texts: list[str]) -> tuple[list[str], np.ndarray, float]:
+    """The open topics' ids, each text's similarity to each of them (texts x topics), and the similarity a
+    text needs to join one."""
     ids, C, floor = topic_centroids(deflector.store)
     if not ids or not texts:
-        return [(None, 0.0)] * len(texts)
+        return [], np.zeros((len(texts), 0), np.float32), floor
     V = deflector.embed(texts)
     if V.shape[1] != C.shape[1]:
         V = gap_space(deflector, V, english=0.0)[0]
     if V.shape[1] != C.shape[1]:
+        return [], np.zeros((len(texts), 0), np.float32), floor
+    return ids, V @ (C / np.maximum(np.linalg.norm(C, axis=1, keepdims=True), 1e-12)).T, floor
+
+
+def assign(deflector: Engine, texts: list[str]) -> list[tuple[str | None, float]]:
+    """Each text's nearest open topic (None when none is close enough) and the similarity."""
+    ids, sims, floor = similarities(deflector, texts)
+    if not ids:
         return [(None, 0.0)] * len(texts)
-    sims = V @ (C / np.maximum(np.linalg.norm(C, axis=1, keepdims=True), 1e-12)).T
     best = sims.argmax(axis=1)
     return [(ids[b], float(sims[i, b])) if sims[i, b] >= floor else (None, float(sims[i, b]))
             for i, b in enumerate(best)]

@@ -1,8 +1,8 @@
 """API v1 for incidents and their notices, and the fix kind of a gap topic.
 
 Admin (key scope ``admin``): ``GET /incidents``, ``POST /incidents/check``, ``POST /incidents/<id>/notices``,
-``PUT /gaps/<topic_id>/kind``. Public (the widget): ``GET /notices`` (the live ones, so the widget asks
-about a question only while there are any) and ``POST /notices/match``.
+``POST /notices/<id>/end``, ``PUT /gaps/<topic_id>/kind``. Public (the widget): ``GET /notices`` (the live
+ones, so the widget asks about a question only while there are any) and ``POST /notices/match``.
 After every answered widget question the incident check runs in the background (at most once a minute)."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from deflect.gaps.fix_kind import KINDS, set_kind
 from deflect.gaps.live import open_incidents, watch, watch_in_background
-from deflect.gaps.notices import live_notices, match, publish
+from deflect.gaps.notices import end_notice, live_notices, match, publish
 
 from ..auth import require_key
 from ..errors import ApiError
@@ -57,6 +57,13 @@ def publish_notice(incident_id: int):
     notice = publish(get_store(), incident_id, texts, text_field(data, "starts_at", max_len=40),
                      text_field(data, "ends_at", max_len=40), by=text_field(data, "by", max_len=100) or "team")
     return jsonify({"ok": True, "notice": notice}), 201
+
+
+@bp.post("/notices/<int:notice_id>/end")
+@require_key("admin")
+def end_notice_now(notice_id: int):
+    """End a notice now: customers no longer see it."""
+    return jsonify({"ok": True, "notice": end_notice(get_store(), notice_id)})
 
 
 @bp.put("/gaps/<topic_id>/kind")

@@ -23,8 +23,19 @@
         (inc.fix_kind ? T("incident_fix", { kind: KINDS[inc.fix_kind] || inc.fix_kind }) : "")));
       inc.notices.forEach(function (n) {
         var texts = Object.keys(n.texts).map(function (k) { return k + ": " + n.texts[k]; }).join(" · ");
-        card.appendChild(el("p", { "class": "small notice-line" }, T("notice_line", { texts: texts,
-          seen: n.sessions_seen, no_contact: n.sessions_no_contact })));
+        var line = el("p", { "class": "small notice-line", "data-notice": String(n.id) }, T("notice_line", {
+          texts: texts, seen: n.sessions_seen, no_contact: n.sessions_no_contact }) + " ");
+        if (n.ends_at && new Date(n.ends_at) <= new Date()) {
+          line.appendChild(el("span", { "class": "sub" }, T("notice_ended", { time: C.date(n.ends_at) })));
+        } else {
+          var end = el("button", { type: "button", "class": "btn btn-small" }, T("end_notice"));
+          end.addEventListener("click", function () {
+            C.api("/api/v1/notices/" + n.id + "/end", { method: "POST" }).then(load,
+              function (e) { line.appendChild(el("span", { "class": "status error", role: "alert" }, e.message)); });
+          });
+          line.appendChild(end);
+        }
+        card.appendChild(line);
       });
       var form = el("form", { "class": "notice-form" });
       var de = el("input", { maxlength: "500", placeholder: T("notice_de"), "aria-label": T("notice_de") });
