@@ -6,6 +6,7 @@ It is what ``/api/v1/agent/suggest`` answers, written for the agent's eyes in th
 from __future__ import annotations
 
 import html
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -89,13 +90,30 @@ def compose_note(engine: Engine, subject: str, text: str, options: NoteOptions,
     base_url = options.help_center_url
     check = language_check(article.language, s.language, language) if draft.get("check") and article else ""
     w = WORDS[language]
+    # in Markdown, a draft made of another ticket's reply is that text, not markup (the article's is the team's)
+    md_draft = "\n\n".join(md_escape(p["text"]) if p["source"]["type"] == "ticket" else p["text"]
+                            for p in draft["parts"])
     return Note(html=_history_html(done, w) + _html(s, tickets, draft["text"], base_url, check, w),
-                markdown=_history_markdown(done, w) + _markdown(s, tickets, draft["text"], base_url, check, w),
+                markdown=_history_markdown(done, w) + _markdown(s, tickets, md_draft, base_url, check, w),
                 suggestion=s)
 
 
+# Customers' and agents' words in a Markdown note are text: a subject written as
+# "[bestätigen](https://phish.example)" or "![](https://tracker.example)" must not become a link or an image
+# inside deflect's suggestions.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>!|~])")
+_LINE_START = re.compile(r"(?m)^(\s*)([#+>-]|\d+[.)])")   # a heading, list item or quote when it opens a line
+
+
+def md_escape(text: str) -> str:
+    """``text`` with Markdown's special characters escaped (shown as written, never as markup)."""
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return _LINE_START.sub(lambda m: m.group(1) + (m.group(2)[:-1] + "\\" + m.group(2)[-1] if m.group(2)[0].isdigit()
+                                                   else "\\" + m.group(2)), text)
+
+
 def _history_markdown(done: str, w: dict) -> str:
-    return f"**{w['already']}** {done}\n\n" if done else ""
+    return f"**{w['already']}** {md_escape(done)}\n\n" if done else ""
 
 
 def _history_html(done: str, w: dict) -> str:
@@ -116,12 +134,13 @@ def _markdown(s: Suggestion, tickets: list[dict], draft: str, base_url: str | No
     score = lambda x: _number(x, 2, w)  # noqa: E731
     lines = [f"**{_verdict(s, w)}**", "", w["articles"]]
     links = [(a, absolute_url(a.url, base_url)) for a in s.articles]
-    lines += [f"{i}. [{a.title}]({url})  ({score(a.score)})" if url else f"{i}. {a.title}  ({score(a.score)})"
+    lines += [f"{i}. [{md_escape(a.title)}]({url})  ({score(a.score)})" if url
+              else f"{i}. {md_escape(a.title)}  ({score(a.score)})"
               for i, (a, url) in enumerate(links, 1)] or [w["none"]]
     if tickets:
         lines += ["", w["tickets"]]
-        lines += [f"- {t['id']}: {clip(t['subject'], 80)} → {clip(t['resolution'], 160)}  ({score(t['score'])})"
-                  for t in tickets]
+        lines += [f"- {md_escape(t['id'])}: {md_escape(clip(t['subject'], 80))} → "
+                  f"{md_escape(clip(t['resolution'], 160))}  ({score(t['score'])})" for t in tickets]
     lines += ["", *([f"**{w['check']}** {check}", ""] if check else []), w["draft"], "", draft]
     return "\n".join(lines)
 
