@@ -858,6 +858,15 @@ def test_gaps_report_csv_and_bad_queries(gaps_app):
                  json={"status": "planned", "owner": "=HYPERLINK(\"http://evil\")", "due": "2026-04-01",
                            "force": True})
     r = client.get("/api/v1/gaps?format=csv", headers=bearer(key))
+    # German Excel splits a .csv on ";" whatever its quotes: no part of a text between semicolons is a formula
+    assert client.patch(f"/api/v1/gaps/{tid}", headers=bearer(key),
+                        json={"status": "planned", "owner": "Team;=5+5; @SUM(A1)", "due": "2026-04-01",
+                              "force": True}).status_code == 200
+    split = [cell for line in client.get("/api/v1/gaps?format=csv", headers=bearer(key)).data.decode().splitlines()
+             for cell in next(csv.reader([line], delimiter=";"))]
+    assert "Team" in "".join(split) and not any(c.strip().startswith(("=", "@", "+", "-")) for c in split[1:])
+    client.patch(f"/api/v1/gaps/{tid}", headers=bearer(key), json={
+        "status": "planned", "owner": "=HYPERLINK(\"http://evil\")", "due": "2026-04-01", "force": True})
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert "attachment" in r.headers["Content-Disposition"]
     lines = r.data.decode().splitlines()

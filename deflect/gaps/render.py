@@ -41,9 +41,18 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
+# Excel with a German locale splits a .csv file on ";" whatever its quotes: each part of a text between
+# semicolons opens a cell of its own there.
+_PART_FORMULA = re.compile(r";(\s*)(?=[=+\-@\t\r])")
+
+
 def safe_cell(value):
-    """``value`` as a spreadsheet shows it, never as a formula it runs."""
-    if isinstance(value, str) and value.startswith(_FORMULA) and not _NUMBER.match(value):
+    """``value`` as a spreadsheet shows it, never as a formula it runs (nor any part of it that a
+    semicolon-splitting spreadsheet makes a cell)."""
+    if not isinstance(value, str):
+        return value
+    value = _PART_FORMULA.sub(lambda m: ";" + m.group(1) + "'", value)
+    if value.startswith(_FORMULA) and not _NUMBER.match(value):
         return "'" + value
     return value
 
