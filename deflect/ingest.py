@@ -40,12 +40,14 @@ def unread_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recent_as_of: datetime | None = None,
-           progress: Callable[[int, int], object] | None = None) -> dict:
+           progress: Callable[[int, int], object] | None = None, max_prune: int | None = None) -> dict:
     """Read article folders/files and ticket files (by extension) and store them.
 
     All input is parsed and checked before anything is written, and the write is one transaction:
     a bad file leaves the store as it was. With ``prune``, stored articles that are not in the
-    given folders are deleted. Tickets whose status says they are not resolved are counted, not
+    given folders are deleted (more than ``max_prune`` of them is refused: a subfolder given by mistake);
+    one whose id changed (same title and language, or same body, as a new one) hands its ticket links,
+    learnt feedback and votes to the new id. Tickets whose status says they are not resolved are counted, not
     stored (``Ticket.resolved``). With ``recent_as_of``, the tickets' dates are moved to end in the week
     before it (``move_to_recent``). ``progress(done, total)`` follows the tickets while they are redacted
     and stored. Returns counts per outcome.
@@ -56,9 +58,17 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
                          "article files (.md) were given", hint="Give the article folder as well (deflect ingest "
                          "faq/ --prune), or leave out --prune to add tickets.")
     articles = read_articles(article_files)
-    known = store.article_ids() | {a.id for a in articles}
+    stored_ids = store.article_ids()
+    known = stored_ids | {a.id for a in articles}
+    gone = sorted(stored_ids - {a.id for a in articles})
+    renamed = renamed_articles(store, gone, [a for a in articles if a.id not in stored_ids]) if prune else {}
     if prune:
-        known = {a.id for a in articles}
+        known = {a.id for a in articles} | set(renamed)   # an export naming the old id links the new one
+        deleted = len(gone) - len(renamed)
+        if max_prune is not None and deleted > max_prune:
+            raise InputError(f"--prune would delete {deleted} of the {len(stored_ids)} stored articles (those not "
+                             f"in {', '.join(str(p) for p in paths)})",
+                             hint="Give the whole article folder, or add --yes to delete them.")
     tickets = []
     seen: dict[str, str] = {}
     unread: dict[str, list[str]] = {}
@@ -72,6 +82,8 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
             tickets.append(ticket)
         if columns:
             unread[str(path)] = sorted(columns)
+    for ticket in tickets:
+        ticket.article_id = renamed.get(ticket.article_id, ticket.article_id)
     open_tickets = [t for t in tickets if not t.resolved]
     tickets = [t for t in tickets if t.resolved]
     weeks = move_to_recent(tickets, recent_as_of) if recent_as_of else 0
@@ -89,15 +101,40 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
         arts = store.upsert_articles(articles)
         pruned = []
         if prune:
-            pruned = sorted(store.article_ids() - {a.id for a in articles})
+            pruned = [article_id for article_id in gone if article_id not in renamed]
+            for old, new in renamed.items():
+                store.move_article_refs(old, new)
+                store.delete_article(old)
             for article_id in pruned:
                 store.delete_article(article_id)
         ticket_counts = store.store_tickets(prepared)
     report["articles"] = {k: len(v) for k, v in arts.items()} | {"deleted": len(pruned)}
     report["deleted_articles"] = pruned
+    report["renamed_articles"] = renamed
+    report["not_given"] = [] if prune or not article_files else gone
     report["unread_columns"] = unread
     report["unread_files"] = [str(p) for p in unread_files(paths)]
     report["tickets"] = ticket_counts | {"not_resolved": len(open_tickets),
                                          "undated": sum(t.created_at is None for t in tickets)}
     report["weeks_moved"] = weeks
     return report
+
+
+def renamed_articles(store: Store, gone: list[str], new: list) -> dict[str, str]:
+    """Stored articles about to be pruned that come back under a new id: the old id -> the new one, where
+    exactly one new article has the old one's title and language, or its body."""
+    def keys(title: str, language: str | None, body: str) -> list[tuple]:
+        return [("title", (title or "").strip().casefold(), language)] + ([("body", body.strip())] if body.strip() else [])
+
+    found: dict[tuple, list[str]] = {}
+    for article in new:
+        for key in keys(article.title, article.language, article.body):
+            found.setdefault(key, []).append(article.id)
+    renamed: dict[str, str] = {}
+    for old in gone:
+        row = store.db.execute("select title, language, body from articles where id = ?", [old]).fetchone()
+        matches = {m for key in keys(row[0], row[1], row[2] or "") if len(found.get(key, [])) == 1
+                   for m in found[key]}
+        if len(matches) == 1 and (target := matches.pop()) not in renamed.values():
+            renamed[old] = target
+    return renamed

@@ -90,6 +90,40 @@ def test_prune_needs_the_article_folder_and_names_what_it_deleted(faq, home, tmp
     assert pruned.exit_code == 0 and "deleted:  password" in pruned.output
 
 
+def test_an_article_whose_id_changed_keeps_its_links_and_a_mistaken_prune_is_refused(faq, home):
+    """Renaming an article's file (its id) is no deletion: the agents' ticket links and the customers'
+    votes go with it. --prune with only a subfolder would delete most of the help center: refused without
+    --yes. A file removed without --prune is named, not silently kept."""
+    runner, at = CliRunner(), ["--home", str(home.path)]
+    for i in range(8):
+        (faq / f"extra{i}.md").write_text(f"---\nid: extra{i}\ntitle: Frage {i}\nlanguage: de\n---\nAntwort {i}.\n")
+    assert runner.invoke(cli, ["ingest", str(faq), *at]).exit_code == 0
+    store = open_store(home.db_path)
+    with store.db.transaction():
+        store.db["feedback"].insert({"id": "v1", "inquiry_id": "q1", "article_id": "zustellung", "event": "helpful",
+                                     "session": "s1", "created_at": "2026-12-01T10:00:00+00:00"})
+    store.close()
+    (faq / "zustellung.md").rename(faq / "zeitung-fehlt.md")
+    (faq / "zeitung-fehlt.md").write_text(ARTICLES["zustellung.md"].replace("id: zustellung", "id: zeitung-fehlt"))
+    moved = runner.invoke(cli, ["ingest", str(faq), "--prune", *at])
+    assert moved.exit_code == 0 and "renamed:  zustellung -> zeitung-fehlt" in moved.output, moved.output
+    assert "deleted" not in moved.output.split("renamed")[0]
+    store = open_store(home.db_path)
+    assert store.get_tickets(["T1"])["T1"]["article_id"] == "zeitung-fehlt"
+    assert store.db.execute("select article_id from feedback where id = 'v1'").fetchone()[0] == "zeitung-fehlt"
+    store.close()
+    sub = faq / "neu"
+    sub.mkdir()
+    (sub / "neu.md").write_text("---\nid: neu\ntitle: Neue Frage\nlanguage: de\n---\nNeue Antwort.\n")
+    refused = runner.invoke(cli, ["ingest", str(sub), "--prune", *at])
+    assert refused.exit_code != 0 and "--prune would delete 10 of the 10 stored articles" in refused.output
+    assert "--yes" in refused.output and len(open_store(home.db_path).article_ids()) == 10
+    kept = runner.invoke(cli, ["ingest", str(sub), *at])
+    assert kept.exit_code == 0 and "10 stored article(s) are not in the given files and stay" in kept.output
+    assert runner.invoke(cli, ["ingest", str(sub), "--prune", "--yes", *at]).exit_code == 0
+    assert open_store(home.db_path).article_ids() == {"neu"}
+
+
 def test_ticket_pii_is_redacted_at_ingest(faq, home):
     store = open_store(home.db_path)
     ingest(store, [faq])

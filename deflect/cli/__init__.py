@@ -30,6 +30,7 @@ def cli(env_file):
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--prune", is_flag=True, help="Delete stored articles that are not in the given folders.")
+@click.option("--yes", is_flag=True, help="With --prune: delete even more than a fifth of the stored articles.")
 @click.option("--dates-to-now", is_flag=True,
               help="Move the tickets' dates by whole weeks so that the newest falls in the last week (weekdays "
                    "and times of day kept): an older export, or the demo, then counts as recent history in "
@@ -37,7 +38,7 @@ def cli(env_file):
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @home_option
 @friendly
-def ingest(paths, prune, dates_to_now, quiet, home):
+def ingest(paths, prune, yes, dates_to_now, quiet, home):
     """Ingest FAQ articles (*.md, folders searched recursively) and ticket exports (*.jsonl, *.csv)."""
     from tqdm import tqdm
 
@@ -51,7 +52,10 @@ def ingest(paths, prune, dates_to_now, quiet, home):
         bar.total = total
         bar.update(done - bar.n)
 
-    report = run(store, paths, prune=prune, recent_as_of=utcnow() if dates_to_now else None, progress=stored)
+    # a subfolder given with --prune by mistake would delete the rest of the help center
+    limit = None if yes else max(2, len(store.article_ids()) // 5)
+    report = run(store, paths, prune=prune, recent_as_of=utcnow() if dates_to_now else None, progress=stored,
+                 max_prune=limit)
     bar.close()
     if report["weeks_moved"]:
         weeks = report["weeks_moved"]
@@ -63,6 +67,14 @@ def ingest(paths, prune, dates_to_now, quiet, home):
         shown = report["deleted_articles"][:20]
         more = len(report["deleted_articles"]) - len(shown)
         click.echo("deleted:  " + ", ".join(shown) + (f" and {more} more" if more else ""))
+    for old, new in report["renamed_articles"].items():
+        click.echo(f"renamed:  {old} -> {new} (its ticket links, feedback and votes go with it)")
+    if report["not_given"]:
+        shown = report["not_given"][:10]
+        more = len(report["not_given"]) - len(shown)
+        click.echo(f"note: {len(report['not_given'])} stored article(s) are not in the given files and stay: "
+                   + ", ".join(shown) + (f" and {more} more" if more else "")
+                   + " (--prune with the whole article folder deletes them)")
     click.echo(f"tickets:  {t['new']} new, {t['changed']} changed, {t['unchanged']} unchanged"
                + (f"; {t['not_resolved']} not imported: their status says they are not resolved (open, pending, "
                   "spam...); import them again once resolved" if t["not_resolved"] else ""))
@@ -76,7 +88,10 @@ def ingest(paths, prune, dates_to_now, quiet, home):
         click.echo(f"note: {t['undated']} ticket(s) without created_at count as asked on the day they are first "
                    "ingested (the report's trends, costs and incidents); export the creation time if the help "
                    "desk has it.")
-    if a["new"] or a["changed"] or t["new"] or t["changed"] or a["deleted"]:
+    if a["deleted"] or report["renamed_articles"]:
+        click.echo("Run `deflect index` to make the changes searchable: until then the service still suggests "
+                   "the deleted articles.")
+    elif a["new"] or a["changed"] or t["new"] or t["changed"]:
         click.echo("Run `deflect index` to make the changes searchable.")
 
 

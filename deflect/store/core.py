@@ -180,6 +180,13 @@ class Store:
             self.db.execute("delete from inferred_links where article_id = ?", [article_id])
             self.db["articles"].delete(article_id)
 
+    def move_article_refs(self, old: str, new: str) -> None:
+        """What points at article ``old`` -- agents' ticket links, learnt feedback, votes -- points at ``new``
+        (the same article under another id)."""
+        with self.db.transaction():
+            for table in ("tickets", "evidence", "feedback"):
+                self.db.execute(f"update {table} set article_id = ? where article_id = ?", [new, old])
+
     def has_article(self, article_id: str) -> bool:
         return self.db.execute("select 1 from articles where id = ?", [article_id]).fetchone() is not None
 
