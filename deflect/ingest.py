@@ -124,7 +124,8 @@ def renamed_articles(store: Store, gone: list[str], new: list) -> dict[str, str]
     """Stored articles about to be pruned that come back under a new id: the old id -> the new one, where
     exactly one new article has the old one's title and language, or its body."""
     def keys(title: str, language: str | None, body: str) -> list[tuple]:
-        return [("title", (title or "").strip().casefold(), language)] + ([("body", body.strip())] if body.strip() else [])
+        same_body = [("body", body.strip())] if body.strip() else []
+        return [("title", (title or "").strip().casefold(), language), *same_body]
 
     found: dict[tuple, list[str]] = {}
     for article in new:

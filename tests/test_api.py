@@ -1017,6 +1017,11 @@ def test_article_push_covers_a_gap_and_refreshes_the_report(gaps_app, monkeypatc
     article["body"] += " Aktien gibt es nicht."
     r = client.put("/api/v1/articles/aktien", json=article, headers=bearer(key))
     assert r.status_code == 200 and r.get_json()["covered_topics"] == []
+    # the article deleted again: its topic is a gap again, back in the open list
+    assert client.delete("/api/v1/articles/aktien", headers=bearer(key)).status_code == 200
+    topic = client.get(f"/api/v1/gaps/{tid}", headers=bearer(key)).get_json()["topic"]
+    assert topic["status"] == "new" and topic["covered_by"] is None
+    assert tid in [t["id"] for t in client.get("/api/v1/gaps", headers=bearer(key)).get_json()["topics"]]
 
 
 # -- hostile input gets a 400, not a 500 -----------------------------------------------------------

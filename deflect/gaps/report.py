@@ -34,7 +34,14 @@ from deflect.gaps.items import (
 from deflect.gaps.model import OPEN, Counts, Evidence, NotFound, Params, Report, Run, Topic
 from deflect.gaps.not_found import not_found
 from deflect.gaps.why import article_facts, reason_counts
-from deflect.gaps.workflow import list_topics, listed_rows, merge_topics, record_event, workflow_state
+from deflect.gaps.workflow import (
+    list_topics,
+    listed_rows,
+    merge_topics,
+    record_event,
+    reopen_withdrawn,
+    workflow_state,
+)
 from deflect.text import text_hash
 
 PERIOD_DAYS = 30
@@ -69,6 +76,7 @@ def build_report(deflector: Engine, min_size: int = MIN_SIZE, period_days: int =
         raise InputError(f"min_size must be at least 2 (got {min_size})")
     store = deflector.store
     now = now or utcnow()
+    reopen_withdrawn(store, now)   # its article gone, a covered topic is a gap again
     est = estimator or GapReport(min_size=min_size)
     items = load_items(store)
     cached = cached_rows(store)

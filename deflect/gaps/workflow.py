@@ -190,6 +190,21 @@ def reopen(store, topic_id: str, now: datetime | None = None) -> Topic:
                         "planned_at": None}, {}, now)
 
 
+def reopen_withdrawn(store, now: datetime | None = None) -> list[str]:
+    """Covered topics whose article has been deleted or withdrawn since: open (new) again, since their
+    customers find no answer any more; returns the ids."""
+    rows = store.db.execute("select id, covered_by from gap_topics where status = 'covered' and merged_into is null "
+                            "and covered_by is not null and covered_by not in (select id from articles)").fetchall()
+    stamp = iso(now or utcnow())
+    with store.db.transaction():
+        for topic_id, article_id in rows:
+            store.db["gap_topics"].update(topic_id, {
+                "status": "new", "covered_at": None, "covered_by": None, "time_to_coverage_days": None,
+                "owner": None, "due": None, "planned_at": None, "listed": 1, "updated_at": stamp})
+            record_event(store, topic_id, "reopen", {"from": "covered", "article_gone": article_id}, stamp)
+    return [r[0] for r in rows]
+
+
 def merge_topics(store, gone: str, keep: str, stamp: str) -> None:
     """Record that topic ``gone`` is now part of topic ``keep`` (in the caller's transaction): its id
     redirects there (so do the ids merged into it before), and its plan carries over when ``keep`` has
@@ -222,6 +237,7 @@ def check_coverage(deflector: Engine, now: datetime | None = None, share: float 
     is no answer written for the topic), or an article lies inside the topic. Call after every index build
     and article upsert; returns the ids."""
     store = deflector.store
+    reopen_withdrawn(store, now)
     open_topics = [r for r in store.db["gap_topics"].rows_where("status in ('new', 'planned') and merged_into is null")]
     if not open_topics:
         return []

@@ -16,7 +16,7 @@ from deflect.gaps.notices import reach_since as notice_reach_since
 from deflect.gaps.render import to_csv, to_xlsx
 from deflect.gaps.report import stored_report, stored_report_json
 from deflect.gaps.runs import get_run, latest_run, refresh_in_background, start_in_background
-from deflect.gaps.workflow import check_coverage, dismiss, get_topic, merged_into, plan, reopen
+from deflect.gaps.workflow import check_coverage, dismiss, get_topic, merged_into, plan, reopen, reopen_withdrawn
 from deflect.html_text import markdown_without_html
 from deflect.language import detect_language
 from deflect.xlsx import MIME_TYPE as XLSX_TYPE
@@ -253,5 +253,6 @@ def delete_article(article_id: str):
     d = deflector()
     with write_lock():
         d.delete_article(article_id)
+        reopen_withdrawn(get_store())   # a topic it covered is a gap again
     _after_article_change(d, check=False)
     return jsonify({"ok": True, "deleted": article_id})
