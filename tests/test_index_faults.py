@@ -206,6 +206,9 @@ def test_files_of_a_crashed_save_are_removed_at_the_next_start(home, fake_model,
         with pytest.raises(KeyboardInterrupt):
             indexer.build(store, fake_model, home.index_dir)
     kept = set(manifest_files(read_manifest(home.index_dir))) | {"manifest.json"}
+    assert {p.name for p in home.index_dir.iterdir()} == kept   # a failed save takes its own files with it
+    # a power cut leaves them behind
+    (home.index_dir / "vectors-0123456789ab.faiss").write_bytes(b"half")
     (home.index_dir / "docs-0123456789ab.npz.tmp").write_bytes(b"half")
     orphans = {p.name for p in home.index_dir.iterdir()} - kept
     assert len(orphans) == 2 and any(o.startswith("vectors-") for o in orphans)
@@ -225,6 +228,33 @@ def test_files_of_a_crashed_save_are_removed_at_the_next_start(home, fake_model,
     t.join()
     Deflector.open(home).close()
     assert {p.name for p in home.index_dir.iterdir()} == kept | {"notes.txt"}
+
+
+def test_a_full_disk_fails_the_save_clearly_and_the_next_build_has_the_space(home, fake_model, monkeypatch):
+    """The disk fills during `deflect index`: a clear error, no half-written files left (they would keep the
+    disk full), the index in use unchanged; freed, the next build works and clears older leftovers."""
+    import errno
+
+    from deflect.errors import DeflectError
+
+    store = open_store(home.db_path)
+    store.upsert_articles([NEW])
+    before = read_manifest(home.index_dir)["build_id"]
+
+    def full(path, write):
+        path.with_name(path.name + ".tmp").write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    with monkeypatch.context() as m:
+        m.setattr(bundle_file, "atomic_write", full)
+        with pytest.raises(DeflectError, match="No space left on device") as failed:
+            indexer.build(store, fake_model, home.index_dir)
+    assert "Free space" in failed.value.hint
+    kept = set(manifest_files(read_manifest(home.index_dir))) | {"manifest.json"}
+    assert {p.name for p in home.index_dir.iterdir()} == kept and read_manifest(home.index_dir)["build_id"] == before
+    (home.index_dir / "vectors-0123456789ab.faiss").write_bytes(b"left by a power cut")
+    indexer.build(store, fake_model, home.index_dir)
+    assert {p.name for p in home.index_dir.iterdir()} == set(manifest_files(read_manifest(home.index_dir))) | {
+        "manifest.json"}
 
 
 # -- changes pushed while a build runs ---------------------------------------------------------

@@ -190,3 +190,24 @@ def test_a_vote_for_an_inquiry_in_the_spool_is_not_refused(tmp_path, monkeypatch
     client.post("/api/v1/suggest", json={"text": "Passwort vergessen"})
     store = Store(fake.home.path / "deflect.db")
     assert [v["inquiry_id"] for v in store.db["feedback"].rows] == [iid]
+
+
+def test_a_full_disk_is_a_503_the_client_can_retry_not_an_internal_error(tmp_path, monkeypatch, caplog):
+    """A CMS pushing an article while the disk is full learns that it is the disk (retry later), not a bug;
+    the widget keeps answering."""
+    from api_support import bearer, new_key
+
+    app, fake = make_app(tmp_path)
+    client = app.test_client()
+    key = new_key(fake)
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(type(fake), "upsert_article", full)
+    with caplog.at_level("ERROR"):
+        r = client.put("/api/v1/articles/neu", json={"title": "Neu", "body": "Text"}, headers=bearer(key))
+    assert r.status_code == 503 and r.headers["Retry-After"] == "60"
+    assert "disk is full" in r.get_json()["error"] and "internal error" not in r.get_json()["error"]
+    assert "disk full on PUT /api/v1/articles/neu" in caplog.text
+    assert client.post("/api/v1/suggest", json={"text": "Abo kündigen"}).status_code == 200

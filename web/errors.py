@@ -3,13 +3,14 @@
 Bad input never becomes a 500 or a stack trace: HTTP errors (404, 405, 413, 415, 429, ...) and the
 client errors of :mod:`deflect.errors` (a ``status`` below 500) are turned into JSON under ``/api/``
 with their message and hint, absolute file paths shortened to their last part; a database server that
-cannot be reached (``StoreUnavailable``) is a 503 with ``Retry-After``. Everything else (a
+cannot be reached (``StoreUnavailable``) and a full disk are a 503 with ``Retry-After``. Everything else (a
 DeflectError not declared a client error, an OSError, a bug) is a server fault: it is logged with its
 traceback under a short error id, and the client gets ``500 {"ok": false, "error": "internal error",
 "id": "..."}`` and nothing of the exception's text.
 """
 from __future__ import annotations
 
+import errno
 import re
 import sqlite3
 import uuid
@@ -76,6 +77,24 @@ def is_read_only(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc).replace(" ", "").lower()
 
 
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what caused it) is a full disk: SQLite's "database or disk is full", PostgreSQL's
+    disk_full (53100), an OSError of no space or quota."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, sqlite3.OperationalError) and "is full" in str(exc):
+            return True
+        if getattr(exc, "sqlstate", None) == "53100" or (isinstance(exc, OSError)
+                                                          and exc.errno in (errno.ENOSPC, errno.EDQUOT)):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+DISK_FULL = ("the server's disk is full: this change was not stored",
+             "Retry later; the operator has to free space on the disk of deflect's home or database.")
+
+
 ERROR_PAGE = "deflect.error_page"
 
 
@@ -130,6 +149,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def server_fault(exc: Exception):
+        if is_disk_full(exc):   # the client may retry; the operator must act (said in the log, once per request)
+            app.logger.error("deflect: disk full on %s %s: %s", request.method, request.script_root + request.path, exc)
+            if _is_api():
+                return error_response(DISK_FULL[0], 503, DISK_FULL[1], {"Retry-After": "60"})
         if is_read_only(exc):
             reconnect_engine_store()  # the next request works once the database is writable again
         error_id = uuid.uuid4().hex[:12]

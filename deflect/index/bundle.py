@@ -22,7 +22,7 @@ import numpy as np
 from scipy import sparse
 
 from deflect.embedder import multilingual_columns
-from deflect.errors import DeflectError, IndexMismatchError
+from deflect.errors import DeflectError, IndexMismatchError, IndexMissingError
 from deflect.index.ann import VectorIndex
 from deflect.index.classifier import Classifier, classifier_sample, fit_article_classifier
 from deflect.index.documents import DELETED, TICKET, is_article_doc
@@ -34,6 +34,7 @@ from deflect.index.files import (
     check_file,
     checksum,
     embedding_files,
+    manifest_files,
     read_checked,
     read_manifest,
     remove_stale,
@@ -210,7 +211,29 @@ class IndexBundle:
         crashed saves left), all under the folder's exclusive lock."""
         index_dir.mkdir(parents=True, exist_ok=True)
         with index_lock(index_dir, exclusive=True):
-            return self._save(index_dir, extra)
+            # what failed saves left (a full disk), before this one needs the space; again if this one fails
+            self._remove_unnamed(index_dir)
+            try:
+                return self._save(index_dir, extra)
+            except OSError as exc:
+                self._remove_unnamed(index_dir)
+                raise DeflectError(f"could not write the index in {index_dir}: {exc.strerror or exc}",
+                                   hint="Free space on that disk (or fix its permissions) and run `deflect index` "
+                                        "again; the files of this attempt have been removed, the index in use is "
+                                        "unchanged.") from exc
+            except BaseException:
+                self._remove_unnamed(index_dir)
+                raise
+
+    def _remove_unnamed(self, index_dir: Path) -> None:
+        """Delete build files that neither the manifest on disk nor this bundle names (with the lock held)."""
+        keep = set(self.embedding_files) | set((self.manifest.get("files") or {}).values())
+        keep |= set(self.manifest.get("embedding_segments") or [])
+        try:
+            keep |= set(manifest_files(read_manifest(index_dir)))
+        except (IndexMissingError, IndexMismatchError):
+            pass
+        remove_stale(index_dir, keep)
 
     def _save(self, index_dir: Path, extra: dict | None) -> dict:
         build = uuid.uuid4().hex[:12]
