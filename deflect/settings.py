@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from deflect.errors import SettingError
 
@@ -80,8 +81,25 @@ def _choice(*choices: str) -> Callable[[Any], str]:
 
 
 def _origins(value: Any) -> list[str]:
+    """Origins (scheme://host[:port]) or ``*``; a bare host would never match a browser's Origin header."""
     items = value.split(",") if isinstance(value, str) else list(value)
-    return [str(item).strip() for item in items if str(item).strip()]
+    origins = [str(item).strip() for item in items if str(item).strip()]
+    for origin in origins:
+        parts = urlsplit(origin)
+        if origin != "*" and (parts.scheme not in ("http", "https") or not parts.hostname
+                              or parts.path not in ("", "/") or parts.query or parts.fragment):
+            raise ValueError(f"{origin!r} is no origin: give scheme and host, e.g. https://www.example.com")
+    return origins
+
+
+def _http_url(value: Any) -> str | None:
+    """An http(s) address with a host (a bare "help.example.com" would be read as a path)."""
+    text = _text(value)
+    if text is not None:
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("give an http:// or https:// address with its host, e.g. https://help.example.com")
+    return text
 
 
 def _rate_limit(value: Any) -> str | int | dict[str, Any]:
@@ -158,7 +176,7 @@ SETTINGS: tuple[Setting, ...] = (
             "--max-content-length", "Largest request body in bytes (article pushes have their own limit)."),
     Setting("article_max_content_length", 1024 * 1024, _int_range(1, 1 << 30), "ARTICLE_MAX_CONTENT_LENGTH",
             "--article-max-content-length", "Largest body in bytes of an article pushed to /api/v1/articles."),
-    Setting("help_center_url", None, _text, "HELP_CENTER_URL", "--help-center-url",
+    Setting("help_center_url", None, _http_url, "HELP_CENTER_URL", "--help-center-url",
             "Base URL for relative article links in agent drafts and help-desk notes, e.g. https://help.example.com "
             "(unset: the agent console's drafts link the article's page on this service, and notes keep the path)."),
     Setting("draft_signature", None, _text, "DRAFT_SIGNATURE", "--draft-signature",
@@ -217,7 +235,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Default owner of gap topics whose fix is a product repair (a defect or outage)."),
     Setting("owner_process", None, _text, "OWNER_PROCESS", "--owner-process",
             "Default owner of gap topics whose fix is a self-service function (what only agents can do now)."),
-    Setting("incident_hook_url", None, _text, "INCIDENT_HOOK_URL", "--incident-hook-url",
+    Setting("incident_hook_url", None, _http_url, "INCIDENT_HOOK_URL", "--incident-hook-url",
             "URL that gets a POST (JSON) when an incident is flagged (unset: no notification)."),
     Setting("incident_check_interval", 60, _int_range(1, 86400), "INCIDENT_CHECK_INTERVAL",
             "--incident-check-interval", "Seconds between two incident checks after widget questions (per worker)."),

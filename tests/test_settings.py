@@ -46,6 +46,9 @@ def test_overrides_win_and_are_checked_too():
     ("DEFLECT_DRAFT_TICKET_MIN_SCORE", "high"), ("DEFLECT_DRAFT_TICKET_MIN_SCORE", "1.5"),
     ("DEFLECT_RATE_LIMIT", "5/fortnight"), ("DEFLECT_RATE_LIMIT", "search=5/minute"),
     ("DEFLECT_RATE_LIMIT", "suggest=5/minute,feedback"),
+    # addresses a browser, a draft's reader or the hook could not use
+    ("DEFLECT_WIDGET_ORIGINS", "www.example.com"), ("DEFLECT_WIDGET_ORIGINS", "https://www.example.com/hilfe"),
+    ("DEFLECT_HELP_CENTER_URL", "help.example.com"), ("DEFLECT_INCIDENT_HOOK_URL", "notaurl"),
 ])
 def test_a_bad_value_names_its_variable(name, value):
     with pytest.raises(SettingError) as caught:
