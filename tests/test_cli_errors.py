@@ -36,6 +36,27 @@ def test_read_only_commands_make_no_store_in_a_mistyped_home(tmp_path):
     assert not (tmp_path / "nothere" / "deflect.db").exists()
 
 
+def test_serve_on_a_mistyped_home_makes_no_folder_and_a_key_there_is_told(tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(cli, ["serve", "--home", str(tmp_path / "typo"), "--port", "1"])
+    assert r.exit_code == 1 and "no index in" in r.output and not (tmp_path / "typo").exists()
+    r = runner.invoke(cli, ["keys", "create", "--name", "cms", "--home", str(tmp_path / "typo")])
+    assert r.exit_code == 0 and "no deflect data was at" in r.output and "is --home right?" in r.output
+
+
+def test_serve_takes_the_home_of_its_env_file(tmp_path, monkeypatch):
+    """`deflect serve --env-file /etc/deflect/deflect.env` from any folder serves the file's home, as every
+    other command given the file does."""
+    monkeypatch.delenv("DEFLECT_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    env = tmp_path / "deflect.env"
+    env.write_text(f"DEFLECT_HOME={tmp_path / 'service-home'}\n")
+    r = CliRunner().invoke(cli, ["serve", "--env-file", str(env), "--port", "1"])
+    assert r.exit_code == 1 and f"no index in {tmp_path / 'service-home'}" in r.output, r.output
+    r = CliRunner().invoke(cli, ["serve", "--env-file", str(env), "--home", str(tmp_path / "given"), "--port", "1"])
+    assert f"no index in {tmp_path / 'given'}" in r.output   # an option still wins
+
+
 def test_a_report_that_cannot_be_written_is_told_without_a_traceback(demo_home):
     r = CliRunner().invoke(cli, ["gaps", "--format", "csv", "-o", "/nonexistent/dir/gaps.csv",
                                  "--home", str(demo_home)])

@@ -215,7 +215,7 @@ def setting_options(fn):
               help="File of DEFLECT_NAME=value lines, read at start and again on SIGHUP (over the environment).")
 @click.option("--access-log", is_flag=True, help="Log every request to stderr.")
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
-@home_option(one_home=False)   # --tenants serves many; one home's store is checked where it is opened
+@home_option(one_home=False, create=False)   # --tenants serves many; a home is checked where it is opened
 @friendly
 def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home, **options):
     """Run the web service: API v1, the widget and the pages. Every setting can be given as an option,
@@ -223,9 +223,12 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
     for name in THREAD_ENV:  # inherited by the workers before torch or BLAS start their pools
         os.environ[name] = "1"
     given = {name: value for name, value in options.items() if value not in (None, ())}
-    if env_file and not home.database_url:   # the file's database is the home's store for this process too
-        url = settings.read_env_file(env_file).get("DEFLECT_DATABASE_URL")
-        home = Home(home.path, url or None)
+    if env_file:   # the file's home and database are this process's too, unless given as option or variable
+        file_env = settings.read_env_file(env_file)
+        home_given = click.get_current_context().get_parameter_source("home") not in (
+            None, click.core.ParameterSource.DEFAULT) or os.environ.get("DEFLECT_HOME")
+        path = home.path if home_given or not file_env.get("DEFLECT_HOME") else file_env["DEFLECT_HOME"]
+        home = Home.resolve(path, home.database_url or file_env.get("DEFLECT_DATABASE_URL") or None)
     if home.database_url:   # --database, or the variable: the workers open their stores there too
         given["database_url"] = home.database_url
 
@@ -365,7 +368,11 @@ def keys():
 @friendly
 def keys_create(name, scope, quiet, home):
     """Create an API key; it is printed once and stored only as a hash."""
+    from deflect.store import store_exists
     from deflect.store.service import create_key
+    if not store_exists(home.database):   # a typo in --home: the key would open nothing the service serves
+        click.echo(f"note: no deflect data was at {home.path}: the key is stored in a new, empty store there "
+                   "(is --home right?)", err=True)
     record, key = create_key(open_home_store(home), name, scope)
     if quiet:
         click.echo(key)
