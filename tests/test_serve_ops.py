@@ -87,6 +87,12 @@ def test_metrics_over_workers_sighup_reload_and_json_logs(demo_home, tmp_path):
         assert _request(port, "GET", "/search?q=ich+hei%C3%9Fe+anna+schmidt+0171+1234567")[0] == 200
         _wait(lambda: '"GET /search HTTP/1.1" 200' in log.read_text(errors="replace"), 30, "access log", proc, log)
         assert "anna" not in log.read_text(errors="replace")
+        # nor does a request line gunicorn cannot parse (a scanner's), which its error log quotes
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+            raw.sendall(b"GET /search?q=hannelore.kruemmel@web.de\x01 HTTP/1.1\r\nHost: x\r\n\r\n")
+            raw.recv(1024)
+        _wait(lambda: "Invalid request" in log.read_text(errors="replace"), 30, "error log", proc, log)
+        assert "kruemmel" not in log.read_text(errors="replace")
         # every scrape (whichever worker answers it) counts the requests of both workers
         assert [_suggest_count(port, "first") for _ in range(4)] == [10.0] * 4
 

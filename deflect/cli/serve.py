@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -99,12 +100,27 @@ def _logger_class(config: Callable[[], dict]):
     class DeflectLogger(Logger):
         def setup(self, cfg):
             super().setup(cfg)
+            self.error_log.addFilter(_without_queries)
             if config().get("LOG_FORMAT") == "json":
                 for log in (self.error_log, self.access_log):
                     for handler in log.handlers:
                         handler.setFormatter(JsonFormatter())
 
     return DeflectLogger
+
+
+_QUERY = re.compile(r"(/[^\s?'\"]*)\?[^\s'\"]*")
+
+
+def _without_queries(record: logging.LogRecord) -> bool:
+    """gunicorn's error log quotes a request line it cannot parse ("Invalid request from ip=...: Invalid
+    HTTP request line: 'GET /search?q=anna@example.com\\x01 HTTP/1.1'"): its query string, where customers'
+    words travel, is cut, as in the access log."""
+    message = record.getMessage()
+    cut = _QUERY.sub(r"\1?…", message)
+    if cut != message:
+        record.msg, record.args = cut, ()
+    return True
 
 
 # The path without its query string, and no referrer: both carry what customers typed into the search
