@@ -54,6 +54,7 @@ from deflect.neighbours import Neighbourhood
 from deflect.privacy import without_placeholders
 from deflect.settings import from_env
 from deflect.store import Store, open_store
+from deflect.text import without_invisible
 
 KNN_WEIGHT = 0.3          # share of the neighbour votes in the ranking (the classifier has the rest)
 ARTICLE_SIM_WEIGHT = 0.1  # bonus for similarity to the article's own title, questions and body
@@ -419,7 +420,7 @@ class Deflector(LiveIndexUpdates):
         """Batch version; ``exclude_tickets[i]`` leaves that ticket out of item i's neighbours
         (to judge a ticket that is itself in the index); ``vectors`` (the texts' usual embeddings) skips
         embedding: they are weighted as queries are (``part_weights``)."""
-        texts = list(texts)
+        texts = [without_invisible(t) for t in texts]   # a soft hyphen or zero-width space splits no word
         embedded_with = None
         if vectors is not None and parts.weights_differ(self.part_weights):
             vectors = parts.reweighted(vectors, texts, self.part_weights, self.embedder.part_dims())

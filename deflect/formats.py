@@ -10,6 +10,7 @@ import contextlib
 import difflib
 import functools
 import hashlib
+import html
 import io
 import json
 import re
@@ -27,7 +28,7 @@ from deflect.clock import parse_time
 from deflect.errors import InputError
 from deflect.html_text import html_to_text, looks_like_html, markdown_without_html
 from deflect.language import detect_language
-from deflect.text import SPACE
+from deflect.text import SPACE, without_invisible
 
 ARTICLE_SUFFIXES = {".md", ".markdown"}
 TICKET_SUFFIXES = {".jsonl", ".csv"}
@@ -66,6 +67,11 @@ class Article:
     tags: list[str] = field(default_factory=list)
     url: str | None = None
     source: str | None = None
+
+    def __post_init__(self) -> None:
+        # from any source (a file, the API, a help desk's knowledge base): only what a reader sees
+        self.title, self.body = without_invisible(self.title), without_invisible(self.body)
+        self.questions = [without_invisible(q) for q in self.questions]
 
     @property
     def content_hash(self) -> str:
@@ -222,7 +228,7 @@ def read_article(path: Path) -> Article:
         raise InputError(url_problem(str(url).strip()) or "'url' must be text", str(path), 1)
     return Article(
         id=article_id,
-        title=markdown_without_html(str(title).strip()),
+        title=title_text(str(title)),
         body=markdown_without_html(post.content.strip()),
         language=_language(meta.get("language"), f"{title} {post.content[:500]}", str(path), 1),
         questions=_str_list(meta.get("questions"), str(path), "questions"),
@@ -230,6 +236,12 @@ def read_article(path: Path) -> Article:
         url=url.strip() if url else None,
         source=str(path),
     )
+
+
+def title_text(title: str) -> str:
+    """An article's title as readers see it: no HTML tags, and its entities ("f&uuml;r", "&amp;", "&shy;")
+    as the characters they stand for."""
+    return html.unescape(markdown_without_html(title.strip())).strip()
 
 
 def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
@@ -317,7 +329,7 @@ def _plain(text: str) -> str:
     """A text field as text: help desks export e-mail bodies as HTML (``<p>``, ``&nbsp;``), in which
     personal data is not found and which agents would read as markup; the message a reply quotes and its
     signature block are left out, as the connectors do."""
-    return html_to_text(text, reply=True) if looks_like_html(text) else text
+    return without_invisible(html_to_text(text, reply=True) if looks_like_html(text) else text)
 
 
 def parse_ticket(obj: dict, where: str = "<input>", line: int | None = None,

@@ -18,6 +18,15 @@ SPACE_CLASS = SPACE.encode("unicode_escape").decode()  # " \\t\\n\\r", for a reg
 # written as escapes so that the OpenAPI document's patterns say the same.
 CONTROL_CLASS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f"
 INVISIBLE_CLASS = "\\u00ad\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff"
+# Soft hyphens from a CMS ("Ab&shy;stell&shy;genehmigung"), zero-width spaces and direction marks pasted
+# with a question, control characters in a file (a terminal's escape codes): none is a letter of any word,
+# but each splits or changes the word for the models and the word match.
+_UNSEEN = re.compile(f"[{CONTROL_CLASS}\\x80-\\x9f{INVISIBLE_CLASS}]")
+
+
+def without_invisible(text: str) -> str:
+    """``text`` without control characters (tabs and line breaks stay) and characters that take no room."""
+    return _UNSEEN.sub("", text) if text else text
 
 # Words that say nothing about what a customer asks (German and English), left out of keywords and
 # of the words marked in snippets.

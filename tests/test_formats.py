@@ -397,3 +397,24 @@ def test_a_zendesk_export_names_the_body_description(tmp_path):
     both.write_text(json.dumps({"id": 1, "body": "Text", "description": "Notiz"}) + "\n", encoding="utf-8")
     unread: set[str] = set()
     assert [t.body for t in read_tickets(both, unread=unread)] == ["Text"] and unread == {"description"}
+
+
+def test_what_a_reader_cannot_see_is_not_stored(tmp_path):
+    """A CMS export's soft hyphens and entities, zero-width spaces, a terminal's escape codes: an article
+    keeps what a reader sees; a ticket file too."""
+    article = read_article(write(tmp_path / "a.md", "---\ntitle: \"Ab&shy;stell&shy;genehmigung &amp; Ablageort "
+                                 "f&uuml;r die Zeitung\"\nquestions:\n  - \"Lotto\u200bzahlen\"\n---\n"
+                                 "Die Ab\u00adstell\u00adgenehmigung \x1b]0;PWNED\x07erteilen Sie online.\n"))
+    assert article.title == "Abstellgenehmigung & Ablageort für die Zeitung"
+    assert article.questions == ["Lottozahlen"] and article.body == "Die Abstellgenehmigung ]0;PWNEDerteilen Sie online."
+    p = tmp_path / "t.csv"
+    p.write_text("id,subject,body\nT1,\x1b[41mKein Horoskop,Seit Montag\u200b kein Horo\u00adskop\x00\n", encoding="utf-8")
+    ticket = next(iter(read_tickets(p)))
+    assert (ticket.subject, ticket.body) == ("[41mKein Horoskop", "Seit Montag kein Horoskop")
+
+
+def test_a_question_with_soft_hyphens_or_zero_width_spaces_is_the_question_without_them(demo_deflector):
+    plain = demo_deflector.suggest("Passwort vergessen E-Paper")
+    pasted = demo_deflector.suggest("Pass\u00adwort ver\u00adges\u00adsen E-\u200bPaper")
+    assert (pasted.decision, pasted.articles[0].id, round(pasted.confidence, 6)) == (
+        plain.decision, plain.articles[0].id, round(plain.confidence, 6))

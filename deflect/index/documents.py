@@ -10,7 +10,7 @@ from deflect.formats import Article
 from deflect.privacy import without_placeholders
 from deflect.store import Store
 from deflect.store.links import evidence_links
-from deflect.text import clip, markdown_to_text
+from deflect.text import clip, markdown_to_text, without_invisible
 
 TITLE, QUESTION, BODY, TICKET, DELETED = 0, 1, 2, 3, -1   # document kinds; DELETED rows wait for a full build
 BODY_CHARS = 600           # a body up to this long is one passage; a longer one is cut into passages of
@@ -26,7 +26,7 @@ def article_texts(article: Article) -> list[tuple[int, str]]:
     docs = [(TITLE, article.title)]
     docs += [(QUESTION, q) for q in dict.fromkeys(article.questions) if q and q != article.title]
     docs += [(BODY, f"{article.title}\n{p}") for p in body_passages(article.body)]
-    return docs
+    return docs   # (Article drops invisible characters itself)
 
 
 def passage_of(text: str) -> str:
@@ -68,8 +68,8 @@ def _passages(markdown: str) -> tuple[list[str], bool]:
 
 def ticket_text(row: dict) -> str:
     """The customer's words of a stored ticket (without the placeholders of redacted personal data)."""
-    subject = without_placeholders(row.get("subject") or "").strip()
-    body = without_placeholders(row.get("body") or "").strip()
+    subject = without_invisible(without_placeholders(row.get("subject") or "")).strip()
+    body = without_invisible(without_placeholders(row.get("body") or "")).strip()
     if not subject or body.startswith(subject):
         return clip(body or subject, TICKET_CHARS)
     return clip(f"{subject}\n{body}" if body else subject, TICKET_CHARS)

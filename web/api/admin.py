@@ -10,7 +10,7 @@ import yaml
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from deflect.errors import NotFoundError
-from deflect.formats import ARTICLE_ID, FRONT_MATTER_HINT, Article, front_matter_problem, url_problem
+from deflect.formats import ARTICLE_ID, FRONT_MATTER_HINT, Article, front_matter_problem, title_text, url_problem
 from deflect.gaps.model import Report, RunOptions
 from deflect.gaps.notices import reach_since as notice_reach_since
 from deflect.gaps.render import to_csv, to_xlsx
@@ -197,7 +197,7 @@ def _article_from(data: dict, article_id: str) -> Article:
         raise ApiError("'url' must be a path starting with '/' or an http(s) URL of at most 2000 characters")
     if url is not None:
         text_field({"url": url}, "url", max_len=2000)   # a lone surrogate or a control character: 400
-    return Article(id=article_id, title=markdown_without_html(title), body=markdown_without_html(body),
+    return Article(id=article_id, title=title_text(title), body=markdown_without_html(body),
                    language=language,
                    questions=list_field(data, "questions", max_items=100, max_len=500),
                    tags=list_field(data, "tags", max_items=50, max_len=100), url=url, source="api")
