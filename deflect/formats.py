@@ -214,6 +214,9 @@ def read_article(path: Path) -> Article:
     if not isinstance(title, (str, int, float)) or not str(title).strip():
         raise InputError("missing 'title' in front matter", str(path), 1,
                          hint="Every article needs a title: line between the --- markers.")
+    if len(title_text(str(title))) > TITLE_MAX:
+        raise InputError(f"the title is longer than {TITLE_MAX} characters", str(path), 1,
+                         hint="A title is the question the article answers; put the rest into the body.")
     # one spelling of "ü": a file name from macOS or a zip decomposes it, a ticket's article_id does not
     article_id = unicodedata.normalize("NFC", str(meta.get("id") or path.stem).strip())
     if not article_id:
@@ -236,6 +239,9 @@ def read_article(path: Path) -> Article:
         url=url.strip() if url else None,
         source=str(path),
     )
+
+
+TITLE_MAX = 300   # as the API takes them
 
 
 def title_text(title: str) -> str:

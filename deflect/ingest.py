@@ -111,6 +111,7 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
     report["articles"] = {k: len(v) for k, v in arts.items()} | {"deleted": len(pruned)}
     report["deleted_articles"] = pruned
     report["renamed_articles"] = renamed
+    report["doubtful_articles"] = doubtful_articles(articles)
     report["not_given"] = [] if prune or not article_files else gone
     report["unread_columns"] = unread
     report["unread_files"] = [str(p) for p in unread_files(paths)]
@@ -139,3 +140,17 @@ def renamed_articles(store: Store, gone: list[str], new: list) -> dict[str, str]
         if len(matches) == 1 and (target := matches.pop()) not in renamed.values():
             renamed[old] = target
     return renamed
+
+
+def doubtful_articles(articles: list) -> list[str]:
+    """What a content team would want to know of the articles just read: those without an answer body (a
+    customer who opens one finds only its title) and those that repeat another's title and body (the
+    widget would show both)."""
+    notes = [f"{a.id} has no answer body: its page shows only the title" for a in articles if not a.body.strip()]
+    first: dict[tuple, str] = {}
+    for a in articles:
+        key = (a.title.strip().casefold(), a.body.strip(), a.language)
+        if key in first and a.body.strip():
+            notes.append(f"{a.id} repeats {first[key]} (same title and body): customers would be shown both")
+        first.setdefault(key, a.id)
+    return notes

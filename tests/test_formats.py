@@ -406,9 +406,11 @@ def test_what_a_reader_cannot_see_is_not_stored(tmp_path):
                                  "f&uuml;r die Zeitung\"\nquestions:\n  - \"Lotto\u200bzahlen\"\n---\n"
                                  "Die Ab\u00adstell\u00adgenehmigung \x1b]0;PWNED\x07erteilen Sie online.\n"))
     assert article.title == "Abstellgenehmigung & Ablageort für die Zeitung"
-    assert article.questions == ["Lottozahlen"] and article.body == "Die Abstellgenehmigung ]0;PWNEDerteilen Sie online."
+    assert article.questions == ["Lottozahlen"]
+    assert article.body == "Die Abstellgenehmigung ]0;PWNEDerteilen Sie online."
     p = tmp_path / "t.csv"
-    p.write_text("id,subject,body\nT1,\x1b[41mKein Horoskop,Seit Montag\u200b kein Horo\u00adskop\x00\n", encoding="utf-8")
+    p.write_text("id,subject,body\nT1,\x1b[41mKein Horoskop,Seit Montag\u200b kein Horo\u00adskop\x00\n",
+                 encoding="utf-8")
     ticket = next(iter(read_tickets(p)))
     assert (ticket.subject, ticket.body) == ("[41mKein Horoskop", "Seit Montag kein Horoskop")
 

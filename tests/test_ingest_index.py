@@ -124,6 +124,18 @@ def test_an_article_whose_id_changed_keeps_its_links_and_a_mistaken_prune_is_ref
     assert open_store(home.db_path).article_ids() == {"neu"}
 
 
+def test_a_title_only_article_and_a_duplicate_are_named_at_ingest(faq, home):
+    (faq / "stub.md").write_text("---\nid: stub\ntitle: Zeitungsabo für Hotels\nlanguage: de\n---\n")
+    (faq / "copy.md").write_text(ARTICLES["password.md"].replace("id: password", "id: password-copy"))
+    r = CliRunner().invoke(cli, ["ingest", str(faq), "--home", str(home.path)])
+    assert r.exit_code == 0, r.output
+    assert "note: stub has no answer body" in r.output
+    assert "note: password repeats password-copy" in r.output or "note: password-copy repeats password" in r.output
+    (faq / "long.md").write_text("---\ntitle: " + "Wort " * 80 + "\n---\nText\n")
+    r = CliRunner().invoke(cli, ["ingest", str(faq), "--home", str(home.path)])
+    assert r.exit_code == 1 and "long.md:1: the title is longer than 300 characters" in r.output
+
+
 def test_ticket_pii_is_redacted_at_ingest(faq, home):
     store = open_store(home.db_path)
     ingest(store, [faq])

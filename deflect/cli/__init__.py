@@ -82,6 +82,8 @@ def ingest(paths, prune, yes, dates_to_now, quiet, home):
         click.echo(f"note: {path}: columns not read: {', '.join(columns)} (deflect reads id, subject, body, "
                    "resolution, article_id, language, created_at, channel, status and customer_name/_email/_phone); "
                    "rename a column that holds one of these.")
+    for note in report["doubtful_articles"][:20]:
+        click.echo(f"note: {note}")
     for path in report["unread_files"]:
         click.echo(f"note: {path} was not read: articles are .md, ticket exports .jsonl or .csv")
     if t["undated"]:
