@@ -280,6 +280,12 @@ def test_new_inquiries_raise_an_incident_within_minutes_and_notices_reach_the_wi
     assert hit.get_json()["notice"]["text"] == "The app crashes; a fix is coming."
     miss = client.post("/api/v1/notices/match", json={"text": "refund please", "session": "s2"})
     assert miss.get_json()["notice"] is None
+    # the agent answering such a ticket sees the notice too (no customer's view counted)
+    agent = bearer(new_key(d, "agent", name="agent"))
+    looked = client.post("/api/v1/agent/suggest", headers=agent, json={"body": "app crash again, please help"})
+    assert looked.status_code == 200 and looked.get_json()["notice"]["text"] == "The app crashes; a fix is coming."
+    other = client.post("/api/v1/agent/suggest", headers=agent, json={"body": "refund please for my order"})
+    assert other.get_json()["notice"] is None
     notice = client.get("/api/v1/incidents", headers=admin).get_json()["incidents"][0]["notices"][0]
     assert (notice["sessions_seen"], notice["sessions_no_contact"]) == (1, 1)
     asked = client.post("/api/v1/suggest", json={"text": "app crash again", "session": "s1"}).get_json()["id"]

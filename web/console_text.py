@@ -46,6 +46,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "copy_draft": ("Copy draft", "Entwurf kopieren"),
     "sources": ("Sources", "Quellen"),
     "history_title": ("What the customer already did", "Bisherige Schritte des Kunden im Widget"),
+    "known_incident": ("Known issue (incident notice):", "Bekannte Störung (Hinweis an Kunden):"),
     "articles_title": ("Help articles", "Hilfeartikel"),
     "tickets_title": ("Similar resolved tickets", "Ähnliche gelöste Tickets"),
     "decision_answer": ("confident answer", "eindeutige Antwort"),

@@ -427,6 +427,9 @@ SCHEMAS["SuggestResponse"]["properties"]["holdout"] = {
 SCHEMAS["AgentSuggestRequest"]["properties"].update(
     ticket_id=text_schema(200, description="The help desk's ticket id: its customer's widget history is added."),
     session=text_schema(128, description="A widget session id: its history is added."))
+SCHEMAS["AgentSuggestResponse"]["properties"]["notice"] = {
+    "anyOf": [_ref("MatchedNotice"), {"type": "null"}],
+    "description": "The live incident notice the ticket's question belongs to (a known outage), or null."}
 SCHEMAS["AgentSuggestResponse"]["properties"]["history"] = {
     "anyOf": [_ref("History"), {"type": "null"}],
     "description": "What the customer already did in the widget (with ticket_id or session), else null."}

@@ -97,14 +97,23 @@ def friendly(fn):
         try:
             return fn(*args, **kwargs)
         except DeflectError as exc:
+            _end_progress_bars()
             raise click_error(exc) from exc
         except sqlite3.OperationalError as exc:
             if "full" not in str(exc) and "disk I/O" not in str(exc):
                 raise
+            _end_progress_bars()
             raise click.ClickException(f"the database could not be written: {exc} (the write was undone)\n"
                                        "Hint: Is the disk full? `df -h` tells; free space, then run the command "
                                        "again.") from exc
     return wrapper
+
+
+def _end_progress_bars() -> None:
+    """Close the progress bars still on screen, so that an error starts on a line of its own."""
+    from tqdm import tqdm
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
 
 
 def open_home_store(home: Home):

@@ -6,6 +6,7 @@ It is what ``/api/v1/agent/suggest`` answers, written for the agent's eyes in th
 from __future__ import annotations
 
 import html
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -15,9 +16,11 @@ from deflect.engine import Engine, Suggestion
 from deflect.errors import NotFoundError
 from deflect.feedback.history import summary
 from deflect.formats import Inquiry
+from deflect.gaps.notices import match as match_notice
 from deflect.privacy import Redactor, default_redactor
 from deflect.text import clip
 
+log = logging.getLogger("deflect.connectors")
 K_ARTICLES = 3
 K_TICKETS = 3
 
@@ -37,11 +40,13 @@ WORDS = {
     "en": {"already": "The customer already:", "answer": "answer found",
            "suggest": "no confident answer, these articles might help", "no_answer": "no confident answer",
            "confidence": "confidence", "articles": "Suggested articles:", "none": "(none)",
-           "tickets": "Similar resolved tickets:", "check": "Check before sending:", "draft": "Draft reply:"},
+           "tickets": "Similar resolved tickets:", "check": "Check before sending:", "draft": "Draft reply:",
+           "incident": "Known issue (incident notice to customers):"},
     "de": {"already": "Bisher im Widget:", "answer": "passender Artikel gefunden",
            "suggest": "keine eindeutige Antwort, diese Artikel könnten helfen", "no_answer": "keine eindeutige Antwort",
            "confidence": "Konfidenz", "articles": "Vorgeschlagene Artikel:", "none": "(keine)",
-           "tickets": "Ähnliche gelöste Tickets:", "check": "Vor dem Senden prüfen:", "draft": "Antwortentwurf:"},
+           "tickets": "Ähnliche gelöste Tickets:", "check": "Vor dem Senden prüfen:", "draft": "Antwortentwurf:",
+           "incident": "Bekannte Störung (Hinweis an Kunden):"},
 }
 
 
@@ -93,9 +98,22 @@ def compose_note(engine: Engine, subject: str, text: str, options: NoteOptions,
     # in Markdown, a draft made of another ticket's reply is that text, not markup (the article's is the team's)
     md_draft = "\n\n".join(md_escape(p["text"]) if p["source"]["type"] == "ticket" else p["text"]
                             for p in draft["parts"])
-    return Note(html=_history_html(done, w) + _html(s, tickets, draft["text"], base_url, check, w),
-                markdown=_history_markdown(done, w) + _markdown(s, tickets, md_draft, base_url, check, w),
+    outage = _notice_text(engine, query, s.language, w)
+    return Note(html=(f"<p><strong>{html.escape(outage[0])}</strong> {html.escape(outage[1])}</p>" if outage else "")
+                + _history_html(done, w) + _html(s, tickets, draft["text"], base_url, check, w),
+                markdown=(f"**{outage[0]}** {md_escape(outage[1])}\n\n" if outage else "")
+                + _history_markdown(done, w) + _markdown(s, tickets, md_draft, base_url, check, w),
                 suggestion=s)
+
+
+def _notice_text(engine: Engine, text: str, language: str, w: dict) -> tuple[str, str] | None:
+    """The live incident notice the ticket belongs to (a known outage), as (label, text); None when none."""
+    try:
+        notice = match_notice(engine, text, language)
+    except Exception:   # the note goes out without it rather than not at all
+        log.warning("deflect: no incident notice for a note: the lookup failed", exc_info=True)
+        return None
+    return (w["incident"], notice["text"]) if notice else None
 
 
 # Customers' and agents' words in a Markdown note are text: a subject written as

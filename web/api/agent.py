@@ -9,6 +9,7 @@ from deflect.draft import build_draft, draft_ticket
 from deflect.errors import NotFoundError
 from deflect.feedback.history import session_history, ticket_history
 from deflect.formats import TICKET_ID_MAX
+from deflect.gaps.notices import match as match_notice
 from deflect.store.links import inferred_links
 
 from ..auth import require_key
@@ -65,7 +66,9 @@ def agent_suggest():
                         signature=current_app.config["DRAFT_SIGNATURE"], redactor=get_redactor())
     history = (ticket_history(get_store(), ticket_ref, get_redactor()) if ticket_ref
                else session_history(get_store(), [session], get_redactor()) if session else None)
+    # a known outage the question belongs to: the agent answers it as the widget's notice does (no view counted)
+    notice = match_notice(deflector(), text, s.language)
     return jsonify({"ok": True, "id": iid, "decision": s.decision, "shown": len(s.shown_articles()),
                     "confidence": round(float(s.confidence), 4), "language": s.language,
                     "articles": articles_json(s.articles, text), "tickets": tickets, "draft": draft,
-                    "history": history})
+                    "history": history, "notice": notice})

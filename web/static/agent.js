@@ -164,13 +164,14 @@
     status.className = "status";
     $("suggest-btn").disabled = true;
     // the previous customer's draft must not stay on screen while (or if) this one fails
-    ["agent-results", "draft-panel", "history-panel"].forEach(function (id) { $(id).hidden = true; });
+    ["agent-results", "draft-panel", "history-panel", "agent-notice"].forEach(function (id) { $(id).hidden = true; });
     $("copy-status").textContent = "";
     C.api("/api/v1/agent/suggest", { method: "POST", body: payload }).then(function (result) {
       status.textContent = "";
       renderDraft(result.draft, result);
       renderArticles(result.articles, result.id);
       renderHistory(result.history);
+      renderNotice(result.notice);
       renderTickets(result.tickets);
       $("agent-results").hidden = false;
     }, function (err) {
@@ -179,6 +180,16 @@
     }).then(function () {
       $("suggest-btn").disabled = false;
     });
+  }
+
+  /** A known outage the ticket belongs to: the notice the widget shows customers, for the agent's reply. */
+  function renderNotice(notice) {
+    var box = $("agent-notice");
+    box.textContent = "";
+    if (!notice) { box.hidden = true; return; }
+    box.appendChild(C.el("strong", null, t("known_incident") + " "));
+    box.appendChild(C.el("span", { lang: notice.language }, notice.text));
+    box.hidden = false;
   }
 
   function copyDraft() {
