@@ -242,12 +242,14 @@ def read_article(path: Path) -> Article:
 
 
 TITLE_MAX = 300   # as the API takes them
+# A character reference with its closing ";" ("Sport&regionales" is no "&reg;", though HTML would read it so).
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
 def title_text(title: str) -> str:
     """An article's title as readers see it: no HTML tags, and its entities ("f&uuml;r", "&amp;", "&shy;")
     as the characters they stand for."""
-    return html.unescape(markdown_without_html(title.strip())).strip()
+    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), markdown_without_html(title.strip())).strip()
 
 
 def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:

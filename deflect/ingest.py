@@ -52,6 +52,7 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
     before it (``move_to_recent``). ``progress(done, total)`` follows the tickets while they are redacted
     and stored. Returns counts per outcome.
     """
+    paths = list(paths)
     article_files, ticket_files = find_files(paths)
     if prune and not article_files:
         raise InputError("--prune deletes every stored article that is not among the given ones, and no "
@@ -112,7 +113,8 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
     report["deleted_articles"] = pruned
     report["renamed_articles"] = renamed
     report["doubtful_articles"] = doubtful_articles(articles)
-    report["not_given"] = [] if prune or not article_files else gone
+    # a single file given is no claim to be all articles; a folder is
+    report["not_given"] = gone if article_files and not prune and any(Path(p).is_dir() for p in paths) else []
     report["unread_columns"] = unread
     report["unread_files"] = [str(p) for p in unread_files(paths)]
     report["tickets"] = ticket_counts | {"not_resolved": len(open_tickets),

@@ -40,6 +40,8 @@ def test_serve_on_a_mistyped_home_makes_no_folder_and_a_key_there_is_told(tmp_pa
     runner = CliRunner()
     r = runner.invoke(cli, ["serve", "--home", str(tmp_path / "typo"), "--port", "1"])
     assert r.exit_code == 1 and "no index in" in r.output and not (tmp_path / "typo").exists()
+    r = runner.invoke(cli, ["serve", "--snapshots", str(tmp_path / "snapshots"), "--home", str(tmp_path / "typo")])
+    assert r.exit_code == 1 and "no deflect data in" in r.output and not (tmp_path / "typo").exists()
     r = runner.invoke(cli, ["keys", "create", "--name", "cms", "--home", str(tmp_path / "typo")])
     assert r.exit_code == 0 and "no deflect data was at" in r.output and "is --home right?" in r.output
 
@@ -47,7 +49,7 @@ def test_serve_on_a_mistyped_home_makes_no_folder_and_a_key_there_is_told(tmp_pa
 def test_serve_takes_the_home_of_its_env_file(tmp_path, monkeypatch):
     """`deflect serve --env-file /etc/deflect/deflect.env` from any folder serves the file's home, as every
     other command given the file does."""
-    monkeypatch.delenv("DEFLECT_HOME", raising=False)
+    monkeypatch.setenv("DEFLECT_HOME", str(tmp_path / "from-environment"))   # the file wins, as for the others
     monkeypatch.chdir(tmp_path)
     env = tmp_path / "deflect.env"
     env.write_text(f"DEFLECT_HOME={tmp_path / 'service-home'}\n")

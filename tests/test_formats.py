@@ -15,6 +15,7 @@ from deflect.formats import (
     read_article,
     read_articles,
     read_inquiries,
+    title_text,
 )
 from deflect.ticket_files import read_tickets
 
@@ -406,6 +407,7 @@ def test_what_a_reader_cannot_see_is_not_stored(tmp_path):
                                  "f&uuml;r die Zeitung\"\nquestions:\n  - \"Lotto\u200bzahlen\"\n---\n"
                                  "Die Ab\u00adstell\u00adgenehmigung \x1b]0;PWNED\x07erteilen Sie online.\n"))
     assert article.title == "Abstellgenehmigung & Ablageort für die Zeitung"
+    assert title_text("Sport&regionales & Hilfe&notruf") == "Sport&regionales & Hilfe&notruf"   # no "®", no "¬"
     assert article.questions == ["Lottozahlen"]
     assert article.body == "Die Abstellgenehmigung ]0;PWNEDerteilen Sie online."
     p = tmp_path / "t.csv"

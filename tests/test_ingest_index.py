@@ -102,6 +102,7 @@ def test_an_article_whose_id_changed_keeps_its_links_and_a_mistaken_prune_is_ref
     with store.db.transaction():
         store.db["feedback"].insert({"id": "v1", "inquiry_id": "q1", "article_id": "zustellung", "event": "helpful",
                                      "session": "s1", "created_at": "2026-12-01T10:00:00+00:00"})
+        store.db["gap_topics"].insert({"id": "G-0001", "status": "covered", "covered_by": "zustellung"})
     store.close()
     (faq / "zustellung.md").rename(faq / "zeitung-fehlt.md")
     (faq / "zeitung-fehlt.md").write_text(ARTICLES["zustellung.md"].replace("id: zustellung", "id: zeitung-fehlt"))
@@ -111,7 +112,10 @@ def test_an_article_whose_id_changed_keeps_its_links_and_a_mistaken_prune_is_ref
     store = open_store(home.db_path)
     assert store.get_tickets(["T1"])["T1"]["article_id"] == "zeitung-fehlt"
     assert store.db.execute("select article_id from feedback where id = 'v1'").fetchone()[0] == "zeitung-fehlt"
+    assert store.db.execute("select covered_by from gap_topics").fetchone()[0] == "zeitung-fehlt"   # still covered
     store.close()
+    single = runner.invoke(cli, ["ingest", str(faq / "password.md"), *at])   # one file says nothing of the rest
+    assert single.exit_code == 0 and "stay" not in single.output
     sub = faq / "neu"
     sub.mkdir()
     (sub / "neu.md").write_text("---\nid: neu\ntitle: Neue Frage\nlanguage: de\n---\nNeue Antwort.\n")

@@ -138,3 +138,18 @@ def test_ctrl_c_while_the_worker_boots_stops_at_once(demo_home, tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert "SIGKILL" not in log.read_text(errors="replace")
+
+
+def test_the_error_log_keeps_no_words_of_a_request_it_cannot_parse():
+    import logging
+
+    from deflect.cli.serve import _without_queries
+
+    for error in ("Invalid HTTP request line: 'GET /search?q=hannelore.kruemmel@web.de\\x01 HTTP/1.1'",
+                  "Invalid HTTP Version: 'schmidt 0171-1234567 HTTP/1.1'",
+                  "Invalid HTTP request line: \"GET /search?q='neil.kruemmel@web.de\\x01 HTTP/1.1\""):
+        record = logging.LogRecord("gunicorn.error", logging.WARNING, __file__, 1, "Invalid request from ip=%s: %s",
+                                   ("127.0.0.1", error), None)
+        assert _without_queries(record)
+        said = record.getMessage()
+        assert "kruemmel" not in said and "0171" not in said and "schmidt" not in said and "127.0.0.1" in said

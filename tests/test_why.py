@@ -374,15 +374,17 @@ def test_a_notice_ends_with_its_incident_or_when_the_team_ends_it(deflector):  #
     first = publish(store, opened[0]["id"], {"de": "Die App stürzt ab."}, now=now)
     assert [n["id"] for n in live_notices(store, now + timedelta(minutes=1))] == [first["id"]]
     later = now + timedelta(hours=5)
-    assert watch(deflector, later) == []                       # quiet again: the incident closes ...
-    assert live_notices(store, later) == []                    # ... and its notice without an end with it
+    assert watch(deflector, later) == []                       # a quiet night closes the incident ...
+    assert [n["id"] for n in live_notices(store, later + timedelta(hours=8))] == [first["id"]]   # ... not the notice
+    assert live_notices(store, later + timedelta(hours=13)) == []   # half a day without an incident: it ends
     # one with its own end stays until then, unless the team ends it before
-    until = publish(store, opened[0]["id"], {"en": "Fixed tonight."}, ends_at=iso(later + timedelta(hours=4)),
-                    now=later)
-    assert [n["id"] for n in live_notices(store, later + timedelta(hours=1))] == [until["id"]]
+    next_day = later + timedelta(hours=13)
+    until = publish(store, opened[0]["id"], {"en": "Fixed tonight."}, starts_at=iso(next_day),
+                    ends_at=iso(next_day + timedelta(hours=4)), now=next_day)
+    assert [n["id"] for n in live_notices(store, next_day + timedelta(hours=1))] == [until["id"]]
     out = CliRunner().invoke(incidents_cli, ["end-notice", str(until["id"]), "--home", str(deflector.home.path)])
     assert out.exit_code == 0 and f"notice #{until['id']} ended at" in out.output, out.output
-    assert live_notices(store, datetime.now(UTC) + timedelta(seconds=2)) == []
+    assert live_notices(store, next_day + timedelta(hours=1)) == []
     ended = end_notice(store, until["id"])                     # ending it again keeps the first end
     assert ended["ends_at"] <= iso(datetime.now(UTC))
     with pytest.raises(Exception, match="no notice 999"):
@@ -409,6 +411,7 @@ def test_end_notice_through_the_api(tmp_path):
     assert r.status_code == 200 and r.get_json()["notice"]["ends_at"]
     assert client.get("/api/v1/notices").get_json()["notices"] == []
     assert client.post("/api/v1/notices/999/end", headers=admin).status_code == 404
+    assert client.post("/api/v1/notices/99999999999999999999/end", headers=admin).status_code == 404
 
 
 def test_a_question_near_the_notices_topic_sees_it_though_a_split_off_topic_lies_nearer(deflector, monkeypatch):  # noqa: F811
@@ -473,3 +476,16 @@ def test_a_topic_never_asked_before_while_inquiries_were_logged_can_be_an_incide
     for i in range(12):
         log(deflector.store, f"burst{i}", f"app crash on start {i}")
     assert [i["topic_id"] for i in watch(deflector, now)] == [crash]
+
+
+def test_an_agents_own_lookups_cost_no_customer():
+    from deflect.gaps.describe import cost
+    from deflect.gaps.items import Item
+
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    at = iso(now - timedelta(days=1))
+    members = [Item(f"inquiry:a{i}", "inquiry", f"a{i}", "app crash", "en", "agent", at) for i in range(5)]
+    members += [Item(f"inquiry:t{i}", "inquiry", f"t{i}", "app crash", "en", "agent", at, ticket="HD-1")
+                for i in range(5)]
+    members += [Item("ticket:HD-1", "ticket", "HD-1", "app crash", "en", "email", at)]
+    assert cost(members, now).customers == 1   # the ticket's customer, however often agents looked it up

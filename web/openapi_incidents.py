@@ -15,7 +15,8 @@ def add(paths: dict, schemas: dict, h: dict) -> None:
     moment = {"type": ["string", "null"], "format": "date-time", "maxLength": 40,
               "pattern": "^(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-5][0-9]",
               "description": "ISO 8601 time (UTC unless an offset is given). Without ends_at the notice is "
-                             "shown while its incident is open, or until it is ended (/notices/{notice_id}/end)."}
+                             "shown while its topic has an open incident and for 12 hours after, or until it is "
+                             "ended (/notices/{notice_id}/end)."}
     schemas.update({
         "Notice": _obj({"id": INT, "incident_id": INT, "topic_id": STR, "texts": texts, "starts_at": STR,
                         "ends_at": NSTR, "created_at": STR, "created_by": NSTR,

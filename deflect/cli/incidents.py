@@ -38,7 +38,7 @@ def incidents(ctx, check_now, show_all, as_json, home):
         click.echo(f"#{r['id']} {r['state']:<6} {r['topic_id']} {r['count']} in the window (usually "
                    f"{r['baseline']:g}), since {r['started_at']} — {r['title'] or r['label'] or ''}")
         for n in r["notices"]:
-            click.echo(f"    notice #{n['id']} {n['starts_at']} – {n['ends_at'] or 'while the incident is open'}: "
+            click.echo(f"    notice #{n['id']} {n['starts_at']} – {n['ends_at'] or 'while the topic has an incident'}: "
                        f"{json.dumps(n['texts'], ensure_ascii=False)} (seen by {n['sessions_seen']} sessions, "
                        f"{n['sessions_no_contact']} did not contact)")
 
@@ -49,8 +49,8 @@ def incidents(ctx, check_now, show_all, as_json, home):
               help="The notice in one language, e.g. de='Die App stürzt ab, wir arbeiten daran.' (repeatable).")
 @click.option("--starts", default=None, help="ISO time it is shown from (default: now; UTC unless an offset is "
                                              "given, e.g. 2026-12-07T18:00+01:00).")
-@click.option("--ends", default=None, help="ISO time it ends (default: when the incident closes, or "
-                                           "`deflect incidents end-notice`).")
+@click.option("--ends", default=None, help="ISO time it ends (default: 12 hours after the topic's last "
+                                           "incident closed, or `deflect incidents end-notice`).")
 @sub_home_option
 @click.pass_context
 @friendly
@@ -61,7 +61,8 @@ def notice(ctx, incident_id, texts, starts, ends):
     if any(len(p) != 2 for p in pairs):
         raise click.UsageError("write --text LANG=TEXT, e.g. --text de='Bekannte Störung ...'")
     row = publish(open_existing_store(ctx.obj["home"]), incident_id, dict(pairs), starts, ends, by="cli")
-    until = row["ends_at"] or "the incident closes (or `deflect incidents end-notice " + str(row["id"]) + "`)"
+    until = row["ends_at"] or ("12 hours after the topic's last incident closed (or `deflect incidents "
+                               f"end-notice {row['id']}`)")
     click.echo(f"notice #{row['id']} for incident #{incident_id} from {row['starts_at']} until {until}")
 
 

@@ -112,12 +112,16 @@ def _logger_class(config: Callable[[], dict]):
 _QUERY = re.compile(r"(/[^\s?'\"]*)\?[^\s'\"]*")
 
 
+_QUOTED = re.compile(r"""(['"]).*$""", re.S)
+
+
 def _without_queries(record: logging.LogRecord) -> bool:
-    """gunicorn's error log quotes a request line it cannot parse ("Invalid request from ip=...: Invalid
-    HTTP request line: 'GET /search?q=anna@example.com\\x01 HTTP/1.1'"): its query string, where customers'
-    words travel, is cut, as in the access log."""
+    """gunicorn's error log quotes a request it cannot parse ("Invalid request from ip=...: Invalid HTTP
+    request line: 'GET /search?q=anna@example.com\\x01 HTTP/1.1'", or only the words after a raw space):
+    what it quotes is left out, and any other query string cut, since customers' words travel there."""
     message = record.getMessage()
-    cut = _QUERY.sub(r"\1?…", message)
+    cut = _QUOTED.sub("(the request's text left out)", message) if "Invalid request" in message else message
+    cut = _QUERY.sub(r"\1?…", cut)
     if cut != message:
         record.msg, record.args = cut, ()
     return True
@@ -239,12 +243,17 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
     for name in THREAD_ENV:  # inherited by the workers before torch or BLAS start their pools
         os.environ[name] = "1"
     given = {name: value for name, value in options.items() if value not in (None, ())}
-    if env_file:   # the file's home and database are this process's too, unless given as option or variable
+    if env_file:   # the file's home and database are this process's too (over the environment, as for every
+        # other command given the file; an option still wins)
         file_env = settings.read_env_file(env_file)
-        home_given = click.get_current_context().get_parameter_source("home") not in (
-            None, click.core.ParameterSource.DEFAULT) or os.environ.get("DEFLECT_HOME")
-        path = home.path if home_given or not file_env.get("DEFLECT_HOME") else file_env["DEFLECT_HOME"]
-        home = Home.resolve(path, home.database_url or file_env.get("DEFLECT_DATABASE_URL") or None)
+        ctx = click.get_current_context()
+
+        def given_as_option(name: str) -> bool:
+            return ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+        path = home.path if given_as_option("home") or not file_env.get("DEFLECT_HOME") else file_env["DEFLECT_HOME"]
+        url = home.database_url if given_as_option("database") else (
+            file_env.get("DEFLECT_DATABASE_URL") or home.database_url)
+        home = Home.resolve(path, url or None)
     if home.database_url:   # --database, or the variable: the workers open their stores there too
         given["database_url"] = home.database_url
 
@@ -267,6 +276,10 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
     else:
         if config.get("SNAPSHOT_DIR"):
             from deflect.index.snapshots import PUBLISH_HINT, current_version
+            from deflect.store import store_exists
+            if not store_exists(home.database):   # a mistyped --home: no new, empty store served beside them
+                raise click.ClickException(f"no deflect data in {home.path}\nHint: pass the --home (or --database) "
+                                           "whose store the snapshots were published from.")
             if current_version(config["SNAPSHOT_DIR"]) is None:
                 raise click.ClickException(f"no index snapshot in {config['SNAPSHOT_DIR']}\nHint: {PUBLISH_HINT}")
         elif not (home.index_dir / "manifest.json").exists():
@@ -336,8 +349,9 @@ def check_tenants_config(config: dict) -> None:
 
 def read_tenant_settings(folder: str, last: dict[str, dict], config: dict) -> dict[str, dict]:
     """Each help center's own settings (its ``deflect.env``), read here once for every worker, its store
-    migrated once before workers race to do it. A file broken at start is refused; one broken since the
-    last reading keeps that help center's settings of then (served as before, and said in the log)."""
+    migrated once before workers race to do it. A file broken since the last reading keeps that help
+    center's settings of then (served as before, and said in the log); one broken at start leaves that
+    help center out (the log and /readyz name it), not the whole instance."""
     from deflect.tenants import find_tenants
     read: dict[str, dict] = {}
     for name, tenant in find_tenants(folder).items():
@@ -346,7 +360,8 @@ def read_tenant_settings(folder: str, last: dict[str, dict], config: dict) -> di
             read[name] = settings.help_center_config(tenant.settings_file) if tenant.settings_file.is_file() else {}
         except DeflectError as exc:
             if name not in last:
-                raise
+                say(f"deflect: help center {name!r} is not served: {exc} ({exc.hint})", config, "error")
+                continue
             say(f"deflect: help center {name!r} keeps its settings of the last reading: {exc}", config, "warning")
             read[name] = last[name]
     last.clear()

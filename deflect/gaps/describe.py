@@ -212,7 +212,8 @@ def cost(members: list[Item], now: datetime, days: int = COST_DAYS) -> Cost:
     """The customers a topic cost in the last ``days`` days: its inquiries and tickets created then, a widget
     session once (a customer who asked twice, or asked and then wrote the ticket, is one customer)."""
     start = now - timedelta(days=days)
-    recent = [m for m in members if (t := parse_time(m.created_at)) and start < t <= now]
+    recent = [m for m in members if (t := parse_time(m.created_at)) and start < t <= now
+              and not (m.channel == "agent" and not m.ticket and not m.session)]   # an agent's own lookup
     inquiries = sum(m.source == "inquiry" for m in recent)
     who = Customers()
     customers = {who.of(m.key, m.session, m.client, m.ticket) for m in sorted(recent, key=lambda m: m.created_at or "")}

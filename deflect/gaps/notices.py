@@ -1,11 +1,12 @@
 """Notices for incidents: a short text per language the team publishes (with a start and an end); the
 widget shows it above its answers to customers whose question belongs to the incident's topic
 ("Bekannte Störung: ..."), and counts the sessions that saw it and then did not contact support. A notice
-published without an end is shown while its incident is open, or until the team ends it."""
+published without an end is shown while its topic has an open incident (and for ``AFTER_CLOSE`` after
+the last one closed), or until the team ends it."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from deflect.clock import iso, parse_time, utcnow
 from deflect.engine import Engine
@@ -14,6 +15,7 @@ from deflect.gaps.topic_match import similarities
 from deflect.language import detect_language
 
 MAX_TEXT = 500
+AFTER_CLOSE = timedelta(hours=12)   # an open-ended notice outlives its topic's last incident by this much
 PREFIX = {"de": "Bekannte Störung: ", "en": "Known issue: "}
 
 
@@ -73,10 +75,14 @@ def publish(store, incident_id: int, texts: dict[str, str], starts_at: str | Non
 
 
 def live_notices(store, now: datetime | None = None) -> list[dict]:
-    """The notices shown now: started, not ended, and (without an end of their own) of an open incident."""
-    stamp = iso(now or utcnow())
-    return notice_rows(store, "starts_at <= ? and (ends_at > ? or (ends_at is null and incident_id in "
-                              "(select id from incidents where state = 'open')))", [stamp, stamp])
+    """The notices shown now: started, not ended, and (without an end of their own) while their topic has
+    an open incident or had one until ``AFTER_CLOSE`` ago (a quiet night closes an incident; the outage,
+    and its notice, may go on the next morning)."""
+    now = now or utcnow()
+    stamp = iso(now)
+    return notice_rows(store, "starts_at <= ? and (ends_at > ? or (ends_at is null and topic_id in "
+                              "(select topic_id from incidents where state = 'open' or ended_at > ?)))",
+                       [stamp, stamp, iso(now - AFTER_CLOSE)])
 
 
 def end_notice(store, notice_id: int, now: datetime | None = None) -> dict:

@@ -181,11 +181,12 @@ class Store:
             self.db["articles"].delete(article_id)
 
     def move_article_refs(self, old: str, new: str) -> None:
-        """What points at article ``old`` -- agents' ticket links, learnt feedback, votes -- points at ``new``
-        (the same article under another id)."""
+        """What points at article ``old`` -- agents' ticket links, learnt feedback, votes, labelled questions,
+        the gap topics it covers -- points at ``new`` (the same article under another id)."""
         with self.db.transaction():
-            for table in ("tickets", "evidence", "feedback"):
+            for table in ("tickets", "evidence", "feedback", "labelled_questions"):
                 self.db.execute(f"update {table} set article_id = ? where article_id = ?", [new, old])
+            self.db.execute("update gap_topics set covered_by = ? where covered_by = ?", [new, old])
 
     def has_article(self, article_id: str) -> bool:
         return self.db.execute("select 1 from articles where id = ?", [article_id]).fetchone() is not None

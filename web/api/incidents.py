@@ -46,7 +46,7 @@ def check_incidents():
     return jsonify({"ok": True, "incidents": [_incident_json(r) for r in rows]})
 
 
-@bp.post("/incidents/<int:incident_id>/notices")
+@bp.post("/incidents/<int(max=9223372036854775807):incident_id>/notices")
 @require_key("admin")
 def publish_notice(incident_id: int):
     data = json_body()
@@ -59,7 +59,7 @@ def publish_notice(incident_id: int):
     return jsonify({"ok": True, "notice": notice}), 201
 
 
-@bp.post("/notices/<int:notice_id>/end")
+@bp.post("/notices/<int(max=9223372036854775807):notice_id>/end")
 @require_key("admin")
 def end_notice_now(notice_id: int):
     """End a notice now: customers no longer see it."""
