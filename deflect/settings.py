@@ -92,6 +92,14 @@ def _origins(value: Any) -> list[str]:
     return origins
 
 
+def _link(value: Any) -> str | None:
+    """An http(s) address with its host, or a path on the same site ("/kontakt")."""
+    text = _text(value)
+    if text is not None and not (text.startswith("/") and not text.startswith("//")):
+        _http_url(text)
+    return text
+
+
 def _http_url(value: Any) -> str | None:
     """An http(s) address with a host (a bare "help.example.com" would be read as a path)."""
     text = _text(value)
@@ -179,6 +187,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("help_center_url", None, _http_url, "HELP_CENTER_URL", "--help-center-url",
             "Base URL for relative article links in agent drafts and help-desk notes, e.g. https://help.example.com "
             "(unset: the agent console's drafts link the article's page on this service, and notes keep the path)."),
+    Setting("site_name", None, _text, "SITE_NAME", "--site-name",
+            "The help center's name on the service's own pages (the results page /search, article pages); set, "
+            "they carry it and the team's contact way instead of the demo publisher's name, address and phone."),
+    Setting("contact_url", None, _link, "CONTACT_URL", "--contact-url",
+            "The team's contact page (https://... or a path), linked as the way to a human from the results and "
+            "article pages (unset: the service's own page's contact form, which is the demo's)."),
+    Setting("contact_text", None, _text, "CONTACT_TEXT", "--contact-text",
+            "One sentence on how the team answers, beside that link, e.g. \"Wir antworten werktags innerhalb "
+            "eines Tages.\" (with site_name; unset: a general one)."),
     Setting("draft_signature", None, _text, "DRAFT_SIGNATURE", "--draft-signature",
             "Name under the closing of agent drafts (unset: \"customer service team\" in the draft's language)."),
     Setting("agent_language", "auto", _choice("auto", "de", "en"), "AGENT_LANGUAGE", "--agent-language",
@@ -298,7 +315,8 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | No
 # What one help center of a tenants instance may set for itself in its home's ``deflect.env``: what its
 # customers and agents see (another brand's address and signature, its own site's origin) and where its
 # incidents go. The others belong to the process (workers, limits, logs) or to the CLI's runs.
-HELP_CENTER_SETTINGS = ("widget_origins", "help_center_url", "draft_signature", "agent_language",
+HELP_CENTER_SETTINGS = ("widget_origins", "help_center_url", "site_name", "contact_url", "contact_text",
+                        "draft_signature", "agent_language",
                         "draft_ticket_min_score", "incident_hook_url", "suggest_floor", "holdout", "metrics_key")
 
 

@@ -212,3 +212,23 @@ def test_help_page_errors_are_pages_of_the_help_center_in_its_language(client):
     assert wrong.status_code == 405 and "Allow" in wrong.headers
     assert "Diese Anfrage können wir leider nicht bearbeiten" in wrong.get_data(as_text=True)
     assert client.get("/api/v1/nothing").get_json()["ok"] is False         # the API keeps its JSON errors
+
+
+def test_a_teams_own_name_and_contact_page_replace_the_demo_publishers(tmp_path):
+    """A team whose widget opens the service's results page: its customers see the team's name and are led
+    to the team's contact page, never the demo publisher's address, phone number or (unsent) demo form."""
+    store = open_store(tmp_path / "deflect.db")
+    store.upsert_articles(ARTICLES)
+    store.close()
+    demo = create_app({"DEFLECT_HOME": str(tmp_path), "TESTING": True, "DEFLECTOR": None}).test_client()
+    page = demo.get("/articles/abo-uebersicht").get_data(as_text=True)
+    assert "Rheinblick" in page and 'href="/#kontakt"' in page        # the demo, as it was
+    team = create_app({"DEFLECT_HOME": str(tmp_path), "TESTING": True, "DEFLECTOR": None,
+                       "SITE_NAME": "Stadtwerke Rheinstadt", "CONTACT_URL": "https://www.stadtwerke.example/kontakt",
+                       "CONTACT_TEXT": "Wir antworten werktags innerhalb eines Tages."}).test_client()
+    for path in ("/articles/abo-uebersicht", "/search?q=ab", "/articles/nope"):
+        page = team.get(path).get_data(as_text=True)
+        assert "Stadtwerke Rheinstadt" in page, path
+        assert "Rheinblick" not in page and "0800" not in page and "Hafenstraße" not in page, path
+        assert 'href="https://www.stadtwerke.example/kontakt"' in page, path
+    assert "Wir antworten werktags innerhalb eines Tages." in team.get("/search?q=ab").get_data(as_text=True)

@@ -159,13 +159,45 @@ PHRASES: dict[str, tuple[Any, Any]] = {
     "skip": ("Zum Inhalt springen", "Skip to content"),
 }
 TEXT = {lang: {key: pair[i] for key, pair in PHRASES.items()} for i, lang in enumerate(LANGS)}
+# A team's own pages (the ``site_name`` setting): its name, and words of no one publisher.
+TEAM = {
+    "de": {"service": "Kundenservice", "search_label": "Ihre Frage an uns",
+           "contact_lead": "Unser Team hilft Ihnen gern persönlich weiter.", "footer": "", "demo_note": ""},
+    "en": {"service": "Customer service", "search_label": "Your question for us",
+           "contact_lead": "Our team is happy to help you in person.", "footer": "", "demo_note": ""},
+}
+
+
+def site_text(lang: str) -> dict:
+    """The pages' words in ``lang``: the demo publisher's, or with the ``site_name`` setting the team's
+    name and contact words (no demo address, phone number or note)."""
+    name = current_app.config.get("SITE_NAME")
+    if not name:
+        return {**TEXT[lang], "demo_site": True}
+    own = current_app.config.get("CONTACT_TEXT")
+    return {**TEXT[lang], **TEAM[lang], "site": name, "demo_site": False,
+            **({"contact_lead": own} if own else {})}
+
+
+def contact_link(lang: str, subject: str | None = None) -> str:
+    """Where the way to a human leads: the team's contact page (``contact_url``), else this service's page
+    with its contact form (the demo's), the question as its subject."""
+    own = current_app.config.get("CONTACT_URL")
+    if own:
+        return own
+    return url_for("pages.index", lang=None if lang == "de" else lang, subject=subject or None) + "#kontakt"
+
+
+@bp.app_context_processor
+def _site() -> dict:
+    return {"contact_link": contact_link}
 
 
 def error_page(status: int, error_id: str | None = None) -> tuple[str, int]:
     """A help page's error as a page of the help center, in its language, with the way back and to a
     human (not the framework's English "Not Found")."""
     lang = "en" if request.path.startswith("/help/") else page_lang()
-    t = TEXT[lang]
+    t = site_text(lang)
     heading = t["page_not_found"] if status == 404 else t["server_error"] if status >= 500 else t["bad_request"]
     return render_template("not_found.html", lang=lang, t=t, heading=heading, error_id=error_id), status
 
@@ -242,7 +274,7 @@ def index():
     popular = [(label, aid) for label, aid in TEXT[lang]["popular_items"] if aid in ids]
     # the results page's way to a human carries the customer's question into the form (?subject=)
     subject = (request.args.get("subject") or "").strip()[:200]
-    return render_template("index.html", lang=lang, t=TEXT[lang], groups=group_articles(articles, lang),
+    return render_template("index.html", lang=lang, t=site_text(lang), groups=group_articles(articles, lang),
                            popular=popular, subject=subject)
 
 
@@ -252,11 +284,11 @@ def article(article_id: str):
         art = get_store().get_article(article_id)
     except NotFoundError:
         lang = page_lang()
-        return render_template("not_found.html", lang=lang, t=TEXT[lang]), 404
+        return render_template("not_found.html", lang=lang, t=site_text(lang)), 404
     lang = art.language if art.language in LANGS else "de"
     cat = category_of(art)
     section = CATEGORIES[lang].get(cat, (cat.capitalize(), ""))[0]
-    return render_template("article.html", lang=lang, t=TEXT[lang], article=art, section=section,
+    return render_template("article.html", lang=lang, t=site_text(lang), article=art, section=section,
                            body_html=render_markdown(art.body))
 
 
@@ -269,7 +301,7 @@ def article_by_url(rest: str):
                                  [path, path + "/"]).fetchone()
     if row is None:
         lang = "en" if path.startswith("/help/") else "de"
-        return render_template("not_found.html", lang=lang, t=TEXT[lang]), 404
+        return render_template("not_found.html", lang=lang, t=site_text(lang)), 404
     return redirect(url_for("pages.article", article_id=row[0]))
 
 
@@ -296,7 +328,7 @@ def search():
             found = {"decision": "holdout", "articles": []}
         else:
             found = _search(query, session, logged)
-    return render_template("search.html", lang=lang, t=TEXT[lang], query=query, **found), status
+    return render_template("search.html", lang=lang, t=site_text(lang), query=query, **found), status
 
 
 def _search(query: str, session: str | None, logged: bool = True) -> dict:
@@ -346,7 +378,7 @@ def contact():
     session = "" if cross_site() or over_limit("feedback") else \
         without_controls(request.form.get("deflect_session") or "").strip()[:128]
     reference = demo_contact(session)
-    return render_template("thanks.html", lang=lang, t=TEXT[lang], subject=subject, reference=reference)
+    return render_template("thanks.html", lang=lang, t=site_text(lang), subject=subject, reference=reference)
 
 
 def demo_contact(session: str) -> str | None:

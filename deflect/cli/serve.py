@@ -295,6 +295,10 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
                 "`deflect ingest FOLDER` and `deflect index` first (or pass --home)."))
         open_home_store(home).close()  # apply migrations once here, before workers race to do it
         serving = str(home.path)
+    if not config.get("DEFLECT_TENANTS") and config.get("WIDGET_ORIGINS") and not config.get("SITE_NAME"):
+        # the widget is on a team's own site: its results page and article pages are the service's
+        say("deflect: the service's own pages (/search, /articles/...) carry the demo publisher's name, address and "
+            "contact form: set DEFLECT_SITE_NAME and DEFLECT_CONTACT_URL for your help center", config, "warning")
     check_port(host, port)
     if dev:
         from werkzeug.serving import run_simple
