@@ -443,7 +443,10 @@ class Deflector(LiveIndexUpdates):
                 # estimates: Bayes' rule adds their log-likelihood ratio to its log-odds (LearnedBoost.log_odds)
                 votes = self.learned.log_odds(vectors, self.bundle.article_ids[:self.bundle.n_articles],
                                               np.argmax(scores.ranking, axis=1))
-                confidence = with_votes(confidence, votes)
+                voted = with_votes(confidence, votes)
+                # they move only the first article's share of "the right one is among those shown"
+                relevant = np.clip(relevant - (confidence - voted), voted, 1.0)
+                confidence = voted
             # a question without a content word yet ("Wie kann ich", half-typed) is suggested nothing
             relevant = np.where([bool(content_words(t)) for t in texts], relevant, 0.0)
             b = self.bundle

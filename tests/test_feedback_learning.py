@@ -177,3 +177,26 @@ def test_voices_count_the_distinct_customers_near_a_query_per_direction():
     up, down = learned.voices(QUERY, ARTICLES)
     # 4 sessions for "right" (the far ones do not count); 6 sessions against "wrong", but from 2 addresses
     assert up.tolist() == [4, 0] and down.tolist() == [0, 2]
+
+
+def test_votes_against_the_answer_leave_no_might_help_made_of_its_share(demo_deflector, monkeypatch):
+    """Customers said the confident answer is wrong: what made "the right one is among those shown" likely
+    was that answer, so the others are not shown as "might help" on its account."""
+    import numpy as np
+
+    class Against:
+        def __len__(self):
+            return 1
+
+        def boost(self, vectors, ids):   # no move of the ranking: only the votes on the first article
+            return 0.0
+
+        def log_odds(self, vectors, ids, firsts):
+            return np.full(len(vectors), -12.0)
+
+    question = "Wie kündige ich mein Zeitungsabo?"
+    before = demo_deflector.suggest(question)
+    assert before.decision == "answer" and before.confidence > 0.8
+    monkeypatch.setattr(demo_deflector, "learned", Against())
+    after = demo_deflector.suggest_batch([question])[0]
+    assert after.confidence < 0.01 and after.decision == "no_answer"
