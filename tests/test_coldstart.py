@@ -167,3 +167,26 @@ def test_a_labelled_file_is_kept_redacted_for_the_gap_report_and_replaced_by_the
     assert status["labelled_questions"] == {"total": 1, "current": 1, "source": str(second)}
     scrub = runner.invoke(cli, ["privacy", "scrub", "--dry-run", "--home", str(cold_home)])
     assert "labelled_questions: 0 row(s) would change" in scrub.output
+
+
+def test_a_ticket_history_with_few_questions_without_an_article_keeps_the_help_centers_decision(monkeypatch):
+    """A hundred linked tickets and two far from any article teach the decision nothing about saying no
+    (such a fit answered insults and off-topic questions with an article): the help center's own texts
+    decide until ten such tickets have arrived; then the tickets, with a caution while they are few."""
+    import numpy as np
+
+    from deflect.decision import refit
+    from deflect.decision.describe import calibration_caveat
+
+    fitted = []
+    monkeypatch.setattr(refit, "learn_part_weights", lambda engine, store=None: (None, None))
+    monkeypatch.setattr(refit, "learn_lexical_weights", lambda engine, store=None, part_weights=None: None)
+    monkeypatch.setattr(refit, "calibrate_help_center", lambda *a, **k: fitted.append("help center"))
+    monkeypatch.setattr(refit, "calibrate_tickets", lambda *a, **k: fitted.append("tickets"))
+    for far in (2, 9, 10):
+        monkeypatch.setattr(refit, "ticket_history", lambda engine, far=far: (np.arange(100), np.arange(far)))
+        refit.calibrate_from_history(None)
+    assert fitted == ["help center", "help center", "tickets"]
+    few = {"source": "tickets", "report": {"uncovered": 12, "unseen": 13}}
+    assert "few resolved tickets without an article (12" in calibration_caveat(few)
+    assert calibration_caveat({"source": "tickets", "report": {"uncovered": 79, "unseen": 40}}) is None

@@ -56,6 +56,10 @@ def calibration_caveat(cal: dict | None) -> str | None:
         return (f"fitted by an older release of deflect, on {known} of the {len(FEATURES)} kinds of evidence the "
                 "engine now weighs: run `deflect calibrate` (after `deflect index`) to use them all")
     report = (cal or {}).get("report") or {}
+    if (cal or {}).get("source") == "tickets" and int(report.get("uncovered", FEW_UNCOVERED)) < FEW_UNCOVERED:
+        return (f"few resolved tickets without an article ({report['uncovered']} far from any article): the decision "
+                "knows little about questions from outside the help center; it is fitted again as tickets arrive, "
+                "or calibrate with a labelled file")
     if (cal or {}).get("source") != "labelled" or "covered" not in report:
         return None
     covered = int(report["covered"])

@@ -28,6 +28,7 @@ from deflect.store.links import undecided_tickets
 # decision learned "no unlinked neighbours = covered" and answered off-topic questions (demo: a third of
 # banking77's). Chosen on held-out demo tickets, off-domain probes and dev.jsonl (see the commit).
 UNSEEN_SHARE = 0.5
+MIN_NEGATIVE_SHARE = 0.25
 PartChoice = tuple[Weights, dict]   # the model parts' shares per query language, and their report
 LexicalChoice = tuple[LexicalWeights, dict]   # the word-match weights per query language, and their report
 CALIBRATION_FOLDS = 3   # ticket-history calibration: classifiers fitted, each without a third of the tickets
@@ -72,7 +73,11 @@ def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: 
     rng = np.random.default_rng(seed)
     half = limit // 2
     linked, uncovered = rng.permutation(linked)[:half], rng.permutation(uncovered)[:half]
-    unseen = linked[:int(round(unseen_share * len(uncovered)))]
+    # questions without an article are at least a quarter of the linked ones (linked tickets asked as if their
+    # article did not exist make up what the unlinked far ones do not)
+    wanted = max(int(round(unseen_share * len(uncovered))),
+                 int(round(MIN_NEGATIVE_SHARE * len(linked))) - len(uncovered))
+    unseen = linked[:min(wanted, len(linked) // 2)]
     picked = np.r_[linked, uncovered, unseen]
     hidden = np.r_[np.full(len(linked) + len(uncovered), -1), b.seed[unseen]]
     refs = [str(b.ref[p]) for p in picked]

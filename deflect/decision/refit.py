@@ -31,7 +31,9 @@ from deflect.store import Store, open_store
 from deflect.store.database import DatabaseErrors
 
 MIN_LINKED_TICKETS = 2      # the ticket history calibrates once it has this many linked tickets
-MIN_UNCOVERED_TICKETS = 2   # and this many unlinked ones far from any article (what calibrate_tickets needs)
+# and this many unlinked ones far from any article: fewer teach too little about saying no (a fit on two of
+# them answered off-topic questions and insults with an article); the help center's texts decide until then
+MIN_UNCOVERED_TICKETS = 10
 REFIT_TICKETS = 50          # new tickets since the automatic calibration that make it refit
 CHECK_SECONDS = 10.0        # a service looks at most this often
 AUTOMATIC = ("help center", "tickets")   # calibration sources a refit may replace
