@@ -154,6 +154,8 @@ def test_a_labelled_file_is_kept_redacted_for_the_gap_report_and_replaced_by_the
     assert not any("mustermann" in q["text"] for q in kept)
     status = runner.invoke(cli, ["status", "--home", str(cold_home)]).output
     assert f"labelled:    2 labelled questions with their article from {first}" in status
+    # four questions fit no floor for "might help": status says where the engine starts it instead of "never"
+    assert "might help\": never" not in status and "might help\" from a confidence of" in status
     # the gap report counts them (as covered material: they are never clustered nor listed)
     report = runner.invoke(cli, ["gaps", "--rebuild", "--format", "json", "--home", str(cold_home)])
     assert report.exit_code == 0, report.output
@@ -167,6 +169,10 @@ def test_a_labelled_file_is_kept_redacted_for_the_gap_report_and_replaced_by_the
     assert status["labelled_questions"] == {"total": 1, "current": 1, "source": str(second)}
     scrub = runner.invoke(cli, ["privacy", "scrub", "--dry-run", "--home", str(cold_home)])
     assert "labelled_questions: 0 row(s) would change" in scrub.output
+    # a plain calibrate replaces the labelled one: it says so, and how to get it back
+    plain = runner.invoke(cli, ["calibrate", "--home", str(cold_home)])
+    assert plain.exit_code == 0 and "note: this replaces the calibration fitted on" in plain.output
+    assert f"`deflect calibrate {second}` fits it again" in plain.output
 
 
 def test_a_ticket_history_with_few_questions_without_an_article_keeps_the_help_centers_decision(monkeypatch):

@@ -178,6 +178,7 @@ def status(as_json, home):
         describe_lexical_weights,
         describe_part_weights,
     )
+    from deflect.decision.floor import DEFAULT_FLOOR_SHARE
     from deflect.decision.model_choice import SETTING as MODEL_CHOICE
     from deflect.decision.model_choice import describe as describe_choice
     from deflect.errors import IndexMismatchError, IndexMissingError
@@ -242,9 +243,14 @@ def status(as_json, home):
     fitted = (cal or {}).get("report") or {}
     if "answer_rate" in fitted:   # a decision that never answers or never suggests shows here, not only in --json
         floor = fitted.get("suggest_floor")
-        click.echo(f"             answers {fitted['answer_rate']:.0%} of the questions it was fitted on"
-                   + (f"; \"these articles might help\" for {fitted.get('suggest_rate', 0):.0%} (relevance from "
-                      f"{floor})" if floor is not None and floor <= 1 else "; \"these articles might help\": never"))
+        if floor is None:   # none fitted: the engine suggests from half the answer threshold (deflect.decision.floor)
+            start = DEFAULT_FLOOR_SHARE * cal["threshold"]
+            might = f"; \"these articles might help\" from a confidence of {start:.3f} (none fitted: too few questions)"
+        elif floor <= 1:
+            might = f"; \"these articles might help\" for {fitted.get('suggest_rate', 0):.0%} (relevance from {floor})"
+        else:
+            might = "; \"these articles might help\": never"
+        click.echo(f"             answers {fitted['answer_rate']:.0%} of the questions it was fitted on" + might)
     if info["calibration"] and info["calibration"]["caveat"]:
         click.echo(f"             caution: {info['calibration']['caveat']}")
     if info["part_weights"]:

@@ -193,7 +193,11 @@ def calibrate(labelled, wrong_cost, force, home):
                                     lexical=learn_lexical_weights(deflector, inquiries, part_weights=part_weights[0]))
         kept = keep_labelled(deflector.store, inquiries, click.format_filename(labelled))
     else:
+        before = deflector.store.get_setting("calibration") or {}
         report = calibrate_from_history(deflector, wrong_cost)
+        if before.get("source") == "labelled":   # what the team labelled no longer decides: say so
+            click.echo(f"note: this replaces the calibration fitted on {describe_calibration(before, when=False)}; "
+                       f"`deflect calibrate {(before.get('report') or {}).get('file') or 'FILE'}` fits it again")
     cal = deflector.store.get_setting("calibration")
     click.echo(f"calibration: {describe_calibration(cal, when=False)}")
     click.echo(f"threshold {report['threshold']}: answers {report['answer_rate']:.0%} of them, right when answering "
