@@ -169,6 +169,8 @@ def test_a_labelled_file_is_kept_redacted_for_the_gap_report_and_replaced_by_the
     assert status["labelled_questions"] == {"total": 1, "current": 1, "source": str(second)}
     scrub = runner.invoke(cli, ["privacy", "scrub", "--dry-run", "--home", str(cold_home)])
     assert "labelled_questions: 0 row(s) would change" in scrub.output
+    replay = runner.invoke(cli, ["eval", str(second), "--home", str(cold_home)])
+    assert replay.exit_code == 0 and "fitted on these very questions" in replay.output
     # a plain calibrate replaces the labelled one: it says so, and how to get it back
     plain = runner.invoke(cli, ["calibrate", "--home", str(cold_home)])
     assert plain.exit_code == 0 and "note: this replaces the calibration fitted on" in plain.output

@@ -164,6 +164,10 @@ def eval_(labelled, as_json, home):
     for key, label in labels.items():
         value = metrics[key]
         click.echo(f"  {label:<50} {'n/a' if value is None else f'{value:.3f}'}")
+    fitted_on = ((deflector.store.get_setting("calibration") or {}).get("report") or {}).get("file")
+    if fitted_on and fitted_on == click.format_filename(labelled):
+        click.echo("note: the decision was fitted on these very questions, so these figures are better than new "
+                   "questions will see; evaluate on questions it was not fitted on")
 
 
 @cli.command()
