@@ -270,24 +270,27 @@ def test_zammad_kb_links_count_as_linked_evidence_in_ticket_calibration(tmp_path
                             "Über Passwort vergessen.", linked=[1])
             desk.add_ticket(10 + i, "Forgot password", f"I forgot my password and cannot log in ({i}).",
                             "Use the reset link.", linked=[2])
+        # unlinked tickets far from any article: enough of them (ten) for the ticket history to decide
         for i, topic in enumerate(["Rechnung doppelt abgebucht", "Lieferung beschädigt angekommen",
                                    "Kündigung des Abonnements", "Adresse im Kundenkonto ändern",
-                                   "Gutschein funktioniert nicht", "Rücksendung Etikett fehlt"], start=21):
+                                   "Gutschein funktioniert nicht", "Rücksendung Etikett fehlt",
+                                   "Ratenzahlung beantragen", "Filiale Öffnungszeiten Feiertag",
+                                   "Newsletter abbestellen", "Geschenkverpackung bestellen"], start=21):
             desk.add_ticket(i, topic, f"{topic}, bitte helfen Sie mir.", "Erledigt.")
         token = token_file(tmp_path)
         assert runner.invoke(cli, ["connect", "zammad", "--url", desk.url, "--token-file", token,
                                    "--home", home]).exit_code == 0
         result = runner.invoke(cli, ["sync", "--quiet", "--home", home])
         assert result.exit_code == 0, result.output
-        assert "tickets 18 new" in result.output
+        assert "tickets 22 new" in result.output
     result = runner.invoke(cli, ["index", "--model", FakeEmbedder.name, "--quiet", "--home", home])
     assert result.exit_code == 0, result.output
-    assert "(2 articles, 18 tickets, 12 linked)" in result.output
+    assert "(2 articles, 22 tickets, 12 linked)" in result.output
     result = runner.invoke(cli, ["calibrate", "--home", home])
     assert result.exit_code == 0, result.output
     assert "tickets judged as new inquiries (12 linked," in result.output
     status = runner.invoke(cli, ["status", "--home", home])
-    assert "18 tickets (12 linked)" in status.output and "calibration: from tickets" in status.output
+    assert "22 tickets (12 linked)" in status.output and "calibration: from tickets" in status.output
     report = json.loads(runner.invoke(cli, ["status", "--json", "--home", home]).output)["calibration"]["report"]
     assert report["covered"] == 12 and report["samples"] == 12 + report["uncovered"] + report["unseen"]
     rows = open_store(Home.resolve(tmp_path / "home").database).get_tickets(["zammad-1", "zammad-11", "zammad-21"])
