@@ -200,8 +200,9 @@ def calibrate(labelled, wrong_cost, force, home):
                        f"`deflect calibrate {(before.get('report') or {}).get('file') or 'FILE'}` fits it again")
     cal = deflector.store.get_setting("calibration")
     click.echo(f"calibration: {describe_calibration(cal, when=False)}")
-    click.echo(f"threshold {report['threshold']}: answers {report['answer_rate']:.0%} of them, right when answering "
-               f"{report['right_when_answered']}")
+    right = report.get("right_when_answered")
+    click.echo(f"threshold {report['threshold']}: answers {report['answer_rate']:.0%} of the questions it was fitted "
+               "on" + (f", the right article in {right:.0%} of those answers" if right is not None else ""))
     caveat = calibration_caveat(cal)
     if caveat:
         click.echo(f"caution: {caveat}")
