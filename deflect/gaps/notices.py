@@ -64,8 +64,8 @@ def publish(store, incident_id: int, texts: dict[str, str], starts_at: str | Non
     start = _moment(starts_at) if starts_at else (now or utcnow())
     end = _moment(ends_at) if ends_at else None
     if end is not None and end <= start:
-        raise EmptyWindowError("ends_at must be after starts_at", hint="Leave ends_at out for a notice "
-                               "shown while the incident is open or until you end it.")
+        raise EmptyWindowError("ends_at must be after starts_at", hint="Leave ends_at out for a notice shown "
+                               "while its topic has an incident (and half a day after), or until you end it.")
     with store.db.transaction():
         nid = store.db["incident_notices"].insert({
             "incident_id": incident_id, "topic_id": row[0], "texts": json.dumps(clean, ensure_ascii=False),
