@@ -251,6 +251,8 @@ def test_a_help_center_sets_its_own_address_signature_and_site(tmp_path, caplog)
                                            str(taken.getsockname()[1])])
     assert f"help center {TRIPS!r} is not served" in started.output and "cannot listen" in started.output
     assert "DEFLECT_RATE_LIMIT cannot be set for one help center" in started.output
+    assert f"help center {NEWS!r} has no index yet" in started.output   # what is served, and only that
+    assert f"help center {TRIPS!r} has no index yet" not in started.output
 
 
 def test_readyz_stays_ready_while_any_help_center_is(monkeypatch, tmp_path, caplog):

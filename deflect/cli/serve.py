@@ -8,7 +8,7 @@ import re
 import shutil
 import signal
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import click
 
@@ -272,7 +272,7 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
 
     config = read_config()
     if config.get("DEFLECT_TENANTS"):
-        serving = check_tenants(config["DEFLECT_TENANTS"])
+        serving = check_tenants(config["DEFLECT_TENANTS"], config["TENANT_SETTINGS"])
     else:
         if config.get("SNAPSHOT_DIR"):
             from deflect.index.snapshots import PUBLISH_HINT, current_version
@@ -373,14 +373,16 @@ def read_tenant_settings(folder: str, last: dict[str, dict], config: dict) -> di
     return read
 
 
-def check_tenants(folder: str) -> str:
-    """Check the help centers of a tenants folder before the workers start; returns what is served,
-    for the start line."""
+def check_tenants(folder: str, served: Iterable[str] | None = None) -> str:
+    """Check the help centers of a tenants folder before the workers start; returns what is served (of
+    ``served``, those whose settings could be read; default all), for the start line."""
     from deflect.tenants import find_tenants
     found = find_tenants(folder)
     if not found:
         raise click.ClickException(f"no help center in {folder}\nHint: create one with "
                                    f"`deflect tenants create NAME --tenants {folder}`.")
+    if served is not None:
+        found = {name: home for name, home in found.items() if name in set(served)}
     for name, home in found.items():
         if not (home.index_dir / "manifest.json").exists():
             click.echo(f"deflect: help center {name!r} has no index yet: its API answers 409 until "
