@@ -447,8 +447,11 @@ class Deflector(LiveIndexUpdates):
                 # they move only the first article's share of "the right one is among those shown"
                 relevant = np.clip(relevant - (confidence - voted), voted, 1.0)
                 confidence = voted
-            # a question without a content word yet ("Wie kann ich", half-typed) is suggested nothing
-            relevant = np.where([bool(content_words(t)) for t in texts], relevant, 0.0)
+            # a question without a content word yet ("Hallo", "Wie kann ich", half-typed) is answered and
+            # suggested nothing, however a decision fitted on few questions rates it
+            asked = np.array([bool(content_words(t)) for t in texts], bool).reshape(len(texts))
+            relevant = np.where(asked, relevant, 0.0)
+            confidence = np.where(asked, confidence, 0.0)
             b = self.bundle
             results = []
             for i, lang in enumerate(langs):
@@ -462,7 +465,7 @@ class Deflector(LiveIndexUpdates):
                 conf = float(confidence[i]) if hits else 0.0
                 tickets = self._neighbours.similar_tickets(vectors[i], with_tickets,
                                                            exclude_tickets[i] if exclude_tickets else None)
-                decision = decide(conf, threshold, float(relevant[i]), floor, bool(hits))
+                decision = decide(conf, threshold, float(relevant[i]), floor, bool(hits)) if asked[i] else "no_answer"
                 results.append(Suggestion(
                     decision=decision, shown=shown_count(decision, [h.score for h in hits]),
                     confidence=round(conf, 4), articles=hits, language=lang, tickets=tickets,

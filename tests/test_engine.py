@@ -62,6 +62,18 @@ def test_questions_from_outside_the_help_desk_get_no_answer(demo_deflector, text
     assert s.decision == "no_answer", (text, s.confidence)
 
 
+def test_a_greeting_or_half_a_question_is_neither_answered_nor_given_suggestions(demo_deflector, monkeypatch):
+    """However low a decision fitted on a few labelled questions puts its threshold, "Hallo" asks nothing."""
+    from deflect.decision.calibrator import Calibrator
+
+    monkeypatch.setattr(demo_deflector.calibrator, "threshold_", 0.0)   # a decision that answers everything
+    assert demo_deflector.suggest_batch(["Abo kündigen"])[0].decision == "answer"
+    for text in ("Hallo", "Guten Tag!", "Wie kann ich"):
+        s = demo_deflector.suggest_batch([text])[0]
+        assert (s.decision, s.confidence) == ("no_answer", 0.0), text
+    assert isinstance(demo_deflector.calibrator, Calibrator)
+
+
 def test_similar_tickets_come_with_resolutions(demo_deflector):
     s = demo_deflector.suggest("Die Zeitung kam heute wieder nicht", with_tickets=3)
     assert 1 <= len(s.tickets) <= 3
