@@ -158,11 +158,18 @@ def notify_in_background(store, hook_url: str, row: dict, help_center: str | Non
     path = getattr(store, "location", None)
 
     def run() -> None:
-        if notify(hook_url, row, help_center=help_center) and path:
+        if not (notify(hook_url, row, help_center=help_center) and path):
+            return
+        try:   # the hook has it; a database that cannot take the note now leaves notified_at empty
             own = open_store(path, check_same_thread=False)
-            with own.db.transaction():
-                own.db.execute("update incidents set notified_at = ? where id = ?", [iso(utcnow()), row["id"]])
-            own.close()
+            try:
+                with own.db.transaction():
+                    own.db.execute("update incidents set notified_at = ? where id = ?", [iso(utcnow()), row["id"]])
+            finally:
+                own.close()
+        except Exception as exc:  # noqa: BLE001 -- a background thread: said in the log, never raised
+            log.warning("deflect: incident %s was sent to the hook, but its time could not be stored: %s",
+                        row.get("id"), exc)
     thread = threading.Thread(target=run, daemon=True, name="incident-hook")
     thread.start()
     return thread
