@@ -98,36 +98,44 @@ def compose_note(engine: Engine, subject: str, text: str, options: NoteOptions,
     # in Markdown, a draft made of another ticket's reply is that text, not markup (the article's is the team's)
     md_draft = "\n\n".join(md_escape(p["text"]) if p["source"]["type"] == "ticket" else p["text"]
                             for p in draft["parts"])
-    outage = _notice_text(engine, query, s.language, w)
-    return Note(html=(f"<p><strong>{html.escape(outage[0])}</strong> {html.escape(outage[1])}</p>" if outage else "")
-                + _history_html(done, w) + _html(s, tickets, draft["text"], base_url, check, w),
-                markdown=(f"**{outage[0]}** {md_escape(outage[1])}\n\n" if outage else "")
-                + _history_markdown(done, w) + _markdown(s, tickets, md_draft, base_url, check, w),
-                suggestion=s)
+    outage = _notice_text(engine, query, s.language)
+    html_note = _html(s, tickets, draft["text"], base_url, check, w)
+    markdown_note = _markdown(s, tickets, md_draft, base_url, check, w)
+    return Note(html=_notice_html(outage, w) + _history_html(done, w) + html_note,
+                markdown=_notice_markdown(outage, w) + _history_markdown(done, w) + markdown_note, suggestion=s)
 
 
-def _notice_text(engine: Engine, text: str, language: str, w: dict) -> tuple[str, str] | None:
-    """The live incident notice the ticket belongs to (a known outage), as (label, text); None when none."""
+def _notice_text(engine: Engine, text: str, language: str) -> str:
+    """The text of the live incident notice the ticket belongs to (a known outage); "" when none."""
     try:
         notice = match_notice(engine, text, language)
     except Exception:   # the note goes out without it rather than not at all
         log.warning("deflect: no incident notice for a note: the lookup failed", exc_info=True)
-        return None
-    return (w["incident"], notice["text"]) if notice else None
+        return ""
+    return notice["text"] if notice else ""
+
+
+def _notice_markdown(outage: str, w: dict) -> str:
+    return f"**{w['incident']}** {md_escape(outage)}\n\n" if outage else ""
+
+
+def _notice_html(outage: str, w: dict) -> str:
+    return f"<p><strong>{w['incident']}</strong> {html.escape(outage)}</p>" if outage else ""
 
 
 # Customers' and agents' words in a Markdown note are text: a subject written as
 # "[bestätigen](https://phish.example)" or "![](https://tracker.example)" must not become a link or an image
 # inside deflect's suggestions.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>!|~])")
-_LINE_START = re.compile(r"(?m)^(\s*)([#+>-]|\d+[.)])")   # a heading, list item or quote when it opens a line
+# what makes a line a heading, list item or quote when it opens the line: "#", "-", "+", ">", "12." or "3)"
+_LINE_MARK = re.compile(r"(?m)^(\s*)([#+>-])")
+_LINE_NUMBER = re.compile(r"(?m)^(\s*\d+)([.)])")
 
 
 def md_escape(text: str) -> str:
     """``text`` with Markdown's special characters escaped (shown as written, never as markup)."""
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    return _LINE_START.sub(lambda m: m.group(1) + (m.group(2)[:-1] + "\\" + m.group(2)[-1] if m.group(2)[0].isdigit()
-                                                   else "\\" + m.group(2)), text)
+    return _LINE_NUMBER.sub(r"\1\\\2", _LINE_MARK.sub(r"\1\\\2", text))
 
 
 def _history_markdown(done: str, w: dict) -> str:
