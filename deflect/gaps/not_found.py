@@ -2,6 +2,9 @@
 agents resolved the same kind of question with an existing article, with the reason per phrasing
 (``deflect.gaps.why``).
 
+The members of the report's gap topics are among the neighbours, voting for no article: an inquiry
+nearer to a gap topic than to any one article's material is that gap's, not a covered question missed.
+
 An inquiry is listed for an article only when the evidence says the article answers it: most of the
 vote of its nearest linked tickets and article documents goes to that article, and the inquiry is as
 close to the article's material as the tickets agents answered with it are (a relevance floor per
@@ -65,8 +68,10 @@ def not_found(items: list[Item], V: np.ndarray, lab: np.ndarray, in_topic: set[i
         return []
     linked_rows = np.flatnonzero(linked)
     linked_art = np.array([items[i].linked for i in linked_rows], dtype=object)
-    E = np.vstack([V[linked], docs.vectors]) if len(docs.vectors) else V[linked]
-    e_art = np.r_[linked_art, np.array(docs.ids, dtype=object)]
+    # the gap topics' members are neighbours too, voting for no article: a question among them is a gap
+    # the report already shows, not a covered question the customer missed
+    E = np.vstack([V[linked], docs.vectors, V[gap_rows]]) if len(docs.vectors) else np.vstack([V[linked], V[gap_rows]])
+    e_art = np.r_[linked_art, np.array(docs.ids, dtype=object), np.full(int(gap_rows.sum()), None, dtype=object)]
     floors = _floors(V, linked_rows, linked_art, docs, floor)
     kk = min(k, len(E))
     groups: dict[str, NotFound] = {}
@@ -109,13 +114,19 @@ def _target(it: Item, sims: np.ndarray, nb: np.ndarray, e_art: np.ndarray, floor
     w = np.maximum(sims[nb], 0) ** 4
     votes: Counter = Counter()
     closest: dict[str, float] = {}
+    gap = 0.0   # the vote of gap topics' members
     for a, x, s in zip(e_art[nb], w, sims[nb], strict=True):
+        if a is None:
+            gap += float(x)
+            continue
         votes[a] += float(x)
         closest[a] = max(closest.get(a, -1.0), float(s))
     if not votes:
         return None
     best, mass = votes.most_common(1)[0]
-    total = sum(votes.values())
+    if gap >= mass:   # nearer to a gap topic than to any one article's material
+        return None
+    total = sum(votes.values()) + gap
     # what the engine said when the inquiry was logged, unless it now ranks another article first: the
     # one it showed then may predate the article written since for its question
     moved = first is not None and first != it.logged_article
