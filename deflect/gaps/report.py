@@ -187,9 +187,8 @@ def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs, labe
     hard = np.r_[judged.is_("linked"), np.ones(pad, bool)]
     article = np.r_[judged.article, np.array(docs.ids + labelled.ids, dtype=object)] if pad else judged.article
     examples = np.r_[np.zeros(n + len(docs.ids), bool), np.ones(len(labelled.ids), bool)]
-    # typed questions: the customers' inquiries (an agent's lookup sends the ticket), the articles' titles
-    # and questions, the labelled questions
-    short = np.r_[[it.source == "inquiry" and it.channel != "agent" for it in corpus.items],
+    # typed questions: the inquiries, the articles' titles and questions, the labelled questions
+    short = np.r_[[it.source == "inquiry" for it in corpus.items],
                   np.ones(len(docs.ids), bool) if docs.short is None else docs.short,
                   np.ones(len(labelled.ids), bool)].astype(bool)
     # evidence of old topics stays valid while the engine judges the same and the topic has not grown much
