@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from deflect.gaps.join_cut import short_text_share, typed_cutoffs
 from deflect.gaps.link_merge import NEIGHBOURS as LINK_NEIGHBOURS
 from deflect.gaps.link_merge import covered_share, merge_by_links
 from deflect.gaps.merge import calibrated_level, covered_centres, merge_clusters
@@ -68,15 +67,12 @@ class GapReport:
             hard: np.ndarray | None = None, labels: np.ndarray | None = None,
             centroids: np.ndarray | None = None, known: dict[int, tuple] | None = None,
             new: np.ndarray | None = None, fixed: np.ndarray | None = None,
-            texts: list[str] | None = None, examples: np.ndarray | None = None,
-            short: np.ndarray | None = None) -> GapReport:
+            texts: list[str] | None = None, examples: np.ndarray | None = None) -> GapReport:
         """``known[k]``: evidence of old topic k that is still valid (not tested again); ``new``: the
         rows not seen by earlier runs (only they may join old topics; default all); ``fixed``: old
         topics that never merge with another (closed ones); ``texts``: the text of each row (the merge
         pass compares clusters by their words too); ``examples``: hard rows that are labelled questions
-        (evidence like linked tickets; the clustering scale and the merge pass do not learn from them);
-        ``short``: rows that are typed questions (inquiries, article titles and questions), which join an
-        existing topic of tickets by a cut lowered as the covered articles show (``join_cut``)."""
+        (evidence like linked tickets; the clustering scale and the merge pass do not learn from them)."""
         X = np.ascontiguousarray(X, dtype=np.float32)
         n, dim = X.shape
         candidate = np.asarray(candidate, bool)
@@ -100,10 +96,8 @@ class GapReport:
         # 1. new candidates join the nearest existing topic when they are inside its spread (rows seen
         #    before and left out stay out: they were left out for a reason)
         free = np.flatnonzero(candidate & (lab < 0) & (True if new is None else np.asarray(new, bool)))
-        short = np.zeros(n, bool) if short is None else np.asarray(short, bool)
-        self.short_share_ = short_text_share(X, covered & learn, short, article) if short.any() else 1.0
         if len(cents) and len(free):
-            lab[free] = self._assign(X, free, lab, np.array(cents), short)
+            lab[free] = self._assign(X, free, lab, np.array(cents))
         # 2. the rest is clustered (in chunks when large); only clusters that pass the evidence test
         #    are kept, and a cluster that fails is split along its tree until its parts pass or get small
         #    (the leftovers go round again: without the rows that formed clusters, some of them may now
@@ -234,7 +228,6 @@ class GapReport:
         self.threshold_ = DISTANCE if self.distance_threshold == "auto" else float(self.distance_threshold)
         self.evidence_article_, self.centroids_, self.n_existing_ = np.zeros(0, object), np.zeros((0, 1)), 0
         self.rejected_ = np.zeros(0, bool)
-        self.short_share_ = 1.0
         return self
 
     def project(self, X: np.ndarray) -> np.ndarray:
@@ -287,19 +280,14 @@ class GapReport:
                 cut[c] = min(0.999, floor / max(spread, 1e-6))
         return cut
 
-    def _assign(self, X: np.ndarray, rows: np.ndarray, lab: np.ndarray, cents: np.ndarray,
-                short: np.ndarray | None = None) -> np.ndarray:
-        """Each of ``rows`` joins its most similar cluster when inside that cluster's cut (-1: none);
-        ``short`` rows by the cut for typed questions (``join_cut``)."""
+    def _assign(self, X: np.ndarray, rows: np.ndarray, lab: np.ndarray, cents: np.ndarray) -> np.ndarray:
         cut = self._cutoffs(X, lab, cents)
-        typed = typed_cutoffs(cut, lab, short, self.short_share_) if short is not None else cut
         out = np.full(len(rows), -1, np.int64)
         for start in range(0, len(rows), 8192):
             part = rows[start:start + 8192]
             sims = X[part] @ cents.T
             best = sims.argmax(axis=1)
-            need = np.where(short[part], typed[best], cut[best]) if short is not None else cut[best]
-            ok = sims[np.arange(len(part)), best] >= need
+            ok = sims[np.arange(len(part)), best] >= cut[best]
             out[start:start + 8192] = np.where(ok, best, -1)
         return out
 

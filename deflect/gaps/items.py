@@ -13,7 +13,6 @@ import numpy as np
 from deflect.clock import parse_time
 from deflect.engine import Engine
 from deflect.gaps.found import by_feedback, found_articles
-from deflect.index.documents import BODY
 from deflect.language import detect_language
 from deflect.text import folded, text_hash
 
@@ -74,12 +73,10 @@ class Corpus:
 
 @dataclass
 class ArticleDocs:
-    """The article documents (titles, questions, bodies): vectors, their article ids, the titles, and
-    which documents are short typed texts (titles and questions; None: all of them)."""
+    """The article documents (titles, questions, bodies): vectors, their article ids, and the titles."""
     vectors: np.ndarray
     ids: list[str]
     titles: dict[str, str]
-    short: np.ndarray | None = None
 
 
 @dataclass
@@ -373,8 +370,7 @@ def article_docs(deflector: Engine) -> ArticleDocs:
         ids = [bundle.article_ids[s] for s in bundle.seed[positions]]
         if len(ids) == len(vecs):
             keep = [i for i, a in enumerate(ids) if a in titles]
-            short = np.asarray(bundle.kind)[positions] != BODY
-            return ArticleDocs(vecs[keep], [ids[i] for i in keep], titles, short[keep])
+            return ArticleDocs(vecs[keep], [ids[i] for i in keep], titles)
     docs, ids = [], []
     for a in store.articles():
         for text in [a.title, *a.questions]:

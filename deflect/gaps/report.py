@@ -84,7 +84,7 @@ def build_report(deflector: Engine, min_size: int = MIN_SIZE, period_days: int =
     docs = article_docs(deflector)
     labelled = labelled_rows(deflector)
     Vg, Ag, Lg = gap_space(deflector, corpus.vectors, docs.vectors, labelled.vectors, english=english_share(items))
-    docs_g = ArticleDocs(Ag, docs.ids, docs.titles, docs.short)
+    docs_g = ArticleDocs(Ag, docs.ids, docs.titles)
     previous = Previous(topics={r["id"]: r for r in store.db["gap_topics"].rows_where("merged_into is null")}, ids=[],
                         topic_of=[cached.get(it.key, {}).get("topic_id") for it in items])
     previous.ids = sorted(previous.topics)
@@ -187,10 +187,6 @@ def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs, labe
     hard = np.r_[judged.is_("linked"), np.ones(pad, bool)]
     article = np.r_[judged.article, np.array(docs.ids + labelled.ids, dtype=object)] if pad else judged.article
     examples = np.r_[np.zeros(n + len(docs.ids), bool), np.ones(len(labelled.ids), bool)]
-    # typed questions: the inquiries, the articles' titles and questions, the labelled questions
-    short = np.r_[[it.source == "inquiry" for it in corpus.items],
-                  np.ones(len(docs.ids), bool) if docs.short is None else docs.short,
-                  np.ones(len(labelled.ids), bool)].astype(bool)
     # evidence of old topics stays valid while the engine judges the same and the topic has not grown much
     fixed = np.array([topics[t]["status"] in ("covered", "dismissed") for t in previous.ids], bool)
     known = {}
@@ -207,7 +203,7 @@ def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs, labe
             known={k: v[:3] for k, v in known.items()},
             new=np.r_[corpus.fresh | judged.changed, np.zeros(pad, bool)], fixed=fixed,
             texts=[it.text for it in corpus.items] + [docs.titles.get(a, "") for a in docs.ids] + labelled.texts,
-            examples=examples, short=short)
+            examples=examples)
     return settled, known
 
 
