@@ -2,8 +2,9 @@
 agents resolved the same kind of question with an existing article, with the reason per phrasing
 (``deflect.gaps.why``).
 
-The members of the report's gap topics are among the neighbours, voting for no article: an inquiry
-nearer to a gap topic than to any one article's material is that gap's, not a covered question missed.
+The members of the report's open gap topics are among the neighbours, each topic's voting for itself: an
+inquiry whose neighbourhood vote goes mostly to one open topic is asking that gap's question, not a covered
+one it missed.
 
 An inquiry is listed for an article only when the evidence says the article answers it: most of the
 vote of its nearest linked tickets and article documents goes to that article, and the inquiry is as
@@ -18,6 +19,7 @@ neighbourhood's own choice must together hold most of the vote."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,6 +27,13 @@ from deflect.gaps.describe import norm
 from deflect.gaps.items import ArticleDocs, Item, Judgements
 from deflect.gaps.model import NotFound
 from deflect.gaps.why import ArticleFacts, explain, missing_words
+
+
+@dataclass(frozen=True)
+class GapVote:
+    """A neighbour that is a member of the open gap topic ``topic`` (a cluster of the report)."""
+    topic: int
+
 
 COHESION_PERCENTILE = 25    # the article's floor: this percentile of its linked tickets' closeness to it
 MIN_LINKED = 3              # linked tickets an article needs for a floor of its own
@@ -53,11 +62,12 @@ def _floors(V: np.ndarray, linked_rows: np.ndarray, linked_art: np.ndarray, docs
 def not_found(items: list[Item], V: np.ndarray, lab: np.ndarray, in_topic: set[int], judged: Judgements,
               docs: ArticleDocs, k: int = 10, min_votes: float = 0.6, floor: float = 0.5,
               questions: dict[str, set[str]] | None = None, facts: dict[str, ArticleFacts] | None = None,
-              created: dict[str, str | None] | None = None) -> list[NotFound]:
+              created: dict[str, str | None] | None = None, open_topics: set[int] | None = None) -> list[NotFound]:
     """Per article, the inquiries (not in a gap topic) whose nearest linked tickets and article
     documents mostly belong to that article, with the phrasings to add to its questions and why each
     was not found. ``V`` and ``docs.vectors`` lie in one space; ``floor``: the similarity a neighbour
-    needs to count at least; ``facts``/``created``: the articles, for the reasons."""
+    needs to count at least; ``facts``/``created``: the articles, for the reasons; ``open_topics``: the
+    clusters of ``lab`` that are open gap topics (their members vote for their topic)."""
     decision, article = judged.decision, judged.article
     linked = judged.is_("linked")
     gap_rows = np.array([int(lab[i]) in in_topic for i in range(len(items))], bool)
@@ -68,10 +78,11 @@ def not_found(items: list[Item], V: np.ndarray, lab: np.ndarray, in_topic: set[i
         return []
     linked_rows = np.flatnonzero(linked)
     linked_art = np.array([items[i].linked for i in linked_rows], dtype=object)
-    # the gap topics' members are neighbours too, voting for no article: a question among them is a gap
-    # the report already shows, not a covered question the customer missed
-    E = np.vstack([V[linked], docs.vectors, V[gap_rows]]) if len(docs.vectors) else np.vstack([V[linked], V[gap_rows]])
-    e_art = np.r_[linked_art, np.array(docs.ids, dtype=object), np.full(int(gap_rows.sum()), None, dtype=object)]
+    # the open gap topics' members are neighbours too, each voting for its topic (see the module's doc)
+    voters = np.flatnonzero(np.isin(lab[:len(items)], sorted(open_topics or ())))
+    E = np.vstack([V[linked], docs.vectors, V[voters]]) if len(docs.vectors) else np.vstack([V[linked], V[voters]])
+    e_art = np.r_[linked_art, np.array(docs.ids, dtype=object),
+                  np.array([GapVote(int(lab[r])) for r in voters], dtype=object)]
     floors = _floors(V, linked_rows, linked_art, docs, floor)
     kk = min(k, len(E))
     groups: dict[str, NotFound] = {}
@@ -113,20 +124,20 @@ def _target(it: Item, sims: np.ndarray, nb: np.ndarray, e_art: np.ndarray, floor
     """The article that answers the inquiry by the evidence, or None (off-topic, out of domain, unclear)."""
     w = np.maximum(sims[nb], 0) ** 4
     votes: Counter = Counter()
+    gaps: Counter = Counter()   # the votes of open gap topics' members, per topic
     closest: dict[str, float] = {}
-    gap = 0.0   # the vote of gap topics' members
     for a, x, s in zip(e_art[nb], w, sims[nb], strict=True):
-        if a is None:
-            gap += float(x)
+        if isinstance(a, GapVote):
+            gaps[a.topic] += float(x)
             continue
         votes[a] += float(x)
         closest[a] = max(closest.get(a, -1.0), float(s))
     if not votes:
         return None
     best, mass = votes.most_common(1)[0]
-    if gap >= mass:   # nearer to a gap topic than to any one article's material
+    total = sum(votes.values()) + sum(gaps.values())
+    if gaps and max(gaps.values()) >= min_votes * total:   # that gap's question
         return None
-    total = sum(votes.values()) + gap
     # what the engine said when the inquiry was logged, unless it now ranks another article first: the
     # one it showed then may predate the article written since for its question
     moved = first is not None and first != it.logged_article

@@ -94,7 +94,8 @@ def build_report(deflector: Engine, min_size: int = MIN_SIZE, period_days: int =
     entries = _entries(corpus, naming, est, previous, known, Vg, docs_g, now, period_days)
     spiking = {r[0] for r in store.db.execute("select topic_id from incidents where state = 'open'")}
     attach_fixes(store, entries, {it.key: it.text for it in items}, spiking)
-    in_topic = {k for k, t in naming.ids.items() if (previous.topics.get(t) or {}).get("status", "new") != "covered"}
+    status = {k: (previous.topics.get(t) or {}).get("status", "new") for k, t in naming.ids.items()}
+    in_topic = {k for k, s in status.items() if s != "covered"}
     questions = {a.id: {norm(q) for q in [a.title, *a.questions]} for a in store.articles()}
     Vs, docs_s = Vg, docs_g
     if len(items) and getattr(est, "projection_", None) is not None:  # large inputs: the reduced space
@@ -102,6 +103,7 @@ def build_report(deflector: Engine, min_size: int = MIN_SIZE, period_days: int =
         Vs = est.project(Vg)
     created = {r[0]: r[1] for r in store.db.execute("select id, created_at from articles")}
     missed = not_found(items, Vs, lab, in_topic, corpus.judged, docs_s, floor=1.0 - est.threshold_,
+                       open_topics={k for k, s in status.items() if s in ("new", "planned")},
                        questions=questions, facts=article_facts(store.articles()), created=created)
     judged = corpus.judged
     counts = Counts(items=len(items), tickets=sum(it.source == "ticket" for it in items),
