@@ -305,7 +305,47 @@ def test_a_writer_who_introduces_themselves():
 
 def test_cards_need_a_valid_checksum():
     assert redact("Karte 4111 1111 1111 1111") == "Karte [CARD]"
-    assert redact("Sendungsnummer 1234 5678 9012 3456") == "Sendungsnummer 1234 5678 9012 3456"
+    assert redact("Ziffernfolge 1234 5678 9012 3456") == "Ziffernfolge 1234 5678 9012 3456"
+    # not a card, but a labelled number (see test_numbers_under_any_label)
+    assert redact("Sendungsnummer 1234 5678 9012 3456") == "Sendungsnummer [CUSTOMER-ID]"
+
+
+def test_numbers_under_any_label():
+    """A business's own name for a customer's number counts as a label before a long number; numbers of
+    things (pages, articles, errors, issues), house numbers and short numbers stay."""
+    assert redact("Regen, Zeitung nass, Abonnentennummer 123456789") == \
+        "Regen, Zeitung nass, Abonnentennummer [CUSTOMER-ID]"
+    assert redact("Leser-Nr. 44556677, Zählernummer 1ESY1161234567") == \
+        "Leser-Nr. [CUSTOMER-ID], Zählernummer [CUSTOMER-ID]"
+    assert redact("my policy no. 12345678 and reference number 55512345") == \
+        "my policy no. [CUSTOMER-ID] and reference number [CUSTOMER-ID]"
+    for text in ("Hausnummer 12", "Artikelnummer 12345678", "Fehlernummer 40212", "Ausgabe Nr. 12345",
+                 "issue number 12345", "Lesernummer 4711", "die Nummer 12345"):
+        assert redact(text) == text
+    assert redact("Telefonnummer 0151 2345678") == "Telefonnummer [PHONE]"
+
+
+def test_a_lower_case_sign_off_with_a_given_name_and_surname():
+    assert redact("Zeitung fehlt schon wieder. gruß peter müller") == "Zeitung fehlt schon wieder. gruß [NAME]"
+    assert redact("Danke!\nviele grüße anna") == "Danke!\nviele grüße [NAME]"
+    assert redact("Grüße aus dem Urlaub und bis bald") == "Grüße aus dem Urlaub und bis bald"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # what search-as-you-type logs while the customer is still typing
+    ("Antwort bitte an renate.krueger@t-onl", "Antwort bitte an [E-MAIL]"),
+    ("Antwort bitte an renate.krueger@", "Antwort bitte an [E-MAIL]"),
+    ("Meine neue IBAN ist DE89 3704 0044", "Meine neue IBAN ist [IBAN]"),
+    ("Lastschrift DE8937040044053201300", "Lastschrift [IBAN]"),
+    ("Doppelt abgebucht\nMeine Kreditkarte 4111 1111 1111", "Doppelt abgebucht\nMeine Kreditkarte [CARD]"),
+    ("Kreditkarte 4111 1111 1111 111 abgebucht", "Kreditkarte [CARD] abgebucht"),
+    # ... and what is no such value
+    ("Treffen @ 10 Uhr, folgt uns auf @rheinblick", "Treffen @ 10 Uhr, folgt uns auf @rheinblick"),
+    ("Tarif XL24 5566 7788 und Rechnung RE-2026-0042", "Tarif XL24 5566 7788 und Rechnung RE-2026-0042"),
+    ("Die Karte kostet 12 Euro, 2 von 3 Ausgaben", "Die Karte kostet 12 Euro, 2 von 3 Ausgaben"),
+])
+def test_values_cut_off_while_typed(text, expected):
+    assert redact(text) == expected
 
 
 def test_redacting_twice_changes_nothing():

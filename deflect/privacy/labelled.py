@@ -36,6 +36,16 @@ _CUSTOMER_LABEL = (
 _CUSTOMER_VALUE = (r"#?((?:[A-Z]{1,5}[- ]?)?(?:\d{2,4}(?:[ ]\d{2,4}){1,3}|\d[\dA-Za-z]*(?:[-/][\dA-Za-z]+)*))"
                    r"(?![\w-])")
 _CUSTOMER = re.compile(_CUSTOMER_LABEL + _SEP + _CUSTOMER_VALUE)
+# Every business names its numbers its own way ("Abonnentennummer", "Leser-Nr.", "Zählernummer", "policy
+# number", "reference no."): any such label counts before a value of at least ``_ANY_LABEL_DIGITS`` digits,
+# but for numbers of things, not of people (pages, products, errors, issues) and phones (their own rule).
+_NOT_PERSONAL = (r"telefon|handy|mobil|fax|ruf|haus|seite|seiten|artikel|produkt|modell|fehler|version|ausgabe"
+                 r"|hotline|service|phone|mobile|cell|telephone|page|item|product|model|error|issue|edition"
+                 r"|house|part|serial|street")
+_ANY_LABEL = (rf"(?i:(?<![\w-])(?!(?:{_NOT_PERSONAL})(?:n|s|-)?(?:nummer|nr\b|[ ]))"
+              r"(?:[^\W\d_]{3,}-?(?:nummer|nr\b\.?)|[^\W\d_]{3,}[ ](?:number|no\b\.?|nr\b\.?|\#)))")
+_ANY_LABEL_DIGITS = 5
+_ANY_NUMBERED = re.compile(_ANY_LABEL + _SEP + _CUSTOMER_VALUE)
 
 _MONTHS = (r"(?:jan(?:uar|uary)?|jänner|feb(?:ruar|ruary)?|mär(?:z)?|maerz|mar(?:ch)?|apr(?:il)?|mai|may|"
            r"jun[ei]?|jul[iy]?|aug(?:ust)?|sep(?:t(?:ember)?)?|o[ck]t(?:ober)?|nov(?:ember)?|de[cz](?:ember)?)")
@@ -160,6 +170,11 @@ def find_customer_ids(text: str) -> list[Finding]:
     for m in _CUSTOMER.finditer(text):
         value = m.group(1)
         if sum(ch.isdigit() for ch in value) >= 3:
+            f = make(text, "customer_id", m.start(1), m.end(1))
+            if f is not None:
+                out.append(f)
+    for m in _ANY_NUMBERED.finditer(text):
+        if sum(ch.isdigit() for ch in m.group(1)) >= _ANY_LABEL_DIGITS:
             f = make(text, "customer_id", m.start(1), m.end(1))
             if f is not None:
                 out.append(f)

@@ -177,6 +177,8 @@ def _signoff_names(text: str, lines: list[tuple[int, int]]) -> list[Finding]:
             if m.group().lower() in lx.LONE_SIGNOFFS or (not clean and not m.group()[0].isupper()):
                 continue  # mid-sentence and lower case: "danke für …" is not a sign-off
             run = _run(text, p, lower="first")
+            if run and lx.is_first_name(text[run[0][0]:run[0][1]]) and text[run[-1][1]:le].strip(_TAIL_OK):
+                run = _run(text, p, limit=2, lower="any")   # "gruß peter müller": a given name, then its surname
             tail = text[run[-1][1]:le] if run else ""
             if run and (tail.strip(_TAIL_OK) == "" or re.match(r"[ \t]*[,|(+\d]", tail)
                         or is_street_word(tail.split()[0] if tail.split() else "")):

@@ -13,6 +13,7 @@ from .known import AllowList, find_known
 from .labelled import find_birth_dates, find_customer_ids, find_id_numbers, find_secrets
 from .names import find_names
 from .numbers import PHONE_REGIONS, find_cards, find_emails, find_ibans, find_phones
+from .unfinished import find_unfinished
 
 
 class Redactor:
@@ -54,6 +55,7 @@ class Redactor:
             *find_postcodes(text, streets),
             *find_names(text, streets),
             *find_known(text, known),
+            *find_unfinished(text),
         ]
         if self.allow:
             protected = self.allow.protected(text)
