@@ -19,6 +19,7 @@ import numpy as np
 
 from deflect.errors import DeflectError
 from deflect.index.packed_bert import packed_encoder
+from deflect.text import unshouted
 
 DEFAULT_MODEL = "use-m3+minilm"
 _ALIASES = {"all-minilm-l6-v2": "minilm", "sentence-transformers/all-minilm-l6-v2": "minilm",
@@ -182,6 +183,7 @@ class Embedder:
         """Embed texts; ``progress(n)`` is called after each chunk of ``n`` texts."""
         if not texts:
             return np.zeros((0, self.dim), np.float32)
+        texts = [unshouted(t) for t in texts]
         outs = []
         for start in range(0, len(texts), chunk):
             part = texts[start:start + chunk]
@@ -208,6 +210,7 @@ class Embedder:
         out: list[np.ndarray | None] = [None] * len(self._parts)
         if not texts:
             return [np.zeros((0, p.dim), np.float32) if i in which else None for i, p in enumerate(self._parts)]
+        texts = [unshouted(t) for t in texts]
         with self._forward_lock:
             for i in which:
                 out[i] = np.asarray(self._parts[i].encode(texts), np.float32)

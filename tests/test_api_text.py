@@ -127,3 +127,13 @@ def test_a_draft_whose_article_is_in_another_language_says_so():
     draft = build_draft("en", article=article)
     assert draft["text"].startswith("Hello,") and "translate" in draft["check"] and "German" in draft["check"]
     assert "check" not in build_draft("de", article=article)
+
+
+def test_text_typed_in_capitals_is_read_capitalised():
+    from deflect.text import unshouted
+
+    assert unshouted("RECHNUNG HERUNTERLADEN!!") == "Rechnung Herunterladen!!"
+    assert unshouted("ÄRGER MIT DER ZUSTELLUNG, FEHLER E-402") == "Ärger Mit Der Zustellung, Fehler E-402"
+    assert unshouted("UMZUG") == "Umzug"
+    for text in ("PDF", "IBAN ändern", "Mein PDF geht nicht", "DRINGEND: Zeitung fehlt", "", "zeitung"):
+        assert unshouted(text) == text

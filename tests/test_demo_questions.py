@@ -29,3 +29,10 @@ def test_demo_questions_outside_the_help_center_get_no_article(demo_deflector):
                      "Wo finde ich im E-Paper die Lösung vom Kreuzworträtsel?"):
         s = demo_deflector.suggest(question, k=3)
         assert s.decision == "no_answer" and not s.shown_articles(), (question, s)
+
+
+@pytest.mark.parametrize("question", ["Rechnung herunterladen", "Zeitung nicht gekommen", "Umzug"])
+def test_a_question_typed_in_capitals_is_answered_as_in_lower_case(demo_deflector, question):
+    calm, shouted = demo_deflector.suggest(question, k=3), demo_deflector.suggest(question.upper(), k=3)
+    assert (shouted.decision, [a.id for a in shouted.shown_articles()]) == \
+        (calm.decision, [a.id for a in calm.shown_articles()])
