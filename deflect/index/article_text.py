@@ -1,6 +1,7 @@
 """What the engine derives from its articles' texts when it loads: the body passages by text hash (for
-snippets), the word-match (BM25) evidence over each article's words, with the articles' languages, and
-how much of an inquiry's words an article holds (``WordCover``, an evidence feature)."""
+snippets), the word-match (BM25) evidence over each article's words, with the articles' languages, how
+much of an inquiry's words an article holds (``WordCover``, an evidence feature), and the codes each
+article names (``deflect.index.codes``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from deflect.formats import Article
+from deflect.index.codes import codes
 from deflect.index.documents import BODY, article_texts, passage_of
 from deflect.index.lexical import LexicalIndex, WordCover, article_words, stems, tokens
 from deflect.language import detect_language
@@ -30,6 +32,8 @@ class _Derived:
     passages: dict[str, str]
     tokens: list[str]
     stems: frozenset[str]
+    codes: frozenset[str]        # named in its title or question variants: what the article is about
+    body_codes: frozenset[str]   # named in its body only ("see also error E-409")
 
 
 class ArticleTexts:
@@ -46,27 +50,26 @@ class ArticleTexts:
         self._cover = WordCover([derived[a].stems if a in derived else frozenset() for a in article_ids])
         self._lexical: dict[str, LexicalIndex] | None = None   # built on first use: the evidence is a setting
         self._language = np.array([articles[a].language if a in articles else "" for a in article_ids], dtype=object)
+        # per code the columns of the articles about it (title or question variants), else of those whose
+        # body names it: a body's mention is often a pointer to the article about it ("siehe Fehler E-409")
+        self._code_columns: dict[str, list[int]] = {}
+        for field in ("codes", "body_codes"):
+            found: dict[str, list[int]] = {}
+            for column, a in enumerate(article_ids):
+                for code in getattr(derived[a], field) if a in derived else ():
+                    found.setdefault(code, []).append(column)
+            for code, columns in found.items():
+                self._code_columns.setdefault(code, columns)
 
-    def lexical_scores(self, texts: list[str] | None, n: int, n_articles: int) -> np.ndarray:
-        """(n, n_articles) word-match evidence in [0, 1]: the share of an inquiry's word information an
-        article matches (``LexicalIndex.coverage_scores``), by the statistics of the article's language
-        and only where the inquiry's language allows it (see above); 0 without texts."""
-        out = np.zeros((n, n_articles), np.float32)
-        if texts is None or not self._tokens:
+    def code_matches(self, texts: list[str], n_articles: int) -> np.ndarray:
+        """(n, n_articles) 1 where the article is about a code the inquiry names (see above), else 0."""
+        out = np.zeros((len(texts), n_articles), np.float32)
+        if not self._code_columns:
             return out
-        if self._lexical is None:
-            self._lexical = {lang: LexicalIndex([self._tokens[i] for i in np.flatnonzero(self._language == lang)])
-                             for lang in self._large_languages()}
-        texts = list(texts)
-        asked = np.array([detect_language(t, default="") for t in texts], dtype=object)
-        for lang, index in self._lexical.items():
-            rows = np.flatnonzero((asked == lang) | ~np.isin(asked, list(self._lexical)))
-            if not len(rows):
-                continue
-            columns = np.flatnonzero(self._language == lang)
-            columns = columns[columns < n_articles]
-            scores = index.coverage_scores([texts[i] for i in rows])
-            out[np.ix_(rows, columns)] = scores[:, :len(columns)]
+        for i, text in enumerate(texts):
+            for code in codes(text):
+                columns = [c for c in self._code_columns.get(code, ()) if c < n_articles]
+                out[i, columns] = 1.0
         return out
 
     def word_cover(self, texts: list[str], columns: np.ndarray) -> np.ndarray:
@@ -92,4 +95,5 @@ def _derive(article: Article, cache: dict[str, _Derived]) -> _Derived:
         return cache[key]
     passages = {text_hash(t): passage_of(t) for kind, t in article_texts(article) if kind == BODY}
     words = article_words(article)
-    return _Derived(key, passages, tokens(words), frozenset(stems(words)))
+    named = codes("\n".join([article.title, *article.questions]))
+    return _Derived(key, passages, tokens(words), frozenset(stems(words)), named, codes(article.body) - named)
