@@ -325,6 +325,19 @@ def test_numbers_under_any_label():
     assert redact("Telefonnummer 0151 2345678") == "Telefonnummer [PHONE]"
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("frau schwarzkopf, meine zeitung fehlt", "frau [NAME], meine zeitung fehlt"),
+    ("hallo hier ist frau gerlinde schwarzkopf aus köln", "hallo hier ist frau [NAME] aus köln"),
+    ("herr müller hier, abo kündigen", "herr [NAME] hier, abo kündigen"),
+    ("ich bin gerlinde schwarzkopf und will das abo pausieren", "ich bin [NAME] und will das abo pausieren"),
+    ("meine frau liest die zeitung", "meine frau liest die zeitung"),
+    ("die frau vom kiosk hat keine zeitung", "die frau vom kiosk hat keine zeitung"),
+    ("frau hat angerufen", "frau hat angerufen"),
+])
+def test_names_after_a_salutation_or_an_introduction_typed_in_lower_case(text, expected):
+    assert redact(text) == expected
+
+
 def test_a_lower_case_sign_off_with_a_given_name_and_surname():
     assert redact("Zeitung fehlt schon wieder. gruß peter müller") == "Zeitung fehlt schon wieder. gruß [NAME]"
     assert redact("Danke!\nviele grüße anna") == "Danke!\nviele grüße [NAME]"

@@ -127,6 +127,13 @@ harriet imogen deborah hugo arthur alfie archie freya poppy rosie isla florence 
 hacer derya sibel nurcan aysel serkan volkan tolga oğuz burak cem kemal erkan ayten kübra merve esra ebru
 fadime hatice łukasz wojciech józef bożena grażyna stanisław swetlana oksana ljudmila walentina nadeschda
 milica jovana ivana marija luka
+gerlinde roswitha ingeborg edeltraud erna gertraud heidrun hiltrud irmtraud sieglinde brunhilde mechthild
+wilhelmine heidemarie hannelore ilona marita marga helma margot annelie elfi bärbel baerbel astrid dörte
+doerte kornelia sibylle sybille uschi ulla yvonne ramona nadja jacqueline jeanette kirsten lydia ricarda
+veronika gabriela silvia tamara henriette karoline rebekka ronja tabea
+wilfried rüdiger ruediger eberhard dietmar wolfram burkhard reiner hartwig jochen gunther gunter axel uli
+gerald gernot ekkehard friedemann winfried dietrich kuno siegmund sigmund alois anselm berthold clemens
+detlev elmar gustav hanno helge ignaz leopold lutz norman ullrich vinzenz wendelin
 """)
 
 

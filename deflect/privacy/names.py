@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from deflect.text import STOP_WORDS
+
 from . import lexicon as lx
 from .addresses import is_street_word
 from .findings import Finding
@@ -109,6 +111,33 @@ def _salutation_names(text: str) -> list[Finding]:
         while (t := _TITLE.match(text, pos)) is not None:
             pos = t.end()
         out += _pick(text, _run(text, pos, particle_start=True))
+    return out
+
+
+# Typed all in lower case, as many search-box questions are: "frau schwarzkopf", "herr müller hier". After
+# an article or a possessive "frau" and "herr" are nouns ("meine frau liest"), and a function word after
+# them ("frau hat", "herr von …") is no surname.
+_NAME_WORD_LOWER = r"[^\W\d_]{3,}(?:-[^\W\d_]{2,})?"
+_SALUTATION_LOWER = re.compile(rf"(?<![\w.-])(?:herrn?|frau)[ \t]+(?:(?:dr|prof)\.?[ \t]+)?((?:(?:von|van|zu)[ \t]+)?"
+                               rf"{_NAME_WORD_LOWER})(?:[ \t]+({_NAME_WORD_LOWER}))?(?![\w-])")
+_NOUN_BEFORE = frozenset("""meine meiner meinen meinem seine seiner seinen ihre ihrer ihren ihrem deine deiner eure
+    euer unsere unserer die der den dem des eine einer einen einem ein keine jede jeder diese dieser jene welche
+    neue neuen alte alten junge jungen nette netten""".split())
+_NOT_AFTER = frozenset("hier heute gestern morgen nochmal wieder schon gerade".split())
+
+
+def _lower_salutation_names(text: str) -> list[Finding]:
+    """Surnames (and a given name before one) after "frau" / "herr" in lower-case text (see above)."""
+    out = []
+    for m in _SALUTATION_LOWER.finditer(text):
+        before = text[:m.start()].split()
+        if before and before[-1].lower().strip(",.;:!?") in _NOUN_BEFORE:
+            continue
+        words = [g for g in (1, 2) if m.group(g) and m.group(g).islower()
+                 and m.group(g).split()[-1] not in lx.NOT_NAMES | STOP_WORDS | lx.PARTICLES | _NOT_AFTER]
+        if words and words[0] == 1:
+            last = 2 if words == [1, 2] else 1
+            out.append(Finding(m.start(1), m.end(last), "name", text[m.start(1):m.end(last)]))
     return out
 
 
@@ -327,7 +356,8 @@ def _closing_names(text: str, lines: list[tuple[int, int]]) -> list[Finding]:
 def find_names(text: str, streets: Iterable[Finding] = ()) -> list[Finding]:
     """Names by context; ``streets`` (street findings) mark address blocks."""
     lines = _lines(text)
-    found = (_salutation_names(text) + _greeting_names(text) + _signoff_names(text, lines) + _intro_names(text)
+    found = (_salutation_names(text) + _lower_salutation_names(text) + _greeting_names(text)
+             + _signoff_names(text, lines) + _intro_names(text)
              + _lexicon_names(text) + _address_block_names(text, lines, list(streets)) + _closing_names(text, lines)
              + _here_names(text))
     return sorted(set(found))
