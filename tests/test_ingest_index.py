@@ -59,6 +59,21 @@ def test_ingest_is_idempotent_and_detects_changes(faq, home):
     assert changed["articles"]["changed"] == 1 and changed["articles"]["unchanged"] == 1
 
 
+def test_the_same_export_under_another_name_changes_nothing_and_a_ticket_keeps_its_first_day(faq, home, tmp_path):
+    store = open_store(home.db_path)
+    ingest(store, [faq])
+    store.db.execute("update tickets set ingested_at = '2026-09-01T08:00:00+00:00'")   # a first ingest long ago
+    renamed = tmp_path / "export-2026-12.jsonl"
+    renamed.write_text((faq / "tickets.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    counts = ingest(store, [renamed])["tickets"]
+    assert (counts["new"], counts["changed"], counts["unchanged"]) == (0, 0, 2)
+    edited = [dict(TICKETS[1], resolution="Reset link sent again")]
+    renamed.write_text("\n".join(json.dumps(t) for t in edited) + "\n", encoding="utf-8")
+    assert ingest(store, [renamed])["tickets"]["changed"] == 1
+    days = dict(store.db.execute("select id, ingested_at from tickets").fetchall())
+    assert days == {"T1": "2026-09-01T08:00:00+00:00", "T2": "2026-09-01T08:00:00+00:00"}
+
+
 def test_tickets_an_export_marks_as_not_resolved_are_counted_not_imported(faq, home):
     (faq / "export.csv").write_text("id;subject;body;status\nT3;Rechnung;Wo ist die Rechnung?;Offen\n"
                                     "T4;Abo;Abo pausieren;pending reminder\nT5;Login;Passwort vergessen;Gelöst\n",

@@ -230,7 +230,7 @@ class Store:
             row = ticket.to_row()
             for field in ("subject", "body", "resolution"):
                 row[field] = self.redactor.redact(row[field], known=ticket.customer)
-            row["content_hash"] = hashlib.sha1(json.dumps(row, sort_keys=True).encode()).hexdigest()
+            row["content_hash"] = _ticket_hash(row)
             prepared.append((row, sorted({one_way_hash(customer_key(ref), key) for ref in ticket.customer_refs})))
             if progress is not None:
                 progress(1)
@@ -243,16 +243,19 @@ class Store:
         counts = {"new": 0, "changed": 0, "unchanged": 0}
         now, rows, customers = utcnow(), [], []
         with self.db.transaction():
-            existing = dict(self.db.execute("select id, content_hash from tickets").fetchall())
+            existing = {r[0]: r[1:] for r in
+                        self.db.execute("select id, content_hash, source, ingested_at from tickets")}
             self.db["ticket_customers"].delete_where_in("ticket_id", [row["id"] for row, hashes in prepared if hashes])
             for row, hashes in prepared:
                 customers += [{"ticket_id": row["id"], "customer": h} for h in hashes]
-                old = existing.get(row["id"])
-                if old == row["content_hash"]:
+                old_hash, old_source, first_seen = existing.get(row["id"], (None, None, None))
+                # the same export saved under another name or read from another folder changes nothing
+                if old_hash in (row["content_hash"], _ticket_hash({**row, "source": old_source})):
                     counts["unchanged"] += 1
                     continue
-                counts["changed" if old else "new"] += 1
-                rows.append({**row, "ingested_at": now})
+                counts["changed" if old_hash else "new"] += 1
+                # an undated ticket keeps the day deflect first saw it (its date in the gap report)
+                rows.append({**row, "ingested_at": first_seen or now})
             if rows:
                 self.db["tickets"].upsert_all(rows, pk="id", batch_size=1000)
             if customers:
@@ -402,3 +405,8 @@ def _store_elsewhere(path: Path) -> None:
                                 "--env-file /etc/deflect/deflect.env; to start over in this folder, delete its "
                                 "index/ first.")
 
+
+def _ticket_hash(row: dict) -> str:
+    """The content hash of a ticket row as stored (without ``content_hash`` and ``ingested_at``)."""
+    return hashlib.sha1(json.dumps({k: v for k, v in row.items() if k not in ("content_hash", "ingested_at")},
+                                   sort_keys=True).encode()).hexdigest()
