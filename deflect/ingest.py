@@ -7,7 +7,7 @@ from pathlib import Path
 
 from deflect.clock import iso, parse_time
 from deflect.errors import InputError
-from deflect.formats import Ticket, find_files, read_articles
+from deflect.formats import Ticket, find_files, read_article, read_articles
 from deflect.store import Store
 from deflect.ticket_files import read_tickets
 
@@ -59,6 +59,7 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
                          "article files (.md) were given", hint="Give the article folder as well (deflect ingest "
                          "faq/ --prune), or leave out --prune to add tickets.")
     articles = read_articles(article_files)
+    refuse_ids_of_other_files(store, articles)
     stored_ids = store.article_ids()
     known = stored_ids | {a.id for a in articles}
     gone = sorted(stored_ids - {a.id for a in articles})
@@ -121,6 +122,28 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
                                          "undated": sum(t.created_at is None for t in tickets)}
     report["weeks_moved"] = weeks
     return report
+
+
+def refuse_ids_of_other_files(store: Store, articles: list) -> None:
+    """Refuse an article whose id a stored article of another file has, while that file still gives it: the
+    later ingest would silently replace the other article. A file moved or renamed is no such clash."""
+    sources = dict(store.db.execute("select id, source from articles").fetchall())
+    for article in articles:
+        old = sources.get(article.id)
+        if not old or not article.source or old == article.source:
+            continue
+        old_path, new_path = Path(old), Path(article.source)
+        if not old_path.is_file() or (new_path.exists() and old_path.resolve() == new_path.resolve()):
+            continue
+        try:
+            still = read_article(old_path).id == article.id
+        except InputError:
+            continue
+        if still:
+            raise InputError(f"article id {article.id!r} is also the id of {old}, stored before; this file would "
+                             "replace that article", article.source, 1,
+                             hint="Give one of the two articles another 'id' in its front matter (or, to move the "
+                                  "article here, delete or rename the other file first).")
 
 
 def renamed_articles(store: Store, gone: list[str], new: list) -> dict[str, str]:

@@ -74,6 +74,21 @@ def test_the_same_export_under_another_name_changes_nothing_and_a_ticket_keeps_i
     assert days == {"T1": "2026-09-01T08:00:00+00:00", "T2": "2026-09-01T08:00:00+00:00"}
 
 
+def test_an_article_id_another_stored_file_still_gives_is_refused_a_moved_file_is_not(faq, home, tmp_path):
+    store = open_store(home.db_path)
+    ingest(store, [faq])
+    copy = tmp_path / "other" / "zustellung-kopie.md"
+    copy.parent.mkdir()
+    copy.write_text(ARTICLES["zustellung.md"].replace("title: Zeitung nicht erhalten", "title: Kopie"),
+                    encoding="utf-8")
+    with pytest.raises(InputError, match="also the id of .*zustellung.md"):
+        ingest(store, [copy])
+    assert store.get_article("zustellung").title == "Zeitung nicht erhalten"
+    (faq / "zustellung.md").unlink()              # the article moved to the other folder
+    assert ingest(store, [copy])["articles"]["changed"] == 1
+    assert store.get_article("zustellung").title == "Kopie"
+
+
 def test_tickets_an_export_marks_as_not_resolved_are_counted_not_imported(faq, home):
     (faq / "export.csv").write_text("id;subject;body;status\nT3;Rechnung;Wo ist die Rechnung?;Offen\n"
                                     "T4;Abo;Abo pausieren;pending reminder\nT5;Login;Passwort vergessen;Gelöst\n",
