@@ -61,6 +61,28 @@ class ArticleTexts:
             for code, columns in found.items():
                 self._code_columns.setdefault(code, columns)
 
+    def lexical_scores(self, texts: list[str] | None, n: int, n_articles: int) -> np.ndarray:
+        """(n, n_articles) word-match evidence in [0, 1]: the share of an inquiry's word information an
+        article matches (``LexicalIndex.coverage_scores``), by the statistics of the article's language
+        and only where the inquiry's language allows it (see above); 0 without texts."""
+        out = np.zeros((n, n_articles), np.float32)
+        if texts is None or not self._tokens:
+            return out
+        if self._lexical is None:
+            self._lexical = {lang: LexicalIndex([self._tokens[i] for i in np.flatnonzero(self._language == lang)])
+                             for lang in self._large_languages()}
+        texts = list(texts)
+        asked = np.array([detect_language(t, default="") for t in texts], dtype=object)
+        for lang, index in self._lexical.items():
+            rows = np.flatnonzero((asked == lang) | ~np.isin(asked, list(self._lexical)))
+            if not len(rows):
+                continue
+            columns = np.flatnonzero(self._language == lang)
+            columns = columns[columns < n_articles]
+            scores = index.coverage_scores([texts[i] for i in rows])
+            out[np.ix_(rows, columns)] = scores[:, :len(columns)]
+        return out
+
     def code_matches(self, texts: list[str], n_articles: int) -> np.ndarray:
         """(n, n_articles) 1 where the article is about a code the inquiry names (see above), else 0."""
         out = np.zeros((len(texts), n_articles), np.float32)
