@@ -17,6 +17,10 @@ from deflect.labels import NEIGHBOURS
 from deflect.store import Store
 from deflect.store.links import undecided_tickets
 
+# A similar ticket is shown to an agent beside the inquiry (console, API, help-desk note): an export's
+# 20 MB log pasted into one body went out whole with every lookup it came up in.
+SHOWN_CHARS = 5000
+
 Exclusions = list[int | np.ndarray | None]   # per query: a document position, an array of them, or none
 
 
@@ -73,6 +77,15 @@ class Neighbourhood:
         picked = [(str(b.ref[p]), float(s)) for p, s in zip(nbrs[0], sims[0])
                   if p >= 0 and b.kind[p] == TICKET and b.ref[p] != exclude][:limit]
         rows = self.store.get_tickets(t for t, _ in picked)
-        return [TicketHit(t, round(s, 4), rows[t]["subject"] or "", rows[t]["body"] or "",
-                          rows[t]["resolution"] or "", rows[t]["article_id"], rows[t]["language"])
+        return [TicketHit(t, round(s, 4), shortened(rows[t]["subject"]), shortened(rows[t]["body"]),
+                          shortened(rows[t]["resolution"]), rows[t]["article_id"], rows[t]["language"])
                 for t, s in picked if t in rows]
+
+
+def shortened(text: str | None, max_chars: int = SHOWN_CHARS) -> str:
+    """``text`` ("" for None) cut after ``max_chars`` at a word boundary, its line breaks kept, with "…"."""
+    text = text or ""
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    return (cut.rsplit(None, 1)[0] if " " in cut[-200:] or "\n" in cut[-200:] else cut).rstrip() + " …"

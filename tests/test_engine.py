@@ -211,3 +211,19 @@ def test_a_labelled_file_naming_a_missing_article_is_refused_with_the_near_id(de
                 "l2 -> 'rechnung-abrufn' (did you mean 'rechnung-abrufen'?)") in result.output
     after = json.loads(runner.invoke(cli, ["status", "--json", "--home", str(demo_home)]).output)["calibration"]
     assert after == before
+
+
+def test_a_similar_ticket_with_a_huge_body_is_shown_cut(demo_home):
+    from deflect.formats import Ticket
+    from deflect.neighbours import SHOWN_CHARS
+
+    d = Deflector.open(demo_home)
+    body = "Heute lag keine Zeitung im Briefkasten.\nFehlerprotokoll der App:\n" + "E-402 Zahlung abgelehnt " * 2000
+    d.add_tickets([Ticket(id="BIG-1", subject="Zeitung fehlt", body=body, resolution="Nachgeliefert.",
+                          language="de", article_id="zustellung-zeitung-fehlt")])
+    asked = "Zeitung fehlt. " + body[:300]   # what an agent's lookup of a ticket like it sends
+    hits = {t.id: t for t in d.suggest(asked, with_tickets=10).tickets}
+    assert "BIG-1" in hits
+    assert len(hits["BIG-1"].body) <= SHOWN_CHARS + 2 and hits["BIG-1"].body.endswith(" …")
+    assert hits["BIG-1"].body.startswith("Heute lag keine Zeitung im Briefkasten.\nFehlerprotokoll")
+    d.close()
