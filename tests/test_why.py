@@ -493,3 +493,11 @@ def test_an_agents_own_lookups_cost_no_customer():
                 for i in range(5)]
     members += [Item("ticket:HD-1", "ticket", "HD-1", "app crash", "en", "email", at)]
     assert cost(members, now).customers == 1   # the ticket's customer, however often agents looked it up
+
+
+def test_missing_words_leave_out_what_redaction_put_in():
+    from deflect.gaps.why import ArticleFacts, missing_words
+
+    facts = ArticleFacts("Fehlermeldung E-402", "de", None, {"fehle", "zahlu"})
+    words, share = missing_words("Zahlung abgelehnt, IBAN [IBAN], Tel. [PHONE], Gruß [NAME]", facts)
+    assert words == ["abgelehnt"] and share == 0.5

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from deflect.clock import parse_time
 from deflect.gaps.model import NotFound, Why
 from deflect.language import detect_language
+from deflect.privacy import PLACEHOLDERS
 from deflect.text import STOP_WORDS
 
 REASONS = ("wording", "language", "sibling", "doubt", "new")
@@ -54,8 +55,15 @@ def article_facts(articles) -> dict[str, ArticleFacts]:
             for a in articles}
 
 
+# What redaction left in a text: its placeholders ("[PHONE]") and the label just before one ("Tel. [PHONE]",
+# "IBAN: [IBAN]"), which are no words of the customer's question.
+_REDACTED = re.compile(r"(?:[^\W\d_][\w-]*[.:]?[ \t]*)?\[(?:" + "|".join(
+    re.escape(p.strip("[]")) for p in PLACEHOLDERS.values()) + r")\]")
+
+
 def missing_words(text: str, facts: ArticleFacts) -> tuple[list[str], float]:
     """The customer's content words that the article lacks, and their share of all its content words."""
+    text = _REDACTED.sub(" ", text)
     words = [w for w in _WORD.findall(text) if w.lower() not in STOP_WORDS and w.lower() not in _EXTRA_STOP]
     if not words:
         return [], 0.0
