@@ -31,6 +31,10 @@ def test_german_question_right_article_and_helpful_feedback_is_stored(server, pa
     sync_api.expect(first.locator(".deflect-title")).to_have_text(GERMAN_TITLE)
     sync_api.expect(first.locator(".deflect-snippet mark").first).to_be_visible()
     sync_api.expect(page.locator(".deflect-search .deflect-question")).to_have_text("Hat das geholfen?")
+    # beside a confident answer the way to a human stays open too
+    way = page.locator(".deflect-search .deflect-orask")
+    sync_api.expect(way).to_contain_text("Noch Fragen? Unser Team hilft Ihnen gern:")
+    sync_api.expect(way.get_by_role("link", name="Zum Kontaktformular")).to_be_visible()
     with page.expect_response("**/api/v1/feedback") as response:
         page.get_by_role("button", name="Ja", exact=False).first.click()
     assert response.value.status == 201

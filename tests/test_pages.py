@@ -68,6 +68,11 @@ def test_help_center_page_in_english(client):
     assert '<html lang="en">' in browser.get_data(as_text=True) and "Accept-Language" in browser.headers["Vary"]
     asked = client.get("/?lang=de", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
     assert '<html lang="de">' in asked
+    # ... and German stays chosen on the pages its links, search box and contact button lead to
+    assert 'href="/?lang=de"' in asked and '<input type="hidden" name="lang" value="de">' in asked
+    results = client.get("/search?q=Zeitung+kam+heute+nicht&lang=de", headers={"Accept-Language": "en-US"})
+    page = results.get_data(as_text=True)
+    assert '<html lang="de">' in page and "lang=de&amp;subject=" in page
     for header, lang in (("en-GB,de;q=0.5", "en"), ("fr-FR", "de"), ("fr-FR,en;q=0.8,de;q=0.5", "en")):
         assert f'<html lang="{lang}">' in client.get("/", headers={"Accept-Language": header}).get_data(as_text=True)
 
@@ -79,7 +84,7 @@ def test_article_page_renders_markdown(client):
     assert "<strong>sofort</strong>" in html
     assert "<table>" in html and "<td>Telefon</td>" in html
     assert "Zeitung kam nicht" in html          # the questions the article answers
-    assert 'href="/#kontakt"' in html
+    assert 'href="/?lang=de#kontakt"' in html
 
 
 def test_article_page_is_xss_safe(client):
@@ -222,7 +227,7 @@ def test_a_teams_own_name_and_contact_page_replace_the_demo_publishers(tmp_path)
     store.close()
     demo = create_app({"DEFLECT_HOME": str(tmp_path), "TESTING": True, "DEFLECTOR": None}).test_client()
     page = demo.get("/articles/abo-uebersicht").get_data(as_text=True)
-    assert "Rheinblick" in page and 'href="/#kontakt"' in page        # the demo, as it was
+    assert "Rheinblick" in page and 'href="/?lang=de#kontakt"' in page        # the demo, as it was
     team = create_app({"DEFLECT_HOME": str(tmp_path), "TESTING": True, "DEFLECTOR": None,
                        "SITE_NAME": "Stadtwerke Rheinstadt", "CONTACT_URL": "https://www.stadtwerke.example/kontakt",
                        "CONTACT_TEXT": "Wir antworten werktags innerhalb eines Tages."}).test_client()
@@ -232,3 +237,8 @@ def test_a_teams_own_name_and_contact_page_replace_the_demo_publishers(tmp_path)
         assert "Rheinblick" not in page and "0800" not in page and "Hafenstraße" not in page, path
         assert 'href="https://www.stadtwerke.example/kontakt"' in page, path
     assert "Wir antworten werktags innerhalb eines Tages." in team.get("/search?q=ab").get_data(as_text=True)
+
+
+def test_the_results_page_counts_a_question_as_the_widget_does(client):
+    page = client.get("/search?q=a+b&lang=en").get_data(as_text=True)
+    assert "Please type your question (at least 3 characters)." in page

@@ -27,7 +27,7 @@ from .api.common import K_ARTICLES, articles_json, deflector, log_inquiry
 from .console_text import asked_lang, browser_lang, console_lang, console_texts
 from .errors import ERROR_PAGE
 from .learning import held_out
-from .limits import cross_site, over_limit, without_controls
+from .limits import cross_site, over_limit, visible_chars, without_controls
 from .state import get_redactor, get_store
 
 bp = Blueprint("pages", __name__, static_folder="static", static_url_path="/static",
@@ -185,7 +185,7 @@ def contact_link(lang: str, subject: str | None = None) -> str:
     own = current_app.config.get("CONTACT_URL")
     if own:
         return own
-    return url_for("pages.index", lang=None if lang == "de" else lang, subject=subject or None) + "#kontakt"
+    return url_for("pages.index", lang=lang, subject=subject or None) + "#kontakt"
 
 
 @bp.app_context_processor
@@ -317,7 +317,7 @@ def search():
     logged = not cross_site(embedded_only=True)
     found: dict = {"decision": None, "articles": []}
     status = 200
-    if len(query) >= 3:
+    if visible_chars(query) >= 3:   # as the widget and its API count
         if over_limit("suggest"):   # the widget's limit: the page runs the model and logs an inquiry too
             found, status = {"decision": "busy", "articles": []}, 429   # not an outage: later it works
         elif held_out(session):     # the experiment's control group sees no suggestions here either
@@ -371,7 +371,7 @@ def contact():
     lang = request.form.get("lang") if request.method == "POST" else page_lang()
     lang = lang if lang in LANGS else "de"
     if request.method == "GET":
-        return redirect(url_for("pages.index", lang=lang if lang != "de" else None) + "#kontakt")
+        return redirect(url_for("pages.index", lang=lang) + "#kontakt")
     subject = without_controls(request.form.get("subject") or "").strip()[:200]
     # a flood of posts, or a form on a foreign page, thanks each sender but records no contacts (they
     # count in the holdout experiment)

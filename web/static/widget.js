@@ -49,6 +49,7 @@
       noAnswer: "Dazu haben wir leider keinen passenden Artikel. Unser Team hilft Ihnen gern:",
       mightHelp: "Vielleicht hilft einer dieser Artikel",
       orAsk: "Nicht dabei? Unser Team hilft Ihnen gern:",
+      still: "Noch Fragen? Unser Team hilft Ihnen gern:",
       contact: "Zum Kontaktformular",
       error: "Die Suche ist gerade nicht erreichbar. Unser Team hilft Ihnen gern:",
       busy: "Gerade kommen sehr viele Suchen von hier. Einen Moment – oder unser Team hilft Ihnen gern:",
@@ -67,6 +68,7 @@
       noAnswer: "Sorry, we don't have an article about that. Our team is happy to help:",
       mightHelp: "These articles might help",
       orAsk: "Not there? Our team is happy to help:",
+      still: "Still have a question? Our team is happy to help:",
       contact: "Go to the contact form",
       error: "Search is unavailable right now. Our team is happy to help:",
       busy: "Many searches are coming from here right now. One moment – or our team is happy to help:",
@@ -168,7 +170,7 @@
   function searchPage(text) {
     var url = new URL(cfg.search, location.href);
     url.searchParams.set("q", text);
-    if (cfg.lang !== "de") url.searchParams.set("lang", cfg.lang);
+    url.searchParams.set("lang", cfg.lang);   // German too: a page without it follows the browser's language
     url.searchParams.set("session", sessionId());   // one customer: the holdout arm and the history follow
     return url.href;
   }
@@ -515,10 +517,11 @@
     return true;
   };
 
-  /** Confident: the article (two when nearly tied) and "did this help?". */
+  /** Confident: the article (two when nearly tied), "did this help?" and, quietly, the way to a human. */
   Results.prototype.showAnswer = function (articles) {
     this.renderList(articles);
     this.renderFeedback();
+    this.wayToHuman(T.still);
   };
 
   /** Not sure: "these articles might help", "did this help?" about the one opened or highlighted, and the
@@ -530,11 +533,16 @@
     }
     this.renderList(articles);
     this.renderFeedback();
+    this.wayToHuman(T.orAsk);
+  };
+
+  /** ``text`` and the link to the contact form or page below the articles listed. */
+  Results.prototype.wayToHuman = function (text) {
     if (!this.options.listbox) return;   // in the contact form the way to a human is the form itself
     var link = contactLink(this.options.query);
     if (!link) return;                   // a page without a contact form or page: no "Not there? ...:"
     this.message.className = "deflect-message deflect-orask";
-    this.message.appendChild(el("span", null, T.orAsk));
+    this.message.appendChild(el("span", null, text));
     this.message.appendChild(document.createTextNode(" "));
     this.message.appendChild(link);
   };
