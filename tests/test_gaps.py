@@ -160,6 +160,26 @@ def test_estimator_separates_gaps_from_covered_regions():
     assert all(est.labels_[57:] == -1)         # too few to be a topic
 
 
+def test_a_cluster_of_customers_the_articles_shown_did_not_help_is_a_gap_inside_a_covered_region():
+    rng = np.random.default_rng(0)
+    centres = np.eye(8, dtype=np.float32)
+
+    def blob(c, n):
+        v = centres[c] + rng.normal(0, 0.15, (n, 8)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    # the unanswered questions 20-29 sit among an article's linked tickets; 20-27 said "did not help"
+    X = np.vstack([blob(0, 20), blob(0, 10)])
+    linked = np.r_[np.ones(20, bool), np.zeros(10, bool)]
+    article = np.array(["a0"] * 20 + [None] * 10, dtype=object)
+    plain = GapReport(min_size=5, distance_threshold=0.4).fit(X, ~linked, linked, article, hard=linked)
+    assert not plain.is_gap_.any()
+    away = np.r_[np.zeros(20, bool), np.ones(8, bool), np.zeros(2, bool)]
+    told = GapReport(min_size=5, distance_threshold=0.4).fit(X, ~linked, linked, article, hard=linked, away=away)
+    gaps = [set(np.flatnonzero(told.labels_ == k)) for k in np.flatnonzero(told.is_gap_)]
+    assert len(gaps) == 1 and set(range(20, 28)) <= gaps[0] <= set(range(20, 30))
+
+
 def test_estimator_auto_threshold_follows_the_topic_spread():
     rng = np.random.default_rng(1)
     X = rng.normal(0, 1, (40, 16)).astype(np.float32)

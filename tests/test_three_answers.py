@@ -22,7 +22,8 @@ from deflect.decision.floor import (
     relevance,
     shown_count,
 )
-from deflect.gaps.found import by_feedback, found_articles
+from deflect.gaps.found import by_feedback, found_articles, turned_away
+from deflect.gaps.items import Judgements
 from deflect.settings import load
 from deflect.store import Store
 
@@ -306,3 +307,9 @@ def test_a_suggest_session_counts_as_found_only_when_its_customer_took_an_articl
     decision = np.array(["suggest"], dtype=object)
     by_feedback(decision, np.array(["umzug"], dtype=object), np.zeros(1, bool), ["voted"], found, set())
     assert decision[0] == "no_answer"
+    # whom what was shown did not help is gap material however near the engine came to an answer; one
+    # who just looked is a near miss
+    assert turned_away(store) == {"gave-up", "rejected"}
+    judged = Judgements(np.array(["no_answer"] * 3, dtype=object), np.array([0.7, 0.7, 0.3]),
+                        np.array(["umzug"] * 3, dtype=object), np.zeros(3, bool), np.array([True, False, False]))
+    assert list(judged.unanswered()) == [True, False, True]

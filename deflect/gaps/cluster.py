@@ -27,6 +27,7 @@ CALIBRATION_ROWS = 8000     # covered rows the merge pass learns on (all of them
                             # first pass splits covered questions as it splits gaps only on their full
                             # density; the cap bounds the quadratic clustering)
 MERGE_ROUNDS = 10           # rounds of the merge steps at most (a round that merges nothing ends them)
+TURNED_AWAY = 0.5           # a cluster at least this much of customers the articles shown did not help is a gap
 HYSTERESIS = 1.5            # an existing topic is dropped only when its evidence exceeds the limits this much
 
 
@@ -67,14 +68,18 @@ class GapReport:
             hard: np.ndarray | None = None, labels: np.ndarray | None = None,
             centroids: np.ndarray | None = None, known: dict[int, tuple] | None = None,
             new: np.ndarray | None = None, fixed: np.ndarray | None = None,
-            texts: list[str] | None = None, examples: np.ndarray | None = None) -> GapReport:
+            texts: list[str] | None = None, examples: np.ndarray | None = None,
+            away: np.ndarray | None = None) -> GapReport:
         """``known[k]``: evidence of old topic k that is still valid (not tested again); ``new``: the
         rows not seen by earlier runs (only they may join old topics; default all); ``fixed``: old
         topics that never merge with another (closed ones); ``texts``: the text of each row (the merge
         pass compares clusters by their words too); ``examples``: hard rows that are labelled questions
-        (evidence like linked tickets; the clustering scale and the merge pass do not learn from them)."""
+        (evidence like linked tickets; the clustering scale and the merge pass do not learn from them);
+        ``away``: rows whose customers said the articles shown did not help (a cluster mostly of them is
+        a gap whatever covered material lies around it: they were shown it)."""
         X = np.ascontiguousarray(X, dtype=np.float32)
         n, dim = X.shape
+        self._away = np.zeros(n, bool) if away is None else np.asarray(away, bool)
         candidate = np.asarray(candidate, bool)
         covered = np.asarray(covered, bool)
         hard = covered.copy() if hard is None else np.asarray(hard, bool)
@@ -128,8 +133,8 @@ class GapReport:
         self.hard_share_ = np.array([e[1] for e in evidence], float).reshape(k)
         self.evidence_article_ = np.array([e[2] for e in evidence] + [None], dtype=object)[:k]
         self.is_gap_ = (self.sizes_ >= self.min_size) & np.array(
-            [self._passes(e[0], e[1], slack=HYSTERESIS if c < len(old) else 1.0) for c, e in enumerate(evidence)],
-            bool).reshape(k)
+            [self._passes(e[0], e[1], slack=HYSTERESIS if c < len(old) else 1.0) or self._turned_away(lab == c)
+             for c, e in enumerate(evidence)], bool).reshape(k)
         self.merged_: dict[int, int] = {}
         if self.merge:
             self._merge(X, hood, hard, article, len(old), fixed, texts, learn)
@@ -239,6 +244,12 @@ class GapReport:
         if np.isnan(share) or np.isnan(hard_share):
             return False
         return share <= self.max_evidence_share * slack and hard_share <= self.max_hard_share * slack
+
+    def _turned_away(self, members: np.ndarray) -> bool:
+        """Whether most of ``members`` (indexes or a mask) are customers the articles shown did not help."""
+        away = getattr(self, "_away", None)
+        picked = away[members] if away is not None and len(away) else np.zeros(0, bool)
+        return bool(len(picked)) and float(picked.mean()) >= TURNED_AWAY
 
     def _threshold(self, X: np.ndarray, hard: np.ndarray, article: np.ndarray) -> float:
         """The clustering threshold: given, or ``auto_factor`` times the typical spread of a covered
@@ -368,7 +379,7 @@ class GapReport:
             members = leaves(v)
             parts = [c for c in (children[v - n] if v >= n else []) if count(c) >= self.min_size]
             evidence = hood.evidence(members)
-            if self._passes(evidence[0], evidence[1]):
+            if self._passes(evidence[0], evidence[1]) or self._turned_away(members):
                 kept.append((np.sort(members), evidence))
                 continue
             failed.append(members)

@@ -54,6 +54,15 @@ def found_articles(store) -> dict[str, str]:
     return out
 
 
+def turned_away(store) -> set[str]:
+    """Ids of the inquiries whose session said an article shown did not help or contacted support anyway:
+    what was shown did not answer them, however near the engine's confidence came to an answer."""
+    return {r[0] for r in store.db.execute(f"""
+        select i.id from inquiries i where {SESSION} in (
+            select {SESSION} from feedback f join inquiries i on i.id = f.inquiry_id
+            where f.event in ('not_helpful', 'contacted_support'))""")}
+
+
 def _typed_on_the_way(a: str, b: str) -> bool:
     """Two stages of one search-as-you-type question: one text begins with the other."""
     return bool(a and b) and (a.startswith(b) or b.startswith(a))

@@ -12,7 +12,7 @@ import numpy as np
 
 from deflect.clock import parse_time
 from deflect.engine import Engine
-from deflect.gaps.found import by_feedback, found_articles
+from deflect.gaps.found import by_feedback, found_articles, turned_away
 from deflect.language import detect_language
 from deflect.text import folded, text_hash
 
@@ -51,10 +51,14 @@ class Judgements:
     confidence: np.ndarray
     article: np.ndarray
     changed: np.ndarray
+    turned_away: np.ndarray | None = None   # the customer said what was shown did not help (or contacted us)
 
     def unanswered(self) -> np.ndarray:
-        """The gap material: not answered, and not a near miss."""
-        return np.array([d == "no_answer" for d in self.decision], bool) & (self.confidence < NEAR_MISS)
+        """The gap material: not answered, and not a near miss -- unless its customer was turned away."""
+        near = self.confidence >= NEAR_MISS
+        if self.turned_away is not None:
+            near &= ~self.turned_away
+        return np.array([d == "no_answer" for d in self.decision], bool) & ~near
 
     def is_(self, *decisions: str) -> np.ndarray:
         return np.array([d in decisions for d in self.decision], bool).reshape(len(self.decision))
@@ -335,7 +339,9 @@ def judgements(deflector: Engine, items: list[Item], V: np.ndarray, cached: dict
     unlinked = decision != "linked"
     by_feedback(decision, article, changed, [it.id if it.source == "inquiry" and unlinked[i] else None
                                              for i, it in enumerate(items)], found_articles(deflector.store), articles)
-    return Judgements(decision, confidence, article, changed)
+    away = turned_away(deflector.store)
+    return Judgements(decision, confidence, article, changed,
+                      np.array([it.source == "inquiry" and it.id in away for it in items], bool).reshape(n))
 
 
 def _judged_since(deflector: Engine) -> datetime | None:

@@ -177,7 +177,8 @@ def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs, labe
     closed = np.array([bool(t) and topics.get(t, {}).get("status") in ("covered", "dismissed")
                        for t in previous.topic_of], bool).reshape(n)
     # candidates an earlier run found inside a covered region stay there while nothing changed
-    settled = np.array([t == REGION and not (judged.changed[i] or corpus.fresh[i])
+    away = judged.turned_away if judged.turned_away is not None else np.zeros(n, bool)
+    settled = np.array([t == REGION and not (judged.changed[i] or corpus.fresh[i] or away[i])
                         for i, t in enumerate(previous.topic_of)], bool).reshape(n)
     cand = (judged.unanswered() & ~settled) | closed
     dim = Vg.shape[1] if n else (Ag.shape[1] if len(Ag) else 1)
@@ -205,7 +206,7 @@ def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs, labe
             known={k: v[:3] for k, v in known.items()},
             new=np.r_[corpus.fresh | judged.changed, np.zeros(pad, bool)], fixed=fixed,
             texts=[it.text for it in corpus.items] + [docs.titles.get(a, "") for a in docs.ids] + labelled.texts,
-            examples=examples)
+            examples=examples, away=np.r_[away, np.zeros(pad, bool)])
     return settled, known
 
 
