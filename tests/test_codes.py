@@ -3,6 +3,7 @@ first, even where a sibling code's article has the question variants and the tic
 from __future__ import annotations
 
 import pytest
+from home_support import indexed_home
 
 from deflect.deflector import Deflector
 from deflect.formats import Article, Ticket
@@ -20,11 +21,6 @@ def test_codes_are_letters_and_digits_written_together_or_with_a_hyphen():
 def _error_code_help_desk(tmp_path) -> Deflector:
     """A mobile provider's error-code articles: E-402 has question variants and twelve linked tickets, its
     body points to E-409; E-409 is a title and a body, no ticket yet."""
-    from deflect.embedder import load_embedder
-    from deflect.home import Home
-    from deflect.index import build as indexer
-    from deflect.store import open_store
-
     articles = [
         Article(id="fehler-e402", title="Fehlermeldung E-402: Zahlung abgelehnt", language="de",
                 questions=["Was bedeutet E-402?", "Zahlung abgelehnt E-402"],
@@ -45,13 +41,7 @@ def _error_code_help_desk(tmp_path) -> Deflector:
                       language="de") for i, t in enumerate(texts)]
     tickets += [Ticket(id="t-tarif", subject="Tarif", body="Wie wechsle ich in den größeren Tarif?",
                        resolution="Erklärt.", article_id="tarif-wechseln", language="de")]
-    home = Home(tmp_path / "home").ensure()
-    store = open_store(home.db_path)
-    store.upsert_articles(articles)
-    store.upsert_tickets(tickets)
-    indexer.build(store, load_embedder(), home.index_dir)
-    store.close()
-    return Deflector.open(home)
+    return Deflector.open(indexed_home(tmp_path / "home", articles, tickets))
 
 
 def test_the_article_about_the_code_named_comes_first_and_is_shown(tmp_path):

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from home_support import indexed_home
 
 from deflect.cli import cli
 from deflect.deflector import Deflector
@@ -84,11 +85,7 @@ def test_similar_tickets_come_with_resolutions(demo_deflector):
 def _small_help_desk(tmp_path):
     """Three articles of an alarm-clock assistant's help desk: agents linked ten tickets to "set an
     alarm" and six to the weather, none yet to "show my alarms" (a new article)."""
-    from deflect.embedder import load_embedder
     from deflect.formats import Ticket
-    from deflect.home import Home
-    from deflect.index import build as indexer
-    from deflect.store import open_store
 
     articles = [
         Article(id="wecker-stellen", title="Wecker stellen", language="de",
@@ -115,13 +112,7 @@ def _small_help_desk(tmp_path):
     }
     tickets = [Ticket(id=f"t{i}", subject=text, body=text, resolution="Erledigt.", article_id=article, language="de")
                for i, (article, text) in enumerate((a, t) for a, texts in linked.items() for t in texts)]
-    home = Home(tmp_path / "home").ensure()
-    store = open_store(home.db_path)
-    store.upsert_articles(articles)
-    store.upsert_tickets(tickets)
-    indexer.build(store, load_embedder(), home.index_dir)
-    store.close()
-    return Deflector.open(home)
+    return Deflector.open(indexed_home(tmp_path / "home", articles, tickets))
 
 
 def test_article_without_ticket_history_is_not_outvoted_by_a_sibling_with_one(tmp_path):

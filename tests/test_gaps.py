@@ -139,13 +139,17 @@ def by_content(report: dict) -> dict[str, dict]:
 
 
 # -- the estimator ---------------------------------------------------------------------------------
+def _blob(rng: np.random.Generator, c: int, n: int) -> np.ndarray:
+    """``n`` unit vectors around the ``c``-th axis of an 8-dimensional space."""
+    v = np.eye(8, dtype=np.float32)[c] + rng.normal(0, 0.15, (n, 8)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
 def test_estimator_separates_gaps_from_covered_regions():
     rng = np.random.default_rng(0)
-    centres = np.eye(8, dtype=np.float32)
 
     def blob(c, n):
-        v = centres[c] + rng.normal(0, 0.15, (n, 8)).astype(np.float32)
-        return v / np.linalg.norm(v, axis=1, keepdims=True)
+        return _blob(rng, c, n)
 
     # topic 0: covered (linked rows + unanswered rows); topics 1 and 2: uncovered
     X = np.vstack([blob(0, 20), blob(0, 10), blob(1, 15), blob(2, 12), blob(3, 2)])
@@ -162,14 +166,8 @@ def test_estimator_separates_gaps_from_covered_regions():
 
 def test_a_cluster_of_customers_the_articles_shown_did_not_help_is_a_gap_inside_a_covered_region():
     rng = np.random.default_rng(0)
-    centres = np.eye(8, dtype=np.float32)
-
-    def blob(c, n):
-        v = centres[c] + rng.normal(0, 0.15, (n, 8)).astype(np.float32)
-        return v / np.linalg.norm(v, axis=1, keepdims=True)
-
     # the unanswered questions 20-29 sit among an article's linked tickets; 20-27 said "did not help"
-    X = np.vstack([blob(0, 20), blob(0, 10)])
+    X = np.vstack([_blob(rng, 0, 20), _blob(rng, 0, 10)])
     linked = np.r_[np.ones(20, bool), np.zeros(10, bool)]
     article = np.array(["a0"] * 20 + [None] * 10, dtype=object)
     plain = GapReport(min_size=5, distance_threshold=0.4).fit(X, ~linked, linked, article, hard=linked)
