@@ -285,10 +285,10 @@ def test_zammad_kb_links_count_as_linked_evidence_in_ticket_calibration(tmp_path
         assert "tickets 22 new" in result.output
     result = runner.invoke(cli, ["index", "--model", FakeEmbedder.name, "--quiet", "--home", home])
     assert result.exit_code == 0, result.output
-    assert "(2 articles, 22 tickets, 12 linked)" in result.output
+    assert "(2 articles, 22 tickets, 12 with an article, linked or inferred)" in result.output
     result = runner.invoke(cli, ["calibrate", "--home", home])
     assert result.exit_code == 0, result.output
-    assert "tickets judged as new inquiries (12 linked," in result.output
+    assert "tickets judged as new inquiries (12 with an article, linked or inferred," in result.output
     status = runner.invoke(cli, ["status", "--home", home])
     assert "22 tickets (12 linked)" in status.output and "calibration: from tickets" in status.output
     report = json.loads(runner.invoke(cli, ["status", "--json", "--home", home]).output)["calibration"]["report"]

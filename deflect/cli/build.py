@@ -84,7 +84,8 @@ def index(model, labelled, candidates, full, rebuild, kind, device, threads, qui
     c = manifest["counts"]
     how = {"full": "built", "update": "updated", "unchanged": "unchanged:"}.get(manifest["mode"], "built")
     click.echo(f"{how} {c['documents']} documents ({c['articles']} articles, {c['tickets']} tickets, "
-               f"{c['linked_tickets']} linked) with {manifest['model']} in {home.index_dir} "
+               f"{c['linked_tickets']} with an article, linked or inferred) with {manifest['model']} in "
+               f"{home.index_dir} "
                f"[{manifest['index']['kind']}], {manifest['embedded']} embedded"
                + (f", {manifest['added']} added, {manifest['removed']} removed" if manifest["mode"] == "update"
                   else "") + f", {manifest['seconds']} s")

@@ -15,8 +15,9 @@ def describe_calibration(cal: dict | None, when: bool = True) -> str:
                 f"{report.get('hidden', 0)} asked as if their article did not exist)")
     elif source == "tickets":
         what = (f"from tickets: {report.get('samples', cal.get('n_samples'))} resolved tickets judged as new "
-                f"inquiries ({report.get('covered', '?')} linked, {report.get('uncovered', '?')} unlinked far from "
-                f"any article, {report.get('unseen', '?')} asked as if their article did not exist)")
+                f"inquiries ({report.get('covered', '?')} with an article, linked or inferred, "
+                f"{report.get('uncovered', '?')} unlinked far from any article, {report.get('unseen', '?')} asked as "
+                "if their article did not exist)")
     elif source == "labelled":
         what = f"{cal.get('n_samples')} labelled inquiries" + (f" from file {report['file']}" if report.get("file")
                                                                 else "") + f" ({report.get('covered', '?')} covered)"
