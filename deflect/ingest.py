@@ -74,8 +74,10 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
     tickets = []
     seen: dict[str, str] = {}
     unread: dict[str, list[str]] = {}
+    empty = []
     for path in ticket_files:
         columns: set[str] = set()
+        before = len(tickets)
         for ticket in read_tickets(path, known, columns):
             if ticket.id in seen:
                 raise InputError(f"duplicate ticket id {ticket.id!r} (also in {seen[ticket.id]})",
@@ -84,6 +86,8 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
             tickets.append(ticket)
         if columns:
             unread[str(path)] = sorted(columns)
+        if len(tickets) == before:
+            empty.append(str(path))
     for ticket in tickets:
         ticket.article_id = renamed.get(ticket.article_id, ticket.article_id)
     open_tickets = [t for t in tickets if not t.resolved]
@@ -118,6 +122,7 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
     report["not_given"] = gone if article_files and not prune and any(Path(p).is_dir() for p in paths) else []
     report["unread_columns"] = unread
     report["unread_files"] = [str(p) for p in unread_files(paths)]
+    report["empty_ticket_files"] = empty
     report["tickets"] = ticket_counts | {"not_resolved": len(open_tickets),
                                          "undated": sum(t.created_at is None for t in tickets)}
     report["weeks_moved"] = weeks

@@ -186,6 +186,17 @@ def test_bad_input_stores_nothing(faq, home):
     assert store.counts()["articles"] == 0 and store.counts()["tickets"] == 0
 
 
+def test_an_empty_ticket_export_is_named(faq, home, tmp_path):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "export.csv").write_text("id,subject,body,resolution\n", encoding="utf-8")
+    (exports / "blank.jsonl").write_text("\n\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["ingest", "--home", str(home.path), str(faq), str(exports)])
+    assert result.exit_code == 0, result.output
+    assert "export.csv holds no tickets" in result.output and "blank.jsonl holds no tickets" in result.output
+    assert "tickets.jsonl holds no tickets" not in result.output
+
+
 def test_cli_reports_file_and_line(faq, home):
     (faq / "zz-bad.jsonl").write_text('{"id": "T9", "subject": "x"}\nnot json\n')
     result = CliRunner().invoke(cli, ["ingest", str(faq), "--home", str(home.path)])

@@ -86,6 +86,8 @@ def ingest(paths, prune, yes, dates_to_now, quiet, home):
         click.echo(f"note: {note}")
     for path in report["unread_files"]:
         click.echo(f"note: {path} was not read: articles are .md, ticket exports .jsonl or .csv")
+    for path in report.get("empty_ticket_files", []):
+        click.echo(f"note: {path} holds no tickets (an empty file, or a header only): was the export cut short?")
     if t["undated"]:
         click.echo(f"note: {t['undated']} ticket(s) without created_at count as asked on the day they are first "
                    "ingested (the report's trends, costs and incidents); export the creation time if the help "
