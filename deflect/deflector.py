@@ -337,7 +337,8 @@ class Deflector(LiveIndexUpdates):
                 mix[idx, top], mix[idx, top] - second, knn[idx, top], knn_none, clf_art[idx, top],
                 clf_none, art_sim[idx, top], np.where(valid[:, 0], sims[:, 0], 0.0), cover,
             ]).astype(np.float32)
-        coded = named[np.arange(n), np.argmax(ranking, axis=1)] > 0 if named is not None and n_art else None
+        coded = named[np.arange(n), np.argmax(ranking, axis=1)] > 0 \
+            if named is not None and n_art and hidden is None else None
         return Scores(ranking, features, nbrs, sims, coded)
 
     def _article_model_bonus(self, vectors: np.ndarray, n_articles: int, hidden: int | None) -> np.ndarray:

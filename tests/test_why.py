@@ -501,3 +501,4 @@ def test_missing_words_leave_out_what_redaction_put_in():
     facts = ArticleFacts("Fehlermeldung E-402", "de", None, {"fehle", "zahlu"})
     words, share = missing_words("Zahlung abgelehnt, IBAN [IBAN], Tel. [PHONE], Gruß [NAME]", facts)
     assert words == ["abgelehnt"] and share == 0.5
+    assert missing_words("Abo kündigen [CUSTOMER-ID]", facts)[0] == ["Abo", "kündigen"]   # no label: kept

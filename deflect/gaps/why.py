@@ -27,7 +27,8 @@ MISSING_SHARE = 0.5         # at least this share of the customer's words missin
 _WORD = re.compile(r"(?u)[^\W\d_][\w-]{2,}")
 _EXTRA_STOP = frozenset("""ich mich mir mein meine meinen meiner bitte gerne kann können möchte moechte will
 wie was wo wann warum wieso gibt habe haben hat bin ist sind noch schon auch nicht kein keine immer
-the and you your can could would how what where when why have has does with from this that for not""".split())
+the and you your can could would how what where when why have has does with from this that for not
+gruß grüße gruss gruesse viele liebe freundlichen regards thanks""".split())
 
 
 @dataclass
@@ -55,9 +56,11 @@ def article_facts(articles) -> dict[str, ArticleFacts]:
             for a in articles}
 
 
-# What redaction left in a text: its placeholders ("[PHONE]") and the label just before one ("Tel. [PHONE]",
-# "IBAN: [IBAN]"), which are no words of the customer's question.
-_REDACTED = re.compile(r"(?:[^\W\d_][\w-]*[.:]?[ \t]*)?\[(?:" + "|".join(
+# What redaction left in a text: its placeholders ("[PHONE]") and a label just before one ("Tel. [PHONE]",
+# "IBAN: [IBAN]": a word ending in "." or ":", or one of _LABELS), which are no words of the customer's
+# question ("Abo kündigen [CUSTOMER-ID]" keeps "kündigen").
+_LABELS = r"iban|tel|telefon|phone|fax|handy|mobil|e-?mail|mail|kundennummer|kd-?nr|nr|no|name"
+_REDACTED = re.compile(r"(?i:(?:(?:\b[^\W\d_][\w-]*[.:]|\b(?:" + _LABELS + r")\b)[ \t]*)?)\[(?:" + "|".join(
     re.escape(p.strip("[]")) for p in PLACEHOLDERS.values()) + r")\]")
 
 

@@ -1,6 +1,7 @@
 """What a detector reports (``Finding``), the placeholders, and how overlapping findings are resolved."""
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -112,10 +113,15 @@ def resolve(findings: Iterable[Finding], text: str) -> list[Finding]:
     """
     items = _merge_same_kind(list(findings), text)
     items.sort(key=lambda f: (-PRIORITY[f.kind], -(f.end - f.start), f.start, f.kind))
-    taken: list[Finding] = []
+    taken: list[Finding] = []   # disjoint, in text order: only those around a finding can overlap it
+    starts: list[int] = []
     for f in items:
-        taken.extend(_pieces(f, taken, text))
-    return sorted(taken)
+        lo = max(bisect.bisect_right(starts, f.start) - 1, 0)
+        for piece in _pieces(f, taken[lo:bisect.bisect_left(starts, f.end)], text):
+            at = bisect.bisect_left(starts, piece.start)
+            taken.insert(at, piece)
+            starts.insert(at, piece.start)
+    return taken
 
 
 def apply(text: str, findings: Iterable[Finding]) -> str:

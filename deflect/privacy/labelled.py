@@ -15,6 +15,8 @@ from stdnum.de import idnr, stnr
 from stdnum.eu import vat
 from stdnum.us import ssn
 
+from deflect.text import STOP_WORDS
+
 from .findings import Finding, make
 
 # Between label and value: spaces, ":", "#", "(", "-", or a verb ("Kundennummer lautet 662001"). Each
@@ -40,10 +42,11 @@ _CUSTOMER = re.compile(_CUSTOMER_LABEL + _SEP + _CUSTOMER_VALUE)
 # number", "reference no."): any such label counts before a value of at least ``_ANY_LABEL_DIGITS`` digits,
 # but for numbers of things, not of people (pages, products, errors, issues) and phones (their own rule).
 _NOT_PERSONAL = (r"telefon|handy|mobil|fax|ruf|haus|seite|seiten|artikel|produkt|modell|fehler|version|ausgabe"
-                 r"|hotline|service|phone|mobile|cell|telephone|page|item|product|model|error|issue|edition"
+                 r"|heft|hotline|service|phone|mobile|cell|telephone|page|item|product|model|error|issue|edition"
                  r"|house|part|serial|street")
+# "policy no." needs its dot ("I have no 100000 euros"); a function word is no label ("the number", "die Nr.")
 _ANY_LABEL = (rf"(?i:(?<![\w-])(?!(?:{_NOT_PERSONAL})(?:n|s|-)?(?:nummer|nr\b|[ ]))"
-              r"(?:[^\W\d_]{3,}-?(?:nummer|nr\b\.?)|[^\W\d_]{3,}[ ](?:number|no\b\.?|nr\b\.?|\#)))")
+              r"(?:([^\W\d_]{3,})-?(?:nummer|nr\b\.?)|([^\W\d_]{3,})[ ](?:number|no\.|nr\b\.?|\#)))")
 _ANY_LABEL_DIGITS = 5
 _ANY_NUMBERED = re.compile(_ANY_LABEL + _SEP + _CUSTOMER_VALUE)
 
@@ -174,8 +177,9 @@ def find_customer_ids(text: str) -> list[Finding]:
             if f is not None:
                 out.append(f)
     for m in _ANY_NUMBERED.finditer(text):
-        if sum(ch.isdigit() for ch in m.group(1)) >= _ANY_LABEL_DIGITS:
-            f = make(text, "customer_id", m.start(1), m.end(1))
+        if sum(ch.isdigit() for ch in m.group(3)) >= _ANY_LABEL_DIGITS and (m.group(1) or m.group(2)).lower() \
+                not in STOP_WORDS:
+            f = make(text, "customer_id", m.start(3), m.end(3))
             if f is not None:
                 out.append(f)
     out += [Finding(m.start(), m.end(), "customer_id", m.group()) for m in _ORDER_BARE.finditer(text)]

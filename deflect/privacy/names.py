@@ -114,9 +114,10 @@ def _salutation_names(text: str) -> list[Finding]:
     return out
 
 
-# Typed all in lower case, as many search-box questions are: "frau schwarzkopf", "herr müller hier". After
-# an article or a possessive "frau" and "herr" are nouns ("meine frau liest"), and a function word after
-# them ("frau hat", "herr von …") is no surname.
+# Typed all in lower case, as many search-box questions are: "frau gerlinde schwarzkopf", "herr peter müller
+# hier". A lower-case word after "frau" / "herr" is as often a noun or a verb ("frau zahlung fehlgeschlagen",
+# "frau liest"; the widget searches with the redacted text), so only a known given name starts a name here,
+# with the surname after it. After an article or a possessive "frau" and "herr" are nouns ("meine frau").
 _NAME_WORD_LOWER = r"[^\W\d_]{3,}(?:-[^\W\d_]{2,})?"
 _SALUTATION_LOWER = re.compile(rf"(?<![\w.-])(?:herrn?|frau)[ \t]+(?:(?:dr|prof)\.?[ \t]+)?((?:(?:von|van|zu)[ \t]+)?"
                                rf"{_NAME_WORD_LOWER})(?:[ \t]+({_NAME_WORD_LOWER}))?(?![\w-])")
@@ -127,17 +128,19 @@ _NOT_AFTER = frozenset("hier heute gestern morgen nochmal wieder schon gerade".s
 
 
 def _lower_salutation_names(text: str) -> list[Finding]:
-    """Surnames (and a given name before one) after "frau" / "herr" in lower-case text (see above)."""
+    """A given name (and the surname after it) after "frau" / "herr" in lower-case text (see above)."""
     out = []
     for m in _SALUTATION_LOWER.finditer(text):
-        before = text[:m.start()].split()
+        before = text[max(0, m.start() - 40):m.start()].split()   # the word before, not the whole text
         if before and before[-1].lower().strip(",.;:!?") in _NOUN_BEFORE:
             continue
-        words = [g for g in (1, 2) if m.group(g) and m.group(g).islower()
-                 and m.group(g).split()[-1] not in lx.NOT_NAMES | STOP_WORDS | lx.PARTICLES | _NOT_AFTER]
-        if words and words[0] == 1:
-            last = 2 if words == [1, 2] else 1
-            out.append(Finding(m.start(1), m.end(last), "name", text[m.start(1):m.end(last)]))
+        given = m.group(1)
+        if not given.islower() or " " in given or not lx.is_first_name(given):
+            continue
+        surname = m.group(2)
+        last = 2 if surname and surname.islower() and surname not in \
+            lx.NOT_NAMES | STOP_WORDS | lx.PARTICLES | _NOT_AFTER else 1
+        out.append(Finding(m.start(1), m.end(last), "name", text[m.start(1):m.end(last)]))
     return out
 
 

@@ -63,7 +63,7 @@ class Redactor:
         found = resolve(candidates, text)
         # A name found once (in the signature, after "Ich heiße") is the same person where it comes back
         # alone: "Die Zeitung für Wagner … Sabine Wagner".
-        names = [f.text for f in found if f.kind == "name"]
+        names = list(dict.fromkeys(f.text for f in found if f.kind == "name"))   # each name looked for once
         if names:
             again = [Finding(f.start, f.end, "name", f.text) for f in find_known(text, names)
                      if f.text.lower() not in lx.NOT_NAMES]
