@@ -80,6 +80,25 @@ def _choice(*choices: str) -> Callable[[Any], str]:
     return convert
 
 
+def _items(value: Any) -> list[str]:
+    """Comma-separated values (phone numbers, addresses, e-mail addresses or @domains), each stripped."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _patterns(value: Any) -> list[str]:
+    """Regular expressions separated by spaces, each checked to compile."""
+    import re
+
+    items = value.split() if isinstance(value, str) else [str(v) for v in value]
+    for item in items:
+        try:
+            re.compile(item)
+        except re.error as exc:
+            raise ValueError(f"{item!r} is no regular expression ({exc})") from None
+    return items
+
+
 def _origins(value: Any) -> list[str]:
     """Origins (scheme://host[:port]) or ``*``; a bare host would never match a browser's Origin header."""
     items = value.split(",") if isinstance(value, str) else list(value)
@@ -212,9 +231,13 @@ SETTINGS: tuple[Setting, ...] = (
             "by `deflect calibrate`)."),
     Setting("failed_key_limit", 10, _int_range(0, 100_000), "FAILED_KEY_LIMIT", "--failed-key-limit",
             "Wrong API keys a client may present per minute before every key it sends gets 429 (0: no limit)."),
-    Setting("privacy_allow", [], _origins, "PRIVACY_ALLOW", "--privacy-allow",
+    Setting("privacy_allow", [], _items, "PRIVACY_ALLOW", "--privacy-allow",
             "The company's own phone numbers, e-mail addresses (or @domain) and address parts, comma-separated: "
             "kept when personal data is redacted."),
+    Setting("privacy_patterns", [], _patterns, "PRIVACY_PATTERNS", "--privacy-patterns",
+            "The shapes of the team's own customer, contract or mandate numbers as regular expressions, separated "
+            "by spaces (e.g. 4711-\\d{4} RZ\\d{10}): redacted as [CUSTOMER-ID] wherever they stand, with or "
+            "without a label."),
     Setting("log_lock_timeout", 1.0, _number(0.0, 30.0, "seconds"), "LOG_LOCK_TIMEOUT", "--log-lock-timeout",
             "Seconds a suggest request waits for a locked database to log the inquiry; then the inquiry is "
             "spooled and the answer goes out."),

@@ -341,6 +341,14 @@ def test_names_after_a_salutation_or_an_introduction_typed_in_lower_case(text, e
     assert redact(text) == expected
 
 
+def test_the_teams_own_number_formats_are_redacted_wherever_they_stand():
+    r = Redactor(patterns=[r"4711-\d{4}", r"RZ\d{10}"])
+    assert r.redact("Ich habe die Nummer von der Rechnung abgetippt: 4711-2832. Mandat RZ0012345678") == \
+        "Ich habe die Nummer von der Rechnung abgetippt: [CUSTOMER-ID]. Mandat [CUSTOMER-ID]"
+    assert r.redact("Tarif 47112-8320") == "Tarif 47112-8320"   # only the whole shape
+    assert redact("Mandatsreferenz: RZ0012345678") == "Mandatsreferenz: [CUSTOMER-ID]"   # by its label too
+
+
 def test_a_lower_case_sign_off_with_a_given_name_and_surname():
     assert redact("Zeitung fehlt schon wieder. gruß peter müller") == "Zeitung fehlt schon wieder. gruß [NAME]"
     assert redact("Danke!\nviele grüße anna") == "Danke!\nviele grüße [NAME]"

@@ -29,6 +29,11 @@ def test_environment_values_are_converted():
     assert loaded["draft_signature"] == "Team"
     assert loaded["home"] is None and loaded.sources["home"] == "default"  # empty counts as unset
     assert loaded.sources["trust_proxy"] == "env"
+    # the company's own numbers and domains, and the shapes of its customer numbers
+    privacy = settings.load(env={"DEFLECT_PRIVACY_ALLOW": "0800 123 456 7, @rheinblick.example",
+                                 "DEFLECT_PRIVACY_PATTERNS": r" 4711-\d{4}  RZ\d{10} "})
+    assert privacy["privacy_allow"] == ["0800 123 456 7", "@rheinblick.example"]
+    assert privacy["privacy_patterns"] == [r"4711-\d{4}", r"RZ\d{10}"]
 
 
 def test_overrides_win_and_are_checked_too():
@@ -49,6 +54,7 @@ def test_overrides_win_and_are_checked_too():
     # addresses a browser, a draft's reader or the hook could not use
     ("DEFLECT_WIDGET_ORIGINS", "www.example.com"), ("DEFLECT_WIDGET_ORIGINS", "https://www.example.com/hilfe"),
     ("DEFLECT_HELP_CENTER_URL", "help.example.com"), ("DEFLECT_INCIDENT_HOOK_URL", "notaurl"),
+    ("DEFLECT_PRIVACY_PATTERNS", "4711-(\\d{4}"),
 ])
 def test_a_bad_value_names_its_variable(name, value):
     with pytest.raises(SettingError) as caught:

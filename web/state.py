@@ -18,6 +18,14 @@ from deflect.store.database import DatabaseErrors
 EXT = "deflect"
 
 
+def _redactor(app: Flask) -> Redactor:
+    """The redactor of the app's settings (allow-list, the team's number formats), else the process's."""
+    allow, patterns = app.config.get("PRIVACY_ALLOW"), app.config.get("PRIVACY_PATTERNS")
+    if not allow and not patterns:
+        return default_redactor()
+    return Redactor(allow or (), patterns=patterns or ())
+
+
 def init_app(app: Flask) -> None:
     app.extensions[EXT] = {
         "deflector": app.config.get("DEFLECTOR"),
@@ -25,7 +33,7 @@ def init_app(app: Flask) -> None:
         "load_lock": threading.Lock(),
         "write_lock": threading.Lock(),   # serialises index mutations (PUT/DELETE articles) per process
         "refitter": None,   # deflect.decision.refit.Refitter, made on first use (its imports are heavy)
-        "redactor": Redactor(allow) if (allow := app.config.get("PRIVACY_ALLOW")) else default_redactor(),
+        "redactor": _redactor(app),
     }
     app.teardown_appcontext(close_store)
 

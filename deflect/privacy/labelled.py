@@ -27,6 +27,7 @@ _SEP = r"[ \t]*(?:(?:[:#=(]|-(?!\w)|\b(?:lautet|lauten|ist|is|are|was|die|der|th
 _CUSTOMER_LABEL = (
     r"(?i:\b(?:(?:kunden|vertrags|bestell|auftrags|rechnungs|abo(?:nnement)?s?|mitglieds|konto|buchungs"
     r"|reservierungs|vorgangs)[-\s]?){1,2}(?:nummer|nr\b\.?)|\bkd\.?-?\s?nr\b\.?|\bk\.?-?nr\b\.?"
+    r"|\bmandats?-?referenz|\bmandate[ ]reference"
     r"|\b(?:rechnung|bestellung|buchung|auftrag|vertrag|reservierung)[ ](?:nr\b\.?|nummer)"
     r"|\b(?:kd|order|bestellung|booking)\b\.?(?=[ \t]*[:#]?[ \t]*[A-Z]{0,3}-?\d{5})"
     r"|\b(?:customer|cust\.?|account|acct\.?|order|contract|invoice|subscription|subscriber|member(?:ship)?"

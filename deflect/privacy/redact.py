@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 
 from deflect.settings import from_env
@@ -26,9 +27,13 @@ class Redactor:
 
     CLEAN_MEMORY = 4096   # texts found free of personal data, remembered (then forgotten all at once)
 
-    def __init__(self, allow: Iterable[str] = (), phone_regions: Iterable[str] = PHONE_REGIONS):
+    def __init__(self, allow: Iterable[str] = (), phone_regions: Iterable[str] = PHONE_REGIONS,
+                 patterns: Iterable[str] = ()):
         self.allow = AllowList([allow] if isinstance(allow, str) else allow)
         self.phone_regions = tuple(phone_regions)
+        # the team's own number formats (setting privacy_patterns): found wherever they stand, labelled or not
+        self.pattern_texts = list(patterns)
+        self.patterns = [re.compile(rf"(?<![\w-])(?:{p})(?![\w-])") for p in self.pattern_texts]
         # Texts in which nothing was found: redacting them again (a logged inquiry is redacted by the
         # API and again by the store; a frequent question comes back) costs a dict lookup. Only texts
         # without personal data are kept, so the memory holds none.
@@ -56,6 +61,8 @@ class Redactor:
             *find_names(text, streets),
             *find_known(text, known),
             *find_unfinished(text),
+            *(Finding(m.start(), m.end(), "customer_id", m.group()) for p in self.patterns for m in p.finditer(text)
+              if m.end() > m.start()),
         ]
         if self.allow:
             protected = self.allow.protected(text)
@@ -90,12 +97,13 @@ class Redactor:
 def default_redactor() -> Redactor:
     """The process's redactor with the allow-list of the ``privacy_allow`` setting (read once). It is
     stateless after construction, so one shared instance is safe across threads."""
-    return Redactor(from_env("privacy_allow"))
+    return Redactor(from_env("privacy_allow"), patterns=from_env("privacy_patterns"))
 
 
 def redact(text: str | None, known: Iterable[str] = (), allow: Iterable[str] = ()) -> str:
     """``text`` with personal data replaced; ``allow`` adds to the default allow-list (``None`` → ``""``)."""
     allow = (allow,) if isinstance(allow, str) else tuple(allow)
     if allow:
-        return Redactor([*default_redactor().allow.entries, *allow]).redact(text, known)
+        base = default_redactor()
+        return Redactor([*base.allow.entries, *allow], base.phone_regions, base.pattern_texts).redact(text, known)
     return default_redactor().redact(text, known)
