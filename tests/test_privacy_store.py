@@ -227,6 +227,33 @@ def test_erase_by_email_finds_the_tickets_of_an_export(tmp_path):
     assert "tickets: 1 row(s) would go" in r.output
 
 
+def test_erase_by_email_reaches_the_widget_session_a_ticket_was_sent_from(tmp_path):
+    """A ticket names its customer by id and e-mail and came from a widget session (its contact links them):
+    asked by the e-mail address, the session's searches go too, and asking by the id afterwards finds nothing."""
+    from deflect.store.feedback import record_contact
+
+    home = tmp_path / "home"
+    export = tmp_path / "tickets.csv"
+    export.write_text("id;subject;body;resolution;customer_id;customer_email\n"
+                      "zd-9;Urlaub;Zeitung im Urlaub pausieren;Eingetragen.;K-4711234;Gerlinde.S@example.org\n",
+                      encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest", str(export), "--home", str(home)]).exit_code == 0
+    store = Store(Home.resolve(home).database)
+    with store.db.transaction():
+        for iid in ("i1", "i2"):
+            store.db.execute("insert into inquiries (id, text, created_at, decision, channel, session) values "
+                             "(?, 'Abo pausieren', '2026-12-01T00:00:00+00:00', 'suggest', 'widget', 's-gerlinde')",
+                             [iid])
+    record_contact(store, "api", session="s-gerlinde", customer="K-4711234", ticket_id="zd-9")
+    store.close()
+    r = runner.invoke(cli, ["privacy", "erase", "--customer", "gerlinde.s@EXAMPLE.org", "--home", str(home)])
+    assert r.exit_code == 0 and "inquiries: 2 row(s) erased" in r.output and "tickets: 1 row(s) erased" in r.output
+    store = Store(Home.resolve(home).database)
+    assert store.db.execute("select count(*) from inquiries").fetchone()[0] == 0
+    store.close()
+
+
 def test_erase_reaches_every_copy_of_the_customers_texts(tmp_path):
     """What the agent pasted from their ticket, a search still waiting in the spool, the cached vectors and
     the gap report's examples go with the customer; an e-mail address is matched whatever its case."""
