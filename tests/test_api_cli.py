@@ -162,3 +162,7 @@ def test_settings_command_shows_value_and_source(monkeypatch):
     assert rows["rate_limit"]["source"] == "default"
     table = CliRunner().invoke(cli, ["settings"]).output
     assert "from DEFLECT_TRUST_PROXY" in table and "draft_ticket_min_score" in table
+    monkeypatch.setenv("DEFLECT_METRICS_KEY", "a-long-random-token")   # a secret is said to be set, not shown
+    for args in (["settings"], ["settings", "--json"]):
+        out = CliRunner().invoke(cli, args).output
+        assert "a-long-random-token" not in out and "***" in out

@@ -276,6 +276,8 @@ def settings_(as_json):
     for row in rows:
         if row["name"] == "database_url":   # the password stays in the environment
             row["value"] = without_password(row["value"])
+        elif row["name"] == "metrics_key" and row["value"]:   # as the password: set, not shown
+            row["value"] = "***"
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
