@@ -59,5 +59,10 @@ class Home:
         if self.path.exists() and not self.path.is_dir():
             raise SettingError(f"the home {self.path} is a file, not a folder",
                                hint="Point --home (or DEFLECT_HOME) at deflect's data folder.")
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:   # a read-only mount, a folder of another user, a typo under /sys
+            raise SettingError(f"the home {self.path} cannot be made: {exc.strerror or exc}",
+                               hint="Point --home (or DEFLECT_HOME) at a folder this user may write to "
+                                    "(systemd: ReadWritePaths=).") from None
         return self

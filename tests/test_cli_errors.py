@@ -20,6 +20,9 @@ def test_a_home_that_is_a_file_a_bad_count_and_a_bad_env_file_are_told_plainly(t
     (tmp_path / "afile").write_text("x")
     r = runner.invoke(cli, ["keys", "list"], env={"DEFLECT_HOME": str(tmp_path / "afile")})
     assert r.exit_code == 1 and "is a file, not a folder" in r.output and r.exception.__class__ is SystemExit
+    # a home that cannot be made (here: below a file; a read-only mount alike)
+    r = runner.invoke(cli, ["ingest", str(tmp_path / "afile"), "--home", str(tmp_path / "afile" / "home")])
+    assert r.exit_code == 1 and "cannot be made" in r.output and r.exception.__class__ is SystemExit
     r = runner.invoke(cli, ["suggest", "-k", "0", "Abo kündigen", "--home", str(tmp_path)])
     assert r.exit_code == 2   # no answer shown for nothing asked, nothing logged
     env = tmp_path / "deflect.env"

@@ -10,6 +10,7 @@ The PostgreSQL connections live in ``deflect.store.postgres``; ``deflect.store.c
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -286,7 +287,8 @@ class SQLiteDatabase(Database):
             # by an older release, or copied back from a backup, is tightened too)
             if new or (self.path.exists() and self.path.stat().st_mode & 0o077
                        and self.path.stat().st_uid == os.getuid()):
-                os.chmod(self.path, 0o600)
+                with contextlib.suppress(OSError):   # a read-only file system keeps its modes
+                    os.chmod(self.path, 0o600)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
         self.conn = conn
