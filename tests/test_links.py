@@ -148,6 +148,16 @@ def test_index_build_infers_links_and_uses_confident_ones_as_evidence(linked_hom
     store.close()
 
 
+def test_an_unchanged_index_gives_a_store_without_its_neighbourhood_links_them_back(linked_home):
+    # a help center moved to another database (SQLite -> PostgreSQL): same content, the links not there
+    store = open_store(linked_home.db_path)
+    before = inferred_links(store)
+    store.db.execute("delete from inferred_links where source = 'neighbours'")
+    assert indexer.build(store, FakeEmbedder(), linked_home.index_dir)["mode"] == "unchanged"
+    assert inferred_links(store) == before
+    store.close()
+
+
 def test_inference_is_redone_when_articles_or_tickets_change(linked_home):
     store = open_store(linked_home.db_path)
     store.upsert_tickets([_ticket("c-new", "coupon voucher code discount invalid shop", "See Coupon codes explained")])
