@@ -235,8 +235,8 @@ def test_erase_by_email_reaches_the_widget_session_a_ticket_was_sent_from(tmp_pa
     home = tmp_path / "home"
     export = tmp_path / "tickets.csv"
     export.write_text("id;subject;body;resolution;customer_id;customer_email\n"
-                      "zd-9;Urlaub;Zeitung im Urlaub pausieren;Eingetragen.;K-4711234;Gerlinde.S@example.org\n",
-                      encoding="utf-8")
+                      "zd-9;Urlaub;Zeitung im Urlaub pausieren;Eingetragen.;K-4711234;Gerlinde.S@example.org\n"
+                      "zd-10;Abo;Abo kündigen;Gekündigt.;K-999;otto@example.org\n", encoding="utf-8")
     runner = CliRunner()
     assert runner.invoke(cli, ["ingest", str(export), "--home", str(home)]).exit_code == 0
     store = Store(Home.resolve(home).database)
@@ -246,11 +246,13 @@ def test_erase_by_email_reaches_the_widget_session_a_ticket_was_sent_from(tmp_pa
                              "(?, 'Abo pausieren', '2026-12-01T00:00:00+00:00', 'suggest', 'widget', 's-gerlinde')",
                              [iid])
     record_contact(store, "api", session="s-gerlinde", customer="K-4711234", ticket_id="zd-9")
+    record_contact(store, "api", session="s-gerlinde", customer="K-999", ticket_id="zd-10")   # the same browser
     store.close()
     r = runner.invoke(cli, ["privacy", "erase", "--customer", "gerlinde.s@EXAMPLE.org", "--home", str(home)])
     assert r.exit_code == 0 and "inquiries: 2 row(s) erased" in r.output and "tickets: 1 row(s) erased" in r.output
     store = Store(Home.resolve(home).database)
     assert store.db.execute("select count(*) from inquiries").fetchone()[0] == 0
+    assert sorted(store.get_tickets(["zd-9", "zd-10"])) == ["zd-10"]   # another customer's ticket stays
     store.close()
 
 

@@ -48,19 +48,14 @@ def find_customer(store: Store, sessions: Iterable[str] = (), customers: Iterabl
     if hashes:   # tickets that came in an export or through the API name their customer themselves
         tickets |= {r[0] for r in store.db.execute(
             f"select ticket_id from ticket_customers where customer in ({_marks(hashes)})", hashes)}
-    # the customer's contacts name their other sessions and tickets, and those tickets' contacts theirs (an
-    # e-mail address finds the ticket, the ticket the widget session it was sent from): until nothing new
-    while True:
-        where, params = _any_of([("session", sorted(sessions)), ("ticket_id", sorted(tickets)), ("customer", hashes)])
-        if not where:
-            break
+    # the customer's contacts name their other sessions and tickets, and so do the contacts of those tickets
+    # (an e-mail address finds the ticket, the ticket the widget session it was sent from); one step only, so
+    # a session shared with another customer does not lead on to their tickets
+    where, params = _any_of([("session", sorted(sessions)), ("ticket_id", sorted(tickets)), ("customer", hashes)])
+    if where:
         rows = store.db.execute(f"select session, ticket_id from contacts where {where}", params).fetchall()
-        more_sessions = {r[0] for r in rows if r[0]} - sessions
-        more_tickets = {r[1] for r in rows if r[1]} - tickets
-        if not more_sessions and not more_tickets:
-            break
-        sessions |= more_sessions
-        tickets |= more_tickets
+        sessions |= {r[0] for r in rows if r[0]}
+        tickets |= {r[1] for r in rows if r[1]}
     s, t = sorted(sessions), sorted(tickets)
     where, params = _any_of([("session", s), ("ticket_id", t)])   # an agent's inquiry holds its ticket's text
     found = store.db.execute(f"select id, text from inquiries where {where}", params).fetchall() if where else []
