@@ -34,6 +34,23 @@ def test_ticket_calibration_asks_linked_tickets_again_as_if_their_article_did_no
     deflector.close()
 
 
+def test_tickets_erased_since_the_index_was_built_are_left_out_and_another_stores_index_is_told(demo_home):
+    from deflect.errors import NotCalibratedError
+
+    deflector = Deflector.open(demo_home)
+    store = deflector.store
+    erased = [r[0] for r in store.db.execute("select id from tickets order by id limit 20")]
+    with store.db.transaction():   # as `deflect privacy erase` does, before the next `deflect index`
+        store.db.execute(f"delete from tickets where id in ({','.join('?' * len(erased))})", erased)
+    assert calibrate_tickets(deflector)["source"] == "tickets"
+    with store.db.transaction():   # the index of another store: most of its tickets are not here
+        store.db.execute("delete from tickets where id not in (select id from tickets order by id limit 30)")
+    with pytest.raises(NotCalibratedError, match="but the store does not") as told:
+        calibrate_tickets(deflector)
+    assert "Run `deflect index` first" in told.value.hint
+    deflector.close()
+
+
 def test_a_confidence_far_outside_the_fitted_data_is_zero_and_quiet(recwarn):
     features = np.array([[0.5, 0.1], [0.6, 0.1], [0.4, 0.1], [0.7, 0.1]], np.float32)
     calibrator = Calibrator().fit(features, np.array([0, 1, 0, 1]))

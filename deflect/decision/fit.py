@@ -82,6 +82,15 @@ def calibrate_tickets(deflector: Engine, wrong_cost: float = WRONG_COST, limit: 
     hidden = np.r_[np.full(len(linked) + len(uncovered), -1), b.seed[unseen]]
     refs = [str(b.ref[p]) for p in picked]
     rows = (store or deflector.store).get_tickets(refs)
+    there = np.array([r in rows for r in refs], bool)   # a ticket erased since the index was built is gone
+    if not there.all():
+        if there.mean() < 0.5:
+            raise NotCalibratedError(
+                f"the index holds {int((~there).sum())} of these {len(refs)} tickets, but the store does not",
+                hint="Run `deflect index` first: the index was built from another store (or most tickets were "
+                     "erased since).")
+        picked, hidden = picked[there], hidden[there]
+        refs = [r for r, ok in zip(refs, there) if ok]
     texts = [ticket_text(rows[r]) for r in refs]
     expected = [b.article_ids[b.seed[p]] if b.seed[p] >= 0 and h < 0 else None for p, h in zip(picked, hidden)]
     owner = np.where(b.seed >= 0, b.seed, hard_labels(b.labels, -1))   # whose documents are whose
