@@ -52,14 +52,15 @@ class ArticleTexts:
         self._language = np.array([articles[a].language if a in articles else "" for a in article_ids], dtype=object)
         # per code the columns of the articles about it (title or question variants), else of those whose
         # body names it: a body's mention is often a pointer to the article about it ("siehe Fehler E-409")
-        self._code_columns: dict[str, list[int]] = {}
-        for field in ("codes", "body_codes"):
-            found: dict[str, list[int]] = {}
-            for column, a in enumerate(article_ids):
-                for code in getattr(derived[a], field) if a in derived else ():
-                    found.setdefault(code, []).append(column)
-            for code, columns in found.items():
-                self._code_columns.setdefault(code, columns)
+        about: dict[str, list[int]] = {}
+        mentioned: dict[str, list[int]] = {}
+        for column, a in enumerate(article_ids):
+            if a in derived:
+                for code in derived[a].codes:
+                    about.setdefault(code, []).append(column)
+                for code in derived[a].body_codes:
+                    mentioned.setdefault(code, []).append(column)
+        self._code_columns = mentioned | about
 
     def lexical_scores(self, texts: list[str] | None, n: int, n_articles: int) -> np.ndarray:
         """(n, n_articles) word-match evidence in [0, 1]: the share of an inquiry's word information an

@@ -119,8 +119,8 @@ def _salutation_names(text: str) -> list[Finding]:
 # "frau liest"; the widget searches with the redacted text), so only a known given name starts a name here,
 # with the surname after it. After an article or a possessive "frau" and "herr" are nouns ("meine frau").
 _NAME_WORD_LOWER = r"[^\W\d_]{3,}(?:-[^\W\d_]{2,})?"
-_SALUTATION_LOWER = re.compile(rf"(?<![\w.-])(?:herrn?|frau)[ \t]+(?:(?:dr|prof)\.?[ \t]+)?((?:(?:von|van|zu)[ \t]+)?"
-                               rf"{_NAME_WORD_LOWER})(?:[ \t]+({_NAME_WORD_LOWER}))?(?![\w-])")
+_SALUTATION_LOWER = re.compile(rf"(?<![\w.-])(?:herrn?|frau)[ \t]+(?:(?:dr|prof)\.?[ \t]+)?({_NAME_WORD_LOWER})"
+                               rf"(?:[ \t]+({_NAME_WORD_LOWER}))?(?![\w-])")
 _NOUN_BEFORE = frozenset("""meine meiner meinen meinem seine seiner seinen ihre ihrer ihren ihrem deine deiner eure
     euer unsere unserer die der den dem des eine einer einen einem ein keine jede jeder diese dieser jene welche
     neue neuen alte alten junge jungen nette netten""".split())
@@ -135,7 +135,7 @@ def _lower_salutation_names(text: str) -> list[Finding]:
         if before and before[-1].lower().strip(",.;:!?") in _NOUN_BEFORE:
             continue
         given = m.group(1)
-        if not given.islower() or " " in given or not lx.is_first_name(given):
+        if not given.islower() or not lx.is_first_name(given):
             continue
         surname = m.group(2)
         last = 2 if surname and surname.islower() and surname not in \

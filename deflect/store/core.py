@@ -250,7 +250,8 @@ class Store:
                 customers += [{"ticket_id": row["id"], "customer": h} for h in hashes]
                 old_hash, old_source, first_seen = existing.get(row["id"], (None, None, None))
                 # the same export saved under another name or read from another folder changes nothing
-                if old_hash in (row["content_hash"], _ticket_hash({**row, "source": old_source})):
+                if old_hash == row["content_hash"] or (
+                        old_hash and old_hash == _ticket_hash({**row, "source": old_source})):
                     counts["unchanged"] += 1
                     continue
                 counts["changed" if old_hash else "new"] += 1
