@@ -550,6 +550,14 @@ def test_agent_suggest_fallback_and_english(setup):
     assert [p["source"]["id"] for p in draft["parts"]] == ["greeting", "fallback", "closing"]
 
 
+def test_agent_suggest_short_german_ticket_gets_german(setup):
+    _, client, fake = setup
+    fake.raw_tickets = []
+    body = client.post("/api/v1/agent/suggest", headers=bearer(new_key(fake)),
+                       json={"body": "App zeigt E 409 an"}).get_json()   # no German stop word, "an" a particle
+    assert body["language"] == "de" and body["draft"]["text"].startswith("Guten Tag,")
+
+
 def test_agent_suggest_english_article_link(tmp_path):
     app, fake = make_app(tmp_path, HELP_CENTER_URL="https://help.example.com/")
     key = new_key(fake, "agent")
