@@ -60,7 +60,8 @@ KNN_WEIGHT = 0.3          # share of the neighbour votes in the ranking (the cla
 ARTICLE_SIM_WEIGHT = 0.1  # bonus for similarity to the article's own title, questions and body
 NEAR_DUPLICATE = 0.95     # an inquiry this similar to one of an article's own texts (a question variant
 NEAR_DUPLICATE_BONUS = 1.0  # added to the article's questions, word for word) gets that article first
-CODE_BONUS = 1.0          # an article naming a code the inquiry names ("E-409"), as if asked word for word
+CODE_BONUS = 1.0          # an article the inquiry names exactly (a code, "E-409"; a word only its title
+#                           holds), as if asked word for word
 ARTICLE_MODEL_WEIGHT = 0.7   # bonus from the article-text classifier for an article without ticket
 ARTICLE_MODEL_HISTORY = 3.0  # history, fading as weight x HISTORY / (HISTORY + tickets labelled with it)
 EMBED_SLICE = 32          # texts embedded per hold of the query lock (a query waits for one slice at most)
@@ -235,7 +236,7 @@ class Deflector(LiveIndexUpdates):
         texts = list(texts)
         with self._lock:
             ranking = self.score(vectors, exclude).ranking
-            ranking = ranking + CODE_BONUS * self._texts.code_matches(texts, ranking.shape[1])
+            ranking = ranking + CODE_BONUS * self._texts.named_matches(texts, ranking.shape[1])
             return ranking, self._texts.lexical_scores(texts, len(texts), ranking.shape[1])
 
     def embed_queries(self, texts: list[str], weights: Weights | None = None) -> np.ndarray:
@@ -320,7 +321,7 @@ class Deflector(LiveIndexUpdates):
             art_sim[:, self._art_of[self._art_starts]] = np.maximum.reduceat(s, self._art_starts, axis=1)
         ranking = (mix + boost + ARTICLE_SIM_WEIGHT * art_sim + NEAR_DUPLICATE_BONUS * (art_sim >= NEAR_DUPLICATE)
                    + self._article_model_bonus(vectors, n_art, hidden))
-        named = self._texts.code_matches(texts, n_art) if texts is not None else None
+        named = self._texts.named_matches(texts, n_art) if texts is not None else None
         if named is not None:
             ranking = ranking + CODE_BONUS * named
         if hidden is not None:
@@ -445,7 +446,7 @@ class Deflector(LiveIndexUpdates):
             langs = [(languages[i] if languages else None) or detect_language(text) for i, text in enumerate(texts)]
             orders = np.argsort(-scores.ranking, axis=1)   # each inquiry's articles, best first
             relevant, floor = self._relevance(scores, orders, confidence, threshold, langs)
-            if scores.coded is not None:   # the article about the code the customer names might help at least
+            if scores.coded is not None:   # the article the customer names exactly might help at least
                 relevant = np.where(scores.coded, np.maximum(relevant, floor), relevant)
             if self.learned is not None and len(self.learned) and self.bundle.n_articles:
                 # customers' votes on the first article are evidence about exactly what the confidence

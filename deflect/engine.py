@@ -92,7 +92,7 @@ class Scores:
     features: np.ndarray     # (n, len(FEATURES))
     neighbours: np.ndarray   # (n, k) document positions, -1 = none
     similarities: np.ndarray
-    coded: np.ndarray | None = None   # (n,) the first article is about a code the inquiry names ("E-409")
+    coded: np.ndarray | None = None   # (n,) the inquiry names its first article exactly (a code, "E-409"; a title word)
 
 
 @runtime_checkable

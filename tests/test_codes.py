@@ -1,5 +1,6 @@
-"""Error, product and tariff codes ("E-409", "XL-24"): the article about the code a customer names comes
-first, even where a sibling code's article has the question variants and the ticket history."""
+"""What a customer names exactly -- error, product and tariff codes ("E-409", "XL-24"), a word only one
+title holds: the article about it comes first, even where a sibling code's article has the question
+variants and the ticket history."""
 from __future__ import annotations
 
 import pytest
@@ -7,6 +8,7 @@ from home_support import indexed_home
 
 from deflect.deflector import Deflector
 from deflect.formats import Article, Ticket
+from deflect.index.article_text import ArticleTexts
 from deflect.index.codes import codes
 
 pytestmark = pytest.mark.slow
@@ -16,6 +18,22 @@ def test_codes_are_letters_and_digits_written_together_or_with_a_hyphen():
     assert codes("Was bedeutet Fehler E-409 im Portal? Tarif xl24, P17") == {"E409", "XL24", "P17"}
     for text in ("Wecker um 8am", "Hits der 70er", "die 24-Yard-Line", "KW 48", "Apollo 11", "Nr. 12345"):
         assert codes(text) == frozenset(), text
+
+
+def test_a_search_of_one_or_two_words_names_the_one_article_whose_title_holds_them():
+    articles = {a.id: a for a in [
+        Article(id="paywall", title="Bezahlschranke trotz Abo", body="Melden Sie sich an.", language="de"),
+        Article(id="epaper", title="E-Paper ohne Bezahlschranke lesen", body="x", language="de"),
+        Article(id="delivery", title="Zeitung nicht erhalten: Zustellung reklamieren", body="x", language="de"),
+    ]}
+    texts = ArticleTexts(articles, list(articles))
+    named = texts.named_matches(["Zustellung", "zustellung reklamieren", "Bezahlschranke", "Abo",
+                                 "Die Zustellung klappt seit Wochen nicht", "Zustellung Bezahlschranke"], 3)
+    assert named.tolist() == [[0, 0, 1], [0, 0, 1],
+                              [0, 0, 0],    # two articles hold it
+                              [0, 0, 0],    # too short a word to name anything
+                              [0, 0, 0],    # a question the models read
+                              [0, 0, 0]]    # no title holds both
 
 
 def _error_code_help_desk(tmp_path) -> Deflector:

@@ -14,6 +14,8 @@ QUESTIONS = [
     ("Abo pausieren", "zustellung-urlaubsservice"),
     ("kuendigen", "kuendigung-abo"),                              # typed without umlauts
     ("Adresse aendern", "zustellung-umzug"),
+    ("Bezahlschranke", "digital-paywall-trotz-abo"),   # one word, only that title holds it
+    ("Zustellung", "zustellung-zeitung-fehlt"),
 ]
 
 

@@ -1,7 +1,7 @@
 """What the engine derives from its articles' texts when it loads: the body passages by text hash (for
 snippets), the word-match (BM25) evidence over each article's words, with the articles' languages, how
-much of an inquiry's words an article holds (``WordCover``, an evidence feature), and the codes each
-article names (``deflect.index.codes``)."""
+much of an inquiry's words an article holds (``WordCover``, an evidence feature), and what an inquiry can
+name exactly: the codes each article names (``deflect.index.codes``) and the words only one title holds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +11,7 @@ import numpy as np
 from deflect.formats import Article
 from deflect.index.codes import codes
 from deflect.index.documents import BODY, article_texts, passage_of
-from deflect.index.lexical import LexicalIndex, WordCover, article_words, stems, tokens
+from deflect.index.lexical import FOLDED_STOP_WORDS, LexicalIndex, WordCover, article_words, fold, stems, tokens
 from deflect.language import detect_language
 from deflect.text import text_hash
 
@@ -23,7 +23,14 @@ from deflect.text import text_hash
 # inquiry in a large language is matched against that language's articles; one in another or uncertain
 # language against all large languages' articles, each by its own statistics (names, codes, numbers and
 # word parts like "adress" are shared across languages).
+_PUNCTUATION = "\"'.,:;!?()[]{}<>«»„“”‚‘’…/"
 MAJORITY = 0.5   # a language of at least this share of the articles is a large one (see above)
+# A search of one or two words ("Bezahlschranke", "Zustellung") gives the models too little to go on: they
+# answered "Bezahlschranke" with the refund article at 0.87 while one article's title holds that very word.
+# Words of at least TITLE_WORD_MIN letters that only one article's title holds name that article the way a
+# code does (``named_matches``); a longer inquiry, a question, is the models' to read. Title words are
+# whole: "Adresse" does not name "E-Mail-Adresse ändern" (the customer moving house means another article).
+TITLE_WORD_MIN, TITLE_QUERY_WORDS = 4, 2
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class _Derived:
     stems: frozenset[str]
     codes: frozenset[str]        # named in its title or question variants: what the article is about
     body_codes: frozenset[str]   # named in its body only ("see also error E-409")
+    title_words: frozenset[str]  # the content words of its title, folded
 
 
 class ArticleTexts:
@@ -61,6 +69,7 @@ class ArticleTexts:
                 for code in derived[a].body_codes:
                     mentioned.setdefault(code, []).append(column)
         self._code_columns = mentioned | about
+        self._title_words = [derived[a].title_words if a in derived else frozenset() for a in article_ids]
 
     def lexical_scores(self, texts: list[str] | None, n: int, n_articles: int) -> np.ndarray:
         """(n, n_articles) word-match evidence in [0, 1]: the share of an inquiry's word information an
@@ -95,6 +104,20 @@ class ArticleTexts:
                 out[i, columns] = 1.0
         return out
 
+    def named_matches(self, texts: list[str], n_articles: int) -> np.ndarray:
+        """(n, n_articles) 1 where the inquiry names the article exactly: a code it is about, or -- for an
+        inquiry of at most ``TITLE_QUERY_WORDS`` words -- words only its title holds (see above)."""
+        out = self.code_matches(texts, n_articles)
+        titles = self._title_words[:n_articles]
+        for i, text in enumerate(texts):
+            words = _title_terms(text)
+            if not 0 < len(words) or len(text.split()) > TITLE_QUERY_WORDS or min(map(len, words)) < TITLE_WORD_MIN:
+                continue
+            columns = [c for c, held in enumerate(titles) if words <= held]
+            if len(columns) == 1:
+                out[i, columns[0]] = 1.0
+        return out
+
     def word_cover(self, texts: list[str], columns: np.ndarray) -> np.ndarray:
         """(n,) how much of ``texts[i]``'s word information the article in column ``columns[i]`` holds
         (``WordCover``); NaN -- not known -- where the text is in another language than the article: its
@@ -118,5 +141,12 @@ def _derive(article: Article, cache: dict[str, _Derived]) -> _Derived:
         return cache[key]
     passages = {text_hash(t): passage_of(t) for kind, t in article_texts(article) if kind == BODY}
     words = article_words(article)
-    named = codes("\n".join([article.title, *article.questions]))
-    return _Derived(key, passages, tokens(words), frozenset(stems(words)), named, codes(article.body) - named)
+    asked = "\n".join([article.title, *article.questions])
+    named = codes(asked)
+    return _Derived(key, passages, tokens(words), frozenset(stems(words)), named, codes(article.body) - named,
+                    frozenset(w for w in _title_terms(article.title) if len(w) >= TITLE_WORD_MIN))
+
+
+def _title_terms(text: str) -> set[str]:
+    """The folded words of ``text`` as written between spaces ("e-mail-adresse" stays one), stop words left out."""
+    return {w for w in (t.strip(_PUNCTUATION) for t in fold(text).split()) if w and w not in FOLDED_STOP_WORDS}

@@ -27,7 +27,7 @@ _COMBINING = re.compile(r"[\u0300-\u036f]")
 
 def content_words(text: str) -> list[str]:
     """The words of a text that say what it is about (folded, stop words left out)."""
-    return [w for w in _WORD.findall(fold(text)) if w not in _FOLDED_STOP_WORDS]
+    return [w for w in _WORD.findall(fold(text)) if w not in FOLDED_STOP_WORDS]
 
 
 def fold(text: str) -> str:
@@ -36,7 +36,7 @@ def fold(text: str) -> str:
     return text if text.isascii() else _COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 
-_FOLDED_STOP_WORDS = frozenset(fold(w) for w in STOP_WORDS)
+FOLDED_STOP_WORDS = frozenset(fold(w) for w in STOP_WORDS)
 
 
 def tokens(text: str) -> list[str]:
