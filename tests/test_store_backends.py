@@ -349,6 +349,20 @@ def test_a_database_url_is_shown_without_its_password():
         "cannot connect to postgresql://deflect@db/deflect?sslmode=require&password=***: timeout"
 
 
+def test_a_port_nobody_listens_on_names_host_and_port_to_check():
+    import socket
+
+    from deflect.store import open_store
+
+    with socket.socket() as probe:   # a loopback port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(StoreUnavailable) as refused:
+        open_store(f"postgresql://deflect:s3cret@127.0.0.1:{port}/deflect")
+    hint = refused.value.hint
+    assert f"127.0.0.1:{port}" in hint and "DEFLECT_DATABASE_URL" in hint and "s3cret" not in str(refused.value)
+
+
 def test_a_wrong_database_url_says_what_to_check_and_never_the_password(postgres_server):
     from deflect.errors import DeflectError
     from deflect.store import open_store

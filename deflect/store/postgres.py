@@ -140,6 +140,15 @@ _SETTING_HINT = ("Check DEFLECT_DATABASE_URL: user, password, host, port and dat
                  "spaces in the password as %2F %40 %3A %25 %20.")
 
 
+def _where(url: str) -> str:
+    """``host:port`` of a database URL, for a hint (the defaults where the URL names none)."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.Error:
+        return "the host and port it names"
+    return f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}"
+
+
 def connect_error(exc: psycopg.Error, url: str, worked: bool = False) -> DeflectError:
     """A failed connect: the database's setting is wrong (a DeflectError naming what to check), or the
     server is away for now (StoreUnavailable: 503 and a retry). Where the setting ``worked`` before in
@@ -150,6 +159,11 @@ def connect_error(exc: psycopg.Error, url: str, worked: bool = False) -> Deflect
         if worked:
             return StoreUnavailable(message, hint=_SETTING_HINT, retry_after=RETRY_AFTER_SECONDS)
         return DeflectError(message, hint=_SETTING_HINT)
+    if not worked:   # never reached from here: a server still starting, or a wrong host or port
+        return StoreUnavailable(f"the database cannot be reached: {without_password(url, _first_line(exc))}",
+                                hint=f"Is PostgreSQL running and listening at {_where(url)}? Check the host and "
+                                     f"port in DEFLECT_DATABASE_URL; if the server is starting, try again in "
+                                     f"{RETRY_AFTER_SECONDS} seconds.", retry_after=RETRY_AFTER_SECONDS)
     return unavailable(exc, url)
 
 
