@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
 
 import numpy as np
 
 from deflect.decision.calibrator import Calibrator
 from deflect.decision.floor import decide, in_other_language, relevance, shown_count
 from deflect.embedder import Embedder, load_embedder
-from deflect.engine import FEATURES, ArticleHit, Scores, Suggestion
+from deflect.engine import FEATURES, ArticleHit, Scores, Suggestion, hit_score
 from deflect.errors import DeflectError
 from deflect.home import Home
 from deflect.index import part_weights as parts
@@ -60,8 +59,7 @@ KNN_WEIGHT = 0.3          # share of the neighbour votes in the ranking (the cla
 ARTICLE_SIM_WEIGHT = 0.1  # bonus for similarity to the article's own title, questions and body
 NEAR_DUPLICATE = 0.95     # an inquiry this similar to one of an article's own texts (a question variant
 NEAR_DUPLICATE_BONUS = 1.0  # added to the article's questions, word for word) gets that article first
-CODE_BONUS = 1.0          # an article the inquiry names exactly (a code, "E-409"; a word only its title
-#                           holds), as if asked word for word
+CODE_BONUS = 1.0          # an article the inquiry names exactly (code, title-only word): as if asked so
 ARTICLE_MODEL_WEIGHT = 0.7   # bonus from the article-text classifier for an article without ticket
 ARTICLE_MODEL_HISTORY = 3.0  # history, fading as weight x HISTORY / (HISTORY + tickets labelled with it)
 EMBED_SLICE = 32          # texts embedded per hold of the query lock (a query waits for one slice at most)
@@ -377,7 +375,7 @@ class Deflector(LiveIndexUpdates):
             ranked: list[list[tuple[str, float]]] = []
             for row in scores.ranking:
                 order = np.argsort(-row)[:k] if len(ids) else []
-                ranked.append([(ids[a], _hit_score(row[a])) for a in order
+                ranked.append([(ids[a], hit_score(row[a])) for a in order
                                if ids[a] in self._articles and np.isfinite(row[a])])
             return scores.features, ranked
 
@@ -470,7 +468,7 @@ class Deflector(LiveIndexUpdates):
                     article = self._articles.get(b.article_ids[a])
                     if article is None:
                         continue
-                    hits.append(ArticleHit(article.id, article.title, _hit_score(scores.ranking[i, a]),
+                    hits.append(ArticleHit(article.id, article.title, hit_score(scores.ranking[i, a]),
                                            article.url, article.language, self._best_passage(vectors[i], a)))
                 conf = float(confidence[i]) if hits else 0.0
                 tickets = self._neighbours.similar_tickets(vectors[i], with_tickets,
@@ -495,13 +493,3 @@ class Deflector(LiveIndexUpdates):
 
     def close(self) -> None:
         self.store.close()
-
-
-def _hit_score(value: float) -> float:
-    """An article's ranking score as suggestions report it: within 0..1, four decimals."""
-    return round(float(min(max(value, 0.0), 1.0)), 4)
-
-
-def open_deflector(home: str | Path | None = None) -> Deflector:
-    """Convenience: ``Deflector.open`` for a home path."""
-    return Deflector.open(home)

@@ -40,6 +40,11 @@ class ArticleHit:
     snippet: str | None = None
 
 
+def hit_score(value: float) -> float:
+    """An article's ranking score as suggestions report it: within 0..1, four decimals."""
+    return round(float(min(max(value, 0.0), 1.0)), 4)
+
+
 @dataclass
 class TicketHit:
     """A similar resolved ticket (its texts as stored, personal data redacted)."""
