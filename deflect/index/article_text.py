@@ -69,7 +69,10 @@ class ArticleTexts:
                 for code in derived[a].body_codes:
                     mentioned.setdefault(code, []).append(column)
         self._code_columns = mentioned | about
-        self._title_words = [derived[a].title_words if a in derived else frozenset() for a in article_ids]
+        self._title_columns: dict[str, list[int]] = {}   # per title word the columns of the articles holding it
+        for column, a in enumerate(article_ids):
+            for word in derived[a].title_words if a in derived else ():
+                self._title_columns.setdefault(word, []).append(column)
 
     def lexical_scores(self, texts: list[str] | None, n: int, n_articles: int) -> np.ndarray:
         """(n, n_articles) word-match evidence in [0, 1]: the share of an inquiry's word information an
@@ -108,14 +111,13 @@ class ArticleTexts:
         """(n, n_articles) 1 where the inquiry names the article exactly: a code it is about, or -- for an
         inquiry of at most ``TITLE_QUERY_WORDS`` words -- words only its title holds (see above)."""
         out = self.code_matches(texts, n_articles)
-        titles = self._title_words[:n_articles]
         for i, text in enumerate(texts):
-            words = _title_terms(text)
-            if not 0 < len(words) or len(text.split()) > TITLE_QUERY_WORDS or min(map(len, words)) < TITLE_WORD_MIN:
+            words = _title_terms(text) if len(text.split()) <= TITLE_QUERY_WORDS else set()
+            if not words or min(map(len, words)) < TITLE_WORD_MIN:
                 continue
-            columns = [c for c, held in enumerate(titles) if words <= held]
-            if len(columns) == 1:
-                out[i, columns[0]] = 1.0
+            columns = set.intersection(*(set(self._title_columns.get(w, ())) for w in words))
+            if len(columns) == 1 and (column := columns.pop()) < n_articles:
+                out[i, column] = 1.0
         return out
 
     def word_cover(self, texts: list[str], columns: np.ndarray) -> np.ndarray:
