@@ -1,7 +1,8 @@
 """What the engine derives from its articles' texts when it loads: the body passages by text hash (for
 snippets), the word-match (BM25) evidence over each article's words, with the articles' languages, how
 much of an inquiry's words an article holds (``WordCover``, an evidence feature), and what an inquiry can
-name exactly: the codes each article names (``deflect.index.codes``) and the words only one title holds."""
+name exactly: the codes each article names (``deflect.index.codes``) and the words only one title holds
+(``deflect.index.title_words``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +12,9 @@ import numpy as np
 from deflect.formats import Article
 from deflect.index.codes import codes
 from deflect.index.documents import BODY, article_texts, passage_of
-from deflect.index.lexical import FOLDED_STOP_WORDS, LexicalIndex, WordCover, article_words, fold, stems, tokens
+from deflect.index.lexical import LexicalIndex, WordCover, article_words, stems, tokens
+from deflect.index.title_words import MAX_WORDS as TITLE_MAX_WORDS
+from deflect.index.title_words import TitleWords, held_words, naming_words
 from deflect.language import detect_language
 from deflect.text import text_hash
 
@@ -23,14 +26,7 @@ from deflect.text import text_hash
 # inquiry in a large language is matched against that language's articles; one in another or uncertain
 # language against all large languages' articles, each by its own statistics (names, codes, numbers and
 # word parts like "adress" are shared across languages).
-_PUNCTUATION = "\"'.,:;!?()[]{}<>«»„“”‚‘’…/"
 MAJORITY = 0.5   # a language of at least this share of the articles is a large one (see above)
-# A search of one or two words ("Bezahlschranke", "Zustellung") gives the models too little to go on: they
-# answered "Bezahlschranke" with the refund article at 0.87 while one article's title holds that very word.
-# Words of at least TITLE_WORD_MIN letters that only one article's title holds name that article the way a
-# code does (``named_matches``); a longer inquiry, a question, is the models' to read. Title words are
-# whole: "Adresse" does not name "E-Mail-Adresse ändern" (the customer moving house means another article).
-TITLE_WORD_MIN, TITLE_QUERY_WORDS = 4, 2
 
 
 @dataclass(frozen=True)
@@ -41,7 +37,8 @@ class _Derived:
     stems: frozenset[str]
     codes: frozenset[str]        # named in its title or question variants: what the article is about
     body_codes: frozenset[str]   # named in its body only ("see also error E-409")
-    title_words: frozenset[str]  # the content words of its title, folded
+    title_naming: frozenset[str]  # the words of its title that can name it (``deflect.index.title_words``)
+    title_held: frozenset[str]    # every word its title holds, parts of hyphenated words too
 
 
 class ArticleTexts:
@@ -69,10 +66,8 @@ class ArticleTexts:
                 for code in derived[a].body_codes:
                     mentioned.setdefault(code, []).append(column)
         self._code_columns = mentioned | about
-        self._title_columns: dict[str, list[int]] = {}   # per title word the columns of the articles holding it
-        for column, a in enumerate(article_ids):
-            for word in derived[a].title_words if a in derived else ():
-                self._title_columns.setdefault(word, []).append(column)
+        self._titles = TitleWords([derived[a].title_naming if a in derived else frozenset() for a in article_ids],
+                                  [derived[a].title_held if a in derived else frozenset() for a in article_ids])
 
     def lexical_scores(self, texts: list[str] | None, n: int, n_articles: int) -> np.ndarray:
         """(n, n_articles) word-match evidence in [0, 1]: the share of an inquiry's word information an
@@ -108,15 +103,22 @@ class ArticleTexts:
         return out
 
     def named_matches(self, texts: list[str], n_articles: int) -> np.ndarray:
-        """(n, n_articles) 1 where the inquiry names the article exactly: a code it is about, or -- for an
-        inquiry of at most ``TITLE_QUERY_WORDS`` words -- words only its title holds (see above)."""
+        """(n, n_articles) 1 where the inquiry names the article exactly: a code it is about, or -- a search of
+        one or two words -- words only its title holds (``deflect.index.title_words``), among the articles in
+        the inquiry's language where that is a large one, else among the large languages' ("Bank" in a German
+        help center names no English article)."""
         out = self.code_matches(texts, n_articles)
+        large = self._large_languages() if len(self._language) else []
+        allowed: dict[str, set[int]] = {}   # per language asked: the columns it may name
         for i, text in enumerate(texts):
-            words = _title_terms(text) if len(text.split()) <= TITLE_QUERY_WORDS else set()
-            if not words or min(map(len, words)) < TITLE_WORD_MIN:
+            if len(text.split()) > TITLE_MAX_WORDS:
                 continue
-            columns = set.intersection(*(set(self._title_columns.get(w, ())) for w in words))
-            if len(columns) == 1 and (column := columns.pop()) < n_articles:
+            asked = detect_language(text, default="")
+            asked = asked if asked in large else ""
+            if asked not in allowed:
+                allowed[asked] = set(np.flatnonzero(np.isin(self._language, [asked] if asked else large)).tolist())
+            column = self._titles.named(text, allowed[asked])
+            if column is not None and column < n_articles:
                 out[i, column] = 1.0
         return out
 
@@ -146,9 +148,4 @@ def _derive(article: Article, cache: dict[str, _Derived]) -> _Derived:
     asked = "\n".join([article.title, *article.questions])
     named = codes(asked)
     return _Derived(key, passages, tokens(words), frozenset(stems(words)), named, codes(article.body) - named,
-                    frozenset(w for w in _title_terms(article.title) if len(w) >= TITLE_WORD_MIN))
-
-
-def _title_terms(text: str) -> set[str]:
-    """The folded words of ``text`` as written between spaces ("e-mail-adresse" stays one), stop words left out."""
-    return {w for w in (t.strip(_PUNCTUATION) for t in fold(text).split()) if w and w not in FOLDED_STOP_WORDS}
+                    naming_words(article.title, article.language), held_words(article.title))
