@@ -15,7 +15,7 @@ do does did be been no are was your our you i subscription paper invoice cancel 
 
 
 # "an" closing a clause is a German verb particle ("Die App zeigt E 409 an."), the English article never is.
-_PARTICLE_AN = re.compile(r"\ban\s*(?:[.!?,;:)]|$)", re.MULTILINE)
+_PARTICLE_AN = re.compile(r"\ban\s*(?:[.!?,;:)]|\Z)")
 
 
 def detect_language(text: str, default: str = "de") -> str:

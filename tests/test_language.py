@@ -11,7 +11,8 @@ def test_short_german_texts_are_german(text):
 
 
 @pytest.mark.parametrize("text", ["set an alarm for 7", "How do I cancel an order?", "I want to open an account",
-                                  "my paper did not come today"])
+                                  "my paper did not come today",
+                                  "Charged twice, need an\nexplanation"])   # a line wrapped after "an"
 def test_english_texts_stay_english(text):
     assert detect_language(text) == "en"
 

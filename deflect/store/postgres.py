@@ -3,6 +3,7 @@ per-process pool (checked before reuse, so a restarted server is reconnected to)
 psycopg's style, and ``StoreUnavailable`` (HTTP 503 with Retry-After) while the server cannot be reached."""
 from __future__ import annotations
 
+import os
 import re
 import threading
 import zlib
@@ -140,13 +141,24 @@ _SETTING_HINT = ("Check DEFLECT_DATABASE_URL: user, password, host, port and dat
                  "spaces in the password as %2F %40 %3A %25 %20.")
 
 
+# What the driver says when nothing answered at the address (a server still starting, a wrong host or port)
+_UNREACHED = ("connection refused", "timeout expired", "no such file or directory", "no route to host",
+              "network is unreachable", "could not connect")
+
+
 def _where(url: str) -> str:
-    """``host:port`` of a database URL, for a hint (the defaults where the URL names none)."""
+    """Where a database URL points, for a hint: host and port as the URL or PGHOST/PGPORT name them."""
     try:
         info = psycopg.conninfo.conninfo_to_dict(url)
     except psycopg.Error:
         return "the host and port it names"
-    return f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}"
+    host = info.get("host") or os.environ.get("PGHOST") or ""
+    port = info.get("port") or os.environ.get("PGPORT") or "5432"
+    if "," in host or "," in port:
+        return "each host and port it names"
+    if not host or host.startswith("/"):
+        return f"the local socket{' in ' + host if host else ''} (port {port})"
+    return f"host {host}, port {port}"
 
 
 def connect_error(exc: psycopg.Error, url: str, worked: bool = False) -> DeflectError:
@@ -159,7 +171,7 @@ def connect_error(exc: psycopg.Error, url: str, worked: bool = False) -> Deflect
         if worked:
             return StoreUnavailable(message, hint=_SETTING_HINT, retry_after=RETRY_AFTER_SECONDS)
         return DeflectError(message, hint=_SETTING_HINT)
-    if not worked:   # never reached from here: a server still starting, or a wrong host or port
+    if not worked and any(f in str(exc).lower() for f in _UNREACHED):   # a server starting, or a wrong address
         return StoreUnavailable(f"the database cannot be reached: {without_password(url, _first_line(exc))}",
                                 hint=f"Is PostgreSQL running and listening at {_where(url)}? Check the host and "
                                      f"port in DEFLECT_DATABASE_URL; if the server is starting, try again in "
