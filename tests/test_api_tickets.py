@@ -26,7 +26,7 @@ def test_put_ticket_creates_then_updates(env):
             "created_at": "2026-11-30T09:15:00+01:00"}
     first = client.put("/api/v1/tickets/HD-1", json=body, headers=auth)
     assert first.status_code == 201 and first.get_json() == {"ok": True, "id": "HD-1", "created": True,
-                                                             "changed": False, "resolved": True}
+                                                             "changed": False, "resolved": True, "erased": False}
     check(doc, "put", "/api/v1/tickets/{ticket_id}", first)
     again = client.put("/api/v1/tickets/HD-1", json=body, headers=auth)
     assert again.status_code == 200 and again.get_json()["created"] is False and again.get_json()["changed"] is False
@@ -67,11 +67,11 @@ def test_post_tickets_as_array_and_as_json_lines(env):
              for i in range(5)]
     response = client.post("/api/v1/tickets", json=items, headers=auth)
     assert response.get_json() == {"ok": True, "received": 5, "new": 5, "changed": 0, "unchanged": 0,
-                                   "not_resolved": 0}
+                                   "erased": 0, "not_resolved": 0}
     check(doc, "post", "/api/v1/tickets", response)
     lines = "\n".join(json.dumps(item) for item in items[3:] + [{"id": "B-9", "body": "neu"}]) + "\n"
     response = client.post("/api/v1/tickets", data=lines, headers={**auth, "Content-Type": "application/x-ndjson"})
-    assert response.get_json() == {"ok": True, "received": 3, "new": 1, "changed": 0, "unchanged": 2,
+    assert response.get_json() == {"ok": True, "received": 3, "new": 1, "changed": 0, "unchanged": 2, "erased": 0,
                                    "not_resolved": 0}
     assert len(fake.store.get_tickets([f"B-{i}" for i in (0, 1, 2, 3, 4, 9)])) == 6
 

@@ -227,6 +227,41 @@ def test_erase_by_email_finds_the_tickets_of_an_export(tmp_path):
     assert "tickets: 1 row(s) would go" in r.output
 
 
+def test_an_erased_ticket_is_not_stored_again_by_an_overlapping_export_or_a_push(tmp_path):
+    """The help desk still holds an erased customer's tickets: the next export that overlaps, or the same
+    ticket pushed through the API, must not bring them back."""
+    home = tmp_path / "home"
+    export = tmp_path / "tickets.csv"
+    export.write_text("id;subject;body;resolution;customer_email\n"
+                      "RZ-1;Zeitung fehlt;Heute keine Zeitung, Julia König;Nachgeliefert.;julia@example.org\n"
+                      "RZ-2;Abo;Abo kündigen bitte;Gekündigt.;bernd@example.de\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest", str(export), "--home", str(home)]).exit_code == 0
+    r = runner.invoke(cli, ["privacy", "erase", "--customer", "julia@example.org", "--home", str(home)])
+    assert "tickets: 1 row(s) erased" in r.output, r.output
+    r = runner.invoke(cli, ["ingest", str(export), "--home", str(home)])
+    assert r.exit_code == 0 and "0 new, 0 changed, 1 unchanged; 1 not imported: erased on the customer's request" \
+        in r.output, r.output
+    store = Store(Home.resolve(home).database)
+    assert sorted(store.get_tickets(["RZ-1", "RZ-2"])) == ["RZ-2"]
+    assert "RZ-1" not in str(store.db.execute("select * from erased_tickets").fetchall())   # kept hashed only
+    assert store.db.execute("select count(*) from ticket_customers").fetchone()[0] == 1
+    store.close()
+
+    from deflect.web import create_app
+    fake = FakeDeflector(Home.resolve(home), ARTICLES, [])
+    client = create_app({"TESTING": True, "DEFLECT_HOME": str(home), "DEFLECTOR": fake}).test_client()
+    key = new_key(fake)
+    body = {"subject": "Zeitung fehlt", "body": "Heute keine Zeitung, Julia König", "resolution": "Nachgeliefert.",
+            "customer_id": "julia@example.org"}
+    r = client.put("/api/v1/tickets/RZ-1", headers=bearer(key), json=body)
+    assert r.status_code == 200 and r.get_json()["erased"] is True and not r.get_json()["created"]
+    r = client.post("/api/v1/tickets", headers=bearer(key), json=[{"id": "RZ-1", **body}, {"id": "RZ-3", **body}])
+    assert r.get_json()["erased"] == 1 and r.get_json()["new"] == 1
+    assert sorted(fake.store.get_tickets(["RZ-1", "RZ-3"])) == ["RZ-3"]
+    assert not fake.store.db.execute("select count(*) from contacts where ticket_id = 'RZ-1'").fetchone()[0]
+
+
 def test_erase_by_email_reaches_the_widget_session_a_ticket_was_sent_from(tmp_path):
     """A ticket names its customer by id and e-mail and came from a widget session (its contact links them):
     asked by the e-mail address, the session's searches go too, and asking by the id afterwards finds nothing."""

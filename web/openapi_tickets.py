@@ -35,11 +35,15 @@ def add(paths: dict, schemas: dict, h: dict) -> None:
             "description": "A resolved ticket as in a `deflect ingest` export; a subject or a body is needed."},
         "PutTicketResponse": _obj({"ok": OK, "id": STR, "created": {"type": "boolean"}, "changed": {"type": "boolean"},
                                    "resolved": {"type": "boolean", "description": "false: not stored (202), its "
-                                                "status says it is not resolved; the contact is recorded"}},
+                                                "status says it is not resolved; the contact is recorded"},
+                                   "erased": {"type": "boolean", "description": "true: not stored, the ticket was "
+                                              "erased on the customer's request (deflect privacy erase)"}},
                                   ["ok", "id", "created", "changed", "resolved"]),
         "TicketBatchResponse": _obj({"ok": OK, "received": INT, "new": INT, "changed": INT, "unchanged": INT,
                                      "not_resolved": {**INT, "description":
-                                                      "Not stored: their status says not resolved."}},
+                                                      "Not stored: their status says not resolved."},
+                                     "erased": {**INT, "description": "Not stored: erased on the customer's "
+                                                "request earlier (deflect privacy erase)."}},
                                     ["ok", "received", "new", "changed", "unchanged", "not_resolved"]),
     })
     schemas["TicketInput"]["properties"].update(

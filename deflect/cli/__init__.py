@@ -76,6 +76,8 @@ def ingest(paths, prune, yes, dates_to_now, quiet, home):
                    + ", ".join(shown) + (f" and {more} more" if more else "")
                    + " (--prune with the whole article folder deletes them)")
     click.echo(f"tickets:  {t['new']} new, {t['changed']} changed, {t['unchanged']} unchanged"
+               + (f"; {t['erased']} not imported: erased on the customer's request earlier (deflect privacy "
+                  "erase)" if t.get("erased") else "")
                + (f"; {t['not_resolved']} not imported: their status says they are not resolved (open, pending, "
                   "spam...); import them again once resolved" if t["not_resolved"] else ""))
     for path, columns in report["unread_columns"].items():

@@ -103,7 +103,10 @@ def sync(name, quiet, home):
         click.echo(f"{connection.name}: articles {run['articles_new']} new, {run['articles_changed']} changed, "
                    f"{run['articles_deleted']} deleted (no longer published); "
                    f"tickets {run['tickets_new']} new, {run['tickets_changed']} changed, "
-                   f"{run['tickets_unchanged']} unchanged ({run['pages']} pages, {run['retries']} retried requests)")
+                   f"{run['tickets_unchanged']} unchanged"
+                   + (f", {run['tickets_erased']} erased on request earlier (not stored)"
+                      if run.get("tickets_erased") else "")
+                   + f" ({run['pages']} pages, {run['retries']} retried requests)")
         if run["articles_kept"]:
             click.echo(f"Warning: {connection.name} listed no published article; the {run['articles_kept']} stored "
                        "ones are kept. Check that the token may read the knowledge base.", err=True)

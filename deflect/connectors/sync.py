@@ -42,7 +42,7 @@ def sync(store: Store, connector: Connector, progress: Callable[[int, dict], Non
     error that stopped the run."""
     name = connector.connection.name
     run = {"articles_new": 0, "articles_changed": 0, "articles_deleted": 0, "articles_kept": 0, "tickets_new": 0,
-           "tickets_changed": 0, "tickets_unchanged": 0, "pages": 0}
+           "tickets_changed": 0, "tickets_unchanged": 0, "tickets_erased": 0, "pages": 0}
     try:
         articles = list(checked_pages(connector.connection, connector.articles()))
         with store.db.transaction():

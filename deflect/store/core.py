@@ -24,6 +24,7 @@ from deflect.privacy import Redactor, default_redactor
 from deflect.settings import without_password
 from deflect.store.connectors_schema import CONNECTORS_MIGRATIONS
 from deflect.store.database import Database, DatabaseErrors, RowNotFound, SQLiteDatabase, is_url
+from deflect.store.erased_schema import ERASED_MIGRATIONS
 from deflect.store.feedback_schema import FEEDBACK_MIGRATIONS
 from deflect.store.gaps import GAPS_MIGRATIONS
 from deflect.store.hashing import customer_key, hash_key, one_way_hash
@@ -68,6 +69,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     *RATE_LIMIT_MIGRATIONS,
     *ORDER_MIGRATIONS,
     *LABELLED_MIGRATIONS,
+    *ERASED_MIGRATIONS,
 ]
 
 
@@ -215,7 +217,8 @@ class Store:
     # -- tickets ----------------------------------------------------------------------------
     def upsert_tickets(self, tickets: Iterable[Ticket], progress: Callable[[int], object] | None = None
                        ) -> dict[str, int]:
-        """Store tickets (personal data redacted); returns counts ``new``/``changed``/``unchanged``.
+        """Store tickets (personal data redacted); returns counts ``new``/``changed``/``unchanged`` and
+        ``erased``: tickets erased on a customer's request earlier, which are not stored again.
         ``progress`` is called with 1 per ticket redacted (an export of 50,000 tickets takes about a minute)."""
         return self.store_tickets(self.redact_tickets(tickets, progress))
 
@@ -240,9 +243,12 @@ class Store:
         """Write what ``redact_tickets`` prepared: new and changed tickets, and the customers of every
         ticket that names them, in place of those it named before (a ticket handed to another customer must
         not be erased on the first one's request; one stored before they were kept gets them now)."""
-        counts = {"new": 0, "changed": 0, "unchanged": 0}
+        counts = {"new": 0, "changed": 0, "unchanged": 0, "erased": 0}
         now, rows, customers = utcnow(), [], []
         with self.db.transaction():
+            gone = self.erased_tickets([row["id"] for row, _ in prepared])   # erased on request: never again
+            counts["erased"] = sum(row["id"] in gone for row, _ in prepared)
+            prepared = [(row, hashes) for row, hashes in prepared if row["id"] not in gone]
             existing = {r[0]: r[1:] for r in
                         self.db.execute("select id, content_hash, source, ingested_at from tickets")}
             self.db["ticket_customers"].delete_where_in("ticket_id", [row["id"] for row, hashes in prepared if hashes])
@@ -262,6 +268,21 @@ class Store:
             if customers:
                 self.db["ticket_customers"].insert_all(customers, ignore=True)
         return counts
+
+    def erased_tickets(self, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` that were erased on a customer's request (``deflect.store.erased_schema``)."""
+        ids = list(dict.fromkeys(ids))
+        if not ids or self.db.execute("select count(*) from erased_tickets").fetchone()[0] == 0:
+            return set()
+        key = hash_key(self)
+        hashed = {one_way_hash(i, key): i for i in ids}
+        found = set()
+        names = list(hashed)
+        for start in range(0, len(names), 500):
+            part = names[start:start + 500]
+            found |= {hashed[r[0]] for r in self.db.execute(
+                f"select ticket from erased_tickets where ticket in ({','.join('?' * len(part))})", part)}
+        return found
 
     def tickets(self) -> Iterator[dict]:
         yield from self.db["tickets"].rows_where(order_by="id")

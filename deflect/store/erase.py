@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deflect.clock import utcnow_iso as utcnow
 from deflect.store.core import Store
 from deflect.store.database import SQLiteDatabase
 from deflect.store.hashing import customer_key, hash_key, one_way_hash
@@ -98,6 +99,10 @@ def erase_customer(store: Store, sessions: Iterable[str] = (), customers: Iterab
             if not where or table not in tables:
                 continue
             counts[table] = _delete(store, table, where, params, dry_run)
+        if t and not dry_run:   # an overlapping export, a sync or a push must not bring them back
+            key, now = hash_key(store), utcnow()
+            store.db["erased_tickets"].upsert_all([{"ticket": one_way_hash(i, key), "erased_at": now} for i in t],
+                                                  pk="ticket")
     return counts
 
 

@@ -74,8 +74,9 @@ def _record_contacts(items: list[tuple[Ticket, str | None, str | None]]) -> None
     """Tickets that came with a session or customer id: the contact, and (resolved with an article)
     evidence for the article from the sessions' searches."""
     store, learned = get_store(), 0
+    gone = store.erased_tickets(ticket.id for ticket, _, _ in items)   # erased on request: nothing is recorded
     for ticket, session, customer in items:
-        if session or customer:
+        if (session or customer) and ticket.id not in gone:
             record_contact(store, "api", session, customer, ticket.id, at=ticket.created_at, known=ticket.customer)
             if ticket.resolved:
                 learned += learn_from_ticket(store, ticket.article_id, ticket_sessions(store, ticket.id), ticket.id)
@@ -100,7 +101,7 @@ def put_ticket(ticket_id: str):
     _record_contacts([(ticket, session, customer)])
     created = counts["new"] == 1
     return jsonify({"ok": True, "id": ticket_id, "created": created, "changed": counts["changed"] == 1,
-                    "resolved": True}), (201 if created else 200)
+                    "resolved": True, "erased": counts.get("erased", 0) == 1}), (201 if created else 200)
 
 
 def _batch_objects() -> list[tuple[int, object]]:
