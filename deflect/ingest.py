@@ -65,7 +65,13 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
     gone = sorted(stored_ids - {a.id for a in articles})
     renamed = renamed_articles(store, gone, [a for a in articles if a.id not in stored_ids]) if prune else {}
     if prune:
-        known = {a.id for a in articles} | set(renamed)   # an export naming the old id links the new one
+        known = {a.id for a in articles}
+    # an export naming an old id links the new one, renamed now or by an earlier --prune
+    given = {a.id for a in articles}
+    aliases = {old: new for old, new in {**store.article_renames(), **renamed}.items()
+               if new in known and old not in given}
+    known |= set(aliases)
+    if prune:
         deleted = len(gone) - len(renamed)
         if max_prune is not None and deleted > max_prune:
             raise InputError(f"--prune would delete {deleted} of the {len(stored_ids)} stored articles (those not "
@@ -89,7 +95,7 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
         if len(tickets) == before:
             empty.append(str(path))
     for ticket in tickets:
-        ticket.article_id = renamed.get(ticket.article_id, ticket.article_id)
+        ticket.article_id = aliases.get(ticket.article_id, ticket.article_id)
     open_tickets = [t for t in tickets if not t.resolved]
     tickets = [t for t in tickets if t.resolved]
     weeks = move_to_recent(tickets, recent_as_of) if recent_as_of else 0
@@ -105,17 +111,19 @@ def ingest(store: Store, paths: Iterable[str | Path], prune: bool = False, recen
     prepared = store.redact_tickets(tickets, progress=stored if progress else None)
     with store.db.transaction():
         arts = store.upsert_articles(articles)
-        pruned = []
+        pruned, unlinked = [], {}
         if prune:
             pruned = [article_id for article_id in gone if article_id not in renamed]
             for old, new in renamed.items():
                 store.move_article_refs(old, new)
                 store.delete_article(old)
+            unlinked = {article_id: store.linked_tickets(article_id) for article_id in pruned}
             for article_id in pruned:
                 store.delete_article(article_id)
         ticket_counts = store.store_tickets(prepared)
     report["articles"] = {k: len(v) for k, v in arts.items()} | {"deleted": len(pruned)}
     report["deleted_articles"] = pruned
+    report["unlinked_tickets"] = sum(unlinked.values())
     report["renamed_articles"] = renamed
     report["doubtful_articles"] = doubtful_articles(articles)
     # a single file given is no claim to be all articles; a folder is

@@ -115,9 +115,16 @@ def test_prune_needs_the_article_folder_and_names_what_it_deleted(faq, home, tmp
     only_tickets = runner.invoke(cli, ["ingest", str(faq / "tickets.jsonl"), "--prune", *at])
     assert only_tickets.exit_code != 0 and "no article files" in only_tickets.output
     assert open_store(home.db_path).article_ids() == {"zustellung", "password"}
-    (faq / "password.md").unlink()
+    (faq / "zustellung.md").unlink()
+    moved_away = tmp_path / "tickets.jsonl"   # the export names the article: read alone while it is gone
+    (faq / "tickets.jsonl").rename(moved_away)
     pruned = runner.invoke(cli, ["ingest", str(faq), "--prune", *at])
-    assert pruned.exit_code == 0 and "deleted:  password" in pruned.output
+    assert pruned.exit_code == 0 and "deleted:  zustellung" in pruned.output
+    assert "1 ticket(s) an agent had linked to a deleted article lost the link" in pruned.output
+    assert open_store(home.db_path).get_tickets(["T1"])["T1"]["article_id"] is None
+    (faq / "zustellung.md").write_text(ARTICLES["zustellung.md"])   # put back: the export read again links it
+    assert runner.invoke(cli, ["ingest", str(faq), str(moved_away), *at]).exit_code == 0
+    assert open_store(home.db_path).linked_tickets("zustellung") == 1
 
 
 def test_an_article_whose_id_changed_keeps_its_links_and_a_mistaken_prune_is_refused(faq, home):
@@ -133,6 +140,8 @@ def test_an_article_whose_id_changed_keeps_its_links_and_a_mistaken_prune_is_ref
         store.db["feedback"].insert({"id": "v1", "inquiry_id": "q1", "article_id": "zustellung", "event": "helpful",
                                      "session": "s1", "created_at": "2026-12-01T10:00:00+00:00"})
         store.db["gap_topics"].insert({"id": "G-0001", "status": "covered", "covered_by": "zustellung"})
+        store.db["inquiries"].insert({"id": "q1", "text": "Zeitung fehlt", "decision": "answer", "confidence": 0.9,
+                                      "article_id": "zustellung", "created_at": "2026-12-01T10:00:00+00:00"})
     store.close()
     (faq / "zustellung.md").rename(faq / "zeitung-fehlt.md")
     (faq / "zeitung-fehlt.md").write_text(ARTICLES["zustellung.md"].replace("id: zustellung", "id: zeitung-fehlt"))
@@ -143,7 +152,12 @@ def test_an_article_whose_id_changed_keeps_its_links_and_a_mistaken_prune_is_ref
     assert store.get_tickets(["T1"])["T1"]["article_id"] == "zeitung-fehlt"
     assert store.db.execute("select article_id from feedback where id = 'v1'").fetchone()[0] == "zeitung-fehlt"
     assert store.db.execute("select covered_by from gap_topics").fetchone()[0] == "zeitung-fehlt"   # still covered
+    assert store.db.execute("select article_id from inquiries where id = 'q1'").fetchone()[0] == "zeitung-fehlt"
     store.close()
+    # the help desk's next export still links the old id: it links the article under its new id
+    again = runner.invoke(cli, ["ingest", str(faq / "tickets.jsonl"), *at])
+    assert again.exit_code == 0, again.output
+    assert open_store(home.db_path).get_tickets(["T1"])["T1"]["article_id"] == "zeitung-fehlt"
     single = runner.invoke(cli, ["ingest", str(faq / "password.md"), *at])   # one file says nothing of the rest
     assert single.exit_code == 0 and "stay" not in single.output
     sub = faq / "neu"

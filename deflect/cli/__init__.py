@@ -67,6 +67,9 @@ def ingest(paths, prune, yes, dates_to_now, quiet, home):
         shown = report["deleted_articles"][:20]
         more = len(report["deleted_articles"]) - len(shown)
         click.echo("deleted:  " + ", ".join(shown) + (f" and {more} more" if more else ""))
+        if report.get("unlinked_tickets"):
+            click.echo(f"note: {report['unlinked_tickets']} ticket(s) an agent had linked to a deleted article lost "
+                       "the link (put the article back and ingest the export again to restore it)")
     for old, new in report["renamed_articles"].items():
         click.echo(f"renamed:  {old} -> {new} (its ticket links, feedback and votes go with it)")
     if report["not_given"]:

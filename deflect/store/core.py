@@ -171,24 +171,38 @@ class Store:
             self.db["articles"].upsert_all(rows, pk="id")
         return outcome
 
+    def linked_tickets(self, article_id: str) -> int:
+        """How many tickets an agent linked to ``article_id``."""
+        return self.db.execute("select count(*) from tickets where article_id = ?", [article_id]).fetchone()[0]
+
     def delete_article(self, article_id: str, keep_links: bool = False) -> None:
         """Delete an article; tickets that linked it keep their history but lose the link, unless
         ``keep_links`` (an article withdrawn for a while: the link counts again once it is back)."""
         if not self.has_article(article_id):
             raise NotFoundError(f"no article {article_id!r}")
         with self.db.transaction():
-            if not keep_links:
-                self.db.execute("update tickets set article_id = null where article_id = ?", [article_id])
+            if not keep_links:   # without its hash the export read again restores the link, once the article is back
+                self.db.execute("update tickets set article_id = null, content_hash = null where article_id = ?",
+                                [article_id])
             self.db.execute("delete from inferred_links where article_id = ?", [article_id])
             self.db["articles"].delete(article_id)
 
     def move_article_refs(self, old: str, new: str) -> None:
         """What points at article ``old`` -- agents' ticket links, learnt feedback, votes, labelled questions,
-        the gap topics it covers -- points at ``new`` (the same article under another id)."""
+        logged answers, the gap topics it covers -- points at ``new`` (the same article under another id);
+        a later ticket naming ``old`` links ``new`` (``article_renames``)."""
         with self.db.transaction():
-            for table in ("tickets", "evidence", "feedback", "labelled_questions"):
+            for table in ("tickets", "evidence", "feedback", "labelled_questions", "inquiries"):
                 self.db.execute(f"update {table} set article_id = ? where article_id = ?", [new, old])
             self.db.execute("update gap_topics set covered_by = ? where covered_by = ?", [new, old])
+            self.db.execute("update article_renames set new_id = ? where new_id = ?", [new, old])
+            self.db["article_renames"].upsert({"old_id": old, "new_id": new, "renamed_at": utcnow()}, pk="old_id")
+
+    def article_renames(self) -> dict[str, str]:
+        """Old article id -> the id it was renamed to (``move_article_refs``), for articles still stored."""
+        return {r[0]: r[1] for r in self.db.execute(
+            "select r.old_id, r.new_id from article_renames r join articles a on a.id = r.new_id "
+            "where r.old_id not in (select id from articles)")}
 
     def has_article(self, article_id: str) -> bool:
         return self.db.execute("select 1 from articles where id = ?", [article_id]).fetchone() is not None

@@ -3,7 +3,7 @@
 ``inferred_links`` holds, per ticket without an agent-made link, the article deflect inferred for it:
 from what the agent's resolution says (an article URL, id, title or pasted answer text) or from the
 ticket's neighbourhood. Kept apart from ``tickets.article_id`` so an inferred link is never taken for
-one an agent made.
+one an agent made. ``article_renames`` maps an article's old id to its new one.
 """
 from __future__ import annotations
 
@@ -25,4 +25,9 @@ def m_links_001(db: Database) -> None:
     db["inferred_links"].create_index(["source"])
 
 
-LINKS_MIGRATIONS = [("links_001_inferred", m_links_001)]
+def m_links_002_renamed(db: Database) -> None:
+    """Article ids renamed by ``ingest --prune``: a help desk's later export still links the old id."""
+    db["article_renames"].create({"old_id": str, "new_id": str, "renamed_at": str}, pk="old_id")
+
+
+LINKS_MIGRATIONS = [("links_001_inferred", m_links_001), ("links_002_renamed", m_links_002_renamed)]
