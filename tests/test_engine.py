@@ -218,3 +218,14 @@ def test_a_similar_ticket_with_a_huge_body_is_shown_cut(demo_home):
     assert len(hits["BIG-1"].body) <= SHOWN_CHARS + 2 and hits["BIG-1"].body.endswith(" …")
     assert hits["BIG-1"].body.startswith("Heute lag keine Zeitung im Briefkasten.\nFehlerprotokoll")
     d.close()
+
+
+def test_status_says_when_tickets_wait_for_the_index(demo_home, tmp_path):
+    runner = CliRunner()
+    assert "ingested since" not in runner.invoke(cli, ["status", "--home", str(demo_home)]).output
+    export = tmp_path / "next-month.jsonl"
+    export.write_text(json.dumps({"id": "NEW-1", "subject": "Zeitung fehlt", "body": "Heute keine Zeitung.",
+                                  "resolution": "Nachgeliefert.", "article_id": None}) + "\n", encoding="utf-8")
+    assert runner.invoke(cli, ["ingest", str(export), "--home", str(demo_home)]).exit_code == 0
+    out = runner.invoke(cli, ["status", "--home", str(demo_home)]).output
+    assert "1 ticket(s) ingested since: run `deflect index`" in out, out

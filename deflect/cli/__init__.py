@@ -214,6 +214,8 @@ def status(as_json, home):
                          "age_hours": round((datetime.now(UTC) - built).total_seconds() / 3600, 2)}
         stale = manifest.get("article_hashes") != store.article_hashes()
         info["index"]["stale"] = stale
+        info["index"]["tickets_waiting"] = store.db.execute(   # ingested since: not searchable before an update
+            "select count(*) from tickets where ingested_at > ?", [manifest["updated_at"]]).fetchone()[0]
     except (IndexMissingError, IndexMismatchError) as exc:
         info["index"] = {"error": str(exc), "missing": isinstance(exc, IndexMissingError)}
     cal = store.get_setting("calibration")
@@ -246,7 +248,9 @@ def status(as_json, home):
     else:
         click.echo(f"index:       {ix['counts']['documents']} documents, model {ix['model']} ({ix['dim']}-dim), "
                    f"{ix['type']}, updated {ix['updated_at']} ({ix['age_hours']} h ago)"
-                   + ("  — articles changed since: run `deflect index`" if ix["stale"] else ""))
+                   + ("  — articles changed since: run `deflect index`" if ix["stale"] else "")
+                   + (f"  — {ix['tickets_waiting']} ticket(s) ingested since: run `deflect index`"
+                      if ix.get("tickets_waiting") else ""))
     if info["model_choice"]:
         click.echo(f"model:       chosen by --model auto, {describe_choice(info['model_choice'])}")
     click.echo(f"calibration: {describe_calibration(cal)}"
