@@ -153,3 +153,32 @@ def test_the_error_log_keeps_no_words_of_a_request_it_cannot_parse():
         assert _without_queries(record)
         said = record.getMessage()
         assert "kruemmel" not in said and "0171" not in said and "schmidt" not in said and "127.0.0.1" in said
+
+
+def test_the_global_env_file_is_read_again_on_sighup(demo_home, tmp_path, monkeypatch):
+    """`deflect --env-file FILE serve` (or DEFLECT_ENV_FILE) is the service's file as much as `serve --env-file`:
+    a reload reads it again, and a setting taken out of it goes back to its default."""
+    from click.testing import CliRunner
+
+    from deflect.cli import cli
+    from deflect.cli import serve as serve_module
+
+    env_file = tmp_path / "deflect.env"
+    env_file.write_text("DEFLECT_SITE_NAME=Rheinblick\n")
+    started = {}
+    monkeypatch.setattr(serve_module, "run_gunicorn", lambda config, *args, reread, **kw: started.update(
+        config=config, reread=reread))
+    monkeypatch.delenv("DEFLECT_SITE_NAME", raising=False)
+    saved = dict(os.environ)   # the command puts the file's settings into this process's environment
+    try:
+        r = CliRunner().invoke(cli, ["--env-file", str(env_file), "serve", "--home", str(demo_home), "--port",
+                                     str(_port())])
+        assert r.exit_code == 0, r.output
+        assert started["config"]["SITE_NAME"] == "Rheinblick"
+        env_file.write_text("DEFLECT_SITE_NAME=Rheinblick Zeitung\n")
+        assert started["reread"]()["SITE_NAME"] == "Rheinblick Zeitung"
+        env_file.write_text("")
+        assert not started["reread"]().get("SITE_NAME")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

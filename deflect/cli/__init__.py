@@ -16,10 +16,13 @@ from deflect.cli.common import check_labelled, friendly, home_option, open_defle
               help="Read DEFLECT_NAME=value settings from this file first (the service's, e.g. "
                    "/etc/deflect/deflect.env), so that a command works on the service's database and home.")
 @click.version_option(package_name="deflect")
-def cli(env_file):
+@click.pass_context
+def cli(ctx, env_file):
     """deflect — suggest FAQ articles, know when not to, and report what the FAQ is missing."""
     if env_file:
         from deflect.settings import SettingError, read_env_file
+        # `serve` reads the file again on SIGHUP, over the environment as it was before the file
+        ctx.obj = {"env_file": env_file, "environ": dict(os.environ)}
         try:
             os.environ.update(read_env_file(env_file))
         except SettingError as exc:

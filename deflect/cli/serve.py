@@ -243,6 +243,9 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
     for name in THREAD_ENV:  # inherited by the workers before torch or BLAS start their pools
         os.environ[name] = "1"
     given = {name: value for name, value in options.items() if value not in (None, ())}
+    group = click.get_current_context().find_root().obj or {}   # `deflect --env-file FILE serve`
+    original = dict(os.environ) if env_file or not group.get("env_file") else dict(group["environ"])
+    env_file = env_file or group.get("env_file")
     if env_file:   # the file's home and database are this process's too (over the environment, as for every
         # other command given the file; an option still wins)
         file_env = settings.read_env_file(env_file)
@@ -257,7 +260,7 @@ def serve(host, port, workers, threads, timeout, env_file, access_log, dev, home
     if home.database_url:   # --database, or the variable: the workers open their stores there too
         given["database_url"] = home.database_url
 
-    original = dict(os.environ)   # what each reading of the env file starts from
+    # ``original``: what each reading of the env file starts from
     tenant_settings: dict[str, dict] = {}   # each help center's own settings as last read well
 
     def read_config() -> dict:
