@@ -17,14 +17,14 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 import frontmatter
 import yaml
 
-from deflect.clock import parse_time
+from deflect.clock import iso, parse_time
 from deflect.errors import InputError
 from deflect.html_text import html_to_text, looks_like_html, markdown_without_html
 from deflect.language import detect_language
@@ -317,16 +317,17 @@ def _created_at(value: str | None, where: str, line: int | None, export: bool) -
     """A ticket's time, refused when unreadable: it would leave the ticket out of every time window of the
     report (costs, trends, incidents) unseen. Through the API an RFC 3339 date-time or a date, as documented;
     in an ``export`` file also ISO 8601 with a space or without an offset, and ``DD.MM.YYYY[ HH:MM[:SS]]``
-    as German exports write it (converted to ISO)."""
+    as German exports write it. Stored in UTC (``deflect.clock.iso``); a time without an offset counts as
+    UTC, as everywhere in deflect."""
     if value is None:
         return None
-    if (export or _RFC3339.fullmatch(value)) and parse_time(value) is not None:
-        return value
+    if (export or _RFC3339.fullmatch(value)) and (moment := parse_time(value)) is not None:
+        return iso(moment)   # stored as every time is: UTC, so that times compare and sort as text
     german = _DAY_FIRST.fullmatch(value) if export else None
     if german:
         day, month, year, hour, minute, second = (int(g) if g else 0 for g in german.groups())
         with contextlib.suppress(ValueError):
-            return datetime(year, month, day, hour, minute, second).isoformat()
+            return iso(datetime(year, month, day, hour, minute, second, tzinfo=UTC))
     forms = "2025-12-31T14:05:00+01:00 (ISO 8601) or 31.12.2025 14:05" if export else \
         "2025-12-31T14:05:00+01:00 or 2025-12-31 (RFC 3339)"
     raise InputError(f"created_at {value!r}: not a date and time in a form deflect reads", where, line,

@@ -34,7 +34,7 @@ def test_put_ticket_creates_then_updates(env):
     assert changed.get_json()["changed"] is True
     row = fake.store.get_tickets(["HD-1"])["HD-1"]
     assert row["article_id"] == "kuendigung-abo" and "Mustermann" not in row["body"] and "max@" not in row["body"]
-    assert row["created_at"] == "2026-11-30T09:15:00+01:00"
+    assert row["created_at"] == "2026-11-30T08:15:00+00:00"   # stored in UTC
     # searchable at once: the engine has it
     assert any(t.id == "HD-1" for t in fake.suggest("Abo kündigen", with_tickets=3).tickets)
 

@@ -202,9 +202,11 @@ def test_tickets_csv_as_excel_saves_it_in_a_german_locale(tmp_path, separator):
 def test_ticket_times_in_iso_or_as_german_exports_write_them(tmp_path):
     p = tmp_path / "t.csv"
     p.write_text("id;body;created_at\nT1;a;2025-12-30T08:00:00Z\nT2;b;2025-12-30 08:00:00\nT3;c;31.12.2025 14:05\n"
-                 "T4;d;1.2.2026\nT5;e;\n", encoding="utf-8")
+                 "T4;d;1.2.2026\nT5;e;\nT6;f;2025-12-30 09:00:00 +0100\n", encoding="utf-8")
+    # stored as every time in deflect: UTC, one form, so that they compare and sort as text
     assert [t.created_at for t in read_tickets(p)] == [
-        "2025-12-30T08:00:00Z", "2025-12-30 08:00:00", "2025-12-31T14:05:00", "2026-02-01T00:00:00", None]
+        "2025-12-30T08:00:00+00:00", "2025-12-30T08:00:00+00:00", "2025-12-31T14:05:00+00:00",
+        "2026-02-01T00:00:00+00:00", None, "2025-12-30T08:00:00+00:00"]
     for bad in ("12/30/2025 08:00", "gestern", "31.02.2026"):
         p.write_text(f"id;body;created_at\nT1;a;2025-12-30\nT2;b;{bad}\n", encoding="utf-8")
         with pytest.raises(InputError, match=r"t.csv:3: created_at .*: not a date and time in a form deflect reads"):

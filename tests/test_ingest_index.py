@@ -16,6 +16,7 @@ from deflect.index import bundle as bundle_file
 from deflect.index.bundle import IndexBundle
 from deflect.ingest import ingest
 from deflect.store import open_store
+from deflect.store.core import _ticket_hash
 
 ARTICLES = {
     "zustellung.md": "---\nid: zustellung\ntitle: Zeitung nicht erhalten\nlanguage: de\nquestions:\n"
@@ -244,7 +245,17 @@ def test_ingest_keeps_the_dates_without_dates_to_now(faq, home):
                                        encoding="utf-8")
     report = ingest(open_store(home.db_path), [faq])
     assert report["weeks_moved"] == 0
-    assert open_store(home.db_path).get_tickets(["T1"])["T1"]["created_at"] == "2026-03-02T08:15:00Z"
+    assert open_store(home.db_path).get_tickets(["T1"])["T1"]["created_at"] == "2026-03-02T08:15:00+00:00"
+    # a store of an older release kept the time as written: the same export read again changes nothing
+    store = open_store(home.db_path)
+    with store.db.transaction():
+        row = store.get_tickets(["T1"])["T1"]
+        old = {k: v for k, v in row.items() if k not in ("content_hash", "ingested_at")} | {
+            "created_at": "2026-03-02T08:15:00Z"}
+        store.db.execute("update tickets set created_at = ?, content_hash = ? where id = 'T1'",
+                         ["2026-03-02T08:15:00Z", _ticket_hash(old)])
+    store.close()
+    assert ingest(open_store(home.db_path), [faq / "tickets.jsonl"])["tickets"]["unchanged"] == 1
 
 
 @pytest.fixture(scope="module")

@@ -64,7 +64,7 @@ def test_a_transaction_that_reads_first_waits_for_another_writer_instead_of_fail
     assert rows == ["report", "alive"] and marked
 
 
-def test_an_ingest_redacts_before_it_takes_the_write_lock(tmp_path):
+def test_an_ingest_redacts_before_it_takes_the_write_lock(tmp_path, monkeypatch):
     # redacting a large export takes a minute; the service's writes (a widget search's log row) must not
     # wait for it behind the ingest's transaction
     from deflect.ingest import ingest
@@ -81,7 +81,7 @@ def test_an_ingest_redacts_before_it_takes_the_write_lock(tmp_path):
         time.sleep(0.02)
         return redact(text, **kwargs)
 
-    store.redactor.redact = slow
+    monkeypatch.setattr(store.redactor, "redact", slow)   # the process's shared redactor: undone after the test
     thread = threading.Thread(target=ingest, args=(store, [export]))
     thread.start()
     redacting.wait(10)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
+from deflect.clock import parse_time
 from deflect.clock import utcnow_iso as utcnow
 from deflect.errors import DeflectError, NotFoundError
 from deflect.formats import Article, Inquiry, Ticket
@@ -264,14 +265,17 @@ class Store:
             counts["erased"] = sum(row["id"] in gone for row, _ in prepared)
             prepared = [(row, hashes) for row, hashes in prepared if row["id"] not in gone]
             existing = {r[0]: r[1:] for r in
-                        self.db.execute("select id, content_hash, source, ingested_at from tickets")}
+                        self.db.execute("select id, content_hash, source, ingested_at, created_at from tickets")}
             self.db["ticket_customers"].delete_where_in("ticket_id", [row["id"] for row, hashes in prepared if hashes])
             for row, hashes in prepared:
                 customers += [{"ticket_id": row["id"], "customer": h} for h in hashes]
-                old_hash, old_source, first_seen = existing.get(row["id"], (None, None, None))
-                # the same export saved under another name or read from another folder changes nothing
-                if old_hash == row["content_hash"] or (
-                        old_hash and old_hash == _ticket_hash({**row, "source": old_source})):
+                old_hash, old_source, first_seen, old_time = existing.get(row["id"], (None, None, None, None))
+                # the same export saved under another name or read from another folder changes nothing, nor
+                # does its time stored as written by an older release ("2026-03-01 10:00:00 +0100")
+                if old_hash == row["content_hash"] or (old_hash and (
+                        old_hash == _ticket_hash({**row, "source": old_source}) or (
+                            old_time != row["created_at"] and parse_time(old_time) == parse_time(row["created_at"])
+                            and old_hash == _ticket_hash({**row, "source": old_source, "created_at": old_time})))):
                     counts["unchanged"] += 1
                     continue
                 counts["changed" if old_hash else "new"] += 1
