@@ -64,8 +64,9 @@ def ingest(paths, prune, yes, dates_to_now, quiet, home):
         weeks = report["weeks_moved"]
         click.echo(f"ticket dates moved {weeks} week{'s' if weeks != 1 else ''} forward")
     a, t = report["articles"], report["tickets"]
-    click.echo(f"articles: {a['new']} new, {a['changed']} changed, {a['unchanged']} unchanged"
-               + (f", {a['deleted']} deleted" if a["deleted"] else ""))
+    if report["article_files"]:   # a ticket export alone says nothing of the articles
+        click.echo(f"articles: {a['new']} new, {a['changed']} changed, {a['unchanged']} unchanged"
+                   + (f", {a['deleted']} deleted" if a["deleted"] else ""))
     if report["deleted_articles"]:
         shown = report["deleted_articles"][:20]
         more = len(report["deleted_articles"]) - len(shown)
