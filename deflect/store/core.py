@@ -278,7 +278,7 @@ class Store:
                             and old_hash == _ticket_hash({**row, "source": old_source, "created_at": old_time})))):
                     counts["unchanged"] += 1
                     continue
-                counts["changed" if old_hash else "new"] += 1
+                counts["changed" if row["id"] in existing else "new"] += 1
                 # an undated ticket keeps the day deflect first saw it (its date in the gap report)
                 rows.append({**row, "ingested_at": first_seen or now})
             if rows:
