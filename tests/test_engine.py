@@ -183,6 +183,7 @@ def test_cli_suggest_jsonl_logs_inquiries_and_eval(demo_home, tmp_path):
         "calibration"]["source"] == "tickets"
     result = runner.invoke(cli, ["calibrate", str(labelled), "--home", str(demo_home), "--force"])
     assert result.exit_code == 0 and "calibration: 4 labelled" in result.output
+    assert "before: threshold " in result.output and "of the questions it was fitted on (" in result.output
     for cost in ("-1", "nan", "0"):   # a wrong answer is worse than none: any other cost answers everything
         result = runner.invoke(cli, ["calibrate", "--wrong-cost", cost, "--home", str(demo_home)])
         assert result.exit_code == 2 and "--wrong-cost" in result.output

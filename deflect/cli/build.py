@@ -184,6 +184,7 @@ def calibrate(labelled, wrong_cost, force, home):
                                        "(of several subjects the help center has no article for, too), or pass "
                                        "--force.")
     deflector = open_deflector(home, threads=2)
+    before = deflector.store.get_setting("calibration") or {}   # the decision this one replaces
     if labelled:
         from deflect.decision.lexical_choice import learn_lexical_weights
         from deflect.decision.part_choice import learn_part_weights
@@ -194,7 +195,6 @@ def calibrate(labelled, wrong_cost, force, home):
                                     lexical=learn_lexical_weights(deflector, inquiries, part_weights=part_weights[0]))
         kept = keep_labelled(deflector.store, inquiries, click.format_filename(labelled))
     else:
-        before = deflector.store.get_setting("calibration") or {}
         report = calibrate_from_history(deflector, wrong_cost)
         if before.get("source") == "labelled":   # what the team labelled no longer decides: say so
             click.echo(f"note: this replaces the calibration fitted on {describe_calibration(before, when=False)}; "
@@ -204,6 +204,10 @@ def calibrate(labelled, wrong_cost, force, home):
     right = report.get("right_when_answered")
     click.echo(f"threshold {report['threshold']}: answers {report['answer_rate']:.0%} of the questions it was fitted "
                "on" + (f", the right article in {right:.0%} of those answers" if right is not None else ""))
+    was = before.get("report") or {}
+    if "threshold" in before and "answer_rate" in was:   # a new decision is never a silent change
+        click.echo(f"before: threshold {before['threshold']:.3f}, answered {was['answer_rate']:.0%} of the questions "
+                   f"it was fitted on ({describe_calibration(before, when=False)})")
     caveat = calibration_caveat(cal)
     if caveat:
         click.echo(f"caution: {caveat}")
