@@ -101,8 +101,7 @@ def _patterns(value: Any) -> list[str]:
 
 def _origins(value: Any) -> list[str]:
     """Origins (scheme://host[:port]) or ``*``; a bare host would never match a browser's Origin header."""
-    items = value.split(",") if isinstance(value, str) else list(value)
-    origins = [str(item).strip() for item in items if str(item).strip()]
+    origins = _items(value)
     for origin in origins:
         parts = urlsplit(origin)
         if origin != "*" and (parts.scheme not in ("http", "https") or not parts.hostname

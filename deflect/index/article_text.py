@@ -145,7 +145,6 @@ def _derive(article: Article, cache: dict[str, _Derived]) -> _Derived:
         return cache[key]
     passages = {text_hash(t): passage_of(t) for kind, t in article_texts(article) if kind == BODY}
     words = article_words(article)
-    asked = "\n".join([article.title, *article.questions])
-    named = codes(asked)
+    named = codes("\n".join([article.title, *article.questions]))
     return _Derived(key, passages, tokens(words), frozenset(stems(words)), named, codes(article.body) - named,
                     naming_words(article.title, article.language), held_words(article.title))

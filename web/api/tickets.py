@@ -33,7 +33,8 @@ JSON_LINES = {"application/x-ndjson", "application/jsonl", "application/json-lin
 def _check_links(tickets: list[Ticket]) -> None:
     """A ticket may only link an article deflect has: 409, since the request is fine but the article is
     missing here (push it first). An id renamed by ``ingest --prune`` links the article under its new id."""
-    known, renamed = get_store().article_ids(), get_store().article_renames()
+    store = get_store()
+    known, renamed = store.article_ids(), store.article_renames()
     for ticket in tickets:
         ticket.article_id = renamed.get(ticket.article_id, ticket.article_id)   # the help desk's old id
         if ticket.article_id is not None and ticket.article_id not in known:
