@@ -153,7 +153,7 @@ def test_status_in_an_empty_folder_creates_nothing(tmp_path, monkeypatch):
     assert r.exit_code == 1 and not (tmp_path / "missing").exists()
 
 
-def test_settings_command_shows_value_and_source(monkeypatch):
+def test_settings_command_shows_value_and_source(monkeypatch, tmp_path):
     monkeypatch.setenv("DEFLECT_TRUST_PROXY", "2")
     monkeypatch.delenv("DEFLECT_RATE_LIMIT", raising=False)
     r = CliRunner().invoke(cli, ["settings", "--json"])
@@ -162,6 +162,16 @@ def test_settings_command_shows_value_and_source(monkeypatch):
     assert rows["rate_limit"]["source"] == "default"
     table = CliRunner().invoke(cli, ["settings"]).output
     assert "from DEFLECT_TRUST_PROXY" in table and "draft_ticket_min_score" in table
+    # a value the service's env file gives is said to come from that file
+    env = tmp_path / "deflect.env"
+    env.write_text("DEFLECT_RATE_LIMIT=90/minute\n", encoding="utf-8")
+    monkeypatch.setenv("DEFLECT_RATE_LIMIT", "")     # what the file sets goes again after the test
+    table = CliRunner().invoke(cli, ["--env-file", str(env), "settings"]).output
+    assert f"from DEFLECT_RATE_LIMIT in {env}" in table and "(from DEFLECT_TRUST_PROXY)" in table
+    rows = {row["name"]: row for row in json.loads(CliRunner().invoke(cli, ["--env-file", str(env), "settings",
+                                                                           "--json"]).output)}
+    assert rows["rate_limit"]["source"] == "env_file" and rows["rate_limit"]["env_file"] == str(env)
+    assert rows["trust_proxy"]["source"] == "env"
     monkeypatch.setenv("DEFLECT_METRICS_KEY", "a-long-random-token")   # a secret is said to be set, not shown
     for args in (["settings"], ["settings", "--json"]):
         out = CliRunner().invoke(cli, args).output

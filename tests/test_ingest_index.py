@@ -258,6 +258,29 @@ def test_ingest_keeps_the_dates_without_dates_to_now(faq, home):
     assert ingest(open_store(home.db_path), [faq / "tickets.jsonl"])["tickets"]["unchanged"] == 1
 
 
+def test_a_german_export_without_seconds_keeps_the_time_read_before(faq, home):
+    # the same ticket from the help desk's API (seconds) and from its German CSV export (minutes, or a date)
+    t = {**TICKETS[0], "created_at": "2026-03-02T08:15:42Z"}
+    (faq / "tickets.jsonl").write_text(json.dumps(t), encoding="utf-8")
+    ingest(open_store(home.db_path), [faq])
+    csv = faq / "export.csv"
+    fields = ["id", "subject", "body", "resolution", "article_id", "language", "created_at"]
+    for written in ("02.03.2026 08:15", "02.03.2026"):
+        csv.write_text(";".join(fields) + "\n" + ";".join([*(t[f] for f in fields[:-1]), written]) + "\n",
+                       encoding="utf-8")
+        assert ingest(open_store(home.db_path), [csv])["tickets"]["unchanged"] == 1, written
+    # a changed text is changed, and still keeps the time to the second
+    csv.write_text(";".join(fields) + "\n" + ";".join([*(t[f] for f in fields[:2]), "Wieder keine Zeitung",
+                                                        *(t[f] for f in fields[3:-1]), "02.03.2026 08:15"]) + "\n",
+                   encoding="utf-8")
+    assert ingest(open_store(home.db_path), [csv])["tickets"]["changed"] == 1
+    assert open_store(home.db_path).get_tickets(["T1"])["T1"]["created_at"] == "2026-03-02T08:15:42+00:00"
+    # another minute is another time
+    csv.write_text(csv.read_text(encoding="utf-8").replace("08:15", "08:16"), encoding="utf-8")
+    assert ingest(open_store(home.db_path), [csv])["tickets"]["changed"] == 1
+    assert open_store(home.db_path).get_tickets(["T1"])["T1"]["created_at"] == "2026-03-02T08:16:00+00:00"
+
+
 @pytest.fixture(scope="module")
 def model():
     """The real default model: the tests that use it are marked slow."""

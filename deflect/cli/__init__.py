@@ -24,10 +24,12 @@ def cli(ctx, env_file):
         # `serve` reads the file again on SIGHUP, over the environment as it was before the file
         ctx.obj = {"env_file": env_file, "environ": dict(os.environ)}
         try:
-            os.environ.update(read_env_file(env_file))
+            from_file = read_env_file(env_file)
         except SettingError as exc:
             hint = exc.hint or "the file holds DEFLECT_NAME=value lines."
             raise click.ClickException(f"{exc}\nHint: {hint}") from None
+        os.environ.update(from_file)
+        ctx.obj["from_file"] = sorted(from_file)   # `deflect settings` says which values the file gave
 
 
 @cli.command()
@@ -281,11 +283,16 @@ def status(as_json, home):
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
 @friendly
 def settings_(as_json):
-    """Every setting with its current value and where it comes from (environment or default)."""
+    """Every setting with its current value and where it comes from (environment, --env-file or default)."""
     from deflect.settings import SETTINGS, format_value, load, without_password
     current = load()
+    group = click.get_current_context().find_root().obj or {}
+    env_file, from_file = group.get("env_file"), set(group.get("from_file", ()))
     rows = [{"name": s.name, "value": current[s.name], "source": current.sources[s.name], "env": s.env}
             for s in SETTINGS]
+    for row in rows:
+        if row["source"] == "env" and row["env"] in from_file:
+            row["source"], row["env_file"] = "env_file", env_file
     for row in rows:
         if row["name"] == "database_url":   # the password stays in the environment
             row["value"] = without_password(row["value"])
@@ -297,7 +304,8 @@ def settings_(as_json):
     shown = [format_value(row["value"]) or "-" for row in rows]
     name_width, value_width = max(len(s.name) for s in SETTINGS), max(len(v) for v in shown)
     for row, value in zip(rows, shown):
-        source = f"from {row['env']}" if row["source"] == "env" else f"{row['source']}; {row['env']}"
+        source = f"from {row['env']}" if row["source"] == "env" else \
+            f"from {row['env']} in {row['env_file']}" if row["source"] == "env_file" else f"{row['source']}; {row['env']}"
         click.echo(f"{row['name']:<{name_width}}  {value:<{value_width}}  ({source})")
 
 

@@ -270,6 +270,10 @@ class Store:
             for row, hashes in prepared:
                 customers += [{"ticket_id": row["id"], "customer": h} for h in hashes]
                 old_hash, old_source, first_seen, old_time = existing.get(row["id"], (None, None, None, None))
+                if old_time != row["created_at"] and _less_precise(row["created_at"], old_time):
+                    # the stored time written to the minute or the day only (German CSV exports): it stays
+                    row = {**row, "created_at": old_time}
+                    row["content_hash"] = _ticket_hash(row)
                 # the same export saved under another name or read from another folder changes nothing, nor
                 # does its time stored as written by an older release ("2026-03-01 10:00:00 +0100")
                 if old_hash == row["content_hash"] or (old_hash and (
@@ -444,6 +448,16 @@ def _store_elsewhere(path: Path) -> None:
                            hint="Set DEFLECT_DATABASE_URL, pass --database URL or the service's settings with "
                                 "--env-file /etc/deflect/deflect.env; to start over in this folder, delete its "
                                 "index/ first.")
+
+
+def _less_precise(new: str | None, old: str | None) -> bool:
+    """Whether time ``new`` is ``old`` given to the minute or to the day only (both stored UTC times)."""
+    given, stored = parse_time(new), parse_time(old)
+    if given is None or stored is None or given.second or given.microsecond:
+        return False
+    if given == stored.replace(second=0, microsecond=0):
+        return True
+    return (given.hour, given.minute) == (0, 0) and given.date() == stored.date()
 
 
 def _ticket_hash(row: dict) -> str:
