@@ -304,8 +304,8 @@ def settings_(as_json):
     shown = [format_value(row["value"]) or "-" for row in rows]
     name_width, value_width = max(len(s.name) for s in SETTINGS), max(len(v) for v in shown)
     for row, value in zip(rows, shown):
-        source = f"from {row['env']}" if row["source"] == "env" else \
-            f"from {row['env']} in {row['env_file']}" if row["source"] == "env_file" else f"{row['source']}; {row['env']}"
+        source = {"env": f"from {row['env']}", "env_file": f"from {row['env']} in {row.get('env_file')}"}.get(
+            row["source"], f"{row['source']}; {row['env']}")
         click.echo(f"{row['name']:<{name_width}}  {value:<{value_width}}  ({source})")
 
 
