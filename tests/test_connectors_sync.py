@@ -15,7 +15,7 @@ import deflect.embedder
 from deflect.cli import cli
 from deflect.connectors import connector_for
 from deflect.connectors.http import UNREACHABLE_HINT, HelpdeskClient, HelpdeskError
-from deflect.connectors.records import Connection, get_connection, load_cursor, save_connection
+from deflect.connectors.records import Connection, get_connection, load_cursor, save_connection, save_cursor
 from deflect.connectors.sync import sync
 from deflect.errors import InputError
 from deflect.formats import Article
@@ -102,6 +102,66 @@ def test_zammad_backfill_interrupted_and_resumed_imports_each_ticket_once(tmp_pa
         after = sync(store, connector_for(get_connection(store, "desk")))
         assert after["tickets_new"] == 100 and store.counts()["tickets"] == 5103
         assert desk.requests["GET /api/v1/tickets"] - listed < 30   # a few steps back, not every page again
+
+
+def _a_day_later(store, name: str) -> None:
+    """The connection's last look at every closed ticket as if it were two days ago."""
+    from datetime import timedelta
+
+    from deflect.clock import iso, utcnow
+    cursor = load_cursor(store, name, "tickets")
+    assert cursor["checked"] and "reread" not in cursor
+    save_cursor(store, name, "tickets", {**cursor, "checked": iso(utcnow() - timedelta(days=2))})
+
+
+def test_zammad_tickets_edited_after_the_import_are_read_again_once_a_day(tmp_path):
+    from deflect.clock import iso, utcnow
+    with FakeZammad() as desk:
+        for i in range(1, 251):
+            desk.add_ticket(i, f"Lieferung {i}", f"Meine Zeitung {i} kam heute nicht.", "Nachgeliefert.")
+        store = connect(tmp_path, "zammad", desk.url, name="zd")
+        assert sync(store, connector_for(get_connection(store, "zd")))["tickets_new"] == 250
+        # a follow-up reopened ticket 5 and an agent answered and closed it again; ticket 180 got the KB link
+        now = iso(utcnow())
+        desk.articles[5].append(desk.articles[5][-1] | {"id": 99991, "body": "<div>Gutschrift gebucht.</div>"})
+        desk.links[180] = [1]
+        for i in (5, 180):
+            desk.tickets[i]["updated_at"] = now
+        listed = desk.requests["GET /api/v1/tickets"]
+        run = sync(store, connector_for(get_connection(store, "zd")))   # the same day: not yet
+        assert run["tickets_changed"] == 0 and desk.requests["GET /api/v1/tickets"] - listed <= 2
+
+        _a_day_later(store, "zd")
+        reads = desk.count("GET /api/v1/ticket_articles/by_ticket/")
+
+        def stop_after_first_reread_page(n, cursor):
+            if "reread" in cursor:
+                raise Stop
+        with pytest.raises(Stop):
+            sync(store, connector_for(get_connection(store, "zd")), stop_after_first_reread_page)
+        assert store.get_tickets(["zd-5"])["zd-5"]["resolution"] == "Gutschrift gebucht."
+        assert store.get_tickets(["zd-180"])["zd-180"]["article_id"] is None
+        run = sync(store, connector_for(get_connection(store, "zd")))   # goes on where it stopped
+        assert run["tickets_changed"] == 1 and store.get_tickets(["zd-180"])["zd-180"]["article_id"] == "zd-kb-1-de"
+        # only the two edited tickets were read again, each once
+        assert desk.count("GET /api/v1/ticket_articles/by_ticket/") - reads == 2
+        assert "reread" not in load_cursor(store, "zd", "tickets")
+        assert sync(store, connector_for(get_connection(store, "zd")))["tickets_changed"] == 0
+
+
+def test_chatwoot_conversations_resolved_again_are_read_again(tmp_path):
+    import time as clock
+    with FakeChatwoot() as desk:
+        for cid in range(1, 31):
+            desk.add_conversation(cid, f"Frage {cid} zur Zustellung", [f"Antwort {cid}"])
+        store = connect(tmp_path, "chatwoot", desk.url, name="cw", account_id=1)
+        assert sync(store, connector_for(get_connection(store, "cw")))["tickets_new"] == 30
+        desk.messages[3].append(desk.messages[3][-1] | {"id": 5000, "content": "Siehe auch unser Hilfe-Center."})
+        desk.conversations[3]["timestamp"] = int(clock.time())
+        _a_day_later(store, "cw")
+        run = sync(store, connector_for(get_connection(store, "cw")))
+        assert run["tickets_changed"] == 1 and run["tickets_new"] == 0
+        assert store.get_tickets(["cw-3"])["cw-3"]["resolution"] == "Siehe auch unser Hilfe-Center."
 
 
 def test_chatwoot_conversations_resolved_after_a_sync_and_deletions_are_not_skipped(tmp_path):

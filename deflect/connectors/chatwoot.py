@@ -30,6 +30,7 @@ from deflect.connectors.base import (
     signature_matches,
     urls_in,
 )
+from deflect.connectors.reread import carried, edited_time, reread_pages, walked
 from deflect.formats import Article, Ticket, parse_ticket
 from deflect.html_text import reply_text
 from deflect.index.lexical import content_words
@@ -103,12 +104,14 @@ class ChatwootConnector(Connector):
         """Resolved conversations by ascending id from the cursor's page on. The ids the listing skips are
         conversations not resolved yet (or deleted): they are remembered (``pending``) and looked at again
         on later runs, until resolved or gone, since a conversation resolved later is listed among the old
-        ones, below the cursor."""
+        ones, below the cursor. Resolved ones changed since they were read are read again once a day
+        (``deflect.connectors.reread``)."""
         page, last_id = int(cursor.get("page", 1)), int(cursor.get("last_id", 0))
         pending = [str(i) for i in cursor.get("pending", [])]
+        kept = carried(cursor)
         if pending:
             tickets, pending = self._resolved_since(pending)
-            yield tickets, {"page": page, "last_id": last_id, "pending": pending}
+            yield tickets, {"page": page, "last_id": last_id, "pending": pending, **kept}
         page, rows = resume_page(self._resolved_page, page, last_id)
         while True:
             tickets = []
@@ -123,9 +126,15 @@ class ChatwootConnector(Connector):
                 last_id = remote
             pending = pending[-PENDING_MAX:]
             full = len(rows) >= PER_PAGE
-            yield tickets, {"page": page + 1 if full else page, "last_id": last_id, "pending": pending}
+            at = {"page": page + 1 if full else page, "last_id": last_id, "pending": pending, **kept}
             if not full:
+                yield tickets, walked(at)
+                # a conversation reopened and resolved again, or answered with an article since
+                yield from reread_pages(walked(at), self._resolved_page, PER_PAGE,
+                                        lambda row: edited_time(row, "updated_at", "last_activity_at", "timestamp"),
+                                        lambda row: row.get("status", "resolved") == "resolved", self._ticket)
                 return
+            yield tickets, at
             page += 1
             rows = self._resolved_page(page)
 

@@ -29,6 +29,7 @@ from deflect.connectors.base import (
     signature_matches,
 )
 from deflect.connectors.http import HelpdeskError
+from deflect.connectors.reread import carried, edited_time, reread_pages, walked
 from deflect.formats import Article, Ticket, parse_ticket
 from deflect.html_text import html_to_text, reply_text
 from deflect.language import detect_language
@@ -143,12 +144,14 @@ class ZammadConnector(Connector):
     # -- tickets ----------------------------------------------------------------------------
     def ticket_pages(self, cursor: dict) -> Iterator[tuple[list[Ticket], dict]]:
         """Closed tickets by ascending id from the cursor's page on. Tickets still open when their page was
-        read are remembered (``pending``) and looked at again on later runs, until closed or deleted."""
+        read are remembered (``pending``) and looked at again on later runs, until closed or deleted; closed
+        ones edited since they were read are read again once a day (``deflect.connectors.reread``)."""
         page, last_id = int(cursor.get("page", 1)), int(cursor.get("last_id", 0))
         pending = [str(i) for i in cursor.get("pending", [])]
+        kept = carried(cursor)
         if pending:
             tickets, pending = self._closed_since(pending)
-            yield tickets, {"page": page, "last_id": last_id, "pending": pending}
+            yield tickets, {"page": page, "last_id": last_id, "pending": pending, **kept}
         page, rows = resume_page(self._ticket_page, page, last_id)
         while True:
             tickets = []
@@ -165,9 +168,14 @@ class ZammadConnector(Connector):
             pending = pending[-PENDING_MAX:]
             full = len(rows) >= PER_PAGE
             # a short page is the end: it is read again next time, for the tickets added since
-            yield tickets, {"page": page + 1 if full else page, "last_id": last_id, "pending": pending}
+            at = {"page": page + 1 if full else page, "last_id": last_id, "pending": pending, **kept}
             if not full:
+                yield tickets, walked(at)
+                yield from reread_pages(walked(at), self._ticket_page, PER_PAGE,
+                                        lambda row: edited_time(row, "updated_at"),
+                                        lambda row: self.resolved(row.get("state")), self._ticket)
                 return
+            yield tickets, at
             page += 1
             rows = self._ticket_page(page)
 
