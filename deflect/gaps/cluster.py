@@ -138,7 +138,7 @@ class GapReport:
         self.merged_: dict[int, int] = {}
         if self.merge:
             self._merge(X, hood, hard, article, len(old), fixed, texts, learn)
-        self._shed_covered(X, hood, fixed)   # without a merge pass (or where its rounds ran out)
+        self._shed_covered(X, hood, fixed)
         return self
 
     def _merge(self, X: np.ndarray, hood: Neighbourhood, hard: np.ndarray, article: np.ndarray, n_old: int,
@@ -186,8 +186,7 @@ class GapReport:
                 merged, self.word_rule_ = merge_by_words(X, texts, self.labels_, self._unmerged(gaps), hard,
                                                          article, parts, passes, rank)
                 self._fold(merged)
-            # a topic that sheds covered branches has another centre and other links: it may merge on
-            if len(self.merged_) == before and not self._shed_covered(X, hood, fixed):
+            if len(self.merged_) == before:
                 break
         for gone in self.merged_:
             self.is_gap_[gone], self.sizes_[gone] = False, 0
@@ -395,17 +394,14 @@ class GapReport:
         return kept, dropped, np.setdiff1d(np.concatenate(failed), in_kept)   # rows only in failed clusters
 
 
-    def _shed_covered(self, X: np.ndarray, hood: Neighbourhood, fixed: np.ndarray | None) -> int:
+    def _shed_covered(self, X: np.ndarray, hood: Neighbourhood, fixed: np.ndarray | None) -> None:
         """Each gap topic without the branches of its members' tree that are covered material: while one of
         the two branches fails the evidence test on its own and the other passes, the topic is the passing
         one (unanswered questions of a covered article, glued to a gap beside it, would else make the topic
-        read as two questions); the branches cut lie in a covered region. In each round of the merge pass,
-        after its merges (the first round sees the clusters the first pass found), until a round neither
-        merges nor sheds: a re-run finds nothing more to do. Closed topics keep their members. Returns how
-        many topics shed rows."""
-        shed = 0
+        read as two questions); the branches cut lie in a covered region. After the merge pass, so that the
+        merges see the clusters the first pass found; closed topics keep their members."""
         for c in np.flatnonzero(self.is_gap_):
-            if (fixed is not None and c < len(fixed) and fixed[c]) or int(c) in self.merged_:
+            if fixed is not None and c < len(fixed) and fixed[c]:
                 continue
             rows = np.flatnonzero(self.labels_ == c)
             if len(rows) <= self.min_size or len(rows) > self.chunk_size:
@@ -428,8 +424,6 @@ class GapReport:
             self.sizes_[c] = len(keep)
             self.centroids_[c] = centroid(X[keep])
             self.evidence_share_[c], self.hard_share_[c], self.evidence_article_[c] = evidence
-            shed += 1
-        return shed
 
 
 def _leaves(children: np.ndarray, node: int, n: int) -> np.ndarray:
