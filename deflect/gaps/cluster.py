@@ -3,6 +3,8 @@ are gaps (average-linkage agglomerative over cosine distance, each cluster teste
 neighbourhood)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from deflect.gaps.link_merge import NEIGHBOURS as LINK_NEIGHBOURS
@@ -138,7 +140,6 @@ class GapReport:
         self.merged_: dict[int, int] = {}
         if self.merge:
             self._merge(X, hood, hard, article, len(old), fixed, texts, learn)
-        self._shed_covered(X, hood, fixed)
         return self
 
     def _merge(self, X: np.ndarray, hood: Neighbourhood, hard: np.ndarray, article: np.ndarray, n_old: int,
@@ -381,6 +382,8 @@ class GapReport:
             parts = [c for c in (children[v - n] if v >= n else []) if count(c) >= self.min_size]
             evidence = hood.evidence(members)
             if self._passes(evidence[0], evidence[1]) or self._turned_away(members):
+                v, members, evidence, covered = self._trim(v, members, evidence, hood, children, count, leaves)
+                failed += covered
                 kept.append((np.sort(members), evidence))
                 continue
             failed.append(members)
@@ -394,48 +397,23 @@ class GapReport:
         return kept, dropped, np.setdiff1d(np.concatenate(failed), in_kept)   # rows only in failed clusters
 
 
-    def _shed_covered(self, X: np.ndarray, hood: Neighbourhood, fixed: np.ndarray | None) -> None:
-        """Each gap topic without the branches of its members' tree that are covered material: while one of
-        the two branches fails the evidence test on its own and the other passes, the topic is the passing
-        one (unanswered questions of a covered article, glued to a gap beside it, would else make the topic
-        read as two questions); the branches cut lie in a covered region. After the merge pass, so that the
-        merges see the clusters the first pass found; closed topics keep their members."""
-        for c in np.flatnonzero(self.is_gap_):
-            if fixed is not None and c < len(fixed) and fixed[c]:
-                continue
-            rows = np.flatnonzero(self.labels_ == c)
-            if len(rows) <= self.min_size or len(rows) > self.chunk_size:
-                continue
-            tree = _linkage(X[rows])
-            children, n = tree[:, :2].astype(np.int64), len(rows)
-            node, keep = 2 * n - 2, rows
-            while node >= n:
-                branches = [(b, _leaves(children, b, n)) for b in children[node - n]]
-                tested = [(b, rows[leaf], hood.evidence(rows[leaf])) for b, leaf in branches]
-                passing = [t for t in tested if self._passes(t[2][0], t[2][1]) or self._turned_away(t[1])]
-                if len(passing) != 1 or len(passing[0][1]) < self.min_size:
-                    break
-                node, keep, evidence = passing[0]
-            if len(keep) == len(rows):
-                continue
-            cut = np.setdiff1d(rows, keep)
-            self.labels_[cut] = -1
-            self.rejected_[cut] = True
-            self.sizes_[c] = len(keep)
-            self.centroids_[c] = centroid(X[keep])
-            self.evidence_share_[c], self.hard_share_[c], self.evidence_article_[c] = evidence
-
-
-def _leaves(children: np.ndarray, node: int, n: int) -> np.ndarray:
-    """The leaf positions under ``node`` of a linkage tree over ``n`` rows."""
-    out, stack = [], [node]
-    while stack:
-        v = stack.pop()
-        if v < n:
-            out.append(v)
-        else:
-            stack.extend(children[v - n])
-    return np.array(out, np.int64)
+    def _trim(self, node: int, members: np.ndarray, evidence: tuple, hood: Neighbourhood, children: np.ndarray,
+              count: Callable[[int], int], leaves: Callable[[int], np.ndarray]):
+        """A passing cluster without the branches of its tree that are covered material: while one of its two
+        branches fails the evidence test on its own and the other passes, the cluster is the passing one
+        (inquiries about a covered question its article did not answer, glued to a gap beside it, would
+        else make the topic read as two questions). Returns (node, members, evidence, the branches cut)."""
+        n = len(children) + 1
+        cut: list[np.ndarray] = []
+        while node >= n:
+            tested = [(c, leaves(c)) for c in children[node - n]]
+            tested = [(c, rows, hood.evidence(rows)) for c, rows in tested]
+            passing = [t for t in tested if self._passes(t[2][0], t[2][1]) or self._turned_away(t[1])]
+            if len(passing) != 1 or len(passing[0][1]) < self.min_size:
+                break
+            cut += [rows for c, rows, _ in tested if c != passing[0][0]]
+            node, members, evidence = passing[0]
+        return node, members, evidence, cut
 
 
 def _linkage(V: np.ndarray) -> np.ndarray:
