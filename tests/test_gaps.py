@@ -164,25 +164,6 @@ def test_estimator_separates_gaps_from_covered_regions():
     assert all(est.labels_[57:] == -1)         # too few to be a topic
 
 
-def test_unanswered_questions_of_a_covered_article_glued_to_a_gap_are_cut_off_it():
-    rng = np.random.default_rng(0)
-
-    def around(direction, n):
-        v = np.asarray(direction, np.float32) + rng.normal(0, 0.04, (n, 8)).astype(np.float32)
-        return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-    e = np.eye(8, dtype=np.float32)
-    # an article's 20 linked tickets, 4 unanswered questions of that article, and a gap of 40 beside it: the
-    # first pass joins the 44 into one cluster, which passes the evidence test as a whole
-    X = np.vstack([around(e[0], 20), around(e[0] + 0.3 * e[1], 4), around(e[1] + 0.6 * e[0], 40)])
-    linked = np.r_[np.ones(20, bool), np.zeros(44, bool)]
-    article = np.array(["a0"] * 20 + [None] * 44, dtype=object)
-    est = GapReport(min_size=5, distance_threshold=0.5).fit(X, ~linked, linked, article, hard=linked)
-    gaps = [set(np.flatnonzero(est.labels_ == k)) for k in np.flatnonzero(est.is_gap_)]
-    assert gaps == [set(range(24, 64))]
-    assert est.rejected_[20:24].all()    # inside the article's region: the not-found list's material
-
-
 def test_a_cluster_of_customers_the_articles_shown_did_not_help_is_a_gap_inside_a_covered_region():
     rng = np.random.default_rng(0)
     # the unanswered questions 20-29 sit among an article's linked tickets; 20-27 said "did not help"

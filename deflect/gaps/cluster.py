@@ -3,8 +3,6 @@ are gaps (average-linkage agglomerative over cosine distance, each cluster teste
 neighbourhood)."""
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from deflect.gaps.link_merge import NEIGHBOURS as LINK_NEIGHBOURS
@@ -382,8 +380,6 @@ class GapReport:
             parts = [c for c in (children[v - n] if v >= n else []) if count(c) >= self.min_size]
             evidence = hood.evidence(members)
             if self._passes(evidence[0], evidence[1]) or self._turned_away(members):
-                v, members, evidence, covered = self._trim(v, members, evidence, hood, children, count, leaves)
-                failed += covered
                 kept.append((np.sort(members), evidence))
                 continue
             failed.append(members)
@@ -396,24 +392,6 @@ class GapReport:
         in_kept = np.concatenate([g for g, _ in kept]) if kept else np.zeros(0, np.int64)
         return kept, dropped, np.setdiff1d(np.concatenate(failed), in_kept)   # rows only in failed clusters
 
-
-    def _trim(self, node: int, members: np.ndarray, evidence: tuple, hood: Neighbourhood, children: np.ndarray,
-              count: Callable[[int], int], leaves: Callable[[int], np.ndarray]):
-        """A passing cluster without the branches of its tree that are covered material: while one of its two
-        branches fails the evidence test on its own and the other passes, the cluster is the passing one
-        (inquiries about a covered question its article did not answer, glued to a gap beside it, would
-        else make the topic read as two questions). Returns (node, members, evidence, the branches cut)."""
-        n = len(children) + 1
-        cut: list[np.ndarray] = []
-        while node >= n:
-            tested = [(c, leaves(c)) for c in children[node - n]]
-            tested = [(c, rows, hood.evidence(rows)) for c, rows in tested]
-            passing = [t for t in tested if self._passes(t[2][0], t[2][1]) or self._turned_away(t[1])]
-            if len(passing) != 1 or len(passing[0][1]) < self.min_size:
-                break
-            cut += [rows for c, rows, _ in tested if c != passing[0][0]]
-            node, members, evidence = passing[0]
-        return node, members, evidence, cut
 
 
 def _linkage(V: np.ndarray) -> np.ndarray:
