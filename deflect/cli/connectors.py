@@ -88,7 +88,8 @@ def chatwoot(home, account_id, **given):
 @friendly
 def sync(name, quiet, home):
     """Import the knowledge base and resolved tickets of connection NAME (default: every connection).
-    Resumes where a stopped sync left off; a second run adds nothing twice."""
+    Resumes where a stopped sync left off; a second run adds nothing twice. Once a day a sync also reads
+    again the resolved tickets changed in the help desk since they were imported."""
     from tqdm import tqdm
     store = open_home_store(home)
     connections = [get_connection(store, name)] if name else list_connections(store)
