@@ -128,9 +128,10 @@ class ChatwootConnector(Connector):
             full = len(rows) >= PER_PAGE
             at = {"page": page + 1 if full else page, "last_id": last_id, "pending": pending, **kept}
             if not full:
-                yield tickets, walked(at)
+                at = walked(at)
+                yield tickets, at
                 # a conversation reopened and resolved again, or answered with an article since
-                yield from reread_pages(walked(at), self._resolved_page, PER_PAGE,
+                yield from reread_pages(at, self._resolved_page, PER_PAGE,
                                         lambda row: edited_time(row, "updated_at", "last_activity_at", "timestamp"),
                                         lambda row: row.get("status", "resolved") == "resolved", self._ticket)
                 return

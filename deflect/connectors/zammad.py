@@ -170,8 +170,9 @@ class ZammadConnector(Connector):
             # a short page is the end: it is read again next time, for the tickets added since
             at = {"page": page + 1 if full else page, "last_id": last_id, "pending": pending, **kept}
             if not full:
-                yield tickets, walked(at)
-                yield from reread_pages(walked(at), self._ticket_page, PER_PAGE,
+                at = walked(at)
+                yield tickets, at
+                yield from reread_pages(at, self._ticket_page, PER_PAGE,
                                         lambda row: edited_time(row, "updated_at"),
                                         lambda row: self.resolved(row.get("state")), self._ticket)
                 return
