@@ -4,7 +4,8 @@ Parts, in order: a greeting (``template``), then the best article's opening para
 text with a link (``article``) when deflect is confident, else, where the help center allows it
 (``draft_ticket``), the most similar resolved ticket's resolution (``ticket``), else a holding reply
 (``template``); and a
-closing (``template``). The draft is in the ticket's language (German or English).
+closing (``template``). The draft is in the ticket's language where that is German or English, else in English
+with a check that says so.
 """
 from __future__ import annotations
 
@@ -12,15 +13,20 @@ import re
 from urllib.parse import urljoin
 
 from deflect.formats import Article
+from deflect.language import NAMES
 from deflect.privacy import Redactor, default_redactor
 from deflect.privacy import lexicon as lx
 from deflect.text import markdown_units
 
 # The agent's words about a draft, in the agent's language (the draft itself is in the customer's).
-LANGUAGE_NAMES = {"en": {"de": "German", "en": "English"}, "de": {"de": "Deutsch", "en": "Englisch"}}
+LANGUAGE_NAMES = {"en": {code: names[0] for code, names in NAMES.items()},
+                  "de": {code: names[1] for code, names in NAMES.items()}}
 CHECK = {"en": "The article is in {article}, the customer wrote in {customer}: translate its answer before sending.",
          "de": "Der Artikel ist auf {article}, der Kunde schrieb auf {customer}: Übersetzen Sie die Antwort vor "
                "dem Senden."}
+# a customer writing in a language without templates gets an English draft, which the agent translates whole
+CHECK_DRAFT = {"en": "The customer wrote in {customer}: translate this draft before sending.",
+               "de": "Der Kunde schrieb auf {customer}: Übersetzen Sie diesen Entwurf vor dem Senden."}
 TEMPLATES = {
     "de": {
         "greeting": "Guten Tag,",
@@ -151,15 +157,19 @@ def build_draft(language: str, article: Article | None = None, ticket: dict | No
     parts[1]["text"] = after_greeting(parts[1]["text"], "de" if language == "de" else "en", written)
     parts.append(_template("closing", t["closing"].format(signature=signature or t["signature"])))
     draft = {"text": "\n\n".join(p["text"] for p in parts), "parts": parts}
-    if article is not None and article.language and article.language != language:
+    if (article is not None and article.language and article.language != language) or language not in TEMPLATES:
         # the greeting and closing follow the customer, the answer is the article's own text
-        draft["check"] = language_check(article.language, language)
+        draft["check"] = language_check(article.language if article is not None else None, language)
     return draft
 
 
-def language_check(article_language: str, customer_language: str, agent_language: str = "en") -> str:
+def language_check(article_language: str | None, customer_language: str, agent_language: str = "en") -> str:
     """What the agent must do before sending a draft whose article is in another language than the
-    customer wrote, in ``agent_language``."""
+    customer wrote, or which is in English because there are no templates in the customer's language, in
+    ``agent_language``."""
     names = LANGUAGE_NAMES.get(agent_language, LANGUAGE_NAMES["en"])
+    if customer_language not in TEMPLATES:
+        return CHECK_DRAFT.get(agent_language, CHECK_DRAFT["en"]).format(
+            customer=names.get(customer_language, customer_language))
     return CHECK.get(agent_language, CHECK["en"]).format(article=names.get(article_language, article_language),
                                                          customer=names.get(customer_language, customer_language))

@@ -129,6 +129,18 @@ def test_a_draft_whose_article_is_in_another_language_says_so():
     assert "check" not in build_draft("de", article=article)
 
 
+def test_a_customer_writing_in_a_third_language_gets_an_english_draft_marked_for_translation():
+    from deflect.draft import language_check
+
+    article = Article(id="a", title="E-Paper als PDF", body="Laden Sie die Ausgabe als PDF herunter.",
+                      language="de", url="/hilfe/pdf")
+    for draft in (build_draft("tr", article=article), build_draft("tr")):
+        assert draft["text"].startswith("Hello,") and draft["check"] == \
+            "The customer wrote in Turkish: translate this draft before sending."
+    assert language_check(None, "es", "de") == \
+        "Der Kunde schrieb auf Spanisch: Übersetzen Sie diesen Entwurf vor dem Senden."
+
+
 def test_text_typed_in_capitals_is_read_capitalised():
     from deflect.text import unshouted
 

@@ -220,6 +220,13 @@ def test_a_german_browser_gets_the_report_and_the_console_in_german(server, page
     page.click("#suggest-btn")
     sync_api.expect(page.locator("#draft-check")).to_have_text(
         "Der Artikel ist auf Deutsch, der Kunde schrieb auf Englisch: Übersetzen Sie die Antwort vor dem Senden.")
+    # a customer writing Turkish gets an English draft, and the agent is told to translate it
+    page.unroute("**/api/v1/agent/suggest")
+    page.fill("#body", "Merhaba, gazetem bugün yine gelmedi. Lütfen yardım edin.")
+    page.click("#suggest-btn")
+    sync_api.expect(page.locator("#draft-check")).to_have_text(
+        "Der Kunde schrieb auf Türkisch: Übersetzen Sie diesen Entwurf vor dem Senden.")
+    assert page.locator("#draft").input_value().startswith("Hello,")
 
 
 def test_agent_console_shows_what_the_customer_already_did(server, page, store):

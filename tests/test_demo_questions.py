@@ -16,6 +16,10 @@ QUESTIONS = [
     ("Adresse aendern", "zustellung-umzug"),
     ("Bezahlschranke", "digital-paywall-trotz-abo"),   # one word, only that title holds it
     ("Zustellung", "zustellung-zeitung-fehlt"),
+    # customers writing neither German nor English find the article in either
+    ("Bonjour, je voudrais résilier mon abonnement", "en-cancel-subscription"),
+    ("Merhaba, gazetem bugün gelmedi", "zustellung-zeitung-fehlt"),
+    ("Моя газета не пришла сегодня", "zustellung-zeitung-fehlt"),
 ]
 
 

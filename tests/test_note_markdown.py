@@ -33,3 +33,20 @@ def test_ticket_texts_in_a_markdown_note_are_shown_as_written():
 def test_md_escape_keeps_the_words_and_defuses_line_starts():
     assert md_escape("E-Paper *neu*") == r"E-Paper \*neu\*"
     assert md_escape("# Kopf\n- Punkt\n12. Zeile") == "\\# Kopf\n\\- Punkt\n12\\. Zeile"
+
+
+class _PolishEngine(_Engine):
+    """The same suggestion for a customer who wrote in Polish."""
+
+    def suggest(self, text, k=3, with_tickets=3, language=None):
+        s = super().suggest(text, k, with_tickets, language)
+        s.language = "pl"
+        return s
+
+
+def test_a_note_for_a_customer_writing_polish_asks_the_agent_to_translate_the_english_draft():
+    note = compose_note(_PolishEngine(), "Gazeta", "Dzień dobry, gazeta nie przyszła", NoteOptions(
+        ticket_min_score=0.5), log_channel=None)
+    check = "The customer wrote in Polish: translate this draft before sending."
+    assert check in note.markdown and check in note.html
+    assert "Hello," in note.markdown

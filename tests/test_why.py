@@ -57,7 +57,15 @@ def test_reason_language_names_the_other_language_version(deflector):  # noqa: F
     logged(deflector.store, "q", "Erstattung für meine Bestellung", "de", "refunds")
     why = why_of(report_of(deflector, estimator=estimator(), now=NOW), "q")
     assert (why["reason"], why["twin"], why["twin_title"]) == ("language", "refunds", "How do I get a refund?")
-    assert "Translate" in why["fix"]
+    assert why["fix"] == "Translate “How do I get a refund?” into German."
+
+
+def test_reason_language_for_a_phrasing_in_a_third_language_without_a_language_given():
+    from deflect.gaps.why import ArticleFacts, explain
+
+    facts = {"refunds": ArticleFacts("How do I get a refund?", "en", None, {"refun", "order"})}
+    why = explain("Quiero un reembolso de mi pedido, gracias", "q", None, None, "refunds", "refunds", 0.4, facts)
+    assert (why.reason, why.fix) == ("language", "Translate “How do I get a refund?” into Spanish.")
 
 
 def test_reason_sibling_names_the_article_that_outranked_it(deflector):  # noqa: F811

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from flask import request
 
+from deflect.language import NAMES
+
 LANGS = ("en", "de")
 
 # key: (English, German); {name} is filled in by the script
@@ -43,6 +45,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                     "sending.",
                     "Der Artikel ist auf {article}, der Kunde schrieb auf {customer}: Übersetzen Sie die Antwort vor "
                     "dem Senden."),
+    "draft_check_other": ("The customer wrote in {customer}: translate this draft before sending.",
+                          "Der Kunde schrieb auf {customer}: Übersetzen Sie diesen Entwurf vor dem Senden."),
     "copy_draft": ("Copy draft", "Entwurf kopieren"),
     "sources": ("Sources", "Quellen"),
     "history_title": ("What the customer already did", "Bisherige Schritte des Kunden im Widget"),
@@ -209,8 +213,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "customers_title": ("customers in the last {days} days", "Kunden in den letzten {days} Tagen"),
     "cost_parts": ("{inquiries} inq. · {tickets} tickets", "{inquiries} Anfr. · {tickets} Tickets"),
     "languages": ("languages: {list}", "Sprachen: {list}"),
-    "lang_de": ("German", "Deutsch"),
-    "lang_en": ("English", "Englisch"),
+    **{f"lang_{code}": names for code, names in NAMES.items()},
     "channel_email": ("e-mail", "E-Mail"),
     "channel_contact_form": ("contact form", "Kontaktformular"),
     "channel_phone": ("phone", "Telefon"),

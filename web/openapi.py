@@ -118,7 +118,8 @@ SCHEMAS = {
         "parts": {"type": "array",
                   "items": _obj({"text": STR, "source": _ref("Source")}, ["text", "source"])},
         "check": {**STR, "description": "What the agent must check before sending (an article in another "
-                  "language than the customer's); absent when nothing."},
+                  "language than the customer's, or a customer writing in a language other than German and "
+                  "English: the draft is in English); absent when nothing."},
     }, ["text", "parts"]),
     "AgentSuggestResponse": _obj({
         "ok": OK, "id": STR, "decision": DECISION, "shown": SHOWN,

@@ -93,7 +93,7 @@ def compose_note(engine: Engine, subject: str, text: str, options: NoteOptions,
     language = options.language or (s.language if s.language in WORDS else "en")
     done = summary((history or {}).get("steps") or [], language)
     base_url = options.help_center_url
-    check = language_check(article.language, s.language, language) if draft.get("check") and article else ""
+    check = language_check(article.language if article else None, s.language, language) if draft.get("check") else ""
     w = WORDS[language]
     # in Markdown, a draft made of another ticket's reply is that text, not markup (the article's is the team's)
     md_draft = "\n\n".join(md_escape(p["text"]) if p["source"]["type"] == "ticket" else p["text"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from deflect.clock import parse_time
 from deflect.gaps.model import NotFound, Why
-from deflect.language import detect_language
+from deflect.language import NAMES, detect_language
 from deflect.privacy import PLACEHOLDERS
 from deflect.text import STOP_WORDS
 
@@ -85,7 +85,7 @@ def explain(text: str, inquiry: str, language: str | None, created_at: str | Non
         return Why(text, inquiry, "new", fix="", greyed=True)
     lang = (language or detect_language(text, default="")).lower()[:2]
     if lang and art.language and lang != art.language:
-        return Why(text, inquiry, "language", fix=f"Translate “{art.title}” into {lang}.",
+        return Why(text, inquiry, "language", fix=f"Translate “{art.title}” into {NAMES.get(lang, (lang,))[0]}.",
                    twin=target, twin_title=art.title)
     if first and first != target and first in facts:
         return Why(text, inquiry, "sibling", sibling=first, sibling_title=facts[first].title,

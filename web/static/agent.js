@@ -67,9 +67,12 @@
     var check = $("draft-check");
     // the API words the language check in English; the page says it in its own language
     var first = (result.articles || [])[0];
-    check.textContent = !(draft && draft.check) ? "" : C.lang === "en" || !first ? draft.check :
-      t("draft_check", { article: t("lang_" + first.language, null, first.language),
-        customer: t("lang_" + result.language, null, result.language) });
+    var customer = t("lang_" + result.language, null, result.language);
+    var templated = result.language === "de" || result.language === "en";   // the languages drafts are written in
+    check.textContent = !(draft && draft.check) ? "" : C.lang === "en" ? draft.check :
+      !templated ? t("draft_check_other", { customer: customer }) :
+      !first ? draft.check : t("draft_check", { article: t("lang_" + first.language, null, first.language),
+        customer: customer });
     check.hidden = !check.textContent;
     $("draft-panel").hidden = false;
   }
