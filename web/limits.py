@@ -309,6 +309,16 @@ def text_field(data: dict, name: str, *, required: bool = False, min_len: int = 
     return value
 
 
+def language_field(data: dict, name: str = "language") -> str | None:
+    """An inquiry's language as the caller gives it: any ISO 639-1 code (None when absent or blank: detected)."""
+    value = text_field(data, name, max_len=20)
+    if value is None:
+        return None
+    if not re.fullmatch(r"[A-Za-z]{2}", value):
+        raise ApiError(f"'{name}' must be an ISO 639-1 code such as 'de' or 'en'")
+    return value.lower()
+
+
 def visible_chars(text: str) -> int:
     """Characters of ``text`` that are not spaces nor invisible (zero-width spaces, marks of direction)."""
     return sum(ch not in SPACE for ch in _INVISIBLE.sub("", text))

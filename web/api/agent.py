@@ -14,9 +14,9 @@ from deflect.store.links import inferred_links
 
 from ..auth import require_key
 from ..errors import ApiError
-from ..limits import json_body, text_field, visible_chars
+from ..limits import json_body, language_field, text_field, visible_chars
 from ..state import get_redactor, get_store
-from .common import K_ARTICLES, K_TICKETS, LANGS, articles_json, deflector, joins_batch, log_inquiry
+from .common import K_ARTICLES, K_TICKETS, articles_json, deflector, joins_batch, log_inquiry
 
 bp = Blueprint("agent", __name__, url_prefix="/api/v1")
 
@@ -35,7 +35,7 @@ def agent_suggest():
     data = json_body()
     subject = text_field(data, "subject", max_len=500) or ""
     body = text_field(data, "body", max_len=20000) or ""
-    language = text_field(data, "language", choices=LANGS)
+    language = language_field(data)
     ticket_ref = text_field(data, "ticket_id", max_len=TICKET_ID_MAX)
     session = text_field(data, "session", max_len=128)
     if visible_chars(subject) < 3 and visible_chars(body) < 3:

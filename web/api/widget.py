@@ -15,10 +15,10 @@ from deflect.store.service import EVENTS, feedback_row, record_vote
 
 from ..errors import ApiError, without_paths
 from ..learning import held_out, keep_fresh, request_client, schedule_refit
-from ..limits import json_body, rate_limit, text_field
+from ..limits import json_body, language_field, rate_limit, text_field
 from ..openapi import document
 from ..state import get_redactor, get_store
-from .common import K_ARTICLES, LANGS, articles_json, deflector, joins_batch, keep, lock_wait, log_inquiry, spool
+from .common import K_ARTICLES, articles_json, deflector, joins_batch, keep, lock_wait, log_inquiry, spool
 
 bp = Blueprint("widget", __name__, url_prefix="/api/v1")
 
@@ -29,7 +29,7 @@ bp = Blueprint("widget", __name__, url_prefix="/api/v1")
 def suggest():
     data = json_body()
     text = text_field(data, "text", required=True, min_len=3, max_len=1000)
-    language = text_field(data, "language", choices=LANGS)
+    language = language_field(data)
     session = text_field(data, "session", max_len=128)
     page = text_field(data, "page", max_len=2000)
     text = get_redactor().redact(text)
