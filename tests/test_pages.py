@@ -150,6 +150,7 @@ def test_the_console_speaks_the_browsers_language_or_the_one_asked_for(client):
 
 
 def test_every_console_text_the_pages_use_exists_in_both_languages():
+    from deflect.language import NAMES
     from deflect.web.console_text import TEXTS
 
     web = Path(__file__).parent.parent / "web"
@@ -162,7 +163,7 @@ def test_every_console_text_the_pages_use_exists_in_both_languages():
     used |= {f"status_{s}" for s in ("new", "planned", "covered", "dismissed")}
     used |= {f"trend_{d}" for d in ("rising", "new", "falling", "steady")}
     used |= {f"example_{s}" for s in ("ticket", "inquiry")}
-    used |= {f"lang_{s}" for s in ("de", "en")}
+    used |= {f"lang_{s}" for s in NAMES}   # every language the guess can name
     used |= {f"channel_{s}" for s in ("email", "contact_form", "phone", "chat", "widget", "agent")}
     used |= {f"inferred_{s}" for s in ("neighbours", "url", "id", "title", "text")}
     used |= {f"template_{s}" for s in ("greeting", "closing", "fallback")}
