@@ -150,8 +150,9 @@ def test_the_console_speaks_the_browsers_language_or_the_one_asked_for(client):
 
 
 def test_every_console_text_the_pages_use_exists_in_both_languages():
-    from deflect.language import NAMES
     from deflect.web.console_text import TEXTS
+
+    from deflect.language import NAMES
 
     web = Path(__file__).parent.parent / "web"
     used = set()

@@ -430,12 +430,15 @@ def test_a_question_near_the_notices_topic_sees_it_though_a_split_off_topic_lies
     from deflect.gaps import notices
 
     crash, now, opened = _crash_incident(deflector)
-    notices.publish(deflector.store, opened[0]["id"], {"de": "Die App stürzt ab."}, now=now)
-    sims = {"App lädt nicht mehr": [0.62, 0.9], "Zeitung kam nicht": [0.31, 0.2]}
+    notices.publish(deflector.store, opened[0]["id"], {"de": "Die App stürzt ab.", "en": "The app crashes."}, now=now)
+    sims = {"App lädt nicht mehr": [0.62, 0.9], "Zeitung kam nicht": [0.31, 0.2], "L'app plante": [0.7, 0.3]}
     monkeypatch.setattr(notices, "similarities", lambda d, texts: ([crash, "G-9999"], np.array([sims[texts[0]]]), 0.55))
     hit = notices.match(deflector, "App lädt nicht mehr", "de", now=now + timedelta(minutes=1))
     assert hit is not None and hit["topic_id"] == crash and hit["text"] == "Die App stürzt ab."
     assert notices.match(deflector, "Zeitung kam nicht", "de", now=now + timedelta(minutes=1)) is None
+    # a French customer reads the English text, not the first one written
+    french = notices.match(deflector, "L'app plante", "fr", now=now + timedelta(minutes=1))
+    assert (french["language"], french["text"], french["prefix"]) == ("en", "The app crashes.", "Known issue: ")
 
 
 def test_agents_looking_up_one_ticket_are_one_customer_of_an_incident(deflector):  # noqa: F811

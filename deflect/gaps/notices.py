@@ -115,7 +115,8 @@ def match(deflector: Engine, text: str, language: str | None = None, session: st
     topic, similarity = notice["topic_id"], near[notice["topic_id"]]
     lang = (language or detect_language(text)).lower()[:2]
     texts = notice["texts"]
-    shown_lang = lang if lang in texts else next(iter(texts))
+    # a customer writing in a language the notice lacks reads it in English where it has it (as drafts are)
+    shown_lang = lang if lang in texts else "en" if "en" in texts else next(iter(texts))
     if session:
         with deflector.store.db.transaction():
             deflector.store.db["notice_views"].insert(
