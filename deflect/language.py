@@ -22,18 +22,19 @@ _SCRIPTS = (("uk", "[\u0400-\u04ff]", "[іїєґ]"), ("ru", "[\u0400-\u04ff]", N
             ("zh", "[\u4e00-\u9fff]", None), ("th", "[\u0e00-\u0e7f]", None))
 _LATIN = re.compile(r"[a-zß-öø-ÿā-ž]")
 # Latin-script languages customers of a German help desk write in: their own function words and common words
-# of a service request, none of them a German or English word ("die", "du", "um", "per", "des", "da", "do",
-# "as", "met" and the like are left out), and letters German and English do not use (counting twice, as
-# umlauts do for German). Web and mail addresses are dropped first: "example.com" is no Portuguese "com".
+# of a service request, none of them a German or English word ("die", "du", "um", "per", "des", "das", "da",
+# "do", "as", "met", "come", "abonnement" and the like are left out), and letters German and English do not
+# use (counting twice, as umlauts do for German). Web and mail addresses are dropped first: "example.com" is
+# no Portuguese "com".
 _OTHER = {
     "es": ("""el la los las que por para con una mi mis está estoy qué cómo cuándo dónde pero del al se su lo muy
            hola gracias quiero puedo tengo periódico suscripción hoy llegó""", "ñ¿¡"),
     "fr": ("""le la les une est et je vous nous pas mon ma mes que qui pour avec dans sur bonjour merci journal
-           abonnement ne il elle ce cette suis ai reçu aujourd hui""", "œ"),
-    "it": ("""il lo gli della delle che non sono è mio mia con una come quando dove grazie buongiorno giornale
+           ne il elle ce cette suis ai reçu aujourd hui""", "œ"),
+    "it": ("""il lo gli della delle che non sono è mio mia con una quando dove grazie buongiorno giornale
            abbonamento ho perché oggi arrivato""", ""),
-    "pt": ("""não é uma meu minha para que dos das obrigado olá jornal assinatura está você hoje chegou""", "ãõ"),
-    "nl": ("""het een ik niet mijn van dat wat hoe waarom wanneer krant abonnement heb hebben wordt geen bij voor
+    "pt": ("""não é uma meu minha para que dos obrigado olá jornal assinatura está você hoje chegou""", "ãõ"),
+    "nl": ("""het een ik niet mijn van dat wat hoe waarom wanneer krant heb hebben wordt geen bij voor
            naar ook nog alstublieft bedankt graag vandaag ontvangen""", "ĳ"),
     "pl": ("""nie jest się że jak czy mój moja mam dzień dobry dziękuję proszę gazeta prenumerata już tylko bardzo
            mnie jestem został""", "łąęśźżćń"),

@@ -34,6 +34,7 @@ def test_a_text_plainly_in_a_third_language_is_named_so(text, language):
     ("Zahlung von Peña ist nicht angekommen", "de"), ("Herr Muñoz fragt nach der Rechnung", "de"),
     ("Café de la Paix: kann ich dort das Abo bezahlen?", "de"), ("info@rheinblick.com hat nicht geantwortet", "de"),
     ("Ludwig van Beethoven Sonderheft bestellen", "de"), ("Can I pay with PayPal in El Salvador?", "en"),
-    ("Meine Zeitung (Алексей Петров, Kd.-Nr. 4711) kam heute nicht", "de")])
+    ("Meine Zeitung (Алексей Петров, Kd.-Nr. 4711) kam heute nicht", "de"), ("Ich hab ne Frage zum Abo", "de"),
+    ("Das Abonnement", "de"), ("When will my paper come?", "en")])
 def test_names_and_addresses_from_another_language_leave_the_text_german_or_english(text, language):
     assert detect_language(text) == language
