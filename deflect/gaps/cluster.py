@@ -9,7 +9,7 @@ from deflect.gaps.link_merge import NEIGHBOURS as LINK_NEIGHBOURS
 from deflect.gaps.link_merge import covered_share, merge_by_links
 from deflect.gaps.merge import calibrated_level, covered_centres, merge_clusters
 from deflect.gaps.nearest_rows import NearestRows
-from deflect.gaps.neighbourhood import Neighbourhood, centroid, project
+from deflect.gaps.neighbourhood import Neighbourhood, StableDraw, centroid, project
 from deflect.gaps.word_merge import merge_by_words
 
 MIN_SIZE = 5                # members a recurring topic needs (one-off questions are not topics)
@@ -88,13 +88,13 @@ class GapReport:
         # file is a hand-picked sample of any size and spread per article (on long answer bodies its
         # questions span the whole article and would widen the scale)
         learn = ~np.asarray(examples, bool) if examples is not None else np.ones(n, bool)
+        self._draw = StableDraw(X, self.random_state)
         self.threshold_ = self._threshold(X, hard & learn, article)
         old = np.zeros((0, dim), np.float32) if centroids is None else np.asarray(centroids, np.float32)
         lab = np.full(n, -1, np.int64) if labels is None else np.asarray(labels, np.int64).copy()
         lab[~candidate] = -1
         cents = [centroid(X[lab == k]) if (lab == k).any() else old[k] for k in range(len(old))]
-        rng = np.random.default_rng(self.random_state)
-        hood = Neighbourhood(X, covered, hard, article, rng, neighbours=self.neighbours,
+        hood = Neighbourhood(X, covered, hard, article, self._draw, neighbours=self.neighbours,
                               near=1.0 - self.near_factor * self.threshold_, max_pool=self.max_pool,
                               reduce_dims=self.reduce_dims)
         self.projection_ = hood.projection
@@ -176,7 +176,7 @@ class GapReport:
             # centres (one question in two languages or wordings whose members are not each other's
             # neighbours), last by centre and words (sub-questions of one subject)
             merged, self.link_share_ = merge_by_links(X, self.labels_, self._unmerged(gaps), parts, article,
-                                                      passes, rank, self.random_state, nearest=nearest,
+                                                      passes, rank, self._draw, nearest=nearest,
                                                       share=share)
             self._fold(merged)
             self._fold(merge_clusters(X, self.labels_, self._unmerged(gaps), centres, passes, rank,
@@ -217,7 +217,7 @@ class GapReport:
         what one covered question looks like after the first pass."""
         rows = np.flatnonzero(covered & np.array([a is not None for a in article], bool).reshape(len(article)))
         if len(rows) > CALIBRATION_ROWS:
-            rows = np.sort(np.random.default_rng(self.random_state).choice(rows, CALIBRATION_ROWS, replace=False))
+            rows = self._draw(rows, CALIBRATION_ROWS)
         if len(rows) < 2:
             return []
         from scipy.cluster.hierarchy import fcluster
@@ -258,7 +258,6 @@ class GapReport:
         domains and models than in others; the covered topics show how far.)"""
         if self.distance_threshold != "auto":
             return float(self.distance_threshold)
-        rng = np.random.default_rng(self.random_state)
         rows = np.flatnonzero(hard)
         by_article: dict[str, list[int]] = {}
         for r in rows:
@@ -268,8 +267,7 @@ class GapReport:
         for members in by_article.values():
             if len(members) < 3:
                 continue
-            if len(members) > 200:
-                members = list(rng.choice(members, 200, replace=False))
+            members = self._draw(np.array(members, np.int64), 200)
             V = X[members]
             S = V @ V.T
             m = len(members)
@@ -315,7 +313,7 @@ class GapReport:
             if len(pending) < self.min_size:
                 break
             final = len(pending) <= self.chunk_size
-            sample = pending if final else np.sort(hood.rng.choice(pending, self.chunk_size, replace=False))
+            sample = pending if final else hood.draw(pending, self.chunk_size)
             kept, dropped, out = self._select(X, sample, hood)
             rejected.append(out)
             if final:

@@ -3,6 +3,7 @@ entry of the report (members, examples, sources, trend, nearest article)."""
 from __future__ import annotations
 
 import re
+import zlib
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -30,10 +31,9 @@ def keywords(texts: list[str], lab: np.ndarray, clusters: list[int], top: int = 
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
     rows = np.flatnonzero(np.isin(lab, clusters))
-    rng = np.random.default_rng(0)
     others = np.setdiff1d(np.arange(len(texts)), rows)
-    if len(others) > 20000:
-        others = rng.choice(others, 20000, replace=False)
+    if len(others) > 20000:   # a sample chosen by the texts, so the items' order does not change the keywords
+        others = np.sort(others[np.argsort([zlib.crc32(texts[i].encode()) for i in others], kind="stable")[:20000]])
     pool = np.r_[rows, others]
     stop = sorted(set(ENGLISH_STOP_WORDS) | STOP_WORDS)
     vec = TfidfVectorizer(token_pattern=_WORD.pattern, stop_words=stop, min_df=2, sublinear_tf=True,

@@ -23,9 +23,10 @@ import numpy as np
 
 from deflect.gaps.merge import greedy_merge
 from deflect.gaps.nearest_rows import NearestRows, distinct_rows, nearest_rows
+from deflect.gaps.neighbourhood import StableDraw
 
 NEIGHBOURS = 10             # nearest rows per member that count as its company
-MAX_MEMBERS = 200           # members per cluster looked at (a uniform sample of larger ones)
+MAX_MEMBERS = 200           # members per cluster looked at (a sample of larger ones, see StableDraw)
 
 
 def link_matrix(nbrs: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
@@ -126,29 +127,26 @@ def covered_share(X: np.ndarray, covered_parts: list[np.ndarray], article: np.nd
 
 def merge_by_links(X: np.ndarray, lab: np.ndarray, clusters: list[int], covered_parts: list[np.ndarray],
                    article: np.ndarray, passes: Callable[[np.ndarray], bool], rank: Callable[[int], tuple],
-                   seed: int = 0, k: int = NEIGHBOURS,
+                   draw: StableDraw | None = None, k: int = NEIGHBOURS,
                    nearest: NearestRows | None = None,
                    share: float | None = None) -> tuple[dict[int, int], float | None]:
     """Merge the gap ``clusters`` (labels in ``lab``) whose members keep each other's company, at the
     share learnt on the ``covered_parts`` (rows of covered material, the first pass's clusters of it,
     ``article`` of each row). ``passes`` tests a merged member set, ``rank`` orders clusters by which
-    keeps its id (highest wins); ``seed`` draws the members looked at in a large cluster (the same ones
-    for the same members, whatever the clusters' order, so a re-run on the same topics reads the same
-    links); ``nearest`` (over ``X``, ``k`` per row) keeps the rows' nearest rows from the last call (the
-    merge rounds: only clusters that merged draw other members); ``share``: the one ``covered_share``
-    learnt on the same covered parts (the rounds learn it once). Relabels ``lab`` in place; returns
-    ({absorbed: kept}, the share)."""
+    keeps its id (highest wins); ``draw`` picks the members looked at in a large cluster (the same ones
+    for the same members, whatever the clusters' or the rows' order, so a re-run on the same topics reads
+    the same links; default: drawn over ``X``); ``nearest`` (over ``X``, ``k`` per row) keeps the rows'
+    nearest rows from the last call (the merge rounds: only clusters that merged draw other members);
+    ``share``: the one ``covered_share`` learnt on the same covered parts (the rounds learn it once).
+    Relabels ``lab`` in place; returns ({absorbed: kept}, the share)."""
     ids = [c for c in clusters if (lab == c).any()]
     if len(ids) < 2:
         return {}, None
     sampled = []
     covered_parts = [distinct_rows(X, p) for p in covered_parts]
+    draw = draw or StableDraw(X)
     for c in ids:
-        members = distinct_rows(X, np.flatnonzero(lab == c))
-        if len(members) > MAX_MEMBERS:
-            draw = np.random.default_rng([seed, len(members), int(members[0]), int(members[-1])])
-            members = np.sort(draw.choice(members, MAX_MEMBERS, replace=False))
-        sampled.append(members)
+        sampled.append(draw(distinct_rows(X, np.flatnonzero(lab == c)), MAX_MEMBERS))
     covered_rows = np.concatenate(covered_parts) if covered_parts else np.zeros(0, np.int64)
     rows = np.r_[np.concatenate(sampled), covered_rows].astype(np.int64)
     nbrs = (nearest or NearestRows(X, k))(rows)

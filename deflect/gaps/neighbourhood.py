@@ -8,22 +8,41 @@ import numpy as np
 EVIDENCE_SAMPLE = 100       # members whose neighbours are looked at per test
 
 
+class StableDraw:
+    """Samples of rows chosen by the rows' vectors, not by their positions or by what was drawn before: the
+    same items give the same report whatever order they arrive in, and a cluster's sample depends on its
+    own members only (a random draw by position changes with every item added before it)."""
+
+    def __init__(self, X: np.ndarray, seed: int = 0):
+        direction = np.random.default_rng(seed).standard_normal(X.shape[1])
+        # the fraction of a large multiple of a random projection: uniform-looking, and equal
+        # (but by chance) only for equal vectors
+        self.key = np.modf(np.abs(np.asarray(X, np.float64) @ direction) * 1e6)[0]
+
+    def __call__(self, rows: np.ndarray, k: int) -> np.ndarray:
+        """At most ``k`` of ``rows`` (sorted): those of the lowest keys."""
+        rows = np.asarray(rows, np.int64)
+        if len(rows) <= k:
+            return rows
+        return np.sort(rows[np.argsort(self.key[rows], kind="stable")[:k]])
+
+
 class Neighbourhood:
-    """What the evidence test searches during one fit: every row, or a uniform sample of large inputs
+    """What the evidence test searches during one fit: every row, or a sample of large inputs (``StableDraw``)
     (a cluster's own members are always searched too), in a PCA space of ``reduce_dims`` for large
     inputs (neighbour search is the report's main cost). Neighbours are cached per row."""
 
     def __init__(self, X: np.ndarray, covered: np.ndarray, hard: np.ndarray, article: np.ndarray,
-                 rng: np.random.Generator, *, neighbours: int, near: float, max_pool: int,
+                 draw: StableDraw, *, neighbours: int, near: float, max_pool: int,
                  reduce_dims: int | None):
         n, dim = X.shape
-        self.rng = rng
-        pool = np.arange(n) if n <= max_pool else np.sort(rng.choice(n, max_pool, replace=False))
+        self.draw = draw
+        pool = draw(np.arange(n), max_pool)
         self.projection = None
         if reduce_dims and n > max_pool and dim > reduce_dims:
             # the dominant subspace (uncentred, so cosine similarities keep their meaning), from the
             # second-moment matrix of a sample: exact for the sample, far cheaper than an SVD of it
-            sample = X[rng.choice(n, min(n, 20000), replace=False)].astype(np.float64)
+            sample = X[draw(np.arange(n), 20000)].astype(np.float64)
             _, vecs = np.linalg.eigh(sample.T @ sample)
             self.projection = np.ascontiguousarray(vecs[:, ::-1][:, :reduce_dims], dtype=np.float32)
         self.Xr = project(X, self.projection)
@@ -66,7 +85,7 @@ class Neighbourhood:
         size = len(members)
         if size == 0:
             return np.nan, np.nan, None
-        sample = self.rng.choice(members, EVIDENCE_SAMPLE, replace=False) if size > EVIDENCE_SAMPLE else members
+        sample = self.draw(members, EVIDENCE_SAMPLE)
         self._pool_neighbours(sample)
         k = self.k
         outside = members[~self.in_pool[members]]
