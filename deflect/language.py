@@ -41,8 +41,14 @@ _OTHER = {
     "tr": ("""bir ve bu için ile değil ben benim gazete abonelik nasıl neden merhaba teşekkürler lütfen yok çok
            ama gibi daha istiyorum gelmedi bugün""", "şğı"),
 }
-_OTHER_WORDS = {lang: frozenset(words.split()) for lang, (words, _) in _OTHER.items()}
+_ORDER = {lang: i for i, lang in enumerate(_OTHER)}   # ties go to the language listed first
+_LANGUAGES_OF: dict[str, list[str]] = {}   # word -> the languages above it is a word of
+for _lang, (_words, _) in _OTHER.items():
+    for _w in _words.split():
+        _LANGUAGES_OF.setdefault(_w, []).append(_lang)
 _OTHER_WORD = re.compile(r"[^\W\d_]+")
+_NOT_LATIN = re.compile("[\u0370-\u06ff\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
+_MAYBE_ADDRESS = re.compile(r"@|[.:]\w")
 _ADDRESS = re.compile(r"\S*(?:@|://|www\.)\S*|\S+\.(?:com|org|net|de|at|ch|eu|example)\b\S*")
 
 # The languages the guess can name, in English and in German (agents' notes and pages name them).
@@ -69,7 +75,7 @@ def detect_language(text: str, default: str = "de") -> str:
     particles = len(_PARTICLE_AN.findall(lowered))
     de = sum(w in _DE for w in words) + 2 * len(re.findall(r"[äöüß]", lowered)) + particles
     en = sum(w in _EN for w in words) - particles
-    other, score = _other_latin(lowered)
+    other, score = _other_latin(lowered, words if lowered.isascii() else None)
     if other and score > max(de, en, 1):
         return other
     if de == en:
@@ -79,6 +85,8 @@ def detect_language(text: str, default: str = "de") -> str:
 
 def _script(lowered: str) -> str | None:
     """The language of a text written mostly in a script German and English are not written in."""
+    if lowered.isascii() or not _NOT_LATIN.search(lowered):
+        return None
     latin = len(_LATIN.findall(lowered))
     for lang, letters, marks in _SCRIPTS:
         n = len(re.findall(letters, lowered))
@@ -87,14 +95,19 @@ def _script(lowered: str) -> str | None:
     return None
 
 
-def _other_latin(lowered: str) -> tuple[str | None, int]:
+def _other_latin(lowered: str, words: list[str] | None = None) -> tuple[str | None, int]:
     """The Latin-script language other than German and English with the most evidence, and that evidence
     (none without one of its words: a name such as "Peña" in a German text is no Spanish)."""
-    words = _OTHER_WORD.findall(_ADDRESS.sub(" ", lowered))
+    own: dict[str, int] = {}
+    if words is None or _MAYBE_ADDRESS.search(lowered):   # ``words``: the text's words where it has no accents
+        words = _OTHER_WORD.findall(_ADDRESS.sub(" ", lowered))
+    for w in words:
+        for lang in _LANGUAGES_OF.get(w, ()):
+            own[lang] = own.get(lang, 0) + 1
     best, best_score = None, 0
-    for lang, (_, letters) in _OTHER.items():
-        own = sum(w in _OTHER_WORDS[lang] for w in words)
-        score = own + 2 * sum(lowered.count(c) for c in letters) if own else 0
-        if score > best_score:
+    for lang, count in own.items():
+        letters = _OTHER[lang][1]
+        score = count + (2 * sum(lowered.count(c) for c in letters) if letters and not lowered.isascii() else 0)
+        if score > best_score or (score == best_score and best is not None and _ORDER[lang] < _ORDER[best]):
             best, best_score = lang, score
     return best, best_score
