@@ -310,11 +310,11 @@ def text_field(data: dict, name: str, *, required: bool = False, min_len: int = 
 
 
 def language_field(data: dict, name: str = "language") -> str | None:
-    """An inquiry's language as the caller gives it: any ISO 639-1 code (None when absent or blank: detected)."""
-    value = text_field(data, name, max_len=20)
-    if value is None:
+    """An inquiry's language as the caller gives it: any ISO 639-1 code (None when absent or empty: detected)."""
+    value = data.get(name)
+    if value is None or value == "":
         return None
-    if not re.fullmatch(r"[A-Za-z]{2}", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2}", value):
         raise ApiError(f"'{name}' must be an ISO 639-1 code such as 'de' or 'en'")
     return value.lower()
 

@@ -50,8 +50,8 @@ TICKET_TEXT = {"type": ["string", "number", "null"]}
 _BLANK, _FILLED = f"[{SPACE_CLASS}]", f"[^{SPACE_CLASS}{CONTROL_CLASS}{INVISIBLE_CLASS}]"
 _ALLOWED = f"[^{CONTROL_CLASS}]"
 TICKET_FILLED = {"anyOf": [{"type": "string", "pattern": _FILLED}, {"type": "number"}]}
-NLANG = {"type": ["string", "null"], "pattern": "^[A-Za-z]{2}$",
-         "description": "ISO 639-1 code of the text; detected when missing."}
+NLANG = {"type": ["string", "null"], "pattern": "^([A-Za-z]{2})?$",
+         "description": "ISO 639-1 code of the text; detected when missing or empty."}
 
 
 def _strings(max_items: int, max_len: int) -> dict:
