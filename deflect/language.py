@@ -43,9 +43,10 @@ _OTHER = {
 }
 _ORDER = {lang: i for i, lang in enumerate(_OTHER)}   # ties go to the language listed first
 _LANGUAGES_OF: dict[str, list[str]] = {}   # word -> the languages above it is a word of
-for _lang, (_words, _) in _OTHER.items():
-    for _w in _words.split():
-        _LANGUAGES_OF.setdefault(_w, []).append(_lang)
+for _language, (_words, _letters) in _OTHER.items():
+    for _word in _words.split():
+        _LANGUAGES_OF.setdefault(_word, []).append(_language)
+del _language, _words, _letters, _word
 _OTHER_WORD = re.compile(r"[^\W\d_]+")
 _NOT_LATIN = re.compile("[\u0370-\u06ff\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
 _MAYBE_ADDRESS = re.compile(r"@|[.:]\w")
