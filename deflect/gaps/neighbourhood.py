@@ -16,8 +16,10 @@ class StableDraw:
     def __init__(self, X: np.ndarray, seed: int = 0):
         direction = np.random.default_rng(seed).standard_normal(X.shape[1])
         # the fraction of a large multiple of a random projection: uniform-looking, and equal
-        # (but by chance) only for equal vectors
-        self.key = np.modf(np.abs(np.asarray(X, np.float64) @ direction) * 1e6)[0]
+        # (but by chance) only for equal vectors; in float64 a block of rows at a time, not a copy of all
+        projection = np.concatenate([np.asarray(X[i:i + 8192], np.float64) @ direction
+                                     for i in range(0, len(X), 8192)]) if len(X) else np.zeros(0)
+        self.key = np.modf(np.abs(projection) * 1e6)[0]
 
     def __call__(self, rows: np.ndarray, k: int) -> np.ndarray:
         """At most ``k`` of ``rows`` (sorted): those of the lowest keys."""
