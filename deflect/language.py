@@ -69,14 +69,15 @@ def detect_language(text: str, default: str = "de") -> str:
     """Return ``"de"`` or ``"en"`` from stop-word counts (umlauts count as German), or another ISO 639-1
     code where the text is plainly in another language; ``default`` where German and English tie."""
     lowered = text.lower()
-    script = _script(lowered)
+    plain = lowered.isascii()   # no other script, no accented letter
+    script = None if plain else _script(lowered)
     if script:
         return script
     words = _WORD.findall(lowered)
     particles = len(_PARTICLE_AN.findall(lowered))
     de = sum(w in _DE for w in words) + 2 * len(re.findall(r"[äöüß]", lowered)) + particles
     en = sum(w in _EN for w in words) - particles
-    other, score = _other_latin(lowered, words if lowered.isascii() else None)
+    other, score = _other_latin(lowered, words if plain else None)
     if other and score > max(de, en, 1):
         return other
     if de == en:
@@ -86,7 +87,7 @@ def detect_language(text: str, default: str = "de") -> str:
 
 def _script(lowered: str) -> str | None:
     """The language of a text written mostly in a script German and English are not written in."""
-    if lowered.isascii() or not _NOT_LATIN.search(lowered):
+    if not _NOT_LATIN.search(lowered):
         return None
     latin = len(_LATIN.findall(lowered))
     for lang, letters, marks in _SCRIPTS:
@@ -96,11 +97,13 @@ def _script(lowered: str) -> str | None:
     return None
 
 
-def _other_latin(lowered: str, words: list[str] | None = None) -> tuple[str | None, int]:
+def _other_latin(lowered: str, plain_words: list[str] | None = None) -> tuple[str | None, int]:
     """The Latin-script language other than German and English with the most evidence, and that evidence
-    (none without one of its words: a name such as "Peña" in a German text is no Spanish)."""
+    (none without one of its words: a name such as "Peña" in a German text is no Spanish). ``plain_words``:
+    the words of a text without accented letters (so none of those languages' letters either)."""
     own: dict[str, int] = {}
-    if words is None or _MAYBE_ADDRESS.search(lowered):   # ``words``: the text's words where it has no accents
+    words = plain_words
+    if words is None or _MAYBE_ADDRESS.search(lowered):
         words = _OTHER_WORD.findall(_ADDRESS.sub(" ", lowered))
     for w in words:
         for lang in _LANGUAGES_OF.get(w, ()):
@@ -108,7 +111,7 @@ def _other_latin(lowered: str, words: list[str] | None = None) -> tuple[str | No
     best, best_score = None, 0
     for lang, count in own.items():
         letters = _OTHER[lang][1]
-        score = count + (2 * sum(lowered.count(c) for c in letters) if letters and not lowered.isascii() else 0)
+        score = count + (2 * sum(lowered.count(c) for c in letters) if letters and plain_words is None else 0)
         if score > best_score or (score == best_score and best is not None and _ORDER[lang] < _ORDER[best]):
             best, best_score = lang, score
     return best, best_score
