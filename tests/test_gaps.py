@@ -164,6 +164,32 @@ def test_estimator_separates_gaps_from_covered_regions():
     assert all(est.labels_[57:] == -1)         # too few to be a topic
 
 
+def test_unanswered_questions_of_a_covered_article_glued_to_a_gap_are_cut_off_it():
+    rng = np.random.default_rng(0)
+
+    def around(direction, n):
+        v = np.asarray(direction, np.float32) + rng.normal(0, 0.04, (n, 8)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    e = np.eye(8, dtype=np.float32)
+    # an article's 20 linked tickets, 4 unanswered questions of that article, and a gap of 40 beside it: the
+    # first pass joins the 44 into one cluster, which passes the evidence test as a whole
+    X = np.vstack([around(e[0], 20), around(e[0] + 0.3 * e[1], 4), around(e[1] + 0.6 * e[0], 40)])
+    linked = np.r_[np.ones(20, bool), np.zeros(44, bool)]
+    article = np.array(["a0"] * 20 + [None] * 44, dtype=object)
+    est = GapReport(min_size=5, distance_threshold=0.5).fit(X, ~linked, linked, article, hard=linked)
+    gaps = [set(np.flatnonzero(est.labels_ == k)) for k in np.flatnonzero(est.is_gap_)]
+    assert gaps == [set(range(24, 64))]
+    assert est.rejected_[20:24].all()    # inside the article's region: the not-found list's material
+    # a re-run from the stored topics (the cut rows remembered with the topic they were cut from) finds
+    # nothing more to cut or merge
+    stored = np.where(est.shed_ >= 0, est.shed_, est.labels_)
+    again = GapReport(min_size=5, distance_threshold=0.5).fit(X, ~linked, linked, article, hard=linked,
+                                                             labels=stored, centroids=est.centroids_)
+    assert [set(np.flatnonzero(again.labels_ == k)) for k in np.flatnonzero(again.is_gap_)] == gaps
+    assert (again.shed_ == est.shed_).all()
+
+
 def test_the_same_rows_in_another_order_give_the_same_topics():
     """Large inputs are sampled (clustered in chunks, neighbours searched in a pool, evidence read on some
     members of a large cluster): the samples follow the rows' vectors, so the order items arrive in does
@@ -371,6 +397,46 @@ def test_rerun_keeps_ids_and_judges_only_new_items(deflector):
     assert judged + 8 == deflector.store.db.execute("select count(*) from gap_items").fetchone()[0]
     again = by_content(report_of(deflector, estimator=estimator(), now=NOW + timedelta(days=2)))
     assert {k: t["id"] for k, t in again.items()} == {k: t["id"] for k, t in second.items()}
+
+
+def test_covered_questions_cut_off_a_topic_stay_out_of_it_on_every_run(tmp_path, database):
+    """Unanswered questions of a covered article that the first pass glued to a gap beside it are cut off the
+    topic (they are the article's phrasings); a re-run keeps the topic and its members as they are."""
+    directions = {"refund": (0, 0.0), "moneyback": (0, 0.3), "giftcard": (1, 0.6)}
+
+    def vector(text: str) -> np.ndarray:
+        v = fake_vector(text + " noise") * 0.4
+        for word, (axis, lean) in directions.items():
+            if word in text:
+                v[axis] += 1.0
+                v[1 - axis] += lean
+        return (v / np.linalg.norm(v)).astype(np.float32)
+
+    home = Home(tmp_path / "home", database).ensure()
+    d = gap_engine(home, vector=vector)
+    s = d.store
+    s.upsert_articles([article("refunds", "How do I get a refund?", ["refund for my order"])])
+    s.upsert_tickets([ticket(f"r{i}", f"refund please {i}", "refunds") for i in range(20)])
+    for i in range(4):
+        log(s, f"q-m{i}", f"moneyback wanted {i}")
+    for i in range(40):
+        log(s, f"q-g{i}", f"giftcard balance {i}")
+    first = report_of(d, estimator=estimator(min_size=5), now=NOW)
+    assert [{m["id"] for m in t["members"]} for t in first["topics"]] == [{f"q-g{i}" for i in range(40)}]
+    topic = first["topics"][0]["id"]
+    cut = {r[0] for r in s.db.execute("select item_id from gap_items where topic_id = ?", ["~" + topic])}
+    assert cut == {f"q-m{i}" for i in range(4)}
+    assert first["counts"]["in_covered_regions"] >= 4
+    again = report_of(d, estimator=estimator(min_size=5), now=NOW + timedelta(days=1))
+    assert [(t["id"], {m["id"] for m in t["members"]}) for t in again["topics"]] == \
+        [(topic, {f"q-g{i}" for i in range(40)})]
+    assert cut == {r[0] for r in s.db.execute("select item_id from gap_items where topic_id = ?", ["~" + topic])}
+    # a dismissed topic keeps its members for good: the rows cut off it stay in the covered region
+    dismiss(s, topic, "a partner's product", now=NOW + timedelta(days=1))
+    closed = report_of(d, estimator=estimator(min_size=5), now=NOW + timedelta(days=2), statuses=None)
+    assert [(t["id"], {m["id"] for m in t["members"]}) for t in closed["topics"]] == \
+        [(topic, {f"q-g{i}" for i in range(40)})]
+    assert {r[0] for r in s.db.execute("select topic_id from gap_items where item_id like 'q-m%'")} == {"~"}
 
 
 def test_not_found_lists_covered_questions_the_customer_did_not_get(deflector):

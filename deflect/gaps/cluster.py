@@ -138,6 +138,7 @@ class GapReport:
         self.merged_: dict[int, int] = {}
         if self.merge:
             self._merge(X, hood, hard, article, len(old), fixed, texts, learn)
+        self._shed_covered(X, hood, fixed)
         return self
 
     def _merge(self, X: np.ndarray, hood: Neighbourhood, hard: np.ndarray, article: np.ndarray, n_old: int,
@@ -226,9 +227,42 @@ class GapReport:
         parts = [rows[cut == c] for c in np.unique(cut)]
         return [p for p in parts if len(p) >= self.min_size]
 
+    def _shed_covered(self, X: np.ndarray, hood: Neighbourhood, fixed: np.ndarray | None) -> None:
+        """Each gap topic without the branches of its members' tree that are covered material: while one of
+        the two branches fails the evidence test on its own and the other passes, the topic is the passing
+        one (unanswered questions of a covered article, glued to a gap beside it, would else make the topic
+        read as two questions). The branches cut lie in a covered region; ``shed_`` remembers the topic
+        they were cut from, so that a re-run starts from the topic the merge pass saw (cut first, its
+        centre would have moved away from the covered material and merge further). After the merge pass;
+        closed topics keep their members."""
+        self.shed_ = np.full(len(self.labels_), -1, np.int64)
+        for c in np.flatnonzero(self.is_gap_):
+            if fixed is not None and c < len(fixed) and fixed[c]:
+                continue
+            rows = np.flatnonzero(self.labels_ == c)
+            if len(rows) <= self.min_size or len(rows) > self.chunk_size:
+                continue
+            children, n = _linkage(X[rows])[:, :2].astype(np.int64), len(rows)
+            node, keep = 2 * n - 2, rows
+            while node >= n:
+                tested = [(b, rows[_leaves(children, b, n)]) for b in children[node - n]]
+                tested = [(b, members, hood.evidence(members)) for b, members in tested]
+                passing = [t for t in tested if self._passes(t[2][0], t[2][1]) or self._turned_away(t[1])]
+                if len(passing) != 1 or len(passing[0][1]) < self.min_size:
+                    break
+                node, keep, evidence = passing[0]
+            if len(keep) == len(rows):
+                continue
+            cut = np.setdiff1d(rows, keep)
+            self.labels_[cut], self.shed_[cut], self.rejected_[cut] = -1, c, True
+            self.sizes_[c] = len(keep)
+            self.centroids_[c] = centroid(X[keep])
+            self.evidence_share_[c], self.hard_share_[c], self.evidence_article_[c] = evidence
+
     def fit_empty(self) -> GapReport:
         """The fitted state for no items at all: no clusters."""
         self.labels_, self.sizes_ = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        self.shed_ = np.zeros(0, np.int64)
         self.is_gap_, self.evidence_share_, self.hard_share_ = np.zeros(0, bool), np.zeros(0), np.zeros(0)
         self.threshold_ = DISTANCE if self.distance_threshold == "auto" else float(self.distance_threshold)
         self.evidence_article_, self.centroids_, self.n_existing_ = np.zeros(0, object), np.zeros((0, 1)), 0
@@ -351,14 +385,7 @@ class GapReport:
         size = tree[:, 3].astype(np.int64)
 
         def leaves(node: int) -> np.ndarray:
-            out, stack = [], [node]
-            while stack:
-                v = stack.pop()
-                if v < n:
-                    out.append(v)
-                else:
-                    stack.extend(children[v - n])
-            return rows[np.array(out, np.int64)]
+            return rows[_leaves(children, node, n)]
 
         def count(node: int) -> int:
             return 1 if node < n else int(size[node - n])
@@ -390,6 +417,17 @@ class GapReport:
         in_kept = np.concatenate([g for g, _ in kept]) if kept else np.zeros(0, np.int64)
         return kept, dropped, np.setdiff1d(np.concatenate(failed), in_kept)   # rows only in failed clusters
 
+
+def _leaves(children: np.ndarray, node: int, n: int) -> np.ndarray:
+    """The leaf positions under ``node`` of a linkage tree over ``n`` rows."""
+    out, stack = [], [node]
+    while stack:
+        v = stack.pop()
+        if v < n:
+            out.append(v)
+        else:
+            stack.extend(children[v - n])
+    return np.array(out, np.int64)
 
 
 def _linkage(V: np.ndarray) -> np.ndarray:

@@ -46,7 +46,8 @@ from deflect.text import text_hash
 
 PERIOD_DAYS = 30
 REUSE_SIMILARITY = 0.9      # a new cluster this close to an inactive old topic takes its id
-REGION = "~"                # gap_items.topic_id of a candidate found inside a covered region
+REGION = "~"                # gap_items.topic_id of a candidate found inside a covered region; "~G-0001":
+                            # one cut off that topic's covered branches (a re-run starts from the whole topic)
 
 
 @dataclass
@@ -110,7 +111,8 @@ def build_report(deflector: Engine, min_size: int = MIN_SIZE, period_days: int =
                     inquiries=sum(it.source == "inquiry" for it in items),
                     linked=int(judged.is_("linked").sum()), answered=int(judged.is_("answer").sum()),
                     not_answered=int(judged.unanswered().sum()), judged_now=int(judged.changed.sum()),
-                    in_covered_regions=sum(t == REGION for t in naming.topic_of), labelled=len(labelled.ids),
+                    in_covered_regions=sum(bool(t) and t.startswith(REGION) for t in naming.topic_of),
+                    labelled=len(labelled.ids),
                     not_found_reasons=reason_counts(missed))
     params = Params(min_size=est.min_size, period_days=period_days, distance_threshold=est.threshold_,
                     max_evidence_share=est.max_evidence_share, near_miss=NEAR_MISS)
@@ -173,13 +175,14 @@ def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs, labe
         labelled.vectors if len(labelled.ids) else docs.vectors)
     # sticky membership: items stay in their topic; covered/dismissed topics keep theirs for good
     index_of = {t: k for k, t in enumerate(previous.ids)}
-    labels = np.array([index_of.get(t, -1) if t else -1 for t in previous.topic_of], np.int64)
+    topic_of = [_start_from(t, topics) for t in previous.topic_of]
+    labels = np.array([index_of.get(t, -1) if t else -1 for t in topic_of], np.int64)
     closed = np.array([bool(t) and topics.get(t, {}).get("status") in ("covered", "dismissed")
-                       for t in previous.topic_of], bool).reshape(n)
+                       for t in topic_of], bool).reshape(n)
     # candidates an earlier run found inside a covered region stay there while nothing changed
     away = judged.turned_away if judged.turned_away is not None else np.zeros(n, bool)
     settled = np.array([t == REGION and not (judged.changed[i] or corpus.fresh[i] or away[i])
-                        for i, t in enumerate(previous.topic_of)], bool).reshape(n)
+                        for i, t in enumerate(topic_of)], bool).reshape(n)
     cand = (judged.unanswered() & ~settled) | closed
     dim = Vg.shape[1] if n else (Ag.shape[1] if len(Ag) else 1)
     centroids = np.array([_stored_centroid(topics[t], dim) for t in previous.ids],
@@ -208,6 +211,16 @@ def _fit(est: GapReport, corpus: Corpus, Vg: np.ndarray, docs: ArticleDocs, labe
             texts=[it.text for it in corpus.items] + [docs.titles.get(a, "") for a in docs.ids] + labelled.texts,
             examples=examples, away=np.r_[away, np.zeros(pad, bool)])
     return settled, known
+
+
+def _start_from(stored: str | None, topics: dict[str, dict]) -> str | None:
+    """An item's topic for the next fit: one cut off an open topic's covered branches is that topic's
+    member again (the cut is made anew after the merge pass); cut off a closed or gone topic, it stays in
+    its covered region."""
+    if not stored or not stored.startswith(REGION) or stored == REGION:
+        return stored
+    owner = topics.get(stored[len(REGION):])
+    return owner["id"] if owner and owner.get("status") in OPEN else REGION
 
 
 def _name(store, est: GapReport, previous: Previous, settled: np.ndarray) -> Naming:
@@ -246,6 +259,9 @@ def _name(store, est: GapReport, previous: Previous, settled: np.ndarray) -> Nam
         active.add(reuse)
     n = len(previous.topic_of)
     topic_of = [ids.get(int(k)) if k >= 0 and int(k) not in released else None for k in est.labels_[:n]]
+    shed = getattr(est, "shed_", np.zeros(0, np.int64))
+    for i in np.flatnonzero(shed[:n] >= 0):
+        topic_of[i] = REGION + ids[int(shed[i])] if int(shed[i]) in ids else REGION
     for i in np.flatnonzero(settled | est.rejected_[:n]):
         topic_of[i] = topic_of[i] or REGION
     redirects = {previous.ids[gone]: ids[keep] for gone, keep in merged.items() if gone < len(previous.ids)}
@@ -260,7 +276,7 @@ def _entries(corpus: Corpus, naming: Naming, est: GapReport, previous: Previous,
                      [k for k in naming.ids if est.sizes_[k] > 0])
     members_of: dict[str, list[int]] = {}
     for i, t in enumerate(naming.topic_of):
-        if t and t != REGION:
+        if t and not t.startswith(REGION):
             members_of.setdefault(t, []).append(i)
     entries: dict[str, Topic] = {}
     for k, t in naming.ids.items():
