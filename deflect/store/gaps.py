@@ -1,7 +1,9 @@
 """Tables of the gap report (migrations registered in ``deflect.store.MIGRATIONS``).
 
 - ``gap_items``: one row per judged item (a resolved ticket or a logged inquiry): its vector, the
-  engine's judgement under one index fingerprint, and the gap topic it currently belongs to.
+  engine's judgement under one index fingerprint, and the gap topic it currently belongs to ("~": none, it
+  lies in a covered region; "~G-0001": cut off that topic's covered branches, its member again at the next run's
+  start).
 - ``gap_topics``: the uncovered topics with their workflow state (new → planned → covered | dismissed).
 - ``gap_events``: the history of every status change (who planned what, when it got covered).
 - ``gap_report``: the stored report's own row (when it was built, with what, its counts and the
