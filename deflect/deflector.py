@@ -332,13 +332,20 @@ class Deflector(LiveIndexUpdates):
             second = mix[np.arange(n), order[:, 1]] if n_art > 1 else np.zeros(n, np.float32)
             idx = np.arange(n)
             cover = self._texts.word_cover(texts, top) if texts is not None else np.zeros(n, np.float32)
+            cross = self._texts.cross_cover(texts, top, self._word_vectors, self.embedder.name) \
+                if texts is not None else np.full(n, np.nan, np.float32)
             features = np.column_stack([
                 mix[idx, top], mix[idx, top] - second, knn[idx, top], knn_none, clf_art[idx, top],
-                clf_none, art_sim[idx, top], np.where(valid[:, 0], sims[:, 0], 0.0), cover,
+                clf_none, art_sim[idx, top], np.where(valid[:, 0], sims[:, 0], 0.0), cover, cross,
             ]).astype(np.float32)
         coded = named[np.arange(n), np.argmax(ranking, axis=1)] > 0 \
             if named is not None and n_art and hidden is None else None
         return Scores(ranking, features, nbrs, sims, coded)
+
+    def _word_vectors(self, words: list[str]) -> np.ndarray:
+        """Vectors of single words from the model's multilingual part (``CrossCover``), under the query lock."""
+        with self._lock:
+            return self.embedder.word_vectors(words)
 
     def _article_model_bonus(self, vectors: np.ndarray, n_articles: int, hidden: int | None) -> np.ndarray:
         """(n, n_articles): the article-text classifier's probabilities (``hidden`` left out), times

@@ -216,6 +216,18 @@ class Embedder:
                 out[i] = np.asarray(self._parts[i].encode(texts), np.float32)
         return out
 
+    def word_vectors(self, words: list[str]) -> np.ndarray:
+        """L2-normalised vectors of single words from the parts that know more than English (all parts where
+        none does), one word per forward: a batch of words is padded and run as long texts, several times
+        slower here (``deflect.index.cross_cover``)."""
+        multi = [i for i, p in enumerate(self.parts) if p not in _ENGLISH_ONLY] or list(range(len(self._parts)))
+        dim = sum(self._parts[i].dim for i in multi)
+        out = np.zeros((len(words), dim), np.float32)
+        with self._forward_lock:
+            for j, word in enumerate(words):
+                out[j] = joined([np.asarray(self._parts[i].encode([word]), np.float32) for i in multi])[0]
+        return out
+
 
 _CACHE: dict[tuple, Embedder] = {}
 _CACHE_LOCK = threading.Lock()

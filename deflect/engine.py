@@ -23,8 +23,10 @@ from deflect.store import Store
 # the word-match weight of the ranking: a question about a text missing from the help center shares its
 # subject's words with a sister article, not its particular ones. 0 without texts (the calibrator then
 # leaves it out, see ``MIN_SPREAD``); NaN (not known) for an inquiry in another language than its article.
+# cross_cover: the same across languages (``CrossCover``), only where word_cover is not known (NaN elsewhere);
+# the decision reads it only for such inquiries (``Calibrator``'s ``substitutes``).
 FEATURES = ("mix_top", "mix_margin", "knn_top", "knn_none", "clf_top", "clf_none", "article_sim",
-            "neighbour_sim", "word_cover")
+            "neighbour_sim", "word_cover", "cross_cover")
 
 
 @dataclass

@@ -88,3 +88,41 @@ def test_an_inquiry_without_the_optional_value_is_judged_by_the_model_fitted_wit
     assert calibrator.predict_proba(features[:50]) != pytest.approx(proba)   # knowing it, the decision uses it
     loaded = Calibrator.from_dict(calibrator.to_dict())
     assert loaded.predict_proba(unknown) == pytest.approx(calibrator.predict_proba(unknown))
+
+
+def test_across_languages_the_words_meaning_counts(demo_deflector):
+    """An English question to a German article: its words are compared by meaning (``cross_cover``), only
+    where ``word_cover`` cannot be read; a question whose particulars the article lacks is covered less."""
+    own = demo_deflector.suggest("I moved, how do I change my delivery address?")
+    other = demo_deflector.suggest("I moved, do you deliver to Austria and Switzerland too?")
+    assert own.articles[0].id == "zustellung-umzug" and np.isnan(own.features["word_cover"])
+    assert own.features["cross_cover"] > 0.5
+    if other.articles[0].id == "zustellung-umzug":
+        assert other.features["cross_cover"] < own.features["cross_cover"]
+    german = demo_deflector.suggest("Umzug: Lieferadresse ändern, neue Adresse")
+    assert np.isnan(german.features["cross_cover"]) and german.features["word_cover"] > 0.9
+
+
+def test_a_substitute_is_read_only_where_the_optional_column_is_not_known():
+    """The decision for inquiries in another language than their article reads the cover across languages; for
+    the others it is the decision without that column, whatever its values."""
+    rng = np.random.default_rng(2)
+    n = 400
+    base, cover, cross = rng.uniform(0, 1, n), rng.uniform(0, 1, n), rng.uniform(0, 1, n)
+    other = np.arange(n) % 2 == 0
+    correct = base + np.where(other, cross, cover) + rng.normal(0, 0.2, n) > 1.0
+    features = np.column_stack([base, np.where(other, np.nan, cover), np.where(other, cross, np.nan)])
+    calibrator = Calibrator(optional=(1,), substitutes=(2,)).fit(features, correct)
+    assert calibrator.coef_[2] == 0.0 and calibrator.reduced_[0][1] == 0.0 and calibrator.reduced_[0][2] > 0
+    same = np.array([[0.5, 0.5, 0.9], [0.5, 0.5, 0.1]])
+    assert calibrator.predict_proba(same)[0] == pytest.approx(calibrator.predict_proba(same)[1])
+    across = np.array([[0.5, np.nan, 0.9], [0.5, np.nan, 0.1]])
+    low, high = calibrator.predict_proba(across)[::-1]
+    assert high > low
+    again = Calibrator.from_dict(calibrator.to_dict())
+    assert again.substitutes == (2,)
+    assert np.allclose(again.predict_proba(features), calibrator.predict_proba(features), equal_nan=True)
+
+
+def test_the_feature_list_names_the_cover_across_languages():
+    assert FEATURES[-2:] == ("word_cover", "cross_cover")

@@ -190,6 +190,7 @@ def eval_(labelled, as_json, home):
 def status(as_json, home):
     """Counts, model, index age and calibration."""
     from deflect.decision.describe import (
+        CROSS_COVER,
         calibration_caveat,
         describe_calibration,
         describe_lexical_weights,
@@ -277,6 +278,9 @@ def status(as_json, home):
     if info["part_weights"]:
         click.echo(f"model parts: {info['part_weights']['summary']}")
     click.echo(f"word match:  {info['lexical_weights']['summary']}")
+    fitted_report = (info["calibration"] or {}).get("report") or {}
+    if "cross_language_cover" in fitted_report:
+        click.echo(f"words across languages: {CROSS_COVER[bool(fitted_report['cross_language_cover'])]}")
 
 
 @cli.command(name="settings")

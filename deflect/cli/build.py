@@ -166,6 +166,7 @@ def calibrate(labelled, wrong_cost, force, home):
     """Fit the answer/no-answer decision on LABELLED inquiries; without a file from the ticket history,
     or, while that is short, from the help center's own texts (a cold start)."""
     from deflect.decision.describe import (
+        CROSS_COVER,
         calibration_caveat,
         describe_calibration,
         describe_lexical_weights,
@@ -216,6 +217,7 @@ def calibrate(labelled, wrong_cost, force, home):
         click.echo(f"model parts: {parts['summary']}")
     words = describe_lexical_weights(cal, deflector.lexical_weight)
     click.echo(f"word match: {words['summary']}")
+    click.echo(f"words across languages: {CROSS_COVER[bool(report.get('cross_language_cover'))]}")
     if report.get("suggest_floor") is not None:
         click.echo(f"\"these articles might help\" from relevance {report['suggest_floor']}: shown for "
                    f"{report['suggest_rate']:.0%}, right article among them {report['found_when_suggested']}")

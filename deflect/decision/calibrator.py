@@ -38,6 +38,10 @@ MIN_SPREAD = 1e-3
 # The bound therefore counts the subjects -- as the decision sees them, the distinct articles they are
 # ranked first for -- not the questions.
 UNCOVERED_CONFIDENCE = 0.9
+# A substitute column (``Calibrator(substitutes=...)``) is read when, fitted on the other folds, it predicts the
+# labelled samples that need it better; with fewer such samples it is not read.
+SUBSTITUTE_FOLDS = 5
+SUBSTITUTE_MIN = 30
 
 
 class Calibrator:
@@ -53,7 +57,8 @@ class Calibrator:
     lexical_weights_: dict[str, float] | None = None
 
     def __init__(self, wrong_cost: float = WRONG_COST, regularisation: float = 1.0,
-                 max_uncovered: float | None = None, optional: tuple[int, ...] = ()):
+                 max_uncovered: float | None = None, optional: tuple[int, ...] = (),
+                 substitutes: tuple[int, ...] = ()):
         self.wrong_cost = wrong_cost
         self.regularisation = regularisation
         self.max_uncovered = max_uncovered   # None: no bound on answering uncovered samples
@@ -62,6 +67,9 @@ class Calibrator:
         # since the other coefficients were fitted leaning on that column (an English inquiry to a German
         # help center calibrated on German questions was answered more, and more often wrongly, so).
         self.optional = tuple(optional)
+        # Columns only that second model reads: known where the optional ones are not (the word cover
+        # across languages where the plain one cannot be read), unknown elsewhere.
+        self.substitutes = tuple(substitutes)
 
     def fit(self, features: np.ndarray, correct: np.ndarray, uncovered: np.ndarray | None = None,
             groups: np.ndarray | None = None) -> Calibrator:
@@ -77,13 +85,18 @@ class Calibrator:
         used = spread > MIN_SPREAD
         self.scale_ = np.where(used, spread, 1.0)
         z = np.where(used, (features - self.mean_) / self.scale_, 0.0)
-        self.coef_, self.intercept_ = self._logistic(z, correct, used)
+        substitute = np.isin(np.arange(len(used)), self.substitutes)
+        self.coef_, self.intercept_ = self._logistic(z, correct, used & ~substitute)
         self.reduced_ = None
         self.threshold_ = self._best_threshold(self.predict_proba(raw), correct, uncovered, groups)
+        self.substitutes_used_ = False
         if self.optional:
             without = used.copy()
             without[[c for c in self.optional if c < len(used)]] = False
-            coef, intercept = self._logistic(z, correct, without)
+            unknown = np.isnan(raw[:, [c for c in self.optional if c < raw.shape[1]]]).any(axis=1)
+            self.substitutes_used_ = bool((used & substitute).any()) and self._held_out_better(
+                z, correct, without & ~substitute, without, unknown)
+            coef, intercept = self._logistic(z, correct, without if self.substitutes_used_ else without & ~substitute)
             # the model without them answers where it would by its own threshold: its logit moved so that
             # that threshold falls on this one
             own = self._best_threshold(_sigmoid(z @ coef + intercept), correct, uncovered, groups)
@@ -93,6 +106,27 @@ class Calibrator:
         self.n_samples_ = int(len(correct))
         self.fitted_at_ = datetime.now(UTC).replace(microsecond=0).isoformat()
         return self
+
+    def _held_out_better(self, z: np.ndarray, correct: np.ndarray, base: np.ndarray, more: np.ndarray,
+                         rows: np.ndarray) -> bool:
+        """Whether the columns ``more`` predict the samples ``rows`` better than ``base`` does, each fitted on the
+        other folds (log loss over SUBSTITUTE_FOLDS folds): a substitute column is read only where the help
+        center's own labelled questions show it helps (across languages, how much an inquiry's words an article
+        holds tells a missing paragraph on long answer bodies, and little among short sister questions)."""
+        picked = np.flatnonzero(rows)
+        if len(picked) < SUBSTITUTE_MIN or correct[picked].all() or not correct[picked].any():
+            return False
+        fold = np.random.default_rng(0).permutation(len(z)) % SUBSTITUTE_FOLDS
+        loss = np.zeros(2)
+        for f in range(SUBSTITUTE_FOLDS):
+            train, test = fold != f, picked[fold[picked] == f]
+            if not len(test) or correct[train].all() or not correct[train].any():
+                continue
+            for j, columns in enumerate((base, more)):
+                coef, intercept = self._logistic(z[train], correct[train], columns)
+                p = np.clip(_sigmoid(z[test] @ coef + intercept), 1e-6, 1 - 1e-6)
+                loss[j] -= float(np.sum(np.where(correct[test], np.log(p), np.log(1 - p))))
+        return bool(loss[1] < loss[0])
 
     def _logistic(self, z: np.ndarray, correct: np.ndarray, used: np.ndarray) -> tuple[np.ndarray, float]:
         """Coefficients (0 for the columns not ``used``) and intercept over standardised features ``z``."""
@@ -143,6 +177,7 @@ class Calibrator:
     def to_dict(self) -> dict:
         return {"wrong_cost": self.wrong_cost, "regularisation": self.regularisation,
                 **({"max_uncovered": self.max_uncovered} if self.max_uncovered is not None else {}),
+                **({"substitutes": list(self.substitutes)} if self.substitutes else {}),
                 **({"optional": list(self.optional), "reduced_coef": self.reduced_[0].tolist(),
                     "reduced_intercept": self.reduced_[1]} if self.reduced_ is not None else {}),
                 "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "coef": self.coef_.tolist(),
@@ -156,7 +191,7 @@ class Calibrator:
     @classmethod
     def from_dict(cls, data: dict) -> Calibrator:
         cal = cls(data.get("wrong_cost", WRONG_COST), data.get("regularisation", 1.0), data.get("max_uncovered"),
-                  tuple(data.get("optional", ())))
+                  tuple(data.get("optional", ())), tuple(data.get("substitutes", ())))
         cal.mean_, cal.scale_ = np.array(data["mean"]), np.array(data["scale"])
         if "reduced_coef" in data:
             cal.reduced_ = (np.array(data["reduced_coef"]), float(data["reduced_intercept"]))

@@ -95,6 +95,13 @@ def describe_part_weights(cal: dict | None, model: str | None) -> dict | None:
     return {"shares": shares, "learnt": learnt, "summary": summary}
 
 
+# whether the decision reads how much of an inquiry's words its article holds across languages (``CrossCover``)
+CROSS_COVER = {True: "read for inquiries in another language than their article (the labelled questions show "
+                     "it helps)",
+               False: "not read (the labelled questions in another language than their article are too few, or "
+                      "it does not help them)"}
+
+
 def describe_lexical_weights(cal: dict | None, setting: float) -> dict:
     """The word-match weights per query language a stored calibration was fitted with
     (``deflect.index.lexical_weights``; ``setting``: the ``lexical_weight`` setting, which the other

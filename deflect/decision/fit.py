@@ -184,7 +184,8 @@ def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | Non
     covered = np.array([e is not None for e in expected])
     groups = np.array([str(a) for a in firsts], dtype=object)
     calibrator = Calibrator(wrong_cost=wrong_cost, max_uncovered=max_uncovered,
-                            optional=(FEATURES.index("word_cover"),)).fit(features, correct, ~covered, groups)
+                            optional=(FEATURES.index("word_cover"),),
+                            substitutes=(FEATURES.index("cross_cover"),)).fit(features, correct, ~covered, groups)
     calibrator.part_weights_ = dict(part_weights[0]) if part_weights and part_weights[0] else None
     calibrator.lexical_weights_ = dict(lexical[0]) if lexical and lexical[0] else None
     proba = calibrator.predict_proba(features)
@@ -209,6 +210,7 @@ def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | Non
         **floor_report(calibrator.floor_, features, ranked, expected, answered, cross, proba),
         **({"part_weights": part_weights[1]} if part_weights and part_weights[1] else {}),
         **({"lexical_weights": lexical[1]} if lexical and lexical[1] else {}),
+        "cross_language_cover": bool(getattr(calibrator, "substitutes_used_", False)),
     }
     calibrator.save(store or deflector.store, source, report)
     deflector.calibrator = calibrator

@@ -1,6 +1,7 @@
 """What the engine derives from its articles' texts when it loads: the body passages by text hash (for
 snippets), the word-match (BM25) evidence over each article's words, with the articles' languages, how
-much of an inquiry's words an article holds (``WordCover``, an evidence feature), and what an inquiry can
+much of an inquiry's words an article holds (``WordCover``, and across languages ``CrossCover``: evidence
+features), and what an inquiry can
 name exactly: the codes each article names (``deflect.index.codes``) and the words only one title holds
 (``deflect.index.title_words``)."""
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 
 from deflect.formats import Article
 from deflect.index.codes import codes
+from deflect.index.cross_cover import CrossCover, Encode, cover_words
 from deflect.index.documents import BODY, article_texts, passage_of
 from deflect.index.lexical import LexicalIndex, WordCover, article_words, stems, tokens
 from deflect.index.title_words import MAX_WORDS as TITLE_MAX_WORDS
@@ -39,6 +41,7 @@ class _Derived:
     body_codes: frozenset[str]   # named in its body only ("see also error E-409")
     title_naming: frozenset[str]  # the words of its title that can name it (``deflect.index.title_words``)
     title_held: frozenset[str]    # every word its title holds, parts of hyphenated words too
+    cover_words: list[str]        # its words as ``CrossCover`` compares them
 
 
 class ArticleTexts:
@@ -53,6 +56,8 @@ class ArticleTexts:
         self.passages = {h: p for d in derived.values() for h, p in d.passages.items()}
         self._tokens = [derived[a].tokens if a in derived else [] for a in article_ids]
         self._cover = WordCover([derived[a].stems if a in derived else frozenset() for a in article_ids])
+        self._cross = CrossCover([derived[a].cover_words if a in derived else [] for a in article_ids],
+                                 previous._cross if previous is not None else None)
         self._lexical: dict[str, LexicalIndex] | None = None   # built on first use: the evidence is a setting
         self._language = np.array([articles[a].language if a in articles else "" for a in article_ids], dtype=object)
         # per code the columns of the articles about it (title or question variants), else of those whose
@@ -127,10 +132,23 @@ class ArticleTexts:
         (``WordCover``); NaN -- not known -- where the text is in another language than the article: its
         words cannot be there, whatever it asks."""
         cover = self._cover.cover(texts, columns)
+        return np.where(self._other_language(texts, columns), np.nan, cover).astype(np.float32)
+
+    def cross_cover(self, texts: list[str], columns: np.ndarray, encode: Encode, model: str) -> np.ndarray:
+        """(n,) ``CrossCover`` of ``texts[i]`` and the article in column ``columns[i]`` where the text is in
+        another language than the article (``word_cover`` is not known there); NaN elsewhere. ``encode``: word
+        vectors of the multilingual part of ``model``."""
+        out = np.full(len(texts), np.nan, np.float32)
+        rows = np.flatnonzero(self._other_language(texts, columns))
+        if len(rows):
+            out[rows] = self._cross.cover([texts[i] for i in rows], np.asarray(columns)[rows], encode, model)
+        return out
+
+    def _other_language(self, texts: list[str], columns: np.ndarray) -> np.ndarray:
+        """Whether ``texts[i]`` is plainly in another language than the article in column ``columns[i]``."""
         written = [self._language[c] if 0 <= c < len(self._language) else None for c in columns]
-        other = [bool(lang) and bool(asked) and asked != lang
-                 for asked, lang in zip((detect_language(t, default="") for t in texts), written)]
-        return np.where(other, np.nan, cover).astype(np.float32)
+        return np.array([bool(lang) and bool(asked) and asked != lang
+                         for asked, lang in zip((detect_language(t, default="") for t in texts), written)], bool)
 
     def _large_languages(self) -> list[str]:
         counts = {lang: int(np.sum(self._language == lang)) for lang in dict.fromkeys(self._language)}
@@ -147,4 +165,4 @@ def _derive(article: Article, cache: dict[str, _Derived]) -> _Derived:
     words = article_words(article)
     named = codes("\n".join([article.title, *article.questions]))
     return _Derived(key, passages, tokens(words), frozenset(stems(words)), named, codes(article.body) - named,
-                    naming_words(article.title, article.language), held_words(article.title))
+                    naming_words(article.title, article.language), held_words(article.title), cover_words(words))

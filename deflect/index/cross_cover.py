@@ -1,0 +1,75 @@
+"""How much of an inquiry's meaning its first article's words hold when the two are written in different
+languages (an evidence feature). ``WordCover`` compares stems, which an English question and a German
+article never share; here each of the inquiry's words is compared with every word of the article by a
+multilingual model's vectors of the single words, and the cover is the mean of each word's best match. A
+question about a paragraph the help center lacks shares its subject's words with a sister article, not
+its particular ones (names, objects, numbers written out), whatever language it is asked in."""
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+
+import numpy as np
+
+from deflect.text import STOP_WORDS
+
+Encode = Callable[[list[str]], np.ndarray]   # words -> L2-normalised vectors of a multilingual model
+
+_WORD = re.compile(r"[^\W\d_]{3,}")
+_STOP = frozenset(w.lower() for w in STOP_WORDS)
+QUERY_WORDS = 20000   # inquiry words whose vectors are kept (the articles' words are kept while they exist)
+
+
+def cover_words(text: str) -> list[str]:
+    """The words of a text the cover compares: lower case, at least three letters, stop words left out
+    (not folded: the model reads "Änderung", not "aenderung")."""
+    return list(dict.fromkeys(w for w in _WORD.findall(text.lower()) if w not in _STOP))
+
+
+class CrossCover:
+    """The cover of ``cover`` for articles given by their words (``article_words[column]``). Word vectors
+    are made on first use, with the model ``encode`` belongs to (named by ``model``: another model starts
+    afresh), and kept: an article's words once, an inquiry's among the last ``QUERY_WORDS``."""
+
+    def __init__(self, article_words: list[list[str]], previous: CrossCover | None = None):
+        self.article_words = article_words
+        self.model: str | None = previous.model if previous is not None else None
+        self._vectors: dict[str, np.ndarray] = previous._vectors if previous is not None else {}
+        self._queries: OrderedDict[str, np.ndarray] = previous._queries if previous is not None else OrderedDict()
+        self._matrices: dict[int, np.ndarray] = {}
+
+    def cover(self, texts: list[str], columns: np.ndarray, encode: Encode, model: str) -> np.ndarray:
+        """(n,) the mean over ``texts[i]``'s words of their best similarity to a word of the article in column
+        ``columns[i]``; NaN where the text or the article has no such words."""
+        if model != self.model:
+            self.model, self._vectors, self._queries, self._matrices = model, {}, OrderedDict(), {}
+        out = np.full(len(texts), np.nan, np.float32)
+        asked = [cover_words(t) for t in texts]
+        wanted = {int(c) for c, words in zip(columns, asked) if words and 0 <= c < len(self.article_words)}
+        new = {w for c in wanted if c not in self._matrices for w in self.article_words[c]} - self._vectors.keys()
+        self._vectors.update(self._encode(sorted(new), encode))
+        for c in wanted - self._matrices.keys():
+            words = self.article_words[c]
+            self._matrices[c] = np.array([self._vectors[w] for w in words]) if words else np.zeros((0, 1))
+        unknown = {w for words in asked for w in words} - self._vectors.keys() - self._queries.keys()
+        self._queries.update(self._encode(sorted(unknown), encode))
+        for i, (words, column) in enumerate(zip(asked, columns)):
+            matrix = self._matrices.get(int(column))
+            if not words or matrix is None or not len(matrix):
+                continue
+            Q = np.array([self._word(w) for w in words])
+            out[i] = float((Q @ matrix.T).max(axis=1).mean())
+        while len(self._queries) > QUERY_WORDS:
+            self._queries.popitem(last=False)
+        return out
+
+    def _word(self, word: str) -> np.ndarray:
+        if word in self._vectors:
+            return self._vectors[word]
+        self._queries.move_to_end(word)
+        return self._queries[word]
+
+    @staticmethod
+    def _encode(words: list[str], encode: Encode) -> dict[str, np.ndarray]:
+        return dict(zip(words, encode(words))) if words else {}
