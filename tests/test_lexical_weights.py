@@ -122,6 +122,8 @@ def test_calibrator_keeps_the_weights_and_status_shows_them(tmp_path, monkeypatc
     assert text.exit_code == 0, text.output
     assert f"word match:  de: {learnt['de']:g} (own article found with MRR" in text.output
     assert "other languages: off (the setting)" in text.output
+    # all its tickets are German like its articles: nothing teaches the word cover across languages
+    assert "words across languages: not read (the labelled questions in another language" in text.output
     data = json.loads(runner.invoke(cli, ["status", "--json", "--home", str(tmp_path / "home")]).output)
     assert data["lexical_weights"]["weights"] == learnt
     assert data["lexical_weights"]["learnt"]["de"]["samples"] >= 100

@@ -113,7 +113,14 @@ def test_a_substitute_is_read_only_where_the_optional_column_is_not_known():
     correct = base + np.where(other, cross, cover) + rng.normal(0, 0.2, n) > 1.0
     features = np.column_stack([base, np.where(other, np.nan, cover), np.where(other, cross, np.nan)])
     calibrator = Calibrator(optional=(1,), substitutes=(2,)).fit(features, correct)
+    assert calibrator.substitutes_used_
     assert calibrator.coef_[2] == 0.0 and calibrator.reduced_[0][1] == 0.0 and calibrator.reduced_[0][2] > 0
+    # where it tells nothing about the labelled inquiries that need it, it is not read at all
+    noise = features.copy()
+    noise[other, 2] = rng.uniform(0, 1, int(other.sum()))
+    correct_without = base + np.where(other, 0.5, cover) + rng.normal(0, 0.2, n) > 1.0
+    blind = Calibrator(optional=(1,), substitutes=(2,)).fit(noise, correct_without)
+    assert not blind.substitutes_used_ and blind.reduced_[0][2] == 0.0
     same = np.array([[0.5, 0.5, 0.9], [0.5, 0.5, 0.1]])
     assert calibrator.predict_proba(same)[0] == pytest.approx(calibrator.predict_proba(same)[1])
     across = np.array([[0.5, np.nan, 0.9], [0.5, np.nan, 0.1]])
