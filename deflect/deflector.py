@@ -343,9 +343,13 @@ class Deflector(LiveIndexUpdates):
         return Scores(ranking, features, nbrs, sims, coded)
 
     def _word_vectors(self, words: list[str]) -> np.ndarray:
-        """Vectors of single words from the model's multilingual part (``CrossCover``), under the query lock."""
-        with self._lock:
-            return self.embedder.word_vectors(words)
+        """Vectors of single words from the model's multilingual part (``CrossCover``), under the query lock
+        ``EMBED_SLICE`` words at a time (a calibration's many new words do not hold up a query for long)."""
+        parts = []
+        for start in range(0, len(words), EMBED_SLICE):
+            with self._lock:
+                parts.append(self.embedder.word_vectors(words[start:start + EMBED_SLICE]))
+        return np.concatenate(parts) if parts else np.zeros((0, 1), np.float32)
 
     def _article_model_bonus(self, vectors: np.ndarray, n_articles: int, hidden: int | None) -> np.ndarray:
         """(n, n_articles): the article-text classifier's probabilities (``hidden`` left out), times

@@ -7,6 +7,7 @@ its particular ones (names, objects, numbers written out), whatever language it 
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -38,31 +39,43 @@ class CrossCover:
         self._vectors: dict[str, np.ndarray] = previous._vectors if previous is not None else {}
         self._queries: OrderedDict[str, np.ndarray] = previous._queries if previous is not None else OrderedDict()
         self._matrices: dict[int, np.ndarray] = {}
+        # the serving threads and a calibration in the background share the caches; words are encoded
+        # outside it, so that one caller's new article does not hold up another's known one
+        self._guard = previous._guard if previous is not None else threading.Lock()
 
     def cover(self, texts: list[str], columns: np.ndarray, encode: Encode, model: str) -> np.ndarray:
         """(n,) the mean over ``texts[i]``'s words of their best similarity to a word of the article in column
         ``columns[i]``; NaN where the text or the article has no such words."""
-        if model != self.model:
-            self.model, self._vectors, self._queries, self._matrices = model, {}, OrderedDict(), {}
-        out = np.full(len(texts), np.nan, np.float32)
         asked = [cover_words(t) for t in texts]
         wanted = {int(c) for c, words in zip(columns, asked) if words and 0 <= c < len(self.article_words)}
-        new = {w for c in wanted if c not in self._matrices for w in self.article_words[c]} - self._vectors.keys()
-        self._vectors.update(self._encode(sorted(new), encode))
-        for c in wanted - self._matrices.keys():
-            words = self.article_words[c]
-            self._matrices[c] = np.array([self._vectors[w] for w in words]) if words else np.zeros((0, 1))
-        unknown = {w for words in asked for w in words} - self._vectors.keys() - self._queries.keys()
-        self._queries.update(self._encode(sorted(unknown), encode))
-        for i, (words, column) in enumerate(zip(asked, columns)):
-            matrix = self._matrices.get(int(column))
-            if not words or matrix is None or not len(matrix):
-                continue
-            Q = np.array([self._word(w) for w in words])
-            out[i] = float((Q @ matrix.T).max(axis=1).mean())
-        while len(self._queries) > QUERY_WORDS:
-            self._queries.popitem(last=False)
+        with self._guard:
+            if model != self.model:
+                self.model, self._vectors, self._queries, self._matrices = model, {}, OrderedDict(), {}
+            new = {w for c in wanted if c not in self._matrices for w in self.article_words[c]} - self._vectors.keys()
+            unknown = {w for words in asked for w in words} - self._vectors.keys() - self._queries.keys() - new
+        new_vectors, query_vectors = self._encode(sorted(new), encode), self._encode(sorted(unknown), encode)
+        out = np.full(len(texts), np.nan, np.float32)
+        with self._guard:
+            if model != self.model:   # another model came in meanwhile: these vectors are not its own
+                return out
+            self._vectors.update(new_vectors)
+            self._queries.update(query_vectors)
+            for c in wanted - self._matrices.keys():
+                words = self.article_words[c]
+                if all(w in self._vectors for w in words):
+                    self._matrices[c] = np.array([self._vectors[w] for w in words]) if words else np.zeros((0, 1))
+            for i, (words, column) in enumerate(zip(asked, columns)):
+                matrix = self._matrices.get(int(column))
+                if not words or matrix is None or not len(matrix) or not all(map(self._known, words)):
+                    continue
+                Q = np.array([self._word(w) for w in words])
+                out[i] = float((Q @ matrix.T).max(axis=1).mean())
+            while len(self._queries) > QUERY_WORDS:
+                self._queries.popitem(last=False)
         return out
+
+    def _known(self, word: str) -> bool:
+        return word in self._vectors or word in self._queries
 
     def _word(self, word: str) -> np.ndarray:
         if word in self._vectors:
