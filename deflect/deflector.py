@@ -275,7 +275,7 @@ class Deflector(LiveIndexUpdates):
     def score(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
               classifier: Classifier | None = None, hidden: int | None = None,
               texts: list[str] | None = None, learned: LearnedBoost | None = None,
-              lexical: LexicalWeights | None = None) -> Scores:
+              lexical: LexicalWeights | None = None, cross: bool | None = None) -> Scores:
         """Evidence per article for each query vector (and its text, for the lexical evidence; without
         texts there is none). For judging documents of the index as if they were new: ``exclude[i]``
         drops a document position (or an array of them) from item i's neighbours, ``classifier``
@@ -332,8 +332,9 @@ class Deflector(LiveIndexUpdates):
             second = mix[np.arange(n), order[:, 1]] if n_art > 1 else np.zeros(n, np.float32)
             idx = np.arange(n)
             cover = self._texts.word_cover(texts, top) if texts is not None else np.zeros(n, np.float32)
+            wanted = self._reads_cross_cover() if cross is None else cross
             cross = self._texts.cross_cover(texts, top, self._word_vectors, self.embedder.name) \
-                if texts is not None else np.full(n, np.nan, np.float32)
+                if texts is not None and wanted else np.full(n, np.nan, np.float32)
             features = np.column_stack([
                 mix[idx, top], mix[idx, top] - second, knn[idx, top], knn_none, clf_art[idx, top],
                 clf_none, art_sim[idx, top], np.where(valid[:, 0], sims[:, 0], 0.0), cover, cross,
@@ -341,6 +342,12 @@ class Deflector(LiveIndexUpdates):
         coded = named[np.arange(n), np.argmax(ranking, axis=1)] > 0 \
             if named is not None and n_art and hidden is None else None
         return Scores(ranking, features, nbrs, sims, coded)
+
+    def _reads_cross_cover(self) -> bool:
+        """Whether the decision reads ``cross_cover`` (else it is not worth its word vectors: NaN)."""
+        reduced = getattr(self.calibrator, "reduced_", None)
+        column = FEATURES.index("cross_cover")
+        return reduced is not None and len(reduced[0]) > column and bool(reduced[0][column] != 0)
 
     def _word_vectors(self, words: list[str]) -> np.ndarray:
         """Vectors of single words from the model's multilingual part (``CrossCover``), under the query lock
@@ -376,12 +383,13 @@ class Deflector(LiveIndexUpdates):
 
     def judge_top(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
                   classifier: Classifier | None = None, hidden: int | None = None, k: int = 3,
-                  texts: list[str] | None = None,
-                  lexical: LexicalWeights | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+                  texts: list[str] | None = None, lexical: LexicalWeights | None = None,
+                  cross: bool | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
         """``judge`` with the first ``k`` articles per vector and their scores, as ``suggest`` ranks them
-        (what fitting the relevance floor needs)."""
+        (what fitting the relevance floor needs); ``cross``: the word cover across languages too (fitting a
+        decision: True), or only where the decision reads it (None)."""
         with self._lock:
-            scores = self.score(vectors, exclude, classifier, hidden, texts, lexical=lexical)
+            scores = self.score(vectors, exclude, classifier, hidden, texts, lexical=lexical, cross=cross)
             ids = self.bundle.article_ids
             ranked: list[list[tuple[str, float]]] = []
             for row in scores.ranking:

@@ -155,9 +155,11 @@ class Engine(Protocol):
 
     def judge_top(self, vectors: np.ndarray, exclude: list[int | np.ndarray | None] | None = None,
                   classifier: Classifier | None = None, hidden: int | None = None, k: int = 3,
-                  texts: list[str] | None = None,
-                  lexical: dict[str, float] | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
-        """``judge`` with the first ``k`` articles per vector, (id, ranking score) best first."""
+                  texts: list[str] | None = None, lexical: dict[str, float] | None = None,
+                  cross: bool | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+        """``judge`` with the first ``k`` articles per vector, (id, ranking score) best first; ``cross``: the
+        word cover across languages for every inquiry in another language than its article (True), or only
+        where the decision reads it (None: elsewhere NaN)."""
         ...
 
     def suggest(self, text: str, language: str | None = None, k: int = 5, with_tickets: int = 0) -> Suggestion:

@@ -105,7 +105,8 @@ class FakeDeflector:
 
     def judge_top(self, vectors: np.ndarray, exclude: list | None = None, classifier: Classifier | None = None,
                   hidden: int | None = None, k: int = 3, texts: list[str] | None = None,
-                  lexical: dict[str, float] | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+                  lexical: dict[str, float] | None = None,
+                  cross: bool | None = None) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
         """Evidence from the similarity to each article's own texts (the fake has no documents to
         exclude, no classifier to replace and no lexical evidence; ``hidden`` leaves an article out)."""
         articles = self.store.articles()

@@ -47,7 +47,7 @@ def calibrate_labelled(deflector: Engine, inquiries: list[Inquiry], wrong_cost: 
                          hint="Label more inquiries, or calibrate from the ticket history (no file).")
     texts = [q.text for q in inquiries]
     features, ranked = deflector.judge_top(deflector.embed_queries(texts, _shares(part_weights)), texts=texts,
-                                           lexical=_words(lexical))
+                                           lexical=_words(lexical), cross=True)
     return fit_decision(deflector, features, firsts_of(ranked), [q.expected_article for q in inquiries], "labelled",
                         wrong_cost, {"file": name} if name else None, ranked=ranked, part_weights=part_weights,
                         lexical=lexical, max_uncovered=from_env("max_uncovered_answered"),
@@ -143,7 +143,7 @@ def _judged_as_new(deflector: Engine, texts: list[str], positions: np.ndarray, h
             gone = np.flatnonzero(owner == h) if h >= 0 else np.zeros(0, np.int64)
             exclude = [np.r_[positions[i], gone] for i in mine]
             feats, tops = deflector.judge_top(vectors[mine], exclude, classifier, int(h) if h >= 0 else None,
-                                              texts=[texts[i] for i in mine], lexical=lexical)
+                                              texts=[texts[i] for i in mine], lexical=lexical, cross=True)
             features[mine] = feats
             for i, top in zip(mine, tops, strict=True):
                 ranked[i] = top
