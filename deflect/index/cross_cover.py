@@ -29,9 +29,10 @@ def cover_words(text: str) -> list[str]:
 
 
 class CrossCover:
-    """The cover of ``cover`` for articles given by their words (``article_words[column]``). Word vectors
-    are made on first use, with the model ``encode`` belongs to (named by ``model``: another model starts
-    afresh), and kept: an article's words once, an inquiry's among the last ``QUERY_WORDS``."""
+    """The cover across languages (module docstring) for articles given by their words
+    (``article_words[column]``). Word vectors are made on first use, with the model ``encode`` belongs to
+    (named by ``model``: another model starts afresh), and kept: an article's words once, an inquiry's among
+    the last ``QUERY_WORDS``."""
 
     def __init__(self, article_words: list[list[str]], previous: CrossCover | None = None):
         self.article_words = article_words
