@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -19,7 +18,6 @@ Encode = Callable[[list[str]], np.ndarray]   # words -> L2-normalised vectors of
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _STOP = frozenset(w.lower() for w in STOP_WORDS)
-QUERY_WORDS = 20000   # inquiry words whose vectors are kept (the articles' words are kept while they exist)
 
 
 def cover_words(text: str) -> list[str]:
@@ -31,14 +29,13 @@ def cover_words(text: str) -> list[str]:
 class CrossCover:
     """The cover across languages (module docstring) for articles given by their words
     (``article_words[column]``). Word vectors are made on first use, with the model ``encode`` belongs to
-    (named by ``model``: another model starts afresh), and kept: an article's words once, an inquiry's among
-    the last ``QUERY_WORDS``."""
+    (named by ``model``: another model starts afresh); an article's words are kept, an inquiry's words only
+    for the call (what customers type stays out of the process's memory: names, addresses)."""
 
     def __init__(self, article_words: list[list[str]], previous: CrossCover | None = None):
         self.article_words = article_words
         self.model: str | None = previous.model if previous is not None else None
         self._vectors: dict[str, np.ndarray] = previous._vectors if previous is not None else {}
-        self._queries: OrderedDict[str, np.ndarray] = previous._queries if previous is not None else OrderedDict()
         self._matrices: dict[int, np.ndarray] = {}
         # the serving threads and a calibration in the background share the caches; words are encoded
         # outside it, so that one caller's new article does not hold up another's known one
@@ -51,38 +48,26 @@ class CrossCover:
         wanted = {int(c) for c, words in zip(columns, asked) if words and 0 <= c < len(self.article_words)}
         with self._guard:
             if model != self.model:
-                self.model, self._vectors, self._queries, self._matrices = model, {}, OrderedDict(), {}
+                self.model, self._vectors, self._matrices = model, {}, {}
             new = {w for c in wanted if c not in self._matrices for w in self.article_words[c]} - self._vectors.keys()
-            unknown = {w for words in asked for w in words} - self._vectors.keys() - self._queries.keys() - new
+            unknown = {w for words in asked for w in words} - self._vectors.keys() - new
         new_vectors, query_vectors = self._encode(sorted(new), encode), self._encode(sorted(unknown), encode)
         out = np.full(len(texts), np.nan, np.float32)
         with self._guard:
             if model != self.model:   # another model came in meanwhile: these vectors are not its own
                 return out
             self._vectors.update(new_vectors)
-            self._queries.update(query_vectors)
             for c in wanted - self._matrices.keys():
                 words = self.article_words[c]
                 if all(w in self._vectors for w in words):
                     self._matrices[c] = np.array([self._vectors[w] for w in words]) if words else np.zeros((0, 1))
             for i, (words, column) in enumerate(zip(asked, columns)):
                 matrix = self._matrices.get(int(column))
-                if not words or matrix is None or not len(matrix) or not all(map(self._known, words)):
+                vectors = [self._vectors.get(w, query_vectors.get(w)) for w in words]
+                if not words or matrix is None or not len(matrix) or any(v is None for v in vectors):
                     continue
-                Q = np.array([self._word(w) for w in words])
-                out[i] = float((Q @ matrix.T).max(axis=1).mean())
-            while len(self._queries) > QUERY_WORDS:
-                self._queries.popitem(last=False)
+                out[i] = float((np.array(vectors) @ matrix.T).max(axis=1).mean())
         return out
-
-    def _known(self, word: str) -> bool:
-        return word in self._vectors or word in self._queries
-
-    def _word(self, word: str) -> np.ndarray:
-        if word in self._vectors:
-            return self._vectors[word]
-        self._queries.move_to_end(word)
-        return self._queries[word]
 
     @staticmethod
     def _encode(words: list[str], encode: Encode) -> dict[str, np.ndarray]:
