@@ -63,6 +63,9 @@ class FakeEmbedder:
             progress(len(texts))
         return np.array([hashed_words(t) for t in texts], np.float32).reshape(len(texts), HASH_DIM)
 
+    def word_vectors(self, words: list[str]) -> np.ndarray:
+        return self.encode(words)
+
 
 class FakeDeflector:
     """Stands in for ``deflect.deflector.Deflector`` (see the module docstring). Counts the texts it
