@@ -333,7 +333,7 @@ class Deflector(LiveIndexUpdates):
             idx = np.arange(n)
             cover = self._texts.word_cover(texts, top) if texts is not None else np.zeros(n, np.float32)
             wanted = self._reads_cross_cover() if cross is None else cross
-            across = self._texts.cross_cover(texts, top, self._word_vectors, self.embedder.name) \
+            across = self._texts.cross_cover(texts, top, np.isnan(cover), self._word_vectors, self.embedder.name) \
                 if texts is not None and wanted else np.full(n, np.nan, np.float32)
             features = np.column_stack([
                 mix[idx, top], mix[idx, top] - second, knn[idx, top], knn_none, clf_art[idx, top],

@@ -132,23 +132,21 @@ class ArticleTexts:
         (``WordCover``); NaN -- not known -- where the text is in another language than the article: its
         words cannot be there, whatever it asks."""
         cover = self._cover.cover(texts, columns)
-        return np.where(self._other_language(texts, columns), np.nan, cover).astype(np.float32)
+        written = [self._language[c] if 0 <= c < len(self._language) else None for c in columns]
+        other = [bool(lang) and bool(asked) and asked != lang
+                 for asked, lang in zip((detect_language(t, default="") for t in texts), written)]
+        return np.where(other, np.nan, cover).astype(np.float32)
 
-    def cross_cover(self, texts: list[str], columns: np.ndarray, encode: Encode, model: str) -> np.ndarray:
-        """(n,) ``CrossCover`` of ``texts[i]`` and the article in column ``columns[i]`` where the text is in
-        another language than the article (``word_cover`` is not known there); NaN elsewhere. ``encode``: word
-        vectors of the multilingual part of ``model``."""
+    def cross_cover(self, texts: list[str], columns: np.ndarray, other: np.ndarray, encode: Encode,
+                    model: str) -> np.ndarray:
+        """(n,) ``CrossCover`` of ``texts[i]`` and the article in column ``columns[i]`` where ``other[i]``: the
+        text is in another language than the article (``word_cover`` is NaN there, and says so); NaN elsewhere.
+        ``encode``: word vectors of the multilingual part of ``model``."""
         out = np.full(len(texts), np.nan, np.float32)
-        rows = np.flatnonzero(self._other_language(texts, columns))
+        rows = np.flatnonzero(other)
         if len(rows):
             out[rows] = self._cross.cover([texts[i] for i in rows], np.asarray(columns)[rows], encode, model)
         return out
-
-    def _other_language(self, texts: list[str], columns: np.ndarray) -> np.ndarray:
-        """Whether ``texts[i]`` is plainly in another language than the article in column ``columns[i]``."""
-        written = [self._language[c] if 0 <= c < len(self._language) else None for c in columns]
-        return np.array([bool(lang) and bool(asked) and asked != lang
-                         for asked, lang in zip((detect_language(t, default="") for t in texts), written)], bool)
 
     def _large_languages(self) -> list[str]:
         counts = {lang: int(np.sum(self._language == lang)) for lang in dict.fromkeys(self._language)}
