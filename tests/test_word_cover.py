@@ -136,3 +136,26 @@ def test_a_substitute_is_read_only_where_the_optional_column_is_not_known():
 
 def test_the_feature_list_names_the_cover_across_languages():
     assert FEATURES[-2:] == ("word_cover", "cross_cover")
+
+
+def _encode_words(words: list[str]) -> np.ndarray:
+    """Stand-in word vectors: one direction per first letter (words sharing it match fully)."""
+    out = np.zeros((len(words), 26), np.float32)
+    for i, word in enumerate(words):
+        out[i, (ord(word[0]) - ord("a")) % 26] = 1.0
+    return out
+
+
+def test_the_cross_cover_keeps_only_the_words_of_articles_that_still_exist():
+    """Article words are kept between calls (and across index updates); a deleted article's words leave with
+    it, and an inquiry's own words are never kept."""
+    from deflect.index.cross_cover import CrossCover
+
+    first = CrossCover([["abonnement", "kündigen"], ["zeitung", "zustellung"]])
+    assert first.cover(["cancel my subscription"], np.array([0]), _encode_words, "m")[0] == 0.0
+    first.cover(["where is my newspaper"], np.array([1]), _encode_words, "m")
+    assert {"abonnement", "kündigen", "zeitung", "zustellung"} <= first._vectors.keys()
+    assert not {"cancel", "subscription", "newspaper"} & first._vectors.keys()
+    updated = CrossCover([["abonnement", "kündigen"]], first)   # the delivery article was deleted
+    assert set(updated._vectors) == {"abonnement", "kündigen"}
+    assert updated.cover(["kündigen abonnement"], np.array([0]), _encode_words, "m")[0] == pytest.approx(1.0)

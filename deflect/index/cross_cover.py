@@ -29,17 +29,23 @@ def cover_words(text: str) -> list[str]:
 class CrossCover:
     """The cover across languages (module docstring) for articles given by their words
     (``article_words[column]``). Word vectors are made on first use, with the model ``encode`` belongs to
-    (named by ``model``: another model starts afresh); an article's words are kept, an inquiry's words only
-    for the call (what customers type stays out of the process's memory: names, addresses)."""
+    (named by ``model``: another model starts afresh); an article's words are kept while an article has
+    them (``previous``: the instance before an index update), an inquiry's words only for the call (what
+    customers type stays out of the process's memory: names, addresses)."""
 
     def __init__(self, article_words: list[list[str]], previous: CrossCover | None = None):
         self.article_words = article_words
-        self.model: str | None = previous.model if previous is not None else None
-        self._vectors: dict[str, np.ndarray] = previous._vectors if previous is not None else {}
+        self.model: str | None = None
+        self._vectors: dict[str, np.ndarray] = {}
         self._matrices: dict[int, np.ndarray] = {}
         # the serving threads and a calibration in the background share the caches; words are encoded
         # outside it, so that one caller's new article does not hold up another's known one
         self._guard = previous._guard if previous is not None else threading.Lock()
+        if previous is not None:   # the words still in some article keep their vectors; a deleted one's go
+            kept = {w for words in article_words for w in words}
+            with self._guard:
+                self.model = previous.model
+                self._vectors = {w: v for w, v in previous._vectors.items() if w in kept}
 
     def cover(self, texts: list[str], columns: np.ndarray, encode: Encode, model: str) -> np.ndarray:
         """(n,) the mean over ``texts[i]``'s words of their best similarity to a word of the article in column
