@@ -13,6 +13,7 @@ QUESTIONS = [
     ("I moved, how do I change my address?", "zustellung-umzug"),   # English, on a German article
     ("Abo pausieren", "zustellung-urlaubsservice"),
     ("kuendigen", "kuendigung-abo"),                              # typed without umlauts
+    ("Wie kann ich mein Abbo kündgen", "kuendigung-abo"),          # two typos
     ("Adresse aendern", "zustellung-umzug"),
     ("Bezahlschranke", "digital-paywall-trotz-abo"),   # one word, only that title holds it
     ("Zustellung", "zustellung-zeitung-fehlt"),

@@ -1,17 +1,31 @@
-"""German words typed without umlauts, spelled as the help center writes them before an inquiry is embedded.
+"""German words typed without umlauts or with a typo, spelled as the help center writes them before an inquiry
+is embedded and judged.
 
 Customers on keyboards without ä, ö, ü and ß write "kuendigen", "Rueckerstattung", "Groesse". The lexical
 signal folds both spellings alike (``lexical.fold``), but the embedding models read "kuendigen" as another,
 rarer word and find nothing. A word of a German or mixed inquiry is respelled only where the help center's
 own texts hold the umlaut spelling and not the typed one, so English words and names stay as typed.
+
+A word of a German inquiry that is no German or English word (``Words``) and that the help center's texts do not
+hold, one letter away from one they do ("Abbo", "kündgen", "Zeitnug": a letter left out, added, changed or
+two swapped), is spelled as the help center's word: the one its texts use most, then the more common German
+word; where two are alike it stays as typed. The models split an unknown word into pieces that mean little;
+two such words in a short question and the article it asks for is not found. A real word the help center
+does not use ("gekommen") is no typo of one it does ("bekommen").
 """
 from __future__ import annotations
 
+import gzip
+import json
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable
+from importlib import resources
 
-from deflect.index.lexical import fold
+import numpy as np
+
+from deflect.index.lexical import FOLDED_STOP_WORDS, fold
 from deflect.language import detect_language
 
 _WORD = re.compile(r"[^\W\d_]+")
@@ -20,33 +34,106 @@ _ADDRESS = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.[a-z]{2,}/\S*|\S+@\S+"
 # ä, ö, ü spelled out; "ss" alone is left as typed: it is a German spelling of ß as often as an English
 # word ("mass", "class", "pass").
 _SPELLED_OUT = re.compile(r"ae|oe|ue")
+# Shorter words are left as typed: among three-letter words one letter turns most into another word.
+TYPO_MIN = 5
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+class Words:
+    """A language's words and how common each is: pyspellchecker's word list (German 339,000 words, English
+    122,000), held as sorted hashes (a few MB, where a dict of the strings takes some 40 MB per process).
+    ``Words.shared(language)``: one per process and language, read on first use."""
+
+    _shared: dict[str, Words] = {}
+    _loading = threading.Lock()
+
+    def __init__(self, frequencies: dict[str, int]):
+        keys = np.fromiter((hash(w) for w in frequencies), np.int64, len(frequencies))
+        order = np.argsort(keys)
+        self._keys = keys[order]
+        self._counts = np.fromiter(frequencies.values(), np.int64, len(frequencies))[order]
+
+    def frequency(self, word: str) -> int:
+        """How common the lower-case ``word`` is (0: no German word)."""
+        key = hash(word)
+        i = int(np.searchsorted(self._keys, key))
+        return int(self._counts[i]) if i < len(self._keys) and self._keys[i] == key else 0
+
+    @classmethod
+    def shared(cls, language: str) -> Words:
+        with cls._loading:
+            if language not in cls._shared:
+                source = resources.files("spellchecker").joinpath(f"resources/{language}.json.gz")
+                with source.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as text:
+                    cls._shared[language] = cls(json.load(text))
+            return cls._shared[language]
 
 
 class Respeller:
-    """``respeller(text)``: ``text`` with its umlaut-less spellings of help-center words respelled."""
+    """``respeller(text)``: ``text`` with its umlaut-less spellings and its typos of help-center words respelled;
+    ``dictionaries``: the German and the English words (default ``Words.shared``, read on the first German inquiry
+    with a word the help center does not hold)."""
 
-    def __init__(self, texts: Iterable[str]):
+    def __init__(self, texts: Iterable[str], dictionaries: tuple[Words, Words] | None = None):
         words: Counter[str] = Counter()
         for text in texts:
             words.update(w.lower() for w in _WORD.findall(_ADDRESS.sub(" ", text or "")))
         self._known = {w for w in words if w.isascii()}
         spellings: dict[str, str] = {}
-        for word, _ in words.most_common():   # the most frequent spelling of each folded form wins
+        self._folded: Counter[str] = Counter()   # folded word -> how often the help center writes it
+        for word, count in words.most_common():   # the most frequent spelling of each folded form wins
+            folded = fold(word)
+            self._folded[folded] += count
             if not word.isascii():
-                spellings.setdefault(fold(word), word)
+                spellings.setdefault(folded, word)
+        self._written = {fold(word): word for word, _ in reversed(words.most_common())}
         self._spellings = {plain: word for plain, word in spellings.items() if plain not in self._known}
+        self._dictionaries = dictionaries
 
     def __call__(self, text: str) -> str:
-        if not self._spellings or not _SPELLED_OUT.search(text.lower()) or detect_language(text) == "en":
+        if not self._folded:
             return text
-        return _WORD.sub(self._word, text)
+        language = detect_language(text, default="")   # typos only where the text shows it is German
+        if language == "en" or (language != "de" and not _SPELLED_OUT.search(text.lower())):
+            return text
+        return _WORD.sub(lambda match: self._word(match, typos=language == "de"), text)
 
-    def _word(self, match: re.Match) -> str:
+    def _word(self, match: re.Match, typos: bool) -> str:
         typed = match.group()
         low = typed.lower()
-        if not low.isascii() or not _SPELLED_OUT.search(low) or low in self._known:
-            return typed
-        word = self._spellings.get(low)
+        word = self._spellings.get(low) if low.isascii() and _SPELLED_OUT.search(low) and low not in self._known \
+            else None
+        if word is None and typos and len(low) >= TYPO_MIN and fold(low) not in self._folded:
+            german, english = self._languages()
+            if not german.frequency(low) and not english.frequency(low):   # "Black Metal" is no typo
+                word = self._typo_of(fold(low), german)
         if word is None:
             return typed
+        if typed.isupper() and len(typed) > 1:
+            return word.upper()
         return word.capitalize() if typed[0].isupper() else word
+
+    def _typo_of(self, folded: str, german: Words) -> str | None:
+        """The help center's word one edit away from an unknown ``folded`` word (None: known, none, or no
+        single most common one)."""
+        if len(folded) < TYPO_MIN or folded in self._folded or folded in FOLDED_STOP_WORDS or not folded.isascii():
+            return None
+        ranked = sorted(((self._folded[w], german.frequency(self._written[w]), w) for w in _one_edit(folded)
+                         if w in self._folded and len(w) >= TYPO_MIN - 1 and w not in FOLDED_STOP_WORDS), reverse=True)
+        if not ranked or (len(ranked) > 1 and ranked[0][:2] == ranked[1][:2]):
+            return None
+        return self._written[ranked[0][2]]
+
+    def _languages(self) -> tuple[Words, Words]:
+        if self._dictionaries is None:
+            self._dictionaries = (Words.shared("de"), Words.shared("en"))
+        return self._dictionaries
+
+
+def _one_edit(word: str) -> set[str]:
+    """The strings one letter left out, added, changed or two neighbours swapped away from ``word``."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in splits if b}
+            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+            | {a + c + b for a, b in splits for c in _LETTERS}) - {word}
