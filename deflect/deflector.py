@@ -120,7 +120,8 @@ class Deflector(LiveIndexUpdates):
     def _prepare(self) -> None:
         b = self.bundle
         self._articles = {a.id: a for a in self.store.articles()}
-        self._respell = Respeller(text for a in self._articles.values() for text in (a.title, *a.questions, a.body))
+        self._respell = Respeller((text for a in self._articles.values() for text in (a.title, *a.questions, a.body)),
+                                  typos=from_env("typo_respelling") == "on")
         positions = b.article_positions
         order = np.argsort(b.seed[positions], kind="stable")
         self._art_vectors = np.ascontiguousarray(b.article_vectors[order], dtype=np.float32)

@@ -53,3 +53,13 @@ def test_the_word_lists_know_common_words_of_either_language():
     german, english = Words.shared("de"), Words.shared("en")
     assert german.frequency("gekommen") > german.frequency("kündigen") > 0 and german.frequency("kündgen") == 0
     assert english.frequency("delivered") > 0 and english.frequency("delivred") == 0
+
+
+def test_typo_respelling_can_be_switched_off():
+    from deflect import settings
+
+    assert settings.load(env={})["typo_respelling"] == "on"
+    assert settings.load(env={"DEFLECT_TYPO_RESPELLING": "off"})["typo_respelling"] == "off"
+    respell = Respeller(NEWSPAPER, typos=False)
+    assert respell("Die Lieferadrese ändern") == "Die Lieferadrese ändern"
+    assert Respeller(HELP_CENTER, typos=False)("kuendigen bitte") == "kündigen bitte"   # umlauts still

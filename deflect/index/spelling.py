@@ -34,7 +34,7 @@ _ADDRESS = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.[a-z]{2,}/\S*|\S+@\S+"
 # ä, ö, ü spelled out; "ss" alone is left as typed: it is a German spelling of ß as often as an English
 # word ("mass", "class", "pass").
 _SPELLED_OUT = re.compile(r"ae|oe|ue")
-# Shorter words are left as typed: among three-letter words one letter turns most into another word.
+# Shorter words are left as typed: one letter turns many a short name into a word ("Shen", "Zell", "CITA").
 TYPO_MIN = 5
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -48,13 +48,14 @@ class Words:
     _loading = threading.Lock()
 
     def __init__(self, frequencies: dict[str, int]):
+        # str's hash differs between processes (PYTHONHASHSEED), never within one: the keys are made and read here
         keys = np.fromiter((hash(w) for w in frequencies), np.int64, len(frequencies))
         order = np.argsort(keys)
         self._keys = keys[order]
         self._counts = np.fromiter(frequencies.values(), np.int64, len(frequencies))[order]
 
     def frequency(self, word: str) -> int:
-        """How common the lower-case ``word`` is (0: no German word)."""
+        """How common the lower-case ``word`` is (0: not in the list)."""
         key = hash(word)
         i = int(np.searchsorted(self._keys, key))
         return int(self._counts[i]) if i < len(self._keys) and self._keys[i] == key else 0
@@ -72,9 +73,9 @@ class Words:
 class Respeller:
     """``respeller(text)``: ``text`` with its umlaut-less spellings and its typos of help-center words respelled;
     ``dictionaries``: the German and the English words (default ``Words.shared``, read on the first German inquiry
-    with a word the help center does not hold)."""
+    with a word the help center does not hold); ``typos`` False: only umlauts typed out are respelled."""
 
-    def __init__(self, texts: Iterable[str], dictionaries: tuple[Words, Words] | None = None):
+    def __init__(self, texts: Iterable[str], dictionaries: tuple[Words, Words] | None = None, typos: bool = True):
         words: Counter[str] = Counter()
         for text in texts:
             words.update(w.lower() for w in _WORD.findall(_ADDRESS.sub(" ", text or "")))
@@ -89,6 +90,7 @@ class Respeller:
         self._written = {fold(word): word for word, _ in reversed(words.most_common())}
         self._spellings = {plain: word for plain, word in spellings.items() if plain not in self._known}
         self._dictionaries = dictionaries
+        self.typos = typos
 
     def __call__(self, text: str) -> str:
         if not self._folded:
@@ -96,7 +98,7 @@ class Respeller:
         language = detect_language(text, default="")   # typos only where the text shows it is German
         if language == "en" or (language != "de" and not _SPELLED_OUT.search(text.lower())):
             return text
-        return _WORD.sub(lambda match: self._word(match, typos=language == "de"), text)
+        return _WORD.sub(lambda match: self._word(match, typos=self.typos and language == "de"), text)
 
     def _word(self, match: re.Match, typos: bool) -> str:
         typed = match.group()
@@ -116,10 +118,11 @@ class Respeller:
     def _typo_of(self, folded: str, german: Words) -> str | None:
         """The help center's word one edit away from an unknown ``folded`` word (None: known, none, or no
         single most common one)."""
-        if len(folded) < TYPO_MIN or folded in self._folded or folded in FOLDED_STOP_WORDS or not folded.isascii():
+        if folded in FOLDED_STOP_WORDS or not folded.isascii():
             return None
         ranked = sorted(((self._folded[w], german.frequency(self._written[w]), w) for w in _one_edit(folded)
-                         if w in self._folded and len(w) >= TYPO_MIN - 1 and w not in FOLDED_STOP_WORDS), reverse=True)
+                         if w in self._folded and len(w) >= TYPO_MIN - 1 and w not in FOLDED_STOP_WORDS
+                         and _inside(folded, w)), reverse=True)
         if not ranked or (len(ranked) > 1 and ranked[0][:2] == ranked[1][:2]):
             return None
         return self._written[ranked[0][2]]
@@ -128,6 +131,14 @@ class Respeller:
         if self._dictionaries is None:
             self._dictionaries = (Words.shared("de"), Words.shared("en"))
         return self._dictionaries
+
+
+def _inside(typed: str, word: str) -> bool:
+    """Whether the one edit between ``typed`` and ``word`` lies inside the word: the first letters alike (a
+    customer rarely mistypes the first; "Hoesung" is no "Lösung") and not only the end (German inflects there:
+    "Umweltschützern" is a form of "Umweltschützer", which the models read as such, no typo)."""
+    return typed[0] == word[0] and typed[:-1] != word[:-1] and not typed.startswith(word) \
+        and not word.startswith(typed)
 
 
 def _one_edit(word: str) -> set[str]:
