@@ -128,6 +128,19 @@ def load_case(case: Path) -> dict:
             "dev": read_jsonl(case / "dev.jsonl"), "test": read_jsonl(case / "test.jsonl")}
 
 
+def prepared_case(case_name: str, seed: int, folder: Path, reuse: bool) -> tuple[Path, dict, dict[str, str], set[str]]:
+    """The case's folder under ``folder`` (made by make_case.py unless ``reuse`` finds it there), its files
+    (``load_case``), the truth (test id -> topic) and the topics an article covers."""
+    dataset, extra = CASES[case_name]
+    case = folder / f"{case_name}-{seed}"
+    if not reuse or not (case / "test.jsonl").exists():
+        make_case(dataset, case, seed, extra)
+    truth = {r["id"]: r["topic"] for r in read_jsonl(case / "truth.jsonl")}
+    data = load_case(case)
+    article_ids = {a["id"] for a in data["articles"]}
+    return case, data, truth, {t for t in set(truth.values()) if slug(t) in article_ids}
+
+
 class Encoders:
     def __init__(self):
         self._models = {}
@@ -205,6 +218,11 @@ def bm25_system(data: dict, vectors, name: str):
 
 PEERS = [("BM25 (rank_bm25)", bm25_system, "minilm"), ("dense MiniLM, one vector per article", dense_system, "minilm"),
          ("knn MiniLM", knn_system, "minilm"), ("knn USE", knn_system, "use-m3")]
+
+
+def peers_for(case_name: str) -> list[tuple]:
+    """The peers (label, system, encoder name) that run on a case."""
+    return [p for p in PEERS if not (case_name in DENSE_PEER_SKIPPED and p[0].startswith("dense"))]
 
 
 def peer_run(data: dict, system, vectors, name: str, truth, covered_topics) -> dict:
@@ -309,15 +327,9 @@ def main() -> None:
     rows: dict[tuple[str, str], list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="deflect-bench-") as tmp:
         for case_name in args.cases:
-            dataset, extra = CASES[case_name]
             for seed in args.seeds:
-                case = (args.homes or Path(tmp)) / f"{case_name}-{seed}"
-                if args.homes is None or not (case / "test.jsonl").exists():
-                    make_case(dataset, case, seed, extra)
-                truth = {r["id"]: r["topic"] for r in read_jsonl(case / "truth.jsonl")}
-                data = load_case(case)
-                article_ids = {a["id"] for a in data["articles"]}
-                covered_topics = {t for t in set(truth.values()) if slug(t) in article_ids}
+                case, data, truth, covered_topics = prepared_case(case_name, seed, args.homes or Path(tmp),
+                                                                  args.homes is not None)
                 results, report = deflect_run(case, Path(tmp) / f"home-{case_name}-{seed}",
                                               args.homes / f"home-{case_name}-{seed}" if args.homes else None)
                 m = score_answers(data["test"], results) | score_gaps(report, truth, covered_topics)
@@ -329,9 +341,7 @@ def main() -> None:
                       m["word_match"], flush=True)
                 if args.no_peers:
                     continue
-                for label, system, name in PEERS:
-                    if case_name in DENSE_PEER_SKIPPED and label.startswith("dense"):
-                        continue
+                for label, system, name in peers_for(case_name):
                     pm = peer_run(data, system, vectors, name, truth, covered_topics)
                     rows.setdefault((case_name, label), []).append(pm)
                     print(case_name, seed, label, {k: pm.get(k) for k in METRICS}, flush=True)

@@ -24,9 +24,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts.bench_quality import CASES, DENSE_PEER_SKIPPED, PEERS, Encoders, load_case, peer_run, score_answers
-from scripts.common import DOCS, make_case, read_jsonl, replace_section, run_deflect
-from scripts.score_gaps import slug
+from scripts.bench_quality import (
+    CASES,
+    Encoders,
+    load_case,
+    peer_run,
+    peers_for,
+    prepared_case,
+    score_answers,
+)
+from scripts.common import DOCS, read_jsonl, replace_section, run_deflect
 
 COLUMNS = ("top1", "deflected", "wrong_answer", "answered_uncovered")
 _WORD = re.compile(r"[^\W\d_]+")
@@ -77,11 +84,9 @@ def main() -> None:
     runs: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="deflect-typos-") as tmp:
         for case_name in args.cases:
-            dataset, extra = CASES[case_name]
             for seed in args.seeds:
-                case = (args.homes or Path(tmp)) / f"{case_name}-{seed}"
-                if args.homes is None or not (case / "test.jsonl").exists():
-                    make_case(dataset, case, seed, extra)
+                case, clean, truth, covered = prepared_case(case_name, seed, args.homes or Path(tmp),
+                                                            args.homes is not None)
                 typed = typed_case(case, Path(tmp) / f"typed-{case_name}-{seed}", seed)
                 built = (args.homes or Path(tmp)) / f"home-{case_name}-{seed}"
                 if not (built / "index" / "manifest.json").exists():
@@ -90,9 +95,7 @@ def main() -> None:
                 home = Path(tmp) / f"home-{case_name}-{seed}"
                 shutil.copytree(built, home)
                 run_deflect(["calibrate", str(case / "dev.jsonl")], home)
-                clean, test = load_case(case), load_case(typed)
-                truth = {r["id"]: r["topic"] for r in read_jsonl(case / "truth.jsonl")}
-                covered = {t for t in set(truth.values()) if slug(t) in {a["id"] for a in clean["articles"]}}
+                test = load_case(typed)
                 rows = {"deflect": (answers(home, case / "test.jsonl"), answers(home, typed / "test.jsonl")),
                         "deflect, typo_respelling off": (None, answers(home, typed / "test.jsonl",
                                                                        {"DEFLECT_TYPO_RESPELLING": "off"}))}
@@ -104,9 +107,7 @@ def main() -> None:
                     print(case_name, seed, system, {k: round(v, 4) for k, v in m.items() if v is not None}, flush=True)
                 if args.no_peers:
                     continue
-                for label, system, name in PEERS:
-                    if case_name in DENSE_PEER_SKIPPED and label.startswith("dense"):
-                        continue
+                for label, system, name in peers_for(case_name):
                     m = peer_run(clean, system, vectors, name, truth, covered)
                     m |= {f"{k}_typos": v for k, v in peer_run(test, system, vectors, name, truth, covered).items()}
                     runs.setdefault(f"{case_name}|{label}", []).append(m)
