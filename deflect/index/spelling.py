@@ -6,12 +6,13 @@ signal folds both spellings alike (``lexical.fold``), but the embedding models r
 rarer word and find nothing. A word of a German or mixed inquiry is respelled only where the help center's
 own texts hold the umlaut spelling and not the typed one, so English words and names stay as typed.
 
-A word of a German inquiry that is no German or English word (``Words``) and that the help center's texts do not
-hold, one letter away from one they do ("Abbo", "kündgen", "Zeitnug": a letter left out, added, changed or
-two swapped), is spelled as the help center's word: the one its texts use most, then the more common German
-word; where two are alike it stays as typed. The models split an unknown word into pieces that mean little;
-two such words in a short question and the article it asks for is not found. A real word the help center
-does not use ("gekommen") is no typo of one it does ("bekommen").
+A word of a German inquiry from five letters on that is no German or English word (``Words``) and that the
+help center's texts do not hold, one letter away from one they do ("kündgen", "Zeitnug", "Lieferadrese": a
+letter left out, added, changed or two swapped, inside the word), is spelled as the help center's word: the
+one its texts use most, then the more common German word; where two are alike it stays as typed. The models
+split an unknown word into pieces that mean little; two such words in a short question and the article it
+asks for is not found. A real word the help center does not use ("gekommen") is no typo of one it does
+("bekommen").
 """
 from __future__ import annotations
 
@@ -115,8 +116,8 @@ class Respeller:
         return word.capitalize() if typed[0].isupper() else word
 
     def _typo_of(self, folded: str, german: Words) -> str | None:
-        """The help center's word one edit away from an unknown ``folded`` word (None: known, none, or no
-        single most common one)."""
+        """The help center's word one edit inside an unknown ``folded`` word (None: a stop word, no such word, or
+        no single most common one)."""
         if folded in FOLDED_STOP_WORDS or not folded.isascii():
             return None
         ranked = sorted(((self._folded[w], german.frequency(self._written[w]), w) for w in _one_edit(folded)
