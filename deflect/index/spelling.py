@@ -1,5 +1,5 @@
 """German words typed without umlauts or with a typo, spelled as the help center writes them before an inquiry
-is embedded and judged.
+is embedded.
 
 Customers on keyboards without ä, ö, ü and ß write "kuendigen", "Rueckerstattung", "Groesse". The lexical
 signal folds both spellings alike (``lexical.fold``), but the embedding models read "kuendigen" as another,
