@@ -258,9 +258,10 @@ SETTINGS: tuple[Setting, ...] = (
             "`deflect calibrate` learnt no weight of their own (0: off). Recalibrate after changing it; see "
             "docs/benchmarks.md."),
     Setting("typo_respelling", "on", _choice("on", "off"), "TYPO_RESPELLING", "--typo-respelling",
-            "on: a word of a German inquiry from five letters on that is no German or English word and one letter "
-            "away from a word of the help center's articles is embedded as that word (\"kündgen\": \"kündigen\"); "
-            "off: as typed (umlauts typed out are respelled either way)."),
+            "on: a word of a German or English inquiry from five letters on that is no German or English word and "
+            "one letter away from a word of the help center's articles is embedded as that word (\"kündgen\": "
+            "\"kündigen\"; in an English inquiry only an English word); off: as typed (umlauts typed out are "
+            "respelled either way)."),
     Setting("max_uncovered_answered", None, _number(0.0, 1.0), "MAX_UNCOVERED_ANSWERED", "--max-uncovered-answered",
             "Share (0-1) of the questions without an article that `deflect calibrate LABELLED` may let be answered "
             "anyway, as the labelled file's uncovered questions show it at 90% confidence, counted per article they "

@@ -1,5 +1,6 @@
-"""Umlauts typed out ("kuendigen") and typos of the help center's words ("kündgen") are spelled as the help center
-writes them before an inquiry is embedded; real words, English words and names stay as typed."""
+"""Umlauts typed out ("kuendigen") and typos of the help center's words ("kündgen", "delivred") are spelled as the
+help center writes them before an inquiry is embedded; real words, words of the other language and names stay as
+typed."""
 from __future__ import annotations
 
 from deflect.index.spelling import Respeller, Words
@@ -44,9 +45,16 @@ def test_real_words_names_short_words_and_english_questions_are_no_typos():
     respell = Respeller(NEWSPAPER)
     for text in ("Die Zeitung ist nicht gekommen",        # a German word, though the help center writes "bekommen"
                  "Ich höre gern Black Metal und die Zeitung",   # English words in a German question
-                 "Ist die Zeitung zu",                    # too short to tell a typo from another word
-                 "my newspaper was not delivred"):        # English questions are left as typed
+                 "Ist die Zeitung zu"):                   # too short to tell a typo from another word
         assert respell(text) == text
+
+
+def test_an_english_question_is_respelled_only_to_english_words():
+    english = Respeller(["Where is my delivery?", "The newspaper was not delivered", "Card payment declined"])
+    assert english("my newspaper was not delivred") == "my newspaper was not delivered"
+    assert english("why was my payment decliend") == "why was my payment declined"
+    german = Respeller(["Das Parlament und die Zeitung", "Was macht das Parlament?"])
+    assert german("what does the parliment do") == "what does the parliment do"   # no typo of a German word
 
 
 def test_the_word_lists_know_common_words_of_either_language():

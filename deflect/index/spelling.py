@@ -1,18 +1,19 @@
-"""German words typed without umlauts or with a typo, spelled as the help center writes them before an inquiry
-is embedded.
+"""German words typed without umlauts, and German or English words typed with a typo, spelled as the help center
+writes them before an inquiry is embedded.
 
 Customers on keyboards without ä, ö, ü and ß write "kuendigen", "Rueckerstattung", "Groesse". The lexical
 signal folds both spellings alike (``lexical.fold``), but the embedding models read "kuendigen" as another,
 rarer word and find nothing. A word of a German or mixed inquiry is respelled only where the help center's
 own texts hold the umlaut spelling and not the typed one, so English words and names stay as typed.
 
-A word of a German inquiry from five letters on that is no German or English word (``Words``) and that the
-help center's texts do not hold, one letter away from one they do ("kündgen", "Zeitnug", "Lieferadrese": a
-letter left out, added, changed or two swapped, inside the word), is spelled as the help center's word: the
-one its texts use most, then the more common German word; where two are alike it stays as typed. The models
-split an unknown word into pieces that mean little; two such words in a short question and the article it
-asks for is not found. A real word the help center does not use ("gekommen") is no typo of one it does
-("bekommen").
+A word of a German or English inquiry from five letters on that is no German or English word (``Words``) and
+that the help center's texts do not hold, one letter away from one they do ("kündgen", "Zeitnug",
+"Lieferadrese", "withdrawl": a letter left out, added, changed or two swapped, inside the word), is spelled as
+the help center's word: the one its texts use most, then the more common word of the inquiry's language; where
+two are alike it stays as typed. In an English inquiry only to an English word: a German help center's words
+are no spelling of an English question's ("parliment" is no "Parlament"). The models split an unknown word into
+pieces that mean little; two such words in a short question and the article it asks for is not found. A real
+word the help center does not use ("gekommen") is no typo of one it does ("bekommen").
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ _ADDRESS = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.[a-z]{2,}/\S*|\S+@\S+"
 _SPELLED_OUT = re.compile(r"ae|oe|ue")
 # Shorter words are left as typed: one letter turns many a short name into a word ("Shen", "Zell", "CITA").
 TYPO_MIN = 5
+TYPO_LANGUAGES = ("de", "en")   # those whose word lists tell a typo from a word
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -95,34 +97,38 @@ class Respeller:
     def __call__(self, text: str) -> str:
         if not self._folded:
             return text
-        language = detect_language(text, default="")   # typos only where the text shows it is German
-        if language == "en" or (language != "de" and not _SPELLED_OUT.search(text.lower())):
+        language = detect_language(text, default="")   # typos only where the text shows its language
+        if language not in TYPO_LANGUAGES and not _SPELLED_OUT.search(text.lower()):
             return text
-        return _WORD.sub(lambda match: self._word(match, typos=self.typos and language == "de"), text)
+        return _WORD.sub(lambda match: self._word(match, language), text)
 
-    def _word(self, match: re.Match, typos: bool) -> str:
+    def _word(self, match: re.Match, language: str) -> str:
         typed = match.group()
         low = typed.lower()
-        word = self._spellings.get(low) if low.isascii() and _SPELLED_OUT.search(low) and low not in self._known \
-            else None
-        if word is None and typos and len(low) >= TYPO_MIN and fold(low) not in self._folded:
+        word = self._spellings.get(low) if language != "en" and low.isascii() and _SPELLED_OUT.search(low) \
+            and low not in self._known else None
+        if word is None and self.typos and language in TYPO_LANGUAGES and len(low) >= TYPO_MIN \
+                and fold(low) not in self._folded:
             german, english = self._languages()
             if not german.frequency(low) and not english.frequency(low):   # "Black Metal" is no typo
-                word = self._typo_of(fold(low), german)
+                word = self._typo_of(fold(low), german) if language == "de" else self._typo_of(fold(low), english, True)
         if word is None:
             return typed
         if typed.isupper() and len(typed) > 1:
             return word.upper()
         return word.capitalize() if typed[0].isupper() else word
 
-    def _typo_of(self, folded: str, german: Words) -> str | None:
+    def _typo_of(self, folded: str, common: Words, listed: bool = False) -> str | None:
         """The help center's word one edit inside an unknown ``folded`` word (None: a stop word, no such word, or
-        no single most common one)."""
+        no single most common one), the more common one in ``common`` first; ``listed``: only a word ``common``
+        holds (an English question to a German help center: "parliment" is no typo of "Parlament")."""
         if folded in FOLDED_STOP_WORDS or not folded.isascii():
             return None
-        ranked = sorted(((self._folded[w], german.frequency(self._written[w]), w) for w in _one_edit(folded)
+        ranked = sorted(((self._folded[w], common.frequency(self._written[w]), w) for w in _one_edit(folded)
                          if w in self._folded and len(w) >= TYPO_MIN - 1 and w not in FOLDED_STOP_WORDS
                          and _inside(folded, w)), reverse=True)
+        if listed:
+            ranked = [r for r in ranked if r[1]]
         if not ranked or (len(ranked) > 1 and ranked[0][:2] == ranked[1][:2]):
             return None
         return self._written[ranked[0][2]]
