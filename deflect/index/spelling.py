@@ -74,8 +74,9 @@ class Words:
 
 class Respeller:
     """``respeller(text)``: ``text`` with its umlaut-less spellings and its typos of help-center words respelled;
-    ``dictionaries``: the German and the English words (default ``Words.shared``, read on the first German inquiry
-    with a word the help center does not hold); ``typos`` False: only umlauts typed out are respelled."""
+    ``dictionaries``: the German and the English words (default ``Words.shared``, read on the first German or
+    English inquiry with a word the help center does not hold); ``typos`` False: only umlauts typed out are
+    respelled."""
 
     def __init__(self, texts: Iterable[str], dictionaries: tuple[Words, Words] | None = None, typos: bool = True):
         words: Counter[str] = Counter()
