@@ -93,7 +93,7 @@ class Calibrator:
         if self.optional:
             without = used.copy()
             without[[c for c in self.optional if c < len(used)]] = False
-            unknown = np.isnan(raw[:, [c for c in self.optional if c < raw.shape[1]]]).any(axis=1)
+            unknown = self._optional_unknown(raw)
             self.substitutes_used_ = bool((used & substitute).any()) and self._held_out_better(
                 z, correct, without & ~substitute, without, unknown)
             coef, intercept = self._logistic(z, correct, without if self.substitutes_used_ else without & ~substitute)
@@ -106,6 +106,10 @@ class Calibrator:
         self.n_samples_ = int(len(correct))
         self.fitted_at_ = datetime.now(UTC).replace(microsecond=0).isoformat()
         return self
+
+    def _optional_unknown(self, raw: np.ndarray) -> np.ndarray:
+        """Per row: whether one of the ``optional`` columns is not known (NaN)."""
+        return np.isnan(raw[:, [c for c in self.optional if c < raw.shape[1]]]).any(axis=1)
 
     def _held_out_better(self, z: np.ndarray, correct: np.ndarray, base: np.ndarray, more: np.ndarray,
                          rows: np.ndarray) -> bool:
@@ -169,8 +173,7 @@ class Calibrator:
         z = (known_or_mean(raw, self.mean_) - self.mean_) / self.scale_
         logit = z @ self.coef_ + self.intercept_
         if self.reduced_ is not None and self.optional:
-            unknown = np.isnan(raw[:, [c for c in self.optional if c < raw.shape[1]]]).any(axis=1)
-            logit = np.where(unknown, z @ self.reduced_[0] + self.reduced_[1], logit)
+            logit = np.where(self._optional_unknown(raw), z @ self.reduced_[0] + self.reduced_[1], logit)
         return _sigmoid(logit)
 
     # -- persistence ------------------------------------------------------------------------------

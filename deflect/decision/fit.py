@@ -210,7 +210,7 @@ def fit_decision(deflector: Engine, features: np.ndarray, firsts: list[str | Non
         **floor_report(calibrator.floor_, features, ranked, expected, answered, cross, proba),
         **({"part_weights": part_weights[1]} if part_weights and part_weights[1] else {}),
         **({"lexical_weights": lexical[1]} if lexical and lexical[1] else {}),
-        "cross_language_cover": bool(getattr(calibrator, "substitutes_used_", False)),
+        "cross_language_cover": calibrator.substitutes_used_,
     }
     calibrator.save(store or deflector.store, source, report)
     deflector.calibrator = calibrator

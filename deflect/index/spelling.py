@@ -85,12 +85,13 @@ class Respeller:
         self._known = {w for w in words if w.isascii()}
         spellings: dict[str, str] = {}
         self._folded: Counter[str] = Counter()   # folded word -> how often the help center writes it
+        self._written: dict[str, str] = {}        # folded word -> its most frequent spelling
         for word, count in words.most_common():   # the most frequent spelling of each folded form wins
             folded = fold(word)
             self._folded[folded] += count
+            self._written.setdefault(folded, word)
             if not word.isascii():
                 spellings.setdefault(folded, word)
-        self._written = {fold(word): word for word, _ in reversed(words.most_common())}
         self._spellings = {plain: word for plain, word in spellings.items() if plain not in self._known}
         self._dictionaries = dictionaries
         self.typos = typos
@@ -108,11 +109,12 @@ class Respeller:
         low = typed.lower()
         word = self._spellings.get(low) if language != "en" and low.isascii() and _SPELLED_OUT.search(low) \
             and low not in self._known else None
+        folded = fold(low)
         if word is None and self.typos and language in TYPO_LANGUAGES and len(low) >= TYPO_MIN \
-                and fold(low) not in self._folded:
+                and folded not in self._folded:
             german, english = self._languages()
             if not german.frequency(low) and not english.frequency(low):   # "Black Metal" is no typo
-                word = self._typo_of(fold(low), german) if language == "de" else self._typo_of(fold(low), english, True)
+                word = self._typo_of(folded, german) if language == "de" else self._typo_of(folded, english, True)
         if word is None:
             return typed
         if typed.isupper() and len(typed) > 1:
